@@ -1,0 +1,121 @@
+/**
+ * The Problem, Solver and Metric contracts, stated once (DESIGN.md "Contracts").
+ *
+ * Data flows one way: instance -> solver.solve -> problem.evaluate -> metrics. A solver never
+ * scores itself; the problem's evaluator (or simulator) is the single source of truth for every
+ * metric. The benchmark runner only knows these types: it asks a problem for its instances and
+ * solvers, loads an instance in a worker, calls `solve` then `evaluate` for one (instance,
+ * solver, seed) cell, and stores the metric values it gets back.
+ */
+import type { Rng } from './rng.js';
+import type { DataPath } from './data.js';
+
+export type Better = 'lower' | 'higher';
+
+export interface Metric {
+  /** snake_case name, stable: it is a column value in the results store. */
+  name: string;
+  unit: string;
+  better: Better;
+  description: string;
+}
+
+/**
+ * baseline: the reference every ratio is taken against (binary search, FIFO, random).
+ * heuristic: a classical hand-written method. peer: an outside system or library of the same
+ * kind (METIS, a B+tree package), reported with the heuristics. learned: fitted to data or trained.
+ */
+export type SolverKind = 'baseline' | 'heuristic' | 'peer' | 'learned';
+
+export interface SolverInfo {
+  /** The name the literature uses, in kebab-case for the CLI (e.g. `binary-search`, `pgm`). */
+  name: string;
+  kind: SolverKind;
+  description: string;
+  /** Paper or system it follows. */
+  reference?: string;
+}
+
+export interface SolveContext {
+  seed: number;
+  /** Seeded from the cell's seed; the only source of randomness a solver may use. */
+  rng: Rng;
+  quick: boolean;
+  /** Problem-specific options from the command line (`--opt key=value`). */
+  options: Record<string, string>;
+}
+
+export interface Solver<I, S> {
+  readonly info: SolverInfo;
+  /** May be async when a real system (a compiler, a database) does the work. */
+  solve(instance: I, ctx: SolveContext): S | Promise<S>;
+}
+
+/** A learned solver can also be trained on a train split and restored from a checkpoint. */
+export interface LearnedSolver<I, S> extends Solver<I, S> {
+  train(trainInstances: I[], budget: { seconds?: number; steps?: number }, ctx: SolveContext): Uint8Array;
+  load(checkpoint: Uint8Array): void;
+}
+
+export interface InstanceRef {
+  /** Stable id, unique within the problem: the name users type and the results store keeps. */
+  id: string;
+  source: 'generated' | 'real' | 'file';
+  /** For real and file instances: the file the instance is read from. */
+  path?: string;
+  /** Generator or loader parameters (JSON), part of the cell's config hash. */
+  params: Record<string, string | number | boolean>;
+  /** Learned solvers train on `train` instances and are scored on `test` ones. */
+  split: 'train' | 'test';
+  description: string;
+}
+
+export interface InstanceContext {
+  data: DataPath;
+  quick: boolean;
+}
+
+export interface EvalContext extends SolveContext {
+  /** Wall time of `solve` in milliseconds, measured by the runner. */
+  solveMs: number;
+}
+
+/** Metric name -> value, for the metrics the problem declares. */
+export type MetricValues = Record<string, number>;
+
+export interface Dataset {
+  /** Path relative to a data directory (e.g. `index/flights_ts_3M_uint64`). */
+  relPath: string;
+  description: string;
+  source: string;
+  license: string;
+  /** How a user obtains it (a package to install, a builder command). */
+  obtain: string;
+}
+
+export interface Problem<I = any, S = any> {
+  name: string;
+  title: string;
+  /** One line: the paper(s) it follows. */
+  reference: string;
+  metrics: Metric[];
+  /** The metric tables lead with and the best heuristic is chosen by. */
+  primaryMetric: string;
+  /** Name of the solver that ratios are taken against. */
+  baseline: string;
+  solvers: Solver<I, S>[];
+  datasets: Dataset[];
+  /**
+   * At most this many cells at once (default: one per core). Problems that time code ask for 1,
+   * so that two timed cells never compete for the same cores.
+   */
+  maxConcurrency?: number;
+  /** The instances a default run covers: generated ones always, real ones that the data path finds. */
+  listInstances(ctx: InstanceContext): InstanceRef[];
+  /** An instance named on the command line: a listed id, or a file path where the problem reads files. */
+  resolveInstance(name: string, ctx: InstanceContext): InstanceRef;
+  /** Loads (or generates) the instance. Runs in the worker; the runner caches it per worker. */
+  load(ref: InstanceRef): I | Promise<I>;
+  /** Scores a solution. The single source of truth for the metrics. */
+  evaluate(instance: I, solution: S, ctx: EvalContext): MetricValues | Promise<MetricValues>;
+}

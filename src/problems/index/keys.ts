@@ -1,0 +1,213 @@
+/**
+ * Sorted key arrays with exact 64-bit order.
+ *
+ * A JavaScript number holds integers exactly only up to 2^53, and S2 cell ids use all 64 bits: two
+ * ids that differ in their low bits can round to the same double. So every key is kept as an
+ * unsigned 64-bit integer split in two 32-bit halves (`hi`, `lo`), compared hi first, then lo:
+ * that order is exact. Float64 keys are mapped to the unsigned integer with the same order (the
+ * usual sign-flip of their IEEE bits), so one exact comparison serves all three key types.
+ *
+ * Beside the halves, `x` holds each key as a double (rounded for uint64 keys above 2^53). Models
+ * are fitted and evaluated on `x`; it is monotone (never decreasing) so predictions stay ordered,
+ * but it is never used to decide an answer unless `exactX` says the doubles are exact and
+ * order-preserving (uint32 keys, uint64 keys all below 2^53, float64 keys). Searches that may
+ * compare on `x` alone when `exactX` is true do one load per comparison instead of two.
+ *
+ * Queries are a KeySet too (a batch), addressed by index: no allocation per lookup.
+ */
+
+export type KeyType = 'uint32' | 'uint64' | 'f64';
+
+export interface KeySet {
+  type: KeyType;
+  n: number;
+  hi: Uint32Array;
+  lo: Uint32Array;
+  /** The key as a double, monotone; exact when `exactX`. */
+  x: Float64Array;
+  /** True when x[i] < x[j] exactly iff key i < key j (so x alone may decide comparisons). */
+  exactX: boolean;
+}
+
+const TWO32 = 4294967296;
+
+/** Builds a KeySet from raw halves; x is derived. */
+export function fromHalves(type: KeyType, hi: Uint32Array, lo: Uint32Array): KeySet {
+  const n = hi.length;
+  const x = new Float64Array(n);
+  let exactX = true;
+  if (type === 'f64') {
+    const f = new Float64Array(1);
+    const u = new Uint32Array(f.buffer);
+    for (let i = 0; i < n; i++) {
+      const [h, l] = unorderF64(hi[i]!, lo[i]!);
+      u[0] = l; u[1] = h;
+      x[i] = f[0]!;
+    }
+    // -0 and +0 have different bits but equal doubles; NaN has no order. Sorted real data has
+    // neither in practice; when it does, comparisons must use the halves.
+    for (let i = 0; i < n; i++) if (Number.isNaN(x[i]!) || Object.is(x[i], -0)) { exactX = false; break; }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const h = hi[i]!;
+      x[i] = h * TWO32 + lo[i]!;
+      if (h >= 0x200000) exactX = false; // >= 2^53: the double may round
+    }
+  }
+  return { type, n, hi, lo, x, exactX };
+}
+
+export function fromUint32(keys: Uint32Array): KeySet {
+  return fromHalves('uint32', new Uint32Array(keys.length), Uint32Array.from(keys));
+}
+
+export function fromBigUint64(keys: BigUint64Array): KeySet {
+  const n = keys.length;
+  const hi = new Uint32Array(n);
+  const lo = new Uint32Array(n);
+  // Read the little-endian words directly: no BigInt per key.
+  const words = new Uint32Array(keys.buffer, keys.byteOffset, n * 2);
+  for (let i = 0; i < n; i++) {
+    lo[i] = words[2 * i]!;
+    hi[i] = words[2 * i + 1]!;
+  }
+  return fromHalves('uint64', hi, lo);
+}
+
+export function fromFloat64(keys: Float64Array): KeySet {
+  const n = keys.length;
+  const hi = new Uint32Array(n);
+  const lo = new Uint32Array(n);
+  const words = new Uint32Array(keys.buffer, keys.byteOffset, n * 2);
+  for (let i = 0; i < n; i++) {
+    const [h, l] = orderF64(words[2 * i + 1]!, words[2 * i]!);
+    hi[i] = h;
+    lo[i] = l;
+  }
+  return fromHalves('f64', hi, lo);
+}
+
+/** IEEE bits (hi, lo) of a double -> an unsigned integer with the same order. */
+export function orderF64(h: number, l: number): [number, number] {
+  if (h & 0x80000000) return [~h >>> 0, ~l >>> 0]; // negative: flip all bits
+  return [(h | 0x80000000) >>> 0, l >>> 0]; // positive: flip the sign bit
+}
+
+/** The inverse of orderF64. */
+export function unorderF64(h: number, l: number): [number, number] {
+  if (h & 0x80000000) return [(h & 0x7fffffff) >>> 0, l >>> 0];
+  return [~h >>> 0, ~l >>> 0];
+}
+
+/** The key at position i as a BigInt (for messages and tests, never hot paths). */
+export function keyAt(k: KeySet, i: number): bigint {
+  return (BigInt(k.hi[i]!) << 32n) | BigInt(k.lo[i]!);
+}
+
+/** The key as the user sees it (number or bigint string), for messages. */
+export function showKey(k: KeySet, i: number): string {
+  return k.type === 'f64' ? String(k.x[i]) : keyAt(k, i).toString();
+}
+
+/** Exact three-way comparison of a.key[i] and b.key[j]: -1, 0 or 1. */
+export function compareKeys(a: KeySet, i: number, b: KeySet, j: number): number {
+  const ah = a.hi[i]!, bh = b.hi[j]!;
+  if (ah !== bh) return ah < bh ? -1 : 1;
+  const al = a.lo[i]!, bl = b.lo[j]!;
+  return al === bl ? 0 : al < bl ? -1 : 1;
+}
+
+/** The subset of positions `idx` of `k`, as a new KeySet (for query batches). */
+export function selectKeys(k: KeySet, idx: ArrayLike<number>): KeySet {
+  const m = idx.length;
+  const hi = new Uint32Array(m);
+  const lo = new Uint32Array(m);
+  const x = new Float64Array(m);
+  for (let t = 0; t < m; t++) {
+    const i = idx[t]!;
+    hi[t] = k.hi[i]!;
+    lo[t] = k.lo[i]!;
+    x[t] = k.x[i]!;
+  }
+  return { type: k.type, n: m, hi, lo, x, exactX: k.exactX };
+}
+
+/**
+ * The reference lower bound: first position p in [from, to) with keys[p] >= q.i, or `to` when
+ * every key there is smaller. Exact (compares the halves), plain binary search: this is the
+ * answer every index is checked against, and the last-mile search learned indexes share.
+ */
+export function lowerBoundExact(keys: KeySet, q: KeySet, qi: number, from: number, to: number): number {
+  const kh = keys.hi, kl = keys.lo;
+  const qh = q.hi[qi]!, ql = q.lo[qi]!;
+  let lo = from, hi = to;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const h = kh[mid]!;
+    if (h < qh || (h === qh && kl[mid]! < ql)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The same search on the doubles alone; only valid when keys.exactX (and q was made the same
+ * way). One load per comparison instead of two.
+ */
+export function lowerBoundX(keys: KeySet, q: KeySet, qi: number, from: number, to: number): number {
+  const kx = keys.x;
+  const qx = q.x[qi]!;
+  let lo = from, hi = to;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (kx[mid]! < qx) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** True when keys[p] < q.i, exactly. */
+export function keyLess(keys: KeySet, p: number, q: KeySet, qi: number): boolean {
+  const h = keys.hi[p]!, qh = q.hi[qi]!;
+  return h < qh || (h === qh && keys.lo[p]! < q.lo[qi]!);
+}
+
+/**
+ * The last-mile search every learned index ends with: the lower bound of q, given a window
+ * [lo, hi) that the model promises contains it. The window is checked at its edges; if rounding
+ * of x (uint64 keys above 2^53) broke the promise, the search widens exponentially until the
+ * answer is bracketed, so the result is always exact. `hi` is exclusive and may equal n.
+ */
+export function lastMile(keys: KeySet, q: KeySet, qi: number, lo: number, hi: number): number {
+  const n = keys.n;
+  if (lo < 0) lo = 0;
+  if (hi > n) hi = n;
+  if (lo > hi) lo = hi;
+  // The answer p is in [lo, hi] iff keys[lo-1] < q (or lo = 0) and keys[hi-1] >= q ... (or hi = n).
+  if (lo > 0 && !keyLess(keys, lo - 1, q, qi)) {
+    let step = 1;
+    let newLo = lo - 1;
+    while (newLo > 0 && !keyLess(keys, newLo - 1, q, qi)) {
+      newLo = Math.max(0, newLo - step);
+      step *= 2;
+    }
+    hi = lo;
+    lo = newLo;
+  } else if (hi < n && keyLess(keys, hi, q, qi)) {
+    let step = 1;
+    let newHi = hi + 1;
+    while (newHi < n && keyLess(keys, newHi, q, qi)) {
+      newHi = Math.min(n, newHi + step);
+      step *= 2;
+    }
+    lo = hi + 1;
+    hi = newHi;
+  }
+  return keys.exactX ? lowerBoundX(keys, q, qi, lo, hi) : lowerBoundExact(keys, q, qi, lo, hi);
+}
+
+/** Checks that keys are sorted ascending (duplicates allowed); returns the first bad position or -1. */
+export function firstUnsorted(keys: KeySet): number {
+  for (let i = 1; i < keys.n; i++) if (compareKeys(keys, i - 1, keys, i) > 0) return i;
+  return -1;
+}
