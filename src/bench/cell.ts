@@ -1,0 +1,42 @@
+/**
+ * One cell of the benchmark grid: (problem, instance, solver, seed). A cell is plain JSON so it
+ * can cross to a worker thread (or, later, to another machine through a queue).
+ */
+import { createHash } from 'node:crypto';
+import type { InstanceRef, MetricValues } from '../core/problem.js';
+
+export interface Cell {
+  problem: string;
+  instance: InstanceRef;
+  solver: string;
+  seed: number;
+  quick: boolean;
+  options: Record<string, string>;
+  /** The data search path of the parent process, so workers find the same files. */
+  data: { dataDir?: string; env: { SELFOPT_DATA?: string }; cwd: string };
+}
+
+export interface CellResult {
+  metrics: MetricValues;
+  /** Wall time of the whole cell (load excluded when cached), ms. */
+  wallMs: number;
+  solveMs: number;
+}
+
+/** Hash of everything that determines a cell's result, except the code version. */
+export function configHash(cell: Cell): string {
+  const { problem, instance, solver, seed, quick, options } = cell;
+  const key = JSON.stringify({ problem, instance: { id: instance.id, params: instance.params, path: instance.path ?? null }, solver, seed, quick, options: sortKeys(options) });
+  return createHash('sha256').update(key).digest('hex').slice(0, 16);
+}
+
+/** Hash of a whole grid: the same command over the same instances gives the same hash (for --resume). */
+export function gridHash(cells: readonly Cell[]): string {
+  const h = createHash('sha256');
+  for (const c of [...cells].map(configHash).sort()) h.update(c);
+  return h.digest('hex').slice(0, 16);
+}
+
+function sortKeys(o: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}

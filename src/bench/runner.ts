@@ -1,0 +1,201 @@
+/**
+ * The benchmark runner: the grid problem x instance x solver x seed, run across worker threads,
+ * every finished cell written at once to the results store (one transaction per cell), so a
+ * killed run keeps what it finished and `--resume` skips it.
+ *
+ * Cells are ordered by instance so that a worker keeps one instance loaded for many cells. The
+ * first cell that fails (a wrong answer, a crash) stops the run: what finished stays recorded,
+ * and the error is reported with its cell.
+ */
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import cliProgress from 'cli-progress';
+import { DataPath } from '../core/data.js';
+import { SelfoptError, unknownName } from '../core/errors.js';
+import type { InstanceRef, Problem } from '../core/problem.js';
+import { codeVersion, machineInfo } from '../core/version.js';
+import { getProblem } from '../problems/all.js';
+import { type Cell, type CellResult, configHash, gridHash } from './cell.js';
+import { runCell } from './run-cell.js';
+import { cellKey, type ResultRow, type ResultsStore } from './store.js';
+
+export interface BenchOptions {
+  problems: string[];
+  instances?: string[];
+  solvers?: string[];
+  /** Seeds 1..seeds. */
+  seeds: number;
+  quick: boolean;
+  resume: boolean;
+  data: DataPath;
+  options: Record<string, string>;
+  /** Worker threads; 0 runs cells in this thread (debugging, tests). Default: one per core. */
+  concurrency?: number;
+  /** Show a progress bar on stderr. */
+  progress: boolean;
+  command: string;
+}
+
+export interface PlannedProblem {
+  problem: Problem;
+  cells: Cell[];
+}
+
+/** Expands the options into the grid, checking every name first so a typo fails before any work. */
+export function planGrid(opts: BenchOptions): PlannedProblem[] {
+  if (!(Number.isInteger(opts.seeds) && opts.seeds >= 1)) throw new SelfoptError(`--seeds ${opts.seeds}`, 'command line', 'a positive integer');
+  const ictx = { data: opts.data, quick: opts.quick };
+  const plans = opts.problems.map((name) => {
+    const problem = getProblem(name, 'command line');
+    const solverNames = problem.solvers.map((s) => s.info.name);
+    const solvers = opts.solvers ?? solverNames;
+    const known = opts.problems.length > 1 ? solvers.filter((s) => solverNames.includes(s)) : solvers;
+    for (const s of known) if (!solverNames.includes(s)) throw unknownName('solver', s, solverNames, `--solvers (problem ${name})`);
+    const refs: InstanceRef[] = opts.instances ? opts.instances.map((i) => problem.resolveInstance(i, ictx)) : problem.listInstances(ictx);
+    const data = opts.data.toJSON();
+    const cells: Cell[] = [];
+    for (const instance of refs)
+      for (const solver of known)
+        for (let seed = 1; seed <= opts.seeds; seed++) cells.push({ problem: name, instance, solver, seed, quick: opts.quick, options: opts.options, data });
+    return { problem, cells };
+  });
+  if (opts.solvers && plans.every((p) => p.cells.length === 0)) {
+    const all = plans.flatMap((p) => p.problem.solvers.map((s) => s.info.name));
+    throw unknownName('solver', opts.solvers.join(','), all, '--solvers');
+  }
+  return plans;
+}
+
+export interface BenchOutcome {
+  runId: string;
+  ran: number;
+  skipped: number;
+}
+
+export async function runBench(opts: BenchOptions, store: ResultsStore): Promise<BenchOutcome> {
+  const plans = planGrid(opts);
+  const allCells = plans.flatMap((p) => p.cells);
+  const hash = gridHash(allCells);
+  const version = codeVersion();
+  const machine = machineInfo();
+
+  let prior: string | undefined;
+  let done = new Set<string>();
+  if (opts.resume) {
+    prior = (await store.findResumable(hash))?.runId;
+    if (prior) done = await store.doneCells(prior);
+  }
+  const runId = prior ?? await store.startRun({ command: opts.command, gridHash: hash, codeVersion: version, machine, options: { ...opts, data: undefined } });
+
+  const todo = allCells.filter((c) => !done.has(cellKey(c.problem, c.instance.id, c.solver, c.seed)));
+  const skipped = allCells.length - todo.length;
+  const bar = opts.progress ? makeBar(todo.length) : undefined;
+  let finished = 0;
+  try {
+    for (const plan of plans) {
+      const cells = todo.filter((c) => c.problem === plan.problem.name);
+      if (cells.length === 0) continue;
+      const threads = Math.max(0, Math.min(opts.concurrency ?? availableParallelism(), plan.problem.maxConcurrency ?? Infinity, cells.length));
+      const record = async (cell: Cell, r: CellResult) => {
+        await store.insertCell(toRows(runId, plan.problem, cell, r, version, machine));
+        finished++;
+        bar?.update(finished, { what: `${cell.problem} ${cell.instance.id} ${cell.solver} seed ${cell.seed}` });
+      };
+      if (threads === 0) {
+        for (const cell of cells) await record(cell, await runCellLabelled(cell, () => runCell(cell)));
+      } else {
+        await runInPool(cells, threads, record);
+      }
+    }
+    await store.finishRun(runId);
+  } finally {
+    bar?.stop();
+  }
+  return { runId, ran: finished, skipped };
+}
+
+/** Runs cells on a pool of worker threads; stops at the first failure and rethrows it. */
+async function runInPool(cells: Cell[], threads: number, record: (c: Cell, r: CellResult) => Promise<void>): Promise<void> {
+  const pool = new Piscina({ filename: fileURLToPath(new URL('./worker.js', import.meta.url)), minThreads: threads, maxThreads: threads, idleTimeout: 1000 });
+  const abort = new AbortController();
+  let failure: unknown;
+  // Each worker lane takes cells in order, so one worker sees one instance after another.
+  const queue = [...cells];
+  const lane = async () => {
+    for (let cell = queue.shift(); cell && failure === undefined; cell = queue.shift()) {
+      try {
+        const c = cell;
+        const r = await runCellLabelled(c, () => pool.run(c, { signal: abort.signal }) as Promise<CellResult>);
+        await record(c, r);
+      } catch (e) {
+        if (failure === undefined) failure = e;
+        abort.abort();
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: threads }, lane));
+  } finally {
+    await pool.destroy();
+  }
+  if (failure !== undefined) throw failure;
+}
+
+async function runCellLabelled(cell: Cell, run: () => Promise<CellResult>): Promise<CellResult> {
+  try {
+    return await run();
+  } catch (e) {
+    if (e instanceof Error && e.name === 'AbortError') throw e;
+    // Errors cross the worker boundary as plain Errors: keep the message, add the cell.
+    const msg = e instanceof Error ? e.message : String(e);
+    const where = `cell ${cell.problem}/${cell.instance.id}/${cell.solver}/seed ${cell.seed}`;
+    if (e instanceof SelfoptError || (e instanceof Error && e.name === 'SelfoptError')) {
+      throw new SelfoptError(msg, where, 'the cell to finish; finished cells stay recorded, rerun with --resume');
+    }
+    const err = new Error(`${where} failed: ${msg}`);
+    err.stack = `${err.message}\n${e instanceof Error ? e.stack : ''}`;
+    throw err;
+  }
+}
+
+function toRows(runId: string, problem: Problem, cell: Cell, r: CellResult, version: string, machine: string): ResultRow[] {
+  const solver = problem.solvers.find((s) => s.info.name === cell.solver)!;
+  const hash = configHash(cell);
+  return problem.metrics
+    .filter((m) => m.name in r.metrics)
+    .map((m) => ({
+      runId,
+      problem: cell.problem,
+      instance: cell.instance.id,
+      solver: cell.solver,
+      seed: cell.seed,
+      metric: m.name,
+      value: r.metrics[m.name]!,
+      unit: m.unit,
+      better: m.better,
+      solverKind: solver.info.kind,
+      instanceSplit: cell.instance.split,
+      wallMs: r.wallMs,
+      codeVersion: version,
+      machine,
+      configHash: hash,
+    }));
+}
+
+function makeBar(total: number): cliProgress.SingleBar {
+  const bar = new cliProgress.SingleBar(
+    {
+      format: '{bar} {value}/{total} cells | {percentage}% | ETA {eta_formatted} | {what}',
+      stream: process.stderr,
+      hideCursor: process.stderr.isTTY === true,
+      noTTYOutput: true,
+      notTTYSchedule: 10_000,
+      etaBuffer: 20,
+      clearOnComplete: false,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total, 0, { what: '' });
+  return bar;
+}

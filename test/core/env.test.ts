@@ -1,0 +1,78 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Env, rollout, type ResetResult, type StepResult } from '../../src/core/env.js';
+import { Box, Discrete, MaskedDiscrete, GraphSpace, DictSpace } from '../../src/core/spaces.js';
+import { Rng } from '../../src/core/rng.js';
+import { SelfoptError } from '../../src/core/errors.js';
+
+/** A noisy chain: 5 states, action 1 moves right with prob 0.9; action 0 is masked at the start. */
+class Chain extends Env<Float32Array, number> {
+  readonly observationSpace = new Box(0, 1, [5]);
+  readonly actionSpace = new MaskedDiscrete(2);
+  private pos = 0;
+  private t = 0;
+  private obs(): Float32Array {
+    const o = new Float32Array(5);
+    o[this.pos] = 1;
+    return o;
+  }
+  private mask(): Uint8Array {
+    const m = Uint8Array.of(this.pos === 0 ? 0 : 1, 1);
+    this.actionSpace.setMask(m);
+    return m;
+  }
+  protected doReset(): ResetResult<Float32Array> {
+    this.pos = 0;
+    this.t = 0;
+    return { obs: this.obs(), info: { actionMask: this.mask() } };
+  }
+  protected doStep(a: number): StepResult<Float32Array> {
+    this.t++;
+    if (a === 1 && this.rng.next() < 0.9) this.pos++;
+    else if (a === 0) this.pos--;
+    const terminated = this.pos === 4;
+    return { obs: this.obs(), reward: terminated ? 1 : -0.1, terminated, truncated: !terminated && this.t >= 20, info: { actionMask: this.mask() } };
+  }
+}
+
+const randomPolicy = { act: (_o: Float32Array, info: { actionMask?: Uint8Array }, rng: Rng) => {
+  const m = info.actionMask!;
+  const ok = [0, 1].filter((a) => m[a] === 1);
+  return ok[rng.int(ok.length)]!;
+} };
+
+test('same seed, same trajectory; no seed continues the stream', () => {
+  const env = new Chain();
+  const a = rollout(env, randomPolicy, 123);
+  const b = rollout(env, randomPolicy, 123);
+  assert.deepEqual(a, b);
+  const returns = new Set<number>();
+  for (let s = 0; s < 20; s++) returns.add(rollout(env, randomPolicy, s).ret);
+  assert.ok(returns.size > 1, 'different seeds should give different episodes');
+});
+
+test('step before reset, after the end, and masked or out-of-space actions throw a SelfoptError', () => {
+  const env = new Chain();
+  assert.throws(() => env.step(1), SelfoptError);
+  env.reset({ seed: 1 });
+  assert.throws(() => env.step(0), /invalid action 0/);
+  assert.throws(() => env.step(2), /invalid action 2/);
+  let r;
+  do r = env.step(1); while (!r.terminated && !r.truncated);
+  assert.throws(() => env.step(1), /after the episode ended/);
+});
+
+test('spaces: contains and sample agree', () => {
+  const rng = new Rng(1);
+  const spaces = [new Discrete(4, 2), new Box(-1, 1, [2, 3]), new Box(0, Infinity, [4]), new GraphSpace(3, 2), new DictSpace({ a: new Discrete(2), b: new Box(0, 1, [2]) })];
+  for (const s of spaces) for (let i = 0; i < 20; i++) assert.ok(s.contains(s.sample(rng)), `${s.kind} sample not contained`);
+  const d = new Discrete(4, 2);
+  assert.ok(!d.contains(1) && d.contains(2) && d.contains(5) && !d.contains(6) && !d.contains(2.5));
+  const m = new MaskedDiscrete(3);
+  m.setMask(Uint8Array.of(0, 1, 0));
+  for (let i = 0; i < 10; i++) assert.equal(m.sample(rng), 1);
+  m.setMask(new Uint8Array(3));
+  assert.throws(() => m.sample(rng), /masked out/);
+  assert.ok(!new GraphSpace(2).contains({ numNodes: 2, nodeFeatures: new Float32Array(4), rowPtr: Int32Array.of(0, 1, 1), colIdx: Int32Array.of(5) }));
+  assert.deepEqual(JSON.parse(JSON.stringify(new Box(0, 1, [2]))), { kind: 'Box', low: 0, high: 1, shape: [2] });
+});
