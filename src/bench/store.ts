@@ -1,0 +1,590 @@
+/**
+ * The results store: one DuckDB file (default `.selfopt/results.duckdb`) holding every run and
+ * one row per (run, problem, instance, solver, seed, metric).
+ *
+ * Guarantees:
+ * - A cell is written in one statement (one transaction): all its metric rows land together or
+ *   none do. DuckDB appends a committed transaction to its write-ahead log before `insertCell`
+ *   resolves, so a killed process keeps every cell it was told was written.
+ * - Rows are checked at the boundary (finite values, known directions, non-empty names); a bad
+ *   row rejects its whole cell with a message naming the cell and the metric.
+ * - A file that is not a selfopt store (random bytes, a text file, another program's DuckDB
+ *   database) is never written to: an existing file is first inspected read-only, and opening
+ *   fails with a SelfoptError saying what to do.
+ * - One process writes a store at a time (DuckDB holds a file lock); a second one gets a
+ *   SelfoptError naming the holder. One ResultsStore per file per process, too: DuckDB's lock
+ *   does not stop two handles inside one process, which would corrupt the file.
+ */
+import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { SelfoptError } from '../core/errors.js';
+import type { Better, SolverKind } from '../core/problem.js';
+import { codeVersion, machineInfo } from '../core/version.js';
+
+export const DEFAULT_STORE_PATH = '.selfopt/results.duckdb';
+
+/** Written into the store's `selfopt_store` table; a newer selfopt may raise it, never lower it. */
+export const STORE_FORMAT = 'selfopt-results';
+export const SCHEMA_VERSION = 1;
+
+export interface RunMeta {
+  runId: string;
+  /** ISO 8601, UTC. */
+  startedAt: string;
+  /** null while the run is going on, or when it was killed. */
+  finishedAt: string | null;
+  command: string;
+  gridHash: string;
+  codeVersion: string;
+  machine: string;
+  options: Record<string, unknown>;
+  /** Problems with at least one recorded cell in this run, sorted. */
+  problems: string[];
+  /** Recorded cells (problem, instance, solver, seed) in this run. */
+  cells: number;
+}
+
+export interface NewRun {
+  command: string;
+  gridHash: string;
+  /** Default: this checkout's `codeVersion()`. */
+  codeVersion?: string;
+  /** Default: `machineInfo()`. */
+  machine?: string;
+  /** Stored as JSON; `undefined` members are dropped. */
+  options?: Record<string, unknown>;
+  startedAt?: Date;
+}
+
+export interface ResultRow {
+  runId: string;
+  problem: string;
+  instance: string;
+  solver: string;
+  seed: number;
+  metric: string;
+  value: number;
+  unit: string;
+  better: Better;
+  solverKind: SolverKind;
+  instanceSplit: 'train' | 'test';
+  /** Wall time of the whole cell, ms (the same on every metric row of a cell). */
+  wallMs: number;
+  codeVersion: string;
+  machine: string;
+  configHash: string;
+  /** ISO 8601, UTC; filled in by `insertCell` when absent. */
+  createdAt?: string;
+}
+
+export interface RowFilter {
+  runId?: string | string[];
+  problem?: string;
+}
+
+export interface OpenOptions {
+  /** Fail instead of creating a new store when the file is missing (for `report`, `results`). */
+  mustExist?: boolean;
+  /** Open without a write lock; writes then fail. Implies mustExist. */
+  readOnly?: boolean;
+}
+
+/** The identity of a cell, as `doneCells` returns it: unambiguous whatever the names contain. */
+export function cellKey(problem: string, instance: string, solver: string, seed: number): string {
+  return JSON.stringify([problem, instance, solver, seed]);
+}
+
+/** A run id: UTC time to the millisecond then 4 random hex digits, so ids sort by start time. */
+export function newRunId(at: Date = new Date()): string {
+  const t = at.toISOString().replace(/[-:]/g, '').replace('.', ''); // 20240102T030405678Z
+  return `${t}-${randomBytes(2).toString('hex')}`;
+}
+
+const SOLVER_KINDS: readonly string[] = ['baseline', 'heuristic', 'peer', 'learned'];
+const SPLITS: readonly string[] = ['train', 'test'];
+const BETTER: readonly string[] = ['lower', 'higher'];
+
+const RUN_COLUMNS = ['run_id', 'started_at', 'command', 'grid_hash', 'code_version', 'machine', 'options', 'finished_at'];
+const RESULT_COLUMNS = [
+  'run_id', 'problem', 'instance', 'solver', 'seed', 'metric', 'value', 'unit', 'better', 'solver_kind',
+  'instance_split', 'wall_ms', 'code_version', 'machine', 'config_hash', 'created_at',
+];
+
+const SCHEMA = `
+CREATE TABLE selfopt_store (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE runs (
+  run_id TEXT PRIMARY KEY,
+  started_at TIMESTAMP NOT NULL,
+  command TEXT NOT NULL,
+  grid_hash TEXT NOT NULL,
+  code_version TEXT NOT NULL,
+  machine TEXT NOT NULL,
+  options TEXT NOT NULL,
+  finished_at TIMESTAMP
+);
+CREATE TABLE results (
+  run_id TEXT NOT NULL,
+  problem TEXT NOT NULL,
+  instance TEXT NOT NULL,
+  solver TEXT NOT NULL,
+  seed BIGINT NOT NULL,
+  metric TEXT NOT NULL,
+  value DOUBLE NOT NULL,
+  unit TEXT NOT NULL,
+  better TEXT NOT NULL,
+  solver_kind TEXT NOT NULL,
+  instance_split TEXT NOT NULL,
+  wall_ms DOUBLE NOT NULL,
+  code_version TEXT NOT NULL,
+  machine TEXT NOT NULL,
+  config_hash TEXT NOT NULL,
+  created_at TIMESTAMP NOT NULL,
+  PRIMARY KEY (run_id, problem, instance, solver, seed, metric)
+);
+INSERT INTO selfopt_store VALUES ('format', '${STORE_FORMAT}'), ('schema_version', '${SCHEMA_VERSION}');
+`;
+
+/** Real paths of the stores open in this process. */
+const openHere = new Set<string>();
+
+const MOVE_AWAY = 'move the file away (nothing in it was changed) or pass --store with another path';
+
+export class ResultsStore {
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly runCache = new Map<string, { codeVersion: string; machine: string }>();
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    readonly readOnly: boolean,
+    private readonly instance: DuckDBInstance,
+    private readonly conn: DuckDBConnection,
+    private readonly key: string,
+  ) {}
+
+  /** Opens (or creates, with its directory) the store at `path`. */
+  static async open(path: string = DEFAULT_STORE_PATH, opts: OpenOptions = {}): Promise<ResultsStore> {
+    const abs = resolve(path);
+    const readOnly = opts.readOnly === true;
+    const exists = existsSync(abs);
+    if (!exists && (opts.mustExist || readOnly)) {
+      throw new SelfoptError('no results store here yet', abs, 'a results store written by `selfopt bench` (run a benchmark first, or pass --store)');
+    }
+    if (!exists) mkdirSync(dirname(abs), { recursive: true });
+    if (openHere.has(exists ? realpathSync(abs) : abs)) {
+      throw new SelfoptError('the results store is already open in this process', abs, 'one open handle per store file; close the first one');
+    }
+
+    // An existing file is inspected read-only first, so that a file which is not ours is never written.
+    if (exists) {
+      const ro = await connect(abs, true);
+      let state: SchemaState;
+      try {
+        state = await inspect(ro.conn, abs);
+        if (state === 'foreign') throw notOurs(abs);
+        if (state === 'empty' && (opts.mustExist || readOnly)) throw new SelfoptError('this DuckDB database holds no results yet', abs, 'a results store written by `selfopt bench`');
+      } catch (e) {
+        close(ro.instance, ro.conn);
+        throw e;
+      }
+      if (readOnly) return ResultsStore.register(abs, true, ro);
+      close(ro.instance, ro.conn);
+    }
+
+    const rw = await connect(abs, false);
+    try {
+      // Checked again under the write lock: another process may have created the schema meanwhile.
+      const state = await inspect(rw.conn, abs);
+      if (state === 'foreign') throw notOurs(abs);
+      if (state === 'empty') await rw.conn.run(`BEGIN TRANSACTION; ${SCHEMA} COMMIT;`);
+    } catch (e) {
+      close(rw.instance, rw.conn);
+      throw e;
+    }
+    return ResultsStore.register(abs, false, rw);
+  }
+
+  private static register(abs: string, readOnly: boolean, h: { instance: DuckDBInstance; conn: DuckDBConnection }): ResultsStore {
+    const key = realpathSync(abs);
+    openHere.add(key);
+    return new ResultsStore(abs, readOnly, h.instance, h.conn, key);
+  }
+
+  /** Records a new run and returns its id. */
+  startRun(meta: NewRun): Promise<string> {
+    return this.serial(async () => {
+      this.writable();
+      nonEmpty(meta.command, 'command', 'startRun');
+      nonEmpty(meta.gridHash, 'gridHash', 'startRun');
+      const startedAt = meta.startedAt ?? new Date();
+      const runId = newRunId(startedAt);
+      const version = meta.codeVersion ?? codeVersion();
+      const machine = meta.machine ?? machineInfo();
+      const options = JSON.stringify(meta.options ?? {}) ?? '{}';
+      await this.conn.run('INSERT INTO runs VALUES (?, CAST(? AS TIMESTAMP), ?, ?, ?, ?, ?, NULL)', [
+        runId, startedAt.toISOString(), meta.command, meta.gridHash, version, machine, options,
+      ]);
+      this.runCache.set(runId, { codeVersion: version, machine });
+      return runId;
+    });
+  }
+
+  /** Marks a run finished (a resumed run that completes is finished then). */
+  finishRun(runId: string, at: Date = new Date()): Promise<void> {
+    return this.serial(async () => {
+      this.writable();
+      await this.requireRun(runId, 'finishRun');
+      await this.conn.run('UPDATE runs SET finished_at = CAST(? AS TIMESTAMP) WHERE run_id = ?', [at.toISOString(), runId]);
+    });
+  }
+
+  /** The most recent run, or the most recent one with results for `problem`. */
+  async latestRun(problem?: string): Promise<RunMeta | undefined> {
+    const where = problem === undefined ? '' : 'WHERE run_id IN (SELECT DISTINCT run_id FROM results WHERE problem = ?)';
+    const runs = await this.queryRuns(`${where} ORDER BY started_at DESC, run_id DESC LIMIT 1`, problem === undefined ? [] : [problem]);
+    return runs[0];
+  }
+
+  /** The most recent run of the same grid, finished or not: the run `--resume` continues. */
+  async findResumable(gridHash: string): Promise<RunMeta | undefined> {
+    const runs = await this.queryRuns('WHERE grid_hash = ? ORDER BY started_at DESC, run_id DESC LIMIT 1', [gridHash]);
+    return runs[0];
+  }
+
+  /** Every run, oldest first. */
+  runs(): Promise<RunMeta[]> {
+    return this.queryRuns('ORDER BY started_at, run_id', []);
+  }
+
+  /** The cells of a run already recorded, as `cellKey`s. */
+  async doneCells(runId: string): Promise<Set<string>> {
+    const rows = await this.query('SELECT DISTINCT problem, instance, solver, seed FROM results WHERE run_id = ?', [runId]);
+    return new Set(rows.map((r) => cellKey(String(r.problem), String(r.instance), String(r.solver), Number(r.seed))));
+  }
+
+  /**
+   * Writes all metric rows of one cell in one transaction. Every row must belong to the same
+   * (run, problem, instance, solver, seed), to a run of this store, and carry a finite value;
+   * otherwise nothing of the cell is written and a SelfoptError names the cell and metric.
+   */
+  insertCell(rows: readonly ResultRow[]): Promise<void> {
+    return this.serial(async () => {
+      this.writable();
+      validateCell(rows);
+      const first = rows[0]!;
+      const run = await this.requireRun(first.runId, `cell ${describeCell(first)}`);
+      const now = new Date().toISOString();
+      const params: DuckDBValue[] = [];
+      for (const r of rows) {
+        params.push(
+          r.runId, r.problem, r.instance, r.solver, r.seed, r.metric, r.value, r.unit, r.better, r.solverKind,
+          r.instanceSplit, r.wallMs, r.codeVersion || run.codeVersion, r.machine || run.machine, r.configHash, r.createdAt ?? now,
+        );
+      }
+      const tuple = `(${RESULT_COLUMNS.map((c) => (c === 'created_at' ? 'CAST(? AS TIMESTAMP)' : '?')).join(', ')})`;
+      const sql = `INSERT INTO results (${RESULT_COLUMNS.join(', ')}) VALUES ${rows.map(() => tuple).join(', ')}`;
+      try {
+        await this.conn.run(sql, params);
+      } catch (e) {
+        const msg = errorMessage(e);
+        if (/constraint|duplicate key/i.test(msg)) {
+          throw new SelfoptError(`cell ${describeCell(first)} is already recorded in run ${first.runId}`, this.path, 'each cell written once per run (resume skips recorded cells)');
+        }
+        throw e;
+      }
+    });
+  }
+
+  /** Result rows, ordered by run, problem, instance, solver, seed, metric. */
+  async rows(filter: RowFilter = {}): Promise<ResultRow[]> {
+    const { where, params } = whereClause(filter);
+    const rows = await this.query(
+      `SELECT ${RESULT_COLUMNS.filter((c) => c !== 'created_at').join(', ')}, epoch_ms(created_at) AS created_ms
+       FROM results ${where} ORDER BY run_id, problem, instance, solver, seed, metric`,
+      params,
+    );
+    return rows.map((r) => ({
+      runId: String(r.run_id),
+      problem: String(r.problem),
+      instance: String(r.instance),
+      solver: String(r.solver),
+      seed: Number(r.seed),
+      metric: String(r.metric),
+      value: Number(r.value),
+      unit: String(r.unit),
+      better: String(r.better) as Better,
+      solverKind: String(r.solver_kind) as SolverKind,
+      instanceSplit: String(r.instance_split) as 'train' | 'test',
+      wallMs: Number(r.wall_ms),
+      codeVersion: String(r.code_version),
+      machine: String(r.machine),
+      configHash: String(r.config_hash),
+      createdAt: new Date(Number(r.created_ms)).toISOString(),
+    }));
+  }
+
+  /**
+   * Exports result rows (all columns of `results`) with DuckDB's COPY, to a temp file beside
+   * `path` that is then renamed over it, so a reader never sees half a file. Returns the row count.
+   */
+  exportTo(format: 'parquet' | 'csv', path: string, filter: RowFilter = {}): Promise<number> {
+    return this.serial(async () => {
+      if (format !== 'parquet' && format !== 'csv') throw new SelfoptError(`unknown export format '${String(format)}'`, 'exportTo', 'parquet or csv');
+      const out = resolve(path);
+      mkdirSync(dirname(out), { recursive: true });
+      const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+      const { where, params } = whereClause(filter);
+      // COPY takes no bound parameters: the filter is inlined as quoted literals.
+      const inlined = inlineParams(where, params);
+      const opts = format === 'parquet' ? '(FORMAT parquet)' : '(FORMAT csv, HEADER true)';
+      try {
+        const res = await this.conn.run(
+          `COPY (SELECT * FROM results ${inlined} ORDER BY run_id, problem, instance, solver, seed, metric) TO ${sqlString(tmp)} ${opts}`,
+        );
+        const n = Number(res.rowsChanged);
+        renameSync(tmp, out);
+        return n;
+      } catch (e) {
+        rmSync(tmp, { force: true });
+        throw e;
+      }
+    });
+  }
+
+  /** Waits for pending writes, checkpoints and releases the file. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.queue.catch(() => undefined);
+    this.closed = true;
+    openHere.delete(this.key);
+    close(this.instance, this.conn);
+  }
+
+  // --- internals -------------------------------------------------------------------------
+
+  /** One statement at a time on the one connection: callers may fire cells concurrently. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(() => {
+      if (this.closed) throw new SelfoptError('the results store is closed', this.path, 'an open store');
+      return fn();
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private writable(): void {
+    if (this.readOnly) throw new SelfoptError('the results store was opened read-only', this.path, 'a store opened for writing');
+  }
+
+  private async requireRun(runId: string, where: string): Promise<{ codeVersion: string; machine: string }> {
+    const cached = this.runCache.get(runId);
+    if (cached) return cached;
+    const rows = await this.read('SELECT code_version, machine FROM runs WHERE run_id = ?', [runId]);
+    if (rows.length === 0) throw new SelfoptError(`unknown run id '${runId}'`, `${this.path}, ${where}`, 'a run started with startRun in this store');
+    const run = { codeVersion: String(rows[0]!.code_version), machine: String(rows[0]!.machine) };
+    this.runCache.set(runId, run);
+    return run;
+  }
+
+  /** A read in the queue. */
+  private query(sql: string, params: DuckDBValue[]): Promise<Record<string, unknown>[]> {
+    return this.serial(() => this.read(sql, params));
+  }
+
+  /** A read for code already running in the queue (calling `query` there would wait on itself). */
+  private async read(sql: string, params: DuckDBValue[]): Promise<Record<string, unknown>[]> {
+    return (await this.conn.runAndReadAll(sql, params)).getRowObjectsJS();
+  }
+
+  private queryRuns(tail: string, params: DuckDBValue[]): Promise<RunMeta[]> {
+    return this.serial(() => this.readRuns(tail, params));
+  }
+
+  private async readRuns(tail: string, params: DuckDBValue[]): Promise<RunMeta[]> {
+    const rows = await this.read(
+      `SELECT run_id, epoch_ms(started_at) AS started_ms, epoch_ms(finished_at) AS finished_ms, command, grid_hash, code_version, machine, options
+       FROM runs ${tail}`,
+      params,
+    );
+    if (rows.length === 0) return [];
+    const ids = rows.map((r) => String(r.run_id));
+    const counts = await this.read(
+      `SELECT run_id, problem, count(*) AS cells FROM (SELECT DISTINCT run_id, problem, instance, solver, seed FROM results WHERE run_id IN (${ids.map(() => '?').join(', ')}))
+       GROUP BY run_id, problem ORDER BY problem`,
+      ids,
+    );
+    return rows.map((r) => {
+      const mine = counts.filter((c) => c.run_id === r.run_id);
+      return {
+        runId: String(r.run_id),
+        startedAt: new Date(Number(r.started_ms)).toISOString(),
+        finishedAt: r.finished_ms === null ? null : new Date(Number(r.finished_ms)).toISOString(),
+        command: String(r.command),
+        gridHash: String(r.grid_hash),
+        codeVersion: String(r.code_version),
+        machine: String(r.machine),
+        options: parseOptions(String(r.options)),
+        problems: mine.map((c) => String(c.problem)),
+        cells: mine.reduce((s, c) => s + Number(c.cells), 0),
+      };
+    });
+  }
+}
+
+// --- opening and checking the file -----------------------------------------------------------
+
+type SchemaState = 'ours' | 'empty' | 'foreign';
+
+async function connect(path: string, readOnly: boolean): Promise<{ instance: DuckDBInstance; conn: DuckDBConnection }> {
+  let instance: DuckDBInstance;
+  try {
+    instance = await DuckDBInstance.create(path, readOnly ? { access_mode: 'READ_ONLY' } : {});
+  } catch (e) {
+    throw openError(e, path);
+  }
+  try {
+    return { instance, conn: await instance.connect() };
+  } catch (e) {
+    instance.closeSync();
+    throw openError(e, path);
+  }
+}
+
+function notOurs(path: string): SelfoptError {
+  return new SelfoptError('this DuckDB database is not a selfopt results store (it holds other tables)', path, `a selfopt results store; ${MOVE_AWAY}`);
+}
+
+function close(instance: DuckDBInstance, conn: DuckDBConnection): void {
+  conn.closeSync();
+  instance.closeSync();
+}
+
+/** Turns DuckDB's open failures into errors a user can act on. */
+function openError(e: unknown, path: string): SelfoptError {
+  const msg = errorMessage(e);
+  if (/not a valid DuckDB database file/i.test(msg)) {
+    return new SelfoptError('the file is not a DuckDB database (corrupt, or another kind of file)', path, `a selfopt results store; ${MOVE_AWAY}`);
+  }
+  const lock = /Could not set lock on file.*?(?:PID (\d+))?\)?\./i.exec(msg);
+  if (lock) {
+    const who = lock[1] ? ` (PID ${lock[1]})` : '';
+    return new SelfoptError(`the results store is in use by another process${who}`, path, 'one selfopt process per store at a time: wait for it to finish, or pass --store with another path');
+  }
+  if (/version|serializ/i.test(msg)) {
+    return new SelfoptError(`the file was written by an incompatible DuckDB version (${firstLine(msg)})`, path, `a results store of this DuckDB version (${MOVE_AWAY})`);
+  }
+  return new SelfoptError(`cannot open the results store: ${firstLine(msg)}`, path, 'a readable and writable selfopt results store (DuckDB file)');
+}
+
+async function inspect(conn: DuckDBConnection, path: string): Promise<SchemaState> {
+  try {
+    const tables = (await conn.runAndReadAll(
+      "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = 'main'",
+    )).getRowObjectsJS().map((r) => String(r.table_name));
+    if (tables.length === 0) return 'empty';
+    if (!tables.includes('selfopt_store') || !tables.includes('runs') || !tables.includes('results')) return 'foreign';
+    const marks = new Map((await conn.runAndReadAll('SELECT key, value FROM selfopt_store')).getRowObjectsJS().map((r) => [String(r.key), String(r.value)]));
+    if (marks.get('format') !== STORE_FORMAT) return 'foreign';
+    const version = Number(marks.get('schema_version'));
+    if (!(version >= 1)) return 'foreign';
+    if (version > SCHEMA_VERSION) {
+      throw new SelfoptError(`the results store has schema version ${version}, written by a newer selfopt`, path, `schema version ${SCHEMA_VERSION} or lower (update selfopt, or pass --store with another path)`);
+    }
+    const cols = (await conn.runAndReadAll(
+      "SELECT table_name, column_name FROM information_schema.columns WHERE table_catalog = current_database() AND table_schema = 'main'",
+    )).getRowObjectsJS();
+    const has = (t: string, c: string) => cols.some((r) => r.table_name === t && r.column_name === c);
+    const missing = [...RUN_COLUMNS.filter((c) => !has('runs', c)).map((c) => `runs.${c}`), ...RESULT_COLUMNS.filter((c) => !has('results', c)).map((c) => `results.${c}`)];
+    if (missing.length > 0) {
+      throw new SelfoptError(`the results store lacks columns ${missing.join(', ')}`, path, `a selfopt results store of schema version ${SCHEMA_VERSION}; ${MOVE_AWAY}`);
+    }
+    return 'ours';
+  } catch (e) {
+    if (e instanceof SelfoptError) throw e;
+    // A valid header over damaged blocks fails here rather than at open.
+    throw new SelfoptError(`the results store cannot be read (${firstLine(errorMessage(e))})`, path, `a readable selfopt results store; ${MOVE_AWAY}`);
+  }
+}
+
+// --- validation and SQL helpers --------------------------------------------------------------
+
+function describeCell(r: Pick<ResultRow, 'problem' | 'instance' | 'solver' | 'seed'>): string {
+  return `${r.problem}/${r.instance}/${r.solver}/seed ${r.seed}`;
+}
+
+function nonEmpty(v: unknown, field: string, where: string): void {
+  if (typeof v !== 'string' || v.length === 0) throw new SelfoptError(`${field} is ${JSON.stringify(v) ?? 'undefined'}`, where, `a non-empty string for ${field}`);
+}
+
+function validateCell(rows: readonly ResultRow[]): void {
+  if (rows.length === 0) throw new SelfoptError('a cell with no metric rows', 'insertCell', 'at least one metric row per cell');
+  const first = rows[0]!;
+  const cellWhere = `cell ${describeCell(first)}`;
+  for (const f of ['runId', 'problem', 'instance', 'solver'] as const) nonEmpty(first[f], f, cellWhere);
+  if (!Number.isSafeInteger(first.seed)) throw new SelfoptError(`seed is ${first.seed}`, cellWhere, 'an integer seed');
+  const seen = new Set<string>();
+  for (const r of rows) {
+    const where = `${cellWhere}, metric '${r.metric}'`;
+    for (const f of ['runId', 'problem', 'instance', 'solver', 'seed'] as const) {
+      if (r[f] !== first[f]) throw new SelfoptError(`row has ${f} ${JSON.stringify(r[f])}, the cell's first row ${JSON.stringify(first[f])}`, where, 'every row of a cell to share run, problem, instance, solver and seed');
+    }
+    nonEmpty(r.metric, 'metric', cellWhere);
+    if (seen.has(r.metric)) throw new SelfoptError(`metric '${r.metric}' appears twice`, cellWhere, 'one row per metric in a cell');
+    seen.add(r.metric);
+    if (typeof r.value !== 'number' || !Number.isFinite(r.value)) throw new SelfoptError(`value is ${String(r.value)}`, where, 'a finite number; nothing of this cell was written');
+    if (typeof r.wallMs !== 'number' || !Number.isFinite(r.wallMs) || r.wallMs < 0) throw new SelfoptError(`wallMs is ${String(r.wallMs)}`, where, 'a finite, non-negative wall time in ms');
+    if (typeof r.unit !== 'string') throw new SelfoptError(`unit is ${String(r.unit)}`, where, 'a unit string (may be empty)');
+    if (!BETTER.includes(r.better)) throw new SelfoptError(`better is ${JSON.stringify(r.better)}`, where, "'lower' or 'higher'");
+    if (!SOLVER_KINDS.includes(r.solverKind)) throw new SelfoptError(`solverKind is ${JSON.stringify(r.solverKind)}`, where, SOLVER_KINDS.join(', '));
+    if (!SPLITS.includes(r.instanceSplit)) throw new SelfoptError(`instanceSplit is ${JSON.stringify(r.instanceSplit)}`, where, "'train' or 'test'");
+    nonEmpty(r.configHash, 'configHash', where);
+    if (typeof r.codeVersion !== 'string' || typeof r.machine !== 'string') throw new SelfoptError('codeVersion or machine is not a string', where, 'strings (empty means: the run\'s)');
+    if (r.createdAt !== undefined && Number.isNaN(Date.parse(r.createdAt))) throw new SelfoptError(`createdAt is ${JSON.stringify(r.createdAt)}`, where, 'an ISO 8601 time');
+  }
+}
+
+function whereClause(filter: RowFilter): { where: string; params: string[] } {
+  const parts: string[] = [];
+  const params: string[] = [];
+  if (filter.runId !== undefined) {
+    const ids = Array.isArray(filter.runId) ? filter.runId : [filter.runId];
+    if (ids.length === 0) parts.push('FALSE');
+    else {
+      parts.push(`run_id IN (${ids.map(() => '?').join(', ')})`);
+      params.push(...ids);
+    }
+  }
+  if (filter.problem !== undefined) {
+    parts.push('problem = ?');
+    params.push(filter.problem);
+  }
+  return { where: parts.length > 0 ? `WHERE ${parts.join(' AND ')}` : '', params };
+}
+
+function inlineParams(sql: string, params: string[]): string {
+  let i = 0;
+  return sql.replace(/\?/g, () => sqlString(params[i++]!));
+}
+
+function sqlString(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+function parseOptions(s: string): Record<string, unknown> {
+  try {
+    const v: unknown = JSON.parse(s);
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : { value: v };
+  } catch {
+    return { raw: s };
+  }
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0]!.trim();
+}
