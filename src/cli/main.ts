@@ -1,0 +1,207 @@
+#!/usr/bin/env node
+/**
+ * The `selfopt` command. Every subcommand is a thin layer over src/bench and the problem
+ * registry; a user error (SelfoptError) prints one line and exits 2, a bug prints its stack and
+ * exits 1.
+ */
+import { Command, Option } from 'commander';
+import { resolve } from 'node:path';
+import { DataPath } from '../core/data.js';
+import { SelfoptError } from '../core/errors.js';
+import { problems, getProblem } from '../problems/all.js';
+import { runBench } from '../bench/runner.js';
+import { ResultsStore, DEFAULT_STORE_PATH } from '../bench/store.js';
+import { writeReport, printReport } from './report.js';
+
+const program = new Command();
+program.name('selfopt').description('Self-optimizing computer systems: learned methods beside the strongest heuristics, on real data, with confidence intervals.').showHelpAfterError();
+
+const dataOption = () => new Option('--data <dir>', 'data directory searched first (then $SELFOPT_DATA, ./data, ../shared/data)');
+const storeOption = () => new Option('--store <file>', 'results store (DuckDB file)').default(DEFAULT_STORE_PATH);
+const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+
+program
+  .command('list')
+  .description('problems, their solvers, metrics and instances')
+  .addOption(dataOption())
+  .option('--quick', 'list the quick-mode instances')
+  .option('--json', 'machine-readable output')
+  .action((o: { data?: string; quick?: boolean; json?: boolean }) => {
+    const ctx = { data: new DataPath({ dataDir: o.data }), quick: o.quick === true };
+    const out = problems.map((p) => ({
+      name: p.name,
+      title: p.title,
+      reference: p.reference,
+      primaryMetric: p.primaryMetric,
+      baseline: p.baseline,
+      metrics: p.metrics,
+      solvers: p.solvers.map((s) => s.info),
+      instances: p.listInstances(ctx).map(({ id, source, split, description, path }) => ({ id, source, split, description, path })),
+    }));
+    if (o.json) return void console.log(JSON.stringify(out, null, 2));
+    for (const p of out) {
+      console.log(`${p.name}: ${p.title}\n  ${p.reference}`);
+      console.log(`  solvers:   ${p.solvers.map((s) => `${s.name} (${s.kind})`).join(', ')}`);
+      console.log(`  metrics:   ${p.metrics.map((m) => `${m.name} [${m.unit}, ${m.better} is better]`).join(', ')}`);
+      console.log(`  instances: ${p.instances.map((i) => `${i.id}${i.source === 'real' ? ' (real)' : ''}`).join(', ')}`);
+    }
+  });
+
+program
+  .command('bench')
+  .description('run problem x instance x solver x seed and print the comparison; no problem = all')
+  .argument('[problems...]', `problems to run (${problems.map((p) => p.name).join(', ')})`)
+  .option('--instances <ids>', 'comma-separated instance ids or file paths', list)
+  .option('--solvers <names>', 'comma-separated solver names', list)
+  .option('--seeds <n>', 'seeds per cell (seeds 1..n)', (v) => Number(v), 5)
+  .option('--quick', 'small instances and short workloads, for a first look and CI')
+  .option('--resume', 'continue the last run of the same grid, skipping cells already recorded')
+  .option('--json', 'print the summary as JSON (stable for scripts) instead of tables')
+  .option('--html <file>', 'HTML report path', '.selfopt/report.html')
+  .option('--no-html', 'do not write the HTML report')
+  .option('--concurrency <n>', 'worker threads (0 = run in this thread); default one per core', (v) => Number(v))
+  .option('--opt <key=value...>', 'problem-specific option (repeatable)')
+  .addOption(dataOption())
+  .addOption(storeOption())
+  .action(async (names: string[], o: BenchCliOptions) => {
+    const data = new DataPath({ dataDir: o.data });
+    const chosen = names.length > 0 ? names : problems.map((p) => p.name);
+    const store = await ResultsStore.open(resolve(o.store));
+    try {
+      const outcome = await runBench(
+        {
+          problems: chosen,
+          instances: o.instances,
+          solvers: o.solvers,
+          seeds: o.seeds,
+          quick: o.quick === true,
+          resume: o.resume === true,
+          data,
+          options: parseOpts(o.opt ?? []),
+          concurrency: o.concurrency,
+          progress: o.json !== true,
+          command: process.argv.slice(2).join(' '),
+        },
+        store,
+      );
+      if (!o.json) console.error(`run ${outcome.runId}: ${outcome.ran} cells run, ${outcome.skipped} already recorded`);
+      const reports = await printReport(store, { runId: outcome.runId, problems: chosen, json: o.json === true });
+      if (o.html !== false) {
+        const path = await writeReport(reports, resolve(o.html as string));
+        if (!o.json) console.error(`HTML report: ${path}`);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+program
+  .command('report')
+  .description('tables (and the HTML report) of a recorded run; default the latest run of each problem')
+  .option('--run <id>', 'run id (see `selfopt results runs`)')
+  .option('--problem <name>', 'only this problem')
+  .option('--json', 'print the summary as JSON')
+  .option('--html <file>', 'HTML report path', '.selfopt/report.html')
+  .option('--no-html', 'do not write the HTML report')
+  .addOption(storeOption())
+  .action(async (o: { run?: string; problem?: string; json?: boolean; html: string | false; store: string }) => {
+    if (o.problem) getProblem(o.problem, '--problem');
+    const store = await ResultsStore.open(resolve(o.store), { mustExist: true });
+    try {
+      const reports = await printReport(store, { runId: o.run, problems: o.problem ? [o.problem] : problems.map((p) => p.name), json: o.json === true });
+      if (o.html !== false) console.error(`HTML report: ${await writeReport(reports, resolve(o.html))}`);
+    } finally {
+      await store.close();
+    }
+  });
+
+const results = program.command('results').description('the results store');
+results
+  .command('export')
+  .description('export result rows to Parquet or CSV')
+  .option('--parquet', 'Parquet format')
+  .option('--csv', 'CSV format')
+  .option('--out <file>', 'output file (default .selfopt/results.<format>)')
+  .option('--run <id>', 'only this run')
+  .option('--problem <name>', 'only this problem')
+  .addOption(storeOption())
+  .action(async (o: { parquet?: boolean; csv?: boolean; out?: string; run?: string; problem?: string; store: string }) => {
+    if (o.parquet === o.csv) throw new SelfoptError(o.parquet ? 'both --parquet and --csv given' : 'no format given', 'selfopt results export', 'exactly one of --parquet or --csv');
+    const format = o.parquet ? 'parquet' : 'csv';
+    const out = resolve(o.out ?? `.selfopt/results.${format}`);
+    const store = await ResultsStore.open(resolve(o.store), { mustExist: true });
+    try {
+      const n = await store.exportTo(format, out, { runId: o.run, problem: o.problem });
+      console.error(`wrote ${n} rows to ${out}`);
+    } finally {
+      await store.close();
+    }
+  });
+results
+  .command('runs')
+  .description('recorded runs, newest last')
+  .option('--json', 'machine-readable output')
+  .addOption(storeOption())
+  .action(async (o: { json?: boolean; store: string }) => {
+    const store = await ResultsStore.open(resolve(o.store), { mustExist: true });
+    try {
+      const runs = await store.runs();
+      if (o.json) return void console.log(JSON.stringify(runs, null, 2));
+      for (const r of runs) console.log(`${r.runId}  ${r.finishedAt ? 'finished' : 'unfinished'}  ${r.codeVersion}  ${r.command}`);
+    } finally {
+      await store.close();
+    }
+  });
+
+program
+  .command('data')
+  .description('every dataset: where it was found, its source and license, how to obtain it')
+  .addOption(dataOption())
+  .option('--json', 'machine-readable output')
+  .action((o: { data?: string; json?: boolean }) => {
+    const data = new DataPath({ dataDir: o.data });
+    const rows = problems.flatMap((p) => p.datasets.map((d) => ({ problem: p.name, ...d, foundAt: data.find(d.relPath) ?? null })));
+    if (o.json) return void console.log(JSON.stringify({ searchPath: data.dirs, datasets: rows }, null, 2));
+    console.log('data search path:');
+    for (const d of data.dirs) console.log(`  ${d.exists ? '+' : '-'} ${d.dir}  (${d.origin})`);
+    for (const r of rows) {
+      console.log(`\n${r.problem}/${r.relPath}: ${r.foundAt ? `found at ${r.foundAt}` : 'NOT FOUND'}`);
+      console.log(`  ${r.description}\n  source:  ${r.source}\n  license: ${r.license}\n  obtain:  ${r.obtain}`);
+    }
+  });
+
+interface BenchCliOptions {
+  instances?: string[];
+  solvers?: string[];
+  seeds: number;
+  quick?: boolean;
+  resume?: boolean;
+  json?: boolean;
+  html: string | false;
+  concurrency?: number;
+  opt?: string[];
+  data?: string;
+  store: string;
+}
+
+function parseOpts(pairs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of pairs) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new SelfoptError(`--opt '${p}'`, 'command line', 'key=value');
+    out[p.slice(0, eq)] = p.slice(eq + 1);
+  }
+  return out;
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof SelfoptError || (e instanceof Error && e.name === 'SelfoptError')) {
+    console.error(`selfopt: error: ${e.message}`);
+    process.exitCode = 2;
+  } else {
+    console.error(e);
+    process.exitCode = 1;
+  }
+}

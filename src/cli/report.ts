@@ -1,0 +1,58 @@
+/** From the results store to what a person reads: terminal tables, `--json`, the HTML report. */
+import { SelfoptError } from '../core/errors.js';
+import { getProblem } from '../problems/all.js';
+import type { ResultsStore, RunMeta } from '../bench/store.js';
+import { summarize, type Summary } from '../bench/summary.js';
+import { formatSummaryTable } from '../bench/table.js';
+import { writeHtmlReport } from '../bench/html.js';
+
+export interface ProblemReport {
+  summary: Summary;
+  run: RunMeta;
+}
+
+/**
+ * Summarizes each problem from one run (`runId`) or, without one, from the latest run that
+ * recorded it; prints tables or JSON. JSON is one object for one problem and an array for several.
+ */
+export async function printReport(store: ResultsStore, opts: { runId?: string; problems: string[]; json: boolean }): Promise<ProblemReport[]> {
+  const runs = await store.runs();
+  if (opts.runId && !runs.some((r) => r.runId === opts.runId)) {
+    throw new SelfoptError(`no run '${opts.runId}' in the results store`, store.path, `one of the recorded runs (selfopt results runs): ${runs.slice(-5).map((r) => r.runId).join(', ')}`);
+  }
+  const reports: ProblemReport[] = [];
+  for (const name of opts.problems) {
+    const problem = getProblem(name);
+    const run = opts.runId ? runs.find((r) => r.runId === opts.runId)! : await store.latestRun(name);
+    if (!run || !run.problems.includes(name)) continue;
+    const rows = await store.rows({ runId: run.runId, problem: name });
+    const summary = summarize(name, rows, {
+      primaryMetric: problem.primaryMetric,
+      baseline: problem.baseline,
+      metrics: problem.metrics.map((m) => m.name),
+      solvers: problem.solvers.map((s) => s.info.name),
+    });
+    reports.push({ summary, run });
+  }
+  if (reports.length === 0) {
+    throw new SelfoptError('no recorded results for ' + opts.problems.join(', '), store.path, 'a run that recorded them: run `selfopt bench` first');
+  }
+  if (opts.json) {
+    const out = reports.map((r) => r.summary);
+    console.log(JSON.stringify(out.length === 1 ? out[0] : out, null, 2));
+  } else {
+    for (const r of reports) console.log(formatSummaryTable(r.summary));
+  }
+  return reports;
+}
+
+export async function writeReport(reports: ProblemReport[], path: string): Promise<string> {
+  const runs = [...new Map(reports.map((r) => [r.run.runId, r.run])).values()];
+  return writeHtmlReport(path, {
+    problems: reports.map((r) => {
+      const p = getProblem(r.summary.problem);
+      return { summary: r.summary, title: p.title, reference: p.reference };
+    }),
+    runs,
+  });
+}
