@@ -1,0 +1,220 @@
+/**
+ * The two charts of the HTML report, drawn as inline SVG strings by our own code (no chart
+ * library, no external requests): horizontal bars with 95% whiskers, and ratios on a log axis
+ * around 1. Every string that reaches the markup goes through `esc`.
+ */
+import type { Better, SolverKind } from '../core/problem.js';
+
+export const KIND_COLORS: Record<SolverKind, string> = {
+  baseline: '#64748b',
+  heuristic: '#2563eb',
+  peer: '#0d9488',
+  learned: '#ea580c',
+};
+
+/** Escapes text for HTML/SVG content and attribute values. */
+export function esc(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+export interface BarDatum {
+  label: string;
+  kind: SolverKind;
+  mean: number;
+  lo: number;
+  hi: number;
+  /** Shown at the end of the bar. */
+  valueLabel: string;
+  /** Hover text. */
+  tooltip: string;
+  /** Drawn bold with a marker (the best heuristic). */
+  emphasis?: boolean;
+}
+
+export interface BarChartSpec {
+  data: BarDatum[];
+  /** Under the axis, e.g. `lookup_ns (ns) — lower is better`. */
+  axisLabel: string;
+  /** Tick text from a value in the data's units. */
+  tick: (v: number) => string;
+  width?: number;
+  ariaLabel: string;
+}
+
+const FONT = "font-family=\"system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif\"";
+const ROW = 22;
+const CHAR = 6.6; // average glyph width at 12px, for laying out labels
+
+/** Horizontal bars from 0 (or the lowest value when negative) with 95% CI whiskers. */
+export function barChart(spec: BarChartSpec): string {
+  const width = spec.width ?? 540;
+  const labelW = labelWidth(spec.data.map((d) => d.label + (d.emphasis ? ' *' : '')));
+  const valueW = Math.min(110, Math.max(40, ...spec.data.map((d) => d.valueLabel.length * CHAR + 10)));
+  const top = 6;
+  const plotH = spec.data.length * ROW;
+  const height = top + plotH + 40;
+  const x0 = labelW;
+  const x1 = width - valueW;
+  const lo = Math.min(0, ...spec.data.map((d) => d.lo));
+  const hi = Math.max(0, ...spec.data.map((d) => d.hi));
+  const ticks = niceTicks(lo, hi === lo ? lo + 1 : hi, 5);
+  const dLo = Math.min(lo, ticks[0]!);
+  const dHi = Math.max(hi, ticks[ticks.length - 1]!);
+  const sx = (v: number) => x0 + ((v - dLo) / (dHi - dLo || 1)) * (x1 - x0);
+  const base = Math.min(Math.max(0, dLo), dHi); // bars grow from 0
+
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${esc(spec.ariaLabel)}" ${FONT} font-size="12">`);
+  for (const t of ticks) {
+    const x = r1(sx(t));
+    parts.push(`<line x1="${x}" x2="${x}" y1="${top}" y2="${top + plotH}" stroke="#e5e7eb"/>`);
+    parts.push(`<text x="${x}" y="${top + plotH + 15}" text-anchor="middle" fill="#6b7280" font-size="11">${esc(spec.tick(t))}</text>`);
+  }
+  spec.data.forEach((d, i) => {
+    const y = top + i * ROW;
+    const cy = y + ROW / 2;
+    const color = KIND_COLORS[d.kind];
+    const a = sx(base);
+    const b = sx(d.mean);
+    parts.push(`<g><title>${esc(d.tooltip)}</title>`);
+    parts.push(`<text x="${x0 - 8}" y="${cy + 4}" text-anchor="end" fill="#111827"${d.emphasis ? ' font-weight="700"' : ''}>${esc(d.label)}${d.emphasis ? ' *' : ''}</text>`);
+    parts.push(`<rect x="${r1(Math.min(a, b))}" y="${y + 4}" width="${r1(Math.max(1, Math.abs(b - a)))}" height="${ROW - 8}" rx="2" fill="${color}" fill-opacity="0.85"/>`);
+    if (d.hi > d.lo) {
+      const wl = r1(sx(d.lo));
+      const wh = r1(sx(d.hi));
+      parts.push(`<path d="M${wl} ${cy}H${wh}M${wl} ${cy - 5}V${cy + 5}M${wh} ${cy - 5}V${cy + 5}" stroke="#111827" stroke-width="1.3" fill="none"/>`);
+    }
+    parts.push(`<text x="${r1(Math.max(sx(d.hi), a, b) + 6)}" y="${cy + 4}" fill="#374151" font-size="11">${esc(d.valueLabel)}</text>`);
+    parts.push('</g>');
+  });
+  parts.push(`<line x1="${r1(sx(base))}" x2="${r1(sx(base))}" y1="${top}" y2="${top + plotH}" stroke="#9ca3af"/>`);
+  parts.push(`<text x="${r1((x0 + x1) / 2)}" y="${height - 6}" text-anchor="middle" fill="#374151" font-size="11">${esc(spec.axisLabel)}</text>`);
+  parts.push('</svg>');
+  return parts.join('');
+}
+
+export interface RatioItem {
+  label: string;
+  kind: SolverKind;
+  ratio: number;
+  lo: number;
+  hi: number;
+  valueLabel: string;
+  tooltip: string;
+}
+
+export interface RatioGroup {
+  title: string;
+  items: RatioItem[];
+}
+
+export interface RatioChartSpec {
+  groups: RatioGroup[];
+  better: Better;
+  axisLabel: string;
+  width?: number;
+  ariaLabel: string;
+}
+
+/** Ratios with 95% whiskers on a log axis, a rule at 1, grouped (one group per instance). */
+export function ratioChart(spec: RatioChartSpec): string {
+  const width = spec.width ?? 720;
+  const items = spec.groups.flatMap((g) => g.items);
+  const labelW = labelWidth([...items.map((d) => d.label), ...spec.groups.map((g) => g.title)].map((s) => s.slice(0, 40)));
+  const valueW = 60;
+  const top = 26;
+  const rows = spec.groups.reduce((n, g) => n + 1 + g.items.length, 0);
+  const plotH = rows * ROW;
+  const height = top + plotH + 40;
+  const x0 = labelW;
+  const x1 = width - valueW;
+  const vals = items.flatMap((d) => [d.lo, d.hi, d.ratio]).filter((v) => v > 0 && Number.isFinite(v));
+  const lo = Math.min(1, ...vals) / 1.15;
+  const hi = Math.max(1, ...vals) * 1.15;
+  const ticks = logTicks(lo, hi);
+  const L = (v: number) => Math.log(v);
+  const sx = (v: number) => x0 + ((L(Math.min(hi, Math.max(lo, v))) - L(lo)) / (L(hi) - L(lo))) * (x1 - x0);
+  const one = r1(sx(1));
+
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${esc(spec.ariaLabel)}" ${FONT} font-size="12">`);
+  // Shade the better side of 1 so the reading needs no legend.
+  const [bx, bw] = spec.better === 'lower' ? [x0, one - x0] : [one, x1 - one];
+  parts.push(`<rect x="${r1(bx)}" y="${top}" width="${r1(bw)}" height="${plotH}" fill="#ecfdf5"/>`);
+  parts.push(`<text x="${spec.better === 'lower' ? one - 6 : one + 6}" y="${top - 9}" text-anchor="${spec.better === 'lower' ? 'end' : 'start'}" fill="#047857" font-size="11">${spec.better === 'lower' ? '← better' : 'better →'}</text>`);
+  for (const t of ticks) {
+    const x = r1(sx(t));
+    parts.push(`<line x1="${x}" x2="${x}" y1="${top}" y2="${top + plotH}" stroke="#e5e7eb"/>`);
+    parts.push(`<text x="${x}" y="${top + plotH + 15}" text-anchor="middle" fill="#6b7280" font-size="11">${esc(fmtTick(t))}×</text>`);
+  }
+  parts.push(`<line x1="${one}" x2="${one}" y1="${top - 4}" y2="${top + plotH}" stroke="#111827" stroke-width="1.2" stroke-dasharray="4 3"/>`);
+  let row = 0;
+  for (const g of spec.groups) {
+    const gy = top + row * ROW;
+    parts.push(`<text x="4" y="${gy + ROW / 2 + 4}" fill="#111827" font-weight="600">${esc(g.title)}</text>`);
+    parts.push(`<line x1="0" x2="${width}" y1="${gy + 0.5}" y2="${gy + 0.5}" stroke="#d1d5db"/>`);
+    row++;
+    for (const d of g.items) {
+      const cy = top + row * ROW + ROW / 2;
+      const color = KIND_COLORS[d.kind];
+      parts.push(`<g><title>${esc(d.tooltip)}</title>`);
+      parts.push(`<text x="${x0 - 8}" y="${cy + 4}" text-anchor="end" fill="#374151">${esc(d.label)}</text>`);
+      if (d.hi > d.lo) {
+        const wl = r1(sx(d.lo));
+        const wh = r1(sx(d.hi));
+        parts.push(`<path d="M${wl} ${cy}H${wh}M${wl} ${cy - 5}V${cy + 5}M${wh} ${cy - 5}V${cy + 5}" stroke="${color}" stroke-width="1.6" fill="none"/>`);
+      }
+      parts.push(`<circle cx="${r1(sx(d.ratio))}" cy="${cy}" r="4.5" fill="${color}" stroke="#fff" stroke-width="1"/>`);
+      parts.push(`<text x="${x1 + 8}" y="${cy + 4}" fill="#374151" font-size="11">${esc(d.valueLabel)}</text>`);
+      parts.push('</g>');
+      row++;
+    }
+  }
+  parts.push(`<text x="${r1((x0 + x1) / 2)}" y="${height - 6}" text-anchor="middle" fill="#374151" font-size="11">${esc(spec.axisLabel)}</text>`);
+  parts.push('</svg>');
+  return parts.join('');
+}
+
+/** Round ticks covering [lo, hi]: steps of 1, 2 or 5 times a power of ten. */
+export function niceTicks(lo: number, hi: number, count: number): number[] {
+  const span = hi - lo;
+  const raw = span / Math.max(1, count);
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((k) => k * mag).find((s) => span / s <= count) ?? 10 * mag;
+  const start = Math.floor(lo / step) * step;
+  const end = Math.ceil(hi / step - 1e-9) * step;
+  const out: number[] = [];
+  for (let v = start; v <= end + step / 2; v += step) out.push(Number(v.toPrecision(12)));
+  return out;
+}
+
+/** Ticks for a log axis: 1, 2, 5 per decade, thinned to 1 per decade when the range is wide. */
+export function logTicks(lo: number, hi: number): number[] {
+  const pick = (mults: number[]) => {
+    const out: number[] = [];
+    for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
+      for (const m of mults) {
+        const v = Number((m * 10 ** e).toPrecision(6));
+        if (v >= lo && v <= hi) out.push(v);
+      }
+    }
+    return out;
+  };
+  let t = pick([1, 2, 5]);
+  if (t.length > 9) t = pick([1]);
+  if (t.length < 4) t = pick([1, 1.5, 2, 3, 5, 7]);
+  if (t.length < 3) t = pick([1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9]);
+  return t;
+}
+
+function fmtTick(v: number): string {
+  return Number(v.toPrecision(3)).toString();
+}
+
+function labelWidth(labels: string[]): number {
+  return Math.round(Math.min(220, Math.max(60, ...labels.map((l) => l.length * CHAR + 16))));
+}
+
+function r1(v: number): number {
+  return Math.round(v * 10) / 10;
+}
