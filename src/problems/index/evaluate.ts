@@ -1,0 +1,259 @@
+/**
+ * The evaluator of the learned-index problem: the single source of truth for its metrics.
+ *
+ * Protocol (DESIGN.md "Rules of evidence"): workloads are drawn from an Rng seeded by the cell's
+ * seed alone (not ctx.rng, which the solver may have consumed), so every solver of a seed meets
+ * the same queries. The binary-search baseline is built here, in the same process. After a
+ * warm-up, R rounds each time one batch of the solver and one of the baseline on the existing-key
+ * workload, alternating which goes first, then one solver batch of absent keys and one of range
+ * scans. Every batch uses fresh queries (so no batch runs on caches another warmed with the same
+ * keys), stores every answer, and is checked in full against the reference after its timer stops.
+ * A wrong answer throws a SelfoptError naming the index, the query key, and both positions.
+ *
+ * A lookup is SOSD's equality lookup: the lower bound, then the sum of the payloads of all rows
+ * with that key, where a row's payload is its position. A range scan is the lower bound of its
+ * start key, then the sum of the payloads of the rows before its end key.
+ */
+import type { EvalContext, Metric, MetricValues } from '../../core/problem.js';
+import { SelfoptError } from '../../core/errors.js';
+import { Rng, hashString, hashWords } from '../../core/rng.js';
+import { median } from '../../core/stats.js';
+import { showKey, type KeySet } from './keys.js';
+import type { SearchIndex } from './search-index.js';
+import { BinarySearchIndex } from './heuristics.js';
+import { absentLookups, existingLookups, rangeScans, type LookupWorkload, type RangeWorkload } from './workloads.js';
+
+/** Rows per range scan: short enough that the lower bound still matters next to the scan. */
+export const RANGE_ROWS = 64;
+
+export const METRICS: Metric[] = [
+  { name: 'lookup_ns', unit: 'ns', better: 'lower', description: 'median time per existing-key lookup (lower bound + sum of the payloads of equal keys) over the timed batches' },
+  { name: 'absent_lookup_ns', unit: 'ns', better: 'lower', description: 'median time per lookup of a key not in the set (inside gaps, below the smallest and above the largest key)' },
+  { name: 'range_scan_ns', unit: 'ns', better: 'lower', description: `median time per range scan (lower bound of the start key, then about ${RANGE_ROWS} rows summed)` },
+  { name: 'speedup_vs_bs', unit: 'x', better: 'higher', description: 'median binary-search ns / median solver ns on existing keys, same process, interleaved batches' },
+  { name: 'build_ms', unit: 'ms', better: 'lower', description: 'time to build the index (the solve call, timed by the runner)' },
+  { name: 'index_bytes', unit: 'B', better: 'lower', description: 'bytes the index uses beyond the key array' },
+  { name: 'avg_model_error', unit: 'positions', better: 'lower', description: 'mean |predicted - true position| over the existing-key lookups; only for indexes with a model (predict)' },
+  { name: 'max_model_error', unit: 'positions', better: 'lower', description: 'largest |predicted - true position| over the existing-key lookups; only for indexes with a model (predict)' },
+];
+
+export interface EvalConfig {
+  /** Queries per timed batch. */
+  lookups: number;
+  /** Timed rounds; each metric is the median over rounds. */
+  rounds: number;
+  /** Untimed batches per loop before timing, so that the JIT has compiled the loop and the index. */
+  warmup: number;
+  /** Rows per range scan. */
+  rangeRows: number;
+}
+
+/** Quick mode: about 0.1 s per cell on 7M keys, so a quick bench of ~300 cells fits in 3 minutes on 2 cores. */
+export const QUICK_CONFIG: EvalConfig = { lookups: 1000, rounds: 9, warmup: 4, rangeRows: RANGE_ROWS };
+export const FULL_CONFIG: EvalConfig = { lookups: 5000, rounds: 25, warmup: 6, rangeRows: RANGE_ROWS };
+
+/** `--opt lookups=N`, `--opt rounds=R` override the mode's config. */
+export function evalConfig(ctx: Pick<EvalContext, 'quick' | 'options'>): EvalConfig {
+  const base = ctx.quick ? QUICK_CONFIG : FULL_CONFIG;
+  const read = (name: 'lookups' | 'rounds', max: number): number => {
+    const raw = ctx.options[name];
+    if (raw === undefined) return base[name];
+    const v = Number(raw);
+    if (!Number.isInteger(v) || v < 1 || v > max) throw new SelfoptError(`option ${name}=${raw}`, `--opt ${name}`, `an integer in [1, ${max}]`);
+    return v;
+  };
+  return { ...base, lookups: read('lookups', 1_000_000), rounds: read('rounds', 1000) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timed loops. Each is compiled from source by `new Function` once per index per evaluation, so
+// that it has its own type feedback: `index.lowerBound` is then a monomorphic call the JIT can
+// inline, instead of a megamorphic one after the worker has evaluated several index classes.
+// The loops allocate nothing; their checksums go to a module-level sink so no work can be dropped.
+
+type LookupLoop = (index: SearchIndex, keys: KeySet, q: KeySet, from: number, to: number, answers: Int32Array) => number;
+type RangeLoop = (index: SearchIndex, keys: KeySet, starts: KeySet, ends: KeySet, from: number, to: number, answers: Int32Array, stops: Int32Array) => number;
+
+const LOOKUP_LOOP = `"use strict";
+return function lookupBatch(index, keys, q, from, to, answers) {
+  const n = keys.n, kh = keys.hi, kl = keys.lo, qh = q.hi, ql = q.lo;
+  let sum = 0;
+  for (let i = from; i < to; i++) {
+    const p = index.lowerBound(q, i);
+    answers[i] = p;
+    const h = qh[i], l = ql[i];
+    for (let j = p; j < n && kh[j] === h && kl[j] === l; j++) sum += j;
+  }
+  return sum;
+};`;
+
+const RANGE_LOOP = `"use strict";
+return function rangeBatch(index, keys, starts, ends, from, to, answers, stops) {
+  const n = keys.n, kh = keys.hi, kl = keys.lo, eh = ends.hi, el = ends.lo;
+  let sum = 0;
+  for (let i = from; i < to; i++) {
+    const p = index.lowerBound(starts, i);
+    answers[i] = p;
+    const h = eh[i], l = el[i];
+    let j = p;
+    for (; j < n && (kh[j] < h || (kh[j] === h && kl[j] < l)); j++) sum += j;
+    stops[i] = j;
+  }
+  return sum;
+};`;
+
+function freshLookupLoop(): LookupLoop {
+  return new Function(LOOKUP_LOOP)() as LookupLoop;
+}
+function freshRangeLoop(): RangeLoop {
+  return new Function(RANGE_LOOP)() as RangeLoop;
+}
+
+/** Checksums of every timed batch; exported so that the work is observable. */
+export let sink = 0;
+
+function nowNs(): bigint {
+  return process.hrtime.bigint();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function indexName(index: SearchIndex): string {
+  const d = index.describe?.();
+  const name = d && typeof d.name === 'string' ? d.name : (index as object).constructor?.name;
+  return name && name !== 'Object' ? name : 'index';
+}
+
+function checkLookups(index: SearchIndex, w: LookupWorkload, answers: Int32Array, from: number, to: number): void {
+  const exp = w.expected;
+  for (let i = from; i < to; i++) {
+    if (answers[i] !== exp[i]) {
+      throw new SelfoptError(
+        `${indexName(index)} returned position ${answers[i]} for the ${w.kind}-key lookup of ${showKey(w.queries, i)}`,
+        `${w.kind} query ${i} (key ${showKey(w.queries, i)})`,
+        `position ${exp[i]}, the first position whose key is >= the query`);
+    }
+  }
+}
+
+function checkRanges(index: SearchIndex, w: RangeWorkload, answers: Int32Array, stops: Int32Array, from: number, to: number): void {
+  for (let i = from; i < to; i++) {
+    if (answers[i] !== w.expectedStart[i] || stops[i] !== w.expectedEnd[i]) {
+      throw new SelfoptError(
+        `${indexName(index)} returned position ${answers[i]} for the range-scan start ${showKey(w.starts, i)}`,
+        `range query ${i} (start key ${showKey(w.starts, i)})`,
+        `position ${w.expectedStart[i]}, the first position whose key is >= the start key`);
+    }
+  }
+}
+
+function checkIndex(solution: unknown): asserts solution is SearchIndex {
+  const s = solution as Partial<SearchIndex> | null;
+  if (!s || typeof s.lowerBound !== 'function' || typeof s.sizeBytes !== 'function') {
+    throw new SelfoptError('the solver returned something that is not a SearchIndex', 'index problem evaluate', 'an object with lowerBound(q, i) and sizeBytes() (src/problems/index/search-index.ts)');
+  }
+}
+
+/** Times one lookup batch and checks it; returns ns per lookup. */
+function timeLookups(loop: LookupLoop, index: SearchIndex, keys: KeySet, w: LookupWorkload, answers: Int32Array, from: number, to: number): number {
+  answers.fill(-1, from, to);
+  const t0 = nowNs();
+  const s = loop(index, keys, w.queries, from, to, answers);
+  const t1 = nowNs();
+  sink += s;
+  checkLookups(index, w, answers, from, to);
+  return Number(t1 - t0) / (to - from);
+}
+
+function timeRanges(loop: RangeLoop, index: SearchIndex, keys: KeySet, w: RangeWorkload, answers: Int32Array, stops: Int32Array, from: number, to: number): number {
+  answers.fill(-1, from, to);
+  const t0 = nowNs();
+  const s = loop(index, keys, w.starts, w.ends, from, to, answers, stops);
+  const t1 = nowNs();
+  sink += s;
+  checkRanges(index, w, answers, stops, from, to);
+  return Number(t1 - t0) / (to - from);
+}
+
+/**
+ * Scores a built index on `keys`. Metrics that do not apply are omitted (never NaN): the model
+ * errors for indexes without `predict`.
+ */
+export function evaluateIndex(keys: KeySet, solution: unknown, ctx: EvalContext): MetricValues {
+  checkIndex(solution);
+  const index = solution;
+  if (keys.n === 0) throw new SelfoptError('cannot time lookups on an empty key set', 'index problem evaluate', 'at least one key');
+  const cfg = evalConfig(ctx);
+  const Q = cfg.lookups, R = cfg.rounds, W = cfg.warmup;
+  const rng = new Rng(hashWords(ctx.seed, hashString('index/workloads')));
+
+  // Existing keys: W warm-up slices, then two slices per round (solver, baseline).
+  const existing = existingLookups(keys, (W + 2 * R) * Q, rng.split('existing'));
+  const absent = absentLookups(keys, (W + R) * Q, rng.split('absent'));
+  const ranges = rangeScans(keys, (W + R) * Q, cfg.rangeRows, rng.split('range'));
+  const baseline = new BinarySearchIndex(keys);
+
+  const solverLookup = freshLookupLoop();
+  const baselineLookup = freshLookupLoop();
+  const solverRange = freshRangeLoop();
+  const existingAnswers = new Int32Array(existing.queries.n);
+  const absentAnswers = new Int32Array(absent.queries.n);
+  const rangeAnswers = new Int32Array(ranges.starts.n);
+  const rangeStops = new Int32Array(ranges.starts.n);
+
+  for (let w = 0; w < W; w++) {
+    const from = w * Q, to = from + Q;
+    timeLookups(solverLookup, index, keys, existing, existingAnswers, from, to);
+    timeLookups(baselineLookup, baseline, keys, existing, existingAnswers, from, to);
+    timeLookups(solverLookup, index, keys, absent, absentAnswers, from, to);
+    timeRanges(solverRange, index, keys, ranges, rangeAnswers, rangeStops, from, to);
+  }
+
+  const solverNs = new Float64Array(R);
+  const baselineNs = new Float64Array(R);
+  const absentNs = new Float64Array(R);
+  const rangeNs = new Float64Array(R);
+  for (let r = 0; r < R; r++) {
+    // Alternate the order, and which of the round's two slices each gets, so neither side
+    // systematically runs second (on caches the other warmed) or on the same queries.
+    const a = (W + 2 * r) * Q, b = a + Q;
+    const [solverFrom, baselineFrom] = r % 2 === 0 ? [a, b] : [b, a];
+    if (r % 2 === 0) {
+      solverNs[r] = timeLookups(solverLookup, index, keys, existing, existingAnswers, solverFrom, solverFrom + Q);
+      baselineNs[r] = timeLookups(baselineLookup, baseline, keys, existing, existingAnswers, baselineFrom, baselineFrom + Q);
+    } else {
+      baselineNs[r] = timeLookups(baselineLookup, baseline, keys, existing, existingAnswers, baselineFrom, baselineFrom + Q);
+      solverNs[r] = timeLookups(solverLookup, index, keys, existing, existingAnswers, solverFrom, solverFrom + Q);
+    }
+    const s = (W + r) * Q;
+    absentNs[r] = timeLookups(solverLookup, index, keys, absent, absentAnswers, s, s + Q);
+    rangeNs[r] = timeRanges(solverRange, index, keys, ranges, rangeAnswers, rangeStops, s, s + Q);
+  }
+
+  const lookupNs = median(solverNs);
+  const metrics: MetricValues = {
+    lookup_ns: lookupNs,
+    absent_lookup_ns: median(absentNs),
+    range_scan_ns: median(rangeNs),
+    speedup_vs_bs: median(baselineNs) / lookupNs,
+    build_ms: ctx.solveMs,
+    index_bytes: index.sizeBytes(),
+  };
+  if (typeof index.predict === 'function') {
+    const q = existing.queries, exp = existing.expected;
+    let sum = 0, max = 0;
+    for (let i = 0; i < q.n; i++) {
+      const e = Math.abs(index.predict(q, i) - exp[i]!);
+      sum += e;
+      if (e > max) max = e;
+    }
+    metrics.avg_model_error = sum / q.n;
+    metrics.max_model_error = max;
+  }
+  for (const [name, v] of Object.entries(metrics)) {
+    if (!Number.isFinite(v)) {
+      throw new SelfoptError(`metric ${name} is ${v}`, `${indexName(index)} evaluation`, 'a finite number (a timer of 0 ns or an index reporting a non-finite size)');
+    }
+  }
+  return metrics;
+}

@@ -1,0 +1,103 @@
+/**
+ * The learned-index problem: given a sorted key array, build an index that finds the lower bound
+ * of a query key (first position with key >= query) fast. Classical searches and trees meet the
+ * learned indexes of the literature (RMI, PGM-index, RadixSpline) on SOSD-style key sets.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import type { InstanceContext, InstanceRef, Problem } from '../../core/problem.js';
+import { SelfoptError, unknownName } from '../../core/errors.js';
+import type { KeySet } from './keys.js';
+import type { SearchIndex } from './search-index.js';
+import { DATASETS, DISTRIBUTIONS, generateKeys, generatedId, loadSosd, parseGeneratedId, sosdKeyType, type GenSpec } from './instances.js';
+import { classicalSolvers } from './heuristics.js';
+import { evaluateIndex, METRICS } from './evaluate.js';
+import { pgmSolver } from './pgm.js';
+
+/** Generated sizes: SOSD uses 200M keys; we keep a default run short and in memory. */
+export const GENERATED_KEYS = 1_000_000;
+export const GENERATED_KEYS_QUICK = 200_000;
+
+function generatedRef(spec: GenSpec): InstanceRef {
+  return {
+    id: generatedId(spec),
+    source: 'generated',
+    params: { dist: spec.dist, n: spec.n, type: spec.type, dup: spec.dup, seed: spec.seed },
+    // An index is fitted to the very keys it indexes, so there is nothing to hold out.
+    split: 'test',
+    description: `${spec.n} ${spec.type} keys, SOSD ${spec.dist} recipe${spec.dup > 1 ? `, about ${spec.dup} copies per key` : ''}, seed ${spec.seed}`,
+  };
+}
+
+function realRef(relPath: string, path: string, description: string): InstanceRef {
+  return { id: basename(relPath), source: 'real', path, params: { relPath }, split: 'test', description };
+}
+
+function generatedRefs(quick: boolean): InstanceRef[] {
+  const n = quick ? GENERATED_KEYS_QUICK : GENERATED_KEYS;
+  return DISTRIBUTIONS.map((dist) => generatedRef({ dist, n, type: 'uint64', dup: 1, seed: 42 }));
+}
+
+function realRefs(ctx: InstanceContext): InstanceRef[] {
+  const refs: InstanceRef[] = [];
+  for (const d of DATASETS) {
+    const path = ctx.data.find(d.relPath);
+    if (path) refs.push(realRef(d.relPath, path, d.description));
+  }
+  return refs;
+}
+
+export const indexProblem: Problem<KeySet, SearchIndex> = {
+  name: 'index',
+  title: 'Learned index structures: lower-bound lookups on sorted keys',
+  reference: 'Kraska et al., The Case for Learned Index Structures (SIGMOD 2018); SOSD (Marcus et al., VLDB 2020); PGM-index (Ferragina & Vinciguerra, VLDB 2020); RadixSpline (Kipf et al., aiDM 2020)',
+  metrics: METRICS,
+  primaryMetric: 'lookup_ns',
+  baseline: 'binary-search',
+  solvers: [...classicalSolvers, pgmSolver],
+  datasets: DATASETS,
+  // Timings: two timed cells must never share the cores.
+  maxConcurrency: 1,
+
+  listInstances(ctx) {
+    return [...generatedRefs(ctx.quick), ...realRefs(ctx)];
+  },
+
+  resolveInstance(name, ctx) {
+    const listed = this.listInstances(ctx).find((r) => r.id === name);
+    if (listed) return listed;
+    const spec = parseGeneratedId(name);
+    if (spec) return generatedRef(spec);
+    const dataset = DATASETS.find((d) => basename(d.relPath) === name);
+    if (dataset) {
+      const path = ctx.data.find(dataset.relPath);
+      if (path) return realRef(dataset.relPath, path, dataset.description);
+      throw new SelfoptError(`dataset '${name}' is not on the data path`, ctx.data.dirs.map((d) => d.dir).join(', '),
+        `${dataset.relPath} in one of those directories; to obtain it: ${dataset.obtain}`);
+    }
+    if (existsSync(name) && statSync(name).isFile()) {
+      const type = sosdKeyType(name);
+      if (!type) {
+        throw new SelfoptError(`cannot tell the key type of '${basename(name)}' from its name`, name, 'a SOSD key file whose name ends in _uint32, _uint64 or _f64');
+      }
+      const path = resolve(name);
+      return { id: basename(path), source: 'file', path, params: { type }, split: 'test', description: `SOSD key file ${path}` };
+    }
+    const known = [...this.listInstances({ ...ctx, quick: false }), ...generatedRefs(true)].map((r) => r.id);
+    for (const d of DATASETS) if (!known.includes(basename(d.relPath))) known.push(basename(d.relPath));
+    throw unknownName('instance', name, known, 'index problem (a generated id such as lognormal_1M_uint64, a dataset name, or a SOSD file path)');
+  },
+
+  load(ref) {
+    if (ref.source === 'generated') {
+      const p = ref.params;
+      return generateKeys({ dist: p.dist as GenSpec['dist'], n: Number(p.n), type: p.type as GenSpec['type'], dup: Number(p.dup ?? 1), seed: Number(p.seed ?? 42) });
+    }
+    if (!ref.path) throw new SelfoptError(`instance '${ref.id}' has no file path`, 'index problem load', 'a real or file instance with a path');
+    return loadSosd(ref.path);
+  },
+
+  evaluate(keys, index, ctx) {
+    return evaluateIndex(keys, index, ctx);
+  },
+};
