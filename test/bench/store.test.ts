@@ -1,0 +1,289 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { ResultsStore, cellKey, newRunId, type ResultRow } from '../../src/bench/store.js';
+import { SelfoptError } from '../../src/core/errors.js';
+import { row } from './fixtures.js';
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'selfopt-store-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+let n = 0;
+const fresh = () => join(dir, `s${n++}`, 'results.duckdb');
+
+/** The metric rows of one cell. */
+function cell(runId: string, solver: string, seed: number, values: Record<string, number> = { lookup_ns: 100 + seed, build_ms: 5, index_bytes: 1024 }): ResultRow[] {
+  return Object.entries(values).map(([metric, value]) => row({ runId, solver, seed, metric, value, unit: metric === 'index_bytes' ? 'bytes' : 'ns' }));
+}
+
+async function rejectsSelfopt(p: Promise<unknown>, pattern: RegExp): Promise<SelfoptError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof SelfoptError, `expected a SelfoptError, got ${String(e)}`);
+    assert.match(e.message, pattern);
+    return e;
+  }
+  assert.fail('expected a rejection');
+}
+
+describe('ResultsStore', () => {
+  test('round trip: runs, rows, resume helpers', async () => {
+    const path = fresh();
+    const store = await ResultsStore.open(path);
+    assert.ok(existsSync(path), 'creates the file and its directory');
+    const runId = await store.startRun({ command: 'bench index', gridHash: 'g1', codeVersion: 'v1', machine: 'm1', options: { seeds: 2, skip: undefined } });
+    assert.match(runId, /^\d{8}T\d{9}Z-[0-9a-f]{4}$/);
+    await store.insertCell(cell(runId, 'binary-search', 1));
+    await store.insertCell(cell(runId, 'pgm', 1));
+    const rows = await store.rows({ runId });
+    assert.equal(rows.length, 6);
+    const r = rows.find((x) => x.solver === 'pgm' && x.metric === 'lookup_ns')!;
+    assert.equal(r.value, 101);
+    assert.equal(r.unit, 'ns');
+    assert.equal(r.better, 'lower');
+    assert.equal(r.solverKind, 'heuristic');
+    assert.equal(r.instanceSplit, 'test');
+    assert.equal(r.wallMs, 10);
+    assert.equal(r.codeVersion, 'abc123');
+    assert.equal(r.configHash, 'cfg');
+    assert.ok(!Number.isNaN(Date.parse(r.createdAt!)));
+
+    assert.deepEqual(await store.doneCells(runId), new Set([cellKey('index', 'uniform', 'binary-search', 1), cellKey('index', 'uniform', 'pgm', 1)]));
+    const resumable = await store.findResumable('g1');
+    assert.equal(resumable?.runId, runId);
+    assert.equal(resumable?.finishedAt, null);
+    assert.deepEqual(resumable?.options, { seeds: 2 });
+    assert.equal(resumable?.cells, 2);
+    assert.deepEqual(resumable?.problems, ['index']);
+    assert.equal(await store.findResumable('other'), undefined);
+
+    await store.finishRun(runId);
+    const later = await store.startRun({ command: 'bench sched', gridHash: 'g2', startedAt: new Date(Date.now() + 1000) });
+    await store.insertCell(cell(later, 'fifo', 1).map((x) => ({ ...x, problem: 'sched' })));
+    assert.equal((await store.latestRun())?.runId, later);
+    assert.equal((await store.latestRun('index'))?.runId, runId, 'latest run with results for the problem');
+    assert.ok((await store.latestRun('index'))!.finishedAt !== null);
+    assert.deepEqual((await store.runs()).map((x) => x.runId), [runId, later]);
+    assert.equal((await store.rows({ problem: 'sched' })).length, 3);
+    assert.equal((await store.rows({ runId: [runId, later] })).length, 9);
+    assert.equal((await store.rows({ runId: [] })).length, 0);
+    await store.close();
+    await store.close(); // twice is fine
+
+    // Everything is there after reopening, read-only too.
+    const ro = await ResultsStore.open(path, { readOnly: true });
+    assert.equal((await ro.rows()).length, 9);
+    await rejectsSelfopt(ro.startRun({ command: 'x', gridHash: 'y' }), /read-only/);
+    await ro.close();
+  });
+
+  test('one transaction per cell: a bad value writes nothing of its cell', async () => {
+    const store = await ResultsStore.open(fresh());
+    try {
+      const runId = await store.startRun({ command: 'bench', gridHash: 'g' });
+      for (const bad of [NaN, Infinity, -Infinity]) {
+        const rows = cell(runId, 'rmi', 3, { lookup_ns: 90, build_ms: bad, index_bytes: 10 });
+        const e = await rejectsSelfopt(store.insertCell(rows), /value is/);
+        assert.match(e.where, /index\/uniform\/rmi\/seed 3/, 'names the cell');
+        assert.match(e.where, /build_ms/, 'names the metric');
+      }
+      await rejectsSelfopt(store.insertCell(cell(runId, 'rmi', 3).map((r) => ({ ...r, better: 'smaller' as never }))), /better is/);
+      await rejectsSelfopt(store.insertCell(cell(runId, 'rmi', 3).map((r, i) => (i === 1 ? { ...r, seed: 4 } : r))), /seed/);
+      await rejectsSelfopt(store.insertCell(cell(runId, '', 3)), /solver/);
+      await rejectsSelfopt(store.insertCell([]), /no metric rows/);
+      await rejectsSelfopt(store.insertCell(cell('no-such-run', 'rmi', 3)), /unknown run id/);
+      assert.equal((await store.rows()).length, 0, 'nothing of any rejected cell was written');
+
+      await store.insertCell(cell(runId, 'rmi', 3));
+      await rejectsSelfopt(store.insertCell(cell(runId, 'rmi', 3)), /already recorded/);
+      assert.equal((await store.rows()).length, 3, 'the duplicate wrote nothing and the first cell is intact');
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('cells fired concurrently are all written', async () => {
+    const store = await ResultsStore.open(fresh());
+    try {
+      const runId = await store.startRun({ command: 'bench', gridHash: 'g' });
+      await Promise.all(Array.from({ length: 40 }, (_, seed) => store.insertCell(cell(runId, 'pgm', seed))));
+      assert.equal((await store.doneCells(runId)).size, 40);
+      assert.equal((await store.rows({ runId })).length, 120);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('run ids sort by start time and are unique', () => {
+    const t = new Date('2024-05-06T07:08:09.010Z');
+    const ids = Array.from({ length: 50 }, () => newRunId(t));
+    assert.ok(new Set(ids).size > 40, 'random suffixes differ');
+    assert.ok(newRunId(new Date('2024-05-06T07:08:09.011Z')) > `${ids[0]!.slice(0, -4)}ffff`, 'a later millisecond sorts after');
+    assert.ok(newRunId(new Date('2024-05-07T00:00:00.000Z')) > ids[0]!);
+    assert.ok(ids[0]!.startsWith('20240506T070809010Z-'));
+  });
+
+  test('export to CSV and Parquet: atomic files DuckDB reads back', async () => {
+    const store = await ResultsStore.open(fresh());
+    const outDir = join(dir, 'export');
+    try {
+      const a = await store.startRun({ command: 'bench', gridHash: 'g' });
+      const b = await store.startRun({ command: 'bench', gridHash: 'g', startedAt: new Date(Date.now() + 5) });
+      for (let seed = 1; seed <= 4; seed++) await store.insertCell(cell(a, "o'brien", seed));
+      await store.insertCell(cell(b, 'pgm', 1));
+      const csv = join(outDir, 'r.csv');
+      const pq = join(outDir, 'r.parquet');
+      assert.equal(await store.exportTo('csv', csv), 15);
+      assert.equal(await store.exportTo('parquet', pq, { runId: a }), 12);
+      const pq2 = join(outDir, 'sub', 'r2.parquet');
+      assert.equal(await store.exportTo('parquet', pq2, { runId: b, problem: 'index' }), 3);
+      assert.equal(await store.exportTo('csv', csv, { runId: a }), 12, 'overwrites atomically');
+      assert.deepEqual(readdirSync(outDir).filter((f) => f.endsWith('.tmp')), [], 'no temp files left');
+
+      const db = await DuckDBInstance.create(':memory:');
+      const conn = await db.connect();
+      const count = async (sql: string) => Number((await conn.runAndReadAll(sql)).getRowObjectsJS()[0]!.n);
+      assert.equal(await count(`SELECT count(*) AS n FROM read_csv('${csv}', header = true)`), 12);
+      assert.equal(await count(`SELECT count(*) AS n FROM read_parquet('${pq}')`), 12);
+      assert.equal(await count(`SELECT count(*) AS n FROM read_parquet('${pq2}')`), 3);
+      assert.equal(await count(`SELECT count(*) AS n FROM read_parquet('${pq}') WHERE solver = 'o''brien' AND value > 0`), 12);
+      assert.equal(await count(`SELECT count(DISTINCT metric) AS n FROM read_csv('${csv}', header = true)`), 3);
+      conn.closeSync();
+      db.closeSync();
+    } finally {
+      await store.close();
+    }
+  });
+
+  describe('bad files are refused, never changed', () => {
+    const cases: [string, () => Buffer][] = [
+      ['random bytes', () => randomBytes(64 * 1024)],
+      ['a text file', () => Buffer.from('key,value\nthis is not a database\n')],
+      ['an empty file', () => Buffer.alloc(0)],
+    ];
+    for (const [name, make] of cases) {
+      test(name, async () => {
+        const path = fresh();
+        const bytes = make();
+        mkdirSync(dirname(path), { recursive: true });
+        writeFileSync(path, bytes);
+        const e = await rejectsSelfopt(ResultsStore.open(path), /not a DuckDB database/);
+        assert.equal(e.where, path);
+        assert.match(e.expected, /selfopt results store/);
+        assert.match(e.expected, /move the file away|--store/);
+        assert.deepEqual(readFileSync(path), bytes, 'the file is unchanged');
+        assert.ok(!existsSync(`${path}.wal`));
+        // And again with mustExist / readOnly.
+        await rejectsSelfopt(ResultsStore.open(path, { mustExist: true }), /not a DuckDB database/);
+        await rejectsSelfopt(ResultsStore.open(path, { readOnly: true }), /not a DuckDB database/);
+        assert.deepEqual(readFileSync(path), bytes);
+      });
+    }
+
+    test("another program's DuckDB database", async () => {
+      const path = fresh();
+      mkdirSync(dirname(path), { recursive: true });
+      const db = await DuckDBInstance.create(path);
+      const conn = await db.connect();
+      await conn.run('CREATE TABLE results (a INTEGER); INSERT INTO results VALUES (1), (2)');
+      conn.closeSync();
+      db.closeSync();
+      const bytes = readFileSync(path);
+      const e = await rejectsSelfopt(ResultsStore.open(path), /not a selfopt results store/);
+      assert.equal(e.where, path);
+      assert.deepEqual(readFileSync(path), bytes, 'the file is unchanged');
+      assert.ok(!existsSync(`${path}.wal`), 'no write-ahead log was started');
+    });
+
+    test('a missing store with mustExist', async () => {
+      const path = fresh();
+      await rejectsSelfopt(ResultsStore.open(path, { mustExist: true }), /no results store/);
+      assert.ok(!existsSync(path));
+    });
+
+    test('a second handle in the same process', async () => {
+      const path = fresh();
+      const store = await ResultsStore.open(path);
+      try {
+        await rejectsSelfopt(ResultsStore.open(path), /already open in this process/);
+      } finally {
+        await store.close();
+      }
+      await (await ResultsStore.open(path)).close();
+    });
+  });
+
+  test('durable under SIGKILL; a store held by another process gives a clear error', async () => {
+    const path = fresh();
+    const storeUrl = new URL('../../src/bench/store.js', import.meta.url).href;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD.replace('STORE_URL', storeUrl)], {
+      env: { ...process.env, STORE_PATH: path },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let acked = -1;
+    let runId = '';
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    const exited = new Promise<NodeJS.Signals | null>((res) => child.on('exit', (_code, sig) => res(sig)));
+    await new Promise<void>((res, rej) => {
+      let buf = '';
+      child.stdout.on('data', (d) => {
+        buf += String(d);
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          if (line.startsWith('run ')) runId = line.slice(4);
+          if (line.startsWith('cell ')) acked = Number(line.slice(5));
+          if (acked >= 24) res();
+        }
+      });
+      child.on('exit', () => rej(new Error(`child exited early: ${stderr}`)));
+    });
+    // While the child holds the store, opening it fails with a clear error and changes nothing.
+    const e = await rejectsSelfopt(ResultsStore.open(path), /in use by another process/);
+    assert.equal(e.where, path);
+    await rejectsSelfopt(ResultsStore.open(path, { readOnly: true }), /in use by another process/);
+    child.kill('SIGKILL');
+    assert.equal(await exited, 'SIGKILL');
+
+    const store = await ResultsStore.open(path);
+    try {
+      const done = await store.doneCells(runId);
+      assert.ok(done.size >= acked + 1, `every acknowledged cell survives (${done.size} recorded, ${acked + 1} acknowledged)`);
+      const rows = await store.rows({ runId });
+      assert.equal(rows.length, done.size * 3, 'every recorded cell is whole');
+      const run = await store.findResumable('kill-grid');
+      assert.equal(run?.runId, runId);
+      assert.equal(run?.finishedAt, null, 'the killed run stays unfinished, so --resume continues it');
+      // The store still takes writes after recovery.
+      await store.insertCell(cell(runId, 'after-kill', 1));
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+/** Inserts cells forever, printing each acknowledged one; the test kills it with SIGKILL. */
+const CHILD = `
+import { ResultsStore } from 'STORE_URL';
+const store = await ResultsStore.open(process.env.STORE_PATH);
+const runId = await store.startRun({ command: 'bench', gridHash: 'kill-grid' });
+process.stdout.write('run ' + runId + '\\n');
+for (let seed = 0; ; seed++) {
+  await store.insertCell(['lookup_ns', 'build_ms', 'index_bytes'].map((metric) => ({
+    runId, problem: 'index', instance: 'uniform', solver: 'pgm', seed, metric, value: seed + 0.5, unit: 'ns', better: 'lower',
+    solverKind: 'learned', instanceSplit: 'test', wallMs: 1, codeVersion: 'v', machine: 'm', configHash: 'c',
+  })));
+  process.stdout.write('cell ' + seed + '\\n');
+}
+`;
