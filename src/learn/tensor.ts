@@ -1,0 +1,261 @@
+/**
+ * Tensors with reverse-mode automatic differentiation.
+ *
+ * A Tensor is a contiguous row-major block of numbers (Float32Array by default) with a shape.
+ * There are no strides and no views: every op writes a new contiguous tensor, which keeps each
+ * kernel a plain loop over a typed array.
+ *
+ * The autodiff graph lives in the tensors themselves: an op's result remembers its inputs
+ * (`parents`) and a closure that pushes its gradient into theirs (`backwardFn`). `backward()` on
+ * a scalar sorts the graph it reaches topologically and runs those closures in reverse. There is
+ * no global tape, so two trainings interleaved in one thread build two separate graphs and never
+ * see each other's nodes.
+ *
+ * dtype: 'float32' is the working type. 'float64' exists so that gradients can be checked
+ * against finite differences without float32 rounding noise (gradcheck.ts). Kernels accept
+ * either storage; in a training process only Float32Array reaches them, so their call sites stay
+ * monomorphic (bench.ts measures matmul with both).
+ */
+import type { Rng } from '../core/rng.js';
+import { opError, shapeStr } from './check.js';
+
+export type DType = 'float32' | 'float64';
+export type Storage = Float32Array | Float64Array;
+
+export function alloc(dtype: DType, n: number): Storage {
+  return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+}
+
+export function dtypeOf(s: Storage): DType {
+  return s instanceof Float64Array ? 'float64' : 'float32';
+}
+
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gradient mode
+// ---------------------------------------------------------------------------------------------
+
+let gradEnabled = true;
+
+/**
+ * Runs `fn` without recording a graph (inference, target networks, finite differences).
+ * The flag is only ever changed for the duration of one synchronous call, so no other code can
+ * run while it is off; an async `fn` is refused because its continuation would run with the flag
+ * already restored.
+ */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  let r: T;
+  try {
+    r = fn();
+  } finally {
+    gradEnabled = prev;
+  }
+  if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function') {
+    throw opError('noGrad', 'the function returned a promise', 'a synchronous function (await outside noGrad, call noGrad on each synchronous part)');
+  }
+  return r;
+}
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tensor
+// ---------------------------------------------------------------------------------------------
+
+export interface TensorOptions {
+  dtype?: DType;
+  requiresGrad?: boolean;
+}
+
+export class Tensor {
+  readonly data: Storage;
+  readonly shape: readonly number[];
+  readonly size: number;
+  /** Leaf tensors with requiresGrad (parameters) accumulate `grad` over backward calls. */
+  requiresGrad: boolean;
+  /** Gradient of the last backward root with respect to this tensor, same dtype and size as data. */
+  grad: Storage | null = null;
+  /** The tensors this one was computed from; empty for leaves and when no graph was recorded. */
+  parents: readonly Tensor[] = [];
+  /** Adds this.grad's contribution into the parents' grads; null for leaves. */
+  backwardFn: (() => void) | null = null;
+  /** The op that produced this tensor ('leaf' for user-made tensors), for error messages. */
+  op = 'leaf';
+
+  constructor(data: Storage, shape: readonly number[], requiresGrad = false) {
+    for (const d of shape) {
+      if (!Number.isInteger(d) || d < 0) throw opError('tensor', `bad shape ${shapeStr(shape)}`, 'non-negative integer dimensions');
+    }
+    const size = sizeOf(shape);
+    if (size !== data.length) throw opError('tensor', `shape ${shapeStr(shape)} has ${size} elements but the data has ${data.length}`, 'data.length equal to the product of the shape');
+    this.data = data;
+    this.shape = shape.slice(); // a copy, so the caller's array can change later
+    this.size = size;
+    this.requiresGrad = requiresGrad;
+  }
+
+  get dtype(): DType {
+    return dtypeOf(this.data);
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** The value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) throw opError('item', `tensor of shape ${shapeStr(this.shape)} has ${this.size} elements`, 'a one-element tensor');
+    return this.data[0]!;
+  }
+
+  toArray(): number[] {
+    return Array.from(this.data);
+  }
+
+  /** The same data without a graph: gradients stop here. */
+  detach(): Tensor {
+    return new Tensor(this.data, this.shape);
+  }
+
+  zeroGrad(): void {
+    this.grad = null;
+  }
+
+  /**
+   * Reverse-mode sweep from this scalar: every leaf with requiresGrad that the graph reaches gets
+   * d(this)/d(leaf) added to its grad. Intermediate gradients are dropped afterwards, and so is
+   * the graph unless `retainGraph` (needed only to call backward twice through the same nodes).
+   */
+  backward(opts: { retainGraph?: boolean } = {}): void {
+    if (this.size !== 1) throw opError('backward', `called on a tensor of shape ${shapeStr(this.shape)}`, 'a scalar (one-element) loss; reduce with sum() or mean() first');
+    if (!this.requiresGrad) throw opError('backward', 'the loss does not depend on any tensor with requiresGrad (or was computed under noGrad)', 'a loss computed from parameters');
+    const order = topoOrder(this);
+    gradOf(this)[0] += 1;
+    for (let i = order.length - 1; i >= 0; i--) {
+      const t = order[i]!;
+      if (t.backwardFn !== null && t.grad !== null) t.backwardFn();
+    }
+    for (const t of order) {
+      if (t.backwardFn === null) continue; // a leaf keeps its accumulated grad
+      t.grad = null;
+      if (!opts.retainGraph) {
+        t.backwardFn = released;
+        t.parents = [];
+      }
+    }
+  }
+}
+
+/** Stands in for the backward closure of a node whose graph was freed, so a second pass fails loudly instead of silently skipping it. */
+function released(): never {
+  throw opError('backward', 'through a graph already freed by an earlier backward()', 'backward({ retainGraph: true }) on the first pass, or a fresh forward pass');
+}
+
+/** Post-order over the nodes that need gradients (parents before children), iteratively so deep graphs cannot overflow the stack. */
+function topoOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>([root]);
+  const stack: Tensor[] = [root];
+  const next: number[] = [0];
+  while (stack.length > 0) {
+    const t = stack[stack.length - 1]!;
+    const i = next[next.length - 1]!;
+    if (i < t.parents.length) {
+      next[next.length - 1] = i + 1;
+      const p = t.parents[i]!;
+      if (p.requiresGrad && !seen.has(p)) {
+        seen.add(p);
+        stack.push(p);
+        next.push(0);
+      }
+    } else {
+      order.push(t);
+      stack.pop();
+      next.pop();
+    }
+  }
+  return order;
+}
+
+/** t.grad, allocated as zeros on first use. Backward closures accumulate into it with +=. */
+export function gradOf(t: Tensor): Storage {
+  if (t.grad === null) t.grad = alloc(t.dtype, t.size);
+  return t.grad;
+}
+
+/**
+ * Wraps an op's output. The graph edge is recorded only when gradients are on and some input
+ * needs them, so inference builds no graph at all.
+ */
+export function fromOp(op: string, data: Storage, shape: readonly number[], parents: readonly Tensor[], backward: (out: Tensor) => void): Tensor {
+  const t = new Tensor(data, shape);
+  t.op = op;
+  if (gradEnabled && parents.some((p) => p.requiresGrad)) {
+    t.requiresGrad = true;
+    t.parents = parents;
+    t.backwardFn = () => backward(t);
+  }
+  return t;
+}
+
+/** Throws unless all tensors share one dtype; returns it. */
+export function commonDtype(op: string, ts: readonly Tensor[]): DType {
+  const d = ts[0]!.dtype;
+  for (const t of ts) {
+    if (t.dtype !== d) throw opError(op, `mixed dtypes ${ts.map((x) => x.dtype).join(', ')}`, 'inputs of one dtype (cast with tensor(x.data, x.shape, {dtype}))');
+  }
+  return d;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Factories
+// ---------------------------------------------------------------------------------------------
+
+/** A tensor from numbers (copied into fresh storage of the requested dtype). */
+export function tensor(values: ArrayLike<number>, shape?: readonly number[], opts: TensorOptions = {}): Tensor {
+  const data = alloc(opts.dtype ?? 'float32', values.length);
+  for (let i = 0; i < values.length; i++) data[i] = values[i]!;
+  return new Tensor(data, shape ?? [values.length], opts.requiresGrad ?? false);
+}
+
+export function zeros(shape: readonly number[], opts: TensorOptions = {}): Tensor {
+  return new Tensor(alloc(opts.dtype ?? 'float32', sizeOf(shape)), shape, opts.requiresGrad ?? false);
+}
+
+export function full(shape: readonly number[], value: number, opts: TensorOptions = {}): Tensor {
+  const t = zeros(shape, opts);
+  t.data.fill(value);
+  return t;
+}
+
+export function ones(shape: readonly number[], opts: TensorOptions = {}): Tensor {
+  return full(shape, 1, opts);
+}
+
+export function scalar(value: number, opts: TensorOptions = {}): Tensor {
+  return full([], value, opts);
+}
+
+/** Normal(0, std^2) entries drawn from `rng` in row-major order. */
+export function randn(shape: readonly number[], rng: Rng, opts: TensorOptions & { std?: number } = {}): Tensor {
+  const t = zeros(shape, opts);
+  const std = opts.std ?? 1;
+  for (let i = 0; i < t.size; i++) t.data[i] = std * rng.normal();
+  return t;
+}
+
+/** Uniform [lo, hi) entries drawn from `rng` in row-major order. */
+export function randu(shape: readonly number[], rng: Rng, lo: number, hi: number, opts: TensorOptions = {}): Tensor {
+  const t = zeros(shape, opts);
+  for (let i = 0; i < t.size; i++) t.data[i] = rng.uniform(lo, hi);
+  return t;
+}
