@@ -1,0 +1,118 @@
+/**
+ * Dense matrix products on row-major typed arrays.
+ *
+ * The kernels are i-k-j loops: the innermost loop runs along a row of B and a row of C, both
+ * contiguous, so it streams memory and never strides. Two things make them several times faster
+ * than the textbook triple loop in V8:
+ *   - register reuse: each pass of the inner loop serves two rows of C with four rows of B
+ *     (8 multiply-adds per 4 loads of B, 2 loads and 2 stores of C), where the plain loop does one
+ *     multiply-add per load/load/store;
+ *   - cache blocking over k and j, so that the panel of B being reused stays in L2 for large
+ *     matrices (for the graph-sized products here, [n,64] x [64,64], B fits in L1 anyway).
+ * All kernels accumulate (C += ...): forward passes hand them fresh zeroed outputs, backward
+ * passes hand them the gradient buffers, which saves a temporary per product.
+ */
+import { Tensor, type Storage, alloc, fromOp, gradOf, commonDtype } from '../tensor.js';
+import { opError, shapeStr } from '../check.js';
+
+const KB = 256; // rows of B per block: KB x JB floats = 512 KiB at most, within L2
+const JB = 512;
+
+/** C[m,n] += A[m,k] B[k,n]. */
+export function gemmAcc(a: Storage, b: Storage, c: Storage, m: number, k: number, n: number): void {
+  for (let j0 = 0; j0 < n; j0 += JB) {
+    const j1 = Math.min(n, j0 + JB);
+    for (let k0 = 0; k0 < k; k0 += KB) {
+      const k1 = Math.min(k, k0 + KB);
+      let i = 0;
+      for (; i + 1 < m; i += 2) {
+        const a0 = i * k, a1 = a0 + k, c0 = i * n, c1 = c0 + n;
+        let kk = k0;
+        for (; kk + 3 < k1; kk += 4) {
+          const x0 = a[a0 + kk]!, x1 = a[a0 + kk + 1]!, x2 = a[a0 + kk + 2]!, x3 = a[a0 + kk + 3]!;
+          const y0 = a[a1 + kk]!, y1 = a[a1 + kk + 1]!, y2 = a[a1 + kk + 2]!, y3 = a[a1 + kk + 3]!;
+          const b0 = kk * n, b1 = b0 + n, b2 = b1 + n, b3 = b2 + n;
+          for (let j = j0; j < j1; j++) {
+            const p = b[b0 + j]!, q = b[b1 + j]!, r = b[b2 + j]!, s = b[b3 + j]!;
+            c[c0 + j] += x0 * p + x1 * q + x2 * r + x3 * s;
+            c[c1 + j] += y0 * p + y1 * q + y2 * r + y3 * s;
+          }
+        }
+        for (; kk < k1; kk++) {
+          const x = a[a0 + kk]!, y = a[a1 + kk]!, b0 = kk * n;
+          for (let j = j0; j < j1; j++) {
+            const p = b[b0 + j]!;
+            c[c0 + j] += x * p;
+            c[c1 + j] += y * p;
+          }
+        }
+      }
+      if (i < m) {
+        const a0 = i * k, c0 = i * n;
+        for (let kk = k0; kk < k1; kk++) {
+          const x = a[a0 + kk]!, b0 = kk * n;
+          for (let j = j0; j < j1; j++) c[c0 + j] += x * b[b0 + j]!;
+        }
+      }
+    }
+  }
+}
+
+/** C[k,n] += A[m,k]^T B[m,n], without forming A^T: the reduction index m is the outer loop. */
+export function gemmTNAcc(a: Storage, b: Storage, c: Storage, m: number, k: number, n: number): void {
+  let r = 0;
+  for (; r + 3 < m; r += 4) {
+    const a0 = r * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k;
+    const b0 = r * n, b1 = b0 + n, b2 = b1 + n, b3 = b2 + n;
+    let kk = 0;
+    for (; kk + 1 < k; kk += 2) {
+      const x0 = a[a0 + kk]!, x1 = a[a1 + kk]!, x2 = a[a2 + kk]!, x3 = a[a3 + kk]!;
+      const y0 = a[a0 + kk + 1]!, y1 = a[a1 + kk + 1]!, y2 = a[a2 + kk + 1]!, y3 = a[a3 + kk + 1]!;
+      const c0 = kk * n, c1 = c0 + n;
+      for (let j = 0; j < n; j++) {
+        const p = b[b0 + j]!, q = b[b1 + j]!, s = b[b2 + j]!, t = b[b3 + j]!;
+        c[c0 + j] += x0 * p + x1 * q + x2 * s + x3 * t;
+        c[c1 + j] += y0 * p + y1 * q + y2 * s + y3 * t;
+      }
+    }
+    if (kk < k) {
+      const x0 = a[a0 + kk]!, x1 = a[a1 + kk]!, x2 = a[a2 + kk]!, x3 = a[a3 + kk]!;
+      const c0 = kk * n;
+      for (let j = 0; j < n; j++) c[c0 + j] += x0 * b[b0 + j]! + x1 * b[b1 + j]! + x2 * b[b2 + j]! + x3 * b[b3 + j]!;
+    }
+  }
+  for (; r < m; r++) {
+    const a0 = r * k, b0 = r * n;
+    for (let kk = 0; kk < k; kk++) {
+      const x = a[a0 + kk]!, c0 = kk * n;
+      for (let j = 0; j < n; j++) c[c0 + j] += x * b[b0 + j]!;
+    }
+  }
+}
+
+/**
+ * C[m,n] += A[m,k] B[n,k]^T. B is transposed into a scratch buffer first: it is the small
+ * operand in every use here (a weight matrix), and the transposed copy lets the fast i-k-j
+ * kernel run instead of strided dot products.
+ */
+export function gemmNTAcc(a: Storage, b: Storage, c: Storage, m: number, k: number, n: number): void {
+  const bt = b instanceof Float64Array ? new Float64Array(k * n) : new Float32Array(k * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) bt[j * n + i] = b[i * k + j]!;
+  gemmAcc(a, bt, c, m, k, n);
+}
+
+/** a[m,k] @ b[k,n] -> [m,n]. */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (a.rank !== 2 || b.rank !== 2 || a.shape[1] !== b.shape[0]) {
+    throw opError('matmul', `cannot multiply a ${shapeStr(a.shape)} by b ${shapeStr(b.shape)}`, 'a [m,k] and b [k,n] (2-D, inner dimensions equal)');
+  }
+  const dtype = commonDtype('matmul', [a, b]);
+  const m = a.shape[0]!, k = a.shape[1]!, n = b.shape[1]!;
+  const out = alloc(dtype, m * n);
+  gemmAcc(a.data, b.data, out, m, k, n);
+  return fromOp('matmul', out, [m, n], [a, b], (t) => {
+    const g = t.grad!;
+    if (a.requiresGrad) gemmNTAcc(g, b.data, gradOf(a), m, n, k); // dA = G B^T
+    if (b.requiresGrad) gemmTNAcc(a.data, g, gradOf(b), m, k, n); // dB = A^T G
+  });
+}

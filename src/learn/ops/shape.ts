@@ -1,0 +1,110 @@
+/**
+ * Ops that move data without arithmetic: concat, slice, reshape, transpose.
+ * concat and slice view each tensor as [outer, len, inner] around the axis, so they work for rows
+ * (axis 0), columns (axis 1 of a matrix) and any other axis with one copy loop.
+ */
+import { Tensor, alloc, fromOp, gradOf, commonDtype, sizeOf } from '../tensor.js';
+import { opError, shapeStr } from '../check.js';
+
+function around(shape: readonly number[], axis: number): { outer: number; inner: number } {
+  let outer = 1, inner = 1;
+  for (let i = 0; i < axis; i++) outer *= shape[i]!;
+  for (let i = axis + 1; i < shape.length; i++) inner *= shape[i]!;
+  return { outer, inner };
+}
+
+/** Joins tensors along `axis` (0 = rows, 1 = columns); every other dimension must agree. */
+export function concat(xs: readonly Tensor[], axis = 0): Tensor {
+  if (xs.length === 0) throw opError('concat', 'no tensors', 'at least one tensor');
+  const first = xs[0]!;
+  const a = axis < 0 ? axis + first.rank : axis;
+  if (!Number.isInteger(a) || a < 0 || a >= first.rank) throw opError('concat', `axis ${axis} for shape ${shapeStr(first.shape)}`, `an axis in [${-first.rank}, ${first.rank})`);
+  for (const x of xs) {
+    if (x.rank !== first.rank || x.shape.some((d, i) => i !== a && d !== first.shape[i])) {
+      throw opError('concat', `shapes ${xs.map((t) => shapeStr(t.shape)).join(', ')} along axis ${a}`, `equal shapes except along axis ${a}`);
+    }
+  }
+  const dtype = commonDtype('concat', xs);
+  const { outer, inner } = around(first.shape, a);
+  const lens = xs.map((x) => x.shape[a]!);
+  const total = lens.reduce((s, l) => s + l, 0);
+  const shape = first.shape.slice();
+  shape[a] = total;
+  const out = alloc(dtype, outer * total * inner);
+  const rowOut = total * inner;
+  let off = 0;
+  for (let t = 0; t < xs.length; t++) {
+    const xd = xs[t]!.data, w = lens[t]! * inner;
+    for (let o = 0; o < outer; o++) out.set(xd.subarray(o * w, o * w + w), o * rowOut + off);
+    off += w;
+  }
+  return fromOp('concat', out, shape, xs, (res) => {
+    const g = res.grad!;
+    let off2 = 0;
+    for (let t = 0; t < xs.length; t++) {
+      const x = xs[t]!, w = lens[t]! * inner;
+      if (x.requiresGrad) {
+        const gx = gradOf(x);
+        for (let o = 0; o < outer; o++) {
+          const src = o * rowOut + off2, dst = o * w;
+          for (let j = 0; j < w; j++) gx[dst + j] += g[src + j]!;
+        }
+      }
+      off2 += w;
+    }
+  });
+}
+
+/** Elements start <= i < end along `axis` (rows with axis 0, columns with axis 1). */
+export function slice(x: Tensor, axis: number, start: number, end: number): Tensor {
+  const a = axis < 0 ? axis + x.rank : axis;
+  if (!Number.isInteger(a) || a < 0 || a >= x.rank) throw opError('slice', `axis ${axis} for shape ${shapeStr(x.shape)}`, `an axis in [${-x.rank}, ${x.rank})`);
+  const len = x.shape[a]!;
+  if (!(Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start <= end && end <= len)) {
+    throw opError('slice', `range [${start}, ${end}) along axis ${a} of shape ${shapeStr(x.shape)}`, `integers 0 <= start <= end <= ${len}`);
+  }
+  const { outer, inner } = around(x.shape, a);
+  const w = (end - start) * inner, rowIn = len * inner, off = start * inner;
+  const out = alloc(x.dtype, outer * w);
+  const xd = x.data;
+  for (let o = 0; o < outer; o++) out.set(xd.subarray(o * rowIn + off, o * rowIn + off + w), o * w);
+  const shape = x.shape.slice();
+  shape[a] = end - start;
+  return fromOp('slice', out, shape, [x], (t) => {
+    const g = t.grad!, gx = gradOf(x);
+    for (let o = 0; o < outer; o++) {
+      const dst = o * rowIn + off, src = o * w;
+      for (let j = 0; j < w; j++) gx[dst + j] += g[src + j]!;
+    }
+  });
+}
+
+/** Same elements, new shape (one dimension may be -1, inferred). Shares the data: nothing is copied. */
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  const s = shape.slice();
+  const free = s.indexOf(-1);
+  if (free >= 0) {
+    const known = sizeOf(s.filter((_, i) => i !== free));
+    s[free] = known === 0 ? 0 : x.size / known;
+  }
+  if (s.some((d) => !Number.isInteger(d) || d < 0) || sizeOf(s) !== x.size) {
+    throw opError('reshape', `cannot reshape ${shapeStr(x.shape)} (${x.size} elements) to ${shapeStr(shape)}`, 'a shape with the same number of elements (at most one -1)');
+  }
+  return fromOp('reshape', x.data, s, [x], (t) => {
+    const g = t.grad!, gx = gradOf(x);
+    for (let i = 0; i < g.length; i++) gx[i] += g[i]!;
+  });
+}
+
+/** Matrix transpose [m,n] -> [n,m]. */
+export function transpose(x: Tensor): Tensor {
+  if (x.rank !== 2) throw opError('transpose', `shape ${shapeStr(x.shape)}`, 'a 2-D tensor');
+  const m = x.shape[0]!, n = x.shape[1]!;
+  const out = alloc(x.dtype, m * n);
+  const xd = x.data;
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[j * m + i] = xd[i * n + j]!;
+  return fromOp('transpose', out, [n, m], [x], (t) => {
+    const g = t.grad!, gx = gradOf(x);
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) gx[i * n + j] += g[j * m + i]!;
+  });
+}

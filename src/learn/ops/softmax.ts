@@ -1,0 +1,135 @@
+/**
+ * Softmax, log-softmax and categorical entropy along the last axis, with an optional action mask
+ * for variable action sets (Decima picks among the runnable stages only).
+ *
+ * Mask convention (as Gymnasium's action masks): mask[i] = 1 marks an allowed entry, 0 a masked
+ * one. The mask has one byte per element of x, or one per element of the last axis (shared by
+ * every row). A masked entry gets probability exactly 0, log-probability -Infinity, and no
+ * gradient; its logit is never read, so it may hold anything. A row with every entry masked has
+ * no distribution at all and is an error naming the op and the row.
+ */
+import { Tensor, type Storage, alloc, fromOp, gradOf } from '../tensor.js';
+import { opError, shapeStr } from '../check.js';
+
+export type Mask = Uint8Array;
+
+interface Rows {
+  rows: number;
+  d: number;
+  /** 0 when one mask row is shared by all rows, d when the mask has a row per row. */
+  maskStride: number;
+}
+
+function rowsOf(op: string, x: Tensor, mask: Mask | null): Rows {
+  if (x.rank < 1) throw opError(op, 'got a scalar', 'a tensor whose last axis holds the categories');
+  const d = x.shape[x.rank - 1]!;
+  const rows = d === 0 ? 0 : x.size / d;
+  if (mask === null) return { rows, d, maskStride: 0 };
+  if (mask.length === x.size) return { rows, d, maskStride: d };
+  if (mask.length === d) return { rows, d, maskStride: 0 };
+  throw opError(op, `mask of length ${mask.length} for x ${shapeStr(x.shape)}`, `a Uint8Array of length ${x.size} (one per element) or ${d} (one per category, shared by all rows)`);
+}
+
+/** Max over the allowed entries of row r, or throws if there are none. */
+function rowMax(op: string, x: Storage, o: number, d: number, mask: Mask | null, mo: number, r: number, shape: readonly number[]): number {
+  let m = -Infinity, any = false;
+  for (let j = 0; j < d; j++) {
+    if (mask !== null && mask[mo + j] === 0) continue;
+    any = true;
+    if (x[o + j]! > m) m = x[o + j]!;
+  }
+  if (!any) throw opError(op, `row ${r} of x ${shapeStr(shape)} has every entry masked`, 'at least one allowed entry (mask = 1) in every row');
+  return m;
+}
+
+/** exp(x - max) / sum over allowed entries; masked entries are exactly 0. */
+export function softmax(x: Tensor, mask: Mask | null = null): Tensor {
+  const { rows, d, maskStride } = rowsOf('softmax', x, mask);
+  const xd = x.data;
+  const y = alloc(x.dtype, x.size);
+  for (let r = 0; r < rows; r++) {
+    const o = r * d, mo = r * maskStride;
+    const m = rowMax('softmax', xd, o, d, mask, mo, r, x.shape);
+    let s = 0;
+    for (let j = 0; j < d; j++) {
+      if (mask !== null && mask[mo + j] === 0) continue;
+      const e = Math.exp(xd[o + j]! - m);
+      y[o + j] = e;
+      s += e;
+    }
+    const inv = 1 / s;
+    for (let j = 0; j < d; j++) y[o + j] *= inv; // masked entries stay exactly 0
+  }
+  return fromOp('softmax', y, x.shape, [x], (t) => {
+    const g = t.grad!, gx = gradOf(x);
+    for (let r = 0; r < rows; r++) {
+      const o = r * d, mo = r * maskStride;
+      let dot = 0;
+      for (let j = 0; j < d; j++) if (mask === null || mask[mo + j] !== 0) dot += g[o + j]! * y[o + j]!;
+      for (let j = 0; j < d; j++) if (mask === null || mask[mo + j] !== 0) gx[o + j] += y[o + j]! * (g[o + j]! - dot);
+    }
+  });
+}
+
+/** x - max - log(sum exp(x - max)) over allowed entries; masked entries are -Infinity (log 0). */
+export function logSoftmax(x: Tensor, mask: Mask | null = null): Tensor {
+  const { rows, d, maskStride } = rowsOf('logSoftmax', x, mask);
+  const xd = x.data;
+  const y = alloc(x.dtype, x.size);
+  for (let r = 0; r < rows; r++) {
+    const o = r * d, mo = r * maskStride;
+    const m = rowMax('logSoftmax', xd, o, d, mask, mo, r, x.shape);
+    let s = 0;
+    for (let j = 0; j < d; j++) if (mask === null || mask[mo + j] !== 0) s += Math.exp(xd[o + j]! - m);
+    const lse = m + Math.log(s);
+    for (let j = 0; j < d; j++) y[o + j] = mask === null || mask[mo + j] !== 0 ? xd[o + j]! - lse : -Infinity;
+  }
+  return fromOp('logSoftmax', y, x.shape, [x], (t) => {
+    const g = t.grad!, gx = gradOf(x);
+    for (let r = 0; r < rows; r++) {
+      const o = r * d, mo = r * maskStride;
+      let gs = 0;
+      for (let j = 0; j < d; j++) if (mask === null || mask[mo + j] !== 0) gs += g[o + j]!;
+      for (let j = 0; j < d; j++) if (mask === null || mask[mo + j] !== 0) gx[o + j] += g[o + j]! - Math.exp(y[o + j]!) * gs;
+    }
+  });
+}
+
+/**
+ * Entropy -sum p log p of the categorical distribution softmax(x) over the allowed entries of
+ * each row -> shape of x without its last axis. Fused because composing it from softmax and
+ * logSoftmax would multiply 0 by -Infinity at masked entries.
+ */
+export function categoricalEntropy(x: Tensor, mask: Mask | null = null): Tensor {
+  const { rows, d, maskStride } = rowsOf('categoricalEntropy', x, mask);
+  const xd = x.data;
+  const logp = new Float64Array(x.size);
+  const h = alloc(x.dtype, rows);
+  for (let r = 0; r < rows; r++) {
+    const o = r * d, mo = r * maskStride;
+    const m = rowMax('categoricalEntropy', xd, o, d, mask, mo, r, x.shape);
+    let s = 0;
+    for (let j = 0; j < d; j++) if (mask === null || mask[mo + j] !== 0) s += Math.exp(xd[o + j]! - m);
+    const lse = m + Math.log(s);
+    let e = 0;
+    for (let j = 0; j < d; j++) {
+      if (mask !== null && mask[mo + j] === 0) continue;
+      const lp = xd[o + j]! - lse;
+      logp[o + j] = lp;
+      e -= Math.exp(lp) * lp;
+    }
+    h[r] = e;
+  }
+  return fromOp('categoricalEntropy', h, x.shape.slice(0, -1), [x], (t) => {
+    const g = t.grad!, gx = gradOf(x);
+    for (let r = 0; r < rows; r++) {
+      const o = r * d, mo = r * maskStride, hr = h[r]!, gr = g[r]!;
+      // dH/dx_j = -p_j (log p_j + H)
+      for (let j = 0; j < d; j++) {
+        if (mask !== null && mask[mo + j] === 0) continue;
+        const lp = logp[o + j]!;
+        gx[o + j] -= gr * Math.exp(lp) * (lp + hr);
+      }
+    }
+  });
+}
