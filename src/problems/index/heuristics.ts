@@ -426,7 +426,8 @@ export class BTreeIndex implements SearchIndex {
     const values = Array.from({ length: m }, (_, j) => j);
     if (keys.exactX) {
       const xs = Array.from({ length: m }, (_, j) => keys.x[this.samplePos[j]!]!);
-      this.treeX = bulkLoad(xs, values, BTREE_NODE_SIZE, (a: number, b: number) => a - b);
+      // Not a - b: Infinity - Infinity is NaN, which sorted-btree rejects.
+      this.treeX = bulkLoad(xs, values, BTREE_NODE_SIZE, (a: number, b: number) => (a < b ? -1 : a > b ? 1 : 0));
     } else {
       const pairs = Array.from({ length: m }, (_, j): [number, number] => [keys.hi[this.samplePos[j]!]!, keys.lo[this.samplePos[j]!]!]);
       this.treeExact = bulkLoad(pairs, values, BTREE_NODE_SIZE, (a: [number, number], b: [number, number]) => (a[0] - b[0]) || (a[1] - b[1]));

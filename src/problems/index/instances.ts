@@ -69,7 +69,7 @@ export function loadSosd(path: string): KeySet {
     }
     const what = body < count * width
       ? `file is truncated: the header says ${count} ${type} keys (${count * width} bytes) but only ${body} bytes follow it ` +
-        `(${count * width - body} bytes, about ${Math.ceil((count * width - body) / width)} keys, missing)`
+        `(${count * width - body} bytes missing, about ${Math.ceil((count * width - body) / width)} of the keys)`
       : `file has ${body - count * width} bytes after the ${count} ${type} keys the header announces`;
     const hint = fits.length > 0 ? `; the size fits ${fits.join(' or ')}, so the file may be mislabeled` : '';
     throw new SelfoptError(what + hint, `${path}, byte ${8 + Math.min(body, count * width)}`,

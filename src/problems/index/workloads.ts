@@ -84,25 +84,39 @@ export function absentLookups(keys: KeySet, m: number, rng: Rng): LookupWorkload
     hi[t] = (h + carry) >>> 0;
     lo[t] = (s - carry * TWO32) >>> 0;
   };
-  for (let t = 0; t < m; t++) {
-    const r = rng.int(16);
-    let done = false;
-    if (n >= 2 && r >= 2) {
-      for (let attempt = 0; attempt < 64 && !done; attempt++) {
-        const i = rng.int(n - 1);
-        const gap = gapCapped(kh[i + 1]!, kl[i + 1]!, kh[i]!, kl[i]!);
-        if (gap >= 2) {
-          put(t, kh[i]!, kl[i]!, 1 + rng.int(Math.min(gap - 1, TWO32)));
-          done = true;
-        }
+  let t = 0;
+  const interior = (): boolean => {
+    for (let attempt = 0; attempt < 64 && n >= 2; attempt++) {
+      const i = rng.int(n - 1);
+      const gap = gapCapped(kh[i + 1]!, kl[i + 1]!, kh[i]!, kl[i]!);
+      if (gap >= 2) {
+        put(t, kh[i]!, kl[i]!, 1 + rng.int(gap - 1));
+        return true;
       }
     }
-    if (done) continue;
-    const below = roomBelow > 0 && (r % 2 === 0 || roomAbove === 0);
-    if (n === 0) put(t, tminH, tminL, rng.int(TWO32));
-    else if (below) put(t, kh[0]!, kl[0]!, -(1 + rng.int(roomBelow)));
-    else if (roomAbove > 0) put(t, kh[n - 1]!, kl[n - 1]!, 1 + rng.int(roomAbove));
-    else throw new SelfoptError('no key absent from the set can be drawn', 'absentLookups', 'a key set with a gap of at least 2 or room below its smallest or above its largest key');
+    return false;
+  };
+  const below = (): boolean => {
+    if (roomBelow === 0) return false;
+    put(t, kh[0]!, kl[0]!, -(1 + rng.int(roomBelow)));
+    return true;
+  };
+  const above = (): boolean => {
+    if (roomAbove === 0) return false;
+    put(t, kh[n - 1]!, kl[n - 1]!, 1 + rng.int(roomAbove));
+    return true;
+  };
+  for (; t < m; t++) {
+    if (n === 0) { put(t, tminH, tminL, rng.int(TWO32)); continue; }
+    // Each kind falls back on the others when the set leaves no room for it.
+    const r = rng.int(16);
+    const ok = r === 0 ? below() || above() || interior()
+      : r === 1 ? above() || below() || interior()
+      : interior() || below() || above();
+    if (!ok) {
+      throw new SelfoptError('no key absent from the set can be drawn', 'absentLookups',
+        'a key set with a gap of at least 2 between neighbours or room below its smallest or above its largest key');
+    }
   }
   const queries = fromHalves(keys.type, hi, lo);
   return { kind: 'absent', queries, expected: reference(keys, queries) };
