@@ -165,8 +165,8 @@ export class EytzingerIndex implements SearchIndex {
       this.touched = t;
     }
     const t = ~k; // trailing ones of k = trailing zeros of ~k
-    k >>>= 32 - Math.clz32(t & -t);
-    return this.rank[k]!;
+    const s = 32 - Math.clz32(t & -t);
+    return this.rank[s === 32 ? 0 : k >>> s]!; // JS shift counts are mod 32
   }
 
   sizeBytes(): number { return this.ex.byteLength + this.eh.byteLength + this.el.byteLength + this.rank.byteLength; }

@@ -64,7 +64,7 @@ export const indexProblem: Problem<KeySet, SearchIndex> = {
   },
 
   resolveInstance(name, ctx) {
-    const listed = this.listInstances(ctx).find((r) => r.id === name);
+    const listed = indexProblem.listInstances(ctx).find((r) => r.id === name);
     if (listed) return listed;
     const spec = parseGeneratedId(name);
     if (spec) return generatedRef(spec);
@@ -83,7 +83,7 @@ export const indexProblem: Problem<KeySet, SearchIndex> = {
       const path = resolve(name);
       return { id: basename(path), source: 'file', path, params: { type }, split: 'test', description: `SOSD key file ${path}` };
     }
-    const known = [...this.listInstances({ ...ctx, quick: false }), ...generatedRefs(true)].map((r) => r.id);
+    const known = [...indexProblem.listInstances({ ...ctx, quick: false }), ...generatedRefs(true)].map((r) => r.id);
     for (const d of DATASETS) if (!known.includes(basename(d.relPath))) known.push(basename(d.relPath));
     throw unknownName('instance', name, known, 'index problem (a generated id such as lognormal_1M_uint64, a dataset name, or a SOSD file path)');
   },
