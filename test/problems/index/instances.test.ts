@@ -125,6 +125,12 @@ test('generators follow SOSD: dense 42..n+41, quantile sets scaled to [0, 2^63] 
     if (dist === 'normal') assert.ok(Math.abs(mid - 0.5) < 1e-9, `normal median ${mid}`);
     else assert.ok(mid < 0.01, `lognormal median ${mid}`);
   }
+  // Sparse uniform keys spread over the whole 64-bit range: quartiles near 1/4, 1/2, 3/4 of 2^64.
+  const sparse = generateKeys({ dist: 'uniform_sparse', n: 20000, type: 'uint64', seed: 42, dup: 1 });
+  for (const q of [0.25, 0.5, 0.75]) {
+    const v = Number(keyAt(sparse, Math.floor(q * sparse.n))) / 2 ** 64;
+    assert.ok(Math.abs(v - q) < 0.02, `sparse quantile ${q}: ${v}`);
+  }
   // The 64-bit keys are exact integers: the low bits are filled in below 2^53.
   const ln = generateKeys({ dist: 'lognormal', n: 1000, type: 'uint64', seed: 42, dup: 1 });
   assert.ok(Array.from(ln.lo).some((l) => (l & 1) === 1));
