@@ -12,7 +12,7 @@ import type { SolverKind } from '../core/problem.js';
 import type { RunMeta } from './store.js';
 import type { Comparison, Summary, SummaryRow } from './summary.js';
 import { barChart, esc, KIND_COLORS, ratioChart, type RatioGroup } from './svg.js';
-import { commonScale, formatInterval, formatMeanCi, formatQuantity, formatRatio, formatScaled } from './table.js';
+import { columnFormat, commonScale, formatInterval, formatMeanCi, formatQuantity, formatRatio, formatScaled } from './table.js';
 
 export interface HtmlProblem {
   summary: Summary;
@@ -73,9 +73,9 @@ export function writeHtmlReport(path: string, input: HtmlReportInput): string {
 function runsSection(runs: RunMeta[]): string {
   if (runs.length === 0) return '<section class="runs"><h2>Runs</h2><p class="muted">No run metadata.</p></section>';
   const rows = runs.map(
-    (r) => `<tr><td class="mono">${esc(r.runId)}</td><td>${esc(fmtTime(r.startedAt))}</td><td>${r.finishedAt ? esc(fmtTime(r.finishedAt)) : '<span class="warn">unfinished</span>'}</td><td class="mono">${esc(r.codeVersion)}</td><td class="wrap">${esc(r.machine)}</td><td class="mono wrap">selfopt ${esc(r.command)}</td><td class="num">${r.cells}</td></tr>`,
+    (r) => `<tr><td class="mono">${esc(r.runId)}</td><td>${esc(fmtTime(r.startedAt))}</td><td>${r.finishedAt ? esc(fmtDuration(Date.parse(r.finishedAt) - Date.parse(r.startedAt))) : '<span class="warn">unfinished</span>'}</td><td class="mono">${esc(r.codeVersion)}</td><td class="wrap">${esc(r.machine)}</td><td class="mono wrap">selfopt ${esc(r.command)}</td><td class="num">${r.cells}</td></tr>`,
   );
-  return `<section class="runs"><h2>Runs</h2><div class="scroll"><table><thead><tr><th>run</th><th>started (UTC)</th><th>finished</th><th>code version</th><th>machine</th><th>command</th><th class="num">cells</th></tr></thead><tbody>${rows.join('')}</tbody></table></div></section>`;
+  return `<section class="runs"><h2>Runs</h2><div class="scroll"><table><thead><tr><th>run</th><th>started (UTC)</th><th>took</th><th>code version</th><th>machine</th><th>command</th><th class="num">cells</th></tr></thead><tbody>${rows.join('')}</tbody></table></div></section>`;
 }
 
 function problemSection(p: HtmlProblem): string {
@@ -116,7 +116,7 @@ function problemSection(p: HtmlProblem): string {
         emphasis: r.solver === best,
       })),
       axisLabel: `${pm.name}${scale.suffix.trim() ? ` (${scale.suffix.trim()})` : ''}, ${pm.better} is better`,
-      tick: (v) => formatScaled(v, scale),
+      tick: (v) => String(Number((v / scale.factor).toPrecision(4))),
       ariaLabel: `${pm.name} by solver on ${inst.id}`,
     });
     out.push(`<figure class="card"><figcaption>${esc(inst.id)}${inst.split === 'train' ? ' <span class="tag">train split</span>' : ''}</figcaption>${chart}</figure>`);
@@ -227,21 +227,34 @@ function metricMatrix(s: Summary, metric: string): string {
   const mine = s.rows.filter((r) => r.metric === metric);
   const instances = s.meta.instances.filter((i) => mine.some((r) => r.instance === i.id));
   const solvers = s.meta.solvers.filter((x) => mine.some((r) => r.solver === x.name));
-  const scale = commonScale(mine.map((r) => r.mean), info.unit);
-  const unit = scale.suffix.trim();
-  const head = `<tr><th>solver</th>${instances.map((i) => `<th class="num">${esc(i.id)}</th>`).join('')}</tr>`;
+  const fmt = columnFormat(mine.map((r) => r.mean), info.unit);
+  const unit = fmt.label;
+  const head = `<tr><th>solver</th>${instances.map((i) => `<th class="num">${breakable(i.id)}</th>`).join('')}</tr>`;
   const body = solvers.map((x) => {
     const cells = instances.map((i) => {
       const r = mine.find((y) => y.instance === i.id && y.solver === x.name);
-      return r ? `<td class="num" title="${esc(formatMeanCi(r.mean, r.ci95, r.unit))}, n=${r.n}">${esc(formatScaled(r.mean, scale))}</td>` : '<td class="num muted">–</td>';
+      return r ? `<td class="num" title="${esc(formatMeanCi(r.mean, r.ci95, r.unit))}, n=${r.n}">${esc(fmt.format(r.mean))}</td>` : '<td class="num muted">–</td>';
     });
     return `<tr><td><i class="dot" style="background:${KIND_COLORS[x.kind]}"></i>${esc(x.name)}</td>${cells.join('')}</tr>`;
   });
   return `<div class="metric"><h4>${esc(metric)} <span class="unit">${unit ? `${esc(unit)}, ` : ''}${info.better} is better</span></h4><div class="scroll"><table>${head}${body.join('')}</table></div></div>`;
 }
 
+/** Escaped, with break opportunities after _ / - so that long instance ids wrap in headers. */
+function breakable(id: string): string {
+  return esc(id).replace(/([_/-])/g, '$1<wbr>');
+}
+
 function anchor(name: string): string {
   return `p-${name.replace(/[^A-Za-z0-9_-]/g, '-')}`;
+}
+
+function fmtDuration(ms: number): string {
+  if (!(ms >= 0)) return '?';
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
 
 function fmtTime(iso: string): string {
@@ -294,7 +307,8 @@ svg { display:block; max-width:100%; height:auto; }
 .others { display:grid; gap:18px 28px; }
 .metric table { width:auto; min-width:50%; }
 .scroll { overflow-x:auto; }
-td.wrap { white-space:normal; min-width:180px; }
+td.wrap { white-space:normal; min-width:150px; overflow-wrap:anywhere; }
+.metric th.num { white-space:normal; vertical-align:bottom; font-size:12.5px; max-width:130px; }
 .warnings { color:#b45309; font-size:13px; }
 @media print { body { background:#fff; } section { break-inside:avoid-page; border:none; } }
 `;

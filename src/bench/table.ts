@@ -13,7 +13,7 @@ import type { Better } from '../core/problem.js';
 import type { Comparison, Summary, SummaryRow } from './summary.js';
 
 export interface TableOptions {
-  /** Target width in columns (default: the terminal's, else 100). */
+  /** Target width in columns (default: the terminal's, else 120). */
   width?: number;
   /** ANSI colour (default: stdout is a TTY and NO_COLOR is unset). */
   color?: boolean;
@@ -28,7 +28,8 @@ type Align = 'l' | 'r';
 
 /** The whole terminal report of one problem. */
 export function formatSummaryTable(s: Summary, opts: TableOptions = {}): string {
-  const width = Math.max(40, opts.width ?? process.stdout.columns ?? 100);
+  // Piped output has no terminal to wrap it: 120 columns then.
+  const width = Math.max(40, opts.width ?? (process.stdout.isTTY ? process.stdout.columns : undefined) ?? 120);
   const color = opts.color ?? (process.stdout.isTTY === true && !process.env.NO_COLOR);
   const out: string[] = [];
   const pm = s.meta.metrics.find((m) => m.name === s.meta.primaryMetric);
@@ -57,7 +58,7 @@ export function formatSummaryTable(s: Summary, opts: TableOptions = {}): string 
 
   for (const m of s.meta.metrics) {
     if (m.name === s.meta.primaryMetric) continue;
-    const unit = commonScale(s.rows.filter((r) => r.metric === m.name).map((r) => r.mean), m.unit).suffix.trim();
+    const unit = columnFormat(s.rows.filter((r) => r.metric === m.name).map((r) => r.mean), m.unit).label;
     out.push('', paint(`${m.name}${unit ? ` [${unit}]` : ''}, ${m.better} is better, mean over seeds`, 'strong', color));
     out.push(...metricMatrix(s, m.name, width, color));
   }
@@ -123,10 +124,10 @@ function metricMatrix(s: Summary, metric: string, width: number, color: boolean)
   const instances = s.meta.instances.map((i) => i.id).filter((id) => s.rows.some((r) => r.instance === id && r.metric === metric));
   const solvers = s.meta.solvers.filter((sv) => s.rows.some((r) => r.solver === sv.name && r.metric === metric));
   const mine = s.rows.filter((r) => r.metric === metric);
-  const scale = commonScale(mine.map((r) => r.mean), mine[0]?.unit ?? '');
+  const fmt = columnFormat(mine.map((r) => r.mean), mine[0]?.unit ?? '');
   const value = (solver: string, instance: string) => {
     const r = mine.find((x) => x.instance === instance && x.solver === solver);
-    return r ? formatScaled(r.mean, scale) : '-';
+    return r ? fmt.format(r.mean) : '-';
   };
   // Split the instance columns into chunks that fit the width, repeating the solver column.
   const solverWidth = Math.max(6, ...solvers.map((sv) => sv.name.length));
@@ -254,6 +255,24 @@ export function commonScale(values: number[], unit: string): Scale {
   const finite = values.filter(Number.isFinite);
   const max = finite.length > 0 ? Math.max(...finite.map(Math.abs)) : 0;
   return scaleFor(max, unit);
+}
+
+/**
+ * How to print the values of one metric in a table: on one scale (that of the median value)
+ * with the unit in the header, unless they span more than three orders of magnitude across
+ * scales; then each value carries its own scale and unit (0.000053 MiB helps nobody).
+ */
+export function columnFormat(values: number[], unit: string): { label: string; format: (v: number) => string } {
+  const mags = values.filter((v) => Number.isFinite(v) && v !== 0).map(Math.abs).sort((a, b) => a - b);
+  if (mags.length === 0) return { label: scaleFor(0, unit).suffix.trim(), format: (v) => formatScaled(v, scaleFor(0, unit)) };
+  const lo = mags[0]!;
+  const hi = mags[mags.length - 1]!;
+  if (hi / lo > 1000 && scaleFor(lo, unit).factor !== scaleFor(hi, unit).factor) {
+    return { label: '', format: (v) => (v === 0 ? '0' : formatQuantity(v, unit)) };
+  }
+  // The scale of the typical value, so that most cells read 1..999.
+  const sc = scaleFor(mags[Math.floor(mags.length / 2)]!, unit);
+  return { label: sc.suffix.trim(), format: (v) => formatScaled(v, sc) };
 }
 
 /** A value on a given scale, three significant digits, without its unit. */
