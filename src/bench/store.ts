@@ -15,19 +15,18 @@
  *   SelfoptError naming the holder. One ResultsStore per file per process, too: DuckDB's lock
  *   does not stop two handles inside one process, which would corrupt the file.
  */
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SelfoptError } from '../core/errors.js';
 import type { Better, SolverKind } from '../core/problem.js';
 import { codeVersion, machineInfo } from '../core/version.js';
+import { close, connect, errorMessage, inspect, notOurs, RESULT_COLUMNS, SCHEMA, type SchemaState } from './store-file.js';
+
+export { SCHEMA_VERSION, STORE_FORMAT } from './store-file.js';
 
 export const DEFAULT_STORE_PATH = '.selfopt/results.duckdb';
-
-/** Written into the store's `selfopt_store` table; a newer selfopt may raise it, never lower it. */
-export const STORE_FORMAT = 'selfopt-results';
-export const SCHEMA_VERSION = 1;
 
 export interface RunMeta {
   runId: string;
@@ -106,50 +105,9 @@ const SOLVER_KINDS: readonly string[] = ['baseline', 'heuristic', 'peer', 'learn
 const SPLITS: readonly string[] = ['train', 'test'];
 const BETTER: readonly string[] = ['lower', 'higher'];
 
-const RUN_COLUMNS = ['run_id', 'started_at', 'command', 'grid_hash', 'code_version', 'machine', 'options', 'finished_at'];
-const RESULT_COLUMNS = [
-  'run_id', 'problem', 'instance', 'solver', 'seed', 'metric', 'value', 'unit', 'better', 'solver_kind',
-  'instance_split', 'wall_ms', 'code_version', 'machine', 'config_hash', 'created_at',
-];
-
-const SCHEMA = `
-CREATE TABLE selfopt_store (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE runs (
-  run_id TEXT PRIMARY KEY,
-  started_at TIMESTAMP NOT NULL,
-  command TEXT NOT NULL,
-  grid_hash TEXT NOT NULL,
-  code_version TEXT NOT NULL,
-  machine TEXT NOT NULL,
-  options TEXT NOT NULL,
-  finished_at TIMESTAMP
-);
-CREATE TABLE results (
-  run_id TEXT NOT NULL,
-  problem TEXT NOT NULL,
-  instance TEXT NOT NULL,
-  solver TEXT NOT NULL,
-  seed BIGINT NOT NULL,
-  metric TEXT NOT NULL,
-  value DOUBLE NOT NULL,
-  unit TEXT NOT NULL,
-  better TEXT NOT NULL,
-  solver_kind TEXT NOT NULL,
-  instance_split TEXT NOT NULL,
-  wall_ms DOUBLE NOT NULL,
-  code_version TEXT NOT NULL,
-  machine TEXT NOT NULL,
-  config_hash TEXT NOT NULL,
-  created_at TIMESTAMP NOT NULL,
-  PRIMARY KEY (run_id, problem, instance, solver, seed, metric)
-);
-INSERT INTO selfopt_store VALUES ('format', '${STORE_FORMAT}'), ('schema_version', '${SCHEMA_VERSION}');
-`;
-
 /** Real paths of the stores open in this process. */
 const openHere = new Set<string>();
 
-const MOVE_AWAY = 'move the file away (nothing in it was changed) or pass --store with another path';
 
 export class ResultsStore {
   private queue: Promise<unknown> = Promise.resolve();
@@ -433,81 +391,6 @@ export class ResultsStore {
   }
 }
 
-// --- opening and checking the file -----------------------------------------------------------
-
-type SchemaState = 'ours' | 'empty' | 'foreign';
-
-async function connect(path: string, readOnly: boolean): Promise<{ instance: DuckDBInstance; conn: DuckDBConnection }> {
-  let instance: DuckDBInstance;
-  try {
-    instance = await DuckDBInstance.create(path, readOnly ? { access_mode: 'READ_ONLY' } : {});
-  } catch (e) {
-    throw openError(e, path);
-  }
-  try {
-    return { instance, conn: await instance.connect() };
-  } catch (e) {
-    instance.closeSync();
-    throw openError(e, path);
-  }
-}
-
-function notOurs(path: string): SelfoptError {
-  return new SelfoptError('this DuckDB database is not a selfopt results store (it holds other tables)', path, `a selfopt results store; ${MOVE_AWAY}`);
-}
-
-function close(instance: DuckDBInstance, conn: DuckDBConnection): void {
-  conn.closeSync();
-  instance.closeSync();
-}
-
-/** Turns DuckDB's open failures into errors a user can act on. */
-function openError(e: unknown, path: string): SelfoptError {
-  const msg = errorMessage(e);
-  if (/not a valid DuckDB database file/i.test(msg)) {
-    return new SelfoptError('the file is not a DuckDB database (corrupt, or another kind of file)', path, `a selfopt results store; ${MOVE_AWAY}`);
-  }
-  const lock = /Could not set lock on file.*?(?:PID (\d+))?\)?\./i.exec(msg);
-  if (lock) {
-    const who = lock[1] ? ` (PID ${lock[1]})` : '';
-    return new SelfoptError(`the results store is in use by another process${who}`, path, 'one selfopt process per store at a time: wait for it to finish, or pass --store with another path');
-  }
-  if (/version|serializ/i.test(msg)) {
-    return new SelfoptError(`the file was written by an incompatible DuckDB version (${firstLine(msg)})`, path, `a results store of this DuckDB version (${MOVE_AWAY})`);
-  }
-  return new SelfoptError(`cannot open the results store: ${firstLine(msg)}`, path, 'a readable and writable selfopt results store (DuckDB file)');
-}
-
-async function inspect(conn: DuckDBConnection, path: string): Promise<SchemaState> {
-  try {
-    const tables = (await conn.runAndReadAll(
-      "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = 'main'",
-    )).getRowObjectsJS().map((r) => String(r.table_name));
-    if (tables.length === 0) return 'empty';
-    if (!tables.includes('selfopt_store') || !tables.includes('runs') || !tables.includes('results')) return 'foreign';
-    const marks = new Map((await conn.runAndReadAll('SELECT key, value FROM selfopt_store')).getRowObjectsJS().map((r) => [String(r.key), String(r.value)]));
-    if (marks.get('format') !== STORE_FORMAT) return 'foreign';
-    const version = Number(marks.get('schema_version'));
-    if (!(version >= 1)) return 'foreign';
-    if (version > SCHEMA_VERSION) {
-      throw new SelfoptError(`the results store has schema version ${version}, written by a newer selfopt`, path, `schema version ${SCHEMA_VERSION} or lower (update selfopt, or pass --store with another path)`);
-    }
-    const cols = (await conn.runAndReadAll(
-      "SELECT table_name, column_name FROM information_schema.columns WHERE table_catalog = current_database() AND table_schema = 'main'",
-    )).getRowObjectsJS();
-    const has = (t: string, c: string) => cols.some((r) => r.table_name === t && r.column_name === c);
-    const missing = [...RUN_COLUMNS.filter((c) => !has('runs', c)).map((c) => `runs.${c}`), ...RESULT_COLUMNS.filter((c) => !has('results', c)).map((c) => `results.${c}`)];
-    if (missing.length > 0) {
-      throw new SelfoptError(`the results store lacks columns ${missing.join(', ')}`, path, `a selfopt results store of schema version ${SCHEMA_VERSION}; ${MOVE_AWAY}`);
-    }
-    return 'ours';
-  } catch (e) {
-    if (e instanceof SelfoptError) throw e;
-    // A valid header over damaged blocks fails here rather than at open.
-    throw new SelfoptError(`the results store cannot be read (${firstLine(errorMessage(e))})`, path, `a readable selfopt results store; ${MOVE_AWAY}`);
-  }
-}
-
 // --- validation and SQL helpers --------------------------------------------------------------
 
 function describeCell(r: Pick<ResultRow, 'problem' | 'instance' | 'solver' | 'seed'>): string {
@@ -579,12 +462,4 @@ function parseOptions(s: string): Record<string, unknown> {
   } catch {
     return { raw: s };
   }
-}
-
-function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-function firstLine(s: string): string {
-  return s.split('\n')[0]!.trim();
 }
