@@ -272,17 +272,18 @@ export class RadixBinarySearchIndex implements SearchIndex {
 }
 
 /**
- * `rbs_bits=auto`: the smallest r of RBS_GRID whose buckets leave at most one binary-search step
- * per lookup on average (mean log2 bucket size <= 1), else the largest. A deterministic stand-in
- * for SOSD's sweep over table sizes (which keeps the fastest by timing).
+ * `rbs_bits=auto`: walk up RBS_GRID while two more bits (a table 4x larger) still save at least one
+ * binary-search step per lookup on average (mean log2 bucket size over keys). A deterministic
+ * stand-in for SOSD's sweep over table sizes, which keeps the fastest by timing.
  */
 export function autoRadixBits(keys: KeySet): RadixBinarySearchIndex {
-  let index: RadixBinarySearchIndex | undefined;
-  for (const r of RBS_GRID) {
-    index = new RadixBinarySearchIndex(keys, r);
-    if (index.meanBucketSteps() <= 1) break;
+  let index = new RadixBinarySearchIndex(keys, RBS_GRID[0]!);
+  for (let g = 1; g < RBS_GRID.length; g++) {
+    const next = new RadixBinarySearchIndex(keys, RBS_GRID[g]!);
+    if (index.meanBucketSteps() - next.meanBucketSteps() < 1) break;
+    index = next;
   }
-  return index!;
+  return index;
 }
 
 export const radixBinarySearchSolver: IndexSolver = {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../../src/core/rng.js';
 import type { SolveContext } from '../../../src/core/problem.js';
-import { classicalSolvers, RadixBinarySearchIndex, autoRadixBits } from '../../../src/problems/index/heuristics.js';
+import { classicalSolvers, RadixBinarySearchIndex, RBS_GRID, autoRadixBits } from '../../../src/problems/index/heuristics.js';
 import { generateKeys } from '../../../src/problems/index/instances.js';
 import { fromBigUint64, fromFloat64, fromHalves, fromUint32, lowerBoundExact, selectKeys, showKey, type KeySet } from '../../../src/problems/index/keys.js';
 import { absentLookups, existingLookups } from '../../../src/problems/index/workloads.js';
@@ -121,9 +121,14 @@ test('radix binary search: SOSD default 18 bits, auto picks from the grid, table
   const def = rbs.solve(keys, ctx({})) as RadixBinarySearchIndex;
   assert.equal(def.bits, 18);
   assert.equal(def.sizeBytes(), ((1 << 18) + 2) * 4);
+  // auto: each step up the grid saved at least one search step; the next would not have.
   const auto = autoRadixBits(keys);
-  assert.ok(auto.meanBucketSteps() <= 1);
-  assert.ok(auto.bits <= 18, `auto bits ${auto.bits}`);
+  const steps = (r: number): number => new RadixBinarySearchIndex(keys, r).meanBucketSteps();
+  const g = RBS_GRID.indexOf(auto.bits);
+  assert.ok(g >= 0, `auto bits ${auto.bits} in the grid`);
+  for (let j = 0; j < g; j++) assert.ok(steps(RBS_GRID[j]!) - steps(RBS_GRID[j + 1]!) >= 1);
+  if (g + 1 < RBS_GRID.length) assert.ok(steps(auto.bits) - steps(RBS_GRID[g + 1]!) < 1);
+  assert.equal(auto.bits, 14); // 20,000 uniform keys: about 1.2 keys per bucket at 14 bits
   assert.throws(() => rbs.solve(keys, ctx({ rbs_bits: '40' })), /rbs_bits=40/);
 });
 
