@@ -1,0 +1,88 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { DataPath } from '../../src/core/data.js';
+import { SelfoptError } from '../../src/core/errors.js';
+import { planGrid, runBench, type BenchOptions } from '../../src/bench/runner.js';
+import { ResultsStore } from '../../src/bench/store.js';
+import { generateKeys, writeSosd } from '../../src/problems/index/instances.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+function options(over: Partial<BenchOptions>): BenchOptions {
+  return {
+    problems: ['index'],
+    instances: ['uniform_dense_20K_uint64'],
+    solvers: ['binary-search', 'eytzinger'],
+    seeds: 2,
+    quick: true,
+    resume: false,
+    data: new DataPath({ env: {}, cwd: tmpdir() }),
+    options: {},
+    concurrency: 0,
+    progress: false,
+    command: 'test',
+    ...over,
+  };
+}
+
+test('planGrid checks names before any work and expands the grid', () => {
+  const plan = planGrid(options({}));
+  assert.equal(plan.length, 1);
+  assert.equal(plan[0]!.cells.length, 1 * 2 * 2);
+  assert.throws(() => planGrid(options({ problems: ['indx'] })), /unknown problem 'indx' \(did you mean index\?\)/);
+  assert.throws(() => planGrid(options({ solvers: ['pgn'] })), SelfoptError);
+  assert.throws(() => planGrid(options({ instances: ['no_such_instance'] })), /unknown instance 'no_such_instance'/);
+  assert.throws(() => planGrid(options({ seeds: 0 })), /--seeds 0/);
+});
+
+test('a failing cell stops the run, finished cells stay recorded, --resume runs only the rest', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'selfopt-runner-'));
+  const good = join(dir, 'good_uint64');
+  const later = join(dir, 'zlater_uint64');
+  writeSosd(good, generateKeys({ dist: 'lognormal', n: 5000, type: 'uint64', dup: 1, seed: 1 }));
+  writeFileSync(later, Buffer.alloc(13)); // truncated: the cells of this instance fail at load
+  for (const concurrency of [0, 2]) {
+      const opts = options({ instances: [good, later], concurrency });
+      const storePath = join(dir, `r${concurrency}.duckdb`);
+      const s = await ResultsStore.open(storePath);
+      await assert.rejects(runBench(opts, s), /zlater_uint64/);
+      const runs = await s.runs();
+      assert.equal(runs.length, 1);
+      assert.equal(runs[0]!.finishedAt, null, 'a failed run is not marked finished');
+      const done = await s.doneCells(runs[0]!.runId);
+      assert.equal(done.size, 4, 'every cell of the good instance was recorded');
+      writeSosd(later, generateKeys({ dist: 'normal', n: 3000, type: 'uint64', dup: 1, seed: 2 }));
+      const out = await runBench({ ...opts, resume: true }, s);
+      assert.equal(out.runId, runs[0]!.runId);
+      assert.deepEqual([out.ran, out.skipped], [4, 4]);
+      const rows = await s.rows({ runId: out.runId });
+      assert.equal(new Set(rows.map((r) => `${r.instance}/${r.solver}/${r.seed}`)).size, 8);
+      assert.ok(rows.every((r) => Number.isFinite(r.value)));
+      assert.notEqual((await s.runs())[0]!.finishedAt, null);
+      await s.close();
+      writeFileSync(later, Buffer.alloc(13));
+  }
+});
+
+test('the selfopt command end to end: bench --json prints the stable summary; errors are one line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'selfopt-cli-'));
+  const store = join(dir, 'r.duckdb');
+  const out = execFileSync(process.execPath, [CLI, 'bench', 'index', '--quick', '--instances', 'lognormal_20K_uint64', '--solvers', 'binary-search,radix-binary-search', '--seeds', '2', '--json', '--store', store, '--html', join(dir, 'r.html')], { encoding: 'utf8' });
+  const j = JSON.parse(out);
+  assert.equal(j.problem, 'index');
+  const row = j.rows.find((r: any) => r.solver === 'radix-binary-search' && r.metric === 'lookup_ns');
+  assert.ok(row && row.n === 2 && row.ci95[0] <= row.mean && row.mean <= row.ci95[1]);
+  assert.ok(j.comparisons.some((c: any) => c.solver === 'radix-binary-search' && c.baseline === 'binary-search' && c.ratio > 0));
+  const bad = spawnSync(process.execPath, [CLI, 'bench', 'index', '--solvers', 'nope', '--store', store], { encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^selfopt: error: unknown solver 'nope'/);
+  assert.equal(bad.stderr.trim().split('\n').length, 1);
+  const exp = spawnSync(process.execPath, [CLI, 'results', 'export', '--csv', '--out', join(dir, 'r.csv'), '--store', store], { encoding: 'utf8' });
+  assert.equal(exp.status, 0, exp.stderr);
+  assert.match(exp.stderr, /wrote \d+ rows/);
+});
