@@ -47,25 +47,25 @@ test('a failing cell stops the run, finished cells stay recorded, --resume runs 
   writeSosd(good, generateKeys({ dist: 'lognormal', n: 5000, type: 'uint64', dup: 1, seed: 1 }));
   writeFileSync(later, Buffer.alloc(13)); // truncated: the cells of this instance fail at load
   for (const concurrency of [0, 2]) {
-      const opts = options({ instances: [good, later], concurrency });
-      const storePath = join(dir, `r${concurrency}.duckdb`);
-      const s = await ResultsStore.open(storePath);
-      await assert.rejects(runBench(opts, s), /zlater_uint64/);
-      const runs = await s.runs();
-      assert.equal(runs.length, 1);
-      assert.equal(runs[0]!.finishedAt, null, 'a failed run is not marked finished');
-      const done = await s.doneCells(runs[0]!.runId);
-      assert.equal(done.size, 4, 'every cell of the good instance was recorded');
-      writeSosd(later, generateKeys({ dist: 'normal', n: 3000, type: 'uint64', dup: 1, seed: 2 }));
-      const out = await runBench({ ...opts, resume: true }, s);
-      assert.equal(out.runId, runs[0]!.runId);
-      assert.deepEqual([out.ran, out.skipped], [4, 4]);
-      const rows = await s.rows({ runId: out.runId });
-      assert.equal(new Set(rows.map((r) => `${r.instance}/${r.solver}/${r.seed}`)).size, 8);
-      assert.ok(rows.every((r) => Number.isFinite(r.value)));
-      assert.notEqual((await s.runs())[0]!.finishedAt, null);
-      await s.close();
-      writeFileSync(later, Buffer.alloc(13));
+    const opts = options({ instances: [good, later], concurrency });
+    const storePath = join(dir, `r${concurrency}.duckdb`);
+    const s = await ResultsStore.open(storePath);
+    await assert.rejects(runBench(opts, s), /zlater_uint64/);
+    const runs = await s.runs();
+    assert.equal(runs.length, 1);
+    assert.equal(runs[0]!.finishedAt, null, 'a failed run is not marked finished');
+    const done = await s.doneCells(runs[0]!.runId);
+    assert.equal(done.size, 4, 'every cell of the good instance was recorded');
+    writeSosd(later, generateKeys({ dist: 'normal', n: 3000, type: 'uint64', dup: 1, seed: 2 }));
+    const out = await runBench({ ...opts, resume: true }, s);
+    assert.equal(out.runId, runs[0]!.runId);
+    assert.deepEqual([out.ran, out.skipped], [4, 4]);
+    const rows = await s.rows({ runId: out.runId });
+    assert.equal(new Set(rows.map((r) => `${r.instance}/${r.solver}/${r.seed}`)).size, 8);
+    assert.ok(rows.every((r) => Number.isFinite(r.value)));
+    assert.notEqual((await s.runs())[0]!.finishedAt, null);
+    await s.close();
+    writeFileSync(later, Buffer.alloc(13));
   }
 });
 
