@@ -1,0 +1,211 @@
+/**
+ * Learning-core microbenchmark: `npm run bench:learn -- --json`.
+ *
+ * Prints {matmulGflops, spmmGflops, gcnStepMs4elt, details}:
+ *   matmulGflops   dense float32 256x256x256 product, one core
+ *   spmmGflops     CSR x dense on the 4elt mesh (15606 nodes) with 64 features, using the GCN
+ *                  propagation matrix D^-1/2 (A+I) D^-1/2 (2 flops per stored entry per feature)
+ *   gcnStepMs4elt  one forward + backward of a 2-layer GCN on 4elt: 64 input features,
+ *                  64 hidden (ReLU), 8 outputs, softmax cross-entropy against fixed labels
+ * Each figure is the median of repeated runs after warm-up (DESIGN.md: timings after warm-up),
+ * and each timed kernel's answer is checked against a plain reference first. ppoStepsPerSec
+ * joins once the PPO trainer exists. details adds float64 matmul, and float32 matmul again after
+ * the kernel has seen float64 (the polymorphic case a training process never hits).
+ *
+ * Bars (issue 3): matmul >= 2 GFLOP/s; GCN step < 60 ms.
+ */
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { loadavg, cpus } from 'node:os';
+import { Rng } from '../core/rng.js';
+import { DataPath } from '../core/data.js';
+import { SelfoptError } from '../core/errors.js';
+import { Tensor, randn, zeros, type DType } from './tensor.js';
+import { gemmAcc } from './ops/matmul.js';
+import { Csr, spmmAcc } from './ops/sparse.js';
+import { relu, mul } from './ops/elementwise.js';
+import { logSoftmax } from './ops/softmax.js';
+import { mean, sum } from './ops/reduce.js';
+import { GCNConv, gcnAdjacency } from './gnn.js';
+import { parseMetisGraph } from './metis.js';
+
+const GRAPH = 'partition/metis/4elt.graph';
+
+/**
+ * Median wall and CPU time in ms of `fn` over `reps` runs after `warmup` untimed runs. The CPU
+ * time (this process, all threads) is reported beside the wall time because on a shared machine
+ * other processes stretch wall time while CPU time stays close to what one idle core would take.
+ */
+interface Timing {
+  wallMs: number;
+  cpuMs: number;
+}
+
+function median(xs: number[]): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function timeIt(fn: () => void, warmup: number, reps: number): Timing {
+  for (let i = 0; i < warmup; i++) fn();
+  const wall: number[] = [], cpu: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    fn();
+    wall.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
+  }
+  return { wallMs: median(wall), cpuMs: median(cpu) };
+}
+
+function randomArray(dtype: DType, n: number, rng: Rng): Float32Array | Float64Array {
+  const a = dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.uniform(-1, 1);
+  return a;
+}
+
+function fail(what: string, expected: string): never {
+  throw new SelfoptError(`benchmark self-check failed: ${what}`, 'src/learn/bench.ts', expected);
+}
+
+/** GFLOP/s (wall, cpu) of C += A B for n x n x n, after checking sampled entries against a float64 dot product. */
+export function benchMatmul(n: number, dtype: DType, reps: number, rng: Rng): { wall: number; cpu: number } {
+  const a = randomArray(dtype, n * n, rng), b = randomArray(dtype, n * n, rng);
+  const c = dtype === 'float64' ? new Float64Array(n * n) : new Float32Array(n * n);
+  gemmAcc(a, b, c, n, n, n);
+  for (let s = 0; s < 32; s++) {
+    const i = rng.int(n), j = rng.int(n);
+    let ref = 0;
+    for (let k = 0; k < n; k++) ref += a[i * n + k]! * b[k * n + j]!;
+    if (Math.abs(c[i * n + j]! - ref) > 1e-3 * Math.max(1, Math.abs(ref))) fail(`matmul C[${i},${j}] = ${c[i * n + j]}, reference ${ref}`, 'the kernel to agree with a dot product');
+  }
+  const t = timeIt(() => {
+    c.fill(0);
+    gemmAcc(a, b, c, n, n, n);
+  }, 5, reps);
+  return { wall: (2 * n * n * n) / (t.wallMs * 1e6), cpu: (2 * n * n * n) / (t.cpuMs * 1e6) };
+}
+
+/** GFLOP/s (wall, cpu) of A X for a d-wide X, after checking sampled entries against a direct sum. */
+export function benchSpmm(a: Csr, d: number, reps: number, rng: Rng): { wall: number; cpu: number } {
+  const x = randomArray('float32', a.cols * d, rng);
+  const out = new Float32Array(a.rows * d);
+  spmmAcc(a, x, out, d);
+  for (let s = 0; s < 32; s++) {
+    const r = rng.int(a.rows), j = rng.int(d);
+    let ref = 0;
+    for (let p = a.rowPtr[r]!; p < a.rowPtr[r + 1]!; p++) ref += (a.values ? a.values[p]! : 1) * x[a.colIdx[p]! * d + j]!;
+    if (Math.abs(out[r * d + j]! - ref) > 1e-4 * Math.max(1, Math.abs(ref))) fail(`spmm out[${r},${j}] = ${out[r * d + j]}, reference ${ref}`, 'the kernel to agree with a direct sum');
+  }
+  const t = timeIt(() => {
+    out.fill(0);
+    spmmAcc(a, x, out, d);
+  }, 5, reps);
+  return { wall: (2 * a.nnz * d) / (t.wallMs * 1e6), cpu: (2 * a.nnz * d) / (t.cpuMs * 1e6) };
+}
+
+/** Median ms of one forward + backward of a 2-layer GCN; checks that every parameter got a finite gradient. */
+export function benchGcnStep(ahat: Csr, dims: { input: number; hidden: number; classes: number }, reps: number, rng: Rng): Timing {
+  const n = ahat.rows;
+  const x = randn([n, dims.input], rng);
+  const conv1 = new GCNConv(dims.input, dims.hidden, { rng });
+  const conv2 = new GCNConv(dims.hidden, dims.classes, { rng });
+  const params = [...conv1.parameters(), ...conv2.parameters()];
+  // Labels as a one-hot matrix, so the loss is mean over nodes of -log p(label).
+  const onehot = zeros([n, dims.classes]);
+  for (let v = 0; v < n; v++) onehot.data[v * dims.classes + rng.int(dims.classes)] = 1;
+  const step = (): Tensor => {
+    for (const p of params) p.grad = null;
+    const h = relu(conv1.forward(ahat, x));
+    const z = conv2.forward(ahat, h);
+    const loss = mul(mean(sum(mul(logSoftmax(z), onehot), 1)), -1);
+    loss.backward();
+    return loss;
+  };
+  const loss = step().item();
+  if (!(loss > 0 && Number.isFinite(loss))) fail(`GCN loss ${loss}`, 'a positive finite cross-entropy');
+  for (const p of params) if (p.grad === null || !p.grad.every(Number.isFinite)) fail('a GCN parameter got no finite gradient', 'gradients for every parameter');
+  return timeIt(step, 3, reps);
+}
+
+function parseArgs(argv: readonly string[]): { json: boolean; dataDir?: string; reps: number } {
+  const out: { json: boolean; dataDir?: string; reps: number } = { json: false, reps: 21 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--json') out.json = true;
+    else if (a === '--data') out.dataDir = argv[++i];
+    else if (a === '--reps') out.reps = Number(argv[++i]);
+    else throw new SelfoptError(`unknown argument '${a}'`, 'bench:learn command line', '--json, --data DIR, --reps N');
+  }
+  if (!(Number.isInteger(out.reps) && out.reps > 0)) throw new SelfoptError(`--reps ${out.reps}`, 'bench:learn command line', 'a positive integer');
+  return out;
+}
+
+function main(): void {
+  const args = parseArgs(process.argv.slice(2));
+  const rng = new Rng(20190819);
+  const log = (s: string) => {
+    if (!args.json) console.log(s);
+  };
+  const r3 = (v: number) => Math.round(v * 1000) / 1000;
+
+  // float32 first, so that every kernel is timed monomorphic, as in a training process.
+  const mm = benchMatmul(256, 'float32', args.reps, rng.split('matmul'));
+  log(`matmul 256x256x256 float32: ${mm.wall.toFixed(2)} GFLOP/s (cpu-time based ${mm.cpu.toFixed(2)}; bar >= 2)`);
+
+  let spmm: { wall: number; cpu: number } | null = null, gcn: Timing | null = null;
+  const graph: Record<string, unknown> = {};
+  const path = new DataPath({ dataDir: args.dataDir }).find(GRAPH);
+  if (path === undefined) {
+    console.error(`bench:learn: ${GRAPH} not found on the data path (--data, $SELFOPT_DATA, ./data, ../shared/data); spmm and GCN figures are null`);
+  } else {
+    const g = parseMetisGraph(readFileSync(path, 'utf8'), path);
+    const ahat = gcnAdjacency(g.adjacency);
+    Object.assign(graph, { graph: path, nodes: g.n, edges: g.m, propagationNnz: ahat.nnz });
+    spmm = benchSpmm(ahat, 64, args.reps, rng.split('spmm'));
+    log(`spmm 4elt (${g.n} nodes, ${ahat.nnz} entries) x 64 features: ${spmm.wall.toFixed(2)} GFLOP/s (cpu-time based ${spmm.cpu.toFixed(2)})`);
+    gcn = benchGcnStep(ahat, { input: 64, hidden: 64, classes: 8 }, args.reps, rng.split('gcn'));
+    log(`GCN 64-64-8 forward+backward on 4elt: ${gcn.wallMs.toFixed(1)} ms (cpu ${gcn.cpuMs.toFixed(1)} ms; bar < 60)`);
+  }
+
+  const mm64 = benchMatmul(256, 'float64', args.reps, rng.split('matmul64'));
+  const mmPoly = benchMatmul(256, 'float32', args.reps, rng.split('matmul32b'));
+  log(`matmul float64: ${mm64.wall.toFixed(2)} GFLOP/s; float32 after the kernel saw float64: ${mmPoly.wall.toFixed(2)} GFLOP/s`);
+  log(`load average (1 min) ${loadavg()[0]!.toFixed(2)} on ${cpus().length} cores`);
+
+  if (args.json) {
+    console.log(JSON.stringify({
+      matmulGflops: r3(mm.wall),
+      spmmGflops: spmm && r3(spmm.wall),
+      gcnStepMs4elt: gcn && r3(gcn.wallMs),
+      details: {
+        statistic: `median of ${args.reps} runs after warm-up; *Cpu figures use process CPU time instead of wall time`,
+        loadAverage1m: r3(loadavg()[0]!),
+        cores: cpus().length,
+        matmulGflopsCpu: r3(mm.cpu),
+        spmmGflopsCpu: spmm && r3(spmm.cpu),
+        gcnStepCpuMs4elt: gcn && r3(gcn.cpuMs),
+        gcn: { input: 64, hidden: 64, classes: 8, loss: 'softmax cross-entropy' },
+        ...graph,
+        matmulGflopsFloat64: r3(mm64.wall),
+        matmulGflopsFloat32AfterFloat64: r3(mmPoly.wall),
+        ppoStepsPerSec: 'not measured: the PPO trainer does not exist yet',
+      },
+    }));
+  }
+}
+
+// Run only as the entry point, so the bench functions can be imported by tests.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  try {
+    main();
+  } catch (e) {
+    if (e instanceof SelfoptError) {
+      console.error(`bench:learn: ${e.message}`);
+      process.exit(1);
+    }
+    throw e;
+  }
+}
