@@ -83,9 +83,9 @@ export function openError(e: unknown, path: string): SelfoptError {
   if (/not a valid DuckDB database file/i.test(msg)) {
     return new SelfoptError('the file is not a DuckDB database (corrupt, or another kind of file)', path, `a selfopt results store; ${MOVE_AWAY}`);
   }
-  const lock = /Could not set lock on file.*?(?:PID (\d+))?\)?\./i.exec(msg);
-  if (lock) {
-    const who = lock[1] ? ` (PID ${lock[1]})` : '';
+  if (/Could not set lock on file/i.test(msg)) {
+    const pid = /PID (\d+)/.exec(msg)?.[1];
+    const who = pid ? ` (PID ${pid})` : '';
     return new SelfoptError(`the results store is in use by another process${who}`, path, 'one selfopt process per store at a time: wait for it to finish, or pass --store with another path');
   }
   if (/version|serializ/i.test(msg)) {

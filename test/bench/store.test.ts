@@ -250,7 +250,7 @@ describe('ResultsStore', () => {
       child.on('exit', () => rej(new Error(`child exited early: ${stderr}`)));
     });
     // While the child holds the store, opening it fails with a clear error and changes nothing.
-    const e = await rejectsSelfopt(ResultsStore.open(path), /in use by another process/);
+    const e = await rejectsSelfopt(ResultsStore.open(path), new RegExp(`in use by another process \\(PID ${child.pid}\\)`));
     assert.equal(e.where, path);
     await rejectsSelfopt(ResultsStore.open(path, { readOnly: true }), /in use by another process/);
     child.kill('SIGKILL');
