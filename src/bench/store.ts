@@ -71,7 +71,9 @@ export interface ResultRow {
   instanceSplit: 'train' | 'test';
   /** Wall time of the whole cell, ms (the same on every metric row of a cell). */
   wallMs: number;
+  /** Empty means: the run's code version. */
   codeVersion: string;
+  /** Empty means: the run's machine. */
   machine: string;
   configHash: string;
   /** ISO 8601, UTC; filled in by `insertCell` when absent. */
