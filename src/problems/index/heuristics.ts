@@ -273,12 +273,14 @@ export class RadixBinarySearchIndex implements SearchIndex {
 
 /**
  * `rbs_bits=auto`: walk up RBS_GRID while two more bits (a table 4x larger) still save at least one
- * binary-search step per lookup on average (mean log2 bucket size over keys). A deterministic
- * stand-in for SOSD's sweep over table sizes, which keeps the fastest by timing.
+ * binary-search step per lookup on average (mean log2 bucket size over keys), and the table stays
+ * within 4 entries per key (beyond that it only adds cache misses on skewed keys). A
+ * deterministic stand-in for SOSD's sweep over table sizes, which keeps the fastest by timing.
  */
 export function autoRadixBits(keys: KeySet): RadixBinarySearchIndex {
   let index = new RadixBinarySearchIndex(keys, RBS_GRID[0]!);
   for (let g = 1; g < RBS_GRID.length; g++) {
+    if (2 ** RBS_GRID[g]! > 4 * keys.n) break;
     const next = new RadixBinarySearchIndex(keys, RBS_GRID[g]!);
     if (index.meanBucketSteps() - next.meanBucketSteps() < 1) break;
     index = next;
