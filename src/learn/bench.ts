@@ -9,8 +9,10 @@
  *                  64 hidden (ReLU), 8 outputs, softmax cross-entropy against fixed labels
  * Each figure is the median of repeated runs after warm-up (DESIGN.md: timings after warm-up),
  * and each timed kernel's answer is checked against a plain reference first. ppoStepsPerSec
- * joins once the PPO trainer exists. details adds float64 matmul, and float32 matmul again after
- * the kernel has seen float64 (the polymorphic case a training process never hits).
+ * joins once the PPO trainer exists. The kernels timed are those the ops use (WebAssembly SIMD
+ * for float32 where the runtime has it); details adds the JavaScript kernels alone, in float32,
+ * float64, and float32 again after the kernel has seen float64 (the polymorphic case a
+ * training process never hits), the GCN step without tidy(), and CPU-time based figures.
  *
  * Bars (issue 3): matmul >= 2 GFLOP/s; GCN step < 60 ms.
  */
@@ -20,9 +22,10 @@ import { loadavg, cpus } from 'node:os';
 import { Rng } from '../core/rng.js';
 import { DataPath } from '../core/data.js';
 import { SelfoptError } from '../core/errors.js';
-import { Tensor, randn, zeros, type DType } from './tensor.js';
-import { gemmAcc } from './ops/matmul.js';
-import { Csr, spmmAcc } from './ops/sparse.js';
+import { randn, zeros, tidy, type DType, type Storage } from './tensor.js';
+import { gemmAcc, gemmAccJs } from './ops/matmul.js';
+import { Csr, spmmAcc, spmmAccJs } from './ops/sparse.js';
+import { simdAvailable } from './ops/simd.js';
 import { relu, mul } from './ops/elementwise.js';
 import { logSoftmax } from './ops/softmax.js';
 import { mean, sum } from './ops/reduce.js';
@@ -70,11 +73,14 @@ function fail(what: string, expected: string): never {
   throw new SelfoptError(`benchmark self-check failed: ${what}`, 'src/learn/bench.ts', expected);
 }
 
+type Gemm = (a: Storage, b: Storage, c: Storage, m: number, k: number, n: number) => void;
+type Spmm = (a: Csr, x: Storage, out: Storage, d: number) => void;
+
 /** GFLOP/s (wall, cpu) of C += A B for n x n x n, after checking sampled entries against a float64 dot product. */
-export function benchMatmul(n: number, dtype: DType, reps: number, rng: Rng): { wall: number; cpu: number } {
+export function benchMatmul(n: number, dtype: DType, reps: number, rng: Rng, gemm: Gemm = gemmAcc): { wall: number; cpu: number } {
   const a = randomArray(dtype, n * n, rng), b = randomArray(dtype, n * n, rng);
   const c = dtype === 'float64' ? new Float64Array(n * n) : new Float32Array(n * n);
-  gemmAcc(a, b, c, n, n, n);
+  gemm(a, b, c, n, n, n);
   for (let s = 0; s < 32; s++) {
     const i = rng.int(n), j = rng.int(n);
     let ref = 0;
@@ -83,16 +89,16 @@ export function benchMatmul(n: number, dtype: DType, reps: number, rng: Rng): { 
   }
   const t = timeIt(() => {
     c.fill(0);
-    gemmAcc(a, b, c, n, n, n);
+    gemm(a, b, c, n, n, n);
   }, 5, reps);
   return { wall: (2 * n * n * n) / (t.wallMs * 1e6), cpu: (2 * n * n * n) / (t.cpuMs * 1e6) };
 }
 
 /** GFLOP/s (wall, cpu) of A X for a d-wide X, after checking sampled entries against a direct sum. */
-export function benchSpmm(a: Csr, d: number, reps: number, rng: Rng): { wall: number; cpu: number } {
+export function benchSpmm(a: Csr, d: number, reps: number, rng: Rng, kernel: Spmm = spmmAcc): { wall: number; cpu: number } {
   const x = randomArray('float32', a.cols * d, rng);
   const out = new Float32Array(a.rows * d);
-  spmmAcc(a, x, out, d);
+  kernel(a, x, out, d);
   for (let s = 0; s < 32; s++) {
     const r = rng.int(a.rows), j = rng.int(d);
     let ref = 0;
@@ -101,13 +107,16 @@ export function benchSpmm(a: Csr, d: number, reps: number, rng: Rng): { wall: nu
   }
   const t = timeIt(() => {
     out.fill(0);
-    spmmAcc(a, x, out, d);
+    kernel(a, x, out, d);
   }, 5, reps);
   return { wall: (2 * a.nnz * d) / (t.wallMs * 1e6), cpu: (2 * a.nnz * d) / (t.cpuMs * 1e6) };
 }
 
-/** Median ms of one forward + backward of a 2-layer GCN; checks that every parameter got a finite gradient. */
-export function benchGcnStep(ahat: Csr, dims: { input: number; hidden: number; classes: number }, reps: number, rng: Rng): Timing {
+/**
+ * Median ms of one forward + backward of a 2-layer GCN, the step run inside tidy() (buffer reuse,
+ * as a training loop runs it) or not; checks that every parameter got a finite gradient.
+ */
+export function benchGcnStep(ahat: Csr, dims: { input: number; hidden: number; classes: number }, reps: number, rng: Rng, reuse = true): Timing {
   const n = ahat.rows;
   const x = randn([n, dims.input], rng);
   const conv1 = new GCNConv(dims.input, dims.hidden, { rng });
@@ -116,15 +125,16 @@ export function benchGcnStep(ahat: Csr, dims: { input: number; hidden: number; c
   // Labels as a one-hot matrix, so the loss is mean over nodes of -log p(label).
   const onehot = zeros([n, dims.classes]);
   for (let v = 0; v < n; v++) onehot.data[v * dims.classes + rng.int(dims.classes)] = 1;
-  const step = (): Tensor => {
+  const forwardBackward = (): number => {
     for (const p of params) p.grad = null;
     const h = relu(conv1.forward(ahat, x));
     const z = conv2.forward(ahat, h);
     const loss = mul(mean(sum(mul(logSoftmax(z), onehot), 1)), -1);
     loss.backward();
-    return loss;
+    return loss.item();
   };
-  const loss = step().item();
+  const step = reuse ? () => tidy(forwardBackward) : forwardBackward;
+  const loss = step();
   if (!(loss > 0 && Number.isFinite(loss))) fail(`GCN loss ${loss}`, 'a positive finite cross-entropy');
   for (const p of params) if (p.grad === null || !p.grad.every(Number.isFinite)) fail('a GCN parameter got no finite gradient', 'gradients for every parameter');
   return timeIt(step, 3, reps);
@@ -151,11 +161,15 @@ function main(): void {
   };
   const r3 = (v: number) => Math.round(v * 1000) / 1000;
 
-  // float32 first, so that every kernel is timed monomorphic, as in a training process.
+  // The kernels matmul() and spmm() use (WebAssembly SIMD where available), then the JavaScript
+  // kernels alone: float32 first, so that they are timed monomorphic, as in a training process.
   const mm = benchMatmul(256, 'float32', args.reps, rng.split('matmul'));
-  log(`matmul 256x256x256 float32: ${mm.wall.toFixed(2)} GFLOP/s (cpu-time based ${mm.cpu.toFixed(2)}; bar >= 2)`);
+  log(`matmul 256x256x256 float32: ${mm.wall.toFixed(2)} GFLOP/s (cpu-time based ${mm.cpu.toFixed(2)}; ${simdAvailable() ? 'WebAssembly SIMD' : 'JavaScript'} kernel; bar >= 2)`);
+  const mmJs = benchMatmul(256, 'float32', args.reps, rng.split('matmulJs'), gemmAccJs);
+  log(`  JavaScript kernel alone: ${mmJs.wall.toFixed(2)} GFLOP/s (cpu-time based ${mmJs.cpu.toFixed(2)})`);
 
-  let spmm: { wall: number; cpu: number } | null = null, gcn: Timing | null = null;
+  let spmm: { wall: number; cpu: number } | null = null, spmmJs: { wall: number; cpu: number } | null = null;
+  let gcn: Timing | null = null, gcnFresh: Timing | null = null;
   const graph: Record<string, unknown> = {};
   const path = new DataPath({ dataDir: args.dataDir }).find(GRAPH);
   if (path === undefined) {
@@ -166,13 +180,17 @@ function main(): void {
     Object.assign(graph, { graph: path, nodes: g.n, edges: g.m, propagationNnz: ahat.nnz });
     spmm = benchSpmm(ahat, 64, args.reps, rng.split('spmm'));
     log(`spmm 4elt (${g.n} nodes, ${ahat.nnz} entries) x 64 features: ${spmm.wall.toFixed(2)} GFLOP/s (cpu-time based ${spmm.cpu.toFixed(2)})`);
+    spmmJs = benchSpmm(ahat, 64, args.reps, rng.split('spmmJs'), spmmAccJs);
+    log(`  JavaScript kernel alone: ${spmmJs.wall.toFixed(2)} GFLOP/s`);
     gcn = benchGcnStep(ahat, { input: 64, hidden: 64, classes: 8 }, args.reps, rng.split('gcn'));
     log(`GCN 64-64-8 forward+backward on 4elt: ${gcn.wallMs.toFixed(1)} ms (cpu ${gcn.cpuMs.toFixed(1)} ms; bar < 60)`);
+    gcnFresh = benchGcnStep(ahat, { input: 64, hidden: 64, classes: 8 }, args.reps, rng.split('gcn'), false);
+    log(`  the same step without tidy() (fresh buffers every op): ${gcnFresh.wallMs.toFixed(1)} ms (cpu ${gcnFresh.cpuMs.toFixed(1)} ms)`);
   }
 
-  const mm64 = benchMatmul(256, 'float64', args.reps, rng.split('matmul64'));
-  const mmPoly = benchMatmul(256, 'float32', args.reps, rng.split('matmul32b'));
-  log(`matmul float64: ${mm64.wall.toFixed(2)} GFLOP/s; float32 after the kernel saw float64: ${mmPoly.wall.toFixed(2)} GFLOP/s`);
+  const mm64 = benchMatmul(256, 'float64', args.reps, rng.split('matmul64'), gemmAccJs);
+  const mmPoly = benchMatmul(256, 'float32', args.reps, rng.split('matmul32b'), gemmAccJs);
+  log(`JavaScript matmul float64: ${mm64.wall.toFixed(2)} GFLOP/s; float32 again after the kernel saw float64: ${mmPoly.wall.toFixed(2)} GFLOP/s`);
   log(`load average (1 min) ${loadavg()[0]!.toFixed(2)} on ${cpus().length} cores`);
 
   if (args.json) {
@@ -184,13 +202,18 @@ function main(): void {
         statistic: `median of ${args.reps} runs after warm-up; *Cpu figures use process CPU time instead of wall time`,
         loadAverage1m: r3(loadavg()[0]!),
         cores: cpus().length,
+        kernels: simdAvailable() ? 'WebAssembly SIMD (float32), JavaScript fallback' : 'JavaScript',
         matmulGflopsCpu: r3(mm.cpu),
+        matmulGflopsJs: r3(mmJs.wall),
+        spmmGflopsJs: spmmJs && r3(spmmJs.wall),
         spmmGflopsCpu: spmm && r3(spmm.cpu),
         gcnStepCpuMs4elt: gcn && r3(gcn.cpuMs),
-        gcn: { input: 64, hidden: 64, classes: 8, loss: 'softmax cross-entropy' },
+        gcn: { input: 64, hidden: 64, classes: 8, loss: 'softmax cross-entropy', step: 'inside tidy() (buffer reuse)' },
+        gcnStepMs4eltWithoutTidy: gcnFresh && r3(gcnFresh.wallMs),
+        gcnStepCpuMs4eltWithoutTidy: gcnFresh && r3(gcnFresh.cpuMs),
         ...graph,
-        matmulGflopsFloat64: r3(mm64.wall),
-        matmulGflopsFloat32AfterFloat64: r3(mmPoly.wall),
+        matmulGflopsJsFloat64: r3(mm64.wall),
+        matmulGflopsJsFloat32AfterFloat64: r3(mmPoly.wall),
         ppoStepsPerSec: 'not measured: the PPO trainer does not exist yet',
       },
     }));

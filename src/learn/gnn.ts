@@ -13,7 +13,7 @@
 import type { Rng } from '../core/rng.js';
 import { Tensor, zeros, type DType } from './tensor.js';
 import { Csr, spmm, gather, scatterAdd } from './ops/sparse.js';
-import { matmul } from './ops/matmul.js';
+import { matmul, linear } from './ops/matmul.js';
 import { add, type Activation } from './ops/elementwise.js';
 import { concat } from './ops/shape.js';
 import { Module, MLP, collect, initWeight, type Init } from './layers.js';
@@ -113,7 +113,8 @@ export class GCNConv extends Module {
    */
   forward(ahat: Csr, h: Tensor): Tensor {
     checkGraphInput(`GCNConv(${this.inFeatures}->${this.outFeatures})`, ahat, h, this.inFeatures);
-    const y = this.inFeatures > this.outFeatures ? spmm(ahat, matmul(h, this.weight)) : matmul(spmm(ahat, h), this.weight);
+    if (this.inFeatures <= this.outFeatures) return linear(spmm(ahat, h), this.weight, this.bias);
+    const y = spmm(ahat, matmul(h, this.weight));
     return this.bias ? add(y, this.bias) : y;
   }
 
@@ -141,8 +142,7 @@ export class SAGEConv extends Module {
   /** `mean` from meanAdjacency(). */
   forward(mean: Csr, h: Tensor): Tensor {
     checkGraphInput(`SAGEConv(${this.inFeatures}->${this.outFeatures})`, mean, h, this.inFeatures);
-    const y = matmul(concat([h, spmm(mean, h)], 1), this.weight);
-    return this.bias ? add(y, this.bias) : y;
+    return linear(concat([h, spmm(mean, h)], 1), this.weight, this.bias);
   }
 
   namedParameters(): [string, Tensor][] {

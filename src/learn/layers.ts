@@ -9,8 +9,8 @@
  */
 import type { Rng } from '../core/rng.js';
 import { Tensor, zeros, type DType } from './tensor.js';
-import { matmul } from './ops/matmul.js';
-import { add, activate, type Activation } from './ops/elementwise.js';
+import { linear } from './ops/matmul.js';
+import { activate, type Activation } from './ops/elementwise.js';
 import { opError, shapeStr } from './check.js';
 
 export abstract class Module {
@@ -95,8 +95,7 @@ export class Linear extends Module {
     if (x.rank !== 2 || x.shape[1] !== this.inFeatures) {
       throw opError(`Linear(${this.inFeatures}->${this.outFeatures})`, `input ${shapeStr(x.shape)}`, `an input of shape [n,${this.inFeatures}]`);
     }
-    const y = matmul(x, this.weight);
-    return this.bias ? add(y, this.bias) : y;
+    return linear(x, this.weight, this.bias);
   }
 
   namedParameters(): [string, Tensor][] {

@@ -5,8 +5,9 @@
  * softmax, log-softmax, entropy), shape (concat, slice, reshape, transpose).
  */
 export { add, sub, mul, div, neg, relu, leakyRelu, tanh, sigmoid, exp, log, square, sqrt, activate, type Activation } from './ops/elementwise.js';
-export { matmul, gemmAcc, gemmTNAcc, gemmNTAcc } from './ops/matmul.js';
-export { Csr, spmm, spmmAcc, gather, scatterAdd, segmentSum, segmentMean, segmentMax } from './ops/sparse.js';
+export { matmul, linear, gemmAcc, gemmTNAcc, gemmNTAcc, gemmAccJs, gemmTNAccJs } from './ops/matmul.js';
+export { setSimdEnabled, simdAvailable } from './ops/simd.js';
+export { Csr, spmm, spmmAcc, spmmAccJs, gather, scatterAdd, segmentSum, segmentMean, segmentMax } from './ops/sparse.js';
 export { sum, mean, layerNorm } from './ops/reduce.js';
 export { softmax, logSoftmax, categoricalEntropy, type Mask } from './ops/softmax.js';
 export { concat, slice, reshape, transpose } from './ops/shape.js';

@@ -90,6 +90,8 @@ export class Tensor {
   backwardFn: (() => void) | null = null;
   /** The op that produced this tensor ('leaf' for user-made tensors), for error messages. */
   op = 'leaf';
+  /** Set when a tidy() scope that made this tensor ended without returning it: its buffer was reused. */
+  released = false;
 
   constructor(data: Storage, shape: readonly number[], requiresGrad = false) {
     for (const d of shape) {
@@ -113,11 +115,13 @@ export class Tensor {
 
   /** The value of a one-element tensor. */
   item(): number {
+    if (this.released) throw releasedError('item');
     if (this.size !== 1) throw opError('item', `tensor of shape ${shapeStr(this.shape)} has ${this.size} elements`, 'a one-element tensor');
     return this.data[0]!;
   }
 
   toArray(): number[] {
+    if (this.released) throw releasedError('toArray');
     return Array.from(this.data);
   }
 
@@ -136,6 +140,7 @@ export class Tensor {
    * the graph unless `retainGraph` (needed only to call backward twice through the same nodes).
    */
   backward(opts: { retainGraph?: boolean } = {}): void {
+    if (this.released) throw releasedError('backward');
     if (this.size !== 1) throw opError('backward', `called on a tensor of shape ${shapeStr(this.shape)}`, 'a scalar (one-element) loss; reduce with sum() or mean() first');
     if (!this.requiresGrad) throw opError('backward', 'the loss does not depend on any tensor with requiresGrad (or was computed under noGrad)', 'a loss computed from parameters');
     const order = topoOrder(this);
@@ -146,6 +151,8 @@ export class Tensor {
     }
     for (const t of order) {
       if (t.backwardFn === null) continue; // a leaf keeps its accumulated grad
+      // Nothing outside this loop can hold an intermediate's gradient, so its buffer is reused.
+      if (t.grad !== null) recycle(t.grad);
       t.grad = null;
       if (!opts.retainGraph) {
         t.backwardFn = released;
@@ -153,6 +160,10 @@ export class Tensor {
       }
     }
   }
+}
+
+function releasedError(op: string) {
+  return opError(op, 'the tensor was made inside a tidy() scope that has ended without returning it, so its storage was reused', 'only tensors that tidy() returned (or tensors made outside it) after the scope ends');
 }
 
 /** Stands in for the backward closure of a node whose graph was freed, so a second pass fails loudly instead of silently skipping it. */
@@ -188,8 +199,119 @@ function topoOrder(root: Tensor): Tensor[] {
 
 /** t.grad, allocated as zeros on first use. Backward closures accumulate into it with +=. */
 export function gradOf(t: Tensor): Storage {
-  if (t.grad === null) t.grad = alloc(t.dtype, t.size);
+  if (t.grad === null) t.grad = reuse(t.dtype, t.size) ?? alloc(t.dtype, t.size);
   return t.grad;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Buffer reuse
+//
+// A fresh large typed array is not free: its pages are mapped and faulted in on first touch, and
+// on a virtual machine a page fault can cost more than the arithmetic done on the page (the
+// benchmark machines measured 15-60 us per 4 KiB page). A graph model's step allocates several
+// such buffers per op, so large buffers whose owner is known to be done are kept in a pool and
+// handed out again (zeroed):
+//   - intermediate gradients, dropped by backward() (nothing else can reference them);
+//   - op outputs made inside tidy(), once the scope ends (see tidy for the contract).
+// A buffer belongs to one tensor at a time, so interleaved trainings can share the pool; only
+// buffers of at least POOL_MIN_ELEMENTS are kept, up to POOL_BYTES in all.
+// ---------------------------------------------------------------------------------------------
+
+const POOL_MIN_ELEMENTS = 1 << 14;
+const POOL_BYTES = 256 * 2 ** 20;
+const pool = new Map<string, Storage[]>();
+let pooledBytes = 0;
+
+function recycle(buf: Storage): void {
+  if (buf.length < POOL_MIN_ELEMENTS || pooledBytes + buf.byteLength > POOL_BYTES) return;
+  const key = `${dtypeOf(buf)}:${buf.length}`;
+  const list = pool.get(key);
+  if (list) list.push(buf);
+  else pool.set(key, [buf]);
+  pooledBytes += buf.byteLength;
+}
+
+function reuse(dtype: DType, n: number): Storage | null {
+  if (n < POOL_MIN_ELEMENTS) return null;
+  const buf = pool.get(`${dtype}:${n}`)?.pop();
+  if (buf === undefined) return null;
+  pooledBytes -= buf.byteLength;
+  return buf.fill(0);
+}
+
+/** Drops the pooled buffers (to return memory after training). */
+export function releaseBufferPool(): void {
+  pool.clear();
+  pooledBytes = 0;
+}
+
+interface Scope {
+  tensors: Tensor[];
+  buffers: Set<Storage>;
+}
+
+const scopes: Scope[] = [];
+
+/** Storage for an op's output: zeroed, from the pool inside tidy(), else fresh. */
+export function outBuffer(dtype: DType, n: number): Storage {
+  const scope = scopes[scopes.length - 1];
+  if (scope === undefined || n < POOL_MIN_ELEMENTS) return alloc(dtype, n);
+  const buf = reuse(dtype, n) ?? alloc(dtype, n);
+  scope.buffers.add(buf);
+  return buf;
+}
+
+/**
+ * Runs `fn` (one training or inference step) so that its op outputs reuse storage: when `fn`
+ * returns, every tensor an op made inside it is released and its buffer goes back to the pool,
+ * except the tensors in fn's result (a Tensor, or arrays/plain objects holding Tensors) and,
+ * when they carry a graph, everything that graph needs for backward(). Using a released tensor
+ * (in an op, item(), toArray(), backward()) throws. The one thing not caught: a `.data` array
+ * taken from a tensor inside fn and read after fn returns sees reused storage; copy it
+ * (Float32Array.from(t.data)) or return the tensor instead. Scopes nest; `fn` must be
+ * synchronous, as for noGrad.
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope: Scope = { tensors: [], buffers: new Set() };
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    scopes.pop(); // on a throw nothing is released: the buffers are simply left to the GC
+  }
+  if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
+    throw opError('tidy', 'the function returned a promise', 'a synchronous function');
+  }
+  const kept = new Set<Tensor>();
+  const stack: Tensor[] = [];
+  collectTensors(result, stack, 0);
+  while (stack.length > 0) {
+    const t = stack.pop()!;
+    if (kept.has(t)) continue;
+    kept.add(t);
+    for (const p of t.parents) stack.push(p);
+  }
+  const keptBuffers = new Set<Storage>();
+  for (const t of kept) keptBuffers.add(t.data);
+  const outer = scopes[scopes.length - 1];
+  for (const t of scope.tensors) {
+    if (!kept.has(t)) t.released = true;
+    else if (outer) outer.tensors.push(t);
+  }
+  for (const b of scope.buffers) {
+    if (!keptBuffers.has(b)) recycle(b);
+    else if (outer) outer.buffers.add(b);
+  }
+  return result;
+}
+
+function collectTensors(v: unknown, out: Tensor[], depth: number): void {
+  if (v instanceof Tensor) out.push(v);
+  else if (depth < 8 && Array.isArray(v)) for (const x of v) collectTensors(x, out, depth + 1);
+  else if (depth < 8 && v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    for (const x of Object.values(v)) collectTensors(x, out, depth + 1);
+  }
 }
 
 /**
@@ -197,8 +319,10 @@ export function gradOf(t: Tensor): Storage {
  * needs them, so inference builds no graph at all.
  */
 export function fromOp(op: string, data: Storage, shape: readonly number[], parents: readonly Tensor[], backward: (out: Tensor) => void): Tensor {
+  for (const p of parents) if (p.released) throw releasedError(op);
   const t = new Tensor(data, shape);
   t.op = op;
+  if (scopes.length > 0) scopes[scopes.length - 1]!.tensors.push(t);
   if (gradEnabled && parents.some((p) => p.requiresGrad)) {
     t.requiresGrad = true;
     t.parents = parents;

@@ -41,7 +41,7 @@ test('Linear is x W + b; gradients for x, W and b; seeded init', () => {
   lin.bias!.data.set([0.1, -0.2, 0.3]);
   const y = lin.forward(x);
   const ref = ops.add(ops.matmul(x, lin.weight), lin.bias!);
-  assert.deepEqual(Array.from(y.data), Array.from(ref.data));
+  assertClose(y.data, ref.data, 1e-14);
   assertGrad('Linear', () => lin.forward(x), [x, lin.weight, lin.bias!]);
   const bound = Math.sqrt(6 / 7);
   assert.ok(lin.weight.toArray().every((w) => Math.abs(w) <= bound)); // Glorot uniform range

@@ -12,14 +12,27 @@
  * All kernels accumulate (C += ...): forward passes hand them fresh zeroed outputs, backward
  * passes hand them the gradient buffers, which saves a temporary per product.
  */
-import { Tensor, type Storage, alloc, fromOp, gradOf, commonDtype } from '../tensor.js';
+import { Tensor, type Storage, fromOp, gradOf, commonDtype, outBuffer } from '../tensor.js';
 import { opError, shapeStr } from '../check.js';
+import { useSimd, simdGemm, simdGemmTN } from './simd.js';
 
 const KB = 256; // rows of B per block: KB x JB floats = 512 KiB at most, within L2
 const JB = 512;
 
-/** C[m,n] += A[m,k] B[k,n]. */
+/** C[m,n] += A[m,k] B[k,n]: the SIMD kernel for large float32 products (simd.ts), else the JavaScript one. */
 export function gemmAcc(a: Storage, b: Storage, c: Storage, m: number, k: number, n: number): void {
+  if (useSimd(c, n, m * k * n) && a instanceof Float32Array && b instanceof Float32Array) simdGemm(a, b, c, m, k, n);
+  else gemmAccJs(a, b, c, m, k, n);
+}
+
+/** C[k,n] += A[m,k]^T B[m,n], dispatched like gemmAcc. */
+export function gemmTNAcc(a: Storage, b: Storage, c: Storage, m: number, k: number, n: number): void {
+  if (useSimd(c, n, m * k * n) && a instanceof Float32Array && b instanceof Float32Array) simdGemmTN(a, b, c, m, k, n);
+  else gemmTNAccJs(a, b, c, m, k, n);
+}
+
+/** C[m,n] += A[m,k] B[k,n] in JavaScript (the reference kernel, and the float64 path). */
+export function gemmAccJs(a: Storage, b: Storage, c: Storage, m: number, k: number, n: number): void {
   for (let j0 = 0; j0 < n; j0 += JB) {
     const j1 = Math.min(n, j0 + JB);
     for (let k0 = 0; k0 < k; k0 += KB) {
@@ -58,8 +71,8 @@ export function gemmAcc(a: Storage, b: Storage, c: Storage, m: number, k: number
   }
 }
 
-/** C[k,n] += A[m,k]^T B[m,n], without forming A^T: the reduction index m is the outer loop. */
-export function gemmTNAcc(a: Storage, b: Storage, c: Storage, m: number, k: number, n: number): void {
+/** C[k,n] += A[m,k]^T B[m,n] in JavaScript, without forming A^T: the reduction index m is the outer loop. */
+export function gemmTNAccJs(a: Storage, b: Storage, c: Storage, m: number, k: number, n: number): void {
   let r = 0;
   for (; r + 3 < m; r += 4) {
     const a0 = r * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k;
@@ -108,11 +121,39 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   }
   const dtype = commonDtype('matmul', [a, b]);
   const m = a.shape[0]!, k = a.shape[1]!, n = b.shape[1]!;
-  const out = alloc(dtype, m * n);
+  const out = outBuffer(dtype, m * n);
   gemmAcc(a.data, b.data, out, m, k, n);
   return fromOp('matmul', out, [m, n], [a, b], (t) => {
     const g = t.grad!;
     if (a.requiresGrad) gemmNTAcc(g, b.data, gradOf(a), m, n, k); // dA = G B^T
     if (b.requiresGrad) gemmTNAcc(a.data, g, gradOf(b), m, k, n); // dB = A^T G
+  });
+}
+
+/**
+ * x[m,k] @ w[k,n] + b[n] in one op (PyTorch's addmm): the output starts as the bias rows and the
+ * product accumulates onto it, which saves a full pass and an [m,n] buffer, in each direction,
+ * over matmul followed by add.
+ */
+export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
+  if (x.rank !== 2 || w.rank !== 2 || x.shape[1] !== w.shape[0] || (b !== null && (b.rank !== 1 || b.shape[0] !== w.shape[1]))) {
+    throw opError('linear', `x ${shapeStr(x.shape)}, w ${shapeStr(w.shape)}${b ? `, b ${shapeStr(b.shape)}` : ''}`, 'x [m,k], w [k,n] and b [n]');
+  }
+  const dtype = commonDtype('linear', b ? [x, w, b] : [x, w]);
+  const m = x.shape[0]!, k = x.shape[1]!, n = w.shape[1]!;
+  const out = outBuffer(dtype, m * n);
+  if (b) for (let i = 0; i < m; i++) out.set(b.data, i * n);
+  gemmAcc(x.data, w.data, out, m, k, n);
+  return fromOp('linear', out, [m, n], b ? [x, w, b] : [x, w], (t) => {
+    const g = t.grad!;
+    if (x.requiresGrad) gemmNTAcc(g, w.data, gradOf(x), m, n, k);
+    if (w.requiresGrad) gemmTNAcc(x.data, g, gradOf(w), m, k, n);
+    if (b?.requiresGrad) {
+      const gb = gradOf(b);
+      for (let i = 0; i < m; i++) {
+        const o = i * n;
+        for (let j = 0; j < n; j++) gb[j] += g[o + j]!;
+      }
+    }
   });
 }

@@ -3,7 +3,7 @@
  * An axis reduction views the tensor as [outer, len, inner] around the axis, so one loop nest
  * serves every axis of every rank. Sums accumulate in doubles whatever the storage type.
  */
-import { Tensor, alloc, fromOp, gradOf, commonDtype } from '../tensor.js';
+import { Tensor, alloc, fromOp, gradOf, commonDtype, outBuffer } from '../tensor.js';
 import { opError, shapeStr } from '../check.js';
 
 function normAxis(op: string, x: Tensor, axis: number): number {
@@ -18,7 +18,7 @@ function reduceSum(op: string, x: Tensor, scaleBy: (len: number) => number, axis
     let s = 0;
     for (let i = 0; i < n; i++) s += xd[i]!;
     const scale = scaleBy(n);
-    const out = alloc(x.dtype, 1);
+    const out = outBuffer(x.dtype, 1);
     out[0] = s * scale;
     const shape = keepDims ? x.shape.map(() => 1) : [];
     return fromOp(op, out, shape, [x], (t) => {
@@ -40,7 +40,7 @@ function reduceSum(op: string, x: Tensor, scaleBy: (len: number) => number, axis
       for (let j = 0; j < inner; j++) acc[dst + j] += xd[src + j]!;
     }
   }
-  const out = alloc(x.dtype, outer * inner);
+  const out = outBuffer(x.dtype, outer * inner);
   for (let i = 0; i < out.length; i++) out[i] = acc[i]! * scale;
   const shape = keepDims ? x.shape.map((d, i) => (i === a ? 1 : d)) : x.shape.filter((_, i) => i !== a);
   return fromOp(op, out, shape, [x], (t) => {
@@ -81,7 +81,7 @@ export function layerNorm(x: Tensor, gamma: Tensor | null = null, beta: Tensor |
   const xd = x.data, gd = gamma?.data, bd = beta?.data;
   const xhat = alloc(dtype, x.size);
   const rstd = new Float64Array(rows);
-  const out = alloc(dtype, x.size);
+  const out = outBuffer(dtype, x.size);
   for (let r = 0; r < rows; r++) {
     const o = r * d;
     let mu = 0;

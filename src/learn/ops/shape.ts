@@ -3,7 +3,7 @@
  * concat and slice view each tensor as [outer, len, inner] around the axis, so they work for rows
  * (axis 0), columns (axis 1 of a matrix) and any other axis with one copy loop.
  */
-import { Tensor, alloc, fromOp, gradOf, commonDtype, sizeOf } from '../tensor.js';
+import { Tensor, fromOp, gradOf, commonDtype, sizeOf, outBuffer } from '../tensor.js';
 import { opError, shapeStr } from '../check.js';
 
 function around(shape: readonly number[], axis: number): { outer: number; inner: number } {
@@ -30,7 +30,7 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   const total = lens.reduce((s, l) => s + l, 0);
   const shape = first.shape.slice();
   shape[a] = total;
-  const out = alloc(dtype, outer * total * inner);
+  const out = outBuffer(dtype, outer * total * inner);
   const rowOut = total * inner;
   let off = 0;
   for (let t = 0; t < xs.length; t++) {
@@ -65,7 +65,7 @@ export function slice(x: Tensor, axis: number, start: number, end: number): Tens
   }
   const { outer, inner } = around(x.shape, a);
   const w = (end - start) * inner, rowIn = len * inner, off = start * inner;
-  const out = alloc(x.dtype, outer * w);
+  const out = outBuffer(x.dtype, outer * w);
   const xd = x.data;
   for (let o = 0; o < outer; o++) out.set(xd.subarray(o * rowIn + off, o * rowIn + off + w), o * w);
   const shape = x.shape.slice();
@@ -100,7 +100,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 export function transpose(x: Tensor): Tensor {
   if (x.rank !== 2) throw opError('transpose', `shape ${shapeStr(x.shape)}`, 'a 2-D tensor');
   const m = x.shape[0]!, n = x.shape[1]!;
-  const out = alloc(x.dtype, m * n);
+  const out = outBuffer(x.dtype, m * n);
   const xd = x.data;
   for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[j * m + i] = xd[i * n + j]!;
   return fromOp('transpose', out, [n, m], [x], (t) => {

@@ -8,7 +8,7 @@
  * gradient; its logit is never read, so it may hold anything. A row with every entry masked has
  * no distribution at all and is an error naming the op and the row.
  */
-import { Tensor, type Storage, alloc, fromOp, gradOf } from '../tensor.js';
+import { Tensor, type Storage, fromOp, gradOf, outBuffer } from '../tensor.js';
 import { opError, shapeStr } from '../check.js';
 
 export type Mask = Uint8Array;
@@ -46,7 +46,7 @@ function rowMax(op: string, x: Storage, o: number, d: number, mask: Mask | null,
 export function softmax(x: Tensor, mask: Mask | null = null): Tensor {
   const { rows, d, maskStride } = rowsOf('softmax', x, mask);
   const xd = x.data;
-  const y = alloc(x.dtype, x.size);
+  const y = outBuffer(x.dtype, x.size);
   for (let r = 0; r < rows; r++) {
     const o = r * d, mo = r * maskStride;
     const m = rowMax('softmax', xd, o, d, mask, mo, r, x.shape);
@@ -75,7 +75,7 @@ export function softmax(x: Tensor, mask: Mask | null = null): Tensor {
 export function logSoftmax(x: Tensor, mask: Mask | null = null): Tensor {
   const { rows, d, maskStride } = rowsOf('logSoftmax', x, mask);
   const xd = x.data;
-  const y = alloc(x.dtype, x.size);
+  const y = outBuffer(x.dtype, x.size);
   for (let r = 0; r < rows; r++) {
     const o = r * d, mo = r * maskStride;
     const m = rowMax('logSoftmax', xd, o, d, mask, mo, r, x.shape);
@@ -104,7 +104,7 @@ export function categoricalEntropy(x: Tensor, mask: Mask | null = null): Tensor 
   const { rows, d, maskStride } = rowsOf('categoricalEntropy', x, mask);
   const xd = x.data;
   const logp = new Float64Array(x.size);
-  const h = alloc(x.dtype, rows);
+  const h = outBuffer(x.dtype, rows);
   for (let r = 0; r < rows; r++) {
     const o = r * d, mo = r * maskStride;
     const m = rowMax('categoricalEntropy', xd, o, d, mask, mo, r, x.shape);

@@ -6,8 +6,9 @@
  * (needed by the backward of A X) is computed on first use and cached in the object, so a
  * training loop never rebuilds it.
  */
-import { Tensor, type Storage, alloc, fromOp, gradOf } from '../tensor.js';
+import { Tensor, type Storage, fromOp, gradOf, outBuffer } from '../tensor.js';
 import { opError, shapeStr } from '../check.js';
+import { useSimd, simdSpmm } from './simd.js';
 
 export class Csr {
   private transposed: Csr | null = null;
@@ -89,8 +90,14 @@ export class Csr {
   }
 }
 
-/** out[rows,d] += A x[cols,d]. Two entries per pass halve the loads and stores of the output row. */
+/** out[rows,d] += A x[cols,d]: the SIMD kernel for large float32 products (simd.ts), else the JavaScript one. */
 export function spmmAcc(a: Csr, x: Storage, out: Storage, d: number): void {
+  if (useSimd(out, d, a.nnz * d) && x instanceof Float32Array) simdSpmm(a.rowPtr, a.colIdx, a.values, x, out, a.rows, a.cols, d);
+  else spmmAccJs(a, x, out, d);
+}
+
+/** out[rows,d] += A x[cols,d] in JavaScript. Two entries per pass halve the loads and stores of the output row. */
+export function spmmAccJs(a: Csr, x: Storage, out: Storage, d: number): void {
   const { rows, rowPtr, colIdx, values } = a;
   for (let r = 0; r < rows; r++) {
     const o = r * d;
@@ -125,7 +132,7 @@ export function spmm(a: Csr, x: Tensor): Tensor {
     throw opError('spmm', `cannot multiply a sparse ${a.rows}x${a.cols} matrix by x ${shapeStr(x.shape)}`, `x of shape [${a.cols},d]`);
   }
   const d = x.shape[1]!;
-  const out = alloc(x.dtype, a.rows * d);
+  const out = outBuffer(x.dtype, a.rows * d);
   spmmAcc(a, x.data, out, d);
   return fromOp('spmm', out, [a.rows, d], [x], (t) => {
     spmmAcc(a.transpose(), t.grad!, gradOf(x), d);
@@ -153,7 +160,7 @@ export function gather(x: Tensor, idx: Int32Array): Tensor {
   const w = rowWidth('gather', x);
   checkIndex('gather', 'idx', idx, x.shape[0]!, `x has ${x.shape[0]} rows`);
   const m = idx.length;
-  const out = alloc(x.dtype, m * w);
+  const out = outBuffer(x.dtype, m * w);
   const xd = x.data;
   for (let i = 0; i < m; i++) {
     const s = idx[i]! * w, o = i * w;
@@ -174,7 +181,7 @@ function scatterSum(op: string, src: Tensor, idx: Int32Array, n: number): Tensor
   if (!(Number.isInteger(n) && n >= 0)) throw opError(op, `bad output row count ${n}`, 'a non-negative integer');
   checkIndex(op, 'index', idx, n, 'the output row count');
   const m = idx.length;
-  const out = alloc(src.dtype, n * w);
+  const out = outBuffer(src.dtype, n * w);
   const sd = src.data;
   for (let i = 0; i < m; i++) {
     const o = idx[i]! * w, s = i * w;
@@ -206,7 +213,7 @@ export function segmentMean(x: Tensor, segmentIds: Int32Array, numSegments: numb
   checkIndex('segmentMean', 'segmentIds', segmentIds, numSegments, 'numSegments');
   const count = new Float64Array(numSegments);
   for (let i = 0; i < segmentIds.length; i++) count[segmentIds[i]!]!++;
-  const out = alloc(x.dtype, numSegments * w);
+  const out = outBuffer(x.dtype, numSegments * w);
   const xd = x.data;
   for (let i = 0; i < segmentIds.length; i++) {
     const s = segmentIds[i]!, o = s * w, r = i * w, inv = 1 / count[s]!;
@@ -229,7 +236,7 @@ export function segmentMax(x: Tensor, segmentIds: Int32Array, numSegments: numbe
   const w = rowWidth('segmentMax', x);
   if (segmentIds.length !== x.shape[0]) throw opError('segmentMax', `${segmentIds.length} segment ids for ${x.shape[0]} rows of ${shapeStr(x.shape)}`, 'one segment id per row');
   checkIndex('segmentMax', 'segmentIds', segmentIds, numSegments, 'numSegments');
-  const out = alloc(x.dtype, numSegments * w);
+  const out = outBuffer(x.dtype, numSegments * w);
   const arg = new Int32Array(numSegments * w).fill(-1);
   const xd = x.data;
   for (let i = 0; i < segmentIds.length; i++) {

@@ -1,0 +1,136 @@
+/** The WebAssembly SIMD kernels against the JavaScript ones, and tidy()'s buffer reuse contract. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Rng } from '../../src/core/rng.js';
+import { tensor, tidy, randn, type Tensor } from '../../src/learn/tensor.js';
+import * as ops from '../../src/learn/ops.js';
+import { MLP } from '../../src/learn/layers.js';
+import { Adam } from '../../src/learn/optim.js';
+import { assertClose } from './helpers.js';
+
+function rand32(n: number, rng: Rng): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.uniform(-1, 1);
+  return a;
+}
+
+test('WebAssembly SIMD is available on this runtime', () => {
+  assert.equal(ops.simdAvailable(), true);
+});
+
+test('SIMD gemm and gemm^T agree with the JavaScript kernels (tails in every loop, k blocks)', () => {
+  const rng = new Rng(31);
+  // m odd, k not a multiple of 4, k > 256 (two k blocks), n a multiple of 4 (the SIMD condition).
+  for (const [m, k, n] of [[33, 7, 64], [129, 300, 8], [64, 64, 4], [1, 513, 12], [257, 5, 16]] as const) {
+    const a = rand32(m * k, rng), b = rand32(k * n, rng), c0 = rand32(m * n, rng);
+    const c1 = c0.slice(), c2 = c0.slice();
+    ops.gemmAcc(a, b, c1, m, k, n);
+    ops.gemmAccJs(a, b, c2, m, k, n);
+    assertClose(c1, c2, 1e-5, `gemm ${m}x${k}x${n}`);
+    const bt = rand32(m * n, rng), d0 = rand32(k * n, rng);
+    const d1 = d0.slice(), d2 = d0.slice();
+    ops.gemmTNAcc(a, bt, d1, m, k, n);
+    ops.gemmTNAccJs(a, bt, d2, m, k, n);
+    assertClose(d1, d2, 1e-4, `gemmTN ${m}x${k}x${n}`);
+  }
+});
+
+test('SIMD spmm agrees with the JavaScript kernel, weighted and unweighted, odd row lengths', () => {
+  const rng = new Rng(32);
+  for (const weighted of [false, true]) {
+    const rows = 300, cols = 200, src: number[] = [], dst: number[] = [], val: number[] = [];
+    for (let r = 0; r < rows; r++) {
+      const len = rng.int(6); // 0..5 entries: empty rows, odd and even counts
+      for (let q = 0; q < len; q++) {
+        src.push(r);
+        dst.push(rng.int(cols));
+        val.push(rng.uniform(-1, 1));
+      }
+    }
+    const a = ops.Csr.fromCoo(rows, cols, src, dst, weighted ? val : undefined);
+    for (const d of [4, 64]) {
+      const x = rand32(cols * d, rng), o0 = rand32(rows * d, rng);
+      const o1 = o0.slice(), o2 = o0.slice();
+      ops.spmmAcc(a, x, o1, d);
+      ops.spmmAccJs(a, x, o2, d);
+      assertClose(o1, o2, 1e-5, `spmm d=${d} weighted=${weighted}`);
+    }
+  }
+});
+
+test('ops give the same float32 results with the SIMD kernels on or off', () => {
+  const run = () => {
+    const r = new Rng(5);
+    const x = randn([200, 64], r), w = randn([64, 32], r, { requiresGrad: true }), b = randn([32], r, { requiresGrad: true });
+    const a = ops.Csr.fromCoo(200, 200, Array.from({ length: 800 }, (_, i) => i % 200), Array.from({ length: 800 }, () => r.int(200)));
+    const y = ops.spmm(a, ops.relu(ops.linear(x, w, b)));
+    ops.sum(ops.mul(y, y)).backward();
+    return [y.data, w.grad!, b.grad!];
+  };
+  const withSimd = run();
+  ops.setSimdEnabled(false);
+  try {
+    const without = run();
+    withSimd.forEach((v, i) => assertClose(v, without[i]!, 1e-4, `output ${i}`));
+  } finally {
+    ops.setSimdEnabled(true);
+  }
+});
+
+test('tidy releases what it does not return, keeps what it returns and its graph, and reuses storage', () => {
+  const rng = new Rng(34);
+  const w = randn([64, 300], rng, { requiresGrad: true });
+  let inner: Tensor | null = null;
+  const out = tidy(() => {
+    const x = randn([100, 64], rng);
+    inner = ops.relu(ops.matmul(x, w)); // 30000 elements: pooled
+    return ops.sum(ops.mul(inner, inner));
+  });
+  assert.equal(out.released, false);
+  assert.equal(inner!.released, false); // an ancestor of the returned loss: kept for backward
+  out.backward();
+  assert.ok(w.grad!.some((g) => g !== 0));
+
+  let dropped: Tensor | null = null;
+  const first = tidy(() => {
+    dropped = ops.relu(randn([100, 300], rng));
+    return ops.sum(dropped).item();
+  });
+  assert.ok(Number.isFinite(first));
+  assert.equal(dropped!.released, true);
+  assert.throws(() => dropped!.item(), /item: the tensor was made inside a tidy\(\) scope that has ended/);
+  assert.throws(() => ops.add(dropped!, 1), /add: the tensor was made inside a tidy\(\) scope/);
+  const oldBuffer = dropped!.data;
+  const again = tidy(() => ops.relu(randn([100, 300], rng)));
+  assert.equal(again.data, oldBuffer); // the released buffer came back
+  assert.ok(again.toArray().every((v) => v >= 0));
+  assert.throws(() => tidy(async () => 1), /tidy: the function returned a promise/);
+});
+
+test('training inside tidy gives the same weights, bit for bit, as training without it', () => {
+  const train = (useTidy: boolean) => {
+    const model = new MLP([16, 128, 4], { rng: new Rng(9), activation: 'tanh' });
+    const opt = new Adam(model.parameters(), { lr: 0.01 });
+    const r = new Rng(10);
+    const x = randn([256, 16], r), target = randn([256, 4], r);
+    for (let s = 0; s < 5; s++) {
+      const step = () => {
+        opt.zeroGrad();
+        const d = ops.sub(model.forward(x), target);
+        const loss = ops.mean(ops.mul(d, d));
+        loss.backward();
+        opt.step();
+        return loss.item();
+      };
+      if (useTidy) tidy(step);
+      else step();
+    }
+    return model.parameters().map((p) => Array.from(p.data));
+  };
+  assert.deepEqual(train(true), train(false));
+  const nested = tidy(() => {
+    const a = tidy(() => ops.add(tensor(new Array(20000).fill(1), [20000]), 1));
+    return ops.mul(a, 2);
+  });
+  assert.equal(nested.data[123], 4);
+});
