@@ -36,6 +36,16 @@ test('matmul gradients (both operands, including tails of the transposed kernels
   assertGrad('matmul(x, x)', () => ops.matmul(x, x), [x]);
 });
 
+test('linear (fused x W + b): values and gradients, with and without bias', () => {
+  const rng = new Rng(15);
+  const x = f64([6, 5], rng), w = f64([5, 3], rng), b = f64([3], rng);
+  assertClose(ops.linear(x, w, b).data, ops.add(ops.matmul(x, w), b).data, 1e-12);
+  assertClose(ops.linear(x, w, null).data, ops.matmul(x, w).data, 1e-15);
+  assertGrad('linear', () => ops.linear(x, w, b), [x, w, b]);
+  assertGrad('linear without bias', () => ops.linear(x, w, null), [x, w]);
+  assert.throws(() => ops.linear(x, w, f64([4], rng)), /linear: x \[6,5\], w \[5,3\], b \[4\]/);
+});
+
 test('matmul names the op, the shapes and the calling line on a mismatch', () => {
   const a = zeros([2, 3]), b = zeros([4, 5]);
   try {

@@ -21,13 +21,13 @@ const JB = 512;
 
 /** C[m,n] += A[m,k] B[k,n]: the SIMD kernel for large float32 products (simd.ts), else the JavaScript one. */
 export function gemmAcc(a: Storage, b: Storage, c: Storage, m: number, k: number, n: number): void {
-  if (useSimd(c, n, m * k * n) && a instanceof Float32Array && b instanceof Float32Array) simdGemm(a, b, c, m, k, n);
+  if (useSimd(c, n, m * k * n, m * k + k * n + m * n) && a instanceof Float32Array && b instanceof Float32Array) simdGemm(a, b, c, m, k, n);
   else gemmAccJs(a, b, c, m, k, n);
 }
 
 /** C[k,n] += A[m,k]^T B[m,n], dispatched like gemmAcc. */
 export function gemmTNAcc(a: Storage, b: Storage, c: Storage, m: number, k: number, n: number): void {
-  if (useSimd(c, n, m * k * n) && a instanceof Float32Array && b instanceof Float32Array) simdGemmTN(a, b, c, m, k, n);
+  if (useSimd(c, n, m * k * n, m * k + m * n + k * n) && a instanceof Float32Array && b instanceof Float32Array) simdGemmTN(a, b, c, m, k, n);
   else gemmTNAccJs(a, b, c, m, k, n);
 }
 

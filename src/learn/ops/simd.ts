@@ -260,10 +260,15 @@ export function simdAvailable(): boolean {
 
 /** Below this many multiply-adds the copies cost more than the kernel saves. */
 const MIN_WORK = 1 << 15;
+/** Operands above this many 4-byte words stay in JavaScript: WebAssembly memory is 32-bit, and grows but never shrinks. */
+const MAX_WORDS = 1 << 28;
 
-/** Whether simdGemm/simdGemmTN will take a product with output rows of n floats. */
-export function useSimd(c: Float32Array | Float64Array, n: number, work: number): c is Float32Array {
-  return enabled && c instanceof Float32Array && (n & 3) === 0 && n > 0 && work >= MIN_WORK && instance() !== null;
+/**
+ * Whether the SIMD kernels take a product with output rows of n floats, `work` multiply-adds and
+ * `words` floats of operands in all.
+ */
+export function useSimd(c: Float32Array | Float64Array, n: number, work: number, words: number): c is Float32Array {
+  return enabled && c instanceof Float32Array && (n & 3) === 0 && n > 0 && work >= MIN_WORK && words <= MAX_WORDS && instance() !== null;
 }
 
 /** Offsets (in 4-byte words) of operands laid out back to back (16-byte aligned) in wasm memory. */

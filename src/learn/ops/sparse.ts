@@ -92,7 +92,7 @@ export class Csr {
 
 /** out[rows,d] += A x[cols,d]: the SIMD kernel for large float32 products (simd.ts), else the JavaScript one. */
 export function spmmAcc(a: Csr, x: Storage, out: Storage, d: number): void {
-  if (useSimd(out, d, a.nnz * d) && x instanceof Float32Array) simdSpmm(a.rowPtr, a.colIdx, a.values, x, out, a.rows, a.cols, d);
+  if (useSimd(out, d, a.nnz * d, a.rows + 1 + 2 * a.nnz + (a.cols + a.rows) * d) && x instanceof Float32Array) simdSpmm(a.rowPtr, a.colIdx, a.values, x, out, a.rows, a.cols, d);
   else spmmAccJs(a, x, out, d);
 }
 

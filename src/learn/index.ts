@@ -1,0 +1,11 @@
+/**
+ * selfopt's learning core: tensors with reverse-mode autodiff, ops, layers (MLP and graph
+ * networks), optimizers, gradient checks and checkpoints. See README.md in this folder.
+ */
+export * from './tensor.js';
+export * from './ops.js';
+export * from './layers.js';
+export * from './gnn.js';
+export * from './optim.js';
+export * from './checkpoint.js';
+export { gradCheck, type GradCheckOptions, type GradCheckResult } from './gradcheck.js';
