@@ -5,22 +5,22 @@
  * Why: V8 runs the JavaScript kernels in matmul.ts one scalar double at a time, about 5 GFLOP/s
  * on a current core, and a graph model's step is dominated by [n,64] x [64,64] products. WebAssembly's
  * 128-bit SIMD does four float32 lanes per instruction, several times faster on the same core.
- * The JavaScript kernels stay the reference (and the float64 path); this one is used for float32
+ * The JavaScript kernels stay the reference (and the float64 path); these are used for float32
  * products large enough to repay copying the operands into WebAssembly memory, with a row width
  * that is a multiple of 4.
  *
- * The one kernel, in the i-k-j order of the JavaScript ones:
+ * The dense kernel, in the i-k-j order of the JavaScript ones:
  *   for i < rows:  C[i, :] += sum_{q < inner} A(i, q) * B[q, :]
  * with A(i, q) at aPtr + i*aRowStride + q*aInnerStride (byte strides), so the same code serves
  * C += A B (row i of A) and C += A^T B (column i of A), B and C row-major with nb bytes per row.
- * Four q's are combined per pass over a row of C (one load and one store of C per 16 flops).
+ * Four q's are combined per pass over a row of C (one vector load and store of C per 32 flops).
  * The sparse kernel is spmm's loop (sparse.ts) with the feature loop four lanes wide.
  * Arithmetic is float32 throughout, as in any sgemm: results differ from the JavaScript kernels
  * (which round once per store from doubles) in the last bits, and are deterministic.
  */
 
 // ---------------------------------------------------------------------------------------------
-// A tiny assembler: just the instructions the kernel uses.
+// A tiny assembler: just the instructions the kernels use.
 // ---------------------------------------------------------------------------------------------
 
 function uleb(n: number): number[] {
@@ -249,7 +249,7 @@ function instance(): Simd | null {
   return simd;
 }
 
-/** Turns the SIMD kernel off (or back on), e.g. to compare it with the JavaScript kernels. */
+/** Turns the SIMD kernels off (or back on), e.g. to compare them with the JavaScript kernels. */
 export function setSimdEnabled(on: boolean): void {
   enabled = on;
 }
