@@ -13,6 +13,8 @@ import { DATASETS, DISTRIBUTIONS, generateKeys, generatedId, loadSosd, parseGene
 import { classicalSolvers } from './heuristics.js';
 import { evaluateIndex, METRICS } from './evaluate.js';
 import { pgmSolver } from './pgm.js';
+import { rmiSolver } from './rmi.js';
+import { radixSplineSolver } from './radixspline.js';
 
 /** Generated sizes: SOSD uses 200M keys; we keep a default run short and in memory. */
 export const GENERATED_KEYS = 1_000_000;
@@ -54,7 +56,7 @@ export const indexProblem: Problem<KeySet, SearchIndex> = {
   metrics: METRICS,
   primaryMetric: 'lookup_ns',
   baseline: 'binary-search',
-  solvers: [...classicalSolvers, pgmSolver],
+  solvers: [...classicalSolvers, pgmSolver, rmiSolver, radixSplineSolver],
   datasets: DATASETS,
   // Timings: two timed cells must never share the cores.
   maxConcurrency: 1,
