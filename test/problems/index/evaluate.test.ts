@@ -129,7 +129,7 @@ test('the problem: registration, instances by id, dataset name or file path, and
   const ctx = { data, quick: true };
 
   assert.equal(indexProblem.name, 'index');
-  assert.equal(indexProblem.primaryMetric, 'lookup_ns');
+  assert.equal(indexProblem.primaryMetric, 'speedup_vs_bs');
   assert.equal(indexProblem.maxConcurrency, 1);
   const names = indexProblem.solvers.map((s) => s.info.name);
   assert.equal(new Set(names).size, names.length);
