@@ -11,6 +11,8 @@
  *   strongly on that sequence (a run of context 3 pays four times a run of context 0), which is
  *   the variance an input-dependent baseline removes.
  *   Optimal return: the sum of (context + 1) over the episode; reported as info.optimalReward.
+ *   A clock, info.time, advances by 1 + (context mod 2) per step (a decision's duration depends
+ *   on the input, as in a scheduler), for trainers that align episodes by time.
  *
  * Chain: positions 0..length-1, start at 0, actions 0 = left and 1 = right. Left is masked at
  *   position 0 (a MaskedDiscrete space). Every step costs stepCost; reaching length-1 pays 1 and
@@ -51,6 +53,7 @@ export class ContextualBandit extends Env<Float32Array, number> {
   readonly horizon: number;
   private context = 0;
   private t = 0;
+  private clock = 0;
 
   constructor(options: ContextualBanditOptions = {}) {
     super();
@@ -77,17 +80,19 @@ export class ContextualBandit extends Env<Float32Array, number> {
     this.actionSpace.setMask(mask);
     const obs = new Float32Array(this.contexts);
     obs[this.context] = 1;
-    return { obs, info: { actionMask: mask, context: this.context, optimalReward: this.context + 1 } };
+    return { obs, info: { actionMask: mask, context: this.context, optimalReward: this.context + 1, time: this.clock } };
   }
 
   protected doReset(): ResetResult<Float32Array> {
     this.t = 0;
+    this.clock = 0;
     return this.observe();
   }
 
   protected doStep(action: number): StepResult<Float32Array> {
     const reward = action === this.bestArm(this.context) ? this.context + 1 : 0;
     this.t++;
+    this.clock += 1 + (this.context % 2);
     const { obs, info } = this.observe();
     const terminated = this.t >= this.horizon;
     if (terminated) delete info.actionMask; // no decision follows a terminal step

@@ -3,9 +3,10 @@
  * `pick` (one entry per row, as torch.gather(x, 1, idx)). With them PPO's clipped objective reads
  * as the paper writes it: max(-A r, -A clip(r, 1-eps, 1+eps)).
  *
- * Gradients follow PyTorch where a choice exists: clamp passes the gradient where
- * lo <= x <= hi (bounds included) and blocks it outside; maximum/minimum send it to `a` on ties.
- * At a tie in PPO's objective both branches have the same gradient, so the choice is immaterial.
+ * Gradients at the kinks: clamp passes the gradient where lo <= x <= hi (bounds included, as
+ * PyTorch) and blocks it outside; maximum/minimum send all of it to `a` on ties (PyTorch splits
+ * it in half). At a tie in PPO's objectives both branches have the same gradient, so the choice
+ * changes nothing there.
  */
 import { Tensor, fromOp, gradOf, commonDtype, outBuffer } from '../tensor.js';
 import { opError, shapeStr } from '../check.js';
