@@ -1,0 +1,539 @@
+/**
+ * PGM-index (Ferragina & Vinciguerra, "The PGM-index: a fully-dynamic compressed learned index
+ * with provable worst-case bounds", VLDB 2020; gvinciguerra/PGM-index, static `PGMIndex`).
+ *
+ * Guarantee (as pgm_index.hpp states it): for any query q the model gives a position pos such that
+ * the lower bound of q (first occurrence when q is present) lies in [pos - epsilon, pos + epsilon + 2),
+ * or at its right end. The last-mile search over that window of 2*epsilon + 2 keys is exact.
+ * On exactX data the guarantee holds up to float rounding of slopes (far below one position); on
+ * uint64 keys above 2^53 the doubles the model sees may round, and `lastMile` widens the window
+ * when they did, so the answer is exact on every input.
+ *
+ * Structure: the data level is the optimal (fewest segments) epsilon-bounded piecewise-linear
+ * approximation of the points (key, rank), built in one pass by the streaming convex-hull
+ * algorithm (O'Rourke 1981, as PGM's piecewise_linear_model.hpp). Each segment is (first key,
+ * slope, intercept), with the slope applied to the key's offset from the segment's first key. The
+ * segments' first keys are indexed the same way with epsilonRecursive, level after level, until
+ * one segment is left: the root. A lookup walks root -> data level, each level predicting a
+ * position in the level below and scanning at most 2*epsilonRecursive + 2 segment keys.
+ *
+ * Keys are compared exactly. When `keys.exactX` the doubles `x` are exact and order-preserving,
+ * so segment keys are stored and compared as doubles (one load); otherwise (uint64 keys above
+ * 2^53) they are stored as the 32-bit halves and offsets are taken from the halves:
+ * (hi - segHi) * 2^32 + (lo - segLo) is exact while the offset is below 2^53, where x - segX
+ * would have lost the low bits.
+ */
+import type { SolveContext, Solver } from '../../core/problem.js';
+import { check } from '../../core/errors.js';
+import { type KeySet, unorderF64 } from './keys.js';
+import { WindowMode, searchWindowExact, searchWindowU32, searchWindowX, windowModeOf } from './window-search.js';
+import type { SearchIndex } from './search-index.js';
+
+// ---------------------------------------------------------------------------------------------
+// Hyperparameters
+
+export interface PgmConfig {
+  /** Max distance between the data level's prediction and a key's rank (the search window is 2*epsilon + 2). */
+  epsilon: number;
+  /** The same bound on the recursive levels; the scan per level is at most 2*epsilonRecursive + 2 segment keys. */
+  epsilonRecursive: number;
+}
+
+/**
+ * Defaults chosen by scripts/bench-learned.mjs on the four real sets (S2 cells, flights,
+ * longitudes, IPv4): see the report there. PGM's own default is (64, 4).
+ */
+export const PGM_DEFAULTS: PgmConfig = { epsilon: 64, epsilonRecursive: 4 };
+
+const TWO32 = 4294967296;
+
+// ---------------------------------------------------------------------------------------------
+// The optimal piecewise-linear model, one segment at a time (streaming).
+//
+// Points (x, y) arrive with strictly increasing x. The model keeps the convex hulls of the upper
+// points (x, y + eps) and lower points (x, y - eps) and the "rectangle" of the two extreme lines
+// (r0->r2 has the smallest feasible slope, r1->r3 the largest). A new point that falls outside
+// both lines' corridor closes the segment. Slopes compare by cross-multiplication, as in the
+// reference; x is an offset from the segment's first key, so the products stay small.
+
+class OptimalPla {
+  private readonly eps: number;
+  private ux: Float64Array = new Float64Array(1024);
+  private uy: Float64Array = new Float64Array(1024);
+  private lx: Float64Array = new Float64Array(1024);
+  private ly: Float64Array = new Float64Array(1024);
+  private uSize = 0;
+  private lSize = 0;
+  private uStart = 0;
+  private lStart = 0;
+  /** Points in the current segment. */
+  count = 0;
+  private r0x = 0; private r0y = 0;
+  private r1x = 0; private r1y = 0;
+  private r2x = 0; private r2y = 0;
+  private r3x = 0; private r3y = 0;
+  /** Written by finish(). */
+  slope = 0;
+  intercept = 0;
+
+  constructor(eps: number) {
+    this.eps = eps;
+  }
+
+  private pushUpper(x: number, y: number): void {
+    if (this.uSize === this.ux.length) {
+      this.ux = grow(this.ux);
+      this.uy = grow(this.uy);
+    }
+    this.ux[this.uSize] = x;
+    this.uy[this.uSize++] = y;
+  }
+
+  private pushLower(x: number, y: number): void {
+    if (this.lSize === this.lx.length) {
+      this.lx = grow(this.lx);
+      this.ly = grow(this.ly);
+    }
+    this.lx[this.lSize] = x;
+    this.ly[this.lSize++] = y;
+  }
+
+  /** Adds (x, y); false (and the segment is closed) when no line can stay within eps of all points. */
+  add(x: number, y: number): boolean {
+    const p1y = y + this.eps;
+    const p2y = y - this.eps;
+    if (this.count === 0) {
+      this.r0x = x; this.r0y = p1y;
+      this.r1x = x; this.r1y = p2y;
+      this.uSize = this.lSize = this.uStart = this.lStart = 0;
+      this.pushUpper(x, p1y);
+      this.pushLower(x, p2y);
+      this.count = 1;
+      return true;
+    }
+    if (this.count === 1) {
+      this.r2x = x; this.r2y = p2y;
+      this.r3x = x; this.r3y = p1y;
+      this.pushUpper(x, p1y);
+      this.pushLower(x, p2y);
+      this.count = 2;
+      return true;
+    }
+    const s1dx = this.r2x - this.r0x, s1dy = this.r2y - this.r0y; // smallest slope
+    const s2dx = this.r3x - this.r1x, s2dy = this.r3y - this.r1y; // largest slope
+    // Outside the corridor: p1 below the min-slope line, or p2 above the max-slope line.
+    if ((p1y - this.r2y) * s1dx < (x - this.r2x) * s1dy || (p2y - this.r3y) * s2dx > (x - this.r3x) * s2dy) {
+      this.count = 0;
+      return false;
+    }
+    const ux = this.ux, uy = this.uy, lx = this.lx, ly = this.ly;
+    if ((p1y - this.r1y) * s2dx < (x - this.r1x) * s2dy) {
+      // p1 lowers the max slope: the new max-slope line goes through p1 and a lower-hull point.
+      let i = this.lStart;
+      let minDx = lx[i]! - x, minDy = ly[i]! - p1y;
+      for (let k = i + 1; k < this.lSize; k++) {
+        const dx = lx[k]! - x, dy = ly[k]! - p1y;
+        if (dy * minDx > dx * minDy) break; // both dx < 0: this compares the slopes
+        minDx = dx; minDy = dy; i = k;
+      }
+      this.r1x = lx[i]!; this.r1y = ly[i]!;
+      this.r3x = x; this.r3y = p1y;
+      this.lStart = i;
+      let end = this.uSize;
+      while (end >= this.uStart + 2 && cross(ux[end - 2]!, uy[end - 2]!, ux[end - 1]!, uy[end - 1]!, x, p1y) <= 0) end--;
+      this.uSize = end;
+      this.pushUpper(x, p1y);
+    }
+    if ((p2y - this.r0y) * s1dx > (x - this.r0x) * s1dy) {
+      // p2 raises the min slope: the new min-slope line goes through p2 and an upper-hull point.
+      const ux2 = this.ux, uy2 = this.uy;
+      let i = this.uStart;
+      let maxDx = ux2[i]! - x, maxDy = uy2[i]! - p2y;
+      for (let k = i + 1; k < this.uSize; k++) {
+        const dx = ux2[k]! - x, dy = uy2[k]! - p2y;
+        if (dy * maxDx < dx * maxDy) break;
+        maxDx = dx; maxDy = dy; i = k;
+      }
+      this.r0x = ux2[i]!; this.r0y = uy2[i]!;
+      this.r2x = x; this.r2y = p2y;
+      this.uStart = i;
+      const lx2 = this.lx, ly2 = this.ly;
+      let end = this.lSize;
+      while (end >= this.lStart + 2 && cross(lx2[end - 2]!, ly2[end - 2]!, lx2[end - 1]!, ly2[end - 1]!, x, p2y) >= 0) end--;
+      this.lSize = end;
+      this.pushLower(x, p2y);
+    }
+    this.count++;
+    return true;
+  }
+
+  /**
+   * The segment's line, as PGM's canonical segment: through the intersection of the two extreme
+   * lines, with the mean of their slopes; intercept at x = 0 (the segment's first key).
+   */
+  finish(): void {
+    if (this.count === 1) {
+      this.slope = 0;
+      this.intercept = (this.r0y + this.r1y) / 2;
+      return;
+    }
+    const s1dx = this.r2x - this.r0x, s1dy = this.r2y - this.r0y;
+    const s2dx = this.r3x - this.r1x, s2dy = this.r3y - this.r1y;
+    let ix = this.r0x, iy = this.r0y;
+    const a = s1dx * s2dy - s1dy * s2dx;
+    if (a !== 0) {
+      const dx = this.r1x - this.r0x, dy = this.r1y - this.r0y;
+      const b = (dx * s2dy - dy * s2dx) / a;
+      ix = this.r0x + b * s1dx;
+      iy = this.r0y + b * s1dy;
+    }
+    const slope = (s1dy / s1dx + s2dy / s2dx) / 2;
+    this.slope = slope;
+    this.intercept = iy - ix * slope;
+  }
+}
+
+function cross(ox: number, oy: number, ax: number, ay: number, bx: number, by: number): number {
+  return (ax - ox) * (by - oy) - (ay - oy) * (bx - ox);
+}
+
+function grow(a: Float64Array): Float64Array {
+  const b = new Float64Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building the levels
+
+/** Segments of one level while building (plain arrays; copied into typed arrays at the end). */
+interface LevelBuild {
+  hi: number[];
+  lo: number[];
+  x: number[];
+  slope: number[];
+  intercept: number[];
+}
+
+/**
+ * Feeds points (key, y) of one level to the segmentation, in increasing key order. The key
+ * comes as exact halves plus its double; `exact` says which one the offsets use.
+ */
+class LevelBuilder {
+  readonly out: LevelBuild = { hi: [], lo: [], x: [], slope: [], intercept: [] };
+  private readonly pla: OptimalPla;
+  private fh = 0; private fl = 0; private fx = 0;
+  private lastX = 0;
+
+  constructor(eps: number, private readonly exact: boolean) {
+    this.pla = new OptimalPla(eps);
+  }
+
+  add(h: number, l: number, x: number, y: number): void {
+    const pla = this.pla;
+    if (pla.count === 0) this.open(h, l, x);
+    let dx = this.exact ? (h - this.fh) * TWO32 + (l - this.fl) : x - this.fx;
+    // A point whose offset rounds to the previous one (uint64 offsets above 2^53, or doubles
+    // very close together) cannot be told apart by the model: skip it, as PGM skips a repeated
+    // key. The last-mile search still finds its exact position.
+    if (pla.count > 0 && dx <= this.lastX) return;
+    if (!pla.add(dx, y)) {
+      this.close();
+      this.open(h, l, x);
+      dx = 0;
+      pla.add(0, y);
+    }
+    this.lastX = dx;
+  }
+
+  private open(h: number, l: number, x: number): void {
+    this.fh = h; this.fl = l; this.fx = x;
+    this.lastX = 0;
+  }
+
+  /** Closes the open segment (call once more at the end). */
+  close(): void {
+    const pla = this.pla;
+    pla.finish();
+    const o = this.out;
+    o.hi.push(this.fh); o.lo.push(this.fl); o.x.push(this.fx);
+    o.slope.push(pla.slope); o.intercept.push(pla.intercept);
+    pla.count = 0;
+  }
+}
+
+/** The double of the key one above (h, l) in the key's own order (the next double for f64 keys). */
+function xOfHalves(keys: KeySet, h: number, l: number): number {
+  if (keys.type !== 'f64') return h * TWO32 + l;
+  const [bh, bl] = unorderF64(h, l);
+  const f = new Float64Array(1);
+  const u = new Uint32Array(f.buffer);
+  u[0] = bl; u[1] = bh;
+  return f[0]!;
+}
+
+/** Is the key at i equal to the key at j (exactly)? */
+function sameKey(keys: KeySet, i: number, j: number): boolean {
+  return keys.hi[i] === keys.hi[j] && keys.lo[i] === keys.lo[j];
+}
+
+/**
+ * The data level: the points are (first occurrence of each distinct key, its rank). A run of
+ * duplicates [i, j] also adds (key + 1, j) when key + 1 is below the next key (and not above the
+ * largest key), as PGM does: queries strictly between the run and the next key have lower bound
+ * j + 1, but a line through (key, i) and (next key, j + 1) could be more than epsilon away from
+ * it for a long run; the extra point pins the model there. Also applied to the last run, so that
+ * queries above the largest key land within the window of n.
+ */
+function buildDataLevel(keys: KeySet, eps: number, exact: boolean): LevelBuild {
+  const n = keys.n;
+  const b = new LevelBuilder(eps, exact);
+  const hi = keys.hi, lo = keys.lo, x = keys.x;
+  let i = 0;
+  while (i < n) {
+    let j = i;
+    while (j + 1 < n && sameKey(keys, j + 1, i)) j++;
+    b.add(hi[i]!, lo[i]!, x[i]!, i);
+    if (j > i) {
+      const h = hi[j]!, l = lo[j]!;
+      if (!(h === 0xffffffff && l === 0xffffffff)) {
+        const sh = l === 0xffffffff ? h + 1 : h;
+        const sl = l === 0xffffffff ? 0 : l + 1;
+        const below = j + 1 === n || hi[j + 1]! > sh || (hi[j + 1] === sh && lo[j + 1]! > sl);
+        if (below) b.add(sh, sl, xOfHalves(keys, sh, sl), j);
+      }
+    }
+    i = j + 1;
+  }
+  b.close();
+  return b.out;
+}
+
+/** A recursive level over the first keys of the level below (distinct and increasing). */
+function buildUpperLevel(below: LevelBuild, eps: number, exact: boolean): LevelBuild {
+  const b = new LevelBuilder(eps, exact);
+  const m = below.x.length;
+  for (let j = 0; j < m; j++) b.add(below.hi[j]!, below.lo[j]!, below.x[j]!, j);
+  b.close();
+  return b.out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The index
+
+/**
+ * All levels in one set of typed arrays, data level first, root last. Level l occupies
+ * [levelStart[l], levelStart[l+1] - 1); the slot just before levelStart[l+1] is a sentinel whose
+ * intercept is the size of the level below (n for the data level): a prediction is capped by the
+ * next segment's intercept (as PGM does), and the last segment's "next" is the sentinel.
+ */
+export class PgmIndex implements SearchIndex {
+  readonly n: number;
+  readonly epsilon: number;
+  readonly epsilonRecursive: number;
+  /** Compare and offset on the exact halves (uint64 above 2^53) instead of x. */
+  readonly exact: boolean;
+  private readonly mode: WindowMode;
+  readonly height: number;
+  readonly levelStart: Int32Array;
+  readonly segX: Float64Array;
+  readonly segHi: Uint32Array;
+  readonly segLo: Uint32Array;
+  readonly slope: Float64Array;
+  readonly intercept: Float64Array;
+  private readonly keys: KeySet;
+
+  constructor(keys: KeySet, epsilon: number, epsilonRecursive: number) {
+    this.keys = keys;
+    this.n = keys.n;
+    this.epsilon = epsilon;
+    this.epsilonRecursive = epsilonRecursive;
+    this.exact = !keys.exactX;
+    this.mode = windowModeOf(keys);
+    const levels: LevelBuild[] = [];
+    // n = 0: no segments at all; every lookup answers 0 without touching the model.
+    if (keys.n > 0) {
+      levels.push(buildDataLevel(keys, epsilon, this.exact));
+      while (levels[levels.length - 1]!.x.length > 1) {
+        levels.push(buildUpperLevel(levels[levels.length - 1]!, epsilonRecursive, this.exact));
+      }
+    }
+    this.height = levels.length;
+    this.levelStart = new Int32Array(levels.length + 1);
+    let total = 0;
+    for (let l = 0; l < levels.length; l++) {
+      this.levelStart[l] = total;
+      total += levels[l]!.x.length + 1;
+    }
+    this.levelStart[levels.length] = total;
+    this.segX = new Float64Array(this.exact ? 0 : total);
+    this.segHi = new Uint32Array(this.exact ? total : 0);
+    this.segLo = new Uint32Array(this.exact ? total : 0);
+    this.slope = new Float64Array(total);
+    this.intercept = new Float64Array(total);
+    for (let l = 0; l < levels.length; l++) {
+      const lv = levels[l]!;
+      const base = this.levelStart[l]!;
+      const m = lv.x.length;
+      for (let j = 0; j < m; j++) {
+        if (this.exact) { this.segHi[base + j] = lv.hi[j]!; this.segLo[base + j] = lv.lo[j]!; }
+        else this.segX[base + j] = lv.x[j]!;
+        this.slope[base + j] = lv.slope[j]!;
+        this.intercept[base + j] = lv.intercept[j]!;
+      }
+      // Sentinel: never compared (scans stop before it), only its intercept is read.
+      if (this.exact) { this.segHi[base + m] = 0xffffffff; this.segLo[base + m] = 0xffffffff; }
+      else this.segX[base + m] = Infinity;
+      this.intercept[base + m] = l === 0 ? this.n : levels[l - 1]!.x.length;
+    }
+  }
+
+  /** Segments per level, data level first. */
+  levelSizes(): number[] {
+    const s: number[] = [];
+    for (let l = 0; l < this.height; l++) s.push(this.levelStart[l + 1]! - this.levelStart[l]! - 1);
+    return s;
+  }
+
+  /** The model's position for q.key[i] (before the last mile), in [0, n]. */
+  predict(q: KeySet, i: number): number {
+    if (this.n === 0) return 0;
+    return this.exact ? this.approxExact(q.hi[i]!, q.lo[i]!) : this.approxX(q.x[i]!);
+  }
+
+  lowerBound(q: KeySet, i: number): number {
+    const n = this.n;
+    if (n === 0) return 0;
+    const eps = this.epsilon;
+    if (this.exact) {
+      const pos = this.approxExact(q.hi[i]!, q.lo[i]!);
+      return searchWindowExact(this.keys, q, i, pos - eps, pos + eps + 2);
+    }
+    const pos = this.approxX(q.x[i]!);
+    return this.mode === WindowMode.U32 ? searchWindowU32(this.keys, q, i, pos - eps, pos + eps + 2)
+      : searchWindowX(this.keys, q, i, pos - eps, pos + eps + 2);
+  }
+
+  /**
+   * Root -> data level on doubles (exactX keys). At each level the segment for q is the last one
+   * whose key is <= q among the 2*epsilonRecursive + 3 around the prediction; the search there is
+   * branch-free with a fixed trip count (see window-search.ts for why that matters).
+   */
+  private approxX(qx: number): number {
+    const kx = this.segX, sl = this.slope, ic = this.intercept, ls = this.levelStart;
+    const epsR = this.epsilonRecursive;
+    let s = ls[this.height - 1]!;
+    for (let l = this.height - 2; l >= 0; l--) {
+      let p = sl[s]! * (qx - kx[s]!) + ic[s]!;
+      const cap = ic[s + 1]!;
+      if (p > cap) p = cap;
+      s = lastAtMostX(kx, qx, ls[l]!, ls[l + 1]! - 2, p, epsR);
+    }
+    let p = sl[s]! * (qx - kx[s]!) + ic[s]!;
+    const cap = ic[s + 1]!;
+    if (p > cap) p = cap;
+    // Clamp before truncating: p may be negative (q below the first key), above n, or NaN.
+    return p > 0 ? (p < this.n ? p | 0 : this.n) : 0;
+  }
+
+  /** Root -> data level on exact halves (uint64 keys above 2^53). */
+  private approxExact(qh: number, ql: number): number {
+    const kh = this.segHi, kl = this.segLo, sl = this.slope, ic = this.intercept, ls = this.levelStart;
+    const epsR = this.epsilonRecursive;
+    let s = ls[this.height - 1]!;
+    for (let l = this.height - 2; l >= 0; l--) {
+      let p = sl[s]! * ((qh - kh[s]!) * TWO32 + (ql - kl[s]!)) + ic[s]!;
+      const cap = ic[s + 1]!;
+      if (p > cap) p = cap;
+      s = lastAtMostExact(kh, kl, qh, ql, ls[l]!, ls[l + 1]! - 2, p, epsR);
+    }
+    let p = sl[s]! * ((qh - kh[s]!) * TWO32 + (ql - kl[s]!)) + ic[s]!;
+    const cap = ic[s + 1]!;
+    if (p > cap) p = cap;
+    return p > 0 ? (p < this.n ? p | 0 : this.n) : 0;
+  }
+
+  sizeBytes(): number {
+    return this.levelStart.byteLength + this.segX.byteLength + this.segHi.byteLength + this.segLo.byteLength
+      + this.slope.byteLength + this.intercept.byteLength;
+  }
+
+  describe(): Record<string, string | number> {
+    return {
+      epsilon: this.epsilon,
+      epsilonRecursive: this.epsilonRecursive,
+      levels: this.height,
+      segments: this.height > 0 ? this.levelStart[1]! - 1 : 0,
+      levelSizes: this.levelSizes().join('/'),
+      keyCompare: this.exact ? 'exact-halves' : 'x',
+    };
+  }
+}
+
+/**
+ * The last segment in [base + p - epsR - 1, base + p + epsR + 1] (clipped to [base, last]) whose
+ * key is <= q: where the recursive level's guarantee puts the segment for q. If rounding broke
+ * the guarantee the result is off by a little, never out of the level; the data level's window
+ * search then corrects the answer.
+ */
+function lastAtMostX(kx: Float64Array, qx: number, base: number, last: number, p: number, epsR: number): number {
+  p -= epsR + 1;
+  let j = base + (p > 0 ? p | 0 : 0);
+  if (j > last) j = last;
+  let hi = j + 2 * epsR + 2;
+  if (hi > last) hi = last;
+  let len = hi - j + 1;
+  while (len > 1) {
+    const half = len >>> 1;
+    j += +(kx[j + half]! <= qx) * half;
+    len -= half;
+  }
+  return j;
+}
+
+function lastAtMostExact(kh: Uint32Array, kl: Uint32Array, qh: number, ql: number, base: number, last: number,
+  p: number, epsR: number): number {
+  p -= epsR + 1;
+  let j = base + (p > 0 ? p | 0 : 0);
+  if (j > last) j = last;
+  let hi = j + 2 * epsR + 2;
+  if (hi > last) hi = last;
+  let len = hi - j + 1;
+  while (len > 1) {
+    const half = len >>> 1;
+    // The sign of (h - qh) * 2^32 + (l - ql) is exact: |l - ql| < 2^32 <= |(h - qh) * 2^32| unless
+    // h = qh. Arithmetic instead of && / || keeps the step free of branches.
+    j += +((kh[j + half]! - qh) * TWO32 + (kl[j + half]! - ql) <= 0) * half;
+    len -= half;
+  }
+  return j;
+}
+
+/** Builds a PGM-index over sorted keys (duplicates allowed). */
+export function buildPgm(keys: KeySet, epsilon = PGM_DEFAULTS.epsilon, epsilonRecursive = PGM_DEFAULTS.epsilonRecursive): PgmIndex {
+  check(Number.isInteger(epsilon) && epsilon >= 1, `PGM epsilon ${epsilon} is invalid`, 'pgm.epsilon', 'an integer >= 1');
+  check(Number.isInteger(epsilonRecursive) && epsilonRecursive >= 1, `PGM epsilonRecursive ${epsilonRecursive} is invalid`,
+    'pgm.epsilonRecursive', 'an integer >= 1');
+  return new PgmIndex(keys, epsilon, epsilonRecursive);
+}
+
+function intOption(ctx: SolveContext, name: string, dflt: number): number {
+  const v = ctx.options[name];
+  if (v === undefined) return dflt;
+  const k = Number(v);
+  check(Number.isInteger(k), `option ${name}=${v} is not an integer`, `--opt ${name}`, 'an integer');
+  return k;
+}
+
+export const pgmSolver: Solver<KeySet, SearchIndex> = {
+  info: {
+    name: 'pgm',
+    kind: 'learned',
+    description: 'PGM-index: optimal epsilon-bounded piecewise-linear model, recursive levels, last-mile search',
+    reference: 'Ferragina & Vinciguerra, "The PGM-index", VLDB 2020 (gvinciguerra/PGM-index)',
+  },
+  solve(keys: KeySet, ctx: SolveContext): SearchIndex {
+    return buildPgm(keys, intOption(ctx, 'pgm.epsilon', PGM_DEFAULTS.epsilon),
+      intOption(ctx, 'pgm.epsilonRecursive', PGM_DEFAULTS.epsilonRecursive));
+  },
+};

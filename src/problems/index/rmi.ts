@@ -1,0 +1,505 @@
+/**
+ * Two-layer recursive model index (RMI): Kraska, Beutel, Chi, Dean & Polyzotis, "The Case for
+ * Learned Index Structures", SIGMOD 2018, in the form learnedsystems/RMI generates for SOSD
+ * (Marcus et al., VLDB 2020).
+ *
+ * A root model maps a key to one of B leaves (B a power of two); the leaf is a linear model
+ * (least squares on the leaf's (key, position) pairs) that predicts the position, and stores the
+ * window around its prediction that holds every answer that can reach it. Lookup: root -> leaf ->
+ * prediction -> search of the leaf's window. No loop, no branch on data before the key array is
+ * touched, which is what makes it fast (see window-search.ts).
+ *
+ * Guarantee: for every query (present or absent, below or above the key range) whose key maps
+ * to leaf L, the lower bound lies in [floor(pred) - errLo_L, floor(pred) + errHi_L + 1]. As
+ * RMI's "lower bound correction" does, the bound covers a leaf's own keys (their first
+ * occurrence), the gap after each run of duplicates (answer = end of the run), and the gaps to
+ * the neighbouring leaves. Empty leaves hold the constant answer of their gap. The bound is
+ * measured with the lookup's own arithmetic, so it is exact on exactX keys; on uint64 keys above
+ * 2^53 the doubles may round and the window search falls back to widening (always exact).
+ *
+ * Hyperparameters (root model type, branching factor) are searched as the RMI optimizer does:
+ * candidates root x B are scored by the average log2 of the window a lookup searches (RMI's
+ * "average log2 error") plus a size penalty, estimated on a sample of keys; the cheapest wins.
+ */
+import type { SolveContext, Solver } from '../../core/problem.js';
+import { check, SelfoptError } from '../../core/errors.js';
+import type { KeySet } from './keys.js';
+import type { SearchIndex } from './search-index.js';
+import { WindowMode, searchWindowExact, searchWindowU32, searchWindowX, windowModeOf } from './window-search.js';
+
+// ---------------------------------------------------------------------------------------------
+// Hyperparameters
+
+/** Root models, as learnedsystems/RMI names them. */
+export const RMI_ROOTS = ['linear', 'linear-spline', 'cubic', 'radix'] as const;
+export type RmiRoot = (typeof RMI_ROOTS)[number];
+
+export interface RmiConfig {
+  root: RmiRoot;
+  /** Number of leaves, a power of two. */
+  branching: number;
+}
+
+export interface RmiSearchConfig {
+  /** Root models tried. */
+  roots: readonly RmiRoot[];
+  /** Branching factors tried: 2^k for k in [minLog2, maxLog2], every `log2Step`. */
+  minLog2: number;
+  maxLog2: number;
+  log2Step: number;
+  /** Keys sampled to estimate a candidate's cost (each sample evaluates the leaf it falls in). */
+  samples: number;
+  /** Candidates whose leaf table is larger than this are not considered. */
+  maxBytes: number;
+  /**
+   * Cost = average log2(window) + sizeWeight * log2(leaf bytes / 2^16): a larger table costs
+   * cache misses on the leaf itself. Measured on the real sets by scripts/bench-learned.mjs.
+   */
+  sizeWeight: number;
+  /** Extra cost of the cubic root (four more multiply-adds and a clamp per lookup). */
+  cubicCost: number;
+}
+
+export const RMI_SEARCH_DEFAULTS: RmiSearchConfig = {
+  roots: RMI_ROOTS,
+  minLog2: 8,
+  maxLog2: 20,
+  log2Step: 1,
+  samples: 2000,
+  maxBytes: 1 << 20,
+  sizeWeight: 0.25,
+  cubicCost: 0.1,
+};
+
+/**
+ * A leaf is 24 bytes: slope and intercept (float64, at f64 index 3L and 3L + 1), then errLo and the
+ * window width errLo + errHi + 1 (int32, at i32 index 6L + 4 and 6L + 5): one cache line or two.
+ */
+const LEAF_BYTES = 24;
+
+/** Two views on one leaf table. */
+interface LeafTable {
+  f: Float64Array;
+  i: Int32Array;
+}
+
+function newLeafTable(B: number): LeafTable {
+  const buf = new ArrayBuffer(B * LEAF_BYTES);
+  return { f: new Float64Array(buf), i: new Int32Array(buf) };
+}
+
+function setLeaf(t: LeafTable, L: number, slope: number, icpt: number, errLo: number, width: number): void {
+  t.f[3 * L] = slope;
+  t.f[3 * L + 1] = icpt;
+  t.i[6 * L + 4] = errLo;
+  t.i[6 * L + 5] = width;
+}
+const KIND: Record<RmiRoot, number> = { linear: 0, 'linear-spline': 1, cubic: 2, radix: 3 };
+
+// ---------------------------------------------------------------------------------------------
+// Root models. All map x to a leaf coordinate r in [0, B); leaf = clamp(floor(r), 0, B - 1).
+// linear, linear-spline and radix are affine: r = (x - x0) * scale + base. cubic is
+// base + span * h(t), t = clamp((x - x0) * scale, 0, 1), h the cubic below.
+
+interface RootModel {
+  kind: number;
+  x0: number;
+  scale: number;
+  base: number;
+  /** cubic only: r = base + ((a t + b) t + c) t. */
+  a: number;
+  b: number;
+  c: number;
+}
+
+function evalRoot(m: RootModel, x: number): number {
+  if (m.kind !== 2) return (x - m.x0) * m.scale + m.base;
+  let t = (x - m.x0) * m.scale;
+  t = t > 0 ? (t < 1 ? t : 1) : 0;
+  return ((m.a * t + m.b) * t + m.c) * t + m.base;
+}
+
+function leafOf(m: RootModel, x: number, bMax: number): number {
+  const r = evalRoot(m, x);
+  return r > 0 ? (r < bMax ? r | 0 : bMax) : 0; // NaN -> 0
+}
+
+/** Evenly spaced sample positions (deterministic: the build needs no randomness). */
+function samplePositions(n: number, m: number): Int32Array {
+  const k = Math.min(n, m);
+  const out = new Int32Array(k);
+  for (let j = 0; j < k; j++) out[j] = Math.floor(((j + 0.5) * n) / k);
+  return out;
+}
+
+function fitRoot(keys: KeySet, root: RmiRoot, B: number): RootModel {
+  const n = keys.n, x = keys.x;
+  const x0 = x[0]!, x1 = x[n - 1]!;
+  const range = x1 - x0;
+  const m: RootModel = { kind: KIND[root], x0, scale: 0, base: 0, a: 0, b: 0, c: 0 };
+  // All keys equal (or one key): every query goes to leaf 0.
+  if (!(range > 0) || !Number.isFinite(range)) { m.kind = 1; return m; }
+  if (root === 'linear-spline') {
+    // Through the first and last keys: x0 -> 0, x1 -> B (so the last key lands in leaf B - 1).
+    m.scale = B / range;
+  } else if (root === 'radix') {
+    // RMI's radix model: the top log2(B) bits of (key - min), i.e. a power-of-two scale.
+    let shift = Math.ceil(Math.log2(range / B));
+    while (range * 2 ** -shift >= B) shift++;
+    while (shift > -1074 && range * 2 ** -(shift - 1) < B) shift--;
+    m.scale = 2 ** -shift;
+  } else if (root === 'linear') {
+    // Least squares of leaf coordinate (position * B / n) on x, over a sample.
+    const pos = samplePositions(n, 1 << 16);
+    let mx = 0, my = 0;
+    for (const p of pos) { mx += x[p]! - x0; my += (p * B) / n; }
+    mx /= pos.length; my /= pos.length;
+    let sxx = 0, sxy = 0;
+    for (const p of pos) {
+      const dx = x[p]! - x0 - mx;
+      sxx += dx * dx;
+      sxy += dx * ((p * B) / n - my);
+    }
+    const a = sxx > 0 && sxy > 0 ? sxy / sxx : B / range;
+    m.scale = a;
+    m.base = my - a * mx;
+  } else {
+    fitCubic(keys, m, B);
+  }
+  return m;
+}
+
+/**
+ * RMI's cubic root: in normalized coordinates (t, u) in [0, 1]^2, the cubic through (0, 0) and
+ * (1, 1) with end slopes m1, m2 taken from the nearest sample points, scaled down so that
+ * m1^2 + m2^2 <= 9 (Fritsch-Carlson: then it is monotone on [0, 1]). Kept only if its sum of
+ * absolute errors on the sample beats the linear spline, as RMI does.
+ */
+function fitCubic(keys: KeySet, m: RootModel, B: number): void {
+  const n = keys.n, x = keys.x;
+  const x0 = x[0]!, range = x[n - 1]! - x0;
+  m.scale = 1 / range;
+  const pos = samplePositions(n, 1 << 16);
+  const t = (p: number) => (x[p]! - x0) / range;
+  const u = (p: number) => p / (n - 1);
+  let m1 = 1, m2 = 1;
+  for (const p of pos) if (t(p) > 0) { m1 = u(p) / t(p); break; }
+  for (let j = pos.length - 1; j >= 0; j--) { const p = pos[j]!; if (t(p) < 1) { m2 = (1 - u(p)) / (1 - t(p)); break; } }
+  if (m1 * m1 + m2 * m2 > 9) {
+    const tau = 3 / Math.sqrt(m1 * m1 + m2 * m2);
+    m1 *= tau; m2 *= tau;
+  }
+  const span = (B * (n - 1)) / n;
+  const a = (m1 + m2 - 2) * span, b = (3 - 2 * m1 - m2) * span, c = m1 * span;
+  let errCubic = 0, errLinear = 0;
+  for (const p of pos) {
+    const tt = t(p), target = (p * B) / n;
+    errCubic += Math.abs(((a * tt + b) * tt + c) * tt - target);
+    errLinear += Math.abs(tt * span - target);
+  }
+  if (errCubic < errLinear) { m.a = a; m.b = b; m.c = c; }
+  else { m.a = 0; m.b = 0; m.c = span; }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leaves
+
+/**
+ * Fits the leaf on keys [s, e) (a whole number of duplicate runs) and measures its window.
+ * prevX / nextX: the last key before the leaf and the first after it (NaN when none); queries
+ * between them and the leaf also reach it. `stride` > 1 evaluates every stride-th run only (cost
+ * estimates of huge leaves during the search). Returns the window width.
+ */
+function fitLeaf(keys: KeySet, s: number, e: number, prevX: number, nextX: number, out: LeafTable, L: number,
+  stride = 1): number {
+  const x = keys.x;
+  // Least squares of position on x (all keys, as RMI trains on (key, position) pairs).
+  const cnt = e - s;
+  let mx = 0, my = 0;
+  for (let i = s; i < e; i += stride) { mx += x[i]!; my += i; }
+  const used = Math.ceil(cnt / stride);
+  mx /= used; my /= used;
+  let sxx = 0, sxy = 0;
+  for (let i = s; i < e; i += stride) { const dx = x[i]! - mx; sxx += dx * dx; sxy += dx * (i - my); }
+  let slope = sxx > 0 && sxy > 0 ? sxy / sxx : 0;
+  if (!Number.isFinite(slope)) slope = 0;
+  let icpt = my - slope * mx;
+  if (!Number.isFinite(icpt)) { slope = 0; icpt = my; }
+  // Window: for each run [first, last] of equal x, the answer is `first` for the key itself and
+  // `last + 1` just above it; with P = floor(prediction), errLo >= P - first, errHi >= last - P.
+  let errLo = 0, errHi = 0;
+  let i = s;
+  let run = 0;
+  while (i < e) {
+    let j = i;
+    while (j + 1 < e && x[j + 1] === x[i]) j++;
+    if (run++ % stride === 0) {
+      const P = Math.floor(slope * x[i]! + icpt);
+      if (P - i > errLo) errLo = P - i;
+      if (j - P > errHi) errHi = j - P;
+    }
+    i = j + 1;
+  }
+  // Queries between the previous leaf's last key and this leaf's first key: answer s.
+  if (prevX === prevX) {
+    const P = Math.floor(slope * prevX + icpt);
+    if (s - 1 - P > errHi) errHi = s - 1 - P;
+  }
+  // Queries between this leaf's last key and the next leaf's first: answer e.
+  if (nextX === nextX) {
+    const P = Math.floor(slope * nextX + icpt);
+    if (P - e > errLo) errLo = P - e;
+  }
+  // Bounded by n (every answer is in [0, n]): keeps the int32 fields meaningful even for
+  // windows that a NaN or infinite key made useless (the window search then widens).
+  const n = keys.n;
+  errLo = Math.min(errLo, n + 1);
+  errHi = Math.min(errHi, n + 1);
+  setLeaf(out, L, slope, icpt, errLo, errLo + errHi + 1);
+  return errLo + errHi + 1;
+}
+
+/** A leaf no key maps to: every query reaching it has the same answer (the next key's position). */
+function constantLeaf(out: LeafTable, L: number, answer: number): void {
+  setLeaf(out, L, 0, answer, 0, 1);
+}
+
+/** First position p in [lo, hi) whose key maps to a leaf >= L (the root is monotone). */
+function leafStart(keys: KeySet, m: RootModel, bMax: number, L: number, lo: number, hi: number): number {
+  const x = keys.x;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (leafOf(m, x[mid]!, bMax) < L) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The index
+
+export class RmiIndex implements SearchIndex {
+  readonly n: number;
+  readonly config: RmiConfig;
+  /** Per leaf: slope, intercept (leafF[3L], leafF[3L+1]); errLo, width (leafI[6L+4], leafI[6L+5]). */
+  readonly leafF: Float64Array;
+  readonly leafI: Int32Array;
+  private readonly keys: KeySet;
+  private readonly mode: WindowMode;
+  private readonly kind: number;
+  private readonly x0: number;
+  private readonly scale: number;
+  private readonly base: number;
+  private readonly a: number;
+  private readonly b: number;
+  private readonly c: number;
+  private readonly bMax: number;
+  /** Facts about the search that chose the config, for describe(). */
+  searchSummary = '';
+
+  constructor(keys: KeySet, config: RmiConfig) {
+    const n = keys.n, B = config.branching;
+    this.keys = keys;
+    this.n = n;
+    this.config = config;
+    this.mode = windowModeOf(keys);
+    this.bMax = B - 1;
+    const table = newLeafTable(B);
+    this.leafF = table.f;
+    this.leafI = table.i;
+    // n = 0: one constant leaf answering 0 (B is still allocated so lookups need no branch).
+    const root = n > 0 ? fitRoot(keys, config.root, B) : { kind: 1, x0: 0, scale: 0, base: 0, a: 0, b: 0, c: 0 };
+    this.kind = root.kind; this.x0 = root.x0; this.scale = root.scale; this.base = root.base;
+    this.a = root.a; this.b = root.b; this.c = root.c;
+    const x = keys.x;
+    // Leaf boundaries in one pass: the root is monotone, so each leaf's keys are contiguous.
+    let s = 0;
+    let prevX = NaN;
+    let L = 0;
+    while (L < B) {
+      let e = s;
+      if (n > 0) {
+        // Galloping then binary search for the end of leaf L: cheap for small and large leaves.
+        let step = 1;
+        while (e + step <= n && leafOf(root, x[e + step - 1]!, this.bMax) <= L) { e += step; step *= 2; }
+        e = leafStart(keys, root, this.bMax, L + 1, e, Math.min(n, e + step));
+      }
+      if (e > s) {
+        const nextX = e < n ? x[e]! : NaN;
+        fitLeaf(keys, s, e, prevX, nextX, table, L);
+        prevX = x[e - 1]!;
+      } else {
+        constantLeaf(table, L, s);
+      }
+      s = e;
+      L++;
+    }
+  }
+
+  predict(q: KeySet, i: number): number {
+    const L = this.leafOf(q.x[i]!);
+    const p = this.leafF[3 * L]! * q.x[i]! + this.leafF[3 * L + 1]!;
+    return p > 0 ? (p < this.n ? p | 0 : this.n) : 0;
+  }
+
+  private leafOf(qx: number): number {
+    let r: number;
+    if (this.kind !== 2) r = (qx - this.x0) * this.scale + this.base;
+    else {
+      let t = (qx - this.x0) * this.scale;
+      t = t > 0 ? (t < 1 ? t : 1) : 0;
+      r = ((this.a * t + this.b) * t + this.c) * t + this.base;
+    }
+    const bMax = this.bMax;
+    return r > 0 ? (r < bMax ? r | 0 : bMax) : 0;
+  }
+
+  lowerBound(q: KeySet, i: number): number {
+    const qx = q.x[i]!;
+    const L = this.leafOf(qx);
+    const n = this.n;
+    const p = this.leafF[3 * L]! * qx + this.leafF[3 * L + 1]!;
+    // Clamping P to [0, n] before subtracting errLo only widens the window (and maps NaN to 0);
+    // the window search clamps lo and hi to [0, n].
+    const lo = (p > 0 ? (p < n ? p | 0 : n) : 0) - this.leafI[6 * L + 4]!;
+    const hi = lo + this.leafI[6 * L + 5]!;
+    const mode = this.mode;
+    return mode === WindowMode.X ? searchWindowX(this.keys, q, i, lo, hi)
+      : mode === WindowMode.U32 ? searchWindowU32(this.keys, q, i, lo, hi)
+      : searchWindowExact(this.keys, q, i, lo, hi);
+  }
+
+  sizeBytes(): number {
+    return this.leafF.byteLength + 8 * 8; // leaf table + root parameters
+  }
+
+  /** Average over keys of log2(window + 1), the window width and the number of empty leaves. */
+  stats(): { avgLog2Window: number; maxWindow: number; emptyLeaves: number } {
+    const n = this.n, f = this.leafF, li = this.leafI;
+    let sum = 0, maxW = 0;
+    for (let i = 0; i < n; i++) {
+      const w = li[6 * this.leafOf(this.keys.x[i]!) + 5]!;
+      sum += Math.log2(w + 1);
+      if (w > maxW) maxW = w;
+    }
+    let empty = 0;
+    for (let L = 0; L <= this.bMax; L++) if (f[3 * L] === 0 && li[6 * L + 4] === 0 && li[6 * L + 5] === 1) empty++;
+    return { avgLog2Window: n > 0 ? sum / n : 0, maxWindow: maxW, emptyLeaves: empty };
+  }
+
+  describe(): Record<string, string | number> {
+    const st = this.stats();
+    return {
+      root: this.config.root,
+      branching: this.config.branching,
+      avgLog2Window: +st.avgLog2Window.toFixed(2),
+      maxWindow: st.maxWindow,
+      emptyLeaves: st.emptyLeaves,
+      ...(this.searchSummary ? { search: this.searchSummary } : {}),
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hyperparameter search
+
+export interface RmiCandidate {
+  root: RmiRoot;
+  branching: number;
+  avgLog2Window: number;
+  bytes: number;
+  cost: number;
+}
+
+/**
+ * Estimates each candidate's average log2 window from `samples` evenly spaced keys: each sample
+ * fits and measures the leaf it falls in (leaves of more than 16384 keys on every k-th run),
+ * so a sample weighs leaves by their number of keys, as a lookup of an existing key does.
+ */
+export function searchRmiConfigs(keys: KeySet, sc: RmiSearchConfig = RMI_SEARCH_DEFAULTS): RmiCandidate[] {
+  const n = keys.n, x = keys.x;
+  const out: RmiCandidate[] = [];
+  const pos = samplePositions(n, sc.samples);
+  const leaf = newLeafTable(1);
+  for (const root of sc.roots) {
+    for (let k = sc.minLog2; k <= sc.maxLog2; k += sc.log2Step) {
+      const B = 2 ** k;
+      const bytes = B * LEAF_BYTES;
+      if (bytes > sc.maxBytes) continue;
+      const m = fitRoot(keys, root, B);
+      const bMax = B - 1;
+      const seen = new Map<number, number>();
+      let sum = 0;
+      for (const p of pos) {
+        const L = leafOf(m, x[p]!, bMax);
+        let lw = seen.get(L);
+        if (lw === undefined) {
+          const s = leafStart(keys, m, bMax, L, 0, n);
+          const e = leafStart(keys, m, bMax, L + 1, s, n);
+          const stride = Math.max(1, Math.ceil((e - s) / 16384));
+          const w = s < e ? fitLeaf(keys, s, e, s > 0 ? x[s - 1]! : NaN, e < n ? x[e]! : NaN, leaf, 0, stride) : 1;
+          lw = Math.log2(w + stride);
+          seen.set(L, lw);
+        }
+        sum += lw;
+      }
+      const avg = sum / pos.length;
+      const cost = avg + sc.sizeWeight * Math.max(0, Math.log2(bytes / 65536)) + (root === 'cubic' ? sc.cubicCost : 0);
+      out.push({ root, branching: B, avgLog2Window: avg, bytes, cost });
+    }
+  }
+  out.sort((a, b) => a.cost - b.cost);
+  return out;
+}
+
+/**
+ * Builds an RMI. With `config` given, exactly that one; otherwise the cheapest candidate of the
+ * search (the config is recorded in describe()).
+ */
+export function buildRmi(keys: KeySet, config?: Partial<RmiConfig>, search: Partial<RmiSearchConfig> = {}): RmiIndex {
+  if (config?.root !== undefined || config?.branching !== undefined) {
+    const root = config.root ?? 'linear-spline';
+    const branching = config.branching ?? 1 << 12;
+    check((RMI_ROOTS as readonly string[]).includes(root), `unknown RMI root model '${root}'`, 'rmi.root', RMI_ROOTS.join(', '));
+    check(Number.isInteger(Math.log2(branching)) && branching >= 1 && branching <= 1 << 26,
+      `RMI branching factor ${branching} is invalid`, 'rmi.branching', 'a power of two between 1 and 2^26');
+    return new RmiIndex(keys, { root, branching });
+  }
+  const sc = { ...RMI_SEARCH_DEFAULTS, ...search };
+  if (keys.n < 2) return new RmiIndex(keys, { root: 'linear-spline', branching: 1 }); // nothing to learn
+  const cands = searchRmiConfigs(keys, sc);
+  if (cands.length === 0) {
+    throw new SelfoptError(`no RMI candidate fits in ${sc.maxBytes} bytes`, 'rmi.maxBytes', 'a larger limit');
+  }
+  const best = cands[0]!;
+  const ix = new RmiIndex(keys, { root: best.root, branching: best.branching });
+  ix.searchSummary = cands.slice(0, 3)
+    .map((c) => `${c.root}/2^${Math.log2(c.branching)}: log2w ${c.avgLog2Window.toFixed(2)} cost ${c.cost.toFixed(2)}`)
+    .join('; ') + ` (${cands.length} candidates)`;
+  return ix;
+}
+
+export const rmiSolver: Solver<KeySet, SearchIndex> = {
+  info: {
+    name: 'rmi',
+    kind: 'learned',
+    description: 'Two-layer RMI (root model -> linear leaves with error bounds), root type and branching searched per data set',
+    reference: 'Kraska et al., "The Case for Learned Index Structures", SIGMOD 2018 (learnedsystems/RMI, as in SOSD)',
+  },
+  solve(keys: KeySet, ctx: SolveContext): SearchIndex {
+    const root = ctx.options['rmi.root'];
+    const br = ctx.options['rmi.branching'];
+    const maxBytes = ctx.options['rmi.maxBytes'];
+    if (root !== undefined || br !== undefined) {
+      const b = br === undefined ? undefined : Number(br);
+      check(b === undefined || Number.isInteger(b), `option rmi.branching=${br} is not an integer`, '--opt rmi.branching', 'a power of two');
+      return buildRmi(keys, { root: root as RmiRoot | undefined, branching: b });
+    }
+    if (maxBytes !== undefined) {
+      const mb = Number(maxBytes);
+      check(Number.isInteger(mb) && mb > 0, `option rmi.maxBytes=${maxBytes} is invalid`, '--opt rmi.maxBytes', 'a positive integer');
+      return buildRmi(keys, undefined, { maxBytes: mb });
+    }
+    return buildRmi(keys);
+  },
+};
