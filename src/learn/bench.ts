@@ -1,15 +1,19 @@
 /**
  * Learning-core microbenchmark: `npm run bench:learn -- --json`.
  *
- * Prints {matmulGflops, spmmGflops, gcnStepMs4elt, details}:
+ * Prints {matmulGflops, spmmGflops, gcnStepMs4elt, ppoStepsPerSec, details}:
  *   matmulGflops   dense float32 256x256x256 product, one core
  *   spmmGflops     CSR x dense on the 4elt mesh (15606 nodes) with 64 features, using the GCN
  *                  propagation matrix D^-1/2 (A+I) D^-1/2 (2 flops per stored entry per feature)
  *   gcnStepMs4elt  one forward + backward of a 2-layer GCN on 4elt: 64 input features,
  *                  64 hidden (ReLU), 8 outputs, softmax cross-entropy against fixed labels
+ *   ppoStepsPerSec env steps per second of PPO training (rollout + update, amortized per update)
+ *                  on the trivial env Chain(length 8) (envs.ts) with CleanRL ppo.py's sizes: an
+ *                  MLP actor and critic of 64-64 tanh, 4 envs x 128 steps, 4 epochs of 4
+ *                  minibatches, rollouts in this thread (details: with 2 worker threads)
  * Each figure is the median of repeated runs after warm-up (DESIGN.md: timings after warm-up),
- * and each timed kernel's answer is checked against a plain reference first. ppoStepsPerSec
- * joins once the PPO trainer exists. The kernels timed are those the ops use (WebAssembly SIMD
+ * and each timed kernel's answer is checked against a plain reference first (PPO: every update's
+ * losses finite, every step counted, and the trained policy better than the first one). The kernels timed are those the ops use (WebAssembly SIMD
  * for float32 where the runtime has it); details adds the JavaScript kernels alone, in float32,
  * float64, and float32 again after the kernel has seen float64 (the polymorphic case a
  * training process never hits), the GCN step without tidy(), and CPU-time based figures.
@@ -31,6 +35,7 @@ import { logSoftmax } from './ops/softmax.js';
 import { mean, sum } from './ops/reduce.js';
 import { GCNConv, gcnAdjacency } from './gnn.js';
 import { parseMetisGraph } from './metis.js';
+import { trainPpo, type PpoUpdateRow } from './ppo.js';
 
 const GRAPH = 'partition/metis/4elt.graph';
 
@@ -140,6 +145,48 @@ export function benchGcnStep(ahat: Csr, dims: { input: number; hidden: number; c
   return timeIt(step, 3, reps);
 }
 
+/**
+ * PPO training throughput: env steps per second per update (rollout + advantage + minibatch
+ * epochs), median over `updates` updates after `warmup` untimed ones, on Chain(length 8) with
+ * CleanRL's default sizes. Checks every update's losses and step count, and that the return of
+ * the last rollouts beats the first.
+ */
+export async function benchPpo(opts: { workers: number; updates: number; warmup: number; numEnvs?: number; numSteps?: number; hidden?: number[] }): Promise<{ stepsPerSec: number; cpuStepsPerSec: number; firstReturn: number | null; lastReturn: number | null }> {
+  const numEnvs = opts.numEnvs ?? 4, numSteps = opts.numSteps ?? 128, hidden = opts.hidden ?? [64, 64];
+  const batch = numEnvs * numSteps;
+  const walls: number[] = [], cpus: number[] = [];
+  let t0 = process.hrtime.bigint(), c0 = process.cpuUsage();
+  const rows: PpoUpdateRow[] = [];
+  const here = new URL('.', import.meta.url);
+  await trainPpo({
+    seed: 1,
+    env: { module: new URL('envs.js', here).href, export: 'Chain', options: { length: 8 } },
+    policy: { module: new URL('policy.js', here).href, export: 'MlpPolicy', options: { obsDim: 8, numActions: 2, hidden } },
+    totalTimesteps: batch * (opts.warmup + opts.updates),
+    numEnvs,
+    numSteps,
+    workers: opts.workers,
+  }, {
+    onUpdate: (row) => {
+      const t = process.hrtime.bigint(), c = process.cpuUsage(c0);
+      if (row.update > opts.warmup) {
+        walls.push(Number(t - t0) / 1e9);
+        cpus.push((c.user + c.system) / 1e6);
+      }
+      rows.push(row);
+      t0 = process.hrtime.bigint();
+      c0 = process.cpuUsage();
+    },
+  });
+  rows.forEach((r, i) => {
+    if (r.globalStep !== (i + 1) * batch) fail(`PPO update ${r.update} counted ${r.globalStep} steps`, `${(i + 1) * batch}`);
+    if (![r.pgLoss, r.vLoss, r.entropy, r.approxKl].every(Number.isFinite)) fail(`PPO update ${r.update} has a non-finite loss (${JSON.stringify(r)})`, 'finite losses');
+  });
+  const firstReturn = rows[0]!.meanReturn, lastReturn = rows.at(-1)!.meanReturn;
+  if (rows.length >= 8 && !(lastReturn !== null && (firstReturn === null || lastReturn > firstReturn))) fail(`PPO did not improve on the chain: mean return ${firstReturn} -> ${lastReturn}`, 'a better last rollout than the first');
+  return { stepsPerSec: batch / median(walls), cpuStepsPerSec: batch / median(cpus), firstReturn, lastReturn };
+}
+
 function parseArgs(argv: readonly string[]): { json: boolean; dataDir?: string; reps: number } {
   const out: { json: boolean; dataDir?: string; reps: number } = { json: false, reps: 21 };
   for (let i = 0; i < argv.length; i++) {
@@ -153,7 +200,7 @@ function parseArgs(argv: readonly string[]): { json: boolean; dataDir?: string; 
   return out;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const rng = new Rng(20190819);
   const log = (s: string) => {
@@ -191,6 +238,11 @@ function main(): void {
   const mm64 = benchMatmul(256, 'float64', args.reps, rng.split('matmul64'), gemmAccJs);
   const mmPoly = benchMatmul(256, 'float32', args.reps, rng.split('matmul32b'), gemmAccJs);
   log(`JavaScript matmul float64: ${mm64.wall.toFixed(2)} GFLOP/s; float32 again after the kernel saw float64: ${mmPoly.wall.toFixed(2)} GFLOP/s`);
+  const ppoUpdates = Math.max(5, Math.ceil(args.reps / 2));
+  const ppo = await benchPpo({ workers: 0, updates: ppoUpdates, warmup: 3 });
+  log(`PPO on Chain(8), MLP 64-64, 4 envs x 128 steps, 4 epochs x 4 minibatches: ${Math.round(ppo.stepsPerSec)} env steps/s (cpu-time based ${Math.round(ppo.cpuStepsPerSec)}; mean return ${ppo.firstReturn?.toFixed(3)} -> ${ppo.lastReturn?.toFixed(3)}, optimal 0.930)`);
+  const ppo2 = await benchPpo({ workers: 2, updates: ppoUpdates, warmup: 3 });
+  log(`  rollouts on 2 worker threads: ${Math.round(ppo2.stepsPerSec)} env steps/s`);
   log(`load average (1 min) ${loadavg()[0]!.toFixed(2)} on ${cpus().length} cores`);
 
   if (args.json) {
@@ -198,6 +250,7 @@ function main(): void {
       matmulGflops: r3(mm.wall),
       spmmGflops: spmm && r3(spmm.wall),
       gcnStepMs4elt: gcn && r3(gcn.wallMs),
+      ppoStepsPerSec: Math.round(ppo.stepsPerSec),
       details: {
         statistic: `median of ${args.reps} runs after warm-up; *Cpu figures use process CPU time instead of wall time`,
         loadAverage1m: r3(loadavg()[0]!),
@@ -214,7 +267,15 @@ function main(): void {
         ...graph,
         matmulGflopsJsFloat64: r3(mm64.wall),
         matmulGflopsJsFloat32AfterFloat64: r3(mmPoly.wall),
-        ppoStepsPerSec: 'not measured: the PPO trainer does not exist yet',
+        ppo: {
+          env: 'Chain(length 8, horizon 32) from src/learn/envs.ts: one-hot observations of 8, 2 actions, left masked at the start',
+          policy: 'MlpPolicy: actor 8-64-64-2 and critic 8-64-64-1, tanh',
+          numEnvs: 4, numSteps: 128, updateEpochs: 4, numMinibatches: 4,
+          statistic: `median over ${ppoUpdates} updates after 3 warm-up updates of (4 x 128 env steps) / (rollout + update wall time)`,
+          meanReturnFirstToLast: [ppo.firstReturn, ppo.lastReturn],
+        },
+        ppoStepsPerSecCpu: Math.round(ppo.cpuStepsPerSec),
+        ppoStepsPerSecWorkers2: Math.round(ppo2.stepsPerSec),
       },
     }));
   }
@@ -222,13 +283,11 @@ function main(): void {
 
 // Run only as the entry point, so the bench functions can be imported by tests.
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  try {
-    main();
-  } catch (e) {
+  main().catch((e: unknown) => {
     if (e instanceof SelfoptError) {
       console.error(`bench:learn: ${e.message}`);
       process.exit(1);
     }
     throw e;
-  }
+  });
 }

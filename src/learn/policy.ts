@@ -25,17 +25,16 @@ export interface PolicyOutput {
   value: Tensor;
 }
 
+/**
+ * A policy net is built from plain data ({module, export, options} in rollout.ts), so that a
+ * worker thread can build the same one: `new Export(options, rng)` for a class, `Export(options,
+ * rng)` for a factory function; the trainer then ships it the weights.
+ */
 export interface PolicyNet<Obs> extends Module {
   /** Size A of the discrete action space the logits cover. */
   readonly numActions: number;
   forward(obs: readonly Obs[]): PolicyOutput;
 }
-
-/**
- * A policy net is built from plain data, so a worker thread can build the same one:
- * `new Export(options, rng)` for a class, `Export(options, rng)` for a factory function.
- */
-export type PolicyFactory<Obs> = new (options: Record<string, unknown>, rng: Rng) => PolicyNet<Obs>;
 
 export interface MlpPolicyOptions {
   /** Length of the observation vector. */

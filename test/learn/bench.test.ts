@@ -5,7 +5,7 @@ import { Rng } from '../../src/core/rng.js';
 import { SelfoptError } from '../../src/core/errors.js';
 import { parseMetisGraph } from '../../src/learn/metis.js';
 import { gcnAdjacency } from '../../src/learn/gnn.js';
-import { benchMatmul, benchSpmm, benchGcnStep } from '../../src/learn/bench.js';
+import { benchMatmul, benchSpmm, benchGcnStep, benchPpo } from '../../src/learn/bench.js';
 
 test('METIS reader: comments, isolated vertices, edge weights', () => {
   const g = parseMetisGraph('% a triangle and an isolated vertex\n4 3\n2 3\n1 3\n1 2\n\n', 't.graph');
@@ -42,4 +42,9 @@ test('bench functions check their answers and return positive rates', () => {
   const ahat = gcnAdjacency(ring.adjacency);
   assert.ok(benchSpmm(ahat, 8, 3, rng).wall > 0);
   assert.ok(benchGcnStep(ahat, { input: 4, hidden: 6, classes: 3 }, 3, rng).wallMs > 0);
+});
+
+test('benchPpo checks its updates and returns positive rates', async () => {
+  const r = await benchPpo({ workers: 0, updates: 2, warmup: 1, numEnvs: 2, numSteps: 16, hidden: [8] });
+  assert.ok(r.stepsPerSec > 0 && r.cpuStepsPerSec > 0);
 });
