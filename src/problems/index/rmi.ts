@@ -9,13 +9,15 @@
  * prediction -> search of the leaf's window. No loop, no branch on data before the key array is
  * touched, which is what makes it fast (see window-search.ts).
  *
- * Guarantee: for every query (present or absent, below or above the key range) whose key maps
- * to leaf L, the lower bound lies in [floor(pred) - errLo_L, floor(pred) + errHi_L + 1]. As
- * RMI's "lower bound correction" does, the bound covers a leaf's own keys (their first
- * occurrence), the gap after each run of duplicates (answer = end of the run), and the gaps to
- * the neighbouring leaves. Empty leaves hold the constant answer of their gap. The bound is
- * measured with the lookup's own arithmetic, so it is exact on exactX keys; on uint64 keys above
- * 2^53 the doubles may round and the window search falls back to widening (always exact).
+ * Guarantee: the root is monotone, so every query (present or absent, below or above the key
+ * range) that reaches leaf L has its lower bound in [start_L, end_L], the positions of L's keys.
+ * The leaf's prediction P is clamped to that range, and the lower bound lies in
+ * [P - errLo_L, P + errHi_L + 1]. As RMI's "lower bound correction" does, the bound covers each
+ * key's first occurrence and the gap after each run of duplicates (answer = end of the run); the
+ * clamp covers the gaps before and after the leaf's keys, however wide. An empty leaf's range is
+ * a single position, its answer. The bound is measured with the lookup's own arithmetic, so it
+ * is exact on exactX keys; on uint64 keys above 2^53 the doubles may round, and the window
+ * search then widens (the answer is always exact).
  *
  * Hyperparameters (root model type, branching factor) are searched as the RMI optimizer does:
  * candidates root x B are scored by the average log2 of the window a lookup searches (RMI's
@@ -72,10 +74,10 @@ export const RMI_SEARCH_DEFAULTS: RmiSearchConfig = {
 };
 
 /**
- * A leaf is 24 bytes: slope and intercept (float64, at f64 index 3L and 3L + 1), then errLo and the
- * window width errLo + errHi + 1 (int32, at i32 index 6L + 4 and 6L + 5): one cache line or two.
+ * A leaf is 32 bytes: slope and intercept (float64, at f64 index 4L and 4L + 1), then errLo,
+ * errHi, start and end (int32, at i32 index 8L + 4 ... 8L + 7): one cache line.
  */
-const LEAF_BYTES = 24;
+const LEAF_BYTES = 32;
 
 /** Two views on one leaf table. */
 interface LeafTable {
@@ -88,11 +90,19 @@ function newLeafTable(B: number): LeafTable {
   return { f: new Float64Array(buf), i: new Int32Array(buf) };
 }
 
-function setLeaf(t: LeafTable, L: number, slope: number, icpt: number, errLo: number, width: number): void {
-  t.f[3 * L] = slope;
-  t.f[3 * L + 1] = icpt;
-  t.i[6 * L + 4] = errLo;
-  t.i[6 * L + 5] = width;
+function setLeaf(t: LeafTable, L: number, slope: number, icpt: number, errLo: number, errHi: number, start: number,
+  end: number): void {
+  t.f[4 * L] = slope;
+  t.f[4 * L + 1] = icpt;
+  t.i[8 * L + 4] = errLo;
+  t.i[8 * L + 5] = errHi;
+  t.i[8 * L + 6] = start;
+  t.i[8 * L + 7] = end;
+}
+
+/** floor(p) clamped to [s, e]; NaN -> s. The lookup computes exactly this. */
+function clampPos(p: number, s: number, e: number): number {
+  return p > s ? (p < e ? Math.floor(p) : e) : s;
 }
 const KIND: Record<RmiRoot, number> = { linear: 0, 'linear-spline': 1, cubic: 2, radix: 3 };
 
@@ -206,12 +216,10 @@ function fitCubic(keys: KeySet, m: RootModel, B: number): void {
 
 /**
  * Fits the leaf on keys [s, e) (a whole number of duplicate runs) and measures its window.
- * prevX / nextX: the last key before the leaf and the first after it (NaN when none); queries
- * between them and the leaf also reach it. `stride` > 1 evaluates every stride-th run only (cost
- * estimates of huge leaves during the search). Returns the window width.
+ * `stride` > 1 evaluates every stride-th run only (cost estimates of huge leaves during the
+ * search). Returns the window width errLo + errHi + 1.
  */
-function fitLeaf(keys: KeySet, s: number, e: number, prevX: number, nextX: number, out: LeafTable, L: number,
-  stride = 1): number {
+function fitLeaf(keys: KeySet, s: number, e: number, out: LeafTable, L: number, stride = 1): number {
   const x = keys.x;
   // Least squares of position on x (all keys, as RMI trains on (key, position) pairs).
   const cnt = e - s;
@@ -226,7 +234,9 @@ function fitLeaf(keys: KeySet, s: number, e: number, prevX: number, nextX: numbe
   let icpt = my - slope * mx;
   if (!Number.isFinite(icpt)) { slope = 0; icpt = my; }
   // Window: for each run [first, last] of equal x, the answer is `first` for the key itself and
-  // `last + 1` just above it; with P = floor(prediction), errLo >= P - first, errHi >= last - P.
+  // `last + 1` just above it; with P the clamped prediction, errLo >= P - first, errHi >= last - P.
+  // Queries between runs, and before or after the leaf's keys, are covered by monotonicity and
+  // the clamp (see the guarantee at the top).
   let errLo = 0, errHi = 0;
   let i = s;
   let run = 0;
@@ -234,34 +244,19 @@ function fitLeaf(keys: KeySet, s: number, e: number, prevX: number, nextX: numbe
     let j = i;
     while (j + 1 < e && x[j + 1] === x[i]) j++;
     if (run++ % stride === 0) {
-      const P = Math.floor(slope * x[i]! + icpt);
+      const P = clampPos(slope * x[i]! + icpt, s, e);
       if (P - i > errLo) errLo = P - i;
       if (j - P > errHi) errHi = j - P;
     }
     i = j + 1;
   }
-  // Queries between the previous leaf's last key and this leaf's first key: answer s.
-  if (prevX === prevX) {
-    const P = Math.floor(slope * prevX + icpt);
-    if (s - 1 - P > errHi) errHi = s - 1 - P;
-  }
-  // Queries between this leaf's last key and the next leaf's first: answer e.
-  if (nextX === nextX) {
-    const P = Math.floor(slope * nextX + icpt);
-    if (P - e > errLo) errLo = P - e;
-  }
-  // Bounded by n (every answer is in [0, n]): keeps the int32 fields meaningful even for
-  // windows that a NaN or infinite key made useless (the window search then widens).
-  const n = keys.n;
-  errLo = Math.min(errLo, n + 1);
-  errHi = Math.min(errHi, n + 1);
-  setLeaf(out, L, slope, icpt, errLo, errLo + errHi + 1);
+  setLeaf(out, L, slope, icpt, errLo, errHi, s, e);
   return errLo + errHi + 1;
 }
 
 /** A leaf no key maps to: every query reaching it has the same answer (the next key's position). */
 function constantLeaf(out: LeafTable, L: number, answer: number): void {
-  setLeaf(out, L, 0, answer, 0, 1);
+  setLeaf(out, L, 0, answer, 0, 0, answer, answer);
 }
 
 /** First position p in [lo, hi) whose key maps to a leaf >= L (the root is monotone). */
@@ -281,7 +276,7 @@ function leafStart(keys: KeySet, m: RootModel, bMax: number, L: number, lo: numb
 export class RmiIndex implements SearchIndex {
   readonly n: number;
   readonly config: RmiConfig;
-  /** Per leaf: slope, intercept (leafF[3L], leafF[3L+1]); errLo, width (leafI[6L+4], leafI[6L+5]). */
+  /** Per leaf: slope, intercept (leafF[4L], leafF[4L+1]); errLo, errHi, start, end (leafI[8L+4..7]). */
   readonly leafF: Float64Array;
   readonly leafI: Int32Array;
   private readonly keys: KeySet;
@@ -314,7 +309,6 @@ export class RmiIndex implements SearchIndex {
     const x = keys.x;
     // Leaf boundaries in one pass: the root is monotone, so each leaf's keys are contiguous.
     let s = 0;
-    let prevX = NaN;
     let L = 0;
     while (L < B) {
       let e = s;
@@ -325,9 +319,7 @@ export class RmiIndex implements SearchIndex {
         e = leafStart(keys, root, this.bMax, L + 1, e, Math.min(n, e + step));
       }
       if (e > s) {
-        const nextX = e < n ? x[e]! : NaN;
-        fitLeaf(keys, s, e, prevX, nextX, table, L);
-        prevX = x[e - 1]!;
+        fitLeaf(keys, s, e, table, L);
       } else {
         constantLeaf(table, L, s);
       }
@@ -338,8 +330,7 @@ export class RmiIndex implements SearchIndex {
 
   predict(q: KeySet, i: number): number {
     const L = this.leafOf(q.x[i]!);
-    const p = this.leafF[3 * L]! * q.x[i]! + this.leafF[3 * L + 1]!;
-    return p > 0 ? (p < this.n ? p | 0 : this.n) : 0;
+    return clampPos(this.leafF[4 * L]! * q.x[i]! + this.leafF[4 * L + 1]!, this.leafI[8 * L + 6]!, this.leafI[8 * L + 7]!);
   }
 
   private leafOf(qx: number): number {
@@ -357,12 +348,13 @@ export class RmiIndex implements SearchIndex {
   lowerBound(q: KeySet, i: number): number {
     const qx = q.x[i]!;
     const L = this.leafOf(qx);
-    const n = this.n;
-    const p = this.leafF[3 * L]! * qx + this.leafF[3 * L + 1]!;
-    // Clamping P to [0, n] before subtracting errLo only widens the window (and maps NaN to 0);
-    // the window search clamps lo and hi to [0, n].
-    const lo = (p > 0 ? (p < n ? p | 0 : n) : 0) - this.leafI[6 * L + 4]!;
-    const hi = lo + this.leafI[6 * L + 5]!;
+    const f = this.leafF, li = this.leafI;
+    const p = f[4 * L]! * qx + f[4 * L + 1]!;
+    const s = li[8 * L + 6]!, e = li[8 * L + 7]!;
+    // The clamp (the same as clampPos, which measured the errors) also maps NaN to s.
+    const P = p > s ? (p < e ? Math.floor(p) : e) : s;
+    const lo = P - li[8 * L + 4]!;
+    const hi = P + li[8 * L + 5]! + 1;
     const mode = this.mode;
     return mode === WindowMode.X ? searchWindowX(this.keys, q, i, lo, hi)
       : mode === WindowMode.U32 ? searchWindowU32(this.keys, q, i, lo, hi)
@@ -378,12 +370,13 @@ export class RmiIndex implements SearchIndex {
     const n = this.n, f = this.leafF, li = this.leafI;
     let sum = 0, maxW = 0;
     for (let i = 0; i < n; i++) {
-      const w = li[6 * this.leafOf(this.keys.x[i]!) + 5]!;
+      const L = this.leafOf(this.keys.x[i]!);
+      const w = li[8 * L + 4]! + li[8 * L + 5]! + 1;
       sum += Math.log2(w + 1);
       if (w > maxW) maxW = w;
     }
     let empty = 0;
-    for (let L = 0; L <= this.bMax; L++) if (f[3 * L] === 0 && li[6 * L + 4] === 0 && li[6 * L + 5] === 1) empty++;
+    for (let L = 0; L <= this.bMax; L++) if (li[8 * L + 6] === li[8 * L + 7]) empty++;
     return { avgLog2Window: n > 0 ? sum / n : 0, maxWindow: maxW, emptyLeaves: empty };
   }
 
@@ -437,7 +430,7 @@ export function searchRmiConfigs(keys: KeySet, sc: RmiSearchConfig = RMI_SEARCH_
           const s = leafStart(keys, m, bMax, L, 0, n);
           const e = leafStart(keys, m, bMax, L + 1, s, n);
           const stride = Math.max(1, Math.ceil((e - s) / 16384));
-          const w = s < e ? fitLeaf(keys, s, e, s > 0 ? x[s - 1]! : NaN, e < n ? x[e]! : NaN, leaf, 0, stride) : 1;
+          const w = s < e ? fitLeaf(keys, s, e, leaf, 0, stride) : 1;
           lw = Math.log2(w + stride);
           seen.set(L, lw);
         }

@@ -19,6 +19,21 @@
  */
 import { type KeySet, lastMile } from './keys.js';
 
+/**
+ * Lookups whose window missed the answer (the model's promise broken, by rounding of x or a
+ * bug), since the process started: read by tests and the benchmark script. Counted on the slow
+ * path only.
+ */
+let fallbacks = 0;
+export function windowFallbacks(): number {
+  return fallbacks;
+}
+
+function widen(keys: KeySet, q: KeySet, qi: number, lo: number, hi: number): number {
+  fallbacks++;
+  return lastMile(keys, q, qi, lo, hi);
+}
+
 /** How a window is searched; fixed per key set, chosen once at build time. */
 export const enum WindowMode {
   /** keys.exactX: the doubles x decide every comparison. */
@@ -57,7 +72,7 @@ export function searchWindowX(keys: KeySet, q: KeySet, qi: number, lo: number, h
   }
   // On an edge, the model's promise may have been broken: check the neighbour.
   if ((lo === from && lo > 0 && !(kx[lo - 1]! < qx)) || (lo === to && to < n && kx[to]! < qx)) {
-    return lastMile(keys, q, qi, from, to);
+    return widen(keys, q, qi, from, to);
   }
   return lo;
 }
@@ -78,7 +93,7 @@ export function searchWindowU32(keys: KeySet, q: KeySet, qi: number, lo: number,
     else hi = mid;
   }
   if ((lo === from && lo > 0 && !(kl[lo - 1]! < qv)) || (lo === to && to < n && kl[to]! < qv)) {
-    return lastMile(keys, q, qi, from, to);
+    return widen(keys, q, qi, from, to);
   }
   return lo;
 }
@@ -102,7 +117,7 @@ export function searchWindowExact(keys: KeySet, q: KeySet, qi: number, lo: numbe
     else hi = mid;
   }
   if ((lo === from && lo > 0 && !lessAt(kh, kl, lo - 1, qh, ql)) || (lo === to && to < n && lessAt(kh, kl, to, qh, ql))) {
-    return lastMile(keys, q, qi, from, to);
+    return widen(keys, q, qi, from, to);
   }
   return lo;
 }
