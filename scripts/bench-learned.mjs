@@ -21,6 +21,7 @@ const keysMod = await import(path.join(dist, 'keys.js'));
 const { fromBigUint64, fromUint32, fromFloat64, selectKeys, lowerBoundExact, lowerBoundX } = keysMod;
 const { buildPgm } = await import(path.join(dist, 'pgm.js'));
 const rmiMod = await tryImport(path.join(dist, 'rmi.js'));
+const { windowFallbacks } = await import(path.join(dist, 'window-search.js'));
 const rsMod = await tryImport(path.join(dist, 'radixspline.js'));
 
 async function tryImport(p) {
@@ -195,10 +196,10 @@ for (const name of wanted) {
   }
   if (only.includes('rmi') && rmiMod) {
     const cfgs = rmiCfg ? rmiCfg.split(';').map((c) => c.split(',')) : [[]];
-    for (const [root, br] of cfgs) {
-      const cfg = root ? { root, branching: Number(br) } : {};
+    for (const [root, br, tb] of cfgs) {
+      const cfg = root ? { root, branching: Number(br), ...(tb ? { tableBits: Number(tb) } : {}) } : {};
       const [ix, ms] = timed(() => rmiMod.buildRmi(keys, cfg));
-      methods.push({ name: `rmi${root ? `-${root}/${br}` : ''}`, index: ix, buildMs: +ms.toFixed(0) });
+      methods.push({ name: `rmi${root ? `-${root}${tb ? tb : ''}/${br}` : ''}`, index: ix, buildMs: +ms.toFixed(0) });
     }
   }
   if (only.includes('rs') && rsMod) {
@@ -209,7 +210,10 @@ for (const name of wanted) {
     }
   }
   console.log(`\n${name}: n=${keys.n} exactX=${keys.exactX}, ${QUERIES} existing-key lookups, median of ${ROUNDS} rounds`);
+  const fb0 = windowFallbacks();
   const rows = benchSet(name, keys, methods);
+  const fb = windowFallbacks() - fb0;
+  if (fb > 0) console.log(`  (window fallbacks: ${fb} of ${(ROUNDS + 2) * QUERIES * methods.length} lookups, over all methods)`);
   for (const r of rows) {
     console.log(`  ${r.method.padEnd(22)} ${String(r.ns).padStart(7)} ns  x${String(r.speedup).padEnd(5)} build ${String(r.buildMs).padStart(5)} ms  ${String(r.bytes).padStart(9)} B  ${r.describe}`);
   }

@@ -32,14 +32,19 @@ import { WindowMode, searchWindowExact, searchWindowU32, searchWindowX, windowMo
 // ---------------------------------------------------------------------------------------------
 // Hyperparameters
 
-/** Root models, as learnedsystems/RMI names them. */
-export const RMI_ROOTS = ['linear', 'linear-spline', 'cubic', 'radix'] as const;
+/**
+ * Root models, as learnedsystems/RMI names them; 'radix-table' is its RadixTable top layer
+ * (radix18 / radix22 in its optimizer), see fitRoot.
+ */
+export const RMI_ROOTS = ['linear', 'linear-spline', 'cubic', 'radix', 'radix-table'] as const;
 export type RmiRoot = (typeof RMI_ROOTS)[number];
 
 export interface RmiConfig {
   root: RmiRoot;
   /** Number of leaves, a power of two. */
   branching: number;
+  /** radix-table root only: bits of its table (2^bits + 1 entries of 4 bytes). Default 18. */
+  tableBits?: number;
 }
 
 export interface RmiSearchConfig {
@@ -49,17 +54,24 @@ export interface RmiSearchConfig {
   minLog2: number;
   maxLog2: number;
   log2Step: number;
+  /** Table sizes tried for the radix-table root. */
+  tableBits: readonly number[];
   /** Keys sampled to estimate a candidate's cost (each sample evaluates the leaf it falls in). */
   samples: number;
-  /** Candidates whose leaf table is larger than this are not considered. */
+  /** Candidates larger than this (leaves and root table) are not considered. */
   maxBytes: number;
   /**
-   * Cost = average log2(window) + sizeWeight * log2(leaf bytes / 2^16): a larger table costs
-   * cache misses on the leaf itself. Measured on the real sets by scripts/bench-learned.mjs.
+   * Cost, in units of one binary-search step: average log2(window) + sizeWeight *
+   * log2(bytes / freeBytes) when the model is larger than freeBytes (it then costs cache misses
+   * of its own). Measured on the real sets by scripts/bench-learned.mjs: about 50 ns a step, and
+   * each doubling past half a megabyte costing about 0.7 of a step.
    */
   sizeWeight: number;
+  freeBytes: number;
   /** Extra cost of the cubic root (four more multiply-adds and a clamp per lookup). */
   cubicCost: number;
+  /** Extra cost of the radix-table root (two more loads, from a table that may miss the cache). */
+  tableCost: number;
 }
 
 export const RMI_SEARCH_DEFAULTS: RmiSearchConfig = {
@@ -67,10 +79,13 @@ export const RMI_SEARCH_DEFAULTS: RmiSearchConfig = {
   minLog2: 8,
   maxLog2: 20,
   log2Step: 1,
+  tableBits: [16, 18, 20],
   samples: 2000,
-  maxBytes: 1 << 20,
-  sizeWeight: 0.25,
+  maxBytes: 1 << 24,
+  sizeWeight: 0.7,
+  freeBytes: 1 << 19,
   cubicCost: 0.1,
+  tableCost: 0.5,
 };
 
 /**
@@ -104,12 +119,14 @@ function setLeaf(t: LeafTable, L: number, slope: number, icpt: number, errLo: nu
 function clampPos(p: number, s: number, e: number): number {
   return p > s ? (p < e ? Math.floor(p) : e) : s;
 }
-const KIND: Record<RmiRoot, number> = { linear: 0, 'linear-spline': 1, cubic: 2, radix: 3 };
+const KIND: Record<RmiRoot, number> = { linear: 0, 'linear-spline': 1, cubic: 2, radix: 3, 'radix-table': 4 };
+const CUBIC = 2, TABLE = 4;
 
 // ---------------------------------------------------------------------------------------------
 // Root models. All map x to a leaf coordinate r in [0, B); leaf = clamp(floor(r), 0, B - 1).
 // linear, linear-spline and radix are affine: r = (x - x0) * scale + base. cubic is
-// base + span * h(t), t = clamp((x - x0) * scale, 0, 1), h the cubic below.
+// base + span * h(t), t = clamp((x - x0) * scale, 0, 1), h the cubic below. radix-table reads
+// the hint table at the key's prefix u = (x - x0) * scale and interpolates to the next hint.
 
 interface RootModel {
   kind: number;
@@ -120,13 +137,33 @@ interface RootModel {
   a: number;
   b: number;
   c: number;
+  /** radix-table only: hint[p] = rank of the first key whose prefix is >= p; r = rank * rankScale. */
+  hint: Uint32Array;
+  rankScale: number;
+}
+
+function newRoot(kind: number, x0: number): RootModel {
+  return { kind, x0, scale: 0, base: 0, a: 0, b: 0, c: 0, hint: new Uint32Array(0), rankScale: 0 };
 }
 
 function evalRoot(m: RootModel, x: number): number {
-  if (m.kind !== 2) return (x - m.x0) * m.scale + m.base;
-  let t = (x - m.x0) * m.scale;
-  t = t > 0 ? (t < 1 ? t : 1) : 0;
-  return ((m.a * t + m.b) * t + m.c) * t + m.base;
+  if (m.kind === CUBIC) {
+    let t = (x - m.x0) * m.scale;
+    t = t > 0 ? (t < 1 ? t : 1) : 0;
+    return ((m.a * t + m.b) * t + m.c) * t + m.base;
+  }
+  if (m.kind === TABLE) return evalTable(m.hint, (x - m.x0) * m.scale) * m.rankScale;
+  return (x - m.x0) * m.scale + m.base;
+}
+
+/** The hint table read at prefix coordinate u, interpolated inside the bucket (monotone in u). */
+function evalTable(hint: Uint32Array, u: number): number {
+  const top = hint.length - 2;
+  const p = u > 0 ? (u < top ? u | 0 : top) : 0; // NaN -> 0
+  let f = u - p;
+  f = f > 0 ? (f < 1 ? f : 1) : 0;
+  const h = hint[p]!;
+  return h + (hint[p + 1]! - h) * f;
 }
 
 function leafOf(m: RootModel, x: number, bMax: number): number {
@@ -142,11 +179,11 @@ function samplePositions(n: number, m: number): Int32Array {
   return out;
 }
 
-function fitRoot(keys: KeySet, root: RmiRoot, B: number): RootModel {
+function fitRoot(keys: KeySet, root: RmiRoot, B: number, tableBits = 18): RootModel {
   const n = keys.n, x = keys.x;
   const x0 = x[0]!, x1 = x[n - 1]!;
   const range = x1 - x0;
-  const m: RootModel = { kind: KIND[root], x0, scale: 0, base: 0, a: 0, b: 0, c: 0 };
+  const m = newRoot(KIND[root], x0);
   // All keys equal (or one key): every query goes to leaf 0.
   if (!(range > 0) || !Number.isFinite(range)) { m.kind = 1; return m; }
   if (root === 'linear-spline') {
@@ -154,10 +191,23 @@ function fitRoot(keys: KeySet, root: RmiRoot, B: number): RootModel {
     m.scale = B / range;
   } else if (root === 'radix') {
     // RMI's radix model: the top log2(B) bits of (key - min), i.e. a power-of-two scale.
-    let shift = Math.ceil(Math.log2(range / B));
-    while (range * 2 ** -shift >= B) shift++;
-    while (shift > -1074 && range * 2 ** -(shift - 1) < B) shift--;
-    m.scale = 2 ** -shift;
+    m.scale = radixScale(range, B);
+  } else if (root === 'radix-table') {
+    // RMI's RadixTable: a hint per prefix of tableBits bits (of key - min), the rank of the first
+    // key with that prefix or above; it spreads clustered keys over the leaves by rank, which no
+    // global formula can. Between two hints the rank is interpolated.
+    const T = 2 ** tableBits;
+    m.scale = radixScale(range, T);
+    m.rankScale = B / n;
+    const hint = new Uint32Array(T + 1);
+    let p = 0;
+    for (let i = 0; i < n; i++) {
+      const u = (x[i]! - x0) * m.scale;
+      const pre = u > 0 ? (u < T - 1 ? u | 0 : T - 1) : 0;
+      while (p <= pre) hint[p++] = i;
+    }
+    while (p <= T) hint[p++] = n;
+    m.hint = hint;
   } else if (root === 'linear') {
     // Least squares of leaf coordinate (position * B / n) on x, over a sample.
     const pos = samplePositions(n, 1 << 16);
@@ -177,6 +227,14 @@ function fitRoot(keys: KeySet, root: RmiRoot, B: number): RootModel {
     fitCubic(keys, m, B);
   }
   return m;
+}
+
+/** 2^-shift for the smallest shift with range * 2^-shift < buckets (the top bits of key - min). */
+function radixScale(range: number, buckets: number): number {
+  let shift = Math.ceil(Math.log2(range / buckets));
+  while (range * 2 ** -shift >= buckets) shift++;
+  while (shift > -1074 && range * 2 ** -(shift - 1) < buckets) shift--;
+  return 2 ** -shift;
 }
 
 /**
@@ -273,44 +331,47 @@ function leafStart(keys: KeySet, m: RootModel, bMax: number, L: number, lo: numb
 // ---------------------------------------------------------------------------------------------
 // The index
 
-export class RmiIndex implements SearchIndex {
+/**
+ * What every RMI shares: the leaves, built at construction. The lookup lives in the subclasses,
+ * one per kind of root (affine, cubic, radix table): each has its own copy of `lowerBound`, so
+ * that each stays monomorphic and free of a branch on the root kind when RMIs of several kinds
+ * live in one process (measured: mixing them in one class slowed every lookup by 15-30%). The
+ * root's parameters sit in a Float64Array for the same reason: object fields that hold an
+ * integer in one instance and a fraction in another change representation under V8.
+ */
+export abstract class RmiIndex implements SearchIndex {
   readonly n: number;
   readonly config: RmiConfig;
   /** Per leaf: slope, intercept (leafF[4L], leafF[4L+1]); errLo, errHi, start, end (leafI[8L+4..7]). */
   readonly leafF: Float64Array;
   readonly leafI: Int32Array;
-  private readonly keys: KeySet;
-  private readonly mode: WindowMode;
-  private readonly kind: number;
-  private readonly x0: number;
-  private readonly scale: number;
-  private readonly base: number;
-  private readonly a: number;
-  private readonly b: number;
-  private readonly c: number;
-  private readonly bMax: number;
+  protected readonly keys: KeySet;
+  protected readonly mode: WindowMode;
+  /** Root parameters: x0, scale, base, a, b, c, rankScale (see RootModel). */
+  protected readonly rp: Float64Array;
+  /** radix-table root only: the hint table (empty otherwise). */
+  protected readonly hint: Uint32Array;
+  protected readonly bMax: number;
   /** Facts about the search that chose the config, for describe(). */
   searchSummary = '';
 
-  constructor(keys: KeySet, config: RmiConfig) {
+  constructor(keys: KeySet, config: RmiConfig, root: RootModel) {
     const n = keys.n, B = config.branching;
     this.keys = keys;
     this.n = n;
     this.config = config;
     this.mode = windowModeOf(keys);
     this.bMax = B - 1;
+    this.rp = Float64Array.of(root.x0, root.scale, root.base, root.a, root.b, root.c, root.rankScale);
+    this.hint = root.hint;
     const table = newLeafTable(B);
     this.leafF = table.f;
     this.leafI = table.i;
-    // n = 0: one constant leaf answering 0 (B is still allocated so lookups need no branch).
-    const root = n > 0 ? fitRoot(keys, config.root, B) : { kind: 1, x0: 0, scale: 0, base: 0, a: 0, b: 0, c: 0 };
-    this.kind = root.kind; this.x0 = root.x0; this.scale = root.scale; this.base = root.base;
-    this.a = root.a; this.b = root.b; this.c = root.c;
     const x = keys.x;
     // Leaf boundaries in one pass: the root is monotone, so each leaf's keys are contiguous.
+    // n = 0: every leaf is the constant 0.
     let s = 0;
-    let L = 0;
-    while (L < B) {
+    for (let L = 0; L < B; L++) {
       let e = s;
       if (n > 0) {
         // Galloping then binary search for the end of leaf L: cheap for small and large leaves.
@@ -318,56 +379,29 @@ export class RmiIndex implements SearchIndex {
         while (e + step <= n && leafOf(root, x[e + step - 1]!, this.bMax) <= L) { e += step; step *= 2; }
         e = leafStart(keys, root, this.bMax, L + 1, e, Math.min(n, e + step));
       }
-      if (e > s) {
-        fitLeaf(keys, s, e, table, L);
-      } else {
-        constantLeaf(table, L, s);
-      }
+      if (e > s) fitLeaf(keys, s, e, table, L);
+      else constantLeaf(table, L, s);
       s = e;
-      L++;
     }
   }
+
+  /** The leaf of a key; the same arithmetic as evalRoot. */
+  protected abstract leafOf(qx: number): number;
+
+  abstract lowerBound(q: KeySet, i: number): number;
 
   predict(q: KeySet, i: number): number {
     const L = this.leafOf(q.x[i]!);
     return clampPos(this.leafF[4 * L]! * q.x[i]! + this.leafF[4 * L + 1]!, this.leafI[8 * L + 6]!, this.leafI[8 * L + 7]!);
   }
 
-  private leafOf(qx: number): number {
-    let r: number;
-    if (this.kind !== 2) r = (qx - this.x0) * this.scale + this.base;
-    else {
-      let t = (qx - this.x0) * this.scale;
-      t = t > 0 ? (t < 1 ? t : 1) : 0;
-      r = ((this.a * t + this.b) * t + this.c) * t + this.base;
-    }
-    const bMax = this.bMax;
-    return r > 0 ? (r < bMax ? r | 0 : bMax) : 0;
-  }
-
-  lowerBound(q: KeySet, i: number): number {
-    const qx = q.x[i]!;
-    const L = this.leafOf(qx);
-    const f = this.leafF, li = this.leafI;
-    const p = f[4 * L]! * qx + f[4 * L + 1]!;
-    const s = li[8 * L + 6]!, e = li[8 * L + 7]!;
-    // The clamp (the same as clampPos, which measured the errors) also maps NaN to s.
-    const P = p > s ? (p < e ? Math.floor(p) : e) : s;
-    const lo = P - li[8 * L + 4]!;
-    const hi = P + li[8 * L + 5]! + 1;
-    const mode = this.mode;
-    return mode === WindowMode.X ? searchWindowX(this.keys, q, i, lo, hi)
-      : mode === WindowMode.U32 ? searchWindowU32(this.keys, q, i, lo, hi)
-      : searchWindowExact(this.keys, q, i, lo, hi);
-  }
-
   sizeBytes(): number {
-    return this.leafF.byteLength + 8 * 8; // leaf table + root parameters
+    return this.leafF.byteLength + this.hint.byteLength + this.rp.byteLength;
   }
 
-  /** Average over keys of log2(window + 1), the window width and the number of empty leaves. */
+  /** Average over keys of log2(window + 1), the widest window and the number of empty leaves. */
   stats(): { avgLog2Window: number; maxWindow: number; emptyLeaves: number } {
-    const n = this.n, f = this.leafF, li = this.leafI;
+    const n = this.n, li = this.leafI;
     let sum = 0, maxW = 0;
     for (let i = 0; i < n; i++) {
       const L = this.leafOf(this.keys.x[i]!);
@@ -384,6 +418,7 @@ export class RmiIndex implements SearchIndex {
     const st = this.stats();
     return {
       root: this.config.root,
+      ...(this.config.root === 'radix-table' ? { tableBits: this.config.tableBits ?? 18 } : {}),
       branching: this.config.branching,
       avgLog2Window: +st.avgLog2Window.toFixed(2),
       maxWindow: st.maxWindow,
@@ -393,12 +428,86 @@ export class RmiIndex implements SearchIndex {
   }
 }
 
+/**
+ * The leaf's window and the last mile, shared by the three lookups: prediction clamped to the
+ * leaf's key range [start, end] (as clampPos, which measured the errors; it also maps NaN to
+ * start), then [P - errLo, P + errHi + 1).
+ */
+function leafSearch(f: Float64Array, li: Int32Array, L: number, qx: number, mode: WindowMode, keys: KeySet, q: KeySet,
+  i: number): number {
+  const p = f[4 * L]! * qx + f[4 * L + 1]!;
+  const s = li[8 * L + 6]!, e = li[8 * L + 7]!;
+  const P = p > s ? (p < e ? Math.floor(p) : e) : s;
+  const lo = P - li[8 * L + 4]!;
+  const hi = P + li[8 * L + 5]! + 1;
+  return mode === WindowMode.X ? searchWindowX(keys, q, i, lo, hi)
+    : mode === WindowMode.U32 ? searchWindowU32(keys, q, i, lo, hi)
+    : searchWindowExact(keys, q, i, lo, hi);
+}
+
+/** linear, linear-spline and radix roots: r = (x - x0) * scale + base. */
+class RmiAffine extends RmiIndex {
+  protected leafOf(qx: number): number {
+    const rp = this.rp;
+    const r = (qx - rp[0]!) * rp[1]! + rp[2]!;
+    const bMax = this.bMax;
+    return r > 0 ? (r < bMax ? r | 0 : bMax) : 0; // NaN -> 0
+  }
+
+  lowerBound(q: KeySet, i: number): number {
+    const qx = q.x[i]!;
+    return leafSearch(this.leafF, this.leafI, this.leafOf(qx), qx, this.mode, this.keys, q, i);
+  }
+}
+
+/** cubic root: t = clamp((x - x0) * scale, 0, 1), r = ((a t + b) t + c) t + base. */
+class RmiCubic extends RmiIndex {
+  protected leafOf(qx: number): number {
+    const rp = this.rp;
+    let t = (qx - rp[0]!) * rp[1]!;
+    t = t > 0 ? (t < 1 ? t : 1) : 0;
+    const r = ((rp[3]! * t + rp[4]!) * t + rp[5]!) * t + rp[2]!;
+    const bMax = this.bMax;
+    return r > 0 ? (r < bMax ? r | 0 : bMax) : 0;
+  }
+
+  lowerBound(q: KeySet, i: number): number {
+    const qx = q.x[i]!;
+    return leafSearch(this.leafF, this.leafI, this.leafOf(qx), qx, this.mode, this.keys, q, i);
+  }
+}
+
+/** radix-table root: r = evalTable(hint, (x - x0) * scale) * rankScale. */
+class RmiTable extends RmiIndex {
+  protected leafOf(qx: number): number {
+    const rp = this.rp;
+    const r = evalTable(this.hint, (qx - rp[0]!) * rp[1]!) * rp[6]!;
+    const bMax = this.bMax;
+    return r > 0 ? (r < bMax ? r | 0 : bMax) : 0;
+  }
+
+  lowerBound(q: KeySet, i: number): number {
+    const qx = q.x[i]!;
+    return leafSearch(this.leafF, this.leafI, this.leafOf(qx), qx, this.mode, this.keys, q, i);
+  }
+}
+
+/** Fits the root and the leaves of one configuration. */
+export function newRmi(keys: KeySet, config: RmiConfig): RmiIndex {
+  const root = keys.n > 0 ? fitRoot(keys, config.root, config.branching, config.tableBits) : newRoot(1, 0);
+  if (root.kind === CUBIC) return new RmiCubic(keys, config, root);
+  if (root.kind === TABLE) return new RmiTable(keys, config, root);
+  return new RmiAffine(keys, config, root);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Hyperparameter search
 
 export interface RmiCandidate {
   root: RmiRoot;
   branching: number;
+  /** radix-table root only. */
+  tableBits?: number;
   avgLog2Window: number;
   bytes: number;
   cost: number;
@@ -415,30 +524,33 @@ export function searchRmiConfigs(keys: KeySet, sc: RmiSearchConfig = RMI_SEARCH_
   const pos = samplePositions(n, sc.samples);
   const leaf = newLeafTable(1);
   for (const root of sc.roots) {
-    for (let k = sc.minLog2; k <= sc.maxLog2; k += sc.log2Step) {
-      const B = 2 ** k;
-      const bytes = B * LEAF_BYTES;
-      if (bytes > sc.maxBytes) continue;
-      const m = fitRoot(keys, root, B);
-      const bMax = B - 1;
-      const seen = new Map<number, number>();
-      let sum = 0;
-      for (const p of pos) {
-        const L = leafOf(m, x[p]!, bMax);
-        let lw = seen.get(L);
-        if (lw === undefined) {
-          const s = leafStart(keys, m, bMax, L, 0, n);
-          const e = leafStart(keys, m, bMax, L + 1, s, n);
-          const stride = Math.max(1, Math.ceil((e - s) / 16384));
-          const w = s < e ? fitLeaf(keys, s, e, leaf, 0, stride) : 1;
-          lw = Math.log2(w + stride);
-          seen.set(L, lw);
+    for (const tableBits of root === 'radix-table' ? sc.tableBits : [0]) {
+      for (let k = sc.minLog2; k <= sc.maxLog2; k += sc.log2Step) {
+        const B = 2 ** k;
+        const bytes = B * LEAF_BYTES + (root === 'radix-table' ? 4 * (2 ** tableBits + 1) : 0);
+        if (bytes > sc.maxBytes) continue;
+        const m = fitRoot(keys, root, B, tableBits);
+        const bMax = B - 1;
+        const seen = new Map<number, number>();
+        let sum = 0;
+        for (const p of pos) {
+          const L = leafOf(m, x[p]!, bMax);
+          let lw = seen.get(L);
+          if (lw === undefined) {
+            const s = leafStart(keys, m, bMax, L, 0, n);
+            const e = leafStart(keys, m, bMax, L + 1, s, n);
+            const stride = Math.max(1, Math.ceil((e - s) / 16384));
+            const w = s < e ? fitLeaf(keys, s, e, leaf, 0, stride) : 1;
+            lw = Math.log2(w + stride);
+            seen.set(L, lw);
+          }
+          sum += lw;
         }
-        sum += lw;
+        const avg = sum / pos.length;
+        const cost = avg + sc.sizeWeight * Math.max(0, Math.log2(bytes / sc.freeBytes)) + (root === 'cubic' ? sc.cubicCost : 0)
+          + (root === 'radix-table' ? sc.tableCost : 0);
+        out.push({ root, branching: B, ...(root === 'radix-table' ? { tableBits } : {}), avgLog2Window: avg, bytes, cost });
       }
-      const avg = sum / pos.length;
-      const cost = avg + sc.sizeWeight * Math.max(0, Math.log2(bytes / 65536)) + (root === 'cubic' ? sc.cubicCost : 0);
-      out.push({ root, branching: B, avgLog2Window: avg, bytes, cost });
     }
   }
   out.sort((a, b) => a.cost - b.cost);
@@ -456,18 +568,21 @@ export function buildRmi(keys: KeySet, config?: Partial<RmiConfig>, search: Part
     check((RMI_ROOTS as readonly string[]).includes(root), `unknown RMI root model '${root}'`, 'rmi.root', RMI_ROOTS.join(', '));
     check(Number.isInteger(Math.log2(branching)) && branching >= 1 && branching <= 1 << 26,
       `RMI branching factor ${branching} is invalid`, 'rmi.branching', 'a power of two between 1 and 2^26');
-    return new RmiIndex(keys, { root, branching });
+    const tableBits = config.tableBits ?? 18;
+    check(Number.isInteger(tableBits) && tableBits >= 1 && tableBits <= 26, `RMI table bits ${tableBits} are invalid`,
+      'rmi.tableBits', 'an integer in [1, 26]');
+    return newRmi(keys, { root, branching, tableBits });
   }
   const sc = { ...RMI_SEARCH_DEFAULTS, ...search };
-  if (keys.n < 2) return new RmiIndex(keys, { root: 'linear-spline', branching: 1 }); // nothing to learn
+  if (keys.n < 2) return newRmi(keys, { root: 'linear-spline', branching: 1 }); // nothing to learn
   const cands = searchRmiConfigs(keys, sc);
   if (cands.length === 0) {
     throw new SelfoptError(`no RMI candidate fits in ${sc.maxBytes} bytes`, 'rmi.maxBytes', 'a larger limit');
   }
   const best = cands[0]!;
-  const ix = new RmiIndex(keys, { root: best.root, branching: best.branching });
+  const ix = newRmi(keys, { root: best.root, branching: best.branching, ...(best.tableBits ? { tableBits: best.tableBits } : {}) });
   ix.searchSummary = cands.slice(0, 3)
-    .map((c) => `${c.root}/2^${Math.log2(c.branching)}: log2w ${c.avgLog2Window.toFixed(2)} cost ${c.cost.toFixed(2)}`)
+    .map((c) => `${c.root}${c.tableBits ? `(${c.tableBits})` : ''}/2^${Math.log2(c.branching)}: log2w ${c.avgLog2Window.toFixed(2)} cost ${c.cost.toFixed(2)}`)
     .join('; ') + ` (${cands.length} candidates)`;
   return ix;
 }
@@ -482,11 +597,14 @@ export const rmiSolver: Solver<KeySet, SearchIndex> = {
   solve(keys: KeySet, ctx: SolveContext): SearchIndex {
     const root = ctx.options['rmi.root'];
     const br = ctx.options['rmi.branching'];
+    const tb = ctx.options['rmi.tableBits'];
     const maxBytes = ctx.options['rmi.maxBytes'];
     if (root !== undefined || br !== undefined) {
       const b = br === undefined ? undefined : Number(br);
       check(b === undefined || Number.isInteger(b), `option rmi.branching=${br} is not an integer`, '--opt rmi.branching', 'a power of two');
-      return buildRmi(keys, { root: root as RmiRoot | undefined, branching: b });
+      const t = tb === undefined ? undefined : Number(tb);
+      check(t === undefined || Number.isInteger(t), `option rmi.tableBits=${tb} is not an integer`, '--opt rmi.tableBits', 'an integer');
+      return buildRmi(keys, { root: root as RmiRoot | undefined, branching: b, ...(t !== undefined ? { tableBits: t } : {}) });
     }
     if (maxBytes !== undefined) {
       const mb = Number(maxBytes);
