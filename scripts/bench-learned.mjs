@@ -10,7 +10,7 @@
 //
 // Usage: npx tsc -p . && node scripts/bench-learned.mjs [--data DIR] [--sets s2,flights,lon,ipv4]
 //        [--queries 1000000] [--rounds 7] [--only pgm,rmi,rs] [--pgm eps,epsRec] [--rs eps,bits]
-//        [--rmi root,branching] [--rbs bits] [--sweep]
+//        [--rmi root,branching[,tableBits];max,BYTES] [--rbs bits,bits] [--json]
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -171,6 +171,8 @@ function timed(fn) {
   return [v, Number(process.hrtime.bigint() - t0) / 1e6];
 }
 
+// "a,b;c,d;" -> [[a, b], [c, d], [undefined]]: an empty entry is the default config.
+const nums = (c) => c.split(',').map((v) => (v === '' ? undefined : Number(v)));
 const pgmCfg = arg('pgm', '');
 const rsCfg = arg('rs', '');
 const rmiCfg = arg('rmi', '');
@@ -188,7 +190,7 @@ for (const name of wanted) {
     methods.push({ name: `rbs-${b}`, index: rbs, buildMs: +ms.toFixed(0) });
   }
   if (only.includes('pgm')) {
-    const cfgs = pgmCfg ? pgmCfg.split(';').map((c) => c.split(',').map(Number)) : [[undefined, undefined]];
+    const cfgs = pgmCfg ? pgmCfg.split(';').map(nums) : [[undefined, undefined]];
     for (const [e, er] of cfgs) {
       const [ix, ms] = timed(() => buildPgm(keys, e, er));
       methods.push({ name: `pgm${e ? `-${e}/${er}` : ''}`, index: ix, buildMs: +ms.toFixed(0) });
@@ -197,13 +199,16 @@ for (const name of wanted) {
   if (only.includes('rmi') && rmiMod) {
     const cfgs = rmiCfg ? rmiCfg.split(';').map((c) => c.split(',')) : [[]];
     for (const [root, br, tb] of cfgs) {
-      const cfg = root ? { root, branching: Number(br), ...(tb ? { tableBits: Number(tb) } : {}) } : {};
-      const [ix, ms] = timed(() => rmiMod.buildRmi(keys, cfg));
-      methods.push({ name: `rmi${root ? `-${root}${tb ? tb : ''}/${br}` : ''}`, index: ix, buildMs: +ms.toFixed(0) });
+      // "max,BYTES": the searched RMI limited to BYTES (e.g. a quarter of RBS's table).
+      const capped = root === 'max';
+      const cfg = root && !capped ? { root, branching: Number(br), ...(tb ? { tableBits: Number(tb) } : {}) } : {};
+      const [ix, ms] = timed(() => rmiMod.buildRmi(keys, capped ? undefined : cfg, capped ? { maxBytes: Number(br) } : {}));
+      const label = capped ? `rmi<=${br}B` : `rmi${root ? `-${root}${tb ? tb : ''}/${br}` : ''}`;
+      methods.push({ name: label, index: ix, buildMs: +ms.toFixed(0) });
     }
   }
   if (only.includes('rs') && rsMod) {
-    const cfgs = rsCfg ? rsCfg.split(';').map((c) => c.split(',').map(Number)) : [[undefined, undefined]];
+    const cfgs = rsCfg ? rsCfg.split(';').map(nums) : [[undefined, undefined]];
     for (const [e, b] of cfgs) {
       const [ix, ms] = timed(() => rsMod.buildRadixSpline(keys, e, b));
       methods.push({ name: `radix-spline${e ? `-${e}/${b}` : ''}`, index: ix, buildMs: +ms.toFixed(0) });

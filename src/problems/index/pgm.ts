@@ -40,10 +40,11 @@ export interface PgmConfig {
 }
 
 /**
- * Defaults chosen by scripts/bench-learned.mjs on the four real sets (S2 cells, flights,
- * longitudes, IPv4): see the report there. PGM's own default is (64, 4).
+ * SOSD's default PGM run (benchmark_pgm.cc: PGM<K, 16>, with the library's epsilonRecursive 4);
+ * also the fastest of 16..128 on the four real sets here (scripts/bench-learned.mjs). The
+ * library's own default epsilon is 64.
  */
-export const PGM_DEFAULTS: PgmConfig = { epsilon: 64, epsilonRecursive: 4 };
+export const PGM_DEFAULTS: PgmConfig = { epsilon: 16, epsilonRecursive: 4 };
 
 const TWO32 = 4294967296;
 
@@ -300,7 +301,9 @@ function buildDataLevel(keys: KeySet, eps: number, exact: boolean): LevelBuild {
         const sh = l === 0xffffffff ? h + 1 : h;
         const sl = l === 0xffffffff ? 0 : l + 1;
         const below = j + 1 === n || hi[j + 1]! > sh || (hi[j + 1] === sh && lo[j + 1]! > sl);
-        if (below) b.add(sh, sl, xOfHalves(keys, sh, sl), j);
+        // Above +Infinity the next bit pattern is a NaN: no such point then.
+        const sx = xOfHalves(keys, sh, sl);
+        if (below && (exact || sx > x[j]!)) b.add(sh, sl, sx, j);
       }
     }
     i = j + 1;
@@ -326,6 +329,13 @@ function buildUpperLevel(below: LevelBuild, eps: number, exact: boolean): LevelB
  * [levelStart[l], levelStart[l+1] - 1); the slot just before levelStart[l+1] is a sentinel whose
  * intercept is the size of the level below (n for the data level): a prediction is capped by the
  * next segment's intercept (as PGM does), and the last segment's "next" is the sentinel.
+ *
+ * Edge cases, and why they need nothing more: n = 0 has no levels (lookups answer 0 at once).
+ * One key, or all keys equal, is one run: points (key, 0) and (key + 1, n - 1), one segment,
+ * whose window holds 0 (queries up to the key) and n (queries above it). Queries below the first
+ * key predict below 0 and are clamped to 0; above the last key, the last run's point and the cap
+ * at n keep them within the window of n. Predictions are clamped before truncation, so a NaN
+ * (an infinite float key) becomes 0 and the window search widens.
  */
 export class PgmIndex implements SearchIndex {
   readonly n: number;

@@ -146,6 +146,14 @@ function buildSpline(keys: KeySet, eps: number): number[] {
 // ---------------------------------------------------------------------------------------------
 // The index
 
+/**
+ * Edge cases: n = 0 has no spline (lookups answer 0 at once). One key, or all keys equal, is the
+ * spline point (key, 0) plus (key + 1, n - 1): interpolation gives 0 at the key and n - 1 above
+ * it. Queries below the first or above the last spline point use the end segment, its
+ * extrapolation clamped to [0, n]; the radix prefix is clamped the same way. Two spline points
+ * never share an x (CDF points are distinct doubles), and a single point is a constant, so the
+ * interpolation never divides by zero.
+ */
 export class RadixSplineIndex implements SearchIndex {
   readonly n: number;
   readonly epsilon: number;
