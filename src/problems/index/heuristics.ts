@@ -11,7 +11,7 @@
 import { bulkLoad } from 'sorted-btree/extended/bulkLoad.js';
 import type { SolveContext, Solver } from '../../core/problem.js';
 import { SelfoptError } from '../../core/errors.js';
-import { lowerBoundExact, lowerBoundX, keyLess, type KeySet } from './keys.js';
+import { lowerBound, lowerBoundExact, keyLess, type KeySet } from './keys.js';
 import type { SearchIndex } from './search-index.js';
 
 type IndexSolver = Solver<KeySet, SearchIndex>;
@@ -35,8 +35,7 @@ function intOption(ctx: SolveContext, name: string, fallback: number, min: numbe
 export class BinarySearchIndex implements SearchIndex {
   constructor(readonly keys: KeySet) {}
   lowerBound(q: KeySet, i: number): number {
-    const k = this.keys;
-    return k.exactX ? lowerBoundX(k, q, i, 0, k.n) : lowerBoundExact(k, q, i, 0, k.n);
+    return lowerBound(this.keys, q, i, 0, this.keys.n);
   }
   sizeBytes(): number { return 0; }
 }
@@ -253,7 +252,7 @@ export class RadixBinarySearchIndex implements SearchIndex {
     if (qh > this.maxH || (qh === this.maxH && ql > this.maxL)) return n;
     const p = this.prefix(qh, ql, q.x[i]!);
     const from = this.hint[p]!, to = this.hint[p + 1]!;
-    return k.exactX ? lowerBoundX(k, q, i, from, to) : lowerBoundExact(k, q, i, from, to);
+    return lowerBound(k, q, i, from, to);
   }
 
   /** Mean over keys of log2(size of the key's bucket): the binary-search steps left after the table. */
@@ -334,7 +333,7 @@ export class KArySearchTreeIndex implements SearchIndex {
    */
   lowerBound(q: KeySet, i: number): number {
     const B = this.fanout, k = this.keys, L = this.levels;
-    if (L === 0) return k.exactX ? lowerBoundX(k, q, i, 0, k.n) : lowerBoundExact(k, q, i, 0, k.n);
+    if (L === 0) return lowerBound(k, q, i, 0, k.n);
     let t: number;
     if (k.exactX) {
       const qx = q.x[i]!;
@@ -350,7 +349,7 @@ export class KArySearchTreeIndex implements SearchIndex {
         while (c < to && a[c]! < qx) c++;
         t = c - 1;
       }
-      return lowerBoundX(k, q, i, t * B + 1, Math.min(t * B + B, k.n));
+      return lowerBound(k, q, i, t * B + 1, Math.min(t * B + B, k.n));
     }
     const qh = q.hi[i]!, ql = q.lo[i]!;
     let h = this.lh[0]!, l = this.ll[0]!;
@@ -365,7 +364,7 @@ export class KArySearchTreeIndex implements SearchIndex {
       while (c < to && (h[c]! < qh || (h[c] === qh && l[c]! < ql))) c++;
       t = c - 1;
     }
-    return lowerBoundExact(k, q, i, t * B + 1, Math.min(t * B + B, k.n));
+    return lowerBound(k, q, i, t * B + 1, Math.min(t * B + B, k.n));
   }
 
   sizeBytes(): number {
@@ -452,7 +451,7 @@ export class BTreeIndex implements SearchIndex {
     }
     const k = this.keys;
     const from = this.samplePos[j]!, to = this.samplePos[j + 1]!;
-    return k.exactX ? lowerBoundX(k, q, i, from, to) : lowerBoundExact(k, q, i, from, to);
+    return lowerBound(k, q, i, from, to);
   }
 
   /**
