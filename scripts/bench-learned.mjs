@@ -5,11 +5,11 @@
 // plain binary search (the baseline, lowerBoundX / lowerBoundExact from keys.ts) and a quick radix
 // table + binary search (RBS, SOSD's "RBS", for comparison only; the benchmark's own RBS lives in
 // heuristics.ts). Times existing-key lookups: QUERIES random existing keys, every method run on
-// the same queries in interleaved rounds after a warm-up, median ns/lookup over the rounds. Every
-// timed round's answers are checked against lowerBoundExact; a wrong answer aborts the run.
+// the same queries in interleaved batches after a warm-up, median ns/lookup over the batches (see
+// benchSet). Every timed batch's answers are checked against lowerBoundExact; a wrong answer aborts.
 //
 // Usage: npx tsc -p . && node scripts/bench-learned.mjs [--data DIR] [--sets s2,flights,lon,ipv4]
-//        [--queries 1000000] [--rounds 7] [--only pgm,rmi,rs] [--pgm eps,epsRec] [--rs eps,bits]
+//        [--queries 1000000] [--rounds 5] [--batch 100000] [--primer 20000] [--only pgm,rmi,rs] [--pgm eps,epsRec] [--rs eps,bits]
 //        [--rmi root,branching[,tableBits];max,BYTES] [--rbs bits,bits] [--json]
 import fs from 'node:fs';
 import path from 'node:path';
@@ -36,7 +36,7 @@ function arg(name, dflt) {
 }
 const dataDir = arg('data', process.env.SELFOPT_DATA ?? path.join(here, '..', '..', 'shared', 'data'));
 const QUERIES = Number(arg('queries', '1000000'));
-const ROUNDS = Number(arg('rounds', '7'));
+const ROUNDS = Number(arg('rounds', '5'));
 const only = arg('only', 'pgm,rmi,rs').split(',');
 const SETS = {
   s2: 'index/gshhg_s2cellids_6.9M_uint64',
@@ -113,14 +113,13 @@ class QuickRbs {
 
 // A fresh function per method, so that each timing loop's call site stays monomorphic.
 function makeRunner(tag) {
-  return new Function('idx', 'q', 'out', `// ${tag}
-    const m = q.n;
-    for (let i = 0; i < m; i++) out[i] = idx.lowerBound(q, i);
+  return new Function('idx', 'q', 'out', 'from', 'to', `// ${tag}
+    for (let i = from; i < to; i++) out[i] = idx.lowerBound(q, i);
   `);
 }
 
-function check(name, out, expected) {
-  for (let i = 0; i < expected.length; i++) {
+function check(name, out, expected, from, to) {
+  for (let i = from; i < to; i++) {
     if (out[i] !== expected[i]) {
       console.error(`WRONG ANSWER: ${name} query ${i}: got ${out[i]}, expected ${expected[i]}`);
       process.exit(1);
@@ -133,36 +132,49 @@ function median(a) {
   return s[s.length >> 1];
 }
 
+// Timing protocol: the queries are cut in batches of BATCH; each round times every batch once
+// per method, the methods taking turns batch by batch (order rotated), so a burst of background
+// load hits all of them alike; an untimed primer batch (other keys) precedes each timed batch. ns/lookup = median over all (round, batch) samples. Two untimed
+// rounds first (warm-up, and they check every answer); every timed batch is checked too.
+const BATCH = Number(arg('batch', '100000'));
+const PRIMER = Number(arg('primer', '20000'));
+
 function benchSet(label, keys, methods) {
   const q = selectKeys(keys, queryPositions(keys.n, QUERIES, 12345));
+  // Other random keys, looked up untimed right before each timed batch: the method's model and
+  // hot lines are back in cache, as they would be in a run of that method alone.
+  const primer = selectKeys(keys, queryPositions(keys.n, PRIMER, 999));
+  const primerOut = new Int32Array(PRIMER);
   const expected = new Int32Array(q.n);
   for (let i = 0; i < q.n; i++) expected[i] = lowerBoundExact(keys, q, i, 0, keys.n);
   const out = new Int32Array(q.n);
   const runners = methods.map((m) => makeRunner(`${label}/${m.name}`));
-  // Warm-up: two untimed rounds each (also checks answers).
   for (let w = 0; w < 2; w++) {
-    methods.forEach((m, k) => { out.fill(-1); runners[k](m.index, q, out); check(m.name, out, expected); });
+    methods.forEach((m, k) => { out.fill(-1); runners[k](m.index, q, out, 0, q.n); check(m.name, out, expected, 0, q.n); });
   }
   const times = methods.map(() => []);
+  let turn = 0;
   for (let r = 0; r < ROUNDS; r++) {
-    // Rotate the order each round so no method always runs right after the same one.
-    for (let t = 0; t < methods.length; t++) {
-      const k = (t + r) % methods.length;
-      out.fill(-1);
-      const t0 = process.hrtime.bigint();
-      runners[k](methods[k].index, q, out);
-      const t1 = process.hrtime.bigint();
-      check(methods[k].name, out, expected);
-      times[k].push(Number(t1 - t0) / q.n);
+    for (let from = 0; from < q.n; from += BATCH) {
+      const to = Math.min(q.n, from + BATCH);
+      turn++;
+      for (let t = 0; t < methods.length; t++) {
+        const k = (t + turn) % methods.length;
+        runners[k](methods[k].index, primer, primerOut, 0, PRIMER);
+        const t0 = process.hrtime.bigint();
+        runners[k](methods[k].index, q, out, from, to);
+        const t1 = process.hrtime.bigint();
+        check(methods[k].name, out, expected, from, to);
+        times[k].push(Number(t1 - t0) / (to - from));
+      }
     }
   }
   const bsNs = median(times[0]);
-  const rows = methods.map((m, k) => {
+  return methods.map((m, k) => {
     const ns = median(times[k]);
     return { set: label, method: m.name, ns: +ns.toFixed(1), speedup: +(bsNs / ns).toFixed(2), buildMs: m.buildMs,
       bytes: m.index.sizeBytes(), describe: m.index.describe ? JSON.stringify(m.index.describe()) : '' };
   });
-  return rows;
 }
 
 function timed(fn) {
@@ -214,7 +226,7 @@ for (const name of wanted) {
       methods.push({ name: `radix-spline${e ? `-${e}/${b}` : ''}`, index: ix, buildMs: +ms.toFixed(0) });
     }
   }
-  console.log(`\n${name}: n=${keys.n} exactX=${keys.exactX}, ${QUERIES} existing-key lookups, median of ${ROUNDS} rounds`);
+  console.log(`\n${name}: n=${keys.n} exactX=${keys.exactX}, ${QUERIES} existing-key lookups, ${ROUNDS} rounds of ${Math.ceil(QUERIES / BATCH)} interleaved batches, median`);
   const fb0 = windowFallbacks();
   const rows = benchSet(name, keys, methods);
   const fb = windowFallbacks() - fb0;

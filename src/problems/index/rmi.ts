@@ -448,7 +448,8 @@ function leafSearch(f: Float64Array, li: Int32Array, L: number, qx: number, mode
   i: number): number {
   const p = f[4 * L]! * qx + f[4 * L + 1]!;
   const s = li[8 * L + 6]!, e = li[8 * L + 7]!;
-  const P = p > s ? (p < e ? Math.floor(p) : e) : s;
+  // p | 0 is floor(p) here (s <= p < e < 2^31) and keeps the window bounds int32.
+  const P = p > s ? (p < e ? p | 0 : e) : s;
   const lo = P - li[8 * L + 4]!;
   const hi = P + li[8 * L + 5]! + 1;
   return mode === WindowMode.X ? searchWindowX(keys, q, i, lo, hi)
