@@ -1,0 +1,84 @@
+/**
+ * A binary min-heap of timed events on typed arrays, for discrete-event simulators.
+ *
+ * Each entry is (time, payload): `time` a double, `payload` an int32 the caller encodes (an
+ * event kind and an id). Entries with equal times come out in the order they were pushed, as
+ * Python's `heapq` with an `itertools.count()` tie-breaker does; so a simulator ported from one
+ * replays the same order. Push and pop are O(log n) and allocate nothing once the arrays have
+ * grown to the peak size (they double when full).
+ */
+export class EventQueue {
+  private time: Float64Array;
+  /** Insertion number: the tie-breaker (a double: exact past 2^31 pushes). */
+  private seq: Float64Array;
+  private payload: Int32Array;
+  private n = 0;
+  private pushes = 0;
+
+  constructor(capacity = 64) {
+    const c = Math.max(1, capacity | 0);
+    this.time = new Float64Array(c);
+    this.seq = new Float64Array(c);
+    this.payload = new Int32Array(c);
+  }
+
+  get size(): number {
+    return this.n;
+  }
+
+  clear(): void {
+    this.n = 0;
+    this.pushes = 0;
+  }
+
+  push(time: number, payload: number): void {
+    if (this.n === this.time.length) this.grow();
+    const s = this.pushes++;
+    // Sift up: move parents down until the new entry's place is found, then write it once.
+    let i = this.n++;
+    const T = this.time, S = this.seq, P = this.payload;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const tp = T[p]!;
+      if (tp < time || (tp === time && S[p]! < s)) break;
+      T[i] = tp; S[i] = S[p]!; P[i] = P[p]!;
+      i = p;
+    }
+    T[i] = time; S[i] = s; P[i] = payload;
+  }
+
+  /** Time of the earliest entry; Infinity when empty. */
+  peekTime(): number {
+    return this.n > 0 ? this.time[0]! : Infinity;
+  }
+
+  /** Payload of the earliest entry (its time is peekTime() before the call). Throws when empty. */
+  pop(): number {
+    if (this.n === 0) throw new RangeError('EventQueue.pop on an empty queue');
+    const T = this.time, S = this.seq, P = this.payload;
+    const top = P[0]!;
+    const last = --this.n;
+    if (last === 0) return top;
+    const t = T[last]!, s = S[last]!, pl = P[last]!;
+    // Sift down the last entry from the root.
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= last) break;
+      const r = c + 1;
+      if (r < last && (T[r]! < T[c]! || (T[r] === T[c] && S[r]! < S[c]!))) c = r;
+      if (t < T[c]! || (t === T[c] && s < S[c]!)) break;
+      T[i] = T[c]!; S[i] = S[c]!; P[i] = P[c]!;
+      i = c;
+    }
+    T[i] = t; S[i] = s; P[i] = pl;
+    return top;
+  }
+
+  private grow(): void {
+    const c = this.time.length * 2;
+    const t = new Float64Array(c); t.set(this.time); this.time = t;
+    const s = new Float64Array(c); s.set(this.seq); this.seq = s;
+    const p = new Int32Array(c); p.set(this.payload); this.payload = p;
+  }
+}

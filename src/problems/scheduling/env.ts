@@ -1,0 +1,347 @@
+/**
+ * SchedulingEnv: the simulator (sim.ts) behind the Env contract (src/core/env.ts).
+ *
+ * Observation (`SchedulingObs`, a GraphObs with job structure, shaped for Decima's graph
+ * embedding as decima-sim's actor_agent.translate_state builds it): one row per stage of every
+ * job in the system, jobs in arrival order and each job's stages contiguous. `rowPtr/colIdx` hold
+ * the parent -> child edges in CSR over those rows (block-diagonal: edges stay inside a job);
+ * `jobPtr`, `stageJob` give job membership; `nodeFeatures` are Decima's five node inputs and
+ * `jobFeatures` its three job inputs (same normalizations); the raw state the heuristics read is
+ * in named typed arrays beside them. The arrays are reused from step to step: copy what you keep.
+ *
+ * Action: a MaskedDiscrete over (stage row, parallelism limit) pairs, flattened as
+ * `row * numExecutors + (limit - 1)`, plus one last action `idle` (= n - 1): leave the remaining
+ * source executors idle (decima's `None` node). n = maxStages * numExecutors + 1. The limit is the
+ * paper's parallelism limit: the total number of executors the stage's job may hold; the env sends
+ * min(unassigned tasks of the stage, limit - executors the job already holds (not counting the
+ * source executors when they are its own), number of source executors) executors. Limits below
+ * `limitMin[job]` would send none and are masked. A decision point with nothing selectable is
+ * never shown to the agent: those executors idle, as decima's agents answer there.
+ *
+ * Reward: minus the time integral of the number of jobs in the system since the previous step,
+ * in seconds (decima-sim: the same in ms divided by reward_scale); over an episode it sums to
+ * minus the total job completion time. Time is in ms everywhere else.
+ */
+import { Env, type Info, type ResetResult, type StepResult } from '../../core/env.js';
+import { MaskedDiscrete, type GraphObs, type Space } from '../../core/spaces.js';
+import { SelfoptError } from '../../core/errors.js';
+import type { Rng } from '../../core/rng.js';
+import { Simulator, SIM_DEFAULTS, type EpisodeJob } from './sim.js';
+import { sampleEpisode, type TemplatePool, type WorkloadSpec } from './workloads.js';
+
+export const NODE_FEATURES = 5;
+export const JOB_FEATURES = 3;
+
+export interface SchedulingObs extends GraphObs {
+  numJobs: number;
+  /** Stage rows of job k: jobPtr[k] .. jobPtr[k+1]-1. */
+  jobPtr: Int32Array;
+  stageJob: Int32Array;
+  /** Per job: [executors / 20, +2 if the source executors are this job's else -2, source executors / 20]. */
+  jobFeatures: Float32Array;
+  /** 1 where the stage may be picked now. */
+  stageMask: Uint8Array;
+  /** Smallest parallelism limit that sends at least one executor, per job. */
+  limitMin: Int32Array;
+  numExecutors: number;
+  /** Job row of the source executors, -1 for the global pool. */
+  sourceJob: number;
+  numSourceExec: number;
+  timeMs: number;
+  /** Episode-wide job id (workload order) of each row. */
+  jobId: Int32Array;
+  jobArrivalMs: Float64Array;
+  /** Executors the job holds, moving to it or committed to it (decima's exec_map). */
+  jobExecutors: Int32Array;
+  jobTotalWorkMs: Float64Array;
+  /** Sum over the job's stages of (tasks not yet started) x rough task duration. */
+  jobRemainingWorkMs: Float64Array;
+  stageNumTasks: Int32Array;
+  /** Tasks not started and not yet promised to an executor (can be negative, as in decima). */
+  stageUnassigned: Int32Array;
+  stageRoughMs: Float64Array;
+  stageCriticalPathMs: Float64Array;
+  /** Order in which the stage became runnable (its job's frontier order), -1 if not runnable with tasks left. */
+  stageFrontierSeq: Int32Array;
+}
+
+export interface SchedulingEnvConfig {
+  numExecutors: number;
+  /** Template pool the workload draws from. */
+  pool: TemplatePool;
+  workload: WorkloadSpec;
+  compat?: boolean;
+  movingDelayMs?: number;
+  warmupDelayMs?: number;
+  /** Stage rows the flat action space can address (default: 18 per job of a batch, 4096 for streams). */
+  maxStages?: number;
+  /** Truncate an episode at the first decision at or after this time (ms). */
+  maxTimeMs?: number;
+  recordEvents?: boolean;
+}
+
+/** reset() options: a fixed episode instead of one drawn from the workload (tests). */
+export interface SchedulingResetOptions {
+  jobs?: EpisodeJob[];
+  numInitial?: number;
+}
+
+/** The observation space: checks shapes and lengths; samples a one-stage system. */
+export class SchedulingObsSpace implements Space<SchedulingObs> {
+  readonly kind = 'SchedulingObs';
+  constructor(readonly numExecutors: number) {}
+  contains(x: unknown): x is SchedulingObs {
+    const o = x as SchedulingObs;
+    if (!o || typeof o.numNodes !== 'number' || typeof o.numJobs !== 'number') return false;
+    const n = o.numNodes, J = o.numJobs;
+    return o.nodeFeatures instanceof Float32Array && o.nodeFeatures.length === n * NODE_FEATURES && o.rowPtr instanceof Int32Array && o.rowPtr.length === n + 1
+      && o.colIdx instanceof Int32Array && o.colIdx.length === o.rowPtr[n] && o.jobPtr instanceof Int32Array && o.jobPtr.length === J + 1 && o.jobPtr[J] === n
+      && o.stageJob instanceof Int32Array && o.stageJob.length === n && o.stageMask instanceof Uint8Array && o.stageMask.length === n
+      && o.jobFeatures instanceof Float32Array && o.jobFeatures.length === J * JOB_FEATURES && o.limitMin instanceof Int32Array && o.limitMin.length === J;
+  }
+  sample(rng: Rng): SchedulingObs {
+    const f = Float32Array.from({ length: NODE_FEATURES }, () => rng.next());
+    return {
+      numNodes: 1, nodeFeatures: f, rowPtr: Int32Array.of(0, 0), colIdx: new Int32Array(0), numJobs: 1, jobPtr: Int32Array.of(0, 1), stageJob: Int32Array.of(0),
+      jobFeatures: f.slice(0, JOB_FEATURES), stageMask: Uint8Array.of(1), limitMin: Int32Array.of(1), numExecutors: this.numExecutors, sourceJob: -1,
+      numSourceExec: this.numExecutors, timeMs: 0, jobId: Int32Array.of(0), jobArrivalMs: Float64Array.of(0), jobExecutors: Int32Array.of(0),
+      jobTotalWorkMs: Float64Array.of(1000), jobRemainingWorkMs: Float64Array.of(1000), stageNumTasks: Int32Array.of(1), stageUnassigned: Int32Array.of(1),
+      stageRoughMs: Float64Array.of(1000), stageCriticalPathMs: Float64Array.of(1000), stageFrontierSeq: Int32Array.of(0),
+    };
+  }
+  toJSON() {
+    return { kind: this.kind, nodeDim: NODE_FEATURES, jobDim: JOB_FEATURES, numExecutors: this.numExecutors };
+  }
+}
+
+/** Flat action index of (stage row, parallelism limit). */
+export function encodeAction(row: number, limit: number, numExecutors: number): number {
+  return row * numExecutors + (limit - 1);
+}
+
+/** Episode summary, read after the episode ends. */
+export interface EpisodeStats {
+  jctMs: Float64Array;
+  completed: number;
+  numJobs: number;
+  makespanMs: number;
+  endMs: number;
+  decisions: number;
+  taskEvents: number;
+  recoveries: number;
+}
+
+export class SchedulingEnv extends Env<SchedulingObs, number> {
+  readonly observationSpace: SchedulingObsSpace;
+  readonly actionSpace: MaskedDiscrete;
+  readonly sim: Simulator;
+  readonly E: number;
+  readonly maxStages: number;
+  readonly idleAction: number;
+  private readonly cfg: SchedulingEnvConfig;
+  private readonly mask: Uint8Array;
+  private maskRows = new Int32Array(64);
+  private maskRowCount = 0;
+  private prevArea = 0;
+  private obs!: SchedulingObs;
+  private structVersion = -1;
+
+  constructor(cfg: SchedulingEnvConfig) {
+    super();
+    this.cfg = cfg;
+    this.E = cfg.numExecutors;
+    this.sim = new Simulator({
+      numExecutors: cfg.numExecutors, compat: cfg.compat ?? SIM_DEFAULTS.compat, movingDelayMs: cfg.movingDelayMs ?? SIM_DEFAULTS.movingDelayMs,
+      warmupDelayMs: cfg.warmupDelayMs ?? SIM_DEFAULTS.warmupDelayMs, recordEvents: cfg.recordEvents ?? false,
+    });
+    const perJob = Math.max(1, ...cfg.pool.templates.map((t) => t.numStages));
+    this.maxStages = cfg.maxStages ?? (cfg.workload.kind === 'batch' ? cfg.workload.numJobs * perJob : 4096);
+    this.actionSpace = new MaskedDiscrete(this.maxStages * this.E + 1);
+    this.idleAction = this.maxStages * this.E;
+    this.mask = new Uint8Array(this.actionSpace.n);
+    this.actionSpace.setMask(this.mask);
+    this.observationSpace = new SchedulingObsSpace(this.E);
+  }
+
+  protected doReset(options: Record<string, unknown> | undefined): ResetResult<SchedulingObs> {
+    const o = (options ?? {}) as SchedulingResetOptions;
+    // The workload depends on the seed only (so every policy meets the same jobs); durations get their own stream.
+    const episode = this.rng.split(this.rng.nextU32());
+    let jobs = o.jobs, numInitial = o.numInitial;
+    if (!jobs) ({ jobs, numInitial } = sampleEpisode(this.cfg.workload, this.cfg.pool, episode.split('workload')));
+    this.sim.load(jobs, numInitial ?? jobs.length, episode.split('durations'));
+    this.prevArea = 0;
+    this.structVersion = -1;
+    this.buildObs();
+    return { obs: this.obs, info: { actionMask: this.mask } };
+  }
+
+  override step(action: number): StepResult<SchedulingObs> {
+    if (!this.sim.done) this.checkAction(action);
+    return super.step(action);
+  }
+
+  protected doStep(action: number): StepResult<SchedulingObs> {
+    const sim = this.sim;
+    if (action === this.idleAction) sim.decide(-1, sim.numSourceExec);
+    else {
+      const row = Math.floor(action / this.E), limit = (action % this.E) + 1;
+      const s = this.stageOfRow(row);
+      const j = sim.stJob[s]!;
+      const own = j === sim.sourceJob ? sim.numSourceExec : 0;
+      sim.decide(s, Math.min(limit - sim.execCount(j) + own, sim.numSourceExec));
+    }
+    const reward = -(sim.area - this.prevArea) / 1000;
+    this.prevArea = sim.area;
+    const terminated = sim.done;
+    const truncated = !terminated && this.cfg.maxTimeMs !== undefined && sim.time >= this.cfg.maxTimeMs;
+    if (!terminated) this.buildObs();
+    const info: Info = terminated ? {} : { actionMask: this.mask };
+    return { obs: this.obs, reward, terminated, truncated, info };
+  }
+
+  /** Why an action is invalid, as a SelfoptError; nothing is changed. */
+  private checkAction(a: number): void {
+    const where = 'SchedulingEnv.step';
+    const n = this.actionSpace.n;
+    if (!(Number.isInteger(a) && a >= 0 && a < n)) throw new SelfoptError(`invalid action ${a}: not an integer in [0, ${n})`, where, `row * ${this.E} + (limit - 1) for a stage row and a parallelism limit 1..${this.E}, or ${this.idleAction} (idle)`);
+    if (a === this.idleAction) return;
+    const row = Math.floor(a / this.E), limit = (a % this.E) + 1, o = this.obs;
+    if (row >= o.numNodes) throw new SelfoptError(`invalid action ${a}: stage row ${row} does not exist (the observation has ${o.numNodes} stage rows)`, where, `a row below ${o.numNodes} with stageMask = 1`);
+    const k = o.stageJob[row]!;
+    if (!o.stageMask[row]) {
+      const s = this.stageOfRow(row), sim = this.sim;
+      let why = 'its parents are not all saturated';
+      if (sim.selected[s]) why = 'it was already chosen for these source executors';
+      else if (sim.unassigned(s) <= 0) why = 'every task of it is started or already has an executor on the way (saturated)';
+      throw new SelfoptError(`invalid action ${a}: stage row ${row} (job ${o.jobId[k]}, stage ${s - sim.jobStageBase[o.jobId[k]!]!}) cannot be picked now: ${why}`, where, 'a stage row with stageMask = 1 (see info.actionMask)');
+    }
+    if (limit < o.limitMin[k]!) throw new SelfoptError(`invalid action ${a}: parallelism limit ${limit} for job row ${k}, which already holds ${o.jobExecutors[k]} executors, would send none`, where, `a limit in ${o.limitMin[k]}..${this.E} for this job`);
+  }
+
+  private stageOfRow(row: number): number {
+    const o = this.obs;
+    const k = o.stageJob[row]!;
+    return this.sim.jobStageBase[o.jobId[k]!]! + (row - o.jobPtr[k]!);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Observation
+  // ---------------------------------------------------------------------------------------------
+
+  private buildObs(): void {
+    const sim = this.sim;
+    // Structure (rows, edges, static columns) changes only when a job arrives or leaves.
+    if (sim.structVersion !== this.structVersion) this.buildStructure();
+    const o = this.obs, E = this.E;
+    const J = o.numJobs;
+    const srcRow = this.rowOfJob(sim.sourceJob);
+    o.sourceJob = srcRow;
+    o.numSourceExec = sim.numSourceExec;
+    o.timeMs = sim.time;
+    // job columns
+    for (let k = 0; k < J; k++) {
+      const j = o.jobId[k]!;
+      const ex = sim.execCount(j);
+      o.jobExecutors[k] = ex;
+      o.limitMin[k] = ex - (k === srcRow ? sim.numSourceExec : 0) + 1;
+      o.jobFeatures[k * JOB_FEATURES] = ex / 20;
+      o.jobFeatures[k * JOB_FEATURES + 1] = k === srcRow ? 2 : -2;
+      o.jobFeatures[k * JOB_FEATURES + 2] = sim.numSourceExec / 20;
+    }
+    // stage columns and the flat mask
+    for (let i = 0; i < this.maskRowCount; i++) this.mask.fill(0, this.maskRows[i]! * E, this.maskRows[i]! * E + E);
+    this.maskRowCount = 0;
+    for (let k = 0; k < J; k++) {
+      const j = o.jobId[k]!, base = sim.jobStageBase[j]!, row0 = o.jobPtr[k]!;
+      let remaining = 0;
+      const lmin = o.limitMin[k]!;
+      for (let r = row0; r < o.jobPtr[k + 1]!; r++) {
+        const s = base + (r - row0);
+        const left = sim.numTasks[s]! - sim.nextTask[s]!;
+        const rough = o.stageRoughMs[r]!;
+        remaining += left * rough;
+        const f = r * NODE_FEATURES;
+        o.nodeFeatures[f] = o.jobFeatures[k * JOB_FEATURES]!;
+        o.nodeFeatures[f + 1] = o.jobFeatures[k * JOB_FEATURES + 1]!;
+        o.nodeFeatures[f + 2] = o.jobFeatures[k * JOB_FEATURES + 2]!;
+        o.nodeFeatures[f + 3] = (left * rough) / 100000;
+        o.nodeFeatures[f + 4] = left / 200;
+        o.stageUnassigned[r] = sim.unassigned(s);
+        o.stageFrontierSeq[r] = sim.frontierSeq[s]!;
+        const ok = sim.selectable[s]! === 1 && lmin <= E ? 1 : 0;
+        o.stageMask[r] = ok;
+        if (ok) {
+          this.mask.fill(1, r * E + lmin - 1, r * E + E);
+          if (this.maskRowCount === this.maskRows.length) { const m = new Int32Array(this.maskRows.length * 2); m.set(this.maskRows); this.maskRows = m; }
+          this.maskRows[this.maskRowCount++] = r;
+        }
+      }
+      o.jobRemainingWorkMs[k] = remaining;
+    }
+    this.mask[this.idleAction] = 1;
+  }
+
+  private rowOfJob(j: number): number {
+    if (j < 0 || this.sim.jobState[j] !== 1) return -1;
+    const o = this.obs;
+    for (let k = 0; k < o.numJobs; k++) if (o.jobId[k] === j) return k;
+    return -1;
+  }
+
+  private buildStructure(): void {
+    const sim = this.sim;
+    const J = sim.sysCount;
+    this.structVersion = sim.structVersion;
+    let n = 0, m = 0;
+    for (let k = 0; k < J; k++) {
+      const j = sim.sysJobs[k]!;
+      n += sim.jobStageBase[j + 1]! - sim.jobStageBase[j]!;
+      m += sim.childPtr[sim.jobStageBase[j + 1]!]! - sim.childPtr[sim.jobStageBase[j]!]!;
+    }
+    if (n > this.maxStages) {
+      throw new SelfoptError(`the system holds ${n} stages (${J} jobs), more than the ${this.maxStages} stage rows of the action space`, 'SchedulingEnv', 'a larger maxStages in the env config');
+    }
+    const o: SchedulingObs = {
+      numNodes: n, nodeFeatures: new Float32Array(n * NODE_FEATURES), rowPtr: new Int32Array(n + 1), colIdx: new Int32Array(m),
+      numJobs: J, jobPtr: new Int32Array(J + 1), stageJob: new Int32Array(n), jobFeatures: new Float32Array(J * JOB_FEATURES),
+      stageMask: new Uint8Array(n), limitMin: new Int32Array(J), numExecutors: this.E, sourceJob: -1, numSourceExec: 0, timeMs: 0,
+      jobId: new Int32Array(J), jobArrivalMs: new Float64Array(J), jobExecutors: new Int32Array(J), jobTotalWorkMs: new Float64Array(J),
+      jobRemainingWorkMs: new Float64Array(J), stageNumTasks: new Int32Array(n), stageUnassigned: new Int32Array(n), stageRoughMs: new Float64Array(n),
+      stageCriticalPathMs: new Float64Array(n), stageFrontierSeq: new Int32Array(n),
+    };
+    let r = 0, e = 0;
+    for (let k = 0; k < J; k++) {
+      const j = sim.sysJobs[k]!, tpl = sim.jobTpl[j]!, base = sim.jobStageBase[j]!;
+      o.jobId[k] = j;
+      o.jobArrivalMs[k] = sim.jobArrival[j]!;
+      o.jobTotalWorkMs[k] = tpl.totalWorkMs;
+      o.jobPtr[k] = r;
+      const row0 = r;
+      for (let l = 0; l < tpl.numStages; l++, r++) {
+        o.stageJob[r] = k;
+        o.stageNumTasks[r] = tpl.numTasks[l]!;
+        o.stageRoughMs[r] = tpl.roughDurationMs[l]!;
+        o.stageCriticalPathMs[r] = tpl.criticalPathMs[l]!;
+        const s = base + l;
+        for (let p = sim.childPtr[s]!; p < sim.childPtr[s + 1]!; p++) o.colIdx[e++] = row0 + (sim.childIdx[p]! - base);
+        o.rowPtr[r + 1] = e;
+      }
+    }
+    o.jobPtr[J] = r;
+    this.obs = o;
+  }
+
+  /** Results of the episode just run (call after it terminated). */
+  stats(): EpisodeStats {
+    const sim = this.sim;
+    const jct = new Float64Array(sim.completed);
+    let k = 0, makespan = 0;
+    for (let j = 0; j < sim.J; j++) {
+      if (sim.jobState[j] !== 2) continue;
+      jct[k++] = sim.jobCompletion[j]! - sim.jobArrival[j]!;
+      makespan = Math.max(makespan, sim.jobCompletion[j]!);
+    }
+    return { jctMs: jct, completed: sim.completed, numJobs: sim.J, makespanMs: makespan, endMs: sim.time, decisions: sim.decisions, taskEvents: sim.taskEvents, recoveries: sim.recoveries };
+  }
+}

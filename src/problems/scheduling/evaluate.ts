@@ -1,0 +1,71 @@
+/**
+ * The metrics of the scheduling problem, computed from episodes of the simulator: the single
+ * source of truth for every number the benchmark reports.
+ */
+import { performance } from 'node:perf_hooks';
+import { rollout, type Policy } from '../../core/env.js';
+import type { EvalContext, Metric, MetricValues } from '../../core/problem.js';
+import { mean, quantile } from '../../core/stats.js';
+import { SelfoptError } from '../../core/errors.js';
+import { SchedulingEnv, type EpisodeStats, type SchedulingObs } from './env.js';
+import type { SchedulingInstance } from './instances.js';
+
+export type SchedulingPolicy = Policy<SchedulingObs, number>;
+
+export const METRICS: Metric[] = [
+  { name: 'avg_jct_s', unit: 's', better: 'lower', description: 'average job completion time (completion - arrival) over the jobs of the episode' },
+  { name: 'makespan_s', unit: 's', better: 'lower', description: 'time at which the last job completes' },
+  { name: 'p95_jct_s', unit: 's', better: 'lower', description: '95th percentile of job completion time (linear interpolation)' },
+  { name: 'decisions_per_sec', unit: '1/s', better: 'higher', description: 'scheduling decisions per wall-clock second in this cell, policy included (simulator speed)' },
+  { name: 'task_events_per_sec', unit: '1/s', better: 'higher', description: 'task completions simulated per wall-clock second in this cell, policy included' },
+];
+
+export function makeEnv(inst: SchedulingInstance, opts: { compat?: boolean; recordEvents?: boolean } = {}): SchedulingEnv {
+  return new SchedulingEnv({ numExecutors: inst.numExecutors, pool: inst.templates, workload: inst.workload, compat: opts.compat ?? inst.compat, recordEvents: opts.recordEvents });
+}
+
+export interface EpisodeResult extends EpisodeStats {
+  wallMs: number;
+}
+
+/** Runs one full episode of `policy` with the given episode seed. */
+export function runEpisode(env: SchedulingEnv, policy: SchedulingPolicy, episodeSeed: number): EpisodeResult {
+  const t0 = performance.now();
+  const r = rollout(env, policy, episodeSeed);
+  const wallMs = performance.now() - t0;
+  if (r.truncated) throw new SelfoptError(`episode ${episodeSeed} was truncated`, 'scheduling evaluate', 'an episode that runs until every job completes');
+  return { ...env.stats(), wallMs };
+}
+
+/** `--opt compat=1` forces decima-sim's executor-level rule on any instance. */
+export function compatOption(options: Record<string, string>): boolean | undefined {
+  const v = options.compat;
+  if (v === undefined) return undefined;
+  if (['1', 'true', 'yes'].includes(v)) return true;
+  if (['0', 'false', 'no'].includes(v)) return false;
+  throw new SelfoptError(`option compat=${v}`, '--opt compat', '1/true or 0/false');
+}
+
+/**
+ * Runs the cell's episode (episode seed = the instance's seed base + cell seed - 1) for the
+ * metrics, then runs it again to time it warm: the second run must reproduce the first exactly
+ * (every job's completion time and the number of decisions), which checks what is timed.
+ */
+export function evaluateScheduling(inst: SchedulingInstance, policy: SchedulingPolicy, ctx: EvalContext): MetricValues {
+  const where = `scheduling evaluate, instance ${inst.id}, seed ${ctx.seed}`;
+  const env = makeEnv(inst, { compat: compatOption(ctx.options) });
+  const seed = inst.seedBase + ctx.seed - 1;
+  const r = runEpisode(env, policy, seed);
+  if (r.completed !== r.numJobs) throw new SelfoptError(`only ${r.completed} of ${r.numJobs} jobs completed`, where, 'every job to complete');
+  const timed = runEpisode(env, policy, seed);
+  const same = timed.decisions === r.decisions && timed.jctMs.length === r.jctMs.length && timed.jctMs.every((x, i) => x === r.jctMs[i]);
+  if (!same) throw new SelfoptError('the episode differs when run again with the same seed', where, 'a deterministic policy (all randomness from the rng act() is given)');
+  const sec = timed.wallMs / 1000;
+  return {
+    avg_jct_s: mean(r.jctMs) / 1000,
+    makespan_s: r.makespanMs / 1000,
+    p95_jct_s: quantile(r.jctMs, 0.95) / 1000,
+    decisions_per_sec: r.decisions / sec,
+    task_events_per_sec: r.taskEvents / sec,
+  };
+}

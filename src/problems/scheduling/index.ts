@@ -1,0 +1,53 @@
+/**
+ * Cluster job-DAG scheduling (Decima, Mao et al., SIGCOMM 2019): jobs are DAGs of stages that
+ * arrive at a cluster of executors; a scheduler decides which stage each free executor works on
+ * next and how many executors each job may hold. The simulator (sim.ts) follows decima-sim's
+ * semantics; the heuristics are the paper's; the metric is job completion time.
+ */
+import type { Problem } from '../../core/problem.js';
+import { unknownName } from '../../core/errors.js';
+import { DATASETS, instanceRef, loadInstance, type SchedulingInstance } from './instances.js';
+import { evaluateScheduling, METRICS, type SchedulingPolicy } from './evaluate.js';
+import { heuristicSolvers } from './heuristics.js';
+
+/**
+ * Instances of a default run; the TPC-H ones only when the profiles are on the data path. A full
+ * run adds the batch under decima-sim's executor-level rule, to compare with its published runs.
+ */
+const QUICK_IDS = ['tpch_batch20_50exec', 'tpch_stream_50exec', 'synthetic_batch20_50exec'];
+const DEFAULT_IDS = [...QUICK_IDS, 'tpch_batch20_50exec_compat'];
+
+export const schedulingProblem: Problem<SchedulingInstance, SchedulingPolicy> = {
+  name: 'scheduling',
+  title: 'Cluster job-DAG scheduling: executors to stages of arriving Spark jobs',
+  reference: 'Mao et al., Learning Scheduling Algorithms for Data Processing Clusters (Decima, SIGCOMM 2019); decima-sim',
+  metrics: METRICS,
+  primaryMetric: 'avg_jct_s',
+  baseline: 'fifo',
+  solvers: heuristicSolvers,
+  datasets: DATASETS,
+
+  listInstances(ctx) {
+    const ids = ctx.quick ? QUICK_IDS : DEFAULT_IDS;
+    const refs = [];
+    for (const id of ids) {
+      try {
+        refs.push(instanceRef(id, ctx.data)!);
+      } catch {
+        // a tpch instance without the data: skipped in a default run (resolveInstance explains it)
+      }
+    }
+    return refs;
+  },
+
+  resolveInstance(name, ctx) {
+    const ref = instanceRef(name, ctx.data);
+    if (ref) return ref;
+    throw unknownName('instance', name, [...new Set([...DEFAULT_IDS, ...QUICK_IDS])],
+      'scheduling problem (ids are <tpch|synthetic>_<batchN|stream[N][-Ss]>_<E>exec[_compat][_train])');
+  },
+
+  load: (ref) => loadInstance(ref),
+
+  evaluate: (inst, policy, ctx) => evaluateScheduling(inst, policy, ctx),
+};

@@ -1,0 +1,745 @@
+/**
+ * The event-driven cluster simulator with Decima's semantics (Mao et al., SIGCOMM 2019;
+ * hongzimao/decima-sim spark_env/env.py, node.py, job_dag.py, executor_commit.py,
+ * moving_executors.py, free_executors.py), re-implemented on typed arrays.
+ *
+ * Jobs are DAGs of stages; a stage has N tasks and is runnable when all its parents finished.
+ * Executors run one task at a time, never preempted. The scheduling agent is consulted when
+ * executors have no work left where they are ("source" executors: those freed from one stage,
+ * the idle executors of one job, or the global pool), and answers with decisions
+ * (stage, number of executors) until every source executor has a destination ("commitments").
+ * A committed executor moves to its stage right away when it is in the same job, or after the
+ * moving delay (2000 ms) when it changes job. The exact rules, which this file follows step by
+ * step, are decima-sim's:
+ *
+ * - When a task finishes, its executor takes the next task of the same stage if there is one.
+ *   Otherwise: if finishing the stage made a child stage runnable ("frontier changed"), the
+ *   executor fulfils a pending commitment of its stage or joins its job's idle pool, and the
+ *   whole idle pool of the job becomes the source. If not, the executor fulfils a pending
+ *   commitment of its stage, or else all executors still on that stage become the source.
+ * - An arriving job makes the global pool of idle executors the source.
+ * - The agent may pick any stage that is not saturated (started + committed + moving < tasks)
+ *   and whose parents are all saturated; an executor that reaches a stage whose parents are not
+ *   done yet waits in its job's idle pool. An executor arriving at a stage that has been
+ *   saturated meanwhile takes the first unsaturated runnable stage of its job, else moves to the
+ *   first selectable stage anywhere, else idles ("backup schedule").
+ * - The agent may also leave the remaining source executors idle (decima's `None` node). They
+ *   wait in their job's pool, or in the global pool when their job has nothing left to start;
+ *   an idle pool is consulted again only when its job's frontier changes (job pool) or a job
+ *   arrives (global pool), as in decima-sim.
+ *
+ * Task durations: with n executors attached to the job, an executor level l <= n <= r is drawn
+ * between the two nearest measured levels (see `compat`), then a sample is drawn uniformly from
+ * the stage's `fresh` list for an executor new to the job (or first wave + warm-up when there is
+ * none), its `rest` list for an executor continuing on the same stage, else its first wave.
+ *
+ * Departures from decima-sim, each on purpose: (1) every draw comes from the seeded Rng given to
+ * load() (decima draws sample indices from the global np.random); (2) the executor level uses
+ * linear interpolation, P(l) = (r - n) / (r - l), where decima takes l with probability
+ * (n - l) / (r - l) (`compat: true` restores that); (3) where decima-sim would stop on an
+ * assertion (no event left while jobs remain, possible only after a policy idled every executor)
+ * all idle executors are handed back to the agent; `recoveries` counts it.
+ */
+import { EventQueue } from '../../core/heap.js';
+import type { Rng } from '../../core/rng.js';
+import { EXECUTOR_LEVELS, FIRST_WAVE, FRESH, NUM_LEVELS, REST_WAVE, type JobTemplate } from './profiles.js';
+
+export interface SimConfig {
+  numExecutors: number;
+  /** Delay of an executor changing job, ms (decima-sim: 2000). */
+  movingDelayMs: number;
+  /** Added to a first-wave sample when a stage has no fresh durations, ms (decima-sim: 1000). */
+  warmupDelayMs: number;
+  /** Executor level chosen with decima-sim's (reversed) interpolation rule. */
+  compat: boolean;
+  /** Keep a log of every event (tests, determinism checks); off in normal runs. */
+  recordEvents?: boolean;
+}
+
+export const SIM_DEFAULTS = { movingDelayMs: 2000, warmupDelayMs: 1000, compat: false } as const;
+
+export interface EpisodeJob {
+  template: JobTemplate;
+  arrivalMs: number;
+}
+
+/** One logged event: task start (with its duration), task end, job arrival, executor arrival. */
+export interface SimEvent {
+  time: number;
+  kind: 'task-start' | 'task-end' | 'job-arrival' | 'executor-arrival' | 'job-done';
+  executor: number;
+  stage: number;
+  job: number;
+  durationMs?: number;
+  wave?: 'first' | 'rest' | 'fresh' | 'first+warmup';
+  level?: number;
+}
+
+const EV_TASK = 0, EV_JOB = 1, EV_EXEC = 2;
+const POOL_NONE = -2, GLOBAL = -1;
+
+/** levelLo[n], levelHi[n]: indices of the measured levels around n executors (equal when n is one). */
+function levelTable(maxN: number): [Int8Array, Int8Array] {
+  const lo = new Int8Array(maxN + 1), hi = new Int8Array(maxN + 1);
+  for (let n = 0; n <= maxN; n++) {
+    let i = 0;
+    if (n <= EXECUTOR_LEVELS[0]) i = 0;
+    else if (n >= EXECUTOR_LEVELS[NUM_LEVELS - 1]!) i = NUM_LEVELS - 1;
+    else {
+      while (EXECUTOR_LEVELS[i + 1]! < n) i++;
+      if (EXECUTOR_LEVELS[i + 1] === n) i++;
+    }
+    lo[n] = i;
+    hi[n] = n > EXECUTOR_LEVELS[i]! && i + 1 < NUM_LEVELS ? i + 1 : i;
+  }
+  return [lo, hi];
+}
+
+export class Simulator {
+  readonly E: number;
+  readonly cfg: SimConfig;
+  private readonly levelLo: Int8Array;
+  private readonly levelHi: Int8Array;
+  private rng!: Rng;
+  private readonly heap = new EventQueue(256);
+
+  // ---- clock, counters
+  time = 0;
+  /** Integral of the number of jobs in the system over time, ms x jobs. */
+  area = 0;
+  done = true;
+  /** Bumped whenever the set of jobs in the system changes. */
+  structVersion = 0;
+  decisions = 0;
+  taskEvents = 0;
+  recoveries = 0;
+  private events = 0;
+  private recoveredAt = -1;
+  private frontierSeqNext = 0;
+  log: SimEvent[] = [];
+
+  // ---- jobs (episode-wide ids, in workload order)
+  J = 0;
+  jobTpl: JobTemplate[] = [];
+  jobArrival = new Float64Array(0);
+  jobCompletion = new Float64Array(0);
+  jobStageBase = new Int32Array(1);
+  jobStagesDone = new Int32Array(0);
+  /** Executors attached to the job (decima's job_dag.executors). */
+  jobExecs = new Int32Array(0);
+  jobMoving = new Int32Array(0);
+  /** Executors committed to the job's stages from sources outside the job. */
+  jobCommitIn = new Int32Array(0);
+  /** 0 not arrived, 1 in the system, 2 done. */
+  jobState = new Uint8Array(0);
+  /** Jobs in the system, in arrival order (decima's job_dags). */
+  sysJobs = new Int32Array(0);
+  sysCount = 0;
+  completed = 0;
+
+  // ---- stages (episode-wide ids; job j owns jobStageBase[j] .. jobStageBase[j+1]-1)
+  S = 0;
+  stJob = new Int32Array(0);
+  numTasks = new Int32Array(0);
+  nextTask = new Int32Array(0);
+  finished = new Int32Array(0);
+  parentsDone = new Int32Array(0);
+  commitsTo = new Int32Array(0);
+  movingTo = new Int32Array(0);
+  /** Executors on the stage (decima's node.executors). */
+  nodeExecs = new Int32Array(0);
+  /** Position in the job's frontier (runnable, tasks left to start), -1 when not in it. */
+  frontierSeq = new Int32Array(0);
+  selected = new Uint8Array(0);
+  /** Computed at each decision point: may the agent pick this stage now. */
+  selectable = new Uint8Array(0);
+  numSelectable = 0;
+  parentPtr = new Int32Array(1);
+  parentIdx = new Int32Array(0);
+  childPtr = new Int32Array(1);
+  childIdx = new Int32Array(0);
+  private selList: number[] = [];
+
+  // ---- executors
+  exJob: Int32Array;
+  exStage: Int32Array;
+  exTaskStage: Int32Array;
+  exMoving: Int32Array;
+  exPool: Int32Array;
+  private exPrev: Int32Array;
+  private exNext: Int32Array;
+  private poolHead = new Int32Array(1);
+  private poolTail = new Int32Array(1);
+  private poolSize = new Int32Array(1);
+
+  // ---- the current decision
+  private toSched: Int32Array;
+  private toSchedHead = 0;
+  private toSchedEnd = 0;
+  /** The job the source executors come from, -1 for the global pool (or a job that just left). */
+  sourceJob = -1;
+  numSourceExec = 0;
+
+  // ---- commitments: per source (0 global, 1+j job j, 1+J+s stage s) an ordered list of (stage or -1, count)
+  private srcHead = new Int32Array(1);
+  private srcTail = new Int32Array(1);
+  private entNode = new Int32Array(64);
+  private entAmt = new Int32Array(64);
+  private entNext = new Int32Array(64);
+  private entFree = -1;
+  private entUsed = 0;
+
+  constructor(cfg: SimConfig) {
+    this.cfg = { ...cfg };
+    this.E = cfg.numExecutors;
+    if (!(Number.isInteger(this.E) && this.E >= 1)) throw new RangeError(`numExecutors must be a positive integer, got ${this.E}`);
+    [this.levelLo, this.levelHi] = levelTable(Math.max(this.E, EXECUTOR_LEVELS[NUM_LEVELS - 1]!) + 1);
+    const E = this.E;
+    this.exJob = new Int32Array(E); this.exStage = new Int32Array(E); this.exTaskStage = new Int32Array(E);
+    this.exMoving = new Int32Array(E); this.exPool = new Int32Array(E); this.exPrev = new Int32Array(E); this.exNext = new Int32Array(E);
+    this.toSched = new Int32Array(E);
+  }
+
+  // =============================================================================================
+  // Episode set-up
+  // =============================================================================================
+
+  /** Starts an episode: the first `numInitial` jobs are in the system at t=0, the others arrive as events. */
+  load(jobs: readonly EpisodeJob[], numInitial: number, rng: Rng): void {
+    this.rng = rng;
+    const J = (this.J = jobs.length);
+    this.jobTpl = jobs.map((j) => j.template);
+    this.jobArrival = Float64Array.from(jobs, (j) => j.arrivalMs);
+    this.jobCompletion = new Float64Array(J).fill(NaN);
+    this.jobStageBase = new Int32Array(J + 1);
+    for (let j = 0; j < J; j++) this.jobStageBase[j + 1] = this.jobStageBase[j]! + jobs[j]!.template.numStages;
+    const S = (this.S = this.jobStageBase[J]!);
+    this.jobStagesDone = new Int32Array(J); this.jobExecs = new Int32Array(J); this.jobMoving = new Int32Array(J);
+    this.jobCommitIn = new Int32Array(J); this.jobState = new Uint8Array(J); this.sysJobs = new Int32Array(J);
+    this.sysCount = 0; this.completed = 0;
+    this.stJob = new Int32Array(S); this.numTasks = new Int32Array(S); this.nextTask = new Int32Array(S); this.finished = new Int32Array(S);
+    this.parentsDone = new Int32Array(S); this.commitsTo = new Int32Array(S); this.movingTo = new Int32Array(S); this.nodeExecs = new Int32Array(S);
+    this.frontierSeq = new Int32Array(S).fill(-1); this.selected = new Uint8Array(S); this.selectable = new Uint8Array(S);
+    this.selList.length = 0;
+    let edges = 0;
+    for (const j of jobs) edges += j.template.childIdx.length;
+    this.parentPtr = new Int32Array(S + 1); this.parentIdx = new Int32Array(edges);
+    this.childPtr = new Int32Array(S + 1); this.childIdx = new Int32Array(edges);
+    for (let j = 0; j < J; j++) {
+      const t = jobs[j]!.template, base = this.jobStageBase[j]!;
+      for (let l = 0; l < t.numStages; l++) {
+        const s = base + l;
+        this.stJob[s] = j;
+        this.numTasks[s] = t.numTasks[l]!;
+        const pp = this.parentPtr[s]!, cp = this.childPtr[s]!;
+        const np = t.parentPtr[l + 1]! - t.parentPtr[l]!, nc = t.childPtr[l + 1]! - t.childPtr[l]!;
+        for (let k = 0; k < np; k++) this.parentIdx[pp + k] = base + t.parentIdx[t.parentPtr[l]! + k]!;
+        for (let k = 0; k < nc; k++) this.childIdx[cp + k] = base + t.childIdx[t.childPtr[l]! + k]!;
+        this.parentPtr[s + 1] = pp + np;
+        this.childPtr[s + 1] = cp + nc;
+      }
+    }
+    // pools: index p + 1 (0 = global)
+    this.poolHead = new Int32Array(J + 1).fill(-1); this.poolTail = new Int32Array(J + 1).fill(-1); this.poolSize = new Int32Array(J + 1);
+    this.srcHead = new Int32Array(1 + J + S).fill(-1); this.srcTail = new Int32Array(1 + J + S).fill(-1);
+    this.entFree = -1; this.entUsed = 0;
+
+    this.heap.clear();
+    this.time = 0; this.area = 0; this.done = false;
+    this.decisions = 0; this.taskEvents = 0; this.recoveries = 0; this.events = 0; this.recoveredAt = -1; this.frontierSeqNext = 0;
+    this.log = [];
+    for (let j = 0; j < J; j++) {
+      if (j < numInitial) this.arrive(j);
+      else this.heap.push(this.jobArrival[j]!, j * 4 + EV_JOB);
+    }
+    for (let e = 0; e < this.E; e++) {
+      this.exJob[e] = -1; this.exStage[e] = -1; this.exTaskStage[e] = -1; this.exMoving[e] = -1; this.exPool[e] = POOL_NONE;
+      this.poolAdd(GLOBAL, e);
+    }
+    // Every executor starts as a source executor of the global pool.
+    this.setToSchedFromPool(GLOBAL);
+    this.sourceJob = -1;
+    this.numSourceExec = this.E;
+    this.advance();
+  }
+
+  // =============================================================================================
+  // The agent's side
+  // =============================================================================================
+
+  /** Unassigned tasks of a stage: started, committed and moving executors counted (may be negative). */
+  unassigned(s: number): number {
+    return this.numTasks[s]! - this.nextTask[s]! - this.commitsTo[s]! - this.movingTo[s]!;
+  }
+
+  /** decima's exec_map: executors in, moving to, or committed to the job from outside it. */
+  execCount(j: number): number {
+    return this.jobExecs[j]! + this.jobMoving[j]! + this.jobCommitIn[j]!;
+  }
+
+  /**
+   * One decision: send up to `use` of the source executors to stage `s` (at most its unassigned
+   * tasks), or with s = -1 leave the remaining source executors idle. The caller checks validity
+   * (selectable[s], 1 <= use); then the simulation runs to the next decision or the end.
+   */
+  decide(s: number, use: number): void {
+    if (this.done || this.numSourceExec === 0) throw new Error('internal: decide() without a pending decision');
+    if (s >= 0) {
+      if (!this.selectable[s]) throw new Error(`internal: stage ${s} is not selectable`);
+      use = Math.min(this.unassigned(s), use, this.numSourceExec);
+      if (!(use >= 1)) throw new Error(`internal: decision uses ${use} executors`);
+    } else use = this.numSourceExec;
+    this.decisions++;
+    this.applyCommit(s, use);
+    this.advance();
+  }
+
+  /** Runs until a decision with at least one selectable stage is pending, or the episode ends. */
+  private advance(): void {
+    for (;;) {
+      if (this.numSourceExec > 0) {
+        if (this.computeSelectable() > 0) return;
+        this.applyCommit(-1, this.numSourceExec); // nothing to pick: the executors stay idle, as decima's agents answer
+        continue;
+      }
+      if (this.sysCount > 0) {
+        this.recover();
+        continue;
+      }
+      this.done = true;
+      return;
+    }
+  }
+
+  /** decima's get_frontier_nodes: not chosen in this round, not saturated, all parents saturated. */
+  private computeSelectable(): number {
+    let count = 0;
+    for (let k = 0; k < this.sysCount; k++) {
+      const j = this.sysJobs[k]!;
+      for (let s = this.jobStageBase[j]!; s < this.jobStageBase[j + 1]!; s++) {
+        let ok = this.selected[s] === 0 && this.unassigned(s) > 0;
+        for (let p = this.parentPtr[s]!; ok && p < this.parentPtr[s + 1]!; p++) if (this.unassigned(this.parentIdx[p]!) > 0) ok = false;
+        this.selectable[s] = ok ? 1 : 0;
+        if (ok) count++;
+      }
+    }
+    return (this.numSelectable = count);
+  }
+
+  private recover(): void {
+    if (this.recoveredAt === this.events) throw new Error('internal: the simulation is stuck: no event, no decision, and jobs remain');
+    this.recoveredAt = this.events;
+    this.recoveries++;
+    for (let k = 0; k < this.sysCount; k++) {
+      const j = this.sysJobs[k]!;
+      while (this.poolHead[j + 1]! !== -1) {
+        const e = this.poolHead[j + 1]!;
+        this.poolRemove(e);
+        this.poolAdd(GLOBAL, e);
+      }
+    }
+    this.setToSchedFromPool(GLOBAL);
+    this.sourceJob = -1;
+    this.numSourceExec = this.poolSize[0]!;
+    if (this.numSourceExec === 0) throw new Error('internal: jobs remain but no executor is idle, running or moving');
+  }
+
+  // =============================================================================================
+  // decima's env.step: commit, schedule, run events
+  // =============================================================================================
+
+  private sourceOf(e: number): number {
+    if (this.exStage[e]! >= 0) return 1 + this.J + this.exStage[e]!;
+    if (this.exJob[e]! >= 0) return 1 + this.exJob[e]!;
+    return 0;
+  }
+
+  private jobOfSource(src: number): number {
+    if (src === 0) return -1;
+    if (src <= this.J) return src - 1;
+    return this.stJob[src - 1 - this.J]!;
+  }
+
+  private applyCommit(s: number, use: number): void {
+    if (s >= 0) {
+      this.selected[s] = 1;
+      this.selList.push(s);
+    }
+    this.commitAdd(this.sourceOf(this.toSched[this.toSchedHead]!), s, use);
+    this.numSourceExec -= use;
+    if (this.numSourceExec === 0) {
+      for (const x of this.selList) this.selected[x] = 0;
+      this.selList.length = 0;
+      this.schedule();
+    }
+    this.runEvents();
+  }
+
+  /** Sends the executors to be scheduled to the destinations committed by their source. */
+  private schedule(): void {
+    if (this.toSchedHead >= this.toSchedEnd) return;
+    const src = this.sourceOf(this.toSched[this.toSchedHead]!);
+    while (this.srcHead[src] !== -1 && this.toSchedHead < this.toSchedEnd) {
+      const s = this.commitPop(src);
+      const e = this.toSched[this.toSchedHead++]!;
+      if (this.exPool[e] !== POOL_NONE && this.exPool[e] === this.exJob[e]) this.poolRemove(e);
+      if (s < 0) {
+        const j = this.exJob[e]!;
+        this.poolAdd(j >= 0 && this.hasTasksToStart(j) ? j : GLOBAL, e);
+      } else if (this.nextTask[s]! < this.numTasks[s]!) {
+        const j = this.stJob[s]!;
+        if (this.exJob[e] === j) {
+          if (this.frontierSeq[s]! >= 0) this.startTask(s, e);
+          else this.poolAdd(j, e);
+        } else this.moveExecutor(e, s);
+      } else this.backupSchedule(e);
+    }
+  }
+
+  private hasTasksToStart(j: number): boolean {
+    for (let s = this.jobStageBase[j]!; s < this.jobStageBase[j + 1]!; s++) if (this.nextTask[s]! < this.numTasks[s]!) return true;
+    return false;
+  }
+
+  private runEvents(): void {
+    while (this.numSourceExec === 0 && this.heap.size > 0) {
+      const t = this.heap.peekTime();
+      const ev = this.heap.pop();
+      this.area += (t - this.time) * this.sysCount;
+      this.time = t;
+      this.events++;
+      const kind = ev & 3, id = ev >> 2;
+      if (kind === EV_TASK) this.taskFinished(id);
+      else if (kind === EV_JOB) this.jobArrived(id);
+      else this.executorArrived(id);
+    }
+  }
+
+  private taskFinished(e: number): void {
+    const s = this.exTaskStage[e]!;
+    this.exTaskStage[e] = -1;
+    this.taskEvents++;
+    const j = this.stJob[s]!;
+    if (this.cfg.recordEvents) this.log.push({ time: this.time, kind: 'task-end', executor: e, stage: s, job: j });
+    let frontierChanged = false;
+    if (++this.finished[s]! === this.numTasks[s]) {
+      this.jobStagesDone[j]!++;
+      for (let p = this.childPtr[s]!; p < this.childPtr[s + 1]!; p++) {
+        const c = this.childIdx[p]!;
+        if (++this.parentsDone[c]! === this.parentPtr[c + 1]! - this.parentPtr[c]! && this.nextTask[c]! < this.numTasks[c]!) {
+          this.frontierSeq[c] = this.frontierSeqNext++;
+          frontierChanged = true;
+        }
+      }
+    }
+    this.assignExecutor(e, frontierChanged);
+    if (this.jobStagesDone[j] === this.jobStageBase[j + 1]! - this.jobStageBase[j]!) this.completeJob(j);
+  }
+
+  /** decima's assign_executor: where an executor goes after its task. */
+  private assignExecutor(e: number, frontierChanged: boolean): void {
+    const s = this.exStage[e]!;
+    if (s >= 0 && this.nextTask[s]! < this.numTasks[s]!) {
+      this.startTask(s, e);
+      return;
+    }
+    const stageSrc = 1 + this.J + s;
+    if (frontierChanged) {
+      const srcJob = this.exJob[e]!;
+      if (this.srcHead[stageSrc] !== -1) {
+        this.setToSchedOne(e);
+        this.schedule();
+      } else this.poolAdd(srcJob, e);
+      this.setToSchedFromPool(srcJob);
+      this.sourceJob = srcJob;
+      this.numSourceExec = this.poolSize[srcJob + 1]!;
+    } else {
+      this.setToSchedOne(e);
+      if (this.srcHead[stageSrc] !== -1) this.schedule();
+      else {
+        this.sourceJob = this.exJob[e]!;
+        this.numSourceExec = this.nodeExecs[s]!;
+      }
+    }
+  }
+
+  private arrive(j: number): void {
+    this.structVersion++;
+    this.jobState[j] = 1;
+    this.sysJobs[this.sysCount++] = j;
+    for (let s = this.jobStageBase[j]!; s < this.jobStageBase[j + 1]!; s++) {
+      if (this.parentPtr[s + 1] === this.parentPtr[s]) this.frontierSeq[s] = this.frontierSeqNext++;
+    }
+  }
+
+  private jobArrived(j: number): void {
+    if (this.cfg.recordEvents) this.log.push({ time: this.time, kind: 'job-arrival', executor: -1, stage: -1, job: j });
+    this.arrive(j);
+    if (this.poolSize[0]! > 0) {
+      this.setToSchedFromPool(GLOBAL);
+      this.sourceJob = -1;
+      this.numSourceExec = this.poolSize[0]!;
+    }
+  }
+
+  private executorArrived(e: number): void {
+    const s = this.exMoving[e]!;
+    if (this.cfg.recordEvents) this.log.push({ time: this.time, kind: 'executor-arrival', executor: e, stage: s, job: s >= 0 ? this.stJob[s]! : -1 });
+    if (s >= 0) {
+      const j = this.stJob[s]!;
+      this.exMoving[e] = -1;
+      this.movingTo[s]!--;
+      this.jobMoving[j]!--;
+      this.exJob[e] = j;
+      this.jobExecs[j]!++;
+      if (this.nextTask[s]! < this.numTasks[s]!) {
+        if (this.frontierSeq[s]! >= 0) this.startTask(s, e);
+        else this.poolAdd(j, e);
+        return;
+      }
+    }
+    this.backupSchedule(e);
+  }
+
+  /** decima's backup_schedule: a runnable stage of the executor's job, else any selectable stage, else idle. */
+  private backupSchedule(e: number): void {
+    const j = this.exJob[e]!;
+    if (j >= 0) {
+      let best = -1;
+      for (let s = this.jobStageBase[j]!; s < this.jobStageBase[j + 1]!; s++) {
+        if (this.frontierSeq[s]! >= 0 && this.unassigned(s) > 0 && (best < 0 || this.frontierSeq[s]! < this.frontierSeq[best]!)) best = s;
+      }
+      if (best >= 0) {
+        this.startTask(best, e);
+        return;
+      }
+    }
+    if (this.computeSelectable() > 0) {
+      for (let k = 0; k < this.sysCount; k++) {
+        const jj = this.sysJobs[k]!;
+        for (let s = this.jobStageBase[jj]!; s < this.jobStageBase[jj + 1]!; s++) {
+          if (this.selectable[s]) {
+            this.moveExecutor(e, s);
+            return;
+          }
+        }
+      }
+    }
+    this.poolAdd(j, e);
+  }
+
+  /** decima's remove_job, after the job's last task. */
+  private completeJob(j: number): void {
+    this.jobCompletion[j] = this.time;
+    this.jobState[j] = 2;
+    this.structVersion++;
+    this.completed++;
+    if (this.cfg.recordEvents) this.log.push({ time: this.time, kind: 'job-done', executor: -1, stage: -1, job: j });
+    for (let e = 0; e < this.E; e++) if (this.exJob[e] === j) this.detachJob(e);
+    if (this.srcHead[1 + j] !== -1) throw new Error(`internal: job ${j} finished with commitments from its idle pool`);
+    for (let s = this.jobStageBase[j]!; s < this.jobStageBase[j + 1]!; s++) {
+      if (this.srcHead[1 + this.J + s] !== -1) throw new Error(`internal: job ${j} finished with commitments from stage ${s}`);
+    }
+    // Drop commitments into the job from any other source.
+    this.dropCommitsInto(0, j);
+    for (let k = 0; k < this.sysCount; k++) {
+      const o = this.sysJobs[k]!;
+      if (o === j) continue;
+      this.dropCommitsInto(1 + o, j);
+      for (let s = this.jobStageBase[o]!; s < this.jobStageBase[o + 1]!; s++) this.dropCommitsInto(1 + this.J + s, j);
+    }
+    while (this.poolHead[j + 1]! !== -1) {
+      const e = this.poolHead[j + 1]!;
+      this.poolRemove(e);
+      this.poolAdd(GLOBAL, e);
+    }
+    for (let e = 0; e < this.E; e++) {
+      const s = this.exMoving[e]!;
+      if (s >= 0 && this.stJob[s] === j) {
+        this.exMoving[e] = -1; // it still arrives (event), finds no destination and falls back
+        this.movingTo[s]!--;
+        this.jobMoving[j]!--;
+      }
+    }
+    let k = 0;
+    while (this.sysJobs[k] !== j) k++;
+    this.sysJobs.copyWithin(k, k + 1, this.sysCount);
+    this.sysCount--;
+  }
+
+  // =============================================================================================
+  // Tasks and durations
+  // =============================================================================================
+
+  private startTask(s: number, e: number): void {
+    const j = this.stJob[s]!;
+    const tpl = this.jobTpl[j]!;
+    const local = s - this.jobStageBase[j]!;
+    const n = this.jobExecs[j]!;
+    if (n <= 0) throw new Error(`internal: task started in job ${j} with no executor attached`);
+    let level = this.levelLo[n]!;
+    const hi = this.levelHi[n]!;
+    if (hi !== level) {
+      const l = EXECUTOR_LEVELS[level]!, r = EXECUTOR_LEVELS[hi]!;
+      const d = 1 + this.rng.int(r - l);
+      // decima-sim keeps l when d <= n - l, i.e. with probability (n - l) / (r - l); linear
+      // interpolation keeps l with probability (r - n) / (r - l).
+      const lower = this.cfg.compat ? d <= n - l : d > n - l;
+      if (!lower) level = hi;
+    }
+    const base = (local * NUM_LEVELS + level) * 3;
+    const off = tpl.sampleOff, len = tpl.sampleLen, smp = tpl.samples;
+    const prev = this.exStage[e]!;
+    let dur: number, wave: number, warm = false;
+    if (prev < 0 || this.stJob[prev] !== j) {
+      if (len[base + FRESH]! > 0) wave = FRESH;
+      else { wave = FIRST_WAVE; warm = true; }
+    } else if (prev === s && len[base + REST_WAVE]! > 0) wave = REST_WAVE;
+    else wave = len[base + FIRST_WAVE]! > 0 ? FIRST_WAVE : FRESH;
+    dur = smp[off[base + wave]! + this.rng.int(len[base + wave]!)]!;
+    if (warm) dur += this.cfg.warmupDelayMs;
+
+    this.detachNode(e);
+    this.exStage[e] = s;
+    this.exJob[e] = j;
+    this.exTaskStage[e] = s;
+    this.nodeExecs[s]!++;
+    if (++this.nextTask[s]! === this.numTasks[s]) this.frontierSeq[s] = -1;
+    this.heap.push(this.time + dur, e * 4 + EV_TASK);
+    if (this.cfg.recordEvents) {
+      this.log.push({ time: this.time, kind: 'task-start', executor: e, stage: s, job: j, durationMs: dur, wave: warm ? 'first+warmup' : (['first', 'rest', 'fresh'] as const)[wave]!, level: EXECUTOR_LEVELS[level]! });
+    }
+  }
+
+  private moveExecutor(e: number, s: number): void {
+    this.detachJob(e);
+    this.exMoving[e] = s;
+    this.movingTo[s]!++;
+    this.jobMoving[this.stJob[s]!]!++;
+    this.heap.push(this.time + this.cfg.movingDelayMs, e * 4 + EV_EXEC);
+  }
+
+  // =============================================================================================
+  // Executors: attachment and idle pools (ordered, as decima's OrderedSet)
+  // =============================================================================================
+
+  private detachNode(e: number): void {
+    const s = this.exStage[e]!;
+    if (s >= 0) this.nodeExecs[s]!--;
+    this.exStage[e] = -1;
+  }
+
+  private detachJob(e: number): void {
+    const j = this.exJob[e]!;
+    if (j >= 0) this.jobExecs[j]!--;
+    this.exJob[e] = -1;
+    this.detachNode(e);
+  }
+
+  /** decima's FreeExecutors.add: idles the executor in job j's pool (or the global pool, j = -1). */
+  private poolAdd(j: number, e: number): void {
+    if (j === GLOBAL) this.detachJob(e);
+    else this.detachNode(e);
+    if (this.exPool[e] === j) return;
+    if (this.exPool[e] !== POOL_NONE) throw new Error(`internal: executor ${e} is in pool ${this.exPool[e]} and joins pool ${j}`);
+    const p = j + 1;
+    this.exPool[e] = j;
+    this.exPrev[e] = this.poolTail[p]!;
+    this.exNext[e] = -1;
+    if (this.poolTail[p]! >= 0) this.exNext[this.poolTail[p]!] = e;
+    else this.poolHead[p] = e;
+    this.poolTail[p] = e;
+    this.poolSize[p]!++;
+  }
+
+  private poolRemove(e: number): void {
+    const p = this.exPool[e]! + 1;
+    const a = this.exPrev[e]!, b = this.exNext[e]!;
+    if (a >= 0) this.exNext[a] = b; else this.poolHead[p] = b;
+    if (b >= 0) this.exPrev[b] = a; else this.poolTail[p] = a;
+    this.poolSize[p]!--;
+    this.exPool[e] = POOL_NONE;
+  }
+
+  private setToSchedOne(e: number): void {
+    this.toSched[0] = e;
+    this.toSchedHead = 0;
+    this.toSchedEnd = 1;
+  }
+
+  private setToSchedFromPool(j: number): void {
+    let n = 0;
+    for (let e = this.poolHead[j + 1]!; e !== -1; e = this.exNext[e]!) this.toSched[n++] = e;
+    this.toSchedHead = 0;
+    this.toSchedEnd = n;
+  }
+
+  // =============================================================================================
+  // Commitments (decima's ExecutorCommit): per source an ordered list of (stage, count)
+  // =============================================================================================
+
+  private commitAdd(src: number, s: number, amount: number): void {
+    let k = this.srcHead[src]!;
+    while (k !== -1 && this.entNode[k] !== s) k = this.entNext[k]!;
+    if (k === -1) {
+      k = this.entAlloc();
+      this.entNode[k] = s;
+      this.entAmt[k] = 0;
+      this.entNext[k] = -1;
+      if (this.srcTail[src]! >= 0) this.entNext[this.srcTail[src]!] = k;
+      else this.srcHead[src] = k;
+      this.srcTail[src] = k;
+    }
+    this.entAmt[k]! += amount;
+    if (s >= 0) {
+      this.commitsTo[s]! += amount;
+      if (this.jobOfSource(src) !== this.stJob[s]) this.jobCommitIn[this.stJob[s]!]! += amount;
+    }
+  }
+
+  private commitPop(src: number): number {
+    const k = this.srcHead[src]!;
+    const s = this.entNode[k]!;
+    if (s >= 0) {
+      this.commitsTo[s]!--;
+      if (this.jobOfSource(src) !== this.stJob[s]) this.jobCommitIn[this.stJob[s]!]!--;
+    }
+    if (--this.entAmt[k]! === 0) {
+      this.srcHead[src] = this.entNext[k]!;
+      if (this.srcHead[src] === -1) this.srcTail[src] = -1;
+      this.entNext[k] = this.entFree;
+      this.entFree = k;
+    }
+    return s;
+  }
+
+  private dropCommitsInto(src: number, j: number): void {
+    let prev = -1;
+    for (let k = this.srcHead[src]!; k !== -1;) {
+      const next = this.entNext[k]!;
+      const s = this.entNode[k]!;
+      if (s >= 0 && this.stJob[s] === j) {
+        this.commitsTo[s]! -= this.entAmt[k]!;
+        if (this.jobOfSource(src) !== j) this.jobCommitIn[j]! -= this.entAmt[k]!;
+        if (prev >= 0) this.entNext[prev] = next; else this.srcHead[src] = next;
+        if (this.srcTail[src] === k) this.srcTail[src] = prev;
+        this.entNext[k] = this.entFree;
+        this.entFree = k;
+      } else prev = k;
+      k = next;
+    }
+  }
+
+  private entAlloc(): number {
+    if (this.entFree !== -1) {
+      const k = this.entFree;
+      this.entFree = this.entNext[k]!;
+      return k;
+    }
+    if (this.entUsed === this.entNode.length) {
+      const grow = (a: Int32Array) => { const b = new Int32Array(a.length * 2); b.set(a); return b; };
+      this.entNode = grow(this.entNode); this.entAmt = grow(this.entAmt); this.entNext = grow(this.entNext);
+    }
+    return this.entUsed++;
+  }
+}

@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventQueue } from '../../src/core/heap.js';
+import { Rng } from '../../src/core/rng.js';
+
+test('EventQueue pops by time, ties in push order, across growth', () => {
+  const rng = new Rng(3);
+  const q = new EventQueue(2);
+  const pushed: [number, number][] = [];
+  const popped: [number, number][] = [];
+  for (let round = 0; round < 50; round++) {
+    for (let i = 0; i < 40; i++) {
+      const t = rng.int(20); // many equal times
+      q.push(t, pushed.length);
+      pushed.push([t, pushed.length]);
+    }
+    for (let i = 0; i < 25; i++) {
+      const t = q.peekTime();
+      popped.push([t, q.pop()]);
+    }
+  }
+  while (q.size > 0) {
+    const t = q.peekTime();
+    popped.push([t, q.pop()]);
+  }
+  assert.equal(popped.length, pushed.length);
+  assert.equal(q.peekTime(), Infinity);
+  assert.throws(() => q.pop(), RangeError);
+  // Within each pop batch the order must be (time, push order); check the global invariant that a
+  // payload never comes out before an earlier-pushed payload with the same or a smaller time that
+  // was already in the queue, by replaying against a sorted reference.
+  const ref: [number, number][] = [];
+  let k = 0, out = 0;
+  for (let round = 0; round < 50; round++) {
+    for (let i = 0; i < 40; i++) ref.push(pushed[k++]!);
+    ref.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    for (let i = 0; i < 25; i++) assert.deepEqual(popped[out++], ref.shift());
+  }
+  ref.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  while (ref.length > 0) assert.deepEqual(popped[out++], ref.shift());
+});
+
+test('EventQueue clear restarts the tie-breaking order', () => {
+  const q = new EventQueue();
+  q.push(5, 1);
+  q.clear();
+  q.push(5, 2);
+  q.push(5, 3);
+  assert.equal(q.pop(), 2);
+  assert.equal(q.pop(), 3);
+});
