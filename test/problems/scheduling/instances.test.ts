@@ -1,0 +1,63 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DataPath } from '../../../src/core/data.js';
+import { SelfoptError } from '../../../src/core/errors.js';
+import { Rng } from '../../../src/core/rng.js';
+import { instanceId, instanceRef, parseInstanceId, TEST_SEED_BASE, TRAIN_SEED_BASE } from '../../../src/problems/scheduling/instances.js';
+import { sampleEpisode } from '../../../src/problems/scheduling/workloads.js';
+import { schedulingProblem } from '../../../src/problems/scheduling/index.js';
+import { SYNTHETIC } from './fixtures.js';
+
+test('instance ids: parse and format round trip; train and test seeds are disjoint', () => {
+  for (const id of ['tpch_batch20_50exec', 'tpch_stream_50exec', 'tpch_stream50-45s_25exec', 'synthetic_batch5_10exec_compat', 'tpch_batch20_50exec_compat_train', 'synthetic_stream-12.5s_50exec']) {
+    const spec = parseInstanceId(id);
+    assert.ok(spec, id);
+    assert.equal(instanceId(spec), id);
+  }
+  assert.deepEqual(parseInstanceId('tpch_stream50-45s_25exec')!.workload, { kind: 'stream', numInitial: 1, numStream: 50, meanInterarrivalMs: 45000 });
+  assert.equal(parseInstanceId('tpch_batch20_50exec_train')!.split, 'train');
+  for (const bad of ['tpch_batch0_50exec', 'tpch_batch20_0exec', 'foo_batch20_50exec', 'tpch_batch20', 'tpch_stream-0s_50exec']) assert.equal(parseInstanceId(bad), undefined, bad);
+  assert.ok(TRAIN_SEED_BASE - TEST_SEED_BASE >= 100_000);
+});
+
+test('a tpch instance without the data says where it looked and how to get the data', () => {
+  const empty = new DataPath({ dataDir: '/nonexistent-selfopt', env: {}, cwd: '/' });
+  assert.throws(() => instanceRef('tpch_batch20_50exec', empty), (e: unknown) => e instanceof SelfoptError && /needs the TPC-H job profiles/.test(e.message) && /convert_tpch_to_json/.test(e.message));
+  // a default run simply lists the synthetic instance
+  const ids = schedulingProblem.listInstances({ data: empty, quick: true }).map((r) => r.id);
+  assert.deepEqual(ids, ['synthetic_batch20_50exec']);
+  assert.throws(() => schedulingProblem.resolveInstance('tpch_bach20_50exec', { data: empty, quick: true }), /unknown instance/);
+});
+
+test('workloads: batch at t=0; stream arrivals are a Poisson process with the given mean', () => {
+  const batch = sampleEpisode({ kind: 'batch', numJobs: 20 }, SYNTHETIC, new Rng(1));
+  assert.equal(batch.jobs.length, 20);
+  assert.equal(batch.numInitial, 20);
+  assert.ok(batch.jobs.every((j) => j.arrivalMs === 0));
+  const stream = sampleEpisode({ kind: 'stream', numInitial: 1, numStream: 4000, meanInterarrivalMs: 25000 }, SYNTHETIC, new Rng(2));
+  assert.equal(stream.numInitial, 1);
+  const t = stream.jobs.map((j) => j.arrivalMs);
+  for (let i = 1; i < t.length; i++) assert.ok(t[i]! >= t[i - 1]! && Number.isInteger(t[i]));
+  const meanGap = t[t.length - 1]! / 4000;
+  assert.ok(Math.abs(meanGap - 25000) < 25000 * 0.05, `mean gap ${meanGap}`);
+  // every template of the pool can be drawn
+  const seen = new Set(stream.jobs.map((j) => j.template.name));
+  assert.ok(seen.size > 140, `${seen.size} of 154 templates drawn`);
+});
+
+test('synthetic profiles look like the TPC-H ones (stage counts, one final stage, durations)', () => {
+  const tpls = SYNTHETIC.templates;
+  assert.equal(tpls.length, 154);
+  let stages = 0, tasks = 0, sinks = 0;
+  for (const t of tpls) {
+    stages += t.numStages;
+    for (const n of t.numTasks) tasks += n;
+    for (let s = 0; s < t.numStages; s++) if (t.childPtr[s + 1] === t.childPtr[s]) sinks++;
+    assert.ok(t.numStages >= 2 && t.numStages <= 18);
+  }
+  assert.equal(sinks, 154); // an in-tree: one final stage per job
+  const meanStages = stages / 154, meanTasks = tasks / 154;
+  // TPC-H: 9.2 stages and 1,155 tasks per job on average
+  assert.ok(meanStages > 6 && meanStages < 13, `mean stages ${meanStages}`);
+  assert.ok(meanTasks > 300 && meanTasks < 4000, `mean tasks ${meanTasks}`);
+});
