@@ -8,7 +8,8 @@ import type { EvalContext, Metric, MetricValues } from '../../core/problem.js';
 import { mean, quantile } from '../../core/stats.js';
 import { SelfoptError } from '../../core/errors.js';
 import { SchedulingEnv, type EpisodeStats, type SchedulingObs } from './env.js';
-import type { SchedulingInstance } from './instances.js';
+import { instanceRef, loadInstance, type SchedulingInstance } from './instances.js';
+import { DataPath } from '../../core/data.js';
 
 export type SchedulingPolicy = Policy<SchedulingObs, number>;
 
@@ -22,6 +23,21 @@ export const METRICS: Metric[] = [
 
 export function makeEnv(inst: SchedulingInstance, opts: { compat?: boolean; recordEvents?: boolean } = {}): SchedulingEnv {
   return new SchedulingEnv({ numExecutors: inst.numExecutors, pool: inst.templates, workload: inst.workload, compat: opts.compat ?? inst.compat, recordEvents: opts.recordEvents });
+}
+
+/**
+ * A SchedulingEnv from plain options, for code that builds envs from a module path (the learning
+ * core's rollout workers, the environment server): `{ instance: 'tpch_batch20_50exec_train' }`,
+ * optionally `data` (a data directory), `compat`, `maxStages`, `maxTimeMs`. The profiles are
+ * loaded once per process. Episodes use the seeds given to reset(); the instance's seed range is
+ * the caller's to respect.
+ */
+export function createSchedulingEnv(opts: { instance: string; data?: string; compat?: boolean; maxStages?: number; maxTimeMs?: number }): SchedulingEnv {
+  const data = new DataPath({ dataDir: opts.data });
+  const ref = instanceRef(opts.instance, data);
+  if (!ref) throw new SelfoptError(`'${opts.instance}' is not a scheduling instance id`, 'createSchedulingEnv', 'an id like tpch_batch20_50exec_train');
+  const inst = loadInstance(ref);
+  return new SchedulingEnv({ numExecutors: inst.numExecutors, pool: inst.templates, workload: inst.workload, compat: opts.compat ?? inst.compat, maxStages: opts.maxStages, maxTimeMs: opts.maxTimeMs });
 }
 
 export interface EpisodeResult extends EpisodeStats {

@@ -39,10 +39,16 @@
  * (n - l) / (r - l) (`compat: true` restores that); (3) where decima-sim would stop on an
  * assertion (no event left while jobs remain, possible only after a policy idled every executor)
  * all idle executors are handed back to the agent; `recoveries` counts it.
+ *
+ * Helpers, one per decima-sim structure: durations.ts (node.schedule's draw), pools.ts
+ * (FreeExecutors), commitments.ts (ExecutorCommit); the event queue is core/heap.ts (Timeline).
  */
 import { EventQueue } from '../../core/heap.js';
 import type { Rng } from '../../core/rng.js';
-import { EXECUTOR_LEVELS, FIRST_WAVE, FRESH, NUM_LEVELS, REST_WAVE, type JobTemplate } from './profiles.js';
+import { EXECUTOR_LEVELS, type JobTemplate } from './profiles.js';
+import { DurationSampler, NEW_TO_JOB, OTHER_STAGE, SAME_STAGE } from './durations.js';
+import { IdlePools, GLOBAL_POOL as GLOBAL, NO_POOL } from './pools.js';
+import { CommitTable } from './commitments.js';
 
 export interface SimConfig {
   numExecutors: number;
@@ -76,30 +82,12 @@ export interface SimEvent {
 }
 
 const EV_TASK = 0, EV_JOB = 1, EV_EXEC = 2;
-const POOL_NONE = -2, GLOBAL = -1;
-
-/** levelLo[n], levelHi[n]: indices of the measured levels around n executors (equal when n is one). */
-function levelTable(maxN: number): [Int8Array, Int8Array] {
-  const lo = new Int8Array(maxN + 1), hi = new Int8Array(maxN + 1);
-  for (let n = 0; n <= maxN; n++) {
-    let i = 0;
-    if (n <= EXECUTOR_LEVELS[0]) i = 0;
-    else if (n >= EXECUTOR_LEVELS[NUM_LEVELS - 1]!) i = NUM_LEVELS - 1;
-    else {
-      while (EXECUTOR_LEVELS[i + 1]! < n) i++;
-      if (EXECUTOR_LEVELS[i + 1] === n) i++;
-    }
-    lo[n] = i;
-    hi[n] = n > EXECUTOR_LEVELS[i]! && i + 1 < NUM_LEVELS ? i + 1 : i;
-  }
-  return [lo, hi];
-}
+const WAVE_NAMES = ['first', 'rest', 'fresh'] as const;
 
 export class Simulator {
   readonly E: number;
   readonly cfg: SimConfig;
-  private readonly levelLo: Int8Array;
-  private readonly levelHi: Int8Array;
+  private readonly durations: DurationSampler;
   private rng!: Rng;
   private readonly heap = new EventQueue(256);
 
@@ -165,12 +153,7 @@ export class Simulator {
   exStage: Int32Array;
   exTaskStage: Int32Array;
   exMoving: Int32Array;
-  exPool: Int32Array;
-  private exPrev: Int32Array;
-  private exNext: Int32Array;
-  private poolHead = new Int32Array(1);
-  private poolTail = new Int32Array(1);
-  private poolSize = new Int32Array(1);
+  readonly pools: IdlePools;
 
   // ---- the current decision
   private toSched: Int32Array;
@@ -180,23 +163,17 @@ export class Simulator {
   sourceJob = -1;
   numSourceExec = 0;
 
-  // ---- commitments: per source (0 global, 1+j job j, 1+J+s stage s) an ordered list of (stage or -1, count)
-  private srcHead = new Int32Array(1);
-  private srcTail = new Int32Array(1);
-  private entNode = new Int32Array(64);
-  private entAmt = new Int32Array(64);
-  private entNext = new Int32Array(64);
-  private entFree = -1;
-  private entUsed = 0;
+  // ---- commitments per source: 0 the global pool, 1 + j job j's idle pool, 1 + J + s stage s
+  private readonly commits = new CommitTable();
 
   constructor(cfg: SimConfig) {
     this.cfg = { ...cfg };
     this.E = cfg.numExecutors;
     if (!(Number.isInteger(this.E) && this.E >= 1)) throw new RangeError(`numExecutors must be a positive integer, got ${this.E}`);
-    [this.levelLo, this.levelHi] = levelTable(Math.max(this.E, EXECUTOR_LEVELS[NUM_LEVELS - 1]!) + 1);
+    this.durations = new DurationSampler(this.E, cfg.compat, cfg.warmupDelayMs);
     const E = this.E;
-    this.exJob = new Int32Array(E); this.exStage = new Int32Array(E); this.exTaskStage = new Int32Array(E);
-    this.exMoving = new Int32Array(E); this.exPool = new Int32Array(E); this.exPrev = new Int32Array(E); this.exNext = new Int32Array(E);
+    this.exJob = new Int32Array(E); this.exStage = new Int32Array(E); this.exTaskStage = new Int32Array(E); this.exMoving = new Int32Array(E);
+    this.pools = new IdlePools(E);
     this.toSched = new Int32Array(E);
   }
 
@@ -239,10 +216,8 @@ export class Simulator {
         this.childPtr[s + 1] = cp + nc;
       }
     }
-    // pools: index p + 1 (0 = global)
-    this.poolHead = new Int32Array(J + 1).fill(-1); this.poolTail = new Int32Array(J + 1).fill(-1); this.poolSize = new Int32Array(J + 1);
-    this.srcHead = new Int32Array(1 + J + S).fill(-1); this.srcTail = new Int32Array(1 + J + S).fill(-1);
-    this.entFree = -1; this.entUsed = 0;
+    this.pools.reset(J);
+    this.commits.reset(1 + J + S);
 
     this.heap.clear();
     this.time = 0; this.area = 0; this.done = false;
@@ -253,7 +228,7 @@ export class Simulator {
       else this.heap.push(this.jobArrival[j]!, j * 4 + EV_JOB);
     }
     for (let e = 0; e < this.E; e++) {
-      this.exJob[e] = -1; this.exStage[e] = -1; this.exTaskStage[e] = -1; this.exMoving[e] = -1; this.exPool[e] = POOL_NONE;
+      this.exJob[e] = -1; this.exStage[e] = -1; this.exTaskStage[e] = -1; this.exMoving[e] = -1;
       this.poolAdd(GLOBAL, e);
     }
     // Every executor starts as a source executor of the global pool.
@@ -332,15 +307,14 @@ export class Simulator {
     this.recoveries++;
     for (let k = 0; k < this.sysCount; k++) {
       const j = this.sysJobs[k]!;
-      while (this.poolHead[j + 1]! !== -1) {
-        const e = this.poolHead[j + 1]!;
-        this.poolRemove(e);
+      for (let e = this.pools.head(j); e !== -1; e = this.pools.head(j)) {
+        this.pools.remove(e);
         this.poolAdd(GLOBAL, e);
       }
     }
     this.setToSchedFromPool(GLOBAL);
     this.sourceJob = -1;
-    this.numSourceExec = this.poolSize[0]!;
+    this.numSourceExec = this.pools.size(GLOBAL);
     if (this.numSourceExec === 0) throw new Error('internal: jobs remain but no executor is idle, running or moving');
   }
 
@@ -379,10 +353,10 @@ export class Simulator {
   private schedule(): void {
     if (this.toSchedHead >= this.toSchedEnd) return;
     const src = this.sourceOf(this.toSched[this.toSchedHead]!);
-    while (this.srcHead[src] !== -1 && this.toSchedHead < this.toSchedEnd) {
+    while (!this.commits.isEmpty(src) && this.toSchedHead < this.toSchedEnd) {
       const s = this.commitPop(src);
       const e = this.toSched[this.toSchedHead++]!;
-      if (this.exPool[e] !== POOL_NONE && this.exPool[e] === this.exJob[e]) this.poolRemove(e);
+      if (this.pools.poolOf[e] !== NO_POOL && this.pools.poolOf[e] === this.exJob[e]) this.pools.remove(e);
       if (s < 0) {
         const j = this.exJob[e]!;
         this.poolAdd(j >= 0 && this.hasTasksToStart(j) ? j : GLOBAL, e);
@@ -446,16 +420,16 @@ export class Simulator {
     const stageSrc = 1 + this.J + s;
     if (frontierChanged) {
       const srcJob = this.exJob[e]!;
-      if (this.srcHead[stageSrc] !== -1) {
+      if (!this.commits.isEmpty(stageSrc)) {
         this.setToSchedOne(e);
         this.schedule();
       } else this.poolAdd(srcJob, e);
       this.setToSchedFromPool(srcJob);
       this.sourceJob = srcJob;
-      this.numSourceExec = this.poolSize[srcJob + 1]!;
+      this.numSourceExec = this.pools.size(srcJob);
     } else {
       this.setToSchedOne(e);
-      if (this.srcHead[stageSrc] !== -1) this.schedule();
+      if (!this.commits.isEmpty(stageSrc)) this.schedule();
       else {
         this.sourceJob = this.exJob[e]!;
         this.numSourceExec = this.nodeExecs[s]!;
@@ -475,10 +449,10 @@ export class Simulator {
   private jobArrived(j: number): void {
     if (this.cfg.recordEvents) this.log.push({ time: this.time, kind: 'job-arrival', executor: -1, stage: -1, job: j });
     this.arrive(j);
-    if (this.poolSize[0]! > 0) {
+    if (this.pools.size(GLOBAL) > 0) {
       this.setToSchedFromPool(GLOBAL);
       this.sourceJob = -1;
-      this.numSourceExec = this.poolSize[0]!;
+      this.numSourceExec = this.pools.size(GLOBAL);
     }
   }
 
@@ -536,9 +510,9 @@ export class Simulator {
     this.completed++;
     if (this.cfg.recordEvents) this.log.push({ time: this.time, kind: 'job-done', executor: -1, stage: -1, job: j });
     for (let e = 0; e < this.E; e++) if (this.exJob[e] === j) this.detachJob(e);
-    if (this.srcHead[1 + j] !== -1) throw new Error(`internal: job ${j} finished with commitments from its idle pool`);
+    if (!this.commits.isEmpty(1 + j)) throw new Error(`internal: job ${j} finished with commitments from its idle pool`);
     for (let s = this.jobStageBase[j]!; s < this.jobStageBase[j + 1]!; s++) {
-      if (this.srcHead[1 + this.J + s] !== -1) throw new Error(`internal: job ${j} finished with commitments from stage ${s}`);
+      if (!this.commits.isEmpty(1 + this.J + s)) throw new Error(`internal: job ${j} finished with commitments from stage ${s}`);
     }
     // Drop commitments into the job from any other source.
     this.dropCommitsInto(0, j);
@@ -548,9 +522,8 @@ export class Simulator {
       this.dropCommitsInto(1 + o, j);
       for (let s = this.jobStageBase[o]!; s < this.jobStageBase[o + 1]!; s++) this.dropCommitsInto(1 + this.J + s, j);
     }
-    while (this.poolHead[j + 1]! !== -1) {
-      const e = this.poolHead[j + 1]!;
-      this.poolRemove(e);
+    for (let e = this.pools.head(j); e !== -1; e = this.pools.head(j)) {
+      this.pools.remove(e);
       this.poolAdd(GLOBAL, e);
     }
     for (let e = 0; e < this.E; e++) {
@@ -573,32 +546,11 @@ export class Simulator {
 
   private startTask(s: number, e: number): void {
     const j = this.stJob[s]!;
-    const tpl = this.jobTpl[j]!;
-    const local = s - this.jobStageBase[j]!;
     const n = this.jobExecs[j]!;
     if (n <= 0) throw new Error(`internal: task started in job ${j} with no executor attached`);
-    let level = this.levelLo[n]!;
-    const hi = this.levelHi[n]!;
-    if (hi !== level) {
-      const l = EXECUTOR_LEVELS[level]!, r = EXECUTOR_LEVELS[hi]!;
-      const d = 1 + this.rng.int(r - l);
-      // decima-sim keeps l when d <= n - l, i.e. with probability (n - l) / (r - l); linear
-      // interpolation keeps l with probability (r - n) / (r - l).
-      const lower = this.cfg.compat ? d <= n - l : d > n - l;
-      if (!lower) level = hi;
-    }
-    const base = (local * NUM_LEVELS + level) * 3;
-    const off = tpl.sampleOff, len = tpl.sampleLen, smp = tpl.samples;
     const prev = this.exStage[e]!;
-    let dur: number, wave: number, warm = false;
-    if (prev < 0 || this.stJob[prev] !== j) {
-      if (len[base + FRESH]! > 0) wave = FRESH;
-      else { wave = FIRST_WAVE; warm = true; }
-    } else if (prev === s && len[base + REST_WAVE]! > 0) wave = REST_WAVE;
-    else wave = len[base + FIRST_WAVE]! > 0 ? FIRST_WAVE : FRESH;
-    dur = smp[off[base + wave]! + this.rng.int(len[base + wave]!)]!;
-    if (warm) dur += this.cfg.warmupDelayMs;
-
+    const relation = prev < 0 || this.stJob[prev] !== j ? NEW_TO_JOB : prev === s ? SAME_STAGE : OTHER_STAGE;
+    const dur = this.durations.draw(this.jobTpl[j]!, s - this.jobStageBase[j]!, n, relation, this.rng);
     this.detachNode(e);
     this.exStage[e] = s;
     this.exJob[e] = j;
@@ -607,7 +559,8 @@ export class Simulator {
     if (++this.nextTask[s]! === this.numTasks[s]) this.frontierSeq[s] = -1;
     this.heap.push(this.time + dur, e * 4 + EV_TASK);
     if (this.cfg.recordEvents) {
-      this.log.push({ time: this.time, kind: 'task-start', executor: e, stage: s, job: j, durationMs: dur, wave: warm ? 'first+warmup' : (['first', 'rest', 'fresh'] as const)[wave]!, level: EXECUTOR_LEVELS[level]! });
+      const d = this.durations;
+      this.log.push({ time: this.time, kind: 'task-start', executor: e, stage: s, job: j, durationMs: dur, wave: d.warm ? 'first+warmup' : WAVE_NAMES[d.wave]!, level: EXECUTOR_LEVELS[d.level]! });
     }
   }
 
@@ -640,25 +593,7 @@ export class Simulator {
   private poolAdd(j: number, e: number): void {
     if (j === GLOBAL) this.detachJob(e);
     else this.detachNode(e);
-    if (this.exPool[e] === j) return;
-    if (this.exPool[e] !== POOL_NONE) throw new Error(`internal: executor ${e} is in pool ${this.exPool[e]} and joins pool ${j}`);
-    const p = j + 1;
-    this.exPool[e] = j;
-    this.exPrev[e] = this.poolTail[p]!;
-    this.exNext[e] = -1;
-    if (this.poolTail[p]! >= 0) this.exNext[this.poolTail[p]!] = e;
-    else this.poolHead[p] = e;
-    this.poolTail[p] = e;
-    this.poolSize[p]!++;
-  }
-
-  private poolRemove(e: number): void {
-    const p = this.exPool[e]! + 1;
-    const a = this.exPrev[e]!, b = this.exNext[e]!;
-    if (a >= 0) this.exNext[a] = b; else this.poolHead[p] = b;
-    if (b >= 0) this.exPrev[b] = a; else this.poolTail[p] = a;
-    this.poolSize[p]!--;
-    this.exPool[e] = POOL_NONE;
+    this.pools.add(j, e);
   }
 
   private setToSchedOne(e: number): void {
@@ -669,77 +604,37 @@ export class Simulator {
 
   private setToSchedFromPool(j: number): void {
     let n = 0;
-    for (let e = this.poolHead[j + 1]!; e !== -1; e = this.exNext[e]!) this.toSched[n++] = e;
+    for (let e = this.pools.head(j); e !== -1; e = this.pools.next(e)) this.toSched[n++] = e;
     this.toSchedHead = 0;
     this.toSchedEnd = n;
   }
 
   // =============================================================================================
-  // Commitments (decima's ExecutorCommit): per source an ordered list of (stage, count)
+  // Commitments, with the counters decima reads from them (node_commit and the exec_map share)
   // =============================================================================================
 
-  private commitAdd(src: number, s: number, amount: number): void {
-    let k = this.srcHead[src]!;
-    while (k !== -1 && this.entNode[k] !== s) k = this.entNext[k]!;
-    if (k === -1) {
-      k = this.entAlloc();
-      this.entNode[k] = s;
-      this.entAmt[k] = 0;
-      this.entNext[k] = -1;
-      if (this.srcTail[src]! >= 0) this.entNext[this.srcTail[src]!] = k;
-      else this.srcHead[src] = k;
-      this.srcTail[src] = k;
-    }
-    this.entAmt[k]! += amount;
+  private commitAdd(src: number, s: number, count: number): void {
+    this.commits.add(src, s, count);
     if (s >= 0) {
-      this.commitsTo[s]! += amount;
-      if (this.jobOfSource(src) !== this.stJob[s]) this.jobCommitIn[this.stJob[s]!]! += amount;
+      this.commitsTo[s]! += count;
+      if (this.jobOfSource(src) !== this.stJob[s]) this.jobCommitIn[this.stJob[s]!]! += count;
     }
   }
 
   private commitPop(src: number): number {
-    const k = this.srcHead[src]!;
-    const s = this.entNode[k]!;
+    const s = this.commits.pop(src);
     if (s >= 0) {
       this.commitsTo[s]!--;
       if (this.jobOfSource(src) !== this.stJob[s]) this.jobCommitIn[this.stJob[s]!]!--;
-    }
-    if (--this.entAmt[k]! === 0) {
-      this.srcHead[src] = this.entNext[k]!;
-      if (this.srcHead[src] === -1) this.srcTail[src] = -1;
-      this.entNext[k] = this.entFree;
-      this.entFree = k;
     }
     return s;
   }
 
   private dropCommitsInto(src: number, j: number): void {
-    let prev = -1;
-    for (let k = this.srcHead[src]!; k !== -1;) {
-      const next = this.entNext[k]!;
-      const s = this.entNode[k]!;
-      if (s >= 0 && this.stJob[s] === j) {
-        this.commitsTo[s]! -= this.entAmt[k]!;
-        if (this.jobOfSource(src) !== j) this.jobCommitIn[j]! -= this.entAmt[k]!;
-        if (prev >= 0) this.entNext[prev] = next; else this.srcHead[src] = next;
-        if (this.srcTail[src] === k) this.srcTail[src] = prev;
-        this.entNext[k] = this.entFree;
-        this.entFree = k;
-      } else prev = k;
-      k = next;
-    }
-  }
-
-  private entAlloc(): number {
-    if (this.entFree !== -1) {
-      const k = this.entFree;
-      this.entFree = this.entNext[k]!;
-      return k;
-    }
-    if (this.entUsed === this.entNode.length) {
-      const grow = (a: Int32Array) => { const b = new Int32Array(a.length * 2); b.set(a); return b; };
-      this.entNode = grow(this.entNode); this.entAmt = grow(this.entAmt); this.entNext = grow(this.entNext);
-    }
-    return this.entUsed++;
+    const outside = this.jobOfSource(src) !== j;
+    this.commits.dropWhere(src, (s) => this.stJob[s] === j, (s, count) => {
+      this.commitsTo[s]! -= count;
+      if (outside) this.jobCommitIn[j]! -= count;
+    });
   }
 }

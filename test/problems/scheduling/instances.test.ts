@@ -7,6 +7,9 @@ import { instanceId, instanceRef, parseInstanceId, TEST_SEED_BASE, TRAIN_SEED_BA
 import { sampleEpisode } from '../../../src/problems/scheduling/workloads.js';
 import { schedulingProblem } from '../../../src/problems/scheduling/index.js';
 import { SYNTHETIC } from './fixtures.js';
+import { createSchedulingEnv } from '../../../src/problems/scheduling/evaluate.js';
+import { rollout } from '../../../src/core/env.js';
+import { WeightedFair } from '../../../src/problems/scheduling/heuristics.js';
 
 test('instance ids: parse and format round trip; train and test seeds are disjoint', () => {
   for (const id of ['tpch_batch20_50exec', 'tpch_stream_50exec', 'tpch_stream50-45s_25exec', 'synthetic_batch5_10exec_compat', 'tpch_batch20_50exec_compat_train', 'synthetic_stream-12.5s_50exec']) {
@@ -60,4 +63,13 @@ test('synthetic profiles look like the TPC-H ones (stage counts, one final stage
   // TPC-H: 9.2 stages and 1,155 tasks per job on average
   assert.ok(meanStages > 6 && meanStages < 13, `mean stages ${meanStages}`);
   assert.ok(meanTasks > 300 && meanTasks < 4000, `mean tasks ${meanTasks}`);
+});
+
+test('createSchedulingEnv builds an env from plain options (for rollout workers)', () => {
+  const env = createSchedulingEnv({ instance: 'synthetic_batch6_12exec_train', maxStages: 200 });
+  assert.equal(env.actionSpace.n, 200 * 12 + 1);
+  const r = rollout(env, new WeightedFair(0), 1_000_003);
+  assert.equal(env.stats().completed, 6);
+  assert.ok(r.ret < 0);
+  assert.throws(() => createSchedulingEnv({ instance: 'nope' }), /not a scheduling instance id/);
 });

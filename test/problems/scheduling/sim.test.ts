@@ -109,7 +109,7 @@ test('same seed, identical episode (every event); another seed differs', () => {
 
 function snapshot(env: SchedulingEnv): string {
   const s = env.sim;
-  return JSON.stringify([s.time, s.area, s.numSourceExec, s.sourceJob, s.decisions, [...s.nextTask], [...s.commitsTo], [...s.movingTo], [...s.selected], [...s.exJob], [...s.exStage], [...s.exPool], s.log.length]);
+  return JSON.stringify([s.time, s.area, s.numSourceExec, s.sourceJob, s.decisions, [...s.nextTask], [...s.commitsTo], [...s.movingTo], [...s.selected], [...s.exJob], [...s.exStage], [...s.pools.poolOf], s.log.length]);
 }
 
 test('an invalid action is rejected with its reason and changes nothing', () => {
