@@ -73,8 +73,9 @@ export interface RmiSearchConfig {
   /**
    * Cost, in units of one binary-search step: average log2(window) + sizeWeight *
    * log2(bytes / freeBytes) when the model is larger than freeBytes (it then costs cache misses
-   * of its own). Measured on the real sets by scripts/bench-learned.mjs: a step is 30-50 ns, and
-   * each doubling past half a megabyte costs 0.3 to 1.4 steps depending on the set (0.8 here).
+   * of its own). Measured on the real sets by scripts/bench-learned.mjs: a step is 30-50 ns;
+   * models up to a megabyte cost nothing extra, and each doubling past it 0.3 to 1.4 steps
+   * depending on the set (0.8 here).
    */
   sizeWeight: number;
   freeBytes: number;
@@ -94,7 +95,7 @@ export const RMI_SEARCH_DEFAULTS: RmiSearchConfig = {
   maxLeafEval: 2048,
   maxBytes: 1 << 24,
   sizeWeight: 0.8,
-  freeBytes: 1 << 19,
+  freeBytes: 1 << 20,
   cubicCost: 0.1,
   tableCost: 0.5,
 };
