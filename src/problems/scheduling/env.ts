@@ -8,6 +8,9 @@
  * `jobPtr`, `stageJob` give job membership; `nodeFeatures` are Decima's five node inputs and
  * `jobFeatures` its three job inputs (same normalizations); the raw state the heuristics read is
  * in named typed arrays beside them. The arrays are reused from step to step: copy what you keep.
+ * `rowPtr/colIdx` are exactly the `children` CSR that learn's DagSchedule takes
+ * (`new Csr(n, n, rowPtr, colIdx)`); they are new arrays exactly when a job arrives or leaves, so
+ * a schedule can be cached by their identity.
  *
  * Action: a MaskedDiscrete over (stage row, parallelism limit) pairs, flattened as
  * `row * numExecutors + (limit - 1)`, plus one last action `idle` (= n - 1): leave the remaining
@@ -63,6 +66,8 @@ export interface SchedulingObs extends GraphObs {
   stageCriticalPathMs: Float64Array;
   /** Order in which the stage became runnable (its job's frontier order), -1 if not runnable with tasks left. */
   stageFrontierSeq: Int32Array;
+  /** 1 when every task of the stage finished (Decima's summaries skip those stages). */
+  stageDone: Uint8Array;
 }
 
 export interface SchedulingEnvConfig {
@@ -106,7 +111,7 @@ export class SchedulingObsSpace implements Space<SchedulingObs> {
       jobFeatures: f.slice(0, JOB_FEATURES), stageMask: Uint8Array.of(1), limitMin: Int32Array.of(1), numExecutors: this.numExecutors, sourceJob: -1,
       numSourceExec: this.numExecutors, timeMs: 0, jobId: Int32Array.of(0), jobArrivalMs: Float64Array.of(0), jobExecutors: Int32Array.of(0),
       jobTotalWorkMs: Float64Array.of(1000), jobRemainingWorkMs: Float64Array.of(1000), stageNumTasks: Int32Array.of(1), stageUnassigned: Int32Array.of(1),
-      stageRoughMs: Float64Array.of(1000), stageCriticalPathMs: Float64Array.of(1000), stageFrontierSeq: Int32Array.of(0),
+      stageRoughMs: Float64Array.of(1000), stageCriticalPathMs: Float64Array.of(1000), stageFrontierSeq: Int32Array.of(0), stageDone: Uint8Array.of(0),
     };
   }
   toJSON() {
@@ -269,6 +274,7 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
         o.nodeFeatures[f + 4] = left / 200;
         o.stageUnassigned[r] = sim.unassigned(s);
         o.stageFrontierSeq[r] = sim.frontierSeq[s]!;
+        o.stageDone[r] = sim.finished[s] === sim.numTasks[s] ? 1 : 0;
         const ok = sim.selectable[s]! === 1 && lmin <= E ? 1 : 0;
         o.stageMask[r] = ok;
         if (ok) {
@@ -308,7 +314,7 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
       stageMask: new Uint8Array(n), limitMin: new Int32Array(J), numExecutors: this.E, sourceJob: -1, numSourceExec: 0, timeMs: 0,
       jobId: new Int32Array(J), jobArrivalMs: new Float64Array(J), jobExecutors: new Int32Array(J), jobTotalWorkMs: new Float64Array(J),
       jobRemainingWorkMs: new Float64Array(J), stageNumTasks: new Int32Array(n), stageUnassigned: new Int32Array(n), stageRoughMs: new Float64Array(n),
-      stageCriticalPathMs: new Float64Array(n), stageFrontierSeq: new Int32Array(n),
+      stageCriticalPathMs: new Float64Array(n), stageFrontierSeq: new Int32Array(n), stageDone: new Uint8Array(n),
     };
     let r = 0, e = 0;
     for (let k = 0; k < J; k++) {

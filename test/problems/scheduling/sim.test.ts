@@ -5,6 +5,8 @@ import { rollout } from '../../../src/core/env.js';
 import { SchedulingEnv, encodeAction, type SchedulingObs } from '../../../src/problems/scheduling/env.js';
 import { WeightedFair } from '../../../src/problems/scheduling/heuristics.js';
 import { fixedStage, greedy, poolOf, rawJob, syntheticEnv, template } from './fixtures.js';
+import { Csr } from '../../../src/learn/ops/sparse.js';
+import { DagSchedule } from '../../../src/learn/gnn.js';
 
 /** Stage 0 (3 tasks, no fresh durations) -> stage 1 (1 task, fresh 300 ms). */
 function twoStageEnv(compat = false): SchedulingEnv {
@@ -162,10 +164,22 @@ test('the observation is a block-diagonal DAG in CSR with job membership', () =>
       assert.equal(o.jobFeatures[k * 3 + 1], k === o.sourceJob ? 2 : -2);
     }
   };
+  let prevPtr: Int32Array | undefined, prevJobs = '', schedules = 0;
   for (let i = 0; i < 200; i++) {
     check(obs);
+    // The edges feed Decima's message passing as they are; new arrays exactly when jobs change.
+    const jobs = [...obs.jobId].join();
+    assert.equal(obs.rowPtr === prevPtr, jobs === prevJobs);
+    if (obs.rowPtr !== prevPtr) {
+      const sched = new DagSchedule(new Csr(obs.numNodes, obs.numNodes, obs.rowPtr, obs.colIdx));
+      assert.equal(sched.nodes, obs.numNodes);
+      schedules++;
+    }
+    prevPtr = obs.rowPtr;
+    prevJobs = jobs;
     const r = env.step(greedy.act(obs, info));
     if (r.terminated) break;
     ({ obs, info } = r);
   }
+  assert.ok(schedules >= 2);
 });
