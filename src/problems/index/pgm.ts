@@ -426,8 +426,7 @@ export class PgmIndex implements SearchIndex {
 
   /**
    * Root -> data level on doubles (exactX keys). At each level the segment for q is the last one
-   * whose key is <= q among the 2*epsilonRecursive + 3 around the prediction; the search there is
-   * branch-free with a fixed trip count (see window-search.ts for why that matters).
+   * whose key is <= q within 2*epsilonRecursive + 3 of the prediction (lastAtMostX).
    */
   private approxX(qx: number): number {
     const kx = this.segX, sl = this.slope, ic = this.intercept, ls = this.levelStart;
@@ -481,23 +480,20 @@ export class PgmIndex implements SearchIndex {
 }
 
 /**
- * The last segment in [base + p - epsR - 1, base + p + epsR + 1] (clipped to [base, last]) whose
- * key is <= q: where the recursive level's guarantee puts the segment for q. If rounding broke
- * the guarantee the result is off by a little, never out of the level; the data level's window
- * search then corrects the answer.
+ * The last segment whose key is <= q, scanning forward from base + p - epsR - 1 (clipped to
+ * [base, last]): the recursive level's guarantee puts the segment for q within 2 * epsR + 2 of
+ * there. A linear scan with branches, as PGM does for small epsilonRecursive; measured 10% faster
+ * here than a branch-free search over the same window (the processor speculates past it). If
+ * rounding broke the guarantee, the backward step keeps the result at or below q, never out of
+ * the level; the data level's window search then corrects the answer.
  */
 function lastAtMostX(kx: Float64Array, qx: number, base: number, last: number, p: number, epsR: number): number {
   p -= epsR + 1;
   let j = base + (p > 0 ? p | 0 : 0);
   if (j > last) j = last;
-  let hi = j + 2 * epsR + 2;
-  if (hi > last) hi = last;
-  let len = hi - j + 1;
-  while (len > 1) {
-    const half = len >>> 1;
-    j += +(kx[j + half]! <= qx) * half;
-    len -= half;
-  }
+  while (j < last && kx[j + 1]! <= qx) j++;
+  // Rounding guard: the window start must not be past the segment for q.
+  while (j > base && kx[j]! > qx) j--;
   return j;
 }
 
@@ -506,15 +502,15 @@ function lastAtMostExact(kh: Uint32Array, kl: Uint32Array, qh: number, ql: numbe
   p -= epsR + 1;
   let j = base + (p > 0 ? p | 0 : 0);
   if (j > last) j = last;
-  let hi = j + 2 * epsR + 2;
-  if (hi > last) hi = last;
-  let len = hi - j + 1;
-  while (len > 1) {
-    const half = len >>> 1;
-    // The sign of (h - qh) * 2^32 + (l - ql) is exact: |l - ql| < 2^32 <= |(h - qh) * 2^32| unless
-    // h = qh. Arithmetic instead of && / || keeps the step free of branches.
-    j += +((kh[j + half]! - qh) * TWO32 + (kl[j + half]! - ql) <= 0) * half;
-    len -= half;
+  while (j < last) {
+    const h = kh[j + 1]!;
+    if (h > qh || (h === qh && kl[j + 1]! > ql)) break;
+    j++;
+  }
+  while (j > base) {
+    const h = kh[j]!;
+    if (h < qh || (h === qh && kl[j]! <= ql)) break;
+    j--;
   }
   return j;
 }
