@@ -6,8 +6,9 @@ import type { Problem } from '../core/problem.js';
 import { unknownName } from '../core/errors.js';
 import { indexProblem } from './index/index.js';
 import { schedulingProblem } from './scheduling/index.js';
+import { partitionProblem } from './partition/index.js';
 
-export const problems: readonly Problem[] = [indexProblem, schedulingProblem];
+export const problems: readonly Problem[] = [indexProblem, schedulingProblem, partitionProblem];
 
 export function getProblem(name: string, where = 'problem name'): Problem {
   const p = problems.find((q) => q.name === name);

@@ -1,0 +1,78 @@
+/**
+ * METIS's `gpmetis` (Debian package `metis`, 5.1) as a real peer: the instance is written as a
+ * METIS .graph in a fresh temp directory, `gpmetis -seed=<seed> -ufactor=30 <file> <k>` runs as a
+ * subprocess, its `<file>.part.<k>` (one part id per line) is read back, and the directory is
+ * removed whatever happens. The runner times solve(), so partition_ms includes writing the file,
+ * starting the process and reading the answer: the cost of using METIS from outside.
+ *
+ * When gpmetis is not installed the solver is left out of the problem's solver list (a default
+ * run never fails for a missing peer); solve() called anyway says how to install it.
+ */
+import { execFile } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { SelfoptError } from '../../core/errors.js';
+import { formatMetisGraph, type PartitionInstance } from './instances.js';
+import type { PartitionSolver } from './heuristics.js';
+
+/** The gpmetis executable on PATH (or $SELFOPT_GPMETIS), or undefined. */
+export function findGpmetis(): string | undefined {
+  const explicit = process.env.SELFOPT_GPMETIS;
+  const candidates = explicit ? [explicit] : (process.env.PATH ?? '/usr/bin').split(delimiter).filter(Boolean).map((d) => join(d, 'gpmetis'));
+  for (const c of candidates) {
+    try {
+      accessSync(c, constants.X_OK);
+      return c;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** Parses a METIS partition file: n lines, one part id in [0, k) each. */
+export function parsePartFile(text: string, n: number, k: number, where: string): Int32Array {
+  const lines = text.split('\n');
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  if (lines.length !== n) throw new SelfoptError(`partition file has ${lines.length} lines`, where, `one line per vertex (${n})`);
+  const part = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const p = Number(lines[i]);
+    if (!Number.isInteger(p) || p < 0 || p >= k) throw new SelfoptError(`line ${i + 1} is '${lines[i]}'`, where, `a part id in [0, ${k})`);
+    part[i] = p;
+  }
+  return part;
+}
+
+export async function runGpmetis(inst: PartitionInstance, seed: number, ufactor = 30): Promise<Int32Array> {
+  const exe = findGpmetis();
+  if (!exe) {
+    throw new SelfoptError('gpmetis is not installed', 'solver gpmetis', 'METIS\'s gpmetis on PATH: `apt-get install metis` (Debian/Ubuntu), or set $SELFOPT_GPMETIS to its path');
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'selfopt-gpmetis-'));
+  try {
+    const file = join(dir, 'g.graph');
+    writeFileSync(file, formatMetisGraph(inst.graph));
+    await new Promise<void>((resolve, reject) => {
+      execFile(exe, [`-seed=${seed}`, `-ufactor=${ufactor}`, file, String(inst.k)], { maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
+        if (err) reject(new SelfoptError(`gpmetis failed: ${err.message.trim()} ${String(stderr).trim()} ${String(stdout).split('\n').slice(-5).join(' ')}`, `gpmetis on ${inst.id}`, 'gpmetis to exit 0 and write the partition file'));
+        else resolve();
+      });
+    });
+    const out = join(dir, `g.graph.part.${inst.k}`);
+    return parsePartFile(readFileSync(out, 'utf8'), inst.graph.n, inst.k, `gpmetis output for ${inst.id}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export const gpmetisSolver: PartitionSolver = {
+  info: {
+    name: 'gpmetis',
+    kind: 'peer',
+    description: 'METIS 5 gpmetis (k-way, -ufactor=30, seeded), as a subprocess on a temp .graph file',
+    reference: 'Karypis & Kumar, METIS 5.1 (Debian package metis)',
+  },
+  solve: (inst, ctx) => runGpmetis(inst, ctx.seed),
+};

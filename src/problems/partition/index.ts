@@ -1,0 +1,91 @@
+/**
+ * Graph partitioning (METIS; GAP, Nazi et al. 2019): split a graph's vertices into k parts of
+ * nearly equal weight (at most 1.03 x average) while cutting as little edge weight as possible.
+ * Classical partitioners and the multilevel partitioner of METIS's class meet gpmetis itself (as
+ * a peer, when installed) on real meshes and generated graphs.
+ */
+import type { InstanceContext, InstanceRef, Problem } from '../../core/problem.js';
+import { SelfoptError, unknownName } from '../../core/errors.js';
+import {
+  DATASETS, REAL_GRAPHS, generateGraph, loadMetisGraph, parseGeneratedName, parseInstanceId, type PartitionInstance,
+} from './instances.js';
+import { evaluatePartition, METRICS } from './evaluate.js';
+import { heuristicSolvers } from './heuristics.js';
+import { findGpmetis, gpmetisSolver } from './gpmetis.js';
+
+const QUICK_GENERATED = ['rgg_2k', 'mesh_2k'];
+const QUICK_REAL = ['4elt'];
+const QUICK_K = [2, 8];
+const FULL_K = [2, 8, 32];
+
+function instanceRef(name: string, k: number, ctx: InstanceContext): InstanceRef | undefined {
+  const id = `${name}_k${k}`;
+  const spec = parseGeneratedName(name);
+  if (spec) {
+    return {
+      id, source: 'generated', split: 'test',
+      params: { kind: spec.kind, n: spec.n, seed: spec.seed, k },
+      description: `${spec.kind === 'rgg' ? 'random geometric graph' : 'triangulated grid mesh'}, ${spec.n} vertices, seed ${spec.seed}, k = ${k}`,
+    };
+  }
+  const real = REAL_GRAPHS.find((g) => g.name === name);
+  if (real) {
+    const path = ctx.data.find(real.relPath);
+    if (!path) return undefined;
+    return { id, source: 'real', path, split: 'test', params: { relPath: real.relPath, k }, description: `${real.description}, k = ${k}` };
+  }
+  return undefined;
+}
+
+export const partitionProblem: Problem<PartitionInstance, Int32Array> = {
+  name: 'partition',
+  title: 'Graph partitioning: k balanced parts, minimum edge cut',
+  reference: 'Karypis & Kumar, METIS (SIAM J. Sci. Comput. 1998); Nazi et al., GAP: Generalizable Approximate Graph Partitioning Framework (2019)',
+  metrics: METRICS,
+  primaryMetric: 'edge_cut',
+  baseline: 'random',
+  // gpmetis only when installed, so that a default run never fails for a missing peer.
+  solvers: findGpmetis() ? [...heuristicSolvers, gpmetisSolver] : heuristicSolvers,
+  datasets: DATASETS,
+  // partition_ms is a timing: two timed cells must not share the cores.
+  maxConcurrency: 1,
+
+  listInstances(ctx) {
+    const names = ctx.quick ? [...QUICK_GENERATED, ...QUICK_REAL] : [...QUICK_GENERATED, ...REAL_GRAPHS.map((g) => g.name)];
+    const ks = ctx.quick ? QUICK_K : FULL_K;
+    const refs: InstanceRef[] = [];
+    for (const name of names) for (const k of ks) {
+      const r = instanceRef(name, k, ctx);
+      if (r) refs.push(r);
+    }
+    return refs;
+  },
+
+  resolveInstance(name, ctx) {
+    const parsed = parseInstanceId(name);
+    if (parsed) {
+      const r = instanceRef(parsed.name, parsed.k, ctx);
+      if (r) return r;
+      const real = REAL_GRAPHS.find((g) => g.name === parsed.name);
+      if (real) {
+        throw new SelfoptError(`graph '${real.name}' is not on the data path`, ctx.data.dirs.map((d) => d.dir).join(', '),
+          `${real.relPath} in one of those directories (see ../shared/data/partition/PROVENANCE.md)`);
+      }
+    }
+    const known = [...partitionProblem.listInstances({ ...ctx, quick: false }), ...partitionProblem.listInstances({ ...ctx, quick: true })].map((r) => r.id);
+    throw unknownName('instance', name, [...new Set(known)], 'partition problem (ids are <graph>_k<k>: graph 4elt, delaunay_n15, rgg_n_2_15_s0, or generated rgg_<n>[k], mesh_<n>[k])');
+  },
+
+  load(ref) {
+    const parsed = parseInstanceId(ref.id);
+    if (!parsed) throw new SelfoptError(`instance id '${ref.id}'`, 'partition load', '<graph>_k<k>');
+    if (ref.source === 'generated') {
+      const spec = parseGeneratedName(parsed.name)!;
+      return { id: ref.id, name: parsed.name, k: parsed.k, graph: generateGraph(spec) };
+    }
+    if (!ref.path) throw new SelfoptError(`instance '${ref.id}' has no file path`, 'partition load', 'a real instance with a path');
+    return { id: ref.id, name: parsed.name, k: parsed.k, graph: loadMetisGraph(ref.path) };
+  },
+
+  evaluate: (inst, part, ctx) => evaluatePartition(inst, part, ctx),
+};

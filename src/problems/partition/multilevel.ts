@@ -1,0 +1,448 @@
+/**
+ * A multilevel graph partitioner of METIS's class (Karypis & Kumar, SIAM J. Sci. Comput. 1998;
+ * METIS 5 `pmetis`, recursive bisection), read top to bottom:
+ *
+ * 1. Coarsening by heavy-edge matching (HEM): vertices visited in a random order from the Rng, each
+ *    unmatched vertex matched with the unmatched neighbour over its heaviest edge, unless the pair
+ *    would exceed maxVertexWeight (1.5 x total / coarsenTo, as METIS); matched pairs contract into
+ *    one vertex, parallel edges add their weights. Stops at coarsenTo vertices or when a level
+ *    shrinks the graph by less than 15% (METIS's COARSEN_FRACTION 0.85).
+ * 2. Initial bisection of the coarsest graph by greedy graph growing (GGGP): from a random vertex,
+ *    add the frontier vertex with the highest gain until the grown side has its target weight;
+ *    `initTries` tries, each refined by FM, the lowest cut among the balanced ones kept.
+ * 3. Uncoarsening: the bisection is projected level by level and refined by Fiduccia-Mattheyses on
+ *    the boundary (fm2Way below).
+ * 4. k parts by recursive bisection: k0 = floor(k/2) parts on side 0 with target weight k0/k of
+ *    the graph, k1 = k - k0 on side 1 (so any k works, not only powers of two); each side's
+ *    induced subgraph is partitioned recursively. With b = ceil(log2 k) levels of bisection each
+ *    bounded by ub^(1/b), every final part weighs at most ub x average.
+ *
+ * Not yet here (the next step of issue 5): direct k-way refinement after the recursive bisection,
+ * which is what gpmetis's default `-ptype=kway` adds.
+ */
+import type { CsrGraph } from '../../core/graph.js';
+import { totalVertexWeight } from '../../core/graph.js';
+import type { Rng } from '../../core/rng.js';
+
+export interface MultilevelConfig {
+  /** Allowed imbalance: every part weighs at most ub x (total / k). METIS ufactor 30 = 1.03. */
+  ub: number;
+  /** Coarsen until at most this many vertices (METIS's CoarsenTo for bisection is of this order). */
+  coarsenTo: number;
+  /** Initial bisections tried on the coarsest graph; the best cut is kept. */
+  initTries: number;
+  /** FM passes per level at most (METIS niter = 10); a pass that gains nothing ends them. */
+  fmPasses: number;
+}
+
+export const DEFAULT_MULTILEVEL: MultilevelConfig = { ub: 1.03, coarsenTo: 100, initTries: 8, fmPasses: 10 };
+
+/** Partitions g into k parts; returns part ids in [0, k). */
+export function multilevelPartition(g: CsrGraph, k: number, rng: Rng, cfg: MultilevelConfig = DEFAULT_MULTILEVEL): Int32Array {
+  const part = new Int32Array(g.n);
+  if (k <= 1 || g.n === 0) return part;
+  const levels = Math.ceil(Math.log2(k));
+  const ubBisect = Math.pow(cfg.ub, 1 / levels);
+  const vmap = new Int32Array(g.n);
+  for (let v = 0; v < g.n; v++) vmap[v] = v;
+  recursiveBisection(g, vmap, k, 0, part, ubBisect, rng, cfg);
+  return part;
+}
+
+function recursiveBisection(g: CsrGraph, vmap: Int32Array, k: number, offset: number, out: Int32Array, ub: number, rng: Rng, cfg: MultilevelConfig): void {
+  if (k === 1 || g.n === 0) {
+    for (let v = 0; v < g.n; v++) out[vmap[v]!] = offset;
+    return;
+  }
+  const k0 = Math.floor(k / 2), k1 = k - k0;
+  const where = multilevelBisection(g, k0 / k, ub, rng, cfg);
+  for (const side of [0, 1]) {
+    const kk = side === 0 ? k0 : k1;
+    const { sub, subMap } = inducedSubgraph(g, where, side, vmap);
+    recursiveBisection(sub, subMap, kk, offset + (side === 0 ? 0 : k0), out, ub, rng, cfg);
+  }
+}
+
+/** The subgraph induced by the vertices with where[v] === side; subMap maps its vertices to original ids. */
+export function inducedSubgraph(g: CsrGraph, where: Int32Array, side: number, vmap: Int32Array): { sub: CsrGraph; subMap: Int32Array } {
+  const local = new Int32Array(g.n).fill(-1);
+  let n = 0, m = 0;
+  for (let v = 0; v < g.n; v++) {
+    if (where[v] !== side) continue;
+    local[v] = n++;
+    for (let e = g.xadj[v]!; e < g.xadj[v + 1]!; e++) if (where[g.adjncy[e]!] === side) m++;
+  }
+  const xadj = new Int32Array(n + 1), adjncy = new Int32Array(m), adjwgt = new Int32Array(m), vwgt = new Int32Array(n), subMap = new Int32Array(n);
+  let i = 0, j = 0;
+  for (let v = 0; v < g.n; v++) {
+    if (where[v] !== side) continue;
+    vwgt[i] = g.vwgt[v]!;
+    subMap[i] = vmap[v]!;
+    for (let e = g.xadj[v]!; e < g.xadj[v + 1]!; e++) {
+      const u = g.adjncy[e]!;
+      if (where[u] !== side) continue;
+      adjncy[j] = local[u]!;
+      adjwgt[j++] = g.adjwgt[e]!;
+    }
+    xadj[++i] = j;
+  }
+  return { sub: { n, xadj, adjncy, vwgt, adjwgt }, subMap };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Multilevel bisection
+
+/** Bisects g: side 0 gets frac0 of the weight, each side at most ub x its target. Returns 0/1 per vertex. */
+export function multilevelBisection(g: CsrGraph, frac0: number, ub: number, rng: Rng, cfg: MultilevelConfig = DEFAULT_MULTILEVEL): Int32Array {
+  const tw = totalVertexWeight(g);
+  const target0 = frac0 * tw;
+  const targets = [target0, tw - target0] as const;
+  const maxw = [ub * targets[0], ub * targets[1]] as const;
+
+  // 1. Coarsen.
+  const graphs: CsrGraph[] = [g];
+  const cmaps: Int32Array[] = [];
+  const maxVertexWeight = Math.max(1, Math.floor(1.5 * tw / cfg.coarsenTo));
+  let cur = g;
+  while (cur.n > cfg.coarsenTo) {
+    const { coarse, cmap } = coarsenOnce(cur, rng, maxVertexWeight);
+    if (coarse.n > 0.85 * cur.n) {
+      if (coarse.n === cur.n) break;
+      graphs.push(coarse); cmaps.push(cmap); cur = coarse;
+      break;
+    }
+    graphs.push(coarse); cmaps.push(cmap); cur = coarse;
+  }
+
+  // 2. Initial bisection of the coarsest graph: best of several grown and refined bisections.
+  const coarsest = graphs[graphs.length - 1]!;
+  const fm = new Fm(g.n);
+  let where = new Int32Array(coarsest.n);
+  let bestCut = Infinity, bestExcess = Infinity;
+  const trial = new Int32Array(coarsest.n);
+  for (let t = 0; t < Math.max(1, cfg.initTries); t++) {
+    growBisection(coarsest, trial, targets, maxw, rng, fm);
+    const { cut, excess } = fm.refine(coarsest, trial, targets, maxw, cfg.fmPasses, rng);
+    if (excess < bestExcess || (excess === bestExcess && cut < bestCut)) {
+      bestExcess = excess; bestCut = cut;
+      where.set(trial);
+    }
+  }
+
+  // 3. Uncoarsen: project and refine at every level.
+  for (let l = graphs.length - 2; l >= 0; l--) {
+    const fine = graphs[l]!, cmap = cmaps[l]!;
+    const w = new Int32Array(fine.n);
+    for (let v = 0; v < fine.n; v++) w[v] = where[cmap[v]!]!;
+    where = w;
+    fm.refine(fine, where, targets, maxw, cfg.fmPasses, rng);
+  }
+  return where;
+}
+
+/** One level of heavy-edge matching and contraction. cmap maps each vertex to its coarse vertex. */
+export function coarsenOnce(g: CsrGraph, rng: Rng, maxVertexWeight: number): { coarse: CsrGraph; cmap: Int32Array } {
+  const { n, xadj, adjncy, adjwgt, vwgt } = g;
+  const perm = new Int32Array(n);
+  for (let i = 0; i < n; i++) perm[i] = i;
+  rng.shuffle(perm);
+  const match = new Int32Array(n).fill(-1);
+  const cmap = new Int32Array(n);
+  const first = new Int32Array(n); // coarse vertex -> one of its fine vertices
+  let cn = 0;
+  for (let i = 0; i < n; i++) {
+    const u = perm[i]!;
+    if (match[u] !== -1) continue;
+    let best = -1, bw = -1;
+    const wu = vwgt[u]!;
+    for (let e = xadj[u]!; e < xadj[u + 1]!; e++) {
+      const v = adjncy[e]!;
+      if (match[v] === -1 && adjwgt[e]! > bw && wu + vwgt[v]! <= maxVertexWeight) { best = v; bw = adjwgt[e]!; }
+    }
+    if (best < 0) { match[u] = u; cmap[u] = cn; }
+    else { match[u] = best; match[best] = u; cmap[u] = cn; cmap[best] = cn; }
+    first[cn++] = u;
+  }
+  // Contract: merge the two lists of each pair, parallel edges summed via `slot`.
+  const cxadj = new Int32Array(cn + 1), cvwgt = new Int32Array(cn);
+  const cadj = new Int32Array(adjncy.length), cw = new Int32Array(adjncy.length);
+  const slot = new Int32Array(cn).fill(-1);
+  let ne = 0;
+  for (let c = 0; c < cn; c++) {
+    const start = ne;
+    const u = first[c]!, v = match[u]!;
+    for (let s = 0; s < 2; s++) {
+      const x = s === 0 ? u : v;
+      if (s === 1 && v === u) break;
+      cvwgt[c]! += vwgt[x]!;
+      for (let e = xadj[x]!; e < xadj[x + 1]!; e++) {
+        const cu = cmap[adjncy[e]!]!;
+        if (cu === c) continue;
+        const at = slot[cu]!;
+        if (at < 0) { slot[cu] = ne; cadj[ne] = cu; cw[ne++] = adjwgt[e]!; }
+        else cw[at]! += adjwgt[e]!;
+      }
+    }
+    for (let j = start; j < ne; j++) slot[cadj[j]!] = -1;
+    cxadj[c + 1] = ne;
+  }
+  return { coarse: { n: cn, xadj: cxadj, adjncy: cadj.slice(0, ne), vwgt: cvwgt, adjwgt: cw.slice(0, ne) }, cmap };
+}
+
+/**
+ * Greedy graph growing (GGGP, Karypis & Kumar 1998): everything starts on side 1; from a random
+ * seed, the side-1 vertex with the highest gain (edge weight to side 0 minus to side 1) moves to
+ * side 0 until side 1 is within its bound. A vertex that would overfill side 0 is skipped; a
+ * disconnected graph gets a new random seed when the frontier runs dry.
+ */
+function growBisection(g: CsrGraph, where: Int32Array, targets: readonly [number, number], maxw: readonly [number, number], rng: Rng, fm: Fm): void {
+  const { n, xadj, adjncy, adjwgt, vwgt } = g;
+  where.fill(1);
+  let pw0 = 0, pw1 = totalVertexWeight(g);
+  const q = fm.q0;
+  q.reset(n);
+  const gain = fm.gainScratch(n);
+  for (let v = 0; v < n; v++) {
+    let d = 0;
+    for (let e = xadj[v]!; e < xadj[v + 1]!; e++) d += adjwgt[e]!;
+    gain[v] = -d; // all neighbours on side 1
+  }
+  const skipped = new Uint8Array(n);
+  let remaining = n;
+  while (pw1 > maxw[1] || pw0 < targets[0] - 0.5 * (maxw[0] - targets[0])) {
+    let v = q.popMax();
+    if (v < 0) {
+      // Frontier empty: a new random seed among side-1 vertices not yet skipped.
+      if (remaining === 0) break;
+      let r = rng.int(n);
+      for (let tries = 0; tries < n && (where[r] !== 1 || skipped[r]); tries++) r = (r + 1) % n;
+      if (where[r] !== 1 || skipped[r]) break;
+      v = r;
+    }
+    if (pw0 + vwgt[v]! > maxw[0]) { skipped[v] = 1; remaining--; continue; }
+    where[v] = 0; pw0 += vwgt[v]!; pw1 -= vwgt[v]!; remaining--;
+    for (let e = xadj[v]!; e < xadj[v + 1]!; e++) {
+      const u = adjncy[e]!;
+      if (where[u] !== 1 || skipped[u]) continue;
+      gain[u]! += 2 * adjwgt[e]!;
+      if (q.contains(u)) q.update(u, gain[u]!); else q.insert(u, gain[u]!);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fiduccia-Mattheyses boundary refinement
+
+/**
+ * Indexed binary max-heap of vertices keyed by gain. METIS 5 keeps its FM gains in such a
+ * priority queue (rpq); classic FM uses bucket lists, which need a small integer gain range that
+ * weighted coarse graphs do not have.
+ */
+export class GainQueue {
+  private heap: Int32Array;
+  private key: Float64Array;
+  private pos: Int32Array;
+  private size = 0;
+
+  constructor(capacity: number) {
+    this.heap = new Int32Array(capacity);
+    this.key = new Float64Array(capacity);
+    this.pos = new Int32Array(capacity).fill(-1);
+  }
+
+  /** Empties the queue, growing it to hold vertices [0, n). */
+  reset(n: number): void {
+    if (n > this.pos.length) {
+      this.heap = new Int32Array(n); this.key = new Float64Array(n); this.pos = new Int32Array(n).fill(-1);
+    } else {
+      for (let i = 0; i < this.size; i++) this.pos[this.heap[i]!] = -1;
+    }
+    this.size = 0;
+  }
+
+  get length(): number { return this.size; }
+  contains(v: number): boolean { return this.pos[v]! >= 0; }
+  top(): number { return this.size > 0 ? this.heap[0]! : -1; }
+  topKey(): number { return this.key[this.heap[0]!]!; }
+
+  insert(v: number, k: number): void {
+    this.key[v] = k;
+    const i = this.size++;
+    this.heap[i] = v;
+    this.pos[v] = i;
+    this.up(i);
+  }
+
+  update(v: number, k: number): void {
+    const old = this.key[v]!;
+    this.key[v] = k;
+    if (k > old) this.up(this.pos[v]!); else this.down(this.pos[v]!);
+  }
+
+  remove(v: number): void {
+    const i = this.pos[v]!;
+    this.pos[v] = -1;
+    const last = this.heap[--this.size]!;
+    if (i === this.size) return;
+    this.heap[i] = last;
+    this.pos[last] = i;
+    this.up(i);
+    this.down(this.pos[last]!);
+  }
+
+  popMax(): number {
+    if (this.size === 0) return -1;
+    const v = this.heap[0]!;
+    this.remove(v);
+    return v;
+  }
+
+  private up(i: number): void {
+    const h = this.heap, key = this.key, pos = this.pos;
+    const v = h[i]!, k = key[v]!;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const pv = h[p]!;
+      if (key[pv]! >= k) break;
+      h[i] = pv; pos[pv] = i; i = p;
+    }
+    h[i] = v; pos[v] = i;
+  }
+
+  private down(i: number): void {
+    const h = this.heap, key = this.key, pos = this.pos, n = this.size;
+    const v = h[i]!, k = key[v]!;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && key[h[c + 1]!]! > key[h[c]!]!) c++;
+      const cv = h[c]!;
+      if (key[cv]! <= k) break;
+      h[i] = cv; pos[cv] = i; i = c;
+    }
+    h[i] = v; pos[v] = i;
+  }
+}
+
+/** FM state reused across levels: the two side queues and scratch arrays, grown once to the finest n. */
+export class Fm {
+  readonly q0: GainQueue;
+  readonly q1: GainQueue;
+  private id: Int32Array;
+  private ed: Int32Array;
+  private locked: Int32Array;
+  private moved: Int32Array;
+  private perm: Int32Array;
+  private g: Float64Array;
+  private stamp = 0;
+
+  constructor(n: number) {
+    this.q0 = new GainQueue(n); this.q1 = new GainQueue(n);
+    this.id = new Int32Array(n); this.ed = new Int32Array(n); this.locked = new Int32Array(n);
+    this.moved = new Int32Array(n); this.perm = new Int32Array(n); this.g = new Float64Array(n);
+  }
+
+  private ensure(n: number): void {
+    if (n <= this.id.length) return;
+    this.id = new Int32Array(n); this.ed = new Int32Array(n); this.locked = new Int32Array(n);
+    this.moved = new Int32Array(n); this.perm = new Int32Array(n); this.g = new Float64Array(n);
+    this.stamp = 0;
+  }
+
+  gainScratch(n: number): Float64Array { this.ensure(n); return this.g; }
+
+  /**
+   * Refines the bisection `where` in place; returns its cut and its excess weight over the bounds
+   * (0 when balanced). Each pass moves unlocked boundary vertices one at a time, highest gain first,
+   * from the side over its bound if any, else from either side as long as the receiving side stays
+   * within its bound; each vertex moves at most once per pass; after `limit` moves without a new
+   * best the pass ends and the moves after the best state are undone. The best state is the one
+   * with the least excess, then the lowest cut, then the weights nearest the targets, so starting
+   * from a balanced bisection the cut never increases.
+   */
+  refine(g: CsrGraph, where: Int32Array, targets: readonly [number, number], maxw: readonly [number, number], passes: number, rng: Rng): { cut: number; excess: number } {
+    const { n, xadj, adjncy, adjwgt, vwgt } = g;
+    this.ensure(n);
+    const id = this.id, ed = this.ed, locked = this.locked, moved = this.moved, perm = this.perm;
+    const pw = [0, 0];
+    let cut = 0;
+    for (let v = 0; v < n; v++) {
+      const s = where[v]!;
+      pw[s]! += vwgt[v]!;
+      let a = 0, b = 0;
+      for (let e = xadj[v]!; e < xadj[v + 1]!; e++) {
+        if (where[adjncy[e]!] === s) a += adjwgt[e]!; else b += adjwgt[e]!;
+      }
+      id[v] = a; ed[v] = b; cut += b;
+    }
+    cut /= 2;
+    const excessOf = (p0: number, p1: number) => Math.max(0, p0 - maxw[0]) + Math.max(0, p1 - maxw[1]);
+    const limit = Math.min(Math.max(Math.floor(0.01 * n), 15), 100);
+    const qs = [this.q0, this.q1];
+
+    for (let pass = 0; pass < passes; pass++) {
+      this.q0.reset(n); this.q1.reset(n);
+      const stamp = ++this.stamp;
+      let nb = 0;
+      for (let v = 0; v < n; v++) if (ed[v]! > 0) perm[nb++] = v;
+      for (let i = nb - 1; i > 0; i--) { const j = rng.int(i + 1); const t = perm[i]!; perm[i] = perm[j]!; perm[j] = t; }
+      for (let i = 0; i < nb; i++) { const v = perm[i]!; qs[where[v]!]!.insert(v, ed[v]! - id[v]!); }
+
+      const startCut = cut, startExcess = excessOf(pw[0]!, pw[1]!);
+      let bestCut = cut, bestExcess = startExcess, bestDiff = Math.abs(pw[0]! - targets[0]);
+      let bestIdx = 0, nmoved = 0;
+      for (;;) {
+        let from: number;
+        if (pw[0]! > maxw[0]) from = 0;
+        else if (pw[1]! > maxw[1]) from = 1;
+        else {
+          const t0 = this.q0.top(), t1 = this.q1.top();
+          const ok0 = t0 >= 0 && pw[1]! + vwgt[t0]! <= maxw[1];
+          const ok1 = t1 >= 0 && pw[0]! + vwgt[t1]! <= maxw[0];
+          if (ok0 && ok1) from = this.q0.topKey() > this.q1.topKey() || (this.q0.topKey() === this.q1.topKey() && pw[0]! - targets[0] > pw[1]! - targets[1]) ? 0 : 1;
+          else if (ok0) from = 0;
+          else if (ok1) from = 1;
+          else break;
+        }
+        const v = qs[from]!.popMax();
+        if (v < 0) break;
+        const to = 1 - from;
+        cut -= ed[v]! - id[v]!;
+        where[v] = to;
+        pw[from]! -= vwgt[v]!; pw[to]! += vwgt[v]!;
+        locked[v] = stamp;
+        moved[nmoved++] = v;
+        const t = id[v]!; id[v] = ed[v]!; ed[v] = t;
+        for (let e = xadj[v]!; e < xadj[v + 1]!; e++) {
+          const u = adjncy[e]!, w = adjwgt[e]!;
+          if (where[u] === to) { id[u]! += w; ed[u]! -= w; } else { id[u]! -= w; ed[u]! += w; }
+          if (locked[u] === stamp) continue;
+          const q = qs[where[u]!]!;
+          if (ed[u]! > 0) {
+            if (q.contains(u)) q.update(u, ed[u]! - id[u]!); else q.insert(u, ed[u]! - id[u]!);
+          } else if (q.contains(u)) q.remove(u);
+        }
+        const excess = excessOf(pw[0]!, pw[1]!);
+        const diff = Math.abs(pw[0]! - targets[0]);
+        if (excess < bestExcess || (excess === bestExcess && (cut < bestCut || (cut === bestCut && diff < bestDiff)))) {
+          bestExcess = excess; bestCut = cut; bestDiff = diff; bestIdx = nmoved;
+        } else if (nmoved - bestIdx > limit) break;
+      }
+      // Undo the moves after the best state.
+      for (let i = nmoved - 1; i >= bestIdx; i--) {
+        const v = moved[i]!;
+        const from = where[v]!, to = 1 - from;
+        cut -= ed[v]! - id[v]!;
+        where[v] = to;
+        pw[from]! -= vwgt[v]!; pw[to]! += vwgt[v]!;
+        const t = id[v]!; id[v] = ed[v]!; ed[v] = t;
+        for (let e = xadj[v]!; e < xadj[v + 1]!; e++) {
+          const u = adjncy[e]!, w = adjwgt[e]!;
+          if (where[u] === to) { id[u]! += w; ed[u]! -= w; } else { id[u]! -= w; ed[u]! += w; }
+        }
+      }
+      if (bestIdx === 0 || (cut >= startCut && excessOf(pw[0]!, pw[1]!) >= startExcess)) break;
+    }
+    return { cut, excess: excessOf(pw[0]!, pw[1]!) };
+  }
+}
