@@ -48,7 +48,7 @@ test('every bad input is a SelfoptError naming the line', () => {
   throwsAt('2 1\n2 x\n1\n', 2, /'x' is not a non-negative integer/);
   throwsAt('2 1 2\n2\n1\n', 1, /fmt/);
   throwsAt('2 1 10 2\n1 1 2\n1 1 1\n', 1, /multi-constraint/);
-  throwsAt('2 1\n2 2\n1 1\n', 2, /listed twice/);
+  throwsAt('2 2\n2 2\n1 1\n', 2, /listed twice/);
 });
 
 test('generators give valid graphs, deterministic per seed', () => {
