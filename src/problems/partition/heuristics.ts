@@ -67,7 +67,7 @@ export function graphGrowingPartition(g: CsrGraph, k: number, rng: Rng): Int32Ar
   return part;
 }
 
-/** Reads multilevel options from `--opt`: ub, coarsen_to, init_tries, fm_passes. */
+/** Reads multilevel options from `--opt`: ub, coarsen_to, init_tries, fm_passes, bisection_tries. */
 export function multilevelConfig(options: Record<string, string>): MultilevelConfig {
   const num = (key: string, dflt: number) => (options[key] !== undefined ? Number(options[key]) : dflt);
   return {
@@ -75,6 +75,7 @@ export function multilevelConfig(options: Record<string, string>): MultilevelCon
     coarsenTo: num('coarsen_to', DEFAULT_MULTILEVEL.coarsenTo),
     initTries: num('init_tries', DEFAULT_MULTILEVEL.initTries),
     fmPasses: num('fm_passes', DEFAULT_MULTILEVEL.fmPasses),
+    bisectionTries: num('bisection_tries', DEFAULT_MULTILEVEL.bisectionTries),
   };
 }
 

@@ -33,9 +33,11 @@ export interface MultilevelConfig {
   initTries: number;
   /** FM passes per level at most (METIS niter = 10); a pass that gains nothing ends them. */
   fmPasses: number;
+  /** Whole multilevel bisections run per split (each with its own coarsening); the lowest cut is kept. */
+  bisectionTries: number;
 }
 
-export const DEFAULT_MULTILEVEL: MultilevelConfig = { ub: 1.03, coarsenTo: 100, initTries: 8, fmPasses: 10 };
+export const DEFAULT_MULTILEVEL: MultilevelConfig = { ub: 1.03, coarsenTo: 100, initTries: 8, fmPasses: 10, bisectionTries: 2 };
 
 /** Partitions g into k parts; returns part ids in [0, k). */
 export function multilevelPartition(g: CsrGraph, k: number, rng: Rng, cfg: MultilevelConfig = DEFAULT_MULTILEVEL): Int32Array {
@@ -55,12 +57,22 @@ function recursiveBisection(g: CsrGraph, vmap: Int32Array, k: number, offset: nu
     return;
   }
   const k0 = Math.floor(k / 2), k1 = k - k0;
-  const where = multilevelBisection(g, k0 / k, ub, rng, cfg);
+  let where = multilevelBisection(g, k0 / k, ub, rng, cfg);
+  for (let t = 1; t < cfg.bisectionTries; t++) {
+    const other = multilevelBisection(g, k0 / k, ub, rng, cfg);
+    if (bisectionCut(g, other) < bisectionCut(g, where)) where = other;
+  }
   for (const side of [0, 1]) {
     const kk = side === 0 ? k0 : k1;
     const { sub, subMap } = inducedSubgraph(g, where, side, vmap);
     recursiveBisection(sub, subMap, kk, offset + (side === 0 ? 0 : k0), out, ub, rng, cfg);
   }
+}
+
+function bisectionCut(g: CsrGraph, where: Int32Array): number {
+  let cut = 0;
+  for (let v = 0; v < g.n; v++) for (let e = g.xadj[v]!; e < g.xadj[v + 1]!; e++) if (where[g.adjncy[e]!] !== where[v]) cut += g.adjwgt[e]!;
+  return cut / 2;
 }
 
 /** The subgraph induced by the vertices with where[v] === side; subMap maps its vertices to original ids. */
