@@ -13,7 +13,7 @@ import { DATASETS, DISTRIBUTIONS, generateKeys, generatedId, loadSosd, parseGene
 import { classicalSolvers } from './heuristics.js';
 import { evaluateIndex, METRICS } from './evaluate.js';
 import { pgmSolver } from './pgm.js';
-import { rmiSolver } from './rmi.js';
+import { rmiCompactSolver, rmiSolver } from './rmi.js';
 import { radixSplineSolver } from './radixspline.js';
 
 /** Generated sizes: SOSD uses 200M keys; we keep a default run short and in memory. */
@@ -58,7 +58,7 @@ export const indexProblem: Problem<KeySet, SearchIndex> = {
   // survives a noisy shared machine; lookup_ns across cells is reported beside it.
   primaryMetric: 'speedup_vs_bs',
   baseline: 'binary-search',
-  solvers: [...classicalSolvers, pgmSolver, rmiSolver, radixSplineSolver],
+  solvers: [...classicalSolvers, pgmSolver, rmiSolver, rmiCompactSolver, radixSplineSolver],
   datasets: DATASETS,
   // Timings: two timed cells must never share the cores.
   maxConcurrency: 1,

@@ -635,3 +635,18 @@ export const rmiSolver: Solver<KeySet, SearchIndex> = {
     return buildRmi(keys);
   },
 };
+
+/**
+ * The same RMI searched under a memory cap of 256 KiB: a quarter of the 1 MiB radix table of
+ * SOSD's default RBS, the budget at which a learned index is claimed to win on space and time.
+ */
+export const RMI_COMPACT_BYTES = 256 * 1024;
+
+export const rmiCompactSolver: Solver<KeySet, SearchIndex> = {
+  info: {
+    ...rmiSolver.info,
+    name: 'rmi-compact',
+    description: `Two-layer RMI as 'rmi', its configuration searched among those of at most ${RMI_COMPACT_BYTES / 1024} KiB (1/4 of RBS's default table)`,
+  },
+  solve: (keys) => buildRmi(keys, undefined, { maxBytes: RMI_COMPACT_BYTES }),
+};

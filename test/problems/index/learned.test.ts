@@ -13,7 +13,7 @@ import { SelfoptError } from '../../../src/core/errors.js';
 import { type KeySet, fromBigUint64, fromFloat64, fromUint32, keyAt, lowerBoundExact } from '../../../src/problems/index/keys.js';
 import type { SearchIndex } from '../../../src/problems/index/search-index.js';
 import { buildPgm, pgmSolver } from '../../../src/problems/index/pgm.js';
-import { buildRmi, rmiSolver, RMI_ROOTS } from '../../../src/problems/index/rmi.js';
+import { buildRmi, rmiCompactSolver, rmiSolver, RMI_COMPACT_BYTES, RMI_ROOTS } from '../../../src/problems/index/rmi.js';
 import { buildRadixSpline, radixSplineSolver } from '../../../src/problems/index/radixspline.js';
 import { searchWindow, windowFallbacks, windowModeOf } from '../../../src/problems/index/window-search.js';
 
@@ -269,7 +269,9 @@ test('solvers: info, options, and bad options as SelfoptError', () => {
     rmiSolver.solve(keys, ctx({ 'rmi.root': 'cubic', 'rmi.branching': '256' })),
     rmiSolver.solve(keys, ctx({ 'rmi.maxBytes': '65536' })),
     radixSplineSolver.solve(keys, ctx({ 'rs.epsilon': '4', 'rs.radixBits': '12' })),
+    rmiCompactSolver.solve(keys, ctx()),
   ] as SearchIndex[];
+  assert.ok(built[4]!.sizeBytes() <= RMI_COMPACT_BYTES, 'rmi-compact stays within a quarter of RBS\'s 1 MiB table');
   assert.equal(built[0]!.describe!().epsilon, 8);
   assert.equal(built[1]!.describe!().root, 'cubic');
   assert.ok(built[2]!.sizeBytes() <= 65536 + 64);
