@@ -170,6 +170,22 @@ program
     }
   });
 
+program
+  .command('serve')
+  .description('serve environments to any language: JSON protocol over WebSocket and HTTP POST on /v1 (see src/server/protocol.ts)')
+  .option('--port <n>', 'TCP port (0 = any free port)', (v) => Number(v), 8765)
+  .option('--host <addr>', 'address to bind; loopback by default, widen only with --token', '127.0.0.1')
+  .option('--token <t>', 'require this bearer token (Authorization header or a first hello {token})')
+  .option('--idle <seconds>', 'close a session unused this long', (v) => Number(v), 600)
+  .addOption(dataOption())
+  .action(async (o: { port: number; host: string; token?: string; idle: number; data?: string }) => {
+    if (!(Number.isInteger(o.port) && o.port >= 0 && o.port < 65536)) throw new SelfoptError(`--port ${o.port}`, 'command line', 'an integer in [0, 65535]');
+    if (!(o.idle > 0)) throw new SelfoptError(`--idle ${o.idle}`, 'command line', 'a positive number of seconds');
+    const { serve } = await import('../server/server.js');
+    const s = await serve({ port: o.port, host: o.host, token: o.token, idleMs: o.idle * 1000, data: o.data });
+    console.log(`selfopt serve: listening on ${s.url} (WebSocket ws://${s.url.slice('http://'.length)}, HTTP POST)${o.token ? ', token required' : ''}`);
+  });
+
 interface BenchCliOptions {
   instances?: string[];
   solvers?: string[];

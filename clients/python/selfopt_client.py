@@ -1,0 +1,250 @@
+"""selfopt client: a Gymnasium-style environment served by `selfopt serve`, standard library only.
+
+    from selfopt_client import SelfoptEnv
+    env = SelfoptEnv("chain", {"length": 8, "slip": 0.1}, url="ws://127.0.0.1:8765/v1")
+    obs, info = env.reset(seed=1)
+    obs, reward, terminated, truncated, info = env.step(1)
+    env.close()
+
+It speaks the selfopt environment protocol, version 1 (src/server/protocol.ts), over one
+connection: a WebSocket for a ws:// url (a minimal RFC 6455 client on a socket; the fast path),
+or HTTP POSTs on one keep-alive connection (http.client) for an http:// url. Sessions belong to
+that connection: the server closes them when it closes, so one `Client` carries the sessions it
+made, and several envs can share it.
+
+Values arrive as JSON: observations are lists (nested dicts of lists for structured ones),
+`info["actionMask"]` is a list of 0/1, non-finite numbers are the strings "inf", "-inf", "nan".
+When gymnasium is importable, SelfoptEnv subclasses gymnasium.Env, its observation_space and
+action_space are gymnasium spaces where one exists (Discrete, MaskedDiscrete -> Discrete, Box,
+Dict), and Box observations come back as numpy float32 arrays. The JSON descriptions are always
+in `observation_space_json` / `action_space_json`.
+"""
+import base64
+import hashlib
+import http.client
+import json
+import os
+import socket
+import struct
+import urllib.parse
+
+PROTOCOL_VERSION = 1
+
+try:  # optional: the real gymnasium API when it is installed
+    import gymnasium as _gym
+    import numpy as _np
+
+    _Base = _gym.Env
+except ImportError:  # pragma: no cover - depends on the machine
+    _gym = None
+    _np = None
+    _Base = object
+
+
+class SelfoptProtocolError(Exception):
+    """An error reply: `code` (e.g. "invalid_action"), `message`, and `path` of the bad field."""
+
+    def __init__(self, code, message, path=None):
+        super().__init__(f"{code}: {message}" + (f" (at {path})" if path else ""))
+        self.code = code
+        self.message = message
+        self.path = path
+
+
+_WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+class _WebSocket:
+    """The client side of RFC 6455, just what the protocol needs: masked text frames out, text frames in."""
+
+    def __init__(self, host, port, path, headers, timeout):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        key = base64.b64encode(os.urandom(16))
+        lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Upgrade: websocket", "Connection: Upgrade",
+                 f"Sec-WebSocket-Key: {key.decode()}", "Sec-WebSocket-Version: 13"]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        self.buf = bytearray()
+        while b"\r\n\r\n" not in self.buf:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise ConnectionError("the server closed the connection during the WebSocket handshake")
+            self.buf += chunk
+        head, _, rest = bytes(self.buf).partition(b"\r\n\r\n")
+        self.buf = bytearray(rest)
+        status = head.split(b"\r\n", 1)[0]
+        if b" 101 " not in status + b" ":
+            raise ConnectionError(f"WebSocket handshake refused: {status.decode(errors='replace')}")
+        accept = base64.b64encode(hashlib.sha1(key + _WS_GUID).digest())
+        if accept not in head:
+            raise ConnectionError("WebSocket handshake: wrong Sec-WebSocket-Accept")
+
+    def send(self, data):
+        n = len(data)
+        if n < 126:
+            header = struct.pack("!BB", 0x81, 0x80 | n)
+        elif n < 65536:
+            header = struct.pack("!BBH", 0x81, 0x80 | 126, n)
+        else:
+            header = struct.pack("!BBQ", 0x81, 0x80 | 127, n)
+        mask = os.urandom(4)
+        # XOR with the repeated mask as one big integer: much faster than a byte loop in Python.
+        reps = (mask * (n // 4 + 1))[:n]
+        masked = (int.from_bytes(data, "big") ^ int.from_bytes(reps, "big")).to_bytes(n, "big") if n else b""
+        self.sock.sendall(header + mask + masked)
+
+    def _read(self, n):
+        while len(self.buf) < n:
+            chunk = self.sock.recv(max(65536, n - len(self.buf)))
+            if not chunk:
+                raise ConnectionError("the server closed the WebSocket")
+            self.buf += chunk
+        out = bytes(self.buf[:n])
+        del self.buf[:n]
+        return out
+
+    def recv(self):
+        parts = []
+        while True:
+            b0, b1 = self._read(2)
+            n = b1 & 0x7F
+            if n == 126:
+                n = struct.unpack("!H", self._read(2))[0]
+            elif n == 127:
+                n = struct.unpack("!Q", self._read(8))[0]
+            payload = self._read(n)  # server frames are never masked
+            opcode = b0 & 0x0F
+            if opcode == 0x8:
+                code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
+                raise ConnectionError(f"the server closed the WebSocket (code {code}: {payload[2:].decode(errors='replace')})")
+            if opcode == 0x9:  # ping -> pong
+                self.sock.sendall(struct.pack("!BB", 0x8A, 0x80 | len(payload)) + b"\0\0\0\0" + payload)
+                continue
+            if opcode == 0xA:
+                continue
+            parts.append(payload)
+            if b0 & 0x80:
+                return b"".join(parts)
+
+    def close(self):
+        try:
+            self.sock.sendall(struct.pack("!BBH", 0x88, 0x82, 0) + struct.pack("!H", 1000))
+        except OSError:
+            pass
+        self.sock.close()
+
+
+class Client:
+    """One connection to a selfopt server (ws:// or http://); `call(op, **fields)` returns the result."""
+
+    def __init__(self, url="ws://127.0.0.1:8765/v1", token=None, timeout=60.0):
+        u = urllib.parse.urlsplit(url)
+        if u.scheme not in ("ws", "http"):
+            raise ValueError(f"url {url!r}: expected ws://HOST:PORT/v1 or http://HOST:PORT/v1")
+        path = u.path or "/v1"
+        headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+        self.ws = None
+        self.conn = None
+        if u.scheme == "ws":
+            self.ws = _WebSocket(u.hostname, u.port or 80, path, headers, timeout)
+        else:
+            self.path = path
+            self.conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=timeout)
+            self.headers = dict(headers, **{"Content-Type": "application/json"})
+        self._next_id = 0
+        self.server = self.call("hello", client="selfopt_client.py")
+
+    def call(self, op, **fields):
+        self._next_id += 1
+        msg = {"v": PROTOCOL_VERSION, "id": self._next_id, "op": op}
+        msg.update(fields)
+        body = json.dumps(msg, separators=(",", ":")).encode()
+        if self.ws is not None:
+            self.ws.send(body)
+            reply = json.loads(self.ws.recv())
+        else:
+            self.conn.request("POST", self.path, body, self.headers)
+            reply = json.loads(self.conn.getresponse().read())
+        if not reply.get("ok"):
+            e = reply.get("error") or {}
+            raise SelfoptProtocolError(e.get("code"), e.get("message"), e.get("path"))
+        return reply["result"]
+
+    def list_envs(self):
+        return self.call("list")["envs"]
+
+    def close(self):
+        if self.ws is not None:
+            self.ws.close()
+        else:
+            self.conn.close()
+
+
+def _num(x):
+    return float(x) if isinstance(x, str) else x
+
+
+def _gym_space(d):
+    """A gymnasium space for a JSON space description, or None when gymnasium has none like it."""
+    kind = d.get("kind")
+    if kind == "Discrete":
+        return _gym.spaces.Discrete(d["n"], start=d.get("start", 0))
+    if kind == "MaskedDiscrete":  # the mask travels in info["actionMask"], as gymnasium's sample(mask=...) takes it
+        return _gym.spaces.Discrete(d["n"])
+    if kind == "Box":
+        return _gym.spaces.Box(_num(d["low"]), _num(d["high"]), tuple(d["shape"]), dtype=_np.float32)
+    if kind == "Dict":
+        subs = {k: _gym_space(v) for k, v in d["spaces"].items()}
+        return None if any(v is None for v in subs.values()) else _gym.spaces.Dict(subs)
+    return None
+
+
+class SelfoptEnv(_Base):
+    """A selfopt environment over the protocol, with Gymnasium's reset/step/close."""
+
+    def __init__(self, env, options=None, url="ws://127.0.0.1:8765/v1", token=None, client=None):
+        self.client = client if client is not None else Client(url, token)
+        self._own_client = client is None
+        made = self.client.call("make", env=env, options=options or {})
+        self.session = made["session"]
+        self.observation_space_json = made["observationSpace"]
+        self.action_space_json = made["actionSpace"]
+        self._box_obs = False
+        if _gym is not None:
+            self.observation_space = _gym_space(self.observation_space_json)
+            self.action_space = _gym_space(self.action_space_json)
+            self._box_obs = self.observation_space_json.get("kind") == "Box"
+        else:
+            self.observation_space = self.observation_space_json
+            self.action_space = self.action_space_json
+
+    def _obs(self, obs):
+        return _np.asarray(obs, dtype=_np.float32) if self._box_obs else obs
+
+    def reset(self, seed=None, options=None):
+        fields = {"session": self.session}
+        if seed is not None:
+            fields["seed"] = int(seed)
+        if options is not None:
+            fields["options"] = options
+        if _gym is not None and seed is not None:
+            super().reset(seed=seed)  # gymnasium's np_random, for agents that use it
+        r = self.client.call("reset", **fields)
+        return self._obs(r["obs"]), r["info"]
+
+    def step(self, action):
+        if hasattr(action, "tolist"):  # numpy scalars and arrays
+            action = action.tolist()
+        r = self.client.call("step", session=self.session, action=action)
+        return self._obs(r["obs"]), r["reward"], r["terminated"], r["truncated"], r["info"]
+
+    def close(self):
+        if self.session is None:
+            return
+        try:
+            self.client.call("close", session=self.session)
+        finally:
+            self.session = None
+            if self._own_client:
+                self.client.close()

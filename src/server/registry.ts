@@ -1,0 +1,36 @@
+/**
+ * The environments the server can make: one row per env, with its options as a zod schema (sent
+ * to clients as JSON Schema by `list`, and checked on `make` so a bad option names its path).
+ * Adding an env is adding a row.
+ */
+import { z } from 'zod';
+import type { Env } from '../core/env.js';
+import { Chain, ContextualBandit } from '../learn/envs.js';
+import { createSchedulingEnv } from '../problems/scheduling/evaluate.js';
+
+export interface EnvEntry {
+  description: string;
+  options: z.ZodType<Record<string, unknown>>;
+  /** `ctx.data` is the server's data directory (clients cannot choose server paths). */
+  make(options: Record<string, unknown>, ctx: { data?: string }): Env<unknown, unknown>;
+}
+
+const int = (min: number) => z.number().int().min(min);
+
+export const ENVS: Record<string, EnvEntry> = {
+  chain: {
+    description: 'Chain: walk right to the goal; left is masked at position 0; optional slip (src/learn/envs.ts)',
+    options: z.strictObject({ length: int(2).optional(), horizon: int(1).optional(), stepCost: z.number().min(0).max(1).optional(), slip: z.number().min(0).max(1).optional() }),
+    make: (o) => new Chain(o) as Env<unknown, unknown>,
+  },
+  bandit: {
+    description: 'ContextualBandit: an input-driven task with a masked arm per step (src/learn/envs.ts)',
+    options: z.strictObject({ contexts: int(1).optional(), arms: int(2).optional(), horizon: int(1).optional() }),
+    make: (o) => new ContextualBandit(o) as Env<unknown, unknown>,
+  },
+  scheduling: {
+    description: 'Decima-style DAG job scheduling on a cluster simulator (src/problems/scheduling); instance ids like synthetic_batch5_10exec or tpch_batch20_50exec_train',
+    options: z.strictObject({ instance: z.string().min(1).max(128), compat: z.boolean().optional(), maxStages: int(1).optional(), maxTimeMs: z.number().positive().optional() }),
+    make: (o, ctx) => createSchedulingEnv({ ...(o as { instance: string }), data: ctx.data }) as unknown as Env<unknown, unknown>,
+  },
+};
