@@ -1,0 +1,275 @@
+/**
+ * Conformance of the environment protocol (src/server/protocol.ts): every op, every kind of bad
+ * message (each answered with its code and the path of the bad field), session ownership,
+ * reaping, the token; and after each bad message the server keeps serving.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Agent } from 'node:http';
+import { serve, type RunningServer } from '../../src/server/server.js';
+import { encode, MAX_MESSAGE_BYTES, HARD_LIMIT_BYTES } from '../../src/server/protocol.js';
+import { Chain } from '../../src/learn/envs.js';
+import { WsClient, post, msg, sleep } from './helpers.js';
+
+let server: RunningServer;
+let a: WsClient;
+
+before(async () => {
+  server = await serve({ port: 0, log: () => {} });
+  a = await WsClient.open(server.url);
+});
+
+after(async () => {
+  await a.close();
+  await server.close();
+});
+
+/** The server still answers on the same connection and on a new one. */
+async function stillServing(c: WsClient = a): Promise<void> {
+  assert.equal((await c.ok('hello')).protocol, 1);
+  const fresh = await WsClient.open(server.url);
+  assert.equal((await fresh.ok('hello')).server, 'selfopt');
+  await fresh.close();
+}
+
+function assertError(r: { ok: boolean; error?: { code: string; path: string | null } }, code: string, path?: string | null): void {
+  assert.equal(r.ok, false, `expected error ${code}, got ${JSON.stringify(r)}`);
+  assert.equal(r.error!.code, code, JSON.stringify(r.error));
+  if (path !== undefined) assert.equal(r.error!.path, path, JSON.stringify(r.error));
+}
+
+test('hello and list: versions, and every env with its options as JSON Schema', async () => {
+  const h = await a.ok('hello', { client: 'test' });
+  assert.equal(h.protocol, 1);
+  assert.equal(h.maxMessageBytes, MAX_MESSAGE_BYTES);
+  assert.equal(h.authenticated, true);
+  const { envs } = await a.ok('list');
+  assert.deepEqual(envs.map((e: { name: string }) => e.name).sort(), ['bandit', 'chain', 'scheduling']);
+  const chain = envs.find((e: { name: string }) => e.name === 'chain');
+  assert.equal(chain.options.type, 'object');
+  assert.ok('slip' in chain.options.properties);
+});
+
+test('make, reset, step, close: a Chain episode, replies in the documented encoding', async () => {
+  const made = await a.ok('make', { env: 'chain', options: { length: 3 } });
+  assert.equal(typeof made.session, 'string');
+  assert.deepEqual(made.actionSpace, { kind: 'MaskedDiscrete', n: 2 });
+  assert.deepEqual(made.observationSpace, { kind: 'Box', low: 0, high: 1, shape: [3] });
+  const r0 = await a.ok('reset', { session: made.session, seed: 7 });
+  assert.deepEqual(r0.obs, [1, 0, 0]);
+  assert.deepEqual(r0.info.actionMask, [0, 1]);
+  const s1 = await a.ok('step', { session: made.session, action: 1 });
+  assert.deepEqual(s1.obs, [0, 1, 0]);
+  assert.equal(s1.terminated, false);
+  assert.equal(s1.truncated, false);
+  const s2 = await a.ok('step', { session: made.session, action: 1 });
+  assert.equal(s2.terminated, true);
+  assert.equal(s2.reward, 1 - 0.01);
+  assertError(await a.call('step', { session: made.session, action: 1 }), 'needs_reset');
+  assert.deepEqual(await a.ok('close', { session: made.session }), { closed: true });
+  assertError(await a.call('step', { session: made.session, action: 1 }), 'unknown_session', '$.session');
+  assertError(await a.call('close', { session: made.session }), 'unknown_session', '$.session');
+});
+
+test('step before reset is needs_reset', async () => {
+  const { session } = await a.ok('make', { env: 'bandit' });
+  assertError(await a.call('step', { session, action: 0 }), 'needs_reset');
+  await a.ok('close', { session });
+});
+
+test('encoding: typed arrays as arrays, non-finite numbers as strings', () => {
+  assert.equal(encode({ o: Float32Array.of(0.1, 2), m: Uint8Array.of(1, 0), lo: -Infinity, hi: Infinity, x: NaN }), '{"o":[0.10000000149011612,2],"m":[1,0],"lo":"-inf","hi":"inf","x":"nan"}');
+});
+
+test('malformed messages: bad JSON, not an object, wrong version, unknown op; the server keeps serving', async () => {
+  let r = await a.raw('{"v":1, "id": 3, "op": ');
+  assertError(r, 'bad_json', null);
+  assert.equal(r.id, null);
+  await stillServing();
+  assertError(await a.raw('[1,2]'), 'bad_json', '$');
+  assertError(await a.raw('"hello"'), 'bad_json', '$');
+  assertError(await a.raw('null'), 'bad_json', '$');
+  r = await a.raw(JSON.stringify({ v: 2, id: 'x', op: 'hello' }));
+  assertError(r, 'bad_version', '$.v');
+  assert.equal(r.id, 'x');
+  r = await a.raw(msg('launch_missiles', {}, 9));
+  assertError(r, 'unknown_op', '$.op');
+  assert.equal(r.id, 9);
+  assertError(await a.raw(JSON.stringify({ v: 1, id: 1, op: 'toString' })), 'unknown_op', '$.op');
+  assertError(await a.raw(JSON.stringify({ v: 1, id: { x: 1 }, op: 'hello' })), 'bad_request', '$.id');
+  assertError(await a.raw(JSON.stringify({ v: 1, op: 'hello' })), 'bad_request', '$.id');
+  await stillServing();
+});
+
+test('missing, ill-typed and unknown fields are bad_request with the path of the field', async () => {
+  const { session } = await a.ok('make', { env: 'chain' });
+  assertError(await a.call('step', { session }), 'bad_request', '$.action');
+  assertError(await a.call('step', { action: 1 }), 'bad_request', '$.session');
+  assertError(await a.call('step', { session, action: 'left' }), 'bad_request', '$.action');
+  assertError(await a.call('reset', { session, seed: 'x' }), 'bad_request', '$.seed');
+  assertError(await a.call('reset', { session, seed: 1.5 }), 'bad_request', '$.seed');
+  assertError(await a.call('reset', { session, options: [1] }), 'bad_request', '$.options');
+  assertError(await a.call('reset', { session, sede: 3 }), 'bad_request', '$.sede');
+  assertError(await a.call('make', {}), 'bad_request', '$.env');
+  assertError(await a.call('make', { env: 'chain', options: { length: 'long' } }), 'bad_options', '$.options.length');
+  assertError(await a.call('make', { env: 'chain', options: { lenght: 5 } }), 'bad_options', '$.options.lenght');
+  assertError(await a.call('make', { env: 'chain', options: { length: 1 } }), 'bad_options', '$.options.length');
+  const unknown = await a.call('make', { env: 'chian' });
+  assertError(unknown, 'unknown_env', '$.env');
+  assert.match(unknown.error!.message, /did you mean chain/);
+  assertError(await a.call('make', { env: 'scheduling', options: { instance: 'no_such_instance' } }), 'bad_options', '$.options');
+  await a.ok('close', { session });
+  await stillServing();
+});
+
+test('oversized messages: too_large below the hard limit (connection kept), closed above it; the server keeps serving', async () => {
+  const big = msg('hello', { client: 'x'.repeat(MAX_MESSAGE_BYTES) });
+  assertError(await a.raw(big), 'too_large', null);
+  await stillServing();
+  const victim = await WsClient.open(server.url);
+  victim.ws.send(Buffer.alloc(HARD_LIMIT_BYTES + 10, 32));
+  for (let i = 0; i < 100 && !victim.closed; i++) await sleep(10);
+  assert.equal(victim.closed?.code, 1009);
+  const http = await post(server.url, big);
+  assert.equal(http.status, 413);
+  assertError(http.reply, 'too_large');
+  await stillServing();
+});
+
+test('an out-of-space or masked action is invalid_action and leaves the env unchanged', async () => {
+  const options = { length: 5, slip: 0.3 };
+  const { session } = await a.ok('make', { env: 'chain', options });
+  await a.ok('reset', { session, seed: 11 });
+  for (const action of [0, 2, -1, 1.5, [1], 1e300]) assertError(await a.call('step', { session, action }), 'invalid_action', '$.action');
+  // The same seed in-process, without the refused actions: the trajectories must agree.
+  const local = new Chain(options);
+  local.reset({ seed: 11 });
+  for (let i = 0; i < 6; i++) {
+    const remote = await a.ok('step', { session, action: 1 });
+    const mine = local.step(1);
+    assert.deepEqual(remote, JSON.parse(encode(mine)));
+    if (mine.terminated || mine.truncated) break;
+    if (i === 2) assertError(await a.call('step', { session, action: 5 }), 'invalid_action', '$.action');
+  }
+  await a.ok('close', { session });
+  await stillServing();
+});
+
+test("another connection's session is forbidden_session, and the owner is not disturbed", async () => {
+  const { session } = await a.ok('make', { env: 'chain' });
+  await a.ok('reset', { session, seed: 1 });
+  const b = await WsClient.open(server.url);
+  assertError(await b.call('step', { session, action: 1 }), 'forbidden_session', '$.session');
+  assertError(await b.call('reset', { session }), 'forbidden_session', '$.session');
+  assertError(await b.call('close', { session }), 'forbidden_session', '$.session');
+  const http = await post(server.url, msg('step', { session, action: 1 }));
+  assert.equal(http.status, 403);
+  assertError(http.reply, 'forbidden_session', '$.session');
+  assert.deepEqual((await a.ok('step', { session, action: 1 })).obs, [0, 1, 0, 0, 0, 0, 0, 0]);
+  await b.close();
+  await a.ok('close', { session });
+});
+
+test('sessions close with their connection', async () => {
+  const before = server.sessionCount();
+  const c = await WsClient.open(server.url);
+  for (let i = 0; i < 5; i++) await c.ok('make', { env: 'bandit' });
+  assert.equal(server.sessionCount(), before + 5);
+  await c.close();
+  for (let i = 0; i < 100 && server.sessionCount() !== before; i++) await sleep(10);
+  assert.equal(server.sessionCount(), before);
+});
+
+test('HTTP POST /v1: one-shot calls, and sessions that live on a keep-alive connection', async () => {
+  const hello = await post(server.url, msg('hello'));
+  assert.equal(hello.status, 200);
+  assert.equal(hello.reply.result.protocol, 1);
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const made = await post(server.url, msg('make', { env: 'chain', options: { length: 4 } }), {}, agent);
+    const session = made.reply.result.session;
+    assert.deepEqual((await post(server.url, msg('reset', { session, seed: 2 }), {}, agent)).reply.result.obs, [1, 0, 0, 0]);
+    const bad = await post(server.url, msg('step', { session, action: 0 }), {}, agent);
+    assert.equal(bad.status, 400);
+    assertError(bad.reply, 'invalid_action', '$.action');
+    assert.deepEqual((await post(server.url, msg('step', { session, action: 1 }), {}, agent)).reply.result.obs, [0, 1, 0, 0]);
+    const badJson = await post(server.url, '{', {}, agent);
+    assertError(badJson.reply, 'bad_json');
+    assert.equal((await post(server.url, msg('close', { session }), {}, agent)).reply.ok, true);
+  } finally {
+    agent.destroy();
+  }
+  const res = await fetch(server.url.replace('/v1', '/other'));
+  assert.equal(res.status, 404);
+  assert.equal(((await res.json()) as { ok: boolean }).ok, false);
+  assert.equal((await fetch(server.url)).status, 405);
+});
+
+test('the scheduling env over the protocol: graph observations as arrays, masked actions', async () => {
+  const made = await a.ok('make', { env: 'scheduling', options: { instance: 'synthetic_batch2_5exec' } });
+  assert.equal(made.actionSpace.kind, 'MaskedDiscrete');
+  const { obs, info } = await a.ok('reset', { session: made.session, seed: 3 });
+  assert.ok(Array.isArray(obs.nodeFeatures) && Array.isArray(obs.rowPtr) && Array.isArray(info.actionMask));
+  assert.equal(info.actionMask.length, made.actionSpace.n);
+  const action = info.actionMask.indexOf(1);
+  const s = await a.ok('step', { session: made.session, action });
+  assert.equal(typeof s.reward, 'number');
+  await a.ok('close', { session: made.session });
+});
+
+test('many concurrent sessions on many connections step without error and leak nothing', async () => {
+  const before = server.sessionCount();
+  const clients = await Promise.all(Array.from({ length: 8 }, () => WsClient.open(server.url)));
+  const sessions = await Promise.all(clients.flatMap((c) => Array.from({ length: 8 }, async () => ({ c, id: (await c.ok('make', { env: 'chain', options: { slip: 0.2 } })).session as string }))));
+  assert.equal(server.sessionCount(), before + 64);
+  await Promise.all(sessions.map(async ({ c, id }, k) => {
+    await c.ok('reset', { session: id, seed: k });
+    for (let i = 0; i < 50; i++) {
+      const r = await c.ok('step', { session: id, action: 1 });
+      if (r.terminated || r.truncated) await c.ok('reset', { session: id });
+    }
+  }));
+  await Promise.all(sessions.map(({ c, id }) => c.ok('close', { session: id })));
+  assert.equal(server.sessionCount(), before);
+  await Promise.all(clients.map((c) => c.close()));
+});
+
+test('idle sessions are reaped', async () => {
+  const s = await serve({ port: 0, idleMs: 100, log: () => {} });
+  try {
+    const c = await WsClient.open(s.url);
+    const { session } = await c.ok('make', { env: 'chain' });
+    assert.equal(s.sessionCount(), 1);
+    await sleep(400);
+    assert.equal(s.sessionCount(), 0);
+    assertError(await c.call('reset', { session }), 'unknown_session', '$.session');
+    await c.close();
+  } finally {
+    await s.close();
+  }
+});
+
+test('a token, when set, is required: header or first hello', async () => {
+  const s = await serve({ port: 0, token: 'sesame', log: () => {} });
+  try {
+    const anon = await WsClient.open(s.url);
+    assert.equal((await anon.ok('hello')).authenticated, false);
+    assertError(await anon.call('list'), 'unauthorized', null);
+    assertError(await anon.call('make', { env: 'chain' }), 'unauthorized', null);
+    assertError(await anon.call('hello', { token: 'wrong' }), 'unauthorized', '$.token');
+    assertError(await anon.call('list'), 'unauthorized', null);
+    assert.equal((await anon.ok('hello', { token: 'sesame' })).authenticated, true);
+    assert.equal((await anon.ok('list')).envs.length, 3);
+    await anon.close();
+    const withHeader = await WsClient.open(s.url, { authorization: 'Bearer sesame' });
+    assert.equal((await withHeader.ok('make', { env: 'chain' })).actionSpace.n, 2);
+    await withHeader.close();
+    const denied = await post(s.url, msg('list'));
+    assert.equal(denied.status, 401);
+    assertError(denied.reply, 'unauthorized');
+    assertError((await post(s.url, msg('list'), { authorization: 'Bearer nope' })).reply, 'unauthorized');
+    assert.equal((await post(s.url, msg('list'), { authorization: 'Bearer sesame' })).reply.ok, true);
+  } finally {
+    await s.close();
+  }
+});
