@@ -29,6 +29,7 @@
  *     arrays of numbers; a Float32Array element is sent as the double it exactly equals, so a
  *     client that parses it as a double and stores it as float32 gets the same bits back.
  *     `info.actionMask` (Uint8Array) is therefore an array of 0/1.
+ *   - numbers are exact (a double's shortest round-trip decimal), except that -0 is sent as 0.
  *   - non-finite numbers (a Box bound of Infinity, a NaN) are sent as the strings "inf", "-inf"
  *     and "nan" (Python's float() reads all three); JSON has no literal for them.
  *   - an action for a Box space is a JSON array of numbers (decoded to Float32Array); for a

@@ -1,0 +1,96 @@
+/**
+ * The Python client bar: an episode played from a python3 process over the protocol returns the
+ * same trajectory as the same seed and actions run in-process, exactly (every observation,
+ * reward, flag and mask). The server runs in this process on a free port; python3 runs
+ * clients/python/test_client.py, which draws its actions from its own seeded generator and
+ * prints them, and this test replays them. Skipped, visibly, when python3 is missing.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { resolve } from 'node:path';
+import { PROJECT_ROOT } from '../../src/core/version.js';
+import { serve, type RunningServer } from '../../src/server/server.js';
+import { ENVS } from '../../src/server/registry.js';
+import { encode } from '../../src/server/protocol.js';
+
+const run = promisify(execFile);
+const CLIENT_DIR = resolve(PROJECT_ROOT, 'clients/python');
+const hasPython = spawnSync('python3', ['--version']).status === 0;
+const skip = hasPython ? false : 'python3 is not installed on this machine';
+
+let server: RunningServer;
+before(async () => {
+  server = await serve({ port: 0, log: () => {} });
+});
+after(async () => {
+  await server?.close();
+});
+
+interface PyEpisode {
+  observationSpace: unknown;
+  actionSpace: unknown;
+  resetObs: unknown;
+  resetMask: number[] | null;
+  invalidActionError: string | null;
+  steps: { action: number; obs: unknown; reward: number; terminated: boolean; truncated: boolean; mask: number[] | null }[];
+}
+
+const json = (x: unknown) => JSON.parse(encode(x)) as unknown;
+
+async function episodeFromPython(url: string, env: string, options: Record<string, unknown>, seed: number, actionSeed: number): Promise<PyEpisode> {
+  const { stdout } = await run('python3', [resolve(CLIENT_DIR, 'test_client.py'), url, env, JSON.stringify(options), String(seed), String(actionSeed)], { maxBuffer: 256 << 20, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+  return JSON.parse(stdout) as PyEpisode;
+}
+
+/** Replays python's actions in-process with the same seed and checks every step. */
+function assertSameTrajectory(py: PyEpisode, env: string, options: Record<string, unknown>, seed: number): void {
+  const local = ENVS[env]!.make(options, {});
+  assert.deepEqual(py.observationSpace, local.observationSpace.toJSON());
+  assert.deepEqual(py.actionSpace, local.actionSpace.toJSON());
+  assert.equal(py.invalidActionError, 'invalid_action');
+  const r0 = local.reset({ seed });
+  assert.deepEqual(py.resetObs, json(r0.obs));
+  assert.deepEqual(py.resetMask, json(r0.info.actionMask ?? null));
+  assert.ok(py.steps.length > 0);
+  py.steps.forEach((s, t) => {
+    const r = local.step(s.action);
+    assert.deepEqual(s.obs, json(r.obs), `obs at step ${t}`);
+    assert.equal(s.reward, json(r.reward), `reward at step ${t}`); // exact, except that JSON has no -0
+    assert.equal(s.terminated, r.terminated, `terminated at step ${t}`);
+    assert.equal(s.truncated, r.truncated, `truncated at step ${t}`);
+    assert.deepEqual(s.mask, json(r.info.actionMask ?? null), `mask at step ${t}`);
+  });
+  const last = py.steps.at(-1)!;
+  assert.ok(last.terminated || last.truncated, 'python played the episode to its end');
+  local.close();
+}
+
+const cases: { env: string; options: Record<string, unknown>; seed: number; actionSeed: number; transport: 'ws' | 'http' }[] = [
+  { env: 'chain', options: { length: 6, slip: 0.3 }, seed: 5, actionSeed: 1, transport: 'ws' },
+  { env: 'chain', options: { length: 6, slip: 0.3 }, seed: 5, actionSeed: 1, transport: 'http' },
+  { env: 'bandit', options: { contexts: 5, arms: 4, horizon: 12 }, seed: 3, actionSeed: 2, transport: 'ws' },
+  { env: 'scheduling', options: { instance: 'synthetic_batch3_5exec' }, seed: 4, actionSeed: 3, transport: 'ws' },
+];
+
+for (const c of cases) {
+  test(`python3 over ${c.transport}: ${c.env} ${JSON.stringify(c.options)} seed ${c.seed} = the same episode in-process`, { skip }, async () => {
+    const url = c.transport === 'ws' ? server.url.replace(/^http/, 'ws') : server.url;
+    const py = await episodeFromPython(url, c.env, c.options, c.seed, c.actionSeed);
+    assertSameTrajectory(py, c.env, c.options, c.seed);
+    assert.equal(server.sessionCount(), 0, 'the python client closed its session');
+  });
+}
+
+test('python3 example agent runs against the server', { skip }, async () => {
+  const { stdout } = await run('python3', [resolve(CLIENT_DIR, 'example_agent.py'), server.url.replace(/^http/, 'ws'), 'bandit', '{}'], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+  assert.equal(stdout.trim().split('\n').length, 3);
+  assert.match(stdout, /episode 0: return [\d.]+ in 8 steps \(terminated\)/);
+});
+
+test('python3 protocol overhead on a trivial env (reported, not asserted: the bar is checked by clients/python/bench_client.py)', { skip }, async (t) => {
+  const { stdout } = await run('python3', [resolve(CLIENT_DIR, 'bench_client.py'), server.url.replace(/^http/, 'ws'), '1'], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+  assert.match(stdout, /^\d+ steps\/s/);
+  t.diagnostic(stdout.trim());
+});
