@@ -13,7 +13,8 @@
  * Ops (fields beyond v/id/op; every unknown field is an error, so a typo is never ignored):
  *   hello {token?, client?}         -> {protocol: 1, server: "selfopt", version, maxMessageBytes}
  *                                      (with a token: authenticates the connection; see below)
- *   list  {}                        -> {envs: [{name, description, options: <JSON Schema>}]}
+ *   list  {}                        -> {envs: [{name, description, options, resetOptions}]} (the
+ *                                      options of make and of reset, each as a JSON Schema)
  *   make  {env, options?}           -> {session, env, observationSpace, actionSpace} (spaces as
  *                                      each space's toJSON(), e.g. {"kind": "MaskedDiscrete", "n": 2})
  *   reset {session, seed?, options?}-> {obs, info}        (Gymnasium semantics: a seed re-seeds)

@@ -11,26 +11,35 @@ import { createSchedulingEnv } from '../problems/scheduling/evaluate.js';
 export interface EnvEntry {
   description: string;
   options: z.ZodType<Record<string, unknown>>;
+  /**
+   * What reset({options}) may carry from a client. Only what the env validates itself: the
+   * scheduling env's fixed-episode option (a raw job list, for tests) stays in-process.
+   */
+  resetOptions: z.ZodType<Record<string, unknown>>;
   /** `ctx.data` is the server's data directory (clients cannot choose server paths). */
   make(options: Record<string, unknown>, ctx: { data?: string }): Env<unknown, unknown>;
 }
 
 const int = (min: number) => z.number().int().min(min);
+const none = z.strictObject({});
 
 export const ENVS: Record<string, EnvEntry> = {
   chain: {
     description: 'Chain: walk right to the goal; left is masked at position 0; optional slip (src/learn/envs.ts)',
     options: z.strictObject({ length: int(2).optional(), horizon: int(1).optional(), stepCost: z.number().min(0).max(1).optional(), slip: z.number().min(0).max(1).optional() }),
+    resetOptions: none,
     make: (o) => new Chain(o) as Env<unknown, unknown>,
   },
   bandit: {
     description: 'ContextualBandit: an input-driven task with a masked arm per step (src/learn/envs.ts)',
     options: z.strictObject({ contexts: int(1).optional(), arms: int(2).optional(), horizon: int(1).optional() }),
+    resetOptions: none,
     make: (o) => new ContextualBandit(o) as Env<unknown, unknown>,
   },
   scheduling: {
     description: 'Decima-style DAG job scheduling on a cluster simulator (src/problems/scheduling); instance ids like synthetic_batch5_10exec or tpch_batch20_50exec_train',
     options: z.strictObject({ instance: z.string().min(1).max(128), compat: z.boolean().optional(), maxStages: int(1).optional(), maxTimeMs: z.number().positive().optional() }),
+    resetOptions: none,
     make: (o, ctx) => createSchedulingEnv({ ...(o as { instance: string }), data: ctx.data }) as unknown as Env<unknown, unknown>,
   },
 };

@@ -61,6 +61,8 @@ interface Session {
   needsReset: boolean;
 }
 
+const MAX_UNREAD_REPLY_BYTES = 64 << 20;
+
 const SERVER_VERSION = (() => {
   try {
     return (JSON.parse(readFileSync(resolve(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -155,7 +157,7 @@ export class SessionTable {
     if (!conn.authed) throw new ProtocolError('unauthorized', 'this server needs a token: send Authorization: Bearer <token>, or a first hello with {token}', null);
     switch (req.op) {
       case 'list':
-        return { envs: Object.entries(ENVS).map(([name, e]) => ({ name, description: e.description, options: z.toJSONSchema(e.options) })) };
+        return { envs: Object.entries(ENVS).map(([name, e]) => ({ name, description: e.description, options: z.toJSONSchema(e.options), resetOptions: z.toJSONSchema(e.resetOptions) })) };
       case 'make': {
         const entry = Object.hasOwn(ENVS, req.env) ? ENVS[req.env] : undefined;
         if (!entry) throw new ProtocolError('unknown_env', unknownName('env', req.env, Object.keys(ENVS), 'make').message, '$.env');
@@ -177,7 +179,13 @@ export class SessionTable {
       }
       case 'reset': {
         const s = this.session(conn, req.session);
-        const r = s.env.reset({ seed: req.seed, options: req.options });
+        let options: Record<string, unknown> | undefined;
+        if (req.options !== undefined) {
+          const parsed = ENVS[s.envName]!.resetOptions.safeParse(req.options);
+          if (!parsed.success) throw fromZod('bad_request', parsed.error, ['options']);
+          options = parsed.data;
+        }
+        const r = s.env.reset({ seed: req.seed, options });
         s.needsReset = false;
         return r;
       }
@@ -287,6 +295,8 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
     const conn = table.newConnection(bearer(req));
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
       const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+      // A client that sends without reading its replies is cut off rather than buffered without bound.
+      if (ws.bufferedAmount > MAX_UNREAD_REPLY_BYTES) return void ws.terminate();
       ws.send(table.handle(conn, buf.length <= MAX_MESSAGE_BYTES ? buf.toString('utf8') : '', buf.length).reply);
     });
     ws.on('close', () => table.dropConnection(conn));

@@ -110,6 +110,7 @@ test('missing, ill-typed and unknown fields are bad_request with the path of the
   assertError(await a.call('reset', { session, seed: 1.5 }), 'bad_request', '$.seed');
   assertError(await a.call('reset', { session, options: [1] }), 'bad_request', '$.options');
   assertError(await a.call('reset', { session, sede: 3 }), 'bad_request', '$.sede');
+  assertError(await a.call('reset', { session, options: { jobs: [] } }), 'bad_request', '$.options.jobs');
   assertError(await a.call('make', {}), 'bad_request', '$.env');
   assertError(await a.call('make', { env: 'chain', options: { length: 'long' } }), 'bad_options', '$.options.length');
   assertError(await a.call('make', { env: 'chain', options: { lenght: 5 } }), 'bad_options', '$.options.lenght');
