@@ -40,15 +40,20 @@
  * assertion (no event left while jobs remain, possible only after a policy idled every executor)
  * all idle executors are handed back to the agent; `recoveries` counts it.
  *
- * Helpers, one per decima-sim structure: durations.ts (node.schedule's draw), pools.ts
- * (FreeExecutors), commitments.ts (ExecutorCommit); the event queue is core/heap.ts (Timeline).
+ * The state the rules act on (jobs, stages, executors, idle pools, commitments) and the operations
+ * that keep its counters consistent are in cluster-state.ts (decima-sim's JobDAG, Node and
+ * Executor objects); this file is env.py's rules. Helpers, one per decima-sim structure:
+ * durations.ts (node.schedule's draw), pools.ts (FreeExecutors), commitments.ts (ExecutorCommit);
+ * the event queue is core/heap.ts (Timeline).
  */
 import { EventQueue } from '../../core/heap.js';
 import type { Rng } from '../../core/rng.js';
-import { EXECUTOR_LEVELS, type JobTemplate } from './profiles.js';
+import { EXECUTOR_LEVELS } from './profiles.js';
 import { DurationSampler, NEW_TO_JOB, OTHER_STAGE, SAME_STAGE } from './durations.js';
-import { IdlePools, GLOBAL_POOL as GLOBAL, NO_POOL } from './pools.js';
-import { CommitTable } from './commitments.js';
+import { GLOBAL_POOL as GLOBAL, NO_POOL } from './pools.js';
+import { ClusterState, type EpisodeJob } from './cluster-state.js';
+
+export type { EpisodeJob } from './cluster-state.js';
 
 export interface SimConfig {
   numExecutors: number;
@@ -63,11 +68,6 @@ export interface SimConfig {
 }
 
 export const SIM_DEFAULTS = { movingDelayMs: 2000, warmupDelayMs: 1000, compat: false } as const;
-
-export interface EpisodeJob {
-  template: JobTemplate;
-  arrivalMs: number;
-}
 
 /** One logged event: task start (with its duration), task end, job arrival, executor arrival. */
 export interface SimEvent {
@@ -84,8 +84,7 @@ export interface SimEvent {
 const EV_TASK = 0, EV_JOB = 1, EV_EXEC = 2;
 const WAVE_NAMES = ['first', 'rest', 'fresh'] as const;
 
-export class Simulator {
-  readonly E: number;
+export class Simulator extends ClusterState {
   readonly cfg: SimConfig;
   private readonly durations: DurationSampler;
   private rng!: Rng;
@@ -96,64 +95,12 @@ export class Simulator {
   /** Integral of the number of jobs in the system over time, ms x jobs. */
   area = 0;
   done = true;
-  /** Bumped whenever the set of jobs in the system changes. */
-  structVersion = 0;
   decisions = 0;
   taskEvents = 0;
   recoveries = 0;
   private events = 0;
   private recoveredAt = -1;
-  private frontierSeqNext = 0;
   log: SimEvent[] = [];
-
-  // ---- jobs (episode-wide ids, in workload order)
-  J = 0;
-  jobTpl: JobTemplate[] = [];
-  jobArrival = new Float64Array(0);
-  jobCompletion = new Float64Array(0);
-  jobStageBase = new Int32Array(1);
-  jobStagesDone = new Int32Array(0);
-  /** Executors attached to the job (decima's job_dag.executors). */
-  jobExecs = new Int32Array(0);
-  jobMoving = new Int32Array(0);
-  /** Executors committed to the job's stages from sources outside the job. */
-  jobCommitIn = new Int32Array(0);
-  /** 0 not arrived, 1 in the system, 2 done. */
-  jobState = new Uint8Array(0);
-  /** Jobs in the system, in arrival order (decima's job_dags). */
-  sysJobs = new Int32Array(0);
-  sysCount = 0;
-  completed = 0;
-
-  // ---- stages (episode-wide ids; job j owns jobStageBase[j] .. jobStageBase[j+1]-1)
-  S = 0;
-  stJob = new Int32Array(0);
-  numTasks = new Int32Array(0);
-  nextTask = new Int32Array(0);
-  finished = new Int32Array(0);
-  parentsDone = new Int32Array(0);
-  commitsTo = new Int32Array(0);
-  movingTo = new Int32Array(0);
-  /** Executors on the stage (decima's node.executors). */
-  nodeExecs = new Int32Array(0);
-  /** Position in the job's frontier (runnable, tasks left to start), -1 when not in it. */
-  frontierSeq = new Int32Array(0);
-  selected = new Uint8Array(0);
-  /** Computed at each decision point: may the agent pick this stage now. */
-  selectable = new Uint8Array(0);
-  numSelectable = 0;
-  parentPtr = new Int32Array(1);
-  parentIdx = new Int32Array(0);
-  childPtr = new Int32Array(1);
-  childIdx = new Int32Array(0);
-  private selList: number[] = [];
-
-  // ---- executors
-  exJob: Int32Array;
-  exStage: Int32Array;
-  exTaskStage: Int32Array;
-  exMoving: Int32Array;
-  readonly pools: IdlePools;
 
   // ---- the current decision
   private toSched: Int32Array;
@@ -163,18 +110,11 @@ export class Simulator {
   sourceJob = -1;
   numSourceExec = 0;
 
-  // ---- commitments per source: 0 the global pool, 1 + j job j's idle pool, 1 + J + s stage s
-  private readonly commits = new CommitTable();
-
   constructor(cfg: SimConfig) {
+    super(cfg.numExecutors);
     this.cfg = { ...cfg };
-    this.E = cfg.numExecutors;
-    if (!(Number.isInteger(this.E) && this.E >= 1)) throw new RangeError(`numExecutors must be a positive integer, got ${this.E}`);
     this.durations = new DurationSampler(this.E, cfg.compat, cfg.warmupDelayMs);
-    const E = this.E;
-    this.exJob = new Int32Array(E); this.exStage = new Int32Array(E); this.exTaskStage = new Int32Array(E); this.exMoving = new Int32Array(E);
-    this.pools = new IdlePools(E);
-    this.toSched = new Int32Array(E);
+    this.toSched = new Int32Array(this.E);
   }
 
   // =============================================================================================
@@ -184,44 +124,11 @@ export class Simulator {
   /** Starts an episode: the first `numInitial` jobs are in the system at t=0, the others arrive as events. */
   load(jobs: readonly EpisodeJob[], numInitial: number, rng: Rng): void {
     this.rng = rng;
-    const J = (this.J = jobs.length);
-    this.jobTpl = jobs.map((j) => j.template);
-    this.jobArrival = Float64Array.from(jobs, (j) => j.arrivalMs);
-    this.jobCompletion = new Float64Array(J).fill(NaN);
-    this.jobStageBase = new Int32Array(J + 1);
-    for (let j = 0; j < J; j++) this.jobStageBase[j + 1] = this.jobStageBase[j]! + jobs[j]!.template.numStages;
-    const S = (this.S = this.jobStageBase[J]!);
-    this.jobStagesDone = new Int32Array(J); this.jobExecs = new Int32Array(J); this.jobMoving = new Int32Array(J);
-    this.jobCommitIn = new Int32Array(J); this.jobState = new Uint8Array(J); this.sysJobs = new Int32Array(J);
-    this.sysCount = 0; this.completed = 0;
-    this.stJob = new Int32Array(S); this.numTasks = new Int32Array(S); this.nextTask = new Int32Array(S); this.finished = new Int32Array(S);
-    this.parentsDone = new Int32Array(S); this.commitsTo = new Int32Array(S); this.movingTo = new Int32Array(S); this.nodeExecs = new Int32Array(S);
-    this.frontierSeq = new Int32Array(S).fill(-1); this.selected = new Uint8Array(S); this.selectable = new Uint8Array(S);
-    this.selList.length = 0;
-    let edges = 0;
-    for (const j of jobs) edges += j.template.childIdx.length;
-    this.parentPtr = new Int32Array(S + 1); this.parentIdx = new Int32Array(edges);
-    this.childPtr = new Int32Array(S + 1); this.childIdx = new Int32Array(edges);
-    for (let j = 0; j < J; j++) {
-      const t = jobs[j]!.template, base = this.jobStageBase[j]!;
-      for (let l = 0; l < t.numStages; l++) {
-        const s = base + l;
-        this.stJob[s] = j;
-        this.numTasks[s] = t.numTasks[l]!;
-        const pp = this.parentPtr[s]!, cp = this.childPtr[s]!;
-        const np = t.parentPtr[l + 1]! - t.parentPtr[l]!, nc = t.childPtr[l + 1]! - t.childPtr[l]!;
-        for (let k = 0; k < np; k++) this.parentIdx[pp + k] = base + t.parentIdx[t.parentPtr[l]! + k]!;
-        for (let k = 0; k < nc; k++) this.childIdx[cp + k] = base + t.childIdx[t.childPtr[l]! + k]!;
-        this.parentPtr[s + 1] = pp + np;
-        this.childPtr[s + 1] = cp + nc;
-      }
-    }
-    this.pools.reset(J);
-    this.commits.reset(1 + J + S);
-
+    this.loadJobs(jobs);
+    const J = this.J;
     this.heap.clear();
     this.time = 0; this.area = 0; this.done = false;
-    this.decisions = 0; this.taskEvents = 0; this.recoveries = 0; this.events = 0; this.recoveredAt = -1; this.frontierSeqNext = 0;
+    this.decisions = 0; this.taskEvents = 0; this.recoveries = 0; this.events = 0; this.recoveredAt = -1;
     this.log = [];
     for (let j = 0; j < J; j++) {
       if (j < numInitial) this.arrive(j);
@@ -241,16 +148,6 @@ export class Simulator {
   // =============================================================================================
   // The agent's side
   // =============================================================================================
-
-  /** Unassigned tasks of a stage: started, committed and moving executors counted (may be negative). */
-  unassigned(s: number): number {
-    return this.numTasks[s]! - this.nextTask[s]! - this.commitsTo[s]! - this.movingTo[s]!;
-  }
-
-  /** decima's exec_map: executors in, moving to, or committed to the job from outside it. */
-  execCount(j: number): number {
-    return this.jobExecs[j]! + this.jobMoving[j]! + this.jobCommitIn[j]!;
-  }
 
   /**
    * One decision: send up to `use` of the source executors to stage `s` (at most its unassigned
@@ -286,31 +183,13 @@ export class Simulator {
     }
   }
 
-  /** decima's get_frontier_nodes: not chosen in this round, not saturated, all parents saturated. */
-  private computeSelectable(): number {
-    let count = 0;
-    for (let k = 0; k < this.sysCount; k++) {
-      const j = this.sysJobs[k]!;
-      for (let s = this.jobStageBase[j]!; s < this.jobStageBase[j + 1]!; s++) {
-        let ok = this.selected[s] === 0 && this.unassigned(s) > 0;
-        for (let p = this.parentPtr[s]!; ok && p < this.parentPtr[s + 1]!; p++) if (this.unassigned(this.parentIdx[p]!) > 0) ok = false;
-        this.selectable[s] = ok ? 1 : 0;
-        if (ok) count++;
-      }
-    }
-    return (this.numSelectable = count);
-  }
-
   private recover(): void {
     if (this.recoveredAt === this.events) throw new Error('internal: the simulation is stuck: no event, no decision, and jobs remain');
     this.recoveredAt = this.events;
     this.recoveries++;
     for (let k = 0; k < this.sysCount; k++) {
       const j = this.sysJobs[k]!;
-      for (let e = this.pools.head(j); e !== -1; e = this.pools.head(j)) {
-        this.pools.remove(e);
-        this.poolAdd(GLOBAL, e);
-      }
+      this.releasePool(j);
     }
     this.setToSchedFromPool(GLOBAL);
     this.sourceJob = -1;
@@ -321,18 +200,6 @@ export class Simulator {
   // =============================================================================================
   // decima's env.step: commit, schedule, run events
   // =============================================================================================
-
-  private sourceOf(e: number): number {
-    if (this.exStage[e]! >= 0) return 1 + this.J + this.exStage[e]!;
-    if (this.exJob[e]! >= 0) return 1 + this.exJob[e]!;
-    return 0;
-  }
-
-  private jobOfSource(src: number): number {
-    if (src === 0) return -1;
-    if (src <= this.J) return src - 1;
-    return this.stJob[src - 1 - this.J]!;
-  }
 
   private applyCommit(s: number, use: number): void {
     if (s >= 0) {
@@ -368,11 +235,6 @@ export class Simulator {
         } else this.moveExecutor(e, s);
       } else this.backupSchedule(e);
     }
-  }
-
-  private hasTasksToStart(j: number): boolean {
-    for (let s = this.jobStageBase[j]!; s < this.jobStageBase[j + 1]!; s++) if (this.nextTask[s]! < this.numTasks[s]!) return true;
-    return false;
   }
 
   private runEvents(): void {
@@ -437,15 +299,6 @@ export class Simulator {
     }
   }
 
-  private arrive(j: number): void {
-    this.structVersion++;
-    this.jobState[j] = 1;
-    this.sysJobs[this.sysCount++] = j;
-    for (let s = this.jobStageBase[j]!; s < this.jobStageBase[j + 1]!; s++) {
-      if (this.parentPtr[s + 1] === this.parentPtr[s]) this.frontierSeq[s] = this.frontierSeqNext++;
-    }
-  }
-
   private jobArrived(j: number): void {
     if (this.cfg.recordEvents) this.log.push({ time: this.time, kind: 'job-arrival', executor: -1, stage: -1, job: j });
     this.arrive(j);
@@ -505,39 +358,8 @@ export class Simulator {
   /** decima's remove_job, after the job's last task. */
   private completeJob(j: number): void {
     this.jobCompletion[j] = this.time;
-    this.jobState[j] = 2;
-    this.structVersion++;
-    this.completed++;
     if (this.cfg.recordEvents) this.log.push({ time: this.time, kind: 'job-done', executor: -1, stage: -1, job: j });
-    for (let e = 0; e < this.E; e++) if (this.exJob[e] === j) this.detachJob(e);
-    if (!this.commits.isEmpty(1 + j)) throw new Error(`internal: job ${j} finished with commitments from its idle pool`);
-    for (let s = this.jobStageBase[j]!; s < this.jobStageBase[j + 1]!; s++) {
-      if (!this.commits.isEmpty(1 + this.J + s)) throw new Error(`internal: job ${j} finished with commitments from stage ${s}`);
-    }
-    // Drop commitments into the job from any other source.
-    this.dropCommitsInto(0, j);
-    for (let k = 0; k < this.sysCount; k++) {
-      const o = this.sysJobs[k]!;
-      if (o === j) continue;
-      this.dropCommitsInto(1 + o, j);
-      for (let s = this.jobStageBase[o]!; s < this.jobStageBase[o + 1]!; s++) this.dropCommitsInto(1 + this.J + s, j);
-    }
-    for (let e = this.pools.head(j); e !== -1; e = this.pools.head(j)) {
-      this.pools.remove(e);
-      this.poolAdd(GLOBAL, e);
-    }
-    for (let e = 0; e < this.E; e++) {
-      const s = this.exMoving[e]!;
-      if (s >= 0 && this.stJob[s] === j) {
-        this.exMoving[e] = -1; // it still arrives (event), finds no destination and falls back
-        this.movingTo[s]!--;
-        this.jobMoving[j]!--;
-      }
-    }
-    let k = 0;
-    while (this.sysJobs[k] !== j) k++;
-    this.sysJobs.copyWithin(k, k + 1, this.sysCount);
-    this.sysCount--;
+    this.removeJob(j);
   }
 
   // =============================================================================================
@@ -573,28 +395,8 @@ export class Simulator {
   }
 
   // =============================================================================================
-  // Executors: attachment and idle pools (ordered, as decima's OrderedSet)
+  // The executors a decision schedules (the source executors)
   // =============================================================================================
-
-  private detachNode(e: number): void {
-    const s = this.exStage[e]!;
-    if (s >= 0) this.nodeExecs[s]!--;
-    this.exStage[e] = -1;
-  }
-
-  private detachJob(e: number): void {
-    const j = this.exJob[e]!;
-    if (j >= 0) this.jobExecs[j]!--;
-    this.exJob[e] = -1;
-    this.detachNode(e);
-  }
-
-  /** decima's FreeExecutors.add: idles the executor in job j's pool (or the global pool, j = -1). */
-  private poolAdd(j: number, e: number): void {
-    if (j === GLOBAL) this.detachJob(e);
-    else this.detachNode(e);
-    this.pools.add(j, e);
-  }
 
   private setToSchedOne(e: number): void {
     this.toSched[0] = e;
@@ -607,34 +409,5 @@ export class Simulator {
     for (let e = this.pools.head(j); e !== -1; e = this.pools.next(e)) this.toSched[n++] = e;
     this.toSchedHead = 0;
     this.toSchedEnd = n;
-  }
-
-  // =============================================================================================
-  // Commitments, with the counters decima reads from them (node_commit and the exec_map share)
-  // =============================================================================================
-
-  private commitAdd(src: number, s: number, count: number): void {
-    this.commits.add(src, s, count);
-    if (s >= 0) {
-      this.commitsTo[s]! += count;
-      if (this.jobOfSource(src) !== this.stJob[s]) this.jobCommitIn[this.stJob[s]!]! += count;
-    }
-  }
-
-  private commitPop(src: number): number {
-    const s = this.commits.pop(src);
-    if (s >= 0) {
-      this.commitsTo[s]!--;
-      if (this.jobOfSource(src) !== this.stJob[s]) this.jobCommitIn[this.stJob[s]!]!--;
-    }
-    return s;
-  }
-
-  private dropCommitsInto(src: number, j: number): void {
-    const outside = this.jobOfSource(src) !== j;
-    this.commits.dropWhere(src, (s) => this.stJob[s] === j, (s, count) => {
-      this.commitsTo[s]! -= count;
-      if (outside) this.jobCommitIn[j]! -= count;
-    });
   }
 }
