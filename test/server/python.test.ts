@@ -94,3 +94,15 @@ test('python3 protocol overhead on a trivial env (reported, not asserted: the ba
   assert.match(stdout, /^\d+ steps\/s/);
   t.diagnostic(stdout.trim());
 });
+
+test('python3 client with a token (Authorization header on the WebSocket upgrade); refused without it', { skip }, async () => {
+  const s = await serve({ port: 0, token: 'py-secret', log: () => {} });
+  try {
+    const agent = [resolve(CLIENT_DIR, 'example_agent.py'), s.url.replace(/^http/, 'ws'), 'chain', '{}'];
+    const { stdout } = await run('python3', agent, { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', SELFOPT_TOKEN: 'py-secret' } });
+    assert.match(stdout, /episode 2:/);
+    await assert.rejects(run('python3', agent, { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', SELFOPT_TOKEN: '' } }), /unauthorized/);
+  } finally {
+    await s.close();
+  }
+});
