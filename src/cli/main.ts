@@ -175,7 +175,7 @@ program
   .description('serve environments to any language: JSON protocol over WebSocket and HTTP POST on /v1 (see src/server/protocol.ts)')
   .option('--port <n>', 'TCP port (0 = any free port)', (v) => Number(v), 8765)
   .option('--host <addr>', 'address to bind; loopback by default, widen only with --token', '127.0.0.1')
-  .option('--token <t>', 'require this bearer token (Authorization header or a first hello {token})')
+  .option('--token <t>', 'require this bearer token (Authorization header or a first hello {token}); default $SELFOPT_TOKEN', process.env.SELFOPT_TOKEN || undefined)
   .option('--idle <seconds>', 'close a session unused this long', (v) => Number(v), 600)
   .addOption(dataOption())
   .action(async (o: { port: number; host: string; token?: string; idle: number; data?: string }) => {

@@ -305,9 +305,10 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
   wss.on('error', () => {});
 
   await new Promise<void>((ok, fail) => {
-    http.once('error', fail);
+    const onError = (e: NodeJS.ErrnoException) => fail(new SelfoptError(`cannot listen on ${host}:${options.port ?? 8765}: ${e.code ?? e.message}`, 'selfopt serve', 'a free port (--port 0 picks one) on an address of this machine'));
+    http.once('error', onError);
     http.listen(options.port ?? 8765, host, () => {
-      http.off('error', fail);
+      http.off('error', onError);
       ok();
     });
   });
