@@ -17,6 +17,7 @@
  */
 import type { EvalContext, Metric, MetricValues } from '../../core/problem.js';
 import { SelfoptError } from '../../core/errors.js';
+import { intOption } from '../../core/options.js';
 import { Rng, hashString, hashWords } from '../../core/rng.js';
 import { median } from '../../core/stats.js';
 import { showKey, type KeySet } from './keys.js';
@@ -56,14 +57,11 @@ export const FULL_CONFIG: EvalConfig = { lookups: 5000, rounds: 25, warmup: 6, r
 /** `--opt lookups=N`, `--opt rounds=R` override the mode's config. */
 export function evalConfig(ctx: Pick<EvalContext, 'quick' | 'options'>): EvalConfig {
   const base = ctx.quick ? QUICK_CONFIG : FULL_CONFIG;
-  const read = (name: 'lookups' | 'rounds', max: number): number => {
-    const raw = ctx.options[name];
-    if (raw === undefined) return base[name];
-    const v = Number(raw);
-    if (!Number.isInteger(v) || v < 1 || v > max) throw new SelfoptError(`option ${name}=${raw}`, `--opt ${name}`, `an integer in [1, ${max}]`);
-    return v;
+  return {
+    ...base,
+    lookups: intOption(ctx.options, 'lookups', base.lookups, 1, 1_000_000),
+    rounds: intOption(ctx.options, 'rounds', base.rounds, 1, 1000),
   };
-  return { ...base, lookups: read('lookups', 1_000_000), rounds: read('rounds', 1000) };
 }
 
 // ---------------------------------------------------------------------------------------------

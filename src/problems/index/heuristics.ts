@@ -10,24 +10,13 @@
  */
 import { bulkLoad } from 'sorted-btree/extended/bulkLoad.js';
 import type { SolveContext, Solver } from '../../core/problem.js';
-import { SelfoptError } from '../../core/errors.js';
+import { intOption } from '../../core/options.js';
 import { lowerBound, lowerBoundExact, keyLess, type KeySet } from './keys.js';
 import type { SearchIndex } from './search-index.js';
 
 type IndexSolver = Solver<KeySet, SearchIndex>;
 /** sorted-btree's tree type (its default-exported class, named through bulkLoad for ESM/CJS interop). */
 type BTree<K> = ReturnType<typeof bulkLoad<K, number>>;
-
-/** An integer option `name` from `--opt name=value`, or `fallback`. */
-function intOption(ctx: SolveContext, name: string, fallback: number, min: number, max: number): number {
-  const raw = ctx.options[name];
-  if (raw === undefined) return fallback;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v < min || v > max) {
-    throw new SelfoptError(`option ${name}=${raw}`, `--opt ${name}`, `an integer in [${min}, ${max}]`);
-  }
-  return v;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Binary search: std::lower_bound over the whole array (SOSD's BinarySearch).
@@ -291,7 +280,7 @@ export const radixBinarySearchSolver: IndexSolver = {
   info: { name: 'radix-binary-search', kind: 'heuristic', description: `radix table on the top r bits of key - min (SOSD's r = ${RBS_DEFAULT_BITS}; --opt rbs_bits=R or auto), binary search inside the bucket`, reference: 'SOSD RadixBinarySearch (Marcus et al., VLDB 2020)' },
   solve: (keys, ctx) => {
     if (ctx.options.rbs_bits === 'auto') return autoRadixBits(keys);
-    return new RadixBinarySearchIndex(keys, intOption(ctx, 'rbs_bits', RBS_DEFAULT_BITS, 1, 28));
+    return new RadixBinarySearchIndex(keys, intOption(ctx.options, 'rbs_bits', RBS_DEFAULT_BITS, 1, 28));
   },
 };
 
@@ -377,7 +366,7 @@ export class KArySearchTreeIndex implements SearchIndex {
 
 export const kArySearchSolver: IndexSolver = {
   info: { name: 'k-ary-search', kind: 'heuristic', description: 'static k-ary search tree over every k-th key (default k = 16, --opt kary_fanout=K), linear scan per node', reference: 'Rao & Ross, Cache conscious indexing for decision-support in main memory (VLDB 1999); Schlegel et al., k-ary search on modern processors (2009)' },
-  solve: (keys, ctx) => new KArySearchTreeIndex(keys, intOption(ctx, 'kary_fanout', 16, 2, 256)),
+  solve: (keys, ctx) => new KArySearchTreeIndex(keys, intOption(ctx.options, 'kary_fanout', 16, 2, 256)),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -468,7 +457,7 @@ export class BTreeIndex implements SearchIndex {
 
 export const btreeSolver: IndexSolver = {
   info: { name: 'btree', kind: 'peer', description: `sorted-btree B+tree bulk-loaded with every k-th key (default k = ${BTREE_DEFAULT_K}, --opt btree_k=K), binary search between samples`, reference: 'npm sorted-btree; SOSD B-tree (every k-th key plus last-mile search)' },
-  solve: (keys, ctx) => new BTreeIndex(keys, intOption(ctx, 'btree_k', BTREE_DEFAULT_K, 1, 1 << 20)),
+  solve: (keys, ctx) => new BTreeIndex(keys, intOption(ctx.options, 'btree_k', BTREE_DEFAULT_K, 1, 1 << 20)),
 };
 
 export const classicalSolvers: IndexSolver[] = [

@@ -29,7 +29,7 @@ export interface KeySet {
   exactX: boolean;
 }
 
-const TWO32 = 4294967296;
+export const TWO32 = 4294967296;
 
 /** Builds a KeySet from raw halves; x is derived. */
 export function fromHalves(type: KeyType, hi: Uint32Array, lo: Uint32Array): KeySet {
@@ -97,6 +97,19 @@ export function orderF64(h: number, l: number): [number, number] {
 export function unorderF64(h: number, l: number): [number, number] {
   if (h & 0x80000000) return [(h & 0x7fffffff) >>> 0, l >>> 0];
   return [~h >>> 0, ~l >>> 0];
+}
+
+/**
+ * The double of the key whose halves are (h, l), in a key set of type `type`: h * 2^32 + l for
+ * the integer types (rounded above 2^53), the double itself for f64 keys.
+ */
+export function xOfHalves(type: KeyType, h: number, l: number): number {
+  if (type !== 'f64') return h * TWO32 + l;
+  const [bh, bl] = unorderF64(h, l);
+  const f = new Float64Array(1);
+  const u = new Uint32Array(f.buffer);
+  u[0] = bl; u[1] = bh;
+  return f[0]!;
 }
 
 /** The key at position i as a BigInt (for messages and tests, never hot paths). */

@@ -26,7 +26,8 @@
  */
 import type { SolveContext, Solver } from '../../core/problem.js';
 import { check } from '../../core/errors.js';
-import { type KeySet, unorderF64 } from './keys.js';
+import { intOption } from '../../core/options.js';
+import { type KeySet, xOfHalves } from './keys.js';
 import { WindowMode, searchWindowExact, searchWindowU32, searchWindowX, windowModeOf } from './window-search.js';
 import type { SearchIndex } from './search-index.js';
 import { type LevelBuild, LevelBuilder } from './piecewise-linear.js';
@@ -48,20 +49,11 @@ export interface PgmConfig {
  */
 export const PGM_DEFAULTS: PgmConfig = { epsilon: 16, epsilonRecursive: 4 };
 
+/** 2^32, local: the lookup's hot path reads it. */
 const TWO32 = 4294967296;
 
 // ---------------------------------------------------------------------------------------------
 // Building the levels
-
-/** The double of the key one above (h, l) in the key's own order (the next double for f64 keys). */
-function xOfHalves(keys: KeySet, h: number, l: number): number {
-  if (keys.type !== 'f64') return h * TWO32 + l;
-  const [bh, bl] = unorderF64(h, l);
-  const f = new Float64Array(1);
-  const u = new Uint32Array(f.buffer);
-  u[0] = bl; u[1] = bh;
-  return f[0]!;
-}
 
 /** Is the key at i equal to the key at j (exactly)? */
 function sameKey(keys: KeySet, i: number, j: number): boolean {
@@ -92,7 +84,7 @@ function buildDataLevel(keys: KeySet, eps: number, exact: boolean): LevelBuild {
         const sl = l === 0xffffffff ? 0 : l + 1;
         const below = j + 1 === n || hi[j + 1]! > sh || (hi[j + 1] === sh && lo[j + 1]! > sl);
         // Above +Infinity the next bit pattern is a NaN: no such point then.
-        const sx = xOfHalves(keys, sh, sl);
+        const sx = xOfHalves(keys.type, sh, sl);
         if (below && (exact || sx > x[j]!)) b.add(sh, sl, sx, j);
       }
     }
@@ -313,14 +305,6 @@ export function buildPgm(keys: KeySet, epsilon = PGM_DEFAULTS.epsilon, epsilonRe
   return new PgmIndex(keys, epsilon, epsilonRecursive);
 }
 
-function intOption(ctx: SolveContext, name: string, dflt: number): number {
-  const v = ctx.options[name];
-  if (v === undefined) return dflt;
-  const k = Number(v);
-  check(Number.isInteger(k), `option ${name}=${v} is not an integer`, `--opt ${name}`, 'an integer');
-  return k;
-}
-
 export const pgmSolver: Solver<KeySet, SearchIndex> = {
   info: {
     name: 'pgm',
@@ -329,7 +313,7 @@ export const pgmSolver: Solver<KeySet, SearchIndex> = {
     reference: 'Ferragina & Vinciguerra, "The PGM-index", VLDB 2020 (gvinciguerra/PGM-index)',
   },
   solve(keys: KeySet, ctx: SolveContext): SearchIndex {
-    return buildPgm(keys, intOption(ctx, 'pgm.epsilon', PGM_DEFAULTS.epsilon),
-      intOption(ctx, 'pgm.epsilonRecursive', PGM_DEFAULTS.epsilonRecursive));
+    return buildPgm(keys, intOption(ctx.options, 'pgm.epsilon', PGM_DEFAULTS.epsilon),
+      intOption(ctx.options, 'pgm.epsilonRecursive', PGM_DEFAULTS.epsilonRecursive));
   },
 };

@@ -5,8 +5,7 @@
  * level's segments. Which points a level gets (runs of duplicates, the recursive levels) is
  * PGM's business and stays in pgm.ts.
  */
-
-const TWO32 = 4294967296;
+import { TWO32 } from './keys.js';
 
 // ---------------------------------------------------------------------------------------------
 // The optimal piecewise-linear model, one segment at a time (streaming).

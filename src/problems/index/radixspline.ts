@@ -19,7 +19,8 @@
  */
 import type { SolveContext, Solver } from '../../core/problem.js';
 import { check } from '../../core/errors.js';
-import { type KeySet, unorderF64 } from './keys.js';
+import { intOption } from '../../core/options.js';
+import { type KeySet, xOfHalves } from './keys.js';
 import type { SearchIndex } from './search-index.js';
 import { WindowMode, searchWindowExact, searchWindowU32, searchWindowX, windowModeOf } from './window-search.js';
 
@@ -35,8 +36,6 @@ export interface RadixSplineConfig {
 
 /** RadixSpline's own defaults are (32, 18); ours are tuned by scripts/bench-learned.mjs. */
 export const RADIX_SPLINE_DEFAULTS: RadixSplineConfig = { epsilon: 32, radixBits: 18 };
-
-const TWO32 = 4294967296;
 
 // ---------------------------------------------------------------------------------------------
 // The spline corridor
@@ -112,12 +111,7 @@ function nextX(keys: KeySet, i: number): number {
   const h = keys.hi[i]!, l = keys.lo[i]!;
   const sh = l === 0xffffffff ? h + 1 : h;
   const sl = l === 0xffffffff ? 0 : l + 1;
-  if (keys.type !== 'f64') return sh * TWO32 + sl;
-  const [bh, bl] = unorderF64(sh, sl);
-  const f = new Float64Array(1);
-  const u = new Uint32Array(f.buffer);
-  u[0] = bl; u[1] = bh;
-  return f[0]!;
+  return xOfHalves(keys.type, sh, sl);
 }
 
 /**
@@ -267,14 +261,6 @@ export function buildRadixSpline(keys: KeySet, epsilon = RADIX_SPLINE_DEFAULTS.e
   return new RadixSplineIndex(keys, epsilon, radixBits);
 }
 
-function intOption(ctx: SolveContext, name: string, dflt: number): number {
-  const v = ctx.options[name];
-  if (v === undefined) return dflt;
-  const k = Number(v);
-  check(Number.isInteger(k), `option ${name}=${v} is not an integer`, `--opt ${name}`, 'an integer');
-  return k;
-}
-
 export const radixSplineSolver: Solver<KeySet, SearchIndex> = {
   info: {
     name: 'radix-spline',
@@ -283,7 +269,7 @@ export const radixSplineSolver: Solver<KeySet, SearchIndex> = {
     reference: 'Kipf et al., "RadixSpline: a single-pass learned index", aiDM 2020 (learnedsystems/RadixSpline)',
   },
   solve(keys: KeySet, ctx: SolveContext): SearchIndex {
-    return buildRadixSpline(keys, intOption(ctx, 'rs.epsilon', RADIX_SPLINE_DEFAULTS.epsilon),
-      intOption(ctx, 'rs.radixBits', RADIX_SPLINE_DEFAULTS.radixBits));
+    return buildRadixSpline(keys, intOption(ctx.options, 'rs.epsilon', RADIX_SPLINE_DEFAULTS.epsilon),
+      intOption(ctx.options, 'rs.radixBits', RADIX_SPLINE_DEFAULTS.radixBits));
   },
 };

@@ -31,6 +31,7 @@
  */
 import type { SolveContext, Solver } from '../../core/problem.js';
 import { check, SelfoptError } from '../../core/errors.js';
+import { intOption } from '../../core/options.js';
 import type { KeySet } from './keys.js';
 import type { SearchIndex } from './search-index.js';
 import { WindowMode, searchWindowExact, searchWindowU32, searchWindowX, windowModeOf } from './window-search.js';
@@ -267,21 +268,13 @@ export const rmiSolver: Solver<KeySet, SearchIndex> = {
   },
   solve(keys: KeySet, ctx: SolveContext): SearchIndex {
     const root = ctx.options['rmi.root'];
-    const br = ctx.options['rmi.branching'];
-    const tb = ctx.options['rmi.tableBits'];
-    const maxBytes = ctx.options['rmi.maxBytes'];
-    if (root !== undefined || br !== undefined) {
-      const b = br === undefined ? undefined : Number(br);
-      check(b === undefined || Number.isInteger(b), `option rmi.branching=${br} is not an integer`, '--opt rmi.branching', 'a power of two');
-      const t = tb === undefined ? undefined : Number(tb);
-      check(t === undefined || Number.isInteger(t), `option rmi.tableBits=${tb} is not an integer`, '--opt rmi.tableBits', 'an integer');
+    if (root !== undefined || ctx.options['rmi.branching'] !== undefined) {
+      const b = intOption(ctx.options, 'rmi.branching', undefined, -Infinity, Infinity, 'a power of two');
+      const t = intOption(ctx.options, 'rmi.tableBits', undefined);
       return buildRmi(keys, { root: root as RmiRoot | undefined, branching: b, ...(t !== undefined ? { tableBits: t } : {}) });
     }
-    if (maxBytes !== undefined) {
-      const mb = Number(maxBytes);
-      check(Number.isInteger(mb) && mb > 0, `option rmi.maxBytes=${maxBytes} is invalid`, '--opt rmi.maxBytes', 'a positive integer');
-      return buildRmi(keys, undefined, { maxBytes: mb });
-    }
+    const mb = intOption(ctx.options, 'rmi.maxBytes', undefined, 1, Infinity, 'a positive integer');
+    if (mb !== undefined) return buildRmi(keys, undefined, { maxBytes: mb });
     return buildRmi(keys);
   },
 };

@@ -24,7 +24,7 @@
  */
 import type { Info } from '../../core/env.js';
 import type { SolveContext, Solver } from '../../core/problem.js';
-import { SelfoptError } from '../../core/errors.js';
+import { intOption } from '../../core/options.js';
 import { encodeAction, type SchedulingObs } from './env.js';
 import { compatOption, makeEnv, runEpisode, type SchedulingPolicy } from './evaluate.js';
 import { trainingTwin, type SchedulingInstance } from './instances.js';
@@ -188,11 +188,7 @@ export function sweepAlpha(inst: SchedulingInstance, episodes: number, compat?: 
 }
 
 function sweepEpisodes(ctx: SolveContext): number {
-  const raw = ctx.options.sweep_episodes;
-  if (raw === undefined) return ctx.quick ? SWEEP_EPISODES.quick : SWEEP_EPISODES.full;
-  const v = Number(raw);
-  if (!(Number.isInteger(v) && v >= 1 && v <= 1000)) throw new SelfoptError(`option sweep_episodes=${raw}`, '--opt sweep_episodes', 'an integer in [1, 1000]');
-  return v;
+  return intOption(ctx.options, 'sweep_episodes', ctx.quick ? SWEEP_EPISODES.quick : SWEEP_EPISODES.full, 1, 1000);
 }
 
 // ---------------------------------------------------------------------------------------------
