@@ -265,18 +265,21 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
     if (!conn.authed && options.token !== undefined && tokenMatches(bearer(req), options.token)) conn.authed = true;
     const tooLarge = (n: number) => errorReply(null, new ProtocolError('too_large', `message of ${n}${n > HARD_LIMIT_BYTES ? '+' : ''} bytes; at most ${MAX_MESSAGE_BYTES} bytes`, null));
     const declared = Number(req.headers['content-length'] ?? 0);
+    // Past the hard limit the body is not read: answer, then drop the connection once the answer is out.
     if (declared > HARD_LIMIT_BYTES) {
-      send(res, 413, tooLarge(declared), true);
-      req.destroy();
-      return;
+      res.once('finish', () => req.destroy());
+      return send(res, 413, tooLarge(declared), true);
     }
     const chunks: Buffer[] = [];
     let total = 0;
     req.on('data', (c: Buffer) => {
       total += c.length;
       if (total > HARD_LIMIT_BYTES) {
-        if (!res.headersSent) send(res, 413, tooLarge(total), true);
-        req.destroy();
+        if (!res.headersSent) {
+          req.pause();
+          res.once('finish', () => req.destroy());
+          send(res, 413, tooLarge(total), true);
+        }
       } else if (total <= MAX_MESSAGE_BYTES) chunks.push(c);
     });
     req.on('end', () => {

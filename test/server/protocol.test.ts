@@ -134,6 +134,9 @@ test('oversized messages: too_large below the hard limit (connection kept), clos
   const http = await post(server.url, big);
   assert.equal(http.status, 413);
   assertError(http.reply, 'too_large');
+  const huge = await post(server.url, Buffer.alloc(HARD_LIMIT_BYTES + 10, 32));
+  assert.equal(huge.status, 413);
+  assertError(huge.reply, 'too_large');
   await stillServing();
 });
 
