@@ -165,7 +165,7 @@ program
     console.log('data search path:');
     for (const d of data.dirs) console.log(`  ${d.exists ? '+' : '-'} ${d.dir}  (${d.origin})`);
     for (const r of rows) {
-      console.log(`\n${r.problem}/${r.relPath}: ${r.foundAt ? `found at ${r.foundAt}` : 'NOT FOUND'}`);
+      console.log(`\n${r.relPath} (${r.problem}): ${r.foundAt ? `found at ${r.foundAt}` : 'NOT FOUND'}`);
       console.log(`  ${r.description}\n  source:  ${r.source}\n  license: ${r.license}\n  obtain:  ${r.obtain}`);
     }
   });
