@@ -1,0 +1,355 @@
+/**
+ * Circuit Training's proxy cost, following the rules of the open re-implementation
+ * (TILOS-AI-Institute/MacroPlacement CodeElements/Plc_client/plc_client_os.py):
+ *
+ * - wirelength cost = Σ_net w·HPWL / (Σ_net w · (canvas W + H)); a pin sits at its macro's
+ *   centre plus its offset turned by the macro's orientation.
+ * - density cost = 0.5 · (Σ of the k densest grid cells) / k, k = floor(0.1 · cells); a cell's
+ *   density = overlap area of hard and soft macros with the cell / cell area (grids under 10
+ *   cells: 0.5 · mean of the occupied cells).
+ * - congestion cost = mean of the worst floor(0.05 · 2·cells) entries of the concatenated V and
+ *   H maps (the maximum if that is 0). Each net is routed over the distinct grid cells of its
+ *   pins: 2 cells as an L (horizontal along the driver's row, vertical along the sink's column),
+ *   3 cells by the L/T patterns, more cells as a star of such 2-cell routes from the driver's
+ *   cell; routing weight = the net weight if above 1, else 1. Demand is divided by the cell's
+ *   routes (V: cell width × vertical routes/µm; H: cell height × horizontal routes/µm), then
+ *   smoothed (V spread evenly over ±smooth columns in its row, H over ±smooth rows in its
+ *   column, clipped at the border), then the hard macros' blockage is added: per overlapped
+ *   cell, overlap width × vertical allocation to V and overlap height × horizontal allocation to
+ *   H (normalised the same way), minus the top row's V and right column's H share when the
+ *   macro covers its first or last row/column only partly.
+ *
+ * Points are mapped to the cell floor(y / cell height), floor(x / cell width), clamped to the
+ * grid (a pin exactly on the top or right canvas edge would otherwise fall outside it).
+ */
+import { SelfoptError } from '../../core/errors.js';
+import { HARD_MACRO, SOFT_MACRO, type Netlist } from './netlist.js';
+import type { Placement, PlcHeader } from './plc.js';
+
+export type CostSettings = Pick<PlcHeader, 'columns' | 'rows' | 'width' | 'height' | 'hroutesPerMicron' | 'vroutesPerMicron' | 'hroutingAlloc' | 'vroutingAlloc' | 'smoothRange'>;
+
+export interface ProxyCost {
+  /** Σ w · HPWL (µm). */
+  wirelength: number;
+  wirelengthCost: number;
+  densityCost: number;
+  congestionCost: number;
+  /** wirelengthCost + wDensity · densityCost + wCongestion · congestionCost. */
+  proxy: number;
+}
+
+/** Offset (dx, dy) of a pin turned by orientation code o (N FN S FS E FE W FW). */
+export function orientOffset(dx: number, dy: number, o: number): [number, number] {
+  switch (o) {
+    case 0: return [dx, dy];
+    case 1: return [-dx, dy];
+    case 2: return [-dx, -dy];
+    case 3: return [dx, -dy];
+    case 4: return [dy, -dx];
+    case 5: return [-dy, -dx];
+    case 6: return [-dy, dx];
+    case 7: return [dy, dx];
+    default: throw new SelfoptError(`orientation code ${o}`, 'orientOffset', 'a code 0..7');
+  }
+}
+
+export class ProxyCostEvaluator {
+  readonly nl: Netlist;
+  readonly s: CostSettings;
+  readonly px: Float64Array;
+  readonly py: Float64Array;
+  readonly density: Float64Array;
+  readonly hCong: Float64Array;
+  readonly vCong: Float64Array;
+  private readonly hMacro: Float64Array;
+  private readonly vMacro: Float64Array;
+  private readonly tmp: Float64Array;
+  private readonly stamp: Int32Array;
+  private readonly cellBuf: Int32Array;
+  private readonly cat: Float64Array;
+  private readonly gw: number;
+  private readonly gh: number;
+
+  constructor(nl: Netlist, s: CostSettings) {
+    if (!(s.width > 0 && s.height > 0 && s.columns >= 1 && s.rows >= 1))
+      throw new SelfoptError(`canvas ${s.width} x ${s.height}, grid ${s.columns} x ${s.rows}`, 'cost settings', 'a positive canvas and grid');
+    this.nl = nl;
+    this.s = s;
+    const n = nl.names.length;
+    const cells = s.columns * s.rows;
+    this.px = new Float64Array(n);
+    this.py = new Float64Array(n);
+    this.density = new Float64Array(cells);
+    this.hCong = new Float64Array(cells);
+    this.vCong = new Float64Array(cells);
+    this.hMacro = new Float64Array(cells);
+    this.vMacro = new Float64Array(cells);
+    this.tmp = new Float64Array(cells);
+    this.stamp = new Int32Array(cells).fill(-1);
+    let maxDeg = 0;
+    for (let e = 0; e + 1 < nl.netStart.length; e++) maxDeg = Math.max(maxDeg, nl.netStart[e + 1]! - nl.netStart[e]!);
+    this.cellBuf = new Int32Array(Math.max(maxDeg, 3));
+    this.cat = new Float64Array(2 * cells);
+    this.gw = s.width / s.columns;
+    this.gh = s.height / s.rows;
+  }
+
+  /** Fills px/py with every node's position under `pl` (pins from their macro). */
+  positions(pl: Placement): void {
+    const { nl, px, py } = this;
+    const n = nl.names.length;
+    for (let i = 0; i < n; i++) {
+      const m = nl.pinMacro[i]!;
+      if (m < 0) { px[i] = pl.x[i]!; py[i] = pl.y[i]!; continue; }
+      const dx = nl.pinDx[i]!, dy = nl.pinDy[i]!;
+      let ox = dx, oy = dy;
+      switch (pl.orient[m]!) {
+        case 0: break;
+        case 1: ox = -dx; break;
+        case 2: ox = -dx; oy = -dy; break;
+        case 3: oy = -dy; break;
+        case 4: ox = dy; oy = -dx; break;
+        case 5: ox = -dy; oy = -dx; break;
+        case 6: ox = -dy; oy = dx; break;
+        case 7: ox = dy; oy = dx; break;
+      }
+      px[i] = pl.x[m]! + ox;
+      py[i] = pl.y[m]! + oy;
+    }
+  }
+
+  /** Σ w · HPWL over nets at the current positions. */
+  hpwl(): number {
+    const { nl, px, py } = this;
+    const st = nl.netStart, pins = nl.netPins, wt = nl.netWeight;
+    let total = 0;
+    for (let e = 0, ne = st.length - 1; e < ne; e++) {
+      let p = st[e]!;
+      const end = st[e + 1]!;
+      let v = pins[p]!;
+      let x0 = px[v]!, x1 = x0, y0 = py[v]!, y1 = y0;
+      for (p++; p < end; p++) {
+        v = pins[p]!;
+        const x = px[v]!, y = py[v]!;
+        if (x < x0) x0 = x; else if (x > x1) x1 = x;
+        if (y < y0) y0 = y; else if (y > y1) y1 = y;
+      }
+      total += wt[e]! * (x1 - x0 + (y1 - y0));
+    }
+    return total;
+  }
+
+  private cellOf(x: number, y: number): number {
+    const { s } = this;
+    let r = Math.floor(y / this.gh), c = Math.floor(x / this.gw);
+    if (r < 0) r = 0; else if (r >= s.rows) r = s.rows - 1;
+    if (c < 0) c = 0; else if (c >= s.columns) c = s.columns - 1;
+    return r * s.columns + c;
+  }
+
+  /** Density map (overlap area / cell area) and the density cost. */
+  densityCost(pl: Placement): number {
+    const { nl, s, density, gw, gh } = this;
+    density.fill(0);
+    const add = (list: Int32Array): void => {
+      for (const i of list) {
+        const hw = nl.w[i]! / 2, hh = nl.h[i]! / 2;
+        const xl = pl.x[i]! - hw, xh = pl.x[i]! + hw, yl = pl.y[i]! - hh, yh = pl.y[i]! + hh;
+        let r0 = Math.floor(yl / gh), c0 = Math.floor(xl / gw), r1 = Math.floor(yh / gh), c1 = Math.floor(xh / gw);
+        if (r1 < 0 || c1 < 0) continue;
+        if (r0 < 0) r0 = 0;
+        if (c0 < 0) c0 = 0;
+        if (r1 > s.rows - 1) r1 = s.rows - 1;
+        if (c1 > s.columns - 1) c1 = s.columns - 1;
+        for (let r = r0; r <= r1; r++) {
+          const oy = Math.min(yh, (r + 1) * gh) - Math.max(yl, r * gh);
+          if (oy < 0) continue;
+          for (let c = c0; c <= c1; c++) {
+            const ox = Math.min(xh, (c + 1) * gw) - Math.max(xl, c * gw);
+            if (ox >= 0) density[r * s.columns + c]! += ox * oy;
+          }
+        }
+      }
+    };
+    add(nl.softMacros);
+    add(nl.hardMacros);
+    const area = gw * gh;
+    for (let k = 0; k < density.length; k++) density[k]! /= area;
+    const cells = density.length;
+    const sorted = Float64Array.from(density).sort().reverse();
+    if (cells < 10) {
+      let sum = 0, cnt = 0;
+      for (const d of sorted) if (d !== 0) { sum += d; cnt++; }
+      return cnt === 0 ? 0 : 0.5 * (sum / cnt);
+    }
+    const k = Math.floor(0.1 * cells);
+    let sum = 0;
+    for (let j = 0; j < k; j++) sum += sorted[j]!;
+    return 0.5 * (sum / k);
+  }
+
+  private hRun(row: number, c0: number, c1: number, w: number): void {
+    const base = row * this.s.columns;
+    for (let c = c0; c < c1; c++) this.hCong[base + c]! += w;
+  }
+
+  private vRun(col: number, r0: number, r1: number, w: number): void {
+    const cols = this.s.columns;
+    for (let r = r0; r < r1; r++) this.vCong[r * cols + col]! += w;
+  }
+
+  /** 2-cell route: horizontal along the source row, vertical along the sink column. */
+  private twoPin(src: number, snk: number, w: number): void {
+    const cols = this.s.columns;
+    const rs = Math.floor(src / cols), cs = src - rs * cols, rt = Math.floor(snk / cols), ct = snk - rt * cols;
+    this.hRun(rs, Math.min(cs, ct), Math.max(cs, ct), w);
+    this.vRun(ct, Math.min(rs, rt), Math.max(rs, rt), w);
+  }
+
+  private threePin(a: number, b: number, c: number, w: number): void {
+    const cols = this.s.columns;
+    // (row, col) sorted by column then row
+    const pts = [a, b, c].map((g) => [Math.floor(g / cols), g % cols] as [number, number]);
+    pts.sort((p, q) => p[1] - q[1] || p[0] - q[0]);
+    const [y1, x1] = pts[0]!, [y2, x2] = pts[1]!, [y3, x3] = pts[2]!;
+    if (x1 < x2 && x2 < x3 && Math.min(y1, y3) < y2 && Math.max(y1, y3) > y2) {
+      // L routing
+      this.hRun(y1, x1, x2, w);
+      this.hRun(y2, x2, x3, w);
+      this.vRun(x2, Math.min(y1, y2), Math.max(y1, y2), w);
+      this.vRun(x3, Math.min(y2, y3), Math.max(y2, y3), w);
+      return;
+    }
+    if (x2 === x3 && x1 < x2 && y1 < Math.min(y2, y3)) {
+      this.hRun(y1, x1, x2, w);
+      this.vRun(x2, y1, Math.max(y2, y3), w);
+      return;
+    }
+    if (y2 === y3) {
+      this.hRun(y1, x1, x2, w);
+      this.hRun(y2, x2, x3, w);
+      this.vRun(x2, Math.min(y1, y2), Math.max(y1, y2), w);
+      return;
+    }
+    // T routing: sorted by row then column; trunk along the middle row
+    pts.sort((p, q) => p[0] - q[0] || p[1] - q[1]);
+    const [r1, k1] = pts[0]!, [r2] = pts[1]!, [r3, k3] = pts[2]!;
+    const xmin = Math.min(x1, x2, x3), xmax = Math.max(x1, x2, x3);
+    this.hRun(r2, xmin, xmax, w);
+    this.vRun(k1, Math.min(r1, r2), Math.max(r1, r2), w);
+    this.vRun(k3, Math.min(r2, r3), Math.max(r2, r3), w);
+  }
+
+  private macroBlockage(i: number, pl: Placement): void {
+    const { nl, s, gw, gh } = this;
+    const hw = nl.w[i]! / 2, hh = nl.h[i]! / 2;
+    const xl = pl.x[i]! - hw, xh = pl.x[i]! + hw, yl = pl.y[i]! - hh, yh = pl.y[i]! + hh;
+    let r0 = Math.floor(yl / gh), c0 = Math.floor(xl / gw), r1 = Math.floor(yh / gh), c1 = Math.floor(xh / gw);
+    if (r1 < 0 || c1 < 0) return;
+    if (r0 < 0) r0 = 0;
+    if (c0 < 0) c0 = 0;
+    if (r1 > s.rows - 1) r1 = s.rows - 1;
+    if (c1 > s.columns - 1) c1 = s.columns - 1;
+    const dist = (r: number, c: number): [number, number] => {
+      const ox = Math.min(xh, (c + 1) * gw) - Math.max(xl, c * gw);
+      const oy = Math.min(yh, (r + 1) * gh) - Math.max(yl, r * gh);
+      return ox > 0 && oy > 0 ? [ox, oy] : [0, 0];
+    };
+    let partialV = false, partialH = false;
+    for (let r = r0; r <= r1; r++) {
+      for (let c = c0; c <= c1; c++) {
+        const [ox, oy] = dist(r, c);
+        if (r1 !== r0 && ((r === r0 && Math.abs(oy - gh) > 1e-5) || (r === r1 && Math.abs(oy - gh) > 1e-5))) partialV = true;
+        if (c1 !== c0 && ((c === c0 && Math.abs(ox - gw) > 1e-5) || (c === c1 && Math.abs(ox - gw) > 1e-5))) partialH = true;
+        this.vMacro[r * s.columns + c]! += ox * s.vroutingAlloc;
+        this.hMacro[r * s.columns + c]! += oy * s.hroutingAlloc;
+      }
+    }
+    if (partialV) for (let c = c0; c <= c1; c++) this.vMacro[r1 * s.columns + c]! -= dist(r1, c)[0] * s.vroutingAlloc;
+    if (partialH) for (let r = r0; r <= r1; r++) this.hMacro[r * s.columns + c1]! -= dist(r, c1)[1] * s.hroutingAlloc;
+  }
+
+  /** Routing congestion maps (vCong, hCong) and the congestion cost, at the current positions. */
+  congestionCost(pl: Placement): number {
+    const { nl, s, hCong, vCong, stamp, cellBuf, px, py } = this;
+    hCong.fill(0); vCong.fill(0); this.hMacro.fill(0); this.vMacro.fill(0);
+    const st = nl.netStart, pins = nl.netPins;
+    stamp.fill(-1);
+    for (let e = 0, ne = st.length - 1; e < ne; e++) {
+      const wNet = nl.netWeight[e]!;
+      const w = wNet > 1 ? wNet : 1;
+      let m = 0;
+      for (let p = st[e]!, end = st[e + 1]!; p < end; p++) {
+        const v = pins[p]!;
+        const g = this.cellOf(px[v]!, py[v]!);
+        if (stamp[g] !== e) { stamp[g] = e; cellBuf[m++] = g; }
+      }
+      const src = cellBuf[0]!;
+      if (m === 2) this.twoPin(src, cellBuf[1]!, w);
+      else if (m === 3) this.threePin(cellBuf[0]!, cellBuf[1]!, cellBuf[2]!, w);
+      else if (m > 3) for (let j = 1; j < m; j++) this.twoPin(src, cellBuf[j]!, w);
+    }
+    for (const i of nl.hardMacros) this.macroBlockage(i, pl);
+    const vRoutes = this.gw * s.vroutesPerMicron, hRoutes = this.gh * s.hroutesPerMicron;
+    const cells = hCong.length, cols = s.columns, rows = s.rows, k = s.smoothRange;
+    // smoothing: V along the row, H along the column
+    const tmp = this.tmp;
+    tmp.fill(0);
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        const lo = Math.max(0, c - k), hi = Math.min(cols - 1, c + k);
+        const val = vCong[r * cols + c]! / vRoutes / (hi - lo + 1);
+        for (let q = lo; q <= hi; q++) tmp[r * cols + q]! += val;
+      }
+    }
+    for (let g = 0; g < cells; g++) vCong[g] = tmp[g]! + this.vMacro[g]! / vRoutes;
+    tmp.fill(0);
+    for (let r = 0; r < rows; r++) {
+      const lo = Math.max(0, r - k), hi = Math.min(rows - 1, r + k);
+      for (let c = 0; c < cols; c++) {
+        const val = hCong[r * cols + c]! / hRoutes / (hi - lo + 1);
+        for (let q = lo; q <= hi; q++) tmp[q * cols + c]! += val;
+      }
+    }
+    for (let g = 0; g < cells; g++) hCong[g] = tmp[g]! + this.hMacro[g]! / hRoutes;
+    const cat = this.cat;
+    cat.set(vCong, 0);
+    cat.set(hCong, cells);
+    cat.sort().reverse();
+    const cnt = Math.floor(cat.length * 0.05);
+    if (cnt === 0) return cat[0]!;
+    let sum = 0;
+    for (let j = 0; j < cnt; j++) sum += cat[j]!;
+    return sum / cnt;
+  }
+
+  evaluate(pl: Placement, weights: { density: number; congestion: number } = { density: 0.5, congestion: 0.5 }): ProxyCost {
+    this.positions(pl);
+    const wirelength = this.hpwl();
+    const wirelengthCost = wirelength / ((this.s.width + this.s.height) * this.nl.totalNetWeight);
+    const densityCost = this.densityCost(pl);
+    const congestionCost = this.congestionCost(pl);
+    return { wirelength, wirelengthCost, densityCost, congestionCost, proxy: wirelengthCost + weights.density * densityCost + weights.congestion * congestionCost };
+  }
+}
+
+/** Index of the first macro overlapping another or leaving the canvas, with the overlap area. */
+export function legality(nl: Netlist, pl: Placement, s: Pick<CostSettings, 'width' | 'height'>): { legal: boolean; overlapArea: number; outside: number[] } {
+  const ms = nl.hardMacros;
+  let overlap = 0;
+  const outside: number[] = [];
+  for (let a = 0; a < ms.length; a++) {
+    const i = ms[a]!;
+    const ax0 = pl.x[i]! - nl.w[i]! / 2, ax1 = pl.x[i]! + nl.w[i]! / 2, ay0 = pl.y[i]! - nl.h[i]! / 2, ay1 = pl.y[i]! + nl.h[i]! / 2;
+    if (ax0 < -1e-9 || ay0 < -1e-9 || ax1 > s.width + 1e-9 || ay1 > s.height + 1e-9) outside.push(i);
+    for (let b = a + 1; b < ms.length; b++) {
+      const j = ms[b]!;
+      const ox = Math.min(ax1, pl.x[j]! + nl.w[j]! / 2) - Math.max(ax0, pl.x[j]! - nl.w[j]! / 2);
+      const oy = Math.min(ay1, pl.y[j]! + nl.h[j]! / 2) - Math.max(ay0, pl.y[j]! - nl.h[j]! / 2);
+      if (ox > 0 && oy > 0) overlap += ox * oy;
+    }
+  }
+  return { legal: overlap === 0 && outside.length === 0, overlapArea: overlap, outside };
+}
+
+export { HARD_MACRO, SOFT_MACRO };

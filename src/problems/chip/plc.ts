@@ -1,0 +1,144 @@
+/**
+ * Circuit Training `.plc` placement files: `#` header comments (canvas, grid, routing settings
+ * and the costs the writer computed) then rows `index x y orientation fixed`, where index is
+ * the netlist node index without `__metadata__` and orientation is `-` for ports and clusters
+ * without one. Only placeable nodes (macros, ports, standard cells) have rows.
+ */
+import { readFileSync } from 'node:fs';
+import { SelfoptError } from '../../core/errors.js';
+import { ORIENTATIONS, orientationCode, PORT, type Netlist } from './netlist.js';
+
+export interface PlcHeader {
+  columns: number;
+  rows: number;
+  width: number;
+  height: number;
+  hroutesPerMicron: number;
+  vroutesPerMicron: number;
+  hroutingAlloc: number;
+  vroutingAlloc: number;
+  smoothRange: number;
+  overlapThreshold: number;
+  /** Costs written by the tool that produced the file (NaN when absent). */
+  wirelength: number;
+  wirelengthCost: number;
+  densityCost: number;
+  congestionCost: number;
+}
+
+/** Positions (centres, µm), orientation codes and fixed flags for every netlist node. */
+export interface Placement {
+  x: Float64Array;
+  y: Float64Array;
+  orient: Uint8Array;
+  fixed: Uint8Array;
+}
+
+export interface Plc {
+  header: PlcHeader;
+  placement: Placement;
+}
+
+export function defaultHeader(): PlcHeader {
+  return {
+    columns: 10, rows: 10, width: 0, height: 0, hroutesPerMicron: 0, vroutesPerMicron: 0, hroutingAlloc: 0, vroutingAlloc: 0,
+    smoothRange: 0, overlapThreshold: 0, wirelength: NaN, wirelengthCost: NaN, densityCost: NaN, congestionCost: NaN,
+  };
+}
+
+/** The netlist's own coordinates as a placement. */
+export function netlistPlacement(nl: Netlist): Placement {
+  return { x: Float64Array.from(nl.x), y: Float64Array.from(nl.y), orient: Uint8Array.from(nl.orient), fixed: new Uint8Array(nl.names.length) };
+}
+
+const NUM = String.raw`([-+0-9.eE]+)`;
+
+/** Parses `.plc` text against a netlist; every placeable node must have exactly one row. */
+export function parsePlc(text: string, nl: Netlist, source = 'plc'): Plc {
+  const header = defaultHeader();
+  const pl = netlistPlacement(nl);
+  const n = nl.names.length;
+  const seen = new Uint8Array(n);
+  let rowsRead = 0;
+  const lines = text.split('\n');
+  const m2 = (s: string, re: RegExp): RegExpMatchArray | null => s.match(re);
+  for (let ln = 0; ln < lines.length; ln++) {
+    const s = lines[ln]!.trim();
+    if (s === '') continue;
+    const where = `${source}:${ln + 1}`;
+    if (s.startsWith('#')) {
+      let m: RegExpMatchArray | null;
+      if ((m = m2(s, new RegExp(`Columns\\s*:\\s*${NUM}\\s+Rows\\s*:\\s*${NUM}`)))) { header.columns = Number(m[1]); header.rows = Number(m[2]); }
+      else if ((m = m2(s, new RegExp(`Width\\s*:\\s*${NUM}\\s+Height\\s*:\\s*${NUM}`)))) { header.width = Number(m[1]); header.height = Number(m[2]); }
+      else if ((m = m2(s, new RegExp(`Routes per micron, hor\\s*:\\s*${NUM}\\s+ver\\s*:\\s*${NUM}`)))) { header.hroutesPerMicron = Number(m[1]); header.vroutesPerMicron = Number(m[2]); }
+      else if ((m = m2(s, new RegExp(`Routes used by macros, hor\\s*:\\s*${NUM}\\s+ver\\s*:\\s*${NUM}`)))) { header.hroutingAlloc = Number(m[1]); header.vroutingAlloc = Number(m[2]); }
+      else if ((m = m2(s, new RegExp(`Smoothing factor\\s*:\\s*${NUM}`)))) header.smoothRange = Math.floor(Number(m[1]));
+      else if ((m = m2(s, new RegExp(`Overlap threshold\\s*:\\s*${NUM}`)))) header.overlapThreshold = Number(m[1]);
+      else if ((m = m2(s, new RegExp(`^#\\s*Wirelength cost\\s*:\\s*${NUM}`)))) header.wirelengthCost = Number(m[1]);
+      else if ((m = m2(s, new RegExp(`^#\\s*Wirelength\\s*:\\s*${NUM}`)))) header.wirelength = Number(m[1]);
+      else if ((m = m2(s, new RegExp(`^#\\s*Congestion cost\\s*:\\s*${NUM}`)))) header.congestionCost = Number(m[1]);
+      else if ((m = m2(s, new RegExp(`^#\\s*Density cost\\s*:\\s*${NUM}`)))) header.densityCost = Number(m[1]);
+      continue;
+    }
+    const f = s.split(/\s+/);
+    if (f.length !== 5) throw new SelfoptError(`placement row has ${f.length} fields: '${s}'`, where, 'index x y orientation fixed');
+    const i = Number(f[0]);
+    const xv = Number(f[1]), yv = Number(f[2]);
+    if (!Number.isInteger(i) || i < 0 || i >= n)
+      throw new SelfoptError(`node index ${f[0]} outside the netlist's ${n} nodes`, where, `an index in 0..${n - 1} (node count must match the netlist)`);
+    const k = nl.kind[i]!;
+    if (nl.pinMacro[i]! >= 0) throw new SelfoptError(`row for pin '${nl.names[i]}' (index ${i})`, where, 'rows for macros, ports and standard cells only (node count must match the netlist)');
+    if (seen[i]) throw new SelfoptError(`second row for node ${i} '${nl.names[i]}'`, where, 'one row per node');
+    if (!Number.isFinite(xv) || !Number.isFinite(yv)) throw new SelfoptError(`bad coordinates '${f[1]} ${f[2]}'`, where, 'finite numbers');
+    seen[i] = 1;
+    rowsRead++;
+    pl.x[i] = xv;
+    pl.y[i] = yv;
+    pl.orient[i] = k === PORT ? 0 : orientationCode(f[3]!, where);
+    pl.fixed[i] = f[4] === '1' ? 1 : 0;
+  }
+  if (rowsRead !== nl.placeable.length) {
+    let missing = -1;
+    for (const i of nl.placeable) if (!seen[i]) { missing = i; break; }
+    throw new SelfoptError(
+      `placement has ${rowsRead} node rows but the netlist has ${nl.placeable.length} placeable nodes (first missing: ${missing} '${nl.names[missing] ?? ''}')`,
+      `${source}:${lines.length}`, 'one row per macro, port and standard cell of the netlist');
+  }
+  return { header, placement: pl };
+}
+
+export function readPlc(path: string, nl: Netlist): Plc {
+  return parsePlc(readFileSync(path, 'utf8'), nl, path);
+}
+
+const fmt = (v: number, d: number): string => (Number.isFinite(v) ? v.toFixed(d) : '0');
+
+/** Writes a `.plc` that parsePlc (and Circuit Training's tools) read back. */
+export function writePlc(nl: Netlist, plc: Plc, opts: { costs?: { wirelength: number; wirelengthCost: number; congestionCost: number; densityCost: number } } = {}): string {
+  const h = plc.header;
+  const c = opts.costs ?? { wirelength: h.wirelength, wirelengthCost: h.wirelengthCost, congestionCost: h.congestionCost, densityCost: h.densityCost };
+  const out: string[] = [
+    '# Placement file for Circuit Training (written by selfopt)',
+    `# Columns : ${h.columns}  Rows : ${h.rows}`,
+    `# Width : ${fmt(h.width, 3)}  Height : ${fmt(h.height, 3)}`,
+    `# Wirelength : ${fmt(c.wirelength, 3)}`,
+    `# Wirelength cost : ${fmt(c.wirelengthCost, 4)}`,
+    `# Congestion cost : ${fmt(c.congestionCost, 4)}`,
+    `# Density cost : ${fmt(c.densityCost, 4)}`,
+    `# Routes per micron, hor : ${fmt(h.hroutesPerMicron, 3)}  ver : ${fmt(h.vroutesPerMicron, 3)}`,
+    `# Routes used by macros, hor : ${fmt(h.hroutingAlloc, 3)}  ver : ${fmt(h.vroutingAlloc, 3)}`,
+    `# Smoothing factor : ${h.smoothRange}`,
+    `# Overlap threshold : ${h.overlapThreshold}`,
+    '#',
+    `# HARD_MACROs : ${nl.hardMacros.length}`,
+    `# SOFT_MACROs : ${nl.softMacros.length}`,
+    `# PORTs : ${nl.ports.length}`,
+    '# node_index x y orientation fixed',
+  ];
+  const p = plc.placement;
+  for (const i of nl.placeable) {
+    const o = nl.kind[i] === PORT ? '-' : ORIENTATIONS[p.orient[i]!]!;
+    out.push(`${i} ${+p.x[i]!.toFixed(6)} ${+p.y[i]!.toFixed(6)} ${o} ${p.fixed[i]}`);
+  }
+  return out.join('\n') + '\n';
+}
