@@ -19,8 +19,9 @@
  *   H (normalised the same way), minus the top row's V and right column's H share when the
  *   macro covers its first or last row/column only partly.
  *
- * Points are mapped to the cell floor(y / cell height), floor(x / cell width), clamped to the
- * grid (a pin exactly on the top or right canvas edge would otherwise fall outside it).
+ * Points are mapped to the cell floor(y / cell height), floor(x / cell width). A net with a pin
+ * outside the grid is not routed (see `outside`); the open re-implementation would index past
+ * its maps there, and this rule is the one that reproduces the header of Ariane133 initial.plc.
  */
 import { SelfoptError } from '../../core/errors.js';
 import { HARD_MACRO, SOFT_MACRO, type Netlist } from './netlist.js';
@@ -139,9 +140,17 @@ export class ProxyCostEvaluator {
     return total;
   }
 
+  /**
+   * A net with a pin outside the grid: 'drop' = not routed (reproduces the congestion written in
+   * Ariane133 initial.plc, where 27 macros sit above the canvas: 0.71278 vs 0.7128; clamping
+   * the pin into the border cell gives 0.7157); 'clamp' = routed to the nearest border cell.
+   */
+  outside: 'drop' | 'clamp' = 'drop';
+
   private cellOf(x: number, y: number): number {
     const { s } = this;
     let r = Math.floor(y / this.gh), c = Math.floor(x / this.gw);
+    if (this.outside === 'drop' && (r < 0 || r >= s.rows || c < 0 || c >= s.columns)) return -1;
     if (r < 0) r = 0; else if (r >= s.rows) r = s.rows - 1;
     if (c < 0) c = 0; else if (c >= s.columns) c = s.columns - 1;
     return r * s.columns + c;
@@ -279,11 +288,17 @@ export class ProxyCostEvaluator {
       const wNet = nl.netWeight[e]!;
       const w = wNet > 1 ? wNet : 1;
       let m = 0;
+      let drop = false;
       for (let p = st[e]!, end = st[e + 1]!; p < end; p++) {
         const v = pins[p]!;
         const g = this.cellOf(px[v]!, py[v]!);
+        if (g < 0) {
+          drop = true;
+          break;
+        }
         if (stamp[g] !== e) { stamp[g] = e; cellBuf[m++] = g; }
       }
+      if (drop) continue;
       const src = cellBuf[0]!;
       if (m === 2) this.twoPin(src, cellBuf[1]!, w);
       else if (m === 3) this.threePin(cellBuf[0]!, cellBuf[1]!, cellBuf[2]!, w);
