@@ -282,6 +282,8 @@ export class ProxyCostEvaluator {
   congestionCost(pl: Placement): number {
     const { nl, s, hCong, vCong, stamp, cellBuf, px, py } = this;
     hCong.fill(0); vCong.fill(0); this.hMacro.fill(0); this.vMacro.fill(0);
+    // No routing capacity given (a .plc without the routes header): no congestion model.
+    if (!(s.hroutesPerMicron > 0 && s.vroutesPerMicron > 0)) return 0;
     const st = nl.netStart, pins = nl.netPins;
     stamp.fill(-1);
     for (let e = 0, ne = st.length - 1; e < ne; e++) {

@@ -2,7 +2,8 @@
  * Circuit Training `.plc` placement files: `#` header comments (canvas, grid, routing settings
  * and the costs the writer computed) then rows `index x y orientation fixed`, where index is
  * the netlist node index without `__metadata__` and orientation is `-` for ports and clusters
- * without one. Only placeable nodes (macros, ports, standard cells) have rows.
+ * without one. Only placeable nodes (macros, ports, standard cells) have rows: all of them, or
+ * none (a header-only file keeps the netlist's own coordinates).
  */
 import { readFileSync } from 'node:fs';
 import { SelfoptError } from '../../core/errors.js';
@@ -97,7 +98,8 @@ export function parsePlc(text: string, nl: Netlist, source = 'plc'): Plc {
     pl.orient[i] = k === PORT ? 0 : orientationCode(f[3]!, where);
     pl.fixed[i] = f[4] === '1' ? 1 : 0;
   }
-  if (rowsRead !== nl.placeable.length) {
+  // A header-only file (as CT's simple_with_coords and toy_macro_stdcell) keeps the netlist's coordinates.
+  if (rowsRead !== 0 && rowsRead !== nl.placeable.length) {
     let missing = -1;
     for (const i of nl.placeable) if (!seen[i]) { missing = i; break; }
     throw new SelfoptError(

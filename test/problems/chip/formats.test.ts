@@ -1,0 +1,76 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DataPath } from '../../../src/core/data.js';
+import { SelfoptError } from '../../../src/core/errors.js';
+import { HARD_MACRO, HARD_PIN, PORT, SOFT_MACRO, SOFT_PIN, netCount, parseNetlist, readNetlist } from '../../../src/problems/chip/netlist.js';
+import { parsePlc, readPlc, writePlc } from '../../../src/problems/chip/plc.js';
+import { SMALL_NETLIST, SMALL_PLC } from './fixtures.js';
+
+test('netlist: kinds, pins, nets in CSR with the driver first, weights, metadata', () => {
+  const nl = parseNetlist(SMALL_NETLIST, 'small');
+  assert.deepEqual(nl.names, ['P', 'M', 'M/A', 'M/B', 'Grp_0', 'Grp_0/p']);
+  assert.deepEqual([...nl.kind], [PORT, HARD_MACRO, HARD_PIN, HARD_PIN, SOFT_MACRO, SOFT_PIN]);
+  assert.equal(nl.metadata.soft_macro_area_bloating_ratio, 2);
+  assert.deepEqual([...nl.pinMacro], [-1, -1, 1, 1, -1, 4]);
+  assert.deepEqual([nl.pinDx[2], nl.pinDy[2], nl.pinDx[3], nl.pinDy[3]], [5, 2, -5, -2]);
+  assert.equal(netCount(nl), 2);
+  assert.deepEqual([...nl.netStart], [0, 3, 5]);
+  assert.deepEqual([...nl.netPins], [0, 2, 5, 3, 5]);
+  assert.deepEqual([...nl.netWeight], [1, 3]);
+  assert.equal(nl.totalNetWeight, 4);
+  assert.deepEqual([...nl.placeable], [0, 1, 4]);
+  assert.equal(nl.w[1], 20);
+  assert.equal(nl.h[1], 10);
+});
+
+test('netlist: a net naming an unknown node is refused with the node and the line', () => {
+  const bad = SMALL_NETLIST.replace('input: "M/A"', 'input: "M/Z"');
+  const line = bad.split('\n').findIndex((l) => l.includes('M/Z')) + 1;
+  assert.throws(() => parseNetlist(bad, 'bad.pb.txt'), (e: unknown) => e instanceof SelfoptError && e.message.includes("'M/Z'") && e.message.includes(`bad.pb.txt:${line}`));
+  assert.throws(() => parseNetlist(SMALL_NETLIST.replace('placeholder: "M"', 'placeholder: "Q"'), 'b'), (e: unknown) => e instanceof SelfoptError && /unknown macro 'Q'/.test(e.message));
+  assert.throws(() => parseNetlist(SMALL_NETLIST + 'node {\n  name: "x"\n', 'c'), (e: unknown) => e instanceof SelfoptError && /ends inside a node/.test(e.message));
+});
+
+test('plc: header, rows, orientation; write then read gives the same placement', () => {
+  const nl = parseNetlist(SMALL_NETLIST, 'small');
+  const plc = parsePlc(SMALL_PLC, nl, 'small.plc');
+  const h = plc.header;
+  assert.deepEqual([h.columns, h.rows, h.width, h.height], [4, 2, 100, 100]);
+  assert.deepEqual([h.hroutesPerMicron, h.vroutesPerMicron, h.hroutingAlloc, h.vroutingAlloc, h.smoothRange, h.overlapThreshold], [10, 20, 5, 6, 1, 0.004]);
+  assert.deepEqual([h.wirelength, h.wirelengthCost, h.congestionCost, h.densityCost], [123, 0.1234, 0.5, 0.25]);
+  assert.equal(plc.placement.orient[1], 2); // S
+  assert.equal(plc.placement.fixed[0], 1);
+  const again = parsePlc(writePlc(nl, plc), nl, 'written.plc');
+  assert.deepEqual(again.header, plc.header);
+  assert.deepEqual(again.placement, plc.placement);
+});
+
+test('plc: node-count mismatch and bad rows are refused with the line', () => {
+  const nl = parseNetlist(SMALL_NETLIST, 'small');
+  const missing = SMALL_PLC.replace('4 80 20 N 0\n', '');
+  assert.throws(() => parsePlc(missing, nl, 'm.plc'), (e: unknown) => e instanceof SelfoptError && /2 node rows .* 3 placeable/.test(e.message) && /first missing: 4 'Grp_0'/.test(e.message));
+  assert.throws(() => parsePlc(SMALL_PLC + '9 1 1 N 0\n', nl, 'x.plc'), (e: unknown) => e instanceof SelfoptError && e.message.includes('x.plc:16') && /index 9/.test(e.message));
+  assert.throws(() => parsePlc(SMALL_PLC + '2 1 1 N 0\n', nl, 'p.plc'), (e: unknown) => e instanceof SelfoptError && /pin 'M\/A'/.test(e.message));
+  assert.throws(() => parsePlc(SMALL_PLC + '1 1 1 N 0\n', nl, 'd.plc'), (e: unknown) => e instanceof SelfoptError && /second row/.test(e.message));
+  assert.throws(() => parsePlc(SMALL_PLC.replace('50 S 0', '50 Q 0'), nl, 'o.plc'), (e: unknown) => e instanceof SelfoptError && /orientation 'Q'/.test(e.message) && e.message.includes('o.plc:14'));
+});
+
+const data = new DataPath();
+const ariane = data.find('chip/mp_ariane133_ng45/netlist.pb.txt.gz');
+
+test('Ariane133 clustered netlist and its placements load with the counts PROVENANCE.md gives', { skip: ariane ? false : 'chip data not found' }, () => {
+  const nl = readNetlist(ariane!);
+  assert.equal(nl.hardMacros.length, 133);
+  assert.equal(nl.softMacros.length, 782);
+  assert.equal(nl.ports.length, 495);
+  assert.equal(netCount(nl), 12422);
+  assert.equal(nl.totalNetWeight, 22584);
+  let hp = 0, sp = 0;
+  for (const k of nl.kind) { if (k === HARD_PIN) hp++; else if (k === SOFT_PIN) sp++; }
+  assert.equal(hp, 7847);
+  assert.equal(sp, 10630);
+  for (const f of ['initial', 'legalized']) {
+    const plc = readPlc(data.find(`chip/mp_ariane133_ng45/${f}.plc`)!, nl);
+    assert.deepEqual([plc.header.columns, plc.header.rows], [24, 21]);
+  }
+});
