@@ -24,7 +24,7 @@
  * its maps there, and this rule is the one that reproduces the header of Ariane133 initial.plc.
  */
 import { SelfoptError } from '../../core/errors.js';
-import { HARD_MACRO, SOFT_MACRO, type Netlist } from './netlist.js';
+import type { Netlist } from './netlist.js';
 import type { Placement, PlcHeader } from './plc.js';
 
 export type CostSettings = Pick<PlcHeader, 'columns' | 'rows' | 'width' | 'height' | 'hroutesPerMicron' | 'vroutesPerMicron' | 'hroutingAlloc' | 'vroutingAlloc' | 'smoothRange'>;
@@ -369,4 +369,3 @@ export function legality(nl: Netlist, pl: Placement, s: Pick<CostSettings, 'widt
   return { legal: overlap === 0 && outside.length === 0, overlapArea: overlap, outside };
 }
 
-export { HARD_MACRO, SOFT_MACRO };
