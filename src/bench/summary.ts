@@ -97,6 +97,8 @@ export interface SummaryMeta {
   bootstrap: { resamples: number; ci: 0.95 };
   /** Comparisons that could not be made, and why. */
   warnings: string[];
+  /** Problem-specific facts (Problem.metaMetrics), e.g. simDecisionsPerSec. */
+  [fact: string]: unknown;
 }
 
 export interface Summary {

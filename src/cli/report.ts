@@ -1,5 +1,6 @@
 /** From the results store to what a person reads: terminal tables, `--json`, the HTML report. */
 import { SelfoptError } from '../core/errors.js';
+import { median } from '../core/stats.js';
 import { getProblem } from '../problems/all.js';
 import type { ResultsStore, RunMeta } from '../bench/store.js';
 import { summarize, type Summary } from '../bench/summary.js';
@@ -32,6 +33,10 @@ export async function printReport(store: ResultsStore, opts: { runId?: string; p
       metrics: problem.metrics.map((m) => m.name),
       solvers: problem.solvers.map((s) => s.info.name),
     });
+    for (const [key, metric] of Object.entries(problem.metaMetrics ?? {})) {
+      const values = rows.filter((r) => r.metric === metric).map((r) => r.value);
+      if (values.length > 0) summary.meta[key] = median(values);
+    }
     reports.push({ summary, run });
   }
   if (reports.length === 0) {

@@ -103,6 +103,11 @@ export interface Problem<I = any, S = any> {
   primaryMetric: string;
   /** Name of the solver that ratios are taken against. */
   baseline: string;
+  /**
+   * Facts about the system under test rather than the solvers (a simulator's speed): summary
+   * meta key -> metric name; the report puts the metric's median over all cells under that key.
+   */
+  metaMetrics?: Record<string, string>;
   solvers: Solver<I, S>[];
   datasets: Dataset[];
   /**

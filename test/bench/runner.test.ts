@@ -86,3 +86,14 @@ test('the selfopt command end to end: bench --json prints the stable summary; er
   assert.equal(exp.status, 0, exp.stderr);
   assert.match(exp.stderr, /wrote \d+ rows/);
 });
+
+test('a problem\'s meta metrics reach the JSON summary (scheduling: simulator decisions per second)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'selfopt-meta-'));
+  const out = execFileSync(process.execPath, [CLI, 'bench', 'scheduling', '--quick', '--instances', 'synthetic_batch3_5exec', '--solvers', 'fifo,fair', '--seeds', '2', '--json', '--store', join(dir, 'r.duckdb'), '--no-html'], { encoding: 'utf8' });
+  const j = JSON.parse(out);
+  const decisions = j.rows.filter((r: any) => r.metric === 'decisions_per_sec').map((r: any) => r.mean);
+  assert.ok(decisions.length === 2 && decisions.every((d: number) => d > 0));
+  // The median over cells lies between the smallest and largest cell, so within the solvers' spread.
+  assert.ok(j.meta.simDecisionsPerSec >= Math.min(...decisions) / 2 && j.meta.simDecisionsPerSec <= Math.max(...decisions) * 2);
+  assert.ok(j.meta.simTaskEventsPerSec > 0);
+});
