@@ -156,20 +156,35 @@ export class ProxyCostEvaluator {
     return r * s.columns + c;
   }
 
+  /** Node i's rectangle and the grid cells it covers, clipped to the grid (filled by coverOf). */
+  private readonly cover = { xl: 0, xh: 0, yl: 0, yh: 0, r0: 0, c0: 0, r1: 0, c1: 0 };
+
+  /**
+   * Fills `cover` for node i at its placed position; false when the rectangle lies wholly below
+   * or left of the grid (it covers no cell). Density and macro blockage both spread a rectangle
+   * over the cells it covers, so they share this clipping.
+   */
+  private coverOf(i: number, pl: Placement): boolean {
+    const { nl, s, gw, gh, cover } = this;
+    const hw = nl.w[i]! / 2, hh = nl.h[i]! / 2;
+    cover.xl = pl.x[i]! - hw; cover.xh = pl.x[i]! + hw; cover.yl = pl.y[i]! - hh; cover.yh = pl.y[i]! + hh;
+    const r1 = Math.floor(cover.yh / gh), c1 = Math.floor(cover.xh / gw);
+    if (r1 < 0 || c1 < 0) return false;
+    cover.r0 = Math.max(0, Math.floor(cover.yl / gh));
+    cover.c0 = Math.max(0, Math.floor(cover.xl / gw));
+    cover.r1 = Math.min(s.rows - 1, r1);
+    cover.c1 = Math.min(s.columns - 1, c1);
+    return true;
+  }
+
   /** Density map (overlap area / cell area) and the density cost. */
   densityCost(pl: Placement): number {
     const { nl, s, density, gw, gh } = this;
     density.fill(0);
     const add = (list: Int32Array): void => {
       for (const i of list) {
-        const hw = nl.w[i]! / 2, hh = nl.h[i]! / 2;
-        const xl = pl.x[i]! - hw, xh = pl.x[i]! + hw, yl = pl.y[i]! - hh, yh = pl.y[i]! + hh;
-        let r0 = Math.floor(yl / gh), c0 = Math.floor(xl / gw), r1 = Math.floor(yh / gh), c1 = Math.floor(xh / gw);
-        if (r1 < 0 || c1 < 0) continue;
-        if (r0 < 0) r0 = 0;
-        if (c0 < 0) c0 = 0;
-        if (r1 > s.rows - 1) r1 = s.rows - 1;
-        if (c1 > s.columns - 1) c1 = s.columns - 1;
+        if (!this.coverOf(i, pl)) continue;
+        const { xl, xh, yl, yh, r0, c0, r1, c1 } = this.cover;
         for (let r = r0; r <= r1; r++) {
           const oy = Math.min(yh, (r + 1) * gh) - Math.max(yl, r * gh);
           if (oy < 0) continue;
@@ -250,15 +265,9 @@ export class ProxyCostEvaluator {
   }
 
   private macroBlockage(i: number, pl: Placement): void {
-    const { nl, s, gw, gh } = this;
-    const hw = nl.w[i]! / 2, hh = nl.h[i]! / 2;
-    const xl = pl.x[i]! - hw, xh = pl.x[i]! + hw, yl = pl.y[i]! - hh, yh = pl.y[i]! + hh;
-    let r0 = Math.floor(yl / gh), c0 = Math.floor(xl / gw), r1 = Math.floor(yh / gh), c1 = Math.floor(xh / gw);
-    if (r1 < 0 || c1 < 0) return;
-    if (r0 < 0) r0 = 0;
-    if (c0 < 0) c0 = 0;
-    if (r1 > s.rows - 1) r1 = s.rows - 1;
-    if (c1 > s.columns - 1) c1 = s.columns - 1;
+    const { s, gw, gh } = this;
+    if (!this.coverOf(i, pl)) return;
+    const { xl, xh, yl, yh, r0, c0, r1, c1 } = this.cover;
     const dist = (r: number, c: number): [number, number] => {
       const ox = Math.min(xh, (c + 1) * gw) - Math.max(xl, c * gw);
       const oy = Math.min(yh, (r + 1) * gh) - Math.max(yl, r * gh);
