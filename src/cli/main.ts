@@ -171,6 +171,47 @@ program
   });
 
 program
+  .command('train')
+  .description('train a learned solver on the problem\'s train split; re-running the same command resumes')
+  .argument('<problem>', 'problem name')
+  .argument('<solver>', 'learned solver name')
+  .option('--seed <n>', 'training seed', (v) => Number(v), 1)
+  .option('--seconds <n>', 'wall-time budget in seconds', (v) => Number(v))
+  .option('--steps <n>', 'budget in the trainer\'s own steps (episodes, updates)', (v) => Number(v))
+  .option('--instances <ids>', 'train on these train-split instances only', list)
+  .option('--quick', 'train on the quick-mode instances (smoke runs and tests)')
+  .option('--out <file>', 'checkpoint path (default: the shipped checkpoints/<problem>/<solver>.ckpt)')
+  .option('--state <dir>', 'resumable state directory (default .selfopt/train/<problem>-<solver>-seed<n>)')
+  .option('--fresh', 'discard saved state and start over')
+  .option('--opt <key=value...>', 'problem-specific option (repeatable)')
+  .addOption(dataOption())
+  .action(async (problemName: string, solverName: string, o: TrainCliOptions) => {
+    const problem = getProblem(problemName, 'train <problem>');
+    if (!(Number.isInteger(o.seed) && o.seed >= 0)) throw new SelfoptError(`--seed ${o.seed}`, 'command line', 'a non-negative integer');
+    for (const [k, v] of [['--seconds', o.seconds], ['--steps', o.steps]] as const) {
+      if (v !== undefined && !(v > 0)) throw new SelfoptError(`${k} ${v}`, 'command line', 'a positive number');
+    }
+    const { train } = await import('../core/train.js');
+    const outcome = await train({
+      problem,
+      solver: solverName,
+      seed: o.seed,
+      budget: { seconds: o.seconds, steps: o.steps },
+      quick: o.quick === true,
+      instanceCtx: { data: new DataPath({ dataDir: o.data }), quick: o.quick === true },
+      instances: o.instances,
+      out: o.out,
+      stateDir: o.state,
+      fresh: o.fresh === true,
+      options: parseOpts(o.opt ?? []),
+      command: `selfopt ${process.argv.slice(2).join(' ')}`,
+      onProgress: (done, total) => process.stderr.write(`\rtraining ${problemName}/${solverName}: ${done}/${total} (${Math.round((100 * done) / Math.max(total, 1))}%)   `),
+    });
+    process.stderr.write('\n');
+    console.log(`checkpoint ${outcome.out} (${outcome.wallSeconds.toFixed(1)} s on ${outcome.instances.length} train instances); manifest ${outcome.manifest}`);
+  });
+
+program
   .command('serve')
   .description('serve environments to any language: JSON protocol over WebSocket and HTTP POST on /v1 (see src/server/protocol.ts)')
   .option('--port <n>', 'TCP port (0 = any free port)', (v) => Number(v), 8765)
@@ -185,6 +226,19 @@ program
     const s = await serve({ port: o.port, host: o.host, token: o.token, idleMs: o.idle * 1000, data: o.data });
     console.log(`selfopt serve: listening on ${s.url} (WebSocket ws://${s.url.slice('http://'.length)}, HTTP POST)${o.token ? ', token required' : ''}`);
   });
+
+interface TrainCliOptions {
+  seed: number;
+  seconds?: number;
+  steps?: number;
+  instances?: string[];
+  quick?: boolean;
+  out?: string;
+  state?: string;
+  fresh?: boolean;
+  opt?: string[];
+  data?: string;
+}
 
 interface BenchCliOptions {
   instances?: string[];

@@ -51,10 +51,40 @@ export interface Solver<I, S> {
   solve(instance: I, ctx: SolveContext): S | Promise<S>;
 }
 
-/** A learned solver can also be trained on a train split and restored from a checkpoint. */
+/** How long a training run may go: wall seconds, trainer steps (its own unit), or both. */
+export interface TrainBudget {
+  seconds?: number;
+  steps?: number;
+}
+
+/**
+ * What `selfopt train` hands a trainer. Training is long and machines die: a trainer saves its
+ * resumable state (weights, optimizer moments, step, RNG position) under `stateDir` every so
+ * often and, when that state exists at start, continues from it, so re-running the same command
+ * resumes. At the end it writes the final, small checkpoint to `out` (atomically).
+ */
+export interface TrainContext extends SolveContext {
+  stateDir: string;
+  out: string;
+  /** The exact command that reproduces this run; trainers record it in the checkpoint. */
+  command: string;
+  /** One learning-curve point (step, return, loss...), appended to `${stateDir}/curve.jsonl`. */
+  log(point: Record<string, number>): void;
+  /** Progress for the bar: `done` of `total` in the budget's unit. */
+  progress(done: number, total: number): void;
+}
+
+/**
+ * A learned solver: trained on train-split instances by `selfopt train`, it solves from the
+ * checkpoint shipped at `checkpoints/<problem>/<solver>.ckpt` (see core/train.ts), or from the
+ * one given by `--opt checkpoint=PATH`.
+ */
 export interface LearnedSolver<I, S> extends Solver<I, S> {
-  train(trainInstances: I[], budget: { seconds?: number; steps?: number }, ctx: SolveContext): Uint8Array;
-  load(checkpoint: Uint8Array): void;
+  train(trainInstances: I[], budget: TrainBudget, ctx: TrainContext): void | Promise<void>;
+}
+
+export function isLearnedSolver<I, S>(s: Solver<I, S>): s is LearnedSolver<I, S> {
+  return typeof (s as Partial<LearnedSolver<I, S>>).train === 'function';
 }
 
 export interface InstanceRef {

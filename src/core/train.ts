@@ -1,0 +1,125 @@
+/**
+ * Training runs: `selfopt train <problem> <solver>` loads the problem's train-split instances,
+ * hands them to the solver's `train` with a TrainContext, and records how the checkpoint was
+ * made. Shipped checkpoints live in the repository at `checkpoints/<problem>/<solver>.ckpt`, each
+ * beside a `<solver>.json` manifest (command, seed, budget, instances, wall time, code version),
+ * so anyone can remake them with the one command the manifest gives.
+ */
+import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Rng } from './rng.js';
+import { SelfoptError } from './errors.js';
+import { writeFileAtomic } from './files.js';
+import { PROJECT_ROOT, codeVersion, machineInfo } from './version.js';
+import { isLearnedSolver } from './problem.js';
+import type { InstanceContext, InstanceRef, Problem, TrainBudget, TrainContext } from './problem.js';
+
+/** Where a shipped checkpoint of `solver` on `problem` lives. */
+export function shippedCheckpointPath(problem: string, solver: string): string {
+  return join(PROJECT_ROOT, 'checkpoints', problem, `${solver}.ckpt`);
+}
+
+/**
+ * The checkpoint a learned solver solves from: `--opt checkpoint=PATH` when given, else the
+ * shipped one. A clear error says how to make it when neither exists.
+ */
+export function checkpointFor(problem: string, solver: string, options: Record<string, string>): string {
+  const given = options['checkpoint'];
+  const path = given ? resolve(given) : shippedCheckpointPath(problem, solver);
+  if (!existsSync(path)) {
+    throw new SelfoptError(`no checkpoint for ${problem}/${solver} at ${path}`, given ? '--opt checkpoint' : 'shipped checkpoints', `a checkpoint made by \`selfopt train ${problem} ${solver}\``);
+  }
+  return path;
+}
+
+export interface TrainOptions {
+  problem: Problem;
+  solver: string;
+  seed: number;
+  budget: TrainBudget;
+  /** Train on the quick-mode instances (tests, smoke runs). */
+  quick: boolean;
+  instanceCtx: InstanceContext;
+  /** Instance ids to train on; default every train-split instance the problem lists. */
+  instances?: string[];
+  out?: string;
+  /** Directory for resumable state; default `.selfopt/train/<problem>-<solver>-seed<seed>`. */
+  stateDir?: string;
+  /** Discard any saved state and start over. */
+  fresh?: boolean;
+  options: Record<string, string>;
+  command: string;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface TrainOutcome {
+  out: string;
+  manifest: string;
+  wallSeconds: number;
+  instances: string[];
+}
+
+export async function train(o: TrainOptions): Promise<TrainOutcome> {
+  const solver = o.problem.solvers.find((s) => s.info.name === o.solver);
+  if (!solver) throw new SelfoptError(`unknown solver '${o.solver}'`, `problem ${o.problem.name}`, `one of ${o.problem.solvers.map((s) => s.info.name).join(', ')}`);
+  if (!isLearnedSolver(solver)) {
+    const learned = o.problem.solvers.filter(isLearnedSolver).map((s) => s.info.name);
+    throw new SelfoptError(`solver '${o.solver}' is not trained`, `problem ${o.problem.name}`, learned.length ? `a learned solver: ${learned.join(', ')}` : 'a problem with a learned solver');
+  }
+  if (o.budget.seconds === undefined && o.budget.steps === undefined) throw new SelfoptError('no training budget', 'command line', '--seconds N or --steps N');
+  const refs = pickInstances(o);
+  const out = resolve(o.out ?? shippedCheckpointPath(o.problem.name, o.solver));
+  const stateDir = resolve(o.stateDir ?? join('.selfopt', 'train', `${o.problem.name}-${o.solver}-seed${o.seed}`));
+  if (o.fresh) rmSync(stateDir, { recursive: true, force: true });
+  mkdirSync(stateDir, { recursive: true });
+  mkdirSync(dirname(out), { recursive: true });
+  const curve = join(stateDir, 'curve.jsonl');
+  const instances = [];
+  for (const r of refs) instances.push(await o.problem.load(r));
+  const ctx: TrainContext = {
+    seed: o.seed,
+    rng: new Rng(o.seed).split(`train:${o.solver}`),
+    quick: o.quick,
+    options: o.options,
+    stateDir,
+    out,
+    command: o.command,
+    log: (point) => appendFileSync(curve, JSON.stringify({ t: Date.now(), ...point }) + '\n'),
+    progress: (done, total) => o.onProgress?.(done, total),
+  };
+  const t0 = performance.now();
+  await solver.train(instances, o.budget, ctx);
+  const wallSeconds = (performance.now() - t0) / 1000;
+  if (!existsSync(out)) throw new SelfoptError(`trainer of ${o.problem.name}/${o.solver} wrote no checkpoint`, out, 'the final checkpoint at ctx.out');
+  const manifest = out.replace(/\.ckpt$/, '') + '.json';
+  const record = {
+    problem: o.problem.name,
+    solver: o.solver,
+    command: o.command,
+    seed: o.seed,
+    budget: o.budget,
+    quick: o.quick,
+    options: o.options,
+    instances: refs.map((r) => r.id),
+    wallSeconds,
+    codeVersion: codeVersion(),
+    machine: machineInfo(),
+    finishedAt: new Date().toISOString(),
+    curve: curve,
+  };
+  writeFileAtomic(manifest, JSON.stringify(record, null, 2) + '\n');
+  return { out, manifest, wallSeconds, instances: record.instances };
+}
+
+function pickInstances(o: TrainOptions): InstanceRef[] {
+  if (o.instances?.length) {
+    const refs = o.instances.map((name) => o.problem.resolveInstance(name, o.instanceCtx));
+    const test = refs.filter((r) => r.split === 'test');
+    if (test.length) throw new SelfoptError(`test-split instance(s) ${test.map((r) => r.id).join(', ')} given for training`, '--instances', 'train-split instances only (learned methods are scored on held-out ones)');
+    return refs;
+  }
+  const refs = o.problem.listInstances(o.instanceCtx).filter((r) => r.split === 'train');
+  if (refs.length === 0) throw new SelfoptError(`problem ${o.problem.name} lists no train-split instances`, o.quick ? 'quick mode' : 'instance list', 'at least one train instance');
+  return refs;
+}

@@ -1,0 +1,78 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { train, checkpointFor } from '../../src/core/train.js';
+import { DataPath } from '../../src/core/data.js';
+import { SelfoptError } from '../../src/core/errors.js';
+import type { InstanceRef, LearnedSolver, Problem, TrainContext } from '../../src/core/problem.js';
+
+// A toy learned solver: "trains" by averaging its instances' numbers, one instance per step,
+// keeping a running state in stateDir so that a second run resumes where the first stopped.
+const averager: LearnedSolver<number, number> = {
+  info: { name: 'averager', kind: 'learned', description: 'mean of the train instances' },
+  solve: () => 0,
+  train(xs: number[], budget, ctx: TrainContext) {
+    const state = join(ctx.stateDir, 'state.json');
+    let s = existsSync(state) ? (JSON.parse(readFileSync(state, 'utf8')) as { step: number; sum: number }) : { step: 0, sum: 0 };
+    const stop = Math.min(xs.length, s.step + (budget.steps ?? xs.length));
+    while (s.step < stop) {
+      s = { step: s.step + 1, sum: s.sum + xs[s.step]! };
+      writeFileSync(state, JSON.stringify(s));
+      ctx.log({ step: s.step, mean: s.sum / s.step });
+      ctx.progress(s.step, xs.length);
+    }
+    writeFileSync(ctx.out, String(s.sum / s.step));
+  },
+};
+const heuristic = { info: { name: 'zero', kind: 'heuristic' as const, description: 'zero' }, solve: () => 0 };
+const ref = (id: string, split: 'train' | 'test'): InstanceRef => ({ id, source: 'generated', params: {}, split, description: id });
+const toy: Problem<number, number> = {
+  name: 'toy', title: 'toy', reference: '', metrics: [], primaryMetric: 'x', baseline: 'zero', datasets: [],
+  solvers: [heuristic, averager],
+  listInstances: () => [ref('2', 'train'), ref('4', 'train'), ref('9', 'train'), ref('100', 'test')],
+  resolveInstance: (name) => ref(name, name === '100' ? 'test' : 'train'),
+  load: (r) => Number(r.id),
+  evaluate: () => ({}),
+};
+
+function opts(dir: string, extra: Partial<Parameters<typeof train>[0]> = {}) {
+  return {
+    problem: toy, solver: 'averager', seed: 1, budget: { steps: 10 }, quick: true,
+    instanceCtx: { data: new DataPath({ dataDir: dir }), quick: true },
+    out: join(dir, 'ckpt', 'averager.ckpt'), stateDir: join(dir, 'state'), options: {}, command: 'selfopt train toy averager',
+    ...extra,
+  };
+}
+
+test('train: trains on the train split only, writes the checkpoint and a manifest with the command', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'selfopt-train-'));
+  const seen: number[] = [];
+  const o = await train({ ...opts(dir), onProgress: (d) => seen.push(d) });
+  assert.equal(readFileSync(o.out, 'utf8'), '5'); // (2 + 4 + 9) / 3: the test instance 100 was left out
+  const m = JSON.parse(readFileSync(o.manifest, 'utf8'));
+  assert.equal(m.command, 'selfopt train toy averager');
+  assert.deepEqual(m.instances, ['2', '4', '9']);
+  assert.equal(m.seed, 1);
+  assert.deepEqual(seen, [1, 2, 3]);
+  assert.equal(readFileSync(join(dir, 'state', 'curve.jsonl'), 'utf8').trim().split('\n').length, 3);
+});
+
+test('train: a second run resumes from the saved state; --fresh starts over', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'selfopt-train-'));
+  await train(opts(dir, { budget: { steps: 2 } }));
+  assert.equal(readFileSync(join(dir, 'ckpt', 'averager.ckpt'), 'utf8'), '3');
+  await train(opts(dir, { budget: { steps: 2 } })); // resumes at step 2, does the third
+  assert.equal(readFileSync(join(dir, 'ckpt', 'averager.ckpt'), 'utf8'), '5');
+  await train(opts(dir, { budget: { steps: 1 }, fresh: true }));
+  assert.equal(readFileSync(join(dir, 'ckpt', 'averager.ckpt'), 'utf8'), '2');
+});
+
+test('train: clear errors for a heuristic, a test instance, no budget, and a missing checkpoint', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'selfopt-train-'));
+  await assert.rejects(train(opts(dir, { solver: 'zero' })), (e: SelfoptError) => /not trained/.test(e.message) && /averager/.test(e.message));
+  await assert.rejects(train(opts(dir, { instances: ['2', '100'] })), /test-split instance\(s\) 100/);
+  await assert.rejects(train(opts(dir, { budget: {} })), /no training budget/);
+  assert.throws(() => checkpointFor('toy', 'averager', { checkpoint: join(dir, 'missing.ckpt') }), /no checkpoint for toy\/averager.*selfopt train toy averager/);
+});
