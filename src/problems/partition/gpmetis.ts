@@ -8,27 +8,16 @@
  * When gpmetis is not installed the solver is left out of the problem's solver list (a default
  * run never fails for a missing peer); solve() called anyway says how to install it.
  */
-import { execFile } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { SelfoptError } from '../../core/errors.js';
 import { formatMetisGraph, type PartitionInstance } from './instances.js';
 import type { PartitionSolver } from './heuristics.js';
+import { findExecutable, inTempDir, runTool } from './peer.js';
 
 /** The gpmetis executable on PATH (or $SELFOPT_GPMETIS), or undefined. */
 export function findGpmetis(): string | undefined {
-  const explicit = process.env.SELFOPT_GPMETIS;
-  const candidates = explicit ? [explicit] : (process.env.PATH ?? '/usr/bin').split(delimiter).filter(Boolean).map((d) => join(d, 'gpmetis'));
-  for (const c of candidates) {
-    try {
-      accessSync(c, constants.X_OK);
-      return c;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
+  return findExecutable(['gpmetis'], 'SELFOPT_GPMETIS');
 }
 
 /** Parses a METIS partition file: n lines, one part id in [0, k) each. */
@@ -50,21 +39,12 @@ export async function runGpmetis(inst: PartitionInstance, seed: number, ufactor 
   if (!exe) {
     throw new SelfoptError('gpmetis is not installed', 'solver gpmetis', 'METIS\'s gpmetis on PATH: `apt-get install metis` (Debian/Ubuntu), or set $SELFOPT_GPMETIS to its path');
   }
-  const dir = mkdtempSync(join(tmpdir(), 'selfopt-gpmetis-'));
-  try {
+  return inTempDir('selfopt-gpmetis-', async (dir) => {
     const file = join(dir, 'g.graph');
     writeFileSync(file, formatMetisGraph(inst.graph));
-    await new Promise<void>((resolve, reject) => {
-      execFile(exe, [`-seed=${seed}`, `-ufactor=${ufactor}`, file, String(inst.k)], { maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
-        if (err) reject(new SelfoptError(`gpmetis failed: ${err.message.trim()} ${String(stderr).trim()} ${String(stdout).split('\n').slice(-5).join(' ')}`, `gpmetis on ${inst.id}`, 'gpmetis to exit 0 and write the partition file'));
-        else resolve();
-      });
-    });
-    const out = join(dir, `g.graph.part.${inst.k}`);
-    return parsePartFile(readFileSync(out, 'utf8'), inst.graph.n, inst.k, `gpmetis output for ${inst.id}`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+    await runTool(exe, [`-seed=${seed}`, `-ufactor=${ufactor}`, file, String(inst.k)], 'gpmetis', `gpmetis on ${inst.id}`, 'gpmetis to exit 0 and write the partition file');
+    return parsePartFile(readFileSync(join(dir, `g.graph.part.${inst.k}`), 'utf8'), inst.graph.n, inst.k, `gpmetis output for ${inst.id}`);
+  });
 }
 
 export const gpmetisSolver: PartitionSolver = {

@@ -12,6 +12,7 @@ import {
 import { evaluatePartition, METRICS } from './evaluate.js';
 import { heuristicSolvers } from './heuristics.js';
 import { findGpmetis, gpmetisSolver } from './gpmetis.js';
+import { findScotch, scotchSolver } from './scotch.js';
 
 const QUICK_GENERATED = ['rgg_2k', 'mesh_2k'];
 const QUICK_REAL = ['4elt'];
@@ -44,8 +45,8 @@ export const partitionProblem: Problem<PartitionInstance, Int32Array> = {
   metrics: METRICS,
   primaryMetric: 'edge_cut',
   baseline: 'random',
-  // gpmetis only when installed, so that a default run never fails for a missing peer.
-  solvers: findGpmetis() ? [...heuristicSolvers, gpmetisSolver] : heuristicSolvers,
+  // The peers only when installed, so that a default run never fails for a missing one.
+  solvers: [...heuristicSolvers, ...(findGpmetis() ? [gpmetisSolver] : []), ...(findScotch() ? [scotchSolver] : [])],
   datasets: DATASETS,
   // partition_ms is a timing: two timed cells must not share the cores.
   maxConcurrency: 1,

@@ -1,0 +1,51 @@
+/**
+ * What the two subprocess peers (gpmetis, scotch) share: finding an executable on PATH (or at the
+ * path an environment variable names), running it in a fresh temp directory that is removed
+ * whatever happens, and turning a failed run into one SelfoptError with the tool's own words.
+ */
+import { execFile } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { SelfoptError } from '../../core/errors.js';
+
+/**
+ * The first executable found: `$envVar` when set (and only it, so a wrong override is not
+ * silently replaced by another copy), else each of `names` in each PATH directory, in order.
+ */
+export function findExecutable(names: string[], envVar: string): string | undefined {
+  const explicit = process.env[envVar];
+  const dirs = (process.env.PATH ?? '/usr/bin').split(delimiter).filter(Boolean);
+  const candidates = explicit ? [explicit] : names.flatMap((name) => dirs.map((d) => join(d, name)));
+  for (const c of candidates) {
+    try {
+      accessSync(c, constants.X_OK);
+      return c;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** Runs `body(dir)` with a fresh temp directory, removed afterwards even when body throws. */
+export async function inTempDir<T>(prefix: string, body: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  try {
+    return await body(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs exe with args; resolves when it exits 0, else rejects with its exit message and output tail. */
+export function runTool(exe: string, args: string[], tool: string, where: string, expected: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    execFile(exe, args, { maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
+      if (err) {
+        const tail = String(stdout).trim().split('\n').slice(-5).join(' ');
+        reject(new SelfoptError(`${tool} failed: ${err.message.trim()} ${String(stderr).trim()} ${tail}`.trim(), where, expected));
+      } else resolve();
+    });
+  });
+}
