@@ -62,14 +62,19 @@ export class ProxyCostEvaluator {
   readonly density: Float64Array;
   readonly hCong: Float64Array;
   readonly vCong: Float64Array;
-  private readonly hMacro: Float64Array;
-  private readonly vMacro: Float64Array;
+  /** Raw routing demand (before normalisation and smoothing) and macro blockage, per cell. */
+  protected readonly hRaw: Float64Array;
+  protected readonly vRaw: Float64Array;
+  protected readonly hMacro: Float64Array;
+  protected readonly vMacro: Float64Array;
   private readonly tmp: Float64Array;
-  private readonly stamp: Int32Array;
-  private readonly cellBuf: Int32Array;
+  protected readonly stamp: Int32Array;
+  private routeTag = 0;
+  protected readonly cellBuf: Int32Array;
   private readonly cat: Float64Array;
-  private readonly gw: number;
-  private readonly gh: number;
+  private readonly sortedDensity: Float64Array;
+  protected readonly gw: number;
+  protected readonly gh: number;
 
   constructor(nl: Netlist, s: CostSettings) {
     if (!(s.width > 0 && s.height > 0 && s.columns >= 1 && s.rows >= 1))
@@ -83,6 +88,9 @@ export class ProxyCostEvaluator {
     this.density = new Float64Array(cells);
     this.hCong = new Float64Array(cells);
     this.vCong = new Float64Array(cells);
+    this.hRaw = new Float64Array(cells);
+    this.vRaw = new Float64Array(cells);
+    this.sortedDensity = new Float64Array(cells);
     this.hMacro = new Float64Array(cells);
     this.vMacro = new Float64Array(cells);
     this.tmp = new Float64Array(cells);
@@ -147,7 +155,7 @@ export class ProxyCostEvaluator {
    */
   outside: 'drop' | 'clamp' = 'drop';
 
-  private cellOf(x: number, y: number): number {
+  protected cellOf(x: number, y: number): number {
     const { s } = this;
     let r = Math.floor(y / this.gh), c = Math.floor(x / this.gw);
     if (this.outside === 'drop' && (r < 0 || r >= s.rows || c < 0 || c >= s.columns)) return -1;
@@ -177,49 +185,58 @@ export class ProxyCostEvaluator {
     return true;
   }
 
-  /** Density map (overlap area / cell area) and the density cost. */
-  densityCost(pl: Placement): number {
-    const { nl, s, density, gw, gh } = this;
-    density.fill(0);
-    const add = (list: Int32Array): void => {
-      for (const i of list) {
-        if (!this.coverOf(i, pl)) continue;
-        const { xl, xh, yl, yh, r0, c0, r1, c1 } = this.cover;
-        for (let r = r0; r <= r1; r++) {
-          const oy = Math.min(yh, (r + 1) * gh) - Math.max(yl, r * gh);
-          if (oy < 0) continue;
-          for (let c = c0; c <= c1; c++) {
-            const ox = Math.min(xh, (c + 1) * gw) - Math.max(xl, c * gw);
-            if (ox >= 0) density[r * s.columns + c]! += ox * oy;
-          }
-        }
+  /** Adds sign x node i's overlap area with each cell to `area` (µm², not yet divided by the cell area). */
+  protected spreadArea(i: number, pl: Placement, sign: number, area: Float64Array): void {
+    const { s, gw, gh } = this;
+    if (!this.coverOf(i, pl)) return;
+    const { xl, xh, yl, yh, r0, c0, r1, c1 } = this.cover;
+    for (let r = r0; r <= r1; r++) {
+      const oy = Math.min(yh, (r + 1) * gh) - Math.max(yl, r * gh);
+      if (oy < 0) continue;
+      for (let c = c0; c <= c1; c++) {
+        const ox = Math.min(xh, (c + 1) * gw) - Math.max(xl, c * gw);
+        if (ox >= 0) area[r * s.columns + c]! += sign * (ox * oy);
       }
-    };
-    add(nl.softMacros);
-    add(nl.hardMacros);
-    const area = gw * gh;
-    for (let k = 0; k < density.length; k++) density[k]! /= area;
+    }
+  }
+
+  /** Density cost of the map `density` (already divided by the cell area). */
+  protected densityOfMap(): number {
+    const { density } = this;
     const cells = density.length;
-    const sorted = Float64Array.from(density).sort().reverse();
+    const sorted = this.sortedDensity;
+    sorted.set(density);
+    sorted.sort();
     if (cells < 10) {
       let sum = 0, cnt = 0;
-      for (const d of sorted) if (d !== 0) { sum += d; cnt++; }
+      for (let j = cells - 1; j >= 0; j--) if (sorted[j] !== 0) { sum += sorted[j]!; cnt++; }
       return cnt === 0 ? 0 : 0.5 * (sum / cnt);
     }
     const k = Math.floor(0.1 * cells);
     let sum = 0;
-    for (let j = 0; j < k; j++) sum += sorted[j]!;
+    for (let j = 0; j < k; j++) sum += sorted[cells - 1 - j]!;
     return 0.5 * (sum / k);
+  }
+
+  /** Density map (overlap area / cell area) and the density cost. */
+  densityCost(pl: Placement): number {
+    const { nl, density, gw, gh } = this;
+    density.fill(0);
+    for (const i of nl.softMacros) this.spreadArea(i, pl, 1, density);
+    for (const i of nl.hardMacros) this.spreadArea(i, pl, 1, density);
+    const area = gw * gh;
+    for (let k = 0; k < density.length; k++) density[k]! /= area;
+    return this.densityOfMap();
   }
 
   private hRun(row: number, c0: number, c1: number, w: number): void {
     const base = row * this.s.columns;
-    for (let c = c0; c < c1; c++) this.hCong[base + c]! += w;
+    for (let c = c0; c < c1; c++) this.hRaw[base + c]! += w;
   }
 
   private vRun(col: number, r0: number, r1: number, w: number): void {
     const cols = this.s.columns;
-    for (let r = r0; r < r1; r++) this.vCong[r * cols + col]! += w;
+    for (let r = r0; r < r1; r++) this.vRaw[r * cols + col]! += w;
   }
 
   /** 2-cell route: horizontal along the source row, vertical along the sink column. */
@@ -232,10 +249,14 @@ export class ProxyCostEvaluator {
 
   private threePin(a: number, b: number, c: number, w: number): void {
     const cols = this.s.columns;
-    // (row, col) sorted by column then row
-    const pts = [a, b, c].map((g) => [Math.floor(g / cols), g % cols] as [number, number]);
-    pts.sort((p, q) => p[1] - q[1] || p[0] - q[0]);
-    const [y1, x1] = pts[0]!, [y2, x2] = pts[1]!, [y3, x3] = pts[2]!;
+    // Sorted by column then row (cell index g = row·cols + col; sort keys as col·rows + row).
+    const rows = this.s.rows;
+    const ka = (a % cols) * rows + Math.floor(a / cols), kb = (b % cols) * rows + Math.floor(b / cols), kc = (c % cols) * rows + Math.floor(c / cols);
+    let p = a, q = b, r = c, kp = ka, kq = kb, kr = kc, t = 0;
+    if (kp > kq) { t = p; p = q; q = t; t = kp; kp = kq; kq = t; }
+    if (kq > kr) { t = q; q = r; r = t; t = kq; kq = kr; kr = t; }
+    if (kp > kq) { t = p; p = q; q = t; t = kp; kp = kq; kq = t; }
+    const y1 = Math.floor(p / cols), x1 = p - y1 * cols, y2 = Math.floor(q / cols), x2 = q - y2 * cols, y3 = Math.floor(r / cols), x3 = r - y3 * cols;
     if (x1 < x2 && x2 < x3 && Math.min(y1, y3) < y2 && Math.max(y1, y3) > y2) {
       // L routing
       this.hRun(y1, x1, x2, w);
@@ -255,67 +276,87 @@ export class ProxyCostEvaluator {
       this.vRun(x2, Math.min(y1, y2), Math.max(y1, y2), w);
       return;
     }
-    // T routing: sorted by row then column; trunk along the middle row
-    pts.sort((p, q) => p[0] - q[0] || p[1] - q[1]);
-    const [r1, k1] = pts[0]!, [r2] = pts[1]!, [r3, k3] = pts[2]!;
+    // T routing: sorted by row then column (= by cell index); trunk along the middle row
+    p = a; q = b; r = c;
+    if (p > q) { t = p; p = q; q = t; }
+    if (q > r) { t = q; q = r; r = t; }
+    if (p > q) { t = p; p = q; q = t; }
+    const r1 = Math.floor(p / cols), k1 = p - r1 * cols, r2 = Math.floor(q / cols), r3 = Math.floor(r / cols), k3 = r - r3 * cols;
     const xmin = Math.min(x1, x2, x3), xmax = Math.max(x1, x2, x3);
     this.hRun(r2, xmin, xmax, w);
     this.vRun(k1, Math.min(r1, r2), Math.max(r1, r2), w);
     this.vRun(k3, Math.min(r2, r3), Math.max(r2, r3), w);
   }
 
-  private macroBlockage(i: number, pl: Placement): void {
+  /**
+   * Adds sign x net e's routing demand to hRaw/vRaw at the current positions px/py, counting only
+   * pins whose `present` flag is set (all, when `present` is undefined).
+   */
+  protected routeNet(e: number, sign: number, present?: Uint8Array): void {
+    const { nl, stamp, cellBuf, px, py } = this;
+    const st = nl.netStart, pins = nl.netPins;
+    const wNet = nl.netWeight[e]!;
+    const w = sign * (wNet > 1 ? wNet : 1);
+    let m = 0;
+    // A fresh tag per routed net: incremental callers route the same net many times.
+    if (this.routeTag >= 0x3fffffff) { stamp.fill(-1); this.routeTag = 0; }
+    const tag = ++this.routeTag;
+    for (let p = st[e]!, end = st[e + 1]!; p < end; p++) {
+      const v = pins[p]!;
+      if (present !== undefined && present[v] === 0) continue;
+      const g = this.cellOf(px[v]!, py[v]!);
+      if (g < 0) return;
+      if (stamp[g] !== tag) { stamp[g] = tag; cellBuf[m++] = g; }
+    }
+    const src = cellBuf[0]!;
+    if (m === 2) this.twoPin(src, cellBuf[1]!, w);
+    else if (m === 3) this.threePin(cellBuf[0]!, cellBuf[1]!, cellBuf[2]!, w);
+    else if (m > 3) for (let j = 1; j < m; j++) this.twoPin(src, cellBuf[j]!, w);
+  }
+
+  /** Adds sign x hard macro i's routing blockage to hMacro/vMacro. */
+  protected macroBlockage(i: number, pl: Placement, sign = 1): void {
     const { s, gw, gh } = this;
     if (!this.coverOf(i, pl)) return;
     const { xl, xh, yl, yh, r0, c0, r1, c1 } = this.cover;
-    const dist = (r: number, c: number): [number, number] => {
-      const ox = Math.min(xh, (c + 1) * gw) - Math.max(xl, c * gw);
-      const oy = Math.min(yh, (r + 1) * gh) - Math.max(yl, r * gh);
-      return ox > 0 && oy > 0 ? [ox, oy] : [0, 0];
-    };
+    const va = sign * s.vroutingAlloc, ha = sign * s.hroutingAlloc;
     let partialV = false, partialH = false;
     for (let r = r0; r <= r1; r++) {
+      const oy0 = Math.min(yh, (r + 1) * gh) - Math.max(yl, r * gh);
       for (let c = c0; c <= c1; c++) {
-        const [ox, oy] = dist(r, c);
+        const ox0 = Math.min(xh, (c + 1) * gw) - Math.max(xl, c * gw);
+        const inside = ox0 > 0 && oy0 > 0;
+        const ox = inside ? ox0 : 0, oy = inside ? oy0 : 0;
         if (r1 !== r0 && ((r === r0 && Math.abs(oy - gh) > 1e-5) || (r === r1 && Math.abs(oy - gh) > 1e-5))) partialV = true;
         if (c1 !== c0 && ((c === c0 && Math.abs(ox - gw) > 1e-5) || (c === c1 && Math.abs(ox - gw) > 1e-5))) partialH = true;
-        this.vMacro[r * s.columns + c]! += ox * s.vroutingAlloc;
-        this.hMacro[r * s.columns + c]! += oy * s.hroutingAlloc;
+        this.vMacro[r * s.columns + c]! += ox * va;
+        this.hMacro[r * s.columns + c]! += oy * ha;
       }
     }
-    if (partialV) for (let c = c0; c <= c1; c++) this.vMacro[r1 * s.columns + c]! -= dist(r1, c)[0] * s.vroutingAlloc;
-    if (partialH) for (let r = r0; r <= r1; r++) this.hMacro[r * s.columns + c1]! -= dist(r, c1)[1] * s.hroutingAlloc;
+    if (partialV) {
+      const oy = Math.min(yh, (r1 + 1) * gh) - Math.max(yl, r1 * gh);
+      for (let c = c0; c <= c1; c++) {
+        const ox = Math.min(xh, (c + 1) * gw) - Math.max(xl, c * gw);
+        if (ox > 0 && oy > 0) this.vMacro[r1 * s.columns + c]! -= ox * va;
+      }
+    }
+    if (partialH) {
+      const ox = Math.min(xh, (c1 + 1) * gw) - Math.max(xl, c1 * gw);
+      for (let r = r0; r <= r1; r++) {
+        const oy = Math.min(yh, (r + 1) * gh) - Math.max(yl, r * gh);
+        if (ox > 0 && oy > 0) this.hMacro[r * s.columns + c1]! -= oy * ha;
+      }
+    }
   }
 
-  /** Routing congestion maps (vCong, hCong) and the congestion cost, at the current positions. */
-  congestionCost(pl: Placement): number {
-    const { nl, s, hCong, vCong, stamp, cellBuf, px, py } = this;
-    hCong.fill(0); vCong.fill(0); this.hMacro.fill(0); this.vMacro.fill(0);
-    // No routing capacity given (a .plc without the routes header): no congestion model.
-    if (!(s.hroutesPerMicron > 0 && s.vroutesPerMicron > 0)) return 0;
-    const st = nl.netStart, pins = nl.netPins;
-    stamp.fill(-1);
-    for (let e = 0, ne = st.length - 1; e < ne; e++) {
-      const wNet = nl.netWeight[e]!;
-      const w = wNet > 1 ? wNet : 1;
-      let m = 0;
-      let drop = false;
-      for (let p = st[e]!, end = st[e + 1]!; p < end; p++) {
-        const v = pins[p]!;
-        const g = this.cellOf(px[v]!, py[v]!);
-        if (g < 0) {
-          drop = true;
-          break;
-        }
-        if (stamp[g] !== e) { stamp[g] = e; cellBuf[m++] = g; }
-      }
-      if (drop) continue;
-      const src = cellBuf[0]!;
-      if (m === 2) this.twoPin(src, cellBuf[1]!, w);
-      else if (m === 3) this.threePin(cellBuf[0]!, cellBuf[1]!, cellBuf[2]!, w);
-      else if (m > 3) for (let j = 1; j < m; j++) this.twoPin(src, cellBuf[j]!, w);
-    }
-    for (const i of nl.hardMacros) this.macroBlockage(i, pl);
+  /** True when the settings carry routing capacity (a .plc without the routes header has none). */
+  protected hasRouting(): boolean {
+    return this.s.hroutesPerMicron > 0 && this.s.vroutesPerMicron > 0;
+  }
+
+  /** Normalises and smooths hRaw/vRaw, adds the blockage, fills vCong/hCong and returns the congestion cost. */
+  protected congestionOfMaps(): number {
+    const { s, hCong, vCong, hRaw, vRaw } = this;
     const vRoutes = this.gw * s.vroutesPerMicron, hRoutes = this.gh * s.hroutesPerMicron;
     const cells = hCong.length, cols = s.columns, rows = s.rows, k = s.smoothRange;
     // smoothing: V along the row, H along the column
@@ -324,7 +365,7 @@ export class ProxyCostEvaluator {
     for (let r = 0; r < rows; r++) {
       for (let c = 0; c < cols; c++) {
         const lo = Math.max(0, c - k), hi = Math.min(cols - 1, c + k);
-        const val = vCong[r * cols + c]! / vRoutes / (hi - lo + 1);
+        const val = vRaw[r * cols + c]! / vRoutes / (hi - lo + 1);
         for (let q = lo; q <= hi; q++) tmp[r * cols + q]! += val;
       }
     }
@@ -333,7 +374,7 @@ export class ProxyCostEvaluator {
     for (let r = 0; r < rows; r++) {
       const lo = Math.max(0, r - k), hi = Math.min(rows - 1, r + k);
       for (let c = 0; c < cols; c++) {
-        const val = hCong[r * cols + c]! / hRoutes / (hi - lo + 1);
+        const val = hRaw[r * cols + c]! / hRoutes / (hi - lo + 1);
         for (let q = lo; q <= hi; q++) tmp[q * cols + c]! += val;
       }
     }
@@ -341,14 +382,24 @@ export class ProxyCostEvaluator {
     const cat = this.cat;
     cat.set(vCong, 0);
     cat.set(hCong, cells);
-    cat.sort().reverse();
-    const cnt = Math.floor(cat.length * 0.05);
-    if (cnt === 0) return cat[0]!;
+    cat.sort();
+    const n = cat.length;
+    const cnt = Math.floor(n * 0.05);
+    if (cnt === 0) return cat[n - 1]!;
     let sum = 0;
-    for (let j = 0; j < cnt; j++) sum += cat[j]!;
+    for (let j = 0; j < cnt; j++) sum += cat[n - 1 - j]!;
     return sum / cnt;
   }
 
+  /** Routing congestion maps (vCong, hCong) and the congestion cost, at the current positions. */
+  congestionCost(pl: Placement): number {
+    const { nl } = this;
+    this.hCong.fill(0); this.vCong.fill(0); this.hRaw.fill(0); this.vRaw.fill(0); this.hMacro.fill(0); this.vMacro.fill(0);
+    if (!this.hasRouting()) return 0;
+    for (let e = 0, ne = nl.netStart.length - 1; e < ne; e++) this.routeNet(e, 1);
+    for (const i of nl.hardMacros) this.macroBlockage(i, pl);
+    return this.congestionOfMaps();
+  }
   evaluate(pl: Placement, weights: { density: number; congestion: number } = { density: 0.5, congestion: 0.5 }): ProxyCost {
     this.positions(pl);
     const wirelength = this.hpwl();

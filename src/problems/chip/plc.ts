@@ -38,6 +38,8 @@ export interface Placement {
 export interface Plc {
   header: PlcHeader;
   placement: Placement;
+  /** 1-based line of each node's row (0: no row). */
+  rowLine: Int32Array;
 }
 
 export function defaultHeader(): PlcHeader {
@@ -54,12 +56,17 @@ export function netlistPlacement(nl: Netlist): Placement {
 
 const NUM = String.raw`([-+0-9.eE]+)`;
 
-/** Parses `.plc` text against a netlist; every placeable node must have exactly one row. */
-export function parsePlc(text: string, nl: Netlist, source = 'plc'): Plc {
+/**
+ * Parses `.plc` text against a netlist; every placeable node must have exactly one row. With
+ * `requireInside`, a hard macro whose rectangle leaves the canvas is refused with its name and line
+ * (off by default: the staged Ariane133 initial.plc has 27 macros above the canvas).
+ */
+export function parsePlc(text: string, nl: Netlist, source = 'plc', opts: { requireInside?: boolean } = {}): Plc {
   const header = defaultHeader();
   const pl = netlistPlacement(nl);
   const n = nl.names.length;
   const seen = new Uint8Array(n);
+  const rowLine = new Int32Array(n);
   let rowsRead = 0;
   const lines = text.split('\n');
   const m2 = (s: string, re: RegExp): RegExpMatchArray | null => s.match(re);
@@ -92,6 +99,7 @@ export function parsePlc(text: string, nl: Netlist, source = 'plc'): Plc {
     if (seen[i]) throw new SelfoptError(`second row for node ${i} '${nl.names[i]}'`, where, 'one row per node');
     if (!Number.isFinite(xv) || !Number.isFinite(yv)) throw new SelfoptError(`bad coordinates '${f[1]} ${f[2]}'`, where, 'finite numbers');
     seen[i] = 1;
+    rowLine[i] = ln + 1;
     rowsRead++;
     pl.x[i] = xv;
     pl.y[i] = yv;
@@ -106,11 +114,29 @@ export function parsePlc(text: string, nl: Netlist, source = 'plc'): Plc {
       `placement has ${rowsRead} node rows but the netlist has ${nl.placeable.length} placeable nodes (first missing: ${missing} '${nl.names[missing] ?? ''}')`,
       `${source}:${lines.length}`, 'one row per macro, port and standard cell of the netlist');
   }
-  return { header, placement: pl };
+  const plc = { header, placement: pl, rowLine };
+  if (opts.requireInside) assertInsideCanvas(nl, plc, source);
+  return plc;
 }
 
-export function readPlc(path: string, nl: Netlist): Plc {
-  return parsePlc(readFileSync(path, 'utf8'), nl, path);
+/** Throws for the first hard macro whose rectangle leaves the canvas, naming the node and its row's line. */
+export function assertInsideCanvas(nl: Netlist, plc: Plc, source: string): void {
+  const { width: W, height: H } = plc.header;
+  const p = plc.placement;
+  for (const i of nl.hardMacros) {
+    const hw = nl.w[i]! / 2, hh = nl.h[i]! / 2;
+    const eps = 1e-6;
+    if (p.x[i]! - hw < -eps || p.y[i]! - hh < -eps || p.x[i]! + hw > W + eps || p.y[i]! + hh > H + eps) {
+      const line = plc.rowLine[i]! > 0 ? `${source}:${plc.rowLine[i]}` : `${source} (netlist coordinates)`;
+      throw new SelfoptError(
+        `macro '${nl.names[i]}' (index ${i}) at centre (${p.x[i]}, ${p.y[i]}), ${nl.w[i]} x ${nl.h[i]}, leaves the ${W} x ${H} canvas`, line,
+        'every hard macro inside the canvas');
+    }
+  }
+}
+
+export function readPlc(path: string, nl: Netlist, opts: { requireInside?: boolean } = {}): Plc {
+  return parsePlc(readFileSync(path, 'utf8'), nl, path, opts);
 }
 
 const fmt = (v: number, d: number): string => (Number.isFinite(v) ? v.toFixed(d) : '0');

@@ -55,6 +55,14 @@ test('plc: node-count mismatch and bad rows are refused with the line', () => {
   assert.throws(() => parsePlc(SMALL_PLC.replace('50 S 0', '50 Q 0'), nl, 'o.plc'), (e: unknown) => e instanceof SelfoptError && /orientation 'Q'/.test(e.message) && e.message.includes('o.plc:14'));
 });
 
+test('plc: a macro outside the canvas is refused with its name and line when asked', () => {
+  const nl = parseNetlist(SMALL_NETLIST, 'small');
+  const out = SMALL_PLC.replace('1 50 50 S 0', '1 95 50 S 0');
+  assert.doesNotThrow(() => parsePlc(out, nl, 'o.plc'));
+  assert.throws(() => parsePlc(out, nl, 'o.plc', { requireInside: true }), (e: unknown) => e instanceof SelfoptError && /macro 'M'/.test(e.message) && e.message.includes('o.plc:14'));
+  assert.doesNotThrow(() => parsePlc(SMALL_PLC, nl, 'ok.plc', { requireInside: true }));
+});
+
 const data = new DataPath();
 const ariane = data.find('chip/mp_ariane133_ng45/netlist.pb.txt.gz');
 
