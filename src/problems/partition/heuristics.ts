@@ -8,6 +8,8 @@
  *   part p grows breadth-first from a random unassigned vertex until it holds total/k of the
  *   weight; a new random seed when its frontier runs dry; the last part takes the rest.
  * - `multilevel`: the METIS-class multilevel recursive bisection of multilevel.ts.
+ * - `spectral`, `spectral+fm`: recursive spectral bisection (Lanczos Fiedler vectors) of spectral.ts,
+ *   without and with FM refinement of each bisection.
  */
 import type { SolveContext, Solver } from '../../core/problem.js';
 import type { CsrGraph } from '../../core/graph.js';
@@ -15,6 +17,8 @@ import { totalVertexWeight } from '../../core/graph.js';
 import type { Rng } from '../../core/rng.js';
 import type { PartitionInstance } from './instances.js';
 import { DEFAULT_MULTILEVEL, multilevelPartition, type MultilevelConfig } from './multilevel.js';
+import { SelfoptError } from '../../core/errors.js';
+import { DEFAULT_SPECTRAL, spectralPartition, type SpectralConfig } from './spectral.js';
 
 export type PartitionSolver = Solver<PartitionInstance, Int32Array>;
 
@@ -79,6 +83,44 @@ export function multilevelConfig(options: Record<string, string>): MultilevelCon
   };
 }
 
+/** Reads spectral options from `--opt`: laplacian (normalized|combinatorial), lanczos_steps, coarsen_to, refine_steps, tol, fm_passes, ub. */
+export function spectralConfig(options: Record<string, string>, fmPasses: number): SpectralConfig {
+  const num = (key: string, dflt: number) => (options[key] !== undefined ? Number(options[key]) : dflt);
+  const laplacian = options.laplacian ?? DEFAULT_SPECTRAL.laplacian;
+  if (laplacian !== 'normalized' && laplacian !== 'combinatorial') {
+    throw new SelfoptError(`--opt laplacian=${laplacian}`, 'spectral options', 'laplacian=normalized or laplacian=combinatorial');
+  }
+  return {
+    laplacian,
+    lanczosSteps: num('lanczos_steps', DEFAULT_SPECTRAL.lanczosSteps),
+    coarsenTo: num('coarsen_to', DEFAULT_SPECTRAL.coarsenTo),
+    refineSteps: num('refine_steps', DEFAULT_SPECTRAL.refineSteps),
+    tol: num('tol', DEFAULT_SPECTRAL.tol),
+    fmPasses: num('fm_passes', fmPasses),
+    ub: num('ub', DEFAULT_SPECTRAL.ub),
+  };
+}
+
+export const spectralSolver: PartitionSolver = {
+  info: {
+    name: 'spectral',
+    kind: 'heuristic',
+    description: 'recursive spectral bisection: Fiedler vector of the normalized Laplacian by Lanczos, split at the weighted median',
+    reference: 'Pothen, Simon & Liou, SIAM J. Matrix Anal. Appl. 1990; Shi & Malik, IEEE TPAMI 2000',
+  },
+  solve: (inst, ctx) => spectralPartition(inst.graph, inst.k, ctx.rng, spectralConfig({ ...ctx.options, fm_passes: '0' }, 0)),
+};
+
+export const spectralFmSolver: PartitionSolver = {
+  info: {
+    name: 'spectral+fm',
+    kind: 'heuristic',
+    description: 'recursive spectral bisection, each bisection refined by Fiduccia-Mattheyses (ub 1.03)',
+    reference: 'Pothen, Simon & Liou 1990; Fiduccia & Mattheyses, DAC 1982',
+  },
+  solve: (inst, ctx) => spectralPartition(inst.graph, inst.k, ctx.rng, spectralConfig(ctx.options, DEFAULT_MULTILEVEL.fmPasses)),
+};
+
 export const randomSolver: PartitionSolver = {
   info: { name: 'random', kind: 'baseline', description: 'balanced random assignment (round-robin over a random vertex order)' },
   solve: (inst, ctx: SolveContext) => randomPartition(inst.graph, inst.k, ctx.rng),
@@ -99,4 +141,4 @@ export const multilevelSolver: PartitionSolver = {
   solve: (inst, ctx) => multilevelPartition(inst.graph, inst.k, ctx.rng, multilevelConfig(ctx.options)),
 };
 
-export const heuristicSolvers: PartitionSolver[] = [randomSolver, graphGrowingSolver, multilevelSolver];
+export const heuristicSolvers: PartitionSolver[] = [randomSolver, graphGrowingSolver, spectralSolver, spectralFmSolver, multilevelSolver];
