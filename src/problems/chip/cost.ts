@@ -54,6 +54,66 @@ export function orientOffset(dx: number, dy: number, o: number): [number, number
   }
 }
 
+/** Every node's position under `pl` into px/py: pins at their macro's centre plus the turned offset. */
+export function nodePositions(nl: Netlist, pl: Placement, px: Float64Array, py: Float64Array): void {
+  const n = nl.names.length;
+  for (let i = 0; i < n; i++) {
+    const m = nl.pinMacro[i]!;
+    if (m < 0) { px[i] = pl.x[i]!; py[i] = pl.y[i]!; continue; }
+    const dx = nl.pinDx[i]!, dy = nl.pinDy[i]!;
+    let ox = dx, oy = dy;
+    switch (pl.orient[m]!) {
+      case 0: break;
+      case 1: ox = -dx; break;
+      case 2: ox = -dx; oy = -dy; break;
+      case 3: oy = -dy; break;
+      case 4: ox = dy; oy = -dx; break;
+      case 5: ox = -dy; oy = -dx; break;
+      case 6: ox = -dy; oy = dx; break;
+      case 7: ox = dy; oy = dx; break;
+    }
+    px[i] = pl.x[m]! + ox;
+    py[i] = pl.y[m]! + oy;
+  }
+}
+
+/** Nets of each node, CSR; `byOwner` counts a pin's nets on its macro (each net once per node). */
+export function netsOfNodes(nl: Netlist, byOwner: boolean): { start: Int32Array; nets: Int32Array } {
+  const n = nl.names.length, nNets = nl.netStart.length - 1;
+  const owner = (v: number): number => (byOwner && nl.pinMacro[v]! >= 0 ? nl.pinMacro[v]! : v);
+  const start = new Int32Array(n + 1);
+  const last = new Int32Array(n).fill(-1);
+  for (let e = 0; e < nNets; e++) {
+    for (let p = nl.netStart[e]!; p < nl.netStart[e + 1]!; p++) {
+      const o = owner(nl.netPins[p]!);
+      if (last[o] !== e) { last[o] = e; start[o + 1]!++; }
+    }
+  }
+  for (let i = 0; i < n; i++) start[i + 1]! += start[i]!;
+  const nets = new Int32Array(start[n]!);
+  const fill = Int32Array.from(start.subarray(0, n));
+  last.fill(-1);
+  for (let e = 0; e < nNets; e++) {
+    for (let p = nl.netStart[e]!; p < nl.netStart[e + 1]!; p++) {
+      const o = owner(nl.netPins[p]!);
+      if (last[o] !== e) { last[o] = e; nets[fill[o]!++] = e; }
+    }
+  }
+  return { start, nets };
+}
+
+/** Pins of each macro, CSR. */
+export function pinsOfMacros(nl: Netlist): { start: Int32Array; pins: Int32Array } {
+  const n = nl.names.length;
+  const start = new Int32Array(n + 1);
+  for (let v = 0; v < n; v++) if (nl.pinMacro[v]! >= 0) start[nl.pinMacro[v]! + 1]!++;
+  for (let i = 0; i < n; i++) start[i + 1]! += start[i]!;
+  const pins = new Int32Array(start[n]!);
+  const fill = Int32Array.from(start.subarray(0, n));
+  for (let v = 0; v < n; v++) if (nl.pinMacro[v]! >= 0) pins[fill[nl.pinMacro[v]!]!++] = v;
+  return { start, pins };
+}
+
 export class ProxyCostEvaluator {
   readonly nl: Netlist;
   readonly s: CostSettings;
@@ -105,26 +165,7 @@ export class ProxyCostEvaluator {
 
   /** Fills px/py with every node's position under `pl` (pins from their macro). */
   positions(pl: Placement): void {
-    const { nl, px, py } = this;
-    const n = nl.names.length;
-    for (let i = 0; i < n; i++) {
-      const m = nl.pinMacro[i]!;
-      if (m < 0) { px[i] = pl.x[i]!; py[i] = pl.y[i]!; continue; }
-      const dx = nl.pinDx[i]!, dy = nl.pinDy[i]!;
-      let ox = dx, oy = dy;
-      switch (pl.orient[m]!) {
-        case 0: break;
-        case 1: ox = -dx; break;
-        case 2: ox = -dx; oy = -dy; break;
-        case 3: oy = -dy; break;
-        case 4: ox = dy; oy = -dx; break;
-        case 5: ox = -dy; oy = -dx; break;
-        case 6: ox = -dy; oy = dx; break;
-        case 7: ox = dy; oy = dx; break;
-      }
-      px[i] = pl.x[m]! + ox;
-      py[i] = pl.y[m]! + oy;
-    }
+    nodePositions(this.nl, pl, this.px, this.py);
   }
 
   /** Σ w · HPWL over nets at the current positions. */

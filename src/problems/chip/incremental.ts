@@ -14,7 +14,7 @@
 import { SelfoptError } from '../../core/errors.js';
 import { HARD_MACRO, type Netlist } from './netlist.js';
 import type { Placement } from './plc.js';
-import { ProxyCostEvaluator, type CostSettings, type ProxyCost } from './cost.js';
+import { netsOfNodes, pinsOfMacros, ProxyCostEvaluator, type CostSettings, type ProxyCost } from './cost.js';
 
 export interface CostWeights {
   density: number;
@@ -55,34 +55,12 @@ export class IncrementalCost extends ProxyCostEvaluator {
     this.cellArea = (s.width / s.columns) * (s.height / s.rows);
     this.routing = this.hasRouting();
     this.normWl = (s.width + s.height) * nl.totalNetWeight;
-    // nets per node, counting a pin's net on its macro, each net once per node
-    const owner = (v: number): number => (nl.pinMacro[v]! >= 0 ? nl.pinMacro[v]! : v);
-    const cnt = new Int32Array(n + 1);
-    const last = new Int32Array(n).fill(-1);
-    for (let e = 0; e < nNets; e++) {
-      for (let p = nl.netStart[e]!; p < nl.netStart[e + 1]!; p++) {
-        const o = owner(nl.netPins[p]!);
-        if (last[o] !== e) { last[o] = e; cnt[o + 1]!++; }
-      }
-    }
-    for (let i = 0; i < n; i++) cnt[i + 1]! += cnt[i]!;
-    this.nodeNetStart = Int32Array.from(cnt);
-    this.nodeNets = new Int32Array(cnt[n]!);
-    const fill = Int32Array.from(cnt.subarray(0, n));
-    last.fill(-1);
-    for (let e = 0; e < nNets; e++) {
-      for (let p = nl.netStart[e]!; p < nl.netStart[e + 1]!; p++) {
-        const o = owner(nl.netPins[p]!);
-        if (last[o] !== e) { last[o] = e; this.nodeNets[fill[o]!++] = e; }
-      }
-    }
-    const pc = new Int32Array(n + 1);
-    for (let v = 0; v < n; v++) if (nl.pinMacro[v]! >= 0) pc[nl.pinMacro[v]! + 1]!++;
-    for (let i = 0; i < n; i++) pc[i + 1]! += pc[i]!;
-    this.pinStart = Int32Array.from(pc);
-    this.pinList = new Int32Array(pc[n]!);
-    const pf = Int32Array.from(pc.subarray(0, n));
-    for (let v = 0; v < n; v++) if (nl.pinMacro[v]! >= 0) this.pinList[pf[nl.pinMacro[v]!]!++] = v;
+    const byNode = netsOfNodes(nl, true);
+    this.nodeNetStart = byNode.start;
+    this.nodeNets = byNode.nets;
+    const pins = pinsOfMacros(nl);
+    this.pinStart = pins.start;
+    this.pinList = pins.pins;
     this.netMark = new Int32Array(nNets);
     this.touched = new Int32Array(nNets);
     this.rebuild();

@@ -105,7 +105,7 @@ export function parseSyntheticName(name: string): SyntheticSpec | undefined {
 /**
  * Writes a synthetic netlist as Circuit Training protobuf text. Every node gets a hidden point in
  * the unit square; nets join a driver to nodes near its point, so a good placement exists (the
- * hidden layout, scaled) and the placers have structure to find. Hard macros take 45% of the canvas
+ * hidden layout, scaled) and the placers have structure to find. Hard macros take 35% of the canvas
  * area, clusters 25%; ports sit on the boundary at their hidden point's nearest edge.
  */
 export function syntheticNetlistText(spec: SyntheticSpec): { text: string; header: PlcHeader } {
@@ -119,7 +119,7 @@ export function syntheticNetlistText(spec: SyntheticSpec): { text: string; heade
   const objs: Obj[] = [];
   const inputs = new Map<string, string[]>();
   const pinWeights = new Map<string, number>();
-  const hardArea = (0.45 * W * H) / spec.hard;
+  const hardArea = (0.35 * W * H) / spec.hard;
   const softArea = spec.soft > 0 ? (0.25 * W * H) / spec.soft : 0;
   const body: string[] = [];
   for (let m = 0; m < spec.hard; m++) {
