@@ -7,6 +7,7 @@
  */
 import { type Tensor, type Storage, alloc } from './tensor.js';
 import { opError } from './check.js';
+import { SelfoptError } from '../core/errors.js';
 
 export interface Optimizer {
   readonly params: readonly Tensor[];
@@ -167,6 +168,35 @@ export class Adam implements Optimizer {
   zeroGrad(): void {
     zeroGrad(this.params);
   }
+
+  /** The moments and step counts, to save a resumable training run (copies). */
+  getState(): AdamState {
+    return { m: this.m.map((a) => (a ? Array.from(a) : null)), v: this.v.map((a) => (a ? Array.from(a) : null)), t: [...this.t] };
+  }
+
+  /** Restores what getState() returned, for the same parameter list. */
+  setState(s: AdamState): void {
+    const ok = s && Array.isArray(s.m) && Array.isArray(s.v) && Array.isArray(s.t) && s.m.length === this.params.length && s.v.length === this.params.length && s.t.length === this.params.length
+      && this.params.every((p, k) => (s.m[k] === null || s.m[k]!.length === p.size) && (s.v[k] === null || s.v[k]!.length === p.size));
+    if (!ok) throw new SelfoptError('an Adam state that does not fit the parameters', 'Adam.setState', `moments for ${this.params.length} parameters of sizes ${this.params.map((p) => p.size).join(', ')}`);
+    this.params.forEach((p, k) => {
+      const m = s.m[k], v = s.v[k];
+      this.m[k] = m ? Float32Array.from(m) : null;
+      this.v[k] = v ? Float32Array.from(v) : null;
+      if (p.dtype === 'float64') {
+        this.m[k] = m ? Float64Array.from(m) : null;
+        this.v[k] = v ? Float64Array.from(v) : null;
+      }
+      this.t[k] = s.t[k]!;
+    });
+  }
+}
+
+/** Adam's moments (null before a parameter's first step) and per-parameter step counts, as plain data. */
+export interface AdamState {
+  m: (number[] | null)[];
+  v: (number[] | null)[];
+  t: number[];
 }
 
 export interface RmsPropOptions {

@@ -1,0 +1,245 @@
+/**
+ * Decima's policy network (Mao et al., SIGCOMM 2019, section 5), on src/learn.
+ *
+ * - Node inputs x_v (section 5.1 / decima-sim's translate_state): the env's five node features
+ *   (executors on the job / 20, +-2 whether the free executors are local to the job, free
+ *   executors / 20, remaining work of the stage / 1e5 ms, tasks remaining / 200) plus the
+ *   paper's "average task duration" (the stage's rough duration / 1e4 ms).
+ * - Node embeddings e_v: DAG message passing from the leaves up (learn/gnn.ts DagMessagePassing,
+ *   widths as decima-sim: h, f, g with hidden [16, 8], output 8).
+ * - Summaries: per job y_i = sum over its unfinished stages of jobSummary([x_v, e_v]); global
+ *   z = sum over jobs of globalSummary(y_i) (decima-sim's gsn.py: one MLP per level, summed).
+ * - Stage head: q_v = stageScore([x_v, e_v, y_job(v), z]) over the stages the mask allows,
+ *   softmax over them (the paper's "node selection").
+ * - Parallelism-limit head, conditioned on the chosen stage's job: w(l) = limitScore([job
+ *   inputs, y_i, z, l / E]) for l in limitMin..E, softmax over them. The score function's first
+ *   layer is split into a job part and a limit part (an exact rewrite of a linear layer on the
+ *   concatenation), so all E limits of a job cost one job row plus E cheap rows.
+ * Activations: leaky ReLU (slope 0.2) as decima-sim, none after the score outputs.
+ *
+ * Inputs are `Step`s: copies of what a decision saw (observations are reused by the env), with
+ * the job structure shared between the steps of one system state.
+ */
+import type { Rng } from '../../core/rng.js';
+import { SelfoptError } from '../../core/errors.js';
+import {
+  Module, MLP, Linear, DagMessagePassing, DagSchedule, Csr, Tensor, collect, tensor,
+  concat, gather, segmentSum, add, sub, mul, div, exp, log, matmul, reshape, pick, logSoftmax, categoricalEntropy, activate,
+} from '../../learn/index.js';
+import { NODE_FEATURES, JOB_FEATURES, type SchedulingObs } from './env.js';
+
+/** Node inputs: the env's five plus the average task duration. */
+export const DECIMA_NODE_INPUTS = NODE_FEATURES + 1;
+
+export interface DecimaNetOptions {
+  numExecutors: number;
+  /** Width of node embeddings and summaries (decima-sim: 8). */
+  embed: number;
+  /** Hidden widths of the message-passing and summary MLPs (decima-sim: [16, 8]). */
+  gnnHidden: number[];
+  /** Hidden widths of the two score functions (decima-sim: [32, 16, 8]). */
+  headHidden: number[];
+}
+
+export const DECIMA_NET_DEFAULTS: Omit<DecimaNetOptions, 'numExecutors'> = { embed: 8, gnnHidden: [16, 8], headHidden: [32, 16, 8] };
+
+/** The job structure of one system state (changes when a job arrives or leaves). */
+export interface Structure {
+  numNodes: number;
+  numJobs: number;
+  rowPtr: Int32Array;
+  colIdx: Int32Array;
+  jobPtr: Int32Array;
+  stageJob: Int32Array;
+  /** Stage rough durations / 1e4 ms. */
+  duration: Float32Array;
+  schedule: DagSchedule | null;
+}
+
+/** What one decision saw. */
+export interface Step {
+  s: Structure;
+  nodeFeatures: Float32Array;
+  jobFeatures: Float32Array;
+  stageMask: Uint8Array;
+  stageDone: Uint8Array;
+  limitMin: Int32Array;
+}
+
+export function structureOf(o: SchedulingObs): Structure {
+  return {
+    numNodes: o.numNodes, numJobs: o.numJobs, rowPtr: o.rowPtr, colIdx: o.colIdx, jobPtr: o.jobPtr, stageJob: o.stageJob,
+    duration: Float32Array.from(o.stageRoughMs, (x) => x / 1e4), schedule: null,
+  };
+}
+
+/** A copy of the decision's dynamic inputs (the env reuses its arrays). */
+export function snapshot(o: SchedulingObs, s: Structure): Step {
+  return { s, nodeFeatures: o.nodeFeatures.slice(0, o.numNodes * NODE_FEATURES), jobFeatures: o.jobFeatures.slice(0, o.numJobs * JOB_FEATURES), stageMask: o.stageMask.slice(0, o.numNodes), stageDone: o.stageDone.slice(0, o.numNodes), limitMin: o.limitMin.slice(0, o.numJobs) };
+}
+
+/** A view of the observation itself, for one forward pass now (no copy). */
+export function viewOf(o: SchedulingObs, s: Structure): Step {
+  return { s, nodeFeatures: o.nodeFeatures, jobFeatures: o.jobFeatures, stageMask: o.stageMask, stageDone: o.stageDone, limitMin: o.limitMin };
+}
+
+/** Embeddings of a batch of steps (one disjoint graph). */
+export interface Embedded {
+  /** [N, 1] stage scores (unmasked). */
+  q: Tensor;
+  /** [Jtot, embed] job summaries; [B, embed] global summaries. */
+  y: Tensor;
+  z: Tensor;
+  /** Offsets of each step's nodes and jobs in the batch. */
+  nodeOff: Int32Array;
+  jobOff: Int32Array;
+  nodeStep: Int32Array;
+}
+
+export class DecimaNet extends Module {
+  readonly opts: DecimaNetOptions;
+  readonly gnn: DagMessagePassing;
+  readonly jobSummary: MLP;
+  readonly globalSummary: MLP;
+  readonly stageScore: MLP;
+  /** First layer of the limit score on [job inputs, y, z]; the limit's column is limitWeight. */
+  readonly limitJob: Linear;
+  readonly limitWeight: Tensor;
+  readonly limitRest: MLP;
+
+  constructor(options: Partial<DecimaNetOptions> & Pick<DecimaNetOptions, 'numExecutors'>, rng: Rng) {
+    super();
+    const o: DecimaNetOptions = { ...DECIMA_NET_DEFAULTS, ...options };
+    if (!(Number.isInteger(o.numExecutors) && o.numExecutors > 0)) throw new SelfoptError(`numExecutors = ${o.numExecutors}`, 'DecimaNet options', 'a positive integer');
+    this.opts = o;
+    const d = o.embed, act = { rng, activation: 'leakyRelu' as const, slope: 0.2 };
+    this.gnn = new DagMessagePassing({ inFeatures: DECIMA_NODE_INPUTS, outFeatures: d, hidden: o.gnnHidden, rng });
+    const xe = DECIMA_NODE_INPUTS + d;
+    this.jobSummary = new MLP([xe, ...o.gnnHidden, d], { ...act, outputActivation: 'leakyRelu' });
+    this.globalSummary = new MLP([d, ...o.gnnHidden, d], { ...act, outputActivation: 'leakyRelu' });
+    this.stageScore = new MLP([xe + 2 * d, ...o.headHidden, 1], act);
+    const [h0, ...hs] = o.headHidden;
+    this.limitJob = new Linear(JOB_FEATURES + 2 * d, h0!, { rng });
+    // The limit's row of the first layer (Glorot scale of the whole first layer's fan-in).
+    const lim = 1 / Math.sqrt(JOB_FEATURES + 2 * d + 1);
+    this.limitWeight = tensor(Array.from({ length: h0! }, () => (2 * rng.next() - 1) * lim), [1, h0!], { requiresGrad: true });
+    this.limitRest = new MLP([h0!, ...hs, 1], act);
+  }
+
+  /** Node embeddings, summaries and stage scores of a batch of steps. */
+  embed(steps: readonly Step[]): Embedded {
+    const B = steps.length;
+    const nodeOff = new Int32Array(B + 1), jobOff = new Int32Array(B + 1);
+    let edges = 0;
+    for (let b = 0; b < B; b++) {
+      const s = steps[b]!.s;
+      nodeOff[b + 1] = nodeOff[b]! + s.numNodes;
+      jobOff[b + 1] = jobOff[b]! + s.numJobs;
+      edges += s.rowPtr[s.numNodes]!;
+    }
+    const N = nodeOff[B]!, J = jobOff[B]!;
+    const x = new Float32Array(N * DECIMA_NODE_INPUTS);
+    const nodeJob = new Int32Array(N), nodeStep = new Int32Array(N), jobStep = new Int32Array(J);
+    const live: number[] = [];
+    for (let b = 0; b < B; b++) {
+      const st = steps[b]!, s = st.s, n0 = nodeOff[b]!;
+      for (let v = 0; v < s.numNodes; v++) {
+        const r = (n0 + v) * DECIMA_NODE_INPUTS;
+        for (let f = 0; f < NODE_FEATURES; f++) x[r + f] = st.nodeFeatures[v * NODE_FEATURES + f]!;
+        x[r + NODE_FEATURES] = s.duration[v]!;
+        nodeJob[n0 + v] = jobOff[b]! + s.stageJob[v]!;
+        nodeStep[n0 + v] = b;
+        if (!st.stageDone[v]) live.push(n0 + v);
+      }
+      for (let k = 0; k < s.numJobs; k++) jobStep[jobOff[b]! + k] = b;
+    }
+    const schedule = B === 1 ? (steps[0]!.s.schedule ??= new DagSchedule(new Csr(N, N, steps[0]!.s.rowPtr, steps[0]!.s.colIdx))) : unionSchedule(steps, nodeOff, N, edges);
+    const xt = new Tensor(x, [N, DECIMA_NODE_INPUTS]);
+    const e = this.gnn.forward(schedule, xt);
+    const xe = concat([xt, e], 1);
+    const liveIdx = Int32Array.from(live);
+    const y = segmentSum(this.jobSummary.forward(gather(xe, liveIdx)), Int32Array.from(live, (i) => nodeJob[i]!), J);
+    const z = segmentSum(this.globalSummary.forward(y), jobStep, B);
+    const q = this.stageScore.forward(concat([xe, gather(y, nodeJob), gather(z, nodeStep)], 1));
+    return { q, y, z, nodeOff, jobOff, nodeStep };
+  }
+
+  /**
+   * Limit logits [P, E] for P (step, job) pairs: jobs[i] is a job index in the batch
+   * (jobOff[step] + job row), steps[i] its step.
+   */
+  limitLogits(em: Embedded, stepsIn: readonly Step[], pairStep: Int32Array, pairJob: Int32Array): Tensor {
+    const P = pairStep.length, E = this.opts.numExecutors;
+    const jf = new Float32Array(P * JOB_FEATURES);
+    for (let i = 0; i < P; i++) {
+      const st = stepsIn[pairStep[i]!]!, k = pairJob[i]! - em.jobOff[pairStep[i]!]!;
+      for (let f = 0; f < JOB_FEATURES; f++) jf[i * JOB_FEATURES + f] = st.jobFeatures[k * JOB_FEATURES + f]!;
+    }
+    const a = this.limitJob.forward(concat([new Tensor(jf, [P, JOB_FEATURES]), gather(em.y, pairJob), gather(em.z, pairStep)], 1)); // [P, h0]
+    const rep = new Int32Array(P * E), lcol = new Float32Array(P * E);
+    for (let i = 0; i < P; i++) for (let l = 0; l < E; l++) {
+      rep[i * E + l] = i;
+      lcol[i * E + l] = (l + 1) / E;
+    }
+    const h1 = activate(add(gather(a, rep), matmul(new Tensor(lcol, [P * E, 1]), this.limitWeight)), 'leakyRelu', 0.2);
+    return reshape(this.limitRest.forward(h1), [P, E]);
+  }
+
+  namedParameters(): [string, Tensor][] {
+    return collect([['gnn', this.gnn], ['jobSummary', this.jobSummary], ['globalSummary', this.globalSummary], ['stageScore', this.stageScore], ['limitJob', this.limitJob], ['limitWeight', this.limitWeight], ['limitRest', this.limitRest]]);
+  }
+
+  architecture(): Record<string, unknown> {
+    return { type: 'DecimaNet', ...this.opts, gnnHidden: [...this.opts.gnnHidden], headHidden: [...this.opts.headHidden], nodeInputs: DECIMA_NODE_INPUTS, jobInputs: JOB_FEATURES };
+  }
+}
+
+function unionSchedule(steps: readonly Step[], nodeOff: Int32Array, N: number, edges: number): DagSchedule {
+  const rowPtr = new Int32Array(N + 1), colIdx = new Int32Array(edges);
+  let e = 0;
+  for (let b = 0; b < steps.length; b++) {
+    const s = steps[b]!.s, n0 = nodeOff[b]!;
+    for (let v = 0; v < s.numNodes; v++) {
+      for (let p = s.rowPtr[v]!; p < s.rowPtr[v + 1]!; p++) colIdx[e++] = n0 + s.colIdx[p]!;
+      rowPtr[n0 + v + 1] = e;
+    }
+  }
+  return new DagSchedule(new Csr(N, N, rowPtr, colIdx));
+}
+
+/**
+ * Masked log-softmax of the stage scores within each step, and each step's entropy: the
+ * stage head's distribution. A masked stage gets a constant -1e4 shift (probability 0 in float32,
+ * no gradient in effect); the per-step maximum over allowed stages is subtracted for stability.
+ */
+export function stageLogProbs(em: Embedded, steps: readonly Step[]): { logp: Tensor; entropy: Tensor; allowed: Int32Array } {
+  const B = steps.length, N = em.nodeOff[B]!;
+  const qd = em.q.data;
+  const shift = new Float32Array(N);
+  const allowed = new Int32Array(B);
+  for (let b = 0; b < B; b++) {
+    const n0 = em.nodeOff[b]!, mask = steps[b]!.stageMask;
+    let m = -Infinity;
+    for (let v = 0; v < em.nodeOff[b + 1]! - n0; v++) if (mask[v]) { m = Math.max(m, qd[n0 + v]!); allowed[b]++; }
+    if (allowed[b] === 0) throw new SelfoptError(`step ${b} of the batch has no selectable stage`, 'Decima stage head', 'a decision with at least one selectable stage (the env never asks otherwise)');
+    for (let v = 0; v < em.nodeOff[b + 1]! - n0; v++) shift[n0 + v] = mask[v] ? -m : -qd[n0 + v]! - 1e4;
+  }
+  const zt = add(em.q, new Tensor(shift, [N, 1]));
+  const ez = exp(zt);
+  const S = segmentSum(ez, em.nodeStep, B); // [B, 1]
+  const logS = log(S);
+  const logp = sub(zt, gather(logS, em.nodeStep)); // [N, 1]
+  // H = log S - sum p z = log S - (sum e^z z) / S
+  const entropy = sub(logS, div(segmentSum(mul(ez, zt), em.nodeStep, B), S));
+  return { logp, entropy, allowed };
+}
+
+/** Masked log-softmax and entropy of the limit head for one (step, job) pair per row. */
+export function limitLogProbs(logits: Tensor, limitMin: Int32Array, E: number): { logp: Tensor; entropy: Tensor; mask: Uint8Array } {
+  const P = limitMin.length;
+  const mask = new Uint8Array(P * E);
+  for (let i = 0; i < P; i++) mask.fill(1, i * E + Math.max(0, limitMin[i]! - 1), i * E + E);
+  return { logp: logSoftmax(logits, mask), entropy: categoricalEntropy(logits, mask), mask };
+}
+
+export { pick };
