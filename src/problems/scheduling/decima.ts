@@ -79,18 +79,18 @@ export const DECIMA_DEFAULTS: DecimaConfig = {
   gnnHidden: [...DECIMA_NET_DEFAULTS.gnnHidden],
   headHidden: [...DECIMA_NET_DEFAULTS.headHidden],
   episodesPerIteration: 8,
-  learningRate: 1e-3,
+  learningRate: 2e-3,
   rewardScale: 100,
-  entropyWeightInit: 0.5,
-  entropyWeightDecay: 1e-3,
+  entropyWeightInit: 0.05,
+  entropyWeightDecay: 1e-4,
   entropyWeightMin: 1e-4,
-  // Batch of 20 jobs: first horizons ~200 s (about half the episode), whole episodes after ~500 iterations.
-  resetProbInit: 1 / 200,
-  resetProbDecay: 1e-5,
+  // Batch of 20 jobs: first horizons ~300 s (about half the episode), whole episodes after ~170 iterations.
+  resetProbInit: 1 / 300,
+  resetProbDecay: 2e-5,
   resetProbMin: 0,
   differentialReward: false,
   averageRewardWindow: 100000,
-  chunkSteps: 512,
+  chunkSteps: 64,
   saveEverySeconds: 120,
 };
 
