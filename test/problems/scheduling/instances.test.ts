@@ -26,9 +26,9 @@ test('instance ids: parse and format round trip; train and test seeds are disjoi
 test('a tpch instance without the data says where it looked and how to get the data', () => {
   const empty = new DataPath({ dataDir: '/nonexistent-selfopt', env: {}, cwd: '/' });
   assert.throws(() => instanceRef('tpch_batch20_50exec', empty), (e: unknown) => e instanceof SelfoptError && /needs the TPC-H job profiles/.test(e.message) && /convert_tpch_to_json/.test(e.message));
-  // a default run simply lists the synthetic instance
+  // a default run simply lists the synthetic instance, and Decima's training instance falls back to its synthetic twin
   const ids = schedulingProblem.listInstances({ data: empty, quick: true }).map((r) => r.id);
-  assert.deepEqual(ids, ['synthetic_batch20_50exec']);
+  assert.deepEqual(ids, ['synthetic_batch20_50exec', 'synthetic_batch20_50exec_train']);
   assert.throws(() => schedulingProblem.resolveInstance('tpch_bach20_50exec', { data: empty, quick: true }), /unknown instance/);
 });
 
