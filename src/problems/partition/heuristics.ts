@@ -7,7 +7,8 @@
  * - `graph-growing`: BFS graph growing (Karypis & Kumar 1998, section 4's GGP without refinement):
  *   part p grows breadth-first from a random unassigned vertex until it holds total/k of the
  *   weight; a new random seed when its frontier runs dry; the last part takes the rest.
- * - `multilevel`: the METIS-class multilevel recursive bisection of multilevel.ts.
+ * - `multilevel`: the METIS-class multilevel recursive bisection of multilevel.ts, then k-way refinement.
+ * - `multilevel-kway`: METIS's k-way scheme (one coarsening, k-way refinement at every level).
  * - `spectral`, `spectral+fm`: recursive spectral bisection (Lanczos Fiedler vectors) of spectral.ts,
  *   without and with FM refinement of each bisection.
  */
@@ -16,7 +17,7 @@ import type { CsrGraph } from '../../core/graph.js';
 import { totalVertexWeight } from '../../core/graph.js';
 import type { Rng } from '../../core/rng.js';
 import type { PartitionInstance } from './instances.js';
-import { DEFAULT_MULTILEVEL, multilevelPartition, type MultilevelConfig } from './multilevel.js';
+import { DEFAULT_MULTILEVEL, multilevelKwayPartition, multilevelPartition, type MultilevelConfig } from './multilevel.js';
 import { SelfoptError } from '../../core/errors.js';
 import { DEFAULT_SPECTRAL, spectralPartition, type SpectralConfig } from './spectral.js';
 
@@ -71,7 +72,7 @@ export function graphGrowingPartition(g: CsrGraph, k: number, rng: Rng): Int32Ar
   return part;
 }
 
-/** Reads multilevel options from `--opt`: ub, coarsen_to, init_tries, fm_passes, bisection_tries. */
+/** Reads multilevel options from `--opt`: ub, coarsen_to, init_tries, fm_passes, bisection_tries, kway_passes. */
 export function multilevelConfig(options: Record<string, string>): MultilevelConfig {
   const num = (key: string, dflt: number) => (options[key] !== undefined ? Number(options[key]) : dflt);
   return {
@@ -80,6 +81,7 @@ export function multilevelConfig(options: Record<string, string>): MultilevelCon
     initTries: num('init_tries', DEFAULT_MULTILEVEL.initTries),
     fmPasses: num('fm_passes', DEFAULT_MULTILEVEL.fmPasses),
     bisectionTries: num('bisection_tries', DEFAULT_MULTILEVEL.bisectionTries),
+    kwayPasses: num('kway_passes', DEFAULT_MULTILEVEL.kwayPasses),
   };
 }
 
@@ -135,10 +137,20 @@ export const multilevelSolver: PartitionSolver = {
   info: {
     name: 'multilevel',
     kind: 'heuristic',
-    description: 'multilevel recursive bisection: heavy-edge matching, greedy graph growing, FM refinement, ub 1.03',
+    description: 'multilevel recursive bisection (heavy-edge matching, greedy graph growing, FM refinement) then greedy k-way refinement, ub 1.03',
     reference: 'Karypis & Kumar, A Fast and High Quality Multilevel Scheme for Partitioning Irregular Graphs (SIAM J. Sci. Comput. 1998); METIS pmetis',
   },
   solve: (inst, ctx) => multilevelPartition(inst.graph, inst.k, ctx.rng, multilevelConfig(ctx.options)),
 };
 
-export const heuristicSolvers: PartitionSolver[] = [randomSolver, graphGrowingSolver, spectralSolver, spectralFmSolver, multilevelSolver];
+export const multilevelKwaySolver: PartitionSolver = {
+  info: {
+    name: 'multilevel-kway',
+    kind: 'heuristic',
+    description: 'METIS k-way scheme: one coarsening of the whole graph, recursive bisection of the coarsest, greedy k-way refinement while uncoarsening, ub 1.03',
+    reference: 'Karypis & Kumar, Multilevel k-way Partitioning Scheme for Irregular Graphs (JPDC 1998); METIS kmetis',
+  },
+  solve: (inst, ctx) => multilevelKwayPartition(inst.graph, inst.k, ctx.rng, multilevelConfig(ctx.options)),
+};
+
+export const heuristicSolvers: PartitionSolver[] = [randomSolver, graphGrowingSolver, spectralSolver, spectralFmSolver, multilevelSolver, multilevelKwaySolver];

@@ -17,12 +17,14 @@
  *    induced subgraph is partitioned recursively. With b = ceil(log2 k) levels of bisection each
  *    bounded by ub^(1/b), every final part weighs at most ub x average.
  *
- * Not yet here (the next step of issue 5): direct k-way refinement after the recursive bisection,
- * which is what gpmetis's default `-ptype=kway` adds.
+ * 5. Direct k-way refinement (kway.ts) of the finished k-way partition, `kwayPasses` greedy passes
+ *    within ub: moves between parts that recursive bisection separated at different levels, which
+ *    no bisection's FM could make (gpmetis's default `-ptype=kway` refines k-way the same way).
  */
 import type { CsrGraph } from '../../core/graph.js';
 import { totalVertexWeight } from '../../core/graph.js';
 import type { Rng } from '../../core/rng.js';
+import { kwayRefine } from './kway.js';
 
 export interface MultilevelConfig {
   /** Allowed imbalance: every part weighs at most ub x (total / k). METIS ufactor 30 = 1.03. */
@@ -35,9 +37,11 @@ export interface MultilevelConfig {
   fmPasses: number;
   /** Whole multilevel bisections run per split (each with its own coarsening); the lowest cut is kept. */
   bisectionTries: number;
+  /** Greedy k-way refinement passes after the recursive bisection (0 = recursive bisection only). */
+  kwayPasses: number;
 }
 
-export const DEFAULT_MULTILEVEL: MultilevelConfig = { ub: 1.03, coarsenTo: 100, initTries: 8, fmPasses: 10, bisectionTries: 2 };
+export const DEFAULT_MULTILEVEL: MultilevelConfig = { ub: 1.03, coarsenTo: 100, initTries: 8, fmPasses: 10, bisectionTries: 2, kwayPasses: 10 };
 
 /** Partitions g into k parts; returns part ids in [0, k). */
 export function multilevelPartition(g: CsrGraph, k: number, rng: Rng, cfg: MultilevelConfig = DEFAULT_MULTILEVEL): Int32Array {
@@ -48,6 +52,40 @@ export function multilevelPartition(g: CsrGraph, k: number, rng: Rng, cfg: Multi
   const vmap = new Int32Array(g.n);
   for (let v = 0; v < g.n; v++) vmap[v] = v;
   recursiveBisection(g, vmap, k, 0, part, ubBisect, rng, cfg);
+  if (cfg.kwayPasses > 0) kwayRefine(g, part, k, cfg.ub, cfg.kwayPasses, rng);
+  return part;
+}
+
+/**
+ * METIS's multilevel k-way scheme (Karypis & Kumar, JPDC 1998; gpmetis -ptype=kway): the whole
+ * graph is coarsened once by heavy-edge matching to max(n / (20 log2 k), 30 k) vertices (METIS's
+ * CoarsenTo for k-way), the coarsest graph is split by the recursive bisection above, and while
+ * uncoarsening every level is refined by greedy k-way refinement (which also restores balance where
+ * the coarse vertices were too heavy to split evenly).
+ */
+export function multilevelKwayPartition(g: CsrGraph, k: number, rng: Rng, cfg: MultilevelConfig = DEFAULT_MULTILEVEL): Int32Array {
+  if (k <= 1 || g.n === 0) return new Int32Array(g.n);
+  const coarsenTo = Math.max(Math.floor(g.n / (20 * Math.log2(k))), 30 * k);
+  const tw = totalVertexWeight(g);
+  const maxVertexWeight = Math.max(1, Math.floor(1.5 * tw / coarsenTo));
+  const graphs: CsrGraph[] = [g];
+  const cmaps: Int32Array[] = [];
+  let cur = g;
+  while (cur.n > coarsenTo) {
+    const { coarse, cmap } = coarsenOnce(cur, rng, maxVertexWeight);
+    if (coarse.n === cur.n) break;
+    graphs.push(coarse); cmaps.push(cmap); cur = coarse;
+    if (coarse.n > 0.85 * graphs[graphs.length - 2]!.n) break;
+  }
+  let part = multilevelPartition(cur, k, rng, { ...cfg, kwayPasses: 0 });
+  kwayRefine(cur, part, k, cfg.ub, cfg.kwayPasses, rng);
+  for (let l = graphs.length - 2; l >= 0; l--) {
+    const fine = graphs[l]!, cmap = cmaps[l]!;
+    const p = new Int32Array(fine.n);
+    for (let v = 0; v < fine.n; v++) p[v] = part[cmap[v]!]!;
+    part = p;
+    kwayRefine(fine, part, k, cfg.ub, cfg.kwayPasses, rng);
+  }
   return part;
 }
 

@@ -1,0 +1,54 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Rng } from '../../../src/core/rng.js';
+import { randomGeometricGraph, triangulatedMesh } from '../../../src/problems/partition/instances.js';
+import { balance, edgeCut } from '../../../src/problems/partition/evaluate.js';
+import { graphGrowingPartition, randomPartition } from '../../../src/problems/partition/heuristics.js';
+import { kwayRefine } from '../../../src/problems/partition/kway.js';
+import { DEFAULT_MULTILEVEL, multilevelKwayPartition, multilevelPartition } from '../../../src/problems/partition/multilevel.js';
+
+const g = randomGeometricGraph(3000, 11);
+
+test('k-way refinement lowers the cut of a balanced partition and keeps it within ub', () => {
+  for (const k of [2, 7, 16]) {
+    const part = graphGrowingPartition(g, k, new Rng(k));
+    const before = edgeCut(g, part);
+    const moves = kwayRefine(g, part, k, 1.03, 10, new Rng(1));
+    assert.ok(moves > 0);
+    assert.ok(edgeCut(g, part) < before, `k=${k}: ${edgeCut(g, part)} >= ${before}`);
+    assert.ok(balance(g, k, part) <= 1.03, `k=${k} balance ${balance(g, k, part)}`);
+  }
+});
+
+test('k-way refinement restores balance from a lopsided partition', () => {
+  const k = 8;
+  const part = randomPartition(g, k, new Rng(2));
+  for (let v = 0; v < g.n / 2; v++) part[v] = 0; // half of the graph in part 0
+  assert.ok(balance(g, k, part) > 3);
+  kwayRefine(g, part, k, 1.05, 10, new Rng(3));
+  assert.ok(balance(g, k, part) <= 1.05, `balance ${balance(g, k, part)}`);
+  assert.equal(new Set(part).size, k);
+});
+
+test('multilevel with k-way refinement is no worse than recursive bisection alone on the same seeds', () => {
+  const mesh = triangulatedMesh(4900, 2);
+  let rb = 0, kw = 0;
+  for (let s = 1; s <= 3; s++) {
+    rb += edgeCut(mesh, multilevelPartition(mesh, 16, new Rng(s), { ...DEFAULT_MULTILEVEL, kwayPasses: 0 }));
+    const p = multilevelPartition(mesh, 16, new Rng(s));
+    assert.ok(balance(mesh, 16, p) <= 1.03);
+    kw += edgeCut(mesh, p);
+  }
+  assert.ok(kw <= rb, `${kw} > ${rb}`);
+});
+
+test('multilevel k-way scheme: balance <= 1.03 and a cut near recursive bisection', () => {
+  const mesh = triangulatedMesh(4900, 2);
+  for (const k of [2, 8, 32]) {
+    const p = multilevelKwayPartition(mesh, k, new Rng(1));
+    const rb = multilevelPartition(mesh, k, new Rng(1));
+    assert.ok(balance(mesh, k, p) <= 1.03, `k=${k} balance ${balance(mesh, k, p)}`);
+    assert.equal(new Set(p).size, k);
+    assert.ok(edgeCut(mesh, p) < 1.3 * edgeCut(mesh, rb), `k=${k}: ${edgeCut(mesh, p)} vs ${edgeCut(mesh, rb)}`);
+  }
+});
