@@ -7,8 +7,9 @@ import { unknownName } from '../core/errors.js';
 import { indexProblem } from './index/index.js';
 import { schedulingProblem } from './scheduling/index.js';
 import { partitionProblem } from './partition/index.js';
+import { chipProblem } from './chip/index.js';
 
-export const problems: readonly Problem[] = [indexProblem, schedulingProblem, partitionProblem];
+export const problems: readonly Problem[] = [indexProblem, schedulingProblem, partitionProblem, chipProblem];
 
 export function getProblem(name: string, where = 'problem name'): Problem {
   const p = problems.find((q) => q.name === name);

@@ -17,7 +17,6 @@
  * "From scratch": no macro or cluster position of any given placement is read; clusters start at the
  * canvas centre and ports stay where the netlist puts them.
  */
-import { SelfoptError } from '../../core/errors.js';
 import type { Rng } from '../../core/rng.js';
 import type { SolveContext, Solver } from '../../core/problem.js';
 import { intOption } from '../../core/options.js';
@@ -26,6 +25,7 @@ import { startPlacement, type ChipInstance } from './instances.js';
 import { IncrementalCost } from './incremental.js';
 import { ForceDirected, FD_DEFAULTS } from './force-directed.js';
 import { MacroLayout } from './sites.js';
+import type { ChipSolution } from './evaluate.js';
 
 /** Hard macros in Circuit Training's placement order: area descending, then node index. */
 export function placementOrder(inst: ChipInstance): Int32Array {
@@ -255,16 +255,16 @@ export function greedyPlacement(inst: ChipInstance, ctx: SolveContext): { pl: Pl
   return { pl: inc.pl, inc, fd, layout };
 }
 
-export const greedySolver: Solver<ChipInstance, Placement> = {
+export const greedySolver: Solver<ChipInstance, ChipSolution> = {
   info: {
     name: 'greedy', kind: 'heuristic',
     description: "hard macros by area (largest first), each on the legal grid cell of least proxy cost; clusters by force-directed placement",
     reference: 'Mirhoseini et al., Nature 2021 (placement order); Circuit Training',
   },
-  solve: (inst, ctx) => greedyPlacement(inst, ctx).pl,
+  solve: (inst, ctx) => ({ ...greedyPlacement(inst, ctx).pl, solver: 'greedy' }),
 };
 
-export const annealingSolver: Solver<ChipInstance, Placement> = {
+export const annealingSolver: Solver<ChipInstance, ChipSolution> = {
   info: {
     name: 'simulated-annealing', kind: 'heuristic',
     description: 'SA over macro cells and orientations (swap, shift, mirror, move, shuffle; 2N actions per step, FD clusters between steps) from the greedy placement',
@@ -276,21 +276,21 @@ export const annealingSolver: Solver<ChipInstance, Placement> = {
     const { best } = annealMacros(inst, g.inc, g.layout, g.fd, ctx.rng, { ...SA_DEFAULTS, steps });
     // a last full FD round on the best macros
     g.fd.place(best, ctx.rng);
-    return best;
+    return { ...best, solver: 'simulated-annealing' };
   },
 };
 
-function referenceSolver(which: 'initial' | 'legalized'): Solver<ChipInstance, Placement> {
+function referenceSolver(which: 'initial' | 'legalized'): Solver<ChipInstance, ChipSolution> {
   return {
     info: {
       name: `reference-${which}`, kind: 'baseline',
-      description: `the staged ${which}.plc placement as it is (not from scratch; real netlists only)`,
+      description: `the staged ${which}.plc placement as it is (not from scratch); on netlists without one, the start placement (every macro at the canvas centre)`,
       reference: 'TILOS MacroPlacement Flows/NanGate45/ariane133',
     },
     solve(inst) {
       const path = inst.references[which];
-      if (!path) throw new SelfoptError(`instance '${inst.id}' has no staged ${which}.plc`, `reference-${which}`, 'a real netlist with staged placements (ariane133)');
-      return readPlc(path, inst.nl).placement;
+      const pl = path ? readPlc(path, inst.nl).placement : startPlacement(inst.nl, inst.settings);
+      return { ...pl, solver: `reference-${which}` };
     },
   };
 }
@@ -298,4 +298,4 @@ function referenceSolver(which: 'initial' | 'legalized'): Solver<ChipInstance, P
 export const referenceInitial = referenceSolver('initial');
 export const referenceLegalized = referenceSolver('legalized');
 
-export const heuristicSolvers: Solver<ChipInstance, Placement>[] = [referenceLegalized, referenceInitial, greedySolver, annealingSolver];
+export const heuristicSolvers: Solver<ChipInstance, ChipSolution>[] = [referenceLegalized, referenceInitial, greedySolver, annealingSolver];

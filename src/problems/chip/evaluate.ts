@@ -1,0 +1,62 @@
+/**
+ * The chip placement metrics, from the one evaluator (cost.ts). A solution is a Placement of every
+ * node (pins follow their macros). Ports must stay where the instance has them (they are pads, not
+ * placed). With `--opt svg=DIR` every evaluated placement is also drawn to
+ * DIR/<instance>_<solver>_seed<seed>.svg (picture.ts).
+ */
+import { join } from 'node:path';
+import { SelfoptError } from '../../core/errors.js';
+import { writeFileAtomic } from '../../core/files.js';
+import type { EvalContext, Metric, MetricValues } from '../../core/problem.js';
+import { ProxyCostEvaluator, legality } from './cost.js';
+import type { ChipInstance } from './instances.js';
+import type { Placement } from './plc.js';
+import { placementSvg } from './picture.js';
+
+/** A placement, with the name of the placer that made it (for pictures and messages). */
+export interface ChipSolution extends Placement {
+  solver?: string;
+}
+
+export const METRICS: Metric[] = [
+  { name: 'proxy_cost', unit: 'cost', better: 'lower', description: 'wirelength + 0.5·density + 0.5·congestion (Circuit Training proxy cost; weights of the ISPD 2023 assessment)' },
+  { name: 'wirelength_cost', unit: 'cost', better: 'lower', description: 'Σ w·HPWL / (Σ w · (canvas width + height))' },
+  { name: 'density_cost', unit: 'cost', better: 'lower', description: '0.5 × mean density of the densest 10% of grid cells' },
+  { name: 'congestion_cost', unit: 'cost', better: 'lower', description: 'mean of the worst 5% of the V and H routing congestion maps' },
+  { name: 'hpwl', unit: 'µm', better: 'lower', description: 'Σ net weight × half-perimeter wirelength' },
+  { name: 'overlap_area', unit: 'µm²', better: 'lower', description: 'total pairwise overlap area of hard macros (0 when legal)' },
+  { name: 'legal', unit: 'bool', better: 'higher', description: '1 when every hard macro is inside the canvas and none overlap' },
+  { name: 'place_ms', unit: 'ms', better: 'lower', description: 'wall time of the placer (solve only)' },
+];
+
+export function validatePlacement(inst: ChipInstance, sol: unknown, where: string): asserts sol is ChipSolution {
+  const n = inst.nl.names.length;
+  const p = sol as Partial<Placement> | null;
+  if (!p || !(p.x instanceof Float64Array) || !(p.y instanceof Float64Array) || !(p.orient instanceof Uint8Array))
+    throw new SelfoptError('solution is not a placement', where, 'a Placement {x, y: Float64Array, orient: Uint8Array, fixed}');
+  if (p.x.length !== n || p.y.length !== n || p.orient.length !== n)
+    throw new SelfoptError(`placement has ${p.x.length} positions`, where, `one per netlist node (${n})`);
+  for (const i of inst.nl.hardMacros) {
+    if (!Number.isFinite(p.x[i]!) || !Number.isFinite(p.y[i]!)) throw new SelfoptError(`macro '${inst.nl.names[i]}' at (${p.x[i]}, ${p.y[i]})`, where, 'finite coordinates');
+    if (p.orient[i]! > 7) throw new SelfoptError(`macro '${inst.nl.names[i]}' orientation code ${p.orient[i]}`, where, 'a code 0..7');
+  }
+  for (const i of inst.nl.ports) {
+    if (Math.abs(p.x[i]! - inst.nl.x[i]!) > 1e-6 || Math.abs(p.y[i]! - inst.nl.y[i]!) > 1e-6)
+      throw new SelfoptError(`port '${inst.nl.names[i]}' moved to (${p.x[i]}, ${p.y[i]})`, where, `ports fixed where the netlist puts them (${inst.nl.x[i]}, ${inst.nl.y[i]})`);
+  }
+}
+
+export function evaluatePlacement(inst: ChipInstance, sol: unknown, ctx: Pick<EvalContext, 'solveMs' | 'seed' | 'options'>): MetricValues {
+  validatePlacement(inst, sol, `chip solution for ${inst.id}`);
+  const c = new ProxyCostEvaluator(inst.nl, inst.settings).evaluate(sol, inst.weights);
+  const leg = legality(inst.nl, sol, inst.settings);
+  const dir = ctx.options['svg'];
+  if (dir) {
+    const who = sol.solver ?? 'placement';
+    writeFileAtomic(join(dir, `${inst.id}_${who}_seed${ctx.seed}.svg`), placementSvg(inst, sol, `${inst.id} — ${who} (seed ${ctx.seed})`));
+  }
+  return {
+    proxy_cost: c.proxy, wirelength_cost: c.wirelengthCost, density_cost: c.densityCost, congestion_cost: c.congestionCost,
+    hpwl: c.wirelength, overlap_area: leg.overlapArea, legal: leg.legal ? 1 : 0, place_ms: ctx.solveMs,
+  };
+}

@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataPath } from '../../../src/core/data.js';
+import { Rng } from '../../../src/core/rng.js';
+import { SelfoptError } from '../../../src/core/errors.js';
+import { getProblem } from '../../../src/problems/all.js';
+import type { ChipInstance } from '../../../src/problems/chip/instances.js';
+
+const chip = getProblem('chip');
+const data = new DataPath();
+
+test('chip problem: quick instances are generated (test and train splits), every metric declared', async () => {
+  const refs = chip.listInstances({ data, quick: true });
+  assert.ok(refs.some((r) => r.split === 'train') && refs.some((r) => r.split === 'test'));
+  assert.ok(refs.every((r) => r.source === 'generated'));
+  const inst = (await chip.load(refs[0]!)) as ChipInstance;
+  const greedy = chip.solvers.find((s) => s.info.name === 'greedy')!;
+  const sol = await greedy.solve(inst, { seed: 1, rng: new Rng(1), quick: true, options: {} });
+  const dir = mkdtempSync(join(tmpdir(), 'chip-svg-'));
+  try {
+    const m = await chip.evaluate(inst, sol, { seed: 1, rng: new Rng(2), quick: true, options: { svg: dir }, solveMs: 5 });
+    assert.deepEqual(Object.keys(m).sort(), chip.metrics.map((x) => x.name).sort());
+    assert.equal(m['legal'], 1);
+    assert.equal(m['overlap_area'], 0);
+    assert.ok(Math.abs(m['proxy_cost']! - (m['wirelength_cost']! + 0.5 * m['density_cost']! + 0.5 * m['congestion_cost']!)) < 1e-12);
+    const svg = readFileSync(join(dir, `${inst.id}_greedy_seed1.svg`), 'utf8');
+    assert.ok(svg.startsWith('<svg') && svg.includes(m['proxy_cost']!.toFixed(4)) && (svg.match(/fill="#3366cc"/g) ?? []).length === inst.nl.hardMacros.length);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // a moved port or a wrong-sized placement is refused
+  const p = inst.nl.ports[0]!;
+  const moved = { ...sol, x: Float64Array.from(sol.x) };
+  moved.x[p] = moved.x[p]! + 1;
+  await assert.rejects(async () => chip.evaluate(inst, moved, { seed: 1, rng: new Rng(2), quick: true, options: {}, solveMs: 0 }), (e: unknown) => e instanceof SelfoptError && /port/.test(e.message));
+  await assert.rejects(async () => chip.evaluate(inst, { ...sol, x: new Float64Array(3) }, { seed: 1, rng: new Rng(2), quick: true, options: {}, solveMs: 0 }), (e: unknown) => e instanceof SelfoptError && /positions/.test(e.message));
+});
+
+const ariane = data.find('chip/mp_ariane133_ng45/netlist.pb.txt.gz');
+test('chip problem: Ariane133 listed in full runs; reference-legalized scores its header cost', { skip: ariane ? false : 'chip data not found' }, async () => {
+  const ref = chip.resolveInstance('ariane133', { data, quick: false });
+  const inst = (await chip.load(ref)) as ChipInstance;
+  const solver = chip.solvers.find((s) => s.info.name === 'reference-legalized')!;
+  const sol = await solver.solve(inst, { seed: 1, rng: new Rng(1), quick: false, options: {} });
+  const m = await chip.evaluate(inst, sol, { seed: 1, rng: new Rng(2), quick: false, options: {}, solveMs: 0 });
+  assert.ok(Math.abs(m['proxy_cost']! - (0.0736 + 0.5 * 0.4988 + 0.5 * 0.7259)) < 2e-3);
+  assert.equal(m['legal'], 1);
+});
