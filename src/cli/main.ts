@@ -205,7 +205,7 @@ program
       fresh: o.fresh === true,
       options: parseOpts(o.opt ?? []),
       command: `selfopt ${process.argv.slice(2).join(' ')}`,
-      onProgress: (done, total) => process.stderr.write(`\rtraining ${problemName}/${solverName}: ${done}/${total} (${Math.round((100 * done) / Math.max(total, 1))}%)   `),
+      onProgress: (done, total) => process.stderr.write(`\rtraining ${problemName}/${solverName}: ${Math.floor(done)}/${Math.round(total)} (${Math.floor((100 * done) / Math.max(total, 1))}%)   `),
     });
     process.stderr.write('\n');
     console.log(`checkpoint ${outcome.out} (${outcome.wallSeconds.toFixed(1)} s on ${outcome.instances.length} train instances); manifest ${outcome.manifest}`);
