@@ -9,6 +9,9 @@
  *   vol(S) is the sum of the weighted degrees of S's vertices; an empty part or one of volume 0
  *   contributes 0 (its cut is 0 too).
  * - partition_ms: the solver's wall time as the runner measured it (solve only, not load).
+ * - nmi (instances with ground-truth communities only): normalized mutual information between the
+ *   parts and the communities, 2 I(P; C) / (H(P) + H(C)) (arithmetic-mean normalization, as
+ *   scikit-learn's default and the community-detection literature); 1 = the same grouping.
  */
 import type { EvalContext, Metric, MetricValues } from '../../core/problem.js';
 import { SelfoptError } from '../../core/errors.js';
@@ -20,6 +23,7 @@ export const METRICS: Metric[] = [
   { name: 'balance', unit: 'ratio', better: 'lower', description: 'heaviest part weight / average part weight (1 = perfect; METIS default bound 1.03)' },
   { name: 'normalized_cut', unit: 'sum', better: 'lower', description: "GAP's normalized cut: sum over parts of cut(part) / vol(part)" },
   { name: 'partition_ms', unit: 'ms', better: 'lower', description: 'wall time of the solver (solve only)' },
+  { name: 'nmi', unit: 'ratio', better: 'higher', description: 'NMI of the parts vs ground-truth communities (instances with labels only)' },
 ];
 
 /** Throws a SelfoptError unless `part` is an Int32Array of length n with every entry in [0, k). */
@@ -71,6 +75,28 @@ export function normalizedCut(g: CsrGraph, k: number, part: Int32Array): number 
   return s;
 }
 
+/**
+ * Normalized mutual information of two labelings of the same n items (labels non-negative
+ * integers): 2 I(A; B) / (H(A) + H(B)), natural logs; 1 when both put everything in one group.
+ */
+export function normalizedMutualInformation(a: Int32Array, b: Int32Array): number {
+  const n = a.length;
+  if (b.length !== n) throw new SelfoptError(`labelings have ${n} and ${b.length} entries`, 'normalizedMutualInformation', 'two labelings of the same items');
+  if (n === 0) return 1;
+  let ka = 0, kb = 0;
+  for (let i = 0; i < n; i++) { ka = Math.max(ka, a[i]! + 1); kb = Math.max(kb, b[i]! + 1); }
+  const joint = new Float64Array(ka * kb), pa = new Float64Array(ka), pb = new Float64Array(kb);
+  for (let i = 0; i < n; i++) { joint[a[i]! * kb + b[i]!]! += 1; pa[a[i]!]! += 1; pb[b[i]!]! += 1; }
+  const entropy = (p: Float64Array) => { let h = 0; for (const c of p) if (c > 0) h -= (c / n) * Math.log(c / n); return h; };
+  let mi = 0;
+  for (let x = 0; x < ka; x++) for (let y = 0; y < kb; y++) {
+    const c = joint[x * kb + y]!;
+    if (c > 0) mi += (c / n) * Math.log((c * n) / (pa[x]! * pb[y]!));
+  }
+  const h = entropy(pa) + entropy(pb);
+  return h === 0 ? 1 : Math.max(0, Math.min(1, (2 * mi) / h));
+}
+
 export function evaluatePartition(inst: PartitionInstance, part: unknown, ctx: Pick<EvalContext, 'solveMs'>): MetricValues {
   validatePartition(inst.graph, inst.k, part, `partition of ${inst.id}`);
   return {
@@ -78,5 +104,6 @@ export function evaluatePartition(inst: PartitionInstance, part: unknown, ctx: P
     balance: balance(inst.graph, inst.k, part),
     normalized_cut: normalizedCut(inst.graph, inst.k, part),
     partition_ms: ctx.solveMs,
+    ...(inst.labels ? { nmi: normalizedMutualInformation(part, inst.labels) } : {}),
   };
 }

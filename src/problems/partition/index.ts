@@ -7,7 +7,7 @@
 import type { InstanceContext, InstanceRef, Problem } from '../../core/problem.js';
 import { SelfoptError, unknownName } from '../../core/errors.js';
 import {
-  DATASETS, REAL_GRAPHS, generateGraph, loadMetisGraph, parseGeneratedName, parseInstanceId, type PartitionInstance,
+  DATASETS, GENERATED_KINDS, REAL_GRAPHS, generateGraph, loadRealGraph, parseGeneratedName, parseInstanceId, type PartitionInstance,
 } from './instances.js';
 import { evaluatePartition, METRICS } from './evaluate.js';
 import { heuristicSolvers } from './heuristics.js';
@@ -15,6 +15,7 @@ import { findGpmetis, gpmetisSolver } from './gpmetis.js';
 import { findScotch, scotchSolver } from './scotch.js';
 
 const QUICK_GENERATED = ['rgg_2k', 'mesh_2k'];
+const FULL_GENERATED = ['rgg_2k', 'mesh_2k', 'ba_2k', 'sbm_2k'];
 const QUICK_REAL = ['4elt'];
 const QUICK_K = [2, 8];
 const FULL_K = [2, 8, 32];
@@ -26,14 +27,19 @@ function instanceRef(name: string, k: number, ctx: InstanceContext): InstanceRef
     return {
       id, source: 'generated', split: 'test',
       params: { kind: spec.kind, n: spec.n, seed: spec.seed, k },
-      description: `${spec.kind === 'rgg' ? 'random geometric graph' : 'triangulated grid mesh'}, ${spec.n} vertices, seed ${spec.seed}, k = ${k}`,
+      description: `${GENERATED_KINDS[spec.kind]}, ${spec.n} vertices, seed ${spec.seed}, k = ${k}`,
     };
   }
   const real = REAL_GRAPHS.find((g) => g.name === name);
   if (real) {
     const path = ctx.data.find(real.relPath);
     if (!path) return undefined;
-    return { id, source: 'real', path, split: 'test', params: { relPath: real.relPath, k }, description: `${real.description}, k = ${k}` };
+    const labelsPath = real.labelsRelPath ? ctx.data.find(real.labelsRelPath) : undefined;
+    return {
+      id, source: 'real', path, split: 'test',
+      params: { relPath: real.relPath, k, ...(labelsPath ? { labelsPath } : {}) },
+      description: `${real.description}, k = ${k}`,
+    };
   }
   return undefined;
 }
@@ -52,10 +58,9 @@ export const partitionProblem: Problem<PartitionInstance, Int32Array> = {
   maxConcurrency: 1,
 
   listInstances(ctx) {
-    const names = ctx.quick ? [...QUICK_GENERATED, ...QUICK_REAL] : [...QUICK_GENERATED, ...REAL_GRAPHS.map((g) => g.name)];
-    const ks = ctx.quick ? QUICK_K : FULL_K;
+    const names = ctx.quick ? [...QUICK_GENERATED, ...QUICK_REAL] : [...FULL_GENERATED, ...REAL_GRAPHS.map((g) => g.name)];
     const refs: InstanceRef[] = [];
-    for (const name of names) for (const k of ks) {
+    for (const name of names) for (const k of [...(ctx.quick ? QUICK_K : FULL_K), ...(ctx.quick ? [] : REAL_GRAPHS.find((g) => g.name === name)?.extraK ?? [])]) {
       const r = instanceRef(name, k, ctx);
       if (r) refs.push(r);
     }
@@ -74,7 +79,7 @@ export const partitionProblem: Problem<PartitionInstance, Int32Array> = {
       }
     }
     const known = [...partitionProblem.listInstances({ ...ctx, quick: false }), ...partitionProblem.listInstances({ ...ctx, quick: true })].map((r) => r.id);
-    throw unknownName('instance', name, [...new Set(known)], 'partition problem (ids are <graph>_k<k>: graph 4elt, delaunay_n15, rgg_n_2_15_s0, or generated rgg_<n>[k], mesh_<n>[k])');
+    throw unknownName('instance', name, [...new Set(known)], `partition problem (ids are <graph>_k<k>: graph ${REAL_GRAPHS.map((g) => g.name).join(', ')}, or generated rgg_<n>[k], mesh_<n>[k], ba_<n>[k], sbm_<n>[k], optional _s<seed>)`);
   },
 
   load(ref) {
@@ -82,10 +87,12 @@ export const partitionProblem: Problem<PartitionInstance, Int32Array> = {
     if (!parsed) throw new SelfoptError(`instance id '${ref.id}'`, 'partition load', '<graph>_k<k>');
     if (ref.source === 'generated') {
       const spec = parseGeneratedName(parsed.name)!;
-      return { id: ref.id, name: parsed.name, k: parsed.k, graph: generateGraph(spec) };
+      return { id: ref.id, name: parsed.name, k: parsed.k, ...generateGraph(spec) };
     }
-    if (!ref.path) throw new SelfoptError(`instance '${ref.id}' has no file path`, 'partition load', 'a real instance with a path');
-    return { id: ref.id, name: parsed.name, k: parsed.k, graph: loadMetisGraph(ref.path) };
+    const real = REAL_GRAPHS.find((g) => g.name === parsed.name);
+    if (!ref.path || !real) throw new SelfoptError(`instance '${ref.id}' has no file path`, 'partition load', 'a real instance with a path');
+    const labelsPath = typeof ref.params?.labelsPath === 'string' ? ref.params.labelsPath : undefined;
+    return { id: ref.id, name: parsed.name, k: parsed.k, ...loadRealGraph(real, ref.path, labelsPath) };
   },
 
   evaluate: (inst, part, ctx) => evaluatePartition(inst, part, ctx),

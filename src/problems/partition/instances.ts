@@ -1,7 +1,7 @@
 /**
  * Graphs for the partitioning problem: the METIS/Chaco `.graph` format (loader and writer), the
- * real graphs found on the data path, and seeded generators (random geometric graphs and a
- * Delaunay-like planar mesh) so the problem runs on a fresh machine.
+ * SNAP edge-list format (loader), the real graphs found on the data path, and the named generated
+ * graphs (generators.ts) so the problem runs on a fresh machine.
  *
  * METIS format (METIS 5 manual, section 4.1.1; Chaco's is the same): lines starting with '%' are
  * comments. The first other line is `n m [fmt [ncon]]`. Then exactly n vertex lines, line i for
@@ -13,8 +13,10 @@
 import { readFileSync } from 'node:fs';
 import { SelfoptError } from '../../core/errors.js';
 import { findGraphDefect, graphFromEdges, type CsrGraph } from '../../core/graph.js';
-import { Rng } from '../../core/rng.js';
 import type { Dataset } from '../../core/problem.js';
+import { barabasiAlbert, randomGeometricGraph, stochasticBlockModel, triangulatedMesh } from './generators.js';
+
+export { barabasiAlbert, randomGeometricGraph, stochasticBlockModel, triangulatedMesh };
 
 /** Weights must fit METIS's idx_t sums; we keep each below 2^30 so sums of a few stay exact int32. */
 export const MAX_WEIGHT = 1 << 30;
@@ -26,6 +28,8 @@ export interface PartitionInstance {
   graph: CsrGraph;
   /** Number of parts. */
   k: number;
+  /** Ground-truth communities (email-Eu-core's departments, an SBM's blocks): the evaluator reports NMI. */
+  labels?: Int32Array;
 }
 
 const SPACE = 32, TAB = 9, CR = 13, LF = 10, PERCENT = 37;
@@ -186,66 +190,74 @@ export function formatMetisGraph(g: CsrGraph): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Generators
+// SNAP edge lists
 
 /**
- * Random geometric graph: n points uniform in the unit square, an edge between points closer than
- * r. The default radius is DIMACS10's rgg_n_2_X recipe, 0.55 sqrt(ln n / n), so the graph looks
- * like rgg_n_2_15_s0 at a smaller size (mean degree about 0.95 ln n, nearly connected).
+ * Parses a SNAP edge list: '#' lines are comments, every other non-blank line is `u v` (two
+ * non-negative integer ids, tab or space separated; CR before LF tolerated, as in copies made on
+ * Windows). SNAP graphs are often directed: an edge list is read as undirected, a reciprocated pair
+ * becomes one edge of weight 1 and self-loops are dropped (as SNAP's own undirected conversion, and
+ * as the METIS conversion beside email-Eu-core in the data path). Vertices are the ids 0..max id, so
+ * ids without edges are isolated vertices. A bad line is one SelfoptError naming `source:line`.
  */
-export function randomGeometricGraph(n: number, seed: number, radius = 0.55 * Math.sqrt(Math.log(n) / n)): CsrGraph {
-  const rng = new Rng(seed);
-  const x = new Float64Array(n), y = new Float64Array(n);
-  for (let i = 0; i < n; i++) { x[i] = rng.next(); y[i] = rng.next(); }
-  // Cells of side >= r: neighbours are in the 3x3 block of cells around a point.
-  const cells = Math.max(1, Math.floor(1 / radius));
-  const cellOf = (a: number) => Math.min(cells - 1, Math.floor(a * cells));
-  const head = new Int32Array(cells * cells).fill(-1), next = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = cellOf(y[i]!) * cells + cellOf(x[i]!);
-    next[i] = head[c]!;
-    head[c] = i;
-  }
-  const us: number[] = [], vs: number[] = [];
-  const r2 = radius * radius;
-  for (let i = 0; i < n; i++) {
-    const cx = cellOf(x[i]!), cy = cellOf(y[i]!);
-    for (let dy = -1; dy <= 1; dy++) {
-      for (let dx = -1; dx <= 1; dx++) {
-        const ax = cx + dx, ay = cy + dy;
-        if (ax < 0 || ay < 0 || ax >= cells || ay >= cells) continue;
-        for (let j = head[ay * cells + ax]!; j >= 0; j = next[j]!) {
-          if (j <= i) continue;
-          const ddx = x[i]! - x[j]!, ddy = y[i]! - y[j]!;
-          if (ddx * ddx + ddy * ddy < r2) { us.push(i); vs.push(j); }
-        }
-      }
+export function parseSnapEdgeList(text: string, source: string): CsrGraph {
+  const lines = text.split('\n');
+  const keys: number[] = [];
+  let maxId = -1;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const f = line.split(/\s+/);
+    const u = Number(f[0]), v = Number(f[1]);
+    if (f.length !== 2 || !/^\d+$/.test(f[0]!) || !/^\d+$/.test(f[1]!) || u > 0x7ffffff0 || v > 0x7ffffff0) {
+      throw new SelfoptError(`line is '${line.slice(0, 60)}'`, `${source}:${i + 1}`, 'two non-negative integer vertex ids "u v"');
     }
+    if (u > maxId) maxId = u;
+    if (v > maxId) maxId = v;
+    if (u !== v) keys.push(Math.min(u, v) * 2147483648 + Math.max(u, v));
   }
-  return graphFromEdges(n, us, vs);
+  keys.sort((a, b) => a - b);
+  const us: number[] = [], vs: number[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    if (i > 0 && keys[i] === keys[i - 1]) continue;
+    us.push(Math.floor(keys[i]! / 2147483648)); vs.push(keys[i]! % 2147483648);
+  }
+  return graphFromEdges(maxId + 1, us, vs);
 }
 
-/**
- * A Delaunay-like planar mesh: a side x side grid (side = round(sqrt(n))) triangulated with one
- * diagonal per cell, the diagonal's direction drawn at random. Every interior vertex has degree
- * near 6 as in a 2-D Delaunay triangulation (DIMACS10 delaunay_n*), and the graph is planar.
- */
-export function triangulatedMesh(n: number, seed: number): CsrGraph {
-  const rng = new Rng(seed);
-  const side = Math.max(2, Math.round(Math.sqrt(n)));
-  const id = (r: number, c: number) => r * side + c;
-  const us: number[] = [], vs: number[] = [];
-  for (let r = 0; r < side; r++) {
-    for (let c = 0; c < side; c++) {
-      if (c + 1 < side) { us.push(id(r, c)); vs.push(id(r, c + 1)); }
-      if (r + 1 < side) { us.push(id(r, c)); vs.push(id(r + 1, c)); }
-      if (r + 1 < side && c + 1 < side) {
-        if (rng.next() < 0.5) { us.push(id(r, c)); vs.push(id(r + 1, c + 1)); }
-        else { us.push(id(r, c + 1)); vs.push(id(r + 1, c)); }
-      }
+/** Parses `vertex label` lines (SNAP's community files): one integer label per vertex of n. */
+export function parseVertexLabels(text: string, n: number, source: string): Int32Array {
+  const labels = new Int32Array(n).fill(-1);
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const f = line.split(/\s+/);
+    const v = Number(f[0]), c = Number(f[1]);
+    if (f.length !== 2 || !Number.isInteger(v) || v < 0 || v >= n || !Number.isInteger(c) || c < 0 || labels[v] !== -1) {
+      throw new SelfoptError(`line is '${line.slice(0, 60)}'`, `${source}:${i + 1}`, `"vertex label": a new vertex in [0, ${n}) and a non-negative integer label`);
     }
+    labels[v] = c;
   }
-  return graphFromEdges(side * side, us, vs);
+  const missing = labels.indexOf(-1);
+  if (missing >= 0) throw new SelfoptError(`vertex ${missing} has no label`, source, `one label for each of the ${n} vertices`);
+  return labels;
+}
+
+function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new SelfoptError(`cannot read ${what}: ${(e as Error).message}`, path, `a readable ${what}`);
+  }
+}
+
+export function loadSnapEdgeList(path: string): CsrGraph {
+  return parseSnapEdgeList(readText(path, 'SNAP edge list'), path);
+}
+
+export function loadVertexLabels(path: string, n: number): Int32Array {
+  return parseVertexLabels(readText(path, 'label file'), n, path);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -254,40 +266,86 @@ export function triangulatedMesh(n: number, seed: number): CsrGraph {
 export interface RealGraph {
   name: string;
   relPath: string;
+  format: 'metis' | 'snap';
+  /** Ground-truth communities beside the graph (relative to the data path). */
+  labelsRelPath?: string;
+  /** Extra part counts for this graph (e.g. its number of communities). */
+  extraK?: number[];
   description: string;
+  source: string;
+  license: string;
 }
 
+const KAHIP = { source: 'KaHIP/KaHIP examples', license: 'MIT (KaHIP); DIMACS10 public benchmark data' };
+const TORCH = { source: 'derived with Debian python3-torch/torchvision (ml_compgraphs/ml_compgraphs.py, see PROVENANCE.md)', license: 'derived data; torchvision model definitions BSD-3-Clause' };
+
 export const REAL_GRAPHS: RealGraph[] = [
-  { name: '4elt', relPath: 'partition/metis/4elt.graph', description: '2-D finite-element mesh, 15,606 vertices, 45,878 edges (Walshaw archive, METIS repo)' },
-  { name: 'delaunay_n15', relPath: 'partition/kahip/delaunay_n15.graph', description: 'DIMACS10 Delaunay triangulation, 32,768 vertices, 98,274 edges (KaHIP examples)' },
-  { name: 'rgg_n_2_15_s0', relPath: 'partition/kahip/rgg_n_2_15_s0.graph', description: 'DIMACS10 random geometric graph, 32,768 vertices, 160,240 edges (KaHIP examples)' },
+  { name: '4elt', relPath: 'partition/metis/4elt.graph', format: 'metis', description: '2-D finite-element mesh, 15,606 vertices, 45,878 edges (Walshaw archive, METIS repo)', source: 'KarypisLab/METIS graphs/4elt.graph', license: 'Apache-2.0 (METIS repository)' },
+  { name: 'delaunay_n15', relPath: 'partition/kahip/delaunay_n15.graph', format: 'metis', description: 'DIMACS10 Delaunay triangulation, 32,768 vertices, 98,274 edges (KaHIP examples)', ...KAHIP },
+  { name: 'rgg_n_2_15_s0', relPath: 'partition/kahip/rgg_n_2_15_s0.graph', format: 'metis', description: 'DIMACS10 random geometric graph, 32,768 vertices, 160,240 edges (KaHIP examples)', ...KAHIP },
+  { name: 'debian-deps', relPath: 'partition/debian/debian-bookworm-deps-lcc.graph', format: 'metis', description: 'Debian bookworm package dependency graph, largest component, 59,139 vertices, 264,613 edges, highly skewed degrees', source: 'derived from apt-cache dumpavail (debian/debian_depgraph.py, see PROVENANCE.md)', license: 'Debian archive metadata (freely redistributable)' },
+  ...['vgg16', 'resnet50', 'inception_v3'].map((m) => ({
+    name: m, relPath: `partition/ml_compgraphs/${m}.aten_train.graph`, format: 'metis' as const,
+    description: `${m} training computation graph (forward + backward aten ops, make_fx), GAP's domain`, ...TORCH,
+  })),
+  {
+    name: 'email-Eu-core', relPath: 'partition/snap/email-Eu-core.txt', format: 'snap', labelsRelPath: 'partition/snap/email-Eu-core-department-labels.txt', extraK: [42],
+    description: 'SNAP email network of a European research institution, 1,005 vertices, 16,064 undirected edges, 42 departments as ground truth (NMI)',
+    source: 'SNAP email-Eu-core (Leskovec et al.; Yin et al. KDD 2017)', license: 'SNAP datasets, no formal license; cite the authors',
+  },
 ];
 
-export const DATASETS: Dataset[] = REAL_GRAPHS.map((g) => ({
-  relPath: g.relPath,
-  description: g.description,
-  source: g.relPath.includes('/metis/') ? 'KarypisLab/METIS graphs/4elt.graph' : `KaHIP/KaHIP examples/${g.name}.graph`,
-  license: g.relPath.includes('/metis/') ? 'Apache-2.0 (METIS repository)' : 'MIT (KaHIP); DIMACS10 public benchmark data',
-  obtain: 'staged in ../shared/data/partition (see its PROVENANCE.md); or copy the file from the repository named in source',
-}));
+export const DATASETS: Dataset[] = REAL_GRAPHS.flatMap((g) => [
+  { relPath: g.relPath, description: g.description, source: g.source, license: g.license, obtain: 'staged in ../shared/data/partition (see its PROVENANCE.md); or rebuild it from the source named here' },
+  ...(g.labelsRelPath ? [{ relPath: g.labelsRelPath, description: `${g.name} ground-truth communities`, source: g.source, license: g.license, obtain: 'staged beside the graph in ../shared/data/partition' }] : []),
+]);
 
-/** A generated graph name: `rgg_2k`, `mesh_500`, `rgg_20k` (kind and vertex count). */
+/** A generated graph name: `rgg_2k`, `mesh_500`, `ba_10k`, `sbm_4k_s7` (kind, vertex count, seed). */
 export interface GeneratedSpec {
-  kind: 'rgg' | 'mesh';
+  kind: 'rgg' | 'mesh' | 'ba' | 'sbm';
   n: number;
   seed: number;
 }
 
+export const GENERATED_KINDS: Record<GeneratedSpec['kind'], string> = {
+  rgg: 'random geometric graph',
+  mesh: 'triangulated grid mesh',
+  ba: 'Barabasi-Albert scale-free graph (m = 4)',
+  sbm: 'stochastic block model (8 blocks, mean degree 12, 80% of edges inside blocks)',
+};
+
 export function parseGeneratedName(name: string): GeneratedSpec | undefined {
-  const m = /^(rgg|mesh)_(\d+)(k?)(?:_s(\d+))?$/.exec(name);
+  const m = /^(rgg|mesh|ba|sbm)_(\d+)(k?)(?:_s(\d+))?$/.exec(name);
   if (!m) return undefined;
   const n = Number(m[2]) * (m[3] ? 1000 : 1);
-  if (!(n >= 4 && n <= 10_000_000)) return undefined;
+  if (!(n >= 16 && n <= 10_000_000)) return undefined;
   return { kind: m[1] as GeneratedSpec['kind'], n, seed: m[4] !== undefined ? Number(m[4]) : 42 };
 }
 
-export function generateGraph(spec: GeneratedSpec): CsrGraph {
-  return spec.kind === 'rgg' ? randomGeometricGraph(spec.n, spec.seed) : triangulatedMesh(spec.n, spec.seed);
+/** SBM parameters of `sbm_<n>`: 8 blocks, expected degree 12 of which 80% inside the vertex's block. */
+export function sbmParameters(n: number): { blocks: number; pIn: number; pOut: number } {
+  const blocks = 8, degree = 12, inside = 0.8;
+  const size = n / blocks;
+  return { blocks, pIn: Math.min(1, (inside * degree) / (size - 1)), pOut: Math.min(1, ((1 - inside) * degree) / (n - size)) };
+}
+
+/** The generated graph (and, for an SBM, its planted blocks as labels). */
+export function generateGraph(spec: GeneratedSpec): { graph: CsrGraph; labels?: Int32Array } {
+  switch (spec.kind) {
+    case 'rgg': return { graph: randomGeometricGraph(spec.n, spec.seed) };
+    case 'mesh': return { graph: triangulatedMesh(spec.n, spec.seed) };
+    case 'ba': return { graph: barabasiAlbert(spec.n, 4, spec.seed) };
+    case 'sbm': {
+      const { blocks, pIn, pOut } = sbmParameters(spec.n);
+      return stochasticBlockModel(spec.n, blocks, pIn, pOut, spec.seed);
+    }
+  }
+}
+
+/** Loads a real graph (and its labels, if it has them) from resolved paths. */
+export function loadRealGraph(real: RealGraph, path: string, labelsPath?: string): { graph: CsrGraph; labels?: Int32Array } {
+  const graph = real.format === 'snap' ? loadSnapEdgeList(path) : loadMetisGraph(path);
+  return labelsPath ? { graph, labels: loadVertexLabels(labelsPath, graph.n) } : { graph };
 }
 
 /** Splits an instance id `<graph>_k<k>` into the graph name and k. */

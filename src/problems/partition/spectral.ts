@@ -17,13 +17,16 @@
  *   comes nearest to its target (frac0 of the total), so with unit weights each side is within one
  *   vertex of its target and every final part within a few vertices of total / k.
  * - `spectral+fm`: the same, each bisection then refined by FM (multilevel.ts's Fm) within ub^(1/b)
- *   per level as in the multilevel partitioner: the classical "spectral + KL/FM" post-step.
+ *   per level as in the multilevel partitioner, and the k parts by greedy k-way refinement
+ *   (kway.ts): the classical "spectral + KL/FM" post-step.
+ * - Both end with k-way refinement's balancing phase, so every part is within ub.
  */
 import type { CsrGraph } from '../../core/graph.js';
 import { totalVertexWeight, weightedDegrees } from '../../core/graph.js';
 import type { Rng } from '../../core/rng.js';
 import { lanczosLargest, type Eigenpairs } from './lanczos.js';
 import { coarsenOnce, Fm, inducedSubgraph } from './multilevel.js';
+import { kwayRefine } from './kway.js';
 
 export type LaplacianKind = 'normalized' | 'combinatorial';
 
@@ -180,5 +183,9 @@ export function spectralPartition(g: CsrGraph, k: number, rng: Rng, cfg: Spectra
     }
   };
   recurse(g, Int32Array.from({ length: g.n }, (_, i) => i), k, 0);
+  // Rounding at every level can leave a small part one vertex over ub (1005 vertices in 42 parts:
+  // 25 is 1.045 x the average): the balancing phase of k-way refinement moves boundary vertices out
+  // of such parts. With FM on, its greedy passes follow (the k-way KL/FM post-step).
+  kwayRefine(g, part, k, cfg.ub, cfg.fmPasses, rng);
   return part;
 }
