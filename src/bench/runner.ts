@@ -35,6 +35,9 @@ export interface BenchOptions {
   /** Show a progress bar on stderr. */
   progress: boolean;
   command: string;
+  /** Run the cells on `selfopt worker`s through this Redis (redis://host:port) instead of here. */
+  queue?: string;
+  queueName?: string;
 }
 
 export interface PlannedProblem {
@@ -71,6 +74,8 @@ export interface BenchOutcome {
   runId: string;
   ran: number;
   skipped: number;
+  /** Queued runs: cells whose worker died mid-cell and that another worker re-ran. */
+  stalled?: number;
 }
 
 export async function runBench(opts: BenchOptions, store: ResultsStore): Promise<BenchOutcome> {
@@ -92,8 +97,25 @@ export async function runBench(opts: BenchOptions, store: ResultsStore): Promise
   const skipped = allCells.length - todo.length;
   const bar = opts.progress ? makeBar(todo.length) : undefined;
   let finished = 0;
+  let stalled: number | undefined;
   try {
-    for (const plan of plans) {
+    if (opts.queue !== undefined) {
+      const { runQueued } = await import('./queue.js');
+      const byName = new Map(plans.map((p) => [p.problem.name, p.problem]));
+      const outcome = await runQueued({
+        url: opts.queue,
+        queueName: opts.queueName,
+        runId,
+        cells: todo,
+        record: async (cell, r) => {
+          await store.insertCell(toRows(runId, byName.get(cell.problem)!, cell, r, r.codeVersion, r.machine));
+          finished++;
+          bar?.update(finished, { what: `${cell.problem} ${cell.instance.id} ${cell.solver} seed ${cell.seed} (${r.worker})` });
+        },
+      });
+      stalled = outcome.stalled;
+    }
+    for (const plan of opts.queue !== undefined ? [] : plans) {
       const cells = todo.filter((c) => c.problem === plan.problem.name);
       if (cells.length === 0) continue;
       const threads = Math.max(0, Math.min(opts.concurrency ?? availableParallelism(), plan.problem.maxConcurrency ?? Infinity, cells.length));
@@ -112,7 +134,7 @@ export async function runBench(opts: BenchOptions, store: ResultsStore): Promise
   } finally {
     bar?.stop();
   }
-  return { runId, ran: finished, skipped };
+  return { runId, ran: finished, skipped, stalled };
 }
 
 /** Runs cells on a pool of worker threads; stops at the first failure and rethrows it. */

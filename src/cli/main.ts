@@ -61,6 +61,8 @@ program
   .option('--no-html', 'do not write the HTML report')
   .option('--concurrency <n>', 'worker threads (0 = run in this thread); default one per core', (v) => Number(v))
   .option('--opt <key=value...>', 'problem-specific option (repeatable)')
+  .option('--queue <url>', 'run the cells on `selfopt worker`s through this Redis (redis://host:port); results still land in --store')
+  .option('--queue-name <name>', 'BullMQ queue name shared with the workers', 'selfopt-cells')
   .addOption(dataOption())
   .addOption(storeOption())
   .action(async (names: string[], o: BenchCliOptions) => {
@@ -81,10 +83,13 @@ program
           concurrency: o.concurrency,
           progress: o.json !== true,
           command: process.argv.slice(2).join(' '),
+          queue: o.queue,
+          queueName: o.queueName,
         },
         store,
       );
-      if (!o.json) console.error(`run ${outcome.runId}: ${outcome.ran} cells run, ${outcome.skipped} already recorded`);
+      const stalled = outcome.stalled ? `, ${outcome.stalled} re-run after their worker stopped` : '';
+      if (!o.json) console.error(`run ${outcome.runId}: ${outcome.ran} cells run, ${outcome.skipped} already recorded${stalled}`);
       const reports = await printReport(store, { runId: outcome.runId, problems: chosen, json: o.json === true });
       if (o.html !== false) {
         const path = await writeReport(reports, resolve(o.html as string));
@@ -227,6 +232,23 @@ program
     console.log(`selfopt serve: listening on ${s.url} (WebSocket ws://${s.url.slice('http://'.length)}, HTTP POST)${o.token ? ', token required' : ''}`);
   });
 
+program
+  .command('worker')
+  .description('run benchmark cells from a `selfopt bench --queue` coordinator, on this machine, until stopped (SIGINT/SIGTERM)')
+  .requiredOption('--queue <url>', 'Redis of the coordinator (redis://host:port)')
+  .option('--queue-name <name>', 'BullMQ queue name', 'selfopt-cells')
+  .option('--concurrency <n>', 'cells at once (worker threads); default one per core', (v) => Number(v))
+  .option('--lock-seconds <s>', 'a worker silent this long is taken for dead and its cell re-run elsewhere', (v) => Number(v), 30)
+  .action(async (o: { queue: string; queueName: string; concurrency?: number; lockSeconds: number }) => {
+    if (o.concurrency !== undefined && !(Number.isInteger(o.concurrency) && o.concurrency >= 1)) throw new SelfoptError(`--concurrency ${o.concurrency}`, 'command line', 'a positive integer');
+    if (!(o.lockSeconds > 0)) throw new SelfoptError(`--lock-seconds ${o.lockSeconds}`, 'command line', 'a positive number of seconds');
+    const { startWorker } = await import('../bench/queue.js');
+    const w = await startWorker({ url: o.queue, queueName: o.queueName, concurrency: o.concurrency, lockMs: Math.round(o.lockSeconds * 1000), log: (l) => console.log(l) });
+    const stop = () => void w.close().then(() => process.exit(0));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+
 interface TrainCliOptions {
   seed: number;
   seconds?: number;
@@ -252,6 +274,8 @@ interface BenchCliOptions {
   opt?: string[];
   data?: string;
   store: string;
+  queue?: string;
+  queueName: string;
 }
 
 function parseOpts(pairs: string[]): Record<string, string> {

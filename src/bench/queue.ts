@@ -1,0 +1,275 @@
+/**
+ * Distributed runs: grid cells as BullMQ jobs on Redis.
+ *
+ * The coordinator (`selfopt bench --queue redis://...`) owns the results store. It puts every
+ * cell still to do on the queue with job id = (run, cell key), so a cell is enqueued once per
+ * run however often the coordinator is restarted (`--resume` re-adds the same ids: BullMQ keeps
+ * the existing job). Workers (`selfopt worker --queue redis://...`, on any machine) run a cell
+ * with the same `runCell` as a local run, on worker threads so that the event loop stays free
+ * to renew the job's lock, and return the metrics as the job's return value. The coordinator
+ * writes each returned result to the store as it completes, once per cell key: a result it has
+ * already recorded is dropped, so the store holds every cell exactly once.
+ *
+ * A worker that dies mid-job (SIGKILL, a lost machine) stops renewing its lock; BullMQ's stalled
+ * job check, run by every live worker, puts the job back on the queue and another worker runs it.
+ * Cells are seeded, so a re-run gives the same metrics.
+ */
+import { createHash } from 'node:crypto';
+import { availableParallelism, hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import { SelfoptError } from '../core/errors.js';
+import { codeVersion, machineInfo } from '../core/version.js';
+import type { Cell, CellResult } from './cell.js';
+import { cellKey } from './store.js';
+
+/** The queue every coordinator and worker share unless told otherwise (`--queue-name`). */
+export const DEFAULT_QUEUE_NAME = 'selfopt-cells';
+
+export interface CellJob {
+  runId: string;
+  /** The coordinator's code version: a worker on other code refuses the cell. */
+  codeVersion: string;
+  cell: Cell;
+}
+
+export interface CellJobResult extends CellResult {
+  /** The machine and code that ran the cell (recorded on its result rows). */
+  machine: string;
+  codeVersion: string;
+  /** `host:pid` of the worker process, for the log. */
+  worker: string;
+}
+
+/** The job id of a cell in a run: BullMQ ids may not contain ':' nor look like integers. */
+export function cellJobId(runId: string, cell: Pick<Cell, 'problem' | 'instance' | 'solver' | 'seed'>): string {
+  const key = cellKey(cell.problem, cell.instance.id, cell.solver, cell.seed);
+  return `${runId}.${createHash('sha256').update(key).digest('hex').slice(0, 24)}`;
+}
+
+/** Parses `redis://[user:password@]host[:port][/db]` (or `rediss://` for TLS) into connection options. */
+export function redisOptions(url: string, where = '--queue'): RedisOptions & { host: string; port: number } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new SelfoptError(`'${url}' is not a URL`, where, 'redis://host:port (e.g. redis://127.0.0.1:6379)');
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new SelfoptError(`scheme '${u.protocol}' in '${url}'`, where, 'redis:// or rediss://');
+  if (!u.hostname) throw new SelfoptError(`no host in '${url}'`, where, 'redis://host:port');
+  const port = u.port ? Number(u.port) : 6379;
+  const db = u.pathname && u.pathname !== '/' ? Number(u.pathname.slice(1)) : 0;
+  if (!(Number.isInteger(db) && db >= 0)) throw new SelfoptError(`database '${u.pathname.slice(1)}' in '${url}'`, where, 'a database number, e.g. redis://host:6379/0');
+  return {
+    host: u.hostname.replace(/^\[|\]$/g, ''),
+    port,
+    db,
+    username: u.username ? decodeURIComponent(u.username) : undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    tls: u.protocol === 'rediss:' ? {} : undefined,
+    // Workers block on Redis; BullMQ requires unlimited retries per request for them.
+    maxRetriesPerRequest: null,
+  };
+}
+
+/** Fails with one clear error when Redis cannot be reached, instead of ioredis retrying forever. */
+export async function checkRedis(url: string, where = '--queue'): Promise<void> {
+  const opts = redisOptions(url, where);
+  const r = new Redis({ ...opts, lazyConnect: true, connectTimeout: 5000, maxRetriesPerRequest: 0, retryStrategy: () => null } as RedisOptions);
+  r.on('error', () => {}); // reported through connect()'s rejection below
+  try {
+    await r.connect();
+    await r.ping();
+  } catch (e) {
+    throw new SelfoptError(`cannot reach Redis at ${url}: ${e instanceof Error ? e.message : String(e)}`, where, 'a running redis-server at that address');
+  } finally {
+    r.disconnect();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// coordinator
+
+export interface QueuedRunOptions {
+  url: string;
+  queueName?: string;
+  runId: string;
+  cells: readonly Cell[];
+  /** Writes one finished cell to the store; called once per cell, one at a time. */
+  record: (cell: Cell, result: CellJobResult) => Promise<void>;
+  /** How often to look at every pending job directly, in case an event was missed (ms). */
+  sweepMs?: number;
+}
+
+export interface QueuedRunOutcome {
+  /** Jobs that BullMQ found stalled (their worker died or hung) and put back on the queue. */
+  stalled: number;
+}
+
+/**
+ * Enqueues `cells` and waits until each has a recorded result. The first failed cell stops the
+ * run: its waiting jobs are removed, recorded cells stay, and the error names the cell.
+ */
+export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcome> {
+  await checkRedis(opts.url);
+  const connection = redisOptions(opts.url);
+  const name = opts.queueName ?? DEFAULT_QUEUE_NAME;
+  const queue = new Queue<CellJob, CellJobResult>(name, { connection });
+  const events = new QueueEvents(name, { connection });
+  const pending = new Map<string, Cell>();
+  for (const cell of opts.cells) pending.set(cellJobId(opts.runId, cell), cell);
+  let stalled = 0;
+  let failure: Error | undefined;
+  let wake: () => void = () => {};
+  // Results are written one at a time, in the order they arrive; a job seen twice (an event and
+  // a sweep) is written once because it leaves `pending` before its write starts.
+  let writing: Promise<void> = Promise.resolve();
+  const finish = (jobId: string, result: CellJobResult) => {
+    const cell = pending.get(jobId);
+    if (!cell) return;
+    pending.delete(jobId);
+    writing = writing.then(async () => {
+      if (failure) return;
+      try {
+        await opts.record(cell, result);
+        await queue.remove(jobId).catch(() => 0); // the result is in the store now; keep Redis small
+      } catch (e) {
+        failure ??= e instanceof Error ? e : new Error(String(e));
+      }
+      wake();
+    });
+  };
+  const fail = (jobId: string, reason: string) => {
+    const cell = pending.get(jobId);
+    if (!cell || failure) return;
+    const where = `cell ${cell.problem}/${cell.instance.id}/${cell.solver}/seed ${cell.seed}`;
+    failure = /SelfoptError/.test(reason)
+      ? new SelfoptError(reason.replace(/^SelfoptError:\s*/, ''), where, 'the cell to finish; finished cells stay recorded, rerun with --resume')
+      : new Error(`${where} failed on a worker: ${reason}`);
+    wake();
+  };
+  events.on('completed', ({ jobId, returnvalue }) => {
+    if (pending.has(jobId)) finish(jobId, parseResult(returnvalue));
+  });
+  events.on('failed', ({ jobId, failedReason }) => fail(jobId, failedReason));
+  events.on('stalled', ({ jobId }) => {
+    if (pending.has(jobId)) stalled++;
+  });
+  // Looks at every pending job: catches results whose event was missed, and jobs already
+  // finished before this coordinator started (a --resume after the coordinator died).
+  const sweep = async () => {
+    for (const id of [...pending.keys()]) {
+      const job = await queue.getJob(id);
+      if (!job) continue;
+      if (job.finishedOn && job.failedReason === undefined && job.returnvalue) finish(id, job.returnvalue);
+      else if (job.failedReason !== undefined && (await job.isFailed())) fail(id, job.failedReason);
+    }
+  };
+  try {
+    await events.waitUntilReady();
+    const data = (cell: Cell): CellJob => ({ runId: opts.runId, codeVersion: codeVersion(), cell });
+    const jobOpts = { attempts: 1, removeOnComplete: false, removeOnFail: false };
+    await queue.addBulk([...pending].map(([jobId, cell]) => ({ name: 'cell', data: data(cell), opts: { ...jobOpts, jobId } })));
+    await sweep();
+    const sweepMs = opts.sweepMs ?? 5000;
+    let lastSweep = Date.now();
+    while (pending.size > 0 && !failure) {
+      await new Promise<void>((res) => {
+        wake = res;
+        setTimeout(res, Math.max(0, lastSweep + sweepMs - Date.now())).unref();
+      });
+      if (pending.size > 0 && !failure && Date.now() - lastSweep >= sweepMs) {
+        await sweep();
+        lastSweep = Date.now();
+      }
+    }
+    await writing;
+    if (failure) {
+      // Waiting jobs of this run are taken off the queue; a running one finishes and stays in
+      // Redis as completed, where a `--resume` finds it.
+      for (const id of pending.keys()) await queue.remove(id).catch(() => 0);
+      throw failure;
+    }
+    return { stalled };
+  } finally {
+    await events.close();
+    await queue.close();
+  }
+}
+
+function parseResult(v: unknown): CellJobResult {
+  return (typeof v === 'string' ? JSON.parse(v) : v) as CellJobResult;
+}
+
+// ---------------------------------------------------------------------------------------------
+// worker
+
+export interface WorkerOptions {
+  url: string;
+  queueName?: string;
+  /** Cells run at once (worker threads). Default: one per core. */
+  concurrency?: number;
+  /**
+   * A job's lock lasts this long and is renewed at half of it; a worker silent for longer is
+   * taken for dead and its job re-run. The stalled-job check runs at the same interval.
+   */
+  lockMs?: number;
+  /** One line per event (start, done, failed), for the operator and the tests. */
+  log?: (line: string) => void;
+}
+
+export interface CellWorker {
+  /** Finishes the running cells, then stops. */
+  close(): Promise<void>;
+}
+
+export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
+  await checkRedis(opts.url);
+  const connection = redisOptions(opts.url);
+  const threads = Math.max(1, opts.concurrency ?? availableParallelism());
+  const lockMs = opts.lockMs ?? 30_000;
+  const log = opts.log ?? (() => {});
+  const me = `${hostname()}:${process.pid}`;
+  const version = codeVersion();
+  const machine = machineInfo();
+  const pool = new Piscina({ filename: fileURLToPath(new URL('./worker.js', import.meta.url)), minThreads: threads, maxThreads: threads });
+  const processor = async (job: Job<CellJob, CellJobResult>): Promise<CellJobResult> => {
+    const { cell } = job.data;
+    const label = `${cell.problem}/${cell.instance.id}/${cell.solver}/seed ${cell.seed}`;
+    if (job.data.codeVersion !== version) {
+      throw new SelfoptError(`worker ${me} runs code ${version}, the run was started with ${job.data.codeVersion}`, `cell ${label}`, 'workers on the same commit as the coordinator');
+    }
+    log(`start ${job.id} ${label}`);
+    let r: CellResult;
+    try {
+      r = (await pool.run(cell)) as CellResult;
+    } catch (e) {
+      // BullMQ keeps only the message: mark a user error so the coordinator reports it as one.
+      const user = e instanceof SelfoptError || (e instanceof Error && e.name === 'SelfoptError');
+      const msg = e instanceof Error ? e.message : String(e);
+      throw new Error(user ? `SelfoptError: ${msg}` : msg);
+    }
+    log(`done ${job.id} ${label}`);
+    return { ...r, machine, codeVersion: version, worker: me };
+  };
+  const worker = new Worker<CellJob, CellJobResult>(opts.queueName ?? DEFAULT_QUEUE_NAME, processor, {
+    connection,
+    concurrency: threads,
+    lockDuration: lockMs,
+    stalledInterval: lockMs,
+    // A cell re-run after its worker died is the normal case, not a poison job; allow several.
+    maxStalledCount: 5,
+  });
+  worker.on('failed', (job, err) => log(`failed ${job?.id ?? '?'} ${err.message}`));
+  worker.on('error', (err) => log(`error ${err.message}`));
+  await worker.waitUntilReady();
+  log(`worker ${me} ready: ${threads} threads on queue ${opts.queueName ?? DEFAULT_QUEUE_NAME} at ${opts.url}`);
+  return {
+    async close() {
+      await worker.close();
+      await pool.destroy();
+    },
+  };
+}

@@ -1,0 +1,212 @@
+/**
+ * The distributed bar: two `selfopt worker` processes finish a grid put on Redis by
+ * `selfopt bench --queue`, one of them is SIGKILLed mid-run, and the store ends with every cell
+ * exactly once, with the same seeded metrics as the same grid run locally. Debian's
+ * redis-server runs on a free loopback port; the test skips visibly when it is absent.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { DataPath } from '../../src/core/data.js';
+import { SelfoptError } from '../../src/core/errors.js';
+import { runBench, planGrid, type BenchOptions } from '../../src/bench/runner.js';
+import { ResultsStore, cellKey } from '../../src/bench/store.js';
+import { cellJobId, checkRedis, redisOptions } from '../../src/bench/queue.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const REDIS = '/usr/bin/redis-server';
+const skip = existsSync(REDIS) || spawnSync('redis-server', ['--version']).status === 0 ? false : 'redis-server is not installed on this machine';
+
+const INSTANCES = ['rgg_2k_k2', 'rgg_2k_k8', 'mesh_2k_k2', 'mesh_2k_k8'];
+const SOLVERS = ['random', 'graph-growing', 'multilevel'];
+const SEEDS = 2;
+/** Measured time, not a seeded result: left out of the equality check. */
+const TIMED = new Set(['partition_ms']);
+
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => ok(port));
+    });
+  });
+}
+
+async function startRedis(): Promise<{ url: string; proc: ChildProcess }> {
+  const port = await freePort();
+  const bin = existsSync(REDIS) ? REDIS : 'redis-server';
+  const proc = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const url = `redis://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      await checkRedis(url);
+      return { url, proc };
+    } catch (e) {
+      if (i > 100) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+function benchOptions(over: Partial<BenchOptions> = {}): BenchOptions {
+  return {
+    problems: ['partition'],
+    instances: INSTANCES,
+    solvers: SOLVERS,
+    seeds: SEEDS,
+    quick: true,
+    resume: false,
+    data: new DataPath({ env: {}, cwd: tmpdir() }),
+    options: {},
+    concurrency: 0,
+    progress: false,
+    command: 'test',
+    ...over,
+  };
+}
+
+/** A worker process, with its output lines as they come. */
+function startWorker(url: string, queueName: string): { proc: ChildProcess; lines: string[]; onLine: (f: (l: string) => void) => void } {
+  const proc = spawn(process.execPath, [CLI, 'worker', '--queue', url, '--queue-name', queueName, '--concurrency', '1', '--lock-seconds', '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  const listeners: ((l: string) => void)[] = [];
+  createInterface({ input: proc.stdout! }).on('line', (l) => {
+    lines.push(l);
+    for (const f of listeners) f(l);
+  });
+  return { proc, lines, onLine: (f) => listeners.push(f) };
+}
+
+test('redisOptions parses redis URLs and rejects others with one clear error', () => {
+  const o = redisOptions('redis://user:p%40ss@10.0.0.2:6380/3');
+  assert.deepEqual([o.host, o.port, o.db, o.username, o.password], ['10.0.0.2', 6380, 3, 'user', 'p@ss']);
+  assert.equal(redisOptions('redis://localhost').port, 6379);
+  assert.throws(() => redisOptions('http://localhost:6379'), SelfoptError);
+  assert.throws(() => redisOptions('not a url'), /not a URL/);
+  assert.throws(() => redisOptions('redis://h:1/x'), /database 'x'/);
+});
+
+test('cellJobId is one id per (run, cell), legal for BullMQ', () => {
+  const cell = planGrid(benchOptions())[0]!.cells[0]!;
+  const id = cellJobId('20260101T000000000Z-abcd', cell);
+  assert.equal(id, cellJobId('20260101T000000000Z-abcd', { ...cell, options: { other: '1' } } as typeof cell));
+  assert.notEqual(id, cellJobId('20260101T000000000Z-abcd', { ...cell, seed: cell.seed + 1 }));
+  assert.notEqual(id, cellJobId('20260101T000000000Z-abce', cell));
+  assert.ok(!id.includes(':'));
+});
+
+test('an unreachable Redis is one clear error, not a hang', async () => {
+  const port = await freePort();
+  await assert.rejects(checkRedis(`redis://127.0.0.1:${port}`), /cannot reach Redis at redis:\/\/127\.0\.0\.1/);
+});
+
+test('two workers finish a grid with the local seeded results; a SIGKILLed worker loses no cell', { skip, timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'selfopt-queue-'));
+  const redis = await startRedis();
+  const queueName = `test-${process.pid}`;
+  const workers = [startWorker(redis.url, queueName), startWorker(redis.url, queueName)];
+  try {
+    // The reference: the same grid, run in this process.
+    const localStore = await ResultsStore.open(join(dir, 'local.duckdb'));
+    const local = await runBench(benchOptions(), localStore);
+    const localRows = await localStore.rows({ runId: local.runId });
+    await localStore.close();
+
+    // Worker 0 dies in the middle of a cell: at a `start` line (after its second cell) it is
+    // frozen with SIGSTOP; if its output then ends in that `start`, the cell is running and not
+    // completed (a worker prints `done` before it reports the job finished), so it gets SIGKILL;
+    // otherwise it is thawed and the next `start` is tried.
+    const [victim] = workers;
+    let killedAt: string | undefined;
+    let busy = false;
+    victim!.onLine((l) => {
+      if (killedAt !== undefined || busy || !l.startsWith('start ') || victim!.lines.filter((x) => x.startsWith('done ')).length < 2) return;
+      busy = true;
+      victim!.proc.kill('SIGSTOP');
+      setTimeout(() => {
+        const last = victim!.lines[victim!.lines.length - 1]!;
+        if (last.startsWith('start ')) {
+          killedAt = last.split(' ')[1];
+          victim!.proc.kill('SIGKILL');
+        } else {
+          victim!.proc.kill('SIGCONT');
+        }
+        busy = false;
+      }, 100);
+    });
+
+    // Both workers are up before the cells go on the queue, so both get some.
+    for (const w of workers) {
+      while (!w.lines.some((l) => l.startsWith('worker ') && l.includes(' ready'))) {
+        assert.equal(w.proc.exitCode, null, 'a worker exited before it was ready');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    const storePath = join(dir, 'queued.duckdb');
+    const coordinator = spawn(
+      process.execPath,
+      [CLI, 'bench', 'partition', '--quick', '--instances', INSTANCES.join(','), '--solvers', SOLVERS.join(','), '--seeds', String(SEEDS),
+        '--queue', redis.url, '--queue-name', queueName, '--store', storePath, '--no-html'],
+      { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir },
+    );
+    let stderr = '';
+    coordinator.stderr!.on('data', (d) => (stderr += d));
+    coordinator.stdout!.resume();
+    const code = await new Promise<number | null>((ok) => coordinator.on('exit', ok));
+    assert.equal(code, 0, stderr);
+    assert.ok(killedAt, 'worker 0 was killed');
+    await new Promise<void>((ok) => (victim!.proc.exitCode !== null || victim!.proc.signalCode !== null ? ok() : victim!.proc.on('exit', () => ok())));
+    assert.equal(victim!.proc.signalCode, 'SIGKILL');
+
+    const store = await ResultsStore.open(storePath, { readOnly: true });
+    const runs = await store.runs();
+    const rows = await store.rows();
+    await store.close();
+    assert.equal(runs.length, 1);
+    assert.ok(runs[0]!.finishedAt, 'the queued run is finished');
+
+    // Every cell exactly once: one row per (cell, metric), the same cells and metrics as locally.
+    const key = (r: { problem: string; instance: string; solver: string; seed: number; metric: string }) => `${cellKey(r.problem, r.instance, r.solver, r.seed)} ${r.metric}`;
+    const counts = new Map<string, number>();
+    for (const r of rows) counts.set(key(r), (counts.get(key(r)) ?? 0) + 1);
+    assert.equal(localRows.length, INSTANCES.length * SOLVERS.length * SEEDS * 4);
+    assert.deepEqual([...counts.keys()].sort(), localRows.map(key).sort());
+    assert.ok([...counts.values()].every((n) => n === 1), 'no cell recorded twice');
+
+    // The same seeded metrics as the local run.
+    const localValue = new Map(localRows.map((r) => [key(r), r.value]));
+    for (const r of rows) if (!TIMED.has(r.metric)) assert.equal(r.value, localValue.get(key(r)), key(r));
+
+    // Both workers ran cells; the killed one's cell was re-run by the other.
+    const done = (w: (typeof workers)[number]) => w.lines.filter((l) => l.startsWith('done ')).map((l) => l.split(' ')[1]!);
+    assert.ok(done(workers[1]!).length > 0 && done(victim!).length >= 2);
+    assert.ok(!done(victim!).includes(killedAt!));
+    assert.ok(done(workers[1]!).includes(killedAt!), 'the surviving worker re-ran the killed cell');
+    assert.match(stderr, /[1-9]\d* re-run after their worker stopped/);
+    // What the coordinator recorded is gone from Redis; nothing is left on the queue.
+    assert.equal(await queueLeft(redis.url, queueName), 0);
+  } finally {
+    for (const w of workers) w.proc.kill('SIGKILL');
+    redis.proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+async function queueLeft(url: string, name: string): Promise<number> {
+  const { Queue } = await import('bullmq');
+  const q = new Queue(name, { connection: redisOptions(url) });
+  try {
+    const c = await q.getJobCounts('wait', 'active', 'completed', 'failed', 'delayed');
+    return Object.values(c).reduce((a, b) => a + b, 0);
+  } finally {
+    await q.close();
+  }
+}
