@@ -175,6 +175,66 @@ export function ratioChart(spec: RatioChartSpec): string {
   return parts.join('');
 }
 
+export interface LineSeries {
+  label: string;
+  color: string;
+  points: { x: number; y: number }[];
+}
+
+export interface LineChartSpec {
+  series: LineSeries[];
+  xLabel: string;
+  yLabel: string;
+  width?: number;
+  height?: number;
+  ariaLabel: string;
+}
+
+/** Learning curves: one polyline per series on linear axes, with a legend above the plot. */
+export function lineChart(spec: LineChartSpec): string {
+  const width = spec.width ?? 540;
+  const height = spec.height ?? 260;
+  const top = 26;
+  const left = 56;
+  const right = 12;
+  const bottom = 40;
+  const pts = spec.series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+  const xs = pts.map((p) => p.x);
+  const ys = pts.map((p) => p.y);
+  const xLo = Math.min(...xs, 0);
+  const xHi = Math.max(...xs, xLo + 1);
+  const yMin = Math.min(...ys);
+  const yMax = Math.max(...ys);
+  const pad = (yMax - yMin) * 0.05 || Math.abs(yMax) * 0.05 || 1;
+  const xt = niceTicks(xLo, xHi, 5);
+  const yt = niceTicks(yMin - pad, yMax + pad, 5);
+  const [x0v, x1v] = [Math.min(xLo, xt[0]!), Math.max(xHi, xt[xt.length - 1]!)];
+  const [y0v, y1v] = [Math.min(yMin - pad, yt[0]!), Math.max(yMax + pad, yt[yt.length - 1]!)];
+  const sx = (v: number) => left + ((v - x0v) / (x1v - x0v || 1)) * (width - left - right);
+  const sy = (v: number) => height - bottom - ((v - y0v) / (y1v - y0v || 1)) * (height - top - bottom);
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${esc(spec.ariaLabel)}" ${FONT} font-size="12">`);
+  for (const t of xt) {
+    const x = r1(sx(t));
+    parts.push(`<line x1="${x}" x2="${x}" y1="${top}" y2="${height - bottom}" stroke="#e5e7eb"/><text x="${x}" y="${height - bottom + 15}" text-anchor="middle" fill="#6b7280" font-size="11">${esc(fmtTick(t))}</text>`);
+  }
+  for (const t of yt) {
+    const y = r1(sy(t));
+    parts.push(`<line x1="${left}" x2="${width - right}" y1="${y}" y2="${y}" stroke="#e5e7eb"/><text x="${left - 6}" y="${y + 4}" text-anchor="end" fill="#6b7280" font-size="11">${esc(fmtTick(t))}</text>`);
+  }
+  let lx = left;
+  for (const s of spec.series) {
+    parts.push(`<rect x="${lx}" y="8" width="10" height="10" fill="${esc(s.color)}"/><text x="${lx + 14}" y="17" fill="#374151" font-size="11">${esc(s.label)}</text>`);
+    lx += 24 + s.label.length * CHAR;
+    const d = s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y)).map((p, i) => `${i === 0 ? 'M' : 'L'}${r1(sx(p.x))} ${r1(sy(p.y))}`).join('');
+    if (d) parts.push(`<path d="${d}" fill="none" stroke="${esc(s.color)}" stroke-width="1.8" stroke-linejoin="round"/>`);
+  }
+  parts.push(`<text x="${r1((left + width - right) / 2)}" y="${height - 6}" text-anchor="middle" fill="#374151" font-size="11">${esc(spec.xLabel)}</text>`);
+  parts.push(`<text x="12" y="${r1((top + height - bottom) / 2)}" text-anchor="middle" fill="#374151" font-size="11" transform="rotate(-90 12 ${r1((top + height - bottom) / 2)})">${esc(spec.yLabel)}</text>`);
+  parts.push('</svg>');
+  return parts.join('');
+}
+
 /** Round ticks covering [lo, hi]: steps of 1, 2 or 5 times a power of ten. */
 export function niceTicks(lo: number, hi: number, count: number): number[] {
   const span = hi - lo;

@@ -218,18 +218,64 @@ program
 
 program
   .command('serve')
-  .description('serve environments to any language: JSON protocol over WebSocket and HTTP POST on /v1 (see src/server/protocol.ts)')
+  .description('serve environments to any language (JSON protocol over WebSocket and HTTP POST on /v1, see src/server/protocol.ts) and the results dashboard on /')
   .option('--port <n>', 'TCP port (0 = any free port)', (v) => Number(v), 8765)
   .option('--host <addr>', 'address to bind; loopback by default, widen only with --token', '127.0.0.1')
   .option('--token <t>', 'require this bearer token (Authorization header or a first hello {token}); default $SELFOPT_TOKEN', process.env.SELFOPT_TOKEN || undefined)
   .option('--idle <seconds>', 'close a session unused this long', (v) => Number(v), 600)
+  .option('--train-dir <dir>', 'training runs whose learning curves the dashboard plots', '.selfopt/train')
   .addOption(dataOption())
-  .action(async (o: { port: number; host: string; token?: string; idle: number; data?: string }) => {
+  .addOption(storeOption())
+  .action(async (o: { port: number; host: string; token?: string; idle: number; data?: string; store: string; trainDir: string }) => {
     if (!(Number.isInteger(o.port) && o.port >= 0 && o.port < 65536)) throw new SelfoptError(`--port ${o.port}`, 'command line', 'an integer in [0, 65535]');
     if (!(o.idle > 0)) throw new SelfoptError(`--idle ${o.idle}`, 'command line', 'a positive number of seconds');
     const { serve } = await import('../server/server.js');
-    const s = await serve({ port: o.port, host: o.host, token: o.token, idleMs: o.idle * 1000, data: o.data });
+    const s = await serve({ port: o.port, host: o.host, token: o.token, idleMs: o.idle * 1000, data: o.data, dashboard: { store: resolve(o.store), trainDir: resolve(o.trainDir) } });
     console.log(`selfopt serve: listening on ${s.url} (WebSocket ws://${s.url.slice('http://'.length)}, HTTP POST)${o.token ? ', token required' : ''}`);
+    console.log(`dashboard: ${s.url.replace(/\/v1$/, '/')}${o.token ? '#token=<token>' : ''} (results from ${resolve(o.store)})`);
+  });
+
+program
+  .command('bench-server')
+  .description('the server under load: concurrent sessions stepping with bad messages mixed in; checks replies against in-process mirrors, error codes and paths, leaks')
+  .option('--sessions <n>', 'concurrent sessions, one WebSocket each', (v) => Number(v), 64)
+  .option('--seconds <s>', 'how long they step', (v) => Number(v), 30)
+  .option('--json', 'machine-readable report')
+  .action(async (o: { sessions: number; seconds: number; json?: boolean }) => {
+    if (!(Number.isInteger(o.sessions) && o.sessions >= 2)) throw new SelfoptError(`--sessions ${o.sessions}`, 'command line', 'an integer >= 2');
+    if (!(o.seconds > 0)) throw new SelfoptError(`--seconds ${o.seconds}`, 'command line', 'a positive number');
+    const { Worker } = await import('node:worker_threads');
+    const { runLoad } = await import('../server/load.js');
+    const thread = new Worker(new URL('../server/load-thread.js', import.meta.url));
+    const ask = <T>(m: string, key: string) => new Promise<T>((ok) => {
+      const f = (r: Record<string, unknown>) => {
+        if (key in r) {
+          thread.off('message', f);
+          ok(r[key] as T);
+        }
+      };
+      thread.on('message', f);
+      if (m) thread.postMessage(m);
+    });
+    const url = await ask<string>('', 'url');
+    let logged: string[] = [];
+    const report = await runLoad({ url, sessions: o.sessions, seconds: o.seconds, sessionCount: () => ask<number>('count', 'count'), serverErrors: () => logged });
+    logged = await ask<string[]>('logged', 'logged');
+    for (const e of logged) {
+      report.errorCount++;
+      if (report.errors.length < 20) report.errors.push(`server logged: ${e.slice(0, 300)}`);
+    }
+    await ask('close', 'closed');
+    await thread.terminate();
+    if (o.json) console.log(JSON.stringify(report, null, 2));
+    else {
+      console.log(`${report.sessions} sessions for ${report.seconds} s: ${report.steps} steps (${report.stepsPerSec}/s), ${report.episodes} episodes, every step equal to its in-process mirror (${report.mirrored})`);
+      console.log(`step round trip: p50 ${report.latencyMs.p50} ms, p99 ${report.latencyMs.p99} ms, max ${report.latencyMs.max} ms`);
+      console.log(`bad messages answered with the expected code and path: ${Object.entries(report.badAnswered).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      console.log(`sessions left after disconnect: ${report.leakedSessions}`);
+      console.log(report.errorCount === 0 ? 'bar met: no error, no leaked session' : `BAR NOT MET: ${report.errorCount} errors:\n  ${report.errors.join('\n  ')}`);
+    }
+    if (report.errorCount > 0) process.exitCode = 1;
   });
 
 program

@@ -5,6 +5,8 @@
  *   POST http://HOST:PORT/v1   one message per request body; keep the connection alive to keep
  *                              its sessions (they belong to the TCP connection)
  *
+ *   GET  http://HOST:PORT/     the results dashboard and its JSON API (dashboard.ts)
+ *
  * Every message is handled synchronously to its reply (envs are synchronous), so sessions need
  * no locks; an env that throws is answered with an error and the server keeps serving.
  * Binds 127.0.0.1 unless told otherwise: an env server runs code on request and should not be
@@ -21,6 +23,7 @@ import type { Env } from '../core/env.js';
 import { SelfoptError, unknownName } from '../core/errors.js';
 import { PROJECT_ROOT } from '../core/version.js';
 import { ENVS } from './registry.js';
+import { Dashboard, type DashboardOptions } from './dashboard.js';
 import { HARD_LIMIT_BYTES, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, ProtocolError, errorReply, fromZod, idOf, okReply, parseRequest, type Request } from './protocol.js';
 
 export interface ServeOptions {
@@ -36,6 +39,8 @@ export interface ServeOptions {
   data?: string;
   /** Where internal errors (bugs) are logged; default console.error. */
   log?: (msg: string) => void;
+  /** Serve the dashboard and its read-only results API on GET (see dashboard.ts). */
+  dashboard?: DashboardOptions;
 }
 
 export interface RunningServer {
@@ -248,7 +253,11 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
     res.end(body);
   };
 
+  const dashboard = options.dashboard ? new Dashboard(options.dashboard) : undefined;
   const http = createServer({ noDelay: true }, (req, res) => {
+    if (dashboard && req.method === 'GET' && req.url !== '/v1') {
+      return dashboard.handle(req, res, options.token === undefined || tokenMatches(bearer(req), options.token));
+    }
     if (req.url !== '/v1' || req.method !== 'POST') {
       const e = new ProtocolError('bad_request', `${req.method} ${req.url}: the protocol is POST /v1 (or a WebSocket on /v1)`, null);
       req.resume();

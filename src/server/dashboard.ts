@@ -1,0 +1,206 @@
+/**
+ * The dashboard side of `selfopt serve`: the built web app (dist/web, made by `vite build web`
+ * during `npm ci`) and a read-only JSON API over the results store and the training logs.
+ *
+ *   GET /                          the dashboard
+ *   GET /api/problems              every problem: title, metrics, solvers, baseline
+ *   GET /api/runs                  every recorded run (id, command, times, problems, cells)
+ *   GET /api/summary?problem=P[&run=ID]
+ *                                  {run, summary}: the summary `selfopt report --json` prints
+ *                                  (means with 95% CIs, learned-vs-best-heuristic ratios) of
+ *                                  run ID, or of the latest run that recorded P
+ *   GET /api/curves[?problem=P]    learning curves: every `<train dir>/<name>/curve.jsonl`
+ *
+ * The store is opened read-only for each request and closed after it, so a `selfopt bench`
+ * can write to it between requests (DuckDB lets one writer hold the file); requests are served
+ * one at a time for the same reason (one open handle per file per process).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { SelfoptError } from '../core/errors.js';
+import { median } from '../core/stats.js';
+import { PROJECT_ROOT } from '../core/version.js';
+import { getProblem, problems } from '../problems/all.js';
+import { ResultsStore } from '../bench/store.js';
+import { summarize } from '../bench/summary.js';
+
+export interface DashboardOptions {
+  /** The results store (DuckDB file). */
+  store: string;
+  /** Directory holding one folder per training run, each with a curve.jsonl. */
+  trainDir: string;
+  /** The built web app; default <project>/dist/web. */
+  webDir?: string;
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.json': 'application/json',
+  '.ico': 'image/x-icon',
+  '.png': 'image/png',
+};
+
+/** At most this many points of one curve are sent; longer curves are thinned evenly. */
+const MAX_CURVE_POINTS = 2000;
+
+export interface CurvePoint {
+  [key: string]: number;
+}
+
+export interface Curve {
+  /** The training run's folder name, e.g. `scheduling-decima-seed1`. */
+  name: string;
+  problem: string | null;
+  points: CurvePoint[];
+  /** Points in the file (before thinning). */
+  total: number;
+}
+
+export function defaultWebDir(): string {
+  return join(PROJECT_ROOT, 'dist', 'web');
+}
+
+export class Dashboard {
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly webDir: string;
+
+  constructor(private readonly opts: DashboardOptions) {
+    this.webDir = resolve(opts.webDir ?? defaultWebDir());
+  }
+
+  /** Handles GET requests outside the protocol; `authed` says whether the token (if any) was given. */
+  handle(req: IncomingMessage, res: ServerResponse, authed: boolean): void {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname.startsWith('/api/')) {
+      if (!authed) return json(res, 401, { error: { code: 'unauthorized', message: 'this server wants a bearer token (Authorization: Bearer <token>)' } });
+      const job = this.chain.then(() => this.api(url)).then(
+        (body) => json(res, 200, body),
+        (e: unknown) => {
+          const user = e instanceof SelfoptError;
+          json(res, user ? 404 : 500, { error: { code: user ? 'not_found' : 'internal', message: e instanceof Error ? e.message : String(e) } });
+        },
+      );
+      this.chain = job;
+      return;
+    }
+    this.file(url.pathname, res);
+  }
+
+  private async api(url: URL): Promise<unknown> {
+    const q = (k: string) => url.searchParams.get(k) ?? undefined;
+    switch (url.pathname) {
+      case '/api/problems':
+        return problems.map((p) => ({
+          name: p.name,
+          title: p.title,
+          reference: p.reference,
+          primaryMetric: p.primaryMetric,
+          baseline: p.baseline,
+          metrics: p.metrics,
+          solvers: p.solvers.map((s) => s.info),
+        }));
+      case '/api/runs':
+        return this.withStore((s) => s.runs());
+      case '/api/summary': {
+        const name = q('problem');
+        if (!name) throw new SelfoptError('no problem given', '/api/summary', '?problem=NAME');
+        const problem = getProblem(name, '?problem');
+        return this.withStore(async (store) => {
+          const runId = q('run');
+          const run = runId ? (await store.runs()).find((r) => r.runId === runId) : await store.latestRun(name);
+          if (!run) throw new SelfoptError(runId ? `no run '${runId}'` : `no recorded run of ${name}`, store.path, 'a run recorded by `selfopt bench`');
+          const rows = await store.rows({ runId: run.runId, problem: name });
+          if (rows.length === 0) return { run, summary: null };
+          const summary = summarize(name, rows, {
+            primaryMetric: problem.primaryMetric,
+            baseline: problem.baseline,
+            metrics: problem.metrics.map((m) => m.name),
+            solvers: problem.solvers.map((s) => s.info.name),
+          });
+          for (const [key, metric] of Object.entries(problem.metaMetrics ?? {})) {
+            const values = rows.filter((r) => r.metric === metric).map((r) => r.value);
+            if (values.length > 0) summary.meta[key] = median(values);
+          }
+          return { run, summary };
+        });
+      }
+      case '/api/curves':
+        return readCurves(this.opts.trainDir, q('problem'));
+      default:
+        throw new SelfoptError(`no API ${url.pathname}`, 'selfopt serve', '/api/problems, /api/runs, /api/summary, /api/curves');
+    }
+  }
+
+  private async withStore<T>(f: (s: ResultsStore) => Promise<T>): Promise<T> {
+    if (!existsSync(this.opts.store)) throw new SelfoptError('no results store here yet', this.opts.store, 'a store written by `selfopt bench` (or pass --store)');
+    const store = await ResultsStore.open(this.opts.store, { readOnly: true });
+    try {
+      return await f(store);
+    } finally {
+      await store.close();
+    }
+  }
+
+  private file(pathname: string, res: ServerResponse): void {
+    if (!existsSync(join(this.webDir, 'index.html'))) {
+      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' });
+      return void res.end(`the dashboard is not built: run \`npm run build:web\` (looked in ${this.webDir})\n`);
+    }
+    let rel: string;
+    try {
+      rel = normalize(decodeURIComponent(pathname)).replace(/^([/\\])+/, '');
+    } catch {
+      rel = '';
+    }
+    let path = resolve(this.webDir, rel || 'index.html');
+    // Only files inside the web directory; anything else (or a directory) gets the app itself.
+    if (!(path === this.webDir || path.startsWith(this.webDir + sep)) || !existsSync(path) || !statSync(path).isFile()) path = join(this.webDir, 'index.html');
+    res.writeHead(200, {
+      'content-type': TYPES[extname(path)] ?? 'application/octet-stream',
+      // Vite names assets by content hash; the page itself must be re-read.
+      'cache-control': path.includes(`${sep}assets${sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache',
+      'x-content-type-options': 'nosniff',
+    });
+    createReadStream(path).pipe(res);
+  }
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+/** Every training run's curve under `trainDir` (folders named `<problem>-<solver>-seed<n>`). */
+export function readCurves(trainDir: string, problem?: string): Curve[] {
+  if (!existsSync(trainDir)) return [];
+  const names = problems.map((p) => p.name);
+  const out: Curve[] = [];
+  for (const name of readdirSync(trainDir).sort()) {
+    const file = join(trainDir, name, 'curve.jsonl');
+    if (!existsSync(file)) continue;
+    const owner = names.find((p) => name.startsWith(`${p}-`)) ?? null;
+    if (problem !== undefined && owner !== problem) continue;
+    const points: CurvePoint[] = [];
+    // A trainer killed mid-write leaves a partial last line: skip lines that do not parse.
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        const p = JSON.parse(line) as unknown;
+        if (p && typeof p === 'object' && !Array.isArray(p)) {
+          const numeric = Object.fromEntries(Object.entries(p).filter(([, v]) => typeof v === 'number' && Number.isFinite(v))) as CurvePoint;
+          points.push(numeric);
+        }
+      } catch {
+        // not a point
+      }
+    }
+    const step = Math.max(1, Math.ceil(points.length / MAX_CURVE_POINTS));
+    out.push({ name, problem: owner, points: step === 1 ? points : points.filter((_, i) => i % step === 0 || i === points.length - 1), total: points.length });
+  }
+  return out;
+}

@@ -1,0 +1,168 @@
+/**
+ * The dashboard end to end: a real tiny bench run fills a temp store, `serve` serves the built
+ * app (dist/web) and its API, and Debian's headless Chromium (driven by playwright-core) loads
+ * the page, applies filters, and must show the table rows the store holds and a drawn chart
+ * (coloured bar pixels in a screenshot of the chart area). The API is also checked without a
+ * browser. Skips visibly when /usr/bin/chromium or the built app is missing.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataPath } from '../../src/core/data.js';
+import { runBench } from '../../src/bench/runner.js';
+import { ResultsStore } from '../../src/bench/store.js';
+import { KIND_COLORS } from '../../src/bench/svg.js';
+import { defaultWebDir } from '../../src/server/dashboard.js';
+import { serve, type RunningServer } from '../../src/server/server.js';
+import { countColor, decodePng } from './png.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+/** The page's global, inside functions that playwright runs in the browser. */
+declare const document: { querySelectorAll(s: string): ArrayLike<{ getAttribute(n: string): string | null }> & Iterable<{ getAttribute(n: string): string | null }> };
+const built = existsSync(join(defaultWebDir(), 'index.html'));
+const skipBrowser = !existsSync(CHROMIUM) ? `${CHROMIUM} is not installed on this machine` : !built ? 'the dashboard is not built (npm run build:web)' : false;
+
+const INSTANCES = ['rgg_2k_k2', 'mesh_2k_k2'];
+const SOLVERS = ['random', 'graph-growing', 'multilevel'];
+const COMMAND = `bench partition --quick --instances ${INSTANCES.join(',')} --solvers ${SOLVERS.join(',')} --seeds 2`;
+
+let dir: string;
+let server: RunningServer;
+let base: string;
+let runId: string;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'selfopt-dash-'));
+  const storePath = join(dir, 'results.duckdb');
+  const store = await ResultsStore.open(storePath);
+  const out = await runBench(
+    { problems: ['partition'], instances: INSTANCES, solvers: SOLVERS, seeds: 2, quick: true, resume: false, data: new DataPath({ env: {}, cwd: dir }), options: {}, concurrency: 0, progress: false, command: COMMAND },
+    store,
+  );
+  runId = out.runId;
+  await store.close();
+  // A training log in the format `selfopt train` writes (core/train.ts: {t, ...point} per line).
+  const trainDir = join(dir, 'train');
+  mkdirSync(join(trainDir, 'partition-multilevel-seed1'), { recursive: true });
+  writeFileSync(join(trainDir, 'partition-multilevel-seed1', 'curve.jsonl'), [1, 2, 3, 4, 5].map((s) => JSON.stringify({ t: 1000 + s, step: s, return: -10 / s })).join('\n') + '\n{"t":17, "step": 6, "ret');
+  server = await serve({ port: 0, log: () => {}, dashboard: { store: storePath, trainDir } });
+  base = server.url.replace(/\/v1$/, '/');
+});
+
+after(async () => {
+  await server?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const getJson = async (path: string, headers: Record<string, string> = {}) => {
+  const res = await fetch(new URL(path, base), { headers });
+  return { status: res.status, body: (await res.json()) as any };
+};
+
+test('the API serves runs, problems, summaries with CIs and learning curves from the store', async () => {
+  const runs = await getJson('api/runs');
+  assert.equal(runs.status, 200);
+  assert.deepEqual(runs.body.map((r: { runId: string }) => r.runId), [runId]);
+  assert.equal(runs.body[0].command, COMMAND);
+  const problems = await getJson('api/problems');
+  assert.ok(problems.body.some((p: { name: string }) => p.name === 'partition'));
+  const s = await getJson('api/summary?problem=partition');
+  assert.equal(s.status, 200);
+  assert.equal(s.body.run.runId, runId);
+  const rows = s.body.summary.rows.filter((r: { metric: string }) => r.metric === 'edge_cut');
+  assert.equal(rows.length, INSTANCES.length * SOLVERS.length);
+  for (const r of rows) assert.ok(r.ci95[0] <= r.mean && r.mean <= r.ci95[1] && r.n === 2);
+  const curves = await getJson('api/curves?problem=partition');
+  assert.deepEqual(curves.body.map((c: { name: string }) => c.name), ['partition-multilevel-seed1']);
+  assert.equal(curves.body[0].points.length, 5, 'the torn last line is skipped');
+  assert.equal((await getJson('api/summary?problem=nope')).status, 404);
+  assert.equal((await getJson('api/summary?problem=partition&run=nope')).status, 404);
+  assert.equal((await getJson('api/other')).status, 404);
+});
+
+test('static files stay inside the web directory', { skip: built ? false : 'the dashboard is not built' }, async () => {
+  for (const p of ['/../../package.json', '/%2e%2e/%2e%2e/package.json', '/assets/../../../src/cli/main.ts']) {
+    const res = await fetch(base.replace(/\/$/, '') + p);
+    const text = await res.text();
+    assert.equal(res.status, 200);
+    assert.match(text, /<title>selfopt results<\/title>/, p);
+  }
+});
+
+test('with --token the API wants the bearer token', async () => {
+  const s = await serve({ port: 0, log: () => {}, token: 'sekret', dashboard: { store: join(dir, 'results.duckdb'), trainDir: join(dir, 'train') } });
+  try {
+    const url = s.url.replace(/\/v1$/, '/api/runs');
+    assert.equal((await fetch(url)).status, 401);
+    assert.equal((await fetch(url, { headers: { authorization: 'Bearer sekret' } })).status, 200);
+  } finally {
+    await s.close();
+  }
+});
+
+test('in headless Chromium: the table shows the store, a filter narrows it, a chart is drawn', { skip: skipBrowser, timeout: 120_000 }, async () => {
+  const { chromium } = await import('playwright-core');
+  const profile = mkdtempSync(join(tmpdir(), 'selfopt-chromium-'));
+  // A fresh profile directory (playwright passes it as --user-data-dir).
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 1000 },
+  });
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
+    await page.goto(base);
+    await page.waitForSelector('#results tbody tr[data-solver]');
+    assert.equal(await page.inputValue('#f-problem'), 'partition');
+
+    const { summary } = (await getJson('api/summary?problem=partition')).body;
+    const rowsOf = () => page.$$eval('#results tbody tr[data-solver]', (trs) => trs.map((tr) => ({
+      instance: tr.getAttribute('data-instance'),
+      solver: tr.getAttribute('data-solver'),
+      mean: Number(tr.querySelector('td[data-mean]')!.getAttribute('data-mean')),
+      text: tr.textContent ?? '',
+      command: tr.querySelector('a.cmd-link')!.getAttribute('title'),
+    })));
+    const all = await rowsOf();
+    assert.equal(all.length, INSTANCES.length * SOLVERS.length);
+    for (const r of all) {
+      const want = summary.rows.find((x: any) => x.instance === r.instance && x.solver === r.solver && x.metric === 'edge_cut');
+      assert.equal(r.mean, want.mean, `${r.instance}/${r.solver}`);
+      assert.equal(r.command, `npx selfopt ${COMMAND}`);
+    }
+
+    // Filter: one instance.
+    await page.selectOption('#f-instance', 'mesh_2k_k2');
+    await page.waitForFunction(() => [...document.querySelectorAll('#results tbody tr[data-instance]')].every((tr) => tr.getAttribute('data-instance') === 'mesh_2k_k2'));
+    const narrowed = await rowsOf();
+    assert.deepEqual(narrowed.map((r) => r.solver).sort(), [...SOLVERS].sort());
+    assert.equal(await page.$$eval('#charts figure', (fs) => fs.length), 1);
+    assert.match(page.url(), /instance=mesh_2k_k2/);
+    // And one solver.
+    await page.selectOption('#f-solver', 'multilevel');
+    await page.waitForFunction(() => document.querySelectorAll('#results tbody tr[data-solver]').length === 1);
+    assert.equal((await rowsOf())[0]!.solver, 'multilevel');
+    await page.selectOption('#f-solver', '');
+    await page.waitForFunction(() => document.querySelectorAll('#results tbody tr[data-solver]').length === 3);
+
+    // The bar chart is drawn: its screenshot holds bars in the solver kinds' colours.
+    const shot = decodePng(await (await page.$('#charts'))!.screenshot());
+    const heuristic = countColor(shot, KIND_COLORS.heuristic);
+    const baseline = countColor(shot, KIND_COLORS.baseline);
+    assert.ok(heuristic > 200 && baseline > 100, `bar pixels: heuristic ${heuristic}, baseline ${baseline} of ${shot.width}x${shot.height}`);
+    // And the learning curve.
+    assert.equal(await page.$$eval('#curves figure path', (ps) => ps.length), 1);
+    const curve = decodePng(await (await page.$('#curves figure'))!.screenshot());
+    assert.ok(countColor(curve, '#ea580c') > 50, 'the curve line is drawn');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+});

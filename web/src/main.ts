@@ -1,0 +1,243 @@
+/**
+ * The selfopt dashboard: reads the results store through `selfopt serve`'s JSON API and draws,
+ * per problem, the solvers x instances table (mean with 95% interval, learned vs best
+ * heuristic), bar charts with the intervals as whiskers, and learning curves. The filters live
+ * in the URL hash, so a view can be linked. Charts and number formats are the HTML report's own
+ * (src/bench/svg.ts, src/bench/table.ts), so both read the same.
+ */
+import { barChart, esc, KIND_COLORS, lineChart, ratioChart, type RatioGroup } from '../../src/bench/svg.js';
+import { formatInterval, formatMeanCi, formatQuantity, formatRatio } from '../../src/bench/table.js';
+import type { Comparison, Summary, SummaryRow } from '../../src/bench/summary.js';
+import { api, type Curve, type ProblemInfo, type RunMeta } from './api.js';
+
+interface View {
+  problem: string;
+  run: string;
+  instance: string;
+  solver: string;
+  metric: string;
+}
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const ALL = '';
+
+let problems: ProblemInfo[] = [];
+let runs: RunMeta[] = [];
+let view: View = { problem: '', run: '', instance: ALL, solver: ALL, metric: '' };
+let loaded: { key: string; run: RunMeta; summary: Summary | null } | undefined;
+let curves: { problem: string; list: Curve[] } | undefined;
+
+function readHash(): Partial<View> {
+  const p = new URLSearchParams(location.hash.slice(1));
+  const out: Partial<View> = {};
+  for (const k of ['problem', 'run', 'instance', 'solver', 'metric'] as const) {
+    const v = p.get(k);
+    if (v !== null) out[k] = v;
+  }
+  return out;
+}
+
+function writeHash(): void {
+  const p = new URLSearchParams();
+  const token = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (token) p.set('token', token);
+  for (const [k, v] of Object.entries(view)) if (v) p.set(k, v);
+  history.replaceState(null, '', `#${p.toString()}`);
+}
+
+function status(text: string, error = false): void {
+  const s = $('status');
+  s.textContent = text;
+  s.className = error ? 'error' : '';
+}
+
+function options(select: HTMLSelectElement, items: { value: string; label: string }[], value: string): void {
+  select.innerHTML = items.map((i) => `<option value="${esc(i.value)}"${i.value === value ? ' selected' : ''}>${esc(i.label)}</option>`).join('');
+  select.value = value;
+}
+
+async function main(): Promise<void> {
+  status('loading…');
+  [problems, runs] = await Promise.all([api.problems(), api.runs()]);
+  const withResults = problems.filter((p) => runs.some((r) => r.problems.includes(p.name)));
+  const h = readHash();
+  const first = withResults[0] ?? problems[0];
+  view = { problem: h.problem ?? first?.name ?? '', run: h.run ?? '', instance: h.instance ?? ALL, solver: h.solver ?? ALL, metric: h.metric ?? '' };
+  for (const [id, key] of [['f-problem', 'problem'], ['f-run', 'run'], ['f-instance', 'instance'], ['f-solver', 'solver'], ['f-metric', 'metric']] as const) {
+    $<HTMLSelectElement>(id).addEventListener('change', (e) => {
+      view[key] = (e.target as HTMLSelectElement).value;
+      // A new problem or run starts with every instance and solver shown.
+      if (key === 'problem') Object.assign(view, { run: '', instance: ALL, solver: ALL, metric: '' });
+      if (key === 'run') Object.assign(view, { instance: ALL, solver: ALL });
+      void render();
+    });
+  }
+  await render();
+}
+
+async function render(): Promise<void> {
+  const problem = problems.find((p) => p.name === view.problem);
+  options($('f-problem'), problems.map((p) => ({ value: p.name, label: `${p.name}${runs.some((r) => r.problems.includes(p.name)) ? '' : ' (no results)'}` })), view.problem);
+  if (!problem) return status('no problems', true);
+  const mine = runs.filter((r) => r.problems.includes(problem.name)).reverse();
+  if (view.run && !mine.some((r) => r.runId === view.run)) view.run = '';
+  options($('f-run'), [{ value: '', label: 'latest' }, ...mine.map((r) => ({ value: r.runId, label: `${r.runId}${r.finishedAt ? '' : ' (unfinished)'}` }))], view.run);
+  if (!view.metric || !problem.metrics.some((m) => m.name === view.metric)) view.metric = problem.primaryMetric;
+  options($('f-metric'), problem.metrics.map((m) => ({ value: m.name, label: `${m.name} (${m.unit}, ${m.better} is better)${m.name === problem.primaryMetric ? ' ★' : ''}` })), view.metric);
+
+  const curvesReady = curves?.problem === problem.name ? Promise.resolve() : api.curves(problem.name).then((list) => void (curves = { problem: problem.name, list }));
+  if (mine.length === 0) {
+    loaded = undefined;
+    clearResults();
+    status(`no recorded runs of ${problem.name}: run \`npx selfopt bench ${problem.name} --quick\``);
+  } else {
+    const key = `${problem.name}\0${view.run}`;
+    if (loaded?.key !== key) {
+      status('loading…');
+      const r = await api.summary(problem.name, view.run || undefined);
+      loaded = { key, ...r };
+    }
+    status('');
+    drawResults(problem, loaded.run, loaded.summary);
+  }
+  await curvesReady;
+  drawCurves(problem, curves?.list ?? []);
+  writeHash();
+}
+
+function clearResults(): void {
+  for (const id of ['run', 'charts', 'ratios']) $(id).innerHTML = '';
+  $('results').querySelector('thead')!.innerHTML = '';
+  $('results').querySelector('tbody')!.innerHTML = '';
+  options($('f-instance'), [{ value: ALL, label: 'all' }], ALL);
+  options($('f-solver'), [{ value: ALL, label: 'all' }], ALL);
+}
+
+function drawResults(problem: ProblemInfo, run: RunMeta, summary: Summary | null): void {
+  const command = `npx selfopt ${run.command}`;
+  $('run').innerHTML = `<h2>Run <span class="mono">${esc(run.runId)}</span></h2>
+    <p class="sub">${esc(problem.title)} · code ${esc(run.codeVersion)} · ${esc(run.machine)} · started ${esc(run.startedAt)}${run.finishedAt ? '' : ' · <b>unfinished</b>'}</p>
+    <code class="cmd" id="run-command">${esc(command)}</code>`;
+  if (!summary) return clearResults();
+  const instances = summary.meta.instances;
+  const solvers = summary.meta.solvers;
+  if (view.instance && !instances.some((i) => i.id === view.instance)) view.instance = ALL;
+  if (view.solver && !solvers.some((s) => s.name === view.solver)) view.solver = ALL;
+  options($('f-instance'), [{ value: ALL, label: 'all' }, ...instances.map((i) => ({ value: i.id, label: `${i.id} (${i.split})` }))], view.instance);
+  options($('f-solver'), [{ value: ALL, label: 'all' }, ...solvers.map((s) => ({ value: s.name, label: `${s.name} (${s.kind})` }))], view.solver);
+
+  const metric = summary.meta.metrics.find((m) => m.name === view.metric) ?? summary.meta.metrics[0]!;
+  const shown = (r: { instance: string; solver: string }) => (!view.instance || r.instance === view.instance) && (!view.solver || r.solver === view.solver);
+  const rows = summary.rows.filter((r) => r.metric === metric.name && shown(r));
+  const vsBest = new Map(summary.comparisons.filter((c) => c.vs === 'best-heuristic').map((c) => [`${c.instance}\0${c.solver}`, c]));
+  const vsBase = new Map(summary.comparisons.filter((c) => c.vs === 'baseline').map((c) => [`${c.instance}\0${c.solver}`, c]));
+
+  // The table: one group per instance, one row per solver, each row linked to its run's command.
+  $('results').querySelector('thead')!.innerHTML = `<tr><th>instance</th><th>solver</th><th>kind</th><th class="num">n</th><th class="num">${esc(metric.name)} (${esc(metric.unit)}, ${metric.better} is better): mean ± 95% CI</th><th class="num">vs ${esc(summary.meta.baseline)} (${esc(summary.meta.primaryMetric)})</th><th class="num">learned / best heuristic</th><th>command</th></tr>`;
+  const body: string[] = [];
+  for (const inst of instances) {
+    const mineRows = rows.filter((r) => r.instance === inst.id);
+    if (mineRows.length === 0) continue;
+    const best = summary.meta.bestHeuristic[inst.id];
+    body.push(`<tr class="group"><td colspan="8">${esc(inst.id)} <span class="muted">${inst.split}${best ? ` · best heuristic: ${esc(best)}` : ''}</span></td></tr>`);
+    for (const r of mineRows) {
+      const k = `${r.instance}\0${r.solver}`;
+      body.push(`<tr data-instance="${esc(r.instance)}" data-solver="${esc(r.solver)}"${r.solver === best ? ' class="best"' : ''}>
+        <td class="muted">${esc(r.instance)}</td>
+        <td><i class="dot" style="background:${KIND_COLORS[r.kind]}"></i>${esc(r.solver)}</td>
+        <td>${r.kind}</td><td class="num">${r.n}</td>
+        <td class="num" data-mean="${r.mean}">${esc(formatMeanCi(r.mean, r.ci95, r.unit))} <span class="ci">[${esc(formatQuantity(r.ci95[0], r.unit))}, ${esc(formatQuantity(r.ci95[1], r.unit))}]</span></td>
+        <td class="num">${ratioCell(vsBase.get(k))}</td>
+        <td class="num">${ratioCell(vsBest.get(k))}</td>
+        <td><a class="cmd-link" href="#" data-command="${esc(command)}" title="${esc(command)}">selfopt ${esc(run.command.split(' ')[0] ?? '')} …</a></td></tr>`);
+    }
+  }
+  $('results').querySelector('tbody')!.innerHTML = body.join('') || `<tr><td colspan="8" class="muted">no rows match the filters</td></tr>`;
+  for (const a of $('results').querySelectorAll<HTMLAnchorElement>('a.cmd-link')) {
+    a.addEventListener('click', (e) => {
+      e.preventDefault();
+      const box = $('run-command');
+      box.scrollIntoView({ block: 'center' });
+      void navigator.clipboard?.writeText(a.dataset.command ?? '').catch(() => {});
+    });
+  }
+  drawBars(summary, rows, metric);
+  drawRatios(summary, shown);
+}
+
+function ratioCell(c: Comparison | undefined): string {
+  if (!c) return '<span class="muted">–</span>';
+  const good = c.better === 'lower' ? c.ci95[1] < 1 : c.ci95[0] > 1;
+  const bad = c.better === 'lower' ? c.ci95[0] > 1 : c.ci95[1] < 1;
+  return `<span class="${good ? 'good' : bad ? 'bad' : ''}" title="${esc(c.solver)} / ${esc(c.baseline)}, ${c.n} paired seeds">${esc(formatRatio(c.ratio))}</span> <span class="ci">${esc(formatInterval(c.ci95, c.ratio))}</span>`;
+}
+
+function drawBars(summary: Summary, rows: SummaryRow[], metric: { name: string; unit: string; better: string }): void {
+  const charts: string[] = [];
+  for (const inst of summary.meta.instances) {
+    const data = rows.filter((r) => r.instance === inst.id);
+    if (data.length === 0) continue;
+    const best = summary.meta.bestHeuristic[inst.id];
+    const svg = barChart({
+      data: data.map((r) => ({
+        label: r.solver,
+        kind: r.kind,
+        mean: r.mean,
+        lo: r.ci95[0],
+        hi: r.ci95[1],
+        valueLabel: formatQuantity(r.mean, r.unit),
+        tooltip: `${r.solver} (${r.kind}): ${formatMeanCi(r.mean, r.ci95, r.unit)}, n=${r.n}`,
+        emphasis: r.solver === best && metric.name === summary.meta.primaryMetric,
+      })),
+      axisLabel: `${metric.name} (${metric.unit}) — ${metric.better} is better`,
+      tick: (v) => formatQuantity(v, metric.unit),
+      ariaLabel: `${metric.name} on ${inst.id}`,
+    });
+    charts.push(`<figure class="chart" data-instance="${esc(inst.id)}"><h3>${esc(inst.id)}</h3>${svg}</figure>`);
+  }
+  $('charts').innerHTML = charts.join('') || '<p class="muted">nothing to draw</p>';
+}
+
+function drawRatios(summary: Summary, shown: (r: { instance: string; solver: string }) => boolean): void {
+  const groups: RatioGroup[] = [];
+  for (const inst of summary.meta.instances) {
+    const cs = summary.comparisons.filter((c) => c.vs === 'best-heuristic' && c.instance === inst.id && shown(c));
+    if (cs.length === 0) continue;
+    groups.push({
+      title: `${inst.id} (vs ${cs[0]!.baseline})`,
+      items: cs.map((c) => ({ label: c.solver, kind: c.kind, ratio: c.ratio, lo: c.ci95[0], hi: c.ci95[1], valueLabel: formatRatio(c.ratio), tooltip: `${c.solver} / ${c.baseline}: ${formatRatio(c.ratio)} ${formatInterval(c.ci95, c.ratio)}` })),
+    });
+  }
+  const better = summary.meta.metrics.find((m) => m.name === summary.meta.primaryMetric)?.better ?? 'lower';
+  $('ratios').innerHTML = groups.length
+    ? ratioChart({ groups, better, axisLabel: `${summary.meta.primaryMetric}: learned / best heuristic (log scale)`, ariaLabel: 'learned vs best heuristic' })
+    : '<p class="muted">no learned solver in this view</p>';
+}
+
+const CURVE_COLORS = ['#ea580c', '#2563eb', '#0d9488', '#7c3aed', '#db2777', '#65a30d'];
+
+function drawCurves(problem: ProblemInfo, list: Curve[]): void {
+  const shown = list.filter((c) => !view.solver || c.name.startsWith(`${problem.name}-${view.solver}-`));
+  const out = shown.map((c) => {
+    const xKey = c.points.some((p) => 'step' in p) ? 'step' : '';
+    const keys = [...new Set(c.points.flatMap((p) => Object.keys(p)))].filter((k) => k !== 't' && k !== xKey);
+    const series = keys.map((k, i) => ({
+      label: k,
+      color: CURVE_COLORS[i % CURVE_COLORS.length]!,
+      points: c.points.flatMap((p, j) => (k in p ? [{ x: xKey ? p[xKey]! : j, y: p[k]! }] : [])),
+    }));
+    const note = c.total > c.points.length ? ` (${c.points.length} of ${c.total} points)` : '';
+    return `<figure class="chart" data-curve="${esc(c.name)}"><h3>${esc(c.name)}${esc(note)}</h3>${lineChart({ series, xLabel: xKey || 'point', yLabel: keys.join(', '), ariaLabel: `learning curve ${c.name}` })}</figure>`;
+  });
+  $('curves').innerHTML = out.join('') || `<p class="muted">no training logs for ${esc(problem.name)} (selfopt train writes them under .selfopt/train)</p>`;
+}
+
+window.addEventListener('hashchange', () => {
+  const h = readHash();
+  if (Object.entries(h).some(([k, v]) => view[k as keyof View] !== v)) {
+    view = { ...view, ...h };
+    void render();
+  }
+});
+
+main().catch((e: unknown) => status(e instanceof Error ? e.message : String(e), true));
