@@ -200,6 +200,45 @@ test('two workers finish a grid with the local seeded results; a SIGKILLed worke
   }
 });
 
+test('--resume with --queue: a coordinator killed after enqueuing is continued, each cell once', { skip, timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'selfopt-queue-resume-'));
+  const redis = await startRedis();
+  const queueName = `resume-${process.pid}`;
+  const storePath = join(dir, 'queued.duckdb');
+  const args = [CLI, 'bench', 'partition', '--quick', '--instances', 'rgg_2k_k2', '--solvers', 'random,graph-growing', '--seeds', '3', '--queue', redis.url, '--queue-name', queueName, '--store', storePath, '--no-html'];
+  let worker: ReturnType<typeof startWorker> | undefined;
+  try {
+    // No worker yet: the coordinator enqueues every cell and waits; it is killed while waiting.
+    const first = spawn(process.execPath, args, { stdio: 'ignore', cwd: dir });
+    for (let i = 0; (await queueLeft(redis.url, queueName)) < 6; i++) {
+      assert.ok(i < 400, 'the first coordinator enqueued the grid');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    first.kill('SIGKILL');
+    await new Promise((ok) => first.once('exit', ok));
+    worker = startWorker(redis.url, queueName);
+    const second = spawn(process.execPath, [...args, '--resume'], { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
+    let stderr = '';
+    second.stderr!.on('data', (d) => (stderr += d));
+    assert.equal(await new Promise((ok) => second.once('exit', ok)), 0, stderr);
+    const store = await ResultsStore.open(storePath, { readOnly: true });
+    const runs = await store.runs();
+    const rows = await store.rows();
+    await store.close();
+    assert.equal(runs.length, 1, 'the resumed run is the same run');
+    assert.ok(runs[0]!.finishedAt);
+    const cells = rows.filter((r) => r.metric === 'edge_cut').map((r) => cellKey(r.problem, r.instance, r.solver, r.seed));
+    assert.equal(cells.length, 6);
+    assert.equal(new Set(cells).size, 6);
+    assert.equal(worker.lines.filter((l) => l.startsWith('done ')).length, 6, 'each job ran once: the resumed coordinator re-added the same job ids');
+    assert.equal(await queueLeft(redis.url, queueName), 0);
+  } finally {
+    worker?.proc.kill('SIGKILL');
+    redis.proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 async function queueLeft(url: string, name: string): Promise<number> {
   const { Queue } = await import('bullmq');
   const q = new Queue(name, { connection: redisOptions(url) });
