@@ -25,6 +25,7 @@
  * for streams; the update dominates the time anyway).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Rng } from '../../core/rng.js';
@@ -33,7 +34,7 @@ import { writeFileAtomic } from '../../core/files.js';
 import { checkpointFor } from '../../core/train.js';
 import type { Info } from '../../core/env.js';
 import type { LearnedSolver, SolveContext, TrainBudget, TrainContext } from '../../core/problem.js';
-import { Adam, AverageRewardRate, reinforceAdvantages, noGrad, tidy, tensor, sum, mul, sub, add, reshape, gather, pick, saveCheckpoint, loadCheckpoint, readCheckpoint, type AdamState } from '../../learn/index.js';
+import { Adam, AverageRewardRate, getFlatWeights, reinforceAdvantages, noGrad, tidy, tensor, sum, mul, sub, add, reshape, gather, pick, saveCheckpoint, loadCheckpoint, readCheckpoint, type AdamState } from '../../learn/index.js';
 import { encodeAction, type SchedulingEnv, type SchedulingObs } from './env.js';
 import { makeEnv, type SchedulingPolicy } from './evaluate.js';
 import type { SchedulingInstance } from './instances.js';
@@ -72,6 +73,8 @@ export interface DecimaConfig {
   chunkSteps: number;
   /** Save resumable state this often (seconds). */
   saveEverySeconds: number;
+  /** Rollout worker threads (0: episodes in the training thread; same results either way). */
+  workers: number;
 }
 
 export const DECIMA_DEFAULTS: DecimaConfig = {
@@ -92,6 +95,7 @@ export const DECIMA_DEFAULTS: DecimaConfig = {
   averageRewardWindow: 100000,
   chunkSteps: 64,
   saveEverySeconds: 120,
+  workers: 2,
 };
 
 /** Decima's hyperparameters for continuous arrivals (decima-sim's README command, per second). */
@@ -244,6 +248,48 @@ function accumulateGradient(net: DecimaNet, steps: Step[], rows: Int32Array, lim
   });
 }
 
+/**
+ * The iteration's episodes, in this thread or on worker threads (decima-worker.ts). Episode i
+ * samples with itRng.split(i) whichever thread runs it, so the batch is the same either way.
+ */
+class Rollouts {
+  private constructor(private readonly net: DecimaNet, private readonly cfg: DecimaConfig, private readonly workers: Worker[]) {}
+
+  static async create(net: DecimaNet, instances: SchedulingInstance[], cfg: DecimaConfig): Promise<Rollouts> {
+    const workers: Worker[] = [];
+    for (let w = 0; w < cfg.workers; w++) {
+      workers.push(new Worker(new URL('./decima-worker.js', import.meta.url), { workerData: { instances: instances.map((i) => i.id), net: net.opts } }));
+    }
+    return new Rollouts(net, cfg, workers);
+  }
+
+  async run(instance: number, env: SchedulingEnv, seed: number, itRng: Rng, horizonS: number): Promise<DecimaEpisode[]> {
+    const n = this.cfg.episodesPerIteration;
+    if (this.workers.length === 0) return Array.from({ length: n }, (_, i) => runDecimaEpisode(env, this.net, seed, itRng.split(i), horizonS, this.cfg.rewardScale));
+    const weights = getFlatWeights(this.net);
+    const W = this.workers.length;
+    const out = new Array<DecimaEpisode>(n);
+    await Promise.all(this.workers.map((w, k) => new Promise<void>((resolve, reject) => {
+      const tasks = [];
+      for (let i = k; i < n; i += W) tasks.push({ index: i, instance, seed, rngState: itRng.split(i).state(), horizonS, rewardScale: this.cfg.rewardScale });
+      const onError = (e: Error) => reject(e);
+      w.once('error', onError);
+      w.once('message', (m: { ok: boolean; message?: string; stack?: string; episodes?: { index: number; ep: DecimaEpisode }[] }) => {
+        w.off('error', onError);
+        if (!m.ok) return reject(new SelfoptError(`Decima rollout worker ${k}: ${m.message}`, 'Decima training', `a working rollout (worker stack: ${m.stack})`));
+        for (const { index, ep } of m.episodes!) out[index] = ep;
+        resolve();
+      });
+      w.postMessage({ weights, tasks });
+    })));
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
 interface SavedState {
   iteration: number;
   elapsedS: number;
@@ -287,54 +333,58 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
     writeFileAtomic(statePath, JSON.stringify(s));
   };
 
+  const rollouts = await Rollouts.create(net, instances, cfg);
   const t0 = performance.now();
   let lastSave = t0;
-  const maxIter = budget.steps ?? Infinity;
-  const timeUp = () => budget.seconds !== undefined && elapsedBefore + (performance.now() - t0) / 1000 >= budget.seconds;
-  while (iteration < maxIter && !timeUp()) {
-    const k = iteration;
-    const inst = instances[k % instances.length]!, env = envs[k % instances.length]!;
-    const entropyWeight = Math.max(cfg.entropyWeightMin, cfg.entropyWeightInit - k * cfg.entropyWeightDecay);
-    const itRng = rng.split(k);
-    const horizonS = resetProb > 0 ? itRng.exponential(1 / resetProb) : Infinity;
-    // The arrival sequence of this iteration: a training seed of the instance (never an evaluation seed).
-    const seed = inst.seedBase + k;
-    const eps: DecimaEpisode[] = [];
-    for (let i = 0; i < cfg.episodesPerIteration; i++) eps.push(runDecimaEpisode(env, net, seed, itRng.split(i), horizonS, cfg.rewardScale));
-    const { advantages } = reinforceAdvantages(eps, eps.map(() => 0), 'input', 1, rate);
+  try {
+    const maxIter = budget.steps ?? Infinity;
+    const timeUp = () => budget.seconds !== undefined && elapsedBefore + (performance.now() - t0) / 1000 >= budget.seconds;
+    while (iteration < maxIter && !timeUp()) {
+      const k = iteration;
+      const inst = instances[k % instances.length]!, env = envs[k % instances.length]!;
+      const entropyWeight = Math.max(cfg.entropyWeightMin, cfg.entropyWeightInit - k * cfg.entropyWeightDecay);
+      const itRng = rng.split(k);
+      const horizonS = resetProb > 0 ? itRng.exponential(1 / resetProb) : Infinity;
+      // The arrival sequence of this iteration: a training seed of the instance (never an evaluation seed).
+      const seed = inst.seedBase + k;
+      const eps = await rollouts.run(k % instances.length, env, seed, itRng, horizonS);
+      const { advantages } = reinforceAdvantages(eps, eps.map(() => 0), 'input', 1, rate);
 
-    // One gradient step over every step of the batch, in chunks
-    opt.zeroGrad();
-    const total = eps.reduce((s, e) => s + e.steps.length, 0);
-    const flat: [number, number][] = [];
-    eps.forEach((e, i) => { for (let t = 0; t < e.steps.length; t++) flat.push([i, t]); });
-    let pg = 0, ent = 0;
-    for (let c0 = 0; c0 < total; c0 += cfg.chunkSteps) {
-      const ch = flat.slice(c0, c0 + cfg.chunkSteps);
-      const r = accumulateGradient(net, ch.map(([i, t]) => eps[i]!.steps[t]!), Int32Array.from(ch, ([i, t]) => eps[i]!.rows[t]!), Int32Array.from(ch, ([i, t]) => eps[i]!.limits[t]!), Float64Array.from(ch, ([i, t]) => advantages[i]![t]!), entropyWeight, total);
-      pg += r.pg;
-      ent += r.entropy;
-    }
-    opt.step();
-    resetProb = Math.max(cfg.resetProbMin, resetProb - cfg.resetProbDecay);
-    iteration++;
+      // One gradient step over every step of the batch, in chunks
+      opt.zeroGrad();
+      const total = eps.reduce((s, e) => s + e.steps.length, 0);
+      const flat: [number, number][] = [];
+      eps.forEach((e, i) => { for (let t = 0; t < e.steps.length; t++) flat.push([i, t]); });
+      let pg = 0, ent = 0;
+      for (let c0 = 0; c0 < total; c0 += cfg.chunkSteps) {
+        const ch = flat.slice(c0, c0 + cfg.chunkSteps);
+        const r = accumulateGradient(net, ch.map(([i, t]) => eps[i]!.steps[t]!), Int32Array.from(ch, ([i, t]) => eps[i]!.rows[t]!), Int32Array.from(ch, ([i, t]) => eps[i]!.limits[t]!), Float64Array.from(ch, ([i, t]) => advantages[i]![t]!), entropyWeight, total);
+        pg += r.pg;
+        ent += r.entropy;
+      }
+      opt.step();
+      resetProb = Math.max(cfg.resetProbMin, resetProb - cfg.resetProbDecay);
+      iteration++;
 
-    const done = eps.filter((e) => e.complete);
-    const jobs = done.length ? done[0]!.steps[0]!.s.numJobs : 0;
-    ctx.log({
-      iteration, steps: total, horizonS: Number.isFinite(horizonS) ? horizonS : -1, completeEpisodes: done.length,
-      meanTotalJctS: done.length ? done.reduce((s, e) => s + e.totalJctS, 0) / done.length : -1,
-      meanAvgJctS: done.length && inst.workload.kind === 'batch' ? done.reduce((s, e) => s + e.totalJctS, 0) / done.length / inst.workload.numJobs : -1,
-      meanScaledReturn: eps.reduce((s, e) => s + e.rewards.reduce((a, b) => a + b, 0), 0) / eps.length,
-      pgLoss: pg / total, entropy: ent / total, entropyWeight, rewardRate: rate ? rate.rate() : 0, jobsAtStart: jobs,
-      elapsedS: elapsedBefore + (performance.now() - t0) / 1000,
-    });
-    if (budget.seconds !== undefined) ctx.progress(Math.min(budget.seconds, elapsedBefore + (performance.now() - t0) / 1000), budget.seconds);
-    else ctx.progress(iteration, maxIter);
-    if (performance.now() - lastSave >= cfg.saveEverySeconds * 1000) {
-      save();
-      lastSave = performance.now();
+      const done = eps.filter((e) => e.complete);
+      const jobs = done.length ? done[0]!.steps[0]!.s.numJobs : 0;
+      ctx.log({
+        iteration, steps: total, horizonS: Number.isFinite(horizonS) ? horizonS : -1, completeEpisodes: done.length,
+        meanTotalJctS: done.length ? done.reduce((s, e) => s + e.totalJctS, 0) / done.length : -1,
+        meanAvgJctS: done.length && inst.workload.kind === 'batch' ? done.reduce((s, e) => s + e.totalJctS, 0) / done.length / inst.workload.numJobs : -1,
+        meanScaledReturn: eps.reduce((s, e) => s + e.rewards.reduce((a, b) => a + b, 0), 0) / eps.length,
+        pgLoss: pg / total, entropy: ent / total, entropyWeight, rewardRate: rate ? rate.rate() : 0, jobsAtStart: jobs,
+        elapsedS: elapsedBefore + (performance.now() - t0) / 1000,
+      });
+      if (budget.seconds !== undefined) ctx.progress(Math.min(budget.seconds, elapsedBefore + (performance.now() - t0) / 1000), budget.seconds);
+      else ctx.progress(iteration, maxIter);
+      if (performance.now() - lastSave >= cfg.saveEverySeconds * 1000) {
+        save();
+        lastSave = performance.now();
+      }
     }
+  } finally {
+    await rollouts.close();
   }
   save();
   saveCheckpoint(ctx.out, net, { hyperparameters: { ...hyper, iterations: iteration }, command: ctx.command, seed: ctx.seed });

@@ -78,7 +78,7 @@ test('tiny training improves over the untrained policy on a toy batch, and the c
   const inst = synthetic('synthetic_batch4_5exec_train');
   const dir = mkdtempSync(join(tmpdir(), 'decima-'));
   try {
-    const ctx = trainCtx(dir, { 'decima.resetProbInit': '0', 'decima.learningRate': '0.005', 'decima.episodesPerIteration': '4' });
+    const ctx = trainCtx(dir, { 'decima.workers': '0', 'decima.resetProbInit': '0', 'decima.learningRate': '0.005', 'decima.episodesPerIteration': '4' });
     const untrained = new DecimaNet({ numExecutors: 5 }, ctx.rng.split('init'));
     const net = await trainDecima([inst], { steps: 15 }, ctx);
     const evalInst = synthetic('synthetic_batch4_5exec');
@@ -132,4 +132,19 @@ test('training refuses evaluation-split instances', async () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('rollout workers give the same training as the training thread', async () => {
+  const inst = synthetic('synthetic_batch4_5exec_train');
+  const nets = [];
+  for (const workers of ['0', '2']) {
+    const dir = mkdtempSync(join(tmpdir(), 'decima-'));
+    try {
+      nets.push(await trainDecima([inst], { steps: 2 }, trainCtx(dir, { 'decima.workers': workers, 'decima.episodesPerIteration': '3' })));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const [a, b] = nets.map((n) => n.parameters().flatMap((p) => Array.from(p.data)));
+  assert.deepEqual(b, a);
 });

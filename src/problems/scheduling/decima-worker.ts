@@ -1,0 +1,46 @@
+/**
+ * A rollout worker thread for Decima's training (started by decima.ts when `workers` > 0). It
+ * loads the training instances and builds a net of the same architecture, then answers one
+ * request at a time: take the weights, run the episodes asked for (each with its own seed,
+ * sampling Rng and horizon, so the results do not depend on which thread ran them), send them
+ * back. Errors go back as data.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { Rng } from '../../core/rng.js';
+import { DataPath } from '../../core/data.js';
+import { setFlatWeights } from '../../learn/index.js';
+import { makeEnv } from './evaluate.js';
+import { instanceRef, loadInstance } from './instances.js';
+import { DecimaNet, type DecimaNetOptions } from './decima-net.js';
+import { runDecimaEpisode, type DecimaEpisode } from './decima.js';
+
+export interface WorkerInit {
+  instances: string[];
+  net: DecimaNetOptions;
+}
+
+export interface EpisodeRequest {
+  weights: Float32Array;
+  tasks: { index: number; instance: number; seed: number; rngState: number[]; horizonS: number; rewardScale: number }[];
+}
+
+if (parentPort === null) throw new Error('decima-worker.js runs as a worker thread');
+const port = parentPort;
+const init = workerData as WorkerInit;
+// The default search path ($SELFOPT_DATA, ./data, ../shared/data), as the training process's own default.
+const data = new DataPath({});
+const envs = init.instances.map((id) => makeEnv(loadInstance(instanceRef(id, data)!)));
+const net = new DecimaNet(init.net, new Rng(0));
+
+port.on('message', (req: EpisodeRequest) => {
+  try {
+    setFlatWeights(net, req.weights);
+    const out: { index: number; ep: DecimaEpisode }[] = req.tasks.map((t) => ({ index: t.index, ep: runDecimaEpisode(envs[t.instance]!, net, t.seed, Rng.fromState(t.rngState), t.horizonS, t.rewardScale) }));
+    // The cached per-structure DAG schedule is a class instance (and cheap to rebuild): not sent.
+    for (const o of out) for (const st of o.ep.steps) st.s.schedule = null;
+    port.postMessage({ ok: true, episodes: out });
+  } catch (e) {
+    const err = e as Error;
+    port.postMessage({ ok: false, message: err?.message ?? String(e), stack: err?.stack });
+  }
+});
