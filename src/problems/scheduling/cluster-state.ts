@@ -69,19 +69,42 @@ export class ClusterState {
   exMoving: Int32Array;
   readonly pools: IdlePools;
 
-  // ---- commitments per source: 0 the global pool, 1 + j job j's idle pool, 1 + J + s stage s
+  // ---- executor classes (the multi-resource variant, paper section 7.3): class c has memory
+  // classMem[c]; a task of stage s needs stMem[s] and runs only on an executor with at least that.
+  // One class of memory 1 and demands 0 is the single-resource cluster.
+  readonly C: number;
+  readonly classMem: Float64Array;
+  readonly exClass: Int32Array;
+  /** Executors of each class in the class (cluster-wide). */
+  readonly classSize: Int32Array;
+  stMem: Float64Array = new Float64Array(0);
+
+  // ---- commitments per (source, class): source 0 the global pool, 1 + j job j's idle pool,
+  // 1 + J + s stage s; entry source * C + class
   protected readonly commits = new CommitTable();
 
-  constructor(numExecutors: number) {
+  constructor(numExecutors: number, classMemory: readonly number[] = [1]) {
     this.E = numExecutors;
     if (!(Number.isInteger(this.E) && this.E >= 1)) throw new RangeError(`numExecutors must be a positive integer, got ${this.E}`);
     const E = this.E;
     this.exJob = new Int32Array(E); this.exStage = new Int32Array(E); this.exTaskStage = new Int32Array(E); this.exMoving = new Int32Array(E);
     this.pools = new IdlePools(E);
+    this.C = classMemory.length;
+    if (!(this.C >= 1 && this.C <= E)) throw new RangeError(`between 1 and ${E} executor classes, got ${this.C}`);
+    this.classMem = Float64Array.from(classMemory);
+    // Executors split into equal groups (the first classes take the remainder), in class order.
+    this.exClass = Int32Array.from({ length: E }, (_, e) => Math.floor((e * this.C) / E));
+    this.classSize = new Int32Array(this.C);
+    for (let e = 0; e < E; e++) this.classSize[this.exClass[e]!]!++;
+  }
+
+  /** May executors of class c run tasks of stage s (memory)? */
+  fits(s: number, c: number): boolean {
+    return this.stMem[s]! <= this.classMem[c]!;
   }
 
   /** An episode's jobs and their stage DAGs, none in the system yet; empty idle pools and commitments. */
-  protected loadJobs(jobs: readonly EpisodeJob[]): void {
+  protected loadJobs(jobs: readonly EpisodeJob[], stageMemory?: Float64Array): void {
     const J = (this.J = jobs.length);
     this.jobTpl = jobs.map((j) => j.template);
     this.jobArrival = Float64Array.from(jobs, (j) => j.arrivalMs);
@@ -114,8 +137,10 @@ export class ClusterState {
         this.childPtr[s + 1] = cp + nc;
       }
     }
+    this.stMem = stageMemory ?? new Float64Array(S);
+    if (this.stMem.length !== S) throw new Error(`internal: ${this.stMem.length} stage memory demands for ${S} stages`);
     this.pools.reset(J);
-    this.commits.reset(1 + J + S);
+    this.commits.reset((1 + J + S) * this.C);
     this.frontierSeqNext = 0;
   }
 
@@ -172,9 +197,11 @@ export class ClusterState {
     this.structVersion++;
     this.completed++;
     for (let e = 0; e < this.E; e++) if (this.exJob[e] === j) this.detachJob(e);
-    if (!this.commits.isEmpty(1 + j)) throw new Error(`internal: job ${j} finished with commitments from its idle pool`);
-    for (let s = this.jobStageBase[j]!; s < this.jobStageBase[j + 1]!; s++) {
-      if (!this.commits.isEmpty(1 + this.J + s)) throw new Error(`internal: job ${j} finished with commitments from stage ${s}`);
+    for (let c = 0; c < this.C; c++) {
+      if (!this.commitsEmpty(1 + j, c)) throw new Error(`internal: job ${j} finished with commitments from its idle pool`);
+      for (let s = this.jobStageBase[j]!; s < this.jobStageBase[j + 1]!; s++) {
+        if (!this.commitsEmpty(1 + this.J + s, c)) throw new Error(`internal: job ${j} finished with commitments from stage ${s}`);
+      }
     }
     // Drop commitments into the job from any other source.
     this.dropCommitsInto(0, j);
@@ -247,16 +274,20 @@ export class ClusterState {
     return this.stJob[src - 1 - this.J]!;
   }
 
-  protected commitAdd(src: number, s: number, count: number): void {
-    this.commits.add(src, s, count);
+  protected commitsEmpty(src: number, c: number): boolean {
+    return this.commits.isEmpty(src * this.C + c);
+  }
+
+  protected commitAdd(src: number, s: number, count: number, c: number): void {
+    this.commits.add(src * this.C + c, s, count);
     if (s >= 0) {
       this.commitsTo[s]! += count;
       if (this.jobOfSource(src) !== this.stJob[s]) this.jobCommitIn[this.stJob[s]!]! += count;
     }
   }
 
-  protected commitPop(src: number): number {
-    const s = this.commits.pop(src);
+  protected commitPop(src: number, c: number): number {
+    const s = this.commits.pop(src * this.C + c);
     if (s >= 0) {
       this.commitsTo[s]!--;
       if (this.jobOfSource(src) !== this.stJob[s]) this.jobCommitIn[this.stJob[s]!]!--;
@@ -266,9 +297,11 @@ export class ClusterState {
 
   protected dropCommitsInto(src: number, j: number): void {
     const outside = this.jobOfSource(src) !== j;
-    this.commits.dropWhere(src, (s) => this.stJob[s] === j, (s, count) => {
-      this.commitsTo[s]! -= count;
-      if (outside) this.jobCommitIn[j]! -= count;
-    });
+    for (let c = 0; c < this.C; c++) {
+      this.commits.dropWhere(src * this.C + c, (s) => this.stJob[s] === j, (s, count) => {
+        this.commitsTo[s]! -= count;
+        if (outside) this.jobCommitIn[j]! -= count;
+      });
+    }
   }
 }

@@ -38,6 +38,7 @@ import { Adam, AverageRewardRate, getFlatWeights, reinforceAdvantages, noGrad, t
 import { encodeAction, type SchedulingEnv, type SchedulingObs } from './env.js';
 import { makeEnv, type SchedulingPolicy } from './evaluate.js';
 import type { SchedulingInstance } from './instances.js';
+import { firstFitClass } from './heuristics.js';
 import { DecimaNet, DECIMA_NET_DEFAULTS, structureOf, snapshot, viewOf, stageLogProbs, limitLogProbs, type Step, type Structure, type DecimaNetOptions } from './decima-net.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -421,7 +422,8 @@ export const decimaSolver: LearnedSolver<SchedulingInstance, SchedulingPolicy> =
       throw new SelfoptError(`the checkpoint was trained for ${net.opts.numExecutors} executors, the instance has ${inst.numExecutors}`, `instance ${inst.id}`, `an instance with ${net.opts.numExecutors} executors, or a checkpoint trained for ${inst.numExecutors}`);
     }
     const sample = ['1', 'true', 'yes'].includes(ctx.options['decima.sample'] ?? '');
-    return decimaPolicy(net, { sample });
+    // On a multi-resource instance this net (no executor-class head) takes the first-fit class.
+    return firstFitClass(decimaPolicy(net, { sample }));
   },
   async train(instances: SchedulingInstance[], budget: TrainBudget, ctx: TrainContext): Promise<void> {
     await trainDecima(instances, budget, ctx);

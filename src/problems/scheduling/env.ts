@@ -50,6 +50,14 @@ export interface SchedulingObs extends GraphObs {
   /** Job row of the source executors, -1 for the global pool. */
   sourceJob: number;
   numSourceExec: number;
+  /** Executor classes (1 in the single-resource cluster), their memory, the source executors by class. */
+  numClasses: number;
+  classMemory: Float64Array;
+  sourceByClass: Int32Array;
+  /** Memory a task of the stage needs (0 in the single-resource cluster). */
+  stageMemory: Float64Array;
+  /** [row * numClasses + class]: the offered executors of that class may be sent to the stage (multi-resource only). */
+  stageClassMask: Uint8Array;
   timeMs: number;
   /** Episode-wide job id (workload order) of each row. */
   jobId: Int32Array;
@@ -83,6 +91,12 @@ export interface SchedulingEnvConfig {
   /** Truncate an episode at the first decision at or after this time (ms). */
   maxTimeMs?: number;
   recordEvents?: boolean;
+  /**
+   * Multi-resource variant (paper section 7.3): the memory of each executor class (executors split
+   * equally over the classes); each stage's tasks then need a memory drawn uniformly from (0, 1]
+   * per episode, and run only on executors with at least that much. Default: one class, no demands.
+   */
+  executorClasses?: readonly number[];
 }
 
 /** reset() options: a fixed episode instead of one drawn from the workload (tests). */
@@ -112,6 +126,7 @@ export class SchedulingObsSpace implements Space<SchedulingObs> {
       numSourceExec: this.numExecutors, timeMs: 0, jobId: Int32Array.of(0), jobArrivalMs: Float64Array.of(0), jobExecutors: Int32Array.of(0),
       jobTotalWorkMs: Float64Array.of(1000), jobRemainingWorkMs: Float64Array.of(1000), stageNumTasks: Int32Array.of(1), stageUnassigned: Int32Array.of(1),
       stageRoughMs: Float64Array.of(1000), stageCriticalPathMs: Float64Array.of(1000), stageFrontierSeq: Int32Array.of(0), stageDone: Uint8Array.of(0),
+      numClasses: 1, classMemory: Float64Array.of(1), sourceByClass: Int32Array.of(this.numExecutors), stageMemory: Float64Array.of(0), stageClassMask: Uint8Array.of(1),
     };
   }
   toJSON() {
@@ -119,9 +134,9 @@ export class SchedulingObsSpace implements Space<SchedulingObs> {
   }
 }
 
-/** Flat action index of (stage row, parallelism limit). */
-export function encodeAction(row: number, limit: number, numExecutors: number): number {
-  return row * numExecutors + (limit - 1);
+/** Flat action index of (stage row, parallelism limit[, executor class of numClasses]). */
+export function encodeAction(row: number, limit: number, numExecutors: number, cls = 0, numClasses = 1): number {
+  return (row * numClasses + cls) * numExecutors + (limit - 1);
 }
 
 /** Episode summary, read after the episode ends. */
@@ -141,6 +156,8 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
   readonly actionSpace: MaskedDiscrete;
   readonly sim: Simulator;
   readonly E: number;
+  /** Executor classes; actions are (row * C + class) * E + limit - 1. */
+  readonly C: number;
   readonly maxStages: number;
   readonly idleAction: number;
   private readonly cfg: SchedulingEnvConfig;
@@ -157,12 +174,13 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
     this.E = cfg.numExecutors;
     this.sim = new Simulator({
       numExecutors: cfg.numExecutors, compat: cfg.compat ?? SIM_DEFAULTS.compat, movingDelayMs: cfg.movingDelayMs ?? SIM_DEFAULTS.movingDelayMs,
-      warmupDelayMs: cfg.warmupDelayMs ?? SIM_DEFAULTS.warmupDelayMs, recordEvents: cfg.recordEvents ?? false,
+      warmupDelayMs: cfg.warmupDelayMs ?? SIM_DEFAULTS.warmupDelayMs, recordEvents: cfg.recordEvents ?? false, classMemory: cfg.executorClasses,
     });
+    this.C = this.sim.C;
     const perJob = Math.max(1, ...cfg.pool.templates.map((t) => t.numStages));
     this.maxStages = cfg.maxStages ?? (cfg.workload.kind === 'batch' ? cfg.workload.numJobs * perJob : 4096);
-    this.actionSpace = new MaskedDiscrete(this.maxStages * this.E + 1);
-    this.idleAction = this.maxStages * this.E;
+    this.actionSpace = new MaskedDiscrete(this.maxStages * this.C * this.E + 1);
+    this.idleAction = this.maxStages * this.C * this.E;
     this.mask = new Uint8Array(this.actionSpace.n);
     this.actionSpace.setMask(this.mask);
     this.observationSpace = new SchedulingObsSpace(this.E);
@@ -174,7 +192,14 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
     const episode = this.rng.split(this.rng.nextU32());
     let jobs = o.jobs, numInitial = o.numInitial;
     if (!jobs) ({ jobs, numInitial } = sampleEpisode(this.cfg.workload, this.cfg.pool, episode.split('workload')));
-    this.sim.load(jobs, numInitial ?? jobs.length, episode.split('durations'));
+    let stageMemory: Float64Array | undefined;
+    if (this.C > 1) {
+      // Demands from their own stream, so the jobs and durations are those of the single-resource episode.
+      const mem = episode.split('memory');
+      stageMemory = new Float64Array(jobs.reduce((n, j) => n + j.template.numStages, 0));
+      for (let i = 0; i < stageMemory.length; i++) stageMemory[i] = 1 - mem.next(); // (0, 1]
+    }
+    this.sim.load(jobs, numInitial ?? jobs.length, episode.split('durations'), stageMemory);
     this.prevArea = 0;
     this.structVersion = -1;
     this.buildObs();
@@ -190,11 +215,11 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
     const sim = this.sim;
     if (action === this.idleAction) sim.decide(-1, sim.numSourceExec);
     else {
-      const row = Math.floor(action / this.E), limit = (action % this.E) + 1;
+      const { row, cls, limit } = this.decode(action);
       const s = this.stageOfRow(row);
       const j = sim.stJob[s]!;
-      const own = j === sim.sourceJob ? sim.numSourceExec : 0;
-      sim.decide(s, Math.min(limit - sim.execCount(j) + own, sim.numSourceExec));
+      const own = j === sim.sourceJob ? Math.min(sim.numSourceExec, sim.execCount(j)) : 0;
+      sim.decide(s, Math.min(limit - sim.execCount(j) + own, sim.numSourceByClass[cls]!), cls);
     }
     const reward = -(sim.area - this.prevArea) / 1000;
     this.prevArea = sim.area;
@@ -211,7 +236,7 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
     const n = this.actionSpace.n;
     if (!(Number.isInteger(a) && a >= 0 && a < n)) throw new SelfoptError(`invalid action ${a}: not an integer in [0, ${n})`, where, `row * ${this.E} + (limit - 1) for a stage row and a parallelism limit 1..${this.E}, or ${this.idleAction} (idle)`);
     if (a === this.idleAction) return;
-    const row = Math.floor(a / this.E), limit = (a % this.E) + 1, o = this.obs;
+    const { row, cls, limit } = this.decode(a), o = this.obs;
     if (row >= o.numNodes) throw new SelfoptError(`invalid action ${a}: stage row ${row} does not exist (the observation has ${o.numNodes} stage rows)`, where, `a row below ${o.numNodes} with stageMask = 1`);
     const k = o.stageJob[row]!;
     if (!o.stageMask[row]) {
@@ -221,7 +246,17 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
       else if (sim.unassigned(s) <= 0) why = 'every task of it is started or already has an executor on the way (saturated)';
       throw new SelfoptError(`invalid action ${a}: stage row ${row} (job ${o.jobId[k]}, stage ${s - sim.jobStageBase[o.jobId[k]!]!}) cannot be picked now: ${why}`, where, 'a stage row with stageMask = 1 (see info.actionMask)');
     }
+    if (this.C > 1 && !o.stageClassMask[row * this.C + cls]) {
+      const why = o.sourceByClass[cls] === 0 ? `no offered executor is of class ${cls}` : `its tasks need memory ${o.stageMemory[row]!.toFixed(3)} and class ${cls} has ${o.classMemory[cls]}`;
+      throw new SelfoptError(`invalid action ${a}: stage row ${row} cannot get executors of class ${cls}: ${why}`, where, 'a (stage, class) pair with stageClassMask = 1 (see info.actionMask)');
+    }
     if (limit < o.limitMin[k]!) throw new SelfoptError(`invalid action ${a}: parallelism limit ${limit} for job row ${k}, which already holds ${o.jobExecutors[k]} executors, would send none`, where, `a limit in ${o.limitMin[k]}..${this.E} for this job`);
+  }
+
+  /** (stage row, executor class, parallelism limit) of a flat action. */
+  decode(a: number): { row: number; cls: number; limit: number } {
+    const E = this.E, C = this.C;
+    return { row: Math.floor(a / (C * E)), cls: Math.floor(a / E) % C, limit: (a % E) + 1 };
   }
 
   private stageOfRow(row: number): number {
@@ -243,19 +278,23 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
     const srcRow = this.rowOfJob(sim.sourceJob);
     o.sourceJob = srcRow;
     o.numSourceExec = sim.numSourceExec;
+    o.sourceByClass.set(sim.numSourceByClass);
     o.timeMs = sim.time;
     // job columns
     for (let k = 0; k < J; k++) {
       const j = o.jobId[k]!;
       const ex = sim.execCount(j);
       o.jobExecutors[k] = ex;
-      o.limitMin[k] = ex - (k === srcRow ? sim.numSourceExec : 0) + 1;
+      // The job's source executors are not counted against the limit (the multi-resource variant can
+      // offer unattached executors with a job's pool: only the attached ones, at most ex, are its own).
+      o.limitMin[k] = ex - (k === srcRow ? Math.min(sim.numSourceExec, ex) : 0) + 1;
       o.jobFeatures[k * JOB_FEATURES] = ex / 20;
       o.jobFeatures[k * JOB_FEATURES + 1] = k === srcRow ? 2 : -2;
       o.jobFeatures[k * JOB_FEATURES + 2] = sim.numSourceExec / 20;
     }
     // stage columns and the flat mask
-    for (let i = 0; i < this.maskRowCount; i++) this.mask.fill(0, this.maskRows[i]! * E, this.maskRows[i]! * E + E);
+    const C = this.C, CE = C * E;
+    for (let i = 0; i < this.maskRowCount; i++) this.mask.fill(0, this.maskRows[i]! * CE, this.maskRows[i]! * CE + CE);
     this.maskRowCount = 0;
     for (let k = 0; k < J; k++) {
       const j = o.jobId[k]!, base = sim.jobStageBase[j]!, row0 = o.jobPtr[k]!;
@@ -275,10 +314,22 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
         o.stageUnassigned[r] = sim.unassigned(s);
         o.stageFrontierSeq[r] = sim.frontierSeq[s]!;
         o.stageDone[r] = sim.finished[s] === sim.numTasks[s] ? 1 : 0;
-        const ok = sim.selectable[s]! === 1 && lmin <= E ? 1 : 0;
+        let ok = sim.selectable[s]! === 1 && lmin <= E ? 1 : 0;
+        if (ok && C > 1) {
+          // which classes the offered executors can send here
+          ok = 0;
+          for (let c = 0; c < C; c++) {
+            const fit = sim.numSourceByClass[c]! > 0 && sim.fits(s, c) ? 1 : 0;
+            o.stageClassMask[r * C + c] = fit;
+            if (fit) {
+              ok = 1;
+              this.mask.fill(1, (r * C + c) * E + lmin - 1, (r * C + c) * E + E);
+            }
+          }
+        } else if (C > 1) o.stageClassMask.fill(0, r * C, r * C + C);
         o.stageMask[r] = ok;
         if (ok) {
-          this.mask.fill(1, r * E + lmin - 1, r * E + E);
+          if (C === 1) this.mask.fill(1, r * E + lmin - 1, r * E + E);
           if (this.maskRowCount === this.maskRows.length) { const m = new Int32Array(this.maskRows.length * 2); m.set(this.maskRows); this.maskRows = m; }
           this.maskRows[this.maskRowCount++] = r;
         }
@@ -315,6 +366,7 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
       jobId: new Int32Array(J), jobArrivalMs: new Float64Array(J), jobExecutors: new Int32Array(J), jobTotalWorkMs: new Float64Array(J),
       jobRemainingWorkMs: new Float64Array(J), stageNumTasks: new Int32Array(n), stageUnassigned: new Int32Array(n), stageRoughMs: new Float64Array(n),
       stageCriticalPathMs: new Float64Array(n), stageFrontierSeq: new Int32Array(n), stageDone: new Uint8Array(n),
+      numClasses: this.C, classMemory: sim.classMem, sourceByClass: new Int32Array(this.C), stageMemory: new Float64Array(n), stageClassMask: new Uint8Array(n * this.C),
     };
     let r = 0, e = 0;
     for (let k = 0; k < J; k++) {
@@ -329,6 +381,7 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
         o.stageNumTasks[r] = tpl.numTasks[l]!;
         o.stageRoughMs[r] = tpl.roughDurationMs[l]!;
         o.stageCriticalPathMs[r] = tpl.criticalPathMs[l]!;
+        o.stageMemory[r] = sim.stMem[base + l]!;
         const s = base + l;
         for (let p = sim.childPtr[s]!; p < sim.childPtr[s + 1]!; p++) o.colIdx[e++] = row0 + (sim.childIdx[p]! - base);
         o.rowPtr[r + 1] = e;

@@ -22,7 +22,7 @@ export const METRICS: Metric[] = [
 ];
 
 export function makeEnv(inst: SchedulingInstance, opts: { compat?: boolean; recordEvents?: boolean } = {}): SchedulingEnv {
-  return new SchedulingEnv({ numExecutors: inst.numExecutors, pool: inst.templates, workload: inst.workload, compat: opts.compat ?? inst.compat, recordEvents: opts.recordEvents });
+  return new SchedulingEnv({ numExecutors: inst.numExecutors, pool: inst.templates, workload: inst.workload, compat: opts.compat ?? inst.compat, recordEvents: opts.recordEvents, executorClasses: inst.executorClasses });
 }
 
 /**
@@ -37,7 +37,7 @@ export function createSchedulingEnv(opts: { instance: string; data?: string; com
   const ref = instanceRef(opts.instance, data);
   if (!ref) throw new SelfoptError(`'${opts.instance}' is not a scheduling instance id`, 'createSchedulingEnv', 'an id like tpch_batch20_50exec_train');
   const inst = loadInstance(ref);
-  return new SchedulingEnv({ numExecutors: inst.numExecutors, pool: inst.templates, workload: inst.workload, compat: opts.compat ?? inst.compat, maxStages: opts.maxStages, maxTimeMs: opts.maxTimeMs });
+  return new SchedulingEnv({ numExecutors: inst.numExecutors, pool: inst.templates, workload: inst.workload, compat: opts.compat ?? inst.compat, maxStages: opts.maxStages, maxTimeMs: opts.maxTimeMs, executorClasses: inst.executorClasses });
 }
 
 export interface EpisodeResult extends EpisodeStats {

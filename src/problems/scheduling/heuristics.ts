@@ -19,8 +19,20 @@
  * - `tuned-weighted-fair`: share T_i^a / sum_j T_j^a, with a chosen by a sweep over -2..2 in
  *   steps of 0.1 on training seeds of the same workload (at solve time, cached per process).
  *
- * Not implemented in this step: Tetris and Graphene* (they need the multi-resource variant of
- * section 7.3, executor classes and task memory demands, which the simulator does not model yet).
+ * Multi-resource variant (section 7.3: executor classes with different memory, tasks with memory
+ * demands; instance ids ending in `_mr`):
+ * - `tetris`: Tetris-style packing (Grandl et al., SIGCOMM 2014): among the selectable (stage,
+ *   executor class) pairs, the one with the highest alignment score, the dot product of the
+ *   task's demand vector (cpu 1, memory d_s) and the executor's free resources (cpu 1, memory
+ *   m_c), i.e. 1 + m_c d_s; the job's share is the fair one, ceil(E / unfinished jobs).
+ * - `graphene`: Graphene* (Grandl et al., OSDI 2016, adapted to executor classes as the paper
+ *   does): troublesome stages first, those with long tasks or hard to pack (few executors have
+ *   the memory), in small jobs: score (d + d / W_s) / L_j + alignment, with d the stage's task
+ *   duration, W_s the executors that can run it and L_j the job's remaining work; fair share.
+ * Both first keep the source executors in their own job (best alignment there), as every
+ * decima-sim agent. The single-resource heuristics run on `_mr` instances unchanged and send
+ * each decision's executors from the smallest-memory offered class that fits the stage
+ * (`firstFitClass`).
  */
 import type { Info } from '../../core/env.js';
 import type { SolveContext, Solver } from '../../core/problem.js';
@@ -51,7 +63,7 @@ export function firstStageOf(o: SchedulingObs, k: number): number {
 
 /** The parallelism limit that sends `use` executors to job row k. */
 export function limitFor(o: SchedulingObs, k: number, use: number): number {
-  const held = o.jobExecutors[k]! - (k === o.sourceJob ? o.numSourceExec : 0);
+  const held = o.jobExecutors[k]! - (k === o.sourceJob ? Math.min(o.numSourceExec, o.jobExecutors[k]!) : 0);
   return Math.min(o.numExecutors, held + Math.max(1, use));
 }
 
@@ -172,7 +184,7 @@ export function sweepAlpha(inst: SchedulingInstance, episodes: number, compat?: 
   if (hit) return hit;
   const env = makeEnv(train, { compat });
   const scores = ALPHA_GRID.map((alpha) => {
-    const policy = new WeightedFair(alpha);
+    const policy = firstFitClass(new WeightedFair(alpha));
     const jct: number[] = [];
     for (let i = 0; i < episodes; i++) jct.push(mean(runEpisode(env, policy, train.seedBase + i).jctMs));
     return mean(jct);
@@ -220,4 +232,97 @@ export const tunedWeightedFairSolver: SchedulingSolver = {
   solve: (inst, ctx) => new WeightedFair(sweepAlpha(inst, sweepEpisodes(ctx), compatOption(ctx.options)).alpha),
 };
 
-export const heuristicSolvers: SchedulingSolver[] = [fifoSolver, sjfCpSolver, fairSolver, naiveWeightedFairSolver, tunedWeightedFairSolver];
+// ---------------------------------------------------------------------------------------------
+// Multi-resource variant (section 7.3)
+
+/** May the offered executors of class c go to stage row r? */
+function classOk(o: SchedulingObs, r: number, c: number): boolean {
+  return o.numClasses === 1 ? o.stageMask[r] === 1 : o.stageClassMask[r * o.numClasses + c] === 1;
+}
+
+/**
+ * A single-resource policy on a multi-resource cluster: its (stage, limit) with the
+ * smallest-memory offered class that fits the stage (first fit); unchanged with one class.
+ */
+export function firstFitClass(inner: SchedulingPolicy): SchedulingPolicy {
+  return {
+    act(o: SchedulingObs, info: Info, rng): number {
+      const a = inner.act(o, info, rng);
+      const C = o.numClasses, E = o.numExecutors;
+      if (C === 1 || a === idle(info)) return a;
+      const row = Math.floor(a / E), limit = (a % E) + 1;
+      let best = -1;
+      for (let c = 0; c < C; c++) if (classOk(o, row, c) && (best < 0 || o.classMemory[c]! < o.classMemory[best]!)) best = c;
+      return encodeAction(row, limit, E, best, C);
+    },
+  };
+}
+
+function alignment(o: SchedulingObs, r: number, c: number): number {
+  return 1 + o.classMemory[c]! * o.stageMemory[r]!;
+}
+
+/** Executors of the cluster whose class has at least the stage's memory (classes are equal groups). */
+function capacityFor(o: SchedulingObs, r: number): number {
+  let n = 0;
+  for (let c = 0; c < o.numClasses; c++) if (o.classMemory[c]! >= o.stageMemory[r]!) n++;
+  return (o.numExecutors * n) / o.numClasses;
+}
+
+/** The (stage, class) of the best score; source job first, then jobs under their fair share. */
+function packingAct(o: SchedulingObs, info: Info, score: (r: number, c: number, k: number) => number): number {
+  const C = o.numClasses, E = o.numExecutors;
+  let br = -1, bc = -1, bk = -1, bs = -Infinity;
+  const consider = (k: number) => {
+    for (let r = o.jobPtr[k]!; r < o.jobPtr[k + 1]!; r++) {
+      if (!o.stageMask[r]) continue;
+      for (let c = 0; c < C; c++) {
+        if (!classOk(o, r, c)) continue;
+        const v = score(r, c, k);
+        if (v > bs) { bs = v; br = r; bc = c; bk = k; }
+      }
+    }
+  };
+  if (o.sourceJob >= 0) {
+    consider(o.sourceJob);
+    if (br >= 0) return encodeAction(br, limitFor(o, bk, o.numSourceExec), E, bc, C);
+  }
+  let unfinished = 0;
+  for (let k = 0; k < o.numJobs; k++) if (hasUnassigned(o, k)) unfinished++;
+  const cap = Math.ceil(E / Math.max(1, unfinished));
+  for (let k = 0; k < o.numJobs; k++) if (o.jobExecutors[k]! < cap) consider(k);
+  if (br < 0) return idle(info);
+  const use = Math.min(o.stageUnassigned[br]!, cap - o.jobExecutors[bk]!, o.sourceByClass[bc]!);
+  return encodeAction(br, limitFor(o, bk, use), E, bc, C);
+}
+
+export class Tetris implements SchedulingPolicy {
+  act(o: SchedulingObs, info: Info): number {
+    return packingAct(o, info, (r, c) => alignment(o, r, c));
+  }
+}
+
+export class GrapheneStar implements SchedulingPolicy {
+  act(o: SchedulingObs, info: Info): number {
+    return packingAct(o, info, (r, c, k) => {
+      const d = o.stageRoughMs[r]! / 1000;
+      return (d + d / capacityFor(o, r)) / (o.jobRemainingWorkMs[k]! / 1000 + 1e-6) + alignment(o, r, c);
+    });
+  }
+}
+
+const PAPER_MR = 'Mao et al. (SIGCOMM 2019), sec. 7.3';
+
+export const tetrisSolver: SchedulingSolver = {
+  info: { name: 'tetris', kind: 'heuristic', description: 'multi-resource packing: highest alignment (task demand . executor resources) first, fair share per job', reference: `${PAPER_MR}; Grandl et al., Multi-Resource Packing for Cluster Schedulers (SIGCOMM 2014)` },
+  solve: () => new Tetris(),
+};
+
+export const grapheneSolver: SchedulingSolver = {
+  info: { name: 'graphene', kind: 'heuristic', description: 'Graphene*: troublesome stages (long tasks, hard to pack) of small jobs first, then packing; fair share per job', reference: `${PAPER_MR}; Grandl et al., GRAPHENE: Packing and Dependency-Aware Scheduling (OSDI 2016)` },
+  solve: () => new GrapheneStar(),
+};
+
+const single = (sv: SchedulingSolver): SchedulingSolver => ({ info: sv.info, solve: (inst, ctx) => firstFitClass(sv.solve(inst, ctx) as SchedulingPolicy) });
+
+export const heuristicSolvers: SchedulingSolver[] = [fifoSolver, sjfCpSolver, fairSolver, naiveWeightedFairSolver, tunedWeightedFairSolver].map(single).concat([tetrisSolver, grapheneSolver]);

@@ -6,6 +6,7 @@
  * - pool `tpch` (decima-sim's 154 TPC-H profiles; needs the data) or `synthetic` (generated);
  * - workload `batch<N>` (N jobs at t = 0) or `stream[<N>][-<S>s]` (1 job at t = 0, then N jobs
  *   arriving as a Poisson process with mean inter-arrival S seconds; defaults below);
+ * - `_mr`: the multi-resource variant of the paper's section 7.3 (MULTI_RESOURCE_CLASSES);
  * - `_compat`: decima-sim's executor-level rule (for comparison with its published numbers);
  * - `_train`: the training seeds of the same workload.
  *
@@ -28,6 +29,11 @@ export const SYNTHETIC_POOL_SEED = 7;
 /** Stream defaults: decima-sim trains with 200 streaming jobs; see README for the load. */
 export const STREAM_DEFAULT_JOBS = 200;
 export const STREAM_DEFAULT_INTERARRIVAL_S = 25;
+/**
+ * Executor classes of the multi-resource variant: four equal groups with memory 0.25, 0.5, 0.75
+ * and 1 (normalized); each stage's tasks need a memory drawn uniformly from (0, 1] (env.ts).
+ */
+export const MULTI_RESOURCE_CLASSES = [0.25, 0.5, 0.75, 1];
 
 export const DATASETS: Dataset[] = [{
   relPath: 'scheduling/tpch_json',
@@ -41,6 +47,8 @@ export interface InstanceSpec {
   pool: 'tpch' | 'synthetic';
   workload: WorkloadSpec;
   numExecutors: number;
+  /** Memory of each executor class (multi-resource variant), else undefined. */
+  executorClasses?: number[];
   compat: boolean;
   split: 'train' | 'test';
 }
@@ -52,7 +60,7 @@ export interface SchedulingInstance extends InstanceSpec {
   seedBase: number;
 }
 
-const ID = /^(tpch|synthetic)_(batch(\d+)|stream(\d+)?(?:-(\d+(?:\.\d+)?)s)?)_(\d+)exec(_compat)?(_train)?$/;
+const ID = /^(tpch|synthetic)_(batch(\d+)|stream(\d+)?(?:-(\d+(?:\.\d+)?)s)?)_(\d+)exec(_mr)?(_compat)?(_train)?$/;
 
 export function parseInstanceId(id: string): InstanceSpec | undefined {
   const m = ID.exec(id);
@@ -60,9 +68,11 @@ export function parseInstanceId(id: string): InstanceSpec | undefined {
   const workload: WorkloadSpec = m[3] !== undefined
     ? { kind: 'batch', numJobs: Number(m[3]) }
     : { kind: 'stream', numInitial: 1, numStream: m[4] !== undefined ? Number(m[4]) : STREAM_DEFAULT_JOBS, meanInterarrivalMs: 1000 * (m[5] !== undefined ? Number(m[5]) : STREAM_DEFAULT_INTERARRIVAL_S) };
-  const spec: InstanceSpec = { pool: m[1] as InstanceSpec['pool'], workload, numExecutors: Number(m[6]), compat: m[7] !== undefined, split: m[8] !== undefined ? 'train' : 'test' };
+  const spec: InstanceSpec = { pool: m[1] as InstanceSpec['pool'], workload, numExecutors: Number(m[6]), compat: m[8] !== undefined, split: m[9] !== undefined ? 'train' : 'test' };
+  if (m[7] !== undefined) spec.executorClasses = [...MULTI_RESOURCE_CLASSES];
   const size = workload.kind === 'batch' ? workload.numJobs : workload.numStream;
   if (!(size >= 1 && size <= 100_000 && spec.numExecutors >= 1 && spec.numExecutors <= 10_000)) return undefined;
+  if (spec.executorClasses && spec.numExecutors < spec.executorClasses.length) return undefined;
   if (workload.kind === 'stream' && !(workload.meanInterarrivalMs > 0)) return undefined;
   return spec;
 }
@@ -70,21 +80,21 @@ export function parseInstanceId(id: string): InstanceSpec | undefined {
 export function instanceId(spec: InstanceSpec): string {
   const w = spec.workload;
   const wl = w.kind === 'batch' ? `batch${w.numJobs}` : `stream${w.numStream === STREAM_DEFAULT_JOBS ? '' : w.numStream}${w.meanInterarrivalMs === STREAM_DEFAULT_INTERARRIVAL_S * 1000 ? '' : `-${w.meanInterarrivalMs / 1000}s`}`;
-  return `${spec.pool}_${wl}_${spec.numExecutors}exec${spec.compat ? '_compat' : ''}${spec.split === 'train' ? '_train' : ''}`;
+  return `${spec.pool}_${wl}_${spec.numExecutors}exec${spec.executorClasses ? '_mr' : ''}${spec.compat ? '_compat' : ''}${spec.split === 'train' ? '_train' : ''}`;
 }
 
 function describe(spec: InstanceSpec): string {
   const w = spec.workload;
   const pool = spec.pool === 'tpch' ? `TPC-H profiles (${TPCH_QUERIES} queries x ${TPCH_SIZES.length} sizes)` : 'synthetic profiles (TPC-H statistics)';
   const wl = w.kind === 'batch' ? `batch of ${w.numJobs} jobs at t=0` : `${w.numInitial} job at t=0 then ${w.numStream} Poisson arrivals, mean ${w.meanInterarrivalMs / 1000} s apart`;
-  return `${wl}, ${pool}, ${spec.numExecutors} executors${spec.compat ? ", decima-sim's executor-level rule" : ''}, ${spec.split === 'train' ? 'training' : 'evaluation'} seeds`;
+  return `${wl}, ${pool}, ${spec.numExecutors} executors${spec.executorClasses ? ` in ${spec.executorClasses.length} memory classes (${spec.executorClasses.join(', ')}), tasks with memory demands` : ''}${spec.compat ? ", decima-sim's executor-level rule" : ''}, ${spec.split === 'train' ? 'training' : 'evaluation'} seeds`;
 }
 
 /** The ref of an id; a tpch id needs the data on the path. */
 export function instanceRef(id: string, data: DataPath): InstanceRef | undefined {
   const spec = parseInstanceId(id);
   if (!spec) return undefined;
-  const params: InstanceRef['params'] = { pool: spec.pool, numExecutors: spec.numExecutors, compat: spec.compat, split: spec.split, ...flatWorkload(spec.workload) };
+  const params: InstanceRef['params'] = { pool: spec.pool, numExecutors: spec.numExecutors, compat: spec.compat, split: spec.split, ...flatWorkload(spec.workload), ...(spec.executorClasses ? { executorClasses: spec.executorClasses.join(',') } : {}) };
   if (spec.pool === 'synthetic') return { id, source: 'generated', params: { ...params, poolSeed: SYNTHETIC_POOL_SEED }, split: spec.split, description: describe(spec) };
   const dir = findTpchDir(data);
   if (!dir) {

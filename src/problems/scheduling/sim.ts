@@ -65,6 +65,8 @@ export interface SimConfig {
   compat: boolean;
   /** Keep a log of every event (tests, determinism checks); off in normal runs. */
   recordEvents?: boolean;
+  /** Memory of each executor class (multi-resource variant); default one class, [1]. */
+  classMemory?: readonly number[];
 }
 
 export const SIM_DEFAULTS = { movingDelayMs: 2000, warmupDelayMs: 1000, compat: false } as const;
@@ -109,9 +111,12 @@ export class Simulator extends ClusterState {
   /** The job the source executors come from, -1 for the global pool (or a job that just left). */
   sourceJob = -1;
   numSourceExec = 0;
+  /** The source executors by class (sums to numSourceExec). */
+  readonly numSourceByClass: Int32Array;
 
   constructor(cfg: SimConfig) {
-    super(cfg.numExecutors);
+    super(cfg.numExecutors, cfg.classMemory ?? [1]);
+    this.numSourceByClass = new Int32Array(this.C);
     this.cfg = { ...cfg };
     this.durations = new DurationSampler(this.E, cfg.compat, cfg.warmupDelayMs);
     this.toSched = new Int32Array(this.E);
@@ -122,9 +127,9 @@ export class Simulator extends ClusterState {
   // =============================================================================================
 
   /** Starts an episode: the first `numInitial` jobs are in the system at t=0, the others arrive as events. */
-  load(jobs: readonly EpisodeJob[], numInitial: number, rng: Rng): void {
+  load(jobs: readonly EpisodeJob[], numInitial: number, rng: Rng, stageMemory?: Float64Array): void {
     this.rng = rng;
-    this.loadJobs(jobs);
+    this.loadJobs(jobs, stageMemory);
     const J = this.J;
     this.heap.clear();
     this.time = 0; this.area = 0; this.done = false;
@@ -142,6 +147,7 @@ export class Simulator extends ClusterState {
     this.setToSchedFromPool(GLOBAL);
     this.sourceJob = -1;
     this.numSourceExec = this.E;
+    this.countPoolSources(GLOBAL);
     this.advance();
   }
 
@@ -154,24 +160,45 @@ export class Simulator extends ClusterState {
    * tasks), or with s = -1 leave the remaining source executors idle. The caller checks validity
    * (selectable[s], 1 <= use); then the simulation runs to the next decision or the end.
    */
-  decide(s: number, use: number): void {
+  decide(s: number, use: number, c = 0): void {
     if (this.done || this.numSourceExec === 0) throw new Error('internal: decide() without a pending decision');
-    if (s >= 0) {
-      if (!this.selectable[s]) throw new Error(`internal: stage ${s} is not selectable`);
-      use = Math.min(this.unassigned(s), use, this.numSourceExec);
-      if (!(use >= 1)) throw new Error(`internal: decision uses ${use} executors`);
-    } else use = this.numSourceExec;
     this.decisions++;
-    this.applyCommit(s, use);
+    if (s >= 0) {
+      if (!this.selectable[s] || !this.fits(s, c)) throw new Error(`internal: stage ${s} is not selectable for class ${c}`);
+      use = Math.min(this.unassigned(s), use, this.numSourceByClass[c]!);
+      if (!(use >= 1)) throw new Error(`internal: decision uses ${use} executors`);
+      this.applyCommit(s, use, c);
+    } else {
+      // idle: every remaining source executor, class by class
+      for (let k = 0; k < this.C; k++) if (this.numSourceByClass[k]! > 0) this.applyCommit(-1, this.numSourceByClass[k]!, k);
+    }
     this.advance();
+  }
+
+  /** Is there a selectable stage that executors of class c can run? (after computeSelectable) */
+  anySelectableFor(c: number): boolean {
+    for (let k = 0; k < this.sysCount; k++) {
+      const j = this.sysJobs[k]!;
+      for (let s = this.jobStageBase[j]!; s < this.jobStageBase[j + 1]!; s++) if (this.selectable[s] && this.fits(s, c)) return true;
+    }
+    return false;
   }
 
   /** Runs until a decision with at least one selectable stage is pending, or the episode ends. */
   private advance(): void {
     for (;;) {
       if (this.numSourceExec > 0) {
-        if (this.computeSelectable() > 0) return;
-        this.applyCommit(-1, this.numSourceExec); // nothing to pick: the executors stay idle, as decima's agents answer
+        const n = this.computeSelectable();
+        if (this.C === 1) {
+          if (n > 0) return;
+          this.applyCommit(-1, this.numSourceExec, 0); // nothing to pick: the executors stay idle, as decima's agents answer
+          continue;
+        }
+        // A class with source executors and nothing it can run idles (decided without asking).
+        let idleClass = -1;
+        for (let c = 0; c < this.C && idleClass < 0; c++) if (this.numSourceByClass[c]! > 0 && (n === 0 || !this.anySelectableFor(c))) idleClass = c;
+        if (idleClass < 0) return;
+        this.applyCommit(-1, this.numSourceByClass[idleClass]!, idleClass);
         continue;
       }
       if (this.sysCount > 0) {
@@ -194,6 +221,7 @@ export class Simulator extends ClusterState {
     this.setToSchedFromPool(GLOBAL);
     this.sourceJob = -1;
     this.numSourceExec = this.pools.size(GLOBAL);
+    this.countPoolSources(GLOBAL);
     if (this.numSourceExec === 0) throw new Error('internal: jobs remain but no executor is idle, running or moving');
   }
 
@@ -201,13 +229,14 @@ export class Simulator extends ClusterState {
   // decima's env.step: commit, schedule, run events
   // =============================================================================================
 
-  private applyCommit(s: number, use: number): void {
+  private applyCommit(s: number, use: number, c: number): void {
     if (s >= 0) {
       this.selected[s] = 1;
       this.selList.push(s);
     }
-    this.commitAdd(this.sourceOf(this.toSched[this.toSchedHead]!), s, use);
+    this.commitAdd(this.sourceOf(this.toSched[this.toSchedHead]!), s, use, c);
     this.numSourceExec -= use;
+    this.numSourceByClass[c]! -= use;
     if (this.numSourceExec === 0) {
       for (const x of this.selList) this.selected[x] = 0;
       this.selList.length = 0;
@@ -220,13 +249,15 @@ export class Simulator extends ClusterState {
   private schedule(): void {
     if (this.toSchedHead >= this.toSchedEnd) return;
     const src = this.sourceOf(this.toSched[this.toSchedHead]!);
-    while (!this.commits.isEmpty(src) && this.toSchedHead < this.toSchedEnd) {
-      const s = this.commitPop(src);
+    // Each executor takes the next destination committed for its class.
+    while (this.toSchedHead < this.toSchedEnd && !this.commitsEmpty(src, this.exClass[this.toSched[this.toSchedHead]!]!)) {
       const e = this.toSched[this.toSchedHead++]!;
-      if (this.pools.poolOf[e] !== NO_POOL && this.pools.poolOf[e] === this.exJob[e]) this.pools.remove(e);
+      const s = this.commitPop(src, this.exClass[e]!);
+      // (an unattached executor can sit in a job's pool in the multi-resource variant: offerGlobalPoolWith)
+      if (this.pools.poolOf[e] !== NO_POOL && (this.pools.poolOf[e] === this.exJob[e] || this.exJob[e] === -1)) this.pools.remove(e);
       if (s < 0) {
         const j = this.exJob[e]!;
-        this.poolAdd(j >= 0 && this.hasTasksToStart(j) ? j : GLOBAL, e);
+        this.poolAdd(j >= 0 && this.hasTasksToStart(j) && this.C === 1 ? j : GLOBAL, e);
       } else if (this.nextTask[s]! < this.numTasks[s]!) {
         const j = this.stJob[s]!;
         if (this.exJob[e] === j) {
@@ -282,19 +313,22 @@ export class Simulator extends ClusterState {
     const stageSrc = 1 + this.J + s;
     if (frontierChanged) {
       const srcJob = this.exJob[e]!;
-      if (!this.commits.isEmpty(stageSrc)) {
+      if (!this.commitsEmpty(stageSrc, this.exClass[e]!)) {
         this.setToSchedOne(e);
         this.schedule();
       } else this.poolAdd(srcJob, e);
+      if (this.C > 1) this.offerGlobalPoolWith(srcJob);
       this.setToSchedFromPool(srcJob);
       this.sourceJob = srcJob;
       this.numSourceExec = this.pools.size(srcJob);
+      this.countPoolSources(srcJob);
     } else {
       this.setToSchedOne(e);
-      if (!this.commits.isEmpty(stageSrc)) this.schedule();
+      if (!this.commitsEmpty(stageSrc, this.exClass[e]!)) this.schedule();
       else {
         this.sourceJob = this.exJob[e]!;
         this.numSourceExec = this.nodeExecs[s]!;
+        this.countStageSources(s);
       }
     }
   }
@@ -306,6 +340,7 @@ export class Simulator extends ClusterState {
       this.setToSchedFromPool(GLOBAL);
       this.sourceJob = -1;
       this.numSourceExec = this.pools.size(GLOBAL);
+      this.countPoolSources(GLOBAL);
     }
   }
 
@@ -334,7 +369,7 @@ export class Simulator extends ClusterState {
     if (j >= 0) {
       let best = -1;
       for (let s = this.jobStageBase[j]!; s < this.jobStageBase[j + 1]!; s++) {
-        if (this.frontierSeq[s]! >= 0 && this.unassigned(s) > 0 && (best < 0 || this.frontierSeq[s]! < this.frontierSeq[best]!)) best = s;
+        if (this.frontierSeq[s]! >= 0 && this.unassigned(s) > 0 && this.fits(s, this.exClass[e]!) && (best < 0 || this.frontierSeq[s]! < this.frontierSeq[best]!)) best = s;
       }
       if (best >= 0) {
         this.startTask(best, e);
@@ -345,7 +380,7 @@ export class Simulator extends ClusterState {
       for (let k = 0; k < this.sysCount; k++) {
         const jj = this.sysJobs[k]!;
         for (let s = this.jobStageBase[jj]!; s < this.jobStageBase[jj + 1]!; s++) {
-          if (this.selectable[s]) {
+          if (this.selectable[s] && this.fits(s, this.exClass[e]!)) {
             this.moveExecutor(e, s);
             return;
           }
@@ -397,6 +432,51 @@ export class Simulator extends ClusterState {
   // =============================================================================================
   // The executors a decision schedules (the source executors)
   // =============================================================================================
+
+  /**
+   * Multi-resource only: executors of a class that could run nothing were left idle, and an idle
+   * global pool is consulted only when a job arrives (decima-sim's rule), so in a batch they would
+   * wait for the end; instead they are offered with the next job whose frontier changes (still
+   * unattached: going to that job costs them the moving delay).
+   */
+  private offerGlobalPoolWith(j: number): void {
+    for (let e = this.pools.head(GLOBAL); e !== -1; e = this.pools.head(GLOBAL)) {
+      this.pools.remove(e);
+      this.pools.add(j, e);
+    }
+  }
+
+  /** numSourceByClass for the executors of pool j (numSourceExec already set). */
+  private countPoolSources(j: number): void {
+    if (this.C === 1) {
+      this.numSourceByClass[0] = this.numSourceExec;
+      return;
+    }
+    this.numSourceByClass.fill(0);
+    for (let e = this.pools.head(j); e !== -1; e = this.pools.next(e)) this.numSourceByClass[this.exClass[e]!]!++;
+  }
+
+  /**
+   * numSourceByClass for the executors on stage s. With several classes, executors of a class that
+   * still has commitments from this stage follow those and are not offered again (with one class
+   * there are none: the executor that asks found its stage's list empty).
+   */
+  private countStageSources(s: number): void {
+    if (this.C === 1) {
+      this.numSourceByClass[0] = this.numSourceExec;
+      return;
+    }
+    this.numSourceByClass.fill(0);
+    const src = 1 + this.J + s;
+    let n = 0;
+    for (let e = 0; e < this.E; e++) {
+      if (this.exStage[e] === s && this.commitsEmpty(src, this.exClass[e]!)) {
+        this.numSourceByClass[this.exClass[e]!]!++;
+        n++;
+      }
+    }
+    this.numSourceExec = n;
+  }
 
   private setToSchedOne(e: number): void {
     this.toSched[0] = e;

@@ -1,0 +1,76 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Rng } from '../../../src/core/rng.js';
+import { DataPath } from '../../../src/core/data.js';
+import { SelfoptError } from '../../../src/core/errors.js';
+import { makeEnv, runEpisode } from '../../../src/problems/scheduling/evaluate.js';
+import { instanceRef, loadInstance, MULTI_RESOURCE_CLASSES, type SchedulingInstance } from '../../../src/problems/scheduling/instances.js';
+import { heuristicSolvers, Tetris } from '../../../src/problems/scheduling/heuristics.js';
+import { encodeAction } from '../../../src/problems/scheduling/env.js';
+import type { SchedulingPolicy } from '../../../src/problems/scheduling/evaluate.js';
+
+const data = new DataPath();
+const load = (id: string): SchedulingInstance => loadInstance(instanceRef(id, data)!);
+const ctx = { seed: 1, rng: new Rng(1), quick: true, options: { sweep_episodes: '1' } as Record<string, string> };
+
+test('multi-resource: every task runs on an executor with enough memory; the jobs are those of the single-resource episode', async () => {
+  const inst = load('synthetic_batch8_20exec_mr');
+  assert.deepEqual(inst.executorClasses, MULTI_RESOURCE_CLASSES);
+  const env = makeEnv(inst, { recordEvents: true });
+  const policy = (await heuristicSolvers.find((s) => s.info.name === 'graphene')!.solve(inst, ctx)) as SchedulingPolicy;
+  const r = runEpisode(env, policy, 1000);
+  assert.equal(r.completed, r.numJobs);
+  const sim = env.sim;
+  let starts = 0, small = 0;
+  for (const ev of sim.log) {
+    if (ev.kind !== 'task-start') continue;
+    starts++;
+    const mem = sim.classMem[sim.exClass[ev.executor]!]!;
+    assert.ok(mem >= sim.stMem[ev.stage]!, `task of stage ${ev.stage} (needs ${sim.stMem[ev.stage]}) on executor ${ev.executor} (memory ${mem})`);
+    if (mem < 1) small++;
+  }
+  assert.ok(starts > 100 && small > 0, `${starts} task starts, ${small} on executors with less than full memory`);
+  // The same seed draws the same jobs as the single-resource instance (demands have their own stream).
+  const single = makeEnv(load('synthetic_batch8_20exec'));
+  single.reset({ seed: 1000 });
+  assert.deepEqual(env.sim.jobTpl.map((t) => t.name), single.sim.jobTpl.map((t) => t.name));
+});
+
+test('multi-resource: every heuristic (Tetris and Graphene* included) completes every job, deterministically', async () => {
+  const inst = load('synthetic_batch8_20exec_mr');
+  const env = makeEnv(inst);
+  for (const solver of heuristicSolvers) {
+    const policy = (await solver.solve(inst, ctx)) as SchedulingPolicy;
+    const a = runEpisode(env, policy, 1001), b = runEpisode(env, policy, 1001);
+    assert.equal(a.completed, a.numJobs, solver.info.name);
+    assert.deepEqual(Array.from(b.jctMs), Array.from(a.jctMs), solver.info.name);
+  }
+});
+
+test('multi-resource: an executor class that does not fit, or is not offered, is rejected with the reason', () => {
+  const inst = load('synthetic_batch8_20exec_mr');
+  const env = makeEnv(inst);
+  let { obs, info } = env.reset({ seed: 1002 });
+  const tetris = new Tetris();
+  const C = obs.numClasses, E = obs.numExecutors;
+  assert.equal(C, 4);
+  for (let t = 0; t < 200; t++) {
+    // a selectable stage with a class the mask forbids
+    let bad = -1;
+    for (let r = 0; r < obs.numNodes && bad < 0; r++) {
+      if (!obs.stageMask[r]) continue;
+      for (let c = 0; c < C; c++) if (!obs.stageClassMask[r * C + c]) { bad = encodeAction(r, E, E, c, C); break; }
+    }
+    if (bad >= 0) {
+      const before = JSON.stringify([env.sim.time, env.sim.decisions, Array.from(env.sim.numSourceByClass)]);
+      assert.equal(info.actionMask![bad], 0);
+      assert.throws(() => env.step(bad), (e: unknown) => e instanceof SelfoptError && /cannot get executors of class \d: (no offered executor is of class|its tasks need memory)/.test(e.message));
+      assert.equal(JSON.stringify([env.sim.time, env.sim.decisions, Array.from(env.sim.numSourceByClass)]), before);
+      return;
+    }
+    const r = env.step(tetris.act(obs, info));
+    if (r.terminated) break;
+    ({ obs, info } = r);
+  }
+  assert.fail('no decision with a forbidden (stage, class) pair was met');
+});
