@@ -21,6 +21,8 @@ export interface ChipInstance {
   weights: CostWeights;
   /** Staged placements a reference solver reads (real instances only): name -> path. */
   references: Record<string, string>;
+  /** Real instances: the files read (so that a worker thread can load the same instance). */
+  sourcePaths?: { netlist: string; plc: string };
 }
 
 export const DATASETS: Dataset[] = [
@@ -83,7 +85,7 @@ export function loadReal(r: RealNetlist, paths: { netlist: string; plc: string; 
   const { header } = readPlc(paths.plc, nl);
   if (!(header.width > 0 && header.height > 0))
     throw new SelfoptError(`no canvas size in ${paths.plc}`, paths.plc, "a '# Width : W  Height : H' header line");
-  return { id: r.name, nl, settings: header, weights: { density: 0.5, congestion: 0.5 }, references: paths.references };
+  return { id: r.name, nl, settings: header, weights: { density: 0.5, congestion: 0.5 }, references: paths.references, sourcePaths: { netlist: paths.netlist, plc: paths.plc } };
 }
 
 export interface SyntheticSpec {
