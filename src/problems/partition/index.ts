@@ -13,10 +13,14 @@ import { evaluatePartition, METRICS } from './evaluate.js';
 import { heuristicSolvers } from './heuristics.js';
 import { findGpmetis, gpmetisSolver } from './gpmetis.js';
 import { findScotch, scotchSolver } from './scotch.js';
+import { gapFmSolver, gapSolver } from './gap.js';
 
 const QUICK_GENERATED = ['rgg_2k', 'mesh_2k'];
 const FULL_GENERATED = ['rgg_2k', 'mesh_2k', 'ba_2k', 'sbm_2k'];
 const QUICK_REAL = ['4elt'];
+/** GAP's train split: generated graphs with seeds >= 1000 (test instances use seed 42), at k = 2. */
+const TRAIN_GENERATED = ['rgg_1k_s1001', 'mesh_1k_s1002', 'ba_1k_s1003', 'sbm_1k_s1004'];
+const TRAIN_SEED_MIN = 1000;
 const QUICK_K = [2, 8];
 const FULL_K = [2, 8, 32];
 
@@ -25,7 +29,7 @@ function instanceRef(name: string, k: number, ctx: InstanceContext): InstanceRef
   const spec = parseGeneratedName(name);
   if (spec) {
     return {
-      id, source: 'generated', split: 'test',
+      id, source: 'generated', split: spec.seed >= TRAIN_SEED_MIN ? 'train' : 'test',
       params: { kind: spec.kind, n: spec.n, seed: spec.seed, k },
       description: `${GENERATED_KINDS[spec.kind]}, ${spec.n} vertices, seed ${spec.seed}, k = ${k}`,
     };
@@ -52,7 +56,7 @@ export const partitionProblem: Problem<PartitionInstance, Int32Array> = {
   primaryMetric: 'edge_cut',
   baseline: 'random',
   // The peers only when installed, so that a default run never fails for a missing one.
-  solvers: [...heuristicSolvers, ...(findGpmetis() ? [gpmetisSolver] : []), ...(findScotch() ? [scotchSolver] : [])],
+  solvers: [...heuristicSolvers, ...(findGpmetis() ? [gpmetisSolver] : []), ...(findScotch() ? [scotchSolver] : []), gapSolver, gapFmSolver],
   datasets: DATASETS,
   // partition_ms is a timing: two timed cells must not share the cores.
   maxConcurrency: 1,
@@ -60,6 +64,7 @@ export const partitionProblem: Problem<PartitionInstance, Int32Array> = {
   listInstances(ctx) {
     const names = ctx.quick ? [...QUICK_GENERATED, ...QUICK_REAL] : [...FULL_GENERATED, ...REAL_GRAPHS.map((g) => g.name)];
     const refs: InstanceRef[] = [];
+    for (const name of TRAIN_GENERATED) refs.push(instanceRef(name, 2, ctx)!);
     for (const name of names) for (const k of [...(ctx.quick ? QUICK_K : FULL_K), ...(ctx.quick ? [] : REAL_GRAPHS.find((g) => g.name === name)?.extraK ?? [])]) {
       const r = instanceRef(name, k, ctx);
       if (r) refs.push(r);
