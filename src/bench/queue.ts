@@ -22,6 +22,7 @@ import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { SelfoptError } from '../core/errors.js';
 import { codeVersion, machineInfo } from '../core/version.js';
+import { getProblem } from '../problems/all.js';
 import type { Cell, CellResult } from './cell.js';
 import { cellKey } from './store.js';
 
@@ -235,16 +236,22 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
   const version = codeVersion();
   const machine = machineInfo();
   const pool = new Piscina({ filename: fileURLToPath(new URL('./worker.js', import.meta.url)), minThreads: threads, maxThreads: threads });
+  const gate = new ConcurrencyGate((name) => getProblem(name).maxConcurrency);
   const processor = async (job: Job<CellJob, CellJobResult>): Promise<CellJobResult> => {
     const { cell } = job.data;
     const label = `${cell.problem}/${cell.instance.id}/${cell.solver}/seed ${cell.seed}`;
-    if (job.data.codeVersion !== version) {
-      throw new SelfoptError(`worker ${me} runs code ${version}, the run was started with ${job.data.codeVersion}`, `cell ${label}`, 'workers on the same commit as the coordinator');
-    }
-    log(`start ${job.id} ${label}`);
     let r: CellResult;
     try {
-      r = (await pool.run(cell)) as CellResult;
+      if (job.data.codeVersion !== version) {
+        throw new SelfoptError(`worker ${me} runs code ${version}, the run was started with ${job.data.codeVersion}`, `cell ${label}`, 'workers on the same commit as the coordinator');
+      }
+      await gate.enter(cell.problem);
+      try {
+        log(`start ${job.id} ${label}`);
+        r = (await pool.run(cell)) as CellResult;
+      } finally {
+        gate.leave(cell.problem);
+      }
     } catch (e) {
       // BullMQ keeps only the message: mark a user error so the coordinator reports it as one.
       const user = e instanceof SelfoptError || (e instanceof Error && e.name === 'SelfoptError');
@@ -272,4 +279,36 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
       await pool.destroy();
     },
   };
+}
+
+/**
+ * Problem.maxConcurrency on a worker, as the local runner keeps it: a problem that times code
+ * (maxConcurrency set) runs at most that many cells at once and never beside another problem's
+ * cell, so two timed cells never share the cores; other problems' cells run side by side.
+ */
+export class ConcurrencyGate {
+  private readonly running = new Map<string, number>();
+  private waiters: (() => void)[] = [];
+
+  constructor(private readonly limitOf: (problem: string) => number | undefined) {}
+
+  private admits(problem: string): boolean {
+    const limit = this.limitOf(problem);
+    const mine = this.running.get(problem) ?? 0;
+    const others = [...this.running].filter(([p, n]) => p !== problem && n > 0);
+    if (limit !== undefined) return mine < limit && others.length === 0;
+    return others.every(([p]) => this.limitOf(p) === undefined);
+  }
+
+  async enter(problem: string): Promise<void> {
+    while (!this.admits(problem)) await new Promise<void>((ok) => this.waiters.push(ok));
+    this.running.set(problem, (this.running.get(problem) ?? 0) + 1);
+  }
+
+  leave(problem: string): void {
+    this.running.set(problem, (this.running.get(problem) ?? 1) - 1);
+    const w = this.waiters;
+    this.waiters = [];
+    for (const ok of w) ok();
+  }
 }

@@ -17,7 +17,7 @@ import { DataPath } from '../../src/core/data.js';
 import { SelfoptError } from '../../src/core/errors.js';
 import { runBench, planGrid, type BenchOptions } from '../../src/bench/runner.js';
 import { ResultsStore, cellKey } from '../../src/bench/store.js';
-import { cellJobId, checkRedis, redisOptions } from '../../src/bench/queue.js';
+import { ConcurrencyGate, cellJobId, checkRedis, redisOptions } from '../../src/bench/queue.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const REDIS = '/usr/bin/redis-server';
@@ -101,6 +101,23 @@ test('cellJobId is one id per (run, cell), legal for BullMQ', () => {
   assert.notEqual(id, cellJobId('20260101T000000000Z-abcd', { ...cell, seed: cell.seed + 1 }));
   assert.notEqual(id, cellJobId('20260101T000000000Z-abce', cell));
   assert.ok(!id.includes(':'));
+});
+
+test('ConcurrencyGate keeps a timed problem alone and within its maxConcurrency', async () => {
+  const gate = new ConcurrencyGate((p) => (p === 'timed' ? 1 : undefined));
+  const order: string[] = [];
+  const cell = async (p: string, ms: number) => {
+    await gate.enter(p);
+    order.push(`+${p}`);
+    await new Promise((r) => setTimeout(r, ms));
+    order.push(`-${p}`);
+    gate.leave(p);
+  };
+  await Promise.all([cell('free', 30), cell('free', 30), cell('timed', 5), cell('timed', 5)]);
+  // The two free cells ran side by side; each timed cell ran alone.
+  assert.deepEqual(order.slice(0, 2), ['+free', '+free']);
+  for (let i = 0; i < order.length; i++) if (order[i] === '+timed') assert.equal(order[i + 1], '-timed', order.join(' '));
+  assert.equal(order.length, 8);
 });
 
 test('an unreachable Redis is one clear error, not a hang', async () => {
