@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { InstanceRef, MetricValues } from '../core/problem.js';
+import { SelfoptError } from '../core/errors.js';
 
 export interface Cell {
   problem: string;
@@ -39,4 +40,22 @@ export function gridHash(cells: readonly Cell[]): string {
 
 function sortKeys(o: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/**
+ * A user error (SelfoptError) crossing a thread or a queue: structured clone and BullMQ keep only
+ * an Error's message, so the kind travels as a prefix of it.
+ */
+const USER_ERROR = 'SelfoptError: ';
+
+export function crossable(e: unknown): unknown {
+  if (e instanceof SelfoptError) return new Error(USER_ERROR + e.message);
+  return e;
+}
+
+/** Whether `e` is a user error, here or after crossing; and its message without the prefix. */
+export function userError(e: unknown): { user: boolean; message: string } {
+  const message = e instanceof Error ? e.message : String(e);
+  if (message.startsWith(USER_ERROR)) return { user: true, message: message.slice(USER_ERROR.length) };
+  return { user: e instanceof SelfoptError || (e instanceof Error && e.name === 'SelfoptError'), message };
 }

@@ -23,7 +23,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { SelfoptError } from '../core/errors.js';
 import { codeVersion, machineInfo } from '../core/version.js';
 import { getProblem } from '../problems/all.js';
-import type { Cell, CellResult } from './cell.js';
+import { crossable, userError, type Cell, type CellResult } from './cell.js';
 import { cellKey } from './store.js';
 
 /** The queue every coordinator and worker share unless told otherwise (`--queue-name`). */
@@ -146,8 +146,9 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcom
     const cell = pending.get(jobId);
     if (!cell || failure) return;
     const where = `cell ${cell.problem}/${cell.instance.id}/${cell.solver}/seed ${cell.seed}`;
-    failure = /SelfoptError/.test(reason)
-      ? new SelfoptError(reason.replace(/^SelfoptError:\s*/, ''), where, 'the cell to finish; finished cells stay recorded, rerun with --resume')
+    const { user, message } = userError(new Error(reason));
+    failure = user
+      ? new SelfoptError(message, where, 'the cell to finish; finished cells stay recorded, rerun with --resume')
       : new Error(`${where} failed on a worker: ${reason}`);
     wake();
   };
@@ -254,9 +255,7 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
       }
     } catch (e) {
       // BullMQ keeps only the message: mark a user error so the coordinator reports it as one.
-      const user = e instanceof SelfoptError || (e instanceof Error && e.name === 'SelfoptError');
-      const msg = e instanceof Error ? e.message : String(e);
-      throw new Error(user ? `SelfoptError: ${msg}` : msg);
+      throw crossable(e);
     }
     log(`done ${job.id} ${label}`);
     return { ...r, machine, codeVersion: version, worker: me };

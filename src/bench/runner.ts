@@ -16,7 +16,7 @@ import { SelfoptError, unknownName } from '../core/errors.js';
 import type { InstanceRef, Problem } from '../core/problem.js';
 import { codeVersion, machineInfo } from '../core/version.js';
 import { getProblem } from '../problems/all.js';
-import { type Cell, type CellResult, configHash, gridHash } from './cell.js';
+import { type Cell, type CellResult, configHash, gridHash, userError } from './cell.js';
 import { runCell } from './run-cell.js';
 import { cellKey, type ResultRow, type ResultsStore } from './store.js';
 
@@ -170,9 +170,9 @@ async function runCellLabelled(cell: Cell, run: () => Promise<CellResult>): Prom
   } catch (e) {
     if (e instanceof Error && e.name === 'AbortError') throw e;
     // Errors cross the worker boundary as plain Errors: keep the message, add the cell.
-    const msg = e instanceof Error ? e.message : String(e);
+    const { user, message: msg } = userError(e);
     const where = `cell ${cell.problem}/${cell.instance.id}/${cell.solver}/seed ${cell.seed}`;
-    if (e instanceof SelfoptError || (e instanceof Error && e.name === 'SelfoptError')) {
+    if (user) {
       throw new SelfoptError(msg, where, 'the cell to finish; finished cells stay recorded, rerun with --resume');
     }
     const err = new Error(`${where} failed: ${msg}`);

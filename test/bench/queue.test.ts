@@ -17,6 +17,7 @@ import { DataPath } from '../../src/core/data.js';
 import { SelfoptError } from '../../src/core/errors.js';
 import { runBench, planGrid, type BenchOptions } from '../../src/bench/runner.js';
 import { ResultsStore, cellKey } from '../../src/bench/store.js';
+import type { JobType } from 'bullmq';
 import { ConcurrencyGate, cellJobId, checkRedis, redisOptions } from '../../src/bench/queue.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -256,11 +257,32 @@ test('--resume with --queue: a coordinator killed after enqueuing is continued, 
   }
 });
 
-async function queueLeft(url: string, name: string): Promise<number> {
+test('a cell that fails on a worker stops the queued run with one clear error naming the cell', { skip, timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'selfopt-queue-fail-'));
+  const redis = await startRedis();
+  const queueName = `fail-${process.pid}`;
+  const worker = startWorker(redis.url, queueName);
+  try {
+    const p = spawn(process.execPath, [CLI, 'bench', 'partition', '--quick', '--instances', 'rgg_2k_k2,mesh_2k_k2', '--solvers', 'spectral', '--seeds', '3', '--opt', 'laplacian=bogus',
+      '--queue', redis.url, '--queue-name', queueName, '--store', join(dir, 's.duckdb'), '--no-html'], { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
+    let stderr = '';
+    p.stderr!.on('data', (d) => (stderr += d));
+    assert.equal(await new Promise((ok) => p.once('exit', ok)), 2, stderr);
+    assert.match(stderr, /selfopt: error: .*laplacian=bogus.*cell partition\/\w+\/spectral\/seed \d/);
+    // The run's waiting cells were taken off the queue (failed ones stay, for the record).
+    assert.equal(await queueLeft(redis.url, queueName, ['wait', 'delayed']), 0);
+  } finally {
+    worker.proc.kill('SIGKILL');
+    redis.proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+async function queueLeft(url: string, name: string, states = ['wait', 'active', 'completed', 'failed', 'delayed']): Promise<number> {
   const { Queue } = await import('bullmq');
   const q = new Queue(name, { connection: redisOptions(url) });
   try {
-    const c = await q.getJobCounts('wait', 'active', 'completed', 'failed', 'delayed');
+    const c = await q.getJobCounts(...(states as JobType[]));
     return Object.values(c).reduce((a, b) => a + b, 0);
   } finally {
     await q.close();

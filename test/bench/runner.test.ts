@@ -97,3 +97,15 @@ test('a problem\'s meta metrics reach the JSON summary (scheduling: simulator de
   assert.ok(j.meta.simDecisionsPerSec >= Math.min(...decisions) / 2 && j.meta.simDecisionsPerSec <= Math.max(...decisions) * 2);
   assert.ok(j.meta.simTaskEventsPerSec > 0);
 });
+
+test('a user error in a worker thread stays a user error (one line, exit 2), not a crash', async () => {
+  const store = await ResultsStore.open(join(mkdtempSync(join(tmpdir(), 'selfopt-usererr-')), 'r.duckdb'));
+  try {
+    await assert.rejects(
+      runBench(options({ problems: ['partition'], instances: ['rgg_2k_k2'], solvers: ['spectral'], seeds: 1, concurrency: 1, options: { laplacian: 'bogus' } }), store),
+      (e: unknown) => e instanceof SelfoptError && /laplacian=bogus/.test(e.message) && /cell partition\/rgg_2k_k2\/spectral\/seed 1/.test(e.message),
+    );
+  } finally {
+    await store.close();
+  }
+});

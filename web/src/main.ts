@@ -119,6 +119,10 @@ function drawResults(problem: ProblemInfo, run: RunMeta, summary: Summary | null
     <p class="sub">${esc(problem.title)} · code ${esc(run.codeVersion)} · ${esc(run.machine)} · started ${esc(run.startedAt)}${run.finishedAt ? '' : ' · <b>unfinished</b>'}</p>
     <code class="cmd" id="run-command">${esc(command)}</code>`;
   if (!summary) return clearResults();
+  // A queued run's cells come from its workers' machines: timings compare only within one kind.
+  if (summary.meta.machines.length > 1) {
+    $('run').insertAdjacentHTML('beforeend', `<p class="sub" id="machines">cells ran on ${summary.meta.machines.length} machines: ${summary.meta.machines.map(esc).join('; ')}</p>`);
+  }
   const instances = summary.meta.instances;
   const solvers = summary.meta.solvers;
   if (view.instance && !instances.some((i) => i.id === view.instance)) view.instance = ALL;
