@@ -27,6 +27,8 @@ export interface LoadOptions {
   seconds: number;
   /** One bad message per this many steps of a session (default 25). */
   badEvery?: number;
+  /** Every session steps at least this often, however long it takes (tests on a loaded machine). */
+  minStepsPerSession?: number;
   /** How many sessions the server holds now (for the leak check); omitted = not checked. */
   sessionCount?: () => Promise<number>;
   /** Internal errors the server logged so far. */
@@ -149,7 +151,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
       let m = mirror.reset({ seed });
       if (!r.ok || canon(r.result) !== canon(m)) return fail(`${where}: reset differs from the mirror: ${JSON.stringify(r.error ?? r.result).slice(0, 200)}`);
       let info = m.info as { actionMask?: Uint8Array };
-      for (let i = 1, j = 0; performance.now() < deadline; i++) {
+      const minSteps = o.minStepsPerSession ?? 0;
+      for (let i = 1, j = 0; i <= minSteps || performance.now() < deadline; i++) {
         if (i === 1 || i % badEvery === 0) {
           // Each session's first bad message is kind (k mod kinds), so every kind is sent once
           // the sessions outnumber the kinds; then random kinds, rarely the 1 MB one.
