@@ -23,6 +23,7 @@ import { intOption } from '../../core/options.js';
 import { readPlc, type Placement } from './plc.js';
 import { startPlacement, type ChipInstance } from './instances.js';
 import { IncrementalCost } from './incremental.js';
+import { ProxyCostEvaluator } from './cost.js';
 import { ForceDirected, FD_DEFAULTS } from './force-directed.js';
 import { MacroLayout } from './sites.js';
 import type { ChipSolution } from './evaluate.js';
@@ -274,9 +275,12 @@ export const annealingSolver: Solver<ChipInstance, ChipSolution> = {
     const g = greedyPlacement(inst, ctx);
     const steps = intOption(ctx.options, 'sa_steps', ctx.quick ? 12 : SA_DEFAULTS.steps, 1, 1 << 20);
     const { best } = annealMacros(inst, g.inc, g.layout, g.fd, ctx.rng, { ...SA_DEFAULTS, steps });
-    // a last full FD round on the best macros
-    g.fd.place(best, ctx.rng);
-    return { ...best, solver: 'simulated-annealing' };
+    // a last full FD on the best macros, kept only if it helps (FD is not a descent method)
+    const ev = new ProxyCostEvaluator(inst.nl, inst.settings);
+    const refined = { x: Float64Array.from(best.x), y: Float64Array.from(best.y), orient: Uint8Array.from(best.orient), fixed: Uint8Array.from(best.fixed) };
+    g.fd.place(refined, ctx.rng);
+    const keep = ev.evaluate(refined, inst.weights).proxy < ev.evaluate(best, inst.weights).proxy ? refined : best;
+    return { ...keep, solver: 'simulated-annealing' };
   },
 };
 

@@ -8,6 +8,7 @@ import { SelfoptError, unknownName } from '../../core/errors.js';
 import { DATASETS, REAL_NETLISTS, generateInstance, loadReal, parseSyntheticName, type ChipInstance } from './instances.js';
 import { evaluatePlacement, METRICS, type ChipSolution } from './evaluate.js';
 import { heuristicSolvers } from './heuristics.js';
+import { rlSolver } from './rl.js';
 
 const QUICK_TEST = ['synth_h8_s40_1', 'synth_h16_s80_2'];
 const FULL_TEST = [...QUICK_TEST, 'synth_h24_s120_3', 'synth_h40_s200_4'];
@@ -39,8 +40,9 @@ export const chipProblem: Problem<ChipInstance, ChipSolution> = {
   primaryMetric: 'proxy_cost',
   // greedy is from scratch on every instance; the staged placements exist for real netlists only
   baseline: 'greedy',
-  solvers: heuristicSolvers as Solver<ChipInstance, ChipSolution>[],
+  solvers: [...heuristicSolvers, rlSolver] as Solver<ChipInstance, ChipSolution>[],
   datasets: DATASETS,
+  metaMetrics: { fullEvalMs: 'eval_ms', incrementalMoveMs: 'move_ms', incrementalVsFull: 'move_vs_eval' },
   // place_ms is a timing: two timed cells must not share the cores
   maxConcurrency: 1,
 

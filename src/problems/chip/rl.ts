@@ -275,7 +275,7 @@ export function rlConfigFrom(options: Record<string, string>, base: RlConfig = R
 export const rlSolver: LearnedSolver<ChipInstance, ChipSolution> = {
   info: {
     name: 'rl', kind: 'learned',
-    description: 'PPO policy placing macros one by one on grid cells (GCN netlist embedding + per-cell scores, legality mask), pretrained on small generated netlists, fine-tuned on the netlist for rl_finetune updates; clusters by FD',
+    description: 'PPO policy placing macros one by one on grid cells (GCN netlist embedding + per-cell scores, legality mask), pretrained on small generated netlists (fine-tuned on the netlist with --opt rl_finetune=N updates); clusters by FD',
     reference: 'Mirhoseini et al., A graph placement methodology for fast chip design, Nature 2021 (Circuit Training)',
   },
   async solve(inst: ChipInstance, ctx: SolveContext) {
@@ -284,7 +284,8 @@ export const rlSolver: LearnedSolver<ChipInstance, ChipSolution> = {
     const { header } = readCheckpoint(path);
     const arch = header.architecture as { maxCells?: number; gnnHidden?: number; cellHidden?: number };
     const shape = { ...cfg, maxCells: arch.maxCells ?? cfg.maxCells, gnnHidden: arch.gnnHidden ?? cfg.gnnHidden, cellHidden: arch.cellHidden ?? cfg.cellHidden };
-    const finetune = intOption(ctx.options, 'rl_finetune', ctx.quick ? 0 : 10, 0, 1 << 20);
+    // CT fine-tunes on the target; on 2 shared cores one PPO update on Ariane133 costs ~30 s, so it is opt-in
+    const finetune = intOption(ctx.options, 'rl_finetune', 0, 0, 1 << 20);
     let weights = path;
     if (finetune > 0) {
       // CT's fine-tuning: PPO on the netlist being placed, from the pretrained weights
