@@ -5,7 +5,7 @@
  * beside a `<solver>.json` manifest (command, seed, budget, instances, wall time, code version),
  * so anyone can remake them with the one command the manifest gives.
  */
-import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Rng } from './rng.js';
@@ -88,9 +88,21 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
     log: (point) => appendFileSync(curve, JSON.stringify({ t: Date.now(), ...point }) + '\n'),
     progress: (done, total) => o.onProgress?.(done, total),
   };
+  // Wall time adds up over the sessions of a resumed run, kept beside the trainer's state (and
+  // saved as it goes, so an interrupted session still counts).
+  const wallFile = join(stateDir, 'wall-seconds');
+  const before = existsSync(wallFile) ? Number(readFileSync(wallFile, 'utf8')) || 0 : 0;
   const t0 = performance.now();
-  await solver.train(instances, o.budget, ctx);
-  const wallSeconds = (performance.now() - t0) / 1000;
+  const sinceStart = () => before + (performance.now() - t0) / 1000;
+  const tick = setInterval(() => writeFileAtomic(wallFile, String(sinceStart())), 10_000);
+  tick.unref();
+  try {
+    await solver.train(instances, o.budget, ctx);
+  } finally {
+    clearInterval(tick);
+    writeFileAtomic(wallFile, String(sinceStart()));
+  }
+  const wallSeconds = sinceStart();
   if (!existsSync(out)) throw new SelfoptError(`trainer of ${o.problem.name}/${o.solver} wrote no checkpoint`, out, 'the final checkpoint at ctx.out');
   const manifest = out.replace(/\.ckpt$/, '') + '.json';
   const record = {
@@ -102,6 +114,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
     quick: o.quick,
     options: o.options,
     instances: refs.map((r) => r.id),
+    /** Summed over every session of a resumed run. */
     wallSeconds,
     codeVersion: codeVersion(),
     machine: machineInfo(),

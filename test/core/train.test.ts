@@ -63,8 +63,12 @@ test('train: a second run resumes from the saved state; --fresh starts over', as
   const dir = mkdtempSync(join(tmpdir(), 'selfopt-train-'));
   await train(opts(dir, { budget: { steps: 2 } }));
   assert.equal(readFileSync(join(dir, 'ckpt', 'averager.ckpt'), 'utf8'), '3');
+  // Pretend the first session took 1000 s: the manifest's wall time must cover both sessions.
+  writeFileSync(join(dir, 'state', 'wall-seconds'), '1000');
   await train(opts(dir, { budget: { steps: 2 } })); // resumes at step 2, does the third
   assert.equal(readFileSync(join(dir, 'ckpt', 'averager.ckpt'), 'utf8'), '5');
+  const wall = JSON.parse(readFileSync(join(dir, 'ckpt', 'averager.json'), 'utf8')).wallSeconds;
+  assert.ok(wall >= 1000 && wall < 1100, `wall ${wall}`);
   await train(opts(dir, { budget: { steps: 1 }, fresh: true }));
   assert.equal(readFileSync(join(dir, 'ckpt', 'averager.ckpt'), 'utf8'), '2');
 });
