@@ -8,8 +8,9 @@ import { indexProblem } from './index/index.js';
 import { schedulingProblem } from './scheduling/index.js';
 import { partitionProblem } from './partition/index.js';
 import { chipProblem } from './chip/index.js';
+import { compilerProblem } from './compiler/index.js';
 
-export const problems: readonly Problem[] = [indexProblem, schedulingProblem, partitionProblem, chipProblem];
+export const problems: readonly Problem[] = [indexProblem, schedulingProblem, partitionProblem, chipProblem, compilerProblem];
 
 export function getProblem(name: string, where = 'problem name'): Problem {
   const p = problems.find((q) => q.name === name);

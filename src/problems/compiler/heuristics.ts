@@ -1,0 +1,242 @@
+/**
+ * Classical answers to phase ordering, named as CompilerGym's leaderboard names them. Each returns
+ * a PassSequence; evaluate.ts scores it.
+ *
+ * - `O0`, `O3`, `Oz`: no passes, LLVM 14's `default<O3>`, `default<Oz>` pipelines.
+ * - `random-search` (CompilerGym random_search.py): random episodes (uniform passes) of up to
+ *   `patience` steps from -O0; the best module seen at any step of any episode wins. Budget: `budget`
+ *   pass applications (cache hits included) or `seconds`, whichever ends first.
+ * - `greedy` (CompilerGym's e-greedy with e = 0): at each step every pass is tried on the current
+ *   module and the one that removes the most instructions is taken (ties: the first in action
+ *   order); stop when no pass removes any.
+ * - `beam-search`: greedy with `beamWidth` modules kept per step (distinct by content, never seen
+ *   before); stops when a step finds no module smaller than the best so far.
+ * - `genetic-algorithm`: a population of fixed-length pass sequences; fitness = instructions
+ *   after the sequence (one batched opt call per new sequence, session.ts); tournament selection,
+ *   one-point crossover, per-gene mutation, elitism; stops at the budget of new sequences.
+ *
+ * Every search uses its own OptSession (its timings and cache hits are its own) and keeps two
+ * `opt` processes busy (`--opt concurrency=N`). Greedy and beam search are deterministic: a worker
+ * computes them once per (program, options) and answers later seeds from that memo, reporting the
+ * measured search time of the run that computed it.
+ *
+ * Options (`--opt key=value`): budget, seconds, patience, beamWidth, maxSteps, population,
+ * length, concurrency. --quick restricts greedy and beam search to QUICK_PASSES so that a first
+ * look stays short; a full run uses every action.
+ */
+import { performance } from 'node:perf_hooks';
+import type { SolveContext, Solver } from '../../core/problem.js';
+import type { Rng } from '../../core/rng.js';
+import { SelfoptError } from '../../core/errors.js';
+import { ACTIONS } from './passes.js';
+import { OptSession, type State, type Transition } from './session.js';
+import type { CompilerInstance } from './instances.js';
+import type { PassSequence } from './evaluate.js';
+
+export type CompilerSolver = Solver<CompilerInstance, PassSequence>;
+
+/** A small set of passes that do most of the work on small programs (quick mode only). */
+export const QUICK_PASSES = [
+  'mem2reg', 'sroa', 'instcombine', 'simplifycfg', 'early-cse<memssa>', 'gvn', 'newgvn', 'dce', 'adce', 'dse', 'sccp',
+  'ipsccp', 'globaldce', 'globalopt', 'deadargelim', 'reassociate', 'loop-rotate', 'licm', 'gvn-hoist', 'jump-threading',
+  'correlated-propagation', 'function-attrs', 'inline', 'mergefunc', 'instsimplify', 'loop-deletion', 'indvars', 'tailcallelim',
+];
+
+export function optionNumber(ctx: SolveContext, key: string, dflt: number, quickDflt = dflt): number {
+  const v = ctx.options[key];
+  if (v === undefined) return ctx.quick ? quickDflt : dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new SelfoptError(`option ${key}=${v}`, `--opt ${key}`, 'a non-negative number');
+  return n;
+}
+
+export function candidatePasses(ctx: SolveContext): string[] {
+  return ctx.quick && ctx.options.allPasses !== '1' ? QUICK_PASSES : ACTIONS.map((a) => a.pass);
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight, results in order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (x: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => { for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i]!, i); };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+  return out;
+}
+
+/** Tries every candidate pass on `from`; the successful children in candidate order. */
+export async function expand(session: OptSession, from: string, passes: readonly string[], concurrency: number): Promise<{ pass: string; state: State }[]> {
+  const ts: Transition[] = await mapLimit(passes, concurrency, (p) => session.applyAsync(from, p));
+  const out: { pass: string; state: State }[] = [];
+  ts.forEach((t, i) => { if (t.ok) out.push({ pass: passes[i]!, state: t.state }); });
+  return out;
+}
+
+function finish(session: OptSession, passes: string[], t0: number): PassSequence {
+  return { passes, searchMs: performance.now() - t0, stats: { ...session.stats } };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Greedy and beam search
+// ---------------------------------------------------------------------------------------------
+
+export async function greedySearch(inst: CompilerInstance, passes: readonly string[], opts: { maxSteps: number; concurrency: number }): Promise<PassSequence> {
+  const t0 = performance.now();
+  const session = new OptSession();
+  let cur = session.addState(inst.ir);
+  const seq: string[] = [];
+  for (let step = 0; step < opts.maxSteps; step++) {
+    const children = await expand(session, cur.hash, passes, opts.concurrency);
+    let best: { pass: string; state: State } | undefined;
+    for (const c of children) if (c.state.count < (best?.state.count ?? cur.count)) best = c;
+    if (!best) break;
+    seq.push(best.pass);
+    cur = best.state;
+  }
+  return finish(session, seq, t0);
+}
+
+export async function beamSearch(inst: CompilerInstance, passes: readonly string[], opts: { width: number; maxSteps: number; concurrency: number }): Promise<PassSequence> {
+  const t0 = performance.now();
+  const session = new OptSession();
+  const root = session.addState(inst.ir);
+  let beam: { state: State; seq: string[] }[] = [{ state: root, seq: [] }];
+  let best = beam[0]!;
+  const seen = new Set<string>([root.hash]);
+  for (let step = 0; step < opts.maxSteps; step++) {
+    const cands: { state: State; seq: string[] }[] = [];
+    for (const b of beam) {
+      for (const c of await expand(session, b.state.hash, passes, opts.concurrency)) {
+        if (seen.has(c.state.hash)) continue;
+        seen.add(c.state.hash);
+        cands.push({ state: c.state, seq: [...b.seq, c.pass] });
+      }
+    }
+    if (cands.length === 0) break;
+    // stable sort: ties keep beam order, then action order
+    cands.sort((a, b) => a.state.count - b.state.count);
+    beam = cands.slice(0, opts.width);
+    if (beam[0]!.state.count >= best.state.count) break;
+    best = beam[0]!;
+  }
+  return finish(session, best.seq, t0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Random search and the genetic algorithm
+// ---------------------------------------------------------------------------------------------
+
+export async function randomSearch(inst: CompilerInstance, passes: readonly string[], rng: Rng, opts: { budget: number; seconds: number; patience: number; concurrency: number }): Promise<PassSequence> {
+  const t0 = performance.now();
+  const session = new OptSession();
+  const root = session.addState(inst.ir);
+  let best = { count: root.count, seq: [] as string[] };
+  let used = 0;
+  const deadline = t0 + opts.seconds * 1000;
+  // `concurrency` independent episodes advance together, each its own stream of the rng.
+  const lanes = Array.from({ length: Math.max(1, opts.concurrency) }, (_, i) => rng.split(`lane${i}`));
+  const episode = async (r: Rng) => {
+    while (used < opts.budget && performance.now() < deadline) {
+      let cur = root;
+      const seq: string[] = [];
+      for (let s = 0; s < opts.patience && used < opts.budget && performance.now() < deadline; s++) {
+        const p = passes[r.int(passes.length)]!;
+        used++;
+        const t = await session.applyAsync(cur.hash, p);
+        if (!t.ok) continue;
+        cur = t.state;
+        seq.push(p);
+        if (cur.count < best.count || (cur.count === best.count && seq.length < best.seq.length)) best = { count: cur.count, seq: [...seq] };
+      }
+    }
+  };
+  await Promise.all(lanes.map(episode));
+  return finish(session, best.seq, t0);
+}
+
+export async function geneticAlgorithm(inst: CompilerInstance, passes: readonly string[], rng: Rng, opts: { budget: number; seconds: number; population: number; length: number; concurrency: number; mutation: number }): Promise<PassSequence> {
+  const t0 = performance.now();
+  const session = new OptSession();
+  const root = session.addState(inst.ir);
+  const deadline = t0 + opts.seconds * 1000;
+  let evaluated = 0;
+  const fitness = async (genes: string[]): Promise<number> => {
+    evaluated++;
+    const t = await session.applySequenceAsync(root.hash, genes);
+    return t.ok ? t.state.count : Number.POSITIVE_INFINITY;
+  };
+  const randomGenes = () => Array.from({ length: opts.length }, () => passes[rng.int(passes.length)]!);
+  let pop = Array.from({ length: opts.population }, randomGenes);
+  let fit = await mapLimit(pop, opts.concurrency, fitness);
+  let best = { count: root.count, seq: [] as string[] };
+  const note = () => pop.forEach((g, i) => { if (fit[i]! < best.count) best = { count: fit[i]!, seq: [...g] }; });
+  note();
+  const tournament = () => {
+    const a = rng.int(pop.length), b = rng.int(pop.length);
+    return fit[a]! <= fit[b]! ? pop[a]! : pop[b]!;
+  };
+  while (evaluated < opts.budget && performance.now() < deadline) {
+    const elite = fit.indexOf(Math.min(...fit));
+    const next: string[][] = [pop[elite]!];
+    while (next.length < opts.population) {
+      const a = tournament(), b = tournament();
+      const cut = 1 + rng.int(opts.length - 1);
+      const child = [...a.slice(0, cut), ...b.slice(cut)];
+      for (let i = 0; i < child.length; i++) if (rng.next() < opts.mutation) child[i] = passes[rng.int(passes.length)]!;
+      next.push(child);
+    }
+    const nextFit = [fit[elite]!, ...(await mapLimit(next.slice(1), opts.concurrency, fitness))];
+    pop = next;
+    fit = nextFit;
+    note();
+  }
+  // The answer is the best sequence; evaluate replays it pass by pass, which gives the same
+  // module as the batched call (tested), so the fitness it was chosen by is the count reported.
+  return finish(session, best.seq, t0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Solvers
+// ---------------------------------------------------------------------------------------------
+
+const memo = new Map<string, PassSequence>();
+/** Deterministic searches: one run per (solver, program, options) per worker; later seeds reuse it. */
+async function memoized(name: string, inst: CompilerInstance, ctx: SolveContext, run: () => Promise<PassSequence>): Promise<PassSequence> {
+  const key = `${name}\0${inst.id}\0${inst.ir.length}\0${ctx.quick}\0${JSON.stringify(ctx.options)}`;
+  let s = memo.get(key);
+  if (!s) { s = await run(); memo.set(key, s); }
+  return s;
+}
+
+const pipelineSolver = (name: string, kind: 'baseline' | 'heuristic', pipeline: string | undefined, description: string): CompilerSolver => ({
+  info: { name, kind, description, reference: 'LLVM 14 new pass manager (PassBuilder default pipelines)' },
+  solve: () => (pipeline ? { passes: [], pipeline } : { passes: [] }),
+});
+
+export const heuristicSolvers: CompilerSolver[] = [
+  pipelineSolver('Oz', 'baseline', 'default<Oz>', 'opt -passes=default<Oz>: LLVM\'s size pipeline, the reference of every ratio'),
+  pipelineSolver('O0', 'heuristic', undefined, 'no optimisation: the module as clang -O0 (optnone off) built it'),
+  pipelineSolver('O3', 'heuristic', 'default<O3>', 'opt -passes=default<O3>: LLVM\'s speed pipeline'),
+  {
+    info: { name: 'random-search', kind: 'heuristic', description: 'random pass sequences of up to `patience` steps, best module seen kept; budget in pass applications', reference: 'CompilerGym random_search.py (Cummins et al. 2022)' },
+    solve: (inst, ctx) => randomSearch(inst, candidatePasses(ctx), ctx.rng, {
+      budget: optionNumber(ctx, 'budget', 2000, 60), seconds: optionNumber(ctx, 'seconds', 600, 20),
+      patience: optionNumber(ctx, 'patience', 25, 10), concurrency: optionNumber(ctx, 'concurrency', 2),
+    }),
+  },
+  {
+    info: { name: 'greedy', kind: 'heuristic', description: 'at each step the single pass that removes the most instructions; stop when none removes any', reference: 'CompilerGym e_greedy.py with epsilon = 0 (Cummins et al. 2022)' },
+    solve: (inst, ctx) => memoized('greedy', inst, ctx, () => greedySearch(inst, candidatePasses(ctx), { maxSteps: optionNumber(ctx, 'maxSteps', 100, 20), concurrency: optionNumber(ctx, 'concurrency', 2) })),
+  },
+  {
+    info: { name: 'beam-search', kind: 'heuristic', description: 'greedy with the best `beamWidth` distinct modules kept per step', reference: 'beam search over pass sequences' },
+    solve: (inst, ctx) => memoized('beam-search', inst, ctx, () => beamSearch(inst, candidatePasses(ctx), { width: optionNumber(ctx, 'beamWidth', 3, 2), maxSteps: optionNumber(ctx, 'maxSteps', 100, 20), concurrency: optionNumber(ctx, 'concurrency', 2) })),
+  },
+  {
+    info: { name: 'genetic-algorithm', kind: 'heuristic', description: 'fixed-length pass sequences evolved by tournament selection, one-point crossover and mutation', reference: 'genetic algorithms for phase ordering (Cooper et al. 1999; Kulkarni et al. 2004)' },
+    solve: (inst, ctx) => geneticAlgorithm(inst, candidatePasses(ctx), ctx.rng, {
+      budget: optionNumber(ctx, 'budget', 2000, 60), seconds: optionNumber(ctx, 'seconds', 600, 20),
+      population: optionNumber(ctx, 'population', 40, 12), length: optionNumber(ctx, 'length', 30, 12),
+      concurrency: optionNumber(ctx, 'concurrency', 2), mutation: 0.05,
+    }),
+  },
+];

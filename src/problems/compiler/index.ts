@@ -1,0 +1,67 @@
+/**
+ * Compiler phase ordering for code size (CompilerGym's llvm-ic-v0, Cummins et al. 2022) on real
+ * LLVM 14: choose a sequence of `opt` passes that leaves a C program's IR with as few
+ * instructions as possible; scored as -Oz's count over the solver's (> 1 beats -Oz).
+ */
+import type { InstanceContext, InstanceRef, Problem } from '../../core/problem.js';
+import { SelfoptError, unknownName } from '../../core/errors.js';
+import {
+  DATASETS, OWN_DIR, TEST_SUITE_REL, instanceRefOf, loadProgram, multiSourcePrograms, ownPrograms, programFromPath, singleSourcePrograms,
+  type CompilerInstance, type ProgramSpec,
+} from './instances.js';
+import { evaluateCompiler, METRICS, type PassSequence } from './evaluate.js';
+import { heuristicSolvers } from './heuristics.js';
+
+/** Quick mode: two of the own programs (one train, one test), a few seconds of search each. */
+const QUICK_IDS = ['own/sieve', 'own/fib'];
+/** A default run covers test-split programs up to this much source (greedy on gawk takes hours). */
+export const DEFAULT_MAX_BYTES = 16_384;
+
+/** Every program the problem knows on this machine: own ones, then the data path's. */
+export function allPrograms(ctx: InstanceContext): ProgramSpec[] {
+  const root = ctx.data.find(TEST_SUITE_REL);
+  return [...ownPrograms(), ...(root ? [...singleSourcePrograms(root), ...multiSourcePrograms(root)] : [])];
+}
+
+export const compilerProblem: Problem<CompilerInstance, PassSequence> = {
+  name: 'compiler',
+  title: 'Compiler phase ordering: LLVM pass sequences for minimum IR instruction count',
+  reference: 'Cummins et al., CompilerGym (CGO 2022), llvm-ic-v0; Haj-Ali et al., AutoPhase (MLSys 2020)',
+  metrics: METRICS,
+  primaryMetric: 'ratio_vs_oz',
+  baseline: 'Oz',
+  metaMetrics: { optCallsPerSec: 'opt_calls_per_sec', cacheHitRate: 'cache_hit_rate' },
+  solvers: heuristicSolvers,
+  datasets: DATASETS,
+  // Searches time themselves and already keep two opt processes busy: one cell at a time.
+  maxConcurrency: 1,
+
+  listInstances(ctx) {
+    const progs = allPrograms(ctx);
+    if (ctx.quick) return QUICK_IDS.map((id) => progs.find((p) => p.id === id)).filter((p): p is ProgramSpec => p !== undefined).map(instanceRefOf);
+    return progs.filter((p) => p.subset === 'test' && p.bytes <= DEFAULT_MAX_BYTES).map(instanceRefOf);
+  },
+
+  resolveInstance(name, ctx): InstanceRef {
+    const p = allPrograms(ctx).find((q) => q.id === name);
+    if (p) return instanceRefOf(p);
+    if (name.includes('/') && !/^(own|ss|ms)\//.test(name) || name.endsWith('.c')) return instanceRefOf(programFromPath(name));
+    throw unknownName('instance', name, allPrograms(ctx).map((q) => q.id), 'compiler problem (ids are own/<name>, ss/<dir>/<name>, ms/<dir>/<name>, or a path to a .c file or a directory of .c files)');
+  },
+
+  load(ref) {
+    if (ref.source === 'file') return loadProgram(programFromPath(ref.path!));
+    if (ref.source === 'generated') {
+      const p = ownPrograms().find((q) => q.id === ref.id);
+      if (!p) throw new SelfoptError(`own program '${ref.id}' is missing`, OWN_DIR, 'the C file of every own program');
+      return loadProgram(p);
+    }
+    const root = String(ref.params.root);
+    const p = [...singleSourcePrograms(root), ...multiSourcePrograms(root)].find((q) => q.id === ref.id);
+    if (!p) throw new SelfoptError(`program '${ref.id}' is not in ${root}`, 'compiler load', 'an llvm-test-suite program id');
+    return loadProgram(p);
+  },
+
+  evaluate: (inst, sol, ctx) => evaluateCompiler(inst, sol, ctx),
+};
+

@@ -1,0 +1,220 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SelfoptError } from '../../../src/core/errors.js';
+import { Rng } from '../../../src/core/rng.js';
+import { DataPath } from '../../../src/core/data.js';
+import { findTool, llvmAvailable, requireTool, runSync } from '../../../src/problems/compiler/llvm.js';
+import { analyzeIr, countInstructions, INSTCOUNT_FEATURES, instCountVector } from '../../../src/problems/compiler/ir.js';
+import { ACTIONS, actionByName, COMPILERGYM_FLAGS, LEFT_OUT, readActionMap } from '../../../src/problems/compiler/passes.js';
+import { OptSession, withoutLocalNames } from '../../../src/problems/compiler/session.js';
+import { loadProgram, ownPrograms, programFromPath, subsetOf, type CompilerInstance } from '../../../src/problems/compiler/instances.js';
+import { CompilerEnv } from '../../../src/problems/compiler/env.js';
+import { evaluateCompiler, llvmDisCount } from '../../../src/problems/compiler/evaluate.js';
+import { greedySearch } from '../../../src/problems/compiler/heuristics.js';
+
+const skip = llvmAvailable() && findTool('llvm-as') ? false : 'LLVM 14 clang/opt/llvm-dis/llvm-link are not installed';
+const dir = mkdtempSync(join(tmpdir(), 'selfopt-compiler-test-'));
+process.env.SELFOPT_CACHE = join(dir, 'cache');
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+
+/** A tiny C program with a loop, a switch and a helper function: enough for every pass kind. */
+const TINY = `#include <stdio.h>
+static int f(int x) { int s = 0; for (int i = 0; i < x; i++) { switch (i % 3) { case 0: s += i; break; case 1: s -= 1; break; default: s *= 2; } } return s; }
+int main(void) { int t = 0; for (int k = 0; k < 5; k++) t += f(k * 3); printf("%d\\n", t); return 0; }
+`;
+
+let tinyCache: CompilerInstance | undefined;
+function tiny(): CompilerInstance {
+  if (!tinyCache) {
+    const f = join(dir, 'tiny.c');
+    writeFileSync(f, TINY);
+    tinyCache = loadProgram(programFromPath(f));
+  }
+  return tinyCache;
+}
+function own(name: string): CompilerInstance {
+  return loadProgram(ownPrograms().find((p) => p.id === `own/${name}`)!);
+}
+
+test('instruction counter: continuation lines, labels, comments and declarations are not instructions', () => {
+  const ir = [
+    'declare i32 @g(i32)',
+    'define i32 @f(i32 %0) {',
+    '  switch i32 %0, label %3 [',
+    '    i32 0, label %2',
+    '  ]',
+    '',
+    '2:                                                ; preds = %1',
+    '  %r = tail call i32 @g(i32 1)',
+    '  ret i32 %r',
+    '',
+    '3:                                                ; preds = %1',
+    '  ; a comment',
+    '  ret i32 0',
+    '}',
+  ].join('\n');
+  assert.equal(countInstructions(ir), 4);
+  const a = analyzeIr(ir);
+  assert.equal(a.instructions, 4);
+  assert.equal(a.blocks, 3);
+  assert.equal(a.functions, 1);
+  const v = instCountVector(a);
+  assert.equal(v[INSTCOUNT_FEATURES.indexOf('retCount')], 2);
+  assert.equal(v[INSTCOUNT_FEATURES.indexOf('callCount')], 1);
+  assert.equal(v[INSTCOUNT_FEATURES.indexOf('switchCount')], 1);
+});
+
+test('action space: 119 LLVM 14 passes, the 5 left out listed, equal to the .tsv map when present', () => {
+  assert.equal(COMPILERGYM_FLAGS.length, 124);
+  assert.equal(ACTIONS.length, 119);
+  assert.deepEqual(Object.keys(LEFT_OUT).sort(), COMPILERGYM_FLAGS.filter(([, p]) => p === null).map(([f]) => f).sort());
+  assert.equal(actionByName('-gvn').pass, 'gvn');
+  assert.equal(actionByName('early-cse<memssa>').flag, '-early-cse-memssa');
+  assert.throws(() => actionByName('bogus-pass'), (e: unknown) => e instanceof SelfoptError && /unknown pass 'bogus-pass'/.test(e.message));
+  assert.throws(() => actionByName('-constprop'), (e: unknown) => e instanceof SelfoptError && /removed/.test(e.message));
+  const tsv = new DataPath().find('compiler/compilergym/llvm14_newpm_action_map.tsv');
+  if (tsv) assert.deepEqual(readActionMap(tsv), COMPILERGYM_FLAGS.map(([f, p]) => [f, p]));
+});
+
+test('split by program is fixed and roughly 60/20/20', () => {
+  assert.equal(subsetOf('ss/Shootout/ary3'), subsetOf('ss/Shootout/ary3'));
+  const counts = { train: 0, validation: 0, test: 0 };
+  for (let i = 0; i < 2000; i++) counts[subsetOf(`p${i}`)]++;
+  assert.ok(counts.train > 1000 && counts.train < 1400 && counts.test > 300 && counts.test < 500, JSON.stringify(counts));
+});
+
+test('every count equals counting llvm-dis output, and the LLVM-C API where its headers are installed', { skip }, () => {
+  const inst = tiny();
+  assert.equal(inst.error, undefined);
+  assert.ok(inst.countO0 > inst.countOz && inst.countOz > 0, `${inst.countO0} ${inst.countOz}`);
+  const s = new OptSession();
+  const root = s.addState(inst.ir);
+  const modules = [inst.ir];
+  for (const seq of [['mem2reg'], ['sroa', 'instcombine', 'simplifycfg'], ['loop-rotate', 'licm', 'inline', 'gvn']]) {
+    const t = s.applyEach(root.hash, seq);
+    assert.ok(t.ok);
+    modules.push(s.irOf(t.state.hash));
+  }
+  // llvm-dis of the module's bitcode, counted by the same rule
+  for (const ir of modules) assert.equal(llvmDisCount(ir, 'test'), countInstructions(ir));
+  // an independent count: iterate every instruction of every block with the LLVM-C API
+  const headers = '/usr/lib/llvm-14/include/llvm-c/Core.h';
+  if (!existsSync(headers)) return;
+  const src = join(dir, 'ic.c'), exe = join(dir, 'ic');
+  writeFileSync(src, `#include <llvm-c/Core.h>
+#include <llvm-c/IRReader.h>
+#include <stdio.h>
+int main(int c, char **v) { LLVMContextRef ctx = LLVMContextCreate(); LLVMMemoryBufferRef b; char *m = 0; LLVMModuleRef mod;
+  if (LLVMCreateMemoryBufferWithContentsOfFile(v[1], &b, &m) || LLVMParseIRInContext(ctx, b, &mod, &m)) { fprintf(stderr, "%s\\n", m); return 1; }
+  long n = 0; for (LLVMValueRef f = LLVMGetFirstFunction(mod); f; f = LLVMGetNextFunction(f))
+    for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(f); bb; bb = LLVMGetNextBasicBlock(bb))
+      for (LLVMValueRef i = LLVMGetFirstInstruction(bb); i; i = LLVMGetNextInstruction(i)) n++;
+  printf("%ld\\n", n); return 0; }
+`);
+  const b = runSync(requireTool('clang'), ['-w', src, '-o', exe, '-I/usr/lib/llvm-14/include', '-L/usr/lib/llvm-14/lib', '-lLLVM-14', '-Wl,-rpath,/usr/lib/llvm-14/lib'], undefined, 120_000);
+  if (!b.ok) return;
+  modules.forEach((ir, i) => {
+    const f = join(dir, `m${i}.ll`);
+    writeFileSync(f, ir);
+    const r = runSync(exe, [f], undefined, 60_000);
+    assert.ok(r.ok, r.stderr);
+    assert.equal(Number(r.stdout.toString()), countInstructions(ir), `module ${i}`);
+  });
+});
+
+test('state cache: a revisited (state, pass) starts no opt; an unknown pass is a recorded failure', { skip }, () => {
+  const inst = tiny();
+  const s = new OptSession();
+  const root = s.addState(inst.ir);
+  const a = s.apply(root.hash, 'mem2reg');
+  const calls = s.stats.optCalls;
+  const b = s.apply(root.hash, 'mem2reg');
+  assert.deepEqual(a, b);
+  assert.equal(s.stats.optCalls, calls);
+  assert.equal(s.stats.hits, 1);
+  // a pass that does nothing returns the same state (content-addressed)
+  assert.ok(a.ok);
+  const again = s.apply(a.state.hash, 'mem2reg');
+  assert.ok(again.ok && again.state.hash === a.state.hash);
+  const bad = s.apply(root.hash, 'no-such-pass');
+  assert.equal(bad.ok, false);
+  assert.match((bad as { error: string }).error, /unknown pass name 'no-such-pass'/);
+  assert.equal(s.stats.failures, 1);
+});
+
+test('a batched pipeline gives the same module (up to local names) as the passes one by one', { skip }, () => {
+  const programs = [tiny(), own('qsort')];
+  const rng = new Rng(7);
+  for (const inst of programs) {
+    const s = new OptSession();
+    const root = s.addState(inst.ir);
+    for (let k = 0; k < 4; k++) {
+      // a mix of module, cgscc, function and loop passes, random order
+      const seq = Array.from({ length: 6 }, () => ACTIONS[rng.int(ACTIONS.length)]!.pass);
+      seq[0] = 'mem2reg';
+      const each = s.applyEach(root.hash, seq);
+      const batch = s.applySequence(root.hash, seq);
+      assert.ok(each.ok && batch.ok, `${seq.join(',')}`);
+      assert.equal(batch.state.count, each.state.count, `${inst.id}: ${seq.join(',')}`);
+      assert.equal(withoutLocalNames(s.irOf(batch.state.hash)), withoutLocalNames(s.irOf(each.state.hash)), `${inst.id}: ${seq.join(',')}`);
+    }
+  }
+});
+
+test('a C file that does not compile is a recorded failure with clang\'s message', { skip }, () => {
+  const f = join(dir, 'bad.c');
+  writeFileSync(f, 'int main(void) { return undeclared_thing; }\n');
+  const inst = loadProgram(programFromPath(f));
+  assert.match(inst.error ?? '', /undeclared_thing/);
+  assert.deepEqual(evaluateCompiler(inst, { passes: [] }, { seed: 1, rng: new Rng(1), quick: true, options: {}, solveMs: 0 }), { build_failed: 1 });
+  assert.throws(() => new CompilerEnv({ programs: [inst] }), SelfoptError);
+  assert.throws(() => programFromPath(join(dir, 'missing.c')), SelfoptError);
+});
+
+test('env: same seed, same trajectory; reward sums to the normalised decrease', { skip }, () => {
+  const programs = [tiny(), own('sieve')];
+  const run = (seed: number) => {
+    const env = new CompilerEnv({ programs, maxSteps: 4 });
+    const out: number[] = [];
+    let { info } = env.reset({ seed });
+    const start = info.instructionCount as number;
+    const prog = env.currentProgram;
+    let ret = 0;
+    const rng = new Rng(seed);
+    for (;;) {
+      const a = rng.int(3) === 0 ? actionByName('mem2reg').index : rng.int(ACTIONS.length);
+      const r = env.step(a);
+      ret += r.reward;
+      out.push(a, r.info.instructionCount as number);
+      if (r.truncated) {
+        const end = r.info.instructionCount as number;
+        assert.ok(Math.abs(ret - (start - end) / (prog.countO0 - prog.countOz)) < 1e-9);
+        break;
+      }
+    }
+    return [prog.id, ...out];
+  };
+  assert.deepEqual(run(3), run(3));
+});
+
+test('greedy: every step removes instructions, and evaluate replays it with real opt', { skip }, async () => {
+  const inst = tiny();
+  const passes = ['mem2reg', 'instcombine', 'simplifycfg', 'gvn', 'dce', 'sroa'];
+  const g = await greedySearch(inst, passes, { maxSteps: 10, concurrency: 2 });
+  assert.ok(g.passes.length >= 2);
+  const s = new OptSession();
+  let prev = s.addState(inst.ir);
+  for (const p of g.passes) {
+    const t = s.apply(prev.hash, p);
+    assert.ok(t.ok && t.state.count < prev.count);
+    prev = t.state;
+  }
+  const m = evaluateCompiler(inst, g, { seed: 1, rng: new Rng(1), quick: true, options: {}, solveMs: 0 });
+  assert.equal(m.instructions, prev.count);
+  assert.equal(m.ratio_vs_oz, inst.countOz / prev.count);
+  assert.equal(m.semantics_ok, 1);
+  assert.ok(m.opt_calls! > 0 && m.cache_hit_rate! >= 0);
+});
