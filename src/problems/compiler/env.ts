@@ -127,6 +127,10 @@ export class CompilerEnv extends Env<Float32Array, number> {
     return { obs: this.obs(), reward: (before - this.state.count) / scale, terminated: false, truncated: this.steps >= this.maxSteps, info };
   }
 
+  override close(): void {
+    this.session.close();
+  }
+
   private obs(): Float32Array {
     const out = new Float32Array(this.observationSpace.size);
     return observe(this.session.irOf(this.state.hash), this.program.countO0, this.kind, this.steps / this.maxSteps, out);

@@ -2,18 +2,18 @@
  * The compiler problem's metrics, computed from a solver's answer (a pass sequence, or a standard
  * pipeline): the single source of truth for every number the benchmark reports.
  *
- * evaluate() replays the answer on the program's unoptimised module in a fresh OptSession, one
- * `opt` call per pass (the Env's own semantics; a standard pipeline is one call), counts the
- * result's instructions from its text, and checks that count against llvm-dis: the final module
- * goes through `llvm-as` and `llvm-dis` and the instructions of llvm-dis's output are counted; a
- * difference is an error (every reported count equals the llvm-dis count). A program that did not
- * build reports only `build_failed = 1`.
+ * evaluate() replays the answer on the program's unoptimised module with the real `opt` (never
+ * opt-server), writing bitcode, and counts the instructions of `llvm-dis`'s output of that
+ * bitcode: every reported count is the llvm-dis count by construction. When the solver says which
+ * count its search saw (PassSequence.count, from opt's or opt-server's text), the two must agree
+ * or the cell fails. A program that did not build reports only `build_failed = 1`. Results are
+ * kept per process by (program, answer), so a deterministic solver's later seeds cost nothing.
  */
 import type { EvalContext, Metric, MetricValues } from '../../core/problem.js';
 import { SelfoptError } from '../../core/errors.js';
 import { countInstructions } from './ir.js';
 import { firstLines, requireTool, runSync } from './llvm.js';
-import { OptSession, type OptStats } from './session.js';
+import { pipelineForm, sha1, type OptStats } from './session.js';
 import type { CompilerInstance } from './instances.js';
 import { checkSemantics } from './semantics.js';
 
@@ -27,6 +27,8 @@ export interface PassSequence {
   searchMs?: number;
   /** The search's own opt-call statistics. */
   stats?: OptStats;
+  /** The instruction count the search saw for this answer (checked by evaluate). */
+  count?: number;
 }
 
 export const METRICS: Metric[] = [
@@ -48,12 +50,20 @@ export interface Replay {
   failed?: string;
 }
 
-/** Replays an answer on the program's unoptimised module. */
-export function replay(inst: CompilerInstance, sol: PassSequence, session = new OptSession()): Replay {
-  const root = session.addState(inst.ir);
-  const t = sol.pipeline ? session.apply(root.hash, sol.pipeline) : session.applyEach(root.hash, sol.passes);
-  if (!t.ok) return { ir: inst.ir, count: root.count, failed: t.error };
-  return { ir: session.irOf(t.state.hash), count: t.state.count };
+/**
+ * Replays an answer on the program's unoptimised module with the real `opt` in one call (the
+ * passes given in their exact top-level forms, session.ts: the same module as one call per pass
+ * up to local value names, so the same count; tested), writing bitcode; then `llvm-dis`.
+ */
+export function replay(inst: CompilerInstance, sol: PassSequence): Replay {
+  const where = `compiler evaluate, ${inst.id}`;
+  const pipeline = sol.pipeline ?? (sol.passes.length === 0 ? 'verify' : sol.passes.map(pipelineForm).join(','));
+  const bc = runSync(requireTool('opt'), [`-passes=${pipeline}`, '-o', '-', '-'], inst.ir, 600_000);
+  if (!bc.ok) return { ir: inst.ir, count: countInstructions(inst.ir), failed: `opt -passes=${pipeline}: ${firstLines(bc.stderr)}` };
+  const dis = runSync(requireTool('llvm-dis'), ['-', '-o', '-'], bc.stdout, 300_000);
+  if (!dis.ok) throw new SelfoptError(`llvm-dis failed: ${firstLines(dis.stderr)}`, where, 'valid bitcode from opt');
+  const ir = dis.stdout.toString();
+  return { ir, count: countInstructions(ir) };
 }
 
 /** Instruction count of a module's IR counted on llvm-dis's output of its bitcode. */
@@ -65,18 +75,33 @@ export function llvmDisCount(ir: string, where: string): number {
   return countInstructions(dis.stdout.toString());
 }
 
+interface Scored { count: number; semantics?: boolean }
+const scored = new Map<string, Scored>();
+
 export function evaluateCompiler(inst: CompilerInstance, sol: PassSequence, ctx: EvalContext): MetricValues {
   if (inst.error) return { build_failed: 1 };
   const where = `compiler evaluate, ${inst.id}`;
-  const r = replay(inst, sol);
-  if (r.failed) throw new SelfoptError(`the solver's answer does not replay: ${r.failed}`, where, 'a pass sequence every pass of which runs');
-  const checked = llvmDisCount(r.ir, where);
-  if (checked !== r.count) throw new SelfoptError(`instruction count ${r.count} from opt's text but ${checked} from llvm-dis`, where, 'equal counts');
+  const semantics = ctx.options.semantics !== '0';
+  const key = `${sha1(inst.ir)}\0${sol.pipeline ?? ''}\0${sol.passes.join(',')}\0${semantics}`;
+  let sc = scored.get(key);
+  if (!sc) {
+    const r = replay(inst, sol);
+    if (r.failed) throw new SelfoptError(`the solver's answer does not replay: ${r.failed}`, where, 'a pass sequence every pass of which runs');
+    sc = { count: r.count };
+    if (semantics) {
+      const s = checkSemantics(inst, r.ir);
+      if (s.checked) sc.semantics = s.same === true;
+    }
+    scored.set(key, sc);
+  }
+  if (sol.count !== undefined && sol.count !== sc.count) {
+    throw new SelfoptError(`the search saw ${sol.count} instructions, llvm-dis of opt's output has ${sc.count}`, where, 'equal counts (opt-server and opt disagree, or the counter is wrong)');
+  }
   const stats = sol.stats;
   const out: MetricValues = {
-    ratio_vs_oz: inst.countOz / Math.max(1, r.count),
-    instructions: r.count,
-    reward: (inst.countO0 - r.count) / Math.max(1, inst.countO0 - inst.countOz),
+    ratio_vs_oz: inst.countOz / Math.max(1, sc.count),
+    instructions: sc.count,
+    reward: (inst.countO0 - sc.count) / Math.max(1, inst.countO0 - inst.countOz),
     passes: sol.pipeline ? 1 : sol.passes.length,
     search_s: (sol.searchMs ?? ctx.solveMs) / 1000,
     build_failed: 0,
@@ -87,9 +112,6 @@ export function evaluateCompiler(inst: CompilerInstance, sol: PassSequence, ctx:
     const ms = sol.searchMs ?? ctx.solveMs;
     if (ms > 0) out.opt_calls_per_sec = stats.optCalls / (ms / 1000);
   }
-  if (ctx.options.semantics !== '0') {
-    const s = checkSemantics(inst, r.ir);
-    if (s.checked) out.semantics_ok = s.same ? 1 : 0;
-  }
+  if (sc.semantics !== undefined) out.semantics_ok = sc.semantics ? 1 : 0;
   return out;
 }

@@ -71,8 +71,9 @@ export async function expand(session: OptSession, from: string, passes: readonly
   return out;
 }
 
-function finish(session: OptSession, passes: string[], t0: number): PassSequence {
-  return { passes, searchMs: performance.now() - t0, stats: { ...session.stats } };
+function finish(session: OptSession, passes: string[], t0: number, count: number): PassSequence {
+  session.close();
+  return { passes, count, searchMs: performance.now() - t0, stats: { ...session.stats } };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -92,7 +93,7 @@ export async function greedySearch(inst: CompilerInstance, passes: readonly stri
     seq.push(best.pass);
     cur = best.state;
   }
-  return finish(session, seq, t0);
+  return finish(session, seq, t0, cur.count);
 }
 
 export async function beamSearch(inst: CompilerInstance, passes: readonly string[], opts: { width: number; maxSteps: number; concurrency: number }): Promise<PassSequence> {
@@ -118,7 +119,7 @@ export async function beamSearch(inst: CompilerInstance, passes: readonly string
     if (beam[0]!.state.count >= best.state.count) break;
     best = beam[0]!;
   }
-  return finish(session, best.seq, t0);
+  return finish(session, best.seq, t0, best.state.count);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -150,7 +151,7 @@ export async function randomSearch(inst: CompilerInstance, passes: readonly stri
     }
   };
   await Promise.all(lanes.map(episode));
-  return finish(session, best.seq, t0);
+  return finish(session, best.seq, t0, best.count);
 }
 
 export async function geneticAlgorithm(inst: CompilerInstance, passes: readonly string[], rng: Rng, opts: { budget: number; seconds: number; population: number; length: number; concurrency: number; mutation: number }): Promise<PassSequence> {
@@ -191,7 +192,7 @@ export async function geneticAlgorithm(inst: CompilerInstance, passes: readonly 
   }
   // The answer is the best sequence; evaluate replays it pass by pass, which gives the same
   // module as the batched call (tested), so the fitness it was chosen by is the count reported.
-  return finish(session, best.seq, t0);
+  return finish(session, best.seq, t0, best.count);
 }
 
 // ---------------------------------------------------------------------------------------------

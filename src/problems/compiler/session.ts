@@ -29,6 +29,7 @@ import { performance } from 'node:perf_hooks';
 import { SelfoptError } from '../../core/errors.js';
 import { countInstructions } from './ir.js';
 import { firstLines, OPT_TEXT, requireTool, runAsync, runSync, type RunResult } from './llvm.js';
+import { OptServer, optServerBinary } from './opt-server.js';
 
 export interface OptStats {
   /** `opt` processes started. */
@@ -98,6 +99,12 @@ export interface SessionOptions {
   timeoutMs?: number;
   /** Bytes of state text kept in memory. */
   maxBytes?: number;
+  /**
+   * 'opt': one `opt` process per transition; 'server': opt-server.ts (the same LLVM passes in a
+   * long-lived process, tested byte-identical to opt); 'auto' (default): the server when it can be
+   * built, else opt. $SELFOPT_COMPILER_BACKEND=opt forces opt everywhere.
+   */
+  backend?: 'auto' | 'opt' | 'server';
 }
 
 export class OptSession {
@@ -110,11 +117,28 @@ export class OptSession {
   private readonly timeoutMs: number;
   private readonly maxBytes: number;
   private bytes = 0;
+  private readonly server: OptServer | undefined;
 
   constructor(opts: SessionOptions = {}) {
     this.opt = requireTool('opt');
     this.timeoutMs = opts.timeoutMs ?? 120_000;
     this.maxBytes = opts.maxBytes ?? 256 << 20;
+    const backend = opts.backend ?? 'auto';
+    if (backend !== 'opt') {
+      const exe = optServerBinary();
+      if (exe) this.server = new OptServer(exe, this.timeoutMs);
+      else if (backend === 'server') throw new SelfoptError('opt-server is not available', 'OptSession backend=server', 'clang++ and LLVM 14 C++ headers (apt-get install llvm-14-dev), or backend opt');
+    }
+  }
+
+  /** Which backend computes this session's transitions. */
+  get backend(): 'opt' | 'server' {
+    return this.server ? 'server' : 'opt';
+  }
+
+  /** Stops the session's server (if any); the session still answers from its cache and restarts it when needed. */
+  close(): void {
+    this.server?.close();
   }
 
   /** Adds a module (textual IR, as opt -S prints it) and returns its state. */
@@ -162,6 +186,8 @@ export class OptSession {
 
   /** Applies one pass to a state with an async `opt` call (several may run at once). */
   applyAsync(from: string, pass: string): Promise<Transition> {
+    // The server answers synchronously and fast; concurrency would only queue on its one pipe.
+    if (this.server) return Promise.resolve(this.apply(from, pass));
     const key = `${from}\0${pass}`;
     this.stats.lookups++;
     const t = this.transitions.get(key);
@@ -209,7 +235,7 @@ export class OptSession {
 
   private runOpt(ir: string, pass: string): RunResult {
     const t0 = performance.now();
-    const r = runSync(this.opt, [...OPT_TEXT, `-passes=${pass}`, '-'], ir, this.timeoutMs);
+    const r = this.server ? this.server.run(pass, ir) : runSync(this.opt, [...OPT_TEXT, `-passes=${pass}`, '-'], ir, this.timeoutMs);
     this.stats.optCalls++;
     this.stats.optMs += performance.now() - t0;
     return r;

@@ -14,6 +14,7 @@ import { loadProgram, ownPrograms, programFromPath, subsetOf, type CompilerInsta
 import { CompilerEnv } from '../../../src/problems/compiler/env.js';
 import { evaluateCompiler, llvmDisCount } from '../../../src/problems/compiler/evaluate.js';
 import { greedySearch } from '../../../src/problems/compiler/heuristics.js';
+import { optServerBinary, optServerBuildError } from '../../../src/problems/compiler/opt-server.js';
 
 const skip = llvmAvailable() && findTool('llvm-as') ? false : 'LLVM 14 clang/opt/llvm-dis/llvm-link are not installed';
 const dir = mkdtempSync(join(tmpdir(), 'selfopt-compiler-test-'));
@@ -217,4 +218,28 @@ test('greedy: every step removes instructions, and evaluate replays it with real
   assert.equal(m.ratio_vs_oz, inst.countOz / prev.count);
   assert.equal(m.semantics_ok, 1);
   assert.ok(m.opt_calls! > 0 && m.cache_hit_rate! >= 0);
+});
+
+test('opt-server gives byte-identical modules to opt, and failures as opt does', { skip }, (t) => {
+  const exe = optServerBinary();
+  if (!exe) return t.skip(`opt-server cannot be built here: ${optServerBuildError()}`);
+  const viaOpt = new OptSession({ backend: 'opt' });
+  const viaServer = new OptSession({ backend: 'server' });
+  const rng = new Rng(11);
+  for (const inst of [tiny(), own('qsort')]) {
+    let a = viaOpt.addState(inst.ir), b = viaServer.addState(inst.ir);
+    for (let k = 0; k < 8; k++) {
+      const pass = k === 0 ? 'mem2reg' : ACTIONS[rng.int(ACTIONS.length)]!.pass;
+      const ta = viaOpt.apply(a.hash, pass), tb = viaServer.apply(b.hash, pass);
+      assert.equal(ta.ok, tb.ok, pass);
+      if (!ta.ok || !tb.ok) continue;
+      assert.equal(tb.state.hash, ta.state.hash, `${inst.id} after ${pass}`);
+      a = ta.state; b = tb.state;
+    }
+  }
+  const bad = viaServer.apply(viaServer.addState(tiny().ir).hash, 'no-such-pass');
+  assert.equal(bad.ok, false);
+  assert.match((bad as { error: string }).error, /unknown pass name 'no-such-pass'/);
+  assert.equal(viaServer.backend, 'server');
+  viaServer.close();
 });
