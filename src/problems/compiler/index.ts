@@ -11,6 +11,7 @@ import {
 } from './instances.js';
 import { evaluateCompiler, METRICS, type PassSequence } from './evaluate.js';
 import { heuristicSolvers } from './heuristics.js';
+import { learnedSolvers } from './ppo.js';
 
 /** Quick mode: two of the own programs (one train, one test), a few seconds of search each. */
 const QUICK_IDS = ['own/sieve', 'own/fib'];
@@ -31,7 +32,7 @@ export const compilerProblem: Problem<CompilerInstance, PassSequence> = {
   primaryMetric: 'ratio_vs_oz',
   baseline: 'Oz',
   metaMetrics: { optCallsPerSec: 'opt_calls_per_sec', cacheHitRate: 'cache_hit_rate' },
-  solvers: heuristicSolvers,
+  solvers: [...heuristicSolvers, ...learnedSolvers],
   datasets: DATASETS,
   // Searches time themselves and already keep two opt processes busy: one cell at a time.
   maxConcurrency: 1,

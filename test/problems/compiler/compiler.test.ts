@@ -243,3 +243,38 @@ test('opt-server gives byte-identical modules to opt, and failures as opt does',
   assert.equal(viaServer.backend, 'server');
   viaServer.close();
 });
+
+test('ppo: a tiny training run writes a checkpoint that ppo and ppo-guided-search solve from', { skip }, async () => {
+  const { ppoSolver, ppoGuidedSolver } = await import('../../../src/problems/compiler/ppo.js');
+  const progs = [tiny(), own('sieve')];
+  const stateDir = join(dir, 'ppo-state'), out = join(dir, 'ppo.ckpt');
+  const points: Record<string, number>[] = [];
+  const options = { chunkSteps: '64', numEnvs: '2', numSteps: '32', workers: '0', episodeLength: '6' };
+  await ppoSolver.train(progs, { steps: 64 }, { seed: 1, rng: new Rng(1), quick: true, options, stateDir, out, command: 'test', log: (p) => points.push(p), progress: () => {} });
+  assert.ok(existsSync(out));
+  assert.ok(points.some((p) => typeof p.validationGeomeanVsOz === 'number'));
+  const ctx = { seed: 1, rng: new Rng(1), quick: true, options: { checkpoint: out } };
+  const inst = own('fib');
+  const alone = await ppoSolver.solve(inst, ctx);
+  assert.ok(alone.passes.length <= 6);
+  const guided = await ppoGuidedSolver.solve(inst, { ...ctx, rng: new Rng(2) });
+  // guided search starts from the policy's own answer, so it is never worse
+  assert.ok(guided.count! <= alone.count!, `${guided.count} > ${alone.count}`);
+  const m = evaluateCompiler(inst, guided, { ...ctx, solveMs: 0, options: { semantics: '0' } });
+  assert.equal(m.instructions, guided.count);
+});
+
+test('semantics: the optimised program must print what -O0 prints; a changed module is caught', { skip }, async () => {
+  const { checkSemantics } = await import('../../../src/problems/compiler/semantics.js');
+  const inst = tiny();
+  const s = new OptSession();
+  const t = s.applyEach(s.addState(inst.ir).hash, ['mem2reg', 'instcombine', 'simplifycfg']);
+  assert.ok(t.ok);
+  assert.deepEqual(checkSemantics(inst, s.irOf(t.state.hash)), { checked: true, same: true, note: undefined });
+  // main's loop bound 5 -> 4: a wrong "optimisation"
+  const broken = inst.ir.replace(/icmp slt i32 (%\d+), 5/, 'icmp slt i32 $1, 4');
+  assert.notEqual(broken, inst.ir);
+  const r = checkSemantics(inst, broken);
+  assert.equal(r.checked, true);
+  assert.equal(r.same, false);
+});
