@@ -131,7 +131,7 @@ export function singleSourcePrograms(root: string): ProgramSpec[] {
     const rel = relative(base, f).slice(0, -2);
     const polybench = rel.startsWith('Polybench/');
     const id = polybench ? `ss/Polybench/${basename(rel)}` : `ss/${rel}`;
-    const flags = polybench ? [`-I${utilities}`, `-I${dirname(f)}`, '-DPOLYBENCH_DUMP_ARRAYS', '-DSMALL_DATASET'] : [];
+    const flags = polybench ? [`-I${utilities}`, `-I${dirname(f)}`, '-DPOLYBENCH_DUMP_ARRAYS', '-DSMALL_DATASET', '-DFP_ABSTOLERANCE=1e-5'] : [];
     return { id, source: 'single' as const, files: [f], flags, subset: subsetOf(id), bytes: fileBytes([f]), root };
   });
 }
