@@ -22,6 +22,8 @@ export interface CellResult {
   /** Wall time of the whole cell (load excluded when cached), ms. */
   wallMs: number;
   solveMs: number;
+  /** The seed-1 solution drawn by `Problem.picture`, when the problem draws. */
+  picture?: string;
 }
 
 /** Hash of everything that determines a cell's result, except the code version. */

@@ -10,6 +10,7 @@
 import { writeFileAtomic } from '../core/files.js';
 import type { SolverKind } from '../core/problem.js';
 import type { RunMeta } from './store.js';
+import type { Picture } from './pictures.js';
 import type { Comparison, Summary, SummaryRow } from './summary.js';
 import { barChart, esc, KIND_COLORS, ratioChart, type RatioGroup } from './svg.js';
 import { columnFormat, commonScale, formatInterval, formatMeanCi, formatQuantity, formatRatio, formatScaled } from './table.js';
@@ -20,6 +21,8 @@ export interface HtmlProblem {
   title?: string;
   /** The paper(s) the problem follows. */
   reference?: string;
+  /** Solutions drawn by the problem (seed 1 of each solver), shown after the charts. */
+  pictures?: Picture[];
 }
 
 export interface HtmlReportInput {
@@ -122,6 +125,13 @@ function problemSection(p: HtmlProblem): string {
     out.push(`<figure class="card"><figcaption>${esc(inst.id)}${inst.split === 'train' ? ' <span class="tag">train split</span>' : ''}</figcaption>${chart}</figure>`);
   }
   out.push('</div>');
+
+  if (p.pictures?.length) {
+    // The problem's own SVG (it draws, the report only frames it), each in a scrolling card.
+    out.push(`<h3>Solutions <span class="unit">seed 1 of each solver, as the problem draws them</span></h3><div class="pictures">`);
+    for (const pic of p.pictures) out.push(`<figure class="card picture"><figcaption>${esc(pic.instance)} · ${esc(pic.solver)}</figcaption>${pic.svg}</figure>`);
+    out.push('</div>');
+  }
 
   const vsBase = ratioGroups(s, 'baseline');
   if (vsBase.length > 0) {
@@ -262,6 +272,8 @@ function fmtTime(iso: string): string {
 }
 
 const CSS = `
+.pictures{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,420px),1fr));gap:12px}
+.picture svg{width:100%;height:auto;display:block}
 :root { --fg:#111827; --muted:#6b7280; --line:#e5e7eb; --bg:#f8fafc; --card:#fff; --accent:#1d4ed8; }
 * { box-sizing: border-box; }
 body { margin:0; background:var(--bg); color:var(--fg); font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif; }

@@ -35,7 +35,8 @@ export async function runCell(cell: Cell): Promise<CellResult> {
   const metrics = await problem.evaluate(instance, solution, { ...solveCtx, rng: base.split('evaluate'), solveMs });
   const wallMs = performance.now() - t0;
   checkMetrics(problem.metrics.map((m) => m.name), metrics, cell);
-  return { metrics, wallMs, solveMs };
+  const picture = problem.picture && cell.seed === 1 ? problem.picture(instance, solution, `${cell.instance.id} · ${cell.solver} · seed 1`) : undefined;
+  return picture === undefined ? { metrics, wallMs, solveMs } : { metrics, wallMs, solveMs, picture };
 }
 
 function checkMetrics(declared: string[], metrics: MetricValues, cell: Cell): void {

@@ -17,6 +17,7 @@ import type { InstanceRef, Problem } from '../core/problem.js';
 import { codeVersion, machineInfo } from '../core/version.js';
 import { getProblem } from '../problems/all.js';
 import { type Cell, type CellResult, configHash, gridHash, userError } from './cell.js';
+import { savePicture } from './pictures.js';
 import { runCell } from './run-cell.js';
 import { cellKey, type ResultRow, type ResultsStore } from './store.js';
 
@@ -109,6 +110,7 @@ export async function runBench(opts: BenchOptions, store: ResultsStore): Promise
         cells: todo,
         record: async (cell, r) => {
           await store.insertCell(toRows(runId, byName.get(cell.problem)!, cell, r, r.codeVersion, r.machine));
+          keepPicture(store.path, runId, cell, r);
           finished++;
           bar?.update(finished, { what: `${cell.problem} ${cell.instance.id} ${cell.solver} seed ${cell.seed} (${r.worker})` });
         },
@@ -121,6 +123,7 @@ export async function runBench(opts: BenchOptions, store: ResultsStore): Promise
       const threads = Math.max(0, Math.min(opts.concurrency ?? availableParallelism(), plan.problem.maxConcurrency ?? Infinity, cells.length));
       const record = async (cell: Cell, r: CellResult) => {
         await store.insertCell(toRows(runId, plan.problem, cell, r, version, machine));
+        keepPicture(store.path, runId, cell, r);
         finished++;
         bar?.update(finished, { what: `${cell.problem} ${cell.instance.id} ${cell.solver} seed ${cell.seed}` });
       };
@@ -179,6 +182,10 @@ async function runCellLabelled(cell: Cell, run: () => Promise<CellResult>): Prom
     err.stack = `${err.message}\n${e instanceof Error ? e.stack : ''}`;
     throw err;
   }
+}
+
+function keepPicture(storePath: string, runId: string, cell: Cell, r: CellResult): void {
+  if (r.picture !== undefined) savePicture(storePath, runId, cell.problem, { instance: cell.instance.id, solver: cell.solver, svg: r.picture });
 }
 
 function toRows(runId: string, problem: Problem, cell: Cell, r: CellResult, version: string, machine: string): ResultRow[] {

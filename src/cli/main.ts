@@ -92,7 +92,7 @@ program
       if (!o.json) console.error(`run ${outcome.runId}: ${outcome.ran} cells run, ${outcome.skipped} already recorded${stalled}`);
       const reports = await printReport(store, { runId: outcome.runId, problems: chosen, json: o.json === true });
       if (o.html !== false) {
-        const path = await writeReport(reports, resolve(o.html as string));
+        const path = await writeReport(reports, resolve(o.html as string), store.path);
         if (!o.json) console.error(`HTML report: ${path}`);
       }
     } finally {
@@ -114,7 +114,7 @@ program
     const store = await ResultsStore.open(resolve(o.store), { mustExist: true });
     try {
       const reports = await printReport(store, { runId: o.run, problems: o.problem ? [o.problem] : problems.map((p) => p.name), json: o.json === true });
-      if (o.html !== false) console.error(`HTML report: ${await writeReport(reports, resolve(o.html))}`);
+      if (o.html !== false) console.error(`HTML report: ${await writeReport(reports, resolve(o.html), store.path)}`);
     } finally {
       await store.close();
     }

@@ -6,6 +6,7 @@ import type { ResultsStore, RunMeta } from '../bench/store.js';
 import { summarize, type Summary } from '../bench/summary.js';
 import { formatSummaryTable } from '../bench/table.js';
 import { writeHtmlReport } from '../bench/html.js';
+import { loadPictures } from '../bench/pictures.js';
 
 export interface ProblemReport {
   summary: Summary;
@@ -51,12 +52,14 @@ export async function printReport(store: ResultsStore, opts: { runId?: string; p
   return reports;
 }
 
-export async function writeReport(reports: ProblemReport[], path: string): Promise<string> {
+/** Writes the HTML report; `storePath` locates the runs' pictures (bench/pictures.ts). */
+export async function writeReport(reports: ProblemReport[], path: string, storePath?: string): Promise<string> {
   const runs = [...new Map(reports.map((r) => [r.run.runId, r.run])).values()];
   return writeHtmlReport(path, {
     problems: reports.map((r) => {
       const p = getProblem(r.summary.problem);
-      return { summary: r.summary, title: p.title, reference: p.reference };
+      const pictures = storePath ? loadPictures(storePath, r.run.runId, p.name, p.solvers.map((s) => s.info.name)) : [];
+      return { summary: r.summary, title: p.title, reference: p.reference, pictures };
     }),
     runs,
   });

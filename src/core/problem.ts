@@ -151,6 +151,11 @@ export interface Problem<I = any, S = any> {
   resolveInstance(name: string, ctx: InstanceContext): InstanceRef;
   /** Loads (or generates) the instance. Runs in the worker; the runner caches it per worker. */
   load(ref: InstanceRef): I | Promise<I>;
+  /**
+   * Optional: the solution drawn as a self-contained SVG (a placement, a partition). The runner
+   * draws each solver's seed-1 solution per instance, and the HTML report shows them.
+   */
+  picture?(instance: I, solution: S, caption: string): string;
   /** Scores a solution. The single source of truth for the metrics. */
   evaluate(instance: I, solution: S, ctx: EvalContext): MetricValues | Promise<MetricValues>;
 }

@@ -7,6 +7,7 @@ import type { InstanceContext, InstanceRef, Problem, Solver } from '../../core/p
 import { SelfoptError, unknownName } from '../../core/errors.js';
 import { DATASETS, REAL_NETLISTS, generateInstance, loadReal, parseSyntheticName, type ChipInstance } from './instances.js';
 import { evaluatePlacement, METRICS, type ChipSolution } from './evaluate.js';
+import { placementSvg } from './picture.js';
 import { heuristicSolvers } from './heuristics.js';
 import { rlSolver } from './rl.js';
 
@@ -74,4 +75,5 @@ export const chipProblem: Problem<ChipInstance, ChipSolution> = {
   },
 
   evaluate: (inst, sol, ctx) => evaluatePlacement(inst, sol, ctx),
+  picture: (inst, sol, caption) => placementSvg(inst, sol, caption),
 };

@@ -1,0 +1,45 @@
+/**
+ * Pictures of solutions (a chip placement, a partition): a problem that can draw one
+ * (`Problem.picture`) gets an SVG of each solver's seed-1 solution per instance, saved beside the
+ * results store under `pictures/<run>/<problem>/`, and the HTML report shows them with the run's
+ * tables. Files, not store rows: they are large, and only ever read whole.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../core/files.js';
+
+export interface Picture {
+  instance: string;
+  solver: string;
+  svg: string;
+}
+
+const SEP = '__';
+
+function dirOf(storePath: string, runId: string, problem: string): string {
+  return join(dirname(storePath), 'pictures', runId, problem);
+}
+
+/** A file-name-safe form of an id (instance ids may be paths). */
+function safe(id: string): string {
+  return id.replace(/[^A-Za-z0-9._+-]/g, '_');
+}
+
+export function savePicture(storePath: string, runId: string, problem: string, p: Picture): void {
+  writeFileAtomic(join(dirOf(storePath, runId, problem), `${safe(p.instance)}${SEP}${safe(p.solver)}.svg`), p.svg);
+}
+
+/** The run's pictures of `problem`, ordered by instance, then in `solverOrder`. */
+export function loadPictures(storePath: string, runId: string, problem: string, solverOrder: string[]): Picture[] {
+  const dir = dirOf(storePath, runId, problem);
+  if (!existsSync(dir)) return [];
+  const out: Picture[] = [];
+  for (const f of readdirSync(dir)) {
+    if (!f.endsWith('.svg') || !f.includes(SEP)) continue;
+    const stem = f.slice(0, -'.svg'.length);
+    const cut = stem.lastIndexOf(SEP);
+    out.push({ instance: stem.slice(0, cut), solver: stem.slice(cut + SEP.length), svg: readFileSync(join(dir, f), 'utf8') });
+  }
+  const rank = (s: string) => (solverOrder.indexOf(s) + 1 || solverOrder.length + 1);
+  return out.sort((a, b) => a.instance.localeCompare(b.instance) || rank(a.solver) - rank(b.solver));
+}

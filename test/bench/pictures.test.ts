@@ -1,0 +1,37 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataPath } from '../../src/core/data.js';
+import { runBench } from '../../src/bench/runner.js';
+import { ResultsStore } from '../../src/bench/store.js';
+import { loadPictures } from '../../src/bench/pictures.js';
+import { printReport, writeReport } from '../../src/cli/report.js';
+
+test('a problem that draws gets each solver\'s seed-1 solution into the run\'s pictures and the HTML report', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'selfopt-pictures-'));
+  const storePath = join(dir, 'results.duckdb');
+  const store = await ResultsStore.open(storePath);
+  try {
+    const { runId } = await runBench({
+      problems: ['chip'], instances: ['synth_h6_s24_101'], solvers: ['greedy', 'simulated-annealing'], seeds: 2, quick: true, resume: false,
+      data: new DataPath({ env: {}, cwd: tmpdir() }), options: {}, concurrency: 0, progress: false, command: 'test',
+    }, store);
+    const pics = loadPictures(storePath, runId, 'chip', ['greedy', 'simulated-annealing']);
+    // one picture per solver (seed 1 only, not one per seed), in the problem's solver order
+    assert.deepEqual(pics.map((p) => `${p.instance}/${p.solver}`), ['synth_h6_s24_101/greedy', 'synth_h6_s24_101/simulated-annealing']);
+    for (const p of pics) {
+      assert.match(p.svg, /^<svg[\s\S]*<\/svg>\s*$/);
+      assert.match(p.svg, new RegExp(`synth_h6_s24_101 · ${p.solver} · seed 1`));
+    }
+    const html = readFileSync(await writeReport(await printReport(store, { runId, problems: ['chip'], json: true }), join(dir, 'r.html'), storePath), 'utf8');
+    assert.equal(html.match(/<figure class="card picture">/g)?.length, 2);
+    assert.ok(html.includes(pics[1]!.svg), 'the SVG is inlined whole');
+    // without the store's location (or for a problem that does not draw) the report has no Solutions section
+    const plain = readFileSync(await writeReport(await printReport(store, { runId, problems: ['chip'], json: true }), join(dir, 'p.html')), 'utf8');
+    assert.ok(!plain.includes('card picture'));
+  } finally {
+    await store.close();
+  }
+});
