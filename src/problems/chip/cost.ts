@@ -55,25 +55,24 @@ export function orientOffset(dx: number, dy: number, o: number): [number, number
 }
 
 /** Every node's position under `pl` into px/py: pins at their macro's centre plus the turned offset. */
+
+/**
+ * A macro pin's offset (dx, dy) in the placed macro's frame, for orientation index o (plc.ts's
+ * order, netlist.ts ORIENTATIONS): (XX*dx + XY*dy, YX*dx + YY*dy). One table serves the full
+ * evaluation and the incremental one, so both turn pins identically.
+ */
+export const ORIENT_XX = Int8Array.of(1, -1, -1, 1, 0, 0, 0, 0);
+export const ORIENT_XY = Int8Array.of(0, 0, 0, 0, 1, -1, -1, 1);
+export const ORIENT_YX = Int8Array.of(0, 0, 0, 0, -1, -1, 1, 1);
+export const ORIENT_YY = Int8Array.of(1, 1, -1, -1, 0, 0, 0, 0);
 export function nodePositions(nl: Netlist, pl: Placement, px: Float64Array, py: Float64Array): void {
   const n = nl.names.length;
   for (let i = 0; i < n; i++) {
     const m = nl.pinMacro[i]!;
     if (m < 0) { px[i] = pl.x[i]!; py[i] = pl.y[i]!; continue; }
-    const dx = nl.pinDx[i]!, dy = nl.pinDy[i]!;
-    let ox = dx, oy = dy;
-    switch (pl.orient[m]!) {
-      case 0: break;
-      case 1: ox = -dx; break;
-      case 2: ox = -dx; oy = -dy; break;
-      case 3: oy = -dy; break;
-      case 4: ox = dy; oy = -dx; break;
-      case 5: ox = -dy; oy = -dx; break;
-      case 6: ox = -dy; oy = dx; break;
-      case 7: ox = dy; oy = dx; break;
-    }
-    px[i] = pl.x[m]! + ox;
-    py[i] = pl.y[m]! + oy;
+    const dx = nl.pinDx[i]!, dy = nl.pinDy[i]!, o = pl.orient[m]!;
+    px[i] = pl.x[m]! + ORIENT_XX[o]! * dx + ORIENT_XY[o]! * dy;
+    py[i] = pl.y[m]! + ORIENT_YX[o]! * dx + ORIENT_YY[o]! * dy;
   }
 }
 

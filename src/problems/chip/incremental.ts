@@ -14,7 +14,7 @@
 import { SelfoptError } from '../../core/errors.js';
 import { HARD_MACRO, type Netlist } from './netlist.js';
 import type { Placement } from './plc.js';
-import { netsOfNodes, pinsOfMacros, ProxyCostEvaluator, type CostSettings, type ProxyCost } from './cost.js';
+import { netsOfNodes, pinsOfMacros, ProxyCostEvaluator, ORIENT_XX, ORIENT_XY, ORIENT_YX, ORIENT_YY, type CostSettings, type ProxyCost } from './cost.js';
 
 export interface CostWeights {
   density: number;
@@ -106,19 +106,8 @@ export class IncrementalCost extends ProxyCostEvaluator {
     for (let k = this.pinStart[i]!, end = this.pinStart[i + 1]!; k < end; k++) {
       const v = this.pinList[k]!;
       const dx = nl.pinDx[v]!, dy = nl.pinDy[v]!;
-      let ox = dx, oy = dy;
-      switch (o) {
-        case 0: break;
-        case 1: ox = -dx; break;
-        case 2: ox = -dx; oy = -dy; break;
-        case 3: oy = -dy; break;
-        case 4: ox = dy; oy = -dx; break;
-        case 5: ox = -dy; oy = -dx; break;
-        case 6: ox = -dy; oy = dx; break;
-        case 7: ox = dy; oy = dx; break;
-      }
-      px[v] = pl.x[i]! + ox;
-      py[v] = pl.y[i]! + oy;
+      px[v] = pl.x[i]! + ORIENT_XX[o]! * dx + ORIENT_XY[o]! * dy;
+      py[v] = pl.y[i]! + ORIENT_YX[o]! * dx + ORIENT_YY[o]! * dy;
     }
   }
 
