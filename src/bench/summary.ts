@@ -17,9 +17,9 @@
  *
  * Bootstrap draws are seeded from the cell's names, so the same rows give the same report.
  */
-import { bootstrapMean, BOOTSTRAP_RESAMPLES, geomean, pairedRatio } from '../core/stats.js';
+import { bootstrapMean, BOOTSTRAP_RESAMPLES, geomean, median, pairedRatio } from '../core/stats.js';
 import { hashString } from '../core/rng.js';
-import type { Better, SolverKind } from '../core/problem.js';
+import type { Better, Problem, SolverKind } from '../core/problem.js';
 import type { ResultRow } from './store.js';
 
 /** What the summary needs to know about the problem (passed in, so this file imports no problem). */
@@ -266,4 +266,23 @@ function orderIndex(order: readonly string[] | undefined): (name: string) => num
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * A registered problem's summary of its rows: `summarize` with the problem's own facts, plus its
+ * meta metrics (Problem.metaMetrics: the median over all cells). What the CLI report and the
+ * dashboard API both show.
+ */
+export function summarizeProblem(problem: Problem, rows: readonly ResultRow[]): Summary {
+  const summary = summarize(problem.name, rows, {
+    primaryMetric: problem.primaryMetric,
+    baseline: problem.baseline,
+    metrics: problem.metrics.map((m) => m.name),
+    solvers: problem.solvers.map((s) => s.info.name),
+  });
+  for (const [key, metric] of Object.entries(problem.metaMetrics ?? {})) {
+    const values = rows.filter((r) => r.metric === metric).map((r) => r.value);
+    if (values.length > 0) summary.meta[key] = median(values);
+  }
+  return summary;
 }

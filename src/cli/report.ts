@@ -1,9 +1,8 @@
 /** From the results store to what a person reads: terminal tables, `--json`, the HTML report. */
 import { SelfoptError } from '../core/errors.js';
-import { median } from '../core/stats.js';
 import { getProblem } from '../problems/all.js';
 import type { ResultsStore, RunMeta } from '../bench/store.js';
-import { summarize, type Summary } from '../bench/summary.js';
+import { summarizeProblem, type Summary } from '../bench/summary.js';
 import { formatSummaryTable } from '../bench/table.js';
 import { writeHtmlReport } from '../bench/html.js';
 import { loadPictures } from '../bench/pictures.js';
@@ -28,16 +27,7 @@ export async function printReport(store: ResultsStore, opts: { runId?: string; p
     const run = opts.runId ? runs.find((r) => r.runId === opts.runId)! : await store.latestRun(name);
     if (!run || !run.problems.includes(name)) continue;
     const rows = await store.rows({ runId: run.runId, problem: name });
-    const summary = summarize(name, rows, {
-      primaryMetric: problem.primaryMetric,
-      baseline: problem.baseline,
-      metrics: problem.metrics.map((m) => m.name),
-      solvers: problem.solvers.map((s) => s.info.name),
-    });
-    for (const [key, metric] of Object.entries(problem.metaMetrics ?? {})) {
-      const values = rows.filter((r) => r.metric === metric).map((r) => r.value);
-      if (values.length > 0) summary.meta[key] = median(values);
-    }
+    const summary = summarizeProblem(problem, rows);
     reports.push({ summary, run });
   }
   if (reports.length === 0) {

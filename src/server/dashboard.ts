@@ -19,11 +19,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { SelfoptError } from '../core/errors.js';
-import { median } from '../core/stats.js';
 import { PROJECT_ROOT } from '../core/version.js';
 import { getProblem, problems } from '../problems/all.js';
 import { ResultsStore } from '../bench/store.js';
-import { summarize } from '../bench/summary.js';
+import { summarizeProblem } from '../bench/summary.js';
 
 export interface DashboardOptions {
   /** The results store (DuckDB file). */
@@ -115,17 +114,7 @@ export class Dashboard {
           if (!run) throw new SelfoptError(runId ? `no run '${runId}'` : `no recorded run of ${name}`, store.path, 'a run recorded by `selfopt bench`');
           const rows = await store.rows({ runId: run.runId, problem: name });
           if (rows.length === 0) return { run, summary: null };
-          const summary = summarize(name, rows, {
-            primaryMetric: problem.primaryMetric,
-            baseline: problem.baseline,
-            metrics: problem.metrics.map((m) => m.name),
-            solvers: problem.solvers.map((s) => s.info.name),
-          });
-          for (const [key, metric] of Object.entries(problem.metaMetrics ?? {})) {
-            const values = rows.filter((r) => r.metric === metric).map((r) => r.value);
-            if (values.length > 0) summary.meta[key] = median(values);
-          }
-          return { run, summary };
+          return { run, summary: summarizeProblem(problem, rows) };
         });
       }
       case '/api/curves':
