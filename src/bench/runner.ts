@@ -27,6 +27,11 @@ export interface BenchOptions {
   solvers?: string[];
   /** Seeds 1..seeds. */
   seeds: number;
+  /**
+   * Which of a problem's listed instances to run when `instances` is not given: `test` (the
+   * default: learned solvers are scored on held-out instances only), `train`, or `all`.
+   */
+  split?: 'test' | 'train' | 'all';
   quick: boolean;
   resume: boolean;
   data: DataPath;
@@ -49,6 +54,7 @@ export interface PlannedProblem {
 /** Expands the options into the grid, checking every name first so a typo fails before any work. */
 export function planGrid(opts: BenchOptions): PlannedProblem[] {
   if (!(Number.isInteger(opts.seeds) && opts.seeds >= 1)) throw new SelfoptError(`--seeds ${opts.seeds}`, 'command line', 'a positive integer');
+  if (opts.split !== undefined && !['test', 'train', 'all'].includes(opts.split)) throw new SelfoptError(`--split ${opts.split}`, 'command line', 'test, train or all');
   const ictx = { data: opts.data, quick: opts.quick };
   const plans = opts.problems.map((name) => {
     const problem = getProblem(name, 'command line');
@@ -56,7 +62,10 @@ export function planGrid(opts: BenchOptions): PlannedProblem[] {
     const solvers = opts.solvers ?? solverNames;
     const known = opts.problems.length > 1 ? solvers.filter((s) => solverNames.includes(s)) : solvers;
     for (const s of known) if (!solverNames.includes(s)) throw unknownName('solver', s, solverNames, `--solvers (problem ${name})`);
-    const refs: InstanceRef[] = opts.instances ? opts.instances.map((i) => problem.resolveInstance(i, ictx)) : problem.listInstances(ictx);
+    const split = opts.split ?? 'test';
+    const refs: InstanceRef[] = opts.instances
+      ? opts.instances.map((i) => problem.resolveInstance(i, ictx))
+      : problem.listInstances(ictx).filter((r) => split === 'all' || r.split === split);
     const data = opts.data.toJSON();
     const cells: Cell[] = [];
     for (const instance of refs)

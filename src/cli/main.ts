@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { DataPath } from '../core/data.js';
 import { SelfoptError } from '../core/errors.js';
 import { problems, getProblem } from '../problems/all.js';
-import { runBench } from '../bench/runner.js';
+import { type BenchOptions, runBench } from '../bench/runner.js';
 import { ResultsStore, DEFAULT_STORE_PATH } from '../bench/store.js';
 import { writeReport, printReport } from './report.js';
 
@@ -55,6 +55,7 @@ program
   .option('--solvers <names>', 'comma-separated solver names', list)
   .option('--seeds <n>', 'seeds per cell (seeds 1..n)', (v) => Number(v), 5)
   .option('--quick', 'small instances and short workloads, for a first look and CI')
+  .option('--split <split>', 'without --instances: run the test split (held-out; default), the train split, or all', 'test')
   .option('--resume', 'continue the last run of the same grid, skipping cells already recorded')
   .option('--json', 'print the summary as JSON (stable for scripts) instead of tables')
   .option('--html <file>', 'HTML report path', '.selfopt/report.html')
@@ -76,6 +77,7 @@ program
           instances: o.instances,
           solvers: o.solvers,
           seeds: o.seeds,
+          split: o.split as BenchOptions['split'],
           quick: o.quick === true,
           resume: o.resume === true,
           data,
@@ -312,6 +314,7 @@ interface BenchCliOptions {
   instances?: string[];
   solvers?: string[];
   seeds: number;
+  split: string;
   quick?: boolean;
   resume?: boolean;
   json?: boolean;

@@ -38,6 +38,20 @@ test('planGrid checks names before any work and expands the grid', () => {
   assert.throws(() => planGrid(options({ solvers: ['pgn'] })), SelfoptError);
   assert.throws(() => planGrid(options({ instances: ['no_such_instance'] })), /unknown instance 'no_such_instance'/);
   assert.throws(() => planGrid(options({ seeds: 0 })), /--seeds 0/);
+  assert.throws(() => planGrid(options({ split: 'held-out' as BenchOptions['split'] })), /--split held-out/);
+});
+
+test('without --instances the grid holds the test split only, unless --split says otherwise', () => {
+  const grid = (split?: BenchOptions['split']) => {
+    const cells = planGrid(options({ problems: ['scheduling'], instances: undefined, solvers: ['fifo'], seeds: 1, split }))[0]!.cells;
+    return new Set(cells.map((c) => c.instance.split));
+  };
+  assert.deepEqual([...grid()], ['test']);
+  assert.deepEqual([...grid('train')], ['train']);
+  assert.deepEqual([...grid('all')].sort(), ['test', 'train']);
+  // Named instances run whatever their split: training sets can still be benchmarked on purpose.
+  const named = planGrid(options({ problems: ['scheduling'], instances: ['synthetic_batch20_50exec_train'], solvers: ['fifo'], seeds: 1 }))[0]!.cells;
+  assert.equal(named[0]!.instance.split, 'train');
 });
 
 test('a failing cell stops the run, finished cells stay recorded, --resume runs only the rest', async () => {
