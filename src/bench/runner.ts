@@ -68,9 +68,10 @@ export function planGrid(opts: BenchOptions): PlannedProblem[] {
       : problem.listInstances(ictx).filter((r) => split === 'all' || r.split === split);
     const data = opts.data.toJSON();
     const cells: Cell[] = [];
+    const seedsOf = (solver: string) => (problem.solvers.find((s) => s.info.name === solver)!.info.deterministic ? 1 : opts.seeds);
     for (const instance of refs)
       for (const solver of known)
-        for (let seed = 1; seed <= opts.seeds; seed++) cells.push({ problem: name, instance, solver, seed, quick: opts.quick, options: opts.options, data });
+        for (let seed = 1; seed <= seedsOf(solver); seed++) cells.push({ problem: name, instance, solver, seed, quick: opts.quick, options: opts.options, data });
     return { problem, cells };
   });
   if (opts.solvers && plans.every((p) => p.cells.length === 0)) {
@@ -117,6 +118,7 @@ export async function runBench(opts: BenchOptions, store: ResultsStore): Promise
         queueName: opts.queueName,
         runId,
         cells: todo,
+        recorded: skipped > 0 ? allCells.filter((c) => done.has(cellKey(c.problem, c.instance.id, c.solver, c.seed))) : [],
         record: async (cell, r) => {
           await store.insertCell(toRows(runId, byName.get(cell.problem)!, cell, r, r.codeVersion, r.machine));
           keepPicture(store.path, runId, cell, r);

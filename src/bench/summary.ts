@@ -9,8 +9,8 @@
  *   solver against the best heuristic of that instance (`vs: 'best-heuristic'`; best = best mean
  *   among the baseline, heuristic and peer solvers in the metric's direction). A ratio is
  *   solver / reference, paired by (run, seed) so that both sides of a pair share a process and a
- *   workload; it is the geometric mean of the per-pair ratios with a bootstrap interval
- *   (`pairedRatio`). Whether a ratio below 1 is good depends on the metric's `better`.
+ *   workload (a deterministic solver's one seed-1 result pairs with every seed of its run); it is
+ *   the geometric mean of the per-pair ratios with a bootstrap interval (`pairedRatio`). Whether a ratio below 1 is good depends on the metric's `better`.
  * - geomeans: per solver and reference, the geometric mean of its ratios across instances. For
  *   learned solvers only test-split instances count: a score on an instance it trained on is no
  *   evidence (DESIGN.md, rules of evidence).
@@ -31,6 +31,12 @@ export interface ProblemFacts {
   metrics?: readonly string[];
   /** Declared solver order within a kind (default: by name). */
   solvers?: readonly string[];
+  /**
+   * Solvers whose solution does not depend on the seed (SolverInfo.deterministic): the runner
+   * runs them on seed 1 only, and a comparison pairs that one result with every seed of the
+   * other solver in the same run.
+   */
+  deterministic?: readonly string[];
 }
 
 export interface SummaryOptions {
@@ -115,6 +121,7 @@ const HEURISTIC_KINDS: readonly SolverKind[] = ['baseline', 'heuristic', 'peer']
 /** Summarizes the rows of `problem` (rows of other problems are ignored). */
 export function summarize(problem: string, allRows: readonly ResultRow[], facts: ProblemFacts, opts: SummaryOptions = {}): Summary {
   const resamples = opts.resamples ?? BOOTSTRAP_RESAMPLES;
+  const deterministic = new Set(facts.deterministic ?? []);
   const rows = allRows.filter((r) => r.problem === problem);
   const warnings: string[] = [];
 
@@ -176,13 +183,18 @@ export function summarize(problem: string, allRows: readonly ResultRow[], facts:
         const a = cells.get(key(instance, solver, pm));
         const b = cells.get(key(instance, reference, pm));
         if (!a || !b) return;
-        const pairs = [...a.keys()].filter((p) => b.has(p)).sort(cmp);
+        // A deterministic side has seed 1 only; it stands for every seed of its run.
+        const value = (m: Map<string, number>, s: string, p: string) => (deterministic.has(s) ? m.get(pairKey(runOf(p), 1)) : m.get(p));
+        const [detA, detB] = [deterministic.has(solver), deterministic.has(reference)];
+        const driver = detA && !detB ? b : a;
+        const keys = detA && detB ? new Set([...driver.keys()].map((p) => pairKey(runOf(p), 1))) : driver.keys();
+        const pairs = [...keys].filter((p) => value(a, solver, p) !== undefined && value(b, reference, p) !== undefined).sort(cmp);
         if (pairs.length === 0) {
           warnings.push(`${instance}: ${solver} and ${reference} share no (run, seed) pair: no ratio`);
           return;
         }
-        const xs = pairs.map((p) => a.get(p)!);
-        const ys = pairs.map((p) => b.get(p)!);
+        const xs = pairs.map((p) => value(a, solver, p)!);
+        const ys = pairs.map((p) => value(b, reference, p)!);
         if (xs.some((x) => !(x > 0)) || ys.some((y) => !(y > 0))) {
           warnings.push(`${instance}: ${pm} of ${solver} or ${reference} is not positive on some seed: no ratio`);
           return;
@@ -255,6 +267,10 @@ function pairKey(runId: string, seed: number): string {
   return `${runId}\u0000${String(seed).padStart(12, '0')}`;
 }
 
+function runOf(pair: string): string {
+  return pair.slice(0, pair.indexOf('\u0000'));
+}
+
 function sortedValues(m: Map<string, number>): number[] {
   return [...m.keys()].sort(cmp).map((k) => m.get(k)!);
 }
@@ -279,6 +295,7 @@ export function summarizeProblem(problem: Problem, rows: readonly ResultRow[]): 
     baseline: problem.baseline,
     metrics: problem.metrics.map((m) => m.name),
     solvers: problem.solvers.map((s) => s.info.name),
+    deterministic: problem.solvers.filter((s) => s.info.deterministic === true).map((s) => s.info.name),
   });
   for (const [key, metric] of Object.entries(problem.metaMetrics ?? {})) {
     const values = rows.filter((r) => r.metric === metric).map((r) => r.value);

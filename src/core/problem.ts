@@ -34,6 +34,13 @@ export interface SolverInfo {
   description: string;
   /** Paper or system it follows. */
   reference?: string;
+  /**
+   * The solution does not depend on the seed (a fixed pipeline such as -Oz, a deterministic
+   * search): the runner runs it on seed 1 only, and comparisons pair that result with every
+   * seed of the other side. Leave unset when a seed changes anything a metric sees (the
+   * workload, the episode), even if the method itself is deterministic.
+   */
+  deterministic?: boolean;
 }
 
 export interface SolveContext {

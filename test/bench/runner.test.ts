@@ -49,6 +49,11 @@ test('without --instances the grid holds the test split only, unless --split say
   assert.deepEqual([...grid()], ['test']);
   assert.deepEqual([...grid('train')], ['train']);
   assert.deepEqual([...grid('all')].sort(), ['test', 'train']);
+  // A deterministic solver (compiler's -Oz) gets seed 1 only; the others every seed.
+  const compiler = planGrid(options({ problems: ['compiler'], instances: undefined, solvers: ['Oz', 'random-search'], seeds: 3, quick: true }))[0]!.cells;
+  const seedsOf = (s: string) => compiler.filter((c) => c.solver === s && c.instance.id === compiler[0]!.instance.id).map((c) => c.seed);
+  assert.deepEqual(seedsOf('Oz'), [1]);
+  assert.deepEqual(seedsOf('random-search'), [1, 2, 3]);
   // Named instances run whatever their split: training sets can still be benchmarked on purpose.
   const named = planGrid(options({ problems: ['scheduling'], instances: ['synthetic_batch20_50exec_train'], solvers: ['fifo'], seeds: 1 }))[0]!.cells;
   assert.equal(named[0]!.instance.split, 'train');

@@ -50,6 +50,25 @@ describe('summarize', () => {
     assert.deepEqual(Object.keys(r).sort(), ['better', 'ci95', 'instance', 'kind', 'mean', 'metric', 'n', 'solver', 'split', 'unit'].sort());
   });
 
+  test('a deterministic solver has seed 1 only and is paired with every seed of the other side, run by run', () => {
+    const rows = [
+      ...grid({ 'binary-search': { kind: 'baseline', values: [10] } }),
+      ...grid({ 'binary-search': { kind: 'baseline', values: [40] } }, { runId: 'run-2' }),
+      ...grid({ learned: { kind: 'learned', values: [5, 10, 20] } }),
+      ...grid({ learned: { kind: 'learned', values: [20, 80] } }, { runId: 'run-2' }),
+    ];
+    const det = { ...FACTS, deterministic: ['binary-search'] };
+    const c = summarize('index', rows, det, opts).comparisons.find((x) => x.solver === 'learned' && x.vs === 'baseline')!;
+    // run-1: 5/10, 10/10, 20/10; run-2: 20/40, 80/40 -> geomean of 0.5, 1, 2, 0.5, 2
+    assert.equal(c.n, 5);
+    close(c.ratio, Math.exp((Math.log(0.5) * 2 + Math.log(2) * 2) / 5));
+    // Without the fact, only seed 1 of each run pairs.
+    assert.equal(summarize('index', rows, FACTS, opts).comparisons.find((x) => x.solver === 'learned' && x.vs === 'baseline')!.n, 2);
+    // Both deterministic: plain pairs by (run, seed).
+    const both = summarize('index', rows, { ...FACTS, deterministic: ['binary-search', 'learned'] }, opts).comparisons.find((x) => x.solver === 'learned')!;
+    assert.equal(both.n, 2);
+  });
+
   test('pairs by seed: only seeds present for both solvers count', () => {
     const rows = [
       ...grid({ 'binary-search': { kind: 'baseline', values: [10, 20, 30, 40, 50] } }),

@@ -16,9 +16,10 @@
  *   one-point crossover, per-gene mutation, elitism; stops at the budget of new sequences.
  *
  * Every search uses its own OptSession (its timings and cache hits are its own) and keeps two
- * `opt` processes busy (`--opt concurrency=N`). Greedy and beam search are deterministic: a worker
- * computes them once per (program, options) and answers later seeds from that memo, reporting the
- * measured search time of the run that computed it.
+ * `opt` processes busy (`--opt concurrency=N`). The pipelines, greedy and beam search are
+ * deterministic (SolverInfo.deterministic): the runner runs them on seed 1 only. A worker also
+ * memoizes greedy and beam search per (program, options), for seeds asked for by name, reporting
+ * the measured search time of the run that computed it.
  *
  * Options (`--opt key=value`): budget, seconds, patience, beamWidth, maxSteps, population,
  * length, concurrency. --quick restricts greedy and beam search to QUICK_PASSES so that a first
@@ -209,7 +210,7 @@ async function memoized(name: string, inst: CompilerInstance, ctx: SolveContext,
 }
 
 const pipelineSolver = (name: string, kind: 'baseline' | 'heuristic', pipeline: string | undefined, description: string): CompilerSolver => ({
-  info: { name, kind, description, reference: 'LLVM 14 new pass manager (PassBuilder default pipelines)' },
+  info: { name, kind, description, reference: 'LLVM 14 new pass manager (PassBuilder default pipelines)', deterministic: true },
   solve: () => (pipeline ? { passes: [], pipeline } : { passes: [] }),
 });
 
@@ -225,11 +226,11 @@ export const heuristicSolvers: CompilerSolver[] = [
     }),
   },
   {
-    info: { name: 'greedy', kind: 'heuristic', description: 'at each step the single pass that removes the most instructions; stop when none removes any', reference: 'CompilerGym e_greedy.py with epsilon = 0 (Cummins et al. 2022)' },
+    info: { name: 'greedy', kind: 'heuristic', description: 'at each step the single pass that removes the most instructions; stop when none removes any', reference: 'CompilerGym e_greedy.py with epsilon = 0 (Cummins et al. 2022)', deterministic: true },
     solve: (inst, ctx) => memoized('greedy', inst, ctx, () => greedySearch(inst, candidatePasses(ctx), { maxSteps: optionNumber(ctx, 'maxSteps', 100, 20), concurrency: optionNumber(ctx, 'concurrency', 2) })),
   },
   {
-    info: { name: 'beam-search', kind: 'heuristic', description: 'greedy with the best `beamWidth` distinct modules kept per step', reference: 'beam search over pass sequences' },
+    info: { name: 'beam-search', kind: 'heuristic', description: 'greedy with the best `beamWidth` distinct modules kept per step', reference: 'beam search over pass sequences', deterministic: true },
     solve: (inst, ctx) => memoized('beam-search', inst, ctx, () => beamSearch(inst, candidatePasses(ctx), { width: optionNumber(ctx, 'beamWidth', 3, 2), maxSteps: optionNumber(ctx, 'maxSteps', 100, 20), concurrency: optionNumber(ctx, 'concurrency', 2) })),
   },
   {
