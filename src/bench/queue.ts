@@ -98,6 +98,11 @@ export interface QueuedRunOptions {
   queueName?: string;
   runId: string;
   cells: readonly Cell[];
+  /**
+   * Cells of this run already in the store (a `--resume`): a job a previous coordinator left in
+   * Redis for one of them (it died between writing the result and removing the job) is removed.
+   */
+  recorded?: readonly Cell[];
   /** Writes one finished cell to the store; called once per cell, one at a time. */
   record: (cell: Cell, result: CellJobResult) => Promise<void>;
   /** How often to look at every pending job directly, in case an event was missed (ms). */
@@ -171,6 +176,7 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcom
   };
   try {
     await events.waitUntilReady();
+    for (const cell of opts.recorded ?? []) await queue.remove(cellJobId(opts.runId, cell)).catch(() => 0);
     const data = (cell: Cell): CellJob => ({ runId: opts.runId, codeVersion: codeVersion(), cell });
     const jobOpts = { attempts: 1, removeOnComplete: false, removeOnFail: false };
     await queue.addBulk([...pending].map(([jobId, cell]) => ({ name: 'cell', data: data(cell), opts: { ...jobOpts, jobId } })));

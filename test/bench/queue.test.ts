@@ -18,7 +18,7 @@ import { SelfoptError } from '../../src/core/errors.js';
 import { runBench, planGrid, type BenchOptions } from '../../src/bench/runner.js';
 import { ResultsStore, cellKey } from '../../src/bench/store.js';
 import type { JobType } from 'bullmq';
-import { ConcurrencyGate, cellJobId, checkRedis, redisOptions } from '../../src/bench/queue.js';
+import { ConcurrencyGate, cellJobId, checkRedis, redisOptions, runQueued } from '../../src/bench/queue.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const REDIS = '/usr/bin/redis-server';
@@ -254,6 +254,27 @@ test('--resume with --queue: a coordinator killed after enqueuing is continued, 
     worker?.proc.kill('SIGKILL');
     redis.proc.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a resumed coordinator removes the jobs a previous one left in Redis for cells already recorded', { skip, timeout: 60_000 }, async () => {
+  const redis = await startRedis();
+  const queueName = `leftover-${process.pid}`;
+  const { Queue } = await import('bullmq');
+  const q = new Queue(queueName, { connection: redisOptions(redis.url) });
+  try {
+    const [recorded, other] = planGrid(benchOptions())[0]!.cells;
+    // Left behind: the previous coordinator wrote the result, then died before removing the job.
+    await q.add('cell', { cell: recorded }, { jobId: cellJobId('run-a', recorded!) });
+    // A job of another run is not this run's to remove.
+    await q.add('cell', { cell: other }, { jobId: cellJobId('run-b', other!) });
+    assert.equal(await queueLeft(redis.url, queueName), 2);
+    await runQueued({ url: redis.url, queueName, runId: 'run-a', cells: [], recorded: [recorded!], record: async () => {} });
+    assert.equal(await q.getJob(cellJobId('run-a', recorded!)), undefined);
+    assert.ok(await q.getJob(cellJobId('run-b', other!)));
+  } finally {
+    await q.close();
+    redis.proc.kill('SIGKILL');
   }
 });
 
