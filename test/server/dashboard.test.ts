@@ -134,8 +134,11 @@ test('in headless Chromium: the table shows the store, a filter narrows it, a ch
     for (const r of all) {
       const want = summary.rows.find((x: any) => x.instance === r.instance && x.solver === r.solver && x.metric === 'edge_cut');
       assert.equal(r.mean, want.mean, `${r.instance}/${r.solver}`);
-      assert.equal(r.command, `npx selfopt ${COMMAND}`);
+      assert.equal(r.command, `npx selfopt bench partition --instances ${r.instance} --solvers ${r.solver} --quick --seeds 2`);
     }
+    // A row's link shows the command that re-runs that row.
+    await page.click(`#results tbody tr[data-solver="${all[1]!.solver}"][data-instance="${all[1]!.instance}"] a.cmd-link`);
+    assert.equal(await page.textContent('#run-command'), all[1]!.command);
 
     // Filter: one instance.
     await page.selectOption('#f-instance', 'mesh_2k_k2');

@@ -5,6 +5,7 @@
  * in the URL hash, so a view can be linked. Charts and number formats are the HTML report's own
  * (src/bench/svg.ts, src/bench/table.ts), so both read the same.
  */
+import { rowCommand } from '../../src/bench/command.js';
 import { barChart, esc, KIND_COLORS, lineChart, ratioChart, type RatioGroup } from '../../src/bench/svg.js';
 import { formatInterval, formatMeanCi, formatQuantity, formatRatio } from '../../src/bench/table.js';
 import type { Comparison, Summary, SummaryRow } from '../../src/bench/summary.js';
@@ -136,7 +137,8 @@ function drawResults(problem: ProblemInfo, run: RunMeta, summary: Summary | null
   const vsBest = new Map(summary.comparisons.filter((c) => c.vs === 'best-heuristic').map((c) => [`${c.instance}\0${c.solver}`, c]));
   const vsBase = new Map(summary.comparisons.filter((c) => c.vs === 'baseline').map((c) => [`${c.instance}\0${c.solver}`, c]));
 
-  // The table: one group per instance, one row per solver, each row linked to its run's command.
+  // The table: one group per instance, one row per solver, each row linked to the command that
+  // re-runs it (the run's command narrowed to that instance and solver).
   $('results').querySelector('thead')!.innerHTML = `<tr><th>instance</th><th>solver</th><th>kind</th><th class="num">n</th><th class="num">${esc(metric.name)} (${esc(metric.unit)}, ${metric.better} is better): mean ± 95% CI</th><th class="num">vs ${esc(summary.meta.baseline)} (${esc(summary.meta.primaryMetric)})</th><th class="num">learned / best heuristic</th><th>command</th></tr>`;
   const body: string[] = [];
   for (const inst of instances) {
@@ -146,6 +148,7 @@ function drawResults(problem: ProblemInfo, run: RunMeta, summary: Summary | null
     body.push(`<tr class="group"><td colspan="8">${esc(inst.id)} <span class="muted">${inst.split}${best ? ` · best heuristic: ${esc(best)}` : ''}</span></td></tr>`);
     for (const r of mineRows) {
       const k = `${r.instance}\0${r.solver}`;
+      const rerun = rowCommand(run.command, problem.name, r.instance, r.solver);
       body.push(`<tr data-instance="${esc(r.instance)}" data-solver="${esc(r.solver)}"${r.solver === best ? ' class="best"' : ''}>
         <td class="muted">${esc(r.instance)}</td>
         <td><i class="dot" style="background:${KIND_COLORS[r.kind]}"></i>${esc(r.solver)}</td>
@@ -153,7 +156,7 @@ function drawResults(problem: ProblemInfo, run: RunMeta, summary: Summary | null
         <td class="num" data-mean="${r.mean}">${esc(formatMeanCi(r.mean, r.ci95, r.unit))} <span class="ci">[${esc(formatQuantity(r.ci95[0], r.unit))}, ${esc(formatQuantity(r.ci95[1], r.unit))}]</span></td>
         <td class="num">${ratioCell(vsBase.get(k))}</td>
         <td class="num">${ratioCell(vsBest.get(k))}</td>
-        <td><a class="cmd-link" href="#" data-command="${esc(command)}" title="${esc(command)}">selfopt ${esc(run.command.split(' ')[0] ?? '')} …</a></td></tr>`);
+        <td><a class="cmd-link" href="#" data-command="${esc(rerun)}" title="${esc(rerun)}">selfopt bench …</a></td></tr>`);
     }
   }
   $('results').querySelector('tbody')!.innerHTML = body.join('') || `<tr><td colspan="8" class="muted">no rows match the filters</td></tr>`;
@@ -161,6 +164,7 @@ function drawResults(problem: ProblemInfo, run: RunMeta, summary: Summary | null
     a.addEventListener('click', (e) => {
       e.preventDefault();
       const box = $('run-command');
+      box.textContent = a.dataset.command ?? command;
       box.scrollIntoView({ block: 'center' });
       void navigator.clipboard?.writeText(a.dataset.command ?? '').catch(() => {});
     });

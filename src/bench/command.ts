@@ -1,0 +1,39 @@
+/**
+ * The command that re-runs one row of a recorded run: the run's own `bench` command narrowed to
+ * one problem, instance and solver, keeping what shapes the result (seeds, --quick, --opt,
+ * --data) and dropping what only shaped that run (its grid, the queue, the output files,
+ * --resume). The dashboard links each row to it. Pure string work, so the browser uses it too.
+ *
+ * A run records its command as the CLI's arguments joined by spaces (runs.command), so an
+ * argument that itself held a space cannot be told apart; such a command is returned as recorded.
+ */
+
+/** bench options that take one value (see src/cli/main.ts). */
+const WITH_VALUE = new Set(['--instances', '--solvers', '--seeds', '--split', '--html', '--concurrency', '--queue', '--queue-name', '--data', '--store']);
+/** Kept in a row's command: they change what a cell computes. */
+const KEEP = new Set(['--seeds', '--data', '--quick', '--opt']);
+
+export function rowCommand(runCommand: string, problem: string, instance: string, solver: string): string {
+  const args = runCommand.trim().split(/\s+/);
+  if (args[0] !== 'bench') return `npx selfopt ${runCommand}`;
+  const kept: string[] = [];
+  for (let i = 1; i < args.length; i++) {
+    const a = args[i]!;
+    if (!a.startsWith('--')) continue; // a problem name of the grid
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const values: string[] = inline !== undefined ? [inline] : [];
+    if (flag === '--opt') {
+      // variadic: key=value arguments up to the next flag
+      while (inline === undefined && i + 1 < args.length && !args[i + 1]!.startsWith('--')) values.push(args[++i]!);
+    } else if (WITH_VALUE.has(flag!) && inline === undefined && i + 1 < args.length) {
+      values.push(args[++i]!);
+    }
+    if (KEEP.has(flag!)) kept.push(flag!, ...values);
+  }
+  return ['npx selfopt bench', ...[problem, '--instances', instance, '--solvers', solver, ...kept].map(shellQuote)].join(' ');
+}
+
+/** One argument as a POSIX shell reads it back (`default<Oz>` needs quotes, `rgg_2k_k8` does not). */
+export function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
