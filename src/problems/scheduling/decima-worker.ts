@@ -13,15 +13,29 @@ import { makeEnv } from './evaluate.js';
 import { instanceRef, loadInstance } from './instances.js';
 import { DecimaNet, type DecimaNetOptions } from './decima-net.js';
 import { runDecimaEpisode, type DecimaEpisode } from './decima.js';
+import { runImitationEpisode, type ImitationEpisode } from './decima-imitation.js';
+import { WeightedFair } from './heuristics.js';
 
 export interface WorkerInit {
   instances: string[];
   net: DecimaNetOptions;
 }
 
+/** One episode to run: a Decima episode, or an imitation episode when expertAlpha is given. */
+export interface EpisodeTask {
+  index: number;
+  instance: number;
+  seed: number;
+  rngState: number[];
+  horizonS: number;
+  rewardScale: number;
+  expertAlpha?: number;
+  beta?: number;
+}
+
 export interface EpisodeRequest {
   weights: Float32Array;
-  tasks: { index: number; instance: number; seed: number; rngState: number[]; horizonS: number; rewardScale: number }[];
+  tasks: EpisodeTask[];
 }
 
 if (parentPort === null) throw new Error('decima-worker.js runs as a worker thread');
@@ -35,7 +49,12 @@ const net = new DecimaNet(init.net, new Rng(0));
 port.on('message', (req: EpisodeRequest) => {
   try {
     setFlatWeights(net, req.weights);
-    const out: { index: number; ep: DecimaEpisode }[] = req.tasks.map((t) => ({ index: t.index, ep: runDecimaEpisode(envs[t.instance]!, net, t.seed, Rng.fromState(t.rngState), t.horizonS, t.rewardScale) }));
+    const out: { index: number; ep: DecimaEpisode | ImitationEpisode }[] = req.tasks.map((t) => ({
+      index: t.index,
+      ep: t.expertAlpha === undefined
+        ? runDecimaEpisode(envs[t.instance]!, net, t.seed, Rng.fromState(t.rngState), t.horizonS, t.rewardScale)
+        : runImitationEpisode(envs[t.instance]!, net, new WeightedFair(t.expertAlpha), t.seed, Rng.fromState(t.rngState), t.beta!),
+    }));
     // The cached per-structure DAG schedule is a class instance (and cheap to rebuild): not sent.
     for (const o of out) for (const st of o.ep.steps) st.s.schedule = null;
     port.postMessage({ ok: true, episodes: out });

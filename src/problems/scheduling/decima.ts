@@ -38,7 +38,9 @@ import { Adam, AverageRewardRate, getFlatWeights, reinforceAdvantages, noGrad, t
 import { encodeAction, type SchedulingEnv, type SchedulingObs } from './env.js';
 import { makeEnv, type SchedulingPolicy } from './evaluate.js';
 import type { SchedulingInstance } from './instances.js';
-import { firstFitClass } from './heuristics.js';
+import { firstFitClass, sweepAlpha, SWEEP_EPISODES, WeightedFair } from './heuristics.js';
+import { runImitationEpisode, imitationGradient, sampleBatch, type ImitationEpisode } from './decima-imitation.js';
+import type { EpisodeTask } from './decima-worker.js';
 import { DecimaNet, DECIMA_NET_DEFAULTS, structureOf, snapshot, viewOf, stageLogProbs, limitLogProbs, type Step, type Structure, type DecimaNetOptions } from './decima-net.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -76,6 +78,16 @@ export interface DecimaConfig {
   saveEverySeconds: number;
   /** Rollout worker threads (0: episodes in the training thread; same results either way). */
   workers: number;
+  /**
+   * Warm start by imitation of tuned weighted fair (decima-imitation.ts; a departure from the
+   * paper, which starts from scratch): this many DAgger iterations before REINFORCE (0: none).
+   */
+  imitationIterations: number;
+  /** Adam learning rate, minibatches per iteration, states per minibatch, iterations kept in the buffer. */
+  imitationLearningRate: number;
+  imitationUpdates: number;
+  imitationBatch: number;
+  imitationBuffer: number;
 }
 
 export const DECIMA_DEFAULTS: DecimaConfig = {
@@ -97,6 +109,11 @@ export const DECIMA_DEFAULTS: DecimaConfig = {
   chunkSteps: 64,
   saveEverySeconds: 120,
   workers: 2,
+  imitationIterations: 0,
+  imitationLearningRate: 3e-3,
+  imitationUpdates: 16,
+  imitationBatch: 128,
+  imitationBuffer: 6,
 };
 
 /** Decima's hyperparameters for continuous arrivals (decima-sim's README command, per second). */
@@ -267,15 +284,26 @@ class Rollouts {
   async run(instance: number, env: SchedulingEnv, seed: number, itRng: Rng, horizonS: number): Promise<DecimaEpisode[]> {
     const n = this.cfg.episodesPerIteration;
     if (this.workers.length === 0) return Array.from({ length: n }, (_, i) => runDecimaEpisode(env, this.net, seed, itRng.split(i), horizonS, this.cfg.rewardScale));
+    return this.dispatch<DecimaEpisode>(n, (i) => ({ index: i, instance, seed, rngState: itRng.split(i).state(), horizonS, rewardScale: this.cfg.rewardScale }));
+  }
+
+  /** Imitation episodes (DAgger): the expert weighted fair with `alpha` acts with probability beta. */
+  async imitate(instance: number, env: SchedulingEnv, seed: number, itRng: Rng, alpha: number, beta: number): Promise<ImitationEpisode[]> {
+    const n = this.cfg.episodesPerIteration;
+    if (this.workers.length === 0) return Array.from({ length: n }, (_, i) => runImitationEpisode(env, this.net, new WeightedFair(alpha), seed, itRng.split(i), beta));
+    return this.dispatch<ImitationEpisode>(n, (i) => ({ index: i, instance, seed, rngState: itRng.split(i).state(), horizonS: Infinity, rewardScale: this.cfg.rewardScale, expertAlpha: alpha, beta }));
+  }
+
+  private async dispatch<T>(n: number, task: (i: number) => EpisodeTask): Promise<T[]> {
     const weights = getFlatWeights(this.net);
     const W = this.workers.length;
-    const out = new Array<DecimaEpisode>(n);
+    const out = new Array<T>(n);
     await Promise.all(this.workers.map((w, k) => new Promise<void>((resolve, reject) => {
       const tasks = [];
-      for (let i = k; i < n; i += W) tasks.push({ index: i, instance, seed, rngState: itRng.split(i).state(), horizonS, rewardScale: this.cfg.rewardScale });
+      for (let i = k; i < n; i += W) tasks.push(task(i));
       const onError = (e: Error) => reject(e);
       w.once('error', onError);
-      w.once('message', (m: { ok: boolean; message?: string; stack?: string; episodes?: { index: number; ep: DecimaEpisode }[] }) => {
+      w.once('message', (m: { ok: boolean; message?: string; stack?: string; episodes?: { index: number; ep: T }[] }) => {
         w.off('error', onError);
         if (!m.ok) return reject(new SelfoptError(`Decima rollout worker ${k}: ${m.message}`, 'Decima training', `a working rollout (worker stack: ${m.stack})`));
         for (const { index, ep } of m.episodes!) out[index] = ep;
@@ -310,7 +338,8 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
   const cfg = decimaConfig(instances[0], ctx.options);
   const netOpts: DecimaNetOptions = { numExecutors: E, embed: cfg.embed, gnnHidden: cfg.gnnHidden, headHidden: cfg.headHidden };
   const net = new DecimaNet(netOpts, ctx.rng.split('init'));
-  const opt = new Adam(net.parameters(), { lr: cfg.learningRate });
+  const I = cfg.imitationIterations;
+  let opt = new Adam(net.parameters(), { lr: I > 0 ? cfg.imitationLearningRate : cfg.learningRate });
   const envs = instances.map((i) => makeEnv(i));
   const rate = cfg.differentialReward ? new AverageRewardRate(cfg.averageRewardWindow) : null;
   let rng = ctx.rng.split('train');
@@ -321,8 +350,9 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
   if (existsSync(weightsPath) && existsSync(statePath)) {
     const s = JSON.parse(readFileSync(statePath, 'utf8')) as SavedState;
     loadCheckpoint(weightsPath, net);
-    opt.setState(s.adam);
     iteration = s.iteration;
+    if (iteration >= I) opt.lr = cfg.learningRate;
+    opt.setState(s.adam);
     elapsedBefore = s.elapsedS;
     resetProb = s.resetProb;
     rng = Rng.fromState(s.rng);
@@ -340,43 +370,78 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
   try {
     const maxIter = budget.steps ?? Infinity;
     const timeUp = () => budget.seconds !== undefined && elapsedBefore + (performance.now() - t0) / 1000 >= budget.seconds;
+    // The imitation expert: weighted fair with tuned weighted fair's alpha for each instance (training seeds).
+    const alphas = iteration < I ? instances.map((inst) => sweepAlpha(inst, SWEEP_EPISODES.full).alpha) : [];
+    const buffer: ImitationEpisode[] = [];
     while (iteration < maxIter && !timeUp()) {
       const k = iteration;
-      const inst = instances[k % instances.length]!, env = envs[k % instances.length]!;
-      const entropyWeight = Math.max(cfg.entropyWeightMin, cfg.entropyWeightInit - k * cfg.entropyWeightDecay);
-      const itRng = rng.split(k);
-      const horizonS = resetProb > 0 ? itRng.exponential(1 / resetProb) : Infinity;
-      // The arrival sequence of this iteration: a training seed of the instance (never an evaluation seed).
-      const seed = inst.seedBase + k;
-      const eps = await rollouts.run(k % instances.length, env, seed, itRng, horizonS);
-      const { advantages } = reinforceAdvantages(eps, eps.map(() => 0), 'input', 1, rate);
+      if (k < I) {
+        // DAgger iteration: beta (the expert's share of decisions) from 1 to 0 over the first half.
+        const inst = instances[k % instances.length]!, env = envs[k % instances.length]!;
+        const beta = Math.max(0, 1 - k / Math.max(1, I / 2));
+        const itRng = rng.split(k);
+        const eps = await rollouts.imitate(k % instances.length, env, inst.seedBase + k, itRng, alphas[k % instances.length]!, beta);
+        buffer.push(...eps);
+        if (buffer.length > cfg.imitationBuffer * cfg.episodesPerIteration) buffer.splice(0, buffer.length - cfg.imitationBuffer * cfg.episodesPerIteration);
+        const bRng = itRng.split('batch');
+        let loss = 0, stageHits = 0, limitHits = 0;
+        for (let u = 0; u < cfg.imitationUpdates; u++) {
+          opt.zeroGrad();
+          const b = sampleBatch(buffer, cfg.imitationBatch, bRng);
+          const r = imitationGradient(net, b.steps, b.rows, b.lo, b.hi, 1 / cfg.imitationBatch);
+          opt.step();
+          loss += r.loss;
+          stageHits += r.stageHits;
+          limitHits += r.limitHits;
+        }
+        iteration++;
+        const n = cfg.imitationUpdates * cfg.imitationBatch, done = eps.filter((e) => e.complete);
+        ctx.log({
+          imitation: 1, iteration, beta, expertAlpha: alphas[k % instances.length]!, labels: eps.reduce((s, e) => s + e.steps.length, 0),
+          expertShare: eps.reduce((s, e) => s + e.expertDecisions, 0) / Math.max(1, eps.reduce((s, e) => s + e.decisions, 0)),
+          meanAvgJctS: done.length ? done.reduce((s, e) => s + e.avgJctS, 0) / done.length : -1,
+          loss: loss / n, stageAgreement: stageHits / n, limitAgreement: limitHits / n,
+          elapsedS: elapsedBefore + (performance.now() - t0) / 1000,
+        });
+        if (iteration === I) opt = new Adam(net.parameters(), { lr: cfg.learningRate });
+      } else {
+        const kr = k - I;
+        const inst = instances[k % instances.length]!, env = envs[k % instances.length]!;
+        const entropyWeight = Math.max(cfg.entropyWeightMin, cfg.entropyWeightInit - kr * cfg.entropyWeightDecay);
+        const itRng = rng.split(k);
+        const horizonS = resetProb > 0 ? itRng.exponential(1 / resetProb) : Infinity;
+        // The arrival sequence of this iteration: a training seed of the instance (never an evaluation seed).
+        const seed = inst.seedBase + k;
+        const eps = await rollouts.run(k % instances.length, env, seed, itRng, horizonS);
+        const { advantages } = reinforceAdvantages(eps, eps.map(() => 0), 'input', 1, rate);
 
-      // One gradient step over every step of the batch, in chunks
-      opt.zeroGrad();
-      const total = eps.reduce((s, e) => s + e.steps.length, 0);
-      const flat: [number, number][] = [];
-      eps.forEach((e, i) => { for (let t = 0; t < e.steps.length; t++) flat.push([i, t]); });
-      let pg = 0, ent = 0;
-      for (let c0 = 0; c0 < total; c0 += cfg.chunkSteps) {
-        const ch = flat.slice(c0, c0 + cfg.chunkSteps);
-        const r = accumulateGradient(net, ch.map(([i, t]) => eps[i]!.steps[t]!), Int32Array.from(ch, ([i, t]) => eps[i]!.rows[t]!), Int32Array.from(ch, ([i, t]) => eps[i]!.limits[t]!), Float64Array.from(ch, ([i, t]) => advantages[i]![t]!), entropyWeight, total);
-        pg += r.pg;
-        ent += r.entropy;
+        // One gradient step over every step of the batch, in chunks
+        opt.zeroGrad();
+        const total = eps.reduce((s, e) => s + e.steps.length, 0);
+        const flat: [number, number][] = [];
+        eps.forEach((e, i) => { for (let t = 0; t < e.steps.length; t++) flat.push([i, t]); });
+        let pg = 0, ent = 0;
+        for (let c0 = 0; c0 < total; c0 += cfg.chunkSteps) {
+          const ch = flat.slice(c0, c0 + cfg.chunkSteps);
+          const r = accumulateGradient(net, ch.map(([i, t]) => eps[i]!.steps[t]!), Int32Array.from(ch, ([i, t]) => eps[i]!.rows[t]!), Int32Array.from(ch, ([i, t]) => eps[i]!.limits[t]!), Float64Array.from(ch, ([i, t]) => advantages[i]![t]!), entropyWeight, total);
+          pg += r.pg;
+          ent += r.entropy;
+        }
+        opt.step();
+        resetProb = Math.max(cfg.resetProbMin, resetProb - cfg.resetProbDecay);
+        iteration++;
+
+        const done = eps.filter((e) => e.complete);
+        const jobs = done.length ? done[0]!.steps[0]!.s.numJobs : 0;
+        ctx.log({
+          iteration, steps: total, horizonS: Number.isFinite(horizonS) ? horizonS : -1, completeEpisodes: done.length,
+          meanTotalJctS: done.length ? done.reduce((s, e) => s + e.totalJctS, 0) / done.length : -1,
+          meanAvgJctS: done.length && inst.workload.kind === 'batch' ? done.reduce((s, e) => s + e.totalJctS, 0) / done.length / inst.workload.numJobs : -1,
+          meanScaledReturn: eps.reduce((s, e) => s + e.rewards.reduce((a, b) => a + b, 0), 0) / eps.length,
+          pgLoss: pg / total, entropy: ent / total, entropyWeight, rewardRate: rate ? rate.rate() : 0, jobsAtStart: jobs,
+          elapsedS: elapsedBefore + (performance.now() - t0) / 1000,
+        });
       }
-      opt.step();
-      resetProb = Math.max(cfg.resetProbMin, resetProb - cfg.resetProbDecay);
-      iteration++;
-
-      const done = eps.filter((e) => e.complete);
-      const jobs = done.length ? done[0]!.steps[0]!.s.numJobs : 0;
-      ctx.log({
-        iteration, steps: total, horizonS: Number.isFinite(horizonS) ? horizonS : -1, completeEpisodes: done.length,
-        meanTotalJctS: done.length ? done.reduce((s, e) => s + e.totalJctS, 0) / done.length : -1,
-        meanAvgJctS: done.length && inst.workload.kind === 'batch' ? done.reduce((s, e) => s + e.totalJctS, 0) / done.length / inst.workload.numJobs : -1,
-        meanScaledReturn: eps.reduce((s, e) => s + e.rewards.reduce((a, b) => a + b, 0), 0) / eps.length,
-        pgLoss: pg / total, entropy: ent / total, entropyWeight, rewardRate: rate ? rate.rate() : 0, jobsAtStart: jobs,
-        elapsedS: elapsedBefore + (performance.now() - t0) / 1000,
-      });
       if (budget.seconds !== undefined) ctx.progress(Math.min(budget.seconds, elapsedBefore + (performance.now() - t0) / 1000), budget.seconds);
       else ctx.progress(iteration, maxIter);
       if (performance.now() - lastSave >= cfg.saveEverySeconds * 1000) {

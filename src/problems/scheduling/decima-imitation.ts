@@ -1,0 +1,137 @@
+/**
+ * A warm start for Decima by imitation of a heuristic (a departure from the paper, which trains
+ * from scratch; off unless `decima.imitationIterations` > 0). The expert is weighted fair
+ * sharing with the alpha that tuned weighted fair picks on the training seeds, the best
+ * heuristic of the batch setting.
+ *
+ * DAgger (Ross, Gordon and Bagnell, AISTATS 2011): each iteration runs episodes in which every
+ * decision is taken by the expert with probability beta and by the current net (sampled)
+ * otherwise, and labels every state visited with the expert's (stage, limit); beta decays from 1
+ * to 0 over the first half of the imitation iterations, so later iterations visit the states the
+ * net itself reaches. The net is fitted by cross-entropy on a buffer of the recent iterations'
+ * labelled states.
+ *
+ * The limit label is a set: limits that send the same executors are the same decision (the env
+ * sends min(unassigned tasks, limit - executors the job holds, offered executors)), so when the
+ * expert sends all it can, every limit from the one that does so up to E is right, and the loss
+ * is minus the log of their summed probability. States where the expert leaves the offered
+ * executors idle (Decima's heads never do) are not labelled.
+ */
+import { Rng } from '../../core/rng.js';
+import type { Info } from '../../core/env.js';
+import { tidy, gather, pick, reshape, sum, add, sub, mul, logSoftmax } from '../../learn/index.js';
+import { encodeAction, type SchedulingEnv, type SchedulingObs } from './env.js';
+import type { SchedulingPolicy } from './evaluate.js';
+import { decide } from './decima.js';
+import { type DecimaNet, type Step, type Structure, snapshot, structureOf, stageLogProbs, limitLogProbs } from './decima-net.js';
+
+/** The labelled states of one episode. */
+export interface ImitationEpisode {
+  steps: Step[];
+  /** Expert's stage row; the range [limitLo, limitHi] of limits equivalent to its limit. */
+  rows: Int32Array;
+  limitLo: Int32Array;
+  limitHi: Int32Array;
+  /** Decisions taken, and how many of them by the expert. */
+  decisions: number;
+  expertDecisions: number;
+  complete: boolean;
+  /** Average JCT (s) of the episode as it ran (mixed policy). */
+  avgJctS: number;
+}
+
+/** The limits equivalent to `limit` for stage `row` (same executors sent), as [lo, hi]. */
+export function equivalentLimits(o: SchedulingObs, row: number, limit: number): [number, number] {
+  const k = o.stageJob[row]!, held = o.limitMin[k]! - 1;
+  const full = held + Math.min(o.stageUnassigned[row]!, o.numSourceExec);
+  return limit >= full ? [Math.max(o.limitMin[k]!, Math.min(full, o.numExecutors)), o.numExecutors] : [limit, limit];
+}
+
+export function runImitationEpisode(env: SchedulingEnv, net: DecimaNet, expert: SchedulingPolicy, seed: number, rng: Rng, beta: number): ImitationEpisode {
+  let cacheKey: Int32Array | null = null, cache: Structure | null = null;
+  let { obs, info } = env.reset({ seed });
+  const steps: Step[] = [], rows: number[] = [], lo: number[] = [], hi: number[] = [];
+  const E = obs.numExecutors;
+  let decisions = 0, expertDecisions = 0, total = 0, complete = false;
+  for (;;) {
+    if (obs.rowPtr !== cacheKey) { cacheKey = obs.rowPtr; cache = structureOf(obs); }
+    const a = expert.act(obs, info, rng);
+    let st: Step | null = null;
+    if (a !== env.idleAction) {
+      const { row, limit } = env.decode(a);
+      const [l0, l1] = equivalentLimits(obs, row, limit);
+      st = snapshot(obs, cache!);
+      steps.push(st);
+      rows.push(row);
+      lo.push(l0);
+      hi.push(l1);
+    }
+    let action = a;
+    if (rng.next() >= beta) {
+      const d = decide(net, st ?? snapshot(obs, cache!), rng);
+      action = encodeAction(d.row, d.limit, E);
+    } else expertDecisions++;
+    decisions++;
+    const r = env.step(action);
+    total += r.reward;
+    if (r.terminated) { complete = true; break; }
+    if (r.truncated) break;
+    obs = r.obs;
+    info = r.info;
+  }
+  const jobs = env.sim.jobTpl.length;
+  return { steps, rows: Int32Array.from(rows), limitLo: Int32Array.from(lo), limitHi: Int32Array.from(hi), decisions, expertDecisions, complete, avgJctS: jobs > 0 ? -total / jobs : -1 };
+}
+
+/**
+ * Cross-entropy of the expert's labels on a batch of states, times `scale` (backward() is
+ * called here); returns the summed loss and how many labels the greedy net gets right.
+ */
+export function imitationGradient(net: DecimaNet, steps: Step[], rows: Int32Array, limitLo: Int32Array, limitHi: Int32Array, scale: number): { loss: number; stageHits: number; limitHits: number } {
+  return tidy(() => {
+    const B = steps.length, E = net.opts.numExecutors;
+    const em = net.embed(steps);
+    const st = stageLogProbs(em, steps);
+    const chosen = Int32Array.from(rows, (r, b) => em.nodeOff[b]! + r);
+    const pairJob = Int32Array.from(rows, (r, b) => em.jobOff[b]! + steps[b]!.s.stageJob[r]!);
+    const lmin = Int32Array.from(rows, (r, b) => steps[b]!.limitMin[steps[b]!.s.stageJob[r]!]!);
+    const logits = net.limitLogits(em, steps, Int32Array.from({ length: B }, (_, b) => b), pairJob);
+    const lim = limitLogProbs(logits, lmin, E);
+    // log P(limit in [lo, hi]) = log-softmax over the allowed limits minus log-softmax over the set, at any member.
+    const setMask = new Uint8Array(B * E);
+    for (let b = 0; b < B; b++) setMask.fill(1, b * E + limitLo[b]! - 1, b * E + limitHi[b]!);
+    const at = Int32Array.from(limitLo, (l) => l - 1);
+    const limitLp = sub(pick(lim.logp, at), pick(logSoftmax(logits, setMask), at));
+    const loss = add(sum(reshape(gather(st.logp, chosen), [B])), sum(limitLp));
+    mul(loss, -scale).backward();
+    // Greedy agreement
+    let stageHits = 0, limitHits = 0;
+    const q = em.q.data, ld = logits.data;
+    for (let b = 0; b < B; b++) {
+      const n0 = em.nodeOff[b]!, n = em.nodeOff[b + 1]! - n0, mask = steps[b]!.stageMask;
+      let best = -1;
+      for (let v = 0; v < n; v++) if (mask[v] && (best < 0 || q[n0 + v]! > q[n0 + best]!)) best = v;
+      if (best === rows[b]) stageHits++;
+      let bl = -1;
+      for (let l = lmin[b]!; l <= E; l++) if (bl < 0 || ld[b * E + l - 1]! > ld[b * E + bl - 1]!) bl = l;
+      if (bl >= limitLo[b]! && bl <= limitHi[b]!) limitHits++;
+    }
+    return { loss: -loss.item(), stageHits, limitHits };
+  });
+}
+
+/** A uniform sample of `n` (episode, step) pairs from the buffer. */
+export function sampleBatch(buffer: ImitationEpisode[], n: number, rng: Rng): { steps: Step[]; rows: Int32Array; lo: Int32Array; hi: Int32Array } {
+  const sizes = buffer.map((e) => e.steps.length), total = sizes.reduce((a, b) => a + b, 0);
+  const steps: Step[] = [], rows = new Int32Array(n), lo = new Int32Array(n), hi = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let j = Math.floor(rng.next() * total), e = 0;
+    while (j >= sizes[e]!) j -= sizes[e++]!;
+    const ep = buffer[e]!;
+    steps.push(ep.steps[j]!);
+    rows[i] = ep.rows[j]!;
+    lo[i] = ep.limitLo[j]!;
+    hi[i] = ep.limitHi[j]!;
+  }
+  return { steps, rows, lo, hi };
+}
