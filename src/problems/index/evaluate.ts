@@ -20,7 +20,7 @@ import { SelfoptError } from '../../core/errors.js';
 import { intOption } from '../../core/options.js';
 import { Rng, hashString, hashWords } from '../../core/rng.js';
 import { median } from '../../core/stats.js';
-import { showKey, type KeySet } from './keys.js';
+import { KeyForm, showKey, type KeySet } from './keys.js';
 import type { SearchIndex } from './search-index.js';
 import { BinarySearchIndex } from './heuristics.js';
 import { absentLookups, existingLookups, rangeScans, type LookupWorkload, type RangeWorkload } from './workloads.js';
@@ -73,39 +73,63 @@ export function evalConfig(ctx: Pick<EvalContext, 'quick' | 'options'>): EvalCon
 type LookupLoop = (index: SearchIndex, keys: KeySet, q: KeySet, from: number, to: number, answers: Int32Array) => number;
 type RangeLoop = (index: SearchIndex, keys: KeySet, starts: KeySet, ends: KeySet, from: number, to: number, answers: Int32Array, stops: Int32Array) => number;
 
-const LOOKUP_LOOP = `"use strict";
+// The payload check compares the key set's form (keys.ts): the array every search compares, so
+// the row a search ended on is the row the check reads, as in SOSD's key-value array where the
+// payload sits beside the key (a check on other arrays would add a cache miss to every lookup
+// that no index can avoid, and compress every speedup). One loop source per form.
+const EQUAL: Record<KeyForm, { setup: string; query: string; equal: string }> = {
+  [KeyForm.S]: { setup: 'const ks = keys.s, qs = q.s;', query: 'const v = qs[i];', equal: 'ks[j] === v' },
+  // A query with a high half is above every key: -1 matches no low half.
+  [KeyForm.U32]: { setup: 'const kl = keys.lo, qh = q.hi, ql = q.lo;', query: 'const v = qh[i] === 0 ? ql[i] : -1;', equal: 'kl[j] === v' },
+  [KeyForm.Halves]: { setup: 'const kh = keys.hi, kl = keys.lo, qh = q.hi, ql = q.lo;', query: 'const h = qh[i], l = ql[i];', equal: 'kh[j] === h && kl[j] === l' },
+};
+const BELOW: Record<KeyForm, { setup: string; query: string; less: string }> = {
+  [KeyForm.S]: { setup: 'const ks = keys.s, es = ends.s;', query: 'const v = es[i];', less: 'ks[j] < v' },
+  [KeyForm.U32]: { setup: 'const kl = keys.lo, eh = ends.hi, el = ends.lo;', query: 'const v = eh[i] === 0 ? el[i] : 4294967296;', less: 'kl[j] < v' },
+  [KeyForm.Halves]: { setup: 'const kh = keys.hi, kl = keys.lo, eh = ends.hi, el = ends.lo;', query: 'const h = eh[i], l = el[i];', less: '(kh[j] < h || (kh[j] === h && kl[j] < l))' },
+};
+
+function lookupLoopSource(form: KeyForm): string {
+  const e = EQUAL[form];
+  return `"use strict";
 return function lookupBatch(index, keys, q, from, to, answers) {
-  const n = keys.n, kh = keys.hi, kl = keys.lo, qh = q.hi, ql = q.lo;
+  const n = keys.n;
+  ${e.setup}
   let sum = 0;
   for (let i = from; i < to; i++) {
     const p = index.lowerBound(q, i);
     answers[i] = p;
-    const h = qh[i], l = ql[i];
-    for (let j = p; j < n && kh[j] === h && kl[j] === l; j++) sum += j;
+    ${e.query}
+    for (let j = p; j < n && ${e.equal}; j++) sum += j;
   }
   return sum;
 };`;
+}
 
-const RANGE_LOOP = `"use strict";
+function rangeLoopSource(form: KeyForm): string {
+  const b = BELOW[form];
+  return `"use strict";
 return function rangeBatch(index, keys, starts, ends, from, to, answers, stops) {
-  const n = keys.n, kh = keys.hi, kl = keys.lo, eh = ends.hi, el = ends.lo;
+  const n = keys.n;
+  ${b.setup}
   let sum = 0;
   for (let i = from; i < to; i++) {
     const p = index.lowerBound(starts, i);
     answers[i] = p;
-    const h = eh[i], l = el[i];
+    ${b.query}
     let j = p;
-    for (; j < n && (kh[j] < h || (kh[j] === h && kl[j] < l)); j++) sum += j;
+    for (; j < n && ${b.less}; j++) sum += j;
     stops[i] = j;
   }
   return sum;
 };`;
-
-function freshLookupLoop(): LookupLoop {
-  return new Function(LOOKUP_LOOP)() as LookupLoop;
 }
-function freshRangeLoop(): RangeLoop {
-  return new Function(RANGE_LOOP)() as RangeLoop;
+
+function freshLookupLoop(form: KeyForm): LookupLoop {
+  return new Function(lookupLoopSource(form))() as LookupLoop;
+}
+function freshRangeLoop(form: KeyForm): RangeLoop {
+  return new Function(rangeLoopSource(form))() as RangeLoop;
 }
 
 /** Checksums of every timed batch; exported so that the work is observable. */
@@ -202,9 +226,9 @@ export function evaluateIndex(keys: KeySet, solution: unknown, ctx: EvalContext)
   const ranges = rangeScans(keys, (W + R) * Q, cfg.rangeRows, rng.split('range'));
   const baseline = new BinarySearchIndex(keys);
 
-  const solverLookup = freshLookupLoop();
-  const baselineLookup = freshLookupLoop();
-  const solverRange = freshRangeLoop();
+  const solverLookup = freshLookupLoop(keys.form);
+  const baselineLookup = freshLookupLoop(keys.form);
+  const solverRange = freshRangeLoop(keys.form);
   const existingAnswers = new Int32Array(existing.queries.n);
   const absentAnswers = new Int32Array(absent.queries.n);
   const rangeAnswers = new Int32Array(ranges.starts.n);

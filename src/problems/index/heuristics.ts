@@ -4,14 +4,16 @@
  * k-ary search tree, and a B+tree peer (the npm package sorted-btree, bulk-loaded).
  *
  * Every index answers the same question exactly (search-index.ts): the first position p with
- * keys[p] >= q, or n. When `keys.exactX` the doubles decide comparisons (one load each);
- * otherwise comparisons use the exact 32-bit halves, so uint64 keys above 2^53 that differ only
- * in their low bits are never confused. Lookups allocate nothing.
+ * keys[p] >= q, or n. Searches over the key array compare its form (keys.ts: the low halves when
+ * every key is below 2^32, else the order-exact doubles `s`, one load each); copies of keys
+ * (Eytzinger, k-ary separators, B-tree samples) hold `s` when `keys.exactS`, otherwise the exact
+ * 32-bit halves, so uint64 keys that differ only in their low bits are never confused. Lookups
+ * allocate nothing.
  */
 import { bulkLoad } from 'sorted-btree/extended/bulkLoad.js';
 import type { SolveContext, Solver } from '../../core/problem.js';
 import { intOption } from '../../core/options.js';
-import { lowerBound, lowerBoundExact, keyLess, type KeySet } from './keys.js';
+import { KeyForm, lowerBound, lowerBoundExact, keyLess, u32Query, type KeySet } from './keys.js';
 import type { SearchIndex } from './search-index.js';
 
 type IndexSolver = Solver<KeySet, SearchIndex>;
@@ -52,8 +54,21 @@ export class BranchlessBinarySearchIndex implements SearchIndex {
     let n = k.n;
     if (n === 0) return 0;
     let base = 0;
-    if (k.exactX) {
-      const kx = k.x, qx = q.x[i]!;
+    if (k.form === KeyForm.U32) {
+      const kl = k.lo, v = u32Query(q, i);
+      let t = 0;
+      while (n > 1) {
+        const half = n >>> 1;
+        const quarter = half >>> 1;
+        t += kl[base + quarter]! + kl[base + half + quarter]!;
+        base += half * +(kl[base + half]! < v);
+        n -= half;
+      }
+      this.touched = t;
+      return base + +(kl[base]! < v);
+    }
+    if (k.form === KeyForm.S) {
+      const kx = k.s, qx = q.s[i]!;
       let t = 0;
       while (n > 1) {
         const half = n >>> 1;
@@ -107,7 +122,7 @@ export class EytzingerIndex implements SearchIndex {
 
   constructor(readonly keys: KeySet) {
     const n = keys.n;
-    this.exact = !keys.exactX;
+    this.exact = !keys.exactS;
     this.ex = new Float64Array(this.exact ? 0 : n + 1);
     this.eh = new Uint32Array(this.exact ? n + 1 : 0);
     this.el = new Uint32Array(this.exact ? n + 1 : 0);
@@ -120,7 +135,7 @@ export class EytzingerIndex implements SearchIndex {
       if (k <= n) { stack[sp++] = k; k = 2 * k; continue; }
       k = stack[--sp]!;
       this.rank[k] = i;
-      if (this.exact) { this.eh[k] = keys.hi[i]!; this.el[k] = keys.lo[i]!; } else this.ex[k] = keys.x[i]!;
+      if (this.exact) { this.eh[k] = keys.hi[i]!; this.el[k] = keys.lo[i]!; } else this.ex[k] = keys.s[i]!;
       i++;
       k = 2 * k + 1;
     }
@@ -133,7 +148,7 @@ export class EytzingerIndex implements SearchIndex {
     // cache line holds all the descendants at that level, so the miss overlaps the next steps
     // (Khuong & Morin's prefetch, as an ordinary load; JS has no prefetch instruction).
     if (!this.exact) {
-      const ex = this.ex, qx = q.x[i]!, len = ex.length;
+      const ex = this.ex, qx = q.s[i]!, len = ex.length;
       let t = 0;
       while (k <= n) {
         const f = 8 * k;
@@ -298,7 +313,7 @@ export class KArySearchTreeIndex implements SearchIndex {
   private readonly levels: number;
 
   constructor(readonly keys: KeySet, readonly fanout: number) {
-    const exact = !keys.exactX;
+    const exact = !keys.exactS;
     let size = keys.n;
     let stride = 1;
     while (size > fanout) {
@@ -309,7 +324,7 @@ export class KArySearchTreeIndex implements SearchIndex {
       const l = new Uint32Array(exact ? size : 0);
       for (let t = 0; t < size; t++) {
         const p = t * stride;
-        if (exact) { h[t] = keys.hi[p]!; l[t] = keys.lo[p]!; } else x[t] = keys.x[p]!;
+        if (exact) { h[t] = keys.hi[p]!; l[t] = keys.lo[p]!; } else x[t] = keys.s[p]!;
       }
       this.lx.unshift(x); this.lh.unshift(h); this.ll.unshift(l);
     }
@@ -324,8 +339,8 @@ export class KArySearchTreeIndex implements SearchIndex {
     const B = this.fanout, k = this.keys, L = this.levels;
     if (L === 0) return lowerBound(k, q, i, 0, k.n);
     let t: number;
-    if (k.exactX) {
-      const qx = q.x[i]!;
+    if (k.exactS) {
+      const qx = q.s[i]!;
       const top = this.lx[0]!;
       let c = 0;
       while (c < top.length && top[c]! < qx) c++;
@@ -415,8 +430,8 @@ export class BTreeIndex implements SearchIndex {
     this.samplePos = sampleFirstOccurrences(keys, k);
     const m = this.samplePos.length - 1;
     const values = Array.from({ length: m }, (_, j) => j);
-    if (keys.exactX) {
-      const xs = Array.from({ length: m }, (_, j) => keys.x[this.samplePos[j]!]!);
+    if (keys.exactS) {
+      const xs = Array.from({ length: m }, (_, j) => keys.s[this.samplePos[j]!]!);
       // Not a - b: Infinity - Infinity is NaN, which sorted-btree rejects.
       this.treeX = bulkLoad(xs, values, BTREE_NODE_SIZE, (a: number, b: number) => (a < b ? -1 : a > b ? 1 : 0));
     } else {
@@ -428,7 +443,7 @@ export class BTreeIndex implements SearchIndex {
   lowerBound(q: KeySet, i: number): number {
     let j: number;
     if (this.treeX !== undefined) {
-      const r = this.treeX.getPairOrNextLower(q.x[i]!, this.outX);
+      const r = this.treeX.getPairOrNextLower(q.s[i]!, this.outX);
       if (r === undefined) return 0; // q is below every key
       j = r[1];
     } else {

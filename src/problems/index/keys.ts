@@ -10,13 +10,31 @@
  * Beside the halves, `x` holds each key as a double (rounded for uint64 keys above 2^53). Models
  * are fitted and evaluated on `x`; it is monotone (never decreasing) so predictions stay ordered,
  * but it is never used to decide an answer unless `exactX` says the doubles are exact and
- * order-preserving (uint32 keys, uint64 keys all below 2^53, float64 keys). Searches that may
- * compare on `x` alone when `exactX` is true do one load per comparison instead of two.
+ * order-preserving (uint32 keys, uint64 keys all below 2^53, float64 keys).
+ *
+ * Searches compare one array per key set, its `form`, at the key width of its file as SOSD stores
+ * it (the same array for every index and for the payload check after a lookup, so the row a
+ * search ends on is the row the check reads):
+ * - `U32`: uint32 sets: the low halves `lo`, 4 bytes a key.
+ * - `S`: uint64 and float64 sets: the doubles `s`, one exact order-preserving double per key (8
+ *   bytes, one load per comparison). For float64 keys `s` is `x`. For uint64 keys it is the key's rank
+ *   among the doubles ordered from -Infinity up (skipping -0 and NaN, see orderedDouble): every
+ *   uint64 below 0xFFE0000000000000 has its own double there, in the same order, so S2 cell ids
+ *   (which differ in bits x drops) compare exactly with one load. `s` is never used as a number.
+ * - `Halves`: otherwise (uint64 keys at or above 0xFFE0000000000000, float64 sets with -0 or NaN):
+ *   x then the exact halves.
  *
  * Queries are a KeySet too (a batch), addressed by index: no allocation per lookup.
  */
 
 export type KeyType = 'uint32' | 'uint64' | 'f64';
+
+/** The array searches compare (see above). */
+export const enum KeyForm {
+  S = 0,
+  U32 = 1,
+  Halves = 2,
+}
 
 export interface KeySet {
   type: KeyType;
@@ -27,6 +45,36 @@ export interface KeySet {
   x: Float64Array;
   /** True when x[i] < x[j] exactly iff key i < key j (so x alone may decide comparisons). */
   exactX: boolean;
+  /** The key as an order-exact double (see above): `x` itself for uint32 and float64 keys. */
+  s: Float64Array;
+  /** True when s[i] < s[j] exactly iff key i < key j. */
+  exactS: boolean;
+  /** What searches compare: U32 for uint32 sets, else S when exactS, else Halves. */
+  form: KeyForm;
+}
+
+/** uint64 keys from here up have no double of their own in orderedDouble (they map to +Infinity). */
+export const S_LIMIT_HI = 0xffe00000;
+
+/**
+ * The uint64 key (h, l) as the double of the same rank among all doubles ordered from -Infinity
+ * (rank 0) up: the negative doubles from -Infinity to the smallest negative subnormal are ranks 0
+ * to 2^63 - 2^52 - 1 (their bits fall as the rank rises), then +0, the positive doubles and
+ * +Infinity (bits = rank - (2^63 - 2^52)). -0 and the NaNs are skipped, so comparing two such
+ * doubles with < and === is comparing the keys. Keys from 0xFFE0000000000000 up all map to
+ * +Infinity. Writes the bits into w[2j] (low word) and w[2j + 1] (high word).
+ */
+function orderedDouble(h: number, l: number, w: Uint32Array, j: number): void {
+  if (h >= S_LIMIT_HI) { w[2 * j + 1] = 0x7ff00000; w[2 * j] = 0; return; }
+  if (h >= 0x7ff00000) { w[2 * j + 1] = h - 0x7ff00000; w[2 * j] = l; return; }
+  // bits = 0xFFF0000000000000 - key, in 32-bit words with a borrow.
+  w[2 * j + 1] = (0xfff00000 - h - (l !== 0 ? 1 : 0)) >>> 0;
+  w[2 * j] = (0 - l) >>> 0;
+}
+
+function formOf(type: KeyType, exactS: boolean): KeyForm {
+  if (type === 'uint32') return KeyForm.U32;
+  return exactS ? KeyForm.S : KeyForm.Halves;
 }
 
 export const TWO32 = 4294967296;
@@ -54,7 +102,16 @@ export function fromHalves(type: KeyType, hi: Uint32Array, lo: Uint32Array): Key
       if (h >= 0x200000) exactX = false; // >= 2^53: the double may round
     }
   }
-  return { type, n, hi, lo, x, exactX };
+  if (type !== 'uint64') return { type, n, hi, lo, x, exactX, s: x, exactS: exactX, form: formOf(type, exactX) };
+  const s = new Float64Array(n);
+  const w = new Uint32Array(s.buffer);
+  let exactS = true;
+  for (let i = 0; i < n; i++) {
+    const h = hi[i]!;
+    if (h >= S_LIMIT_HI) exactS = false;
+    orderedDouble(h, lo[i]!, w, i);
+  }
+  return { type, n, hi, lo, x, exactX, s, exactS, form: formOf(type, exactS) };
 }
 
 export function fromUint32(keys: Uint32Array): KeySet {
@@ -135,14 +192,13 @@ export function selectKeys(k: KeySet, idx: ArrayLike<number>): KeySet {
   const m = idx.length;
   const hi = new Uint32Array(m);
   const lo = new Uint32Array(m);
-  const x = new Float64Array(m);
   for (let t = 0; t < m; t++) {
     const i = idx[t]!;
     hi[t] = k.hi[i]!;
     lo[t] = k.lo[i]!;
-    x[t] = k.x[i]!;
   }
-  return { type: k.type, n: m, hi, lo, x, exactX: k.exactX };
+  // x and s derived as for any key set (fromHalves), so they are the selected keys' own.
+  return fromHalves(k.type, hi, lo);
 }
 
 /**
@@ -180,19 +236,56 @@ export function lowerBoundX(keys: KeySet, q: KeySet, qi: number, from: number, t
 }
 
 /**
- * The exact lower bound in [from, to), searching the doubles: the search every classical index
- * uses. x is monotone, so a key whose double is below q's is below q, and one whose double is
- * above is above it; only keys sharing q's double are undecided, and those are settled on the
- * exact halves. So one load per probe (not two, as lowerBoundExact) and still exact. The settling
- * walk is linear in the keys sharing one double: none or one on real 64-bit sets (the S2 set has
- * none), at most a few hundred on adversarial ones (IPv6 prefixes).
+ * The exact lower bound in [from, to): std::lower_bound over the key set's form (see the top of
+ * this file), the search binary search and every classical index use. U32 and S compare one
+ * exact value per probe. Halves searches the doubles x: x is monotone, so a key whose double is
+ * below q's is below q, and one whose double is above is above it; only keys sharing q's double
+ * are undecided, and those are settled on the exact halves (a walk linear in the keys sharing one
+ * double: at most a few hundred on adversarial sets).
  */
 export function lowerBound(keys: KeySet, q: KeySet, qi: number, from: number, to: number): number {
+  const form = keys.form;
+  if (form === KeyForm.U32) return lowerBoundU32(keys, q, qi, from, to);
+  if (form === KeyForm.S) return lowerBoundS(keys, q, qi, from, to);
   let p = lowerBoundX(keys, q, qi, from, to);
   if (keys.exactX) return p;
   const x = keys.x, qx = q.x[qi]!;
   while (p < to && x[p] === qx && keyLess(keys, p, q, qi)) p++;
   return p;
+}
+
+/** KeyForm.S: std::lower_bound on the order-exact doubles s. */
+export function lowerBoundS(keys: KeySet, q: KeySet, qi: number, from: number, to: number): number {
+  const ks = keys.s;
+  const v = q.s[qi]!;
+  let lo = from, hi = to;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ks[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The value a U32 search compares for q.key[qi]: its low half, or 2^32 (above every key) when
+ * its high half is not 0.
+ */
+export function u32Query(q: KeySet, qi: number): number {
+  return q.hi[qi] === 0 ? q.lo[qi]! : TWO32;
+}
+
+/** KeyForm.U32: std::lower_bound on the low halves (every key is below 2^32). */
+export function lowerBoundU32(keys: KeySet, q: KeySet, qi: number, from: number, to: number): number {
+  const kl = keys.lo;
+  const v = u32Query(q, qi);
+  let lo = from, hi = to;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (kl[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** True when keys[p] < q.i, exactly. */

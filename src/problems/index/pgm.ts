@@ -28,7 +28,7 @@ import type { SolveContext, Solver } from '../../core/problem.js';
 import { check } from '../../core/errors.js';
 import { intOption } from '../../core/options.js';
 import { type KeySet, xOfHalves } from './keys.js';
-import { WindowMode, searchWindowExact, searchWindowU32, searchWindowX, windowModeOf } from './window-search.js';
+import { WindowMode, searchWindowExact, searchWindowU32, searchWindowS, windowModeOf } from './window-search.js';
 import type { SearchIndex } from './search-index.js';
 import { type LevelBuild, LevelBuilder } from './piecewise-linear.js';
 
@@ -197,13 +197,12 @@ export class PgmIndex implements SearchIndex {
     const n = this.n;
     if (n === 0) return 0;
     const eps = this.epsilon;
-    if (this.exact) {
-      const pos = this.approxExact(q.hi[i]!, q.lo[i]!);
-      return searchWindowExact(this.keys, q, i, pos - eps, pos + eps + 2);
-    }
-    const pos = this.approxX(q.x[i]!);
-    return this.mode === WindowMode.U32 ? searchWindowU32(this.keys, q, i, pos - eps, pos + eps + 2)
-      : searchWindowX(this.keys, q, i, pos - eps, pos + eps + 2);
+    // The model reads x or the halves; the window is searched in the key set's form (keys.ts).
+    const pos = this.exact ? this.approxExact(q.hi[i]!, q.lo[i]!) : this.approxX(q.x[i]!);
+    const mode = this.mode;
+    return mode === WindowMode.S ? searchWindowS(this.keys, q, i, pos - eps, pos + eps + 2, pos)
+      : mode === WindowMode.U32 ? searchWindowU32(this.keys, q, i, pos - eps, pos + eps + 2, pos)
+      : searchWindowExact(this.keys, q, i, pos - eps, pos + eps + 2, pos);
   }
 
   /**

@@ -22,7 +22,7 @@ import { check } from '../../core/errors.js';
 import { intOption } from '../../core/options.js';
 import { type KeySet, xOfHalves } from './keys.js';
 import type { SearchIndex } from './search-index.js';
-import { WindowMode, searchWindowExact, searchWindowU32, searchWindowX, windowModeOf } from './window-search.js';
+import { WindowMode, searchWindowExact, searchWindowU32, searchWindowS, windowModeOf } from './window-search.js';
 
 // ---------------------------------------------------------------------------------------------
 // Hyperparameters
@@ -239,9 +239,9 @@ export class RadixSplineIndex implements SearchIndex {
     const pos = this.estimate(q.x[i]!);
     const eps = this.epsilon;
     const mode = this.mode;
-    return mode === WindowMode.X ? searchWindowX(this.keys, q, i, pos - eps, pos + eps + 2)
-      : mode === WindowMode.U32 ? searchWindowU32(this.keys, q, i, pos - eps, pos + eps + 2)
-      : searchWindowExact(this.keys, q, i, pos - eps, pos + eps + 2);
+    return mode === WindowMode.S ? searchWindowS(this.keys, q, i, pos - eps, pos + eps + 2, pos)
+      : mode === WindowMode.U32 ? searchWindowU32(this.keys, q, i, pos - eps, pos + eps + 2, pos)
+      : searchWindowExact(this.keys, q, i, pos - eps, pos + eps + 2, pos);
   }
 
   sizeBytes(): number {

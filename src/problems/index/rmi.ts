@@ -34,7 +34,7 @@ import { check, SelfoptError } from '../../core/errors.js';
 import { intOption } from '../../core/options.js';
 import type { KeySet } from './keys.js';
 import type { SearchIndex } from './search-index.js';
-import { WindowMode, searchWindowExact, searchWindowU32, searchWindowX, windowModeOf } from './window-search.js';
+import { WindowMode, searchWindowExact, searchWindowU32, searchWindowS, windowModeOf } from './window-search.js';
 import {
   CUBIC, RMI_ROOTS, type RmiRoot, type RootModel, TABLE, clampPos, constantLeaf, evalTable, fitLeaf, fitRoot, leafOf,
   leafStart, newLeafTable, newRoot,
@@ -158,7 +158,7 @@ export abstract class RmiIndex implements SearchIndex {
 /**
  * The leaf's window and the last mile, shared by the three lookups: prediction clamped to the
  * leaf's key range [start, end] (as clampPos, which measured the errors; it also maps NaN to
- * start), then [P - errLo, P + errHi + 1).
+ * start), then [P - errLo, P + errHi + 1), searched outward from P (window-search.ts).
  */
 function leafSearch(f: Float64Array, li: Int32Array, L: number, qx: number, mode: WindowMode, keys: KeySet, q: KeySet,
   i: number): number {
@@ -168,9 +168,9 @@ function leafSearch(f: Float64Array, li: Int32Array, L: number, qx: number, mode
   const P = p > s ? (p < e ? p | 0 : e) : s;
   const lo = P - li[8 * L + 4]!;
   const hi = P + li[8 * L + 5]! + 1;
-  return mode === WindowMode.X ? searchWindowX(keys, q, i, lo, hi)
-    : mode === WindowMode.U32 ? searchWindowU32(keys, q, i, lo, hi)
-    : searchWindowExact(keys, q, i, lo, hi);
+  return mode === WindowMode.S ? searchWindowS(keys, q, i, lo, hi, P)
+    : mode === WindowMode.U32 ? searchWindowU32(keys, q, i, lo, hi, P)
+    : searchWindowExact(keys, q, i, lo, hi, P);
 }
 
 /** linear, linear-spline and radix roots: r = (x - x0) * scale + base. */

@@ -4,7 +4,7 @@ import { Rng } from '../../../src/core/rng.js';
 import type { SolveContext } from '../../../src/core/problem.js';
 import { classicalSolvers, RadixBinarySearchIndex, RBS_GRID, autoRadixBits } from '../../../src/problems/index/heuristics.js';
 import { generateKeys } from '../../../src/problems/index/instances.js';
-import { fromBigUint64, fromFloat64, fromHalves, fromUint32, lowerBoundExact, selectKeys, showKey, type KeySet } from '../../../src/problems/index/keys.js';
+import { KeyForm, fromBigUint64, fromFloat64, fromHalves, fromUint32, lowerBoundExact, selectKeys, showKey, type KeySet } from '../../../src/problems/index/keys.js';
 import { absentLookups, existingLookups } from '../../../src/problems/index/workloads.js';
 
 /** Option sets that push each index into its corner cases: tiny tables, fanout 2, every key in the tree. */
@@ -147,4 +147,33 @@ test('index sizes are non-negative and binary search uses no memory', () => {
   const lo = Uint32Array.from([1, 2, 0, 1, 0xffffffff]);
   const mixed = fromHalves('uint64', hi, lo);
   checkAll(mixed, standardQueries(mixed, 11), 'mixed halves');
+});
+
+test('order-exact doubles: s orders uint64 keys exactly up to 0xFFE0000000000000, and the form follows', () => {
+  const rng = new Rng(21);
+  const vals: bigint[] = [];
+  const LIMIT = 0xffe0000000000000n;
+  for (const c of [0n, 2n ** 32n, 2n ** 52n, 2n ** 53n, 2n ** 63n, 0x7ff0000000000000n, LIMIT - 1n]) {
+    for (let d = -3n; d <= 3n; d++) if (c + d >= 0n && c + d < LIMIT) vals.push(c + d);
+  }
+  for (let i = 0; i < 2000; i++) {
+    const v = (BigInt(rng.nextU32()) << 32n) | BigInt(rng.nextU32());
+    if (v < LIMIT) vals.push(v, v, v + 1n < LIMIT ? v + 1n : v);
+  }
+  const keys = u64(vals);
+  assert.equal(keys.exactS, true);
+  assert.equal(keys.form, KeyForm.S);
+  for (let i = 1; i < keys.n; i++) {
+    const a = (BigInt(keys.hi[i - 1]!) << 32n) | BigInt(keys.lo[i - 1]!), b = (BigInt(keys.hi[i]!) << 32n) | BigInt(keys.lo[i]!);
+    assert.ok(Number.isFinite(keys.s[i]!) || keys.s[i] === -Infinity, `s is not a number at ${i}`);
+    assert.equal(keys.s[i - 1]! < keys.s[i]!, a < b, `order of ${a} and ${b}`);
+    assert.equal(keys.s[i - 1] === keys.s[i], a === b, `equality of ${a} and ${b}`);
+  }
+  // A key from the limit up has no double of its own: the halves decide (and queries there map to +Infinity).
+  const top = u64([5n, LIMIT]);
+  assert.equal(top.exactS, false);
+  assert.equal(top.form, KeyForm.Halves);
+  assert.equal(u64([5n, 2n ** 32n - 1n]).form, KeyForm.S); // the file's width decides, not the values
+  assert.equal(fromUint32(Uint32Array.of(1, 2, 3)).form, KeyForm.U32);
+  assert.equal(fromFloat64(Float64Array.of(-1.5, 2)).form, KeyForm.S);
 });

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { Rng } from '../../../src/core/rng.js';
 import type { SolveContext } from '../../../src/core/problem.js';
 import { SelfoptError } from '../../../src/core/errors.js';
-import { type KeySet, fromBigUint64, fromFloat64, fromUint32, keyAt, lowerBoundExact } from '../../../src/problems/index/keys.js';
+import { KeyForm, type KeySet, fromBigUint64, fromFloat64, fromUint32, keyAt, lowerBoundExact } from '../../../src/problems/index/keys.js';
 import type { SearchIndex } from '../../../src/problems/index/search-index.js';
 import { buildPgm, pgmSolver } from '../../../src/problems/index/pgm.js';
 import { buildRmi, rmiCompactSolver, rmiSolver, RMI_COMPACT_BYTES, RMI_ROOTS } from '../../../src/problems/index/rmi.js';
@@ -61,6 +61,15 @@ function nearTwo60(rng: Rng, n: number): bigint[] {
   for (let i = 0; i < n; i++) out.push(base + BigInt(rng.nextU32() % 20000));
   // and a few spread far apart, so the models have some slope to fit
   for (let i = 0; i < 50; i++) out.push(base + (BigInt(rng.nextU32()) << 20n));
+  return out;
+}
+
+/** uint64 keys just below 2^64 (above 0xFFE0000000000000: no order-exact double, KeyForm.Halves). */
+function nearTop(rng: Rng, n: number): bigint[] {
+  const top = (1n << 64n) - 1n;
+  const out: bigint[] = [];
+  for (let i = 0; i < n; i++) out.push(top - BigInt(rng.nextU32() % 20000));
+  for (let i = 0; i < 50; i++) out.push(top - (BigInt(rng.nextU32()) << 20n));
   return out;
 }
 
@@ -168,6 +177,7 @@ function sets(rng: Rng): Array<[string, KeySet]> {
     ['near 2^60, low bits only', u64(nearTwo60(rng, 3000))],
     ['dense near 2^60 (x all equal)', u64(Array.from({ length: 1500 }, (_, i) => (1n << 60n) + BigInt(i * 3)))],
     ['duplicates near 2^62', u64(duplicates(rng, 3000).map((v) => (1n << 62n) + v))],
+    ['near 2^64 (no order-exact double)', u64(nearTop(rng, 2000))],
   ];
 }
 
@@ -283,17 +293,24 @@ test('solvers: info, options, and bad options as SelfoptError', () => {
   assert.throws(() => radixSplineSolver.solve(keys, ctx({ 'rs.radixBits': '40' })), SelfoptError);
 });
 
-test('window search: exact for any window, including windows that miss the answer', () => {
+test('window search: exact for any window and any prediction, including windows that miss the answer', () => {
   const rng = new Rng(14);
-  for (const keys of [u64(duplicates(rng, 2000)), u64(nearTwo60(rng, 2000)), u64(uniform(rng, 2000, 2 ** 50))]) {
+  // Forms U32, S and Halves (keys.ts): uint32 duplicates, uint64 duplicates, 64-bit keys near 2^60, near 2^64.
+  const dup32 = Uint32Array.from(duplicates(rng, 2000).map(Number));
+  const sets = [fromUint32(dup32), u64(duplicates(rng, 2000)), u64(nearTwo60(rng, 2000)), u64(uniform(rng, 2000, 2 ** 50)), u64(nearTop(rng, 2000))];
+  assert.deepEqual(sets.map((k) => k.form), [KeyForm.U32, KeyForm.S, KeyForm.S, KeyForm.S, KeyForm.Halves]);
+  for (const keys of sets) {
     const q = queriesFor(rng, keys);
     const mode = windowModeOf(keys);
     for (let i = 0; i < q.n; i++) {
       const want = lowerBoundExact(keys, q, i, 0, keys.n);
       const c = rng.nextU32() % (keys.n + 1);
       const w = rng.nextU32() % 40;
-      assert.equal(searchWindow(mode, keys, q, i, c - w, c + w + 1), want);
-      assert.equal(searchWindow(mode, keys, q, i, want - 3, want + 4), want);
+      // The prediction anywhere in or around the window (it is clamped into it).
+      const P = c - w - 2 + (rng.nextU32() % (2 * w + 5));
+      assert.equal(searchWindow(mode, keys, q, i, c - w, c + w + 1, P), want);
+      assert.equal(searchWindow(mode, keys, q, i, want - 3, want + 4, want - 3 + (rng.nextU32() % 7)), want);
+      assert.equal(searchWindow(mode, keys, q, i, want - 40, want + 1, want), want);
     }
   }
 });
