@@ -20,14 +20,30 @@
  * - The balance term is divided by the squared part target (frac0 n)^2 and weighted by
  *   `balanceWeight`: the paper's raw squared vertex counts grow as n^2 while E[Ncut] stays O(g), so
  *   one weight could not serve graphs of 500 and 30,000 vertices.
- * - Features per vertex (all invariant to relabeling, computed per (sub)graph): the Fiedler vector
- *   of the normalized Laplacian (spectral.ts, multilevel Lanczos) scaled to unit max, its rank
- *   quantile in [0, 1], log(1 + degree) / log(1 + max degree), the target share, and a constant.
- *   The Fiedler vector is the paper's PCA-of-adjacency idea in its cheapest form; its sign is
- *   arbitrary, which the loss does not care about (swapping parts leaves both terms unchanged
- *   for frac0 = 1/2; for other shares the network learns which end is smaller from the quantile).
- * - `gap+fm`: each bisection refined by FM within ub^(1/levels), then k-way refinement (balancing
- *   and greedy passes), as `spectral+fm`; `gap` alone is the argmax, no balancing.
+ * - Features per vertex (computed per (sub)graph, see gapFeatures): the Fiedler vector of the
+ *   normalized Laplacian (spectral.ts, multilevel Lanczos) scaled to unit max and its weighted rank
+ *   quantile; the level of a breadth-first search from a pseudo-peripheral vertex (two BFS sweeps)
+ *   scaled to [0, 1] and its weighted rank quantile; log(1 + degree) / log(1 + max degree); the
+ *   vertex weight over the heaviest; the target share; a constant. The Fiedler vector is the
+ *   paper's PCA-of-adjacency idea in its cheapest form; the BFS level is the position along a
+ *   long, thin graph (computation graphs are nearly paths with skips, where a Fiedler vector
+ *   computed with a few Lanczos steps is poor). Signs and ends are arbitrary, which the loss does
+ *   not care about (swapping parts leaves both terms unchanged for frac0 = 1/2; for other shares
+ *   the network learns which end is smaller from the quantiles).
+ * - Vertex weights: the balance term counts weight (sum_i w_i Y_ik against frac0 W), so the network
+ *   partitions coarsened graphs, whose vertices weigh what they contract.
+ * - Multilevel inference (the default, `gap.multilevel=1`): every bisection coarsens its (sub)graph
+ *   by heavy-edge matching to about 100 vertices (multilevel.ts), GAP bisects the coarsest graph
+ *   and the bisection is projected back. The network and its features then see graphs of about a
+ *   hundred weighted vertices, not tens of thousands (the paper's speed claim is about the
+ *   network's forward pass; ours also pays for the features). `gap.multilevel=0` runs GAP on the
+ *   whole (sub)graph at every split.
+ * - `gap+fm`: FM refines each bisection within ub^(1/levels) at every level while projecting back,
+ *   then k-way refinement (kway.ts) of the finished partition: exactly `multilevel` with GAP's one
+ *   bisection of the coarsest graph in place of its 8 grown-and-refined ones, so the two compare
+ *   GAP against greedy graph growing; then `vcycles` (2) V-cycles of k-way refinement
+ *   (multilevel.ts kwayVcycle; `multilevel --opt vcycles=2` is the matching baseline). `gap` alone
+ *   is the projected argmax: no FM, no balancing.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,8 +61,8 @@ import {
 } from '../../learn/index.js';
 import type { PartitionInstance } from './instances.js';
 import { generateGraph, type GeneratedSpec } from './instances.js';
-import { DEFAULT_SPECTRAL, fiedlerVector } from './spectral.js';
-import { Fm, inducedSubgraph } from './multilevel.js';
+import { DEFAULT_SPECTRAL, balancedSplit, fiedlerVector, type SpectralConfig } from './spectral.js';
+import { DEFAULT_MULTILEVEL, Fm, coarsenHierarchy, inducedSubgraph, kwayVcycle, multilevelPartition } from './multilevel.js';
 import { kwayRefine } from './kway.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -60,8 +76,10 @@ export interface GapConfig {
   learningRate: number;
   /** Weight of the (normalized) balance term beside E[Ncut]. */
   balanceWeight: number;
-  /** Training graphs generated per family (rgg, mesh, ba, sbm) besides the given instances. */
+  /** Training graphs generated per family (rgg, mesh, ba, sbm, compgraph) besides the given instances. */
   graphsPerFamily: number;
+  /** Coarsened copies of each generated graph added to the family (as GAP sees them at inference). */
+  coarsenedCopies: number;
   /** Vertex counts of generated training graphs, drawn uniformly in [min, max]. */
   minVertices: number;
   maxVertices: number;
@@ -69,11 +87,15 @@ export interface GapConfig {
   unevenShareProb: number;
   /** Save resumable state this often. */
   saveEverySeconds: number;
+  /** Inference: 1 = each bisection multilevel, GAP on its coarsest graph; 0 = GAP on the whole (sub)graph. */
+  multilevel: number;
+  /** gap+fm: V-cycles of k-way refinement after the k-way refinement of GAP's partition. */
+  vcycles: number;
 }
 
 export const GAP_DEFAULTS: GapConfig = {
-  hidden: 32, layers: 2, learningRate: 3e-3, balanceWeight: 4, graphsPerFamily: 8, minVertices: 300, maxVertices: 2000,
-  unevenShareProb: 0.25, saveEverySeconds: 60,
+  hidden: 32, layers: 2, learningRate: 3e-3, balanceWeight: 4, graphsPerFamily: 8, coarsenedCopies: 2, minVertices: 300, maxVertices: 3000,
+  unevenShareProb: 0.25, saveEverySeconds: 60, multilevel: 1, vcycles: 2,
 };
 
 export function gapConfig(options: Record<string, string>): GapConfig {
@@ -91,49 +113,122 @@ export function gapConfig(options: Record<string, string>): GapConfig {
 // ---------------------------------------------------------------------------------------------
 // Node features and the per-graph data the loss needs
 
-export const NUM_FEATURES = 5;
+export const NUM_FEATURES = 8;
+/**
+ * Lanczos for the Fiedler feature: 40 steps and tolerance 1e-4 in place of spectral's 200 and 1e-6.
+ * A feature only has to order vertices roughly (the BFS level and the network do the rest), and
+ * at 200 steps the eigenvector took nearly all of GAP's inference time on 100-250-vertex coarse
+ * graphs (20-40 ms per bisection against 1 ms for the forward pass).
+ */
+const GAP_SPECTRAL: SpectralConfig = { ...DEFAULT_SPECTRAL, lanczosSteps: 40, tol: 1e-4 };
+/** Column of the target share in the feature matrix (rewritten per use). */
+const SHARE = 6;
 
-/** A graph prepared for the network: features, mean adjacency, edge list and degrees. */
+/** A graph prepared for the network: features, mean adjacency, edge list, degrees and vertex weights. */
 export interface GapGraph {
   n: number;
-  features: Float32Array; // [n, NUM_FEATURES], the share column (index 3) rewritten per use
+  features: Float32Array; // [n, NUM_FEATURES], the share column rewritten per use
   mean: Csr;
   src: Int32Array;
   dst: Int32Array;
   weights: Tensor; // [2m, 1]
   degrees: Tensor; // [1, n]
+  vweights: Tensor; // [1, n]
+  totalWeight: number;
+}
+
+/**
+ * Per-vertex features, row-major [n, NUM_FEATURES]: 0 Fiedler value / max |value|, 1 its weighted
+ * rank quantile, 2 BFS level / eccentricity, 3 its weighted rank quantile, 4 log degree / log max
+ * degree, 5 vertex weight / max weight, 6 target share, 7 constant 1.
+ */
+export function gapFeatures(g: CsrGraph, rng: Rng, frac0: number): Float32Array {
+  const { n } = g;
+  const f = new Float32Array(n * NUM_FEATURES);
+  const W = totalVertexWeight(g);
+  // Weighted rank quantile: the vertex's position in `order` as the weight before it plus half its own.
+  const quantiles = (order: Int32Array, col: number) => {
+    let acc = 0;
+    for (let i = 0; i < n; i++) {
+      const v = order[i]!, w = g.vwgt[v]!;
+      f[v * NUM_FEATURES + col] = W > 0 ? (acc + w / 2) / W : 0.5;
+      acc += w;
+    }
+  };
+  const x = fiedlerVector(g, GAP_SPECTRAL, rng);
+  let maxAbs = 0;
+  for (let v = 0; v < n; v++) maxAbs = Math.max(maxAbs, Math.abs(x[v]!));
+  for (let v = 0; v < n; v++) f[v * NUM_FEATURES] = maxAbs > 0 ? x[v]! / maxAbs : 0;
+  quantiles(Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => x[a]! - x[b]! || a - b), 1);
+  const { order, level } = bfsLevels(g);
+  for (let v = 0; v < n; v++) f[v * NUM_FEATURES + 2] = level[v]!;
+  quantiles(order, 3);
+  const deg = weightedDegrees(g);
+  let maxDeg = 0, maxW = 0;
+  for (let v = 0; v < n; v++) { maxDeg = Math.max(maxDeg, deg[v]!); maxW = Math.max(maxW, g.vwgt[v]!); }
+  for (let v = 0; v < n; v++) {
+    f[v * NUM_FEATURES + 4] = maxDeg > 0 ? Math.log1p(deg[v]!) / Math.log1p(maxDeg) : 0;
+    f[v * NUM_FEATURES + 5] = maxW > 0 ? g.vwgt[v]! / maxW : 0;
+    f[v * NUM_FEATURES + SHARE] = frac0;
+    f[v * NUM_FEATURES + 7] = 1;
+  }
+  return f;
+}
+
+/**
+ * Breadth-first order and levels from a pseudo-peripheral vertex of each connected component (two
+ * sweeps: from the component's lowest-numbered vertex to the last vertex reached, then from that
+ * one); levels divided by the component's last level, so each component spans [0, 1].
+ */
+export function bfsLevels(g: CsrGraph): { order: Int32Array; level: Float32Array } {
+  const { n, xadj, adjncy } = g;
+  const stamp = new Int32Array(n).fill(-1), dist = new Int32Array(n), queue = new Int32Array(n);
+  const order = new Int32Array(n), level = new Float32Array(n);
+  // BFS from s over unstamped-with-`mark` vertices; returns how many it reached (in queue[0, count)).
+  const sweep = (s: number, mark: number): number => {
+    let head = 0, tail = 0;
+    queue[tail++] = s; stamp[s] = mark; dist[s] = 0;
+    while (head < tail) {
+      const v = queue[head++]!;
+      for (let e = xadj[v]!; e < xadj[v + 1]!; e++) {
+        const u = adjncy[e]!;
+        if (stamp[u] !== mark) { stamp[u] = mark; dist[u] = dist[v]! + 1; queue[tail++] = u; }
+      }
+    }
+    return tail;
+  };
+  let filled = 0;
+  for (let s = 0; s < n; s++) {
+    if (stamp[s] !== -1) continue;
+    const count = sweep(s, 2 * s);
+    sweep(queue[count - 1]!, 2 * s + 1); // marks differ from every other component's
+    const ecc = dist[queue[count - 1]!]!;
+    for (let i = 0; i < count; i++) {
+      const v = queue[i]!;
+      order[filled++] = v;
+      level[v] = ecc > 0 ? dist[v]! / ecc : 0;
+    }
+  }
+  return { order, level };
 }
 
 export function prepareGraph(g: CsrGraph, rng: Rng, frac0 = 0.5): GapGraph {
   const { n, xadj, adjncy, adjwgt } = g;
-  const x = fiedlerVector(g, DEFAULT_SPECTRAL, rng);
-  let maxAbs = 0;
-  for (let v = 0; v < n; v++) maxAbs = Math.max(maxAbs, Math.abs(x[v]!));
-  const order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => x[a]! - x[b]! || a - b);
+  const f = gapFeatures(g, rng, frac0);
   const deg = weightedDegrees(g);
-  let maxDeg = 0;
-  for (let v = 0; v < n; v++) maxDeg = Math.max(maxDeg, deg[v]!);
-  const f = new Float32Array(n * NUM_FEATURES);
-  for (let i = 0; i < n; i++) {
-    const v = order[i]!;
-    f[v * NUM_FEATURES + 1] = n > 1 ? i / (n - 1) : 0.5;
-  }
-  for (let v = 0; v < n; v++) {
-    f[v * NUM_FEATURES] = maxAbs > 0 ? x[v]! / maxAbs : 0;
-    f[v * NUM_FEATURES + 2] = maxDeg > 0 ? Math.log1p(deg[v]!) / Math.log1p(maxDeg) : 0;
-    f[v * NUM_FEATURES + 3] = frac0;
-    f[v * NUM_FEATURES + 4] = 1;
-  }
   const m2 = xadj[n]!;
   const src = new Int32Array(m2), dst = new Int32Array(m2), w = new Float32Array(m2);
   for (let v = 0; v < n; v++) for (let e = xadj[v]!; e < xadj[v + 1]!; e++) { src[e] = v; dst[e] = adjncy[e]!; w[e] = adjwgt[e]!; }
   const vals = new Float32Array(m2).fill(1);
   const mean = meanAdjacency(new Csr(n, n, xadj, adjncy, vals));
-  return { n, features: f, mean, src, dst, weights: tensor(w, [m2, 1]), degrees: tensor(Float32Array.from(deg), [1, n]) };
+  return {
+    n, features: f, mean, src, dst, weights: tensor(w, [m2, 1]), degrees: tensor(Float32Array.from(deg), [1, n]),
+    vweights: tensor(Float32Array.from(g.vwgt), [1, n]), totalWeight: totalVertexWeight(g),
+  };
 }
 
 function setShare(gg: GapGraph, frac0: number): Tensor {
-  for (let v = 0; v < gg.n; v++) gg.features[v * NUM_FEATURES + 3] = frac0;
+  for (let v = 0; v < gg.n; v++) gg.features[v * NUM_FEATURES + SHARE] = frac0;
   return tensor(gg.features, [gg.n, NUM_FEATURES]);
 }
 
@@ -175,8 +270,8 @@ export function gapLoss(gg: GapGraph, Y: Tensor, frac0: number, balanceWeight: n
   const gamma = matmul(gg.degrees, Y); // [1, 2]: expected volume of each part
   const yi = gather(Y, gg.src), yj = gather(Y, gg.dst); // [2m, 2]
   const ncut = sum(div(mul(mul(yi, sub(1, yj)), gg.weights), add(gamma, 1e-6)));
-  const sizes = sum(Y, 0, { keepDims: true }); // [1, 2]
-  const targets = tensor([frac0 * gg.n, (1 - frac0) * gg.n], [1, 2]);
+  const sizes = matmul(gg.vweights, Y); // [1, 2]: expected weight of each part
+  const targets = tensor([frac0 * gg.totalWeight, (1 - frac0) * gg.totalWeight], [1, 2]);
   const balance = sum(square(div(sub(sizes, targets), targets)));
   return { loss: add(ncut, mul(balance, balanceWeight)), ncut, balance };
 }
@@ -184,7 +279,7 @@ export function gapLoss(gg: GapGraph, Y: Tensor, frac0: number, balanceWeight: n
 // ---------------------------------------------------------------------------------------------
 // Training
 
-const FAMILIES: GeneratedSpec['kind'][] = ['rgg', 'mesh', 'ba', 'sbm'];
+const FAMILIES: GeneratedSpec['kind'][] = ['rgg', 'mesh', 'ba', 'sbm', 'compgraph'];
 const UNEVEN_SHARES = [1 / 3, 2 / 5, 3 / 7];
 
 interface SavedState { step: number; elapsedS: number; rng: ReturnType<Rng['state']>; adam: AdamState; config: GapConfig }
@@ -212,6 +307,12 @@ export function trainGap(graphs: CsrGraph[], budget: TrainBudget, ctx: TrainCont
       const n = cfg.minVertices + famRng.int(Math.max(1, cfg.maxVertices - cfg.minVertices + 1));
       const { graph } = generateGraph({ kind, n, seed: 1000 + famRng.int(1 << 30) });
       pool.push(prepareGraph(graph, famRng.split(`${kind}${i}`)));
+      // Coarsened as inference coarsens (multilevel bisection stops near 100 vertices): to 40-400.
+      for (let c = 0; c < cfg.coarsenedCopies; c++) {
+        const lo = 40, hi = 400;
+        const h = coarsenHierarchy(graph, lo + famRng.int(hi - lo + 1), famRng.split(`${kind}${i}c${c}`));
+        pool.push(prepareGraph(h.graphs[h.graphs.length - 1]!, famRng.split(`${kind}${i}c${c}f`)));
+      }
     }
   }
   if (pool.length === 0) throw new SelfoptError('no training graphs', 'GAP training', 'instances or gap.graphsPerFamily > 0');
@@ -264,20 +365,55 @@ export function evaluateGapLoss(net: GapNet, graphs: GapGraph[], balanceWeight =
 // ---------------------------------------------------------------------------------------------
 // Inference: recursive bisection with the trained network
 
-/** GAP's bisection: argmax of Y for share frac0 (0 = part 0). */
+/**
+ * GAP's bisection: argmax of Y for share frac0 (0 = part 0). When the argmax leaves a side empty
+ * (the network sends every vertex of a small graph one way), the vertices are split instead at
+ * the target share in the order of their probability of part 0 (spectral.ts balancedSplit), so
+ * recursive bisection never asks for parts of an empty graph.
+ */
 export function gapBisection(net: GapNet, g: CsrGraph, frac0: number, rng: Rng): Int32Array {
   const gg = prepareGraph(g, rng, frac0);
-  const where = new Int32Array(g.n);
+  let where: Int32Array = new Int32Array(g.n);
   noGrad(() => tidy(() => {
     const Y = net.forward(gg, setShare(gg, frac0)).data;
-    for (let v = 0; v < g.n; v++) where[v] = Y[2 * v]! >= Y[2 * v + 1]! ? 0 : 1;
+    let ones = 0;
+    for (let v = 0; v < g.n; v++) { where[v] = Y[2 * v]! >= Y[2 * v + 1]! ? 0 : 1; ones += where[v]!; }
+    if (g.n >= 2 && (ones === 0 || ones === g.n)) {
+      const score = new Float64Array(g.n);
+      for (let v = 0; v < g.n; v++) score[v] = Y[2 * v + 1]!;
+      where = balancedSplit(g, score, frac0);
+    }
     return null;
   }));
   return where;
 }
 
-/** k parts: GAP bisections, recursively; with `refine`, FM per bisection and k-way refinement at the end. */
-export function gapPartition(net: GapNet, g: CsrGraph, k: number, rng: Rng, refine: boolean, ub = 1.03): Int32Array {
+/**
+ * k parts by GAP. With `multilevel`, each bisection of the recursive bisection is multilevel
+ * (multilevel.ts): the (sub)graph is coarsened by heavy-edge matching to about 100 vertices, GAP
+ * bisects the coarsest graph and the bisection is projected back, FM-refined at every level with
+ * `refine`; then, with `refine`, k-way refinement of the finished partition. That is `multilevel`
+ * with GAP's one bisection in place of its 8 grown-and-refined initial bisections. Without
+ * `multilevel`, GAP bisects the whole (sub)graph at every split (FM on it with `refine`).
+ */
+export function gapPartition(net: GapNet, g: CsrGraph, k: number, rng: Rng, refine: boolean, ub = 1.03, multilevel = true, vcycles = 0): Int32Array {
+  if (k <= 1 || g.n === 0) return new Int32Array(g.n);
+  let part: Int32Array;
+  if (multilevel) {
+    // Without refinement one try per split: choosing the lower cut of two would be a refinement.
+    const cfg = { ...DEFAULT_MULTILEVEL, ub, kwayPasses: 0, vcycles: 0, bisectionTries: refine ? DEFAULT_MULTILEVEL.bisectionTries : 1 };
+    part = multilevelPartition(g, k, rng, cfg, { initial: (c, frac0, r) => gapBisection(net, c, frac0, r), refine });
+  } else {
+    part = gapRecursiveBisection(net, g, k, rng, refine, ub);
+  }
+  if (!refine) return part;
+  kwayRefine(g, part, k, ub, DEFAULT_MULTILEVEL.kwayPasses, rng);
+  for (let c = 0; c < vcycles; c++) part = kwayVcycle(g, part, k, ub, DEFAULT_MULTILEVEL.kwayPasses, rng);
+  return part;
+}
+
+/** k parts: GAP bisections of the whole (sub)graph, recursively (k0 = floor(k/2) parts on side 0), each refined by FM with `refine`. */
+export function gapRecursiveBisection(net: GapNet, g: CsrGraph, k: number, rng: Rng, refine: boolean, ub: number): Int32Array {
   const part = new Int32Array(g.n);
   if (k <= 1 || g.n === 0) return part;
   const ubLevel = Math.pow(ub, 1 / Math.ceil(Math.log2(k)));
@@ -298,7 +434,6 @@ export function gapPartition(net: GapNet, g: CsrGraph, k: number, rng: Rng, refi
     }
   };
   recurse(g, Int32Array.from({ length: g.n }, (_, i) => i), k, 0);
-  if (refine) kwayRefine(g, part, k, ub, 10, rng);
   return part;
 }
 
@@ -329,10 +464,11 @@ function trainFromInstances(instances: PartitionInstance[], budget: TrainBudget,
 export const gapSolver: LearnedSolver<PartitionInstance, Int32Array> = {
   info: {
     name: 'gap', kind: 'learned',
-    description: 'GAP: GraphSAGE over spectral and degree features, softmax head, trained on expected normalized cut + balance; recursive bisection by argmax',
+    description: 'GAP: GraphSAGE over spectral, BFS-level and degree features, softmax head, trained on expected normalized cut + balance; recursive bisection by argmax on the coarsened graph, projected back',
     reference: 'Nazi, Hang, Goldie, Ravi & Mirhoseini, GAP: Generalizable Approximate Graph Partitioning Framework (2019)',
   },
-  solve: (inst: PartitionInstance, ctx: SolveContext) => gapPartition(netFor(ctx.options), inst.graph, inst.k, ctx.rng, false),
+  solve: (inst: PartitionInstance, ctx: SolveContext) =>
+    gapPartition(netFor(ctx.options), inst.graph, inst.k, ctx.rng, false, 1.03, gapConfig(ctx.options).multilevel !== 0),
   train: trainFromInstances,
 };
 
@@ -340,9 +476,12 @@ export const gapSolver: LearnedSolver<PartitionInstance, Int32Array> = {
 export const gapFmSolver: LearnedSolver<PartitionInstance, Int32Array> = {
   info: {
     name: 'gap+fm', kind: 'learned',
-    description: 'GAP bisections each refined by FM, then k-way refinement (ub 1.03); the gap checkpoint',
+    description: 'GAP bisections of the coarsened graph each refined by FM, then k-way refinement at every level while projecting back (ub 1.03); the gap checkpoint',
     reference: 'Nazi et al. 2019 (GAP); Fiduccia & Mattheyses 1982',
   },
-  solve: (inst: PartitionInstance, ctx: SolveContext) => gapPartition(netFor(ctx.options), inst.graph, inst.k, ctx.rng, true),
+  solve: (inst: PartitionInstance, ctx: SolveContext) => {
+    const cfg = gapConfig(ctx.options);
+    return gapPartition(netFor(ctx.options), inst.graph, inst.k, ctx.rng, true, 1.03, cfg.multilevel !== 0, cfg.vcycles);
+  },
   train: trainFromInstances,
 };

@@ -4,7 +4,9 @@
  *   scientific-computing graphs METIS was built for;
  * - Barabasi-Albert scale-free graphs: skewed degrees, like dependency and social graphs;
  * - stochastic block models with planted blocks: graphs with a known best clustering, whose labels
- *   give an NMI to compare with.
+ *   give an NMI to compare with;
+ * - training computation graphs (forward + backward, residual and inception-like blocks): long,
+ *   thin, nearly path-like graphs, GAP's own domain.
  */
 import { graphFromEdges, type CsrGraph } from '../../core/graph.js';
 import { Rng } from '../../core/rng.js';
@@ -120,4 +122,70 @@ export function stochasticBlockModel(n: number, blocks: number, pIn: number, pOu
   skipAll(pIn, true);
   skipAll(pOut, false);
   return { graph: graphFromEdges(n, us, vs), labels };
+}
+
+/**
+ * A neural network's training computation graph as a framework traces it (torch make_fx aten
+ * graphs of forward + backward, GAP's domain), exactly n vertices:
+ * - forward: an input op, then blocks drawn at random: a plain chain of 2-6 ops (conv, bn, relu),
+ *   a residual block (a main path of 3-9 ops and a skip of 0 or 2 ops joined by an add) or an
+ *   inception-like block (3-4 parallel branches of 1-6 ops joined by a concat);
+ * - a parameter vertex beside half the ops (weights are graph inputs: edge to the op and to its
+ *   gradient op);
+ * - backward: a gradient op v' per forward op v, each forward edge u - v mirrored as v' - u', and
+ *   v' reading its saved activation (edge v - v') with probability 0.3; the last forward op feeds
+ *   the first backward one (the loss).
+ * So the graph is a long, thin ladder with skip connections, as resnet50's and inception_v3's are.
+ */
+export function computationGraph(n: number, seed: number): CsrGraph {
+  const rng = new Rng(seed);
+  const fwdU: number[] = [], fwdV: number[] = []; // forward edges between forward op ids
+  const paramOf: number[] = []; // per forward op: 1 if it has a parameter vertex
+  let ops = 0, params = 0;
+  const total = () => 2 * ops + params;
+  // A new forward op fed by `inputs`; -1 when the vertex budget is spent.
+  const op = (inputs: number[]): number => {
+    if (total() + 2 > n) return -1;
+    const v = ops++;
+    for (const u of inputs) { fwdU.push(u); fwdV.push(v); }
+    const p = total() + 1 <= n && rng.next() < 0.5 ? 1 : 0;
+    paramOf.push(p); params += p;
+    return v;
+  };
+  const chain = (from: number, len: number): number => {
+    let u = from;
+    for (let i = 0; i < len; i++) { const v = op([u]); if (v < 0) break; u = v; }
+    return u;
+  };
+  let last = op([]);
+  if (last < 0) return graphFromEdges(n, [], []); // n < 2: no room for an op and its gradient
+  while (total() + 2 <= n) {
+    const r = rng.next();
+    if (r < 0.4) last = chain(last, 2 + rng.int(5));
+    else if (r < 0.75) {
+      const main = chain(last, 3 + rng.int(7));
+      const skip = rng.next() < 0.5 ? last : chain(last, 2);
+      const join = op(main === skip ? [main] : [main, skip]);
+      last = join >= 0 ? join : main;
+    } else {
+      const ends = new Set<number>();
+      const branches = 3 + rng.int(2);
+      for (let b = 0; b < branches; b++) ends.add(chain(last, 1 + rng.int(6)));
+      const join = op([...ends]);
+      last = join >= 0 ? join : [...ends][0]!;
+    }
+  }
+  // Vertex ids: forward ops 0..ops-1, gradient ops ops..2 ops-1, then parameters.
+  const us: number[] = [], vs: number[] = [];
+  for (let i = 0; i < fwdU.length; i++) {
+    us.push(fwdU[i]!, ops + fwdV[i]!); vs.push(fwdV[i]!, ops + fwdU[i]!);
+  }
+  let pid = 2 * ops;
+  for (let v = 0; v < ops; v++) {
+    // The last forward op always feeds its gradient: that edge is the loss.
+    if (v === last || rng.next() < 0.3) { us.push(v); vs.push(ops + v); }
+    if (paramOf[v]) { us.push(pid, pid); vs.push(v, ops + v); pid++; }
+  }
+  // A vertex left over by the budget (total = n - 1) is an unused input, isolated as in real traces.
+  return graphFromEdges(n, us, vs);
 }

@@ -72,7 +72,7 @@ export function graphGrowingPartition(g: CsrGraph, k: number, rng: Rng): Int32Ar
   return part;
 }
 
-/** Reads multilevel options from `--opt`: ub, coarsen_to, init_tries, fm_passes, bisection_tries, kway_passes. */
+/** Reads multilevel options from `--opt`: ub, coarsen_to, init_tries, fm_passes, bisection_tries, kway_passes, vcycles. */
 export function multilevelConfig(options: Record<string, string>): MultilevelConfig {
   const num = (key: string, dflt: number) => (options[key] !== undefined ? Number(options[key]) : dflt);
   return {
@@ -82,6 +82,7 @@ export function multilevelConfig(options: Record<string, string>): MultilevelCon
     fmPasses: num('fm_passes', DEFAULT_MULTILEVEL.fmPasses),
     bisectionTries: num('bisection_tries', DEFAULT_MULTILEVEL.bisectionTries),
     kwayPasses: num('kway_passes', DEFAULT_MULTILEVEL.kwayPasses),
+    vcycles: num('vcycles', DEFAULT_MULTILEVEL.vcycles),
   };
 }
 

@@ -16,10 +16,10 @@ import { findScotch, scotchSolver } from './scotch.js';
 import { gapFmSolver, gapSolver } from './gap.js';
 
 const QUICK_GENERATED = ['rgg_2k', 'mesh_2k'];
-const FULL_GENERATED = ['rgg_2k', 'mesh_2k', 'ba_2k', 'sbm_2k'];
+const FULL_GENERATED = ['rgg_2k', 'mesh_2k', 'ba_2k', 'sbm_2k', 'compgraph_2k'];
 const QUICK_REAL = ['4elt'];
 /** GAP's train split: generated graphs with seeds >= 1000 (test instances use seed 42), at k = 2. */
-const TRAIN_GENERATED = ['rgg_1k_s1001', 'mesh_1k_s1002', 'ba_1k_s1003', 'sbm_1k_s1004'];
+const TRAIN_GENERATED = ['rgg_1k_s1001', 'mesh_1k_s1002', 'ba_1k_s1003', 'sbm_1k_s1004', 'compgraph_1k_s1005'];
 const TRAIN_SEED_MIN = 1000;
 const QUICK_K = [2, 8];
 const FULL_K = [2, 8, 32];
@@ -84,7 +84,7 @@ export const partitionProblem: Problem<PartitionInstance, Int32Array> = {
       }
     }
     const known = [...partitionProblem.listInstances({ ...ctx, quick: false }), ...partitionProblem.listInstances({ ...ctx, quick: true })].map((r) => r.id);
-    throw unknownName('instance', name, [...new Set(known)], `partition problem (ids are <graph>_k<k>: graph ${REAL_GRAPHS.map((g) => g.name).join(', ')}, or generated rgg_<n>[k], mesh_<n>[k], ba_<n>[k], sbm_<n>[k], optional _s<seed>)`);
+    throw unknownName('instance', name, [...new Set(known)], `partition problem (ids are <graph>_k<k>: graph ${REAL_GRAPHS.map((g) => g.name).join(', ')}, or generated rgg_<n>[k], mesh_<n>[k], ba_<n>[k], sbm_<n>[k], compgraph_<n>[k], optional _s<seed>)`);
   },
 
   load(ref) {

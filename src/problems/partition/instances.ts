@@ -14,9 +14,9 @@ import { readFileSync } from 'node:fs';
 import { SelfoptError } from '../../core/errors.js';
 import { findGraphDefect, graphFromEdges, type CsrGraph } from '../../core/graph.js';
 import type { Dataset } from '../../core/problem.js';
-import { barabasiAlbert, randomGeometricGraph, stochasticBlockModel, triangulatedMesh } from './generators.js';
+import { barabasiAlbert, computationGraph, randomGeometricGraph, stochasticBlockModel, triangulatedMesh } from './generators.js';
 
-export { barabasiAlbert, randomGeometricGraph, stochasticBlockModel, triangulatedMesh };
+export { barabasiAlbert, computationGraph, randomGeometricGraph, stochasticBlockModel, triangulatedMesh };
 
 /** Weights must fit METIS's idx_t sums; we keep each below 2^30 so sums of a few stay exact int32. */
 export const MAX_WEIGHT = 1 << 30;
@@ -302,7 +302,7 @@ export const DATASETS: Dataset[] = REAL_GRAPHS.flatMap((g) => [
 
 /** A generated graph name: `rgg_2k`, `mesh_500`, `ba_10k`, `sbm_4k_s7` (kind, vertex count, seed). */
 export interface GeneratedSpec {
-  kind: 'rgg' | 'mesh' | 'ba' | 'sbm';
+  kind: 'rgg' | 'mesh' | 'ba' | 'sbm' | 'compgraph';
   n: number;
   seed: number;
 }
@@ -312,10 +312,11 @@ export const GENERATED_KINDS: Record<GeneratedSpec['kind'], string> = {
   mesh: 'triangulated grid mesh',
   ba: 'Barabasi-Albert scale-free graph (m = 4)',
   sbm: 'stochastic block model (8 blocks, mean degree 12, 80% of edges inside blocks)',
+  compgraph: 'training computation graph (forward + backward, residual and inception-like blocks)',
 };
 
 export function parseGeneratedName(name: string): GeneratedSpec | undefined {
-  const m = /^(rgg|mesh|ba|sbm)_(\d+)(k?)(?:_s(\d+))?$/.exec(name);
+  const m = /^(rgg|mesh|ba|sbm|compgraph)_(\d+)(k?)(?:_s(\d+))?$/.exec(name);
   if (!m) return undefined;
   const n = Number(m[2]) * (m[3] ? 1000 : 1);
   if (!(n >= 16 && n <= 10_000_000)) return undefined;
@@ -334,6 +335,7 @@ export function generateGraph(spec: GeneratedSpec): { graph: CsrGraph; labels?: 
   switch (spec.kind) {
     case 'rgg': return { graph: randomGeometricGraph(spec.n, spec.seed) };
     case 'mesh': return { graph: triangulatedMesh(spec.n, spec.seed) };
+    case 'compgraph': return { graph: computationGraph(spec.n, spec.seed) };
     case 'ba': return { graph: barabasiAlbert(spec.n, 4, spec.seed) };
     case 'sbm': {
       const { blocks, pIn, pOut } = sbmParameters(spec.n);

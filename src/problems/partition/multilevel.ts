@@ -19,7 +19,8 @@
  *
  * 5. Direct k-way refinement (kway.ts) of the finished k-way partition, `kwayPasses` greedy passes
  *    within ub: moves between parts that recursive bisection separated at different levels, which
- *    no bisection's FM could make (gpmetis's default `-ptype=kway` refines k-way the same way).
+ *    no bisection's FM could make (gpmetis's default `-ptype=kway` refines k-way the same way);
+ *    then `vcycles` V-cycles of it (kwayVcycle below; none by default).
  */
 import type { CsrGraph } from '../../core/graph.js';
 import { totalVertexWeight } from '../../core/graph.js';
@@ -39,21 +40,36 @@ export interface MultilevelConfig {
   bisectionTries: number;
   /** Greedy k-way refinement passes after the recursive bisection (0 = recursive bisection only). */
   kwayPasses: number;
+  /** V-cycles of k-way refinement after that (kwayVcycle; 0 = none, the default). */
+  vcycles: number;
 }
 
-export const DEFAULT_MULTILEVEL: MultilevelConfig = { ub: 1.03, coarsenTo: 100, initTries: 8, fmPasses: 10, bisectionTries: 2, kwayPasses: 10 };
+export const DEFAULT_MULTILEVEL: MultilevelConfig = { ub: 1.03, coarsenTo: 100, initTries: 8, fmPasses: 10, bisectionTries: 2, kwayPasses: 10, vcycles: 0 };
+
+/**
+ * Another initial bisection in place of greedy graph growing (GAP's network, gap.ts): `initial`
+ * bisects the coarsest graph, side 0 getting frac0 of its weight; with `refine` false nothing is
+ * refined (no FM at any level), so the result is that bisection projected back.
+ */
+export interface BisectionHooks {
+  initial: (coarsest: CsrGraph, frac0: number, rng: Rng) => Int32Array;
+  refine: boolean;
+}
 
 /** Partitions g into k parts; returns part ids in [0, k). */
-export function multilevelPartition(g: CsrGraph, k: number, rng: Rng, cfg: MultilevelConfig = DEFAULT_MULTILEVEL): Int32Array {
+export function multilevelPartition(g: CsrGraph, k: number, rng: Rng, cfg: MultilevelConfig = DEFAULT_MULTILEVEL, hooks?: BisectionHooks): Int32Array {
   const part = new Int32Array(g.n);
   if (k <= 1 || g.n === 0) return part;
   const levels = Math.ceil(Math.log2(k));
   const ubBisect = Math.pow(cfg.ub, 1 / levels);
   const vmap = new Int32Array(g.n);
   for (let v = 0; v < g.n; v++) vmap[v] = v;
-  recursiveBisection(g, vmap, k, 0, part, ubBisect, rng, cfg);
-  if (cfg.kwayPasses > 0) kwayRefine(g, part, k, cfg.ub, cfg.kwayPasses, rng);
-  return part;
+  recursiveBisection(g, vmap, k, 0, part, ubBisect, rng, cfg, hooks);
+  if (cfg.kwayPasses <= 0) return part;
+  kwayRefine(g, part, k, cfg.ub, cfg.kwayPasses, rng);
+  let refined: Int32Array = part;
+  for (let c = 0; c < cfg.vcycles; c++) refined = kwayVcycle(g, refined, k, cfg.ub, cfg.kwayPasses, rng);
+  return refined;
 }
 
 /**
@@ -65,45 +81,96 @@ export function multilevelPartition(g: CsrGraph, k: number, rng: Rng, cfg: Multi
  */
 export function multilevelKwayPartition(g: CsrGraph, k: number, rng: Rng, cfg: MultilevelConfig = DEFAULT_MULTILEVEL): Int32Array {
   if (k <= 1 || g.n === 0) return new Int32Array(g.n);
-  const coarsenTo = Math.max(Math.floor(g.n / (20 * Math.log2(k))), 30 * k);
-  const tw = totalVertexWeight(g);
-  const maxVertexWeight = Math.max(1, Math.floor(1.5 * tw / coarsenTo));
+  const h = coarsenHierarchy(g, kwayCoarsenTo(g.n, k), rng);
+  const coarsest = h.graphs[h.graphs.length - 1]!;
+  const part = multilevelPartition(coarsest, k, rng, { ...cfg, kwayPasses: 0 });
+  return uncoarsen(h, part, (fine, p) => { kwayRefine(fine, p, k, cfg.ub, cfg.kwayPasses, rng); });
+}
+
+/** METIS's CoarsenTo for k-way partitioning: max(n / (20 log2 k), 30 k) vertices. */
+export function kwayCoarsenTo(n: number, k: number): number {
+  return Math.max(Math.floor(n / (20 * Math.log2(k))), 30 * k);
+}
+
+/** The levels of a coarsening: graphs[0] the input, cmaps[l] maps graphs[l]'s vertices to graphs[l + 1]'s. */
+export interface Hierarchy { graphs: CsrGraph[]; cmaps: Int32Array[] }
+
+/**
+ * Heavy-edge matching level after level until at most coarsenTo vertices, or until a level shrinks
+ * the graph by less than 15% (METIS's COARSEN_FRACTION); coarse vertices weigh at most
+ * 1.5 x total / coarsenTo, as METIS.
+ */
+export function coarsenHierarchy(g: CsrGraph, coarsenTo: number, rng: Rng, part?: Int32Array): Hierarchy {
+  const maxVertexWeight = Math.max(1, Math.floor(1.5 * totalVertexWeight(g) / Math.max(1, coarsenTo)));
   const graphs: CsrGraph[] = [g];
   const cmaps: Int32Array[] = [];
-  let cur = g;
+  let cur = g, curPart = part;
   while (cur.n > coarsenTo) {
-    const { coarse, cmap } = coarsenOnce(cur, rng, maxVertexWeight);
+    const { coarse, cmap } = coarsenOnce(cur, rng, maxVertexWeight, curPart);
+    if (curPart) {
+      const p = new Int32Array(coarse.n);
+      for (let v = 0; v < cur.n; v++) p[cmap[v]!] = curPart[v]!;
+      curPart = p;
+    }
     if (coarse.n === cur.n) break;
     graphs.push(coarse); cmaps.push(cmap); cur = coarse;
     if (coarse.n > 0.85 * graphs[graphs.length - 2]!.n) break;
   }
-  let part = multilevelPartition(cur, k, rng, { ...cfg, kwayPasses: 0 });
-  kwayRefine(cur, part, k, cfg.ub, cfg.kwayPasses, rng);
-  for (let l = graphs.length - 2; l >= 0; l--) {
-    const fine = graphs[l]!, cmap = cmaps[l]!;
+  return { graphs, cmaps };
+}
+
+/**
+ * One V-cycle of k-way refinement (Walshaw's multilevel refinement; KaFFPa's V-cycles): `part` is
+ * kept while the graph is coarsened by heavy-edge matching that pairs only vertices of the same
+ * part (to METIS's k-way CoarsenTo), then k-way refinement runs on every level from the coarsest
+ * back to g. On a coarse level one move shifts a whole cluster (a segment of a computation graph's
+ * chain, say), which single-vertex moves on g cannot make without first losing cut. Returns the
+ * refined partition; its cut is never higher (greedy passes never raise it, and a balanced input
+ * triggers no balancing move).
+ */
+export function kwayVcycle(g: CsrGraph, part: Int32Array, k: number, ub: number, passes: number, rng: Rng): Int32Array {
+  const h = coarsenHierarchy(g, kwayCoarsenTo(g.n, k), rng, part);
+  let cpart = part;
+  for (let l = 0; l < h.cmaps.length; l++) {
+    const cmap = h.cmaps[l]!, p = new Int32Array(h.graphs[l + 1]!.n);
+    for (let v = 0; v < cmap.length; v++) p[cmap[v]!] = cpart[v]!;
+    cpart = p;
+  }
+  return uncoarsen(h, cpart, (fine, p) => { kwayRefine(fine, p, k, ub, passes, rng); });
+}
+
+/**
+ * Projects a partition of the coarsest graph level by level back to graphs[0]; `refine` (when
+ * given) is called on the coarsest graph and again after each projection.
+ */
+export function uncoarsen(h: Hierarchy, coarsestPart: Int32Array, refine?: (g: CsrGraph, part: Int32Array) => void): Int32Array {
+  let part = coarsestPart;
+  refine?.(h.graphs[h.graphs.length - 1]!, part);
+  for (let l = h.graphs.length - 2; l >= 0; l--) {
+    const fine = h.graphs[l]!, cmap = h.cmaps[l]!;
     const p = new Int32Array(fine.n);
     for (let v = 0; v < fine.n; v++) p[v] = part[cmap[v]!]!;
     part = p;
-    kwayRefine(fine, part, k, cfg.ub, cfg.kwayPasses, rng);
+    refine?.(fine, part);
   }
   return part;
 }
 
-function recursiveBisection(g: CsrGraph, vmap: Int32Array, k: number, offset: number, out: Int32Array, ub: number, rng: Rng, cfg: MultilevelConfig): void {
+function recursiveBisection(g: CsrGraph, vmap: Int32Array, k: number, offset: number, out: Int32Array, ub: number, rng: Rng, cfg: MultilevelConfig, hooks?: BisectionHooks): void {
   if (k === 1 || g.n === 0) {
     for (let v = 0; v < g.n; v++) out[vmap[v]!] = offset;
     return;
   }
   const k0 = Math.floor(k / 2), k1 = k - k0;
-  let where = multilevelBisection(g, k0 / k, ub, rng, cfg);
+  let where = multilevelBisection(g, k0 / k, ub, rng, cfg, hooks);
   for (let t = 1; t < cfg.bisectionTries; t++) {
-    const other = multilevelBisection(g, k0 / k, ub, rng, cfg);
+    const other = multilevelBisection(g, k0 / k, ub, rng, cfg, hooks);
     if (bisectionCut(g, other) < bisectionCut(g, where)) where = other;
   }
   for (const side of [0, 1]) {
     const kk = side === 0 ? k0 : k1;
     const { sub, subMap } = inducedSubgraph(g, where, side, vmap);
-    recursiveBisection(sub, subMap, kk, offset + (side === 0 ? 0 : k0), out, ub, rng, cfg);
+    recursiveBisection(sub, subMap, kk, offset + (side === 0 ? 0 : k0), out, ub, rng, cfg, hooks);
   }
 }
 
@@ -143,7 +210,7 @@ export function inducedSubgraph(g: CsrGraph, where: Int32Array, side: number, vm
 // Multilevel bisection
 
 /** Bisects g: side 0 gets frac0 of the weight, each side at most ub x its target. Returns 0/1 per vertex. */
-export function multilevelBisection(g: CsrGraph, frac0: number, ub: number, rng: Rng, cfg: MultilevelConfig = DEFAULT_MULTILEVEL): Int32Array {
+export function multilevelBisection(g: CsrGraph, frac0: number, ub: number, rng: Rng, cfg: MultilevelConfig = DEFAULT_MULTILEVEL, hooks?: BisectionHooks): Int32Array {
   const tw = totalVertexWeight(g);
   const target0 = frac0 * tw;
   const targets = [target0, tw - target0] as const;
@@ -164,13 +231,19 @@ export function multilevelBisection(g: CsrGraph, frac0: number, ub: number, rng:
     graphs.push(coarse); cmaps.push(cmap); cur = coarse;
   }
 
-  // 2. Initial bisection of the coarsest graph: best of several grown and refined bisections.
+  // 2. Initial bisection of the coarsest graph: best of several grown and refined bisections
+  // (or the hook's one bisection, refined when hooks.refine).
   const coarsest = graphs[graphs.length - 1]!;
   const fm = new Fm(g.n);
-  let where = new Int32Array(coarsest.n);
+  let where: Int32Array = new Int32Array(coarsest.n);
+  const refine = hooks?.refine ?? true;
+  if (hooks) {
+    where = hooks.initial(coarsest, frac0, rng);
+    if (refine) fm.refine(coarsest, where, targets, maxw, cfg.fmPasses, rng);
+  }
   let bestCut = Infinity, bestExcess = Infinity;
   const trial = new Int32Array(coarsest.n);
-  for (let t = 0; t < Math.max(1, cfg.initTries); t++) {
+  for (let t = 0; t < (hooks ? 0 : Math.max(1, cfg.initTries)); t++) {
     growBisection(coarsest, trial, targets, maxw, rng, fm);
     const { cut, excess } = fm.refine(coarsest, trial, targets, maxw, cfg.fmPasses, rng);
     if (excess < bestExcess || (excess === bestExcess && cut < bestCut)) {
@@ -185,13 +258,16 @@ export function multilevelBisection(g: CsrGraph, frac0: number, ub: number, rng:
     const w = new Int32Array(fine.n);
     for (let v = 0; v < fine.n; v++) w[v] = where[cmap[v]!]!;
     where = w;
-    fm.refine(fine, where, targets, maxw, cfg.fmPasses, rng);
+    if (refine) fm.refine(fine, where, targets, maxw, cfg.fmPasses, rng);
   }
   return where;
 }
 
-/** One level of heavy-edge matching and contraction. cmap maps each vertex to its coarse vertex. */
-export function coarsenOnce(g: CsrGraph, rng: Rng, maxVertexWeight: number): { coarse: CsrGraph; cmap: Int32Array } {
+/**
+ * One level of heavy-edge matching and contraction. cmap maps each vertex to its coarse vertex.
+ * With `part`, only vertices of the same part are matched (so a partition carries to the coarse graph).
+ */
+export function coarsenOnce(g: CsrGraph, rng: Rng, maxVertexWeight: number, part?: Int32Array): { coarse: CsrGraph; cmap: Int32Array } {
   const { n, xadj, adjncy, adjwgt, vwgt } = g;
   const perm = new Int32Array(n);
   for (let i = 0; i < n; i++) perm[i] = i;
@@ -207,7 +283,7 @@ export function coarsenOnce(g: CsrGraph, rng: Rng, maxVertexWeight: number): { c
     const wu = vwgt[u]!;
     for (let e = xadj[u]!; e < xadj[u + 1]!; e++) {
       const v = adjncy[e]!;
-      if (match[v] === -1 && adjwgt[e]! > bw && wu + vwgt[v]! <= maxVertexWeight) { best = v; bw = adjwgt[e]!; }
+      if (match[v] === -1 && adjwgt[e]! > bw && wu + vwgt[v]! <= maxVertexWeight && (!part || part[v] === part[u])) { best = v; bw = adjwgt[e]!; }
     }
     if (best < 0) { match[u] = u; cmap[u] = cn; }
     else { match[u] = best; match[best] = u; cmap[u] = cn; cmap[best] = cn; }

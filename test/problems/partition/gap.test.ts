@@ -7,7 +7,9 @@ import { Rng } from '../../../src/core/rng.js';
 import { triangulatedMesh, randomGeometricGraph } from '../../../src/problems/partition/instances.js';
 import { balance, edgeCut } from '../../../src/problems/partition/evaluate.js';
 import { randomPartition } from '../../../src/problems/partition/heuristics.js';
-import { GAP_DEFAULTS, GapNet, evaluateGapLoss, gapLoss, gapPartition, loadGap, prepareGraph, trainGap } from '../../../src/problems/partition/gap.js';
+import { GAP_DEFAULTS, GapNet, bfsLevels, evaluateGapLoss, gapBisection, gapLoss, gapPartition, loadGap, prepareGraph, trainGap } from '../../../src/problems/partition/gap.js';
+import { computationGraph } from '../../../src/problems/partition/generators.js';
+import { graphFromEdges } from '../../../src/core/graph.js';
 import { noGrad, tensor } from '../../../src/learn/index.js';
 
 test('GAP loss: expected normalized cut equals the normalized cut for a hard assignment', () => {
@@ -52,7 +54,57 @@ test('a few seconds of GAP training lower the expected normalized cut on unseen 
     const pf = gapPartition(loaded, g, 4, new Rng(1), true);
     assert.ok(balance(g, 4, pf) <= 1.03, `gap+fm balance ${balance(g, 4, pf)}`);
     assert.ok(edgeCut(g, pf) < 0.25 * rand);
+    // GAP on the whole graph at every split (gap.multilevel=0), and gap+fm with V-cycles
+    const pw = gapPartition(loaded, g, 4, new Rng(1), false, 1.03, false);
+    assert.equal(new Set(pw).size, 4);
+    assert.ok(edgeCut(g, pw) < 0.5 * rand, `whole-graph gap cut ${edgeCut(g, pw)} vs random ${rand}`);
+    const pv = gapPartition(loaded, g, 4, new Rng(1), true, 1.03, true, 2);
+    assert.ok(balance(g, 4, pv) <= 1.03, `gap+fm+vcycles balance ${balance(g, 4, pv)}`);
+    assert.ok(edgeCut(g, pv) < 0.25 * rand);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('BFS levels: along a relabeled path they rise from one end to the other; every component spans [0, 1]', () => {
+  const n = 50, rng = new Rng(3);
+  const label = Int32Array.from({ length: n }, (_, i) => i);
+  rng.shuffle(label);
+  const us: number[] = [], vs: number[] = [];
+  for (let i = 0; i + 1 < n; i++) { us.push(label[i]!); vs.push(label[i + 1]!); }
+  us.push(n, n + 1); vs.push(n + 1, n + 2); // a second component: a path of 3
+  const g = graphFromEdges(n + 4, us, vs); // vertex n + 3 isolated
+  const { order, level } = bfsLevels(g);
+  assert.deepEqual([...order].sort((a, b) => a - b), Array.from({ length: n + 4 }, (_, i) => i));
+  const along = Array.from({ length: n }, (_, i) => level[label[i]!]!);
+  const rising = along[0] === 0;
+  for (let i = 0; i < n; i++) assert.ok(Math.abs(along[i]! - (rising ? i : n - 1 - i) / (n - 1)) < 1e-6, `position ${i}: ${along[i]}`);
+  assert.equal(Math.max(level[n]!, level[n + 2]!), 1);
+  assert.equal(level[n + 1], 0.5);
+  assert.equal(level[n + 3], 0);
+});
+
+test('GAP loss: the balance term counts vertex weight (coarse graphs)', () => {
+  const g = computationGraph(60, 2);
+  g.vwgt.fill(1);
+  g.vwgt[0] = 59; // one vertex as heavy as all others together
+  const gg = prepareGraph(g, new Rng(1));
+  const Y = new Float32Array(2 * g.n);
+  for (let v = 0; v < g.n; v++) Y[2 * v + (v === 0 ? 0 : 1)] = 1; // the heavy vertex alone in part 0
+  const { balance: even } = noGrad(() => gapLoss(gg, tensor(Y, [g.n, 2]), 0.5, 1));
+  assert.ok(even.data[0]! < 1e-9, `weight-balanced split has balance term ${even.data[0]}`);
+  for (let v = 0; v < g.n; v++) { Y[2 * v] = v < 30 ? 1 : 0; Y[2 * v + 1] = v < 30 ? 0 : 1; } // half the vertices, not half the weight
+  const { balance: uneven } = noGrad(() => gapLoss(gg, tensor(Y, [g.n, 2]), 0.5, 1));
+  assert.ok(uneven.data[0]! > 0.2, `balance term ${uneven.data[0]}`);
+});
+
+test('a network that sends every vertex one way still bisects: split at the target share by its probabilities', () => {
+  const net = new GapNet(8, 2, new Rng(1));
+  for (const [name, p] of net.namedParameters()) if (name === 'head.bias') { p.data[0] = 100; p.data[1] = -100; }
+  const g = triangulatedMesh(100, 3);
+  const where = gapBisection(net, g, 0.25, new Rng(2));
+  const zeros = where.reduce((a, w) => a + (w === 0 ? 1 : 0), 0);
+  assert.equal(zeros, 25);
+  const p = gapPartition(net, g, 8, new Rng(2), false);
+  assert.equal(new Set(p).size, 8);
 });

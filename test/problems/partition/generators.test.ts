@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { SelfoptError } from '../../../src/core/errors.js';
 import { findGraphDefect } from '../../../src/core/graph.js';
-import { barabasiAlbert, stochasticBlockModel } from '../../../src/problems/partition/generators.js';
+import { barabasiAlbert, computationGraph, stochasticBlockModel } from '../../../src/problems/partition/generators.js';
 import { generateGraph, parseGeneratedName, parseSnapEdgeList, parseVertexLabels, sbmParameters } from '../../../src/problems/partition/instances.js';
 import { normalizedMutualInformation } from '../../../src/problems/partition/evaluate.js';
 import { DataPath } from '../../../src/core/data.js';
@@ -83,4 +83,30 @@ test('email-Eu-core loads with its 42 departments and reports NMI (when on the d
   assert.equal(new Set(inst.labels).size, 42);
   const m = await partitionProblem.evaluate(inst, inst.labels!.map((l: number) => l % 42), { seed: 1, rng: undefined as never, quick: true, options: {}, solveMs: 0 });
   assert.equal(m.nmi, 1);
+});
+
+test('computation graph: exactly n vertices, a long thin ladder (small degrees, large diameter), seeded', () => {
+  for (const n of [2, 3, 10, 999, 2000]) {
+    const g = computationGraph(n, 4);
+    assert.equal(g.n, n);
+    assert.equal(findGraphDefect(g), undefined);
+    for (let e = 0; e < g.adjwgt.length; e++) assert.equal(g.adjwgt[e], 1); // no repeated edge
+  }
+  const g = computationGraph(2000, 4);
+  let maxDeg = 0, isolated = 0;
+  for (let v = 0; v < g.n; v++) { const d = g.xadj[v + 1]! - g.xadj[v]!; maxDeg = Math.max(maxDeg, d); if (d === 0) isolated++; }
+  assert.ok(maxDeg <= 16, `max degree ${maxDeg}`);
+  assert.ok(isolated <= 1);
+  const m = g.adjncy.length / 2;
+  assert.ok(m > 1.1 * g.n && m < 1.8 * g.n, `${m} edges on ${g.n} vertices`);
+  // BFS eccentricity of vertex 0: path-like graphs have a diameter far above a mesh's sqrt(n)
+  const dist = new Int32Array(g.n).fill(-1);
+  const queue = [0]; dist[0] = 0;
+  for (let h = 0; h < queue.length; h++) { const v = queue[h]!; for (let e = g.xadj[v]!; e < g.xadj[v + 1]!; e++) { const u = g.adjncy[e]!; if (dist[u]! < 0) { dist[u] = dist[v]! + 1; queue.push(u); } } }
+  assert.ok(queue.length >= g.n - 1, `component of vertex 0 has ${queue.length} vertices`);
+  assert.ok(Math.max(...dist) > 100, `eccentricity ${Math.max(...dist)}`);
+  assert.deepEqual(computationGraph(500, 5).adjncy, computationGraph(500, 5).adjncy);
+  assert.notDeepEqual(computationGraph(500, 5).adjncy, computationGraph(500, 6).adjncy);
+  assert.equal(parseGeneratedName('compgraph_2k_s3')?.kind, 'compgraph');
+  assert.equal(generateGraph(parseGeneratedName('compgraph_2k')!).graph.n, 2000);
 });

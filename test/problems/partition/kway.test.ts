@@ -5,7 +5,8 @@ import { randomGeometricGraph, triangulatedMesh } from '../../../src/problems/pa
 import { balance, edgeCut } from '../../../src/problems/partition/evaluate.js';
 import { graphGrowingPartition, randomPartition } from '../../../src/problems/partition/heuristics.js';
 import { kwayRefine } from '../../../src/problems/partition/kway.js';
-import { DEFAULT_MULTILEVEL, multilevelKwayPartition, multilevelPartition } from '../../../src/problems/partition/multilevel.js';
+import { DEFAULT_MULTILEVEL, coarsenOnce, kwayVcycle, multilevelKwayPartition, multilevelPartition } from '../../../src/problems/partition/multilevel.js';
+import { computationGraph } from '../../../src/problems/partition/generators.js';
 
 const g = randomGeometricGraph(3000, 11);
 
@@ -51,4 +52,33 @@ test('multilevel k-way scheme: balance <= 1.03 and a cut near recursive bisectio
     assert.equal(new Set(p).size, k);
     assert.ok(edgeCut(mesh, p) < 1.3 * edgeCut(mesh, rb), `k=${k}: ${edgeCut(mesh, p)} vs ${edgeCut(mesh, rb)}`);
   }
+});
+
+test('partition-respecting coarsening matches only vertices of the same part', () => {
+  const part = graphGrowingPartition(g, 5, new Rng(4));
+  const { coarse, cmap } = coarsenOnce(g, new Rng(5), 1 << 30, part);
+  assert.ok(coarse.n < 0.7 * g.n, `coarse ${coarse.n} of ${g.n}`);
+  const partOf = new Int32Array(coarse.n).fill(-1);
+  for (let v = 0; v < g.n; v++) {
+    const c = cmap[v]!;
+    assert.ok(partOf[c] === -1 || partOf[c] === part[v], `coarse vertex ${c} spans two parts`);
+    partOf[c] = part[v]!;
+  }
+});
+
+test('a k-way V-cycle never raises the cut, keeps balance, and lowers the cut of a greedy-refined chain graph', () => {
+  const cg = computationGraph(3000, 9);
+  let lowered = 0;
+  for (const [graph, k] of [[cg, 8], [g, 8], [cg, 32]] as const) {
+    for (let s = 1; s <= 3; s++) {
+      const part = graphGrowingPartition(graph, k, new Rng(s));
+      kwayRefine(graph, part, k, 1.03, 10, new Rng(s));
+      const before = edgeCut(graph, part);
+      const after = kwayVcycle(graph, part, k, 1.03, 10, new Rng(s));
+      assert.ok(edgeCut(graph, after) <= before, `${edgeCut(graph, after)} > ${before}`);
+      assert.ok(balance(graph, k, after) <= 1.03, `balance ${balance(graph, k, after)}`);
+      if (edgeCut(graph, after) < before) lowered++;
+    }
+  }
+  assert.ok(lowered >= 5, `V-cycle lowered the cut in only ${lowered} of 9 runs`);
 });
