@@ -91,11 +91,13 @@ export interface GapConfig {
   multilevel: number;
   /** gap+fm: V-cycles of k-way refinement after the k-way refinement of GAP's partition. */
   vcycles: number;
+  /** gap+fm: partitions sampled from Y per coarsest graph besides the argmax (and, when > 0, the split in Y's order); FM keeps the best. */
+  samples: number;
 }
 
 export const GAP_DEFAULTS: GapConfig = {
   hidden: 32, layers: 2, learningRate: 3e-3, balanceWeight: 4, graphsPerFamily: 8, coarsenedCopies: 2, minVertices: 300, maxVertices: 3000,
-  unevenShareProb: 0.25, saveEverySeconds: 60, multilevel: 1, vcycles: 2,
+  unevenShareProb: 0.25, saveEverySeconds: 60, multilevel: 1, vcycles: 2, samples: 0,
 };
 
 export function gapConfig(options: Record<string, string>): GapConfig {
@@ -372,20 +374,36 @@ export function evaluateGapLoss(net: GapNet, graphs: GapGraph[], balanceWeight =
  * recursive bisection never asks for parts of an empty graph.
  */
 export function gapBisection(net: GapNet, g: CsrGraph, frac0: number, rng: Rng): Int32Array {
+  return gapCandidates(net, g, frac0, rng, 0)[0]!;
+}
+
+/**
+ * Bisections drawn from GAP's output Y for refinement to choose from: the argmax (as
+ * gapBisection), the split at the target share in the order of Y, and `samples` partitions with
+ * each vertex's side drawn from its row of Y (GAP's output read as the distribution it is).
+ */
+export function gapCandidates(net: GapNet, g: CsrGraph, frac0: number, rng: Rng, samples: number): Int32Array[] {
   const gg = prepareGraph(g, rng, frac0);
-  let where: Int32Array = new Int32Array(g.n);
+  const out: Int32Array[] = [];
   noGrad(() => tidy(() => {
     const Y = net.forward(gg, setShare(gg, frac0)).data;
+    const score = new Float64Array(g.n);
+    for (let v = 0; v < g.n; v++) score[v] = Y[2 * v + 1]!;
+    const split = balancedSplit(g, score, frac0);
+    let where: Int32Array = new Int32Array(g.n);
     let ones = 0;
     for (let v = 0; v < g.n; v++) { where[v] = Y[2 * v]! >= Y[2 * v + 1]! ? 0 : 1; ones += where[v]!; }
-    if (g.n >= 2 && (ones === 0 || ones === g.n)) {
-      const score = new Float64Array(g.n);
-      for (let v = 0; v < g.n; v++) score[v] = Y[2 * v + 1]!;
-      where = balancedSplit(g, score, frac0);
+    if (g.n >= 2 && (ones === 0 || ones === g.n)) where = split;
+    out.push(where);
+    if (samples > 0) out.push(split);
+    for (let s = 0; s < samples; s++) {
+      const w = new Int32Array(g.n);
+      for (let v = 0; v < g.n; v++) w[v] = rng.next() < Y[2 * v]! ? 0 : 1;
+      out.push(w);
     }
     return null;
   }));
-  return where;
+  return out;
 }
 
 /**
@@ -396,13 +414,13 @@ export function gapBisection(net: GapNet, g: CsrGraph, frac0: number, rng: Rng):
  * with GAP's one bisection in place of its 8 grown-and-refined initial bisections. Without
  * `multilevel`, GAP bisects the whole (sub)graph at every split (FM on it with `refine`).
  */
-export function gapPartition(net: GapNet, g: CsrGraph, k: number, rng: Rng, refine: boolean, ub = 1.03, multilevel = true, vcycles = 0): Int32Array {
+export function gapPartition(net: GapNet, g: CsrGraph, k: number, rng: Rng, refine: boolean, ub = 1.03, multilevel = true, vcycles = 0, samples = 0): Int32Array {
   if (k <= 1 || g.n === 0) return new Int32Array(g.n);
   let part: Int32Array;
   if (multilevel) {
     // Without refinement one try per split: choosing the lower cut of two would be a refinement.
     const cfg = { ...DEFAULT_MULTILEVEL, ub, kwayPasses: 0, vcycles: 0, bisectionTries: refine ? DEFAULT_MULTILEVEL.bisectionTries : 1 };
-    part = multilevelPartition(g, k, rng, cfg, { initial: (c, frac0, r) => gapBisection(net, c, frac0, r), refine });
+    part = multilevelPartition(g, k, rng, cfg, { initial: (c, frac0, r) => gapCandidates(net, c, frac0, r, refine ? samples : 0), refine });
   } else {
     part = gapRecursiveBisection(net, g, k, rng, refine, ub);
   }
@@ -481,7 +499,7 @@ export const gapFmSolver: LearnedSolver<PartitionInstance, Int32Array> = {
   },
   solve: (inst: PartitionInstance, ctx: SolveContext) => {
     const cfg = gapConfig(ctx.options);
-    return gapPartition(netFor(ctx.options), inst.graph, inst.k, ctx.rng, true, 1.03, cfg.multilevel !== 0, cfg.vcycles);
+    return gapPartition(netFor(ctx.options), inst.graph, inst.k, ctx.rng, true, 1.03, cfg.multilevel !== 0, cfg.vcycles, cfg.samples);
   },
   train: trainFromInstances,
 };

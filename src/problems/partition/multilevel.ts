@@ -47,12 +47,13 @@ export interface MultilevelConfig {
 export const DEFAULT_MULTILEVEL: MultilevelConfig = { ub: 1.03, coarsenTo: 100, initTries: 8, fmPasses: 10, bisectionTries: 2, kwayPasses: 10, vcycles: 0 };
 
 /**
- * Another initial bisection in place of greedy graph growing (GAP's network, gap.ts): `initial`
- * bisects the coarsest graph, side 0 getting frac0 of its weight; with `refine` false nothing is
- * refined (no FM at any level), so the result is that bisection projected back.
+ * Other initial bisections in place of greedy graph growing (GAP's network, gap.ts): `initial`
+ * gives candidate bisections of the coarsest graph, side 0 getting frac0 of its weight. With
+ * `refine`, each is FM-refined and the best kept (as the grown ones are); with `refine` false only
+ * the first is used and nothing is refined at any level: that bisection projected back.
  */
 export interface BisectionHooks {
-  initial: (coarsest: CsrGraph, frac0: number, rng: Rng) => Int32Array;
+  initial: (coarsest: CsrGraph, frac0: number, rng: Rng) => Int32Array[];
   refine: boolean;
 }
 
@@ -232,19 +233,19 @@ export function multilevelBisection(g: CsrGraph, frac0: number, ub: number, rng:
   }
 
   // 2. Initial bisection of the coarsest graph: best of several grown and refined bisections
-  // (or the hook's one bisection, refined when hooks.refine).
+  // (or of the hook's candidates, refined when hooks.refine; unrefined, its first).
   const coarsest = graphs[graphs.length - 1]!;
   const fm = new Fm(g.n);
   let where: Int32Array = new Int32Array(coarsest.n);
   const refine = hooks?.refine ?? true;
-  if (hooks) {
-    where = hooks.initial(coarsest, frac0, rng);
-    if (refine) fm.refine(coarsest, where, targets, maxw, cfg.fmPasses, rng);
-  }
+  const candidates = hooks ? hooks.initial(coarsest, frac0, rng) : [];
+  if (hooks && !refine) where = candidates[0]!;
   let bestCut = Infinity, bestExcess = Infinity;
   const trial = new Int32Array(coarsest.n);
-  for (let t = 0; t < (hooks ? 0 : Math.max(1, cfg.initTries)); t++) {
-    growBisection(coarsest, trial, targets, maxw, rng, fm);
+  const tries = hooks ? (refine ? candidates.length : 0) : Math.max(1, cfg.initTries);
+  for (let t = 0; t < tries; t++) {
+    if (hooks) trial.set(candidates[t]!);
+    else growBisection(coarsest, trial, targets, maxw, rng, fm);
     const { cut, excess } = fm.refine(coarsest, trial, targets, maxw, cfg.fmPasses, rng);
     if (excess < bestExcess || (excess === bestExcess && cut < bestCut)) {
       bestExcess = excess; bestCut = cut;

@@ -7,7 +7,7 @@ import { Rng } from '../../../src/core/rng.js';
 import { triangulatedMesh, randomGeometricGraph } from '../../../src/problems/partition/instances.js';
 import { balance, edgeCut } from '../../../src/problems/partition/evaluate.js';
 import { randomPartition } from '../../../src/problems/partition/heuristics.js';
-import { GAP_DEFAULTS, GapNet, bfsLevels, evaluateGapLoss, gapBisection, gapLoss, gapPartition, loadGap, prepareGraph, trainGap } from '../../../src/problems/partition/gap.js';
+import { GAP_DEFAULTS, GapNet, bfsLevels, evaluateGapLoss, gapBisection, gapCandidates, gapLoss, gapPartition, loadGap, prepareGraph, trainGap } from '../../../src/problems/partition/gap.js';
 import { computationGraph } from '../../../src/problems/partition/generators.js';
 import { graphFromEdges } from '../../../src/core/graph.js';
 import { noGrad, tensor } from '../../../src/learn/index.js';
@@ -107,4 +107,10 @@ test('a network that sends every vertex one way still bisects: split at the targ
   assert.equal(zeros, 25);
   const p = gapPartition(net, g, 8, new Rng(2), false);
   assert.equal(new Set(p).size, 8);
+  // candidates for refinement: the argmax (here the fallback split), the split in Y's order, then samples of Y
+  const c = gapCandidates(net, g, 0.25, new Rng(2), 3);
+  assert.equal(c.length, 5);
+  assert.deepEqual(c[0], where);
+  assert.deepEqual(c[1], where);
+  for (const w of c.slice(2)) assert.equal(w.reduce((a, x) => a + x, 0), 0); // P(part 0) = 1: every sample all 0
 });
