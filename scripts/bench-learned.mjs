@@ -2,7 +2,7 @@
 // Learned-index micro-benchmark on the real key sets (not part of the test suite).
 //
 // For each set found under the data directory: builds PGM, RMI and RadixSpline (from dist/), a
-// plain binary search (the baseline, lowerBoundX / lowerBoundExact from keys.ts) and a quick radix
+// plain binary search (the baseline: keys.ts lowerBound, std::lower_bound over the key set's form) and a quick radix
 // table + binary search (RBS, SOSD's "RBS", for comparison only; the benchmark's own RBS lives in
 // heuristics.ts). Times existing-key lookups: QUERIES random existing keys, every method run on
 // the same queries in interleaved batches after a warm-up, median ns/lookup over the batches (see
@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dist = path.join(here, '..', 'dist', 'src', 'problems', 'index');
 const keysMod = await import(path.join(dist, 'keys.js'));
-const { fromBigUint64, fromUint32, fromFloat64, selectKeys, lowerBoundExact, lowerBoundX } = keysMod;
+const { fromBigUint64, fromUint32, fromFloat64, selectKeys, lowerBoundExact, lowerBound } = keysMod;
 const { buildPgm } = await import(path.join(dist, 'pgm.js'));
 const rmiMod = await tryImport(path.join(dist, 'rmi.js'));
 const { windowFallbacks } = await import(path.join(dist, 'window-search.js'));
@@ -72,7 +72,7 @@ function queryPositions(n, m, seed) {
 class BinarySearch {
   constructor(keys) { this.keys = keys; this.n = keys.n; this.useX = keys.exactX; }
   lowerBound(q, i) {
-    return this.useX ? lowerBoundX(this.keys, q, i, 0, this.n) : lowerBoundExact(this.keys, q, i, 0, this.n);
+    return lowerBound(this.keys, q, i, 0, this.n);
   }
   sizeBytes() { return 0; }
 }
@@ -106,7 +106,7 @@ class QuickRbs {
     // Widen by one bucket on each side: x of uint64 keys above 2^53 may round across a bucket edge.
     const lo = this.useX ? this.table[p] : this.table[p > 0 ? p - 1 : 0];
     const hi = this.useX ? this.table[p + 1] : this.table[p + 2];
-    return this.useX ? lowerBoundX(this.keys, q, i, lo, hi) : lowerBoundExact(this.keys, q, i, lo, hi);
+    return lowerBound(this.keys, q, i, lo, hi);
   }
   sizeBytes() { return this.table.byteLength; }
 }
@@ -118,11 +118,14 @@ const PAYLOAD = args.includes('--payload');
 function makeRunner(tag) {
   return new Function('idx', 'q', 'out', 'from', 'to', 'keys', `// ${tag}
     let sum = 0;
-    const n = keys.n, kh = keys.hi, kl = keys.lo, qh = q.hi, ql = q.lo;
+    const n = keys.n, kh = keys.hi, kl = keys.lo, qh = q.hi, ql = q.lo, ks = keys.s, qs = q.s, form = keys.form;
     for (let i = from; i < to; i++) {
       const p = idx.lowerBound(q, i);
       out[i] = p;
-      ${PAYLOAD ? 'const h = qh[i], l = ql[i]; for (let j = p; j < n && kh[j] === h && kl[j] === l; j++) sum += j;' : ''}
+      // The payload check compares the key set's form, as the evaluator does (keys.ts KeyForm: 0 = s, 1 = lo, 2 = halves).
+      ${PAYLOAD ? `if (form === 0) { const v = qs[i]; for (let j = p; j < n && ks[j] === v; j++) sum += j; }
+      else if (form === 1) { const v = qh[i] === 0 ? ql[i] : -1; for (let j = p; j < n && kl[j] === v; j++) sum += j; }
+      else { const h = qh[i], l = ql[i]; for (let j = p; j < n && kh[j] === h && kl[j] === l; j++) sum += j; }` : ''}
     }
     return sum;
   `);
