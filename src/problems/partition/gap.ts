@@ -91,13 +91,15 @@ export interface GapConfig {
   multilevel: number;
   /** gap+fm: V-cycles of k-way refinement after the k-way refinement of GAP's partition. */
   vcycles: number;
+  /** gap+fm: whole multilevel bisections per split (each its own coarsening), the lower cut kept, as multilevel's bisection_tries. */
+  bisectionTries: number;
   /** gap+fm: partitions sampled from Y per coarsest graph besides the argmax (and, when > 0, the split in Y's order); FM keeps the best. */
   samples: number;
 }
 
 export const GAP_DEFAULTS: GapConfig = {
   hidden: 32, layers: 2, learningRate: 3e-3, balanceWeight: 4, graphsPerFamily: 8, coarsenedCopies: 2, minVertices: 300, maxVertices: 3000,
-  unevenShareProb: 0.25, saveEverySeconds: 60, multilevel: 1, vcycles: 2, samples: 0,
+  unevenShareProb: 0.25, saveEverySeconds: 60, multilevel: 1, vcycles: 2, samples: 0, bisectionTries: 4,
 };
 
 export function gapConfig(options: Record<string, string>): GapConfig {
@@ -414,12 +416,12 @@ export function gapCandidates(net: GapNet, g: CsrGraph, frac0: number, rng: Rng,
  * with GAP's one bisection in place of its 8 grown-and-refined initial bisections. Without
  * `multilevel`, GAP bisects the whole (sub)graph at every split (FM on it with `refine`).
  */
-export function gapPartition(net: GapNet, g: CsrGraph, k: number, rng: Rng, refine: boolean, ub = 1.03, multilevel = true, vcycles = 0, samples = 0): Int32Array {
+export function gapPartition(net: GapNet, g: CsrGraph, k: number, rng: Rng, refine: boolean, ub = 1.03, multilevel = true, vcycles = 0, samples = 0, bisectionTries = DEFAULT_MULTILEVEL.bisectionTries): Int32Array {
   if (k <= 1 || g.n === 0) return new Int32Array(g.n);
   let part: Int32Array;
   if (multilevel) {
     // Without refinement one try per split: choosing the lower cut of two would be a refinement.
-    const cfg = { ...DEFAULT_MULTILEVEL, ub, kwayPasses: 0, vcycles: 0, bisectionTries: refine ? DEFAULT_MULTILEVEL.bisectionTries : 1 };
+    const cfg = { ...DEFAULT_MULTILEVEL, ub, kwayPasses: 0, vcycles: 0, bisectionTries: refine ? Math.max(1, bisectionTries) : 1 };
     part = multilevelPartition(g, k, rng, cfg, { initial: (c, frac0, r) => gapCandidates(net, c, frac0, r, refine ? samples : 0), refine });
   } else {
     part = gapRecursiveBisection(net, g, k, rng, refine, ub);
@@ -499,7 +501,7 @@ export const gapFmSolver: LearnedSolver<PartitionInstance, Int32Array> = {
   },
   solve: (inst: PartitionInstance, ctx: SolveContext) => {
     const cfg = gapConfig(ctx.options);
-    return gapPartition(netFor(ctx.options), inst.graph, inst.k, ctx.rng, true, 1.03, cfg.multilevel !== 0, cfg.vcycles, cfg.samples);
+    return gapPartition(netFor(ctx.options), inst.graph, inst.k, ctx.rng, true, 1.03, cfg.multilevel !== 0, cfg.vcycles, cfg.samples, cfg.bisectionTries);
   },
   train: trainFromInstances,
 };
