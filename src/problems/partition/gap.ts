@@ -38,12 +38,12 @@
  *   hundred weighted vertices, not tens of thousands (the paper's speed claim is about the
  *   network's forward pass; ours also pays for the features). `gap.multilevel=0` runs GAP on the
  *   whole (sub)graph at every split.
- * - `gap+fm`: FM refines each bisection within ub^(1/levels) at every level while projecting back,
- *   then k-way refinement (kway.ts) of the finished partition: exactly `multilevel` with GAP's one
- *   bisection of the coarsest graph in place of its 8 grown-and-refined ones, so the two compare
- *   GAP against greedy graph growing; then `vcycles` (2) V-cycles of k-way refinement
- *   (multilevel.ts kwayVcycle; `multilevel --opt vcycles=2` is the matching baseline). `gap` alone
- *   is the projected argmax: no FM, no balancing.
+ * - `gap+fm`: `bisectionTries` (4) whole multilevel bisections per split, FM refining each within
+ *   ub^(1/levels) at every level while projecting back, the lower cut kept; then k-way refinement
+ *   (kway.ts) of the finished partition and `vcycles` (2) V-cycles of it (multilevel.ts kwayVcycle):
+ *   exactly `multilevel --opt bisection_tries=4 --opt vcycles=2` with GAP's one bisection of the
+ *   coarsest graph in place of its 8 grown-and-refined ones, so the two compare GAP against greedy
+ *   graph growing. `gap` alone is the projected argmax (one try per split): no FM, no balancing.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
