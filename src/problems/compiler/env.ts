@@ -16,6 +16,10 @@
  *     first divided by TotalInsts, and TotalInsts / count at -O0 (CompilerGym's InstCountNorm);
  *   'autophase-norm': the Autophase-like vector divided by TotalInsts (CompilerGym's AutophaseNorm);
  *   'both': the two concatenated;
+ *   then, with `actionHistory`, the histogram of the passes that changed the module so far,
+ *   divided by maxSteps (CompilerGym's good PPO agents see Autophase plus a histogram of the
+ *   actions taken; here only the effective ones count, so that a search that skips no-ops and
+ *   an episode see the same history for the same module);
  *   then one last entry: steps taken / maxSteps.
  * Episodes end by truncation after `maxSteps` passes (CompilerGym's llvm-ic-v0 has no terminal
  * state either). A pass that fails (crash, verifier error, timeout) leaves the module as it was,
@@ -40,15 +44,22 @@ export interface CompilerEnvConfig {
   maxSteps?: number;
   /** A session to share (its cache and stats); default a new one. */
   session?: OptSession;
+  /** Append the histogram of actions taken (see the file comment). Default false. */
+  actionHistory?: boolean;
 }
 
-export function observationSize(kind: ObservationKind): number {
+export function observationSize(kind: ObservationKind, actionHistory = false): number {
+  return featureSize(kind) + (actionHistory ? ACTIONS.length : 0) + 1;
+}
+
+/** Length of the module features alone (no history, no step fraction). */
+export function featureSize(kind: ObservationKind): number {
   const ic = INSTCOUNT_FEATURES.length, ap = AUTOPHASE_FEATURES.length;
-  return (kind === 'instcount-norm' ? ic : kind === 'autophase-norm' ? ap : ic + ap) + 1;
+  return kind === 'instcount-norm' ? ic : kind === 'autophase-norm' ? ap : ic + ap;
 }
 
-/** The observation vector of a module's IR (see the file comment), written into `out`. */
-export function observe(ir: string, countO0: number, kind: ObservationKind, stepFrac: number, out: Float32Array): Float32Array {
+/** The module features of an observation (see the file comment), written into `out` from 0. */
+export function moduleFeatures(ir: string, countO0: number, kind: ObservationKind, out: Float32Array): Float32Array {
   const a = analyzeIr(ir);
   const total = Math.max(1, a.instructions);
   let k = 0;
@@ -60,8 +71,29 @@ export function observe(ir: string, countO0: number, kind: ObservationKind, step
   if (kind !== 'instcount-norm') {
     for (let i = 0; i < a.autophase.length; i++) out[k++] = a.autophase[i]! / total;
   }
+  return out;
+}
+
+/**
+ * Completes an observation whose first featureSize(kind) entries are the module features: the
+ * histogram of `history` (action indices, each counted 1 / maxSteps) when given, then the step
+ * fraction.
+ */
+export function finishObservation(kind: ObservationKind, history: readonly number[] | null, stepFrac: number, maxSteps: number, out: Float32Array): Float32Array {
+  let k = featureSize(kind);
+  if (history) {
+    out.fill(0, k, k + ACTIONS.length);
+    for (const a of history) out[k + a] = out[k + a]! + 1 / maxSteps;
+    k += ACTIONS.length;
+  }
   out[k] = stepFrac;
   return out;
+}
+
+/** The observation vector of a module's IR (see the file comment), written into `out`. */
+export function observe(ir: string, countO0: number, kind: ObservationKind, stepFrac: number, out: Float32Array, history: readonly number[] | null = null, maxSteps = 1): Float32Array {
+  moduleFeatures(ir, countO0, kind, out);
+  return finishObservation(kind, history, stepFrac, maxSteps, out);
 }
 
 export class CompilerEnv extends Env<Float32Array, number> {
@@ -70,8 +102,10 @@ export class CompilerEnv extends Env<Float32Array, number> {
   readonly session: OptSession;
   readonly maxSteps: number;
   readonly kind: ObservationKind;
+  readonly actionHistory: boolean;
   private readonly programs: CompilerInstance[];
   private program!: CompilerInstance;
+  private taken: number[] = [];
   private roots = new Map<string, State>();
   private state!: State;
   private steps = 0;
@@ -84,7 +118,8 @@ export class CompilerEnv extends Env<Float32Array, number> {
     this.kind = cfg.observation ?? 'instcount-norm';
     this.maxSteps = cfg.maxSteps ?? 45;
     this.session = cfg.session ?? new OptSession();
-    this.observationSpace = new Box(-Infinity, Infinity, [observationSize(this.kind)]);
+    this.actionHistory = cfg.actionHistory ?? false;
+    this.observationSpace = new Box(-Infinity, Infinity, [observationSize(this.kind, this.actionHistory)]);
   }
 
   get current(): State {
@@ -111,6 +146,7 @@ export class CompilerEnv extends Env<Float32Array, number> {
     }
     this.state = root;
     this.steps = 0;
+    this.taken = [];
     return { obs: this.obs(), info: { instructionCount: root.count, program: this.program.id } };
   }
 
@@ -120,6 +156,7 @@ export class CompilerEnv extends Env<Float32Array, number> {
     const t = this.session.apply(this.state.hash, pass);
     this.steps++;
     const info: Record<string, unknown> = { pass };
+    if (t.ok && t.state.hash !== this.state.hash) this.taken.push(action);
     if (t.ok) this.state = t.state;
     else info.passFailed = t.error;
     info.instructionCount = this.state.count;
@@ -133,6 +170,6 @@ export class CompilerEnv extends Env<Float32Array, number> {
 
   private obs(): Float32Array {
     const out = new Float32Array(this.observationSpace.size);
-    return observe(this.session.irOf(this.state.hash), this.program.countO0, this.kind, this.steps / this.maxSteps, out);
+    return observe(this.session.irOf(this.state.hash), this.program.countO0, this.kind, this.steps / this.maxSteps, out, this.actionHistory ? this.taken : null, this.maxSteps);
   }
 }

@@ -37,6 +37,7 @@ import { OptSession, type State } from './session.js';
 import { loadProgram, type CompilerInstance, type ProgramSpec } from './instances.js';
 import type { PassSequence } from './evaluate.js';
 import { optionNumber } from './heuristics.js';
+import { behaviourClone, greedyDemos, type Demo } from './imitation.js';
 
 // ---------------------------------------------------------------------------------------------
 // Hyperparameters
@@ -46,6 +47,8 @@ export interface CompilerPpoConfig {
   /** Passes per episode (and per answer of the policy). */
   episodeLength: number;
   observation: ObservationKind;
+  /** Append the histogram of passes that changed the module (env.ts). */
+  actionHistory: boolean;
   hidden: number[];
   /** Env steps per training chunk (weights saved and validated after each). */
   chunkSteps: number;
@@ -58,20 +61,31 @@ export interface CompilerPpoConfig {
   workers: number;
   /** Programs larger than this (bytes of source) are left out of training (slow passes). */
   maxProgramBytes: number;
+  /** Behaviour-cloning epochs on greedy's demonstrations before PPO (0: PPO from scratch; imitation.ts). */
+  bcEpochs: number;
+  bcBatch: number;
+  bcLearningRate: number;
+  /** Greedy steps per demonstration program at most. */
+  demoSteps: number;
 }
 
 export const COMPILER_PPO_DEFAULTS: CompilerPpoConfig = {
   episodeLength: 20,
-  observation: 'instcount-norm',
-  hidden: [64, 64],
+  observation: 'both',
+  actionHistory: true,
+  hidden: [256, 256],
   chunkSteps: 2048,
   numEnvs: 4,
   numSteps: 64,
-  learningRate: 3e-4,
-  entCoef: 0.01,
+  learningRate: 1e-5,
+  entCoef: 0.001,
   gamma: 1,
   workers: 2,
   maxProgramBytes: 16_384,
+  bcEpochs: 400,
+  bcBatch: 64,
+  bcLearningRate: 1e-3,
+  demoSteps: 30,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -79,9 +93,9 @@ export const COMPILER_PPO_DEFAULTS: CompilerPpoConfig = {
 // ---------------------------------------------------------------------------------------------
 
 /** A CompilerEnv over programs given as plain ProgramSpecs (compiled bitcode is cached on disk). */
-export function createCompilerEnv(options: { programs: ProgramSpec[]; maxSteps: number; observation: ObservationKind }): CompilerEnv {
+export function createCompilerEnv(options: { programs: ProgramSpec[]; maxSteps: number; observation: ObservationKind; actionHistory?: boolean }): CompilerEnv {
   const programs = options.programs.map(loadProgram).filter((p) => !p.error && p.countO0 > p.countOz);
-  return new CompilerEnv({ programs, maxSteps: options.maxSteps, observation: options.observation });
+  return new CompilerEnv({ programs, maxSteps: options.maxSteps, observation: options.observation, actionHistory: options.actionHistory ?? false });
 }
 
 /** MlpPolicy, starting from the weights of `init` (a checkpoint path) when given. */
@@ -93,8 +107,9 @@ export function compilerPolicy(options: { obsDim: number; numActions: number; hi
 
 function policyFromCheckpoint(path: string): { net: MlpPolicy; cfg: CompilerPpoConfig } {
   const { header } = readCheckpoint(path);
-  const cfg = { ...COMPILER_PPO_DEFAULTS, ...(header.hyperparameters as Partial<CompilerPpoConfig>) };
-  const net = compilerPolicy({ obsDim: observationSize(cfg.observation), numActions: ACTIONS.length, hidden: cfg.hidden, init: path }, new Rng(0));
+  // A checkpoint written before actionHistory existed has none.
+  const cfg = { ...COMPILER_PPO_DEFAULTS, actionHistory: false, ...(header.hyperparameters as Partial<CompilerPpoConfig>) };
+  const net = compilerPolicy({ obsDim: observationSize(cfg.observation, cfg.actionHistory), numActions: ACTIONS.length, hidden: cfg.hidden, init: path }, new Rng(0));
   return { net, cfg };
 }
 
@@ -107,27 +122,52 @@ function logProbs(net: MlpPolicy, obs: Float32Array): Float32Array {
 // ---------------------------------------------------------------------------------------------
 
 interface Best { count: number; seq: string[]; hash: string }
+/** A module reached by a search, with the passes that changed it on the way (the history the policy sees). */
+interface Node { hash: string; count: number; seq: string[]; taken: number[] }
 
-/** One rollout from -O0: greedy (argmax) or sampled; returns the best prefix seen. */
+/** The policy's log-probabilities of every action at a module reached by `node.taken`. */
+function policyScores(net: MlpPolicy, cfg: CompilerPpoConfig, inst: CompilerInstance, session: OptSession, node: Node, obs: Float32Array): Float32Array {
+  observe(session.irOf(node.hash), inst.countO0, cfg.observation, Math.min(1, node.taken.length / cfg.episodeLength), obs, cfg.actionHistory ? node.taken : null, cfg.episodeLength);
+  return logProbs(net, obs);
+}
+
+function better(best: Best, n: Node): Best {
+  return n.count < best.count ? { count: n.count, seq: n.seq, hash: n.hash } : best;
+}
+
+/**
+ * One rollout of `episodeLength` steps from -O0: the most likely pass (or one sampled with `rng`)
+ * among those not yet known to leave the current module unchanged or to fail on it (a no-op
+ * would otherwise repeat forever: the module, hence the observation, does not change). Returns
+ * the best prefix seen.
+ */
 function rolloutPolicy(net: MlpPolicy, cfg: CompilerPpoConfig, inst: CompilerInstance, session: OptSession, rng: Rng | null, best: Best): Best {
-  const obs = new Float32Array(observationSize(cfg.observation));
-  let cur: State = session.addState(inst.ir);
-  const seq: string[] = [];
+  const obs = new Float32Array(observationSize(cfg.observation, cfg.actionHistory));
+  const root = session.addState(inst.ir);
+  let cur: Node = { hash: root.hash, count: root.count, seq: [], taken: [] };
+  const useless = new Set<number>();
   for (let step = 0; step < cfg.episodeLength; step++) {
-    observe(session.irOf(cur.hash), inst.countO0, cfg.observation, step / cfg.episodeLength, obs);
-    const lp = logProbs(net, obs);
-    let a = 0;
+    const lp = policyScores(net, cfg, inst, session, cur, obs);
+    let a = -1;
     if (rng) {
-      let u = rng.next(), acc = 0;
-      for (a = 0; a < lp.length - 1; a++) { acc += Math.exp(lp[a]!); if (u < acc) break; }
+      let z = 0;
+      for (let j = 0; j < lp.length; j++) if (!useless.has(j)) z += Math.exp(lp[j]!);
+      let u = rng.next() * z;
+      for (let j = 0; j < lp.length; j++) {
+        if (useless.has(j)) continue;
+        a = j;
+        u -= Math.exp(lp[j]!);
+        if (u <= 0) break;
+      }
     } else {
-      for (let j = 1; j < lp.length; j++) if (lp[j]! > lp[a]!) a = j;
+      for (let j = 0; j < lp.length; j++) if (!useless.has(j) && (a < 0 || lp[j]! > lp[a]!)) a = j;
     }
+    if (a < 0) break;
     const t = session.apply(cur.hash, ACTIONS[a]!.pass);
-    seq.push(ACTIONS[a]!.pass);
-    if (!t.ok) { seq.pop(); continue; }
-    cur = t.state;
-    if (cur.count < best.count) best = { count: cur.count, seq: [...seq], hash: cur.hash };
+    if (!t.ok || t.state.hash === cur.hash) { useless.add(a); continue; }
+    useless.clear();
+    cur = { hash: t.state.hash, count: t.state.count, seq: [...cur.seq, ACTIONS[a]!.pass], taken: [...cur.taken, a] };
+    best = better(best, cur);
   }
   return best;
 }
@@ -137,24 +177,52 @@ export function policyAlone(net: MlpPolicy, cfg: CompilerPpoConfig, inst: Compil
   return rolloutPolicy(net, cfg, inst, session, null, { count: root.count, seq: [], hash: root.hash });
 }
 
+/**
+ * Greedy search restricted to the policy's `topK` most likely passes at each module (greedy
+ * tries all 119): take the one that removes the most instructions; stop when none of them
+ * removes any, or after `maxSteps`.
+ */
+function topKGreedy(net: MlpPolicy, cfg: CompilerPpoConfig, inst: CompilerInstance, session: OptSession, start: Node, opts: { topK: number; maxSteps: number }, best: Best): Best {
+  const obs = new Float32Array(observationSize(cfg.observation, cfg.actionHistory));
+  let cur = start;
+  for (let step = 0; step < opts.maxSteps; step++) {
+    const lp = policyScores(net, cfg, inst, session, cur, obs);
+    const order = Array.from(lp.keys()).sort((x, y) => lp[y]! - lp[x]!).slice(0, opts.topK);
+    let next: Node | undefined;
+    for (const a of order) {
+      const t = session.apply(cur.hash, ACTIONS[a]!.pass);
+      if (t.ok && t.state.count < (next?.count ?? cur.count)) next = { hash: t.state.hash, count: t.state.count, seq: [...cur.seq, ACTIONS[a]!.pass], taken: [...cur.taken, a] };
+    }
+    if (!next) break;
+    cur = next;
+    best = better(best, cur);
+  }
+  return best;
+}
+
+/** Rebuilds the search node of a pass sequence (its modules are in the session's cache). */
+function nodeOf(inst: CompilerInstance, session: OptSession, seq: readonly string[]): Node {
+  const root = session.addState(inst.ir);
+  let n: Node = { hash: root.hash, count: root.count, seq: [], taken: [] };
+  for (const p of seq) {
+    const t = session.apply(n.hash, p);
+    if (!t.ok) break;
+    n = { hash: t.state.hash, count: t.state.count, seq: [...n.seq, p], taken: [...n.taken, ACTIONS.findIndex((x) => x.pass === p)] };
+  }
+  return n;
+}
+
+/**
+ * PPO + guided search: the policy's own answer (its argmax rollout, plus `samples` sampled
+ * rollouts), then a top-k greedy search from -O0, then one from the best module found so far;
+ * the best module of all is the answer (so never worse than the policy alone).
+ */
 export function guidedSearch(net: MlpPolicy, cfg: CompilerPpoConfig, inst: CompilerInstance, rng: Rng, opts: { samples: number; topK: number; maxSteps: number }, session = new OptSession()): Best {
   let best = policyAlone(net, cfg, inst, session);
   for (let k = 0; k < opts.samples; k++) best = rolloutPolicy(net, cfg, inst, session, rng, best);
-  // Refine: greedy over the policy's topK passes from the best module found.
-  const obs = new Float32Array(observationSize(cfg.observation));
-  for (let step = 0; step < opts.maxSteps; step++) {
-    observe(session.irOf(best.hash), inst.countO0, cfg.observation, Math.min(1, best.seq.length / cfg.episodeLength), obs);
-    const lp = logProbs(net, obs);
-    const order = Array.from(lp.keys()).sort((x, y) => lp[y]! - lp[x]!).slice(0, opts.topK);
-    let next: Best | undefined;
-    for (const a of order) {
-      const t = session.apply(best.hash, ACTIONS[a]!.pass);
-      if (t.ok && t.state.count < (next?.count ?? best.count)) next = { count: t.state.count, seq: [...best.seq, ACTIONS[a]!.pass], hash: t.state.hash };
-    }
-    if (!next) break;
-    best = next;
-  }
-  return best;
+  const root = session.addState(inst.ir);
+  best = topKGreedy(net, cfg, inst, session, { hash: root.hash, count: root.count, seq: [], taken: [] }, opts, best);
+  return topKGreedy(net, cfg, inst, session, nodeOf(inst, session, best.seq), opts, best);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -167,12 +235,15 @@ function configFrom(options: Record<string, string>): CompilerPpoConfig {
     if (!(k in cfg)) continue;
     const key = k as keyof CompilerPpoConfig;
     if (key === 'observation') cfg.observation = v as ObservationKind;
+    else if (key === 'actionHistory') cfg.actionHistory = v === '1' || v === 'true';
     else if (key === 'hidden') cfg.hidden = v.split('x').map(Number);
     else (cfg as unknown as Record<string, number>)[key] = Number(v);
   }
   if (!['instcount-norm', 'autophase-norm', 'both'].includes(cfg.observation)) throw new SelfoptError(`observation=${cfg.observation}`, '--opt observation', 'instcount-norm, autophase-norm or both');
   return cfg;
 }
+
+interface TrainProgress { steps: number; chunks: number; bestScore: number; bcDone?: boolean; bcScore?: number }
 
 async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudget, ctx: TrainContext): Promise<void> {
   const cfg = configFrom(ctx.options);
@@ -181,13 +252,13 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
   const validation = usable.filter((p) => p.program.subset === 'validation');
   if (train.length === 0) throw new SelfoptError('no train-subset programs that build', 'compiler ppo train', 'at least one');
   const weights = join(ctx.stateDir, 'weights.ckpt'), bestPath = join(ctx.stateDir, 'best.ckpt'), progressPath = join(ctx.stateDir, 'progress.json');
-  let progress = existsSync(progressPath) ? JSON.parse(readFileSync(progressPath, 'utf8')) as { steps: number; chunks: number; bestScore: number } : { steps: 0, chunks: 0, bestScore: -Infinity };
+  let progress = existsSync(progressPath) ? JSON.parse(readFileSync(progressPath, 'utf8')) as TrainProgress : { steps: 0, chunks: 0, bestScore: -Infinity };
   const t0 = performance.now();
   const totalSteps = budget.steps ?? Infinity;
   const deadline = budget.seconds !== undefined ? t0 + budget.seconds * 1000 : Infinity;
-  const obsDim = observationSize(cfg.observation);
+  const obsDim = observationSize(cfg.observation, cfg.actionHistory);
   const hyper = { ...cfg };
-  const env = { module: new URL('./ppo.js', import.meta.url).href, export: 'createCompilerEnv', options: { programs: train.map((p) => p.program), maxSteps: cfg.episodeLength, observation: cfg.observation } };
+  const env = { module: new URL('./ppo.js', import.meta.url).href, export: 'createCompilerEnv', options: { programs: train.map((p) => p.program), maxSteps: cfg.episodeLength, observation: cfg.observation, actionHistory: cfg.actionHistory } };
   const score = (net: MlpPolicy): number => {
     const set = validation.length > 0 ? validation : train;
     const session = new OptSession();
@@ -195,6 +266,36 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
     session.close();
     return r;
   };
+  const keepIfBest = (net: MlpPolicy, s: number, extra: Record<string, unknown>) => {
+    if (s >= progress.bestScore) saveCheckpoint(bestPath, net, { hyperparameters: { ...hyper, validationGeomean: s, steps: progress.steps, ...extra }, seed: ctx.seed, command: ctx.command });
+    progress.bestScore = Math.max(progress.bestScore, s);
+  };
+
+  // Warm start (imitation.ts): greedy demonstrations on the train programs (one program per
+  // save, so a killed run resumes where it was), then behaviour cloning, scored as chunk 0.
+  if (cfg.bcEpochs > 0 && !progress.bcDone) {
+    const demosPath = join(ctx.stateDir, 'demos.json');
+    const demos: Record<string, Demo[]> = existsSync(demosPath) ? JSON.parse(readFileSync(demosPath, 'utf8')) as Record<string, Demo[]> : {};
+    for (const p of train) {
+      if (demos[p.id]) continue;
+      const session = new OptSession();
+      const td = performance.now();
+      demos[p.id] = greedyDemos(p, session, cfg.observation, cfg.demoSteps);
+      session.close();
+      writeFileAtomic(demosPath, JSON.stringify(demos));
+      ctx.log({ demoPrograms: Object.keys(demos).length, demoStates: demos[p.id]!.length, demoSeconds: (performance.now() - td) / 1000 });
+    }
+    const all = train.flatMap((p) => demos[p.id] ?? []);
+    const net = compilerPolicy({ obsDim, numActions: ACTIONS.length, hidden: cfg.hidden }, new Rng(ctx.seed));
+    behaviourClone(net, all, { kind: cfg.observation, actionHistory: cfg.actionHistory, episodeLength: cfg.episodeLength, epochs: cfg.bcEpochs, batchSize: cfg.bcBatch, learningRate: cfg.bcLearningRate }, new Rng(ctx.seed).split('bc'), ctx.log);
+    saveCheckpoint(weights, net, { hyperparameters: hyper, seed: ctx.seed, command: ctx.command });
+    const s = score(net);
+    progress.bcDone = true;
+    progress.bcScore = s;
+    keepIfBest(net, s, { phase: 'behaviour cloning', demoStates: all.length });
+    ctx.log({ step: 0, validationGeomeanVsOz: s, demoStates: all.length });
+    writeFileAtomic(progressPath, JSON.stringify(progress));
+  }
   while (progress.steps < totalSteps && performance.now() < deadline) {
     const chunk = Math.min(cfg.chunkSteps, totalSteps - progress.steps);
     const steps = Math.max(cfg.numEnvs * cfg.numSteps, Math.floor(chunk / (cfg.numEnvs * cfg.numSteps)) * cfg.numEnvs * cfg.numSteps);
@@ -217,14 +318,20 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
     const net = result.policy as MlpPolicy;
     saveCheckpoint(weights, net, { hyperparameters: hyper, seed: ctx.seed, command: ctx.command });
     const s = score(net);
-    progress = { steps: progress.steps + steps, chunks: progress.chunks + 1, bestScore: Math.max(progress.bestScore, s) };
-    if (s >= progress.bestScore) saveCheckpoint(bestPath, net, { hyperparameters: { ...hyper, validationGeomean: s, steps: progress.steps }, seed: ctx.seed, command: ctx.command });
+    progress.steps += steps;
+    progress.chunks += 1;
+    keepIfBest(net, s, { phase: 'ppo' });
     ctx.log({ step: progress.steps, validationGeomeanVsOz: s });
     writeFileAtomic(progressPath, JSON.stringify(progress));
     ctx.progress(Math.min(progress.steps, totalSteps === Infinity ? progress.steps : totalSteps), totalSteps === Infinity ? progress.steps : totalSteps);
   }
-  const { net } = policyFromCheckpoint(existsSync(bestPath) ? bestPath : weights);
-  saveCheckpoint(ctx.out, net, { hyperparameters: { ...hyper, validationGeomean: progress.bestScore, steps: progress.steps, trainPrograms: train.length, validationPrograms: validation.length }, seed: ctx.seed, command: ctx.command });
+  const chosen = existsSync(bestPath) ? bestPath : weights;
+  const { net } = policyFromCheckpoint(chosen);
+  const from = readCheckpoint(chosen).header.hyperparameters as Record<string, unknown>;
+  saveCheckpoint(ctx.out, net, {
+    hyperparameters: { ...hyper, validationGeomean: progress.bestScore, bcValidationGeomean: progress.bcScore, steps: progress.steps, chosenPhase: from.phase, chosenAtSteps: from.steps, trainPrograms: train.length, validationPrograms: validation.length },
+    seed: ctx.seed, command: ctx.command,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -239,18 +346,18 @@ function netFor(ctx: SolveContext): { net: MlpPolicy; cfg: CompilerPpoConfig } {
   return n;
 }
 
-function answer(best: Best, session: OptSession, t0: number): PassSequence {
+/** No searchMs: the learned solvers' search_s is the runner's wall time of solve() (loading the checkpoint included). */
+function answer(best: Best, session: OptSession): PassSequence {
   session.close();
-  return { passes: best.seq, count: best.count, searchMs: performance.now() - t0, stats: { ...session.stats } };
+  return { passes: best.seq, count: best.count, stats: { ...session.stats } };
 }
 
 export const ppoSolver: LearnedSolver<CompilerInstance, PassSequence> = {
   info: { name: 'ppo', kind: 'learned', description: 'PPO policy on InstCountNorm features: the most likely pass at each step, best prefix kept', reference: 'Cummins et al., CompilerGym (2022), PPO on llvm-ic-v0; Schulman et al. 2017' },
   solve(inst, ctx) {
-    const t0 = performance.now();
     const { net, cfg } = netFor(ctx);
     const session = new OptSession();
-    return answer(policyAlone(net, cfg, inst, session), session, t0);
+    return answer(policyAlone(net, cfg, inst, session), session);
   },
   train: trainCompilerPpo,
 };
@@ -258,11 +365,10 @@ export const ppoSolver: LearnedSolver<CompilerInstance, PassSequence> = {
 export const ppoGuidedSolver: LearnedSolver<CompilerInstance, PassSequence> = {
   info: { name: 'ppo-guided-search', kind: 'learned', description: 'the PPO policy proposes (its greedy rollout and sampled ones), a greedy search over its top-k passes refines', reference: 'Cummins et al., CompilerGym (2022): PPO + guided search, llvm-ic-v0 leaderboard' },
   solve(inst, ctx) {
-    const t0 = performance.now();
     const { net, cfg } = netFor(ctx);
     const session = new OptSession();
-    const best = guidedSearch(net, cfg, inst, ctx.rng, { samples: optionNumber(ctx, 'samples', 4, 2), topK: optionNumber(ctx, 'topK', 8, 6), maxSteps: optionNumber(ctx, 'maxSteps', 20, 10) }, session);
-    return answer(best, session, t0);
+    const best = guidedSearch(net, cfg, inst, ctx.rng, { samples: optionNumber(ctx, 'samples', 0), topK: optionNumber(ctx, 'topK', 12, 8), maxSteps: optionNumber(ctx, 'maxSteps', 30, 10) }, session);
+    return answer(best, session);
   },
   train: (_instances, _budget, ctx) => {
     throw new SelfoptError('ppo-guided-search trains nothing of its own', `selfopt train compiler ppo-guided-search (${ctx.command})`, '`selfopt train compiler ppo`: guided search uses the ppo checkpoint');

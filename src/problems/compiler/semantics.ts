@@ -27,6 +27,8 @@ interface RunOutput { status: string; stdout: string; stderr: string }
 
 /** Outputs of programs' -O0 builds, by IR hash (computed once per process). */
 const reference = new Map<string, RunOutput | null>();
+/** Verdicts by (program, optimised module): different pass sequences often reach the same module. */
+const verdicts = new Map<string, SemanticsResult>();
 
 function runnable(inst: CompilerInstance): boolean {
   const p = inst.program;
@@ -63,8 +65,15 @@ export function checkSemantics(inst: CompilerInstance, optimisedIr: string): Sem
     reference.set(key, ref);
   }
   if (ref === null) return { checked: false, note: '-O0 build does not run cleanly' };
+  const vkey = `${key}\0${sha1(optimisedIr)}`;
+  const known = verdicts.get(vkey);
+  if (known) return known;
   const got = buildAndRun(optimisedIr, args);
-  if (!got) return { checked: true, same: false, note: 'optimised build did not build or timed out' };
-  const same = got.status === ref.status && got.stdout === ref.stdout && got.stderr === ref.stderr;
-  return { checked: true, same, note: same ? undefined : `outputs differ (stdout ${ref.stdout.length} vs ${got.stdout.length} bytes)` };
+  const v: SemanticsResult = !got
+    ? { checked: true, same: false, note: 'optimised build did not build or timed out' }
+    : got.status === ref.status && got.stdout === ref.stdout && got.stderr === ref.stderr
+      ? { checked: true, same: true }
+      : { checked: true, same: false, note: `outputs differ (stdout ${ref.stdout.length} vs ${got.stdout.length} bytes)` };
+  verdicts.set(vkey, v);
+  return v;
 }

@@ -80,6 +80,19 @@ test('action space: 119 LLVM 14 passes, the 5 left out listed, equal to the .tsv
   if (tsv) assert.deepEqual(readActionMap(tsv), COMPILERGYM_FLAGS.map(([f, p]) => [f, p]));
 });
 
+test('cloning target: 0.7 on greedy\'s choice (ties shared), 0.3 by instructions removed, sums to 1', async () => {
+  const { cloneTarget } = await import('../../../src/problems/compiler/imitation.js');
+  const childCounts = ACTIONS.map(() => 100);
+  childCounts[3] = 90; childCounts[7] = 90; childCounts[9] = 95; childCounts[11] = 120;
+  const t = cloneTarget({ program: 'p', taken: [], features: [], count: 100, childCounts, returnToGo: 0 });
+  const total = t.reduce((a, b) => a + b, 0);
+  assert.ok(Math.abs(total - 1) < 1e-6, String(total));
+  assert.ok(Math.abs(t[3]! - (0.35 + 0.3 * 10 / 25)) < 1e-6 && Math.abs(t[7]! - t[3]!) < 1e-9);
+  assert.ok(Math.abs(t[9]! - 0.3 * 5 / 25) < 1e-6);
+  assert.equal(t[11], 0);
+  assert.equal(t[0], 0);
+});
+
 test('split by program is fixed and roughly 60/20/20', () => {
   assert.equal(subsetOf('ss/Shootout/ary3'), subsetOf('ss/Shootout/ary3'));
   const counts = { train: 0, validation: 0, test: 0 };
@@ -249,10 +262,14 @@ test('ppo: a tiny training run writes a checkpoint that ppo and ppo-guided-searc
   const progs = [tiny(), own('sieve')];
   const stateDir = join(dir, 'ppo-state'), out = join(dir, 'ppo.ckpt');
   const points: Record<string, number>[] = [];
-  const options = { chunkSteps: '64', numEnvs: '2', numSteps: '32', workers: '0', episodeLength: '6' };
+  const options = { chunkSteps: '64', numEnvs: '2', numSteps: '32', workers: '0', episodeLength: '6', hidden: '16x16', demoSteps: '3', bcEpochs: '20' };
   await ppoSolver.train(progs, { steps: 64 }, { seed: 1, rng: new Rng(1), quick: true, options, stateDir, out, command: 'test', log: (p) => points.push(p), progress: () => {} });
   assert.ok(existsSync(out));
   assert.ok(points.some((p) => typeof p.validationGeomeanVsOz === 'number'));
+  // behaviour cloning ran on greedy's demonstrations before PPO, and its loss fell
+  const bc = points.filter((p) => typeof p.bcPolicyLoss === 'number');
+  assert.equal(bc.length, 20);
+  assert.ok(bc.at(-1)!.bcPolicyLoss! < bc[0]!.bcPolicyLoss!, `${bc[0]!.bcPolicyLoss} -> ${bc.at(-1)!.bcPolicyLoss}`);
   const ctx = { seed: 1, rng: new Rng(1), quick: true, options: { checkpoint: out } };
   const inst = own('fib');
   const alone = await ppoSolver.solve(inst, ctx);
