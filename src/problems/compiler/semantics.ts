@@ -72,7 +72,7 @@ export function checkSemantics(inst: CompilerInstance, optimisedIr: string): Sem
   const v: SemanticsResult = !got
     ? { checked: true, same: false, note: 'optimised build did not build or timed out' }
     : got.status === ref.status && got.stdout === ref.stdout && got.stderr === ref.stderr
-      ? { checked: true, same: true }
+      ? { checked: true, same: true, note: undefined }
       : { checked: true, same: false, note: `outputs differ (stdout ${ref.stdout.length} vs ${got.stdout.length} bytes)` };
   verdicts.set(vkey, v);
   return v;
