@@ -18,6 +18,8 @@
  * - curriculum on episode length (decima-sim's reset_prob): each iteration's episodes stop at a
  *   horizon drawn from an exponential distribution with mean 1 / resetProb seconds, resetProb
  *   decreasing by resetProbDecay per iteration to resetProbMin (0 = whole episodes).
+ * Optional warm start (a departure from the paper, off by default): `imitationIterations` of
+ * DAgger on tuned weighted fair before REINFORCE (decima-imitation.ts).
  * Departures: loss terms are means over the batch's steps (decima-sim sums; Adam makes the two
  * the same up to the entropy balance, which the weights set); rewards are seconds / rewardScale
  * (decima-sim: ms / 1e5, the same with rewardScale 100); episodes run in this thread (learn's
