@@ -33,7 +33,7 @@ import { performance } from 'node:perf_hooks';
 import { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
-import { checkpointFor } from '../../core/train.js';
+import { checkpointFor, shippedCheckpointPath } from '../../core/train.js';
 import type { Info } from '../../core/env.js';
 import type { LearnedSolver, SolveContext, TrainBudget, TrainContext } from '../../core/problem.js';
 import { Adam, AverageRewardRate, getFlatWeights, reinforceAdvantages, noGrad, tidy, tensor, sum, mul, sub, add, reshape, gather, pick, saveCheckpoint, loadCheckpoint, readCheckpoint, type AdamState } from '../../learn/index.js';
@@ -482,7 +482,9 @@ export const decimaSolver: LearnedSolver<SchedulingInstance, SchedulingPolicy> =
     reference: 'Mao et al., Learning Scheduling Algorithms for Data Processing Clusters, SIGCOMM 2019',
   },
   solve(inst: SchedulingInstance, ctx: SolveContext): SchedulingPolicy {
-    const path = checkpointFor('scheduling', 'decima', ctx.options);
+    // Continuous arrivals use the stream checkpoint when one is shipped (trained on streams), else the batch one.
+    const streamPath = shippedCheckpointPath('scheduling', 'decima-stream');
+    const path = inst.workload.kind === 'stream' && !ctx.options['checkpoint'] && existsSync(streamPath) ? streamPath : checkpointFor('scheduling', 'decima', ctx.options);
     let net = nets.get(path);
     if (!net) nets.set(path, (net = loadDecima(path)));
     if (net.opts.numExecutors !== inst.numExecutors) {
