@@ -3,6 +3,7 @@
  * can cross to a worker thread (or, later, to another machine through a queue).
  */
 import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import type { InstanceRef, MetricValues } from '../core/problem.js';
 import { SelfoptError } from '../core/errors.js';
 
@@ -60,4 +61,15 @@ export function userError(e: unknown): { user: boolean; message: string } {
   const message = e instanceof Error ? e.message : String(e);
   if (message.startsWith(USER_ERROR)) return { user: true, message: message.slice(USER_ERROR.length) };
   return { user: e instanceof SelfoptError || (e instanceof Error && e.name === 'SelfoptError'), message };
+}
+
+/**
+ * The worker-thread pool that runs cells (local runs and `selfopt worker`), one thread per lane.
+ * Atomics off: with them piscina parks an idle thread in Atomics.wait, so its event loop never
+ * runs between tasks and never reaps the child processes a cell started (the compiler's
+ * opt-server, killed at the end of each solve); they stayed zombies until the pool closed,
+ * hundreds in one compiler run. Task hand-off by message costs microseconds; cells take ms or more.
+ */
+export function cellPoolOptions(threads: number): { filename: string; minThreads: number; maxThreads: number; useAtomics: false } {
+  return { filename: fileURLToPath(new URL('./worker.js', import.meta.url)), minThreads: threads, maxThreads: threads, useAtomics: false };
 }

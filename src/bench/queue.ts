@@ -16,14 +16,13 @@
  */
 import { createHash } from 'node:crypto';
 import { availableParallelism, hostname } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { SelfoptError } from '../core/errors.js';
 import { codeVersion, machineInfo } from '../core/version.js';
 import { getProblem } from '../problems/all.js';
-import { crossable, userError, type Cell, type CellResult } from './cell.js';
+import { cellPoolOptions, crossable, userError, type Cell, type CellResult } from './cell.js';
 import { cellKey } from './store.js';
 
 /** The queue every coordinator and worker share unless told otherwise (`--queue-name`). */
@@ -242,7 +241,7 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
   const me = `${hostname()}:${process.pid}`;
   const version = codeVersion();
   const machine = machineInfo();
-  const pool = new Piscina({ filename: fileURLToPath(new URL('./worker.js', import.meta.url)), minThreads: threads, maxThreads: threads });
+  const pool = new Piscina(cellPoolOptions(threads));
   const gate = new ConcurrencyGate((name) => getProblem(name).maxConcurrency);
   const processor = async (job: Job<CellJob, CellJobResult>): Promise<CellJobResult> => {
     const { cell } = job.data;

@@ -8,7 +8,6 @@
  * and the error is reported with its cell.
  */
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import cliProgress from 'cli-progress';
 import { DataPath } from '../core/data.js';
@@ -16,7 +15,7 @@ import { SelfoptError, unknownName } from '../core/errors.js';
 import type { InstanceRef, Problem } from '../core/problem.js';
 import { codeVersion, machineInfo } from '../core/version.js';
 import { getProblem } from '../problems/all.js';
-import { type Cell, type CellResult, configHash, gridHash, userError } from './cell.js';
+import { type Cell, type CellResult, cellPoolOptions, configHash, gridHash, userError } from './cell.js';
 import { savePicture } from './pictures.js';
 import { runCell } from './run-cell.js';
 import { cellKey, type ResultRow, type ResultsStore } from './store.js';
@@ -153,7 +152,7 @@ export async function runBench(opts: BenchOptions, store: ResultsStore): Promise
 
 /** Runs cells on a pool of worker threads; stops at the first failure and rethrows it. */
 async function runInPool(cells: Cell[], threads: number, record: (c: Cell, r: CellResult) => Promise<void>): Promise<void> {
-  const pool = new Piscina({ filename: fileURLToPath(new URL('./worker.js', import.meta.url)), minThreads: threads, maxThreads: threads, idleTimeout: 1000 });
+  const pool = new Piscina({ ...cellPoolOptions(threads), idleTimeout: 1000 });
   const abort = new AbortController();
   let failure: unknown;
   // Each worker lane takes cells in order, so one worker sees one instance after another.
