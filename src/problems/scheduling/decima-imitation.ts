@@ -23,7 +23,7 @@ import { tidy, gather, pick, reshape, sum, add, sub, mul, logSoftmax } from '../
 import { encodeAction, type SchedulingEnv, type SchedulingObs } from './env.js';
 import type { SchedulingPolicy } from './evaluate.js';
 import { decide } from './decima.js';
-import { type DecimaNet, type Step, type Structure, snapshot, structureOf, stageLogProbs, limitLogProbs } from './decima-net.js';
+import { type DecimaNet, type Step, type Structure, snapshot, structureOf, chosenStageHeads } from './decima-net.js';
 
 /** The labelled states of one episode. */
 export interface ImitationEpisode {
@@ -90,13 +90,7 @@ export function runImitationEpisode(env: SchedulingEnv, net: DecimaNet, expert: 
 export function imitationGradient(net: DecimaNet, steps: Step[], rows: Int32Array, limitLo: Int32Array, limitHi: Int32Array, scale: number): { loss: number; stageHits: number; limitHits: number } {
   return tidy(() => {
     const B = steps.length, E = net.opts.numExecutors;
-    const em = net.embed(steps);
-    const st = stageLogProbs(em, steps);
-    const chosen = Int32Array.from(rows, (r, b) => em.nodeOff[b]! + r);
-    const pairJob = Int32Array.from(rows, (r, b) => em.jobOff[b]! + steps[b]!.s.stageJob[r]!);
-    const lmin = Int32Array.from(rows, (r, b) => steps[b]!.limitMin[steps[b]!.s.stageJob[r]!]!);
-    const logits = net.limitLogits(em, steps, Int32Array.from({ length: B }, (_, b) => b), pairJob);
-    const lim = limitLogProbs(logits, lmin, E);
+    const { em, st, chosen, lmin, logits, lim } = chosenStageHeads(net, steps, rows);
     // log P(limit in [lo, hi]) = log-softmax over the allowed limits minus log-softmax over the set, at any member.
     const setMask = new Uint8Array(B * E);
     for (let b = 0; b < B; b++) setMask.fill(1, b * E + limitLo[b]! - 1, b * E + limitHi[b]!);

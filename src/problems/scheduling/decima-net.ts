@@ -242,4 +242,22 @@ export function limitLogProbs(logits: Tensor, limitMin: Int32Array, E: number): 
   return { logp: logSoftmax(logits, mask), entropy: categoricalEntropy(logits, mask), mask };
 }
 
+/**
+ * Both heads on a batch of steps, each with the stage chosen at it (`rows[b]`, a node of step b):
+ * the stage log-probabilities, the flat index of each chosen node, and the limit head's logits
+ * and masked log-probabilities for the chosen stage's job. What REINFORCE and imitation score.
+ */
+export function chosenStageHeads(net: DecimaNet, steps: readonly Step[], rows: Int32Array): {
+  em: Embedded; st: ReturnType<typeof stageLogProbs>; chosen: Int32Array; lmin: Int32Array; logits: Tensor; lim: ReturnType<typeof limitLogProbs>;
+} {
+  const B = steps.length;
+  const em = net.embed(steps);
+  const st = stageLogProbs(em, steps);
+  const chosen = Int32Array.from(rows, (r, b) => em.nodeOff[b]! + r);
+  const pairJob = Int32Array.from(rows, (r, b) => em.jobOff[b]! + steps[b]!.s.stageJob[r]!);
+  const lmin = Int32Array.from(rows, (r, b) => steps[b]!.limitMin[steps[b]!.s.stageJob[r]!]!);
+  const logits = net.limitLogits(em, steps, Int32Array.from({ length: B }, (_, b) => b), pairJob);
+  return { em, st, chosen, lmin, logits, lim: limitLogProbs(logits, lmin, net.opts.numExecutors) };
+}
+
 export { pick };

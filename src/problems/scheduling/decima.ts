@@ -43,7 +43,7 @@ import type { SchedulingInstance } from './instances.js';
 import { firstFitClass, sweepAlpha, SWEEP_EPISODES, WeightedFair } from './heuristics.js';
 import { runImitationEpisode, imitationGradient, sampleBatch, type ImitationEpisode } from './decima-imitation.js';
 import type { EpisodeTask } from './decima-worker.js';
-import { DecimaNet, DECIMA_NET_DEFAULTS, structureOf, snapshot, viewOf, stageLogProbs, limitLogProbs, type Step, type Structure, type DecimaNetOptions } from './decima-net.js';
+import { DecimaNet, DECIMA_NET_DEFAULTS, structureOf, snapshot, viewOf, chosenStageHeads, type Step, type Structure, type DecimaNetOptions } from './decima-net.js';
 
 // ---------------------------------------------------------------------------------------------
 // Hyperparameters
@@ -251,12 +251,7 @@ export function runDecimaEpisode(env: SchedulingEnv, net: DecimaNet, seed: numbe
 function accumulateGradient(net: DecimaNet, steps: Step[], rows: Int32Array, limits: Int32Array, adv: Float64Array, entropyWeight: number, totalSteps: number): { pg: number; entropy: number } {
   return tidy(() => {
     const B = steps.length, E = net.opts.numExecutors;
-    const em = net.embed(steps);
-    const st = stageLogProbs(em, steps);
-    const chosen = Int32Array.from(rows, (r, b) => em.nodeOff[b]! + r);
-    const pairJob = Int32Array.from(rows, (r, b) => em.jobOff[b]! + steps[b]!.s.stageJob[r]!);
-    const lmin = Int32Array.from(rows, (r, b) => steps[b]!.limitMin[steps[b]!.s.stageJob[r]!]!);
-    const lim = limitLogProbs(net.limitLogits(em, steps, Int32Array.from({ length: B }, (_, b) => b), pairJob), lmin, E);
+    const { st, chosen, lmin, lim } = chosenStageHeads(net, steps, rows);
     const logp = add(reshape(gather(st.logp, chosen), [B]), pick(lim.logp, Int32Array.from(limits, (l) => l - 1)));
     const normS = Float32Array.from(st.allowed, (a) => (a > 1 ? 1 / Math.log(a) : 0));
     const normL = Float32Array.from(lmin, (m) => (E - m + 1 > 1 ? 1 / Math.log(E - m + 1) : 0));
