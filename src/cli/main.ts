@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { DataPath } from '../core/data.js';
 import { SelfoptError } from '../core/errors.js';
 import { problems, getProblem } from '../problems/all.js';
+import { describeProblem } from '../core/problem.js';
 import { type BenchOptions, runBench } from '../bench/runner.js';
 import { ResultsStore, DEFAULT_STORE_PATH } from '../bench/store.js';
 import { writeReport, printReport } from './report.js';
@@ -29,13 +30,7 @@ program
   .action((o: { data?: string; quick?: boolean; json?: boolean }) => {
     const ctx = { data: new DataPath({ dataDir: o.data }), quick: o.quick === true };
     const out = problems.map((p) => ({
-      name: p.name,
-      title: p.title,
-      reference: p.reference,
-      primaryMetric: p.primaryMetric,
-      baseline: p.baseline,
-      metrics: p.metrics,
-      solvers: p.solvers.map((s) => s.info),
+      ...describeProblem(p),
       instances: p.listInstances(ctx).map(({ id, source, split, description, path }) => ({ id, source, split, description, path })),
     }));
     if (o.json) return void console.log(JSON.stringify(out, null, 2));

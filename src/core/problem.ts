@@ -166,3 +166,9 @@ export interface Problem<I = any, S = any> {
   /** Scores a solution. The single source of truth for the metrics. */
   evaluate(instance: I, solution: S, ctx: EvalContext): MetricValues | Promise<MetricValues>;
 }
+
+/** A problem as plain data, for `selfopt list --json` and the dashboard's /api/problems alike. */
+export function describeProblem(p: Problem) {
+  const { name, title, reference, primaryMetric, baseline, metrics } = p;
+  return { name, title, reference, primaryMetric, baseline, metrics, solvers: p.solvers.map((s) => s.info) };
+}

@@ -21,6 +21,7 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 import { SelfoptError } from '../core/errors.js';
 import { PROJECT_ROOT } from '../core/version.js';
 import { getProblem, problems } from '../problems/all.js';
+import { describeProblem } from '../core/problem.js';
 import { ResultsStore } from '../bench/store.js';
 import { summarizeProblem } from '../bench/summary.js';
 
@@ -93,15 +94,7 @@ export class Dashboard {
     const q = (k: string) => url.searchParams.get(k) ?? undefined;
     switch (url.pathname) {
       case '/api/problems':
-        return problems.map((p) => ({
-          name: p.name,
-          title: p.title,
-          reference: p.reference,
-          primaryMetric: p.primaryMetric,
-          baseline: p.baseline,
-          metrics: p.metrics,
-          solvers: p.solvers.map((s) => s.info),
-        }));
+        return problems.map(describeProblem);
       case '/api/runs':
         return this.withStore((s) => s.runs());
       case '/api/summary': {
