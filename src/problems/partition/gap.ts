@@ -62,7 +62,8 @@ import {
 import type { PartitionInstance } from './instances.js';
 import { generateGraph, type GeneratedSpec } from './instances.js';
 import { DEFAULT_SPECTRAL, balancedSplit, fiedlerVector, type SpectralConfig } from './spectral.js';
-import { DEFAULT_MULTILEVEL, Fm, coarsenHierarchy, inducedSubgraph, kwayVcycle, multilevelPartition } from './multilevel.js';
+import { DEFAULT_MULTILEVEL, coarsenHierarchy, inducedSubgraph, kwayVcycle, multilevelPartition } from './multilevel.js';
+import { Fm } from './fm.js';
 import { kwayRefine } from './kway.js';
 
 // ---------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@
  * - Balanced split: vertices sorted by their Fiedler value; side 0 takes the prefix whose weight
  *   comes nearest to its target (frac0 of the total), so with unit weights each side is within one
  *   vertex of its target and every final part within a few vertices of total / k.
- * - `spectral+fm`: the same, each bisection then refined by FM (multilevel.ts's Fm) within ub^(1/b)
+ * - `spectral+fm`: the same, each bisection then refined by FM (fm.ts's Fm) within ub^(1/b)
  *   per level as in the multilevel partitioner, and the k parts by greedy k-way refinement
  *   (kway.ts): the classical "spectral + KL/FM" post-step.
  * - Both end with k-way refinement's balancing phase, so every part is within ub.
@@ -25,7 +25,8 @@ import type { CsrGraph } from '../../core/graph.js';
 import { totalVertexWeight, weightedDegrees } from '../../core/graph.js';
 import type { Rng } from '../../core/rng.js';
 import { lanczosLargest, type Eigenpairs } from './lanczos.js';
-import { coarsenOnce, Fm, inducedSubgraph } from './multilevel.js';
+import { coarsenOnce, inducedSubgraph } from './multilevel.js';
+import { Fm } from './fm.js';
 import { kwayRefine } from './kway.js';
 
 export type LaplacianKind = 'normalized' | 'combinatorial';

@@ -4,7 +4,8 @@ import { Rng } from '../../../src/core/rng.js';
 import { triangulatedMesh, randomGeometricGraph, type PartitionInstance } from '../../../src/problems/partition/instances.js';
 import { balance, edgeCut, evaluatePartition } from '../../../src/problems/partition/evaluate.js';
 import { graphGrowingPartition, randomPartition } from '../../../src/problems/partition/heuristics.js';
-import { Fm, multilevelBisection, multilevelPartition } from '../../../src/problems/partition/multilevel.js';
+import { multilevelBisection, multilevelPartition } from '../../../src/problems/partition/multilevel.js';
+import { Fm } from '../../../src/problems/partition/fm.js';
 import { findGpmetis, gpmetisSolver } from '../../../src/problems/partition/gpmetis.js';
 
 const mesh = triangulatedMesh(2500, 3);
