@@ -23,6 +23,7 @@ import { tidy, gather, pick, reshape, sum, add, sub, mul, logSoftmax } from '../
 import { encodeAction, type SchedulingEnv, type SchedulingObs } from './env.js';
 import type { SchedulingPolicy } from './evaluate.js';
 import { decide } from './decima.js';
+import type { RolloutTeacher } from './decima-teacher.js';
 import { type DecimaNet, type Step, type Structure, snapshot, structureOf, chosenStageHeads } from './decima-net.js';
 
 /** The labelled states of one episode. */
@@ -47,17 +48,24 @@ export function equivalentLimits(o: SchedulingObs, row: number, limit: number): 
   return limit >= full ? [Math.max(o.limitMin[k]!, Math.min(full, o.numExecutors)), o.numExecutors] : [limit, limit];
 }
 
-export function runImitationEpisode(env: SchedulingEnv, net: DecimaNet, expert: SchedulingPolicy, seed: number, rng: Rng, beta: number): ImitationEpisode {
+/**
+ * One DAgger episode. With a `teacher` (decima-teacher.ts), a `labelShare` of the states are
+ * labelled by it (and, with probability beta, acted on by it); at the other states the expert
+ * (the teacher's base policy) acts when beta says so, and nothing is labelled.
+ */
+export function runImitationEpisode(env: SchedulingEnv, net: DecimaNet, expert: SchedulingPolicy, seed: number, rng: Rng, beta: number, teacher: RolloutTeacher | null = null, labelShare = 1): ImitationEpisode {
   let cacheKey: Int32Array | null = null, cache: Structure | null = null;
   let { obs, info } = env.reset({ seed });
+  teacher?.begin(seed);
   const steps: Step[] = [], rows: number[] = [], lo: number[] = [], hi: number[] = [];
   const E = obs.numExecutors;
   let decisions = 0, expertDecisions = 0, total = 0, complete = false;
   for (;;) {
     if (obs.rowPtr !== cacheKey) { cacheKey = obs.rowPtr; cache = structureOf(obs); }
-    const a = expert.act(obs, info, rng);
+    const labelled = teacher === null || rng.next() < labelShare;
+    const a = labelled && teacher !== null ? teacher.act(obs, info, rng) : expert.act(obs, info, rng);
     let st: Step | null = null;
-    if (a !== env.idleAction) {
+    if (labelled && a !== env.idleAction) {
       const { row, limit } = env.decode(a);
       const [l0, l1] = equivalentLimits(obs, row, limit);
       st = snapshot(obs, cache!);
@@ -73,6 +81,7 @@ export function runImitationEpisode(env: SchedulingEnv, net: DecimaNet, expert: 
     } else expertDecisions++;
     decisions++;
     const r = env.step(action);
+    teacher?.record(action);
     total += r.reward;
     if (r.terminated) { complete = true; break; }
     if (r.truncated) break;

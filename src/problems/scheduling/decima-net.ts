@@ -17,6 +17,13 @@
  *   concatenation), so all E limits of a job cost one job row plus E cheap rows.
  * Activations: leaky ReLU (slope 0.2) as decima-sim, none after the score outputs.
  *
+ * Optional job inputs (`jobExtras` = JOB_EXTRAS; a departure from the paper, 0 = the paper's
+ * inputs, which is how older checkpoints load): the job's rank in arrival order / 20, log(1 +
+ * total work in s) / 10, log(1 + remaining work in s) / 10 and the number of jobs in the system
+ * / 20, appended to every stage's inputs and to the limit head's job inputs. Without them the
+ * policy cannot see which job arrived first (every heuristic's tie-break and fair sharing's order)
+ * nor a job's total work (what weighted fair's shares are made of).
+ *
  * Inputs are `Step`s: copies of what a decision saw (observations are reused by the env), with
  * the job structure shared between the steps of one system state.
  */
@@ -30,6 +37,8 @@ import { NODE_FEATURES, JOB_FEATURES, type SchedulingObs } from './env.js';
 
 /** Node inputs: the env's five plus the average task duration. */
 export const DECIMA_NODE_INPUTS = NODE_FEATURES + 1;
+/** The optional job inputs (see above). */
+export const JOB_EXTRAS = 4;
 
 export interface DecimaNetOptions {
   numExecutors: number;
@@ -39,9 +48,11 @@ export interface DecimaNetOptions {
   gnnHidden: number[];
   /** Hidden widths of the two score functions (decima-sim: [32, 16, 8]). */
   headHidden: number[];
+  /** Extra job inputs: 0 (the paper's inputs) or JOB_EXTRAS. */
+  jobExtras: number;
 }
 
-export const DECIMA_NET_DEFAULTS: Omit<DecimaNetOptions, 'numExecutors'> = { embed: 8, gnnHidden: [16, 8], headHidden: [32, 16, 8] };
+export const DECIMA_NET_DEFAULTS: Omit<DecimaNetOptions, 'numExecutors'> = { embed: 8, gnnHidden: [16, 8], headHidden: [32, 16, 8], jobExtras: 0 };
 
 /** The job structure of one system state (changes when a job arrives or leaves). */
 export interface Structure {
@@ -64,6 +75,8 @@ export interface Step {
   stageMask: Uint8Array;
   stageDone: Uint8Array;
   limitMin: Int32Array;
+  /** [numJobs, JOB_EXTRAS] optional job inputs (always computed; used when the net's jobExtras > 0). */
+  jobExtra: Float32Array;
 }
 
 export function structureOf(o: SchedulingObs): Structure {
@@ -75,12 +88,24 @@ export function structureOf(o: SchedulingObs): Structure {
 
 /** A copy of the decision's dynamic inputs (the env reuses its arrays). */
 export function snapshot(o: SchedulingObs, s: Structure): Step {
-  return { s, nodeFeatures: o.nodeFeatures.slice(0, o.numNodes * NODE_FEATURES), jobFeatures: o.jobFeatures.slice(0, o.numJobs * JOB_FEATURES), stageMask: o.stageMask.slice(0, o.numNodes), stageDone: o.stageDone.slice(0, o.numNodes), limitMin: o.limitMin.slice(0, o.numJobs) };
+  return { s, nodeFeatures: o.nodeFeatures.slice(0, o.numNodes * NODE_FEATURES), jobFeatures: o.jobFeatures.slice(0, o.numJobs * JOB_FEATURES), stageMask: o.stageMask.slice(0, o.numNodes), stageDone: o.stageDone.slice(0, o.numNodes), limitMin: o.limitMin.slice(0, o.numJobs), jobExtra: jobExtrasOf(o) };
 }
 
-/** A view of the observation itself, for one forward pass now (no copy). */
+/** A view of the observation itself, for one forward pass now (no copy but the small job extras). */
 export function viewOf(o: SchedulingObs, s: Structure): Step {
-  return { s, nodeFeatures: o.nodeFeatures, jobFeatures: o.jobFeatures, stageMask: o.stageMask, stageDone: o.stageDone, limitMin: o.limitMin };
+  return { s, nodeFeatures: o.nodeFeatures, jobFeatures: o.jobFeatures, stageMask: o.stageMask, stageDone: o.stageDone, limitMin: o.limitMin, jobExtra: jobExtrasOf(o) };
+}
+
+/** The optional job inputs (module comment): rank, log total and remaining work, jobs in the system. */
+export function jobExtrasOf(o: SchedulingObs): Float32Array {
+  const J = o.numJobs, out = new Float32Array(J * JOB_EXTRAS);
+  for (let k = 0; k < J; k++) {
+    out[k * JOB_EXTRAS] = k / 20;
+    out[k * JOB_EXTRAS + 1] = Math.log1p(o.jobTotalWorkMs[k]! / 1000) / 10;
+    out[k * JOB_EXTRAS + 2] = Math.log1p(o.jobRemainingWorkMs[k]! / 1000) / 10;
+    out[k * JOB_EXTRAS + 3] = J / 20;
+  }
+  return out;
 }
 
 /** Embeddings of a batch of steps (one disjoint graph). */
@@ -106,22 +131,28 @@ export class DecimaNet extends Module {
   readonly limitJob: Linear;
   readonly limitWeight: Tensor;
   readonly limitRest: MLP;
+  /** Inputs per stage and per job of the limit head (the paper's, plus jobExtras). */
+  readonly nodeInputs: number;
+  readonly jobInputs: number;
 
   constructor(options: Partial<DecimaNetOptions> & Pick<DecimaNetOptions, 'numExecutors'>, rng: Rng) {
     super();
     const o: DecimaNetOptions = { ...DECIMA_NET_DEFAULTS, ...options };
     if (!(Number.isInteger(o.numExecutors) && o.numExecutors > 0)) throw new SelfoptError(`numExecutors = ${o.numExecutors}`, 'DecimaNet options', 'a positive integer');
     this.opts = o;
+    if (o.jobExtras !== 0 && o.jobExtras !== JOB_EXTRAS) throw new SelfoptError(`jobExtras = ${o.jobExtras}`, 'DecimaNet options', `0 (the paper's inputs) or ${JOB_EXTRAS}`);
     const d = o.embed, act = { rng, activation: 'leakyRelu' as const, slope: 0.2 };
-    this.gnn = new DagMessagePassing({ inFeatures: DECIMA_NODE_INPUTS, outFeatures: d, hidden: o.gnnHidden, rng });
-    const xe = DECIMA_NODE_INPUTS + d;
+    this.nodeInputs = DECIMA_NODE_INPUTS + o.jobExtras;
+    this.jobInputs = JOB_FEATURES + o.jobExtras;
+    this.gnn = new DagMessagePassing({ inFeatures: this.nodeInputs, outFeatures: d, hidden: o.gnnHidden, rng });
+    const xe = this.nodeInputs + d;
     this.jobSummary = new MLP([xe, ...o.gnnHidden, d], { ...act, outputActivation: 'leakyRelu' });
     this.globalSummary = new MLP([d, ...o.gnnHidden, d], { ...act, outputActivation: 'leakyRelu' });
     this.stageScore = new MLP([xe + 2 * d, ...o.headHidden, 1], act);
     const [h0, ...hs] = o.headHidden;
-    this.limitJob = new Linear(JOB_FEATURES + 2 * d, h0!, { rng });
+    this.limitJob = new Linear(this.jobInputs + 2 * d, h0!, { rng });
     // The limit's row of the first layer (Glorot scale of the whole first layer's fan-in).
-    const lim = 1 / Math.sqrt(JOB_FEATURES + 2 * d + 1);
+    const lim = 1 / Math.sqrt(this.jobInputs + 2 * d + 1);
     this.limitWeight = tensor(Array.from({ length: h0! }, () => (2 * rng.next() - 1) * lim), [1, h0!], { requiresGrad: true });
     this.limitRest = new MLP([h0!, ...hs, 1], act);
   }
@@ -138,15 +169,17 @@ export class DecimaNet extends Module {
       edges += s.rowPtr[s.numNodes]!;
     }
     const N = nodeOff[B]!, J = jobOff[B]!;
-    const x = new Float32Array(N * DECIMA_NODE_INPUTS);
+    const NI = this.nodeInputs, X = this.opts.jobExtras;
+    const x = new Float32Array(N * NI);
     const nodeJob = new Int32Array(N), nodeStep = new Int32Array(N), jobStep = new Int32Array(J);
     const live: number[] = [];
     for (let b = 0; b < B; b++) {
       const st = steps[b]!, s = st.s, n0 = nodeOff[b]!;
       for (let v = 0; v < s.numNodes; v++) {
-        const r = (n0 + v) * DECIMA_NODE_INPUTS;
+        const r = (n0 + v) * NI;
         for (let f = 0; f < NODE_FEATURES; f++) x[r + f] = st.nodeFeatures[v * NODE_FEATURES + f]!;
         x[r + NODE_FEATURES] = s.duration[v]!;
+        for (let f = 0; f < X; f++) x[r + DECIMA_NODE_INPUTS + f] = st.jobExtra[s.stageJob[v]! * JOB_EXTRAS + f]!;
         nodeJob[n0 + v] = jobOff[b]! + s.stageJob[v]!;
         nodeStep[n0 + v] = b;
         if (!st.stageDone[v]) live.push(n0 + v);
@@ -154,7 +187,7 @@ export class DecimaNet extends Module {
       for (let k = 0; k < s.numJobs; k++) jobStep[jobOff[b]! + k] = b;
     }
     const schedule = B === 1 ? (steps[0]!.s.schedule ??= new DagSchedule(new Csr(N, N, steps[0]!.s.rowPtr, steps[0]!.s.colIdx))) : unionSchedule(steps, nodeOff, N, edges);
-    const xt = new Tensor(x, [N, DECIMA_NODE_INPUTS]);
+    const xt = new Tensor(x, [N, NI]);
     const e = this.gnn.forward(schedule, xt);
     const xe = concat([xt, e], 1);
     const liveIdx = Int32Array.from(live);
@@ -170,12 +203,14 @@ export class DecimaNet extends Module {
    */
   limitLogits(em: Embedded, stepsIn: readonly Step[], pairStep: Int32Array, pairJob: Int32Array): Tensor {
     const P = pairStep.length, E = this.opts.numExecutors;
-    const jf = new Float32Array(P * JOB_FEATURES);
+ const JI = this.jobInputs, X = this.opts.jobExtras;
+    const jf = new Float32Array(P * JI);
     for (let i = 0; i < P; i++) {
       const st = stepsIn[pairStep[i]!]!, k = pairJob[i]! - em.jobOff[pairStep[i]!]!;
-      for (let f = 0; f < JOB_FEATURES; f++) jf[i * JOB_FEATURES + f] = st.jobFeatures[k * JOB_FEATURES + f]!;
+      for (let f = 0; f < JOB_FEATURES; f++) jf[i * JI + f] = st.jobFeatures[k * JOB_FEATURES + f]!;
+      for (let f = 0; f < X; f++) jf[i * JI + JOB_FEATURES + f] = st.jobExtra[k * JOB_EXTRAS + f]!;
     }
-    const a = this.limitJob.forward(concat([new Tensor(jf, [P, JOB_FEATURES]), gather(em.y, pairJob), gather(em.z, pairStep)], 1)); // [P, h0]
+    const a = this.limitJob.forward(concat([new Tensor(jf, [P, JI]), gather(em.y, pairJob), gather(em.z, pairStep)], 1)); // [P, h0]
     const rep = new Int32Array(P * E), lcol = new Float32Array(P * E);
     for (let i = 0; i < P; i++) for (let l = 0; l < E; l++) {
       rep[i * E + l] = i;
@@ -190,7 +225,9 @@ export class DecimaNet extends Module {
   }
 
   architecture(): Record<string, unknown> {
-    return { type: 'DecimaNet', ...this.opts, gnnHidden: [...this.opts.gnnHidden], headHidden: [...this.opts.headHidden], nodeInputs: DECIMA_NODE_INPUTS, jobInputs: JOB_FEATURES };
+    // jobExtras is recorded only when used, so checkpoints from before it match a net without it.
+    const { jobExtras, ...rest } = this.opts;
+    return { type: 'DecimaNet', ...rest, gnnHidden: [...this.opts.gnnHidden], headHidden: [...this.opts.headHidden], nodeInputs: this.nodeInputs, jobInputs: this.jobInputs, ...(jobExtras > 0 ? { jobExtras } : {}) };
   }
 }
 

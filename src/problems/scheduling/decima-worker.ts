@@ -15,6 +15,7 @@ import { DecimaNet, type DecimaNetOptions } from './decima-net.js';
 import { runDecimaEpisode, type DecimaEpisode } from './decima.js';
 import { runImitationEpisode, type ImitationEpisode } from './decima-imitation.js';
 import { WeightedFair } from './heuristics.js';
+import { RolloutTeacher, ROLLOUT_TEACHER_DEFAULTS } from './decima-teacher.js';
 
 export interface WorkerInit {
   instances: string[];
@@ -31,6 +32,9 @@ export interface EpisodeTask {
   rewardScale: number;
   expertAlpha?: number;
   beta?: number;
+  /** Rollout teacher (decima-teacher.ts): rollouts per candidate (0: none) and the share of states it labels. */
+  teacherRollouts?: number;
+  labelShare?: number;
 }
 
 export interface EpisodeRequest {
@@ -43,7 +47,11 @@ const port = parentPort;
 const init = workerData as WorkerInit;
 // The default search path ($SELFOPT_DATA, ./data, ../shared/data), as the training process's own default.
 const data = new DataPath({});
-const envs = init.instances.map((id) => makeEnv(loadInstance(instanceRef(id, data)!)));
+const insts = init.instances.map((id) => loadInstance(instanceRef(id, data)!));
+const envs = insts.map((i) => makeEnv(i));
+// The teacher's own envs (it replays episodes in them), made when first needed.
+const teacherEnvs = new Map<number, ReturnType<typeof makeEnv>>();
+const teacherEnv = (i: number) => teacherEnvs.get(i) ?? teacherEnvs.set(i, makeEnv(insts[i]!)).get(i)!;
 const net = new DecimaNet(init.net, new Rng(0));
 
 port.on('message', (req: EpisodeRequest) => {
@@ -53,7 +61,8 @@ port.on('message', (req: EpisodeRequest) => {
       index: t.index,
       ep: t.expertAlpha === undefined
         ? runDecimaEpisode(envs[t.instance]!, net, t.seed, Rng.fromState(t.rngState), t.horizonS, t.rewardScale)
-        : runImitationEpisode(envs[t.instance]!, net, new WeightedFair(t.expertAlpha), t.seed, Rng.fromState(t.rngState), t.beta!),
+        : runImitationEpisode(envs[t.instance]!, net, new WeightedFair(t.expertAlpha), t.seed, Rng.fromState(t.rngState), t.beta!,
+          t.teacherRollouts ? new RolloutTeacher(teacherEnv(t.instance), { ...ROLLOUT_TEACHER_DEFAULTS, alpha: t.expertAlpha, rollouts: t.teacherRollouts }) : null, t.labelShare ?? 1),
     }));
     // The cached per-structure DAG schedule is a class instance (and cheap to rebuild): not sent.
     for (const o of out) for (const st of o.ep.steps) st.s.schedule = null;

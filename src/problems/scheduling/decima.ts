@@ -42,6 +42,7 @@ import { makeEnv, type SchedulingPolicy } from './evaluate.js';
 import type { SchedulingInstance } from './instances.js';
 import { firstFitClass, sweepAlpha, SWEEP_EPISODES, WeightedFair } from './heuristics.js';
 import { runImitationEpisode, imitationGradient, sampleBatch, type ImitationEpisode } from './decima-imitation.js';
+import { RolloutTeacher, ROLLOUT_TEACHER_DEFAULTS } from './decima-teacher.js';
 import type { EpisodeTask } from './decima-worker.js';
 import { DecimaNet, DECIMA_NET_DEFAULTS, structureOf, snapshot, viewOf, chosenStageHeads, type Step, type Structure, type DecimaNetOptions } from './decima-net.js';
 
@@ -90,6 +91,17 @@ export interface DecimaConfig {
   imitationUpdates: number;
   imitationBatch: number;
   imitationBuffer: number;
+  /** The imitation expert's alpha (weighted fair T^alpha shares); NaN: tuned weighted fair's, swept on the training seeds. */
+  expertAlpha: number;
+  /**
+   * Fresh-seed rollouts per candidate of the rollout teacher (decima-teacher.ts; batch only):
+   * 0 imitates weighted fair itself. With a teacher only a `teacherLabelShare` of the visited
+   * states are labelled (each label costs candidates x rollouts simulations).
+   */
+  teacherRollouts: number;
+  teacherLabelShare: number;
+  /** Optional job inputs of the net (decima-net.ts; 0: the paper's inputs). */
+  jobExtras: number;
 }
 
 export const DECIMA_DEFAULTS: DecimaConfig = {
@@ -116,6 +128,10 @@ export const DECIMA_DEFAULTS: DecimaConfig = {
   imitationUpdates: 16,
   imitationBatch: 128,
   imitationBuffer: 6,
+  expertAlpha: NaN,
+  teacherRollouts: 0,
+  teacherLabelShare: 1,
+  jobExtras: 0,
 };
 
 /** Decima's hyperparameters for continuous arrivals (decima-sim's README command, per second). */
@@ -132,7 +148,7 @@ export function decimaConfig(inst: SchedulingInstance | undefined, options: Reco
     if (typeof cur === 'boolean') (cfg as unknown as Record<string, unknown>)[key] = ['1', 'true', 'yes'].includes(v);
     else if (typeof cur === 'number') {
       const n = Number(v);
-      if (!Number.isFinite(n)) throw new SelfoptError(`${k}=${v}`, `--opt ${k}`, 'a number');
+      if (!Number.isFinite(n) && v !== 'NaN') throw new SelfoptError(`${k}=${v}`, `--opt ${k}`, 'a number');
       (cfg as unknown as Record<string, unknown>)[key] = n;
     } else (cfg as unknown as Record<string, unknown>)[key] = v.split(',').map(Number);
   }
@@ -268,14 +284,14 @@ function accumulateGradient(net: DecimaNet, steps: Step[], rows: Int32Array, lim
  * samples with itRng.split(i) whichever thread runs it, so the batch is the same either way.
  */
 class Rollouts {
-  private constructor(private readonly net: DecimaNet, private readonly cfg: DecimaConfig, private readonly workers: Worker[]) {}
+  private constructor(private readonly net: DecimaNet, private readonly cfg: DecimaConfig, private readonly workers: Worker[], private readonly instances: SchedulingInstance[]) {}
 
   static async create(net: DecimaNet, instances: SchedulingInstance[], cfg: DecimaConfig): Promise<Rollouts> {
     const workers: Worker[] = [];
     for (let w = 0; w < cfg.workers; w++) {
       workers.push(new Worker(new URL('./decima-worker.js', import.meta.url), { workerData: { instances: instances.map((i) => i.id), net: net.opts } }));
     }
-    return new Rollouts(net, cfg, workers);
+    return new Rollouts(net, cfg, workers, instances);
   }
 
   async run(instance: number, env: SchedulingEnv, seed: number, itRng: Rng, horizonS: number): Promise<DecimaEpisode[]> {
@@ -286,9 +302,20 @@ class Rollouts {
 
   /** Imitation episodes (DAgger): the expert weighted fair with `alpha` acts with probability beta. */
   async imitate(instance: number, env: SchedulingEnv, seed: number, itRng: Rng, alpha: number, beta: number): Promise<ImitationEpisode[]> {
-    const n = this.cfg.episodesPerIteration;
-    if (this.workers.length === 0) return Array.from({ length: n }, (_, i) => runImitationEpisode(env, this.net, new WeightedFair(alpha), seed, itRng.split(i), beta));
-    return this.dispatch<ImitationEpisode>(n, (i) => ({ index: i, instance, seed, rngState: itRng.split(i).state(), horizonS: Infinity, rewardScale: this.cfg.rewardScale, expertAlpha: alpha, beta }));
+    const n = this.cfg.episodesPerIteration, R = this.cfg.teacherRollouts, share = this.cfg.teacherLabelShare;
+    if (this.workers.length === 0) {
+      const teacher = R > 0 ? new RolloutTeacher(this.teacherEnv(instance), { ...ROLLOUT_TEACHER_DEFAULTS, alpha, rollouts: R }) : null;
+      return Array.from({ length: n }, (_, i) => runImitationEpisode(env, this.net, new WeightedFair(alpha), seed, itRng.split(i), beta, teacher, share));
+    }
+    return this.dispatch<ImitationEpisode>(n, (i) => ({ index: i, instance, seed, rngState: itRng.split(i).state(), horizonS: Infinity, rewardScale: this.cfg.rewardScale, expertAlpha: alpha, beta, teacherRollouts: R, labelShare: share }));
+  }
+
+  /** The rollout teacher's own env for an instance (it replays episodes there). */
+  private readonly teacherEnvs = new Map<number, SchedulingEnv>();
+  private teacherEnv(instance: number): SchedulingEnv {
+    let e = this.teacherEnvs.get(instance);
+    if (!e) this.teacherEnvs.set(instance, (e = makeEnv(this.instances[instance]!)));
+    return e;
   }
 
   private async dispatch<T>(n: number, task: (i: number) => EpisodeTask): Promise<T[]> {
@@ -333,7 +360,7 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
   const E = instances[0]!.numExecutors;
   if (instances.some((i) => i.numExecutors !== E)) throw new SelfoptError('training instances with different executor counts', 'Decima training', 'one cluster size (the limit head has one output per executor)');
   const cfg = decimaConfig(instances[0], ctx.options);
-  const netOpts: DecimaNetOptions = { numExecutors: E, embed: cfg.embed, gnnHidden: cfg.gnnHidden, headHidden: cfg.headHidden };
+  const netOpts: DecimaNetOptions = { numExecutors: E, embed: cfg.embed, gnnHidden: cfg.gnnHidden, headHidden: cfg.headHidden, jobExtras: cfg.jobExtras };
   const net = new DecimaNet(netOpts, ctx.rng.split('init'));
   const I = cfg.imitationIterations;
   let opt = new Adam(net.parameters(), { lr: I > 0 ? cfg.imitationLearningRate : cfg.learningRate });
@@ -344,6 +371,9 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
 
   // Resume
   const weightsPath = join(ctx.stateDir, 'decima-state.ckpt'), statePath = join(ctx.stateDir, 'decima-state.json');
+  // `--opt init=<checkpoint>`: start from trained weights (same architecture) instead of random ones.
+  const init = ctx.options['init'];
+  if (init && !(existsSync(weightsPath) && existsSync(statePath))) loadCheckpoint(init, net);
   if (existsSync(weightsPath) && existsSync(statePath)) {
     const s = JSON.parse(readFileSync(statePath, 'utf8')) as SavedState;
     loadCheckpoint(weightsPath, net);
@@ -368,7 +398,8 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
     const maxIter = budget.steps ?? Infinity;
     const timeUp = () => budget.seconds !== undefined && elapsedBefore + (performance.now() - t0) / 1000 >= budget.seconds;
     // The imitation expert: weighted fair with tuned weighted fair's alpha for each instance (training seeds).
-    const alphas = iteration < I ? instances.map((inst) => sweepAlpha(inst, SWEEP_EPISODES.full).alpha) : [];
+    const alphas = iteration < I ? instances.map((inst) => (Number.isNaN(cfg.expertAlpha) ? sweepAlpha(inst, SWEEP_EPISODES.full).alpha : cfg.expertAlpha)) : [];
+    if (cfg.teacherRollouts > 0 && instances.some((i) => i.workload.kind !== 'batch')) throw new SelfoptError('a rollout teacher on a stream', 'Decima imitation', 'batch instances (a replayed stream would hold its future arrivals)');
     const buffer: ImitationEpisode[] = [];
     while (iteration < maxIter && !timeUp()) {
       const k = iteration;
@@ -463,7 +494,8 @@ export function loadDecima(path: string): DecimaNet {
   const { header } = readCheckpoint(path);
   const a = header.architecture as Record<string, unknown>;
   if (a.type !== 'DecimaNet') throw new SelfoptError(`checkpoint holds a ${String(a.type)}`, path, 'a DecimaNet checkpoint (selfopt train scheduling decima)');
-  const net = new DecimaNet({ numExecutors: Number(a.numExecutors), embed: Number(a.embed), gnnHidden: a.gnnHidden as number[], headHidden: a.headHidden as number[] }, new Rng(0));
+  // Checkpoints from before the optional job inputs have none.
+  const net = new DecimaNet({ numExecutors: Number(a.numExecutors), embed: Number(a.embed), gnnHidden: a.gnnHidden as number[], headHidden: a.headHidden as number[], jobExtras: Number(a.jobExtras ?? 0) }, new Rng(0));
   loadCheckpoint(path, net);
   return net;
 }

@@ -151,6 +151,15 @@ export class Simulator extends ClusterState {
     this.advance();
   }
 
+  /**
+   * Replaces the stream task durations are drawn from, mid-episode. For rollouts from a replayed
+   * state (decima-teacher.ts): the draws after the branch point must be fresh, never the
+   * episode's own future randomness, which would make the rollout clairvoyant.
+   */
+  reseedDurations(rng: Rng): void {
+    this.rng = rng;
+  }
+
   // =============================================================================================
   // The agent's side
   // =============================================================================================

@@ -1,0 +1,56 @@
+/**
+ * Validation of Decima checkpoints, for choosing one without touching the evaluation seeds:
+ *
+ *   node dist/src/problems/scheduling/validate.js --instance tpch_batch20_50exec_train \
+ *     [--seeds 30] [--alpha A | tuned] [--teacher R] CHECKPOINT...
+ *
+ * Runs each checkpoint (greedy, as the solver) and weighted fair (alpha: `tuned` = tuned
+ * weighted fair's sweep on the training seeds, the default; 0 = fair) on the validation seeds
+ * 1,500,000 + 0..seeds-1 of the training instance (its training episodes start at 1,000,000
+ * and never reach them; the evaluation seeds start at 1000), and prints the mean average JCT and
+ * the paired ratio to weighted fair with its 95% bootstrap CI. `--teacher R` also runs the
+ * rollout teacher (decima-teacher.ts) with R rollouts per candidate (batch only; slow).
+ */
+import { DataPath } from '../../core/data.js';
+import { mean, pairedRatio } from '../../core/stats.js';
+import { instanceRef, loadInstance } from './instances.js';
+import { makeEnv, runEpisode } from './evaluate.js';
+import { sweepAlpha, SWEEP_EPISODES, WeightedFair } from './heuristics.js';
+import { decimaPolicy, loadDecima } from './decima.js';
+import { RolloutTeacher, ROLLOUT_TEACHER_DEFAULTS, runTeacherEpisode } from './decima-teacher.js';
+
+export const VALIDATION_SEED_BASE = 1_500_000;
+
+function main(): void {
+  const args = process.argv.slice(2), paths: string[] = [];
+  let instance = 'tpch_batch20_50exec_train', seeds = 30, alphaArg = 'tuned', teacher = 0;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--instance') instance = args[++i]!;
+    else if (a === '--seeds') seeds = Number(args[++i]);
+    else if (a === '--alpha') alphaArg = args[++i]!;
+    else if (a === '--teacher') teacher = Number(args[++i]);
+    else paths.push(a);
+  }
+  const inst = loadInstance(instanceRef(instance, new DataPath())!);
+  const alpha = alphaArg === 'tuned' ? sweepAlpha(inst, SWEEP_EPISODES.full).alpha : Number(alphaArg);
+  const env = makeEnv(inst);
+  const avg = (r: { jctMs: ArrayLike<number> }) => mean(r.jctMs) / 1000;
+  const seedList = Array.from({ length: seeds }, (_, i) => VALIDATION_SEED_BASE + i);
+  const base = seedList.map((s) => avg(runEpisode(env, new WeightedFair(alpha), s)));
+  console.log(`${instance}, validation seeds ${VALIDATION_SEED_BASE}..${VALIDATION_SEED_BASE + seeds - 1}: weighted fair (alpha ${alpha}) ${mean(base).toFixed(2)} s`);
+  const report = (name: string, xs: number[]) => {
+    const r = pairedRatio(xs, base);
+    console.log(`${name}: ${mean(xs).toFixed(2)} s, ratio ${r.mean.toFixed(3)} [${r.ci95[0].toFixed(3)}, ${r.ci95[1].toFixed(3)}]`);
+  };
+  for (const p of paths) {
+    const net = loadDecima(p);
+    report(p, seedList.map((s) => avg(runEpisode(env, decimaPolicy(net), s))));
+  }
+  if (teacher > 0) {
+    const t = new RolloutTeacher(makeEnv(inst), { ...ROLLOUT_TEACHER_DEFAULTS, alpha, rollouts: teacher });
+    report(`rollout teacher (${teacher} rollouts)`, seedList.map((s) => runTeacherEpisode(env, t, s)));
+  }
+}
+
+main();
