@@ -70,7 +70,7 @@ export function evalConfig(ctx: Pick<EvalContext, 'quick' | 'options'>): EvalCon
 // inline, instead of a megamorphic one after the worker has evaluated several index classes.
 // The loops allocate nothing; their checksums go to a module-level sink so no work can be dropped.
 
-type LookupLoop = (index: SearchIndex, keys: KeySet, q: KeySet, from: number, to: number, answers: Int32Array) => number;
+export type LookupLoop = (index: SearchIndex, keys: KeySet, q: KeySet, from: number, to: number, answers: Int32Array) => number;
 type RangeLoop = (index: SearchIndex, keys: KeySet, starts: KeySet, ends: KeySet, from: number, to: number, answers: Int32Array, stops: Int32Array) => number;
 
 // The payload check compares the key set's form (keys.ts): the array every search compares, so
@@ -125,7 +125,8 @@ return function rangeBatch(index, keys, starts, ends, from, to, answers, stops) 
 };`;
 }
 
-function freshLookupLoop(form: KeyForm): LookupLoop {
+/** A freshly compiled SOSD lookup loop (also used by solvers that tune on their own lookups). */
+export function freshLookupLoop(form: KeyForm): LookupLoop {
   return new Function(lookupLoopSource(form))() as LookupLoop;
 }
 function freshRangeLoop(form: KeyForm): RangeLoop {

@@ -17,35 +17,36 @@ export type RmiRoot = (typeof RMI_ROOTS)[number];
 // The leaf table
 
 /**
- * A leaf is 32 bytes: slope and intercept (float64, at f64 index 4L and 4L + 1), then errLo,
- * errHi, start and end (int32, at i32 index 8L + 4 ... 8L + 7): one cache line.
+ * A leaf is 8 bytes: its intercept as an int32 (at i32 index 2L) and its slope as a float32 (at
+ * f32 index 2L + 1), both over the key's offset in the leaf, f = r - L (r the root's leaf
+ * coordinate, f in [0, 1) inside the key range): prediction = intercept + slope * f. Two views on
+ * one buffer, so a leaf is one load of 8 adjacent bytes and 8 leaves share a cache line.
+ *
+ * Why 8 bytes and no stored error bound: the lookup searches exponentially outward from the
+ * prediction over the whole key array (window-search.ts searchFrom), which needs no bound to be
+ * exact and costs ~2 log2(error) probes, mostly on the prediction's own cache line. A leaf of
+ * learnedsystems/RMI (two doubles and a bound, 24 bytes), or this RMI's earlier 32-byte leaf (two
+ * doubles, the bound and the leaf's key range), fits 3-4x fewer leaves into the same cache; on the
+ * real sets the smaller leaf was 10-40% faster at equal leaf count budget (scripts/proto-rmi.mjs).
+ * Rounding the intercept to an integer and the slope to float32 moves a prediction by < 1
+ * position for n < 2^24 (and by at most n / 2^24 + 1 above): the search absorbs it.
  */
-export const LEAF_BYTES = 32;
+export const LEAF_BYTES = 8;
 
 /** Two views on one leaf table. */
 export interface LeafTable {
-  f: Float64Array;
-  i: Int32Array;
+  icpt: Int32Array;
+  slope: Float32Array;
 }
 
 export function newLeafTable(B: number): LeafTable {
   const buf = new ArrayBuffer(B * LEAF_BYTES);
-  return { f: new Float64Array(buf), i: new Int32Array(buf) };
+  return { icpt: new Int32Array(buf), slope: new Float32Array(buf) };
 }
 
-function setLeaf(t: LeafTable, L: number, slope: number, icpt: number, errLo: number, errHi: number, start: number,
-  end: number): void {
-  t.f[4 * L] = slope;
-  t.f[4 * L + 1] = icpt;
-  t.i[8 * L + 4] = errLo;
-  t.i[8 * L + 5] = errHi;
-  t.i[8 * L + 6] = start;
-  t.i[8 * L + 7] = end;
-}
-
-/** floor(p) clamped to [s, e]; NaN -> s. The lookup computes exactly this. */
-export function clampPos(p: number, s: number, e: number): number {
-  return p > s ? (p < e ? Math.floor(p) : e) : s;
+/** floor(p) clamped to [0, n - 1] (0 when n = 0); NaN -> 0. The lookup computes exactly this. */
+export function clampPos(p: number, nm1: number): number {
+  return p > 0 ? (p < nm1 ? Math.floor(p) : nm1 > 0 ? nm1 : 0) : 0;
 }
 const KIND: Record<RmiRoot, number> = { linear: 0, 'linear-spline': 1, cubic: 2, radix: 3, 'radix-table': 4 };
 export const CUBIC = 2, TABLE = 4;
@@ -201,60 +202,89 @@ function fitCubic(keys: KeySet, m: RootModel, B: number): void {
 // Leaves
 
 /**
- * Fits the leaf on keys [s, e) (a whole number of duplicate runs) and measures its window.
- * `stride` > 1 evaluates every stride-th run only (cost estimates of huge leaves during the
- * search). Returns the window width errLo + errHi + 1.
+ * Fits all B leaves of a root in one pass over the keys (the root is monotone, so each leaf's keys
+ * are contiguous). Each leaf is the least-squares line of the first position of each run of equal
+ * x on the run's offset f = r - L, each run weighted by its length: a lookup is the lower bound,
+ * the run's first row, and an existing-key lookup meets a run as often as it has rows. (RMI trains
+ * on every (key, position) pair, which for a run of r copies aims at its middle, r/2 rows past
+ * the answer: on the flights set, runs of ~20 copies, that was most of the model's error.)
+ * A leaf no key reaches predicts the position of the next key, the answer of every query there.
  */
-export function fitLeaf(keys: KeySet, s: number, e: number, out: LeafTable, L: number, stride = 1): number {
-  const x = keys.x;
-  // Least squares of the first position of each run of equal x on x, each run weighted by its
-  // length: a lookup is the lower bound, the run's first row, and an existing-key lookup meets a
-  // run as often as it has rows. (RMI trains on every (key, position) pair, which for a run of r
-  // copies aims at its middle, r/2 rows past the answer: on the flights set, runs of ~20 copies,
-  // that was most of the model's error.) Every stride-th run only when stride > 1.
-  let w = 0, mx = 0, my = 0;
-  for (let i = s, run = 0; i < e; run++) {
+export function fitLeaves(keys: KeySet, m: RootModel, B: number): LeafTable {
+  const n = keys.n, x = keys.x, bMax = B - 1;
+  const t = newLeafTable(B);
+  const affine = m.kind !== CUBIC && m.kind !== TABLE;
+  const x0 = m.x0, scale = m.scale, base = m.base;
+  const acc = new Float64Array(5); // w, sum f, sum y, sum f^2, sum f y of the current leaf
+  let cur = -1, s = 0;
+  for (let i = 0; i < n;) {
+    const xi = x[i]!;
     let j = i + 1;
-    while (j < e && x[j] === x[i]) j++;
-    if (run % stride === 0) { w += j - i; mx += (j - i) * x[i]!; my += (j - i) * i; }
-    i = j;
-  }
-  mx /= w; my /= w;
-  let sxx = 0, sxy = 0;
-  for (let i = s, run = 0; i < e; run++) {
-    let j = i + 1;
-    while (j < e && x[j] === x[i]) j++;
-    if (run % stride === 0) { const dx = x[i]! - mx; sxx += (j - i) * dx * dx; sxy += (j - i) * dx * (i - my); }
-    i = j;
-  }
-  let slope = sxx > 0 && sxy > 0 ? sxy / sxx : 0;
-  if (!Number.isFinite(slope)) slope = 0;
-  let icpt = my - slope * mx;
-  if (!Number.isFinite(icpt)) { slope = 0; icpt = my; }
-  // Window: for each run [first, last] of equal x, the answer is `first` for the key itself and
-  // `last + 1` just above it; with P the clamped prediction, errLo >= P - first, errHi >= last - P.
-  // Queries between runs, and before or after the leaf's keys, are covered by monotonicity and
-  // the clamp (see the guarantee at the top).
-  let errLo = 0, errHi = 0;
-  let i = s;
-  let run = 0;
-  while (i < e) {
-    let j = i;
-    while (j + 1 < e && x[j + 1] === x[i]) j++;
-    if (run++ % stride === 0) {
-      const P = clampPos(slope * x[i]! + icpt, s, e);
-      if (P - i > errLo) errLo = P - i;
-      if (j - P > errHi) errHi = j - P;
+    while (j < n && x[j] === xi) j++;
+    const r = affine ? (xi - x0) * scale + base : evalRoot(m, xi);
+    const L = r > 0 ? (r < bMax ? r | 0 : bMax) : 0;
+    if (L !== cur) {
+      if (cur >= 0) setLeafFit(t, cur, s, acc);
+      for (let e = cur + 1; e < L; e++) t.icpt[2 * e] = i; // empty leaves (slope 0)
+      cur = L; s = i;
+      acc.fill(0);
     }
-    i = j + 1;
+    // Offsets are relative to the leaf's first key (positions) and leaf (f): small numbers,
+    // so the one-pass sums lose nothing to cancellation.
+    const c = j - i, f = r - L, y = i - s;
+    acc[0] += c; acc[1] += c * f; acc[2] += c * y; acc[3] += c * f * f; acc[4] += c * f * y;
+    i = j;
   }
-  setLeaf(out, L, slope, icpt, errLo, errHi, s, e);
-  return errLo + errHi + 1;
+  if (cur >= 0) setLeafFit(t, cur, s, acc);
+  for (let e = cur + 1; e < B; e++) t.icpt[2 * e] = n;
+  return t;
 }
 
-/** A leaf no key maps to: every query reaching it has the same answer (the next key's position). */
-export function constantLeaf(out: LeafTable, L: number, answer: number): void {
-  setLeaf(out, L, 0, answer, 0, 0, answer, answer);
+/** The least-squares line of a leaf from its sums (see fitLeaves), stored as int32 intercept and float32 slope. */
+function setLeafFit(t: LeafTable, L: number, s: number, acc: Float64Array): void {
+  const w = acc[0]!, mf = acc[1]! / w, my = acc[2]! / w;
+  const sxx = acc[3]! - w * mf * mf, sxy = acc[4]! - w * mf * my;
+  let slope = sxx > 1e-300 && sxy > 0 ? sxy / sxx : 0;
+  if (!Number.isFinite(slope)) slope = 0;
+  t.slope[2 * L + 1] = slope;
+  const icpt = Math.round(s + my - Math.fround(slope) * mf);
+  t.icpt[2 * L] = Number.isFinite(icpt) ? Math.max(-0x80000000, Math.min(0x7fffffff, icpt)) : s;
+}
+
+/** The leaf prediction for the key whose root coordinate is r (the lookup's arithmetic). */
+export function leafPredict(t: LeafTable, r: number, bMax: number, nm1: number): number {
+  const L = r > 0 ? (r < bMax ? r | 0 : bMax) : 0;
+  return clampPos(t.icpt[2 * L]! + t.slope[2 * L + 1]! * (r - L), nm1);
+}
+
+/**
+ * For the configuration search: the mean over the rows in positions [s, e) (leaf L of root m,
+ * fitted alone) of log2(|prediction - first position of the row's key| + 1), the exponential
+ * search's steps. With stride > 1, every stride-th row only (uniform over rows, so runs of
+ * duplicates still weigh by their length), its run's first position found by binary search: the
+ * cost is O(leaf / stride), however long the leaf's runs.
+ */
+export function leafLog2Error(keys: KeySet, m: RootModel, L: number, s: number, e: number, stride: number): number {
+  const x = keys.x;
+  let w = 0, sf = 0, sy = 0, sff = 0, sfy = 0;
+  const firstOf = (p: number): number => {
+    const v = x[p]!;
+    let lo = s, hi = p;
+    while (lo < hi) { const mid = (lo + hi) >>> 1; if (x[mid]! < v) lo = mid + 1; else hi = mid; }
+    return lo;
+  };
+  for (let p = s; p < e; p += stride) {
+    const f = evalRoot(m, x[p]!) - L, y = firstOf(p) - s;
+    w++; sf += f; sy += y; sff += f * f; sfy += f * y;
+  }
+  if (w === 0) return 0;
+  const mf = sf / w, my = sy / w;
+  const sxx = sff - w * mf * mf, sxy = sfy - w * mf * my;
+  const slope = sxx > 1e-300 && sxy > 0 ? Math.fround(sxy / sxx) : 0;
+  const icpt = Math.round(s + my - slope * mf);
+  let sum = 0;
+  for (let p = s; p < e; p += stride) sum += Math.log2(Math.abs(icpt + slope * (evalRoot(m, x[p]!) - L) - firstOf(p)) + 1);
+  return sum / w;
 }
 
 /** First position p in [lo, hi) whose key maps to a leaf >= L (the root is monotone). */

@@ -1,11 +1,19 @@
 /**
- * The RMI's hyperparameter search, as learnedsystems/RMI's optimizer does it: candidates root
- * model x branching factor (x table size for the radix-table root) are scored by the average log2
- * of the window a lookup searches ("average log2 error") plus a size penalty, estimated on a
- * sample of keys; the cheapest wins (buildRmi in rmi.ts builds it).
+ * The RMI's hyperparameter search, in two stages, as SOSD's RMIs are chosen (learnedsystems/RMI's
+ * optimizer proposes, CDFShop measures; Marcus, Zhang & Kraska, SIGMOD 2020):
+ * 1. estimate: every candidate root model x number of leaves (x table size for the radix-table
+ *    root) is scored from a sample of keys by the mean log2 error of its leaves (the exponential
+ *    search's steps) plus a size penalty; deterministic.
+ * 2. measure: the `timed` cheapest candidates are built and timed on tuning lookups of their own
+ *    (tuning.ts, never the benchmark's lookups); the fastest wins (buildRmi in rmi.ts).
+ * Under a byte budget (rmi-compact) every root also gets the largest leaf count that fits the
+ * budget with the root's table and the index header, so the budget is spent, not rounded down to
+ * a power of two.
  */
 import type { KeySet } from './keys.js';
-import { LEAF_BYTES, RMI_ROOTS, type RmiRoot, fitLeaf, fitRoot, leafOf, leafStart, newLeafTable, samplePositions } from './rmi-models.js';
+import {
+  LEAF_BYTES, RMI_ROOTS, type RmiRoot, fitRoot, leafLog2Error, leafOf, leafStart, samplePositions,
+} from './rmi-models.js';
 
 // ---------------------------------------------------------------------------------------------
 // What is searched, and how a candidate is scored
@@ -14,86 +22,99 @@ export interface RmiSearchConfig {
   /** Root models tried. */
   roots: readonly RmiRoot[];
   /**
-   * Branching factors tried: 2^k for k in [minLog2, maxLog2], every `log2Step`, and within
-   * [log2 n - 12, log2 n - 1] (from 4096 keys a leaf down to 2).
+   * Leaf counts tried: 2^k for k in [minLog2, maxLog2] and within [log2 n - 8, log2 n + 1]
+   * (from ~256 keys a leaf to one leaf per two keys).
    */
   minLog2: number;
   maxLog2: number;
-  log2Step: number;
-  /** Table sizes tried for the radix-table root. */
+  /** Table sizes tried for the radix-table root (2^bits + 1 entries of 4 bytes). */
   tableBits: readonly number[];
-  /** Keys sampled to estimate a candidate's cost (each sample evaluates the leaf it falls in). */
+  /** Keys sampled to estimate a candidate's error (each sample evaluates the leaf it falls in). */
   samples: number;
   /** Leaves larger than this are estimated on a subsample of their runs. */
   maxLeafEval: number;
-  /** Candidates larger than this (leaves and root table) are not considered (--opt rmi.maxBytes). */
+  /** Candidates larger than this, header included, are not considered (--opt rmi.maxBytes). */
   maxBytes: number;
   /**
-   * Cost, in units of one binary-search step: average log2(window) + sizeWeight *
-   * log2(bytes / freeBytes) when the model is larger than freeBytes (it then costs cache misses
-   * of its own). Measured on the real sets by scripts/bench-learned.mjs: a step is 30-50 ns;
-   * models up to a megabyte cost nothing extra, and each doubling past it 0.3 to 1.4 steps
-   * depending on the set (0.8 here).
+   * Estimated cost, in probes of the key array: 2 * mean log2 error + 1, plus sizeWeight *
+   * log2(bytes / freeBytes) when the model is larger than freeBytes (its own cache misses), plus
+   * the root's extra work. Only ranks candidates for stage 2, which measures. The defaults
+   * follow the dependent-load latency measured on the development machine (scripts/proto-rmi.mjs
+   * --latency): flat to 512 KiB, then roughly doubling with each doubling of the working set.
    */
   sizeWeight: number;
   freeBytes: number;
-  /** Extra cost of the cubic root (four more multiply-adds and a clamp per lookup). */
   cubicCost: number;
-  /** Extra cost of the radix-table root (two more loads, from a table that may miss the cache). */
   tableCost: number;
+  /** Candidates built and timed in stage 2 (1: the estimate alone decides, deterministically). */
+  timed: number;
 }
 
 export const RMI_SEARCH_DEFAULTS: RmiSearchConfig = {
   roots: RMI_ROOTS,
   minLog2: 6,
-  maxLog2: 20,
-  log2Step: 1,
-  tableBits: [14, 16, 18, 20],
-  samples: 1000,
-  maxLeafEval: 2048,
-  maxBytes: 1 << 24,
-  sizeWeight: 0.8,
-  freeBytes: 1 << 20,
-  cubicCost: 0.1,
+  maxLog2: 24,
+  tableBits: [12, 14, 16, 18],
+  samples: 500,
+  maxLeafEval: 256,
+  maxBytes: 1 << 25,
+  sizeWeight: 1,
+  freeBytes: 1 << 19,
+  cubicCost: 0.2,
   tableCost: 0.5,
+  timed: 1,
 };
 
+/**
+ * Bytes of an RMI beyond its tables: the root's seven float64 parameters (x0, scale, base, a, b,
+ * c, rankScale) and two integers (n, B) counted as 8 bytes each.
+ */
+export const RMI_HEADER_BYTES = 9 * 8;
+
+export function rmiBytes(branching: number, root: RmiRoot, tableBits: number): number {
+  return branching * LEAF_BYTES + (root === 'radix-table' ? 4 * (2 ** tableBits + 1) : 0) + RMI_HEADER_BYTES;
+}
+
 // ---------------------------------------------------------------------------------------------
-// Candidates and their estimated cost
+// Stage 1: candidates and their estimated cost
 
 export interface RmiCandidate {
   root: RmiRoot;
   branching: number;
   /** radix-table root only. */
   tableBits?: number;
-  avgLog2Window: number;
+  /** Mean over sampled keys of log2(|prediction - position| + 1). */
+  avgLog2Error: number;
   bytes: number;
   cost: number;
+  /** Stage 2 only: measured median ns per tuning lookup. */
+  ns?: number;
 }
 
 /**
- * Estimates each candidate's average log2 window from `samples` evenly spaced keys: each sample
- * fits and measures the leaf it falls in (leaves of more than maxLeafEval keys on every k-th
- * run: their estimate is rough, but such leaves are slow anyway), so a sample weighs leaves by
- * their number of keys, as a lookup of an existing key does.
+ * Estimates each candidate's mean log2 error from `samples` evenly spaced keys: each sample fits
+ * the leaf it falls in and measures it (leaves of more than maxLeafEval keys on every k-th run:
+ * rough, but such leaves are slow anyway), so leaves weigh by their number of keys, as lookups of
+ * existing keys do. Sorted cheapest first.
  */
 export function searchRmiConfigs(keys: KeySet, sc: RmiSearchConfig = RMI_SEARCH_DEFAULTS): RmiCandidate[] {
   const n = keys.n, x = keys.x;
   const out: RmiCandidate[] = [];
   const pos = samplePositions(n, sc.samples);
-  const leaf = newLeafTable(1);
-  // Branching factors worth trying scale with n: from 2^12 keys a leaf down to 2 keys a leaf.
   const lgN = Math.log2(Math.max(2, n));
-  // (A tiny set still gets one candidate size: minLog2 gives way to n.)
-  const kMax = Math.max(0, Math.min(sc.maxLog2, Math.ceil(lgN) - 1));
-  const kMin = Math.min(kMax, Math.max(sc.minLog2, Math.floor(lgN) - 12));
+  const kMax = Math.max(0, Math.min(sc.maxLog2, Math.ceil(lgN) + 1));
+  const kMin = Math.min(kMax, Math.max(sc.minLog2, Math.floor(lgN) - 8));
   for (const root of sc.roots) {
     for (const tableBits of root === 'radix-table' ? sc.tableBits : [0]) {
       // The hint table does not depend on B: fit it once, rescale per B.
       const tableRoot = root === 'radix-table' ? fitRoot(keys, root, 1, tableBits) : undefined;
-      for (let k = kMin; k <= kMax; k += sc.log2Step) {
-        const B = 2 ** k;
-        const bytes = B * LEAF_BYTES + (root === 'radix-table' ? 4 * (2 ** tableBits + 1) : 0);
+      const sizes: number[] = [];
+      for (let k = kMin; k <= kMax; k++) sizes.push(2 ** k);
+      // The largest leaf count the budget allows, when the budget is what limits.
+      const fit = Math.floor((sc.maxBytes - rmiBytes(0, root, tableBits)) / LEAF_BYTES);
+      if (fit >= 1 && fit < 2 ** kMax && !sizes.includes(fit)) sizes.push(fit);
+      for (const B of sizes) {
+        const bytes = rmiBytes(B, root, tableBits);
         if (bytes > sc.maxBytes) continue;
         const m = tableRoot ? { ...tableRoot, rankScale: B / n } : fitRoot(keys, root, B, tableBits);
         const bMax = B - 1;
@@ -101,24 +122,41 @@ export function searchRmiConfigs(keys: KeySet, sc: RmiSearchConfig = RMI_SEARCH_
         let sum = 0;
         for (const p of pos) {
           const L = leafOf(m, x[p]!, bMax);
-          let lw = seen.get(L);
-          if (lw === undefined) {
+          let le = seen.get(L);
+          if (le === undefined) {
             const s = leafStart(keys, m, bMax, L, 0, n);
             const e = leafStart(keys, m, bMax, L + 1, s, n);
             const stride = Math.max(1, Math.ceil((e - s) / sc.maxLeafEval));
-            const w = s < e ? fitLeaf(keys, s, e, leaf, 0, stride) : 1;
-            lw = Math.log2(w + stride);
-            seen.set(L, lw);
+            le = s < e ? leafLog2Error(keys, m, L, s, e, stride) : 0;
+            seen.set(L, le);
           }
-          sum += lw;
+          sum += le;
         }
-        const avg = sum / pos.length;
-        const cost = avg + sc.sizeWeight * Math.max(0, Math.log2(bytes / sc.freeBytes)) + (root === 'cubic' ? sc.cubicCost : 0)
-          + (root === 'radix-table' ? sc.tableCost : 0);
-        out.push({ root, branching: B, ...(root === 'radix-table' ? { tableBits } : {}), avgLog2Window: avg, bytes, cost });
+        const avg = pos.length > 0 ? sum / pos.length : 0;
+        const cost = 2 * avg + 1 + sc.sizeWeight * Math.max(0, Math.log2(bytes / sc.freeBytes))
+          + (root === 'cubic' ? sc.cubicCost : 0) + (root === 'radix-table' ? sc.tableCost : 0);
+        out.push({ root, branching: B, ...(root === 'radix-table' ? { tableBits } : {}), avgLog2Error: avg, bytes, cost });
       }
     }
   }
   out.sort((a, b) => a.cost - b.cost);
+  return out;
+}
+
+/**
+ * The candidates stage 2 times: the `k` cheapest by estimate, at most two of any one root model
+ * (with its table size), so that every kind of root the estimate ranks well is measured.
+ */
+export function shortlist(cands: RmiCandidate[], k: number): RmiCandidate[] {
+  const out: RmiCandidate[] = [];
+  const perRoot = new Map<string, number>();
+  for (const c of cands) {
+    if (out.length >= k) break;
+    const key = `${c.root}/${c.tableBits ?? 0}`;
+    const used = perRoot.get(key) ?? 0;
+    if (used >= 2) continue;
+    perRoot.set(key, used + 1);
+    out.push(c);
+  }
   return out;
 }

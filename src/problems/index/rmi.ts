@@ -1,55 +1,50 @@
 /**
  * Two-layer recursive model index (RMI): Kraska, Beutel, Chi, Dean & Polyzotis, "The Case for
  * Learned Index Structures", SIGMOD 2018, in the form learnedsystems/RMI generates for SOSD
- * (Marcus et al., VLDB 2020).
+ * (Marcus et al., VLDB 2020), with the last mile of ALEX (Ding et al., SIGMOD 2020).
  *
- * A root model maps a key to one of B leaves (B a power of two); the leaf is a linear model
- * (least squares on the leaf's (key, position) pairs) that predicts the position, and stores the
- * window around its prediction that holds every answer that can reach it. Lookup: root -> leaf ->
- * prediction -> search of the leaf's window. No loop, no branch on data before the key array is
- * touched, which is what makes it fast (see window-search.ts).
+ * A root model maps a key to a leaf coordinate r in [0, B) and so to one of B leaves; the leaf is
+ * a linear model (weighted least squares, rmi-models.ts) that predicts the position from the
+ * key's offset r - L in the leaf. Lookup: root -> leaf (one 8-byte load) -> prediction P,
+ * clamped to [0, n - 1] -> exponential search outward from P (window-search.ts searchFrom).
  *
- * Guarantee: the root is monotone, so every query (present or absent, below or above the key
- * range) that reaches leaf L has its lower bound in [start_L, end_L], the positions of L's keys.
- * The leaf's prediction P is clamped to that range, and the lower bound lies in
- * [P - errLo_L, P + errHi_L + 1]. As RMI's "lower bound correction" does, the bound covers each
- * key's first occurrence and the gap after each run of duplicates (answer = end of the run); the
- * clamp covers the gaps before and after the leaf's keys, however wide. An empty leaf's range is
- * a single position, its answer. The bound is measured with the lookup's own arithmetic, so it
- * is exact on exactX keys; on uint64 keys above 2^53 the doubles may round, and the window
- * search then widens (the answer is always exact).
+ * Guarantee: the lookup is exact for every query, present or absent, whatever the model
+ * predicts: the exponential search brackets the answer from any start. So the leaves keep no
+ * error bound (learnedsystems/RMI stores one per leaf to bound a binary search): the bound costs
+ * leaf bytes, and the search from the prediction, which touches P's cache line first, was faster
+ * than a bounded binary search of the window (window-search.ts). Model quality sets only the
+ * speed: about 2 log2(|error| + 1) + 1 probes.
  *
- * Edge cases: n = 0 gives constant leaves answering 0; fewer than two keys, or all keys equal,
- * one leaf (nothing to learn: its window is its key range). Long runs of duplicates widen only
- * the leaves that hold them. Queries outside the key range reach the first or last leaf and the
- * clamp; a NaN prediction (an infinite float key) clamps to the leaf's start.
+ * Edge cases: n = 0 answers 0; fewer than two keys, or all keys equal, one leaf. Runs of
+ * duplicates are fitted at their first row (rmi-models.ts). A NaN root coordinate (an infinite
+ * float key) maps to leaf 0, a NaN prediction to position 0; the search still finds the answer.
  *
- * Hyperparameters (root model type, branching factor) are searched as the RMI optimizer does:
- * candidates root x B are scored by the average log2 of the window a lookup searches (RMI's
- * "average log2 error") plus a size penalty, estimated on a sample of keys; the cheapest wins
- * (rmi-search.ts). The models and their fitting are in rmi-models.ts.
+ * Hyperparameters (root model, leaf count, table size) are chosen as SOSD's RMIs are: estimated
+ * on a sample of keys, then the cheapest few built and timed on tuning lookups of their own, the
+ * fastest kept (rmi-search.ts, tuning.ts).
  */
 import type { SolveContext, Solver } from '../../core/problem.js';
 import { check, SelfoptError } from '../../core/errors.js';
 import { intOption } from '../../core/options.js';
 import type { KeySet } from './keys.js';
 import type { SearchIndex } from './search-index.js';
-import { WindowMode, searchWindowExact, searchWindowU32, searchWindowS, windowModeOf } from './window-search.js';
+import { WindowMode, searchFromExact, searchFromS, searchFromU32, windowModeOf } from './window-search.js';
 import {
-  CUBIC, RMI_ROOTS, type RmiRoot, type RootModel, TABLE, clampPos, constantLeaf, evalTable, fitLeaf, fitRoot, leafOf,
-  leafStart, newLeafTable, newRoot,
+  CUBIC, RMI_ROOTS, type RmiRoot, type RootModel, TABLE, evalTable, fitLeaves, fitRoot, leafPredict, newRoot,
 } from './rmi-models.js';
-import { RMI_SEARCH_DEFAULTS, type RmiSearchConfig, searchRmiConfigs } from './rmi-search.js';
+import { RMI_HEADER_BYTES, RMI_SEARCH_DEFAULTS, type RmiCandidate, type RmiSearchConfig, rmiBytes, searchRmiConfigs, shortlist } from './rmi-search.js';
+import { timeCandidates } from './tuning.js';
+import { RBS_DEFAULT_BITS } from './heuristics.js';
 
 export { RMI_ROOTS, type RmiRoot } from './rmi-models.js';
-export { RMI_SEARCH_DEFAULTS, type RmiCandidate, type RmiSearchConfig, searchRmiConfigs } from './rmi-search.js';
+export { RMI_HEADER_BYTES, RMI_SEARCH_DEFAULTS, type RmiCandidate, type RmiSearchConfig, searchRmiConfigs } from './rmi-search.js';
 
 // ---------------------------------------------------------------------------------------------
 // Hyperparameters
 
 export interface RmiConfig {
   root: RmiRoot;
-  /** Number of leaves, a power of two. */
+  /** Number of leaves (any positive integer; the search tries powers of two and what fits a budget). */
   branching: number;
   /** radix-table root only: bits of its table (2^bits + 1 entries of 4 bytes). Default 18. */
   tableBits?: number;
@@ -59,7 +54,7 @@ export interface RmiConfig {
 // The index
 
 /**
- * What every RMI shares: the leaves, built at construction. The lookup lives in the subclasses,
+ * What every RMI shares: the leaves, fitted at construction. The lookup lives in the subclasses,
  * one per kind of root (affine, cubic, radix table): each has its own copy of `lowerBound`, so
  * that each stays monomorphic and free of a branch on the root kind when RMIs of several kinds
  * live in one process (measured: mixing them in one class slowed every lookup by 15-30%). The
@@ -69,9 +64,9 @@ export interface RmiConfig {
 export abstract class RmiIndex implements SearchIndex {
   readonly n: number;
   readonly config: RmiConfig;
-  /** Per leaf: slope, intercept (leafF[4L], leafF[4L+1]); errLo, errHi, start, end (leafI[8L+4..7]). */
-  readonly leafF: Float64Array;
-  readonly leafI: Int32Array;
+  /** Per leaf L: intercept (icpt[2L]) and slope (slope[2L + 1]), one 8-byte pair (rmi-models.ts). */
+  readonly icpt: Int32Array;
+  readonly slope: Float32Array;
   protected readonly keys: KeySet;
   protected readonly mode: WindowMode;
   /** Root parameters: x0, scale, base, a, b, c, rankScale (see RootModel). */
@@ -79,6 +74,9 @@ export abstract class RmiIndex implements SearchIndex {
   /** radix-table root only: the hint table (empty otherwise). */
   protected readonly hint: Uint32Array;
   protected readonly bMax: number;
+  /** n - 1 (0 when n = 0): predictions are clamped to [0, nm1]. */
+  protected readonly nm1: number;
+  protected readonly root: RootModel;
   /** Facts about the search that chose the config, for describe(). */
   searchSummary = '';
 
@@ -86,59 +84,47 @@ export abstract class RmiIndex implements SearchIndex {
     const n = keys.n, B = config.branching;
     this.keys = keys;
     this.n = n;
+    this.nm1 = n > 0 ? n - 1 : 0;
     this.config = config;
     this.mode = windowModeOf(keys);
     this.bMax = B - 1;
+    this.root = root;
     this.rp = Float64Array.of(root.x0, root.scale, root.base, root.a, root.b, root.c, root.rankScale);
     this.hint = root.hint;
-    const table = newLeafTable(B);
-    this.leafF = table.f;
-    this.leafI = table.i;
-    const x = keys.x;
-    // Leaf boundaries in one pass: the root is monotone, so each leaf's keys are contiguous.
-    // n = 0: every leaf is the constant 0.
-    let s = 0;
-    for (let L = 0; L < B; L++) {
-      let e = s;
-      if (n > 0) {
-        // Galloping then binary search for the end of leaf L: cheap for small and large leaves.
-        let step = 1;
-        while (e + step <= n && leafOf(root, x[e + step - 1]!, this.bMax) <= L) { e += step; step *= 2; }
-        e = leafStart(keys, root, this.bMax, L + 1, e, Math.min(n, e + step));
-      }
-      if (e > s) fitLeaf(keys, s, e, table, L);
-      else constantLeaf(table, L, s);
-      s = e;
-    }
+    const t = fitLeaves(keys, root, B);
+    this.icpt = t.icpt;
+    this.slope = t.slope;
   }
 
-  /** The leaf of a key; the same arithmetic as evalRoot. */
-  protected abstract leafOf(qx: number): number;
+  /** The root's leaf coordinate r of a key; the same arithmetic as evalRoot. */
+  protected abstract rootOf(qx: number): number;
 
   abstract lowerBound(q: KeySet, i: number): number;
 
   predict(q: KeySet, i: number): number {
-    const L = this.leafOf(q.x[i]!);
-    return clampPos(this.leafF[4 * L]! * q.x[i]! + this.leafF[4 * L + 1]!, this.leafI[8 * L + 6]!, this.leafI[8 * L + 7]!);
+    return leafPredict({ icpt: this.icpt, slope: this.slope }, this.rootOf(q.x[i]!), this.bMax, this.nm1);
   }
 
+  /** Leaves, root table and the header (RMI_HEADER_BYTES): everything the index keeps. */
   sizeBytes(): number {
-    return this.leafF.byteLength + this.hint.byteLength + this.rp.byteLength;
+    return this.icpt.byteLength + this.hint.byteLength + RMI_HEADER_BYTES;
   }
 
-  /** Average over keys of log2(window + 1), the widest window and the number of empty leaves. */
-  stats(): { avgLog2Window: number; maxWindow: number; emptyLeaves: number } {
-    const n = this.n, li = this.leafI;
-    let sum = 0, maxW = 0;
+  /** Mean over keys (every k-th, at most 2^16) of log2(|prediction - first position| + 1), and the largest error. */
+  stats(): { avgLog2Error: number; maxError: number; emptyLeaves: number } {
+    const n = this.n, x = this.keys.x;
+    const step = Math.max(1, Math.floor(n / 65536));
+    let sum = 0, cnt = 0, maxE = 0, first = 0;
     for (let i = 0; i < n; i++) {
-      const L = this.leafOf(this.keys.x[i]!);
-      const w = li[8 * L + 4]! + li[8 * L + 5]! + 1;
-      sum += Math.log2(w + 1);
-      if (w > maxW) maxW = w;
+      if (i > 0 && x[i] !== x[i - 1]) first = i;
+      if (i % step !== 0) continue;
+      const e = Math.abs(leafPredict(this, this.rootOf(x[i]!), this.bMax, this.nm1) - first);
+      sum += Math.log2(e + 1); cnt++;
+      if (e > maxE) maxE = e;
     }
     let empty = 0;
-    for (let L = 0; L <= this.bMax; L++) if (li[8 * L + 6] === li[8 * L + 7]) empty++;
-    return { avgLog2Window: n > 0 ? sum / n : 0, maxWindow: maxW, emptyLeaves: empty };
+    for (let L = 0; L <= this.bMax; L++) if (this.slope[2 * L + 1] === 0) empty++;
+    return { avgLog2Error: cnt > 0 ? sum / cnt : 0, maxError: maxE, emptyLeaves: empty };
   }
 
   describe(): Record<string, string | number> {
@@ -147,76 +133,72 @@ export abstract class RmiIndex implements SearchIndex {
       root: this.config.root,
       ...(this.config.root === 'radix-table' ? { tableBits: this.config.tableBits ?? 18 } : {}),
       branching: this.config.branching,
-      avgLog2Window: +st.avgLog2Window.toFixed(2),
-      maxWindow: st.maxWindow,
-      emptyLeaves: st.emptyLeaves,
+      avgLog2Error: +st.avgLog2Error.toFixed(2),
+      maxError: st.maxError,
+      flatLeaves: st.emptyLeaves,
       ...(this.searchSummary ? { search: this.searchSummary } : {}),
     };
   }
 }
 
 /**
- * The leaf's window and the last mile, shared by the three lookups: prediction clamped to the
- * leaf's key range [start, end] (as clampPos, which measured the errors; it also maps NaN to
- * start), then [P - errLo, P + errHi + 1), searched outward from P (window-search.ts).
+ * The leaf and the last mile, shared by the three lookups: intercept + slope * (r - L), floored
+ * and clamped to [0, n - 1], then the exponential search from there (window-search.ts searchFrom).
  */
-function leafSearch(f: Float64Array, li: Int32Array, L: number, qx: number, mode: WindowMode, keys: KeySet, q: KeySet,
-  i: number): number {
-  const p = f[4 * L]! * qx + f[4 * L + 1]!;
-  const s = li[8 * L + 6]!, e = li[8 * L + 7]!;
-  // p | 0 is floor(p) here (s <= p < e < 2^31) and keeps the window bounds int32.
-  const P = p > s ? (p < e ? p | 0 : e) : s;
-  const lo = P - li[8 * L + 4]!;
-  const hi = P + li[8 * L + 5]! + 1;
-  return mode === WindowMode.S ? searchWindowS(keys, q, i, lo, hi, P)
-    : mode === WindowMode.U32 ? searchWindowU32(keys, q, i, lo, hi, P)
-    : searchWindowExact(keys, q, i, lo, hi, P);
+function leafSearch(icpt: Int32Array, slope: Float32Array, r: number, bMax: number, nm1: number, mode: WindowMode,
+  keys: KeySet, q: KeySet, i: number): number {
+  const L = r > 0 ? (r < bMax ? r | 0 : bMax) : 0; // NaN -> 0
+  const p = icpt[2 * L]! + slope[2 * L + 1]! * (r - L);
+  // p | 0 is floor(p) here (0 < p < nm1 < 2^31) and keeps P an int32.
+  const P = p > 0 ? (p < nm1 ? p | 0 : nm1) : 0;
+  return mode === WindowMode.S ? searchFromS(keys, q, i, P)
+    : mode === WindowMode.U32 ? searchFromU32(keys, q, i, P)
+    : searchFromExact(keys, q, i, P);
 }
 
 /** linear, linear-spline and radix roots: r = (x - x0) * scale + base. */
 class RmiAffine extends RmiIndex {
-  protected leafOf(qx: number): number {
+  protected rootOf(qx: number): number {
     const rp = this.rp;
-    const r = (qx - rp[0]!) * rp[1]! + rp[2]!;
-    const bMax = this.bMax;
-    return r > 0 ? (r < bMax ? r | 0 : bMax) : 0; // NaN -> 0
+    return (qx - rp[0]!) * rp[1]! + rp[2]!;
   }
 
   lowerBound(q: KeySet, i: number): number {
-    const qx = q.x[i]!;
-    return leafSearch(this.leafF, this.leafI, this.leafOf(qx), qx, this.mode, this.keys, q, i);
+    const rp = this.rp;
+    const r = (q.x[i]! - rp[0]!) * rp[1]! + rp[2]!;
+    return leafSearch(this.icpt, this.slope, r, this.bMax, this.nm1, this.mode, this.keys, q, i);
   }
 }
 
 /** cubic root: t = clamp((x - x0) * scale, 0, 1), r = ((a t + b) t + c) t + base. */
 class RmiCubic extends RmiIndex {
-  protected leafOf(qx: number): number {
+  protected rootOf(qx: number): number {
     const rp = this.rp;
     let t = (qx - rp[0]!) * rp[1]!;
     t = t > 0 ? (t < 1 ? t : 1) : 0;
-    const r = ((rp[3]! * t + rp[4]!) * t + rp[5]!) * t + rp[2]!;
-    const bMax = this.bMax;
-    return r > 0 ? (r < bMax ? r | 0 : bMax) : 0;
+    return ((rp[3]! * t + rp[4]!) * t + rp[5]!) * t + rp[2]!;
   }
 
   lowerBound(q: KeySet, i: number): number {
-    const qx = q.x[i]!;
-    return leafSearch(this.leafF, this.leafI, this.leafOf(qx), qx, this.mode, this.keys, q, i);
+    const rp = this.rp;
+    let t = (q.x[i]! - rp[0]!) * rp[1]!;
+    t = t > 0 ? (t < 1 ? t : 1) : 0;
+    const r = ((rp[3]! * t + rp[4]!) * t + rp[5]!) * t + rp[2]!;
+    return leafSearch(this.icpt, this.slope, r, this.bMax, this.nm1, this.mode, this.keys, q, i);
   }
 }
 
 /** radix-table root: r = evalTable(hint, (x - x0) * scale) * rankScale. */
 class RmiTable extends RmiIndex {
-  protected leafOf(qx: number): number {
+  protected rootOf(qx: number): number {
     const rp = this.rp;
-    const r = evalTable(this.hint, (qx - rp[0]!) * rp[1]!) * rp[6]!;
-    const bMax = this.bMax;
-    return r > 0 ? (r < bMax ? r | 0 : bMax) : 0;
+    return evalTable(this.hint, (qx - rp[0]!) * rp[1]!) * rp[6]!;
   }
 
   lowerBound(q: KeySet, i: number): number {
-    const qx = q.x[i]!;
-    return leafSearch(this.leafF, this.leafI, this.leafOf(qx), qx, this.mode, this.keys, q, i);
+    const rp = this.rp;
+    const r = evalTable(this.hint, (q.x[i]! - rp[0]!) * rp[1]!) * rp[6]!;
+    return leafSearch(this.icpt, this.slope, r, this.bMax, this.nm1, this.mode, this.keys, q, i);
   }
 }
 
@@ -228,18 +210,28 @@ export function newRmi(keys: KeySet, config: RmiConfig): RmiIndex {
   return new RmiAffine(keys, config, root);
 }
 
+function configOf(c: RmiCandidate): RmiConfig {
+  return { root: c.root, branching: c.branching, ...(c.tableBits ? { tableBits: c.tableBits } : {}) };
+}
+
+function label(c: RmiCandidate): string {
+  const size = Number.isInteger(Math.log2(c.branching)) ? `2^${Math.log2(c.branching)}` : String(c.branching);
+  return `${c.root}${c.tableBits ? `(${c.tableBits})` : ''}/${size}`;
+}
 
 /**
- * Builds an RMI. With `config` given, exactly that one; otherwise the cheapest candidate of the
- * search (the config is recorded in describe()).
+ * Builds an RMI. With `config` given, exactly that one; otherwise the search of rmi-search.ts:
+ * the estimate ranks every candidate, and with `search.timed` > 1 that many of the cheapest are
+ * built and timed on tuning lookups (tuning.ts), the fastest kept. The config and the search's
+ * figures are recorded in describe().
  */
 export function buildRmi(keys: KeySet, config?: Partial<RmiConfig>, search: Partial<RmiSearchConfig> = {}): RmiIndex {
   if (config?.root !== undefined || config?.branching !== undefined) {
     const root = config.root ?? 'linear-spline';
     const branching = config.branching ?? 1 << 12;
     check((RMI_ROOTS as readonly string[]).includes(root), `unknown RMI root model '${root}'`, 'rmi.root', RMI_ROOTS.join(', '));
-    check(Number.isInteger(Math.log2(branching)) && branching >= 1 && branching <= 1 << 26,
-      `RMI branching factor ${branching} is invalid`, 'rmi.branching', 'a power of two between 1 and 2^26');
+    check(Number.isInteger(branching) && branching >= 1 && branching <= 1 << 26,
+      `RMI branching factor ${branching} is invalid`, 'rmi.branching', 'an integer between 1 and 2^26');
     const tableBits = config.tableBits ?? 18;
     check(Number.isInteger(tableBits) && tableBits >= 1 && tableBits <= 26, `RMI table bits ${tableBits} are invalid`,
       'rmi.tableBits', 'an integer in [1, 26]');
@@ -249,47 +241,67 @@ export function buildRmi(keys: KeySet, config?: Partial<RmiConfig>, search: Part
   if (keys.n < 2) return newRmi(keys, { root: 'linear-spline', branching: 1 }); // nothing to learn
   const cands = searchRmiConfigs(keys, sc);
   if (cands.length === 0) {
-    throw new SelfoptError(`no RMI candidate fits in ${sc.maxBytes} bytes`, 'rmi.maxBytes', 'a larger limit');
+    throw new SelfoptError(`no RMI candidate fits in ${sc.maxBytes} bytes`, 'rmi.maxBytes', `at least ${rmiBytes(1, 'linear', 0)} bytes`);
   }
-  const best = cands[0]!;
-  const ix = newRmi(keys, { root: best.root, branching: best.branching, ...(best.tableBits ? { tableBits: best.tableBits } : {}) });
-  ix.searchSummary = cands.slice(0, 3)
-    .map((c) => `${c.root}${c.tableBits ? `(${c.tableBits})` : ''}/2^${Math.log2(c.branching)}: log2w ${c.avgLog2Window.toFixed(2)} cost ${c.cost.toFixed(2)}`)
-    .join('; ') + ` (${cands.length} candidates)`;
+  const short = shortlist(cands, Math.max(1, sc.timed));
+  let best = short[0]!;
+  let ix = newRmi(keys, configOf(best));
+  if (short.length > 1) {
+    const built = [ix, ...short.slice(1).map((c) => newRmi(keys, configOf(c)))];
+    const ns = timeCandidates(keys, built);
+    short.forEach((c, k) => { c.ns = ns[k]; });
+    let k = 0;
+    for (let j = 1; j < ns.length; j++) if (ns[j]! < ns[k]!) k = j;
+    best = short[k]!;
+    ix = built[k]!;
+    const order = [...short].sort((a, b) => a.ns! - b.ns!);
+    ix.searchSummary = order.map((c) => `${label(c)}: ${c.ns!.toFixed(0)} ns, log2e ${c.avgLog2Error.toFixed(2)}, ${c.bytes} B`).join('; ')
+      + ` (timed ${short.length} of ${cands.length} candidates)`;
+  } else {
+    ix.searchSummary = cands.slice(0, 3).map((c) => `${label(c)}: log2e ${c.avgLog2Error.toFixed(2)} cost ${c.cost.toFixed(2)}`).join('; ')
+      + ` (${cands.length} candidates, estimate only)`;
+  }
   return ix;
+}
+
+/** Candidates timed by the solvers (the estimate alone picks when --opt rmi.timed=1). */
+export const RMI_TIMED = 6;
+export const RMI_TIMED_QUICK = 3;
+
+function timedOption(ctx: SolveContext): number {
+  return intOption(ctx.options, 'rmi.timed', ctx.quick ? RMI_TIMED_QUICK : RMI_TIMED, 1, 64);
 }
 
 export const rmiSolver: Solver<KeySet, SearchIndex> = {
   info: {
     name: 'rmi',
     kind: 'learned',
-    description: 'Two-layer RMI (root model -> linear leaves with error bounds), root type and branching searched per data set',
-    reference: 'Kraska et al., "The Case for Learned Index Structures", SIGMOD 2018 (learnedsystems/RMI, as in SOSD)',
+    description: 'Two-layer RMI (root model -> 8-byte linear leaves, exponential search from the prediction), root type and leaf count chosen by timing candidates on tuning lookups',
+    reference: 'Kraska et al., "The Case for Learned Index Structures", SIGMOD 2018 (learnedsystems/RMI, as in SOSD; tuned as CDFShop, SIGMOD 2020)',
   },
   solve(keys: KeySet, ctx: SolveContext): SearchIndex {
     const root = ctx.options['rmi.root'];
     if (root !== undefined || ctx.options['rmi.branching'] !== undefined) {
-      const b = intOption(ctx.options, 'rmi.branching', undefined, -Infinity, Infinity, 'a power of two');
+      const b = intOption(ctx.options, 'rmi.branching', undefined, 1, 1 << 26, 'an integer between 1 and 2^26');
       const t = intOption(ctx.options, 'rmi.tableBits', undefined);
       return buildRmi(keys, { root: root as RmiRoot | undefined, branching: b, ...(t !== undefined ? { tableBits: t } : {}) });
     }
     const mb = intOption(ctx.options, 'rmi.maxBytes', undefined, 1, Infinity, 'a positive integer');
-    if (mb !== undefined) return buildRmi(keys, undefined, { maxBytes: mb });
-    return buildRmi(keys);
+    return buildRmi(keys, undefined, { timed: timedOption(ctx), ...(mb !== undefined ? { maxBytes: mb } : {}) });
   },
 };
 
 /**
- * The same RMI searched under a memory cap of 256 KiB: a quarter of the 1 MiB radix table of
- * SOSD's default RBS, the budget at which a learned index is claimed to win on space and time.
+ * The budget of rmi-compact: a quarter of the extra memory of SOSD's default RBS (a table of
+ * 2^18 + 2 four-byte entries, 1,048,584 bytes), header included: 262,146 bytes.
  */
-export const RMI_COMPACT_BYTES = 256 * 1024;
+export const RMI_COMPACT_BYTES = Math.floor((((1 << RBS_DEFAULT_BITS) + 2) * 4) / 4);
 
 export const rmiCompactSolver: Solver<KeySet, SearchIndex> = {
   info: {
     ...rmiSolver.info,
     name: 'rmi-compact',
-    description: `Two-layer RMI as 'rmi', its configuration searched among those of at most ${RMI_COMPACT_BYTES / 1024} KiB (1/4 of RBS's default table)`,
+    description: `Two-layer RMI as 'rmi', its configuration chosen among those of at most ${RMI_COMPACT_BYTES} bytes, header included (1/4 of RBS's default table)`,
   },
-  solve: (keys) => buildRmi(keys, undefined, { maxBytes: RMI_COMPACT_BYTES }),
+  solve: (keys, ctx) => buildRmi(keys, undefined, { maxBytes: RMI_COMPACT_BYTES, timed: timedOption(ctx) }),
 };

@@ -181,3 +181,89 @@ function lessAt(kh: Uint32Array, kl: Uint32Array, p: number, qh: number, ql: num
   const h = kh[p]!;
   return h < qh || (h === qh && kl[p]! < ql);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Unbounded: the exponential search from a prediction over the whole key array, for models that
+// keep no error bound (rmi.ts). Exact whatever P is (0 <= P < n, or any P when n = 0): it gallops
+// from P until the answer is bracketed (at worst to an end of the array), then binary-searches
+// the bracket. A prediction off by e positions costs about 2 log2(e) + 1 probes, those within 8
+// positions on P's own cache line or the next (Bentley & Yao 1976; ALEX's search, Ding et al.,
+// SIGMOD 2020). One function per key form, as above.
+
+/** WindowMode.S. */
+export function searchFromS(keys: KeySet, q: KeySet, qi: number, P: number): number {
+  const n = keys.n;
+  if (n === 0) return 0;
+  const a = keys.s;
+  const v = q.s[qi]!;
+  let l: number, r: number;
+  if (a[P]! < v) { // the answer is in [P + 1, n]
+    l = P + 1;
+    let step = 1;
+    while (l + step <= n && a[l + step - 1]! < v) { l += step; step *= 2; }
+    r = l + step - 1 < n ? l + step - 1 : n;
+  } else { // the answer is in [0, P]
+    r = P;
+    let step = 1;
+    while (r - step >= 0 && !(a[r - step]! < v)) { r -= step; step *= 2; }
+    l = r - step + 1 > 0 ? r - step + 1 : 0;
+  }
+  while (l < r) {
+    const mid = (l + r) >>> 1;
+    if (a[mid]! < v) l = mid + 1;
+    else r = mid;
+  }
+  return l;
+}
+
+/** WindowMode.U32. */
+export function searchFromU32(keys: KeySet, q: KeySet, qi: number, P: number): number {
+  const n = keys.n;
+  if (n === 0) return 0;
+  const a = keys.lo;
+  const v = u32Query(q, qi);
+  let l: number, r: number;
+  if (a[P]! < v) {
+    l = P + 1;
+    let step = 1;
+    while (l + step <= n && a[l + step - 1]! < v) { l += step; step *= 2; }
+    r = l + step - 1 < n ? l + step - 1 : n;
+  } else {
+    r = P;
+    let step = 1;
+    while (r - step >= 0 && !(a[r - step]! < v)) { r -= step; step *= 2; }
+    l = r - step + 1 > 0 ? r - step + 1 : 0;
+  }
+  while (l < r) {
+    const mid = (l + r) >>> 1;
+    if (a[mid]! < v) l = mid + 1;
+    else r = mid;
+  }
+  return l;
+}
+
+/** WindowMode.Exact. */
+export function searchFromExact(keys: KeySet, q: KeySet, qi: number, P: number): number {
+  const n = keys.n;
+  if (n === 0) return 0;
+  const kh = keys.hi, kl = keys.lo;
+  const qh = q.hi[qi]!, ql = q.lo[qi]!;
+  let l: number, r: number;
+  if (lessAt(kh, kl, P, qh, ql)) {
+    l = P + 1;
+    let step = 1;
+    while (l + step <= n && lessAt(kh, kl, l + step - 1, qh, ql)) { l += step; step *= 2; }
+    r = l + step - 1 < n ? l + step - 1 : n;
+  } else {
+    r = P;
+    let step = 1;
+    while (r - step >= 0 && !lessAt(kh, kl, r - step, qh, ql)) { r -= step; step *= 2; }
+    l = r - step + 1 > 0 ? r - step + 1 : 0;
+  }
+  while (l < r) {
+    const mid = (l + r) >>> 1;
+    if (lessAt(kh, kl, mid, qh, ql)) l = mid + 1;
+    else r = mid;
+  }
+  return l;
+}

@@ -126,6 +126,8 @@ const builders: Builder[] = [
   { name: 'rmi(search)', build: (k) => buildRmi(k) },
   ...RMI_ROOTS.map((root) => ({ name: `rmi(${root},64)`, build: (k: KeySet) => buildRmi(k, { root, branching: 64 }) })),
   { name: 'rmi(linear-spline,1)', build: (k) => buildRmi(k, { root: 'linear-spline', branching: 1 }) },
+  { name: 'rmi(radix-table,1000,6)', build: (k) => buildRmi(k, { root: 'radix-table', branching: 1000, tableBits: 6 }) },
+  { name: 'rmi(search, timed 3, <= 4 KiB)', build: (k) => buildRmi(k, undefined, { timed: 3, maxBytes: 4096 }) },
   { name: 'radix-spline(32,18)', build: (k) => buildRadixSpline(k) },
   { name: 'radix-spline(2,4)', build: (k) => buildRadixSpline(k, 2, 4) },
   { name: 'radix-spline(8,1)', build: (k) => buildRadixSpline(k, 8, 1) },
@@ -257,8 +259,8 @@ test('builds are deterministic', () => {
   assert.deepEqual(a.describe(), b.describe());
   const r1 = buildRmi(keys), r2 = buildRmi(keys);
   assert.deepEqual(r1.describe(), r2.describe());
-  assert.deepEqual(r1.leafF, r2.leafF);
-  assert.deepEqual(r1.leafI, r2.leafI);
+  assert.deepEqual(r1.icpt, r2.icpt);
+  assert.deepEqual(r1.slope, r2.slope);
   const s1 = buildRadixSpline(keys, 8, 10), s2 = buildRadixSpline(keys, 8, 10);
   assert.deepEqual(s1.spline, s2.spline);
   assert.deepEqual(s1.table, s2.table);
@@ -289,7 +291,8 @@ test('solvers: info, options, and bad options as SelfoptError', () => {
   assert.throws(() => pgmSolver.solve(keys, ctx({ 'pgm.epsilon': '0' })), SelfoptError);
   assert.throws(() => pgmSolver.solve(keys, ctx({ 'pgm.epsilon': 'abc' })), SelfoptError);
   assert.throws(() => rmiSolver.solve(keys, ctx({ 'rmi.root': 'quadratic' })), SelfoptError);
-  assert.throws(() => rmiSolver.solve(keys, ctx({ 'rmi.branching': '1000' })), SelfoptError);
+  assert.throws(() => rmiSolver.solve(keys, ctx({ 'rmi.branching': '0' })), SelfoptError);
+  assert.throws(() => rmiSolver.solve(keys, ctx({ 'rmi.branching': '1.5' })), SelfoptError);
   assert.throws(() => radixSplineSolver.solve(keys, ctx({ 'rs.radixBits': '40' })), SelfoptError);
 });
 

@@ -1,0 +1,73 @@
+/**
+ * Choosing an index's hyperparameters by measured lookup time, as SOSD's and CDFShop's tuning
+ * does (Marcus, Zhang & Kraska, "CDFShop", SIGMOD 2020): build each candidate, time it on lookups
+ * of its own, keep the fastest.
+ *
+ * Its lookups are never the benchmark's timed lookups: they are existing keys drawn from the key
+ * set by an Rng seeded with a fixed string of its own ('index/tuning'), not the cell's seed that
+ * the evaluator's workloads come from, and the tuner runs inside `solve`, before the evaluator
+ * has drawn any workload. They are timed with the evaluator's own loop (evaluate.ts
+ * freshLookupLoop: the lower bound, then the payload sum of the equal rows), compiled afresh per
+ * candidate, and every answer is checked.
+ */
+import { SelfoptError } from '../../core/errors.js';
+import { median } from '../../core/stats.js';
+import { Rng, hashString } from '../../core/rng.js';
+import { type KeySet, lowerBoundExact, selectKeys } from './keys.js';
+import type { SearchIndex } from './search-index.js';
+import { freshLookupLoop } from './evaluate.js';
+
+/** The seed string of the tuning lookups (the evaluator's is 'index/workloads'). */
+export const TUNING_STREAM = 'index/tuning';
+
+/** `m` existing keys drawn from `keys` by the tuning stream, with their lower bounds. */
+export function tuningLookups(keys: KeySet, m: number): { queries: KeySet; expected: Int32Array } {
+  const rng = new Rng(hashString(TUNING_STREAM));
+  const idx = new Int32Array(keys.n > 0 ? m : 0);
+  for (let i = 0; i < idx.length; i++) idx[i] = rng.int(keys.n);
+  const queries = selectKeys(keys, idx);
+  const expected = new Int32Array(queries.n);
+  for (let i = 0; i < queries.n; i++) expected[i] = lowerBoundExact(keys, queries, i, 0, keys.n);
+  return { queries, expected };
+}
+
+export interface TuningConfig {
+  /** Lookups per timed batch. */
+  batch: number;
+  /** Timed rounds; each round times one batch of every candidate, in rotating order. */
+  rounds: number;
+}
+
+export const TUNING_DEFAULTS: TuningConfig = { batch: 4000, rounds: 5 };
+
+/**
+ * Median ns per lookup of each index on the tuning lookups: after one untimed pass each, `rounds`
+ * rounds in which every candidate times one fresh batch (order rotated, so background load
+ * strikes all alike). A wrong answer throws: a candidate is never chosen on a wrong result.
+ */
+export function timeCandidates(keys: KeySet, indexes: SearchIndex[], tc: TuningConfig = TUNING_DEFAULTS): number[] {
+  const k = indexes.length;
+  if (k === 0 || keys.n === 0) return indexes.map(() => 0);
+  const { queries, expected } = tuningLookups(keys, tc.batch * (tc.rounds + 1));
+  const loops = indexes.map(() => freshLookupLoop(keys.form));
+  const answers = new Int32Array(queries.n);
+  const ns: number[][] = indexes.map(() => []);
+  let sink = 0;
+  for (let r = 0; r <= tc.rounds; r++) {
+    const from = r * tc.batch, to = from + tc.batch;
+    for (let t = 0; t < k; t++) {
+      const c = (t + r) % k;
+      const t0 = process.hrtime.bigint();
+      sink += loops[c]!(indexes[c]!, keys, queries, from, to, answers);
+      const t1 = process.hrtime.bigint();
+      for (let i = from; i < to; i++) {
+        if (answers[i] !== expected[i]) {
+          throw new SelfoptError(`tuning candidate ${c} returned position ${answers[i]} for tuning lookup ${i}`, 'index tuning', `position ${expected[i]}`);
+        }
+      }
+      if (r > 0) ns[c]!.push(Number(t1 - t0) / tc.batch); // round 0 is the warm-up
+    }
+  }
+  if (sink === 0.5) ns.push([]); // keep the checksums observable
+  return ns.slice(0, k).map((a) => median(Float64Array.from(a)));
+}

@@ -1,0 +1,144 @@
+/**
+ * The RMI's own guarantees beyond exact lookups (learned.test.ts checks those on every edge case):
+ * the byte budget of rmi-compact, header included; the configuration search times candidates on
+ * tuning lookups of its own, never the evaluator's; the unbounded search from a prediction is
+ * exact from any start; the leaves are fitted with the lookup's own root arithmetic.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Rng, hashString, hashWords } from '../../../src/core/rng.js';
+import type { SolveContext } from '../../../src/core/problem.js';
+import { type KeySet, fromBigUint64, fromUint32, keyAt, lowerBoundExact } from '../../../src/problems/index/keys.js';
+import {
+  RMI_COMPACT_BYTES, RMI_HEADER_BYTES, RMI_ROOTS, buildRmi, rmiCompactSolver, rmiSolver,
+} from '../../../src/problems/index/rmi.js';
+import { evalRoot, leafPredict } from '../../../src/problems/index/rmi-models.js';
+import { RadixBinarySearchIndex, RBS_DEFAULT_BITS } from '../../../src/problems/index/heuristics.js';
+import { searchFromExact, searchFromS, searchFromU32 } from '../../../src/problems/index/window-search.js';
+import { TUNING_STREAM, tuningLookups } from '../../../src/problems/index/tuning.js';
+import { existingLookups } from '../../../src/problems/index/workloads.js';
+
+function u64(values: bigint[]): KeySet {
+  const a = BigUint64Array.from(values);
+  a.sort();
+  return fromBigUint64(a);
+}
+
+/** Clustered 64-bit keys (like S2 cell ids: dense runs far apart), with some duplicates. */
+function clustered(rng: Rng, n: number): bigint[] {
+  const out: bigint[] = [];
+  let base = 1n << 60n;
+  while (out.length < n) {
+    base += BigInt(rng.nextU32()) << BigInt(8 + (rng.nextU32() % 20));
+    const len = 1 + (rng.nextU32() % 400);
+    let k = base;
+    for (let j = 0; j < len && out.length < n; j++) {
+      k += BigInt(rng.nextU32() % 3); // 0: a duplicate
+      out.push(k);
+    }
+    base = k;
+  }
+  return out;
+}
+
+const ctx = (options: Record<string, string> = {}, seed = 1): SolveContext => ({ seed, rng: new Rng(seed), quick: true, options });
+
+test('rmi-compact: at most a quarter of RBS\'s table, header included, and it spends the budget', () => {
+  // The budget is a quarter of what the default RBS measures itself, not a round number.
+  const rng = new Rng(21);
+  const keys = u64(clustered(rng, 200_000));
+  const rbs = new RadixBinarySearchIndex(keys, RBS_DEFAULT_BITS);
+  assert.equal(RMI_COMPACT_BYTES, Math.floor(rbs.sizeBytes() / 4));
+  assert.equal(RMI_COMPACT_BYTES, 262_146);
+  const ix = rmiCompactSolver.solve(keys, ctx()) as ReturnType<typeof buildRmi>;
+  const size = ix.sizeBytes();
+  assert.ok(size <= RMI_COMPACT_BYTES, `rmi-compact is ${size} bytes`);
+  // The header is counted: the size is more than the tables alone.
+  const tables = ix.icpt.byteLength + (ix.config.root === 'radix-table' ? 4 * (2 ** (ix.config.tableBits ?? 18) + 1) : 0);
+  assert.equal(size, tables + RMI_HEADER_BYTES);
+  // Every candidate it could have chosen respects the budget too (the largest leaf counts that fit).
+  for (const root of RMI_ROOTS) {
+    const cand = buildRmi(keys, undefined, { roots: [root], maxBytes: RMI_COMPACT_BYTES, timed: 1 });
+    assert.ok(cand.sizeBytes() <= RMI_COMPACT_BYTES, `${root}: ${cand.sizeBytes()} bytes`);
+  }
+  // A budget with room for the header and one leaf only still gives an exact index; none below it.
+  const tiny = buildRmi(keys, undefined, { maxBytes: RMI_HEADER_BYTES + 8, timed: 1 });
+  assert.equal(tiny.sizeBytes(), RMI_HEADER_BYTES + 8);
+  for (let i = 0; i < keys.n; i += 997) assert.equal(tiny.lowerBound(keys, i), lowerBoundExact(keys, keys, i, 0, keys.n));
+  assert.throws(() => buildRmi(keys, undefined, { maxBytes: RMI_HEADER_BYTES + 7 }), /no RMI candidate fits/);
+});
+
+test('configuration search: timed on tuning lookups of its own, never the evaluator\'s workloads', () => {
+  const rng = new Rng(22);
+  const keys = u64(clustered(rng, 30_000));
+  // The tuning lookups depend on the keys alone: no seed goes in, so two calls agree ...
+  const a = tuningLookups(keys, 2000), b = tuningLookups(keys, 2000);
+  assert.deepEqual(a.queries.s, b.queries.s);
+  assert.notEqual(TUNING_STREAM, 'index/workloads');
+  // ... they are existing keys with exact answers ...
+  for (let i = 0; i < a.queries.n; i++) assert.equal(a.expected[i], lowerBoundExact(keys, a.queries, i, 0, keys.n));
+  // ... and they are not the evaluator's timed lookups of any seed (evaluate.ts draws those from
+  // hashWords(seed, hashString('index/workloads')) after solve returns): the two sequences agree
+  // only where independent draws would.
+  for (let seed = 1; seed <= 5; seed++) {
+    const ev = existingLookups(keys, 2000, new Rng(hashWords(seed, hashString('index/workloads'))).split('existing'));
+    let same = 0;
+    for (let i = 0; i < 2000; i++) if (ev.queries.s[i] === a.queries.s[i]) same++;
+    assert.ok(same < 20, `seed ${seed}: ${same} of 2000 tuning lookups equal the timed ones`);
+  }
+  // The solver's choice comes from the timed shortlist, and its figures are in describe().
+  const ix = rmiSolver.solve(keys, ctx({ 'rmi.timed': '3' }, 7)) as ReturnType<typeof buildRmi>;
+  const search = String(ix.describe().search);
+  assert.match(search, /timed 3 of \d+ candidates/);
+  assert.equal((search.match(/ ns,/g) ?? []).length, 3);
+  for (let i = 0; i < keys.n; i += 7) assert.equal(ix.lowerBound(keys, i), lowerBoundExact(keys, keys, i, 0, keys.n));
+  // With one candidate timed, the estimate alone decides: deterministic.
+  const d1 = buildRmi(keys, undefined, { timed: 1 }).describe(), d2 = buildRmi(keys, undefined, { timed: 1 }).describe();
+  assert.deepEqual(d1, d2);
+});
+
+test('exponential search from a prediction: exact from any start, every key form', () => {
+  const rng = new Rng(23);
+  const dup32 = Uint32Array.from({ length: 3000 }, () => rng.nextU32() % 500);
+  dup32.sort();
+  const near = clustered(rng, 3000);
+  const sets: Array<[KeySet, typeof searchFromS]> = [
+    [fromUint32(dup32), searchFromU32],
+    [u64(near), searchFromS],
+    [u64(near.map((v) => (0xffffn << 48n) | (v & 0xffffffffffffn))), searchFromExact], // no order-exact double
+  ];
+  for (const [keys, search] of sets) {
+    const qs: bigint[] = [0n, (1n << 64n) - 1n];
+    for (let t = 0; t < 400; t++) {
+      const k = keyAt(keys, rng.nextU32() % keys.n);
+      qs.push(k, k + 1n, k > 0n ? k - 1n : 0n);
+    }
+    const q = keys.type === 'uint32' ? fromUint32(Uint32Array.from(qs.filter((v) => v < 1n << 32n).map(Number))) : u64(qs);
+    for (let i = 0; i < q.n; i++) {
+      const want = lowerBoundExact(keys, q, i, 0, keys.n);
+      for (const P of [0, keys.n - 1, Math.min(keys.n - 1, want), Math.max(0, want - 1), rng.nextU32() % keys.n]) {
+        assert.equal(search(keys, q, i, P), want, `start ${P}`);
+      }
+    }
+  }
+  const empty = u64([]);
+  assert.equal(searchFromS(empty, u64([5n]), 0, 0), 0);
+});
+
+test('leaves are fitted with the lookup\'s own root arithmetic (every root kind)', () => {
+  const rng = new Rng(24);
+  const keys = u64(clustered(rng, 20_000));
+  for (const root of RMI_ROOTS) {
+    const ix = buildRmi(keys, { root, branching: 512, tableBits: 10 });
+    // predict() uses the class's root; leafPredict with evalRoot is what the fit used.
+    const m = (ix as unknown as { root: Parameters<typeof evalRoot>[0] }).root;
+    let sumErr = 0;
+    for (let i = 0; i < keys.n; i += 3) {
+      const viaFit = leafPredict(ix, evalRoot(m, keys.x[i]!), 511, keys.n - 1);
+      assert.equal(ix.predict(keys, i), viaFit, `${root} at ${i}`);
+      sumErr += Math.abs(viaFit - lowerBoundExact(keys, keys, i, 0, keys.n));
+    }
+    // A fitted model, not a constant: far better than predicting the middle.
+    assert.ok(sumErr / (keys.n / 3) < keys.n / 40, `${root}: mean error ${sumErr / (keys.n / 3)}`);
+  }
+});
