@@ -26,8 +26,9 @@ export type RmiRoot = (typeof RMI_ROOTS)[number];
  * prediction over the whole key array (window-search.ts searchFrom), which needs no bound to be
  * exact and costs ~2 log2(error) probes, mostly on the prediction's own cache line. A leaf of
  * learnedsystems/RMI (two doubles and a bound, 24 bytes), or this RMI's earlier 32-byte leaf (two
- * doubles, the bound and the leaf's key range), fits 3-4x fewer leaves into the same cache; on the
- * real sets the smaller leaf was 10-40% faster at equal leaf count budget (scripts/proto-rmi.mjs).
+ * doubles, the bound and the leaf's key range), fits 3-4x fewer leaves into the same bytes, and
+ * dependent loads get much slower once a model outgrows the cache (scripts/rmi-explore.mjs
+ * --latency: ~25 ns at 1 MiB, ~85 ns at 2 MiB, ~300 ns at 8 MiB on the development machine).
  * Rounding the intercept to an integer and the slope to float32 moves a prediction by < 1
  * position for n < 2^24 (and by at most n / 2^24 + 1 above): the search absorbs it.
  */

@@ -39,7 +39,7 @@ export interface RmiSearchConfig {
    * Estimated cost, in probes of the key array: 2 * mean log2 error + 1, plus sizeWeight *
    * log2(bytes / freeBytes) when the model is larger than freeBytes (its own cache misses), plus
    * the root's extra work. Only ranks candidates for stage 2, which measures. The defaults
-   * follow the dependent-load latency measured on the development machine (scripts/proto-rmi.mjs
+   * follow the dependent-load latency measured on the development machine (scripts/rmi-explore.mjs
    * --latency): flat to 512 KiB, then roughly doubling with each doubling of the working set.
    */
   sizeWeight: number;
@@ -145,18 +145,22 @@ export function searchRmiConfigs(keys: KeySet, sc: RmiSearchConfig = RMI_SEARCH_
 
 /**
  * The candidates stage 2 times: the `k` cheapest by estimate, at most two of any one root model
- * (with its table size), so that every kind of root the estimate ranks well is measured.
+ * (with its table size), so that every kind of root the estimate ranks well is measured; and,
+ * when k > 1, always the cheapest that fits in `smallBytes` (a model that stays in cache can beat
+ * a more accurate one that does not, which the estimate's size penalty only guesses at).
  */
-export function shortlist(cands: RmiCandidate[], k: number): RmiCandidate[] {
+export function shortlist(cands: RmiCandidate[], k: number, smallBytes = 1 << 19): RmiCandidate[] {
   const out: RmiCandidate[] = [];
   const perRoot = new Map<string, number>();
+  const small = k > 1 ? cands.find((c) => c.bytes <= smallBytes) : undefined;
   for (const c of cands) {
-    if (out.length >= k) break;
+    if (out.length >= (small !== undefined && !out.includes(small) ? k - 1 : k)) break;
     const key = `${c.root}/${c.tableBits ?? 0}`;
     const used = perRoot.get(key) ?? 0;
     if (used >= 2) continue;
     perRoot.set(key, used + 1);
     out.push(c);
   }
+  if (small !== undefined && !out.includes(small)) out.push(small);
   return out;
 }

@@ -38,12 +38,17 @@ export interface TuningConfig {
   rounds: number;
 }
 
-export const TUNING_DEFAULTS: TuningConfig = { batch: 4000, rounds: 5 };
+export const TUNING_DEFAULTS: TuningConfig = { batch: 2000, rounds: 9 };
+
+/** Untimed lookups (from the warm-up slice) run right before each timed batch, as the evaluator's primer. */
+const PRIMER = 1000;
 
 /**
  * Median ns per lookup of each index on the tuning lookups: after one untimed pass each, `rounds`
  * rounds in which every candidate times one fresh batch (order rotated, so background load
- * strikes all alike). A wrong answer throws: a candidate is never chosen on a wrong result.
+ * strikes all alike), each batch right after an untimed primer of the same candidate, as the
+ * evaluator times (so a candidate is timed on caches it warmed, not on those the previous
+ * candidate left). A wrong answer throws: a candidate is never chosen on a wrong result.
  */
 export function timeCandidates(keys: KeySet, indexes: SearchIndex[], tc: TuningConfig = TUNING_DEFAULTS): number[] {
   const k = indexes.length;
@@ -57,6 +62,7 @@ export function timeCandidates(keys: KeySet, indexes: SearchIndex[], tc: TuningC
     const from = r * tc.batch, to = from + tc.batch;
     for (let t = 0; t < k; t++) {
       const c = (t + r) % k;
+      if (r > 0) sink += loops[c]!(indexes[c]!, keys, queries, 0, Math.min(PRIMER, tc.batch), answers);
       const t0 = process.hrtime.bigint();
       sink += loops[c]!(indexes[c]!, keys, queries, from, to, answers);
       const t1 = process.hrtime.bigint();

@@ -1,0 +1,128 @@
+#!/usr/bin/env node
+// Where the time of a learned-index lookup goes, on the real key sets (not part of the test suite).
+//
+// Times, in one process, interleaved batch by batch (order rotated), each batch after an untimed
+// primer of its own, with the evaluator's SOSD lookup loop (lower bound, then the payload sum of
+// the equal rows; evaluate.ts freshLookupLoop):
+//   oracle         the lower bound read from a precomputed answer array: the floor of any index
+//                  (what remains is the key-array access and the payload sum of the duplicates);
+//   binary-search  the baseline; rbs18 SOSD's RBS with its default 1 MiB table;
+//   rmi:ROOT:B[:T] an RMI of exactly that config (B leaves, 2^k when B <= 40; T table bits);
+//   max:BYTES[:K]  the searched RMI under a byte budget, K candidates timed (as the solvers).
+// Every timed answer is checked. Prints ns/lookup (median), speedup vs binary search, bytes, and
+// the model's mean / mean-log2 / max error on the timed lookups.
+// --latency instead prints the dependent-load latency of random cache lines by working-set size
+// (the cache cliffs the RMI search's size penalty follows).
+//
+// Usage: npx tsc -p . && node scripts/rmi-explore.mjs [--sets s2,flights,lon,ipv4] [--q 200000]
+//        [--rounds 5] [--rmi radix-table:18:16,max:262146:6] [--latency]
+import path from 'node:path';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const dist = path.join(here, '..', 'dist', 'src', 'problems', 'index');
+const { selectKeys, lowerBoundExact } = await import(path.join(dist, 'keys.js'));
+const { loadSosd } = await import(path.join(dist, 'instances.js'));
+const { buildRmi } = await import(path.join(dist, 'rmi.js'));
+const { RadixBinarySearchIndex, BinarySearchIndex } = await import(path.join(dist, 'heuristics.js'));
+const { freshLookupLoop } = await import(path.join(dist, 'evaluate.js'));
+
+const args = process.argv.slice(2);
+const arg = (n, d) => { const i = args.indexOf(`--${n}`); return i >= 0 ? args[i + 1] : d; };
+const dataDir = arg('data', process.env.SELFOPT_DATA ?? path.join(here, '..', '..', 'shared', 'data'));
+const SETS = { s2: 'gshhg_s2cellids_6.9M_uint64', flights: 'flights_ts_3M_uint64', lon: 'gshhg_lon_4.3M_f64', ipv4: 'ipv4_range_starts_386K_uint32' };
+const Q = Number(arg('q', '200000')), ROUNDS = Number(arg('rounds', '5')), BATCH = 20000, PRIMER = 5000;
+
+if (args.includes('--latency')) {
+  for (const kb of [16, 64, 256, 512, 1024, 2048, 4096, 8192, 16384, 65536]) {
+    const n = (kb * 1024) / 4, lines = n / 16, a = new Int32Array(n), perm = new Int32Array(lines);
+    for (let i = 0; i < lines; i++) perm[i] = i;
+    let s = 12345;
+    for (let i = lines - 1; i > 0; i--) { s = (s * 1103515245 + 12345) >>> 0; const j = s % (i + 1); const t = perm[i]; perm[i] = perm[j]; perm[j] = t; }
+    for (let i = 0; i < lines; i++) a[perm[i] * 16] = perm[(i + 1) % lines] * 16;
+    let p = 0;
+    const steps = 2_000_000;
+    for (let i = 0; i < steps / 4; i++) p = a[p];
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < steps; i++) p = a[p];
+    const t1 = process.hrtime.bigint();
+    console.log(`${String(kb).padStart(6)} KiB: ${(Number(t1 - t0) / steps).toFixed(1)} ns per dependent load${p < 0 ? '!' : ''}`);
+  }
+  process.exit(0);
+}
+
+function positions(n, m, seed) {
+  const idx = new Int32Array(m);
+  let s = seed >>> 0 || 1;
+  for (let t = 0; t < m; t++) { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; idx[t] = Math.floor((s / 4294967296) * n); }
+  return idx;
+}
+
+/** The floor: an "index" that already knows every answer (one sequential load per lookup). */
+class Oracle {
+  constructor(expected) { this.expected = expected; }
+  lowerBound(q, i) { return this.expected[i]; }
+  sizeBytes() { return 0; }
+}
+
+const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[s.length >> 1]; };
+let sink = 0;
+
+function answers(keys, q) {
+  const e = new Int32Array(q.n);
+  for (let i = 0; i < q.n; i++) e[i] = lowerBoundExact(keys, q, i, 0, keys.n);
+  return e;
+}
+
+function bench(keys, methods) {
+  const q = selectKeys(keys, positions(keys.n, Q, 12345));
+  const primer = selectKeys(keys, positions(keys.n, PRIMER, 999));
+  const exp = answers(keys, q), pexp = answers(keys, primer);
+  const out = new Int32Array(q.n), pout = new Int32Array(primer.n);
+  methods.unshift({ name: 'oracle', index: new Oracle(exp), primerIndex: new Oracle(pexp) });
+  const loops = methods.map(() => freshLookupLoop(keys.form));
+  const times = methods.map(() => []);
+  for (let r = 0; r <= ROUNDS; r++) {
+    for (let from = 0, b = 0; from < q.n; from += BATCH, b++) {
+      for (let t = 0; t < methods.length; t++) {
+        const k = (t + b + r) % methods.length, m = methods[k];
+        sink += loops[k](m.primerIndex ?? m.index, keys, primer, 0, primer.n, pout);
+        const t0 = process.hrtime.bigint();
+        sink += loops[k](m.index, keys, q, from, from + BATCH, out);
+        const t1 = process.hrtime.bigint();
+        for (let i = from; i < from + BATCH; i++) {
+          if (out[i] !== exp[i]) { console.error(`WRONG ANSWER: ${m.name} query ${i}: ${out[i]}, expected ${exp[i]}`); process.exit(1); }
+        }
+        if (r > 0) times[k].push(Number(t1 - t0) / BATCH); // round 0 warms up
+      }
+    }
+  }
+  const bs = median(times[1]);
+  methods.forEach((m, k) => {
+    const ns = median(times[k]);
+    let err = '';
+    if (m.index.predict) {
+      let s = 0, sl = 0, mx = 0;
+      for (let i = 0; i < q.n; i++) { const e = Math.abs(m.index.predict(q, i) - exp[i]); s += e; sl += Math.log2(e + 1); if (e > mx) mx = e; }
+      err = `error mean ${(s / q.n).toFixed(1)}, mean log2 ${(sl / q.n).toFixed(2)}, max ${mx}`;
+    }
+    console.log(`  ${m.name.padEnd(26)} ${ns.toFixed(0).padStart(5)} ns  x${(bs / ns).toFixed(2)}  ${String(m.index.sizeBytes()).padStart(9)} B  ${err}`);
+  });
+}
+
+for (const set of arg('sets', 's2,flights,lon,ipv4').split(',')) {
+  const keys = loadSosd(path.join(dataDir, 'index', SETS[set]));
+  const methods = [{ name: 'binary-search', index: new BinarySearchIndex(keys) }, { name: 'rbs18', index: new RadixBinarySearchIndex(keys, 18) }];
+  for (const spec of arg('rmi', 'max:33554432:6,max:262146:6').split(',').filter(Boolean)) {
+    const [root, b, t] = spec.split(':');
+    const ix = root === 'max'
+      ? buildRmi(keys, undefined, { maxBytes: Number(b), timed: Number(t ?? 1) })
+      : buildRmi(keys, { root, branching: Number(b) > 40 ? Number(b) : 2 ** Number(b), ...(t ? { tableBits: Number(t) } : {}) });
+    methods.push({ name: `rmi ${spec}`, index: ix });
+    console.log(`  (${spec}: ${JSON.stringify(ix.describe())})`);
+  }
+  console.log(`${set}: n=${keys.n}, ${Q} existing-key lookups, ${ROUNDS} rounds x ${Q / BATCH} batches, load average ${os.loadavg()[0].toFixed(2)}`);
+  bench(keys, methods);
+}
+if (sink === 0.5) console.log('');
