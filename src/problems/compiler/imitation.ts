@@ -24,7 +24,7 @@ import { mean, sum } from '../../learn/ops/reduce.js';
 import type { MlpPolicy } from '../../learn/policy.js';
 import { ACTIONS } from './passes.js';
 import { featureSize, finishObservation, moduleFeatures, observationSize, type ObservationKind } from './env.js';
-import type { OptSession } from './session.js';
+import type { OptSession, State } from './session.js';
 import type { CompilerInstance } from './instances.js';
 
 export interface Demo {
@@ -62,6 +62,45 @@ export function greedyDemos(inst: CompilerInstance, session: OptSession, kind: O
   }
   const scale = Math.max(1, inst.countO0 - inst.countOz);
   for (const d of out) d.returnToGo = (d.count - cur.count) / scale;
+  return out;
+}
+
+/**
+ * DAgger (Ross, Gordon and Bagnell 2011): the states the policy reaches on its own, labelled as
+ * greedy's are. From the program's -O0 module, `steps` moves of the policy (its most likely pass
+ * among those that change the module, as `ppo` and guided search move); at each state every
+ * action is tried (the 119 labels, and the no-ops to skip). A cloned policy that strays from
+ * greedy's path meets states no greedy demo shows; these teach it what greedy would do there.
+ * returnToGo: the decrease from the state to the best module later on this trajectory.
+ */
+export function policyDemos(inst: CompilerInstance, session: OptSession, kind: ObservationKind, steps: number, logProbs: (features: Float32Array, taken: readonly number[]) => Float32Array): Demo[] {
+  let cur = session.addState(inst.ir);
+  const taken: number[] = [];
+  const out: Demo[] = [];
+  const counts: number[] = [];
+  const at: number[] = [];
+  for (let step = 0; step < steps; step++) {
+    const childCounts = new Array<number>(ACTIONS.length);
+    const children: (State | undefined)[] = [];
+    for (let a = 0; a < ACTIONS.length; a++) {
+      const t = session.apply(cur.hash, ACTIONS[a]!.pass);
+      childCounts[a] = t.ok ? t.state.count : cur.count;
+      children.push(t.ok && t.state.hash !== cur.hash ? t.state : undefined);
+    }
+    const feats = moduleFeatures(session.irOf(cur.hash), inst.countO0, kind, new Float32Array(featureSize(kind)));
+    if (childCounts.some((c) => c < cur.count)) at.push(step), out.push({ program: inst.id, taken: [...taken], features: Array.from(feats), count: cur.count, childCounts, returnToGo: 0 });
+    counts.push(cur.count);
+    const lp = logProbs(feats, taken);
+    let a = -1;
+    for (let j = 0; j < lp.length; j++) if (children[j] && (a < 0 || lp[j]! > lp[a]!)) a = j;
+    if (a < 0) break;
+    taken.push(a);
+    cur = children[a]!;
+  }
+  counts.push(cur.count);
+  const scale = Math.max(1, inst.countO0 - inst.countOz);
+  // the best module at or after each demo's state
+  out.forEach((d, i) => { d.returnToGo = (d.count - Math.min(...counts.slice(at[i]))) / scale; });
   return out;
 }
 

@@ -11,7 +11,8 @@
  * process per pass. Requests and answers go over two FIFOs with blocking reads and writes, so
  * the calls are synchronous (the Env's step() is). A pass that crashes, or runs past the
  * timeout (SIGALRM in the server), ends the server: the call returns a failure and the next
- * call starts a new server.
+ * call starts a new server. A client's close() gives its healthy process back to the thread's
+ * pool for the next client (see `idle`).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
@@ -53,82 +54,136 @@ export function optServerBuildError(): string {
   return buildError;
 }
 
-const live = new Set<OptServer>();
-process.on('exit', () => { for (const s of live) s.close(); });
+/** A running server process: its FIFOs, open in this process. */
+interface ServerProcess {
+  child: ChildProcess;
+  dir: string;
+  reqFd: number;
+  respFd: number;
+  /** exe and timeout: a pooled process serves only a client that would have started the same one. */
+  key: string;
+}
+
+/**
+ * Idle server processes of this thread, kept for the next session. Starting one costs ~200 ms
+ * (loading libLLVM, registering the targets), more than a short search's passes; the process
+ * keeps nothing from one request to the next (each builds its own LLVMContext, module and pass
+ * manager), so a session on a reused process computes what it would on a new one, with its own
+ * empty state cache. Every search and the Env take them alike.
+ */
+const idle: ServerProcess[] = [];
+const IDLE_MAX = 2;
+const live = new Set<ServerProcess>();
+process.on('exit', () => { for (const p of live) kill(p); });
+
+function kill(p: ServerProcess): void {
+  for (const fd of [p.reqFd, p.respFd]) { try { closeSync(fd); } catch { /* already closed */ } }
+  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+  rmSync(p.dir, { recursive: true, force: true });
+  live.delete(p);
+}
+
+function spawnServer(exe: string, timeoutMs: number, key: string): ServerProcess {
+  const dir = mkdtempSync(join(tmpdir(), 'selfopt-opt-server-'));
+  const req = join(dir, 'req'), resp = join(dir, 'resp');
+  const m = spawnSync('mkfifo', [req, resp]);
+  if (m.status !== 0) throw new Error(`mkfifo failed: ${m.stderr}`);
+  const child = spawn(exe, [req, resp, String(Math.max(1, Math.ceil(timeoutMs / 1000)))], { stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr!.resume();
+  child.unref();
+  (child.stderr as unknown as { unref?: () => void }).unref?.();
+  // Same order as the server (requests, then responses): each open returns once both ends are open.
+  const reqFd = openSync(req, 'w');
+  const respFd = openSync(resp, 'r');
+  const p = { child, dir, reqFd, respFd, key };
+  live.add(p);
+  serverStats.starts++;
+  return p;
+}
+
+/** Server processes this thread has started, and the pids of those idle in its pool (for tests). */
+export const serverStats = { starts: 0, idlePids: (): number[] => idle.map((p) => p.child.pid!) };
+
+/** Stops this thread's idle server processes (they are also stopped when the process exits). */
+export function closeIdleServers(): void {
+  for (const p of idle.splice(0)) kill(p);
+}
 
 export class OptServer {
-  private child: ChildProcess | undefined;
-  private dir: string | undefined;
-  private reqFd = -1;
-  private respFd = -1;
+  private proc: ServerProcess | undefined;
   private readonly header = Buffer.alloc(64);
+  private readonly key: string;
 
-  constructor(private readonly exe: string, private readonly timeoutMs: number) {}
+  constructor(private readonly exe: string, private readonly timeoutMs: number) {
+    this.key = `${exe}\0${timeoutMs}`;
+  }
 
-  private start(): void {
-    this.dir = mkdtempSync(join(tmpdir(), 'selfopt-opt-server-'));
-    const req = join(this.dir, 'req'), resp = join(this.dir, 'resp');
-    const m = spawnSync('mkfifo', [req, resp]);
-    if (m.status !== 0) throw new Error(`mkfifo failed: ${m.stderr}`);
-    this.child = spawn(this.exe, [req, resp, String(Math.max(1, Math.ceil(this.timeoutMs / 1000)))], { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.child.stderr!.resume();
-    this.child.unref();
-    (this.child.stderr as unknown as { unref?: () => void }).unref?.();
-    // Same order as the server (requests, then responses): each open returns once both ends are open.
-    this.reqFd = openSync(req, 'w');
-    this.respFd = openSync(resp, 'r');
-    live.add(this);
+  private start(): { pooled: boolean } {
+    const i = idle.findIndex((p) => p.key === this.key);
+    if (i >= 0) { this.proc = idle.splice(i, 1)[0]!; return { pooled: true }; }
+    this.proc = spawnServer(this.exe, this.timeoutMs, this.key);
+    return { pooled: false };
   }
 
   /** Runs `pipeline` on `ir`; ok with the printed module, or a failure with the reason. */
   run(pipeline: string, ir: string): RunResult {
-    if (!this.child) this.start();
-    const p = Buffer.from(pipeline), m = Buffer.from(ir);
+    const pooled = this.proc ? false : this.start().pooled;
     try {
-      writeAll(this.reqFd, Buffer.from(`P ${p.length} ${m.length}\n`));
-      writeAll(this.reqFd, p);
-      writeAll(this.reqFd, m);
-      const line = this.readLine();
-      const [status, len] = line.split(' ').map(Number) as [number, number];
-      const body = this.readExactly(len);
-      return status === 0 ? { ok: true, stdout: body, stderr: '' } : { ok: false, stdout: Buffer.alloc(0), stderr: body.toString() };
+      return this.request(pipeline, ir);
     } catch (e) {
-      this.close();
+      this.discard();
+      // A pooled process that died while idle is no failure of this pass: ask a new one.
+      if (pooled) return this.run(pipeline, ir);
       return { ok: false, stdout: Buffer.alloc(0), stderr: `opt-server stopped while running '${pipeline}' (a crash, or past ${this.timeoutMs} ms): ${(e as Error).message}` };
     }
   }
 
-  private readLine(): string {
+  private request(pipeline: string, ir: string): RunResult {
+    const p = Buffer.from(pipeline), m = Buffer.from(ir);
+    const proc = this.proc!;
+    writeAll(proc.reqFd, Buffer.from(`P ${p.length} ${m.length}\n`));
+    writeAll(proc.reqFd, p);
+    writeAll(proc.reqFd, m);
+    const line = this.readLine(proc.respFd);
+    const [status, len] = line.split(' ').map(Number) as [number, number];
+    const body = readExactly(proc.respFd, len);
+    return status === 0 ? { ok: true, stdout: body, stderr: '' } : { ok: false, stdout: Buffer.alloc(0), stderr: body.toString() };
+  }
+
+  private readLine(fd: number): string {
     let n = 0;
     for (;;) {
-      const k = readSync(this.respFd, this.header, n, 1, null);
+      const k = readSync(fd, this.header, n, 1, null);
       if (k === 0) throw new Error('end of stream');
       if (this.header[n] === 10) return this.header.toString('utf8', 0, n);
       if (++n >= this.header.length) throw new Error('bad header');
     }
   }
 
-  private readExactly(len: number): Buffer {
-    const b = Buffer.allocUnsafe(len);
-    let n = 0;
-    while (n < len) {
-      const k = readSync(this.respFd, b, n, len - n, null);
-      if (k === 0) throw new Error('end of stream');
-      n += k;
-    }
-    return b;
+  private discard(): void {
+    if (this.proc) kill(this.proc);
+    this.proc = undefined;
   }
 
+  /** Gives the process back to the thread's pool (or stops it); a later run takes one again. */
   close(): void {
-    if (this.reqFd >= 0) { try { closeSync(this.reqFd); } catch { /* already closed */ } }
-    if (this.respFd >= 0) { try { closeSync(this.respFd); } catch { /* already closed */ } }
-    this.reqFd = this.respFd = -1;
-    if (this.child && this.child.exitCode === null) this.child.kill('SIGKILL');
-    this.child = undefined;
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
-    this.dir = undefined;
-    live.delete(this);
+    const p = this.proc;
+    this.proc = undefined;
+    if (!p) return;
+    if (p.child.exitCode === null && p.child.signalCode === null && idle.length < IDLE_MAX) idle.push(p);
+    else kill(p);
   }
+}
+
+function readExactly(fd: number, len: number): Buffer {
+  const b = Buffer.allocUnsafe(len);
+  let n = 0;
+  while (n < len) {
+    const k = readSync(fd, b, n, len - n, null);
+    if (k === 0) throw new Error('end of stream');
+    n += k;
+  }
+  return b;
 }
 
 function writeAll(fd: number, b: Buffer): void {

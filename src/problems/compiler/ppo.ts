@@ -37,7 +37,7 @@ import { OptSession, type State } from './session.js';
 import { loadProgram, type CompilerInstance, type ProgramSpec } from './instances.js';
 import type { PassSequence } from './evaluate.js';
 import { optionNumber } from './heuristics.js';
-import { behaviourClone, greedyDemos, type Demo } from './imitation.js';
+import { behaviourClone, greedyDemos, policyDemos, type Demo } from './imitation.js';
 
 // ---------------------------------------------------------------------------------------------
 // Hyperparameters
@@ -67,6 +67,10 @@ export interface CompilerPpoConfig {
   bcLearningRate: number;
   /** Greedy steps per demonstration program at most. */
   demoSteps: number;
+  /** DAgger rounds after cloning (imitation.ts policyDemos; 0: none). */
+  daggerRounds: number;
+  /** Written by training (bestPasses): the passes that were the best choice at some labelled train state. */
+  bestPasses?: string[];
 }
 
 export const COMPILER_PPO_DEFAULTS: CompilerPpoConfig = {
@@ -86,6 +90,7 @@ export const COMPILER_PPO_DEFAULTS: CompilerPpoConfig = {
   bcBatch: 64,
   bcLearningRate: 1e-3,
   demoSteps: 30,
+  daggerRounds: 1,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -105,7 +110,7 @@ export function compilerPolicy(options: { obsDim: number; numActions: number; hi
   return net;
 }
 
-function policyFromCheckpoint(path: string): { net: MlpPolicy; cfg: CompilerPpoConfig } {
+export function policyFromCheckpoint(path: string): { net: MlpPolicy; cfg: CompilerPpoConfig } {
   const { header } = readCheckpoint(path);
   // A checkpoint written before actionHistory existed has none.
   const cfg = { ...COMPILER_PPO_DEFAULTS, actionHistory: false, ...(header.hyperparameters as Partial<CompilerPpoConfig>) };
@@ -196,24 +201,28 @@ export function policyAlone(net: MlpPolicy, cfg: CompilerPpoConfig, inst: Compil
  * than greedy's average try). Take the one that removes the most instructions; stop when none of
  * them removes any, or after `maxSteps`.
  */
-function topKGreedy(net: MlpPolicy, cfg: CompilerPpoConfig, inst: CompilerInstance, session: OptSession, start: Node, opts: { topK: number; topP?: number; maxSteps: number }, best: Best): Best {
+function topKGreedy(net: MlpPolicy, cfg: CompilerPpoConfig, inst: CompilerInstance, session: OptSession, start: Node, opts: { topK: number; topP?: number; widen?: number; polish?: number; maxSteps: number }, best: Best): Best {
   const obs = new Float32Array(observationSize(cfg.observation, cfg.actionHistory));
+  // Wider tiers try only the passes that were ever greedy's choice on the train programs (all when the checkpoint does not say).
+  const useful = new Uint8Array(ACTIONS.length).fill(cfg.bestPasses ? 0 : 1);
+  for (const p of cfg.bestPasses ?? []) useful[ACTIONS.findIndex((x) => x.pass === p)] = 1;
   let cur = start;
   for (let step = 0; step < opts.maxSteps; step++) {
     const lp = policyScores(net, cfg, inst, session, cur, obs);
-    // The topK most likely passes, cut once they hold `topP` of the policy's probability (at least 2).
     const ranked = Array.from(lp.keys()).sort((x, y) => lp[y]! - lp[x]!);
-    const order: number[] = [];
-    let mass = 0;
-    for (const a of ranked) {
-      if (order.length >= opts.topK || (order.length >= 2 && mass >= (opts.topP ?? 1))) break;
-      order.push(a);
-      mass += Math.exp(lp[a]!);
-    }
+    // First tier: the topK most likely passes, cut once they hold `topP` of the policy's probability (at least 2).
+    let first = 0, mass = 0;
+    while (first < ranked.length && first < opts.topK && (first < 2 || mass < (opts.topP ?? 1))) mass += Math.exp(lp[ranked[first++]!]!);
     let next: Node | undefined;
-    for (const a of order) {
-      const t = session.apply(cur.hash, ACTIONS[a]!.pass);
-      if (t.ok && t.state.count < (next?.count ?? cur.count)) next = { hash: t.state.hash, count: t.state.count, seq: [...cur.seq, ACTIONS[a]!.pass], taken: [...cur.taken, a] };
+    let tried = 0;
+    for (const limit of [first, Math.min(ranked.length, opts.widen ?? 0), Math.min(ranked.length, opts.polish ?? 0)]) {
+      for (; tried < limit; tried++) {
+        const a = ranked[tried]!;
+        if (tried >= first && !useful[a]) continue;
+        const t = session.apply(cur.hash, ACTIONS[a]!.pass);
+        if (t.ok && t.state.count < (next?.count ?? cur.count)) next = { hash: t.state.hash, count: t.state.count, seq: [...cur.seq, ACTIONS[a]!.pass], taken: [...cur.taken, a] };
+      }
+      if (next) break;
     }
     if (!next) break;
     cur = next;
@@ -239,11 +248,11 @@ function nodeOf(inst: CompilerInstance, session: OptSession, seq: readonly strin
  * rollouts), then a top-k greedy search from -O0, then one from the best module found so far;
  * the best module of all is the answer (so never worse than the policy alone).
  */
-export function guidedSearch(net: MlpPolicy, cfg: CompilerPpoConfig, inst: CompilerInstance, rng: Rng, opts: { samples: number; topK: number; topP?: number; maxSteps: number; patience?: number }, session = new OptSession()): Best {
+export function guidedSearch(net: MlpPolicy, cfg: CompilerPpoConfig, inst: CompilerInstance, rng: Rng, opts: { samples: number; topK: number; topP?: number; widen?: number; polish?: number; polishRoot?: number; fromRoot?: number; maxSteps: number; patience?: number }, session = new OptSession()): Best {
   let best = policyAlone(net, cfg, inst, session, opts.patience);
   for (let k = 0; k < opts.samples; k++) best = rolloutPolicy(net, cfg, inst, session, rng, best, opts.patience);
   const root = session.addState(inst.ir);
-  best = topKGreedy(net, cfg, inst, session, { hash: root.hash, count: root.count, seq: [], taken: [] }, opts, best);
+  if (opts.fromRoot !== 0) best = topKGreedy(net, cfg, inst, session, { hash: root.hash, count: root.count, seq: [], taken: [] }, { ...opts, polish: opts.polishRoot ? opts.polish : 0 }, best);
   return topKGreedy(net, cfg, inst, session, nodeOf(inst, session, best.seq), opts, best);
 }
 
@@ -265,7 +274,17 @@ function configFrom(options: Record<string, string>): CompilerPpoConfig {
   return cfg;
 }
 
-interface TrainProgress { steps: number; chunks: number; bestScore: number; bcDone?: boolean; bcScore?: number }
+/** The passes that were the best choice (ties included) at some labelled train state, in action order: guided search's wider tiers try only these. */
+export function bestPasses(demos: readonly Demo[]): string[] {
+  const used = new Set<number>();
+  for (const d of demos) {
+    const b = Math.min(...d.childCounts);
+    if (b < d.count) d.childCounts.forEach((c, a) => { if (c === b) used.add(a); });
+  }
+  return ACTIONS.filter((_, a) => used.has(a)).map((x) => x.pass);
+}
+
+interface TrainProgress { steps: number; chunks: number; bestScore: number; bcDone?: boolean; bcScore?: number; daggerRounds?: number }
 
 async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudget, ctx: TrainContext): Promise<void> {
   const cfg = configFrom(ctx.options);
@@ -295,27 +314,51 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
 
   // Warm start (imitation.ts): greedy demonstrations on the train programs (one program per
   // save, so a killed run resumes where it was), then behaviour cloning, scored as chunk 0.
-  if (cfg.bcEpochs > 0 && !progress.bcDone) {
-    const demosPath = join(ctx.stateDir, 'demos.json');
-    const demos: Record<string, Demo[]> = existsSync(demosPath) ? JSON.parse(readFileSync(demosPath, 'utf8')) as Record<string, Demo[]> : {};
-    for (const p of train) {
-      if (demos[p.id]) continue;
-      const session = new OptSession();
-      const td = performance.now();
-      demos[p.id] = greedyDemos(p, session, cfg.observation, cfg.demoSteps);
-      session.close();
-      writeFileAtomic(demosPath, JSON.stringify(demos));
-      ctx.log({ demoPrograms: Object.keys(demos).length, demoStates: demos[p.id]!.length, demoSeconds: (performance.now() - td) / 1000 });
-    }
-    const all = train.flatMap((p) => demos[p.id] ?? []);
+  const clone = (all: Demo[], phase: string) => {
     const net = compilerPolicy({ obsDim, numActions: ACTIONS.length, hidden: cfg.hidden }, new Rng(ctx.seed));
     behaviourClone(net, all, { kind: cfg.observation, actionHistory: cfg.actionHistory, episodeLength: cfg.episodeLength, epochs: cfg.bcEpochs, batchSize: cfg.bcBatch, learningRate: cfg.bcLearningRate }, new Rng(ctx.seed).split('bc'), ctx.log);
     saveCheckpoint(weights, net, { hyperparameters: hyper, seed: ctx.seed, command: ctx.command });
     const s = score(net);
-    progress.bcDone = true;
-    progress.bcScore = s;
-    keepIfBest(net, s, { phase: 'behaviour cloning', demoStates: all.length });
+    keepIfBest(net, s, { phase, demoStates: all.length });
     ctx.log({ step: 0, validationGeomeanVsOz: s, demoStates: all.length });
+    return s;
+  };
+  /** Demonstrations of one kind per train program, computed once each and saved as they come. */
+  const demoSet = (file: string, make: (p: CompilerInstance, session: OptSession) => Demo[]): Demo[] => {
+    const path = join(ctx.stateDir, file);
+    const demos: Record<string, Demo[]> = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) as Record<string, Demo[]> : {};
+    for (const p of train) {
+      if (demos[p.id]) continue;
+      const session = new OptSession();
+      const td = performance.now();
+      demos[p.id] = make(p, session);
+      session.close();
+      writeFileAtomic(path, JSON.stringify(demos));
+      ctx.log({ demoPrograms: Object.keys(demos).length, demoStates: demos[p.id]!.length, demoSeconds: (performance.now() - td) / 1000 });
+    }
+    return train.flatMap((p) => demos[p.id] ?? []);
+  };
+  const greedyAll = cfg.bcEpochs > 0 ? demoSet('demos.json', (p, session) => greedyDemos(p, session, cfg.observation, cfg.demoSteps)) : [];
+  let labelled = greedyAll;
+  if (cfg.bcEpochs > 0 && !progress.bcDone) {
+    progress.bcScore = clone(greedyAll, 'behaviour cloning');
+    progress.bcDone = true;
+    writeFileAtomic(progressPath, JSON.stringify(progress));
+  }
+  // DAgger rounds (imitation.ts policyDemos): label the states the latest clone reaches, clone again on all.
+  for (let r = 1; cfg.bcEpochs > 0 && r <= cfg.daggerRounds; r++) {
+    const file = `dagger${r}.json`;
+    if (r <= (progress.daggerRounds ?? 0)) { labelled = [...labelled, ...demoSet(file, () => [])]; continue; }
+    const { net } = policyFromCheckpoint(weights);
+    const obs = new Float32Array(obsDim);
+    const ranker = (f: Float32Array, taken: readonly number[]) => {
+      obs.set(f);
+      finishObservation(cfg.observation, cfg.actionHistory ? taken : null, Math.min(1, taken.length / cfg.episodeLength), cfg.episodeLength, obs);
+      return logProbs(net, obs);
+    };
+    labelled = [...labelled, ...demoSet(file, (p, session) => policyDemos(p, session, cfg.observation, cfg.episodeLength, ranker))];
+    clone(labelled, `dagger round ${r}`);
+    progress.daggerRounds = r;
     writeFileAtomic(progressPath, JSON.stringify(progress));
   }
   while (progress.steps < totalSteps && performance.now() < deadline) {
@@ -351,7 +394,7 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
   const { net } = policyFromCheckpoint(chosen);
   const from = readCheckpoint(chosen).header.hyperparameters as Record<string, unknown>;
   saveCheckpoint(ctx.out, net, {
-    hyperparameters: { ...hyper, validationGeomean: progress.bestScore, bcValidationGeomean: progress.bcScore, steps: progress.steps, chosenPhase: from.phase, chosenAtSteps: from.steps, trainPrograms: train.length, validationPrograms: validation.length },
+    hyperparameters: { ...hyper, bestPasses: bestPasses(labelled), validationGeomean: progress.bestScore, bcValidationGeomean: progress.bcScore, steps: progress.steps, chosenPhase: from.phase, chosenAtSteps: from.steps, trainPrograms: train.length, validationPrograms: validation.length },
     seed: ctx.seed, command: ctx.command,
   });
 }

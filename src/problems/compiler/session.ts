@@ -136,7 +136,7 @@ export class OptSession {
     return this.server ? 'server' : 'opt';
   }
 
-  /** Stops the session's server (if any); the session still answers from its cache and restarts it when needed. */
+  /** Gives the session's server process back to the pool (if any); the session still answers from its cache and takes one again when needed. */
   close(): void {
     this.server?.close();
   }
