@@ -6,16 +6,17 @@
  *
  * - `ppo`: the policy alone. From -O0, the most likely pass at each of `episodeLength` steps; the
  *   answer is the prefix with the fewest instructions (a prefix is free: its module was seen).
- * - `ppo-guided-search`: the greedy rollout plus `samples` rollouts sampled from the policy; then,
- *   from the best module found, a greedy search that tries only the policy's `topK` most likely
- *   passes at each step (stop when none removes an instruction). Its cost is a fraction of
- *   greedy's, which tries all 119 passes at every step.
+ * - `ppo-guided-search`: the policy's answer, then greedy searches that try the policy's most
+ *   likely passes first and widen to every useful pass only where those remove nothing
+ *   (guidedSearch). Its cost is a fraction of greedy's, which tries all 119 passes at every step.
  *
- * Training (`selfopt train compiler ppo --seconds N`): in chunks of `chunkSteps` env steps; after
- * each chunk the weights go to ctx.stateDir (a rerun resumes from them; Adam's moments and the
- * learning-rate schedule restart per chunk) and the policy alone is scored on the validation
- * programs; the best-scoring weights are the final checkpoint. `ppo-guided-search` uses the `ppo`
- * checkpoint (it trains nothing of its own).
+ * Training (`selfopt train compiler ppo --seconds N`): greedy demonstrations, behaviour cloning,
+ * `daggerRounds` of DAgger (imitation.ts), then PPO in chunks of `chunkSteps` env steps; after
+ * each phase and chunk the weights go to ctx.stateDir (a rerun resumes from them; Adam's moments
+ * and the learning-rate schedule restart per chunk) and the policy alone is scored on the
+ * validation programs; the best-scoring weights are the final checkpoint, with the passes that
+ * were greedy's choice at some labelled train state (`bestPasses`). `ppo-guided-search` uses the
+ * `ppo` checkpoint (it trains nothing of its own).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -194,12 +195,13 @@ export function policyAlone(net: MlpPolicy, cfg: CompilerPpoConfig, inst: Compil
 }
 
 /**
- * Greedy search restricted to the policy's most likely passes at each module (greedy tries all
- * 119): at most `topK`, cut once they hold `topP` of the policy's probability (the cloned policy
- * is often sure; on the validation programs topK 16 / topP 0.9 kept greedy's geomean at 0.17 of
- * its time, topK 8 alone took 0.21: the passes the policy picks do real work, so each costs more
- * than greedy's average try). Take the one that removes the most instructions; stop when none of
- * them removes any, or after `maxSteps`.
+ * Greedy search guided by the policy's ranking of the passes at each module, in tiers: first its
+ * most likely passes (at most `topK`, cut once they hold `topP` of its probability); only when
+ * none of them removes an instruction, the next ones up to rank `widen`, then up to rank `polish`
+ * (the wider tiers try only the passes that were greedy's choice somewhere on the train programs,
+ * cfg.bestPasses: 33 of 119). Take the pass that removes the most among those tried; stop when a
+ * step's tiers find none, or after `maxSteps`. Greedy tries all 119 passes at every module; here
+ * most steps cost `topK` passes, and the full useful set is paid only where the policy is stuck.
  */
 function topKGreedy(net: MlpPolicy, cfg: CompilerPpoConfig, inst: CompilerInstance, session: OptSession, start: Node, opts: { topK: number; topP?: number; widen?: number; polish?: number; maxSteps: number }, best: Best): Best {
   const obs = new Float32Array(observationSize(cfg.observation, cfg.actionHistory));
@@ -245,14 +247,16 @@ function nodeOf(inst: CompilerInstance, session: OptSession, seq: readonly strin
 
 /**
  * PPO + guided search: the policy's own answer (its argmax rollout, plus `samples` sampled
- * rollouts), then a top-k greedy search from -O0, then one from the best module found so far;
- * the best module of all is the answer (so never worse than the policy alone).
+ * rollouts), then a tiered greedy search (topKGreedy) from -O0 with the first two tiers, then one
+ * from the best module found so far with all three (the `polish` tier: where the policy is stuck
+ * at the end, every useful pass is tried, as greedy's last step tries every pass); the best module
+ * of all is the answer (so never worse than the policy alone).
  */
-export function guidedSearch(net: MlpPolicy, cfg: CompilerPpoConfig, inst: CompilerInstance, rng: Rng, opts: { samples: number; topK: number; topP?: number; widen?: number; polish?: number; polishRoot?: number; fromRoot?: number; maxSteps: number; patience?: number }, session = new OptSession()): Best {
+export function guidedSearch(net: MlpPolicy, cfg: CompilerPpoConfig, inst: CompilerInstance, rng: Rng, opts: { samples: number; topK: number; topP?: number; widen?: number; polish?: number; maxSteps: number; patience?: number }, session = new OptSession()): Best {
   let best = policyAlone(net, cfg, inst, session, opts.patience);
   for (let k = 0; k < opts.samples; k++) best = rolloutPolicy(net, cfg, inst, session, rng, best, opts.patience);
   const root = session.addState(inst.ir);
-  if (opts.fromRoot !== 0) best = topKGreedy(net, cfg, inst, session, { hash: root.hash, count: root.count, seq: [], taken: [] }, { ...opts, polish: opts.polishRoot ? opts.polish : 0 }, best);
+  best = topKGreedy(net, cfg, inst, session, { hash: root.hash, count: root.count, seq: [], taken: [] }, { ...opts, polish: 0 }, best);
   return topKGreedy(net, cfg, inst, session, nodeOf(inst, session, best.seq), opts, best);
 }
 
@@ -432,7 +436,7 @@ export const ppoGuidedSolver: LearnedSolver<CompilerInstance, PassSequence> = {
   solve(inst, ctx) {
     const { net, cfg } = netFor(ctx);
     const session = new OptSession();
-    const best = guidedSearch(net, cfg, inst, ctx.rng, { samples: optionNumber(ctx, 'samples', 0), topK: optionNumber(ctx, 'topK', 16, 8), topP: optionNumber(ctx, 'topP', 0.9), maxSteps: optionNumber(ctx, 'maxSteps', 30, 10), patience: optionNumber(ctx, 'patience', Infinity) }, session);
+    const best = guidedSearch(net, cfg, inst, ctx.rng, { samples: optionNumber(ctx, 'samples', 0), topK: optionNumber(ctx, 'topK', 4), topP: optionNumber(ctx, 'topP', 0.9), widen: optionNumber(ctx, 'widen', 0), polish: optionNumber(ctx, 'polish', ACTIONS.length), maxSteps: optionNumber(ctx, 'maxSteps', 30, 10), patience: optionNumber(ctx, 'patience', Infinity) }, session);
     return answer(best, session);
   },
   train: (_instances, _budget, ctx) => {
