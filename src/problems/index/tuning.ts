@@ -11,7 +11,7 @@
  * candidate, and every answer is checked.
  */
 import { SelfoptError } from '../../core/errors.js';
-import { median } from '../../core/stats.js';
+import { quantile } from '../../core/stats.js';
 import { Rng, hashString } from '../../core/rng.js';
 import { type KeySet, lowerBoundExact, selectKeys } from './keys.js';
 import type { SearchIndex } from './search-index.js';
@@ -38,17 +38,20 @@ export interface TuningConfig {
   rounds: number;
 }
 
-export const TUNING_DEFAULTS: TuningConfig = { batch: 2000, rounds: 9 };
+export const TUNING_DEFAULTS: TuningConfig = { batch: 2000, rounds: 15 };
 
 /** Untimed lookups (from the warm-up slice) run right before each timed batch, as the evaluator's primer. */
 const PRIMER = 1000;
 
 /**
- * Median ns per lookup of each index on the tuning lookups: after one untimed pass each, `rounds`
- * rounds in which every candidate times one fresh batch (order rotated, so background load
- * strikes all alike), each batch right after an untimed primer of the same candidate, as the
- * evaluator times (so a candidate is timed on caches it warmed, not on those the previous
- * candidate left). A wrong answer throws: a candidate is never chosen on a wrong result.
+ * The lower quartile of ns per lookup of each index on the tuning lookups, over `rounds` rounds
+ * after one untimed pass each. In a round every candidate times one fresh batch (order rotated,
+ * so background load strikes all alike), right after an untimed primer of its own, as the
+ * evaluator times (so a candidate is timed on caches it warmed, not on those the previous one
+ * left). Other processes' load only ever adds time, in bursts, so a low quantile ranks candidates
+ * more stably than the median (measured on a loaded machine: with the median, the pick on the IPv4
+ * set changed from build to build; with the lower quartile it stayed among the same two). A wrong
+ * answer throws: a candidate is never chosen on a wrong result.
  */
 export function timeCandidates(keys: KeySet, indexes: SearchIndex[], tc: TuningConfig = TUNING_DEFAULTS): number[] {
   const k = indexes.length;
@@ -75,5 +78,5 @@ export function timeCandidates(keys: KeySet, indexes: SearchIndex[], tc: TuningC
     }
   }
   if (sink === 0.5) ns.push([]); // keep the checksums observable
-  return ns.slice(0, k).map((a) => median(Float64Array.from(a)));
+  return ns.slice(0, k).map((a) => quantile(Float64Array.from(a), 0.25));
 }
