@@ -11,6 +11,7 @@
  * a power of two.
  */
 import type { KeySet } from './keys.js';
+import { TUNING_DEFAULTS, type TuningConfig } from './tuning.js';
 import {
   LEAF_BYTES, RMI_ROOTS, type RmiRoot, fitRoot, leafLog2Error, leafOf, leafStart, samplePositions,
 } from './rmi-models.js';
@@ -48,6 +49,8 @@ export interface RmiSearchConfig {
   tableCost: number;
   /** Candidates built and timed in stage 2 (1: the estimate alone decides, deterministically). */
   timed: number;
+  /** How stage 2 times them (tuning.ts). */
+  tuning: TuningConfig;
 }
 
 export const RMI_SEARCH_DEFAULTS: RmiSearchConfig = {
@@ -55,14 +58,15 @@ export const RMI_SEARCH_DEFAULTS: RmiSearchConfig = {
   minLog2: 6,
   maxLog2: 24,
   tableBits: [12, 14, 16, 18],
-  samples: 500,
-  maxLeafEval: 256,
+  samples: 250,
+  maxLeafEval: 128,
   maxBytes: 1 << 25,
   sizeWeight: 1,
   freeBytes: 1 << 19,
   cubicCost: 0.2,
   tableCost: 0.5,
   timed: 1,
+  tuning: TUNING_DEFAULTS,
 };
 
 /**

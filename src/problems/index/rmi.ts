@@ -33,7 +33,7 @@ import {
   CUBIC, RMI_ROOTS, type RmiRoot, type RootModel, TABLE, evalTable, fitLeaves, fitRoot, leafPredict, newRoot,
 } from './rmi-models.js';
 import { RMI_HEADER_BYTES, RMI_SEARCH_DEFAULTS, type RmiCandidate, type RmiSearchConfig, rmiBytes, searchRmiConfigs, shortlist } from './rmi-search.js';
-import { timeCandidates } from './tuning.js';
+import { TUNING_DEFAULTS, TUNING_QUICK, timeCandidates } from './tuning.js';
 import { RBS_DEFAULT_BITS } from './heuristics.js';
 
 export { RMI_ROOTS, type RmiRoot } from './rmi-models.js';
@@ -261,7 +261,7 @@ export function buildRmi(keys: KeySet, config?: Partial<RmiConfig>, search: Part
   let ix = newRmi(keys, configOf(best));
   if (short.length > 1) {
     const built = [ix, ...short.slice(1).map((c) => newRmi(keys, configOf(c)))];
-    const ns = timeCandidates(keys, built);
+    const ns = timeCandidates(keys, built, sc.tuning);
     short.forEach((c, k) => { c.ns = ns[k]; });
     let k = 0;
     for (let j = 1; j < ns.length; j++) if (ns[j]! < ns[k]!) k = j;
@@ -281,8 +281,11 @@ export function buildRmi(keys: KeySet, config?: Partial<RmiConfig>, search: Part
 export const RMI_TIMED = 6;
 export const RMI_TIMED_QUICK = 3;
 
-function timedOption(ctx: SolveContext): number {
-  return intOption(ctx.options, 'rmi.timed', ctx.quick ? RMI_TIMED_QUICK : RMI_TIMED, 1, 64);
+function searchOptions(ctx: SolveContext): Partial<RmiSearchConfig> {
+  return {
+    timed: intOption(ctx.options, 'rmi.timed', ctx.quick ? RMI_TIMED_QUICK : RMI_TIMED, 1, 64),
+    tuning: ctx.quick ? TUNING_QUICK : TUNING_DEFAULTS,
+  };
 }
 
 export const rmiSolver: Solver<KeySet, SearchIndex> = {
@@ -300,7 +303,7 @@ export const rmiSolver: Solver<KeySet, SearchIndex> = {
       return buildRmi(keys, { root: root as RmiRoot | undefined, branching: b, ...(t !== undefined ? { tableBits: t } : {}) });
     }
     const mb = intOption(ctx.options, 'rmi.maxBytes', undefined, 1, Infinity, 'a positive integer');
-    return buildRmi(keys, undefined, { timed: timedOption(ctx), ...(mb !== undefined ? { maxBytes: mb } : {}) });
+    return buildRmi(keys, undefined, { ...searchOptions(ctx), ...(mb !== undefined ? { maxBytes: mb } : {}) });
   },
 };
 
@@ -316,5 +319,5 @@ export const rmiCompactSolver: Solver<KeySet, SearchIndex> = {
     name: 'rmi-compact',
     description: `Two-layer RMI as 'rmi', its configuration chosen among those of at most ${RMI_COMPACT_BYTES} bytes, header included (1/4 of RBS's default table)`,
   },
-  solve: (keys, ctx) => buildRmi(keys, undefined, { maxBytes: RMI_COMPACT_BYTES, timed: timedOption(ctx) }),
+  solve: (keys, ctx) => buildRmi(keys, undefined, { ...searchOptions(ctx), maxBytes: RMI_COMPACT_BYTES }),
 };

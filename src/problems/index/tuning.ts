@@ -39,6 +39,8 @@ export interface TuningConfig {
 }
 
 export const TUNING_DEFAULTS: TuningConfig = { batch: 2000, rounds: 15 };
+/** `--quick`: a third of the work. */
+export const TUNING_QUICK: TuningConfig = { batch: 1000, rounds: 9 };
 
 /** Untimed lookups (from the warm-up slice) run right before each timed batch, as the evaluator's primer. */
 const PRIMER = 1000;
