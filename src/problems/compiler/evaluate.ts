@@ -13,7 +13,7 @@ import type { EvalContext, Metric, MetricValues } from '../../core/problem.js';
 import { SelfoptError } from '../../core/errors.js';
 import { countInstructions } from './ir.js';
 import { firstLines, requireTool, runSync } from './llvm.js';
-import { pipelineForm, sha1, type OptStats } from './session.js';
+import { sequencePipeline, sha1, type OptStats } from './session.js';
 import type { CompilerInstance } from './instances.js';
 import { checkSemantics } from './semantics.js';
 
@@ -52,12 +52,13 @@ export interface Replay {
 
 /**
  * Replays an answer on the program's unoptimised module with the real `opt` in one call (the
- * passes given in their exact top-level forms, session.ts: the same module as one call per pass
- * up to local value names, so the same count; tested), writing bitcode; then `llvm-dis`.
+ * passes given in their exact top-level forms with `invalidate<all>` between them, session.ts
+ * sequencePipeline: the same module as one call per pass up to local value names, so the same
+ * count; tested), writing bitcode; then `llvm-dis`.
  */
 export function replay(inst: CompilerInstance, sol: PassSequence): Replay {
   const where = `compiler evaluate, ${inst.id}`;
-  const pipeline = sol.pipeline ?? (sol.passes.length === 0 ? 'verify' : sol.passes.map(pipelineForm).join(','));
+  const pipeline = sol.pipeline ?? (sol.passes.length === 0 ? 'verify' : sequencePipeline(sol.passes));
   const bc = runSync(requireTool('opt'), [`-passes=${pipeline}`, '-o', '-', '-'], inst.ir, 600_000);
   if (!bc.ok) return { ir: inst.ir, count: countInstructions(inst.ir), failed: `opt -passes=${pipeline}: ${firstLines(bc.stderr)}` };
   const dis = runSync(requireTool('llvm-dis'), ['-', '-o', '-'], bc.stdout, 300_000);

@@ -13,8 +13,10 @@
  * would run on function 1 before a runs on function 2). Each pass is therefore given in the
  * exact top-level form opt builds for it alone (`-print-pipeline-passes`: `function(instcombine)`,
  * `cgscc(inline)`, `function(loop-mssa(licm))`), so the batch runs the same passes over the whole
- * module in the same order; and every call prints use-list orders (llvm.ts OPT_TEXT), so the text
- * between two calls loses nothing the next pass could see. The test suite checks that batch and
+ * module in the same order, with `invalidate<all>` between two passes (sequencePipeline: a later
+ * pass must not reuse an analysis an earlier one left cached, which a separate call never has);
+ * and every call prints use-list orders (llvm.ts OPT_TEXT), so the text between two calls loses
+ * nothing the next pass could see. The test suite checks that batch and
  * one-by-one give the same module up to the names of local values (`withoutLocalNames`): a name
  * made unique in memory (`%bb1` vs `%bb2` after instnamer) may get another suffix after a text
  * round trip. Counts, opcodes and structure are the same; state identity (the text hash) is not,
@@ -78,6 +80,16 @@ export function pipelineForm(pass: string): string {
     pipelineForms.set(pass, f);
   }
   return f;
+}
+
+/**
+ * One pipeline that runs `passes` as separate opt calls would: each in its top-level form, with
+ * `invalidate<all>` between them, so that no pass sees analyses cached by an earlier one (a
+ * separate call starts with none). Without it a pipeline can differ: on Dhrystone's dry.c a
+ * 17-pass answer gave 175 instructions one call per pass and 178 as one plain pipeline.
+ */
+export function sequencePipeline(passes: readonly string[]): string {
+  return passes.map(pipelineForm).join(',invalidate<all>,');
 }
 
 /** Splits a pipeline text at the commas that are not inside () or <>. */
@@ -213,14 +225,14 @@ export class OptSession {
   applySequence(from: string, passes: readonly string[]): Transition {
     if (passes.length === 0) return { ok: true, state: { hash: from, count: this.states.get(from)!.count } };
     if (passes.length === 1) return this.apply(from, passes[0]!);
-    return this.apply(from, passes.map(pipelineForm).join(','));
+    return this.apply(from, sequencePipeline(passes));
   }
 
   /** The async form of applySequence. */
   applySequenceAsync(from: string, passes: readonly string[]): Promise<Transition> {
     if (passes.length === 0) return Promise.resolve({ ok: true, state: { hash: from, count: this.states.get(from)!.count } });
     if (passes.length === 1) return this.applyAsync(from, passes[0]!);
-    return this.applyAsync(from, passes.map(pipelineForm).join(','));
+    return this.applyAsync(from, sequencePipeline(passes));
   }
 
   /** Applies passes one by one (stopping at the first failure); every intermediate state is cached. */

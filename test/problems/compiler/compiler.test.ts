@@ -178,6 +178,22 @@ test('a batched pipeline gives the same module (up to local names) as the passes
   }
 });
 
+test('a pass never reuses an analysis an earlier pass of the batch left cached (Dhrystone dry.c, where a plain pipeline gave 178, one call per pass 175)', { skip }, async (t) => {
+  const { allPrograms } = await import('../../../src/problems/compiler/index.js');
+  const spec = allPrograms({ data: new DataPath(), quick: false }).find((p) => p.id === 'ss/Dhrystone/dry');
+  if (!spec) return t.skip('llvm-test-suite is not on the data path');
+  const inst = loadProgram(spec);
+  const seq = 'mem2reg gvn simplifycfg instcombine indvars early-cse<memssa> simplifycfg instcombine attributor early-cse<memssa> loop-deletion gvn attributor instcombine simplifycfg dse load-store-vectorizer'.split(' ');
+  const s = new OptSession();
+  const root = s.addState(inst.ir).hash;
+  const each = s.applyEach(root, seq), batch = s.applySequence(root, seq);
+  assert.ok(each.ok && batch.ok);
+  assert.equal(batch.state.count, each.state.count);
+  s.close();
+  const m = evaluateCompiler(inst, { passes: seq, count: each.state.count }, { seed: 1, rng: new Rng(1), quick: true, solveMs: 0, options: { semantics: '0' } });
+  assert.equal(m.instructions, each.state.count);
+});
+
 test('a C file that does not compile is a recorded failure with clang\'s message', { skip }, () => {
   const f = join(dir, 'bad.c');
   writeFileSync(f, 'int main(void) { return undeclared_thing; }\n');
