@@ -2,7 +2,8 @@
  * A warm start for Decima by imitation of a heuristic (a departure from the paper, which trains
  * from scratch; off unless `decima.imitationIterations` > 0). The expert is weighted fair
  * sharing with the alpha that tuned weighted fair picks on the training seeds, the best
- * heuristic of the batch setting.
+ * heuristic of the batch setting (or a fixed alpha, `decima.expertAlpha`; 0 is fair, the best
+ * on streams), or the rollout teacher of decima-teacher.ts, which improves on it by simulation.
  *
  * DAgger (Ross, Gordon and Bagnell, AISTATS 2011): each iteration runs episodes in which every
  * decision is taken by the expert with probability beta and by the current net (sampled)

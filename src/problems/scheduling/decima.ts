@@ -19,7 +19,9 @@
  *   horizon drawn from an exponential distribution with mean 1 / resetProb seconds, resetProb
  *   decreasing by resetProbDecay per iteration to resetProbMin (0 = whole episodes).
  * Optional warm start (a departure from the paper, off by default): `imitationIterations` of
- * DAgger on tuned weighted fair before REINFORCE (decima-imitation.ts).
+ * DAgger on tuned weighted fair (or weighted fair at `expertAlpha`, or the rollout teacher of
+ * decima-teacher.ts with `teacherRollouts` > 0) before REINFORCE (decima-imitation.ts); optional
+ * job inputs (`jobExtras`, decima-net.ts).
  * Departures: loss terms are means over the batch's steps (decima-sim sums; Adam makes the two
  * the same up to the entropy balance, which the weights set); rewards are seconds / rewardScale
  * (decima-sim: ms / 1e5, the same with rewardScale 100); episodes run in this thread (learn's
