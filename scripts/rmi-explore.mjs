@@ -15,7 +15,7 @@
 // (the cache cliffs the RMI search's size penalty follows).
 //
 // Usage: npx tsc -p . && node scripts/rmi-explore.mjs [--sets s2,flights,lon,ipv4] [--q 200000]
-//        [--rounds 5] [--rmi radix-table:18:16,max:262146:6] [--latency]
+//        [--rounds 5] [--rmi radix-table:18:16,max:262146:6] [--no-oracle] [--no-rbs] [--latency]
 import path from 'node:path';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -80,7 +80,7 @@ function bench(keys, methods) {
   const primer = selectKeys(keys, positions(keys.n, PRIMER, 999));
   const exp = answers(keys, q), pexp = answers(keys, primer);
   const out = new Int32Array(q.n), pout = new Int32Array(primer.n);
-  methods.unshift({ name: 'oracle', index: new Oracle(exp), primerIndex: new Oracle(pexp) });
+  if (!args.includes('--no-oracle')) methods.unshift({ name: 'oracle', index: new Oracle(exp), primerIndex: new Oracle(pexp) });
   const loops = methods.map(() => freshLookupLoop(keys.form));
   const times = methods.map(() => []);
   for (let r = 0; r <= ROUNDS; r++) {
@@ -98,7 +98,7 @@ function bench(keys, methods) {
       }
     }
   }
-  const bs = median(times[1]);
+  const bs = median(times[methods.findIndex((m) => m.name === 'binary-search')]);
   methods.forEach((m, k) => {
     const ns = median(times[k]);
     let err = '';
@@ -113,7 +113,8 @@ function bench(keys, methods) {
 
 for (const set of arg('sets', 's2,flights,lon,ipv4').split(',')) {
   const keys = loadSosd(path.join(dataDir, 'index', SETS[set]));
-  const methods = [{ name: 'binary-search', index: new BinarySearchIndex(keys) }, { name: 'rbs18', index: new RadixBinarySearchIndex(keys, 18) }];
+  const methods = [{ name: 'binary-search', index: new BinarySearchIndex(keys) }];
+  if (!args.includes('--no-rbs')) methods.push({ name: 'rbs18', index: new RadixBinarySearchIndex(keys, 18) });
   for (const spec of arg('rmi', 'max:33554432:6,max:262146:6').split(',').filter(Boolean)) {
     const [root, b, t] = spec.split(':');
     const ix = root === 'max'
