@@ -61,6 +61,25 @@ test('the evaluator catches an index that is wrong only on absent keys', () => {
   assert.throws(() => evaluateIndex(keys, new WrongWhenAbsent(keys), evalCtx()), /WrongWhenAbsent returned position 20000 for the absent-key lookup/);
 });
 
+/**
+ * Wrong only on the existing-key queries that the first round times as lower bounds alone: with
+ * evalCtx's Q = 200 lookups, W = 4 warm-up slices and R = 3 rounds, the existing workload holds
+ * (W + 4R) Q = 3,200 queries and round 0 times the lower bound alone on [(W + 2) Q, (W + 4) Q).
+ */
+class WrongInBoundRound implements SearchIndex {
+  private readonly inner: BinarySearchIndex;
+  constructor(k: KeySet) { this.inner = new BinarySearchIndex(k); }
+  lowerBound(q: KeySet, i: number): number {
+    const p = this.inner.lowerBound(q, i);
+    return q.n === 3200 && i >= 1200 && i < 1600 ? p + 1 : p;
+  }
+  sizeBytes(): number { return 0; }
+}
+
+test('the lower-bound-alone rounds check every answer too', () => {
+  assert.throws(() => evaluateIndex(keys, new WrongInBoundRound(keys), evalCtx()), /WrongInBoundRound returned position \d+ for the existing-key lookup/);
+});
+
 test('the evaluator rejects a solution that is not a SearchIndex, and an empty key set', () => {
   assert.throws(() => evaluateIndex(keys, { lookup: () => 0 }, evalCtx()), SelfoptError);
   const empty = fromUint32(new Uint32Array(0));
@@ -77,10 +96,10 @@ test('every classical index gets every declared metric that applies, all finite'
       assert.ok(declared.includes(name), `${name} declared`);
       assert.ok(Number.isFinite(v), `${s.info.name} ${name} = ${v}`);
     }
-    for (const name of ['lookup_ns', 'absent_lookup_ns', 'range_scan_ns', 'speedup_vs_bs', 'build_ms', 'index_bytes']) {
+    for (const name of ['lookup_ns', 'absent_lookup_ns', 'range_scan_ns', 'speedup_vs_bs', 'lower_bound_ns', 'lb_speedup_vs_bs', 'build_ms', 'index_bytes']) {
       assert.ok(name in m, `${s.info.name} has ${name}`);
     }
-    assert.ok(m.lookup_ns! > 0 && m.speedup_vs_bs! > 0);
+    assert.ok(m.lookup_ns! > 0 && m.speedup_vs_bs! > 0 && m.lower_bound_ns! > 0 && m.lb_speedup_vs_bs! > 0);
     assert.equal(m.build_ms, 1.5);
     // No model, so no model error (omitted, never NaN).
     assert.ok(!('avg_model_error' in m) && !('max_model_error' in m));
