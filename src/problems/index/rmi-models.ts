@@ -17,32 +17,72 @@ export type RmiRoot = (typeof RMI_ROOTS)[number];
 // The leaf table
 
 /**
- * A leaf is 8 bytes: its intercept as an int32 (at i32 index 2L) and its slope as a float32 (at
- * f32 index 2L + 1), both over the key's offset in the leaf, f = r - L (r the root's leaf
- * coordinate, f in [0, 1) inside the key range): prediction = intercept + slope * f. Two views on
- * one buffer, so a leaf is one load of 8 adjacent bytes and 8 leaves share a cache line.
+ * A leaf is one 32-bit word: the low 16 bits are its intercept as a signed offset from the first
+ * position of its group of LEAF_GROUP leaves (base[L >> LEAF_GROUP_LOG2], one int32 a group), the
+ * high 16 bits its slope as a 16-bit float (see encodeSlope), both over the key's offset in the
+ * leaf, f = r - L (r the root's leaf coordinate, f in [0, 1) inside the key range):
+ * prediction = base + intercept + slope * f. So a leaf costs 4.25 bytes and sixteen share a cache
+ * line; the base array is 1/16 of the leaves (in cache) and is read in parallel with the leaf.
  *
- * Why 8 bytes and no stored error bound: the lookup searches exponentially outward from the
+ * Why so small, and no stored error bound: the lookup searches exponentially outward from the
  * prediction over the whole key array (window-search.ts searchFrom), which needs no bound to be
- * exact and costs ~2 log2(error) probes, mostly on the prediction's own cache line. A leaf of
- * learnedsystems/RMI (two doubles and a bound, 24 bytes), or this RMI's earlier 32-byte leaf (two
- * doubles, the bound and the leaf's key range), fits 3-4x fewer leaves into the same bytes, and
- * dependent loads get much slower once a model outgrows the cache (scripts/rmi-explore.mjs
- * --latency: ~25 ns at 1 MiB, ~85 ns at 2 MiB, ~300 ns at 8 MiB on the development machine).
- * Rounding the intercept to an integer and the slope to float32 moves a prediction by < 1
- * position for n < 2^24 (and by at most n / 2^24 + 1 above): the search absorbs it.
+ * exact and costs ~2 log2(error) probes, mostly on the prediction's own cache line; what a
+ * lookup pays for is the cache miss on the leaf (and on the key array after it), and the fewer
+ * bytes the leaves take, the more of them stay in cache. Measured on the S2 cell ids, interleaved
+ * (lower bound alone, 2^19 leaves under an 18-bit radix table, same fit): 4-byte leaves 161 ns,
+ * the earlier 8-byte leaves (int32 intercept, float32 slope) 190 ns, binary search 469 ns.
+ * learnedsystems/RMI's leaf (two doubles and a bound, 24 bytes) fits 6x fewer leaves in the same
+ * bytes.
+ *
+ * What the packing loses: the slope keeps 12 significant bits (relative error <= 2^-12, so a
+ * prediction moves by < 1 position while the slope is below 4096), the intercept is an exact
+ * integer while it lies within +-32767 of its group's first position. A leaf whose intercept does
+ * not (a group of 16 leaves spanning more than 32K rows, or a steep leaf whose line crosses f = 0
+ * far below its keys) is refitted with the nearest intercept it can hold (fitLeaves): it predicts
+ * worse, and the search, exact from any start, absorbs it.
  */
-export const LEAF_BYTES = 8;
+export const LEAF_BYTES = 4;
+export const LEAF_GROUP_LOG2 = 4;
+export const LEAF_GROUP = 1 << LEAF_GROUP_LOG2;
 
-/** Two views on one leaf table. */
+/** Bytes of B leaves with their group bases. */
+export function leafTableBytes(B: number): number {
+  return B * LEAF_BYTES + Math.ceil(B / LEAF_GROUP) * 4;
+}
+
+/** The packed leaves and the first position of each group of LEAF_GROUP leaves. */
 export interface LeafTable {
-  icpt: Int32Array;
-  slope: Float32Array;
+  leaf: Uint32Array;
+  base: Int32Array;
 }
 
 export function newLeafTable(B: number): LeafTable {
-  const buf = new ArrayBuffer(B * LEAF_BYTES);
-  return { icpt: new Int32Array(buf), slope: new Float32Array(buf) };
+  return { leaf: new Uint32Array(B), base: new Int32Array(Math.ceil(B / LEAF_GROUP)) };
+}
+
+/**
+ * The 16-bit slope: 5 exponent bits e and 11 mantissa bits m, slope = (2048 + m) * SLOPE_SCALE[e]
+ * = (1 + m / 2048) * 2^(e - 12): slopes in [2^-12, 2^20) keep 12 significant bits. Smaller ones
+ * are code 0, which decodes to 2^-12 (a prediction moves by less than 2^-12, never across an
+ * integer from below: predictions are floored from base + intercept + that); larger ones are
+ * clamped to the largest code. No branch in the decode: the lookup reads the scale from a table.
+ */
+export const SLOPE_SCALE = Float64Array.from({ length: 32 }, (_, e) => 2 ** (e - 12 - 11));
+
+export function encodeSlope(v: number): number {
+  if (!(v >= 2 ** -12)) return 0; // also NaN
+  if (v >= 2 ** 20) return 0xffff;
+  let e = Math.floor(Math.log2(v)) + 12;
+  // log2 may round across a power of two: bring (e, m) into range.
+  if (v < 2 ** (e - 12)) e--;
+  if (v >= 2 ** (e - 11)) e++;
+  let m = Math.round(v / SLOPE_SCALE[e]!) - 2048;
+  if (m >= 2048) { e++; m = 0; if (e > 31) return 0xffff; }
+  return (e << 11) | m;
+}
+
+export function decodeSlope(code: number): number {
+  return ((code & 2047) + 2048) * SLOPE_SCALE[code >>> 11]!;
 }
 
 /** floor(p) clamped to [0, n - 1] (0 when n = 0); NaN -> 0. The lookup computes exactly this. */
@@ -226,7 +266,9 @@ export function fitLeaves(keys: KeySet, m: RootModel, B: number): LeafTable {
     const L = r > 0 ? (r < bMax ? r | 0 : bMax) : 0;
     if (L !== cur) {
       if (cur >= 0) setLeafFit(t, cur, s, acc);
-      for (let e = cur + 1; e < L; e++) t.icpt[2 * e] = i; // empty leaves (slope 0)
+      // Groups starting in (cur, L] start at this key (their empty leaves predict it too).
+      for (let g = (cur >> LEAF_GROUP_LOG2) + 1; g <= L >> LEAF_GROUP_LOG2; g++) t.base[g] = i;
+      for (let e = cur + 1; e < L; e++) setLeaf(t, e, i, 0); // empty leaves (slope 0)
       cur = L; s = i;
       acc.fill(0);
     }
@@ -237,25 +279,48 @@ export function fitLeaves(keys: KeySet, m: RootModel, B: number): LeafTable {
     i = j;
   }
   if (cur >= 0) setLeafFit(t, cur, s, acc);
-  for (let e = cur + 1; e < B; e++) t.icpt[2 * e] = n;
+  for (let g = (cur >> LEAF_GROUP_LOG2) + 1; g < t.base.length; g++) t.base[g] = n;
+  for (let e = cur + 1; e < B; e++) setLeaf(t, e, n, 0);
   return t;
 }
 
-/** The least-squares line of a leaf from its sums (see fitLeaves), stored as int32 intercept and float32 slope. */
+/** Stores leaf L as the line position + slope * f (position an integer), intercept clamped to its group's range. */
+function setLeaf(t: LeafTable, L: number, position: number, slopeCode: number): void {
+  let d = position - t.base[L >> LEAF_GROUP_LOG2]!;
+  d = d > 32767 ? 32767 : d < -32768 ? -32768 : d;
+  t.leaf[L] = ((slopeCode << 16) | (d & 0xffff)) >>> 0;
+}
+
+/**
+ * The least-squares line of a leaf from its sums (see fitLeaves), with the slope as stored
+ * (encodeSlope) and the intercept refitted to it. If the intercept is beyond what the leaf holds
+ * (+-32767 from its group's first position), it is clamped and the slope refitted for that
+ * intercept (least squares through a fixed point), so the line still follows the leaf's keys.
+ */
 function setLeafFit(t: LeafTable, L: number, s: number, acc: Float64Array): void {
   const w = acc[0]!, mf = acc[1]! / w, my = acc[2]! / w;
   const sxx = acc[3]! - w * mf * mf, sxy = acc[4]! - w * mf * my;
   let slope = sxx > 1e-300 && sxy > 0 ? sxy / sxx : 0;
   if (!Number.isFinite(slope)) slope = 0;
-  t.slope[2 * L + 1] = slope;
-  const icpt = Math.round(s + my - Math.fround(slope) * mf);
-  t.icpt[2 * L] = Number.isFinite(icpt) ? Math.max(-0x80000000, Math.min(0x7fffffff, icpt)) : s;
+  let code = encodeSlope(slope);
+  let icpt = Math.round(s + my - decodeSlope(code) * mf);
+  if (!Number.isFinite(icpt)) icpt = s;
+  const b = t.base[L >> LEAF_GROUP_LOG2]!;
+  if (icpt - b > 32767 || icpt - b < -32768) {
+    icpt = icpt - b > 32767 ? b + 32767 : b - 32768;
+    const c = icpt - s; // in the leaf's y coordinates
+    const sff = acc[3]!, sfy = acc[4]! - c * acc[1]!;
+    const sl = sff > 1e-300 && sfy > 0 ? sfy / sff : 0;
+    code = encodeSlope(Number.isFinite(sl) ? sl : 0);
+  }
+  setLeaf(t, L, icpt, code);
 }
 
 /** The leaf prediction for the key whose root coordinate is r (the lookup's arithmetic). */
 export function leafPredict(t: LeafTable, r: number, bMax: number, nm1: number): number {
   const L = r > 0 ? (r < bMax ? r | 0 : bMax) : 0;
-  return clampPos(t.icpt[2 * L]! + t.slope[2 * L + 1]! * (r - L), nm1);
+  const w = t.leaf[L]!;
+  return clampPos(t.base[L >> LEAF_GROUP_LOG2]! + ((w << 16) >> 16) + decodeSlope(w >>> 16) * (r - L), nm1);
 }
 
 /**
@@ -281,7 +346,7 @@ export function leafLog2Error(keys: KeySet, m: RootModel, L: number, s: number, 
   if (w === 0) return 0;
   const mf = sf / w, my = sy / w;
   const sxx = sff - w * mf * mf, sxy = sfy - w * mf * my;
-  const slope = sxx > 1e-300 && sxy > 0 ? Math.fround(sxy / sxx) : 0;
+  const slope = decodeSlope(encodeSlope(sxx > 1e-300 && sxy > 0 ? sxy / sxx : 0)); // as stored
   const icpt = Math.round(s + my - slope * mf);
   let sum = 0;
   for (let p = s; p < e; p += stride) sum += Math.log2(Math.abs(icpt + slope * (evalRoot(m, x[p]!) - L) - firstOf(p)) + 1);

@@ -13,7 +13,7 @@
 import type { KeySet } from './keys.js';
 import { TUNING_DEFAULTS, type TuningConfig } from './tuning.js';
 import {
-  LEAF_BYTES, RMI_ROOTS, type RmiRoot, fitRoot, leafLog2Error, leafOf, leafStart, samplePositions,
+  LEAF_BYTES, RMI_ROOTS, leafTableBytes, type RmiRoot, fitRoot, leafLog2Error, leafOf, leafStart, samplePositions,
 } from './rmi-models.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -76,7 +76,7 @@ export const RMI_SEARCH_DEFAULTS: RmiSearchConfig = {
 export const RMI_HEADER_BYTES = 9 * 8;
 
 export function rmiBytes(branching: number, root: RmiRoot, tableBits: number): number {
-  return branching * LEAF_BYTES + (root === 'radix-table' ? 4 * (2 ** tableBits + 1) : 0) + RMI_HEADER_BYTES;
+  return leafTableBytes(branching) + (root === 'radix-table' ? 4 * (2 ** tableBits + 1) : 0) + RMI_HEADER_BYTES;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -115,7 +115,8 @@ export function searchRmiConfigs(keys: KeySet, sc: RmiSearchConfig = RMI_SEARCH_
       const sizes: number[] = [];
       for (let k = kMin; k <= kMax; k++) sizes.push(2 ** k);
       // The largest leaf count the budget allows, when the budget is what limits.
-      const fit = Math.floor((sc.maxBytes - rmiBytes(0, root, tableBits)) / LEAF_BYTES);
+      let fit = Math.floor(((sc.maxBytes - rmiBytes(0, root, tableBits)) * 16) / (16 * LEAF_BYTES + 4));
+      while (fit > 1 && rmiBytes(fit, root, tableBits) > sc.maxBytes) fit--;
       if (fit >= 1 && fit < 2 ** kMax && !sizes.includes(fit)) sizes.push(fit);
       for (const B of sizes) {
         const bytes = rmiBytes(B, root, tableBits);

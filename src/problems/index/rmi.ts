@@ -5,7 +5,7 @@
  *
  * A root model maps a key to a leaf coordinate r in [0, B) and so to one of B leaves; the leaf is
  * a linear model (weighted least squares, rmi-models.ts) that predicts the position from the
- * key's offset r - L in the leaf. Lookup: root -> leaf (one 8-byte load) -> prediction P,
+ * key's offset r - L in the leaf. Lookup: root -> leaf (one 4-byte load, and its group's base) -> prediction P,
  * clamped to [0, n - 1] -> exponential search outward from P (window-search.ts searchFrom).
  *
  * Guarantee: the lookup is exact for every query, present or absent, whatever the model
@@ -30,7 +30,8 @@ import type { KeySet } from './keys.js';
 import type { SearchIndex } from './search-index.js';
 import { WindowMode, searchFromExact, searchFromS, searchFromU32, windowModeOf } from './window-search.js';
 import {
-  CUBIC, RMI_ROOTS, type RmiRoot, type RootModel, TABLE, evalTable, fitLeaves, fitRoot, leafPredict, newRoot,
+  CUBIC, LEAF_GROUP_LOG2, RMI_ROOTS, type RmiRoot, type RootModel, SLOPE_SCALE, TABLE, evalTable, fitLeaves, fitRoot,
+  leafPredict, newRoot,
 } from './rmi-models.js';
 import { RMI_HEADER_BYTES, RMI_SEARCH_DEFAULTS, type RmiCandidate, type RmiSearchConfig, rmiBytes, searchRmiConfigs, shortlist } from './rmi-search.js';
 import { TUNING_DEFAULTS, TUNING_QUICK, timeCandidates } from './tuning.js';
@@ -64,9 +65,9 @@ export interface RmiConfig {
 export abstract class RmiIndex implements SearchIndex {
   readonly n: number;
   readonly config: RmiConfig;
-  /** Per leaf L: intercept (icpt[2L]) and slope (slope[2L + 1]), one 8-byte pair (rmi-models.ts). */
-  readonly icpt: Int32Array;
-  readonly slope: Float32Array;
+  /** Per leaf L: slope code (high 16 bits) and intercept offset (low 16 bits) from base[L >> 4] (rmi-models.ts). */
+  readonly leaf: Uint32Array;
+  readonly base: Int32Array;
   protected readonly keys: KeySet;
   protected readonly mode: WindowMode;
   /** Root parameters: x0, scale, base, a, b, c, rankScale (see RootModel). */
@@ -92,8 +93,8 @@ export abstract class RmiIndex implements SearchIndex {
     this.rp = Float64Array.of(root.x0, root.scale, root.base, root.a, root.b, root.c, root.rankScale);
     this.hint = root.hint;
     const t = fitLeaves(keys, root, B);
-    this.icpt = t.icpt;
-    this.slope = t.slope;
+    this.leaf = t.leaf;
+    this.base = t.base;
   }
 
   /** The root's leaf coordinate r of a key; the same arithmetic as evalRoot. */
@@ -102,12 +103,12 @@ export abstract class RmiIndex implements SearchIndex {
   abstract lowerBound(q: KeySet, i: number): number;
 
   predict(q: KeySet, i: number): number {
-    return leafPredict({ icpt: this.icpt, slope: this.slope }, this.rootOf(q.x[i]!), this.bMax, this.nm1);
+    return leafPredict(this, this.rootOf(q.x[i]!), this.bMax, this.nm1);
   }
 
   /** Leaves, root table and the header (RMI_HEADER_BYTES): everything the index keeps. */
   sizeBytes(): number {
-    return this.icpt.byteLength + this.hint.byteLength + RMI_HEADER_BYTES;
+    return this.leaf.byteLength + this.base.byteLength + this.hint.byteLength + RMI_HEADER_BYTES;
   }
 
   /** Mean over keys (every k-th, at most 2^16) of log2(|prediction - first position| + 1), and the largest error. */
@@ -123,7 +124,7 @@ export abstract class RmiIndex implements SearchIndex {
       if (e > maxE) maxE = e;
     }
     let empty = 0;
-    for (let L = 0; L <= this.bMax; L++) if (this.slope[2 * L + 1] === 0) empty++;
+    for (let L = 0; L <= this.bMax; L++) if (this.leaf[L]! >>> 16 === 0) empty++;
     return { avgLog2Error: cnt > 0 ? sum / cnt : 0, maxError: maxE, emptyLeaves: empty };
   }
 
@@ -142,13 +143,15 @@ export abstract class RmiIndex implements SearchIndex {
 }
 
 /**
- * The leaf and the last mile, shared by the three lookups: intercept + slope * (r - L), floored
- * and clamped to [0, n - 1], then the exponential search from there (window-search.ts searchFrom).
+ * The leaf and the last mile, shared by the three lookups: base + intercept + slope * (r - L)
+ * (rmi-models.ts leafPredict), floored and clamped to [0, n - 1], then the exponential search
+ * from there (window-search.ts searchFrom).
  */
-function leafSearch(icpt: Int32Array, slope: Float32Array, r: number, bMax: number, nm1: number, mode: WindowMode,
+function leafSearch(leaf: Uint32Array, base: Int32Array, r: number, bMax: number, nm1: number, mode: WindowMode,
   keys: KeySet, q: KeySet, i: number): number {
   const L = r > 0 ? (r < bMax ? r | 0 : bMax) : 0; // NaN -> 0
-  const p = icpt[2 * L]! + slope[2 * L + 1]! * (r - L);
+  const w = leaf[L]!;
+  const p = base[L >> LEAF_GROUP_LOG2]! + ((w << 16) >> 16) + ((w >>> 16 & 2047) + 2048) * SLOPE_SCALE[w >>> 27]! * (r - L);
   // p | 0 is floor(p) here (0 < p < nm1 < 2^31) and keeps P an int32.
   const P = p > 0 ? (p < nm1 ? p | 0 : nm1) : 0;
   return mode === WindowMode.S ? searchFromS(keys, q, i, P)
@@ -166,7 +169,7 @@ class RmiAffine extends RmiIndex {
   lowerBound(q: KeySet, i: number): number {
     const rp = this.rp;
     const r = (q.x[i]! - rp[0]!) * rp[1]! + rp[2]!;
-    return leafSearch(this.icpt, this.slope, r, this.bMax, this.nm1, this.mode, this.keys, q, i);
+    return leafSearch(this.leaf, this.base, r, this.bMax, this.nm1, this.mode, this.keys, q, i);
   }
 }
 
@@ -184,7 +187,7 @@ class RmiCubic extends RmiIndex {
     let t = (q.x[i]! - rp[0]!) * rp[1]!;
     t = t > 0 ? (t < 1 ? t : 1) : 0;
     const r = ((rp[3]! * t + rp[4]!) * t + rp[5]!) * t + rp[2]!;
-    return leafSearch(this.icpt, this.slope, r, this.bMax, this.nm1, this.mode, this.keys, q, i);
+    return leafSearch(this.leaf, this.base, r, this.bMax, this.nm1, this.mode, this.keys, q, i);
   }
 }
 
@@ -211,7 +214,7 @@ class RmiTable extends RmiIndex {
     const nm1 = this.nm1, mode = this.mode, k = this.keys;
     const g = rank > 0 ? (rank < nm1 ? rank | 0 : nm1) : 0; // this class has n >= 2 (see fitRoot)
     this.touched += mode === WindowMode.S ? k.s[g]! : mode === WindowMode.U32 ? k.lo[g]! : k.hi[g]!;
-    return leafSearch(this.icpt, this.slope, rank * rp[6]!, this.bMax, nm1, mode, k, q, i);
+    return leafSearch(this.leaf, this.base, rank * rp[6]!, this.bMax, nm1, mode, k, q, i);
   }
 }
 
@@ -292,7 +295,7 @@ export const rmiSolver: Solver<KeySet, SearchIndex> = {
   info: {
     name: 'rmi',
     kind: 'learned',
-    description: 'Two-layer RMI (root model -> 8-byte linear leaves, exponential search from the prediction), root type and leaf count chosen by timing candidates on tuning lookups',
+    description: 'Two-layer RMI (root model -> 4-byte linear leaves, exponential search from the prediction), root type and leaf count chosen by timing candidates on tuning lookups',
     reference: 'Kraska et al., "The Case for Learned Index Structures", SIGMOD 2018 (learnedsystems/RMI, as in SOSD; tuned as CDFShop, SIGMOD 2020)',
   },
   solve(keys: KeySet, ctx: SolveContext): SearchIndex {

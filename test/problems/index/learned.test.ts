@@ -259,8 +259,8 @@ test('builds are deterministic', () => {
   assert.deepEqual(a.describe(), b.describe());
   const r1 = buildRmi(keys), r2 = buildRmi(keys);
   assert.deepEqual(r1.describe(), r2.describe());
-  assert.deepEqual(r1.icpt, r2.icpt);
-  assert.deepEqual(r1.slope, r2.slope);
+  assert.deepEqual(r1.leaf, r2.leaf);
+  assert.deepEqual(r1.base, r2.base);
   const s1 = buildRadixSpline(keys, 8, 10), s2 = buildRadixSpline(keys, 8, 10);
   assert.deepEqual(s1.spline, s2.spline);
   assert.deepEqual(s1.table, s2.table);

@@ -54,7 +54,7 @@ test('rmi-compact: at most a quarter of RBS\'s table, header included, and it sp
   const size = ix.sizeBytes();
   assert.ok(size <= RMI_COMPACT_BYTES, `rmi-compact is ${size} bytes`);
   // The header is counted: the size is more than the tables alone.
-  const tables = ix.icpt.byteLength + (ix.config.root === 'radix-table' ? 4 * (2 ** (ix.config.tableBits ?? 18) + 1) : 0);
+  const tables = ix.leaf.byteLength + ix.base.byteLength + (ix.config.root === 'radix-table' ? 4 * (2 ** (ix.config.tableBits ?? 18) + 1) : 0);
   assert.equal(size, tables + RMI_HEADER_BYTES);
   // Every candidate it could have chosen respects the budget too (the largest leaf counts that fit).
   for (const root of RMI_ROOTS) {
