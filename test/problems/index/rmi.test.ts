@@ -12,7 +12,7 @@ import { type KeySet, fromBigUint64, fromUint32, keyAt, lowerBoundExact } from '
 import {
   RMI_COMPACT_BYTES, RMI_HEADER_BYTES, RMI_ROOTS, buildRmi, rmiCompactSolver, rmiSolver,
 } from '../../../src/problems/index/rmi.js';
-import { evalRoot, leafPredict } from '../../../src/problems/index/rmi-models.js';
+import { decodeSlope, encodeSlope, evalRoot, leafPredict } from '../../../src/problems/index/rmi-models.js';
 import { RadixBinarySearchIndex, RBS_DEFAULT_BITS } from '../../../src/problems/index/heuristics.js';
 import { searchFromExact, searchFromS, searchFromU32 } from '../../../src/problems/index/window-search.js';
 import { TUNING_STREAM, tuningLookups } from '../../../src/problems/index/tuning.js';
@@ -140,5 +140,37 @@ test('leaves are fitted with the lookup\'s own root arithmetic (every root kind)
     }
     // A fitted model, not a constant: far better than predicting the middle.
     assert.ok(sumErr / (keys.n / 3) < keys.n / 40, `${root}: mean error ${sumErr / (keys.n / 3)}`);
+  }
+});
+
+test('4-byte leaves: the slope keeps 12 bits, and a group spanning more rows than an int16 still answers exactly', () => {
+  // The 16-bit slope: relative error <= 2^-12 over [2^-12, 2^20), monotone, 0 below, clamped above.
+  let prev = -1;
+  for (let v = 2 ** -12; v < 2 ** 20; v *= 1.0137) {
+    const c = encodeSlope(v), d = decodeSlope(c);
+    assert.ok(Math.abs(d - v) <= v * 2 ** -12, `slope ${v} -> ${d}`);
+    assert.ok(c >= prev, `codes are monotone at ${v}`);
+    prev = c;
+  }
+  assert.equal(encodeSlope(0), 0);
+  assert.equal(encodeSlope(NaN), 0);
+  assert.ok(decodeSlope(0) <= 2 ** -12);
+  assert.equal(encodeSlope(2 ** 30), 0xffff);
+  // 100,000 copies of one key and 70,000 distinct keys around them: with 64 leaves, groups and
+  // single leaves span far more than 32K rows, so intercepts are clamped and slopes refitted.
+  const vals: bigint[] = [];
+  for (let i = 0; i < 40_000; i++) vals.push(1000n + BigInt(i) * 7n);
+  for (let i = 0; i < 100_000; i++) vals.push(10_000_000n);
+  for (let i = 0; i < 30_000; i++) vals.push(20_000_000n + BigInt(i) * 13n);
+  const keys = u64(vals);
+  const queries = u64([...vals.filter((_, i) => i % 97 === 0), 0n, 9_999_999n, 10_000_001n, 1n << 63n]);
+  for (const branching of [1, 64, 4096]) {
+    const ix = buildRmi(keys, { root: 'radix-table', branching, tableBits: 8 });
+    for (let i = 0; i < queries.n; i++) {
+      assert.equal(ix.lowerBound(queries, i), lowerBoundExact(keys, queries, i, 0, keys.n), `B=${branching}, query ${keyAt(queries, i)}`);
+    }
+    // Still a model: the keys after the run are predicted near their positions, not at a clamp.
+    const p = ix.predict(keys, keys.n - 10);
+    assert.ok(Math.abs(p - (keys.n - 10)) < 20_000, `B=${branching}: predicted ${p} for ${keys.n - 10}`);
   }
 });
