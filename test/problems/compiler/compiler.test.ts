@@ -13,7 +13,7 @@ import { OptSession, withoutLocalNames } from '../../../src/problems/compiler/se
 import { loadProgram, ownPrograms, programFromPath, subsetOf, type CompilerInstance } from '../../../src/problems/compiler/instances.js';
 import { CompilerEnv } from '../../../src/problems/compiler/env.js';
 import { evaluateCompiler, llvmDisCount } from '../../../src/problems/compiler/evaluate.js';
-import { greedySearch } from '../../../src/problems/compiler/heuristics.js';
+import { geneticAlgorithm, greedySearch } from '../../../src/problems/compiler/heuristics.js';
 import { closeIdleServers, optServerBinary, optServerBuildError, serverStats } from '../../../src/problems/compiler/opt-server.js';
 
 const skip = llvmAvailable() && findTool('llvm-as') ? false : 'LLVM 14 clang/opt/llvm-dis/llvm-link are not installed';
@@ -247,6 +247,23 @@ test('greedy: every step removes instructions, and evaluate replays it with real
   assert.equal(m.ratio_vs_oz, inst.countOz / prev.count);
   assert.equal(m.semantics_ok, 1);
   assert.ok(m.opt_calls! > 0 && m.cache_hit_rate! >= 0);
+});
+
+test('genetic algorithm: its count is the replayed count; past its deadline it evaluates nothing more', { skip }, async () => {
+  const inst = tiny();
+  const passes = ['mem2reg', 'instcombine', 'simplifycfg', 'gvn', 'dce', 'sroa', 'loop-rotate', 'licm'];
+  const opts = { budget: 40, seconds: 600, population: 8, length: 6, concurrency: 2, mutation: 0.1 };
+  const g = await geneticAlgorithm(inst, passes, new Rng(3), opts);
+  const s = new OptSession();
+  const replay = s.applyEach(s.addState(inst.ir).hash, g.passes);
+  assert.ok(replay.ok && g.passes.length === 6);
+  assert.equal(evaluateCompiler(inst, g, { seed: 1, rng: new Rng(1), quick: true, options: {}, solveMs: 0 }).instructions, replay.state.count);
+  // seconds = 0: the deadline has passed before the first sequence, so not even the first
+  // generation runs (it was checked only between generations, and one slow generation could
+  // overrun `seconds` by its whole length).
+  const none = await geneticAlgorithm(inst, passes, new Rng(3), { ...opts, seconds: 0 });
+  assert.deepEqual(none.passes, []);
+  assert.equal(none.stats?.optCalls ?? 0, 0);
 });
 
 test('opt-server gives byte-identical modules to opt, and failures as opt does', { skip }, (t) => {
