@@ -13,7 +13,7 @@ import type { RunMeta } from './store.js';
 import type { Picture } from './pictures.js';
 import type { Comparison, Summary, SummaryRow } from './summary.js';
 import { barChart, esc, KIND_COLORS, ratioChart, type RatioGroup } from './svg.js';
-import { columnFormat, commonScale, formatInterval, formatMeanCi, formatQuantity, formatRatio, formatScaled } from './table.js';
+import { columnFormat, commonScale, formatInterval, formatMeanCi, formatRatio, formatScaled, solverBars } from './table.js';
 
 export interface HtmlProblem {
   summary: Summary;
@@ -108,16 +108,7 @@ function problemSection(p: HtmlProblem): string {
     const best = s.meta.bestHeuristic[inst.id];
     const scale = commonScale(rows.flatMap((r) => [r.mean, r.ci95[1]]), pm.unit);
     const chart = barChart({
-      data: rows.map((r) => ({
-        label: r.solver,
-        kind: r.kind,
-        mean: r.mean,
-        lo: r.ci95[0],
-        hi: r.ci95[1],
-        valueLabel: formatQuantity(r.mean, r.unit),
-        tooltip: `${r.solver} (${r.kind}): ${formatMeanCi(r.mean, r.ci95, r.unit)}, 95% CI [${formatQuantity(r.ci95[0], r.unit)}, ${formatQuantity(r.ci95[1], r.unit)}], n=${r.n}`,
-        emphasis: r.solver === best,
-      })),
+      data: solverBars(rows, (r) => r.solver === best),
       axisLabel: `${pm.name}${scale.suffix.trim() ? ` (${scale.suffix.trim()})` : ''}, ${pm.better} is better`,
       tick: (v) => String(Number((v / scale.factor).toPrecision(4))),
       ariaLabel: `${pm.name} by solver on ${inst.id}`,

@@ -10,6 +10,7 @@
  * never carries meaning the text lacks.
  */
 import type { Better } from '../core/problem.js';
+import type { BarDatum } from './svg.js';
 import type { Comparison, Summary, SummaryRow } from './summary.js';
 
 export interface TableOptions {
@@ -318,4 +319,18 @@ export function formatRatio(r: number): string {
 export function formatInterval(ci: [number, number], ratio: number): string {
   const d = Math.max(decimalsFor(ratio, 3), Math.min(decimalsFor(ci[0], 2), decimalsFor(ci[1], 2)));
   return `[${ci[0].toFixed(d)}, ${ci[1].toFixed(d)}]`;
+}
+
+/** One bar per summary row (mean with its 95% CI), as the HTML report and the dashboard draw them. */
+export function solverBars(rows: readonly SummaryRow[], emphasis: (r: SummaryRow) => boolean): BarDatum[] {
+  return rows.map((r) => ({
+    label: r.solver,
+    kind: r.kind,
+    mean: r.mean,
+    lo: r.ci95[0],
+    hi: r.ci95[1],
+    valueLabel: formatQuantity(r.mean, r.unit),
+    tooltip: `${r.solver} (${r.kind}): ${formatMeanCi(r.mean, r.ci95, r.unit)}, 95% CI [${formatQuantity(r.ci95[0], r.unit)}, ${formatQuantity(r.ci95[1], r.unit)}], n=${r.n}`,
+    emphasis: emphasis(r),
+  }));
 }

@@ -1,34 +1,12 @@
 /** The dashboard's view of `selfopt serve`'s read-only API (src/server/dashboard.ts). */
 import type { Summary } from '../../src/bench/summary.js';
+import type { RunMeta } from '../../src/bench/store.js';
+import type { describeProblem } from '../../src/core/problem.js';
+import type { Curve } from '../../src/server/dashboard.js';
 
-export interface RunMeta {
-  runId: string;
-  startedAt: string;
-  finishedAt: string | null;
-  command: string;
-  gridHash: string;
-  codeVersion: string;
-  machine: string;
-  problems: string[];
-  cells: number;
-}
-
-export interface ProblemInfo {
-  name: string;
-  title: string;
-  reference: string;
-  primaryMetric: string;
-  baseline: string;
-  metrics: { name: string; unit: string; better: 'lower' | 'higher' }[];
-  solvers: { name: string; kind: string }[];
-}
-
-export interface Curve {
-  name: string;
-  problem: string | null;
-  points: Record<string, number>[];
-  total: number;
-}
+// The server's own types, so the page and the API cannot drift apart.
+export type { Curve, RunMeta };
+export type ProblemInfo = ReturnType<typeof describeProblem>;
 
 /** A server started with --token wants it; the page takes it from `#token=...`. */
 function headers(): Record<string, string> {

@@ -7,7 +7,7 @@
  */
 import { rowCommand } from '../../src/bench/command.js';
 import { barChart, esc, KIND_COLORS, lineChart, ratioChart, type RatioGroup } from '../../src/bench/svg.js';
-import { formatInterval, formatMeanCi, formatQuantity, formatRatio } from '../../src/bench/table.js';
+import { formatInterval, formatMeanCi, formatQuantity, formatRatio, solverBars } from '../../src/bench/table.js';
 import type { Comparison, Summary, SummaryRow } from '../../src/bench/summary.js';
 import { api, type Curve, type ProblemInfo, type RunMeta } from './api.js';
 
@@ -187,16 +187,7 @@ function drawBars(summary: Summary, rows: SummaryRow[], metric: { name: string; 
     if (data.length === 0) continue;
     const best = summary.meta.bestHeuristic[inst.id];
     const svg = barChart({
-      data: data.map((r) => ({
-        label: r.solver,
-        kind: r.kind,
-        mean: r.mean,
-        lo: r.ci95[0],
-        hi: r.ci95[1],
-        valueLabel: formatQuantity(r.mean, r.unit),
-        tooltip: `${r.solver} (${r.kind}): ${formatMeanCi(r.mean, r.ci95, r.unit)}, n=${r.n}`,
-        emphasis: r.solver === best && metric.name === summary.meta.primaryMetric,
-      })),
+      data: solverBars(data, (r) => r.solver === best && metric.name === summary.meta.primaryMetric),
       axisLabel: `${metric.name} (${metric.unit}) — ${metric.better} is better`,
       tick: (v) => formatQuantity(v, metric.unit),
       ariaLabel: `${metric.name} on ${inst.id}`,
