@@ -142,88 +142,108 @@ export abstract class RmiIndex implements SearchIndex {
   }
 }
 
+/** The last mile from a start position P: window-search.ts searchFromS / searchFromU32 / searchFromExact. */
+type SearchFrom = (keys: KeySet, q: KeySet, qi: number, P: number) => number;
+
 /**
- * The leaf and the last mile, shared by the three lookups: base + intercept + slope * (r - L)
- * (rmi-models.ts leafPredict), floored and clamped to [0, n - 1], then the exponential search
- * from there (window-search.ts searchFrom).
+ * The leaf's prediction, shared by the lookups: base + intercept + slope * (r - L)
+ * (rmi-models.ts leafPredict), floored and clamped to [0, n - 1].
  */
-function leafSearch(leaf: Uint32Array, base: Int32Array, r: number, bMax: number, nm1: number, mode: WindowMode,
-  keys: KeySet, q: KeySet, i: number): number {
+function leafPosition(leaf: Uint32Array, base: Int32Array, r: number, bMax: number, nm1: number): number {
   const L = r > 0 ? (r < bMax ? r | 0 : bMax) : 0; // NaN -> 0
   const w = leaf[L]!;
   const p = base[L >> LEAF_GROUP_LOG2]! + ((w << 16) >> 16) + ((w >>> 16 & 2047) + 2048) * SLOPE_SCALE[w >>> 27]! * (r - L);
   // p | 0 is floor(p) here (0 < p < nm1 < 2^31) and keeps P an int32.
-  const P = p > 0 ? (p < nm1 ? p | 0 : nm1) : 0;
-  return mode === WindowMode.S ? searchFromS(keys, q, i, P)
-    : mode === WindowMode.U32 ? searchFromU32(keys, q, i, P)
-    : searchFromExact(keys, q, i, P);
-}
-
-/** linear, linear-spline and radix roots: r = (x - x0) * scale + base. */
-class RmiAffine extends RmiIndex {
-  protected rootOf(qx: number): number {
-    const rp = this.rp;
-    return (qx - rp[0]!) * rp[1]! + rp[2]!;
-  }
-
-  lowerBound(q: KeySet, i: number): number {
-    const rp = this.rp;
-    const r = (q.x[i]! - rp[0]!) * rp[1]! + rp[2]!;
-    return leafSearch(this.leaf, this.base, r, this.bMax, this.nm1, this.mode, this.keys, q, i);
-  }
-}
-
-/** cubic root: t = clamp((x - x0) * scale, 0, 1), r = ((a t + b) t + c) t + base. */
-class RmiCubic extends RmiIndex {
-  protected rootOf(qx: number): number {
-    const rp = this.rp;
-    let t = (qx - rp[0]!) * rp[1]!;
-    t = t > 0 ? (t < 1 ? t : 1) : 0;
-    return ((rp[3]! * t + rp[4]!) * t + rp[5]!) * t + rp[2]!;
-  }
-
-  lowerBound(q: KeySet, i: number): number {
-    const rp = this.rp;
-    let t = (q.x[i]! - rp[0]!) * rp[1]!;
-    t = t > 0 ? (t < 1 ? t : 1) : 0;
-    const r = ((rp[3]! * t + rp[4]!) * t + rp[5]!) * t + rp[2]!;
-    return leafSearch(this.leaf, this.base, r, this.bMax, this.nm1, this.mode, this.keys, q, i);
-  }
+  return p > 0 ? (p < nm1 ? p | 0 : nm1) : 0;
 }
 
 /**
- * radix-table root: r = evalTable(hint, (x - x0) * scale) * rankScale. The table gives a rank
- * before the leaf is read, and the lookup loads the key at that rank at once (its value is kept in
- * `touched`, so the JIT cannot drop it): the cache and TLB miss on the key array then runs in
- * parallel with the leaf's, instead of after it. JS has no prefetch instruction; the branch-free
- * and Eytzinger searches (heuristics.ts) use the same kind of load. The rank is within a bucket of
- * the answer, mostly on its page: measured on S2 cell ids (scripts/rmi-explore.mjs), 4-20% less
- * time per lookup; loading the prediction's neighbouring lines as well was slower.
+ * The lookup classes for one last-mile search (one key form), one class per kind of root. They
+ * are made once per search function, so that every call site in a lookup has a single target the
+ * JIT can inline, also in a worker that evaluates key sets of several forms (before, one lookup
+ * chose among the three searches by a branch on the key form, and all three were compiled into
+ * it). Measured on S2 (interleaved, load 6-8), the two are within the noise of each other there.
  */
-class RmiTable extends RmiIndex {
-  touched = 0;
+function lookupClasses(search: SearchFrom) {
+  /** linear, linear-spline and radix roots: r = (x - x0) * scale + base. */
+  class RmiAffine extends RmiIndex {
+    protected rootOf(qx: number): number {
+      const rp = this.rp;
+      return (qx - rp[0]!) * rp[1]! + rp[2]!;
+    }
 
-  protected rootOf(qx: number): number {
-    const rp = this.rp;
-    return evalTable(this.hint, (qx - rp[0]!) * rp[1]!) * rp[6]!;
+    lowerBound(q: KeySet, i: number): number {
+      const rp = this.rp;
+      const r = (q.x[i]! - rp[0]!) * rp[1]! + rp[2]!;
+      return search(this.keys, q, i, leafPosition(this.leaf, this.base, r, this.bMax, this.nm1));
+    }
   }
 
-  lowerBound(q: KeySet, i: number): number {
-    const rp = this.rp;
-    const rank = evalTable(this.hint, (q.x[i]! - rp[0]!) * rp[1]!);
-    const nm1 = this.nm1, mode = this.mode, k = this.keys;
-    const g = rank > 0 ? (rank < nm1 ? rank | 0 : nm1) : 0; // this class has n >= 2 (see fitRoot)
-    this.touched += mode === WindowMode.S ? k.s[g]! : mode === WindowMode.U32 ? k.lo[g]! : k.hi[g]!;
-    return leafSearch(this.leaf, this.base, rank * rp[6]!, this.bMax, nm1, mode, k, q, i);
+  /** cubic root: t = clamp((x - x0) * scale, 0, 1), r = ((a t + b) t + c) t + base. */
+  class RmiCubic extends RmiIndex {
+    protected rootOf(qx: number): number {
+      const rp = this.rp;
+      let t = (qx - rp[0]!) * rp[1]!;
+      t = t > 0 ? (t < 1 ? t : 1) : 0;
+      return ((rp[3]! * t + rp[4]!) * t + rp[5]!) * t + rp[2]!;
+    }
+
+    lowerBound(q: KeySet, i: number): number {
+      const rp = this.rp;
+      let t = (q.x[i]! - rp[0]!) * rp[1]!;
+      t = t > 0 ? (t < 1 ? t : 1) : 0;
+      const r = ((rp[3]! * t + rp[4]!) * t + rp[5]!) * t + rp[2]!;
+      return search(this.keys, q, i, leafPosition(this.leaf, this.base, r, this.bMax, this.nm1));
+    }
   }
+
+  /**
+   * radix-table root: r = evalTable(hint, (x - x0) * scale) * rankScale. The table gives a rank
+   * before the leaf is read, and the lookup loads the key at that rank at once (its value is kept
+   * in `touched`, so the JIT cannot drop it): the cache and TLB miss on the key array then runs in
+   * parallel with the leaf's, instead of after it. JS has no prefetch instruction; the branch-free
+   * and Eytzinger searches (heuristics.ts) use the same kind of load. The rank is within a bucket
+   * of the answer, mostly on its page: measured on S2 cell ids (scripts/rmi-explore.mjs), 4-20%
+   * less time per lookup; loading the prediction's neighbouring lines as well was slower.
+   */
+  class RmiTable extends RmiIndex {
+    touched = 0;
+    /** The array the search compares (the key set's form): the one the touch loads. */
+    private readonly form: Float64Array | Uint32Array;
+
+    constructor(keys: KeySet, config: RmiConfig, root: RootModel) {
+      super(keys, config, root);
+      this.form = this.mode === WindowMode.S ? keys.s : this.mode === WindowMode.U32 ? keys.lo : keys.hi;
+    }
+
+    protected rootOf(qx: number): number {
+      const rp = this.rp;
+      return evalTable(this.hint, (qx - rp[0]!) * rp[1]!) * rp[6]!;
+    }
+
+    lowerBound(q: KeySet, i: number): number {
+      const rp = this.rp;
+      const rank = evalTable(this.hint, (q.x[i]! - rp[0]!) * rp[1]!);
+      const nm1 = this.nm1;
+      const g = rank > 0 ? (rank < nm1 ? rank | 0 : nm1) : 0; // this class has n >= 2 (see fitRoot)
+      this.touched += this.form[g]!;
+      return search(this.keys, q, i, leafPosition(this.leaf, this.base, rank * rp[6]!, this.bMax, nm1));
+    }
+  }
+
+  return { RmiAffine, RmiCubic, RmiTable };
 }
+
+/** The lookup classes of each key form, indexed by WindowMode. */
+const LOOKUPS = [lookupClasses(searchFromS), lookupClasses(searchFromU32), lookupClasses(searchFromExact)];
 
 /** Fits the root and the leaves of one configuration. */
 export function newRmi(keys: KeySet, config: RmiConfig): RmiIndex {
   const root = keys.n > 0 ? fitRoot(keys, config.root, config.branching, config.tableBits) : newRoot(1, 0);
-  if (root.kind === CUBIC) return new RmiCubic(keys, config, root);
-  if (root.kind === TABLE) return new RmiTable(keys, config, root);
-  return new RmiAffine(keys, config, root);
+  const c = LOOKUPS[windowModeOf(keys)]!;
+  if (root.kind === CUBIC) return new c.RmiCubic(keys, config, root);
+  if (root.kind === TABLE) return new c.RmiTable(keys, config, root);
+  return new c.RmiAffine(keys, config, root);
 }
 
 function configOf(c: RmiCandidate): RmiConfig {
