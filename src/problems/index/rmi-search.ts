@@ -49,6 +49,13 @@ export interface RmiSearchConfig {
   tableCost: number;
   /** Candidates built and timed in stage 2 (1: the estimate alone decides, deterministically). */
   timed: number;
+  /**
+   * Stage 2 keeps the candidate the estimate ranks first among those measured within this
+   * fraction of the fastest: differences smaller than the timing noise do not decide, so builds
+   * of the same keys pick the same configuration unless the clock clearly disagrees with the
+   * estimate (0: the fastest measured always wins; Infinity: the estimate alone decides).
+   */
+  tieTolerance: number;
   /** How stage 2 times them (tuning.ts). */
   tuning: TuningConfig;
 }
@@ -66,6 +73,7 @@ export const RMI_SEARCH_DEFAULTS: RmiSearchConfig = {
   cubicCost: 0.2,
   tableCost: 0.5,
   timed: 1,
+  tieTolerance: 0.05,
   tuning: TUNING_DEFAULTS,
 };
 

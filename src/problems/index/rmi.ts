@@ -286,13 +286,17 @@ export function buildRmi(keys: KeySet, config?: Partial<RmiConfig>, search: Part
     const built = [ix, ...short.slice(1).map((c) => newRmi(keys, configOf(c)))];
     const ns = timeCandidates(keys, built, sc.tuning);
     short.forEach((c, k) => { c.ns = ns[k]; });
+    // The shortlist is in the estimate's order (cheapest first); the small candidate it always
+    // holds comes last. Keep the first one measured within the tolerance of the fastest.
+    let fastest = 0;
+    for (let j = 1; j < ns.length; j++) if (ns[j]! < ns[fastest]!) fastest = j;
     let k = 0;
-    for (let j = 1; j < ns.length; j++) if (ns[j]! < ns[k]!) k = j;
+    while (!(ns[k]! <= ns[fastest]! * (1 + sc.tieTolerance))) k++;
     best = short[k]!;
     ix = built[k]!;
     const order = [...short].sort((a, b) => a.ns! - b.ns!);
     ix.searchSummary = order.map((c) => `${label(c)}: ${c.ns!.toFixed(0)} ns, log2e ${c.avgLog2Error.toFixed(2)}, ${c.bytes} B`).join('; ')
-      + ` (timed ${short.length} of ${cands.length} candidates)`;
+      + ` (timed ${short.length} of ${cands.length} candidates; kept ${label(best)}, the estimate's first within ${(sc.tieTolerance * 100).toFixed(0)}% of the fastest)`;
   } else {
     ix.searchSummary = cands.slice(0, 3).map((c) => `${label(c)}: log2e ${c.avgLog2Error.toFixed(2)} cost ${c.cost.toFixed(2)}`).join('; ')
       + ` (${cands.length} candidates, estimate only)`;

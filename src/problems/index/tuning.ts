@@ -36,14 +36,20 @@ export interface TuningConfig {
   batch: number;
   /** Timed rounds; each round times one batch of every candidate, in rotating order. */
   rounds: number;
+  /** Untimed lookups from a slice of their own (never timed) right before each timed batch, as the evaluator's primer. */
+  primer: number;
 }
 
-export const TUNING_DEFAULTS: TuningConfig = { batch: 2000, rounds: 15 };
-/** `--quick`: a third of the work. */
-export const TUNING_QUICK: TuningConfig = { batch: 1000, rounds: 9 };
-
-/** Untimed lookups (from the warm-up slice) run right before each timed batch, as the evaluator's primer. */
-const PRIMER = 1000;
+/**
+ * The primer is as long as the evaluator's (one batch of 5,000 lookups): with a primer of 1,000
+ * the candidates were timed on models the other candidates had just evicted, which favours the
+ * smallest; on the S2 cell ids (load 5-6) it then picked models of 0.3-1.4 MB, while the
+ * benchmark, run with each configuration fixed (3 seeds), gave the lower bound 1.88x (0.3 MB),
+ * 2.21x (1.4 MB), 2.44x (3.3 MB) and 2.43x (5.5 MB) binary search's speed.
+ */
+export const TUNING_DEFAULTS: TuningConfig = { batch: 2000, rounds: 15, primer: 5000 };
+/** `--quick`: less work (the quick evaluator's batches are 1,000 lookups). */
+export const TUNING_QUICK: TuningConfig = { batch: 1000, rounds: 9, primer: 2000 };
 
 /**
  * The lower quartile of ns per lookup of each index on the tuning lookups, over `rounds` rounds
@@ -58,16 +64,17 @@ const PRIMER = 1000;
 export function timeCandidates(keys: KeySet, indexes: SearchIndex[], tc: TuningConfig = TUNING_DEFAULTS): number[] {
   const k = indexes.length;
   if (k === 0 || keys.n === 0) return indexes.map(() => 0);
-  const { queries, expected } = tuningLookups(keys, tc.batch * (tc.rounds + 1));
+  // [0, primer): the primer slice; then one batch per round (round 0 warms up, untimed).
+  const { queries, expected } = tuningLookups(keys, tc.primer + tc.batch * (tc.rounds + 1));
   const loops = indexes.map(() => freshLookupLoop(keys.form));
   const answers = new Int32Array(queries.n);
   const ns: number[][] = indexes.map(() => []);
   let sink = 0;
   for (let r = 0; r <= tc.rounds; r++) {
-    const from = r * tc.batch, to = from + tc.batch;
+    const from = tc.primer + r * tc.batch, to = from + tc.batch;
     for (let t = 0; t < k; t++) {
       const c = (t + r) % k;
-      if (r > 0) sink += loops[c]!(indexes[c]!, keys, queries, 0, Math.min(PRIMER, tc.batch), answers);
+      if (r > 0 && tc.primer > 0) sink += loops[c]!(indexes[c]!, keys, queries, 0, tc.primer, answers);
       const t0 = process.hrtime.bigint();
       sink += loops[c]!(indexes[c]!, keys, queries, from, to, answers);
       const t1 = process.hrtime.bigint();

@@ -95,6 +95,14 @@ test('configuration search: timed on tuning lookups of its own, never the evalua
   // With one candidate timed, the estimate alone decides: deterministic.
   const d1 = buildRmi(keys, undefined, { timed: 1 }).describe(), d2 = buildRmi(keys, undefined, { timed: 1 }).describe();
   assert.deepEqual(d1, d2);
+  // Measured times within the tie tolerance do not decide: with an infinite tolerance the timed
+  // search keeps the estimate's first candidate; with none, the fastest measured one.
+  const tied = buildRmi(keys, undefined, { timed: 3, tieTolerance: Infinity }).describe();
+  assert.deepEqual([tied.root, tied.branching, tied.tableBits], [d1.root, d1.branching, d1.tableBits]);
+  const strict = buildRmi(keys, undefined, { timed: 3, tieTolerance: 0 }).describe();
+  const timed = [...String(strict.search).matchAll(/([a-z-]+(?:\(\d+\))?\/[\d^]+): (\d+) ns/g)].map((m) => [m[1], Number(m[2])] as const);
+  assert.equal(timed.length, 3);
+  assert.match(String(strict.search), new RegExp(`kept ${timed[0]![0].replace(/[()^]/g, '\\$&')},`));
 });
 
 test('exponential search from a prediction: exact from any start, every key form', () => {
