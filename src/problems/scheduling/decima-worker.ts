@@ -14,7 +14,7 @@ import { instanceRef, loadInstance } from './instances.js';
 import { DecimaNet, type DecimaNetOptions } from './decima-net.js';
 import { runDecimaEpisode, type DecimaEpisode } from './decima.js';
 import { runImitationEpisode, type ImitationEpisode } from './decima-imitation.js';
-import { WeightedFair } from './heuristics.js';
+import { WeightedFair, type JobOrder } from './heuristics.js';
 import { RolloutTeacher, ROLLOUT_TEACHER_DEFAULTS } from './decima-teacher.js';
 
 export interface WorkerInit {
@@ -31,6 +31,7 @@ export interface EpisodeTask {
   horizonS: number;
   rewardScale: number;
   expertAlpha?: number;
+  expertOrder?: JobOrder;
   beta?: number;
   /** Rollout teacher (decima-teacher.ts): rollouts per candidate (0: none) and the share of states it labels. */
   teacherRollouts?: number;
@@ -61,7 +62,7 @@ port.on('message', (req: EpisodeRequest) => {
       index: t.index,
       ep: t.expertAlpha === undefined
         ? runDecimaEpisode(envs[t.instance]!, net, t.seed, Rng.fromState(t.rngState), t.horizonS, t.rewardScale)
-        : runImitationEpisode(envs[t.instance]!, net, new WeightedFair(t.expertAlpha), t.seed, Rng.fromState(t.rngState), t.beta!,
+        : runImitationEpisode(envs[t.instance]!, net, new WeightedFair(t.expertAlpha, t.expertOrder), t.seed, Rng.fromState(t.rngState), t.beta!,
           t.teacherRollouts ? new RolloutTeacher(teacherEnv(t.instance), { ...ROLLOUT_TEACHER_DEFAULTS, alpha: t.expertAlpha, rollouts: t.teacherRollouts }) : null, t.labelShare ?? 1),
     }));
     // The cached per-structure DAG schedule is a class instance (and cheap to rebuild): not sent.

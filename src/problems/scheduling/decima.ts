@@ -96,6 +96,11 @@ export interface DecimaConfig {
   /** The imitation expert's alpha (weighted fair T^alpha shares); NaN: tuned weighted fair's, swept on the training seeds. */
   expertAlpha: number;
   /**
+   * The imitation expert visits jobs under their share smallest total work first
+   * (tuned-weighted-fair-sjf, its alpha swept with that order) instead of in arrival order.
+   */
+  expertSjf: boolean;
+  /**
    * Fresh-seed rollouts per candidate of the rollout teacher (decima-teacher.ts; batch only):
    * 0 imitates weighted fair itself. With a teacher only a `teacherLabelShare` of the visited
    * states are labelled (each label costs candidates x rollouts simulations).
@@ -131,6 +136,7 @@ export const DECIMA_DEFAULTS: DecimaConfig = {
   imitationBatch: 128,
   imitationBuffer: 6,
   expertAlpha: NaN,
+  expertSjf: false,
   teacherRollouts: 0,
   teacherLabelShare: 1,
   jobExtras: 0,
@@ -307,9 +313,9 @@ class Rollouts {
     const n = this.cfg.episodesPerIteration, R = this.cfg.teacherRollouts, share = this.cfg.teacherLabelShare;
     if (this.workers.length === 0) {
       const teacher = R > 0 ? new RolloutTeacher(this.teacherEnv(instance), { ...ROLLOUT_TEACHER_DEFAULTS, alpha, rollouts: R }) : null;
-      return Array.from({ length: n }, (_, i) => runImitationEpisode(env, this.net, new WeightedFair(alpha), seed, itRng.split(i), beta, teacher, share));
+      return Array.from({ length: n }, (_, i) => runImitationEpisode(env, this.net, new WeightedFair(alpha, this.cfg.expertSjf ? 'work' : 'arrival'), seed, itRng.split(i), beta, teacher, share));
     }
-    return this.dispatch<ImitationEpisode>(n, (i) => ({ index: i, instance, seed, rngState: itRng.split(i).state(), horizonS: Infinity, rewardScale: this.cfg.rewardScale, expertAlpha: alpha, beta, teacherRollouts: R, labelShare: share }));
+    return this.dispatch<ImitationEpisode>(n, (i) => ({ index: i, instance, seed, rngState: itRng.split(i).state(), horizonS: Infinity, rewardScale: this.cfg.rewardScale, expertAlpha: alpha, expertOrder: this.cfg.expertSjf ? 'work' : 'arrival', beta, teacherRollouts: R, labelShare: share }));
   }
 
   /** The rollout teacher's own env for an instance (it replays episodes there). */
@@ -400,7 +406,7 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
     const maxIter = budget.steps ?? Infinity;
     const timeUp = () => budget.seconds !== undefined && elapsedBefore + (performance.now() - t0) / 1000 >= budget.seconds;
     // The imitation expert: weighted fair with tuned weighted fair's alpha for each instance (training seeds).
-    const alphas = iteration < I ? instances.map((inst) => (Number.isNaN(cfg.expertAlpha) ? sweepAlpha(inst, SWEEP_EPISODES.full).alpha : cfg.expertAlpha)) : [];
+    const alphas = iteration < I ? instances.map((inst) => (Number.isNaN(cfg.expertAlpha) ? sweepAlpha(inst, SWEEP_EPISODES.full, undefined, cfg.expertSjf ? 'work' : 'arrival').alpha : cfg.expertAlpha)) : [];
     if (cfg.teacherRollouts > 0 && instances.some((i) => i.workload.kind !== 'batch')) throw new SelfoptError('a rollout teacher on a stream', 'Decima imitation', 'batch instances (a replayed stream would hold its future arrivals)');
     const buffer: ImitationEpisode[] = [];
     while (iteration < maxIter && !timeUp()) {

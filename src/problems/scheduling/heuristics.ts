@@ -97,20 +97,26 @@ export class Fifo implements SchedulingPolicy {
   }
 }
 
+/** The order in which weighted fair visits the jobs under their share: arrival (decima-sim) or smallest total work first. */
+export type JobOrder = 'arrival' | 'work';
+
 /**
  * Weighted fair sharing: an unfinished job (one with tasks not yet assigned) gets
  * ceil(E * w_k / sum of w over unfinished jobs) executors, w_k = T_k^alpha with T the job's
  * total work. alpha = 0 is decima-sim's fair scheduler, alpha = 1 the naive weighted fair one.
+ * Jobs under their share are visited in arrival order, as decima-sim's agents do, or with
+ * order 'work' smallest total work first (not in the paper: see tuned-weighted-fair-sjf).
  */
 export class WeightedFair implements SchedulingPolicy {
   private caps = new Float64Array(16);
-  constructor(readonly alpha: number) {}
+  private order = new Int32Array(16);
+  constructor(readonly alpha: number, readonly jobOrder: JobOrder = 'arrival') {}
 
   act(o: SchedulingObs, info: Info): number {
     const stay = stayInSourceJob(o);
     if (stay >= 0) return stay;
     const E = o.numExecutors, J = o.numJobs;
-    if (this.caps.length < J) this.caps = new Float64Array(2 * J);
+    if (this.caps.length < J) { this.caps = new Float64Array(2 * J); this.order = new Int32Array(2 * J); }
     let total = 0, unfinished = 0;
     for (let k = 0; k < J; k++) {
       const w = hasUnassigned(o, k) ? (this.alpha === 0 ? 1 : Math.pow(o.jobTotalWorkMs[k]!, this.alpha)) : 0;
@@ -118,7 +124,14 @@ export class WeightedFair implements SchedulingPolicy {
       total += w;
       if (w > 0) unfinished++;
     }
+    // Visiting order: insertion sort by total work (stable: ties keep arrival order), J is small.
     for (let k = 0; k < J; k++) {
+      let i = k;
+      if (this.jobOrder === 'work') while (i > 0 && o.jobTotalWorkMs[this.order[i - 1]!]! > o.jobTotalWorkMs[k]!) { this.order[i] = this.order[i - 1]!; i--; }
+      this.order[i] = k;
+    }
+    for (let i = 0; i < J; i++) {
+      const k = this.order[i]!;
       // With no unfinished job the share is the whole cluster, as decima's max(1, n).
       const cap = unfinished === 0 ? E : Math.ceil((E * this.caps[k]!) / total);
       if (o.jobExecutors[k]! >= cap) continue;
@@ -177,14 +190,14 @@ const sweepCache = new Map<string, { alpha: number; scores: number[] }>();
  * The alpha of ALPHA_GRID with the lowest mean average JCT over `episodes` training seeds of
  * the instance's workload (ties: the smaller |alpha|, then the smaller alpha).
  */
-export function sweepAlpha(inst: SchedulingInstance, episodes: number, compat?: boolean): { alpha: number; scores: number[] } {
+export function sweepAlpha(inst: SchedulingInstance, episodes: number, compat?: boolean, order: JobOrder = 'arrival'): { alpha: number; scores: number[] } {
   const train = trainingTwin(inst);
-  const key = `${train.id}\0${episodes}\0${compat ?? train.compat}`;
+  const key = `${train.id}\0${episodes}\0${compat ?? train.compat}\0${order}`;
   const hit = sweepCache.get(key);
   if (hit) return hit;
   const env = makeEnv(train, { compat });
   const scores = ALPHA_GRID.map((alpha) => {
-    const policy = firstFitClass(new WeightedFair(alpha));
+    const policy = firstFitClass(new WeightedFair(alpha, order));
     const jct: number[] = [];
     for (let i = 0; i < episodes; i++) jct.push(mean(runEpisode(env, policy, train.seedBase + i).jctMs));
     return mean(jct);
@@ -230,6 +243,15 @@ export const naiveWeightedFairSolver: SchedulingSolver = {
 export const tunedWeightedFairSolver: SchedulingSolver = {
   info: { name: 'tuned-weighted-fair', kind: 'heuristic', description: 'share T^a / sum T^a with a swept over -2..2 (step 0.1) on training seeds of the workload', reference: PAPER },
   solve: (inst, ctx) => new WeightedFair(sweepAlpha(inst, sweepEpisodes(ctx), compatOption(ctx.options)).alpha),
+};
+
+export const tunedWeightedFairSjfSolver: SchedulingSolver = {
+  info: {
+    name: 'tuned-weighted-fair-sjf', kind: 'heuristic',
+    description: 'tuned weighted fair shares (a swept on training seeds), jobs under their share visited smallest total work first instead of in arrival order (not in the paper; found by the headroom study, headroom.ts)',
+    reference: `${PAPER} (weighted fair); visiting order: this repository`,
+  },
+  solve: (inst, ctx) => new WeightedFair(sweepAlpha(inst, sweepEpisodes(ctx), compatOption(ctx.options), 'work').alpha, 'work'),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -325,4 +347,4 @@ export const grapheneSolver: SchedulingSolver = {
 
 const single = (sv: SchedulingSolver): SchedulingSolver => ({ info: sv.info, solve: (inst, ctx) => firstFitClass(sv.solve(inst, ctx) as SchedulingPolicy) });
 
-export const heuristicSolvers: SchedulingSolver[] = [fifoSolver, sjfCpSolver, fairSolver, naiveWeightedFairSolver, tunedWeightedFairSolver].map(single).concat([tetrisSolver, grapheneSolver]);
+export const heuristicSolvers: SchedulingSolver[] = [fifoSolver, sjfCpSolver, fairSolver, naiveWeightedFairSolver, tunedWeightedFairSolver, tunedWeightedFairSjfSolver].map(single).concat([tetrisSolver, grapheneSolver]);

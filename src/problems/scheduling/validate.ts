@@ -2,14 +2,15 @@
  * Validation of Decima checkpoints, for choosing one without touching the evaluation seeds:
  *
  *   node dist/src/problems/scheduling/validate.js --instance tpch_batch20_50exec_train \
- *     [--seeds 30] [--alpha A | tuned] [--teacher R] CHECKPOINT...
+ *     [--seeds 30] [--alpha A | tuned] [--teacher R] [--sjf] CHECKPOINT...
  *
  * Runs each checkpoint (greedy, as the solver) and weighted fair (alpha: `tuned` = tuned
  * weighted fair's sweep on the training seeds, the default; 0 = fair) on the validation seeds
  * 1,500,000 + 0..seeds-1 of the training instance (its training episodes start at 1,000,000
  * and never reach them; the evaluation seeds start at 1000), and prints the mean average JCT and
  * the paired ratio to weighted fair with its 95% bootstrap CI. `--teacher R` also runs the
- * rollout teacher (decima-teacher.ts) with R rollouts per candidate (batch only; slow).
+ * rollout teacher (decima-teacher.ts) with R rollouts per candidate (batch only; slow). `--sjf`
+ * also runs tuned-weighted-fair-sjf (its own alpha sweep, jobs visited smallest work first).
  */
 import { DataPath } from '../../core/data.js';
 import { mean, pairedRatio } from '../../core/stats.js';
@@ -23,13 +24,14 @@ export const VALIDATION_SEED_BASE = 1_500_000;
 
 function main(): void {
   const args = process.argv.slice(2), paths: string[] = [];
-  let instance = 'tpch_batch20_50exec_train', seeds = 30, alphaArg = 'tuned', teacher = 0;
+  let instance = 'tpch_batch20_50exec_train', seeds = 30, alphaArg = 'tuned', teacher = 0, sjf = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--instance') instance = args[++i]!;
     else if (a === '--seeds') seeds = Number(args[++i]);
     else if (a === '--alpha') alphaArg = args[++i]!;
     else if (a === '--teacher') teacher = Number(args[++i]);
+    else if (a === '--sjf') sjf = true;
     else paths.push(a);
   }
   const inst = loadInstance(instanceRef(instance, new DataPath())!);
@@ -43,6 +45,10 @@ function main(): void {
     const r = pairedRatio(xs, base);
     console.log(`${name}: ${mean(xs).toFixed(2)} s, ratio ${r.mean.toFixed(3)} [${r.ci95[0].toFixed(3)}, ${r.ci95[1].toFixed(3)}]`);
   };
+  if (sjf) {
+    const a = sweepAlpha(inst, SWEEP_EPISODES.full, undefined, 'work').alpha;
+    report(`tuned weighted fair, smallest work first (alpha ${a})`, seedList.map((s) => avg(runEpisode(env, new WeightedFair(a, 'work'), s))));
+  }
   for (const p of paths) {
     const net = loadDecima(p);
     report(p, seedList.map((s) => avg(runEpisode(env, decimaPolicy(net), s))));

@@ -8,6 +8,7 @@ import { instanceRef, loadInstance, type SchedulingInstance } from '../../../src
 import { schedulingProblem } from '../../../src/problems/scheduling/index.js';
 import { DataPath } from '../../../src/core/data.js';
 import { tpchInstance } from './fixtures.js';
+import { episodeJobs, PriorityShare, STAY_ALWAYS } from '../../../src/problems/scheduling/headroom.js';
 
 const data = new DataPath();
 const synthetic = (id: string): SchedulingInstance => loadInstance(instanceRef(id, data)!);
@@ -78,4 +79,51 @@ test('evaluate: metrics of one cell, the timed re-run reproduces the episode', a
   const env = makeEnv(inst);
   const r = runEpisode(env, policy, 1001); // cell seed 2 -> episode seed 1001
   assert.equal(m.avg_jct_s, mean(r.jctMs) / 1000);
+});
+
+test('weighted fair visiting order: arrival order (decima-sim) vs smallest total work first', () => {
+  const inst = synthetic('synthetic_batch10_20exec');
+  const env = makeEnv(inst);
+  for (const seed of [1000, 1001, 1002]) {
+    // First decision: the global pool at t = 0, every job under its share.
+    const { obs, info } = env.reset({ seed });
+    const jobOf = (a: number) => obs.stageJob[Math.floor(a / obs.numExecutors)]!;
+    assert.equal(jobOf(new WeightedFair(-1).act(obs, info)), 0, 'arrival order: the first job');
+    let smallest = 0;
+    for (let k = 1; k < obs.numJobs; k++) if (obs.jobTotalWorkMs[k]! < obs.jobTotalWorkMs[smallest]!) smallest = k;
+    assert.equal(jobOf(new WeightedFair(-1, 'work').act(obs, info)), smallest, 'work order: the smallest job');
+  }
+  // Both orders complete every job; the order changes the schedule.
+  const a = runEpisode(env, new WeightedFair(-1), 1000), b = runEpisode(env, new WeightedFair(-1, 'work'), 1000);
+  assert.equal(b.completed, b.numJobs);
+  assert.notDeepEqual(Array.from(a.jctMs), Array.from(b.jctMs));
+});
+
+test('headroom search: PriorityShare at T^alpha weights and arrival priorities is weighted fair, decision for decision', () => {
+  const inst = synthetic('synthetic_batch10_20exec');
+  const env = makeEnv(inst);
+  for (const alpha of [-1.2, 0, 0.5]) {
+    for (const seed of [1000, 1001]) {
+      const { jobs } = episodeJobs(inst, seed);
+      const w = Float64Array.from(jobs, (j) => Math.pow(j.template.totalWorkMs, alpha));
+      const p = Float64Array.from(jobs, (_, j) => j);
+      const wf = new WeightedFair(alpha), ps = new PriorityShare(w, p, STAY_ALWAYS);
+      let { obs, info } = env.reset({ seed });
+      let steps = 0;
+      for (;;) {
+        const x = wf.act(obs, info), y = ps.act(obs, info);
+        assert.equal(y, x, `alpha ${alpha}, seed ${seed}, decision ${steps}`);
+        const r = env.step(x);
+        steps++;
+        if (r.terminated) break;
+        ({ obs, info } = r);
+      }
+      assert.ok(steps > 10);
+    }
+  }
+  // A different priority order changes the first decision (the global pool goes to the first job in priority).
+  const { obs, info } = env.reset({ seed: 1000 });
+  const n = obs.numJobs;
+  const ps = new PriorityShare(new Float64Array(n).fill(1), Float64Array.from({ length: n }, (_, j) => n - j), STAY_ALWAYS);
+  assert.equal(obs.stageJob[Math.floor(ps.act(obs, info) / obs.numExecutors)], n - 1);
 });

@@ -1,0 +1,270 @@
+/**
+ * Headroom study: how much lower than tuned weighted fair can the average JCT of a batch go in
+ * this simulator? A search reference, not a heuristic (it knows the episode's jobs, and in its
+ * clairvoyant mode the episode's own duration stream), never registered as a solver.
+ *
+ *   node dist/src/problems/scheduling/headroom.js [--instance tpch_batch20_50exec] [--seeds 10]
+ *     [--generations 40] [--population 40] [--plan-seeds 4] [--modes 0,1] [--json FILE]
+ *
+ * For each episode seed (cell seeds 1..N of the instance: 1000.. for the test instance) it
+ * searches a per-episode policy `PriorityShare` by the cross-entropy method (Rubinstein 1999)
+ * over 2J numbers: a weight w_j per job (its executor share is ceil(E w_j / sum of w over the
+ * unfinished jobs), weighted fair's rule) and a priority p_j (jobs are visited in increasing p
+ * instead of arrival order), started at tuned weighted fair (w = T^alpha, p = arrival order),
+ * which the class contains exactly (checked). `--modes` picks how source executors treat their
+ * own job: 0 = stay while it has a selectable stage (weighted fair's rule, decima-sim's
+ * agents), 1 = stay only while it is under its share. Each candidate is scored by whole
+ * simulations:
+ * - clairvoyant: the episode itself (same seed: same jobs and same duration stream), so the
+ *   search may exploit the draws; an optimistic reference for this policy class;
+ * - plan: the same jobs with `--plan-seeds` other duration streams (what a scheduler that knows
+ *   the batch, but not the durations, could search offline); the best plan is then run once on
+ *   the episode's own stream: an achievable policy, so its ratio is a true lower bound on the
+ *   headroom (within simulator noise).
+ * Also printed: a crude lower bound on the average JCT from the work alone (rough durations:
+ * with E executors, the k-th job to finish cannot end before (work of the k smallest jobs) / E,
+ * nor before its own critical path), which no scheduler can beat by much (durations vary with
+ * the executor level and wave, so it is approximate, not strict).
+ */
+import { writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import type { Info } from '../../core/env.js';
+import { DataPath } from '../../core/data.js';
+import { Rng } from '../../core/rng.js';
+import { mean, pairedRatio } from '../../core/stats.js';
+import { encodeAction, type SchedulingEnv, type SchedulingObs } from './env.js';
+import { makeEnv, runEpisode, type SchedulingPolicy } from './evaluate.js';
+import { firstStageOf, limitFor, sweepAlpha, SWEEP_EPISODES, WeightedFair } from './heuristics.js';
+import { instanceRef, loadInstance, type SchedulingInstance } from './instances.js';
+import { sampleEpisode } from './workloads.js';
+import { SIM_DEFAULTS, type EpisodeJob } from './sim.js';
+
+/** Stay rules for the source executors. */
+export const STAY_ALWAYS = 0, STAY_UNDER_SHARE = 1;
+
+/**
+ * Weighted fair sharing with per-job weights and a per-job visiting order, both indexed by the
+ * simulator's job id (batch: position in the batch). With w_j = T_j^alpha, p_j = j and
+ * STAY_ALWAYS it is WeightedFair(alpha) decision for decision.
+ */
+export class PriorityShare implements SchedulingPolicy {
+  private order = new Int32Array(16);
+  private caps = new Float64Array(16);
+  constructor(readonly weight: Float64Array, readonly priority: Float64Array, readonly stay: number) {}
+
+  act(o: SchedulingObs, info: Info): number {
+    const E = o.numExecutors, J = o.numJobs;
+    if (this.caps.length < J) { this.caps = new Float64Array(2 * J); this.order = new Int32Array(2 * J); }
+    let total = 0, unfinished = 0;
+    for (let k = 0; k < J; k++) {
+      const w = hasUnassigned(o, k) ? this.weight[o.jobId[k]!]! : 0;
+      this.caps[k] = w;
+      total += w;
+      if (w > 0) unfinished++;
+    }
+    for (let k = 0; k < J; k++) this.caps[k] = unfinished === 0 ? E : Math.ceil((E * this.caps[k]!) / total);
+    const src = o.sourceJob;
+    if (src >= 0 && (this.stay === STAY_ALWAYS || o.jobExecutors[src]! - Math.min(o.numSourceExec, o.jobExecutors[src]!) < this.caps[src]!)) {
+      const r = firstStageOf(o, src);
+      if (r >= 0) {
+        const held = o.jobExecutors[src]! - Math.min(o.numSourceExec, o.jobExecutors[src]!);
+        const use = this.stay === STAY_ALWAYS ? o.numSourceExec : Math.min(o.numSourceExec, this.caps[src]! - held);
+        return encodeAction(r, limitFor(o, src, use), E);
+      }
+    }
+    // jobs by increasing priority (insertion sort: J is small; ties by arrival order)
+    for (let k = 0; k < J; k++) {
+      let i = k;
+      const pk = this.priority[o.jobId[k]!]!;
+      while (i > 0 && this.priority[o.jobId[this.order[i - 1]!]!]! > pk) { this.order[i] = this.order[i - 1]!; i--; }
+      this.order[i] = k;
+    }
+    for (let i = 0; i < J; i++) {
+      const k = this.order[i]!;
+      const cap = this.caps[k]!;
+      if (o.jobExecutors[k]! >= cap) continue;
+      const r = firstStageOf(o, k);
+      if (r < 0) continue;
+      const use = Math.min(o.stageUnassigned[r]!, cap - o.jobExecutors[k]!, o.numSourceExec);
+      return encodeAction(r, limitFor(o, k, use), E);
+    }
+    return info.actionMask!.length - 1;
+  }
+}
+
+function hasUnassigned(o: SchedulingObs, k: number): boolean {
+  for (let r = o.jobPtr[k]!; r < o.jobPtr[k + 1]!; r++) if (o.stageUnassigned[r]! > 0) return true;
+  return false;
+}
+
+/** The jobs of episode `seed`, as SchedulingEnv.doReset draws them. */
+export function episodeJobs(inst: SchedulingInstance, seed: number): { jobs: EpisodeJob[]; numInitial: number } {
+  const rng = new Rng(seed);
+  const episode = rng.split(rng.nextU32());
+  return sampleEpisode(inst.workload, inst.templates, episode.split('workload'));
+}
+
+/** Average JCT (s) of a policy on the given jobs with the duration stream of `durationSeed`. */
+function avgJct(env: SchedulingEnv, policy: SchedulingPolicy, durationSeed: number, jobs?: { jobs: EpisodeJob[]; numInitial: number }): number {
+  let { obs, info } = env.reset({ seed: durationSeed, options: jobs });
+  for (;;) {
+    const r = env.step(policy.act(obs, info, undefined as never));
+    if (r.terminated) break;
+    obs = r.obs; info = r.info;
+  }
+  const s = env.stats();
+  if (s.completed !== s.numJobs) throw new Error(`headroom: ${s.completed} of ${s.numJobs} jobs completed`);
+  return mean(s.jctMs) / 1000;
+}
+
+/**
+ * Approximate lower bound on the average JCT (s): the k-th job to finish cannot end before the
+ * work of the k smallest jobs spread over E executors, nor before the k-th smallest of the jobs'
+ * own bounds (the moving delay plus the longest chain of one task per stage). Work and task
+ * times are rough durations (means over levels and waves), hence approximate.
+ */
+export function workBound(jobs: readonly EpisodeJob[], E: number, movingDelayMs: number): number {
+  const work = jobs.map((j) => j.template.totalWorkMs).sort((a, b) => a - b);
+  const own = jobs.map((j) => movingDelayMs + longestChainMs(j.template)).sort((a, b) => a - b);
+  let cum = 0, sum = 0;
+  for (let k = 0; k < work.length; k++) {
+    cum += work[k]!;
+    sum += Math.max(cum / E, own[k]!);
+  }
+  return sum / work.length / 1000;
+}
+
+/** Longest path of one rough task duration per stage (memoized over parents; the DAG is acyclic). */
+function longestChainMs(t: EpisodeJob['template']): number {
+  const end = new Float64Array(t.numStages).fill(-1);
+  const endOf = (s: number): number => {
+    if (end[s]! >= 0) return end[s]!;
+    let start = 0;
+    for (let p = t.parentPtr[s]!; p < t.parentPtr[s + 1]!; p++) start = Math.max(start, endOf(t.parentIdx[p]!));
+    return (end[s] = start + t.roughDurationMs[s]!);
+  };
+  let best = 0;
+  for (let s = 0; s < t.numStages; s++) best = Math.max(best, endOf(s));
+  return best;
+}
+
+interface SearchResult { value: number; weight: Float64Array; priority: Float64Array; evals: number }
+
+/**
+ * Cross-entropy search over (log w, p) from the start point, minimizing `score`. Keeps the best
+ * point ever evaluated (the start point is evaluated first, so the result is never worse).
+ */
+function cem(J: number, start: Float64Array, sigma0: Float64Array, score: (w: Float64Array, p: Float64Array) => number, gens: number, pop: number, rng: Rng): SearchResult {
+  const D = 2 * J;
+  const mu = Float64Array.from(start), sd = Float64Array.from(sigma0);
+  const decode = (x: Float64Array) => {
+    const w = new Float64Array(J), p = new Float64Array(J);
+    for (let j = 0; j < J; j++) { w[j] = Math.exp(x[j]!); p[j] = x[J + j]!; }
+    return { w, p };
+  };
+  const evalX = (x: Float64Array) => { const { w, p } = decode(x); return score(w, p); };
+  let bestX = Float64Array.from(start), best = evalX(start), evals = 1;
+  const elite = Math.max(2, Math.round(pop / 5));
+  for (let g = 0; g < gens; g++) {
+    const xs: Float64Array[] = [bestX], vs: number[] = [best];
+    for (let i = 1; i < pop; i++) {
+      const x = new Float64Array(D);
+      for (let d = 0; d < D; d++) x[d] = mu[d]! + sd[d]! * rng.normal();
+      const v = evalX(x);
+      evals++;
+      xs.push(x); vs.push(v);
+      if (v < best) { best = v; bestX = x; }
+    }
+    const idx = vs.map((_, i) => i).sort((a, b) => vs[a]! - vs[b]!).slice(0, elite);
+    for (let d = 0; d < D; d++) {
+      let m = 0;
+      for (const i of idx) m += xs[i]![d]!;
+      m /= elite;
+      let v = 0;
+      for (const i of idx) v += (xs[i]![d]! - m) ** 2;
+      v /= elite;
+      mu[d] = 0.7 * m + 0.3 * mu[d]!;
+      sd[d] = Math.max(0.02 * sigma0[d]!, 0.7 * Math.sqrt(v) + 0.3 * sd[d]!);
+    }
+  }
+  const { w, p } = decode(bestX);
+  return { value: best, weight: w, priority: p, evals };
+}
+
+function main(): void {
+  const args = process.argv.slice(2);
+  let instance = 'tpch_batch20_50exec', seeds = 10, gens = 40, pop = 40, planSeeds = 4, modes = [STAY_ALWAYS, STAY_UNDER_SHARE], json = '', first = 1;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--instance') instance = args[++i]!;
+    else if (a === '--seeds') seeds = Number(args[++i]);
+    else if (a === '--first') first = Number(args[++i]);
+    else if (a === '--generations') gens = Number(args[++i]);
+    else if (a === '--population') pop = Number(args[++i]);
+    else if (a === '--plan-seeds') planSeeds = Number(args[++i]);
+    else if (a === '--modes') modes = args[++i]!.split(',').map(Number);
+    else if (a === '--json') json = args[++i]!;
+    else throw new Error(`headroom: unknown argument ${a}`);
+  }
+  const inst = loadInstance(instanceRef(instance, new DataPath())!);
+  if (inst.workload.kind !== 'batch') throw new Error('headroom: batch instances only (the per-job parameters index the batch)');
+  const alpha = sweepAlpha(inst, SWEEP_EPISODES.full).alpha;
+  const env = makeEnv(inst);
+  const J = inst.workload.numJobs, E = inst.numExecutors;
+  console.log(`${instance}: tuned weighted fair alpha ${alpha} (swept on training seeds); CEM ${gens} generations x ${pop}, plan on ${planSeeds} other duration streams, stay modes ${modes.join(',')}`);
+  const rows: unknown[] = [];
+  const twf: number[] = [], clair: number[] = [], plan: number[] = [], planOwn: number[] = [], bound: number[] = [], fair: number[] = [];
+  for (let c = first; c < first + seeds; c++) {
+    const seed = inst.seedBase + c - 1;
+    const t0 = Date.now();
+    const jobs = episodeJobs(inst, seed);
+    const base = mean(runEpisode(env, new WeightedFair(alpha), seed).jctMs) / 1000;
+    const f0 = mean(runEpisode(env, new WeightedFair(0), seed).jctMs) / 1000;
+    const start = new Float64Array(2 * J), sigma = new Float64Array(2 * J);
+    for (let j = 0; j < J; j++) {
+      start[j] = alpha * Math.log(jobs.jobs[j]!.template.totalWorkMs);
+      start[J + j] = j;
+      sigma[j] = 1;
+      sigma[J + j] = 4;
+    }
+    // The start point is tuned weighted fair exactly.
+    const check = avgJct(env, new PriorityShare(new Float64Array(J).map((_, j) => Math.exp(start[j]!)), start.slice(J), STAY_ALWAYS), seed);
+    if (Math.abs(check - base) > 1e-9) throw new Error(`headroom: PriorityShare at the start point gives ${check} s, tuned weighted fair ${base} s (seed ${seed})`);
+    let bestClair = Infinity, bestPlan: { value: number; own: number; mode: number; weight?: Float64Array; priority?: Float64Array } = { value: Infinity, own: Infinity, mode: -1 }, clairMode = -1;
+    const rng = new Rng(seed).split('headroom');
+    const planStreams = Array.from({ length: planSeeds }, (_, i) => 7_000_000 + seed * 16 + i);
+    for (const mode of modes) {
+      const rc = cem(J, start, sigma, (w, p) => avgJct(env, new PriorityShare(w, p, mode), seed), gens, pop, rng);
+      if (rc.value < bestClair) { bestClair = rc.value; clairMode = mode; }
+      if (planSeeds > 0) {
+        const rp = cem(J, start, sigma, (w, p) => mean(planStreams.map((s) => avgJct(env, new PriorityShare(w, p, mode), s, jobs))), gens, pop, rng);
+        if (rp.value < bestPlan.value) bestPlan = { value: rp.value, own: avgJct(env, new PriorityShare(rp.weight, rp.priority, mode), seed), mode, weight: rp.weight, priority: rp.priority };
+      }
+    }
+    const b = workBound(jobs.jobs, E, SIM_DEFAULTS.movingDelayMs);
+    twf.push(base); clair.push(bestClair); bound.push(b); fair.push(f0);
+    if (planSeeds > 0) { plan.push(bestPlan.value); planOwn.push(bestPlan.own); }
+    const planJobs = bestPlan.weight ? jobs.jobs.map((jb, j) => ({ totalWorkS: jb.template.totalWorkMs / 1000, stages: jb.template.numStages, tasks: jb.template.numTasks.reduce((x, y) => x + y, 0), chainS: longestChainMs(jb.template) / 1000, weight: bestPlan.weight![j]! / Math.max(...bestPlan.weight!), twfWeight: Math.pow(jb.template.totalWorkMs, alpha), priority: bestPlan.priority![j]! })) : [];
+    const row = { seed, twf: base, fair: f0, clairvoyant: bestClair, clairMode, planSearch: bestPlan.value, planOwnStream: bestPlan.own, planMode: bestPlan.mode, workBound: b, wallS: (Date.now() - t0) / 1000 };
+    rows.push({ ...row, planJobs } as never);
+    console.log(`seed ${seed}: tuned weighted fair ${base.toFixed(2)} s, fair ${f0.toFixed(2)}, clairvoyant search ${bestClair.toFixed(2)} (${(bestClair / base).toFixed(3)}, mode ${clairMode})` +
+      (planSeeds > 0 ? `, plan ${bestPlan.own.toFixed(2)} on the episode's stream (${(bestPlan.own / base).toFixed(3)}; ${bestPlan.value.toFixed(2)} on its ${planSeeds} search streams, mode ${bestPlan.mode})` : '') +
+      `, rough-work figure ${b.toFixed(2)} (${(b / base).toFixed(3)}); ${row.wallS.toFixed(0)} s`);
+  }
+  const fmt = (name: string, xs: number[]) => {
+    const r = pairedRatio(xs, twf);
+    console.log(`${name}: mean ${mean(xs).toFixed(2)} s, ratio to tuned weighted fair ${r.mean.toFixed(3)} [${r.ci95[0].toFixed(3)}, ${r.ci95[1].toFixed(3)}]`);
+    return { mean: mean(xs), ratio: r.mean, ci95: r.ci95 };
+  };
+  console.log(`tuned weighted fair: mean ${mean(twf).toFixed(2)} s over seeds ${inst.seedBase + first - 1}..${inst.seedBase + first + seeds - 2}`);
+  const summary = {
+    fair: fmt('fair', fair),
+    clairvoyant: fmt('clairvoyant search', clair),
+    ...(planSeeds > 0 ? { plan: fmt(`plan (searched on ${planSeeds} other duration streams, run on the episode's)`, planOwn) } : {}),
+    workBound: fmt('rough-work figure (not a strict bound)', bound),
+  };
+  if (json) writeFileSync(json, JSON.stringify({ instance, alpha, gens, pop, planSeeds, modes, rows, summary }, null, 1));
+}
+
+// Run as a script only (tests import PriorityShare).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();
