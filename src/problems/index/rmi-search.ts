@@ -39,9 +39,14 @@ export interface RmiSearchConfig {
   /**
    * Estimated cost, in probes of the key array: 2 * mean log2 error + 1, plus sizeWeight *
    * log2(bytes / freeBytes) when the model is larger than freeBytes (its own cache misses), plus
-   * the root's extra work. Only ranks candidates for stage 2, which measures. The defaults
-   * follow the dependent-load latency measured on the development machine (scripts/rmi-explore.mjs
-   * --latency): flat to 512 KiB, then roughly doubling with each doubling of the working set.
+   * the root's extra work. Only ranks candidates for stage 2, which measures (and which keeps the
+   * estimate's first candidate among near ties, so the estimate's order matters). freeBytes
+   * follows the dependent-load latency measured on the development machine (scripts/rmi-explore.mjs
+   * --latency): flat to 512 KiB. sizeWeight 0.75 rather than 1 since the leaves take 4 bytes: on
+   * the S2 cell ids, 2^20 leaves beside an 18-bit table (5.5 MB) timed 164-167 ns a lookup in
+   * tuning against 183-186 ns for 2^19 leaves (3.3 MB), and in a 5-seed benchmark (load 4-7) the
+   * seeds that kept 2^20 leaves had the lower bound 2.46-2.63x binary search's speed, those that
+   * kept 2^19 2.40-2.42x; with weight 1 the estimate ranked 2^19 first.
    */
   sizeWeight: number;
   freeBytes: number;
@@ -53,7 +58,9 @@ export interface RmiSearchConfig {
    * Stage 2 keeps the candidate the estimate ranks first among those measured within this
    * fraction of the fastest: differences smaller than the timing noise do not decide, so builds
    * of the same keys pick the same configuration unless the clock clearly disagrees with the
-   * estimate (0: the fastest measured always wins; Infinity: the estimate alone decides).
+   * estimate (0: the fastest measured always wins; Infinity: the estimate alone decides). On a
+   * loaded machine the same candidate's tuning time varied by up to 20% between builds (S2, load
+   * 6); 10% keeps the estimate's pick unless the clock clearly disagrees.
    */
   tieTolerance: number;
   /** How stage 2 times them (tuning.ts). */
@@ -68,12 +75,12 @@ export const RMI_SEARCH_DEFAULTS: RmiSearchConfig = {
   samples: 250,
   maxLeafEval: 128,
   maxBytes: 1 << 25,
-  sizeWeight: 1,
+  sizeWeight: 0.75,
   freeBytes: 1 << 19,
   cubicCost: 0.2,
   tableCost: 0.5,
   timed: 1,
-  tieTolerance: 0.05,
+  tieTolerance: 0.1,
   tuning: TUNING_DEFAULTS,
 };
 
