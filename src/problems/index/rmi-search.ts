@@ -46,7 +46,8 @@ export interface RmiSearchConfig {
    * the S2 cell ids, 2^20 leaves beside an 18-bit table (5.5 MB) timed 164-167 ns a lookup in
    * tuning against 183-186 ns for 2^19 leaves (3.3 MB), and in a 5-seed benchmark (load 4-7) the
    * seeds that kept 2^20 leaves had the lower bound 2.46-2.63x binary search's speed, those that
-   * kept 2^19 2.40-2.42x; with weight 1 the estimate ranked 2^19 first.
+   * kept 2^19 2.40-2.42x (weak evidence on a loaded machine: with each fixed, 3 seeds, 2.43x and
+   * 2.44x); with weight 1 the estimate ranked 2^19 first.
    */
   sizeWeight: number;
   freeBytes: number;
