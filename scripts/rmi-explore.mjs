@@ -11,6 +11,9 @@
 //   max:BYTES[:K]  the searched RMI under a byte budget, K candidates timed (as the solvers).
 // Every timed answer is checked. Prints ns/lookup (median), speedup vs binary search, bytes, and
 // the model's mean / mean-log2 / max error on the timed lookups.
+// Caveat for A/B comparisons: in one process the index built first measured up to 15% slower
+// than an identical one built after it (S2, load 5-8; the cause is not known), so list each
+// variant twice in opposite orders (e.g. --rmi A,B,B,A) before reading a difference.
 // --latency instead prints the dependent-load latency of random cache lines by working-set size
 // (the cache cliffs the RMI search's size penalty follows).
 //
