@@ -4,14 +4,15 @@
  * clairvoyant mode the episode's own duration stream), never registered as a solver.
  *
  *   node dist/src/problems/scheduling/headroom.js [--instance tpch_batch20_50exec] [--seeds 10]
- *     [--generations 40] [--population 40] [--plan-seeds 4] [--modes 0,1] [--json FILE]
+ *     [--generations 40] [--population 40] [--plan-seeds 4] [--modes 0,1] [--start twf|sjf] [--json FILE]
  *
  * For each episode seed (cell seeds 1..N of the instance: 1000.. for the test instance) it
  * searches a per-episode policy `PriorityShare` by the cross-entropy method (Rubinstein 1999)
  * over 2J numbers: a weight w_j per job (its executor share is ceil(E w_j / sum of w over the
  * unfinished jobs), weighted fair's rule) and a priority p_j (jobs are visited in increasing p
- * instead of arrival order), started at tuned weighted fair (w = T^alpha, p = arrival order),
- * which the class contains exactly (checked). `--modes` picks how source executors treat their
+ * instead of arrival order), started at tuned weighted fair (w = T^alpha, p = arrival order)
+ * or with `--start sjf` at tuned-weighted-fair-sjf (p = rank by total work), which the class
+ * contains exactly (checked). `--modes` picks how source executors treat their
  * own job: 0 = stay while it has a selectable stage (weighted fair's rule, decima-sim's
  * agents), 1 = stay only while it is under its share. Each candidate is scored by whole
  * simulations:
@@ -193,7 +194,7 @@ function cem(J: number, start: Float64Array, sigma0: Float64Array, score: (w: Fl
 
 function main(): void {
   const args = process.argv.slice(2);
-  let instance = 'tpch_batch20_50exec', seeds = 10, gens = 40, pop = 40, planSeeds = 4, modes = [STAY_ALWAYS, STAY_UNDER_SHARE], json = '', first = 1;
+  let instance = 'tpch_batch20_50exec', seeds = 10, gens = 40, pop = 40, planSeeds = 4, modes = [STAY_ALWAYS, STAY_UNDER_SHARE], json = '', first = 1, startSjf = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--instance') instance = args[++i]!;
@@ -204,32 +205,39 @@ function main(): void {
     else if (a === '--plan-seeds') planSeeds = Number(args[++i]);
     else if (a === '--modes') modes = args[++i]!.split(',').map(Number);
     else if (a === '--json') json = args[++i]!;
+    else if (a === '--start') startSjf = args[++i] === 'sjf';
     else throw new Error(`headroom: unknown argument ${a}`);
   }
   const inst = loadInstance(instanceRef(instance, new DataPath())!);
   if (inst.workload.kind !== 'batch') throw new Error('headroom: batch instances only (the per-job parameters index the batch)');
   const alpha = sweepAlpha(inst, SWEEP_EPISODES.full).alpha;
+  // The search's start point: tuned weighted fair, or (--start sjf) tuned-weighted-fair-sjf.
+  const startAlpha = startSjf ? sweepAlpha(inst, SWEEP_EPISODES.full, undefined, 'work').alpha : alpha;
   const env = makeEnv(inst);
   const J = inst.workload.numJobs, E = inst.numExecutors;
-  console.log(`${instance}: tuned weighted fair alpha ${alpha} (swept on training seeds); CEM ${gens} generations x ${pop}, plan on ${planSeeds} other duration streams, stay modes ${modes.join(',')}`);
+  console.log(`${instance}: tuned weighted fair alpha ${alpha} (swept on training seeds); CEM ${gens} generations x ${pop}, plan on ${planSeeds} other duration streams, stay modes ${modes.join(',')}; start ${startSjf ? `tuned-weighted-fair-sjf (alpha ${startAlpha})` : 'tuned weighted fair'}`);
   const rows: unknown[] = [];
-  const twf: number[] = [], clair: number[] = [], plan: number[] = [], planOwn: number[] = [], bound: number[] = [], fair: number[] = [];
+  const twf: number[] = [], starts: number[] = [], clair: number[] = [], plan: number[] = [], planOwn: number[] = [], bound: number[] = [], fair: number[] = [];
   for (let c = first; c < first + seeds; c++) {
     const seed = inst.seedBase + c - 1;
     const t0 = Date.now();
     const jobs = episodeJobs(inst, seed);
     const base = mean(runEpisode(env, new WeightedFair(alpha), seed).jctMs) / 1000;
     const f0 = mean(runEpisode(env, new WeightedFair(0), seed).jctMs) / 1000;
+    const startScore = startSjf ? mean(runEpisode(env, new WeightedFair(startAlpha, 'work'), seed).jctMs) / 1000 : base;
+    // Priorities: arrival order, or the rank by total work (stable, as WeightedFair's 'work' order).
+    const rank = Array.from({ length: J }, (_, j) => j);
+    if (startSjf) rank.sort((x, y) => jobs.jobs[x]!.template.totalWorkMs - jobs.jobs[y]!.template.totalWorkMs || x - y);
     const start = new Float64Array(2 * J), sigma = new Float64Array(2 * J);
+    for (let i = 0; i < J; i++) start[J + rank[i]!] = i;
     for (let j = 0; j < J; j++) {
-      start[j] = alpha * Math.log(jobs.jobs[j]!.template.totalWorkMs);
-      start[J + j] = j;
+      start[j] = startAlpha * Math.log(jobs.jobs[j]!.template.totalWorkMs);
       sigma[j] = 1;
       sigma[J + j] = 4;
     }
-    // The start point is tuned weighted fair exactly.
+    // The start point is the start policy exactly.
     const check = avgJct(env, new PriorityShare(new Float64Array(J).map((_, j) => Math.exp(start[j]!)), start.slice(J), STAY_ALWAYS), seed);
-    if (Math.abs(check - base) > 1e-9) throw new Error(`headroom: PriorityShare at the start point gives ${check} s, tuned weighted fair ${base} s (seed ${seed})`);
+    if (Math.abs(check - startScore) > 1e-9) throw new Error(`headroom: PriorityShare at the start point gives ${check} s, the start policy ${startScore} s (seed ${seed})`);
     let bestClair = Infinity, bestPlan: { value: number; own: number; mode: number; weight?: Float64Array; priority?: Float64Array } = { value: Infinity, own: Infinity, mode: -1 }, clairMode = -1;
     const rng = new Rng(seed).split('headroom');
     const planStreams = Array.from({ length: planSeeds }, (_, i) => 7_000_000 + seed * 16 + i);
@@ -242,23 +250,25 @@ function main(): void {
       }
     }
     const b = workBound(jobs.jobs, E, SIM_DEFAULTS.movingDelayMs);
-    twf.push(base); clair.push(bestClair); bound.push(b); fair.push(f0);
+    twf.push(base); starts.push(startScore); clair.push(bestClair); bound.push(b); fair.push(f0);
     if (planSeeds > 0) { plan.push(bestPlan.value); planOwn.push(bestPlan.own); }
     const planJobs = bestPlan.weight ? jobs.jobs.map((jb, j) => ({ totalWorkS: jb.template.totalWorkMs / 1000, stages: jb.template.numStages, tasks: jb.template.numTasks.reduce((x, y) => x + y, 0), chainS: longestChainMs(jb.template) / 1000, weight: bestPlan.weight![j]! / Math.max(...bestPlan.weight!), twfWeight: Math.pow(jb.template.totalWorkMs, alpha), priority: bestPlan.priority![j]! })) : [];
-    const row = { seed, twf: base, fair: f0, clairvoyant: bestClair, clairMode, planSearch: bestPlan.value, planOwnStream: bestPlan.own, planMode: bestPlan.mode, workBound: b, wallS: (Date.now() - t0) / 1000 };
+    const row = { seed, twf: base, start: startScore, fair: f0, clairvoyant: bestClair, clairMode, planSearch: bestPlan.value, planOwnStream: bestPlan.own, planMode: bestPlan.mode, workBound: b, wallS: (Date.now() - t0) / 1000 };
     rows.push({ ...row, planJobs } as never);
     console.log(`seed ${seed}: tuned weighted fair ${base.toFixed(2)} s, fair ${f0.toFixed(2)}, clairvoyant search ${bestClair.toFixed(2)} (${(bestClair / base).toFixed(3)}, mode ${clairMode})` +
       (planSeeds > 0 ? `, plan ${bestPlan.own.toFixed(2)} on the episode's stream (${(bestPlan.own / base).toFixed(3)}; ${bestPlan.value.toFixed(2)} on its ${planSeeds} search streams, mode ${bestPlan.mode})` : '') +
       `, rough-work figure ${b.toFixed(2)} (${(b / base).toFixed(3)}); ${row.wallS.toFixed(0)} s`);
   }
   const fmt = (name: string, xs: number[]) => {
-    const r = pairedRatio(xs, twf);
-    console.log(`${name}: mean ${mean(xs).toFixed(2)} s, ratio to tuned weighted fair ${r.mean.toFixed(3)} [${r.ci95[0].toFixed(3)}, ${r.ci95[1].toFixed(3)}]`);
-    return { mean: mean(xs), ratio: r.mean, ci95: r.ci95 };
+    const r = pairedRatio(xs, twf), q = pairedRatio(xs, starts);
+    console.log(`${name}: mean ${mean(xs).toFixed(2)} s, ratio to tuned weighted fair ${r.mean.toFixed(3)} [${r.ci95[0].toFixed(3)}, ${r.ci95[1].toFixed(3)}]` +
+      (startSjf ? `, to tuned-weighted-fair-sjf ${q.mean.toFixed(3)} [${q.ci95[0].toFixed(3)}, ${q.ci95[1].toFixed(3)}]` : ''));
+    return { mean: mean(xs), ratio: r.mean, ci95: r.ci95, ratioToStart: q.mean, ci95ToStart: q.ci95 };
   };
   console.log(`tuned weighted fair: mean ${mean(twf).toFixed(2)} s over seeds ${inst.seedBase + first - 1}..${inst.seedBase + first + seeds - 2}`);
   const summary = {
     fair: fmt('fair', fair),
+    ...(startSjf ? { start: fmt('tuned-weighted-fair-sjf', starts) } : {}),
     clairvoyant: fmt('clairvoyant search', clair),
     ...(planSeeds > 0 ? { plan: fmt(`plan (searched on ${planSeeds} other duration streams, run on the episode's)`, planOwn) } : {}),
     workBound: fmt('rough-work figure (not a strict bound)', bound),
