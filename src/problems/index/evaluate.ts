@@ -142,15 +142,27 @@ return function rangeBatch(index, keys, starts, ends, from, to, answers, stops) 
 };`;
 }
 
+/**
+ * Compiles `source` as a new function body whose type feedback is its own. V8 caches `new
+ * Function` by its source text and shares the cached function's feedback between the closures
+ * it returns, so loops compiled from one source would pool their feedback across evaluations
+ * (`--trace-deopt` showed lookupBatch deoptimising on "wrong map" as index classes changed). A
+ * source text seen once per process cannot hit that cache.
+ */
+let compiled = 0;
+function compileFresh(source: string): unknown {
+  return new Function(`${source}\n// loop ${++compiled}`)();
+}
+
 /** A freshly compiled SOSD lookup loop (also used by solvers that tune on their own lookups). */
 export function freshLookupLoop(form: KeyForm): LookupLoop {
-  return new Function(lookupLoopSource(form))() as LookupLoop;
+  return compileFresh(lookupLoopSource(form)) as LookupLoop;
 }
 function freshLowerBoundLoop(): LookupLoop {
-  return new Function(LOWER_BOUND_LOOP_SOURCE)() as LookupLoop;
+  return compileFresh(LOWER_BOUND_LOOP_SOURCE) as LookupLoop;
 }
 function freshRangeLoop(form: KeyForm): RangeLoop {
-  return new Function(rangeLoopSource(form))() as RangeLoop;
+  return compileFresh(rangeLoopSource(form)) as RangeLoop;
 }
 
 /** Checksums of every timed batch; exported so that the work is observable. */
