@@ -42,7 +42,7 @@ import { Adam, AverageRewardRate, getFlatWeights, reinforceAdvantages, noGrad, t
 import { encodeAction, type SchedulingEnv, type SchedulingObs } from './env.js';
 import { makeEnv, type SchedulingPolicy } from './evaluate.js';
 import type { SchedulingInstance } from './instances.js';
-import { firstFitClass, sweepAlpha, SWEEP_EPISODES, WeightedFair } from './heuristics.js';
+import { firstFitClass, sweepAlpha, SWEEP_EPISODES, WeightedFair, type JobOrder } from './heuristics.js';
 import { runImitationEpisode, imitationGradient, sampleBatch, type ImitationEpisode } from './decima-imitation.js';
 import { RolloutTeacher, ROLLOUT_TEACHER_DEFAULTS } from './decima-teacher.js';
 import type { EpisodeTask } from './decima-worker.js';
@@ -110,6 +110,9 @@ export interface DecimaConfig {
   /** Optional job inputs of the net (decima-net.ts; 0: the paper's inputs). */
   jobExtras: number;
 }
+
+/** The order in which the imitation expert visits jobs under their share. */
+const expertOrder = (cfg: DecimaConfig): JobOrder => (cfg.expertSjf ? 'work' : 'arrival');
 
 export const DECIMA_DEFAULTS: DecimaConfig = {
   ...DECIMA_NET_DEFAULTS,
@@ -313,9 +316,9 @@ class Rollouts {
     const n = this.cfg.episodesPerIteration, R = this.cfg.teacherRollouts, share = this.cfg.teacherLabelShare;
     if (this.workers.length === 0) {
       const teacher = R > 0 ? new RolloutTeacher(this.teacherEnv(instance), { ...ROLLOUT_TEACHER_DEFAULTS, alpha, rollouts: R }) : null;
-      return Array.from({ length: n }, (_, i) => runImitationEpisode(env, this.net, new WeightedFair(alpha, this.cfg.expertSjf ? 'work' : 'arrival'), seed, itRng.split(i), beta, teacher, share));
+      return Array.from({ length: n }, (_, i) => runImitationEpisode(env, this.net, new WeightedFair(alpha, expertOrder(this.cfg)), seed, itRng.split(i), beta, teacher, share));
     }
-    return this.dispatch<ImitationEpisode>(n, (i) => ({ index: i, instance, seed, rngState: itRng.split(i).state(), horizonS: Infinity, rewardScale: this.cfg.rewardScale, expertAlpha: alpha, expertOrder: this.cfg.expertSjf ? 'work' : 'arrival', beta, teacherRollouts: R, labelShare: share }));
+    return this.dispatch<ImitationEpisode>(n, (i) => ({ index: i, instance, seed, rngState: itRng.split(i).state(), horizonS: Infinity, rewardScale: this.cfg.rewardScale, expertAlpha: alpha, expertOrder: expertOrder(this.cfg), beta, teacherRollouts: R, labelShare: share }));
   }
 
   /** The rollout teacher's own env for an instance (it replays episodes there). */
@@ -406,7 +409,7 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
     const maxIter = budget.steps ?? Infinity;
     const timeUp = () => budget.seconds !== undefined && elapsedBefore + (performance.now() - t0) / 1000 >= budget.seconds;
     // The imitation expert: weighted fair with tuned weighted fair's alpha for each instance (training seeds).
-    const alphas = iteration < I ? instances.map((inst) => (Number.isNaN(cfg.expertAlpha) ? sweepAlpha(inst, SWEEP_EPISODES.full, undefined, cfg.expertSjf ? 'work' : 'arrival').alpha : cfg.expertAlpha)) : [];
+    const alphas = iteration < I ? instances.map((inst) => (Number.isNaN(cfg.expertAlpha) ? sweepAlpha(inst, SWEEP_EPISODES.full, undefined, expertOrder(cfg)).alpha : cfg.expertAlpha)) : [];
     if (cfg.teacherRollouts > 0 && instances.some((i) => i.workload.kind !== 'batch')) throw new SelfoptError('a rollout teacher on a stream', 'Decima imitation', 'batch instances (a replayed stream would hold its future arrivals)');
     const buffer: ImitationEpisode[] = [];
     while (iteration < maxIter && !timeUp()) {

@@ -35,7 +35,7 @@ import { Rng } from '../../core/rng.js';
 import { mean, pairedRatio } from '../../core/stats.js';
 import { encodeAction, type SchedulingEnv, type SchedulingObs } from './env.js';
 import { makeEnv, runEpisode, type SchedulingPolicy } from './evaluate.js';
-import { firstStageOf, limitFor, sweepAlpha, SWEEP_EPISODES, WeightedFair } from './heuristics.js';
+import { firstStageOf, hasUnassigned, limitFor, sweepAlpha, SWEEP_EPISODES, WeightedFair } from './heuristics.js';
 import { instanceRef, loadInstance, type SchedulingInstance } from './instances.js';
 import { sampleEpisode } from './workloads.js';
 import { SIM_DEFAULTS, type EpisodeJob } from './sim.js';
@@ -91,11 +91,6 @@ export class PriorityShare implements SchedulingPolicy {
     }
     return info.actionMask!.length - 1;
   }
-}
-
-function hasUnassigned(o: SchedulingObs, k: number): boolean {
-  for (let r = o.jobPtr[k]!; r < o.jobPtr[k + 1]!; r++) if (o.stageUnassigned[r]! > 0) return true;
-  return false;
 }
 
 /** The jobs of episode `seed`, as SchedulingEnv.doReset draws them. */

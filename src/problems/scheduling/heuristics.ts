@@ -74,7 +74,8 @@ function stayInSourceJob(o: SchedulingObs): number {
   return r < 0 ? -1 : encodeAction(r, limitFor(o, o.sourceJob, o.numSourceExec), o.numExecutors);
 }
 
-function hasUnassigned(o: SchedulingObs, k: number): boolean {
+/** Whether job row k still has tasks not yet assigned (weighted fair's 'unfinished'). */
+export function hasUnassigned(o: SchedulingObs, k: number): boolean {
   for (let r = o.jobPtr[k]!; r < o.jobPtr[k + 1]!; r++) if (o.stageUnassigned[r]! > 0) return true;
   return false;
 }
