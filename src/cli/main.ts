@@ -7,7 +7,7 @@
 import { Command, Option } from 'commander';
 import { resolve } from 'node:path';
 import { DataPath } from '../core/data.js';
-import { SelfoptError } from '../core/errors.js';
+import { reportError, SelfoptError } from '../core/errors.js';
 import { problems, getProblem } from '../problems/all.js';
 import { describeProblem } from '../core/problem.js';
 import { type BenchOptions, runBench } from '../bench/runner.js';
@@ -335,11 +335,5 @@ function parseOpts(pairs: string[]): Record<string, string> {
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
-  if (e instanceof SelfoptError || (e instanceof Error && e.name === 'SelfoptError')) {
-    console.error(`selfopt: error: ${e.message}`);
-    process.exitCode = 2;
-  } else {
-    console.error(e);
-    process.exitCode = 1;
-  }
+  reportError(e);
 }

@@ -40,3 +40,17 @@ function editDistance(a: string, b: string): number {
   }
   return d[b.length]!;
 }
+
+/**
+ * How a command ends on an error: a SelfoptError as its one-line message (exit code 2), anything
+ * else with its stack (exit code 1). The CLI and the stand-alone scripts alike.
+ */
+export function reportError(e: unknown, program = 'selfopt'): void {
+  if (e instanceof SelfoptError || (e instanceof Error && e.name === 'SelfoptError')) {
+    console.error(`${program}: error: ${e.message}`);
+    process.exitCode = 2;
+  } else {
+    console.error(e);
+    process.exitCode = 1;
+  }
+}

@@ -31,12 +31,14 @@ import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { Info } from '../../core/env.js';
 import { DataPath } from '../../core/data.js';
+import { reportError } from '../../core/errors.js';
+import { schedulingProblem } from './index.js';
 import { Rng } from '../../core/rng.js';
 import { mean, pairedRatio } from '../../core/stats.js';
 import { encodeAction, type SchedulingEnv, type SchedulingObs } from './env.js';
 import { makeEnv, runEpisode, type SchedulingPolicy } from './evaluate.js';
 import { firstStageOf, hasUnassigned, limitFor, sweepAlpha, SWEEP_EPISODES, WeightedFair } from './heuristics.js';
-import { instanceRef, loadInstance, type SchedulingInstance } from './instances.js';
+import { loadInstance, type SchedulingInstance } from './instances.js';
 import { sampleEpisode } from './workloads.js';
 import { SIM_DEFAULTS, type EpisodeJob } from './sim.js';
 
@@ -203,7 +205,7 @@ function main(): void {
     else if (a === '--start') startSjf = args[++i] === 'sjf';
     else throw new Error(`headroom: unknown argument ${a}`);
   }
-  const inst = loadInstance(instanceRef(instance, new DataPath())!);
+  const inst = loadInstance(schedulingProblem.resolveInstance(instance, { data: new DataPath(), quick: false }));
   if (inst.workload.kind !== 'batch') throw new Error('headroom: batch instances only (the per-job parameters index the batch)');
   const alpha = sweepAlpha(inst, SWEEP_EPISODES.full).alpha;
   // The search's start point: tuned weighted fair, or (--start sjf) tuned-weighted-fair-sjf.
@@ -272,4 +274,10 @@ function main(): void {
 }
 
 // Run as a script only (tests import PriorityShare).
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  try {
+    main();
+  } catch (e) {
+    reportError(e, 'headroom');
+  }
+}

@@ -13,8 +13,10 @@
  * also runs tuned-weighted-fair-sjf (its own alpha sweep, jobs visited smallest work first).
  */
 import { DataPath } from '../../core/data.js';
+import { reportError } from '../../core/errors.js';
+import { schedulingProblem } from './index.js';
 import { mean, pairedRatio } from '../../core/stats.js';
-import { instanceRef, loadInstance } from './instances.js';
+import { loadInstance } from './instances.js';
 import { makeEnv, runEpisode } from './evaluate.js';
 import { sweepAlpha, SWEEP_EPISODES, WeightedFair } from './heuristics.js';
 import { decimaPolicy, loadDecima } from './decima.js';
@@ -34,7 +36,7 @@ function main(): void {
     else if (a === '--sjf') sjf = true;
     else paths.push(a);
   }
-  const inst = loadInstance(instanceRef(instance, new DataPath())!);
+  const inst = loadInstance(schedulingProblem.resolveInstance(instance, { data: new DataPath(), quick: false }));
   const alpha = alphaArg === 'tuned' ? sweepAlpha(inst, SWEEP_EPISODES.full).alpha : Number(alphaArg);
   const env = makeEnv(inst);
   const avg = (r: { jctMs: ArrayLike<number> }) => mean(r.jctMs) / 1000;
@@ -59,4 +61,8 @@ function main(): void {
   }
 }
 
-main();
+try {
+  main();
+} catch (e) {
+  reportError(e, 'validate');
+}
