@@ -24,6 +24,20 @@
  * policy cannot see which job arrived first (every heuristic's tie-break and fair sharing's order)
  * nor a job's total work (what weighted fair's shares are made of).
  *
+ * Expert-state inputs (`jobExtras` = JOB_EXTRAS_FULL, `stageExtras` = STAGE_EXTRAS; departures
+ * from the paper, off by default): what the weighted fair family decides from and the paper's
+ * inputs do not show (measured by agreement.ts: without them a net imitating
+ * tuned-weighted-fair-sjf picks the expert's job in half of the decisions outside the source job,
+ * and its stage inside the right job in 73% of the cases with several candidates). Per job,
+ * after the four above: its rank by total work among the jobs in the system / 20 (the visiting
+ * order of smallest work first), whether it still has tasks not yet assigned (weighted fair's
+ * "unfinished"), its executors' deficit against the fair share ceil(E / unfinished jobs) and
+ * against the weighted fair share ceil(E T^a / sum of T^a over unfinished jobs) (both / 20), and
+ * that weighted share / 20 (a = `shareAlpha`, recorded in the checkpoint; the tuned alpha of the
+ * expert). Per stage: whether it is runnable (parents done, tasks left), its rank among its job's
+ * runnable stages in the order they became runnable / 10 (1 when not runnable) and its index in
+ * the job / 20: which stage of a job Spark's (and decima-sim's) agents take first.
+ *
  * Inputs are `Step`s: copies of what a decision saw (observations are reused by the env), with
  * the job structure shared between the steps of one system state.
  */
@@ -37,8 +51,21 @@ import { NODE_FEATURES, JOB_FEATURES, type SchedulingObs } from './env.js';
 
 /** Node inputs: the env's five plus the average task duration. */
 export const DECIMA_NODE_INPUTS = NODE_FEATURES + 1;
-/** The optional job inputs (see above). */
+/** The optional job inputs (see above): the four of the first extension, or all of the expert-state ones. */
 export const JOB_EXTRAS = 4;
+export const JOB_EXTRAS_FULL = 9;
+/** The optional stage inputs (see above). */
+export const STAGE_EXTRAS = 3;
+/**
+ * With JOB_EXTRAS_FULL the limit head also reads, in executors rather than / 20, the executors
+ * the job holds besides the offered ones, its weighted share and its fair share, and the limit l
+ * itself in executors (not l / E): so that one executor more or less is a unit step its first
+ * layer can separate (with l / E and shares / 20, a net imitating weighted fair got the exact
+ * share in half of the cases, a third of the misses off by one).
+ */
+export const LIMIT_COUNTS = 3;
+/** Per-job raw quantities kept in a Step for the expert-state inputs: total work (s), unfinished (0/1), executors. */
+const JOB_RAW = 3;
 
 export interface DecimaNetOptions {
   numExecutors: number;
@@ -48,11 +75,15 @@ export interface DecimaNetOptions {
   gnnHidden: number[];
   /** Hidden widths of the two score functions (decima-sim: [32, 16, 8]). */
   headHidden: number[];
-  /** Extra job inputs: 0 (the paper's inputs) or JOB_EXTRAS. */
+  /** Extra job inputs: 0 (the paper's inputs), JOB_EXTRAS or JOB_EXTRAS_FULL. */
   jobExtras: number;
+  /** Extra stage inputs: 0 or STAGE_EXTRAS. */
+  stageExtras: number;
+  /** The alpha of the weighted fair share among the JOB_EXTRAS_FULL inputs. */
+  shareAlpha: number;
 }
 
-export const DECIMA_NET_DEFAULTS: Omit<DecimaNetOptions, 'numExecutors'> = { embed: 8, gnnHidden: [16, 8], headHidden: [32, 16, 8], jobExtras: 0 };
+export const DECIMA_NET_DEFAULTS: Omit<DecimaNetOptions, 'numExecutors'> = { embed: 8, gnnHidden: [16, 8], headHidden: [32, 16, 8], jobExtras: 0, stageExtras: 0, shareAlpha: 0 };
 
 /** The job structure of one system state (changes when a job arrives or leaves). */
 export interface Structure {
@@ -77,6 +108,10 @@ export interface Step {
   limitMin: Int32Array;
   /** [numJobs, JOB_EXTRAS] optional job inputs (always computed; used when the net's jobExtras > 0). */
   jobExtra: Float32Array;
+  /** [numJobs, 3] total work (s), unfinished (0/1), executors: what the JOB_EXTRAS_FULL inputs are computed from. */
+  jobRaw: Float32Array;
+  /** [numNodes, STAGE_EXTRAS] optional stage inputs (always computed; used when the net's stageExtras > 0). */
+  stageExtra: Float32Array;
 }
 
 export function structureOf(o: SchedulingObs): Structure {
@@ -88,12 +123,73 @@ export function structureOf(o: SchedulingObs): Structure {
 
 /** A copy of the decision's dynamic inputs (the env reuses its arrays). */
 export function snapshot(o: SchedulingObs, s: Structure): Step {
-  return { s, nodeFeatures: o.nodeFeatures.slice(0, o.numNodes * NODE_FEATURES), jobFeatures: o.jobFeatures.slice(0, o.numJobs * JOB_FEATURES), stageMask: o.stageMask.slice(0, o.numNodes), stageDone: o.stageDone.slice(0, o.numNodes), limitMin: o.limitMin.slice(0, o.numJobs), jobExtra: jobExtrasOf(o) };
+  return { s, nodeFeatures: o.nodeFeatures.slice(0, o.numNodes * NODE_FEATURES), jobFeatures: o.jobFeatures.slice(0, o.numJobs * JOB_FEATURES), stageMask: o.stageMask.slice(0, o.numNodes), stageDone: o.stageDone.slice(0, o.numNodes), limitMin: o.limitMin.slice(0, o.numJobs), jobExtra: jobExtrasOf(o), jobRaw: jobRawOf(o), stageExtra: stageExtrasOf(o) };
 }
 
-/** A view of the observation itself, for one forward pass now (no copy but the small job extras). */
+/** A view of the observation itself, for one forward pass now (no copy but the small extras). */
 export function viewOf(o: SchedulingObs, s: Structure): Step {
-  return { s, nodeFeatures: o.nodeFeatures, jobFeatures: o.jobFeatures, stageMask: o.stageMask, stageDone: o.stageDone, limitMin: o.limitMin, jobExtra: jobExtrasOf(o) };
+  return { s, nodeFeatures: o.nodeFeatures, jobFeatures: o.jobFeatures, stageMask: o.stageMask, stageDone: o.stageDone, limitMin: o.limitMin, jobExtra: jobExtrasOf(o), jobRaw: jobRawOf(o), stageExtra: stageExtrasOf(o) };
+}
+
+/** Per job: total work (s), whether it has tasks not yet assigned, executors held (module comment). */
+export function jobRawOf(o: SchedulingObs): Float32Array {
+  const out = new Float32Array(o.numJobs * JOB_RAW);
+  for (let k = 0; k < o.numJobs; k++) {
+    let unfinished = 0;
+    for (let r = o.jobPtr[k]!; r < o.jobPtr[k + 1]!; r++) if (o.stageUnassigned[r]! > 0) { unfinished = 1; break; }
+    out[k * JOB_RAW] = o.jobTotalWorkMs[k]! / 1000;
+    out[k * JOB_RAW + 1] = unfinished;
+    out[k * JOB_RAW + 2] = o.jobExecutors[k]!;
+  }
+  return out;
+}
+
+/** Per stage: runnable (0/1), rank among the job's runnable stages by when they became runnable / 10 (1 if not), index in the job / 20. */
+export function stageExtrasOf(o: SchedulingObs): Float32Array {
+  const out = new Float32Array(o.numNodes * STAGE_EXTRAS);
+  for (let k = 0; k < o.numJobs; k++) {
+    const r0 = o.jobPtr[k]!, r1 = o.jobPtr[k + 1]!;
+    for (let r = r0; r < r1; r++) {
+      const q = o.stageFrontierSeq[r]!;
+      let rank = 0;
+      if (q >= 0) for (let u = r0; u < r1; u++) if (o.stageFrontierSeq[u]! >= 0 && o.stageFrontierSeq[u]! < q) rank++;
+      out[r * STAGE_EXTRAS] = q >= 0 ? 1 : 0;
+      out[r * STAGE_EXTRAS + 1] = q >= 0 ? rank / 10 : 1;
+      out[r * STAGE_EXTRAS + 2] = (r - r0) / 20;
+    }
+  }
+  return out;
+}
+
+/**
+ * The JOB_EXTRAS_FULL inputs of a step's jobs ([numJobs, JOB_EXTRAS_FULL]; module comment): the
+ * first JOB_EXTRAS from the step, the rest from its raw job quantities, E and alpha.
+ */
+export function fullJobExtras(st: Step, E: number, alpha: number): Float32Array {
+  const J = st.s.numJobs, raw = st.jobRaw, out = new Float32Array(J * JOB_EXTRAS_FULL);
+  let total = 0, unfinished = 0;
+  const w = new Float64Array(J);
+  for (let k = 0; k < J; k++) {
+    if (raw[k * JOB_RAW + 1]! === 0) continue;
+    w[k] = alpha === 0 ? 1 : Math.pow(raw[k * JOB_RAW]! * 1000, alpha); // weighted fair's T^alpha, T in ms
+    total += w[k]!;
+    unfinished++;
+  }
+  const fair = Math.ceil(E / Math.max(1, unfinished));
+  for (let k = 0; k < J; k++) {
+    const o = k * JOB_EXTRAS_FULL, T = raw[k * JOB_RAW]!, ex = raw[k * JOB_RAW + 2]!;
+    for (let f = 0; f < JOB_EXTRAS; f++) out[o + f] = st.jobExtra[k * JOB_EXTRAS + f]!;
+    // rank by total work, ties in arrival order (the expert's stable sort)
+    let rank = 0;
+    for (let u = 0; u < J; u++) { const Tu = raw[u * JOB_RAW]!; if (Tu < T || (Tu === T && u < k)) rank++; }
+    const share = unfinished === 0 ? E : Math.ceil((E * w[k]!) / total);
+    out[o + 4] = rank / 20;
+    out[o + 5] = raw[k * JOB_RAW + 1]!;
+    out[o + 6] = ((raw[k * JOB_RAW + 1]! || unfinished === 0 ? fair : 0) - ex) / 20;
+    out[o + 7] = (share - ex) / 20;
+    out[o + 8] = share / 20;
+  }
+  return out;
 }
 
 /** The optional job inputs (module comment): rank, log total and remaining work, jobs in the system. */
@@ -140,10 +236,12 @@ export class DecimaNet extends Module {
     const o: DecimaNetOptions = { ...DECIMA_NET_DEFAULTS, ...options };
     if (!(Number.isInteger(o.numExecutors) && o.numExecutors > 0)) throw new SelfoptError(`numExecutors = ${o.numExecutors}`, 'DecimaNet options', 'a positive integer');
     this.opts = o;
-    if (o.jobExtras !== 0 && o.jobExtras !== JOB_EXTRAS) throw new SelfoptError(`jobExtras = ${o.jobExtras}`, 'DecimaNet options', `0 (the paper's inputs) or ${JOB_EXTRAS}`);
+    if (![0, JOB_EXTRAS, JOB_EXTRAS_FULL].includes(o.jobExtras)) throw new SelfoptError(`jobExtras = ${o.jobExtras}`, 'DecimaNet options', `0 (the paper's inputs), ${JOB_EXTRAS} or ${JOB_EXTRAS_FULL}`);
+    if (o.stageExtras !== 0 && o.stageExtras !== STAGE_EXTRAS) throw new SelfoptError(`stageExtras = ${o.stageExtras}`, 'DecimaNet options', `0 (the paper's inputs) or ${STAGE_EXTRAS}`);
+    if (!Number.isFinite(o.shareAlpha)) throw new SelfoptError(`shareAlpha = ${o.shareAlpha}`, 'DecimaNet options', 'a finite number (the alpha of the weighted fair share input)');
     const d = o.embed, act = { rng, activation: 'leakyRelu' as const, slope: 0.2 };
-    this.nodeInputs = DECIMA_NODE_INPUTS + o.jobExtras;
-    this.jobInputs = JOB_FEATURES + o.jobExtras;
+    this.nodeInputs = DECIMA_NODE_INPUTS + o.stageExtras + o.jobExtras;
+    this.jobInputs = JOB_FEATURES + o.jobExtras + (o.jobExtras === JOB_EXTRAS_FULL ? LIMIT_COUNTS : 0);
     this.gnn = new DagMessagePassing({ inFeatures: this.nodeInputs, outFeatures: d, hidden: o.gnnHidden, rng });
     const xe = this.nodeInputs + d;
     this.jobSummary = new MLP([xe, ...o.gnnHidden, d], { ...act, outputActivation: 'leakyRelu' });
@@ -169,17 +267,19 @@ export class DecimaNet extends Module {
       edges += s.rowPtr[s.numNodes]!;
     }
     const N = nodeOff[B]!, J = jobOff[B]!;
-    const NI = this.nodeInputs, X = this.opts.jobExtras;
+    const NI = this.nodeInputs, X = this.opts.jobExtras, SX = this.opts.stageExtras;
     const x = new Float32Array(N * NI);
     const nodeJob = new Int32Array(N), nodeStep = new Int32Array(N), jobStep = new Int32Array(J);
     const live: number[] = [];
     for (let b = 0; b < B; b++) {
       const st = steps[b]!, s = st.s, n0 = nodeOff[b]!;
+      const [jx, JX] = this.jobExtrasFor(st);
       for (let v = 0; v < s.numNodes; v++) {
         const r = (n0 + v) * NI;
         for (let f = 0; f < NODE_FEATURES; f++) x[r + f] = st.nodeFeatures[v * NODE_FEATURES + f]!;
         x[r + NODE_FEATURES] = s.duration[v]!;
-        for (let f = 0; f < X; f++) x[r + DECIMA_NODE_INPUTS + f] = st.jobExtra[s.stageJob[v]! * JOB_EXTRAS + f]!;
+        for (let f = 0; f < SX; f++) x[r + DECIMA_NODE_INPUTS + f] = st.stageExtra[v * STAGE_EXTRAS + f]!;
+        for (let f = 0; f < X; f++) x[r + DECIMA_NODE_INPUTS + SX + f] = jx[s.stageJob[v]! * JX + f]!;
         nodeJob[n0 + v] = jobOff[b]! + s.stageJob[v]!;
         nodeStep[n0 + v] = b;
         if (!st.stageDone[v]) live.push(n0 + v);
@@ -203,21 +303,36 @@ export class DecimaNet extends Module {
    */
   limitLogits(em: Embedded, stepsIn: readonly Step[], pairStep: Int32Array, pairJob: Int32Array): Tensor {
     const P = pairStep.length, E = this.opts.numExecutors;
- const JI = this.jobInputs, X = this.opts.jobExtras;
+    const JI = this.jobInputs, X = this.opts.jobExtras, counts = X === JOB_EXTRAS_FULL;
     const jf = new Float32Array(P * JI);
     for (let i = 0; i < P; i++) {
       const st = stepsIn[pairStep[i]!]!, k = pairJob[i]! - em.jobOff[pairStep[i]!]!;
       for (let f = 0; f < JOB_FEATURES; f++) jf[i * JI + f] = st.jobFeatures[k * JOB_FEATURES + f]!;
-      for (let f = 0; f < X; f++) jf[i * JI + JOB_FEATURES + f] = st.jobExtra[k * JOB_EXTRAS + f]!;
+      if (X > 0) {
+        const [jx, JX] = this.jobExtrasFor(st);
+        for (let f = 0; f < X; f++) jf[i * JI + JOB_FEATURES + f] = jx[k * JX + f]!;
+        if (counts) {
+          // In executors: the executors the job holds besides the offered ones, its weighted and its fair share.
+          const o = i * JI + JOB_FEATURES + X, ex = st.jobRaw[k * JOB_RAW + 2]!;
+          jf[o] = st.limitMin[k]! - 1;
+          jf[o + 1] = Math.round(jx[k * JX + 8]! * 20);
+          jf[o + 2] = Math.round(jx[k * JX + 6]! * 20) + ex;
+        }
+      }
     }
     const a = this.limitJob.forward(concat([new Tensor(jf, [P, JI]), gather(em.y, pairJob), gather(em.z, pairStep)], 1)); // [P, h0]
     const rep = new Int32Array(P * E), lcol = new Float32Array(P * E);
     for (let i = 0; i < P; i++) for (let l = 0; l < E; l++) {
       rep[i * E + l] = i;
-      lcol[i * E + l] = (l + 1) / E;
+      lcol[i * E + l] = counts ? l + 1 : (l + 1) / E;
     }
     const h1 = activate(add(gather(a, rep), matmul(new Tensor(lcol, [P * E, 1]), this.limitWeight)), 'leakyRelu', 0.2);
     return reshape(this.limitRest.forward(h1), [P, E]);
+  }
+
+  /** The step's job extras as this net reads them, with their row width. */
+  private jobExtrasFor(st: Step): [Float32Array, number] {
+    return this.opts.jobExtras === JOB_EXTRAS_FULL ? [fullJobExtras(st, this.opts.numExecutors, this.opts.shareAlpha), JOB_EXTRAS_FULL] : [st.jobExtra, JOB_EXTRAS];
   }
 
   namedParameters(): [string, Tensor][] {
@@ -225,9 +340,12 @@ export class DecimaNet extends Module {
   }
 
   architecture(): Record<string, unknown> {
-    // jobExtras is recorded only when used, so checkpoints from before it match a net without it.
-    const { jobExtras, ...rest } = this.opts;
-    return { type: 'DecimaNet', ...rest, gnnHidden: [...this.opts.gnnHidden], headHidden: [...this.opts.headHidden], nodeInputs: this.nodeInputs, jobInputs: this.jobInputs, ...(jobExtras > 0 ? { jobExtras } : {}) };
+    // The optional inputs are recorded only when used, so checkpoints from before them match a net without them.
+    const { jobExtras, stageExtras, shareAlpha, ...rest } = this.opts;
+    return {
+      type: 'DecimaNet', ...rest, gnnHidden: [...this.opts.gnnHidden], headHidden: [...this.opts.headHidden], nodeInputs: this.nodeInputs, jobInputs: this.jobInputs,
+      ...(jobExtras > 0 ? { jobExtras } : {}), ...(stageExtras > 0 ? { stageExtras } : {}), ...(jobExtras === JOB_EXTRAS_FULL ? { shareAlpha } : {}),
+    };
   }
 }
 

@@ -21,7 +21,7 @@
  * Optional warm start (a departure from the paper, off by default): `imitationIterations` of
  * DAgger on tuned weighted fair (or weighted fair at `expertAlpha`, or the rollout teacher of
  * decima-teacher.ts with `teacherRollouts` > 0) before REINFORCE (decima-imitation.ts); optional
- * job inputs (`jobExtras`, decima-net.ts).
+ * job inputs (`jobExtras`) and stage inputs (`stageExtras`), decima-net.ts.
  * Departures: loss terms are means over the batch's steps (decima-sim sums; Adam makes the two
  * the same up to the entropy balance, which the weights set); rewards are seconds / rewardScale
  * (decima-sim: ms / 1e5, the same with rewardScale 100); episodes run in this thread (learn's
@@ -46,7 +46,7 @@ import { firstFitClass, sweepAlpha, SWEEP_EPISODES, WeightedFair, type JobOrder 
 import { runImitationEpisode, imitationGradient, sampleBatch, type ImitationEpisode } from './decima-imitation.js';
 import { RolloutTeacher, ROLLOUT_TEACHER_DEFAULTS } from './decima-teacher.js';
 import type { EpisodeTask } from './decima-worker.js';
-import { DecimaNet, DECIMA_NET_DEFAULTS, structureOf, snapshot, viewOf, chosenStageHeads, type Step, type Structure, type DecimaNetOptions } from './decima-net.js';
+import { DecimaNet, DECIMA_NET_DEFAULTS, JOB_EXTRAS_FULL, structureOf, snapshot, viewOf, chosenStageHeads, type Step, type Structure, type DecimaNetOptions } from './decima-net.js';
 
 // ---------------------------------------------------------------------------------------------
 // Hyperparameters
@@ -107,8 +107,12 @@ export interface DecimaConfig {
    */
   teacherRollouts: number;
   teacherLabelShare: number;
-  /** Optional job inputs of the net (decima-net.ts; 0: the paper's inputs). */
+  /** Optional job inputs of the net (decima-net.ts; 0: the paper's inputs, 4, or 9 with the expert-state ones). */
   jobExtras: number;
+  /** Optional stage inputs of the net (decima-net.ts; 0: the paper's inputs, or 3). */
+  stageExtras: number;
+  /** The alpha of the weighted fair share input (jobExtras = 9); NaN: the expert's alpha (expertAlpha, or its sweep). */
+  shareAlpha: number;
 }
 
 /** The order in which the imitation expert visits jobs under their share. */
@@ -143,6 +147,8 @@ export const DECIMA_DEFAULTS: DecimaConfig = {
   teacherRollouts: 0,
   teacherLabelShare: 1,
   jobExtras: 0,
+  stageExtras: 0,
+  shareAlpha: NaN,
 };
 
 /** Decima's hyperparameters for continuous arrivals (decima-sim's README command, per second). */
@@ -371,7 +377,10 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
   const E = instances[0]!.numExecutors;
   if (instances.some((i) => i.numExecutors !== E)) throw new SelfoptError('training instances with different executor counts', 'Decima training', 'one cluster size (the limit head has one output per executor)');
   const cfg = decimaConfig(instances[0], ctx.options);
-  const netOpts: DecimaNetOptions = { numExecutors: E, embed: cfg.embed, gnnHidden: cfg.gnnHidden, headHidden: cfg.headHidden, jobExtras: cfg.jobExtras };
+  // The imitation expert's alpha per instance: weighted fair with tuned weighted fair's alpha (training seeds) unless given.
+  const expertAlphaOf = (inst: SchedulingInstance) => (Number.isNaN(cfg.expertAlpha) ? sweepAlpha(inst, SWEEP_EPISODES.full, undefined, expertOrder(cfg)).alpha : cfg.expertAlpha);
+  const shareAlpha = Number.isNaN(cfg.shareAlpha) ? (cfg.jobExtras === JOB_EXTRAS_FULL ? expertAlphaOf(instances[0]!) : 0) : cfg.shareAlpha;
+  const netOpts: DecimaNetOptions = { numExecutors: E, embed: cfg.embed, gnnHidden: cfg.gnnHidden, headHidden: cfg.headHidden, jobExtras: cfg.jobExtras, stageExtras: cfg.stageExtras, shareAlpha };
   const net = new DecimaNet(netOpts, ctx.rng.split('init'));
   const I = cfg.imitationIterations;
   let opt = new Adam(net.parameters(), { lr: I > 0 ? cfg.imitationLearningRate : cfg.learningRate });
@@ -409,7 +418,7 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
     const maxIter = budget.steps ?? Infinity;
     const timeUp = () => budget.seconds !== undefined && elapsedBefore + (performance.now() - t0) / 1000 >= budget.seconds;
     // The imitation expert: weighted fair with tuned weighted fair's alpha for each instance (training seeds).
-    const alphas = iteration < I ? instances.map((inst) => (Number.isNaN(cfg.expertAlpha) ? sweepAlpha(inst, SWEEP_EPISODES.full, undefined, expertOrder(cfg)).alpha : cfg.expertAlpha)) : [];
+    const alphas = iteration < I ? instances.map(expertAlphaOf) : [];
     if (cfg.teacherRollouts > 0 && instances.some((i) => i.workload.kind !== 'batch')) throw new SelfoptError('a rollout teacher on a stream', 'Decima imitation', 'batch instances (a replayed stream would hold its future arrivals)');
     const buffer: ImitationEpisode[] = [];
     while (iteration < maxIter && !timeUp()) {
@@ -506,7 +515,10 @@ export function loadDecima(path: string): DecimaNet {
   const a = header.architecture as Record<string, unknown>;
   if (a.type !== 'DecimaNet') throw new SelfoptError(`checkpoint holds a ${String(a.type)}`, path, 'a DecimaNet checkpoint (selfopt train scheduling decima)');
   // Checkpoints from before the optional job inputs have none.
-  const net = new DecimaNet({ numExecutors: Number(a.numExecutors), embed: Number(a.embed), gnnHidden: a.gnnHidden as number[], headHidden: a.headHidden as number[], jobExtras: Number(a.jobExtras ?? 0) }, new Rng(0));
+  const net = new DecimaNet({
+    numExecutors: Number(a.numExecutors), embed: Number(a.embed), gnnHidden: a.gnnHidden as number[], headHidden: a.headHidden as number[],
+    jobExtras: Number(a.jobExtras ?? 0), stageExtras: Number(a.stageExtras ?? 0), shareAlpha: Number(a.shareAlpha ?? 0),
+  }, new Rng(0));
   loadCheckpoint(path, net);
   return net;
 }

@@ -12,6 +12,7 @@
  * rollout teacher (decima-teacher.ts) with R rollouts per candidate (batch only; slow). `--sjf`
  * also runs tuned-weighted-fair-sjf (its own alpha sweep, jobs visited smallest work first).
  */
+import { pathToFileURL } from 'node:url';
 import { DataPath } from '../../core/data.js';
 import { reportError } from '../../core/errors.js';
 import { schedulingProblem } from './index.js';
@@ -61,8 +62,11 @@ function main(): void {
   }
 }
 
-try {
-  main();
-} catch (e) {
-  reportError(e, 'validate');
+// Run as a script only (agreement.ts imports the seed base).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  try {
+    main();
+  } catch (e) {
+    reportError(e, 'validate');
+  }
 }

@@ -1,0 +1,90 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Rng } from '../../../src/core/rng.js';
+import { saveCheckpoint } from '../../../src/learn/index.js';
+import { decimaPolicy, loadDecima } from '../../../src/problems/scheduling/decima.js';
+import { DataPath } from '../../../src/core/data.js';
+import { makeEnv, runEpisode } from '../../../src/problems/scheduling/evaluate.js';
+import { instanceRef, loadInstance, type SchedulingInstance } from '../../../src/problems/scheduling/instances.js';
+import { WeightedFair } from '../../../src/problems/scheduling/heuristics.js';
+import { DecimaNet, snapshot, structureOf, JOB_EXTRAS_FULL, STAGE_EXTRAS } from '../../../src/problems/scheduling/decima-net.js';
+import { equivalentLimits } from '../../../src/problems/scheduling/decima-imitation.js';
+import { agreementEpisode, emptyCounts, expertFromInputs, isStay } from '../../../src/problems/scheduling/agreement.js';
+
+const data = new DataPath();
+const synthetic = (id: string): SchedulingInstance => loadInstance(instanceRef(id, data)!);
+
+for (const [id, alpha] of [['synthetic_batch8_20exec_train', -1], ['synthetic_stream30-60s_20exec_train', 0.2]] as const) {
+  test(`the expert-state inputs determine weighted fair's (smallest work first) stage and share: ${id}`, () => {
+    const inst = synthetic(id);
+    const env = makeEnv(inst);
+    const expert = new WeightedFair(alpha, 'work');
+    let states = 0, visits = 0, exact = 0, multi = 0;
+    for (let e = 0; e < 2; e++) {
+      let { obs, info } = env.reset({ seed: inst.seedBase + e });
+      for (;;) {
+        const a = expert.act(obs, info);
+        if (a !== env.idleAction) {
+          const { row, limit } = env.decode(a);
+          const st = snapshot(obs, structureOf(obs));
+          const mine = expertFromInputs(st, obs.numExecutors, alpha);
+          assert.equal(mine.row, row, `state ${states}: the inputs give stage row ${mine.row}, the expert took ${row}`);
+          const [lo, hi] = equivalentLimits(obs, row, limit);
+          if (hi < obs.numExecutors) { assert.equal(mine.share, lo, 'an exact limit is the share'); exact++; }
+          states++;
+          if (!isStay(obs)) visits++;
+          let sel = 0;
+          for (let r = obs.jobPtr[obs.stageJob[row]!]!; r < obs.jobPtr[obs.stageJob[row]! + 1]!; r++) sel += obs.stageMask[r]!;
+          if (sel > 1) multi++;
+        }
+        const r = env.step(a);
+        if (r.terminated) break;
+        ({ obs, info } = r);
+      }
+    }
+    assert.ok(states > 50 && visits > 10 && exact > 5 && multi > 5, `${states} states, ${visits} outside the source job, ${exact} exact limits, ${multi} with several stages in the job`);
+  });
+}
+
+test('agreement counts: every labelled state is counted once by kind, and a net gets some right', () => {
+  const inst = synthetic('synthetic_batch6_20exec_train');
+  const env = makeEnv(inst);
+  const net = new DecimaNet({ numExecutors: 20, jobExtras: JOB_EXTRAS_FULL, stageExtras: STAGE_EXTRAS, shareAlpha: -1 }, new Rng(1));
+  const c = emptyCounts();
+  agreementEpisode(env, net, new WeightedFair(-1, 'work'), inst.seedBase, c);
+  assert.equal(c.avgJctS.length, 1);
+  assert.ok(c.stay + c.visit > 10);
+  assert.equal(c.full + c.exact, c.stay + c.visit);
+  assert.ok(c.visitStage <= c.visitJob && c.stayStage <= c.stay && c.rightJobMultiHits <= c.rightJobMulti);
+  assert.ok(c.stayLimit + c.visitLimit === c.fullHits + c.exactHits);
+});
+
+test('Decima net with the expert-state inputs: the checkpoint records them (and shareAlpha) and loads to the same policy', () => {
+  const inst = synthetic('synthetic_batch6_20exec_train');
+  const env = makeEnv(inst);
+  const net = new DecimaNet({ numExecutors: 20, jobExtras: JOB_EXTRAS_FULL, stageExtras: STAGE_EXTRAS, shareAlpha: -0.7 }, new Rng(4));
+  const arch = net.architecture();
+  assert.equal(arch.stageExtras, STAGE_EXTRAS);
+  assert.equal(arch.shareAlpha, -0.7);
+  const { obs } = env.reset({ seed: inst.seedBase });
+  const st = snapshot(obs, structureOf(obs));
+  // the stage inputs reach the stage scores
+  const q0 = Array.from(net.embed([st]).q.data);
+  const moved = { ...st, stageExtra: st.stageExtra.map((v, i) => (i % STAGE_EXTRAS === 1 ? v + 0.5 : v)) };
+  assert.notDeepEqual(Array.from(net.embed([moved]).q.data), q0);
+  const dir = mkdtempSync(join(tmpdir(), 'decima-full-'));
+  try {
+    const p = join(dir, 'full.ckpt');
+    saveCheckpoint(p, net, {});
+    const back = loadDecima(p);
+    assert.equal(back.opts.shareAlpha, -0.7);
+    assert.equal(back.opts.stageExtras, STAGE_EXTRAS);
+    const a = runEpisode(env, decimaPolicy(net), inst.seedBase), b = runEpisode(env, decimaPolicy(back), inst.seedBase);
+    assert.deepEqual(Array.from(b.jctMs), Array.from(a.jctMs));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
