@@ -28,10 +28,10 @@ import { makeEnv } from './evaluate.js';
 import { sweepAlpha, SWEEP_EPISODES, WeightedFair, type JobOrder } from './heuristics.js';
 import { loadDecima } from './decima.js';
 import { VALIDATION_SEED_BASE } from './validate.js';
-import { encodeAction, JOB_FEATURES, type SchedulingEnv, type SchedulingObs } from './env.js';
+import { encodeAction, type SchedulingEnv, type SchedulingObs } from './env.js';
 import { equivalentLimits } from './decima-imitation.js';
 import { decide } from './decima.js';
-import { type DecimaNet, type Step, type Structure, structureOf, viewOf, fullJobExtras, JOB_EXTRAS_FULL, STAGE_EXTRAS } from './decima-net.js';
+import { type DecimaNet, type Structure, structureOf, viewOf } from './decima-net.js';
 
 export interface AgreementCounts {
   /** Labelled states by kind, and greedy hits. */
@@ -117,39 +117,6 @@ export function formatCounts(c: AgreementCounts): string {
     `  right job, several selectable stages there: ${p(c.rightJobMulti, c.rightJob)} of right-job states, right stage in ${p(c.rightJobMultiHits, c.rightJobMulti)}`,
     `limit: ${p(c.stayLimit + c.visitLimit, n)} (stay ${p(c.stayLimit, c.stay)}; visit ${p(c.visitLimit, c.visit)}; full-send labels ${p(c.fullHits, c.full)}; exact labels ${p(c.exactHits, c.exact)}, off by one ${c.exactOffByOne})`,
   ].join('\n');
-}
-
-/**
- * Weighted fair's stage choice (smallest-work-first order, the share at the net's shareAlpha)
- * computed from a Step's inputs alone (the paper's source-job flag, the stage mask and the
- * expert-state inputs of decima-net.ts): a check that those inputs determine the expert's
- * choice. Returns the stage row and, when the share bounds the executors sent, that share (the
- * expert's limit then), else -1.
- */
-export function expertFromInputs(st: Step, E: number, alpha: number): { row: number; share: number } {
-  const s = st.s, jx = fullJobExtras(st, E, alpha), X = JOB_EXTRAS_FULL;
-  const firstStage = (k: number): number => {
-    let best = -1, bestRank = Infinity, first = -1;
-    for (let r = s.jobPtr[k]!; r < s.jobPtr[k + 1]!; r++) {
-      if (!st.stageMask[r]) continue;
-      if (first < 0) first = r;
-      const runnable = st.stageExtra[r * STAGE_EXTRAS]! === 1, rank = st.stageExtra[r * STAGE_EXTRAS + 1]!;
-      if (runnable && rank < bestRank) { bestRank = rank; best = r; }
-    }
-    return best >= 0 ? best : first;
-  };
-  for (let k = 0; k < s.numJobs; k++) {
-    if (st.jobFeatures[k * JOB_FEATURES + 1]! !== 2) continue;
-    const r = firstStage(k);
-    if (r >= 0) return { row: r, share: -1 };
-  }
-  const order = Array.from({ length: s.numJobs }, (_, k) => k).sort((a, b) => jx[a * X + 4]! - jx[b * X + 4]!);
-  for (const k of order) {
-    if (!(jx[k * X + 7]! > 0)) continue;
-    const r = firstStage(k);
-    if (r >= 0) return { row: r, share: Math.round(jx[k * X + 8]! * 20) };
-  }
-  return { row: -1, share: -1 };
 }
 
 function main(): void {

@@ -21,11 +21,11 @@
 import { Rng } from '../../core/rng.js';
 import type { Info } from '../../core/env.js';
 import { tidy, gather, pick, reshape, sum, add, sub, mul, logSoftmax } from '../../learn/index.js';
-import { encodeAction, type SchedulingEnv, type SchedulingObs } from './env.js';
+import { encodeAction, JOB_FEATURES, type SchedulingEnv, type SchedulingObs } from './env.js';
 import type { SchedulingPolicy } from './evaluate.js';
 import { decide } from './decima.js';
 import type { RolloutTeacher } from './decima-teacher.js';
-import { type DecimaNet, type Step, type Structure, snapshot, structureOf, chosenStageHeads } from './decima-net.js';
+import { type DecimaNet, type Step, type Structure, snapshot, structureOf, chosenStageHeads, fullJobExtras, JOB_EXTRAS_FULL, STAGE_EXTRAS } from './decima-net.js';
 
 /** The labelled states of one episode. */
 export interface ImitationEpisode {
@@ -138,4 +138,37 @@ export function sampleBatch(buffer: ImitationEpisode[], n: number, rng: Rng): { 
     hi[i] = ep.limitHi[j]!;
   }
   return { steps, rows, lo, hi };
+}
+
+/**
+ * Weighted fair's stage choice (smallest-work-first order, the share at the net's shareAlpha)
+ * computed from a Step's inputs alone (the paper's source-job flag, the stage mask and the
+ * expert-state inputs of decima-net.ts): a check that those inputs determine the expert's
+ * choice. Returns the stage row and, when the share bounds the executors sent, that share (the
+ * expert's limit then), else -1.
+ */
+export function expertFromInputs(st: Step, E: number, alpha: number): { row: number; share: number } {
+  const s = st.s, jx = fullJobExtras(st, E, alpha), X = JOB_EXTRAS_FULL;
+  const firstStage = (k: number): number => {
+    let best = -1, bestRank = Infinity, first = -1;
+    for (let r = s.jobPtr[k]!; r < s.jobPtr[k + 1]!; r++) {
+      if (!st.stageMask[r]) continue;
+      if (first < 0) first = r;
+      const runnable = st.stageExtra[r * STAGE_EXTRAS]! === 1, rank = st.stageExtra[r * STAGE_EXTRAS + 1]!;
+      if (runnable && rank < bestRank) { bestRank = rank; best = r; }
+    }
+    return best >= 0 ? best : first;
+  };
+  for (let k = 0; k < s.numJobs; k++) {
+    if (st.jobFeatures[k * JOB_FEATURES + 1]! !== 2) continue;
+    const r = firstStage(k);
+    if (r >= 0) return { row: r, share: -1 };
+  }
+  const order = Array.from({ length: s.numJobs }, (_, k) => k).sort((a, b) => jx[a * X + 4]! - jx[b * X + 4]!);
+  for (const k of order) {
+    if (!(jx[k * X + 7]! > 0)) continue;
+    const r = firstStage(k);
+    if (r >= 0) return { row: r, share: Math.round(jx[k * X + 8]! * 20) };
+  }
+  return { row: -1, share: -1 };
 }

@@ -43,10 +43,10 @@ import { encodeAction, type SchedulingEnv, type SchedulingObs } from './env.js';
 import { makeEnv, type SchedulingPolicy } from './evaluate.js';
 import type { SchedulingInstance } from './instances.js';
 import { firstFitClass, sweepAlpha, SWEEP_EPISODES, WeightedFair, type JobOrder } from './heuristics.js';
-import { runImitationEpisode, imitationGradient, sampleBatch, type ImitationEpisode } from './decima-imitation.js';
+import { runImitationEpisode, imitationGradient, sampleBatch, expertFromInputs, type ImitationEpisode } from './decima-imitation.js';
 import { RolloutTeacher, ROLLOUT_TEACHER_DEFAULTS } from './decima-teacher.js';
 import type { EpisodeTask } from './decima-worker.js';
-import { DecimaNet, DECIMA_NET_DEFAULTS, JOB_EXTRAS_FULL, structureOf, snapshot, viewOf, chosenStageHeads, type Step, type Structure, type DecimaNetOptions } from './decima-net.js';
+import { DecimaNet, DECIMA_NET_DEFAULTS, JOB_EXTRAS_FULL, STAGE_EXTRAS, structureOf, snapshot, viewOf, chosenStageHeads, type Step, type Structure, type DecimaNetOptions } from './decima-net.js';
 
 // ---------------------------------------------------------------------------------------------
 // Hyperparameters
@@ -113,6 +113,15 @@ export interface DecimaConfig {
   stageExtras: number;
   /** The alpha of the weighted fair share input (jobExtras = 9); NaN: the expert's alpha (expertAlpha, or its sweep). */
   shareAlpha: number;
+  /**
+   * REINFORCE anchored to the expert (not in the paper): this weight times the imitation
+   * cross-entropy of the expert's answers (tuned-weighted-fair-sjf at shareAlpha, read from the
+   * inputs: agreement.ts expertFromInputs) at `anchorStates` of the iteration's states is added to
+   * the policy-gradient loss, so the policy moves away from the expert only where the advantages
+   * keep pushing (needs jobExtras = 9, stageExtras = 3). 0: plain REINFORCE.
+   */
+  anchorWeight: number;
+  anchorStates: number;
 }
 
 /** The order in which the imitation expert visits jobs under their share. */
@@ -149,6 +158,8 @@ export const DECIMA_DEFAULTS: DecimaConfig = {
   jobExtras: 0,
   stageExtras: 0,
   shareAlpha: NaN,
+  anchorWeight: 0,
+  anchorStates: 256,
 };
 
 /** Decima's hyperparameters for continuous arrivals (decima-sim's README command, per second). */
@@ -380,6 +391,7 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
   // The imitation expert's alpha per instance: weighted fair with tuned weighted fair's alpha (training seeds) unless given.
   const expertAlphaOf = (inst: SchedulingInstance) => (Number.isNaN(cfg.expertAlpha) ? sweepAlpha(inst, SWEEP_EPISODES.full, undefined, expertOrder(cfg)).alpha : cfg.expertAlpha);
   const shareAlpha = Number.isNaN(cfg.shareAlpha) ? (cfg.jobExtras === JOB_EXTRAS_FULL ? expertAlphaOf(instances[0]!) : 0) : cfg.shareAlpha;
+  if (cfg.anchorWeight > 0 && !(cfg.jobExtras === JOB_EXTRAS_FULL && cfg.stageExtras === STAGE_EXTRAS && cfg.expertSjf)) throw new SelfoptError('anchorWeight > 0 without the expert-state inputs', 'Decima config', `decima.jobExtras=${JOB_EXTRAS_FULL} decima.stageExtras=${STAGE_EXTRAS} decima.expertSjf=1 (the anchor reads the expert's answer from them)`);
   const netOpts: DecimaNetOptions = { numExecutors: E, embed: cfg.embed, gnnHidden: cfg.gnnHidden, headHidden: cfg.headHidden, jobExtras: cfg.jobExtras, stageExtras: cfg.stageExtras, shareAlpha };
   const net = new DecimaNet(netOpts, ctx.rng.split('init'));
   const I = cfg.imitationIterations;
@@ -461,7 +473,11 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
         // The arrival sequence of this iteration: a training seed of the instance (never an evaluation seed).
         const seed = inst.seedBase + k;
         const eps = await rollouts.run(k % instances.length, env, seed, itRng, horizonS);
-        const { advantages } = reinforceAdvantages(eps, eps.map(() => 0), 'input', 1, rate);
+        const { advantages, returns } = reinforceAdvantages(eps, eps.map(() => 0), 'input', 1, rate);
+        // Baseline quality: the share of the return-to-go variance the input-dependent baseline explains.
+        let sr = 0, sr2 = 0, sa2 = 0, nr = 0;
+        returns.forEach((g, i) => g.forEach((x, t) => { sr += x; sr2 += x * x; sa2 += advantages[i]![t]! ** 2; nr++; }));
+        const baselineExplained = nr > 1 ? 1 - sa2 / nr / Math.max(1e-12, sr2 / nr - (sr / nr) ** 2) : 0;
 
         // One gradient step over every step of the batch, in chunks
         opt.zeroGrad();
@@ -475,6 +491,20 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
           pg += r.pg;
           ent += r.entropy;
         }
+        let anchorLoss = 0;
+        if (cfg.anchorWeight > 0) {
+          // The expert's answer at a sample of the iteration's states: its stage, and its limit (E when it keeps the source executors in their job, else the share; each is in the expert's set of equivalent limits).
+          const aRng = itRng.split('anchor'), n = Math.min(cfg.anchorStates, total);
+          const picked = Array.from({ length: n }, () => flat[Math.floor(aRng.next() * total)]!);
+          const steps = picked.map(([i, t]) => eps[i]!.steps[t]!);
+          const labels = steps.map((st) => expertFromInputs(st, E, net.opts.shareAlpha));
+          const keep = labels.flatMap((l, b) => (l.row >= 0 ? [b] : []));
+          const lim = keep.map((b) => (labels[b]!.share >= 0 ? Math.max(labels[b]!.share, steps[b]!.limitMin[steps[b]!.s.stageJob[labels[b]!.row]!]!) : E));
+          if (keep.length > 0) {
+            const r = imitationGradient(net, keep.map((b) => steps[b]!), Int32Array.from(keep, (b) => labels[b]!.row), Int32Array.from(lim), Int32Array.from(lim), cfg.anchorWeight / keep.length);
+            anchorLoss = r.loss / keep.length;
+          }
+        }
         opt.step();
         resetProb = Math.max(cfg.resetProbMin, resetProb - cfg.resetProbDecay);
         iteration++;
@@ -486,7 +516,7 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
           meanTotalJctS: done.length ? done.reduce((s, e) => s + e.totalJctS, 0) / done.length : -1,
           meanAvgJctS: done.length && inst.workload.kind === 'batch' ? done.reduce((s, e) => s + e.totalJctS, 0) / done.length / inst.workload.numJobs : -1,
           meanScaledReturn: eps.reduce((s, e) => s + e.rewards.reduce((a, b) => a + b, 0), 0) / eps.length,
-          pgLoss: pg / total, entropy: ent / total, entropyWeight, rewardRate: rate ? rate.rate() : 0, jobsAtStart: jobs,
+          pgLoss: pg / total, entropy: ent / total, entropyWeight, rewardRate: rate ? rate.rate() : 0, jobsAtStart: jobs, baselineExplained, anchorLoss,
           elapsedS: elapsedBefore + (performance.now() - t0) / 1000,
         });
       }
