@@ -7,7 +7,8 @@
 //   oracle         the lower bound read from a precomputed answer array: the floor of any index
 //                  (what remains is the key-array access and the payload sum of the duplicates);
 //   binary-search  the baseline; rbs18 SOSD's RBS with its default 1 MiB table;
-//   rmi:ROOT:B[:T] an RMI of exactly that config (B leaves, 2^k when B <= 40; T table bits);
+//   rmi:ROOT:B[:T[:near|gallop]] an RMI of exactly that config (B leaves, 2^k when B <= 40; T table
+//                  bits; the last mile forced, rmi.ts RmiConfig.near, else chosen by its rule);
 //   max:BYTES[:K]  the searched RMI under a byte budget, K candidates timed (as the solvers).
 // Every timed answer is checked. Prints ns/lookup (median), speedup vs binary search, bytes, and
 // the model's mean / mean-log2 / max error on the timed lookups.
@@ -19,6 +20,7 @@
 //
 // Usage: npx tsc -p . && node scripts/rmi-explore.mjs [--sets s2,flights,lon,ipv4] [--q 200000]
 //        [--rounds 5] [--rmi radix-table:18:16,max:262146:6] [--no-oracle] [--no-rbs] [--latency]
+//        [--lb] (the lower bound alone, as the evaluator's lb rounds: no payload sum) [--batch 20000]
 import path from 'node:path';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -29,13 +31,13 @@ const { selectKeys, lowerBoundExact } = await import(path.join(dist, 'keys.js'))
 const { loadSosd } = await import(path.join(dist, 'instances.js'));
 const { buildRmi } = await import(path.join(dist, 'rmi.js'));
 const { RadixBinarySearchIndex, BinarySearchIndex } = await import(path.join(dist, 'heuristics.js'));
-const { freshLookupLoop } = await import(path.join(dist, 'evaluate.js'));
+const { freshLookupLoop, freshLowerBoundLoop } = await import(path.join(dist, 'evaluate.js'));
 
 const args = process.argv.slice(2);
 const arg = (n, d) => { const i = args.indexOf(`--${n}`); return i >= 0 ? args[i + 1] : d; };
 const dataDir = arg('data', process.env.SELFOPT_DATA ?? path.join(here, '..', '..', 'shared', 'data'));
 const SETS = { s2: 'gshhg_s2cellids_6.9M_uint64', flights: 'flights_ts_3M_uint64', lon: 'gshhg_lon_4.3M_f64', ipv4: 'ipv4_range_starts_386K_uint32' };
-const Q = Number(arg('q', '200000')), ROUNDS = Number(arg('rounds', '5')), BATCH = 20000, PRIMER = 5000;
+const Q = Number(arg('q', '200000')), ROUNDS = Number(arg('rounds', '5')), BATCH = Number(arg('batch', '20000')), PRIMER = 5000;
 
 if (args.includes('--latency')) {
   for (const kb of [16, 64, 256, 512, 1024, 2048, 4096, 8192, 16384, 65536]) {
@@ -84,7 +86,7 @@ function bench(keys, methods) {
   const exp = answers(keys, q), pexp = answers(keys, primer);
   const out = new Int32Array(q.n), pout = new Int32Array(primer.n);
   if (!args.includes('--no-oracle')) methods.unshift({ name: 'oracle', index: new Oracle(exp), primerIndex: new Oracle(pexp) });
-  const loops = methods.map(() => freshLookupLoop(keys.form));
+  const loops = methods.map(() => (args.includes('--lb') ? freshLowerBoundLoop() : freshLookupLoop(keys.form)));
   const times = methods.map(() => []);
   for (let r = 0; r <= ROUNDS; r++) {
     for (let from = 0, b = 0; from < q.n; from += BATCH, b++) {
@@ -119,10 +121,11 @@ for (const set of arg('sets', 's2,flights,lon,ipv4').split(',')) {
   const methods = [{ name: 'binary-search', index: new BinarySearchIndex(keys) }];
   if (!args.includes('--no-rbs')) methods.push({ name: 'rbs18', index: new RadixBinarySearchIndex(keys, 18) });
   for (const spec of arg('rmi', 'max:33554432:6,max:262146:6').split(',').filter(Boolean)) {
-    const [root, b, t] = spec.split(':');
+    const [root, b, t, lm] = spec.split(':');
     const ix = root === 'max'
       ? buildRmi(keys, undefined, { maxBytes: Number(b), timed: Number(t ?? 1) })
-      : buildRmi(keys, { root, branching: Number(b) > 40 ? Number(b) : 2 ** Number(b), ...(t ? { tableBits: Number(t) } : {}) });
+      : buildRmi(keys, { root, branching: Number(b) > 40 ? Number(b) : 2 ** Number(b), ...(t ? { tableBits: Number(t) } : {}),
+        ...(lm ? { near: lm === 'near' } : {}) });
     methods.push({ name: `rmi ${spec}`, index: ix });
     console.log(`  (${spec}: ${JSON.stringify(ix.describe())})`);
   }

@@ -158,7 +158,8 @@ function compileFresh(source: string): unknown {
 export function freshLookupLoop(form: KeyForm): LookupLoop {
   return compileFresh(lookupLoopSource(form)) as LookupLoop;
 }
-function freshLowerBoundLoop(): LookupLoop {
+/** A freshly compiled loop of the lower bound alone (the lb rounds; scripts/rmi-explore.mjs --lb). */
+export function freshLowerBoundLoop(): LookupLoop {
   return compileFresh(LOWER_BOUND_LOOP_SOURCE) as LookupLoop;
 }
 function freshRangeLoop(form: KeyForm): RangeLoop {

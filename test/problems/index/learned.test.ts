@@ -127,6 +127,10 @@ const builders: Builder[] = [
   ...RMI_ROOTS.map((root) => ({ name: `rmi(${root},64)`, build: (k: KeySet) => buildRmi(k, { root, branching: 64 }) })),
   { name: 'rmi(linear-spline,1)', build: (k) => buildRmi(k, { root: 'linear-spline', branching: 1 }) },
   { name: 'rmi(radix-table,1000,6)', build: (k) => buildRmi(k, { root: 'radix-table', branching: 1000, tableBits: 6 }) },
+  // The near search (window-search.ts searchNearS) forced, and the gallop forced, with a good model and a poor one.
+  { name: 'rmi(radix-table,1000,6,near)', build: (k) => buildRmi(k, { root: 'radix-table', branching: 1000, tableBits: 6, near: true }) },
+  { name: 'rmi(radix-table,4,2,near)', build: (k) => buildRmi(k, { root: 'radix-table', branching: 4, tableBits: 2, near: true }) },
+  { name: 'rmi(radix-table,1000,6,gallop)', build: (k) => buildRmi(k, { root: 'radix-table', branching: 1000, tableBits: 6, near: false }) },
   { name: 'rmi(search, timed 3, <= 4 KiB)', build: (k) => buildRmi(k, undefined, { timed: 3, maxBytes: 4096 }) },
   { name: 'radix-spline(32,18)', build: (k) => buildRadixSpline(k) },
   { name: 'radix-spline(2,4)', build: (k) => buildRadixSpline(k, 2, 4) },

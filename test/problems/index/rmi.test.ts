@@ -14,7 +14,7 @@ import {
 } from '../../../src/problems/index/rmi.js';
 import { decodeSlope, encodeSlope, evalRoot, leafPredict } from '../../../src/problems/index/rmi-models.js';
 import { RadixBinarySearchIndex, RBS_DEFAULT_BITS } from '../../../src/problems/index/heuristics.js';
-import { searchFromExact, searchFromS, searchFromU32 } from '../../../src/problems/index/window-search.js';
+import { NEAR_KEYS, nearStart, searchFromExact, searchFromS, searchFromU32, searchNearS } from '../../../src/problems/index/window-search.js';
 import { TUNING_STREAM, tuningLookups } from '../../../src/problems/index/tuning.js';
 import { existingLookups } from '../../../src/problems/index/workloads.js';
 
@@ -131,6 +131,60 @@ test('exponential search from a prediction: exact from any start, every key form
   }
   const empty = u64([]);
   assert.equal(searchFromS(empty, u64([5n]), 0, 0), 0);
+});
+
+test('near search: exact from any start, inside its window or not (duplicates, absent keys, low bits only, n = 8, 9, 16)', () => {
+  const rng = new Rng(25);
+  const lowBits = Array.from({ length: 600 }, () => (1n << 60n) + BigInt(rng.nextU32() % 5000)); // doubles cannot tell these apart
+  const sets: Array<[string, KeySet]> = [
+    ['clustered with duplicates', u64(clustered(rng, 2000))],
+    ['near 2^60, low bits only', u64(lowBits)],
+    ['all equal', u64(new Array(40).fill(99n))],
+    ['n = 8', u64([3n, 5n, 5n, 9n, 10n, 10n, 10n, 40n])],
+    ['n = 9', u64([1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n, 1n << 62n])],
+    ['n = 16', u64(Array.from({ length: 16 }, (_, i) => BigInt(i >> 1) << 40n))],
+  ];
+  let inside = 0, outside = 0;
+  for (const [label, keys] of sets) {
+    assert.ok(keys.n >= NEAR_KEYS);
+    const qs: bigint[] = [0n, (1n << 64n) - 1n];
+    for (let t = 0; t < 150; t++) {
+      const k = keyAt(keys, rng.nextU32() % keys.n);
+      qs.push(k, k + 1n, k > 0n ? k - 1n : 0n); // present, and absent between keys
+    }
+    const q = u64(qs);
+    for (let i = 0; i < q.n; i++) {
+      const want = lowerBoundExact(keys, q, i, 0, keys.n);
+      const starts = [0, keys.n - 1, Math.min(keys.n - 1, want), Math.max(0, want - 1), Math.max(0, want - 4),
+        Math.min(keys.n - 1, want + 4), rng.nextU32() % keys.n];
+      for (const P of starts) {
+        assert.equal(searchNearS(keys, q, i, P), want, `${label}: query ${keyAt(q, i)} from ${P}`);
+        const s = nearStart(P, keys.n);
+        assert.ok(s >= 0 && s + NEAR_KEYS <= keys.n, `${label}: window [${s}, ${s + NEAR_KEYS}) outside the keys`);
+        if (want > s && want < s + NEAR_KEYS) inside++; else outside++;
+      }
+    }
+  }
+  // Both ways through it were taken: the branch-free answer and the fallback from either edge.
+  assert.ok(inside > 1000 && outside > 1000, `inside ${inside}, outside ${outside}`);
+});
+
+test('last mile: the near search only on order-exact double keys (n >= 8) with a table root; forced either way by config', () => {
+  const rng = new Rng(26);
+  const keys = u64(clustered(rng, 20_000));
+  const cfg = { root: 'radix-table' as const, branching: 4096, tableBits: 12 };
+  assert.equal(buildRmi(keys, { ...cfg, near: true }).describe().lastMile, 'near');
+  assert.equal(buildRmi(keys, { ...cfg, near: false }).describe().lastMile, 'gallop');
+  // Other roots, other key forms and tiny sets keep the gallop, even when asked.
+  assert.equal(buildRmi(keys, { root: 'linear-spline', branching: 4096, near: true }).describe().lastMile, 'gallop');
+  const k32 = fromUint32(Uint32Array.from({ length: 5000 }, (_, i) => i * 7));
+  assert.equal(buildRmi(k32, { ...cfg, near: true }).describe().lastMile, 'gallop');
+  assert.equal(buildRmi(u64([1n, 2n, 3n, 4n, 5n, 6n, 7n]), { ...cfg, near: true }).describe().lastMile, 'gallop');
+  // The share the rule reads: all but none of the answers inside the window for a model that is
+  // nearly exact (dense keys: rank = key - 42), few for a model of one leaf over clustered keys.
+  const dense = u64(Array.from({ length: 50_000 }, (_, i) => BigInt(42 + i)));
+  assert.ok(Number(buildRmi(dense, { ...cfg, near: true }).describe().nearShare) > 0.99);
+  assert.ok(Number(buildRmi(keys, { root: 'radix-table', branching: 1, tableBits: 2, near: true }).describe().nearShare) < 0.2);
 });
 
 test('leaves are fitted with the lookup\'s own root arithmetic (every root kind)', () => {
