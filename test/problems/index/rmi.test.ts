@@ -187,6 +187,25 @@ test('last mile: the near search only on order-exact double keys (n >= 8) with a
   assert.ok(Number(buildRmi(keys, { root: 'radix-table', branching: 1, tableBits: 2, near: true }).describe().nearShare) < 0.2);
 });
 
+test('configuration search: the last mile is timed too where the near search may pay, and the faster kept', () => {
+  // Dense keys: a table root predicts nearly every answer exactly (all inside the near window).
+  const keys = u64(Array.from({ length: 50_000 }, (_, i) => 42n + BigInt(i) * 3n));
+  const ix = buildRmi(keys, undefined, { timed: 2, roots: ['radix-table'] });
+  const d = ix.describe();
+  assert.ok(Number(d.nearShare) >= 0.85, `near share ${d.nearShare}`);
+  const m = /last mile: gallop (\d+) ns, near (\d+) ns \(\d+% inside its window\), kept (gallop|near)/.exec(String(d.search));
+  assert.ok(m, `no last-mile timing in: ${d.search}`);
+  assert.equal(m[3], d.lastMile);
+  // The summary rounds to whole ns: the kept one is never the slower by more than that.
+  const [gallop, near] = [Number(m[1]), Number(m[2])];
+  assert.ok(d.lastMile === 'near' ? near <= gallop : gallop <= near, `kept ${d.lastMile}: gallop ${gallop}, near ${near}`);
+  const q = u64([0n, 41n, 42n, 43n, 44n, 45n, 1000n, 42n + 3n * 49_999n, 42n + 3n * 49_999n + 1n, (1n << 64n) - 1n]);
+  for (let i = 0; i < q.n; i++) assert.equal(ix.lowerBound(q, i), lowerBoundExact(keys, q, i, 0, keys.n), `query ${keyAt(q, i)}`);
+  // Where few answers fall inside the window, only the configuration is timed.
+  const poor = buildRmi(u64(clustered(new Rng(27), 20_000)), undefined, { timed: 2, roots: ['radix-table'] }).describe();
+  assert.ok(Number(poor.nearShare) < 0.85 && !String(poor.search).includes('last mile'), String(poor.search));
+});
+
 test('leaves are fitted with the lookup\'s own root arithmetic (every root kind)', () => {
   const rng = new Rng(24);
   const keys = u64(clustered(rng, 20_000));
