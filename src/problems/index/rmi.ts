@@ -54,20 +54,22 @@ export interface RmiConfig {
   tableBits?: number;
   /**
    * radix-table root on KeyForm.S keys only: the last mile starts with the branch-free search of
-   * the 8 keys around the prediction (window-search.ts searchNearS). Unset: chosen by the share
-   * of answers inside that window (NEAR_MIN_SHARE); true or false forces it (when n >= 8).
+   * the 8 keys around the prediction (window-search.ts searchNearS). true or false forces it (when
+   * n >= 8). Unset: the gallop (NEAR_BY_DEFAULT); the searched RMI times both (buildRmi).
    */
   near?: boolean;
 }
 
 /**
  * The near search can pay where at least this share of the sampled keys' answers lies strictly
- * inside its 8-key window (nearShare): measured (window-search.ts searchNearS) on S2 cell ids with
- * 92% inside, 2-6% faster at moderate load and 11% slower under heavy memory traffic; with 70-76%
- * inside (S2 with 2^19 leaves, flights with 46,242 leaves) from a tie to 7% slower; with 38% (S2
- * with 2^17 leaves) 7% slower.
+ * inside its 8-key window (nearShare). Measured (lower bound alone, interleaved in one process;
+ * window-search.ts searchNearS) on S2 cell ids: 2^21 leaves beside an 18-bit table (92% inside)
+ * 2-6% faster than the gallop at moderate load, 11% slower in one run under heavy memory traffic;
+ * 2^20 leaves (83.5% inside) 6-7% faster in two runs (load 5); 2^17 leaves (38%) 7% slower; on
+ * flights, 46,242 leaves (76%) from a tie to 7% slower. The searched RMI times both where this
+ * holds (buildRmi), so the threshold only spares the timing where the near search cannot win.
  */
-export const NEAR_MIN_SHARE = 0.85;
+export const NEAR_MIN_SHARE = 0.8;
 /**
  * Whether the rule above alone picks the near search for an RMI built from a given configuration
  * (RmiConfig.near unset). Off: its gain on S2 did not hold under every load measured (see

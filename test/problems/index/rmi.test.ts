@@ -10,7 +10,7 @@ import { Rng, hashString, hashWords } from '../../../src/core/rng.js';
 import type { SolveContext } from '../../../src/core/problem.js';
 import { type KeySet, fromBigUint64, fromUint32, keyAt, lowerBoundExact } from '../../../src/problems/index/keys.js';
 import {
-  RMI_COMPACT_BYTES, RMI_HEADER_BYTES, RMI_ROOTS, buildRmi, rmiCompactSolver, rmiSolver,
+  NEAR_MIN_SHARE, RMI_COMPACT_BYTES, RMI_HEADER_BYTES, RMI_ROOTS, buildRmi, rmiCompactSolver, rmiSolver,
 } from '../../../src/problems/index/rmi.js';
 import { decodeSlope, encodeSlope, evalRoot, leafPredict } from '../../../src/problems/index/rmi-models.js';
 import { RadixBinarySearchIndex, RBS_DEFAULT_BITS } from '../../../src/problems/index/heuristics.js';
@@ -192,7 +192,7 @@ test('configuration search: the last mile is timed too where the near search may
   const keys = u64(Array.from({ length: 50_000 }, (_, i) => 42n + BigInt(i) * 3n));
   const ix = buildRmi(keys, undefined, { timed: 2, roots: ['radix-table'] });
   const d = ix.describe();
-  assert.ok(Number(d.nearShare) >= 0.85, `near share ${d.nearShare}`);
+  assert.ok(Number(d.nearShare) >= NEAR_MIN_SHARE, `near share ${d.nearShare}`);
   const m = /last mile: gallop (\d+) ns, near (\d+) ns \(\d+% inside its window\), kept (gallop|near)/.exec(String(d.search));
   assert.ok(m, `no last-mile timing in: ${d.search}`);
   assert.equal(m[3], d.lastMile);
@@ -203,7 +203,7 @@ test('configuration search: the last mile is timed too where the near search may
   for (let i = 0; i < q.n; i++) assert.equal(ix.lowerBound(q, i), lowerBoundExact(keys, q, i, 0, keys.n), `query ${keyAt(q, i)}`);
   // Where few answers fall inside the window, only the configuration is timed.
   const poor = buildRmi(u64(clustered(new Rng(27), 20_000)), undefined, { timed: 2, roots: ['radix-table'] }).describe();
-  assert.ok(Number(poor.nearShare) < 0.85 && !String(poor.search).includes('last mile'), String(poor.search));
+  assert.ok(Number(poor.nearShare) < NEAR_MIN_SHARE && !String(poor.search).includes('last mile'), String(poor.search));
 });
 
 test('leaves are fitted with the lookup\'s own root arithmetic (every root kind)', () => {
