@@ -6,7 +6,9 @@
  * A root model maps a key to a leaf coordinate r in [0, B) and so to one of B leaves; the leaf is
  * a linear model (weighted least squares, rmi-models.ts) that predicts the position from the
  * key's offset r - L in the leaf. Lookup: root -> leaf (one 4-byte load, and its group's base) -> prediction P,
- * clamped to [0, n - 1] -> exponential search outward from P (window-search.ts searchFrom).
+ * clamped to [0, n - 1] -> exponential search outward from P (window-search.ts searchFrom), or,
+ * with a table root where the tuning timed it faster, first the branch-free search of the 8 keys
+ * around P (searchNearS).
  *
  * Guarantee: the lookup is exact for every query, present or absent, whatever the model
  * predicts: the exponential search brackets the answer from any start. So the leaves keep no
@@ -65,9 +67,10 @@ export interface RmiConfig {
  * inside its 8-key window (nearShare). Measured (lower bound alone, interleaved in one process;
  * window-search.ts searchNearS) on S2 cell ids: 2^21 leaves beside an 18-bit table (92% inside)
  * 2-6% faster than the gallop at moderate load, 11% slower in one run under heavy memory traffic;
- * 2^20 leaves (83.5% inside) 6-7% faster in two runs (load 5); 2^17 leaves (38%) 7% slower; on
- * flights, 46,242 leaves (76%) from a tie to 7% slower. The searched RMI times both where this
- * holds (buildRmi), so the threshold only spares the timing where the near search cannot win.
+ * 2^20 leaves (83.5% inside) 6-7% faster in two runs at load 5, 0-10% slower in four under heavy
+ * memory traffic; 2^17 leaves (38%) 7% slower; on flights, 46,242 leaves (76%) 1-8% slower.
+ * The searched RMI times both where this holds (buildRmi), so the threshold only spares the
+ * timing where the near search cannot win.
  */
 export const NEAR_MIN_SHARE = 0.8;
 /**

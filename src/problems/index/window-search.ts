@@ -299,8 +299,8 @@ export function nearStart(P: number, n: number): number {
  * table, 92% of the answers inside the window) 2-6% less time per lookup than searchFromS in six
  * runs at load 3.3-3.5 (another engineer's training on the other core), but 11% more in one run
  * under heavier memory traffic; where fewer answers fall inside (S2 with 2^17 leaves: 38%;
- * flights with 46,242 leaves: 76%) 2-7% more. A count of the keys below the query over the
- * window (eight independent loads) was 1-4% slower than the halving; a 16-key window (four
+ * flights with 46,242 leaves: 76%) 2-8% more. A count of the keys below the query over the
+ * window (eight independent loads) was 3-4% slower than the halving; a 16-key window (four
  * halvings) 3-5% slower; without the early touch of the key array (rmi.ts RmiTable) the
  * count was 17-19% slower than with it, and slower than the gallop.
  */

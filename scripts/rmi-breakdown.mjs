@@ -1,0 +1,189 @@
+#!/usr/bin/env node
+// Where the time of the S2 RMI lower bound goes (not part of the test suite): copies of the
+// radix-table RMI lookup (rmi.ts RmiTable) cut short after each of its steps, timed interleaved
+// with binary search in one process on one fitted model (every copy reads the same arrays, so no
+// copy is timed on a model of its own that another evicted), each batch after a primer of its
+// own, with the evaluator's loop of the lower bound alone (5,000 lookups a batch):
+//   a    the root: the hint table's rank estimate, clamped;   at  a + the early touch of the key array;
+//   b    the root and the leaf: the prediction P (no key read); bt  b + the touch (what rmi.ts computes before the search);
+//   bp   bt + one independent load of the key at P;          c   the whole lookup (bt + the gallop from P);
+//   d    c without the touch;                                 real  the index itself (buildRmi, the same model).
+// Only bs, real, c and d return the answer; those are checked. The copies import the model's
+// functions, so they are not compiled as lean as rmi.ts's own classes: compare real with bs for
+// the index, and the copies with each other for the steps.
+// Usage: npx tsc -p . && taskset -c 1 node scripts/rmi-breakdown.mjs [--b 21] [--t 18] [--rounds 60]
+//        [--m bs,real,a,at,b,bt,bp,c,d] [--set gshhg_s2cellids_6.9M_uint64]
+import path from 'node:path';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const dist = path.join(here, '..', 'dist', 'src', 'problems', 'index');
+const { selectKeys, lowerBoundExact } = await import(path.join(dist, 'keys.js'));
+const { loadSosd } = await import(path.join(dist, 'instances.js'));
+const { buildRmi } = await import(path.join(dist, 'rmi.js'));
+const { BinarySearchIndex } = await import(path.join(dist, 'heuristics.js'));
+const { evalTable, SLOPE_SCALE } = await import(path.join(dist, 'rmi-models.js'));
+const { searchFromS } = await import(path.join(dist, 'window-search.js'));
+
+const args = process.argv.slice(2);
+const arg = (n, d) => { const i = args.indexOf(`--${n}`); return i >= 0 ? args[i + 1] : d; };
+const dataDir = arg('data', process.env.SELFOPT_DATA ?? path.join(here, '..', '..', 'shared', 'data'));
+const BATCH = 5000, PRIMER = 5000, ROUNDS = Number(arg('rounds', '60'));
+const B = 2 ** Number(arg('b', '21')), TB = Number(arg('t', '18'));
+
+function positions(n, m, seed) {
+  const idx = new Int32Array(m);
+  let s = seed >>> 0 || 1;
+  for (let t = 0; t < m; t++) { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; idx[t] = Math.floor((s / 4294967296) * n); }
+  return idx;
+}
+
+// The evaluator's loop of the lower bound alone (evaluate.ts), compiled once per method from a
+// source text of its own, so that each keeps its own type feedback.
+let compiled = 0;
+const LB = `"use strict";
+return function lowerBoundBatch(index, keys, q, from, to, answers) {
+  let sum = 0;
+  for (let i = from; i < to; i++) {
+    const p = index.lowerBound(q, i);
+    answers[i] = p;
+    sum += p;
+  }
+  return sum;
+};`;
+const fresh = () => new Function(`${LB}\n// loop ${++compiled}`)();
+
+/** rmi.ts leafPosition. */
+function leafPosition(leaf, base, r, bMax, nm1) {
+  const L = r > 0 ? (r < bMax ? r | 0 : bMax) : 0;
+  const w = leaf[L];
+  const p = base[L >> 4] + ((w << 16) >> 16) + ((w >>> 16 & 2047) + 2048) * SLOPE_SCALE[w >>> 27] * (r - L);
+  return p > 0 ? (p < nm1 ? p | 0 : nm1) : 0;
+}
+
+/** The fitted model of an RmiTable index (its arrays, shared). */
+class Base {
+  constructor(ix) {
+    this.keys = ix.keys; this.rp = ix.rp; this.hint = ix.hint; this.leaf = ix.leaf; this.base = ix.base;
+    this.bMax = ix.bMax; this.nm1 = ix.nm1; this.form = ix.keys.s; this.touched = 0;
+  }
+  sizeBytes() { return 0; }
+}
+
+// (a) root + table only: the rank estimate, clamped.
+class A extends Base {
+  lowerBound(q, i) {
+    const rp = this.rp;
+    const rank = evalTable(this.hint, (q.x[i] - rp[0]) * rp[1]);
+    const nm1 = this.nm1;
+    return rank > 0 ? (rank < nm1 ? rank | 0 : nm1) : 0;
+  }
+}
+
+// (a') root + table + key touch.
+class AT extends Base {
+  lowerBound(q, i) {
+    const rp = this.rp;
+    const rank = evalTable(this.hint, (q.x[i] - rp[0]) * rp[1]);
+    const nm1 = this.nm1;
+    const g = rank > 0 ? (rank < nm1 ? rank | 0 : nm1) : 0;
+    this.touched += this.form[g];
+    return g;
+  }
+}
+
+// (b) root + table + leaf: P, no key touched.
+class Bv extends Base {
+  lowerBound(q, i) {
+    const rp = this.rp;
+    const rank = evalTable(this.hint, (q.x[i] - rp[0]) * rp[1]);
+    return leafPosition(this.leaf, this.base, rank * rp[6], this.bMax, this.nm1);
+  }
+}
+
+// (b') root + table + touch + leaf: P.
+class BT extends Base {
+  lowerBound(q, i) {
+    const rp = this.rp;
+    const rank = evalTable(this.hint, (q.x[i] - rp[0]) * rp[1]);
+    const nm1 = this.nm1;
+    const g = rank > 0 ? (rank < nm1 ? rank | 0 : nm1) : 0;
+    this.touched += this.form[g];
+    return leafPosition(this.leaf, this.base, rank * rp[6], this.bMax, nm1);
+  }
+}
+
+// (b'') P plus one key load at P (the first probe's line, no search).
+class BP extends Base {
+  lowerBound(q, i) {
+    const rp = this.rp;
+    const rank = evalTable(this.hint, (q.x[i] - rp[0]) * rp[1]);
+    const nm1 = this.nm1;
+    const g = rank > 0 ? (rank < nm1 ? rank | 0 : nm1) : 0;
+    this.touched += this.form[g];
+    const P = leafPosition(this.leaf, this.base, rank * rp[6], this.bMax, nm1);
+    this.touched += this.form[P];
+    return P;
+  }
+}
+
+// (c) full lookup (copy of RmiTable).
+class C extends Base {
+  lowerBound(q, i) {
+    const rp = this.rp;
+    const rank = evalTable(this.hint, (q.x[i] - rp[0]) * rp[1]);
+    const nm1 = this.nm1;
+    const g = rank > 0 ? (rank < nm1 ? rank | 0 : nm1) : 0;
+    this.touched += this.form[g];
+    return searchFromS(this.keys, q, i, leafPosition(this.leaf, this.base, rank * rp[6], this.bMax, nm1));
+  }
+}
+
+// (d) full lookup without the touch.
+class D extends Base {
+  lowerBound(q, i) {
+    const rp = this.rp;
+    const rank = evalTable(this.hint, (q.x[i] - rp[0]) * rp[1]);
+    return searchFromS(this.keys, q, i, leafPosition(this.leaf, this.base, rank * rp[6], this.bMax, this.nm1));
+  }
+}
+
+const keys = loadSosd(path.join(dataDir, 'index', arg('set', 'gshhg_s2cellids_6.9M_uint64')));
+const ix = buildRmi(keys, { root: 'radix-table', branching: B, tableBits: TB, near: false });
+const q = selectKeys(keys, positions(keys.n, BATCH * 200, 12345));
+const primer = selectKeys(keys, positions(keys.n, PRIMER, 999));
+const exp = new Int32Array(q.n);
+for (let i = 0; i < q.n; i++) exp[i] = lowerBoundExact(keys, q, i, 0, keys.n);
+const make = {
+  bs: () => new BinarySearchIndex(keys), real: () => ix, a: () => new A(ix), at: () => new AT(ix), b: () => new Bv(ix),
+  bt: () => new BT(ix), bp: () => new BP(ix), c: () => new C(ix), d: () => new D(ix),
+};
+const checked = new Set(['bs', 'real', 'c', 'd']);
+const methods = arg('m', 'bs,real,a,at,b,bt,bp,c,d').split(',').map((name) => ({ name, index: make[name](), loop: fresh(), times: [] }));
+const out = new Int32Array(q.n), pout = new Int32Array(primer.n);
+let sink = 0, batch = 0;
+for (let r = 0; r < ROUNDS; r++) {
+  for (let t = 0; t < methods.length; t++) {
+    const m = methods[(t + r) % methods.length];
+    const from = (batch++ % 200) * BATCH;
+    sink += m.loop(m.index, keys, primer, 0, primer.n, pout);
+    const t0 = process.hrtime.bigint();
+    sink += m.loop(m.index, keys, q, from, from + BATCH, out);
+    const t1 = process.hrtime.bigint();
+    if (checked.has(m.name)) {
+      for (let i = from; i < from + BATCH; i++) {
+        if (out[i] !== exp[i]) { console.error(`WRONG ANSWER: ${m.name} query ${i}: ${out[i]}, expected ${exp[i]}`); process.exit(1); }
+      }
+    }
+    if (r >= 3) m.times.push(Number(t1 - t0) / BATCH); // rounds 0-2 warm up
+  }
+}
+const quantile = (a, f) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(f * (s.length - 1))]; };
+const bs = methods.find((m) => m.name === 'bs');
+console.log(`${JSON.stringify(ix.describe())}\nload average ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+for (const m of methods) {
+  const ns = quantile(m.times, 0.5);
+  console.log(`${m.name.padEnd(5)} ${ns.toFixed(1).padStart(7)} ns  [q1 ${quantile(m.times, 0.25).toFixed(1)}, q3 ${quantile(m.times, 0.75).toFixed(1)}]${bs ? `  x${(quantile(bs.times, 0.5) / ns).toFixed(2)}` : ''}`);
+}
+if (sink === 0.5) console.log('');
