@@ -10,7 +10,8 @@
  * and never reach them; the evaluation seeds start at 1000), and prints the mean average JCT and
  * the paired ratio to weighted fair with its 95% bootstrap CI. `--teacher R` also runs the
  * rollout teacher (decima-teacher.ts) with R rollouts per candidate (batch only; slow). `--sjf`
- * also runs tuned-weighted-fair-sjf (its own alpha sweep, jobs visited smallest work first).
+ * also runs tuned-weighted-fair-sjf (its own alpha sweep, jobs visited smallest work first) and
+ * prints each checkpoint's paired ratio to it too.
  */
 import { pathToFileURL } from 'node:url';
 import { DataPath } from '../../core/data.js';
@@ -48,13 +49,20 @@ function main(): void {
     const r = pairedRatio(xs, base);
     console.log(`${name}: ${mean(xs).toFixed(2)} s, ratio ${r.mean.toFixed(3)} [${r.ci95[0].toFixed(3)}, ${r.ci95[1].toFixed(3)}]`);
   };
+  let sjfRuns: number[] | null = null;
   if (sjf) {
     const a = sweepAlpha(inst, SWEEP_EPISODES.full, undefined, 'work').alpha;
-    report(`tuned weighted fair, smallest work first (alpha ${a})`, seedList.map((s) => avg(runEpisode(env, new WeightedFair(a, 'work'), s))));
+    sjfRuns = seedList.map((s) => avg(runEpisode(env, new WeightedFair(a, 'work'), s)));
+    report(`tuned weighted fair, smallest work first (alpha ${a})`, sjfRuns);
   }
   for (const p of paths) {
     const net = loadDecima(p);
-    report(p, seedList.map((s) => avg(runEpisode(env, decimaPolicy(net), s))));
+    const xs = seedList.map((s) => avg(runEpisode(env, decimaPolicy(net), s)));
+    report(p, xs);
+    if (sjfRuns) {
+      const r = pairedRatio(xs, sjfRuns);
+      console.log(`  ${p} / tuned-weighted-fair-sjf: ${r.mean.toFixed(4)} [${r.ci95[0].toFixed(4)}, ${r.ci95[1].toFixed(4)}]`);
+    }
   }
   if (teacher > 0) {
     const t = new RolloutTeacher(makeEnv(inst), { ...ROLLOUT_TEACHER_DEFAULTS, alpha, rollouts: teacher });
