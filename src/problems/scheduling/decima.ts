@@ -499,7 +499,7 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
           const steps = picked.map(([i, t]) => eps[i]!.steps[t]!);
           const labels = steps.map((st) => expertFromInputs(st, E, net.opts.shareAlpha));
           const keep = labels.flatMap((l, b) => (l.row >= 0 ? [b] : []));
-          const lim = keep.map((b) => (labels[b]!.share >= 0 ? Math.max(labels[b]!.share, steps[b]!.limitMin[steps[b]!.s.stageJob[labels[b]!.row]!]!) : E));
+          const lim = keep.map((b) => (labels[b]!.share >= 0 ? Math.min(E, Math.max(labels[b]!.share, steps[b]!.limitMin[steps[b]!.s.stageJob[labels[b]!.row]!]!)) : E));
           if (keep.length > 0) {
             const r = imitationGradient(net, keep.map((b) => steps[b]!), Int32Array.from(keep, (b) => labels[b]!.row), Int32Array.from(lim), Int32Array.from(lim), cfg.anchorWeight / keep.length);
             anchorLoss = r.loss / keep.length;
