@@ -25,6 +25,7 @@ const { buildRmi } = await import(path.join(dist, 'rmi.js'));
 const { BinarySearchIndex } = await import(path.join(dist, 'heuristics.js'));
 const { evalTable, SLOPE_SCALE } = await import(path.join(dist, 'rmi-models.js'));
 const { searchFromS } = await import(path.join(dist, 'window-search.js'));
+const { freshLowerBoundLoop } = await import(path.join(dist, 'evaluate.js'));
 
 const args = process.argv.slice(2);
 const arg = (n, d) => { const i = args.indexOf(`--${n}`); return i >= 0 ? args[i + 1] : d; };
@@ -39,20 +40,9 @@ function positions(n, m, seed) {
   return idx;
 }
 
-// The evaluator's loop of the lower bound alone (evaluate.ts), compiled once per method from a
-// source text of its own, so that each keeps its own type feedback.
-let compiled = 0;
-const LB = `"use strict";
-return function lowerBoundBatch(index, keys, q, from, to, answers) {
-  let sum = 0;
-  for (let i = from; i < to; i++) {
-    const p = index.lowerBound(q, i);
-    answers[i] = p;
-    sum += p;
-  }
-  return sum;
-};`;
-const fresh = () => new Function(`${LB}\n// loop ${++compiled}`)();
+// The evaluator's loop of the lower bound alone, compiled afresh per method (evaluate.ts
+// freshLowerBoundLoop), so that each keeps its own type feedback.
+const fresh = freshLowerBoundLoop;
 
 /** rmi.ts leafPosition. */
 function leafPosition(leaf, base, r, bMax, nm1) {
