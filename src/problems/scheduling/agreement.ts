@@ -26,11 +26,10 @@ import { schedulingProblem } from './index.js';
 import { loadInstance } from './instances.js';
 import { makeEnv } from './evaluate.js';
 import { sweepAlpha, SWEEP_EPISODES, WeightedFair, type JobOrder } from './heuristics.js';
-import { loadDecima } from './decima.js';
 import { VALIDATION_SEED_BASE } from './validate.js';
 import { encodeAction, type SchedulingEnv, type SchedulingObs } from './env.js';
 import { equivalentLimits } from './decima-imitation.js';
-import { decide } from './decima.js';
+import { decide, loadDecima } from './decima-policy.js';
 import { type DecimaNet, type Structure, structureOf, viewOf } from './decima-net.js';
 
 export interface AgreementCounts {

@@ -23,7 +23,7 @@ import type { Info } from '../../core/env.js';
 import { tidy, gather, pick, reshape, sum, add, sub, mul, logSoftmax } from '../../learn/index.js';
 import { encodeAction, JOB_FEATURES, type SchedulingEnv, type SchedulingObs } from './env.js';
 import type { SchedulingPolicy } from './evaluate.js';
-import { decide } from './decima.js';
+import { decide } from './decima-policy.js';
 import type { RolloutTeacher } from './decima-teacher.js';
 import { type DecimaNet, type Step, type Structure, snapshot, structureOf, chosenStageHeads, fullJobExtras, JOB_EXTRAS_FULL, STAGE_EXTRAS } from './decima-net.js';
 

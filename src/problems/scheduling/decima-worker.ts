@@ -1,5 +1,5 @@
 /**
- * A rollout worker thread for Decima's training (started by decima.ts when `workers` > 0). It
+ * A rollout worker thread for Decima's training (started by decima-rollouts.ts when `workers` > 0). It
  * loads the training instances and builds a net of the same architecture, then answers one
  * request at a time: take the weights, run the episodes asked for (each with its own seed,
  * sampling Rng and horizon, so the results do not depend on which thread ran them), send them
@@ -12,7 +12,7 @@ import { setFlatWeights } from '../../learn/index.js';
 import { makeEnv } from './evaluate.js';
 import { instanceRef, loadInstance } from './instances.js';
 import { DecimaNet, type DecimaNetOptions } from './decima-net.js';
-import { runDecimaEpisode, type DecimaEpisode } from './decima.js';
+import { runDecimaEpisode, type DecimaEpisode } from './decima-rollouts.js';
 import { runImitationEpisode, type ImitationEpisode } from './decima-imitation.js';
 import { WeightedFair, type JobOrder } from './heuristics.js';
 import { RolloutTeacher, ROLLOUT_TEACHER_DEFAULTS } from './decima-teacher.js';

@@ -21,7 +21,7 @@ import { mean, pairedRatio } from '../../core/stats.js';
 import { loadInstance } from './instances.js';
 import { makeEnv, runEpisode } from './evaluate.js';
 import { sweepAlpha, SWEEP_EPISODES, WeightedFair } from './heuristics.js';
-import { decimaPolicy, loadDecima } from './decima.js';
+import { decimaPolicy, loadDecima } from './decima-policy.js';
 import { RolloutTeacher, ROLLOUT_TEACHER_DEFAULTS, runTeacherEpisode } from './decima-teacher.js';
 
 export const VALIDATION_SEED_BASE = 1_500_000;

@@ -11,7 +11,7 @@ import { Adam } from '../../../src/learn/index.js';
 import { makeEnv, runEpisode } from '../../../src/problems/scheduling/evaluate.js';
 import { instanceRef, loadInstance, type SchedulingInstance } from '../../../src/problems/scheduling/instances.js';
 import { DecimaNet } from '../../../src/problems/scheduling/decima-net.js';
-import { trainDecima } from '../../../src/problems/scheduling/decima.js';
+import { trainDecima } from '../../../src/problems/scheduling/decima-train.js';
 import { equivalentLimits, runImitationEpisode, imitationGradient } from '../../../src/problems/scheduling/decima-imitation.js';
 import { WeightedFair } from '../../../src/problems/scheduling/heuristics.js';
 import type { SchedulingObs } from '../../../src/problems/scheduling/env.js';

@@ -10,7 +10,7 @@ import { instanceRef, loadInstance, type SchedulingInstance } from '../../../src
 import { WeightedFair } from '../../../src/problems/scheduling/heuristics.js';
 import { RolloutTeacher, runTeacherEpisode } from '../../../src/problems/scheduling/decima-teacher.js';
 import { DecimaNet, JOB_EXTRAS, snapshot, structureOf } from '../../../src/problems/scheduling/decima-net.js';
-import { decimaPolicy, loadDecima } from '../../../src/problems/scheduling/decima.js';
+import { decimaPolicy, loadDecima } from '../../../src/problems/scheduling/decima-policy.js';
 import { saveCheckpoint } from '../../../src/learn/index.js';
 
 const data = new DataPath();

@@ -11,7 +11,9 @@ import { noGrad, tidy, saveCheckpoint } from '../../../src/learn/index.js';
 import { makeEnv, runEpisode } from '../../../src/problems/scheduling/evaluate.js';
 import { instanceRef, loadInstance, type SchedulingInstance } from '../../../src/problems/scheduling/instances.js';
 import { DecimaNet, structureOf, snapshot, stageLogProbs, limitLogProbs } from '../../../src/problems/scheduling/decima-net.js';
-import { decimaPolicy, decide, loadDecima, trainDecima, decimaSolver } from '../../../src/problems/scheduling/decima.js';
+import { decimaSolver } from '../../../src/problems/scheduling/decima.js';
+import { decimaPolicy, decide, loadDecima } from '../../../src/problems/scheduling/decima-policy.js';
+import { trainDecima } from '../../../src/problems/scheduling/decima-train.js';
 import { encodeAction } from '../../../src/problems/scheduling/env.js';
 import { SelfoptError } from '../../../src/core/errors.js';
 

@@ -1,0 +1,82 @@
+/**
+ * Acting with a Decima net (decima-net.ts): one decision, sampled (training) or the most likely
+ * (evaluation); the net as a SchedulingPolicy; a trained net loaded from its checkpoint.
+ */
+import { Rng } from '../../core/rng.js';
+import { SelfoptError } from '../../core/errors.js';
+import type { Info } from '../../core/env.js';
+import { noGrad, tidy, loadCheckpoint, readCheckpoint } from '../../learn/index.js';
+import { encodeAction, type SchedulingObs } from './env.js';
+import type { SchedulingPolicy } from './evaluate.js';
+import { DecimaNet, structureOf, viewOf, type Step, type Structure } from './decima-net.js';
+
+/** Picks (stage row, limit) for one observation: sampled with `rng`, or the most likely (greedy). */
+export function decide(net: DecimaNet, step: Step, rng: Rng | null): { row: number; limit: number } {
+  return noGrad(() => tidy(() => {
+    const em = net.embed([step]);
+    const q = em.q.data, mask = step.stageMask, n = step.s.numNodes;
+    const row = choose(q, 0, n, (v) => mask[v] === 1, rng);
+    const k = step.s.stageJob[row]!;
+    const logits = net.limitLogits(em, [step], Int32Array.of(0), Int32Array.of(k)).data;
+    const lmin = step.limitMin[k]!;
+    const l = choose(logits, 0, net.opts.numExecutors, (j) => j + 1 >= lmin, rng);
+    return { row, limit: l + 1 };
+  }));
+}
+
+/** Softmax over the allowed entries of scores[off..off+n): a draw (inverse CDF) or the argmax. */
+function choose(scores: ArrayLike<number>, off: number, n: number, ok: (i: number) => boolean, rng: Rng | null): number {
+  let m = -Infinity, best = -1;
+  for (let i = 0; i < n; i++) if (ok(i) && scores[off + i]! > m) { m = scores[off + i]!; best = i; }
+  if (best < 0) throw new SelfoptError('no allowed choice', 'Decima policy', 'a decision with a selectable stage and limit');
+  if (rng === null) return best;
+  let s = 0;
+  for (let i = 0; i < n; i++) if (ok(i)) s += Math.exp(scores[off + i]! - m);
+  const u = rng.next() * s;
+  let c = 0, last = best;
+  for (let i = 0; i < n; i++) {
+    if (!ok(i)) continue;
+    c += Math.exp(scores[off + i]! - m);
+    last = i;
+    if (u < c) return i;
+  }
+  return last;
+}
+
+/** Keeps one Structure per system state (the env's rowPtr changes identity exactly then). */
+export class StructureCache {
+  private key: Int32Array | null = null;
+  private s: Structure | null = null;
+  get(o: SchedulingObs): Structure {
+    if (o.rowPtr !== this.key) {
+      this.key = o.rowPtr;
+      this.s = structureOf(o);
+    }
+    return this.s!;
+  }
+}
+
+/** A Decima net as a Policy: greedy by default (the deterministic choice), or sampling with the cell's rng. */
+export function decimaPolicy(net: DecimaNet, opts: { sample?: boolean } = {}): SchedulingPolicy {
+  const cache = new StructureCache();
+  return {
+    act(obs: SchedulingObs, _info: Info, rng: Rng): number {
+      const { row, limit } = decide(net, viewOf(obs, cache.get(obs)), opts.sample ? rng : null);
+      return encodeAction(row, limit, obs.numExecutors);
+    },
+  };
+}
+
+/** Loads a Decima checkpoint (its architecture gives the net's options). */
+export function loadDecima(path: string): DecimaNet {
+  const { header } = readCheckpoint(path);
+  const a = header.architecture as Record<string, unknown>;
+  if (a.type !== 'DecimaNet') throw new SelfoptError(`checkpoint holds a ${String(a.type)}`, path, 'a DecimaNet checkpoint (selfopt train scheduling decima)');
+  // Checkpoints from before the optional job inputs have none.
+  const net = new DecimaNet({
+    numExecutors: Number(a.numExecutors), embed: Number(a.embed), gnnHidden: a.gnnHidden as number[], headHidden: a.headHidden as number[],
+    jobExtras: Number(a.jobExtras ?? 0), stageExtras: Number(a.stageExtras ?? 0), shareAlpha: Number(a.shareAlpha ?? 0),
+  }, new Rng(0));
+  loadCheckpoint(path, net);
+  return net;
+}

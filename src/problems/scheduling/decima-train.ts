@@ -1,0 +1,359 @@
+/**
+ * Training Decima (decima-net.ts) by REINFORCE with the input-dependent baseline, as the paper's
+ * section 5.3 and decima-sim's train.py. Read top to bottom: the hyperparameters, the
+ * policy-gradient loss, the training loop (its episodes come from decima-rollouts.ts).
+ *
+ * - each iteration draws one job arrival sequence (a training episode seed: the instance's
+ *   training seed base + iteration) and runs `episodesPerIteration` episodes on it with
+ *   independent action samples (decima-sim's agents);
+ * - input-dependent baseline: for each step, the mean over those episodes of the return-to-go at
+ *   the same time (piecewise-linear interpolation, learn's piecewiseLinearBaseline);
+ * - differential reward r - rho * dt with rho the running average reward per second
+ *   (learn's AverageRewardRate), for continuous arrivals (the paper's setting for it);
+ * - entropy bonus (each head's entropy normalized by the log of its number of allowed choices),
+ *   weight decaying linearly per iteration to a floor;
+ * - curriculum on episode length (decima-sim's reset_prob): each iteration's episodes stop at a
+ *   horizon drawn from an exponential distribution with mean 1 / resetProb seconds, resetProb
+ *   decreasing by resetProbDecay per iteration to resetProbMin (0 = whole episodes).
+ * Optional warm start (a departure from the paper, off by default): `imitationIterations` of
+ * DAgger on tuned weighted fair (or weighted fair at `expertAlpha`, or the rollout teacher of
+ * decima-teacher.ts with `teacherRollouts` > 0) before REINFORCE (decima-imitation.ts); optional
+ * job inputs (`jobExtras`) and stage inputs (`stageExtras`), decima-net.ts.
+ * Departures: loss terms are means over the batch's steps (decima-sim sums; Adam makes the two
+ * the same up to the entropy balance, which the weights set); rewards are seconds / rewardScale
+ * (decima-sim: ms / 1e5, the same with rewardScale 100).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Rng } from '../../core/rng.js';
+import { SelfoptError } from '../../core/errors.js';
+import { writeFileAtomic } from '../../core/files.js';
+import type { TrainBudget, TrainContext } from '../../core/problem.js';
+import { Adam, AverageRewardRate, reinforceAdvantages, tidy, tensor, sum, mul, sub, add, reshape, gather, pick, saveCheckpoint, loadCheckpoint, type AdamState } from '../../learn/index.js';
+import { makeEnv } from './evaluate.js';
+import type { SchedulingInstance } from './instances.js';
+import { sweepAlpha, SWEEP_EPISODES, type JobOrder } from './heuristics.js';
+import { imitationGradient, sampleBatch, expertFromInputs, type ImitationEpisode } from './decima-imitation.js';
+import { Rollouts } from './decima-rollouts.js';
+import { DecimaNet, DECIMA_NET_DEFAULTS, JOB_EXTRAS_FULL, STAGE_EXTRAS, chosenStageHeads, type Step, type DecimaNetOptions } from './decima-net.js';
+
+// ---------------------------------------------------------------------------------------------
+// Hyperparameters
+// ---------------------------------------------------------------------------------------------
+
+export interface DecimaConfig {
+  /** Embedding width (decima-sim: 8). */
+  embed: number;
+  /** Hidden widths of message passing and summaries (decima-sim: [16, 8]). */
+  gnnHidden: number[];
+  /** Hidden widths of the stage and limit score functions (decima-sim: [32, 16, 8]). */
+  headHidden: number[];
+  /** Episodes per iteration on one arrival sequence (decima-sim: 16 agents). */
+  episodesPerIteration: number;
+  /** Adam learning rate (decima-sim: 1e-3). */
+  learningRate: number;
+  /** Rewards are seconds / rewardScale (decima-sim: ms / 1e5, i.e. 100). */
+  rewardScale: number;
+  /** Entropy weight at iteration 0, its decrease per iteration and its floor (decima-sim: 1, 1e-3, 1e-4). */
+  entropyWeightInit: number;
+  entropyWeightDecay: number;
+  entropyWeightMin: number;
+  /** Curriculum: horizon ~ Exponential(mean 1 / resetProb s); resetProb decays per iteration to resetProbMin (0: no cut). */
+  resetProbInit: number;
+  resetProbDecay: number;
+  resetProbMin: number;
+  /** Differential reward (on for streams by default, as the paper). */
+  differentialReward: boolean;
+  /** Steps in the running average reward rate (decima-sim: 100000). */
+  averageRewardWindow: number;
+  /** Steps per forward/backward chunk (bounds memory; the gradient is the same). */
+  chunkSteps: number;
+  /** Save resumable state this often (seconds). */
+  saveEverySeconds: number;
+  /** Rollout worker threads (0: episodes in the training thread; same results either way). */
+  workers: number;
+  /**
+   * Warm start by imitation of tuned weighted fair (decima-imitation.ts; a departure from the
+   * paper, which starts from scratch): this many DAgger iterations before REINFORCE (0: none).
+   */
+  imitationIterations: number;
+  /** Adam learning rate, minibatches per iteration, states per minibatch, iterations kept in the buffer. */
+  imitationLearningRate: number;
+  imitationUpdates: number;
+  imitationBatch: number;
+  imitationBuffer: number;
+  /** The imitation expert's alpha (weighted fair T^alpha shares); NaN: tuned weighted fair's, swept on the training seeds. */
+  expertAlpha: number;
+  /**
+   * The imitation expert visits jobs under their share smallest total work first
+   * (tuned-weighted-fair-sjf, its alpha swept with that order) instead of in arrival order.
+   */
+  expertSjf: boolean;
+  /**
+   * Fresh-seed rollouts per candidate of the rollout teacher (decima-teacher.ts; batch only):
+   * 0 imitates weighted fair itself. With a teacher only a `teacherLabelShare` of the visited
+   * states are labelled (each label costs candidates x rollouts simulations).
+   */
+  teacherRollouts: number;
+  teacherLabelShare: number;
+  /** Optional job inputs of the net (decima-net.ts; 0: the paper's inputs, 4, or 9 with the expert-state ones). */
+  jobExtras: number;
+  /** Optional stage inputs of the net (decima-net.ts; 0: the paper's inputs, or 3). */
+  stageExtras: number;
+  /** The alpha of the weighted fair share input (jobExtras = 9); NaN: the expert's alpha (expertAlpha, or its sweep). */
+  shareAlpha: number;
+  /**
+   * REINFORCE anchored to the expert (not in the paper): this weight times the imitation
+   * cross-entropy of the expert's answers (tuned-weighted-fair-sjf at shareAlpha, read from the
+   * inputs: agreement.ts expertFromInputs) at `anchorStates` of the iteration's states is added to
+   * the policy-gradient loss, so the policy moves away from the expert only where the advantages
+   * keep pushing (needs jobExtras = 9, stageExtras = 3). 0: plain REINFORCE.
+   */
+  anchorWeight: number;
+  anchorStates: number;
+}
+
+/** The order in which the imitation expert visits jobs under their share. */
+const expertOrder = (cfg: DecimaConfig): JobOrder => (cfg.expertSjf ? 'work' : 'arrival');
+
+export const DECIMA_DEFAULTS: DecimaConfig = {
+  ...DECIMA_NET_DEFAULTS,
+  gnnHidden: [...DECIMA_NET_DEFAULTS.gnnHidden],
+  headHidden: [...DECIMA_NET_DEFAULTS.headHidden],
+  episodesPerIteration: 8,
+  learningRate: 2e-3,
+  rewardScale: 100,
+  entropyWeightInit: 0.05,
+  entropyWeightDecay: 1e-4,
+  entropyWeightMin: 1e-4,
+  // Batch of 20 jobs: first horizons ~300 s (about half the episode), whole episodes after ~170 iterations.
+  resetProbInit: 1 / 300,
+  resetProbDecay: 2e-5,
+  resetProbMin: 0,
+  differentialReward: false,
+  averageRewardWindow: 100000,
+  chunkSteps: 64,
+  saveEverySeconds: 120,
+  workers: 2,
+  imitationIterations: 0,
+  imitationLearningRate: 3e-3,
+  imitationUpdates: 16,
+  imitationBatch: 128,
+  imitationBuffer: 6,
+  expertAlpha: NaN,
+  expertSjf: false,
+  teacherRollouts: 0,
+  teacherLabelShare: 1,
+  jobExtras: 0,
+  stageExtras: 0,
+  shareAlpha: NaN,
+  anchorWeight: 0,
+  anchorStates: 256,
+};
+
+/** Decima's hyperparameters for continuous arrivals (decima-sim's README command, per second). */
+export const DECIMA_STREAM_DEFAULTS: Partial<DecimaConfig> = { resetProbInit: 5e-4, resetProbDecay: 4e-7, resetProbMin: 5e-5, differentialReward: true };
+
+/** `--opt decima.<key>=value` overrides for numbers and booleans. */
+export function decimaConfig(inst: SchedulingInstance | undefined, options: Record<string, string>): DecimaConfig {
+  const cfg: DecimaConfig = { ...DECIMA_DEFAULTS, ...(inst?.workload.kind === 'stream' ? DECIMA_STREAM_DEFAULTS : {}) };
+  for (const [k, v] of Object.entries(options)) {
+    if (!k.startsWith('decima.')) continue;
+    const key = k.slice(7) as keyof DecimaConfig;
+    const cur = cfg[key];
+    if (cur === undefined) throw new SelfoptError(`unknown Decima option '${key}'`, `--opt ${k}`, `one of ${Object.keys(DECIMA_DEFAULTS).join(', ')}`);
+    if (typeof cur === 'boolean') (cfg as unknown as Record<string, unknown>)[key] = ['1', 'true', 'yes'].includes(v);
+    else if (typeof cur === 'number') {
+      const n = Number(v);
+      if (!Number.isFinite(n) && v !== 'NaN') throw new SelfoptError(`${k}=${v}`, `--opt ${k}`, 'a number');
+      (cfg as unknown as Record<string, unknown>)[key] = n;
+    } else (cfg as unknown as Record<string, unknown>)[key] = v.split(',').map(Number);
+  }
+  if (!(Number.isInteger(cfg.episodesPerIteration) && cfg.episodesPerIteration >= 2)) throw new SelfoptError(`episodesPerIteration = ${cfg.episodesPerIteration}`, 'Decima config', 'an integer >= 2 (the baseline averages over the episodes of one sequence)');
+  return cfg;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Training
+// ---------------------------------------------------------------------------------------------
+
+/** Policy-gradient loss of a chunk of steps (already divided by the batch's step count): backward() is called here. */
+function accumulateGradient(net: DecimaNet, steps: Step[], rows: Int32Array, limits: Int32Array, adv: Float64Array, entropyWeight: number, totalSteps: number): { pg: number; entropy: number } {
+  return tidy(() => {
+    const B = steps.length, E = net.opts.numExecutors;
+    const { st, chosen, lmin, lim } = chosenStageHeads(net, steps, rows);
+    const logp = add(reshape(gather(st.logp, chosen), [B]), pick(lim.logp, Int32Array.from(limits, (l) => l - 1)));
+    const normS = Float32Array.from(st.allowed, (a) => (a > 1 ? 1 / Math.log(a) : 0));
+    const normL = Float32Array.from(lmin, (m) => (E - m + 1 > 1 ? 1 / Math.log(E - m + 1) : 0));
+    const ent = add(mul(reshape(st.entropy, [B]), tensor(normS)), mul(lim.entropy, tensor(normL)));
+    const pg = sum(mul(tensor(Float32Array.from(adv, (a) => -a)), logp));
+    const entSum = sum(ent);
+    mul(sub(pg, mul(entSum, entropyWeight)), 1 / totalSteps).backward();
+    return { pg: pg.item(), entropy: entSum.item() };
+  });
+}
+
+interface SavedState {
+  iteration: number;
+  elapsedS: number;
+  resetProb: number;
+  rng: number[];
+  adam: AdamState;
+  config: DecimaConfig;
+}
+
+/** Trains a Decima net; resumes from ctx.stateDir when a saved state is there. */
+export async function trainDecima(instances: SchedulingInstance[], budget: TrainBudget, ctx: TrainContext): Promise<DecimaNet> {
+  if (instances.length === 0) throw new SelfoptError('no training instances', 'Decima training', 'at least one train-split instance');
+  const bad = instances.find((i) => i.split !== 'train');
+  if (bad) throw new SelfoptError(`instance ${bad.id} is not a training instance`, 'Decima training', 'train-split instances only (held-out seeds are for evaluation)');
+  const E = instances[0]!.numExecutors;
+  if (instances.some((i) => i.numExecutors !== E)) throw new SelfoptError('training instances with different executor counts', 'Decima training', 'one cluster size (the limit head has one output per executor)');
+  const cfg = decimaConfig(instances[0], ctx.options);
+  // The imitation expert's alpha per instance: weighted fair with tuned weighted fair's alpha (training seeds) unless given.
+  const expertAlphaOf = (inst: SchedulingInstance) => (Number.isNaN(cfg.expertAlpha) ? sweepAlpha(inst, SWEEP_EPISODES.full, undefined, expertOrder(cfg)).alpha : cfg.expertAlpha);
+  const shareAlpha = Number.isNaN(cfg.shareAlpha) ? (cfg.jobExtras === JOB_EXTRAS_FULL ? expertAlphaOf(instances[0]!) : 0) : cfg.shareAlpha;
+  if (cfg.anchorWeight > 0 && !(cfg.jobExtras === JOB_EXTRAS_FULL && cfg.stageExtras === STAGE_EXTRAS && cfg.expertSjf)) throw new SelfoptError('anchorWeight > 0 without the expert-state inputs', 'Decima config', `decima.jobExtras=${JOB_EXTRAS_FULL} decima.stageExtras=${STAGE_EXTRAS} decima.expertSjf=1 (the anchor reads the expert's answer from them)`);
+  const netOpts: DecimaNetOptions = { numExecutors: E, embed: cfg.embed, gnnHidden: cfg.gnnHidden, headHidden: cfg.headHidden, jobExtras: cfg.jobExtras, stageExtras: cfg.stageExtras, shareAlpha };
+  const net = new DecimaNet(netOpts, ctx.rng.split('init'));
+  const I = cfg.imitationIterations;
+  let opt = new Adam(net.parameters(), { lr: I > 0 ? cfg.imitationLearningRate : cfg.learningRate });
+  const envs = instances.map((i) => makeEnv(i));
+  const rate = cfg.differentialReward ? new AverageRewardRate(cfg.averageRewardWindow) : null;
+  let rng = ctx.rng.split('train');
+  let iteration = 0, elapsedBefore = 0, resetProb = cfg.resetProbInit;
+
+  // Resume
+  const weightsPath = join(ctx.stateDir, 'decima-state.ckpt'), statePath = join(ctx.stateDir, 'decima-state.json');
+  // `--opt init=<checkpoint>`: start from trained weights (same architecture) instead of random ones.
+  const init = ctx.options['init'];
+  if (init && !(existsSync(weightsPath) && existsSync(statePath))) loadCheckpoint(init, net);
+  if (existsSync(weightsPath) && existsSync(statePath)) {
+    const s = JSON.parse(readFileSync(statePath, 'utf8')) as SavedState;
+    loadCheckpoint(weightsPath, net);
+    iteration = s.iteration;
+    if (iteration >= I) opt.lr = cfg.learningRate;
+    opt.setState(s.adam);
+    elapsedBefore = s.elapsedS;
+    resetProb = s.resetProb;
+    rng = Rng.fromState(s.rng);
+  }
+  const hyper = { ...cfg, numExecutors: E, instances: instances.map((i) => i.id) } as unknown as Record<string, unknown>;
+  const save = () => {
+    saveCheckpoint(weightsPath, net, { hyperparameters: hyper, command: ctx.command, seed: ctx.seed });
+    const s: SavedState = { iteration, elapsedS: elapsedBefore + (performance.now() - t0) / 1000, resetProb, rng: rng.state(), adam: opt.getState(), config: cfg };
+    writeFileAtomic(statePath, JSON.stringify(s));
+  };
+
+  const rollouts = await Rollouts.create(net, instances, cfg);
+  const t0 = performance.now();
+  let lastSave = t0;
+  try {
+    const maxIter = budget.steps ?? Infinity;
+    const timeUp = () => budget.seconds !== undefined && elapsedBefore + (performance.now() - t0) / 1000 >= budget.seconds;
+    // The imitation expert: weighted fair with tuned weighted fair's alpha for each instance (training seeds).
+    const alphas = iteration < I ? instances.map(expertAlphaOf) : [];
+    if (cfg.teacherRollouts > 0 && instances.some((i) => i.workload.kind !== 'batch')) throw new SelfoptError('a rollout teacher on a stream', 'Decima imitation', 'batch instances (a replayed stream would hold its future arrivals)');
+    const buffer: ImitationEpisode[] = [];
+    while (iteration < maxIter && !timeUp()) {
+      const k = iteration;
+      if (k < I) {
+        // DAgger iteration: beta (the expert's share of decisions) from 1 to 0 over the first half.
+        const inst = instances[k % instances.length]!, env = envs[k % instances.length]!;
+        const beta = Math.max(0, 1 - k / Math.max(1, I / 2));
+        const itRng = rng.split(k);
+        const eps = await rollouts.imitate(k % instances.length, env, inst.seedBase + k, itRng, alphas[k % instances.length]!, expertOrder(cfg), beta);
+        buffer.push(...eps);
+        if (buffer.length > cfg.imitationBuffer * cfg.episodesPerIteration) buffer.splice(0, buffer.length - cfg.imitationBuffer * cfg.episodesPerIteration);
+        const bRng = itRng.split('batch');
+        let loss = 0, stageHits = 0, limitHits = 0;
+        for (let u = 0; u < cfg.imitationUpdates; u++) {
+          opt.zeroGrad();
+          const b = sampleBatch(buffer, cfg.imitationBatch, bRng);
+          const r = imitationGradient(net, b.steps, b.rows, b.lo, b.hi, 1 / cfg.imitationBatch);
+          opt.step();
+          loss += r.loss;
+          stageHits += r.stageHits;
+          limitHits += r.limitHits;
+        }
+        iteration++;
+        const n = cfg.imitationUpdates * cfg.imitationBatch, done = eps.filter((e) => e.complete);
+        ctx.log({
+          imitation: 1, iteration, beta, expertAlpha: alphas[k % instances.length]!, labels: eps.reduce((s, e) => s + e.steps.length, 0),
+          expertShare: eps.reduce((s, e) => s + e.expertDecisions, 0) / Math.max(1, eps.reduce((s, e) => s + e.decisions, 0)),
+          meanAvgJctS: done.length ? done.reduce((s, e) => s + e.avgJctS, 0) / done.length : -1,
+          loss: loss / n, stageAgreement: stageHits / n, limitAgreement: limitHits / n,
+          elapsedS: elapsedBefore + (performance.now() - t0) / 1000,
+        });
+        if (iteration === I) opt = new Adam(net.parameters(), { lr: cfg.learningRate });
+      } else {
+        const kr = k - I;
+        const inst = instances[k % instances.length]!, env = envs[k % instances.length]!;
+        const entropyWeight = Math.max(cfg.entropyWeightMin, cfg.entropyWeightInit - kr * cfg.entropyWeightDecay);
+        const itRng = rng.split(k);
+        const horizonS = resetProb > 0 ? itRng.exponential(1 / resetProb) : Infinity;
+        // The arrival sequence of this iteration: a training seed of the instance (never an evaluation seed).
+        const seed = inst.seedBase + k;
+        const eps = await rollouts.run(k % instances.length, env, seed, itRng, horizonS);
+        const { advantages, returns } = reinforceAdvantages(eps, eps.map(() => 0), 'input', 1, rate);
+        // Baseline quality: the share of the return-to-go variance the input-dependent baseline explains.
+        let sr = 0, sr2 = 0, sa2 = 0, nr = 0;
+        returns.forEach((g, i) => g.forEach((x, t) => { sr += x; sr2 += x * x; sa2 += advantages[i]![t]! ** 2; nr++; }));
+        const baselineExplained = nr > 1 ? 1 - sa2 / nr / Math.max(1e-12, sr2 / nr - (sr / nr) ** 2) : 0;
+
+        // One gradient step over every step of the batch, in chunks
+        opt.zeroGrad();
+        const total = eps.reduce((s, e) => s + e.steps.length, 0);
+        const flat: [number, number][] = [];
+        eps.forEach((e, i) => { for (let t = 0; t < e.steps.length; t++) flat.push([i, t]); });
+        let pg = 0, ent = 0;
+        for (let c0 = 0; c0 < total; c0 += cfg.chunkSteps) {
+          const ch = flat.slice(c0, c0 + cfg.chunkSteps);
+          const r = accumulateGradient(net, ch.map(([i, t]) => eps[i]!.steps[t]!), Int32Array.from(ch, ([i, t]) => eps[i]!.rows[t]!), Int32Array.from(ch, ([i, t]) => eps[i]!.limits[t]!), Float64Array.from(ch, ([i, t]) => advantages[i]![t]!), entropyWeight, total);
+          pg += r.pg;
+          ent += r.entropy;
+        }
+        let anchorLoss = 0;
+        if (cfg.anchorWeight > 0) {
+          // The expert's answer at a sample of the iteration's states: its stage, and its limit (E when it keeps the source executors in their job, else the share; each is in the expert's set of equivalent limits).
+          const aRng = itRng.split('anchor'), n = Math.min(cfg.anchorStates, total);
+          const picked = Array.from({ length: n }, () => flat[Math.floor(aRng.next() * total)]!);
+          const steps = picked.map(([i, t]) => eps[i]!.steps[t]!);
+          const labels = steps.map((st) => expertFromInputs(st, E, net.opts.shareAlpha));
+          const keep = labels.flatMap((l, b) => (l.row >= 0 ? [b] : []));
+          const lim = keep.map((b) => (labels[b]!.share >= 0 ? Math.min(E, Math.max(labels[b]!.share, steps[b]!.limitMin[steps[b]!.s.stageJob[labels[b]!.row]!]!)) : E));
+          if (keep.length > 0) {
+            const r = imitationGradient(net, keep.map((b) => steps[b]!), Int32Array.from(keep, (b) => labels[b]!.row), Int32Array.from(lim), Int32Array.from(lim), cfg.anchorWeight / keep.length);
+            anchorLoss = r.loss / keep.length;
+          }
+        }
+        opt.step();
+        resetProb = Math.max(cfg.resetProbMin, resetProb - cfg.resetProbDecay);
+        iteration++;
+
+        const done = eps.filter((e) => e.complete);
+        const jobs = done.length ? done[0]!.steps[0]!.s.numJobs : 0;
+        ctx.log({
+          iteration, steps: total, horizonS: Number.isFinite(horizonS) ? horizonS : -1, completeEpisodes: done.length,
+          meanTotalJctS: done.length ? done.reduce((s, e) => s + e.totalJctS, 0) / done.length : -1,
+          meanAvgJctS: done.length && inst.workload.kind === 'batch' ? done.reduce((s, e) => s + e.totalJctS, 0) / done.length / inst.workload.numJobs : -1,
+          meanScaledReturn: eps.reduce((s, e) => s + e.rewards.reduce((a, b) => a + b, 0), 0) / eps.length,
+          pgLoss: pg / total, entropy: ent / total, entropyWeight, rewardRate: rate ? rate.rate() : 0, jobsAtStart: jobs, baselineExplained, anchorLoss,
+          elapsedS: elapsedBefore + (performance.now() - t0) / 1000,
+        });
+      }
+      if (budget.seconds !== undefined) ctx.progress(Math.min(budget.seconds, elapsedBefore + (performance.now() - t0) / 1000), budget.seconds);
+      else ctx.progress(iteration, maxIter);
+      if (performance.now() - lastSave >= cfg.saveEverySeconds * 1000) {
+        save();
+        lastSave = performance.now();
+      }
+    }
+  } finally {
+    await rollouts.close();
+  }
+  save();
+  saveCheckpoint(ctx.out, net, { hyperparameters: { ...hyper, iterations: iteration }, command: ctx.command, seed: ctx.seed });
+  return net;
+}
