@@ -12,33 +12,14 @@
 // functions, so they are not compiled as lean as rmi.ts's own classes: compare real with bs for
 // the index, and the copies with each other for the steps.
 // Usage: npx tsc -p . && taskset -c 1 node scripts/rmi-breakdown.mjs [--b 21] [--t 18] [--rounds 60]
-//        [--m bs,real,a,at,b,bt,bp,c,d] [--set gshhg_s2cellids_6.9M_uint64]
-import path from 'node:path';
+//        [--m bs,real,a,at,b,bt,bp,c,d] [--set s2 (or flights, lon, ipv4, or a file name under <data>/index)]
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { arg, importIndex, loadSet, positions, quantile } from './index-lab.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const dist = path.join(here, '..', 'dist', 'src', 'problems', 'index');
-const { selectKeys, lowerBoundExact } = await import(path.join(dist, 'keys.js'));
-const { loadSosd } = await import(path.join(dist, 'instances.js'));
-const { buildRmi } = await import(path.join(dist, 'rmi.js'));
-const { BinarySearchIndex } = await import(path.join(dist, 'heuristics.js'));
-const { evalTable, SLOPE_SCALE } = await import(path.join(dist, 'rmi-models.js'));
-const { searchFromS } = await import(path.join(dist, 'window-search.js'));
-const { freshLowerBoundLoop } = await import(path.join(dist, 'evaluate.js'));
-
-const args = process.argv.slice(2);
-const arg = (n, d) => { const i = args.indexOf(`--${n}`); return i >= 0 ? args[i + 1] : d; };
-const dataDir = arg('data', process.env.SELFOPT_DATA ?? path.join(here, '..', '..', 'shared', 'data'));
+const { selectKeys, lowerBoundExact, loadSosd, buildRmi, BinarySearchIndex, evalTable, SLOPE_SCALE, searchFromS, freshLowerBoundLoop } =
+  await importIndex();
 const BATCH = 5000, PRIMER = 5000, ROUNDS = Number(arg('rounds', '60'));
 const B = 2 ** Number(arg('b', '21')), TB = Number(arg('t', '18'));
-
-function positions(n, m, seed) {
-  const idx = new Int32Array(m);
-  let s = seed >>> 0 || 1;
-  for (let t = 0; t < m; t++) { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; idx[t] = Math.floor((s / 4294967296) * n); }
-  return idx;
-}
 
 // The evaluator's loop of the lower bound alone, compiled afresh per method (evaluate.ts
 // freshLowerBoundLoop), so that each keeps its own type feedback.
@@ -139,7 +120,7 @@ class D extends Base {
   }
 }
 
-const keys = loadSosd(path.join(dataDir, 'index', arg('set', 'gshhg_s2cellids_6.9M_uint64')));
+const keys = loadSet(loadSosd, arg('set', 's2'));
 const ix = buildRmi(keys, { root: 'radix-table', branching: B, tableBits: TB, near: false });
 const q = selectKeys(keys, positions(keys.n, BATCH * 200, 12345));
 const primer = selectKeys(keys, positions(keys.n, PRIMER, 999));
@@ -169,7 +150,6 @@ for (let r = 0; r < ROUNDS; r++) {
     if (r >= 3) m.times.push(Number(t1 - t0) / BATCH); // rounds 0-2 warm up
   }
 }
-const quantile = (a, f) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(f * (s.length - 1))]; };
 const bs = methods.find((m) => m.name === 'bs');
 console.log(`${JSON.stringify(ix.describe())}\nload average ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
 for (const m of methods) {

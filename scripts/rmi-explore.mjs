@@ -21,25 +21,14 @@
 // Usage: npx tsc -p . && node scripts/rmi-explore.mjs [--sets s2,flights,lon,ipv4] [--q 200000]
 //        [--rounds 5] [--rmi radix-table:18:16,max:262146:6] [--no-oracle] [--no-rbs] [--latency]
 //        [--lb] (the lower bound alone, as the evaluator's lb rounds: no payload sum) [--batch 20000]
-import path from 'node:path';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { arg, answers as answersOf, flag, importIndex, loadSet, median, positions } from './index-lab.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const dist = path.join(here, '..', 'dist', 'src', 'problems', 'index');
-const { selectKeys, lowerBoundExact } = await import(path.join(dist, 'keys.js'));
-const { loadSosd } = await import(path.join(dist, 'instances.js'));
-const { buildRmi } = await import(path.join(dist, 'rmi.js'));
-const { RadixBinarySearchIndex, BinarySearchIndex } = await import(path.join(dist, 'heuristics.js'));
-const { freshLookupLoop, freshLowerBoundLoop } = await import(path.join(dist, 'evaluate.js'));
-
-const args = process.argv.slice(2);
-const arg = (n, d) => { const i = args.indexOf(`--${n}`); return i >= 0 ? args[i + 1] : d; };
-const dataDir = arg('data', process.env.SELFOPT_DATA ?? path.join(here, '..', '..', 'shared', 'data'));
-const SETS = { s2: 'gshhg_s2cellids_6.9M_uint64', flights: 'flights_ts_3M_uint64', lon: 'gshhg_lon_4.3M_f64', ipv4: 'ipv4_range_starts_386K_uint32' };
+const { selectKeys, lowerBoundExact, loadSosd, buildRmi, RadixBinarySearchIndex, BinarySearchIndex, freshLookupLoop, freshLowerBoundLoop } =
+  await importIndex();
 const Q = Number(arg('q', '200000')), ROUNDS = Number(arg('rounds', '5')), BATCH = Number(arg('batch', '20000')), PRIMER = 5000;
 
-if (args.includes('--latency')) {
+if (flag('latency')) {
   for (const kb of [16, 64, 256, 512, 1024, 2048, 4096, 8192, 16384, 65536]) {
     const n = (kb * 1024) / 4, lines = n / 16, a = new Int32Array(n), perm = new Int32Array(lines);
     for (let i = 0; i < lines; i++) perm[i] = i;
@@ -57,13 +46,6 @@ if (args.includes('--latency')) {
   process.exit(0);
 }
 
-function positions(n, m, seed) {
-  const idx = new Int32Array(m);
-  let s = seed >>> 0 || 1;
-  for (let t = 0; t < m; t++) { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; idx[t] = Math.floor((s / 4294967296) * n); }
-  return idx;
-}
-
 /** The floor: an "index" that already knows every answer (one sequential load per lookup). */
 class Oracle {
   constructor(expected) { this.expected = expected; }
@@ -71,22 +53,17 @@ class Oracle {
   sizeBytes() { return 0; }
 }
 
-const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[s.length >> 1]; };
 let sink = 0;
 
-function answers(keys, q) {
-  const e = new Int32Array(q.n);
-  for (let i = 0; i < q.n; i++) e[i] = lowerBoundExact(keys, q, i, 0, keys.n);
-  return e;
-}
+const answers = (keys, q) => answersOf(lowerBoundExact, keys, q);
 
 function bench(keys, methods) {
   const q = selectKeys(keys, positions(keys.n, Q, 12345));
   const primer = selectKeys(keys, positions(keys.n, PRIMER, 999));
   const exp = answers(keys, q), pexp = answers(keys, primer);
   const out = new Int32Array(q.n), pout = new Int32Array(primer.n);
-  if (!args.includes('--no-oracle')) methods.unshift({ name: 'oracle', index: new Oracle(exp), primerIndex: new Oracle(pexp) });
-  const loops = methods.map(() => (args.includes('--lb') ? freshLowerBoundLoop() : freshLookupLoop(keys.form)));
+  if (!flag('no-oracle')) methods.unshift({ name: 'oracle', index: new Oracle(exp), primerIndex: new Oracle(pexp) });
+  const loops = methods.map(() => (flag('lb') ? freshLowerBoundLoop() : freshLookupLoop(keys.form)));
   const times = methods.map(() => []);
   for (let r = 0; r <= ROUNDS; r++) {
     for (let from = 0, b = 0; from < q.n; from += BATCH, b++) {
@@ -117,9 +94,9 @@ function bench(keys, methods) {
 }
 
 for (const set of arg('sets', 's2,flights,lon,ipv4').split(',')) {
-  const keys = loadSosd(path.join(dataDir, 'index', SETS[set]));
+  const keys = loadSet(loadSosd, set);
   const methods = [{ name: 'binary-search', index: new BinarySearchIndex(keys) }];
-  if (!args.includes('--no-rbs')) methods.push({ name: 'rbs18', index: new RadixBinarySearchIndex(keys, 18) });
+  if (!flag('no-rbs')) methods.push({ name: 'rbs18', index: new RadixBinarySearchIndex(keys, 18) });
   for (const spec of arg('rmi', 'max:33554432:6,max:262146:6').split(',').filter(Boolean)) {
     const [root, b, t, lm] = spec.split(':');
     const ix = root === 'max'

@@ -213,17 +213,28 @@ export abstract class RmiIndex implements SearchIndex {
   }
 }
 
-/** The last mile from a start position P: window-search.ts searchFromS / searchFromU32 / searchFromExact. */
+/**
+ * The last mile from a start position P: window-search.ts searchFromS / searchFromU32 /
+ * searchFromExact (the gallop), or searchNearS (the near search, then the gallop).
+ */
 type SearchFrom = (keys: KeySet, q: KeySet, qi: number, P: number) => number;
+type LastMile = 'near' | 'gallop';
+type RmiClass = new (keys: KeySet, config: RmiConfig, root: RootModel, leaves: LeafTable) => RmiIndex;
 
 /**
- * The lookup classes for one last-mile search (one key form), one class per kind of root. They
- * are made once per search function, so that every call site in a lookup has a single target the
- * JIT can inline, also in a worker that evaluates key sets of several forms (before, one lookup
- * chose among the three searches by a branch on the key form, and all three were compiled into
- * it). Measured on S2 (interleaved, load 6-8), the two are within the noise of each other there.
+ * The lookup classes for one last-mile search (one key form, one last mile), one class per kind
+ * of root. They are made once per search function, so that every call site in a lookup has a
+ * single target the JIT can inline, also in a worker that evaluates key sets of several forms
+ * (before, one lookup chose among the three searches by a branch on the key form, and all three
+ * were compiled into it). Measured on S2 (interleaved, load 6-8), the two are within the noise of
+ * each other there. `other`, where given, is the radix-table class of the same key form with the
+ * other last mile (RmiIndex.twin). The near search's classes are one more set made here (before,
+ * a subclass whose lookup copied RmiTable's with the other search): against that copy (scripts/
+ * rmi-ab.mjs, S2, 2^20 leaves beside an 18-bit table, lower bound alone, 150 rounds a run, build
+ * order alternated), new / old per round, median: near 0.945-1.079 over eight runs (median 1.0),
+ * gallop 0.995-1.016 over eight, and an A/A control of the same code in two trees 1.000-1.011.
  */
-function lookupClasses(search: SearchFrom, near?: SearchFrom) {
+function lookupClasses(search: SearchFrom, mile: LastMile, other?: () => RmiClass) {
   // Everything the lookups call or read outside `this` is an immutable binding of this closure.
   // V8 compiles such a binding into an inlined lookup as a constant, while a parameter, a function
   // declaration or an imported binding (a live cell) is loaded and checked on every lookup
@@ -234,7 +245,7 @@ function lookupClasses(search: SearchFrom, near?: SearchFrom) {
   // engineer's training on the other core): S2 (2^21 leaves, 18-bit table) 4-8% less time per
   // lookup in six runs, 16% in one; flights 10-12% (linear spline, 2^17 leaves) and 8-10% (table,
   // 46,242 leaves); longitudes 13-14% (radix, 2^16 leaves); IPv4 0-5% (table, 46,242 leaves).
-  const searchFrom = search, searchNear = near, table = evalTable, slopeScale = SLOPE_SCALE, groupLog2 = LEAF_GROUP_LOG2;
+  const searchFrom = search, table = evalTable, slopeScale = SLOPE_SCALE, groupLog2 = LEAF_GROUP_LOG2;
 
   /**
    * The leaf's prediction, shared by the lookups: base + intercept + slope * (r - L)
@@ -287,7 +298,9 @@ function lookupClasses(search: SearchFrom, near?: SearchFrom) {
    * parallel with the leaf's, instead of after it. JS has no prefetch instruction; the branch-free
    * and Eytzinger searches (heuristics.ts) use the same kind of load. The rank is within a bucket
    * of the answer, mostly on its page: measured on S2 cell ids (scripts/rmi-explore.mjs), 4-20%
-   * less time per lookup; loading the prediction's neighbouring lines as well was slower.
+   * less time per lookup; loading the prediction's neighbouring lines as well was slower. With the
+   * near search (searchNearS) the touch is kept too: without it the branch-free search was slower
+   * than the gallop (the key array's miss is then on its critical path).
    */
   class RmiTable extends RmiIndex {
     touched = 0;
@@ -299,11 +312,14 @@ function lookupClasses(search: SearchFrom, near?: SearchFrom) {
       this.form = this.mode === WindowMode.S ? keys.s : this.mode === WindowMode.U32 ? keys.lo : keys.hi;
     }
 
+    override lastMile(): LastMile {
+      return mile;
+    }
+
     override twin(): RmiIndex | undefined {
-      if (near === undefined || this.n < NEAR_KEYS) return undefined;
-      const toNear = this.lastMile() === 'gallop';
-      const Other = toNear ? RmiTableNear : RmiTable;
-      const t = new Other(this.keys, { ...this.config, near: toNear }, this.root, { leaf: this.leaf, base: this.base });
+      if (other === undefined || this.n < NEAR_KEYS) return undefined;
+      const Other = other();
+      const t = new Other(this.keys, { ...this.config, near: mile === 'gallop' }, this.root, { leaf: this.leaf, base: this.base });
       t.nearShare = this.nearShare;
       return t;
     }
@@ -323,31 +339,19 @@ function lookupClasses(search: SearchFrom, near?: SearchFrom) {
     }
   }
 
-  /**
-   * RmiTable whose last mile starts with the near search (window-search.ts searchNearS): the same
-   * lookup, the early touch included (without it the branch-free search was slower than the
-   * gallop: the key array's miss is then on its critical path).
-   */
-  class RmiTableNear extends RmiTable {
-    override lastMile(): 'near' | 'gallop' {
-      return 'near';
-    }
-
-    override lowerBound(q: KeySet, i: number): number {
-      const rp = this.rp;
-      const rank = table(this.hint, (q.x[i]! - rp[0]!) * rp[1]!);
-      const nm1 = this.nm1;
-      const g = rank > 0 ? (rank < nm1 ? rank | 0 : nm1) : 0;
-      this.touched += this.form[g]!;
-      return searchNear!(this.keys, q, i, leafPosition(this.leaf, this.base, rank * rp[6]!, this.bMax, nm1));
-    }
-  }
-
-  return { RmiAffine, RmiCubic, RmiTable, RmiTableNear: near ? RmiTableNear : undefined };
+  return { RmiAffine, RmiCubic, RmiTable };
 }
 
-/** The lookup classes of each key form, indexed by WindowMode. */
-const LOOKUPS = [lookupClasses(searchFromS, searchNearS), lookupClasses(searchFromU32), lookupClasses(searchFromExact)];
+/**
+ * The lookup classes of each key form, indexed by WindowMode, with the gallop; and those of
+ * KeyForm.S keys with the near search first (only its RmiTable is used: newRmi). The two radix-
+ * table classes of KeyForm.S are each other's twin.
+ */
+const LOOKUPS = [
+  lookupClasses(searchFromS, 'gallop', () => NEAR_S.RmiTable), lookupClasses(searchFromU32, 'gallop'),
+  lookupClasses(searchFromExact, 'gallop'),
+];
+const NEAR_S = lookupClasses(searchNearS, 'near', () => LOOKUPS[WindowMode.S]!.RmiTable);
 
 /** Fits the root and the leaves of one configuration, and picks the last mile (RmiConfig.near). */
 export function newRmi(keys: KeySet, config: RmiConfig): RmiIndex {
@@ -357,7 +361,7 @@ export function newRmi(keys: KeySet, config: RmiConfig): RmiIndex {
   const c = LOOKUPS[windowModeOf(keys)]!;
   if (root.kind === CUBIC) return new c.RmiCubic(keys, config, root, leaves);
   if (root.kind === TABLE) {
-    const Near = keys.n >= NEAR_KEYS ? c.RmiTableNear : undefined;
+    const Near = keys.n >= NEAR_KEYS && windowModeOf(keys) === WindowMode.S ? NEAR_S.RmiTable : undefined;
     const share = Near !== undefined ? nearShare(keys, root, leaves, B) : NaN;
     const near = Near !== undefined && (config.near ?? (NEAR_BY_DEFAULT && share >= NEAR_MIN_SHARE));
     const ix = near ? new Near(keys, config, root, leaves) : new c.RmiTable(keys, config, root, leaves);
