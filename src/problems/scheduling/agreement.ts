@@ -29,8 +29,8 @@ import { sweepAlpha, SWEEP_EPISODES, WeightedFair, type JobOrder } from './heuri
 import { VALIDATION_SEED_BASE } from './validate.js';
 import { encodeAction, type SchedulingEnv, type SchedulingObs } from './env.js';
 import { equivalentLimits } from './decima-imitation.js';
-import { decide, loadDecima } from './decima-policy.js';
-import { type DecimaNet, type Structure, structureOf, viewOf } from './decima-net.js';
+import { decide, loadDecima, StructureCache } from './decima-policy.js';
+import { type DecimaNet, type Structure, viewOf } from './decima-net.js';
 
 export interface AgreementCounts {
   /** Labelled states by kind, and greedy hits. */
@@ -77,18 +77,18 @@ function greedyLimit(net: DecimaNet, o: SchedulingObs, s: Structure, row: number
 /** Runs the net greedily for one episode, comparing each decision with the expert's; adds to `c`. */
 export function agreementEpisode(env: SchedulingEnv, net: DecimaNet, expert: WeightedFair, seed: number, c: AgreementCounts): void {
   let { obs, info } = env.reset({ seed });
-  let key: Int32Array | null = null, s: Structure | null = null;
+  const cache = new StructureCache();
   let total = 0;
   for (;;) {
-    if (obs.rowPtr !== key) { key = obs.rowPtr; s = structureOf(obs); }
+    const s = cache.get(obs);
     const a = expert.act(obs, info);
-    const d = decide(net, viewOf(obs, s!), null);
+    const d = decide(net, viewOf(obs, s), null);
     if (a !== env.idleAction) {
       const { row, limit } = env.decode(a);
       const k = obs.stageJob[row]!, kn = obs.stageJob[d.row]!;
       const stageHit = d.row === row ? 1 : 0;
       const [lo, hi] = equivalentLimits(obs, row, limit);
-      const l = d.row === row ? d.limit : greedyLimit(net, obs, s!, row);
+      const l = d.row === row ? d.limit : greedyLimit(net, obs, s, row);
       const limitHit = l >= lo && l <= hi ? 1 : 0;
       if (isStay(obs)) { c.stay++; c.stayStage += stageHit; c.stayLimit += limitHit; }
       else { c.visit++; c.visitJob += kn === k ? 1 : 0; c.visitStage += stageHit; c.visitLimit += limitHit; }

@@ -19,13 +19,12 @@
  * executors idle (Decima's heads never do) are not labelled.
  */
 import { Rng } from '../../core/rng.js';
-import type { Info } from '../../core/env.js';
 import { tidy, gather, pick, reshape, sum, add, sub, mul, logSoftmax } from '../../learn/index.js';
 import { encodeAction, JOB_FEATURES, type SchedulingEnv, type SchedulingObs } from './env.js';
 import type { SchedulingPolicy } from './evaluate.js';
-import { decide } from './decima-policy.js';
+import { decide, StructureCache } from './decima-policy.js';
 import type { RolloutTeacher } from './decima-teacher.js';
-import { type DecimaNet, type Step, type Structure, snapshot, structureOf, chosenStageHeads, fullJobExtras, JOB_EXTRAS_FULL, STAGE_EXTRAS } from './decima-net.js';
+import { type DecimaNet, type Step, snapshot, chosenStageHeads, fullJobExtras, JOB_EXTRAS_FULL, STAGE_EXTRAS } from './decima-net.js';
 
 /** The labelled states of one episode. */
 export interface ImitationEpisode {
@@ -55,21 +54,21 @@ export function equivalentLimits(o: SchedulingObs, row: number, limit: number): 
  * (the teacher's base policy) acts when beta says so, and nothing is labelled.
  */
 export function runImitationEpisode(env: SchedulingEnv, net: DecimaNet, expert: SchedulingPolicy, seed: number, rng: Rng, beta: number, teacher: RolloutTeacher | null = null, labelShare = 1): ImitationEpisode {
-  let cacheKey: Int32Array | null = null, cache: Structure | null = null;
+  const cache = new StructureCache();
   let { obs, info } = env.reset({ seed });
   teacher?.begin(seed);
   const steps: Step[] = [], rows: number[] = [], lo: number[] = [], hi: number[] = [];
   const E = obs.numExecutors;
   let decisions = 0, expertDecisions = 0, total = 0, complete = false;
   for (;;) {
-    if (obs.rowPtr !== cacheKey) { cacheKey = obs.rowPtr; cache = structureOf(obs); }
+    const structure = cache.get(obs);
     const labelled = teacher === null || rng.next() < labelShare;
     const a = labelled && teacher !== null ? teacher.act(obs, info, rng) : expert.act(obs, info, rng);
     let st: Step | null = null;
     if (labelled && a !== env.idleAction) {
       const { row, limit } = env.decode(a);
       const [l0, l1] = equivalentLimits(obs, row, limit);
-      st = snapshot(obs, cache!);
+      st = snapshot(obs, structure);
       steps.push(st);
       rows.push(row);
       lo.push(l0);
@@ -77,7 +76,7 @@ export function runImitationEpisode(env: SchedulingEnv, net: DecimaNet, expert: 
     }
     let action = a;
     if (rng.next() >= beta) {
-      const d = decide(net, st ?? snapshot(obs, cache!), rng);
+      const d = decide(net, st ?? snapshot(obs, structure), rng);
       action = encodeAction(d.row, d.limit, E);
     } else expertDecisions++;
     decisions++;

@@ -45,7 +45,7 @@ import type { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
 import {
   Module, MLP, Linear, DagMessagePassing, DagSchedule, Csr, Tensor, collect, tensor,
-  concat, gather, segmentSum, add, sub, mul, div, exp, log, matmul, reshape, pick, logSoftmax, categoricalEntropy, activate,
+  concat, gather, segmentSum, add, sub, mul, div, exp, log, matmul, reshape, logSoftmax, categoricalEntropy, activate,
 } from '../../learn/index.js';
 import { NODE_FEATURES, JOB_FEATURES, type SchedulingObs } from './env.js';
 
@@ -414,5 +414,3 @@ export function chosenStageHeads(net: DecimaNet, steps: readonly Step[], rows: I
   const logits = net.limitLogits(em, steps, Int32Array.from({ length: B }, (_, b) => b), pairJob);
   return { em, st, chosen, lmin, logits, lim: limitLogProbs(logits, lmin, net.opts.numExecutors) };
 }
-
-export { pick };

@@ -65,11 +65,49 @@ export function runDecimaEpisode(env: SchedulingEnv, net: DecimaNet, seed: numbe
 }
 
 /**
+ * An imitation episode's expert (decima-imitation.ts): weighted fair at `alpha` visiting jobs in
+ * `order` acts with probability `beta`; with `teacherRollouts` > 0 (simulations per candidate) the
+ * rollout teacher over it labels a `labelShare` of the states.
+ */
+export interface ImitationExpert {
+  alpha: number;
+  order: JobOrder;
+  beta: number;
+  teacherRollouts: number;
+  labelShare: number;
+}
+
+/**
+ * Runs imitation episodes on the training instances, one way for this thread and the rollout
+ * threads: the expert and the rollout teacher (decima-teacher.ts, its spread the default) are
+ * built per episode; the teacher replays the episode in its own env per instance, made when first
+ * needed.
+ */
+export class ImitationRunner {
+  private readonly teacherEnvs = new Map<number, SchedulingEnv>();
+  constructor(private readonly instances: readonly SchedulingInstance[]) {}
+
+  run(instance: number, env: SchedulingEnv, net: DecimaNet, seed: number, rng: Rng, x: ImitationExpert): ImitationEpisode {
+    const teacher = x.teacherRollouts > 0 ? new RolloutTeacher(this.teacherEnv(instance), { ...ROLLOUT_TEACHER_DEFAULTS, alpha: x.alpha, rollouts: x.teacherRollouts }) : null;
+    return runImitationEpisode(env, net, new WeightedFair(x.alpha, x.order), seed, rng, x.beta, teacher, x.labelShare);
+  }
+
+  private teacherEnv(instance: number): SchedulingEnv {
+    let e = this.teacherEnvs.get(instance);
+    if (!e) this.teacherEnvs.set(instance, (e = makeEnv(this.instances[instance]!)));
+    return e;
+  }
+}
+
+/**
  * The iteration's episodes, in this thread or on worker threads (decima-worker.ts). Episode i
  * samples with itRng.split(i) whichever thread runs it, so the batch is the same either way.
  */
 export class Rollouts {
-  private constructor(private readonly net: DecimaNet, private readonly cfg: DecimaConfig, private readonly workers: Worker[], private readonly instances: SchedulingInstance[]) {}
+  private readonly imitation: ImitationRunner;
+  private constructor(private readonly net: DecimaNet, private readonly cfg: DecimaConfig, private readonly workers: Worker[], instances: SchedulingInstance[]) {
+    this.imitation = new ImitationRunner(instances);
+  }
 
   static async create(net: DecimaNet, instances: SchedulingInstance[], cfg: DecimaConfig): Promise<Rollouts> {
     const workers: Worker[] = [];
@@ -87,20 +125,10 @@ export class Rollouts {
 
   /** Imitation episodes (DAgger): the expert, weighted fair with `alpha` visiting jobs in `order`, acts with probability beta. */
   async imitate(instance: number, env: SchedulingEnv, seed: number, itRng: Rng, alpha: number, order: JobOrder, beta: number): Promise<ImitationEpisode[]> {
-    const n = this.cfg.episodesPerIteration, R = this.cfg.teacherRollouts, share = this.cfg.teacherLabelShare;
-    if (this.workers.length === 0) {
-      const teacher = R > 0 ? new RolloutTeacher(this.teacherEnv(instance), { ...ROLLOUT_TEACHER_DEFAULTS, alpha, rollouts: R }) : null;
-      return Array.from({ length: n }, (_, i) => runImitationEpisode(env, this.net, new WeightedFair(alpha, order), seed, itRng.split(i), beta, teacher, share));
-    }
-    return this.dispatch<ImitationEpisode>(n, (i) => ({ index: i, instance, seed, rngState: itRng.split(i).state(), horizonS: Infinity, rewardScale: this.cfg.rewardScale, expertAlpha: alpha, expertOrder: order, beta, teacherRollouts: R, labelShare: share }));
-  }
-
-  /** The rollout teacher's own env for an instance (it replays episodes there). */
-  private readonly teacherEnvs = new Map<number, SchedulingEnv>();
-  private teacherEnv(instance: number): SchedulingEnv {
-    let e = this.teacherEnvs.get(instance);
-    if (!e) this.teacherEnvs.set(instance, (e = makeEnv(this.instances[instance]!)));
-    return e;
+    const n = this.cfg.episodesPerIteration;
+    const expert: ImitationExpert = { alpha, order, beta, teacherRollouts: this.cfg.teacherRollouts, labelShare: this.cfg.teacherLabelShare };
+    if (this.workers.length === 0) return Array.from({ length: n }, (_, i) => this.imitation.run(instance, env, this.net, seed, itRng.split(i), expert));
+    return this.dispatch<ImitationEpisode>(n, (i) => ({ index: i, instance, seed, rngState: itRng.split(i).state(), horizonS: Infinity, rewardScale: this.cfg.rewardScale, imitation: expert }));
   }
 
   private async dispatch<T>(n: number, task: (i: number) => EpisodeTask): Promise<T[]> {

@@ -87,8 +87,8 @@ export class RolloutTeacher implements SchedulingPolicy {
   /** Total JCT (ms x jobs, the area under the jobs-in-system curve) of one fresh-seed continuation after `action`. */
   private simulate(o: SchedulingObs, action: number, freshSeed: number): number {
     const env = this.env;
-    let { obs, info } = env.reset({ seed: this.seed });
-    for (const a of this.history) ({ obs, info } = env.step(a));
+    let { obs } = env.reset({ seed: this.seed });
+    for (const a of this.history) ({ obs } = env.step(a));
     // The replay must land on the state the decision is about (same clock, same decision count).
     if (env.sim.decisions !== this.history.length || !sameState(obs, o)) {
       throw new SelfoptError(`replay of ${this.history.length} actions reached t = ${obs.timeMs} ms after ${env.sim.decisions} decisions, the episode is at t = ${o.timeMs} ms`, 'RolloutTeacher', 'begin(seed) at reset and record(action) after every step of the episode');

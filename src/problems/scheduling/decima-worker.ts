@@ -12,17 +12,15 @@ import { setFlatWeights } from '../../learn/index.js';
 import { makeEnv } from './evaluate.js';
 import { instanceRef, loadInstance } from './instances.js';
 import { DecimaNet, type DecimaNetOptions } from './decima-net.js';
-import { runDecimaEpisode, type DecimaEpisode } from './decima-rollouts.js';
-import { runImitationEpisode, type ImitationEpisode } from './decima-imitation.js';
-import { WeightedFair, type JobOrder } from './heuristics.js';
-import { RolloutTeacher, ROLLOUT_TEACHER_DEFAULTS } from './decima-teacher.js';
+import { runDecimaEpisode, ImitationRunner, type DecimaEpisode, type ImitationExpert } from './decima-rollouts.js';
+import type { ImitationEpisode } from './decima-imitation.js';
 
 export interface WorkerInit {
   instances: string[];
   net: DecimaNetOptions;
 }
 
-/** One episode to run: a Decima episode, or an imitation episode when expertAlpha is given. */
+/** One episode to run: a Decima episode, or an imitation episode when `imitation` is given. */
 export interface EpisodeTask {
   index: number;
   instance: number;
@@ -30,12 +28,7 @@ export interface EpisodeTask {
   rngState: number[];
   horizonS: number;
   rewardScale: number;
-  expertAlpha?: number;
-  expertOrder?: JobOrder;
-  beta?: number;
-  /** Rollout teacher (decima-teacher.ts): rollouts per candidate (0: none) and the share of states it labels. */
-  teacherRollouts?: number;
-  labelShare?: number;
+  imitation?: ImitationExpert;
 }
 
 export interface EpisodeRequest {
@@ -50,9 +43,7 @@ const init = workerData as WorkerInit;
 const data = new DataPath({});
 const insts = init.instances.map((id) => loadInstance(instanceRef(id, data)!));
 const envs = insts.map((i) => makeEnv(i));
-// The teacher's own envs (it replays episodes in them), made when first needed.
-const teacherEnvs = new Map<number, ReturnType<typeof makeEnv>>();
-const teacherEnv = (i: number) => teacherEnvs.get(i) ?? teacherEnvs.set(i, makeEnv(insts[i]!)).get(i)!;
+const imitation = new ImitationRunner(insts);
 const net = new DecimaNet(init.net, new Rng(0));
 
 port.on('message', (req: EpisodeRequest) => {
@@ -60,10 +51,9 @@ port.on('message', (req: EpisodeRequest) => {
     setFlatWeights(net, req.weights);
     const out: { index: number; ep: DecimaEpisode | ImitationEpisode }[] = req.tasks.map((t) => ({
       index: t.index,
-      ep: t.expertAlpha === undefined
+      ep: t.imitation === undefined
         ? runDecimaEpisode(envs[t.instance]!, net, t.seed, Rng.fromState(t.rngState), t.horizonS, t.rewardScale)
-        : runImitationEpisode(envs[t.instance]!, net, new WeightedFair(t.expertAlpha, t.expertOrder), t.seed, Rng.fromState(t.rngState), t.beta!,
-          t.teacherRollouts ? new RolloutTeacher(teacherEnv(t.instance), { ...ROLLOUT_TEACHER_DEFAULTS, alpha: t.expertAlpha, rollouts: t.teacherRollouts }) : null, t.labelShare ?? 1),
+        : imitation.run(t.instance, envs[t.instance]!, net, t.seed, Rng.fromState(t.rngState), t.imitation),
     }));
     // The cached per-structure DAG schedule is a class instance (and cheap to rebuild): not sent.
     for (const o of out) for (const st of o.ep.steps) st.s.schedule = null;
