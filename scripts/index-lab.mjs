@@ -1,4 +1,4 @@
-// The shared preamble of the index scripts (rmi-explore.mjs, rmi-breakdown.mjs, rmi-ab.mjs; not
+// The shared preamble of the index scripts (rmi-explore.mjs, rmi-breakdown.mjs, rmi-ab.mjs, rmi-lastmile.mjs; not
 // part of the test suite): where the compiled index problem lives, the command-line arguments,
 // the real key sets on the data path, seeded lookup positions, their exact answers, quantiles.
 import path from 'node:path';

@@ -12,6 +12,7 @@
 // Usage: npx tsc -p . && taskset -c 1 node scripts/rmi-ab.mjs --base /tmp/base/dist [--rounds 40] [--ba]
 //        [--cfg s2:radix-table:20:18:gallop,s2:radix-table:20:18:near,flights:radix-table:16:16,lon:radix:16]
 //        (SET:ROOT:B[:TABLEBITS[:near|gallop]], B leaves, 2^B when B <= 40)
+// On a core shared with another session's process, run it in an autogroup of its own (rmi-lastmile.mjs says why).
 import os from 'node:os';
 import { arg, answers, flag, importIndex, loadSet, positions, quantile } from './index-lab.mjs';
 
