@@ -32,7 +32,7 @@ export async function runCell(cell: Cell): Promise<CellResult> {
   const t0 = performance.now();
   const solution = await solver.solve(instance, solveCtx);
   const solveMs = performance.now() - t0;
-  const metrics = await problem.evaluate(instance, solution, { ...solveCtx, rng: base.split('evaluate'), solveMs });
+  const metrics = await problem.evaluate(instance, solution, { ...solveCtx, rng: base.split('evaluate'), solveMs, solver: cell.solver });
   const wallMs = performance.now() - t0;
   checkMetrics(problem.metrics.map((m) => m.name), metrics, cell);
   const picture = problem.picture && cell.seed === 1 ? problem.picture(instance, solution, `${cell.instance.id} · ${cell.solver} · seed 1`) : undefined;

@@ -115,6 +115,8 @@ export interface InstanceContext {
 export interface EvalContext extends SolveContext {
   /** Wall time of `solve` in milliseconds, measured by the runner. */
   solveMs: number;
+  /** The solver whose answer is evaluated (for an evaluator's logs; absent outside a bench cell). */
+  solver?: string;
 }
 
 /** Metric name -> value, for the metrics the problem declares. */

@@ -15,7 +15,7 @@ import { countInstructions } from './ir.js';
 import { firstLines, requireTool, runSync } from './llvm.js';
 import { sequencePipeline, sha1, type OptStats } from './session.js';
 import type { CompilerInstance } from './instances.js';
-import { checkSemantics } from './semantics.js';
+import { checkSemantics, recordFailure, type SemanticsResult } from './semantics.js';
 
 /** A solver's answer. */
 export interface PassSequence {
@@ -76,7 +76,7 @@ export function llvmDisCount(ir: string, where: string): number {
   return countInstructions(dis.stdout.toString());
 }
 
-interface Scored { count: number; semantics?: boolean }
+interface Scored { count: number; semantics?: boolean; failed?: { result: SemanticsResult; irSha1: string } }
 const scored = new Map<string, Scored>();
 
 export function evaluateCompiler(inst: CompilerInstance, sol: PassSequence, ctx: EvalContext): MetricValues {
@@ -84,14 +84,18 @@ export function evaluateCompiler(inst: CompilerInstance, sol: PassSequence, ctx:
   const where = `compiler evaluate, ${inst.id}`;
   const semantics = ctx.options.semantics !== '0';
   const key = `${sha1(inst.ir)}\0${sol.pipeline ?? ''}\0${sol.passes.join(',')}\0${semantics}`;
+  const subject = { solver: ctx.solver, seed: ctx.seed, pipeline: sol.pipeline, passes: sol.passes };
   let sc = scored.get(key);
+  // Every failed check is logged, also when another cell already scored the same answer.
+  if (sc?.failed) recordFailure(inst, sc.failed.result, subject, sc.failed.irSha1);
   if (!sc) {
     const r = replay(inst, sol);
     if (r.failed) throw new SelfoptError(`the solver's answer does not replay: ${r.failed}`, where, 'a pass sequence every pass of which runs');
     sc = { count: r.count };
     if (semantics) {
-      const s = checkSemantics(inst, r.ir);
+      const s = checkSemantics(inst, r.ir, subject);
       if (s.checked) sc.semantics = s.same === true;
+      if (s.reason) sc.failed = { result: s, irSha1: sha1(r.ir) };
     }
     scored.set(key, sc);
   }

@@ -181,6 +181,16 @@ export function cacheDir(): string {
   return resolve(process.env.SELFOPT_CACHE ?? join('.selfopt', 'cache'), 'compiler');
 }
 
+/**
+ * Appends one JSON line (with its time) to a log in the cache directory. One append-mode write
+ * per line: concurrent writers (worker threads, parallel runs) interleave whole lines, never
+ * parts of lines, and a crash loses at most the line being written.
+ */
+export function appendRecord(file: string, record: Record<string, unknown>): void {
+  mkdirSync(cacheDir(), { recursive: true });
+  appendFileSync(join(cacheDir(), file), JSON.stringify({ ...record, at: new Date().toISOString() }) + '\n');
+}
+
 let clangVersionCache: string | undefined;
 function clangVersion(): string {
   clangVersionCache ??= execFileSync(requireTool('clang'), ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().split('\n')[0]!.trim();
@@ -219,7 +229,7 @@ export function buildBitcode(p: ProgramSpec): BuildResult {
   if (error || !bitcode) {
     const msg = error ?? 'no bitcode';
     writeFileAtomic(failed, msg);
-    appendFileSync(join(cacheDir(), 'failures.jsonl'), JSON.stringify({ program: p.id, error: msg, at: new Date().toISOString() }) + '\n');
+    appendRecord('failures.jsonl', { program: p.id, error: msg });
     return { ok: false, error: msg };
   }
   writeFileAtomic(cached, bitcode);

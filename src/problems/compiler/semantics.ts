@@ -6,26 +6,57 @@
  * two runs must give the same exit status, stdout and stderr. A program whose -O0 run fails or
  * times out is not checked. A pass sequence that changes the output is a finding to report (the
  * metric semantics_ok = 0), not a result.
+ *
+ * Every check that does not pass (outputs differ, the optimised module does not build, or its run
+ * times out) is logged with its reason to `.selfopt/cache/compiler/semantics.jsonl` (instance,
+ * solver, passes, note), next to the build failures in failures.jsonl, so that a 0 can be read.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findTool, runSync } from './llvm.js';
+import { performance } from 'node:perf_hooks';
+import { findTool, firstLines } from './llvm.js';
 import { sha1 } from './session.js';
-import type { CompilerInstance } from './instances.js';
+import { appendRecord, type CompilerInstance } from './instances.js';
+
+export type SemanticsReason = 'outputs differ' | 'build failed' | 'timeout';
 
 export interface SemanticsResult {
   checked: boolean;
   same?: boolean;
+  /** Why the check failed or gave no verdict (absent when it passed or was not run). */
+  reason?: SemanticsReason;
   /** Why it was not checked, or how the outputs differ. */
   note?: string;
 }
 
-const RUN_TIMEOUT_MS = 20_000;
+/** Who asked, for the log line: the solver and the answer whose module is checked. */
+export interface SemanticsSubject {
+  solver?: string;
+  seed?: number;
+  passes?: string[];
+  pipeline?: string;
+}
 
-interface RunOutput { status: string; stdout: string; stderr: string }
+export interface SemanticsLimits {
+  /** First run's limit. */
+  runMs: number;
+  /** The one rerun's limit after a timeout (at least this, and at least 10x -O0's run). */
+  retryMs: number;
+  /** clang -O0 of one module. */
+  buildMs: number;
+}
 
-/** Outputs of programs' -O0 builds, by IR hash (computed once per process). */
+export const DEFAULT_LIMITS: SemanticsLimits = { runMs: 20_000, retryMs: 120_000, buildMs: 120_000 };
+
+interface RunOutput { status: string; stdout: string; stderr: string; ms: number }
+type Outcome =
+  | { kind: 'ran'; out: RunOutput }
+  | { kind: 'build failed'; error: string }
+  | { kind: 'timeout'; what: string; ms: number };
+
+/** -O0 outputs by IR hash (computed once per process); null: -O0 does not run cleanly. */
 const reference = new Map<string, RunOutput | null>();
 /** Verdicts by (program, optimised module): different pass sequences often reach the same module. */
 const verdicts = new Map<string, SemanticsResult>();
@@ -36,44 +67,88 @@ function runnable(inst: CompilerInstance): boolean {
   return p.runArgs !== undefined && p.runArgs.every((a) => /^-?\d+$/.test(a));
 }
 
-function buildAndRun(ir: string, args: string[]): RunOutput | null {
-  const clang = findTool('clang');
-  if (!clang) return null;
+/** Builds `ir` with clang -O0 and runs it with each limit in turn until one run finishes. */
+function buildAndRun(clang: string, ir: string, args: string[], limitsMs: number[], buildMs: number): Outcome {
   const dir = mkdtempSync(join(tmpdir(), 'selfopt-sem-'));
   try {
     const ll = join(dir, 'm.ll'), exe = join(dir, 'm.exe');
     writeFileSync(ll, ir);
-    const b = runSync(clang, ['-O0', '-w', ll, '-o', exe, '-lm'], undefined, 120_000);
-    if (!b.ok) return null;
-    const r = runSync(exe, args, '', RUN_TIMEOUT_MS);
-    if (r.stderr.includes('killed by') || r.stderr.includes('timeout')) return null;
-    // runSync folds the exit status into ok; keep it as text for the comparison.
-    return { status: r.ok ? '0' : 'nonzero', stdout: r.stdout.toString(), stderr: r.stderr };
+    const b = spawnSync(clang, ['-O0', '-w', ll, '-o', exe, '-lm'], { timeout: buildMs, killSignal: 'SIGKILL', maxBuffer: 1 << 26 });
+    if (isTimeout(b)) return { kind: 'timeout', what: `clang -O0 ran over ${buildMs} ms`, ms: buildMs };
+    if (b.error || b.status !== 0) return { kind: 'build failed', error: b.error ? b.error.message : firstLines(b.stderr.toString()) };
+    let last: Outcome = { kind: 'timeout', what: 'not run', ms: 0 };
+    for (const limit of limitsMs) {
+      const t0 = performance.now();
+      const r = spawnSync(exe, args, { input: '', timeout: limit, killSignal: 'SIGKILL', maxBuffer: 1 << 28 });
+      const ms = performance.now() - t0;
+      if (isTimeout(r)) { last = { kind: 'timeout', what: `the run went over ${limit} ms`, ms }; continue; }
+      if (r.error) return { kind: 'build failed', error: r.error.message };
+      // A crash is an outcome like an exit status: it must match -O0's, it is not a timeout.
+      const status = r.signal ? `signal ${r.signal}` : String(r.status);
+      return { kind: 'ran', out: { status, stdout: r.stdout.toString(), stderr: r.stderr.toString(), ms } };
+    }
+    return last;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-export function checkSemantics(inst: CompilerInstance, optimisedIr: string): SemanticsResult {
+function isTimeout(r: ReturnType<typeof spawnSync>): boolean {
+  return (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT';
+}
+
+export function checkSemantics(inst: CompilerInstance, optimisedIr: string, subject: SemanticsSubject = {}, limits: SemanticsLimits = DEFAULT_LIMITS): SemanticsResult {
   if (!runnable(inst)) return { checked: false, note: 'needs input files' };
+  const clang = findTool('clang');
+  if (!clang) return { checked: false, note: 'clang is not installed' };
   const args = inst.program.runArgs ?? [];
   const key = sha1(inst.ir);
   let ref = reference.get(key);
   if (ref === undefined) {
-    ref = buildAndRun(inst.ir, args);
-    if (ref && ref.status !== '0') ref = null;
+    // -O0's run gets the same rerun as the optimised one (lowercase runs ~16 s of CPU at -O0).
+    const o = buildAndRun(clang, inst.ir, args, [limits.runMs, limits.retryMs], limits.buildMs);
+    ref = o.kind === 'ran' && o.out.status === '0' ? o.out : null;
     reference.set(key, ref);
   }
   if (ref === null) return { checked: false, note: '-O0 build does not run cleanly' };
   const vkey = `${key}\0${sha1(optimisedIr)}`;
   const known = verdicts.get(vkey);
-  if (known) return known;
-  const got = buildAndRun(optimisedIr, args);
-  const v: SemanticsResult = !got
-    ? { checked: true, same: false, note: 'optimised build did not build or timed out' }
-    : got.status === ref.status && got.stdout === ref.stdout && got.stderr === ref.stderr
-      ? { checked: true, same: true, note: undefined }
-      : { checked: true, same: false, note: `outputs differ (stdout ${ref.stdout.length} vs ${got.stdout.length} bytes)` };
+  if (known) {
+    recordFailure(inst, known, subject, sha1(optimisedIr));
+    return known;
+  }
+  // A timeout gets one rerun with a longer limit, then no verdict (semantics_ok absent, the
+  // reason logged): on a shared, loaded machine a correct program can run past 20 s, and a run
+  // that never ends cannot be told from a slow one in bounded time, so calling it a wrong answer
+  // would report a miscompilation we have no evidence for. Outputs that differ, a crash that -O0
+  // does not have, and a module clang cannot build are evidence, and count as semantics_ok = 0.
+  const refMs = ref.ms;
+  const got = buildAndRun(clang, optimisedIr, args, [limits.runMs, Math.max(limits.retryMs, 10 * refMs)], limits.buildMs);
+  let v: SemanticsResult;
+  if (got.kind === 'timeout') {
+    v = { checked: false, reason: 'timeout', note: `no verdict: ${got.what} (-O0's run took ${Math.round(refMs)} ms)` };
+  } else if (got.kind === 'build failed') {
+    v = { checked: true, same: false, reason: 'build failed', note: `optimised module does not build: ${got.error}` };
+  } else {
+    const o = got.out;
+    v = o.status === ref.status && o.stdout === ref.stdout && o.stderr === ref.stderr
+      ? { checked: true, same: true }
+      : {
+          checked: true, same: false, reason: 'outputs differ',
+          note: `outputs differ: exit ${ref.status} vs ${o.status}, stdout ${ref.stdout.length} vs ${o.stdout.length} bytes` +
+            `${ref.stdout === o.stdout ? ' (same)' : ''}, stderr ${ref.stderr.length} vs ${o.stderr.length} bytes (-O0 vs optimised)`,
+        };
+  }
+  recordFailure(inst, v, subject, sha1(optimisedIr));
   verdicts.set(vkey, v);
   return v;
+}
+
+/** One line in semantics.jsonl per check that failed or gave no verdict (a cached verdict too). */
+export function recordFailure(inst: CompilerInstance, v: SemanticsResult, subject: SemanticsSubject, irSha1: string): void {
+  if (!v.reason) return;
+  appendRecord('semantics.jsonl', {
+    instance: inst.id, solver: subject.solver, seed: subject.seed, pipeline: subject.pipeline, passes: subject.passes,
+    reason: v.reason, note: v.note, irSha1,
+  });
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SelfoptError } from '../../../src/core/errors.js';
@@ -379,11 +379,46 @@ test('semantics: the optimised program must print what -O0 prints; a changed mod
   const s = new OptSession();
   const t = s.applyEach(s.addState(inst.ir).hash, ['mem2reg', 'instcombine', 'simplifycfg']);
   assert.ok(t.ok);
-  assert.deepEqual(checkSemantics(inst, s.irOf(t.state.hash)), { checked: true, same: true, note: undefined });
+  assert.deepEqual(checkSemantics(inst, s.irOf(t.state.hash)), { checked: true, same: true });
   // main's loop bound 5 -> 4: a wrong "optimisation"
   const broken = inst.ir.replace(/icmp slt i32 (%\d+), 5/, 'icmp slt i32 $1, 4');
   assert.notEqual(broken, inst.ir);
-  const r = checkSemantics(inst, broken);
+  const r = checkSemantics(inst, broken, { solver: 'made-up', passes: ['bound-5-to-4'] });
   assert.equal(r.checked, true);
   assert.equal(r.same, false);
+  assert.equal(r.reason, 'outputs differ');
+  const line = semanticsLog().find((l) => l.passes?.[0] === 'bound-5-to-4');
+  assert.equal(line?.reason, 'outputs differ');
+  assert.equal(line?.solver, 'made-up');
+  assert.equal(line?.instance, inst.id);
+  assert.match(line?.note ?? '', /exit 0 vs 0, stdout \d+ vs \d+ bytes/);
+});
+
+function semanticsLog(): { instance?: string; solver?: string; passes?: string[]; reason?: string; note?: string }[] {
+  const f = join(dir, 'cache', 'compiler', 'semantics.jsonl');
+  return existsSync(f) ? readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l)) : [];
+}
+
+test('semantics: an optimised run past its limit (after one longer rerun) is no verdict, logged as a timeout', { skip }, async () => {
+  const { checkSemantics } = await import('../../../src/problems/compiler/semantics.js');
+  const inst = tiny();
+  // A module that never ends stands in for the optimised one; the limits are scaled down so the
+  // test takes a second (the defaults are 20 s, then one rerun of at least 120 s).
+  const f = join(dir, 'forever.c');
+  writeFileSync(f, 'int main(void) { volatile int x = 0; for (;;) x++; return x; }\n');
+  const ll = runSync(requireTool('clang'), ['-O0', '-S', '-emit-llvm', f, '-o', '-'], undefined, 60_000);
+  assert.ok(ll.ok, ll.stderr);
+  const r = checkSemantics(inst, ll.stdout.toString(), { solver: 'looping', passes: ['p1', 'p2'] }, { runMs: 150, retryMs: 300, buildMs: 60_000 });
+  // the old check answered { checked: true, same: false }: a wrong program, with no reason kept
+  assert.equal(r.checked, false);
+  assert.equal(r.same, undefined);
+  assert.equal(r.reason, 'timeout');
+  assert.match(r.note ?? '', /over 300 ms/);
+  const line = semanticsLog().find((l) => l.solver === 'looping');
+  assert.deepEqual([line?.reason, line?.passes], ['timeout', ['p1', 'p2']]);
+  // a module clang cannot build is a failed check with clang's message
+  const bad = checkSemantics(inst, 'define i32 @main() {\n  ret i32 %undefined_value\n}\n', { solver: 'broken-ir' });
+  assert.deepEqual([bad.checked, bad.same, bad.reason], [true, false, 'build failed']);
+  assert.match(bad.note ?? '', /undefined_value/);
+  assert.equal(semanticsLog().find((l) => l.solver === 'broken-ir')?.reason, 'build failed');
 });
