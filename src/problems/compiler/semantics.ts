@@ -123,7 +123,7 @@ export function checkSemantics(inst: CompilerInstance, optimisedIr: string, subj
   // would report a miscompilation we have no evidence for. Outputs that differ, a crash that -O0
   // does not have, and a module clang cannot build are evidence, and count as semantics_ok = 0.
   const refMs = ref.ms;
-  const got = buildAndRun(clang, optimisedIr, args, [limits.runMs, Math.max(limits.retryMs, 10 * refMs)], limits.buildMs);
+  const got = buildAndRun(clang, optimisedIr, args, [limits.runMs, Math.max(limits.retryMs, Math.ceil(10 * refMs))], limits.buildMs);
   let v: SemanticsResult;
   if (got.kind === 'timeout') {
     v = { checked: false, reason: 'timeout', note: `no verdict: ${got.what} (-O0's run took ${Math.round(refMs)} ms)` };

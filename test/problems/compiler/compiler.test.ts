@@ -413,7 +413,7 @@ test('semantics: an optimised run past its limit (after one longer rerun) is no 
   assert.equal(r.checked, false);
   assert.equal(r.same, undefined);
   assert.equal(r.reason, 'timeout');
-  assert.match(r.note ?? '', /over 300 ms/);
+  assert.match(r.note ?? '', /no verdict: the run went over \d+ ms/);
   const line = semanticsLog().find((l) => l.solver === 'looping');
   assert.deepEqual([line?.reason, line?.passes], ['timeout', ['p1', 'p2']]);
   // a module clang cannot build is a failed check with clang's message
