@@ -399,21 +399,28 @@ function semanticsLog(): { instance?: string; solver?: string; passes?: string[]
   return existsSync(f) ? readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l)) : [];
 }
 
-test('semantics: an optimised run past its limit (after one longer rerun) is no verdict, logged as a timeout', { skip }, async () => {
+test('semantics: a run past the first limit gets one longer rerun; still running, it is a logged timeout', { skip }, async () => {
   const { checkSemantics } = await import('../../../src/problems/compiler/semantics.js');
   const inst = tiny();
-  // A module that never ends stands in for the optimised one; the limits are scaled down so the
-  // test takes a second (the defaults are 20 s, then one rerun of at least 120 s).
-  const f = join(dir, 'forever.c');
-  writeFileSync(f, 'int main(void) { volatile int x = 0; for (;;) x++; return x; }\n');
-  const ll = runSync(requireTool('clang'), ['-O0', '-S', '-emit-llvm', f, '-o', '-'], undefined, 60_000);
-  assert.ok(ll.ok, ll.stderr);
-  const r = checkSemantics(inst, ll.stdout.toString(), { solver: 'looping', passes: ['p1', 'p2'] }, { runMs: 150, retryMs: 300, buildMs: 60_000 });
-  // the old check answered { checked: true, same: false }: a wrong program, with no reason kept
-  assert.equal(r.checked, false);
-  assert.equal(r.same, undefined);
-  assert.equal(r.reason, 'timeout');
-  assert.match(r.note ?? '', /no verdict: the run went over \d+ ms/);
+  // Limits scaled down so the test takes seconds (the defaults are 20 s, then one rerun of at
+  // least 120 s and 10x -O0's run).
+  const limits = { runMs: 150, retryMs: 2500, buildMs: 60_000 };
+  const irOf = (name: string, source: string) => {
+    const f = join(dir, name);
+    writeFileSync(f, source);
+    const ll = runSync(requireTool('clang'), ['-O0', '-S', '-emit-llvm', f, '-o', '-'], undefined, 60_000);
+    assert.ok(ll.ok, ll.stderr);
+    return ll.stdout.toString();
+  };
+  // slow but right: past the first limit, inside the rerun's (the old check called it wrong)
+  const slow = irOf('slow.c', TINY.replace('int main(void) {', '#include <unistd.h>\nint main(void) { usleep(600000);'));
+  assert.deepEqual(checkSemantics(inst, slow, { solver: 'slow' }, limits), { checked: true, same: true });
+  assert.equal(semanticsLog().find((l) => l.solver === 'slow'), undefined);
+  // never ends: a failed check, with its reason in the log (the old check kept no reason)
+  const forever = irOf('forever.c', 'int main(void) { volatile int x = 0; for (;;) x++; return x; }\n');
+  const r = checkSemantics(inst, forever, { solver: 'looping', passes: ['p1', 'p2'] }, limits);
+  assert.deepEqual([r.checked, r.same, r.reason], [true, false, 'timeout']);
+  assert.match(r.note ?? '', /the run went over 150 ms, then over \d+ ms/);
   const line = semanticsLog().find((l) => l.solver === 'looping');
   assert.deepEqual([line?.reason, line?.passes], ['timeout', ['p1', 'p2']]);
   // a module clang cannot build is a failed check with clang's message
