@@ -1,6 +1,6 @@
 // The shared preamble of the index scripts (rmi-explore.mjs, rmi-breakdown.mjs, rmi-ab.mjs, rmi-lastmile.mjs; not
 // part of the test suite): where the compiled index problem lives, the command-line arguments,
-// the real key sets on the data path, seeded lookup positions, their exact answers, quantiles.
+// the real key sets on the data path, seeded lookup positions, their exact answers, the interleaved timing rounds, quantiles.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -8,7 +8,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 /** dist/src/problems/index of a compiled tree (this repository's by default). */
 export function indexDist(root = path.join(here, '..', 'dist')) {
-  return path.join(root, 'src', 'problems', 'index');
+  // resolved: import() reads a relative path without ./ as a package name
+  return path.resolve(root, 'src', 'problems', 'index');
 }
 
 /** The compiled index modules the scripts use, from one compiled tree. */
@@ -58,3 +59,34 @@ export function answers(lowerBoundExact, keys, q) {
 export const quantile = (a, f) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(f * (s.length - 1))]; };
 /** The median as rmi-explore.mjs has always taken it (the upper of the two middle ones for an even count). */
 export const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[s.length >> 1]; };
+
+/**
+ * The scripts' timing protocol, as evaluate.ts times: `warm` + `rounds` rounds; in each, every
+ * method (`{ name, index, loop, times, checked }`, loop from freshLowerBoundLoop) runs one batch of
+ * `batch` queries of `q`, in an order rotated per round, each right after a primer pass of its
+ * own over `primer`; a batch's answers are checked against `exp` after its timer (methods with
+ * `checked === false`, truncated copies of a lookup, are not); ns a lookup of every round after
+ * the warm-up are pushed to `times`. Batches cycle through `slices` slices of q. Returns the
+ * loops' sum, for the caller's sink.
+ */
+export function interleave(methods, { keys, q, primer, exp, rounds, warm, batch, slices }) {
+  const out = new Int32Array(q.n), pout = new Int32Array(primer.n);
+  let sink = 0, k = 0;
+  for (let r = 0; r < rounds + warm; r++) {
+    for (let t = 0; t < methods.length; t++) {
+      const m = methods[(t + r) % methods.length];
+      const from = (k++ % slices) * batch;
+      sink += m.loop(m.index, keys, primer, 0, primer.n, pout);
+      const t0 = process.hrtime.bigint();
+      sink += m.loop(m.index, keys, q, from, from + batch, out);
+      const t1 = process.hrtime.bigint();
+      if (m.checked !== false) {
+        for (let i = from; i < from + batch; i++) {
+          if (out[i] !== exp[i]) { console.error(`WRONG ANSWER: ${m.name} query ${i}: ${out[i]}, expected ${exp[i]}`); process.exit(1); }
+        }
+      }
+      if (r >= warm) m.times.push(Number(t1 - t0) / batch);
+    }
+  }
+  return sink;
+}

@@ -14,7 +14,7 @@
 //        (SET:ROOT:B[:TABLEBITS[:near|gallop]], B leaves, 2^B when B <= 40)
 // On a core shared with another session's process, run it in an autogroup of its own (rmi-lastmile.mjs says why).
 import os from 'node:os';
-import { arg, answers, flag, importIndex, loadSet, positions, quantile } from './index-lab.mjs';
+import { arg, answers, flag, importIndex, interleave, loadSet, positions, quantile } from './index-lab.mjs';
 
 const base = arg('base');
 if (!base) { console.error('--base DIR (a compiled tree\'s dist directory) is required'); process.exit(2); }
@@ -44,22 +44,7 @@ for (const spec of cfgs) {
   const exp = answers(NEW.lowerBoundExact, keys, q);
   const methods = [{ name: 'bs', index: new NEW.BinarySearchIndex(keys) }, { name: 'base', index: A }, { name: 'new', index: B }]
     .map((m) => ({ ...m, loop: NEW.freshLowerBoundLoop(), times: [] }));
-  const out = new Int32Array(q.n), pout = new Int32Array(primer.n);
-  let batch = 0;
-  for (let r = 0; r < ROUNDS + WARM; r++) {
-    for (let k = 0; k < methods.length; k++) {
-      const m = methods[(k + r) % methods.length];
-      const from = (batch++ % 100) * BATCH;
-      sink += m.loop(m.index, keys, primer, 0, primer.n, pout);
-      const t0 = process.hrtime.bigint();
-      sink += m.loop(m.index, keys, q, from, from + BATCH, out);
-      const t1 = process.hrtime.bigint();
-      for (let i = from; i < from + BATCH; i++) {
-        if (out[i] !== exp[i]) { console.error(`WRONG ANSWER: ${m.name} query ${i}: ${out[i]}, expected ${exp[i]}`); process.exit(1); }
-      }
-      if (r >= WARM) m.times.push(Number(t1 - t0) / BATCH);
-    }
-  }
+  sink += interleave(methods, { keys, q, primer, exp, rounds: ROUNDS, warm: WARM, batch: BATCH, slices: 100 });
   const [bs, a, n] = methods.map((m) => m.times);
   const ratio = n.map((v, i) => v / a[i]);
   const f = (v) => `${quantile(v, 0.5).toFixed(1)} (q1 ${quantile(v, 0.25).toFixed(1)})`;

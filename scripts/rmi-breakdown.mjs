@@ -14,7 +14,7 @@
 // Usage: npx tsc -p . && taskset -c 1 node scripts/rmi-breakdown.mjs [--b 21] [--t 18] [--rounds 60]
 //        [--m bs,real,a,at,b,bt,bp,c,d] [--set s2 (or flights, lon, ipv4, or a file name under <data>/index)]
 import os from 'node:os';
-import { arg, importIndex, loadSet, positions, quantile } from './index-lab.mjs';
+import { answers, arg, importIndex, interleave, loadSet, positions, quantile } from './index-lab.mjs';
 
 const { selectKeys, lowerBoundExact, loadSosd, buildRmi, BinarySearchIndex, evalTable, SLOPE_SCALE, searchFromS, freshLowerBoundLoop } =
   await importIndex();
@@ -124,32 +124,15 @@ const keys = loadSet(loadSosd, arg('set', 's2'));
 const ix = buildRmi(keys, { root: 'radix-table', branching: B, tableBits: TB, near: false });
 const q = selectKeys(keys, positions(keys.n, BATCH * 200, 12345));
 const primer = selectKeys(keys, positions(keys.n, PRIMER, 999));
-const exp = new Int32Array(q.n);
-for (let i = 0; i < q.n; i++) exp[i] = lowerBoundExact(keys, q, i, 0, keys.n);
+const exp = answers(lowerBoundExact, keys, q);
 const make = {
   bs: () => new BinarySearchIndex(keys), real: () => ix, a: () => new A(ix), at: () => new AT(ix), b: () => new Bv(ix),
   bt: () => new BT(ix), bp: () => new BP(ix), c: () => new C(ix), d: () => new D(ix),
 };
 const checked = new Set(['bs', 'real', 'c', 'd']);
-const methods = arg('m', 'bs,real,a,at,b,bt,bp,c,d').split(',').map((name) => ({ name, index: make[name](), loop: fresh(), times: [] }));
-const out = new Int32Array(q.n), pout = new Int32Array(primer.n);
-let sink = 0, batch = 0;
-for (let r = 0; r < ROUNDS; r++) {
-  for (let t = 0; t < methods.length; t++) {
-    const m = methods[(t + r) % methods.length];
-    const from = (batch++ % 200) * BATCH;
-    sink += m.loop(m.index, keys, primer, 0, primer.n, pout);
-    const t0 = process.hrtime.bigint();
-    sink += m.loop(m.index, keys, q, from, from + BATCH, out);
-    const t1 = process.hrtime.bigint();
-    if (checked.has(m.name)) {
-      for (let i = from; i < from + BATCH; i++) {
-        if (out[i] !== exp[i]) { console.error(`WRONG ANSWER: ${m.name} query ${i}: ${out[i]}, expected ${exp[i]}`); process.exit(1); }
-      }
-    }
-    if (r >= 3) m.times.push(Number(t1 - t0) / BATCH); // rounds 0-2 warm up
-  }
-}
+const methods = arg('m', 'bs,real,a,at,b,bt,bp,c,d').split(',').map((name) => ({ name, index: make[name](), loop: fresh(), times: [], checked: checked.has(name) }));
+// ROUNDS rounds in all, the first 3 of them warm-up.
+const sink = interleave(methods, { keys, q, primer, exp, rounds: ROUNDS - 3, warm: 3, batch: BATCH, slices: 200 });
 const bs = methods.find((m) => m.name === 'bs');
 console.log(`${JSON.stringify(ix.describe())}\nload average ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
 for (const m of methods) {

@@ -29,7 +29,7 @@
 // its time slices (~4 ms) land in a third to a half of the batches; run the script in an autogroup
 // of its own with a high share, e.g. setsid -w sh -c 'echo -15 > /proc/self/autogroup; exec taskset -c 1 node ...'.
 import os from 'node:os';
-import { arg, answers, importIndex, loadSet, positions, quantile } from './index-lab.mjs';
+import { arg, answers, importIndex, interleave, loadSet, positions, quantile } from './index-lab.mjs';
 
 const ix = await importIndex();
 const { selectKeys, lowerBoundExact, loadSosd, buildRmi, BinarySearchIndex, evalTable, SLOPE_SCALE, searchFromS, freshLowerBoundLoop } = ix;
@@ -60,27 +60,25 @@ const HALVING = `
       return b;`;
 const WINDOW = `
       const keys = this.keys, a = keys.s, v = q.s[i], lastS = keys.n - 8;`;
+/** The near search's window: the 8 keys [P - 3, P + 5), clamped inside the key array. */
+const NEAR_WINDOW = `${WINDOW}
+      let s = P - 3;
+      s = s > 0 ? (s < lastS ? s : lastS) : 0;`;
 const MILES = {
   // the whole lookup, as rmi.ts (gallop)
   gallop: `${PREDICT}
       return search(this.keys, q, i, P);`,
   // the near search (window-search.ts searchNearS)
-  near: `${PREDICT}${WINDOW}
-      let s = P - 3;
-      s = s > 0 ? (s < lastS ? s : lastS) : 0;${HALVING}`,
+  near: `${PREDICT}${NEAR_WINDOW}${HALVING}`,
   // the near search, the window's last key loaded beside its first probe (both lines at once)
-  near2: `${PREDICT}${WINDOW}
-      let s = P - 3;
-      s = s > 0 ? (s < lastS ? s : lastS) : 0;
+  near2: `${PREDICT}${NEAR_WINDOW}
       this.touched += a[s + 7];${HALVING}`,
   // the near search on P's own 64-byte line
   line: `${PREDICT}${WINDOW}
       let s = P - ((P - ALIGN) & 7);
       s = s > 0 ? (s < lastS ? s : lastS) : 0;${HALVING}`,
   // a branch-free linear walk over the same 8 keys: s += (a[s] < v), 7 dependent steps on 1-2 lines
-  walk: `${PREDICT}${WINDOW}
-      let s = P - 3;
-      s = s > 0 ? (s < lastS ? s : lastS) : 0;
+  walk: `${PREDICT}${NEAR_WINDOW}
       let b = s;
       b += +(a[b] < v); b += +(a[b] < v); b += +(a[b] < v); b += +(a[b] < v);
       b += +(a[b] < v); b += +(a[b] < v); b += +(a[b] < v);
@@ -88,9 +86,7 @@ const MILES = {
       if (below === 0 || below === 8) return search(keys, q, i, below === 0 ? s : s + 7);
       return b;`,
   // a 4-way first step over the same 8 keys: a[s+1], a[s+3], a[s+5] loaded at once, then one probe
-  quad: `${PREDICT}${WINDOW}
-      let s = P - 3;
-      s = s > 0 ? (s < lastS ? s : lastS) : 0;
+  quad: `${PREDICT}${NEAR_WINDOW}
       let b = s + 2 * (+(a[s + 1] < v) + +(a[s + 3] < v) + +(a[s + 5] < v));
       b += +(a[b] < v);
       const below = b - s + +(a[b] < v);
@@ -98,9 +94,7 @@ const MILES = {
       return b;`,
   // two levels over the same 8 keys: the four odd keys loaded at once give c = floor(k / 2) of the
   // count k of keys below v, then the even key s + 2c decides k (c = 4: all 8 below)
-  pair: `${PREDICT}${WINDOW}
-      let s = P - 3;
-      s = s > 0 ? (s < lastS ? s : lastS) : 0;
+  pair: `${PREDICT}${NEAR_WINDOW}
       const c = +(a[s + 1] < v) + +(a[s + 3] < v) + +(a[s + 5] < v) + +(a[s + 7] < v);
       const k = 2 * c + +(a[s + 2 * c - (c >> 2)] < v) - (c >> 2);
       if (k === 0 || k === 8) return search(keys, q, i, k === 0 ? s : s + 7);
@@ -189,24 +183,9 @@ const q = selectKeys(keys, positions(keys.n, BATCH * 200, 12345));
 const primer = selectKeys(keys, positions(keys.n, PRIMER, 999));
 const exp = answers(lowerBoundExact, keys, q);
 const methods = arg('m', 'bs,rmi,rmin,gallop,near,near2,line,a,b,bp,small:16:16,small:16:16:near').split(',')
-  .map((name) => ({ name, index: make(name), loop: freshLowerBoundLoop(), times: [] }));
+  .map((name) => ({ name, index: make(name), loop: freshLowerBoundLoop(), times: [], checked: !unchecked.has(name) }));
 if (methods[0].name !== 'bs') throw new Error('the first method must be bs');
-const out = new Int32Array(q.n), pout = new Int32Array(primer.n);
-let sink = 0, batch = 0;
-for (let r = 0; r < ROUNDS + WARM; r++) {
-  for (let k = 0; k < methods.length; k++) {
-    const m = methods[(k + r) % methods.length];
-    const from = (batch++ % 200) * BATCH;
-    sink += m.loop(m.index, keys, primer, 0, primer.n, pout);
-    const t0 = process.hrtime.bigint();
-    sink += m.loop(m.index, keys, q, from, from + BATCH, out);
-    const t1 = process.hrtime.bigint();
-    for (let i = from; i < from + BATCH; i++) {
-      if (out[i] !== exp[i] && !unchecked.has(m.name)) { console.error(`WRONG ANSWER: ${m.name} query ${i}: ${out[i]}, expected ${exp[i]}`); process.exit(1); }
-    }
-    if (r >= WARM) m.times.push(Number(t1 - t0) / BATCH);
-  }
-}
+const sink = interleave(methods, { keys, q, primer, exp, rounds: ROUNDS, warm: WARM, batch: BATCH, slices: 200 });
 const bs = methods[0].times;
 if (arg('dump')) for (let r = 0; r < bs.length; r++) console.log(`round ${r}: ${methods.map((m) => `${m.name} ${m.times[r].toFixed(0)}`).join(', ')}`);
 const refM = methods.find((m) => m.name === arg('ref', 'rmi')) ?? methods[0];
