@@ -56,7 +56,8 @@ export abstract class Env<Obs, Act> {
   abstract readonly actionSpace: Space<Act>;
   /** The env's own generator; re-created by reset({seed}). */
   protected rng: Rng = new Rng(0);
-  private needsReset = true;
+  /** True before the first reset() and after an episode ended; problems that restore a saved state clear it. */
+  protected needsReset = true;
 
   /** Implement the problem's reset here; `this.rng` is already (re)seeded. */
   protected abstract doReset(options: Record<string, unknown> | undefined): ResetResult<Obs>;

@@ -75,6 +75,19 @@ export class EventQueue {
     return top;
   }
 
+  /** Makes this queue an exact copy of `src` (its entries and tie-break counter), reusing its arrays when they are large enough. */
+  copyFrom(src: EventQueue): void {
+    if (this.time.length < src.n) {
+      const c = src.time.length;
+      this.time = new Float64Array(c); this.seq = new Float64Array(c); this.payload = new Int32Array(c);
+    }
+    this.time.set(src.time.subarray(0, src.n));
+    this.seq.set(src.seq.subarray(0, src.n));
+    this.payload.set(src.payload.subarray(0, src.n));
+    this.n = src.n;
+    this.pushes = src.pushes;
+  }
+
   private grow(): void {
     const c = this.time.length * 2;
     const t = new Float64Array(c); t.set(this.time); this.time = t;

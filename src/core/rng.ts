@@ -145,6 +145,14 @@ export class Rng {
     return [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0];
   }
 
+  /** An exact copy (the pending second normal included): it draws what this one would draw next. */
+  clone(): Rng {
+    const r = new Rng(0);
+    r.s0 = this.s0; r.s1 = this.s1; r.s2 = this.s2; r.s3 = this.s3;
+    r.spare = this.spare;
+    return r;
+  }
+
   static fromState(s: readonly number[]): Rng {
     if (s.length !== 4 || s.every((w) => (w | 0) === 0)) throw new RangeError('Rng state must be 4 words, not all zero');
     const r = new Rng(0);

@@ -49,3 +49,18 @@ test('EventQueue clear restarts the tie-breaking order', () => {
   assert.equal(q.pop(), 2);
   assert.equal(q.pop(), 3);
 });
+
+test('EventQueue copyFrom: the copy pops what the original pops (ties included) and is independent of it', () => {
+  const q = new EventQueue(2), c = new EventQueue(1);
+  for (let i = 0; i < 40; i++) q.push(i % 7, i);
+  c.copyFrom(q);
+  q.push(0, 99);
+  c.push(0, 99); // the tie-break counter was copied: it goes after the six entries at t = 0 in both
+  q.push(1, 55); // only in the original
+  const fromCopy: number[] = [], fromOriginal: number[] = [];
+  while (c.size > 0) fromCopy.push(c.pop());
+  while (q.size > 0) fromOriginal.push(q.pop());
+  assert.equal(fromCopy.length, 41);
+  assert.deepEqual(fromOriginal.filter((x) => x !== 55), fromCopy);
+  assert.deepEqual(fromCopy.slice(0, 7), [0, 7, 14, 21, 28, 35, 99]);
+});

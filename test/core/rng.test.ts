@@ -70,3 +70,14 @@ test('state round trip and shuffle is a permutation', () => {
   assert.equal(hashString('abc'), hashString('abc'));
   assert.notEqual(hashString('abc'), hashString('abd'));
 });
+
+test('Rng clone draws what the original draws next (the pending normal included), independently', () => {
+  const r = new Rng(5);
+  r.normal(); // leaves a spare normal pending
+  const c = r.clone();
+  assert.equal(c.normal(), r.normal());
+  const a = Array.from({ length: 5 }, () => r.nextU32());
+  assert.deepEqual(Array.from({ length: 5 }, () => c.nextU32()), a);
+  r.nextU32();
+  assert.notEqual(c.nextU32(), r.nextU32());
+});

@@ -6,7 +6,7 @@
  * executors from one to the other, event by event, are the simulator's (sim.ts).
  */
 import type { JobTemplate } from './profiles.js';
-import { IdlePools, GLOBAL_POOL as GLOBAL } from './pools.js';
+import { IdlePools, GLOBAL_POOL as GLOBAL, copyInto } from './pools.js';
 import { CommitTable } from './commitments.js';
 
 export interface EpisodeJob {
@@ -142,6 +142,56 @@ export class ClusterState {
     this.pools.reset(J);
     this.commits.reset((1 + J + S) * this.C);
     this.frontierSeqNext = 0;
+  }
+
+  /**
+   * Makes this state an exact copy of `src` (a cluster of the same executors and classes): every
+   * counter, pool and commitment, in copies that share no mutable array with `src` (the arrays
+   * of this state are reused when their lengths match). The job templates are shared: they are
+   * read-only profile data.
+   */
+  protected copyStateFrom(src: ClusterState): void {
+    if (src.E !== this.E || src.C !== this.C || src.classMem.some((m, c) => m !== this.classMem[c])) {
+      throw new Error(`internal: copying a cluster of ${src.E} executors in ${src.C} classes into one of ${this.E} in ${this.C}`);
+    }
+    this.structVersion = src.structVersion;
+    this.frontierSeqNext = src.frontierSeqNext;
+    this.J = src.J;
+    this.jobTpl = src.jobTpl.slice();
+    this.jobArrival = copyInto(this.jobArrival, src.jobArrival);
+    this.jobCompletion = copyInto(this.jobCompletion, src.jobCompletion);
+    this.jobStageBase = copyInto(this.jobStageBase, src.jobStageBase);
+    this.jobStagesDone = copyInto(this.jobStagesDone, src.jobStagesDone);
+    this.jobExecs = copyInto(this.jobExecs, src.jobExecs);
+    this.jobMoving = copyInto(this.jobMoving, src.jobMoving);
+    this.jobCommitIn = copyInto(this.jobCommitIn, src.jobCommitIn);
+    this.jobState = copyInto(this.jobState, src.jobState);
+    this.sysJobs = copyInto(this.sysJobs, src.sysJobs);
+    this.sysCount = src.sysCount;
+    this.completed = src.completed;
+    this.S = src.S;
+    this.stJob = copyInto(this.stJob, src.stJob);
+    this.numTasks = copyInto(this.numTasks, src.numTasks);
+    this.nextTask = copyInto(this.nextTask, src.nextTask);
+    this.finished = copyInto(this.finished, src.finished);
+    this.parentsDone = copyInto(this.parentsDone, src.parentsDone);
+    this.commitsTo = copyInto(this.commitsTo, src.commitsTo);
+    this.movingTo = copyInto(this.movingTo, src.movingTo);
+    this.nodeExecs = copyInto(this.nodeExecs, src.nodeExecs);
+    this.frontierSeq = copyInto(this.frontierSeq, src.frontierSeq);
+    this.selected = copyInto(this.selected, src.selected);
+    this.selectable = copyInto(this.selectable, src.selectable);
+    this.numSelectable = src.numSelectable;
+    this.parentPtr = copyInto(this.parentPtr, src.parentPtr);
+    this.parentIdx = copyInto(this.parentIdx, src.parentIdx);
+    this.childPtr = copyInto(this.childPtr, src.childPtr);
+    this.childIdx = copyInto(this.childIdx, src.childIdx);
+    this.selList.length = 0;
+    for (const x of src.selList) this.selList.push(x);
+    this.exJob.set(src.exJob); this.exStage.set(src.exStage); this.exTaskStage.set(src.exTaskStage); this.exMoving.set(src.exMoving);
+    this.pools.copyFrom(src.pools);
+    this.stMem = copyInto(this.stMem, src.stMem);
+    this.commits.copyFrom(src.commits);
   }
 
   // =============================================================================================

@@ -5,6 +5,8 @@
  * source's list; executors of that source take the destinations in order, one each. Entries live
  * in typed arrays with a free list.
  */
+import { copyInto } from './pools.js';
+
 export class CommitTable {
   private head = new Int32Array(1);
   private tail = new Int32Array(1);
@@ -19,6 +21,14 @@ export class CommitTable {
     this.tail = new Int32Array(numSources).fill(-1);
     this.free = -1;
     this.used = 0;
+  }
+
+  /** Makes this table an exact copy of `src` (entries, their order and the free list). */
+  copyFrom(src: CommitTable): void {
+    this.head = copyInto(this.head, src.head); this.tail = copyInto(this.tail, src.tail);
+    this.stage = copyInto(this.stage, src.stage); this.amount = copyInto(this.amount, src.amount); this.nextOf = copyInto(this.nextOf, src.nextOf);
+    this.free = src.free;
+    this.used = src.used;
   }
 
   isEmpty(src: number): boolean {

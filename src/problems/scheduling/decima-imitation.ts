@@ -56,7 +56,7 @@ export function equivalentLimits(o: SchedulingObs, row: number, limit: number): 
 export function runImitationEpisode(env: SchedulingEnv, net: DecimaNet, expert: SchedulingPolicy, seed: number, rng: Rng, beta: number, teacher: RolloutTeacher | null = null, labelShare = 1): ImitationEpisode {
   const cache = new StructureCache();
   let { obs, info } = env.reset({ seed });
-  teacher?.begin(seed);
+  teacher?.begin(env, seed);
   const steps: Step[] = [], rows: number[] = [], lo: number[] = [], hi: number[] = [];
   const E = obs.numExecutors;
   let decisions = 0, expertDecisions = 0, total = 0, complete = false;

@@ -7,22 +7,27 @@
  * At each decision, the candidate actions are those that a few heuristics would take in this
  * state (weighted fair at the tuned alpha and at alpha +- spread, fair, SJF-CP), merged when
  * they send the same executors to the same stage. Each distinct candidate is scored by
- * `rollouts` simulations of the rest of the episode: the state is rebuilt by replaying the
- * episode's seed and its actions so far (the simulator is deterministic given both), the
- * duration stream is then replaced by a FRESH one (`Simulator.reseedDurations`, the same fresh
- * seeds for every candidate: common random numbers), the candidate is taken, and weighted fair
- * at the tuned alpha plays on to the end. The candidate with the lowest mean total JCT wins.
+ * `rollouts` simulations of the rest of the episode: the state is restored from an exact
+ * snapshot of the episode at the decision (`SchedulingEnv.snapshot`; `branch: 'replay'` rebuilds
+ * it instead by replaying the episode's seed and its actions so far, the reference the snapshot
+ * is checked against), the duration stream is then replaced by a FRESH one
+ * (`Simulator.reseedDurations`, the same fresh seeds for every candidate: common random
+ * numbers), the candidate is taken, and weighted fair at the tuned alpha plays on to the end.
+ * The candidate with the lowest mean total JCT wins.
  *
  * What the teacher knows that Decima does not: the end times already drawn for tasks running at
- * the branch point (the replayed state holds them). It never sees a future draw of the episode.
- * Batch workloads only: in a stream the replayed episode holds the future arrivals too.
+ * the branch point (the restored state holds them). It never sees a future draw of the episode,
+ * except with `clairvoyant` (the headroom study, headroom.ts: one simulation per candidate on
+ * the episode's own Rng state; durations are drawn in task-start order, so a different schedule
+ * still meets different draws: "clairvoyant" means the same random stream, not known task times).
+ * Batch workloads only: in a stream the restored episode holds the future arrivals too.
  */
 import { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
 import type { Info } from '../../core/env.js';
-import type { SchedulingEnv, SchedulingObs } from './env.js';
+import type { SchedulingEnv, SchedulingObs, SchedulingSnapshot } from './env.js';
 import type { SchedulingPolicy } from './evaluate.js';
-import { WeightedFair, SjfCriticalPath } from './heuristics.js';
+import { WeightedFair, SjfCriticalPath, type JobOrder } from './heuristics.js';
 
 export interface RolloutTeacherConfig {
   /** The base policy's alpha (tuned weighted fair's, from the sweep on training seeds). */
@@ -31,30 +36,42 @@ export interface RolloutTeacherConfig {
   rollouts: number;
   /** Candidates also include weighted fair at alpha - spread and alpha + spread. */
   spread: number;
+  /** The order in which the base (and the other weighted fair candidates) visit jobs under their share; default arrival. */
+  order?: JobOrder;
+  /** Also the base's stage with its limit moved by each of these (executors), e.g. [-4, -2, -1, 1, 2, 4]; default none. */
+  limitDeltas?: readonly number[];
+  /** One simulation per candidate on the episode's own Rng state (headroom study only); default false. */
+  clairvoyant?: boolean;
+  /** How a simulation reaches the decision: restore a snapshot (default) or replay the episode from its seed. */
+  branch?: 'snapshot' | 'replay';
 }
 
 export const ROLLOUT_TEACHER_DEFAULTS: Omit<RolloutTeacherConfig, 'alpha'> = { rollouts: 4, spread: 0.6 };
 
 /**
- * The rollout teacher. `begin(seed)` at each episode reset, `record(action)` after every action
- * actually taken in the episode (by whoever took it), `act()` to ask it for a decision.
+ * The rollout teacher. `begin(env, seed)` at each episode reset (env: the episode's), `record(action)`
+ * after every action actually taken in the episode (by whoever took it; the replay needs it),
+ * `act()` to ask it for a decision.
  */
 export class RolloutTeacher implements SchedulingPolicy {
   private seed = 0;
+  private episode: SchedulingEnv | null = null;
   private readonly history: number[] = [];
   private readonly base: WeightedFair;
   private readonly candidates: SchedulingPolicy[];
   /** Decisions asked, decisions with more than one distinct candidate, simulations run, decisions where the base was overruled. */
   stats = { decisions: 0, contested: 0, simulations: 0, changed: 0 };
 
-  /** `env` is the teacher's own (not the episode's): it is reset for every simulation. */
+  /** `env` is the teacher's own (not the episode's): it is restored (or reset) for every simulation. */
   constructor(private readonly env: SchedulingEnv, readonly cfg: RolloutTeacherConfig) {
     if (!(Number.isInteger(cfg.rollouts) && cfg.rollouts >= 1)) throw new SelfoptError(`rollouts = ${cfg.rollouts}`, 'RolloutTeacher', 'an integer >= 1');
-    this.base = new WeightedFair(cfg.alpha);
-    this.candidates = [this.base, new WeightedFair(cfg.alpha - cfg.spread), new WeightedFair(cfg.alpha + cfg.spread), new WeightedFair(0), new SjfCriticalPath()];
+    const order = cfg.order ?? 'arrival';
+    this.base = new WeightedFair(cfg.alpha, order);
+    this.candidates = [this.base, new WeightedFair(cfg.alpha - cfg.spread, order), new WeightedFair(cfg.alpha + cfg.spread, order), new WeightedFair(0, order), new SjfCriticalPath()];
   }
 
-  begin(seed: number): void {
+  begin(episode: SchedulingEnv, seed: number): void {
+    this.episode = episode;
     this.seed = seed;
     this.history.length = 0;
   }
@@ -63,38 +80,64 @@ export class RolloutTeacher implements SchedulingPolicy {
     this.history.push(action);
   }
 
-  act(o: SchedulingObs, info: Info, rng: Rng): number {
-    this.stats.decisions++;
+  /** The distinct candidate actions in this state, the base's first. */
+  candidateActions(o: SchedulingObs, info: Info, rng: Rng): number[] {
     const acts: number[] = [], keys: string[] = [];
-    for (const c of this.candidates) {
-      const a = c.act(o, info, rng);
+    const add = (a: number) => {
       const key = effectKey(o, a, this.env.idleAction);
       if (!keys.includes(key)) { keys.push(key); acts.push(a); }
+    };
+    for (const c of this.candidates) add(c.act(o, info, rng));
+    const a0 = acts[0]!;
+    if (this.cfg.limitDeltas && a0 !== this.env.idleAction) {
+      const E = o.numExecutors, row = Math.floor(a0 / E), limit = (a0 % E) + 1, lmin = o.limitMin[o.stageJob[row]!]!;
+      for (const d of this.cfg.limitDeltas) {
+        const l = limit + d;
+        if (l >= lmin && l <= E) add(row * E + l - 1);
+      }
     }
+    return acts;
+  }
+
+  act(o: SchedulingObs, info: Info, rng: Rng): number {
+    this.stats.decisions++;
+    const acts = this.candidateActions(o, info, rng);
     if (acts.length === 1) return acts[0]!;
     this.stats.contested++;
-    const seeds = Array.from({ length: this.cfg.rollouts }, () => rng.nextU32());
+    const seeds: (number | null)[] = Array.from({ length: this.cfg.rollouts }, () => rng.nextU32());
+    const streams = this.cfg.clairvoyant ? [null] : seeds;
+    const snap = this.cfg.branch === 'replay' ? null : this.episodeEnv().snapshot();
     let best = 0, bestCost = Infinity;
     for (let i = 0; i < acts.length; i++) {
       let cost = 0;
-      for (const s of seeds) cost += this.simulate(o, acts[i]!, s);
+      for (const s of streams) cost += this.simulate(o, acts[i]!, s, snap);
       if (cost < bestCost) { bestCost = cost; best = i; }
     }
     if (best !== 0) this.stats.changed++;
     return acts[best]!;
   }
 
-  /** Total JCT (ms x jobs, the area under the jobs-in-system curve) of one fresh-seed continuation after `action`. */
-  private simulate(o: SchedulingObs, action: number, freshSeed: number): number {
+  private episodeEnv(): SchedulingEnv {
+    if (!this.episode) throw new SelfoptError('act() before begin()', 'RolloutTeacher', 'begin(env, seed) at each episode reset');
+    return this.episode;
+  }
+
+  /** Total JCT (ms x jobs, the area under the jobs-in-system curve) of one continuation after `action`, on a fresh stream or (null) the episode's own. */
+  private simulate(o: SchedulingObs, action: number, freshSeed: number | null, snap: SchedulingSnapshot | null): number {
     const env = this.env;
-    let { obs } = env.reset({ seed: this.seed });
-    for (const a of this.history) ({ obs } = env.step(a));
-    // The replay must land on the state the decision is about (same clock, same decision count).
-    if (env.sim.decisions !== this.history.length || !sameState(obs, o)) {
-      throw new SelfoptError(`replay of ${this.history.length} actions reached t = ${obs.timeMs} ms after ${env.sim.decisions} decisions, the episode is at t = ${o.timeMs} ms`, 'RolloutTeacher', 'begin(seed) at reset and record(action) after every step of the episode');
+    if (snap) {
+      const { obs } = env.restore(snap);
+      if (!sameState(obs, o)) throw new SelfoptError(`the snapshot is at t = ${obs.timeMs} ms, the decision at t = ${o.timeMs} ms`, 'RolloutTeacher', 'act() with the observation of the episode given to begin()');
+    } else {
+      let { obs } = env.reset({ seed: this.seed });
+      for (const a of this.history) ({ obs } = env.step(a));
+      // The replay must land on the state the decision is about (same clock, same decision count).
+      if (env.sim.decisions !== this.history.length || !sameState(obs, o)) {
+        throw new SelfoptError(`replay of ${this.history.length} actions reached t = ${obs.timeMs} ms after ${env.sim.decisions} decisions, the episode is at t = ${o.timeMs} ms`, 'RolloutTeacher', 'begin(env, seed) at reset and record(action) after every step of the episode');
+      }
     }
     this.stats.simulations++;
-    env.sim.reseedDurations(new Rng(freshSeed));
+    if (freshSeed !== null) env.sim.reseedDurations(new Rng(freshSeed));
     let r = env.step(action);
     while (!r.terminated) {
       if (r.truncated) throw new SelfoptError('a rollout was truncated', 'RolloutTeacher', 'an episode without a time limit');
@@ -124,7 +167,7 @@ function effectKey(o: SchedulingObs, a: number, idle: number): string {
 export function runTeacherEpisode(env: SchedulingEnv, teacher: RolloutTeacher, seed: number): number {
   const policyRng = new Rng(seed).split('teacher');
   let { obs, info } = env.reset({ seed });
-  teacher.begin(seed);
+  teacher.begin(env, seed);
   for (;;) {
     const a = teacher.act(obs, info, policyRng);
     const r = env.step(a);

@@ -139,6 +139,14 @@ export function encodeAction(row: number, limit: number, numExecutors: number, c
   return (row * numClasses + cls) * numExecutors + (limit - 1);
 }
 
+/** An episode's state at a decision point (SchedulingEnv.snapshot); read-only for its users. */
+export interface SchedulingSnapshot {
+  readonly sim: Simulator;
+  readonly rng: Rng;
+  readonly prevArea: number;
+  readonly maxStages: number;
+}
+
 /** Episode summary, read after the episode ends. */
 export interface EpisodeStats {
   jctMs: Float64Array;
@@ -203,6 +211,31 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
     this.prevArea = 0;
     this.structVersion = -1;
     this.buildObs();
+    return { obs: this.obs, info: { actionMask: this.mask } };
+  }
+
+  /**
+   * The episode's exact state at the current decision (simulator, its duration Rng, the env's
+   * own Rng and reward bookkeeping), detached from this env. `restore` on this env, or on another
+   * built from the same config, continues exactly as this episode would: same observations,
+   * rewards and event times for the same actions. Rollouts branch from it without replaying.
+   */
+  snapshot(): SchedulingSnapshot {
+    if (this.needsReset) throw new SelfoptError('snapshot() with no episode in progress', 'SchedulingEnv.snapshot', 'reset() first, and an episode that has not ended');
+    return { sim: this.sim.snapshot(), rng: this.rng.clone(), prevArea: this.prevArea, maxStages: this.maxStages };
+  }
+
+  /** Continues from `snap` (the snapshot stays usable: restore copies it). Returns the observation there. */
+  restore(snap: SchedulingSnapshot): ResetResult<SchedulingObs> {
+    if (snap.maxStages !== this.maxStages || snap.sim.E !== this.E) {
+      throw new SelfoptError(`a snapshot of an env with ${snap.sim.E} executors and ${snap.maxStages} stage rows`, 'SchedulingEnv.restore', `an env with ${this.E} executors and ${this.maxStages} stage rows (the same config)`);
+    }
+    this.sim.restore(snap.sim);
+    this.rng = snap.rng.clone();
+    this.prevArea = snap.prevArea;
+    this.structVersion = -1; // a new observation object: rows and edges may differ from the last episode's
+    this.buildObs();
+    this.needsReset = false;
     return { obs: this.obs, info: { actionMask: this.mask } };
   }
 

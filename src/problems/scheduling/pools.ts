@@ -28,6 +28,13 @@ export class IdlePools {
     this.sizeOf = new Int32Array(numJobs + 1);
   }
 
+  /** Makes these pools an exact copy of `src` (same executors count), reusing the arrays when sizes match. */
+  copyFrom(src: IdlePools): void {
+    if (src.poolOf.length !== this.poolOf.length) throw new Error(`internal: copying pools of ${src.poolOf.length} executors into pools of ${this.poolOf.length}`);
+    this.poolOf.set(src.poolOf); this.prev.set(src.prev); this.nextOf.set(src.nextOf);
+    this.headOf = copyInto(this.headOf, src.headOf); this.tailOf = copyInto(this.tailOf, src.tailOf); this.sizeOf = copyInto(this.sizeOf, src.sizeOf);
+  }
+
   /** Appends e to pool j (a job or GLOBAL_POOL); no-op if it is there already. */
   add(j: number, e: number): void {
     if (this.poolOf[e] === j) return;
@@ -63,4 +70,13 @@ export class IdlePools {
   size(j: number): number {
     return this.sizeOf[j + 1]!;
   }
+}
+
+/** `src`'s contents in `dst` when the lengths match (no allocation), else a new copy of `src`: never `src` itself. */
+export function copyInto<T extends Int32Array | Uint8Array | Float64Array>(dst: T, src: T): T {
+  if (dst.length === src.length && dst !== src) {
+    dst.set(src);
+    return dst;
+  }
+  return src.slice() as T;
 }

@@ -160,6 +160,40 @@ export class Simulator extends ClusterState {
     this.rng = rng;
   }
 
+  /**
+   * An exact, detached copy of the simulator's state at this point (the Rng's included), from
+   * which `restore` continues as the uninterrupted run would: same decisions, same draws, same
+   * event times. Shares no mutable array with this simulator (the job templates, read-only, are
+   * shared). For rollouts that branch at a decision point without replaying the episode.
+   */
+  snapshot(): Simulator {
+    const copy = new Simulator(this.cfg);
+    copy.copyFrom(this);
+    return copy;
+  }
+
+  /** Continues from `snap` (taken from a simulator of the same configuration); `snap` is left as it was. */
+  restore(snap: Simulator): void {
+    this.copyFrom(snap);
+  }
+
+  private copyFrom(src: Simulator): void {
+    const a = this.cfg, b = src.cfg;
+    if (a.compat !== b.compat || a.movingDelayMs !== b.movingDelayMs || a.warmupDelayMs !== b.warmupDelayMs) throw new Error('internal: restoring a simulator of another configuration');
+    this.copyStateFrom(src);
+    this.rng = src.rng.clone();
+    this.heap.copyFrom(src.heap);
+    this.durations.level = src.durations.level; this.durations.wave = src.durations.wave; this.durations.warm = src.durations.warm;
+    this.time = src.time; this.area = src.area; this.done = src.done;
+    this.decisions = src.decisions; this.taskEvents = src.taskEvents; this.recoveries = src.recoveries;
+    this.events = src.events; this.recoveredAt = src.recoveredAt;
+    this.log = src.log.slice();
+    this.toSched.set(src.toSched);
+    this.toSchedHead = src.toSchedHead; this.toSchedEnd = src.toSchedEnd;
+    this.sourceJob = src.sourceJob; this.numSourceExec = src.numSourceExec;
+    this.numSourceByClass.set(src.numSourceByClass);
+  }
+
   // =============================================================================================
   // The agent's side
   // =============================================================================================

@@ -2,18 +2,21 @@
  * Validation of Decima checkpoints, for choosing one without touching the evaluation seeds:
  *
  *   node dist/src/problems/scheduling/validate.js --instance tpch_batch20_50exec_train \
- *     [--seeds 30] [--alpha A | tuned] [--teacher R] [--sjf] CHECKPOINT...
+ *     [--seeds 30] [--alpha A | tuned] [--teacher R [--compare-replay]] [--sjf] CHECKPOINT...
  *
  * Runs each checkpoint (greedy, as the solver) and weighted fair (alpha: `tuned` = tuned
  * weighted fair's sweep on the training seeds, the default; 0 = fair) on the validation seeds
  * 1,500,000 + 0..seeds-1 of the training instance (its training episodes start at 1,000,000
  * and never reach them; the evaluation seeds start at 1000), and prints the mean average JCT and
  * the paired ratio to weighted fair with its 95% bootstrap CI. `--teacher R` also runs the
- * rollout teacher (decima-teacher.ts) with R rollouts per candidate (batch only; slow). `--sjf`
+ * rollout teacher (decima-teacher.ts) with R rollouts per candidate (batch only; slow);
+ * `--compare-replay` runs it twice per seed, branching from snapshots and by replay, checks that
+ * the episodes are identical and prints the wall-time ratio. `--sjf`
  * also runs tuned-weighted-fair-sjf (its own alpha sweep, jobs visited smallest work first) and
  * prints each checkpoint's paired ratio to it too.
  */
 import { pathToFileURL } from 'node:url';
+import { performance } from 'node:perf_hooks';
 import { DataPath } from '../../core/data.js';
 import { reportError } from '../../core/errors.js';
 import { schedulingProblem } from './index.js';
@@ -28,7 +31,7 @@ export const VALIDATION_SEED_BASE = 1_500_000;
 
 function main(): void {
   const args = process.argv.slice(2), paths: string[] = [];
-  let instance = 'tpch_batch20_50exec_train', seeds = 30, alphaArg = 'tuned', teacher = 0, sjf = false;
+  let instance = 'tpch_batch20_50exec_train', seeds = 30, alphaArg = 'tuned', teacher = 0, sjf = false, compareReplay = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--instance') instance = args[++i]!;
@@ -36,6 +39,7 @@ function main(): void {
     else if (a === '--alpha') alphaArg = args[++i]!;
     else if (a === '--teacher') teacher = Number(args[++i]);
     else if (a === '--sjf') sjf = true;
+    else if (a === '--compare-replay') compareReplay = true;
     else paths.push(a);
   }
   const inst = loadInstance(schedulingProblem.resolveInstance(instance, { data: new DataPath(), quick: false }));
@@ -64,9 +68,28 @@ function main(): void {
       console.log(`  ${p} / tuned-weighted-fair-sjf: ${r.mean.toFixed(4)} [${r.ci95[0].toFixed(4)}, ${r.ci95[1].toFixed(4)}]`);
     }
   }
-  if (teacher > 0) {
+  if (teacher > 0 && !compareReplay) {
     const t = new RolloutTeacher(makeEnv(inst), { ...ROLLOUT_TEACHER_DEFAULTS, alpha, rollouts: teacher });
     report(`rollout teacher (${teacher} rollouts)`, seedList.map((s) => runTeacherEpisode(env, t, s)));
+  }
+  if (teacher > 0 && compareReplay) {
+    // The teacher branching from snapshots against the same teacher replaying each episode, seed by
+    // seed in alternating order: the same episodes (checked), and the wall time of each.
+    const wall = { snapshot: 0, replay: 0 }, jct: number[] = [];
+    for (const [i, s] of seedList.entries()) {
+      const out: Record<string, { jct: number; stats: string }> = {};
+      for (const branch of (i % 2 === 0 ? ['snapshot', 'replay'] : ['replay', 'snapshot']) as ('snapshot' | 'replay')[]) {
+        const t = new RolloutTeacher(makeEnv(inst), { ...ROLLOUT_TEACHER_DEFAULTS, alpha, rollouts: teacher, branch });
+        const t0 = performance.now();
+        out[branch] = { jct: runTeacherEpisode(env, t, s), stats: JSON.stringify(t.stats) };
+        wall[branch] += performance.now() - t0;
+      }
+      if (out.snapshot!.jct !== out.replay!.jct || out.snapshot!.stats !== out.replay!.stats) throw new Error(`validate: seed ${s}: snapshot ${JSON.stringify(out.snapshot)} and replay ${JSON.stringify(out.replay)} differ`);
+      jct.push(out.snapshot!.jct);
+      console.log(`seed ${s}: ${out.snapshot!.jct.toFixed(2)} s both ways, ${out.snapshot!.stats}`);
+    }
+    report(`rollout teacher (${teacher} rollouts)`, jct);
+    console.log(`teacher wall time: snapshots ${(wall.snapshot / 1000).toFixed(1)} s, replay ${(wall.replay / 1000).toFixed(1)} s, speed-up ${(wall.replay / wall.snapshot).toFixed(2)}x (identical episodes)`);
   }
 }
 

@@ -8,7 +8,8 @@ import { DataPath } from '../../../src/core/data.js';
 import { makeEnv, runEpisode } from '../../../src/problems/scheduling/evaluate.js';
 import { instanceRef, loadInstance, type SchedulingInstance } from '../../../src/problems/scheduling/instances.js';
 import { WeightedFair } from '../../../src/problems/scheduling/heuristics.js';
-import { RolloutTeacher, runTeacherEpisode } from '../../../src/problems/scheduling/decima-teacher.js';
+import { RolloutTeacher, type RolloutTeacherConfig } from '../../../src/problems/scheduling/decima-teacher.js';
+import { mean } from '../../../src/core/stats.js';
 import { DecimaNet, JOB_EXTRAS, snapshot, structureOf } from '../../../src/problems/scheduling/decima-net.js';
 import { decimaPolicy, loadDecima } from '../../../src/problems/scheduling/decima-policy.js';
 import { saveCheckpoint } from '../../../src/learn/index.js';
@@ -39,20 +40,41 @@ test('reseedDurations: the continuation draws from the new stream (same fresh se
   assert.deepEqual(branch(inst, inst.seedBase, 5, null), own);
 });
 
-test('rollout teacher: replays the episode to each decision, runs its simulations, is deterministic, and needs the history', () => {
+test('rollout teacher: branches from snapshots with the same labels as the replay, runs its simulations, is deterministic; the replay needs the history', () => {
   const inst = synthetic('synthetic_batch6_20exec_train');
   const env = makeEnv(inst);
-  const run = () => {
-    const t = new RolloutTeacher(makeEnv(inst), { alpha: -1, rollouts: 2, spread: 0.6 });
-    return { jct: runTeacherEpisode(env, t, inst.seedBase + 3), stats: { ...t.stats } };
+  // runTeacherEpisode's loop, keeping every label
+  const run = (cfg: Partial<RolloutTeacherConfig>) => {
+    const t = new RolloutTeacher(makeEnv(inst), { alpha: -1, rollouts: 2, spread: 0.6, ...cfg });
+    const seed = inst.seedBase + 3, rng = new Rng(seed).split('teacher'), labels: number[] = [];
+    let { obs, info } = env.reset({ seed });
+    t.begin(env, seed);
+    for (;;) {
+      const a = t.act(obs, info, rng);
+      labels.push(a);
+      const r = env.step(a);
+      t.record(a);
+      if (r.terminated) break;
+      ({ obs, info } = r);
+    }
+    return { jct: mean(env.stats().jctMs) / 1000, stats: { ...t.stats }, labels };
   };
-  const x = run(), y = run();
+  const x = run({}), y = run({}), z = run({ branch: 'replay' });
   assert.equal(x.jct, y.jct);
-  assert.ok(x.stats.contested > 0 && x.stats.simulations >= 2 * 2 * x.stats.contested, JSON.stringify(x.stats));
+  assert.deepEqual(x.labels, z.labels, 'snapshot and replay give the same labels');
+  assert.deepEqual(x.stats, z.stats);
+  assert.ok(x.stats.contested > 0 && x.stats.changed > 0 && x.stats.simulations >= 2 * 2 * x.stats.contested, JSON.stringify(x.stats));
   assert.ok(x.stats.contested <= x.stats.decisions);
+  // Limit variants add candidates; clairvoyant runs one simulation per candidate on the episode's own stream.
+  const v = run({ limitDeltas: [-2, -1, 1, 2], order: 'work' });
+  assert.ok(v.stats.simulations > x.stats.simulations, JSON.stringify(v.stats));
+  const c = run({ clairvoyant: true, order: 'work', limitDeltas: [-1, 1] });
+  assert.ok(c.stats.simulations < 2 * c.stats.decisions * 8, JSON.stringify(c.stats));
+  // Clairvoyant rollouts over the base never end worse than the base on that episode (rollout improvement, same stream).
+  assert.ok(c.jct <= mean(runEpisode(env, new WeightedFair(-1, 'work'), inst.seedBase + 3).jctMs) / 1000 + 1e-9);
   // Asked without the history (no record() calls), the replay lands elsewhere and says so.
-  const t = new RolloutTeacher(makeEnv(inst), { alpha: -1, rollouts: 1, spread: 0.6 });
-  t.begin(inst.seedBase);
+  const t = new RolloutTeacher(makeEnv(inst), { alpha: -1, rollouts: 1, spread: 0.6, branch: 'replay' });
+  t.begin(env, inst.seedBase);
   let { obs, info } = env.reset({ seed: inst.seedBase });
   const p = new WeightedFair(0);
   assert.throws(() => {
