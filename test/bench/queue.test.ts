@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -41,10 +41,23 @@ function freePort(): Promise<number> {
   });
 }
 
-async function startRedis(): Promise<{ url: string; proc: ChildProcess }> {
+/**
+ * A child process of a test, SIGKILLed when the test is aborted (node:test aborts `t.signal` on
+ * its timeout): a test that awaits a child's exit would otherwise hang the whole file past its
+ * timeout, the failure never reported (a coordinator whose workers died waits for ever).
+ */
+function child(signal: AbortSignal, cmd: string, args: string[], opts: SpawnOptions): ChildProcess {
+  const proc = spawn(cmd, args, { ...opts, signal, killSignal: 'SIGKILL' });
+  proc.on('error', (e) => {
+    if (e.name !== 'AbortError') throw e;
+  });
+  return proc;
+}
+
+async function startRedis(signal: AbortSignal): Promise<{ url: string; proc: ChildProcess }> {
   const port = await freePort();
   const bin = existsSync(REDIS) ? REDIS : 'redis-server';
-  const proc = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const proc = child(signal, bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   const url = `redis://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {
@@ -75,8 +88,8 @@ function benchOptions(over: Partial<BenchOptions> = {}): BenchOptions {
 }
 
 /** A worker process, with its output lines as they come. */
-function startWorker(url: string, queueName: string): { proc: ChildProcess; lines: string[]; onLine: (f: (l: string) => void) => void } {
-  const proc = spawn(process.execPath, [CLI, 'worker', '--queue', url, '--queue-name', queueName, '--concurrency', '1', '--lock-seconds', '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+function startWorker(signal: AbortSignal, url: string, queueName: string): { proc: ChildProcess; lines: string[]; onLine: (f: (l: string) => void) => void } {
+  const proc = child(signal, process.execPath, [CLI, 'worker', '--queue', url, '--queue-name', queueName, '--concurrency', '1', '--lock-seconds', '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines: string[] = [];
   const listeners: ((l: string) => void)[] = [];
   createInterface({ input: proc.stdout! }).on('line', (l) => {
@@ -126,11 +139,11 @@ test('an unreachable Redis is one clear error, not a hang', async () => {
   await assert.rejects(checkRedis(`redis://127.0.0.1:${port}`), /cannot reach Redis at redis:\/\/127\.0\.0\.1/);
 });
 
-test('two workers finish a grid with the local seeded results; a SIGKILLed worker loses no cell', { skip, timeout: 120_000 }, async () => {
+test('two workers finish a grid with the local seeded results; a SIGKILLed worker loses no cell', { skip, timeout: 120_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'selfopt-queue-'));
-  const redis = await startRedis();
+  const redis = await startRedis(t.signal);
   const queueName = `test-${process.pid}`;
-  const workers = [startWorker(redis.url, queueName), startWorker(redis.url, queueName)];
+  const workers = [startWorker(t.signal, redis.url, queueName), startWorker(t.signal, redis.url, queueName)];
   try {
     // The reference: the same grid, run in this process.
     const localStore = await ResultsStore.open(join(dir, 'local.duckdb'));
@@ -169,7 +182,8 @@ test('two workers finish a grid with the local seeded results; a SIGKILLed worke
       }
     }
     const storePath = join(dir, 'queued.duckdb');
-    const coordinator = spawn(
+    const coordinator = child(
+      t.signal,
       process.execPath,
       [CLI, 'bench', 'partition', '--quick', '--instances', INSTANCES.join(','), '--solvers', SOLVERS.join(','), '--seeds', String(SEEDS),
         '--queue', redis.url, '--queue-name', queueName, '--store', storePath, '--no-html'],
@@ -178,6 +192,11 @@ test('two workers finish a grid with the local seeded results; a SIGKILLed worke
     let stderr = '';
     coordinator.stderr!.on('data', (d) => (stderr += d));
     coordinator.stdout!.resume();
+    // Without its surviving worker the coordinator would wait for ever: stop it, and fail below.
+    workers[1]!.proc.once('exit', () => {
+      stderr += '\n(the surviving worker exited before the run ended)';
+      coordinator.kill('SIGKILL');
+    });
     const code = await new Promise<number | null>((ok) => coordinator.on('exit', ok));
     assert.equal(code, 0, stderr);
     assert.ok(killedAt, 'worker 0 was killed');
@@ -218,24 +237,24 @@ test('two workers finish a grid with the local seeded results; a SIGKILLed worke
   }
 });
 
-test('--resume with --queue: a coordinator killed after enqueuing is continued, each cell once', { skip, timeout: 120_000 }, async () => {
+test('--resume with --queue: a coordinator killed after enqueuing is continued, each cell once', { skip, timeout: 120_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'selfopt-queue-resume-'));
-  const redis = await startRedis();
+  const redis = await startRedis(t.signal);
   const queueName = `resume-${process.pid}`;
   const storePath = join(dir, 'queued.duckdb');
   const args = [CLI, 'bench', 'partition', '--quick', '--instances', 'rgg_2k_k2', '--solvers', 'random,graph-growing', '--seeds', '3', '--queue', redis.url, '--queue-name', queueName, '--store', storePath, '--no-html'];
   let worker: ReturnType<typeof startWorker> | undefined;
   try {
     // No worker yet: the coordinator enqueues every cell and waits; it is killed while waiting.
-    const first = spawn(process.execPath, args, { stdio: 'ignore', cwd: dir });
+    const first = child(t.signal, process.execPath, args, { stdio: 'ignore', cwd: dir });
     for (let i = 0; (await queueLeft(redis.url, queueName)) < 6; i++) {
       assert.ok(i < 400, 'the first coordinator enqueued the grid');
       await new Promise((r) => setTimeout(r, 50));
     }
     first.kill('SIGKILL');
     await new Promise((ok) => first.once('exit', ok));
-    worker = startWorker(redis.url, queueName);
-    const second = spawn(process.execPath, [...args, '--resume'], { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
+    worker = startWorker(t.signal, redis.url, queueName);
+    const second = child(t.signal, process.execPath, [...args, '--resume'], { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
     let stderr = '';
     second.stderr!.on('data', (d) => (stderr += d));
     assert.equal(await new Promise((ok) => second.once('exit', ok)), 0, stderr);
@@ -257,8 +276,8 @@ test('--resume with --queue: a coordinator killed after enqueuing is continued, 
   }
 });
 
-test('a resumed coordinator removes the jobs a previous one left in Redis for cells already recorded', { skip, timeout: 60_000 }, async () => {
-  const redis = await startRedis();
+test('a resumed coordinator removes the jobs a previous one left in Redis for cells already recorded', { skip, timeout: 60_000 }, async (t) => {
+  const redis = await startRedis(t.signal);
   const queueName = `leftover-${process.pid}`;
   const { Queue } = await import('bullmq');
   const q = new Queue(queueName, { connection: redisOptions(redis.url) });
@@ -278,13 +297,13 @@ test('a resumed coordinator removes the jobs a previous one left in Redis for ce
   }
 });
 
-test('a cell that fails on a worker stops the queued run with one clear error naming the cell', { skip, timeout: 120_000 }, async () => {
+test('a cell that fails on a worker stops the queued run with one clear error naming the cell', { skip, timeout: 120_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'selfopt-queue-fail-'));
-  const redis = await startRedis();
+  const redis = await startRedis(t.signal);
   const queueName = `fail-${process.pid}`;
-  const worker = startWorker(redis.url, queueName);
+  const worker = startWorker(t.signal, redis.url, queueName);
   try {
-    const p = spawn(process.execPath, [CLI, 'bench', 'partition', '--quick', '--instances', 'rgg_2k_k2,mesh_2k_k2', '--solvers', 'spectral', '--seeds', '3', '--opt', 'laplacian=bogus',
+    const p = child(t.signal, process.execPath, [CLI, 'bench', 'partition', '--quick', '--instances', 'rgg_2k_k2,mesh_2k_k2', '--solvers', 'spectral', '--seeds', '3', '--opt', 'laplacian=bogus',
       '--queue', redis.url, '--queue-name', queueName, '--store', join(dir, 's.duckdb'), '--no-html'], { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
     let stderr = '';
     p.stderr!.on('data', (d) => (stderr += d));
