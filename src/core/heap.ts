@@ -75,6 +75,31 @@ export class EventQueue {
     return top;
   }
 
+  /**
+   * Gives every entry the time `retime(payload, time)` and restores the heap order; entries keep
+   * their insertion numbers, so equal times still come out in push order. O(n).
+   */
+  retime(retime: (payload: number, time: number) => number): void {
+    const T = this.time, P = this.payload;
+    for (let i = 0; i < this.n; i++) T[i] = retime(P[i]!, T[i]!);
+    for (let i = (this.n >> 1) - 1; i >= 0; i--) this.siftDown(i);
+  }
+
+  private siftDown(i: number): void {
+    const T = this.time, S = this.seq, P = this.payload, n = this.n;
+    const t = T[i]!, s = S[i]!, pl = P[i]!;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      const r = c + 1;
+      if (r < n && (T[r]! < T[c]! || (T[r] === T[c] && S[r]! < S[c]!))) c = r;
+      if (t < T[c]! || (t === T[c] && s < S[c]!)) break;
+      T[i] = T[c]!; S[i] = S[c]!; P[i] = P[c]!;
+      i = c;
+    }
+    T[i] = t; S[i] = s; P[i] = pl;
+  }
+
   /** Makes this queue an exact copy of `src` (its entries and tie-break counter), reusing its arrays when they are large enough. */
   copyFrom(src: EventQueue): void {
     if (this.time.length < src.n) {

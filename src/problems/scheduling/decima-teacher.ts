@@ -16,7 +16,8 @@
  * The candidate with the lowest mean total JCT wins.
  *
  * What the teacher knows that Decima does not: the end times already drawn for tasks running at
- * the branch point (the restored state holds them). It never sees a future draw of the episode,
+ * the branch point (the restored state holds them), unless `resampleRunning` redraws them in
+ * each fresh stream (given how long each task has run). It never sees a future draw of the episode,
  * except with `clairvoyant` (the headroom study, headroom.ts: one simulation per candidate on
  * the episode's own Rng state; durations are drawn in task-start order, so a different schedule
  * still meets different draws: "clairvoyant" means the same random stream, not known task times).
@@ -42,6 +43,8 @@ export interface RolloutTeacherConfig {
   limitDeltas?: readonly number[];
   /** One simulation per candidate on the episode's own Rng state (headroom study only); default false. */
   clairvoyant?: boolean;
+  /** Fresh streams also redraw the end times of the tasks running at the branch point (Simulator.resampleRunningTasks); default false. */
+  resampleRunning?: boolean;
   /** How a simulation reaches the decision: restore a snapshot (default) or replay the episode from its seed. */
   branch?: 'snapshot' | 'replay';
 }
@@ -137,7 +140,11 @@ export class RolloutTeacher implements SchedulingPolicy {
       }
     }
     this.stats.simulations++;
-    if (freshSeed !== null) env.sim.reseedDurations(new Rng(freshSeed));
+    if (freshSeed !== null) {
+      const fresh = new Rng(freshSeed);
+      env.sim.reseedDurations(fresh);
+      if (this.cfg.resampleRunning) env.sim.resampleRunningTasks(fresh.split('running'));
+    }
     let r = env.step(action);
     while (!r.terminated) {
       if (r.truncated) throw new SelfoptError('a rollout was truncated', 'RolloutTeacher', 'an episode without a time limit');

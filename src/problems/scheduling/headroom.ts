@@ -5,6 +5,9 @@
  *
  *   node dist/src/problems/scheduling/headroom.js [--instance tpch_batch20_50exec] [--seeds 10]
  *     [--generations 40] [--population 40] [--plan-seeds 4] [--modes 0,1] [--start twf|sjf] [--json FILE]
+ *   node dist/src/problems/scheduling/headroom.js --per-decision [--instance I] [--seeds 10]
+ *     [--rollouts 0|R [--hide-running]] [--spread 0.6] [--limit-deltas -8,-4,-2,-1,1,2,4,8] [--json FILE]
+ *     (the per-decision study: see perDecision below)
  *
  * For each episode seed (cell seeds 1..N of the instance: 1000.. for the test instance) it
  * searches a per-episode policy `PriorityShare` by the cross-entropy method (Rubinstein 1999)
@@ -41,6 +44,7 @@ import { firstStageOf, hasUnassigned, limitFor, sweepAlpha, SWEEP_EPISODES, Weig
 import { loadInstance, type SchedulingInstance } from './instances.js';
 import { sampleEpisode } from './workloads.js';
 import { SIM_DEFAULTS, type EpisodeJob } from './sim.js';
+import { RolloutTeacher, runTeacherEpisode, type RolloutTeacherConfig } from './decima-teacher.js';
 
 /** Stay rules for the source executors. */
 export const STAY_ALWAYS = 0, STAY_UNDER_SHARE = 1;
@@ -273,10 +277,71 @@ function main(): void {
   if (json) writeFileSync(json, JSON.stringify({ instance, alpha, gens, pop, planSeeds, modes, rows, summary }, null, 1));
 }
 
+/**
+ * Per-decision headroom (`--per-decision`): a richer action class than a weight and a priority
+ * per job: at every decision, which stage and which parallelism limit. One step of rollout
+ * improvement over tuned-weighted-fair-sjf (the rollout teacher of decima-teacher.ts with
+ * that base): at each decision where the candidates differ (the base's action, weighted fair's
+ * at alpha +- spread and at 0 (fair), all visiting smallest work first, SJF-CP's, and the base's
+ * stage with its limit moved by `--limit-deltas`; merged when they send the same executors to
+ * the same stage), each is scored by finishing the episode with the base from an exact snapshot,
+ * and the best is taken in the episode.
+ * - `--rollouts 0` (clairvoyant): one continuation per candidate on the episode's own Rng state.
+ *   Durations are drawn in task-start order, so a candidate meets the draws its own schedule
+ *   asks for: "clairvoyant" means the same random stream, not known task times. On that stream
+ *   the rollout policy never ends worse than its base (rollout improvement; checked per episode).
+ * - `--rollouts R`: R other duration streams per candidate (common to all candidates), the
+ *   episode then continues on its own: an achievable teacher for anyone with the simulator who
+ *   knows the batch, except that it knows the end times already drawn for running tasks;
+ *   `--hide-running` redraws those too in each stream (given how long each task has run), so
+ *   it knows only what a scheduler sees.
+ */
+function perDecision(args: string[]): void {
+  let instance = 'tpch_batch20_50exec', seeds = 10, first = 1, rollouts = 0, spread = 0.6, deltas = [-8, -4, -2, -1, 1, 2, 4, 8], json = '', hideRunning = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--instance') instance = args[++i]!;
+    else if (a === '--seeds') seeds = Number(args[++i]);
+    else if (a === '--first') first = Number(args[++i]);
+    else if (a === '--rollouts') rollouts = Number(args[++i]);
+    else if (a === '--spread') spread = Number(args[++i]);
+    else if (a === '--limit-deltas') deltas = args[++i]!.split(',').filter((x) => x !== '').map(Number);
+    else if (a === '--json') json = args[++i]!;
+    else if (a === '--hide-running') hideRunning = true;
+    else throw new Error(`headroom --per-decision: unknown argument ${a}`);
+  }
+  const inst = loadInstance(schedulingProblem.resolveInstance(instance, { data: new DataPath(), quick: false }));
+  if (inst.workload.kind !== 'batch') throw new Error('headroom: batch instances only (a snapshot of a stream holds its future arrivals)');
+  const alpha = sweepAlpha(inst, SWEEP_EPISODES.full).alpha, alphaSjf = sweepAlpha(inst, SWEEP_EPISODES.full, undefined, 'work').alpha;
+  const env = makeEnv(inst);
+  const clairvoyant = rollouts === 0;
+  const cfg: RolloutTeacherConfig = { alpha: alphaSjf, order: 'work', spread, rollouts: Math.max(1, rollouts), limitDeltas: deltas, clairvoyant, resampleRunning: hideRunning };
+  console.log(`${instance}: per-decision rollout over tuned-weighted-fair-sjf (alpha ${alphaSjf}; tuned weighted fair ${alpha}), ${clairvoyant ? 'clairvoyant (the episode\'s own stream)' : `${rollouts} other duration streams per candidate${hideRunning ? ', running tasks\' end times redrawn' : ''}`}, spread ${spread}, limit deltas ${deltas.join(',')}`);
+  const sjf: number[] = [], twf: number[] = [], roll: number[] = [], rows: unknown[] = [];
+  for (let c = first; c < first + seeds; c++) {
+    const seed = inst.seedBase + c - 1, t0 = Date.now();
+    const base = mean(runEpisode(env, new WeightedFair(alphaSjf, 'work'), seed).jctMs) / 1000;
+    const wf = mean(runEpisode(env, new WeightedFair(alpha), seed).jctMs) / 1000;
+    const teacher = new RolloutTeacher(makeEnv(inst), cfg);
+    const r = runTeacherEpisode(env, teacher, seed);
+    if (clairvoyant && r > base + 1e-9) throw new Error(`headroom: the clairvoyant rollout (${r} s) ended worse than its base (${base} s) on seed ${seed}`);
+    sjf.push(base); twf.push(wf); roll.push(r);
+    const row = { seed, tunedWeightedFairSjf: base, tunedWeightedFair: wf, rollout: r, ...teacher.stats, wallS: (Date.now() - t0) / 1000 };
+    rows.push(row);
+    console.log(`seed ${seed}: tuned-weighted-fair-sjf ${base.toFixed(2)} s, rollout ${r.toFixed(2)} s (${(r / base).toFixed(4)}); ${teacher.stats.contested} of ${teacher.stats.decisions} decisions contested, base overruled at ${teacher.stats.changed}, ${teacher.stats.simulations} simulations; ${row.wallS.toFixed(0)} s`);
+  }
+  const q = pairedRatio(roll, sjf), w = pairedRatio(roll, twf), b = pairedRatio(sjf, twf);
+  const f = (e: { mean: number; ci95: [number, number] }) => `${e.mean.toFixed(4)} [${e.ci95[0].toFixed(4)}, ${e.ci95[1].toFixed(4)}]`;
+  console.log(`seeds ${inst.seedBase + first - 1}..${inst.seedBase + first + seeds - 2}: tuned weighted fair ${mean(twf).toFixed(2)} s, tuned-weighted-fair-sjf ${mean(sjf).toFixed(2)} s (${f(b)} of tuned weighted fair), rollout ${mean(roll).toFixed(2)} s`);
+  console.log(`rollout / tuned-weighted-fair-sjf: ${f(q)}; rollout / tuned weighted fair: ${f(w)}`);
+  if (json) writeFileSync(json, JSON.stringify({ instance, alpha, alphaSjf, cfg, rows, summary: { toSjf: q, toTwf: w, sjfToTwf: b } }, null, 1));
+}
+
 // Run as a script only (tests import PriorityShare).
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   try {
-    main();
+    if (process.argv.includes('--per-decision')) perDecision(process.argv.slice(2).filter((a) => a !== '--per-decision'));
+    else main();
   } catch (e) {
     reportError(e, 'headroom');
   }

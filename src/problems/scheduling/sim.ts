@@ -48,7 +48,7 @@
  */
 import { EventQueue } from '../../core/heap.js';
 import type { Rng } from '../../core/rng.js';
-import { EXECUTOR_LEVELS } from './profiles.js';
+import { EXECUTOR_LEVELS, NUM_LEVELS } from './profiles.js';
 import { DurationSampler, NEW_TO_JOB, OTHER_STAGE, SAME_STAGE } from './durations.js';
 import { GLOBAL_POOL as GLOBAL, NO_POOL } from './pools.js';
 import { ClusterState, type EpisodeJob } from './cluster-state.js';
@@ -91,6 +91,11 @@ export class Simulator extends ClusterState {
   private readonly durations: DurationSampler;
   private rng!: Rng;
   private readonly heap = new EventQueue(256);
+  /** Per executor, its running task's start time, sample list (index into the template's sampleOff) and warm-up; end time scratch. */
+  private readonly exTaskStart: Float64Array;
+  private readonly exTaskList: Int32Array;
+  private readonly exTaskWarm: Uint8Array;
+  private readonly exTaskEnd: Float64Array;
 
   // ---- clock, counters
   time = 0;
@@ -120,6 +125,7 @@ export class Simulator extends ClusterState {
     this.cfg = { ...cfg };
     this.durations = new DurationSampler(this.E, cfg.compat, cfg.warmupDelayMs);
     this.toSched = new Int32Array(this.E);
+    this.exTaskStart = new Float64Array(this.E); this.exTaskList = new Int32Array(this.E); this.exTaskWarm = new Uint8Array(this.E); this.exTaskEnd = new Float64Array(this.E);
   }
 
   // =============================================================================================
@@ -161,6 +167,31 @@ export class Simulator extends ClusterState {
   }
 
   /**
+   * Redraws the end time of every running task from `rng`: from the same list its duration was
+   * drawn from (its wave at its executor level), among the samples at least as long as it has
+   * run by now, uniformly. For rollouts that must not know the end times already drawn (a real
+   * scheduler sees that a task is running, not when it will end). Events keep their order of ties.
+   */
+  resampleRunningTasks(rng: Rng): void {
+    for (let e = 0; e < this.E; e++) {
+      const s = this.exTaskStage[e]!;
+      if (s < 0) continue;
+      const tpl = this.jobTpl[this.stJob[s]!]!, list = this.exTaskList[e]!;
+      const off = tpl.sampleOff[list]!, len = tpl.sampleLen[list]!;
+      const extra = this.exTaskWarm[e] ? this.cfg.warmupDelayMs : 0, ran = this.time - this.exTaskStart[e]!;
+      let n = 0;
+      for (let k = 0; k < len; k++) if (tpl.samples[off + k]! + extra >= ran) n++;
+      if (n === 0) throw new Error(`internal: executor ${e}'s task has run ${ran} ms, longer than any sample of its list`);
+      let pick = rng.int(n), d = 0;
+      for (let k = 0; k < len; k++) {
+        if (tpl.samples[off + k]! + extra >= ran && pick-- === 0) { d = tpl.samples[off + k]! + extra; break; }
+      }
+      this.exTaskEnd[e] = this.exTaskStart[e]! + d;
+    }
+    this.heap.retime((p, t) => ((p & 3) === EV_TASK ? this.exTaskEnd[p >> 2]! : t));
+  }
+
+  /**
    * An exact, detached copy of the simulator's state at this point (the Rng's included), from
    * which `restore` continues as the uninterrupted run would: same decisions, same draws, same
    * event times. Shares no mutable array with this simulator (the job templates, read-only, are
@@ -183,6 +214,7 @@ export class Simulator extends ClusterState {
     this.copyStateFrom(src);
     this.rng = src.rng.clone();
     this.heap.copyFrom(src.heap);
+    this.exTaskStart.set(src.exTaskStart); this.exTaskList.set(src.exTaskList); this.exTaskWarm.set(src.exTaskWarm);
     this.durations.level = src.durations.level; this.durations.wave = src.durations.wave; this.durations.warm = src.durations.warm;
     this.time = src.time; this.area = src.area; this.done = src.done;
     this.decisions = src.decisions; this.taskEvents = src.taskEvents; this.recoveries = src.recoveries;
@@ -458,8 +490,11 @@ export class Simulator extends ClusterState {
     this.nodeExecs[s]!++;
     if (++this.nextTask[s]! === this.numTasks[s]) this.frontierSeq[s] = -1;
     this.heap.push(this.time + dur, e * 4 + EV_TASK);
+    const d = this.durations;
+    this.exTaskStart[e] = this.time;
+    this.exTaskList[e] = ((s - this.jobStageBase[j]!) * NUM_LEVELS + d.level) * 3 + d.wave;
+    this.exTaskWarm[e] = d.warm ? 1 : 0;
     if (this.cfg.recordEvents) {
-      const d = this.durations;
       this.log.push({ time: this.time, kind: 'task-start', executor: e, stage: s, job: j, durationMs: dur, wave: d.warm ? 'first+warmup' : WAVE_NAMES[d.wave]!, level: EXECUTOR_LEVELS[d.level]! });
     }
   }

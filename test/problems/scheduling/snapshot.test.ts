@@ -1,10 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SelfoptError } from '../../../src/core/errors.js';
-import type { SchedulingEnv, SchedulingObs } from '../../../src/problems/scheduling/env.js';
+import { SchedulingEnv, type SchedulingObs } from '../../../src/problems/scheduling/env.js';
+import { Rng } from '../../../src/core/rng.js';
+import { buildTemplate, EXECUTOR_LEVELS, NUM_LEVELS } from '../../../src/problems/scheduling/profiles.js';
 import type { Info } from '../../../src/core/env.js';
 import { SjfCriticalPath, WeightedFair } from '../../../src/problems/scheduling/heuristics.js';
-import { syntheticEnv } from './fixtures.js';
+import { deterministicEpisode, syntheticEnv } from './fixtures.js';
 
 const WORKLOADS = [
   { kind: 'batch', numJobs: 8 } as const,
@@ -87,4 +89,57 @@ test('snapshot/restore: no mutable array is shared between the episode, its snap
   assert.throws(() => fresh.snapshot(), SelfoptError);
   const wrong = syntheticEnv(WORKLOADS[0], 21);
   assert.throws(() => wrong.restore(snap), SelfoptError);
+});
+
+test('resampleRunningTasks: running tasks get a duration from their own list, no shorter than they have run; nothing changes on one-sample profiles', () => {
+  // Synthetic profiles: redrawn durations are samples of the task's list (wave, level), and no
+  // event goes back in time.
+  const env = syntheticEnv(WORKLOADS[0], 20, { recordEvents: true });
+  const wf = new WeightedFair(-1, 'work');
+  let { obs, info } = env.reset({ seed: 5 });
+  for (let i = 0; i < 25; i++) ({ obs, info } = env.step(wf.act(obs, info)));
+  const now = obs.timeMs, before = env.sim.log.length, snap = env.snapshot();
+  const running = new Map<number, { start: number; stage: number; job: number; level: number; wave: string }>();
+  for (const e of env.sim.log) {
+    if (e.kind === 'task-start') running.set(e.executor, { start: e.time, stage: e.stage, job: e.job, level: e.level!, wave: e.wave! });
+    if (e.kind === 'task-end') running.delete(e.executor);
+  }
+  assert.ok(running.size >= 5, `${running.size} running tasks`);
+  const ends = (resample: boolean) => {
+    ({ obs, info } = env.restore(snap));
+    env.sim.reseedDurations(new Rng(1));
+    if (resample) env.sim.resampleRunningTasks(new Rng(2));
+    const rest = finish(env, obs, info, wf); // the restored observation is the snapshot's: obs, info
+    const log = env.sim.log.slice(before);
+    for (let i = 1; i < log.length; i++) assert.ok(log[i]!.time >= log[i - 1]!.time && log[i]!.time >= now);
+    const out = new Map<number, number>();
+    for (const e of log) if (e.kind === 'task-end' && running.has(e.executor) && !out.has(e.executor)) out.set(e.executor, e.time);
+    return { rest, out };
+  };
+  const kept = ends(false), redrawn = ends(true);
+  let changed = 0;
+  for (const [e, r] of running) {
+    const tpl = env.sim.jobTpl[r.job]!, local = r.stage - env.sim.jobStageBase[r.job]!;
+    const list = (local * NUM_LEVELS + EXECUTOR_LEVELS.indexOf(r.level as never)) * 3 + ['first', 'rest', 'fresh'].indexOf(r.wave === 'first+warmup' ? 'first' : r.wave);
+    const warm = r.wave === 'first+warmup' ? 1000 : 0;
+    const d = redrawn.out.get(e)! - r.start;
+    const samples = Array.from(tpl.samples.subarray(tpl.sampleOff[list]!, tpl.sampleOff[list]! + tpl.sampleLen[list]!), (x) => x + warm);
+    assert.ok(samples.includes(d), `executor ${e}: ${d} ms is not a sample of its list`);
+    assert.ok(r.start + d >= now);
+    if (redrawn.out.get(e) !== kept.out.get(e)) changed++;
+  }
+  assert.ok(changed >= 2, `${changed} end times redrawn`);
+  // One sample per list (the deterministic profiles of the reference test): nothing to redraw.
+  const ep = deterministicEpisode(11, 6, false);
+  const tpls = ep.raw.map((r, i) => buildTemplate(r, { file: 'deterministic', index: i }));
+  const det = new SchedulingEnv({ numExecutors: 20, pool: { name: 'det', templates: tpls, numQueries: 6, numSizes: 1 }, workload: { kind: 'batch', numJobs: 6 }, recordEvents: true, maxStages: 1000 });
+  const jobs = tpls.map((t) => ({ template: t, arrivalMs: 0 }));
+  const runDet = (resample: boolean) => {
+    let { obs: o, info: inf } = det.reset({ seed: 1, options: { jobs, numInitial: 6 } });
+    for (let i = 0; i < 15; i++) ({ obs: o, info: inf } = det.step(wf.act(o, inf)));
+    if (resample) det.sim.resampleRunningTasks(new Rng(3));
+    return finish(det, o, inf, wf);
+  };
+  const a = runDet(false), b = runDet(true);
+  assert.ok(a.log === b.log && a.jct.join() === b.jct.join(), 'one-sample lists: the same episode');
 });
