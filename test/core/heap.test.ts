@@ -64,3 +64,13 @@ test('EventQueue copyFrom: the copy pops what the original pops (ties included) 
   assert.deepEqual(fromOriginal.filter((x) => x !== 55), fromCopy);
   assert.deepEqual(fromCopy.slice(0, 7), [0, 7, 14, 21, 28, 35, 99]);
 });
+
+test('EventQueue retime: new times, heap order restored, ties still in push order', () => {
+  const q = new EventQueue(4);
+  for (let i = 0; i < 30; i++) q.push(100 + i, i);
+  q.retime((p, t) => (p % 3 === 0 ? 5 : t - 100 * (p % 2))); // multiples of 3 tie at t = 5
+  const out: number[] = [];
+  while (q.size > 0) out.push(q.pop());
+  const ref = Array.from({ length: 30 }, (_, i) => [i % 3 === 0 ? 5 : 100 + i - 100 * (i % 2), i] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((x) => x[1]);
+  assert.deepEqual(out, ref);
+});

@@ -97,6 +97,10 @@ export interface DecimaConfig {
    */
   teacherRollouts: number;
   teacherLabelShare: number;
+  /** The teacher's extra candidates: the expert's stage with its limit moved by each (executors; e.g. -8,-4,-2,-1,1,2,4,8). */
+  teacherLimitDeltas: number[];
+  /** The teacher redraws the end times of running tasks in its fresh streams (it then knows only what a scheduler sees). */
+  teacherHideRunning: boolean;
   /** Optional job inputs of the net (decima-net.ts; 0: the paper's inputs, 4, or 9 with the expert-state ones). */
   jobExtras: number;
   /** Optional stage inputs of the net (decima-net.ts; 0: the paper's inputs, or 3). */
@@ -145,6 +149,8 @@ export const DECIMA_DEFAULTS: DecimaConfig = {
   expertSjf: false,
   teacherRollouts: 0,
   teacherLabelShare: 1,
+  teacherLimitDeltas: [],
+  teacherHideRunning: false,
   jobExtras: 0,
   stageExtras: 0,
   shareAlpha: NaN,
