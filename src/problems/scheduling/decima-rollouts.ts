@@ -79,6 +79,8 @@ export interface ImitationExpert {
   limitDeltas?: number[];
   /** The teacher redraws the end times of running tasks in its fresh streams. */
   hideRunning?: boolean;
+  /** The teacher overrules the base only for at least this estimated gain in average JCT (s). */
+  minGainS?: number;
 }
 
 /**
@@ -94,7 +96,7 @@ export class ImitationRunner {
   run(instance: number, env: SchedulingEnv, net: DecimaNet, seed: number, rng: Rng, x: ImitationExpert): ImitationEpisode {
     // The teacher's base is the expert (its alpha and order); with no extras it is the teacher of 29 November 2026 over weighted fair.
     const teacher = x.teacherRollouts > 0
-      ? new RolloutTeacher(this.teacherEnv(instance), { ...ROLLOUT_TEACHER_DEFAULTS, alpha: x.alpha, order: x.order, rollouts: x.teacherRollouts, limitDeltas: x.limitDeltas, resampleRunning: x.hideRunning })
+      ? new RolloutTeacher(this.teacherEnv(instance), { ...ROLLOUT_TEACHER_DEFAULTS, alpha: x.alpha, order: x.order, rollouts: x.teacherRollouts, limitDeltas: x.limitDeltas, resampleRunning: x.hideRunning, minGainS: x.minGainS })
       : null;
     return runImitationEpisode(env, net, new WeightedFair(x.alpha, x.order), seed, rng, x.beta, teacher, x.labelShare);
   }
@@ -133,7 +135,7 @@ export class Rollouts {
   /** Imitation episodes (DAgger): the expert, weighted fair with `alpha` visiting jobs in `order`, acts with probability beta. */
   async imitate(instance: number, env: SchedulingEnv, seed: number, itRng: Rng, alpha: number, order: JobOrder, beta: number): Promise<ImitationEpisode[]> {
     const n = this.cfg.episodesPerIteration;
-    const expert: ImitationExpert = { alpha, order, beta, teacherRollouts: this.cfg.teacherRollouts, labelShare: this.cfg.teacherLabelShare, limitDeltas: this.cfg.teacherLimitDeltas, hideRunning: this.cfg.teacherHideRunning };
+    const expert: ImitationExpert = { alpha, order, beta, teacherRollouts: this.cfg.teacherRollouts, labelShare: this.cfg.teacherLabelShare, limitDeltas: this.cfg.teacherLimitDeltas, hideRunning: this.cfg.teacherHideRunning, minGainS: this.cfg.teacherMinGainS };
     if (this.workers.length === 0) return Array.from({ length: n }, (_, i) => this.imitation.run(instance, env, this.net, seed, itRng.split(i), expert));
     return this.dispatch<ImitationEpisode>(n, (i) => ({ index: i, instance, seed, rngState: itRng.split(i).state(), horizonS: Infinity, rewardScale: this.cfg.rewardScale, imitation: expert }));
   }

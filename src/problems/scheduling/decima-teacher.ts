@@ -43,6 +43,12 @@ export interface RolloutTeacherConfig {
   limitDeltas?: readonly number[];
   /** One simulation per candidate on the episode's own Rng state (headroom study only); default false. */
   clairvoyant?: boolean;
+  /**
+   * Overrule the base only when the best candidate's estimated gain, in average JCT over the
+   * simulations (seconds), is at least this; default 0 (any gain). Fewer, more certain overrules:
+   * labels a student can reproduce.
+   */
+  minGainS?: number;
   /** Fresh streams also redraw the end times of the tasks running at the branch point (Simulator.resampleRunningTasks); default false. */
   resampleRunning?: boolean;
   /** How a simulation reaches the decision: restore a snapshot (default) or replay the episode from its seed. */
@@ -110,12 +116,15 @@ export class RolloutTeacher implements SchedulingPolicy {
     const seeds: (number | null)[] = Array.from({ length: this.cfg.rollouts }, () => rng.nextU32());
     const streams = this.cfg.clairvoyant ? [null] : seeds;
     const snap = this.cfg.branch === 'replay' ? null : this.episodeEnv().snapshot();
-    let best = 0, bestCost = Infinity;
+    let best = 0, bestCost = Infinity, baseCost = 0;
     for (let i = 0; i < acts.length; i++) {
       let cost = 0;
       for (const s of streams) cost += this.simulate(o, acts[i]!, s, snap);
+      if (i === 0) baseCost = cost;
       if (cost < bestCost) { bestCost = cost; best = i; }
     }
+    // area is ms x jobs: the gain in average JCT (s) per simulation
+    if (best !== 0 && (baseCost - bestCost) / streams.length / this.env.sim.J / 1000 < (this.cfg.minGainS ?? 0)) best = 0;
     if (best !== 0) this.stats.changed++;
     return acts[best]!;
   }

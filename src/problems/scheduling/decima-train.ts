@@ -101,6 +101,8 @@ export interface DecimaConfig {
   teacherLimitDeltas: number[];
   /** The teacher redraws the end times of running tasks in its fresh streams (it then knows only what a scheduler sees). */
   teacherHideRunning: boolean;
+  /** The teacher overrules the expert only when its estimated gain in average JCT is at least this (s); 0: any gain. */
+  teacherMinGainS: number;
   /** Optional job inputs of the net (decima-net.ts; 0: the paper's inputs, 4, or 9 with the expert-state ones). */
   jobExtras: number;
   /** Optional stage inputs of the net (decima-net.ts; 0: the paper's inputs, or 3). */
@@ -151,6 +153,7 @@ export const DECIMA_DEFAULTS: DecimaConfig = {
   teacherLabelShare: 1,
   teacherLimitDeltas: [],
   teacherHideRunning: false,
+  teacherMinGainS: 0,
   jobExtras: 0,
   stageExtras: 0,
   shareAlpha: NaN,

@@ -6,7 +6,7 @@
  *   node dist/src/problems/scheduling/headroom.js [--instance tpch_batch20_50exec] [--seeds 10]
  *     [--generations 40] [--population 40] [--plan-seeds 4] [--modes 0,1] [--start twf|sjf] [--json FILE]
  *   node dist/src/problems/scheduling/headroom.js --per-decision [--instance I] [--seeds 10]
- *     [--rollouts 0|R [--hide-running]] [--spread 0.6] [--limit-deltas -8,-4,-2,-1,1,2,4,8] [--json FILE]
+ *     [--rollouts 0|R [--hide-running]] [--min-gain S] [--spread 0.6] [--limit-deltas -8,-4,-2,-1,1,2,4,8] [--json FILE]
  *     (the per-decision study: see perDecision below)
  *
  * For each episode seed (cell seeds 1..N of the instance: 1000.. for the test instance) it
@@ -297,7 +297,7 @@ function main(): void {
  *   it knows only what a scheduler sees.
  */
 function perDecision(args: string[]): void {
-  let instance = 'tpch_batch20_50exec', seeds = 10, first = 1, rollouts = 0, spread = 0.6, deltas = [-8, -4, -2, -1, 1, 2, 4, 8], json = '', hideRunning = false;
+  let instance = 'tpch_batch20_50exec', seeds = 10, first = 1, rollouts = 0, spread = 0.6, deltas = [-8, -4, -2, -1, 1, 2, 4, 8], json = '', hideRunning = false, minGainS = 0;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--instance') instance = args[++i]!;
@@ -308,6 +308,7 @@ function perDecision(args: string[]): void {
     else if (a === '--limit-deltas') deltas = args[++i]!.split(',').filter((x) => x !== '').map(Number);
     else if (a === '--json') json = args[++i]!;
     else if (a === '--hide-running') hideRunning = true;
+    else if (a === '--min-gain') minGainS = Number(args[++i]);
     else throw new Error(`headroom --per-decision: unknown argument ${a}`);
   }
   const inst = loadInstance(schedulingProblem.resolveInstance(instance, { data: new DataPath(), quick: false }));
@@ -315,8 +316,8 @@ function perDecision(args: string[]): void {
   const alpha = sweepAlpha(inst, SWEEP_EPISODES.full).alpha, alphaSjf = sweepAlpha(inst, SWEEP_EPISODES.full, undefined, 'work').alpha;
   const env = makeEnv(inst);
   const clairvoyant = rollouts === 0;
-  const cfg: RolloutTeacherConfig = { alpha: alphaSjf, order: 'work', spread, rollouts: Math.max(1, rollouts), limitDeltas: deltas, clairvoyant, resampleRunning: hideRunning };
-  console.log(`${instance}: per-decision rollout over tuned-weighted-fair-sjf (alpha ${alphaSjf}; tuned weighted fair ${alpha}), ${clairvoyant ? 'clairvoyant (the episode\'s own stream)' : `${rollouts} other duration streams per candidate${hideRunning ? ', running tasks\' end times redrawn' : ''}`}, spread ${spread}, limit deltas ${deltas.join(',')}`);
+  const cfg: RolloutTeacherConfig = { alpha: alphaSjf, order: 'work', spread, rollouts: Math.max(1, rollouts), limitDeltas: deltas, clairvoyant, resampleRunning: hideRunning, minGainS };
+  console.log(`${instance}: per-decision rollout over tuned-weighted-fair-sjf (alpha ${alphaSjf}; tuned weighted fair ${alpha}), ${clairvoyant ? 'clairvoyant (the episode\'s own stream)' : `${rollouts} other duration streams per candidate${hideRunning ? ', running tasks\' end times redrawn' : ''}`}${minGainS > 0 ? `, overruling the base only for a gain of ${minGainS} s or more` : ''}, spread ${spread}, limit deltas ${deltas.join(',')}`);
   const sjf: number[] = [], twf: number[] = [], roll: number[] = [], rows: unknown[] = [];
   for (let c = first; c < first + seeds; c++) {
     const seed = inst.seedBase + c - 1, t0 = Date.now();
