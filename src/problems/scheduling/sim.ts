@@ -42,7 +42,7 @@
  *
  * The state the rules act on (jobs, stages, executors, idle pools, commitments) and the operations
  * that keep its counters consistent are in cluster-state.ts (decima-sim's JobDAG, Node and
- * Executor objects); this file is env.py's rules. Helpers, one per decima-sim structure:
+ * Executor objects), the executors a decision offers in source-executors.ts; this file is env.py's rules. Helpers, one per decima-sim structure:
  * durations.ts (node.schedule's draw), pools.ts (FreeExecutors), commitments.ts (ExecutorCommit);
  * the event queue is core/heap.ts (Timeline).
  */
@@ -51,7 +51,8 @@ import type { Rng } from '../../core/rng.js';
 import { EXECUTOR_LEVELS, NUM_LEVELS } from './profiles.js';
 import { DurationSampler, NEW_TO_JOB, OTHER_STAGE, SAME_STAGE } from './durations.js';
 import { GLOBAL_POOL as GLOBAL, NO_POOL } from './pools.js';
-import { ClusterState, type EpisodeJob } from './cluster-state.js';
+import type { EpisodeJob } from './cluster-state.js';
+import { SourceExecutors } from './source-executors.js';
 
 export type { EpisodeJob } from './cluster-state.js';
 
@@ -86,7 +87,7 @@ export interface SimEvent {
 const EV_TASK = 0, EV_JOB = 1, EV_EXEC = 2;
 const WAVE_NAMES = ['first', 'rest', 'fresh'] as const;
 
-export class Simulator extends ClusterState {
+export class Simulator extends SourceExecutors {
   readonly cfg: SimConfig;
   private readonly durations: DurationSampler;
   private rng!: Rng;
@@ -109,22 +110,10 @@ export class Simulator extends ClusterState {
   private recoveredAt = -1;
   log: SimEvent[] = [];
 
-  // ---- the current decision
-  private toSched: Int32Array;
-  private toSchedHead = 0;
-  private toSchedEnd = 0;
-  /** The job the source executors come from, -1 for the global pool (or a job that just left). */
-  sourceJob = -1;
-  numSourceExec = 0;
-  /** The source executors by class (sums to numSourceExec). */
-  readonly numSourceByClass: Int32Array;
-
   constructor(cfg: SimConfig) {
     super(cfg.numExecutors, cfg.classMemory ?? [1]);
-    this.numSourceByClass = new Int32Array(this.C);
     this.cfg = { ...cfg };
     this.durations = new DurationSampler(this.E, cfg.compat, cfg.warmupDelayMs);
-    this.toSched = new Int32Array(this.E);
     this.exTaskStart = new Float64Array(this.E); this.exTaskList = new Int32Array(this.E); this.exTaskWarm = new Uint8Array(this.E); this.exTaskEnd = new Float64Array(this.E);
   }
 
@@ -211,7 +200,7 @@ export class Simulator extends ClusterState {
   private copyFrom(src: Simulator): void {
     const a = this.cfg, b = src.cfg;
     if (a.compat !== b.compat || a.movingDelayMs !== b.movingDelayMs || a.warmupDelayMs !== b.warmupDelayMs) throw new Error('internal: restoring a simulator of another configuration');
-    this.copyStateFrom(src);
+    this.copySourcesFrom(src);
     this.rng = src.rng.clone();
     this.heap.copyFrom(src.heap);
     this.exTaskStart.set(src.exTaskStart); this.exTaskList.set(src.exTaskList); this.exTaskWarm.set(src.exTaskWarm);
@@ -220,10 +209,6 @@ export class Simulator extends ClusterState {
     this.decisions = src.decisions; this.taskEvents = src.taskEvents; this.recoveries = src.recoveries;
     this.events = src.events; this.recoveredAt = src.recoveredAt;
     this.log = src.log.slice();
-    this.toSched.set(src.toSched);
-    this.toSchedHead = src.toSchedHead; this.toSchedEnd = src.toSchedEnd;
-    this.sourceJob = src.sourceJob; this.numSourceExec = src.numSourceExec;
-    this.numSourceByClass.set(src.numSourceByClass);
   }
 
   // =============================================================================================
@@ -505,67 +490,5 @@ export class Simulator extends ClusterState {
     this.movingTo[s]!++;
     this.jobMoving[this.stJob[s]!]!++;
     this.heap.push(this.time + this.cfg.movingDelayMs, e * 4 + EV_EXEC);
-  }
-
-  // =============================================================================================
-  // The executors a decision schedules (the source executors)
-  // =============================================================================================
-
-  /**
-   * Multi-resource only: executors of a class that could run nothing were left idle, and an idle
-   * global pool is consulted only when a job arrives (decima-sim's rule), so in a batch they would
-   * wait for the end; instead they are offered with the next job whose frontier changes (still
-   * unattached: going to that job costs them the moving delay).
-   */
-  private offerGlobalPoolWith(j: number): void {
-    for (let e = this.pools.head(GLOBAL); e !== -1; e = this.pools.head(GLOBAL)) {
-      this.pools.remove(e);
-      this.pools.add(j, e);
-    }
-  }
-
-  /** numSourceByClass for the executors of pool j (numSourceExec already set). */
-  private countPoolSources(j: number): void {
-    if (this.C === 1) {
-      this.numSourceByClass[0] = this.numSourceExec;
-      return;
-    }
-    this.numSourceByClass.fill(0);
-    for (let e = this.pools.head(j); e !== -1; e = this.pools.next(e)) this.numSourceByClass[this.exClass[e]!]!++;
-  }
-
-  /**
-   * numSourceByClass for the executors on stage s. With several classes, executors of a class that
-   * still has commitments from this stage follow those and are not offered again (with one class
-   * there are none: the executor that asks found its stage's list empty).
-   */
-  private countStageSources(s: number): void {
-    if (this.C === 1) {
-      this.numSourceByClass[0] = this.numSourceExec;
-      return;
-    }
-    this.numSourceByClass.fill(0);
-    const src = 1 + this.J + s;
-    let n = 0;
-    for (let e = 0; e < this.E; e++) {
-      if (this.exStage[e] === s && this.commitsEmpty(src, this.exClass[e]!)) {
-        this.numSourceByClass[this.exClass[e]!]!++;
-        n++;
-      }
-    }
-    this.numSourceExec = n;
-  }
-
-  private setToSchedOne(e: number): void {
-    this.toSched[0] = e;
-    this.toSchedHead = 0;
-    this.toSchedEnd = 1;
-  }
-
-  private setToSchedFromPool(j: number): void {
-    let n = 0;
-    for (let e = this.pools.head(j); e !== -1; e = this.pools.next(e)) this.toSched[n++] = e;
-    this.toSchedHead = 0;
-    this.toSchedEnd = n;
   }
 }
