@@ -59,19 +59,9 @@ export class EventQueue {
     const top = P[0]!;
     const last = --this.n;
     if (last === 0) return top;
-    const t = T[last]!, s = S[last]!, pl = P[last]!;
-    // Sift down the last entry from the root.
-    let i = 0;
-    for (;;) {
-      let c = 2 * i + 1;
-      if (c >= last) break;
-      const r = c + 1;
-      if (r < last && (T[r]! < T[c]! || (T[r] === T[c] && S[r]! < S[c]!))) c = r;
-      if (t < T[c]! || (t === T[c] && s < S[c]!)) break;
-      T[i] = T[c]!; S[i] = S[c]!; P[i] = P[c]!;
-      i = c;
-    }
-    T[i] = t; S[i] = s; P[i] = pl;
+    // The last entry goes to the root and sinks.
+    T[0] = T[last]!; S[0] = S[last]!; P[0] = P[last]!;
+    this.siftDown(0);
     return top;
   }
 
