@@ -30,11 +30,11 @@
  * nor before its own critical path), which no scheduler can beat by much (durations vary with
  * the executor level and wave, so it is approximate, not strict).
  */
-import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { Info } from '../../core/env.js';
 import { DataPath } from '../../core/data.js';
 import { reportError } from '../../core/errors.js';
+import { writeFileAtomic } from '../../core/files.js';
 import { schedulingProblem } from './index.js';
 import { Rng } from '../../core/rng.js';
 import { mean, pairedRatio } from '../../core/stats.js';
@@ -274,7 +274,7 @@ function main(): void {
     ...(planSeeds > 0 ? { plan: fmt(`plan (searched on ${planSeeds} other duration streams, run on the episode's)`, planOwn) } : {}),
     workBound: fmt('rough-work figure (not a strict bound)', bound),
   };
-  if (json) writeFileSync(json, JSON.stringify({ instance, alpha, gens, pop, planSeeds, modes, rows, summary }, null, 1));
+  if (json) writeFileAtomic(json, JSON.stringify({ instance, alpha, gens, pop, planSeeds, modes, rows, summary }, null, 1));
 }
 
 /**
@@ -335,7 +335,7 @@ function perDecision(args: string[]): void {
   const f = (e: { mean: number; ci95: [number, number] }) => `${e.mean.toFixed(4)} [${e.ci95[0].toFixed(4)}, ${e.ci95[1].toFixed(4)}]`;
   console.log(`seeds ${inst.seedBase + first - 1}..${inst.seedBase + first + seeds - 2}: tuned weighted fair ${mean(twf).toFixed(2)} s, tuned-weighted-fair-sjf ${mean(sjf).toFixed(2)} s (${f(b)} of tuned weighted fair), rollout ${mean(roll).toFixed(2)} s`);
   console.log(`rollout / tuned-weighted-fair-sjf: ${f(q)}; rollout / tuned weighted fair: ${f(w)}`);
-  if (json) writeFileSync(json, JSON.stringify({ instance, alpha, alphaSjf, cfg, rows, summary: { toSjf: q, toTwf: w, sjfToTwf: b } }, null, 1));
+  if (json) writeFileAtomic(json, JSON.stringify({ instance, alpha, alphaSjf, cfg, rows, summary: { toSjf: q, toTwf: w, sjfToTwf: b } }, null, 1));
 }
 
 // Run as a script only (tests import PriorityShare).
