@@ -60,9 +60,9 @@ export function replay(inst: CompilerInstance, sol: PassSequence): Replay {
   const where = `compiler evaluate, ${inst.id}`;
   const pipeline = sol.pipeline ?? (sol.passes.length === 0 ? 'verify' : sequencePipeline(sol.passes));
   const bc = runSync(requireTool('opt'), [`-passes=${pipeline}`, '-o', '-', '-'], inst.ir, 600_000);
-  if (!bc.ok) return { ir: inst.ir, count: countInstructions(inst.ir), failed: `opt -passes=${pipeline}: ${firstLines(bc.stderr)}` };
+  if (!bc.ok) return { ir: inst.ir, count: countInstructions(inst.ir), failed: `opt -passes=${pipeline}: ${firstLines(bc.message)}` };
   const dis = runSync(requireTool('llvm-dis'), ['-', '-o', '-'], bc.stdout, 300_000);
-  if (!dis.ok) throw new SelfoptError(`llvm-dis failed: ${firstLines(dis.stderr)}`, where, 'valid bitcode from opt');
+  if (!dis.ok) throw new SelfoptError(`llvm-dis failed: ${firstLines(dis.message)}`, where, 'valid bitcode from opt');
   const ir = dis.stdout.toString();
   return { ir, count: countInstructions(ir) };
 }
@@ -70,9 +70,9 @@ export function replay(inst: CompilerInstance, sol: PassSequence): Replay {
 /** Instruction count of a module's IR counted on llvm-dis's output of its bitcode. */
 export function llvmDisCount(ir: string, where: string): number {
   const as = runSync(requireTool('llvm-as'), ['-', '-o', '-'], ir, 300_000);
-  if (!as.ok) throw new SelfoptError(`llvm-as failed: ${firstLines(as.stderr)}`, where, 'valid textual IR');
+  if (!as.ok) throw new SelfoptError(`llvm-as failed: ${firstLines(as.message)}`, where, 'valid textual IR');
   const dis = runSync(requireTool('llvm-dis'), ['-', '-o', '-'], as.stdout, 300_000);
-  if (!dis.ok) throw new SelfoptError(`llvm-dis failed: ${firstLines(dis.stderr)}`, where, 'valid bitcode');
+  if (!dis.ok) throw new SelfoptError(`llvm-dis failed: ${firstLines(dis.message)}`, where, 'valid bitcode');
   return countInstructions(dis.stdout.toString());
 }
 

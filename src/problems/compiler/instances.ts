@@ -212,7 +212,7 @@ export function buildBitcode(p: ProgramSpec): BuildResult {
   for (const f of p.files) {
     let r = runSync(clang, [...O0_FLAGS, ...p.flags, f, '-o', '-'], undefined, 300_000);
     if (!r.ok && p.source === 'multi') r = runSync(clang, [...O0_FLAGS, '-std=gnu89', ...p.flags, f, '-o', '-'], undefined, 300_000);
-    if (!r.ok) { error = `clang failed on ${f}: ${firstLines(r.stderr, 8)}`; break; }
+    if (!r.ok) { error = `clang failed on ${f}: ${firstLines(r.message, 8)}`; break; }
     parts.push(r.stdout);
   }
   let bitcode: Buffer | undefined;
@@ -223,7 +223,7 @@ export function buildBitcode(p: ProgramSpec): BuildResult {
       mkdirSync(dir, { recursive: true });
       const inputs = parts.map((b, i) => { const f = join(dir, `${i}.bc`); writeFileAtomic(f, b); return f; });
       const r = runSync(requireTool('llvm-link'), [...inputs, '-o', '-'], undefined, 300_000);
-      if (r.ok) bitcode = r.stdout; else error = `llvm-link failed: ${firstLines(r.stderr, 8)}`;
+      if (r.ok) bitcode = r.stdout; else error = `llvm-link failed: ${firstLines(r.message, 8)}`;
     }
   }
   if (error || !bitcode) {
@@ -245,7 +245,7 @@ function createKey(p: ProgramSpec): string {
 /** Textual IR of a bitcode module, as `opt -S` prints it (read from stdin, so the ModuleID is `<stdin>`). */
 export function bitcodeToIr(bitcode: Uint8Array, where: string): string {
   const r = runSync(requireTool('opt'), [...OPT_TEXT, '-passes=verify', '-'], bitcode, 300_000);
-  if (!r.ok) throw new SelfoptError(`opt could not read the bitcode: ${firstLines(r.stderr)}`, where, 'a valid LLVM 14 bitcode module');
+  if (!r.ok) throw new SelfoptError(`opt could not read the bitcode: ${firstLines(r.message)}`, where, 'a valid LLVM 14 bitcode module');
   return r.stdout.toString();
 }
 

@@ -9,6 +9,7 @@
  * stdout in memory and kill the process after `timeoutMs`.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { SelfoptError } from '../../core/errors.js';
@@ -63,18 +64,43 @@ export function llvmAvailable(): boolean {
 export interface RunResult {
   ok: boolean;
   stdout: Buffer;
-  /** stderr text, or the reason the process was stopped. */
+  /** Why it failed, for an error message: stderr, after the reason when the process was stopped. */
+  message: string;
+}
+
+/** A process run to its end, or stopped: what a caller needs to tell a crash from a timeout. */
+export interface ProcessRun extends RunResult {
+  /** Exit status; null when a signal ended the process or it did not start. */
+  status: number | null;
+  /** The signal that ended it: a crash, or the SIGKILL of the time limit (then `timedOut`). */
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  /** Why it could not run or was stopped other than by its time limit (not found, output past maxBuffer); null otherwise. */
+  error: string | null;
+  /** The process's own stderr, unprefixed (compared as output by the semantics check). */
   stderr: string;
+  /** Wall time from spawn to exit, in ms. */
+  ms: number;
 }
 
 const MAX_BUFFER = 1 << 30;
 
-/** Runs `exe args` with `input` on stdin, synchronously. */
-export function runSync(exe: string, args: string[], input: string | Uint8Array | undefined, timeoutMs: number): RunResult {
-  const r = spawnSync(exe, args, { input, maxBuffer: MAX_BUFFER, timeout: timeoutMs, stdio: ['pipe', 'pipe', 'pipe'] });
-  if (r.error) return { ok: false, stdout: Buffer.alloc(0), stderr: `${exe}: ${r.error.message}` };
-  if (r.signal) return { ok: false, stdout: r.stdout, stderr: `${exe} killed by ${r.signal}${r.signal === 'SIGTERM' ? ` (timeout ${timeoutMs} ms)` : ''}: ${r.stderr.toString().slice(0, 2000)}` };
-  return { ok: r.status === 0, stdout: r.stdout, stderr: r.stderr.toString() };
+/**
+ * Runs `exe args` with `input` on stdin, synchronously; SIGKILL after `timeoutMs` (a program
+ * that traps SIGTERM must not outlive its limit).
+ */
+export function runSync(exe: string, args: string[], input: string | Uint8Array | undefined, timeoutMs: number, maxBuffer = MAX_BUFFER): ProcessRun {
+  const t0 = performance.now();
+  const r = spawnSync(exe, args, { input: input ?? '', maxBuffer, timeout: timeoutMs, killSignal: 'SIGKILL', stdio: ['pipe', 'pipe', 'pipe'] });
+  const ms = performance.now() - t0;
+  const timedOut = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT';
+  const stdout = r.stdout ?? Buffer.alloc(0), stderr = r.stderr ? r.stderr.toString() : '';
+  const error = r.error && !timedOut ? r.error.message : null;
+  const run = { stdout, stderr, status: r.status, signal: r.signal, timedOut, error, ms };
+  if (timedOut) return { ...run, ok: false, message: `${exe} stopped after ${timeoutMs} ms (timeout): ${stderr.slice(0, 2000)}` };
+  if (error) return { ...run, ok: false, message: `${exe}: ${error}` };
+  if (r.signal) return { ...run, ok: false, message: `${exe} killed by ${r.signal}: ${stderr.slice(0, 2000)}` };
+  return { ...run, ok: r.status === 0, message: stderr };
 }
 
 /** Runs `exe args` with `input` on stdin; resolves (never rejects) with the outcome. */
@@ -86,12 +112,12 @@ export function runAsync(exe: string, args: string[], input: string | Uint8Array
     const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutMs);
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e) => { clearTimeout(timer); resolve({ ok: false, stdout: Buffer.alloc(0), stderr: `${exe}: ${e.message}` }); });
+    child.on('error', (e) => { clearTimeout(timer); resolve({ ok: false, stdout: Buffer.alloc(0), message: `${exe}: ${e.message}` }); });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const stderr = Buffer.concat(err).toString();
-      if (timedOut) resolve({ ok: false, stdout: Buffer.alloc(0), stderr: `${exe} stopped after ${timeoutMs} ms (timeout)` });
-      else resolve({ ok: code === 0, stdout: Buffer.concat(out), stderr: signal ? `${exe} killed by ${signal}: ${stderr}` : stderr });
+      if (timedOut) resolve({ ok: false, stdout: Buffer.alloc(0), message: `${exe} stopped after ${timeoutMs} ms (timeout)` });
+      else resolve({ ok: code === 0, stdout: Buffer.concat(out), message: signal ? `${exe} killed by ${signal}: ${stderr}` : stderr });
     });
     child.stdin.on('error', () => { /* the process died before reading all input: reported by 'close' */ });
     child.stdin.end(input ?? '');

@@ -134,7 +134,7 @@ export class OptServer {
       this.discard();
       // A pooled process that died while idle is no failure of this pass: ask a new one.
       if (pooled) return this.run(pipeline, ir);
-      return { ok: false, stdout: Buffer.alloc(0), stderr: `opt-server stopped while running '${pipeline}' (a crash, or past ${this.timeoutMs} ms): ${(e as Error).message}` };
+      return { ok: false, stdout: Buffer.alloc(0), message: `opt-server stopped while running '${pipeline}' (a crash, or past ${this.timeoutMs} ms): ${(e as Error).message}` };
     }
   }
 
@@ -147,7 +147,7 @@ export class OptServer {
     const line = this.readLine(proc.respFd);
     const [status, len] = line.split(' ').map(Number) as [number, number];
     const body = readExactly(proc.respFd, len);
-    return status === 0 ? { ok: true, stdout: body, stderr: '' } : { ok: false, stdout: Buffer.alloc(0), stderr: body.toString() };
+    return status === 0 ? { ok: true, stdout: body, message: '' } : { ok: false, stdout: Buffer.alloc(0), message: body.toString() };
   }
 
   private readLine(fd: number): string {

@@ -11,12 +11,10 @@
  * does not finish, after one longer rerun) is logged with its reason to `.selfopt/cache/compiler/semantics.jsonl` (instance,
  * solver, passes, note), next to the build failures in failures.jsonl, so that a 0 can be read.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { findTool, firstLines } from './llvm.js';
+import { findTool, firstLines, runSync } from './llvm.js';
 import { sha1 } from './session.js';
 import { appendRecord, type CompilerInstance } from './instances.js';
 
@@ -73,28 +71,22 @@ function buildAndRun(clang: string, ir: string, args: string[], limitsMs: number
   try {
     const ll = join(dir, 'm.ll'), exe = join(dir, 'm.exe');
     writeFileSync(ll, ir);
-    const b = spawnSync(clang, ['-O0', '-w', ll, '-o', exe, '-lm'], { timeout: buildMs, killSignal: 'SIGKILL', maxBuffer: 1 << 26 });
-    if (isTimeout(b)) return { kind: 'timeout', stage: 'build', what: `clang -O0 ran over ${buildMs} ms` };
-    if (b.error || b.status !== 0) return { kind: 'build failed', error: b.error ? b.error.message : firstLines(b.stderr.toString()) };
+    const b = runSync(clang, ['-O0', '-w', ll, '-o', exe, '-lm'], undefined, buildMs, 1 << 26);
+    if (b.timedOut) return { kind: 'timeout', stage: 'build', what: `clang -O0 ran over ${buildMs} ms` };
+    if (!b.ok) return { kind: 'build failed', error: firstLines(b.message) };
     const over: string[] = [];
     for (const limit of limitsMs) {
-      const t0 = performance.now();
-      const r = spawnSync(exe, args, { input: '', timeout: limit, killSignal: 'SIGKILL', maxBuffer: 1 << 28 });
-      const ms = performance.now() - t0;
-      if (isTimeout(r)) { over.push(`${limit} ms`); continue; }
-      if (r.error) return { kind: 'build failed', error: `the executable did not run: ${r.error.message}` };
+      const r = runSync(exe, args, undefined, limit, 1 << 28);
+      if (r.timedOut) { over.push(`${limit} ms`); continue; }
       // A crash is an outcome like an exit status: it must match -O0's, it is not a timeout.
+      if (r.error) return { kind: 'build failed', error: `the executable did not run: ${r.error}` };
       const status = r.signal ? `signal ${r.signal}` : String(r.status);
-      return { kind: 'ran', out: { status, stdout: r.stdout.toString(), stderr: r.stderr.toString(), ms } };
+      return { kind: 'ran', out: { status, stdout: r.stdout.toString(), stderr: r.stderr, ms: r.ms } };
     }
     return { kind: 'timeout', stage: 'run', what: `the run went over ${over.join(', then over ')}` };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-function isTimeout(r: ReturnType<typeof spawnSync>): boolean {
-  return (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT';
 }
 
 export function checkSemantics(inst: CompilerInstance, optimisedIr: string, subject: SemanticsSubject = {}, limits: SemanticsLimits = DEFAULT_LIMITS): SemanticsResult {

@@ -74,7 +74,7 @@ export function pipelineForm(pass: string): string {
   let f = pipelineForms.get(pass);
   if (f === undefined) {
     const r = runSync(requireTool('opt'), [`-passes=${pass}`, '-print-pipeline-passes', '-disable-output', '-'], 'target triple = "x86_64-pc-linux-gnu"\n', 30_000);
-    if (!r.ok) throw new SelfoptError(`opt rejects pass '${pass}': ${firstLines(r.stderr)}`, 'pipelineForm', 'a pass name LLVM 14 opt -passes= accepts');
+    if (!r.ok) throw new SelfoptError(`opt rejects pass '${pass}': ${firstLines(r.message)}`, 'pipelineForm', 'a pass name LLVM 14 opt -passes= accepts');
     const parts = splitTopLevel(r.stdout.toString().trim()).filter((p) => p !== 'verify');
     f = parts.join(',');
     pipelineForms.set(pass, f);
@@ -179,7 +179,7 @@ export class OptSession {
     }
     if (!s.parent) throw new SelfoptError(`state ${hash} was dropped and has no parent`, 'OptSession.irOf', 'a root state added with addState');
     const r = this.runOpt(this.irOf(s.parent.hash), s.parent.pass);
-    if (!r.ok) throw new SelfoptError(`rebuilding state ${hash} failed: ${firstLines(r.stderr)}`, 'OptSession.irOf', 'a deterministic opt');
+    if (!r.ok) throw new SelfoptError(`rebuilding state ${hash} failed: ${firstLines(r.message)}`, 'OptSession.irOf', 'a deterministic opt');
     const ir = r.stdout.toString();
     if (sha1(ir) !== hash) throw new SelfoptError(`rebuilding state ${hash} gave another module`, 'OptSession.irOf', 'a deterministic opt');
     this.keep(s, ir);
@@ -262,7 +262,7 @@ export class OptSession {
       t = { ok: true, state: s };
     } else {
       this.stats.failures++;
-      t = { ok: false, error: `opt -passes=${pass} failed: ${firstLines(r.stderr)}` };
+      t = { ok: false, error: `opt -passes=${pass} failed: ${firstLines(r.message)}` };
     }
     this.transitions.set(key, t);
     return t;

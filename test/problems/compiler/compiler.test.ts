@@ -134,7 +134,7 @@ int main(int c, char **v) { LLVMContextRef ctx = LLVMContextCreate(); LLVMMemory
     const f = join(dir, `m${i}.ll`);
     writeFileSync(f, ir);
     const r = runSync(exe, [f], undefined, 60_000);
-    assert.ok(r.ok, r.stderr);
+    assert.ok(r.ok, r.message);
     assert.equal(Number(r.stdout.toString()), countInstructions(ir), `module ${i}`);
   });
 });
@@ -409,7 +409,7 @@ test('semantics: a run past the first limit gets one longer rerun; still running
     const f = join(dir, name);
     writeFileSync(f, source);
     const ll = runSync(requireTool('clang'), ['-O0', '-S', '-emit-llvm', f, '-o', '-'], undefined, 60_000);
-    assert.ok(ll.ok, ll.stderr);
+    assert.ok(ll.ok, ll.message);
     return ll.stdout.toString();
   };
   // slow but right: past the first limit, inside the rerun's (the old check called it wrong)
@@ -428,4 +428,24 @@ test('semantics: a run past the first limit gets one longer rerun; still running
   assert.deepEqual([bad.checked, bad.same, bad.reason], [true, false, 'build failed']);
   assert.match(bad.note ?? '', /undefined_value/);
   assert.equal(semanticsLog().find((l) => l.solver === 'broken-ir')?.reason, 'build failed');
+});
+
+test('runSync tells an exit status, a crash, a timeout and a missing program apart', () => {
+  const exit = runSync('sh', ['-c', 'echo out; echo err >&2; exit 3'], undefined, 10_000);
+  assert.deepEqual([exit.ok, exit.status, exit.signal, exit.timedOut, exit.error], [false, 3, null, false, null]);
+  assert.equal(exit.stdout.toString(), 'out\n');
+  assert.equal(exit.stderr, 'err\n');
+  const crash = runSync('sh', ['-c', 'echo dying >&2; kill -SEGV $$'], undefined, 10_000);
+  assert.deepEqual([crash.ok, crash.status, crash.signal, crash.timedOut], [false, null, 'SIGSEGV', false]);
+  assert.equal(crash.stderr, 'dying\n', 'the own stderr stays unprefixed');
+  assert.match(crash.message, /killed by SIGSEGV: dying/);
+  // A program that ignores SIGTERM is still stopped at its limit.
+  const slow = runSync('sh', ['-c', 'trap "" TERM; sleep 30'], undefined, 300);
+  assert.deepEqual([slow.ok, slow.timedOut, slow.signal], [false, true, 'SIGKILL']);
+  assert.ok(slow.ms < 20_000, `stopped after ${slow.ms} ms`);
+  assert.match(slow.message, /stopped after 300 ms \(timeout\)/);
+  const missing = runSync('/nonexistent/selfopt-tool', [], undefined, 1_000);
+  assert.equal(missing.ok, false);
+  assert.equal(missing.timedOut, false);
+  assert.match(missing.error ?? '', /ENOENT/);
 });
