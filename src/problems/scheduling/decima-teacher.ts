@@ -13,7 +13,8 @@
  * is checked against), the duration stream is then replaced by a FRESH one
  * (`Simulator.reseedDurations`, the same fresh seeds for every candidate: common random
  * numbers), the candidate is taken, and weighted fair at the tuned alpha plays on to the end.
- * The candidate with the lowest mean total JCT wins.
+ * The candidate with the lowest mean total JCT wins. Another base can be given (headroom.ts runs
+ * a per-episode plan, `PriorityShare`, as base: rollout over a stronger base).
  *
  * What the teacher knows that Decima does not: the end times already drawn for tasks running at
  * the branch point (the restored state holds them), unless `resampleRunning` redraws them in
@@ -58,6 +59,22 @@ export interface RolloutTeacherConfig {
 export const ROLLOUT_TEACHER_DEFAULTS: Omit<RolloutTeacherConfig, 'alpha'> = { rollouts: 4, spread: 0.6 };
 
 /**
+ * Other policies for the teacher than weighted fair (headroom.ts: a per-episode plan as base).
+ * Each must be a deterministic function of the observation (no random draw, no state carried
+ * between decisions): the same object acts in the episode and in every simulation.
+ */
+export interface RolloutTeacherPolicies {
+  /**
+   * The base: the first candidate and the policy every simulation plays on to the end. Default:
+   * weighted fair at `alpha` visiting jobs in `order`; when given, that weighted fair stays
+   * among the candidates, after it.
+   */
+  base?: SchedulingPolicy;
+  /** More candidates, after the weighted fair ones, fair and SJF-CP (before the limit variants). */
+  extra?: readonly SchedulingPolicy[];
+}
+
+/**
  * The rollout teacher. `begin(env, seed)` at each episode reset (env: the episode's), `record(action)`
  * after every action actually taken in the episode (by whoever took it; the replay needs it),
  * `act()` to ask it for a decision.
@@ -66,17 +83,20 @@ export class RolloutTeacher implements SchedulingPolicy {
   private seed = 0;
   private episode: SchedulingEnv | null = null;
   private readonly history: number[] = [];
-  private readonly base: WeightedFair;
+  private readonly base: SchedulingPolicy;
+  /** Given to the base in simulations; a deterministic base (as required) never draws from it. */
+  private readonly baseRng = new Rng(0);
   private readonly candidates: SchedulingPolicy[];
   /** Decisions asked, decisions with more than one distinct candidate, simulations run, decisions where the base was overruled. */
   stats = { decisions: 0, contested: 0, simulations: 0, changed: 0 };
 
   /** `env` is the teacher's own (not the episode's): it is restored (or reset) for every simulation. */
-  constructor(private readonly env: SchedulingEnv, readonly cfg: RolloutTeacherConfig) {
+  constructor(private readonly env: SchedulingEnv, readonly cfg: RolloutTeacherConfig, policies: RolloutTeacherPolicies = {}) {
     if (!(Number.isInteger(cfg.rollouts) && cfg.rollouts >= 1)) throw new SelfoptError(`rollouts = ${cfg.rollouts}`, 'RolloutTeacher', 'an integer >= 1');
     const order = cfg.order ?? 'arrival';
-    this.base = new WeightedFair(cfg.alpha, order);
-    this.candidates = [this.base, new WeightedFair(cfg.alpha - cfg.spread, order), new WeightedFair(cfg.alpha + cfg.spread, order), new WeightedFair(0, order), new SjfCriticalPath()];
+    const wf = new WeightedFair(cfg.alpha, order);
+    this.base = policies.base ?? wf;
+    this.candidates = [this.base, ...(policies.base ? [wf] : []), new WeightedFair(cfg.alpha - cfg.spread, order), new WeightedFair(cfg.alpha + cfg.spread, order), new WeightedFair(0, order), new SjfCriticalPath(), ...(policies.extra ?? [])];
   }
 
   begin(episode: SchedulingEnv, seed: number): void {
@@ -157,7 +177,7 @@ export class RolloutTeacher implements SchedulingPolicy {
     let r = env.step(action);
     while (!r.terminated) {
       if (r.truncated) throw new SelfoptError('a rollout was truncated', 'RolloutTeacher', 'an episode without a time limit');
-      r = env.step(this.base.act(r.obs, r.info));
+      r = env.step(this.base.act(r.obs, r.info, this.baseRng));
     }
     return env.sim.area;
   }

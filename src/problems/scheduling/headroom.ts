@@ -7,6 +7,7 @@
  *     [--generations 40] [--population 40] [--plan-seeds 4] [--modes 0,1] [--start twf|sjf] [--json FILE]
  *   node dist/src/problems/scheduling/headroom.js --per-decision [--instance I] [--seeds 10]
  *     [--rollouts 0|R [--hide-running]] [--min-gain S] [--spread 0.6] [--limit-deltas -8,-4,-2,-1,1,2,4,8] [--json FILE]
+ *     [--base sjf|plan [--generations 25 --population 30 --plan-seeds 3 --modes 0,1 | --plans FILE] [--plan-variants S]]
  *     (the per-decision study: see perDecision below)
  *
  * For each episode seed (cell seeds 1..N of the instance: 1000.. for the test instance) it
@@ -33,7 +34,8 @@
 import { pathToFileURL } from 'node:url';
 import type { Info } from '../../core/env.js';
 import { DataPath } from '../../core/data.js';
-import { reportError } from '../../core/errors.js';
+import { readFileSync } from 'node:fs';
+import { reportError, SelfoptError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { schedulingProblem } from './index.js';
 import { Rng } from '../../core/rng.js';
@@ -193,6 +195,42 @@ function cem(J: number, start: Float64Array, sigma0: Float64Array, score: (w: Fl
   return { value: best, weight: w, priority: p, evals };
 }
 
+/**
+ * The CEM start point (log w, p) and step sizes: tuned weighted fair (w = T^alpha, p = arrival
+ * order) or, with `sjf`, tuned-weighted-fair-sjf (p = rank by total work, stable as
+ * WeightedFair's 'work' order).
+ */
+function startPoint(jobs: readonly EpisodeJob[], alpha: number, sjf: boolean): { start: Float64Array; sigma: Float64Array } {
+  const J = jobs.length;
+  const rank = Array.from({ length: J }, (_, j) => j);
+  if (sjf) rank.sort((x, y) => jobs[x]!.template.totalWorkMs - jobs[y]!.template.totalWorkMs || x - y);
+  const start = new Float64Array(2 * J), sigma = new Float64Array(2 * J);
+  for (let i = 0; i < J; i++) start[J + rank[i]!] = i;
+  for (let j = 0; j < J; j++) {
+    start[j] = alpha * Math.log(jobs[j]!.template.totalWorkMs);
+    sigma[j] = 1;
+    sigma[J + j] = 4;
+  }
+  return { start, sigma };
+}
+
+/** The `n` duration streams a plan for episode `seed` is searched on (never the episode's own). */
+function planStreams(seed: number, n: number): number[] {
+  return Array.from({ length: n }, (_, i) => 7_000_000 + seed * 16 + i);
+}
+
+/** A per-episode plan: PriorityShare's parameters, its stay mode, and its mean avg JCT (s) on the search streams. */
+export interface Plan { weight: Float64Array; priority: Float64Array; mode: number; value: number }
+
+/**
+ * The plan search for one stay mode: CEM from `start` with every candidate scored by its mean
+ * average JCT on the episode's jobs over `streams` (other duration streams than the episode's).
+ */
+function searchPlan(env: SchedulingEnv, jobs: { jobs: EpisodeJob[]; numInitial: number }, streams: readonly number[], start: Float64Array, sigma: Float64Array, mode: number, gens: number, pop: number, rng: Rng): Plan {
+  const r = cem(jobs.jobs.length, start, sigma, (w, p) => mean(streams.map((s) => avgJct(env, new PriorityShare(w, p, mode), s, jobs))), gens, pop, rng);
+  return { weight: r.weight, priority: r.priority, mode, value: r.value };
+}
+
 function main(): void {
   const args = process.argv.slice(2);
   let instance = 'tpch_batch20_50exec', seeds = 10, gens = 40, pop = 40, planSeeds = 4, modes = [STAY_ALWAYS, STAY_UNDER_SHARE], json = '', first = 1, startSjf = false;
@@ -226,27 +264,18 @@ function main(): void {
     const base = mean(runEpisode(env, new WeightedFair(alpha), seed).jctMs) / 1000;
     const f0 = mean(runEpisode(env, new WeightedFair(0), seed).jctMs) / 1000;
     const startScore = startSjf ? mean(runEpisode(env, new WeightedFair(startAlpha, 'work'), seed).jctMs) / 1000 : base;
-    // Priorities: arrival order, or the rank by total work (stable, as WeightedFair's 'work' order).
-    const rank = Array.from({ length: J }, (_, j) => j);
-    if (startSjf) rank.sort((x, y) => jobs.jobs[x]!.template.totalWorkMs - jobs.jobs[y]!.template.totalWorkMs || x - y);
-    const start = new Float64Array(2 * J), sigma = new Float64Array(2 * J);
-    for (let i = 0; i < J; i++) start[J + rank[i]!] = i;
-    for (let j = 0; j < J; j++) {
-      start[j] = startAlpha * Math.log(jobs.jobs[j]!.template.totalWorkMs);
-      sigma[j] = 1;
-      sigma[J + j] = 4;
-    }
+    const { start, sigma } = startPoint(jobs.jobs, startAlpha, startSjf);
     // The start point is the start policy exactly.
     const check = avgJct(env, new PriorityShare(new Float64Array(J).map((_, j) => Math.exp(start[j]!)), start.slice(J), STAY_ALWAYS), seed);
     if (Math.abs(check - startScore) > 1e-9) throw new Error(`headroom: PriorityShare at the start point gives ${check} s, the start policy ${startScore} s (seed ${seed})`);
     let bestClair = Infinity, bestPlan: { value: number; own: number; mode: number; weight?: Float64Array; priority?: Float64Array } = { value: Infinity, own: Infinity, mode: -1 }, clairMode = -1;
     const rng = new Rng(seed).split('headroom');
-    const planStreams = Array.from({ length: planSeeds }, (_, i) => 7_000_000 + seed * 16 + i);
+    const streams = planStreams(seed, planSeeds);
     for (const mode of modes) {
       const rc = cem(J, start, sigma, (w, p) => avgJct(env, new PriorityShare(w, p, mode), seed), gens, pop, rng);
       if (rc.value < bestClair) { bestClair = rc.value; clairMode = mode; }
       if (planSeeds > 0) {
-        const rp = cem(J, start, sigma, (w, p) => mean(planStreams.map((s) => avgJct(env, new PriorityShare(w, p, mode), s, jobs))), gens, pop, rng);
+        const rp = searchPlan(env, jobs, streams, start, sigma, mode, gens, pop, rng);
         if (rp.value < bestPlan.value) bestPlan = { value: rp.value, own: avgJct(env, new PriorityShare(rp.weight, rp.priority, mode), seed), mode, weight: rp.weight, priority: rp.priority };
       }
     }
@@ -277,15 +306,82 @@ function main(): void {
   if (json) writeFileAtomic(json, JSON.stringify({ instance, alpha, gens, pop, planSeeds, modes, rows, summary }, null, 1));
 }
 
+export interface PlanSearchOptions {
+  /** CEM generations and population per stay mode. */
+  gens: number;
+  pop: number;
+  /** Other duration streams each candidate is scored on. */
+  planSeeds: number;
+  /** Stay modes searched (each separately; the best by its search score is kept). */
+  modes: readonly number[];
+}
+
+/** The budget of the README's 'plan' figure (0.929 of tuned-weighted-fair-sjf): 25 x 30 per mode, 3 streams, both stay modes. */
+export const PLAN_SEARCH_DEFAULTS: PlanSearchOptions = { gens: 25, pop: 30, planSeeds: 3, modes: [STAY_ALWAYS, STAY_UNDER_SHARE] };
+
+/**
+ * The 'plan' of episode `seed`: PriorityShare searched from tuned-weighted-fair-sjf (alpha
+ * `alphaSjf`) on the episode's jobs with `planSeeds` other duration streams, per stay mode, the
+ * best by its score on those streams. It never sees the episode's own stream, so running it
+ * there is achievable for anyone who knows the batch and has the simulator.
+ */
+export function searchEpisodePlan(env: SchedulingEnv, inst: SchedulingInstance, seed: number, alphaSjf: number, opts: PlanSearchOptions): Plan {
+  if (!(opts.planSeeds >= 1 && opts.modes.length > 0)) throw new SelfoptError(`planSeeds ${opts.planSeeds}, modes [${opts.modes.join(',')}]`, 'searchEpisodePlan', 'at least one duration stream and one stay mode');
+  const jobs = episodeJobs(inst, seed);
+  const { start, sigma } = startPoint(jobs.jobs, alphaSjf, true);
+  const rng = new Rng(seed).split('headroom'), streams = planStreams(seed, opts.planSeeds);
+  let best: Plan | null = null;
+  for (const mode of opts.modes) {
+    const p = searchPlan(env, jobs, streams, start, sigma, mode, opts.gens, opts.pop, rng);
+    if (!best || p.value < best.value) best = p;
+  }
+  return best!;
+}
+
+export function planPolicy(plan: Plan): PriorityShare {
+  return new PriorityShare(plan.weight, plan.priority, plan.mode);
+}
+
+/**
+ * The plan's own weighted fair variants, as candidates beside it (as weighted fair at alpha +-
+ * spread beside weighted fair): its shares flattened and sharpened (weights w^(1 - spread) and
+ * w^(1 + spread), same priorities) and its other stay rule.
+ */
+export function planVariants(plan: Plan, spread: number): PriorityShare[] {
+  const pow = (e: number) => plan.weight.map((w) => Math.pow(w, e));
+  return [new PriorityShare(pow(1 - spread), plan.priority, plan.mode), new PriorityShare(pow(1 + spread), plan.priority, plan.mode), new PriorityShare(plan.weight, plan.priority, plan.mode === STAY_ALWAYS ? STAY_UNDER_SHARE : STAY_ALWAYS)];
+}
+
+/** Plans saved by an earlier `--per-decision --base plan --json FILE` run, by episode seed. */
+function readPlans(file: string): Map<number, Plan> {
+  const bad = (what: string) => new SelfoptError(what, `headroom --plans ${file}`, 'the --json output of a --per-decision --base plan run');
+  let rows: unknown;
+  try { rows = (JSON.parse(readFileSync(file, 'utf8')) as { rows?: unknown }).rows; } catch (e) { throw bad(`unreadable: ${(e as Error).message}`); }
+  if (!Array.isArray(rows)) throw bad('no rows');
+  const plans = new Map<number, Plan>();
+  for (const r of rows as { seed?: unknown; plan?: { weight?: unknown; priority?: unknown; mode?: unknown; value?: unknown } }[]) {
+    const p = r.plan;
+    if (typeof r.seed !== 'number' || !p || !Array.isArray(p.weight) || !Array.isArray(p.priority) || p.weight.length !== p.priority.length || typeof p.mode !== 'number' || typeof p.value !== 'number') throw bad(`a row without a plan (seed ${String(r.seed)})`);
+    plans.set(r.seed, { weight: Float64Array.from(p.weight as number[]), priority: Float64Array.from(p.priority as number[]), mode: p.mode, value: p.value });
+  }
+  return plans;
+}
+
 /**
  * Per-decision headroom (`--per-decision`): a richer action class than a weight and a priority
  * per job: at every decision, which stage and which parallelism limit. One step of rollout
- * improvement over tuned-weighted-fair-sjf (the rollout teacher of decima-teacher.ts with
- * that base): at each decision where the candidates differ (the base's action, weighted fair's
- * at alpha +- spread and at 0 (fair), all visiting smallest work first, SJF-CP's, and the base's
- * stage with its limit moved by `--limit-deltas`; merged when they send the same executors to
- * the same stage), each is scored by finishing the episode with the base from an exact snapshot,
- * and the best is taken in the episode.
+ * improvement over a base policy (the rollout teacher of decima-teacher.ts with that base): at
+ * each decision where the candidates differ (the base's action, tuned-weighted-fair-sjf's,
+ * weighted fair's at alpha +- spread and at 0 (fair), all visiting smallest work first,
+ * SJF-CP's, and the base's stage with its limit moved by `--limit-deltas`; merged when they
+ * send the same executors to the same stage), each is scored by finishing the episode with the
+ * base from an exact snapshot, and the best is taken in the episode. The base:
+ * - `--base sjf` (default): tuned-weighted-fair-sjf;
+ * - `--base plan`: the episode's plan (`searchEpisodePlan`, budget `--generations
+ *   --population --plan-seeds --modes`, or read back with `--plans FILE` from an earlier run's
+ *   --json), searched on other duration streams: rollout over the best achievable per-job
+ *   policy. `--plan-variants S` adds the plan's own weighted fair variants (planVariants).
+ * The simulations:
  * - `--rollouts 0` (clairvoyant): one continuation per candidate on the episode's own Rng state.
  *   Durations are drawn in task-start order, so a candidate meets the draws its own schedule
  *   asks for: "clairvoyant" means the same random stream, not known task times. On that stream
@@ -298,6 +394,8 @@ function main(): void {
  */
 function perDecision(args: string[]): void {
   let instance = 'tpch_batch20_50exec', seeds = 10, first = 1, rollouts = 0, spread = 0.6, deltas = [-8, -4, -2, -1, 1, 2, 4, 8], json = '', hideRunning = false, minGainS = 0;
+  let basePlan = false, plansFile = '', planSpread = 0;
+  const search: PlanSearchOptions = { ...PLAN_SEARCH_DEFAULTS };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--instance') instance = args[++i]!;
@@ -309,33 +407,65 @@ function perDecision(args: string[]): void {
     else if (a === '--json') json = args[++i]!;
     else if (a === '--hide-running') hideRunning = true;
     else if (a === '--min-gain') minGainS = Number(args[++i]);
+    else if (a === '--base') {
+      const b = args[++i];
+      if (b !== 'sjf' && b !== 'plan') throw new SelfoptError(`--base ${b}`, 'headroom --per-decision', 'sjf (tuned-weighted-fair-sjf) or plan (the per-episode plan)');
+      basePlan = b === 'plan';
+    } else if (a === '--plans') plansFile = args[++i]!;
+    else if (a === '--plan-variants') planSpread = Number(args[++i]);
+    else if (a === '--generations') search.gens = Number(args[++i]);
+    else if (a === '--population') search.pop = Number(args[++i]);
+    else if (a === '--plan-seeds') search.planSeeds = Number(args[++i]);
+    else if (a === '--modes') search.modes = args[++i]!.split(',').map(Number);
     else throw new Error(`headroom --per-decision: unknown argument ${a}`);
   }
+  if (!basePlan && (plansFile || planSpread)) throw new SelfoptError('--plans or --plan-variants without --base plan', 'headroom --per-decision', '--base plan');
   const inst = loadInstance(schedulingProblem.resolveInstance(instance, { data: new DataPath(), quick: false }));
   if (inst.workload.kind !== 'batch') throw new Error('headroom: batch instances only (a snapshot of a stream holds its future arrivals)');
   const alpha = sweepAlpha(inst, SWEEP_EPISODES.full).alpha, alphaSjf = sweepAlpha(inst, SWEEP_EPISODES.full, undefined, 'work').alpha;
   const env = makeEnv(inst);
   const clairvoyant = rollouts === 0;
+  const saved = plansFile ? readPlans(plansFile) : null;
   const cfg: RolloutTeacherConfig = { alpha: alphaSjf, order: 'work', spread, rollouts: Math.max(1, rollouts), limitDeltas: deltas, clairvoyant, resampleRunning: hideRunning, minGainS };
-  console.log(`${instance}: per-decision rollout over tuned-weighted-fair-sjf (alpha ${alphaSjf}; tuned weighted fair ${alpha}), ${clairvoyant ? 'clairvoyant (the episode\'s own stream)' : `${rollouts} other duration streams per candidate${hideRunning ? ', running tasks\' end times redrawn' : ''}`}${minGainS > 0 ? `, overruling the base only for a gain of ${minGainS} s or more` : ''}, spread ${spread}, limit deltas ${deltas.join(',')}`);
-  const sjf: number[] = [], twf: number[] = [], roll: number[] = [], rows: unknown[] = [];
+  const baseName = basePlan ? 'the episode\'s plan' : 'tuned-weighted-fair-sjf';
+  console.log(`${instance}: per-decision rollout over ${basePlan ? `the per-episode plan (${saved ? `read from ${plansFile}` : `CEM ${search.gens} x ${search.pop} per stay mode ${search.modes.join(',')} on ${search.planSeeds} other duration streams, from tuned-weighted-fair-sjf`}${planSpread ? `; its variants at spread ${planSpread} among the candidates` : ''})` : 'tuned-weighted-fair-sjf'} (alpha ${alphaSjf}; tuned weighted fair ${alpha}), ${clairvoyant ? 'clairvoyant (the episode\'s own stream)' : `${rollouts} other duration streams per candidate${hideRunning ? ', running tasks\' end times redrawn' : ''}`}${minGainS > 0 ? `, overruling the base only for a gain of ${minGainS} s or more` : ''}, spread ${spread}, limit deltas ${deltas.join(',')}`);
+  const sjf: number[] = [], twf: number[] = [], plans: number[] = [], roll: number[] = [], rows: unknown[] = [];
   for (let c = first; c < first + seeds; c++) {
     const seed = inst.seedBase + c - 1, t0 = Date.now();
-    const base = mean(runEpisode(env, new WeightedFair(alphaSjf, 'work'), seed).jctMs) / 1000;
+    const sjfS = mean(runEpisode(env, new WeightedFair(alphaSjf, 'work'), seed).jctMs) / 1000;
     const wf = mean(runEpisode(env, new WeightedFair(alpha), seed).jctMs) / 1000;
-    const teacher = new RolloutTeacher(makeEnv(inst), cfg);
+    let plan: Plan | null = null;
+    if (basePlan) {
+      plan = saved ? saved.get(seed) ?? null : searchEpisodePlan(env, inst, seed, alphaSjf, search);
+      if (!plan) throw new SelfoptError(`no plan for seed ${seed}`, `headroom --plans ${plansFile}`, 'a plan for every episode seed run');
+    }
+    const planS = plan ? avgJct(env, planPolicy(plan), seed) : NaN, t1 = Date.now();
+    const base = plan ? planS : sjfS;
+    const teacher = new RolloutTeacher(makeEnv(inst), cfg, plan ? { base: planPolicy(plan), extra: planSpread ? planVariants(plan, planSpread) : [] } : {});
     const r = runTeacherEpisode(env, teacher, seed);
     if (clairvoyant && r > base + 1e-9) throw new Error(`headroom: the clairvoyant rollout (${r} s) ended worse than its base (${base} s) on seed ${seed}`);
-    sjf.push(base); twf.push(wf); roll.push(r);
-    const row = { seed, tunedWeightedFairSjf: base, tunedWeightedFair: wf, rollout: r, ...teacher.stats, wallS: (Date.now() - t0) / 1000 };
+    sjf.push(sjfS); twf.push(wf); roll.push(r);
+    if (plan) plans.push(planS);
+    const row = {
+      seed, tunedWeightedFairSjf: sjfS, tunedWeightedFair: wf, ...(plan ? { plan: { ...plan, weight: Array.from(plan.weight), priority: Array.from(plan.priority), own: planS }, planWallS: (t1 - t0) / 1000 } : {}),
+      rollout: r, ...teacher.stats, rolloutWallS: (Date.now() - t1) / 1000, wallS: (Date.now() - t0) / 1000,
+    };
     rows.push(row);
-    console.log(`seed ${seed}: tuned-weighted-fair-sjf ${base.toFixed(2)} s, rollout ${r.toFixed(2)} s (${(r / base).toFixed(4)}); ${teacher.stats.contested} of ${teacher.stats.decisions} decisions contested, base overruled at ${teacher.stats.changed}, ${teacher.stats.simulations} simulations; ${row.wallS.toFixed(0)} s`);
+    console.log(`seed ${seed}: tuned-weighted-fair-sjf ${sjfS.toFixed(2)} s` + (plan ? `, plan ${planS.toFixed(2)} s (${(planS / sjfS).toFixed(4)}; ${plan.value.toFixed(2)} on its search streams, stay mode ${plan.mode}; ${row.planWallS!.toFixed(0)} s)` : '') +
+      `, rollout ${r.toFixed(2)} s (${(r / sjfS).toFixed(4)}${plan ? `; ${(r / planS).toFixed(4)} of the plan` : ''}); ${teacher.stats.contested} of ${teacher.stats.decisions} decisions contested, base overruled at ${teacher.stats.changed}, ${teacher.stats.simulations} simulations; rollout ${row.rolloutWallS.toFixed(0)} s`);
   }
-  const q = pairedRatio(roll, sjf), w = pairedRatio(roll, twf), b = pairedRatio(sjf, twf);
   const f = (e: { mean: number; ci95: [number, number] }) => `${e.mean.toFixed(4)} [${e.ci95[0].toFixed(4)}, ${e.ci95[1].toFixed(4)}]`;
-  console.log(`seeds ${inst.seedBase + first - 1}..${inst.seedBase + first + seeds - 2}: tuned weighted fair ${mean(twf).toFixed(2)} s, tuned-weighted-fair-sjf ${mean(sjf).toFixed(2)} s (${f(b)} of tuned weighted fair), rollout ${mean(roll).toFixed(2)} s`);
-  console.log(`rollout / tuned-weighted-fair-sjf: ${f(q)}; rollout / tuned weighted fair: ${f(w)}`);
-  if (json) writeFileAtomic(json, JSON.stringify({ instance, alpha, alphaSjf, cfg, rows, summary: { toSjf: q, toTwf: w, sjfToTwf: b } }, null, 1));
+  const q = pairedRatio(roll, sjf), w = pairedRatio(roll, twf), b = pairedRatio(sjf, twf);
+  console.log(`seeds ${inst.seedBase + first - 1}..${inst.seedBase + first + seeds - 2}: tuned weighted fair ${mean(twf).toFixed(2)} s, tuned-weighted-fair-sjf ${mean(sjf).toFixed(2)} s (${f(b)} of tuned weighted fair)${basePlan ? `, plan ${mean(plans).toFixed(2)} s` : ''}, rollout ${mean(roll).toFixed(2)} s`);
+  const summary: Record<string, unknown> = { toSjf: q, toTwf: w, sjfToTwf: b };
+  if (basePlan) {
+    const ps = pairedRatio(plans, sjf), pw = pairedRatio(plans, twf), rp = pairedRatio(roll, plans);
+    Object.assign(summary, { planToSjf: ps, planToTwf: pw, rolloutToPlan: rp });
+    console.log(`plan / tuned-weighted-fair-sjf: ${f(ps)}; plan / tuned weighted fair: ${f(pw)}`);
+    console.log(`rollout / the plan: ${f(rp)}`);
+  }
+  console.log(`rollout over ${baseName} / tuned-weighted-fair-sjf: ${f(q)}; / tuned weighted fair: ${f(w)}`);
+  if (json) writeFileAtomic(json, JSON.stringify({ instance, alpha, alphaSjf, cfg, base: basePlan ? 'plan' : 'sjf', ...(basePlan ? { planSearch: saved ? { plans: plansFile } : search, planVariants: planSpread } : {}), rows, summary }, null, 1));
 }
 
 // Run as a script only (tests import PriorityShare).
