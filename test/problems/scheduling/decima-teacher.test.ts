@@ -5,10 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../../src/core/rng.js';
 import { DataPath } from '../../../src/core/data.js';
-import { makeEnv, runEpisode } from '../../../src/problems/scheduling/evaluate.js';
+import { makeEnv, runEpisode, type SchedulingPolicy } from '../../../src/problems/scheduling/evaluate.js';
 import { instanceRef, loadInstance, type SchedulingInstance } from '../../../src/problems/scheduling/instances.js';
 import { WeightedFair } from '../../../src/problems/scheduling/heuristics.js';
-import { RolloutTeacher, type RolloutTeacherConfig } from '../../../src/problems/scheduling/decima-teacher.js';
+import { RolloutTeacher, runTeacherEpisode, type RolloutTeacherConfig } from '../../../src/problems/scheduling/decima-teacher.js';
+import { planPolicy, planVariants, searchEpisodePlan } from '../../../src/problems/scheduling/headroom.js';
 import { mean } from '../../../src/core/stats.js';
 import { DecimaNet, JOB_EXTRAS, snapshot, structureOf } from '../../../src/problems/scheduling/decima-net.js';
 import { decimaPolicy, loadDecima } from '../../../src/problems/scheduling/decima-policy.js';
@@ -85,6 +86,36 @@ test('rollout teacher: branches from snapshots with the same labels as the repla
       ({ obs, info } = r);
     }
   }, /replay of 0 actions/);
+});
+
+test('rollout over a per-episode plan (headroom --base plan): replays the plan when nothing is overruled, never ends worse than it on its own stream (clairvoyant)', () => {
+  const inst = synthetic('synthetic_batch6_20exec_train');
+  const env = makeEnv(inst);
+  const cfg: RolloutTeacherConfig = { alpha: -1, order: 'work', rollouts: 1, spread: 0.6, limitDeltas: [-2, -1, 1, 2] };
+  let differs = 0, overruled = 0;
+  for (const seed of [inst.seedBase + 1, inst.seedBase + 2, inst.seedBase + 3]) {
+    const plan = searchEpisodePlan(env, inst, seed, -1, { gens: 2, pop: 6, planSeeds: 1, modes: [0, 1] });
+    assert.equal(plan.weight.length, 6);
+    const planJct = mean(runEpisode(env, planPolicy(plan), seed).jctMs) / 1000;
+    if (planJct !== mean(runEpisode(env, new WeightedFair(-1, 'work'), seed).jctMs) / 1000) differs++;
+    // Every decision contested but none overruled: the episode is the plan's, decision for decision.
+    const keep = new RolloutTeacher(makeEnv(inst), { ...cfg, clairvoyant: true, minGainS: Infinity }, { base: planPolicy(plan) });
+    assert.equal(runTeacherEpisode(env, keep, seed), planJct, `seed ${seed}`);
+    assert.ok(keep.stats.contested > 0 && keep.stats.changed === 0, JSON.stringify(keep.stats));
+    // Clairvoyant: every continuation is the plan's on the episode's own stream, so the rollout
+    // (with the plan's variants among the candidates too) ends no worse than the plan.
+    const inner = planPolicy(plan);
+    let baseCalls = 0;
+    const counted: SchedulingPolicy = { act: (o, i) => { baseCalls++; return inner.act(o, i); } };
+    const roll = new RolloutTeacher(makeEnv(inst), { ...cfg, clairvoyant: true }, { base: counted, extra: planVariants(plan, 0.3) });
+    const r = runTeacherEpisode(env, roll, seed);
+    assert.ok(r <= planJct + 1e-9, `seed ${seed}: rollout ${r} s, plan ${planJct} s`);
+    // The simulations play the plan to the end (not only its first action): far more calls than decisions.
+    assert.ok(baseCalls > 5 * roll.stats.decisions, `${baseCalls} calls of the base, ${roll.stats.decisions} decisions`);
+    overruled += roll.stats.changed;
+  }
+  assert.ok(differs > 0, 'the plans are other policies than their start, tuned-weighted-fair-sjf');
+  assert.ok(overruled > 0, 'the rollout overrules the plan somewhere');
 });
 
 test('Decima net with the optional job inputs: they reach both heads, and checkpoints with and without them load', () => {
