@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // S2 lookup variants under the host's changing load (not part of the test suite; the prototypes
-// of README "Follow-up 5"). Times, interleaved in one process (order rotated per round, each
+// of MEASUREMENTS.md "Follow-up 5"). Times, interleaved in one process (order rotated per round, each
 // 5,000-lookup batch after a primer of its own, the evaluator's loop of the lower bound alone,
 // every answer checked but for the steps a, b, bp), binary search (bs, first), the index itself
 // and copies of its radix-table lookup (rmi.ts RmiTable) that differ in their last mile or model:
