@@ -438,6 +438,7 @@ function perDecision(args: string[]): void {
     if (basePlan) {
       plan = saved ? saved.get(seed) ?? null : searchEpisodePlan(env, inst, seed, alphaSjf, search);
       if (!plan) throw new SelfoptError(`no plan for seed ${seed}`, `headroom --plans ${plansFile}`, 'a plan for every episode seed run');
+      if (plan.weight.length !== inst.workload.numJobs) throw new SelfoptError(`a plan for ${plan.weight.length} jobs (seed ${seed})`, `headroom --plans ${plansFile}`, `plans of a ${inst.workload.numJobs}-job batch (this instance's)`);
     }
     const planS = plan ? avgJct(env, planPolicy(plan), seed) : NaN, t1 = Date.now();
     const base = plan ? planS : sjfS;
