@@ -7,7 +7,7 @@
  *     [--generations 40] [--population 40] [--plan-seeds 4] [--modes 0,1] [--start twf|sjf] [--json FILE]
  *   node dist/src/problems/scheduling/headroom.js --per-decision [--instance I] [--seeds 10]
  *     [--rollouts 0|R [--hide-running]] [--min-gain S] [--spread 0.6] [--limit-deltas -8,-4,-2,-1,1,2,4,8] [--json FILE]
- *     [--base sjf|plan [--generations 25 --population 30 --plan-seeds 3 --modes 0,1 | --plans FILE] [--plan-variants S]]
+ *     [--base sjf|rank|plan [--generations 25 --population 30 --plan-seeds 3 --modes 0,1 | --plans FILE] [--plan-variants S]]
  *     (the per-decision study: see perDecision below)
  *
  * For each episode seed (cell seeds 1..N of the instance: 1000.. for the test instance) it
@@ -42,7 +42,7 @@ import { Rng } from '../../core/rng.js';
 import { mean, pairedRatio } from '../../core/stats.js';
 import { encodeAction, type SchedulingEnv, type SchedulingObs } from './env.js';
 import { makeEnv, runEpisode, type SchedulingPolicy } from './evaluate.js';
-import { firstStageOf, hasUnassigned, limitFor, sweepAlpha, SWEEP_EPISODES, WeightedFair } from './heuristics.js';
+import { firstStageOf, hasUnassigned, limitFor, sweepAlpha, sweepRankShape, SWEEP_EPISODES, WeightedFair } from './heuristics.js';
 import { loadInstance, type SchedulingInstance } from './instances.js';
 import { sampleEpisode } from './workloads.js';
 import { SIM_DEFAULTS, type EpisodeJob } from './sim.js';
@@ -377,6 +377,7 @@ function readPlans(file: string): Map<number, Plan> {
  * send the same executors to the same stage), each is scored by finishing the episode with the
  * base from an exact snapshot, and the best is taken in the episode. The base:
  * - `--base sjf` (default): tuned-weighted-fair-sjf;
+ * - `--base rank`: tuned-rank-weighted-fair (its sweep on the training seeds);
  * - `--base plan`: the episode's plan (`searchEpisodePlan`, budget `--generations
  *   --population --plan-seeds --modes`, or read back with `--plans FILE` from an earlier run's
  *   --json), searched on other duration streams: rollout over the best achievable per-job
@@ -394,7 +395,7 @@ function readPlans(file: string): Map<number, Plan> {
  */
 function perDecision(args: string[]): void {
   let instance = 'tpch_batch20_50exec', seeds = 10, first = 1, rollouts = 0, spread = 0.6, deltas = [-8, -4, -2, -1, 1, 2, 4, 8], json = '', hideRunning = false, minGainS = 0;
-  let basePlan = false, plansFile = '', planSpread = 0;
+  let basePlan = false, baseRank = false, plansFile = '', planSpread = 0;
   const search: PlanSearchOptions = { ...PLAN_SEARCH_DEFAULTS };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -409,8 +410,9 @@ function perDecision(args: string[]): void {
     else if (a === '--min-gain') minGainS = Number(args[++i]);
     else if (a === '--base') {
       const b = args[++i];
-      if (b !== 'sjf' && b !== 'plan') throw new SelfoptError(`--base ${b}`, 'headroom --per-decision', 'sjf (tuned-weighted-fair-sjf) or plan (the per-episode plan)');
+      if (b !== 'sjf' && b !== 'plan' && b !== 'rank') throw new SelfoptError(`--base ${b}`, 'headroom --per-decision', 'sjf (tuned-weighted-fair-sjf), rank (tuned-rank-weighted-fair) or plan (the per-episode plan)');
       basePlan = b === 'plan';
+      baseRank = b === 'rank';
     } else if (a === '--plans') plansFile = args[++i]!;
     else if (a === '--plan-variants') planSpread = Number(args[++i]);
     else if (a === '--generations') search.gens = Number(args[++i]);
@@ -427,9 +429,11 @@ function perDecision(args: string[]): void {
   const clairvoyant = rollouts === 0;
   const saved = plansFile ? readPlans(plansFile) : null;
   const cfg: RolloutTeacherConfig = { alpha: alphaSjf, order: 'work', spread, rollouts: Math.max(1, rollouts), limitDeltas: deltas, clairvoyant, resampleRunning: hideRunning, minGainS };
-  const baseName = basePlan ? 'the episode\'s plan' : 'tuned-weighted-fair-sjf';
-  console.log(`${instance}: per-decision rollout over ${basePlan ? `the per-episode plan (${saved ? `read from ${plansFile}` : `CEM ${search.gens} x ${search.pop} per stay mode ${search.modes.join(',')} on ${search.planSeeds} other duration streams, from tuned-weighted-fair-sjf`}${planSpread ? `; its variants at spread ${planSpread} among the candidates` : ''})` : 'tuned-weighted-fair-sjf'} (alpha ${alphaSjf}; tuned weighted fair ${alpha}), ${clairvoyant ? 'clairvoyant (the episode\'s own stream)' : `${rollouts} other duration streams per candidate${hideRunning ? ', running tasks\' end times redrawn' : ''}`}${minGainS > 0 ? `, overruling the base only for a gain of ${minGainS} s or more` : ''}, spread ${spread}, limit deltas ${deltas.join(',')}`);
-  const sjf: number[] = [], twf: number[] = [], plans: number[] = [], roll: number[] = [], rows: unknown[] = [];
+  const rank = baseRank ? sweepRankShape(inst, SWEEP_EPISODES.full) : null;
+  const rankPolicy = rank ? new WeightedFair(rank.alpha, 'work', rank.shape ?? undefined) : null;
+  const baseName = basePlan ? 'the episode\'s plan' : rank ? `tuned-rank-weighted-fair (alpha ${rank.alpha}, bump ${rank.shape ? `mu ${rank.shape.mu} sigma ${rank.shape.sigma}` : 'none'})` : 'tuned-weighted-fair-sjf';
+  console.log(`${instance}: per-decision rollout over ${basePlan ? `the per-episode plan (${saved ? `read from ${plansFile}` : `CEM ${search.gens} x ${search.pop} per stay mode ${search.modes.join(',')} on ${search.planSeeds} other duration streams, from tuned-weighted-fair-sjf`}${planSpread ? `; its variants at spread ${planSpread} among the candidates` : ''})` : baseName} (alpha ${alphaSjf}; tuned weighted fair ${alpha}), ${clairvoyant ? 'clairvoyant (the episode\'s own stream)' : `${rollouts} other duration streams per candidate${hideRunning ? ', running tasks\' end times redrawn' : ''}`}${minGainS > 0 ? `, overruling the base only for a gain of ${minGainS} s or more` : ''}, spread ${spread}, limit deltas ${deltas.join(',')}`);
+  const sjf: number[] = [], twf: number[] = [], plans: number[] = [], ranks: number[] = [], roll: number[] = [], rows: unknown[] = [];
   for (let c = first; c < first + seeds; c++) {
     const seed = inst.seedBase + c - 1, t0 = Date.now();
     const sjfS = mean(runEpisode(env, new WeightedFair(alphaSjf, 'work'), seed).jctMs) / 1000;
@@ -441,19 +445,22 @@ function perDecision(args: string[]): void {
       if (plan.weight.length !== inst.workload.numJobs) throw new SelfoptError(`a plan for ${plan.weight.length} jobs (seed ${seed})`, `headroom --plans ${plansFile}`, `plans of a ${inst.workload.numJobs}-job batch (this instance's)`);
     }
     const planS = plan ? avgJct(env, planPolicy(plan), seed) : NaN, t1 = Date.now();
-    const base = plan ? planS : sjfS;
-    const teacher = new RolloutTeacher(makeEnv(inst), cfg, plan ? { base: planPolicy(plan), extra: planSpread ? planVariants(plan, planSpread) : [] } : {});
+    const rankS = rankPolicy ? avgJct(env, rankPolicy, seed) : NaN;
+    const base = plan ? planS : rankPolicy ? rankS : sjfS;
+    const teacher = new RolloutTeacher(makeEnv(inst), cfg, plan ? { base: planPolicy(plan), extra: planSpread ? planVariants(plan, planSpread) : [] } : rankPolicy ? { base: rankPolicy } : {});
     const r = runTeacherEpisode(env, teacher, seed);
     if (clairvoyant && r > base + 1e-9) throw new Error(`headroom: the clairvoyant rollout (${r} s) ended worse than its base (${base} s) on seed ${seed}`);
     sjf.push(sjfS); twf.push(wf); roll.push(r);
     if (plan) plans.push(planS);
+    if (rankPolicy) ranks.push(rankS);
     const row = {
       seed, tunedWeightedFairSjf: sjfS, tunedWeightedFair: wf, ...(plan ? { plan: { ...plan, weight: Array.from(plan.weight), priority: Array.from(plan.priority), own: planS }, planWallS: (t1 - t0) / 1000 } : {}),
-      rollout: r, ...teacher.stats, rolloutWallS: (Date.now() - t1) / 1000, wallS: (Date.now() - t0) / 1000,
+      ...(rankPolicy ? { tunedRankWeightedFair: rankS } : {}), rollout: r, ...teacher.stats, rolloutWallS: (Date.now() - t1) / 1000, wallS: (Date.now() - t0) / 1000,
     };
     rows.push(row);
     console.log(`seed ${seed}: tuned-weighted-fair-sjf ${sjfS.toFixed(2)} s` + (plan ? `, plan ${planS.toFixed(2)} s (${(planS / sjfS).toFixed(4)}; ${plan.value.toFixed(2)} on its search streams, stay mode ${plan.mode}; ${row.planWallS!.toFixed(0)} s)` : '') +
-      `, rollout ${r.toFixed(2)} s (${(r / sjfS).toFixed(4)}${plan ? `; ${(r / planS).toFixed(4)} of the plan` : ''}); ${teacher.stats.contested} of ${teacher.stats.decisions} decisions contested, base overruled at ${teacher.stats.changed}, ${teacher.stats.simulations} simulations; rollout ${row.rolloutWallS.toFixed(0)} s`);
+      (rankPolicy ? `, tuned-rank-weighted-fair ${rankS.toFixed(2)} s` : '') +
+      `, rollout ${r.toFixed(2)} s (${(r / sjfS).toFixed(4)}${plan ? `; ${(r / planS).toFixed(4)} of the plan` : ''}${rankPolicy ? `; ${(r / rankS).toFixed(4)} of tuned-rank-weighted-fair` : ''}); ${teacher.stats.contested} of ${teacher.stats.decisions} decisions contested, base overruled at ${teacher.stats.changed}, ${teacher.stats.simulations} simulations; rollout ${row.rolloutWallS.toFixed(0)} s`);
   }
   const f = (e: { mean: number; ci95: [number, number] }) => `${e.mean.toFixed(4)} [${e.ci95[0].toFixed(4)}, ${e.ci95[1].toFixed(4)}]`;
   const q = pairedRatio(roll, sjf), w = pairedRatio(roll, twf), b = pairedRatio(sjf, twf);
@@ -465,8 +472,13 @@ function perDecision(args: string[]): void {
     console.log(`plan / tuned-weighted-fair-sjf: ${f(ps)}; plan / tuned weighted fair: ${f(pw)}`);
     console.log(`rollout / the plan: ${f(rp)}`);
   }
+  if (rankPolicy) {
+    const ks = pairedRatio(ranks, sjf), rk = pairedRatio(roll, ranks);
+    Object.assign(summary, { rankToSjf: ks, rolloutToRank: rk });
+    console.log(`tuned-rank-weighted-fair / tuned-weighted-fair-sjf: ${f(ks)}; rollout / tuned-rank-weighted-fair: ${f(rk)}`);
+  }
   console.log(`rollout over ${baseName} / tuned-weighted-fair-sjf: ${f(q)}; / tuned weighted fair: ${f(w)}`);
-  if (json) writeFileAtomic(json, JSON.stringify({ instance, alpha, alphaSjf, cfg, base: basePlan ? 'plan' : 'sjf', ...(basePlan ? { planSearch: saved ? { plans: plansFile } : search, planVariants: planSpread } : {}), rows, summary }, null, 1));
+  if (json) writeFileAtomic(json, JSON.stringify({ instance, alpha, alphaSjf, cfg, base: basePlan ? 'plan' : rank ? 'rank' : 'sjf', ...(rank ? { rank } : {}), ...(basePlan ? { planSearch: saved ? { plans: plansFile } : search, planVariants: planSpread } : {}), rows, summary }, null, 1));
 }
 
 // Run as a script only (tests import PriorityShare).

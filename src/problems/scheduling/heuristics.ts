@@ -19,6 +19,13 @@
  * - `tuned-weighted-fair`: share T_i^a / sum_j T_j^a, with a chosen by a sweep over -2..2 in
  *   steps of 0.1 on training seeds of the same workload (at solve time, cached per process).
  *
+ * Not in the paper (each stronger than the paper's best here; the README says how they were found):
+ * - `tuned-weighted-fair-sjf`: tuned weighted fair visiting the jobs under their share smallest
+ *   total work first instead of in arrival order, its alpha swept with that order.
+ * - `tuned-rank-weighted-fair`: that, with each share weight also scaled by a bump over the job's
+ *   rank by total work among the unfinished jobs, exp(-(r - mu)^2 / (2 sigma^2)); alpha, mu and
+ *   sigma swept on training seeds (`sweepRankShape`).
+ *
  * Multi-resource variant (section 7.3: executor classes with different memory, tasks with memory
  * demands; instance ids ending in `_mr`):
  * - `tetris`: Tetris-style packing (Grandl et al., SIGCOMM 2014): among the selectable (stage,
@@ -37,7 +44,7 @@
 import type { Info } from '../../core/env.js';
 import type { SolveContext, Solver } from '../../core/problem.js';
 import { intOption } from '../../core/options.js';
-import { encodeAction, type SchedulingObs } from './env.js';
+import { encodeAction, type SchedulingEnv, type SchedulingObs } from './env.js';
 import { compatOption, makeEnv, runEpisode, type SchedulingPolicy } from './evaluate.js';
 import { trainingTwin, type SchedulingInstance } from './instances.js';
 import { mean } from '../../core/stats.js';
@@ -102,20 +109,33 @@ export class Fifo implements SchedulingPolicy {
 export type JobOrder = 'arrival' | 'work';
 
 /**
+ * A bump over the jobs' size ranks: the share weight of an unfinished job is multiplied by
+ * exp(-(r - mu)^2 / (2 sigma^2)), r in [0, 1] its rank by total work among the unfinished jobs
+ * (0 the smallest, 1 the largest; ties in arrival order). See tuned-rank-weighted-fair.
+ */
+export interface RankShape { mu: number; sigma: number }
+
+/**
  * Weighted fair sharing: an unfinished job (one with tasks not yet assigned) gets
  * ceil(E * w_k / sum of w over unfinished jobs) executors, w_k = T_k^alpha with T the job's
- * total work. alpha = 0 is decima-sim's fair scheduler, alpha = 1 the naive weighted fair one.
- * Jobs under their share are visited in arrival order, as decima-sim's agents do, or with
- * order 'work' smallest total work first (not in the paper: see tuned-weighted-fair-sjf).
+ * total work, times the rank bump when a `shape` is given. alpha = 0 is decima-sim's fair
+ * scheduler, alpha = 1 the naive weighted fair one. Jobs under their share are visited in
+ * arrival order, as decima-sim's agents do, or with order 'work' smallest total work first (not
+ * in the paper: see tuned-weighted-fair-sjf; a shape needs that order, since it ranks by work).
  */
 export class WeightedFair implements SchedulingPolicy {
   private caps = new Float64Array(16);
   private order = new Int32Array(16);
-  constructor(readonly alpha: number, readonly jobOrder: JobOrder = 'arrival') {}
+  constructor(readonly alpha: number, readonly jobOrder: JobOrder = 'arrival', readonly shape?: RankShape) {
+    if (shape && jobOrder !== 'work') throw new RangeError('WeightedFair: a rank shape ranks jobs by total work, so it needs jobOrder \'work\'');
+    if (shape && !(shape.sigma > 0)) throw new RangeError(`WeightedFair: rank shape sigma ${shape.sigma}, expected > 0`);
+  }
 
-  act(o: SchedulingObs, info: Info): number {
-    const stay = stayInSourceJob(o);
-    if (stay >= 0) return stay;
+  /**
+   * Each job row's executor share (`caps`, rows 0..J-1) and the visiting order (`order`); the
+   * arrays are reused from decision to decision.
+   */
+  shares(o: SchedulingObs): { caps: Float64Array; order: Int32Array } {
     const E = o.numExecutors, J = o.numJobs;
     if (this.caps.length < J) { this.caps = new Float64Array(2 * J); this.order = new Int32Array(2 * J); }
     let total = 0, unfinished = 0;
@@ -131,15 +151,35 @@ export class WeightedFair implements SchedulingPolicy {
       if (this.jobOrder === 'work') while (i > 0 && o.jobTotalWorkMs[this.order[i - 1]!]! > o.jobTotalWorkMs[k]!) { this.order[i] = this.order[i - 1]!; i--; }
       this.order[i] = k;
     }
-    for (let i = 0; i < J; i++) {
-      const k = this.order[i]!;
-      // With no unfinished job the share is the whole cluster, as decima's max(1, n).
-      const cap = unfinished === 0 ? E : Math.ceil((E * this.caps[k]!) / total);
+    if (this.shape) {
+      const { mu, sigma } = this.shape;
+      let rank = 0;
+      total = 0;
+      for (let i = 0; i < J; i++) {
+        const k = this.order[i]!;
+        if (this.caps[k] === 0) continue;
+        const r = unfinished > 1 ? rank++ / (unfinished - 1) : 0;
+        this.caps[k]! *= Math.exp(-((r - mu) * (r - mu)) / (2 * sigma * sigma));
+        total += this.caps[k]!;
+      }
+    }
+    // With no unfinished job the share is the whole cluster, as decima's max(1, n).
+    for (let k = 0; k < J; k++) this.caps[k] = unfinished === 0 ? E : Math.ceil((E * this.caps[k]!) / total);
+    return { caps: this.caps, order: this.order };
+  }
+
+  act(o: SchedulingObs, info: Info): number {
+    const stay = stayInSourceJob(o);
+    if (stay >= 0) return stay;
+    const { caps, order } = this.shares(o);
+    for (let i = 0; i < o.numJobs; i++) {
+      const k = order[i]!;
+      const cap = caps[k]!;
       if (o.jobExecutors[k]! >= cap) continue;
       const r = firstStageOf(o, k);
       if (r < 0) continue;
       const use = Math.min(o.stageUnassigned[r]!, cap - o.jobExecutors[k]!, o.numSourceExec);
-      return encodeAction(r, limitFor(o, k, use), E);
+      return encodeAction(r, limitFor(o, k, use), o.numExecutors);
     }
     return idle(info);
   }
@@ -197,12 +237,7 @@ export function sweepAlpha(inst: SchedulingInstance, episodes: number, compat?: 
   const hit = sweepCache.get(key);
   if (hit) return hit;
   const env = makeEnv(train, { compat });
-  const scores = ALPHA_GRID.map((alpha) => {
-    const policy = firstFitClass(new WeightedFair(alpha, order));
-    const jct: number[] = [];
-    for (let i = 0; i < episodes; i++) jct.push(mean(runEpisode(env, policy, train.seedBase + i).jctMs));
-    return mean(jct);
-  });
+  const scores = ALPHA_GRID.map((alpha) => trainingScore(env, train, new WeightedFair(alpha, order), episodes));
   let best = 0;
   for (let i = 1; i < ALPHA_GRID.length; i++) {
     const better = scores[i]! < scores[best]! || (scores[i] === scores[best] && Math.abs(ALPHA_GRID[i]!) < Math.abs(ALPHA_GRID[best]!));
@@ -210,6 +245,62 @@ export function sweepAlpha(inst: SchedulingInstance, episodes: number, compat?: 
   }
   const out = { alpha: ALPHA_GRID[best]!, scores };
   sweepCache.set(key, out);
+  return out;
+}
+
+/** Mean over training episodes train.seedBase + 0..episodes-1 of the average JCT (ms): what every sweep minimises. */
+function trainingScore(env: SchedulingEnv, train: SchedulingInstance, policy: SchedulingPolicy, episodes: number): number {
+  const p = firstFitClass(policy);
+  const jct: number[] = [];
+  for (let i = 0; i < episodes; i++) jct.push(mean(runEpisode(env, p, train.seedBase + i).jctMs));
+  return mean(jct);
+}
+
+/** Centres and widths of the rank bump searched by tuned-rank-weighted-fair (the rank scale is [0, 1]). */
+export const RANK_MU_GRID = Array.from({ length: 11 }, (_, i) => i / 10);
+export const RANK_SIGMA_GRID = [0.1, 0.15, 0.2, 0.3, 0.5];
+
+export interface RankSweep {
+  alpha: number;
+  /** The chosen bump, or null when none beat the flat shares (then it is tuned-weighted-fair-sjf). */
+  shape: RankShape | null;
+  /** Training score (mean average JCT, ms) of the choice, and of tuned-weighted-fair-sjf on the same episodes. */
+  score: number;
+  flatScore: number;
+  configs: number;
+}
+
+const rankCache = new Map<string, RankSweep>();
+
+/**
+ * tuned-rank-weighted-fair's sweep, on the training episodes sweepAlpha uses. It starts from
+ * tuned-weighted-fair-sjf (its alpha, flat shares); stage 1 tries every bump of RANK_MU_GRID x
+ * RANK_SIGMA_GRID at that alpha and at alpha 0; stage 2 sweeps ALPHA_GRID at the best bump. A
+ * candidate replaces the best only if strictly better, so the result is never worse on the
+ * training episodes than tuned-weighted-fair-sjf, and is it exactly when nothing beats it.
+ */
+export function sweepRankShape(inst: SchedulingInstance, episodes: number, compat?: boolean): RankSweep {
+  const train = trainingTwin(inst);
+  const key = `${train.id}\0${episodes}\0${compat ?? train.compat}`;
+  const hit = rankCache.get(key);
+  if (hit) return hit;
+  const env = makeEnv(train, { compat });
+  const flat = sweepAlpha(inst, episodes, compat, 'work');
+  const flatScore = flat.scores[ALPHA_GRID.indexOf(flat.alpha)]!;
+  let best: { alpha: number; shape: RankShape | null; score: number } = { alpha: flat.alpha, shape: null, score: flatScore };
+  let configs = 0;
+  const tryOne = (alpha: number, shape: RankShape): void => {
+    const score = trainingScore(env, train, new WeightedFair(alpha, 'work', shape), episodes);
+    configs++;
+    if (score < best.score) best = { alpha, shape, score };
+  };
+  for (const alpha of flat.alpha === 0 ? [0] : [flat.alpha, 0]) {
+    for (const mu of RANK_MU_GRID) for (const sigma of RANK_SIGMA_GRID) tryOne(alpha, { mu, sigma });
+  }
+  const shape = best.shape;
+  if (shape) for (const alpha of ALPHA_GRID) if (alpha !== best.alpha) tryOne(alpha, shape);
+  const out = { ...best, flatScore, configs };
+  rankCache.set(key, out);
   return out;
 }
 
@@ -253,6 +344,18 @@ export const tunedWeightedFairSjfSolver: SchedulingSolver = {
     reference: `${PAPER} (weighted fair); visiting order: this repository`,
   },
   solve: (inst, ctx) => new WeightedFair(sweepAlpha(inst, sweepEpisodes(ctx), compatOption(ctx.options), 'work').alpha, 'work'),
+};
+
+export const tunedRankWeightedFairSolver: SchedulingSolver = {
+  info: {
+    name: 'tuned-rank-weighted-fair', kind: 'heuristic',
+    description: 'tuned-weighted-fair-sjf with each share weight also scaled by a bump exp(-(r - mu)^2 / 2 sigma^2) over the job\'s rank r in [0, 1] by total work among the unfinished jobs; (alpha, mu, sigma) swept on training seeds (not in the paper: read off the headroom study\'s per-episode plans)',
+    reference: `${PAPER} (weighted fair); rank bump: this repository (scheduling MEASUREMENTS.md)`,
+  },
+  solve: (inst, ctx) => {
+    const s = sweepRankShape(inst, sweepEpisodes(ctx), compatOption(ctx.options));
+    return new WeightedFair(s.alpha, 'work', s.shape ?? undefined);
+  },
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -348,4 +451,4 @@ export const grapheneSolver: SchedulingSolver = {
 
 const single = (sv: SchedulingSolver): SchedulingSolver => ({ info: sv.info, solve: (inst, ctx) => firstFitClass(sv.solve(inst, ctx) as SchedulingPolicy) });
 
-export const heuristicSolvers: SchedulingSolver[] = [fifoSolver, sjfCpSolver, fairSolver, naiveWeightedFairSolver, tunedWeightedFairSolver, tunedWeightedFairSjfSolver].map(single).concat([tetrisSolver, grapheneSolver]);
+export const heuristicSolvers: SchedulingSolver[] = [fifoSolver, sjfCpSolver, fairSolver, naiveWeightedFairSolver, tunedWeightedFairSolver, tunedWeightedFairSjfSolver, tunedRankWeightedFairSolver].map(single).concat([tetrisSolver, grapheneSolver]);

@@ -2,7 +2,7 @@
  * Validation of Decima checkpoints, for choosing one without touching the evaluation seeds:
  *
  *   node dist/src/problems/scheduling/validate.js --instance tpch_batch20_50exec_train \
- *     [--seeds 30] [--alpha A | tuned] [--teacher R [--compare-replay]] [--sjf] CHECKPOINT...
+ *     [--seeds 30] [--alpha A | tuned] [--teacher R [--compare-replay]] [--sjf] [--rank] CHECKPOINT...
  *
  * Runs each checkpoint (greedy, as the solver) and weighted fair (alpha: `tuned` = tuned
  * weighted fair's sweep on the training seeds, the default; 0 = fair) on the validation seeds
@@ -13,7 +13,8 @@
  * `--compare-replay` runs it twice per seed, branching from snapshots and by replay, checks that
  * the episodes are identical and prints the wall-time ratio. `--sjf`
  * also runs tuned-weighted-fair-sjf (its own alpha sweep, jobs visited smallest work first) and
- * prints each checkpoint's paired ratio to it too.
+ * prints each checkpoint's paired ratio to it too; `--rank` likewise with tuned-rank-weighted-fair
+ * (its own sweep on the training seeds).
  */
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -23,7 +24,7 @@ import { schedulingProblem } from './index.js';
 import { mean, pairedRatio } from '../../core/stats.js';
 import { loadInstance } from './instances.js';
 import { makeEnv, runEpisode } from './evaluate.js';
-import { sweepAlpha, SWEEP_EPISODES, WeightedFair } from './heuristics.js';
+import { sweepAlpha, sweepRankShape, SWEEP_EPISODES, WeightedFair } from './heuristics.js';
 import { decimaPolicy, loadDecima } from './decima-policy.js';
 import { RolloutTeacher, ROLLOUT_TEACHER_DEFAULTS, runTeacherEpisode } from './decima-teacher.js';
 
@@ -31,7 +32,7 @@ export const VALIDATION_SEED_BASE = 1_500_000;
 
 function main(): void {
   const args = process.argv.slice(2), paths: string[] = [];
-  let instance = 'tpch_batch20_50exec_train', seeds = 30, alphaArg = 'tuned', teacher = 0, sjf = false, compareReplay = false;
+  let instance = 'tpch_batch20_50exec_train', seeds = 30, alphaArg = 'tuned', teacher = 0, sjf = false, rank = false, compareReplay = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--instance') instance = args[++i]!;
@@ -39,6 +40,7 @@ function main(): void {
     else if (a === '--alpha') alphaArg = args[++i]!;
     else if (a === '--teacher') teacher = Number(args[++i]);
     else if (a === '--sjf') sjf = true;
+    else if (a === '--rank') rank = true;
     else if (a === '--compare-replay') compareReplay = true;
     else paths.push(a);
   }
@@ -53,19 +55,25 @@ function main(): void {
     const r = pairedRatio(xs, base);
     console.log(`${name}: ${mean(xs).toFixed(2)} s, ratio ${r.mean.toFixed(3)} [${r.ci95[0].toFixed(3)}, ${r.ci95[1].toFixed(3)}]`);
   };
-  let sjfRuns: number[] | null = null;
+  // The stronger heuristics each checkpoint is also compared with, paired.
+  const others: [string, number[]][] = [];
   if (sjf) {
     const a = sweepAlpha(inst, SWEEP_EPISODES.full, undefined, 'work').alpha;
-    sjfRuns = seedList.map((s) => avg(runEpisode(env, new WeightedFair(a, 'work'), s)));
-    report(`tuned weighted fair, smallest work first (alpha ${a})`, sjfRuns);
+    others.push(['tuned-weighted-fair-sjf', seedList.map((s) => avg(runEpisode(env, new WeightedFair(a, 'work'), s)))]);
+    report(`tuned weighted fair, smallest work first (alpha ${a})`, others.at(-1)![1]);
+  }
+  if (rank) {
+    const r = sweepRankShape(inst, SWEEP_EPISODES.full);
+    others.push(['tuned-rank-weighted-fair', seedList.map((s) => avg(runEpisode(env, new WeightedFair(r.alpha, 'work', r.shape ?? undefined), s)))]);
+    report(`tuned-rank-weighted-fair (alpha ${r.alpha}, rank bump ${r.shape ? `mu ${r.shape.mu} sigma ${r.shape.sigma}` : 'none'})`, others.at(-1)![1]);
   }
   for (const p of paths) {
     const net = loadDecima(p);
     const xs = seedList.map((s) => avg(runEpisode(env, decimaPolicy(net), s)));
     report(p, xs);
-    if (sjfRuns) {
-      const r = pairedRatio(xs, sjfRuns);
-      console.log(`  ${p} / tuned-weighted-fair-sjf: ${r.mean.toFixed(4)} [${r.ci95[0].toFixed(4)}, ${r.ci95[1].toFixed(4)}]`);
+    for (const [name, ys] of others) {
+      const r = pairedRatio(xs, ys);
+      console.log(`  ${p} / ${name}: ${r.mean.toFixed(4)} [${r.ci95[0].toFixed(4)}, ${r.ci95[1].toFixed(4)}]`);
     }
   }
   if (teacher > 0 && !compareReplay) {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../../src/core/rng.js';
 import { mean } from '../../../src/core/stats.js';
-import { heuristicSolvers, sweepAlpha, ALPHA_GRID, WeightedFair } from '../../../src/problems/scheduling/heuristics.js';
+import { heuristicSolvers, sweepAlpha, sweepRankShape, ALPHA_GRID, RANK_MU_GRID, RANK_SIGMA_GRID, WeightedFair } from '../../../src/problems/scheduling/heuristics.js';
 import { makeEnv, runEpisode } from '../../../src/problems/scheduling/evaluate.js';
 import { instanceRef, loadInstance, type SchedulingInstance } from '../../../src/problems/scheduling/instances.js';
 import { schedulingProblem } from '../../../src/problems/scheduling/index.js';
@@ -97,6 +97,47 @@ test('weighted fair visiting order: arrival order (decima-sim) vs smallest total
   const a = runEpisode(env, new WeightedFair(-1), 1000), b = runEpisode(env, new WeightedFair(-1, 'work'), 1000);
   assert.equal(b.completed, b.numJobs);
   assert.notDeepEqual(Array.from(a.jctMs), Array.from(b.jctMs));
+});
+
+test('tuned-rank-weighted-fair shares: T^alpha times the bump over the size rank, normalised, rounded up', () => {
+  const inst = synthetic('synthetic_batch10_20exec');
+  const env = makeEnv(inst);
+  const { obs } = env.reset({ seed: 1000 });
+  const J = obs.numJobs, E = obs.numExecutors, T = Array.from(obs.jobTotalWorkMs.subarray(0, J));
+  const bySize = T.map((_, k) => k).sort((a, b) => T[a]! - T[b]! || a - b);
+  const expected = (alpha: number, mu: number, sigma: number): number[] => {
+    const w = new Array<number>(J);
+    bySize.forEach((k, i) => { w[k] = Math.pow(T[k]!, alpha) * Math.exp(-((i / (J - 1) - mu) ** 2) / (2 * sigma * sigma)); });
+    const total = bySize.reduce((s, k) => s + w[k]!, 0);
+    return w.map((x) => Math.ceil((E * x) / total));
+  };
+  for (const [alpha, mu, sigma] of [[-0.5, 0.3, 0.2], [0, 1, 0.1], [0, 0, 0.1], [1, 0.5, 0.5]] as const) {
+    const caps = Array.from(new WeightedFair(alpha, 'work', { mu, sigma }).shares(obs).caps.subarray(0, J));
+    assert.deepEqual(caps, expected(alpha, mu, sigma), `alpha ${alpha}, mu ${mu}, sigma ${sigma}`);
+  }
+  // The bump moves executors: centred on the largest job it gets the most, centred on the smallest the least.
+  const [small, large] = [bySize[0]!, bySize[J - 1]!];
+  const top = new WeightedFair(0, 'work', { mu: 1, sigma: 0.1 }).shares(obs).caps;
+  assert.ok(top[large]! > top[small]!);
+  const bottom = new WeightedFair(0, 'work', { mu: 0, sigma: 0.1 }).shares(obs).caps;
+  assert.ok(bottom[small]! > bottom[large]!);
+  assert.throws(() => new WeightedFair(0, 'arrival', { mu: 0, sigma: 0.2 }), /needs jobOrder 'work'/);
+  assert.throws(() => new WeightedFair(0, 'work', { mu: 0, sigma: 0 }), /sigma 0, expected > 0/);
+});
+
+test('tuned-rank-weighted-fair sweep: never worse than tuned-weighted-fair-sjf on its training episodes, scored on them', () => {
+  const inst = synthetic('synthetic_batch10_20exec');
+  const s = sweepRankShape(inst, 2);
+  const flat = sweepAlpha(inst, 2, undefined, 'work');
+  assert.equal(s.flatScore, Math.min(...flat.scores));
+  assert.ok(s.score <= s.flatScore);
+  const stage1 = RANK_MU_GRID.length * RANK_SIGMA_GRID.length * (flat.alpha === 0 ? 1 : 2);
+  assert.equal(s.configs, stage1 + (s.shape ? ALPHA_GRID.length - 1 : 0));
+  // The score is the chosen policy's mean average JCT on training seeds 1,000,000 and 1,000,001.
+  const train = synthetic('synthetic_batch10_20exec_train');
+  const env = makeEnv(train);
+  const policy = new WeightedFair(s.alpha, 'work', s.shape ?? undefined);
+  assert.equal(mean([0, 1].map((i) => mean(runEpisode(env, policy, train.seedBase + i).jctMs))), s.score);
 });
 
 test('headroom search: PriorityShare at T^alpha weights and arrival priorities is weighted fair, decision for decision', () => {
