@@ -25,6 +25,7 @@ import type { SchedulingPolicy } from './evaluate.js';
 import { decide, StructureCache } from './decima-policy.js';
 import type { RolloutTeacher } from './decima-teacher.js';
 import { type DecimaNet, type Step, snapshot, chosenStageHeads, fullJobExtras, JOB_EXTRAS_FULL, STAGE_EXTRAS } from './decima-net.js';
+import type { RankShape } from './heuristics.js';
 
 /** The labelled states of one episode. */
 export interface ImitationEpisode {
@@ -140,14 +141,14 @@ export function sampleBatch(buffer: ImitationEpisode[], n: number, rng: Rng): { 
 }
 
 /**
- * Weighted fair's stage choice (smallest-work-first order, the share at the net's shareAlpha)
+ * Weighted fair's stage choice (smallest-work-first order, the share at the net's shareAlpha and shareShape)
  * computed from a Step's inputs alone (the paper's source-job flag, the stage mask and the
  * expert-state inputs of decima-net.ts): a check that those inputs determine the expert's
  * choice. Returns the stage row and, when the share bounds the executors sent, that share (the
  * expert's limit then), else -1.
  */
-export function expertFromInputs(st: Step, E: number, alpha: number): { row: number; share: number } {
-  const s = st.s, jx = fullJobExtras(st, E, alpha), X = JOB_EXTRAS_FULL;
+export function expertFromInputs(st: Step, E: number, alpha: number, shape: RankShape | null = null): { row: number; share: number } {
+  const s = st.s, jx = fullJobExtras(st, E, alpha, shape), X = JOB_EXTRAS_FULL;
   const firstStage = (k: number): number => {
     let best = -1, bestRank = Infinity, first = -1;
     for (let r = s.jobPtr[k]!; r < s.jobPtr[k + 1]!; r++) {

@@ -34,7 +34,8 @@
  * "unfinished"), its executors' deficit against the fair share ceil(E / unfinished jobs) and
  * against the weighted fair share ceil(E T^a / sum of T^a over unfinished jobs) (both / 20), and
  * that weighted share / 20 (a = `shareAlpha`, recorded in the checkpoint; the tuned alpha of the
- * expert). Per stage: whether it is runnable (parents done, tasks left), its rank among its job's
+ * expert; with `shareShape`, also recorded, each T^a times tuned-rank-weighted-fair's bump over the
+ * job's rank by total work among the unfinished jobs, as that expert's shares). Per stage: whether it is runnable (parents done, tasks left), its rank among its job's
  * runnable stages in the order they became runnable / 10 (1 when not runnable) and its index in
  * the job / 20: which stage of a job Spark's (and decima-sim's) agents take first.
  *
@@ -48,6 +49,7 @@ import {
   concat, gather, segmentSum, add, sub, mul, div, exp, log, matmul, reshape, logSoftmax, categoricalEntropy, activate,
 } from '../../learn/index.js';
 import { NODE_FEATURES, JOB_FEATURES, type SchedulingObs } from './env.js';
+import type { RankShape } from './heuristics.js';
 
 /** Node inputs: the env's five plus the average task duration. */
 export const DECIMA_NODE_INPUTS = NODE_FEATURES + 1;
@@ -81,6 +83,8 @@ export interface DecimaNetOptions {
   stageExtras: number;
   /** The alpha of the weighted fair share among the JOB_EXTRAS_FULL inputs. */
   shareAlpha: number;
+  /** That share's bump over the size rank (tuned-rank-weighted-fair's); null: flat (tuned-weighted-fair-sjf's). */
+  shareShape?: RankShape | null;
 }
 
 export const DECIMA_NET_DEFAULTS: Omit<DecimaNetOptions, 'numExecutors'> = { embed: 8, gnnHidden: [16, 8], headHidden: [32, 16, 8], jobExtras: 0, stageExtras: 0, shareAlpha: 0 };
@@ -165,7 +169,7 @@ export function stageExtrasOf(o: SchedulingObs): Float32Array {
  * The JOB_EXTRAS_FULL inputs of a step's jobs ([numJobs, JOB_EXTRAS_FULL]; module comment): the
  * first JOB_EXTRAS from the step, the rest from its raw job quantities, E and alpha.
  */
-export function fullJobExtras(st: Step, E: number, alpha: number): Float32Array {
+export function fullJobExtras(st: Step, E: number, alpha: number, shape?: RankShape | null): Float32Array {
   const J = st.s.numJobs, raw = st.jobRaw, out = new Float32Array(J * JOB_EXTRAS_FULL);
   let total = 0, unfinished = 0;
   const w = new Float64Array(J);
@@ -174,6 +178,16 @@ export function fullJobExtras(st: Step, E: number, alpha: number): Float32Array 
     w[k] = alpha === 0 ? 1 : Math.pow(raw[k * JOB_RAW]! * 1000, alpha); // weighted fair's T^alpha, T in ms
     total += w[k]!;
     unfinished++;
+  }
+  if (shape) {
+    // tuned-rank-weighted-fair's bump over the rank among unfinished jobs, summed in its order (WeightedFair.shares)
+    const bySize = Array.from({ length: J }, (_, k) => k).filter((k) => raw[k * JOB_RAW + 1]! !== 0).sort((a, b) => raw[a * JOB_RAW]! - raw[b * JOB_RAW]! || a - b);
+    total = 0;
+    bySize.forEach((k, i) => {
+      const r = unfinished > 1 ? i / (unfinished - 1) : 0;
+      w[k]! *= Math.exp(-((r - shape.mu) * (r - shape.mu)) / (2 * shape.sigma * shape.sigma));
+      total += w[k]!;
+    });
   }
   const fair = Math.ceil(E / Math.max(1, unfinished));
   for (let k = 0; k < J; k++) {
@@ -238,6 +252,7 @@ export class DecimaNet extends Module {
     this.opts = o;
     if (![0, JOB_EXTRAS, JOB_EXTRAS_FULL].includes(o.jobExtras)) throw new SelfoptError(`jobExtras = ${o.jobExtras}`, 'DecimaNet options', `0 (the paper's inputs), ${JOB_EXTRAS} or ${JOB_EXTRAS_FULL}`);
     if (o.stageExtras !== 0 && o.stageExtras !== STAGE_EXTRAS) throw new SelfoptError(`stageExtras = ${o.stageExtras}`, 'DecimaNet options', `0 (the paper's inputs) or ${STAGE_EXTRAS}`);
+    if (o.shareShape && !(Number.isFinite(o.shareShape.mu) && o.shareShape.sigma > 0)) throw new SelfoptError(`shareShape = ${JSON.stringify(o.shareShape)}`, 'DecimaNet options', 'null, or { mu, sigma } with sigma > 0 (tuned-rank-weighted-fair\'s bump)');
     if (!Number.isFinite(o.shareAlpha)) throw new SelfoptError(`shareAlpha = ${o.shareAlpha}`, 'DecimaNet options', 'a finite number (the alpha of the weighted fair share input)');
     const d = o.embed, act = { rng, activation: 'leakyRelu' as const, slope: 0.2 };
     this.nodeInputs = DECIMA_NODE_INPUTS + o.stageExtras + o.jobExtras;
@@ -332,7 +347,7 @@ export class DecimaNet extends Module {
 
   /** The step's job extras as this net reads them, with their row width. */
   private jobExtrasFor(st: Step): [Float32Array, number] {
-    return this.opts.jobExtras === JOB_EXTRAS_FULL ? [fullJobExtras(st, this.opts.numExecutors, this.opts.shareAlpha), JOB_EXTRAS_FULL] : [st.jobExtra, JOB_EXTRAS];
+    return this.opts.jobExtras === JOB_EXTRAS_FULL ? [fullJobExtras(st, this.opts.numExecutors, this.opts.shareAlpha, this.opts.shareShape), JOB_EXTRAS_FULL] : [st.jobExtra, JOB_EXTRAS];
   }
 
   namedParameters(): [string, Tensor][] {
@@ -341,10 +356,11 @@ export class DecimaNet extends Module {
 
   architecture(): Record<string, unknown> {
     // The optional inputs are recorded only when used, so checkpoints from before them match a net without them.
-    const { jobExtras, stageExtras, shareAlpha, ...rest } = this.opts;
+    const { jobExtras, stageExtras, shareAlpha, shareShape, ...rest } = this.opts;
     return {
       type: 'DecimaNet', ...rest, gnnHidden: [...this.opts.gnnHidden], headHidden: [...this.opts.headHidden], nodeInputs: this.nodeInputs, jobInputs: this.jobInputs,
       ...(jobExtras > 0 ? { jobExtras } : {}), ...(stageExtras > 0 ? { stageExtras } : {}), ...(jobExtras === JOB_EXTRAS_FULL ? { shareAlpha } : {}),
+      ...(jobExtras === JOB_EXTRAS_FULL && shareShape ? { shareShape: { mu: shareShape.mu, sigma: shareShape.sigma } } : {}),
     };
   }
 }

@@ -9,6 +9,7 @@ import { noGrad, tidy, loadCheckpoint, readCheckpoint } from '../../learn/index.
 import { encodeAction, type SchedulingObs } from './env.js';
 import type { SchedulingPolicy } from './evaluate.js';
 import { DecimaNet, structureOf, viewOf, type Step, type Structure } from './decima-net.js';
+import type { RankShape } from './heuristics.js';
 
 /** Picks (stage row, limit) for one observation: sampled with `rng`, or the most likely (greedy). */
 export function decide(net: DecimaNet, step: Step, rng: Rng | null): { row: number; limit: number } {
@@ -76,6 +77,7 @@ export function loadDecima(path: string): DecimaNet {
   const net = new DecimaNet({
     numExecutors: Number(a.numExecutors), embed: Number(a.embed), gnnHidden: a.gnnHidden as number[], headHidden: a.headHidden as number[],
     jobExtras: Number(a.jobExtras ?? 0), stageExtras: Number(a.stageExtras ?? 0), shareAlpha: Number(a.shareAlpha ?? 0),
+    shareShape: a.shareShape ? { mu: Number((a.shareShape as RankShape).mu), sigma: Number((a.shareShape as RankShape).sigma) } : null,
   }, new Rng(0));
   loadCheckpoint(path, net);
   return net;

@@ -13,7 +13,7 @@ import { getFlatWeights } from '../../learn/index.js';
 import { encodeAction, type SchedulingEnv } from './env.js';
 import { makeEnv } from './evaluate.js';
 import type { SchedulingInstance } from './instances.js';
-import { WeightedFair, type JobOrder } from './heuristics.js';
+import { WeightedFair, type JobOrder, type RankShape } from './heuristics.js';
 import { runImitationEpisode, type ImitationEpisode } from './decima-imitation.js';
 import { RolloutTeacher, ROLLOUT_TEACHER_DEFAULTS } from './decima-teacher.js';
 import type { EpisodeTask } from './decima-worker.js';
@@ -72,6 +72,8 @@ export function runDecimaEpisode(env: SchedulingEnv, net: DecimaNet, seed: numbe
 export interface ImitationExpert {
   alpha: number;
   order: JobOrder;
+  /** tuned-rank-weighted-fair's bump over the size rank (order 'work'); null or absent: flat shares. */
+  shape?: RankShape | null;
   beta: number;
   teacherRollouts: number;
   labelShare: number;
@@ -94,11 +96,12 @@ export class ImitationRunner {
   constructor(private readonly instances: readonly SchedulingInstance[]) {}
 
   run(instance: number, env: SchedulingEnv, net: DecimaNet, seed: number, rng: Rng, x: ImitationExpert): ImitationEpisode {
-    // The teacher's base is the expert (its alpha and order); with no extras it is the teacher of 29 November 2026 over weighted fair.
+    const expert = new WeightedFair(x.alpha, x.order, x.shape ?? undefined);
+    // The teacher's base is the expert (its alpha, order and shape); with no extras it is the teacher of 29 November 2026 over weighted fair.
     const teacher = x.teacherRollouts > 0
-      ? new RolloutTeacher(this.teacherEnv(instance), { ...ROLLOUT_TEACHER_DEFAULTS, alpha: x.alpha, order: x.order, rollouts: x.teacherRollouts, limitDeltas: x.limitDeltas, resampleRunning: x.hideRunning, minGainS: x.minGainS })
+      ? new RolloutTeacher(this.teacherEnv(instance), { ...ROLLOUT_TEACHER_DEFAULTS, alpha: x.alpha, order: x.order, rollouts: x.teacherRollouts, limitDeltas: x.limitDeltas, resampleRunning: x.hideRunning, minGainS: x.minGainS }, x.shape ? { base: expert } : {})
       : null;
-    return runImitationEpisode(env, net, new WeightedFair(x.alpha, x.order), seed, rng, x.beta, teacher, x.labelShare);
+    return runImitationEpisode(env, net, expert, seed, rng, x.beta, teacher, x.labelShare);
   }
 
   private teacherEnv(instance: number): SchedulingEnv {
@@ -132,10 +135,10 @@ export class Rollouts {
     return this.dispatch<DecimaEpisode>(n, (i) => ({ index: i, instance, seed, rngState: itRng.split(i).state(), horizonS, rewardScale: this.cfg.rewardScale }));
   }
 
-  /** Imitation episodes (DAgger): the expert, weighted fair with `alpha` visiting jobs in `order`, acts with probability beta. */
-  async imitate(instance: number, env: SchedulingEnv, seed: number, itRng: Rng, alpha: number, order: JobOrder, beta: number): Promise<ImitationEpisode[]> {
+  /** Imitation episodes (DAgger): the expert, weighted fair with `alpha` visiting jobs in `order` (and the rank bump `shape`), acts with probability beta. */
+  async imitate(instance: number, env: SchedulingEnv, seed: number, itRng: Rng, alpha: number, order: JobOrder, beta: number, shape: RankShape | null = null): Promise<ImitationEpisode[]> {
     const n = this.cfg.episodesPerIteration;
-    const expert: ImitationExpert = { alpha, order, beta, teacherRollouts: this.cfg.teacherRollouts, labelShare: this.cfg.teacherLabelShare, limitDeltas: this.cfg.teacherLimitDeltas, hideRunning: this.cfg.teacherHideRunning, minGainS: this.cfg.teacherMinGainS };
+    const expert: ImitationExpert = { alpha, order, shape, beta, teacherRollouts: this.cfg.teacherRollouts, labelShare: this.cfg.teacherLabelShare, limitDeltas: this.cfg.teacherLimitDeltas, hideRunning: this.cfg.teacherHideRunning, minGainS: this.cfg.teacherMinGainS };
     if (this.workers.length === 0) return Array.from({ length: n }, (_, i) => this.imitation.run(instance, env, this.net, seed, itRng.split(i), expert));
     return this.dispatch<ImitationEpisode>(n, (i) => ({ index: i, instance, seed, rngState: itRng.split(i).state(), horizonS: Infinity, rewardScale: this.cfg.rewardScale, imitation: expert }));
   }

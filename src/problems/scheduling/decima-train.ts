@@ -33,7 +33,7 @@ import type { TrainBudget, TrainContext } from '../../core/problem.js';
 import { Adam, AverageRewardRate, reinforceAdvantages, tidy, tensor, sum, mul, sub, add, reshape, gather, pick, saveCheckpoint, loadCheckpoint, type AdamState } from '../../learn/index.js';
 import { makeEnv } from './evaluate.js';
 import type { SchedulingInstance } from './instances.js';
-import { sweepAlpha, SWEEP_EPISODES, type JobOrder } from './heuristics.js';
+import { sweepAlpha, sweepRankShape, SWEEP_EPISODES, type JobOrder, type RankShape } from './heuristics.js';
 import { imitationGradient, sampleBatch, expertFromInputs, type ImitationEpisode } from './decima-imitation.js';
 import { Rollouts } from './decima-rollouts.js';
 import { DecimaNet, DECIMA_NET_DEFAULTS, JOB_EXTRAS_FULL, STAGE_EXTRAS, chosenStageHeads, type Step, type DecimaNetOptions } from './decima-net.js';
@@ -91,6 +91,11 @@ export interface DecimaConfig {
    */
   expertSjf: boolean;
   /**
+   * The imitation expert is tuned-rank-weighted-fair (its alpha and rank bump swept on the
+   * training seeds, smallest total work first); the net's share input then carries the same bump.
+   */
+  expertRank: boolean;
+  /**
    * Fresh-seed rollouts per candidate of the rollout teacher (decima-teacher.ts; batch only):
    * 0 imitates weighted fair itself. With a teacher only a `teacherLabelShare` of the visited
    * states are labelled (each label costs candidates x rollouts simulations).
@@ -121,7 +126,7 @@ export interface DecimaConfig {
 }
 
 /** The order in which the imitation expert visits jobs under their share. */
-const expertOrder = (cfg: DecimaConfig): JobOrder => (cfg.expertSjf ? 'work' : 'arrival');
+const expertOrder = (cfg: DecimaConfig): JobOrder => (cfg.expertSjf || cfg.expertRank ? 'work' : 'arrival');
 
 export const DECIMA_DEFAULTS: DecimaConfig = {
   ...DECIMA_NET_DEFAULTS,
@@ -149,6 +154,7 @@ export const DECIMA_DEFAULTS: DecimaConfig = {
   imitationBuffer: 6,
   expertAlpha: NaN,
   expertSjf: false,
+  expertRank: false,
   teacherRollouts: 0,
   teacherLabelShare: 1,
   teacherLimitDeltas: [],
@@ -221,10 +227,14 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
   if (instances.some((i) => i.numExecutors !== E)) throw new SelfoptError('training instances with different executor counts', 'Decima training', 'one cluster size (the limit head has one output per executor)');
   const cfg = decimaConfig(instances[0], ctx.options);
   // The imitation expert's alpha per instance: weighted fair with tuned weighted fair's alpha (training seeds) unless given.
-  const expertAlphaOf = (inst: SchedulingInstance) => (Number.isNaN(cfg.expertAlpha) ? sweepAlpha(inst, SWEEP_EPISODES.full, undefined, expertOrder(cfg)).alpha : cfg.expertAlpha);
+  if (cfg.expertRank && !Number.isNaN(cfg.expertAlpha)) throw new SelfoptError('expertRank with expertAlpha', 'Decima config', 'one of them: tuned-rank-weighted-fair sweeps its own alpha');
+  const rankOf = (inst: SchedulingInstance) => sweepRankShape(inst, SWEEP_EPISODES.full);
+  const expertAlphaOf = (inst: SchedulingInstance) => (cfg.expertRank ? rankOf(inst).alpha : Number.isNaN(cfg.expertAlpha) ? sweepAlpha(inst, SWEEP_EPISODES.full, undefined, expertOrder(cfg)).alpha : cfg.expertAlpha);
+  const expertShapeOf = (inst: SchedulingInstance): RankShape | null => (cfg.expertRank ? rankOf(inst).shape : null);
   const shareAlpha = Number.isNaN(cfg.shareAlpha) ? (cfg.jobExtras === JOB_EXTRAS_FULL ? expertAlphaOf(instances[0]!) : 0) : cfg.shareAlpha;
-  if (cfg.anchorWeight > 0 && !(cfg.jobExtras === JOB_EXTRAS_FULL && cfg.stageExtras === STAGE_EXTRAS && cfg.expertSjf)) throw new SelfoptError('anchorWeight > 0 without the expert-state inputs', 'Decima config', `decima.jobExtras=${JOB_EXTRAS_FULL} decima.stageExtras=${STAGE_EXTRAS} decima.expertSjf=1 (the anchor reads the expert's answer from them)`);
-  const netOpts: DecimaNetOptions = { numExecutors: E, embed: cfg.embed, gnnHidden: cfg.gnnHidden, headHidden: cfg.headHidden, jobExtras: cfg.jobExtras, stageExtras: cfg.stageExtras, shareAlpha };
+  const shareShape = cfg.jobExtras === JOB_EXTRAS_FULL ? expertShapeOf(instances[0]!) : null;
+  if (cfg.anchorWeight > 0 && !(cfg.jobExtras === JOB_EXTRAS_FULL && cfg.stageExtras === STAGE_EXTRAS && expertOrder(cfg) === 'work')) throw new SelfoptError('anchorWeight > 0 without the expert-state inputs', 'Decima config', `decima.jobExtras=${JOB_EXTRAS_FULL} decima.stageExtras=${STAGE_EXTRAS} and decima.expertSjf=1 or decima.expertRank=1 (the anchor reads the expert's answer from them)`);
+  const netOpts: DecimaNetOptions = { numExecutors: E, embed: cfg.embed, gnnHidden: cfg.gnnHidden, headHidden: cfg.headHidden, jobExtras: cfg.jobExtras, stageExtras: cfg.stageExtras, shareAlpha, shareShape };
   const net = new DecimaNet(netOpts, ctx.rng.split('init'));
   const I = cfg.imitationIterations;
   let opt = new Adam(net.parameters(), { lr: I > 0 ? cfg.imitationLearningRate : cfg.learningRate });
@@ -263,6 +273,7 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
     const timeUp = () => budget.seconds !== undefined && elapsedBefore + (performance.now() - t0) / 1000 >= budget.seconds;
     // The imitation expert: weighted fair with tuned weighted fair's alpha for each instance (training seeds).
     const alphas = iteration < I ? instances.map(expertAlphaOf) : [];
+    const shapes = iteration < I ? instances.map(expertShapeOf) : [];
     if (cfg.teacherRollouts > 0 && instances.some((i) => i.workload.kind !== 'batch')) throw new SelfoptError('a rollout teacher on a stream', 'Decima imitation', 'batch instances (a replayed stream would hold its future arrivals)');
     const buffer: ImitationEpisode[] = [];
     while (iteration < maxIter && !timeUp()) {
@@ -272,7 +283,7 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
         const inst = instances[k % instances.length]!, env = envs[k % instances.length]!;
         const beta = Math.max(0, 1 - k / Math.max(1, I / 2));
         const itRng = rng.split(k);
-        const eps = await rollouts.imitate(k % instances.length, env, inst.seedBase + k, itRng, alphas[k % instances.length]!, expertOrder(cfg), beta);
+        const eps = await rollouts.imitate(k % instances.length, env, inst.seedBase + k, itRng, alphas[k % instances.length]!, expertOrder(cfg), beta, shapes[k % instances.length]!);
         buffer.push(...eps);
         if (buffer.length > cfg.imitationBuffer * cfg.episodesPerIteration) buffer.splice(0, buffer.length - cfg.imitationBuffer * cfg.episodesPerIteration);
         const bRng = itRng.split('batch');
@@ -329,7 +340,7 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
           const aRng = itRng.split('anchor'), n = Math.min(cfg.anchorStates, total);
           const picked = Array.from({ length: n }, () => flat[Math.floor(aRng.next() * total)]!);
           const steps = picked.map(([i, t]) => eps[i]!.steps[t]!);
-          const labels = steps.map((st) => expertFromInputs(st, E, net.opts.shareAlpha));
+          const labels = steps.map((st) => expertFromInputs(st, E, net.opts.shareAlpha, net.opts.shareShape ?? null));
           const keep = labels.flatMap((l, b) => (l.row >= 0 ? [b] : []));
           const lim = keep.map((b) => (labels[b]!.share >= 0 ? Math.min(E, Math.max(labels[b]!.share, steps[b]!.limitMin[steps[b]!.s.stageJob[labels[b]!.row]!]!)) : E));
           if (keep.length > 0) {

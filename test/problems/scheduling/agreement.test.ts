@@ -11,19 +11,24 @@ import type { TrainContext } from '../../../src/core/problem.js';
 import { DataPath } from '../../../src/core/data.js';
 import { makeEnv, runEpisode } from '../../../src/problems/scheduling/evaluate.js';
 import { instanceRef, loadInstance, type SchedulingInstance } from '../../../src/problems/scheduling/instances.js';
-import { WeightedFair } from '../../../src/problems/scheduling/heuristics.js';
-import { DecimaNet, snapshot, structureOf, JOB_EXTRAS_FULL, STAGE_EXTRAS } from '../../../src/problems/scheduling/decima-net.js';
+import { WeightedFair, type RankShape } from '../../../src/problems/scheduling/heuristics.js';
+import { DecimaNet, fullJobExtras, snapshot, structureOf, JOB_EXTRAS_FULL, STAGE_EXTRAS } from '../../../src/problems/scheduling/decima-net.js';
 import { equivalentLimits, expertFromInputs } from '../../../src/problems/scheduling/decima-imitation.js';
 import { agreementEpisode, emptyCounts, isStay } from '../../../src/problems/scheduling/agreement.js';
 
 const data = new DataPath();
 const synthetic = (id: string): SchedulingInstance => loadInstance(instanceRef(id, data)!);
 
-for (const [id, alpha] of [['synthetic_batch8_20exec_train', -1], ['synthetic_stream30-60s_20exec_train', 0.2]] as const) {
-  test(`the expert-state inputs determine weighted fair's (smallest work first) stage and share: ${id}`, () => {
+const cases: [string, number, RankShape | null][] = [
+  ['synthetic_batch8_20exec_train', -1, null], ['synthetic_stream30-60s_20exec_train', 0.2, null],
+  // tuned-rank-weighted-fair's shares: the bump is in the share input too
+  ['synthetic_batch8_20exec_train', 0.1, { mu: 0.3, sigma: 0.2 }], ['synthetic_stream30-60s_20exec_train', 0, { mu: 0.4, sigma: 0.3 }],
+];
+for (const [id, alpha, shape] of cases) {
+  test(`the expert-state inputs determine weighted fair's (smallest work first) stage and share: ${id}${shape ? `, rank bump ${shape.mu}/${shape.sigma}` : ''}`, () => {
     const inst = synthetic(id);
     const env = makeEnv(inst);
-    const expert = new WeightedFair(alpha, 'work');
+    const expert = new WeightedFair(alpha, 'work', shape ?? undefined);
     let states = 0, visits = 0, exact = 0, multi = 0;
     for (let e = 0; e < 2; e++) {
       let { obs, info } = env.reset({ seed: inst.seedBase + e });
@@ -32,7 +37,7 @@ for (const [id, alpha] of [['synthetic_batch8_20exec_train', -1], ['synthetic_st
         if (a !== env.idleAction) {
           const { row, limit } = env.decode(a);
           const st = snapshot(obs, structureOf(obs));
-          const mine = expertFromInputs(st, obs.numExecutors, alpha);
+          const mine = expertFromInputs(st, obs.numExecutors, alpha, shape);
           assert.equal(mine.row, row, `state ${states}: the inputs give stage row ${mine.row}, the expert took ${row}`);
           const [lo, hi] = equivalentLimits(obs, row, limit);
           if (hi < obs.numExecutors) { assert.equal(mine.share, lo, 'an exact limit is the share'); exact++; }
@@ -86,6 +91,15 @@ test('Decima net with the expert-state inputs: the checkpoint records them (and 
     assert.equal(back.opts.stageExtras, STAGE_EXTRAS);
     const a = runEpisode(env, decimaPolicy(net), inst.seedBase), b = runEpisode(env, decimaPolicy(back), inst.seedBase);
     assert.deepEqual(Array.from(b.jctMs), Array.from(a.jctMs));
+    // A share input with tuned-rank-weighted-fair's bump: recorded, loaded, and it changes the inputs.
+    const shaped = new DecimaNet({ ...net.opts, shareShape: { mu: 0.3, sigma: 0.2 } }, new Rng(4));
+    assert.deepEqual(shaped.architecture().shareShape, { mu: 0.3, sigma: 0.2 });
+    assert.equal(net.architecture().shareShape, undefined, 'flat shares leave older checkpoints\' architecture unchanged');
+    const ps = join(dir, 'shaped.ckpt');
+    saveCheckpoint(ps, shaped, {});
+    assert.deepEqual(loadDecima(ps).opts.shareShape, { mu: 0.3, sigma: 0.2 });
+    assert.notDeepEqual(Array.from(fullJobExtras(st, 20, -0.7, { mu: 0.3, sigma: 0.2 })), Array.from(fullJobExtras(st, 20, -0.7)));
+    assert.throws(() => new DecimaNet({ ...net.opts, shareShape: { mu: 0.3, sigma: 0 } }, new Rng(4)), /shareShape/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
