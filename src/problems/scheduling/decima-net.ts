@@ -49,7 +49,7 @@ import {
   concat, gather, segmentSum, add, sub, mul, div, exp, log, matmul, reshape, logSoftmax, categoricalEntropy, activate,
 } from '../../learn/index.js';
 import { NODE_FEATURES, JOB_FEATURES, type SchedulingObs } from './env.js';
-import type { RankShape } from './heuristics.js';
+import { rankBump, type RankShape } from './heuristics.js';
 
 /** Node inputs: the env's five plus the average task duration. */
 export const DECIMA_NODE_INPUTS = NODE_FEATURES + 1;
@@ -184,8 +184,7 @@ export function fullJobExtras(st: Step, E: number, alpha: number, shape?: RankSh
     const bySize = Array.from({ length: J }, (_, k) => k).filter((k) => raw[k * JOB_RAW + 1]! !== 0).sort((a, b) => raw[a * JOB_RAW]! - raw[b * JOB_RAW]! || a - b);
     total = 0;
     bySize.forEach((k, i) => {
-      const r = unfinished > 1 ? i / (unfinished - 1) : 0;
-      w[k]! *= Math.exp(-((r - shape.mu) * (r - shape.mu)) / (2 * shape.sigma * shape.sigma));
+      w[k]! *= rankBump(unfinished > 1 ? i / (unfinished - 1) : 0, shape);
       total += w[k]!;
     });
   }

@@ -42,7 +42,7 @@ import { Rng } from '../../core/rng.js';
 import { mean, pairedRatio } from '../../core/stats.js';
 import { encodeAction, type SchedulingEnv, type SchedulingObs } from './env.js';
 import { makeEnv, runEpisode, type SchedulingPolicy } from './evaluate.js';
-import { firstStageOf, hasUnassigned, limitFor, sweepAlpha, sweepRankShape, SWEEP_EPISODES, WeightedFair } from './heuristics.js';
+import { describeRankSweep, firstStageOf, hasUnassigned, limitFor, rankWeightedFair, sweepAlpha, sweepRankShape, SWEEP_EPISODES, WeightedFair } from './heuristics.js';
 import { loadInstance, type SchedulingInstance } from './instances.js';
 import { sampleEpisode } from './workloads.js';
 import { SIM_DEFAULTS, type EpisodeJob } from './sim.js';
@@ -395,7 +395,7 @@ function readPlans(file: string): Map<number, Plan> {
  */
 function perDecision(args: string[]): void {
   let instance = 'tpch_batch20_50exec', seeds = 10, first = 1, rollouts = 0, spread = 0.6, deltas = [-8, -4, -2, -1, 1, 2, 4, 8], json = '', hideRunning = false, minGainS = 0;
-  let basePlan = false, baseRank = false, plansFile = '', planSpread = 0;
+  let baseKind: 'sjf' | 'rank' | 'plan' = 'sjf', plansFile = '', planSpread = 0;
   const search: PlanSearchOptions = { ...PLAN_SEARCH_DEFAULTS };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -411,8 +411,7 @@ function perDecision(args: string[]): void {
     else if (a === '--base') {
       const b = args[++i];
       if (b !== 'sjf' && b !== 'plan' && b !== 'rank') throw new SelfoptError(`--base ${b}`, 'headroom --per-decision', 'sjf (tuned-weighted-fair-sjf), rank (tuned-rank-weighted-fair) or plan (the per-episode plan)');
-      basePlan = b === 'plan';
-      baseRank = b === 'rank';
+      baseKind = b;
     } else if (a === '--plans') plansFile = args[++i]!;
     else if (a === '--plan-variants') planSpread = Number(args[++i]);
     else if (a === '--generations') search.gens = Number(args[++i]);
@@ -421,6 +420,7 @@ function perDecision(args: string[]): void {
     else if (a === '--modes') search.modes = args[++i]!.split(',').map(Number);
     else throw new Error(`headroom --per-decision: unknown argument ${a}`);
   }
+  const basePlan = baseKind === 'plan';
   if (!basePlan && (plansFile || planSpread)) throw new SelfoptError('--plans or --plan-variants without --base plan', 'headroom --per-decision', '--base plan');
   const inst = loadInstance(schedulingProblem.resolveInstance(instance, { data: new DataPath(), quick: false }));
   if (inst.workload.kind !== 'batch') throw new Error('headroom: batch instances only (a snapshot of a stream holds its future arrivals)');
@@ -429,9 +429,9 @@ function perDecision(args: string[]): void {
   const clairvoyant = rollouts === 0;
   const saved = plansFile ? readPlans(plansFile) : null;
   const cfg: RolloutTeacherConfig = { alpha: alphaSjf, order: 'work', spread, rollouts: Math.max(1, rollouts), limitDeltas: deltas, clairvoyant, resampleRunning: hideRunning, minGainS };
-  const rank = baseRank ? sweepRankShape(inst, SWEEP_EPISODES.full) : null;
-  const rankPolicy = rank ? new WeightedFair(rank.alpha, 'work', rank.shape ?? undefined) : null;
-  const baseName = basePlan ? 'the episode\'s plan' : rank ? `tuned-rank-weighted-fair (alpha ${rank.alpha}, bump ${rank.shape ? `mu ${rank.shape.mu} sigma ${rank.shape.sigma}` : 'none'})` : 'tuned-weighted-fair-sjf';
+  const rank = baseKind === 'rank' ? sweepRankShape(inst, SWEEP_EPISODES.full) : null;
+  const rankPolicy = rank ? rankWeightedFair(rank) : null;
+  const baseName = basePlan ? 'the episode\'s plan' : rank ? `tuned-rank-weighted-fair (${describeRankSweep(rank)})` : 'tuned-weighted-fair-sjf';
   console.log(`${instance}: per-decision rollout over ${basePlan ? `the per-episode plan (${saved ? `read from ${plansFile}` : `CEM ${search.gens} x ${search.pop} per stay mode ${search.modes.join(',')} on ${search.planSeeds} other duration streams, from tuned-weighted-fair-sjf`}${planSpread ? `; its variants at spread ${planSpread} among the candidates` : ''})` : baseName} (alpha ${alphaSjf}; tuned weighted fair ${alpha}), ${clairvoyant ? 'clairvoyant (the episode\'s own stream)' : `${rollouts} other duration streams per candidate${hideRunning ? ', running tasks\' end times redrawn' : ''}`}${minGainS > 0 ? `, overruling the base only for a gain of ${minGainS} s or more` : ''}, spread ${spread}, limit deltas ${deltas.join(',')}`);
   const sjf: number[] = [], twf: number[] = [], plans: number[] = [], ranks: number[] = [], roll: number[] = [], rows: unknown[] = [];
   for (let c = first; c < first + seeds; c++) {
@@ -478,7 +478,7 @@ function perDecision(args: string[]): void {
     console.log(`tuned-rank-weighted-fair / tuned-weighted-fair-sjf: ${f(ks)}; rollout / tuned-rank-weighted-fair: ${f(rk)}`);
   }
   console.log(`rollout over ${baseName} / tuned-weighted-fair-sjf: ${f(q)}; / tuned weighted fair: ${f(w)}`);
-  if (json) writeFileAtomic(json, JSON.stringify({ instance, alpha, alphaSjf, cfg, base: basePlan ? 'plan' : rank ? 'rank' : 'sjf', ...(rank ? { rank } : {}), ...(basePlan ? { planSearch: saved ? { plans: plansFile } : search, planVariants: planSpread } : {}), rows, summary }, null, 1));
+  if (json) writeFileAtomic(json, JSON.stringify({ instance, alpha, alphaSjf, cfg, base: baseKind, ...(rank ? { rank } : {}), ...(basePlan ? { planSearch: saved ? { plans: plansFile } : search, planVariants: planSpread } : {}), rows, summary }, null, 1));
 }
 
 // Run as a script only (tests import PriorityShare).

@@ -115,6 +115,11 @@ export type JobOrder = 'arrival' | 'work';
  */
 export interface RankShape { mu: number; sigma: number }
 
+/** The bump's factor at rank r in [0, 1]: the one definition WeightedFair and Decima's share input use. */
+export function rankBump(r: number, shape: RankShape): number {
+  return Math.exp(-((r - shape.mu) * (r - shape.mu)) / (2 * shape.sigma * shape.sigma));
+}
+
 /**
  * Weighted fair sharing: an unfinished job (one with tasks not yet assigned) gets
  * ceil(E * w_k / sum of w over unfinished jobs) executors, w_k = T_k^alpha with T the job's
@@ -152,14 +157,12 @@ export class WeightedFair implements SchedulingPolicy {
       this.order[i] = k;
     }
     if (this.shape) {
-      const { mu, sigma } = this.shape;
       let rank = 0;
       total = 0;
       for (let i = 0; i < J; i++) {
         const k = this.order[i]!;
         if (this.caps[k] === 0) continue;
-        const r = unfinished > 1 ? rank++ / (unfinished - 1) : 0;
-        this.caps[k]! *= Math.exp(-((r - mu) * (r - mu)) / (2 * sigma * sigma));
+        this.caps[k]! *= rankBump(unfinished > 1 ? rank++ / (unfinished - 1) : 0, this.shape);
         total += this.caps[k]!;
       }
     }
@@ -272,6 +275,16 @@ export interface RankSweep {
 
 const rankCache = new Map<string, RankSweep>();
 
+/** tuned-rank-weighted-fair at a sweep's choice. */
+export function rankWeightedFair(s: RankSweep): WeightedFair {
+  return new WeightedFair(s.alpha, 'work', s.shape ?? undefined);
+}
+
+/** A sweep's choice in words, for logs. */
+export function describeRankSweep(s: RankSweep): string {
+  return `alpha ${s.alpha}, rank bump ${s.shape ? `mu ${s.shape.mu} sigma ${s.shape.sigma}` : 'none'}`;
+}
+
 /**
  * tuned-rank-weighted-fair's sweep, on the training episodes sweepAlpha uses. It starts from
  * tuned-weighted-fair-sjf (its alpha, flat shares); stage 1 tries every bump of RANK_MU_GRID x
@@ -352,10 +365,7 @@ export const tunedRankWeightedFairSolver: SchedulingSolver = {
     description: 'tuned-weighted-fair-sjf with each share weight also scaled by a bump exp(-(r - mu)^2 / 2 sigma^2) over the job\'s rank r in [0, 1] by total work among the unfinished jobs; (alpha, mu, sigma) swept on training seeds (not in the paper: read off the headroom study\'s per-episode plans)',
     reference: `${PAPER} (weighted fair); rank bump: this repository (scheduling MEASUREMENTS.md)`,
   },
-  solve: (inst, ctx) => {
-    const s = sweepRankShape(inst, sweepEpisodes(ctx), compatOption(ctx.options));
-    return new WeightedFair(s.alpha, 'work', s.shape ?? undefined);
-  },
+  solve: (inst, ctx) => rankWeightedFair(sweepRankShape(inst, sweepEpisodes(ctx), compatOption(ctx.options))),
 };
 
 // ---------------------------------------------------------------------------------------------

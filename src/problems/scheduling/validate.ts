@@ -24,7 +24,7 @@ import { schedulingProblem } from './index.js';
 import { mean, pairedRatio } from '../../core/stats.js';
 import { loadInstance } from './instances.js';
 import { makeEnv, runEpisode } from './evaluate.js';
-import { sweepAlpha, sweepRankShape, SWEEP_EPISODES, WeightedFair } from './heuristics.js';
+import { describeRankSweep, rankWeightedFair, sweepAlpha, sweepRankShape, SWEEP_EPISODES, WeightedFair } from './heuristics.js';
 import { decimaPolicy, loadDecima } from './decima-policy.js';
 import { RolloutTeacher, ROLLOUT_TEACHER_DEFAULTS, runTeacherEpisode } from './decima-teacher.js';
 
@@ -64,8 +64,8 @@ function main(): void {
   }
   if (rank) {
     const r = sweepRankShape(inst, SWEEP_EPISODES.full);
-    others.push(['tuned-rank-weighted-fair', seedList.map((s) => avg(runEpisode(env, new WeightedFair(r.alpha, 'work', r.shape ?? undefined), s)))]);
-    report(`tuned-rank-weighted-fair (alpha ${r.alpha}, rank bump ${r.shape ? `mu ${r.shape.mu} sigma ${r.shape.sigma}` : 'none'})`, others.at(-1)![1]);
+    others.push(['tuned-rank-weighted-fair', seedList.map((s) => avg(runEpisode(env, rankWeightedFair(r), s)))]);
+    report(`tuned-rank-weighted-fair (${describeRankSweep(r)})`, others.at(-1)![1]);
   }
   for (const p of paths) {
     const net = loadDecima(p);
