@@ -25,7 +25,7 @@ import type { SchedulingPolicy } from './evaluate.js';
 import { decide, StructureCache } from './decima-policy.js';
 import type { RolloutTeacher } from './decima-teacher.js';
 import { type DecimaNet, type Step, snapshot, chosenStageHeads, fullJobExtras, JOB_EXTRAS_FULL, STAGE_EXTRAS } from './decima-net.js';
-import type { RankShape } from './heuristics.js';
+import type { RankShape } from './weighted-fair.js';
 
 /** The labelled states of one episode. */
 export interface ImitationEpisode {

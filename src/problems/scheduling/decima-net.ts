@@ -49,7 +49,7 @@ import {
   concat, gather, segmentSum, add, sub, mul, div, exp, log, matmul, reshape, logSoftmax, categoricalEntropy, activate,
 } from '../../learn/index.js';
 import { NODE_FEATURES, JOB_FEATURES, type SchedulingObs } from './env.js';
-import { rankBump, type RankShape } from './heuristics.js';
+import { rankBump, type RankShape } from './weighted-fair.js';
 
 /** Node inputs: the env's five plus the average task duration. */
 export const DECIMA_NODE_INPUTS = NODE_FEATURES + 1;

@@ -9,7 +9,7 @@ import { noGrad, tidy, loadCheckpoint, readCheckpoint } from '../../learn/index.
 import { encodeAction, type SchedulingObs } from './env.js';
 import type { SchedulingPolicy } from './evaluate.js';
 import { DecimaNet, structureOf, viewOf, type Step, type Structure } from './decima-net.js';
-import type { RankShape } from './heuristics.js';
+import type { RankShape } from './weighted-fair.js';
 
 /** Picks (stage row, limit) for one observation: sampled with `rng`, or the most likely (greedy). */
 export function decide(net: DecimaNet, step: Step, rng: Rng | null): { row: number; limit: number } {

@@ -13,7 +13,7 @@ import { getFlatWeights } from '../../learn/index.js';
 import { encodeAction, type SchedulingEnv } from './env.js';
 import { makeEnv } from './evaluate.js';
 import type { SchedulingInstance } from './instances.js';
-import { WeightedFair, type JobOrder, type RankShape } from './heuristics.js';
+import { WeightedFair, type JobOrder, type RankShape } from './weighted-fair.js';
 import { runImitationEpisode, type ImitationEpisode } from './decima-imitation.js';
 import { RolloutTeacher, ROLLOUT_TEACHER_DEFAULTS } from './decima-teacher.js';
 import type { EpisodeTask } from './decima-worker.js';

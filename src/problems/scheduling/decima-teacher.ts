@@ -29,7 +29,8 @@ import { SelfoptError } from '../../core/errors.js';
 import type { Info } from '../../core/env.js';
 import type { SchedulingEnv, SchedulingObs, SchedulingSnapshot } from './env.js';
 import type { SchedulingPolicy } from './evaluate.js';
-import { WeightedFair, SjfCriticalPath, type JobOrder } from './heuristics.js';
+import { SjfCriticalPath } from './heuristics.js';
+import { WeightedFair, type JobOrder } from './weighted-fair.js';
 
 export interface RolloutTeacherConfig {
   /** The base policy's alpha (tuned weighted fair's, from the sweep on training seeds). */

@@ -6,7 +6,9 @@
  * Shared rule, from decima-sim's heuristic_agent.py / spark_agent.py: source executors whose own
  * job still has a selectable stage stay in that job (no moving delay); otherwise jobs are
  * visited in their order and a job's stage is the first of its runnable stages (in the order
- * they became runnable) that is selectable, else its first selectable stage.
+ * they became runnable) that is selectable, else its first selectable stage
+ * (agent-rules.ts). The share-based schedulers (weighted fair and its variants, heSRPT) are in
+ * weighted-fair.ts; this file holds the others, the sweeps on training seeds and the solvers.
  *
  * - `fifo`: jobs in arrival order, each as many executors as it has tasks (Spark's default).
  *   decima-sim's SparkAgent also caps a job at the cluster size with a counter it never
@@ -19,7 +21,11 @@
  * - `tuned-weighted-fair`: share T_i^a / sum_j T_j^a, with a chosen by a sweep over -2..2 in
  *   steps of 0.1 on training seeds of the same workload (at solve time, cached per process).
  *
- * Not in the paper (each stronger than the paper's best here; the README says how they were found):
+ * Not in the paper:
+ * - `hesrpt`: heSRPT (Berg, Vesilo & Harchol-Balter), the optimal allocation for jobs of known size
+ *   with speedup k^p: with m jobs left, the i-th largest by remaining work gets the fraction
+ *   (i/m)^c - ((i-1)/m)^c, c = 1 / (1 - p), of the executors; p swept on training seeds.
+ * Not in the literature (each stronger than the paper's best here; the README says how they were found):
  * - `tuned-weighted-fair-sjf`: tuned weighted fair visiting the jobs under their share smallest
  *   total work first instead of in arrival order, its alpha swept with that order.
  * - `tuned-rank-weighted-fair`: that, with each share weight also scaled by a bump over the job's
@@ -47,45 +53,11 @@ import { intOption } from '../../core/options.js';
 import { encodeAction, type SchedulingEnv, type SchedulingObs } from './env.js';
 import { compatOption, makeEnv, runEpisode, type SchedulingPolicy } from './evaluate.js';
 import { trainingTwin, type SchedulingInstance } from './instances.js';
+import { firstStageOf, hasUnassigned, idle, limitFor, stayInSourceJob } from './agent-rules.js';
+import { HeSrpt, WeightedFair, type JobOrder, type RankShape } from './weighted-fair.js';
 import { mean } from '../../core/stats.js';
 
 type SchedulingSolver = Solver<SchedulingInstance, SchedulingPolicy>;
-
-/** The idle action (leave the source executors unassigned): the last index of the action space. */
-function idle(info: Info): number {
-  return info.actionMask!.length - 1;
-}
-
-/** decima's stage choice within job row k: first runnable selectable stage in frontier order, else first selectable. */
-export function firstStageOf(o: SchedulingObs, k: number): number {
-  let best = -1, firstSel = -1;
-  for (let r = o.jobPtr[k]!; r < o.jobPtr[k + 1]!; r++) {
-    if (!o.stageMask[r]) continue;
-    if (firstSel < 0) firstSel = r;
-    const q = o.stageFrontierSeq[r]!;
-    if (q >= 0 && (best < 0 || q < o.stageFrontierSeq[best]!)) best = r;
-  }
-  return best >= 0 ? best : firstSel;
-}
-
-/** The parallelism limit that sends `use` executors to job row k. */
-export function limitFor(o: SchedulingObs, k: number, use: number): number {
-  const held = o.jobExecutors[k]! - (k === o.sourceJob ? Math.min(o.numSourceExec, o.jobExecutors[k]!) : 0);
-  return Math.min(o.numExecutors, held + Math.max(1, use));
-}
-
-/** Keep the source executors in their own job when it has a selectable stage. */
-function stayInSourceJob(o: SchedulingObs): number {
-  if (o.sourceJob < 0) return -1;
-  const r = firstStageOf(o, o.sourceJob);
-  return r < 0 ? -1 : encodeAction(r, limitFor(o, o.sourceJob, o.numSourceExec), o.numExecutors);
-}
-
-/** Whether job row k still has tasks not yet assigned (weighted fair's 'unfinished'). */
-export function hasUnassigned(o: SchedulingObs, k: number): boolean {
-  for (let r = o.jobPtr[k]!; r < o.jobPtr[k + 1]!; r++) if (o.stageUnassigned[r]! > 0) return true;
-  return false;
-}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -100,89 +72,6 @@ export class Fifo implements SchedulingPolicy {
       if (r < 0) continue;
       const use = Math.min(o.stageUnassigned[r]!, E - o.jobExecutors[k]!, o.numSourceExec);
       return encodeAction(r, limitFor(o, k, use), E);
-    }
-    return idle(info);
-  }
-}
-
-/** The order in which weighted fair visits the jobs under their share: arrival (decima-sim) or smallest total work first. */
-export type JobOrder = 'arrival' | 'work';
-
-/**
- * A bump over the jobs' size ranks: the share weight of an unfinished job is multiplied by
- * exp(-(r - mu)^2 / (2 sigma^2)), r in [0, 1] its rank by total work among the unfinished jobs
- * (0 the smallest, 1 the largest; ties in arrival order). See tuned-rank-weighted-fair.
- */
-export interface RankShape { mu: number; sigma: number }
-
-/** The bump's factor at rank r in [0, 1]: the one definition WeightedFair and Decima's share input use. */
-export function rankBump(r: number, shape: RankShape): number {
-  return Math.exp(-((r - shape.mu) * (r - shape.mu)) / (2 * shape.sigma * shape.sigma));
-}
-
-/**
- * Weighted fair sharing: an unfinished job (one with tasks not yet assigned) gets
- * ceil(E * w_k / sum of w over unfinished jobs) executors, w_k = T_k^alpha with T the job's
- * total work, times the rank bump when a `shape` is given. alpha = 0 is decima-sim's fair
- * scheduler, alpha = 1 the naive weighted fair one. Jobs under their share are visited in
- * arrival order, as decima-sim's agents do, or with order 'work' smallest total work first (not
- * in the paper: see tuned-weighted-fair-sjf; a shape needs that order, since it ranks by work).
- */
-export class WeightedFair implements SchedulingPolicy {
-  private caps = new Float64Array(16);
-  private order = new Int32Array(16);
-  constructor(readonly alpha: number, readonly jobOrder: JobOrder = 'arrival', readonly shape?: RankShape) {
-    if (shape && jobOrder !== 'work') throw new RangeError('WeightedFair: a rank shape ranks jobs by total work, so it needs jobOrder \'work\'');
-    if (shape && !(shape.sigma > 0)) throw new RangeError(`WeightedFair: rank shape sigma ${shape.sigma}, expected > 0`);
-  }
-
-  /**
-   * Each job row's executor share (`caps`, rows 0..J-1) and the visiting order (`order`); the
-   * arrays are reused from decision to decision.
-   */
-  shares(o: SchedulingObs): { caps: Float64Array; order: Int32Array } {
-    const E = o.numExecutors, J = o.numJobs;
-    if (this.caps.length < J) { this.caps = new Float64Array(2 * J); this.order = new Int32Array(2 * J); }
-    let total = 0, unfinished = 0;
-    for (let k = 0; k < J; k++) {
-      const w = hasUnassigned(o, k) ? (this.alpha === 0 ? 1 : Math.pow(o.jobTotalWorkMs[k]!, this.alpha)) : 0;
-      this.caps[k] = w;
-      total += w;
-      if (w > 0) unfinished++;
-    }
-    // Visiting order: insertion sort by total work (stable: ties keep arrival order), J is small.
-    for (let k = 0; k < J; k++) {
-      let i = k;
-      if (this.jobOrder === 'work') while (i > 0 && o.jobTotalWorkMs[this.order[i - 1]!]! > o.jobTotalWorkMs[k]!) { this.order[i] = this.order[i - 1]!; i--; }
-      this.order[i] = k;
-    }
-    if (this.shape) {
-      let rank = 0;
-      total = 0;
-      for (let i = 0; i < J; i++) {
-        const k = this.order[i]!;
-        if (this.caps[k] === 0) continue;
-        this.caps[k]! *= rankBump(unfinished > 1 ? rank++ / (unfinished - 1) : 0, this.shape);
-        total += this.caps[k]!;
-      }
-    }
-    // With no unfinished job the share is the whole cluster, as decima's max(1, n).
-    for (let k = 0; k < J; k++) this.caps[k] = unfinished === 0 ? E : Math.ceil((E * this.caps[k]!) / total);
-    return { caps: this.caps, order: this.order };
-  }
-
-  act(o: SchedulingObs, info: Info): number {
-    const stay = stayInSourceJob(o);
-    if (stay >= 0) return stay;
-    const { caps, order } = this.shares(o);
-    for (let i = 0; i < o.numJobs; i++) {
-      const k = order[i]!;
-      const cap = caps[k]!;
-      if (o.jobExecutors[k]! >= cap) continue;
-      const r = firstStageOf(o, k);
-      if (r < 0) continue;
-      const use = Math.min(o.stageUnassigned[r]!, cap - o.jobExecutors[k]!, o.numSourceExec);
-      return encodeAction(r, limitFor(o, k, use), o.numExecutors);
     }
     return idle(info);
   }
@@ -228,27 +117,44 @@ export const ALPHA_GRID = Array.from({ length: 41 }, (_, i) => (i - 20) / 10);
 /** Training episodes per alpha (full run, quick run). */
 export const SWEEP_EPISODES = { full: 10, quick: 3 };
 
-const sweepCache = new Map<string, { alpha: number; scores: number[] }>();
+const gridCache = new Map<string, { value: number; scores: number[] }>();
+
+/**
+ * The value of `grid` whose policy has the lowest training score (ties: the one `prefer` puts
+ * first, then the earlier), with every value's score; cached per process by `family`.
+ */
+function sweepGrid(family: string, inst: SchedulingInstance, episodes: number, compat: boolean | undefined, grid: readonly number[], make: (x: number) => SchedulingPolicy, prefer: (a: number, b: number) => boolean): { value: number; scores: number[] } {
+  const train = trainingTwin(inst);
+  const key = `${family}\0${train.id}\0${episodes}\0${compat ?? train.compat}`;
+  const hit = gridCache.get(key);
+  if (hit) return hit;
+  const env = makeEnv(train, { compat });
+  const scores = grid.map((x) => trainingScore(env, train, make(x), episodes));
+  let best = 0;
+  for (let i = 1; i < grid.length; i++) {
+    if (scores[i]! < scores[best]! || (scores[i] === scores[best] && prefer(grid[i]!, grid[best]!))) best = i;
+  }
+  const out = { value: grid[best]!, scores };
+  gridCache.set(key, out);
+  return out;
+}
 
 /**
  * The alpha of ALPHA_GRID with the lowest mean average JCT over `episodes` training seeds of
  * the instance's workload (ties: the smaller |alpha|, then the smaller alpha).
  */
 export function sweepAlpha(inst: SchedulingInstance, episodes: number, compat?: boolean, order: JobOrder = 'arrival'): { alpha: number; scores: number[] } {
-  const train = trainingTwin(inst);
-  const key = `${train.id}\0${episodes}\0${compat ?? train.compat}\0${order}`;
-  const hit = sweepCache.get(key);
-  if (hit) return hit;
-  const env = makeEnv(train, { compat });
-  const scores = ALPHA_GRID.map((alpha) => trainingScore(env, train, new WeightedFair(alpha, order), episodes));
-  let best = 0;
-  for (let i = 1; i < ALPHA_GRID.length; i++) {
-    const better = scores[i]! < scores[best]! || (scores[i] === scores[best] && Math.abs(ALPHA_GRID[i]!) < Math.abs(ALPHA_GRID[best]!));
-    if (better) best = i;
-  }
-  const out = { alpha: ALPHA_GRID[best]!, scores };
-  sweepCache.set(key, out);
-  return out;
+  const s = sweepGrid(`weighted-fair/${order}`, inst, episodes, compat, ALPHA_GRID, (alpha) => new WeightedFair(alpha, order), (a, b) => Math.abs(a) < Math.abs(b));
+  return { alpha: s.value, scores: s.scores };
+}
+
+/** heSRPT's speedup exponents searched on training seeds: 0.05..0.95 in steps of 0.05. */
+export const HESRPT_P_GRID = Array.from({ length: 19 }, (_, i) => (i + 1) / 20);
+
+/** The p of HESRPT_P_GRID with the lowest training score (ties: the smaller p, nearer the equal split). */
+export function sweepHeSrpt(inst: SchedulingInstance, episodes: number, compat?: boolean): { p: number; scores: number[] } {
+  const s = sweepGrid('hesrpt', inst, episodes, compat, HESRPT_P_GRID, (p) => new HeSrpt(p), (a, b) => a < b);
+  return { p: s.value, scores: s.scores };
 }
 
 /** Mean over training episodes train.seedBase + 0..episodes-1 of the average JCT (ms): what every sweep minimises. */
@@ -348,6 +254,15 @@ export const naiveWeightedFairSolver: SchedulingSolver = {
 export const tunedWeightedFairSolver: SchedulingSolver = {
   info: { name: 'tuned-weighted-fair', kind: 'heuristic', description: 'share T^a / sum T^a with a swept over -2..2 (step 0.1) on training seeds of the workload', reference: PAPER },
   solve: (inst, ctx) => new WeightedFair(sweepAlpha(inst, sweepEpisodes(ctx), compatOption(ctx.options)).alpha),
+};
+
+export const heSrptSolver: SchedulingSolver = {
+  info: {
+    name: 'hesrpt', kind: 'heuristic',
+    description: 'heSRPT: with m jobs left, the i-th largest by remaining work gets (i/m)^c - ((i-1)/m)^c of the executors, c = 1/(1 - p), jobs visited smallest first; p swept over 0.05..0.95 on training seeds (not in the Decima paper)',
+    reference: 'Berg, Vesilo & Harchol-Balter, heSRPT: Optimal Parallel Scheduling of Jobs With Known Sizes (arXiv 1903.09346; Performance Evaluation 2020)',
+  },
+  solve: (inst, ctx) => new HeSrpt(sweepHeSrpt(inst, sweepEpisodes(ctx), compatOption(ctx.options)).p),
 };
 
 export const tunedWeightedFairSjfSolver: SchedulingSolver = {
@@ -461,4 +376,4 @@ export const grapheneSolver: SchedulingSolver = {
 
 const single = (sv: SchedulingSolver): SchedulingSolver => ({ info: sv.info, solve: (inst, ctx) => firstFitClass(sv.solve(inst, ctx) as SchedulingPolicy) });
 
-export const heuristicSolvers: SchedulingSolver[] = [fifoSolver, sjfCpSolver, fairSolver, naiveWeightedFairSolver, tunedWeightedFairSolver, tunedWeightedFairSjfSolver, tunedRankWeightedFairSolver].map(single).concat([tetrisSolver, grapheneSolver]);
+export const heuristicSolvers: SchedulingSolver[] = [fifoSolver, sjfCpSolver, fairSolver, naiveWeightedFairSolver, tunedWeightedFairSolver, heSrptSolver, tunedWeightedFairSjfSolver, tunedRankWeightedFairSolver].map(single).concat([tetrisSolver, grapheneSolver]);

@@ -14,7 +14,8 @@ import { DataPath } from '../../core/data.js';
 import { mean, median } from '../../core/stats.js';
 import { instanceRef, loadInstance } from './instances.js';
 import { makeEnv, runEpisode, type SchedulingPolicy } from './evaluate.js';
-import { Fifo, WeightedFair } from './heuristics.js';
+import { Fifo } from './heuristics.js';
+import { WeightedFair } from './weighted-fair.js';
 import { findTpchDir } from './profiles.js';
 
 const REFERENCE = { fair: 128.5, fifo: 263.8, decisionsPerSec: [1350, 1800] };

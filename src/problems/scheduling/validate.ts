@@ -24,7 +24,8 @@ import { schedulingProblem } from './index.js';
 import { mean, pairedRatio } from '../../core/stats.js';
 import { loadInstance } from './instances.js';
 import { makeEnv, runEpisode } from './evaluate.js';
-import { describeRankSweep, rankWeightedFair, sweepAlpha, sweepRankShape, SWEEP_EPISODES, WeightedFair } from './heuristics.js';
+import { describeRankSweep, rankWeightedFair, sweepAlpha, sweepRankShape, SWEEP_EPISODES } from './heuristics.js';
+import { WeightedFair } from './weighted-fair.js';
 import { decimaPolicy, loadDecima } from './decima-policy.js';
 import { RolloutTeacher, ROLLOUT_TEACHER_DEFAULTS, runTeacherEpisode } from './decima-teacher.js';
 

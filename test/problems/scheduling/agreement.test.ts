@@ -11,7 +11,7 @@ import type { TrainContext } from '../../../src/core/problem.js';
 import { DataPath } from '../../../src/core/data.js';
 import { makeEnv, runEpisode } from '../../../src/problems/scheduling/evaluate.js';
 import { instanceRef, loadInstance, type SchedulingInstance } from '../../../src/problems/scheduling/instances.js';
-import { WeightedFair, type RankShape } from '../../../src/problems/scheduling/heuristics.js';
+import { WeightedFair, type RankShape } from '../../../src/problems/scheduling/weighted-fair.js';
 import { DecimaNet, fullJobExtras, snapshot, structureOf, JOB_EXTRAS_FULL, STAGE_EXTRAS } from '../../../src/problems/scheduling/decima-net.js';
 import { equivalentLimits, expertFromInputs } from '../../../src/problems/scheduling/decima-imitation.js';
 import { agreementEpisode, emptyCounts, isStay } from '../../../src/problems/scheduling/agreement.js';

@@ -13,7 +13,7 @@ import { instanceRef, loadInstance, type SchedulingInstance } from '../../../src
 import { DecimaNet } from '../../../src/problems/scheduling/decima-net.js';
 import { trainDecima } from '../../../src/problems/scheduling/decima-train.js';
 import { equivalentLimits, runImitationEpisode, imitationGradient } from '../../../src/problems/scheduling/decima-imitation.js';
-import { WeightedFair } from '../../../src/problems/scheduling/heuristics.js';
+import { WeightedFair } from '../../../src/problems/scheduling/weighted-fair.js';
 import type { SchedulingObs } from '../../../src/problems/scheduling/env.js';
 
 const data = new DataPath();

@@ -7,7 +7,7 @@ import { Rng } from '../../../src/core/rng.js';
 import { DataPath } from '../../../src/core/data.js';
 import { makeEnv, runEpisode, type SchedulingPolicy } from '../../../src/problems/scheduling/evaluate.js';
 import { instanceRef, loadInstance, type SchedulingInstance } from '../../../src/problems/scheduling/instances.js';
-import { WeightedFair } from '../../../src/problems/scheduling/heuristics.js';
+import { WeightedFair } from '../../../src/problems/scheduling/weighted-fair.js';
 import { RolloutTeacher, runTeacherEpisode, type RolloutTeacherConfig } from '../../../src/problems/scheduling/decima-teacher.js';
 import { planPolicy, planVariants, searchEpisodePlan } from '../../../src/problems/scheduling/headroom.js';
 import { mean } from '../../../src/core/stats.js';

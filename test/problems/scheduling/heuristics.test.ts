@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../../src/core/rng.js';
 import { mean } from '../../../src/core/stats.js';
-import { heuristicSolvers, sweepAlpha, sweepRankShape, ALPHA_GRID, RANK_MU_GRID, RANK_SIGMA_GRID, WeightedFair } from '../../../src/problems/scheduling/heuristics.js';
+import { heuristicSolvers, sweepAlpha, sweepHeSrpt, sweepRankShape, ALPHA_GRID, HESRPT_P_GRID, RANK_MU_GRID, RANK_SIGMA_GRID } from '../../../src/problems/scheduling/heuristics.js';
+import { HeSrpt, WeightedFair } from '../../../src/problems/scheduling/weighted-fair.js';
 import { makeEnv, runEpisode } from '../../../src/problems/scheduling/evaluate.js';
 import { instanceRef, loadInstance, type SchedulingInstance } from '../../../src/problems/scheduling/instances.js';
 import { schedulingProblem } from '../../../src/problems/scheduling/index.js';
@@ -138,6 +139,59 @@ test('tuned-rank-weighted-fair sweep: never worse than tuned-weighted-fair-sjf o
   const env = makeEnv(train);
   const policy = new WeightedFair(s.alpha, 'work', s.shape ?? undefined);
   assert.equal(mean([0, 1].map((i) => mean(runEpisode(env, policy, train.seedBase + i).jctMs))), s.score);
+});
+
+test('hesrpt shares: with m jobs left the i-th largest by remaining work gets (i/m)^c - ((i-1)/m)^c of the executors, rounded up', () => {
+  const inst = synthetic('synthetic_batch10_20exec');
+  const env = makeEnv(inst);
+  const expected = (obs: ReturnType<typeof env.reset>['obs'], p: number): number[] => {
+    const J = obs.numJobs, E = obs.numExecutors, c = 1 / (1 - p);
+    const R = Array.from(obs.jobRemainingWorkMs.subarray(0, J));
+    const open = R.map((_, k) => k).filter((k) => { for (let r = obs.jobPtr[k]!; r < obs.jobPtr[k + 1]!; r++) if (obs.stageUnassigned[r]! > 0) return true; return false; });
+    const m = open.length;
+    const caps = new Array<number>(J).fill(0);
+    open.sort((a, b) => R[a]! - R[b]! || a - b).forEach((k, q) => { const i = m - q; caps[k] = Math.ceil(E * ((i / m) ** c - ((i - 1) / m) ** c)); });
+    return caps;
+  };
+  let { obs, info } = env.reset({ seed: 1000 });
+  const J = obs.numJobs;
+  for (const p of [0.1, 0.5, 0.9]) assert.deepEqual(Array.from(new HeSrpt(p).shares(obs).caps.subarray(0, J)), expected(obs, p), `t = 0, p ${p}`);
+  // p near 0 splits evenly, p near 1 gives the smallest job nearly everything.
+  const even = new HeSrpt(0.01).shares(obs).caps, sharp = new HeSrpt(0.99).shares(obs).caps;
+  let smallest = 0;
+  for (let k = 1; k < J; k++) if (obs.jobRemainingWorkMs[k]! < obs.jobRemainingWorkMs[smallest]!) smallest = k;
+  assert.ok(Math.max(...even.subarray(0, J)) - Math.min(...even.subarray(0, J)) <= 1);
+  assert.equal(sharp[smallest], obs.numExecutors);
+  // The first decision goes to the smallest job.
+  assert.equal(obs.stageJob[Math.floor(new HeSrpt(0.5).act(obs, info) / obs.numExecutors)], smallest);
+  // Every later decision, with jobs finished (share 0) and the rest ranked by what remains, which
+  // is not always the order of their total work.
+  const policy = new HeSrpt(0.5);
+  let reordered = 0;
+  for (let step = 0; ; step++) {
+    const r = env.step(policy.act(obs, info));
+    if (r.terminated) break;
+    obs = r.obs; info = r.info;
+    assert.deepEqual(Array.from(new HeSrpt(0.7).shares(obs).caps.subarray(0, obs.numJobs)), expected(obs, 0.7), `step ${step}`);
+    const rows = Array.from({ length: obs.numJobs }, (_, k) => k);
+    const byRemaining = [...rows].sort((a, b) => obs.jobRemainingWorkMs[a]! - obs.jobRemainingWorkMs[b]! || a - b);
+    const byTotal = [...rows].sort((a, b) => obs.jobTotalWorkMs[a]! - obs.jobTotalWorkMs[b]! || a - b);
+    if (byRemaining.join() !== byTotal.join()) reordered++;
+  }
+  assert.ok(reordered > 0, 'some decision where remaining and total work order the jobs differently');
+  assert.throws(() => new HeSrpt(1), /p 1, expected 0 < p < 1/);
+  assert.throws(() => new HeSrpt(0), /p 0, expected 0 < p < 1/);
+});
+
+test('hesrpt sweep: the p of the grid with the lowest mean average JCT on the training episodes', () => {
+  const inst = synthetic('synthetic_batch10_20exec');
+  const { p, scores } = sweepHeSrpt(inst, 2);
+  assert.equal(scores.length, HESRPT_P_GRID.length);
+  assert.deepEqual([HESRPT_P_GRID[0], HESRPT_P_GRID[9], HESRPT_P_GRID[18]], [0.05, 0.5, 0.95]);
+  assert.equal(scores[HESRPT_P_GRID.indexOf(p)], Math.min(...scores));
+  const train = synthetic('synthetic_batch10_20exec_train');
+  const env = makeEnv(train);
+  assert.equal(mean([0, 1].map((i) => mean(runEpisode(env, new HeSrpt(p), train.seedBase + i).jctMs))), scores[HESRPT_P_GRID.indexOf(p)]);
 });
 
 test('headroom search: PriorityShare at T^alpha weights and arrival priorities is weighted fair, decision for decision', () => {

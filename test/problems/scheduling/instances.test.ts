@@ -9,7 +9,7 @@ import { schedulingProblem } from '../../../src/problems/scheduling/index.js';
 import { SYNTHETIC } from './fixtures.js';
 import { createSchedulingEnv } from '../../../src/problems/scheduling/evaluate.js';
 import { rollout } from '../../../src/core/env.js';
-import { WeightedFair } from '../../../src/problems/scheduling/heuristics.js';
+import { WeightedFair } from '../../../src/problems/scheduling/weighted-fair.js';
 
 test('instance ids: parse and format round trip; train and test seeds are disjoint', () => {
   for (const id of ['tpch_batch20_50exec', 'tpch_stream_50exec', 'tpch_stream50-45s_25exec', 'synthetic_batch5_10exec_compat', 'tpch_batch20_50exec_compat_train', 'synthetic_stream-12.5s_50exec']) {

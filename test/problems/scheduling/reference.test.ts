@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildTemplate } from '../../../src/problems/scheduling/profiles.js';
 import { SchedulingEnv } from '../../../src/problems/scheduling/env.js';
-import { WeightedFair } from '../../../src/problems/scheduling/heuristics.js';
+import { WeightedFair } from '../../../src/problems/scheduling/weighted-fair.js';
 import { deterministicEpisode, fnv, oddPolicy } from './fixtures.js';
 
 interface Golden {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { SelfoptError } from '../../../src/core/errors.js';
 import { rollout } from '../../../src/core/env.js';
 import { SchedulingEnv, encodeAction, type SchedulingObs } from '../../../src/problems/scheduling/env.js';
-import { WeightedFair } from '../../../src/problems/scheduling/heuristics.js';
+import { WeightedFair } from '../../../src/problems/scheduling/weighted-fair.js';
 import { fixedStage, greedy, poolOf, rawJob, syntheticEnv, template } from './fixtures.js';
 import { Csr } from '../../../src/learn/ops/sparse.js';
 import { DagSchedule } from '../../../src/learn/gnn.js';

@@ -5,7 +5,8 @@ import { SchedulingEnv, type SchedulingObs } from '../../../src/problems/schedul
 import { Rng } from '../../../src/core/rng.js';
 import { buildTemplate, EXECUTOR_LEVELS, NUM_LEVELS } from '../../../src/problems/scheduling/profiles.js';
 import type { Info } from '../../../src/core/env.js';
-import { SjfCriticalPath, WeightedFair } from '../../../src/problems/scheduling/heuristics.js';
+import { SjfCriticalPath } from '../../../src/problems/scheduling/heuristics.js';
+import { WeightedFair } from '../../../src/problems/scheduling/weighted-fair.js';
 import { deterministicEpisode, syntheticEnv } from './fixtures.js';
 
 const WORKLOADS = [
