@@ -122,11 +122,11 @@ export class WeightedFair extends ShareScheduler {
  * total flow time of jobs of known size, all present at time 0, whose speedup on k servers is
  * k^p (0 < p < 1). With m jobs left, numbered i = 1..m from the largest remaining size to the
  * smallest, job i gets the fraction (i/m)^c - ((i-1)/m)^c of the servers, c = 1 / (1 - p):
- * every job gets some (efficiency), the smaller ones more (SRPT); p -> 0 is the equal split, p -> 1
- * strict SRPT. Here a job's size is its remaining work (the rough work of its unfinished tasks),
- * its share ceil(E times its fraction) executors, and jobs under their share are visited
- * smallest remaining work first. A DAG job in this simulator has no single speedup exponent, so
- * p is a parameter swept on training seeds, like weighted fair's alpha.
+ * every job gets some (efficiency), the smaller ones more (SRPT); p -> 0 is the equal split,
+ * p -> 1 strict SRPT. Here a job's size is its remaining work (the rough work of its tasks not
+ * yet started), its share ceil(E times its fraction) executors, and jobs under their share are
+ * visited smallest remaining work first. A DAG job in this simulator has no single speedup
+ * exponent, so p is a parameter swept on training seeds, like weighted fair's alpha.
  */
 export class HeSrpt extends ShareScheduler {
   constructor(readonly p: number) {
