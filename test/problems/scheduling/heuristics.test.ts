@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../../src/core/rng.js';
-import { mean } from '../../../src/core/stats.js';
+import { mean, pairedRatio } from '../../../src/core/stats.js';
 import { heuristicSolvers, sweepAlpha, sweepHeSrpt, sweepRankShape, ALPHA_GRID, HESRPT_P_GRID, RANK_MU_GRID, RANK_SIGMA_GRID } from '../../../src/problems/scheduling/heuristics.js';
 import { HeSrpt, WeightedFair } from '../../../src/problems/scheduling/weighted-fair.js';
 import { makeEnv, runEpisode } from '../../../src/problems/scheduling/evaluate.js';
@@ -139,6 +139,31 @@ test('tuned-rank-weighted-fair sweep: never worse than tuned-weighted-fair-sjf o
   const env = makeEnv(train);
   const policy = new WeightedFair(s.alpha, 'work', s.shape ?? undefined);
   assert.equal(mean([0, 1].map((i) => mean(runEpisode(env, policy, train.seedBase + i).jctMs))), s.score);
+});
+
+test('tuned-rank-weighted-fair sweep: a bump is kept only if its paired gain over the flat shares on the training episodes has a CI below 1', () => {
+  const inst = synthetic('synthetic_batch10_20exec');
+  const train = synthetic('synthetic_batch10_20exec_train');
+  const env = makeEnv(train);
+  const episodes = (policy: WeightedFair, n: number) => Array.from({ length: n }, (_, i) => mean(runEpisode(env, policy, train.seedBase + i).jctMs));
+  // Measured: on 2 episodes the best bump wins on both (kept); on 4 it is 3% better on the mean but
+  // loses on one episode, so its interval reaches 1 and the sweep falls back to the flat shares.
+  for (const n of [2, 4]) {
+    const s = sweepRankShape(inst, n);
+    const flat = sweepAlpha(inst, n, undefined, 'work');
+    const b = s.bestBump!;
+    assert.ok(b, `${n} episodes: some bump beats the flat shares on the mean`);
+    const r = pairedRatio(episodes(new WeightedFair(b.alpha, 'work', b.shape), n), episodes(new WeightedFair(flat.alpha, 'work'), n));
+    assert.deepEqual(b.vsFlat, r, `${n} episodes: the ratio is the training episodes'`);
+    assert.ok(r.mean < 1);
+    if (n === 2) {
+      assert.ok(r.ci95[1] < 1);
+      assert.deepEqual([s.alpha, s.shape], [b.alpha, b.shape]);
+    } else {
+      assert.ok(r.ci95[1] >= 1, `4 episodes: ${JSON.stringify(r)}`);
+      assert.deepEqual([s.alpha, s.shape, s.score], [flat.alpha, null, s.flatScore]);
+    }
+  }
 });
 
 test('hesrpt shares: with m jobs left the i-th largest by remaining work gets (i/m)^c - ((i-1)/m)^c of the executors, rounded up', () => {
