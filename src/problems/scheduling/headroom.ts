@@ -44,7 +44,7 @@ import { encodeAction, type SchedulingEnv, type SchedulingObs } from './env.js';
 import { makeEnv, runEpisode, type SchedulingPolicy } from './evaluate.js';
 import { firstStageOf, hasUnassigned, limitFor } from './agent-rules.js';
 import { describeRankSweep, rankWeightedFair, sweepAlpha, sweepRankShape, SWEEP_EPISODES } from './heuristics.js';
-import { WeightedFair } from './weighted-fair.js';
+import { ShareScheduler, WeightedFair } from './weighted-fair.js';
 import { loadInstance, type SchedulingInstance } from './instances.js';
 import { sampleEpisode } from './workloads.js';
 import { SIM_DEFAULTS, type EpisodeJob } from './sim.js';
@@ -58,48 +58,42 @@ export const STAY_ALWAYS = 0, STAY_UNDER_SHARE = 1;
  * simulator's job id (batch: position in the batch). With w_j = T_j^alpha, p_j = j and
  * STAY_ALWAYS it is WeightedFair(alpha) decision for decision.
  */
-export class PriorityShare implements SchedulingPolicy {
-  private order = new Int32Array(16);
-  private caps = new Float64Array(16);
-  constructor(readonly weight: Float64Array, readonly priority: Float64Array, readonly stay: number) {}
+export class PriorityShare extends ShareScheduler {
+  private rowPriority = new Float64Array(16);
+  constructor(readonly weight: Float64Array, readonly priority: Float64Array, readonly stay: number) {
+    super();
+  }
 
-  act(o: SchedulingObs, info: Info): number {
+  shares(o: SchedulingObs): { caps: Float64Array; order: Int32Array } {
     const E = o.numExecutors, J = o.numJobs;
-    if (this.caps.length < J) { this.caps = new Float64Array(2 * J); this.order = new Int32Array(2 * J); }
+    this.reserve(J);
+    if (this.rowPriority.length < J) this.rowPriority = new Float64Array(2 * J);
     let total = 0, unfinished = 0;
     for (let k = 0; k < J; k++) {
       const w = hasUnassigned(o, k) ? this.weight[o.jobId[k]!]! : 0;
       this.caps[k] = w;
       total += w;
       if (w > 0) unfinished++;
+      this.rowPriority[k] = this.priority[o.jobId[k]!]!;
     }
     for (let k = 0; k < J; k++) this.caps[k] = unfinished === 0 ? E : Math.ceil((E * this.caps[k]!) / total);
+    this.orderBy(this.rowPriority, J);
+    return { caps: this.caps, order: this.order };
+  }
+
+  /** Its own stay rule for the source executors (STAY_ALWAYS: the shared one), then the shared visit. */
+  override act(o: SchedulingObs, info: Info): number {
+    const { caps, order } = this.shares(o);
     const src = o.sourceJob;
-    if (src >= 0 && (this.stay === STAY_ALWAYS || o.jobExecutors[src]! - Math.min(o.numSourceExec, o.jobExecutors[src]!) < this.caps[src]!)) {
+    if (src >= 0 && (this.stay === STAY_ALWAYS || o.jobExecutors[src]! - Math.min(o.numSourceExec, o.jobExecutors[src]!) < caps[src]!)) {
       const r = firstStageOf(o, src);
       if (r >= 0) {
         const held = o.jobExecutors[src]! - Math.min(o.numSourceExec, o.jobExecutors[src]!);
-        const use = this.stay === STAY_ALWAYS ? o.numSourceExec : Math.min(o.numSourceExec, this.caps[src]! - held);
-        return encodeAction(r, limitFor(o, src, use), E);
+        const use = this.stay === STAY_ALWAYS ? o.numSourceExec : Math.min(o.numSourceExec, caps[src]! - held);
+        return encodeAction(r, limitFor(o, src, use), o.numExecutors);
       }
     }
-    // jobs by increasing priority (insertion sort: J is small; ties by arrival order)
-    for (let k = 0; k < J; k++) {
-      let i = k;
-      const pk = this.priority[o.jobId[k]!]!;
-      while (i > 0 && this.priority[o.jobId[this.order[i - 1]!]!]! > pk) { this.order[i] = this.order[i - 1]!; i--; }
-      this.order[i] = k;
-    }
-    for (let i = 0; i < J; i++) {
-      const k = this.order[i]!;
-      const cap = this.caps[k]!;
-      if (o.jobExecutors[k]! >= cap) continue;
-      const r = firstStageOf(o, k);
-      if (r < 0) continue;
-      const use = Math.min(o.stageUnassigned[r]!, cap - o.jobExecutors[k]!, o.numSourceExec);
-      return encodeAction(r, limitFor(o, k, use), E);
-    }
-    return info.actionMask!.length - 1;
+    return this.visit(o, info, caps, order);
   }
 }
 

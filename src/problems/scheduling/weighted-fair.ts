@@ -60,6 +60,11 @@ export abstract class ShareScheduler implements SchedulingPolicy {
     const stay = stayInSourceJob(o);
     if (stay >= 0) return stay;
     const { caps, order } = this.shares(o);
+    return this.visit(o, info, caps, order);
+  }
+
+  /** The jobs in `order`: the first under its share with a selectable stage gets the source executors; idle when none can. */
+  protected visit(o: SchedulingObs, info: Info, caps: Float64Array, order: Int32Array): number {
     for (let i = 0; i < o.numJobs; i++) {
       const k = order[i]!;
       const cap = caps[k]!;
