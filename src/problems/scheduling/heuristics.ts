@@ -222,12 +222,13 @@ export function sweepRankShape(inst: SchedulingInstance, episodes: number, compa
   const env = makeEnv(train, { compat });
   const flat = sweepAlpha(inst, episodes, compat, 'work');
   const flatScore = flat.scores[ALPHA_GRID.indexOf(flat.alpha)]!;
-  let best: { alpha: number; shape: RankShape | null; score: number } = { alpha: flat.alpha, shape: null, score: flatScore };
+  let best: { alpha: number; shape: RankShape | null; score: number; perEpisode: number[] } = { alpha: flat.alpha, shape: null, score: flatScore, perEpisode: [] };
   let configs = 0;
   const tryOne = (alpha: number, shape: RankShape): void => {
-    const score = trainingScore(env, train, new WeightedFair(alpha, 'work', shape), episodes);
+    const perEpisode = trainingScores(env, train, new WeightedFair(alpha, 'work', shape), episodes);
+    const score = mean(perEpisode);
     configs++;
-    if (score < best.score) best = { alpha, shape, score };
+    if (score < best.score) best = { alpha, shape, score, perEpisode };
   };
   for (const alpha of flat.alpha === 0 ? [0] : [flat.alpha, 0]) {
     for (const mu of RANK_MU_GRID) for (const sigma of RANK_SIGMA_GRID) tryOne(alpha, { mu, sigma });
@@ -238,14 +239,10 @@ export function sweepRankShape(inst: SchedulingInstance, episodes: number, compa
   // stream, 10 episodes chose a bump 0.6% better there and 3% worse held out), so the bump is kept
   // only if it beats the flat shares episode by episode: the paired ratio's 95% CI below 1.
   const bestBump = best.shape
-    ? {
-      alpha: best.alpha, shape: best.shape,
-      vsFlat: pairedRatio(trainingScores(env, train, new WeightedFair(best.alpha, 'work', best.shape), episodes),
-        trainingScores(env, train, new WeightedFair(flat.alpha, 'work'), episodes)),
-    }
+    ? { alpha: best.alpha, shape: best.shape, vsFlat: pairedRatio(best.perEpisode, trainingScores(env, train, new WeightedFair(flat.alpha, 'work'), episodes)) }
     : null;
-  if (bestBump && bestBump.vsFlat.ci95[1] >= 1) best = { alpha: flat.alpha, shape: null, score: flatScore };
-  const out = { ...best, flatScore, configs, bestBump };
+  const kept = bestBump !== null && bestBump.vsFlat.ci95[1] < 1;
+  const out = { alpha: kept ? best.alpha : flat.alpha, shape: kept ? best.shape : null, score: kept ? best.score : flatScore, flatScore, configs, bestBump };
   rankCache.set(key, out);
   return out;
 }

@@ -143,14 +143,18 @@ export class HeSrpt extends ShareScheduler {
     const E = o.numExecutors, J = o.numJobs, c = 1 / (1 - this.p);
     this.reserve(J);
     this.orderBy(o.jobRemainingWorkMs, J);
+    // caps first marks the unfinished jobs (1), then holds their shares.
     let m = 0;
-    for (let k = 0; k < J; k++) if (hasUnassigned(o, k)) m++;
+    for (let k = 0; k < J; k++) {
+      this.caps[k] = hasUnassigned(o, k) ? 1 : 0;
+      m += this.caps[k]!;
+    }
     // The q-th smallest unfinished job (q = 0, 1, ...) is number i = m - q from the largest.
     let q = 0;
     for (let j = 0; j < J; j++) {
       const k = this.order[j]!;
       if (m === 0) { this.caps[k] = E; continue; }
-      if (!hasUnassigned(o, k)) { this.caps[k] = 0; continue; }
+      if (this.caps[k] === 0) continue;
       const i = m - q++;
       this.caps[k] = Math.ceil(E * (Math.pow(i / m, c) - Math.pow((i - 1) / m, c)));
     }
