@@ -117,24 +117,28 @@ export const ALPHA_GRID = Array.from({ length: 41 }, (_, i) => (i - 20) / 10);
 /** Training episodes per alpha (full run, quick run). */
 export const SWEEP_EPISODES = { full: 10, quick: 3 };
 
-const gridCache = new Map<string, { value: number; scores: number[] }>();
+const gridCache = new Map<string, GridSweep>();
 
 /**
  * The value of `grid` whose policy has the lowest training score (ties: the one `prefer` puts
  * first, then the earlier), with every value's score; cached per process by `family`.
  */
-function sweepGrid(family: string, inst: SchedulingInstance, episodes: number, compat: boolean | undefined, grid: readonly number[], make: (x: number) => SchedulingPolicy, prefer: (a: number, b: number) => boolean): { value: number; scores: number[] } {
+/** A grid sweep's answer: the chosen value, each grid point's training score and its per-episode average JCTs. */
+interface GridSweep { value: number; scores: number[]; perEpisode: number[][] }
+
+function sweepGrid(family: string, inst: SchedulingInstance, episodes: number, compat: boolean | undefined, grid: readonly number[], make: (x: number) => SchedulingPolicy, prefer: (a: number, b: number) => boolean): GridSweep {
   const train = trainingTwin(inst);
   const key = `${family}\0${train.id}\0${episodes}\0${compat ?? train.compat}`;
   const hit = gridCache.get(key);
   if (hit) return hit;
   const env = makeEnv(train, { compat });
-  const scores = grid.map((x) => trainingScore(env, train, make(x), episodes));
+  const perEpisode = grid.map((x) => trainingScores(env, train, make(x), episodes));
+  const scores = perEpisode.map(mean);
   let best = 0;
   for (let i = 1; i < grid.length; i++) {
     if (scores[i]! < scores[best]! || (scores[i] === scores[best] && prefer(grid[i]!, grid[best]!))) best = i;
   }
-  const out = { value: grid[best]!, scores };
+  const out = { value: grid[best]!, scores, perEpisode };
   gridCache.set(key, out);
   return out;
 }
@@ -143,9 +147,9 @@ function sweepGrid(family: string, inst: SchedulingInstance, episodes: number, c
  * The alpha of ALPHA_GRID with the lowest mean average JCT over `episodes` training seeds of
  * the instance's workload (ties: the smaller |alpha|, then the smaller alpha).
  */
-export function sweepAlpha(inst: SchedulingInstance, episodes: number, compat?: boolean, order: JobOrder = 'arrival'): { alpha: number; scores: number[] } {
+export function sweepAlpha(inst: SchedulingInstance, episodes: number, compat?: boolean, order: JobOrder = 'arrival'): { alpha: number; scores: number[]; perEpisode: number[][] } {
   const s = sweepGrid(`weighted-fair/${order}`, inst, episodes, compat, ALPHA_GRID, (alpha) => new WeightedFair(alpha, order), (a, b) => Math.abs(a) < Math.abs(b));
-  return { alpha: s.value, scores: s.scores };
+  return { alpha: s.value, scores: s.scores, perEpisode: s.perEpisode };
 }
 
 /** heSRPT's speedup exponents searched on training seeds: 0.05..0.95 in steps of 0.05. */
@@ -157,17 +161,12 @@ export function sweepHeSrpt(inst: SchedulingInstance, episodes: number, compat?:
   return { p: s.value, scores: s.scores };
 }
 
-/** The average JCT (ms) of each training episode train.seedBase + 0..episodes-1. */
+/** The average JCT (ms) of each training episode train.seedBase + 0..episodes-1; their mean is what every sweep minimises. */
 function trainingScores(env: SchedulingEnv, train: SchedulingInstance, policy: SchedulingPolicy, episodes: number): number[] {
   const p = firstFitClass(policy);
   const jct: number[] = [];
   for (let i = 0; i < episodes; i++) jct.push(mean(runEpisode(env, p, train.seedBase + i).jctMs));
   return jct;
-}
-
-/** Their mean: what every sweep minimises. */
-function trainingScore(env: SchedulingEnv, train: SchedulingInstance, policy: SchedulingPolicy, episodes: number): number {
-  return mean(trainingScores(env, train, policy, episodes));
 }
 
 /** Centres and widths of the rank bump searched by tuned-rank-weighted-fair (the rank scale is [0, 1]). */
@@ -221,8 +220,9 @@ export function sweepRankShape(inst: SchedulingInstance, episodes: number, compa
   if (hit) return hit;
   const env = makeEnv(train, { compat });
   const flat = sweepAlpha(inst, episodes, compat, 'work');
-  const flatScore = flat.scores[ALPHA_GRID.indexOf(flat.alpha)]!;
-  let best: { alpha: number; shape: RankShape | null; score: number; perEpisode: number[] } = { alpha: flat.alpha, shape: null, score: flatScore, perEpisode: [] };
+  const flatAt = ALPHA_GRID.indexOf(flat.alpha);
+  const flatScore = flat.scores[flatAt]!, flatEpisodes = flat.perEpisode[flatAt]!;
+  let best: { alpha: number; shape: RankShape | null; score: number; perEpisode: number[] } = { alpha: flat.alpha, shape: null, score: flatScore, perEpisode: flatEpisodes };
   let configs = 0;
   const tryOne = (alpha: number, shape: RankShape): void => {
     const perEpisode = trainingScores(env, train, new WeightedFair(alpha, 'work', shape), episodes);
@@ -239,7 +239,7 @@ export function sweepRankShape(inst: SchedulingInstance, episodes: number, compa
   // stream, 10 episodes chose a bump 0.6% better there and 3% worse held out), so the bump is kept
   // only if it beats the flat shares episode by episode: the paired ratio's 95% CI below 1.
   const bestBump = best.shape
-    ? { alpha: best.alpha, shape: best.shape, vsFlat: pairedRatio(best.perEpisode, trainingScores(env, train, new WeightedFair(flat.alpha, 'work'), episodes)) }
+    ? { alpha: best.alpha, shape: best.shape, vsFlat: pairedRatio(best.perEpisode, flatEpisodes) }
     : null;
   const kept = bestBump !== null && bestBump.vsFlat.ci95[1] < 1;
   const out = { alpha: kept ? best.alpha : flat.alpha, shape: kept ? best.shape : null, score: kept ? best.score : flatScore, flatScore, configs, bestBump };
