@@ -21,8 +21,9 @@ export const METRICS: Metric[] = [
   { name: 'task_events_per_sec', unit: '1/s', better: 'higher', description: 'task completions simulated per wall-clock second in this cell, policy included' },
 ];
 
-export function makeEnv(inst: SchedulingInstance, opts: { compat?: boolean; recordEvents?: boolean } = {}): SchedulingEnv {
-  return new SchedulingEnv({ numExecutors: inst.numExecutors, pool: inst.templates, workload: inst.workload, compat: opts.compat ?? inst.compat, recordEvents: opts.recordEvents, executorClasses: inst.executorClasses });
+/** The env of an instance; `compat` overrides the instance's own executor-level rule when given. */
+export function makeEnv(inst: SchedulingInstance, opts: { compat?: boolean; recordEvents?: boolean; maxStages?: number; maxTimeMs?: number } = {}): SchedulingEnv {
+  return new SchedulingEnv({ numExecutors: inst.numExecutors, pool: inst.templates, workload: inst.workload, compat: opts.compat ?? inst.compat, recordEvents: opts.recordEvents, maxStages: opts.maxStages, maxTimeMs: opts.maxTimeMs, executorClasses: inst.executorClasses });
 }
 
 /**
@@ -36,8 +37,7 @@ export function createSchedulingEnv(opts: { instance: string; data?: string; com
   const data = new DataPath({ dataDir: opts.data });
   const ref = instanceRef(opts.instance, data);
   if (!ref) throw new SelfoptError(`'${opts.instance}' is not a scheduling instance id`, 'createSchedulingEnv', 'an id like tpch_batch20_50exec_train');
-  const inst = loadInstance(ref);
-  return new SchedulingEnv({ numExecutors: inst.numExecutors, pool: inst.templates, workload: inst.workload, compat: opts.compat ?? inst.compat, maxStages: opts.maxStages, maxTimeMs: opts.maxTimeMs, executorClasses: inst.executorClasses });
+  return makeEnv(loadInstance(ref), opts);
 }
 
 export interface EpisodeResult extends EpisodeStats {
