@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataPath } from '../../src/core/data.js';
@@ -8,9 +8,10 @@ import { runBench } from '../../src/bench/runner.js';
 import { ResultsStore } from '../../src/bench/store.js';
 import { loadPictures } from '../../src/bench/pictures.js';
 import { printReport, writeReport } from '../../src/cli/report.js';
+import { tempDir } from '../tmp.js';
 
 test('a problem that draws gets each solver\'s seed-1 solution into the run\'s pictures and the HTML report', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'selfopt-pictures-'));
+  const dir = tempDir('selfopt-pictures-');
   const storePath = join(dir, 'results.duckdb');
   const store = await ResultsStore.open(storePath);
   try {

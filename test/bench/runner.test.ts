@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -10,6 +10,7 @@ import { SelfoptError } from '../../src/core/errors.js';
 import { planGrid, runBench, type BenchOptions } from '../../src/bench/runner.js';
 import { ResultsStore } from '../../src/bench/store.js';
 import { generateKeys, writeSosd } from '../../src/problems/index/instances.js';
+import { tempDir } from '../tmp.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -60,7 +61,7 @@ test('without --instances the grid holds the test split only, unless --split say
 });
 
 test('a failing cell stops the run, finished cells stay recorded, --resume runs only the rest', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'selfopt-runner-'));
+  const dir = tempDir('selfopt-runner-');
   const good = join(dir, 'good_uint64');
   const later = join(dir, 'zlater_uint64');
   writeSosd(good, generateKeys({ dist: 'lognormal', n: 5000, type: 'uint64', dup: 1, seed: 1 }));
@@ -89,7 +90,7 @@ test('a failing cell stops the run, finished cells stay recorded, --resume runs 
 });
 
 test('the selfopt command end to end: bench --json prints the stable summary; errors are one line', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'selfopt-cli-'));
+  const dir = tempDir('selfopt-cli-');
   const store = join(dir, 'r.duckdb');
   const out = execFileSync(process.execPath, [CLI, 'bench', 'index', '--quick', '--instances', 'lognormal_20K_uint64', '--solvers', 'binary-search,radix-binary-search', '--seeds', '2', '--json', '--store', store, '--html', join(dir, 'r.html')], { encoding: 'utf8' });
   const j = JSON.parse(out);
@@ -107,7 +108,7 @@ test('the selfopt command end to end: bench --json prints the stable summary; er
 });
 
 test('a problem\'s meta metrics reach the JSON summary (scheduling: simulator decisions per second)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'selfopt-meta-'));
+  const dir = tempDir('selfopt-meta-');
   const out = execFileSync(process.execPath, [CLI, 'bench', 'scheduling', '--quick', '--instances', 'synthetic_batch3_5exec', '--solvers', 'fifo,fair', '--seeds', '2', '--json', '--store', join(dir, 'r.duckdb'), '--no-html'], { encoding: 'utf8' });
   const j = JSON.parse(out);
   const decisions = j.rows.filter((r: any) => r.metric === 'decisions_per_sec').map((r: any) => r.mean);
@@ -118,7 +119,7 @@ test('a problem\'s meta metrics reach the JSON summary (scheduling: simulator de
 });
 
 test('a user error in a worker thread stays a user error (one line, exit 2), not a crash', async () => {
-  const store = await ResultsStore.open(join(mkdtempSync(join(tmpdir(), 'selfopt-usererr-')), 'r.duckdb'));
+  const store = await ResultsStore.open(join(tempDir('selfopt-usererr-'), 'r.duckdb'));
   try {
     await assert.rejects(
       runBench(options({ problems: ['partition'], instances: ['rgg_2k_k2'], solvers: ['spectral'], seeds: 1, concurrency: 1, options: { laplacian: 'bogus' } }), store),

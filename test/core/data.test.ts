@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataPath } from '../../src/core/data.js';
 import { unknownName, SelfoptError } from '../../src/core/errors.js';
 import { writeFileAtomic } from '../../src/core/files.js';
+import { tempDir } from '../tmp.js';
 
 test('data search path order: --data, $SELFOPT_DATA, ./data, ../shared/data', () => {
-  const root = mkdtempSync(join(tmpdir(), 'selfopt-data-'));
+  const root = tempDir('selfopt-data-');
   const cwd = join(root, 'proj');
   for (const d of ['flag', 'envdir', 'proj/data', 'shared/data']) mkdirSync(join(root, d), { recursive: true });
   for (const d of ['envdir', 'proj/data', 'shared/data']) writeFileSync(join(root, d, 'x.bin'), d);
@@ -31,7 +31,7 @@ test('unknown names suggest close ones and list the valid set', () => {
 });
 
 test('atomic write leaves no temp file and replaces the target whole', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'selfopt-atomic-'));
+  const dir = tempDir('selfopt-atomic-');
   const f = join(dir, 'sub', 'out.txt');
   writeFileAtomic(f, 'one');
   writeFileAtomic(f, 'two');

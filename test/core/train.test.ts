@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { train, checkpointFor } from '../../src/core/train.js';
 import { DataPath } from '../../src/core/data.js';
 import { SelfoptError } from '../../src/core/errors.js';
 import type { InstanceRef, LearnedSolver, Problem, TrainContext } from '../../src/core/problem.js';
+import { tempDir } from '../tmp.js';
 
 // A toy learned solver: "trains" by averaging its instances' numbers, one instance per step,
 // keeping a running state in stateDir so that a second run resumes where the first stopped.
@@ -47,7 +47,7 @@ function opts(dir: string, extra: Partial<Parameters<typeof train>[0]> = {}) {
 }
 
 test('train: trains on the train split only, writes the checkpoint and a manifest with the command', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'selfopt-train-'));
+  const dir = tempDir('selfopt-train-');
   const seen: number[] = [];
   const o = await train({ ...opts(dir), onProgress: (d) => seen.push(d) });
   assert.equal(readFileSync(o.out, 'utf8'), '5'); // (2 + 4 + 9) / 3: the test instance 100 was left out
@@ -60,7 +60,7 @@ test('train: trains on the train split only, writes the checkpoint and a manifes
 });
 
 test('train: a second run resumes from the saved state; --fresh starts over', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'selfopt-train-'));
+  const dir = tempDir('selfopt-train-');
   await train(opts(dir, { budget: { steps: 2 } }));
   assert.equal(readFileSync(join(dir, 'ckpt', 'averager.ckpt'), 'utf8'), '3');
   // Pretend the first session took 1000 s: the manifest's wall time must cover both sessions.
@@ -74,7 +74,7 @@ test('train: a second run resumes from the saved state; --fresh starts over', as
 });
 
 test('train: clear errors for a heuristic, a test instance, no budget, and a missing checkpoint', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'selfopt-train-'));
+  const dir = tempDir('selfopt-train-');
   await assert.rejects(train(opts(dir, { solver: 'zero' })), (e: SelfoptError) => /not trained/.test(e.message) && /averager/.test(e.message));
   await assert.rejects(train(opts(dir, { instances: ['2', '100'] })), /test-split instance\(s\) 100/);
   await assert.rejects(train(opts(dir, { budget: {} })), /no training budget/);

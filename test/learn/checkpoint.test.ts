@@ -1,17 +1,16 @@
 /** Checkpoints: exact round trip, and bad files that must load nothing. */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync, readdirSync, truncateSync, statSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync, readdirSync, truncateSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import { SelfoptError } from '../../src/core/errors.js';
 import { MLP, type Module } from '../../src/learn/layers.js';
 import { DagMessagePassing } from '../../src/learn/gnn.js';
 import { saveCheckpoint, loadCheckpoint, readCheckpoint } from '../../src/learn/checkpoint.js';
+import { tempDir } from '../tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'selfopt-ckpt-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('selfopt-ckpt-');
 const snapshot = (m: Module) => m.parameters().map((p) => Array.from(p.data));
 
 function saved(name: string, model: Module): string {

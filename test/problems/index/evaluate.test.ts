@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../../../src/core/rng.js';
 import { DataPath } from '../../../src/core/data.js';
@@ -14,6 +13,7 @@ import { compareKeys, fromUint32, lowerBoundExact, type KeySet } from '../../../
 import type { SearchIndex } from '../../../src/problems/index/search-index.js';
 import { absentLookups, existingLookups, rangeScans } from '../../../src/problems/index/workloads.js';
 import { indexProblem } from '../../../src/problems/index/index.js';
+import { tempDir } from '../../tmp.js';
 
 /** Small batches so that a whole evaluation takes milliseconds. */
 function evalCtx(seed = 1, options: Record<string, string> = {}): EvalContext {
@@ -141,7 +141,7 @@ test('workloads: deterministic per seed; existing keys are in the set, absent ke
 });
 
 test('the problem: registration, instances by id, dataset name or file path, and clear errors for unknown names', () => {
-  const root = mkdtempSync(join(tmpdir(), 'selfopt-index-problem-'));
+  const root = tempDir('selfopt-index-problem-');
   mkdirSync(join(root, 'index'));
   writeSosd(join(root, 'index', 'ipv4_range_starts_386K_uint32'), fromUint32(Uint32Array.from([1, 5, 9, 300])));
   const data = new DataPath({ dataDir: root, env: {}, cwd: root });

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SelfoptError } from '../../../src/core/errors.js';
 import { encodeSosd, formatCount, generateKeys, generatedId, loadSosd, ndtri, parseGeneratedId, writeSosd, type GenSpec } from '../../../src/problems/index/instances.js';
 import { firstUnsorted, fromBigUint64, fromFloat64, fromUint32, keyAt, type KeySet } from '../../../src/problems/index/keys.js';
+import { tempDir } from '../../tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'selfopt-index-'));
+const dir = tempDir('selfopt-index-');
 
 function sameKeys(a: KeySet, b: KeySet): void {
   assert.equal(a.type, b.type);

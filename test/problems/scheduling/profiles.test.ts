@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SelfoptError } from '../../../src/core/errors.js';
 import { DataPath } from '../../../src/core/data.js';
 import { EXECUTOR_LEVELS, FIRST_WAVE, FRESH, NUM_LEVELS, REST_WAVE, findTpchDir, loadProfileFile, loadTpch, type RawJob } from '../../../src/problems/scheduling/profiles.js';
 import { fixedStage, rawJob, template } from './fixtures.js';
+import { tempDir } from '../../tmp.js';
 
 function throwsSelfopt(fn: () => unknown, ...patterns: RegExp[]): void {
   assert.throws(fn, (e: unknown) => {
@@ -16,7 +16,7 @@ function throwsSelfopt(fn: () => unknown, ...patterns: RegExp[]): void {
   });
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'selfopt-sched-'));
+const dir = tempDir('selfopt-sched-');
 
 let files = 0;
 function fileWith(job: RawJob): string {
