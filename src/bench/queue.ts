@@ -106,6 +106,8 @@ export interface QueuedRunOptions {
   record: (cell: Cell, result: CellJobResult) => Promise<void>;
   /** How often to look at every pending job directly, in case an event was missed (ms). */
   sweepMs?: number;
+  /** Stops the run when aborted, as a failure does but without an error. */
+  signal?: AbortSignal;
 }
 
 export interface QueuedRunOutcome {
@@ -115,7 +117,8 @@ export interface QueuedRunOutcome {
 
 /**
  * Enqueues `cells` and waits until each has a recorded result. The first failed cell stops the
- * run: its waiting jobs are removed, recorded cells stay, and the error names the cell.
+ * run: its waiting jobs are removed, recorded cells stay, and the error names the cell. An abort
+ * of `signal` stops it the same way and returns.
  */
 export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcome> {
   await checkRedis(opts.url);
@@ -173,6 +176,9 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcom
       else if (job.failedReason !== undefined && (await job.isFailed())) fail(id, job.failedReason);
     }
   };
+  const onAbort = () => wake();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const stopped = () => failure !== undefined || opts.signal?.aborted === true;
   try {
     await events.waitUntilReady();
     for (const cell of opts.recorded ?? []) await queue.remove(cellJobId(opts.runId, cell)).catch(() => 0);
@@ -182,25 +188,26 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcom
     await sweep();
     const sweepMs = opts.sweepMs ?? 5000;
     let lastSweep = Date.now();
-    while (pending.size > 0 && !failure) {
+    while (pending.size > 0 && !stopped()) {
       await new Promise<void>((res) => {
         wake = res;
         setTimeout(res, Math.max(0, lastSweep + sweepMs - Date.now())).unref();
       });
-      if (pending.size > 0 && !failure && Date.now() - lastSweep >= sweepMs) {
+      if (pending.size > 0 && !stopped() && Date.now() - lastSweep >= sweepMs) {
         await sweep();
         lastSweep = Date.now();
       }
     }
     await writing;
-    if (failure) {
+    if (stopped()) {
       // Waiting jobs of this run are taken off the queue; a running one finishes and stays in
       // Redis as completed, where a `--resume` finds it.
       for (const id of pending.keys()) await queue.remove(id).catch(() => 0);
-      throw failure;
+      if (failure) throw failure;
     }
     return { stalled };
   } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
     await events.close();
     await queue.close();
   }

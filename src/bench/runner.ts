@@ -5,7 +5,9 @@
  *
  * Cells are ordered by instance so that a worker keeps one instance loaded for many cells. The
  * first cell that fails (a wrong answer, a crash) stops the run: what finished stays recorded,
- * and the error is reported with its cell.
+ * and the error is reported with its cell. An abort of `signal` (the CLI's Ctrl-C) stops it the
+ * same way without an error: no new cell starts, cells running on worker threads are abandoned,
+ * the store is left whole, and the outcome says `interrupted`.
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
@@ -39,6 +41,10 @@ export interface BenchOptions {
   concurrency?: number;
   /** Show a progress bar on stderr. */
   progress: boolean;
+  /** Called after each cell is recorded, with the count recorded so far and the cells to run. */
+  onCell?: (cell: Cell, finished: number, total: number) => void;
+  /** Stops the run when aborted; finished cells stay recorded and `--resume` runs the rest. */
+  signal?: AbortSignal;
   command: string;
   /** Run the cells on `selfopt worker`s through this Redis (redis://host:port) instead of here. */
   queue?: string;
@@ -82,10 +88,14 @@ export function planGrid(opts: BenchOptions): PlannedProblem[] {
 
 export interface BenchOutcome {
   runId: string;
+  /** Cells in the grid. */
+  total: number;
   ran: number;
   skipped: number;
   /** Queued runs: cells whose worker died mid-cell and that another worker re-ran. */
   stalled?: number;
+  /** The signal stopped the run before every cell ran. */
+  interrupted?: boolean;
 }
 
 export async function runBench(opts: BenchOptions, store: ResultsStore): Promise<BenchOutcome> {
@@ -108,6 +118,12 @@ export async function runBench(opts: BenchOptions, store: ResultsStore): Promise
   const bar = opts.progress ? makeBar(todo.length) : undefined;
   let finished = 0;
   let stalled: number | undefined;
+  const recorded = (cell: Cell, what: string) => {
+    finished++;
+    bar?.update(finished, { what });
+    opts.onCell?.(cell, finished, todo.length);
+  };
+  const interrupted = () => opts.signal?.aborted === true;
   try {
     if (opts.queue !== undefined) {
       const { runQueued } = await import('./queue.js');
@@ -121,39 +137,48 @@ export async function runBench(opts: BenchOptions, store: ResultsStore): Promise
         record: async (cell, r) => {
           await store.insertCell(toRows(runId, byName.get(cell.problem)!, cell, r, r.codeVersion, r.machine));
           keepPicture(store.path, runId, cell, r);
-          finished++;
-          bar?.update(finished, { what: `${cell.problem} ${cell.instance.id} ${cell.solver} seed ${cell.seed} (${r.worker})` });
+          recorded(cell, `${cell.problem} ${cell.instance.id} ${cell.solver} seed ${cell.seed} (${r.worker})`);
         },
+        signal: opts.signal,
       });
       stalled = outcome.stalled;
     }
     for (const plan of opts.queue !== undefined ? [] : plans) {
       const cells = todo.filter((c) => c.problem === plan.problem.name);
-      if (cells.length === 0) continue;
+      if (cells.length === 0 || interrupted()) continue;
       const threads = Math.max(0, Math.min(opts.concurrency ?? availableParallelism(), plan.problem.maxConcurrency ?? Infinity, cells.length));
       const record = async (cell: Cell, r: CellResult) => {
         await store.insertCell(toRows(runId, plan.problem, cell, r, version, machine));
         keepPicture(store.path, runId, cell, r);
-        finished++;
-        bar?.update(finished, { what: `${cell.problem} ${cell.instance.id} ${cell.solver} seed ${cell.seed}` });
+        recorded(cell, `${cell.problem} ${cell.instance.id} ${cell.solver} seed ${cell.seed}`);
       };
       if (threads === 0) {
-        for (const cell of cells) await record(cell, await runCellLabelled(cell, () => runCell(cell)));
+        for (const cell of cells) {
+          if (interrupted()) break;
+          await record(cell, await runCellLabelled(cell, () => runCell(cell)));
+        }
       } else {
-        await runInPool(cells, threads, record);
+        await runInPool(cells, threads, record, opts.signal);
       }
     }
+    if (interrupted()) return { runId, total: allCells.length, ran: finished, skipped, stalled, interrupted: true };
     await store.finishRun(runId);
   } finally {
     bar?.stop();
   }
-  return { runId, ran: finished, skipped, stalled };
+  return { runId, total: allCells.length, ran: finished, skipped, stalled };
 }
 
-/** Runs cells on a pool of worker threads; stops at the first failure and rethrows it. */
-async function runInPool(cells: Cell[], threads: number, record: (c: Cell, r: CellResult) => Promise<void>): Promise<void> {
+/**
+ * Runs cells on a pool of worker threads; stops at the first failure and rethrows it. An abort
+ * of `signal` abandons the running cells and returns once the finished ones are recorded.
+ */
+async function runInPool(cells: Cell[], threads: number, record: (c: Cell, r: CellResult) => Promise<void>, signal?: AbortSignal): Promise<void> {
   const pool = new Piscina({ ...cellPoolOptions(threads), idleTimeout: 1000 });
   const abort = new AbortController();
+  const onAbort = () => abort.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) abort.abort();
   let failure: unknown;
   // Each worker lane takes cells in order, so one worker sees one instance after another.
   const queue = [...cells];
@@ -172,9 +197,12 @@ async function runInPool(cells: Cell[], threads: number, record: (c: Cell, r: Ce
   try {
     await Promise.all(Array.from({ length: threads }, lane));
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     await pool.destroy();
   }
-  if (failure !== undefined) throw failure;
+  // The cells the signal abandoned fail with AbortError; any other failure is the run's to report.
+  const abandoned = signal?.aborted === true && failure instanceof Error && failure.name === 'AbortError';
+  if (failure !== undefined && !abandoned) throw failure;
 }
 
 async function runCellLabelled(cell: Cell, run: () => Promise<CellResult>): Promise<CellResult> {

@@ -65,6 +65,17 @@ program
     const data = new DataPath({ dataDir: o.data });
     const chosen = names.length > 0 ? names : problems.map((p) => p.name);
     const store = await ResultsStore.open(resolve(o.store));
+    // The first Ctrl-C (or SIGTERM) stops the run cleanly: no new cell, the store closed whole.
+    // A second one exits at once, as a kill would (finished cells are committed either way).
+    const stop = new AbortController();
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (stop.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : 143);
+      console.error(`\nselfopt: stopping (${sig}): finished cells are recorded; cells running now are abandoned; again to exit at once`);
+      stop.abort();
+      process.exitCode = sig === 'SIGINT' ? 130 : 143;
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     try {
       const outcome = await runBench(
         {
@@ -82,9 +93,14 @@ program
           command: process.argv.slice(2).join(' '),
           queue: o.queue,
           queueName: o.queueName,
+          signal: stop.signal,
         },
         store,
       );
+      if (outcome.interrupted) {
+        console.error(`run ${outcome.runId} stopped: ${outcome.skipped + outcome.ran} of ${outcome.total} cells recorded (${outcome.ran} this time); the same command with --resume runs the rest`);
+        return;
+      }
       const stalled = outcome.stalled ? `, ${outcome.stalled} re-run after their worker stopped` : '';
       if (!o.json) console.error(`run ${outcome.runId}: ${outcome.ran} cells run, ${outcome.skipped} already recorded${stalled}`);
       const reports = await printReport(store, { runId: outcome.runId, problems: chosen, json: o.json === true });
@@ -93,6 +109,8 @@ program
         if (!o.json) console.error(`HTML report: ${path}`);
       }
     } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       await store.close();
     }
   });

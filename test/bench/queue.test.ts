@@ -276,6 +276,30 @@ test('--resume with --queue: a coordinator killed after enqueuing is continued, 
   }
 });
 
+test('Ctrl-C stops a queued coordinator cleanly: its waiting jobs leave the queue, exit 130', { skip, timeout: 60_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'selfopt-queue-stop-'));
+  const redis = await startRedis(t.signal);
+  const queueName = `stop-${process.pid}`;
+  const args = [CLI, 'bench', 'partition', '--quick', '--instances', 'rgg_2k_k2', '--solvers', 'random,graph-growing', '--seeds', '3', '--queue', redis.url, '--queue-name', queueName, '--store', join(dir, 'queued.duckdb'), '--no-html'];
+  try {
+    // No worker: the coordinator enqueues every cell and waits; Ctrl-C while it waits.
+    const coordinator = child(t.signal, process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
+    let stderr = '';
+    coordinator.stderr!.on('data', (d) => (stderr += d));
+    for (let i = 0; (await queueLeft(redis.url, queueName)) < 6; i++) {
+      assert.ok(i < 400, 'the coordinator enqueued the grid');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    coordinator.kill('SIGINT');
+    assert.equal(await new Promise((ok) => coordinator.once('exit', ok)), 130, stderr);
+    assert.match(stderr, /stopped: 0 of 6 cells recorded \(0 this time\); the same command with --resume runs the rest/);
+    assert.equal(await queueLeft(redis.url, queueName), 0, 'no job of the stopped run is left for a worker');
+  } finally {
+    redis.proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a resumed coordinator removes the jobs a previous one left in Redis for cells already recorded', { skip, timeout: 60_000 }, async (t) => {
   const redis = await startRedis(t.signal);
   const queueName = `leftover-${process.pid}`;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { DataPath } from '../../src/core/data.js';
 import { SelfoptError } from '../../src/core/errors.js';
@@ -87,6 +87,48 @@ test('a failing cell stops the run, finished cells stay recorded, --resume runs 
     await s.close();
     writeFileSync(later, Buffer.alloc(13));
   }
+});
+
+test('an aborted signal stops the run after the cell in hand: finished cells recorded, the run left open, --resume runs the rest', async () => {
+  const dir = tempDir('selfopt-stop-');
+  for (const concurrency of [0, 2]) {
+    const stop = new AbortController();
+    const opts = options({ instances: ['uniform_dense_20K_uint64', 'lognormal_20K_uint64'], seeds: 3, concurrency });
+    const s = await ResultsStore.open(join(dir, `r${concurrency}.duckdb`));
+    const out = await runBench({ ...opts, signal: stop.signal, onCell: (_c, finished) => { if (finished === 2) stop.abort(); } }, s);
+    assert.equal(out.interrupted, true);
+    assert.equal(out.total, 12);
+    // In this thread the run stops right after the second cell; on 2 worker threads the other
+    // lane's cell may finish and be recorded in the meantime, or be abandoned.
+    assert.ok(concurrency === 0 ? out.ran === 2 : out.ran >= 2 && out.ran <= 3, `${out.ran} cells ran`);
+    const runs = await s.runs();
+    assert.equal(runs[0]!.finishedAt, null, 'a stopped run is not marked finished');
+    assert.equal((await s.doneCells(out.runId)).size, out.ran, 'every cell that ran is recorded');
+    const rest = await runBench({ ...opts, resume: true }, s);
+    assert.equal(rest.runId, out.runId);
+    assert.deepEqual([rest.ran, rest.skipped, rest.interrupted], [12 - out.ran, out.ran, undefined]);
+    const rows = await s.rows({ runId: out.runId });
+    assert.equal(new Set(rows.map((r) => `${r.instance}/${r.solver}/${r.seed}`)).size, 12);
+    assert.notEqual((await s.runs())[0]!.finishedAt, null);
+    await s.close();
+  }
+});
+
+test('Ctrl-C stops `selfopt bench` cleanly: exit 130, a line saying how many cells are recorded, and --resume runs the rest', async () => {
+  const dir = tempDir('selfopt-sigint-');
+  const args = [CLI, 'bench', 'index', '--quick', '--instances', 'uniform_dense_20K_uint64,lognormal_20K_uint64', '--solvers', 'binary-search,eytzinger,pgm', '--seeds', '3', '--concurrency', '1', '--no-html', '--store', join(dir, 'r.duckdb')];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  // The progress bar's first line means the run has started; stop it there.
+  await new Promise<void>((res) => child.stderr.on('data', (d) => { stderr += d; if (stderr.includes('cells |')) res(); }));
+  child.kill('SIGINT');
+  assert.equal(await exited, 130);
+  const m = /run (\S+) stopped: (\d+) of 18 cells recorded \(\2 this time\); the same command with --resume runs the rest/.exec(stderr);
+  assert.ok(m, stderr);
+  const resumed = spawnSync(process.execPath, [...args, '--resume'], { encoding: 'utf8' });
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.match(resumed.stderr, new RegExp(`run ${m[1]}: ${18 - Number(m[2])} cells run, ${m[2]} already recorded`));
 });
 
 test('the selfopt command end to end: bench --json prints the stable summary; errors are one line', () => {
