@@ -57,7 +57,6 @@ export function optServerBuildError(): string {
 /** A running server process: its FIFOs, open in this process. */
 interface ServerProcess {
   child: ChildProcess;
-  dir: string;
   reqFd: number;
   respFd: number;
   /** exe and timeout: a pooled process serves only a client that would have started the same one. */
@@ -79,7 +78,6 @@ process.on('exit', () => { for (const p of live) kill(p); });
 function kill(p: ServerProcess): void {
   for (const fd of [p.reqFd, p.respFd]) { try { closeSync(fd); } catch { /* already closed */ } }
   if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-  rmSync(p.dir, { recursive: true, force: true });
   live.delete(p);
 }
 
@@ -95,7 +93,11 @@ function spawnServer(exe: string, timeoutMs: number, key: string): ServerProcess
   // Same order as the server (requests, then responses): each open returns once both ends are open.
   const reqFd = openSync(req, 'w');
   const respFd = openSync(resp, 'r');
-  const p = { child, dir, reqFd, respFd, key };
+  // Both ends are open on both sides, so the FIFOs' names are no longer needed: removing them
+  // now leaves nothing in the temp dir, even when this thread is terminated (a worker thread's
+  // 'exit' handlers do not run then) or the process is killed.
+  rmSync(dir, { recursive: true, force: true });
+  const p = { child, reqFd, respFd, key };
   live.add(p);
   serverStats.starts++;
   return p;

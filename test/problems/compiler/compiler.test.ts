@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SelfoptError } from '../../../src/core/errors.js';
+import { tempDir } from '../../tmp.js';
 import { Rng } from '../../../src/core/rng.js';
 import { DataPath } from '../../../src/core/data.js';
 import { findTool, llvmAvailable, requireTool, runSync } from '../../../src/problems/compiler/llvm.js';
@@ -17,9 +17,8 @@ import { geneticAlgorithm, greedySearch } from '../../../src/problems/compiler/h
 import { closeIdleServers, optServerBinary, optServerBuildError, serverStats } from '../../../src/problems/compiler/opt-server.js';
 
 const skip = llvmAvailable() && findTool('llvm-as') ? false : 'LLVM 14 clang/opt/llvm-dis/llvm-link are not installed';
-const dir = mkdtempSync(join(tmpdir(), 'selfopt-compiler-test-'));
+const dir = tempDir('selfopt-compiler-test-');
 process.env.SELFOPT_CACHE = join(dir, 'cache');
-process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 
 /** A tiny C program with a loop, a switch and a helper function: enough for every pass kind. */
 const TINY = `#include <stdio.h>
@@ -294,8 +293,20 @@ test('opt-server pool: a closed session hands its process to the next, which com
   if (!optServerBinary()) return t.skip(`opt-server cannot be built here: ${optServerBuildError()}`);
   closeIdleServers();
   const inst = tiny();
+  // The new process's FIFOs are made under TMPDIR; once connected they keep no name there (a
+  // worker thread terminated with the process live cannot clean up after it).
+  const fifos = tempDir('selfopt-fifos-');
+  const tmp = process.env.TMPDIR;
+  process.env.TMPDIR = fifos;
   const s1 = new OptSession({ backend: 'server' });
-  const r1 = s1.apply(s1.addState(inst.ir).hash, 'mem2reg');
+  let r1;
+  try {
+    r1 = s1.apply(s1.addState(inst.ir).hash, 'mem2reg');
+  } finally {
+    if (tmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = tmp;
+  }
+  assert.deepEqual(readdirSync(fifos), [], 'the live server left no FIFO names behind');
   s1.close();
   assert.equal(serverStats.idlePids().length, 1);
   const starts = serverStats.starts;
