@@ -67,6 +67,8 @@ program
     const store = await ResultsStore.open(resolve(o.store));
     // The first Ctrl-C (or SIGTERM) stops the run cleanly: no new cell, the store closed whole.
     // A second one exits at once, as a kill would (finished cells are committed either way).
+    // With --concurrency 0 the cells run in this thread, where a handler waits for the cell to
+    // end; there the signals keep their default and stop the process at once.
     const stop = new AbortController();
     const onSignal = (sig: NodeJS.Signals) => {
       if (stop.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : 143);
@@ -74,8 +76,11 @@ program
       stop.abort();
       process.exitCode = sig === 'SIGINT' ? 130 : 143;
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    const offThread = o.queue !== undefined || o.concurrency !== 0;
+    if (offThread) {
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    }
     try {
       const outcome = await runBench(
         {

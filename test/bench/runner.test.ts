@@ -129,6 +129,12 @@ test('Ctrl-C stops `selfopt bench` cleanly: exit 130, a line saying how many cel
   const resumed = spawnSync(process.execPath, [...args, '--resume'], { encoding: 'utf8' });
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.match(resumed.stderr, new RegExp(`run ${m[1]}: ${18 - Number(m[2])} cells run, ${m[2]} already recorded`));
+  // Cells in this thread (--concurrency 0): Ctrl-C keeps its default and ends the process at once.
+  const inThread = spawn(process.execPath, [...args.slice(0, -2), '--store', join(dir, 'r0.duckdb'), '--concurrency', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const ended = new Promise<NodeJS.Signals | null>((res) => inThread.on('exit', (_code, sig) => res(sig)));
+  await new Promise<void>((res) => inThread.stderr.on('data', (d) => { if (String(d).includes('cells |')) res(); }));
+  inThread.kill('SIGINT');
+  assert.equal(await ended, 'SIGINT');
 });
 
 test('the selfopt command end to end: bench --json prints the stable summary; errors are one line', () => {
