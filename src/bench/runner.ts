@@ -161,7 +161,7 @@ export async function runBench(opts: BenchOptions, store: ResultsStore): Promise
         await runInPool(cells, threads, record, opts.signal);
       }
     }
-    if (interrupted()) return { runId, total: allCells.length, ran: finished, skipped, stalled, interrupted: true };
+    if (interrupted() && finished < todo.length) return { runId, total: allCells.length, ran: finished, skipped, stalled, interrupted: true };
     await store.finishRun(runId);
   } finally {
     bar?.stop();
