@@ -106,6 +106,7 @@ program
         console.error(`run ${outcome.runId} stopped: ${outcome.skipped + outcome.ran} of ${outcome.total} cells recorded (${outcome.ran} this time); the same command with --resume runs the rest`);
         return;
       }
+      process.exitCode = undefined; // a signal after the last cell: the run is complete
       const stalled = outcome.stalled ? `, ${outcome.stalled} re-run after their worker stopped` : '';
       if (!o.json) console.error(`run ${outcome.runId}: ${outcome.ran} cells run, ${outcome.skipped} already recorded${stalled}`);
       const reports = await printReport(store, { runId: outcome.runId, problems: chosen, json: o.json === true });
