@@ -260,9 +260,22 @@ function makeBar(total: number): cliProgress.SingleBar {
       notTTYSchedule: 10_000,
       etaBuffer: 20,
       clearOnComplete: false,
+      formatTime: formatEta,
     },
     cliProgress.Presets.shades_classic,
   );
   bar.start(total, 0, { what: '' });
   return bar;
+}
+
+/**
+ * The bar's ETA, rounded to 5 s: 35s, 4m10s, 2h05m. cli-progress's own rounds the minutes alone
+ * and can print 1h60m. Its placeholders for an unknown ETA ('NULL', 'INF') pass through.
+ */
+export function formatEta(t: number | string): string {
+  if (typeof t !== 'number' || !Number.isFinite(t)) return String(t);
+  const s = Math.max(0, 5 * Math.round(t / 5));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+  const two = (v: number) => String(v).padStart(2, '0');
+  return h > 0 ? `${h}h${two(m)}m` : m > 0 ? `${m}m${two(sec)}s` : `${sec}s`;
 }

@@ -7,7 +7,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { DataPath } from '../../src/core/data.js';
 import { SelfoptError } from '../../src/core/errors.js';
-import { planGrid, runBench, type BenchOptions } from '../../src/bench/runner.js';
+import { formatEta, planGrid, runBench, type BenchOptions } from '../../src/bench/runner.js';
 import { ResultsStore } from '../../src/bench/store.js';
 import { generateKeys, writeSosd } from '../../src/problems/index/instances.js';
 import { tempDir } from '../tmp.js';
@@ -40,6 +40,12 @@ test('planGrid checks names before any work and expands the grid', () => {
   assert.throws(() => planGrid(options({ instances: ['no_such_instance'] })), /unknown instance 'no_such_instance'/);
   assert.throws(() => planGrid(options({ seeds: 0 })), /--seeds 0/);
   assert.throws(() => planGrid(options({ split: 'held-out' as BenchOptions['split'] })), /--split held-out/);
+});
+
+test('the progress bar\'s ETA rounds the whole time, never 1h60m', () => {
+  assert.deepEqual([7199, 7197, 3600, 3599, 610, 59, 2, 0].map(formatEta), ['2h00m', '1h59m', '1h00m', '1h00m', '10m10s', '1m00s', '0s', '0s']);
+  assert.equal(formatEta(3 * 3600 + 14 * 60 + 31), '3h14m');
+  assert.equal(formatEta('INF' as unknown as number), 'INF');
 });
 
 test('without --instances the grid holds the test split only, unless --split says otherwise', () => {
