@@ -10,6 +10,7 @@ import { DATASETS, instanceRef, loadInstance, type SchedulingInstance } from './
 import { evaluateScheduling, METRICS, type SchedulingPolicy } from './evaluate.js';
 import { heuristicSolvers } from './heuristics.js';
 import { decimaSolver } from './decima.js';
+import { scheduleSvg } from './picture.js';
 
 /**
  * Instances of a default run; the TPC-H ones only when the profiles are on the data path. A full
@@ -66,6 +67,8 @@ export const schedulingProblem: Problem<SchedulingInstance, SchedulingPolicy> = 
   },
 
   load: (ref) => loadInstance(ref),
+
+  picture: (inst, policy, caption) => scheduleSvg(inst, policy, caption),
 
   evaluate: (inst, policy, ctx) => evaluateScheduling(inst, policy, ctx),
 };
