@@ -161,10 +161,11 @@ export interface Problem<I = any, S = any> {
   /** Loads (or generates) the instance. Runs in the worker; the runner caches it per worker. */
   load(ref: InstanceRef): I | Promise<I>;
   /**
-   * Optional: the solution drawn as a self-contained SVG (a placement, a partition). The runner
-   * draws each solver's seed-1 solution per instance, and the HTML report shows them.
+   * Optional: the solution drawn as a self-contained SVG (a placement, a schedule, a learned
+   * index's errors), or undefined for a solution with nothing to draw. The runner draws each
+   * solver's seed-1 solution per instance, and the HTML report shows them.
    */
-  picture?(instance: I, solution: S, caption: string): string;
+  picture?(instance: I, solution: S, caption: string): string | undefined;
   /** Scores a solution. The single source of truth for the metrics. */
   evaluate(instance: I, solution: S, ctx: EvalContext): MetricValues | Promise<MetricValues>;
 }

@@ -15,6 +15,7 @@ import { evaluateIndex, METRICS } from './evaluate.js';
 import { pgmSolver } from './pgm.js';
 import { rmiCompactSolver, rmiSolver } from './rmi.js';
 import { radixSplineSolver } from './radixspline.js';
+import { modelSvg } from './picture.js';
 
 /** Generated sizes: SOSD uses 200M keys; we keep a default run short and in memory. */
 export const GENERATED_KEYS = 1_000_000;
@@ -62,6 +63,9 @@ export const indexProblem: Problem<KeySet, SearchIndex> = {
   datasets: DATASETS,
   // Timings: two timed cells must never share the cores.
   maxConcurrency: 1,
+
+  // Indexes with a model: the keys and the model's error along them. Classical ones draw nothing.
+  picture: (keys, index, caption) => (typeof index.predict === 'function' ? modelSvg(keys, index as Parameters<typeof modelSvg>[1], caption) : undefined),
 
   listInstances(ctx) {
     return [...generatedRefs(ctx.quick), ...realRefs(ctx)];

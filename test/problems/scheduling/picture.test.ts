@@ -40,7 +40,7 @@ test('the allocation picture keeps every executor-second of the episode, never a
 test('the scheduling problem draws the bench\'s seed-1 episode: its average JCT is the one the metrics report', () => {
   const inst = synthetic('synthetic_batch20_50exec');
   const policy = new WeightedFair(-1, 'work');
-  const svg = schedulingProblem.picture!(inst, policy, 'synthetic_batch20_50exec · tuned · seed 1');
+  const svg = schedulingProblem.picture!(inst, policy, 'synthetic_batch20_50exec · tuned · seed 1')!;
   assert.match(svg, /^<svg[\s\S]*<\/svg>\s*$/);
   assert.match(svg, /synthetic_batch20_50exec · tuned · seed 1/);
   const m = evaluateScheduling(inst, policy, { seed: 1, options: {} } as Parameters<typeof evaluateScheduling>[2]);
