@@ -12,7 +12,7 @@ import type { SolverKind } from '../core/problem.js';
 import type { RunMeta } from './store.js';
 import type { Picture } from './pictures.js';
 import type { Comparison, Summary, SummaryRow } from './summary.js';
-import { barChart, esc, KIND_COLORS, ratioChart, type RatioGroup } from './svg.js';
+import { barChart, esc, KIND_COLORS, pictureFigures, ratioChart, type RatioGroup } from './svg.js';
 import { columnFormat, commonScale, formatInterval, formatMeanCi, formatRatio, formatScaled, solverBars } from './table.js';
 
 export interface HtmlProblem {
@@ -118,9 +118,8 @@ function problemSection(p: HtmlProblem): string {
   out.push('</div>');
 
   if (p.pictures?.length) {
-    // The problem's own SVG (it draws, the report only frames it), each in a scrolling card.
     out.push(`<h3>Solutions <span class="unit">seed 1 of each solver, as the problem draws them</span></h3><div class="pictures">`);
-    for (const pic of p.pictures) out.push(`<figure class="card picture"><figcaption>${esc(pic.instance)} · ${esc(pic.solver)}</figcaption>${pic.svg}</figure>`);
+    out.push(pictureFigures(p.pictures));
     out.push('</div>');
   }
 

@@ -17,6 +17,14 @@ export function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
+/**
+ * A problem's drawings of its solutions (Problem.picture: the problem draws, the page only frames
+ * them), one card each with its instance and solver: the HTML report's and the dashboard's.
+ */
+export function pictureFigures(pictures: readonly { instance: string; solver: string; svg: string }[]): string {
+  return pictures.map((p) => `<figure class="card picture"><figcaption>${esc(p.instance)} · ${esc(p.solver)}</figcaption>${p.svg}</figure>`).join('');
+}
+
 export interface BarDatum {
   label: string;
   kind: SolverKind;

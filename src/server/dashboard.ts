@@ -6,9 +6,10 @@
  *   GET /api/problems              every problem: title, metrics, solvers, baseline
  *   GET /api/runs                  every recorded run (id, command, times, problems, cells)
  *   GET /api/summary?problem=P[&run=ID]
- *                                  {run, summary}: the summary `selfopt report --json` prints
- *                                  (means with 95% CIs, learned-vs-best-heuristic ratios) of
- *                                  run ID, or of the latest run that recorded P
+ *                                  {run, summary, pictures}: the summary `selfopt report --json`
+ *                                  prints (means with 95% CIs, learned-vs-best-heuristic ratios)
+ *                                  of run ID, or of the latest run that recorded P, and the
+ *                                  run's drawings of P's solutions (seed 1, as the HTML report)
  *   GET /api/curves[?problem=P]    learning curves: every `<train dir>/<name>/curve.jsonl`
  *
  * The store is opened read-only for each request and closed after it, so a `selfopt bench`
@@ -24,6 +25,7 @@ import { getProblem, problems } from '../problems/all.js';
 import { describeProblem } from '../core/problem.js';
 import { ResultsStore } from '../bench/store.js';
 import { summarizeProblem } from '../bench/summary.js';
+import { loadPictures } from '../bench/pictures.js';
 
 export interface DashboardOptions {
   /** The results store (DuckDB file). */
@@ -106,8 +108,9 @@ export class Dashboard {
           const run = runId ? (await store.runs()).find((r) => r.runId === runId) : await store.latestRun(name);
           if (!run) throw new SelfoptError(runId ? `no run '${runId}'` : `no recorded run of ${name}`, store.path, 'a run recorded by `selfopt bench`');
           const rows = await store.rows({ runId: run.runId, problem: name });
-          if (rows.length === 0) return { run, summary: null };
-          return { run, summary: summarizeProblem(problem, rows) };
+          const pictures = loadPictures(this.opts.store, run.runId, name, problem.solvers.map((s) => s.info.name));
+          if (rows.length === 0) return { run, summary: null, pictures };
+          return { run, summary: summarizeProblem(problem, rows), pictures };
         });
       }
       case '/api/curves':

@@ -32,6 +32,7 @@ let dir: string;
 let server: RunningServer;
 let base: string;
 let runId: string;
+let drawnRunId: string;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'selfopt-dash-'));
@@ -42,6 +43,12 @@ before(async () => {
     store,
   );
   runId = out.runId;
+  // A run of a problem that draws its solutions (scheduling: the seed-1 episode).
+  const drawn = await runBench(
+    { problems: ['scheduling'], instances: ['synthetic_batch6_10exec'], solvers: ['fifo', 'fair'], seeds: 1, quick: true, resume: false, data: new DataPath({ env: {}, cwd: dir }), options: {}, concurrency: 0, progress: false, command: 'bench scheduling' },
+    store,
+  );
+  drawnRunId = drawn.runId;
   await store.close();
   // A training log in the format `selfopt train` writes (core/train.ts: {t, ...point} per line).
   const trainDir = join(dir, 'train');
@@ -64,7 +71,7 @@ const getJson = async (path: string, headers: Record<string, string> = {}) => {
 test('the API serves runs, problems, summaries with CIs and learning curves from the store', async () => {
   const runs = await getJson('api/runs');
   assert.equal(runs.status, 200);
-  assert.deepEqual(runs.body.map((r: { runId: string }) => r.runId), [runId]);
+  assert.deepEqual(runs.body.map((r: { runId: string }) => r.runId).sort(), [runId, drawnRunId].sort());
   assert.equal(runs.body[0].command, COMMAND);
   const problems = await getJson('api/problems');
   assert.ok(problems.body.some((p: { name: string }) => p.name === 'partition'));
@@ -74,6 +81,11 @@ test('the API serves runs, problems, summaries with CIs and learning curves from
   const rows = s.body.summary.rows.filter((r: { metric: string }) => r.metric === 'edge_cut');
   assert.equal(rows.length, INSTANCES.length * SOLVERS.length);
   for (const r of rows) assert.ok(r.ci95[0] <= r.mean && r.mean <= r.ci95[1] && r.n === 2);
+  assert.deepEqual(s.body.pictures, [], 'partition draws nothing');
+  const drawn = await getJson('api/summary?problem=scheduling');
+  assert.equal(drawn.body.run.runId, drawnRunId);
+  assert.deepEqual(drawn.body.pictures.map((p: { instance: string; solver: string }) => `${p.instance}/${p.solver}`), ['synthetic_batch6_10exec/fifo', 'synthetic_batch6_10exec/fair']);
+  for (const p of drawn.body.pictures) assert.match(p.svg, /^<svg[\s\S]*avg JCT [\d.]+ s[\s\S]*<\/svg>\s*$/);
   const curves = await getJson('api/curves?problem=partition');
   assert.deepEqual(curves.body.map((c: { name: string }) => c.name), ['partition-multilevel-seed1']);
   assert.equal(curves.body[0].points.length, 5, 'the torn last line is skipped');
@@ -117,7 +129,8 @@ test('in headless Chromium: the table shows the store, a filter narrows it, a ch
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
-    await page.goto(base);
+    // The page opens on the first problem with results (scheduling here); the hash picks one.
+    await page.goto(`${base}#problem=partition`);
     await page.waitForSelector('#results tbody tr[data-solver]');
     assert.equal(await page.inputValue('#f-problem'), 'partition');
 
@@ -163,6 +176,13 @@ test('in headless Chromium: the table shows the store, a filter narrows it, a ch
     assert.equal(await page.$$eval('#curves figure path', (ps) => ps.length), 1);
     const curve = decodePng(await (await page.$('#curves figure'))!.screenshot());
     assert.ok(countColor(curve, '#ea580c') > 50, 'the curve line is drawn');
+    // Partition draws no solutions; scheduling's drawings of its run appear when it is chosen.
+    assert.match((await page.textContent('#pictures')) ?? '', /partition draws no solutions in this run/);
+    await page.selectOption('#f-problem', 'scheduling');
+    await page.waitForSelector('#pictures figure svg');
+    assert.deepEqual(await page.$$eval('#pictures figcaption', (fs) => fs.map((f) => f.textContent)), ['synthetic_batch6_10exec · fifo', 'synthetic_batch6_10exec · fair']);
+    await page.selectOption('#f-solver', 'fair');
+    await page.waitForFunction(() => document.querySelectorAll('#pictures figure').length === 1);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

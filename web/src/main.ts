@@ -1,15 +1,16 @@
 /**
  * The selfopt dashboard: reads the results store through `selfopt serve`'s JSON API and draws,
  * per problem, the solvers x instances table (mean with 95% interval, learned vs best
- * heuristic), bar charts with the intervals as whiskers, and learning curves. The filters live
+ * heuristic), bar charts with the intervals as whiskers, the problem's drawings of its solutions,
+ * and learning curves. The filters live
  * in the URL hash, so a view can be linked. Charts and number formats are the HTML report's own
  * (src/bench/svg.ts, src/bench/table.ts), so both read the same.
  */
 import { rowCommand } from '../../src/bench/command.js';
-import { barChart, esc, KIND_COLORS, lineChart, ratioChart, type RatioGroup } from '../../src/bench/svg.js';
+import { barChart, esc, KIND_COLORS, lineChart, pictureFigures, ratioChart, type RatioGroup } from '../../src/bench/svg.js';
 import { formatInterval, formatMeanCi, formatQuantity, formatRatio, solverBars } from '../../src/bench/table.js';
 import type { Comparison, Summary, SummaryRow } from '../../src/bench/summary.js';
-import { api, type Curve, type ProblemInfo, type RunMeta } from './api.js';
+import { api, type Curve, type Picture, type ProblemInfo, type RunMeta } from './api.js';
 
 interface View {
   problem: string;
@@ -25,7 +26,7 @@ const ALL = '';
 let problems: ProblemInfo[] = [];
 let runs: RunMeta[] = [];
 let view: View = { problem: '', run: '', instance: ALL, solver: ALL, metric: '' };
-let loaded: { key: string; run: RunMeta; summary: Summary | null } | undefined;
+let loaded: { key: string; run: RunMeta; summary: Summary | null; pictures: Picture[] } | undefined;
 let curves: { problem: string; list: Curve[] } | undefined;
 
 function readHash(): Partial<View> {
@@ -99,7 +100,7 @@ async function render(): Promise<void> {
       loaded = { key, ...r };
     }
     status('');
-    drawResults(problem, loaded.run, loaded.summary);
+    drawResults(problem, loaded.run, loaded.summary, loaded.pictures);
   }
   await curvesReady;
   drawCurves(problem, curves?.list ?? []);
@@ -107,14 +108,14 @@ async function render(): Promise<void> {
 }
 
 function clearResults(): void {
-  for (const id of ['run', 'charts', 'ratios']) $(id).innerHTML = '';
+  for (const id of ['run', 'charts', 'ratios', 'pictures']) $(id).innerHTML = '';
   $('results').querySelector('thead')!.innerHTML = '';
   $('results').querySelector('tbody')!.innerHTML = '';
   options($('f-instance'), [{ value: ALL, label: 'all' }], ALL);
   options($('f-solver'), [{ value: ALL, label: 'all' }], ALL);
 }
 
-function drawResults(problem: ProblemInfo, run: RunMeta, summary: Summary | null): void {
+function drawResults(problem: ProblemInfo, run: RunMeta, summary: Summary | null, pictures: Picture[]): void {
   const command = `npx selfopt ${run.command}`;
   $('run').innerHTML = `<h2>Run <span class="mono">${esc(run.runId)}</span></h2>
     <p class="sub">${esc(problem.title)} · code ${esc(run.codeVersion)} · ${esc(run.machine)} · started ${esc(run.startedAt)}${run.finishedAt ? '' : ' · <b>unfinished</b>'}</p>
@@ -171,6 +172,8 @@ function drawResults(problem: ProblemInfo, run: RunMeta, summary: Summary | null
   }
   drawBars(summary, rows, metric);
   drawRatios(summary, shown);
+  const drawn = pictures.filter(shown);
+  $('pictures').innerHTML = drawn.length ? pictureFigures(drawn) : `<p class="muted">${pictures.length ? 'no drawing matches the filters' : `${esc(problem.name)} draws no solutions in this run`}</p>`;
 }
 
 function ratioCell(c: Comparison | undefined): string {
