@@ -231,11 +231,23 @@ program
       fresh: o.fresh === true,
       options: parseOpts(o.opt ?? []),
       command: `selfopt ${process.argv.slice(2).join(' ')}`,
-      onProgress: (done, total) => process.stderr.write(`\rtraining ${problemName}/${solverName}: ${Math.floor(done)}/${Math.round(total)} (${Math.floor((100 * done) / Math.max(total, 1))}%)   `),
+      onProgress: (done, total) => progress(`training ${problemName}/${solverName}: ${Math.floor(done)}/${Math.round(total)} (${Math.floor((100 * done) / Math.max(total, 1))}%)`, done >= total),
     });
-    process.stderr.write('\n');
+    if (process.stderr.isTTY) process.stderr.write('\n');
     console.log(`checkpoint ${outcome.out} (${outcome.wallSeconds.toFixed(1)} s on ${outcome.instances.length} train instances); manifest ${outcome.manifest}`);
   });
+
+/**
+ * One progress line: redrawn in place on a terminal; in a log (training in the background) a
+ * line of its own at most once a minute, and the last one.
+ */
+let lastProgressLine = 0;
+function progress(text: string, last: boolean): void {
+  if (process.stderr.isTTY) return void process.stderr.write(`\r${text}   `);
+  if (!last && Date.now() - lastProgressLine < 60_000) return;
+  lastProgressLine = Date.now();
+  process.stderr.write(`${text}\n`);
+}
 
 program
   .command('serve')

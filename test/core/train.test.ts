@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { train, checkpointFor } from '../../src/core/train.js';
 import { DataPath } from '../../src/core/data.js';
 import { SelfoptError } from '../../src/core/errors.js';
@@ -79,4 +81,16 @@ test('train: clear errors for a heuristic, a test instance, no budget, and a mis
   await assert.rejects(train(opts(dir, { instances: ['2', '100'] })), /test-split instance\(s\) 100/);
   await assert.rejects(train(opts(dir, { budget: {} })), /no training budget/);
   assert.throws(() => checkpointFor('toy', 'averager', { checkpoint: join(dir, 'missing.ckpt') }), /no checkpoint for toy\/averager.*selfopt train toy averager/);
+});
+
+test('`selfopt train` into a log (not a terminal): whole progress lines, the last at 100%, no carriage returns', () => {
+  const dir = tempDir('selfopt-train-cli-');
+  const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+  const r = spawnSync(process.execPath, [cli, 'train', 'partition', 'gap', '--steps', '3', '--quick', '--out', join(dir, 'g.ckpt'), '--state', join(dir, 'state')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(!r.stderr.includes('\r'), JSON.stringify(r.stderr));
+  const lines = r.stderr.trimEnd().split('\n');
+  assert.equal(lines.at(-1), 'training partition/gap: 3/3 (100%)');
+  assert.ok(lines.length <= 2, 'at most one line a minute before the last');
+  assert.match(r.stdout, /^checkpoint .*g\.ckpt/);
 });
