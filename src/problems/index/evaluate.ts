@@ -24,7 +24,7 @@ import { intOption } from '../../core/options.js';
 import { Rng, hashString, hashWords } from '../../core/rng.js';
 import { median } from '../../core/stats.js';
 import { KeyForm, showKey, type KeySet } from './keys.js';
-import type { SearchIndex } from './search-index.js';
+import { hasModel, type SearchIndex } from './search-index.js';
 import { BinarySearchIndex } from './heuristics.js';
 import { absentLookups, existingLookups, rangeScans, type LookupWorkload, type RangeWorkload } from './workloads.js';
 
@@ -321,7 +321,7 @@ export function evaluateIndex(keys: KeySet, solution: unknown, ctx: EvalContext)
     build_ms: ctx.solveMs,
     index_bytes: index.sizeBytes(),
   };
-  if (typeof index.predict === 'function') {
+  if (hasModel(index)) {
     const q = existing.queries, exp = existing.expected;
     let sum = 0, max = 0;
     for (let i = 0; i < q.n; i++) {

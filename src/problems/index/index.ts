@@ -8,7 +8,7 @@ import { basename, resolve } from 'node:path';
 import type { InstanceContext, InstanceRef, Problem } from '../../core/problem.js';
 import { SelfoptError, unknownName } from '../../core/errors.js';
 import type { KeySet } from './keys.js';
-import type { SearchIndex } from './search-index.js';
+import { hasModel, type SearchIndex } from './search-index.js';
 import { DATASETS, DISTRIBUTIONS, generateKeys, generatedId, loadSosd, parseGeneratedId, sosdKeyType, type GenSpec } from './instances.js';
 import { classicalSolvers } from './heuristics.js';
 import { evaluateIndex, METRICS } from './evaluate.js';
@@ -65,7 +65,7 @@ export const indexProblem: Problem<KeySet, SearchIndex> = {
   maxConcurrency: 1,
 
   // Indexes with a model: the keys and the model's error along them. Classical ones draw nothing.
-  picture: (keys, index, caption) => (typeof index.predict === 'function' ? modelSvg(keys, index as Parameters<typeof modelSvg>[1], caption) : undefined),
+  picture: (keys, index, caption) => (hasModel(index) ? modelSvg(keys, index, caption) : undefined),
 
   listInstances(ctx) {
     return [...generatedRefs(ctx.quick), ...realRefs(ctx)];

@@ -7,7 +7,7 @@
  */
 import { esc, niceTicks } from '../../bench/svg.js';
 import type { KeySet } from './keys.js';
-import type { SearchIndex } from './search-index.js';
+import type { ModelIndex } from './search-index.js';
 
 const SLICES = 300;
 /** Keys whose error is measured: every key of small sets, about this many of large ones. */
@@ -25,7 +25,7 @@ export interface ErrorProfile {
 }
 
 /** Error = predict(key) - its true position (its first occurrence), at evenly spaced keys. */
-export function errorProfile(keys: KeySet, index: SearchIndex & { predict(q: KeySet, i: number): number }): ErrorProfile {
+export function errorProfile(keys: KeySet, index: ModelIndex): ErrorProfile {
   const n = keys.n, slices = Math.min(SLICES, n);
   const lo = new Float64Array(slices).fill(Infinity), hi = new Float64Array(slices).fill(-Infinity);
   const step = Math.max(1, Math.floor(n / SAMPLE));
@@ -43,7 +43,7 @@ export function errorProfile(keys: KeySet, index: SearchIndex & { predict(q: Key
   return { n, slices, lo, hi, maxAbs, measured };
 }
 
-export function modelSvg(keys: KeySet, index: SearchIndex & { predict(q: KeySet, i: number): number }, caption: string, width = 640): string {
+export function modelSvg(keys: KeySet, index: ModelIndex, caption: string, width = 640): string {
   const p = errorProfile(keys, index);
   const left = 56, right = 10, top = 54, cdfH = 150, gap = 30, errH = 150, bottom = 30;
   const plotW = width - left - right, height = top + cdfH + gap + errH + bottom;

@@ -21,3 +21,10 @@ export interface SearchIndex {
   /** Free-form facts for the report (number of segments, chosen hyperparameters). */
   describe?(): Record<string, string | number>;
 }
+
+/** An index with a model (the learned and approximate ones): `predict` is there. */
+export type ModelIndex = SearchIndex & { predict(q: KeySet, i: number): number };
+
+export function hasModel(index: SearchIndex): index is ModelIndex {
+  return typeof index.predict === 'function';
+}

@@ -117,15 +117,15 @@ export const ALPHA_GRID = Array.from({ length: 41 }, (_, i) => (i - 20) / 10);
 /** Training episodes per alpha (full run, quick run). */
 export const SWEEP_EPISODES = { full: 10, quick: 3 };
 
+/** A grid sweep's answer: the chosen value, each grid point's training score and its per-episode average JCTs. */
+interface GridSweep { value: number; scores: number[]; perEpisode: number[][] }
+
 const gridCache = new Map<string, GridSweep>();
 
 /**
  * The value of `grid` whose policy has the lowest training score (ties: the one `prefer` puts
  * first, then the earlier), with every value's score; cached per process by `family`.
  */
-/** A grid sweep's answer: the chosen value, each grid point's training score and its per-episode average JCTs. */
-interface GridSweep { value: number; scores: number[]; perEpisode: number[][] }
-
 function sweepGrid(family: string, inst: SchedulingInstance, episodes: number, compat: boolean | undefined, grid: readonly number[], make: (x: number) => SchedulingPolicy, prefer: (a: number, b: number) => boolean): GridSweep {
   const train = trainingTwin(inst);
   const key = `${family}\0${train.id}\0${episodes}\0${compat ?? train.compat}`;

@@ -8,10 +8,9 @@
  * Batches of up to 20 jobs draw each job; longer episodes (a stream of 200) group the jobs into 20
  * classes of size rank, so that a picture stays a few tens of kB.
  */
-import { rollout } from '../../core/env.js';
 import { SelfoptError } from '../../core/errors.js';
 import { esc, niceTicks } from '../../bench/svg.js';
-import { makeEnv, type SchedulingPolicy } from './evaluate.js';
+import { makeEnv, runEpisode, type SchedulingPolicy } from './evaluate.js';
 import type { SchedulingEnv } from './env.js';
 import type { SchedulingInstance } from './instances.js';
 
@@ -66,8 +65,7 @@ export function allocation(env: SchedulingEnv): Allocation {
 /** Runs the policy's episode `seed` with the event log on and draws it. */
 export function scheduleSvg(inst: SchedulingInstance, policy: SchedulingPolicy, caption: string, seed = inst.seedBase): string {
   const env = makeEnv(inst, { recordEvents: true });
-  const r = rollout(env, policy, seed);
-  if (r.truncated) throw new SelfoptError(`episode ${seed} was truncated`, 'scheduling picture', 'an episode that runs until every job completes');
+  runEpisode(env, policy, seed);
   return allocationSvg(allocation(env), caption);
 }
 
