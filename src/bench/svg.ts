@@ -25,6 +25,19 @@ export function pictureFigures(pictures: readonly { instance: string; solver: st
   return pictures.map((p) => `<figure class="card picture"><figcaption>${esc(p.instance)} · ${esc(p.solver)}</figcaption>${p.svg}</figure>`).join('');
 }
 
+/**
+ * The first lines of a problem's picture: the svg element (viewBox from the origin), the cell's
+ * caption, and one line of the figures the drawing shows, cut at `maxChars` so it fits the width.
+ */
+export function pictureHead(width: number, height: number, caption: string, figures: string, maxChars = 105): string[] {
+  const line = figures.length > maxChars ? `${figures.slice(0, maxChars - 1)}…` : figures;
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
+    `<text x="2" y="14" font-size="12">${esc(caption)}</text>`,
+    `<text x="2" y="30">${esc(line)}</text>`,
+  ];
+}
+
 export interface BarDatum {
   label: string;
   kind: SolverKind;

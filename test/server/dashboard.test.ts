@@ -33,6 +33,7 @@ let server: RunningServer;
 let base: string;
 let runId: string;
 let drawnRunId: string;
+let undrawnRunId: string;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'selfopt-dash-'));
@@ -49,6 +50,11 @@ before(async () => {
     store,
   );
   drawnRunId = drawn.runId;
+  // A run that draws nothing: a classical index has no model.
+  undrawnRunId = (await runBench(
+    { problems: ['index'], instances: ['uniform_dense_10K_uint32'], solvers: ['binary-search'], seeds: 1, quick: true, resume: false, data: new DataPath({ env: {}, cwd: dir }), options: {}, concurrency: 0, progress: false, command: 'bench index' },
+    store,
+  )).runId;
   await store.close();
   // A training log in the format `selfopt train` writes (core/train.ts: {t, ...point} per line).
   const trainDir = join(dir, 'train');
@@ -71,7 +77,7 @@ const getJson = async (path: string, headers: Record<string, string> = {}) => {
 test('the API serves runs, problems, summaries with CIs and learning curves from the store', async () => {
   const runs = await getJson('api/runs');
   assert.equal(runs.status, 200);
-  assert.deepEqual(runs.body.map((r: { runId: string }) => r.runId).sort(), [runId, drawnRunId].sort());
+  assert.deepEqual(runs.body.map((r: { runId: string }) => r.runId).sort(), [runId, drawnRunId, undrawnRunId].sort());
   assert.equal(runs.body[0].command, COMMAND);
   const problems = await getJson('api/problems');
   assert.ok(problems.body.some((p: { name: string }) => p.name === 'partition'));
@@ -81,7 +87,10 @@ test('the API serves runs, problems, summaries with CIs and learning curves from
   const rows = s.body.summary.rows.filter((r: { metric: string }) => r.metric === 'edge_cut');
   assert.equal(rows.length, INSTANCES.length * SOLVERS.length);
   for (const r of rows) assert.ok(r.ci95[0] <= r.mean && r.mean <= r.ci95[1] && r.n === 2);
-  assert.deepEqual(s.body.pictures, [], 'partition draws nothing');
+  // Partition draws each solver's seed-1 partition, ordered by instance, then solver.
+  assert.deepEqual(s.body.pictures.map((p: { instance: string; solver: string }) => `${p.instance}/${p.solver}`), [...INSTANCES].sort().flatMap((i) => SOLVERS.map((v) => `${i}/${v}`)));
+  for (const p of s.body.pictures) assert.match(p.svg, /^<svg[\s\S]*edge cut [\d,]+ [\s\S]*<\/svg>\s*$/);
+  assert.deepEqual((await getJson('api/summary?problem=index')).body.pictures, [], 'a classical index has no model to draw');
   const drawn = await getJson('api/summary?problem=scheduling');
   assert.equal(drawn.body.run.runId, drawnRunId);
   assert.deepEqual(drawn.body.pictures.map((p: { instance: string; solver: string }) => `${p.instance}/${p.solver}`), ['synthetic_batch6_10exec/fifo', 'synthetic_batch6_10exec/fair']);
@@ -176,8 +185,11 @@ test('in headless Chromium: the table shows the store, a filter narrows it, a ch
     assert.equal(await page.$$eval('#curves figure path', (ps) => ps.length), 1);
     const curve = decodePng(await (await page.$('#curves figure'))!.screenshot());
     assert.ok(countColor(curve, '#ea580c') > 50, 'the curve line is drawn');
-    // Partition draws no solutions; scheduling's drawings of its run appear when it is chosen.
-    assert.match((await page.textContent('#pictures')) ?? '', /partition draws no solutions in this run/);
+    // Partition's drawings of its run; a run that drew nothing says so; scheduling's appear when it is chosen.
+    assert.deepEqual(await page.$$eval('#pictures figcaption', (fs) => fs.map((f) => f.textContent)), SOLVERS.map((v) => `mesh_2k_k2 · ${v}`), 'the instance filter holds for the drawings too');
+    await page.selectOption('#f-problem', 'index');
+    await page.waitForSelector('#pictures p.muted');
+    assert.equal(await page.textContent('#pictures'), 'index draws no solutions in this run');
     await page.selectOption('#f-problem', 'scheduling');
     await page.waitForSelector('#pictures figure svg');
     assert.deepEqual(await page.$$eval('#pictures figcaption', (fs) => fs.map((f) => f.textContent)), ['synthetic_batch6_10exec · fifo', 'synthetic_batch6_10exec · fair']);

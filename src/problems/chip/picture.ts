@@ -4,6 +4,7 @@
  * marks each one's orientation: the corner its N-frame lower-left corner went to), ports as dots.
  * y grows upward on a chip, so the picture is flipped.
  */
+import { esc } from '../../bench/svg.js';
 import type { ChipInstance } from './instances.js';
 import { ProxyCostEvaluator, legality } from './cost.js';
 import type { Placement } from './plc.js';
@@ -20,7 +21,6 @@ export function placementSvg(inst: ChipInstance, pl: Placement, title: string, p
   const out: string[] = [];
   const top = 40;
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 ${-top} ${W.toFixed(0)} ${(H + top).toFixed(0)}" width="${W.toFixed(0)}" height="${(H + top).toFixed(0)}" font-family="sans-serif" font-size="12">`);
-  const esc = (t: string): string => t.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   out.push(`<text x="0" y="${-top + 14}">${esc(title)}</text>`);
   out.push(`<text x="0" y="${-top + 30}">proxy ${c.proxy.toFixed(4)} = WL ${c.wirelengthCost.toFixed(4)} + 0.5·density ${c.densityCost.toFixed(4)} + 0.5·congestion ${c.congestionCost.toFixed(4)}; ${leg.legal ? 'legal' : `ILLEGAL (overlap ${leg.overlapArea.toFixed(0)} µm², ${leg.outside.length} outside)`}</text>`);
   const gw = s.width / s.columns, gh = s.height / s.rows;

@@ -5,7 +5,7 @@
  * as the band between the smallest and largest error in each of 300 slices, with the largest
  * absolute error marked. Drawn for indexes with a model (`predict`); classical ones have none.
  */
-import { esc, niceTicks } from '../../bench/svg.js';
+import { niceTicks, pictureHead } from '../../bench/svg.js';
 import type { KeySet } from './keys.js';
 import type { ModelIndex } from './search-index.js';
 
@@ -50,11 +50,8 @@ export function modelSvg(keys: KeySet, index: ModelIndex, caption: string, width
   const n = keys.n;
   const X = (pos: number) => (left + (pos / Math.max(1, n - 1)) * plotW).toFixed(1);
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`);
-  out.push(`<text x="2" y="14" font-size="12">${esc(caption)}</text>`);
   const facts = index.describe ? Object.entries(index.describe()).map(([k, v]) => `${k} ${v}`).join(' · ') : '';
-  const line = `${n.toLocaleString('en-US')} keys · ${index.sizeBytes().toLocaleString('en-US')} bytes of index${facts ? ` · ${facts}` : ''}`;
-  out.push(`<text x="2" y="30">${esc(line.length > 105 ? `${line.slice(0, 104)}…` : line)}</text>`);
+  out.push(...pictureHead(width, height, caption, `${n.toLocaleString('en-US')} keys · ${index.sizeBytes().toLocaleString('en-US')} bytes of index${facts ? ` · ${facts}` : ''}`));
   // The keys against their positions, scaled to [smallest, largest] key.
   const x0 = keys.x[0]!, x1 = keys.x[n - 1]!, span = x1 - x0 || 1;
   const pts: string[] = [];

@@ -14,6 +14,7 @@ import { heuristicSolvers } from './heuristics.js';
 import { findGpmetis, gpmetisSolver } from './gpmetis.js';
 import { findScotch, scotchSolver } from './scotch.js';
 import { gapFmSolver, gapSolver } from './gap.js';
+import { partitionSvg } from './picture.js';
 
 const QUICK_GENERATED = ['rgg_2k', 'mesh_2k'];
 const FULL_GENERATED = ['rgg_2k', 'mesh_2k', 'ba_2k', 'sbm_2k', 'compgraph_2k'];
@@ -101,4 +102,5 @@ export const partitionProblem: Problem<PartitionInstance, Int32Array> = {
   },
 
   evaluate: (inst, part, ctx) => evaluatePartition(inst, part, ctx),
+  picture: (inst, part, caption) => partitionSvg(inst, part, caption),
 };

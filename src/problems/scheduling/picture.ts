@@ -9,7 +9,7 @@
  * classes of size rank, so that a picture stays a few tens of kB.
  */
 import { SelfoptError } from '../../core/errors.js';
-import { esc, niceTicks } from '../../bench/svg.js';
+import { niceTicks, pictureHead } from '../../bench/svg.js';
 import { makeEnv, runEpisode, type SchedulingPolicy } from './evaluate.js';
 import type { SchedulingEnv } from './env.js';
 import type { SchedulingInstance } from './instances.js';
@@ -85,11 +85,9 @@ export function allocationSvg(a: Allocation, caption: string, width = 640): stri
   const X = (ms: number) => Math.round(left + (ms / T) * plotW);
   const Y = (execs: number) => Math.round(top + areaH - (execs / a.numExecutors) * areaH);
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`);
   let sumJct = 0;
   for (let j = 0; j < a.numJobs; j++) sumJct += a.completionMs[j]! - a.arrivalMs[j]!;
-  out.push(`<text x="2" y="14" font-size="12">${esc(caption)}</text>`);
-  out.push(`<text x="2" y="30">avg JCT ${(sumJct / a.numJobs / 1000).toFixed(1)} s · makespan ${(a.makespanMs / 1000).toFixed(1)} s · ${a.numJobs} jobs, ${a.numExecutors} executors · colour: job size (total work), light small, dark large${a.groups < a.numJobs ? `, ${a.groups} size classes` : ''}</text>`);
+  out.push(...pictureHead(width, height, caption, `avg JCT ${(sumJct / a.numJobs / 1000).toFixed(1)} s · makespan ${(a.makespanMs / 1000).toFixed(1)} s · ${a.numJobs} jobs, ${a.numExecutors} executors · colour: job size (total work), light small, dark large${a.groups < a.numJobs ? `, ${a.groups} size classes` : ''}`, 140));
   // Stacked busy executors: the cumulative area up to group g, drawn from the top group down so
   // that each smaller cumulative area covers the part below it.
   const cum = new Float64Array(a.bins);
