@@ -161,6 +161,13 @@ test('the selfopt command end to end: bench --json prints the stable summary; er
   assert.match(exp.stderr, /wrote \d+ rows/);
 });
 
+test('the built selfopt bin runs as a program (shebang, executable bit), as npx and a linked install start it', () => {
+  // npx in a clone runs the package's own bin file; npm sets its mode only when it links it, and a
+  // clone re-made at a path npx has cached is not linked again: the build sets it.
+  const out = execFileSync(CLI, ['list', '--json'], { encoding: 'utf8' });
+  assert.ok(JSON.parse(out).some((p: { name: string }) => p.name === 'index'));
+});
+
 test('a problem\'s meta metrics reach the JSON summary (scheduling: simulator decisions per second)', () => {
   const dir = tempDir('selfopt-meta-');
   const out = execFileSync(process.execPath, [CLI, 'bench', 'scheduling', '--quick', '--instances', 'synthetic_batch3_5exec', '--solvers', 'fifo,fair', '--seeds', '2', '--json', '--store', join(dir, 'r.duckdb'), '--no-html'], { encoding: 'utf8' });
