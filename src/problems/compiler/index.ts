@@ -12,6 +12,7 @@ import {
 import { evaluateCompiler, METRICS, type PassSequence } from './evaluate.js';
 import { heuristicSolvers } from './heuristics.js';
 import { learnedSolvers } from './ppo.js';
+import { sequenceSvg } from './picture.js';
 
 /** Quick mode: two of the own programs (one train, one test), a few seconds of search each. */
 const QUICK_IDS = ['own/sieve', 'own/fib'];
@@ -64,5 +65,6 @@ export const compilerProblem: Problem<CompilerInstance, PassSequence> = {
   },
 
   evaluate: (inst, sol, ctx) => evaluateCompiler(inst, sol, ctx),
+  picture: (inst, sol, caption) => sequenceSvg(inst, sol, caption),
 };
 

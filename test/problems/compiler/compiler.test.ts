@@ -14,6 +14,8 @@ import { loadProgram, ownPrograms, programFromPath, subsetOf, type CompilerInsta
 import { CompilerEnv } from '../../../src/problems/compiler/env.js';
 import { evaluateCompiler, llvmDisCount } from '../../../src/problems/compiler/evaluate.js';
 import { geneticAlgorithm, greedySearch } from '../../../src/problems/compiler/heuristics.js';
+import { countTrace } from '../../../src/problems/compiler/picture.js';
+import { compilerProblem } from '../../../src/problems/compiler/index.js';
 import { closeIdleServers, optServerBinary, optServerBuildError, serverStats } from '../../../src/problems/compiler/opt-server.js';
 
 const skip = llvmAvailable() && findTool('llvm-as') ? false : 'LLVM 14 clang/opt/llvm-dis/llvm-link are not installed';
@@ -246,6 +248,28 @@ test('greedy: every step removes instructions, and evaluate replays it with real
   assert.equal(m.ratio_vs_oz, inst.countOz / prev.count);
   assert.equal(m.semantics_ok, 1);
   assert.ok(m.opt_calls! > 0 && m.cache_hit_rate! >= 0);
+});
+
+test('the picture replays an answer pass by pass: its last count is the one the evaluator checked with opt; a pipeline draws nothing', { skip }, () => {
+  const inst = tiny();
+  const passes = ['mem2reg', 'mem2reg', 'instcombine', 'simplifycfg', 'dce'];
+  const trace = countTrace(inst, passes);
+  assert.equal(trace.length, passes.length);
+  assert.ok(trace[0]! < inst.countO0, 'mem2reg removes the allocas\' loads and stores');
+  assert.equal(trace[1], trace[0], 'a second mem2reg finds nothing left');
+  const m = evaluateCompiler(inst, { passes }, { seed: 1, rng: new Rng(1), quick: true, options: { semantics: '0' }, solveMs: 0 });
+  assert.equal(trace[trace.length - 1], m.instructions);
+  const svg = compilerProblem.picture!(inst, { passes }, 'tiny · test · seed 1')!;
+  assert.match(svg, /^<svg[\s\S]*<\/svg>\s*$/);
+  assert.match(svg, new RegExp(`5 passes · ${m.instructions} instructions after the last, ${(inst.countOz / m.instructions!).toFixed(3)}x fewer than -Oz \\(${inst.countOz}\\) · -O0 ${inst.countO0}`));
+  // -O0's column, then one column per pass: a vertical move before each.
+  assert.equal(svg.match(/<path d="M[^"]*" fill="none" stroke="#ea580c"/)![0].match(/V/g)!.length, passes.length);
+  // Every pass is named; the one that removed nothing in grey.
+  for (const p of passes) assert.match(svg, new RegExp(`>${p}</text>`));
+  assert.equal(svg.match(/fill="#94a3b8">mem2reg</g)?.length, 1);
+  assert.equal(compilerProblem.picture!(inst, { passes: [], pipeline: 'default<Oz>' }, 'x'), undefined);
+  assert.equal(compilerProblem.picture!(inst, { passes: [] }, 'x'), undefined);
+  assert.throws(() => countTrace(inst, ['mem2reg', 'no-such-pass']), (e: unknown) => e instanceof SelfoptError && /pass 2 \(no-such-pass\) failed on replay/.test(e.message));
 });
 
 test('genetic algorithm: its count is the replayed count; past its deadline it evaluates nothing more', { skip }, async () => {
