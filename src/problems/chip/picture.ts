@@ -2,7 +2,8 @@
  * A placement as SVG: the canvas and its grid, each cell shaded by its density (white 0 -> red at 1
  * and above), the clusters as light outlines, the hard macros as filled blue rectangles (a notch
  * marks each one's orientation: the corner its N-frame lower-left corner went to), ports as dots.
- * y grows upward on a chip, so the picture is flipped.
+ * y grows upward on a chip, so the picture is flipped. Shapes of one style share one path or group,
+ * which keeps a placement of a thousand macros to a few tens of KB.
  */
 import { esc } from '../../bench/svg.js';
 import type { ChipInstance } from './instances.js';
@@ -23,29 +24,47 @@ export function placementSvg(inst: ChipInstance, pl: Placement, title: string, p
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 ${-top} ${W.toFixed(0)} ${(H + top).toFixed(0)}" width="${W.toFixed(0)}" height="${(H + top).toFixed(0)}" font-family="sans-serif" font-size="12">`);
   out.push(`<text x="0" y="${-top + 14}">${esc(title)}</text>`);
   out.push(`<text x="0" y="${-top + 30}">proxy ${c.proxy.toFixed(4)} = WL ${c.wirelengthCost.toFixed(4)} + 0.5·density ${c.densityCost.toFixed(4)} + 0.5·congestion ${c.congestionCost.toFixed(4)}; ${leg.legal ? 'legal' : `ILLEGAL (overlap ${leg.overlapArea.toFixed(0)} µm², ${leg.outside.length} outside)`}</text>`);
+  // The grid: one path per shade (the shade of density d is 255 (1 - d) rounded, as before), a
+  // run of neighbouring cells of one shade in a row one rectangle; empty cells are the white canvas.
   const gw = s.width / s.columns, gh = s.height / s.rows;
+  const shadeOf = (r: number, q: number) => Math.round(255 * (1 - Math.min(1, ev.density[r * s.columns + q]!)));
+  const byShade = new Map<number, string[]>();
   for (let r = 0; r < s.rows; r++) {
-    for (let q = 0; q < s.columns; q++) {
-      const d = Math.min(1, ev.density[r * s.columns + q]!);
-      const shade = Math.round(255 * (1 - d));
-      out.push(`<rect x="${X(q * gw)}" y="${Y((r + 1) * gh)}" width="${(gw * k).toFixed(2)}" height="${(gh * k).toFixed(2)}" fill="rgb(255,${shade},${shade})" stroke="#ddd" stroke-width="0.5"/>`);
+    for (let q = 0; q < s.columns;) {
+      const shade = shadeOf(r, q);
+      let e = q + 1;
+      while (e < s.columns && shadeOf(r, e) === shade) e++;
+      if (shade < 255) {
+        if (!byShade.has(shade)) byShade.set(shade, []);
+        byShade.get(shade)!.push(`M${X(q * gw)} ${Y((r + 1) * gh)}H${X(e * gw)}V${Y(r * gh)}H${X(q * gw)}z`);
+      }
+      q = e;
     }
   }
-  const rect = (i: number, style: string): void => {
-    const x0 = pl.x[i]! - nl.w[i]! / 2, y1 = pl.y[i]! + nl.h[i]! / 2;
-    out.push(`<rect x="${X(x0)}" y="${Y(y1)}" width="${(nl.w[i]! * k).toFixed(2)}" height="${(nl.h[i]! * k).toFixed(2)}" ${style}/>`);
-  };
-  for (const i of nl.softMacros) rect(i, 'fill="none" stroke="#2a9d4b" stroke-width="0.6" opacity="0.7"');
-  for (const i of nl.hardMacros) {
-    rect(i, 'fill="#3366cc" fill-opacity="0.75" stroke="#123" stroke-width="0.6"');
-    // orientation notch: N's lower-left corner after the flip (FN: lower-right, S: upper-right, FS: upper-left)
+  out.push(`<rect x="0" y="0" width="${W.toFixed(2)}" height="${H.toFixed(2)}" fill="#fff"/>`);
+  for (const [shade, d] of [...byShade].sort((a, b) => b[0] - a[0])) out.push(`<path d="${d.join('')}" fill="rgb(255,${shade},${shade})"/>`);
+  const lines: string[] = [];
+  for (let q = 1; q < s.columns; q++) lines.push(`M${X(q * gw)} 0V${H.toFixed(2)}`);
+  for (let r = 1; r < s.rows; r++) lines.push(`M0 ${Y(r * gh)}H${W.toFixed(2)}`);
+  out.push(`<path d="${lines.join('')}" stroke="#ddd" stroke-width="0.5"/>`);
+  // Clusters as one path of rectangles (x, y: a macro's centre).
+  const rects = (ids: Int32Array) => Array.from(ids, (i) =>
+    `M${X(pl.x[i]! - nl.w[i]! / 2)} ${Y(pl.y[i]! + nl.h[i]! / 2)}h${(nl.w[i]! * k).toFixed(2)}v${(nl.h[i]! * k).toFixed(2)}h${(-nl.w[i]! * k).toFixed(2)}z`).join('');
+  if (nl.softMacros.length) out.push(`<path d="${rects(nl.softMacros)}" fill="none" stroke="#2a9d4b" stroke-width="0.6" opacity="0.7"/>`);
+  // Hard macros one element each, so that where two overlap (an illegal placement) the blue is darker.
+  out.push(`<g fill="#3366cc" fill-opacity="0.75" stroke="#123" stroke-width="0.6">${Array.from(nl.hardMacros, (i) =>
+    `<rect x="${X(pl.x[i]! - nl.w[i]! / 2)}" y="${Y(pl.y[i]! + nl.h[i]! / 2)}" width="${(nl.w[i]! * k).toFixed(2)}" height="${(nl.h[i]! * k).toFixed(2)}"/>`).join('')}</g>`);
+  // Orientation notches: N's lower-left corner after the flip (FN: lower-right, S: upper-right, FS: upper-left).
+  const dot = (cx: number, cy: number, r: number) => `M${(Number(X(cx)) - r).toFixed(2)} ${Y(cy)}a${r.toFixed(2)} ${r.toFixed(2)} 0 1 0 ${(2 * r).toFixed(2)} 0a${r.toFixed(2)} ${r.toFixed(2)} 0 1 0 ${(-2 * r).toFixed(2)} 0z`;
+  const notches = Array.from(nl.hardMacros, (i) => {
     const o = pl.orient[i]!;
     const sx = o === 1 || o === 2 ? 1 : -1, sy = o === 2 || o === 3 ? 1 : -1;
-    const cx = pl.x[i]! + (sx * nl.w[i]!) / 2 - sx * Math.min(nl.w[i]!, nl.h[i]!) * 0.15;
-    const cy = pl.y[i]! + (sy * nl.h[i]!) / 2 - sy * Math.min(nl.w[i]!, nl.h[i]!) * 0.15;
-    out.push(`<circle cx="${X(cx)}" cy="${Y(cy)}" r="${(Math.min(nl.w[i]!, nl.h[i]!) * 0.08 * k).toFixed(2)}" fill="#fff"/>`);
-  }
-  for (const i of nl.ports) out.push(`<circle cx="${X(pl.x[i]!)}" cy="${Y(pl.y[i]!)}" r="1.5" fill="#c60"/>`);
+    const m = Math.min(nl.w[i]!, nl.h[i]!);
+    return dot(pl.x[i]! + (sx * nl.w[i]!) / 2 - sx * m * 0.15, pl.y[i]! + (sy * nl.h[i]!) / 2 - sy * m * 0.15, m * 0.08 * k);
+  });
+  if (notches.length) out.push(`<path d="${notches.join('')}" fill="#fff"/>`);
+  // Ports as 3-pixel squares: at that size a square reads as a dot, in a third of a circle's bytes.
+  if (nl.ports.length) out.push(`<path d="${Array.from(nl.ports, (i) => `M${(Number(X(pl.x[i]!)) - 1.5).toFixed(1)} ${(Number(Y(pl.y[i]!)) - 1.5).toFixed(1)}h3v3h-3z`).join('')}" fill="#c60"/>`);
   out.push(`<rect x="0" y="0" width="${W.toFixed(2)}" height="${H.toFixed(2)}" fill="none" stroke="#000"/>`);
   out.push('</svg>');
   return out.join('\n') + '\n';
