@@ -25,6 +25,8 @@ export interface CellResult {
   solveMs: number;
   /** The seed-1 solution drawn by `Problem.picture`, when the problem draws. */
   picture?: string;
+  /** Why `Problem.picture` failed, when it did (the cell's metrics are recorded all the same). */
+  pictureError?: string;
 }
 
 /** Hash of everything that determines a cell's result, except the code version. */

@@ -35,8 +35,17 @@ export async function runCell(cell: Cell): Promise<CellResult> {
   const metrics = await problem.evaluate(instance, solution, { ...solveCtx, rng: base.split('evaluate'), solveMs, solver: cell.solver });
   const wallMs = performance.now() - t0;
   checkMetrics(problem.metrics.map((m) => m.name), metrics, cell);
-  const picture = problem.picture && cell.seed === 1 ? problem.picture(instance, solution, `${cell.instance.id} · ${cell.solver} · seed 1`) : undefined;
-  return picture === undefined ? { metrics, wallMs, solveMs } : { metrics, wallMs, solveMs, picture };
+  const out: CellResult = { metrics, wallMs, solveMs };
+  if (problem.picture && cell.seed === 1) {
+    // A drawing that fails is reported, but never costs the cell the metrics it measured.
+    try {
+      const picture = problem.picture(instance, solution, `${cell.instance.id} · ${cell.solver} · seed 1`);
+      if (picture !== undefined) out.picture = picture;
+    } catch (e) {
+      out.pictureError = e instanceof Error ? e.message : String(e);
+    }
+  }
+  return out;
 }
 
 function checkMetrics(declared: string[], metrics: MetricValues, cell: Cell): void {

@@ -224,6 +224,8 @@ async function runCellLabelled(cell: Cell, run: () => Promise<CellResult>): Prom
 
 function keepPicture(storePath: string, runId: string, cell: Cell, r: CellResult): void {
   if (r.picture !== undefined) savePicture(storePath, runId, cell.problem, { instance: cell.instance.id, solver: cell.solver, svg: r.picture });
+  // On a line of its own: the progress bar redraws below it.
+  if (r.pictureError !== undefined) process.stderr.write(`\nselfopt: warning: cell ${cell.problem}/${cell.instance.id}/${cell.solver}/seed ${cell.seed} is recorded, but its picture failed: ${r.pictureError}\n`);
 }
 
 function toRows(runId: string, problem: Problem, cell: Cell, r: CellResult, version: string, machine: string): ResultRow[] {

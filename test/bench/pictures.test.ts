@@ -9,6 +9,7 @@ import { ResultsStore } from '../../src/bench/store.js';
 import { loadPictures } from '../../src/bench/pictures.js';
 import { printReport, writeReport } from '../../src/cli/report.js';
 import { tempDir } from '../tmp.js';
+import { getProblem } from '../../src/problems/all.js';
 
 test('a problem that draws gets each solver\'s seed-1 solution into the run\'s pictures and the HTML report', async () => {
   const dir = tempDir('selfopt-pictures-');
@@ -33,6 +34,33 @@ test('a problem that draws gets each solver\'s seed-1 solution into the run\'s p
     const plain = readFileSync(await writeReport(await printReport(store, { runId, problems: ['chip'], json: true }), join(dir, 'p.html')), 'utf8');
     assert.ok(!plain.includes('card picture'));
   } finally {
+    await store.close();
+  }
+});
+
+test('a picture that fails costs the cell nothing: its metrics are recorded, the failure is one warning line', async () => {
+  const dir = tempDir('selfopt-pictures-');
+  const storePath = join(dir, 'results.duckdb');
+  const store = await ResultsStore.open(storePath);
+  const chip = getProblem('chip');
+  const draw = chip.picture;
+  const write = process.stderr.write;
+  let err = '';
+  chip.picture = () => { throw new Error('the drawing broke'); };
+  process.stderr.write = ((s: string) => { err += s; return true; }) as typeof process.stderr.write;
+  try {
+    const { runId } = await runBench({
+      problems: ['chip'], instances: ['synth_h6_s24_101'], solvers: ['greedy'], seeds: 2, quick: true, resume: false,
+      data: new DataPath({ env: {}, cwd: tmpdir() }), options: {}, concurrency: 0, progress: false, command: 'test',
+    }, store);
+    process.stderr.write = write;
+    const rows = await store.rows({ runId });
+    assert.deepEqual([...new Set(rows.map((r) => r.seed))].sort(), [1, 2], 'both seeds recorded');
+    assert.deepEqual(loadPictures(storePath, runId, 'chip', ['greedy']), []);
+    assert.deepEqual(err.trim().split('\n'), ['selfopt: warning: cell chip/synth_h6_s24_101/greedy/seed 1 is recorded, but its picture failed: the drawing broke']);
+  } finally {
+    process.stderr.write = write;
+    chip.picture = draw;
     await store.close();
   }
 });
