@@ -222,10 +222,18 @@ async function runCellLabelled(cell: Cell, run: () => Promise<CellResult>): Prom
   }
 }
 
+/** Saves the cell's picture; a picture that failed, to draw or to save, is a warning, never the cell's failure. */
 function keepPicture(storePath: string, runId: string, cell: Cell, r: CellResult): void {
-  if (r.picture !== undefined) savePicture(storePath, runId, cell.problem, { instance: cell.instance.id, solver: cell.solver, svg: r.picture });
+  let failed = r.pictureError;
+  if (r.picture !== undefined) {
+    try {
+      savePicture(storePath, runId, cell.problem, { instance: cell.instance.id, solver: cell.solver, svg: r.picture });
+    } catch (e) {
+      failed = `saving it: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  }
   // On a line of its own: the progress bar redraws below it.
-  if (r.pictureError !== undefined) process.stderr.write(`\nselfopt: warning: cell ${cell.problem}/${cell.instance.id}/${cell.solver}/seed ${cell.seed} is recorded, but its picture failed: ${r.pictureError}\n`);
+  if (failed !== undefined) process.stderr.write(`\nselfopt: warning: cell ${cell.problem}/${cell.instance.id}/${cell.solver}/seed ${cell.seed} is recorded, but its picture failed: ${failed}\n`);
 }
 
 function toRows(runId: string, problem: Problem, cell: Cell, r: CellResult, version: string, machine: string): ResultRow[] {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataPath } from '../../src/core/data.js';
@@ -61,6 +61,29 @@ test('a picture that fails costs the cell nothing: its metrics are recorded, the
   } finally {
     process.stderr.write = write;
     chip.picture = draw;
+    await store.close();
+  }
+});
+
+test('a picture that cannot be saved costs the cell nothing either', async () => {
+  const dir = tempDir('selfopt-pictures-');
+  const storePath = join(dir, 'results.duckdb');
+  // Where the pictures' directory would go, a file: no picture can be written.
+  writeFileSync(join(dir, 'pictures'), 'not a directory');
+  const store = await ResultsStore.open(storePath);
+  const write = process.stderr.write;
+  let err = '';
+  process.stderr.write = ((s: string) => { err += s; return true; }) as typeof process.stderr.write;
+  try {
+    const { runId } = await runBench({
+      problems: ['chip'], instances: ['synth_h6_s24_101'], solvers: ['greedy'], seeds: 1, quick: true, resume: false,
+      data: new DataPath({ env: {}, cwd: tmpdir() }), options: {}, concurrency: 0, progress: false, command: 'test',
+    }, store);
+    process.stderr.write = write;
+    assert.ok((await store.rows({ runId })).length > 0, 'the cell is recorded');
+    assert.match(err, /^\nselfopt: warning: cell chip\/synth_h6_s24_101\/greedy\/seed 1 is recorded, but its picture failed: saving it: /);
+  } finally {
+    process.stderr.write = write;
     await store.close();
   }
 });

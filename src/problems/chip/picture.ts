@@ -1,13 +1,13 @@
 /**
  * A placement as SVG: the canvas and its grid, each cell shaded by its density (white 0 -> red at 1
  * and above), the clusters as light outlines, the hard macros as filled blue rectangles (a notch
- * marks each one's orientation: the corner its N-frame lower-left corner went to), ports as dots.
- * y grows upward on a chip, so the picture is flipped. Shapes of one style share one path or group,
- * which keeps a placement of a thousand macros to a few tens of KB.
+ * marks each one's orientation: the corner its N-frame lower-left corner went to), ports as small
+ * squares. y grows upward on a chip, so the picture is flipped. Shapes of one style share one path
+ * or group, which keeps a placement of a thousand macros to a few tens of KB.
  */
-import { esc } from '../../bench/svg.js';
+import { pictureHead } from '../../bench/svg.js';
 import type { ChipInstance } from './instances.js';
-import { ProxyCostEvaluator, legality } from './cost.js';
+import { ProxyCostEvaluator, legality, orientOffset } from './cost.js';
 import type { Placement } from './plc.js';
 
 export function placementSvg(inst: ChipInstance, pl: Placement, title: string, px = 640): string {
@@ -19,12 +19,12 @@ export function placementSvg(inst: ChipInstance, pl: Placement, title: string, p
   const W = s.width * k, H = s.height * k;
   const X = (x: number): string => (x * k).toFixed(2);
   const Y = (y: number): string => ((s.height - y) * k).toFixed(2);
-  const out: string[] = [];
+  // The header above, the canvas below it (a tall chip leaves the right of the picture empty).
   const top = 40;
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 ${-top} ${W.toFixed(0)} ${(H + top).toFixed(0)}" width="${W.toFixed(0)}" height="${(H + top).toFixed(0)}" font-family="sans-serif" font-size="12">`);
-  out.push(`<text x="0" y="${-top + 14}">${esc(title)}</text>`);
-  out.push(`<text x="0" y="${-top + 30}">proxy ${c.proxy.toFixed(4)} = WL ${c.wirelengthCost.toFixed(4)} + 0.5·density ${c.densityCost.toFixed(4)} + 0.5·congestion ${c.congestionCost.toFixed(4)}; ${leg.legal ? 'legal' : `ILLEGAL (overlap ${leg.overlapArea.toFixed(0)} µm², ${leg.outside.length} outside)`}</text>`);
-  // The grid: one path per shade (the shade of density d is 255 (1 - d) rounded, as before), a
+  const out = pictureHead(px, Math.ceil(H) + top, title,
+    `proxy ${c.proxy.toFixed(4)} = WL ${c.wirelengthCost.toFixed(4)} + ${inst.weights.density}·density ${c.densityCost.toFixed(4)} + ${inst.weights.congestion}·congestion ${c.congestionCost.toFixed(4)}; ${leg.legal ? 'legal' : `ILLEGAL (overlap ${leg.overlapArea.toFixed(0)} µm², ${leg.outside.length} outside)`}`);
+  out.push(`<g transform="translate(0,${top})">`);
+  // The grid: one path per shade (density d is drawn rgb(255, s, s), s = 255 (1 - d) rounded), a
   // run of neighbouring cells of one shade in a row one rectangle; empty cells are the white canvas.
   const gw = s.width / s.columns, gh = s.height / s.rows;
   const shadeOf = (r: number, q: number) => Math.round(255 * (1 - Math.min(1, ev.density[r * s.columns + q]!)));
@@ -54,11 +54,11 @@ export function placementSvg(inst: ChipInstance, pl: Placement, title: string, p
   // Hard macros one element each, so that where two overlap (an illegal placement) the blue is darker.
   out.push(`<g fill="#3366cc" fill-opacity="0.75" stroke="#123" stroke-width="0.6">${Array.from(nl.hardMacros, (i) =>
     `<rect x="${X(pl.x[i]! - nl.w[i]! / 2)}" y="${Y(pl.y[i]! + nl.h[i]! / 2)}" width="${(nl.w[i]! * k).toFixed(2)}" height="${(nl.h[i]! * k).toFixed(2)}"/>`).join('')}</g>`);
-  // Orientation notches: N's lower-left corner after the flip (FN: lower-right, S: upper-right, FS: upper-left).
+  // Orientation notches: the corner N's lower-left corner went to, turned as the pins are
+  // (FN: lower-right, S: upper-right, FS: upper-left; E, FE, W, FW as a square macro turns).
   const dot = (cx: number, cy: number, r: number) => `M${(Number(X(cx)) - r).toFixed(2)} ${Y(cy)}a${r.toFixed(2)} ${r.toFixed(2)} 0 1 0 ${(2 * r).toFixed(2)} 0a${r.toFixed(2)} ${r.toFixed(2)} 0 1 0 ${(-2 * r).toFixed(2)} 0z`;
   const notches = Array.from(nl.hardMacros, (i) => {
-    const o = pl.orient[i]!;
-    const sx = o === 1 || o === 2 ? 1 : -1, sy = o === 2 || o === 3 ? 1 : -1;
+    const [sx, sy] = orientOffset(-1, -1, pl.orient[i]!);
     const m = Math.min(nl.w[i]!, nl.h[i]!);
     return dot(pl.x[i]! + (sx * nl.w[i]!) / 2 - sx * m * 0.15, pl.y[i]! + (sy * nl.h[i]!) / 2 - sy * m * 0.15, m * 0.08 * k);
   });
@@ -66,6 +66,6 @@ export function placementSvg(inst: ChipInstance, pl: Placement, title: string, p
   // Ports as 3-pixel squares: at that size a square reads as a dot, in a third of a circle's bytes.
   if (nl.ports.length) out.push(`<path d="${Array.from(nl.ports, (i) => `M${(Number(X(pl.x[i]!)) - 1.5).toFixed(1)} ${(Number(Y(pl.y[i]!)) - 1.5).toFixed(1)}h3v3h-3z`).join('')}" fill="#c60"/>`);
   out.push(`<rect x="0" y="0" width="${W.toFixed(2)}" height="${H.toFixed(2)}" fill="none" stroke="#000"/>`);
-  out.push('</svg>');
+  out.push('</g>', '</svg>');
   return out.join('\n') + '\n';
 }

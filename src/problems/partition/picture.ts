@@ -51,6 +51,8 @@ export function partitionMatrix(g: CsrGraph, k: number, part: Int32Array, maxCel
   return { n, k, cells: G, internal, cut, partStart, partWeight };
 }
 
+const plural = (x: number, one: string, many: string) => `${x.toLocaleString('en-US')} ${x === 1 ? one : many}`;
+
 export function partitionSvg(inst: PartitionInstance, part: Int32Array, caption: string, width = 640): string {
   const g = inst.graph, k = inst.k;
   const a = partitionMatrix(g, k, part);
@@ -60,7 +62,7 @@ export function partitionSvg(inst: PartitionInstance, part: Int32Array, caption:
   for (let i = 0; i < a.internal.length; i++) totalW += a.internal[i]! + a.cut[i]!;
   const cutW = edgeCut(g, part);
   const out = pictureHead(width, height, caption,
-    `edge cut ${cutW.toLocaleString('en-US')} (${totalW > 0 ? ((200 * cutW) / totalW).toFixed(1) : '0.0'}% of edge weight) · balance ${balance(g, k, part).toFixed(3)} · normalized cut ${normalizedCut(g, k, part).toFixed(3)} · ${g.n.toLocaleString('en-US')} vertices, ${edgeCount(g).toLocaleString('en-US')} edges, k = ${k}`, 125);
+    `edge cut ${cutW.toLocaleString('en-US')} (${totalW > 0 ? ((200 * cutW) / totalW).toFixed(1) : '0.0'}% of edge weight) · balance ${balance(g, k, part).toFixed(3)} · normalized cut ${normalizedCut(g, k, part).toFixed(3)} · ${plural(g.n, 'vertex', 'vertices')}, ${plural(edgeCount(g), 'edge', 'edges')}, k = ${k}`);
   // Shade s of SHADES covers log10(weight / mean cell weight) from -1 to 2: a cell a tenth of the
   // mean is faint, one a hundred times it is full.
   const mean = totalW / (G * G) || 1;
@@ -82,40 +84,50 @@ export function partitionSvg(inst: PartitionInstance, part: Int32Array, caption:
   layer(a.internal, '#2563eb');
   layer(a.cut, '#dc2626');
   // Part boundaries, and each part's weight beside its diagonal block.
-  const at = (rank: number) => (top + (rank / Math.max(1, a.n)) * S).toFixed(1);
-  const atX = (rank: number) => (left + (rank / Math.max(1, a.n)) * S).toFixed(1);
+  const at = (rank: number) => (rank / Math.max(1, a.n)) * S;
   const bounds: string[] = [];
   for (let p = 1; p < k; p++) {
     if (a.partStart[p] === 0 || a.partStart[p] === a.n) continue;
-    bounds.push(`M${left} ${at(a.partStart[p]!)}h${S}M${atX(a.partStart[p]!)} ${top}v${S}`);
+    const o = at(a.partStart[p]!);
+    bounds.push(`M${left} ${(top + o).toFixed(1)}h${S}M${(left + o).toFixed(1)} ${top}v${S}`);
   }
   if (bounds.length) out.push(`<path d="${bounds.join('')}" stroke="#000" stroke-opacity="0.35" stroke-width="0.6" fill="none"/>`);
   out.push(`<rect x="${left}" y="${top}" width="${S}" height="${S}" fill="none" stroke="#000" stroke-opacity="0.4"/>`);
   out.push(`<text x="${left}" y="${top - 6}">adjacency matrix, vertices in part order · blue: inside a part, red: cut</text>`);
-  // Part weights as deviations from the average, on an axis symmetric around it: at 1.03 and
-  // below, a bar is within METIS's bound.
-  let total = 0;
+  // Part weights against the average, on an axis from at most 0.95 to at least 1.05 that holds
+  // every part (never below 0): at 1.03 and below, a part is within METIS's bound. An empty part
+  // has no rows, hence no bar: the footer counts them.
+  let total = 0, lo = 0.95, hi = 1.05, empty = 0;
   for (let p = 0; p < k; p++) total += a.partWeight[p]!;
   const avg = total / k || 1;
-  let dev = 0;
-  for (let p = 0; p < k; p++) dev = Math.max(dev, Math.abs(a.partWeight[p]! / avg - 1));
-  const d = Math.max(0.05, dev * 1.15);
-  const BX = (r: number) => (barsX + ((r - 1 + d) / (2 * d)) * barsW).toFixed(1);
+  for (let p = 0; p < k; p++) {
+    const r = a.partWeight[p]! / avg;
+    lo = Math.min(lo, r);
+    hi = Math.max(hi, r);
+    if (a.partStart[p + 1] === a.partStart[p]) empty++;
+  }
+  const pad = 0.08 * (hi - lo);
+  lo = Math.max(0, lo - pad);
+  hi += pad;
+  const BX = (r: number) => barsX + ((r - lo) / (hi - lo)) * barsW;
   const bars: string[] = [];
   for (let p = 0; p < k; p++) {
-    const y0 = (a.partStart[p]! / Math.max(1, a.n)) * S, y1 = (a.partStart[p + 1]! / Math.max(1, a.n)) * S;
+    const y0 = at(a.partStart[p]!), y1 = at(a.partStart[p + 1]!);
     if (y1 - y0 <= 0) continue;
-    const pad = Math.min(1, (y1 - y0) / 4);
-    bars.push(`M${BX(1)} ${(top + y0 + pad).toFixed(1)}H${BX(a.partWeight[p]! / avg)}V${(top + y1 - pad).toFixed(1)}H${BX(1)}z`);
+    const gap = Math.min(1, (y1 - y0) / 4);
+    bars.push(`M${BX(1).toFixed(1)} ${(top + y0 + gap).toFixed(1)}H${BX(a.partWeight[p]! / avg).toFixed(1)}V${(top + y1 - gap).toFixed(1)}H${BX(1).toFixed(1)}z`);
   }
   if (bars.length) out.push(`<path d="${bars.join('')}" fill="#64748b"/>`);
-  out.push(`<line x1="${BX(1)}" x2="${BX(1)}" y1="${top}" y2="${top + S}" stroke="#000" stroke-opacity="0.5"/>`);
-  out.push(`<line x1="${BX(UB)}" x2="${BX(UB)}" y1="${top}" y2="${top + S}" stroke="#dc2626" stroke-dasharray="3 3"/>`);
+  out.push(`<line x1="${BX(1).toFixed(1)}" x2="${BX(1).toFixed(1)}" y1="${top}" y2="${top + S}" stroke="#000" stroke-opacity="0.5"/>`);
+  out.push(`<line x1="${BX(UB).toFixed(1)}" x2="${BX(UB).toFixed(1)}" y1="${top}" y2="${top + S}" stroke="#dc2626" stroke-dasharray="3 3"/>`);
   out.push(`<rect x="${barsX}" y="${top}" width="${barsW}" height="${S}" fill="none" stroke="#000" stroke-opacity="0.2"/>`);
   out.push(`<text x="${barsX}" y="${top - 6}">part weight / average (red: METIS's bound)</text>`);
-  const tick = (r: number, anchor: string, fill = '#000') => `<text x="${BX(r)}" y="${top + S + 14}" text-anchor="${anchor}" fill="${fill}">${r === 1 ? '1' : r.toFixed(r === UB ? 2 : 3)}</text>`;
-  out.push(tick(1 - d, 'start') + tick(1, 'middle') + tick(UB, 'start', '#dc2626') + (1 + d > UB + 0.6 * d ? tick(1 + d, 'end') : ''));
-  out.push(`<text x="${left}" y="${height - 4}">${a.n.toLocaleString('en-US')} vertices in ${G} × ${G} cells; shade: edge weight in a cell, log scale</text>`);
+  // Ticks: the axis' ends, 1, and 1.03 where it has room beside 1.
+  const tick = (r: number, anchor: string, label: string, fill = '#000') => `<text x="${BX(r).toFixed(1)}" y="${top + S + 14}" text-anchor="${anchor}" fill="${fill}">${label}</text>`;
+  const ticks = [tick(lo, 'start', lo.toFixed(2)), tick(1, 'middle', '1'), tick(hi, 'end', hi.toFixed(2))];
+  if (BX(UB) - BX(1) >= 14 && BX(hi) - BX(UB) >= 40) ticks.push(tick(UB, 'start', String(UB), '#dc2626'));
+  out.push(ticks.join(''));
+  out.push(`<text x="${left}" y="${height - 4}">${plural(a.n, 'vertex', 'vertices')} in ${G} × ${G} cells; shade: edge weight in a cell, log scale${empty ? ` · ${plural(empty, 'empty part', 'empty parts')}` : ''}</text>`);
   out.push('</svg>');
   return out.join('\n') + '\n';
 }

@@ -87,7 +87,7 @@ export function allocationSvg(a: Allocation, caption: string, width = 640): stri
   const out: string[] = [];
   let sumJct = 0;
   for (let j = 0; j < a.numJobs; j++) sumJct += a.completionMs[j]! - a.arrivalMs[j]!;
-  out.push(...pictureHead(width, height, caption, `avg JCT ${(sumJct / a.numJobs / 1000).toFixed(1)} s · makespan ${(a.makespanMs / 1000).toFixed(1)} s · ${a.numJobs} jobs, ${a.numExecutors} executors · colour: job size (total work), light small, dark large${a.groups < a.numJobs ? `, ${a.groups} size classes` : ''}`, 140));
+  out.push(...pictureHead(width, height, caption, `avg JCT ${(sumJct / a.numJobs / 1000).toFixed(1)} s · makespan ${(a.makespanMs / 1000).toFixed(1)} s · ${a.numJobs} jobs, ${a.numExecutors} executors · colour: job size, light small, dark large${a.groups < a.numJobs ? `, ${a.groups} size classes` : ''}`));
   // Stacked busy executors: the cumulative area up to group g, drawn from the top group down so
   // that each smaller cumulative area covers the part below it.
   const cum = new Float64Array(a.bins);

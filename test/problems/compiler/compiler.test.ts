@@ -261,12 +261,21 @@ test('the picture replays an answer pass by pass: its last count is the one the 
   assert.equal(trace[trace.length - 1], m.instructions);
   const svg = compilerProblem.picture!(inst, { passes }, 'tiny · test · seed 1')!;
   assert.match(svg, /^<svg[\s\S]*<\/svg>\s*$/);
-  assert.match(svg, new RegExp(`5 passes · ${m.instructions} instructions after the last, ${(inst.countOz / m.instructions!).toFixed(3)}x fewer than -Oz \\(${inst.countOz}\\) · -O0 ${inst.countO0}`));
+  assert.match(svg, new RegExp(`5 passes · ${m.instructions} instructions after the last · -Oz ${inst.countOz}, ratio ${(inst.countOz / m.instructions!).toFixed(3)} \\(above 1 beats it\\) · -O0 ${inst.countO0}`));
   // -O0's column, then one column per pass: a vertical move before each.
   assert.equal(svg.match(/<path d="M[^"]*" fill="none" stroke="#ea580c"/)![0].match(/V/g)!.length, passes.length);
   // Every pass is named; the one that removed nothing in grey.
   for (const p of passes) assert.match(svg, new RegExp(`>${p}</text>`));
   assert.equal(svg.match(/fill="#94a3b8">mem2reg</g)?.length, 1);
+  // The count the search saw must be where the replay ends.
+  assert.throws(() => compilerProblem.picture!(inst, { passes, count: m.instructions! + 1 }, 'x'), (e: unknown) => e instanceof SelfoptError && /ends at \d+ instructions, the search saw/.test(e.message));
+  // Past 60 passes only those that changed the count are named: here the first few of 64.
+  const long = Array.from({ length: 64 }, (_, i) => passes[i % passes.length]!);
+  const longTrace = countTrace(inst, long);
+  const changed = longTrace.filter((c, i) => c !== (i === 0 ? inst.countO0 : longTrace[i - 1])).length;
+  assert.ok(changed > 0 && changed < 10);
+  const longSvg = compilerProblem.picture!(inst, { passes: long }, 'x')!;
+  assert.equal(longSvg.match(/rotate\(-60\)/g)!.length, 1 + changed, '-O0 and the passes that changed the count');
   assert.equal(compilerProblem.picture!(inst, { passes: [], pipeline: 'default<Oz>' }, 'x'), undefined);
   assert.equal(compilerProblem.picture!(inst, { passes: [] }, 'x'), undefined);
   assert.throws(() => countTrace(inst, ['mem2reg', 'no-such-pass']), (e: unknown) => e instanceof SelfoptError && /pass 2 \(no-such-pass\) failed on replay/.test(e.message));
