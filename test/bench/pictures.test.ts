@@ -38,28 +38,35 @@ test('a problem that draws gets each solver\'s seed-1 solution into the run\'s p
   }
 });
 
+/** Runs chip's greedy on one small instance into `store`, in this thread, with stderr captured. */
+async function runGreedyQuietly(store: ResultsStore, seeds: number): Promise<{ runId: string; stderr: string }> {
+  const write = process.stderr.write;
+  let stderr = '';
+  process.stderr.write = ((s: string) => { stderr += s; return true; }) as typeof process.stderr.write;
+  try {
+    const { runId } = await runBench({
+      problems: ['chip'], instances: ['synth_h6_s24_101'], solvers: ['greedy'], seeds, quick: true, resume: false,
+      data: new DataPath({ env: {}, cwd: tmpdir() }), options: {}, concurrency: 0, progress: false, command: 'test',
+    }, store);
+    return { runId, stderr };
+  } finally {
+    process.stderr.write = write;
+  }
+}
+
 test('a picture that fails costs the cell nothing: its metrics are recorded, the failure is one warning line', async () => {
-  const dir = tempDir('selfopt-pictures-');
-  const storePath = join(dir, 'results.duckdb');
+  const storePath = join(tempDir('selfopt-pictures-'), 'results.duckdb');
   const store = await ResultsStore.open(storePath);
   const chip = getProblem('chip');
   const draw = chip.picture;
-  const write = process.stderr.write;
-  let err = '';
   chip.picture = () => { throw new Error('the drawing broke'); };
-  process.stderr.write = ((s: string) => { err += s; return true; }) as typeof process.stderr.write;
   try {
-    const { runId } = await runBench({
-      problems: ['chip'], instances: ['synth_h6_s24_101'], solvers: ['greedy'], seeds: 2, quick: true, resume: false,
-      data: new DataPath({ env: {}, cwd: tmpdir() }), options: {}, concurrency: 0, progress: false, command: 'test',
-    }, store);
-    process.stderr.write = write;
+    const { runId, stderr } = await runGreedyQuietly(store, 2);
     const rows = await store.rows({ runId });
     assert.deepEqual([...new Set(rows.map((r) => r.seed))].sort(), [1, 2], 'both seeds recorded');
     assert.deepEqual(loadPictures(storePath, runId, 'chip', ['greedy']), []);
-    assert.deepEqual(err.trim().split('\n'), ['selfopt: warning: cell chip/synth_h6_s24_101/greedy/seed 1 is recorded, but its picture failed: the drawing broke']);
+    assert.deepEqual(stderr.trim().split('\n'), ['selfopt: warning: cell chip/synth_h6_s24_101/greedy/seed 1 is recorded, but its picture failed: the drawing broke']);
   } finally {
-    process.stderr.write = write;
     chip.picture = draw;
     await store.close();
   }
@@ -67,23 +74,14 @@ test('a picture that fails costs the cell nothing: its metrics are recorded, the
 
 test('a picture that cannot be saved costs the cell nothing either', async () => {
   const dir = tempDir('selfopt-pictures-');
-  const storePath = join(dir, 'results.duckdb');
   // Where the pictures' directory would go, a file: no picture can be written.
   writeFileSync(join(dir, 'pictures'), 'not a directory');
-  const store = await ResultsStore.open(storePath);
-  const write = process.stderr.write;
-  let err = '';
-  process.stderr.write = ((s: string) => { err += s; return true; }) as typeof process.stderr.write;
+  const store = await ResultsStore.open(join(dir, 'results.duckdb'));
   try {
-    const { runId } = await runBench({
-      problems: ['chip'], instances: ['synth_h6_s24_101'], solvers: ['greedy'], seeds: 1, quick: true, resume: false,
-      data: new DataPath({ env: {}, cwd: tmpdir() }), options: {}, concurrency: 0, progress: false, command: 'test',
-    }, store);
-    process.stderr.write = write;
+    const { runId, stderr } = await runGreedyQuietly(store, 1);
     assert.ok((await store.rows({ runId })).length > 0, 'the cell is recorded');
-    assert.match(err, /^\nselfopt: warning: cell chip\/synth_h6_s24_101\/greedy\/seed 1 is recorded, but its picture failed: saving it: /);
+    assert.match(stderr, /^\nselfopt: warning: cell chip\/synth_h6_s24_101\/greedy\/seed 1 is recorded, but its picture failed: saving it: /);
   } finally {
-    process.stderr.write = write;
     await store.close();
   }
 });
