@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { InstanceRef, MetricValues } from '../core/problem.js';
-import { SelfoptError } from '../core/errors.js';
+import { SelfoptError, errorMessage } from '../core/errors.js';
 
 export interface Cell {
   problem: string;
@@ -60,7 +60,7 @@ export function crossable(e: unknown): unknown {
 
 /** Whether `e` is a user error, here or after crossing; and its message without the prefix. */
 export function userError(e: unknown): { user: boolean; message: string } {
-  const message = e instanceof Error ? e.message : String(e);
+  const message = errorMessage(e);
   if (message.startsWith(USER_ERROR)) return { user: true, message: message.slice(USER_ERROR.length) };
   return { user: e instanceof SelfoptError || (e instanceof Error && e.name === 'SelfoptError'), message };
 }

@@ -19,7 +19,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { Piscina } from 'piscina';
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
-import { SelfoptError } from '../core/errors.js';
+import { SelfoptError, errorMessage } from '../core/errors.js';
 import { codeVersion, machineInfo } from '../core/version.js';
 import { getProblem } from '../problems/all.js';
 import { cellPoolOptions, crossable, userError, type Cell, type CellResult } from './cell.js';
@@ -83,7 +83,7 @@ export async function checkRedis(url: string, where = '--queue'): Promise<void> 
     await r.connect();
     await r.ping();
   } catch (e) {
-    throw new SelfoptError(`cannot reach Redis at ${url}: ${e instanceof Error ? e.message : String(e)}`, where, 'a running redis-server at that address');
+    throw new SelfoptError(`cannot reach Redis at ${url}: ${errorMessage(e)}`, where, 'a running redis-server at that address');
   } finally {
     r.disconnect();
   }

@@ -4,7 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Rng } from '../core/rng.js';
-import { SelfoptError } from '../core/errors.js';
+import { SelfoptError, errorMessage } from '../core/errors.js';
 import { getProblem } from '../problems/all.js';
 import type { MetricValues } from '../core/problem.js';
 import type { Cell, CellResult } from './cell.js';
@@ -42,7 +42,7 @@ export async function runCell(cell: Cell): Promise<CellResult> {
       const picture = problem.picture(instance, solution, `${cell.instance.id} · ${cell.solver} · seed 1`);
       if (picture !== undefined) out.picture = picture;
     } catch (e) {
-      out.pictureError = e instanceof Error ? e.message : String(e);
+      out.pictureError = errorMessage(e);
     }
   }
   return out;

@@ -13,7 +13,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import cliProgress from 'cli-progress';
 import { DataPath } from '../core/data.js';
-import { SelfoptError, unknownName } from '../core/errors.js';
+import { SelfoptError, errorMessage, unknownName } from '../core/errors.js';
 import type { InstanceRef, Problem } from '../core/problem.js';
 import { codeVersion, machineInfo } from '../core/version.js';
 import { getProblem } from '../problems/all.js';
@@ -229,7 +229,7 @@ function keepPicture(storePath: string, runId: string, cell: Cell, r: CellResult
     try {
       savePicture(storePath, runId, cell.problem, { instance: cell.instance.id, solver: cell.solver, svg: r.picture });
     } catch (e) {
-      failed = `saving it: ${e instanceof Error ? e.message : String(e)}`;
+      failed = `saving it: ${errorMessage(e)}`;
     }
   }
   // On a line of its own: the progress bar redraws below it.

@@ -3,7 +3,7 @@
  * existing file is inspected before anything writes to it (see ResultsStore.open).
  */
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { SelfoptError } from '../core/errors.js';
+import { SelfoptError, errorMessage } from '../core/errors.js';
 
 /** Written into the store's `selfopt_store` table; a newer selfopt may raise it, never lower it. */
 export const STORE_FORMAT = 'selfopt-results';
@@ -124,9 +124,6 @@ export async function inspect(conn: DuckDBConnection, path: string): Promise<Sch
   }
 }
 
-export function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
 export function firstLine(s: string): string {
   return s.split('\n')[0]!.trim();

@@ -19,10 +19,10 @@ import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { SelfoptError } from '../core/errors.js';
+import { SelfoptError, errorMessage } from '../core/errors.js';
 import type { Better, SolverKind } from '../core/problem.js';
 import { codeVersion, machineInfo } from '../core/version.js';
-import { close, connect, errorMessage, inspect, notOurs, RESULT_COLUMNS, SCHEMA, type SchemaState } from './store-file.js';
+import { close, connect, inspect, notOurs, RESULT_COLUMNS, SCHEMA, type SchemaState } from './store-file.js';
 
 export { SCHEMA_VERSION, STORE_FORMAT } from './store-file.js';
 

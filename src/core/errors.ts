@@ -15,6 +15,11 @@ export class SelfoptError extends Error {
   }
 }
 
+/** The message of anything thrown: an Error's own, else the value as text. */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
 /** Throws a SelfoptError unless `cond` holds. */
 export function check(cond: unknown, what: string, where: string, expected: string): asserts cond {
   if (!cond) throw new SelfoptError(what, where, expected);

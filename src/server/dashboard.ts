@@ -19,7 +19,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
-import { SelfoptError } from '../core/errors.js';
+import { SelfoptError, errorMessage } from '../core/errors.js';
 import { PROJECT_ROOT } from '../core/version.js';
 import { getProblem, problems } from '../problems/all.js';
 import { describeProblem } from '../core/problem.js';
@@ -83,7 +83,7 @@ export class Dashboard {
         (body) => json(res, 200, body),
         (e: unknown) => {
           const user = e instanceof SelfoptError;
-          json(res, user ? 404 : 500, { error: { code: user ? 'not_found' : 'internal', message: e instanceof Error ? e.message : String(e) } });
+          json(res, user ? 404 : 500, { error: { code: user ? 'not_found' : 'internal', message: errorMessage(e) } });
         },
       );
       this.chain = job;

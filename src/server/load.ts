@@ -15,6 +15,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
+import { errorMessage } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import type { Env } from '../core/env.js';
 import { ENVS } from './registry.js';
@@ -190,7 +191,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
         }
       }
     } catch (e) {
-      fail(`${where}: ${e instanceof Error ? e.message : String(e)}`);
+      fail(`${where}: ${errorMessage(e)}`);
     }
   }));
   const elapsed = (performance.now() - t0) / 1000;
