@@ -41,6 +41,23 @@ export function pictureHead(width: number, height: number, caption: string, figu
   ];
 }
 
+/**
+ * The runs of neighbouring cells of one shade along each row of a rows x cols grid, so that a heat
+ * map is drawn as one path per shade with one shape per run: emit(row, first column, end column,
+ * shade) for every run whose shade is not `blank`.
+ */
+export function shadeRuns(rows: number, cols: number, shadeOf: (r: number, c: number) => number, blank: number, emit: (r: number, c0: number, c1: number, shade: number) => void): void {
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols;) {
+      const s = shadeOf(r, c);
+      let e = c + 1;
+      while (e < cols && shadeOf(r, e) === s) e++;
+      if (s !== blank) emit(r, c, e, s);
+      c = e;
+    }
+  }
+}
+
 export interface BarDatum {
   label: string;
   kind: SolverKind;

@@ -5,7 +5,7 @@
  * squares. y grows upward on a chip, so the picture is flipped. Shapes of one style share one path
  * or group, which keeps a placement of a thousand macros to a few tens of KB.
  */
-import { pictureHead } from '../../bench/svg.js';
+import { pictureHead, shadeRuns } from '../../bench/svg.js';
 import type { ChipInstance } from './instances.js';
 import { ProxyCostEvaluator, legality, orientOffset } from './cost.js';
 import type { Placement } from './plc.js';
@@ -29,18 +29,10 @@ export function placementSvg(inst: ChipInstance, pl: Placement, title: string, p
   const gw = s.width / s.columns, gh = s.height / s.rows;
   const shadeOf = (r: number, q: number) => Math.round(255 * (1 - Math.min(1, ev.density[r * s.columns + q]!)));
   const byShade = new Map<number, string[]>();
-  for (let r = 0; r < s.rows; r++) {
-    for (let q = 0; q < s.columns;) {
-      const shade = shadeOf(r, q);
-      let e = q + 1;
-      while (e < s.columns && shadeOf(r, e) === shade) e++;
-      if (shade < 255) {
-        if (!byShade.has(shade)) byShade.set(shade, []);
-        byShade.get(shade)!.push(`M${X(q * gw)} ${Y((r + 1) * gh)}H${X(e * gw)}V${Y(r * gh)}H${X(q * gw)}z`);
-      }
-      q = e;
-    }
-  }
+  shadeRuns(s.rows, s.columns, shadeOf, 255, (r, q, e, shade) => {
+    if (!byShade.has(shade)) byShade.set(shade, []);
+    byShade.get(shade)!.push(`M${X(q * gw)} ${Y((r + 1) * gh)}H${X(e * gw)}V${Y(r * gh)}H${X(q * gw)}z`);
+  });
   out.push(`<rect x="0" y="0" width="${W.toFixed(2)}" height="${H.toFixed(2)}" fill="#fff"/>`);
   for (const [shade, d] of [...byShade].sort((a, b) => b[0] - a[0])) out.push(`<path d="${d.join('')}" fill="rgb(255,${shade},${shade})"/>`);
   const lines: string[] = [];
@@ -48,9 +40,9 @@ export function placementSvg(inst: ChipInstance, pl: Placement, title: string, p
   for (let r = 1; r < s.rows; r++) lines.push(`M0 ${Y(r * gh)}H${W.toFixed(2)}`);
   out.push(`<path d="${lines.join('')}" stroke="#ddd" stroke-width="0.5"/>`);
   // Clusters as one path of rectangles (x, y: a macro's centre).
-  const rects = (ids: Int32Array) => Array.from(ids, (i) =>
-    `M${X(pl.x[i]! - nl.w[i]! / 2)} ${Y(pl.y[i]! + nl.h[i]! / 2)}h${(nl.w[i]! * k).toFixed(2)}v${(nl.h[i]! * k).toFixed(2)}h${(-nl.w[i]! * k).toFixed(2)}z`).join('');
-  if (nl.softMacros.length) out.push(`<path d="${rects(nl.softMacros)}" fill="none" stroke="#2a9d4b" stroke-width="0.6" opacity="0.7"/>`);
+  const clusters = Array.from(nl.softMacros, (i) =>
+    `M${X(pl.x[i]! - nl.w[i]! / 2)} ${Y(pl.y[i]! + nl.h[i]! / 2)}h${(nl.w[i]! * k).toFixed(2)}v${(nl.h[i]! * k).toFixed(2)}h${(-nl.w[i]! * k).toFixed(2)}z`);
+  if (clusters.length) out.push(`<path d="${clusters.join('')}" fill="none" stroke="#2a9d4b" stroke-width="0.6" opacity="0.7"/>`);
   // Hard macros one element each, so that where two overlap (an illegal placement) the blue is darker.
   out.push(`<g fill="#3366cc" fill-opacity="0.75" stroke="#123" stroke-width="0.6">${Array.from(nl.hardMacros, (i) =>
     `<rect x="${X(pl.x[i]! - nl.w[i]! / 2)}" y="${Y(pl.y[i]! + nl.h[i]! / 2)}" width="${(nl.w[i]! * k).toFixed(2)}" height="${(nl.h[i]! * k).toFixed(2)}"/>`).join('')}</g>`);

@@ -6,7 +6,7 @@
  * alone (its mean cell weight), so two solvers' pictures of one instance compare cell for cell.
  * Beside each diagonal block, its part's weight against the average and METIS's 1.03 bound.
  */
-import { pictureHead } from '../../bench/svg.js';
+import { pictureHead, shadeRuns } from '../../bench/svg.js';
 import { edgeCount, type CsrGraph } from '../../core/graph.js';
 import { balance, edgeCut, normalizedCut } from './evaluate.js';
 import type { PartitionInstance } from './instances.js';
@@ -70,15 +70,7 @@ export function partitionSvg(inst: PartitionInstance, part: Int32Array, caption:
   // One stroked path per shade; a run of neighbouring cells of one shade in a row is one segment.
   const layer = (w: Float64Array, colour: string): void => {
     const paths: string[][] = Array.from({ length: SHADES }, () => []);
-    for (let r = 0; r < G; r++) {
-      for (let c = 0; c < G;) {
-        const s = shadeOf(w[r * G + c]!);
-        let e = c + 1;
-        while (e < G && shadeOf(w[r * G + e]!) === s) e++;
-        if (s >= 0) paths[s]!.push(`M${left + c * cs} ${top + r * cs + cs / 2}h${(e - c) * cs}`);
-        c = e;
-      }
-    }
+    shadeRuns(G, G, (r, c) => shadeOf(w[r * G + c]!), -1, (r, c0, c1, s) => paths[s]!.push(`M${left + c0 * cs} ${top + r * cs + cs / 2}h${(c1 - c0) * cs}`));
     paths.forEach((d, s) => { if (d.length) out.push(`<path d="${d.join('')}" fill="none" stroke="${colour}" stroke-width="${cs}" stroke-opacity="${(0.15 + (0.85 * (s + 1)) / SHADES).toFixed(2)}"/>`); });
   };
   layer(a.internal, '#2563eb');
