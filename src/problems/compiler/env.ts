@@ -5,9 +5,12 @@
  * State: the current module (an OptSession state). reset() starts from the program's unoptimised
  * module; with several programs, reset picks one with the env's Rng (or the one named by
  * `options.program`).
- * Action: Discrete(ACTIONS.length), an index into passes.ts ACTIONS (CompilerGym's list minus the
- * five passes LLVM 14's new PM does not have). step(a) runs `opt -passes=<pass>` on the module
- * (cached by content: a (state, pass) seen before costs nothing).
+ * Action: MaskedDiscrete(ACTIONS.length), an index into passes.ts ACTIONS (CompilerGym's list
+ * minus the five passes LLVM 14's new PM does not have). The mask (info.actionMask, the same at
+ * every step) leaves out passes.ts MASKED, the passes whose output changes from run to run;
+ * stepping one is refused with the reason, and the episode is unchanged. step(a) runs
+ * `opt -passes=<pass>` on the module (cached by content: a (state, pass) seen before costs
+ * nothing).
  * Reward (CompilerGym's IrInstructionCountOz): (count before - count after) / (count at -O0 -
  * count after -Oz); the episode's return is (O0 - final) / (O0 - Oz), above 1 when the final
  * module is smaller than -Oz's.
@@ -24,12 +27,12 @@
  * Episodes end by truncation after `maxSteps` passes (CompilerGym's llvm-ic-v0 has no terminal
  * state either). A pass that fails (crash, verifier error, timeout) leaves the module as it was,
  * gives reward 0 and says so in info.passFailed; the episode goes on.
- * info: instructionCount, pass, and passFailed when the pass failed.
+ * info: instructionCount, actionMask, pass, and passFailed when the pass failed.
  */
 import { Env, type ResetResult, type StepResult } from '../../core/env.js';
-import { Box, Discrete } from '../../core/spaces.js';
+import { Box, MaskedDiscrete } from '../../core/spaces.js';
 import { SelfoptError } from '../../core/errors.js';
-import { ACTIONS } from './passes.js';
+import { ACTION_MASK, ACTIONS, MASKED } from './passes.js';
 import { analyzeIr, AUTOPHASE_FEATURES, INSTCOUNT_FEATURES, instCountVector } from './ir.js';
 import { OptSession, type State } from './session.js';
 import type { CompilerInstance } from './instances.js';
@@ -98,7 +101,7 @@ export function observe(ir: string, countO0: number, kind: ObservationKind, step
 
 export class CompilerEnv extends Env<Float32Array, number> {
   readonly observationSpace: Box;
-  readonly actionSpace = new Discrete(ACTIONS.length);
+  readonly actionSpace = new MaskedDiscrete(ACTIONS.length);
   readonly session: OptSession;
   readonly maxSteps: number;
   readonly kind: ObservationKind;
@@ -120,6 +123,7 @@ export class CompilerEnv extends Env<Float32Array, number> {
     this.session = cfg.session ?? new OptSession();
     this.actionHistory = cfg.actionHistory ?? false;
     this.observationSpace = new Box(-Infinity, Infinity, [observationSize(this.kind, this.actionHistory)]);
+    this.actionSpace.setMask(Uint8Array.from(ACTION_MASK));
   }
 
   get current(): State {
@@ -147,7 +151,13 @@ export class CompilerEnv extends Env<Float32Array, number> {
     this.state = root;
     this.steps = 0;
     this.taken = [];
-    return { obs: this.obs(), info: { instructionCount: root.count, program: this.program.id } };
+    return { obs: this.obs(), info: { instructionCount: root.count, program: this.program.id, actionMask: this.actionSpace.mask } };
+  }
+
+  override step(action: number): StepResult<Float32Array> {
+    const pass = Number.isInteger(action) ? ACTIONS[action]?.pass : undefined;
+    if (pass !== undefined && MASKED[pass]) throw new SelfoptError(`action ${action} (${pass}) is masked out: ${MASKED[pass]}`, 'CompilerEnv.step', 'an action that info.actionMask allows');
+    return super.step(action);
   }
 
   protected doStep(action: number): StepResult<Float32Array> {
@@ -155,7 +165,7 @@ export class CompilerEnv extends Env<Float32Array, number> {
     const before = this.state.count;
     const t = this.session.apply(this.state.hash, pass);
     this.steps++;
-    const info: Record<string, unknown> = { pass };
+    const info: Record<string, unknown> = { pass, actionMask: this.actionSpace.mask };
     if (t.ok && t.state.hash !== this.state.hash) this.taken.push(action);
     if (t.ok) this.state = t.state;
     else info.passFailed = t.error;

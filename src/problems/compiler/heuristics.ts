@@ -31,7 +31,7 @@ import { performance } from 'node:perf_hooks';
 import type { SolveContext, Solver } from '../../core/problem.js';
 import type { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
-import { ACTIONS } from './passes.js';
+import { USABLE_PASSES } from './passes.js';
 import { OptSession, type State, type Transition } from './session.js';
 import type { CompilerInstance } from './instances.js';
 import type { PassSequence } from './evaluate.js';
@@ -54,7 +54,7 @@ export function optionNumber(ctx: SolveContext, key: string, dflt: number, quick
 }
 
 export function candidatePasses(ctx: SolveContext): string[] {
-  return ctx.quick && ctx.options.allPasses !== '1' ? QUICK_PASSES : ACTIONS.map((a) => a.pass);
+  return ctx.quick && ctx.options.allPasses !== '1' ? QUICK_PASSES : [...USABLE_PASSES];
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight, results in order. */

@@ -5,7 +5,8 @@
  * Demonstrations: greedy search (heuristics.ts, every action tried at every step) run on each
  * train program; at every state where some pass removes instructions, the demo keeps the
  * module's features, the passes taken so far, and the instruction count after each of the
- * ACTIONS.length passes (the current count where the pass failed or changed nothing). Greedy
+ * ACTIONS.length passes (the current count where the pass failed, changed nothing or is masked:
+ * passes.ts MASKED are never run). Greedy
  * computes all of these anyway, so one run gives 119 labels per state, not one.
  *
  * Target distribution at a state: 0.7 spread evenly over the passes that remove the most
@@ -22,7 +23,7 @@ import { logSoftmax } from '../../learn/ops/softmax.js';
 import { add, mul, square, sub } from '../../learn/ops/elementwise.js';
 import { mean, sum } from '../../learn/ops/reduce.js';
 import type { MlpPolicy } from '../../learn/policy.js';
-import { ACTIONS } from './passes.js';
+import { ACTION_MASK, ACTIONS } from './passes.js';
 import { featureSize, finishObservation, moduleFeatures, observationSize, type ObservationKind } from './env.js';
 import type { OptSession, State } from './session.js';
 import type { CompilerInstance } from './instances.js';
@@ -40,6 +41,24 @@ export interface Demo {
   returnToGo: number;
 }
 
+/**
+ * Every action tried at `cur`: the instruction count after each (the current count where the
+ * pass failed or is masked) and the module it gives (undefined where it failed, changed nothing
+ * or is masked).
+ */
+function tryEvery(session: OptSession, cur: State): { childCounts: number[]; children: (State | undefined)[] } {
+  const childCounts = new Array<number>(ACTIONS.length).fill(cur.count);
+  const children = new Array<State | undefined>(ACTIONS.length).fill(undefined);
+  for (let a = 0; a < ACTIONS.length; a++) {
+    if (!ACTION_MASK[a]) continue;
+    const t = session.apply(cur.hash, ACTIONS[a]!.pass);
+    if (!t.ok) continue;
+    childCounts[a] = t.state.count;
+    if (t.state.hash !== cur.hash) children[a] = t.state;
+  }
+  return { childCounts, children };
+}
+
 /** Greedy search over every action from the program's -O0 module, recording each state's children. */
 export function greedyDemos(inst: CompilerInstance, session: OptSession, kind: ObservationKind, maxSteps: number): Demo[] {
   let cur = session.addState(inst.ir);
@@ -47,18 +66,14 @@ export function greedyDemos(inst: CompilerInstance, session: OptSession, kind: O
   const out: Demo[] = [];
   const feats = new Float32Array(featureSize(kind));
   for (let step = 0; step < maxSteps; step++) {
-    const childCounts = new Array<number>(ACTIONS.length);
-    let best = -1, bestCount = cur.count, bestHash = cur.hash;
-    for (let a = 0; a < ACTIONS.length; a++) {
-      const t = session.apply(cur.hash, ACTIONS[a]!.pass);
-      childCounts[a] = t.ok ? t.state.count : cur.count;
-      if (t.ok && t.state.count < bestCount) { best = a; bestCount = t.state.count; bestHash = t.state.hash; }
-    }
+    const { childCounts, children } = tryEvery(session, cur);
+    let best = -1;
+    for (let a = 0; a < ACTIONS.length; a++) if (childCounts[a]! < (best < 0 ? cur.count : childCounts[best]!)) best = a;
     if (best < 0) break;
     moduleFeatures(session.irOf(cur.hash), inst.countO0, kind, feats);
     out.push({ program: inst.id, taken: [...taken], features: Array.from(feats), count: cur.count, childCounts, returnToGo: 0 });
     taken.push(best);
-    cur = { hash: bestHash, count: bestCount };
+    cur = children[best]!;
   }
   const scale = Math.max(1, inst.countO0 - inst.countOz);
   for (const d of out) d.returnToGo = (d.count - cur.count) / scale;
@@ -80,13 +95,7 @@ export function policyDemos(inst: CompilerInstance, session: OptSession, kind: O
   const counts: number[] = [];
   const at: number[] = [];
   for (let step = 0; step < steps; step++) {
-    const childCounts = new Array<number>(ACTIONS.length);
-    const children: (State | undefined)[] = [];
-    for (let a = 0; a < ACTIONS.length; a++) {
-      const t = session.apply(cur.hash, ACTIONS[a]!.pass);
-      childCounts[a] = t.ok ? t.state.count : cur.count;
-      children.push(t.ok && t.state.hash !== cur.hash ? t.state : undefined);
-    }
+    const { childCounts, children } = tryEvery(session, cur);
     const feats = moduleFeatures(session.irOf(cur.hash), inst.countO0, kind, new Float32Array(featureSize(kind)));
     if (childCounts.some((c) => c < cur.count)) at.push(step), out.push({ program: inst.id, taken: [...taken], features: Array.from(feats), count: cur.count, childCounts, returnToGo: 0 });
     counts.push(cur.count);

@@ -162,6 +162,26 @@ export interface Action {
 /** The action space: the usable flags, in CompilerGym's order. */
 export const ACTIONS: readonly Action[] = COMPILERGYM_FLAGS.filter(([, p]) => p !== null).map(([flag, pass], index) => ({ index, flag, pass: pass! }));
 
+/**
+ * Actions that keep their index but are masked out: no search, policy or Env step takes them.
+ * A pass is masked when LLVM 14 gives different modules for one input from run to run, so that
+ * a seeded search would not replay (CompilerGym masked -gvn-sink for the same reason). LLVM
+ * iterates over containers keyed by pointers, and ASLR moves the heap from one process (or
+ * request) to the next. Measured on 27 modules of 12 programs, every action 4 times
+ * (README, "Finding (determinism)"): two actions' outputs change. `newgvn` changes only the
+ * use-list order (a `uselistorder` directive), never an instruction count, before or after 10
+ * more passes (82 modules, 6 runs each); it stays. `attributor` changes instruction counts.
+ */
+export const MASKED: Readonly<Record<string, string>> = {
+  attributor: 'nondeterministic in LLVM 14: one input gives modules of different instruction counts from run to run (under ASLR); it also miscompiles own/qsort and Olden mst (README)',
+};
+
+/** 1 for an action that may be taken, 0 for a masked one (index = action index). */
+export const ACTION_MASK: Readonly<Uint8Array> = Uint8Array.from(ACTIONS, (a) => (a.pass in MASKED ? 0 : 1));
+
+/** The passes of the actions that may be taken, in action order. */
+export const USABLE_PASSES: readonly string[] = ACTIONS.filter((a) => ACTION_MASK[a.index] === 1).map((a) => a.pass);
+
 /** An action by index, CompilerGym flag (`-gvn`) or LLVM 14 pass name (`gvn`). */
 export function actionByName(name: string, where = 'pass name'): Action {
   const a = ACTIONS.find((x) => x.pass === name || x.flag === name || x.flag === `-${name}`);

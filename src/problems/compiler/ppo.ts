@@ -32,7 +32,7 @@ import { MlpPolicy } from '../../learn/policy.js';
 import { noGrad } from '../../learn/tensor.js';
 import { logSoftmax } from '../../learn/ops/softmax.js';
 import { loadCheckpoint, readCheckpoint, saveCheckpoint } from '../../learn/checkpoint.js';
-import { ACTIONS } from './passes.js';
+import { ACTION_MASK, ACTIONS } from './passes.js';
 import { CompilerEnv, featureSize, finishObservation, moduleFeatures, observationSize, type ObservationKind } from './env.js';
 import { OptSession, type State } from './session.js';
 import { loadProgram, type CompilerInstance, type ProgramSpec } from './instances.js';
@@ -119,8 +119,9 @@ export function policyFromCheckpoint(path: string): { net: MlpPolicy; cfg: Compi
   return { net, cfg };
 }
 
+/** The policy's log-probabilities, masked as the Env masks (a masked pass is -Infinity). */
 function logProbs(net: MlpPolicy, obs: Float32Array): Float32Array {
-  return noGrad(() => logSoftmax(net.forward([obs]).logits, null).data as Float32Array);
+  return noGrad(() => logSoftmax(net.forward([obs]).logits, ACTION_MASK).data as Float32Array);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,23 +160,25 @@ function rolloutPolicy(net: MlpPolicy, cfg: CompilerPpoConfig, inst: CompilerIns
   const obs = new Float32Array(observationSize(cfg.observation, cfg.actionHistory));
   const root = session.addState(inst.ir);
   let cur: Node = { hash: root.hash, count: root.count, seq: [], taken: [] };
+  // Masked passes (passes.ts MASKED) are never tried, like the ones found useless here.
   const useless = new Set<number>();
+  const skip = (j: number) => useless.has(j) || !ACTION_MASK[j];
   let sinceBest = 0;
   for (let step = 0; step < cfg.episodeLength && sinceBest < patience; step++) {
     const lp = policyScores(net, cfg, inst, session, cur, obs);
     let a = -1;
     if (rng) {
       let z = 0;
-      for (let j = 0; j < lp.length; j++) if (!useless.has(j)) z += Math.exp(lp[j]!);
+      for (let j = 0; j < lp.length; j++) if (!skip(j)) z += Math.exp(lp[j]!);
       let u = rng.next() * z;
       for (let j = 0; j < lp.length; j++) {
-        if (useless.has(j)) continue;
+        if (skip(j)) continue;
         a = j;
         u -= Math.exp(lp[j]!);
         if (u <= 0) break;
       }
     } else {
-      for (let j = 0; j < lp.length; j++) if (!useless.has(j) && (a < 0 || lp[j]! > lp[a]!)) a = j;
+      for (let j = 0; j < lp.length; j++) if (!skip(j) && (a < 0 || lp[j]! > lp[a]!)) a = j;
     }
     if (a < 0) break;
     const t = session.apply(cur.hash, ACTIONS[a]!.pass);
@@ -211,7 +214,7 @@ function topKGreedy(net: MlpPolicy, cfg: CompilerPpoConfig, inst: CompilerInstan
   let cur = start;
   for (let step = 0; step < opts.maxSteps; step++) {
     const lp = policyScores(net, cfg, inst, session, cur, obs);
-    const ranked = Array.from(lp.keys()).sort((x, y) => lp[y]! - lp[x]!);
+    const ranked = Array.from(lp.keys()).filter((a) => ACTION_MASK[a]).sort((x, y) => lp[y]! - lp[x]!);
     // First tier: the topK most likely passes, cut once they hold `topP` of the policy's probability (at least 2).
     let first = 0, mass = 0;
     while (first < ranked.length && first < opts.topK && (first < 2 || mass < (opts.topP ?? 1))) mass += Math.exp(lp[ranked[first++]!]!);

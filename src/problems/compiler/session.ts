@@ -178,7 +178,7 @@ export class OptSession {
       return s.ir;
     }
     if (!s.parent) throw new SelfoptError(`state ${hash} was dropped and has no parent`, 'OptSession.irOf', 'a root state added with addState');
-    const r = this.runOpt(this.irOf(s.parent.hash), s.parent.pass);
+    const r = this.runPass(this.irOf(s.parent.hash), s.parent.pass);
     if (!r.ok) throw new SelfoptError(`rebuilding state ${hash} failed: ${firstLines(r.message)}`, 'OptSession.irOf', 'a deterministic opt');
     const ir = r.stdout.toString();
     if (sha1(ir) !== hash) throw new SelfoptError(`rebuilding state ${hash} gave another module`, 'OptSession.irOf', 'a deterministic opt');
@@ -192,7 +192,7 @@ export class OptSession {
     this.stats.lookups++;
     const t = this.transitions.get(key);
     if (t) { this.stats.hits++; return t; }
-    const r = this.runOpt(this.irOf(from), pass);
+    const r = this.runPass(this.irOf(from), pass);
     return this.record(key, from, pass, r);
   }
 
@@ -245,7 +245,8 @@ export class OptSession {
     return cur;
   }
 
-  private runOpt(ir: string, pass: string): RunResult {
+  /** Runs one pass (or pipeline) on a module, uncached: what the cache would otherwise answer (determinism.ts repeats runs). */
+  runPass(ir: string, pass: string): RunResult {
     const t0 = performance.now();
     const r = this.server ? this.server.run(pass, ir) : runSync(this.opt, [...OPT_TEXT, `-passes=${pass}`, '-'], ir, this.timeoutMs);
     this.stats.optCalls++;

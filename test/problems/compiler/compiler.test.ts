@@ -8,12 +8,13 @@ import { Rng } from '../../../src/core/rng.js';
 import { DataPath } from '../../../src/core/data.js';
 import { findTool, llvmAvailable, requireTool, runSync } from '../../../src/problems/compiler/llvm.js';
 import { analyzeIr, countInstructions, INSTCOUNT_FEATURES, instCountVector } from '../../../src/problems/compiler/ir.js';
-import { ACTIONS, actionByName, COMPILERGYM_FLAGS, LEFT_OUT, readActionMap } from '../../../src/problems/compiler/passes.js';
+import { ACTION_MASK, ACTIONS, actionByName, COMPILERGYM_FLAGS, LEFT_OUT, MASKED, readActionMap, USABLE_PASSES } from '../../../src/problems/compiler/passes.js';
 import { OptSession, withoutLocalNames } from '../../../src/problems/compiler/session.js';
 import { loadProgram, ownPrograms, programFromPath, subsetOf, type CompilerInstance } from '../../../src/problems/compiler/instances.js';
 import { CompilerEnv } from '../../../src/problems/compiler/env.js';
-import { evaluateCompiler, llvmDisCount } from '../../../src/problems/compiler/evaluate.js';
-import { geneticAlgorithm, greedySearch } from '../../../src/problems/compiler/heuristics.js';
+import { evaluateCompiler, llvmDisCount, RECOUNTS, reconcileCount } from '../../../src/problems/compiler/evaluate.js';
+import { candidatePasses, geneticAlgorithm, greedySearch } from '../../../src/problems/compiler/heuristics.js';
+import { compareOutputs, scanActions } from '../../../src/problems/compiler/determinism.js';
 import { countTrace } from '../../../src/problems/compiler/picture.js';
 import { compilerProblem } from '../../../src/problems/compiler/index.js';
 import { closeIdleServers, optServerBinary, optServerBuildError, serverStats } from '../../../src/problems/compiler/opt-server.js';
@@ -79,6 +80,41 @@ test('action space: 119 LLVM 14 passes, the 5 left out listed, equal to the .tsv
   assert.throws(() => actionByName('-constprop'), (e: unknown) => e instanceof SelfoptError && /removed/.test(e.message));
   const tsv = new DataPath().find('compiler/compilergym/llvm14_newpm_action_map.tsv');
   if (tsv) assert.deepEqual(readActionMap(tsv), COMPILERGYM_FLAGS.map(([f, p]) => [f, p]));
+});
+
+test('masked actions keep their index; the mask, the usable passes and the full searches\' candidates leave out exactly MASKED', () => {
+  assert.deepEqual(Object.keys(MASKED), ['attributor']);
+  const attributor = actionByName('attributor').index;
+  assert.equal(ACTIONS[attributor]!.flag, '-attributor');
+  assert.equal(ACTION_MASK.length, ACTIONS.length);
+  assert.deepEqual(ACTIONS.filter((a) => ACTION_MASK[a.index] === 0).map((a) => a.pass), ['attributor']);
+  assert.equal(USABLE_PASSES.length, ACTIONS.length - 1);
+  assert.ok(!USABLE_PASSES.includes('attributor'));
+  const full = candidatePasses({ seed: 1, rng: new Rng(1), quick: false, options: {} });
+  assert.deepEqual(full, [...USABLE_PASSES]);
+  assert.ok(!candidatePasses({ seed: 1, rng: new Rng(1), quick: true, options: { allPasses: '1' } }).includes('attributor'));
+});
+
+test('a search count real opt reproduces within RECOUNTS runs is LLVM\'s nondeterminism (reported, the first count kept); one it never gives is an error', () => {
+  const runs = (xs: number[]) => { let i = 0; return () => { const x = xs[i++]; if (x === undefined) throw new Error('recounted too often'); return x; }; };
+  assert.equal(reconcileCount(undefined, [10], runs([]), 'w'), false);
+  assert.equal(reconcileCount(10, [10], runs([]), 'w'), false);
+  const seen = [11];
+  assert.equal(reconcileCount(10, seen, runs([11, 11, 10]), 'w'), true);
+  assert.deepEqual(seen, [11, 11, 11, 10]);
+  // a later search that saw a count already measured costs no run
+  assert.equal(reconcileCount(10, seen, runs([]), 'w'), true);
+  assert.throws(() => reconcileCount(9, [11], runs(Array(RECOUNTS).fill(11)), 'compiler evaluate, p'),
+    (e: unknown) => e instanceof SelfoptError && new RegExp(`search saw 9 instructions.*has 11(, 11){${RECOUNTS - 1}} in ${RECOUNTS} runs`).test(e.message) && /compiler evaluate, p/.test(e.message));
+});
+
+test('determinism verdicts: identical, use-list order only, same count, different count', () => {
+  // use-list order at the end of a function body and at module level, as opt -preserve-ll-uselistorder prints it
+  const m = (body: string, uses = '') => `define i32 @f(i32 %x) {\n  %a = add i32 %x, 1\n${body}  ret i32 %a\n${uses ? `\n  ; uselistorder directives\n  uselistorder i32 %a, { ${uses} }\n` : ''}}\n${uses ? `\n; uselistorder directives\nuselistorder i32 %x, { ${uses} }\n` : ''}`;
+  assert.equal(compareOutputs([m(''), m('')]), 'same');
+  assert.equal(compareOutputs([m('', '1, 0'), m('', '0, 1'), m('')]), 'uselist');
+  assert.equal(compareOutputs([m('  %b = mul i32 %a, 2\n'), m('  %b = mul i32 %a, 3\n')]), 'module');
+  assert.equal(compareOutputs([m(''), m('  %b = mul i32 %a, 2\n')]), 'count');
 });
 
 test('cloning target: 0.7 on greedy\'s choice (ties shared), 0.3 by instructions removed, sums to 1', async () => {
@@ -216,7 +252,7 @@ test('env: same seed, same trajectory; reward sums to the normalised decrease', 
     let ret = 0;
     const rng = new Rng(seed);
     for (;;) {
-      const a = rng.int(3) === 0 ? actionByName('mem2reg').index : rng.int(ACTIONS.length);
+      const a = rng.int(3) === 0 ? actionByName('mem2reg').index : env.actionSpace.sample(rng);
       const r = env.step(a);
       ret += r.reward;
       out.push(a, r.info.instructionCount as number);
@@ -229,6 +265,31 @@ test('env: same seed, same trajectory; reward sums to the normalised decrease', 
     return [prog.id, ...out];
   };
   assert.deepEqual(run(3), run(3));
+});
+
+test('env: a masked action is refused with the reason and changes nothing; info carries the mask', { skip }, () => {
+  const env = new CompilerEnv({ programs: [own('sieve')], maxSteps: 4 });
+  const { info } = env.reset({ seed: 1 });
+  const attributor = actionByName('attributor').index;
+  assert.equal((info.actionMask as Uint8Array)[attributor], 0);
+  assert.equal((info.actionMask as Uint8Array)[actionByName('gvn').index], 1);
+  const before = env.current.hash;
+  assert.throws(() => env.step(attributor), (e: unknown) => e instanceof SelfoptError && /attributor\) is masked out: nondeterministic/.test(e.message));
+  assert.equal(env.current.hash, before);
+  // the step count did not move either: four more steps still fit in the episode
+  for (let k = 0; k < 3; k++) assert.equal(env.step(actionByName('mem2reg').index).truncated, false);
+  const last = env.step(actionByName('mem2reg').index);
+  assert.equal(last.truncated, true);
+  assert.equal((last.info.actionMask as Uint8Array)[attributor], 0);
+  env.close();
+});
+
+test('determinism scan: a deterministic pass is \'same\' on every module; newgvn never changes a count', { skip }, () => {
+  const rows = scanActions([own('sieve')], { reps: 3, prefixes: 1, rng: new Rng(3), passes: ['mem2reg', 'newgvn', 'instcombine'] });
+  assert.deepEqual(rows.map((r) => r.pass), ['mem2reg', 'newgvn', 'instcombine']);
+  assert.ok(rows.every((r) => r.modules === rows[0]!.modules && r.modules >= 1));
+  assert.equal(rows[0]!.worst, 'same');
+  assert.equal(rows[1]!.count + rows[1]!.module, 0);
 });
 
 test('greedy: every step removes instructions, and evaluate replays it with real opt', { skip }, async () => {
@@ -367,7 +428,8 @@ test('DAgger demos: the policy\'s own moves, every state labelled with all passe
   const inst = own('sieve');
   const s = new OptSession();
   // a "policy" that prefers late actions: it strays far from greedy's path
-  const prefer = () => Float32Array.from(ACTIONS, (_, a) => a);
+  // (and prefers the masked attributor above all: it must still never run it)
+  const prefer = () => Float32Array.from(ACTIONS, (x, a) => (x.pass === 'attributor' ? 1e6 : a));
   const demos = policyDemos(inst, s, 'both', 4, prefer);
   assert.ok(demos.length > 0);
   let prev: number[] = [];
@@ -380,6 +442,9 @@ test('DAgger demos: the policy\'s own moves, every state labelled with all passe
       const c = check.apply(at.state.hash, ACTIONS[a]!.pass);
       assert.equal(d.childCounts[a], c.ok ? c.state.count : d.count);
     }
+    // a masked pass is never run: labelled as changing nothing, never taken
+    assert.equal(d.childCounts[actionByName('attributor').index], d.count);
+    assert.ok(!d.taken.includes(actionByName('attributor').index));
     check.close();
     // each move is the highest-preferred pass that changes the module: a prefix of the next demo's
     assert.deepEqual(d.taken.slice(0, prev.length), prev);
@@ -415,6 +480,20 @@ test('ppo: a tiny training run writes a checkpoint that ppo and ppo-guided-searc
   assert.ok(guided.count! <= alone.count!, `${guided.count} > ${alone.count}`);
   const m = evaluateCompiler(inst, guided, { ...ctx, solveMs: 0, options: { semantics: '0' } });
   assert.equal(m.instructions, guided.count);
+});
+
+test('a policy that prefers a masked pass above all never takes it, alone or in guided search', { skip }, async () => {
+  const { COMPILER_PPO_DEFAULTS, compilerPolicy, guidedSearch, policyAlone } = await import('../../../src/problems/compiler/ppo.js');
+  const { observationSize } = await import('../../../src/problems/compiler/env.js');
+  const cfg = { ...COMPILER_PPO_DEFAULTS, hidden: [8], episodeLength: 6 };
+  const net = compilerPolicy({ obsDim: observationSize(cfg.observation, cfg.actionHistory), numActions: ACTIONS.length, hidden: cfg.hidden }, new Rng(1));
+  const out = net.actor.layers.at(-1)!;
+  out.bias!.data[actionByName('attributor').index] = 1e3;
+  const inst = own('sieve');
+  const alone = policyAlone(net, cfg, inst);
+  assert.ok(alone.seq.length > 0);
+  const guided = guidedSearch(net, cfg, inst, new Rng(2), { samples: 3, topK: 4, maxSteps: 6 });
+  for (const seq of [alone.seq, guided.seq]) assert.ok(!seq.includes('attributor'), seq.join(' '));
 });
 
 test('semantics: the optimised program must print what -O0 prints; a changed module is caught', { skip }, async () => {
