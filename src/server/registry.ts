@@ -7,13 +7,19 @@ import { z } from 'zod';
 import type { Env } from '../core/env.js';
 import { Chain, ContextualBandit } from '../learn/envs.js';
 import { createSchedulingEnv } from '../problems/scheduling/evaluate.js';
+import { DataPath } from '../core/data.js';
+import { unknownName } from '../core/errors.js';
+import { allPrograms } from '../problems/compiler/index.js';
+import { loadProgram } from '../problems/compiler/instances.js';
+import { CompilerEnv } from '../problems/compiler/env.js';
 
 export interface EnvEntry {
   description: string;
   options: z.ZodType<Record<string, unknown>>;
   /**
    * What reset({options}) may carry from a client. Only what the env validates itself: the
-   * scheduling env's fixed-episode option (a raw job list, for tests) stays in-process.
+   * scheduling env's fixed-episode option (a raw job list, for tests) stays in-process; the
+   * compiler env's `program` picks one of the session's programs.
    */
   resetOptions: z.ZodType<Record<string, unknown>>;
   /** `ctx.data` is the server's data directory (clients cannot choose server paths). */
@@ -41,5 +47,21 @@ export const ENVS: Record<string, EnvEntry> = {
     options: z.strictObject({ instance: z.string().min(1).max(128), compat: z.boolean().optional(), maxStages: int(1).optional(), maxTimeMs: z.number().positive().optional() }),
     resetOptions: none,
     make: (o, ctx) => createSchedulingEnv({ ...(o as { instance: string }), data: ctx.data }) as unknown as Env<unknown, unknown>,
+  },
+  compiler: {
+    description: 'CompilerGym llvm-ic-v0 on LLVM 14: pass ordering for code size (src/problems/compiler); programs by id (own/fib, or ss/... and ms/... of the llvm-test-suite on the server\'s data path), compiled on make',
+    options: z.strictObject({
+      programs: z.array(z.string().min(1).max(128)).min(1).max(64),
+      maxSteps: int(1).optional(),
+      observation: z.enum(['instcount-norm', 'autophase-norm', 'both']).optional(),
+      actionHistory: z.boolean().optional(),
+    }),
+    resetOptions: z.strictObject({ program: z.string().min(1).max(128).optional() }),
+    make: (o, ctx) => {
+      const { programs: ids, ...cfg } = o as { programs: string[]; maxSteps?: number; observation?: 'instcount-norm' | 'autophase-norm' | 'both'; actionHistory?: boolean };
+      const known = allPrograms({ data: new DataPath({ dataDir: ctx.data }), quick: false });
+      const programs = ids.map((id) => known.find((p) => p.id === id) ?? (() => { throw unknownName('program', id, known.map((p) => p.id), 'compiler env options.programs'); })());
+      return new CompilerEnv({ programs: programs.map(loadProgram), ...cfg }) as unknown as Env<unknown, unknown>;
+    },
   },
 };

@@ -10,6 +10,9 @@ import { serve, type RunningServer } from '../../src/server/server.js';
 import { encode, MAX_MESSAGE_BYTES, HARD_LIMIT_BYTES } from '../../src/server/protocol.js';
 import { Chain } from '../../src/learn/envs.js';
 import { WsClient, post, msg, sleep } from './helpers.js';
+import { findTool, llvmAvailable } from '../../src/problems/compiler/llvm.js';
+import { actionByName } from '../../src/problems/compiler/passes.js';
+import { tempDir } from '../tmp.js';
 
 let server: RunningServer;
 let a: WsClient;
@@ -44,7 +47,7 @@ test('hello and list: versions, and every env with its options as JSON Schema', 
   assert.equal(h.maxMessageBytes, MAX_MESSAGE_BYTES);
   assert.equal(h.authenticated, true);
   const { envs } = await a.ok('list');
-  assert.deepEqual(envs.map((e: { name: string }) => e.name).sort(), ['bandit', 'chain', 'scheduling']);
+  assert.deepEqual(envs.map((e: { name: string }) => e.name).sort(), ['bandit', 'chain', 'compiler', 'scheduling']);
   const chain = envs.find((e: { name: string }) => e.name === 'chain');
   assert.equal(chain.options.type, 'object');
   assert.ok('slip' in chain.options.properties);
@@ -221,6 +224,25 @@ test('the scheduling env over the protocol: graph observations as arrays, masked
   await a.ok('close', { session: made.session });
 });
 
+test('the compiler env over the protocol: programs by id, the mask refuses attributor, a pass shrinks the module', { skip: llvmAvailable() && findTool('llvm-as') ? false : 'LLVM 14 is not installed' }, async () => {
+  process.env.SELFOPT_CACHE ??= tempDir('selfopt-protocol-compiler-');
+  assertError(await a.call('make', { env: 'compiler', options: { programs: ['own/no-such'] } }), 'bad_options', '$.options');
+  assertError(await a.call('make', { env: 'compiler', options: { programs: ['own/fib'], observation: 'pixels' } }), 'bad_options');
+  const made = await a.ok('make', { env: 'compiler', options: { programs: ['own/fib', 'own/sieve'], maxSteps: 3 } });
+  assert.deepEqual(made.actionSpace, { kind: 'MaskedDiscrete', n: 119 });
+  const r0 = await a.ok('reset', { session: made.session, seed: 1, options: { program: 'own/fib' } });
+  assert.equal(r0.obs.length, made.observationSpace.shape[0]);
+  assert.equal(r0.info.program, 'own/fib');
+  const attributor = actionByName('attributor').index, mem2reg = actionByName('mem2reg').index;
+  assert.equal(r0.info.actionMask[attributor], 0);
+  assertError(await a.call('step', { session: made.session, action: attributor }), 'invalid_action', '$.action');
+  const s1 = await a.ok('step', { session: made.session, action: mem2reg });
+  assert.ok(s1.reward > 0 && s1.info.instructionCount < r0.info.instructionCount, JSON.stringify(s1.info));
+  assertError(await a.call('reset', { session: made.session, options: { program: 'own/rle' } }), 'env_error');
+  await a.ok('close', { session: made.session });
+  await stillServing();
+});
+
 test('many concurrent sessions on many connections step without error and leak nothing', async () => {
   const before = server.sessionCount();
   const clients = await Promise.all(Array.from({ length: 8 }, () => WsClient.open(server.url)));
@@ -263,7 +285,7 @@ test('a token, when set, is required: header or first hello', async () => {
     assertError(await anon.call('hello', { token: 'wrong' }), 'unauthorized', '$.token');
     assertError(await anon.call('list'), 'unauthorized', null);
     assert.equal((await anon.ok('hello', { token: 'sesame' })).authenticated, true);
-    assert.equal((await anon.ok('list')).envs.length, 3);
+    assert.equal((await anon.ok('list')).envs.length, 4);
     await anon.close();
     const withHeader = await WsClient.open(s.url, { authorization: 'Bearer sesame' });
     assert.equal((await withHeader.ok('make', { env: 'chain' })).actionSpace.n, 2);
