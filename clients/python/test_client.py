@@ -38,7 +38,8 @@ def main():
         if terminated or truncated:
             break
     env.close()
-    json.dump(out, sys.stdout)
+    # With gymnasium installed, Box observations are numpy arrays: print them as lists.
+    json.dump(out, sys.stdout, default=lambda o: o.tolist())
 
 
 if __name__ == "__main__":

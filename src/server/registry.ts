@@ -12,6 +12,7 @@ import { unknownName } from '../core/errors.js';
 import { allPrograms } from '../problems/compiler/index.js';
 import { loadProgram } from '../problems/compiler/instances.js';
 import { CompilerEnv } from '../problems/compiler/env.js';
+import { OptSession } from '../problems/compiler/session.js';
 
 export interface EnvEntry {
   description: string;
@@ -51,7 +52,7 @@ export const ENVS: Record<string, EnvEntry> = {
   compiler: {
     description: 'CompilerGym llvm-ic-v0 on LLVM 14: pass ordering for code size (src/problems/compiler); programs by id (own/fib, or ss/... and ms/... of the llvm-test-suite on the server\'s data path), compiled on make',
     options: z.strictObject({
-      programs: z.array(z.string().min(1).max(128)).min(1).max(64),
+      programs: z.array(z.string().min(1).max(128)).min(1).max(16),
       maxSteps: int(1).optional(),
       observation: z.enum(['instcount-norm', 'autophase-norm', 'both']).optional(),
       actionHistory: z.boolean().optional(),
@@ -61,7 +62,10 @@ export const ENVS: Record<string, EnvEntry> = {
       const { programs: ids, ...cfg } = o as { programs: string[]; maxSteps?: number; observation?: 'instcount-norm' | 'autophase-norm' | 'both'; actionHistory?: boolean };
       const known = allPrograms({ data: new DataPath({ dataDir: ctx.data }), quick: false });
       const programs = ids.map((id) => known.find((p) => p.id === id) ?? (() => { throw unknownName('program', id, known.map((p) => p.id), 'compiler env options.programs'); })());
-      return new CompilerEnv({ programs: programs.map(loadProgram), ...cfg }) as unknown as Env<unknown, unknown>;
+      // make compiles the programs (cached by content) and every step runs a pass, synchronously
+      // like every op here: a first make of many programs holds the server for seconds. Each
+      // session keeps its own module texts, at most 32 MB (a search's session keeps 256 MB).
+      return new CompilerEnv({ programs: programs.map(loadProgram), ...cfg, session: new OptSession({ maxBytes: 32 << 20 }) }) as unknown as Env<unknown, unknown>;
     },
   },
 };

@@ -14,6 +14,9 @@ import { findTool, llvmAvailable } from '../../src/problems/compiler/llvm.js';
 import { actionByName } from '../../src/problems/compiler/passes.js';
 import { tempDir } from '../tmp.js';
 
+// The compiler env compiles its programs on make: into a cache of this file's own.
+process.env.SELFOPT_CACHE ??= tempDir('selfopt-protocol-compiler-');
+
 let server: RunningServer;
 let a: WsClient;
 
@@ -225,7 +228,6 @@ test('the scheduling env over the protocol: graph observations as arrays, masked
 });
 
 test('the compiler env over the protocol: programs by id, the mask refuses attributor, a pass shrinks the module', { skip: llvmAvailable() && findTool('llvm-as') ? false : 'LLVM 14 is not installed' }, async () => {
-  process.env.SELFOPT_CACHE ??= tempDir('selfopt-protocol-compiler-');
   assertError(await a.call('make', { env: 'compiler', options: { programs: ['own/no-such'] } }), 'bad_options', '$.options');
   assertError(await a.call('make', { env: 'compiler', options: { programs: ['own/fib'], observation: 'pixels' } }), 'bad_options');
   const made = await a.ok('make', { env: 'compiler', options: { programs: ['own/fib', 'own/sieve'], maxSteps: 3 } });

@@ -11,7 +11,8 @@
  *              -preserve-ll-uselistorder prints); the instructions are the same;
  *   'module'   the module text differs beyond that, with the same instruction count;
  *   'count'    the instruction count differs: a search's fitness would change.
- * passes.ts MASKED holds the result: the actions seen at 'count'.
+ * passes.ts MASKED holds what was done about it: `attributor`, the one action this study sees at
+ * 'count' (gvn and newgvn vary a count too, but rarely: README, "Finding (determinism)").
  *
  * Run: node dist/src/problems/compiler/determinism.js [--reps 4] [--prefixes 3] [--seed 7]
  *        [--programs id,id] (default: the programs in src/problems/compiler/programs plus six
@@ -23,20 +24,11 @@ import { DataPath } from '../../core/data.js';
 import { reportError, SelfoptError } from '../../core/errors.js';
 import { ACTIONS } from './passes.js';
 import { countInstructions } from './ir.js';
-import { OptSession, sequencePipeline } from './session.js';
+import { OptSession, sequencePipeline, withoutUseListOrder } from './session.js';
 import { loadProgram, ownPrograms, singleSourcePrograms, TEST_SUITE_REL, type CompilerInstance } from './instances.js';
 
 export type Verdict = 'same' | 'uselist' | 'module' | 'count';
 const RANK: Record<Verdict, number> = { same: 0, uselist: 1, module: 2, count: 3 };
-
-/**
- * The module without its use-list order: the `uselistorder` lines (module level, and at the end
- * of a function body), their header comment, and blank lines (the printer puts one before the
- * header only when there are directives).
- */
-export function withoutUseListOrder(ir: string): string {
-  return ir.split('\n').filter((l) => !/^\s*(uselistorder|; uselistorder directives|$)/.test(l)).join('\n');
-}
 
 /** How the outputs of one pass on one input differ (see the file comment). */
 export function compareOutputs(outputs: readonly string[]): Verdict {

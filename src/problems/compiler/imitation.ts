@@ -5,9 +5,9 @@
  * Demonstrations: greedy search (heuristics.ts, every action tried at every step) run on each
  * train program; at every state where some pass removes instructions, the demo keeps the
  * module's features, the passes taken so far, and the instruction count after each of the
- * ACTIONS.length passes (the current count where the pass failed, changed nothing or is masked:
- * passes.ts MASKED are never run). Greedy
- * computes all of these anyway, so one run gives 119 labels per state, not one.
+ * ACTIONS.length actions (the current count where the pass failed, changed nothing or is masked:
+ * passes.ts MASKED are never run). Greedy computes all of these anyway, so one run gives 119
+ * labels per state, not one.
  *
  * Target distribution at a state: 0.7 spread evenly over the passes that remove the most
  * instructions (greedy's choice, its ties included) and 0.3 over every pass that removes any,

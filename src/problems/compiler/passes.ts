@@ -164,13 +164,14 @@ export const ACTIONS: readonly Action[] = COMPILERGYM_FLAGS.filter(([, p]) => p 
 
 /**
  * Actions that keep their index but are masked out: no search, policy or Env step takes them.
- * A pass is masked when LLVM 14 gives different modules for one input from run to run, so that
- * a seeded search would not replay (CompilerGym masked -gvn-sink for the same reason). LLVM
- * iterates over containers keyed by pointers, and ASLR moves the heap from one process (or
- * request) to the next. Measured on 27 modules of 12 programs, every action 4 times
- * (README, "Finding (determinism)"): two actions' outputs change. `newgvn` changes only the
- * use-list order (a `uselistorder` directive), never an instruction count, before or after 10
- * more passes (82 modules, 6 runs each); it stays. `attributor` changes instruction counts.
+ * LLVM 14 gives different modules for one input from run to run for a few passes: they iterate
+ * over containers keyed by pointers, and ASLR moves the heap from one process (or request) to
+ * the next, so a seeded search may not replay (CompilerGym masked -gvn-sink for the same
+ * reason). Measured (README, "Finding (determinism)"; determinism.ts: every action 4 times on 51
+ * modules of 15 programs): `attributor` changed the instruction count on 3 modules, and it is the
+ * pass that made a genetic-algorithm cell not replay; it is masked. `newgvn` and `gvn-hoist`
+ * changed only the use-list order there; `gvn` and `newgvn` changed a count once each in
+ * ~2,000 genetic-algorithm sequences. Those three stay: they are the core of every pipeline.
  */
 export const MASKED: Readonly<Record<string, string>> = {
   attributor: 'nondeterministic in LLVM 14: one input gives modules of different instruction counts from run to run (under ASLR); it also miscompiles own/qsort and Olden mst (README)',

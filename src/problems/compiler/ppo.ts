@@ -8,7 +8,7 @@
  *   answer is the prefix with the fewest instructions (a prefix is free: its module was seen).
  * - `ppo-guided-search`: the policy's answer, then greedy searches that try the policy's most
  *   likely passes first and widen to every useful pass only where those remove nothing
- *   (guidedSearch). Its cost is a fraction of greedy's, which tries all 119 passes at every step.
+ *   (guidedSearch). Its cost is a fraction of greedy's, which tries all 118 usable passes at every step.
  *
  * Training (`selfopt train compiler ppo --seconds N`): greedy demonstrations, behaviour cloning,
  * `daggerRounds` of DAgger (imitation.ts), then PPO in chunks of `chunkSteps` env steps; after
@@ -202,8 +202,9 @@ export function policyAlone(net: MlpPolicy, cfg: CompilerPpoConfig, inst: Compil
  * most likely passes (at most `topK`, cut once they hold `topP` of its probability); only when
  * none of them removes an instruction, the next ones up to rank `widen`, then up to rank `polish`
  * (the wider tiers try only the passes that were greedy's choice somewhere on the train programs,
- * cfg.bestPasses: 33 of 119). Take the pass that removes the most among those tried; stop when a
- * step's tiers find none, or after `maxSteps`. Greedy tries all 119 passes at every module; here
+ * cfg.bestPasses: 33 of 119 in the shipped checkpoint). Masked passes are never ranked. Take the
+ * pass that removes the most among those tried; stop when a step's tiers find none, or after
+ * `maxSteps`. Greedy tries all 118 usable passes at every module; here
  * most steps cost `topK` passes, and the full useful set is paid only where the policy is stuck.
  */
 function topKGreedy(net: MlpPolicy, cfg: CompilerPpoConfig, inst: CompilerInstance, session: OptSession, start: Node, opts: { topK: number; topP?: number; widen?: number; polish?: number; maxSteps: number }, best: Best): Best {

@@ -23,8 +23,9 @@
  * so searches use batches only where they need a count (the genetic algorithm's fitness).
  *
  * Memory: state texts are kept up to `maxBytes` (least recently used dropped first); a dropped
- * state is rebuilt from its parent and the pass that made it. Searches create one session per
- * solve, so their timings and cache hit rates are their own.
+ * state is rebuilt from its parent and the pass that made it, and must come back the same up to
+ * its use-list order (which newgvn and gvn-hoist do not always print the same; see irOf).
+ * Searches create one session per solve, so their timings and cache hit rates are their own.
  */
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -55,11 +56,22 @@ export type Transition = { ok: true; state: State } | { ok: false; error: string
 interface StoredState extends State {
   ir: string | undefined;
   parent?: { hash: string; pass: string };
+  /** sha1 of the text without its use-list order, kept when the text is dropped (see irOf). */
+  coreHash?: string;
 }
 
 /** The IR with every local value and label name replaced by `%_` (for comparing up to names). */
 export function withoutLocalNames(ir: string): string {
   return ir.replace(/%(?:[-a-zA-Z$._][-a-zA-Z$._0-9]*|"[^"]*"|[0-9]+)/g, '%_').replace(/^(?:[-a-zA-Z$._0-9]+|"[^"]*"):(\s|$)/gm, '_:$1');
+}
+
+/**
+ * The module without its use-list order: the `uselistorder` lines (module level, and at the end
+ * of a function body), their header comment, and blank lines (the printer puts one before the
+ * header only when there are directives).
+ */
+export function withoutUseListOrder(ir: string): string {
+  return ir.split('\n').filter((l) => !/^\s*(uselistorder|; uselistorder directives|$)/.test(l)).join('\n');
 }
 
 export function sha1(text: string): string {
@@ -181,7 +193,11 @@ export class OptSession {
     const r = this.runPass(this.irOf(s.parent.hash), s.parent.pass);
     if (!r.ok) throw new SelfoptError(`rebuilding state ${hash} failed: ${firstLines(r.message)}`, 'OptSession.irOf', 'a deterministic opt');
     const ir = r.stdout.toString();
-    if (sha1(ir) !== hash) throw new SelfoptError(`rebuilding state ${hash} gave another module`, 'OptSession.irOf', 'a deterministic opt');
+    // newgvn and gvn-hoist can print another use-list order for one input (README, "Finding
+    // (determinism)"): the same instructions, so the rebuilt text stands in for the dropped one.
+    if (sha1(ir) !== hash && sha1(withoutUseListOrder(ir)) !== s.coreHash) {
+      throw new SelfoptError(`rebuilding state ${hash} (${s.parent.pass} on ${s.parent.hash}) gave another module, not only another use-list order`, 'OptSession.irOf', 'a pass that gives one module for one input (LLVM 14\'s are not all deterministic under ASLR: README, "Finding (determinism)")');
+    }
     this.keep(s, ir);
     return ir;
   }
@@ -277,6 +293,7 @@ export class OptSession {
       if (this.bytes <= this.maxBytes) break;
       if (old === s || old.ir === undefined || !old.parent) continue;
       this.bytes -= old.ir.length;
+      old.coreHash = sha1(withoutUseListOrder(old.ir));
       old.ir = undefined;
       void h;
     }

@@ -9,7 +9,7 @@ import { DataPath } from '../../../src/core/data.js';
 import { findTool, llvmAvailable, requireTool, runSync } from '../../../src/problems/compiler/llvm.js';
 import { analyzeIr, countInstructions, INSTCOUNT_FEATURES, instCountVector } from '../../../src/problems/compiler/ir.js';
 import { ACTION_MASK, ACTIONS, actionByName, COMPILERGYM_FLAGS, LEFT_OUT, MASKED, readActionMap, USABLE_PASSES } from '../../../src/problems/compiler/passes.js';
-import { OptSession, withoutLocalNames } from '../../../src/problems/compiler/session.js';
+import { OptSession, sha1, withoutLocalNames } from '../../../src/problems/compiler/session.js';
 import { loadProgram, ownPrograms, programFromPath, subsetOf, type CompilerInstance } from '../../../src/problems/compiler/instances.js';
 import { CompilerEnv } from '../../../src/problems/compiler/env.js';
 import { evaluateCompiler, llvmDisCount, RECOUNTS, reconcileCount } from '../../../src/problems/compiler/evaluate.js';
@@ -38,6 +38,8 @@ function tiny(): CompilerInstance {
   }
   return tinyCache;
 }
+/** Usable passes that give byte-identical modules run after run (determinism.ts): newgvn and gvn-hoist may print another use-list order. */
+const STABLE = USABLE_PASSES.filter((p) => p !== 'newgvn' && p !== 'gvn-hoist');
 function own(name: string): CompilerInstance {
   return loadProgram(ownPrograms().find((p) => p.id === `own/${name}`)!);
 }
@@ -196,6 +198,21 @@ test('state cache: a revisited (state, pass) starts no opt; an unknown pass is a
   assert.equal(s.stats.failures, 1);
 });
 
+test('a dropped state comes back from its parent up to its use-list order, which newgvn does not always print the same', { skip }, () => {
+  const inst = own('fib');
+  const s = new OptSession({ maxBytes: 1 }); // every text but a root's and the last one kept is dropped
+  const root = s.addState(inst.ir);
+  const gvn = s.apply(root.hash, 'newgvn'), m2r = s.apply(root.hash, 'mem2reg');
+  assert.ok(gvn.ok && m2r.ok && gvn.state.hash !== m2r.state.hash);
+  for (let k = 0; k < 8; k++) {
+    // each rebuild keeps its text and drops the other's, so both are rebuilt every round
+    assert.equal(countInstructions(s.irOf(gvn.state.hash)), gvn.state.count);
+    assert.equal(sha1(s.irOf(m2r.state.hash)), m2r.state.hash);
+  }
+  assert.ok(s.stats.optCalls >= 2 + 16);
+  s.close();
+});
+
 test('a batched pipeline gives the same module (up to local names) as the passes one by one', { skip }, () => {
   const programs = [tiny(), own('qsort')];
   const rng = new Rng(7);
@@ -204,7 +221,7 @@ test('a batched pipeline gives the same module (up to local names) as the passes
     const root = s.addState(inst.ir);
     for (let k = 0; k < 4; k++) {
       // a mix of module, cgscc, function and loop passes, random order
-      const seq = Array.from({ length: 6 }, () => ACTIONS[rng.int(ACTIONS.length)]!.pass);
+      const seq = Array.from({ length: 6 }, () => STABLE[rng.int(STABLE.length)]!);
       seq[0] = 'mem2reg';
       const each = s.applyEach(root.hash, seq);
       const batch = s.applySequence(root.hash, seq);
@@ -284,12 +301,12 @@ test('env: a masked action is refused with the reason and changes nothing; info 
   env.close();
 });
 
-test('determinism scan: a deterministic pass is \'same\' on every module; newgvn never changes a count', { skip }, () => {
-  const rows = scanActions([own('sieve')], { reps: 3, prefixes: 1, rng: new Rng(3), passes: ['mem2reg', 'newgvn', 'instcombine'] });
-  assert.deepEqual(rows.map((r) => r.pass), ['mem2reg', 'newgvn', 'instcombine']);
-  assert.ok(rows.every((r) => r.modules === rows[0]!.modules && r.modules >= 1));
-  assert.equal(rows[0]!.worst, 'same');
-  assert.equal(rows[1]!.count + rows[1]!.module, 0);
+test('determinism scan: every pass on the -O0 module and after a prefix, each verdict counted; deterministic passes are \'same\'', { skip }, () => {
+  const rows = scanActions([own('sieve')], { reps: 3, prefixes: 2, rng: new Rng(3), passes: ['mem2reg', 'instcombine', 'simplifycfg'] });
+  assert.deepEqual(rows.map((r) => r.pass), ['mem2reg', 'instcombine', 'simplifycfg']);
+  // the -O0 module and the distinct modules after the two prefixes, the same for every pass
+  assert.ok(rows.every((r) => r.modules === rows[0]!.modules && r.modules >= 2 && r.modules <= 3), JSON.stringify(rows));
+  for (const r of rows) assert.deepEqual([r.worst, r.uselist, r.module, r.count], ['same', 0, 0, 0], r.pass);
 });
 
 test('greedy: every step removes instructions, and evaluate replays it with real opt', { skip }, async () => {
@@ -368,7 +385,7 @@ test('opt-server gives byte-identical modules to opt, and failures as opt does',
   for (const inst of [tiny(), own('qsort')]) {
     let a = viaOpt.addState(inst.ir), b = viaServer.addState(inst.ir);
     for (let k = 0; k < 8; k++) {
-      const pass = k === 0 ? 'mem2reg' : ACTIONS[rng.int(ACTIONS.length)]!.pass;
+      const pass = k === 0 ? 'mem2reg' : STABLE[rng.int(STABLE.length)]!;
       const ta = viaOpt.apply(a.hash, pass), tb = viaServer.apply(b.hash, pass);
       assert.equal(ta.ok, tb.ok, pass);
       if (!ta.ok || !tb.ok) continue;
