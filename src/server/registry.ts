@@ -60,6 +60,7 @@ export const ENVS: Record<string, EnvEntry> = {
     resetOptions: z.strictObject({ program: z.string().min(1).max(128).optional() }),
     make: (o, ctx) => {
       const { programs: ids, ...cfg } = o as { programs: string[]; maxSteps?: number; observation?: 'instcount-norm' | 'autophase-norm' | 'both'; actionHistory?: boolean };
+      // Ids only, not compilerProblem.resolveInstance: that also takes a path, and clients may not name server paths.
       const known = allPrograms({ data: new DataPath({ dataDir: ctx.data }), quick: false });
       const programs = ids.map((id) => known.find((p) => p.id === id) ?? (() => { throw unknownName('program', id, known.map((p) => p.id), 'compiler env options.programs'); })());
       // make compiles the programs (cached by content) and every step runs a pass, synchronously

@@ -15,8 +15,9 @@
  * 'count' (gvn and newgvn vary a count too, but rarely: README, "Finding (determinism)").
  *
  * Run: node dist/src/problems/compiler/determinism.js [--reps 4] [--prefixes 3] [--seed 7]
- *        [--programs id,id] (default: the programs in src/problems/compiler/programs plus six
- *        of the llvm-test-suite found on the data path)
+ *        [--programs id,id] (any compiler instance: an id or a path to C source; default: the
+ *        programs in src/problems/compiler/programs plus six of the llvm-test-suite found on the
+ *        data path)
  */
 import { pathToFileURL } from 'node:url';
 import { Rng } from '../../core/rng.js';
@@ -25,7 +26,8 @@ import { reportError, SelfoptError } from '../../core/errors.js';
 import { ACTIONS } from './passes.js';
 import { countInstructions } from './ir.js';
 import { OptSession, sequencePipeline, withoutUseListOrder } from './session.js';
-import { loadProgram, ownPrograms, singleSourcePrograms, TEST_SUITE_REL, type CompilerInstance } from './instances.js';
+import { allPrograms, compilerProblem } from './index.js';
+import type { CompilerInstance } from './instances.js';
 
 export type Verdict = 'same' | 'uselist' | 'module' | 'count';
 const RANK: Record<Verdict, number> = { same: 0, uselist: 1, module: 2, count: 3 };
@@ -95,7 +97,7 @@ export function scanActions(programs: readonly CompilerInstance[], opts: { reps:
 
 const DEFAULT_SUITE = ['ss/Misc/ReedSolomon', 'ss/McGill/exptree', 'ss/Shootout/sieve', 'ss/Stanford/Bubblesort', 'ss/Misc/flops', 'ss/Misc/oourafft'];
 
-function main(): void {
+async function main(): Promise<void> {
   const args = process.argv.slice(2);
   let reps = 4, prefixes = 3, seed = 7, ids: string[] | undefined;
   for (let i = 0; i < args.length; i++) {
@@ -107,11 +109,11 @@ function main(): void {
     else throw new SelfoptError(`unknown argument '${a}'`, 'determinism', '--reps N, --prefixes N, --seed N, --programs id,id');
   }
   if (!(Number.isInteger(reps) && reps >= 2)) throw new SelfoptError(`--reps ${reps}`, 'determinism', 'an integer of at least 2');
-  const root = new DataPath().find(TEST_SUITE_REL);
-  const all = [...ownPrograms(), ...(root ? singleSourcePrograms(root) : [])];
-  const chosen = ids ? ids.map((id) => all.find((p) => p.id === id) ?? (() => { throw new SelfoptError(`unknown program '${id}'`, 'determinism --programs', 'an own program or an ss/ program of the llvm-test-suite on the data path'); })())
-    : all.filter((p) => p.source !== 'single' || DEFAULT_SUITE.includes(p.id));
-  const programs = chosen.map(loadProgram).filter((p) => !p.error);
+  const ctx = { data: new DataPath(), quick: false };
+  const chosen = ids ?? allPrograms(ctx).filter((p) => p.source === 'own' || DEFAULT_SUITE.includes(p.id)).map((p) => p.id);
+  const loaded: CompilerInstance[] = [];
+  for (const id of chosen) loaded.push(await compilerProblem.load(compilerProblem.resolveInstance(id, ctx)));
+  const programs = loaded.filter((p) => !p.error);
   const t0 = Date.now();
   const rows = scanActions(programs, { reps, prefixes, rng: new Rng(seed), onModule: (id, n) => process.stderr.write(`\r${n} modules (${id}), ${((Date.now() - t0) / 1000).toFixed(0)} s   `) });
   process.stderr.write('\n');
@@ -123,9 +125,5 @@ function main(): void {
 
 // Run as a script only (tests import the functions).
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  try {
-    main();
-  } catch (e) {
-    reportError(e, 'determinism');
-  }
+  main().catch((e: unknown) => reportError(e, 'determinism'));
 }
