@@ -56,10 +56,12 @@ export const ENVS: Record<string, EnvEntry> = {
       maxSteps: int(1).optional(),
       observation: z.enum(['instcount-norm', 'autophase-norm', 'both']).optional(),
       actionHistory: z.boolean().optional(),
+      // Masked passes to allow after all (e.g. ['attributor']); CompilerEnv checks the names.
+      unmask: z.array(z.string().min(1).max(64)).max(8).optional(),
     }),
     resetOptions: z.strictObject({ program: z.string().min(1).max(128).optional() }),
     make: (o, ctx) => {
-      const { programs: ids, ...cfg } = o as { programs: string[]; maxSteps?: number; observation?: 'instcount-norm' | 'autophase-norm' | 'both'; actionHistory?: boolean };
+      const { programs: ids, ...cfg } = o as { programs: string[]; maxSteps?: number; observation?: 'instcount-norm' | 'autophase-norm' | 'both'; actionHistory?: boolean; unmask?: string[] };
       // Ids only, not compilerProblem.resolveInstance: that also takes a path, and clients may not name server paths.
       const known = allPrograms({ data: new DataPath({ dataDir: ctx.data }), quick: false });
       const programs = ids.map((id) => known.find((p) => p.id === id) ?? (() => { throw unknownName('program', id, known.map((p) => p.id), 'compiler env options.programs'); })());

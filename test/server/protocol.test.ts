@@ -242,6 +242,14 @@ test('the compiler env over the protocol: programs by id, the mask refuses attri
   assert.ok(s1.reward > 0 && s1.info.instructionCount < r0.info.instructionCount, JSON.stringify(s1.info));
   assertError(await a.call('reset', { session: made.session, options: { program: 'own/rle' } }), 'env_error');
   await a.ok('close', { session: made.session });
+  // unmask: attributor may then be taken; a pass that is not masked is refused at make
+  const un = await a.ok('make', { env: 'compiler', options: { programs: ['own/fib'], maxSteps: 3, unmask: ['attributor'] } });
+  assert.equal((await a.ok('reset', { session: un.session, seed: 1 })).info.actionMask[attributor], 1);
+  assert.equal((await a.ok('step', { session: un.session, action: attributor })).info.pass, 'attributor');
+  await a.ok('close', { session: un.session });
+  const bad = await a.call('make', { env: 'compiler', options: { programs: ['own/fib'], unmask: ['gvn'] } });
+  assertError(bad, 'bad_options', '$.options');
+  assert.match((bad.error as { message: string }).message, /'gvn' is not a masked pass/);
   await stillServing();
 });
 

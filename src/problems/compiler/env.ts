@@ -7,8 +7,9 @@
  * `options.program`).
  * Action: MaskedDiscrete(ACTIONS.length), an index into passes.ts ACTIONS (CompilerGym's list
  * minus the five passes LLVM 14's new PM does not have). The mask (info.actionMask, the same at
- * every step) leaves out passes.ts MASKED, the passes whose output changes from run to run;
- * stepping one is refused with the reason, and the episode is unchanged. step(a) runs
+ * every step) leaves out passes.ts MASKED, the passes whose output changes from run to run,
+ * but those named in `unmask` (CompilerGym kept `attributor`); stepping a masked one is refused
+ * with the reason, and the episode is unchanged. step(a) runs
  * `opt -passes=<pass>` on the module (cached by content: a (state, pass) seen before costs
  * nothing).
  * Reward (CompilerGym's IrInstructionCountOz): (count before - count after) / (count at -O0 -
@@ -32,7 +33,7 @@
 import { Env, type ResetResult, type StepResult } from '../../core/env.js';
 import { Box, MaskedDiscrete } from '../../core/spaces.js';
 import { SelfoptError } from '../../core/errors.js';
-import { ACTION_MASK, ACTIONS, MASKED } from './passes.js';
+import { actionMask, ACTIONS, checkUnmask, MASKED } from './passes.js';
 import { analyzeIr, AUTOPHASE_FEATURES, INSTCOUNT_FEATURES, instCountVector } from './ir.js';
 import { OptSession, type State } from './session.js';
 import type { CompilerInstance } from './instances.js';
@@ -49,6 +50,8 @@ export interface CompilerEnvConfig {
   session?: OptSession;
   /** Append the histogram of actions taken (see the file comment). Default false. */
   actionHistory?: boolean;
+  /** Masked passes to allow after all (passes.ts MASKED, e.g. ['attributor']): episodes may then not replay. Default none. */
+  unmask?: readonly string[];
 }
 
 export function observationSize(kind: ObservationKind, actionHistory = false): number {
@@ -123,7 +126,7 @@ export class CompilerEnv extends Env<Float32Array, number> {
     this.session = cfg.session ?? new OptSession();
     this.actionHistory = cfg.actionHistory ?? false;
     this.observationSpace = new Box(-Infinity, Infinity, [observationSize(this.kind, this.actionHistory)]);
-    this.actionSpace.setMask(Uint8Array.from(ACTION_MASK));
+    this.actionSpace.setMask(actionMask(checkUnmask(cfg.unmask ?? [], 'CompilerEnv unmask')));
   }
 
   get current(): State {
@@ -156,7 +159,7 @@ export class CompilerEnv extends Env<Float32Array, number> {
 
   override step(action: number): StepResult<Float32Array> {
     const pass = Number.isInteger(action) ? ACTIONS[action]?.pass : undefined;
-    if (pass !== undefined && MASKED[pass]) throw new SelfoptError(`action ${action} (${pass}) is masked out: ${MASKED[pass]}`, 'CompilerEnv.step', 'an action that info.actionMask allows');
+    if (pass !== undefined && this.actionSpace.mask[action] === 0) throw new SelfoptError(`action ${action} (${pass}) is masked out: ${MASKED[pass]}`, 'CompilerEnv.step', 'an action that info.actionMask allows');
     return super.step(action);
   }
 

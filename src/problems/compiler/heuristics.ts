@@ -24,14 +24,15 @@
  * the measured search time of the run that computed it.
  *
  * Options (`--opt key=value`): budget, seconds, patience, beamWidth, maxSteps, population,
- * length, concurrency. --quick restricts greedy and beam search to QUICK_PASSES so that a first
- * look stays short; a full run uses every action.
+ * length, concurrency, allPasses, unmask. --quick restricts the searches to QUICK_PASSES so that a
+ * first look stays short (`allPasses=1` lifts that); a full run uses every usable action.
+ * `unmask=attributor` adds the masked pass (passes.ts MASKED) to either set.
  */
 import { performance } from 'node:perf_hooks';
 import type { SolveContext, Solver } from '../../core/problem.js';
 import type { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
-import { USABLE_PASSES } from './passes.js';
+import { parseUnmask, usablePasses } from './passes.js';
 import { OptSession, type State, type Transition } from './session.js';
 import type { CompilerInstance } from './instances.js';
 import type { PassSequence } from './evaluate.js';
@@ -53,8 +54,10 @@ export function optionNumber(ctx: SolveContext, key: string, dflt: number, quick
   return n;
 }
 
+/** The passes a search tries: every usable action, or QUICK_PASSES in quick mode; plus the masked passes `--opt unmask` asks for. */
 export function candidatePasses(ctx: SolveContext): string[] {
-  return ctx.quick && ctx.options.allPasses !== '1' ? QUICK_PASSES : [...USABLE_PASSES];
+  const unmask = parseUnmask(ctx.options.unmask);
+  return ctx.quick && ctx.options.allPasses !== '1' ? [...QUICK_PASSES, ...unmask] : usablePasses(unmask);
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight, results in order. */

@@ -177,11 +177,38 @@ export const MASKED: Readonly<Record<string, string>> = {
   attributor: 'nondeterministic in LLVM 14: one input gives modules of different instruction counts from run to run (under ASLR); it also miscompiles own/qsort and Olden mst (README)',
 };
 
-/** 1 for an action that may be taken, 0 for a masked one (index = action index). */
-export const ACTION_MASK: Readonly<Uint8Array> = Uint8Array.from(ACTIONS, (a) => (a.pass in MASKED ? 0 : 1));
+/**
+ * Checks the masked passes a caller asks to take after all (`--opt unmask=attributor`, the Env's
+ * `unmask`): sizes that compare with CompilerGym's, which kept `attributor`, at the price of runs
+ * that may not replay (README, "What masking costs"). Each must be a pass of MASKED.
+ */
+export function checkUnmask(names: readonly string[], where: string): string[] {
+  for (const n of names) {
+    if (!(n in MASKED)) throw new SelfoptError(`'${n}' is not a masked pass`, where, `a comma-separated list of masked passes: ${Object.keys(MASKED).join(', ')}`);
+  }
+  return [...new Set(names)];
+}
+
+/** `--opt unmask=a,b` read and checked (none when absent). */
+export function parseUnmask(value: string | undefined, where = '--opt unmask'): string[] {
+  return value === undefined || value === '' ? [] : checkUnmask(value.split(',').map((x) => x.trim()), where);
+}
+
+/** 1 for an action that may be taken, 0 for a masked one (index = action index); `unmask` (checked) lifts masks. */
+export function actionMask(unmask: readonly string[] = []): Uint8Array {
+  return Uint8Array.from(ACTIONS, (a) => (a.pass in MASKED && !unmask.includes(a.pass) ? 0 : 1));
+}
+
+/** The default mask: every pass of MASKED masked. */
+export const ACTION_MASK: Readonly<Uint8Array> = actionMask();
 
 /** The passes of the actions that may be taken, in action order. */
-export const USABLE_PASSES: readonly string[] = ACTIONS.filter((a) => ACTION_MASK[a.index] === 1).map((a) => a.pass);
+export function usablePasses(unmask: readonly string[] = []): string[] {
+  const mask = actionMask(unmask);
+  return ACTIONS.filter((a) => mask[a.index] === 1).map((a) => a.pass);
+}
+
+export const USABLE_PASSES: readonly string[] = usablePasses();
 
 /** An action by index, CompilerGym flag (`-gvn`) or LLVM 14 pass name (`gvn`). */
 export function actionByName(name: string, where = 'pass name'): Action {

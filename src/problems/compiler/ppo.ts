@@ -32,7 +32,7 @@ import { MlpPolicy } from '../../learn/policy.js';
 import { noGrad } from '../../learn/tensor.js';
 import { logSoftmax } from '../../learn/ops/softmax.js';
 import { loadCheckpoint, readCheckpoint, saveCheckpoint } from '../../learn/checkpoint.js';
-import { ACTION_MASK, ACTIONS } from './passes.js';
+import { ACTION_MASK, actionMask, ACTIONS, parseUnmask } from './passes.js';
 import { CompilerEnv, featureSize, finishObservation, moduleFeatures, observationSize, type ObservationKind } from './env.js';
 import { OptSession, type State } from './session.js';
 import { loadProgram, type CompilerInstance, type ProgramSpec } from './instances.js';
@@ -99,9 +99,9 @@ export const COMPILER_PPO_DEFAULTS: CompilerPpoConfig = {
 // ---------------------------------------------------------------------------------------------
 
 /** A CompilerEnv over programs given as plain ProgramSpecs (compiled bitcode is cached on disk). */
-export function createCompilerEnv(options: { programs: ProgramSpec[]; maxSteps: number; observation: ObservationKind; actionHistory?: boolean }): CompilerEnv {
+export function createCompilerEnv(options: { programs: ProgramSpec[]; maxSteps: number; observation: ObservationKind; actionHistory?: boolean; unmask?: string[] }): CompilerEnv {
   const programs = options.programs.map(loadProgram).filter((p) => !p.error && p.countO0 > p.countOz);
-  return new CompilerEnv({ programs, maxSteps: options.maxSteps, observation: options.observation, actionHistory: options.actionHistory ?? false });
+  return new CompilerEnv({ programs, maxSteps: options.maxSteps, observation: options.observation, actionHistory: options.actionHistory ?? false, unmask: options.unmask });
 }
 
 /** MlpPolicy, starting from the weights of `init` (a checkpoint path) when given. */
@@ -119,9 +119,15 @@ export function policyFromCheckpoint(path: string): { net: MlpPolicy; cfg: Compi
   return { net, cfg };
 }
 
-/** The policy's log-probabilities, masked as the Env masks (a masked pass is -Infinity). */
-function logProbs(net: MlpPolicy, obs: Float32Array): Float32Array {
-  return noGrad(() => logSoftmax(net.forward([obs]).logits, ACTION_MASK).data as Float32Array);
+/**
+ * A trained policy as the searches use it: the network, its checkpoint's hyperparameters, and the
+ * action mask it is held to (the Env's: passes.ts ACTION_MASK, or actionMask(unmask)).
+ */
+export interface PassPolicy { net: MlpPolicy; cfg: CompilerPpoConfig; mask: Readonly<Uint8Array> }
+
+/** The policy's log-probabilities under `mask` (a masked pass is -Infinity). */
+function logProbs(net: MlpPolicy, obs: Float32Array, mask: Readonly<Uint8Array>): Float32Array {
+  return noGrad(() => logSoftmax(net.forward([obs]).logits, mask).data as Float32Array);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -136,14 +142,14 @@ interface Node { hash: string; count: number; seq: string[]; taken: number[] }
 const featureCache = new WeakMap<OptSession, Map<string, Float32Array>>();
 
 /** The policy's log-probabilities of every action at a module reached by `node.taken`. */
-function policyScores(net: MlpPolicy, cfg: CompilerPpoConfig, inst: CompilerInstance, session: OptSession, node: Node, obs: Float32Array): Float32Array {
+function policyScores({ net, cfg, mask }: PassPolicy, inst: CompilerInstance, session: OptSession, node: Node, obs: Float32Array): Float32Array {
   let byHash = featureCache.get(session);
   if (!byHash) { byHash = new Map(); featureCache.set(session, byHash); }
   let f = byHash.get(node.hash);
   if (!f) { f = moduleFeatures(session.irOf(node.hash), inst.countO0, cfg.observation, new Float32Array(featureSize(cfg.observation))); byHash.set(node.hash, f); }
   obs.set(f);
   finishObservation(cfg.observation, cfg.actionHistory ? node.taken : null, Math.min(1, node.taken.length / cfg.episodeLength), cfg.episodeLength, obs);
-  return logProbs(net, obs);
+  return logProbs(net, obs, mask);
 }
 
 function better(best: Best, n: Node): Best {
@@ -156,16 +162,17 @@ function better(best: Best, n: Node): Best {
  * would otherwise repeat forever: the module, hence the observation, does not change). Returns
  * the best prefix seen.
  */
-function rolloutPolicy(net: MlpPolicy, cfg: CompilerPpoConfig, inst: CompilerInstance, session: OptSession, rng: Rng | null, best: Best, patience = Infinity): Best {
+function rolloutPolicy(policy: PassPolicy, inst: CompilerInstance, session: OptSession, rng: Rng | null, best: Best, patience = Infinity): Best {
+  const { cfg, mask } = policy;
   const obs = new Float32Array(observationSize(cfg.observation, cfg.actionHistory));
   const root = session.addState(inst.ir);
   let cur: Node = { hash: root.hash, count: root.count, seq: [], taken: [] };
-  // Masked passes (passes.ts MASKED) are never tried, like the ones found useless here.
+  // Masked passes are never tried, like the ones found useless here.
   const useless = new Set<number>();
-  const skip = (j: number) => useless.has(j) || !ACTION_MASK[j];
+  const skip = (j: number) => useless.has(j) || !mask[j];
   let sinceBest = 0;
   for (let step = 0; step < cfg.episodeLength && sinceBest < patience; step++) {
-    const lp = policyScores(net, cfg, inst, session, cur, obs);
+    const lp = policyScores(policy, inst, session, cur, obs);
     let a = -1;
     if (rng) {
       let z = 0;
@@ -192,9 +199,9 @@ function rolloutPolicy(net: MlpPolicy, cfg: CompilerPpoConfig, inst: CompilerIns
 }
 
 /** The policy alone; with `patience`, the rollout stops after that many passes without a new best module. */
-export function policyAlone(net: MlpPolicy, cfg: CompilerPpoConfig, inst: CompilerInstance, session = new OptSession(), patience = Infinity): Best {
+export function policyAlone(policy: PassPolicy, inst: CompilerInstance, session = new OptSession(), patience = Infinity): Best {
   const root = session.addState(inst.ir);
-  return rolloutPolicy(net, cfg, inst, session, null, { count: root.count, seq: [], hash: root.hash }, patience);
+  return rolloutPolicy(policy, inst, session, null, { count: root.count, seq: [], hash: root.hash }, patience);
 }
 
 /**
@@ -207,15 +214,16 @@ export function policyAlone(net: MlpPolicy, cfg: CompilerPpoConfig, inst: Compil
  * `maxSteps`. Greedy tries all 118 usable passes at every module; here
  * most steps cost `topK` passes, and the full useful set is paid only where the policy is stuck.
  */
-function topKGreedy(net: MlpPolicy, cfg: CompilerPpoConfig, inst: CompilerInstance, session: OptSession, start: Node, opts: { topK: number; topP?: number; widen?: number; polish?: number; maxSteps: number }, best: Best): Best {
+function topKGreedy(policy: PassPolicy, inst: CompilerInstance, session: OptSession, start: Node, opts: { topK: number; topP?: number; widen?: number; polish?: number; maxSteps: number }, best: Best): Best {
+  const { cfg, mask } = policy;
   const obs = new Float32Array(observationSize(cfg.observation, cfg.actionHistory));
   // Wider tiers try only the passes that were ever greedy's choice on the train programs (all when the checkpoint does not say).
   const useful = new Uint8Array(ACTIONS.length).fill(cfg.bestPasses ? 0 : 1);
   for (const p of cfg.bestPasses ?? []) useful[ACTIONS.findIndex((x) => x.pass === p)] = 1;
   let cur = start;
   for (let step = 0; step < opts.maxSteps; step++) {
-    const lp = policyScores(net, cfg, inst, session, cur, obs);
-    const ranked = Array.from(lp.keys()).filter((a) => ACTION_MASK[a]).sort((x, y) => lp[y]! - lp[x]!);
+    const lp = policyScores(policy, inst, session, cur, obs);
+    const ranked = Array.from(lp.keys()).filter((a) => mask[a]).sort((x, y) => lp[y]! - lp[x]!);
     // First tier: the topK most likely passes, cut once they hold `topP` of the policy's probability (at least 2).
     let first = 0, mass = 0;
     while (first < ranked.length && first < opts.topK && (first < 2 || mass < (opts.topP ?? 1))) mass += Math.exp(lp[ranked[first++]!]!);
@@ -256,12 +264,12 @@ function nodeOf(inst: CompilerInstance, session: OptSession, seq: readonly strin
  * at the end, every useful pass is tried, as greedy's last step tries every pass); the best module
  * of all is the answer (so never worse than the policy alone).
  */
-export function guidedSearch(net: MlpPolicy, cfg: CompilerPpoConfig, inst: CompilerInstance, rng: Rng, opts: { samples: number; topK: number; topP?: number; widen?: number; polish?: number; maxSteps: number; patience?: number }, session = new OptSession()): Best {
-  let best = policyAlone(net, cfg, inst, session, opts.patience);
-  for (let k = 0; k < opts.samples; k++) best = rolloutPolicy(net, cfg, inst, session, rng, best, opts.patience);
+export function guidedSearch(policy: PassPolicy, inst: CompilerInstance, rng: Rng, opts: { samples: number; topK: number; topP?: number; widen?: number; polish?: number; maxSteps: number; patience?: number }, session = new OptSession()): Best {
+  let best = policyAlone(policy, inst, session, opts.patience);
+  for (let k = 0; k < opts.samples; k++) best = rolloutPolicy(policy, inst, session, rng, best, opts.patience);
   const root = session.addState(inst.ir);
-  best = topKGreedy(net, cfg, inst, session, { hash: root.hash, count: root.count, seq: [], taken: [] }, { ...opts, polish: 0 }, best);
-  return topKGreedy(net, cfg, inst, session, nodeOf(inst, session, best.seq), opts, best);
+  best = topKGreedy(policy, inst, session, { hash: root.hash, count: root.count, seq: [], taken: [] }, { ...opts, polish: 0 }, best);
+  return topKGreedy(policy, inst, session, nodeOf(inst, session, best.seq), opts, best);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -311,7 +319,8 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
   const score = (net: MlpPolicy): number => {
     const set = validation.length > 0 ? validation : train;
     const session = new OptSession();
-    const r = geomean(set.map((p) => p.countOz / Math.max(1, policyAlone(net, cfg, p, session).count)));
+    // Training and its scores keep the default mask: the checkpoint is chosen on replayable runs.
+    const r = geomean(set.map((p) => p.countOz / Math.max(1, policyAlone({ net, cfg, mask: ACTION_MASK }, p, session).count)));
     session.close();
     return r;
   };
@@ -362,7 +371,7 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
     const ranker = (f: Float32Array, taken: readonly number[]) => {
       obs.set(f);
       finishObservation(cfg.observation, cfg.actionHistory ? taken : null, Math.min(1, taken.length / cfg.episodeLength), cfg.episodeLength, obs);
-      return logProbs(net, obs);
+      return logProbs(net, obs, ACTION_MASK);
     };
     labelled = [...labelled, ...demoSet(file, (p, session) => policyDemos(p, session, cfg.observation, cfg.episodeLength, ranker))];
     clone(labelled, `dagger round ${r}`);
@@ -412,11 +421,12 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
 // ---------------------------------------------------------------------------------------------
 
 const nets = new Map<string, { net: MlpPolicy; cfg: CompilerPpoConfig }>();
-function netFor(ctx: SolveContext): { net: MlpPolicy; cfg: CompilerPpoConfig } {
+/** The checkpoint's policy (loaded once per worker), held to the Env's mask with `--opt unmask` lifted. */
+function policyFor(ctx: SolveContext): PassPolicy {
   const path = checkpointFor('compiler', 'ppo', ctx.options);
   let n = nets.get(path);
   if (!n) { n = policyFromCheckpoint(path); nets.set(path, n); }
-  return n;
+  return { ...n, mask: actionMask(parseUnmask(ctx.options.unmask)) };
 }
 
 /** No searchMs: the learned solvers' search_s is the runner's wall time of solve() (loading the checkpoint included). */
@@ -428,9 +438,8 @@ function answer(best: Best, session: OptSession): PassSequence {
 export const ppoSolver: LearnedSolver<CompilerInstance, PassSequence> = {
   info: { name: 'ppo', kind: 'learned', description: 'PPO policy on InstCountNorm features: the most likely pass at each step, best prefix kept', reference: 'Cummins et al., CompilerGym (2022), PPO on llvm-ic-v0; Schulman et al. 2017' },
   solve(inst, ctx) {
-    const { net, cfg } = netFor(ctx);
     const session = new OptSession();
-    return answer(policyAlone(net, cfg, inst, session), session);
+    return answer(policyAlone(policyFor(ctx), inst, session), session);
   },
   train: trainCompilerPpo,
 };
@@ -438,9 +447,8 @@ export const ppoSolver: LearnedSolver<CompilerInstance, PassSequence> = {
 export const ppoGuidedSolver: LearnedSolver<CompilerInstance, PassSequence> = {
   info: { name: 'ppo-guided-search', kind: 'learned', description: 'the PPO policy proposes (its greedy rollout and sampled ones), a greedy search over its top-k passes refines', reference: 'Cummins et al., CompilerGym (2022): PPO + guided search, llvm-ic-v0 leaderboard' },
   solve(inst, ctx) {
-    const { net, cfg } = netFor(ctx);
     const session = new OptSession();
-    const best = guidedSearch(net, cfg, inst, ctx.rng, { samples: optionNumber(ctx, 'samples', 0), topK: optionNumber(ctx, 'topK', 4), topP: optionNumber(ctx, 'topP', 0.9), widen: optionNumber(ctx, 'widen', 0), polish: optionNumber(ctx, 'polish', ACTIONS.length), maxSteps: optionNumber(ctx, 'maxSteps', 30, 10), patience: optionNumber(ctx, 'patience', Infinity) }, session);
+    const best = guidedSearch(policyFor(ctx), inst, ctx.rng, { samples: optionNumber(ctx, 'samples', 0), topK: optionNumber(ctx, 'topK', 4), topP: optionNumber(ctx, 'topP', 0.9), widen: optionNumber(ctx, 'widen', 0), polish: optionNumber(ctx, 'polish', ACTIONS.length), maxSteps: optionNumber(ctx, 'maxSteps', 30, 10), patience: optionNumber(ctx, 'patience', Infinity) }, session);
     return answer(best, session);
   },
   train: (_instances, _budget, ctx) => {

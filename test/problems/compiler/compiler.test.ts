@@ -8,12 +8,12 @@ import { Rng } from '../../../src/core/rng.js';
 import { DataPath } from '../../../src/core/data.js';
 import { findTool, llvmAvailable, requireTool, runSync } from '../../../src/problems/compiler/llvm.js';
 import { analyzeIr, countInstructions, INSTCOUNT_FEATURES, instCountVector } from '../../../src/problems/compiler/ir.js';
-import { ACTION_MASK, ACTIONS, actionByName, COMPILERGYM_FLAGS, LEFT_OUT, MASKED, readActionMap, USABLE_PASSES } from '../../../src/problems/compiler/passes.js';
+import { ACTION_MASK, actionMask, ACTIONS, actionByName, COMPILERGYM_FLAGS, LEFT_OUT, MASKED, parseUnmask, readActionMap, USABLE_PASSES, usablePasses } from '../../../src/problems/compiler/passes.js';
 import { OptSession, sha1, withoutLocalNames } from '../../../src/problems/compiler/session.js';
 import { loadProgram, ownPrograms, programFromPath, subsetOf, type CompilerInstance } from '../../../src/problems/compiler/instances.js';
 import { CompilerEnv } from '../../../src/problems/compiler/env.js';
 import { evaluateCompiler, llvmDisCount, RECOUNTS, reconcileCount } from '../../../src/problems/compiler/evaluate.js';
-import { candidatePasses, geneticAlgorithm, greedySearch } from '../../../src/problems/compiler/heuristics.js';
+import { candidatePasses, geneticAlgorithm, greedySearch, QUICK_PASSES } from '../../../src/problems/compiler/heuristics.js';
 import { compareOutputs, scanActions } from '../../../src/problems/compiler/determinism.js';
 import { countTrace } from '../../../src/problems/compiler/picture.js';
 import { compilerProblem } from '../../../src/problems/compiler/index.js';
@@ -95,6 +95,21 @@ test('masked actions keep their index; the mask, the usable passes and the full 
   const full = candidatePasses({ seed: 1, rng: new Rng(1), quick: false, options: {} });
   assert.deepEqual(full, [...USABLE_PASSES]);
   assert.ok(!candidatePasses({ seed: 1, rng: new Rng(1), quick: true, options: { allPasses: '1' } }).includes('attributor'));
+});
+
+test('--opt unmask lifts exactly the masked passes it names; a pass that is not masked, or unknown, is one clear error', () => {
+  assert.deepEqual(parseUnmask(undefined), []);
+  assert.deepEqual(parseUnmask('attributor, attributor'), ['attributor']);
+  assert.deepEqual([...actionMask(['attributor'])], Array(ACTIONS.length).fill(1));
+  assert.deepEqual(usablePasses(['attributor']), ACTIONS.map((a) => a.pass));
+  for (const bad of ['gvn', 'no-such-pass', 'attributor,gvn']) {
+    assert.throws(() => parseUnmask(bad), (e: unknown) => e instanceof SelfoptError && /is not a masked pass/.test(e.message) && /--opt unmask/.test(e.message) && /masked passes: attributor/.test(e.message), bad);
+  }
+  const ctx = (quick: boolean, options: Record<string, string>) => ({ seed: 1, rng: new Rng(1), quick, options });
+  assert.deepEqual(candidatePasses(ctx(false, { unmask: 'attributor' })), ACTIONS.map((a) => a.pass));
+  const quick = candidatePasses(ctx(true, { unmask: 'attributor' }));
+  assert.deepEqual(quick, [...QUICK_PASSES, 'attributor']);
+  assert.throws(() => candidatePasses(ctx(false, { unmask: 'gvn' })), /is not a masked pass/);
 });
 
 test('a search count real opt reproduces within RECOUNTS runs is LLVM\'s nondeterminism (reported, the first count kept); one it never gives is an error', () => {
@@ -299,6 +314,18 @@ test('env: a masked action is refused with the reason and changes nothing; info 
   assert.equal(last.truncated, true);
   assert.equal((last.info.actionMask as Uint8Array)[attributor], 0);
   env.close();
+});
+
+test('env: unmask lets the named masked action be taken; an unknown name is refused at construction', { skip }, () => {
+  const env = new CompilerEnv({ programs: [own('sieve')], maxSteps: 4, unmask: ['attributor'] });
+  const { info } = env.reset({ seed: 1 });
+  const attributor = actionByName('attributor').index;
+  assert.equal((info.actionMask as Uint8Array)[attributor], 1);
+  const r = env.step(attributor);
+  assert.equal(r.info.pass, 'attributor');
+  assert.equal(r.info.passFailed, undefined);
+  env.close();
+  assert.throws(() => new CompilerEnv({ programs: [own('sieve')], unmask: ['gvn'] }), (e: unknown) => e instanceof SelfoptError && /'gvn' is not a masked pass/.test(e.message) && /CompilerEnv unmask/.test(e.message));
 });
 
 test('determinism scan: every pass on the -O0 module and after a prefix, each verdict counted; deterministic passes are \'same\'', { skip }, () => {
@@ -507,10 +534,19 @@ test('a policy that prefers a masked pass above all never takes it, alone or in 
   const out = net.actor.layers.at(-1)!;
   out.bias!.data[actionByName('attributor').index] = 1e3;
   const inst = own('sieve');
-  const alone = policyAlone(net, cfg, inst);
+  const alone = policyAlone({ net, cfg, mask: ACTION_MASK }, inst);
   assert.ok(alone.seq.length > 0);
-  const guided = guidedSearch(net, cfg, inst, new Rng(2), { samples: 3, topK: 4, maxSteps: 6 });
+  const guided = guidedSearch({ net, cfg, mask: ACTION_MASK }, inst, new Rng(2), { samples: 3, topK: 4, maxSteps: 6 });
   for (const seq of [alone.seq, guided.seq]) assert.ok(!seq.includes('attributor'), seq.join(' '));
+  // The searches follow the mask they are given: unmasked, the preferred pass is taken first
+  // (it changes sieve's -O0 module); a narrow mask keeps every pass inside it.
+  const unmasked = policyAlone({ net, cfg, mask: actionMask(['attributor']) }, inst);
+  assert.equal(unmasked.seq[0], 'attributor', unmasked.seq.join(' '));
+  const allowed = ['mem2reg', 'instcombine', 'simplifycfg'];
+  const narrow = Uint8Array.from(ACTIONS, (a) => (allowed.includes(a.pass) ? 1 : 0));
+  for (const seq of [policyAlone({ net, cfg, mask: narrow }, inst).seq, guidedSearch({ net, cfg, mask: narrow }, inst, new Rng(2), { samples: 3, topK: 4, maxSteps: 6 }).seq]) {
+    assert.ok(seq.length > 0 && seq.every((p) => allowed.includes(p)), seq.join(' '));
+  }
 });
 
 test('semantics: the optimised program must print what -O0 prints; a changed module is caught', { skip }, async () => {
