@@ -1,0 +1,105 @@
+/** Compiler problem tests: imitation and PPO: demos, cloning targets, training, the mask the policy is held to. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Rng } from '../../../src/core/rng.js';
+import { ACTION_MASK, actionMask, ACTIONS, actionByName } from '../../../src/problems/compiler/passes.js';
+import { OptSession } from '../../../src/problems/compiler/session.js';
+import { evaluateCompiler } from '../../../src/problems/compiler/evaluate.js';
+import { skip, dir, tiny, own } from './fixtures.js';
+
+test('cloning target: 0.7 on greedy\'s choice (ties shared), 0.3 by instructions removed, sums to 1', async () => {
+  const { cloneTarget } = await import('../../../src/problems/compiler/imitation.js');
+  const childCounts = ACTIONS.map(() => 100);
+  childCounts[3] = 90; childCounts[7] = 90; childCounts[9] = 95; childCounts[11] = 120;
+  const t = cloneTarget({ program: 'p', taken: [], features: [], count: 100, childCounts, returnToGo: 0 });
+  const total = t.reduce((a, b) => a + b, 0);
+  assert.ok(Math.abs(total - 1) < 1e-6, String(total));
+  assert.ok(Math.abs(t[3]! - (0.35 + 0.3 * 10 / 25)) < 1e-6 && Math.abs(t[7]! - t[3]!) < 1e-9);
+  assert.ok(Math.abs(t[9]! - 0.3 * 5 / 25) < 1e-6);
+  assert.equal(t[11], 0);
+  assert.equal(t[0], 0);
+});
+
+test('DAgger demos: the policy\'s own moves, every state labelled with all passes as greedy labels it', { skip }, async () => {
+  const { policyDemos } = await import('../../../src/problems/compiler/imitation.js');
+  const inst = own('sieve');
+  const s = new OptSession();
+  // a "policy" that prefers late actions: it strays far from greedy's path
+  // (and prefers the masked attributor above all: it must still never run it)
+  const prefer = () => Float32Array.from(ACTIONS, (x, a) => (x.pass === 'attributor' ? 1e6 : a));
+  const demos = policyDemos(inst, s, 'both', 4, prefer);
+  assert.ok(demos.length > 0);
+  let prev: number[] = [];
+  for (const d of demos) {
+    const check = new OptSession();
+    const at = check.applyEach(check.addState(inst.ir).hash, d.taken.map((a) => ACTIONS[a]!.pass));
+    assert.ok(at.ok);
+    assert.equal(at.state.count, d.count);
+    for (const a of [0, 7, ACTIONS.length - 1]) {
+      const c = check.apply(at.state.hash, ACTIONS[a]!.pass);
+      assert.equal(d.childCounts[a], c.ok ? c.state.count : d.count);
+    }
+    // a masked pass is never run: labelled as changing nothing, never taken
+    assert.equal(d.childCounts[actionByName('attributor').index], d.count);
+    assert.ok(!d.taken.includes(actionByName('attributor').index));
+    check.close();
+    // each move is the highest-preferred pass that changes the module: a prefix of the next demo's
+    assert.deepEqual(d.taken.slice(0, prev.length), prev);
+    assert.ok(d.returnToGo >= 0);
+    prev = d.taken;
+  }
+  s.close();
+});
+
+test('ppo: a tiny training run writes a checkpoint that ppo and ppo-guided-search solve from', { skip }, async () => {
+  const { ppoSolver, ppoGuidedSolver } = await import('../../../src/problems/compiler/ppo.js');
+  const progs = [tiny(), own('sieve')];
+  const stateDir = join(dir, 'ppo-state'), out = join(dir, 'ppo.ckpt');
+  const points: Record<string, number>[] = [];
+  const options = { chunkSteps: '64', numEnvs: '2', numSteps: '32', workers: '0', episodeLength: '6', hidden: '16x16', demoSteps: '3', bcEpochs: '20' };
+  await ppoSolver.train(progs, { steps: 64 }, { seed: 1, rng: new Rng(1), quick: true, options, stateDir, out, command: 'test', log: (p) => points.push(p), progress: () => {} });
+  assert.ok(existsSync(out));
+  assert.ok(points.some((p) => typeof p.validationGeomeanVsOz === 'number'));
+  // behaviour cloning ran on greedy's demonstrations before PPO, and its loss fell
+  const bc = points.filter((p) => typeof p.bcPolicyLoss === 'number').slice(0, 20);
+  assert.ok(bc.at(-1)!.bcPolicyLoss! < bc[0]!.bcPolicyLoss!, `${bc[0]!.bcPolicyLoss} -> ${bc.at(-1)!.bcPolicyLoss}`);
+  // one DAgger round cloned again (20 more epochs), and the checkpoint names the passes greedy chose
+  assert.equal(points.filter((p) => typeof p.bcPolicyLoss === 'number').length, 40);
+  const { readCheckpoint } = await import('../../../src/learn/checkpoint.js');
+  const best = (readCheckpoint(out).header.hyperparameters as { bestPasses: string[] }).bestPasses;
+  assert.ok(best.length > 0 && best.every((p) => ACTIONS.some((a) => a.pass === p)), String(best));
+  const ctx = { seed: 1, rng: new Rng(1), quick: true, options: { checkpoint: out } };
+  const inst = own('fib');
+  const alone = await ppoSolver.solve(inst, ctx);
+  assert.ok(alone.passes.length <= 6);
+  const guided = await ppoGuidedSolver.solve(inst, { ...ctx, rng: new Rng(2) });
+  // guided search starts from the policy's own answer, so it is never worse
+  assert.ok(guided.count! <= alone.count!, `${guided.count} > ${alone.count}`);
+  const m = evaluateCompiler(inst, guided, { ...ctx, solveMs: 0, options: { semantics: '0' } });
+  assert.equal(m.instructions, guided.count);
+});
+
+test('a policy that prefers a masked pass above all never takes it, alone or in guided search', { skip }, async () => {
+  const { COMPILER_PPO_DEFAULTS, compilerPolicy, guidedSearch, policyAlone } = await import('../../../src/problems/compiler/ppo.js');
+  const { observationSize } = await import('../../../src/problems/compiler/env.js');
+  const cfg = { ...COMPILER_PPO_DEFAULTS, hidden: [8], episodeLength: 6 };
+  const net = compilerPolicy({ obsDim: observationSize(cfg.observation, cfg.actionHistory), numActions: ACTIONS.length, hidden: cfg.hidden }, new Rng(1));
+  const out = net.actor.layers.at(-1)!;
+  out.bias!.data[actionByName('attributor').index] = 1e3;
+  const inst = own('sieve');
+  const alone = policyAlone({ net, cfg, mask: ACTION_MASK }, inst);
+  assert.ok(alone.seq.length > 0);
+  const guided = guidedSearch({ net, cfg, mask: ACTION_MASK }, inst, new Rng(2), { samples: 3, topK: 4, maxSteps: 6 });
+  for (const seq of [alone.seq, guided.seq]) assert.ok(!seq.includes('attributor'), seq.join(' '));
+  // The searches follow the mask they are given: unmasked, the preferred pass is taken first
+  // (it changes sieve's -O0 module); a narrow mask keeps every pass inside it.
+  const unmasked = policyAlone({ net, cfg, mask: actionMask(['attributor']) }, inst);
+  assert.equal(unmasked.seq[0], 'attributor', unmasked.seq.join(' '));
+  const allowed = ['mem2reg', 'instcombine', 'simplifycfg'];
+  const narrow = Uint8Array.from(ACTIONS, (a) => (allowed.includes(a.pass) ? 1 : 0));
+  for (const seq of [policyAlone({ net, cfg, mask: narrow }, inst).seq, guidedSearch({ net, cfg, mask: narrow }, inst, new Rng(2), { samples: 3, topK: 4, maxSteps: 6 }).seq]) {
+    assert.ok(seq.length > 0 && seq.every((p) => allowed.includes(p)), seq.join(' '));
+  }
+});

@@ -1,0 +1,151 @@
+/** Compiler problem tests: the searches, the evaluator's re-count, the picture and the semantics check. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { SelfoptError } from '../../../src/core/errors.js';
+import { Rng } from '../../../src/core/rng.js';
+import { requireTool, runSync } from '../../../src/problems/compiler/llvm.js';
+import { OptSession } from '../../../src/problems/compiler/session.js';
+import { evaluateCompiler, RECOUNTS, reconcileCount } from '../../../src/problems/compiler/evaluate.js';
+import { geneticAlgorithm, greedySearch } from '../../../src/problems/compiler/heuristics.js';
+import { countTrace } from '../../../src/problems/compiler/picture.js';
+import { compilerProblem } from '../../../src/problems/compiler/index.js';
+import { skip, dir, TINY, tiny } from './fixtures.js';
+
+test('a search count real opt reproduces within RECOUNTS runs is LLVM\'s nondeterminism (reported, the first count kept); one it never gives is an error', () => {
+  const runs = (xs: number[]) => { let i = 0; return () => { const x = xs[i++]; if (x === undefined) throw new Error('recounted too often'); return x; }; };
+  assert.equal(reconcileCount(undefined, [10], runs([]), 'w'), false);
+  assert.equal(reconcileCount(10, [10], runs([]), 'w'), false);
+  const seen = [11];
+  assert.equal(reconcileCount(10, seen, runs([11, 11, 10]), 'w'), true);
+  assert.deepEqual(seen, [11, 11, 11, 10]);
+  // a later search that saw a count already measured costs no run
+  assert.equal(reconcileCount(10, seen, runs([]), 'w'), true);
+  assert.throws(() => reconcileCount(9, [11], runs(Array(RECOUNTS).fill(11)), 'compiler evaluate, p'),
+    (e: unknown) => e instanceof SelfoptError && new RegExp(`search saw 9 instructions.*has 11(, 11){${RECOUNTS - 1}} in ${RECOUNTS} runs`).test(e.message) && /compiler evaluate, p/.test(e.message));
+});
+
+test('greedy: every step removes instructions, and evaluate replays it with real opt', { skip }, async () => {
+  const inst = tiny();
+  const passes = ['mem2reg', 'instcombine', 'simplifycfg', 'gvn', 'dce', 'sroa'];
+  const g = await greedySearch(inst, passes, { maxSteps: 10, concurrency: 2 });
+  assert.ok(g.passes.length >= 2);
+  const s = new OptSession();
+  let prev = s.addState(inst.ir);
+  for (const p of g.passes) {
+    const t = s.apply(prev.hash, p);
+    assert.ok(t.ok && t.state.count < prev.count);
+    prev = t.state;
+  }
+  const m = evaluateCompiler(inst, g, { seed: 1, rng: new Rng(1), quick: true, options: {}, solveMs: 0 });
+  assert.equal(m.instructions, prev.count);
+  assert.equal(m.ratio_vs_oz, inst.countOz / prev.count);
+  assert.equal(m.semantics_ok, 1);
+  assert.ok(m.opt_calls! > 0 && m.cache_hit_rate! >= 0);
+});
+
+test('the picture replays an answer pass by pass: its last count is the one the evaluator checked with opt; a pipeline draws nothing', { skip }, () => {
+  const inst = tiny();
+  const passes = ['mem2reg', 'mem2reg', 'instcombine', 'simplifycfg', 'dce'];
+  const trace = countTrace(inst, passes);
+  assert.equal(trace.length, passes.length);
+  assert.ok(trace[0]! < inst.countO0, 'mem2reg removes the allocas\' loads and stores');
+  assert.equal(trace[1], trace[0], 'a second mem2reg finds nothing left');
+  const m = evaluateCompiler(inst, { passes }, { seed: 1, rng: new Rng(1), quick: true, options: { semantics: '0' }, solveMs: 0 });
+  assert.equal(trace[trace.length - 1], m.instructions);
+  const svg = compilerProblem.picture!(inst, { passes }, 'tiny · test · seed 1')!;
+  assert.match(svg, /^<svg[\s\S]*<\/svg>\s*$/);
+  assert.match(svg, new RegExp(`5 passes · ${m.instructions} instructions after the last · -Oz ${inst.countOz}, ratio ${(inst.countOz / m.instructions!).toFixed(3)} \\(above 1 beats it\\) · -O0 ${inst.countO0}`));
+  // -O0's column, then one column per pass: a vertical move before each.
+  assert.equal(svg.match(/<path d="M[^"]*" fill="none" stroke="#ea580c"/)![0].match(/V/g)!.length, passes.length);
+  // Every pass is named; the one that removed nothing in grey.
+  for (const p of passes) assert.match(svg, new RegExp(`>${p}</text>`));
+  assert.equal(svg.match(/fill="#94a3b8">mem2reg</g)?.length, 1);
+  // The count the search saw must be where the replay ends.
+  assert.throws(() => compilerProblem.picture!(inst, { passes, count: m.instructions! + 1 }, 'x'), (e: unknown) => e instanceof SelfoptError && /ends at \d+ instructions, the search saw/.test(e.message));
+  // Past 60 passes only those that changed the count are named: here the first few of 64.
+  const long = Array.from({ length: 64 }, (_, i) => passes[i % passes.length]!);
+  const longTrace = countTrace(inst, long);
+  const changed = longTrace.filter((c, i) => c !== (i === 0 ? inst.countO0 : longTrace[i - 1])).length;
+  assert.ok(changed > 0 && changed < 10);
+  const longSvg = compilerProblem.picture!(inst, { passes: long }, 'x')!;
+  assert.equal(longSvg.match(/rotate\(-60\)/g)!.length, 1 + changed, '-O0 and the passes that changed the count');
+  assert.equal(compilerProblem.picture!(inst, { passes: [], pipeline: 'default<Oz>' }, 'x'), undefined);
+  assert.equal(compilerProblem.picture!(inst, { passes: [] }, 'x'), undefined);
+  assert.throws(() => countTrace(inst, ['mem2reg', 'no-such-pass']), (e: unknown) => e instanceof SelfoptError && /pass 2 \(no-such-pass\) failed on replay/.test(e.message));
+});
+
+test('genetic algorithm: its count is the replayed count; past its deadline it evaluates nothing more', { skip }, async () => {
+  const inst = tiny();
+  const passes = ['mem2reg', 'instcombine', 'simplifycfg', 'gvn', 'dce', 'sroa', 'loop-rotate', 'licm'];
+  const opts = { budget: 40, seconds: 600, population: 8, length: 6, concurrency: 2, mutation: 0.1 };
+  const g = await geneticAlgorithm(inst, passes, new Rng(3), opts);
+  const s = new OptSession();
+  const replay = s.applyEach(s.addState(inst.ir).hash, g.passes);
+  assert.ok(replay.ok && g.passes.length === 6);
+  assert.equal(evaluateCompiler(inst, g, { seed: 1, rng: new Rng(1), quick: true, options: {}, solveMs: 0 }).instructions, replay.state.count);
+  // seconds = 0: the deadline has passed before the first sequence, so not even the first
+  // generation runs (it was checked only between generations, and one slow generation could
+  // overrun `seconds` by its whole length).
+  const none = await geneticAlgorithm(inst, passes, new Rng(3), { ...opts, seconds: 0 });
+  assert.deepEqual(none.passes, []);
+  assert.equal(none.stats?.optCalls ?? 0, 0);
+});
+
+test('semantics: the optimised program must print what -O0 prints; a changed module is caught', { skip }, async () => {
+  const { checkSemantics } = await import('../../../src/problems/compiler/semantics.js');
+  const inst = tiny();
+  const s = new OptSession();
+  const t = s.applyEach(s.addState(inst.ir).hash, ['mem2reg', 'instcombine', 'simplifycfg']);
+  assert.ok(t.ok);
+  assert.deepEqual(checkSemantics(inst, s.irOf(t.state.hash)), { checked: true, same: true });
+  // main's loop bound 5 -> 4: a wrong "optimisation"
+  const broken = inst.ir.replace(/icmp slt i32 (%\d+), 5/, 'icmp slt i32 $1, 4');
+  assert.notEqual(broken, inst.ir);
+  const r = checkSemantics(inst, broken, { solver: 'made-up', passes: ['bound-5-to-4'] });
+  assert.equal(r.checked, true);
+  assert.equal(r.same, false);
+  assert.equal(r.reason, 'outputs differ');
+  const line = semanticsLog().find((l) => l.passes?.[0] === 'bound-5-to-4');
+  assert.equal(line?.reason, 'outputs differ');
+  assert.equal(line?.solver, 'made-up');
+  assert.equal(line?.instance, inst.id);
+  assert.match(line?.note ?? '', /exit 0 vs 0, stdout \d+ vs \d+ bytes/);
+});
+
+function semanticsLog(): { instance?: string; solver?: string; passes?: string[]; reason?: string; note?: string }[] {
+  const f = join(dir, 'cache', 'compiler', 'semantics.jsonl');
+  return existsSync(f) ? readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l)) : [];
+}
+
+test('semantics: a run past the first limit gets one longer rerun; still running, it is a logged timeout', { skip }, async () => {
+  const { checkSemantics } = await import('../../../src/problems/compiler/semantics.js');
+  const inst = tiny();
+  // Limits scaled down so the test takes seconds (the defaults are 20 s, then one rerun of at
+  // least 120 s and 10x -O0's run).
+  const limits = { runMs: 150, retryMs: 2500, buildMs: 60_000 };
+  const irOf = (name: string, source: string) => {
+    const f = join(dir, name);
+    writeFileSync(f, source);
+    const ll = runSync(requireTool('clang'), ['-O0', '-S', '-emit-llvm', f, '-o', '-'], undefined, 60_000);
+    assert.ok(ll.ok, ll.message);
+    return ll.stdout.toString();
+  };
+  // slow but right: past the first limit, inside the rerun's (the old check called it wrong)
+  const slow = irOf('slow.c', TINY.replace('int main(void) {', '#include <unistd.h>\nint main(void) { usleep(600000);'));
+  assert.deepEqual(checkSemantics(inst, slow, { solver: 'slow' }, limits), { checked: true, same: true });
+  assert.equal(semanticsLog().find((l) => l.solver === 'slow'), undefined);
+  // never ends: a failed check, with its reason in the log (the old check kept no reason)
+  const forever = irOf('forever.c', 'int main(void) { volatile int x = 0; for (;;) x++; return x; }\n');
+  const r = checkSemantics(inst, forever, { solver: 'looping', passes: ['p1', 'p2'] }, limits);
+  assert.deepEqual([r.checked, r.same, r.reason], [true, false, 'timeout']);
+  assert.match(r.note ?? '', /the run went over 150 ms, then over \d+ ms/);
+  const line = semanticsLog().find((l) => l.solver === 'looping');
+  assert.deepEqual([line?.reason, line?.passes], ['timeout', ['p1', 'p2']]);
+  // a module clang cannot build is a failed check with clang's message
+  const bad = checkSemantics(inst, 'define i32 @main() {\n  ret i32 %undefined_value\n}\n', { solver: 'broken-ir' });
+  assert.deepEqual([bad.checked, bad.same, bad.reason], [true, false, 'build failed']);
+  assert.match(bad.note ?? '', /undefined_value/);
+  assert.equal(semanticsLog().find((l) => l.solver === 'broken-ir')?.reason, 'build failed');
+});

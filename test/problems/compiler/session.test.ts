@@ -1,0 +1,160 @@
+/** Compiler problem tests: OptSession and opt-server: the state cache, dropped states, batched pipelines, failures. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SelfoptError } from '../../../src/core/errors.js';
+import { tempDir } from '../../tmp.js';
+import { Rng } from '../../../src/core/rng.js';
+import { DataPath } from '../../../src/core/data.js';
+import { countInstructions } from '../../../src/problems/compiler/ir.js';
+import { OptSession, sha1, withoutLocalNames } from '../../../src/problems/compiler/session.js';
+import { loadProgram, programFromPath } from '../../../src/problems/compiler/instances.js';
+import { CompilerEnv } from '../../../src/problems/compiler/env.js';
+import { evaluateCompiler } from '../../../src/problems/compiler/evaluate.js';
+import { closeIdleServers, optServerBinary, optServerBuildError, serverStats } from '../../../src/problems/compiler/opt-server.js';
+import { skip, dir, tiny, own, STABLE } from './fixtures.js';
+
+test('state cache: a revisited (state, pass) starts no opt; an unknown pass is a recorded failure', { skip }, () => {
+  const inst = tiny();
+  const s = new OptSession();
+  const root = s.addState(inst.ir);
+  const a = s.apply(root.hash, 'mem2reg');
+  const calls = s.stats.optCalls;
+  const b = s.apply(root.hash, 'mem2reg');
+  assert.deepEqual(a, b);
+  assert.equal(s.stats.optCalls, calls);
+  assert.equal(s.stats.hits, 1);
+  // a pass that does nothing returns the same state (content-addressed)
+  assert.ok(a.ok);
+  const again = s.apply(a.state.hash, 'mem2reg');
+  assert.ok(again.ok && again.state.hash === a.state.hash);
+  const bad = s.apply(root.hash, 'no-such-pass');
+  assert.equal(bad.ok, false);
+  assert.match((bad as { error: string }).error, /unknown pass name 'no-such-pass'/);
+  assert.equal(s.stats.failures, 1);
+});
+
+test('a dropped state comes back from its parent up to its use-list order, which newgvn does not always print the same', { skip }, () => {
+  const inst = own('fib');
+  const s = new OptSession({ maxBytes: 1 }); // every text but a root's and the last one kept is dropped
+  const root = s.addState(inst.ir);
+  const gvn = s.apply(root.hash, 'newgvn'), m2r = s.apply(root.hash, 'mem2reg');
+  assert.ok(gvn.ok && m2r.ok && gvn.state.hash !== m2r.state.hash);
+  for (let k = 0; k < 8; k++) {
+    // each rebuild keeps its text and drops the other's, so both are rebuilt every round
+    assert.equal(countInstructions(s.irOf(gvn.state.hash)), gvn.state.count);
+    assert.equal(sha1(s.irOf(m2r.state.hash)), m2r.state.hash);
+  }
+  assert.ok(s.stats.optCalls >= 2 + 16);
+  s.close();
+});
+
+test('a batched pipeline gives the same module (up to local names) as the passes one by one', { skip }, () => {
+  const programs = [tiny(), own('qsort')];
+  const rng = new Rng(7);
+  for (const inst of programs) {
+    const s = new OptSession();
+    const root = s.addState(inst.ir);
+    for (let k = 0; k < 4; k++) {
+      // a mix of module, cgscc, function and loop passes, random order
+      const seq = Array.from({ length: 6 }, () => STABLE[rng.int(STABLE.length)]!);
+      seq[0] = 'mem2reg';
+      const each = s.applyEach(root.hash, seq);
+      const batch = s.applySequence(root.hash, seq);
+      assert.ok(each.ok && batch.ok, `${seq.join(',')}`);
+      assert.equal(batch.state.count, each.state.count, `${inst.id}: ${seq.join(',')}`);
+      assert.equal(withoutLocalNames(s.irOf(batch.state.hash)), withoutLocalNames(s.irOf(each.state.hash)), `${inst.id}: ${seq.join(',')}`);
+    }
+  }
+});
+
+test('a pass never reuses an analysis an earlier pass of the batch left cached (Dhrystone dry.c, where a plain pipeline gave 178, one call per pass 175)', { skip }, async (t) => {
+  const { allPrograms } = await import('../../../src/problems/compiler/index.js');
+  const spec = allPrograms({ data: new DataPath(), quick: false }).find((p) => p.id === 'ss/Dhrystone/dry');
+  if (!spec) return t.skip('llvm-test-suite is not on the data path');
+  const inst = loadProgram(spec);
+  const seq = 'mem2reg gvn simplifycfg instcombine indvars early-cse<memssa> simplifycfg instcombine attributor early-cse<memssa> loop-deletion gvn attributor instcombine simplifycfg dse load-store-vectorizer'.split(' ');
+  const s = new OptSession();
+  const root = s.addState(inst.ir).hash;
+  const each = s.applyEach(root, seq), batch = s.applySequence(root, seq);
+  assert.ok(each.ok && batch.ok);
+  assert.equal(batch.state.count, each.state.count);
+  s.close();
+  const m = evaluateCompiler(inst, { passes: seq, count: each.state.count }, { seed: 1, rng: new Rng(1), quick: true, solveMs: 0, options: { semantics: '0' } });
+  assert.equal(m.instructions, each.state.count);
+});
+
+test('a C file that does not compile is a recorded failure with clang\'s message', { skip }, () => {
+  const f = join(dir, 'bad.c');
+  writeFileSync(f, 'int main(void) { return undeclared_thing; }\n');
+  const inst = loadProgram(programFromPath(f));
+  assert.match(inst.error ?? '', /undeclared_thing/);
+  assert.deepEqual(evaluateCompiler(inst, { passes: [] }, { seed: 1, rng: new Rng(1), quick: true, options: {}, solveMs: 0 }), { build_failed: 1 });
+  assert.throws(() => new CompilerEnv({ programs: [inst] }), SelfoptError);
+  assert.throws(() => programFromPath(join(dir, 'missing.c')), SelfoptError);
+});
+
+test('opt-server gives byte-identical modules to opt, and failures as opt does', { skip }, (t) => {
+  const exe = optServerBinary();
+  if (!exe) return t.skip(`opt-server cannot be built here: ${optServerBuildError()}`);
+  const viaOpt = new OptSession({ backend: 'opt' });
+  const viaServer = new OptSession({ backend: 'server' });
+  const rng = new Rng(11);
+  for (const inst of [tiny(), own('qsort')]) {
+    let a = viaOpt.addState(inst.ir), b = viaServer.addState(inst.ir);
+    for (let k = 0; k < 8; k++) {
+      const pass = k === 0 ? 'mem2reg' : STABLE[rng.int(STABLE.length)]!;
+      const ta = viaOpt.apply(a.hash, pass), tb = viaServer.apply(b.hash, pass);
+      assert.equal(ta.ok, tb.ok, pass);
+      if (!ta.ok || !tb.ok) continue;
+      assert.equal(tb.state.hash, ta.state.hash, `${inst.id} after ${pass}`);
+      a = ta.state; b = tb.state;
+    }
+  }
+  const bad = viaServer.apply(viaServer.addState(tiny().ir).hash, 'no-such-pass');
+  assert.equal(bad.ok, false);
+  assert.match((bad as { error: string }).error, /unknown pass name 'no-such-pass'/);
+  assert.equal(viaServer.backend, 'server');
+  viaServer.close();
+});
+
+test('opt-server pool: a closed session hands its process to the next, which computes the same; a process that died idle is replaced, not a failure', { skip }, async (t) => {
+  if (!optServerBinary()) return t.skip(`opt-server cannot be built here: ${optServerBuildError()}`);
+  closeIdleServers();
+  const inst = tiny();
+  // The new process's FIFOs are made under TMPDIR; once connected they keep no name there (a
+  // worker thread terminated with the process live cannot clean up after it).
+  const fifos = tempDir('selfopt-fifos-');
+  const tmp = process.env.TMPDIR;
+  process.env.TMPDIR = fifos;
+  const s1 = new OptSession({ backend: 'server' });
+  let r1;
+  try {
+    r1 = s1.apply(s1.addState(inst.ir).hash, 'mem2reg');
+  } finally {
+    if (tmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = tmp;
+  }
+  assert.deepEqual(readdirSync(fifos), [], 'the live server left no FIFO names behind');
+  s1.close();
+  assert.equal(serverStats.idlePids().length, 1);
+  const starts = serverStats.starts;
+  const s2 = new OptSession({ backend: 'server' });
+  const r2 = s2.apply(s2.addState(inst.ir).hash, 'mem2reg');
+  assert.equal(serverStats.starts, starts, 'the pooled process served s2');
+  assert.ok(r1.ok && r2.ok);
+  assert.equal(r2.state.hash, r1.state.hash);
+  assert.equal(s2.stats.hits, 0, 'a new session has its own empty cache');
+  s2.close();
+  const [pid] = serverStats.idlePids();
+  process.kill(pid!, 'SIGKILL');
+  await new Promise((r) => setTimeout(r, 200));
+  const s3 = new OptSession({ backend: 'server' });
+  const r3 = s3.apply(s3.addState(inst.ir).hash, 'mem2reg');
+  assert.ok(r3.ok, 'a dead pooled process is replaced');
+  assert.equal(r3.state.hash, r1.state.hash);
+  assert.equal(serverStats.starts, starts + 1);
+  s3.close();
+  closeIdleServers();
+});
