@@ -14,6 +14,7 @@ import { Piscina } from 'piscina';
 import cliProgress from 'cli-progress';
 import { DataPath } from '../core/data.js';
 import { SelfoptError, errorMessage, unknownName } from '../core/errors.js';
+import { checkOptions } from '../core/options.js';
 import type { InstanceRef, Problem } from '../core/problem.js';
 import { codeVersion, machineInfo } from '../core/version.js';
 import { getProblem } from '../problems/all.js';
@@ -61,6 +62,7 @@ export function planGrid(opts: BenchOptions): PlannedProblem[] {
   if (!(Number.isInteger(opts.seeds) && opts.seeds >= 1)) throw new SelfoptError(`--seeds ${opts.seeds}`, 'command line', 'a positive integer');
   if (opts.split !== undefined && !['test', 'train', 'all'].includes(opts.split)) throw new SelfoptError(`--split ${opts.split}`, 'command line', 'test, train or all');
   const ictx = { data: opts.data, quick: opts.quick };
+  checkOptions(opts.options, opts.problems.map((name) => getProblem(name, 'command line').options), `--opt (${opts.problems.join(', ')})`);
   const plans = opts.problems.map((name) => {
     const problem = getProblem(name, 'command line');
     const solverNames = problem.solvers.map((s) => s.info.name);

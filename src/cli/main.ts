@@ -39,6 +39,7 @@ program
       console.log(`  solvers:   ${p.solvers.map((s) => `${s.name} (${s.kind})`).join(', ')}`);
       console.log(`  metrics:   ${p.metrics.map((m) => `${m.name} [${m.unit}, ${m.better} is better]`).join(', ')}`);
       console.log(`  instances: ${p.instances.map((i) => `${i.id}${i.source === 'real' ? ' (real)' : ''}`).join(', ')}`);
+      console.log(`  --opt:     ${Object.keys(p.options).join(', ')} (selfopt list --json says what each sets)`);
     }
   });
 
@@ -56,7 +57,7 @@ program
   .option('--html <file>', 'HTML report path', '.selfopt/report.html')
   .option('--no-html', 'do not write the HTML report')
   .option('--concurrency <n>', 'worker threads (0 = run in this thread); default one per core', (v) => Number(v))
-  .option('--opt <key=value...>', 'problem-specific option (repeatable)')
+  .option('--opt <key=value...>', 'problem-specific option (repeatable; `selfopt list` shows each problem\'s keys)')
   .option('--queue <url>', 'run the cells on `selfopt worker`s through this Redis (redis://host:port); results still land in --store')
   .option('--queue-name <name>', 'BullMQ queue name shared with the workers', 'selfopt-cells')
   .addOption(dataOption())
@@ -209,7 +210,7 @@ program
   .option('--out <file>', 'checkpoint path (default: the shipped checkpoints/<problem>/<solver>.ckpt)')
   .option('--state <dir>', 'resumable state directory (default .selfopt/train/<problem>-<solver>-seed<n>)')
   .option('--fresh', 'discard saved state and start over')
-  .option('--opt <key=value...>', 'problem-specific option (repeatable)')
+  .option('--opt <key=value...>', 'problem-specific option (repeatable; `selfopt list` shows each problem\'s keys)')
   .addOption(dataOption())
   .action(async (problemName: string, solverName: string, o: TrainCliOptions) => {
     const problem = getProblem(problemName, 'train <problem>');

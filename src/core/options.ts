@@ -1,7 +1,7 @@
 /**
  * Integer options from the command line (`--opt name=value`), read the same way by every problem.
  */
-import { SelfoptError } from './errors.js';
+import { SelfoptError, unknownName } from './errors.js';
 
 /**
  * The integer option `name`, or `fallback` when it is absent. A value that is not an integer, or
@@ -21,4 +21,20 @@ export function intOption<F extends number | undefined>(options: Readonly<Record
     throw new SelfoptError(`option ${name}=${raw} ${why}`, `--opt ${name}`, expected ?? range);
   }
   return v;
+}
+
+/**
+ * Refuses an option no problem of the command reads (`known`: the union of their `options`), with
+ * the keys it takes and the closest ones: one clear error before anything runs or is recorded.
+ */
+export function checkOptions(options: Readonly<Record<string, string>>, known: readonly Readonly<Record<string, string>>[], where: string): void {
+  const keys = new Set(known.flatMap((k) => Object.keys(k)));
+  for (const key of Object.keys(options)) {
+    if (!keys.has(key)) throw unknownName('option', key, [...keys].sort(), where);
+  }
+}
+
+/** The `--opt` keys of a config object's fields under a prefix (`gap.` + hidden, ...), each with one description. */
+export function prefixedOptions(prefix: string, config: object, what: string): Record<string, string> {
+  return Object.fromEntries(Object.keys(config).map((k) => [`${prefix}${k}`, what]));
 }

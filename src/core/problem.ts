@@ -150,6 +150,12 @@ export interface Problem<I = any, S = any> {
   solvers: Solver<I, S>[];
   datasets: Dataset[];
   /**
+   * The `--opt key=value` keys its solvers, evaluator and training read: key -> what it sets (shown
+   * by `selfopt list`). bench and train refuse any other key (options.ts checkOptions), so a
+   * misspelt option fails at once instead of running the defaults under the option's name.
+   */
+  options: Readonly<Record<string, string>>;
+  /**
    * At most this many cells at once (default: one per core). Problems that time code ask for 1,
    * so that two timed cells never compete for the same cores.
    */
@@ -172,6 +178,6 @@ export interface Problem<I = any, S = any> {
 
 /** A problem as plain data, for `selfopt list --json` and the dashboard's /api/problems alike. */
 export function describeProblem(p: Problem) {
-  const { name, title, reference, primaryMetric, baseline, metrics } = p;
-  return { name, title, reference, primaryMetric, baseline, metrics, solvers: p.solvers.map((s) => s.info) };
+  const { name, title, reference, primaryMetric, baseline, metrics, options } = p;
+  return { name, title, reference, primaryMetric, baseline, metrics, options, solvers: p.solvers.map((s) => s.info) };
 }

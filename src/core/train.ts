@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Rng } from './rng.js';
 import { SelfoptError } from './errors.js';
+import { checkOptions } from './options.js';
 import { writeFileAtomic } from './files.js';
 import { PROJECT_ROOT, codeVersion, machineInfo } from './version.js';
 import { isLearnedSolver } from './problem.js';
@@ -24,6 +25,9 @@ export function shippedCheckpointPath(problem: string, solver: string): string {
  * The checkpoint a learned solver solves from: `--opt checkpoint=PATH` when given, else the
  * shipped one. A clear error says how to make it when neither exists.
  */
+/** The `--opt` key every problem with a learned solver takes (its Problem.options spread it in). */
+export const CHECKPOINT_OPTION = { checkpoint: 'the checkpoint file a learned solver loads (default: the shipped one in checkpoints/)' } as const;
+
 export function checkpointFor(problem: string, solver: string, options: Record<string, string>): string {
   const given = options['checkpoint'];
   const path = given ? resolve(given) : shippedCheckpointPath(problem, solver);
@@ -68,6 +72,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
     throw new SelfoptError(`solver '${o.solver}' is not trained`, `problem ${o.problem.name}`, learned.length ? `a learned solver: ${learned.join(', ')}` : 'a problem with a learned solver');
   }
   if (o.budget.seconds === undefined && o.budget.steps === undefined) throw new SelfoptError('no training budget', 'command line', '--seconds N or --steps N');
+  checkOptions(o.options, [o.problem.options], `--opt (${o.problem.name})`);
   const refs = pickInstances(o);
   const out = resolve(o.out ?? shippedCheckpointPath(o.problem.name, o.solver));
   const stateDir = resolve(o.stateDir ?? join('.selfopt', 'train', `${o.problem.name}-${o.solver}-seed${o.seed}`));

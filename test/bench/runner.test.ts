@@ -40,6 +40,35 @@ test('planGrid checks names before any work and expands the grid', () => {
   assert.throws(() => planGrid(options({ instances: ['no_such_instance'] })), /unknown instance 'no_such_instance'/);
   assert.throws(() => planGrid(options({ seeds: 0 })), /--seeds 0/);
   assert.throws(() => planGrid(options({ split: 'held-out' as BenchOptions['split'] })), /--split held-out/);
+  // a misspelt --opt fails before any cell runs, naming the key it meant
+  assert.throws(() => planGrid(options({ options: { 'pgm.epsion': '32' } })), (e: unknown) => e instanceof SelfoptError && /unknown option 'pgm.epsion' \(did you mean pgm.epsilon\?\)/.test(e.message) && /--opt \(index\)/.test(e.message));
+  assert.equal(planGrid(options({ options: { 'pgm.epsilon': '32', rbs_bits: 'auto' } }))[0]!.cells[0]!.options['pgm.epsilon'], '32');
+  // with several problems, a key any of them reads is taken
+  assert.doesNotThrow(() => planGrid(options({ problems: ['index', 'compiler'], instances: undefined, solvers: ['binary-search'], options: { unmask: 'attributor' } })));
+  assert.throws(() => planGrid(options({ problems: ['index', 'compiler'], instances: undefined, solvers: ['binary-search'], options: { unmsk: 'attributor' } })), /unknown option 'unmsk' \(did you mean unmask\?\)/);
+});
+
+test('every problem declares the --opt keys it reads; the declared keys are the ones its code reads', async () => {
+  const { problems: PROBLEMS } = await import('../../src/problems/all.js');
+  for (const p of PROBLEMS) {
+    assert.ok(Object.keys(p.options).length > 0, p.name);
+    for (const [k, what] of Object.entries(p.options)) assert.ok(typeof what === 'string' && what.length > 0, `${p.name} ${k}`);
+  }
+  // Every key read in a problem's source (intOption / optionNumber / options['k'] / options.k) is declared.
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const srcRoot = fileURLToPath(new URL('../../../src/problems/', import.meta.url));
+  for (const p of PROBLEMS) {
+    const dir = join(srcRoot, p.name);
+    const read = new Set<string>();
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.ts'))) {
+      const text = readFileSync(join(dir, f), 'utf8');
+      for (const m of text.matchAll(/(?:intOption\(ctx\.options|intOption\(options|optionNumber\(ctx), '([^']+)'|ctx\.options\['([^']+)'\]|ctx\.options\.([a-zA-Z_]+)|options\.(compat|laplacian|rbs_bits|semantics|unmask|allPasses)\b|num\('([a-z_]+)'/g)) {
+        read.add(m.slice(1).find((x) => x !== undefined)!);
+      }
+    }
+    const missing = [...read].filter((k) => !(k in p.options));
+    assert.deepEqual(missing, [], `${p.name} reads undeclared options`);
+  }
 });
 
 test('the progress bar\'s ETA rounds the whole time, never 1h60m', () => {

@@ -31,7 +31,7 @@ const averager: LearnedSolver<number, number> = {
 const heuristic = { info: { name: 'zero', kind: 'heuristic' as const, description: 'zero' }, solve: () => 0 };
 const ref = (id: string, split: 'train' | 'test'): InstanceRef => ({ id, source: 'generated', params: {}, split, description: id });
 const toy: Problem<number, number> = {
-  name: 'toy', title: 'toy', reference: '', metrics: [], primaryMetric: 'x', baseline: 'zero', datasets: [],
+  name: 'toy', title: 'toy', reference: '', metrics: [], primaryMetric: 'x', baseline: 'zero', datasets: [], options: { checkpoint: 'a checkpoint' },
   solvers: [heuristic, averager],
   listInstances: () => [ref('2', 'train'), ref('4', 'train'), ref('9', 'train'), ref('100', 'test')],
   resolveInstance: (name) => ref(name, name === '100' ? 'test' : 'train'),
@@ -80,6 +80,7 @@ test('train: clear errors for a heuristic, a test instance, no budget, and a mis
   await assert.rejects(train(opts(dir, { solver: 'zero' })), (e: SelfoptError) => /not trained/.test(e.message) && /averager/.test(e.message));
   await assert.rejects(train(opts(dir, { instances: ['2', '100'] })), /test-split instance\(s\) 100/);
   await assert.rejects(train(opts(dir, { budget: {} })), /no training budget/);
+  await assert.rejects(train(opts(dir, { options: { chekpoint: 'x' } })), (e: SelfoptError) => /unknown option 'chekpoint' \(did you mean checkpoint\?\)/.test(e.message) && /--opt \(toy\)/.test(e.message));
   assert.throws(() => checkpointFor('toy', 'averager', { checkpoint: join(dir, 'missing.ckpt') }), /no checkpoint for toy\/averager.*selfopt train toy averager/);
 });
 

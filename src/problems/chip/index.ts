@@ -10,6 +10,7 @@ import { evaluatePlacement, METRICS, type ChipSolution } from './evaluate.js';
 import { placementSvg } from './picture.js';
 import { heuristicSolvers } from './heuristics.js';
 import { rlSolver } from './rl.js';
+import { CHECKPOINT_OPTION } from '../../core/train.js';
 
 const QUICK_TEST = ['synth_h8_s40_1', 'synth_h16_s80_2'];
 const FULL_TEST = [...QUICK_TEST, 'synth_h24_s120_3', 'synth_h40_s200_4'];
@@ -38,6 +39,14 @@ export const chipProblem: Problem<ChipInstance, ChipSolution> = {
   title: 'Chip macro placement: Circuit Training proxy cost (wirelength + 0.5 density + 0.5 congestion)',
   reference: 'Mirhoseini et al., Nature 2021 (Circuit Training); Cheng et al., Assessment of RL for Macro Placement, ISPD 2023',
   metrics: METRICS,
+  options: {
+    greedy_candidates: 'greedy: grid cells scored per macro (0: all)',
+    sa_steps: "simulated annealing's steps",
+    rl_finetune: 'rl: PPO updates on the netlist itself before placing',
+    rl_fd_rounds: "rl: force-directed rounds for the standard-cell clusters",
+    svg: 'a directory to write every placement to as SVG',
+    ...CHECKPOINT_OPTION,
+  },
   primaryMetric: 'proxy_cost',
   // greedy is from scratch on every instance; the staged placements exist for real netlists only
   baseline: 'greedy',

@@ -11,8 +11,10 @@ import {
 } from './instances.js';
 import { evaluateCompiler, METRICS, type PassSequence } from './evaluate.js';
 import { heuristicSolvers } from './heuristics.js';
-import { learnedSolvers } from './ppo.js';
+import { COMPILER_PPO_DEFAULTS, learnedSolvers } from './ppo.js';
 import { sequenceSvg } from './picture.js';
+import { CHECKPOINT_OPTION } from '../../core/train.js';
+import { prefixedOptions } from '../../core/options.js';
 
 /** Quick mode: two of the own programs (one train, one test), a few seconds of search each. */
 const QUICK_IDS = ['own/sieve', 'own/fib'];
@@ -30,6 +32,26 @@ export const compilerProblem: Problem<CompilerInstance, PassSequence> = {
   title: 'Compiler phase ordering: LLVM pass sequences for minimum IR instruction count',
   reference: 'Cummins et al., CompilerGym (CGO 2022), llvm-ic-v0; Haj-Ali et al., AutoPhase (MLSys 2020)',
   metrics: METRICS,
+  options: {
+    budget: 'random search and the genetic algorithm: opt calls at most',
+    seconds: "the searches' time budget in seconds",
+    patience: 'random search: stop after this many sequences without a better one; ppo: passes without a new best',
+    beamWidth: "beam search's width (default 3)",
+    maxSteps: 'greedy, beam and guided search: passes at most',
+    population: "the genetic algorithm's population",
+    length: 'random search and the genetic algorithm: passes per sequence',
+    concurrency: 'opt processes a search keeps busy (default 2)',
+    allPasses: '1: quick mode searches every usable pass, not QUICK_PASSES',
+    unmask: 'masked passes to take after all (attributor): CompilerGym-comparable, may not replay',
+    semantics: "0: skip the check that the optimised program prints -O0's output",
+    topK: "guided search: the policy's first tier, at most this many passes",
+    topP: "guided search: the first tier stops at this much of the policy's probability",
+    widen: 'guided search: the second tier, up to this rank',
+    polish: 'guided search: the last tier, up to this rank',
+    samples: 'guided search: sampled policy rollouts before the search',
+    ...prefixedOptions('', COMPILER_PPO_DEFAULTS, 'a PPO training setting (ppo.ts COMPILER_PPO_DEFAULTS)'),
+    ...CHECKPOINT_OPTION,
+  },
   primaryMetric: 'ratio_vs_oz',
   baseline: 'Oz',
   metaMetrics: { optCallsPerSec: 'opt_calls_per_sec', cacheHitRate: 'cache_hit_rate' },

@@ -55,6 +55,22 @@ export const indexProblem: Problem<KeySet, SearchIndex> = {
   title: 'Learned index structures: lower-bound lookups on sorted keys',
   reference: 'Kraska et al., The Case for Learned Index Structures (SIGMOD 2018); SOSD (Marcus et al., VLDB 2020); PGM-index (Ferragina & Vinciguerra, VLDB 2020); RadixSpline (Kipf et al., aiDM 2020)',
   metrics: METRICS,
+  options: {
+    lookups: 'lookups per timed batch (default 5000; 1000 in quick mode)',
+    rounds: 'timed rounds, each metric the median over them (default 25; 9 in quick mode)',
+    rbs_bits: "radix bits of rbs's table (default 18, SOSD's), or auto",
+    kary_fanout: 'fanout of the k-ary search tree (default 16)',
+    btree_k: "the B+tree's node capacity (default 16)",
+    'rmi.timed': 'RMI candidates timed on tuning lookups (default 6; 1 takes the estimate alone)',
+    'rmi.root': 'a fixed RMI root model (with rmi.branching): no search',
+    'rmi.branching': 'a fixed RMI leaf count: no search',
+    'rmi.tableBits': "a fixed RMI's radix table bits",
+    'rmi.maxBytes': "the RMI search's memory budget in bytes",
+    'pgm.epsilon': "PGM's error bound",
+    'pgm.epsilonRecursive': "PGM's error bound on its upper levels",
+    'rs.epsilon': "RadixSpline's error bound",
+    'rs.radixBits': "RadixSpline's radix table bits",
+  },
   // The speedup over binary search timed in the same cell, interleaved, is the number that
   // survives a noisy shared machine; lookup_ns across cells is reported beside it.
   primaryMetric: 'speedup_vs_bs',

@@ -13,8 +13,10 @@ import { evaluatePartition, METRICS } from './evaluate.js';
 import { heuristicSolvers } from './heuristics.js';
 import { findGpmetis, gpmetisSolver } from './gpmetis.js';
 import { findScotch, scotchSolver } from './scotch.js';
-import { gapFmSolver, gapSolver } from './gap.js';
+import { GAP_DEFAULTS, gapFmSolver, gapSolver } from './gap.js';
 import { partitionSvg } from './picture.js';
+import { prefixedOptions } from '../../core/options.js';
+import { CHECKPOINT_OPTION } from '../../core/train.js';
 
 const QUICK_GENERATED = ['rgg_2k', 'mesh_2k'];
 const FULL_GENERATED = ['rgg_2k', 'mesh_2k', 'ba_2k', 'sbm_2k', 'compgraph_2k'];
@@ -54,6 +56,21 @@ export const partitionProblem: Problem<PartitionInstance, Int32Array> = {
   title: 'Graph partitioning: k balanced parts, minimum edge cut',
   reference: 'Karypis & Kumar, METIS (SIAM J. Sci. Comput. 1998); Nazi et al., GAP: Generalizable Approximate Graph Partitioning Framework (2019)',
   metrics: METRICS,
+  options: {
+    ub: 'imbalance bound: each part at most ub x the average weight (default 1.03)',
+    coarsen_to: 'coarsen until at most this many vertices',
+    init_tries: 'initial bisections tried on the coarsest graph',
+    fm_passes: 'FM refinement passes per level',
+    bisection_tries: 'recursive bisections tried per split',
+    kway_passes: 'k-way refinement passes per level',
+    vcycles: 'V-cycles of the multilevel schemes',
+    laplacian: "spectral's Laplacian: normalized or combinatorial",
+    lanczos_steps: "spectral's Lanczos steps",
+    refine_steps: "spectral's refinement steps",
+    tol: "spectral's eigenvector tolerance",
+    ...prefixedOptions('gap.', GAP_DEFAULTS, 'a GAP setting (gap.ts GAP_DEFAULTS): network, training, and its multilevel use'),
+    ...CHECKPOINT_OPTION,
+  },
   primaryMetric: 'edge_cut',
   baseline: 'random',
   // The peers only when installed, so that a default run never fails for a missing one.

@@ -10,7 +10,10 @@ import { DATASETS, instanceRef, loadInstance, type SchedulingInstance } from './
 import { evaluateScheduling, METRICS, type SchedulingPolicy } from './evaluate.js';
 import { heuristicSolvers } from './heuristics.js';
 import { decimaSolver } from './decima.js';
+import { DECIMA_DEFAULTS } from './decima-train.js';
 import { scheduleSvg } from './picture.js';
+import { prefixedOptions } from '../../core/options.js';
+import { CHECKPOINT_OPTION } from '../../core/train.js';
 
 /**
  * Instances of a default run; the TPC-H ones only when the profiles are on the data path. A full
@@ -31,6 +34,14 @@ export const schedulingProblem: Problem<SchedulingInstance, SchedulingPolicy> = 
   title: 'Cluster job-DAG scheduling: executors to stages of arriving Spark jobs',
   reference: 'Mao et al., Learning Scheduling Algorithms for Data Processing Clusters (Decima, SIGCOMM 2019); decima-sim',
   metrics: METRICS,
+  options: {
+    compat: "1: decima-sim's executor-level rule on any instance (README, two defects)",
+    sweep_episodes: 'train-seed episodes per candidate in the tuned heuristics\' sweeps (default 10; 3 in quick mode)',
+    'decima.sample': '1: Decima samples its actions instead of taking the most likely',
+    ...prefixedOptions('decima.', DECIMA_DEFAULTS, 'a Decima training setting (decima-train.ts DECIMA_DEFAULTS)'),
+    init: 'a checkpoint Decima training starts from',
+    ...CHECKPOINT_OPTION,
+  },
   primaryMetric: 'avg_jct_s',
   baseline: 'fifo',
   // The issue asks for the simulator's speed in the summary: the median over every cell of the run.
