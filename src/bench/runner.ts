@@ -98,6 +98,8 @@ export interface BenchOutcome {
   stalled?: number;
   /** The signal stopped the run before every cell ran. */
   interrupted?: boolean;
+  /** A --resume of a run started at other code: that code's version (each row records its own). */
+  resumedFromCode?: string;
 }
 
 export async function runBench(opts: BenchOptions, store: ResultsStore): Promise<BenchOutcome> {
@@ -108,10 +110,17 @@ export async function runBench(opts: BenchOptions, store: ResultsStore): Promise
   const machine = machineInfo();
 
   let prior: string | undefined;
+  let resumedFromCode: string | undefined;
   let done = new Set<string>();
   if (opts.resume) {
-    prior = (await store.findResumable(hash))?.runId;
+    const run = await store.findResumable(hash);
+    prior = run?.runId;
     if (prior) done = await store.doneCells(prior);
+    // Said before the cells run, not after: a run's figures should come from one code version.
+    if (run && run.codeVersion !== version) {
+      resumedFromCode = run.codeVersion;
+      process.stderr.write(`selfopt: note: run ${run.runId} was started at code ${run.codeVersion}; this is ${version}. Each result row records the code that made it (selfopt results export); a fresh run keeps one version.\n`);
+    }
   }
   const runId = prior ?? await store.startRun({ command: opts.command, gridHash: hash, codeVersion: version, machine, options: { ...opts, data: undefined } });
 
@@ -163,12 +172,12 @@ export async function runBench(opts: BenchOptions, store: ResultsStore): Promise
         await runInPool(cells, threads, record, opts.signal);
       }
     }
-    if (interrupted() && finished < todo.length) return { runId, total: allCells.length, ran: finished, skipped, stalled, interrupted: true };
+    if (interrupted() && finished < todo.length) return { runId, total: allCells.length, ran: finished, skipped, stalled, interrupted: true, resumedFromCode };
     await store.finishRun(runId);
   } finally {
     bar?.stop();
   }
-  return { runId, total: allCells.length, ran: finished, skipped, stalled };
+  return { runId, total: allCells.length, ran: finished, skipped, stalled, resumedFromCode };
 }
 
 /**

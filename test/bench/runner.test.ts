@@ -9,6 +9,8 @@ import { DataPath } from '../../src/core/data.js';
 import { SelfoptError } from '../../src/core/errors.js';
 import { formatEta, planGrid, runBench, type BenchOptions } from '../../src/bench/runner.js';
 import { ResultsStore } from '../../src/bench/store.js';
+import { gridHash } from '../../src/bench/cell.js';
+import { codeVersion } from '../../src/core/version.js';
 import { generateKeys, writeSosd } from '../../src/problems/index/instances.js';
 import { tempDir } from '../tmp.js';
 
@@ -119,9 +121,24 @@ test('a failing cell stops the run, finished cells stay recorded, --resume runs 
     assert.equal(new Set(rows.map((r) => `${r.instance}/${r.solver}/${r.seed}`)).size, 8);
     assert.ok(rows.every((r) => Number.isFinite(r.value)));
     assert.notEqual((await s.runs())[0]!.finishedAt, null);
+    assert.equal(out.resumedFromCode, undefined, 'the same code resumed its own run');
     await s.close();
     writeFileSync(later, Buffer.alloc(13));
   }
+});
+
+test('--resume of a run started at other code says so, and the rows it adds record this code', async () => {
+  const dir = tempDir('selfopt-runner-');
+  const s = await ResultsStore.open(join(dir, 'r.duckdb'));
+  const opts = options({});
+  const cells = planGrid(opts).flatMap((p) => p.cells);
+  const old = await s.startRun({ command: 'test', gridHash: gridHash(cells), codeVersion: '0123456789ab' });
+  const out = await runBench({ ...opts, resume: true }, s);
+  assert.equal(out.runId, old);
+  assert.equal(out.resumedFromCode, '0123456789ab');
+  const rows = await s.rows({ runId: old });
+  assert.ok(rows.length > 0 && rows.every((r) => r.codeVersion === codeVersion()), 'each row records the code that made it');
+  await s.close();
 });
 
 test('an aborted signal stops the run after the cell in hand: finished cells recorded, the run left open, --resume runs the rest', async () => {
