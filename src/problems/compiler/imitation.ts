@@ -46,11 +46,11 @@ export interface Demo {
  * pass failed or is masked) and the module it gives (undefined where it failed, changed nothing
  * or is masked).
  */
-function tryEvery(session: OptSession, cur: State): { childCounts: number[]; children: (State | undefined)[] } {
+function tryEvery(session: OptSession, cur: State, mask: Readonly<Uint8Array>): { childCounts: number[]; children: (State | undefined)[] } {
   const childCounts = new Array<number>(ACTIONS.length).fill(cur.count);
   const children = new Array<State | undefined>(ACTIONS.length).fill(undefined);
   for (let a = 0; a < ACTIONS.length; a++) {
-    if (!ACTION_MASK[a]) continue;
+    if (!mask[a]) continue;
     const t = session.apply(cur.hash, ACTIONS[a]!.pass);
     if (!t.ok) continue;
     childCounts[a] = t.state.count;
@@ -60,13 +60,13 @@ function tryEvery(session: OptSession, cur: State): { childCounts: number[]; chi
 }
 
 /** Greedy search over every action from the program's -O0 module, recording each state's children. */
-export function greedyDemos(inst: CompilerInstance, session: OptSession, kind: ObservationKind, maxSteps: number): Demo[] {
+export function greedyDemos(inst: CompilerInstance, session: OptSession, kind: ObservationKind, maxSteps: number, mask: Readonly<Uint8Array> = ACTION_MASK): Demo[] {
   let cur = session.addState(inst.ir);
   const taken: number[] = [];
   const out: Demo[] = [];
   const feats = new Float32Array(featureSize(kind));
   for (let step = 0; step < maxSteps; step++) {
-    const { childCounts, children } = tryEvery(session, cur);
+    const { childCounts, children } = tryEvery(session, cur, mask);
     let best = -1;
     for (let a = 0; a < ACTIONS.length; a++) if (childCounts[a]! < (best < 0 ? cur.count : childCounts[best]!)) best = a;
     if (best < 0) break;
@@ -88,14 +88,14 @@ export function greedyDemos(inst: CompilerInstance, session: OptSession, kind: O
  * greedy's path meets states no greedy demo shows; these teach it what greedy would do there.
  * returnToGo: the decrease from the state to the best module later on this trajectory.
  */
-export function policyDemos(inst: CompilerInstance, session: OptSession, kind: ObservationKind, steps: number, logProbs: (features: Float32Array, taken: readonly number[]) => Float32Array): Demo[] {
+export function policyDemos(inst: CompilerInstance, session: OptSession, kind: ObservationKind, steps: number, logProbs: (features: Float32Array, taken: readonly number[]) => Float32Array, mask: Readonly<Uint8Array> = ACTION_MASK): Demo[] {
   let cur = session.addState(inst.ir);
   const taken: number[] = [];
   const out: Demo[] = [];
   const counts: number[] = [];
   const at: number[] = [];
   for (let step = 0; step < steps; step++) {
-    const { childCounts, children } = tryEvery(session, cur);
+    const { childCounts, children } = tryEvery(session, cur, mask);
     const feats = moduleFeatures(session.irOf(cur.hash), inst.countO0, kind, new Float32Array(featureSize(kind)));
     if (childCounts.some((c) => c < cur.count)) at.push(step), out.push({ program: inst.id, taken: [...taken], features: Array.from(feats), count: cur.count, childCounts, returnToGo: 0 });
     counts.push(cur.count);

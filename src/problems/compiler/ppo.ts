@@ -32,7 +32,7 @@ import { MlpPolicy } from '../../learn/policy.js';
 import { noGrad } from '../../learn/tensor.js';
 import { logSoftmax } from '../../learn/ops/softmax.js';
 import { loadCheckpoint, readCheckpoint, saveCheckpoint } from '../../learn/checkpoint.js';
-import { ACTION_MASK, actionMask, ACTIONS, parseUnmask } from './passes.js';
+import { actionMask, ACTIONS, parseUnmask } from './passes.js';
 import { CompilerEnv, featureSize, finishObservation, moduleFeatures, observationSize, type ObservationKind } from './env.js';
 import { OptSession, type State } from './session.js';
 import { loadProgram, type CompilerInstance, type ProgramSpec } from './instances.js';
@@ -300,27 +300,34 @@ export function bestPasses(demos: readonly Demo[]): string[] {
   return ACTIONS.filter((_, a) => used.has(a)).map((x) => x.pass);
 }
 
-interface TrainProgress { steps: number; chunks: number; bestScore: number; bcDone?: boolean; bcScore?: number; daggerRounds?: number }
+interface TrainProgress { steps: number; chunks: number; bestScore: number; bcDone?: boolean; bcScore?: number; daggerRounds?: number; unmask?: string[] }
 
 async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudget, ctx: TrainContext): Promise<void> {
   const cfg = configFrom(ctx.options);
+  // `--opt unmask=attributor` trains with the masked pass as an action: the Env, the demos' labels
+  // and the validation score all take it (default: none, the runs that replay).
+  const unmask = parseUnmask(ctx.options.unmask);
+  const mask = actionMask(unmask);
   const usable = instances.filter((p) => !p.error && p.countO0 > p.countOz && p.program.bytes <= cfg.maxProgramBytes);
   const train = usable.filter((p) => p.program.subset === 'train');
   const validation = usable.filter((p) => p.program.subset === 'validation');
   if (train.length === 0) throw new SelfoptError('no train-subset programs that build', 'compiler ppo train', 'at least one');
   const weights = join(ctx.stateDir, 'weights.ckpt'), bestPath = join(ctx.stateDir, 'best.ckpt'), progressPath = join(ctx.stateDir, 'progress.json');
-  let progress = existsSync(progressPath) ? JSON.parse(readFileSync(progressPath, 'utf8')) as TrainProgress : { steps: 0, chunks: 0, bestScore: -Infinity };
+  let progress = existsSync(progressPath) ? JSON.parse(readFileSync(progressPath, 'utf8')) as TrainProgress : { steps: 0, chunks: 0, bestScore: -Infinity, unmask };
+  // Demos and scores saved so far were made under one mask: a resume must keep it.
+  if ((progress.unmask ?? []).join(',') !== unmask.join(',')) {
+    throw new SelfoptError(`the saved training state was made with unmask=${(progress.unmask ?? []).join(',') || '(none)'}, this run asks for unmask=${unmask.join(',') || '(none)'}`, ctx.stateDir, 'the same --opt unmask as the run that made it, or --fresh');
+  }
   const t0 = performance.now();
   const totalSteps = budget.steps ?? Infinity;
   const deadline = budget.seconds !== undefined ? t0 + budget.seconds * 1000 : Infinity;
   const obsDim = observationSize(cfg.observation, cfg.actionHistory);
-  const hyper = { ...cfg };
-  const env = { module: new URL('./ppo.js', import.meta.url).href, export: 'createCompilerEnv', options: { programs: train.map((p) => p.program), maxSteps: cfg.episodeLength, observation: cfg.observation, actionHistory: cfg.actionHistory } };
+  const hyper = { ...cfg, unmask };
+  const env = { module: new URL('./ppo.js', import.meta.url).href, export: 'createCompilerEnv', options: { programs: train.map((p) => p.program), maxSteps: cfg.episodeLength, observation: cfg.observation, actionHistory: cfg.actionHistory, unmask } };
   const score = (net: MlpPolicy): number => {
     const set = validation.length > 0 ? validation : train;
     const session = new OptSession();
-    // Training and its scores keep the default mask: the checkpoint is chosen on replayable runs.
-    const r = geomean(set.map((p) => p.countOz / Math.max(1, policyAlone({ net, cfg, mask: ACTION_MASK }, p, session).count)));
+    const r = geomean(set.map((p) => p.countOz / Math.max(1, policyAlone({ net, cfg, mask }, p, session).count)));
     session.close();
     return r;
   };
@@ -355,7 +362,7 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
     }
     return train.flatMap((p) => demos[p.id] ?? []);
   };
-  const greedyAll = cfg.bcEpochs > 0 ? demoSet('demos.json', (p, session) => greedyDemos(p, session, cfg.observation, cfg.demoSteps)) : [];
+  const greedyAll = cfg.bcEpochs > 0 ? demoSet('demos.json', (p, session) => greedyDemos(p, session, cfg.observation, cfg.demoSteps, mask)) : [];
   let labelled = greedyAll;
   if (cfg.bcEpochs > 0 && !progress.bcDone) {
     progress.bcScore = clone(greedyAll, 'behaviour cloning');
@@ -371,9 +378,9 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
     const ranker = (f: Float32Array, taken: readonly number[]) => {
       obs.set(f);
       finishObservation(cfg.observation, cfg.actionHistory ? taken : null, Math.min(1, taken.length / cfg.episodeLength), cfg.episodeLength, obs);
-      return logProbs(net, obs, ACTION_MASK);
+      return logProbs(net, obs, mask);
     };
-    labelled = [...labelled, ...demoSet(file, (p, session) => policyDemos(p, session, cfg.observation, cfg.episodeLength, ranker))];
+    labelled = [...labelled, ...demoSet(file, (p, session) => policyDemos(p, session, cfg.observation, cfg.episodeLength, ranker, mask))];
     clone(labelled, `dagger round ${r}`);
     progress.daggerRounds = r;
     writeFileAtomic(progressPath, JSON.stringify(progress));

@@ -81,6 +81,29 @@ test('ppo: a tiny training run writes a checkpoint that ppo and ppo-guided-searc
   assert.equal(m.instructions, guided.count);
 });
 
+test('ppo training under --opt unmask: demos follow the mask, the checkpoint records it, a resume under another mask is refused', { skip }, async () => {
+  const { greedyDemos } = await import('../../../src/problems/compiler/imitation.js');
+  const { ppoSolver } = await import('../../../src/problems/compiler/ppo.js');
+  const { readCheckpoint } = await import('../../../src/learn/checkpoint.js');
+  // greedy's labels try exactly the passes of the mask they are given
+  const allowed = ['mem2reg', 'instcombine', 'simplifycfg'];
+  const narrow = Uint8Array.from(ACTIONS, (a) => (allowed.includes(a.pass) ? 1 : 0));
+  const demos = greedyDemos(own('sieve'), new OptSession(), 'both', 3, narrow);
+  assert.ok(demos.length > 0);
+  for (const d of demos) {
+    d.childCounts.forEach((c, a) => { if (!narrow[a]) assert.equal(c, d.count, ACTIONS[a]!.pass); });
+    for (const a of d.taken) assert.ok(allowed.includes(ACTIONS[a]!.pass));
+  }
+  const stateDir = join(dir, 'ppo-unmask-state'), out = join(dir, 'ppo-unmask.ckpt');
+  const options = { chunkSteps: '64', numEnvs: '2', numSteps: '32', workers: '0', episodeLength: '4', hidden: '8', demoSteps: '2', bcEpochs: '2', daggerRounds: '0', unmask: 'attributor' };
+  const ctx = (o: Record<string, string>) => ({ seed: 1, rng: new Rng(1), quick: true, options: o, stateDir, out, command: 'test', log: () => {}, progress: () => {} });
+  const progs = [tiny(), own('sieve')];
+  await ppoSolver.train(progs, { steps: 64 }, ctx(options));
+  assert.deepEqual((readCheckpoint(out).header.hyperparameters as { unmask: string[] }).unmask, ['attributor']);
+  const { unmask: _, ...masked } = options;
+  await assert.rejects(async () => ppoSolver.train(progs, { steps: 128 }, ctx(masked)), /made with unmask=attributor, this run asks for unmask=\(none\)/);
+});
+
 test('a policy that prefers a masked pass above all never takes it, alone or in guided search', { skip }, async () => {
   const { COMPILER_PPO_DEFAULTS, compilerPolicy, guidedSearch, policyAlone } = await import('../../../src/problems/compiler/ppo.js');
   const { observationSize } = await import('../../../src/problems/compiler/env.js');
