@@ -2,7 +2,8 @@
  * The command that re-runs one row of a recorded run: the run's own `bench` command narrowed to
  * one problem, instance and solver, keeping what shapes the result (seeds, --quick, --opt,
  * --data) and dropping what only shaped that run (its grid, the queue, the output files,
- * --resume). The dashboard links each row to it. Pure string work, so the browser uses it too.
+ * --resume). Given the problem's `--opt` keys (Problem.options), it keeps only those: bench
+ * refuses a key the problem does not read, and a run over several problems carries all of theirs. The dashboard links each row to it. Pure string work, so the browser uses it too.
  *
  * A run records its command as the CLI's arguments joined by spaces (runs.command), so an
  * argument that itself held a space cannot be told apart; such a command is returned as recorded.
@@ -13,7 +14,7 @@ const WITH_VALUE = new Set(['--instances', '--solvers', '--seeds', '--split', '-
 /** Kept in a row's command: they change what a cell computes. */
 const KEEP = new Set(['--seeds', '--data', '--quick', '--opt']);
 
-export function rowCommand(runCommand: string, problem: string, instance: string, solver: string): string {
+export function rowCommand(runCommand: string, problem: string, instance: string, solver: string, optionKeys?: readonly string[]): string {
   const args = runCommand.trim().split(/\s+/);
   if (args[0] !== 'bench') return `npx selfopt ${runCommand}`;
   const kept: string[] = [];
@@ -25,6 +26,9 @@ export function rowCommand(runCommand: string, problem: string, instance: string
     if (flag === '--opt') {
       // variadic: key=value arguments up to the next flag
       while (inline === undefined && i + 1 < args.length && !args[i + 1]!.startsWith('--')) values.push(args[++i]!);
+      const mine = optionKeys ? values.filter((kv) => optionKeys.includes(kv.split('=')[0]!)) : values;
+      if (mine.length > 0) kept.push(flag, ...mine);
+      continue;
     } else if (WITH_VALUE.has(flag!) && inline === undefined && i + 1 < args.length) {
       values.push(args[++i]!);
     }

@@ -63,6 +63,7 @@ export function planGrid(opts: BenchOptions): PlannedProblem[] {
   if (opts.split !== undefined && !['test', 'train', 'all'].includes(opts.split)) throw new SelfoptError(`--split ${opts.split}`, 'command line', 'test, train or all');
   const ictx = { data: opts.data, quick: opts.quick };
   checkOptions(opts.options, opts.problems.map((name) => getProblem(name, 'command line').options), `--opt (${opts.problems.join(', ')})`);
+  for (const name of opts.problems) getProblem(name).checkOptionValues?.(opts.options);
   const plans = opts.problems.map((name) => {
     const problem = getProblem(name, 'command line');
     const solverNames = problem.solvers.map((s) => s.info.name);
@@ -116,16 +117,16 @@ export async function runBench(opts: BenchOptions, store: ResultsStore): Promise
     const run = await store.findResumable(hash);
     prior = run?.runId;
     if (prior) done = await store.doneCells(prior);
-    // Said before the cells run, not after: a run's figures should come from one code version.
-    if (run && run.codeVersion !== version) {
-      resumedFromCode = run.codeVersion;
-      process.stderr.write(`selfopt: note: run ${run.runId} was started at code ${run.codeVersion}; this is ${version}. Each result row records the code that made it (selfopt results export); a fresh run keeps one version.\n`);
-    }
+    if (run && run.codeVersion !== version) resumedFromCode = run.codeVersion;
   }
   const runId = prior ?? await store.startRun({ command: opts.command, gridHash: hash, codeVersion: version, machine, options: { ...opts, data: undefined } });
 
   const todo = allCells.filter((c) => !done.has(cellKey(c.problem, c.instance.id, c.solver, c.seed)));
   const skipped = allCells.length - todo.length;
+  // Said before the cells run, not after: a run's figures should come from one code version.
+  if (resumedFromCode !== undefined && todo.length > 0) {
+    process.stderr.write(`selfopt: note: run ${runId} was started at code ${resumedFromCode}; this is ${version}. Each result row records the code that made it (selfopt results export); a fresh run keeps one version.\n`);
+  }
   const bar = opts.progress ? makeBar(todo.length) : undefined;
   let finished = 0;
   let stalled: number | undefined;

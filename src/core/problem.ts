@@ -156,6 +156,11 @@ export interface Problem<I = any, S = any> {
    */
   options: Readonly<Record<string, string>>;
   /**
+   * Optional: checks option values before anything runs or is recorded (bench and train call it
+   * after checking the keys), for values a cell would otherwise only refuse once it runs.
+   */
+  checkOptionValues?(options: Readonly<Record<string, string>>): void;
+  /**
    * At most this many cells at once (default: one per core). Problems that time code ask for 1,
    * so that two timed cells never compete for the same cores.
    */

@@ -73,6 +73,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
   }
   if (o.budget.seconds === undefined && o.budget.steps === undefined) throw new SelfoptError('no training budget', 'command line', '--seconds N or --steps N');
   checkOptions(o.options, [o.problem.options], `--opt (${o.problem.name})`);
+  o.problem.checkOptionValues?.(o.options);
   const refs = pickInstances(o);
   const out = resolve(o.out ?? shippedCheckpointPath(o.problem.name, o.solver));
   const stateDir = resolve(o.stateDir ?? join('.selfopt', 'train', `${o.problem.name}-${o.solver}-seed${o.seed}`));

@@ -149,7 +149,7 @@ function drawResults(problem: ProblemInfo, run: RunMeta, summary: Summary | null
     body.push(`<tr class="group"><td colspan="8">${esc(inst.id)} <span class="muted">${inst.split}${best ? ` · best heuristic: ${esc(best)}` : ''}</span></td></tr>`);
     for (const r of mineRows) {
       const k = `${r.instance}\0${r.solver}`;
-      const rerun = rowCommand(run.command, problem.name, r.instance, r.solver);
+      const rerun = rowCommand(run.command, problem.name, r.instance, r.solver, Object.keys(problem.options));
       body.push(`<tr data-instance="${esc(r.instance)}" data-solver="${esc(r.solver)}"${r.solver === best ? ' class="best"' : ''}>
         <td class="muted">${esc(r.instance)}</td>
         <td><i class="dot" style="background:${KIND_COLORS[r.kind]}"></i>${esc(r.solver)}</td>

@@ -12,7 +12,7 @@
  *   'module'   the module text differs beyond that, with the same instruction count;
  *   'count'    the instruction count differs: a search's fitness would change.
  * passes.ts MASKED holds what was done about it: `attributor`, the one action this study sees at
- * 'count' (gvn and newgvn vary a count too, but rarely: README, "Finding (determinism)").
+ * 'count' (gvn and newgvn vary a count too, but rarely: MEASUREMENTS.md, "Finding (determinism)").
  *
  * Run: node dist/src/problems/compiler/determinism.js [--reps 4] [--prefixes 3] [--seed 7]
  *        [--programs id,id] (any compiler instance: an id or a path to C source; default: the

@@ -51,7 +51,7 @@ export const RECOUNTS = 8;
 
 /**
  * Checks the count a search saw for an answer against real opt. LLVM 14 is not deterministic
- * (README, "Finding (determinism)"): a few passes (gvn, newgvn) iterate over pointer-keyed
+ * (MEASUREMENTS.md, "Finding (determinism)"): a few passes (gvn, newgvn) iterate over pointer-keyed
  * containers, so under ASLR one answer can give different counts from run to run, and a search
  * that keeps the lowest count it saw keeps such a lucky run. `seen` holds the evaluator's real-opt
  * counts of the answer so far (the first is the reported one); when the search's count is not

@@ -15,6 +15,7 @@ import { COMPILER_PPO_DEFAULTS, learnedSolvers } from './ppo.js';
 import { sequenceSvg } from './picture.js';
 import { CHECKPOINT_OPTION } from '../../core/train.js';
 import { prefixedOptions } from '../../core/options.js';
+import { parseUnmask } from './passes.js';
 
 /** Quick mode: two of the own programs (one train, one test), a few seconds of search each. */
 const QUICK_IDS = ['own/sieve', 'own/fib'];
@@ -35,7 +36,7 @@ export const compilerProblem: Problem<CompilerInstance, PassSequence> = {
   options: {
     budget: 'random search and the genetic algorithm: opt calls at most',
     seconds: "the searches' time budget in seconds",
-    patience: 'random search: stop after this many sequences without a better one; ppo: passes without a new best',
+    patience: "random search: passes per episode; ppo-guided-search: its rollouts stop after this many passes without a new best",
     beamWidth: "beam search's width (default 3)",
     maxSteps: 'greedy, beam and guided search: passes at most',
     population: "the genetic algorithm's population",
@@ -52,6 +53,7 @@ export const compilerProblem: Problem<CompilerInstance, PassSequence> = {
     ...prefixedOptions('', COMPILER_PPO_DEFAULTS, 'a PPO training setting (ppo.ts COMPILER_PPO_DEFAULTS)'),
     ...CHECKPOINT_OPTION,
   },
+  checkOptionValues: (options) => void parseUnmask(options.unmask),
   primaryMetric: 'ratio_vs_oz',
   baseline: 'Oz',
   metaMetrics: { optCallsPerSec: 'opt_calls_per_sec', cacheHitRate: 'cache_hit_rate' },

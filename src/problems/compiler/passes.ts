@@ -167,7 +167,7 @@ export const ACTIONS: readonly Action[] = COMPILERGYM_FLAGS.filter(([, p]) => p 
  * LLVM 14 gives different modules for one input from run to run for a few passes: they iterate
  * over containers keyed by pointers, and ASLR moves the heap from one process (or request) to
  * the next, so a seeded search may not replay (CompilerGym masked -gvn-sink for the same
- * reason). Measured (README, "Finding (determinism)"; determinism.ts: every action 4 times on 51
+ * reason). Measured (MEASUREMENTS.md, "Finding (determinism)"; determinism.ts: every action 4 times on 51
  * modules of 15 programs): `attributor` changed the instruction count on 3 modules, and it is the
  * pass that made a genetic-algorithm cell not replay; it is masked. `newgvn` and `gvn-hoist`
  * changed only the use-list order there; `gvn` and `newgvn` changed a count once each in
@@ -180,18 +180,18 @@ export const MASKED: Readonly<Record<string, string>> = {
 /**
  * Checks the masked passes a caller asks to take after all (`--opt unmask=attributor`, the Env's
  * `unmask`): sizes that compare with CompilerGym's, which kept `attributor`, at the price of runs
- * that may not replay (README, "What masking costs"). Each must be a pass of MASKED.
+ * that may not replay (README, Results; MEASUREMENTS.md). Each must be a pass of MASKED.
  */
-export function checkUnmask(names: readonly string[], where: string): string[] {
+export function checkUnmask(names: readonly string[], where: string, form = 'a list'): string[] {
   for (const n of names) {
-    if (!(n in MASKED)) throw new SelfoptError(`'${n}' is not a masked pass`, where, `a comma-separated list of masked passes: ${Object.keys(MASKED).join(', ')}`);
+    if (!(n in MASKED)) throw new SelfoptError(`'${n}' is not a masked pass`, where, `${form} of masked passes: ${Object.keys(MASKED).join(', ')}`);
   }
   return [...new Set(names)];
 }
 
 /** `--opt unmask=a,b` read and checked (none when absent). */
 export function parseUnmask(value: string | undefined, where = '--opt unmask'): string[] {
-  return value === undefined || value === '' ? [] : checkUnmask(value.split(',').map((x) => x.trim()), where);
+  return value === undefined || value === '' ? [] : checkUnmask(value.split(',').map((x) => x.trim()), where, 'a comma-separated list');
 }
 
 /** 1 for an action that may be taken, 0 for a masked one (index = action index); `unmask` (checked) lifts masks. */

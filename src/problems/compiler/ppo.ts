@@ -318,6 +318,8 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
   if ((progress.unmask ?? []).join(',') !== unmask.join(',')) {
     throw new SelfoptError(`the saved training state was made with unmask=${(progress.unmask ?? []).join(',') || '(none)'}, this run asks for unmask=${unmask.join(',') || '(none)'}`, ctx.stateDir, 'the same --opt unmask as the run that made it, or --fresh');
   }
+  // Saved before the first demo, so that a run killed while it makes demos is held to its mask too.
+  if (!existsSync(progressPath)) writeFileAtomic(progressPath, JSON.stringify(progress));
   const t0 = performance.now();
   const totalSteps = budget.steps ?? Infinity;
   const deadline = budget.seconds !== undefined ? t0 + budget.seconds * 1000 : Infinity;

@@ -193,10 +193,10 @@ export class OptSession {
     const r = this.runPass(this.irOf(s.parent.hash), s.parent.pass);
     if (!r.ok) throw new SelfoptError(`rebuilding state ${hash} failed: ${firstLines(r.message)}`, 'OptSession.irOf', 'a deterministic opt');
     const ir = r.stdout.toString();
-    // newgvn and gvn-hoist can print another use-list order for one input (README, "Finding
+    // newgvn and gvn-hoist can print another use-list order for one input (MEASUREMENTS.md, "Finding
     // (determinism)"): the same instructions, so the rebuilt text stands in for the dropped one.
     if (sha1(ir) !== hash && sha1(withoutUseListOrder(ir)) !== s.coreHash) {
-      throw new SelfoptError(`rebuilding state ${hash} (${s.parent.pass} on ${s.parent.hash}) gave another module, not only another use-list order`, 'OptSession.irOf', 'a pass that gives one module for one input (LLVM 14\'s are not all deterministic under ASLR: README, "Finding (determinism)")');
+      throw new SelfoptError(`rebuilding state ${hash} (${s.parent.pass} on ${s.parent.hash}) gave another module, not only another use-list order`, 'OptSession.irOf', 'a pass that gives one module for one input (LLVM 14\'s are not all deterministic under ASLR: src/problems/compiler/MEASUREMENTS.md, "Finding (determinism)")');
     }
     this.keep(s, ir);
     return ir;
