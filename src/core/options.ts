@@ -24,6 +24,23 @@ export function intOption<F extends number | undefined>(options: Readonly<Record
 }
 
 /**
+ * The number option `name` (any finite real), or `fallback` when it is absent; a value that is not
+ * a number, or lies outside [min, max], throws as intOption does.
+ */
+export function numberOption<F extends number | undefined>(options: Readonly<Record<string, string>>, name: string, fallback: F,
+  min = -Infinity, max = Infinity): number | F {
+  const raw = options[name];
+  if (raw === undefined) return fallback;
+  const v = raw.trim() === '' ? NaN : Number(raw);
+  if (!Number.isFinite(v) || v < min || v > max) {
+    const range = min === -Infinity ? (max === Infinity ? 'a number' : `a number <= ${max}`)
+      : max === Infinity ? `a number >= ${min}` : `a number in [${min}, ${max}]`;
+    throw new SelfoptError(`option ${name}=${raw} ${Number.isFinite(v) ? 'is out of range' : 'is not a number'}`, `--opt ${name}`, range);
+  }
+  return v;
+}
+
+/**
  * Refuses an option no problem of the command reads (`known`: the union of their `options`), with
  * the keys it takes and the closest ones: one clear error before anything runs or is recorded.
  */

@@ -114,7 +114,6 @@ export function syntheticNetlistText(spec: SyntheticSpec): { text: string; heade
   const rng = new Rng(spec.seed * 7919 + spec.hard * 31 + spec.soft);
   const cols = 12, rows = 12;
   const W = 600, H = 600;
-  const nodes: string[] = [];
   const attr = (k: string, v: string | number): string =>
     typeof v === 'number' ? `  attr {\n    key: "${k}"\n    value {\n      f: ${v}\n    }\n  }\n` : `  attr {\n    key: "${k}"\n    value {\n      placeholder: "${v}"\n    }\n  }\n`;
   interface Obj { name: string; pins: string[]; hx: number; hy: number }

@@ -31,8 +31,8 @@
 import { performance } from 'node:perf_hooks';
 import type { SolveContext, Solver } from '../../core/problem.js';
 import type { Rng } from '../../core/rng.js';
-import { SelfoptError } from '../../core/errors.js';
 import { parseUnmask, usablePasses } from './passes.js';
+import { numberOption } from '../../core/options.js';
 import { OptSession, type State, type Transition } from './session.js';
 import type { CompilerInstance } from './instances.js';
 import type { PassSequence } from './evaluate.js';
@@ -46,12 +46,9 @@ export const QUICK_PASSES = [
   'correlated-propagation', 'function-attrs', 'inline', 'mergefunc', 'instsimplify', 'loop-deletion', 'indvars', 'tailcallelim',
 ];
 
+/** A non-negative number option, with its own default in quick mode. */
 export function optionNumber(ctx: SolveContext, key: string, dflt: number, quickDflt = dflt): number {
-  const v = ctx.options[key];
-  if (v === undefined) return ctx.quick ? quickDflt : dflt;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new SelfoptError(`option ${key}=${v}`, `--opt ${key}`, 'a non-negative number');
-  return n;
+  return numberOption(ctx.options, key, ctx.quick ? quickDflt : dflt, 0);
 }
 
 /** The passes a search tries: every usable action, or QUICK_PASSES in quick mode; plus the masked passes `--opt unmask` asks for. */

@@ -14,7 +14,7 @@ import { heuristicSolvers } from './heuristics.js';
 import { COMPILER_PPO_DEFAULTS, learnedSolvers } from './ppo.js';
 import { sequenceSvg } from './picture.js';
 import { CHECKPOINT_OPTION } from '../../core/train.js';
-import { prefixedOptions } from '../../core/options.js';
+import { numberOption, prefixedOptions } from '../../core/options.js';
 import { parseUnmask } from './passes.js';
 
 /** Quick mode: two of the own programs (one train, one test), a few seconds of search each. */
@@ -27,6 +27,9 @@ export function allPrograms(ctx: InstanceContext): ProgramSpec[] {
   const root = ctx.data.find(TEST_SUITE_REL);
   return [...ownPrograms(), ...(root ? [...singleSourcePrograms(root), ...multiSourcePrograms(root)] : [])];
 }
+
+/** The searches' number options (heuristics.ts optionNumber: each a non-negative number). */
+const SEARCH_NUMBERS = ['budget', 'seconds', 'patience', 'beamWidth', 'maxSteps', 'population', 'length', 'concurrency', 'topK', 'topP', 'widen', 'polish', 'samples'];
 
 export const compilerProblem: Problem<CompilerInstance, PassSequence> = {
   name: 'compiler',
@@ -53,7 +56,10 @@ export const compilerProblem: Problem<CompilerInstance, PassSequence> = {
     ...prefixedOptions('', COMPILER_PPO_DEFAULTS, 'a PPO training setting (ppo.ts COMPILER_PPO_DEFAULTS)'),
     ...CHECKPOINT_OPTION,
   },
-  checkOptionValues: (options) => void parseUnmask(options.unmask),
+  checkOptionValues(options) {
+    parseUnmask(options.unmask);
+    for (const k of SEARCH_NUMBERS) numberOption(options, k, 0, 0);
+  },
   primaryMetric: 'ratio_vs_oz',
   baseline: 'Oz',
   metaMetrics: { optCallsPerSec: 'opt_calls_per_sec', cacheHitRate: 'cache_hit_rate' },

@@ -34,7 +34,7 @@ import { logSoftmax } from '../../learn/ops/softmax.js';
 import { loadCheckpoint, readCheckpoint, saveCheckpoint } from '../../learn/checkpoint.js';
 import { actionMask, ACTIONS, parseUnmask } from './passes.js';
 import { CompilerEnv, featureSize, finishObservation, moduleFeatures, observationSize, type ObservationKind } from './env.js';
-import { OptSession, type State } from './session.js';
+import { OptSession } from './session.js';
 import { loadProgram, type CompilerInstance, type ProgramSpec } from './instances.js';
 import type { PassSequence } from './evaluate.js';
 import { optionNumber } from './heuristics.js';

@@ -11,7 +11,7 @@
  * allocate nothing.
  */
 import { bulkLoad } from 'sorted-btree/extended/bulkLoad.js';
-import type { SolveContext, Solver } from '../../core/problem.js';
+import type { Solver } from '../../core/problem.js';
 import { intOption } from '../../core/options.js';
 import { KeyForm, lowerBound, lowerBoundExact, keyLess, u32Query, type KeySet } from './keys.js';
 import type { SearchIndex } from './search-index.js';

@@ -52,6 +52,7 @@ import type { CsrGraph } from '../../core/graph.js';
 import { totalVertexWeight, weightedDegrees } from '../../core/graph.js';
 import { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
+import { numberOption } from '../../core/options.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { checkpointFor } from '../../core/train.js';
 import type { LearnedSolver, SolveContext, TrainBudget, TrainContext } from '../../core/problem.js';
@@ -105,13 +106,7 @@ export const GAP_DEFAULTS: GapConfig = {
 
 export function gapConfig(options: Record<string, string>): GapConfig {
   const cfg = { ...GAP_DEFAULTS };
-  for (const key of Object.keys(GAP_DEFAULTS) as (keyof GapConfig)[]) {
-    const v = options[`gap.${key}`];
-    if (v === undefined) continue;
-    const x = Number(v);
-    if (!Number.isFinite(x) || x < 0) throw new SelfoptError(`--opt gap.${key}=${v}`, 'GAP options', 'a non-negative number');
-    cfg[key] = x;
-  }
+  for (const key of Object.keys(GAP_DEFAULTS) as (keyof GapConfig)[]) cfg[key] = numberOption(options, `gap.${key}`, cfg[key], 0);
   return cfg;
 }
 

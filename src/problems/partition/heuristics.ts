@@ -19,6 +19,7 @@ import type { Rng } from '../../core/rng.js';
 import type { PartitionInstance } from './instances.js';
 import { DEFAULT_MULTILEVEL, multilevelKwayPartition, multilevelPartition, type MultilevelConfig } from './multilevel.js';
 import { SelfoptError } from '../../core/errors.js';
+import { intOption, numberOption } from '../../core/options.js';
 import { DEFAULT_SPECTRAL, spectralPartition, type SpectralConfig } from './spectral.js';
 
 export type PartitionSolver = Solver<PartitionInstance, Int32Array>;
@@ -74,33 +75,31 @@ export function graphGrowingPartition(g: CsrGraph, k: number, rng: Rng): Int32Ar
 
 /** Reads multilevel options from `--opt`: ub, coarsen_to, init_tries, fm_passes, bisection_tries, kway_passes, vcycles. */
 export function multilevelConfig(options: Record<string, string>): MultilevelConfig {
-  const num = (key: string, dflt: number) => (options[key] !== undefined ? Number(options[key]) : dflt);
   return {
-    ub: num('ub', DEFAULT_MULTILEVEL.ub),
-    coarsenTo: num('coarsen_to', DEFAULT_MULTILEVEL.coarsenTo),
-    initTries: num('init_tries', DEFAULT_MULTILEVEL.initTries),
-    fmPasses: num('fm_passes', DEFAULT_MULTILEVEL.fmPasses),
-    bisectionTries: num('bisection_tries', DEFAULT_MULTILEVEL.bisectionTries),
-    kwayPasses: num('kway_passes', DEFAULT_MULTILEVEL.kwayPasses),
-    vcycles: num('vcycles', DEFAULT_MULTILEVEL.vcycles),
+    ub: numberOption(options, 'ub', DEFAULT_MULTILEVEL.ub, 1),
+    coarsenTo: intOption(options, 'coarsen_to', DEFAULT_MULTILEVEL.coarsenTo, 2),
+    initTries: intOption(options, 'init_tries', DEFAULT_MULTILEVEL.initTries, 1),
+    fmPasses: intOption(options, 'fm_passes', DEFAULT_MULTILEVEL.fmPasses, 0),
+    bisectionTries: intOption(options, 'bisection_tries', DEFAULT_MULTILEVEL.bisectionTries, 1),
+    kwayPasses: intOption(options, 'kway_passes', DEFAULT_MULTILEVEL.kwayPasses, 0),
+    vcycles: intOption(options, 'vcycles', DEFAULT_MULTILEVEL.vcycles, 0),
   };
 }
 
 /** Reads spectral options from `--opt`: laplacian (normalized|combinatorial), lanczos_steps, coarsen_to, refine_steps, tol, fm_passes, ub. */
 export function spectralConfig(options: Record<string, string>, fmPasses: number): SpectralConfig {
-  const num = (key: string, dflt: number) => (options[key] !== undefined ? Number(options[key]) : dflt);
   const laplacian = options.laplacian ?? DEFAULT_SPECTRAL.laplacian;
   if (laplacian !== 'normalized' && laplacian !== 'combinatorial') {
     throw new SelfoptError(`--opt laplacian=${laplacian}`, 'spectral options', 'laplacian=normalized or laplacian=combinatorial');
   }
   return {
     laplacian,
-    lanczosSteps: num('lanczos_steps', DEFAULT_SPECTRAL.lanczosSteps),
-    coarsenTo: num('coarsen_to', DEFAULT_SPECTRAL.coarsenTo),
-    refineSteps: num('refine_steps', DEFAULT_SPECTRAL.refineSteps),
-    tol: num('tol', DEFAULT_SPECTRAL.tol),
-    fmPasses: num('fm_passes', fmPasses),
-    ub: num('ub', DEFAULT_SPECTRAL.ub),
+    lanczosSteps: intOption(options, 'lanczos_steps', DEFAULT_SPECTRAL.lanczosSteps, 1),
+    coarsenTo: intOption(options, 'coarsen_to', DEFAULT_SPECTRAL.coarsenTo, 2),
+    refineSteps: intOption(options, 'refine_steps', DEFAULT_SPECTRAL.refineSteps, 0),
+    tol: numberOption(options, 'tol', DEFAULT_SPECTRAL.tol, 0),
+    fmPasses: intOption(options, 'fm_passes', fmPasses, 0),
+    ub: numberOption(options, 'ub', DEFAULT_SPECTRAL.ub, 1),
   };
 }
 

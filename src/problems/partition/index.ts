@@ -10,10 +10,10 @@ import {
   DATASETS, GENERATED_KINDS, REAL_GRAPHS, generateGraph, loadRealGraph, parseGeneratedName, parseInstanceId, type PartitionInstance,
 } from './instances.js';
 import { evaluatePartition, METRICS } from './evaluate.js';
-import { heuristicSolvers } from './heuristics.js';
+import { heuristicSolvers, multilevelConfig, spectralConfig } from './heuristics.js';
 import { findGpmetis, gpmetisSolver } from './gpmetis.js';
 import { findScotch, scotchSolver } from './scotch.js';
-import { GAP_DEFAULTS, gapFmSolver, gapSolver } from './gap.js';
+import { GAP_DEFAULTS, gapConfig, gapFmSolver, gapSolver } from './gap.js';
 import { partitionSvg } from './picture.js';
 import { prefixedOptions } from '../../core/options.js';
 import { CHECKPOINT_OPTION } from '../../core/train.js';
@@ -70,6 +70,12 @@ export const partitionProblem: Problem<PartitionInstance, Int32Array> = {
     tol: "spectral's eigenvector tolerance",
     ...prefixedOptions('gap.', GAP_DEFAULTS, 'a GAP setting (gap.ts GAP_DEFAULTS): network, training, and its multilevel use'),
     ...CHECKPOINT_OPTION,
+  },
+  // Each reader checks its own values; reading them all here refuses a bad one before any cell.
+  checkOptionValues(options) {
+    multilevelConfig(options);
+    spectralConfig(options, 0);
+    gapConfig(options);
   },
   primaryMetric: 'edge_cut',
   baseline: 'random',
