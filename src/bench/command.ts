@@ -3,7 +3,8 @@
  * one problem, instance and solver, keeping what shapes the result (seeds, --quick, --opt,
  * --data) and dropping what only shaped that run (its grid, the queue, the output files,
  * --resume). Given the problem's `--opt` keys (Problem.options), it keeps only those: bench
- * refuses a key the problem does not read, and a run over several problems carries all of theirs. The dashboard links each row to it. Pure string work, so the browser uses it too.
+ * refuses a key the problem does not read, and a run over several problems carries all of
+ * theirs. The dashboard links each row to it. Pure string work, so the browser uses it too.
  *
  * A run records its command as the CLI's arguments joined by spaces (runs.command), so an
  * argument that itself held a space cannot be told apart; such a command is returned as recorded.

@@ -62,10 +62,11 @@ export function planGrid(opts: BenchOptions): PlannedProblem[] {
   if (!(Number.isInteger(opts.seeds) && opts.seeds >= 1)) throw new SelfoptError(`--seeds ${opts.seeds}`, 'command line', 'a positive integer');
   if (opts.split !== undefined && !['test', 'train', 'all'].includes(opts.split)) throw new SelfoptError(`--split ${opts.split}`, 'command line', 'test, train or all');
   const ictx = { data: opts.data, quick: opts.quick };
-  checkOptions(opts.options, opts.problems.map((name) => getProblem(name, 'command line').options), `--opt (${opts.problems.join(', ')})`);
-  for (const name of opts.problems) getProblem(name).checkOptionValues?.(opts.options);
-  const plans = opts.problems.map((name) => {
-    const problem = getProblem(name, 'command line');
+  const problems = opts.problems.map((name) => getProblem(name, 'command line'));
+  checkOptions(opts.options, problems.map((p) => p.options), `--opt (${opts.problems.join(', ')})`);
+  for (const p of problems) p.checkOptionValues?.(opts.options);
+  const plans = problems.map((problem) => {
+    const name = problem.name;
     const solverNames = problem.solvers.map((s) => s.info.name);
     const solvers = opts.solvers ?? solverNames;
     const known = opts.problems.length > 1 ? solvers.filter((s) => solverNames.includes(s)) : solvers;

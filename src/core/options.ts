@@ -1,5 +1,6 @@
 /**
- * Integer options from the command line (`--opt name=value`), read the same way by every problem.
+ * Options from the command line (`--opt name=value`): integers and numbers read the same way by
+ * every problem, and the check of a command's keys against the problems' declared ones.
  */
 import { SelfoptError, unknownName } from './errors.js';
 
@@ -12,15 +13,7 @@ import { SelfoptError, unknownName } from './errors.js';
 export function intOption<F extends number | undefined>(options: Readonly<Record<string, string>>, name: string, fallback: F,
   min = -Infinity, max = Infinity, expected?: string): number | F {
   const raw = options[name];
-  if (raw === undefined) return fallback;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v < min || v > max) {
-    const range = min === -Infinity ? (max === Infinity ? 'an integer' : `an integer <= ${max}`)
-      : max === Infinity ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`;
-    const why = Number.isInteger(v) ? 'is out of range' : 'is not an integer';
-    throw new SelfoptError(`option ${name}=${raw} ${why}`, `--opt ${name}`, expected ?? range);
-  }
-  return v;
+  return raw === undefined ? fallback : checked(name, raw, Number(raw), Number.isInteger, 'an integer', min, max, expected);
 }
 
 /**
@@ -30,14 +23,16 @@ export function intOption<F extends number | undefined>(options: Readonly<Record
 export function numberOption<F extends number | undefined>(options: Readonly<Record<string, string>>, name: string, fallback: F,
   min = -Infinity, max = Infinity): number | F {
   const raw = options[name];
-  if (raw === undefined) return fallback;
-  const v = raw.trim() === '' ? NaN : Number(raw);
-  if (!Number.isFinite(v) || v < min || v > max) {
-    const range = min === -Infinity ? (max === Infinity ? 'a number' : `a number <= ${max}`)
-      : max === Infinity ? `a number >= ${min}` : `a number in [${min}, ${max}]`;
-    throw new SelfoptError(`option ${name}=${raw} ${Number.isFinite(v) ? 'is out of range' : 'is not a number'}`, `--opt ${name}`, range);
-  }
-  return v;
+  return raw === undefined ? fallback : checked(name, raw, raw.trim() === '' ? NaN : Number(raw), Number.isFinite, 'a number', min, max);
+}
+
+/** `v` (read from `raw`) when it is of its kind and within [min, max]; else the one error both readers give. */
+function checked(name: string, raw: string, v: number, isKind: (v: number) => boolean, kind: string, min: number, max: number, expected?: string): number {
+  if (isKind(v) && v >= min && v <= max) return v;
+  const range = min === -Infinity ? (max === Infinity ? kind : `${kind} <= ${max}`)
+    : max === Infinity ? `${kind} >= ${min}` : `${kind} in [${min}, ${max}]`;
+  const why = isKind(v) ? 'is out of range' : `is not ${kind}`;
+  throw new SelfoptError(`option ${name}=${raw} ${why}`, `--opt ${name}`, expected ?? range);
 }
 
 /**

@@ -21,13 +21,13 @@ export function shippedCheckpointPath(problem: string, solver: string): string {
   return join(PROJECT_ROOT, 'checkpoints', problem, `${solver}.ckpt`);
 }
 
+/** The `--opt` key every problem with a learned solver takes (its Problem.options spread it in). */
+export const CHECKPOINT_OPTION = { checkpoint: 'the checkpoint file a learned solver loads (default: the shipped one in checkpoints/)' } as const;
+
 /**
  * The checkpoint a learned solver solves from: `--opt checkpoint=PATH` when given, else the
  * shipped one. A clear error says how to make it when neither exists.
  */
-/** The `--opt` key every problem with a learned solver takes (its Problem.options spread it in). */
-export const CHECKPOINT_OPTION = { checkpoint: 'the checkpoint file a learned solver loads (default: the shipped one in checkpoints/)' } as const;
-
 export function checkpointFor(problem: string, solver: string, options: Record<string, string>): string {
   const given = options['checkpoint'];
   const path = given ? resolve(given) : shippedCheckpointPath(problem, solver);

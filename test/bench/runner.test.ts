@@ -65,7 +65,7 @@ test('every problem declares the --opt keys it reads; the declared keys are the 
     assert.ok(Object.keys(p.options).length > 0, p.name);
     for (const [k, what] of Object.entries(p.options)) assert.ok(typeof what === 'string' && what.length > 0, `${p.name} ${k}`);
   }
-  // Every key read in a problem's source (intOption / optionNumber / options['k'] / options.k) is
+  // Every key read in a problem's source (intOption / numberOption / optionNumber / options['k'] / options.k) is
   // declared, but for what is no --opt key: an import's `options.js`, and the compiler's Env and
   // policy factory options (createCompilerEnv, compilerPolicy, reset's options.program).
   const NOT_OPT = new Set(['js', 'program', 'programs', 'obsDim', 'numActions', 'init']);
@@ -76,7 +76,7 @@ test('every problem declares the --opt keys it reads; the declared keys are the 
     const read = new Set<string>();
     for (const f of readdirSync(dir).filter((x) => x.endsWith('.ts'))) {
       const text = readFileSync(join(dir, f), 'utf8');
-      for (const m of text.matchAll(/(?:intOption\(ctx\.options|intOption\(options|optionNumber\(ctx), '([^']+)'|options\['([^']+)'\]|\boptions\.([a-zA-Z_]+)\b|num\('([a-z_]+)'/g)) {
+      for (const m of text.matchAll(/(?:(?:intOption|numberOption)\((?:ctx\.)?options|optionNumber\(ctx), '([^']+)'|options\['([^']+)'\]|\boptions\.([a-zA-Z_]+)\b/g)) {
         const key = m.slice(1).find((x) => x !== undefined)!;
         if (m[3] === undefined || !NOT_OPT.has(key)) read.add(key);
       }

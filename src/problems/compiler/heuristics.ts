@@ -46,8 +46,15 @@ export const QUICK_PASSES = [
   'correlated-propagation', 'function-attrs', 'inline', 'mergefunc', 'instsimplify', 'loop-deletion', 'indvars', 'tailcallelim',
 ];
 
+/**
+ * Every key optionNumber reads (the searches' and guided search's numbers): the problem checks
+ * their values before any cell (index.ts checkOptionValues), so optionNumber takes no other key.
+ */
+export const SEARCH_NUMBERS: readonly string[] = ['budget', 'seconds', 'patience', 'beamWidth', 'maxSteps', 'population', 'length', 'concurrency', 'topK', 'topP', 'widen', 'polish', 'samples'];
+
 /** A non-negative number option, with its own default in quick mode. */
 export function optionNumber(ctx: SolveContext, key: string, dflt: number, quickDflt = dflt): number {
+  if (!SEARCH_NUMBERS.includes(key)) throw new Error(`optionNumber('${key}'): add it to SEARCH_NUMBERS, so that its value is checked before any cell`);
   return numberOption(ctx.options, key, ctx.quick ? quickDflt : dflt, 0);
 }
 

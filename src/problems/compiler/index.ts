@@ -10,7 +10,7 @@ import {
   type CompilerInstance, type ProgramSpec,
 } from './instances.js';
 import { evaluateCompiler, METRICS, type PassSequence } from './evaluate.js';
-import { heuristicSolvers } from './heuristics.js';
+import { heuristicSolvers, SEARCH_NUMBERS } from './heuristics.js';
 import { COMPILER_PPO_DEFAULTS, learnedSolvers } from './ppo.js';
 import { sequenceSvg } from './picture.js';
 import { CHECKPOINT_OPTION } from '../../core/train.js';
@@ -27,9 +27,6 @@ export function allPrograms(ctx: InstanceContext): ProgramSpec[] {
   const root = ctx.data.find(TEST_SUITE_REL);
   return [...ownPrograms(), ...(root ? [...singleSourcePrograms(root), ...multiSourcePrograms(root)] : [])];
 }
-
-/** The searches' number options (heuristics.ts optionNumber: each a non-negative number). */
-const SEARCH_NUMBERS = ['budget', 'seconds', 'patience', 'beamWidth', 'maxSteps', 'population', 'length', 'concurrency', 'topK', 'topP', 'widen', 'polish', 'samples'];
 
 export const compilerProblem: Problem<CompilerInstance, PassSequence> = {
   name: 'compiler',
