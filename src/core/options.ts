@@ -1,6 +1,7 @@
 /**
- * Options from the command line (`--opt name=value`): integers and numbers read the same way by
- * every problem, and the check of a command's keys against the problems' declared ones.
+ * Options from the command line (`--opt name=value`): integers, numbers, booleans and whole config
+ * objects, read the same way by every problem, and the check of a command's keys against the
+ * problems' declared ones.
  */
 import { SelfoptError, unknownName } from './errors.js';
 
@@ -13,7 +14,7 @@ import { SelfoptError, unknownName } from './errors.js';
 export function intOption<F extends number | undefined>(options: Readonly<Record<string, string>>, name: string, fallback: F,
   min = -Infinity, max = Infinity, expected?: string): number | F {
   const raw = options[name];
-  return raw === undefined ? fallback : checked(name, raw, Number(raw), Number.isInteger, 'an integer', min, max, expected);
+  return raw === undefined ? fallback : checked(name, raw, toNumber(raw), Number.isInteger, 'an integer', min, max, expected);
 }
 
 /**
@@ -23,10 +24,50 @@ export function intOption<F extends number | undefined>(options: Readonly<Record
 export function numberOption<F extends number | undefined>(options: Readonly<Record<string, string>>, name: string, fallback: F,
   min = -Infinity, max = Infinity): number | F {
   const raw = options[name];
-  return raw === undefined ? fallback : checked(name, raw, raw.trim() === '' ? NaN : Number(raw), Number.isFinite, 'a number', min, max);
+  return raw === undefined ? fallback : checked(name, raw, toNumber(raw), Number.isFinite, 'a number', min, max);
 }
 
-/** `v` (read from `raw`) when it is of its kind and within [min, max]; else the one error both readers give. */
+/** The boolean option `name`: 1, true or yes; 0, false or no; `fallback` when absent. */
+export function boolOption<F extends boolean | undefined>(options: Readonly<Record<string, string>>, name: string, fallback: F): boolean | F {
+  const raw = options[name];
+  if (raw === undefined) return fallback;
+  if (['1', 'true', 'yes'].includes(raw)) return true;
+  if (['0', 'false', 'no'].includes(raw)) return false;
+  throw new SelfoptError(`option ${name}=${raw} is not a boolean`, `--opt ${name}`, '1, true or yes; 0, false or no');
+}
+
+/**
+ * A config object from options: each field of `defaults` is the option `prefix + field`, read by
+ * the type of its default: a boolean by boolOption, a number by numberOption (at least `min`; also
+ * `NaN` where the default is NaN, the configs' "off"), a list of numbers as numbers joined by
+ * `sep` (empty: no numbers), a string as given. Options of other names are left alone.
+ */
+export function configOption<T extends object>(options: Readonly<Record<string, string>>, prefix: string, defaults: T,
+  { min = -Infinity, sep = ',' }: { min?: number; sep?: string } = {}): T {
+  const cfg = { ...defaults } as Record<string, unknown>;
+  for (const [field, dflt] of Object.entries(defaults)) {
+    const name = prefix + field, raw = options[name];
+    if (raw === undefined) continue;
+    if (typeof dflt === 'boolean') cfg[field] = boolOption(options, name, dflt);
+    else if (typeof dflt === 'number') cfg[field] = Number.isNaN(dflt) && raw === 'NaN' ? NaN : numberOption(options, name, dflt, min);
+    else if (Array.isArray(dflt)) cfg[field] = raw === '' ? [] : raw.split(sep).map((x, i) => numberItem(name, raw, x, i, sep));
+    else cfg[field] = raw;
+  }
+  return cfg as T;
+}
+
+/** `Number(raw)`, but an empty or blank value is no number (Number reads it as 0). */
+function toNumber(raw: string): number {
+  return raw.trim() === '' ? NaN : Number(raw);
+}
+
+function numberItem(name: string, raw: string, item: string, i: number, sep: string): number {
+  const v = toNumber(item);
+  if (Number.isFinite(v)) return v;
+  throw new SelfoptError(`option ${name}=${raw}: item ${i + 1} ('${item}') is not a number`, `--opt ${name}`, `numbers separated by '${sep}'`);
+}
+
+/** `v` (read from `raw`) when it is of its kind and within [min, max]; else the one error the number readers give. */
 function checked(name: string, raw: string, v: number, isKind: (v: number) => boolean, kind: string, min: number, max: number, expected?: string): number {
   if (isKind(v) && v >= min && v <= max) return v;
   const range = min === -Infinity ? (max === Infinity ? kind : `${kind} <= ${max}`)

@@ -327,13 +327,13 @@ test('a cell that fails on a worker stops the queued run with one clear error na
   const queueName = `fail-${process.pid}`;
   const worker = startWorker(t.signal, redis.url, queueName);
   try {
-    // an option value only the solver checks, when it reads it on the worker
-    const p = child(t.signal, process.execPath, [CLI, 'bench', 'index', '--quick', '--instances', 'uniform_dense_20K_uint64,lognormal_20K_uint64', '--solvers', 'radix-binary-search', '--seeds', '3', '--opt', 'rbs_bits=99',
+    // an option value the solver can only refuse on the worker, with the keys: no RMI fits in 1 byte
+    const p = child(t.signal, process.execPath, [CLI, 'bench', 'index', '--quick', '--instances', 'uniform_dense_20K_uint64,lognormal_20K_uint64', '--solvers', 'rmi', '--seeds', '3', '--opt', 'rmi.maxBytes=1',
       '--queue', redis.url, '--queue-name', queueName, '--store', join(dir, 's.duckdb'), '--no-html'], { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
     let stderr = '';
     p.stderr!.on('data', (d) => (stderr += d));
     assert.equal(await new Promise((ok) => p.once('exit', ok)), 2, stderr);
-    assert.match(stderr, /selfopt: error: .*rbs_bits=99.*cell index\/\w+\/radix-binary-search\/seed \d/);
+    assert.match(stderr, /selfopt: error: .*no RMI candidate fits in 1 bytes.*cell index\/\w+\/rmi\/seed \d/);
     // The run's waiting cells were taken off the queue (failed ones stay, for the record).
     assert.equal(await queueLeft(redis.url, queueName, ['wait', 'delayed']), 0);
   } finally {

@@ -57,6 +57,28 @@ test('planGrid checks names before any work and expands the grid', () => {
   assert.throws(() => partition({ 'gap.samples': 'x' }), /option gap.samples=x is not a number/);
   assert.throws(() => partition({ laplacian: 'random-walk' }), /laplacian=random-walk/);
   assert.ok(partition({ ub: '1.05', vcycles: '2', tol: '1e-5' })[0]!.cells.length > 0);
+  // every problem checks its values up front, whichever solvers the grid holds (the readers the solvers call)
+  const grid = (problem: string, solver: string, opts: Record<string, string>) => planGrid(options({ problems: [problem], instances: undefined, solvers: [solver], options: opts }));
+  assert.throws(() => grid('index', 'binary-search', { rbs_bits: '99' }), /option rbs_bits=99 is out of range \(at --opt rbs_bits\); expected an integer in \[1, 28\], or auto/);
+  assert.throws(() => grid('index', 'binary-search', { 'pgm.epsilon': '0' }), /option pgm.epsilon=0 is out of range/);
+  assert.throws(() => grid('index', 'binary-search', { 'rs.radixBits': '30' }), /option rs.radixBits=30 is out of range/);
+  assert.throws(() => grid('index', 'binary-search', { 'rmi.root': 'cubc' }), /unknown RMI root model 'cubc' \(did you mean cubic\?\)/);
+  assert.throws(() => grid('index', 'binary-search', { 'rmi.tableBits': '27' }), /option rmi.tableBits=27 is out of range/);
+  assert.throws(() => grid('index', 'binary-search', { lookups: 'many' }), /option lookups=many is not an integer/);
+  assert.throws(() => grid('index', 'binary-search', { 'rmi.tableBits': '12' }), /rmi.tableBits sets a fixed RMI, and none is given/);
+  assert.throws(() => grid('index', 'binary-search', { 'rmi.root': 'cubic', 'rmi.maxBytes': '4096' }), /rmi.maxBytes sets the RMI search, which a fixed RMI \(rmi.root, rmi.branching\) skips/);
+  assert.ok(grid('index', 'binary-search', { rbs_bits: 'auto', 'rmi.root': 'cubic', 'rmi.branching': '64', 'pgm.epsilon': '64' })[0]!.cells.length > 0);
+  assert.throws(() => grid('chip', 'greedy', { sa_steps: '0' }), /option sa_steps=0 is out of range/);
+  assert.throws(() => grid('chip', 'greedy', { rl_finetune: 'x' }), /option rl_finetune=x is not an integer/);
+  assert.throws(() => grid('scheduling', 'fifo', { compat: 'maybe' }), /option compat=maybe is not a boolean \(at --opt compat\)/);
+  assert.throws(() => grid('scheduling', 'fifo', { 'decima.sample': '2' }), /option decima.sample=2 is not a boolean/);
+  assert.throws(() => grid('scheduling', 'fifo', { 'decima.learningRate': 'fast' }), /option decima.learningRate=fast is not a number/);
+  assert.throws(() => grid('scheduling', 'fifo', { 'decima.gnnHidden': '16,x' }), /option decima.gnnHidden=16,x: item 2 \('x'\) is not a number/);
+  assert.throws(() => grid('scheduling', 'fifo', { 'decima.episodesPerIteration': '1' }), /decima.episodesPerIteration=1 is invalid/);
+  assert.ok(grid('scheduling', 'fifo', { compat: '0', 'decima.sample': 'yes', 'decima.expertAlpha': 'NaN', 'decima.teacherLimitDeltas': '-2,2' })[0]!.cells.length > 0);
+  assert.throws(() => grid('compiler', 'Oz', { learningRate: 'x' }), /option learningRate=x is not a number/);
+  assert.throws(() => grid('compiler', 'Oz', { hidden: '64x' }), /option hidden=64x: item 2 \(''\) is not a number/);
+  assert.throws(() => grid('compiler', 'Oz', { actionHistory: 'maybe' }), /option actionHistory=maybe is not a boolean/);
 });
 
 test('every problem declares the --opt keys it reads; the declared keys are the ones its code reads', async () => {
@@ -65,7 +87,7 @@ test('every problem declares the --opt keys it reads; the declared keys are the 
     assert.ok(Object.keys(p.options).length > 0, p.name);
     for (const [k, what] of Object.entries(p.options)) assert.ok(typeof what === 'string' && what.length > 0, `${p.name} ${k}`);
   }
-  // Every key read in a problem's source (intOption / numberOption / optionNumber / options['k'] / options.k) is
+  // Every key read in a problem's source (intOption / numberOption / boolOption / optionNumber / options['k'] / options.k) is
   // declared, but for what is no --opt key: an import's `options.js`, and the compiler's Env and
   // policy factory options (createCompilerEnv, compilerPolicy, reset's options.program).
   const NOT_OPT = new Set(['js', 'program', 'programs', 'obsDim', 'numActions', 'init']);
@@ -76,7 +98,7 @@ test('every problem declares the --opt keys it reads; the declared keys are the 
     const read = new Set<string>();
     for (const f of readdirSync(dir).filter((x) => x.endsWith('.ts'))) {
       const text = readFileSync(join(dir, f), 'utf8');
-      for (const m of text.matchAll(/(?:(?:intOption|numberOption)\((?:ctx\.)?options|optionNumber\(ctx), '([^']+)'|options\['([^']+)'\]|\boptions\.([a-zA-Z_]+)\b/g)) {
+      for (const m of text.matchAll(/(?:(?:intOption|numberOption|boolOption)\((?:ctx\.)?options|optionNumber\(ctx), '([^']+)'|options\['([^']+)'\]|\boptions\.([a-zA-Z_]+)\b/g)) {
         const key = m.slice(1).find((x) => x !== undefined)!;
         if (m[3] === undefined || !NOT_OPT.has(key)) read.add(key);
       }
@@ -242,9 +264,9 @@ test('a user error in a worker thread stays a user error (one line, exit 2), not
   const store = await ResultsStore.open(join(tempDir('selfopt-usererr-'), 'r.duckdb'));
   try {
     await assert.rejects(
-      // (an option value only the solver checks, when it reads it in the worker)
-      runBench(options({ solvers: ['radix-binary-search'], seeds: 1, concurrency: 1, options: { rbs_bits: '99' } }), store),
-      (e: unknown) => e instanceof SelfoptError && /rbs_bits=99 is out of range/.test(e.message) && /cell index\/uniform_dense_20K_uint64\/radix-binary-search\/seed 1/.test(e.message),
+      // (an option value the solver can only refuse in the worker, with the keys: no RMI fits in 1 byte)
+      runBench(options({ solvers: ['rmi'], seeds: 1, concurrency: 1, options: { 'rmi.maxBytes': '1' } }), store),
+      (e: unknown) => e instanceof SelfoptError && /no RMI candidate fits in 1 bytes/.test(e.message) && /cell index\/uniform_dense_20K_uint64\/rmi\/seed 1/.test(e.message),
     );
   } finally {
     await store.close();

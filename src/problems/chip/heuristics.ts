@@ -241,8 +241,17 @@ function setUp(inst: ChipInstance): { pl: Placement; fd: ForceDirected; layout: 
 
 function greedyConfig(inst: ChipInstance, ctx: SolveContext): GreedyConfig {
   // quick runs sample candidates on big netlists (Ariane133: 133 macros x ~400 cells)
-  const dflt = ctx.quick && inst.nl.hardMacros.length > 40 ? 48 : 0;
-  return { maxCandidates: intOption(ctx.options, 'greedy_candidates', dflt, 0, 1 << 20) };
+  return { maxCandidates: greedyCandidates(ctx.options, ctx.quick && inst.nl.hardMacros.length > 40 ? 48 : 0) };
+}
+
+/** `--opt greedy_candidates=N` (0: every grid cell), else `dflt`. */
+export function greedyCandidates(options: Readonly<Record<string, string>>, dflt: number): number {
+  return intOption(options, 'greedy_candidates', dflt, 0, 1 << 20);
+}
+
+/** `--opt sa_steps=N`, else the mode's default. */
+export function saSteps(options: Readonly<Record<string, string>>, quick: boolean): number {
+  return intOption(options, 'sa_steps', quick ? 12 : SA_DEFAULTS.steps, 1, 1 << 20);
 }
 
 /** Greedy hard macros, then FD clusters: the greedy placer's answer and SA's start. */
@@ -273,8 +282,7 @@ export const annealingSolver: Solver<ChipInstance, ChipSolution> = {
   },
   solve(inst, ctx) {
     const g = greedyPlacement(inst, ctx);
-    const steps = intOption(ctx.options, 'sa_steps', ctx.quick ? 12 : SA_DEFAULTS.steps, 1, 1 << 20);
-    const { best } = annealMacros(inst, g.inc, g.layout, g.fd, ctx.rng, { ...SA_DEFAULTS, steps });
+    const { best } = annealMacros(inst, g.inc, g.layout, g.fd, ctx.rng, { ...SA_DEFAULTS, steps: saSteps(ctx.options, ctx.quick) });
     // a last full FD on the best macros, kept only if it helps (FD is not a descent method)
     const ev = new ProxyCostEvaluator(inst.nl, inst.settings);
     const refined = { x: Float64Array.from(best.x), y: Float64Array.from(best.y), orient: Uint8Array.from(best.orient), fixed: Uint8Array.from(best.fixed) };

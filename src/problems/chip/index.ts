@@ -8,8 +8,8 @@ import { SelfoptError, unknownName } from '../../core/errors.js';
 import { DATASETS, REAL_NETLISTS, generateInstance, loadReal, parseSyntheticName, type ChipInstance } from './instances.js';
 import { evaluatePlacement, METRICS, type ChipSolution } from './evaluate.js';
 import { placementSvg } from './picture.js';
-import { heuristicSolvers } from './heuristics.js';
-import { rlSolver } from './rl.js';
+import { greedyCandidates, heuristicSolvers, saSteps } from './heuristics.js';
+import { rlConfigFrom, rlFinetune, rlSolver } from './rl.js';
 import { CHECKPOINT_OPTION } from '../../core/train.js';
 
 const QUICK_TEST = ['synth_h8_s40_1', 'synth_h16_s80_2'];
@@ -46,6 +46,13 @@ export const chipProblem: Problem<ChipInstance, ChipSolution> = {
     rl_fd_rounds: "rl: force-directed rounds for the standard-cell clusters",
     svg: 'a directory to write every placement to as SVG',
     ...CHECKPOINT_OPTION,
+  },
+  // Each reader checks its own values; reading them all here refuses a bad one before any cell.
+  checkOptionValues(options) {
+    greedyCandidates(options, 0);
+    saSteps(options, false);
+    rlConfigFrom(options);
+    rlFinetune(options);
   },
   primaryMetric: 'proxy_cost',
   // greedy is from scratch on every instance; the staged placements exist for real netlists only

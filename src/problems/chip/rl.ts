@@ -268,8 +268,13 @@ export function placeWithPolicy(inst: ChipInstance, policy: PlacementPolicy, cfg
   return { ...pl, solver: 'rl' };
 }
 
-export function rlConfigFrom(options: Record<string, string>, base: RlConfig = RL_DEFAULTS): RlConfig {
+export function rlConfigFrom(options: Readonly<Record<string, string>>, base: RlConfig = RL_DEFAULTS): RlConfig {
   return { ...base, fdRounds: intOption(options, 'rl_fd_rounds', base.fdRounds, 1, 200) };
+}
+
+/** `--opt rl_finetune=N`: PPO updates on the netlist itself before placing (default 0). */
+export function rlFinetune(options: Readonly<Record<string, string>>): number {
+  return intOption(options, 'rl_finetune', 0, 0, 1 << 20);
 }
 
 export const rlSolver: LearnedSolver<ChipInstance, ChipSolution> = {
@@ -285,7 +290,7 @@ export const rlSolver: LearnedSolver<ChipInstance, ChipSolution> = {
     const arch = header.architecture as { maxCells?: number; gnnHidden?: number; cellHidden?: number };
     const shape = { ...cfg, maxCells: arch.maxCells ?? cfg.maxCells, gnnHidden: arch.gnnHidden ?? cfg.gnnHidden, cellHidden: arch.cellHidden ?? cfg.cellHidden };
     // CT fine-tunes on the target; on 2 shared cores one PPO update on Ariane133 costs ~30 s, so it is opt-in
-    const finetune = intOption(ctx.options, 'rl_finetune', 0, 0, 1 << 20);
+    const finetune = rlFinetune(ctx.options);
     let weights = path;
     if (finetune > 0) {
       // CT's fine-tuning: PPO on the netlist being placed, from the pretrained weights

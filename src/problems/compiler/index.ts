@@ -11,7 +11,7 @@ import {
 } from './instances.js';
 import { evaluateCompiler, METRICS, type PassSequence } from './evaluate.js';
 import { heuristicSolvers, SEARCH_NUMBERS } from './heuristics.js';
-import { COMPILER_PPO_DEFAULTS, learnedSolvers } from './ppo.js';
+import { COMPILER_PPO_DEFAULTS, configFrom, learnedSolvers } from './ppo.js';
 import { sequenceSvg } from './picture.js';
 import { CHECKPOINT_OPTION } from '../../core/train.js';
 import { numberOption, prefixedOptions } from '../../core/options.js';
@@ -56,6 +56,7 @@ export const compilerProblem: Problem<CompilerInstance, PassSequence> = {
   checkOptionValues(options) {
     parseUnmask(options.unmask);
     for (const k of SEARCH_NUMBERS) numberOption(options, k, 0, 0);
+    configFrom(options);
   },
   primaryMetric: 'ratio_vs_oz',
   baseline: 'Oz',

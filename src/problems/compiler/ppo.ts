@@ -27,6 +27,7 @@ import { SelfoptError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { geomean } from '../../core/stats.js';
 import { checkpointFor } from '../../core/train.js';
+import { configOption } from '../../core/options.js';
 import { trainPpo } from '../../learn/ppo.js';
 import { MlpPolicy } from '../../learn/policy.js';
 import { noGrad } from '../../learn/tensor.js';
@@ -276,16 +277,9 @@ export function guidedSearch(policy: PassPolicy, inst: CompilerInstance, rng: Rn
 // Training
 // ---------------------------------------------------------------------------------------------
 
-function configFrom(options: Record<string, string>): CompilerPpoConfig {
-  const cfg = { ...COMPILER_PPO_DEFAULTS };
-  for (const [k, v] of Object.entries(options)) {
-    if (!(k in cfg)) continue;
-    const key = k as keyof CompilerPpoConfig;
-    if (key === 'observation') cfg.observation = v as ObservationKind;
-    else if (key === 'actionHistory') cfg.actionHistory = v === '1' || v === 'true';
-    else if (key === 'hidden') cfg.hidden = v.split('x').map(Number);
-    else (cfg as unknown as Record<string, number>)[key] = Number(v);
-  }
+/** The training config: each field of COMPILER_PPO_DEFAULTS overridden by `--opt <field>=value` (`hidden` as 256x256). */
+export function configFrom(options: Readonly<Record<string, string>>): CompilerPpoConfig {
+  const cfg = configOption(options, '', COMPILER_PPO_DEFAULTS, { sep: 'x' });
   if (!['instcount-norm', 'autophase-norm', 'both'].includes(cfg.observation)) throw new SelfoptError(`observation=${cfg.observation}`, '--opt observation', 'instcount-norm, autophase-norm or both');
   return cfg;
 }

@@ -294,10 +294,15 @@ export function autoRadixBits(keys: KeySet): RadixBinarySearchIndex {
 export const radixBinarySearchSolver: IndexSolver = {
   info: { name: 'radix-binary-search', kind: 'heuristic', description: `radix table on the top r bits of key - min (SOSD's r = ${RBS_DEFAULT_BITS}; --opt rbs_bits=R or auto), binary search inside the bucket`, reference: 'SOSD RadixBinarySearch (Marcus et al., VLDB 2020)' },
   solve: (keys, ctx) => {
-    if (ctx.options.rbs_bits === 'auto') return autoRadixBits(keys);
-    return new RadixBinarySearchIndex(keys, intOption(ctx.options, 'rbs_bits', RBS_DEFAULT_BITS, 1, 28));
+    const bits = rbsBits(ctx.options);
+    return bits === 'auto' ? autoRadixBits(keys) : new RadixBinarySearchIndex(keys, bits);
   },
 };
+
+/** `--opt rbs_bits=R|auto`: the radix table's bits, or 'auto' (autoRadixBits). */
+export function rbsBits(options: Readonly<Record<string, string>>): number | 'auto' {
+  return options.rbs_bits === 'auto' ? 'auto' : intOption(options, 'rbs_bits', RBS_DEFAULT_BITS, 1, 28, 'an integer in [1, 28], or auto');
+}
 
 // ---------------------------------------------------------------------------------------------
 // Static k-ary search tree (a "CSS-tree" without pointers, Rao & Ross 1999): every B-th key
@@ -381,8 +386,13 @@ export class KArySearchTreeIndex implements SearchIndex {
 
 export const kArySearchSolver: IndexSolver = {
   info: { name: 'k-ary-search', kind: 'heuristic', description: 'static k-ary search tree over every k-th key (default k = 16, --opt kary_fanout=K), linear scan per node', reference: 'Rao & Ross, Cache conscious indexing for decision-support in main memory (VLDB 1999); Schlegel et al., k-ary search on modern processors (2009)' },
-  solve: (keys, ctx) => new KArySearchTreeIndex(keys, intOption(ctx.options, 'kary_fanout', 16, 2, 256)),
+  solve: (keys, ctx) => new KArySearchTreeIndex(keys, karyFanout(ctx.options)),
 };
+
+/** `--opt kary_fanout=K`: the k-ary search tree's fanout (default 16). */
+export function karyFanout(options: Readonly<Record<string, string>>): number {
+  return intOption(options, 'kary_fanout', 16, 2, 256);
+}
 
 // ---------------------------------------------------------------------------------------------
 // B+tree peer: sorted-btree (the fastest maintained JS B+tree), bulk-loaded with every k-th
@@ -472,8 +482,13 @@ export class BTreeIndex implements SearchIndex {
 
 export const btreeSolver: IndexSolver = {
   info: { name: 'btree', kind: 'peer', description: `sorted-btree B+tree bulk-loaded with every k-th key (default k = ${BTREE_DEFAULT_K}, --opt btree_k=K), binary search between samples`, reference: 'npm sorted-btree; SOSD B-tree (every k-th key plus last-mile search)' },
-  solve: (keys, ctx) => new BTreeIndex(keys, intOption(ctx.options, 'btree_k', BTREE_DEFAULT_K, 1, 1 << 20)),
+  solve: (keys, ctx) => new BTreeIndex(keys, btreeK(ctx.options)),
 };
+
+/** `--opt btree_k=K`: the B+tree's every-k-th-key sampling (default BTREE_DEFAULT_K). */
+export function btreeK(options: Readonly<Record<string, string>>): number {
+  return intOption(options, 'btree_k', BTREE_DEFAULT_K, 1, 1 << 20);
+}
 
 export const classicalSolvers: IndexSolver[] = [
   binarySearchSolver,

@@ -10,11 +10,11 @@ import { SelfoptError, unknownName } from '../../core/errors.js';
 import type { KeySet } from './keys.js';
 import { hasModel, type SearchIndex } from './search-index.js';
 import { DATASETS, DISTRIBUTIONS, generateKeys, generatedId, loadSosd, parseGeneratedId, sosdKeyType, type GenSpec } from './instances.js';
-import { classicalSolvers } from './heuristics.js';
-import { evaluateIndex, METRICS } from './evaluate.js';
-import { pgmSolver } from './pgm.js';
-import { rmiCompactSolver, rmiSolver } from './rmi.js';
-import { radixSplineSolver } from './radixspline.js';
+import { btreeK, classicalSolvers, karyFanout, rbsBits } from './heuristics.js';
+import { evalConfig, evaluateIndex, METRICS } from './evaluate.js';
+import { pgmOptions, pgmSolver } from './pgm.js';
+import { rmiCompactSolver, rmiOptions, rmiSolver } from './rmi.js';
+import { radixSplineOptions, radixSplineSolver } from './radixspline.js';
 import { modelSvg } from './picture.js';
 
 /** Generated sizes: SOSD uses 200M keys; we keep a default run short and in memory. */
@@ -70,6 +70,16 @@ export const indexProblem: Problem<KeySet, SearchIndex> = {
     'pgm.epsilonRecursive': "PGM's error bound on its upper levels",
     'rs.epsilon': "RadixSpline's error bound",
     'rs.radixBits': "RadixSpline's radix table bits",
+  },
+  // Each reader checks its own values; reading them all here refuses a bad one before any cell.
+  checkOptionValues(options) {
+    evalConfig({ quick: false, options });
+    rbsBits(options);
+    karyFanout(options);
+    btreeK(options);
+    pgmOptions(options);
+    radixSplineOptions(options);
+    rmiOptions(options, false);
   },
   // The speedup over binary search timed in the same cell, interleaved, is the number that
   // survives a noisy shared machine; lookup_ns across cells is reported beside it.

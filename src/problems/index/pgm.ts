@@ -312,7 +312,15 @@ export const pgmSolver: Solver<KeySet, SearchIndex> = {
     reference: 'Ferragina & Vinciguerra, "The PGM-index", VLDB 2020 (gvinciguerra/PGM-index)',
   },
   solve(keys: KeySet, ctx: SolveContext): SearchIndex {
-    return buildPgm(keys, intOption(ctx.options, 'pgm.epsilon', PGM_DEFAULTS.epsilon),
-      intOption(ctx.options, 'pgm.epsilonRecursive', PGM_DEFAULTS.epsilonRecursive));
+    const { epsilon, epsilonRecursive } = pgmOptions(ctx.options);
+    return buildPgm(keys, epsilon, epsilonRecursive);
   },
 };
+
+/** `--opt pgm.epsilon=E,pgm.epsilonRecursive=R`, checked as buildPgm checks them. */
+export function pgmOptions(options: Readonly<Record<string, string>>): PgmConfig {
+  return {
+    epsilon: intOption(options, 'pgm.epsilon', PGM_DEFAULTS.epsilon, 1),
+    epsilonRecursive: intOption(options, 'pgm.epsilonRecursive', PGM_DEFAULTS.epsilonRecursive, 1),
+  };
+}

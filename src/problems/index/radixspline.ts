@@ -269,7 +269,15 @@ export const radixSplineSolver: Solver<KeySet, SearchIndex> = {
     reference: 'Kipf et al., "RadixSpline: a single-pass learned index", aiDM 2020 (learnedsystems/RadixSpline)',
   },
   solve(keys: KeySet, ctx: SolveContext): SearchIndex {
-    return buildRadixSpline(keys, intOption(ctx.options, 'rs.epsilon', RADIX_SPLINE_DEFAULTS.epsilon),
-      intOption(ctx.options, 'rs.radixBits', RADIX_SPLINE_DEFAULTS.radixBits));
+    const { epsilon, radixBits } = radixSplineOptions(ctx.options);
+    return buildRadixSpline(keys, epsilon, radixBits);
   },
 };
+
+/** `--opt rs.epsilon=E,rs.radixBits=R`, checked as buildRadixSpline checks them. */
+export function radixSplineOptions(options: Readonly<Record<string, string>>): RadixSplineConfig {
+  return {
+    epsilon: intOption(options, 'rs.epsilon', RADIX_SPLINE_DEFAULTS.epsilon, 1),
+    radixBits: intOption(options, 'rs.radixBits', RADIX_SPLINE_DEFAULTS.radixBits, 1, 28),
+  };
+}

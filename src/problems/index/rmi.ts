@@ -26,7 +26,7 @@
  * fastest kept (rmi-search.ts, tuning.ts).
  */
 import type { SolveContext, Solver } from '../../core/problem.js';
-import { check, SelfoptError } from '../../core/errors.js';
+import { check, SelfoptError, unknownName } from '../../core/errors.js';
 import { intOption } from '../../core/options.js';
 import type { KeySet } from './keys.js';
 import type { SearchIndex } from './search-index.js';
@@ -444,11 +444,33 @@ export function buildRmi(keys: KeySet, config?: Partial<RmiConfig>, search: Part
 export const RMI_TIMED = 6;
 export const RMI_TIMED_QUICK = 3;
 
-function searchOptions(ctx: SolveContext): Partial<RmiSearchConfig> {
-  return {
-    timed: intOption(ctx.options, 'rmi.timed', ctx.quick ? RMI_TIMED_QUICK : RMI_TIMED, 1, 64),
-    tuning: ctx.quick ? TUNING_QUICK : TUNING_DEFAULTS,
+/**
+ * The RMI's `--opt` settings: a fixed configuration (`rmi.root`, `rmi.branching`,
+ * `rmi.tableBits`: no search), else the search's (`rmi.timed`, `rmi.maxBytes`). Checked as
+ * buildRmi checks them, so index.ts can refuse a bad value before any cell.
+ */
+export function rmiOptions(options: Readonly<Record<string, string>>, quick: boolean): { fixed?: Partial<RmiConfig>; search: Partial<RmiSearchConfig> } {
+  const search: Partial<RmiSearchConfig> = {
+    timed: intOption(options, 'rmi.timed', quick ? RMI_TIMED_QUICK : RMI_TIMED, 1, 64),
+    tuning: quick ? TUNING_QUICK : TUNING_DEFAULTS,
   };
+  const mb = intOption(options, 'rmi.maxBytes', undefined, 1, Infinity, 'a positive integer');
+  if (mb !== undefined) search.maxBytes = mb;
+  const root = options['rmi.root'];
+  if (root !== undefined && !(RMI_ROOTS as readonly string[]).includes(root)) {
+    throw unknownName('RMI root model', root, RMI_ROOTS, '--opt rmi.root');
+  }
+  const branching = intOption(options, 'rmi.branching', undefined, 1, 1 << 26, 'an integer between 1 and 2^26');
+  const tableBits = intOption(options, 'rmi.tableBits', undefined, 1, 26);
+  // A setting of the other mode would be silently ignored: refuse the mix instead.
+  const fixedKeys = ['rmi.root', 'rmi.branching'], searchKeys = ['rmi.timed', 'rmi.maxBytes'];
+  if (root === undefined && branching === undefined) {
+    if (tableBits !== undefined) throw new SelfoptError('rmi.tableBits sets a fixed RMI, and none is given', '--opt rmi.tableBits', 'rmi.root or rmi.branching beside it');
+    return { search };
+  }
+  const mixed = searchKeys.find((k) => options[k] !== undefined);
+  if (mixed) throw new SelfoptError(`${mixed} sets the RMI search, which a fixed RMI (${fixedKeys.join(', ')}) skips`, `--opt ${mixed}`, `either ${fixedKeys.join('/')} or ${searchKeys.join('/')}`);
+  return { fixed: { root: root as RmiRoot | undefined, branching, ...(tableBits !== undefined ? { tableBits } : {}) }, search };
 }
 
 export const rmiSolver: Solver<KeySet, SearchIndex> = {
@@ -459,14 +481,8 @@ export const rmiSolver: Solver<KeySet, SearchIndex> = {
     reference: 'Kraska et al., "The Case for Learned Index Structures", SIGMOD 2018 (learnedsystems/RMI, as in SOSD; tuned as CDFShop, SIGMOD 2020)',
   },
   solve(keys: KeySet, ctx: SolveContext): SearchIndex {
-    const root = ctx.options['rmi.root'];
-    if (root !== undefined || ctx.options['rmi.branching'] !== undefined) {
-      const b = intOption(ctx.options, 'rmi.branching', undefined, 1, 1 << 26, 'an integer between 1 and 2^26');
-      const t = intOption(ctx.options, 'rmi.tableBits', undefined);
-      return buildRmi(keys, { root: root as RmiRoot | undefined, branching: b, ...(t !== undefined ? { tableBits: t } : {}) });
-    }
-    const mb = intOption(ctx.options, 'rmi.maxBytes', undefined, 1, Infinity, 'a positive integer');
-    return buildRmi(keys, undefined, { ...searchOptions(ctx), ...(mb !== undefined ? { maxBytes: mb } : {}) });
+    const { fixed, search } = rmiOptions(ctx.options, ctx.quick);
+    return buildRmi(keys, fixed, search);
   },
 };
 
@@ -482,5 +498,5 @@ export const rmiCompactSolver: Solver<KeySet, SearchIndex> = {
     name: 'rmi-compact',
     description: `Two-layer RMI as 'rmi', its configuration chosen among those of at most ${RMI_COMPACT_BYTES} bytes, header included (1/4 of RBS's default table)`,
   },
-  solve: (keys, ctx) => buildRmi(keys, undefined, { ...searchOptions(ctx), maxBytes: RMI_COMPACT_BYTES }),
+  solve: (keys, ctx) => buildRmi(keys, undefined, { ...rmiOptions(ctx.options, ctx.quick).search, maxBytes: RMI_COMPACT_BYTES }),
 };

@@ -52,7 +52,7 @@ import type { CsrGraph } from '../../core/graph.js';
 import { totalVertexWeight, weightedDegrees } from '../../core/graph.js';
 import { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
-import { numberOption } from '../../core/options.js';
+import { configOption } from '../../core/options.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { checkpointFor } from '../../core/train.js';
 import type { LearnedSolver, SolveContext, TrainBudget, TrainContext } from '../../core/problem.js';
@@ -104,10 +104,9 @@ export const GAP_DEFAULTS: GapConfig = {
   unevenShareProb: 0.25, saveEverySeconds: 60, multilevel: 1, vcycles: 2, samples: 0, bisectionTries: 4,
 };
 
-export function gapConfig(options: Record<string, string>): GapConfig {
-  const cfg = { ...GAP_DEFAULTS };
-  for (const key of Object.keys(GAP_DEFAULTS) as (keyof GapConfig)[]) cfg[key] = numberOption(options, `gap.${key}`, cfg[key], 0);
-  return cfg;
+/** GAP's settings: each field of GAP_DEFAULTS overridden by `--opt gap.<field>=value`, a number >= 0. */
+export function gapConfig(options: Readonly<Record<string, string>>): GapConfig {
+  return configOption(options, 'gap.', GAP_DEFAULTS, { min: 0 });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
+import { configOption } from '../../core/options.js';
 import { writeFileAtomic } from '../../core/files.js';
 import type { TrainBudget, TrainContext } from '../../core/problem.js';
 import { Adam, AverageRewardRate, reinforceAdvantages, tidy, tensor, sum, mul, sub, add, reshape, gather, pick, saveCheckpoint, loadCheckpoint, type AdamState } from '../../learn/index.js';
@@ -171,22 +172,11 @@ export const DECIMA_DEFAULTS: DecimaConfig = {
 /** Decima's hyperparameters for continuous arrivals (decima-sim's README command, per second). */
 export const DECIMA_STREAM_DEFAULTS: Partial<DecimaConfig> = { resetProbInit: 5e-4, resetProbDecay: 4e-7, resetProbMin: 5e-5, differentialReward: true };
 
-/** `--opt decima.<key>=value` overrides for numbers and booleans. */
-export function decimaConfig(inst: SchedulingInstance | undefined, options: Record<string, string>): DecimaConfig {
-  const cfg: DecimaConfig = { ...DECIMA_DEFAULTS, ...(inst?.workload.kind === 'stream' ? DECIMA_STREAM_DEFAULTS : {}) };
-  for (const [k, v] of Object.entries(options)) {
-    if (!k.startsWith('decima.')) continue;
-    const key = k.slice(7) as keyof DecimaConfig;
-    const cur = cfg[key];
-    if (cur === undefined) throw new SelfoptError(`unknown Decima option '${key}'`, `--opt ${k}`, `one of ${Object.keys(DECIMA_DEFAULTS).join(', ')}`);
-    if (typeof cur === 'boolean') (cfg as unknown as Record<string, unknown>)[key] = ['1', 'true', 'yes'].includes(v);
-    else if (typeof cur === 'number') {
-      const n = Number(v);
-      if (!Number.isFinite(n) && v !== 'NaN') throw new SelfoptError(`${k}=${v}`, `--opt ${k}`, 'a number');
-      (cfg as unknown as Record<string, unknown>)[key] = n;
-    } else (cfg as unknown as Record<string, unknown>)[key] = v.split(',').map(Number);
-  }
-  if (!(Number.isInteger(cfg.episodesPerIteration) && cfg.episodesPerIteration >= 2)) throw new SelfoptError(`episodesPerIteration = ${cfg.episodesPerIteration}`, 'Decima config', 'an integer >= 2 (the baseline averages over the episodes of one sequence)');
+/** The training config: the workload's defaults, each field overridden by `--opt decima.<field>=value` (configOption). */
+export function decimaConfig(inst: SchedulingInstance | undefined, options: Readonly<Record<string, string>>): DecimaConfig {
+  const base: DecimaConfig = { ...DECIMA_DEFAULTS, ...(inst?.workload.kind === 'stream' ? DECIMA_STREAM_DEFAULTS : {}) };
+  const cfg = configOption(options, 'decima.', base);
+  if (!(Number.isInteger(cfg.episodesPerIteration) && cfg.episodesPerIteration >= 2)) throw new SelfoptError(`option decima.episodesPerIteration=${cfg.episodesPerIteration} is invalid`, '--opt decima.episodesPerIteration', 'an integer >= 2 (the baseline averages over the episodes of one sequence)');
   return cfg;
 }
 

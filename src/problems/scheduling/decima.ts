@@ -7,6 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { SelfoptError } from '../../core/errors.js';
+import { boolOption } from '../../core/options.js';
 import { checkpointFor, shippedCheckpointPath } from '../../core/train.js';
 import type { LearnedSolver, SolveContext, TrainBudget, TrainContext } from '../../core/problem.js';
 import type { SchedulingPolicy } from './evaluate.js';
@@ -34,7 +35,7 @@ export const decimaSolver: LearnedSolver<SchedulingInstance, SchedulingPolicy> =
     if (net.opts.numExecutors !== inst.numExecutors) {
       throw new SelfoptError(`the checkpoint was trained for ${net.opts.numExecutors} executors, the instance has ${inst.numExecutors}`, `instance ${inst.id}`, `an instance with ${net.opts.numExecutors} executors, or a checkpoint trained for ${inst.numExecutors}`);
     }
-    const sample = ['1', 'true', 'yes'].includes(ctx.options['decima.sample'] ?? '');
+    const sample = decimaSample(ctx.options);
     // On a multi-resource instance this net (no executor-class head) takes the first-fit class.
     return firstFitClass(decimaPolicy(net, { sample }));
   },
@@ -42,3 +43,8 @@ export const decimaSolver: LearnedSolver<SchedulingInstance, SchedulingPolicy> =
     await trainDecima(instances, budget, ctx);
   },
 };
+
+/** `--opt decima.sample=1`: Decima samples its actions instead of taking the most likely. */
+export function decimaSample(options: Readonly<Record<string, string>>): boolean {
+  return boolOption(options, 'decima.sample', false);
+}

@@ -7,6 +7,7 @@ import { rollout, type Policy } from '../../core/env.js';
 import type { EvalContext, Metric, MetricValues } from '../../core/problem.js';
 import { mean, quantile } from '../../core/stats.js';
 import { SelfoptError } from '../../core/errors.js';
+import { boolOption } from '../../core/options.js';
 import { SchedulingEnv, type EpisodeStats, type SchedulingObs } from './env.js';
 import { instanceRef, loadInstance, type SchedulingInstance } from './instances.js';
 import { DataPath } from '../../core/data.js';
@@ -53,13 +54,9 @@ export function runEpisode(env: SchedulingEnv, policy: SchedulingPolicy, episode
   return { ...env.stats(), wallMs };
 }
 
-/** `--opt compat=1` forces decima-sim's executor-level rule on any instance. */
-export function compatOption(options: Record<string, string>): boolean | undefined {
-  const v = options.compat;
-  if (v === undefined) return undefined;
-  if (['1', 'true', 'yes'].includes(v)) return true;
-  if (['0', 'false', 'no'].includes(v)) return false;
-  throw new SelfoptError(`option compat=${v}`, '--opt compat', '1/true or 0/false');
+/** `--opt compat=1` forces decima-sim's executor-level rule on any instance (0: the corrected rule). */
+export function compatOption(options: Readonly<Record<string, string>>): boolean | undefined {
+  return boolOption(options, 'compat', undefined);
 }
 
 /**

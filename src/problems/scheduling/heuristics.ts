@@ -247,7 +247,8 @@ export function sweepRankShape(inst: SchedulingInstance, episodes: number, compa
   return out;
 }
 
-function sweepEpisodes(ctx: SolveContext): number {
+/** `--opt sweep_episodes=N`: train-seed episodes per candidate of the tuned heuristics' sweeps, else the mode's default. */
+export function sweepEpisodes(ctx: Pick<SolveContext, 'options' | 'quick'>): number {
   return intOption(ctx.options, 'sweep_episodes', ctx.quick ? SWEEP_EPISODES.quick : SWEEP_EPISODES.full, 1, 1000);
 }
 

@@ -7,10 +7,10 @@
 import type { Problem } from '../../core/problem.js';
 import { unknownName } from '../../core/errors.js';
 import { DATASETS, instanceRef, loadInstance, type SchedulingInstance } from './instances.js';
-import { evaluateScheduling, METRICS, type SchedulingPolicy } from './evaluate.js';
-import { heuristicSolvers } from './heuristics.js';
-import { decimaSolver } from './decima.js';
-import { DECIMA_DEFAULTS } from './decima-train.js';
+import { compatOption, evaluateScheduling, METRICS, type SchedulingPolicy } from './evaluate.js';
+import { heuristicSolvers, sweepEpisodes } from './heuristics.js';
+import { decimaSample, decimaSolver } from './decima.js';
+import { DECIMA_DEFAULTS, decimaConfig } from './decima-train.js';
 import { scheduleSvg } from './picture.js';
 import { prefixedOptions } from '../../core/options.js';
 import { CHECKPOINT_OPTION } from '../../core/train.js';
@@ -41,6 +41,13 @@ export const schedulingProblem: Problem<SchedulingInstance, SchedulingPolicy> = 
     ...prefixedOptions('decima.', DECIMA_DEFAULTS, 'a Decima training setting (decima-train.ts DECIMA_DEFAULTS)'),
     init: 'a checkpoint Decima training starts from',
     ...CHECKPOINT_OPTION,
+  },
+  // Each reader checks its own values; reading them all here refuses a bad one before any cell.
+  checkOptionValues(options) {
+    compatOption(options);
+    sweepEpisodes({ options, quick: false });
+    decimaSample(options);
+    decimaConfig(undefined, options);
   },
   primaryMetric: 'avg_jct_s',
   baseline: 'fifo',
