@@ -104,8 +104,8 @@ export interface BenchOutcome {
   resumedFromCode?: string;
 }
 
-export async function runBench(opts: BenchOptions, store: ResultsStore): Promise<BenchOutcome> {
-  const plans = planGrid(opts);
+/** Runs the grid into `store`; `plans` is planGrid(opts), made here unless the caller made it first (to check the command before opening the store). */
+export async function runBench(opts: BenchOptions, store: ResultsStore, plans: PlannedProblem[] = planGrid(opts)): Promise<BenchOutcome> {
   const allCells = plans.flatMap((p) => p.cells);
   const hash = gridHash(allCells);
   const version = codeVersion();

@@ -10,7 +10,7 @@ import { DataPath } from '../core/data.js';
 import { reportError, SelfoptError } from '../core/errors.js';
 import { problems, getProblem } from '../problems/all.js';
 import { describeProblem } from '../core/problem.js';
-import { type BenchOptions, runBench } from '../bench/runner.js';
+import { type BenchOptions, planGrid, runBench } from '../bench/runner.js';
 import { ResultsStore, DEFAULT_STORE_PATH } from '../bench/store.js';
 import { writeReport, printReport } from './report.js';
 
@@ -65,12 +65,32 @@ program
   .action(async (names: string[], o: BenchCliOptions) => {
     const data = new DataPath({ dataDir: o.data });
     const chosen = names.length > 0 ? names : problems.map((p) => p.name);
+    const stop = new AbortController();
+    const opts: BenchOptions = {
+      problems: chosen,
+      instances: o.instances,
+      solvers: o.solvers,
+      seeds: o.seeds,
+      split: o.split as BenchOptions['split'],
+      quick: o.quick === true,
+      resume: o.resume === true,
+      data,
+      options: parseOpts(o.opt ?? []),
+      concurrency: o.concurrency,
+      progress: o.json !== true,
+      command: process.argv.slice(2).join(' '),
+      queue: o.queue,
+      queueName: o.queueName,
+      signal: stop.signal,
+    };
+    // The command is checked (names, option keys and values) before the store is opened, so a bad
+    // one leaves no store behind on a fresh machine.
+    const plans = planGrid(opts);
     const store = await ResultsStore.open(resolve(o.store));
     // The first Ctrl-C (or SIGTERM) stops the run cleanly: no new cell, the store closed whole.
     // A second one exits at once, as a kill would (finished cells are committed either way).
     // With --concurrency 0 the cells run in this thread, where a handler waits for the cell to
     // end; there the signals keep their default and stop the process at once.
-    const stop = new AbortController();
     const onSignal = (sig: NodeJS.Signals) => {
       if (stop.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : 143);
       console.error(`\nselfopt: stopping (${sig}): finished cells are recorded; cells running now are abandoned; again to exit at once`);
@@ -83,26 +103,7 @@ program
       process.on('SIGTERM', onSignal);
     }
     try {
-      const outcome = await runBench(
-        {
-          problems: chosen,
-          instances: o.instances,
-          solvers: o.solvers,
-          seeds: o.seeds,
-          split: o.split as BenchOptions['split'],
-          quick: o.quick === true,
-          resume: o.resume === true,
-          data,
-          options: parseOpts(o.opt ?? []),
-          concurrency: o.concurrency,
-          progress: o.json !== true,
-          command: process.argv.slice(2).join(' '),
-          queue: o.queue,
-          queueName: o.queueName,
-          signal: stop.signal,
-        },
-        store,
-      );
+      const outcome = await runBench(opts, store, plans);
       if (outcome.interrupted) {
         console.error(`run ${outcome.runId} stopped: ${outcome.skipped + outcome.ran} of ${outcome.total} cells recorded (${outcome.ran} this time); the same command with --resume runs the rest`);
         return;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -237,6 +237,12 @@ test('the selfopt command end to end: bench --json prints the stable summary; er
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /^selfopt: error: unknown solver 'nope'/);
   assert.equal(bad.stderr.trim().split('\n').length, 1);
+  // a bad command is refused before the store is opened: none is left where none was
+  const fresh = join(dir, 'fresh.duckdb');
+  const badValue = spawnSync(process.execPath, [CLI, 'bench', 'index', '--opt', 'pgm.epsilon=0', '--store', fresh], { encoding: 'utf8' });
+  assert.equal(badValue.status, 2);
+  assert.match(badValue.stderr, /^selfopt: error: option pgm.epsilon=0 is out of range/);
+  assert.equal(existsSync(fresh), false);
   const exp = spawnSync(process.execPath, [CLI, 'results', 'export', '--csv', '--out', join(dir, 'r.csv'), '--store', store], { encoding: 'utf8' });
   assert.equal(exp.status, 0, exp.stderr);
   assert.match(exp.stderr, /wrote \d+ rows/);
