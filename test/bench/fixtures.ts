@@ -1,5 +1,8 @@
 /** Hand-made result rows for the bench tests: a learned-index-like problem with known structure. */
+import { tmpdir } from 'node:os';
+import type { BenchOptions } from '../../src/bench/runner.js';
 import type { ResultRow } from '../../src/bench/store.js';
+import { DataPath } from '../../src/core/data.js';
 import type { Better, SolverKind } from '../../src/core/problem.js';
 import { Rng } from '../../src/core/rng.js';
 
@@ -71,4 +74,19 @@ export function fakeGrid(seeds = 5, runId = 'run-1'): ResultRow[] {
     }
   }
   return rows;
+}
+
+/** Bench options for tests: the grid given, quick, in the test's own thread, no progress bar, no data found. */
+export function benchOptions(grid: Pick<BenchOptions, 'problems' | 'instances' | 'solvers' | 'seeds'>, over: Partial<BenchOptions> = {}): BenchOptions {
+  return {
+    ...grid,
+    quick: true,
+    resume: false,
+    data: new DataPath({ env: {}, cwd: tmpdir() }),
+    options: {},
+    concurrency: 0,
+    progress: false,
+    command: 'test',
+    ...over,
+  };
 }

@@ -13,12 +13,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { DataPath } from '../../src/core/data.js';
 import { SelfoptError } from '../../src/core/errors.js';
 import { runBench, planGrid, type BenchOptions } from '../../src/bench/runner.js';
 import { ResultsStore, cellKey } from '../../src/bench/store.js';
 import type { JobType } from 'bullmq';
 import { ConcurrencyGate, cellJobId, checkRedis, redisOptions, runQueued } from '../../src/bench/queue.js';
+import { benchOptions } from './fixtures.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const REDIS = '/usr/bin/redis-server';
@@ -70,21 +70,8 @@ async function startRedis(signal: AbortSignal): Promise<{ url: string; proc: Chi
   }
 }
 
-function benchOptions(over: Partial<BenchOptions> = {}): BenchOptions {
-  return {
-    problems: ['partition'],
-    instances: INSTANCES,
-    solvers: SOLVERS,
-    seeds: SEEDS,
-    quick: true,
-    resume: false,
-    data: new DataPath({ env: {}, cwd: tmpdir() }),
-    options: {},
-    concurrency: 0,
-    progress: false,
-    command: 'test',
-    ...over,
-  };
+function options(over: Partial<BenchOptions> = {}): BenchOptions {
+  return benchOptions({ problems: ['partition'], instances: INSTANCES, solvers: SOLVERS, seeds: SEEDS }, over);
 }
 
 /** A worker process, with its output lines as they come. */
@@ -109,7 +96,7 @@ test('redisOptions parses redis URLs and rejects others with one clear error', (
 });
 
 test('cellJobId is one id per (run, cell), legal for BullMQ', () => {
-  const cell = planGrid(benchOptions())[0]!.cells[0]!;
+  const cell = planGrid(options())[0]!.cells[0]!;
   const id = cellJobId('20260101T000000000Z-abcd', cell);
   assert.equal(id, cellJobId('20260101T000000000Z-abcd', { ...cell, options: { other: '1' } } as typeof cell));
   assert.notEqual(id, cellJobId('20260101T000000000Z-abcd', { ...cell, seed: cell.seed + 1 }));
@@ -147,7 +134,7 @@ test('two workers finish a grid with the local seeded results; a SIGKILLed worke
   try {
     // The reference: the same grid, run in this process.
     const localStore = await ResultsStore.open(join(dir, 'local.duckdb'));
-    const local = await runBench(benchOptions(), localStore);
+    const local = await runBench(options(), localStore);
     const localRows = await localStore.rows({ runId: local.runId });
     await localStore.close();
 
@@ -306,7 +293,7 @@ test('a resumed coordinator removes the jobs a previous one left in Redis for ce
   const { Queue } = await import('bullmq');
   const q = new Queue(queueName, { connection: redisOptions(redis.url) });
   try {
-    const [recorded, other] = planGrid(benchOptions())[0]!.cells;
+    const [recorded, other] = planGrid(options())[0]!.cells;
     // Left behind: the previous coordinator wrote the result, then died before removing the job.
     await q.add('cell', { cell: recorded }, { jobId: cellJobId('run-a', recorded!) });
     // A job of another run is not this run's to remove.

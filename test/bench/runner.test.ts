@@ -1,11 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { DataPath } from '../../src/core/data.js';
 import { SelfoptError } from '../../src/core/errors.js';
 import { formatEta, planGrid, runBench, type BenchOptions } from '../../src/bench/runner.js';
 import { ResultsStore } from '../../src/bench/store.js';
@@ -13,24 +11,12 @@ import { gridHash } from '../../src/bench/cell.js';
 import { codeVersion } from '../../src/core/version.js';
 import { generateKeys, writeSosd } from '../../src/problems/index/instances.js';
 import { tempDir } from '../tmp.js';
+import { benchOptions } from './fixtures.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 function options(over: Partial<BenchOptions>): BenchOptions {
-  return {
-    problems: ['index'],
-    instances: ['uniform_dense_20K_uint64'],
-    solvers: ['binary-search', 'eytzinger'],
-    seeds: 2,
-    quick: true,
-    resume: false,
-    data: new DataPath({ env: {}, cwd: tmpdir() }),
-    options: {},
-    concurrency: 0,
-    progress: false,
-    command: 'test',
-    ...over,
-  };
+  return benchOptions({ problems: ['index'], instances: ['uniform_dense_20K_uint64'], solvers: ['binary-search', 'eytzinger'], seeds: 2 }, over);
 }
 
 test('planGrid checks names before any work and expands the grid', () => {
