@@ -65,6 +65,8 @@ test('planGrid checks names before any work and expands the grid', () => {
   assert.throws(() => grid('compiler', 'Oz', { learningRate: 'x' }), /option learningRate=x is not a number/);
   assert.throws(() => grid('compiler', 'Oz', { hidden: '64x' }), /option hidden=64x: item 2 \(''\) is not a number/);
   assert.throws(() => grid('compiler', 'Oz', { actionHistory: 'maybe' }), /option actionHistory=maybe is not a boolean/);
+  assert.throws(() => grid('compiler', 'Oz', { semantics: 'off' }), /option semantics=off is not a boolean/);
+  assert.throws(() => grid('compiler', 'Oz', { allPasses: '2' }), /option allPasses=2 is not a boolean/);
 });
 
 test('every problem declares the --opt keys it reads; the declared keys are the ones its code reads', async () => {

@@ -17,6 +17,7 @@ import { firstLines, requireTool, runSync } from './llvm.js';
 import { sequencePipeline, sha1, type OptStats } from './session.js';
 import type { CompilerInstance } from './instances.js';
 import { checkSemantics, recordFailure, type SemanticsResult } from './semantics.js';
+import { boolOption } from '../../core/options.js';
 
 /** A solver's answer. */
 export interface PassSequence {
@@ -100,13 +101,18 @@ export function llvmDisCount(ir: string, where: string): number {
   return countInstructions(dis.stdout.toString());
 }
 
+/** `--opt semantics=0` skips the check that the optimised program prints -O0's output (default on). */
+export function semanticsOption(options: Readonly<Record<string, string>>): boolean {
+  return boolOption(options, 'semantics', true);
+}
+
 interface Scored { count: number; /** Every real-opt count of the answer measured so far (the first is `count`). */ counts: number[]; semantics?: boolean; failed?: { result: SemanticsResult; irSha1: string } }
 const scored = new Map<string, Scored>();
 
 export function evaluateCompiler(inst: CompilerInstance, sol: PassSequence, ctx: EvalContext): MetricValues {
   if (inst.error) return { build_failed: 1 };
   const where = `compiler evaluate, ${inst.id}`;
-  const semantics = ctx.options.semantics !== '0';
+  const semantics = semanticsOption(ctx.options);
   const key = `${sha1(inst.ir)}\0${sol.pipeline ?? ''}\0${sol.passes.join(',')}\0${semantics}`;
   const subject = { solver: ctx.solver, seed: ctx.seed, pipeline: sol.pipeline, passes: sol.passes };
   let sc = scored.get(key);

@@ -32,7 +32,7 @@ import { performance } from 'node:perf_hooks';
 import type { SolveContext, Solver } from '../../core/problem.js';
 import type { Rng } from '../../core/rng.js';
 import { parseUnmask, usablePasses } from './passes.js';
-import { numberOption } from '../../core/options.js';
+import { boolOption, numberOption } from '../../core/options.js';
 import { OptSession, type State, type Transition } from './session.js';
 import type { CompilerInstance } from './instances.js';
 import type { PassSequence } from './evaluate.js';
@@ -61,7 +61,12 @@ export function optionNumber(ctx: SolveContext, key: string, dflt: number, quick
 /** The passes a search tries: every usable action, or QUICK_PASSES in quick mode; plus the masked passes `--opt unmask` asks for. */
 export function candidatePasses(ctx: SolveContext): string[] {
   const unmask = parseUnmask(ctx.options.unmask);
-  return ctx.quick && ctx.options.allPasses !== '1' ? [...QUICK_PASSES, ...unmask] : usablePasses(unmask);
+  return ctx.quick && !allPassesOption(ctx.options) ? [...QUICK_PASSES, ...unmask] : usablePasses(unmask);
+}
+
+/** `--opt allPasses=1`: quick mode searches every usable pass, not QUICK_PASSES. */
+export function allPassesOption(options: Readonly<Record<string, string>>): boolean {
+  return boolOption(options, 'allPasses', false);
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight, results in order. */

@@ -9,8 +9,8 @@ import {
   DATASETS, OWN_DIR, TEST_SUITE_REL, instanceRefOf, loadProgram, multiSourcePrograms, ownPrograms, programFromPath, singleSourcePrograms,
   type CompilerInstance, type ProgramSpec,
 } from './instances.js';
-import { evaluateCompiler, METRICS, type PassSequence } from './evaluate.js';
-import { heuristicSolvers, SEARCH_NUMBERS } from './heuristics.js';
+import { evaluateCompiler, METRICS, semanticsOption, type PassSequence } from './evaluate.js';
+import { allPassesOption, heuristicSolvers, SEARCH_NUMBERS } from './heuristics.js';
 import { COMPILER_PPO_DEFAULTS, configFrom, learnedSolvers } from './ppo.js';
 import { sequenceSvg } from './picture.js';
 import { CHECKPOINT_OPTION } from '../../core/train.js';
@@ -56,6 +56,8 @@ export const compilerProblem: Problem<CompilerInstance, PassSequence> = {
   checkOptionValues(options) {
     parseUnmask(options.unmask);
     for (const k of SEARCH_NUMBERS) numberOption(options, k, 0, 0);
+    allPassesOption(options);
+    semanticsOption(options);
     configFrom(options);
   },
   primaryMetric: 'ratio_vs_oz',

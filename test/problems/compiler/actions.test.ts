@@ -66,6 +66,9 @@ test('masked actions keep their index; the mask, the usable passes and the full 
   const full = candidatePasses({ seed: 1, rng: new Rng(1), quick: false, options: {} });
   assert.deepEqual(full, [...USABLE_PASSES]);
   assert.ok(!candidatePasses({ seed: 1, rng: new Rng(1), quick: true, options: { allPasses: '1' } }).includes('attributor'));
+  // allPasses is a boolean like every other: 'true' takes every usable pass in quick mode too (it once took only '1')
+  for (const v of ['1', 'true', 'yes']) assert.deepEqual(candidatePasses({ seed: 1, rng: new Rng(1), quick: true, options: { allPasses: v } }), [...USABLE_PASSES]);
+  assert.ok(candidatePasses({ seed: 1, rng: new Rng(1), quick: true, options: { allPasses: 'false' } }).length < USABLE_PASSES.length);
 });
 
 test('--opt unmask lifts exactly the masked passes it names; a pass that is not masked, or unknown, is one clear error', () => {
