@@ -37,23 +37,49 @@ export function boolOption<F extends boolean | undefined>(options: Readonly<Reco
 }
 
 /**
+ * What a config field takes beyond the type of its default: an integer, a range, or one of some
+ * values (for a list of numbers, each item), with `expected` to say so in words.
+ */
+export interface FieldRule { int?: boolean; min?: number; max?: number; oneOf?: readonly number[]; expected?: string }
+
+/** The rules most fields need: a count from `min` up, a non-negative number, a probability. */
+export const countFrom = (min: number): FieldRule => ({ int: true, min });
+export const NON_NEGATIVE: FieldRule = { min: 0 };
+export const PROBABILITY: FieldRule = { min: 0, max: 1 };
+
+/**
  * A config object from options: each field of `defaults` is the option `prefix + field`, read by
- * the type of its default: a boolean by boolOption, a number by numberOption (at least `min`; also
- * `NaN` where the default is NaN, the configs' "off"), a list of numbers as numbers joined by
- * `sep` (empty: no numbers), a string as given. Options of other names are left alone.
+ * the type of its default: a boolean by boolOption, a number by numberOption (also `NaN` where the
+ * default is NaN, the configs' "off"), a list of numbers as numbers joined by `sep` (empty: no
+ * numbers), a string as given; a number (or each of a list) is held to its field's rule. Options
+ * of other names are left alone.
  */
 export function configOption<T extends object>(options: Readonly<Record<string, string>>, prefix: string, defaults: T,
-  { min = -Infinity, sep = ',' }: { min?: number; sep?: string } = {}): T {
+  { sep = ',', rules = {} }: { sep?: string; rules?: Partial<Record<keyof T & string, FieldRule>> } = {}): T {
   const cfg = { ...defaults } as Record<string, unknown>;
   for (const [field, dflt] of Object.entries(defaults)) {
     const name = prefix + field, raw = options[name];
     if (raw === undefined) continue;
+    const rule: FieldRule = (rules as Record<string, FieldRule | undefined>)[field] ?? {};
     if (typeof dflt === 'boolean') cfg[field] = boolOption(options, name, dflt);
-    else if (typeof dflt === 'number') cfg[field] = Number.isNaN(dflt) && raw === 'NaN' ? NaN : numberOption(options, name, dflt, min);
-    else if (Array.isArray(dflt)) cfg[field] = raw === '' ? [] : raw.split(sep).map((x, i) => numberItem(name, raw, x, i, sep));
-    else cfg[field] = raw;
+    else if (typeof dflt === 'number') cfg[field] = Number.isNaN(dflt) && raw === 'NaN' ? NaN : ruled(name, raw, raw, rule);
+    else if (Array.isArray(dflt)) {
+      cfg[field] = raw === '' ? [] : raw.split(sep).map((item, i) => ruled(name, raw, item, rule, { i, sep }));
+    } else cfg[field] = raw;
   }
   return cfg as T;
+}
+
+/** `text` (the whole value `raw`, or its item `i` of those separated by `sep`) read as a number held to `rule`. */
+function ruled(name: string, raw: string, text: string, rule: FieldRule, list?: { i: number; sep: string }): number {
+  const kind = rule.int ? 'an integer' : 'a number';
+  const min = rule.min ?? -Infinity, max = rule.max ?? Infinity;
+  const item = list ? `: item ${list.i + 1} ('${text}')` : '';
+  const each = rule.expected ?? (rule.oneOf ? `one of ${rule.oneOf.join(', ')}` : rangeText(kind, min, max));
+  const expected = list ? `numbers separated by '${list.sep}', each ${each}` : each;
+  const v = checked(name, raw, toNumber(text), rule.int ? Number.isInteger : Number.isFinite, kind, min, max, expected, item);
+  if (rule.oneOf && !rule.oneOf.includes(v)) throw new SelfoptError(`option ${name}=${raw}${item} is not one of ${rule.oneOf.join(', ')}`, `--opt ${name}`, expected);
+  return v;
 }
 
 /** `Number(raw)`, but an empty or blank value is no number (Number reads it as 0). */
@@ -61,19 +87,21 @@ function toNumber(raw: string): number {
   return raw.trim() === '' ? NaN : Number(raw);
 }
 
-function numberItem(name: string, raw: string, item: string, i: number, sep: string): number {
-  const v = toNumber(item);
-  if (Number.isFinite(v)) return v;
-  throw new SelfoptError(`option ${name}=${raw}: item ${i + 1} ('${item}') is not a number`, `--opt ${name}`, `numbers separated by '${sep}'`);
+/**
+ * `v` (read from `raw`, or from its item named by `item`) when it is of its kind and within
+ * [min, max]; else the one error every number reader gives.
+ */
+function checked(name: string, raw: string, v: number, isKind: (v: number) => boolean, kind: string, min: number, max: number,
+  expected?: string, item = ''): number {
+  if (isKind(v) && v >= min && v <= max) return v;
+  const why = isKind(v) ? 'is out of range' : `is not ${kind}`;
+  throw new SelfoptError(`option ${name}=${raw}${item} ${why}`, `--opt ${name}`, expected ?? rangeText(kind, min, max));
 }
 
-/** `v` (read from `raw`) when it is of its kind and within [min, max]; else the one error the number readers give. */
-function checked(name: string, raw: string, v: number, isKind: (v: number) => boolean, kind: string, min: number, max: number, expected?: string): number {
-  if (isKind(v) && v >= min && v <= max) return v;
-  const range = min === -Infinity ? (max === Infinity ? kind : `${kind} <= ${max}`)
-    : max === Infinity ? `${kind} >= ${min}` : `${kind} in [${min}, ${max}]`;
-  const why = isKind(v) ? 'is out of range' : `is not ${kind}`;
-  throw new SelfoptError(`option ${name}=${raw} ${why}`, `--opt ${name}`, expected ?? range);
+/** "an integer in [1, 28]", "a number >= 0", ... */
+function rangeText(kind: string, min: number, max: number): string {
+  if (min === -Infinity) return max === Infinity ? kind : `${kind} <= ${max}`;
+  return max === Infinity ? `${kind} >= ${min}` : `${kind} in [${min}, ${max}]`;
 }
 
 /**

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -314,13 +314,17 @@ test('a cell that fails on a worker stops the queued run with one clear error na
   const queueName = `fail-${process.pid}`;
   const worker = startWorker(t.signal, redis.url, queueName);
   try {
-    // an option value the solver can only refuse on the worker, with the keys: no RMI fits in 1 byte
-    const p = child(t.signal, process.execPath, [CLI, 'bench', 'index', '--quick', '--instances', 'uniform_dense_20K_uint64,lognormal_20K_uint64', '--solvers', 'rmi', '--seeds', '3', '--opt', 'rmi.maxBytes=1',
+    // a key file the worker finds truncated when it loads the instance (no check before the cells reads it)
+    const keys = join(dir, 'short_uint64');
+    const bytes = Buffer.alloc(8 + 30);
+    bytes.writeBigUInt64LE(10n, 0); // 10 keys announced, 30 bytes follow
+    writeFileSync(keys, bytes);
+    const p = child(t.signal, process.execPath, [CLI, 'bench', 'index', '--quick', '--instances', `uniform_dense_20K_uint64,${keys}`, '--solvers', 'binary-search', '--seeds', '3',
       '--queue', redis.url, '--queue-name', queueName, '--store', join(dir, 's.duckdb'), '--no-html'], { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
     let stderr = '';
     p.stderr!.on('data', (d) => (stderr += d));
     assert.equal(await new Promise((ok) => p.once('exit', ok)), 2, stderr);
-    assert.match(stderr, /selfopt: error: .*no RMI candidate fits in 1 bytes.*cell index\/\w+\/rmi\/seed \d/);
+    assert.match(stderr, /selfopt: error: .*file is truncated.*cell index\/short_uint64\/binary-search\/seed \d/);
     // The run's waiting cells were taken off the queue (failed ones stay, for the record).
     assert.equal(await queueLeft(redis.url, queueName, ['wait', 'delayed']), 0);
   } finally {

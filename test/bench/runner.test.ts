@@ -40,7 +40,8 @@ test('planGrid checks names before any work and expands the grid', () => {
   const partition = (opts: Record<string, string>) => planGrid(options({ problems: ['partition'], instances: undefined, solvers: ['random'], options: opts }));
   assert.throws(() => partition({ ub: 'abc' }), /option ub=abc is not a number \(at --opt ub\); expected a number >= 1/);
   assert.throws(() => partition({ vcycles: '1.5' }), /option vcycles=1.5 is not an integer/);
-  assert.throws(() => partition({ 'gap.samples': 'x' }), /option gap.samples=x is not a number/);
+  assert.throws(() => partition({ 'gap.samples': 'x' }), /option gap.samples=x is not an integer/);
+  assert.throws(() => partition({ 'gap.layers': '1.5' }), /option gap.layers=1.5 is not an integer/);
   assert.throws(() => partition({ laplacian: 'random-walk' }), /laplacian=random-walk/);
   assert.ok(partition({ ub: '1.05', vcycles: '2', tol: '1e-5' })[0]!.cells.length > 0);
   // every problem checks its values up front, whichever solvers the grid holds (the readers the solvers call)
@@ -51,7 +52,10 @@ test('planGrid checks names before any work and expands the grid', () => {
   assert.throws(() => grid('index', 'binary-search', { 'rmi.root': 'cubc' }), /unknown RMI root model 'cubc' \(did you mean cubic\?\)/);
   assert.throws(() => grid('index', 'binary-search', { 'rmi.tableBits': '27' }), /option rmi.tableBits=27 is out of range/);
   assert.throws(() => grid('index', 'binary-search', { lookups: 'many' }), /option lookups=many is not an integer/);
-  assert.throws(() => grid('index', 'binary-search', { 'rmi.tableBits': '12' }), /rmi.tableBits sets a fixed RMI, and none is given/);
+  assert.throws(() => grid('index', 'binary-search', { 'rmi.tableBits': '12' }), /rmi.tableBits sets the table of a fixed RMI's radix-table root, and rmi.root is not radix-table/);
+  assert.throws(() => grid('index', 'binary-search', { 'rmi.root': 'cubic', 'rmi.tableBits': '12' }), /rmi.root is not radix-table/);
+  assert.throws(() => grid('index', 'binary-search', { 'rmi.maxBytes': '79' }), /option rmi.maxBytes=79 is out of range \(at --opt rmi.maxBytes\); expected an integer >= 80 \(the smallest RMI/);
+  assert.ok(grid('index', 'binary-search', { 'rmi.root': 'radix-table', 'rmi.tableBits': '12' })[0]!.cells.length > 0);
   assert.throws(() => grid('index', 'binary-search', { 'rmi.root': 'cubic', 'rmi.maxBytes': '4096' }), /rmi.maxBytes sets the RMI search, which a fixed RMI \(rmi.root, rmi.branching\) skips/);
   assert.ok(grid('index', 'binary-search', { rbs_bits: 'auto', 'rmi.root': 'cubic', 'rmi.branching': '64', 'pgm.epsilon': '64' })[0]!.cells.length > 0);
   assert.throws(() => grid('chip', 'greedy', { sa_steps: '0' }), /option sa_steps=0 is out of range/);
@@ -59,11 +63,15 @@ test('planGrid checks names before any work and expands the grid', () => {
   assert.throws(() => grid('scheduling', 'fifo', { compat: 'maybe' }), /option compat=maybe is not a boolean \(at --opt compat\)/);
   assert.throws(() => grid('scheduling', 'fifo', { 'decima.sample': '2' }), /option decima.sample=2 is not a boolean/);
   assert.throws(() => grid('scheduling', 'fifo', { 'decima.learningRate': 'fast' }), /option decima.learningRate=fast is not a number/);
-  assert.throws(() => grid('scheduling', 'fifo', { 'decima.gnnHidden': '16,x' }), /option decima.gnnHidden=16,x: item 2 \('x'\) is not a number/);
-  assert.throws(() => grid('scheduling', 'fifo', { 'decima.episodesPerIteration': '1' }), /decima.episodesPerIteration=1 is invalid/);
+  assert.throws(() => grid('scheduling', 'fifo', { 'decima.gnnHidden': '16,x' }), /option decima.gnnHidden=16,x: item 2 \('x'\) is not an integer/);
+  assert.throws(() => grid('scheduling', 'fifo', { 'decima.chunkSteps': '0' }), /option decima.chunkSteps=0 is out of range \(at --opt decima.chunkSteps\); expected an integer >= 1/);
+  assert.throws(() => grid('scheduling', 'fifo', { 'decima.jobExtras': '5' }), /option decima.jobExtras=5 is not one of 0, 4, 9/);
+  assert.throws(() => grid('scheduling', 'fifo', { 'decima.episodesPerIteration': '1' }), /option decima.episodesPerIteration=1 is out of range \(at --opt decima.episodesPerIteration\); expected an integer >= 2 \(the baseline averages/);
   assert.ok(grid('scheduling', 'fifo', { compat: '0', 'decima.sample': 'yes', 'decima.expertAlpha': 'NaN', 'decima.teacherLimitDeltas': '-2,2' })[0]!.cells.length > 0);
   assert.throws(() => grid('compiler', 'Oz', { learningRate: 'x' }), /option learningRate=x is not a number/);
-  assert.throws(() => grid('compiler', 'Oz', { hidden: '64x' }), /option hidden=64x: item 2 \(''\) is not a number/);
+  assert.throws(() => grid('compiler', 'Oz', { numEnvs: '0' }), /option numEnvs=0 is out of range/);
+  assert.throws(() => grid('compiler', 'Oz', { observation: 'autophase-nrm' }), /unknown observation 'autophase-nrm' \(did you mean autophase-norm\?\)/);
+  assert.throws(() => grid('compiler', 'Oz', { hidden: '64x' }), /option hidden=64x: item 2 \(''\) is not an integer/);
   assert.throws(() => grid('compiler', 'Oz', { actionHistory: 'maybe' }), /option actionHistory=maybe is not a boolean/);
   assert.throws(() => grid('compiler', 'Oz', { semantics: 'off' }), /option semantics=off is not a boolean/);
   assert.throws(() => grid('compiler', 'Oz', { allPasses: '2' }), /option allPasses=2 is not a boolean/);
@@ -255,12 +263,17 @@ test('a problem\'s meta metrics reach the JSON summary (scheduling: simulator de
 });
 
 test('a user error in a worker thread stays a user error (one line, exit 2), not a crash', async () => {
-  const store = await ResultsStore.open(join(tempDir('selfopt-usererr-'), 'r.duckdb'));
+  const dir = tempDir('selfopt-usererr-');
+  const store = await ResultsStore.open(join(dir, 'r.duckdb'));
+  // (a key file the worker finds truncated when it loads the instance: no check before the cells reads it)
+  const keys = join(dir, 'short_uint64');
+  const bytes = Buffer.alloc(8 + 30);
+  bytes.writeBigUInt64LE(10n, 0); // 10 keys announced, 30 bytes follow
+  writeFileSync(keys, bytes);
   try {
     await assert.rejects(
-      // (an option value the solver can only refuse in the worker, with the keys: no RMI fits in 1 byte)
-      runBench(options({ solvers: ['rmi'], seeds: 1, concurrency: 1, options: { 'rmi.maxBytes': '1' } }), store),
-      (e: unknown) => e instanceof SelfoptError && /no RMI candidate fits in 1 bytes/.test(e.message) && /cell index\/uniform_dense_20K_uint64\/rmi\/seed 1/.test(e.message),
+      runBench(options({ instances: [keys], solvers: ['binary-search'], seeds: 1, concurrency: 1 }), store),
+      (e: unknown) => e instanceof SelfoptError && /file is truncated/.test(e.message) && /cell index\/short_uint64\/binary-search\/seed 1/.test(e.message),
     );
   } finally {
     await store.close();

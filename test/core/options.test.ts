@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { boolOption, configOption, intOption, numberOption } from '../../src/core/options.js';
+import { boolOption, configOption, countFrom, intOption, NON_NEGATIVE, numberOption } from '../../src/core/options.js';
 import { SelfoptError } from '../../src/core/errors.js';
 
 test('boolOption takes 1/true/yes and 0/false/no, and refuses anything else with one clear error', () => {
@@ -22,18 +22,38 @@ test('intOption and numberOption read, range-check and refuse an empty number', 
   assert.throws(() => numberOption({ x: 'Infinity' }, 'x', 0), /is not a number/);
 });
 
-test('configOption reads every field of a config by the type of its default, and leaves other options alone', () => {
-  const defaults = { rate: 0.5, off: NaN, on: false, sizes: [8, 8], deltas: [] as number[], kind: 'a' };
-  assert.deepEqual(configOption({}, 'p.', defaults), defaults);
-  const cfg = configOption({ 'p.rate': '2', 'p.off': 'NaN', 'p.on': 'yes', 'p.sizes': '16, 32', 'p.deltas': '-1,1', 'p.kind': 'b', rate: '9', 'p.other': '1' }, 'p.', defaults);
-  assert.deepEqual(cfg, { rate: 2, off: NaN, on: true, sizes: [16, 32], deltas: [-1, 1], kind: 'b' });
+test('configOption reads every field of a config by the type of its default, holds numbers to their rules, and leaves other options alone', () => {
+  const defaults = { rate: 0.5, off: NaN, on: false, sizes: [8, 8], deltas: [] as number[], kind: 'a', extras: 0 };
+  const rules = { rate: NON_NEGATIVE, sizes: countFrom(1), deltas: { int: true }, extras: { oneOf: [0, 4, 9] } };
+  assert.deepEqual(configOption({}, 'p.', defaults, { rules }), defaults);
+  const cfg = configOption({ 'p.rate': '2', 'p.off': 'NaN', 'p.on': 'yes', 'p.sizes': '16, 32', 'p.deltas': '-1,1', 'p.kind': 'b', 'p.extras': '4', rate: '9', 'p.other': '1' }, 'p.', defaults, { rules });
+  assert.deepEqual(cfg, { rate: 2, off: NaN, on: true, sizes: [16, 32], deltas: [-1, 1], kind: 'b', extras: 4 });
   assert.deepEqual(configOption({ 'p.sizes': '' }, 'p.', defaults).sizes, []);
   assert.deepEqual(configOption({ sizes: '4x5' }, '', defaults, { sep: 'x' }).sizes, [4, 5]);
   assert.equal(defaults.rate, 0.5, 'the defaults are not changed');
-  // NaN is taken only where the default is NaN (the configs' "off"); bounds apply to numbers
+  // NaN is taken only where the default is NaN (the configs' "off"); a field without a rule takes any finite number
   assert.throws(() => configOption({ 'p.rate': 'NaN' }, 'p.', defaults), /option p.rate=NaN is not a number/);
-  assert.throws(() => configOption({ 'p.rate': '-1' }, 'p.', defaults, { min: 0 }), /option p.rate=-1 is out of range \(at --opt p.rate\); expected a number >= 0/);
+  assert.equal(configOption({ 'p.rate': '-1' }, 'p.', defaults).rate, -1);
+  assert.throws(() => configOption({ 'p.rate': '-1' }, 'p.', defaults, { rules }), (e: unknown) => e instanceof SelfoptError
+    && e.message === 'option p.rate=-1 is out of range (at --opt p.rate); expected a number >= 0');
   assert.throws(() => configOption({ 'p.on': 'sure' }, 'p.', defaults), /option p.on=sure is not a boolean/);
+  assert.throws(() => configOption({ 'p.extras': '5' }, 'p.', defaults, { rules }), (e: unknown) => e instanceof SelfoptError
+    && e.message === 'option p.extras=5 is not one of 0, 4, 9 (at --opt p.extras); expected one of 0, 4, 9');
   assert.throws(() => configOption({ 'p.sizes': '16,,32' }, 'p.', defaults), (e: unknown) => e instanceof SelfoptError
-    && e.message === "option p.sizes=16,,32: item 2 ('') is not a number (at --opt p.sizes); expected numbers separated by ','");
+    && e.message === "option p.sizes=16,,32: item 2 ('') is not a number (at --opt p.sizes); expected numbers separated by ',', each a number");
+  assert.throws(() => configOption({ 'p.sizes': '16,0.5' }, 'p.', defaults, { rules }), (e: unknown) => e instanceof SelfoptError
+    && e.message === "option p.sizes=16,0.5: item 2 ('0.5') is not an integer (at --opt p.sizes); expected numbers separated by ',', each an integer >= 1");
+  assert.throws(() => configOption({ 'p.deltas': '-1.5' }, 'p.', defaults, { rules }), /item 1 \('-1.5'\) is not an integer/);
+});
+
+test('every training config reads its own defaults back, given as options: no rule refuses a default', async () => {
+  const { DECIMA_DEFAULTS, DECIMA_STREAM_DEFAULTS, decimaConfig } = await import('../../src/problems/scheduling/decima-train.js');
+  const { COMPILER_PPO_DEFAULTS, configFrom } = await import('../../src/problems/compiler/ppo.js');
+  const { GAP_DEFAULTS, gapConfig } = await import('../../src/problems/partition/gap.js');
+  const asOptions = (cfg: object, prefix: string, sep = ',') => Object.fromEntries(Object.entries(cfg).map(([k, v]) =>
+    [prefix + k, typeof v === 'boolean' ? (v ? '1' : '0') : Array.isArray(v) ? v.join(sep) : String(v)]));
+  const decima = { ...DECIMA_DEFAULTS, ...DECIMA_STREAM_DEFAULTS };
+  assert.deepEqual(decimaConfig(undefined, asOptions(decima, 'decima.')), decima);
+  assert.deepEqual(configFrom(asOptions(COMPILER_PPO_DEFAULTS, '', 'x')), COMPILER_PPO_DEFAULTS);
+  assert.deepEqual(gapConfig(asOptions(GAP_DEFAULTS, 'gap.')), GAP_DEFAULTS);
 });

@@ -23,11 +23,11 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { LearnedSolver, SolveContext, TrainBudget, TrainContext } from '../../core/problem.js';
 import { Rng } from '../../core/rng.js';
-import { SelfoptError } from '../../core/errors.js';
+import { SelfoptError, unknownName } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { geomean } from '../../core/stats.js';
 import { checkpointFor } from '../../core/train.js';
-import { configOption } from '../../core/options.js';
+import { configOption, countFrom, NON_NEGATIVE, PROBABILITY, type FieldRule } from '../../core/options.js';
 import { trainPpo } from '../../learn/ppo.js';
 import { MlpPolicy } from '../../learn/policy.js';
 import { noGrad } from '../../learn/tensor.js';
@@ -277,10 +277,18 @@ export function guidedSearch(policy: PassPolicy, inst: CompilerInstance, rng: Rn
 // Training
 // ---------------------------------------------------------------------------------------------
 
-/** The training config: each field of COMPILER_PPO_DEFAULTS overridden by `--opt <field>=value` (`hidden` as 256x256). */
+/** What each number field of the PPO config takes (configOption). */
+const PPO_RULES: Partial<Record<keyof CompilerPpoConfig, FieldRule>> = {
+  episodeLength: countFrom(1), hidden: countFrom(1), chunkSteps: countFrom(1), numEnvs: countFrom(1), numSteps: countFrom(1),
+  learningRate: NON_NEGATIVE, entCoef: NON_NEGATIVE, gamma: PROBABILITY, workers: countFrom(0), maxProgramBytes: countFrom(1),
+  bcEpochs: countFrom(0), bcBatch: countFrom(1), bcLearningRate: NON_NEGATIVE, demoSteps: countFrom(1), daggerRounds: countFrom(0),
+};
+const OBSERVATIONS: readonly ObservationKind[] = ['instcount-norm', 'autophase-norm', 'both'];
+
+/** The training config: each field of COMPILER_PPO_DEFAULTS overridden by `--opt <field>=value` (`hidden` as 256x256; PPO_RULES). */
 export function configFrom(options: Readonly<Record<string, string>>): CompilerPpoConfig {
-  const cfg = configOption(options, '', COMPILER_PPO_DEFAULTS, { sep: 'x' });
-  if (!['instcount-norm', 'autophase-norm', 'both'].includes(cfg.observation)) throw new SelfoptError(`observation=${cfg.observation}`, '--opt observation', 'instcount-norm, autophase-norm or both');
+  const cfg = configOption(options, '', COMPILER_PPO_DEFAULTS, { sep: 'x', rules: PPO_RULES });
+  if (!OBSERVATIONS.includes(cfg.observation)) throw unknownName('observation', cfg.observation, OBSERVATIONS, '--opt observation');
   return cfg;
 }
 

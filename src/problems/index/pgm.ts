@@ -317,7 +317,7 @@ export const pgmSolver: Solver<KeySet, SearchIndex> = {
   },
 };
 
-/** `--opt pgm.epsilon=E,pgm.epsilonRecursive=R`, checked as buildPgm checks them. */
+/** `--opt pgm.epsilon=E pgm.epsilonRecursive=R`, checked as buildPgm checks them. */
 export function pgmOptions(options: Readonly<Record<string, string>>): PgmConfig {
   return {
     epsilon: intOption(options, 'pgm.epsilon', PGM_DEFAULTS.epsilon, 1),

@@ -274,7 +274,7 @@ export const radixSplineSolver: Solver<KeySet, SearchIndex> = {
   },
 };
 
-/** `--opt rs.epsilon=E,rs.radixBits=R`, checked as buildRadixSpline checks them. */
+/** `--opt rs.epsilon=E rs.radixBits=R`, checked as buildRadixSpline checks them. */
 export function radixSplineOptions(options: Readonly<Record<string, string>>): RadixSplineConfig {
   return {
     epsilon: intOption(options, 'rs.epsilon', RADIX_SPLINE_DEFAULTS.epsilon, 1),

@@ -454,7 +454,8 @@ export function rmiOptions(options: Readonly<Record<string, string>>, quick: boo
     timed: intOption(options, 'rmi.timed', quick ? RMI_TIMED_QUICK : RMI_TIMED, 1, 64),
     tuning: quick ? TUNING_QUICK : TUNING_DEFAULTS,
   };
-  const mb = intOption(options, 'rmi.maxBytes', undefined, 1, Infinity, 'a positive integer');
+  const smallest = rmiBytes(1, 'linear', 0);
+  const mb = intOption(options, 'rmi.maxBytes', undefined, smallest, Infinity, `an integer >= ${smallest} (the smallest RMI, one leaf, header included)`);
   if (mb !== undefined) search.maxBytes = mb;
   const root = options['rmi.root'];
   if (root !== undefined && !(RMI_ROOTS as readonly string[]).includes(root)) {
@@ -464,10 +465,10 @@ export function rmiOptions(options: Readonly<Record<string, string>>, quick: boo
   const tableBits = intOption(options, 'rmi.tableBits', undefined, 1, 26);
   // A setting of the other mode would be silently ignored: refuse the mix instead.
   const fixedKeys = ['rmi.root', 'rmi.branching'], searchKeys = ['rmi.timed', 'rmi.maxBytes'];
-  if (root === undefined && branching === undefined) {
-    if (tableBits !== undefined) throw new SelfoptError('rmi.tableBits sets a fixed RMI, and none is given', '--opt rmi.tableBits', 'rmi.root or rmi.branching beside it');
-    return { search };
+  if (tableBits !== undefined && root !== 'radix-table') {
+    throw new SelfoptError("rmi.tableBits sets the table of a fixed RMI's radix-table root, and rmi.root is not radix-table", '--opt rmi.tableBits', 'rmi.root=radix-table beside it');
   }
+  if (root === undefined && branching === undefined) return { search };
   const mixed = searchKeys.find((k) => options[k] !== undefined);
   if (mixed) throw new SelfoptError(`${mixed} sets the RMI search, which a fixed RMI (${fixedKeys.join(', ')}) skips`, `--opt ${mixed}`, `either ${fixedKeys.join('/')} or ${searchKeys.join('/')}`);
   return { fixed: { root: root as RmiRoot | undefined, branching, ...(tableBits !== undefined ? { tableBits } : {}) }, search };

@@ -52,7 +52,7 @@ import type { CsrGraph } from '../../core/graph.js';
 import { totalVertexWeight, weightedDegrees } from '../../core/graph.js';
 import { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
-import { configOption } from '../../core/options.js';
+import { configOption, countFrom, NON_NEGATIVE, PROBABILITY, type FieldRule } from '../../core/options.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { checkpointFor } from '../../core/train.js';
 import type { LearnedSolver, SolveContext, TrainBudget, TrainContext } from '../../core/problem.js';
@@ -104,9 +104,17 @@ export const GAP_DEFAULTS: GapConfig = {
   unevenShareProb: 0.25, saveEverySeconds: 60, multilevel: 1, vcycles: 2, samples: 0, bisectionTries: 4,
 };
 
-/** GAP's settings: each field of GAP_DEFAULTS overridden by `--opt gap.<field>=value`, a number >= 0. */
+/** What each field of GAP's settings takes (configOption). */
+const GAP_RULES: Record<keyof GapConfig, FieldRule> = {
+  hidden: countFrom(1), layers: countFrom(1), learningRate: NON_NEGATIVE, balanceWeight: NON_NEGATIVE, graphsPerFamily: countFrom(0),
+  coarsenedCopies: countFrom(0), minVertices: countFrom(2), maxVertices: countFrom(2), unevenShareProb: PROBABILITY,
+  saveEverySeconds: NON_NEGATIVE, multilevel: { oneOf: [0, 1], expected: '1 (each bisection multilevel) or 0 (GAP on the whole graph)' },
+  vcycles: countFrom(0), samples: countFrom(0), bisectionTries: countFrom(1),
+};
+
+/** GAP's settings: each field of GAP_DEFAULTS overridden by `--opt gap.<field>=value` (GAP_RULES). */
 export function gapConfig(options: Readonly<Record<string, string>>): GapConfig {
-  return configOption(options, 'gap.', GAP_DEFAULTS, { min: 0 });
+  return configOption(options, 'gap.', GAP_DEFAULTS, { rules: GAP_RULES });
 }
 
 // ---------------------------------------------------------------------------------------------

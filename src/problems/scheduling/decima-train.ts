@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
-import { configOption } from '../../core/options.js';
+import { configOption, countFrom, NON_NEGATIVE, PROBABILITY, type FieldRule } from '../../core/options.js';
 import { writeFileAtomic } from '../../core/files.js';
 import type { TrainBudget, TrainContext } from '../../core/problem.js';
 import { Adam, AverageRewardRate, reinforceAdvantages, tidy, tensor, sum, mul, sub, add, reshape, gather, pick, saveCheckpoint, loadCheckpoint, type AdamState } from '../../learn/index.js';
@@ -38,7 +38,7 @@ import { sweepAlpha, sweepRankShape, SWEEP_EPISODES } from './heuristics.js';
 import type { JobOrder, RankShape } from './weighted-fair.js';
 import { imitationGradient, sampleBatch, expertFromInputs, type ImitationEpisode } from './decima-imitation.js';
 import { Rollouts } from './decima-rollouts.js';
-import { DecimaNet, DECIMA_NET_DEFAULTS, JOB_EXTRAS_FULL, STAGE_EXTRAS, chosenStageHeads, type Step, type DecimaNetOptions } from './decima-net.js';
+import { DecimaNet, DECIMA_NET_DEFAULTS, JOB_EXTRAS, JOB_EXTRAS_FULL, STAGE_EXTRAS, chosenStageHeads, type Step, type DecimaNetOptions } from './decima-net.js';
 
 // ---------------------------------------------------------------------------------------------
 // Hyperparameters
@@ -172,12 +172,25 @@ export const DECIMA_DEFAULTS: DecimaConfig = {
 /** Decima's hyperparameters for continuous arrivals (decima-sim's README command, per second). */
 export const DECIMA_STREAM_DEFAULTS: Partial<DecimaConfig> = { resetProbInit: 5e-4, resetProbDecay: 4e-7, resetProbMin: 5e-5, differentialReward: true };
 
-/** The training config: the workload's defaults, each field overridden by `--opt decima.<field>=value` (configOption). */
+/** What each field of the config takes (configOption): the rest are free numbers (the alphas, NaN as "off") or booleans. */
+const DECIMA_RULES: Partial<Record<keyof DecimaConfig, FieldRule>> = {
+  embed: countFrom(1), gnnHidden: countFrom(1), headHidden: countFrom(1),
+  jobExtras: { oneOf: [0, JOB_EXTRAS, JOB_EXTRAS_FULL], expected: `0 (the paper's inputs), ${JOB_EXTRAS} or ${JOB_EXTRAS_FULL}` },
+  stageExtras: { oneOf: [0, STAGE_EXTRAS], expected: `0 (the paper's inputs) or ${STAGE_EXTRAS}` },
+  episodesPerIteration: { int: true, min: 2, expected: 'an integer >= 2 (the baseline averages over the episodes of one sequence)' },
+  learningRate: NON_NEGATIVE, rewardScale: { min: Number.MIN_VALUE, expected: 'a number > 0' },
+  entropyWeightInit: NON_NEGATIVE, entropyWeightDecay: NON_NEGATIVE, entropyWeightMin: NON_NEGATIVE,
+  resetProbInit: PROBABILITY, resetProbDecay: PROBABILITY, resetProbMin: PROBABILITY,
+  averageRewardWindow: countFrom(1), chunkSteps: countFrom(1), saveEverySeconds: NON_NEGATIVE, workers: countFrom(0),
+  imitationIterations: countFrom(0), imitationLearningRate: NON_NEGATIVE, imitationUpdates: countFrom(0), imitationBatch: countFrom(1), imitationBuffer: countFrom(1),
+  teacherRollouts: countFrom(0), teacherLabelShare: PROBABILITY, teacherLimitDeltas: { int: true }, teacherMinGainS: NON_NEGATIVE,
+  anchorWeight: NON_NEGATIVE, anchorStates: countFrom(1),
+};
+
+/** The training config: the workload's defaults, each field overridden by `--opt decima.<field>=value` (configOption, DECIMA_RULES). */
 export function decimaConfig(inst: SchedulingInstance | undefined, options: Readonly<Record<string, string>>): DecimaConfig {
   const base: DecimaConfig = { ...DECIMA_DEFAULTS, ...(inst?.workload.kind === 'stream' ? DECIMA_STREAM_DEFAULTS : {}) };
-  const cfg = configOption(options, 'decima.', base);
-  if (!(Number.isInteger(cfg.episodesPerIteration) && cfg.episodesPerIteration >= 2)) throw new SelfoptError(`option decima.episodesPerIteration=${cfg.episodesPerIteration} is invalid`, '--opt decima.episodesPerIteration', 'an integer >= 2 (the baseline averages over the episodes of one sequence)');
-  return cfg;
+  return configOption(options, 'decima.', base, { rules: DECIMA_RULES });
 }
 
 // ---------------------------------------------------------------------------------------------
