@@ -5,9 +5,11 @@
  * exits 1.
  */
 import { Command, Option } from 'commander';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { DataPath } from '../core/data.js';
-import { reportError, SelfoptError } from '../core/errors.js';
+import { reportError, SelfoptError, unknownName } from '../core/errors.js';
 import { problems, getProblem } from '../problems/all.js';
 import { describeProblem } from '../core/problem.js';
 import { type BenchOptions, planGrid, runBench } from '../bench/runner.js';
@@ -181,7 +183,7 @@ results
     }
   });
 
-program
+const data = program
   .command('data')
   .description('every dataset: where it was found, its source and license, how to obtain it')
   .addOption(dataOption())
@@ -195,6 +197,38 @@ program
     for (const r of rows) {
       console.log(`\n${r.relPath} (${r.problem}): ${r.foundAt ? `found at ${r.foundAt}` : 'NOT FOUND'}`);
       console.log(`  ${r.description}\n  source:  ${r.source}\n  license: ${r.license}\n  obtain:  ${r.obtain}`);
+      if (r.build) console.log(`  build:   selfopt data build ${r.relPath}  (needs ${r.build.needs})`);
+    }
+  });
+
+data
+  .command('build')
+  .description('make datasets on this machine from the Debian or npm packages they came from (see `selfopt data`)')
+  .argument('<names...>', 'datasets by path (index/flights_ts_3M_uint64) or file name')
+  .option('--data <dir>', 'directory to write into (default ./data, which the data search path reads)', 'data')
+  .option('--force', 'build again a dataset already there')
+  .action(async (names: string[], o: { data: string; force?: boolean }) => {
+    const all = problems.flatMap((p) => p.datasets);
+    const buildable = all.filter((d) => d.build).map((d) => d.relPath);
+    // Every name is checked before anything is built.
+    const chosen = names.map((name) => {
+      const d = all.find((x) => x.relPath === name || x.relPath.split('/').pop() === name);
+      if (!d?.build) {
+        if (d) throw new SelfoptError(`dataset ${d.relPath} has no builder yet`, 'selfopt data build', `one of: ${buildable.join(', ')} (${d.relPath}: ${d.obtain})`);
+        // named as the user named it: by path, or by file name
+        throw unknownName('dataset', name, name.includes('/') ? buildable : buildable.map((b) => b.split('/').pop()!), 'selfopt data build');
+      }
+      return d as typeof d & { build: NonNullable<typeof d.build> };
+    });
+    for (const d of chosen) {
+      const path = resolve(o.data, d.relPath);
+      if (existsSync(path) && !o.force) {
+        console.error(`${d.relPath}: already at ${path} (--force builds it again)`);
+        continue;
+      }
+      const t0 = performance.now();
+      await d.build.build(path, (line) => console.error(`${d.relPath}: ${line}`));
+      console.error(`${d.relPath}: wrote ${path} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }
   });
 

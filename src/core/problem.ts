@@ -130,6 +130,16 @@ export interface Dataset {
   license: string;
   /** How a user obtains it (a package to install, a builder command). */
   obtain: string;
+  /** Optional: makes the dataset on this machine from its source (`selfopt data build <relPath>`). */
+  build?: DatasetBuilder;
+}
+
+/** Makes a dataset from the registry it came from (a Debian package, an npm package), as PROVENANCE.md describes. */
+export interface DatasetBuilder {
+  /** What it reads that a fresh machine may lack, as a command or a place: `apt-get install tor-geoipdb`. */
+  needs: string;
+  /** Writes the dataset to `path` atomically; `log` says what it does. A missing source is a SelfoptError saying what to install. */
+  build(path: string, log: (line: string) => void): void | Promise<void>;
 }
 
 export interface Problem<I = any, S = any> {

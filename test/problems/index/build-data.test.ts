@@ -1,0 +1,78 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SelfoptError } from '../../../src/core/errors.js';
+import { BUILDERS, TOR_GEOIP, flightTimestamps, ipv4RangeStarts, ipv4Builder, ipv6High64, ipv6RangeStartsHi64 } from '../../../src/problems/index/build-data.js';
+import { loadSosd } from '../../../src/problems/index/instances.js';
+import { keyAt } from '../../../src/problems/index/keys.js';
+import { indexProblem } from '../../../src/problems/index/index.js';
+import { tempDir } from '../../tmp.js';
+
+const CLI = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
+
+test('the tor IPv4 table gives its distinct range starts, sorted; a bad line is named by its number', () => {
+  const text = '# header\n#\n16777472,16778239,CN\n16777216,16777471,AU\n\n16777472,16777500,CN\n4294967040,4294967295,??\n';
+  assert.deepEqual([...ipv4RangeStarts(text, 'geoip')], [16777216, 16777472, 4294967040]);
+  assert.throws(() => ipv4RangeStarts('# c\n1,2,AU\n4294967296,4294967297,??\n', 'geoip'), (e: unknown) => e instanceof SelfoptError
+    && /'4294967296' is not an IPv4 address as a decimal integer \(at geoip, line 3\)/.test(e.message));
+  assert.throws(() => ipv4RangeStarts('1.2.3.4,1.2.3.5,AU\n', 'geoip'), /line 1/);
+});
+
+test('IPv6 addresses give their upper 64 bits, with :: expanded wherever it stands', () => {
+  assert.equal(ipv6High64('2001:4:112::', 'x'), 0x2001_0004_0112_0000n);
+  assert.equal(ipv6High64('2001:0:ffff:ffff:ffff:ffff:ffff:ffff', 'x'), 0x2001_0000_ffff_ffffn);
+  assert.equal(ipv6High64('::', 'x'), 0n);
+  assert.equal(ipv6High64('::ffff:1:2', 'x'), 0n);
+  assert.equal(ipv6High64('fe80::1:2:3:4:5:6', 'x'), 0xfe80_0000_0001_0002n);
+  assert.equal(ipv6High64('FFFF:FFFF:FFFF:FFFF::', 'x'), 0xffff_ffff_ffff_ffffn);
+  for (const bad of ['1::2::3', '1:2:3:4:5:6:7', '1:2:3:4:5:6:7:8:9', 'g::', '12345::', '1:2:3:4:5:6:7::8']) {
+    assert.throws(() => ipv6High64(bad, 'geoip6, line 7'), (e: unknown) => e instanceof SelfoptError && e.message.includes(`'${bad}' is not an IPv6 address (at geoip6, line 7)`), bad);
+  }
+  // distinct upper halves, sorted, as uint64 (keys above 2^53 stay exact)
+  const keys = ipv6RangeStartsHi64('# c\n2c0f:fff0::,2c0f:fff0:ffff::,NG\n2001:2::,2001:2:0:ffff::,JP\n2001:2::8000:0:0,2001:2::ffff:0:0,JP\n', 'geoip6');
+  assert.deepEqual([...keys], [0x2001_0002_0000_0000n, 0x2c0f_fff0_0000_0000n]);
+});
+
+test('flight times: a parquet TIMESTAMP column read as UTC unix seconds, sorted, duplicates kept; a row without a date is refused', async () => {
+  const dir = tempDir('selfopt-flights-');
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const db = await DuckDBInstance.create(':memory:');
+  const c = await db.connect();
+  const good = join(dir, 'good.parquet'), holes = join(dir, 'holes.parquet');
+  await c.run(`copy (select * from (values (timestamp '2001-01-01 00:01:00', 5), (timestamp '2001-07-01 00:00:00', 1), (timestamp '2001-01-01 00:01:00', 2)) t(date, delay)) to '${good}' (format parquet)`);
+  await c.run(`copy (select * from (values (timestamp '2001-01-01 00:01:00'), (null)) t(date)) to '${holes}' (format parquet)`);
+  c.closeSync();
+  db.closeSync();
+  assert.deepEqual([...await flightTimestamps(good)], [978307260n, 978307260n, 993945600n]);
+  await assert.rejects(flightTimestamps(holes), /1 rows have no date/);
+});
+
+test('the index problem offers its builders through its datasets; `selfopt data build` refuses a name it cannot build, before building anything', () => {
+  const built = indexProblem.datasets.filter((d) => d.build).map((d) => d.relPath).sort();
+  assert.deepEqual(built, Object.keys(BUILDERS).sort());
+  assert.ok(built.includes('index/ipv4_range_starts_386K_uint32'));
+  const dir = tempDir('selfopt-databuild-');
+  const run = (...args: string[]) => spawnSync(process.execPath, [CLI, 'data', 'build', ...args, '--data', dir], { encoding: 'utf8' });
+  const typo = run('ipv4_range_starts_386K_uint3');
+  assert.equal(typo.status, 2);
+  assert.match(typo.stderr, /^selfopt: error: unknown dataset 'ipv4_range_starts_386K_uint3' \(did you mean ipv4_range_starts_386K_uint32\?\)/);
+  assert.match(run('index/flight_ts_3M_uint64').stderr, /\(did you mean index\/flights_ts_3M_uint64\?\)/);
+  const noBuilder = run('ipv4_range_starts_386K_uint32', 'gshhg_lon_4.3M_f64');
+  assert.equal(noBuilder.status, 2);
+  assert.match(noBuilder.stderr, /dataset index\/gshhg_lon_4.3M_f64 has no builder yet/);
+  assert.equal(existsSync(join(dir, 'index')), false, 'nothing was built');
+});
+
+test('with Debian\'s tor-geoipdb installed, the IPv4 set builds and loads: distinct, sorted 32-bit keys', { skip: !existsSync(TOR_GEOIP) && 'tor-geoipdb is not installed' }, async () => {
+  const dir = tempDir('selfopt-ipv4-');
+  const path = join(dir, 'ipv4_range_starts_386K_uint32');
+  const log: string[] = [];
+  await ipv4Builder.build(path, (l) => log.push(l));
+  const keys = loadSosd(path); // refuses unsorted keys
+  assert.ok(keys.n > 100_000, `${keys.n} keys`);
+  for (let i = 1; i < keys.n; i++) assert.ok(keyAt(keys, i) > keyAt(keys, i - 1), `distinct at ${i}`);
+  assert.match(log.at(-1)!, new RegExp(`^${keys.n} distinct IPv4 range starts$`));
+});
