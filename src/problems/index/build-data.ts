@@ -3,9 +3,6 @@
  * machine without ../shared/data makes the same files: `selfopt data build index/<name>`. Each
  * follows the derivation that shared/data/index/PROVENANCE.md gives in words, checks what it
  * reads, and says when its source is not the one our files were made from (the result may differ).
- *
- * The GSHHG sets (S2 cell ids, longitudes) have no builder yet: they need netCDF-4 decoding and the
- * S2 cell id projection.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -14,7 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SelfoptError } from '../../core/errors.js';
 import type { DatasetBuilder } from '../../core/problem.js';
-import { fromBigUint64, fromUint32 } from './keys.js';
+import { fromBigUint64, fromFloat64, fromUint32 } from './keys.js';
+import { NetcdfClassic, binnedVertices } from './gshhg.js';
+import { s2LeafCellIds } from './s2-cell.js';
 import { writeSosd } from './instances.js';
 
 /** Debian tor-geoipdb's tables: `low,high,country` a line (IPv4 as decimal integers, IPv6 as addresses), `#` comments. */
@@ -74,20 +73,28 @@ export function ipv6High64(addr: string, where: string): bigint {
   return hi;
 }
 
-function distinctSorted<T extends Uint32Array | BigUint64Array>(a: T): T {
+function distinctSorted<T extends Uint32Array | BigUint64Array | Float64Array>(a: T): T {
   a.sort();
   let m = 0;
   for (let i = 0; i < a.length; i++) if (i === 0 || a[i] !== a[m - 1]) a[m++] = a[i]!;
   return a.slice(0, m) as T;
 }
 
-/** The table at `path`, refused with what to install when absent; a note when it is not the one our files came from. */
-function readGeoip(path: typeof TOR_GEOIP | typeof TOR_GEOIP6, log: (line: string) => void): string {
-  if (!existsSync(path)) throw new SelfoptError(`${path} not found`, 'selfopt data build', 'Debian\'s tor-geoipdb installed (apt-get install tor-geoipdb)');
+/**
+ * The bytes of the source file `path`, refused with what to install when absent, and a note when
+ * its sha256 does not begin with `sha256` (PROVENANCE.md's): another version than our files were
+ * made from, so the keys will differ.
+ */
+function readSource(path: string, sha256: string, install: string, log: (line: string) => void): Buffer {
+  if (!existsSync(path)) throw new SelfoptError(`${path} not found`, 'selfopt data build', `${install} installed`);
   const bytes = readFileSync(path);
   const sha = createHash('sha256').update(bytes).digest('hex');
-  if (!sha.startsWith(GEOIP_SHA256[path])) log(`note: ${path} (sha256 ${sha.slice(0, 8)}…) is another version than our files were made from (tor-geoipdb 0.4.9.11-0+deb12u1, sha256 ${GEOIP_SHA256[path]}…): the keys will differ`);
-  return bytes.toString('utf8');
+  if (!sha.startsWith(sha256)) log(`note: ${path} (sha256 ${sha.slice(0, 8)}…) is another version than our files were made from (sha256 ${sha256}…): the keys will differ`);
+  return bytes;
+}
+
+function readGeoip(path: typeof TOR_GEOIP | typeof TOR_GEOIP6, log: (line: string) => void): string {
+  return readSource(path, GEOIP_SHA256[path], "Debian's tor-geoipdb (apt-get install tor-geoipdb)", log).toString('utf8');
 }
 
 export const ipv4Builder: DatasetBuilder = {
@@ -153,8 +160,66 @@ export const flightsBuilder: DatasetBuilder = {
   },
 };
 
+/** GMT's full-resolution binned coastlines, rivers and borders (Debian gmt-gshhg-full 2.3.7), with their sha256 prefixes. */
+const GSHHG_FILES: [string, string][] = [['binned_GSHHS_f.nc', '3b0c146b'], ['binned_river_f.nc', '1e0f34b0'], ['binned_border_f.nc', '2c56007e']]
+  .map(([f, sha]) => [`/usr/share/gmt-gshhg/${f}`, sha] as [string, string]);
+
+/**
+ * Every vertex of the three GSHHG files (14,353,294). They are netCDF-4, so Debian's `nccopy`
+ * rewrites each as a classic netCDF file first, which NetcdfClassic reads.
+ */
+function gshhgVertices(log: (line: string) => void): { lon: Float64Array; lat: Float64Array } {
+  for (const [f, sha] of GSHHG_FILES) readSource(f, sha, "Debian's gmt-gshhg-full (apt-get install gmt-gshhg-full netcdf-bin)", log);
+  const dir = mkdtempSync(join(tmpdir(), 'selfopt-gshhg-'));
+  try {
+    const parts = GSHHG_FILES.map(([f], k) => {
+      const classic = join(dir, `${k}.nc`);
+      try {
+        execFileSync('nccopy', ['-k', '64-bit-offset', f, classic], { stdio: ['ignore', 'ignore', 'pipe'] });
+      } catch (e) {
+        const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'nccopy is not installed' : String((e as { stderr?: Buffer }).stderr ?? '').trim();
+        throw new SelfoptError(`could not convert ${f} to classic netCDF: ${why}`, 'selfopt data build', "Debian's netcdf-bin installed (apt-get install netcdf-bin)");
+      }
+      const v = binnedVertices(NetcdfClassic.read(classic));
+      log(`${f}: ${v.lon.length} vertices`);
+      return v;
+    });
+    const n = parts.reduce((a, p) => a + p.lon.length, 0);
+    const lon = new Float64Array(n), lat = new Float64Array(n);
+    let at = 0;
+    for (const p of parts) { lon.set(p.lon, at); lat.set(p.lat, at); at += p.lon.length; }
+    return { lon, lat };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export const s2CellIdsBuilder: DatasetBuilder = {
+  needs: 'apt-get install gmt-gshhg-full netcdf-bin',
+  build(path, log) {
+    const { lon, lat } = gshhgVertices(log);
+    // the vertices' level-30 cells, sorted and distinct, then every 2nd (as SOSD's downsample.py, d[::2])
+    const ids = distinctSorted(s2LeafCellIds(lat, lon));
+    const kept = new BigUint64Array(Math.ceil(ids.length / 2));
+    for (let k = 0; k < kept.length; k++) kept[k] = ids[2 * k]!;
+    writeSosd(path, fromBigUint64(kept));
+    log(`${ids.length} distinct S2 cell ids, every 2nd kept: ${kept.length}`);
+  },
+};
+
+export const longitudesBuilder: DatasetBuilder = {
+  needs: 'apt-get install gmt-gshhg-full netcdf-bin',
+  build(path, log) {
+    const keys = distinctSorted(gshhgVertices(log).lon);
+    writeSosd(path, fromFloat64(keys));
+    log(`${keys.length} distinct longitudes`);
+  },
+};
+
 /** The builders of the index sets, by relPath (index.ts gives them to DATASETS). */
 export const BUILDERS: Record<string, DatasetBuilder> = {
+  'index/gshhg_s2cellids_6.9M_uint64': s2CellIdsBuilder,
+  'index/gshhg_lon_4.3M_f64': longitudesBuilder,
   'index/flights_ts_3M_uint64': flightsBuilder,
   'index/ipv4_range_starts_386K_uint32': ipv4Builder,
   'index/ipv6_range_starts_hi64_269K_uint64': ipv6Builder,

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SelfoptError } from '../../../src/core/errors.js';
-import { BUILDERS, TOR_GEOIP, flightTimestamps, ipv4RangeStarts, ipv4Builder, ipv6High64, ipv6RangeStartsHi64 } from '../../../src/problems/index/build-data.js';
+import { BUILDERS, TOR_GEOIP, flightTimestamps, ipv4RangeStarts, ipv4Builder, ipv6High64, ipv6RangeStartsHi64, longitudesBuilder } from '../../../src/problems/index/build-data.js';
 import { loadSosd } from '../../../src/problems/index/instances.js';
 import { keyAt } from '../../../src/problems/index/keys.js';
 import { indexProblem } from '../../../src/problems/index/index.js';
@@ -60,9 +60,9 @@ test('the index problem offers its builders through its datasets; `selfopt data 
   assert.equal(typo.status, 2);
   assert.match(typo.stderr, /^selfopt: error: unknown dataset 'ipv4_range_starts_386K_uint3' \(did you mean ipv4_range_starts_386K_uint32\?\)/);
   assert.match(run('index/flight_ts_3M_uint64').stderr, /\(did you mean index\/flights_ts_3M_uint64\?\)/);
-  const noBuilder = run('ipv4_range_starts_386K_uint32', 'gshhg_lon_4.3M_f64');
+  const noBuilder = run('ipv4_range_starts_386K_uint32', 'tpch_json');
   assert.equal(noBuilder.status, 2);
-  assert.match(noBuilder.stderr, /dataset index\/gshhg_lon_4.3M_f64 has no builder yet/);
+  assert.match(noBuilder.stderr, /dataset scheduling\/tpch_json has no builder yet/);
   assert.equal(existsSync(join(dir, 'index')), false, 'nothing was built');
 });
 
@@ -75,4 +75,17 @@ test('with Debian\'s tor-geoipdb installed, the IPv4 set builds and loads: disti
   assert.ok(keys.n > 100_000, `${keys.n} keys`);
   for (let i = 1; i < keys.n; i++) assert.ok(keyAt(keys, i) > keyAt(keys, i - 1), `distinct at ${i}`);
   assert.match(log.at(-1)!, new RegExp(`^${keys.n} distinct IPv4 range starts$`));
+});
+
+const gshhg = existsSync('/usr/share/gmt-gshhg/binned_GSHHS_f.nc') && spawnSync('nccopy', [], { encoding: 'utf8' }).error === undefined;
+test('with Debian\'s gmt-gshhg-full and netcdf-bin installed, the longitude set builds: every vertex of the three files, distinct and sorted', { skip: !gshhg && 'gmt-gshhg-full or netcdf-bin is not installed' }, async () => {
+  const dir = tempDir('selfopt-lon-');
+  const path = join(dir, 'gshhg_lon_4.3M_f64');
+  const log: string[] = [];
+  await longitudesBuilder.build(path, (l) => log.push(l));
+  assert.deepEqual(log.slice(0, 3).map((l) => Number(/: (\d+) vertices$/.exec(l)?.[1])), [10_995_687, 2_565_425, 792_182]);
+  const keys = loadSosd(path);
+  assert.equal(keys.n, 4_262_795); // as PROVENANCE.md gives for gmt-gshhg-full 2.3.7
+  assert.ok(keys.x[0]! > -180 && keys.x[keys.n - 1] === 180);
+  for (let i = 1; i < keys.n; i++) assert.ok(keys.x[i]! > keys.x[i - 1]!, `distinct at ${i}`);
 });
