@@ -17,6 +17,7 @@ import { GAP_DEFAULTS, gapConfig, gapFmSolver, gapSolver } from './gap.js';
 import { partitionSvg } from './picture.js';
 import { prefixedOptions } from '../../core/options.js';
 import { CHECKPOINT_OPTION } from '../../core/train.js';
+import { BUILDERS } from './build-data.js';
 
 const QUICK_GENERATED = ['rgg_2k', 'mesh_2k'];
 const FULL_GENERATED = ['rgg_2k', 'mesh_2k', 'ba_2k', 'sbm_2k', 'compgraph_2k'];
@@ -81,7 +82,7 @@ export const partitionProblem: Problem<PartitionInstance, Int32Array> = {
   baseline: 'random',
   // The peers only when installed, so that a default run never fails for a missing one.
   solvers: [...heuristicSolvers, ...(findGpmetis() ? [gpmetisSolver] : []), ...(findScotch() ? [scotchSolver] : []), gapSolver, gapFmSolver],
-  datasets: DATASETS,
+  datasets: DATASETS.map((d) => (BUILDERS[d.relPath] ? { ...d, build: BUILDERS[d.relPath] } : d)),
   // partition_ms is a timing: two timed cells must not share the cores.
   maxConcurrency: 1,
 

@@ -1,0 +1,124 @@
+/**
+ * The builder of the Debian package dependency graph (`selfopt data build debian-bookworm-deps-lcc.graph`),
+ * from this machine's apt lists, by the derivation shared/data/partition/PROVENANCE.md gives:
+ * binary packages are the vertices (distinct names, sorted); a package and each package it
+ * Pre-Depends or Depends on are joined, taking the first alternative of each `|` group without its
+ * version or architecture, a virtual package standing for all its providers; self-loops and
+ * repeated pairs are dropped; the largest connected component is kept, its vertices in name order.
+ * The apt lists change with every archive update, so the graph built on another day differs a little.
+ */
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { SelfoptError } from '../../core/errors.js';
+import { writeFileAtomic } from '../../core/files.js';
+import { graphFromEdges, type CsrGraph } from '../../core/graph.js';
+import type { DatasetBuilder } from '../../core/problem.js';
+import { formatMetisGraph } from './instances.js';
+
+/** The dependency graph of the packages an `apt-cache dumpavail` text describes: names sorted, and the undirected edges (u < v), sorted. */
+export function debianDependencyGraph(dumpavail: string): { names: string[]; edges: [number, number][] } {
+  const deps = new Map<string, Set<string>>();
+  const providers = new Map<string, Set<string>>();
+  for (const stanza of dumpavail.split('\n\n')) {
+    const field = new Map<string, string>();
+    let current: string | undefined;
+    for (const line of stanza.split('\n')) {
+      if (line === '') continue;
+      if ((line[0] === ' ' || line[0] === '\t') && current !== undefined) {
+        field.set(current, `${field.get(current)} ${line.trim()}`);
+        continue;
+      }
+      const colon = line.indexOf(':');
+      current = colon < 0 ? line : line.slice(0, colon);
+      field.set(current, colon < 0 ? '' : line.slice(colon + 1).trim());
+    }
+    const name = field.get('Package');
+    if (name === undefined) continue;
+    const own = deps.get(name) ?? new Set<string>();
+    deps.set(name, own);
+    for (const f of ['Pre-Depends', 'Depends']) {
+      for (const group of (field.get(f) ?? '').split(',')) {
+        const first = withoutVersion(group.split('|')[0]!).split(':')[0]!.trim();
+        if (first) own.add(first);
+      }
+    }
+    for (const p of (field.get('Provides') ?? '').split(',')) {
+      const virtual = withoutVersion(p);
+      if (virtual) (providers.get(virtual) ?? providers.set(virtual, new Set()).get(virtual)!).add(name);
+    }
+  }
+  const names = [...deps.keys()].sort();
+  const index = new Map(names.map((n, i) => [n, i]));
+  const pairs = new Set<number>();
+  for (const [a, ds] of deps) {
+    const ia = index.get(a)!;
+    for (const d of ds) {
+      for (const t of index.has(d) ? [d] : [...(providers.get(d) ?? [])]) {
+        const it = index.get(t);
+        if (it !== undefined && it !== ia) pairs.add(Math.min(ia, it) * names.length + Math.max(ia, it));
+      }
+    }
+  }
+  const edges = [...pairs].sort((x, y) => x - y).map((p): [number, number] => [Math.floor(p / names.length), p % names.length]);
+  return { names, edges };
+}
+
+/** A dependency text without its `(version)` constraints, trimmed. */
+function withoutVersion(s: string): string {
+  return s.replace(/\(.*?\)/g, '').trim();
+}
+
+/** The vertices of the largest connected component (the first found among equals), ascending. */
+export function largestComponent(g: CsrGraph): number[] {
+  const seen = new Uint8Array(g.n);
+  let best: number[] = [];
+  for (let s = 0; s < g.n; s++) {
+    if (seen[s]) continue;
+    const comp = [s];
+    seen[s] = 1;
+    for (let q = 0; q < comp.length; q++) {
+      const v = comp[q]!;
+      for (let e = g.xadj[v]!; e < g.xadj[v + 1]!; e++) {
+        const u = g.adjncy[e]!;
+        if (!seen[u]) { seen[u] = 1; comp.push(u); }
+      }
+    }
+    if (comp.length > best.length) best = comp;
+  }
+  return best.sort((a, b) => a - b);
+}
+
+/** The subgraph on `nodes` (ascending), renumbered in their order; neighbour lists ascending. */
+function induced(edges: [number, number][], n: number, nodes: number[]): CsrGraph {
+  const local = new Int32Array(n).fill(-1);
+  nodes.forEach((v, i) => { local[v] = i; });
+  const kept = edges.filter(([u, v]) => local[u]! >= 0 && local[v]! >= 0);
+  // edges sorted by (u, v), u < v, keep every neighbour list ascending (graphFromEdges fills in edge order)
+  return graphFromEdges(nodes.length, kept.map(([u]) => local[u]!), kept.map(([, v]) => local[v]!));
+}
+
+export const debianDepsBuilder: DatasetBuilder = {
+  needs: "a Debian machine's apt lists (apt-get update)",
+  build(path, log) {
+    let text: string;
+    try {
+      text = execFileSync('apt-cache', ['dumpavail'], { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'apt-cache is not installed' : String((e as { stderr?: string }).stderr ?? '').trim();
+      throw new SelfoptError(`apt-cache dumpavail failed: ${why}`, 'selfopt data build', "a Debian machine with apt's package lists (apt-get update)");
+    }
+    const { names, edges } = debianDependencyGraph(text);
+    if (edges.length === 0) throw new SelfoptError('apt-cache dumpavail lists no dependencies', 'selfopt data build', "apt's package lists (apt-get update)");
+    const whole = graphFromEdges(names.length, edges.map(([u]) => u), edges.map(([, v]) => v));
+    const lcc = largestComponent(whole);
+    const g = induced(edges, names.length, lcc);
+    writeFileAtomic(path, formatMetisGraph(g));
+    writeFileAtomic(join(dirname(path), path.split('/').pop()!.replace(/\.graph$/, '.names')), lcc.map((v) => names[v]).join('\n') + '\n');
+    log(`${names.length} packages, ${edges.length} dependency edges; largest component ${g.n} vertices, ${g.adjncy.length / 2} edges`);
+  },
+};
+
+/** The builders of the partition sets, by relPath (index.ts gives them to DATASETS). */
+export const BUILDERS: Record<string, DatasetBuilder> = {
+  'partition/debian/debian-bookworm-deps-lcc.graph': debianDepsBuilder,
+};

@@ -1,0 +1,86 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { graphFromEdges } from '../../../src/core/graph.js';
+import { loadMetisGraph } from '../../../src/problems/partition/instances.js';
+import { tempDir } from '../../tmp.js';
+import { debianDepsBuilder, debianDependencyGraph, largestComponent } from '../../../src/problems/partition/build-data.js';
+import { partitionProblem } from '../../../src/problems/partition/index.js';
+
+// Stanzas as `apt-cache dumpavail` prints them: a package may appear twice (two versions), fields
+// wrap onto indented lines, dependencies carry versions, architecture qualifiers and alternatives.
+const DUMPAVAIL = `Package: app
+Version: 1.0
+Depends: libc6 (>= 2.34), python3:any (>= 3.11~), mail-transport-agent | exim4,
+ libfoo
+Description: an app
+
+Package: app
+Version: 1.1
+Pre-Depends: dpkg (>= 1.19)
+
+Package: libc6
+Depends: libc6 (= 2.36-9)
+
+Package: postfix
+Provides: mail-transport-agent, smtp-server (= 1)
+Depends: libc6
+
+Package: exim4
+Depends: libc6
+
+Package: msmtp-mta
+Provides: mail-transport-agent
+
+Package: python3
+Depends: libc6
+
+Package: dpkg
+
+Package: lonely-a
+Depends: lonely-b
+
+Package: lonely-b
+
+Package: nothing-here
+Depends: missing-pkg
+`;
+
+test('the Debian dependency graph: first alternatives, no versions or architectures, virtual packages to all providers, no self-loops or repeats', () => {
+  const { names, edges } = debianDependencyGraph(DUMPAVAIL);
+  assert.deepEqual(names, ['app', 'dpkg', 'exim4', 'libc6', 'lonely-a', 'lonely-b', 'msmtp-mta', 'nothing-here', 'postfix', 'python3']);
+  const named = edges.map(([u, v]) => `${names[u]}-${names[v]}`);
+  assert.deepEqual(named, [
+    'app-dpkg', // Pre-Depends of the second stanza, merged with the first's
+    'app-libc6',
+    'app-msmtp-mta', 'app-postfix', // mail-transport-agent: every provider; exim4, the second alternative, not taken
+    'app-python3', // python3:any
+    'exim4-libc6', 'libc6-postfix', 'libc6-python3', 'lonely-a-lonely-b',
+  ]);
+  // libfoo (on a continuation line) and missing-pkg name no package: no edge; libc6's self-dependency is dropped
+  for (const [u, v] of edges) assert.ok(u < v);
+  const g = graphFromEdges(names.length, edges.map(([u]) => u), edges.map(([, v]) => v));
+  assert.deepEqual(largestComponent(g).map((v) => names[v]), ['app', 'dpkg', 'exim4', 'libc6', 'msmtp-mta', 'postfix', 'python3']);
+});
+
+test('the partition problem offers the Debian graph\'s builder through its datasets', () => {
+  const d = partitionProblem.datasets.find((x) => x.relPath === 'partition/debian/debian-bookworm-deps-lcc.graph');
+  assert.ok(d?.build && /apt/.test(d.build.needs));
+  assert.equal(partitionProblem.datasets.filter((x) => x.build).length, 1);
+});
+
+const apt = spawnSync('apt-cache', ['stats'], { encoding: 'utf8' }).status === 0;
+test('on a Debian machine the graph builds from its apt lists: one connected METIS graph, its names beside it', { skip: !apt && 'no apt-cache with package lists here' }, async () => {
+  const dir = tempDir('selfopt-debdeps-');
+  const path = join(dir, 'debian-bookworm-deps-lcc.graph');
+  const log: string[] = [];
+  await debianDepsBuilder.build(path, (l) => log.push(l));
+  const g = loadMetisGraph(path); // refuses an asymmetric or self-looped graph
+  const names = readFileSync(join(dir, 'debian-bookworm-deps-lcc.names'), 'utf8').trimEnd().split('\n');
+  assert.equal(names.length, g.n);
+  assert.deepEqual(names, [...names].sort(), 'vertices in name order');
+  assert.equal(largestComponent(g).length, g.n, 'connected');
+  assert.match(log[0]!, new RegExp(`largest component ${g.n} vertices, ${g.adjncy.length / 2} edges$`));
+});
