@@ -203,11 +203,13 @@ const data = program
 
 data
   .command('build')
-  .description('make datasets on this machine from the Debian or npm packages they came from (see `selfopt data`)')
+  .description('make datasets on this machine from the Debian or npm packages they came from (see `selfopt data`); '
+    + 'they are written into --data DIR, else ./data, both on the data search path')
   .argument('<names...>', 'datasets by path (index/flights_ts_3M_uint64) or file name')
-  .option('--data <dir>', 'directory to write into (default ./data, which the data search path reads)', 'data')
   .option('--force', 'build again a dataset already there')
-  .action(async (names: string[], o: { data: string; force?: boolean }) => {
+  .action(async (names: string[], o: { force?: boolean }) => {
+    // --data is the `data` command's option (commander gives it the flag wherever it stands)
+    const outDir = (data.opts() as { data?: string }).data ?? 'data';
     const all = problems.flatMap((p) => p.datasets);
     const buildable = all.filter((d) => d.build).map((d) => d.relPath);
     // Every name is checked before anything is built.
@@ -221,7 +223,7 @@ data
       return d as typeof d & { build: NonNullable<typeof d.build> };
     });
     for (const d of chosen) {
-      const path = resolve(o.data, d.relPath);
+      const path = resolve(outDir, d.relPath);
       if (existsSync(path) && !o.force) {
         console.error(`${d.relPath}: already at ${path} (--force builds it again)`);
         continue;

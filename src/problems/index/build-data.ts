@@ -39,8 +39,8 @@ function* geoipLines(text: string): Generator<[string, number]> {
 export function ipv4RangeStarts(text: string, where: string): Uint32Array {
   const starts: number[] = [];
   for (const [line, no] of geoipLines(text)) {
-    const first = line.slice(0, line.indexOf(','));
-    const v = /^\d+$/.test(first) ? Number(first) : NaN;
+    const first = line.split(',')[0]!;
+    const v = /^\d+$/.test(first) && line.includes(',') ? Number(first) : NaN;
     if (!(v <= 0xffffffff)) throw new SelfoptError(`'${first}' is not an IPv4 address as a decimal integer`, `${where}, line ${no}`, 'lines `low,high,country` with low and high in [0, 2^32)');
     starts.push(v);
   }
@@ -50,7 +50,10 @@ export function ipv4RangeStarts(text: string, where: string): Uint32Array {
 /** The upper 64 bits of the distinct range starts of a tor IPv6 geoip table, sorted. */
 export function ipv6RangeStartsHi64(text: string, where: string): BigUint64Array {
   const starts: bigint[] = [];
-  for (const [line, no] of geoipLines(text)) starts.push(ipv6High64(line.slice(0, line.indexOf(',')), `${where}, line ${no}`));
+  for (const [line, no] of geoipLines(text)) {
+    if (!line.includes(',')) throw new SelfoptError(`'${line}' is not a range`, `${where}, line ${no}`, 'lines `low,high,country`');
+    starts.push(ipv6High64(line.split(',')[0]!, `${where}, line ${no}`));
+  }
   return distinctSorted(BigUint64Array.from(starts));
 }
 
@@ -142,10 +145,13 @@ export const flightsBuilder: DatasetBuilder = {
     try {
       log(`npm pack ${VEGA.spec}`);
       try {
-        execFileSync('npm', ['pack', VEGA.spec, '--pack-destination', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+        // one retry, 30 s a try: offline, npm's defaults wait over a minute before failing
+        execFileSync('npm', ['pack', VEGA.spec, '--pack-destination', dir, '--fetch-retries=1', '--fetch-timeout=30000'], { stdio: ['ignore', 'ignore', 'pipe'] });
         execFileSync('tar', ['-xzf', join(dir, 'vega-datasets-3.2.1.tgz'), '-C', dir, VEGA.file], { stdio: ['ignore', 'ignore', 'pipe'] });
       } catch (e) {
-        const why = String((e as { stderr?: Buffer }).stderr ?? (e as Error).message).trim().split('\n').pop();
+        // npm's own reason (its `npm error code ...` and message lines), not the pointer to its log file
+        const lines = String((e as { stderr?: Buffer }).stderr ?? (e as Error).message).trim().split('\n');
+        const why = lines.filter((l) => /^npm error /.test(l) && !/complete log of this run/.test(l)).map((l) => l.slice(10)).slice(0, 2).join('; ') || lines.pop();
         throw new SelfoptError(`could not fetch ${VEGA.file} of ${VEGA.spec}: ${why}`, 'selfopt data build', 'the npm registry reachable by npm');
       }
       const parquet = join(dir, VEGA.file);

@@ -8,7 +8,7 @@
  * The apt lists change with every archive update, so the graph built on another day differs a little.
  */
 import { execFileSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { SelfoptError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { graphFromEdges, type CsrGraph } from '../../core/graph.js';
@@ -112,8 +112,9 @@ export const debianDepsBuilder: DatasetBuilder = {
     const whole = graphFromEdges(names.length, edges.map(([u]) => u), edges.map(([, v]) => v));
     const lcc = largestComponent(whole);
     const g = induced(edges, names.length, lcc);
+    // the names first: the graph is what marks the dataset as built
+    writeFileAtomic(join(dirname(path), basename(path).replace(/\.graph$/, '') + '.names'), lcc.map((v) => names[v]).join('\n') + '\n');
     writeFileAtomic(path, formatMetisGraph(g));
-    writeFileAtomic(join(dirname(path), path.split('/').pop()!.replace(/\.graph$/, '.names')), lcc.map((v) => names[v]).join('\n') + '\n');
     log(`${names.length} packages, ${edges.length} dependency edges; largest component ${g.n} vertices, ${g.adjncy.length / 2} edges`);
   },
 };

@@ -19,6 +19,8 @@ test('the tor IPv4 table gives its distinct range starts, sorted; a bad line is 
   assert.throws(() => ipv4RangeStarts('# c\n1,2,AU\n4294967296,4294967297,??\n', 'geoip'), (e: unknown) => e instanceof SelfoptError
     && /'4294967296' is not an IPv4 address as a decimal integer \(at geoip, line 3\)/.test(e.message));
   assert.throws(() => ipv4RangeStarts('1.2.3.4,1.2.3.5,AU\n', 'geoip'), /line 1/);
+  assert.throws(() => ipv4RangeStarts('# c\n16777216\n', 'geoip'), /'16777216' is not an IPv4 address as a decimal integer \(at geoip, line 2\)/, 'a line without its range');
+  assert.throws(() => ipv6RangeStartsHi64('2001::\n', 'geoip6'), /'2001::' is not a range \(at geoip6, line 1\)/);
 });
 
 test('IPv6 addresses give their upper 64 bits, with :: expanded wherever it stands', () => {
@@ -64,6 +66,18 @@ test('the index problem offers its builders through its datasets; `selfopt data 
   assert.equal(noBuilder.status, 2);
   assert.match(noBuilder.stderr, /dataset scheduling\/tpch_json has no builder yet/);
   assert.equal(existsSync(join(dir, 'index')), false, 'nothing was built');
+});
+
+test('with Debian\'s tor-geoipdb installed, `selfopt data build` writes the IPv4 set into --data, once unless --force', { skip: !existsSync(TOR_GEOIP) && 'tor-geoipdb is not installed' }, () => {
+  const dir = tempDir('selfopt-ipv4-cli-');
+  const build = (...more: string[]) => spawnSync(process.execPath, [CLI, 'data', 'build', 'ipv4_range_starts_386K_uint32', '--data', dir, ...more], { encoding: 'utf8', cwd: dir });
+  const first = build();
+  assert.equal(first.status, 0, first.stderr);
+  const path = join(dir, 'index', 'ipv4_range_starts_386K_uint32');
+  assert.ok(first.stderr.includes(`wrote ${path}`), first.stderr);
+  assert.ok(!existsSync(join(dir, 'data')), 'not into ./data when --data is given');
+  assert.match(build().stderr, /already at .*--force builds it again/);
+  assert.match(build('--force').stderr, /wrote /);
 });
 
 test('with Debian\'s tor-geoipdb installed, the IPv4 set builds and loads: distinct, sorted 32-bit keys', { skip: !existsSync(TOR_GEOIP) && 'tor-geoipdb is not installed' }, async () => {
