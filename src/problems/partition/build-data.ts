@@ -6,6 +6,9 @@
  * version or architecture, a virtual package standing for all its providers; self-loops and
  * repeated pairs are dropped; the largest connected component is kept, its vertices in name order.
  * The apt lists change with every archive update, so the graph built on another day differs a little.
+ *
+ * And of the training computation graphs (`vgg16.aten_train.graph`, ...), traced by Debian's
+ * python3-torch: see TRACE_STEP.
  */
 import { execFileSync } from 'node:child_process';
 import { basename, dirname, join } from 'node:path';
@@ -119,7 +122,71 @@ export const debianDepsBuilder: DatasetBuilder = {
   },
 };
 
+/**
+ * One training step of a torchvision model (random initialisation: nothing is downloaded), traced
+ * at the level of aten ops by torch's make_fx: forward, cross-entropy loss and the gradients of
+ * every parameter, for a batch of 2 images. The vertices are the traced graph's nodes but its
+ * output (parameters and inputs are placeholder nodes), in trace order; an edge joins a node and
+ * each node it reads. Printed as JSON: the node count and the edges (from, to), sorted. Written
+ * for Debian bookworm's python3-torch 1.13 (before torch.func existed).
+ */
+const TRACE_STEP = `
+import json, sys, torch, torchvision
+from torch.fx.experimental.proxy_tensor import make_fx
+name = sys.argv[1]
+torch.manual_seed(0)
+ctor, side = {'vgg16': (torchvision.models.vgg16, 224), 'resnet50': (torchvision.models.resnet50, 224),
+              'inception_v3': (lambda: torchvision.models.inception_v3(aux_logits=False, init_weights=False), 299)}[name]
+model = ctor()
+model.train()
+params = dict(model.named_parameters())
+def step(params, x, y):
+    out = torch.nn.utils.stateless.functional_call(model, params, (x,))
+    return torch.autograd.grad(torch.nn.functional.cross_entropy(out, y), list(params.values()))
+graph = make_fx(step)(params, torch.randn(2, 3, side, side), torch.tensor([1, 2])).graph
+nodes = [n for n in graph.nodes if n.op != 'output']
+index = {n: i for i, n in enumerate(nodes)}
+edges = sorted({(index[u], index[n]) for n in nodes for u in n.all_input_nodes if u in index and u is not n})
+json.dump({'nodes': len(nodes), 'edges': edges}, sys.stdout)
+`;
+
+/** Debian's own Python, where python3-torch is installed (a pyenv or venv python3 on PATH has no torch). */
+const DEBIAN_PYTHON = '/usr/bin/python3';
+
+/** The undirected METIS graph of a traced step (TRACE_STEP's JSON): its node count, and each read as an edge. */
+export function traceGraph(json: string, where: string): CsrGraph {
+  let t: { nodes: number; edges: [number, number][] };
+  try {
+    t = JSON.parse(json);
+  } catch {
+    throw new SelfoptError('the trace printed no JSON', where, '{"nodes": N, "edges": [[from, to], ...]}');
+  }
+  const pairs = [...new Set(t.edges.map(([a, b]) => Math.min(a, b) * t.nodes + Math.max(a, b)))].sort((x, y) => x - y);
+  return graphFromEdges(t.nodes, pairs.map((p) => Math.floor(p / t.nodes)), pairs.map((p) => p % t.nodes));
+}
+
+function compgraphBuilder(model: string): DatasetBuilder {
+  return {
+    needs: 'apt-get install python3-torch python3-torchvision',
+    build(path, log) {
+      let out: string;
+      try {
+        log(`tracing one training step of ${model} (make_fx)`);
+        out = execFileSync(DEBIAN_PYTHON, ['-c', TRACE_STEP, model], { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] });
+      } catch (e) {
+        const err = String((e as { stderr?: string }).stderr ?? '');
+        const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? `${DEBIAN_PYTHON} not found` : /No module named '(torch|torchvision)'/.exec(err)?.[0] ?? err.trim().split('\n').pop();
+        throw new SelfoptError(`could not trace ${model}: ${why}`, 'selfopt data build', "Debian's python3-torch and python3-torchvision installed (apt-get install python3-torch python3-torchvision)");
+      }
+      const g = traceGraph(out, `${model}'s trace`);
+      writeFileAtomic(path, formatMetisGraph(g));
+      log(`${g.n} nodes, ${g.adjncy.length / 2} edges`);
+    },
+  };
+}
+
 /** The builders of the partition sets, by relPath (index.ts gives them to DATASETS). */
 export const BUILDERS: Record<string, DatasetBuilder> = {
   'partition/debian/debian-bookworm-deps-lcc.graph': debianDepsBuilder,
+  ...Object.fromEntries(['vgg16', 'resnet50', 'inception_v3'].map((m) => [`partition/ml_compgraphs/${m}.aten_train.graph`, compgraphBuilder(m)])),
 };

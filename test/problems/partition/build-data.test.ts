@@ -4,9 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { graphFromEdges } from '../../../src/core/graph.js';
-import { loadMetisGraph } from '../../../src/problems/partition/instances.js';
+import { formatMetisGraph, loadMetisGraph } from '../../../src/problems/partition/instances.js';
 import { tempDir } from '../../tmp.js';
-import { debianDepsBuilder, debianDependencyGraph, largestComponent } from '../../../src/problems/partition/build-data.js';
+import { BUILDERS, debianDepsBuilder, debianDependencyGraph, largestComponent, traceGraph } from '../../../src/problems/partition/build-data.js';
 import { partitionProblem } from '../../../src/problems/partition/index.js';
 
 // Stanzas as `apt-cache dumpavail` prints them: a package may appear twice (two versions), fields
@@ -68,7 +68,15 @@ test('the Debian dependency graph: first alternatives, no versions or architectu
 test('the partition problem offers the Debian graph\'s builder through its datasets', () => {
   const d = partitionProblem.datasets.find((x) => x.relPath === 'partition/debian/debian-bookworm-deps-lcc.graph');
   assert.ok(d?.build && /apt/.test(d.build.needs));
-  assert.equal(partitionProblem.datasets.filter((x) => x.build).length, 1);
+  assert.deepEqual(partitionProblem.datasets.filter((x) => x.build).map((x) => x.relPath).sort(), Object.keys(BUILDERS).sort());
+  assert.equal(Object.keys(BUILDERS).length, 4);
+});
+
+test('a traced step becomes an undirected METIS graph: each read an edge, repeated and reversed reads one edge, unread nodes isolated', () => {
+  // 0,1 placeholders; 2 reads both (twice 0); 3 reads 2; 4 is a placeholder nothing reads
+  const g = traceGraph(JSON.stringify({ nodes: 5, edges: [[0, 2], [1, 2], [0, 2], [2, 3], [3, 2]] }), 'trace');
+  assert.equal(formatMetisGraph(g), '5 3\n3\n3\n1 2 4\n3\n\n');
+  assert.throws(() => traceGraph('Traceback (most recent call last):', 'resnet50\'s trace'), /the trace printed no JSON \(at resnet50's trace\)/);
 });
 
 // apt-cache answers even with no package lists; the test needs lists that name packages
@@ -84,4 +92,16 @@ test('on a Debian machine the graph builds from its apt lists: one connected MET
   assert.deepEqual(names, [...names].sort(), 'vertices in name order');
   assert.equal(largestComponent(g).length, g.n, 'connected');
   assert.match(log[0]!, new RegExp(`largest component ${g.n} vertices, ${g.adjncy.length / 2} edges$`));
+});
+
+const torch = spawnSync('/usr/bin/python3', ['-c', 'import torch, torchvision'], { encoding: 'utf8' }).status === 0;
+test('with Debian\'s python3-torch, resnet50\'s training step traces into one METIS graph: parameters, forward, loss and gradients', { skip: !torch && 'python3-torch or python3-torchvision is not installed' }, async () => {
+  const dir = tempDir('selfopt-trace-');
+  const path = join(dir, 'resnet50.aten_train.graph');
+  const log: string[] = [];
+  await BUILDERS['partition/ml_compgraphs/resnet50.aten_train.graph']!.build(path, (l) => log.push(l));
+  const g = loadMetisGraph(path);
+  assert.match(log.at(-1)!, new RegExp(`^${g.n} nodes, ${g.adjncy.length / 2} edges$`));
+  // 161 parameter tensors, each read by the forward pass and answered by a gradient: far more nodes than layers
+  assert.ok(g.n > 1000 && g.adjncy.length / 2 > g.n, `${g.n} nodes`);
 });
