@@ -205,7 +205,7 @@ data
   .command('build')
   .description('make datasets on this machine from the Debian or npm packages they came from (see `selfopt data`); '
     + 'they are written into --data DIR, else ./data, both on the data search path')
-  .argument('<names...>', 'datasets by path (index/flights_ts_3M_uint64) or file name')
+  .argument('<names...>', 'datasets by path (index/flights_ts_3M_uint64) or file name, or all')
   .option('--force', 'build again a dataset already there')
   .action(async (names: string[], o: { force?: boolean }) => {
     // --data is the `data` command's option (commander gives it the flag wherever it stands)
@@ -213,7 +213,8 @@ data
     const all = problems.flatMap((p) => p.datasets);
     const buildable = all.filter((d) => d.build).map((d) => d.relPath);
     // Every name is checked before anything is built.
-    const chosen = names.map((name) => {
+    const everything = names.includes('all');
+    const chosen = (everything ? buildable : names).map((name) => {
       const d = all.find((x) => x.relPath === name || x.relPath.split('/').pop() === name);
       if (!d?.build) {
         if (d) throw new SelfoptError(`dataset ${d.relPath} has no builder yet`, 'selfopt data build', `one of: ${buildable.join(', ')} (${d.relPath}: ${d.obtain})`);
@@ -222,6 +223,8 @@ data
       }
       return d as typeof d & { build: NonNullable<typeof d.build> };
     });
+    // With `all`, a dataset whose source this machine lacks is reported and the others still built.
+    const failed: string[] = [];
     for (const d of chosen) {
       const path = resolve(outDir, d.relPath);
       if (existsSync(path) && !o.force) {
@@ -229,9 +232,17 @@ data
         continue;
       }
       const t0 = performance.now();
-      await d.build.build(path, (line) => console.error(`${d.relPath}: ${line}`));
+      try {
+        await d.build.build(path, (line) => console.error(`${d.relPath}: ${line}`));
+      } catch (e) {
+        if (!everything || !(e instanceof SelfoptError)) throw e;
+        console.error(`${d.relPath}: not built: ${e.message}`);
+        failed.push(d.relPath);
+        continue;
+      }
       console.error(`${d.relPath}: wrote ${path} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }
+    if (failed.length > 0) throw new SelfoptError(`${failed.length} of ${chosen.length} datasets not built: ${failed.join(', ')}`, 'selfopt data build all', 'the sources each names above');
   });
 
 program

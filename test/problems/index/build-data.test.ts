@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SelfoptError } from '../../../src/core/errors.js';
 import { BUILDERS, TOR_GEOIP, flightTimestamps, ipv4RangeStarts, ipv4Builder, ipv6High64, ipv6RangeStartsHi64, longitudesBuilder } from '../../../src/problems/index/build-data.js';
@@ -52,7 +52,7 @@ test('flight times: a parquet TIMESTAMP column read as UTC unix seconds, sorted,
   await assert.rejects(flightTimestamps(holes), /1 rows have no date/);
 });
 
-test('the index problem offers its builders through its datasets; `selfopt data build` refuses a name it cannot build, before building anything', () => {
+test('the index problem offers its builders through its datasets; `selfopt data build` refuses a name it cannot build, before building anything; `all` names every builder', async () => {
   const built = indexProblem.datasets.filter((d) => d.build).map((d) => d.relPath).sort();
   assert.deepEqual(built, Object.keys(BUILDERS).sort());
   assert.ok(built.includes('index/ipv4_range_starts_386K_uint32'));
@@ -66,6 +66,14 @@ test('the index problem offers its builders through its datasets; `selfopt data 
   assert.equal(noBuilder.status, 2);
   assert.match(noBuilder.stderr, /dataset scheduling\/tpch_json has no builder yet/);
   assert.equal(existsSync(join(dir, 'index')), false, 'nothing was built');
+  // `all` names every dataset that has a builder (here all are present already, so none is built again)
+  const { problems } = await import('../../../src/problems/all.js');
+  const every = problems.flatMap((p) => p.datasets).filter((d) => d.build).map((d) => d.relPath);
+  for (const rel of every) { mkdirSync(dirname(join(dir, rel)), { recursive: true }); writeFileSync(join(dir, rel), ''); }
+  const all = run('all');
+  assert.equal(all.status, 0, all.stderr);
+  assert.deepEqual(all.stderr.trim().split('\n').map((l) => l.split(':')[0]), every);
+  assert.ok(all.stderr.trim().split('\n').every((l) => l.includes('already at')));
 });
 
 test('with Debian\'s tor-geoipdb installed, `selfopt data build` writes the IPv4 set into --data, once unless --force', { skip: !existsSync(TOR_GEOIP) && 'tor-geoipdb is not installed' }, () => {
