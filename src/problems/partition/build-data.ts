@@ -52,18 +52,27 @@ export function debianDependencyGraph(dumpavail: string): { names: string[]; edg
   }
   const names = [...deps.keys()].sort();
   const index = new Map(names.map((n, i) => [n, i]));
-  const pairs = new Set<number>();
+  const reads: [number, number][] = [];
   for (const [a, ds] of deps) {
-    const ia = index.get(a)!;
     for (const d of ds) {
       for (const t of index.has(d) ? [d] : [...(providers.get(d) ?? [])]) {
-        const it = index.get(t);
-        if (it !== undefined && it !== ia) pairs.add(Math.min(ia, it) * names.length + Math.max(ia, it));
+        if (index.has(t)) reads.push([index.get(a)!, index.get(t)!]);
       }
     }
   }
-  const edges = [...pairs].sort((x, y) => x - y).map((p): [number, number] => [Math.floor(p / names.length), p % names.length]);
-  return { names, edges };
+  return { names, edges: undirectedEdges(names.length, reads) };
+}
+
+/** The distinct undirected edges (u < v), sorted, of `n` vertices' directed pairs; self-loops dropped. */
+function undirectedEdges(n: number, pairs: [number, number][]): [number, number][] {
+  const keys = new Set<number>();
+  for (const [a, b] of pairs) if (a !== b) keys.add(Math.min(a, b) * n + Math.max(a, b));
+  return [...keys].sort((x, y) => x - y).map((k): [number, number] => [Math.floor(k / n), k % n]);
+}
+
+/** The CSR graph of sorted edges (u < v): every neighbour list ascending, as METIS files list them. */
+function sortedGraph(n: number, edges: [number, number][]): CsrGraph {
+  return graphFromEdges(n, edges.map(([u]) => u), edges.map(([, v]) => v));
 }
 
 /** A dependency text without its `(version)` constraints, trimmed. */
@@ -95,9 +104,8 @@ export function largestComponent(g: CsrGraph): number[] {
 function induced(edges: [number, number][], n: number, nodes: number[]): CsrGraph {
   const local = new Int32Array(n).fill(-1);
   nodes.forEach((v, i) => { local[v] = i; });
-  const kept = edges.filter(([u, v]) => local[u]! >= 0 && local[v]! >= 0);
-  // edges sorted by (u, v), u < v, keep every neighbour list ascending (graphFromEdges fills in edge order)
-  return graphFromEdges(nodes.length, kept.map(([u]) => local[u]!), kept.map(([, v]) => local[v]!));
+  // renumbering keeps the order (nodes ascending), so the kept edges stay sorted
+  return sortedGraph(nodes.length, edges.filter(([u, v]) => local[u]! >= 0 && local[v]! >= 0).map(([u, v]) => [local[u]!, local[v]!]));
 }
 
 export const debianDepsBuilder: DatasetBuilder = {
@@ -112,8 +120,7 @@ export const debianDepsBuilder: DatasetBuilder = {
     }
     const { names, edges } = debianDependencyGraph(text);
     if (edges.length === 0) throw new SelfoptError('apt-cache dumpavail lists no dependencies', 'selfopt data build', "apt's package lists (apt-get update)");
-    const whole = graphFromEdges(names.length, edges.map(([u]) => u), edges.map(([, v]) => v));
-    const lcc = largestComponent(whole);
+    const lcc = largestComponent(sortedGraph(names.length, edges));
     const g = induced(edges, names.length, lcc);
     // the names first: the graph is what marks the dataset as built
     writeFileAtomic(join(dirname(path), basename(path).replace(/\.graph$/, '') + '.names'), lcc.map((v) => names[v]).join('\n') + '\n');
@@ -161,8 +168,7 @@ export function traceGraph(json: string, where: string): CsrGraph {
   } catch {
     throw new SelfoptError('the trace printed no JSON', where, '{"nodes": N, "edges": [[from, to], ...]}');
   }
-  const pairs = [...new Set(t.edges.map(([a, b]) => Math.min(a, b) * t.nodes + Math.max(a, b)))].sort((x, y) => x - y);
-  return graphFromEdges(t.nodes, pairs.map((p) => Math.floor(p / t.nodes)), pairs.map((p) => p % t.nodes));
+  return sortedGraph(t.nodes, undirectedEdges(t.nodes, t.edges));
 }
 
 function compgraphBuilder(model: string): DatasetBuilder {
