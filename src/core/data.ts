@@ -3,8 +3,10 @@
  * then `../shared/data`. The first directory that holds a dataset's relative path wins. Nothing
  * found is never an error by itself: every problem also runs on generated instances.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { SelfoptError } from './errors.js';
 
 export interface DataDir {
   dir: string;
@@ -48,5 +50,22 @@ export class DataPath {
     const flag = this.dirs.find((d) => d.origin === '--data');
     const envDir = this.dirs.find((d) => d.origin === '$SELFOPT_DATA');
     return { dataDir: flag?.dir, env: envDir ? { SELFOPT_DATA: envDir.dir } : {}, cwd: process.cwd() };
+  }
+}
+
+/**
+ * Runs a program a dataset builder reads its source with (npm, nccopy, apt-cache, Debian's
+ * python) and returns its output. A failure is one SelfoptError: "could not <doing>: <why>",
+ * `why` being the program missing, else `reason(stderr)` where the program says more than its
+ * last line, else that last line; `needs` says what to install.
+ */
+export function runSourceTool(exe: string, args: string[], doing: string, needs: string,
+  reason: (stderr: string) => string | undefined = () => undefined): string {
+  try {
+    return execFileSync(exe, args, { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    const stderr = String((e as { stderr?: string }).stderr ?? '').trim();
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? `${exe} is not installed` : reason(stderr) ?? stderr.split('\n').pop();
+    throw new SelfoptError(`could not ${doing}: ${why}`, 'selfopt data build', needs);
   }
 }

@@ -1,5 +1,6 @@
 /** File helpers shared by every writer: atomic writes so a killed run never leaves half a file. */
-import { mkdirSync, renameSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, basename, join } from 'node:path';
 
 /** Writes `data` to `path` atomically: a temp file in the same directory, then rename. */
@@ -12,5 +13,15 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   } catch (e) {
     rmSync(tmp, { force: true });
     throw e;
+  }
+}
+
+/** Runs `body(dir)` with a fresh temp directory, removed afterwards even when body throws. */
+export async function inTempDir<T>(prefix: string, body: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  try {
+    return await body(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }

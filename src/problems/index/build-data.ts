@@ -4,12 +4,12 @@
  * follows the derivation that shared/data/index/PROVENANCE.md gives in words, checks what it
  * reads, and says when its source is not the one our files were made from (the result may differ).
  */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SelfoptError } from '../../core/errors.js';
+import { runSourceTool } from '../../core/data.js';
+import { inTempDir } from '../../core/files.js';
 import type { DatasetBuilder } from '../../core/problem.js';
 import { fromBigUint64, fromFloat64, fromUint32 } from './keys.js';
 import { NetcdfClassic, binnedVertices } from './gshhg.js';
@@ -141,28 +141,21 @@ export async function flightTimestamps(parquet: string): Promise<BigUint64Array>
 export const flightsBuilder: DatasetBuilder = {
   needs: `the npm registry (npm pack ${VEGA.spec})`,
   async build(path, log) {
-    const dir = mkdtempSync(join(tmpdir(), 'selfopt-vega-'));
-    try {
+    await inTempDir('selfopt-vega-', async (dir) => {
       log(`npm pack ${VEGA.spec}`);
-      try {
-        // one retry, 30 s a try: offline, npm's defaults wait over a minute before failing
-        execFileSync('npm', ['pack', VEGA.spec, '--pack-destination', dir, '--fetch-retries=1', '--fetch-timeout=30000'], { stdio: ['ignore', 'ignore', 'pipe'] });
-        execFileSync('tar', ['-xzf', join(dir, 'vega-datasets-3.2.1.tgz'), '-C', dir, VEGA.file], { stdio: ['ignore', 'ignore', 'pipe'] });
-      } catch (e) {
-        // npm's own reason (its `npm error code ...` and message lines), not the pointer to its log file
-        const lines = String((e as { stderr?: Buffer }).stderr ?? (e as Error).message).trim().split('\n');
-        const why = lines.filter((l) => /^npm error /.test(l) && !/complete log of this run/.test(l)).map((l) => l.slice(10)).slice(0, 2).join('; ') || lines.pop();
-        throw new SelfoptError(`could not fetch ${VEGA.file} of ${VEGA.spec}: ${why}`, 'selfopt data build', 'the npm registry reachable by npm');
-      }
+      const doing = `fetch ${VEGA.file} of ${VEGA.spec}`, needs = 'the npm registry reachable by npm';
+      // one retry, 30 s a try: offline, npm's defaults wait over a minute before failing. npm's own
+      // reason is its `npm error code ...` and message lines, not the pointer to its log file.
+      runSourceTool('npm', ['pack', VEGA.spec, '--pack-destination', dir, '--fetch-retries=1', '--fetch-timeout=30000'], doing, needs,
+        (stderr) => stderr.split('\n').filter((l) => /^npm error /.test(l) && !/complete log of this run/.test(l)).map((l) => l.slice(10)).slice(0, 2).join('; ') || undefined);
+      runSourceTool('tar', ['-xzf', join(dir, 'vega-datasets-3.2.1.tgz'), '-C', dir, VEGA.file], doing, needs);
       const parquet = join(dir, VEGA.file);
       const sha1 = createHash('sha1').update(readFileSync(parquet)).digest('hex');
       if (sha1 !== VEGA.sha1) throw new SelfoptError(`${VEGA.file} has sha1 ${sha1}`, VEGA.spec, `sha1 ${VEGA.sha1}, the file our set was made from`);
       const keys = await flightTimestamps(parquet);
       writeSosd(path, fromBigUint64(keys));
       log(`${keys.length} departure times`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   },
 };
 
@@ -174,18 +167,12 @@ const GSHHG_FILES: [string, string][] = [['binned_GSHHS_f.nc', '3b0c146b'], ['bi
  * Every vertex of the three GSHHG files (14,353,294). They are netCDF-4, so Debian's `nccopy`
  * rewrites each as a classic netCDF file first, which NetcdfClassic reads.
  */
-function gshhgVertices(log: (line: string) => void): { lon: Float64Array; lat: Float64Array } {
+async function gshhgVertices(log: (line: string) => void): Promise<{ lon: Float64Array; lat: Float64Array }> {
   for (const [f, sha] of GSHHG_FILES) readSource(f, sha, "Debian's gmt-gshhg-full (apt-get install gmt-gshhg-full netcdf-bin)", log);
-  const dir = mkdtempSync(join(tmpdir(), 'selfopt-gshhg-'));
-  try {
+  return inTempDir('selfopt-gshhg-', async (dir) => {
     const parts = GSHHG_FILES.map(([f], k) => {
       const classic = join(dir, `${k}.nc`);
-      try {
-        execFileSync('nccopy', ['-k', '64-bit-offset', f, classic], { stdio: ['ignore', 'ignore', 'pipe'] });
-      } catch (e) {
-        const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'nccopy is not installed' : String((e as { stderr?: Buffer }).stderr ?? '').trim();
-        throw new SelfoptError(`could not convert ${f} to classic netCDF: ${why}`, 'selfopt data build', "Debian's netcdf-bin installed (apt-get install netcdf-bin)");
-      }
+      runSourceTool('nccopy', ['-k', '64-bit-offset', f, classic], `convert ${f} to classic netCDF`, "Debian's netcdf-bin installed (apt-get install netcdf-bin)");
       const v = binnedVertices(NetcdfClassic.read(classic));
       log(`${f}: ${v.lon.length} vertices`);
       return v;
@@ -195,15 +182,13 @@ function gshhgVertices(log: (line: string) => void): { lon: Float64Array; lat: F
     let at = 0;
     for (const p of parts) { lon.set(p.lon, at); lat.set(p.lat, at); at += p.lon.length; }
     return { lon, lat };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 export const s2CellIdsBuilder: DatasetBuilder = {
   needs: 'apt-get install gmt-gshhg-full netcdf-bin',
-  build(path, log) {
-    const { lon, lat } = gshhgVertices(log);
+  async build(path, log) {
+    const { lon, lat } = await gshhgVertices(log);
     // the vertices' level-30 cells, sorted and distinct, then every 2nd (as SOSD's downsample.py, d[::2])
     const ids = distinctSorted(s2LeafCellIds(lat, lon));
     const kept = new BigUint64Array(Math.ceil(ids.length / 2));
@@ -215,8 +200,8 @@ export const s2CellIdsBuilder: DatasetBuilder = {
 
 export const longitudesBuilder: DatasetBuilder = {
   needs: 'apt-get install gmt-gshhg-full netcdf-bin',
-  build(path, log) {
-    const keys = distinctSorted(gshhgVertices(log).lon);
+  async build(path, log) {
+    const keys = distinctSorted((await gshhgVertices(log)).lon);
     writeSosd(path, fromFloat64(keys));
     log(`${keys.length} distinct longitudes`);
   },

@@ -10,12 +10,12 @@
  * And of the training computation graphs (`vgg16.aten_train.graph`, ...), traced by Debian's
  * python3-torch: see TRACE_STEP.
  */
-import { execFileSync } from 'node:child_process';
 import { basename, dirname, join } from 'node:path';
 import { SelfoptError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { graphFromEdges, type CsrGraph } from '../../core/graph.js';
 import type { DatasetBuilder } from '../../core/problem.js';
+import { runSourceTool } from '../../core/data.js';
 import { formatMetisGraph } from './instances.js';
 
 /** The dependency graph of the packages an `apt-cache dumpavail` text describes: names sorted, and the undirected edges (u < v), sorted. */
@@ -111,13 +111,7 @@ function induced(edges: [number, number][], n: number, nodes: number[]): CsrGrap
 export const debianDepsBuilder: DatasetBuilder = {
   needs: "a Debian machine's apt lists (apt-get update)",
   build(path, log) {
-    let text: string;
-    try {
-      text = execFileSync('apt-cache', ['dumpavail'], { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (e) {
-      const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'apt-cache is not installed' : String((e as { stderr?: string }).stderr ?? '').trim();
-      throw new SelfoptError(`apt-cache dumpavail failed: ${why}`, 'selfopt data build', "a Debian machine with apt's package lists (apt-get update)");
-    }
+    const text = runSourceTool('apt-cache', ['dumpavail'], "list apt's packages (apt-cache dumpavail)", "a Debian machine with apt's package lists (apt-get update)");
     const { names, edges } = debianDependencyGraph(text);
     if (edges.length === 0) throw new SelfoptError('apt-cache dumpavail lists no dependencies', 'selfopt data build', "apt's package lists (apt-get update)");
     const lcc = largestComponent(sortedGraph(names.length, edges));
@@ -175,15 +169,10 @@ function compgraphBuilder(model: string): DatasetBuilder {
   return {
     needs: 'apt-get install python3-torch python3-torchvision',
     build(path, log) {
-      let out: string;
-      try {
-        log(`tracing one training step of ${model} (make_fx)`);
-        out = execFileSync(DEBIAN_PYTHON, ['-c', TRACE_STEP, model], { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] });
-      } catch (e) {
-        const err = String((e as { stderr?: string }).stderr ?? '');
-        const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? `${DEBIAN_PYTHON} not found` : /No module named '(torch|torchvision)'/.exec(err)?.[0] ?? err.trim().split('\n').pop();
-        throw new SelfoptError(`could not trace ${model}: ${why}`, 'selfopt data build', "Debian's python3-torch and python3-torchvision installed (apt-get install python3-torch python3-torchvision)");
-      }
+      log(`tracing one training step of ${model} (make_fx)`);
+      const out = runSourceTool(DEBIAN_PYTHON, ['-c', TRACE_STEP, model], `trace ${model}`,
+        "Debian's python3-torch and python3-torchvision installed (apt-get install python3-torch python3-torchvision)",
+        (stderr) => /No module named '(torch|torchvision)'/.exec(stderr)?.[0]);
       const g = traceGraph(out, `${model}'s trace`);
       writeFileAtomic(path, formatMetisGraph(g));
       log(`${g.n} nodes, ${g.adjncy.length / 2} edges`);

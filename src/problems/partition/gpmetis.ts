@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { SelfoptError } from '../../core/errors.js';
 import { formatMetisGraph, type PartitionInstance } from './instances.js';
 import type { PartitionSolver } from './heuristics.js';
-import { findExecutable, inTempDir, runTool } from './peer.js';
+import { inTempDir } from '../../core/files.js';
+import { findExecutable, runTool } from './peer.js';
 
 /** The gpmetis executable on PATH (or $SELFOPT_GPMETIS), or undefined. */
 export function findGpmetis(): string | undefined {

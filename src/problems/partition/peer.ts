@@ -1,11 +1,9 @@
 /**
  * What the two subprocess peers (gpmetis, scotch) share: finding an executable on PATH (or at the
- * path an environment variable names), running it in a fresh temp directory that is removed
- * whatever happens, and turning a failed run into one SelfoptError with the tool's own words.
+ * path an environment variable names), and turning a failed run into one SelfoptError with the tool's own words.
  */
 import { execFile } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { SelfoptError } from '../../core/errors.js';
 
@@ -26,16 +24,6 @@ export function findExecutable(names: string[], envVar: string): string | undefi
     }
   }
   return undefined;
-}
-
-/** Runs `body(dir)` with a fresh temp directory, removed afterwards even when body throws. */
-export async function inTempDir<T>(prefix: string, body: (dir: string) => Promise<T>): Promise<T> {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  try {
-    return await body(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 /** Runs exe with args; resolves when it exits 0, else rejects with its exit message and output tail. */

@@ -22,7 +22,8 @@ import { SelfoptError } from '../../core/errors.js';
 import type { CsrGraph } from '../../core/graph.js';
 import type { PartitionInstance } from './instances.js';
 import type { PartitionSolver } from './heuristics.js';
-import { findExecutable, inTempDir, runTool } from './peer.js';
+import { inTempDir } from '../../core/files.js';
+import { findExecutable, runTool } from './peer.js';
 
 /** Scotch's gpart on PATH (`scotch_gpart` or `gpart`), or $SELFOPT_SCOTCH, or undefined. */
 export function findScotch(): string | undefined {
