@@ -25,13 +25,15 @@ const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
 program
   .command('list')
-  .description('problems, their solvers, metrics and instances')
+  .description('problems, their solvers, metrics and instances; no problem = all')
+  .argument('[problems...]', `problems to list (${problems.map((p) => p.name).join(', ')})`)
   .addOption(dataOption())
   .option('--quick', 'list the quick-mode instances')
   .option('--json', 'machine-readable output')
-  .action((o: { data?: string; quick?: boolean; json?: boolean }) => {
+  .action((names: string[], o: { data?: string; quick?: boolean; json?: boolean }) => {
     const ctx = { data: new DataPath({ dataDir: o.data }), quick: o.quick === true };
-    const out = problems.map((p) => ({
+    const chosen = names.length > 0 ? names.map((n) => getProblem(n, 'list <problems>')) : problems;
+    const out = chosen.map((p) => ({
       ...describeProblem(p),
       instances: p.listInstances(ctx).map(({ id, source, split, description, path }) => ({ id, source, split, description, path })),
     }));

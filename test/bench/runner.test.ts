@@ -251,6 +251,15 @@ test('the built selfopt bin runs as a program (shebang, executable bit), as npx 
   assert.ok(JSON.parse(out).some((p: { name: string }) => p.name === 'index'));
 });
 
+test('selfopt list takes problem names: those alone are listed, a misspelt one gets the closest name', () => {
+  const some = JSON.parse(execFileSync(process.execPath, [CLI, 'list', '--json', 'scheduling', 'index'], { encoding: 'utf8' }));
+  assert.deepEqual(some.map((p: { name: string }) => p.name), ['scheduling', 'index']);
+  const bad = spawnSync(process.execPath, [CLI, 'list', 'schedulng'], { encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^selfopt: error: unknown problem 'schedulng' \(did you mean scheduling\?\)/);
+  assert.equal(bad.stderr.trim().split('\n').length, 1);
+});
+
 test('a problem\'s meta metrics reach the JSON summary (scheduling: simulator decisions per second)', () => {
   const dir = tempDir('selfopt-meta-');
   const out = execFileSync(process.execPath, [CLI, 'bench', 'scheduling', '--quick', '--instances', 'synthetic_batch3_5exec', '--solvers', 'fifo,fair', '--seeds', '2', '--json', '--store', join(dir, 'r.duckdb'), '--no-html'], { encoding: 'utf8' });
