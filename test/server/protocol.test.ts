@@ -129,6 +129,28 @@ test('missing, ill-typed and unknown fields are bad_request with the path of the
   await stillServing();
 });
 
+test('an env too large to allocate or send is bad_options on make, with the path of the size', async () => {
+  // Each of these was an `internal` error (a RangeError on allocation), on make or on every reset.
+  const tooBig = [
+    ['chain', { length: 1e12 }, '$.options.length'],
+    ['bandit', { contexts: 1e10 }, '$.options.contexts'],
+    ['bandit', { arms: 3e9 }, '$.options.arms'],
+    ['scheduling', { instance: 'synthetic_batch2_5exec', maxStages: 1e12 }, '$.options.maxStages'],
+  ] as const;
+  for (const [env, options, path] of tooBig) {
+    const r = await a.call('make', { env, options });
+    assertError(r, 'bad_options', path);
+    assert.match(r.error!.message, /Too big/, JSON.stringify(r.error));
+  }
+  assert.equal(server.sessionCount(), 0);
+  // The largest allowed Chain is served whole.
+  const { session } = await a.ok('make', { env: 'chain', options: { length: 1 << 20 } });
+  const { obs } = await a.ok('reset', { session, seed: 1 });
+  assert.equal(obs.length, 1 << 20);
+  await a.ok('close', { session });
+  await stillServing();
+});
+
 test('oversized messages: too_large below the hard limit (connection kept), closed above it; the server keeps serving', async () => {
   const big = msg('hello', { client: 'x'.repeat(MAX_MESSAGE_BYTES) });
   assertError(await a.raw(big), 'too_large', null);
