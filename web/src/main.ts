@@ -71,10 +71,25 @@ async function main(): Promise<void> {
       // A new problem or run starts with every instance and solver shown.
       if (key === 'problem') Object.assign(view, { run: '', instance: ALL, solver: ALL, metric: '' });
       if (key === 'run') Object.assign(view, { instance: ALL, solver: ALL });
-      void render();
+      rerender();
     });
   }
   await render();
+}
+
+/**
+ * Renders after a change of filter or hash. A failed request (the store held by a running
+ * `selfopt bench`, a server gone) is said in the status line, and the previous view's results are
+ * cleared rather than left under the newly chosen filters; choosing again retries.
+ */
+function rerender(): void {
+  render().catch(failed);
+}
+
+function failed(e: unknown): void {
+  loaded = undefined;
+  clearResults();
+  status(e instanceof Error ? e.message : String(e), true);
 }
 
 async function render(): Promise<void> {
@@ -88,6 +103,7 @@ async function render(): Promise<void> {
   options($('f-metric'), problem.metrics.map((m) => ({ value: m.name, label: `${m.name} (${m.unit}, ${m.better} is better)${m.name === problem.primaryMetric ? ' ★' : ''}` })), view.metric);
 
   const curvesReady = curves?.problem === problem.name ? Promise.resolve() : api.curves(problem.name).then((list) => void (curves = { problem: problem.name, list }));
+  curvesReady.catch(() => {}); // awaited below; a failure of the summary first must not leave it unhandled
   if (mine.length === 0) {
     loaded = undefined;
     clearResults();
@@ -238,8 +254,8 @@ window.addEventListener('hashchange', () => {
   const h = readHash();
   if (Object.entries(h).some(([k, v]) => view[k as keyof View] !== v)) {
     view = { ...view, ...h };
-    void render();
+    rerender();
   }
 });
 
-main().catch((e: unknown) => status(e instanceof Error ? e.message : String(e), true));
+main().catch(failed);
