@@ -299,8 +299,10 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
     });
     req.on('error', () => {});
   });
-  // An HTTP client keeps its sessions as long as its connection; let the connection live as long as a session may idle.
-  http.keepAliveTimeout = idleMs + 1000;
+  // An HTTP client keeps its sessions as long as its connection; let the connection live as long as a session may idle
+  // (Node adds 1 s to it for the socket's timer, which holds at most 2^31 - 1 ms, ~24.8 days: past that Node
+  // warned on every request and truncated it anyway).
+  http.keepAliveTimeout = Math.min(idleMs + 1000, 2 ** 31 - 1 - 1000);
 
   const wss = new WebSocketServer({ server: http, path: '/v1', maxPayload: HARD_LIMIT_BYTES });
   wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {

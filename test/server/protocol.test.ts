@@ -307,6 +307,26 @@ test('idle sessions are reaped', async () => {
   }
 });
 
+test('a long --idle keeps HTTP sessions without a timer warning on every request', async () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+  process.on('warning', onWarning);
+  const s = await serve({ port: 0, idleMs: 40 * 24 * 3600_000, log: () => {} }); // 40 days: past a timer's 2^31 - 1 ms
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const { session } = (await post(s.url, msg('make', { env: 'chain', options: { length: 4 } }), {}, agent)).reply.result;
+    await post(s.url, msg('reset', { session, seed: 1 }), {}, agent);
+    await sleep(50);
+    assert.deepEqual((await post(s.url, msg('step', { session, action: 1 }), {}, agent)).reply.result.obs, [0, 1, 0, 0]);
+    await sleep(50);
+    assert.deepEqual(warnings, []);
+  } finally {
+    process.off('warning', onWarning);
+    agent.destroy();
+    await s.close();
+  }
+});
+
 test('a token, when set, is required: header or first hello', async () => {
   const s = await serve({ port: 0, token: 'sesame', log: () => {} });
   try {
