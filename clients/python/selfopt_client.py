@@ -75,7 +75,19 @@ class _WebSocket:
         self.buf = bytearray(rest)
         status = head.split(b"\r\n", 1)[0]
         if b" 101 " not in status + b" ":
-            raise ConnectionError(f"WebSocket handshake refused: {status.decode(errors='replace')}")
+            # The server says why in the body (e.g. the protocol's path): read what came with the head.
+            try:
+                self.sock.settimeout(min(timeout or 5.0, 5.0))
+                while True:
+                    chunk = self.sock.recv(65536)
+                    if not chunk:
+                        break
+                    self.buf += chunk
+            except OSError:
+                pass
+            self.sock.close()
+            why = bytes(self.buf).decode(errors="replace").strip()
+            raise ConnectionError(f"WebSocket handshake to {path} refused: {status.decode(errors='replace')}" + (f": {why}" if why else ""))
         accept = base64.b64encode(hashlib.sha1(key + _WS_GUID).digest())
         if accept not in head:
             raise ConnectionError("WebSocket handshake: wrong Sec-WebSocket-Accept")

@@ -304,7 +304,16 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
   // warned on every request and truncated it anyway).
   http.keepAliveTimeout = Math.min(idleMs + 1000, 2 ** 31 - 1 - 1000);
 
-  const wss = new WebSocketServer({ server: http, path: '/v1', maxPayload: HARD_LIMIT_BYTES });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: HARD_LIMIT_BYTES });
+  // Upgrades are routed here rather than by ws's `path` option, whose refusal of another path is a
+  // bare `400 Bad Request`: a client that asked for ws://HOST:PORT/ is told where the protocol is.
+  http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    const pathname = (req.url ?? '').split('?')[0];
+    if (pathname === '/v1') return wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    const body = errorReply(null, new ProtocolError('bad_request', `WebSocket on ${pathname || '(no path)'}: the protocol is a WebSocket on /v1 (or POST /v1)`, null));
+    socket.on('error', () => {});
+    socket.end(`HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  });
   wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
     const conn = table.newConnection(bearer(req));
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {

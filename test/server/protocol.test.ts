@@ -307,6 +307,30 @@ test('idle sessions are reaped', async () => {
   }
 });
 
+test('a WebSocket on another path than /v1 is refused with a reply that names /v1; /v1 with a query is served', async () => {
+  const { WebSocket } = await import('ws');
+  for (const path of ['/', '/v2']) {
+    const ws = new WebSocket(server.url.replace(/^http/, 'ws').replace(/\/v1$/, path));
+    const refused = await new Promise<{ status: number; body: string }>((ok, fail) => {
+      ws.on('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => ok({ status: res.statusCode ?? 0, body }));
+      });
+      ws.on('open', () => fail(new Error(`a WebSocket opened on ${path}`)));
+      ws.on('error', () => {});
+    });
+    assert.equal(refused.status, 404);
+    const reply = JSON.parse(refused.body);
+    assertError(reply, 'bad_request', null);
+    assert.match(reply.error.message, new RegExp(`^WebSocket on ${path}: the protocol is a WebSocket on /v1`));
+  }
+  const q = await WsClient.open(`${server.url}?client=test`);
+  assert.equal((await q.ok('hello')).protocol, 1);
+  await q.close();
+  await stillServing();
+});
+
 test('a long --idle keeps HTTP sessions without a timer warning on every request', async () => {
   const warnings: string[] = [];
   const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);

@@ -103,6 +103,13 @@ test('python3 protocol overhead on a trivial env (reported, not asserted: the ba
   t.diagnostic(stdout.trim());
 });
 
+test('python3 client pointed at a WebSocket path other than /v1 says where the protocol is', { skip }, async () => {
+  const url = server.url.replace(/^http/, 'ws').replace(/\/v1$/, '/');
+  const code = `import sys; sys.path.insert(0, ${JSON.stringify(CLIENT_DIR)})\nfrom selfopt_client import Client\ntry:\n    Client(${JSON.stringify(url)}, timeout=10)\nexcept ConnectionError as e:\n    print(e)`;
+  const { stdout } = await run('python3', ['-c', code], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+  assert.match(stdout, /^WebSocket handshake to \/ refused: HTTP\/1\.1 404 Not Found: .*WebSocket on \/: the protocol is a WebSocket on \/v1/);
+});
+
 test('python3 client with a token (Authorization header on the WebSocket upgrade); refused without it', { skip }, async () => {
   const s = await serve({ port: 0, token: 'py-secret', log: () => {} });
   try {
