@@ -190,13 +190,14 @@ export class SessionTable {
           if (!parsed.success) throw fromZod('bad_request', parsed.error, ['options']);
           options = parsed.data;
         }
+        s.needsReset = true; // until the reset succeeds: one that throws may have changed half the env's state
         const r = s.env.reset({ seed: req.seed, options });
         s.needsReset = false;
         return r;
       }
       case 'step': {
         const s = this.session(conn, req.session);
-        if (s.needsReset) throw new ProtocolError('needs_reset', 'step before reset, or after the episode ended (terminated or truncated): reset first', null);
+        if (s.needsReset) throw new ProtocolError('needs_reset', 'step before reset, after the episode ended (terminated or truncated), or after a reset that failed: reset first', null);
         const space = s.env.actionSpace;
         const action = space.kind === 'Box' && Array.isArray(req.action) ? Float32Array.from(req.action) : req.action;
         // Checked here, before the env sees it, so a bad action can never change the env's state.

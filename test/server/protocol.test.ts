@@ -168,6 +168,22 @@ test('oversized messages: too_large below the hard limit (connection kept), clos
   await stillServing();
 });
 
+test('after a reset that failed mid-episode, step is needs_reset (not a step of a half-reset env)', async () => {
+  // With 14 stage rows, some seeds' jobs fit and some do not: the simulator is reset before the
+  // observation finds out, so a step after the failed reset played a mix of the two episodes.
+  const { session } = await a.ok('make', { env: 'scheduling', options: { instance: 'synthetic_batch2_5exec', maxStages: 14 } });
+  const fits: number[] = [], overflows: number[] = [];
+  for (let seed = 0; seed < 40 && (fits.length === 0 || overflows.length === 0); seed++) ((await a.call('reset', { session, seed })).ok ? fits : overflows).push(seed);
+  assert.ok(fits.length > 0 && overflows.length > 0, `seeds that fit ${fits}, that overflow ${overflows}`);
+  const { info } = await a.ok('reset', { session, seed: fits[0] });
+  await a.ok('step', { session, action: info.actionMask.indexOf(1) });
+  assertError(await a.call('reset', { session, seed: overflows[0] }), 'env_error', null);
+  assertError(await a.call('step', { session, action: info.actionMask.indexOf(1) }), 'needs_reset', null);
+  await a.ok('reset', { session, seed: fits[0] });
+  await a.ok('step', { session, action: info.actionMask.indexOf(1) });
+  await a.ok('close', { session });
+});
+
 test('an out-of-space or masked action is invalid_action and leaves the env unchanged', async () => {
   const options = { length: 5, slip: 0.3 };
   const { session } = await a.ok('make', { env: 'chain', options });
