@@ -235,3 +235,29 @@ test('in headless Chromium: a request that fails after the first view is said in
     rmSync(profile, { recursive: true, force: true });
   }
 });
+
+test('in headless Chromium: a link naming an unknown problem shows the first problem with results and says so', { skip: skipBrowser, timeout: 120_000 }, async () => {
+  const { chromium } = await import('playwright-core');
+  const profile = mkdtempSync(join(tmpdir(), 'selfopt-chromium-'));
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${base}#problem=partitoin&solver=multilevel`);
+    await page.waitForSelector('#results tbody tr[data-solver]');
+    const shown = await page.inputValue('#f-problem');
+    const first = (await getJson('api/problems')).body.map((p: { name: string }) => p.name).find((n: string) => ['partition', 'scheduling', 'index'].includes(n));
+    assert.equal(shown, first);
+    assert.equal(await page.textContent('#status'), `no problem 'partitoin' (named in the URL); showing ${shown}`);
+    assert.match(page.url(), new RegExp(`#problem=${shown}&metric=`));
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+});

@@ -93,6 +93,13 @@ function failed(e: unknown): void {
 }
 
 async function render(): Promise<void> {
+  // A link naming no known problem (a typo, a renamed problem) shows the first problem with results
+  // and says so; left as it was, the select showed the first problem while nothing was drawn.
+  let unknown: string | undefined;
+  if (problems.length > 0 && !problems.some((p) => p.name === view.problem)) {
+    unknown = view.problem;
+    view = { problem: (problems.find((p) => runs.some((r) => r.problems.includes(p.name))) ?? problems[0]!).name, run: '', instance: ALL, solver: ALL, metric: '' };
+  }
   const problem = problems.find((p) => p.name === view.problem);
   options($('f-problem'), problems.map((p) => ({ value: p.name, label: `${p.name}${runs.some((r) => r.problems.includes(p.name)) ? '' : ' (no results)'}` })), view.problem);
   if (!problem) return status('no problems', true);
@@ -115,7 +122,7 @@ async function render(): Promise<void> {
       const r = await api.summary(problem.name, view.run || undefined);
       loaded = { key, ...r };
     }
-    status('');
+    status(unknown === undefined ? '' : `no problem '${unknown}' (named in the URL); showing ${problem.name}`, unknown !== undefined);
     drawResults(problem, loaded.run, loaded.summary, loaded.pictures);
   }
   await curvesReady;
