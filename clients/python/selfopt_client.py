@@ -141,7 +141,7 @@ class _WebSocket:
 
     def close(self):
         try:
-            self.sock.sendall(struct.pack("!BBH", 0x88, 0x82, 0) + struct.pack("!H", 1000))
+            self.sock.sendall(struct.pack("!BBIH", 0x88, 0x82, 0, 1000))  # close 1000, masked with a zero key
         except OSError:
             pass
         self.sock.close()
@@ -252,10 +252,17 @@ class SelfoptEnv(_Base):
         return self._obs(r["obs"]), r["reward"], r["terminated"], r["truncated"], r["info"]
 
     def close(self):
+        """Ends the session (and the connection, if this env opened it). Safe to call twice, and
+        quiet when the session is already gone: reaped after --idle, or ended with its connection."""
         if self.session is None:
             return
         try:
             self.client.call("close", session=self.session)
+        except SelfoptProtocolError as e:
+            if e.code != "unknown_session":
+                raise
+        except (ConnectionError, OSError):
+            pass  # the connection is gone, and the server closed its sessions with it
         finally:
             self.session = None
             if self._own_client:
