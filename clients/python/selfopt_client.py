@@ -174,7 +174,13 @@ class Client:
         body = json.dumps(msg, separators=(",", ":")).encode()
         if self.ws is not None:
             self.ws.send(body)
-            reply = json.loads(self.ws.recv())
+            while True:
+                reply = json.loads(self.ws.recv())
+                # A call that timed out (say a cold compiler make) gets its reply late, on this
+                # connection: it is not this call's, whose reply follows it. (id null: the server
+                # could not read the request's id, so the reply is to this one.)
+                if reply.get("id") in (msg["id"], None):
+                    break
         else:
             self.conn.request("POST", self.path, body, self.headers)
             reply = json.loads(self.conn.getresponse().read())
