@@ -2,8 +2,9 @@
 
     python3 bench_client.py [URL] [SECONDS]
 
-Steps Chain (length 2**20, so episodes rarely end) with the always-valid action 1, for SECONDS
-(default 3) after a short warm-up, and prints steps/s and the mean round trip.
+Steps Chain (length 64: an episode ends every 63 steps, and the reset is counted in the time) with
+the always-valid action 1, for SECONDS (default 3) after a short warm-up, and prints steps/s and
+the mean round trip.
 """
 import os
 import sys

@@ -75,7 +75,19 @@ class _WebSocket:
         self.buf = bytearray(rest)
         status = head.split(b"\r\n", 1)[0]
         if b" 101 " not in status + b" ":
-            raise ConnectionError(f"WebSocket handshake refused: {status.decode(errors='replace')}")
+            # The server says why in the body (e.g. the protocol's path): read what came with the head.
+            try:
+                self.sock.settimeout(min(timeout or 5.0, 5.0))
+                while True:
+                    chunk = self.sock.recv(65536)
+                    if not chunk:
+                        break
+                    self.buf += chunk
+            except OSError:
+                pass
+            self.sock.close()
+            why = bytes(self.buf).decode(errors="replace").strip()
+            raise ConnectionError(f"WebSocket handshake to {path} refused: {status.decode(errors='replace')}" + (f": {why}" if why else ""))
         accept = base64.b64encode(hashlib.sha1(key + _WS_GUID).digest())
         if accept not in head:
             raise ConnectionError("WebSocket handshake: wrong Sec-WebSocket-Accept")
@@ -129,7 +141,7 @@ class _WebSocket:
 
     def close(self):
         try:
-            self.sock.sendall(struct.pack("!BBH", 0x88, 0x82, 0) + struct.pack("!H", 1000))
+            self.sock.sendall(struct.pack("!BBIH", 0x88, 0x82, 0, 1000))  # close 1000, masked with a zero key
         except OSError:
             pass
         self.sock.close()
@@ -162,7 +174,13 @@ class Client:
         body = json.dumps(msg, separators=(",", ":")).encode()
         if self.ws is not None:
             self.ws.send(body)
-            reply = json.loads(self.ws.recv())
+            while True:
+                reply = json.loads(self.ws.recv())
+                # A call that timed out (say a cold compiler make) gets its reply late, on this
+                # connection: it is not this call's, whose reply follows it. (id null: the server
+                # could not read the request's id, so the reply is to this one.)
+                if reply.get("id") in (msg["id"], None):
+                    break
         else:
             self.conn.request("POST", self.path, body, self.headers)
             reply = json.loads(self.conn.getresponse().read())
@@ -240,10 +258,17 @@ class SelfoptEnv(_Base):
         return self._obs(r["obs"]), r["reward"], r["terminated"], r["truncated"], r["info"]
 
     def close(self):
+        """Ends the session (and the connection, if this env opened it). Safe to call twice, and
+        quiet when the session is already gone: reaped after --idle, or ended with its connection."""
         if self.session is None:
             return
         try:
             self.client.call("close", session=self.session)
+        except SelfoptProtocolError as e:
+            if e.code != "unknown_session":
+                raise
+        except (ConnectionError, OSError):
+            pass  # the connection is gone, and the server closed its sessions with it
         finally:
             self.session = None
             if self._own_client:

@@ -7,7 +7,8 @@
  *   Starts a new episode. With `seed`, the env's own Rng is re-created from it, so the same seed
  *   gives the same episode (and, with the same actions, the same trajectory). Without `seed`, the
  *   env keeps drawing from its current Rng, so consecutive episodes differ. `options` are
- *   problem-specific (an instance, a workload) and never change the meaning of the seed.
+ *   problem-specific (an instance, a workload) and never change the meaning of the seed. A reset
+ *   that throws may have changed part of the state: step() then throws until a reset succeeds.
  *
  * step(action) -> {obs, reward, terminated, truncated, info}
  *   Applies one action. `terminated`: the episode reached a terminal state of the problem (all
@@ -66,8 +67,12 @@ export abstract class Env<Obs, Act> {
 
   reset(args: ResetArgs = {}): ResetResult<Obs> {
     if (args.seed !== undefined) this.rng = new Rng(args.seed);
+    // Cleared only when doReset returns: one that threw may have reset half the state, and a step
+    // would then play neither the old episode nor the new one.
+    this.needsReset = true;
+    const r = this.doReset(args.options);
     this.needsReset = false;
-    return this.doReset(args.options);
+    return r;
   }
 
   step(action: Act): StepResult<Obs> {

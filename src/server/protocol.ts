@@ -17,7 +17,8 @@
  *                                      options of make and of reset, each as a JSON Schema)
  *   make  {env, options?}           -> {session, env, observationSpace, actionSpace} (spaces as
  *                                      each space's toJSON(), e.g. {"kind": "MaskedDiscrete", "n": 2})
- *   reset {session, seed?, options?}-> {obs, info}        (Gymnasium semantics: a seed re-seeds)
+ *   reset {session, seed?, options?}-> {obs, info}        (Gymnasium semantics: a seed re-seeds;
+ *                                      after a reset that failed, step is needs_reset)
  *   step  {session, action}         -> {obs, reward, terminated, truncated, info}
  *   close {session}                 -> {closed: true}
  *
@@ -62,7 +63,7 @@ export type ErrorCode =
   | 'forbidden_session' // belongs to another connection
   | 'too_many_sessions'
   | 'invalid_action' // outside the action space or masked out; the env is unchanged
-  | 'needs_reset' // step before reset, or after the episode ended
+  | 'needs_reset' // step before reset, after the episode ended, or after a reset that failed
   | 'env_error' // the environment refused (a SelfoptError from reset/step)
   | 'internal'; // a bug of ours: the server keeps serving
 

@@ -28,24 +28,33 @@ export interface EnvEntry {
 }
 
 const int = (min: number) => z.number().int().min(min);
+/**
+ * Sizes a client chooses are bounded: a Chain's length or a bandit's contexts is the length of
+ * the one-hot observation and the arms the length of the mask, each allocated and sent as a JSON
+ * array every step, and the scheduling env's mask has maxStages * classes * executors + 1 entries.
+ * Unbounded, a typo like length 1e12 was made, then failed every reset as an `internal` error
+ * (maxStages 1e12 failed make so), and length 3e9 held the server for seconds and 1 GB.
+ */
+const MAX_SIZE = 1 << 20;
+const size = (min: number) => int(min).max(MAX_SIZE);
 const none = z.strictObject({});
 
 export const ENVS: Record<string, EnvEntry> = {
   chain: {
     description: 'Chain: walk right to the goal; left is masked at position 0; optional slip (src/learn/envs.ts)',
-    options: z.strictObject({ length: int(2).optional(), horizon: int(1).optional(), stepCost: z.number().min(0).max(1).optional(), slip: z.number().min(0).max(1).optional() }),
+    options: z.strictObject({ length: size(2).optional(), horizon: int(1).optional(), stepCost: z.number().min(0).max(1).optional(), slip: z.number().min(0).max(1).optional() }),
     resetOptions: none,
     make: (o) => new Chain(o) as Env<unknown, unknown>,
   },
   bandit: {
     description: 'ContextualBandit: an input-driven task with a masked arm per step (src/learn/envs.ts)',
-    options: z.strictObject({ contexts: int(1).optional(), arms: int(2).optional(), horizon: int(1).optional() }),
+    options: z.strictObject({ contexts: size(1).optional(), arms: size(2).optional(), horizon: int(1).optional() }),
     resetOptions: none,
     make: (o) => new ContextualBandit(o) as Env<unknown, unknown>,
   },
   scheduling: {
     description: 'Decima-style DAG job scheduling on a cluster simulator (src/problems/scheduling); instance ids like synthetic_batch5_10exec or tpch_batch20_50exec_train',
-    options: z.strictObject({ instance: z.string().min(1).max(128), compat: z.boolean().optional(), maxStages: int(1).optional(), maxTimeMs: z.number().positive().optional() }),
+    options: z.strictObject({ instance: z.string().min(1).max(128), compat: z.boolean().optional(), maxStages: int(1).max(4096).optional() /* the env's own default for streams */, maxTimeMs: z.number().positive().optional() }),
     resetOptions: none,
     make: (o, ctx) => createSchedulingEnv({ ...(o as { instance: string }), data: ctx.data }) as unknown as Env<unknown, unknown>,
   },

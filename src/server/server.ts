@@ -190,13 +190,14 @@ export class SessionTable {
           if (!parsed.success) throw fromZod('bad_request', parsed.error, ['options']);
           options = parsed.data;
         }
+        s.needsReset = true; // until the reset succeeds: one that throws may have changed half the env's state
         const r = s.env.reset({ seed: req.seed, options });
         s.needsReset = false;
         return r;
       }
       case 'step': {
         const s = this.session(conn, req.session);
-        if (s.needsReset) throw new ProtocolError('needs_reset', 'step before reset, or after the episode ended (terminated or truncated): reset first', null);
+        if (s.needsReset) throw new ProtocolError('needs_reset', 'step before reset, after the episode ended (terminated or truncated), or after a reset that failed: reset first', null);
         const space = s.env.actionSpace;
         const action = space.kind === 'Box' && Array.isArray(req.action) ? Float32Array.from(req.action) : req.action;
         // Checked here, before the env sees it, so a bad action can never change the env's state.
@@ -299,10 +300,21 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
     });
     req.on('error', () => {});
   });
-  // An HTTP client keeps its sessions as long as its connection; let the connection live as long as a session may idle.
-  http.keepAliveTimeout = idleMs + 1000;
+  // An HTTP client keeps its sessions as long as its connection; let the connection live as long as a session may idle
+  // (Node adds 1 s to it for the socket's timer, which holds at most 2^31 - 1 ms, ~24.8 days: past that Node
+  // warned on every request and truncated it anyway).
+  http.keepAliveTimeout = Math.min(idleMs + 1000, 2 ** 31 - 1 - 1000);
 
-  const wss = new WebSocketServer({ server: http, path: '/v1', maxPayload: HARD_LIMIT_BYTES });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: HARD_LIMIT_BYTES });
+  // Upgrades are routed here rather than by ws's `path` option, whose refusal of another path is a
+  // bare `400 Bad Request`: a client that asked for ws://HOST:PORT/ is told where the protocol is.
+  http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    const pathname = (req.url ?? '').split('?')[0];
+    if (pathname === '/v1') return wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    const body = errorReply(null, new ProtocolError('bad_request', `WebSocket on ${pathname || '(no path)'}: the protocol is a WebSocket on /v1 (or POST /v1)`, null));
+    socket.on('error', () => {});
+    socket.end(`HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  });
   wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
     const conn = table.newConnection(bearer(req));
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {

@@ -62,6 +62,24 @@ test('step before reset, after the end, and masked or out-of-space actions throw
   assert.throws(() => env.step(1), /after the episode ended/);
 });
 
+test('after a reset that throws, step throws until a reset succeeds', () => {
+  /** A chain whose reset with {fail: true} moves back to the start, then refuses (as an env that checks late). */
+  class HalfReset extends Chain {
+    protected override doReset(options?: Record<string, unknown>): ResetResult<Float32Array> {
+      const r = super.doReset();
+      if (options?.fail) throw new SelfoptError('refused', 'HalfReset.reset', 'no fail option');
+      return r;
+    }
+  }
+  const env = new HalfReset();
+  env.reset({ seed: 1 });
+  env.step(1);
+  assert.throws(() => env.reset({ seed: 2, options: { fail: true } }), /refused/);
+  assert.throws(() => env.step(1), /step\(\) called before reset\(\)/);
+  env.reset({ seed: 2 });
+  assert.equal(env.step(1).reward, -0.1);
+});
+
 test('spaces: contains and sample agree', () => {
   const rng = new Rng(1);
   const spaces = [new Discrete(4, 2), new Box(-1, 1, [2, 3]), new Box(0, Infinity, [4]), new GraphSpace(3, 2), new DictSpace({ a: new Discrete(2), b: new Box(0, 1, [2]) })];

@@ -201,3 +201,63 @@ test('in headless Chromium: the table shows the store, a filter narrows it, a ch
     rmSync(profile, { recursive: true, force: true });
   }
 });
+
+test('in headless Chromium: a request that fails after the first view is said in the status line, not left as "loading…"', { skip: skipBrowser, timeout: 120_000 }, async () => {
+  const { chromium } = await import('playwright-core');
+  const profile = mkdtempSync(join(tmpdir(), 'selfopt-chromium-'));
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${base}#problem=partition`);
+    await page.waitForSelector('#results tbody tr[data-solver]');
+    // What the API answers while a `selfopt bench` holds the store (dashboard.ts, withStore).
+    const busy = 'the results store is in use by another process (PID 4242) (at results.duckdb); expected one selfopt process per store at a time';
+    await page.route('**/api/summary?problem=scheduling*', (r) => r.fulfill({ status: 404, contentType: 'application/json', body: JSON.stringify({ error: { code: 'not_found', message: busy } }) }));
+    await page.selectOption('#f-problem', 'scheduling');
+    await page.waitForSelector('#status.error');
+    assert.equal(await page.textContent('#status'), busy);
+    assert.equal(await page.$$eval('#results tbody tr', (trs) => trs.length), 0, "partition's rows are not left under scheduling");
+    assert.deepEqual(errors, []);
+    // Once the store is free again, choosing again shows the results.
+    await page.unroute('**/api/summary?problem=scheduling*');
+    await page.selectOption('#f-problem', 'partition');
+    await page.selectOption('#f-problem', 'scheduling');
+    await page.waitForSelector('#results tbody tr[data-solver="fifo"]');
+    assert.equal(await page.textContent('#status'), '');
+  } finally {
+    await browser.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+});
+
+test('in headless Chromium: a link naming an unknown problem shows the first problem with results and says so', { skip: skipBrowser, timeout: 120_000 }, async () => {
+  const { chromium } = await import('playwright-core');
+  const profile = mkdtempSync(join(tmpdir(), 'selfopt-chromium-'));
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${base}#problem=partitoin&solver=multilevel`);
+    await page.waitForSelector('#results tbody tr[data-solver]');
+    const shown = await page.inputValue('#f-problem');
+    const first = (await getJson('api/problems')).body.map((p: { name: string }) => p.name).find((n: string) => ['partition', 'scheduling', 'index'].includes(n));
+    assert.equal(shown, first);
+    assert.equal(await page.textContent('#status'), `no problem 'partitoin' (named in the URL); showing ${shown}`);
+    assert.match(page.url(), new RegExp(`#problem=${shown}&metric=`));
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+});

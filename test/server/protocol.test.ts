@@ -129,6 +129,28 @@ test('missing, ill-typed and unknown fields are bad_request with the path of the
   await stillServing();
 });
 
+test('an env too large to allocate or send is bad_options on make, with the path of the size', async () => {
+  // Each of these was an `internal` error (a RangeError on allocation), on make or on every reset.
+  const tooBig = [
+    ['chain', { length: 1e12 }, '$.options.length'],
+    ['bandit', { contexts: 1e10 }, '$.options.contexts'],
+    ['bandit', { arms: 3e9 }, '$.options.arms'],
+    ['scheduling', { instance: 'synthetic_batch2_5exec', maxStages: 1e12 }, '$.options.maxStages'],
+  ] as const;
+  for (const [env, options, path] of tooBig) {
+    const r = await a.call('make', { env, options });
+    assertError(r, 'bad_options', path);
+    assert.match(r.error!.message, /Too big/, JSON.stringify(r.error));
+  }
+  assert.equal(server.sessionCount(), 0);
+  // The largest allowed Chain is served whole.
+  const { session } = await a.ok('make', { env: 'chain', options: { length: 1 << 20 } });
+  const { obs } = await a.ok('reset', { session, seed: 1 });
+  assert.equal(obs.length, 1 << 20);
+  await a.ok('close', { session });
+  await stillServing();
+});
+
 test('oversized messages: too_large below the hard limit (connection kept), closed above it; the server keeps serving', async () => {
   const big = msg('hello', { client: 'x'.repeat(MAX_MESSAGE_BYTES) });
   assertError(await a.raw(big), 'too_large', null);
@@ -144,6 +166,22 @@ test('oversized messages: too_large below the hard limit (connection kept), clos
   assert.equal(huge.status, 413);
   assertError(huge.reply, 'too_large');
   await stillServing();
+});
+
+test('after a reset that failed mid-episode, step is needs_reset (not a step of a half-reset env)', async () => {
+  // With 14 stage rows, some seeds' jobs fit and some do not: the simulator is reset before the
+  // observation finds out, so a step after the failed reset played a mix of the two episodes.
+  const { session } = await a.ok('make', { env: 'scheduling', options: { instance: 'synthetic_batch2_5exec', maxStages: 14 } });
+  const fits: number[] = [], overflows: number[] = [];
+  for (let seed = 0; seed < 40 && (fits.length === 0 || overflows.length === 0); seed++) ((await a.call('reset', { session, seed })).ok ? fits : overflows).push(seed);
+  assert.ok(fits.length > 0 && overflows.length > 0, `seeds that fit ${fits}, that overflow ${overflows}`);
+  const { info } = await a.ok('reset', { session, seed: fits[0] });
+  await a.ok('step', { session, action: info.actionMask.indexOf(1) });
+  assertError(await a.call('reset', { session, seed: overflows[0] }), 'env_error', null);
+  assertError(await a.call('step', { session, action: info.actionMask.indexOf(1) }), 'needs_reset', null);
+  await a.ok('reset', { session, seed: fits[0] });
+  await a.ok('step', { session, action: info.actionMask.indexOf(1) });
+  await a.ok('close', { session });
 });
 
 test('an out-of-space or masked action is invalid_action and leaves the env unchanged', async () => {
@@ -281,6 +319,50 @@ test('idle sessions are reaped', async () => {
     assertError(await c.call('reset', { session }), 'unknown_session', '$.session');
     await c.close();
   } finally {
+    await s.close();
+  }
+});
+
+test('a WebSocket on another path than /v1 is refused with a reply that names /v1; /v1 with a query is served', async () => {
+  const { WebSocket } = await import('ws');
+  for (const path of ['/', '/v2']) {
+    const ws = new WebSocket(server.url.replace(/^http/, 'ws').replace(/\/v1$/, path));
+    const refused = await new Promise<{ status: number; body: string }>((ok, fail) => {
+      ws.on('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => ok({ status: res.statusCode ?? 0, body }));
+      });
+      ws.on('open', () => fail(new Error(`a WebSocket opened on ${path}`)));
+      ws.on('error', () => {});
+    });
+    assert.equal(refused.status, 404);
+    const reply = JSON.parse(refused.body);
+    assertError(reply, 'bad_request', null);
+    assert.match(reply.error.message, new RegExp(`^WebSocket on ${path}: the protocol is a WebSocket on /v1`));
+  }
+  const q = await WsClient.open(`${server.url}?client=test`);
+  assert.equal((await q.ok('hello')).protocol, 1);
+  await q.close();
+  await stillServing();
+});
+
+test('a long --idle keeps HTTP sessions without a timer warning on every request', async () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+  process.on('warning', onWarning);
+  const s = await serve({ port: 0, idleMs: 40 * 24 * 3600_000, log: () => {} }); // 40 days: past a timer's 2^31 - 1 ms
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const { session } = (await post(s.url, msg('make', { env: 'chain', options: { length: 4 } }), {}, agent)).reply.result;
+    await post(s.url, msg('reset', { session, seed: 1 }), {}, agent);
+    await sleep(50);
+    assert.deepEqual((await post(s.url, msg('step', { session, action: 1 }), {}, agent)).reply.result.obs, [0, 1, 0, 0]);
+    await sleep(50);
+    assert.deepEqual(warnings, []);
+  } finally {
+    process.off('warning', onWarning);
+    agent.destroy();
     await s.close();
   }
 });

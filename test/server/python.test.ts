@@ -103,6 +103,75 @@ test('python3 protocol overhead on a trivial env (reported, not asserted: the ba
   t.diagnostic(stdout.trim());
 });
 
+test('python3 client pointed at a WebSocket path other than /v1 says where the protocol is', { skip }, async () => {
+  const url = server.url.replace(/^http/, 'ws').replace(/\/v1$/, '/');
+  const code = `import sys; sys.path.insert(0, ${JSON.stringify(CLIENT_DIR)})\nfrom selfopt_client import Client\ntry:\n    Client(${JSON.stringify(url)}, timeout=10)\nexcept ConnectionError as e:\n    print(e)`;
+  const { stdout } = await run('python3', ['-c', code], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+  assert.match(stdout, /^WebSocket handshake to \/ refused: HTTP\/1\.1 404 Not Found: .*WebSocket on \/: the protocol is a WebSocket on \/v1/);
+});
+
+test('python3 client closes its WebSocket with a well-formed close frame (code 1000)', { skip }, async () => {
+  // A stand-in server that answers every message, to see the close code the client sends.
+  const { WebSocketServer } = await import('ws');
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  try {
+    await new Promise((ok) => wss.once('listening', ok));
+    const closed = new Promise<number>((ok) => wss.on('connection', (ws) => {
+      ws.on('message', (d) => ws.send(JSON.stringify({ v: 1, id: JSON.parse(d.toString()).id, ok: true, result: {} })));
+      ws.on('close', (code) => ok(code));
+    }));
+    const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}/v1`;
+    await run('python3', ['-c', `import sys; sys.path.insert(0, ${JSON.stringify(CLIENT_DIR)})\nfrom selfopt_client import Client\nClient(${JSON.stringify(url)}).close()`]);
+    assert.equal(await closed, 1000); // 1006 (abnormal) when the frame's mask was two bytes short
+  } finally {
+    wss.close();
+  }
+});
+
+test('python3 client after a call that timed out: the late reply is not taken for the next call\'s', { skip }, async () => {
+  // A stand-in server that answers `list` after 1 s (as a cold compiler make may answer after the
+  // client's timeout) and every other op once that answer is out, in order, as selfopt serve does.
+  const { WebSocketServer } = await import('ws');
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  try {
+    await new Promise((ok) => wss.once('listening', ok));
+    wss.on('connection', (ws) => {
+      let busyUntil = 0;
+      ws.on('message', (d) => {
+        const m = JSON.parse(d.toString()) as { id: number; op: string };
+        if (m.op === 'list') busyUntil = Date.now() + 1000;
+        setTimeout(() => ws.send(JSON.stringify({ v: 1, id: m.id, ok: true, result: { op: m.op } })), Math.max(0, busyUntil - Date.now()));
+      });
+    });
+    const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}/v1`;
+    const code = [
+      `import sys, socket; sys.path.insert(0, ${JSON.stringify(CLIENT_DIR)})`,
+      'from selfopt_client import Client',
+      `c = Client(${JSON.stringify(url)}, timeout=0.3)`,
+      'try:\n    c.call("list")\nexcept socket.timeout:\n    print("list timed out")',
+      'c.ws.sock.settimeout(5)',
+      'print(c.call("make", env="chain")["op"])',
+    ].join('\n');
+    const { stdout } = await run('python3', ['-c', code], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+    assert.equal(stdout.trim(), 'list timed out\nmake'); // 'list': the make call returned list's reply
+  } finally {
+    wss.close();
+  }
+});
+
+test('python3 env.close() is quiet when its session is already gone (reaped after --idle)', { skip }, async () => {
+  const s = await serve({ port: 0, idleMs: 100, log: () => {} });
+  try {
+    const url = s.url.replace(/^http/, 'ws');
+    const code = `import sys, time; sys.path.insert(0, ${JSON.stringify(CLIENT_DIR)})\nfrom selfopt_client import SelfoptEnv\nenv = SelfoptEnv('chain', {}, url=${JSON.stringify(url)})\nenv.reset(seed=1)\ntime.sleep(0.6)\nenv.close()\nenv.close()\nprint('closed')`;
+    const { stdout } = await run('python3', ['-c', code], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+    assert.equal(stdout.trim(), 'closed');
+    assert.equal(s.sessionCount(), 0);
+  } finally {
+    await s.close();
+  }
+});
+
 test('python3 client with a token (Authorization header on the WebSocket upgrade); refused without it', { skip }, async () => {
   const s = await serve({ port: 0, token: 'py-secret', log: () => {} });
   try {

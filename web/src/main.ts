@@ -71,13 +71,35 @@ async function main(): Promise<void> {
       // A new problem or run starts with every instance and solver shown.
       if (key === 'problem') Object.assign(view, { run: '', instance: ALL, solver: ALL, metric: '' });
       if (key === 'run') Object.assign(view, { instance: ALL, solver: ALL });
-      void render();
+      rerender();
     });
   }
   await render();
 }
 
+/**
+ * Renders after a change of filter or hash. A failed request (the store held by a running
+ * `selfopt bench`, a server gone) is said in the status line, and the previous view's results are
+ * cleared rather than left under the newly chosen filters; choosing again retries.
+ */
+function rerender(): void {
+  render().catch(failed);
+}
+
+function failed(e: unknown): void {
+  loaded = undefined;
+  clearResults();
+  status(e instanceof Error ? e.message : String(e), true);
+}
+
 async function render(): Promise<void> {
+  // A link naming no known problem (a typo, a renamed problem) shows the first problem with results
+  // and says so; left as it was, the select showed the first problem while nothing was drawn.
+  let unknown: string | undefined;
+  if (problems.length > 0 && !problems.some((p) => p.name === view.problem)) {
+    unknown = view.problem;
+    view = { problem: (problems.find((p) => runs.some((r) => r.problems.includes(p.name))) ?? problems[0]!).name, run: '', instance: ALL, solver: ALL, metric: '' };
+  }
   const problem = problems.find((p) => p.name === view.problem);
   options($('f-problem'), problems.map((p) => ({ value: p.name, label: `${p.name}${runs.some((r) => r.problems.includes(p.name)) ? '' : ' (no results)'}` })), view.problem);
   if (!problem) return status('no problems', true);
@@ -88,6 +110,7 @@ async function render(): Promise<void> {
   options($('f-metric'), problem.metrics.map((m) => ({ value: m.name, label: `${m.name} (${m.unit}, ${m.better} is better)${m.name === problem.primaryMetric ? ' ★' : ''}` })), view.metric);
 
   const curvesReady = curves?.problem === problem.name ? Promise.resolve() : api.curves(problem.name).then((list) => void (curves = { problem: problem.name, list }));
+  curvesReady.catch(() => {}); // awaited below; a failure of the summary first must not leave it unhandled
   if (mine.length === 0) {
     loaded = undefined;
     clearResults();
@@ -99,7 +122,7 @@ async function render(): Promise<void> {
       const r = await api.summary(problem.name, view.run || undefined);
       loaded = { key, ...r };
     }
-    status('');
+    status(unknown === undefined ? '' : `no problem '${unknown}' (named in the URL); showing ${problem.name}`, unknown !== undefined);
     drawResults(problem, loaded.run, loaded.summary, loaded.pictures);
   }
   await curvesReady;
@@ -238,8 +261,8 @@ window.addEventListener('hashchange', () => {
   const h = readHash();
   if (Object.entries(h).some(([k, v]) => view[k as keyof View] !== v)) {
     view = { ...view, ...h };
-    void render();
+    rerender();
   }
 });
 
-main().catch((e: unknown) => status(e instanceof Error ? e.message : String(e), true));
+main().catch(failed);
