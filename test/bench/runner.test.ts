@@ -28,6 +28,12 @@ test('planGrid checks names before any work and expands the grid', () => {
   assert.throws(() => planGrid(options({ instances: ['no_such_instance'] })), /unknown instance 'no_such_instance'/);
   assert.throws(() => planGrid(options({ seeds: 0 })), /--seeds 0/);
   assert.throws(() => planGrid(options({ split: 'held-out' as BenchOptions['split'] })), /--split held-out/);
+  // a concurrency that is not a thread count fails up front: NaN once ran no cell and marked the run finished
+  assert.throws(() => planGrid(options({ concurrency: NaN })), /--concurrency NaN \(at command line\); expected a non-negative integer/);
+  assert.throws(() => planGrid(options({ concurrency: -1 })), /--concurrency -1/);
+  assert.throws(() => planGrid(options({ concurrency: 1.5 })), /--concurrency 1.5/);
+  assert.equal(planGrid(options({ concurrency: 2 }))[0]!.cells.length, 4);
+  assert.throws(() => planGrid(options({ instances: [] })), /--instances names no instance/);
   // a misspelt --opt fails before any cell runs, naming the key it meant
   assert.throws(() => planGrid(options({ options: { 'pgm.epsion': '32' } })), (e: unknown) => e instanceof SelfoptError && /unknown option 'pgm.epsion' \(did you mean pgm.epsilon\?\)/.test(e.message) && /--opt \(index\)/.test(e.message));
   assert.equal(planGrid(options({ options: { 'pgm.epsilon': '32', rbs_bits: 'auto' } }))[0]!.cells[0]!.options['pgm.epsilon'], '32');
