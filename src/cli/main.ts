@@ -14,7 +14,7 @@ import { problems, getProblem } from '../problems/all.js';
 import { describeProblem } from '../core/problem.js';
 import { type BenchOptions, planGrid, runBench } from '../bench/runner.js';
 import { ResultsStore, DEFAULT_STORE_PATH } from '../bench/store.js';
-import { writeReport, printReport } from './report.js';
+import { writeReport, printReport, requireRun } from './report.js';
 
 const program = new Command();
 program.name('selfopt').description('Self-optimizing computer systems: learned methods beside the strongest heuristics, on real data, with confidence intervals.').showHelpAfterError();
@@ -159,8 +159,11 @@ results
     if (o.parquet === o.csv) throw new SelfoptError(o.parquet ? 'both --parquet and --csv given' : 'no format given', 'selfopt results export', 'exactly one of --parquet or --csv');
     const format = o.parquet ? 'parquet' : 'csv';
     const out = resolve(o.out ?? `.selfopt/results.${format}`);
+    if (o.problem) getProblem(o.problem, '--problem');
     const store = await ResultsStore.open(resolve(o.store), { mustExist: true });
     try {
+      // A misspelt filter would write an empty file over the last export.
+      if (o.run) requireRun(store, await store.runs(), o.run);
       const n = await store.exportTo(format, out, { runId: o.run, problem: o.problem });
       console.error(`wrote ${n} rows to ${out}`);
     } finally {

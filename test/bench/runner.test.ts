@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -248,6 +248,15 @@ test('the selfopt command end to end: bench --json prints the stable summary; er
   const exp = spawnSync(process.execPath, [CLI, 'results', 'export', '--csv', '--out', join(dir, 'r.csv'), '--store', store], { encoding: 'utf8' });
   assert.equal(exp.status, 0, exp.stderr);
   assert.match(exp.stderr, /wrote \d+ rows/);
+  // a misspelt --run or --problem is an error that leaves an earlier export alone, not an empty file written over it
+  const before = readFileSync(join(dir, 'r.csv'), 'utf8');
+  for (const [flag, value, message] of [['--run', 'no-such-run', /^selfopt: error: no run 'no-such-run' in the results store/], ['--problem', 'indx', /^selfopt: error: unknown problem 'indx'/]] as const) {
+    const typo = spawnSync(process.execPath, [CLI, 'results', 'export', '--csv', flag, value, '--out', join(dir, 'r.csv'), '--store', store], { encoding: 'utf8' });
+    assert.equal(typo.status, 2, typo.stderr);
+    assert.match(typo.stderr, message);
+    assert.equal(typo.stderr.trim().split('\n').length, 1);
+    assert.equal(readFileSync(join(dir, 'r.csv'), 'utf8'), before);
+  }
 });
 
 test('the built selfopt bin runs as a program (shebang, executable bit), as npx and a linked install start it', () => {
