@@ -166,24 +166,39 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcom
   events.on('stalled', ({ jobId }) => {
     if (pending.has(jobId)) stalled++;
   });
-  // Looks at every pending job: catches results whose event was missed, and jobs already
-  // finished before this coordinator started (a --resume after the coordinator died).
+  const data = (cell: Cell): CellJob => ({ runId: opts.runId, codeVersion: codeVersion(), cell });
+  const jobOpts = { attempts: 1, removeOnComplete: false, removeOnFail: false };
+  // Looks at every pending job: catches results whose event was missed, jobs already finished
+  // before this coordinator started (a --resume after the coordinator died), and jobs Redis lost
+  // (restarted without persistence, flushed), which are put back: nothing else would run them.
   const sweep = async () => {
     for (const id of [...pending.keys()]) {
       const job = await queue.getJob(id);
-      if (!job) continue;
+      if (!job) {
+        // Still pending: not a job `finish` removed after recording it.
+        const cell = pending.get(id);
+        if (cell && !stopped()) await queue.add('cell', data(cell), { ...jobOpts, jobId: id });
+        continue;
+      }
       if (job.finishedOn && job.failedReason === undefined && job.returnvalue) finish(id, job.returnvalue);
       else if (job.failedReason !== undefined && (await job.isFailed())) fail(id, job.failedReason);
     }
   };
+  // While Redis is away BullMQ retries and the run waits for it; say so once per outage, not never.
+  let outage = false;
+  const onRedisError = (e: Error) => {
+    if (outage) return;
+    outage = true;
+    process.stderr.write(`\nselfopt: warning: lost Redis at ${opts.url} (${errorMessage(e)}); waiting for it: finished cells are recorded, Ctrl-C stops, --resume continues\n`);
+  };
+  queue.on('error', onRedisError);
+  events.on('error', onRedisError);
   const onAbort = () => wake();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const stopped = () => failure !== undefined || opts.signal?.aborted === true;
   try {
     await events.waitUntilReady();
     for (const cell of opts.recorded ?? []) await queue.remove(cellJobId(opts.runId, cell)).catch(() => 0);
-    const data = (cell: Cell): CellJob => ({ runId: opts.runId, codeVersion: codeVersion(), cell });
-    const jobOpts = { attempts: 1, removeOnComplete: false, removeOnFail: false };
     await queue.addBulk([...pending].map(([jobId, cell]) => ({ name: 'cell', data: data(cell), opts: { ...jobOpts, jobId } })));
     await sweep();
     const sweepMs = opts.sweepMs ?? 5000;
@@ -196,6 +211,7 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcom
       if (pending.size > 0 && !stopped() && Date.now() - lastSweep >= sweepMs) {
         await sweep();
         lastSweep = Date.now();
+        outage = false;
       }
     }
     await writing;

@@ -308,6 +308,38 @@ test('a resumed coordinator removes the jobs a previous one left in Redis for ce
   }
 });
 
+test('a coordinator whose Redis lost the queued jobs (restarted without persistence) puts them back, each cell recorded once', { skip, timeout: 120_000 }, async (t) => {
+  const redis = await startRedis(t.signal);
+  const queueName = `lost-${process.pid}`;
+  const cells = planGrid(options({ instances: ['rgg_2k_k2'], solvers: ['random'] }))[0]!.cells;
+  const recorded: string[] = [];
+  // Without the fix the run waited for ever: a timer stops it so the failure is reported.
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(), 60_000);
+  let worker: ReturnType<typeof startWorker> | undefined;
+  const { Redis } = await import('ioredis');
+  const admin = new Redis(redisOptions(redis.url));
+  try {
+    const run = runQueued({ url: redis.url, queueName, runId: 'run-lost', cells, sweepMs: 200, signal: stop.signal,
+      record: async (cell) => void recorded.push(cellKey(cell.problem, cell.instance.id, cell.solver, cell.seed)) });
+    for (let i = 0; (await queueLeft(redis.url, queueName)) < cells.length; i++) {
+      assert.ok(i < 400, 'the coordinator enqueued the grid');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await admin.flushall(); // what a restart of a redis-server without persistence leaves
+    worker = startWorker(t.signal, redis.url, queueName);
+    await run;
+    assert.equal(stop.signal.aborted, false, 'the run finished before the timer stopped it');
+    assert.deepEqual(recorded.sort(), cells.map((c) => cellKey(c.problem, c.instance.id, c.solver, c.seed)).sort());
+    assert.equal(await queueLeft(redis.url, queueName), 0);
+  } finally {
+    clearTimeout(timer);
+    admin.disconnect();
+    worker?.proc.kill('SIGKILL');
+    redis.proc.kill('SIGKILL');
+  }
+});
+
 test('a cell that fails on a worker stops the queued run with one clear error naming the cell', { skip, timeout: 120_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'selfopt-queue-fail-'));
   const redis = await startRedis(t.signal);
