@@ -194,6 +194,10 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcom
   queue.on('error', onRedisError);
   events.on('error', onRedisError);
   const onAbort = () => wake();
+  const aborted = new Promise<void>((res) => {
+    if (opts.signal?.aborted) res();
+    else opts.signal?.addEventListener('abort', () => res(), { once: true });
+  });
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const stopped = () => failure !== undefined || opts.signal?.aborted === true;
   try {
@@ -209,23 +213,41 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcom
         setTimeout(res, Math.max(0, lastSweep + sweepMs - Date.now())).unref();
       });
       if (pending.size > 0 && !stopped() && Date.now() - lastSweep >= sweepMs) {
-        await sweep();
+        // While Redis is away a sweep waits for it; a Ctrl-C does not wait for the sweep.
+        const swept = sweep();
+        swept.catch(() => undefined);
+        await Promise.race([swept.then(() => (outage = false)), aborted]);
         lastSweep = Date.now();
-        outage = false;
       }
     }
-    await writing;
     if (stopped()) {
       // Waiting jobs of this run are taken off the queue; a running one finishes and stays in
-      // Redis as completed, where a `--resume` finds it.
-      for (const id of pending.keys()) await queue.remove(id).catch(() => 0);
+      // Redis as completed, where a `--resume` finds it. With Redis away, they stay where they are
+      // after a grace period (a --resume collects their results or puts them back).
+      await within(writing, STOP_GRACE_MS);
+      await within(Promise.all([...pending.keys()].map((id) => queue.remove(id).catch(() => 0))), STOP_GRACE_MS);
       if (failure) throw failure;
-    }
+    } else await writing;
     return { stalled };
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
-    await events.close();
-    await queue.close();
+    // BullMQ's close (and disconnect) wait for Redis to answer: with Redis away, drop the connections.
+    if ((await within(Promise.all([events.close(), queue.close()]), STOP_GRACE_MS)) === undefined) {
+      for (const c of [events, queue]) await c.client.then((r) => r.disconnect(), () => undefined);
+    }
+  }
+}
+
+/** How long a stopping coordinator waits on Redis (writes in hand, removing its waiting jobs, closing). */
+const STOP_GRACE_MS = 5000;
+
+/** `p`'s value, or undefined once `ms` have passed. */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<undefined>((res) => (timer = setTimeout(() => res(undefined), ms)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -340,6 +340,27 @@ test('a coordinator whose Redis lost the queued jobs (restarted without persiste
   }
 });
 
+test('Ctrl-C stops a queued coordinator whose Redis is gone, within a grace period, not never', { skip, timeout: 60_000 }, async (t) => {
+  const redis = await startRedis(t.signal);
+  const cells = planGrid(options({ instances: ['rgg_2k_k2'], solvers: ['random'] }))[0]!.cells;
+  const stop = new AbortController();
+  // No worker: the coordinator enqueues and waits; Redis dies; then the Ctrl-C.
+  const run = runQueued({ url: redis.url, queueName: `gone-${process.pid}`, runId: 'run-gone', cells, sweepMs: 200, signal: stop.signal, record: async () => {} });
+  for (let i = 0; (await queueLeft(redis.url, `gone-${process.pid}`)) < cells.length; i++) {
+    assert.ok(i < 400, 'the coordinator enqueued the grid');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  redis.proc.kill('SIGKILL');
+  await new Promise((r) => setTimeout(r, 1000)); // a sweep is waiting on Redis now
+  const t0 = Date.now();
+  stop.abort();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((ok) => (timer = setTimeout(() => ok('still waiting after 30 s'), 30_000)));
+  assert.equal(await Promise.race([run.then(() => 'stopped'), late]), 'stopped');
+  clearTimeout(timer);
+  assert.ok(Date.now() - t0 < 15_000, `stopped in ${Date.now() - t0} ms`);
+});
+
 test('a cell that fails on a worker stops the queued run with one clear error naming the cell', { skip, timeout: 120_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'selfopt-queue-fail-'));
   const redis = await startRedis(t.signal);
