@@ -136,7 +136,7 @@ program
   .addOption(storeOption())
   .action(async (o: { run?: string; problem?: string; json?: boolean; html: string | false; store: string }) => {
     if (o.problem) getProblem(o.problem, '--problem');
-    const store = await ResultsStore.open(resolve(o.store), { mustExist: true });
+    const store = await ResultsStore.open(resolve(o.store), { readOnly: true });
     try {
       const reports = await printReport(store, { runId: o.run, problems: o.problem ? [o.problem] : problems.map((p) => p.name), json: o.json === true });
       if (o.html !== false) console.error(`HTML report: ${await writeReport(reports, resolve(o.html), store.path)}`);
@@ -160,7 +160,7 @@ results
     const format = o.parquet ? 'parquet' : 'csv';
     const out = resolve(o.out ?? `.selfopt/results.${format}`);
     if (o.problem) getProblem(o.problem, '--problem');
-    const store = await ResultsStore.open(resolve(o.store), { mustExist: true });
+    const store = await ResultsStore.open(resolve(o.store), { readOnly: true });
     try {
       // A misspelt filter would write an empty file over the last export.
       if (o.run) requireRun(store, await store.runs(), o.run);
@@ -176,7 +176,7 @@ results
   .option('--json', 'machine-readable output')
   .addOption(storeOption())
   .action(async (o: { json?: boolean; store: string }) => {
-    const store = await ResultsStore.open(resolve(o.store), { mustExist: true });
+    const store = await ResultsStore.open(resolve(o.store), { readOnly: true });
     try {
       const runs = await store.runs();
       if (o.json) return void console.log(JSON.stringify(runs, null, 2));

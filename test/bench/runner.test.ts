@@ -226,7 +226,7 @@ test('Ctrl-C stops `selfopt bench` cleanly: exit 130, a line saying how many cel
   assert.equal(await ended, 'SIGINT');
 });
 
-test('the selfopt command end to end: bench --json prints the stable summary; errors are one line', () => {
+test('the selfopt command end to end: bench --json prints the stable summary; errors are one line', async () => {
   const dir = tempDir('selfopt-cli-');
   const store = join(dir, 'r.duckdb');
   const out = execFileSync(process.execPath, [CLI, 'bench', 'index', '--quick', '--instances', 'lognormal_20K_uint64', '--solvers', 'binary-search,radix-binary-search', '--seeds', '2', '--json', '--store', store, '--html', join(dir, 'r.html')], { encoding: 'utf8' });
@@ -256,6 +256,18 @@ test('the selfopt command end to end: bench --json prints the stable summary; er
     assert.match(typo.stderr, message);
     assert.equal(typo.stderr.trim().split('\n').length, 1);
     assert.equal(readFileSync(join(dir, 'r.csv'), 'utf8'), before);
+  }
+  // report and results only read the store: they open it read-only, so they work beside another
+  // reader (the dashboard's) and on a store this user may not write (a colleague's, a read-only copy)
+  const reader = await ResultsStore.open(store, { readOnly: true });
+  try {
+    for (const args of [['report', '--no-html'], ['results', 'runs'], ['results', 'export', '--csv', '--out', join(dir, 'r2.csv')]]) {
+      const r = spawnSync(process.execPath, [CLI, ...args, '--store', store], { encoding: 'utf8' });
+      assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+    }
+    assert.equal(readFileSync(join(dir, 'r2.csv'), 'utf8'), before);
+  } finally {
+    await reader.close();
   }
 });
 
