@@ -166,24 +166,43 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcom
   events.on('stalled', ({ jobId }) => {
     if (pending.has(jobId)) stalled++;
   });
-  // Looks at every pending job: catches results whose event was missed, and jobs already
-  // finished before this coordinator started (a --resume after the coordinator died).
+  const data = (cell: Cell): CellJob => ({ runId: opts.runId, codeVersion: codeVersion(), cell });
+  const jobOpts = { attempts: 1, removeOnComplete: false, removeOnFail: false };
+  // Looks at every pending job: catches results whose event was missed, jobs already finished
+  // before this coordinator started (a --resume after the coordinator died), and jobs Redis lost
+  // (restarted without persistence, flushed), which are put back: nothing else would run them.
   const sweep = async () => {
     for (const id of [...pending.keys()]) {
       const job = await queue.getJob(id);
-      if (!job) continue;
+      if (!job) {
+        // Still pending: not a job `finish` removed after recording it.
+        const cell = pending.get(id);
+        if (cell && !stopped()) await queue.add('cell', data(cell), { ...jobOpts, jobId: id });
+        continue;
+      }
       if (job.finishedOn && job.failedReason === undefined && job.returnvalue) finish(id, job.returnvalue);
       else if (job.failedReason !== undefined && (await job.isFailed())) fail(id, job.failedReason);
     }
   };
+  // While Redis is away BullMQ retries and the run waits for it; say so once per outage, not never.
+  let outage = false;
+  const onRedisError = (e: Error) => {
+    if (outage) return;
+    outage = true;
+    process.stderr.write(`\nselfopt: warning: lost Redis at ${opts.url} (${errorMessage(e)}); waiting for it: finished cells are recorded, Ctrl-C stops, --resume continues\n`);
+  };
+  queue.on('error', onRedisError);
+  events.on('error', onRedisError);
   const onAbort = () => wake();
+  const aborted = new Promise<void>((res) => {
+    if (opts.signal?.aborted) res();
+    else opts.signal?.addEventListener('abort', () => res(), { once: true });
+  });
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const stopped = () => failure !== undefined || opts.signal?.aborted === true;
   try {
     await events.waitUntilReady();
     for (const cell of opts.recorded ?? []) await queue.remove(cellJobId(opts.runId, cell)).catch(() => 0);
-    const data = (cell: Cell): CellJob => ({ runId: opts.runId, codeVersion: codeVersion(), cell });
-    const jobOpts = { attempts: 1, removeOnComplete: false, removeOnFail: false };
     await queue.addBulk([...pending].map(([jobId, cell]) => ({ name: 'cell', data: data(cell), opts: { ...jobOpts, jobId } })));
     await sweep();
     const sweepMs = opts.sweepMs ?? 5000;
@@ -194,22 +213,41 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcom
         setTimeout(res, Math.max(0, lastSweep + sweepMs - Date.now())).unref();
       });
       if (pending.size > 0 && !stopped() && Date.now() - lastSweep >= sweepMs) {
-        await sweep();
+        // While Redis is away a sweep waits for it; a Ctrl-C does not wait for the sweep.
+        const swept = sweep();
+        swept.catch(() => undefined);
+        await Promise.race([swept.then(() => (outage = false)), aborted]);
         lastSweep = Date.now();
       }
     }
-    await writing;
     if (stopped()) {
       // Waiting jobs of this run are taken off the queue; a running one finishes and stays in
-      // Redis as completed, where a `--resume` finds it.
-      for (const id of pending.keys()) await queue.remove(id).catch(() => 0);
+      // Redis as completed, where a `--resume` finds it. With Redis away, they stay where they are
+      // after a grace period (a --resume collects their results or puts them back).
+      await within(writing, STOP_GRACE_MS);
+      await within(Promise.all([...pending.keys()].map((id) => queue.remove(id).catch(() => 0))), STOP_GRACE_MS);
       if (failure) throw failure;
-    }
+    } else await writing;
     return { stalled };
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
-    await events.close();
-    await queue.close();
+    // BullMQ's close (and disconnect) wait for Redis to answer: with Redis away, drop the connections.
+    if ((await within(Promise.all([events.close(), queue.close()]), STOP_GRACE_MS)) === undefined) {
+      for (const c of [events, queue]) await c.client.then((r) => r.disconnect(), () => undefined);
+    }
+  }
+}
+
+/** How long a stopping coordinator waits on Redis (writes in hand, removing its waiting jobs, closing). */
+const STOP_GRACE_MS = 5000;
+
+/** `p`'s value, or undefined once `ms` have passed. */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<undefined>((res) => (timer = setTimeout(() => res(undefined), ms)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -61,6 +61,11 @@ export interface PlannedProblem {
 export function planGrid(opts: BenchOptions): PlannedProblem[] {
   if (!(Number.isInteger(opts.seeds) && opts.seeds >= 1)) throw new SelfoptError(`--seeds ${opts.seeds}`, 'command line', 'a positive integer');
   if (opts.split !== undefined && !['test', 'train', 'all'].includes(opts.split)) throw new SelfoptError(`--split ${opts.split}`, 'command line', 'test, train or all');
+  // NaN (`--concurrency abc`) would give a pool of no threads: every cell skipped, the run marked finished.
+  if (opts.concurrency !== undefined && !(Number.isInteger(opts.concurrency) && opts.concurrency >= 0)) {
+    throw new SelfoptError(`--concurrency ${opts.concurrency}`, 'command line', 'a non-negative integer (0 = run the cells in this thread)');
+  }
+  if (opts.instances !== undefined && opts.instances.length === 0) throw new SelfoptError('--instances names no instance', 'command line', 'comma-separated instance ids or file paths');
   const ictx = { data: opts.data, quick: opts.quick };
   const problems = opts.problems.map((name) => getProblem(name, 'command line'));
   checkOptions(opts.options, problems.map((p) => p.options), `--opt (${opts.problems.join(', ')})`);

@@ -17,7 +17,7 @@
  */
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SelfoptError, errorMessage } from '../core/errors.js';
 import type { Better, SolverKind } from '../core/problem.js';
@@ -293,6 +293,7 @@ export class ResultsStore {
     return this.serial(async () => {
       if (format !== 'parquet' && format !== 'csv') throw new SelfoptError(`unknown export format '${String(format)}'`, 'exportTo', 'parquet or csv');
       const out = resolve(path);
+      if (existsSync(out) && statSync(out).isDirectory()) throw new SelfoptError('the output path is a directory', out, 'a file path for the export (e.g. results.csv inside it)');
       mkdirSync(dirname(out), { recursive: true });
       const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
       const { where, params } = whereClause(filter);

@@ -14,7 +14,7 @@ import { problems, getProblem } from '../problems/all.js';
 import { describeProblem } from '../core/problem.js';
 import { type BenchOptions, planGrid, runBench } from '../bench/runner.js';
 import { ResultsStore, DEFAULT_STORE_PATH } from '../bench/store.js';
-import { writeReport, printReport } from './report.js';
+import { writeReport, printReport, requireRun } from './report.js';
 
 const program = new Command();
 program.name('selfopt').description('Self-optimizing computer systems: learned methods beside the strongest heuristics, on real data, with confidence intervals.').showHelpAfterError();
@@ -138,7 +138,7 @@ program
   .addOption(storeOption())
   .action(async (o: { run?: string; problem?: string; json?: boolean; html: string | false; store: string }) => {
     if (o.problem) getProblem(o.problem, '--problem');
-    const store = await ResultsStore.open(resolve(o.store), { mustExist: true });
+    const store = await ResultsStore.open(resolve(o.store), { readOnly: true });
     try {
       const reports = await printReport(store, { runId: o.run, problems: o.problem ? [o.problem] : problems.map((p) => p.name), json: o.json === true });
       if (o.html !== false) console.error(`HTML report: ${await writeReport(reports, resolve(o.html), store.path)}`);
@@ -161,8 +161,11 @@ results
     if (o.parquet === o.csv) throw new SelfoptError(o.parquet ? 'both --parquet and --csv given' : 'no format given', 'selfopt results export', 'exactly one of --parquet or --csv');
     const format = o.parquet ? 'parquet' : 'csv';
     const out = resolve(o.out ?? `.selfopt/results.${format}`);
-    const store = await ResultsStore.open(resolve(o.store), { mustExist: true });
+    if (o.problem) getProblem(o.problem, '--problem');
+    const store = await ResultsStore.open(resolve(o.store), { readOnly: true });
     try {
+      // A misspelt filter would write an empty file over the last export.
+      if (o.run) requireRun(store, await store.runs(), o.run);
       const n = await store.exportTo(format, out, { runId: o.run, problem: o.problem });
       console.error(`wrote ${n} rows to ${out}`);
     } finally {
@@ -175,7 +178,7 @@ results
   .option('--json', 'machine-readable output')
   .addOption(storeOption())
   .action(async (o: { json?: boolean; store: string }) => {
-    const store = await ResultsStore.open(resolve(o.store), { mustExist: true });
+    const store = await ResultsStore.open(resolve(o.store), { readOnly: true });
     try {
       const runs = await store.runs();
       if (o.json) return void console.log(JSON.stringify(runs, null, 2));

@@ -18,9 +18,7 @@ export interface ProblemReport {
  */
 export async function printReport(store: ResultsStore, opts: { runId?: string; problems: string[]; json: boolean }): Promise<ProblemReport[]> {
   const runs = await store.runs();
-  if (opts.runId && !runs.some((r) => r.runId === opts.runId)) {
-    throw new SelfoptError(`no run '${opts.runId}' in the results store`, store.path, `one of the recorded runs (selfopt results runs): ${runs.slice(-5).map((r) => r.runId).join(', ')}`);
-  }
+  if (opts.runId) requireRun(store, runs, opts.runId);
   const reports: ProblemReport[] = [];
   for (const name of opts.problems) {
     const problem = getProblem(name);
@@ -40,6 +38,12 @@ export async function printReport(store: ResultsStore, opts: { runId?: string; p
     for (const r of reports) console.log(formatSummaryTable(r.summary));
   }
   return reports;
+}
+
+/** Fails with one line naming the recent runs when `runId` is not among `runs` (a store's `runs()`). */
+export function requireRun(store: ResultsStore, runs: readonly RunMeta[], runId: string): void {
+  if (runs.some((r) => r.runId === runId)) return;
+  throw new SelfoptError(`no run '${runId}' in the results store`, store.path, `one of the recorded runs (selfopt results runs): ${runs.slice(-5).map((r) => r.runId).join(', ')}`);
 }
 
 /** Writes the HTML report; `storePath` locates the runs' pictures (bench/pictures.ts). */

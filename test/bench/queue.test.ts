@@ -308,6 +308,59 @@ test('a resumed coordinator removes the jobs a previous one left in Redis for ce
   }
 });
 
+test('a coordinator whose Redis lost the queued jobs (restarted without persistence) puts them back, each cell recorded once', { skip, timeout: 120_000 }, async (t) => {
+  const redis = await startRedis(t.signal);
+  const queueName = `lost-${process.pid}`;
+  const cells = planGrid(options({ instances: ['rgg_2k_k2'], solvers: ['random'] }))[0]!.cells;
+  const recorded: string[] = [];
+  // Without the fix the run waited for ever: a timer stops it so the failure is reported.
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(), 60_000);
+  let worker: ReturnType<typeof startWorker> | undefined;
+  const { Redis } = await import('ioredis');
+  const admin = new Redis(redisOptions(redis.url));
+  try {
+    const run = runQueued({ url: redis.url, queueName, runId: 'run-lost', cells, sweepMs: 200, signal: stop.signal,
+      record: async (cell) => void recorded.push(cellKey(cell.problem, cell.instance.id, cell.solver, cell.seed)) });
+    for (let i = 0; (await queueLeft(redis.url, queueName)) < cells.length; i++) {
+      assert.ok(i < 400, 'the coordinator enqueued the grid');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await admin.flushall(); // what a restart of a redis-server without persistence leaves
+    worker = startWorker(t.signal, redis.url, queueName);
+    await run;
+    assert.equal(stop.signal.aborted, false, 'the run finished before the timer stopped it');
+    assert.deepEqual(recorded.sort(), cells.map((c) => cellKey(c.problem, c.instance.id, c.solver, c.seed)).sort());
+    assert.equal(await queueLeft(redis.url, queueName), 0);
+  } finally {
+    clearTimeout(timer);
+    admin.disconnect();
+    worker?.proc.kill('SIGKILL');
+    redis.proc.kill('SIGKILL');
+  }
+});
+
+test('Ctrl-C stops a queued coordinator whose Redis is gone, within a grace period, not never', { skip, timeout: 60_000 }, async (t) => {
+  const redis = await startRedis(t.signal);
+  const cells = planGrid(options({ instances: ['rgg_2k_k2'], solvers: ['random'] }))[0]!.cells;
+  const stop = new AbortController();
+  // No worker: the coordinator enqueues and waits; Redis dies; then the Ctrl-C.
+  const run = runQueued({ url: redis.url, queueName: `gone-${process.pid}`, runId: 'run-gone', cells, sweepMs: 200, signal: stop.signal, record: async () => {} });
+  for (let i = 0; (await queueLeft(redis.url, `gone-${process.pid}`)) < cells.length; i++) {
+    assert.ok(i < 400, 'the coordinator enqueued the grid');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  redis.proc.kill('SIGKILL');
+  await new Promise((r) => setTimeout(r, 1000)); // a sweep is waiting on Redis now
+  const t0 = Date.now();
+  stop.abort();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((ok) => (timer = setTimeout(() => ok('still waiting after 30 s'), 30_000)));
+  assert.equal(await Promise.race([run.then(() => 'stopped'), late]), 'stopped');
+  clearTimeout(timer);
+  assert.ok(Date.now() - t0 < 15_000, `stopped in ${Date.now() - t0} ms`);
+});
+
 test('a cell that fails on a worker stops the queued run with one clear error naming the cell', { skip, timeout: 120_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'selfopt-queue-fail-'));
   const redis = await startRedis(t.signal);

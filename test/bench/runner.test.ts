@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,12 @@ test('planGrid checks names before any work and expands the grid', () => {
   assert.throws(() => planGrid(options({ instances: ['no_such_instance'] })), /unknown instance 'no_such_instance'/);
   assert.throws(() => planGrid(options({ seeds: 0 })), /--seeds 0/);
   assert.throws(() => planGrid(options({ split: 'held-out' as BenchOptions['split'] })), /--split held-out/);
+  // a concurrency that is not a thread count fails up front: NaN once ran no cell and marked the run finished
+  assert.throws(() => planGrid(options({ concurrency: NaN })), /--concurrency NaN \(at command line\); expected a non-negative integer/);
+  assert.throws(() => planGrid(options({ concurrency: -1 })), /--concurrency -1/);
+  assert.throws(() => planGrid(options({ concurrency: 1.5 })), /--concurrency 1.5/);
+  assert.equal(planGrid(options({ concurrency: 2 }))[0]!.cells.length, 4);
+  assert.throws(() => planGrid(options({ instances: [] })), /--instances names no instance/);
   // a misspelt --opt fails before any cell runs, naming the key it meant
   assert.throws(() => planGrid(options({ options: { 'pgm.epsion': '32' } })), (e: unknown) => e instanceof SelfoptError && /unknown option 'pgm.epsion' \(did you mean pgm.epsilon\?\)/.test(e.message) && /--opt \(index\)/.test(e.message));
   assert.equal(planGrid(options({ options: { 'pgm.epsilon': '32', rbs_bits: 'auto' } }))[0]!.cells[0]!.options['pgm.epsilon'], '32');
@@ -220,7 +226,7 @@ test('Ctrl-C stops `selfopt bench` cleanly: exit 130, a line saying how many cel
   assert.equal(await ended, 'SIGINT');
 });
 
-test('the selfopt command end to end: bench --json prints the stable summary; errors are one line', () => {
+test('the selfopt command end to end: bench --json prints the stable summary; errors are one line', async () => {
   const dir = tempDir('selfopt-cli-');
   const store = join(dir, 'r.duckdb');
   const out = execFileSync(process.execPath, [CLI, 'bench', 'index', '--quick', '--instances', 'lognormal_20K_uint64', '--solvers', 'binary-search,radix-binary-search', '--seeds', '2', '--json', '--store', store, '--html', join(dir, 'r.html')], { encoding: 'utf8' });
@@ -242,6 +248,27 @@ test('the selfopt command end to end: bench --json prints the stable summary; er
   const exp = spawnSync(process.execPath, [CLI, 'results', 'export', '--csv', '--out', join(dir, 'r.csv'), '--store', store], { encoding: 'utf8' });
   assert.equal(exp.status, 0, exp.stderr);
   assert.match(exp.stderr, /wrote \d+ rows/);
+  // a misspelt --run or --problem is an error that leaves an earlier export alone, not an empty file written over it
+  const before = readFileSync(join(dir, 'r.csv'), 'utf8');
+  for (const [flag, value, message] of [['--run', 'no-such-run', /^selfopt: error: no run 'no-such-run' in the results store/], ['--problem', 'indx', /^selfopt: error: unknown problem 'indx'/]] as const) {
+    const typo = spawnSync(process.execPath, [CLI, 'results', 'export', '--csv', flag, value, '--out', join(dir, 'r.csv'), '--store', store], { encoding: 'utf8' });
+    assert.equal(typo.status, 2, typo.stderr);
+    assert.match(typo.stderr, message);
+    assert.equal(typo.stderr.trim().split('\n').length, 1);
+    assert.equal(readFileSync(join(dir, 'r.csv'), 'utf8'), before);
+  }
+  // report and results only read the store: they open it read-only, so they work beside another
+  // reader (the dashboard's) and on a store this user may not write (a colleague's, a read-only copy)
+  const reader = await ResultsStore.open(store, { readOnly: true });
+  try {
+    for (const args of [['report', '--no-html'], ['results', 'runs'], ['results', 'export', '--csv', '--out', join(dir, 'r2.csv')]]) {
+      const r = spawnSync(process.execPath, [CLI, ...args, '--store', store], { encoding: 'utf8' });
+      assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+    }
+    assert.equal(readFileSync(join(dir, 'r2.csv'), 'utf8'), before);
+  } finally {
+    await reader.close();
+  }
 });
 
 test('the built selfopt bin runs as a program (shebang, executable bit), as npx and a linked install start it', () => {

@@ -148,6 +148,9 @@ describe('ResultsStore', () => {
       assert.equal(await store.exportTo('parquet', pq2, { runId: b, problem: 'index' }), 3);
       assert.equal(await store.exportTo('csv', csv, { runId: a }), 12, 'overwrites atomically');
       assert.deepEqual(readdirSync(outDir).filter((f) => f.endsWith('.tmp')), [], 'no temp files left');
+      // an --out that names a directory is the user's error, said in one line, not a crash with a stack
+      await assert.rejects(store.exportTo('csv', outDir), (e: unknown) => e instanceof SelfoptError && /is a directory \(at .*export\); expected a file path/.test(e.message));
+      assert.deepEqual(readdirSync(outDir).filter((f) => f.endsWith('.tmp')), [], 'no temp file left by the refused export');
 
       const db = await DuckDBInstance.create(':memory:');
       const conn = await db.connect();
