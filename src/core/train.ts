@@ -5,7 +5,7 @@
  * beside a `<solver>.json` manifest (command, seed, budget, instances, wall time, code version),
  * so anyone can remake them with the one command the manifest gives.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Rng } from './rng.js';
@@ -55,6 +55,8 @@ export interface TrainOptions {
   options: Record<string, string>;
   command: string;
   onProgress?: (done: number, total: number) => void;
+  /** Aborted to stop training early: the trainer saves its state, and no checkpoint or manifest is written. */
+  signal?: AbortSignal;
 }
 
 export interface TrainOutcome {
@@ -62,6 +64,8 @@ export interface TrainOutcome {
   manifest: string;
   wallSeconds: number;
   instances: string[];
+  /** The run was stopped (signal) before its budget: state saved in stateDir, `out` and the manifest not written. */
+  stopped?: { stateDir: string };
 }
 
 export async function train(o: TrainOptions): Promise<TrainOutcome> {
@@ -93,11 +97,13 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
     command: o.command,
     log: (point) => appendFileSync(curve, JSON.stringify({ t: Date.now(), ...point }) + '\n'),
     progress: (done, total) => o.onProgress?.(done, total),
+    signal: o.signal,
   };
   // Wall time adds up over the sessions of a resumed run, kept beside the trainer's state (and
   // saved as it goes, so an interrupted session still counts).
   const wallFile = join(stateDir, 'wall-seconds');
   const before = existsSync(wallFile) ? Number(readFileSync(wallFile, 'utf8')) || 0 : 0;
+  const outBefore = fileStamp(out);
   const t0 = performance.now();
   const sinceStart = () => before + (performance.now() - t0) / 1000;
   const tick = setInterval(() => writeFileAtomic(wallFile, String(sinceStart())), 10_000);
@@ -109,6 +115,9 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
     writeFileAtomic(wallFile, String(sinceStart()));
   }
   const wallSeconds = sinceStart();
+  // Stopped before the budget was spent, the trainer saved its state and left `out` as it was
+  // (a stop that came after it wrote `out` finished the run, which gets its manifest).
+  if (o.signal?.aborted && fileStamp(out) === outBefore) return { out, manifest: '', wallSeconds, instances: refs.map((r) => r.id), stopped: { stateDir } };
   if (!existsSync(out)) throw new SelfoptError(`trainer of ${o.problem.name}/${o.solver} wrote no checkpoint`, out, 'the final checkpoint at ctx.out');
   const manifest = out.replace(/\.ckpt$/, '') + '.json';
   const record = {
@@ -129,6 +138,12 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
   };
   writeFileAtomic(manifest, JSON.stringify(record, null, 2) + '\n');
   return { out, manifest, wallSeconds, instances: record.instances };
+}
+
+/** Identifies one version of a file (an atomic write replaces the inode): '' when absent. */
+function fileStamp(path: string): string {
+  const st = statSync(path, { throwIfNoEntry: false, bigint: true });
+  return st ? `${st.ino}:${st.mtimeNs}:${st.size}` : '';
 }
 
 function pickInstances(o: TrainOptions): InstanceRef[] {

@@ -2,12 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { train, checkpointFor } from '../../src/core/train.js';
 import { DataPath } from '../../src/core/data.js';
 import { SelfoptError } from '../../src/core/errors.js';
 import type { InstanceRef, LearnedSolver, Problem, TrainContext } from '../../src/core/problem.js';
+import { readCheckpoint } from '../../src/learn/checkpoint.js';
 import { tempDir } from '../tmp.js';
 
 // A toy learned solver: "trains" by averaging its instances' numbers, one instance per step,
@@ -94,4 +95,33 @@ test('`selfopt train` into a log (not a terminal): whole progress lines, the las
   assert.equal(lines.at(-1), 'training partition/gap: 3/3 (100%)');
   assert.ok(lines.length <= 2, 'at most one line a minute before the last');
   assert.match(r.stdout, /^checkpoint .*g\.ckpt/);
+});
+
+test('`selfopt train` stopped by Ctrl-C saves its state and writes no checkpoint; the next run resumes there', async () => {
+  const dir = tempDir('selfopt-train-stop-');
+  const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+  const out = join(dir, 'g.ckpt'), state = join(dir, 'state'), curve = join(state, 'curve.jsonl');
+  const args = [cli, 'train', 'partition', 'gap', '--quick', '--out', out, '--state', state];
+  const child = spawn(process.execPath, [...args, '--seconds', '120'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<number | null>((ok) => child.on('exit', (code) => ok(code)));
+  // Interrupt once training has taken some steps (none is saved before the first minute).
+  const t0 = Date.now();
+  while (!(existsSync(curve) && readFileSync(curve, 'utf8').split('\n').length > 20)) {
+    assert.ok(Date.now() - t0 < 60_000, `no training steps in 60 s: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGINT');
+  assert.equal(await exited, 130, stderr);
+  assert.match(stderr, /stopped after .* the training state is saved in .*state; the same command resumes there/);
+  assert.ok(!existsSync(out) && !existsSync(join(dir, 'g.json')), 'no checkpoint or manifest for a stopped run');
+  const saved = JSON.parse(readFileSync(join(state, 'gap-state.json'), 'utf8')) as { step: number };
+  const logged = readFileSync(curve, 'utf8').trim().split('\n').length;
+  assert.ok(saved.step >= 20 && saved.step === logged, `saved step ${saved.step}, ${logged} steps logged`);
+  // Resumed: three steps more, then the checkpoint says how many in all.
+  const r = spawnSync(process.execPath, [...args, '--steps', String(saved.step + 3)], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(readCheckpoint(out).header.hyperparameters.steps, saved.step + 3);
+  assert.equal(readFileSync(curve, 'utf8').trim().split('\n').length, saved.step + 3, 'every step logged once');
 });

@@ -236,6 +236,9 @@ export async function trainRl(specs: InstanceSpec[], budget: TrainBudget, ctx: T
   const t0 = performance.now();
   const base = st.seconds;
   while (st.updates < maxUpdates && base + (performance.now() - t0) / 1000 < maxSeconds) {
+    // Stopped (Ctrl-C) between chunks: the chunks saved so far are the state; `out` is not written.
+    await new Promise((r) => setImmediate(r));
+    if (ctx.signal?.aborted) return;
     const n = Math.min(cfg.updatesPerChunk, maxUpdates - st.updates);
     await ppoChunk(specs, cfg, ctx.seed + st.updates, n, existsSync(weights) ? weights : undefined, weights, (r) => {
       st.episodes += r.episodes;

@@ -352,11 +352,14 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
     return s;
   };
   /** Demonstrations of one kind per train program, computed once each and saved as they come. */
-  const demoSet = (file: string, make: (p: CompilerInstance, session: OptSession) => Demo[]): Demo[] => {
+  const demoSet = async (file: string, make: (p: CompilerInstance, session: OptSession) => Demo[]): Promise<Demo[]> => {
     const path = join(ctx.stateDir, file);
     const demos: Record<string, Demo[]> = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) as Record<string, Demo[]> : {};
     for (const p of train) {
       if (demos[p.id]) continue;
+      // A turn of the event loop lets a stop (Ctrl-C) in; the programs done so far are saved.
+      await new Promise((r) => setImmediate(r));
+      if (ctx.signal?.aborted) break;
       const session = new OptSession();
       const td = performance.now();
       demos[p.id] = make(p, session);
@@ -366,7 +369,9 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
     }
     return train.flatMap((p) => demos[p.id] ?? []);
   };
-  const greedyAll = cfg.bcEpochs > 0 ? demoSet('demos.json', (p, session) => greedyDemos(p, session, cfg.observation, cfg.demoSteps, mask)) : [];
+  const greedyAll = cfg.bcEpochs > 0 ? await demoSet('demos.json', (p, session) => greedyDemos(p, session, cfg.observation, cfg.demoSteps, mask)) : [];
+  // Stopped (Ctrl-C): what is saved in stateDir is the state, and `out` is not written.
+  if (ctx.signal?.aborted) return;
   let labelled = greedyAll;
   if (cfg.bcEpochs > 0 && !progress.bcDone) {
     progress.bcScore = clone(greedyAll, 'behaviour cloning');
@@ -376,7 +381,7 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
   // DAgger rounds (imitation.ts policyDemos): label the states the latest clone reaches, clone again on all.
   for (let r = 1; cfg.bcEpochs > 0 && r <= cfg.daggerRounds; r++) {
     const file = `dagger${r}.json`;
-    if (r <= (progress.daggerRounds ?? 0)) { labelled = [...labelled, ...demoSet(file, () => [])]; continue; }
+    if (r <= (progress.daggerRounds ?? 0)) { labelled = [...labelled, ...await demoSet(file, () => [])]; continue; }
     const { net } = policyFromCheckpoint(weights);
     const obs = new Float32Array(obsDim);
     const ranker = (f: Float32Array, taken: readonly number[]) => {
@@ -384,12 +389,15 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
       finishObservation(cfg.observation, cfg.actionHistory ? taken : null, Math.min(1, taken.length / cfg.episodeLength), cfg.episodeLength, obs);
       return logProbs(net, obs, mask);
     };
-    labelled = [...labelled, ...demoSet(file, (p, session) => policyDemos(p, session, cfg.observation, cfg.episodeLength, ranker, mask))];
+    labelled = [...labelled, ...await demoSet(file, (p, session) => policyDemos(p, session, cfg.observation, cfg.episodeLength, ranker, mask))];
+    if (ctx.signal?.aborted) return;
     clone(labelled, `dagger round ${r}`);
     progress.daggerRounds = r;
     writeFileAtomic(progressPath, JSON.stringify(progress));
   }
   while (progress.steps < totalSteps && performance.now() < deadline) {
+    await new Promise((r) => setImmediate(r));
+    if (ctx.signal?.aborted) return;
     const chunk = Math.min(cfg.chunkSteps, totalSteps - progress.steps);
     const steps = Math.max(cfg.numEnvs * cfg.numSteps, Math.floor(chunk / (cfg.numEnvs * cfg.numSteps)) * cfg.numEnvs * cfg.numSteps);
     const result = await trainPpo({

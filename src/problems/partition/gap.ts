@@ -292,7 +292,7 @@ const UNEVEN_SHARES = [1 / 3, 2 / 5, 3 / 7];
 interface SavedState { step: number; elapsedS: number; rng: ReturnType<Rng['state']>; adam: AdamState; config: GapConfig }
 
 /** Trains GapNet on the given graphs plus a generated family; resumes from ctx.stateDir. */
-export function trainGap(graphs: CsrGraph[], budget: TrainBudget, ctx: TrainContext, cfg: GapConfig = gapConfig(ctx.options)): GapNet {
+export async function trainGap(graphs: CsrGraph[], budget: TrainBudget, ctx: TrainContext, cfg: GapConfig = gapConfig(ctx.options)): Promise<GapNet> {
   const net = new GapNet(cfg.hidden, cfg.layers, ctx.rng.split('init'));
   const opt = new Adam(net.parameters(), { lr: cfg.learningRate });
   let rng = ctx.rng.split('train');
@@ -332,9 +332,12 @@ export function trainGap(graphs: CsrGraph[], budget: TrainBudget, ctx: TrainCont
     const s: SavedState = { step, elapsedS: elapsed(), rng: rng.state(), adam: opt.getState(), config: cfg };
     writeFileAtomic(statePath, JSON.stringify(s));
   };
-  let lastSave = performance.now();
+  let lastSave = performance.now(), lastYield = lastSave;
   const maxSteps = budget.steps ?? Infinity;
   while (step < maxSteps && !(budget.seconds !== undefined && elapsed() >= budget.seconds)) {
+    // The steps are synchronous: a turn of the event loop now and then lets a stop (Ctrl-C) in.
+    if (performance.now() - lastYield >= 100) { await new Promise((r) => setImmediate(r)); lastYield = performance.now(); }
+    if (ctx.signal?.aborted) { save(); return net; }
     const gg = pool[rng.int(pool.length)]!;
     const frac0 = rng.next() < cfg.unevenShareProb ? UNEVEN_SHARES[rng.int(UNEVEN_SHARES.length)]! : 0.5;
     const x = setShare(gg, frac0);
@@ -480,8 +483,8 @@ function netFor(options: Record<string, string>): GapNet {
   return net;
 }
 
-function trainFromInstances(instances: PartitionInstance[], budget: TrainBudget, ctx: TrainContext): void {
-  trainGap(instances.map((i) => i.graph), budget, ctx);
+async function trainFromInstances(instances: PartitionInstance[], budget: TrainBudget, ctx: TrainContext): Promise<void> {
+  await trainGap(instances.map((i) => i.graph), budget, ctx);
 }
 
 export const gapSolver: LearnedSolver<PartitionInstance, Int32Array> = {

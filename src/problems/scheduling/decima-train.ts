@@ -271,7 +271,7 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
 
   const rollouts = await Rollouts.create(net, instances, cfg);
   const t0 = performance.now();
-  let lastSave = t0;
+  let lastSave = t0, stopped = false;
   try {
     const maxIter = budget.steps ?? Infinity;
     const timeUp = () => budget.seconds !== undefined && elapsedBefore + (performance.now() - t0) / 1000 >= budget.seconds;
@@ -281,6 +281,9 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
     if (cfg.teacherRollouts > 0 && instances.some((i) => i.workload.kind !== 'batch')) throw new SelfoptError('a rollout teacher on a stream', 'Decima imitation', 'batch instances (a replayed stream would hold its future arrivals)');
     const buffer: ImitationEpisode[] = [];
     while (iteration < maxIter && !timeUp()) {
+      // A turn of the event loop lets a stop (Ctrl-C) in: the state is saved below, `out` is not written.
+      await new Promise((r) => setImmediate(r));
+      if (ctx.signal?.aborted) { stopped = true; break; }
       const k = iteration;
       if (k < I) {
         // DAgger iteration: beta (the expert's share of decisions) from 1 to 0 over the first half.
@@ -378,6 +381,6 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
     await rollouts.close();
   }
   save();
-  saveCheckpoint(ctx.out, net, { hyperparameters: { ...hyper, iterations: iteration }, command: ctx.command, seed: ctx.seed });
+  if (!stopped) saveCheckpoint(ctx.out, net, { hyperparameters: { ...hyper, iterations: iteration }, command: ctx.command, seed: ctx.seed });
   return net;
 }

@@ -26,7 +26,7 @@ test('GAP loss: expected normalized cut equals the normalized cut for a hard ass
   assert.ok(bal.data[0]! < 1e-9); // round-robin halves are exact
 });
 
-test('a few seconds of GAP training lower the expected normalized cut on unseen graphs, balance kept', () => {
+test('a few seconds of GAP training lower the expected normalized cut on unseen graphs, balance kept', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'selfopt-gap-test-'));
   try {
     const cfg = { ...GAP_DEFAULTS, hidden: 16, graphsPerFamily: 2, minVertices: 150, maxVertices: 300 };
@@ -36,7 +36,7 @@ test('a few seconds of GAP training lower the expected normalized cut on unseen 
       seed: 3, rng: new Rng(3), quick: true, options: {}, stateDir: dir, out: join(dir, 'gap.ckpt'), command: 'test',
       log: () => {}, progress: () => {},
     };
-    const net = trainGap([], { steps: 300 }, ctx, cfg);
+    const net = await trainGap([], { steps: 300 }, ctx, cfg);
     const after = evaluateGapLoss(net, unseen, cfg.balanceWeight);
     assert.ok(after.loss < before.loss, `loss ${after.loss} >= ${before.loss}`);
     assert.ok(after.ncut < before.ncut, `E[Ncut] ${after.ncut} >= ${before.ncut}`);
