@@ -290,7 +290,8 @@ export const rlSolver: LearnedSolver<ChipInstance, ChipSolution> = {
     const path = checkpointFor('chip', 'rl', ctx.options);
     const cfg = rlConfigFrom(ctx.options);
     const { header } = readCheckpoint(path);
-    const arch = header.architecture as { maxCells?: number; gnnHidden?: number; cellHidden?: number };
+    const arch = header.architecture as { type?: unknown; maxCells?: number; gnnHidden?: number; cellHidden?: number };
+    if (arch.type !== 'ChipPlacementPolicy') throw new SelfoptError(`checkpoint holds a ${String(arch.type)}`, path, 'a ChipPlacementPolicy checkpoint (selfopt train chip rl)');
     const shape = { ...cfg, maxCells: arch.maxCells ?? cfg.maxCells, gnnHidden: arch.gnnHidden ?? cfg.gnnHidden, cellHidden: arch.cellHidden ?? cfg.cellHidden };
     // CT fine-tunes on the target; on 2 shared cores one PPO update on Ariane133 costs ~30 s, so it is opt-in
     const finetune = rlFinetune(ctx.options);

@@ -114,6 +114,7 @@ export function compilerPolicy(options: { obsDim: number; numActions: number; hi
 
 export function policyFromCheckpoint(path: string): { net: MlpPolicy; cfg: CompilerPpoConfig } {
   const { header } = readCheckpoint(path);
+  if (header.architecture.type !== 'MlpPolicy') throw new SelfoptError(`checkpoint holds a ${String(header.architecture.type)}`, path, 'an MlpPolicy checkpoint (selfopt train compiler ppo)');
   // A checkpoint written before actionHistory existed has none.
   const cfg = { ...COMPILER_PPO_DEFAULTS, actionHistory: false, ...(header.hyperparameters as Partial<CompilerPpoConfig>) };
   const net = compilerPolicy({ obsDim: observationSize(cfg.observation, cfg.actionHistory), numActions: ACTIONS.length, hidden: cfg.hidden, init: path }, new Rng(0));

@@ -31,7 +31,7 @@ import { SelfoptError } from '../../core/errors.js';
 import { configOption, countFrom, NON_NEGATIVE, PROBABILITY, type FieldRule } from '../../core/options.js';
 import { writeFileAtomic } from '../../core/files.js';
 import type { TrainBudget, TrainContext } from '../../core/problem.js';
-import { Adam, AverageRewardRate, reinforceAdvantages, tidy, tensor, sum, mul, sub, add, reshape, gather, pick, saveCheckpoint, loadCheckpoint, type AdamState } from '../../learn/index.js';
+import { Adam, AverageRewardRate, reinforceAdvantages, tidy, tensor, sum, mul, sub, add, reshape, gather, pick, saveCheckpoint, loadCheckpoint, readCheckpoint, type AdamState } from '../../learn/index.js';
 import { makeEnv } from './evaluate.js';
 import type { SchedulingInstance } from './instances.js';
 import { sweepAlpha, sweepRankShape, SWEEP_EPISODES } from './heuristics.js';
@@ -251,7 +251,11 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
   const weightsPath = join(ctx.stateDir, 'decima-state.ckpt'), statePath = join(ctx.stateDir, 'decima-state.json');
   // `--opt init=<checkpoint>`: start from trained weights (same architecture) instead of random ones.
   const init = ctx.options['init'];
-  if (init && !(existsSync(weightsPath) && existsSync(statePath))) loadCheckpoint(init, net);
+  if (init && !(existsSync(weightsPath) && existsSync(statePath))) {
+    const type = readCheckpoint(init).header.architecture.type;
+    if (type !== 'DecimaNet') throw new SelfoptError(`checkpoint holds a ${String(type)}`, `${init} (--opt init)`, 'a DecimaNet checkpoint (selfopt train scheduling decima)');
+    loadCheckpoint(init, net);
+  }
   if (existsSync(weightsPath) && existsSync(statePath)) {
     const s = JSON.parse(readFileSync(statePath, 'utf8')) as SavedState;
     loadCheckpoint(weightsPath, net);

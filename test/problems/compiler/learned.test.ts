@@ -126,3 +126,13 @@ test('a policy that prefers a masked pass above all never takes it, alone or in 
     assert.ok(seq.length > 0 && seq.every((p) => allowed.includes(p)), seq.join(' '));
   }
 });
+
+test('ppo: a checkpoint of another model is one clear error, not a crash in the policy constructor', async () => {
+  const { policyFromCheckpoint } = await import('../../../src/problems/compiler/ppo.js');
+  const { Linear, saveCheckpoint } = await import('../../../src/learn/index.js');
+  const { SelfoptError } = await import('../../../src/core/errors.js');
+  const other = join(dir, 'linear.ckpt');
+  saveCheckpoint(other, new Linear(3, 2, { rng: new Rng(1) }), { hyperparameters: { hidden: 32 } });
+  assert.throws(() => policyFromCheckpoint(other), (e: unknown) =>
+    e instanceof SelfoptError && !e.message.includes('\n') && /checkpoint holds a Linear .*linear\.ckpt.*an MlpPolicy checkpoint/.test(e.message));
+});
