@@ -136,3 +136,14 @@ test('ppo: a checkpoint of another model is one clear error, not a crash in the 
   assert.throws(() => policyFromCheckpoint(other), (e: unknown) =>
     e instanceof SelfoptError && !e.message.includes('\n') && /checkpoint holds a Linear .*linear\.ckpt.*an MlpPolicy checkpoint/.test(e.message));
 });
+
+test('`selfopt train compiler ppo` without --instances trains on the train programs, then the validation ones, as the README says', async () => {
+  const { compilerProblem } = await import('../../../src/problems/compiler/index.js');
+  const { DataPath } = await import('../../../src/core/data.js');
+  const refs = compilerProblem.listInstances({ data: new DataPath({ dataDir: dir }), quick: false });
+  const train = refs.filter((r) => r.split === 'train').map((r) => r.id);
+  for (const id of ['own/crc32', 'own/sieve', 'own/life']) assert.ok(train.includes(id), `${id} in ${train.join(' ')}`);
+  assert.ok(train.indexOf('own/sieve') < train.indexOf('own/life'), 'train programs before validation ones');
+  const test = refs.filter((r) => r.split === 'test').map((r) => r.id);
+  assert.ok(test.includes('own/fib') && !test.some((id) => train.includes(id)));
+});
