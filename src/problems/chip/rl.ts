@@ -247,7 +247,9 @@ export async function trainRl(specs: InstanceSpec[], budget: TrainBudget, ctx: T
     st.updates += n;
     st.seconds = base + (performance.now() - t0) / 1000;
     writeFileAtomic(statePath, JSON.stringify(st));
-    ctx.progress(Math.min(st.updates, maxUpdates === Infinity ? st.updates : maxUpdates), maxUpdates === Infinity ? Math.max(st.updates, 1) : maxUpdates);
+    // In updates when the budget names them, else in seconds (updates alone would show n/n, 100%, at every chunk).
+    if (maxUpdates !== Infinity) ctx.progress(Math.min(st.updates, maxUpdates), maxUpdates);
+    else ctx.progress(Math.min(st.seconds, maxSeconds), maxSeconds);
   }
   const policy = new PlacementPolicy({ maxCells: cfg.maxCells, gnnHidden: cfg.gnnHidden, cellHidden: cfg.cellHidden, init: weights }, ctx.rng);
   saveCheckpoint(ctx.out, policy, { hyperparameters: { ...cfg, updates: st.updates, episodes: st.episodes, trainSeconds: st.seconds, instances: specs.map((s) => s.id) }, command: ctx.command, seed: ctx.seed });

@@ -425,7 +425,9 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
     keepIfBest(net, s, { phase: 'ppo' });
     ctx.log({ step: progress.steps, validationGeomeanVsOz: s });
     writeFileAtomic(progressPath, JSON.stringify(progress));
-    ctx.progress(Math.min(progress.steps, totalSteps === Infinity ? progress.steps : totalSteps), totalSteps === Infinity ? progress.steps : totalSteps);
+    // In env steps when the budget names them, else in seconds (steps alone would show n/n, 100%, at every chunk).
+    if (totalSteps !== Infinity) ctx.progress(Math.min(progress.steps, totalSteps), totalSteps);
+    else ctx.progress(Math.min(budget.seconds!, (performance.now() - t0) / 1000), budget.seconds!);
   }
   const chosen = existsSync(bestPath) ? bestPath : weights;
   const { net } = policyFromCheckpoint(chosen);

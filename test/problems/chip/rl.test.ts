@@ -82,3 +82,25 @@ test('RL: a checkpoint of another model is one clear error, not a list of mismat
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('RL: with a budget in seconds the progress is in seconds (not n/n updates, 100% at every chunk); a stop saves the chunks done', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'chip-rl-'));
+  try {
+    const stop = new AbortController();
+    const seen: [number, number][] = [];
+    const ctx: TrainContext = {
+      seed: 1, rng: new Rng(1), quick: true, options: {}, stateDir: join(dir, 'state'), out: join(dir, 'a.ckpt'), command: 'test',
+      log: () => {}, progress: (done, total) => { seen.push([done, total]); stop.abort(); }, signal: stop.signal,
+    };
+    await trainRl([{ id: 'synth_h6_s24_101' }], { seconds: 600 }, ctx, TINY);
+    assert.equal(seen.length, 1);
+    const [done, total] = seen[0]!;
+    assert.equal(total, 600);
+    assert.ok(done > 0 && done < 600, `done ${done}`);
+    // stopped after the first chunk: its update saved, no final checkpoint
+    assert.equal((JSON.parse(readFileSync(join(dir, 'state', 'rl-state.json'), 'utf8')) as { updates: number }).updates, 1);
+    assert.ok(!existsSync(join(dir, 'a.ckpt')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
