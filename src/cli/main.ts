@@ -263,9 +263,9 @@ program
   .action(async (problemName: string, solverName: string, o: TrainCliOptions) => {
     const problem = getProblem(problemName, 'train <problem>');
     if (!(Number.isInteger(o.seed) && o.seed >= 0)) throw new SelfoptError(`--seed ${o.seed}`, 'command line', 'a non-negative integer');
-    for (const [k, v] of [['--seconds', o.seconds], ['--steps', o.steps]] as const) {
-      if (v !== undefined && !(v > 0)) throw new SelfoptError(`${k} ${v}`, 'command line', 'a positive number');
-    }
+    if (o.seconds !== undefined && !(o.seconds > 0)) throw new SelfoptError(`--seconds ${o.seconds}`, 'command line', 'a positive number');
+    // Steps are whole (episodes, updates): 1.5 ran 2 and showed 2/2 (133%).
+    if (o.steps !== undefined && !(Number.isInteger(o.steps) && o.steps > 0)) throw new SelfoptError(`--steps ${o.steps}`, 'command line', 'a positive integer');
     const { train } = await import('../core/train.js');
     // The first Ctrl-C (or SIGTERM) stops training cleanly: the trainer saves its resumable state
     // after the step it is on, and the same command resumes there. A second one exits at once.

@@ -85,6 +85,15 @@ test('train: clear errors for a heuristic, a test instance, no budget, and a mis
   assert.throws(() => checkpointFor('toy', 'averager', { checkpoint: join(dir, 'missing.ckpt') }), /no checkpoint for toy\/averager.*selfopt train toy averager/);
 });
 
+test('`selfopt train --steps` takes whole steps only: one clear line, nothing trained', () => {
+  const dir = tempDir('selfopt-train-cli-');
+  const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+  const r = spawnSync(process.execPath, [cli, 'train', 'partition', 'gap', '--steps', '1.5', '--quick', '--out', join(dir, 'g.ckpt'), '--state', join(dir, 'state')], { encoding: 'utf8' });
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stderr, 'selfopt: error: --steps 1.5 (at command line); expected a positive integer\n');
+  assert.ok(!existsSync(join(dir, 'state')) && !existsSync(join(dir, 'g.ckpt')));
+});
+
 test('`selfopt train` into a log (not a terminal): whole progress lines, the last at 100%, no carriage returns', () => {
   const dir = tempDir('selfopt-train-cli-');
   const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
