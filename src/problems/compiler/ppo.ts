@@ -303,7 +303,7 @@ export function bestPasses(demos: readonly Demo[]): string[] {
   return ACTIONS.filter((_, a) => used.has(a)).map((x) => x.pass);
 }
 
-interface TrainProgress { steps: number; chunks: number; bestScore: number; bcDone?: boolean; bcScore?: number; daggerRounds?: number; unmask?: string[] }
+interface TrainProgress { steps: number; chunks: number; bestScore: number; bcDone?: boolean; bcScore?: number; daggerRounds?: number; unmask?: string[]; /** Wall seconds of every session so far (the --seconds budget covers them all). */ seconds?: number }
 
 async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudget, ctx: TrainContext): Promise<void> {
   const cfg = configFrom(ctx.options);
@@ -321,11 +321,14 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
   if ((progress.unmask ?? []).join(',') !== unmask.join(',')) {
     throw new SelfoptError(`the saved training state was made with unmask=${(progress.unmask ?? []).join(',') || '(none)'}, this run asks for unmask=${unmask.join(',') || '(none)'}`, ctx.stateDir, 'the same --opt unmask as the run that made it, or --fresh');
   }
+  const t0 = performance.now(), secondsBefore = progress.seconds ?? 0;
+  const elapsed = () => secondsBefore + (performance.now() - t0) / 1000;
+  const saveProgress = () => writeFileAtomic(progressPath, JSON.stringify({ ...progress, seconds: elapsed() }));
   // Saved before the first demo, so that a run killed while it makes demos is held to its mask too.
-  if (!existsSync(progressPath)) writeFileAtomic(progressPath, JSON.stringify(progress));
-  const t0 = performance.now();
+  if (!existsSync(progressPath)) saveProgress();
   const totalSteps = budget.steps ?? Infinity;
-  const deadline = budget.seconds !== undefined ? t0 + budget.seconds * 1000 : Infinity;
+  // The budget in seconds counts the sessions before this one (a resumed run gets what is left, as the other trainers do).
+  const deadline = budget.seconds !== undefined ? t0 + (budget.seconds - secondsBefore) * 1000 : Infinity;
   const obsDim = observationSize(cfg.observation, cfg.actionHistory);
   const hyper = { ...cfg, unmask };
   const env = { module: new URL('./ppo.js', import.meta.url).href, export: 'createCompilerEnv', options: { programs: train.map((p) => p.program), maxSteps: cfg.episodeLength, observation: cfg.observation, actionHistory: cfg.actionHistory, unmask } };
@@ -372,12 +375,12 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
   };
   const greedyAll = cfg.bcEpochs > 0 ? await demoSet('demos.json', (p, session) => greedyDemos(p, session, cfg.observation, cfg.demoSteps, mask)) : [];
   // Stopped (Ctrl-C): what is saved in stateDir is the state, and `out` is not written.
-  if (ctx.signal?.aborted) return;
+  if (ctx.signal?.aborted) { saveProgress(); return; }
   let labelled = greedyAll;
   if (cfg.bcEpochs > 0 && !progress.bcDone) {
     progress.bcScore = clone(greedyAll, 'behaviour cloning');
     progress.bcDone = true;
-    writeFileAtomic(progressPath, JSON.stringify(progress));
+    saveProgress();
   }
   // DAgger rounds (imitation.ts policyDemos): label the states the latest clone reaches, clone again on all.
   for (let r = 1; cfg.bcEpochs > 0 && r <= cfg.daggerRounds; r++) {
@@ -391,14 +394,14 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
       return logProbs(net, obs, mask);
     };
     labelled = [...labelled, ...await demoSet(file, (p, session) => policyDemos(p, session, cfg.observation, cfg.episodeLength, ranker, mask))];
-    if (ctx.signal?.aborted) return;
+    if (ctx.signal?.aborted) { saveProgress(); return; }
     clone(labelled, `dagger round ${r}`);
     progress.daggerRounds = r;
-    writeFileAtomic(progressPath, JSON.stringify(progress));
+    saveProgress();
   }
   while (progress.steps < totalSteps && performance.now() < deadline) {
     await new Promise((r) => setImmediate(r));
-    if (ctx.signal?.aborted) return;
+    if (ctx.signal?.aborted) { saveProgress(); return; }
     const chunk = Math.min(cfg.chunkSteps, totalSteps - progress.steps);
     const steps = Math.max(cfg.numEnvs * cfg.numSteps, Math.floor(chunk / (cfg.numEnvs * cfg.numSteps)) * cfg.numEnvs * cfg.numSteps);
     const result = await trainPpo({
@@ -424,10 +427,10 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
     progress.chunks += 1;
     keepIfBest(net, s, { phase: 'ppo' });
     ctx.log({ step: progress.steps, validationGeomeanVsOz: s });
-    writeFileAtomic(progressPath, JSON.stringify(progress));
+    saveProgress();
     // In env steps when the budget names them, else in seconds (steps alone would show n/n, 100%, at every chunk).
     if (totalSteps !== Infinity) ctx.progress(Math.min(progress.steps, totalSteps), totalSteps);
-    else ctx.progress(Math.min(budget.seconds!, (performance.now() - t0) / 1000), budget.seconds!);
+    else ctx.progress(Math.min(budget.seconds!, elapsed()), budget.seconds!);
   }
   const chosen = existsSync(bestPath) ? bestPath : weights;
   const { net } = policyFromCheckpoint(chosen);

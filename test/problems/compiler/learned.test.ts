@@ -147,3 +147,21 @@ test('`selfopt train compiler ppo` without --instances trains on the train progr
   const test = refs.filter((r) => r.split === 'test').map((r) => r.id);
   assert.ok(test.includes('own/fib') && !test.some((id) => train.includes(id)));
 });
+
+test('ppo: --seconds covers every session of a resumed run: a budget already spent trains no more', { skip }, async () => {
+  const { ppoSolver } = await import('../../../src/problems/compiler/ppo.js');
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const stateDir = join(dir, 'ppo-seconds-state'), out = join(dir, 'ppo-seconds.ckpt'), progressPath = join(stateDir, 'progress.json');
+  const options = { chunkSteps: '64', numEnvs: '2', numSteps: '32', workers: '0', episodeLength: '4', hidden: '8', bcEpochs: '0' };
+  const ctx = { seed: 1, rng: new Rng(1), quick: true, options, stateDir, out, command: 'test', log: () => {}, progress: () => {} };
+  const progs = [tiny(), own('sieve')];
+  await ppoSolver.train(progs, { steps: 64 }, ctx);
+  const first = JSON.parse(readFileSync(progressPath, 'utf8')) as { steps: number; seconds: number };
+  assert.equal(first.steps, 64);
+  assert.ok(first.seconds > 0, `seconds ${first.seconds}`);
+  // Pretend the sessions so far took 1000 s: a run with --seconds 600 has nothing left to train.
+  writeFileSync(progressPath, JSON.stringify({ ...first, seconds: 1000 }));
+  await ppoSolver.train(progs, { seconds: 600 }, ctx);
+  assert.equal((JSON.parse(readFileSync(progressPath, 'utf8')) as { steps: number }).steps, 64);
+  assert.ok(existsSync(out));
+});
