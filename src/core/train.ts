@@ -37,6 +37,19 @@ export function checkpointFor(problem: string, solver: string, options: Record<s
   return path;
 }
 
+/**
+ * A trainer's saved state (JSON in its stateDir), read to resume. A file that does not parse (a
+ * disk that filled, a hand edit) is one clear error naming it and the way out, not a stack trace.
+ */
+export function readTrainState<T>(path: string): T {
+  const text = readFileSync(path, 'utf8');
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new SelfoptError(`unreadable training state (${(e as Error).message}, ${text.length} bytes)`, path, 'the JSON a trainer saved; --fresh starts the run over');
+  }
+}
+
 export interface TrainOptions {
   problem: Problem;
   solver: string;
@@ -84,6 +97,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
   if (o.fresh) rmSync(stateDir, { recursive: true, force: true });
   mkdirSync(stateDir, { recursive: true });
   mkdirSync(dirname(out), { recursive: true });
+  checkSameRun(stateDir, { seed: o.seed, instances: refs.map((r) => r.id), options: o.options });
   const curve = join(stateDir, 'curve.jsonl');
   const instances = [];
   for (const r of refs) instances.push(await o.problem.load(r));
@@ -138,6 +152,38 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
   };
   writeFileAtomic(manifest, JSON.stringify(record, null, 2) + '\n');
   return { out, manifest, wallSeconds, instances: record.instances };
+}
+
+/** Options that do not change what is trained: where a checkpoint is read, how many threads, how often to save. */
+const RUN_ONLY_OPTION = /^(checkpoint|init)$|(^|\.)(workers|saveEverySeconds)$/;
+
+interface SavedRun { seed: number; instances: string[]; options: Record<string, string> }
+
+/**
+ * A state directory resumes the run that made it: the same seed, instances and training options
+ * (the budget may change). Another run's state would be silently continued under the new options,
+ * and the manifest would give a command that does not remake the weights, so it is refused.
+ */
+function checkSameRun(stateDir: string, run: SavedRun): void {
+  const path = join(stateDir, 'run.json');
+  const kept = (opts: Record<string, string>) => Object.fromEntries(Object.entries(opts).filter(([k]) => !RUN_ONLY_OPTION.test(k)).sort(([a], [b]) => a.localeCompare(b)));
+  const now = { seed: run.seed, instances: run.instances, options: kept(run.options) };
+  if (!existsSync(path)) {
+    // A state directory from before run.json (or a fresh one): this run defines it.
+    writeFileAtomic(path, JSON.stringify(now, null, 2) + '\n');
+    return;
+  }
+  const saved = readTrainState<SavedRun>(path);
+  const diffs: string[] = [];
+  if (saved.seed !== now.seed) diffs.push(`--seed ${now.seed} (saved: ${saved.seed})`);
+  if (JSON.stringify(saved.instances) !== JSON.stringify(now.instances)) diffs.push(`instances ${now.instances.join(',')} (saved: ${(saved.instances ?? []).join(',')})`);
+  const savedOpts = kept(saved.options ?? {});
+  for (const k of [...new Set([...Object.keys(savedOpts), ...Object.keys(now.options)])].sort()) {
+    if (savedOpts[k] !== now.options[k]) diffs.push(`--opt ${k}=${now.options[k] ?? '(default)'} (saved: ${savedOpts[k] ?? '(default)'})`);
+  }
+  if (diffs.length > 0) {
+    throw new SelfoptError(`the saved training state was made by another run: ${diffs.join('; ')}`, stateDir, 'the seed, instances and --opt values of the run that made it (the budget may change), --fresh to start over, or another --state');
+  }
 }
 
 /** Identifies one version of a file (an atomic write replaces the inode): '' when absent. */

@@ -32,7 +32,7 @@ const averager: LearnedSolver<number, number> = {
 const heuristic = { info: { name: 'zero', kind: 'heuristic' as const, description: 'zero' }, solve: () => 0 };
 const ref = (id: string, split: 'train' | 'test'): InstanceRef => ({ id, source: 'generated', params: {}, split, description: id });
 const toy: Problem<number, number> = {
-  name: 'toy', title: 'toy', reference: '', metrics: [], primaryMetric: 'x', baseline: 'zero', datasets: [], options: { checkpoint: 'a checkpoint' },
+  name: 'toy', title: 'toy', reference: '', metrics: [], primaryMetric: 'x', baseline: 'zero', datasets: [], options: { checkpoint: 'a checkpoint', lr: 'a learning rate' },
   solvers: [heuristic, averager],
   listInstances: () => [ref('2', 'train'), ref('4', 'train'), ref('9', 'train'), ref('100', 'test')],
   resolveInstance: (name) => ref(name, name === '100' ? 'test' : 'train'),
@@ -74,6 +74,24 @@ test('train: a second run resumes from the saved state; --fresh starts over', as
   assert.ok(wall >= 1000 && wall < 1100, `wall ${wall}`);
   await train(opts(dir, { budget: { steps: 1 }, fresh: true }));
   assert.equal(readFileSync(join(dir, 'ckpt', 'averager.ckpt'), 'utf8'), '2');
+});
+
+test('train: a state directory resumes only the run that made it (seed, instances, options); the budget and run-only options may change', async () => {
+  const dir = tempDir('selfopt-train-');
+  await train(opts(dir, { budget: { steps: 1 }, options: { checkpoint: 'x' } }));
+  await train(opts(dir, { budget: { steps: 2 } })); // another budget, no checkpoint option: the same run, resumed
+  assert.equal(readFileSync(join(dir, 'ckpt', 'averager.ckpt'), 'utf8'), '5');
+  const refused = (e: SelfoptError) => e instanceof SelfoptError && !e.message.includes('\n') && e.message.includes(join(dir, 'state')) && /--fresh/.test(e.message);
+  await assert.rejects(train(opts(dir, { options: { checkpoint: 'y', lr: '0.1' } })), (e: SelfoptError) => refused(e) && /--opt lr=0.1 \(saved: \(default\)\)/.test(e.message));
+  await assert.rejects(train(opts(dir, { seed: 2 })), (e: SelfoptError) => refused(e) && /--seed 2 \(saved: 1\)/.test(e.message));
+  await assert.rejects(train(opts(dir, { instances: ['2', '4'] })), (e: SelfoptError) => refused(e) && /instances 2,4 \(saved: 2,4,9\)/.test(e.message));
+  assert.equal(readFileSync(join(dir, 'ckpt', 'averager.ckpt'), 'utf8'), '5', 'nothing trained by a refused run');
+  // --fresh starts over under the new options
+  await train(opts(dir, { budget: { steps: 1 }, options: { lr: '0.1' }, fresh: true }));
+  assert.equal(readFileSync(join(dir, 'ckpt', 'averager.ckpt'), 'utf8'), '2');
+  // a state file that does not parse is one clear error, not a stack trace
+  writeFileSync(join(dir, 'state', 'run.json'), '{"seed": 1, "inst');
+  await assert.rejects(train(opts(dir, { options: { lr: '0.1' } })), (e: SelfoptError) => e instanceof SelfoptError && /unreadable training state .*run\.json.*--fresh starts the run over/.test(e.message));
 });
 
 test('train: clear errors for a heuristic, a test instance, no budget, and a missing checkpoint', async () => {

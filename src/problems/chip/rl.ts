@@ -18,14 +18,14 @@
  * go to ctx.stateDir after every chunk of PPO updates and a re-run continues from them (Adam's
  * moments restart per chunk, stated in the log).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { intOption } from '../../core/options.js';
 import type { LearnedSolver, SolveContext, TrainBudget, TrainContext } from '../../core/problem.js';
-import { checkpointFor } from '../../core/train.js';
+import { checkpointFor, readTrainState } from '../../core/train.js';
 import { Module, MLP, collect } from '../../learn/layers.js';
 import { GCNConv, gcnAdjacency } from '../../learn/gnn.js';
 import { Csr } from '../../learn/ops/sparse.js';
@@ -230,7 +230,7 @@ interface TrainState { updates: number; episodes: number; seconds: number }
 export async function trainRl(specs: InstanceSpec[], budget: TrainBudget, ctx: TrainContext, cfg: RlConfig = RL_DEFAULTS): Promise<void> {
   const weights = join(ctx.stateDir, 'rl-state.ckpt'), statePath = join(ctx.stateDir, 'rl-state.json');
   let st: TrainState = { updates: 0, episodes: 0, seconds: 0 };
-  if (existsSync(weights) && existsSync(statePath)) st = JSON.parse(readFileSync(statePath, 'utf8')) as TrainState;
+  if (existsSync(weights) && existsSync(statePath)) st = readTrainState<TrainState>(statePath);
   const maxUpdates = budget.steps ?? Infinity, maxSeconds = budget.seconds ?? Infinity;
   if (maxUpdates === Infinity && maxSeconds === Infinity) throw new SelfoptError('no training budget', 'chip rl train', '--seconds or --steps (PPO updates)');
   const t0 = performance.now();

@@ -18,7 +18,7 @@
  * were greedy's choice at some labelled train state (`bestPasses`). `ppo-guided-search` uses the
  * `ppo` checkpoint (it trains nothing of its own).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { LearnedSolver, SolveContext, TrainBudget, TrainContext } from '../../core/problem.js';
@@ -26,7 +26,7 @@ import { Rng } from '../../core/rng.js';
 import { SelfoptError, unknownName } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { geomean } from '../../core/stats.js';
-import { checkpointFor } from '../../core/train.js';
+import { checkpointFor, readTrainState } from '../../core/train.js';
 import { configOption, countFrom, NON_NEGATIVE, PROBABILITY, type FieldRule } from '../../core/options.js';
 import { trainPpo } from '../../learn/ppo.js';
 import { MlpPolicy } from '../../learn/policy.js';
@@ -316,7 +316,7 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
   const validation = usable.filter((p) => p.program.subset === 'validation');
   if (train.length === 0) throw new SelfoptError('no train-subset programs that build', 'compiler ppo train', 'at least one');
   const weights = join(ctx.stateDir, 'weights.ckpt'), bestPath = join(ctx.stateDir, 'best.ckpt'), progressPath = join(ctx.stateDir, 'progress.json');
-  let progress = existsSync(progressPath) ? JSON.parse(readFileSync(progressPath, 'utf8')) as TrainProgress : { steps: 0, chunks: 0, bestScore: -Infinity, unmask };
+  let progress = existsSync(progressPath) ? readTrainState<TrainProgress>(progressPath) : { steps: 0, chunks: 0, bestScore: -Infinity, unmask };
   // Demos and scores saved so far were made under one mask: a resume must keep it.
   if ((progress.unmask ?? []).join(',') !== unmask.join(',')) {
     throw new SelfoptError(`the saved training state was made with unmask=${(progress.unmask ?? []).join(',') || '(none)'}, this run asks for unmask=${unmask.join(',') || '(none)'}`, ctx.stateDir, 'the same --opt unmask as the run that made it, or --fresh');
@@ -358,7 +358,7 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
   /** Demonstrations of one kind per train program, computed once each and saved as they come. */
   const demoSet = async (file: string, make: (p: CompilerInstance, session: OptSession) => Demo[]): Promise<Demo[]> => {
     const path = join(ctx.stateDir, file);
-    const demos: Record<string, Demo[]> = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) as Record<string, Demo[]> : {};
+    const demos: Record<string, Demo[]> = existsSync(path) ? readTrainState<Record<string, Demo[]>>(path) : {};
     for (const p of train) {
       if (demos[p.id]) continue;
       // A turn of the event loop lets a stop (Ctrl-C) in; the programs done so far are saved.

@@ -45,7 +45,7 @@
  *   coarsest graph in place of its 8 grown-and-refined ones, so the two compare GAP against greedy
  *   graph growing. `gap` alone is the projected argmax (one try per split): no FM, no balancing.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { CsrGraph } from '../../core/graph.js';
@@ -54,7 +54,7 @@ import { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
 import { configOption, countFrom, NON_NEGATIVE, PROBABILITY, type FieldRule } from '../../core/options.js';
 import { writeFileAtomic } from '../../core/files.js';
-import { checkpointFor } from '../../core/train.js';
+import { checkpointFor, readTrainState } from '../../core/train.js';
 import type { LearnedSolver, SolveContext, TrainBudget, TrainContext } from '../../core/problem.js';
 import {
   Adam, Csr, Linear, Module, SAGEConv, collect, div, gather, loadCheckpoint, matmul, meanAdjacency, mul, noGrad, readCheckpoint, relu,
@@ -299,7 +299,7 @@ export async function trainGap(graphs: CsrGraph[], budget: TrainBudget, ctx: Tra
   let step = 0, elapsedBefore = 0;
   const weightsPath = join(ctx.stateDir, 'gap-state.ckpt'), statePath = join(ctx.stateDir, 'gap-state.json');
   if (existsSync(weightsPath) && existsSync(statePath)) {
-    const s = JSON.parse(readFileSync(statePath, 'utf8')) as SavedState;
+    const s = readTrainState<SavedState>(statePath);
     loadCheckpoint(weightsPath, net);
     opt.setState(s.adam);
     step = s.step; elapsedBefore = s.elapsedS; rng = Rng.fromState(s.rng);

@@ -23,11 +23,12 @@
  * the same up to the entropy balance, which the weights set); rewards are seconds / rewardScale
  * (decima-sim: ms / 1e5, the same with rewardScale 100).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
+import { readTrainState } from '../../core/train.js';
 import { configOption, countFrom, NON_NEGATIVE, PROBABILITY, type FieldRule } from '../../core/options.js';
 import { writeFileAtomic } from '../../core/files.js';
 import type { TrainBudget, TrainContext } from '../../core/problem.js';
@@ -257,7 +258,7 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
     loadCheckpoint(init, net);
   }
   if (existsSync(weightsPath) && existsSync(statePath)) {
-    const s = JSON.parse(readFileSync(statePath, 'utf8')) as SavedState;
+    const s = readTrainState<SavedState>(statePath);
     loadCheckpoint(weightsPath, net);
     iteration = s.iteration;
     if (iteration >= I) opt.lr = cfg.learningRate;
