@@ -5,7 +5,7 @@
  * beside a `<solver>.json` manifest (command, seed, budget, instances, wall time, code version),
  * so anyone can remake them with the one command the manifest gives.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Rng } from './rng.js';
@@ -94,7 +94,14 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
   const refs = pickInstances(o);
   const out = resolve(o.out ?? shippedCheckpointPath(o.problem.name, o.solver));
   const stateDir = resolve(o.stateDir ?? join('.selfopt', 'train', `${o.problem.name}-${o.solver}-seed${o.seed}`));
-  if (o.fresh) rmSync(stateDir, { recursive: true, force: true });
+  if (o.fresh) {
+    // --fresh deletes the directory: only one that holds a training run's state (--state may name any).
+    const entries = existsSync(stateDir) ? readdirSync(stateDir) : [];
+    if (entries.length > 0 && !['run.json', 'curve.jsonl', 'wall-seconds'].some((f) => entries.includes(f))) {
+      throw new SelfoptError(`--fresh would delete ${stateDir}, which holds ${entries.length} entries but no training state (no run.json, curve.jsonl or wall-seconds)`, '--state', 'a state directory made by selfopt train (or a new or empty one)');
+    }
+    rmSync(stateDir, { recursive: true, force: true });
+  }
   mkdirSync(stateDir, { recursive: true });
   mkdirSync(dirname(out), { recursive: true });
   checkSameRun(stateDir, { seed: o.seed, instances: refs.map((r) => r.id), options: o.options });

@@ -94,6 +94,16 @@ test('train: a state directory resumes only the run that made it (seed, instance
   await assert.rejects(train(opts(dir, { options: { lr: '0.1' } })), (e: SelfoptError) => e instanceof SelfoptError && /unreadable training state .*run\.json.*--fresh starts the run over/.test(e.message));
 });
 
+test('train: --fresh deletes a state directory, never another directory given as --state', async () => {
+  const dir = tempDir('selfopt-train-');
+  writeFileSync(join(dir, 'notes.txt'), 'mine');
+  await assert.rejects(train(opts(dir, { stateDir: dir, fresh: true })), (e: SelfoptError) => e instanceof SelfoptError && /--fresh would delete .* no training state/.test(e.message));
+  assert.equal(readFileSync(join(dir, 'notes.txt'), 'utf8'), 'mine');
+  await train(opts(dir, { budget: { steps: 1 } }));
+  await train(opts(dir, { budget: { steps: 1 }, fresh: true })); // a state directory: deleted, trained anew
+  assert.equal(readFileSync(join(dir, 'ckpt', 'averager.ckpt'), 'utf8'), '2');
+});
+
 test('train: clear errors for a heuristic, a test instance, no budget, and a missing checkpoint', async () => {
   const dir = tempDir('selfopt-train-');
   await assert.rejects(train(opts(dir, { solver: 'zero' })), (e: SelfoptError) => /not trained/.test(e.message) && /averager/.test(e.message));
