@@ -268,10 +268,21 @@ program
   .action(async (problemName: string, solverName: string, o: TrainCliOptions) => {
     const problem = getProblem(problemName, 'train <problem>');
     if (!(Number.isInteger(o.seed) && o.seed >= 0)) throw new SelfoptError(`--seed ${o.seed}`, 'command line', 'a non-negative integer');
-    for (const [k, v] of [['--seconds', o.seconds], ['--steps', o.steps]] as const) {
-      if (v !== undefined && !(v > 0)) throw new SelfoptError(`${k} ${v}`, 'command line', 'a positive number');
-    }
+    if (o.seconds !== undefined && !(o.seconds > 0)) throw new SelfoptError(`--seconds ${o.seconds}`, 'command line', 'a positive number');
+    // Steps are whole (episodes, updates): 1.5 ran 2 and showed 2/2 (133%).
+    if (o.steps !== undefined && !(Number.isInteger(o.steps) && o.steps > 0)) throw new SelfoptError(`--steps ${o.steps}`, 'command line', 'a positive integer');
     const { train } = await import('../core/train.js');
+    // The first Ctrl-C (or SIGTERM) stops training cleanly: the trainer saves its resumable state
+    // after the step it is on, and the same command resumes there. A second one exits at once.
+    const stop = new AbortController();
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (stop.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : 143);
+      console.error(`\nselfopt: stopping (${sig}): saving the training state after the current step; again to exit at once`);
+      stop.abort();
+      process.exitCode = sig === 'SIGINT' ? 130 : 143;
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     const outcome = await train({
       problem,
       solver: solverName,
@@ -286,8 +297,17 @@ program
       options: parseOpts(o.opt ?? []),
       command: `selfopt ${process.argv.slice(2).join(' ')}`,
       onProgress: (done, total) => progress(`training ${problemName}/${solverName}: ${Math.floor(done)}/${Math.round(total)} (${Math.floor((100 * done) / Math.max(total, 1))}%)`, done >= total),
+      signal: stop.signal,
+    }).finally(() => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
     });
     if (process.stderr.isTTY) process.stderr.write('\n');
+    if (outcome.stopped) {
+      console.error(`stopped after ${outcome.wallSeconds.toFixed(1)} s (all sessions): the training state is saved in ${outcome.stopped.stateDir}; the same command resumes there (no checkpoint written to ${outcome.out})`);
+      return;
+    }
+    process.exitCode = undefined; // a signal after the trainer finished: the run is complete
     console.log(`checkpoint ${outcome.out} (${outcome.wallSeconds.toFixed(1)} s on ${outcome.instances.length} train instances); manifest ${outcome.manifest}`);
   });
 

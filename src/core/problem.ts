@@ -79,6 +79,12 @@ export interface TrainContext extends SolveContext {
   log(point: Record<string, number>): void;
   /** Progress for the bar: `done` of `total` in the budget's unit. */
   progress(done: number, total: number): void;
+  /**
+   * Aborted when the user stops the run (Ctrl-C, SIGTERM). A trainer checks it between steps
+   * (yielding to the event loop now and then, so the signal can arrive), saves its resumable
+   * state and returns without writing `out`: the next run of the same command resumes there.
+   */
+  signal?: AbortSignal;
 }
 
 /**

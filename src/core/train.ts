@@ -5,7 +5,7 @@
  * beside a `<solver>.json` manifest (command, seed, budget, instances, wall time, code version),
  * so anyone can remake them with the one command the manifest gives.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Rng } from './rng.js';
@@ -37,6 +37,19 @@ export function checkpointFor(problem: string, solver: string, options: Record<s
   return path;
 }
 
+/**
+ * A trainer's saved state (JSON in its stateDir), read to resume. A file that does not parse (a
+ * disk that filled, a hand edit) is one clear error naming it and the way out, not a stack trace.
+ */
+export function readTrainState<T>(path: string): T {
+  const text = readFileSync(path, 'utf8');
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new SelfoptError(`unreadable training state (${(e as Error).message}, ${text.length} bytes)`, path, 'the JSON a trainer saved; --fresh starts the run over');
+  }
+}
+
 export interface TrainOptions {
   problem: Problem;
   solver: string;
@@ -55,6 +68,8 @@ export interface TrainOptions {
   options: Record<string, string>;
   command: string;
   onProgress?: (done: number, total: number) => void;
+  /** Aborted to stop training early: the trainer saves its state, and no checkpoint or manifest is written. */
+  signal?: AbortSignal;
 }
 
 export interface TrainOutcome {
@@ -62,6 +77,8 @@ export interface TrainOutcome {
   manifest: string;
   wallSeconds: number;
   instances: string[];
+  /** The run was stopped (signal) before its budget: state saved in stateDir, `out` and the manifest not written. */
+  stopped?: { stateDir: string };
 }
 
 export async function train(o: TrainOptions): Promise<TrainOutcome> {
@@ -77,9 +94,17 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
   const refs = pickInstances(o);
   const out = resolve(o.out ?? shippedCheckpointPath(o.problem.name, o.solver));
   const stateDir = resolve(o.stateDir ?? join('.selfopt', 'train', `${o.problem.name}-${o.solver}-seed${o.seed}`));
-  if (o.fresh) rmSync(stateDir, { recursive: true, force: true });
+  if (o.fresh) {
+    // --fresh deletes the directory: only one that holds a training run's state (--state may name any).
+    const entries = existsSync(stateDir) ? readdirSync(stateDir) : [];
+    if (entries.length > 0 && !['run.json', 'curve.jsonl', 'wall-seconds'].some((f) => entries.includes(f))) {
+      throw new SelfoptError(`--fresh would delete ${stateDir}, which holds ${entries.length} entries but no training state (no run.json, curve.jsonl or wall-seconds)`, '--state', 'a state directory made by selfopt train (or a new or empty one)');
+    }
+    rmSync(stateDir, { recursive: true, force: true });
+  }
   mkdirSync(stateDir, { recursive: true });
   mkdirSync(dirname(out), { recursive: true });
+  checkSameRun(stateDir, { seed: o.seed, instances: refs.map((r) => r.id), options: o.options });
   const curve = join(stateDir, 'curve.jsonl');
   const instances = [];
   for (const r of refs) instances.push(await o.problem.load(r));
@@ -93,11 +118,13 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
     command: o.command,
     log: (point) => appendFileSync(curve, JSON.stringify({ t: Date.now(), ...point }) + '\n'),
     progress: (done, total) => o.onProgress?.(done, total),
+    signal: o.signal,
   };
   // Wall time adds up over the sessions of a resumed run, kept beside the trainer's state (and
   // saved as it goes, so an interrupted session still counts).
   const wallFile = join(stateDir, 'wall-seconds');
   const before = existsSync(wallFile) ? Number(readFileSync(wallFile, 'utf8')) || 0 : 0;
+  const outBefore = fileStamp(out);
   const t0 = performance.now();
   const sinceStart = () => before + (performance.now() - t0) / 1000;
   const tick = setInterval(() => writeFileAtomic(wallFile, String(sinceStart())), 10_000);
@@ -109,6 +136,9 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
     writeFileAtomic(wallFile, String(sinceStart()));
   }
   const wallSeconds = sinceStart();
+  // Stopped before the budget was spent, the trainer saved its state and left `out` as it was
+  // (a stop that came after it wrote `out` finished the run, which gets its manifest).
+  if (o.signal?.aborted && fileStamp(out) === outBefore) return { out, manifest: '', wallSeconds, instances: refs.map((r) => r.id), stopped: { stateDir } };
   if (!existsSync(out)) throw new SelfoptError(`trainer of ${o.problem.name}/${o.solver} wrote no checkpoint`, out, 'the final checkpoint at ctx.out');
   const manifest = out.replace(/\.ckpt$/, '') + '.json';
   const record = {
@@ -129,6 +159,44 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
   };
   writeFileAtomic(manifest, JSON.stringify(record, null, 2) + '\n');
   return { out, manifest, wallSeconds, instances: record.instances };
+}
+
+/** Options that do not change what is trained: where a checkpoint is read, how many threads, how often to save. */
+const RUN_ONLY_OPTION = /^(checkpoint|init)$|(^|\.)(workers|saveEverySeconds)$/;
+
+interface SavedRun { seed: number; instances: string[]; options: Record<string, string> }
+
+/**
+ * A state directory resumes the run that made it: the same seed, instances and training options
+ * (the budget may change). Another run's state would be silently continued under the new options,
+ * and the manifest would give a command that does not remake the weights, so it is refused.
+ */
+function checkSameRun(stateDir: string, run: SavedRun): void {
+  const path = join(stateDir, 'run.json');
+  const kept = (opts: Record<string, string>) => Object.fromEntries(Object.entries(opts).filter(([k]) => !RUN_ONLY_OPTION.test(k)).sort(([a], [b]) => a.localeCompare(b)));
+  const now = { seed: run.seed, instances: run.instances, options: kept(run.options) };
+  if (!existsSync(path)) {
+    // A state directory from before run.json (or a fresh one): this run defines it.
+    writeFileAtomic(path, JSON.stringify(now, null, 2) + '\n');
+    return;
+  }
+  const saved = readTrainState<SavedRun>(path);
+  const diffs: string[] = [];
+  if (saved.seed !== now.seed) diffs.push(`--seed ${now.seed} (saved: ${saved.seed})`);
+  if (JSON.stringify(saved.instances) !== JSON.stringify(now.instances)) diffs.push(`instances ${now.instances.join(',')} (saved: ${(saved.instances ?? []).join(',')})`);
+  const savedOpts = kept(saved.options ?? {});
+  for (const k of [...new Set([...Object.keys(savedOpts), ...Object.keys(now.options)])].sort()) {
+    if (savedOpts[k] !== now.options[k]) diffs.push(`--opt ${k}=${now.options[k] ?? '(default)'} (saved: ${savedOpts[k] ?? '(default)'})`);
+  }
+  if (diffs.length > 0) {
+    throw new SelfoptError(`the saved training state was made by another run: ${diffs.join('; ')}`, stateDir, 'the seed, instances and --opt values of the run that made it (the budget may change), --fresh to start over, or another --state');
+  }
+}
+
+/** Identifies one version of a file (an atomic write replaces the inode): '' when absent. */
+function fileStamp(path: string): string {
+  const st = statSync(path, { throwIfNoEntry: false, bigint: true });
+  return st ? `${st.ino}:${st.mtimeNs}:${st.size}` : '';
 }
 
 function pickInstances(o: TrainOptions): InstanceRef[] {

@@ -2,12 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { train, checkpointFor } from '../../src/core/train.js';
 import { DataPath } from '../../src/core/data.js';
 import { SelfoptError } from '../../src/core/errors.js';
 import type { InstanceRef, LearnedSolver, Problem, TrainContext } from '../../src/core/problem.js';
+import { readCheckpoint } from '../../src/learn/checkpoint.js';
 import { tempDir } from '../tmp.js';
 
 // A toy learned solver: "trains" by averaging its instances' numbers, one instance per step,
@@ -31,7 +32,7 @@ const averager: LearnedSolver<number, number> = {
 const heuristic = { info: { name: 'zero', kind: 'heuristic' as const, description: 'zero' }, solve: () => 0 };
 const ref = (id: string, split: 'train' | 'test'): InstanceRef => ({ id, source: 'generated', params: {}, split, description: id });
 const toy: Problem<number, number> = {
-  name: 'toy', title: 'toy', reference: '', metrics: [], primaryMetric: 'x', baseline: 'zero', datasets: [], options: { checkpoint: 'a checkpoint' },
+  name: 'toy', title: 'toy', reference: '', metrics: [], primaryMetric: 'x', baseline: 'zero', datasets: [], options: { checkpoint: 'a checkpoint', lr: 'a learning rate' },
   solvers: [heuristic, averager],
   listInstances: () => [ref('2', 'train'), ref('4', 'train'), ref('9', 'train'), ref('100', 'test')],
   resolveInstance: (name) => ref(name, name === '100' ? 'test' : 'train'),
@@ -75,6 +76,34 @@ test('train: a second run resumes from the saved state; --fresh starts over', as
   assert.equal(readFileSync(join(dir, 'ckpt', 'averager.ckpt'), 'utf8'), '2');
 });
 
+test('train: a state directory resumes only the run that made it (seed, instances, options); the budget and run-only options may change', async () => {
+  const dir = tempDir('selfopt-train-');
+  await train(opts(dir, { budget: { steps: 1 }, options: { checkpoint: 'x' } }));
+  await train(opts(dir, { budget: { steps: 2 } })); // another budget, no checkpoint option: the same run, resumed
+  assert.equal(readFileSync(join(dir, 'ckpt', 'averager.ckpt'), 'utf8'), '5');
+  const refused = (e: SelfoptError) => e instanceof SelfoptError && !e.message.includes('\n') && e.message.includes(join(dir, 'state')) && /--fresh/.test(e.message);
+  await assert.rejects(train(opts(dir, { options: { checkpoint: 'y', lr: '0.1' } })), (e: SelfoptError) => refused(e) && /--opt lr=0.1 \(saved: \(default\)\)/.test(e.message));
+  await assert.rejects(train(opts(dir, { seed: 2 })), (e: SelfoptError) => refused(e) && /--seed 2 \(saved: 1\)/.test(e.message));
+  await assert.rejects(train(opts(dir, { instances: ['2', '4'] })), (e: SelfoptError) => refused(e) && /instances 2,4 \(saved: 2,4,9\)/.test(e.message));
+  assert.equal(readFileSync(join(dir, 'ckpt', 'averager.ckpt'), 'utf8'), '5', 'nothing trained by a refused run');
+  // --fresh starts over under the new options
+  await train(opts(dir, { budget: { steps: 1 }, options: { lr: '0.1' }, fresh: true }));
+  assert.equal(readFileSync(join(dir, 'ckpt', 'averager.ckpt'), 'utf8'), '2');
+  // a state file that does not parse is one clear error, not a stack trace
+  writeFileSync(join(dir, 'state', 'run.json'), '{"seed": 1, "inst');
+  await assert.rejects(train(opts(dir, { options: { lr: '0.1' } })), (e: SelfoptError) => e instanceof SelfoptError && /unreadable training state .*run\.json.*--fresh starts the run over/.test(e.message));
+});
+
+test('train: --fresh deletes a state directory, never another directory given as --state', async () => {
+  const dir = tempDir('selfopt-train-');
+  writeFileSync(join(dir, 'notes.txt'), 'mine');
+  await assert.rejects(train(opts(dir, { stateDir: dir, fresh: true })), (e: SelfoptError) => e instanceof SelfoptError && /--fresh would delete .* no training state/.test(e.message));
+  assert.equal(readFileSync(join(dir, 'notes.txt'), 'utf8'), 'mine');
+  await train(opts(dir, { budget: { steps: 1 } }));
+  await train(opts(dir, { budget: { steps: 1 }, fresh: true })); // a state directory: deleted, trained anew
+  assert.equal(readFileSync(join(dir, 'ckpt', 'averager.ckpt'), 'utf8'), '2');
+});
+
 test('train: clear errors for a heuristic, a test instance, no budget, and a missing checkpoint', async () => {
   const dir = tempDir('selfopt-train-');
   await assert.rejects(train(opts(dir, { solver: 'zero' })), (e: SelfoptError) => /not trained/.test(e.message) && /averager/.test(e.message));
@@ -82,6 +111,15 @@ test('train: clear errors for a heuristic, a test instance, no budget, and a mis
   await assert.rejects(train(opts(dir, { budget: {} })), /no training budget/);
   await assert.rejects(train(opts(dir, { options: { chekpoint: 'x' } })), (e: SelfoptError) => /unknown option 'chekpoint' \(did you mean checkpoint\?\)/.test(e.message) && /--opt \(toy\)/.test(e.message));
   assert.throws(() => checkpointFor('toy', 'averager', { checkpoint: join(dir, 'missing.ckpt') }), /no checkpoint for toy\/averager.*selfopt train toy averager/);
+});
+
+test('`selfopt train --steps` takes whole steps only: one clear line, nothing trained', () => {
+  const dir = tempDir('selfopt-train-cli-');
+  const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+  const r = spawnSync(process.execPath, [cli, 'train', 'partition', 'gap', '--steps', '1.5', '--quick', '--out', join(dir, 'g.ckpt'), '--state', join(dir, 'state')], { encoding: 'utf8' });
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stderr, 'selfopt: error: --steps 1.5 (at command line); expected a positive integer\n');
+  assert.ok(!existsSync(join(dir, 'state')) && !existsSync(join(dir, 'g.ckpt')));
 });
 
 test('`selfopt train` into a log (not a terminal): whole progress lines, the last at 100%, no carriage returns', () => {
@@ -94,4 +132,33 @@ test('`selfopt train` into a log (not a terminal): whole progress lines, the las
   assert.equal(lines.at(-1), 'training partition/gap: 3/3 (100%)');
   assert.ok(lines.length <= 2, 'at most one line a minute before the last');
   assert.match(r.stdout, /^checkpoint .*g\.ckpt/);
+});
+
+test('`selfopt train` stopped by Ctrl-C saves its state and writes no checkpoint; the next run resumes there', async () => {
+  const dir = tempDir('selfopt-train-stop-');
+  const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+  const out = join(dir, 'g.ckpt'), state = join(dir, 'state'), curve = join(state, 'curve.jsonl');
+  const args = [cli, 'train', 'partition', 'gap', '--quick', '--out', out, '--state', state];
+  const child = spawn(process.execPath, [...args, '--seconds', '120'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<number | null>((ok) => child.on('exit', (code) => ok(code)));
+  // Interrupt once training has taken some steps (none is saved before the first minute).
+  const t0 = Date.now();
+  while (!(existsSync(curve) && readFileSync(curve, 'utf8').split('\n').length > 20)) {
+    assert.ok(Date.now() - t0 < 60_000, `no training steps in 60 s: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGINT');
+  assert.equal(await exited, 130, stderr);
+  assert.match(stderr, /stopped after .* the training state is saved in .*state; the same command resumes there/);
+  assert.ok(!existsSync(out) && !existsSync(join(dir, 'g.json')), 'no checkpoint or manifest for a stopped run');
+  const saved = JSON.parse(readFileSync(join(state, 'gap-state.json'), 'utf8')) as { step: number };
+  const logged = readFileSync(curve, 'utf8').trim().split('\n').length;
+  assert.ok(saved.step >= 20 && saved.step === logged, `saved step ${saved.step}, ${logged} steps logged`);
+  // Resumed: three steps more, then the checkpoint says how many in all.
+  const r = spawnSync(process.execPath, [...args, '--steps', String(saved.step + 3)], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(readCheckpoint(out).header.hyperparameters.steps, saved.step + 3);
+  assert.equal(readFileSync(curve, 'utf8').trim().split('\n').length, saved.step + 3, 'every step logged once');
 });

@@ -18,14 +18,14 @@
  * go to ctx.stateDir after every chunk of PPO updates and a re-run continues from them (Adam's
  * moments restart per chunk, stated in the log).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { intOption } from '../../core/options.js';
 import type { LearnedSolver, SolveContext, TrainBudget, TrainContext } from '../../core/problem.js';
-import { checkpointFor } from '../../core/train.js';
+import { checkpointFor, readTrainState } from '../../core/train.js';
 import { Module, MLP, collect } from '../../learn/layers.js';
 import { GCNConv, gcnAdjacency } from '../../learn/gnn.js';
 import { Csr } from '../../learn/ops/sparse.js';
@@ -230,12 +230,15 @@ interface TrainState { updates: number; episodes: number; seconds: number }
 export async function trainRl(specs: InstanceSpec[], budget: TrainBudget, ctx: TrainContext, cfg: RlConfig = RL_DEFAULTS): Promise<void> {
   const weights = join(ctx.stateDir, 'rl-state.ckpt'), statePath = join(ctx.stateDir, 'rl-state.json');
   let st: TrainState = { updates: 0, episodes: 0, seconds: 0 };
-  if (existsSync(weights) && existsSync(statePath)) st = JSON.parse(readFileSync(statePath, 'utf8')) as TrainState;
+  if (existsSync(weights) && existsSync(statePath)) st = readTrainState<TrainState>(statePath);
   const maxUpdates = budget.steps ?? Infinity, maxSeconds = budget.seconds ?? Infinity;
   if (maxUpdates === Infinity && maxSeconds === Infinity) throw new SelfoptError('no training budget', 'chip rl train', '--seconds or --steps (PPO updates)');
   const t0 = performance.now();
   const base = st.seconds;
   while (st.updates < maxUpdates && base + (performance.now() - t0) / 1000 < maxSeconds) {
+    // Stopped (Ctrl-C) between chunks: the chunks saved so far are the state; `out` is not written.
+    await new Promise((r) => setImmediate(r));
+    if (ctx.signal?.aborted) return;
     const n = Math.min(cfg.updatesPerChunk, maxUpdates - st.updates);
     await ppoChunk(specs, cfg, ctx.seed + st.updates, n, existsSync(weights) ? weights : undefined, weights, (r) => {
       st.episodes += r.episodes;
@@ -244,7 +247,9 @@ export async function trainRl(specs: InstanceSpec[], budget: TrainBudget, ctx: T
     st.updates += n;
     st.seconds = base + (performance.now() - t0) / 1000;
     writeFileAtomic(statePath, JSON.stringify(st));
-    ctx.progress(Math.min(st.updates, maxUpdates === Infinity ? st.updates : maxUpdates), maxUpdates === Infinity ? Math.max(st.updates, 1) : maxUpdates);
+    // In updates when the budget names them, else in seconds (updates alone would show n/n, 100%, at every chunk).
+    if (maxUpdates !== Infinity) ctx.progress(Math.min(st.updates, maxUpdates), maxUpdates);
+    else ctx.progress(Math.min(st.seconds, maxSeconds), maxSeconds);
   }
   const policy = new PlacementPolicy({ maxCells: cfg.maxCells, gnnHidden: cfg.gnnHidden, cellHidden: cfg.cellHidden, init: weights }, ctx.rng);
   saveCheckpoint(ctx.out, policy, { hyperparameters: { ...cfg, updates: st.updates, episodes: st.episodes, trainSeconds: st.seconds, instances: specs.map((s) => s.id) }, command: ctx.command, seed: ctx.seed });
@@ -287,7 +292,8 @@ export const rlSolver: LearnedSolver<ChipInstance, ChipSolution> = {
     const path = checkpointFor('chip', 'rl', ctx.options);
     const cfg = rlConfigFrom(ctx.options);
     const { header } = readCheckpoint(path);
-    const arch = header.architecture as { maxCells?: number; gnnHidden?: number; cellHidden?: number };
+    const arch = header.architecture as { type?: unknown; maxCells?: number; gnnHidden?: number; cellHidden?: number };
+    if (arch.type !== 'ChipPlacementPolicy') throw new SelfoptError(`checkpoint holds a ${String(arch.type)}`, path, 'a ChipPlacementPolicy checkpoint (selfopt train chip rl)');
     const shape = { ...cfg, maxCells: arch.maxCells ?? cfg.maxCells, gnnHidden: arch.gnnHidden ?? cfg.gnnHidden, cellHidden: arch.cellHidden ?? cfg.cellHidden };
     // CT fine-tunes on the target; on 2 shared cores one PPO update on Ariane133 costs ~30 s, so it is opt-in
     const finetune = rlFinetune(ctx.options);

@@ -71,7 +71,10 @@ export const compilerProblem: Problem<CompilerInstance, PassSequence> = {
   listInstances(ctx) {
     const progs = allPrograms(ctx);
     if (ctx.quick) return QUICK_IDS.map((id) => progs.find((p) => p.id === id)).filter((p): p is ProgramSpec => p !== undefined).map(instanceRefOf);
-    return progs.filter((p) => p.subset === 'test' && p.bytes <= DEFAULT_MAX_BYTES).map(instanceRefOf);
+    // Train programs, then validation ones (both split 'train': `selfopt train compiler ppo` trains
+    // on the first and selects on the second, in this order), then the held-out test programs.
+    const small = progs.filter((p) => p.bytes <= DEFAULT_MAX_BYTES);
+    return (['train', 'validation', 'test'] as const).flatMap((subset) => small.filter((p) => p.subset === subset)).map(instanceRefOf);
   },
 
   resolveInstance(name, ctx): InstanceRef {

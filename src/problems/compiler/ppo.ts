@@ -18,7 +18,7 @@
  * were greedy's choice at some labelled train state (`bestPasses`). `ppo-guided-search` uses the
  * `ppo` checkpoint (it trains nothing of its own).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { LearnedSolver, SolveContext, TrainBudget, TrainContext } from '../../core/problem.js';
@@ -26,7 +26,7 @@ import { Rng } from '../../core/rng.js';
 import { SelfoptError, unknownName } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { geomean } from '../../core/stats.js';
-import { checkpointFor } from '../../core/train.js';
+import { checkpointFor, readTrainState } from '../../core/train.js';
 import { configOption, countFrom, NON_NEGATIVE, PROBABILITY, type FieldRule } from '../../core/options.js';
 import { trainPpo } from '../../learn/ppo.js';
 import { MlpPolicy } from '../../learn/policy.js';
@@ -114,6 +114,7 @@ export function compilerPolicy(options: { obsDim: number; numActions: number; hi
 
 export function policyFromCheckpoint(path: string): { net: MlpPolicy; cfg: CompilerPpoConfig } {
   const { header } = readCheckpoint(path);
+  if (header.architecture.type !== 'MlpPolicy') throw new SelfoptError(`checkpoint holds a ${String(header.architecture.type)}`, path, 'an MlpPolicy checkpoint (selfopt train compiler ppo)');
   // A checkpoint written before actionHistory existed has none.
   const cfg = { ...COMPILER_PPO_DEFAULTS, actionHistory: false, ...(header.hyperparameters as Partial<CompilerPpoConfig>) };
   const net = compilerPolicy({ obsDim: observationSize(cfg.observation, cfg.actionHistory), numActions: ACTIONS.length, hidden: cfg.hidden, init: path }, new Rng(0));
@@ -302,7 +303,7 @@ export function bestPasses(demos: readonly Demo[]): string[] {
   return ACTIONS.filter((_, a) => used.has(a)).map((x) => x.pass);
 }
 
-interface TrainProgress { steps: number; chunks: number; bestScore: number; bcDone?: boolean; bcScore?: number; daggerRounds?: number; unmask?: string[] }
+interface TrainProgress { steps: number; chunks: number; bestScore: number; bcDone?: boolean; bcScore?: number; daggerRounds?: number; unmask?: string[]; /** Wall seconds of every session so far (the --seconds budget covers them all). */ seconds?: number }
 
 async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudget, ctx: TrainContext): Promise<void> {
   const cfg = configFrom(ctx.options);
@@ -315,16 +316,19 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
   const validation = usable.filter((p) => p.program.subset === 'validation');
   if (train.length === 0) throw new SelfoptError('no train-subset programs that build', 'compiler ppo train', 'at least one');
   const weights = join(ctx.stateDir, 'weights.ckpt'), bestPath = join(ctx.stateDir, 'best.ckpt'), progressPath = join(ctx.stateDir, 'progress.json');
-  let progress = existsSync(progressPath) ? JSON.parse(readFileSync(progressPath, 'utf8')) as TrainProgress : { steps: 0, chunks: 0, bestScore: -Infinity, unmask };
+  let progress = existsSync(progressPath) ? readTrainState<TrainProgress>(progressPath) : { steps: 0, chunks: 0, bestScore: -Infinity, unmask };
   // Demos and scores saved so far were made under one mask: a resume must keep it.
   if ((progress.unmask ?? []).join(',') !== unmask.join(',')) {
     throw new SelfoptError(`the saved training state was made with unmask=${(progress.unmask ?? []).join(',') || '(none)'}, this run asks for unmask=${unmask.join(',') || '(none)'}`, ctx.stateDir, 'the same --opt unmask as the run that made it, or --fresh');
   }
+  const t0 = performance.now(), secondsBefore = progress.seconds ?? 0;
+  const elapsed = () => secondsBefore + (performance.now() - t0) / 1000;
+  const saveProgress = () => writeFileAtomic(progressPath, JSON.stringify({ ...progress, seconds: elapsed() }));
   // Saved before the first demo, so that a run killed while it makes demos is held to its mask too.
-  if (!existsSync(progressPath)) writeFileAtomic(progressPath, JSON.stringify(progress));
-  const t0 = performance.now();
+  if (!existsSync(progressPath)) saveProgress();
   const totalSteps = budget.steps ?? Infinity;
-  const deadline = budget.seconds !== undefined ? t0 + budget.seconds * 1000 : Infinity;
+  // The budget in seconds counts the sessions before this one (a resumed run gets what is left, as the other trainers do).
+  const deadline = budget.seconds !== undefined ? t0 + (budget.seconds - secondsBefore) * 1000 : Infinity;
   const obsDim = observationSize(cfg.observation, cfg.actionHistory);
   const hyper = { ...cfg, unmask };
   const env = { module: new URL('./ppo.js', import.meta.url).href, export: 'createCompilerEnv', options: { programs: train.map((p) => p.program), maxSteps: cfg.episodeLength, observation: cfg.observation, actionHistory: cfg.actionHistory, unmask } };
@@ -352,11 +356,14 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
     return s;
   };
   /** Demonstrations of one kind per train program, computed once each and saved as they come. */
-  const demoSet = (file: string, make: (p: CompilerInstance, session: OptSession) => Demo[]): Demo[] => {
+  const demoSet = async (file: string, make: (p: CompilerInstance, session: OptSession) => Demo[]): Promise<Demo[]> => {
     const path = join(ctx.stateDir, file);
-    const demos: Record<string, Demo[]> = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) as Record<string, Demo[]> : {};
+    const demos: Record<string, Demo[]> = existsSync(path) ? readTrainState<Record<string, Demo[]>>(path) : {};
     for (const p of train) {
       if (demos[p.id]) continue;
+      // A turn of the event loop lets a stop (Ctrl-C) in; the programs done so far are saved.
+      await new Promise((r) => setImmediate(r));
+      if (ctx.signal?.aborted) break;
       const session = new OptSession();
       const td = performance.now();
       demos[p.id] = make(p, session);
@@ -366,17 +373,19 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
     }
     return train.flatMap((p) => demos[p.id] ?? []);
   };
-  const greedyAll = cfg.bcEpochs > 0 ? demoSet('demos.json', (p, session) => greedyDemos(p, session, cfg.observation, cfg.demoSteps, mask)) : [];
+  const greedyAll = cfg.bcEpochs > 0 ? await demoSet('demos.json', (p, session) => greedyDemos(p, session, cfg.observation, cfg.demoSteps, mask)) : [];
+  // Stopped (Ctrl-C): what is saved in stateDir is the state, and `out` is not written.
+  if (ctx.signal?.aborted) { saveProgress(); return; }
   let labelled = greedyAll;
   if (cfg.bcEpochs > 0 && !progress.bcDone) {
     progress.bcScore = clone(greedyAll, 'behaviour cloning');
     progress.bcDone = true;
-    writeFileAtomic(progressPath, JSON.stringify(progress));
+    saveProgress();
   }
   // DAgger rounds (imitation.ts policyDemos): label the states the latest clone reaches, clone again on all.
   for (let r = 1; cfg.bcEpochs > 0 && r <= cfg.daggerRounds; r++) {
     const file = `dagger${r}.json`;
-    if (r <= (progress.daggerRounds ?? 0)) { labelled = [...labelled, ...demoSet(file, () => [])]; continue; }
+    if (r <= (progress.daggerRounds ?? 0)) { labelled = [...labelled, ...await demoSet(file, () => [])]; continue; }
     const { net } = policyFromCheckpoint(weights);
     const obs = new Float32Array(obsDim);
     const ranker = (f: Float32Array, taken: readonly number[]) => {
@@ -384,12 +393,15 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
       finishObservation(cfg.observation, cfg.actionHistory ? taken : null, Math.min(1, taken.length / cfg.episodeLength), cfg.episodeLength, obs);
       return logProbs(net, obs, mask);
     };
-    labelled = [...labelled, ...demoSet(file, (p, session) => policyDemos(p, session, cfg.observation, cfg.episodeLength, ranker, mask))];
+    labelled = [...labelled, ...await demoSet(file, (p, session) => policyDemos(p, session, cfg.observation, cfg.episodeLength, ranker, mask))];
+    if (ctx.signal?.aborted) { saveProgress(); return; }
     clone(labelled, `dagger round ${r}`);
     progress.daggerRounds = r;
-    writeFileAtomic(progressPath, JSON.stringify(progress));
+    saveProgress();
   }
   while (progress.steps < totalSteps && performance.now() < deadline) {
+    await new Promise((r) => setImmediate(r));
+    if (ctx.signal?.aborted) { saveProgress(); return; }
     const chunk = Math.min(cfg.chunkSteps, totalSteps - progress.steps);
     const steps = Math.max(cfg.numEnvs * cfg.numSteps, Math.floor(chunk / (cfg.numEnvs * cfg.numSteps)) * cfg.numEnvs * cfg.numSteps);
     const result = await trainPpo({
@@ -415,8 +427,10 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
     progress.chunks += 1;
     keepIfBest(net, s, { phase: 'ppo' });
     ctx.log({ step: progress.steps, validationGeomeanVsOz: s });
-    writeFileAtomic(progressPath, JSON.stringify(progress));
-    ctx.progress(Math.min(progress.steps, totalSteps === Infinity ? progress.steps : totalSteps), totalSteps === Infinity ? progress.steps : totalSteps);
+    saveProgress();
+    // In env steps when the budget names them, else in seconds (steps alone would show n/n, 100%, at every chunk).
+    if (totalSteps !== Infinity) ctx.progress(Math.min(progress.steps, totalSteps), totalSteps);
+    else ctx.progress(Math.min(budget.seconds!, elapsed()), budget.seconds!);
   }
   const chosen = existsSync(bestPath) ? bestPath : weights;
   const { net } = policyFromCheckpoint(chosen);

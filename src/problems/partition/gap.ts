@@ -45,7 +45,7 @@
  *   coarsest graph in place of its 8 grown-and-refined ones, so the two compare GAP against greedy
  *   graph growing. `gap` alone is the projected argmax (one try per split): no FM, no balancing.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { CsrGraph } from '../../core/graph.js';
@@ -54,7 +54,7 @@ import { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
 import { configOption, countFrom, NON_NEGATIVE, PROBABILITY, type FieldRule } from '../../core/options.js';
 import { writeFileAtomic } from '../../core/files.js';
-import { checkpointFor } from '../../core/train.js';
+import { checkpointFor, readTrainState } from '../../core/train.js';
 import type { LearnedSolver, SolveContext, TrainBudget, TrainContext } from '../../core/problem.js';
 import {
   Adam, Csr, Linear, Module, SAGEConv, collect, div, gather, loadCheckpoint, matmul, meanAdjacency, mul, noGrad, readCheckpoint, relu,
@@ -292,14 +292,14 @@ const UNEVEN_SHARES = [1 / 3, 2 / 5, 3 / 7];
 interface SavedState { step: number; elapsedS: number; rng: ReturnType<Rng['state']>; adam: AdamState; config: GapConfig }
 
 /** Trains GapNet on the given graphs plus a generated family; resumes from ctx.stateDir. */
-export function trainGap(graphs: CsrGraph[], budget: TrainBudget, ctx: TrainContext, cfg: GapConfig = gapConfig(ctx.options)): GapNet {
+export async function trainGap(graphs: CsrGraph[], budget: TrainBudget, ctx: TrainContext, cfg: GapConfig = gapConfig(ctx.options)): Promise<GapNet> {
   const net = new GapNet(cfg.hidden, cfg.layers, ctx.rng.split('init'));
   const opt = new Adam(net.parameters(), { lr: cfg.learningRate });
   let rng = ctx.rng.split('train');
   let step = 0, elapsedBefore = 0;
   const weightsPath = join(ctx.stateDir, 'gap-state.ckpt'), statePath = join(ctx.stateDir, 'gap-state.json');
   if (existsSync(weightsPath) && existsSync(statePath)) {
-    const s = JSON.parse(readFileSync(statePath, 'utf8')) as SavedState;
+    const s = readTrainState<SavedState>(statePath);
     loadCheckpoint(weightsPath, net);
     opt.setState(s.adam);
     step = s.step; elapsedBefore = s.elapsedS; rng = Rng.fromState(s.rng);
@@ -332,9 +332,12 @@ export function trainGap(graphs: CsrGraph[], budget: TrainBudget, ctx: TrainCont
     const s: SavedState = { step, elapsedS: elapsed(), rng: rng.state(), adam: opt.getState(), config: cfg };
     writeFileAtomic(statePath, JSON.stringify(s));
   };
-  let lastSave = performance.now();
+  let lastSave = performance.now(), lastYield = lastSave;
   const maxSteps = budget.steps ?? Infinity;
   while (step < maxSteps && !(budget.seconds !== undefined && elapsed() >= budget.seconds)) {
+    // The steps are synchronous: a turn of the event loop now and then lets a stop (Ctrl-C) in.
+    if (performance.now() - lastYield >= 100) { await new Promise((r) => setImmediate(r)); lastYield = performance.now(); }
+    if (ctx.signal?.aborted) { save(); return net; }
     const gg = pool[rng.int(pool.length)]!;
     const frac0 = rng.next() < cfg.unevenShareProb ? UNEVEN_SHARES[rng.int(UNEVEN_SHARES.length)]! : 0.5;
     const x = setShare(gg, frac0);
@@ -480,8 +483,8 @@ function netFor(options: Record<string, string>): GapNet {
   return net;
 }
 
-function trainFromInstances(instances: PartitionInstance[], budget: TrainBudget, ctx: TrainContext): void {
-  trainGap(instances.map((i) => i.graph), budget, ctx);
+async function trainFromInstances(instances: PartitionInstance[], budget: TrainBudget, ctx: TrainContext): Promise<void> {
+  await trainGap(instances.map((i) => i.graph), budget, ctx);
 }
 
 export const gapSolver: LearnedSolver<PartitionInstance, Int32Array> = {

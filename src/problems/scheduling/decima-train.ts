@@ -23,15 +23,16 @@
  * the same up to the entropy balance, which the weights set); rewards are seconds / rewardScale
  * (decima-sim: ms / 1e5, the same with rewardScale 100).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
+import { readTrainState } from '../../core/train.js';
 import { configOption, countFrom, NON_NEGATIVE, PROBABILITY, type FieldRule } from '../../core/options.js';
 import { writeFileAtomic } from '../../core/files.js';
 import type { TrainBudget, TrainContext } from '../../core/problem.js';
-import { Adam, AverageRewardRate, reinforceAdvantages, tidy, tensor, sum, mul, sub, add, reshape, gather, pick, saveCheckpoint, loadCheckpoint, type AdamState } from '../../learn/index.js';
+import { Adam, AverageRewardRate, reinforceAdvantages, tidy, tensor, sum, mul, sub, add, reshape, gather, pick, saveCheckpoint, loadCheckpoint, readCheckpoint, type AdamState } from '../../learn/index.js';
 import { makeEnv } from './evaluate.js';
 import type { SchedulingInstance } from './instances.js';
 import { sweepAlpha, sweepRankShape, SWEEP_EPISODES } from './heuristics.js';
@@ -251,9 +252,13 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
   const weightsPath = join(ctx.stateDir, 'decima-state.ckpt'), statePath = join(ctx.stateDir, 'decima-state.json');
   // `--opt init=<checkpoint>`: start from trained weights (same architecture) instead of random ones.
   const init = ctx.options['init'];
-  if (init && !(existsSync(weightsPath) && existsSync(statePath))) loadCheckpoint(init, net);
+  if (init && !(existsSync(weightsPath) && existsSync(statePath))) {
+    const type = readCheckpoint(init).header.architecture.type;
+    if (type !== 'DecimaNet') throw new SelfoptError(`checkpoint holds a ${String(type)}`, `${init} (--opt init)`, 'a DecimaNet checkpoint (selfopt train scheduling decima)');
+    loadCheckpoint(init, net);
+  }
   if (existsSync(weightsPath) && existsSync(statePath)) {
-    const s = JSON.parse(readFileSync(statePath, 'utf8')) as SavedState;
+    const s = readTrainState<SavedState>(statePath);
     loadCheckpoint(weightsPath, net);
     iteration = s.iteration;
     if (iteration >= I) opt.lr = cfg.learningRate;
@@ -271,7 +276,7 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
 
   const rollouts = await Rollouts.create(net, instances, cfg);
   const t0 = performance.now();
-  let lastSave = t0;
+  let lastSave = t0, stopped = false;
   try {
     const maxIter = budget.steps ?? Infinity;
     const timeUp = () => budget.seconds !== undefined && elapsedBefore + (performance.now() - t0) / 1000 >= budget.seconds;
@@ -281,6 +286,9 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
     if (cfg.teacherRollouts > 0 && instances.some((i) => i.workload.kind !== 'batch')) throw new SelfoptError('a rollout teacher on a stream', 'Decima imitation', 'batch instances (a replayed stream would hold its future arrivals)');
     const buffer: ImitationEpisode[] = [];
     while (iteration < maxIter && !timeUp()) {
+      // A turn of the event loop lets a stop (Ctrl-C) in: the state is saved below, `out` is not written.
+      await new Promise((r) => setImmediate(r));
+      if (ctx.signal?.aborted) { stopped = true; break; }
       const k = iteration;
       if (k < I) {
         // DAgger iteration: beta (the expert's share of decisions) from 1 to 0 over the first half.
@@ -378,6 +386,6 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
     await rollouts.close();
   }
   save();
-  saveCheckpoint(ctx.out, net, { hyperparameters: { ...hyper, iterations: iteration }, command: ctx.command, seed: ctx.seed });
+  if (!stopped) saveCheckpoint(ctx.out, net, { hyperparameters: { ...hyper, iterations: iteration }, command: ctx.command, seed: ctx.seed });
   return net;
 }

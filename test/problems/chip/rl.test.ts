@@ -9,7 +9,9 @@ import { noGrad } from '../../../src/learn/tensor.js';
 import { legality } from '../../../src/problems/chip/cost.js';
 import { generateInstance } from '../../../src/problems/chip/instances.js';
 import { PlacementEnv } from '../../../src/problems/chip/rl-env.js';
-import { PlacementPolicy, placeWithPolicy, RL_DEFAULTS, trainRl, type RlConfig } from '../../../src/problems/chip/rl.js';
+import { PlacementPolicy, placeWithPolicy, RL_DEFAULTS, rlSolver, trainRl, type RlConfig } from '../../../src/problems/chip/rl.js';
+import { Linear, saveCheckpoint } from '../../../src/learn/index.js';
+import { SelfoptError } from '../../../src/core/errors.js';
 
 const TINY: RlConfig = { ...RL_DEFAULTS, maxCells: 144, numEnvs: 2, numSteps: 16, numMinibatches: 2, updateEpochs: 2, fdRounds: 3, updatesPerChunk: 1 };
 
@@ -64,6 +66,40 @@ test('RL: a few seconds of PPO train, resume and checkpoint round-trip; the poli
     const inst = generateInstance('synth_h6_s24_101');
     const pl = placeWithPolicy(inst, a, TINY, new Rng(2));
     assert.equal(legality(inst.nl, pl, inst.settings).legal, true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('RL: a checkpoint of another model is one clear error, not a list of mismatched tensors', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'chip-rl-'));
+  try {
+    const other = join(dir, 'linear.ckpt');
+    saveCheckpoint(other, new Linear(3, 2, { rng: new Rng(1) }), {});
+    await assert.rejects(async () => rlSolver.solve(generateInstance('synth_h6_s24_101'), { seed: 1, rng: new Rng(1), quick: true, options: { checkpoint: other } }), (e: unknown) =>
+      e instanceof SelfoptError && !e.message.includes('\n') && /checkpoint holds a Linear .*linear\.ckpt.*a ChipPlacementPolicy checkpoint/.test(e.message));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('RL: with a budget in seconds the progress is in seconds (not n/n updates, 100% at every chunk); a stop saves the chunks done', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'chip-rl-'));
+  try {
+    const stop = new AbortController();
+    const seen: [number, number][] = [];
+    const ctx: TrainContext = {
+      seed: 1, rng: new Rng(1), quick: true, options: {}, stateDir: join(dir, 'state'), out: join(dir, 'a.ckpt'), command: 'test',
+      log: () => {}, progress: (done, total) => { seen.push([done, total]); stop.abort(); }, signal: stop.signal,
+    };
+    await trainRl([{ id: 'synth_h6_s24_101' }], { seconds: 600 }, ctx, TINY);
+    assert.equal(seen.length, 1);
+    const [done, total] = seen[0]!;
+    assert.equal(total, 600);
+    assert.ok(done > 0 && done < 600, `done ${done}`);
+    // stopped after the first chunk: its update saved, no final checkpoint
+    assert.equal((JSON.parse(readFileSync(join(dir, 'state', 'rl-state.json'), 'utf8')) as { updates: number }).updates, 1);
+    assert.ok(!existsSync(join(dir, 'a.ckpt')));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -126,3 +126,42 @@ test('a policy that prefers a masked pass above all never takes it, alone or in 
     assert.ok(seq.length > 0 && seq.every((p) => allowed.includes(p)), seq.join(' '));
   }
 });
+
+test('ppo: a checkpoint of another model is one clear error, not a crash in the policy constructor', async () => {
+  const { policyFromCheckpoint } = await import('../../../src/problems/compiler/ppo.js');
+  const { Linear, saveCheckpoint } = await import('../../../src/learn/index.js');
+  const { SelfoptError } = await import('../../../src/core/errors.js');
+  const other = join(dir, 'linear.ckpt');
+  saveCheckpoint(other, new Linear(3, 2, { rng: new Rng(1) }), { hyperparameters: { hidden: 32 } });
+  assert.throws(() => policyFromCheckpoint(other), (e: unknown) =>
+    e instanceof SelfoptError && !e.message.includes('\n') && /checkpoint holds a Linear .*linear\.ckpt.*an MlpPolicy checkpoint/.test(e.message));
+});
+
+test('`selfopt train compiler ppo` without --instances trains on the train programs, then the validation ones, as the README says', async () => {
+  const { compilerProblem } = await import('../../../src/problems/compiler/index.js');
+  const { DataPath } = await import('../../../src/core/data.js');
+  const refs = compilerProblem.listInstances({ data: new DataPath({ dataDir: dir }), quick: false });
+  const train = refs.filter((r) => r.split === 'train').map((r) => r.id);
+  for (const id of ['own/crc32', 'own/sieve', 'own/life']) assert.ok(train.includes(id), `${id} in ${train.join(' ')}`);
+  assert.ok(train.indexOf('own/sieve') < train.indexOf('own/life'), 'train programs before validation ones');
+  const test = refs.filter((r) => r.split === 'test').map((r) => r.id);
+  assert.ok(test.includes('own/fib') && !test.some((id) => train.includes(id)));
+});
+
+test('ppo: --seconds covers every session of a resumed run: a budget already spent trains no more', { skip }, async () => {
+  const { ppoSolver } = await import('../../../src/problems/compiler/ppo.js');
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const stateDir = join(dir, 'ppo-seconds-state'), out = join(dir, 'ppo-seconds.ckpt'), progressPath = join(stateDir, 'progress.json');
+  const options = { chunkSteps: '64', numEnvs: '2', numSteps: '32', workers: '0', episodeLength: '4', hidden: '8', bcEpochs: '0' };
+  const ctx = { seed: 1, rng: new Rng(1), quick: true, options, stateDir, out, command: 'test', log: () => {}, progress: () => {} };
+  const progs = [tiny(), own('sieve')];
+  await ppoSolver.train(progs, { steps: 64 }, ctx);
+  const first = JSON.parse(readFileSync(progressPath, 'utf8')) as { steps: number; seconds: number };
+  assert.equal(first.steps, 64);
+  assert.ok(first.seconds > 0, `seconds ${first.seconds}`);
+  // Pretend the sessions so far took 1000 s: a run with --seconds 600 has nothing left to train.
+  writeFileSync(progressPath, JSON.stringify({ ...first, seconds: 1000 }));
+  await ppoSolver.train(progs, { seconds: 600 }, ctx);
+  assert.equal((JSON.parse(readFileSync(progressPath, 'utf8')) as { steps: number }).steps, 64);
+  assert.ok(existsSync(out));
+});

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { SelfoptError } from '../../../src/core/errors.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../../src/core/rng.js';
@@ -26,7 +27,7 @@ test('GAP loss: expected normalized cut equals the normalized cut for a hard ass
   assert.ok(bal.data[0]! < 1e-9); // round-robin halves are exact
 });
 
-test('a few seconds of GAP training lower the expected normalized cut on unseen graphs, balance kept', () => {
+test('a few seconds of GAP training lower the expected normalized cut on unseen graphs, balance kept', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'selfopt-gap-test-'));
   try {
     const cfg = { ...GAP_DEFAULTS, hidden: 16, graphsPerFamily: 2, minVertices: 150, maxVertices: 300 };
@@ -36,7 +37,7 @@ test('a few seconds of GAP training lower the expected normalized cut on unseen 
       seed: 3, rng: new Rng(3), quick: true, options: {}, stateDir: dir, out: join(dir, 'gap.ckpt'), command: 'test',
       log: () => {}, progress: () => {},
     };
-    const net = trainGap([], { steps: 300 }, ctx, cfg);
+    const net = await trainGap([], { steps: 300 }, ctx, cfg);
     const after = evaluateGapLoss(net, unseen, cfg.balanceWeight);
     assert.ok(after.loss < before.loss, `loss ${after.loss} >= ${before.loss}`);
     assert.ok(after.ncut < before.ncut, `E[Ncut] ${after.ncut} >= ${before.ncut}`);
@@ -113,4 +114,17 @@ test('a network that sends every vertex one way still bisects: split at the targ
   assert.deepEqual(c[0], where);
   assert.deepEqual(c[1], where);
   for (const w of c.slice(2)) assert.equal(w.reduce((a, x) => a + x, 0), 0); // P(part 0) = 1: every sample all 0
+});
+
+test('GAP: a saved state that does not parse is one clear error naming the file, not a SyntaxError', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'selfopt-gap-test-'));
+  try {
+    writeFileSync(join(dir, 'gap-state.ckpt'), 'x');
+    writeFileSync(join(dir, 'gap-state.json'), '{"step": 374, "elapsedS": 5.5, "rng": [1, 2');
+    const ctx = { seed: 3, rng: new Rng(3), quick: true, options: {}, stateDir: dir, out: join(dir, 'gap.ckpt'), command: 'test', log: () => {}, progress: () => {} };
+    await assert.rejects(trainGap([], { steps: 1 }, ctx, { ...GAP_DEFAULTS, graphsPerFamily: 1 }), (e: unknown) =>
+      e instanceof SelfoptError && /unreadable training state .*gap-state\.json.*--fresh/.test(e.message));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -7,7 +7,7 @@ import { Rng } from '../../../src/core/rng.js';
 import { mean } from '../../../src/core/stats.js';
 import { DataPath } from '../../../src/core/data.js';
 import type { TrainContext } from '../../../src/core/problem.js';
-import { noGrad, tidy, saveCheckpoint } from '../../../src/learn/index.js';
+import { Linear, noGrad, tidy, saveCheckpoint } from '../../../src/learn/index.js';
 import { makeEnv, runEpisode } from '../../../src/problems/scheduling/evaluate.js';
 import { instanceRef, loadInstance, type SchedulingInstance } from '../../../src/problems/scheduling/instances.js';
 import { DecimaNet, structureOf, snapshot, stageLogProbs, limitLogProbs } from '../../../src/problems/scheduling/decima-net.js';
@@ -122,6 +122,19 @@ test('same seed, identical Decima episode; a checkpoint for another cluster size
     const path = join(dir, 'n.ckpt');
     saveCheckpoint(path, net, {});
     assert.throws(() => decimaSolver.solve(synthetic('synthetic_batch6_20exec'), { seed: 1, rng: new Rng(1), quick: true, options: { checkpoint: path } }), (e: unknown) => e instanceof SelfoptError && /10 executors/.test(e.message));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--opt init with a checkpoint of another model is one clear error, not a list of mismatched tensors', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'decima-'));
+  try {
+    const other = join(dir, 'linear.ckpt');
+    saveCheckpoint(other, new Linear(3, 2, { rng: new Rng(1) }), {});
+    await assert.rejects(trainDecima([synthetic('synthetic_batch4_5exec_train')], { steps: 1 }, trainCtx(dir, { init: other, 'decima.workers': '0' })), (e: unknown) =>
+      e instanceof SelfoptError && !e.message.includes('\n') && /checkpoint holds a Linear .*linear\.ckpt \(--opt init\).*a DecimaNet checkpoint/.test(e.message));
+    assert.ok(!existsSync(join(dir, 'out.ckpt')));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
