@@ -123,10 +123,13 @@ test('with --token the API wants the bearer token', async () => {
   }
 });
 
-test('in headless Chromium: the table shows the store, a filter narrows it, a chart is drawn', { skip: skipBrowser, timeout: 120_000 }, async () => {
+/**
+ * A page in a fresh headless Chromium profile (playwright passes it as --user-data-dir), with the
+ * page's uncaught errors collected; the browser and profile are gone afterwards.
+ */
+async function inChromium(fn: (page: import('playwright-core').Page, errors: string[]) => Promise<void>): Promise<void> {
   const { chromium } = await import('playwright-core');
   const profile = mkdtempSync(join(tmpdir(), 'selfopt-chromium-'));
-  // A fresh profile directory (playwright passes it as --user-data-dir).
   const browser = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
@@ -137,6 +140,15 @@ test('in headless Chromium: the table shows the store, a filter narrows it, a ch
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    await fn(page, errors);
+  } finally {
+    await browser.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+test('in headless Chromium: the table shows the store, a filter narrows it, a chart is drawn', { skip: skipBrowser, timeout: 120_000 }, async () => {
+  await inChromium(async (page, errors) => {
     page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
     // The page opens on the first problem with results (scheduling here); the hash picks one.
     await page.goto(`${base}#problem=partition`);
@@ -196,24 +208,11 @@ test('in headless Chromium: the table shows the store, a filter narrows it, a ch
     await page.selectOption('#f-solver', 'fair');
     await page.waitForFunction(() => document.querySelectorAll('#pictures figure').length === 1);
     assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-    rmSync(profile, { recursive: true, force: true });
-  }
+  });
 });
 
 test('in headless Chromium: a request that fails after the first view is said in the status line, not left as "loading…"', { skip: skipBrowser, timeout: 120_000 }, async () => {
-  const { chromium } = await import('playwright-core');
-  const profile = mkdtempSync(join(tmpdir(), 'selfopt-chromium-'));
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  try {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
+  await inChromium(async (page, errors) => {
     await page.goto(`${base}#problem=partition`);
     await page.waitForSelector('#results tbody tr[data-solver]');
     // What the API answers while a `selfopt bench` holds the store (dashboard.ts, withStore).
@@ -230,24 +229,11 @@ test('in headless Chromium: a request that fails after the first view is said in
     await page.selectOption('#f-problem', 'scheduling');
     await page.waitForSelector('#results tbody tr[data-solver="fifo"]');
     assert.equal(await page.textContent('#status'), '');
-  } finally {
-    await browser.close();
-    rmSync(profile, { recursive: true, force: true });
-  }
+  });
 });
 
 test('in headless Chromium: a link naming an unknown problem shows the first problem with results and says so', { skip: skipBrowser, timeout: 120_000 }, async () => {
-  const { chromium } = await import('playwright-core');
-  const profile = mkdtempSync(join(tmpdir(), 'selfopt-chromium-'));
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  try {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
+  await inChromium(async (page, errors) => {
     await page.goto(`${base}#problem=partitoin&solver=multilevel`);
     await page.waitForSelector('#results tbody tr[data-solver]');
     const shown = await page.inputValue('#f-problem');
@@ -256,8 +242,5 @@ test('in headless Chromium: a link naming an unknown problem shows the first pro
     assert.equal(await page.textContent('#status'), `no problem 'partitoin' (named in the URL); showing ${shown}`);
     assert.match(page.url(), new RegExp(`#problem=${shown}&metric=`));
     assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-    rmSync(profile, { recursive: true, force: true });
-  }
+  });
 });
