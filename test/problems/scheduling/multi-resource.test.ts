@@ -74,3 +74,24 @@ test('multi-resource: an executor class that does not fit, or is not offered, is
   }
   assert.fail('no decision with a forbidden (stage, class) pair was met');
 });
+
+test('multi-resource: every heuristic is work-conserving, never idling executors that a selectable stage fits', async () => {
+  const inst = load('synthetic_batch8_20exec_mr');
+  const env = makeEnv(inst);
+  for (const solver of heuristicSolvers) {
+    const policy = (await solver.solve(inst, ctx)) as SchedulingPolicy;
+    for (const seed of [1000, 1001, 1002]) {
+      let { obs, info } = env.reset({ seed });
+      for (;;) {
+        const a = policy.act(obs, info, undefined as never);
+        if (a === env.idleAction) {
+          const fits = info.actionMask!.findIndex((m, i) => m === 1 && i !== env.idleAction);
+          assert.equal(fits, -1, `${solver.info.name} idled at t=${env.sim.time} (seed ${seed}) while action ${fits} was allowed`);
+        }
+        const r = env.step(a);
+        if (r.terminated) break;
+        ({ obs, info } = r);
+      }
+    }
+  }
+});
