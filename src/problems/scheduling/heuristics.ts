@@ -49,8 +49,8 @@
  * would idle executors that a selectable stage fits, they go to a stage anyway (Tetris and
  * Graphene*: the best-scoring one of any job; the others: SJF-CP's choice). Their shares
  * otherwise strand executors: tuned-rank-weighted-fair idled 670 of 3,971 decisions on
- * tpch_batch20_50exec_mr seeds 1000..1009 and took 188 s against 162 s work-conserving
- * (scheduling MEASUREMENTS.md).
+ * tpch_batch20_50exec_mr seeds 1000..1009, and averaged 188 s on seeds 1000..1019 against 145 s
+ * work-conserving (scheduling README, "Multi-resource variant").
  */
 import type { Info } from '../../core/env.js';
 import type { SolveContext, Solver } from '../../core/problem.js';
