@@ -301,9 +301,8 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
     const label = `${cell.problem}/${cell.instance.id}/${cell.solver}/seed ${cell.seed}`;
     let r: CellResult;
     try {
-      if (job.data.codeVersion !== version) {
-        throw new SelfoptError(`worker ${me} runs code ${version}, the run was started with ${job.data.codeVersion}`, `cell ${label}`, 'workers on the same commit as the coordinator');
-      }
+      // Where: this worker; the coordinator's error names the cell.
+      if (job.data.codeVersion !== version) throw new SelfoptError(`runs code ${version}, the run was started with ${job.data.codeVersion}`, `worker ${me}`, 'workers on the same commit as the coordinator');
       await gate.enter(cell.problem);
       try {
         log(`start ${job.id} ${label}`);

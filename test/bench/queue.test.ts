@@ -415,6 +415,30 @@ test('a cell that fails on a worker stops the queued run with one clear error na
   }
 });
 
+test('a worker on other code than the coordinator refuses its cell with one error that names the cell once', { skip, timeout: 60_000 }, async (t) => {
+  const redis = await startRedis(t.signal);
+  const queueName = `version-${process.pid}`;
+  const worker = startWorker(t.signal, redis.url, queueName);
+  try {
+    const cells = planGrid(options({ instances: ['rgg_2k_k2'], solvers: ['random'], seeds: 1 }))[0]!.cells;
+    // The run's job as a coordinator at another commit put it: the coordinator below keeps it (same job id).
+    const { Queue } = await import('bullmq');
+    const q = new Queue(queueName, { connection: redisOptions(redis.url) });
+    await q.add('cell', { runId: 'run-version', codeVersion: 'other-commit', cell: cells[0]! }, { jobId: cellJobId('run-version', cells[0]!) });
+    await q.close();
+    const run = runQueued({ url: redis.url, queueName, runId: 'run-version', cells, sweepMs: 200, record: async () => {} });
+    await assert.rejects(run, (e: Error) => {
+      assert.ok(e instanceof SelfoptError, e.message);
+      assert.match(e.message, /^runs code \S+, the run was started with other-commit \(at worker \S+\); expected workers on the same commit as the coordinator \(at cell partition\/rgg_2k_k2\/random\/seed 1\); expected the cell to finish/);
+      assert.equal(e.message.match(/\(at cell /g)?.length, 1, e.message);
+      return true;
+    });
+  } finally {
+    worker.proc.kill('SIGKILL');
+    redis.proc.kill('SIGKILL');
+  }
+});
+
 async function queueLeft(url: string, name: string, states = ['wait', 'active', 'completed', 'failed', 'delayed']): Promise<number> {
   const { Queue } = await import('bullmq');
   const q = new Queue(name, { connection: redisOptions(url) });
