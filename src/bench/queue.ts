@@ -238,8 +238,11 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcom
   }
 }
 
-/** How long a stopping coordinator waits on Redis (writes in hand, removing its waiting jobs, closing). */
-const STOP_GRACE_MS = 5000;
+/**
+ * How long a stopping coordinator waits on Redis (writes in hand, removing its waiting jobs,
+ * closing), and a stopping worker for its running cells and Redis.
+ */
+export const STOP_GRACE_MS = 5000;
 
 /** `p`'s value, or undefined once `ms` have passed. */
 async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
@@ -273,8 +276,13 @@ export interface WorkerOptions {
 }
 
 export interface CellWorker {
-  /** Finishes the running cells, then stops. */
-  close(): Promise<void>;
+  /**
+   * Takes no new cell and stops within a grace period (STOP_GRACE_MS): running cells that finish
+   * in it report their results ('closed'); after it the connections are dropped ('dropped'), as
+   * when Redis is away (BullMQ's close then waits for ever, even after Redis is back): a cell still
+   * running is abandoned, and another worker re-runs it once its lock expires.
+   */
+  close(): Promise<'closed' | 'dropped'>;
 }
 
 export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
@@ -293,9 +301,8 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
     const label = `${cell.problem}/${cell.instance.id}/${cell.solver}/seed ${cell.seed}`;
     let r: CellResult;
     try {
-      if (job.data.codeVersion !== version) {
-        throw new SelfoptError(`worker ${me} runs code ${version}, the run was started with ${job.data.codeVersion}`, `cell ${label}`, 'workers on the same commit as the coordinator');
-      }
+      // Where: this worker; the coordinator's error names the cell.
+      if (job.data.codeVersion !== version) throw new SelfoptError(`runs code ${version}, the run was started with ${job.data.codeVersion}`, `worker ${me}`, 'workers on the same commit as the coordinator');
       await gate.enter(cell.problem);
       try {
         log(`start ${job.id} ${label}`);
@@ -320,12 +327,15 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
   });
   worker.on('failed', (job, err) => log(`failed ${job?.id ?? '?'} ${err.message}`));
   worker.on('error', (err) => log(`error ${err.message}`));
-  await worker.waitUntilReady();
+  const blocking = await worker.waitUntilReady();
   log(`worker ${me} ready: ${threads} threads on queue ${opts.queueName ?? DEFAULT_QUEUE_NAME} at ${opts.url}`);
   return {
     async close() {
-      await worker.close();
+      // As the coordinator stops: wait for Redis a grace period, then drop the connections.
+      const closed = await within(worker.close().then(() => true), STOP_GRACE_MS);
+      if (!closed) for (const c of [await worker.client.catch(() => undefined), blocking]) c?.disconnect();
       await pool.destroy();
+      return closed ? 'closed' : 'dropped';
     },
   };
 }

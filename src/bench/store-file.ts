@@ -77,6 +77,12 @@ export function close(instance: DuckDBInstance, conn: DuckDBConnection): void {
   instance.closeSync();
 }
 
+/**
+ * The store is held by another process (DuckDB's lock on the file): not a wrong input but a wait,
+ * so a caller can tell it apart (the dashboard answers 503 `store_busy`, not 404).
+ */
+export class StoreBusyError extends SelfoptError {}
+
 /** Turns DuckDB's open failures into errors a user can act on. */
 export function openError(e: unknown, path: string): SelfoptError {
   const msg = errorMessage(e);
@@ -86,7 +92,7 @@ export function openError(e: unknown, path: string): SelfoptError {
   if (/Could not set lock on file/i.test(msg)) {
     const pid = /PID (\d+)/.exec(msg)?.[1];
     const who = pid ? ` (PID ${pid})` : '';
-    return new SelfoptError(`the results store is in use by another process${who}`, path, 'one selfopt process per store at a time: wait for it to finish, or pass --store with another path');
+    return new StoreBusyError(`the results store is in use by another process${who}`, path, 'one selfopt process per store at a time: wait for it to finish, or pass --store with another path');
   }
   if (/version|serializ/i.test(msg)) {
     return new SelfoptError(`the file was written by an incompatible DuckDB version (${firstLine(msg)})`, path, `a results store of this DuckDB version (${MOVE_AWAY})`);

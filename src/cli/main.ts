@@ -395,11 +395,20 @@ program
   .action(async (o: { queue: string; queueName: string; concurrency?: number; lockSeconds: number }) => {
     if (o.concurrency !== undefined && !(Number.isInteger(o.concurrency) && o.concurrency >= 1)) throw new SelfoptError(`--concurrency ${o.concurrency}`, 'command line', 'a positive integer');
     if (!(o.lockSeconds > 0)) throw new SelfoptError(`--lock-seconds ${o.lockSeconds}`, 'command line', 'a positive number of seconds');
-    const { startWorker } = await import('../bench/queue.js');
+    const { startWorker, STOP_GRACE_MS } = await import('../bench/queue.js');
     const w = await startWorker({ url: o.queue, queueName: o.queueName, concurrency: o.concurrency, lockMs: Math.round(o.lockSeconds * 1000), log: (l) => console.log(l) });
-    const stop = () => void w.close().then(() => process.exit(0));
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    // The first SIGINT or SIGTERM stops the worker within a grace period, whether or not Redis
+    // answers (exit 130 or 143, as `bench`); a second one exits at once.
+    let stopping = false;
+    const stop = (sig: NodeJS.Signals) => {
+      const code = sig === 'SIGINT' ? 130 : 143;
+      if (stopping) process.exit(code);
+      stopping = true;
+      console.error(`\nselfopt: stopping the worker (${sig}): no new cell; cells running now get ${STOP_GRACE_MS / 1000} s to finish and report, then are left for another worker (their lock expires); again to exit at once`);
+      void w.close().finally(() => process.exit(code));
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
 
 interface TrainCliOptions {

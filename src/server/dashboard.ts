@@ -15,6 +15,9 @@
  * The store is opened read-only for each request and closed after it, so a `selfopt bench`
  * can write to it between requests (DuckDB lets one writer hold the file); requests are served
  * one at a time for the same reason (one open handle per file per process).
+ *
+ * An error is {error: {code, message}}: 404 `not_found` (no such problem, run, API or store), 503
+ * `store_busy` (another process holds the store now: try again later), 500 `internal` (a bug).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -23,7 +26,7 @@ import { SelfoptError, errorMessage } from '../core/errors.js';
 import { PROJECT_ROOT } from '../core/version.js';
 import { getProblem, problems } from '../problems/all.js';
 import { describeProblem } from '../core/problem.js';
-import { ResultsStore } from '../bench/store.js';
+import { ResultsStore, StoreBusyError } from '../bench/store.js';
 import { summarizeProblem } from '../bench/summary.js';
 import { loadPictures } from '../bench/pictures.js';
 
@@ -82,8 +85,8 @@ export class Dashboard {
       const job = this.chain.then(() => this.api(url)).then(
         (body) => json(res, 200, body),
         (e: unknown) => {
-          const user = e instanceof SelfoptError;
-          json(res, user ? 404 : 500, { error: { code: user ? 'not_found' : 'internal', message: errorMessage(e) } });
+          const [status, code] = e instanceof StoreBusyError ? [503, 'store_busy'] : e instanceof SelfoptError ? [404, 'not_found'] : [500, 'internal'];
+          json(res, status, { error: { code, message: errorMessage(e) } });
         },
       );
       this.chain = job;

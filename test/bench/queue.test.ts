@@ -361,6 +361,34 @@ test('Ctrl-C stops a queued coordinator whose Redis is gone, within a grace peri
   assert.ok(Date.now() - t0 < 15_000, `stopped in ${Date.now() - t0} ms`);
 });
 
+test('SIGTERM stops a worker whose Redis is gone, within a grace period, with one line and exit 143', { skip, timeout: 60_000 }, async (t) => {
+  const redis = await startRedis(t.signal);
+  const worker = child(t.signal, process.execPath, [CLI, 'worker', '--queue', redis.url, '--queue-name', `gone-worker-${process.pid}`, '--concurrency', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  worker.stdout!.on('data', (d) => (stdout += d));
+  worker.stderr!.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((ok) => worker.once('exit', ok));
+  for (let i = 0; !/ready/.test(stdout); i++) {
+    assert.ok(i < 400, `the worker started: ${stdout}${stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  redis.proc.kill('SIGKILL');
+  await new Promise((r) => setTimeout(r, 1000)); // the worker is retrying Redis now
+  const t0 = Date.now();
+  worker.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((ok) => (timer = setTimeout(() => ok('still running after 30 s'), 30_000)));
+  try {
+    assert.equal(await Promise.race([exited, late]), 143, stderr);
+    assert.ok(Date.now() - t0 < 15_000, `stopped in ${Date.now() - t0} ms`);
+    assert.equal(stderr.match(/stopping the worker \(SIGTERM\)/g)?.length, 1, stderr);
+  } finally {
+    clearTimeout(timer);
+    worker.kill('SIGKILL');
+  }
+});
+
 test('a cell that fails on a worker stops the queued run with one clear error naming the cell', { skip, timeout: 120_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'selfopt-queue-fail-'));
   const redis = await startRedis(t.signal);
@@ -384,6 +412,30 @@ test('a cell that fails on a worker stops the queued run with one clear error na
     worker.proc.kill('SIGKILL');
     redis.proc.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a worker on other code than the coordinator refuses its cell with one error that names the cell once', { skip, timeout: 60_000 }, async (t) => {
+  const redis = await startRedis(t.signal);
+  const queueName = `version-${process.pid}`;
+  const worker = startWorker(t.signal, redis.url, queueName);
+  try {
+    const cells = planGrid(options({ instances: ['rgg_2k_k2'], solvers: ['random'], seeds: 1 }))[0]!.cells;
+    // The run's job as a coordinator at another commit put it: the coordinator below keeps it (same job id).
+    const { Queue } = await import('bullmq');
+    const q = new Queue(queueName, { connection: redisOptions(redis.url) });
+    await q.add('cell', { runId: 'run-version', codeVersion: 'other-commit', cell: cells[0]! }, { jobId: cellJobId('run-version', cells[0]!) });
+    await q.close();
+    const run = runQueued({ url: redis.url, queueName, runId: 'run-version', cells, sweepMs: 200, record: async () => {} });
+    await assert.rejects(run, (e: Error) => {
+      assert.ok(e instanceof SelfoptError, e.message);
+      assert.match(e.message, /^runs code \S+, the run was started with other-commit \(at worker \S+\); expected workers on the same commit as the coordinator \(at cell partition\/rgg_2k_k2\/random\/seed 1\); expected the cell to finish/);
+      assert.equal(e.message.match(/\(at cell /g)?.length, 1, e.message);
+      return true;
+    });
+  } finally {
+    worker.proc.kill('SIGKILL');
+    redis.proc.kill('SIGKILL');
   }
 });
 

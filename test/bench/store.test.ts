@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { ResultsStore, cellKey, newRunId, type ResultRow } from '../../src/bench/store.js';
+import { ResultsStore, StoreBusyError, cellKey, newRunId, type ResultRow } from '../../src/bench/store.js';
 import { SelfoptError } from '../../src/core/errors.js';
 import { row } from './fixtures.js';
 
@@ -255,7 +255,8 @@ describe('ResultsStore', () => {
     // While the child holds the store, opening it fails with a clear error and changes nothing.
     const e = await rejectsSelfopt(ResultsStore.open(path), new RegExp(`in use by another process \\(PID ${child.pid}\\)`));
     assert.equal(e.where, path);
-    await rejectsSelfopt(ResultsStore.open(path, { readOnly: true }), /in use by another process/);
+    assert.ok(e instanceof StoreBusyError, 'a store in use is told apart from other open errors');
+    assert.ok((await rejectsSelfopt(ResultsStore.open(path, { readOnly: true }), /in use by another process/)) instanceof StoreBusyError);
     child.kill('SIGKILL');
     assert.equal(await exited, 'SIGKILL');
 

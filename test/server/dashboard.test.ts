@@ -7,6 +7,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,6 +102,32 @@ test('the API serves runs, problems, summaries with CIs and learning curves from
   assert.equal((await getJson('api/summary?problem=nope')).status, 404);
   assert.equal((await getJson('api/summary?problem=partition&run=nope')).status, 404);
   assert.equal((await getJson('api/other')).status, 404);
+});
+
+test('while another process holds the store, the API answers 503 store_busy with the store\'s message, not 404', async () => {
+  // A `selfopt bench` writing to the store: it holds DuckDB's lock on the file.
+  const storeUrl = new URL('../../src/bench/store.js', import.meta.url).href;
+  const holder = spawn(process.execPath, ['--input-type=module', '-e', `import { ResultsStore } from '${storeUrl}'; await ResultsStore.open(process.env.STORE_PATH); console.log('held'); setInterval(() => {}, 60_000);`], {
+    env: { ...process.env, STORE_PATH: join(dir, 'results.duckdb') },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise((ok) => holder.once('exit', ok));
+  try {
+    await new Promise<void>((ok, fail) => {
+      holder.stdout!.on('data', (d) => String(d).includes('held') && ok());
+      holder.once('exit', () => fail(new Error('the holder exited early')));
+    });
+    for (const path of ['api/runs', 'api/summary?problem=partition']) {
+      const r = await getJson(path);
+      assert.equal(r.status, 503, path);
+      assert.equal(r.body.error.code, 'store_busy', path);
+      assert.match(r.body.error.message, new RegExp(`^the results store is in use by another process \\(PID ${holder.pid}\\) \\(at .*results\\.duckdb\\)`), path);
+    }
+  } finally {
+    holder.kill('SIGKILL');
+    await exited;
+  }
+  assert.equal((await getJson('api/runs')).status, 200, 'the store is free again');
 });
 
 test('static files stay inside the web directory', { skip: built ? false : 'the dashboard is not built' }, async () => {
@@ -217,7 +244,7 @@ test('in headless Chromium: a request that fails after the first view is said in
     await page.waitForSelector('#results tbody tr[data-solver]');
     // What the API answers while a `selfopt bench` holds the store (dashboard.ts, withStore).
     const busy = 'the results store is in use by another process (PID 4242) (at results.duckdb); expected one selfopt process per store at a time';
-    await page.route('**/api/summary?problem=scheduling*', (r) => r.fulfill({ status: 404, contentType: 'application/json', body: JSON.stringify({ error: { code: 'not_found', message: busy } }) }));
+    await page.route('**/api/summary?problem=scheduling*', (r) => r.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: { code: 'store_busy', message: busy } }) }));
     await page.selectOption('#f-problem', 'scheduling');
     await page.waitForSelector('#status.error');
     assert.equal(await page.textContent('#status'), busy);
