@@ -23,6 +23,11 @@ program.name('selfopt').description('Self-optimizing computer systems: learned m
 const dataOption = () => new Option('--data <dir>', 'data directory searched first (then $SELFOPT_DATA, ./data, ../shared/data)');
 const storeOption = () => new Option('--store <file>', 'results store (DuckDB file)').default(DEFAULT_STORE_PATH);
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+// The report's path; `--html false` (or no, 0) wrote a report file named `false`.
+const htmlOption = () => new Option('--html <file>', 'HTML report path').default('.selfopt/report.html').argParser((v: string) => {
+  if (['0', 'false', 'no'].includes(v)) throw new SelfoptError(`--html ${v}`, 'command line', 'the report\'s file path; --no-html is the flag that turns the report off');
+  return v;
+});
 
 program
   .command('list')
@@ -59,7 +64,7 @@ program
   .option('--split <split>', 'without --instances: run the test split (held-out; default), the train split, or all', 'test')
   .option('--resume', 'continue the last run of the same grid, skipping cells already recorded')
   .option('--json', 'print the summary as JSON (stable for scripts) instead of tables')
-  .option('--html <file>', 'HTML report path', '.selfopt/report.html')
+  .addOption(htmlOption())
   .option('--no-html', 'do not write the HTML report')
   .option('--concurrency <n>', 'worker threads (0 = run in this thread); default one per core',
     flagNumber('--concurrency', { ...NON_NEGATIVE_INT, expected: 'a non-negative integer (0 = run the cells in this thread)' }))
@@ -135,7 +140,7 @@ program
   .option('--run <id>', 'run id (see `selfopt results runs`)')
   .option('--problem <name>', 'only this problem')
   .option('--json', 'print the summary as JSON')
-  .option('--html <file>', 'HTML report path', '.selfopt/report.html')
+  .addOption(htmlOption())
   .option('--no-html', 'do not write the HTML report')
   .addOption(storeOption())
   .action(async (o: { run?: string; problem?: string; json?: boolean; html: string | false; store: string }) => {

@@ -27,3 +27,17 @@ test('a bad number on the command line is one line naming the flag, the text typ
   }
   assert.deepEqual(readdirSync(dir), [], 'nothing written');
 });
+
+test('`--html false` (or no, 0) is refused with one line naming --no-html, before any work: it wrote a report file named `false`', () => {
+  const dir = tempDir('selfopt-cli-html-');
+  const cases: [string[], string][] = [
+    [['bench', 'index', '--quick', '--instances', 'lognormal_20K_uint64', '--solvers', 'binary-search', '--seeds', '1', '--store', join(dir, 'r.duckdb'), '--html', 'false'], 'false'],
+    [['report', '--store', join(dir, 'r.duckdb'), '--html=no'], 'no'],
+  ];
+  for (const [args, typed] of cases) {
+    const r = selfopt(dir, ...args);
+    assert.equal(r.stderr, `selfopt: error: --html ${typed} (at command line); expected the report's file path; --no-html is the flag that turns the report off\n`, args.join(' '));
+    assert.equal(r.status, 2, args.join(' '));
+  }
+  assert.deepEqual(readdirSync(dir), [], 'no store, no file named false');
+});
