@@ -57,9 +57,15 @@ export interface PlannedProblem {
   cells: Cell[];
 }
 
+/**
+ * The most seeds a grid takes: far beyond any real use (the main job runs 5), and short of a typo
+ * like 1e9, which would plan a billion cells per instance and solver and hang before anything runs.
+ */
+export const MAX_SEEDS = 10_000;
+
 /** Expands the options into the grid, checking every name first so a typo fails before any work. */
 export function planGrid(opts: BenchOptions): PlannedProblem[] {
-  if (!(Number.isInteger(opts.seeds) && opts.seeds >= 1)) throw new SelfoptError(`--seeds ${opts.seeds}`, 'command line', 'a positive integer');
+  if (!(Number.isInteger(opts.seeds) && opts.seeds >= 1 && opts.seeds <= MAX_SEEDS)) throw new SelfoptError(`--seeds ${opts.seeds}`, 'command line', `an integer in [1, ${MAX_SEEDS}]`);
   if (opts.split !== undefined && !['test', 'train', 'all'].includes(opts.split)) throw new SelfoptError(`--split ${opts.split}`, 'command line', 'test, train or all');
   // NaN (`--concurrency abc`) would give a pool of no threads: every cell skipped, the run marked finished.
   if (opts.concurrency !== undefined && !(Number.isInteger(opts.concurrency) && opts.concurrency >= 0)) {

@@ -10,9 +10,10 @@ import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DataPath } from '../core/data.js';
 import { reportError, SelfoptError, unknownName } from '../core/errors.js';
+import { flagNumber, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT } from '../core/options.js';
 import { problems, getProblem } from '../problems/all.js';
 import { describeProblem } from '../core/problem.js';
-import { type BenchOptions, planGrid, runBench } from '../bench/runner.js';
+import { type BenchOptions, MAX_SEEDS, planGrid, runBench } from '../bench/runner.js';
 import { ResultsStore, DEFAULT_STORE_PATH } from '../bench/store.js';
 import { writeReport, printReport, requireRun } from './report.js';
 
@@ -22,6 +23,11 @@ program.name('selfopt').description('Self-optimizing computer systems: learned m
 const dataOption = () => new Option('--data <dir>', 'data directory searched first (then $SELFOPT_DATA, ./data, ../shared/data)');
 const storeOption = () => new Option('--store <file>', 'results store (DuckDB file)').default(DEFAULT_STORE_PATH);
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+// The report's path; `--html false` (or no, 0) wrote a report file named `false`.
+const htmlOption = () => new Option('--html <file>', 'HTML report path').default('.selfopt/report.html').argParser((v: string) => {
+  if (['0', 'false', 'no'].includes(v)) throw new SelfoptError(`--html ${v}`, 'command line', 'the report\'s file path; --no-html is the flag that turns the report off');
+  return v;
+});
 
 program
   .command('list')
@@ -53,14 +59,15 @@ program
   .argument('[problems...]', `problems to run (${problems.map((p) => p.name).join(', ')})`)
   .option('--instances <ids>', 'comma-separated instance ids or file paths', list)
   .option('--solvers <names>', 'comma-separated solver names', list)
-  .option('--seeds <n>', 'seeds per cell (seeds 1..n)', (v) => Number(v), 5)
+  .option('--seeds <n>', `seeds per cell (seeds 1..n, n <= ${MAX_SEEDS})`, flagNumber('--seeds', { int: true, min: 1, max: MAX_SEEDS }), 5)
   .option('--quick', 'small instances and short workloads, for a first look and CI')
   .option('--split <split>', 'without --instances: run the test split (held-out; default), the train split, or all', 'test')
   .option('--resume', 'continue the last run of the same grid, skipping cells already recorded')
   .option('--json', 'print the summary as JSON (stable for scripts) instead of tables')
-  .option('--html <file>', 'HTML report path', '.selfopt/report.html')
+  .addOption(htmlOption())
   .option('--no-html', 'do not write the HTML report')
-  .option('--concurrency <n>', 'worker threads (0 = run in this thread); default one per core', (v) => Number(v))
+  .option('--concurrency <n>', 'worker threads (0 = run in this thread); default one per core',
+    flagNumber('--concurrency', { ...NON_NEGATIVE_INT, expected: 'a non-negative integer (0 = run the cells in this thread)' }))
   .option('--opt <key=value...>', 'problem-specific option (repeatable; `selfopt list` shows each problem\'s keys)')
   .option('--queue <url>', 'run the cells on `selfopt worker`s through this Redis (redis://host:port); results still land in --store')
   .option('--queue-name <name>', 'BullMQ queue name shared with the workers', 'selfopt-cells')
@@ -133,7 +140,7 @@ program
   .option('--run <id>', 'run id (see `selfopt results runs`)')
   .option('--problem <name>', 'only this problem')
   .option('--json', 'print the summary as JSON')
-  .option('--html <file>', 'HTML report path', '.selfopt/report.html')
+  .addOption(htmlOption())
   .option('--no-html', 'do not write the HTML report')
   .addOption(storeOption())
   .action(async (o: { run?: string; problem?: string; json?: boolean; html: string | false; store: string }) => {
@@ -255,9 +262,10 @@ program
   .description('train a learned solver on the problem\'s train split; re-running the same command resumes')
   .argument('<problem>', 'problem name')
   .argument('<solver>', 'learned solver name')
-  .option('--seed <n>', 'training seed', (v) => Number(v), 1)
-  .option('--seconds <n>', 'wall-time budget in seconds', (v) => Number(v))
-  .option('--steps <n>', 'budget in the trainer\'s own steps (episodes, updates)', (v) => Number(v))
+  .option('--seed <n>', 'training seed', flagNumber('--seed', NON_NEGATIVE_INT), 1)
+  .option('--seconds <n>', 'wall-time budget in seconds', flagNumber('--seconds', POSITIVE))
+  // Steps are whole (episodes, updates): 1.5 ran 2 and showed 2/2 (133%).
+  .option('--steps <n>', 'budget in the trainer\'s own steps (episodes, updates)', flagNumber('--steps', POSITIVE_INT))
   .option('--instances <ids>', 'train on these train-split instances only', list)
   .option('--quick', 'train on the quick-mode instances (smoke runs and tests)')
   .option('--out <file>', 'checkpoint path (default: the shipped checkpoints/<problem>/<solver>.ckpt)')
@@ -267,10 +275,6 @@ program
   .addOption(dataOption())
   .action(async (problemName: string, solverName: string, o: TrainCliOptions) => {
     const problem = getProblem(problemName, 'train <problem>');
-    if (!(Number.isInteger(o.seed) && o.seed >= 0)) throw new SelfoptError(`--seed ${o.seed}`, 'command line', 'a non-negative integer');
-    if (o.seconds !== undefined && !(o.seconds > 0)) throw new SelfoptError(`--seconds ${o.seconds}`, 'command line', 'a positive number');
-    // Steps are whole (episodes, updates): 1.5 ran 2 and showed 2/2 (133%).
-    if (o.steps !== undefined && !(Number.isInteger(o.steps) && o.steps > 0)) throw new SelfoptError(`--steps ${o.steps}`, 'command line', 'a positive integer');
     const { train } = await import('../core/train.js');
     // The first Ctrl-C (or SIGTERM) stops training cleanly: the trainer saves its resumable state
     // after the step it is on, and the same command resumes there. A second one exits at once.
@@ -326,16 +330,14 @@ function progress(text: string, last: boolean): void {
 program
   .command('serve')
   .description('serve environments to any language (JSON protocol over WebSocket and HTTP POST on /v1, see src/server/protocol.ts) and the results dashboard on /')
-  .option('--port <n>', 'TCP port (0 = any free port)', (v) => Number(v), 8765)
+  .option('--port <n>', 'TCP port (0 = any free port)', flagNumber('--port', { int: true, min: 0, max: 65535 }), 8765)
   .option('--host <addr>', 'address to bind; loopback by default, widen only with --token', '127.0.0.1')
   .option('--token <t>', 'require this bearer token (Authorization header or a first hello {token}); default $SELFOPT_TOKEN', process.env.SELFOPT_TOKEN || undefined)
-  .option('--idle <seconds>', 'close a session unused this long', (v) => Number(v), 600)
+  .option('--idle <seconds>', 'close a session unused this long', flagNumber('--idle', { ...POSITIVE, expected: 'a positive number of seconds' }), 600)
   .option('--train-dir <dir>', 'training runs whose learning curves the dashboard plots', '.selfopt/train')
   .addOption(dataOption())
   .addOption(storeOption())
   .action(async (o: { port: number; host: string; token?: string; idle: number; data?: string; store: string; trainDir: string }) => {
-    if (!(Number.isInteger(o.port) && o.port >= 0 && o.port < 65536)) throw new SelfoptError(`--port ${o.port}`, 'command line', 'an integer in [0, 65535]');
-    if (!(o.idle > 0)) throw new SelfoptError(`--idle ${o.idle}`, 'command line', 'a positive number of seconds');
     const { serve } = await import('../server/server.js');
     const s = await serve({ port: o.port, host: o.host, token: o.token, idleMs: o.idle * 1000, data: o.data, dashboard: { store: resolve(o.store), trainDir: resolve(o.trainDir) } });
     console.log(`selfopt serve: listening on ${s.url} (WebSocket ws://${s.url.slice('http://'.length)}, HTTP POST)${o.token ? ', token required' : ''}`);
@@ -345,12 +347,10 @@ program
 program
   .command('bench-server')
   .description('the server under load: concurrent sessions stepping with bad messages mixed in; checks replies against in-process mirrors, error codes and paths, leaks')
-  .option('--sessions <n>', 'concurrent sessions, one WebSocket each', (v) => Number(v), 64)
-  .option('--seconds <s>', 'how long they step', (v) => Number(v), 30)
+  .option('--sessions <n>', 'concurrent sessions, one WebSocket each', flagNumber('--sessions', { int: true, min: 2 }), 64)
+  .option('--seconds <s>', 'how long they step', flagNumber('--seconds', POSITIVE), 30)
   .option('--json', 'machine-readable report')
   .action(async (o: { sessions: number; seconds: number; json?: boolean }) => {
-    if (!(Number.isInteger(o.sessions) && o.sessions >= 2)) throw new SelfoptError(`--sessions ${o.sessions}`, 'command line', 'an integer >= 2');
-    if (!(o.seconds > 0)) throw new SelfoptError(`--seconds ${o.seconds}`, 'command line', 'a positive number');
     const { Worker } = await import('node:worker_threads');
     const { runLoad } = await import('../server/load.js');
     const thread = new Worker(new URL('../server/load-thread.js', import.meta.url));
@@ -390,11 +390,9 @@ program
   .description('run benchmark cells from a `selfopt bench --queue` coordinator, on this machine, until stopped (SIGINT/SIGTERM)')
   .requiredOption('--queue <url>', 'Redis of the coordinator (redis://host:port)')
   .option('--queue-name <name>', 'BullMQ queue name', 'selfopt-cells')
-  .option('--concurrency <n>', 'cells at once (worker threads); default one per core', (v) => Number(v))
-  .option('--lock-seconds <s>', 'a worker silent this long is taken for dead and its cell re-run elsewhere', (v) => Number(v), 30)
+  .option('--concurrency <n>', 'cells at once (worker threads); default one per core', flagNumber('--concurrency', POSITIVE_INT))
+  .option('--lock-seconds <s>', 'a worker silent this long is taken for dead and its cell re-run elsewhere', flagNumber('--lock-seconds', { ...POSITIVE, expected: 'a positive number of seconds' }), 30)
   .action(async (o: { queue: string; queueName: string; concurrency?: number; lockSeconds: number }) => {
-    if (o.concurrency !== undefined && !(Number.isInteger(o.concurrency) && o.concurrency >= 1)) throw new SelfoptError(`--concurrency ${o.concurrency}`, 'command line', 'a positive integer');
-    if (!(o.lockSeconds > 0)) throw new SelfoptError(`--lock-seconds ${o.lockSeconds}`, 'command line', 'a positive number of seconds');
     const { startWorker, STOP_GRACE_MS } = await import('../bench/queue.js');
     const w = await startWorker({ url: o.queue, queueName: o.queueName, concurrency: o.concurrency, lockMs: Math.round(o.lockSeconds * 1000), log: (l) => console.log(l) });
     // The first SIGINT or SIGTERM stops the worker within a grace period, whether or not Redis

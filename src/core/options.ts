@@ -1,7 +1,7 @@
 /**
  * Options from the command line (`--opt name=value`): integers, numbers, booleans and whole config
  * objects, read the same way by every problem, and the check of a command's keys against the
- * problems' declared ones.
+ * problems' declared ones; and the readers of the CLI's own numeric flags (flagNumber).
  */
 import { SelfoptError, unknownName } from './errors.js';
 
@@ -42,10 +42,13 @@ export function boolOption<F extends boolean | undefined>(options: Readonly<Reco
  */
 export interface FieldRule { int?: boolean; min?: number; max?: number; oneOf?: readonly number[]; expected?: string }
 
-/** The rules most fields need: a count from `min` up, a non-negative number, a probability. */
+/** The rules most fields (and the CLI's numeric flags) need: a count from `min` up, a non-negative number, a probability, ... */
 export const countFrom = (min: number): FieldRule => ({ int: true, min });
 export const NON_NEGATIVE: FieldRule = { min: 0 };
 export const PROBABILITY: FieldRule = { min: 0, max: 1 };
+export const POSITIVE: FieldRule = { min: Number.MIN_VALUE, expected: 'a positive number' };
+export const POSITIVE_INT: FieldRule = { int: true, min: 1, expected: 'a positive integer' };
+export const NON_NEGATIVE_INT: FieldRule = { int: true, min: 0, expected: 'a non-negative integer' };
 
 /**
  * A config object from options: each field of `defaults` is the option `prefix + field`, read by
@@ -68,6 +71,21 @@ export function configOption<T extends object>(options: Readonly<Record<string, 
     } else cfg[field] = raw;
   }
   return cfg as T;
+}
+
+/**
+ * A reader of the command-line flag `flag` (`--port`) for commander: the text typed as a number held
+ * to `rule`, else a SelfoptError naming the flag, the text as typed (quoted when blank) and what the
+ * flag takes, which the CLI prints as one line (exit 2) before any work. (`oneOf` is not read here.)
+ */
+export function flagNumber(flag: string, rule: FieldRule = {}): (raw: string) => number {
+  const kind = rule.int ? 'an integer' : 'a number';
+  const min = rule.min ?? -Infinity, max = rule.max ?? Infinity;
+  return (raw) => {
+    const v = toNumber(raw);
+    if ((rule.int ? Number.isInteger(v) : Number.isFinite(v)) && v >= min && v <= max) return v;
+    throw new SelfoptError(`${flag} ${/^\S+$/.test(raw) ? raw : `'${raw}'`}`, 'command line', rule.expected ?? rangeText(kind, min, max));
+  };
 }
 
 /** `text` (the whole value `raw`, or its item `i` of those separated by `sep`) read as a number held to `rule`. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { boolOption, configOption, countFrom, intOption, NON_NEGATIVE, numberOption } from '../../src/core/options.js';
+import { boolOption, configOption, countFrom, flagNumber, intOption, NON_NEGATIVE, numberOption, POSITIVE } from '../../src/core/options.js';
 import { SelfoptError } from '../../src/core/errors.js';
 
 test('boolOption takes 1/true/yes and 0/false/no, and refuses anything else with one clear error', () => {
@@ -20,6 +20,21 @@ test('intOption and numberOption read, range-check and refuse an empty number', 
   assert.equal(numberOption({ x: '1e-3' }, 'x', 0), 1e-3);
   assert.throws(() => numberOption({ x: ' ' }, 'x', 0), /option x=  is not a number/);
   assert.throws(() => numberOption({ x: 'Infinity' }, 'x', 0), /is not a number/);
+});
+
+test('flagNumber reads a CLI flag\'s number, and refuses a bad one naming the flag and quoting the text typed, not NaN', () => {
+  const port = flagNumber('--port', { int: true, min: 0, max: 65535 });
+  assert.equal(port('8765'), 8765);
+  assert.equal(port('0'), 0);
+  const refused = (read: (raw: string) => number, raw: string, message: string) =>
+    assert.throws(() => read(raw), (e: unknown) => e instanceof SelfoptError && e.message === message);
+  refused(port, 'abc', '--port abc (at command line); expected an integer in [0, 65535]');
+  refused(port, '65536', '--port 65536 (at command line); expected an integer in [0, 65535]');
+  refused(port, '', "--port '' (at command line); expected an integer in [0, 65535]"); // Number('') is 0: any free port
+  const seconds = flagNumber('--seconds', POSITIVE);
+  assert.equal(seconds('0.5'), 0.5);
+  for (const raw of ['0', '-1', 'Infinity', 'NaN']) refused(seconds, raw, `--seconds ${raw} (at command line); expected a positive number`);
+  refused(flagNumber('--seeds', { int: true, min: 1, max: 10_000 }), '1e9', '--seeds 1e9 (at command line); expected an integer in [1, 10000]');
 });
 
 test('configOption reads every field of a config by the type of its default, holds numbers to their rules, and leaves other options alone', () => {

@@ -1,0 +1,43 @@
+/** The command line's own checks, on the built CLI: each a few spawns of a second or so that stop before any work. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { tempDir } from '../tmp.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+/** The CLI run in `cwd` (killed after 30 s: a hang fails the test rather than stalls it). */
+const selfopt = (cwd: string, ...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
+
+test('a bad number on the command line is one line naming the flag, the text typed and what it takes (exit 2), before any work', () => {
+  const dir = tempDir('selfopt-cli-numbers-');
+  const cases: [string[], string][] = [
+    [['serve', '--port', 'abc'], '--port abc (at command line); expected an integer in [0, 65535]'],
+    [['train', 'partition', 'gap', '--quick', '--seconds', 'abc'], '--seconds abc (at command line); expected a positive number'],
+    // 1e9 seeds planned a billion cells per instance and solver: a hang before the first one ran
+    [['bench', 'index', '--quick', '--seeds', '1e9', '--store', join(dir, 'r.duckdb')], '--seeds 1e9 (at command line); expected an integer in [1, 10000]'],
+  ];
+  for (const [args, message] of cases) {
+    const r = selfopt(dir, ...args);
+    assert.equal(r.stderr, `selfopt: error: ${message}\n`, args.join(' '));
+    assert.equal(r.status, 2, args.join(' '));
+  }
+  assert.deepEqual(readdirSync(dir), [], 'nothing written');
+});
+
+test('`--html false` (or no, 0) is refused with one line naming --no-html, before any work: it wrote a report file named `false`', () => {
+  const dir = tempDir('selfopt-cli-html-');
+  const cases: [string[], string][] = [
+    [['bench', 'index', '--quick', '--instances', 'lognormal_20K_uint64', '--solvers', 'binary-search', '--seeds', '1', '--store', join(dir, 'r.duckdb'), '--html', 'false'], 'false'],
+    [['report', '--store', join(dir, 'r.duckdb'), '--html=no'], 'no'],
+  ];
+  for (const [args, typed] of cases) {
+    const r = selfopt(dir, ...args);
+    assert.equal(r.stderr, `selfopt: error: --html ${typed} (at command line); expected the report's file path; --no-html is the flag that turns the report off\n`, args.join(' '));
+    assert.equal(r.status, 2, args.join(' '));
+  }
+  assert.deepEqual(readdirSync(dir), [], 'no store, no file named false');
+});
