@@ -12,7 +12,8 @@
  *
  * Training (`selfopt train compiler ppo --seconds N`): greedy demonstrations, behaviour cloning,
  * `daggerRounds` of DAgger (imitation.ts), then PPO in chunks of `chunkSteps` env steps; after
- * each phase and chunk the weights go to ctx.stateDir (a rerun resumes from them; Adam's moments
+ * each phase and chunk the weights go to ctx.stateDir with the progress that names them, one unit
+ * (trainStateFiles; a rerun resumes from them; Adam's moments
  * and the learning-rate schedule restart per chunk) and the policy alone is scored on the
  * validation programs; the best-scoring weights are the final checkpoint, with the passes that
  * were greedy's choice at some labelled train state (`bestPasses`). `ppo-guided-search` uses the
@@ -26,7 +27,7 @@ import { Rng } from '../../core/rng.js';
 import { SelfoptError, unknownName } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { geomean } from '../../core/stats.js';
-import { checkpointFor, readTrainState } from '../../core/train.js';
+import { checkpointFor, readTrainState, trainStateFiles } from '../../core/train.js';
 import { configOption, countFrom, NON_NEGATIVE, PROBABILITY, type FieldRule } from '../../core/options.js';
 import { trainPpo } from '../../learn/ppo.js';
 import { MlpPolicy } from '../../learn/policy.js';
@@ -315,17 +316,20 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
   const train = usable.filter((p) => p.program.subset === 'train');
   const validation = usable.filter((p) => p.program.subset === 'validation');
   if (train.length === 0) throw new SelfoptError('no train-subset programs that build', 'compiler ppo train', 'at least one');
-  const weights = join(ctx.stateDir, 'weights.ckpt'), bestPath = join(ctx.stateDir, 'best.ckpt'), progressPath = join(ctx.stateDir, 'progress.json');
-  let progress = existsSync(progressPath) ? readTrainState<TrainProgress>(progressPath) : { steps: 0, chunks: 0, bestScore: -Infinity, unmask };
+  // progress.json and the weight files it names (the latest weights, the best-scoring ones), saved as one unit.
+  const saved = trainStateFiles<TrainProgress>(ctx.stateDir, 'progress', { weights: 'weights.ckpt', best: 'best.ckpt' });
+  const resumed = saved.load();
+  const progress: TrainProgress = resumed?.state ?? { steps: 0, chunks: 0, bestScore: -Infinity, unmask };
+  let files: Record<string, string> = resumed?.weights ?? {};
   // Demos and scores saved so far were made under one mask: a resume must keep it.
   if ((progress.unmask ?? []).join(',') !== unmask.join(',')) {
     throw new SelfoptError(`the saved training state was made with unmask=${(progress.unmask ?? []).join(',') || '(none)'}, this run asks for unmask=${unmask.join(',') || '(none)'}`, ctx.stateDir, 'the same --opt unmask as the run that made it, or --fresh');
   }
   const t0 = performance.now(), secondsBefore = progress.seconds ?? 0;
   const elapsed = () => secondsBefore + (performance.now() - t0) / 1000;
-  const saveProgress = () => writeFileAtomic(progressPath, JSON.stringify({ ...progress, seconds: elapsed() }));
+  const saveProgress = (writers: Record<string, (path: string) => void> = {}) => { files = saved.save({ ...progress, seconds: elapsed() }, writers); };
   // Saved before the first demo, so that a run killed while it makes demos is held to its mask too.
-  if (!existsSync(progressPath)) saveProgress();
+  if (!resumed) saveProgress();
   const totalSteps = budget.steps ?? Infinity;
   // The budget in seconds counts the sessions before this one (a resumed run gets what is left, as the other trainers do).
   const deadline = budget.seconds !== undefined ? t0 + (budget.seconds - secondsBefore) * 1000 : Infinity;
@@ -339,9 +343,13 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
     session.close();
     return r;
   };
-  const keepIfBest = (net: MlpPolicy, s: number, extra: Record<string, unknown>) => {
-    if (s >= progress.bestScore) saveCheckpoint(bestPath, net, { hyperparameters: { ...hyper, validationGeomean: s, steps: progress.steps, ...extra }, seed: ctx.seed, command: ctx.command });
+  /** The weight files to save with the progress: `net` as the latest weights, and as the best when it scores `s` >= the best so far. */
+  const weightWriters = (net: MlpPolicy, s: number, extra: Record<string, unknown>) => {
+    const writers: Record<string, (path: string) => void> = { weights: (path) => saveCheckpoint(path, net, { hyperparameters: hyper, seed: ctx.seed, command: ctx.command }) };
+    const best = { hyperparameters: { ...hyper, validationGeomean: s, steps: progress.steps, ...extra }, seed: ctx.seed, command: ctx.command };
+    if (s >= progress.bestScore) writers['best'] = (path) => saveCheckpoint(path, net, best);
     progress.bestScore = Math.max(progress.bestScore, s);
+    return writers;
   };
 
   // Warm start (imitation.ts): greedy demonstrations on the train programs (one program per
@@ -349,11 +357,9 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
   const clone = (all: Demo[], phase: string) => {
     const net = compilerPolicy({ obsDim, numActions: ACTIONS.length, hidden: cfg.hidden }, new Rng(ctx.seed));
     behaviourClone(net, all, { kind: cfg.observation, actionHistory: cfg.actionHistory, episodeLength: cfg.episodeLength, epochs: cfg.bcEpochs, batchSize: cfg.bcBatch, learningRate: cfg.bcLearningRate }, new Rng(ctx.seed).split('bc'), ctx.log);
-    saveCheckpoint(weights, net, { hyperparameters: hyper, seed: ctx.seed, command: ctx.command });
     const s = score(net);
-    keepIfBest(net, s, { phase, demoStates: all.length });
     ctx.log({ step: 0, validationGeomeanVsOz: s, demoStates: all.length });
-    return s;
+    return { s, writers: weightWriters(net, s, { phase, demoStates: all.length }) };
   };
   /** Demonstrations of one kind per train program, computed once each and saved as they come. */
   const demoSet = async (file: string, make: (p: CompilerInstance, session: OptSession) => Demo[]): Promise<Demo[]> => {
@@ -378,15 +384,16 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
   if (ctx.signal?.aborted) { saveProgress(); return; }
   let labelled = greedyAll;
   if (cfg.bcEpochs > 0 && !progress.bcDone) {
-    progress.bcScore = clone(greedyAll, 'behaviour cloning');
+    const { s, writers } = clone(greedyAll, 'behaviour cloning');
+    progress.bcScore = s;
     progress.bcDone = true;
-    saveProgress();
+    saveProgress(writers);
   }
   // DAgger rounds (imitation.ts policyDemos): label the states the latest clone reaches, clone again on all.
   for (let r = 1; cfg.bcEpochs > 0 && r <= cfg.daggerRounds; r++) {
     const file = `dagger${r}.json`;
     if (r <= (progress.daggerRounds ?? 0)) { labelled = [...labelled, ...await demoSet(file, () => [])]; continue; }
-    const { net } = policyFromCheckpoint(weights);
+    const { net } = policyFromCheckpoint(files['weights']!);
     const obs = new Float32Array(obsDim);
     const ranker = (f: Float32Array, taken: readonly number[]) => {
       obs.set(f);
@@ -395,9 +402,9 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
     };
     labelled = [...labelled, ...await demoSet(file, (p, session) => policyDemos(p, session, cfg.observation, cfg.episodeLength, ranker, mask))];
     if (ctx.signal?.aborted) { saveProgress(); return; }
-    clone(labelled, `dagger round ${r}`);
+    const { writers } = clone(labelled, `dagger round ${r}`);
     progress.daggerRounds = r;
-    saveProgress();
+    saveProgress(writers);
   }
   while (progress.steps < totalSteps && performance.now() < deadline) {
     await new Promise((r) => setImmediate(r));
@@ -407,7 +414,7 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
     const result = await trainPpo({
       seed: ctx.seed + progress.chunks,
       env,
-      policy: { module: new URL('./ppo.js', import.meta.url).href, export: 'compilerPolicy', options: { obsDim, numActions: ACTIONS.length, hidden: cfg.hidden, ...(existsSync(weights) ? { init: weights } : {}) } },
+      policy: { module: new URL('./ppo.js', import.meta.url).href, export: 'compilerPolicy', options: { obsDim, numActions: ACTIONS.length, hidden: cfg.hidden, ...(files['weights'] ? { init: files['weights'] } : {}) } },
       totalTimesteps: steps,
       numEnvs: cfg.numEnvs,
       numSteps: cfg.numSteps,
@@ -421,18 +428,18 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
       onUpdate: (row) => ctx.log({ step: progress.steps + row.globalStep, meanReturn: row.meanReturn ?? NaN, entropy: row.entropy, pgLoss: row.pgLoss, vLoss: row.vLoss, sps: row.sps }),
     });
     const net = result.policy as MlpPolicy;
-    saveCheckpoint(weights, net, { hyperparameters: hyper, seed: ctx.seed, command: ctx.command });
     const s = score(net);
     progress.steps += steps;
     progress.chunks += 1;
-    keepIfBest(net, s, { phase: 'ppo' });
+    const writers = weightWriters(net, s, { phase: 'ppo' });
     ctx.log({ step: progress.steps, validationGeomeanVsOz: s });
-    saveProgress();
+    saveProgress(writers);
     // In env steps when the budget names them, else in seconds (steps alone would show n/n, 100%, at every chunk).
     if (totalSteps !== Infinity) ctx.progress(Math.min(progress.steps, totalSteps), totalSteps);
     else ctx.progress(Math.min(budget.seconds!, elapsed()), budget.seconds!);
   }
-  const chosen = existsSync(bestPath) ? bestPath : weights;
+  const chosen = files['best'] ?? files['weights'];
+  if (!chosen) throw new SelfoptError('no weights trained', 'compiler ppo train', 'bcEpochs > 0 or a budget of at least one PPO chunk');
   const { net } = policyFromCheckpoint(chosen);
   const from = readCheckpoint(chosen).header.hyperparameters as Record<string, unknown>;
   saveCheckpoint(ctx.out, net, {
