@@ -17,7 +17,9 @@
  * and the learning-rate schedule restart per chunk) and the policy alone is scored on the
  * validation programs; the best-scoring weights are the final checkpoint, with the passes that
  * were greedy's choice at some labelled train state (`bestPasses`). `ppo-guided-search` uses the
- * `ppo` checkpoint (it trains nothing of its own).
+ * `ppo` checkpoint (it trains nothing of its own). `--seconds` covers the warm start too: its
+ * demonstrations stop at the deadline (saved per program, resumed by a rerun), and a budget spent
+ * before the first clone is one error line; `--steps` counts PPO env steps only (README, Training).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -333,6 +335,7 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
   const totalSteps = budget.steps ?? Infinity;
   // The budget in seconds counts the sessions before this one (a resumed run gets what is left, as the other trainers do).
   const deadline = budget.seconds !== undefined ? t0 + (budget.seconds - secondsBefore) * 1000 : Infinity;
+  const outOfTime = () => performance.now() >= deadline;
   const obsDim = observationSize(cfg.observation, cfg.actionHistory);
   const hyper = { ...cfg, unmask };
   const env = { module: new URL('./ppo.js', import.meta.url).href, export: 'createCompilerEnv', options: { programs: train.map((p) => p.program), maxSteps: cfg.episodeLength, observation: cfg.observation, actionHistory: cfg.actionHistory, unmask } };
@@ -361,27 +364,38 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
     ctx.log({ step: 0, validationGeomeanVsOz: s, demoStates: all.length });
     return { s, writers: weightWriters(net, s, { phase, demoStates: all.length }) };
   };
+  let demoPrograms = 0;
   /** Demonstrations of one kind per train program, computed once each and saved as they come. */
   const demoSet = async (file: string, make: (p: CompilerInstance, session: OptSession) => Demo[]): Promise<Demo[]> => {
     const path = join(ctx.stateDir, file);
     const demos: Record<string, Demo[]> = existsSync(path) ? readTrainState<Record<string, Demo[]>>(path) : {};
     for (const p of train) {
       if (demos[p.id]) continue;
-      // A turn of the event loop lets a stop (Ctrl-C) in; the programs done so far are saved.
+      // A turn of the event loop lets a stop (Ctrl-C) in; the programs done so far are saved. The
+      // warm start counts against --seconds: at the deadline it stops here too (resumable).
       await new Promise((r) => setImmediate(r));
-      if (ctx.signal?.aborted) break;
+      if (ctx.signal?.aborted || outOfTime()) break;
       const session = new OptSession();
       const td = performance.now();
       demos[p.id] = make(p, session);
       session.close();
       writeFileAtomic(path, JSON.stringify(demos));
       ctx.log({ demoPrograms: Object.keys(demos).length, demoStates: demos[p.id]!.length, demoSeconds: (performance.now() - td) / 1000 });
+      // In seconds when the budget names them (one bar for the warm start and PPO), else in this demo set's programs.
+      if (budget.seconds !== undefined) ctx.progress(Math.min(budget.seconds, elapsed()), budget.seconds);
+      else ctx.progress(train.filter((q) => demos[q.id]).length, train.length);
     }
+    demoPrograms = train.filter((q) => demos[q.id]).length;
     return train.flatMap((p) => demos[p.id] ?? []);
   };
   const greedyAll = cfg.bcEpochs > 0 ? await demoSet('demos.json', (p, session) => greedyDemos(p, session, cfg.observation, cfg.demoSteps, mask)) : [];
   // Stopped (Ctrl-C): what is saved in stateDir is the state, and `out` is not written.
   if (ctx.signal?.aborted) { saveProgress(); return; }
+  if (cfg.bcEpochs > 0 && !progress.bcDone && outOfTime()) {
+    // The budget ran out before any weights were trained: the demos so far are saved, a larger budget resumes.
+    saveProgress();
+    throw new SelfoptError(`the --seconds ${budget.seconds} budget ran out in the warm start, before any weights were trained (greedy demonstrations on ${demoPrograms} of ${train.length} programs, saved)`, ctx.stateDir, 'a larger --seconds (the same command resumes the warm start where it stopped; it runs before any PPO step), or --steps');
+  }
   let labelled = greedyAll;
   if (cfg.bcEpochs > 0 && !progress.bcDone) {
     const { s, writers } = clone(greedyAll, 'behaviour cloning');
@@ -402,6 +416,8 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
     };
     labelled = [...labelled, ...await demoSet(file, (p, session) => policyDemos(p, session, cfg.observation, cfg.episodeLength, ranker, mask))];
     if (ctx.signal?.aborted) { saveProgress(); return; }
+    // Out of time in this round's demos: the checkpoint is the best clone so far; a larger budget resumes the round.
+    if (outOfTime()) break;
     const { writers } = clone(labelled, `dagger round ${r}`);
     progress.daggerRounds = r;
     saveProgress(writers);
