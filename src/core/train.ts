@@ -50,6 +50,54 @@ export function readTrainState<T>(path: string): T {
   }
 }
 
+/** A trainer's saved state as read back: the JSON's fields, and the weight files it names (absolute paths). */
+export interface SavedTrainState<T> { state: T; weights: Record<string, string> }
+
+/**
+ * A trainer's resumable state as one unit: `<name>.json` and the weight files it names. Every
+ * save writes its weights under new names (`<name>.<key>.<n>.ckpt`), then the JSON naming them
+ * (atomically, last), then removes the files no longer named. Whatever JSON is on disk therefore
+ * names weights written before it: a run killed at any point (SIGKILL, power loss) resumes with
+ * the weights, optimizer state and step count of one save, never of two. A save may leave a key
+ * out: the file the previous save named for it is kept. `legacy` names the weight files of a state
+ * directory from before the JSON named them (`{ weights: 'gap-state.ckpt' }`), read when present.
+ */
+export function trainStateFiles<T extends object>(stateDir: string, name: string, legacy: Record<string, string> = {}) {
+  const jsonPath = join(stateDir, `${name}.json`);
+  let last: { n: number; files: Record<string, string> } | undefined;
+  const read = (): SavedTrainState<T> | undefined => {
+    if (!existsSync(jsonPath)) return undefined;
+    const { files, save, ...state } = readTrainState<T & { files?: Record<string, string>; save?: number }>(jsonPath);
+    const named = files ?? Object.fromEntries(Object.entries(legacy).filter(([, f]) => existsSync(join(stateDir, f))));
+    last = { n: save ?? 0, files: named };
+    const weights = Object.fromEntries(Object.entries(named).map(([k, f]) => [k, join(stateDir, f)]));
+    const missing = Object.values(weights).filter((f) => !existsSync(f));
+    if (missing.length > 0) throw new SelfoptError(`the training state names weights that are missing: ${missing.join(', ')}`, jsonPath, 'the state directory as the trainer left it; --fresh starts the run over');
+    return { state: state as T, weights };
+  };
+  return {
+    /** The last save, or undefined when none was made. */
+    load: read,
+    /** Saves `state` with the weights each writer writes to the path it is given; returns the weight files now named. */
+    save(state: T, writers: Record<string, (path: string) => void> = {}): Record<string, string> {
+      if (!last) read();
+      const n = (last?.n ?? 0) + 1;
+      const files = { ...(last?.files ?? {}) };
+      for (const [key, write] of Object.entries(writers)) {
+        files[key] = `${name}.${key}.${n}.ckpt`;
+        write(join(stateDir, files[key]));
+      }
+      writeFileAtomic(jsonPath, JSON.stringify({ ...state, files, save: n }));
+      // Files no longer named: the previous save's (and any a killed save wrote before its JSON).
+      const kept = new Set(Object.values(files));
+      const stale = [...Object.values(last?.files ?? {}), ...readdirSync(stateDir).filter((f) => f.startsWith(`${name}.`) && f.endsWith('.ckpt'))];
+      for (const f of stale) if (!kept.has(f)) rmSync(join(stateDir, f), { force: true });
+      last = { n, files };
+      return Object.fromEntries(Object.entries(files).map(([k, f]) => [k, join(stateDir, f)]));
+    },
+  };
+}
+
 export interface TrainOptions {
   problem: Problem;
   solver: string;

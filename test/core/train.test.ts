@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { train, checkpointFor } from '../../src/core/train.js';
+import { train, checkpointFor, trainStateFiles } from '../../src/core/train.js';
 import { DataPath } from '../../src/core/data.js';
 import { SelfoptError } from '../../src/core/errors.js';
 import type { InstanceRef, LearnedSolver, Problem, TrainContext } from '../../src/core/problem.js';
@@ -161,4 +161,29 @@ test('`selfopt train` stopped by Ctrl-C saves its state and writes no checkpoint
   assert.equal(r.status, 0, r.stderr);
   assert.equal(readCheckpoint(out).header.hyperparameters.steps, saved.step + 3);
   assert.equal(readFileSync(curve, 'utf8').trim().split('\n').length, saved.step + 3, 'every step logged once');
+});
+
+test('trainStateFiles: a save killed between its weights and its JSON leaves the previous save whole; the next save removes the orphan', async () => {
+  const { readdirSync } = await import('node:fs');
+  const dir = tempDir('selfopt-train-state-');
+  const unit = () => trainStateFiles<{ step: number }>(dir, 'toy-state');
+  const write = (text: string) => (path: string) => writeFileSync(path, text);
+  unit().save({ step: 1 }, { weights: write('w1') });
+  // A kill after the weights file and before the JSON (the writer stops the save after writing).
+  assert.throws(() => unit().save({ step: 2 }, { weights: (path) => { writeFileSync(path, 'w2'); throw new Error('killed'); } }), /killed/);
+  const saved = unit().load()!;
+  assert.equal(saved.state.step, 1);
+  assert.equal(readFileSync(saved.weights['weights']!, 'utf8'), 'w1');
+  // A save that leaves a key out keeps the file the previous save named; files no longer named go.
+  const u = unit();
+  u.save({ step: 2 }, { weights: write('w2'), best: write('b2') });
+  const files = u.save({ step: 3 }, { weights: write('w3') });
+  assert.equal(readFileSync(files['best']!, 'utf8'), 'b2');
+  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.ckpt')).sort(), Object.values(files).map((f) => f.slice(dir.length + 1)).sort());
+  // A JSON from before the files were named reads the legacy weights file.
+  writeFileSync(join(dir, 'old-state.json'), JSON.stringify({ step: 7 }));
+  writeFileSync(join(dir, 'old-state.ckpt'), 'w7');
+  const legacy = trainStateFiles<{ step: number }>(dir, 'old-state', { weights: 'old-state.ckpt' }).load()!;
+  assert.equal(legacy.state.step, 7);
+  assert.equal(readFileSync(legacy.weights['weights']!, 'utf8'), 'w7');
 });

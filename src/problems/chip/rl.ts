@@ -18,14 +18,12 @@
  * go to ctx.stateDir after every chunk of PPO updates and a re-run continues from them (Adam's
  * moments restart per chunk, stated in the log).
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
-import { writeFileAtomic } from '../../core/files.js';
 import { intOption } from '../../core/options.js';
 import type { LearnedSolver, SolveContext, TrainBudget, TrainContext } from '../../core/problem.js';
-import { checkpointFor, readTrainState } from '../../core/train.js';
+import { checkpointFor, trainStateFiles } from '../../core/train.js';
 import { Module, MLP, collect } from '../../learn/layers.js';
 import { GCNConv, gcnAdjacency } from '../../learn/gnn.js';
 import { Csr } from '../../learn/ops/sparse.js';
@@ -209,9 +207,9 @@ export function specOf(inst: ChipInstance): InstanceSpec {
 
 /**
  * PPO over the given instances for `updates` updates from `init` (a checkpoint, or fresh weights);
- * the weights are written to `out`. Returns the update rows.
+ * returns the trained policy (the update rows go to `onRow`).
  */
-async function ppoChunk(specs: InstanceSpec[], cfg: RlConfig, seed: number, updates: number, init: string | undefined, out: string, onRow: (r: { update: number; meanReturn: number | null; episodes: number; pgLoss: number; vLoss: number; entropy: number; sps: number }) => void): Promise<void> {
+async function ppoChunk(specs: InstanceSpec[], cfg: RlConfig, seed: number, updates: number, init: string | undefined, onRow: (r: { update: number; meanReturn: number | null; episodes: number; pgLoss: number; vLoss: number; entropy: number; sps: number }) => void): Promise<PlacementPolicy> {
   const ppo: Partial<PpoConfig> & Pick<PpoConfig, 'env' | 'policy'> = {
     seed,
     env: { module: here('rl-env.js'), export: 'PlacementEnv', options: { instances: specs, maxCells: cfg.maxCells, fdRounds: cfg.fdRounds, rewardScale: cfg.rewardScale } },
@@ -221,16 +219,18 @@ async function ppoChunk(specs: InstanceSpec[], cfg: RlConfig, seed: number, upda
     learningRate: cfg.learningRate, annealLr: false, entCoef: cfg.entCoef, gamma: cfg.gamma, gaeLambda: cfg.gaeLambda, workers: 0,
   };
   const { policy } = await trainPpo<PlacementObs>(ppo, { onUpdate: onRow });
-  saveCheckpoint(out, policy, { hyperparameters: { ...cfg }, seed });
+  return policy as PlacementPolicy;
 }
 
 interface TrainState { updates: number; episodes: number; seconds: number }
 
 /** Trains on `specs` until the budget is spent, resuming from ctx.stateDir; writes ctx.out. */
 export async function trainRl(specs: InstanceSpec[], budget: TrainBudget, ctx: TrainContext, cfg: RlConfig = RL_DEFAULTS): Promise<void> {
-  const weights = join(ctx.stateDir, 'rl-state.ckpt'), statePath = join(ctx.stateDir, 'rl-state.json');
-  let st: TrainState = { updates: 0, episodes: 0, seconds: 0 };
-  if (existsSync(weights) && existsSync(statePath)) st = readTrainState<TrainState>(statePath);
+  // The update count and the weights trained to it, saved as one unit after every chunk.
+  const saved = trainStateFiles<TrainState>(ctx.stateDir, 'rl-state', { weights: 'rl-state.ckpt' });
+  const resumed = saved.load();
+  let weights = resumed?.weights['weights'];
+  let st: TrainState = resumed && weights ? resumed.state : { updates: 0, episodes: 0, seconds: 0 };
   const maxUpdates = budget.steps ?? Infinity, maxSeconds = budget.seconds ?? Infinity;
   if (maxUpdates === Infinity && maxSeconds === Infinity) throw new SelfoptError('no training budget', 'chip rl train', '--seconds or --steps (PPO updates)');
   const t0 = performance.now();
@@ -240,13 +240,13 @@ export async function trainRl(specs: InstanceSpec[], budget: TrainBudget, ctx: T
     await new Promise((r) => setImmediate(r));
     if (ctx.signal?.aborted) return;
     const n = Math.min(cfg.updatesPerChunk, maxUpdates - st.updates);
-    await ppoChunk(specs, cfg, ctx.seed + st.updates, n, existsSync(weights) ? weights : undefined, weights, (r) => {
+    const policy = await ppoChunk(specs, cfg, ctx.seed + st.updates, n, weights, (r) => {
       st.episodes += r.episodes;
       ctx.log({ update: st.updates + r.update, episodes: st.episodes, meanReturn: r.meanReturn ?? NaN, pgLoss: r.pgLoss, vLoss: r.vLoss, entropy: r.entropy, sps: r.sps });
     });
     st.updates += n;
     st.seconds = base + (performance.now() - t0) / 1000;
-    writeFileAtomic(statePath, JSON.stringify(st));
+    weights = saved.save(st, { weights: (path) => saveCheckpoint(path, policy, { hyperparameters: { ...cfg }, seed: ctx.seed + st.updates - n }) })['weights'];
     // In updates when the budget names them, else in seconds (updates alone would show n/n, 100%, at every chunk).
     if (maxUpdates !== Infinity) ctx.progress(Math.min(st.updates, maxUpdates), maxUpdates);
     else ctx.progress(Math.min(st.seconds, maxSeconds), maxSeconds);
@@ -301,7 +301,7 @@ export const rlSolver: LearnedSolver<ChipInstance, ChipSolution> = {
     if (finetune > 0) {
       // CT's fine-tuning: PPO on the netlist being placed, from the pretrained weights
       const tmp = join(process.env['TMPDIR'] ?? '/tmp', `selfopt-chip-rl-${process.pid}-${inst.id}-${ctx.seed}.ckpt`);
-      await ppoChunk([specOf(inst)], shape, ctx.seed, finetune, path, tmp, () => {});
+      saveCheckpoint(tmp, await ppoChunk([specOf(inst)], shape, ctx.seed, finetune, path, () => {}), { hyperparameters: { ...shape }, seed: ctx.seed });
       weights = tmp;
     }
     const policy = new PlacementPolicy({ maxCells: shape.maxCells, gnnHidden: shape.gnnHidden, cellHidden: shape.cellHidden, init: weights }, ctx.rng);

@@ -12,11 +12,14 @@
  *
  * Training (`selfopt train compiler ppo --seconds N`): greedy demonstrations, behaviour cloning,
  * `daggerRounds` of DAgger (imitation.ts), then PPO in chunks of `chunkSteps` env steps; after
- * each phase and chunk the weights go to ctx.stateDir (a rerun resumes from them; Adam's moments
+ * each phase and chunk the weights go to ctx.stateDir with the progress that names them, one unit
+ * (trainStateFiles; a rerun resumes from them; Adam's moments
  * and the learning-rate schedule restart per chunk) and the policy alone is scored on the
  * validation programs; the best-scoring weights are the final checkpoint, with the passes that
  * were greedy's choice at some labelled train state (`bestPasses`). `ppo-guided-search` uses the
- * `ppo` checkpoint (it trains nothing of its own).
+ * `ppo` checkpoint (it trains nothing of its own). `--seconds` covers the warm start too: its
+ * demonstrations stop at the deadline (saved per program, resumed by a rerun), and a budget spent
+ * before the first clone is one error line; `--steps` counts PPO env steps only (README, Training).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,7 +29,7 @@ import { Rng } from '../../core/rng.js';
 import { SelfoptError, unknownName } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { geomean } from '../../core/stats.js';
-import { checkpointFor, readTrainState } from '../../core/train.js';
+import { checkpointFor, readTrainState, trainStateFiles } from '../../core/train.js';
 import { configOption, countFrom, NON_NEGATIVE, PROBABILITY, type FieldRule } from '../../core/options.js';
 import { trainPpo } from '../../learn/ppo.js';
 import { MlpPolicy } from '../../learn/policy.js';
@@ -315,20 +318,24 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
   const train = usable.filter((p) => p.program.subset === 'train');
   const validation = usable.filter((p) => p.program.subset === 'validation');
   if (train.length === 0) throw new SelfoptError('no train-subset programs that build', 'compiler ppo train', 'at least one');
-  const weights = join(ctx.stateDir, 'weights.ckpt'), bestPath = join(ctx.stateDir, 'best.ckpt'), progressPath = join(ctx.stateDir, 'progress.json');
-  let progress = existsSync(progressPath) ? readTrainState<TrainProgress>(progressPath) : { steps: 0, chunks: 0, bestScore: -Infinity, unmask };
+  // progress.json and the weight files it names (the latest weights, the best-scoring ones), saved as one unit.
+  const saved = trainStateFiles<TrainProgress>(ctx.stateDir, 'progress', { weights: 'weights.ckpt', best: 'best.ckpt' });
+  const resumed = saved.load();
+  const progress: TrainProgress = resumed?.state ?? { steps: 0, chunks: 0, bestScore: -Infinity, unmask };
+  let files: Record<string, string> = resumed?.weights ?? {};
   // Demos and scores saved so far were made under one mask: a resume must keep it.
   if ((progress.unmask ?? []).join(',') !== unmask.join(',')) {
     throw new SelfoptError(`the saved training state was made with unmask=${(progress.unmask ?? []).join(',') || '(none)'}, this run asks for unmask=${unmask.join(',') || '(none)'}`, ctx.stateDir, 'the same --opt unmask as the run that made it, or --fresh');
   }
   const t0 = performance.now(), secondsBefore = progress.seconds ?? 0;
   const elapsed = () => secondsBefore + (performance.now() - t0) / 1000;
-  const saveProgress = () => writeFileAtomic(progressPath, JSON.stringify({ ...progress, seconds: elapsed() }));
+  const saveProgress = (writers: Record<string, (path: string) => void> = {}) => { files = saved.save({ ...progress, seconds: elapsed() }, writers); };
   // Saved before the first demo, so that a run killed while it makes demos is held to its mask too.
-  if (!existsSync(progressPath)) saveProgress();
+  if (!resumed) saveProgress();
   const totalSteps = budget.steps ?? Infinity;
   // The budget in seconds counts the sessions before this one (a resumed run gets what is left, as the other trainers do).
   const deadline = budget.seconds !== undefined ? t0 + (budget.seconds - secondsBefore) * 1000 : Infinity;
+  const outOfTime = () => performance.now() >= deadline;
   const obsDim = observationSize(cfg.observation, cfg.actionHistory);
   const hyper = { ...cfg, unmask };
   const env = { module: new URL('./ppo.js', import.meta.url).href, export: 'createCompilerEnv', options: { programs: train.map((p) => p.program), maxSteps: cfg.episodeLength, observation: cfg.observation, actionHistory: cfg.actionHistory, unmask } };
@@ -339,9 +346,13 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
     session.close();
     return r;
   };
-  const keepIfBest = (net: MlpPolicy, s: number, extra: Record<string, unknown>) => {
-    if (s >= progress.bestScore) saveCheckpoint(bestPath, net, { hyperparameters: { ...hyper, validationGeomean: s, steps: progress.steps, ...extra }, seed: ctx.seed, command: ctx.command });
+  /** The weight files to save with the progress: `net` as the latest weights, and as the best when it scores `s` >= the best so far. */
+  const weightWriters = (net: MlpPolicy, s: number, extra: Record<string, unknown>) => {
+    const writers: Record<string, (path: string) => void> = { weights: (path) => saveCheckpoint(path, net, { hyperparameters: hyper, seed: ctx.seed, command: ctx.command }) };
+    const best = { hyperparameters: { ...hyper, validationGeomean: s, steps: progress.steps, ...extra }, seed: ctx.seed, command: ctx.command };
+    if (s >= progress.bestScore) writers['best'] = (path) => saveCheckpoint(path, net, best);
     progress.bestScore = Math.max(progress.bestScore, s);
+    return writers;
   };
 
   // Warm start (imitation.ts): greedy demonstrations on the train programs (one program per
@@ -349,44 +360,54 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
   const clone = (all: Demo[], phase: string) => {
     const net = compilerPolicy({ obsDim, numActions: ACTIONS.length, hidden: cfg.hidden }, new Rng(ctx.seed));
     behaviourClone(net, all, { kind: cfg.observation, actionHistory: cfg.actionHistory, episodeLength: cfg.episodeLength, epochs: cfg.bcEpochs, batchSize: cfg.bcBatch, learningRate: cfg.bcLearningRate }, new Rng(ctx.seed).split('bc'), ctx.log);
-    saveCheckpoint(weights, net, { hyperparameters: hyper, seed: ctx.seed, command: ctx.command });
     const s = score(net);
-    keepIfBest(net, s, { phase, demoStates: all.length });
     ctx.log({ step: 0, validationGeomeanVsOz: s, demoStates: all.length });
-    return s;
+    return { s, writers: weightWriters(net, s, { phase, demoStates: all.length }) };
   };
+  let demoPrograms = 0;
   /** Demonstrations of one kind per train program, computed once each and saved as they come. */
   const demoSet = async (file: string, make: (p: CompilerInstance, session: OptSession) => Demo[]): Promise<Demo[]> => {
     const path = join(ctx.stateDir, file);
     const demos: Record<string, Demo[]> = existsSync(path) ? readTrainState<Record<string, Demo[]>>(path) : {};
     for (const p of train) {
       if (demos[p.id]) continue;
-      // A turn of the event loop lets a stop (Ctrl-C) in; the programs done so far are saved.
+      // A turn of the event loop lets a stop (Ctrl-C) in; the programs done so far are saved. The
+      // warm start counts against --seconds: at the deadline it stops here too (resumable).
       await new Promise((r) => setImmediate(r));
-      if (ctx.signal?.aborted) break;
+      if (ctx.signal?.aborted || outOfTime()) break;
       const session = new OptSession();
       const td = performance.now();
       demos[p.id] = make(p, session);
       session.close();
       writeFileAtomic(path, JSON.stringify(demos));
       ctx.log({ demoPrograms: Object.keys(demos).length, demoStates: demos[p.id]!.length, demoSeconds: (performance.now() - td) / 1000 });
+      // In seconds when the budget names them (one bar for the warm start and PPO), else in this demo set's programs.
+      if (budget.seconds !== undefined) ctx.progress(Math.min(budget.seconds, elapsed()), budget.seconds);
+      else ctx.progress(train.filter((q) => demos[q.id]).length, train.length);
     }
+    demoPrograms = train.filter((q) => demos[q.id]).length;
     return train.flatMap((p) => demos[p.id] ?? []);
   };
   const greedyAll = cfg.bcEpochs > 0 ? await demoSet('demos.json', (p, session) => greedyDemos(p, session, cfg.observation, cfg.demoSteps, mask)) : [];
   // Stopped (Ctrl-C): what is saved in stateDir is the state, and `out` is not written.
   if (ctx.signal?.aborted) { saveProgress(); return; }
+  if (cfg.bcEpochs > 0 && !progress.bcDone && outOfTime()) {
+    // The budget ran out before any weights were trained: the demos so far are saved, a larger budget resumes.
+    saveProgress();
+    throw new SelfoptError(`the --seconds ${budget.seconds} budget ran out in the warm start, before any weights were trained (greedy demonstrations on ${demoPrograms} of ${train.length} programs, saved)`, ctx.stateDir, 'a larger --seconds (the same command resumes the warm start where it stopped; it runs before any PPO step), or --steps');
+  }
   let labelled = greedyAll;
   if (cfg.bcEpochs > 0 && !progress.bcDone) {
-    progress.bcScore = clone(greedyAll, 'behaviour cloning');
+    const { s, writers } = clone(greedyAll, 'behaviour cloning');
+    progress.bcScore = s;
     progress.bcDone = true;
-    saveProgress();
+    saveProgress(writers);
   }
   // DAgger rounds (imitation.ts policyDemos): label the states the latest clone reaches, clone again on all.
   for (let r = 1; cfg.bcEpochs > 0 && r <= cfg.daggerRounds; r++) {
     const file = `dagger${r}.json`;
     if (r <= (progress.daggerRounds ?? 0)) { labelled = [...labelled, ...await demoSet(file, () => [])]; continue; }
-    const { net } = policyFromCheckpoint(weights);
+    const { net } = policyFromCheckpoint(files['weights']!);
     const obs = new Float32Array(obsDim);
     const ranker = (f: Float32Array, taken: readonly number[]) => {
       obs.set(f);
@@ -395,9 +416,11 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
     };
     labelled = [...labelled, ...await demoSet(file, (p, session) => policyDemos(p, session, cfg.observation, cfg.episodeLength, ranker, mask))];
     if (ctx.signal?.aborted) { saveProgress(); return; }
-    clone(labelled, `dagger round ${r}`);
+    // Out of time in this round's demos: the checkpoint is the best clone so far; a larger budget resumes the round.
+    if (outOfTime()) break;
+    const { writers } = clone(labelled, `dagger round ${r}`);
     progress.daggerRounds = r;
-    saveProgress();
+    saveProgress(writers);
   }
   while (progress.steps < totalSteps && performance.now() < deadline) {
     await new Promise((r) => setImmediate(r));
@@ -407,7 +430,7 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
     const result = await trainPpo({
       seed: ctx.seed + progress.chunks,
       env,
-      policy: { module: new URL('./ppo.js', import.meta.url).href, export: 'compilerPolicy', options: { obsDim, numActions: ACTIONS.length, hidden: cfg.hidden, ...(existsSync(weights) ? { init: weights } : {}) } },
+      policy: { module: new URL('./ppo.js', import.meta.url).href, export: 'compilerPolicy', options: { obsDim, numActions: ACTIONS.length, hidden: cfg.hidden, ...(files['weights'] ? { init: files['weights'] } : {}) } },
       totalTimesteps: steps,
       numEnvs: cfg.numEnvs,
       numSteps: cfg.numSteps,
@@ -421,18 +444,18 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
       onUpdate: (row) => ctx.log({ step: progress.steps + row.globalStep, meanReturn: row.meanReturn ?? NaN, entropy: row.entropy, pgLoss: row.pgLoss, vLoss: row.vLoss, sps: row.sps }),
     });
     const net = result.policy as MlpPolicy;
-    saveCheckpoint(weights, net, { hyperparameters: hyper, seed: ctx.seed, command: ctx.command });
     const s = score(net);
     progress.steps += steps;
     progress.chunks += 1;
-    keepIfBest(net, s, { phase: 'ppo' });
+    const writers = weightWriters(net, s, { phase: 'ppo' });
     ctx.log({ step: progress.steps, validationGeomeanVsOz: s });
-    saveProgress();
+    saveProgress(writers);
     // In env steps when the budget names them, else in seconds (steps alone would show n/n, 100%, at every chunk).
     if (totalSteps !== Infinity) ctx.progress(Math.min(progress.steps, totalSteps), totalSteps);
     else ctx.progress(Math.min(budget.seconds!, elapsed()), budget.seconds!);
   }
-  const chosen = existsSync(bestPath) ? bestPath : weights;
+  const chosen = files['best'] ?? files['weights'];
+  if (!chosen) throw new SelfoptError('no weights trained', 'compiler ppo train', 'bcEpochs > 0 or a budget of at least one PPO chunk');
   const { net } = policyFromCheckpoint(chosen);
   const from = readCheckpoint(chosen).header.hyperparameters as Record<string, unknown>;
   saveCheckpoint(ctx.out, net, {

@@ -45,16 +45,13 @@
  *   coarsest graph in place of its 8 grown-and-refined ones, so the two compare GAP against greedy
  *   graph growing. `gap` alone is the projected argmax (one try per split): no FM, no balancing.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { CsrGraph } from '../../core/graph.js';
 import { totalVertexWeight, weightedDegrees } from '../../core/graph.js';
 import { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
 import { configOption, countFrom, NON_NEGATIVE, PROBABILITY, type FieldRule } from '../../core/options.js';
-import { writeFileAtomic } from '../../core/files.js';
-import { checkpointFor, readTrainState } from '../../core/train.js';
+import { checkpointFor, trainStateFiles } from '../../core/train.js';
 import type { LearnedSolver, SolveContext, TrainBudget, TrainContext } from '../../core/problem.js';
 import {
   Adam, Csr, Linear, Module, SAGEConv, collect, div, gather, loadCheckpoint, matmul, meanAdjacency, mul, noGrad, readCheckpoint, relu,
@@ -297,10 +294,12 @@ export async function trainGap(graphs: CsrGraph[], budget: TrainBudget, ctx: Tra
   const opt = new Adam(net.parameters(), { lr: cfg.learningRate });
   let rng = ctx.rng.split('train');
   let step = 0, elapsedBefore = 0;
-  const weightsPath = join(ctx.stateDir, 'gap-state.ckpt'), statePath = join(ctx.stateDir, 'gap-state.json');
-  if (existsSync(weightsPath) && existsSync(statePath)) {
-    const s = readTrainState<SavedState>(statePath);
-    loadCheckpoint(weightsPath, net);
+  // The state (step, Adam's moments, Rng) and the weights it goes with, saved as one unit.
+  const saved = trainStateFiles<SavedState>(ctx.stateDir, 'gap-state', { weights: 'gap-state.ckpt' });
+  const resumed = saved.load();
+  if (resumed?.weights['weights']) {
+    const s = resumed.state;
+    loadCheckpoint(resumed.weights['weights'], net);
     opt.setState(s.adam);
     step = s.step; elapsedBefore = s.elapsedS; rng = Rng.fromState(s.rng);
   }
@@ -328,9 +327,8 @@ export async function trainGap(graphs: CsrGraph[], budget: TrainBudget, ctx: Tra
   const t0 = performance.now();
   const elapsed = () => elapsedBefore + (performance.now() - t0) / 1000;
   const save = () => {
-    saveCheckpoint(weightsPath, net, { hyperparameters: hyper, command: ctx.command, seed: ctx.seed });
     const s: SavedState = { step, elapsedS: elapsed(), rng: rng.state(), adam: opt.getState(), config: cfg };
-    writeFileAtomic(statePath, JSON.stringify(s));
+    saved.save(s, { weights: (path) => saveCheckpoint(path, net, { hyperparameters: hyper, command: ctx.command, seed: ctx.seed }) });
   };
   let lastSave = performance.now(), lastYield = lastSave;
   const maxSteps = budget.steps ?? Infinity;

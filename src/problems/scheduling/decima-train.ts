@@ -23,14 +23,11 @@
  * the same up to the entropy balance, which the weights set); rewards are seconds / rewardScale
  * (decima-sim: ms / 1e5, the same with rewardScale 100).
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
-import { readTrainState } from '../../core/train.js';
+import { trainStateFiles } from '../../core/train.js';
 import { configOption, countFrom, NON_NEGATIVE, PROBABILITY, type FieldRule } from '../../core/options.js';
-import { writeFileAtomic } from '../../core/files.js';
 import type { TrainBudget, TrainContext } from '../../core/problem.js';
 import { Adam, AverageRewardRate, reinforceAdvantages, tidy, tensor, sum, mul, sub, add, reshape, gather, pick, saveCheckpoint, loadCheckpoint, readCheckpoint, type AdamState } from '../../learn/index.js';
 import { makeEnv } from './evaluate.js';
@@ -249,16 +246,19 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
   let iteration = 0, elapsedBefore = 0, resetProb = cfg.resetProbInit;
 
   // Resume
-  const weightsPath = join(ctx.stateDir, 'decima-state.ckpt'), statePath = join(ctx.stateDir, 'decima-state.json');
+  // The state (iteration, Adam's moments, Rng) and the weights it goes with, saved as one unit.
+  const saved = trainStateFiles<SavedState>(ctx.stateDir, 'decima-state', { weights: 'decima-state.ckpt' });
+  const resumed = saved.load();
+  const weightsPath = resumed?.weights['weights'];
   // `--opt init=<checkpoint>`: start from trained weights (same architecture) instead of random ones.
   const init = ctx.options['init'];
-  if (init && !(existsSync(weightsPath) && existsSync(statePath))) {
+  if (init && !weightsPath) {
     const type = readCheckpoint(init).header.architecture.type;
     if (type !== 'DecimaNet') throw new SelfoptError(`checkpoint holds a ${String(type)}`, `${init} (--opt init)`, 'a DecimaNet checkpoint (selfopt train scheduling decima)');
     loadCheckpoint(init, net);
   }
-  if (existsSync(weightsPath) && existsSync(statePath)) {
-    const s = readTrainState<SavedState>(statePath);
+  if (resumed && weightsPath) {
+    const s = resumed.state;
     loadCheckpoint(weightsPath, net);
     iteration = s.iteration;
     if (iteration >= I) opt.lr = cfg.learningRate;
@@ -269,9 +269,8 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
   }
   const hyper = { ...cfg, numExecutors: E, instances: instances.map((i) => i.id) } as unknown as Record<string, unknown>;
   const save = () => {
-    saveCheckpoint(weightsPath, net, { hyperparameters: hyper, command: ctx.command, seed: ctx.seed });
     const s: SavedState = { iteration, elapsedS: elapsedBefore + (performance.now() - t0) / 1000, resetProb, rng: rng.state(), adam: opt.getState(), config: cfg };
-    writeFileAtomic(statePath, JSON.stringify(s));
+    saved.save(s, { weights: (path) => saveCheckpoint(path, net, { hyperparameters: hyper, command: ctx.command, seed: ctx.seed }) });
   };
 
   const rollouts = await Rollouts.create(net, instances, cfg);

@@ -56,7 +56,7 @@ test('RL: a few seconds of PPO train, resume and checkpoint round-trip; the poli
     assert.ok(existsSync(join(dir, 'b.ckpt')));
     // round-trip: a policy loaded from the checkpoint computes what the saved state computes
     const a = new PlacementPolicy({ maxCells: 144, init: join(dir, 'b.ckpt') }, new Rng(5));
-    const b = new PlacementPolicy({ maxCells: 144, init: join(dir, 'state', 'rl-state.ckpt') }, new Rng(6));
+    const b = new PlacementPolicy({ maxCells: 144, init: join(dir, 'state', (JSON.parse(readFileSync(join(dir, 'state', 'rl-state.json'), 'utf8')) as { files: { weights: string } }).files.weights) }, new Rng(6));
     const fresh = new PlacementPolicy({ maxCells: 144 }, new Rng(7));
     const env = new PlacementEnv({ instances: specs, maxCells: 144 });
     const { obs } = env.reset({ seed: 3 });
@@ -100,6 +100,28 @@ test('RL: with a budget in seconds the progress is in seconds (not n/n updates, 
     // stopped after the first chunk: its update saved, no final checkpoint
     assert.equal((JSON.parse(readFileSync(join(dir, 'state', 'rl-state.json'), 'utf8')) as { updates: number }).updates, 1);
     assert.ok(!existsSync(join(dir, 'a.ckpt')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('RL: a save killed after a chunk\'s weights and before its update count resumes whole: the chunk is not trained twice', async () => {
+  const { cpSync, readdirSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'chip-rl-kill-'));
+  try {
+    const specs = [{ id: 'synth_h6_s24_101' }];
+    const run = (state: string, steps: number) => trainRl(specs, { steps }, { seed: 1, rng: new Rng(1), quick: true, options: {}, stateDir: join(dir, state), out: join(dir, `${state}.ckpt`), command: 'test', log: () => {}, progress: () => {} }, TINY);
+    await run('a', 1);
+    cpSync(join(dir, 'a'), join(dir, 'b'), { recursive: true });
+    await run('b', 2);
+    // Killed: a's state (1 update) with the weight files b's save wrote before its JSON (2 updates).
+    cpSync(join(dir, 'a'), join(dir, 'k'), { recursive: true });
+    for (const f of readdirSync(join(dir, 'b')).filter((f) => f.endsWith('.ckpt'))) cpSync(join(dir, 'b', f), join(dir, 'k', f));
+    await run('k', 2);
+    const env = new PlacementEnv({ instances: specs, maxCells: 144 });
+    const { obs } = env.reset({ seed: 3 });
+    const logits = (ckpt: string) => noGrad(() => new PlacementPolicy({ maxCells: 144, init: join(dir, ckpt) }, new Rng(5)).forward([obs]).logits.data.slice());
+    assert.deepEqual(logits('k.ckpt'), logits('b.ckpt'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -165,3 +165,25 @@ test('ppo: --seconds covers every session of a resumed run: a budget already spe
   assert.equal((JSON.parse(readFileSync(progressPath, 'utf8')) as { steps: number }).steps, 64);
   assert.ok(existsSync(out));
 });
+
+test('ppo: the warm start reports its progress and counts against --seconds: spent in the demos, one clear error with the demos saved; the same command with more budget resumes them', { skip }, async () => {
+  const { ppoSolver } = await import('../../../src/problems/compiler/ppo.js');
+  const { SelfoptError } = await import('../../../src/core/errors.js');
+  const { readFileSync } = await import('node:fs');
+  const stateDir = join(dir, 'ppo-warm-state'), out = join(dir, 'ppo-warm.ckpt');
+  const options = { chunkSteps: '64', numEnvs: '2', numSteps: '32', workers: '0', episodeLength: '4', hidden: '8', demoSteps: '2', bcEpochs: '2', daggerRounds: '0' };
+  let calls: [number, number][] = [];
+  // Each progress report takes 0.25 s: a 0.2 s budget is spent after the first program's demos.
+  const progress = (done: number, total: number) => { calls.push([done, total]); const until = performance.now() + 250; while (performance.now() < until); };
+  const ctx = { seed: 1, rng: new Rng(1), quick: true, options, stateDir, out, command: 'test', log: () => {}, progress };
+  const progs = [own('sieve'), own('crc32')];
+  await assert.rejects(async () => ppoSolver.train(progs, { seconds: 0.2 }, ctx), (e: Error) => e instanceof SelfoptError && /the --seconds 0\.2 budget ran out in the warm start, before any weights were trained \(greedy demonstrations on 1 of 2 programs, saved\).*larger --seconds/.test(e.message));
+  assert.deepEqual(calls.map(([, total]) => total), [0.2], 'the demos report progress, in seconds under --seconds');
+  assert.equal(Object.keys(JSON.parse(readFileSync(join(stateDir, 'demos.json'), 'utf8')) as object).length, 1);
+  assert.ok(!existsSync(out));
+  // --steps counts PPO env steps: the warm start runs to its end first, its progress in programs (the first one's demos kept).
+  calls = [];
+  await ppoSolver.train(progs, { steps: 64 }, ctx);
+  assert.deepEqual(calls, [[2, 2], [64, 64]]);
+  assert.ok(existsSync(out));
+});
