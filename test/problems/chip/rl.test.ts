@@ -12,6 +12,7 @@ import { PlacementEnv } from '../../../src/problems/chip/rl-env.js';
 import { PlacementPolicy, placeWithPolicy, RL_DEFAULTS, rlSolver, trainRl, type RlConfig } from '../../../src/problems/chip/rl.js';
 import { Linear, saveCheckpoint } from '../../../src/learn/index.js';
 import { SelfoptError } from '../../../src/core/errors.js';
+import { killedSave } from '../../core/killed-save.js';
 
 const TINY: RlConfig = { ...RL_DEFAULTS, maxCells: 144, numEnvs: 2, numSteps: 16, numMinibatches: 2, updateEpochs: 2, fdRounds: 3, updatesPerChunk: 1 };
 
@@ -106,18 +107,11 @@ test('RL: with a budget in seconds the progress is in seconds (not n/n updates, 
 });
 
 test('RL: a save killed after a chunk\'s weights and before its update count resumes whole: the chunk is not trained twice', async () => {
-  const { cpSync, readdirSync } = await import('node:fs');
   const dir = mkdtempSync(join(tmpdir(), 'chip-rl-kill-'));
   try {
     const specs = [{ id: 'synth_h6_s24_101' }];
     const run = (state: string, steps: number) => trainRl(specs, { steps }, { seed: 1, rng: new Rng(1), quick: true, options: {}, stateDir: join(dir, state), out: join(dir, `${state}.ckpt`), command: 'test', log: () => {}, progress: () => {} }, TINY);
-    await run('a', 1);
-    cpSync(join(dir, 'a'), join(dir, 'b'), { recursive: true });
-    await run('b', 2);
-    // Killed: a's state (1 update) with the weight files b's save wrote before its JSON (2 updates).
-    cpSync(join(dir, 'a'), join(dir, 'k'), { recursive: true });
-    for (const f of readdirSync(join(dir, 'b')).filter((f) => f.endsWith('.ckpt'))) cpSync(join(dir, 'b', f), join(dir, 'k', f));
-    await run('k', 2);
+    await killedSave(dir, run, 1, 2);
     const env = new PlacementEnv({ instances: specs, maxCells: 144 });
     const { obs } = env.reset({ seed: 3 });
     const logits = (ckpt: string) => noGrad(() => new PlacementPolicy({ maxCells: 144, init: join(dir, ckpt) }, new Rng(5)).forward([obs]).logits.data.slice());

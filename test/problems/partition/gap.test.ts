@@ -12,6 +12,7 @@ import { GAP_DEFAULTS, GapNet, bfsLevels, evaluateGapLoss, gapBisection, gapCand
 import { computationGraph } from '../../../src/problems/partition/generators.js';
 import { graphFromEdges } from '../../../src/core/graph.js';
 import { noGrad, tensor } from '../../../src/learn/index.js';
+import { killedSave } from '../../core/killed-save.js';
 
 test('GAP loss: expected normalized cut equals the normalized cut for a hard assignment', () => {
   const g = triangulatedMesh(100, 1);
@@ -130,18 +131,11 @@ test('GAP: a saved state that does not parse is one clear error naming the file,
 });
 
 test('GAP: a save killed after its weights and before its state JSON resumes whole: the same weights as a run never killed', async () => {
-  const { cpSync, readdirSync } = await import('node:fs');
   const dir = mkdtempSync(join(tmpdir(), 'selfopt-gap-kill-'));
   try {
     const cfg = { ...GAP_DEFAULTS, hidden: 8, graphsPerFamily: 1, coarsenedCopies: 0, minVertices: 60, maxVertices: 80 };
     const run = (state: string, steps: number) => trainGap([], { steps }, { seed: 3, rng: new Rng(3), quick: true, options: {}, stateDir: join(dir, state), out: join(dir, `${state}.ckpt`), command: 'test', log: () => {}, progress: () => {} }, cfg);
-    await run('a', 3);
-    cpSync(join(dir, 'a'), join(dir, 'b'), { recursive: true });
-    const whole = await run('b', 6);
-    // Killed: a's state (step 3) with the weight files b's save wrote before its JSON (step 6).
-    cpSync(join(dir, 'a'), join(dir, 'k'), { recursive: true });
-    for (const f of readdirSync(join(dir, 'b')).filter((f) => f.endsWith('.ckpt'))) cpSync(join(dir, 'b', f), join(dir, 'k', f));
-    const resumed = await run('k', 6);
+    const { whole, resumed } = await killedSave(dir, run, 3, 6);
     assert.deepEqual(resumed.parameters().map((p) => Array.from(p.data)), whole.parameters().map((p) => Array.from(p.data)));
   } finally {
     rmSync(dir, { recursive: true, force: true });

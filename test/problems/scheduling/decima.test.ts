@@ -16,6 +16,7 @@ import { decimaPolicy, decide, loadDecima } from '../../../src/problems/scheduli
 import { trainDecima } from '../../../src/problems/scheduling/decima-train.js';
 import { encodeAction } from '../../../src/problems/scheduling/env.js';
 import { SelfoptError } from '../../../src/core/errors.js';
+import { killedSave } from '../../core/killed-save.js';
 
 const data = new DataPath();
 const synthetic = (id: string): SchedulingInstance => loadInstance(instanceRef(id, data)!);
@@ -165,19 +166,12 @@ test('rollout workers give the same training as the training thread', async () =
 });
 
 test('Decima: a save killed after its weights and before its state JSON resumes whole: the same weights as a run never killed', async () => {
-  const { cpSync, readdirSync } = await import('node:fs');
   const inst = synthetic('synthetic_batch4_5exec_train');
   const dir = mkdtempSync(join(tmpdir(), 'decima-kill-'));
   try {
     const options = { 'decima.workers': '0', 'decima.resetProbInit': '0', 'decima.episodesPerIteration': '2' };
     const run = (state: string, steps: number) => trainDecima([inst], { steps }, { ...trainCtx(join(dir, state), options), out: join(dir, `${state}.ckpt`) });
-    await run('a', 2);
-    cpSync(join(dir, 'a'), join(dir, 'b'), { recursive: true });
-    const whole = await run('b', 4);
-    // Killed: a's state (2 iterations) with the weight files b's save wrote before its JSON (4 iterations).
-    cpSync(join(dir, 'a'), join(dir, 'k'), { recursive: true });
-    for (const f of readdirSync(join(dir, 'b')).filter((f) => f.endsWith('.ckpt'))) cpSync(join(dir, 'b', f), join(dir, 'k', f));
-    const resumed = await run('k', 4);
+    const { whole, resumed } = await killedSave(dir, run, 2, 4);
     assert.deepEqual(resumed.parameters().map((p) => Array.from(p.data)), whole.parameters().map((p) => Array.from(p.data)));
   } finally {
     rmSync(dir, { recursive: true, force: true });
