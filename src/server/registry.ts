@@ -13,6 +13,7 @@ import { allPrograms } from '../problems/compiler/index.js';
 import { loadProgram } from '../problems/compiler/instances.js';
 import { CompilerEnv } from '../problems/compiler/env.js';
 import { OptSession } from '../problems/compiler/session.js';
+import { makeChipEnv, MAX_CELLS, type ChipEnvOptions } from './chip-env.js';
 
 export interface EnvEntry {
   description: string;
@@ -79,5 +80,18 @@ export const ENVS: Record<string, EnvEntry> = {
       // session keeps its own module texts, at most 32 MB (a search's session keeps 256 MB).
       return new CompilerEnv({ programs: programs.map(loadProgram), ...cfg, session: new OptSession({ maxBytes: 32 << 20 }) }) as unknown as Env<unknown, unknown>;
     },
+  },
+  chip: {
+    description: "Circuit Training's macro placement (src/problems/chip/rl-env.ts, the RL placer's env): hard macros placed one by one (largest first) on grid cells, masked to the cells where the macro fits; clusters by force-directed placement; reward -proxy cost x rewardScale at the end. Instance ids: generated synth_h<hard>_s<soft>[_p<ports>]_<seed> (e.g. synth_h8_s40_1), or ariane133, ct_macro_tiles_10x10, ct_toy_macro_stdcell on the server's data path; reset's info.netlist is the netlist graph",
+    options: z.strictObject({
+      instance: z.string().min(1).max(128),
+      // the action space (and mask) size; at least the grid's cells (checked on make), default the grid's own count
+      maxCells: int(1).max(MAX_CELLS).optional(),
+      // force-directed rounds for the clusters at the end of an episode (the trainer's rl_fd_rounds range)
+      fdRounds: int(1).max(200).optional(),
+      rewardScale: z.number().positive().max(1e6).optional(),
+    }),
+    resetOptions: none,
+    make: (o, ctx) => makeChipEnv(o as unknown as ChipEnvOptions, ctx.data) as unknown as Env<unknown, unknown>,
   },
 };

@@ -13,6 +13,8 @@ import { WsClient, post, msg, sleep } from './helpers.js';
 import { findTool, llvmAvailable } from '../../src/problems/compiler/llvm.js';
 import { actionByName } from '../../src/problems/compiler/passes.js';
 import { tempDir } from '../tmp.js';
+import { PlacementEnv } from '../../src/problems/chip/rl-env.js';
+import { MAX_CELLS, MAX_GENERATED_NODES } from '../../src/server/chip-env.js';
 
 // The compiler env compiles its programs on make: into a cache of this file's own.
 process.env.SELFOPT_CACHE ??= tempDir('selfopt-protocol-compiler-');
@@ -50,7 +52,7 @@ test('hello and list: versions, and every env with its options as JSON Schema', 
   assert.equal(h.maxMessageBytes, MAX_MESSAGE_BYTES);
   assert.equal(h.authenticated, true);
   const { envs } = await a.ok('list');
-  assert.deepEqual(envs.map((e: { name: string }) => e.name).sort(), ['bandit', 'chain', 'compiler', 'scheduling']);
+  assert.deepEqual(envs.map((e: { name: string }) => e.name).sort(), ['bandit', 'chain', 'chip', 'compiler', 'scheduling']);
   const chain = envs.find((e: { name: string }) => e.name === 'chain');
   assert.equal(chain.options.type, 'object');
   assert.ok('slip' in chain.options.properties);
@@ -265,6 +267,66 @@ test('the scheduling env over the protocol: graph observations as arrays, masked
   await a.ok('close', { session: made.session });
 });
 
+test('the chip placement env over the protocol: an episode of legal actions = the in-process PlacementEnv, illegal actions refused, bad options named', async () => {
+  const id = 'synth_h4_s8_1';
+  const made = await a.ok('make', { env: 'chip', options: { instance: id } });
+  assert.deepEqual(made.actionSpace, { kind: 'MaskedDiscrete', n: 144 }); // the generator's 12 x 12 grid
+  assert.deepEqual(made.observationSpace, { kind: 'ChipPlacementObs', maxCells: 144, cellFeatures: 6, globalFeatures: 3 });
+  const local = new PlacementEnv({ instances: [{ id }], maxCells: 144 });
+  const r0 = await a.ok('reset', { session: made.session, seed: 9 });
+  const l0 = local.reset({ seed: 9 });
+  const view = (obs: unknown) => ({ ...(JSON.parse(encode(obs)) as Record<string, unknown>), spec: { id } });
+  assert.deepEqual(r0.obs, view(l0.obs));
+  assert.deepEqual(r0.info.actionMask, Array.from(l0.info.actionMask!));
+  // the netlist graph a client embeds: nodes, nets in CSR form, the macro order
+  const nl = r0.info.netlist;
+  assert.equal(nl.kind.length, nl.numNodes);
+  assert.equal(nl.netStart.at(-1), nl.netPins.length);
+  assert.deepEqual(nl.canvas, { width: 600, height: 600, columns: 12, rows: 12 });
+  assert.equal(nl.macroOrder.length, 4);
+  assert.equal(nl.macroOrder[0], r0.obs.current);
+  let info = r0.info, steps = 0, ret = 0, localRet = 0, last;
+  for (;;) {
+    // illegal actions first: masked, out of space, not an integer; each leaves the episode as it was
+    const masked = info.actionMask.indexOf(0);
+    for (const action of [...(masked >= 0 ? [masked] : []), -1, 144, 2.5]) assertError(await a.call('step', { session: made.session, action }), 'invalid_action', '$.action');
+    const action = info.actionMask.indexOf(1);
+    const s = await a.ok('step', { session: made.session, action });
+    const l = local.step(action);
+    assert.deepEqual(s.obs, view(l.obs), `obs at step ${steps}`);
+    assert.equal(s.reward, l.reward);
+    assert.equal(s.terminated, l.terminated);
+    assert.deepEqual(s.info.actionMask, Array.from(l.info.actionMask!));
+    ret += s.reward; localRet += l.reward; steps++; last = s;
+    if (s.terminated || s.truncated) break;
+    info = s.info;
+  }
+  assert.equal(steps, 4);
+  assert.ok(last.reward < 0);
+  assert.equal(ret, localRet);
+  assert.equal(-ret, last.info.proxy); // rewardScale 1: the return is minus CT's proxy cost
+  assertError(await a.call('step', { session: made.session, action: 0 }), 'needs_reset');
+  await a.ok('close', { session: made.session });
+
+  const badOptions = [
+    [{}, '$.options.instance'],
+    [{ instance: 'synth_h4_s8_1', maxCell: 144 }, '$.options.maxCell'],
+    [{ instance: 'synth_h4_s8_1', maxCells: 100 }, '$.options.maxCells'], // fewer than the grid's 144
+    [{ instance: 'synth_h4_s8_1', maxCells: MAX_CELLS + 1 }, '$.options.maxCells'],
+    [{ instance: 'synth_h4_s8_1', maxCells: 200.5 }, '$.options.maxCells'],
+    [{ instance: 'synth_h4_s8_1', fdRounds: 0 }, '$.options.fdRounds'],
+    [{ instance: 'synth_h4_s8_1', fdRounds: 1e9 }, '$.options.fdRounds'],
+    [{ instance: 'synth_h4_s8_1', rewardScale: -1 }, '$.options.rewardScale'],
+    [{ instance: 'no_such_netlist' }, '$.options.instance'],
+    [{ instance: 'synth_h0_s8_1' }, '$.options.instance'],
+    [{ instance: `synth_h4_s8_p${MAX_GENERATED_NODES}_1` }, '$.options.instance'], // would hold the server for minutes
+    [{ instance: 'x'.repeat(129) }, '$.options.instance'],
+  ] as const;
+  for (const [options, path] of badOptions) assertError(await a.call('make', { env: 'chip', options }), 'bad_options', path);
+  assert.equal(server.sessionCount(), 0);
+  await stillServing();
+});
+
 test('the compiler env over the protocol: programs by id, the mask refuses attributor, a pass shrinks the module', { skip: llvmAvailable() && findTool('llvm-as') ? false : 'LLVM 14 is not installed' }, async () => {
   assertError(await a.call('make', { env: 'compiler', options: { programs: ['own/no-such'] } }), 'bad_options', '$.options');
   assertError(await a.call('make', { env: 'compiler', options: { programs: ['own/fib'], observation: 'pixels' } }), 'bad_options');
@@ -377,7 +439,7 @@ test('a token, when set, is required: header or first hello', async () => {
     assertError(await anon.call('hello', { token: 'wrong' }), 'unauthorized', '$.token');
     assertError(await anon.call('list'), 'unauthorized', null);
     assert.equal((await anon.ok('hello', { token: 'sesame' })).authenticated, true);
-    assert.equal((await anon.ok('list')).envs.length, 4);
+    assert.equal((await anon.ok('list')).envs.length, 5);
     await anon.close();
     const withHeader = await WsClient.open(s.url, { authorization: 'Bearer sesame' });
     assert.equal((await withHeader.ok('make', { env: 'chain' })).actionSpace.n, 2);

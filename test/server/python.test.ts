@@ -16,6 +16,7 @@ import { ENVS } from '../../src/server/registry.js';
 import { encode } from '../../src/server/protocol.js';
 import { findTool, llvmAvailable } from '../../src/problems/compiler/llvm.js';
 import { tempDir } from '../tmp.js';
+import { PlacementEnv } from '../../src/problems/chip/rl-env.js';
 
 // The compiler env compiles its programs on make: into a cache of this test's own.
 process.env.SELFOPT_CACHE ??= tempDir('selfopt-python-compiler-');
@@ -79,6 +80,8 @@ const cases: { env: string; options: Record<string, unknown>; seed: number; acti
   { env: 'scheduling', options: { instance: 'synthetic_batch3_5exec' }, seed: 4, actionSeed: 3, transport: 'ws' },
   // CompilerGym's task from Python: real LLVM passes, the mask leaving out attributor
   { env: 'compiler', options: { programs: ['own/fib'], maxSteps: 8 }, seed: 2, actionSeed: 4, transport: 'ws' },
+  // Circuit Training's setting: macro placement on a small generated netlist
+  { env: 'chip', options: { instance: 'synth_h4_s8_1' }, seed: 6, actionSeed: 5, transport: 'ws' },
 ];
 const noLlvm = llvmAvailable() && findTool('llvm-as') ? false : 'LLVM 14 is not installed';
 
@@ -95,6 +98,42 @@ test('python3 example agent runs against the server', { skip }, async () => {
   const { stdout } = await run('python3', [resolve(CLIENT_DIR, 'example_agent.py'), server.url.replace(/^http/, 'ws'), 'bandit', '{}'], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
   assert.equal(stdout.trim().split('\n').length, 3);
   assert.match(stdout, /episode 0: return [\d.]+ in 8 steps \(terminated\)/);
+});
+
+test('python3 places a chip over the shipped client: a first-legal-cell agent plays the chip env to the end, its return = the in-process PlacementEnv\'s', { skip }, async () => {
+  const id = 'synth_h8_s40_1', seed = 3;
+  const code = `import json, sys; sys.path.insert(0, ${JSON.stringify(CLIENT_DIR)})
+from selfopt_client import SelfoptEnv
+env = SelfoptEnv("chip", {"instance": ${JSON.stringify(id)}}, url=${JSON.stringify(server.url.replace(/^http/, 'ws'))})
+obs, info = env.reset(seed=${seed})
+nodes = info["netlist"]["numNodes"]
+actions, ret, done = [], 0.0, False
+while not done:
+    a = info["actionMask"].index(1)
+    obs, reward, terminated, truncated, info = env.step(a)
+    actions.append(a)
+    ret += reward
+    done = terminated or truncated
+env.close()
+print(json.dumps({"nodes": nodes, "actions": actions, "return": ret, "terminated": terminated, "proxy": info["proxy"]}))`;
+  const { stdout } = await run('python3', ['-c', code], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+  const py = JSON.parse(stdout) as { nodes: number; actions: number[]; return: number; terminated: boolean; proxy: number };
+  assert.equal(py.terminated, true);
+  assert.equal(py.actions.length, 8); // one decision per hard macro
+  const local = new PlacementEnv({ instances: [{ id }], maxCells: 144 });
+  let { info } = local.reset({ seed });
+  let ret = 0, proxy = NaN;
+  for (const a of py.actions) {
+    assert.equal(a, info.actionMask!.indexOf(1), 'python chose the first legal cell of the same mask');
+    const r = local.step(a);
+    ret += r.reward;
+    info = r.info;
+    if (r.terminated) proxy = r.info['proxy'] as number;
+  }
+  assert.equal(py.return, ret);
+  assert.equal(py.proxy, proxy);
+  assert.ok(py.nodes > 0);
+  assert.equal(server.sessionCount(), 0, 'the python client closed its session');
 });
 
 test('python3 protocol overhead on a trivial env (reported, not asserted: the bar is checked by clients/python/bench_client.py)', { skip }, async (t) => {

@@ -31,6 +31,8 @@ export interface InstanceSpec {
 }
 
 const loaded = new Map<string, ChipInstance>();
+/** Instances kept loaded per thread (oldest forgotten first; an env keeps its own). */
+const MAX_LOADED = 32;
 
 /** Loads (once per thread) the instance a spec names; the env and the policy share it. */
 export function loadSpec(spec: InstanceSpec): ChipInstance {
@@ -43,6 +45,8 @@ export function loadSpec(spec: InstanceSpec): ChipInstance {
       inst = loadReal(r, { netlist: spec.netlist, plc: spec.plc, references: {} });
     } else inst = generateInstance(spec.id);
     loaded.set(key, inst);
+    // A trainer names a few instances; a server's clients may name any number (src/server/chip-env.ts).
+    if (loaded.size > MAX_LOADED) loaded.delete(loaded.keys().next().value!);
   }
   return inst;
 }
