@@ -57,7 +57,7 @@ export interface SavedTrainState<T> { state: T; weights: Record<string, string> 
  * A trainer's resumable state as one unit: `<name>.json` and the weight files it names. Every
  * save writes its weights under new names (`<name>.<key>.<n>.ckpt`), then the JSON naming them
  * (atomically, last), then removes the files no longer named. Whatever JSON is on disk therefore
- * names weights written before it: a run killed at any point (SIGKILL, power loss) resumes with
+ * names weights written before it: a process killed at any point (SIGKILL) resumes with
  * the weights, optimizer state and step count of one save, never of two. A save may leave a key
  * out: the file the previous save named for it is kept. `legacy` names the weight files of a state
  * directory from before the JSON named them (`{ weights: 'gap-state.ckpt' }`), read when present.
@@ -223,15 +223,21 @@ function checkSameRun(stateDir: string, run: SavedRun): void {
   const path = join(stateDir, 'run.json');
   const kept = (opts: Record<string, string>) => Object.fromEntries(Object.entries(opts).filter(([k]) => !RUN_ONLY_OPTION.test(k)).sort(([a], [b]) => a.localeCompare(b)));
   const now = { seed: run.seed, instances: run.instances, options: kept(run.options) };
-  if (!existsSync(path)) {
-    // A state directory from before run.json (or a fresh one): this run defines it.
+  // Only a directory holding what a trainer wrote (its state, curve, demonstrations) is bound to
+  // its run. A run that failed before training (a refused option, data not found) left only
+  // run.json and its wall time: the corrected command starts afresh there, rather than being
+  // refused for differing from a run that trained nothing.
+  const trained = readdirSync(stateDir).some((f) => f !== 'run.json' && f !== 'wall-seconds');
+  if (!trained || !existsSync(path)) {
+    // A fresh directory, one from before run.json, or one no run trained in: this run defines it.
+    if (!trained) rmSync(join(stateDir, 'wall-seconds'), { force: true });
     writeFileAtomic(path, JSON.stringify(now, null, 2) + '\n');
     return;
   }
   const saved = readTrainState<SavedRun>(path);
   const diffs: string[] = [];
   if (saved.seed !== now.seed) diffs.push(`--seed ${now.seed} (saved: ${saved.seed})`);
-  if (JSON.stringify(saved.instances) !== JSON.stringify(now.instances)) diffs.push(`instances ${now.instances.join(',')} (saved: ${(saved.instances ?? []).join(',')})`);
+  if (JSON.stringify(saved.instances) !== JSON.stringify(now.instances)) diffs.push(instancesDiff(saved.instances ?? [], now.instances));
   const savedOpts = kept(saved.options ?? {});
   for (const k of [...new Set([...Object.keys(savedOpts), ...Object.keys(now.options)])].sort()) {
     if (savedOpts[k] !== now.options[k]) diffs.push(`--opt ${k}=${now.options[k] ?? '(default)'} (saved: ${savedOpts[k] ?? '(default)'})`);
@@ -239,6 +245,14 @@ function checkSameRun(stateDir: string, run: SavedRun): void {
   if (diffs.length > 0) {
     throw new SelfoptError(`the saved training state was made by another run: ${diffs.join('; ')}`, stateDir, 'the seed, instances and --opt values of the run that made it (the budget may change), --fresh to start over, or another --state');
   }
+}
+
+/** How two instance lists differ, short enough for one line when they hold a hundred programs. */
+function instancesDiff(saved: readonly string[], now: readonly string[]): string {
+  const added = now.filter((i) => !saved.includes(i)), removed = saved.filter((i) => !now.includes(i));
+  const some = (xs: string[]) => xs.slice(0, 5).join(',') + (xs.length > 5 ? `, ... (${xs.length})` : '');
+  const parts = [added.length > 0 ? `added ${some(added)}` : '', removed.length > 0 ? `removed ${some(removed)}` : ''].filter(Boolean);
+  return `instances: ${now.length} (saved: ${saved.length})${parts.length > 0 ? `, ${parts.join(', ')}` : ', in another order'}`;
 }
 
 /** Identifies one version of a file (an atomic write replaces the inode): '' when absent. */

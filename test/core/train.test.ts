@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -84,7 +84,7 @@ test('train: a state directory resumes only the run that made it (seed, instance
   const refused = (e: SelfoptError) => e instanceof SelfoptError && !e.message.includes('\n') && e.message.includes(join(dir, 'state')) && /--fresh/.test(e.message);
   await assert.rejects(train(opts(dir, { options: { checkpoint: 'y', lr: '0.1' } })), (e: SelfoptError) => refused(e) && /--opt lr=0.1 \(saved: \(default\)\)/.test(e.message));
   await assert.rejects(train(opts(dir, { seed: 2 })), (e: SelfoptError) => refused(e) && /--seed 2 \(saved: 1\)/.test(e.message));
-  await assert.rejects(train(opts(dir, { instances: ['2', '4'] })), (e: SelfoptError) => refused(e) && /instances 2,4 \(saved: 2,4,9\)/.test(e.message));
+  await assert.rejects(train(opts(dir, { instances: ['2', '4'] })), (e: SelfoptError) => refused(e) && /instances: 2 \(saved: 3\), removed 9 \(at /.test(e.message));
   assert.equal(readFileSync(join(dir, 'ckpt', 'averager.ckpt'), 'utf8'), '5', 'nothing trained by a refused run');
   // --fresh starts over under the new options
   await train(opts(dir, { budget: { steps: 1 }, options: { lr: '0.1' }, fresh: true }));
@@ -92,6 +92,20 @@ test('train: a state directory resumes only the run that made it (seed, instance
   // a state file that does not parse is one clear error, not a stack trace
   writeFileSync(join(dir, 'state', 'run.json'), '{"seed": 1, "inst');
   await assert.rejects(train(opts(dir, { options: { lr: '0.1' } })), (e: SelfoptError) => e instanceof SelfoptError && /unreadable training state .*run\.json.*--fresh starts the run over/.test(e.message));
+});
+
+test('train: a run that failed before training binds nothing: the corrected command starts there, its wall time not counted', async () => {
+  const dir = tempDir('selfopt-train-');
+  // What a run refused after its state directory was made leaves: its run.json and wall time.
+  mkdirSync(join(dir, 'state'), { recursive: true });
+  writeFileSync(join(dir, 'state', 'run.json'), JSON.stringify({ seed: 1, instances: ['2', '4', '9'], options: { lr: '0.5' } }));
+  writeFileSync(join(dir, 'state', 'wall-seconds'), '1000');
+  await train(opts(dir, { budget: { steps: 1 } }));
+  assert.equal(readFileSync(join(dir, 'ckpt', 'averager.ckpt'), 'utf8'), '2');
+  assert.ok(JSON.parse(readFileSync(join(dir, 'ckpt', 'averager.json'), 'utf8')).wallSeconds < 1000);
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'state', 'run.json'), 'utf8')).options, {});
+  // Once it trained, the directory is bound to it.
+  await assert.rejects(train(opts(dir, { options: { lr: '0.5' } })), /made by another run: --opt lr=0.5 \(saved: \(default\)\)/);
 });
 
 test('train: --fresh deletes a state directory, never another directory given as --state', async () => {
