@@ -148,8 +148,8 @@ export function sampleBatch(buffer: ImitationEpisode[], n: number, rng: Rng): { 
  * (float32 inputs as float32). The header holds each episode's step count and scalars and each
  * structure's sizes; the arrays are, in order, each structure's (shared by the steps of its
  * episode, stored once), then per episode its labels, its steps' structure indices and each
- * step.s inputs. The shipped batch config (80 episodes of a 20-job TPC-H batch) makes 1.3-1.6 MB
- * per episode, about 130 MB in all: as JSON numbers it would be several times that.
+ * step's inputs. The shipped batch config (80 episodes of a 20-job TPC-H batch) makes 1.3-1.6 MB
+ * per episode (measured), 110-130 MB in all: as JSON numbers it would be several times that.
  */
 export function saveImitationBuffer(path: string, buffer: ImitationEpisode[]): void {
   const index = new Map<Structure, number>();
