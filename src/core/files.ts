@@ -1,7 +1,8 @@
 /** File helpers shared by every writer: atomic writes so a killed run never leaves half a file. */
-import { mkdirSync, mkdtempSync, renameSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, writeFileSync, writeSync, rmSync } from 'node:fs';
+import { endianness, tmpdir } from 'node:os';
 import { dirname, basename, join } from 'node:path';
+import { SelfoptError } from './errors.js';
 
 /** Writes `data` to `path` atomically: a temp file in the same directory, then rename. */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
@@ -24,4 +25,91 @@ export async function inTempDir<T>(prefix: string, body: (dir: string) => Promis
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The typed arrays an arrays file holds, by their kind number in the file. */
+const ARRAY_KINDS = [Float64Array, Float32Array, Int32Array, Uint8Array] as const;
+export type StoredArray = Float64Array | Float32Array | Int32Array | Uint8Array;
+type ArrayKind = (typeof ARRAY_KINDS)[number];
+const ARRAYS_MAGIC = 'selfopt-arrays\0\0';
+const pad8 = (n: number) => (n + 7) & ~7;
+
+/**
+ * A JSON header and a sequence of typed arrays in one file, for state too large to write as JSON
+ * numbers (a trainer's replay buffer): the values are stored as they are in memory, exactly.
+ * Layout: 16 bytes of magic "selfopt-arrays\0\0", uint32 header length H, uint32 array count,
+ * H bytes of UTF-8 JSON, then per array uint32 kind (0 Float64, 1 Float32, 2 Int32, 3 Uint8),
+ * uint32 element count and the elements; the header and each array padded with zeros to a
+ * multiple of 8 bytes. Integers and elements little-endian (a big-endian host is refused).
+ * Written atomically (temp file + rename), array by array (no copy of the whole).
+ */
+export function writeArrays(path: string, header: unknown, arrays: Iterable<StoredArray>): void {
+  if (endianness() !== 'LE') throw new SelfoptError('a big-endian host', 'writeArrays', 'a little-endian host (the arrays are written as they are in memory)');
+  const list = [...arrays];
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const pre = Buffer.alloc(pad8(24 + json.length));
+  pre.write(ARRAYS_MAGIC, 0, 'latin1');
+  pre.writeUInt32LE(json.length, 16);
+  pre.writeUInt32LE(list.length, 20);
+  json.copy(pre, 24);
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, pre);
+    const head = Buffer.alloc(8), zeros = new Uint8Array(8);
+    for (const a of list) {
+      const kind = ARRAY_KINDS.findIndex((K) => a instanceof K);
+      head.writeUInt32LE(kind, 0);
+      head.writeUInt32LE(a.length, 4);
+      writeSync(fd, head);
+      writeSync(fd, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+      writeSync(fd, zeros, 0, pad8(a.byteLength) - a.byteLength);
+    }
+    closeSync(fd);
+    renameSync(tmp, path);
+  } catch (e) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/**
+ * Reads a file of writeArrays: its header, and its arrays in order through `next(Kind)`, which
+ * copies the next array out (so the file's bytes are not kept alive) and throws a clear error
+ * when the file ends early or holds another kind there; `done()` checks nothing is left over.
+ */
+export function readArrays(path: string): { header: unknown; next<K extends ArrayKind>(kind: K): InstanceType<K>; done(): void } {
+  if (endianness() !== 'LE') throw new SelfoptError('a big-endian host', path, 'a little-endian host (the arrays were written as they are in memory)');
+  const buf = readFileSync(path);
+  const bad = (what: string) => new SelfoptError(what, path, 'a file written by writeArrays (the trainer\'s saved state); --fresh starts the run over');
+  if (buf.length < 24 || buf.toString('latin1', 0, 16) !== ARRAYS_MAGIC) throw bad('not an arrays file (no "selfopt-arrays" magic)');
+  const hlen = buf.readUInt32LE(16), count = buf.readUInt32LE(20);
+  if (24 + hlen > buf.length) throw bad(`truncated arrays file: the header needs ${24 + hlen} bytes, got ${buf.length}`);
+  let header: unknown;
+  try {
+    header = JSON.parse(buf.toString('utf8', 24, 24 + hlen));
+  } catch (e) {
+    throw bad(`unreadable arrays header: ${(e as Error).message}`);
+  }
+  let at = pad8(24 + hlen), index = 0;
+  return {
+    header,
+    next<K extends ArrayKind>(kind: K): InstanceType<K> {
+      if (index >= count || at + 8 > buf.length) throw bad(`array ${index} is missing (the file holds ${count}, ${buf.length} bytes)`);
+      const k = buf.readUInt32LE(at), n = buf.readUInt32LE(at + 4);
+      if (ARRAY_KINDS[k] !== kind) throw bad(`array ${index} is a ${ARRAY_KINDS[k]?.name ?? `kind ${k}`}, expected a ${kind.name}`);
+      const bytes = n * kind.BYTES_PER_ELEMENT;
+      if (at + 8 + bytes > buf.length) throw bad(`truncated arrays file: array ${index} needs ${at + 8 + bytes} bytes, got ${buf.length}`);
+      const out = new kind(n);
+      new Uint8Array(out.buffer).set(buf.subarray(at + 8, at + 8 + bytes));
+      at += 8 + pad8(bytes);
+      index++;
+      return out as InstanceType<K>;
+    },
+    done() {
+      if (index !== count || at !== buf.length) throw bad(`${count - index} arrays (${buf.length - at} bytes) left unread`);
+    },
+  };
 }

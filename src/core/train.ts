@@ -54,7 +54,8 @@ export function readTrainState<T>(path: string): T {
 export interface SavedTrainState<T> { state: T; weights: Record<string, string> }
 
 /**
- * A trainer's resumable state as one unit: `<name>.json` and the weight files it names. Every
+ * A trainer's resumable state as one unit: `<name>.json` and the weight files it names (or any
+ * other file of state too large for the JSON, such as a replay buffer: core/files.ts writeArrays). Every
  * save writes its weights under new names (`<name>.<key>.<n>.ckpt`), then the JSON naming them
  * (atomically, last), then removes the files no longer named. Whatever JSON is on disk therefore
  * names weights written before it: a process killed at any point (SIGKILL) resumes with

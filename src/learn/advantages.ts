@@ -152,4 +152,26 @@ export class AverageRewardRate {
   rate(): number {
     return this.timeSum === 0 ? 0 : this.rewardSum / this.timeSum;
   }
+
+  /** Everything the rate depends on, to resume it exactly (the running sums too: they carry their rounding). */
+  state(): AverageRewardRateState {
+    return { window: this.window, next: this.next, count: this.count, rewardSum: this.rewardSum, timeSum: this.timeSum, rewards: this.rewards.slice(0, this.count), durations: this.durations.slice(0, this.count) };
+  }
+
+  /** A rate as it was when `s` was taken. */
+  static fromState(s: AverageRewardRateState): AverageRewardRate {
+    const ok = Number.isInteger(s.count) && s.count >= 0 && s.count <= s.window && s.rewards.length === s.count && s.durations.length === s.count && Number.isInteger(s.next) && s.next >= 0 && s.next < s.window && (s.count === s.window || s.next === s.count);
+    if (!ok) throw new SelfoptError(`inconsistent state (window ${s.window}, count ${s.count}, next ${s.next}, ${s.rewards.length} rewards, ${s.durations.length} durations)`, 'AverageRewardRate.fromState', 'a state taken by state()');
+    const r = new AverageRewardRate(s.window);
+    r.rewards.set(s.rewards);
+    r.durations.set(s.durations);
+    r.next = s.next;
+    r.count = s.count;
+    r.rewardSum = s.rewardSum;
+    r.timeSum = s.timeSum;
+    return r;
+  }
 }
+
+/** AverageRewardRate's state: the filled part of its window and its running sums. */
+export interface AverageRewardRateState { window: number; next: number; count: number; rewardSum: number; timeSum: number; rewards: Float64Array; durations: Float64Array }

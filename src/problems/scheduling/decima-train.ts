@@ -23,10 +23,12 @@
  * the same up to the entropy balance, which the weights set); rewards are seconds / rewardScale
  * (decima-sim: ms / 1e5, the same with rewardScale 100).
  */
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
 import { trainStateFiles } from '../../core/train.js';
+import { readArrays, writeArrays } from '../../core/files.js';
 import { configOption, countFrom, NON_NEGATIVE, PROBABILITY, type FieldRule } from '../../core/options.js';
 import type { TrainBudget, TrainContext } from '../../core/problem.js';
 import { Adam, AverageRewardRate, reinforceAdvantages, tidy, tensor, sum, mul, sub, add, reshape, gather, pick, saveCheckpoint, loadCheckpoint, readCheckpoint, type AdamState } from '../../learn/index.js';
@@ -34,7 +36,7 @@ import { makeEnv } from './evaluate.js';
 import type { SchedulingInstance } from './instances.js';
 import { sweepAlpha, sweepRankShape, SWEEP_EPISODES } from './heuristics.js';
 import type { JobOrder, RankShape } from './weighted-fair.js';
-import { imitationGradient, sampleBatch, expertFromInputs, type ImitationEpisode } from './decima-imitation.js';
+import { imitationGradient, sampleBatch, expertFromInputs, saveImitationBuffer, loadImitationBuffer, type ImitationEpisode } from './decima-imitation.js';
 import { Rollouts } from './decima-rollouts.js';
 import { DecimaNet, DECIMA_NET_DEFAULTS, JOB_EXTRAS, JOB_EXTRAS_FULL, STAGE_EXTRAS, chosenStageHeads, type Step, type DecimaNetOptions } from './decima-net.js';
 
@@ -220,6 +222,27 @@ interface SavedState {
   config: DecimaConfig;
 }
 
+/**
+ * The state's files beside the weights: what carries over from one iteration to the next and
+ * would make a resumed run differ from an uninterrupted one if it started empty. `buffer` (the
+ * imitation buffer, decima-imitation.ts saveImitationBuffer) is saved when imitationIterations > 0
+ * (empty once imitation is over), `rewardRate` (the differential reward's window) when
+ * differentialReward is on.
+ */
+const RATE_FORMAT = 'average-reward-rate-1';
+function saveRewardRate(path: string, rate: AverageRewardRate): void {
+  const { rewards, durations, ...scalars } = rate.state();
+  writeArrays(path, { format: RATE_FORMAT, ...scalars }, [rewards, durations]);
+}
+function loadRewardRate(path: string): AverageRewardRate {
+  const r = readArrays(path);
+  const h = r.header as { format?: string; window: number; next: number; count: number; rewardSum: number; timeSum: number };
+  if (h?.format !== RATE_FORMAT) throw new SelfoptError(`not a saved reward rate (format ${JSON.stringify(h?.format)})`, path, `a file of format ${RATE_FORMAT} (the trainer's saved state); --fresh starts the run over`);
+  const rate = AverageRewardRate.fromState({ ...h, rewards: r.next(Float64Array), durations: r.next(Float64Array) });
+  r.done();
+  return rate;
+}
+
 /** Trains a Decima net; resumes from ctx.stateDir when a saved state is there. */
 export async function trainDecima(instances: SchedulingInstance[], budget: TrainBudget, ctx: TrainContext): Promise<DecimaNet> {
   if (instances.length === 0) throw new SelfoptError('no training instances', 'Decima training', 'at least one train-split instance');
@@ -241,12 +264,15 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
   const I = cfg.imitationIterations;
   let opt = new Adam(net.parameters(), { lr: I > 0 ? cfg.imitationLearningRate : cfg.learningRate });
   const envs = instances.map((i) => makeEnv(i));
-  const rate = cfg.differentialReward ? new AverageRewardRate(cfg.averageRewardWindow) : null;
+  let rate = cfg.differentialReward ? new AverageRewardRate(cfg.averageRewardWindow) : null;
+  // The imitation buffer: the labelled episodes of the last imitationBuffer iterations.
+  let buffer: ImitationEpisode[] = [];
   let rng = ctx.rng.split('train');
   let iteration = 0, elapsedBefore = 0, resetProb = cfg.resetProbInit;
 
   // Resume
-  // The state (iteration, Adam's moments, Rng) and the weights it goes with, saved as one unit.
+  // The state (iteration, Adam's moments, Rng), the weights, the imitation buffer and the reward
+  // rate's window it goes with, saved as one unit.
   const saved = trainStateFiles<SavedState>(ctx.stateDir, 'decima-state', { weights: 'decima-state.ckpt' });
   const resumed = saved.load();
   const weightsPath = resumed?.weights['weights'];
@@ -259,6 +285,15 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
   }
   if (resumed && weightsPath) {
     const s = resumed.state;
+    // A state saved before the buffer and the window were (no file named for them) resumes where
+    // they were empty (no imitation iteration yet or none left; no REINFORCE iteration yet), and
+    // is refused where they were not: resumed with them empty, it would not remake an
+    // uninterrupted run (the manifest's command would not remake the weights).
+    const lost = [
+      s.iteration > 0 && s.iteration < I && !resumed.weights['buffer'] ? `the imitation buffer (iteration ${s.iteration} of ${I} imitation iterations)` : '',
+      rate && s.iteration > I && !resumed.weights['rewardRate'] ? `the differential reward's window (iteration ${s.iteration}, ${s.iteration - I} of them REINFORCE)` : '',
+    ].filter((x) => x !== '');
+    if (lost.length > 0) throw new SelfoptError(`the saved training state lacks ${lost.join(' and ')}: it was saved by a version of selfopt that did not save them, and resumed without them the run would not be the one its command makes`, join(ctx.stateDir, 'decima-state.json'), 'a state saved with them; --fresh starts the run over');
     loadCheckpoint(weightsPath, net);
     iteration = s.iteration;
     if (iteration >= I) opt.lr = cfg.learningRate;
@@ -266,11 +301,20 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
     elapsedBefore = s.elapsedS;
     resetProb = s.resetProb;
     rng = Rng.fromState(s.rng);
+    if (resumed.weights['buffer']) buffer = loadImitationBuffer(resumed.weights['buffer']);
+    if (rate && resumed.weights['rewardRate']) {
+      rate = loadRewardRate(resumed.weights['rewardRate']);
+      if (rate.window !== cfg.averageRewardWindow) throw new SelfoptError(`a saved reward-rate window of ${rate.window} steps`, resumed.weights['rewardRate'], `averageRewardWindow ${cfg.averageRewardWindow} (the run that made the state)`);
+    }
   }
   const hyper = { ...cfg, numExecutors: E, instances: instances.map((i) => i.id) } as unknown as Record<string, unknown>;
   const save = () => {
     const s: SavedState = { iteration, elapsedS: elapsedBefore + (performance.now() - t0) / 1000, resetProb, rng: rng.state(), adam: opt.getState(), config: cfg };
-    saved.save(s, { weights: (path) => saveCheckpoint(path, net, { hyperparameters: hyper, command: ctx.command, seed: ctx.seed }) });
+    saved.save(s, {
+      weights: (path) => saveCheckpoint(path, net, { hyperparameters: hyper, command: ctx.command, seed: ctx.seed }),
+      ...(I > 0 ? { buffer: (path: string) => saveImitationBuffer(path, buffer) } : {}),
+      ...(rate ? { rewardRate: (path: string) => saveRewardRate(path, rate!) } : {}),
+    });
   };
 
   const rollouts = await Rollouts.create(net, instances, cfg);
@@ -283,7 +327,6 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
     const alphas = iteration < I ? instances.map(expertAlphaOf) : [];
     const shapes = iteration < I ? instances.map(expertShapeOf) : [];
     if (cfg.teacherRollouts > 0 && instances.some((i) => i.workload.kind !== 'batch')) throw new SelfoptError('a rollout teacher on a stream', 'Decima imitation', 'batch instances (a replayed stream would hold its future arrivals)');
-    const buffer: ImitationEpisode[] = [];
     while (iteration < maxIter && !timeUp()) {
       // A turn of the event loop lets a stop (Ctrl-C) in: the state is saved below, `out` is not written.
       await new Promise((r) => setImmediate(r));
@@ -317,7 +360,11 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
           loss: loss / n, stageAgreement: stageHits / n, limitAgreement: limitHits / n,
           elapsedS: elapsedBefore + (performance.now() - t0) / 1000,
         });
-        if (iteration === I) opt = new Adam(net.parameters(), { lr: cfg.learningRate });
+        if (iteration === I) {
+          opt = new Adam(net.parameters(), { lr: cfg.learningRate });
+          // Imitation is over: its states are not sampled again (nor saved).
+          buffer = [];
+        }
       } else {
         const kr = k - I;
         const inst = instances[k % instances.length]!, env = envs[k % instances.length]!;

@@ -111,6 +111,8 @@ test('RL: a save killed after a chunk\'s weights and before its update count res
   try {
     const specs = [{ id: 'synth_h6_s24_101' }];
     const run = (state: string, steps: number) => trainRl(specs, { steps }, { seed: 1, rng: new Rng(1), quick: true, options: {}, stateDir: join(dir, state), out: join(dir, `${state}.ckpt`), command: 'test', log: () => {}, progress: () => {} }, TINY);
+    // Exactly equal to the straight run b: each chunk is its own PPO run (seed + updates so far, a fresh
+    // Adam) from the last chunk's weights, and TINY's chunks are 1 update, so a resume lands on a chunk boundary.
     await killedSave(dir, run, 1, 2);
     const env = new PlacementEnv({ instances: specs, maxCells: 144 });
     const { obs } = env.reset({ seed: 3 });

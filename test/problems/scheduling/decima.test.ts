@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../../src/core/rng.js';
@@ -169,11 +169,70 @@ test('Decima: a save killed after its weights and before its state JSON resumes 
   const inst = synthetic('synthetic_batch4_5exec_train');
   const dir = mkdtempSync(join(tmpdir(), 'decima-kill-'));
   try {
-    const options = { 'decima.workers': '0', 'decima.resetProbInit': '0', 'decima.episodesPerIteration': '2' };
+    // Imitation through iteration 2 (the kill falls in it, with a buffer to save), then REINFORCE with the differential reward.
+    const options = { 'decima.workers': '0', 'decima.resetProbInit': '0', 'decima.episodesPerIteration': '2', 'decima.imitationIterations': '3', 'decima.imitationUpdates': '2', 'decima.imitationBatch': '16', 'decima.differentialReward': '1' };
     const run = (state: string, steps: number) => trainDecima([inst], { steps }, { ...trainCtx(join(dir, state), options), out: join(dir, `${state}.ckpt`) });
     const { whole, resumed } = await killedSave(dir, run, 2, 4);
     assert.deepEqual(resumed.parameters().map((p) => Array.from(p.data)), whole.parameters().map((p) => Array.from(p.data)));
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('Decima: 2 iterations then a resume to 4 train the same weights as 4 straight, with the imitation buffer and the differential reward\'s window carried over', async () => {
+  const inst = synthetic('synthetic_batch4_5exec_train');
+  const base = { 'decima.workers': '0', 'decima.episodesPerIteration': '4' };
+  const cases: Record<string, Record<string, string>> = {
+    // Resumed in the middle of imitation, its minibatches drawn from the buffer of iterations 0-1.
+    imitation: { ...base, 'decima.imitationIterations': '4', 'decima.imitationBuffer': '10', 'decima.imitationUpdates': '4', 'decima.imitationBatch': '32' },
+    // Resumed after 2 REINFORCE iterations, whose rewards are in the window.
+    differentialReward: { ...base, 'decima.differentialReward': '1' },
+  };
+  // The largest weight difference per case, all measured before the one assertion.
+  const maxDiffs: Record<string, number> = {};
+  for (const [name, options] of Object.entries(cases)) {
+    const dir = mkdtempSync(join(tmpdir(), 'decima-resume-'));
+    try {
+      const run = (state: string, steps: number) => trainDecima([inst], { steps }, { ...trainCtx(join(dir, state), options), out: join(dir, `${state}.ckpt`) });
+      const straight = await run('straight', 4);
+      await run('resumed', 2);
+      const resumed = await run('resumed', 4);
+      const w = (n: DecimaNet) => n.parameters().flatMap((p) => Array.from(p.data));
+      const a = w(straight), b = w(resumed);
+      maxDiffs[name] = a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  assert.deepEqual(maxDiffs, { imitation: 0, differentialReward: 0 }, 'largest difference between the resumed and the straight run\'s weights');
+});
+
+test('Decima: a state saved before the imitation buffer and the reward window were is refused in one line where they held something, resumed where they were empty', async () => {
+  const inst = synthetic('synthetic_batch4_5exec_train');
+  const base = { 'decima.workers': '0', 'decima.episodesPerIteration': '2', 'decima.imitationUpdates': '2', 'decima.imitationBatch': '16' };
+  // The state as the old trainer left it: its JSON names the weights only.
+  const makeOld = (dir: string) => {
+    const path = join(dir, 'decima-state.json');
+    const s = JSON.parse(readFileSync(path, 'utf8')) as { files: Record<string, string> };
+    for (const k of Object.keys(s.files)) if (k !== 'weights') { rmSync(join(dir, s.files[k]!)); delete s.files[k]; }
+    writeFileSync(path, JSON.stringify(s));
+  };
+  const cases: [Record<string, string>, RegExp | null][] = [
+    [{ ...base, 'decima.imitationIterations': '3' }, /lacks the imitation buffer \(iteration 2 of 3 imitation iterations\)/],
+    [{ ...base, 'decima.differentialReward': '1' }, /lacks the differential reward's window \(iteration 2, 2 of them REINFORCE\)/],
+    // Imitation over at iteration 2, no differential reward: nothing was lost, the state resumes.
+    [{ ...base, 'decima.imitationIterations': '2' }, null],
+  ];
+  for (const [options, refused] of cases) {
+    const dir = mkdtempSync(join(tmpdir(), 'decima-old-'));
+    try {
+      await trainDecima([inst], { steps: 2 }, trainCtx(dir, options));
+      makeOld(dir);
+      const resume = trainDecima([inst], { steps: 3 }, trainCtx(dir, options));
+      if (refused) await assert.rejects(resume, (e: unknown) => e instanceof SelfoptError && !e.message.includes('\n') && refused.test(e.message) && /decima-state\.json.*--fresh/.test(e.message));
+      else assert.ok(await resume);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 });
