@@ -58,6 +58,20 @@ export function crossable(e: unknown): unknown {
   return e;
 }
 
+/**
+ * The user error of a cell that failed, as the side that ran it (runner, coordinator) reports
+ * it: one clause, the cell's own what and expected, with the cell added to its where ("runs code
+ * X, ... (at worker W, cell C); expected workers on the same commit ..."), not the whole message
+ * wrapped in a second "(at cell C); expected ...". A message not in SelfoptError's form (what
+ * (at where); expected ...) is the what, the cell its where.
+ */
+export function cellUserError(message: string, cell: Cell): SelfoptError {
+  const at = `cell ${cell.problem}/${cell.instance.id}/${cell.solver}/seed ${cell.seed}`;
+  const m = /^([\s\S]*) \(at ([\s\S]*?)\); expected ([\s\S]*)$/.exec(message);
+  const resume = 'finished cells stay recorded, rerun with --resume';
+  return m ? new SelfoptError(m[1]!, `${m[2]}, ${at}`, `${m[3]} (${resume})`) : new SelfoptError(message, at, `the cell to finish; ${resume}`);
+}
+
 /** Whether `e` is a user error, here or after crossing; and its message without the prefix. */
 export function userError(e: unknown): { user: boolean; message: string } {
   const message = errorMessage(e);

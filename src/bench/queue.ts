@@ -22,7 +22,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { SelfoptError, errorMessage } from '../core/errors.js';
 import { codeVersion, machineInfo } from '../core/version.js';
 import { getProblem } from '../problems/all.js';
-import { cellPoolOptions, crossable, userError, type Cell, type CellResult } from './cell.js';
+import { cellPoolOptions, cellUserError, crossable, userError, type Cell, type CellResult } from './cell.js';
 import { cellKey } from './store.js';
 
 /** The queue every coordinator and worker share unless told otherwise (`--queue-name`). */
@@ -154,9 +154,7 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcom
     if (!cell || failure) return;
     const where = `cell ${cell.problem}/${cell.instance.id}/${cell.solver}/seed ${cell.seed}`;
     const { user, message } = userError(new Error(reason));
-    failure = user
-      ? new SelfoptError(message, where, 'the cell to finish; finished cells stay recorded, rerun with --resume')
-      : new Error(`${where} failed on a worker: ${reason}`);
+    failure = user ? cellUserError(message, cell) : new Error(`${where} failed on a worker: ${reason}`);
     wake();
   };
   events.on('completed', ({ jobId, returnvalue }) => {
@@ -301,7 +299,7 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
     const label = `${cell.problem}/${cell.instance.id}/${cell.solver}/seed ${cell.seed}`;
     let r: CellResult;
     try {
-      // Where: this worker; the coordinator's error names the cell.
+      // Where: this worker; the coordinator adds the cell to it (cellUserError).
       if (job.data.codeVersion !== version) throw new SelfoptError(`runs code ${version}, the run was started with ${job.data.codeVersion}`, `worker ${me}`, 'workers on the same commit as the coordinator');
       await gate.enter(cell.problem);
       try {

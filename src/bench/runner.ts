@@ -18,7 +18,7 @@ import { checkOptions } from '../core/options.js';
 import type { InstanceRef, Problem } from '../core/problem.js';
 import { codeVersion, machineInfo } from '../core/version.js';
 import { getProblem } from '../problems/all.js';
-import { type Cell, type CellResult, cellPoolOptions, configHash, gridHash, userError } from './cell.js';
+import { type Cell, type CellResult, cellPoolOptions, cellUserError, configHash, gridHash, userError } from './cell.js';
 import { savePicture } from './pictures.js';
 import { runCell } from './run-cell.js';
 import { cellKey, type ResultRow, type ResultsStore } from './store.js';
@@ -237,9 +237,7 @@ async function runCellLabelled(cell: Cell, run: () => Promise<CellResult>): Prom
     // Errors cross the worker boundary as plain Errors: keep the message, add the cell.
     const { user, message: msg } = userError(e);
     const where = `cell ${cell.problem}/${cell.instance.id}/${cell.solver}/seed ${cell.seed}`;
-    if (user) {
-      throw new SelfoptError(msg, where, 'the cell to finish; finished cells stay recorded, rerun with --resume');
-    }
+    if (user) throw cellUserError(msg, cell);
     const err = new Error(`${where} failed: ${msg}`);
     err.stack = `${err.message}\n${e instanceof Error ? e.stack : ''}`;
     throw err;

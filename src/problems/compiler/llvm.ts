@@ -7,8 +7,14 @@
  * Both a synchronous runner (the Env's step() is synchronous, as Gymnasium's) and an async one
  * (searches keep two `opt` processes busy, one per core) are given; both write stdin and read
  * stdout in memory and kill the process after `timeoutMs`.
+ *
+ * Both start the tool in a process group of its own (`detached`): a terminal's Ctrl-C goes to the
+ * whole foreground group, and an `opt` (or clang) it killed would come back as a failed pass or
+ * build, which a search caches and a trainer saves; the CLI's own handler stops the run after the
+ * call instead. The parent still bounds every call: the timeout kills it, and a tool whose
+ * parent died gets EOF on stdin and SIGPIPE on its first write.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type SpawnSyncOptions, type SpawnSyncReturns } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -91,7 +97,10 @@ const MAX_BUFFER = 1 << 30;
  */
 export function runSync(exe: string, args: string[], input: string | Uint8Array | undefined, timeoutMs: number, maxBuffer = MAX_BUFFER): ProcessRun {
   const t0 = performance.now();
-  const r = spawnSync(exe, args, { input: input ?? '', maxBuffer, timeout: timeoutMs, killSignal: 'SIGKILL', stdio: ['pipe', 'pipe', 'pipe'] });
+  // `detached` is honoured by spawnSync as by spawn (Node passes it to libuv for both; tested),
+  // though @types/node lists it for spawn only.
+  const options: SpawnSyncOptions & { detached: boolean } = { input: input ?? '', maxBuffer, timeout: timeoutMs, killSignal: 'SIGKILL', stdio: ['pipe', 'pipe', 'pipe'], detached: true };
+  const r = spawnSync(exe, args, options) as SpawnSyncReturns<Buffer>;
   const ms = performance.now() - t0;
   const timedOut = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT';
   const stdout = r.stdout ?? Buffer.alloc(0), stderr = r.stderr ? r.stderr.toString() : '';
@@ -106,7 +115,7 @@ export function runSync(exe: string, args: string[], input: string | Uint8Array 
 /** Runs `exe args` with `input` on stdin; resolves (never rejects) with the outcome. */
 export function runAsync(exe: string, args: string[], input: string | Uint8Array | undefined, timeoutMs: number): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = spawn(exe, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(exe, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     const out: Buffer[] = [], err: Buffer[] = [];
     let timedOut = false;
     const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutMs);

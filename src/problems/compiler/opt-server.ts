@@ -13,6 +13,14 @@
  * timeout (SIGALRM in the server), ends the server: the call returns a failure and the next
  * call starts a new server. A client's close() gives its healthy process back to the thread's
  * pool for the next client (see `idle`).
+ *
+ * The server runs in a process group of its own: a terminal's Ctrl-C (SIGINT to the foreground
+ * group) would otherwise kill it in the middle of a pass, which would come back as that pass's
+ * failure, be cached by the session and change a search's answer (a greedy demonstration saved
+ * by `selfopt train compiler ppo`, a bench cell). It still ends with its parent: the 'exit'
+ * handler kills it, and when the process dies without running it (SIGKILL, a signal it does not
+ * handle) the server's request FIFO reaches EOF, on which it exits (after the pass it runs, if any, which its
+ * SIGALRM bounds, and whose answer dies of SIGPIPE).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
@@ -86,7 +94,7 @@ function spawnServer(exe: string, timeoutMs: number, key: string): ServerProcess
   const req = join(dir, 'req'), resp = join(dir, 'resp');
   const m = spawnSync('mkfifo', [req, resp]);
   if (m.status !== 0) throw new Error(`mkfifo failed: ${m.stderr}`);
-  const child = spawn(exe, [req, resp, String(Math.max(1, Math.ceil(timeoutMs / 1000)))], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(exe, [req, resp, String(Math.max(1, Math.ceil(timeoutMs / 1000)))], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   child.stderr!.resume();
   child.unref();
   (child.stderr as unknown as { unref?: () => void }).unref?.();

@@ -377,8 +377,14 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
       if (ctx.signal?.aborted || outOfTime()) break;
       const session = new OptSession();
       const td = performance.now();
-      demos[p.id] = make(p, session);
+      const made = make(p, session);
       session.close();
+      // A stop that came during the search (its handler runs on this turn of the loop) drops this
+      // program's demos: a signal that reached the search's tools may have failed a pass, and a
+      // saved demo is reused by every resume. The next run makes them again.
+      await new Promise((r) => setImmediate(r));
+      if (ctx.signal?.aborted) break;
+      demos[p.id] = made;
       writeFileAtomic(path, JSON.stringify(demos));
       ctx.log({ demoPrograms: Object.keys(demos).length, demoStates: demos[p.id]!.length, demoSeconds: (performance.now() - td) / 1000 });
       // In seconds when the budget names them (one bar for the warm start and PPO), else in this demo set's programs.

@@ -1,0 +1,137 @@
+/**
+ * Compiler problem tests: a terminal's Ctrl-C (SIGINT to the whole foreground process group) or a
+ * SIGKILL of the group, sent while `selfopt train compiler ppo` runs a greedy search: what is saved
+ * is what an uninterrupted search gives (or nothing), and no opt-server outlives the run.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { OptSession } from '../../../src/problems/compiler/session.js';
+import { optServerBinary, optServerBuildError } from '../../../src/problems/compiler/opt-server.js';
+import { skip, dir, own } from './fixtures.js';
+
+const CLI = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
+const DEMO_STEPS = 4;
+
+/** Pids of the opt-server processes whose parent is `parent` (read from /proc). */
+function optServersOf(parent: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === parent && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('opt-server')) out.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** Whether `pid` is still a live opt-server (not gone, not a zombie, not a reused pid). */
+function aliveOptServer(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z' && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('opt-server');
+  } catch {
+    return false;
+  }
+}
+
+/** Starts the CLI's ppo training on sieve in a process group of its own; resolves with it once an opt-server of it runs a search, and those servers' pids. */
+async function trainUntilSearching(stateDir: string): Promise<{ child: ChildProcess; exited: Promise<number | null>; stderr: () => string; servers: Set<number> }> {
+  const args = [CLI, 'train', 'compiler', 'ppo', '--instances', 'own/sieve', '--steps', '64', '--state', stateDir, '--out', join(stateDir, 'out.ckpt'),
+    '--opt', `demoSteps=${DEMO_STEPS}`, '--opt', 'bcEpochs=2', '--opt', 'daggerRounds=0', '--opt', 'workers=0', '--opt', 'hidden=8'];
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env } });
+  let err = '';
+  child.stderr!.on('data', (b: Buffer) => { err += b.toString(); });
+  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  const servers = new Set<number>();
+  const t0 = Date.now();
+  while (servers.size === 0) {
+    if (child.exitCode !== null) throw new Error(`training ended before its search: ${err}`);
+    if (Date.now() - t0 > 120_000) throw new Error(`no opt-server after 120 s: ${err}`);
+    await new Promise((r) => setTimeout(r, 50));
+    for (const p of optServersOf(child.pid!)) servers.add(p);
+  }
+  // Into the search: greedy's first steps apply every pass (~20 ms each) to the program.
+  await new Promise((r) => setTimeout(r, 300));
+  for (const p of optServersOf(child.pid!)) servers.add(p);
+  return { child, exited, stderr: () => err, servers };
+}
+
+test('Ctrl-C (SIGINT to the process group) while a session runs passes on opt-server: no pass fails, and no opt-server outlives the process', { skip, timeout: 120_000 }, async (t) => {
+  if (!optServerBinary()) return t.skip(`opt-server cannot be built here: ${optServerBuildError()}`);
+  const script = fileURLToPath(new URL('./interrupt-child.js', import.meta.url));
+  const child = spawn(process.execPath, [script, '2000'], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+  let out = '', err = '';
+  child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
+  child.stderr!.on('data', (b: Buffer) => { err += b.toString(); });
+  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  const t0 = Date.now();
+  while (!out.includes('ready\n')) {
+    if (child.exitCode !== null || Date.now() - t0 > 60_000) throw new Error(`the child did not start its passes: ${err}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  const servers = optServersOf(child.pid!);
+  assert.ok(servers.length > 0, 'an opt-server runs the passes');
+  process.kill(-child.pid!, 'SIGINT');
+  assert.equal(await exited, 0, err);
+  // (fixtures.ts loads node:test, whose own report follows on stdout)
+  const report = JSON.parse(/^REPORT (.*)$/m.exec(out)![1]!) as { runs: number; failures: string[]; signals: number };
+  assert.equal(report.signals, 1, 'the SIGINT reached the process during its passes');
+  assert.deepEqual(report.failures, [], `${report.runs} runs`);
+  for (const p of servers) assert.ok(!aliveOptServer(p), `opt-server ${p} outlived the process`);
+});
+
+test('Ctrl-C (SIGINT to the process group) during a greedy demo search saves no damaged demo and leaves no opt-server', { skip, timeout: 300_000 }, async (t) => {
+  if (!optServerBinary()) return t.skip(`opt-server cannot be built here: ${optServerBuildError()}`);
+  const { greedyDemos } = await import('../../../src/problems/compiler/imitation.js');
+  const session = new OptSession();
+  const reference = JSON.parse(JSON.stringify(greedyDemos(own('sieve'), session, 'both', DEMO_STEPS))) as unknown;
+  session.close();
+  const stateDir = join(dir, 'interrupt-sigint');
+  const run = await trainUntilSearching(stateDir);
+  process.kill(-run.child.pid!, 'SIGINT');
+  const code = await run.exited;
+  assert.equal(code, 130, run.stderr());
+  assert.match(run.stderr(), /stopped after .* the training state is saved/);
+  // The stop came during sieve's search: its demos are not saved (or, saved, they are greedy's own).
+  const demosPath = join(stateDir, 'demos.json');
+  const saved = existsSync(demosPath) ? (JSON.parse(readFileSync(demosPath, 'utf8')) as Record<string, unknown>) : {};
+  if (saved['own/sieve'] !== undefined) assert.deepEqual(saved['own/sieve'], reference);
+  for (const p of run.servers) assert.ok(!aliveOptServer(p), `opt-server ${p} outlived the run`);
+  // The same command resumes and makes sieve's demos as an uninterrupted run does.
+  const again = spawn(process.execPath, [CLI, 'train', 'compiler', 'ppo', '--instances', 'own/sieve', '--steps', '64', '--state', stateDir, '--out', join(stateDir, 'out.ckpt'),
+    '--opt', `demoSteps=${DEMO_STEPS}`, '--opt', 'bcEpochs=2', '--opt', 'daggerRounds=0', '--opt', 'workers=0', '--opt', 'hidden=8'], { stdio: 'ignore' });
+  assert.equal(await new Promise((res) => again.on('exit', res)), 0);
+  assert.deepEqual((JSON.parse(readFileSync(demosPath, 'utf8')) as Record<string, unknown>)['own/sieve'], reference);
+});
+
+test('a SIGKILL of the process group during a search leaves no opt-server: it exits when its request pipe closes', { skip, timeout: 300_000 }, async (t) => {
+  if (!optServerBinary()) return t.skip(`opt-server cannot be built here: ${optServerBuildError()}`);
+  const run = await trainUntilSearching(join(dir, 'interrupt-sigkill'));
+  process.kill(-run.child.pid!, 'SIGKILL');
+  await run.exited;
+  // The server is in a group of its own, so the kill did not reach it: the closed FIFO ends it.
+  const until = Date.now() + 20_000;
+  while ([...run.servers].some(aliveOptServer) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+  for (const p of run.servers) assert.ok(!aliveOptServer(p), `opt-server ${p} outlived its parent's SIGKILL`);
+});
+
+test('runSync and runAsync start their tool in a process group of its own, out of reach of the terminal\'s Ctrl-C', async () => {
+  const { runAsync, runSync } = await import('../../../src/problems/compiler/llvm.js');
+  // The shell prints its pid and its process group (field 5 of /proc/<pid>/stat).
+  const script = ['-c', 'read pid comm state ppid pgid rest < /proc/$$/stat; echo $pid $pgid'];
+  for (const r of [runSync('/bin/sh', script, undefined, 10_000), await runAsync('/bin/sh', script, undefined, 10_000)]) {
+    assert.ok(r.ok, r.message);
+    const [pid, pgid] = r.stdout.toString().trim().split(' ').map(Number);
+    assert.equal(pgid, pid, r.stdout.toString());
+    assert.notEqual(pgid, process.pid);
+  }
+});
