@@ -11,7 +11,7 @@
  * does not finish, after one longer rerun) is logged with its reason to `.selfopt/cache/compiler/semantics.jsonl` (instance,
  * solver, passes, note), next to the build failures in failures.jsonl, so that a 0 can be read.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findTool, firstLines, runSync } from './llvm.js';
@@ -65,6 +65,17 @@ function runnable(inst: CompilerInstance): boolean {
   return p.runArgs !== undefined && p.runArgs.every((a) => /^-?\d+$/.test(a));
 }
 
+/**
+ * The compiled program under a CPU-time limit a second above its wall-time one, set by prlimit
+ * (util-linux, on every Debian) before it execs the program. The parent's timeout stops it first;
+ * this stops an orphan: runSync starts it in a process group of its own (out of a terminal's
+ * Ctrl-C), so a miscompiled program that loops would outlive a parent killed with SIGKILL.
+ */
+export function cpuBounded(exe: string, args: string[], limitMs: number): [string, string[]] {
+  return existsSync(PRLIMIT) ? [PRLIMIT, [`--cpu=${Math.ceil(limitMs / 1000) + 1}`, '--', exe, ...args]] : [exe, args];
+}
+const PRLIMIT = '/usr/bin/prlimit';
+
 /** Builds `ir` with clang -O0 and runs it with each limit in turn until one run finishes. */
 function buildAndRun(clang: string, ir: string, args: string[], limitsMs: number[], buildMs: number): Outcome {
   const dir = mkdtempSync(join(tmpdir(), 'selfopt-sem-'));
@@ -76,7 +87,7 @@ function buildAndRun(clang: string, ir: string, args: string[], limitsMs: number
     if (!b.ok) return { kind: 'build failed', error: firstLines(b.message) };
     const over: string[] = [];
     for (const limit of limitsMs) {
-      const r = runSync(exe, args, undefined, limit, 1 << 28);
+      const r = runSync(...cpuBounded(exe, args, limit), undefined, limit, 1 << 28);
       if (r.timedOut) { over.push(`${limit} ms`); continue; }
       // A crash is an outcome like an exit status: it must match -O0's, it is not a timeout.
       if (r.error) return { kind: 'build failed', error: `the executable did not run: ${r.error}` };

@@ -135,3 +135,18 @@ test('runSync and runAsync start their tool in a process group of its own, out o
     assert.notEqual(pgid, process.pid);
   }
 });
+
+test('a compiled program runs under a CPU-time limit just above its wall-time one, so an orphan that loops still ends', { skip: existsSync('/usr/bin/prlimit') ? false : 'no prlimit' }, async () => {
+  const { runSync } = await import('../../../src/problems/compiler/llvm.js');
+  const { cpuBounded } = await import('../../../src/problems/compiler/semantics.js');
+  // Wall limit 0 ms gives 1 CPU second; the parent's own timeout (30 s) is not what stops it.
+  const [exe, args] = cpuBounded('/bin/sh', ['-c', 'while :; do :; done'], 0);
+  const r = runSync(exe, args, undefined, 30_000);
+  assert.equal(r.timedOut, false);
+  assert.ok(r.signal === 'SIGKILL' || r.signal === 'SIGXCPU', `ended by ${r.signal} after ${r.ms} ms`);
+  assert.ok(r.ms < 10_000, `${r.ms} ms`);
+  // A program that finishes is untouched: its output and status are its own.
+  const ok = runSync(...cpuBounded('/bin/sh', ['-c', 'echo "$0 $1"; exit 3', 'a', 'b'], 1000), undefined, 10_000);
+  assert.equal(ok.stdout.toString(), 'a b\n');
+  assert.equal(ok.status, 3);
+});
