@@ -23,9 +23,11 @@ program.name('selfopt').description('Self-optimizing computer systems: learned m
 const dataOption = () => new Option('--data <dir>', 'data directory searched first (then $SELFOPT_DATA, ./data, ../shared/data)');
 const storeOption = () => new Option('--store <file>', 'results store (DuckDB file)').default(DEFAULT_STORE_PATH);
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
-// The report's path; `--html false` (or no, 0) wrote a report file named `false`.
+// The report's path. A boolean word is a flag misread as a path: `--html false` wrote a report
+// file named `false`, `--html true` one named `true`.
 const htmlOption = () => new Option('--html <file>', 'HTML report path').default('.selfopt/report.html').argParser((v: string) => {
   if (['0', 'false', 'no'].includes(v)) throw new SelfoptError(`--html ${v}`, 'command line', 'the report\'s file path; --no-html is the flag that turns the report off');
+  if (['1', 'true', 'yes'].includes(v)) throw new SelfoptError(`--html ${v}`, 'command line', 'the report\'s file path; without --html the report is written to .selfopt/report.html');
   return v;
 });
 

@@ -39,5 +39,8 @@ test('`--html false` (or no, 0) is refused with one line naming --no-html, befor
     assert.equal(r.stderr, `selfopt: error: --html ${typed} (at command line); expected the report's file path; --no-html is the flag that turns the report off\n`, args.join(' '));
     assert.equal(r.status, 2, args.join(' '));
   }
-  assert.deepEqual(readdirSync(dir), [], 'no store, no file named false');
+  const yes = selfopt(dir, 'report', '--store', join(dir, 'r.duckdb'), '--html', 'true');
+  assert.equal(yes.stderr, "selfopt: error: --html true (at command line); expected the report's file path; without --html the report is written to .selfopt/report.html\n");
+  assert.equal(yes.status, 2);
+  assert.deepEqual(readdirSync(dir), [], 'no store, no file named false or true');
 });
