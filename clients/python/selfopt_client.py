@@ -66,6 +66,7 @@ class _WebSocket:
         lines += [f"{k}: {v}" for k, v in headers.items()]
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
         self.buf = bytearray()
+        self.parts = []
         while b"\r\n\r\n" not in self.buf:
             chunk = self.sock.recv(4096)
             if not chunk:
@@ -106,27 +107,35 @@ class _WebSocket:
         masked = (int.from_bytes(data, "big") ^ int.from_bytes(reps, "big")).to_bytes(n, "big") if n else b""
         self.sock.sendall(header + mask + masked)
 
-    def _read(self, n):
+    def _need(self, n):
+        """Waits until the buffer holds n bytes. A timeout leaves what arrived in the buffer."""
         while len(self.buf) < n:
             chunk = self.sock.recv(max(65536, n - len(self.buf)))
             if not chunk:
                 raise ConnectionError("the server closed the WebSocket")
             self.buf += chunk
-        out = bytes(self.buf[:n])
-        del self.buf[:n]
-        return out
+
+    def _frame(self):
+        """The next whole frame as (fin, opcode, payload). It leaves the buffer only once all of it
+        has arrived, so a timeout in the middle of a frame (a large reply) loses no byte of it."""
+        self._need(2)
+        b0, b1 = self.buf[0], self.buf[1]
+        n, at = b1 & 0x7F, 2
+        if n == 126:
+            self._need(4)
+            n, at = struct.unpack_from("!H", self.buf, 2)[0], 4
+        elif n == 127:
+            self._need(10)
+            n, at = struct.unpack_from("!Q", self.buf, 2)[0], 10
+        self._need(at + n)  # server frames are never masked
+        payload = bytes(self.buf[at:at + n])
+        del self.buf[:at + n]
+        return b0 & 0x80, b0 & 0x0F, payload
 
     def recv(self):
-        parts = []
+        # The fragments of a message are kept on the object for the same reason.
         while True:
-            b0, b1 = self._read(2)
-            n = b1 & 0x7F
-            if n == 126:
-                n = struct.unpack("!H", self._read(2))[0]
-            elif n == 127:
-                n = struct.unpack("!Q", self._read(8))[0]
-            payload = self._read(n)  # server frames are never masked
-            opcode = b0 & 0x0F
+            fin, opcode, payload = self._frame()
             if opcode == 0x8:
                 code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
                 raise ConnectionError(f"the server closed the WebSocket (code {code}: {payload[2:].decode(errors='replace')})")
@@ -135,9 +144,10 @@ class _WebSocket:
                 continue
             if opcode == 0xA:
                 continue
-            parts.append(payload)
-            if b0 & 0x80:
-                return b"".join(parts)
+            self.parts.append(payload)
+            if fin:
+                message, self.parts = b"".join(self.parts), []
+                return message
 
     def close(self):
         try:

@@ -198,6 +198,42 @@ test('python3 client after a call that timed out: the late reply is not taken fo
   }
 });
 
+test('python3 client after a timeout in the middle of a frame: the frame is read whole later, the framing stays in step', { skip }, async () => {
+  // A stand-in server whose reply to `list` (200 KB, as a large observation) arrives in two
+  // pieces 1 s apart: the client's 0.3 s timeout falls between them, after its header.
+  const { WebSocketServer } = await import('ws');
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  try {
+    await new Promise((ok) => wss.once('listening', ok));
+    wss.on('connection', (ws) => {
+      const raw = (ws as unknown as { _socket: import('node:net').Socket })._socket;
+      let sent = Promise.resolve(); // replies go out in order, each frame whole before the next
+      ws.on('message', (d) => {
+        const m = JSON.parse(d.toString()) as { id: number; op: string };
+        if (m.op !== 'list') return void (sent = sent.then(() => ws.send(JSON.stringify({ v: 1, id: m.id, ok: true, result: { op: m.op } }))));
+        const payload = Buffer.from(JSON.stringify({ v: 1, id: m.id, ok: true, result: { op: m.op, pad: 'x'.repeat(200_000) } }));
+        const head = Buffer.alloc(10);
+        head[0] = 0x81; head[1] = 127; head.writeBigUInt64BE(BigInt(payload.length), 2);
+        raw.write(Buffer.concat([head, payload.subarray(0, 1000)]));
+        sent = new Promise((done) => setTimeout(() => { raw.write(payload.subarray(1000)); done(); }, 1000));
+      });
+    });
+    const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}/v1`;
+    const code = [
+      `import sys, socket; sys.path.insert(0, ${JSON.stringify(CLIENT_DIR)})`,
+      'from selfopt_client import Client',
+      `c = Client(${JSON.stringify(url)}, timeout=0.3)`,
+      'try:\n    c.call("list")\nexcept socket.timeout:\n    print("list timed out")',
+      'c.ws.sock.settimeout(5)',
+      'print(c.call("make", env="chain")["op"])',
+    ].join('\n');
+    const { stdout } = await run('python3', ['-c', code], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+    assert.equal(stdout.trim(), 'list timed out\nmake');
+  } finally {
+    wss.close();
+  }
+});
+
 test('python3 env.close() is quiet when its session is already gone (reaped after --idle)', { skip }, async () => {
   const s = await serve({ port: 0, idleMs: 100, log: () => {} });
   try {
