@@ -167,21 +167,17 @@ test('python3 client closes its WebSocket with a well-formed close frame (code 1
   }
 });
 
-test('python3 client after a call that timed out: the late reply is not taken for the next call\'s', { skip }, async () => {
-  // A stand-in server that answers `list` after 1 s (as a cold compiler make may answer after the
-  // client's timeout) and every other op once that answer is out, in order, as selfopt serve does.
+/**
+ * What the Python client prints when its `list` call times out (0.3 s) on a stand-in server that
+ * answers `list` slowly (`onConnection` says how), and it then calls `make`: "list timed out" and
+ * "make" when the late reply is neither taken for make's nor breaks the connection.
+ */
+async function timeoutThenMake(onConnection: (ws: import('ws').WebSocket) => void): Promise<string> {
   const { WebSocketServer } = await import('ws');
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   try {
     await new Promise((ok) => wss.once('listening', ok));
-    wss.on('connection', (ws) => {
-      let busyUntil = 0;
-      ws.on('message', (d) => {
-        const m = JSON.parse(d.toString()) as { id: number; op: string };
-        if (m.op === 'list') busyUntil = Date.now() + 1000;
-        setTimeout(() => ws.send(JSON.stringify({ v: 1, id: m.id, ok: true, result: { op: m.op } })), Math.max(0, busyUntil - Date.now()));
-      });
-    });
+    wss.on('connection', onConnection);
     const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}/v1`;
     const code = [
       `import sys, socket; sys.path.insert(0, ${JSON.stringify(CLIENT_DIR)})`,
@@ -192,46 +188,43 @@ test('python3 client after a call that timed out: the late reply is not taken fo
       'print(c.call("make", env="chain")["op"])',
     ].join('\n');
     const { stdout } = await run('python3', ['-c', code], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
-    assert.equal(stdout.trim(), 'list timed out\nmake'); // 'list': the make call returned list's reply
+    return stdout.trim();
   } finally {
     wss.close();
   }
+}
+
+test('python3 client after a call that timed out: the late reply is not taken for the next call\'s', { skip }, async () => {
+  // `list` is answered after 1 s (as a cold compiler make may answer after the client's timeout)
+  // and every other op once that answer is out, in order, as selfopt serve does.
+  const out = await timeoutThenMake((ws) => {
+    let busyUntil = 0;
+    ws.on('message', (d) => {
+      const m = JSON.parse(d.toString()) as { id: number; op: string };
+      if (m.op === 'list') busyUntil = Date.now() + 1000;
+      setTimeout(() => ws.send(JSON.stringify({ v: 1, id: m.id, ok: true, result: { op: m.op } })), Math.max(0, busyUntil - Date.now()));
+    });
+  });
+  assert.equal(out, 'list timed out\nmake'); // 'list': the make call returned list's reply
 });
 
 test('python3 client after a timeout in the middle of a frame: the frame is read whole later, the framing stays in step', { skip }, async () => {
-  // A stand-in server whose reply to `list` (200 KB, as a large observation) arrives in two
-  // pieces 1 s apart: the client's 0.3 s timeout falls between them, after its header.
-  const { WebSocketServer } = await import('ws');
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-  try {
-    await new Promise((ok) => wss.once('listening', ok));
-    wss.on('connection', (ws) => {
-      const raw = (ws as unknown as { _socket: import('node:net').Socket })._socket;
-      let sent = Promise.resolve(); // replies go out in order, each frame whole before the next
-      ws.on('message', (d) => {
-        const m = JSON.parse(d.toString()) as { id: number; op: string };
-        if (m.op !== 'list') return void (sent = sent.then(() => ws.send(JSON.stringify({ v: 1, id: m.id, ok: true, result: { op: m.op } }))));
-        const payload = Buffer.from(JSON.stringify({ v: 1, id: m.id, ok: true, result: { op: m.op, pad: 'x'.repeat(200_000) } }));
-        const head = Buffer.alloc(10);
-        head[0] = 0x81; head[1] = 127; head.writeBigUInt64BE(BigInt(payload.length), 2);
-        raw.write(Buffer.concat([head, payload.subarray(0, 1000)]));
-        sent = new Promise((done) => setTimeout(() => { raw.write(payload.subarray(1000)); done(); }, 1000));
-      });
+  // The reply to `list` (200 KB, as a large observation) arrives in two pieces 1 s apart: the
+  // client's timeout falls between them, after the frame's header.
+  const out = await timeoutThenMake((ws) => {
+    const raw = (ws as unknown as { _socket: import('node:net').Socket })._socket;
+    let sent = Promise.resolve(); // replies go out in order, each frame whole before the next
+    ws.on('message', (d) => {
+      const m = JSON.parse(d.toString()) as { id: number; op: string };
+      if (m.op !== 'list') return void (sent = sent.then(() => ws.send(JSON.stringify({ v: 1, id: m.id, ok: true, result: { op: m.op } }))));
+      const payload = Buffer.from(JSON.stringify({ v: 1, id: m.id, ok: true, result: { op: m.op, pad: 'x'.repeat(200_000) } }));
+      const head = Buffer.alloc(10);
+      head[0] = 0x81; head[1] = 127; head.writeBigUInt64BE(BigInt(payload.length), 2);
+      raw.write(Buffer.concat([head, payload.subarray(0, 1000)]));
+      sent = new Promise((done) => setTimeout(() => { raw.write(payload.subarray(1000)); done(); }, 1000));
     });
-    const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}/v1`;
-    const code = [
-      `import sys, socket; sys.path.insert(0, ${JSON.stringify(CLIENT_DIR)})`,
-      'from selfopt_client import Client',
-      `c = Client(${JSON.stringify(url)}, timeout=0.3)`,
-      'try:\n    c.call("list")\nexcept socket.timeout:\n    print("list timed out")',
-      'c.ws.sock.settimeout(5)',
-      'print(c.call("make", env="chain")["op"])',
-    ].join('\n');
-    const { stdout } = await run('python3', ['-c', code], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
-    assert.equal(stdout.trim(), 'list timed out\nmake');
-  } finally {
-    wss.close();
-  }
+  });
+  assert.equal(out, 'list timed out\nmake');
 });
 
 test('python3 env.close() is quiet when its session is already gone (reaped after --idle)', { skip }, async () => {
