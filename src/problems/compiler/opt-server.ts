@@ -85,7 +85,10 @@ process.on('exit', () => { for (const p of live) kill(p); });
 
 function kill(p: ServerProcess): void {
   for (const fd of [p.reqFd, p.respFd]) { try { closeSync(fd); } catch { /* already closed */ } }
-  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+  // The whole group: the shell spawnServer starts and the server under it.
+  if (p.child.exitCode === null && p.child.signalCode === null) {
+    try { process.kill(-p.child.pid!, 'SIGKILL'); } catch { /* already gone */ }
+  }
   live.delete(p);
 }
 
@@ -94,7 +97,15 @@ function spawnServer(exe: string, timeoutMs: number, key: string): ServerProcess
   const req = join(dir, 'req'), resp = join(dir, 'resp');
   const m = spawnSync('mkfifo', [req, resp]);
   if (m.status !== 0) throw new Error(`mkfifo failed: ${m.stderr}`);
-  const child = spawn(exe, [req, resp, String(Math.max(1, Math.ceil(timeoutMs / 1000)))], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  // The server runs under a shell that opens both FIFOs itself once the server has exited
+  // (read-write, which never blocks) and holds them 5 s. A server that died before opening them
+  // (a missing LLVM library, a crash at start, no such file) would otherwise leave the
+  // synchronous opens below blocked for ever, where no event can reach this thread; with the
+  // shell's ends they return, and the first request finds the stream ended when the shell exits:
+  // one failed run with the reason. After a normal start the FIFOs' names are gone by then, and
+  // the shell's opens fail, silently.
+  const script = '"$0" "$1" "$2" "$3"; exec 2>/dev/null 4<>"$2" 3<>"$1" && sleep 5';
+  const child = spawn('/bin/sh', ['-c', script, exe, req, resp, String(Math.max(1, Math.ceil(timeoutMs / 1000)))], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   child.stderr!.resume();
   child.unref();
   (child.stderr as unknown as { unref?: () => void }).unref?.();
@@ -111,7 +122,7 @@ function spawnServer(exe: string, timeoutMs: number, key: string): ServerProcess
   return p;
 }
 
-/** Server processes this thread has started, and the pids of those idle in its pool (for tests). */
+/** Server processes this thread has started, and the pids of those idle in its pool (for tests: each the shell a server runs under, leader of their process group). */
 export const serverStats = { starts: 0, idlePids: (): number[] => idle.map((p) => p.child.pid!) };
 
 /** Stops this thread's idle server processes (they are also stopped when the process exits). */

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -149,4 +149,16 @@ test('a compiled program runs under a CPU-time limit just above its wall-time on
   const ok = runSync(...cpuBounded('/bin/sh', ['-c', 'echo "$0 $1"; exit 3', 'a', 'b'], 1000), undefined, 10_000);
   assert.equal(ok.stdout.toString(), 'a b\n');
   assert.equal(ok.status, 3);
+});
+
+test('an opt-server that dies before it opens its FIFOs gives a failed run with the reason, not a client blocked for ever', { skip }, () => {
+  // /bin/true stands for a server that cannot start (a missing LLVM library): the client's
+  // synchronous opens would block for ever, so the check runs in a child with a deadline.
+  const code = `import { OptServer } from ${JSON.stringify(new URL('../../../src/problems/compiler/opt-server.js', import.meta.url).href)};
+const r = new OptServer('/bin/true', 2000).run('mem2reg', 'define void @f() { ret void }');
+console.log(JSON.stringify(r.ok) + ' ' + r.message); process.exit(0);`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.error, undefined, `the client hung: ${r.error?.message}`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^false opt-server stopped while running 'mem2reg' .*end of stream|^false opt-server stopped while running 'mem2reg' .*EPIPE/);
 });

@@ -147,8 +147,9 @@ test('opt-server pool: a closed session hands its process to the next, which com
   assert.equal(r2.state.hash, r1.state.hash);
   assert.equal(s2.stats.hits, 0, 'a new session has its own empty cache');
   s2.close();
+  // The pooled server dies (its process group: the server and the shell it runs under).
   const [pid] = serverStats.idlePids();
-  process.kill(pid!, 'SIGKILL');
+  process.kill(-pid!, 'SIGKILL');
   await new Promise((r) => setTimeout(r, 200));
   const s3 = new OptSession({ backend: 'server' });
   const r3 = s3.apply(s3.addState(inst.ir).hash, 'mem2reg');
