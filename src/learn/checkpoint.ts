@@ -94,6 +94,18 @@ function align4(n: number): number {
   return (n + 3) & ~3;
 }
 
+/**
+ * The header of the checkpoint at `path`, which must hold a model of `type` (its architecture's
+ * type): another model's checkpoint is one clear error saying what the file holds, at `where`
+ * (the path, or how it was given), and `expected` (the checkpoint wanted and the command that
+ * makes it), rather than a list of mismatched tensors when loaded.
+ */
+export function checkpointHeaderOf(path: string, type: string, expected: string, where = path): CheckpointHeader {
+  const { header } = readCheckpoint(path);
+  if (header.architecture.type !== type) throw new SelfoptError(`checkpoint holds a ${String(header.architecture.type)}`, where, expected);
+  return header;
+}
+
 /** Reads and validates a checkpoint file without a model: its header and its weights by name. */
 export function readCheckpoint(path: string): { header: CheckpointHeader; weights: Map<string, Float32Array> } {
   let buf: Buffer;

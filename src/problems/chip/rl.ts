@@ -35,7 +35,7 @@ import { concat, reshape } from '../../learn/ops/shape.js';
 import { tensor, zeros, noGrad, type Tensor } from '../../learn/tensor.js';
 import { initWeight } from '../../learn/layers.js';
 import { logSoftmax } from '../../learn/ops/softmax.js';
-import { saveCheckpoint, loadCheckpoint, readCheckpoint } from '../../learn/checkpoint.js';
+import { saveCheckpoint, loadCheckpoint, checkpointHeaderOf } from '../../learn/checkpoint.js';
 import type { PolicyNet, PolicyOutput } from '../../learn/policy.js';
 import { trainPpo, type PpoConfig } from '../../learn/ppo.js';
 import { HARD_MACRO, PORT, SOFT_MACRO } from './netlist.js';
@@ -291,9 +291,7 @@ export const rlSolver: LearnedSolver<ChipInstance, ChipSolution> = {
   async solve(inst: ChipInstance, ctx: SolveContext) {
     const path = checkpointFor('chip', 'rl', ctx.options);
     const cfg = rlConfigFrom(ctx.options);
-    const { header } = readCheckpoint(path);
-    const arch = header.architecture as { type?: unknown; maxCells?: number; gnnHidden?: number; cellHidden?: number };
-    if (arch.type !== 'ChipPlacementPolicy') throw new SelfoptError(`checkpoint holds a ${String(arch.type)}`, path, 'a ChipPlacementPolicy checkpoint (selfopt train chip rl)');
+    const arch = checkpointHeaderOf(path, 'ChipPlacementPolicy', 'a ChipPlacementPolicy checkpoint (selfopt train chip rl)').architecture as { maxCells?: number; gnnHidden?: number; cellHidden?: number };
     const shape = { ...cfg, maxCells: arch.maxCells ?? cfg.maxCells, gnnHidden: arch.gnnHidden ?? cfg.gnnHidden, cellHidden: arch.cellHidden ?? cfg.cellHidden };
     // CT fine-tunes on the target; on 2 shared cores one PPO update on Ariane133 costs ~30 s, so it is opt-in
     const finetune = rlFinetune(ctx.options);

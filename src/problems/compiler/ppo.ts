@@ -35,7 +35,7 @@ import { trainPpo } from '../../learn/ppo.js';
 import { MlpPolicy } from '../../learn/policy.js';
 import { noGrad } from '../../learn/tensor.js';
 import { logSoftmax } from '../../learn/ops/softmax.js';
-import { loadCheckpoint, readCheckpoint, saveCheckpoint } from '../../learn/checkpoint.js';
+import { checkpointHeaderOf, loadCheckpoint, readCheckpoint, saveCheckpoint } from '../../learn/checkpoint.js';
 import { actionMask, ACTIONS, parseUnmask } from './passes.js';
 import { CompilerEnv, featureSize, finishObservation, moduleFeatures, observationSize, type ObservationKind } from './env.js';
 import { OptSession } from './session.js';
@@ -116,8 +116,7 @@ export function compilerPolicy(options: { obsDim: number; numActions: number; hi
 }
 
 export function policyFromCheckpoint(path: string): { net: MlpPolicy; cfg: CompilerPpoConfig } {
-  const { header } = readCheckpoint(path);
-  if (header.architecture.type !== 'MlpPolicy') throw new SelfoptError(`checkpoint holds a ${String(header.architecture.type)}`, path, 'an MlpPolicy checkpoint (selfopt train compiler ppo)');
+  const header = checkpointHeaderOf(path, 'MlpPolicy', 'an MlpPolicy checkpoint (selfopt train compiler ppo)');
   // A checkpoint written before actionHistory existed has none.
   const cfg = { ...COMPILER_PPO_DEFAULTS, actionHistory: false, ...(header.hyperparameters as Partial<CompilerPpoConfig>) };
   const net = compilerPolicy({ obsDim: observationSize(cfg.observation, cfg.actionHistory), numActions: ACTIONS.length, hidden: cfg.hidden, init: path }, new Rng(0));

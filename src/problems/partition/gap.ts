@@ -54,7 +54,7 @@ import { configOption, countFrom, NON_NEGATIVE, PROBABILITY, type FieldRule } fr
 import { checkpointFor, trainStateFiles } from '../../core/train.js';
 import type { LearnedSolver, SolveContext, TrainBudget, TrainContext } from '../../core/problem.js';
 import {
-  Adam, Csr, Linear, Module, SAGEConv, collect, div, gather, loadCheckpoint, matmul, meanAdjacency, mul, noGrad, readCheckpoint, relu,
+  Adam, Csr, Linear, Module, SAGEConv, collect, div, gather, loadCheckpoint, matmul, meanAdjacency, mul, noGrad, checkpointHeaderOf, relu,
   saveCheckpoint, softmax, square, sub, sum, tensor, tidy, add, type AdamState, type Tensor,
 } from '../../learn/index.js';
 import type { PartitionInstance } from './instances.js';
@@ -465,9 +465,7 @@ export function gapRecursiveBisection(net: GapNet, g: CsrGraph, k: number, rng: 
 // Solvers
 
 export function loadGap(path: string): GapNet {
-  const { header } = readCheckpoint(path);
-  const a = header.architecture as Record<string, unknown>;
-  if (a.type !== 'GapNet') throw new SelfoptError(`checkpoint holds a ${String(a.type)}`, path, 'a GapNet checkpoint (selfopt train partition gap)');
+  const a = checkpointHeaderOf(path, 'GapNet', 'a GapNet checkpoint (selfopt train partition gap)').architecture;
   const net = new GapNet(Number(a.hidden), Number(a.layers), new Rng(0));
   loadCheckpoint(path, net);
   return net;

@@ -5,7 +5,7 @@
 import { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
 import type { Info } from '../../core/env.js';
-import { noGrad, tidy, loadCheckpoint, readCheckpoint } from '../../learn/index.js';
+import { noGrad, tidy, loadCheckpoint, checkpointHeaderOf } from '../../learn/index.js';
 import { encodeAction, type SchedulingObs } from './env.js';
 import type { SchedulingPolicy } from './evaluate.js';
 import { DecimaNet, structureOf, viewOf, type Step, type Structure } from './decima-net.js';
@@ -68,11 +68,12 @@ export function decimaPolicy(net: DecimaNet, opts: { sample?: boolean } = {}): S
   };
 }
 
+/** What a Decima checkpoint is, for the error when a file holds another model. */
+export const DECIMA_CHECKPOINT = 'a DecimaNet checkpoint (selfopt train scheduling decima)';
+
 /** Loads a Decima checkpoint (its architecture gives the net's options). */
 export function loadDecima(path: string): DecimaNet {
-  const { header } = readCheckpoint(path);
-  const a = header.architecture as Record<string, unknown>;
-  if (a.type !== 'DecimaNet') throw new SelfoptError(`checkpoint holds a ${String(a.type)}`, path, 'a DecimaNet checkpoint (selfopt train scheduling decima)');
+  const a = checkpointHeaderOf(path, 'DecimaNet', DECIMA_CHECKPOINT).architecture;
   // Checkpoints from before the optional job inputs have none.
   const net = new DecimaNet({
     numExecutors: Number(a.numExecutors), embed: Number(a.embed), gnnHidden: a.gnnHidden as number[], headHidden: a.headHidden as number[],

@@ -31,13 +31,14 @@ import { trainStateFiles } from '../../core/train.js';
 import { readArrays, writeArrays } from '../../core/files.js';
 import { configOption, countFrom, NON_NEGATIVE, PROBABILITY, type FieldRule } from '../../core/options.js';
 import type { TrainBudget, TrainContext } from '../../core/problem.js';
-import { Adam, AverageRewardRate, reinforceAdvantages, tidy, tensor, sum, mul, sub, add, reshape, gather, pick, saveCheckpoint, loadCheckpoint, readCheckpoint, type AdamState } from '../../learn/index.js';
+import { Adam, AverageRewardRate, reinforceAdvantages, tidy, tensor, sum, mul, sub, add, reshape, gather, pick, saveCheckpoint, loadCheckpoint, checkpointHeaderOf, type AdamState } from '../../learn/index.js';
 import { makeEnv } from './evaluate.js';
 import type { SchedulingInstance } from './instances.js';
 import { sweepAlpha, sweepRankShape, SWEEP_EPISODES } from './heuristics.js';
 import type { JobOrder, RankShape } from './weighted-fair.js';
 import { imitationGradient, sampleBatch, expertFromInputs, saveImitationBuffer, loadImitationBuffer, type ImitationEpisode } from './decima-imitation.js';
 import { Rollouts } from './decima-rollouts.js';
+import { DECIMA_CHECKPOINT } from './decima-policy.js';
 import { DecimaNet, DECIMA_NET_DEFAULTS, JOB_EXTRAS, JOB_EXTRAS_FULL, STAGE_EXTRAS, chosenStageHeads, type Step, type DecimaNetOptions } from './decima-net.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -279,8 +280,7 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
   // `--opt init=<checkpoint>`: start from trained weights (same architecture) instead of random ones.
   const init = ctx.options['init'];
   if (init && !weightsPath) {
-    const type = readCheckpoint(init).header.architecture.type;
-    if (type !== 'DecimaNet') throw new SelfoptError(`checkpoint holds a ${String(type)}`, `${init} (--opt init)`, 'a DecimaNet checkpoint (selfopt train scheduling decima)');
+    checkpointHeaderOf(init, 'DecimaNet', DECIMA_CHECKPOINT, `${init} (--opt init)`);
     loadCheckpoint(init, net);
   }
   if (resumed && weightsPath) {
