@@ -4,12 +4,23 @@ import { endianness, tmpdir } from 'node:os';
 import { dirname, basename, join } from 'node:path';
 import { SelfoptError } from './errors.js';
 
-/** Writes `data` to `path` atomically: a temp file in the same directory, then rename. */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+/**
+ * Writes `data` to `path` atomically: a temp file in the same directory, then rename. `data` may
+ * be a writer of the open temp file, for content written piece by piece (no copy of the whole).
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array | ((fd: number) => void)): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   try {
-    writeFileSync(tmp, data);
+    if (typeof data !== 'function') writeFileSync(tmp, data);
+    else {
+      const fd = openSync(tmp, 'w');
+      try {
+        data(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
@@ -37,25 +48,23 @@ const pad8 = (n: number) => (n + 7) & ~7;
 /**
  * A JSON header and a sequence of typed arrays in one file, for state too large to write as JSON
  * numbers (a trainer's replay buffer): the values are stored as they are in memory, exactly.
+ * `format` names what the file holds (kept in the header as `format`; readArrays checks it).
  * Layout: 16 bytes of magic "selfopt-arrays\0\0", uint32 header length H, uint32 array count,
  * H bytes of UTF-8 JSON, then per array uint32 kind (0 Float64, 1 Float32, 2 Int32, 3 Uint8),
  * uint32 element count and the elements; the header and each array padded with zeros to a
  * multiple of 8 bytes. Integers and elements little-endian (a big-endian host is refused).
- * Written atomically (temp file + rename), array by array (no copy of the whole).
+ * Written atomically (writeFileAtomic), array by array (no copy of the whole).
  */
-export function writeArrays(path: string, header: unknown, arrays: Iterable<StoredArray>): void {
+export function writeArrays(path: string, format: string, header: object, arrays: Iterable<StoredArray>): void {
   if (endianness() !== 'LE') throw new SelfoptError('a big-endian host', 'writeArrays', 'a little-endian host (the arrays are written as they are in memory)');
   const list = [...arrays];
-  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const json = Buffer.from(JSON.stringify({ format, ...header }), 'utf8');
   const pre = Buffer.alloc(pad8(24 + json.length));
   pre.write(ARRAYS_MAGIC, 0, 'latin1');
   pre.writeUInt32LE(json.length, 16);
   pre.writeUInt32LE(list.length, 20);
   json.copy(pre, 24);
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const fd = openSync(tmp, 'w');
-  try {
+  writeFileAtomic(path, (fd) => {
     writeSync(fd, pre);
     const head = Buffer.alloc(8), zeros = new Uint8Array(8);
     for (const a of list) {
@@ -66,33 +75,29 @@ export function writeArrays(path: string, header: unknown, arrays: Iterable<Stor
       writeSync(fd, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
       writeSync(fd, zeros, 0, pad8(a.byteLength) - a.byteLength);
     }
-    closeSync(fd);
-    renameSync(tmp, path);
-  } catch (e) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  });
 }
 
 /**
- * Reads a file of writeArrays: its header, and its arrays in order through `next(Kind)`, which
- * copies the next array out (so the file's bytes are not kept alive) and throws a clear error
- * when the file ends early or holds another kind there; `done()` checks nothing is left over.
+ * Reads a file of writeArrays that holds `format`: its header, and its arrays in order through
+ * `next(Kind)`, which copies the next array out (so the file's bytes are not kept alive) and
+ * throws a clear error when the file ends early or holds another kind there; `done()` checks
+ * nothing is left over. A file of another format is one clear error.
  */
-export function readArrays(path: string): { header: unknown; next<K extends ArrayKind>(kind: K): InstanceType<K>; done(): void } {
+export function readArrays<H extends object>(path: string, format: string): { header: H; next<K extends ArrayKind>(kind: K): InstanceType<K>; done(): void } {
   if (endianness() !== 'LE') throw new SelfoptError('a big-endian host', path, 'a little-endian host (the arrays were written as they are in memory)');
   const buf = readFileSync(path);
   const bad = (what: string) => new SelfoptError(what, path, 'a file written by writeArrays (the trainer\'s saved state); --fresh starts the run over');
   if (buf.length < 24 || buf.toString('latin1', 0, 16) !== ARRAYS_MAGIC) throw bad('not an arrays file (no "selfopt-arrays" magic)');
   const hlen = buf.readUInt32LE(16), count = buf.readUInt32LE(20);
   if (24 + hlen > buf.length) throw bad(`truncated arrays file: the header needs ${24 + hlen} bytes, got ${buf.length}`);
-  let header: unknown;
+  let header: H & { format?: unknown };
   try {
     header = JSON.parse(buf.toString('utf8', 24, 24 + hlen));
   } catch (e) {
     throw bad(`unreadable arrays header: ${(e as Error).message}`);
   }
+  if (header?.format !== format) throw bad(`an arrays file of format ${JSON.stringify(header?.format)}, not ${format}`);
   let at = pad8(24 + hlen), index = 0;
   return {
     header,

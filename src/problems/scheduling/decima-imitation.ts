@@ -156,7 +156,6 @@ export function saveImitationBuffer(path: string, buffer: ImitationEpisode[]): v
   for (const e of buffer) for (const st of e.steps) if (!index.has(st.s)) index.set(st.s, index.size);
   const structures = [...index.keys()];
   const header = {
-    format: BUFFER_FORMAT,
     structures: structures.map((s) => ({ numNodes: s.numNodes, numJobs: s.numJobs })),
     episodes: buffer.map((e) => ({ steps: e.steps.length, decisions: e.decisions, expertDecisions: e.expertDecisions, complete: e.complete, avgJctS: e.avgJctS })),
   };
@@ -167,14 +166,13 @@ export function saveImitationBuffer(path: string, buffer: ImitationEpisode[]): v
       for (const st of e.steps) yield* [st.nodeFeatures, st.jobFeatures, st.stageMask, st.stageDone, st.limitMin, st.jobExtra, st.jobRaw, st.stageExtra];
     }
   }
-  writeArrays(path, header, arrays());
+  writeArrays(path, BUFFER_FORMAT, header, arrays());
 }
 
 /** The buffer saveImitationBuffer wrote (its structures' cached schedules are rebuilt on use). */
 export function loadImitationBuffer(path: string): ImitationEpisode[] {
-  const r = readArrays(path);
-  const h = r.header as { format?: string; structures: { numNodes: number; numJobs: number }[]; episodes: { steps: number; decisions: number; expertDecisions: number; complete: boolean; avgJctS: number }[] };
-  if (h?.format !== BUFFER_FORMAT) throw new SelfoptError(`not a Decima imitation buffer (format ${JSON.stringify(h?.format)})`, path, `a file of format ${BUFFER_FORMAT} (the trainer's saved state); --fresh starts the run over`);
+  const r = readArrays<{ structures: { numNodes: number; numJobs: number }[]; episodes: { steps: number; decisions: number; expertDecisions: number; complete: boolean; avgJctS: number }[] }>(path, BUFFER_FORMAT);
+  const h = r.header;
   const structures: Structure[] = h.structures.map(({ numNodes, numJobs }) => ({
     numNodes, numJobs, rowPtr: r.next(Int32Array), colIdx: r.next(Int32Array), jobPtr: r.next(Int32Array), stageJob: r.next(Int32Array), duration: r.next(Float32Array), schedule: null,
   }));

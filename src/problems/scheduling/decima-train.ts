@@ -233,13 +233,11 @@ interface SavedState {
 const RATE_FORMAT = 'average-reward-rate-1';
 function saveRewardRate(path: string, rate: AverageRewardRate): void {
   const { rewards, durations, ...scalars } = rate.state();
-  writeArrays(path, { format: RATE_FORMAT, ...scalars }, [rewards, durations]);
+  writeArrays(path, RATE_FORMAT, scalars, [rewards, durations]);
 }
 function loadRewardRate(path: string): AverageRewardRate {
-  const r = readArrays(path);
-  const h = r.header as { format?: string; window: number; next: number; count: number; rewardSum: number; timeSum: number };
-  if (h?.format !== RATE_FORMAT) throw new SelfoptError(`not a saved reward rate (format ${JSON.stringify(h?.format)})`, path, `a file of format ${RATE_FORMAT} (the trainer's saved state); --fresh starts the run over`);
-  const rate = AverageRewardRate.fromState({ ...h, rewards: r.next(Float64Array), durations: r.next(Float64Array) });
+  const r = readArrays<{ window: number; next: number; count: number; rewardSum: number; timeSum: number }>(path, RATE_FORMAT);
+  const rate = AverageRewardRate.fromState({ ...r.header, rewards: r.next(Float64Array), durations: r.next(Float64Array) });
   r.done();
   return rate;
 }
