@@ -99,6 +99,16 @@ export function trainStateFiles<T extends object>(stateDir: string, name: string
   };
 }
 
+/**
+ * Gives the event loop a turn, so that a stop (Ctrl-C, SIGTERM: ctx.signal) can arrive between a
+ * trainer's synchronous steps, and says whether one has. The trainer then saves its state and
+ * returns without writing `out`.
+ */
+export async function stopRequested(ctx: Pick<TrainContext, 'signal'>): Promise<boolean> {
+  await new Promise((r) => setImmediate(r));
+  return ctx.signal?.aborted === true;
+}
+
 export interface TrainOptions {
   problem: Problem;
   solver: string;

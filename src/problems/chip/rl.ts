@@ -23,7 +23,7 @@ import type { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
 import { intOption } from '../../core/options.js';
 import type { LearnedSolver, SolveContext, TrainBudget, TrainContext } from '../../core/problem.js';
-import { checkpointFor, trainStateFiles } from '../../core/train.js';
+import { checkpointFor, stopRequested, trainStateFiles } from '../../core/train.js';
 import { Module, MLP, collect } from '../../learn/layers.js';
 import { GCNConv, gcnAdjacency } from '../../learn/gnn.js';
 import { Csr } from '../../learn/ops/sparse.js';
@@ -237,8 +237,7 @@ export async function trainRl(specs: InstanceSpec[], budget: TrainBudget, ctx: T
   const base = st.seconds;
   while (st.updates < maxUpdates && base + (performance.now() - t0) / 1000 < maxSeconds) {
     // Stopped (Ctrl-C) between chunks: the chunks saved so far are the state; `out` is not written.
-    await new Promise((r) => setImmediate(r));
-    if (ctx.signal?.aborted) return;
+    if (await stopRequested(ctx)) return;
     const n = Math.min(cfg.updatesPerChunk, maxUpdates - st.updates);
     const policy = await ppoChunk(specs, cfg, ctx.seed + st.updates, n, weights, (r) => {
       st.episodes += r.episodes;

@@ -29,7 +29,7 @@ import { Rng } from '../../core/rng.js';
 import { SelfoptError, unknownName } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { geomean } from '../../core/stats.js';
-import { checkpointFor, readTrainState, trainStateFiles } from '../../core/train.js';
+import { checkpointFor, readTrainState, stopRequested, trainStateFiles } from '../../core/train.js';
 import { configOption, countFrom, NON_NEGATIVE, PROBABILITY, type FieldRule } from '../../core/options.js';
 import { trainPpo } from '../../learn/ppo.js';
 import { MlpPolicy } from '../../learn/policy.js';
@@ -370,10 +370,9 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
     const demos: Record<string, Demo[]> = existsSync(path) ? readTrainState<Record<string, Demo[]>>(path) : {};
     for (const p of train) {
       if (demos[p.id]) continue;
-      // A turn of the event loop lets a stop (Ctrl-C) in; the programs done so far are saved. The
-      // warm start counts against --seconds: at the deadline it stops here too (resumable).
-      await new Promise((r) => setImmediate(r));
-      if (ctx.signal?.aborted || outOfTime()) break;
+      // A stop (Ctrl-C): the programs done so far are saved. The warm start counts against
+      // --seconds: at the deadline it stops here too (resumable).
+      if (await stopRequested(ctx) || outOfTime()) break;
       const session = new OptSession();
       const td = performance.now();
       const made = make(p, session);
@@ -381,8 +380,7 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
       // A stop that came during the search (its handler runs on this turn of the loop) drops this
       // program's demos: a signal that reached the search's tools may have failed a pass, and a
       // saved demo is reused by every resume. The next run makes them again.
-      await new Promise((r) => setImmediate(r));
-      if (ctx.signal?.aborted) break;
+      if (await stopRequested(ctx)) break;
       demos[p.id] = made;
       writeFileAtomic(path, JSON.stringify(demos));
       ctx.log({ demoPrograms: Object.keys(demos).length, demoStates: demos[p.id]!.length, demoSeconds: (performance.now() - td) / 1000 });
@@ -428,8 +426,7 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
     saveProgress(writers);
   }
   while (progress.steps < totalSteps && performance.now() < deadline) {
-    await new Promise((r) => setImmediate(r));
-    if (ctx.signal?.aborted) { saveProgress(); return; }
+    if (await stopRequested(ctx)) { saveProgress(); return; }
     const chunk = Math.min(cfg.chunkSteps, totalSteps - progress.steps);
     const steps = Math.max(cfg.numEnvs * cfg.numSteps, Math.floor(chunk / (cfg.numEnvs * cfg.numSteps)) * cfg.numEnvs * cfg.numSteps);
     const result = await trainPpo({

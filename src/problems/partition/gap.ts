@@ -51,7 +51,7 @@ import { totalVertexWeight, weightedDegrees } from '../../core/graph.js';
 import { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
 import { configOption, countFrom, NON_NEGATIVE, PROBABILITY, type FieldRule } from '../../core/options.js';
-import { checkpointFor, trainStateFiles } from '../../core/train.js';
+import { checkpointFor, stopRequested, trainStateFiles } from '../../core/train.js';
 import type { LearnedSolver, SolveContext, TrainBudget, TrainContext } from '../../core/problem.js';
 import {
   Adam, Csr, Linear, Module, SAGEConv, collect, div, gather, loadCheckpoint, matmul, meanAdjacency, mul, noGrad, checkpointHeaderOf, relu,
@@ -330,12 +330,14 @@ export async function trainGap(graphs: CsrGraph[], budget: TrainBudget, ctx: Tra
     const s: SavedState = { step, elapsedS: elapsed(), rng: rng.state(), adam: opt.getState(), config: cfg };
     saved.save(s, { weights: (path) => saveCheckpoint(path, net, { hyperparameters: hyper, command: ctx.command, seed: ctx.seed }) });
   };
-  let lastSave = performance.now(), lastYield = lastSave;
+  let lastSave = performance.now(), lastYield = -Infinity; // the first step looks for a stop too
   const maxSteps = budget.steps ?? Infinity;
   while (step < maxSteps && !(budget.seconds !== undefined && elapsed() >= budget.seconds)) {
-    // The steps are synchronous: a turn of the event loop now and then lets a stop (Ctrl-C) in.
-    if (performance.now() - lastYield >= 100) { await new Promise((r) => setImmediate(r)); lastYield = performance.now(); }
-    if (ctx.signal?.aborted) { save(); return net; }
+    // The steps are synchronous: every 100 ms a turn of the event loop lets a stop (Ctrl-C) in.
+    if (performance.now() - lastYield >= 100) {
+      if (await stopRequested(ctx)) { save(); return net; }
+      lastYield = performance.now();
+    }
     const gg = pool[rng.int(pool.length)]!;
     const frac0 = rng.next() < cfg.unevenShareProb ? UNEVEN_SHARES[rng.int(UNEVEN_SHARES.length)]! : 0.5;
     const x = setShare(gg, frac0);

@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
-import { trainStateFiles } from '../../core/train.js';
+import { stopRequested, trainStateFiles } from '../../core/train.js';
 import { readArrays, writeArrays } from '../../core/files.js';
 import { configOption, countFrom, NON_NEGATIVE, PROBABILITY, type FieldRule } from '../../core/options.js';
 import type { TrainBudget, TrainContext } from '../../core/problem.js';
@@ -326,9 +326,8 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
     const shapes = iteration < I ? instances.map(expertShapeOf) : [];
     if (cfg.teacherRollouts > 0 && instances.some((i) => i.workload.kind !== 'batch')) throw new SelfoptError('a rollout teacher on a stream', 'Decima imitation', 'batch instances (a replayed stream would hold its future arrivals)');
     while (iteration < maxIter && !timeUp()) {
-      // A turn of the event loop lets a stop (Ctrl-C) in: the state is saved below, `out` is not written.
-      await new Promise((r) => setImmediate(r));
-      if (ctx.signal?.aborted) { stopped = true; break; }
+      // A stop (Ctrl-C): the state is saved below, `out` is not written.
+      if (await stopRequested(ctx)) { stopped = true; break; }
       const k = iteration;
       if (k < I) {
         // DAgger iteration: beta (the expert's share of decisions) from 1 to 0 over the first half.
