@@ -58,6 +58,11 @@ export function crossable(e: unknown): unknown {
   return e;
 }
 
+/** A cell as messages name it: `problem/instance/solver/seed N`. */
+export function cellLabel(cell: Cell): string {
+  return `${cell.problem}/${cell.instance.id}/${cell.solver}/seed ${cell.seed}`;
+}
+
 /**
  * The user error of a cell that failed, as the side that ran it (runner, coordinator) reports
  * it: one clause, the cell's own what and expected, with the cell added to its where ("runs code
@@ -66,7 +71,7 @@ export function crossable(e: unknown): unknown {
  * (at where); expected ...) is the what, the cell its where.
  */
 export function cellUserError(message: string, cell: Cell): SelfoptError {
-  const at = `cell ${cell.problem}/${cell.instance.id}/${cell.solver}/seed ${cell.seed}`;
+  const at = `cell ${cellLabel(cell)}`;
   const m = /^([\s\S]*) \(at ([\s\S]*?)\); expected ([\s\S]*)$/.exec(message);
   const resume = 'finished cells stay recorded, rerun with --resume';
   return m ? new SelfoptError(m[1]!, `${m[2]}, ${at}`, `${m[3]} (${resume})`) : new SelfoptError(message, at, `the cell to finish; ${resume}`);

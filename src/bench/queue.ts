@@ -22,7 +22,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { SelfoptError, errorMessage } from '../core/errors.js';
 import { codeVersion, machineInfo } from '../core/version.js';
 import { getProblem } from '../problems/all.js';
-import { cellPoolOptions, cellUserError, crossable, userError, type Cell, type CellResult } from './cell.js';
+import { cellLabel, cellPoolOptions, cellUserError, crossable, userError, type Cell, type CellResult } from './cell.js';
 import { cellKey } from './store.js';
 
 /** The queue every coordinator and worker share unless told otherwise (`--queue-name`). */
@@ -152,7 +152,7 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcom
   const fail = (jobId: string, reason: string) => {
     const cell = pending.get(jobId);
     if (!cell || failure) return;
-    const where = `cell ${cell.problem}/${cell.instance.id}/${cell.solver}/seed ${cell.seed}`;
+    const where = `cell ${cellLabel(cell)}`;
     const { user, message } = userError(new Error(reason));
     failure = user ? cellUserError(message, cell) : new Error(`${where} failed on a worker: ${reason}`);
     wake();
@@ -296,7 +296,7 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
   const gate = new ConcurrencyGate((name) => getProblem(name).maxConcurrency);
   const processor = async (job: Job<CellJob, CellJobResult>): Promise<CellJobResult> => {
     const { cell } = job.data;
-    const label = `${cell.problem}/${cell.instance.id}/${cell.solver}/seed ${cell.seed}`;
+    const label = cellLabel(cell);
     let r: CellResult;
     try {
       // Where: this worker; the coordinator adds the cell to it (cellUserError).

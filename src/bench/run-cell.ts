@@ -7,7 +7,7 @@ import { Rng } from '../core/rng.js';
 import { SelfoptError, errorMessage } from '../core/errors.js';
 import { getProblem } from '../problems/all.js';
 import type { MetricValues } from '../core/problem.js';
-import type { Cell, CellResult } from './cell.js';
+import { cellLabel, type Cell, type CellResult } from './cell.js';
 
 /**
  * One instance is kept loaded: cells are ordered by instance, and real instances can be large
@@ -49,7 +49,7 @@ export async function runCell(cell: Cell): Promise<CellResult> {
 }
 
 function checkMetrics(declared: string[], metrics: MetricValues, cell: Cell): void {
-  const where = `cell ${cell.problem}/${cell.instance.id}/${cell.solver}/seed ${cell.seed}`;
+  const where = `cell ${cellLabel(cell)}`;
   for (const [name, v] of Object.entries(metrics)) {
     if (!declared.includes(name)) throw new SelfoptError(`evaluator returned undeclared metric '${name}'`, where, `one of ${declared.join(', ')}`);
     if (!Number.isFinite(v)) throw new SelfoptError(`metric '${name}' is ${v}`, where, 'a finite number');

@@ -18,7 +18,7 @@ import { checkOptions } from '../core/options.js';
 import type { InstanceRef, Problem } from '../core/problem.js';
 import { codeVersion, machineInfo } from '../core/version.js';
 import { getProblem } from '../problems/all.js';
-import { type Cell, type CellResult, cellPoolOptions, cellUserError, configHash, gridHash, userError } from './cell.js';
+import { type Cell, type CellResult, cellLabel, cellPoolOptions, cellUserError, configHash, gridHash, userError } from './cell.js';
 import { savePicture } from './pictures.js';
 import { runCell } from './run-cell.js';
 import { cellKey, type ResultRow, type ResultsStore } from './store.js';
@@ -236,7 +236,7 @@ async function runCellLabelled(cell: Cell, run: () => Promise<CellResult>): Prom
     if (e instanceof Error && e.name === 'AbortError') throw e;
     // Errors cross the worker boundary as plain Errors: keep the message, add the cell.
     const { user, message: msg } = userError(e);
-    const where = `cell ${cell.problem}/${cell.instance.id}/${cell.solver}/seed ${cell.seed}`;
+    const where = `cell ${cellLabel(cell)}`;
     if (user) throw cellUserError(msg, cell);
     const err = new Error(`${where} failed: ${msg}`);
     err.stack = `${err.message}\n${e instanceof Error ? e.stack : ''}`;
@@ -255,7 +255,7 @@ function keepPicture(storePath: string, runId: string, cell: Cell, r: CellResult
     }
   }
   // On a line of its own: the progress bar redraws below it.
-  if (failed !== undefined) process.stderr.write(`\nselfopt: warning: cell ${cell.problem}/${cell.instance.id}/${cell.solver}/seed ${cell.seed} is recorded, but its picture failed: ${failed}\n`);
+  if (failed !== undefined) process.stderr.write(`\nselfopt: warning: cell ${cellLabel(cell)} is recorded, but its picture failed: ${failed}\n`);
 }
 
 function toRows(runId: string, problem: Problem, cell: Cell, r: CellResult, version: string, machine: string): ResultRow[] {

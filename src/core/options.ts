@@ -79,23 +79,26 @@ export function configOption<T extends object>(options: Readonly<Record<string, 
  * flag takes, which the CLI prints as one line (exit 2) before any work. (`oneOf` is not read here.)
  */
 export function flagNumber(flag: string, rule: FieldRule = {}): (raw: string) => number {
-  const kind = rule.int ? 'an integer' : 'a number';
-  const min = rule.min ?? -Infinity, max = rule.max ?? Infinity;
+  const { kind, isKind, min, max } = ruleBounds(rule);
   return (raw) => {
     const v = toNumber(raw);
-    if ((rule.int ? Number.isInteger(v) : Number.isFinite(v)) && v >= min && v <= max) return v;
+    if (isKind(v) && v >= min && v <= max) return v;
     throw new SelfoptError(`${flag} ${/^\S+$/.test(raw) ? raw : `'${raw}'`}`, 'command line', rule.expected ?? rangeText(kind, min, max));
   };
 }
 
+/** A rule's kind (in words and as a test) and its range, the unset bounds infinite. */
+function ruleBounds(rule: FieldRule): { kind: string; isKind: (v: number) => boolean; min: number; max: number } {
+  return { kind: rule.int ? 'an integer' : 'a number', isKind: rule.int ? Number.isInteger : Number.isFinite, min: rule.min ?? -Infinity, max: rule.max ?? Infinity };
+}
+
 /** `text` (the whole value `raw`, or its item `i` of those separated by `sep`) read as a number held to `rule`. */
 function ruled(name: string, raw: string, text: string, rule: FieldRule, list?: { i: number; sep: string }): number {
-  const kind = rule.int ? 'an integer' : 'a number';
-  const min = rule.min ?? -Infinity, max = rule.max ?? Infinity;
+  const { kind, isKind, min, max } = ruleBounds(rule);
   const item = list ? `: item ${list.i + 1} ('${text}')` : '';
   const each = rule.expected ?? (rule.oneOf ? `one of ${rule.oneOf.join(', ')}` : rangeText(kind, min, max));
   const expected = list ? `numbers separated by '${list.sep}', each ${each}` : each;
-  const v = checked(name, raw, toNumber(text), rule.int ? Number.isInteger : Number.isFinite, kind, min, max, expected, item);
+  const v = checked(name, raw, toNumber(text), isKind, kind, min, max, expected, item);
   if (rule.oneOf && !rule.oneOf.includes(v)) throw new SelfoptError(`option ${name}=${raw}${item} is not one of ${rule.oneOf.join(', ')}`, `--opt ${name}`, expected);
   return v;
 }
