@@ -31,6 +31,34 @@ const htmlOption = () => new Option('--html <file>', 'HTML report path').default
   return v;
 });
 
+/**
+ * How a long command stops: the first SIGINT or SIGTERM says `what` it does ("stopping `whom`
+ * (SIGINT): what", on stderr), aborts
+ * `signal` and sets the exit code (130 or 143, as a shell reports the signal); a second one exits
+ * at once, as a kill would. `listen()` puts the handlers on, `release()` takes them off.
+ */
+function stopOnSignal(what: string, whom = ''): { signal: AbortSignal; listen(): void; release(): void } {
+  const stop = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    const code = sig === 'SIGINT' ? 130 : 143;
+    if (stop.signal.aborted) process.exit(code);
+    console.error(`\nselfopt: stopping${whom ? ` ${whom}` : ''} (${sig}): ${what}; again to exit at once`);
+    process.exitCode = code;
+    stop.abort();
+  };
+  return {
+    signal: stop.signal,
+    listen() {
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    },
+    release() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
 program
   .command('list')
   .description('problems, their solvers, metrics and instances; no problem = all')
@@ -78,7 +106,7 @@ program
   .action(async (names: string[], o: BenchCliOptions) => {
     const data = new DataPath({ dataDir: o.data });
     const chosen = names.length > 0 ? names : problems.map((p) => p.name);
-    const stop = new AbortController();
+    const stop = stopOnSignal('finished cells are recorded; cells running now are abandoned');
     const opts: BenchOptions = {
       problems: chosen,
       instances: o.instances,
@@ -104,17 +132,7 @@ program
     // A second one exits at once, as a kill would (finished cells are committed either way).
     // With --concurrency 0 the cells run in this thread, where a handler waits for the cell to
     // end; there the signals keep their default and stop the process at once.
-    const onSignal = (sig: NodeJS.Signals) => {
-      if (stop.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : 143);
-      console.error(`\nselfopt: stopping (${sig}): finished cells are recorded; cells running now are abandoned; again to exit at once`);
-      stop.abort();
-      process.exitCode = sig === 'SIGINT' ? 130 : 143;
-    };
-    const offThread = o.queue !== undefined || o.concurrency !== 0;
-    if (offThread) {
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-    }
+    if (o.queue !== undefined || o.concurrency !== 0) stop.listen();
     try {
       const outcome = await runBench(opts, store, plans);
       if (outcome.interrupted) {
@@ -130,8 +148,7 @@ program
         if (!o.json) console.error(`HTML report: ${path}`);
       }
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      stop.release();
       await store.close();
     }
   });
@@ -280,15 +297,8 @@ program
     const { train } = await import('../core/train.js');
     // The first Ctrl-C (or SIGTERM) stops training cleanly: the trainer saves its resumable state
     // after the step it is on, and the same command resumes there. A second one exits at once.
-    const stop = new AbortController();
-    const onSignal = (sig: NodeJS.Signals) => {
-      if (stop.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : 143);
-      console.error(`\nselfopt: stopping (${sig}): saving the training state after the current step; again to exit at once`);
-      stop.abort();
-      process.exitCode = sig === 'SIGINT' ? 130 : 143;
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    const stop = stopOnSignal('saving the training state after the current step');
+    stop.listen();
     const outcome = await train({
       problem,
       solver: solverName,
@@ -304,10 +314,7 @@ program
       command: `selfopt ${process.argv.slice(2).join(' ')}`,
       onProgress: (done, total) => progress(`training ${problemName}/${solverName}: ${Math.floor(done)}/${Math.round(total)} (${Math.floor((100 * done) / Math.max(total, 1))}%)`, done >= total),
       signal: stop.signal,
-    }).finally(() => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    });
+    }).finally(() => stop.release());
     if (process.stderr.isTTY) process.stderr.write('\n');
     if (outcome.stopped) {
       console.error(`stopped after ${outcome.wallSeconds.toFixed(1)} s (all sessions): the training state is saved in ${outcome.stopped.stateDir}; the same command resumes there (no checkpoint written to ${outcome.out})`);
@@ -399,16 +406,9 @@ program
     const w = await startWorker({ url: o.queue, queueName: o.queueName, concurrency: o.concurrency, lockMs: Math.round(o.lockSeconds * 1000), log: (l) => console.log(l) });
     // The first SIGINT or SIGTERM stops the worker within a grace period, whether or not Redis
     // answers (exit 130 or 143, as `bench`); a second one exits at once.
-    let stopping = false;
-    const stop = (sig: NodeJS.Signals) => {
-      const code = sig === 'SIGINT' ? 130 : 143;
-      if (stopping) process.exit(code);
-      stopping = true;
-      console.error(`\nselfopt: stopping the worker (${sig}): no new cell; cells running now get ${STOP_GRACE_MS / 1000} s to finish and report, then are left for another worker (their lock expires); again to exit at once`);
-      void w.close().finally(() => process.exit(code));
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    const stop = stopOnSignal(`no new cell; cells running now get ${STOP_GRACE_MS / 1000} s to finish and report, then are left for another worker (their lock expires)`, 'the worker');
+    stop.signal.addEventListener('abort', () => void w.close().finally(() => process.exit(process.exitCode)), { once: true });
+    stop.listen();
   });
 
 interface TrainCliOptions {
