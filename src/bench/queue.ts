@@ -275,10 +275,11 @@ export interface WorkerOptions {
 
 export interface CellWorker {
   /**
-   * Takes no new cell and stops within a grace period (STOP_GRACE_MS): running cells that finish
-   * in it report their results ('closed'); after it the connections are dropped ('dropped'), as
-   * when Redis is away (BullMQ's close then waits for ever, even after Redis is back): a cell still
-   * running is abandoned, and another worker re-runs it once its lock expires.
+   * A warm stop: takes no new cell, lets the running cells finish and report their results, and
+   * closes ('closed'). Finished cells get a grace period (STOP_GRACE_MS) to reach Redis. If Redis
+   * stays silent for that long, nothing could be reported: the connections are dropped at once
+   * ('dropped'; BullMQ's close would wait for ever, even after Redis is back), and a cell still
+   * running is abandoned; another worker re-runs it once its lock expires.
    */
   close(): Promise<'closed' | 'dropped'>;
 }
@@ -294,7 +295,16 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
   const machine = machineInfo();
   const pool = new Piscina(cellPoolOptions(threads));
   const gate = new ConcurrencyGate((name) => getProblem(name).maxConcurrency);
+  const running = new RunningCount();
   const processor = async (job: Job<CellJob, CellJobResult>): Promise<CellJobResult> => {
+    running.enter();
+    try {
+      return await runJob(job);
+    } finally {
+      running.leave();
+    }
+  };
+  const runJob = async (job: Job<CellJob, CellJobResult>): Promise<CellJobResult> => {
     const { cell } = job.data;
     const label = cellLabel(cell);
     let r: CellResult;
@@ -329,13 +339,53 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
   log(`worker ${me} ready: ${threads} threads on queue ${opts.queueName ?? DEFAULT_QUEUE_NAME} at ${opts.url}`);
   return {
     async close() {
-      // As the coordinator stops: wait for Redis a grace period, then drop the connections.
-      const closed = await within(worker.close().then(() => true), STOP_GRACE_MS);
+      // BullMQ's close takes no new job and waits for the running ones to finish and report.
+      // Finished cells get a grace period to report; with Redis silent nothing can be reported.
+      const closing = worker.close().then(() => true);
+      const quiet = new AbortController();
+      const closed = await Promise.race([
+        closing,
+        running.idle().then(() => within(closing, STOP_GRACE_MS)),
+        redisSilent(opts.url, STOP_GRACE_MS, quiet.signal).then(() => undefined),
+      ]);
+      quiet.abort();
       if (!closed) for (const c of [await worker.client.catch(() => undefined), blocking]) c?.disconnect();
       await pool.destroy();
       return closed ? 'closed' : 'dropped';
     },
   };
+}
+
+/** How many cells a worker is running; `idle()` resolves when none is. */
+class RunningCount {
+  private n = 0;
+  private waiters: (() => void)[] = [];
+
+  enter(): void {
+    this.n++;
+  }
+
+  leave(): void {
+    if (--this.n > 0) return;
+    for (const ok of this.waiters.splice(0)) ok();
+  }
+
+  idle(): Promise<void> {
+    return this.n === 0 ? Promise.resolve() : new Promise((ok) => this.waiters.push(ok));
+  }
+}
+
+/**
+ * Resolves once Redis at `url` has answered no PING for `ms`; asks once a second until `signal`
+ * aborts.
+ */
+async function redisSilent(url: string, ms: number, signal: AbortSignal): Promise<void> {
+  let heard = Date.now();
+  while (!signal.aborted && Date.now() - heard < ms) {
+    const t0 = Date.now();
+    if ((await within(checkRedis(url).then(() => true, () => false), 1000)) === true) heard = Date.now();
+    await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - t0))).unref());
+  }
 }
 
 /**

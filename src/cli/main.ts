@@ -404,9 +404,9 @@ program
   .action(async (o: { queue: string; queueName: string; concurrency?: number; lockSeconds: number }) => {
     const { startWorker, STOP_GRACE_MS } = await import('../bench/queue.js');
     const w = await startWorker({ url: o.queue, queueName: o.queueName, concurrency: o.concurrency, lockMs: Math.round(o.lockSeconds * 1000), log: (l) => console.log(l) });
-    // The first SIGINT or SIGTERM stops the worker within a grace period, whether or not Redis
-    // answers (exit 130 or 143, as `bench`); a second one exits at once.
-    const stop = stopOnSignal(`no new cell; cells running now get ${STOP_GRACE_MS / 1000} s to finish and report, then are left for another worker (their lock expires)`, 'the worker');
+    // The first SIGINT or SIGTERM is a warm stop: running cells finish and report, unless Redis
+    // is silent (exit 130 or 143, as `bench`); a second one exits at once.
+    const stop = stopOnSignal(`no new cell; cells running now finish and report (with Redis silent ${STOP_GRACE_MS / 1000} s, they are left for another worker once their lock expires)`, 'the worker');
     stop.signal.addEventListener('abort', () => void w.close().finally(() => process.exit(process.exitCode)), { once: true });
     stop.listen();
   });

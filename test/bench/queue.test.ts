@@ -389,6 +389,47 @@ test('SIGTERM stops a worker whose Redis is gone, within a grace period, with on
   }
 });
 
+test('SIGTERM is a warm stop for a worker with Redis up: its running cell finishes and is recorded, not abandoned', { skip, timeout: 180_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'selfopt-queue-warm-'));
+  const redis = await startRedis(t.signal);
+  const queueName = `warm-${process.pid}`;
+  const worker = startWorker(t.signal, redis.url, queueName);
+  try {
+    while (!worker.lines.some((l) => / ready/.test(l))) {
+      assert.equal(worker.proc.exitCode, null, 'the worker exited before it was ready');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const workerExit = new Promise<number | null>((ok) => worker.proc.once('exit', ok));
+    // One cell that runs well past the stop's 5 s grace (spectral bisection of a 100k-vertex graph).
+    const storePath = join(dir, 's.duckdb');
+    const coordinator = child(t.signal, process.execPath, [CLI, 'bench', 'partition', '--instances', 'rgg_100k_k8', '--solvers', 'spectral', '--seeds', '1',
+      '--queue', redis.url, '--queue-name', queueName, '--store', storePath, '--no-html'], { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
+    let coordinatorErr = '';
+    coordinator.stderr!.on('data', (d) => (coordinatorErr += d));
+    worker.onLine((l) => {
+      if (l.startsWith('start ')) worker.proc.kill('SIGTERM');
+    });
+    assert.equal(await workerExit, 143, worker.lines.join('\n'));
+    assert.equal(worker.lines.filter((l) => l.startsWith('start ')).length, 1, worker.lines.join('\n'));
+    assert.equal(worker.lines.filter((l) => l.startsWith('done ')).length, 1, `the running cell finished: ${worker.lines.join('\n')}`);
+    // The coordinator has no other worker: it ends only if the cell's result reached it.
+    const late = setTimeout(() => coordinator.kill('SIGKILL'), 60_000);
+    const code = await new Promise<number | null>((ok) => coordinator.once('exit', ok));
+    clearTimeout(late);
+    assert.equal(code, 0, coordinatorErr);
+    const store = await ResultsStore.open(storePath, { readOnly: true });
+    const runs = await store.runs();
+    const rows = await store.rows();
+    await store.close();
+    assert.ok(runs[0]!.finishedAt, 'the run is finished');
+    assert.deepEqual([...new Set(rows.map((r) => cellKey(r.problem, r.instance, r.solver, r.seed)))], [cellKey('partition', 'rgg_100k_k8', 'spectral', 1)]);
+  } finally {
+    worker.proc.kill('SIGKILL');
+    redis.proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a cell that fails on a worker stops the queued run with one clear error naming the cell', { skip, timeout: 120_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'selfopt-queue-fail-'));
   const redis = await startRedis(t.signal);
