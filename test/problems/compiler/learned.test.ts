@@ -1,13 +1,14 @@
 /** Compiler problem tests: imitation and PPO: demos, cloning targets, training, the mask the policy is held to. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../../../src/core/rng.js';
 import { ACTION_MASK, actionMask, ACTIONS, actionByName } from '../../../src/problems/compiler/passes.js';
 import { OptSession } from '../../../src/problems/compiler/session.js';
 import { evaluateCompiler } from '../../../src/problems/compiler/evaluate.js';
 import { skip, dir, tiny, own } from './fixtures.js';
+import { killedSave } from '../../core/killed-save.js';
 
 test('cloning target: 0.7 on greedy\'s choice (ties shared), 0.3 by instructions removed, sums to 1', async () => {
   const { cloneTarget } = await import('../../../src/problems/compiler/imitation.js');
@@ -186,4 +187,65 @@ test('ppo: the warm start reports its progress and counts against --seconds: spe
   await ppoSolver.train(progs, { steps: 64 }, ctx);
   assert.deepEqual(calls, [[2, 2], [64, 64]]);
   assert.ok(existsSync(out));
+});
+
+/** The weights of a checkpoint by tensor name. */
+async function weightsOf(path: string): Promise<Record<string, number[]>> {
+  const { readCheckpoint } = await import('../../../src/learn/checkpoint.js');
+  return Object.fromEntries([...readCheckpoint(path).weights].map(([k, v]) => [k, Array.from(v)]));
+}
+/** The largest difference between two checkpoints' weights (Infinity when their tensors differ). */
+function maxDiff(a: Record<string, number[]>, b: Record<string, number[]>): number {
+  if (JSON.stringify(Object.keys(a)) !== JSON.stringify(Object.keys(b))) return Infinity;
+  let d = 0;
+  for (const k of Object.keys(a)) a[k]!.forEach((x, i) => { d = Math.max(d, Math.abs(x - (b[k]![i] ?? NaN))); });
+  return d;
+}
+/** The latest weights a state directory's progress.json names. */
+function latestWeights(stateDir: string): Promise<Record<string, number[]>> {
+  const { files } = JSON.parse(readFileSync(join(stateDir, 'progress.json'), 'utf8')) as { files: Record<string, string> };
+  return weightsOf(join(stateDir, files['weights']!));
+}
+/** Greedy demos on two train programs (sieve and crc32), cloning, one DAgger round, then PPO in 64-step chunks: every phase the trainer saves and resumes. */
+const RESUME_OPTIONS = { chunkSteps: '64', numEnvs: '2', numSteps: '32', workers: '0', episodeLength: '4', hidden: '8', demoSteps: '2', bcEpochs: '2', daggerRounds: '1' };
+
+test('ppo: a run stopped after each step of its warm start and PPO chunk, resumed each time, trains the same weights as a run never stopped', { skip }, async () => {
+  const { ppoSolver } = await import('../../../src/problems/compiler/ppo.js');
+  const root = join(dir, 'ppo-resume');
+  const progs = [own('sieve'), own('crc32')];
+  const ctx = (state: string, signal?: AbortSignal, log: (p: Record<string, number>) => void = () => {}) =>
+    ({ seed: 1, rng: new Rng(1), quick: true, options: RESUME_OPTIONS, stateDir: join(root, state), out: join(root, `${state}.ckpt`), command: 'test', log, progress: () => {}, signal });
+  await ppoSolver.train(progs, { steps: 192 }, ctx('straight'));
+  // Each session is stopped (as Ctrl-C stops it) at the first thing it saves: one program's
+  // demos (greedy's, then DAgger's), a clone, a PPO chunk; the next session resumes from there.
+  const stops: string[] = [];
+  for (let session = 0; !existsSync(join(root, 'resumed.ckpt')); session++) {
+    assert.ok(session < 20, `no end after ${session} sessions: ${stops.join(', ')}`);
+    const stop = new AbortController();
+    const log = (p: Record<string, number>) => {
+      const what = p.demoPrograms !== undefined ? `demos ${p.demoPrograms}` : p.validationGeomeanVsOz !== undefined ? `step ${p.step}` : undefined;
+      if (what && !stop.signal.aborted) { stops.push(what); stop.abort(); }
+    };
+    await ppoSolver.train(progs, { steps: 192 }, ctx('resumed', stop.signal, log));
+  }
+  assert.deepEqual(stops, ['demos 1', 'demos 2', 'step 0', 'demos 1', 'demos 2', 'step 0', 'step 64', 'step 128', 'step 192']);
+  const diffs = {
+    final: maxDiff(await weightsOf(join(root, 'resumed.ckpt')), await weightsOf(join(root, 'straight.ckpt'))),
+    latest: maxDiff(await latestWeights(join(root, 'resumed')), await latestWeights(join(root, 'straight'))),
+  };
+  assert.deepEqual(diffs, { final: 0, latest: 0 });
+});
+
+test('ppo: a save killed after its weights and before its progress JSON resumes whole: the same weights as a run never killed', { skip }, async () => {
+  const { ppoSolver } = await import('../../../src/problems/compiler/ppo.js');
+  const root = join(dir, 'ppo-kill');
+  const progs = [own('sieve'), own('crc32')];
+  const run = async (state: string, steps: number) => {
+    await ppoSolver.train(progs, { steps }, { seed: 1, rng: new Rng(1), quick: true, options: RESUME_OPTIONS, stateDir: join(root, state), out: join(root, `${state}.ckpt`), command: 'test', log: () => {}, progress: () => {} });
+    return latestWeights(join(root, state));
+  };
+  // Each chunk is its own PPO run (seed + chunks so far, a fresh Adam) from the last chunk's weights: a resume lands on a chunk boundary.
+  const { whole, resumed } = await killedSave(root, run, 64, 128);
+  assert.equal(maxDiff(resumed, whole), 0);
+  assert.equal(maxDiff(await weightsOf(join(root, 'k.ckpt')), await weightsOf(join(root, 'b.ckpt'))), 0);
 });
