@@ -321,6 +321,7 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
   const saved = trainStateFiles<TrainProgress>(ctx.stateDir, 'progress', { weights: 'weights.ckpt', best: 'best.ckpt' });
   const resumed = saved.load();
   const progress: TrainProgress = resumed?.state ?? { steps: 0, chunks: 0, bestScore: -Infinity, unmask };
+  progress.bestScore ??= -Infinity; // JSON writes -Infinity (nothing scored yet) as null
   let files: Record<string, string> = resumed?.weights ?? {};
   // Demos and scores saved so far were made under one mask: a resume must keep it.
   if ((progress.unmask ?? []).join(',') !== unmask.join(',')) {
