@@ -121,12 +121,12 @@ function semanticsLog(): { instance?: string; solver?: string; passes?: string[]
   return existsSync(f) ? readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l)) : [];
 }
 
-test('semantics: a run past the first limit gets one longer rerun; still running, it is a logged timeout', { skip }, async () => {
+test('semantics: the limit is CPU time; a run that uses it up is a logged timeout, one starved of CPU by a busy machine gives no verdict', { skip: skip || (existsSync('/usr/bin/prlimit') ? false : 'no prlimit') }, async () => {
   const { checkSemantics } = await import('../../../src/problems/compiler/semantics.js');
   const inst = tiny();
-  // Limits scaled down so the test takes seconds (the defaults are 20 s, then one rerun of at
-  // least 120 s and 10x -O0's run).
-  const limits = { runMs: 150, retryMs: 2500, buildMs: 60_000 };
+  // Limits scaled down so the test takes seconds (the defaults are 120 s of CPU time, at least
+  // 10x -O0's run, and 5x that of wall time).
+  const limits = { cpuMs: 1000, wallFactor: 2, buildMs: 60_000 };
   const irOf = (name: string, source: string) => {
     const f = join(dir, name);
     writeFileSync(f, source);
@@ -134,15 +134,24 @@ test('semantics: a run past the first limit gets one longer rerun; still running
     assert.ok(ll.ok, ll.message);
     return ll.stdout.toString();
   };
-  // slow but right: past the first limit, inside the rerun's (the old check called it wrong)
+  // slow in wall time but not in CPU time, and right
   const slow = irOf('slow.c', TINY.replace('int main(void) {', '#include <unistd.h>\nint main(void) { usleep(600000);'));
   assert.deepEqual(checkSemantics(inst, slow, { solver: 'slow' }, limits), { checked: true, same: true });
   assert.equal(semanticsLog().find((l) => l.solver === 'slow'), undefined);
+  // past the wall-time backstop (2 s) with its CPU time unused, as a starved program is: no
+  // verdict, logged (the wall-time check called it wrong), and not kept: a later check runs again
+  const starved = irOf('starved.c', TINY.replace('int main(void) {', '#include <unistd.h>\nint main(void) { sleep(3);'));
+  for (let i = 0; i < 2; i++) {
+    const v = checkSemantics(inst, starved, { solver: 'starved' }, limits);
+    assert.deepEqual([v.checked, v.same, v.reason], [false, undefined, 'timeout']);
+    assert.match(v.note ?? '', /^no verdict: the run took over 2000 ms of wall time without using its 1 s of CPU time/);
+  }
+  assert.equal(semanticsLog().filter((l) => l.solver === 'starved').length, 2);
   // never ends: a failed check, with its reason in the log (the old check kept no reason)
   const forever = irOf('forever.c', 'int main(void) { volatile int x = 0; for (;;) x++; return x; }\n');
   const r = checkSemantics(inst, forever, { solver: 'looping', passes: ['p1', 'p2'] }, limits);
   assert.deepEqual([r.checked, r.same, r.reason], [true, false, 'timeout']);
-  assert.match(r.note ?? '', /the run went over 150 ms, then over \d+ ms/);
+  assert.match(r.note ?? '', /^the run used its 1 s of CPU time \(-O0's run took \d+ ms\)$/);
   const line = semanticsLog().find((l) => l.solver === 'looping');
   assert.deepEqual([line?.reason, line?.passes], ['timeout', ['p1', 'p2']]);
   // a module clang cannot build is a failed check with clang's message
