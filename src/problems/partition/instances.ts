@@ -20,6 +20,11 @@ export { barabasiAlbert, computationGraph, randomGeometricGraph, stochasticBlock
 
 /** Weights must fit METIS's idx_t sums; we keep each below 2^30 so sums of a few stay exact int32. */
 export const MAX_WEIGHT = 1 << 30;
+/**
+ * Coarsening adds vertex and edge weights in Int32Arrays (as METIS's 32-bit idx_t), and a coarse
+ * vertex or edge can carry a graph's whole total, so each total must stay at most 2^31 - 1.
+ */
+export const MAX_TOTAL_WEIGHT = 2 ** 31 - 1;
 
 export interface PartitionInstance {
   id: string;
@@ -112,6 +117,9 @@ export function parseMetisGraph(data: Uint8Array | string, source: string): CsrG
   let adjwgt = new Int32Array(adjncy.length);
   let e = 0;
   let v = 0;
+  let totalVw = 0, totalEw = 0;
+  const tooHeavy = (what: string, total: number) => bad(line, `the ${what} reaches ${total} at vertex ${v + 1}, over 2^31 - 1`,
+    `a ${what} of at most 2^31 - 1 (coarsening adds weights in 32-bit integers, as METIS)`);
   while (p < len) {
     line++;
     if (isComment()) { skipLine(); continue; }
@@ -128,6 +136,8 @@ export function parseMetisGraph(data: Uint8Array | string, source: string): CsrG
       const w = nums[lead - 1]!;
       if (w >= MAX_WEIGHT) throw bad(line, `vertex ${v + 1} has weight ${w}`, `a vertex weight in [0, 2^30)`);
       vwgt[v] = w;
+      totalVw += w;
+      if (totalVw > MAX_TOTAL_WEIGHT) throw tooHeavy('total vertex weight', totalVw);
     }
     const deg = (count - lead) / step;
     if (e + deg > adjncy.length) {
@@ -143,6 +153,11 @@ export function parseMetisGraph(data: Uint8Array | string, source: string): CsrG
       if (hasEw) {
         w = nums[t + 1]!;
         if (w < 1 || w >= MAX_WEIGHT) throw bad(line, `edge (${v + 1}, ${u}) has weight ${w}`, 'an edge weight in [1, 2^30)');
+      }
+      // Each edge counted once, in its lower endpoint's line (symmetry is checked below).
+      if (u > v + 1) {
+        totalEw += w;
+        if (totalEw > MAX_TOTAL_WEIGHT) throw tooHeavy('total edge weight', totalEw);
       }
       adjncy[e] = u - 1;
       adjwgt[e++] = w;

@@ -51,6 +51,18 @@ test('every bad input is a SelfoptError naming the line', () => {
   throwsAt('2 2\n2 2\n1 1\n', 2, /listed twice/);
 });
 
+test('weights whose total passes 2^31 - 1 are refused: coarsening sums them in 32-bit integers', () => {
+  // Each weight is in range, but a coarse vertex or edge can carry the whole total: a path of 4
+  // vertices with three edges of weight 2^30 - 1 coarsened (Int32Array) wrapped to negative weights,
+  // and every multilevel solver cut several times more than on the same graph with unit weights.
+  const big = 2 ** 30 - 1;
+  throwsAt(`4 3 1\n2 ${big}\n1 ${big} 3 ${big}\n2 ${big} 4 ${big}\n3 ${big}\n`, 4, /total edge weight .* over 2\^31 - 1/);
+  throwsAt(`3 2 10\n${big} 2\n${big} 1 3\n${big} 2\n`, 4, /total vertex weight .* over 2\^31 - 1/);
+  // a total of exactly 2^31 - 1 is fine
+  const g = parseMetisGraph(`3 2 11\n${big} 2 ${big}\n${big} 1 ${big} 3 1\n1 2 1\n`, 'ok');
+  assert.equal(g.vwgt[0]! + g.vwgt[1]! + g.vwgt[2]!, 2 ** 31 - 1);
+});
+
 test('generators give valid graphs, deterministic per seed', () => {
   const a = randomGeometricGraph(1000, 7), b = randomGeometricGraph(1000, 7);
   assert.equal(findGraphDefect(a), undefined);
