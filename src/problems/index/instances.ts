@@ -80,7 +80,8 @@ export function loadSosd(path: string): KeySet {
   if (bad >= 0) {
     throw new SelfoptError(
       `keys are not sorted ascending: key ${bad - 1} is ${showKey(keys, bad - 1)} but key ${bad} is ${showKey(keys, bad)}`,
-      `${path}, key position ${bad} (byte ${8 + bad * width})`, 'keys sorted ascending (duplicates allowed)');
+      `${path}, key position ${bad} (byte ${8 + bad * width})`,
+      `keys sorted ascending (duplicates allowed${type === 'f64' ? '; -0 before +0, as their bits order them' : ''})`);
   }
   return keys;
 }

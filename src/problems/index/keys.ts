@@ -176,7 +176,9 @@ export function keyAt(k: KeySet, i: number): bigint {
 
 /** The key as the user sees it (number or bigint string), for messages. */
 export function showKey(k: KeySet, i: number): string {
-  return k.type === 'f64' ? String(k.x[i]) : keyAt(k, i).toString();
+  // String(-0) is '0', but -0 and +0 are different keys here.
+  if (k.type === 'f64') return Object.is(k.x[i], -0) ? '-0' : String(k.x[i]);
+  return keyAt(k, i).toString();
 }
 
 /** Exact three-way comparison of a.key[i] and b.key[j]: -1, 0 or 1. */

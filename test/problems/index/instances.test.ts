@@ -86,6 +86,10 @@ test('bad key files: one clear error each, saying what, where and what was expec
     /not sorted ascending: key 2 is 1152921504606846977 but key 3 is 1152921504606846976/, /key position 3 \(byte 32\)/);
   const f = new Uint8Array(new Float64Array([1, 2, NaN, 3]).buffer);
   throwsSelfopt(() => loadSosd(rawFile('nan_f64', 4, f)), /key 2 is NaN/, /key position 2 \(byte 24\)/);
+  // +0 then -0 is sorted as doubles (std::sort may leave them so), but here -0 is the smaller key:
+  // the message shows -0 as -0 (it said "key 1 is 0 but key 2 is 0") and says which comes first.
+  const zeros = new Uint8Array(new Float64Array([-1, 0, -0, 1]).buffer);
+  throwsSelfopt(() => loadSosd(rawFile('zeros_f64', 4, zeros)), /key 1 is 0 but key 2 is -0/, /-0 before \+0/);
 });
 
 test('generators are deterministic per seed, sorted, and of the stated size and type', () => {
