@@ -86,6 +86,18 @@ export function planGrid(opts: BenchOptions): PlannedProblem[] {
     const refs: InstanceRef[] = opts.instances
       ? opts.instances.map((i) => problem.resolveInstance(i, ictx))
       : problem.listInstances(ictx).filter((r) => split === 'all' || r.split === split);
+    // A cell is recorded under its instance's id: two names of one id would collide mid-run.
+    if (opts.instances) {
+      const nameOf = new Map<string, string>();
+      refs.forEach((r, i) => {
+        const first = nameOf.get(r.id);
+        if (first !== undefined) {
+          throw new SelfoptError(`--instances ${first} and ${opts.instances![i]} are both instance ${r.id}`, `command line (problem ${name})`,
+            'names of distinct instances (rename one of two key or graph files that share a file name)');
+        }
+        nameOf.set(r.id, opts.instances![i]!);
+      });
+    }
     const data = opts.data.toJSON();
     const cells: Cell[] = [];
     const seedsOf = (solver: string) => (problem.solvers.find((s) => s.info.name === solver)!.info.deterministic ? 1 : opts.seeds);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,22 @@ const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 function options(over: Partial<BenchOptions>): BenchOptions {
   return benchOptions({ problems: ['index'], instances: ['uniform_dense_20K_uint64'], solvers: ['binary-search', 'eytzinger'], seeds: 2 }, over);
 }
+
+test('planGrid refuses two instance names that resolve to one instance id, before any cell runs', () => {
+  // Both cells were planned under one id: the run stopped at the second with "cell ... is already
+  // recorded", after the first had run; two key files of one name in two directories did the same.
+  const dir = tempDir('selfopt-dup-');
+  const keys = generateKeys({ dist: 'uniform_dense', n: 1000, type: 'uint64', dup: 1, seed: 42 });
+  for (const sub of ['a', 'b']) {
+    mkdirSync(join(dir, sub));
+    writeSosd(join(dir, sub, 'k_uint64'), keys);
+  }
+  assert.throws(() => planGrid(options({ instances: [join(dir, 'a', 'k_uint64'), join(dir, 'b', 'k_uint64')] })),
+    /--instances .*a\/k_uint64 and .*b\/k_uint64 are both instance k_uint64 .*expected names of distinct instances/);
+  assert.throws(() => planGrid(options({ instances: ['uniform_dense_2000_uint64', 'uniform_dense_2K_uint64'] })),
+    /uniform_dense_2000_uint64 and uniform_dense_2K_uint64 are both instance uniform_dense_2K_uint64/);
+  assert.throws(() => planGrid(options({ instances: ['uniform_dense_2K_uint64', 'uniform_dense_2K_uint64'] })), /are both instance/);
+});
 
 test('planGrid checks names before any work and expands the grid', () => {
   const plan = planGrid(options({}));
