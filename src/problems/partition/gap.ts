@@ -63,6 +63,7 @@ import { DEFAULT_SPECTRAL, balancedSplit, fiedlerVector, type SpectralConfig } f
 import { DEFAULT_MULTILEVEL, coarsenHierarchy, inducedSubgraph, kwayVcycle, multilevelPartition } from './multilevel.js';
 import { Fm } from './fm.js';
 import { kwayRefine } from './kway.js';
+import { imbalanceBound } from './heuristics.js';
 
 // ---------------------------------------------------------------------------------------------
 // Config: every hyperparameter, with its default
@@ -492,7 +493,7 @@ export const gapSolver: LearnedSolver<PartitionInstance, Int32Array> = {
     reference: 'Nazi, Hang, Goldie, Ravi & Mirhoseini, GAP: Generalizable Approximate Graph Partitioning Framework (2019)',
   },
   solve: (inst: PartitionInstance, ctx: SolveContext) =>
-    gapPartition(netFor(ctx.options), inst.graph, inst.k, ctx.rng, false, 1.03, gapConfig(ctx.options).multilevel !== 0),
+    gapPartition(netFor(ctx.options), inst.graph, inst.k, ctx.rng, false, imbalanceBound(ctx.options), gapConfig(ctx.options).multilevel !== 0),
   train: trainFromInstances,
 };
 
@@ -500,12 +501,12 @@ export const gapSolver: LearnedSolver<PartitionInstance, Int32Array> = {
 export const gapFmSolver: LearnedSolver<PartitionInstance, Int32Array> = {
   info: {
     name: 'gap+fm', kind: 'learned',
-    description: 'GAP bisections of the coarsened graph each refined by FM, then k-way refinement at every level while projecting back (ub 1.03); the gap checkpoint',
+    description: 'GAP bisections of the coarsened graph each refined by FM, then k-way refinement at every level while projecting back (ub 1.03, or --opt ub); the gap checkpoint',
     reference: 'Nazi et al. 2019 (GAP); Fiduccia & Mattheyses 1982',
   },
   solve: (inst: PartitionInstance, ctx: SolveContext) => {
     const cfg = gapConfig(ctx.options);
-    return gapPartition(netFor(ctx.options), inst.graph, inst.k, ctx.rng, true, 1.03, cfg.multilevel !== 0, cfg.vcycles, cfg.samples, cfg.bisectionTries);
+    return gapPartition(netFor(ctx.options), inst.graph, inst.k, ctx.rng, true, imbalanceBound(ctx.options), cfg.multilevel !== 0, cfg.vcycles, cfg.samples, cfg.bisectionTries);
   },
   train: trainFromInstances,
 };

@@ -12,7 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SelfoptError } from '../../core/errors.js';
 import { formatMetisGraph, type PartitionInstance } from './instances.js';
-import type { PartitionSolver } from './heuristics.js';
+import { imbalanceBound, type PartitionSolver } from './heuristics.js';
 import { inTempDir } from '../../core/files.js';
 import { findExecutable, runTool } from './peer.js';
 
@@ -52,8 +52,10 @@ export const gpmetisSolver: PartitionSolver = {
   info: {
     name: 'gpmetis',
     kind: 'peer',
-    description: 'METIS 5 gpmetis (k-way, -ufactor=30, seeded), as a subprocess on a temp .graph file',
+    description: 'METIS 5 gpmetis (k-way, -ufactor=30 or (ub - 1) x 1000 with --opt ub, seeded), as a subprocess on a temp .graph file',
     reference: 'Karypis & Kumar, METIS 5.1 (Debian package metis)',
   },
-  solve: (inst, ctx) => runGpmetis(inst, ctx.seed),
+  // METIS's ufactor is the allowed imbalance in thousandths: ub 1.03 is 30. At least 1: gpmetis 5.1
+  // fails with -ufactor=0 ("Could not find pointer ... in mcore").
+  solve: (inst, ctx) => runGpmetis(inst, ctx.seed, Math.max(1, Math.round((imbalanceBound(ctx.options) - 1) * 1000))),
 };

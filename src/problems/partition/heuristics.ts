@@ -73,10 +73,15 @@ export function graphGrowingPartition(g: CsrGraph, k: number, rng: Rng): Int32Ar
   return part;
 }
 
+/** `--opt ub`: the imbalance bound every solver keeps, each part at most ub x the average weight (default 1.03). */
+export function imbalanceBound(options: Record<string, string>): number {
+  return numberOption(options, 'ub', DEFAULT_MULTILEVEL.ub, 1);
+}
+
 /** Reads multilevel options from `--opt`: ub, coarsen_to, init_tries, fm_passes, bisection_tries, kway_passes, vcycles. */
 export function multilevelConfig(options: Record<string, string>): MultilevelConfig {
   return {
-    ub: numberOption(options, 'ub', DEFAULT_MULTILEVEL.ub, 1),
+    ub: imbalanceBound(options),
     coarsenTo: intOption(options, 'coarsen_to', DEFAULT_MULTILEVEL.coarsenTo, 2),
     initTries: intOption(options, 'init_tries', DEFAULT_MULTILEVEL.initTries, 1),
     fmPasses: intOption(options, 'fm_passes', DEFAULT_MULTILEVEL.fmPasses, 0),

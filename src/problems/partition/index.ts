@@ -58,7 +58,7 @@ export const partitionProblem: Problem<PartitionInstance, Int32Array> = {
   reference: 'Karypis & Kumar, METIS (SIAM J. Sci. Comput. 1998); Nazi et al., GAP: Generalizable Approximate Graph Partitioning Framework (2019)',
   metrics: METRICS,
   options: {
-    ub: 'imbalance bound: each part at most ub x the average weight (default 1.03)',
+    ub: "imbalance bound: each part at most ub x the average weight (default 1.03); every solver's but gap's alone (gpmetis's ufactor, Scotch's -b)",
     coarsen_to: 'coarsen until at most this many vertices',
     init_tries: 'initial bisections tried on the coarsest graph',
     fm_passes: 'FM refinement passes per level',

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { SelfoptError } from '../../core/errors.js';
 import type { CsrGraph } from '../../core/graph.js';
 import type { PartitionInstance } from './instances.js';
-import type { PartitionSolver } from './heuristics.js';
+import { imbalanceBound, type PartitionSolver } from './heuristics.js';
 import { inTempDir } from '../../core/files.js';
 import { findExecutable, runTool } from './peer.js';
 
@@ -86,8 +86,9 @@ export const scotchSolver: PartitionSolver = {
   info: {
     name: 'scotch',
     kind: 'peer',
-    description: 'Scotch 7 scotch_gpart (default quality strategy, -b0.03, deterministic), as a subprocess on a temp .grf file',
+    description: 'Scotch 7 scotch_gpart (default quality strategy, -b0.03 or ub - 1 with --opt ub, deterministic), as a subprocess on a temp .grf file',
     reference: 'Pellegrini, Scotch and libScotch user\'s guide (Debian package scotch)',
   },
-  solve: (inst) => runScotch(inst),
+  // Scotch's -b is the allowed imbalance as a fraction (rounded so that ub 1.03 is 0.03, not 0.030000000000000027).
+  solve: (inst, ctx) => runScotch(inst, Number((imbalanceBound(ctx.options) - 1).toFixed(6))),
 };
