@@ -4,10 +4,13 @@
  * Classical partitioners and the multilevel partitioner of METIS's class meet gpmetis itself (as
  * a peer, when installed) on real meshes and generated graphs.
  */
+import { existsSync, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import type { InstanceContext, InstanceRef, Problem } from '../../core/problem.js';
 import { SelfoptError, unknownName } from '../../core/errors.js';
 import {
-  DATASETS, GENERATED_KINDS, REAL_GRAPHS, generateGraph, loadRealGraph, parseGeneratedName, parseInstanceId, type PartitionInstance,
+  DATASETS, GENERATED_KINDS, REAL_GRAPHS, generateGraph, loadMetisGraph, loadRealGraph, loadSnapEdgeList, parseGeneratedName, parseInstanceId,
+  type PartitionInstance,
 } from './instances.js';
 import { evaluatePartition, METRICS } from './evaluate.js';
 import { heuristicSolvers, multilevelConfig, spectralConfig } from './heuristics.js';
@@ -107,9 +110,18 @@ export const partitionProblem: Problem<PartitionInstance, Int32Array> = {
         throw new SelfoptError(`graph '${real.name}' is not on the data path`, ctx.data.dirs.map((d) => d.dir).join(', '),
           `${real.relPath} in one of those directories (see ../shared/data/partition/PROVENANCE.md)`);
       }
+      // A graph file of the user's: `<path>_k<k>`, a SNAP edge list when it ends in .txt, else METIS.
+      if (existsSync(parsed.name) && statSync(parsed.name).isFile()) {
+        const path = resolve(parsed.name);
+        const format = path.endsWith('.txt') ? 'snap' : 'metis';
+        return {
+          id: `${basename(path)}_k${parsed.k}`, source: 'file', path, split: 'test', params: { k: parsed.k, format },
+          description: `${format === 'snap' ? 'SNAP edge list' : 'METIS graph'} ${path}, k = ${parsed.k}`,
+        };
+      }
     }
     const known = [...partitionProblem.listInstances({ ...ctx, quick: false }), ...partitionProblem.listInstances({ ...ctx, quick: true })].map((r) => r.id);
-    throw unknownName('instance', name, [...new Set(known)], `partition problem (ids are <graph>_k<k>: graph ${REAL_GRAPHS.map((g) => g.name).join(', ')}, or generated rgg_<n>[k], mesh_<n>[k], ba_<n>[k], sbm_<n>[k], compgraph_<n>[k], optional _s<seed>)`);
+    throw unknownName('instance', name, [...new Set(known)], `partition problem (ids are <graph>_k<k>: graph ${REAL_GRAPHS.map((g) => g.name).join(', ')}, or generated rgg_<n>[k], mesh_<n>[k], ba_<n>[k], sbm_<n>[k], compgraph_<n>[k], optional _s<seed>, or a graph file's path, e.g. ./my.graph_k8)`);
   },
 
   load(ref) {
@@ -118,6 +130,10 @@ export const partitionProblem: Problem<PartitionInstance, Int32Array> = {
     if (ref.source === 'generated') {
       const spec = parseGeneratedName(parsed.name)!;
       return { id: ref.id, name: parsed.name, k: parsed.k, ...generateGraph(spec) };
+    }
+    if (ref.source === 'file' && ref.path) {
+      const graph = ref.params?.format === 'snap' ? loadSnapEdgeList(ref.path) : loadMetisGraph(ref.path);
+      return { id: ref.id, name: parsed.name, k: parsed.k, graph };
     }
     const real = REAL_GRAPHS.find((g) => g.name === parsed.name);
     if (!ref.path || !real) throw new SelfoptError(`instance '${ref.id}' has no file path`, 'partition load', 'a real instance with a path');

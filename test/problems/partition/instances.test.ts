@@ -2,9 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SelfoptError } from '../../../src/core/errors.js';
 import { findGraphDefect, graphFromEdges } from '../../../src/core/graph.js';
-import { formatMetisGraph, parseMetisGraph, randomGeometricGraph, triangulatedMesh } from '../../../src/problems/partition/instances.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatMetisGraph, parseMetisGraph, randomGeometricGraph, triangulatedMesh, type PartitionInstance } from '../../../src/problems/partition/instances.js';
 import { DataPath } from '../../../src/core/data.js';
 import { partitionProblem } from '../../../src/problems/partition/index.js';
+import { tempDir } from '../../tmp.js';
 
 /** A 4-cycle 1-2-3-4 with a chord 1-3 (METIS text, 1-based). */
 const square = '% a comment\n4 5\n2 3 4\n1 3\n1 2 4\n1 3\n';
@@ -84,4 +87,28 @@ test('real 4elt loads through the data path when present', (t) => {
   assert.equal(inst.graph.n, 15606);
   assert.equal(inst.graph.adjncy.length / 2, 45878);
   assert.equal(inst.k, 8);
+});
+
+test('a graph file of the user\'s is an instance: <path>_k<k>, METIS, or a SNAP edge list when it ends in .txt', () => {
+  // It was "unknown instance": only the named real graphs and generated ones could be partitioned.
+  const dir = tempDir('selfopt-partition-file-');
+  const ctx = { data: new DataPath({ env: {}, cwd: dir }), quick: true };
+  const metis = join(dir, 'square.graph');
+  writeFileSync(metis, square);
+  const ref = partitionProblem.resolveInstance(`${metis}_k2`, ctx);
+  assert.equal(ref.id, 'square.graph_k2');
+  assert.equal(ref.split, 'test');
+  const inst = partitionProblem.load(ref) as PartitionInstance;
+  assert.equal(inst.k, 2);
+  assert.deepEqual([...inst.graph.adjncy], [1, 2, 3, 0, 2, 0, 1, 3, 0, 2]);
+  const snap = join(dir, 'edges.txt');
+  writeFileSync(snap, '# u v\n0 1\n1 0\n1 2\n');
+  const s = partitionProblem.load(partitionProblem.resolveInstance(`${snap}_k3`, ctx)) as PartitionInstance;
+  assert.equal(s.graph.n, 3);
+  assert.equal(s.graph.adjncy.length / 2, 2);
+  // a bad file is the loader's error, with file:line
+  const bad = join(dir, 'bad.graph');
+  writeFileSync(bad, '2 1\n2\n\n');
+  assert.throws(() => partitionProblem.load(partitionProblem.resolveInstance(`${bad}_k2`, ctx)), /bad\.graph:1/);
+  assert.throws(() => partitionProblem.resolveInstance(join(dir, 'none.graph_k2'), ctx), /unknown instance/);
 });
