@@ -218,7 +218,8 @@ export function formatMetisGraph(g: CsrGraph): string {
 export function parseSnapEdgeList(text: string, source: string): CsrGraph {
   const lines = text.split('\n');
   const keys: number[] = [];
-  let maxId = -1;
+  const ids = new Set<number>();
+  let maxId = -1, maxLine = 0;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim();
     if (line === '' || line.startsWith('#')) continue;
@@ -227,9 +228,15 @@ export function parseSnapEdgeList(text: string, source: string): CsrGraph {
     if (f.length !== 2 || !/^\d+$/.test(f[0]!) || !/^\d+$/.test(f[1]!) || u > 0x7ffffff0 || v > 0x7ffffff0) {
       throw new SelfoptError(`line is '${line.slice(0, 60)}'`, `${source}:${i + 1}`, 'two non-negative integer vertex ids "u v"');
     }
-    if (u > maxId) maxId = u;
-    if (v > maxId) maxId = v;
+    if (Math.max(u, v) > maxId) { maxId = Math.max(u, v); maxLine = i + 1; }
+    ids.add(u).add(v);
     if (u !== v) keys.push(Math.min(u, v) * 2147483648 + Math.max(u, v));
+  }
+  // The vertices are 0..max id: a sparse id space (user ids, hashes) would be mostly isolated
+  // vertices, and a large one more memory than the machine has.
+  if (maxId + 1 > 2 * ids.size) {
+    throw new SelfoptError(`ids run to ${maxId} but only ${ids.size} distinct ids appear: 0..${maxId} would be ${maxId + 1} vertices, mostly isolated`,
+      `${source}:${maxLine}`, 'ids numbered from 0 with at most half of 0..max id unused; renumber a sparse id space 0, 1, 2, ...');
   }
   keys.sort((a, b) => a - b);
   const us: number[] = [], vs: number[] = [];

@@ -58,6 +58,14 @@ test('SNAP edge lists: directed pairs become one edge, self-loops dropped, CRLF 
   assert.throws(() => parseVertexLabels('0 1\n0 2\n', 2, 'l'), (e: unknown) => e instanceof SelfoptError && e.where === 'l:2');
 });
 
+test('a SNAP edge list whose ids leave most of 0..max id unused is refused, not allocated', () => {
+  // '1 2000000000' made 2e9 + 1 vertices: the process was killed for memory, with no message.
+  assert.throws(() => parseSnapEdgeList('0 1\n1 2000000000\n', 'e.txt'),
+    (e: unknown) => e instanceof SelfoptError && e.where === 'e.txt:2' && /ids run to 2000000000 but only 3 distinct ids appear/.test(e.message) && /renumber/.test(e.expected));
+  // up to half of 0..max id unused is read (email-Eu-core has 19 isolated vertices of 1,005)
+  assert.equal(parseSnapEdgeList('0 1\n1 3\n', 'e.txt').n, 4);
+});
+
 test('NMI: known values', () => {
   const a = Int32Array.from([0, 0, 1, 1]);
   assert.equal(normalizedMutualInformation(a, a), 1);
