@@ -103,6 +103,10 @@ export function parseMetisGraph(data: Uint8Array | string, source: string): CsrG
   const fmtNum = headerCount >= 3 ? nums[2]! : 0;
   const fmt = String(fmtNum).padStart(3, '0');
   if (!/^[01]{3}$/.test(fmt)) throw bad(headerLine, `fmt ${fmtNum} is not a valid format code`, 'fmt of three 0/1 digits: 100 vertex sizes, 010 vertex weights, 001 edge weights (e.g. 1, 10, 11, 111)');
+  // Each vertex line takes at least its newline: a larger n is a wrong header, refused before the
+  // arrays of n entries are allocated.
+  const rest = Math.max(0, len - p);
+  if (n > rest + 1) throw bad(headerLine, `header says n = ${n} vertices but only ${rest} bytes follow it`, 'n vertex lines after the header, one per vertex');
   const hasSize = fmt[0] === '1', hasVw = fmt[1] === '1', hasEw = fmt[2] === '1';
   const ncon = headerCount === 4 ? nums[3]! : hasVw ? 1 : 0;
   if (headerCount === 4 && !hasVw) throw bad(headerLine, `ncon ${ncon} given but fmt ${fmt} has no vertex weights`, 'ncon only with fmt x1x');

@@ -52,6 +52,9 @@ test('every bad input is a SelfoptError naming the line', () => {
   throwsAt('2 1 2\n2\n1\n', 1, /fmt/);
   throwsAt('2 1 10 2\n1 1 2\n1 1 1\n', 1, /multi-constraint/);
   throwsAt('2 2\n2 2\n1 1\n', 2, /listed twice/);
+  // A header n far beyond the file (a typo, a cut file) was allocated before any line was read:
+  // 2e9 vertices failed with a bare RangeError "Array buffer allocation failed", or took the memory.
+  throwsAt('2000000000 1\n2\n1\n', 1, /n = 2000000000 vertices but only 4 bytes follow/);
 });
 
 test('weights whose total passes 2^31 - 1 are refused: coarsening sums them in 32-bit integers', () => {
