@@ -80,11 +80,23 @@ export function startPlacement(nl: Netlist, s: Pick<PlcHeader, 'width' | 'height
   return pl;
 }
 
+/**
+ * Refuses a netlist its canvas cannot hold: a hard macro wider or taller than the canvas has no
+ * legal position, and every placer would return an illegal placement without saying why.
+ */
+function checkPlaceable(nl: Netlist, s: Pick<PlcHeader, 'width' | 'height'>, source: string): void {
+  for (const i of nl.hardMacros) {
+    if (nl.w[i]! > s.width || nl.h[i]! > s.height)
+      throw new SelfoptError(`macro '${nl.names[i]}' is ${nl.w[i]} x ${nl.h[i]}, larger than the ${s.width} x ${s.height} canvas`, `${source} (node '${nl.names[i]}')`, 'every hard macro within the canvas of the .plc header');
+  }
+}
+
 export function loadReal(r: RealNetlist, paths: { netlist: string; plc: string; references: Record<string, string> }): ChipInstance {
   const nl = readNetlist(paths.netlist);
   const { header } = readPlc(paths.plc, nl);
   if (!(header.width > 0 && header.height > 0))
     throw new SelfoptError(`no canvas size in ${paths.plc}`, paths.plc, "a '# Width : W  Height : H' header line");
+  checkPlaceable(nl, header, paths.netlist);
   return { id: r.name, nl, settings: header, weights: { density: 0.5, congestion: 0.5 }, references: paths.references, sourcePaths: { netlist: paths.netlist, plc: paths.plc } };
 }
 

@@ -1,0 +1,31 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SelfoptError } from '../../../src/core/errors.js';
+import { REAL_NETLISTS, loadReal } from '../../../src/problems/chip/instances.js';
+import { SMALL_NETLIST, SMALL_PLC } from './fixtures.js';
+import { tempDir } from '../../tmp.js';
+
+/** Loads SMALL_NETLIST and SMALL_PLC, each changed by `edit`, as a real instance from files. */
+function loadSmall(edit: { netlist?: (s: string) => string; plc?: (s: string) => string } = {}) {
+  const dir = tempDir('chip-load-');
+  const netlist = join(dir, 'netlist.pb.txt'), plc = join(dir, 'initial.plc');
+  writeFileSync(netlist, (edit.netlist ?? ((s) => s))(SMALL_NETLIST));
+  writeFileSync(plc, (edit.plc ?? ((s) => s))(SMALL_PLC));
+  return loadReal(REAL_NETLISTS[1]!, { netlist, plc, references: {} });
+}
+
+test('chip load: the small netlist loads as a real instance', () => {
+  const inst = loadSmall();
+  assert.equal(inst.nl.hardMacros.length, 1);
+  assert.deepEqual([inst.settings.width, inst.settings.height], [100, 100]);
+});
+
+test('chip load: a hard macro wider or taller than the canvas is refused, naming the macro and the canvas', () => {
+  // M is 20 x 10 on a 100 x 100 canvas; 120 wide cannot be placed legally anywhere
+  const wide = (s: string) => s.replace('f: 20\n', 'f: 120\n');
+  assert.throws(() => loadSmall({ netlist: wide }), (e: unknown) => e instanceof SelfoptError && /macro 'M'/.test(e.message) && /120 x 10/.test(e.message) && /100 x 100 canvas/.test(e.message) && e.message.includes('netlist.pb.txt'));
+  const tall = (s: string) => s.replace('# Width : 100.000  Height : 100.000', '# Width : 100.000  Height : 8');
+  assert.throws(() => loadSmall({ plc: tall }), (e: unknown) => e instanceof SelfoptError && /macro 'M'/.test(e.message) && /100 x 8 canvas/.test(e.message));
+});
