@@ -163,6 +163,7 @@ export function parseNetlist(text: string, source = 'netlist'): Netlist {
     y[i] = num(r, 'y', 0);
     w[i] = num(r, 'width', 0);
     h[i] = num(r, 'height', 0);
+    if (w[i]! < 0 || h[i]! < 0) throw new SelfoptError(`node '${r.name}' has width ${w[i]} and height ${h[i]}`, where, 'a width and height of 0 or more');
     const o = r.attr.get('orientation');
     if (typeof o === 'string') orient[i] = orientationCode(o, where);
   }

@@ -82,3 +82,11 @@ test('Ariane133 clustered netlist and its placements load with the counts PROVEN
     assert.deepEqual([plc.header.columns, plc.header.rows], [24, 21]);
   }
 });
+
+test('netlist: a negative width or height is refused with the node and the line', () => {
+  // M's width is the first `f: 20`; a negative size would count as negative density
+  const bad = SMALL_NETLIST.replace('f: 20\n', 'f: -20\n');
+  const line = bad.split('\n').findIndex((l) => l.includes('name: "M"')); // the 1-based line of M's `node {`
+  assert.throws(() => parseNetlist(bad, 'neg.pb.txt'), (e: unknown) => e instanceof SelfoptError && /node 'M'/.test(e.message) && /width -20/.test(e.message) && e.message.includes(`neg.pb.txt:${line}`));
+  assert.throws(() => parseNetlist(SMALL_NETLIST.replace('f: 10\n', 'f: -1\n'), 'neg.pb.txt'), (e: unknown) => e instanceof SelfoptError && /height -1/.test(e.message));
+});
