@@ -29,3 +29,9 @@ test('chip load: a hard macro wider or taller than the canvas is refused, naming
   const tall = (s: string) => s.replace('# Width : 100.000  Height : 100.000', '# Width : 100.000  Height : 8');
   assert.throws(() => loadSmall({ plc: tall }), (e: unknown) => e instanceof SelfoptError && /macro 'M'/.test(e.message) && /100 x 8 canvas/.test(e.message));
 });
+
+test('chip load: a netlist without hard macros is refused (nothing to place), not a crash inside a placer', () => {
+  // M becomes a standard-cell cluster: the netlist keeps its port, pins and nets
+  const noMacros = (s: string) => s.replace(/"M(?=["/])/g, '"Grp_M').replace('placeholder: "MACRO"\n', 'placeholder: "macro"\n');
+  assert.throws(() => loadSmall({ netlist: noMacros }), (e: unknown) => e instanceof SelfoptError && /no hard macro/.test(e.message) && e.message.includes('netlist.pb.txt'));
+});
