@@ -82,11 +82,13 @@ export function startPlacement(nl: Netlist, s: Pick<PlcHeader, 'width' | 'height
 
 /**
  * Refuses a netlist the placers cannot place: one without hard macros (nothing to place; the
- * placers assume at least one), or one with a hard macro wider or taller than the canvas (it has
- * no legal position, and every placer would return an illegal placement without saying why).
+ * placers assume at least one), one without nets (its wirelength cost would be 0 / 0, NaN), or
+ * one with a hard macro wider or taller than the canvas (it has no legal position, and every
+ * placer would return an illegal placement without saying why).
  */
 function checkPlaceable(nl: Netlist, s: Pick<PlcHeader, 'width' | 'height'>, source: string): void {
   if (nl.hardMacros.length === 0) throw new SelfoptError('netlist has no hard macro to place', source, 'at least one MACRO node (a macro not named Grp*)');
+  if (!(nl.totalNetWeight > 0)) throw new SelfoptError('netlist has no net of positive weight', source, "a node with `input`s (the wirelength cost divides by the nets' total weight)");
   for (const i of nl.hardMacros) {
     if (nl.w[i]! > s.width || nl.h[i]! > s.height)
       throw new SelfoptError(`macro '${nl.names[i]}' is ${nl.w[i]} x ${nl.h[i]}, larger than the ${s.width} x ${s.height} canvas`, `${source} (node '${nl.names[i]}')`, 'every hard macro within the canvas of the .plc header');

@@ -35,3 +35,8 @@ test('chip load: a netlist without hard macros is refused (nothing to place), no
   const noMacros = (s: string) => s.replace(/"M(?=["/])/g, '"Grp_M').replace('placeholder: "MACRO"\n', 'placeholder: "macro"\n');
   assert.throws(() => loadSmall({ netlist: noMacros }), (e: unknown) => e instanceof SelfoptError && /no hard macro/.test(e.message) && e.message.includes('netlist.pb.txt'));
 });
+
+test('chip load: a netlist without nets is refused (its wirelength cost would be 0 / 0), not a NaN cost', () => {
+  const noNets = (s: string) => s.replace(/ {2}input: .*\n/g, '');
+  assert.throws(() => loadSmall({ netlist: noNets }), (e: unknown) => e instanceof SelfoptError && /no net/.test(e.message) && e.message.includes('netlist.pb.txt'));
+});
