@@ -76,7 +76,11 @@ export function parsePlc(text: string, nl: Netlist, source = 'plc', opts: { requ
     const where = `${source}:${ln + 1}`;
     if (s.startsWith('#')) {
       let m: RegExpMatchArray | null;
-      if ((m = m2(s, new RegExp(`Columns\\s*:\\s*${NUM}\\s+Rows\\s*:\\s*${NUM}`)))) { header.columns = Number(m[1]); header.rows = Number(m[2]); }
+      if ((m = m2(s, new RegExp(`Columns\\s*:\\s*${NUM}\\s+Rows\\s*:\\s*${NUM}`)))) {
+        header.columns = Number(m[1]); header.rows = Number(m[2]);
+        if (!(Number.isInteger(header.columns) && Number.isInteger(header.rows) && header.columns >= 1 && header.rows >= 1))
+          throw new SelfoptError(`grid of ${m[1]} columns and ${m[2]} rows`, where, 'whole numbers of columns and rows, 1 or more');
+      }
       else if ((m = m2(s, new RegExp(`Width\\s*:\\s*${NUM}\\s+Height\\s*:\\s*${NUM}`)))) { header.width = Number(m[1]); header.height = Number(m[2]); }
       else if ((m = m2(s, new RegExp(`Routes per micron, hor\\s*:\\s*${NUM}\\s+ver\\s*:\\s*${NUM}`)))) { header.hroutesPerMicron = Number(m[1]); header.vroutesPerMicron = Number(m[2]); }
       else if ((m = m2(s, new RegExp(`Routes used by macros, hor\\s*:\\s*${NUM}\\s+ver\\s*:\\s*${NUM}`)))) { header.hroutingAlloc = Number(m[1]); header.vroutingAlloc = Number(m[2]); }

@@ -90,3 +90,10 @@ test('netlist: a negative width or height is refused with the node and the line'
   assert.throws(() => parseNetlist(bad, 'neg.pb.txt'), (e: unknown) => e instanceof SelfoptError && /node 'M'/.test(e.message) && /width -20/.test(e.message) && e.message.includes(`neg.pb.txt:${line}`));
   assert.throws(() => parseNetlist(SMALL_NETLIST.replace('f: 10\n', 'f: -1\n'), 'neg.pb.txt'), (e: unknown) => e instanceof SelfoptError && /height -1/.test(e.message));
 });
+
+test('plc: a grid of a fractional or zero number of columns or rows is refused with the line', () => {
+  const nl = parseNetlist(SMALL_NETLIST, 'small');
+  // the grid line is line 2 of SMALL_PLC; 2.5 columns made every cost NaN
+  for (const grid of ['Columns : 2.5  Rows : 2', 'Columns : 4  Rows : 0'])
+    assert.throws(() => parsePlc(SMALL_PLC.replace('Columns : 4  Rows : 2', grid), nl, 'g.plc'), (e: unknown) => e instanceof SelfoptError && /grid/.test(e.message) && e.message.includes('g.plc:2'));
+});
