@@ -20,10 +20,16 @@ function dirOf(storePath: string, runId: string, problem: string): string {
   return join(dirname(storePath), 'pictures', runId, problem);
 }
 
-/** A file-name-safe form of an id (instance ids may be paths). */
+/**
+ * A file-name-safe form of an id (instance ids may be paths or user file names): each other
+ * character as its UTF-8 bytes in %XX, so that `unsafe` gives the id back and two ids never share
+ * a file (ids of these characters only are their own file names, as before).
+ */
 function safe(id: string): string {
-  return id.replace(/[^A-Za-z0-9._+-]/g, '_');
+  return id.replace(/[^A-Za-z0-9._+-]/gu, (c) => [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
 }
+
+const unsafe = (name: string): string => decodeURIComponent(name);
 
 export function savePicture(storePath: string, runId: string, problem: string, p: Picture): void {
   writeFileAtomic(join(dirOf(storePath, runId, problem), `${safe(p.instance)}${SEP}${safe(p.solver)}.svg`), p.svg);
@@ -38,7 +44,7 @@ export function loadPictures(storePath: string, runId: string, problem: string, 
     if (!f.endsWith('.svg') || !f.includes(SEP)) continue;
     const stem = f.slice(0, -'.svg'.length);
     const cut = stem.lastIndexOf(SEP);
-    out.push({ instance: stem.slice(0, cut), solver: stem.slice(cut + SEP.length), svg: readFileSync(join(dir, f), 'utf8') });
+    out.push({ instance: unsafe(stem.slice(0, cut)), solver: unsafe(stem.slice(cut + SEP.length)), svg: readFileSync(join(dir, f), 'utf8') });
   }
   const rank = (s: string) => (solverOrder.indexOf(s) + 1 || solverOrder.length + 1);
   return out.sort((a, b) => a.instance.localeCompare(b.instance) || rank(a.solver) - rank(b.solver));

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { DataPath } from '../../src/core/data.js';
 import { runBench } from '../../src/bench/runner.js';
 import { ResultsStore } from '../../src/bench/store.js';
-import { loadPictures } from '../../src/bench/pictures.js';
+import { loadPictures, savePicture } from '../../src/bench/pictures.js';
 import { printReport, writeReport } from '../../src/cli/report.js';
 import { tempDir } from '../tmp.js';
 import { getProblem } from '../../src/problems/all.js';
@@ -84,4 +84,13 @@ test('a picture that cannot be saved costs the cell nothing either', async () =>
   } finally {
     await store.close();
   }
+});
+
+test('pictures keep their instance id as it is: a user file named with spaces, <, & or / is captioned by its name, and two ids alike but for those are two pictures', () => {
+  const storePath = join(tempDir('selfopt-pictures-'), 'results.duckdb');
+  const ids = ['my keys <b> & c_uint64', 'my_keys__b____c_uint64', 'data/x.y_uint64'];
+  for (const instance of ids) savePicture(storePath, 'run1', 'index', { instance, solver: 'rmi', svg: `<svg>${instance.length}</svg>` });
+  const pics = loadPictures(storePath, 'run1', 'index', ['rmi']);
+  assert.deepEqual(pics.map((p) => p.instance).sort(), [...ids].sort());
+  assert.ok(pics.every((p) => p.solver === 'rmi' && p.svg === `<svg>${p.instance.length}</svg>`));
 });
