@@ -5,8 +5,8 @@
  * exits 1.
  */
 import { Command, Option } from 'commander';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DataPath } from '../core/data.js';
 import { reportError, SelfoptError, unknownName } from '../core/errors.js';
@@ -24,10 +24,12 @@ const dataOption = () => new Option('--data <dir>', 'data directory searched fir
 const storeOption = () => new Option('--store <file>', 'results store (DuckDB file)').default(DEFAULT_STORE_PATH);
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 // The report's path. A boolean word is a flag misread as a path: `--html false` wrote a report
-// file named `false`, `--html true` one named `true`.
+// file named `false`, `--html true` one named `true`. A directory is refused here too: bench
+// found it only after every cell had run, when the report could not be written over it.
 const htmlOption = () => new Option('--html <file>', 'HTML report path').default('.selfopt/report.html').argParser((v: string) => {
   if (['0', 'false', 'no'].includes(v)) throw new SelfoptError(`--html ${v}`, 'command line', 'the report\'s file path; --no-html is the flag that turns the report off');
   if (['1', 'true', 'yes'].includes(v)) throw new SelfoptError(`--html ${v}`, 'command line', 'the report\'s file path; without --html the report is written to .selfopt/report.html');
+  if (existsSync(v) && statSync(v).isDirectory()) throw new SelfoptError(`--html ${v} is a directory`, 'command line', `the report's file path, such as ${join(v, 'report.html')}`);
   return v;
 });
 

@@ -1,7 +1,7 @@
 /** The command line's own checks, on the built CLI: each a few spawns of a second or so that stop before any work. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -43,4 +43,19 @@ test('`--html false` (or no, 0) is refused with one line naming --no-html, befor
   assert.equal(yes.stderr, "selfopt: error: --html true (at command line); expected the report's file path; without --html the report is written to .selfopt/report.html\n");
   assert.equal(yes.status, 2);
   assert.deepEqual(readdirSync(dir), [], 'no store, no file named false or true');
+});
+
+test('`--html DIR` naming a directory is refused with one line before any work: bench ran every cell, then failed with a stack trace (EISDIR) writing the report', () => {
+  const dir = tempDir('selfopt-cli-html-dir-');
+  const out = join(dir, 'out');
+  mkdirSync(out);
+  for (const args of [
+    ['bench', 'index', '--quick', '--instances', 'lognormal_20K_uint64', '--solvers', 'binary-search', '--seeds', '1', '--store', join(dir, 'r.duckdb'), '--html', out],
+    ['report', '--store', join(dir, 'r.duckdb'), '--html', out],
+  ]) {
+    const r = selfopt(dir, ...args);
+    assert.equal(r.stderr, `selfopt: error: --html ${out} is a directory (at command line); expected the report's file path, such as ${join(out, 'report.html')}\n`, args.join(' '));
+    assert.equal(r.status, 2, args.join(' '));
+  }
+  assert.deepEqual(readdirSync(dir), ['out'], 'no store written');
 });
