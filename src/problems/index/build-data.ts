@@ -148,7 +148,7 @@ export const flightsBuilder: DatasetBuilder = {
       // reason is its `npm error code ...` and message lines, not the pointer to its log file.
       runSourceTool('npm', ['pack', VEGA.spec, '--pack-destination', dir, '--fetch-retries=1', '--fetch-timeout=30000'], doing, needs,
         (stderr) => stderr.split('\n').filter((l) => /^npm error /.test(l) && !/complete log of this run/.test(l)).map((l) => l.slice(10)).slice(0, 2).join('; ') || undefined);
-      runSourceTool('tar', ['-xzf', join(dir, 'vega-datasets-3.2.1.tgz'), '-C', dir, VEGA.file], doing, needs);
+      runSourceTool('tar', ['-xzf', join(dir, 'vega-datasets-3.2.1.tgz'), '-C', dir, VEGA.file], `unpack ${VEGA.file} from the package`, 'tar installed (apt-get install tar) and a whole package from npm');
       const parquet = join(dir, VEGA.file);
       const sha1 = createHash('sha1').update(readFileSync(parquet)).digest('hex');
       if (sha1 !== VEGA.sha1) throw new SelfoptError(`${VEGA.file} has sha1 ${sha1}`, VEGA.spec, `sha1 ${VEGA.sha1}, the file our set was made from`);

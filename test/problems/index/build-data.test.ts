@@ -111,3 +111,15 @@ test('with Debian\'s gmt-gshhg-full and netcdf-bin installed, the longitude set 
   assert.ok(keys.x[0]! > -180 && keys.x[keys.n - 1] === 180);
   for (let i = 1; i < keys.n; i++) assert.ok(keys.x[i]! > keys.x[i - 1]!, `distinct at ${i}`);
 });
+
+test('a missing tool is named with what to install: the flights builder without tar said to make the npm registry reachable', () => {
+  const dir = tempDir('selfopt-notar-');
+  // a PATH with an npm that "packs" an empty file, and no tar
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  writeFileSync(join(bin, 'npm'), '#!/bin/sh\n: > "$4/vega-datasets-3.2.1.tgz"\n', { mode: 0o755 });
+  const r = spawnSync(process.execPath, [CLI, 'data', 'build', 'flights_ts_3M_uint64', '--data', join(dir, 'data')], { encoding: 'utf8', env: { ...process.env, PATH: bin } });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /selfopt: error: could not unpack .*: tar is not installed \(at selfopt data build\); expected tar installed \(apt-get install tar\) and a whole package from npm\n$/);
+  assert.equal(existsSync(join(dir, 'data', 'index')), false, 'nothing written');
+});
