@@ -97,6 +97,11 @@ export function parseNetlist(text: string, source = 'netlist'): Netlist {
       } else if (depth === 1) key = undefined;
       continue;
     }
+    // One field or block opening per line, as Circuit Training writes: a compact line such as
+    // `attr { key: "width" value { f: 50 } }` would otherwise read as one unknown field, dropped.
+    const bare = s.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+    if (/[{}]/.test(bare.endsWith('{') ? bare.slice(0, -1) : bare))
+      throw new SelfoptError(`cannot read '${s}'`, where, "one field or block opening per line (as Circuit Training writes netlists), each '}' on its own line");
     if (s.endsWith('{')) {
       const head = s.slice(0, -1).trim();
       if (depth === 0 && head === 'node') cur = { name: '', line: ln + 1, inputs: [], inputLines: [], attr: new Map() };

@@ -97,3 +97,12 @@ test('plc: a grid of a fractional or zero number of columns or rows is refused w
   for (const grid of ['Columns : 2.5  Rows : 2', 'Columns : 4  Rows : 0'])
     assert.throws(() => parsePlc(SMALL_PLC.replace('Columns : 4  Rows : 2', grid), nl, 'g.plc'), (e: unknown) => e instanceof SelfoptError && /grid/.test(e.message) && e.message.includes('g.plc:2'));
 });
+
+test('netlist: a block written on one line (valid protobuf text, but not as Circuit Training writes it) is refused with its line, not dropped', () => {
+  // M's width as `attr { key: "width" value { f: 20 } }` on one line was read as an unknown field: width 0
+  const compact = SMALL_NETLIST.replace('  attr {\n    key: "width"\n    value {\n      f: 20\n    }\n  }\n', '  attr { key: "width" value { f: 20 } }\n');
+  const line = compact.split('\n').findIndex((l) => l.includes('attr { key')) + 1;
+  assert.throws(() => parseNetlist(compact, 'c.pb.txt'), (e: unknown) => e instanceof SelfoptError && e.message.includes(`c.pb.txt:${line}`) && /one field or block opening per line/.test(e.message));
+  // braces inside a quoted name are not blocks
+  assert.equal(parseNetlist(SMALL_NETLIST.replaceAll('"Grp_0', '"Grp_{0}'), 'q').names[4], 'Grp_{0}');
+});
