@@ -243,6 +243,8 @@ data
   .action(async (names: string[], o: { force?: boolean }) => {
     // --data is the `data` command's option (commander gives it the flag wherever it stands)
     const outDir = (data.opts() as { data?: string }).data ?? 'data';
+    if (existsSync(outDir) && !statSync(outDir).isDirectory())
+      throw new SelfoptError(`${outDir} is not a directory`, 'selfopt data build, --data DIR else ./data', 'a directory to write the datasets into (made if missing)');
     const all = problems.flatMap((p) => p.datasets);
     const buildable = all.filter((d) => d.build).map((d) => d.relPath);
     // Every name is checked before anything is built.

@@ -123,3 +123,12 @@ test('a missing tool is named with what to install: the flights builder without 
   assert.match(r.stderr, /selfopt: error: could not unpack .*: tar is not installed \(at selfopt data build\); expected tar installed \(apt-get install tar\) and a whole package from npm\n$/);
   assert.equal(existsSync(join(dir, 'data', 'index')), false, 'nothing written');
 });
+
+test('`selfopt data build --data FILE` is refused before building: it built the set, then failed with an ENOTDIR stack trace writing it', () => {
+  const dir = tempDir('selfopt-datafile-');
+  const file = join(dir, 'not-a-dir');
+  writeFileSync(file, 'x');
+  const r = spawnSync(process.execPath, [CLI, 'data', '--data', file, 'build', 'ipv4_range_starts_386K_uint32'], { encoding: 'utf8' });
+  assert.equal(r.stderr, `selfopt: error: ${file} is not a directory (at selfopt data build, --data DIR else ./data); expected a directory to write the datasets into (made if missing)\n`);
+  assert.equal(r.status, 2);
+});
