@@ -35,7 +35,15 @@ export async function printReport(store: ResultsStore, opts: { runId?: string; p
     const out = reports.map((r) => r.summary);
     console.log(JSON.stringify(out.length === 1 ? out[0] : out, null, 2));
   } else {
-    for (const r of reports) console.log(formatSummaryTable(r.summary));
+    // A stopped (or still running) run's tables hold the cells it reached: say so once per run.
+    const told = new Set<string>();
+    for (const r of reports) {
+      if (!r.run.finishedAt && !told.has(r.run.runId)) {
+        told.add(r.run.runId);
+        console.log(`run ${r.run.runId} has not finished (${r.run.cells} cells recorded so far): its means are over the seeds it reached; \`selfopt bench --resume\` with its command runs the rest`);
+      }
+      console.log(formatSummaryTable(r.summary));
+    }
   }
   return reports;
 }

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../tmp.js';
+import { ResultsStore } from '../../src/bench/store.js';
+import { row } from '../bench/fixtures.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -58,4 +60,19 @@ test('`--html DIR` naming a directory is refused with one line before any work: 
     assert.equal(r.status, 2, args.join(' '));
   }
   assert.deepEqual(readdirSync(dir), ['out'], 'no store written');
+});
+
+test('`selfopt report` of an unfinished run says so above its tables: it showed "3 seeds" with one solver at n = 1, and no word that the run stopped', async () => {
+  const dir = tempDir('selfopt-cli-unfinished-');
+  const storePath = join(dir, 'r.duckdb');
+  const store = await ResultsStore.open(storePath);
+  const runId = await store.startRun({ command: 'bench chip --seeds 3', gridHash: 'g' });
+  for (const seed of [1, 2, 3]) {
+    await store.insertCell([row({ runId, problem: 'chip', instance: 'synth_h8_s40_1', solver: 'greedy', seed, metric: 'proxy_cost', value: 0.8, unit: 'cost' })]);
+  }
+  await store.insertCell([row({ runId, problem: 'chip', instance: 'synth_h8_s40_1', solver: 'simulated-annealing', seed: 1, metric: 'proxy_cost', value: 0.7, unit: 'cost' })]);
+  await store.close();
+  const r = selfopt(dir, 'report', '--store', storePath, '--no-html');
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(r.stdout.startsWith(`run ${runId} has not finished (4 cells recorded so far): its means are over the seeds it reached; \`selfopt bench --resume\` with its command runs the rest\n`), r.stdout);
 });
