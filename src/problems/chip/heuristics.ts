@@ -296,7 +296,7 @@ function referenceSolver(which: 'initial' | 'legalized'): Solver<ChipInstance, C
   return {
     info: {
       name: `reference-${which}`, kind: 'baseline',
-      description: `the staged ${which}.plc placement as it is (not from scratch); on netlists without one, the start placement (every macro at the canvas centre)`,
+      description: `the staged ${which}.plc placement as it is (not from scratch; Circuit Training's test netlists have an initial.plc); on netlists without one, the start placement (every macro at the canvas centre)`,
       reference: 'TILOS MacroPlacement Flows/NanGate45/ariane133',
     },
     solve(inst) {

@@ -59,11 +59,11 @@ export const REAL_NETLISTS: RealNetlist[] = [
   },
   {
     name: 'ct_macro_tiles_10x10', netlist: 'chip/ct_testdata/macro_tiles_10x10/netlist.pb.txt', plc: 'chip/ct_testdata/macro_tiles_10x10/initial.plc',
-    references: {}, description: "Circuit Training test netlist macro_tiles_10x10",
+    references: { initial: 'chip/ct_testdata/macro_tiles_10x10/initial.plc' }, description: "Circuit Training test netlist macro_tiles_10x10",
   },
   {
     name: 'ct_toy_macro_stdcell', netlist: 'chip/ct_testdata/toy_macro_stdcell/netlist.pb.txt', plc: 'chip/ct_testdata/toy_macro_stdcell/initial.plc',
-    references: {}, description: "Circuit Training test netlist toy_macro_stdcell",
+    references: { initial: 'chip/ct_testdata/toy_macro_stdcell/initial.plc' }, description: "Circuit Training test netlist toy_macro_stdcell",
   },
 ];
 

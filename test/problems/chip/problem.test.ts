@@ -49,3 +49,15 @@ test('chip problem: Ariane133 listed in full runs; reference-legalized scores it
   assert.ok(Math.abs(m['proxy_cost']! - (0.0736 + 0.5 * 0.4988 + 0.5 * 0.7259)) < 2e-3);
   assert.equal(m['legal'], 1);
 });
+
+const tiles = data.find('chip/ct_testdata/macro_tiles_10x10/initial.plc');
+test("chip problem: reference-initial on a Circuit Training test netlist is its initial.plc (legal macro tiles), not the start placement", { skip: tiles ? false : 'chip data not found' }, async () => {
+  const inst = (await chip.load(chip.resolveInstance('ct_macro_tiles_10x10', { data, quick: false }))) as ChipInstance;
+  const solver = chip.solvers.find((s) => s.info.name === 'reference-initial')!;
+  const sol = await solver.solve(inst, { seed: 1, rng: new Rng(1), quick: false, options: {} });
+  const m = await chip.evaluate(inst, sol, { seed: 1, rng: new Rng(2), quick: false, options: {}, solveMs: 0 });
+  // the file's macro tiles, not every macro stacked at the canvas centre (overlapping: legal 0)
+  assert.equal(m['legal'], 1);
+  const placed = new Set(Array.from(inst.nl.hardMacros, (i) => `${sol.x[i]},${sol.y[i]}`));
+  assert.equal(placed.size, inst.nl.hardMacros.length);
+});
