@@ -347,7 +347,7 @@ export const DATASETS: Dataset[] = [
     description: 'every distinct vertex longitude of the GSHHG coastlines, rivers and borders (float64); like ALEX longitudes',
     source: 'GSHHG 2.3.7, Debian package gmt-gshhg-full',
     license: 'LGPL-3+',
-    obtain: 'apt-get install gmt-gshhg-full; decode the vertex longitudes, sort, deduplicate (see PROVENANCE.md)',
+    obtain: 'apt-get install gmt-gshhg-full netcdf-bin; decode the vertex longitudes, sort, deduplicate (see PROVENANCE.md)',
   },
   {
     relPath: 'index/ipv4_range_starts_386K_uint32',
