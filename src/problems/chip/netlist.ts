@@ -85,8 +85,10 @@ export function parseNetlist(text: string, source = 'netlist'): Netlist {
   let cur: RawNode | undefined;
   let key: string | undefined;
   for (let ln = 0; ln < lines.length; ln++) {
-    const s = lines[ln]!.trim();
-    if (s === '' || s.startsWith('#')) continue;
+    let s = lines[ln]!.trim();
+    // A comment runs from a '#' outside quotes to the end of the line (protobuf text format).
+    if (s.includes('#')) s = s.replace(/^((?:[^"#]|"(?:[^"\\]|\\.)*")*)#.*$/, '$1').trim();
+    if (s === '') continue;
     const where = `${source}:${ln + 1}`;
     if (s === '}') {
       if (depth === 0) throw new SelfoptError("unmatched '}'", where, 'a closing brace inside a node');

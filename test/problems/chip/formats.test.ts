@@ -23,6 +23,15 @@ test('netlist: kinds, pins, nets in CSR with the driver first, weights, metadata
   assert.equal(nl.h[1], 10);
 });
 
+test("netlist: a comment after a field ends at the line's end; a '#' inside quotes is part of the name", () => {
+  const commented = SMALL_NETLIST.replace('name: "M/A"', 'name: "M/A" # the first pin').replace(/(key: "width"\s*value \{\s*f: 20)/, '$1 # microns');
+  assert.notEqual(commented, SMALL_NETLIST);
+  assert.deepEqual(parseNetlist(commented, 'c').names, parseNetlist(SMALL_NETLIST, 's').names);
+  assert.equal(parseNetlist(commented, 'c').w[1], 20);
+  const hashed = SMALL_NETLIST.replaceAll('"M/A"', '"M/A#1"');
+  assert.equal(parseNetlist(hashed, 'h').names[2], 'M/A#1');
+});
+
 test('netlist: a net naming an unknown node is refused with the node and the line', () => {
   const bad = SMALL_NETLIST.replace('input: "M/A"', 'input: "M/Z"');
   const line = bad.split('\n').findIndex((l) => l.includes('M/Z')) + 1;
