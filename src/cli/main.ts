@@ -6,7 +6,7 @@
  */
 import { Command, Option } from 'commander';
 import { existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DataPath } from '../core/data.js';
 import { reportError, SelfoptError, unknownName } from '../core/errors.js';
@@ -22,13 +22,15 @@ program.name('selfopt').description('Self-optimizing computer systems: learned m
 
 const dataOption = () => new Option('--data <dir>', 'data directory searched first (then $SELFOPT_DATA, ./data, ../shared/data)');
 const storeOption = () => new Option('--store <file>', 'results store (DuckDB file)').default(DEFAULT_STORE_PATH);
+/** --html's path, or report.html beside the store: two stores' reports do not overwrite each other. */
+const reportPath = (html: string | undefined, store: string) => resolve(html ?? join(dirname(store), 'report.html'));
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 // The report's path. A boolean word is a flag misread as a path: `--html false` wrote a report
 // file named `false`, `--html true` one named `true`. A directory is refused here too: bench
 // found it only after every cell had run, when the report could not be written over it.
-const htmlOption = () => new Option('--html <file>', 'HTML report path').default('.selfopt/report.html').argParser((v: string) => {
+const htmlOption = () => new Option('--html <file>', 'HTML report path (default: report.html beside the store, .selfopt/report.html)').argParser((v: string) => {
   if (['0', 'false', 'no'].includes(v)) throw new SelfoptError(`--html ${v}`, 'command line', 'the report\'s file path; --no-html is the flag that turns the report off');
-  if (['1', 'true', 'yes'].includes(v)) throw new SelfoptError(`--html ${v}`, 'command line', 'the report\'s file path; without --html the report is written to .selfopt/report.html');
+  if (['1', 'true', 'yes'].includes(v)) throw new SelfoptError(`--html ${v}`, 'command line', 'the report\'s file path; without --html the report is written beside the store (.selfopt/report.html)');
   if (existsSync(v) && statSync(v).isDirectory()) throw new SelfoptError(`--html ${v} is a directory`, 'command line', `the report's file path, such as ${join(v, 'report.html')}`);
   return v;
 });
@@ -146,7 +148,7 @@ program
       if (!o.json) console.error(`run ${outcome.runId}: ${outcome.ran} cells run, ${outcome.skipped} already recorded${stalled}`);
       const reports = await printReport(store, { runId: outcome.runId, problems: chosen, json: o.json === true });
       if (o.html !== false) {
-        const path = await writeReport(reports, resolve(o.html as string), store.path);
+        const path = await writeReport(reports, reportPath(o.html, o.store), store.path);
         if (!o.json) console.error(`HTML report: ${path}`);
       }
     } finally {
@@ -164,12 +166,12 @@ program
   .addOption(htmlOption())
   .option('--no-html', 'do not write the HTML report')
   .addOption(storeOption())
-  .action(async (o: { run?: string; problem?: string; json?: boolean; html: string | false; store: string }) => {
+  .action(async (o: { run?: string; problem?: string; json?: boolean; html?: string | false; store: string }) => {
     if (o.problem) getProblem(o.problem, '--problem');
     const store = await ResultsStore.open(resolve(o.store), { readOnly: true });
     try {
       const reports = await printReport(store, { runId: o.run, problems: o.problem ? [o.problem] : problems.map((p) => p.name), json: o.json === true });
-      if (o.html !== false) console.error(`HTML report: ${await writeReport(reports, resolve(o.html), store.path)}`);
+      if (o.html !== false) console.error(`HTML report: ${await writeReport(reports, reportPath(o.html, o.store), store.path)}`);
     } finally {
       await store.close();
     }
@@ -436,7 +438,7 @@ interface BenchCliOptions {
   quick?: boolean;
   resume?: boolean;
   json?: boolean;
-  html: string | false;
+  html?: string | false;
   concurrency?: number;
   opt?: string[];
   data?: string;

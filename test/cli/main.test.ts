@@ -1,7 +1,7 @@
 /** The command line's own checks, on the built CLI: each a few spawns of a second or so that stop before any work. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -42,7 +42,7 @@ test('`--html false` (or no, 0) is refused with one line naming --no-html, befor
     assert.equal(r.status, 2, args.join(' '));
   }
   const yes = selfopt(dir, 'report', '--store', join(dir, 'r.duckdb'), '--html', 'true');
-  assert.equal(yes.stderr, "selfopt: error: --html true (at command line); expected the report's file path; without --html the report is written to .selfopt/report.html\n");
+  assert.equal(yes.stderr, "selfopt: error: --html true (at command line); expected the report's file path; without --html the report is written beside the store (.selfopt/report.html)\n");
   assert.equal(yes.status, 2);
   assert.deepEqual(readdirSync(dir), [], 'no store, no file named false or true');
 });
@@ -75,4 +75,20 @@ test('`selfopt report` of an unfinished run says so above its tables: it showed 
   const r = selfopt(dir, 'report', '--store', storePath, '--no-html');
   assert.equal(r.status, 0, r.stderr);
   assert.ok(r.stdout.startsWith(`run ${runId} has not finished (4 cells recorded so far): its means are over the seeds it reached; \`selfopt bench --resume\` with its command runs the rest\n`), r.stdout);
+});
+
+test('without --html the report goes beside the store: two stores no longer share ./.selfopt/report.html', async () => {
+  const dir = tempDir('selfopt-cli-report-path-');
+  for (const name of ['a', 'b']) {
+    mkdirSync(join(dir, name));
+    const store = await ResultsStore.open(join(dir, name, 'r.duckdb'));
+    const runId = await store.startRun({ command: 'bench chip', gridHash: name });
+    await store.insertCell([row({ runId, problem: 'chip', instance: `synth_${name}`, solver: 'greedy', seed: 1, metric: 'proxy_cost', value: 0.8, unit: 'cost' })]);
+    await store.close();
+    const r = selfopt(dir, 'report', '--store', join(dir, name, 'r.duckdb'));
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`HTML report: ${join(dir, name, 'report.html')}`));
+    assert.match(readFileSync(join(dir, name, 'report.html'), 'utf8'), new RegExp(`synth_${name}`));
+  }
+  assert.deepEqual(readdirSync(dir).sort(), ['a', 'b'], 'nothing in the working directory');
 });
