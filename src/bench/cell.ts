@@ -29,17 +29,25 @@ export interface CellResult {
   pictureError?: string;
 }
 
-/** Hash of everything that determines a cell's result, except the code version. */
-export function configHash(cell: Cell): string {
+/**
+ * Hash of everything that determines a cell's result, except the code version. A user file's
+ * contents (InstanceRef.contents) count unless `withContents` is false; the key is the same as
+ * before they were recorded when there are none, so the hashes of earlier rows still match.
+ */
+export function configHash(cell: Cell, withContents = true): string {
   const { problem, instance, solver, seed, quick, options } = cell;
-  const key = JSON.stringify({ problem, instance: { id: instance.id, params: instance.params, path: instance.path ?? null }, solver, seed, quick, options: sortKeys(options) });
+  const ref = { id: instance.id, params: instance.params, path: instance.path ?? null, ...(withContents && instance.contents !== undefined ? { contents: instance.contents } : {}) };
+  const key = JSON.stringify({ problem, instance: ref, solver, seed, quick, options: sortKeys(options) });
   return createHash('sha256').update(key).digest('hex').slice(0, 16);
 }
 
-/** Hash of a whole grid: the same command over the same instances gives the same hash (for --resume). */
+/**
+ * Hash of a whole grid: the same command over the same instances gives the same hash (for
+ * --resume). A user file's contents are left out: the runner compares them cell by cell.
+ */
 export function gridHash(cells: readonly Cell[]): string {
   const h = createHash('sha256');
-  for (const c of [...cells].map(configHash).sort()) h.update(c);
+  for (const c of cells.map((c) => configHash(c, false)).sort()) h.update(c);
   return h.digest('hex').slice(0, 16);
 }
 

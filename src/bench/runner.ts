@@ -141,6 +141,7 @@ export async function runBench(opts: BenchOptions, store: ResultsStore, plans: P
     const run = await store.findResumable(hash);
     prior = run?.runId;
     if (prior) done = await store.doneCells(prior);
+    if (prior) await refuseChangedFiles(allCells, store, prior);
     if (run && run.codeVersion !== version) resumedFromCode = run.codeVersion;
   }
   const runId = prior ?? await store.startRun({ command: opts.command, gridHash: hash, codeVersion: version, machine, options: { ...opts, data: undefined } });
@@ -203,6 +204,29 @@ export async function runBench(opts: BenchOptions, store: ResultsStore, plans: P
     bar?.stop();
   }
   return { runId, total: allCells.length, ran: finished, skipped, stalled, resumedFromCode };
+}
+
+/**
+ * A --resume whose run recorded cells of a user's key or graph file that has changed since (its
+ * contents in the cell's config hash differ) is refused: the old rows and the new ones would be
+ * one instance in the run's tables. Rows recorded before contents were hashed match the hash
+ * without them and are taken as they are.
+ */
+async function refuseChangedFiles(cells: readonly Cell[], store: ResultsStore, runId: string): Promise<void> {
+  const files = cells.filter((c) => c.instance.contents !== undefined);
+  if (files.length === 0) return;
+  const recorded = await store.cellConfigHashes(runId);
+  const changed = new Map<string, number>();
+  for (const c of files) {
+    const was = recorded.get(cellKey(c.problem, c.instance.id, c.solver, c.seed));
+    if (was === undefined || was === configHash(c) || was === configHash(c, false)) continue;
+    const path = c.instance.path ?? c.instance.id;
+    changed.set(path, (changed.get(path) ?? 0) + 1);
+  }
+  if (changed.size === 0) return;
+  const what = [...changed].map(([path, n]) => `${path} (${n} cell${n === 1 ? '' : 's'})`).join(', ');
+  throw new SelfoptError(`--resume: ${changed.size === 1 ? 'a file' : 'files'} of --instances changed since run ${runId} recorded cells of ${changed.size === 1 ? 'it' : 'them'}: ${what}`,
+    store.path, 'the files as they were when those cells ran, or a new run of the changed files (the same command without --resume)');
 }
 
 /**

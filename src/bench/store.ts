@@ -224,6 +224,12 @@ export class ResultsStore {
     return new Set(rows.map((r) => cellKey(String(r.problem), String(r.instance), String(r.solver), Number(r.seed))));
   }
 
+  /** The config hash each recorded cell of a run was recorded with, by `cellKey`. */
+  async cellConfigHashes(runId: string): Promise<Map<string, string>> {
+    const rows = await this.query('SELECT DISTINCT problem, instance, solver, seed, config_hash FROM results WHERE run_id = ?', [runId]);
+    return new Map(rows.map((r) => [cellKey(String(r.problem), String(r.instance), String(r.solver), Number(r.seed)), String(r.config_hash)]));
+  }
+
   /**
    * Writes all metric rows of one cell in one transaction. Every row must belong to the same
    * (run, problem, instance, solver, seed), to a run of this store, and carry a finite value;

@@ -1,5 +1,6 @@
 /** File helpers shared by every writer: atomic writes so a killed run never leaves half a file. */
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, writeFileSync, writeSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, writeFileSync, writeSync, rmSync } from 'node:fs';
 import { endianness, tmpdir } from 'node:os';
 import { dirname, basename, join } from 'node:path';
 import { SelfoptError } from './errors.js';
@@ -25,6 +26,25 @@ export function writeFileAtomic(path: string, data: string | Uint8Array | ((fd: 
   } catch (e) {
     rmSync(tmp, { force: true });
     throw e;
+  }
+}
+
+/**
+ * What a user's input file holds, as a cell's config hash keeps it: its size and the SHA-256 of
+ * its bytes (16 hex digits), read in 1 MiB pieces so a file of gigabytes is never held whole.
+ * An instance read from the user's file puts this in its params, so `--resume` after the file
+ * changed finds another grid rather than the cells of the old contents.
+ */
+export function fileIdentity(path: string): { bytes: number; sha256: string } {
+  const fd = openSync(path, 'r');
+  try {
+    const bytes = fstatSync(fd).size;
+    const h = createHash('sha256');
+    const buf = Buffer.alloc(1 << 20);
+    for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) h.update(buf.subarray(0, n));
+    return { bytes, sha256: h.digest('hex').slice(0, 16) };
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -108,6 +108,13 @@ export interface InstanceRef {
   path?: string;
   /** Generator or loader parameters (JSON), part of the cell's config hash. */
   params: Record<string, string | number | boolean>;
+  /**
+   * For an instance read from a file of the user's: the file's size and content hash
+   * (`fileIdentity`, as `<bytes> bytes, sha256 <hex>`). Part of the cell's config hash but not of
+   * the grid's, so `--resume` after the file changed finds its run and refuses the cells recorded
+   * from the old contents, while a file that failed to load can be fixed and resumed.
+   */
+  contents?: string;
   /** Learned solvers train on `train` instances and are scored on `test` ones. */
   split: 'train' | 'test';
   description: string;

@@ -180,6 +180,33 @@ test('a failing cell stops the run, finished cells stay recorded, --resume runs 
   }
 });
 
+test('--resume refuses a run whose cells were recorded from a key file that has changed since', async () => {
+  // The file's contents were in no hash: the resumed run skipped the changed file's cells as
+  // recorded, its tables one instance of two files' keys.
+  const dir = tempDir('selfopt-runner-changed-');
+  const file = join(dir, 'mine_uint64');
+  const other = join(dir, 'other_uint64');
+  writeSosd(file, generateKeys({ dist: 'uniform_sparse', n: 3000, type: 'uint64', dup: 1, seed: 1 }));
+  writeSosd(other, generateKeys({ dist: 'normal', n: 3000, type: 'uint64', dup: 1, seed: 1 }));
+  const s = await ResultsStore.open(join(dir, 'r.duckdb'));
+  const stop = new AbortController();
+  const opts = options({ instances: [file, other], solvers: ['binary-search'], seeds: 1, concurrency: 0, signal: stop.signal, onCell: () => stop.abort() });
+  const first = await runBench(opts, s);
+  assert.equal(first.interrupted, true);
+  assert.equal(first.ran, 1);
+  writeSosd(file, generateKeys({ dist: 'uniform_sparse', n: 3000, type: 'uint64', dup: 1, seed: 2 }));
+  await assert.rejects(runBench({ ...opts, resume: true, signal: undefined, onCell: undefined }, s), (e: unknown) => {
+    assert.ok(e instanceof SelfoptError, String(e));
+    assert.equal(e.message, `--resume: a file of --instances changed since run ${first.runId} recorded cells of it: ${file} (1 cell) (at ${s.path}); expected the files as they were when those cells ran, or a new run of the changed files (the same command without --resume)`);
+    return true;
+  });
+  // the file as it was: the run goes on where it stopped
+  writeSosd(file, generateKeys({ dist: 'uniform_sparse', n: 3000, type: 'uint64', dup: 1, seed: 1 }));
+  const out = await runBench({ ...opts, resume: true, signal: undefined, onCell: undefined }, s);
+  assert.deepEqual([out.runId, out.ran, out.skipped], [first.runId, 1, 1]);
+  await s.close();
+});
+
 test('--resume of a run started at other code says so, and the rows it adds record this code', async () => {
   const dir = tempDir('selfopt-runner-');
   const s = await ResultsStore.open(join(dir, 'r.duckdb'));

@@ -3,10 +3,11 @@
  * of a query key (first position with key >= query) fast. Classical searches and trees meet the
  * learned indexes of the literature (RMI, PGM-index, RadixSpline) on SOSD-style key sets.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { InstanceContext, InstanceRef, Problem } from '../../core/problem.js';
 import { SelfoptError, unknownName } from '../../core/errors.js';
+import { fileIdentity } from '../../core/files.js';
 import type { KeySet } from './keys.js';
 import { hasModel, type SearchIndex } from './search-index.js';
 import { DATASETS, DISTRIBUTIONS, generateKeys, generatedId, loadSosd, parseGeneratedId, sosdKeyType, type GenSpec } from './instances.js';
@@ -49,6 +50,28 @@ function realRefs(ctx: InstanceContext): InstanceRef[] {
     if (path) refs.push(realRef(d.relPath, path, d.description));
   }
   return refs;
+}
+
+/**
+ * A key file of the user's, recorded under its file name. A name that is a real dataset's or a
+ * generated instance's would put its rows among theirs, so such a file is refused, unless it is
+ * the dataset's own file as found on the data path (then it is that dataset).
+ */
+function userFileRef(path: string, type: string, ctx: InstanceContext): InstanceRef {
+  const id = basename(path);
+  const dataset = DATASETS.find((d) => basename(d.relPath) === id);
+  if (dataset) {
+    const found = ctx.data.find(dataset.relPath);
+    if (found !== undefined && realpathSync(found) === realpathSync(path)) return realRef(dataset.relPath, found, dataset.description);
+    throw new SelfoptError(`key file ${path} has the name of dataset ${id} ` + (found !== undefined ? `but is another file than ${found}` : '(not on the data path)'),
+      '--instances (problem index)', `a key file whose name is no dataset's (rename it, e.g. my_${id}); if it is that dataset, --data DIR with the file at DIR/${dataset.relPath}`);
+  }
+  if (parseGeneratedId(id)) {
+    throw new SelfoptError(`key file ${path} has the name of generated instance ${id}`, '--instances (problem index)',
+      `a key file whose name is no generated instance's (rename it, e.g. my_${id}), or the id ${id} to generate the keys`);
+  }
+  const { bytes, sha256 } = fileIdentity(path);
+  return { id, source: 'file', path, params: { type }, contents: `${bytes} bytes, sha256 ${sha256}`, split: 'test', description: `SOSD key file ${path}` };
 }
 
 export const indexProblem: Problem<KeySet, SearchIndex> = {
@@ -115,8 +138,7 @@ export const indexProblem: Problem<KeySet, SearchIndex> = {
       if (!type) {
         throw new SelfoptError(`cannot tell the key type of '${basename(name)}' from its name`, name, 'a SOSD key file whose name ends in _uint32, _uint64 or _f64');
       }
-      const path = resolve(name);
-      return { id: basename(path), source: 'file', path, params: { type }, split: 'test', description: `SOSD key file ${path}` };
+      return userFileRef(resolve(name), type, ctx);
     }
     const known = [...indexProblem.listInstances({ ...ctx, quick: false }), ...generatedRefs(true)].map((r) => r.id);
     for (const d of DATASETS) if (!known.includes(basename(d.relPath))) known.push(basename(d.relPath));

@@ -8,6 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { InstanceContext, InstanceRef, Problem } from '../../core/problem.js';
 import { SelfoptError, unknownName } from '../../core/errors.js';
+import { fileIdentity } from '../../core/files.js';
 import {
   DATASETS, GENERATED_KINDS, REAL_GRAPHS, generateGraph, loadMetisGraph, loadRealGraph, loadSnapEdgeList, parseGeneratedName, parseInstanceId,
   type PartitionInstance,
@@ -53,6 +54,25 @@ function instanceRef(name: string, k: number, ctx: InstanceContext): InstanceRef
     };
   }
   return undefined;
+}
+
+/**
+ * A graph file of the user's, recorded as `<file name>_k<k>`. A file named as a real graph or a
+ * generated one is refused: its rows would be recorded among theirs.
+ */
+function userGraphRef(path: string, k: number): InstanceRef {
+  const name = basename(path);
+  const taken = REAL_GRAPHS.some((g) => g.name === name) ? 'real graph' : parseGeneratedName(name) ? 'generated graph' : undefined;
+  if (taken) {
+    throw new SelfoptError(`graph file ${path} has the name of the ${taken} ${name} (instance ${name}_k${k})`, '--instances (problem partition)',
+      `a graph file whose name is no ${taken}'s (rename it, e.g. my_${name})`);
+  }
+  const format = path.endsWith('.txt') ? 'snap' : 'metis';
+  const { bytes, sha256 } = fileIdentity(path);
+  return {
+    id: `${name}_k${k}`, source: 'file', path, split: 'test', params: { k, format }, contents: `${bytes} bytes, sha256 ${sha256}`,
+    description: `${format === 'snap' ? 'SNAP edge list' : 'METIS graph'} ${path}, k = ${k}`,
+  };
 }
 
 export const partitionProblem: Problem<PartitionInstance, Int32Array> = {
@@ -111,14 +131,7 @@ export const partitionProblem: Problem<PartitionInstance, Int32Array> = {
           `${real.relPath} in one of those directories (see ../shared/data/partition/PROVENANCE.md)`);
       }
       // A graph file of the user's: `<path>_k<k>`, a SNAP edge list when it ends in .txt, else METIS.
-      if (existsSync(parsed.name) && statSync(parsed.name).isFile()) {
-        const path = resolve(parsed.name);
-        const format = path.endsWith('.txt') ? 'snap' : 'metis';
-        return {
-          id: `${basename(path)}_k${parsed.k}`, source: 'file', path, split: 'test', params: { k: parsed.k, format },
-          description: `${format === 'snap' ? 'SNAP edge list' : 'METIS graph'} ${path}, k = ${parsed.k}`,
-        };
-      }
+      if (existsSync(parsed.name) && statSync(parsed.name).isFile()) return userGraphRef(resolve(parsed.name), parsed.k);
     }
     const known = [...partitionProblem.listInstances({ ...ctx, quick: false }), ...partitionProblem.listInstances({ ...ctx, quick: true })].map((r) => r.id);
     throw unknownName('instance', name, [...new Set(known)], `partition problem (ids are <graph>_k<k>: graph ${REAL_GRAPHS.map((g) => g.name).join(', ')}, or generated rgg_<n>[k], mesh_<n>[k], ba_<n>[k], sbm_<n>[k], compgraph_<n>[k], optional _s<seed>, or a graph file's path, e.g. ./my.graph_k8)`);

@@ -201,3 +201,48 @@ test('the problem: registration, instances by id, dataset name or file path, and
   const m = indexProblem.evaluate(small, new BinarySearchIndex(small), evalCtx()) as Record<string, number>;
   assert.ok(m.lookup_ns! > 0);
 });
+
+test("a user's key file named as a dataset or a generated instance is refused; the dataset's own file is that dataset", () => {
+  // /x/flights_ts_3M_uint64 (the user's own keys) was recorded as instance flights_ts_3M_uint64,
+  // its rows among the real dataset's in the store and the report.
+  const root = tempDir('selfopt-index-collide-');
+  mkdirSync(join(root, 'index'));
+  mkdirSync(join(root, 'mine'));
+  const real = join(root, 'index', 'ipv4_range_starts_386K_uint32');
+  writeSosd(real, fromUint32(Uint32Array.from([1, 5, 9, 300])));
+  const ctx = { data: new DataPath({ dataDir: root, env: {}, cwd: root }), quick: true };
+  const other = join(root, 'mine', 'ipv4_range_starts_386K_uint32');
+  writeSosd(other, fromUint32(Uint32Array.from([2, 3])));
+  const refused = (name: string, pattern: RegExp) => assert.throws(() => indexProblem.resolveInstance(name, ctx), (e: unknown) => {
+    assert.ok(e instanceof SelfoptError, String(e));
+    assert.match(e.message, pattern);
+    return true;
+  });
+  refused(other, new RegExp(`^key file ${other} has the name of dataset ipv4_range_starts_386K_uint32 but is another file than ${real} \\(at --instances \\(problem index\\)\\); expected a key file whose name is no dataset's \\(rename it, e\\.g\\. my_ipv4_range_starts_386K_uint32\\)`));
+  // named as a dataset that is not on the data path: its rows would still meet the dataset's elsewhere
+  const flights = join(root, 'mine', 'flights_ts_3M_uint64');
+  writeSosd(flights, generateKeys({ dist: 'uniform_dense', n: 10, type: 'uint64', dup: 1, seed: 42 }));
+  refused(flights, /has the name of dataset flights_ts_3M_uint64 \(not on the data path\).*--data DIR with the file at DIR\/index\/flights_ts_3M_uint64/);
+  const gen = join(root, 'mine', 'normal_10_uint64');
+  writeSosd(gen, generateKeys({ dist: 'normal', n: 10, type: 'uint64', dup: 1, seed: 42 }));
+  refused(gen, /has the name of generated instance normal_10_uint64 .*rename it, e\.g\. my_normal_10_uint64/);
+  // the dataset's file named by its path is the dataset, recorded as it always is
+  const same = indexProblem.resolveInstance(join(root, 'mine', '..', 'index', 'ipv4_range_starts_386K_uint32'), ctx);
+  assert.deepEqual(same, indexProblem.resolveInstance('ipv4_range_starts_386K_uint32', ctx));
+  assert.equal(same.source, 'real');
+});
+
+test("a user's key file carries its size and content hash, in the cell's config hash", () => {
+  // --resume took a changed key file for the one it recorded: its contents were in no hash.
+  const root = tempDir('selfopt-index-contents-');
+  const ctx = { data: new DataPath({ env: {}, cwd: root }), quick: true };
+  const file = join(root, 'mine_uint32');
+  writeSosd(file, fromUint32(Uint32Array.from([3, 4])));
+  const a = indexProblem.resolveInstance(file, ctx);
+  assert.match(a.contents ?? '', /^16 bytes, sha256 [0-9a-f]{16}$/);
+  writeSosd(file, fromUint32(Uint32Array.from([3, 5])));
+  const b = indexProblem.resolveInstance(file, ctx);
+  assert.equal(a.id, b.id);
+  assert.notEqual(a.contents, b.contents, 'same size, other bytes');
+  assert.equal(indexProblem.resolveInstance('normal_10_uint64', ctx).contents, undefined, 'generated instances keep their hashes');
+});

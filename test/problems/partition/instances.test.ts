@@ -115,3 +115,25 @@ test('a graph file of the user\'s is an instance: <path>_k<k>, METIS, or a SNAP 
   assert.throws(() => partitionProblem.load(partitionProblem.resolveInstance(`${bad}_k2`, ctx)), /bad\.graph:1/);
   assert.throws(() => partitionProblem.resolveInstance(join(dir, 'none.graph_k2'), ctx), /unknown instance/);
 });
+
+test("a user's graph file named as a real or generated graph is refused: its rows would be recorded among theirs", () => {
+  // /x/4elt_k8 (the user's own graph in a file named 4elt) was recorded as instance 4elt_k8.
+  const dir = tempDir('selfopt-partition-collide-');
+  const ctx = { data: new DataPath({ env: {}, cwd: dir }), quick: true };
+  for (const [name, taken] of [['4elt', 'real graph'], ['email-Eu-core', 'real graph'], ['rgg_2k', 'generated graph'], ['sbm_100_s7', 'generated graph']]) {
+    const path = join(dir, name!);
+    writeFileSync(path, square);
+    assert.throws(() => partitionProblem.resolveInstance(`${path}_k8`, ctx), (e: unknown) => {
+      assert.ok(e instanceof SelfoptError, String(e));
+      assert.equal(e.message, `graph file ${path} has the name of the ${taken} ${name} (instance ${name}_k8) (at --instances (problem partition)); expected a graph file whose name is no ${taken}'s (rename it, e.g. my_${name})`);
+      return true;
+    });
+  }
+  // its size and content hash are the instance's, so a changed file is another cell config
+  const mine = join(dir, 'mine.graph');
+  writeFileSync(mine, square);
+  const a = partitionProblem.resolveInstance(`${mine}_k2`, ctx);
+  assert.equal(a.contents?.startsWith(`${square.length} bytes, sha256 `), true, a.contents);
+  writeFileSync(mine, square.replace('% a comment', '% a commenT'));
+  assert.notEqual(partitionProblem.resolveInstance(`${mine}_k2`, ctx).contents, a.contents);
+});
