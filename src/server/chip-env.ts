@@ -13,6 +13,7 @@ import { DataPath } from '../core/data.js';
 import { unknownName } from '../core/errors.js';
 import { REAL_NETLISTS, parseSyntheticName, startPlacement } from '../problems/chip/instances.js';
 import { KIND_NAMES } from '../problems/chip/netlist.js';
+import { MAX_GRID_SIDE } from '../problems/chip/plc.js';
 import { placementOrder } from '../problems/chip/heuristics.js';
 import { loadSpec, PlacementEnv, type InstanceSpec, type PlacementObs } from '../problems/chip/rl-env.js';
 import type { ResetResult, StepResult } from '../core/env.js';
@@ -25,8 +26,8 @@ import { ProtocolError } from './protocol.js';
  * otherwise unbounded.
  */
 export const MAX_GENERATED_NODES = 2000;
-/** The action space (and the mask sent every step): Circuit Training's grids are at most 128 x 128. */
-export const MAX_CELLS = 128 * 128;
+/** The action space (and the mask sent every step): Circuit Training's grids are at most 128 x 128 (MAX_GRID_SIDE). */
+export const MAX_CELLS = MAX_GRID_SIDE * MAX_GRID_SIDE;
 
 export interface ChipEnvOptions {
   instance: string;

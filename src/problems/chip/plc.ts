@@ -54,6 +54,13 @@ export function netlistPlacement(nl: Netlist): Placement {
   return { x: Float64Array.from(nl.x), y: Float64Array.from(nl.y), orient: Uint8Array.from(nl.orient), fixed: new Uint8Array(nl.names.length) };
 }
 
+/**
+ * The most columns (and rows) a grid may have: Circuit Training's ObservationConfig.max_grid_size
+ * (its mask is max_grid_size^2 cells; ISPD 2023's assessment kept CT's grids, Ariane133 24 x 21).
+ * Past it the cost grids and the placers' per-cell arrays are too large to allocate.
+ */
+export const MAX_GRID_SIDE = 128;
+
 const NUM = String.raw`([-+0-9.eE]+)`;
 
 /**
@@ -80,6 +87,8 @@ export function parsePlc(text: string, nl: Netlist, source = 'plc', opts: { requ
         header.columns = Number(m[1]); header.rows = Number(m[2]);
         if (!(Number.isInteger(header.columns) && Number.isInteger(header.rows) && header.columns >= 1 && header.rows >= 1))
           throw new SelfoptError(`grid of ${m[1]} columns and ${m[2]} rows`, where, 'whole numbers of columns and rows, 1 or more');
+        if (header.columns > MAX_GRID_SIDE || header.rows > MAX_GRID_SIDE)
+          throw new SelfoptError(`grid of ${m[1]} columns and ${m[2]} rows`, where, `at most ${MAX_GRID_SIDE} columns and ${MAX_GRID_SIDE} rows (Circuit Training's max_grid_size)`);
       }
       else if ((m = m2(s, new RegExp(`Width\\s*:\\s*${NUM}\\s+Height\\s*:\\s*${NUM}`)))) { header.width = Number(m[1]); header.height = Number(m[2]); }
       else if ((m = m2(s, new RegExp(`Routes per micron, hor\\s*:\\s*${NUM}\\s+ver\\s*:\\s*${NUM}`)))) { header.hroutesPerMicron = Number(m[1]); header.vroutesPerMicron = Number(m[2]); }

@@ -107,6 +107,20 @@ test('plc: a grid of a fractional or zero number of columns or rows is refused w
     assert.throws(() => parsePlc(SMALL_PLC.replace('Columns : 4  Rows : 2', grid), nl, 'g.plc'), (e: unknown) => e instanceof SelfoptError && /grid/.test(e.message) && e.message.includes('g.plc:2'));
 });
 
+test("plc: a grid past Circuit Training's 128 x 128 is refused with the line, not allocated", () => {
+  // 100000 x 100000 crashed the placers with 'RangeError: Invalid typed array length' and a stack trace
+  const nl = parseNetlist(SMALL_NETLIST, 'small');
+  for (const grid of ['Columns : 100000  Rows : 100000', 'Columns : 129  Rows : 1', 'Columns : 4  Rows : 129']) {
+    assert.throws(() => parsePlc(SMALL_PLC.replace('Columns : 4  Rows : 2', grid), nl, 'g.plc'), (e: unknown) => {
+      assert.ok(e instanceof SelfoptError, String(e));
+      assert.match(e.message, /^grid of \d+ columns and \d+ rows \(at g\.plc:2\); expected at most 128 columns and 128 rows \(Circuit Training's max_grid_size\)$/);
+      return true;
+    });
+  }
+  const edge = parsePlc(SMALL_PLC.replace('Columns : 4  Rows : 2', 'Columns : 128  Rows : 128'), nl, 'g.plc');
+  assert.deepEqual([edge.header.columns, edge.header.rows], [128, 128]);
+});
+
 test('netlist: a block written on one line (valid protobuf text, but not as Circuit Training writes it) is refused with its line, not dropped', () => {
   // M's width as `attr { key: "width" value { f: 20 } }` on one line was read as an unknown field: width 0
   const compact = SMALL_NETLIST.replace('  attr {\n    key: "width"\n    value {\n      f: 20\n    }\n  }\n', '  attr { key: "width" value { f: 20 } }\n');
