@@ -62,6 +62,22 @@ export function parseHmetisHypergraph(text: string, source: string): Hypergraph 
   if (fmt !== 0 && fmt !== 1 && fmt !== 10 && fmt !== 11) throw bad(header.line, `fmt ${fmt} is not a valid format code`, 'fmt 0, 1 (hyperedge weights), 10 (vertex weights) or 11 (both)');
   if (m > 0x7ffffff0 || n > 0x7ffffff0) throw bad(header.line, `header m = ${m}, n = ${n} is too large`, 'm and n below 2^31');
   const hasEw = fmt === 1 || fmt === 11, hasVw = fmt === 10 || fmt === 11;
+  // A wrong header is refused before arrays of m and n entries are allocated. Each hyperedge line
+  // holds a pin or more (and its weight first with fmt 1 or 11), each vertex weight line a number,
+  // each with its line end. Unpinned vertices are allowed, so without vertex weights the file does
+  // not bound n; but the bytes after the header pin at most half as many vertices as there are
+  // bytes, and a header n beyond them leaves more than half the vertices unpinned: taken for a
+  // wrong header, as a SNAP edge list leaving more than half of its ids unused is.
+  const rest = Math.max(0, text.length - lines.slice(0, header.line).join('\n').length - 1);
+  const least = m * (hasEw ? 4 : 2) + (hasVw ? 2 * n : 0) - 1;
+  if (least > rest) {
+    throw bad(header.line, `header says m = ${m} hyperedges${hasVw ? ` and n = ${n} vertex weights` : ''} but only ${rest} bytes follow it`,
+      `m hyperedge lines of ${hasEw ? 'a weight and ' : ''}one pin or more${hasVw ? ', then n vertex weight lines' : ''}, at least ${least} bytes`);
+  }
+  if (!hasVw && n > rest + 1) {
+    throw bad(header.line, `header says n = ${n} vertices but only ${rest} bytes follow it, which pin at most ${Math.floor((rest + 1) / 2)} of them`,
+      'n the hypergraph\'s vertex count: unpinned vertices are allowed, but not more than half of them');
+  }
 
   const eptr = new Int32Array(m + 1), hewgt = new Int32Array(m).fill(1), vwgt = new Int32Array(n).fill(1);
   const pinList: number[] = [];

@@ -47,6 +47,12 @@ test('hMETIS .hgr: every defect is one error naming the file and line', () => {
     ['4 7 10\n1 2\n1 7 5 6\n5 6 4\n2 3 4\n5\n1\n8\n', 8, /only 3 vertex weight lines/],
     ['4 7 10\n1 2\n1 7 5 6\n5 6 4\n2 3 4\n5\n1 2\n8\n7\n3\n9\n3\n', 7, /weight line 2 has 2 numbers/],
     ['4 7 10\n1 2\n1 7 5 6\n5 6 4\n2 3 4\n5\n1\n1073741824\n7\n3\n9\n3\n', 8, /vertex 3 has weight 1073741824/],
+    // header counts past what the bytes after the header hold are refused before any allocation
+    // (they allocated m- and n-entry arrays first: a bare RangeError, or the machine's memory)
+    ['3 2000000000\n1 2\n2 3\n1 3\n', 1, /^header says n = 2000000000 vertices but only 12 bytes follow it, which pin at most 6 of them/],
+    ['2000000000 3\n1 2\n', 1, /^header says m = 2000000000 hyperedges but only 4 bytes follow it \(at bad\.hgr:1\); expected m hyperedge lines of one pin or more, at least 3999999999 bytes$/],
+    ['% c\n3 3 1\n5 1 2\n1 3\n', 2, /header says m = 3 hyperedges but only 10 bytes follow it .*a weight and one pin or more, at least 11 bytes/],
+    ['1 2000000000 10\n1 2\n', 1, /header says m = 1 hyperedges and n = 2000000000 vertex weights but only 4 bytes follow it/],
   ];
   for (const [text, line, what] of cases) {
     assert.throws(() => parseHmetisHypergraph(text, 'bad.hgr'), (e: unknown) => {
