@@ -1,7 +1,7 @@
 /** File helpers shared by every writer: atomic writes so a killed run never leaves half a file. */
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, writeFileSync, writeSync, rmSync } from 'node:fs';
-import { endianness, tmpdir } from 'node:os';
+import { closeSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, writeFileSync, writeSync, rmSync } from 'node:fs';
+import { endianness, hostname, tmpdir } from 'node:os';
 import { dirname, basename, join } from 'node:path';
 import { SelfoptError } from './errors.js';
 
@@ -48,13 +48,65 @@ export function fileIdentity(path: string): { bytes: number; sha256: string } {
   }
 }
 
-/** Runs `body(dir)` with a fresh temp directory, removed afterwards even when body throws. */
+/**
+ * Runs `body(dir)` with a fresh temp directory, removed afterwards even when body throws. A killed
+ * process never gets to remove it (`data build` blocks the event loop, so no signal handler runs
+ * before the kill lands): the name holds this host and process id, `<prefix><host>.<pid>-XXXXXX`,
+ * and the first call for a prefix in a process removes that prefix's directories of processes of
+ * this host that are no longer alive.
+ */
 export async function inTempDir<T>(prefix: string, body: (dir: string) => Promise<T>): Promise<T> {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const tag = `${prefix}${hostname().replace(/[^A-Za-z0-9-]/g, '_')}.`;
+  if (!swept.has(tag)) {
+    swept.add(tag);
+    removeStaleTempDirs(tag);
+  }
+  const dir = mkdtempSync(join(tmpdir(), `${tag}${process.pid}-`));
   try {
     return await body(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const swept = new Set<string>();
+
+/**
+ * Removes the temp directories `<tag><pid>-XXXXXX` of this user whose process is not alive. A pid
+ * that is alive, or that cannot be asked (another user's), keeps its directory: a live process's
+ * directory is never removed, and a reused pid only delays the removal.
+ */
+function removeStaleTempDirs(tag: string): void {
+  const root = tmpdir();
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(tag)) continue;
+    const m = /^(\d+)-[A-Za-z0-9]{6}$/.exec(name.slice(tag.length));
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || processAlive(pid)) continue;
+    const path = join(root, name);
+    try {
+      const st = lstatSync(path);
+      if (!st.isDirectory() || st.uid !== process.getuid?.()) continue;
+      rmSync(path, { recursive: true, force: true });
+    } catch {
+      // gone already, or not ours to remove: a stale directory is only disk space
+    }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

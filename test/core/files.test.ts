@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { readArrays, writeArrays, writeFileAtomic } from '../../src/core/files.js';
+import { inTempDir, readArrays, writeArrays, writeFileAtomic } from '../../src/core/files.js';
 import { SelfoptError } from '../../src/core/errors.js';
 import { tempDir } from '../tmp.js';
 
@@ -41,4 +43,30 @@ test('an arrays file gives back its header and arrays exactly; another format, a
   assert.throws(() => cut.next(Uint8Array), clear(/array 4 is missing|truncated arrays file/));
   writeFileSync(path, 'not arrays at all, just text');
   assert.throws(() => readArrays(path, 'test-1'), clear(/no "selfopt-arrays" magic/));
+});
+
+test("inTempDir names its directory by host and pid, and removes the ones dead processes of this host left; a live process's stays", async () => {
+  // A killed `selfopt data build` left /tmp/selfopt-gshhg-XXXXXX (49 MB) behind, and no later build removed it.
+  const root = tempDir('selfopt-tmp-root-');
+  const was = process.env.TMPDIR;
+  process.env.TMPDIR = root;
+  try {
+    const prefix = 'selfopt-sweep-';
+    const host = hostname().replace(/[^A-Za-z0-9-]/g, '_');
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const made = (name: string) => { mkdirSync(join(root, name)); writeFileSync(join(root, name, 'part.nc'), 'x'); return name; };
+    const stale = made(`${prefix}${host}.${dead}-aB3dE9`);
+    const live = made(`${prefix}${host}.${process.ppid}-aB3dE9`);
+    const otherHost = made(`${prefix}${host}x.${dead}-aB3dE9`);
+    const otherPrefix = made(`selfopt-other-${host}.${dead}-aB3dE9`);
+    const notOurs = made(`${prefix}${host}.${dead}-keep`);
+    let inside = '';
+    await inTempDir(prefix, async (dir) => { inside = dir; assert.ok(existsSync(dir)); });
+    assert.match(inside, new RegExp(`^${root}/${prefix}${host}\\.${process.pid}-[A-Za-z0-9]{6}$`));
+    assert.equal(existsSync(inside), false, 'its own directory is removed after the body');
+    assert.equal(existsSync(join(root, stale)), false, 'a dead process\'s directory is removed');
+    for (const kept of [live, otherHost, otherPrefix, notOurs]) assert.ok(existsSync(join(root, kept)), kept);
+  } finally {
+    if (was === undefined) delete process.env.TMPDIR; else process.env.TMPDIR = was;
+  }
 });
