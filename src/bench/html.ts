@@ -99,14 +99,14 @@ function problemSection(p: HtmlProblem): string {
 
   out.push(`<h3>${esc(pm.name)} <span class="unit">${esc(pm.unit)}, ${pm.better} is better</span></h3>`);
   out.push(primaryTable(s));
-  out.push(`<p class="note">Mean over seeds ± half the 95% bootstrap interval. Ratios are solver / reference: the geometric mean of per-seed ratios, paired by seed, with a 95% bootstrap interval; ${pm.better === 'lower' ? 'below' : 'above'} 1 is better. <b>*</b> marks each instance's best heuristic (best mean among baseline, heuristic and peer solvers).</p>`);
+  out.push(`<p class="note">Mean over seeds ± half the 95% bootstrap interval. Ratios are solver / reference: the geometric mean of per-seed ratios, paired by seed, with a 95% bootstrap interval; ${pm.better === 'lower' ? 'below' : 'above'} 1 is better. <b>*</b> marks each instance's best heuristic (best mean among baseline, heuristic and peer solvers).${oneSeed(s) ? ' A mean or ratio of one seed (n=1) has no interval.' : ''}</p>`);
 
   out.push('<div class="charts">');
   for (const inst of s.meta.instances) {
     const rows = s.rows.filter((r) => r.instance === inst.id && r.metric === pm.name);
     if (rows.length === 0) continue;
     const best = s.meta.bestHeuristic[inst.id];
-    const scale = commonScale(rows.flatMap((r) => [r.mean, r.ci95[1]]), pm.unit);
+    const scale = commonScale(rows.flatMap((r) => [r.mean, r.ci95?.[1] ?? r.mean]), pm.unit);
     const chart = barChart({
       data: solverBars(rows, (r) => r.solver === best),
       axisLabel: `${pm.name}${scale.suffix.trim() ? ` (${scale.suffix.trim()})` : ''}, ${pm.better} is better`,
@@ -187,15 +187,21 @@ function primaryTable(s: Summary): string {
   return `<div class="scroll"><table class="primary"><thead><tr><th>solver</th><th>kind</th><th class="num">n</th><th class="num">mean ± CI</th><th class="num">95% CI</th><th class="num">vs ${esc(s.meta.baseline)}</th>${hasLearned ? '<th class="num">vs best heuristic</th>' : ''}</tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
 }
 
+/** Whether a primary-metric mean or a ratio of the summary stands on one value (and so has no interval). */
+function oneSeed(s: Summary): boolean {
+  return s.rows.some((r) => r.metric === s.meta.primaryMetric && r.ci95 === null) || s.comparisons.some((c) => c.ci95 === null);
+}
+
 function ciText(r: SummaryRow): string {
+  if (r.ci95 === null) return '–';
   const sc = commonScale([r.mean], r.unit);
   return `[${formatScaled(r.ci95[0], sc)}, ${formatScaled(r.ci95[1], sc)}]`;
 }
 
 function ratioHtml(c: Comparison | undefined): string {
   if (!c) return '<span class="muted">–</span>';
-  const good = c.better === 'lower' ? c.ci95[1] < 1 : c.ci95[0] > 1;
-  const bad = c.better === 'lower' ? c.ci95[0] > 1 : c.ci95[1] < 1;
+  const good = c.ci95 !== null && (c.better === 'lower' ? c.ci95[1] < 1 : c.ci95[0] > 1);
+  const bad = c.ci95 !== null && (c.better === 'lower' ? c.ci95[0] > 1 : c.ci95[1] < 1);
   const cls = good ? 'good' : bad ? 'bad' : 'even';
   return `<span class="${cls}">${esc(formatRatio(c.ratio))}</span> <span class="ci">${esc(formatInterval(c.ci95, c.ratio))}</span>`;
 }
@@ -212,8 +218,8 @@ function ratioGroups(s: Summary, vs: Comparison['vs']): RatioGroup[] {
         label: c.solver,
         kind: c.kind,
         ratio: c.ratio,
-        lo: c.ci95[0],
-        hi: c.ci95[1],
+        lo: c.ci95?.[0] ?? c.ratio,
+        hi: c.ci95?.[1] ?? c.ratio,
         valueLabel: formatRatio(c.ratio),
         tooltip: `${c.solver} / ${c.baseline} on ${c.instance}: ${formatRatio(c.ratio)} ${formatInterval(c.ci95, c.ratio)}, ${c.n} paired seeds`,
       })),

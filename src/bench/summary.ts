@@ -3,14 +3,17 @@
  * the terminal table and the HTML report draw.
  *
  * - rows: per (instance, solver, metric), the mean over every recorded (run, seed) with its 95%
- *   bootstrap interval.
+ *   bootstrap interval; `ci95` is null when there is one value (`--seeds 1`, a stopped run, a
+ *   deterministic solver's seed 1): one sample has no spread to resample, and [x, x] would read
+ *   as certainty.
  * - comparisons, on the problem's primary metric, per instance:
  *   every non-baseline solver against the baseline solver (`vs: 'baseline'`), and every learned
  *   solver against the best heuristic of that instance (`vs: 'best-heuristic'`; best = best mean
  *   among the baseline, heuristic and peer solvers in the metric's direction). A ratio is
  *   solver / reference, paired by (run, seed) so that both sides of a pair share a process and a
  *   workload (a deterministic solver's one seed-1 result pairs with every seed of its run); it is
- *   the geometric mean of the per-pair ratios with a bootstrap interval (`pairedRatio`). Whether a ratio below 1 is good depends on the metric's `better`.
+ *   the geometric mean of the per-pair ratios with a bootstrap interval (`pairedRatio`), null
+ *   when there is one pair. Whether a ratio below 1 is good depends on the metric's `better`.
  * - geomeans: per solver and reference, the geometric mean of its ratios across instances. For
  *   learned solvers only test-split instances count: a score on an instance it trained on is no
  *   evidence (DESIGN.md, rules of evidence).
@@ -57,7 +60,8 @@ export interface SummaryRow {
   better: Better;
   n: number;
   mean: number;
-  ci95: [number, number];
+  /** The 95% bootstrap interval of the mean; null when n < 2 (no interval from one value). */
+  ci95: [number, number] | null;
 }
 
 export interface Comparison {
@@ -74,7 +78,8 @@ export interface Comparison {
   n: number;
   /** solver / reference: geometric mean of per-pair ratios. */
   ratio: number;
-  ci95: [number, number];
+  /** Its 95% bootstrap interval; null when n < 2 (one pair has no interval). */
+  ci95: [number, number] | null;
 }
 
 export interface GeomeanLine {
@@ -163,7 +168,7 @@ export function summarize(problem: string, allRows: readonly ResultRow[], facts:
         const e = bootstrapMean(sortedValues(vals), hashString(k), resamples);
         const info = metricInfo.get(metric)!;
         means.set(k, e.mean);
-        out.push({ instance, split: split.get(instance)!, solver, kind: solverKind.get(solver)!, metric, unit: info.unit, better: info.better, n: e.n, mean: e.mean, ci95: e.ci95 });
+        out.push({ instance, split: split.get(instance)!, solver, kind: solverKind.get(solver)!, metric, unit: info.unit, better: info.better, n: e.n, mean: e.mean, ci95: interval(e) });
       }
     }
   }
@@ -202,7 +207,7 @@ export function summarize(problem: string, allRows: readonly ResultRow[], facts:
         const e = pairedRatio(xs, ys, hashString(`${instance}|${solver}|${reference}|${pm}`), resamples);
         comparisons.push({
           instance, split: split.get(instance)!, metric: pm, better: pmInfo.better, solver, kind: solverKind.get(solver)!,
-          baseline: reference, vs, n: e.n, ratio: e.mean, ci95: e.ci95,
+          baseline: reference, vs, n: e.n, ratio: e.mean, ci95: interval(e),
         });
       };
       for (const s of solvers) if (s !== facts.baseline) compare(s, facts.baseline, 'baseline');
@@ -257,6 +262,11 @@ function bestOf(instance: string, candidates: string[], metric: string, better: 
     }
   }
   return best;
+}
+
+/** An estimate's interval, or null for one value: bootstrap's [x, x] then is no evidence of anything. */
+function interval(e: { n: number; ci95: [number, number] }): [number, number] | null {
+  return e.n >= 2 ? e.ci95 : null;
 }
 
 function key(instance: string, solver: string, metric: string): string {

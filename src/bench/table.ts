@@ -4,6 +4,7 @@
  * For the primary metric, one block per instance: every solver's mean ± half the 95% interval,
  * n, its ratio to the baseline, and for learned solvers the ratio to the instance's best
  * heuristic (marked `*`), each with its interval; then the geometric means across instances.
+ * A mean or ratio of one value (n = 1) is shown without an interval: it has none.
  * The other metrics follow as compact matrices (solvers x instances, means only).
  *
  * Colour only when asked for (the default asks when stdout is a TTY and NO_COLOR is unset); it
@@ -53,7 +54,8 @@ export function formatSummaryTable(s: Summary, opts: TableOptions = {}): string 
   if (lines.length > 0) out.push('', ...lines);
   if (pm) {
     const better = pm.better === 'lower' ? 'below' : 'above';
-    const note = `* best heuristic on the instance. Ratios are solver / reference (geometric mean over paired seeds, 95% bootstrap CI); ${better} 1 is better.`;
+    const single = s.rows.some((r) => r.metric === s.meta.primaryMetric && r.ci95 === null) || s.comparisons.some((c) => c.ci95 === null);
+    const note = `* best heuristic on the instance. Ratios are solver / reference (geometric mean over paired seeds, 95% bootstrap CI); ${better} 1 is better.${single ? ' A mean or ratio of one seed (n=1) has no interval.' : ''}`;
     out.push(...wrap(note, width, '  ').map((l) => paint(l, 'dim', color)));
   }
 
@@ -100,8 +102,9 @@ function ratioCell(c: Comparison | undefined, withCi: boolean): Cell {
   return tone ? { text, tone } : { text };
 }
 
-/** 'good' when the whole interval is on the better side of 1, 'bad' when on the worse side. */
-function verdict(ci: [number, number], better: Better): Tone | undefined {
+/** 'good' when the whole interval is on the better side of 1, 'bad' when on the worse side; no interval, no verdict. */
+function verdict(ci: [number, number] | null, better: Better): Tone | undefined {
+  if (ci === null) return undefined;
   const below = ci[1] < 1;
   const above = ci[0] > 1;
   if (!below && !above) return undefined;
@@ -298,9 +301,13 @@ export function formatQuantity(v: number, unit: string): string {
   return `${x.toFixed(decimalsFor(x, 3))}${sc.suffix}`;
 }
 
-/** `95.1 ± 2.0 ns`: the mean and half the width of its interval, on the mean's scale. */
-export function formatMeanCi(mean: number, ci: [number, number], unit: string): string {
+/**
+ * `95.1 ± 2.0 ns`: the mean and half the width of its interval, on the mean's scale; `95.1 ns`
+ * when there is no interval (one value: its table shows n beside it).
+ */
+export function formatMeanCi(mean: number, ci: [number, number] | null, unit: string): string {
   if (!Number.isFinite(mean)) return String(mean);
+  if (ci === null) return formatQuantity(mean, unit);
   const sc = scaleFor(mean, unit);
   const m = mean / sc.factor;
   const half = (ci[1] - ci[0]) / 2 / sc.factor;
@@ -315,22 +322,28 @@ export function formatRatio(r: number): string {
   return `${r.toFixed(decimalsFor(r, 3))}×`;
 }
 
-/** `[0.720, 0.740]` with the decimals of the ratio it belongs to. */
-export function formatInterval(ci: [number, number], ratio: number): string {
+/** `[0.720, 0.740]` with the decimals of the ratio it belongs to; `(n=1)` for a ratio of one pair, which has no interval. */
+export function formatInterval(ci: [number, number] | null, ratio: number): string {
+  if (ci === null) return NO_INTERVAL;
   const d = Math.max(decimalsFor(ratio, 3), Math.min(decimalsFor(ci[0], 2), decimalsFor(ci[1], 2)));
   return `[${ci[0].toFixed(d)}, ${ci[1].toFixed(d)}]`;
 }
 
-/** One bar per summary row (mean with its 95% CI), as the HTML report and the dashboard draw them. */
+/** What stands for the interval of a ratio of one pair. */
+export const NO_INTERVAL = '(n=1)';
+
+/** One bar per summary row (mean with its 95% CI as a whisker; none for n = 1), as the HTML report and the dashboard draw them. */
 export function solverBars(rows: readonly SummaryRow[], emphasis: (r: SummaryRow) => boolean): BarDatum[] {
   return rows.map((r) => ({
     label: r.solver,
     kind: r.kind,
     mean: r.mean,
-    lo: r.ci95[0],
-    hi: r.ci95[1],
+    lo: r.ci95?.[0] ?? r.mean,
+    hi: r.ci95?.[1] ?? r.mean,
     valueLabel: formatQuantity(r.mean, r.unit),
-    tooltip: `${r.solver} (${r.kind}): ${formatMeanCi(r.mean, r.ci95, r.unit)}, 95% CI [${formatQuantity(r.ci95[0], r.unit)}, ${formatQuantity(r.ci95[1], r.unit)}], n=${r.n}`,
+    tooltip: r.ci95
+      ? `${r.solver} (${r.kind}): ${formatMeanCi(r.mean, r.ci95, r.unit)}, 95% CI [${formatQuantity(r.ci95[0], r.unit)}, ${formatQuantity(r.ci95[1], r.unit)}], n=${r.n}`
+      : `${r.solver} (${r.kind}): ${formatQuantity(r.mean, r.unit)}, n=${r.n}, no interval`,
     emphasis: emphasis(r),
   }));
 }

@@ -57,6 +57,7 @@ describe('number formatting', () => {
     assert.equal(formatMeanCi(412, [411.7, 412.3], 'ns'), '412.0 ± 0.3 ns');
     assert.equal(formatMeanCi(1500, [1400, 1600], 'ns'), '1.50 ± 0.10 µs');
     assert.equal(formatMeanCi(7, [7, 7], 'ms'), '7.00 ± 0.00 ms');
+    assert.equal(formatMeanCi(7, null, 'ms'), '7.00 ms', 'one value: no interval, not ± 0');
   });
 
   test('ratios and intervals', () => {
@@ -65,6 +66,7 @@ describe('number formatting', () => {
     assert.equal(formatRatio(12.34), '12.3×');
     assert.equal(formatInterval([2, 2], 2), '[2.00, 2.00]');
     assert.equal(formatInterval([0.72, 0.74], 0.728), '[0.720, 0.740]');
+    assert.equal(formatInterval(null, 2), '(n=1)');
   });
 
   test('axis ticks', () => {
@@ -89,6 +91,21 @@ describe('terminal table', () => {
     assert.match(text, /index_bytes \[MiB\], lower is better/);
     assert.match(text, /pgm\s+3\.00/);
     assert.ok(!text.includes('\x1b['), 'no colour when not asked');
+  });
+
+  test('one seed (--seeds 1, a stopped run): means and ratios without an interval, and no verdict colour', () => {
+    const s = summarize('index', known().filter((r) => r.seed === 1), FACTS, { resamples: 500 });
+    const text = formatSummaryTable(s, { width: 120, color: false });
+    assert.match(text, /binary-search\s+baseline\s+1\s+100 ns\s+1\n/);
+    assert.match(text, /pgm\s+learned\s+1\s+200 ns\s+2\.00× \(n=1\)\s+4\.00× \(n=1\)/);
+    assert.ok(!/\d ± \d/.test(text), text);
+    assert.ok(!/\[\d/.test(text), `no interval like [2.00, 2.00]: ${text}`);
+    assert.match(text, /A mean or ratio of one seed \(n=1\) has no interval\./);
+    // A ratio of one pair is not marked good or bad (green/red) as an interval wholly on one side of 1 would be.
+    const coloured = formatSummaryTable(s, { width: 120, color: true });
+    assert.ok(!coloured.includes('\x1b[32m') && !coloured.includes('\x1b[31m'), 'no verdict colour');
+    // Three seeds keep their intervals and no such note.
+    assert.ok(!formatSummaryTable(summarize('index', known(), FACTS, { resamples: 200 }), { width: 120, color: false }).includes('has no interval'));
   });
 
   test('colour only when asked for', () => {
@@ -158,6 +175,19 @@ describe('HTML report', () => {
     assert.equal(writeHtmlReport(path, { problems: summaries().map((summary) => ({ summary })), runs: [RUN] }), path);
     assert.ok(readFileSync(path, 'utf8').includes('</html>'));
     assert.deepEqual(readdirSync(join(dir, 'out')), ['report.html']);
+  });
+
+  test('one seed: no interval in the tables, tooltips or whiskers, and no good/bad mark on a ratio', () => {
+    const s = summarize('index', known().filter((r) => r.seed === 1), FACTS, { resamples: 300 });
+    const html = renderHtmlReport({ problems: [{ summary: s }], runs: [RUN] });
+    assert.ok(html.includes('<td class="num">100 ns</td><td class="num muted">–</td>'), 'mean without ±, a dash for the 95% CI column');
+    assert.ok(!/\d ± \d/.test(html), 'no ± 0 anywhere');
+    assert.ok(!html.includes('[2.00, 2.00]') && !html.includes('[4.00, 4.00]'));
+    assert.ok(html.includes('<span class="even">2.00×</span> <span class="ci">(n=1)</span>'), 'ratio neither good nor bad');
+    assert.ok(!html.includes('class="good"') && !html.includes('class="bad"'));
+    assert.ok(html.includes('pgm (learned): 200 ns, n=1, no interval'), 'bar tooltip');
+    assert.ok(html.includes('title="3.00 MiB, n=1"'));
+    assert.ok(html.includes('A mean or ratio of one seed (n=1) has no interval.'));
   });
 
   test('a problem without results still renders', () => {

@@ -31,12 +31,12 @@ describe('summarize', () => {
     assert.equal(c.baseline, 'binary-search');
     assert.equal(c.n, 5);
     close(c.ratio, 2);
-    close(c.ci95[0], 2);
-    close(c.ci95[1], 2);
+    close(c.ci95![0], 2);
+    close(c.ci95![1], 2);
     assert.equal(s.comparisons.filter((x) => x.solver === 'binary-search').length, 0, 'no ratio of the baseline to itself');
   });
 
-  test('means over seeds with a bootstrap CI; one value gives a zero-width CI', () => {
+  test('means over seeds with a bootstrap CI; one value has no CI (null), not [x, x]', () => {
     const s = summarize('index', grid({
       'binary-search': { kind: 'baseline', values: [1, 2, 3, 4, 5] },
       once: { kind: 'heuristic', values: [7] },
@@ -44,9 +44,18 @@ describe('summarize', () => {
     const r = s.rows.find((x) => x.solver === 'binary-search')!;
     assert.equal(r.n, 5);
     assert.equal(r.mean, 3);
-    assert.ok(r.ci95[0] >= 1 && r.ci95[0] < 3 && r.ci95[1] > 3 && r.ci95[1] <= 5, `CI ${r.ci95}`);
+    const [lo, hi] = r.ci95!;
+    assert.ok(lo >= 1 && lo < 3 && hi > 3 && hi <= 5, `CI ${r.ci95}`);
     const one = s.rows.find((x) => x.solver === 'once')!;
-    assert.deepEqual([one.n, one.mean, one.ci95], [1, 7, [7, 7]]);
+    assert.deepEqual([one.n, one.mean, one.ci95], [1, 7, null]);
+    // Its ratio stands on one pair: no interval either; with two pairs there is one.
+    const c = s.comparisons.find((x) => x.solver === 'once' && x.vs === 'baseline')!;
+    assert.deepEqual([c.n, c.ratio, c.ci95], [1, 7, null]);
+    const two = summarize('index', grid({ 'binary-search': { kind: 'baseline', values: [1, 2] }, twice: { kind: 'heuristic', values: [2, 4] } }), FACTS, opts);
+    assert.deepEqual(two.comparisons[0]!.ci95, [2, 2]);
+    assert.ok(two.rows.every((x) => x.n === 2 && x.ci95 !== null));
+    // The JSON (--json, the dashboard API) carries null, not a made-up interval.
+    assert.match(JSON.stringify(s), /"solver":"once","kind":"heuristic","metric":"lookup_ns","unit":"ns","better":"lower","n":1,"mean":7,"ci95":null/);
     assert.deepEqual(Object.keys(r).sort(), ['better', 'ci95', 'instance', 'kind', 'mean', 'metric', 'n', 'solver', 'split', 'unit'].sort());
   });
 
@@ -170,6 +179,6 @@ describe('summarize', () => {
     assert.deepEqual(a.meta.codeVersions, ['abc123']);
     // 4 instances x (7 non-baseline vs baseline + 3 learned vs best heuristic)
     assert.equal(a.comparisons.length, 4 * (7 + 3));
-    assert.ok(a.comparisons.every((c) => c.metric === 'lookup_ns' && c.ci95[0] <= c.ratio && c.ratio <= c.ci95[1]));
+    assert.ok(a.comparisons.every((c) => c.metric === 'lookup_ns' && c.ci95 !== null && c.ci95[0] <= c.ratio && c.ratio <= c.ci95[1]));
   });
 });

@@ -94,6 +94,9 @@ test('the API serves runs, problems, summaries with CIs and learning curves from
   assert.deepEqual((await getJson('api/summary?problem=index')).body.pictures, [], 'a classical index has no model to draw');
   const drawn = await getJson('api/summary?problem=scheduling');
   assert.equal(drawn.body.run.runId, drawnRunId);
+  // That run had one seed: its means and ratios carry no interval (null), not [x, x].
+  assert.ok(drawn.body.summary.rows.every((r: { n: number; ci95: unknown }) => r.n === 1 && r.ci95 === null));
+  assert.ok(drawn.body.summary.comparisons.length > 0 && drawn.body.summary.comparisons.every((c: { ci95: unknown }) => c.ci95 === null));
   assert.deepEqual(drawn.body.pictures.map((p: { instance: string; solver: string }) => `${p.instance}/${p.solver}`), ['synthetic_batch6_10exec/fifo', 'synthetic_batch6_10exec/fair']);
   for (const p of drawn.body.pictures) assert.match(p.svg, /^<svg[\s\S]*avg JCT [\d.]+ s[\s\S]*<\/svg>\s*$/);
   const curves = await getJson('api/curves?problem=partition');
@@ -231,6 +234,10 @@ test('in headless Chromium: the table shows the store, a filter narrows it, a ch
     assert.equal(await page.textContent('#pictures'), 'index draws no solutions in this run');
     await page.selectOption('#f-problem', 'scheduling');
     await page.waitForSelector('#pictures figure svg');
+    // Scheduling ran one seed: no '± 0' and no [x, x] interval, and no ratio marked good or bad.
+    const fair = (await page.textContent('#results tbody tr[data-solver="fair"]')) ?? '';
+    assert.ok(!/\d ± \d/.test(fair) && !/\[\d/.test(fair) && fair.includes('(n=1)'), fair);
+    assert.equal(await page.$$eval('#results tbody .good, #results tbody .bad', (es) => es.length), 0);
     assert.deepEqual(await page.$$eval('#pictures figcaption', (fs) => fs.map((f) => f.textContent)), ['synthetic_batch6_10exec · fifo', 'synthetic_batch6_10exec · fair']);
     await page.selectOption('#f-solver', 'fair');
     await page.waitForFunction(() => document.querySelectorAll('#pictures figure').length === 1);

@@ -177,7 +177,7 @@ function drawResults(problem: ProblemInfo, run: RunMeta, summary: Summary | null
         <td class="muted">${esc(r.instance)}</td>
         <td><i class="dot" style="background:${KIND_COLORS[r.kind]}"></i>${esc(r.solver)}</td>
         <td>${r.kind}</td><td class="num">${r.n}</td>
-        <td class="num" data-mean="${r.mean}">${esc(formatMeanCi(r.mean, r.ci95, r.unit))} <span class="ci">[${esc(formatQuantity(r.ci95[0], r.unit))}, ${esc(formatQuantity(r.ci95[1], r.unit))}]</span></td>
+        <td class="num" data-mean="${r.mean}">${esc(formatMeanCi(r.mean, r.ci95, r.unit))} <span class="ci">${r.ci95 ? `[${esc(formatQuantity(r.ci95[0], r.unit))}, ${esc(formatQuantity(r.ci95[1], r.unit))}]` : '–'}</span></td>
         <td class="num">${ratioCell(vsBase.get(k))}</td>
         <td class="num">${ratioCell(vsBest.get(k))}</td>
         <td><a class="cmd-link" href="#" data-command="${esc(rerun)}" title="${esc(rerun)}">selfopt bench …</a></td></tr>`);
@@ -201,8 +201,9 @@ function drawResults(problem: ProblemInfo, run: RunMeta, summary: Summary | null
 
 function ratioCell(c: Comparison | undefined): string {
   if (!c) return '<span class="muted">–</span>';
-  const good = c.better === 'lower' ? c.ci95[1] < 1 : c.ci95[0] > 1;
-  const bad = c.better === 'lower' ? c.ci95[0] > 1 : c.ci95[1] < 1;
+  // One pair has no interval (ci95 null), so no verdict either.
+  const good = c.ci95 !== null && (c.better === 'lower' ? c.ci95[1] < 1 : c.ci95[0] > 1);
+  const bad = c.ci95 !== null && (c.better === 'lower' ? c.ci95[0] > 1 : c.ci95[1] < 1);
   return `<span class="${good ? 'good' : bad ? 'bad' : ''}" title="${esc(c.solver)} / ${esc(c.baseline)}, ${c.n} paired seeds">${esc(formatRatio(c.ratio))}</span> <span class="ci">${esc(formatInterval(c.ci95, c.ratio))}</span>`;
 }
 
@@ -230,7 +231,7 @@ function drawRatios(summary: Summary, shown: (r: { instance: string; solver: str
     if (cs.length === 0) continue;
     groups.push({
       title: `${inst.id} (vs ${cs[0]!.baseline})`,
-      items: cs.map((c) => ({ label: c.solver, kind: c.kind, ratio: c.ratio, lo: c.ci95[0], hi: c.ci95[1], valueLabel: formatRatio(c.ratio), tooltip: `${c.solver} / ${c.baseline}: ${formatRatio(c.ratio)} ${formatInterval(c.ci95, c.ratio)}` })),
+      items: cs.map((c) => ({ label: c.solver, kind: c.kind, ratio: c.ratio, lo: c.ci95?.[0] ?? c.ratio, hi: c.ci95?.[1] ?? c.ratio, valueLabel: formatRatio(c.ratio), tooltip: `${c.solver} / ${c.baseline}: ${formatRatio(c.ratio)} ${formatInterval(c.ci95, c.ratio)}` })),
     });
   }
   const better = summary.meta.metrics.find((m) => m.name === summary.meta.primaryMetric)?.better ?? 'lower';
