@@ -74,7 +74,7 @@ export function planGrid(opts: BenchOptions): PlannedProblem[] {
   if (opts.instances !== undefined && opts.instances.length === 0) throw new SelfoptError('--instances names no instance', 'command line', 'comma-separated instance ids or file paths');
   const ictx = { data: opts.data, quick: opts.quick };
   const problems = opts.problems.map((name) => getProblem(name, 'command line'));
-  checkOptions(opts.options, problems.map((p) => p.options), `--opt (${opts.problems.join(', ')})`);
+  checkOptions(opts.options, problems.map((p) => p.options), `--opt (${opts.problems.join(', ')})`, problems.map((p) => p.trainOptions ?? {}));
   for (const p of problems) p.checkOptionValues?.(opts.options);
   const plans = problems.map((problem) => {
     const name = problem.name;

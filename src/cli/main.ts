@@ -84,6 +84,7 @@ program
       console.log(`  metrics:   ${p.metrics.map((m) => `${m.name} [${m.unit}, ${m.better} is better]`).join(', ')}`);
       console.log(`  instances: ${p.instances.map((i) => `${i.id}${i.source === 'real' ? ' (real)' : ''}`).join(', ')}`);
       console.log(`  --opt:     ${Object.keys(p.options).join(', ')} (selfopt list --json says what each sets)`);
+      if (Object.keys(p.trainOptions).length > 0) console.log(`  train --opt: ${Object.keys(p.trainOptions).join(', ')} (selfopt train only; bench takes the checkpoint's)`);
     }
   });
 

@@ -128,11 +128,21 @@ function rangeText(kind: string, min: number, max: number): string {
 /**
  * Refuses an option no problem of the command reads (`known`: the union of their `options`), with
  * the keys it takes and the closest ones: one clear error before anything runs or is recorded.
+ * `trainOnly` (a bench's: the problems' `trainOptions`) are keys that only training reads: one of
+ * them is refused as such, since a bench would run its checkpoint unchanged under the option's
+ * name (and config hash).
  */
-export function checkOptions(options: Readonly<Record<string, string>>, known: readonly Readonly<Record<string, string>>[], where: string): void {
+export function checkOptions(options: Readonly<Record<string, string>>, known: readonly Readonly<Record<string, string>>[], where: string,
+  trainOnly: readonly Readonly<Record<string, string>>[] = []): void {
   const keys = new Set(known.flatMap((k) => Object.keys(k)));
+  const training = new Set(trainOnly.flatMap((k) => Object.keys(k)));
   for (const key of Object.keys(options)) {
-    if (!keys.has(key)) throw unknownName('option', key, [...keys].sort(), where);
+    if (keys.has(key)) continue;
+    if (training.has(key)) {
+      throw new SelfoptError(`option ${key} is read by training only: a bench runs the checkpoint, which fixes it`, where,
+        `a key bench reads (${[...keys].sort().join(', ')}); to try ${key}, selfopt train with --opt ${key}=... --out FILE, then bench with --opt checkpoint=FILE`);
+    }
+    throw unknownName('option', key, [...keys].sort(), where);
   }
 }
 

@@ -173,11 +173,18 @@ export interface Problem<I = any, S = any> {
   solvers: Solver<I, S>[];
   datasets: Dataset[];
   /**
-   * The `--opt key=value` keys its solvers, evaluator and training read: key -> what it sets (shown
-   * by `selfopt list`). bench and train refuse any other key (options.ts checkOptions), so a
-   * misspelt option fails at once instead of running the defaults under the option's name.
+   * The `--opt key=value` keys its solvers and evaluator read in a bench (training may read them
+   * too): key -> what it sets (shown by `selfopt list`). bench refuses any other key and train any
+   * key neither here nor in trainOptions (options.ts checkOptions), so a misspelt option fails at
+   * once instead of running the defaults under the option's name.
    */
   options: Readonly<Record<string, string>>;
+  /**
+   * Optional: the `--opt` keys only `selfopt train` reads (a network's shape, the optimiser, the
+   * training data): key -> what it sets. A bench runs a checkpoint, which fixes them, so bench
+   * refuses them rather than run the checkpoint as it is under another config hash.
+   */
+  trainOptions?: Readonly<Record<string, string>>;
   /**
    * Optional: checks option values before anything runs or is recorded (bench and train call it
    * after checking the keys), for values a cell would otherwise only refuse once it runs.
@@ -207,5 +214,5 @@ export interface Problem<I = any, S = any> {
 /** A problem as plain data, for `selfopt list --json` and the dashboard's /api/problems alike. */
 export function describeProblem(p: Problem) {
   const { name, title, reference, primaryMetric, baseline, metrics, options } = p;
-  return { name, title, reference, primaryMetric, baseline, metrics, options, solvers: p.solvers.map((s) => s.info) };
+  return { name, title, reference, primaryMetric, baseline, metrics, options, trainOptions: p.trainOptions ?? {}, solvers: p.solvers.map((s) => s.info) };
 }

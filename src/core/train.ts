@@ -148,7 +148,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
     throw new SelfoptError(`solver '${o.solver}' is not trained`, `problem ${o.problem.name}`, learned.length ? `a learned solver: ${learned.join(', ')}` : 'a problem with a learned solver');
   }
   if (o.budget.seconds === undefined && o.budget.steps === undefined) throw new SelfoptError('no training budget', 'command line', '--seconds N or --steps N');
-  checkOptions(o.options, [o.problem.options], `--opt (${o.problem.name})`);
+  checkOptions(o.options, [o.problem.options, o.problem.trainOptions ?? {}], `--opt (${o.problem.name})`);
   o.problem.checkOptionValues?.(o.options);
   const refs = pickInstances(o);
   const out = resolve(o.out ?? shippedCheckpointPath(o.problem.name, o.solver));

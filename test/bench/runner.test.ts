@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { SelfoptError } from '../../src/core/errors.js';
+import { getProblem } from '../../src/problems/all.js';
 import { formatEta, planGrid, runBench, type BenchOptions } from '../../src/bench/runner.js';
 import { ResultsStore } from '../../src/bench/store.js';
 import { gridHash } from '../../src/bench/cell.js';
@@ -63,11 +64,23 @@ test('planGrid checks names before any work and expands the grid', () => {
   assert.throws(() => partition({ ub: 'abc' }), /option ub=abc is not a number \(at --opt ub\); expected a number >= 1/);
   assert.throws(() => partition({ vcycles: '1.5' }), /option vcycles=1.5 is not an integer/);
   assert.throws(() => partition({ 'gap.samples': 'x' }), /option gap.samples=x is not an integer/);
-  assert.throws(() => partition({ 'gap.layers': '1.5' }), /option gap.layers=1.5 is not an integer/);
+  assert.ok(partition({ 'gap.samples': '2', 'gap.vcycles': '1', 'gap.multilevel': '0', 'gap.bisectionTries': '2' })[0]!.cells.length > 0, "GAP's inference settings");
+  // a key only training reads (the checkpoint fixes it) is refused, not run under its own config hash
+  const trainOnly = (problem: string, solver: string, key: string) => assert.throws(() => planGrid(options({ problems: [problem], instances: undefined, solvers: [solver], options: { [key]: '16' } })), (e: unknown) =>
+    e instanceof SelfoptError && e.message.includes(`option ${key} is read by training only: a bench runs the checkpoint, which fixes it (at --opt (${problem}))`)
+      && /expected a key bench reads \(.*checkpoint.*\); to try .*, selfopt train with --opt .*=\.\.\. --out FILE, then bench with --opt checkpoint=FILE/.test(e.message), key);
+  trainOnly('partition', 'gap', 'gap.hidden');
+  trainOnly('partition', 'random', 'gap.layers');
+  trainOnly('scheduling', 'decima', 'decima.embed');
+  trainOnly('scheduling', 'fifo', 'init');
+  trainOnly('compiler', 'ppo', 'hidden');
+  trainOnly('compiler', 'Oz', 'learningRate');
   assert.throws(() => partition({ laplacian: 'random-walk' }), /laplacian=random-walk/);
   assert.ok(partition({ ub: '1.05', vcycles: '2', tol: '1e-5' })[0]!.cells.length > 0);
   // every problem checks its values up front, whichever solvers the grid holds (the readers the solvers call)
   const grid = (problem: string, solver: string, opts: Record<string, string>) => planGrid(options({ problems: [problem], instances: undefined, solvers: [solver], options: opts }));
+  // Training settings are refused by bench (below); their values are checked as `selfopt train` checks them.
+  const trainValues = (problem: string, opts: Record<string, string>) => getProblem(problem, 'test').checkOptionValues!(opts);
   assert.throws(() => grid('index', 'binary-search', { rbs_bits: '99' }), /option rbs_bits=99 is out of range \(at --opt rbs_bits\); expected an integer in \[1, 28\], or auto/);
   assert.throws(() => grid('index', 'binary-search', { 'pgm.epsilon': '0' }), /option pgm.epsilon=0 is out of range/);
   assert.throws(() => grid('index', 'binary-search', { 'rs.radixBits': '30' }), /option rs.radixBits=30 is out of range/);
@@ -84,17 +97,18 @@ test('planGrid checks names before any work and expands the grid', () => {
   assert.throws(() => grid('chip', 'greedy', { rl_finetune: 'x' }), /option rl_finetune=x is not an integer/);
   assert.throws(() => grid('scheduling', 'fifo', { compat: 'maybe' }), /option compat=maybe is not a boolean \(at --opt compat\)/);
   assert.throws(() => grid('scheduling', 'fifo', { 'decima.sample': '2' }), /option decima.sample=2 is not a boolean/);
-  assert.throws(() => grid('scheduling', 'fifo', { 'decima.learningRate': 'fast' }), /option decima.learningRate=fast is not a number/);
-  assert.throws(() => grid('scheduling', 'fifo', { 'decima.gnnHidden': '16,x' }), /option decima.gnnHidden=16,x: item 2 \('x'\) is not an integer/);
-  assert.throws(() => grid('scheduling', 'fifo', { 'decima.chunkSteps': '0' }), /option decima.chunkSteps=0 is out of range \(at --opt decima.chunkSteps\); expected an integer >= 1/);
-  assert.throws(() => grid('scheduling', 'fifo', { 'decima.jobExtras': '5' }), /option decima.jobExtras=5 is not one of 0, 4, 9/);
-  assert.throws(() => grid('scheduling', 'fifo', { 'decima.episodesPerIteration': '1' }), /option decima.episodesPerIteration=1 is out of range \(at --opt decima.episodesPerIteration\); expected an integer >= 2 \(the baseline averages/);
-  assert.ok(grid('scheduling', 'fifo', { compat: '0', 'decima.sample': 'yes', 'decima.expertAlpha': 'NaN', 'decima.teacherLimitDeltas': '-2,2' })[0]!.cells.length > 0);
-  assert.throws(() => grid('compiler', 'Oz', { learningRate: 'x' }), /option learningRate=x is not a number/);
-  assert.throws(() => grid('compiler', 'Oz', { numEnvs: '0' }), /option numEnvs=0 is out of range/);
-  assert.throws(() => grid('compiler', 'Oz', { observation: 'autophase-nrm' }), /unknown observation 'autophase-nrm' \(did you mean autophase-norm\?\)/);
-  assert.throws(() => grid('compiler', 'Oz', { hidden: '64x' }), /option hidden=64x: item 2 \(''\) is not an integer/);
-  assert.throws(() => grid('compiler', 'Oz', { actionHistory: 'maybe' }), /option actionHistory=maybe is not a boolean/);
+  assert.throws(() => trainValues('scheduling', { 'decima.learningRate': 'fast' }), /option decima.learningRate=fast is not a number/);
+  assert.throws(() => trainValues('scheduling', { 'decima.gnnHidden': '16,x' }), /option decima.gnnHidden=16,x: item 2 \('x'\) is not an integer/);
+  assert.throws(() => trainValues('scheduling', { 'decima.chunkSteps': '0' }), /option decima.chunkSteps=0 is out of range \(at --opt decima.chunkSteps\); expected an integer >= 1/);
+  assert.throws(() => trainValues('scheduling', { 'decima.jobExtras': '5' }), /option decima.jobExtras=5 is not one of 0, 4, 9/);
+  assert.throws(() => trainValues('scheduling', { 'decima.episodesPerIteration': '1' }), /option decima.episodesPerIteration=1 is out of range \(at --opt decima.episodesPerIteration\); expected an integer >= 2 \(the baseline averages/);
+  assert.ok(grid('scheduling', 'fifo', { compat: '0', 'decima.sample': 'yes' })[0]!.cells.length > 0);
+  assert.doesNotThrow(() => trainValues('scheduling', { 'decima.expertAlpha': 'NaN', 'decima.teacherLimitDeltas': '-2,2' }));
+  assert.throws(() => trainValues('compiler', { learningRate: 'x' }), /option learningRate=x is not a number/);
+  assert.throws(() => trainValues('compiler', { numEnvs: '0' }), /option numEnvs=0 is out of range/);
+  assert.throws(() => trainValues('compiler', { observation: 'autophase-nrm' }), /unknown observation 'autophase-nrm' \(did you mean autophase-norm\?\)/);
+  assert.throws(() => trainValues('compiler', { hidden: '64x' }), /option hidden=64x: item 2 \(''\) is not an integer/);
+  assert.throws(() => trainValues('compiler', { actionHistory: 'maybe' }), /option actionHistory=maybe is not a boolean/);
   assert.throws(() => grid('compiler', 'Oz', { semantics: 'off' }), /option semantics=off is not a boolean/);
   assert.throws(() => grid('compiler', 'Oz', { allPasses: '2' }), /option allPasses=2 is not a boolean/);
 });
@@ -121,7 +135,7 @@ test('every problem declares the --opt keys it reads; the declared keys are the 
         if (m[3] === undefined || !NOT_OPT.has(key)) read.add(key);
       }
     }
-    const missing = [...read].filter((k) => !(k in p.options));
+    const missing = [...read].filter((k) => !(k in p.options) && !(k in (p.trainOptions ?? {})));
     assert.deepEqual(missing, [], `${p.name} reads undeclared options`);
   }
 });

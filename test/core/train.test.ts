@@ -32,7 +32,7 @@ const averager: LearnedSolver<number, number> = {
 const heuristic = { info: { name: 'zero', kind: 'heuristic' as const, description: 'zero' }, solve: () => 0 };
 const ref = (id: string, split: 'train' | 'test'): InstanceRef => ({ id, source: 'generated', params: {}, split, description: id });
 const toy: Problem<number, number> = {
-  name: 'toy', title: 'toy', reference: '', metrics: [], primaryMetric: 'x', baseline: 'zero', datasets: [], options: { checkpoint: 'a checkpoint', lr: 'a learning rate' },
+  name: 'toy', title: 'toy', reference: '', metrics: [], primaryMetric: 'x', baseline: 'zero', datasets: [], options: { checkpoint: 'a checkpoint' }, trainOptions: { lr: 'a learning rate' },
   solvers: [heuristic, averager],
   listInstances: () => [ref('2', 'train'), ref('4', 'train'), ref('9', 'train'), ref('100', 'test')],
   resolveInstance: (name) => ref(name, name === '100' ? 'test' : 'train'),

@@ -50,9 +50,9 @@ export const compilerProblem: Problem<CompilerInstance, PassSequence> = {
     widen: 'guided search: the second tier, up to this rank',
     polish: 'guided search: the last tier, up to this rank',
     samples: 'guided search: sampled policy rollouts before the search',
-    ...prefixedOptions('', COMPILER_PPO_DEFAULTS, 'a PPO training setting (ppo.ts COMPILER_PPO_DEFAULTS)'),
     ...CHECKPOINT_OPTION,
   },
+  trainOptions: prefixedOptions('', COMPILER_PPO_DEFAULTS, 'a PPO training setting (ppo.ts COMPILER_PPO_DEFAULTS)'),
   checkOptionValues(options) {
     parseUnmask(options.unmask);
     for (const k of SEARCH_NUMBERS) numberOption(options, k, 0, 0);

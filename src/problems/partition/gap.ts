@@ -102,6 +102,9 @@ export const GAP_DEFAULTS: GapConfig = {
   unevenShareProb: 0.25, saveEverySeconds: 60, multilevel: 1, vcycles: 2, samples: 0, bisectionTries: 4,
 };
 
+/** The settings GAP's inference reads (a bench's); the others shape the network or its training, which a checkpoint fixes. */
+export const GAP_INFERENCE_FIELDS: readonly (keyof GapConfig)[] = ['multilevel', 'vcycles', 'samples', 'bisectionTries'];
+
 /** What each field of GAP's settings takes (configOption). */
 const GAP_RULES: Record<keyof GapConfig, FieldRule> = {
   hidden: countFrom(1), layers: countFrom(1), learningRate: NON_NEGATIVE, balanceWeight: NON_NEGATIVE, graphsPerFamily: countFrom(0),

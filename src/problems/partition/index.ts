@@ -17,7 +17,7 @@ import { evaluatePartition, METRICS } from './evaluate.js';
 import { heuristicSolvers, multilevelConfig, spectralConfig } from './heuristics.js';
 import { findGpmetis, gpmetisSolver } from './gpmetis.js';
 import { findScotch, scotchSolver } from './scotch.js';
-import { GAP_DEFAULTS, gapConfig, gapFmSolver, gapSolver } from './gap.js';
+import { GAP_DEFAULTS, GAP_INFERENCE_FIELDS, gapConfig, gapFmSolver, gapSolver } from './gap.js';
 import { partitionSvg } from './picture.js';
 import { prefixedOptions } from '../../core/options.js';
 import { CHECKPOINT_OPTION } from '../../core/train.js';
@@ -75,6 +75,11 @@ function userGraphRef(path: string, k: number): InstanceRef {
   };
 }
 
+/** GAP's settings that its inference reads (`inference`), or the others, which only training reads. */
+function gapFields(inference: boolean): Partial<typeof GAP_DEFAULTS> {
+  return Object.fromEntries(Object.entries(GAP_DEFAULTS).filter(([k]) => GAP_INFERENCE_FIELDS.includes(k as keyof typeof GAP_DEFAULTS) === inference));
+}
+
 export const partitionProblem: Problem<PartitionInstance, Int32Array> = {
   name: 'partition',
   title: 'Graph partitioning: k balanced parts, minimum edge cut',
@@ -92,9 +97,10 @@ export const partitionProblem: Problem<PartitionInstance, Int32Array> = {
     lanczos_steps: "spectral's Lanczos steps",
     refine_steps: "spectral's refinement steps",
     tol: "spectral's eigenvector tolerance",
-    ...prefixedOptions('gap.', GAP_DEFAULTS, 'a GAP setting (gap.ts GAP_DEFAULTS): network, training, and its multilevel use'),
+    ...prefixedOptions('gap.', gapFields(true), 'a GAP inference setting (gap.ts GAP_DEFAULTS): its multilevel use'),
     ...CHECKPOINT_OPTION,
   },
+  trainOptions: prefixedOptions('gap.', gapFields(false), 'a GAP training setting (gap.ts GAP_DEFAULTS): network, optimiser, training graphs'),
   // Each reader checks its own values; reading them all here refuses a bad one before any cell.
   checkOptionValues(options) {
     multilevelConfig(options);

@@ -38,9 +38,11 @@ export const schedulingProblem: Problem<SchedulingInstance, SchedulingPolicy> = 
     compat: "1: decima-sim's executor-level rule on any instance (README, two defects)",
     sweep_episodes: 'train-seed episodes per candidate in the tuned heuristics\' sweeps (default 10; 3 in quick mode)',
     'decima.sample': '1: Decima samples its actions instead of taking the most likely',
+    ...CHECKPOINT_OPTION,
+  },
+  trainOptions: {
     ...prefixedOptions('decima.', DECIMA_DEFAULTS, 'a Decima training setting (decima-train.ts DECIMA_DEFAULTS)'),
     init: 'a checkpoint Decima training starts from',
-    ...CHECKPOINT_OPTION,
   },
   // Each reader checks its own values; reading them all here refuses a bad one before any cell.
   checkOptionValues(options) {
