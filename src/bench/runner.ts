@@ -9,7 +9,9 @@
  * same way without an error: no new cell starts, cells running on worker threads are abandoned,
  * the store is left whole, and the outcome says `interrupted`.
  */
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import cliProgress from 'cli-progress';
 import { DataPath } from '../core/data.js';
@@ -17,6 +19,7 @@ import { SelfoptError, errorMessage, unknownName } from '../core/errors.js';
 import { checkOptions } from '../core/options.js';
 import type { InstanceRef, Problem } from '../core/problem.js';
 import { codeVersion, machineInfo } from '../core/version.js';
+import { checkpointHeaderOf } from '../learn/checkpoint.js';
 import { getProblem } from '../problems/all.js';
 import { type Cell, type CellResult, cellLabel, cellPoolOptions, cellUserError, configHash, gridHash, userError } from './cell.js';
 import { savePicture } from './pictures.js';
@@ -110,7 +113,32 @@ export function planGrid(opts: BenchOptions): PlannedProblem[] {
     const all = plans.flatMap((p) => p.problem.solvers.map((s) => s.info.name));
     throw unknownName('solver', opts.solvers.join(','), all, '--solvers');
   }
+  checkCheckpointOption(plans, opts);
   return plans;
+}
+
+/**
+ * `--opt checkpoint=FILE` is read by every cell of a solver that loads a checkpoint: a missing
+ * file, or one holding another model, would fail only when the first such cell runs, after the
+ * cells before it. Checked here, before any cell, against the model each such solver of the grid
+ * declares (SolverInfo.checkpoint). On a queued run the workers read the path in their own
+ * directories: a file that is on this machine too is checked (workers run the same commit, so the
+ * same path holding another model is a mistake), one that is not is left to each cell's own check.
+ */
+function checkCheckpointOption(plans: readonly PlannedProblem[], opts: BenchOptions): void {
+  const given = opts.options['checkpoint'];
+  if (!given) return; // as checkpointFor: none given means the shipped checkpoint
+  const readers = plans.flatMap(({ problem, cells }) =>
+    [...new Set(cells.map((c) => c.solver))].map((name) => ({ problem: problem.name, info: problem.solvers.find((s) => s.info.name === name)!.info })))
+    .filter((r) => r.info.checkpoint !== undefined);
+  if (readers.length === 0) return;
+  const path = resolve(given);
+  if (!existsSync(path)) {
+    if (opts.queue !== undefined) return;
+    const first = readers[0]!;
+    throw new SelfoptError(`no checkpoint file ${path}`, `--opt checkpoint (solver ${readers.map((r) => `${r.problem}/${r.info.name}`).join(', ')})`, first.info.checkpoint!.expected);
+  }
+  for (const r of readers) checkpointHeaderOf(path, r.info.checkpoint!.type, r.info.checkpoint!.expected, `${path} (--opt checkpoint, solver ${r.problem}/${r.info.name})`);
 }
 
 export interface BenchOutcome {

@@ -41,6 +41,18 @@ export interface SolverInfo {
    * workload, the episode), even if the method itself is deterministic.
    */
   deterministic?: boolean;
+  /**
+   * A solver that loads a checkpoint (`--opt checkpoint=FILE`, else the shipped one): the model
+   * the file must hold (its header's architecture type, learn/checkpoint.ts checkpointHeaderOf)
+   * and what to say is expected otherwise. bench checks a given file against it before any cell.
+   */
+  checkpoint?: CheckpointModel;
+}
+
+/** The model a checkpoint must hold: `type` as its header names it, `expected` in words (with how to make one). */
+export interface CheckpointModel {
+  type: string;
+  expected: string;
 }
 
 export interface SolveContext {

@@ -9,7 +9,7 @@ import { getProblem } from '../../src/problems/all.js';
 import { formatEta, planGrid, runBench, type BenchOptions } from '../../src/bench/runner.js';
 import { ResultsStore } from '../../src/bench/store.js';
 import { gridHash } from '../../src/bench/cell.js';
-import { codeVersion } from '../../src/core/version.js';
+import { PROJECT_ROOT, codeVersion } from '../../src/core/version.js';
 import { generateKeys, writeSosd } from '../../src/problems/index/instances.js';
 import { tempDir } from '../tmp.js';
 import { benchOptions } from './fixtures.js';
@@ -111,6 +111,35 @@ test('planGrid checks names before any work and expands the grid', () => {
   assert.throws(() => trainValues('compiler', { actionHistory: 'maybe' }), /option actionHistory=maybe is not a boolean/);
   assert.throws(() => grid('compiler', 'Oz', { semantics: 'off' }), /option semantics=off is not a boolean/);
   assert.throws(() => grid('compiler', 'Oz', { allPasses: '2' }), /option allPasses=2 is not a boolean/);
+});
+
+test('--opt checkpoint=FILE is checked before any cell: a missing file or another model is one error; a queued run leaves a file not here to the workers', () => {
+  const dir = tempDir('selfopt-ckpt-');
+  const plan = (solvers: string[], checkpoint: string, over: Partial<BenchOptions> = {}) =>
+    planGrid(options({ problems: ['partition'], instances: ['rgg_1k_s1001_k2'], solvers, seeds: 1, options: { checkpoint }, ...over }));
+  const missing = join(dir, 'missing.ckpt');
+  // Before, random's and multilevel's cells ran and gap's first cell failed: "no checkpoint for partition/gap".
+  assert.throws(() => plan(['random', 'multilevel', 'gap', 'gap+fm'], missing), (e: unknown) => e instanceof SelfoptError
+    && e.message === `no checkpoint file ${missing} (at --opt checkpoint (solver partition/gap, partition/gap+fm)); expected a GapNet checkpoint (selfopt train partition gap)`);
+  // A checkpoint of another model (Decima's) for GAP, and a file that is no checkpoint.
+  const decima = join(PROJECT_ROOT, 'checkpoints', 'scheduling', 'decima.ckpt');
+  assert.throws(() => plan(['random', 'gap'], decima), (e: unknown) => e instanceof SelfoptError
+    && e.message === `checkpoint holds a DecimaNet (at ${decima} (--opt checkpoint, solver partition/gap)); expected a GapNet checkpoint (selfopt train partition gap)`);
+  const junk = join(dir, 'junk.ckpt');
+  writeFileSync(junk, 'not a checkpoint at all, but long enough for the preamble');
+  assert.throws(() => plan(['gap'], junk), /not a selfopt checkpoint/);
+  // The right model passes; a grid with no solver that reads it does not look at the file.
+  assert.equal(plan(['random', 'gap'], join(PROJECT_ROOT, 'checkpoints', 'partition', 'gap.ckpt'))[0]!.cells.length, 2);
+  assert.equal(plan(['random'], missing)[0]!.cells.length, 1);
+  // Queued: the workers read the path in their own directories; a file here is still checked.
+  assert.equal(plan(['gap'], missing, { queue: 'redis://127.0.0.1:1' })[0]!.cells.length, 1);
+  assert.throws(() => plan(['gap'], decima, { queue: 'redis://127.0.0.1:1' }), /checkpoint holds a DecimaNet/);
+  // Every problem's checkpoint-loading solvers declare their model, and the shipped checkpoint holds it.
+  for (const [problem, solvers] of [['scheduling', ['decima']], ['compiler', ['ppo', 'ppo-guided-search']], ['chip', ['rl']]] as const) {
+    assert.throws(() => planGrid(options({ problems: [problem], instances: undefined, solvers: [...solvers], seeds: 1, options: { checkpoint: missing } })), /no checkpoint file/, problem);
+    const shipped = join(PROJECT_ROOT, 'checkpoints', problem, `${solvers[0]}.ckpt`);
+    assert.ok(planGrid(options({ problems: [problem], instances: undefined, solvers: [...solvers], seeds: 1, options: { checkpoint: shipped } }))[0]!.cells.length > 0, problem);
+  }
 });
 
 test('every problem declares the --opt keys it reads; the declared keys are the ones its code reads', async () => {

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import type { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
 import { intOption } from '../../core/options.js';
-import type { LearnedSolver, SolveContext, TrainBudget, TrainContext } from '../../core/problem.js';
+import type { CheckpointModel, LearnedSolver, SolveContext, TrainBudget, TrainContext } from '../../core/problem.js';
 import { checkpointFor, stopRequested, trainStateFiles } from '../../core/train.js';
 import { Module, MLP, collect } from '../../learn/layers.js';
 import { GCNConv, gcnAdjacency } from '../../learn/gnn.js';
@@ -281,16 +281,19 @@ export function rlFinetune(options: Readonly<Record<string, string>>): number {
   return intOption(options, 'rl_finetune', 0, 0, 1 << 20);
 }
 
+const RL_CHECKPOINT: CheckpointModel = { type: 'ChipPlacementPolicy', expected: 'a ChipPlacementPolicy checkpoint (selfopt train chip rl)' };
+
 export const rlSolver: LearnedSolver<ChipInstance, ChipSolution> = {
   info: {
     name: 'rl', kind: 'learned',
     description: 'PPO policy placing macros one by one on grid cells (GCN netlist embedding + per-cell scores, legality mask), pretrained on small generated netlists (fine-tuned on the netlist with --opt rl_finetune=N updates); clusters by FD',
     reference: 'Mirhoseini et al., A graph placement methodology for fast chip design, Nature 2021 (Circuit Training)',
+    checkpoint: RL_CHECKPOINT,
   },
   async solve(inst: ChipInstance, ctx: SolveContext) {
     const path = checkpointFor('chip', 'rl', ctx.options);
     const cfg = rlConfigFrom(ctx.options);
-    const arch = checkpointHeaderOf(path, 'ChipPlacementPolicy', 'a ChipPlacementPolicy checkpoint (selfopt train chip rl)').architecture as { maxCells?: number; gnnHidden?: number; cellHidden?: number };
+    const arch = checkpointHeaderOf(path, RL_CHECKPOINT.type, RL_CHECKPOINT.expected).architecture as { maxCells?: number; gnnHidden?: number; cellHidden?: number };
     const shape = { ...cfg, maxCells: arch.maxCells ?? cfg.maxCells, gnnHidden: arch.gnnHidden ?? cfg.gnnHidden, cellHidden: arch.cellHidden ?? cfg.cellHidden };
     // CT fine-tunes on the target; on 2 shared cores one PPO update on Ariane133 costs ~30 s, so it is opt-in
     const finetune = rlFinetune(ctx.options);

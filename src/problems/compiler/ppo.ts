@@ -24,7 +24,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { LearnedSolver, SolveContext, TrainBudget, TrainContext } from '../../core/problem.js';
+import type { CheckpointModel, LearnedSolver, SolveContext, TrainBudget, TrainContext } from '../../core/problem.js';
 import { Rng } from '../../core/rng.js';
 import { SelfoptError, unknownName } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
@@ -115,8 +115,11 @@ export function compilerPolicy(options: { obsDim: number; numActions: number; hi
   return net;
 }
 
+/** What ppo and ppo-guided-search load. */
+const PPO_CHECKPOINT: CheckpointModel = { type: 'MlpPolicy', expected: 'an MlpPolicy checkpoint (selfopt train compiler ppo)' };
+
 export function policyFromCheckpoint(path: string): { net: MlpPolicy; cfg: CompilerPpoConfig } {
-  const header = checkpointHeaderOf(path, 'MlpPolicy', 'an MlpPolicy checkpoint (selfopt train compiler ppo)');
+  const header = checkpointHeaderOf(path, PPO_CHECKPOINT.type, PPO_CHECKPOINT.expected);
   // A checkpoint written before actionHistory existed has none.
   const cfg = { ...COMPILER_PPO_DEFAULTS, actionHistory: false, ...(header.hyperparameters as Partial<CompilerPpoConfig>) };
   const net = compilerPolicy({ obsDim: observationSize(cfg.observation, cfg.actionHistory), numActions: ACTIONS.length, hidden: cfg.hidden, init: path }, new Rng(0));
@@ -487,7 +490,7 @@ function answer(best: Best, session: OptSession): PassSequence {
 }
 
 export const ppoSolver: LearnedSolver<CompilerInstance, PassSequence> = {
-  info: { name: 'ppo', kind: 'learned', description: 'PPO policy on InstCountNorm features: the most likely pass at each step, best prefix kept', reference: 'Cummins et al., CompilerGym (2022), PPO on llvm-ic-v0; Schulman et al. 2017' },
+  info: { name: 'ppo', kind: 'learned', description: 'PPO policy on InstCountNorm features: the most likely pass at each step, best prefix kept', reference: 'Cummins et al., CompilerGym (2022), PPO on llvm-ic-v0; Schulman et al. 2017', checkpoint: PPO_CHECKPOINT },
   solve(inst, ctx) {
     const session = new OptSession();
     return answer(policyAlone(policyFor(ctx), inst, session), session);
@@ -496,7 +499,7 @@ export const ppoSolver: LearnedSolver<CompilerInstance, PassSequence> = {
 };
 
 export const ppoGuidedSolver: LearnedSolver<CompilerInstance, PassSequence> = {
-  info: { name: 'ppo-guided-search', kind: 'learned', description: 'the PPO policy proposes (its greedy rollout and sampled ones), a greedy search over its top-k passes refines', reference: 'Cummins et al., CompilerGym (2022): PPO + guided search, llvm-ic-v0 leaderboard' },
+  info: { name: 'ppo-guided-search', kind: 'learned', description: 'the PPO policy proposes (its greedy rollout and sampled ones), a greedy search over its top-k passes refines', reference: 'Cummins et al., CompilerGym (2022): PPO + guided search, llvm-ic-v0 leaderboard', checkpoint: PPO_CHECKPOINT },
   solve(inst, ctx) {
     const session = new OptSession();
     const best = guidedSearch(policyFor(ctx), inst, ctx.rng, { samples: optionNumber(ctx, 'samples', 0), topK: optionNumber(ctx, 'topK', 4), topP: optionNumber(ctx, 'topP', 0.9), widen: optionNumber(ctx, 'widen', 0), polish: optionNumber(ctx, 'polish', ACTIONS.length), maxSteps: optionNumber(ctx, 'maxSteps', 30, 10), patience: optionNumber(ctx, 'patience', Infinity) }, session);

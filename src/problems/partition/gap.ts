@@ -52,7 +52,7 @@ import { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
 import { configOption, countFrom, NON_NEGATIVE, PROBABILITY, type FieldRule } from '../../core/options.js';
 import { checkpointFor, stopRequested, trainStateFiles } from '../../core/train.js';
-import type { LearnedSolver, SolveContext, TrainBudget, TrainContext } from '../../core/problem.js';
+import type { CheckpointModel, LearnedSolver, SolveContext, TrainBudget, TrainContext } from '../../core/problem.js';
 import {
   Adam, Csr, Linear, Module, SAGEConv, collect, div, gather, loadCheckpoint, matmul, meanAdjacency, mul, noGrad, checkpointHeaderOf, relu,
   saveCheckpoint, softmax, square, sub, sum, tensor, tidy, add, type AdamState, type Tensor,
@@ -470,8 +470,11 @@ export function gapRecursiveBisection(net: GapNet, g: CsrGraph, k: number, rng: 
 // ---------------------------------------------------------------------------------------------
 // Solvers
 
+/** What gap and gap+fm load. */
+const GAP_CHECKPOINT: CheckpointModel = { type: 'GapNet', expected: 'a GapNet checkpoint (selfopt train partition gap)' };
+
 export function loadGap(path: string): GapNet {
-  const a = checkpointHeaderOf(path, 'GapNet', 'a GapNet checkpoint (selfopt train partition gap)').architecture;
+  const a = checkpointHeaderOf(path, GAP_CHECKPOINT.type, GAP_CHECKPOINT.expected).architecture;
   const net = new GapNet(Number(a.hidden), Number(a.layers), new Rng(0));
   loadCheckpoint(path, net);
   return net;
@@ -494,6 +497,7 @@ export const gapSolver: LearnedSolver<PartitionInstance, Int32Array> = {
     name: 'gap', kind: 'learned',
     description: 'GAP: GraphSAGE over spectral, BFS-level and degree features, softmax head, trained on expected normalized cut + balance; recursive bisection by argmax on the coarsened graph, projected back',
     reference: 'Nazi, Hang, Goldie, Ravi & Mirhoseini, GAP: Generalizable Approximate Graph Partitioning Framework (2019)',
+    checkpoint: GAP_CHECKPOINT,
   },
   solve: (inst: PartitionInstance, ctx: SolveContext) =>
     gapPartition(netFor(ctx.options), inst.graph, inst.k, ctx.rng, false, imbalanceBound(ctx.options), gapConfig(ctx.options).multilevel !== 0),
@@ -506,6 +510,7 @@ export const gapFmSolver: LearnedSolver<PartitionInstance, Int32Array> = {
     name: 'gap+fm', kind: 'learned',
     description: 'GAP bisections of the coarsened graph each refined by FM, then k-way refinement at every level while projecting back (ub 1.03, or --opt ub); the gap checkpoint',
     reference: 'Nazi et al. 2019 (GAP); Fiduccia & Mattheyses 1982',
+    checkpoint: GAP_CHECKPOINT,
   },
   solve: (inst: PartitionInstance, ctx: SolveContext) => {
     const cfg = gapConfig(ctx.options);

@@ -5,6 +5,7 @@
 import { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
 import type { Info } from '../../core/env.js';
+import type { CheckpointModel } from '../../core/problem.js';
 import { noGrad, tidy, loadCheckpoint, checkpointHeaderOf } from '../../learn/index.js';
 import { encodeAction, type SchedulingObs } from './env.js';
 import type { SchedulingPolicy } from './evaluate.js';
@@ -70,10 +71,11 @@ export function decimaPolicy(net: DecimaNet, opts: { sample?: boolean } = {}): S
 
 /** What a Decima checkpoint is, for the error when a file holds another model. */
 export const DECIMA_CHECKPOINT = 'a DecimaNet checkpoint (selfopt train scheduling decima)';
+export const DECIMA_MODEL: CheckpointModel = { type: 'DecimaNet', expected: DECIMA_CHECKPOINT };
 
 /** Loads a Decima checkpoint (its architecture gives the net's options). */
 export function loadDecima(path: string): DecimaNet {
-  const a = checkpointHeaderOf(path, 'DecimaNet', DECIMA_CHECKPOINT).architecture;
+  const a = checkpointHeaderOf(path, DECIMA_MODEL.type, DECIMA_MODEL.expected).architecture;
   // Checkpoints from before the optional job inputs have none.
   const net = new DecimaNet({
     numExecutors: Number(a.numExecutors), embed: Number(a.embed), gnnHidden: a.gnnHidden as number[], headHidden: a.headHidden as number[],

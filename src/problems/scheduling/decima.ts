@@ -14,7 +14,7 @@ import type { SchedulingPolicy } from './evaluate.js';
 import type { SchedulingInstance } from './instances.js';
 import { firstFitClass } from './heuristics.js';
 import type { DecimaNet } from './decima-net.js';
-import { decimaPolicy, loadDecima } from './decima-policy.js';
+import { DECIMA_MODEL, decimaPolicy, loadDecima } from './decima-policy.js';
 import { trainDecima } from './decima-train.js';
 
 // One net per checkpoint, loaded once per process (a bench asks for it in every cell).
@@ -25,6 +25,7 @@ export const decimaSolver: LearnedSolver<SchedulingInstance, SchedulingPolicy> =
     name: 'decima', kind: 'learned',
     description: 'Decima: DAG message passing, job and global summaries, two-headed (stage, parallelism limit) policy, REINFORCE with the input-dependent baseline',
     reference: 'Mao et al., Learning Scheduling Algorithms for Data Processing Clusters, SIGCOMM 2019',
+    checkpoint: DECIMA_MODEL,
   },
   solve(inst: SchedulingInstance, ctx: SolveContext): SchedulingPolicy {
     // Continuous arrivals use the stream checkpoint when one is shipped (trained on streams), else the batch one.
