@@ -301,7 +301,7 @@ program
   .addOption(dataOption())
   .action(async (problemName: string, solverName: string, o: TrainCliOptions) => {
     const problem = getProblem(problemName, 'train <problem>');
-    const { train } = await import('../core/train.js');
+    const { train, trainProgressText } = await import('../core/train.js');
     // The first Ctrl-C (or SIGTERM) stops training cleanly: the trainer saves its resumable state
     // after the step it is on, and the same command resumes there. A second one exits at once.
     const stop = stopOnSignal('saving the training state after the current step');
@@ -319,7 +319,8 @@ program
       fresh: o.fresh === true,
       options: parseOpts(o.opt ?? []),
       command: `selfopt ${process.argv.slice(2).join(' ')}`,
-      onProgress: (done, total) => progress(`training ${problemName}/${solverName}: ${Math.floor(done)}/${Math.round(total)} (${Math.floor((100 * done) / Math.max(total, 1))}%)`, done >= total),
+      // A seconds-only budget is what every trainer then counts; with --steps the unit is the trainer's own.
+      onProgress: (done, total) => progress(`training ${problemName}/${solverName}: ${trainProgressText(done, total, o.steps === undefined)}`, done >= total),
       signal: stop.signal,
     }).finally(() => stop.release());
     if (process.stderr.isTTY) process.stderr.write('\n');

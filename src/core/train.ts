@@ -38,6 +38,21 @@ export function checkpointFor(problem: string, solver: string, options: Record<s
 }
 
 /**
+ * How far a training run is, as `selfopt train` shows it: `done/total (p%)`, `s` after the
+ * numbers when they are seconds. Whole budgets show whole numbers (steps, or seconds of a long
+ * run); a fractional one (`--seconds 0.5`) shows its fraction, so that it does not read `0/1`; the
+ * percentage is of the budget itself, never of at least 1.
+ */
+export function trainProgressText(done: number, total: number, seconds = false): string {
+  const decimals = Number.isInteger(total) ? 0 : Math.min(3, (String(total).split('.')[1] ?? '').length + 1);
+  const scale = 10 ** decimals;
+  // Floored, so that the line reads done/total only when it is (1e-9: 0.29 * 100 is 28.999...).
+  const shown = (Math.floor(done * scale + 1e-9) / scale).toFixed(decimals);
+  const percent = total > 0 ? Math.floor((100 * done) / total + 1e-9) : 100;
+  return `${shown}/${total.toFixed(decimals)}${seconds ? ' s' : ''} (${percent}%)`;
+}
+
+/**
  * A trainer's saved state (JSON in its stateDir), read to resume. A file that does not parse (a
  * disk that filled, a hand edit) is one clear error naming it and the way out, not a stack trace.
  */

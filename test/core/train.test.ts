@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { train, checkpointFor, trainStateFiles } from '../../src/core/train.js';
+import { train, checkpointFor, trainProgressText, trainStateFiles } from '../../src/core/train.js';
 import { DataPath } from '../../src/core/data.js';
 import { SelfoptError } from '../../src/core/errors.js';
 import type { InstanceRef, LearnedSolver, Problem, TrainContext } from '../../src/core/problem.js';
@@ -146,6 +146,25 @@ test('`selfopt train` into a log (not a terminal): whole progress lines, the las
   assert.equal(lines.at(-1), 'training partition/gap: 3/3 (100%)');
   assert.ok(lines.length <= 2, 'at most one line a minute before the last');
   assert.match(r.stdout, /^checkpoint .*g\.ckpt/);
+});
+
+test('train progress: a fractional --seconds budget shows its fraction, not 0/1 (50%) at its end', () => {
+  assert.equal(trainProgressText(0.5, 0.5, true), '0.50/0.50 s (100%)');
+  assert.equal(trainProgressText(0.25, 0.5, true), '0.25/0.50 s (50%)');
+  assert.equal(trainProgressText(0.29, 1.5, true), '0.29/1.50 s (19%)');
+  assert.equal(trainProgressText(0, 0.125, true), '0.000/0.125 s (0%)');
+  // Whole budgets read as before: steps, or the seconds of a long run.
+  assert.equal(trainProgressText(2, 3), '2/3 (66%)');
+  assert.equal(trainProgressText(12.7, 60, true), '12/60 s (21%)');
+  assert.equal(trainProgressText(0, 0), '0/0 (100%)');
+});
+
+test('`selfopt train --seconds 0.5` into a log: its last progress line is 0.50/0.50 s (100%)', () => {
+  const dir = tempDir('selfopt-train-cli-');
+  const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+  const r = spawnSync(process.execPath, [cli, 'train', 'partition', 'gap', '--seconds', '0.5', '--quick', '--out', join(dir, 'g.ckpt'), '--state', join(dir, 'state')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr.trimEnd().split('\n').at(-1), 'training partition/gap: 0.50/0.50 s (100%)');
 });
 
 test('`selfopt train` stopped by Ctrl-C saves its state and writes no checkpoint; the next run resumes there', async () => {
