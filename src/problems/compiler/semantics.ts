@@ -47,6 +47,8 @@ export interface SemanticsLimits {
   wallFactor: number;
   /** clang -O0 of one module. */
   buildMs: number;
+  /** Bytes of output a run may write (default 256 MiB): more is output -O0's run did not give. */
+  outputBytes?: number;
 }
 
 export const DEFAULT_LIMITS: SemanticsLimits = { cpuMs: 120_000, wallFactor: 5, buildMs: 120_000 };
@@ -55,7 +57,10 @@ interface RunOutput { status: string; stdout: string; stderr: string; ms: number
 type Outcome =
   | { kind: 'ran'; out: RunOutput }
   | { kind: 'build failed'; error: string }
-  | { kind: 'timeout'; stage: 'build' | 'run' | 'wall'; what: string };
+  | { kind: 'timeout'; stage: 'build' | 'run' | 'wall' | 'killed'; what: string };
+
+/** The machine's doing, not the program's (starved of CPU, or killed from outside): no verdict, and none kept. */
+const notTheProgram = (o: Outcome) => o.kind === 'timeout' && (o.stage === 'wall' || o.stage === 'killed');
 
 /** -O0 outputs by IR hash (computed once per process); null: -O0 does not run cleanly. */
 const reference = new Map<string, RunOutput | null>();
@@ -87,7 +92,7 @@ const HAS_PRLIMIT = existsSync(PRLIMIT);
  * Builds `ir` with clang -O0 and runs it with `cpuMs` of CPU time and `wallFactor` times that of
  * wall time (without prlimit, the wall time is the limit and `cpuMs` of it a timeout).
  */
-function buildAndRun(clang: string, ir: string, args: string[], cpuMs: number, wallFactor: number, buildMs: number): Outcome {
+function buildAndRun(clang: string, ir: string, args: string[], cpuMs: number, wallFactor: number, buildMs: number, outputBytes = 1 << 28): Outcome {
   const dir = mkdtempSync(join(tmpdir(), 'selfopt-sem-'));
   try {
     const ll = join(dir, 'm.ll'), exe = join(dir, 'm.exe');
@@ -97,12 +102,22 @@ function buildAndRun(clang: string, ir: string, args: string[], cpuMs: number, w
     if (!b.ok) return { kind: 'build failed', error: firstLines(b.message) };
     const cpuS = Math.max(1, Math.ceil(cpuMs / 1000));
     const wallMs = HAS_PRLIMIT ? Math.ceil(wallFactor * cpuS * 1000) : cpuS * 1000;
-    const r = runSync(...cpuBounded(exe, args, cpuS * 1000), undefined, wallMs, 1 << 28);
+    const r = runSync(...cpuBounded(exe, args, cpuS * 1000), undefined, wallMs, outputBytes);
     if (r.timedOut && HAS_PRLIMIT) return { kind: 'timeout', stage: 'wall', what: `the run took over ${wallMs} ms of wall time without using its ${cpuS} s of CPU time (a busy machine)` };
     if (r.timedOut) return { kind: 'timeout', stage: 'run', what: `the run went over ${wallMs} ms` };
-    if (HAS_PRLIMIT && (r.signal === 'SIGXCPU' || r.signal === 'SIGKILL')) return { kind: 'timeout', stage: 'run', what: `the run used its ${cpuS} s of CPU time` };
-    // A crash is an outcome like an exit status: it must match -O0's, it is not a timeout.
+    // Output past the buffer: Node kills the run (SIGKILL, ENOBUFS). It ran, and wrote what -O0's
+    // run, which fitted, did not: an outcome to compare, not a CPU timeout.
+    if (r.error?.includes('ENOBUFS')) return { kind: 'ran', out: { status: `output past ${outputBytes} bytes`, stdout: r.stdout.toString(), stderr: r.stderr, ms: r.ms } };
     if (r.error) return { kind: 'build failed', error: `the executable did not run: ${r.error}` };
+    if (HAS_PRLIMIT && r.signal === 'SIGXCPU') return { kind: 'timeout', stage: 'run', what: `the run used its ${cpuS} s of CPU time` };
+    // prlimit's SIGKILL comes a second after SIGXCPU, so not before the run has had its CPU time
+    // in wall time; a SIGKILL sooner is another's (the OOM killer's): no verdict on the program.
+    if (HAS_PRLIMIT && r.signal === 'SIGKILL') {
+      return r.ms >= cpuS * 1000
+        ? { kind: 'timeout', stage: 'run', what: `the run used its ${cpuS} s of CPU time` }
+        : { kind: 'timeout', stage: 'killed', what: `the run was killed (SIGKILL) after ${Math.round(r.ms)} ms, before its ${cpuS} s of CPU time (out of memory, or killed from outside)` };
+    }
+    // A crash is an outcome like an exit status: it must match -O0's, it is not a timeout.
     const status = r.signal ? `signal ${r.signal}` : String(r.status);
     return { kind: 'ran', out: { status, stdout: r.stdout.toString(), stderr: r.stderr, ms: r.ms } };
   } finally {
@@ -119,9 +134,9 @@ export function checkSemantics(inst: CompilerInstance, optimisedIr: string, subj
   let ref = reference.get(key);
   if (ref === undefined) {
     // lowercase runs ~16 s of CPU at -O0.
-    const o = buildAndRun(clang, inst.ir, args, limits.cpuMs, limits.wallFactor, limits.buildMs);
+    const o = buildAndRun(clang, inst.ir, args, limits.cpuMs, limits.wallFactor, limits.buildMs, limits.outputBytes);
     ref = o.kind === 'ran' && o.out.status === '0' ? o.out : null;
-    if (o.kind === 'timeout' && o.stage === 'wall') return { checked: false, reason: 'timeout', note: `no verdict: -O0's ${o.what}` };
+    if (o.kind === 'timeout' && notTheProgram(o)) return { checked: false, reason: 'timeout', note: `no verdict: -O0's ${o.what}` };
     reference.set(key, ref);
   }
   if (ref === null) return { checked: false, note: '-O0 build does not run cleanly' };
@@ -138,10 +153,11 @@ export function checkSemantics(inst: CompilerInstance, optimisedIr: string, subj
   // program that uses it up does not do what -O0's does in any reasonable time, semantics_ok = 0
   // with reason 'timeout' in the log (own/qsort after attributor lost its swap stores and loops
   // forever: a hang is how some miscompilations show). A run that ends on the wall-time backstop
-  // before its CPU time, or a clang that does not finish, gives no verdict (semantics_ok absent,
-  // logged): that says nothing about the program.
+  // before its CPU time, one killed from outside before it (SIGKILL: the OOM killer), or a clang
+  // that does not finish, gives no verdict (semantics_ok absent, logged): that says nothing about
+  // the program.
   const refMs = ref.ms;
-  const got = buildAndRun(clang, optimisedIr, args, Math.max(limits.cpuMs, Math.ceil(10 * refMs)), limits.wallFactor, limits.buildMs);
+  const got = buildAndRun(clang, optimisedIr, args, Math.max(limits.cpuMs, Math.ceil(10 * refMs)), limits.wallFactor, limits.buildMs, limits.outputBytes);
   let v: SemanticsResult;
   if (got.kind === 'timeout' && got.stage !== 'run') {
     v = { checked: false, reason: 'timeout', note: `no verdict: ${got.what}` };
@@ -161,7 +177,7 @@ export function checkSemantics(inst: CompilerInstance, optimisedIr: string, subj
   }
   recordFailure(inst, v, subject, sha1(optimisedIr));
   // A busy machine's no-verdict is not kept: the next check of the module may get one.
-  if (!(got.kind === 'timeout' && got.stage === 'wall')) verdicts.set(vkey, v);
+  if (!notTheProgram(got)) verdicts.set(vkey, v);
   return v;
 }
 

@@ -154,6 +154,19 @@ test('semantics: the limit is CPU time; a run that uses it up is a logged timeou
   assert.match(r.note ?? '', /^the run used its 1 s of CPU time \(-O0's run took \d+ ms\)$/);
   const line = semanticsLog().find((l) => l.solver === 'looping');
   assert.deepEqual([line?.reason, line?.passes], ['timeout', ['p1', 'p2']]);
+  // SIGKILL long before the CPU limit is another's (the OOM killer, here the program's own kill):
+  // no verdict, not kept; it was read as 'the run used its 1 s of CPU time', a 0
+  const killed = irOf('killed.c', TINY.replace('int main(void) {', '#include <signal.h>\n#include <unistd.h>\nint main(void) { kill(getpid(), SIGKILL);'));
+  for (let i = 0; i < 2; i++) {
+    const v = checkSemantics(inst, killed, { solver: 'killed' }, limits);
+    assert.deepEqual([v.checked, v.same, v.reason], [false, undefined, 'timeout']);
+    assert.match(v.note ?? '', /^no verdict: the run was killed \(SIGKILL\) after \d+ ms, before its 1 s of CPU time/);
+  }
+  // output past the buffer (Node's SIGKILL) is output -O0's run did not give, not a CPU timeout
+  const chatty = irOf('chatty.c', TINY.replace('int main(void) {', '#include <stdio.h>\nint main(void) { for (int i = 0; i < 100000; i++) puts("more output than -O0 gave");'));
+  const loud = checkSemantics(inst, chatty, { solver: 'chatty' }, { ...limits, outputBytes: 1 << 16 });
+  assert.deepEqual([loud.checked, loud.same, loud.reason], [true, false, 'outputs differ']);
+  assert.match(loud.note ?? '', /exit 0 vs output past 65536 bytes/);
   // a module clang cannot build is a failed check with clang's message
   const bad = checkSemantics(inst, 'define i32 @main() {\n  ret i32 %undefined_value\n}\n', { solver: 'broken-ir' });
   assert.deepEqual([bad.checked, bad.same, bad.reason], [true, false, 'build failed']);
