@@ -6,7 +6,7 @@
  */
 import { Command, Option } from 'commander';
 import { existsSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DataPath } from '../core/data.js';
 import { reportError, SelfoptError, unknownName } from '../core/errors.js';
@@ -22,13 +22,19 @@ program.name('selfopt').description('Self-optimizing computer systems: learned m
 
 const dataOption = () => new Option('--data <dir>', 'data directory searched first (then $SELFOPT_DATA, ./data, ../shared/data)');
 const storeOption = () => new Option('--store <file>', 'results store (DuckDB file)').default(DEFAULT_STORE_PATH);
-/** --html's path, or report.html beside the store: two stores' reports do not overwrite each other. */
-const reportPath = (html: string | undefined, store: string) => resolve(html ?? join(dirname(store), 'report.html'));
+/**
+ * --html's path, or beside the store and named after it (a.duckdb: a.html; the default store's is
+ * .selfopt/report.html): two stores' reports do not overwrite each other.
+ */
+const reportPath = (html: string | undefined, store: string) => {
+  const stem = basename(store).replace(/\.duckdb$/, '');
+  return resolve(html ?? join(dirname(store), stem === 'results' ? 'report.html' : `${stem}.html`));
+};
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 // The report's path. A boolean word is a flag misread as a path: `--html false` wrote a report
 // file named `false`, `--html true` one named `true`. A directory is refused here too: bench
 // found it only after every cell had run, when the report could not be written over it.
-const htmlOption = () => new Option('--html <file>', 'HTML report path (default: report.html beside the store, .selfopt/report.html)').argParser((v: string) => {
+const htmlOption = () => new Option('--html <file>', 'HTML report path (default: beside the store, named after it; .selfopt/report.html for the default store)').argParser((v: string) => {
   if (['0', 'false', 'no'].includes(v)) throw new SelfoptError(`--html ${v}`, 'command line', 'the report\'s file path; --no-html is the flag that turns the report off');
   if (['1', 'true', 'yes'].includes(v)) throw new SelfoptError(`--html ${v}`, 'command line', 'the report\'s file path; without --html the report is written beside the store (.selfopt/report.html)');
   if (existsSync(v) && statSync(v).isDirectory()) throw new SelfoptError(`--html ${v} is a directory`, 'command line', `the report's file path, such as ${join(v, 'report.html')}`);
