@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../core/files.js';
 import type { SolverKind } from '../core/problem.js';
 import type { RunMeta } from './store.js';
 import type { Picture } from './pictures.js';
-import type { Comparison, Summary, SummaryRow } from './summary.js';
+import { hasOneValueStat, type Comparison, type Summary, type SummaryRow } from './summary.js';
 import { barChart, esc, KIND_COLORS, pictureFigures, ratioChart, type RatioGroup } from './svg.js';
 import { columnFormat, commonScale, formatInterval, formatMeanCi, formatRatio, formatScaled, solverBars } from './table.js';
 
@@ -99,7 +99,7 @@ function problemSection(p: HtmlProblem): string {
 
   out.push(`<h3>${esc(pm.name)} <span class="unit">${esc(pm.unit)}, ${pm.better} is better</span></h3>`);
   out.push(primaryTable(s));
-  out.push(`<p class="note">Mean over seeds ± half the 95% bootstrap interval. Ratios are solver / reference: the geometric mean of per-seed ratios, paired by seed, with a 95% bootstrap interval; ${pm.better === 'lower' ? 'below' : 'above'} 1 is better. <b>*</b> marks each instance's best heuristic (best mean among baseline, heuristic and peer solvers).${oneSeed(s) ? ' A mean or ratio of one seed (n=1) has no interval.' : ''}</p>`);
+  out.push(`<p class="note">Mean over seeds ± half the 95% bootstrap interval. Ratios are solver / reference: the geometric mean of per-seed ratios, paired by seed, with a 95% bootstrap interval; ${pm.better === 'lower' ? 'below' : 'above'} 1 is better. <b>*</b> marks each instance's best heuristic (best mean among baseline, heuristic and peer solvers).${hasOneValueStat(s) ? ' A mean or ratio of one seed (n=1) has no interval.' : ''}</p>`);
 
   out.push('<div class="charts">');
   for (const inst of s.meta.instances) {
@@ -185,11 +185,6 @@ function primaryTable(s: Summary): string {
     }
   }
   return `<div class="scroll"><table class="primary"><thead><tr><th>solver</th><th>kind</th><th class="num">n</th><th class="num">mean ± CI</th><th class="num">95% CI</th><th class="num">vs ${esc(s.meta.baseline)}</th>${hasLearned ? '<th class="num">vs best heuristic</th>' : ''}</tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
-}
-
-/** Whether a primary-metric mean or a ratio of the summary stands on one value (and so has no interval). */
-function oneSeed(s: Summary): boolean {
-  return s.rows.some((r) => r.metric === s.meta.primaryMetric && r.ci95 === null) || s.comparisons.some((c) => c.ci95 === null);
 }
 
 function ciText(r: SummaryRow): string {

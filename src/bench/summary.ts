@@ -123,6 +123,11 @@ export interface Summary {
 const KIND_ORDER: readonly SolverKind[] = ['baseline', 'heuristic', 'peer', 'learned'];
 const HEURISTIC_KINDS: readonly SolverKind[] = ['baseline', 'heuristic', 'peer'];
 
+/** Whether a primary-metric mean or a ratio of the summary stands on one value (and so has no interval). */
+export function hasOneValueStat(s: Summary): boolean {
+  return s.rows.some((r) => r.metric === s.meta.primaryMetric && r.ci95 === null) || s.comparisons.some((c) => c.ci95 === null);
+}
+
 /** Summarizes the rows of `problem` (rows of other problems are ignored). */
 export function summarize(problem: string, allRows: readonly ResultRow[], facts: ProblemFacts, opts: SummaryOptions = {}): Summary {
   const resamples = opts.resamples ?? BOOTSTRAP_RESAMPLES;

@@ -12,7 +12,7 @@
  */
 import type { Better } from '../core/problem.js';
 import type { BarDatum } from './svg.js';
-import type { Comparison, Summary, SummaryRow } from './summary.js';
+import { hasOneValueStat, type Comparison, type Summary, type SummaryRow } from './summary.js';
 
 export interface TableOptions {
   /** Target width in columns (default: the terminal's, else 120). */
@@ -54,8 +54,7 @@ export function formatSummaryTable(s: Summary, opts: TableOptions = {}): string 
   if (lines.length > 0) out.push('', ...lines);
   if (pm) {
     const better = pm.better === 'lower' ? 'below' : 'above';
-    const single = s.rows.some((r) => r.metric === s.meta.primaryMetric && r.ci95 === null) || s.comparisons.some((c) => c.ci95 === null);
-    const note = `* best heuristic on the instance. Ratios are solver / reference (geometric mean over paired seeds, 95% bootstrap CI); ${better} 1 is better.${single ? ' A mean or ratio of one seed (n=1) has no interval.' : ''}`;
+    const note = `* best heuristic on the instance. Ratios are solver / reference (geometric mean over paired seeds, 95% bootstrap CI); ${better} 1 is better.${hasOneValueStat(s) ? ' A mean or ratio of one seed (n=1) has no interval.' : ''}`;
     out.push(...wrap(note, width, '  ').map((l) => paint(l, 'dim', color)));
   }
 
