@@ -221,8 +221,10 @@ export function formatMetisGraph(g: CsrGraph): string {
  */
 export function parseSnapEdgeList(text: string, source: string): CsrGraph {
   const lines = text.split('\n');
-  const keys: number[] = [];
-  const ids = new Set<number>();
+  // Each edge as (lo, hi), lo < hi; a self-loop is dropped.
+  const lo: number[] = [], hi: number[] = [];
+  // Every endpoint, counted distinct after reading: a Set holds at most 2^24 entries in V8.
+  const ends: number[] = [];
   let maxId = -1, maxLine = 0;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim();
@@ -233,22 +235,32 @@ export function parseSnapEdgeList(text: string, source: string): CsrGraph {
       throw new SelfoptError(`line is '${line.slice(0, 60)}'`, `${source}:${i + 1}`, 'two non-negative integer vertex ids "u v"');
     }
     if (Math.max(u, v) > maxId) { maxId = Math.max(u, v); maxLine = i + 1; }
-    ids.add(u).add(v);
-    if (u !== v) keys.push(Math.min(u, v) * 2147483648 + Math.max(u, v));
+    ends.push(u, v);
+    if (u !== v) { lo.push(Math.min(u, v)); hi.push(Math.max(u, v)); }
   }
   // The vertices are 0..max id: a sparse id space (user ids, hashes) would be mostly isolated
   // vertices, and a large one more memory than the machine has.
-  if (maxId + 1 > 2 * ids.size) {
-    throw new SelfoptError(`ids run to ${maxId} but only ${ids.size} distinct ids appear: 0..${maxId} would be ${maxId + 1} vertices, mostly isolated`,
+  const sorted = Int32Array.from(ends).sort();
+  let distinct = 0;
+  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct++;
+  if (maxId + 1 > 2 * distinct) {
+    throw new SelfoptError(`ids run to ${maxId} but only ${distinct} distinct ids appear: 0..${maxId} would be ${maxId + 1} vertices, mostly isolated`,
       `${source}:${maxLine}`, 'ids numbered from 0 with at most half of 0..max id unused; renumber a sparse id space 0, 1, 2, ...');
   }
-  keys.sort((a, b) => a - b);
+  // Edges in (lo, hi) order, each once: bucketed by lo, each bucket sorted. (A key lo * 2^31 + hi
+  // is not exact in a double once lo reaches 2^22: ids past 4,194,303 decoded as other edges.)
+  const n = maxId + 1, m = lo.length;
+  const start = new Int32Array(n + 1);
+  for (let e = 0; e < m; e++) start[lo[e]! + 1]!++;
+  for (let a = 0; a < n; a++) start[a + 1]! += start[a]!;
+  const next = start.slice(0, n), byLo = new Int32Array(m);
+  for (let e = 0; e < m; e++) byLo[next[lo[e]!]!++] = hi[e]!;
   const us: number[] = [], vs: number[] = [];
-  for (let i = 0; i < keys.length; i++) {
-    if (i > 0 && keys[i] === keys[i - 1]) continue;
-    us.push(Math.floor(keys[i]! / 2147483648)); vs.push(keys[i]! % 2147483648);
+  for (let a = 0; a < n; a++) {
+    const row = byLo.subarray(start[a]!, start[a + 1]!).sort();
+    for (let j = 0; j < row.length; j++) if (j === 0 || row[j] !== row[j - 1]) { us.push(a); vs.push(row[j]!); }
   }
-  return graphFromEdges(maxId + 1, us, vs);
+  return graphFromEdges(n, us, vs);
 }
 
 /** Parses `vertex label` lines (SNAP's community files): one integer label per vertex of n. */

@@ -66,6 +66,21 @@ test('a SNAP edge list whose ids leave most of 0..max id unused is refused, not 
   assert.equal(parseSnapEdgeList('0 1\n1 3\n', 'e.txt').n, 4);
 });
 
+test('a SNAP edge list with ids past 2^22 reads its own edges', () => {
+  // An edge was keyed lo * 2^31 + hi, a double inexact once lo reaches 2^22 (4,194,304): this path
+  // failed as 'self-loop (4194304, 4194304)'. A path over 2^21 .. 2^22 + 8 keeps half of 0..max used.
+  const a = 2 ** 21, b = 2 ** 22 + 8;
+  const lines: string[] = [];
+  for (let i = a; i < b; i++) lines.push(`${i + 1} ${i}`);
+  const g = parseSnapEdgeList(lines.join('\n'), 'big.txt');
+  assert.equal(g.n, b + 1);
+  assert.equal(g.adjncy.length / 2, b - a);
+  for (const v of [a, 2 ** 22 - 1, 2 ** 22, 2 ** 22 + 1, b]) {
+    const nbrs = [...g.adjncy.subarray(g.xadj[v]!, g.xadj[v + 1]!)].sort((x, y) => x - y);
+    assert.deepEqual(nbrs, [v - 1, v + 1].filter((w) => w >= a && w <= b), `vertex ${v}`);
+  }
+});
+
 test('NMI: known values', () => {
   const a = Int32Array.from([0, 0, 1, 1]);
   assert.equal(normalizedMutualInformation(a, a), 1);
