@@ -29,7 +29,14 @@ function safe(id: string): string {
   return id.replace(/[^A-Za-z0-9._+-]/gu, (c) => [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
 }
 
-const unsafe = (name: string): string => decodeURIComponent(name);
+/** The id of a file name `safe` made; a name it did not make (a stray '%zz') is its own id. */
+function unsafe(name: string): string {
+  try {
+    return decodeURIComponent(name);
+  } catch {
+    return name;
+  }
+}
 
 export function savePicture(storePath: string, runId: string, problem: string, p: Picture): void {
   writeFileAtomic(join(dirOf(storePath, runId, problem), `${safe(p.instance)}${SEP}${safe(p.solver)}.svg`), p.svg);

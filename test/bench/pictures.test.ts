@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DataPath } from '../../src/core/data.js';
 import { runBench } from '../../src/bench/runner.js';
 import { ResultsStore } from '../../src/bench/store.js';
@@ -93,4 +93,12 @@ test('pictures keep their instance id as it is: a user file named with spaces, <
   const pics = loadPictures(storePath, 'run1', 'index', ['rmi']);
   assert.deepEqual(pics.map((p) => p.instance).sort(), [...ids].sort());
   assert.ok(pics.every((p) => p.solver === 'rmi' && p.svg === `<svg>${p.instance.length}</svg>`));
+});
+
+test('a picture file whose name is not %XX-encoded (put there by hand) is read under its own name, not a URIError for the whole report', () => {
+  const storePath = join(tempDir('selfopt-pictures-'), 'results.duckdb');
+  savePicture(storePath, 'run1', 'index', { instance: 'a b', solver: 'rmi', svg: '<svg>1</svg>' });
+  const dir = join(dirname(storePath), 'pictures', 'run1', 'index');
+  writeFileSync(join(dir, '100%zz__rmi.svg'), '<svg>2</svg>');
+  assert.deepEqual(loadPictures(storePath, 'run1', 'index', ['rmi']).map((p) => [p.instance, p.svg]), [['100%zz', '<svg>2</svg>'], ['a b', '<svg>1</svg>']]);
 });
