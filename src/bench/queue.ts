@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { availableParallelism, hostname } from 'node:os';
 import { Piscina } from 'piscina';
-import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
+import { Queue, QueueEvents, WaitingError, Worker, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { SelfoptError, errorMessage } from '../core/errors.js';
 import { codeVersion, machineInfo } from '../core/version.js';
@@ -276,7 +276,8 @@ export interface WorkerOptions {
 export interface CellWorker {
   /**
    * A warm stop: takes no new cell, lets the running cells finish and report their results, and
-   * closes ('closed'). Finished cells get a grace period (STOP_GRACE_MS) to reach Redis. If Redis
+   * closes ('closed'); a cell fetched but not started (waiting for a timed problem's turn) goes
+   * back to the queue. Finished cells get a grace period (STOP_GRACE_MS) to reach Redis. If Redis
    * stays silent for that long, nothing could be reported: the connections are dropped at once
    * ('dropped'; BullMQ's close would wait for ever, even after Redis is back), and a cell still
    * running is abandoned; another worker re-runs it once its lock expires.
@@ -296,31 +297,37 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
   const pool = new Piscina(cellPoolOptions(threads));
   const gate = new ConcurrencyGate((name) => getProblem(name).maxConcurrency);
   const running = new RunningCount();
-  const processor = async (job: Job<CellJob, CellJobResult>): Promise<CellJobResult> => {
+  let stopping = false;
+  const processor = async (job: Job<CellJob, CellJobResult>, token?: string): Promise<CellJobResult> => {
     running.enter();
     try {
-      return await runJob(job);
+      return await runJob(job, token);
     } finally {
       running.leave();
     }
   };
-  const runJob = async (job: Job<CellJob, CellJobResult>): Promise<CellJobResult> => {
+  const runJob = async (job: Job<CellJob, CellJobResult>, token?: string): Promise<CellJobResult> => {
     const { cell } = job.data;
     const label = cellLabel(cell);
+    // Where: this worker; the coordinator adds the cell to it (cellUserError).
+    if (job.data.codeVersion !== version) throw crossable(new SelfoptError(`runs code ${version}, the run was started with ${job.data.codeVersion}`, `worker ${me}`, 'workers on the same commit as the coordinator'));
+    await gate.enter(cell.problem);
+    if (stopping) {
+      // Fetched before the stop, it waited for the gate and has not started: back to the queue,
+      // for another worker, rather than run after the stop.
+      gate.leave(cell.problem);
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
     let r: CellResult;
     try {
-      // Where: this worker; the coordinator adds the cell to it (cellUserError).
-      if (job.data.codeVersion !== version) throw new SelfoptError(`runs code ${version}, the run was started with ${job.data.codeVersion}`, `worker ${me}`, 'workers on the same commit as the coordinator');
-      await gate.enter(cell.problem);
-      try {
-        log(`start ${job.id} ${label}`);
-        r = (await pool.run(cell)) as CellResult;
-      } finally {
-        gate.leave(cell.problem);
-      }
+      log(`start ${job.id} ${label}`);
+      r = (await pool.run(cell)) as CellResult;
     } catch (e) {
       // BullMQ keeps only the message: mark a user error so the coordinator reports it as one.
       throw crossable(e);
+    } finally {
+      gate.leave(cell.problem);
     }
     log(`done ${job.id} ${label}`);
     return { ...r, machine, codeVersion: version, worker: me };
@@ -339,6 +346,7 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
   log(`worker ${me} ready: ${threads} threads on queue ${opts.queueName ?? DEFAULT_QUEUE_NAME} at ${opts.url}`);
   return {
     async close() {
+      stopping = true;
       // BullMQ's close takes no new job and waits for the running ones to finish and report.
       // Finished cells get a grace period to report; with Redis silent nothing can be reported.
       const closing = worker.close().then(() => true);

@@ -430,6 +430,53 @@ test('SIGTERM is a warm stop for a worker with Redis up: its running cell finish
   }
 });
 
+test("a warm stop puts back a cell its worker fetched but had not started (a timed problem's turn); another worker runs it", { skip, timeout: 180_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'selfopt-queue-gate-'));
+  const redis = await startRedis(t.signal);
+  const queueName = `gate-${process.pid}`;
+  // Two threads: both index cells are fetched at once, and the second waits for the first (index
+  // times code, so its cells run one at a time).
+  const proc = child(t.signal, process.execPath, [CLI, 'worker', '--queue', redis.url, '--queue-name', queueName, '--concurrency', '2', '--lock-seconds', '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  createInterface({ input: proc.stdout! }).on('line', (l) => {
+    lines.push(l);
+    if (l.startsWith('start ') && lines.filter((x) => x.startsWith('start ')).length === 1) proc.kill('SIGTERM');
+  });
+  const exited = new Promise<number | null>((ok) => proc.once('exit', ok));
+  let second: ReturnType<typeof startWorker> | undefined;
+  try {
+    while (!lines.some((l) => / ready/.test(l))) {
+      assert.equal(proc.exitCode, null, 'the worker exited before it was ready');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const storePath = join(dir, 's.duckdb');
+    const coordinator = child(t.signal, process.execPath, [CLI, 'bench', 'index', '--quick', '--instances', 'uniform_dense_1M_uint64', '--solvers', 'binary-search', '--seeds', '2',
+      '--queue', redis.url, '--queue-name', queueName, '--store', storePath, '--no-html'], { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
+    let coordinatorErr = '';
+    coordinator.stderr!.on('data', (d) => (coordinatorErr += d));
+    assert.equal(await exited, 143, lines.join('\n'));
+    assert.deepEqual([lines.filter((l) => l.startsWith('start ')).length, lines.filter((l) => l.startsWith('done ')).length], [1, 1], lines.join('\n'));
+    const ran = lines.find((l) => l.startsWith('done '))!.split(' ')[1];
+    second = startWorker(t.signal, redis.url, queueName);
+    const late = setTimeout(() => coordinator.kill('SIGKILL'), 90_000);
+    const code = await new Promise<number | null>((ok) => coordinator.once('exit', ok));
+    clearTimeout(late);
+    assert.equal(code, 0, coordinatorErr);
+    const other = second.lines.filter((l) => l.startsWith('done ')).map((l) => l.split(' ')[1]);
+    assert.equal(other.length, 1, second.lines.join('\n'));
+    assert.notEqual(other[0], ran);
+    const store = await ResultsStore.open(storePath, { readOnly: true });
+    const rows = await store.rows();
+    await store.close();
+    assert.deepEqual([...new Set(rows.map((r) => r.seed))].sort(), [1, 2]);
+  } finally {
+    proc.kill('SIGKILL');
+    second?.proc.kill('SIGKILL');
+    redis.proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a cell that fails on a worker stops the queued run with one clear error naming the cell', { skip, timeout: 120_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'selfopt-queue-fail-'));
   const redis = await startRedis(t.signal);
