@@ -74,16 +74,22 @@ function options(over: Partial<BenchOptions> = {}): BenchOptions {
   return benchOptions({ problems: ['partition'], instances: INSTANCES, solvers: SOLVERS, seeds: SEEDS }, over);
 }
 
-/** A worker process, with its output lines as they come. */
-function startWorker(signal: AbortSignal, url: string, queueName: string): { proc: ChildProcess; lines: string[]; onLine: (f: (l: string) => void) => void } {
-  const proc = child(signal, process.execPath, [CLI, 'worker', '--queue', url, '--queue-name', queueName, '--concurrency', '1', '--lock-seconds', '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** A worker process of `threads` threads, with its output lines as they come; `ready()` waits for its ready line. */
+function startWorker(signal: AbortSignal, url: string, queueName: string, threads = 1): { proc: ChildProcess; lines: string[]; onLine: (f: (l: string) => void) => void; ready: () => Promise<void> } {
+  const proc = child(signal, process.execPath, [CLI, 'worker', '--queue', url, '--queue-name', queueName, '--concurrency', String(threads), '--lock-seconds', '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines: string[] = [];
   const listeners: ((l: string) => void)[] = [];
   createInterface({ input: proc.stdout! }).on('line', (l) => {
     lines.push(l);
     for (const f of listeners) f(l);
   });
-  return { proc, lines, onLine: (f) => listeners.push(f) };
+  const ready = async () => {
+    while (!lines.some((l) => l.startsWith('worker ') && l.includes(' ready'))) {
+      assert.equal(proc.exitCode, null, 'a worker exited before it was ready');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  return { proc, lines, onLine: (f) => listeners.push(f), ready };
 }
 
 test('redisOptions parses redis URLs and rejects others with one clear error', () => {
@@ -162,12 +168,7 @@ test('two workers finish a grid with the local seeded results; a SIGKILLed worke
     });
 
     // Both workers are up before the cells go on the queue, so both get some.
-    for (const w of workers) {
-      while (!w.lines.some((l) => l.startsWith('worker ') && l.includes(' ready'))) {
-        assert.equal(w.proc.exitCode, null, 'a worker exited before it was ready');
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
+    for (const w of workers) await w.ready();
     const storePath = join(dir, 'queued.duckdb');
     const coordinator = child(
       t.signal,
@@ -395,10 +396,7 @@ test('SIGTERM is a warm stop for a worker with Redis up: its running cell finish
   const queueName = `warm-${process.pid}`;
   const worker = startWorker(t.signal, redis.url, queueName);
   try {
-    while (!worker.lines.some((l) => / ready/.test(l))) {
-      assert.equal(worker.proc.exitCode, null, 'the worker exited before it was ready');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await worker.ready();
     const workerExit = new Promise<number | null>((ok) => worker.proc.once('exit', ok));
     // One cell that runs well past the stop's 5 s grace (spectral bisection of a 100k-vertex graph).
     const storePath = join(dir, 's.duckdb');
@@ -436,19 +434,15 @@ test("a warm stop puts back a cell its worker fetched but had not started (a tim
   const queueName = `gate-${process.pid}`;
   // Two threads: both index cells are fetched at once, and the second waits for the first (index
   // times code, so its cells run one at a time).
-  const proc = child(t.signal, process.execPath, [CLI, 'worker', '--queue', redis.url, '--queue-name', queueName, '--concurrency', '2', '--lock-seconds', '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines: string[] = [];
-  createInterface({ input: proc.stdout! }).on('line', (l) => {
-    lines.push(l);
+  const first = startWorker(t.signal, redis.url, queueName, 2);
+  const { proc, lines } = first;
+  first.onLine((l) => {
     if (l.startsWith('start ') && lines.filter((x) => x.startsWith('start ')).length === 1) proc.kill('SIGTERM');
   });
   const exited = new Promise<number | null>((ok) => proc.once('exit', ok));
   let second: ReturnType<typeof startWorker> | undefined;
   try {
-    while (!lines.some((l) => / ready/.test(l))) {
-      assert.equal(proc.exitCode, null, 'the worker exited before it was ready');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await first.ready();
     const storePath = join(dir, 's.duckdb');
     const coordinator = child(t.signal, process.execPath, [CLI, 'bench', 'index', '--quick', '--instances', 'uniform_dense_1M_uint64', '--solvers', 'binary-search', '--seeds', '2',
       '--queue', redis.url, '--queue-name', queueName, '--store', storePath, '--no-html'], { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
