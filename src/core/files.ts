@@ -1,6 +1,6 @@
 /** File helpers shared by every writer: atomic writes so a killed run never leaves half a file. */
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, writeFileSync, writeSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, writeFileSync, writeSync, rmSync } from 'node:fs';
 import { endianness, hostname, tmpdir } from 'node:os';
 import { dirname, basename, join } from 'node:path';
 import { SelfoptError } from './errors.js';
@@ -46,6 +46,19 @@ export function fileIdentity(path: string): { bytes: number; sha256: string } {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * An instance name that may be the path of a user's file: true when it is a file; false when it
+ * is not and does not look like a path (an id, to be looked up by name); and when it looks like a
+ * path (it has a slash, or starts with '.' or '~') but is no file, the error that says so, rather
+ * than "unknown instance" with a list of every id.
+ */
+export function isUserFile(name: string, where: string, expected: string): boolean {
+  if (existsSync(name) && statSync(name).isFile()) return true;
+  if (!/[/\\]|^[.~]/.test(name)) return false;
+  const what = !existsSync(name) ? `no such file '${name}'` : `'${name}' is a directory, not a file`;
+  throw new SelfoptError(what, where, expected);
 }
 
 /**

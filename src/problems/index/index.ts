@@ -7,7 +7,7 @@ import { existsSync, realpathSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { InstanceContext, InstanceRef, Problem } from '../../core/problem.js';
 import { SelfoptError, unknownName } from '../../core/errors.js';
-import { fileIdentity } from '../../core/files.js';
+import { fileIdentity, isUserFile } from '../../core/files.js';
 import type { KeySet } from './keys.js';
 import { hasModel, type SearchIndex } from './search-index.js';
 import { DATASETS, DISTRIBUTIONS, generateKeys, generatedId, loadSosd, parseGeneratedId, sosdKeyType, type GenSpec } from './instances.js';
@@ -133,7 +133,7 @@ export const indexProblem: Problem<KeySet, SearchIndex> = {
       throw new SelfoptError(`dataset '${name}' is not on the data path`, ctx.data.dirs.map((d) => d.dir).join(', '),
         `${dataset.relPath} in one of those directories; to obtain it: ${dataset.obtain}`);
     }
-    if (existsSync(name) && statSync(name).isFile()) {
+    if (isUserFile(name, 'index instance', 'a SOSD key file whose name ends in _uint32, _uint64 or _f64')) {
       const type = sosdKeyType(name);
       if (!type) {
         throw new SelfoptError(`cannot tell the key type of '${basename(name)}' from its name`, name, 'a SOSD key file whose name ends in _uint32, _uint64 or _f64');

@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { InstanceContext, InstanceRef, Problem } from '../../core/problem.js';
 import { SelfoptError, unknownName } from '../../core/errors.js';
-import { fileIdentity } from '../../core/files.js';
+import { fileIdentity, isUserFile } from '../../core/files.js';
 import {
   DATASETS, GENERATED_KINDS, REAL_GRAPHS, generateGraph, loadMetisGraph, loadRealGraph, loadSnapEdgeList, parseGeneratedName, parseInstanceId,
   type PartitionInstance,
@@ -137,7 +137,9 @@ export const partitionProblem: Problem<PartitionInstance, Int32Array> = {
           `${real.relPath} in one of those directories (see ../shared/data/partition/PROVENANCE.md)`);
       }
       // A graph file of the user's: `<path>_k<k>`, a SNAP edge list when it ends in .txt, else METIS.
-      if (existsSync(parsed.name) && statSync(parsed.name).isFile()) return userGraphRef(resolve(parsed.name), parsed.k);
+      if (isUserFile(parsed.name, 'partition instance', 'a METIS graph file (or a SNAP edge list ending in .txt), named <path>_k<k>')) return userGraphRef(resolve(parsed.name), parsed.k);
+    } else if (existsSync(name) && statSync(name).isFile()) {
+      throw new SelfoptError(`graph file '${name}' names no part count`, 'partition instance', `'${name}_k<k>', e.g. '${name}_k8'`);
     }
     const known = [...partitionProblem.listInstances({ ...ctx, quick: false }), ...partitionProblem.listInstances({ ...ctx, quick: true })].map((r) => r.id);
     throw unknownName('instance', name, [...new Set(known)], `partition problem (ids are <graph>_k<k>: graph ${REAL_GRAPHS.map((g) => g.name).join(', ')}, or generated rgg_<n>[k], mesh_<n>[k], ba_<n>[k], sbm_<n>[k], compgraph_<n>[k], optional _s<seed>, or a graph file's path, e.g. ./my.graph_k8)`);

@@ -195,6 +195,9 @@ test('the problem: registration, instances by id, dataset name or file path, and
   const noSuffix = join(root, 'keys.bin');
   writeFileSync(noSuffix, new Uint8Array(8));
   assert.throws(() => indexProblem.resolveInstance(noSuffix, ctx), /cannot tell the key type of 'keys.bin'/);
+  // a path that is no file says so (it was "unknown instance" and a list of every id)
+  assert.throws(() => indexProblem.resolveInstance(join(root, 'nope_uint64'), ctx), new RegExp(`no such file '${join(root, 'nope_uint64')}' \\(at index instance\\)`));
+  assert.throws(() => indexProblem.resolveInstance('./nope_uint64', ctx), /no such file '\.\/nope_uint64'/);
 
   // The problem's evaluate is the evaluator.
   const small = indexProblem.load(indexProblem.resolveInstance('uniform_sparse_2000_uint64', ctx)) as KeySet;

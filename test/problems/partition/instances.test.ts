@@ -113,7 +113,11 @@ test('a graph file of the user\'s is an instance: <path>_k<k>, METIS, or a SNAP 
   const bad = join(dir, 'bad.graph');
   writeFileSync(bad, '2 1\n2\n\n');
   assert.throws(() => partitionProblem.load(partitionProblem.resolveInstance(`${bad}_k2`, ctx)), /bad\.graph:1/);
-  assert.throws(() => partitionProblem.resolveInstance(join(dir, 'none.graph_k2'), ctx), /unknown instance/);
+  // a path that is no file says so (it was "unknown instance" and a list of every id)
+  assert.throws(() => partitionProblem.resolveInstance(join(dir, 'none.graph_k2'), ctx), new RegExp(`no such file '${join(dir, 'none.graph')}' \\(at partition instance\\)`));
+  assert.throws(() => partitionProblem.resolveInstance(`${dir}_k2`, ctx), /is a directory, not a file/);
+  assert.throws(() => partitionProblem.resolveInstance(metis, ctx), new RegExp(`graph file '${metis}' names no part count .*'${metis}_k8'`));
+  assert.throws(() => partitionProblem.resolveInstance('rgg_2x_k2', ctx), /unknown instance 'rgg_2x_k2'/);
 });
 
 test("a user's graph file named as a real or generated graph is refused: its rows would be recorded among theirs", () => {
