@@ -103,10 +103,22 @@ export function planGrid(opts: BenchOptions): PlannedProblem[] {
     }
     const data = opts.data.toJSON();
     const cells: Cell[] = [];
-    const seedsOf = (solver: string) => (problem.solvers.find((s) => s.info.name === solver)!.info.deterministic ? 1 : opts.seeds);
+    const solverOf = (solver: string) => problem.solvers.find((s) => s.info.name === solver)!;
+    const seedsOf = (solver: string) => (solverOf(solver).info.deterministic ? 1 : opts.seeds);
+    const applies = (solver: string, instance: InstanceRef) => solverOf(solver).appliesTo?.(instance) ?? true;
+    // A solver named on the command line that applies to none of the instances would vanish silently.
+    if (opts.solvers) {
+      for (const s of known) {
+        if (refs.length > 0 && !refs.some((r) => applies(s, r))) {
+          throw new SelfoptError(`solver ${s} has nothing to run on ${refs.length === 1 ? `instance ${refs[0]!.id}` : `any of the ${refs.length} instances`}`, `--solvers (problem ${name})`,
+            `an instance it applies to (${solverOf(s).info.description})`);
+        }
+      }
+    }
     for (const instance of refs)
       for (const solver of known)
-        for (let seed = 1; seed <= seedsOf(solver); seed++) cells.push({ problem: name, instance, solver, seed, quick: opts.quick, options: opts.options, data });
+        if (applies(solver, instance))
+          for (let seed = 1; seed <= seedsOf(solver); seed++) cells.push({ problem: name, instance, solver, seed, quick: opts.quick, options: opts.options, data });
     return { problem, cells };
   });
   if (opts.solvers && plans.every((p) => p.cells.length === 0)) {

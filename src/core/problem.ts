@@ -68,6 +68,12 @@ export interface Solver<I, S> {
   readonly info: SolverInfo;
   /** May be async when a real system (a compiler, a database) does the work. */
   solve(instance: I, ctx: SolveContext): S | Promise<S>;
+  /**
+   * Whether the solver has anything to run on an instance (a staged reference placement exists
+   * for some netlists only). Unset: every instance. The grid leaves out the cells of an instance
+   * it does not apply to, so that no row stands for a placeholder answer.
+   */
+  appliesTo?(instance: InstanceRef): boolean;
 }
 
 /** How long a training run may go: wall seconds, trainer steps (its own unit), or both. */

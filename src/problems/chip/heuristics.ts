@@ -21,7 +21,8 @@ import type { Rng } from '../../core/rng.js';
 import type { SolveContext, Solver } from '../../core/problem.js';
 import { intOption } from '../../core/options.js';
 import { readPlc, type Placement } from './plc.js';
-import { startPlacement, type ChipInstance } from './instances.js';
+import { stagedReferences, startPlacement, type ChipInstance } from './instances.js';
+import { SelfoptError } from '../../core/errors.js';
 import { IncrementalCost } from './incremental.js';
 import { ProxyCostEvaluator } from './cost.js';
 import { ForceDirected, FD_DEFAULTS } from './force-directed.js';
@@ -296,13 +297,16 @@ function referenceSolver(which: 'initial' | 'legalized'): Solver<ChipInstance, C
   return {
     info: {
       name: `reference-${which}`, kind: 'baseline',
-      description: `the staged ${which}.plc placement as it is (not from scratch; Circuit Training's test netlists have an initial.plc); on netlists without one, the start placement (every macro at the canvas centre)`,
+      description: `the staged ${which}.plc placement as it is (not from scratch), on the real netlists that have one (Ariane133 both; Circuit Training's test netlists an initial.plc)`,
       reference: 'TILOS MacroPlacement Flows/NanGate45/ariane133',
+      // A placement read from a file: the seed changes nothing.
+      deterministic: true,
     },
+    appliesTo: (ref) => which in stagedReferences(ref),
     solve(inst) {
       const path = inst.references[which];
-      const pl = path ? readPlc(path, inst.nl).placement : startPlacement(inst.nl, inst.settings);
-      return { ...pl, solver: `reference-${which}` };
+      if (!path) throw new SelfoptError(`netlist ${inst.id} has no staged ${which}.plc`, `solver reference-${which}`, 'a real netlist whose data path holds that placement');
+      return { ...readPlc(path, inst.nl).placement, solver: `reference-${which}` };
     },
   };
 }

@@ -5,7 +5,7 @@
  */
 import type { InstanceContext, InstanceRef, Problem, Solver } from '../../core/problem.js';
 import { SelfoptError, unknownName } from '../../core/errors.js';
-import { DATASETS, REAL_NETLISTS, generateInstance, loadReal, parseSyntheticName, type ChipInstance } from './instances.js';
+import { DATASETS, REAL_NETLISTS, generateInstance, loadReal, parseSyntheticName, stagedReferences, type ChipInstance } from './instances.js';
 import { evaluatePlacement, METRICS, type ChipSolution } from './evaluate.js';
 import { placementSvg } from './picture.js';
 import { greedyCandidates, heuristicSolvers, saSteps } from './heuristics.js';
@@ -87,7 +87,7 @@ export const chipProblem: Problem<ChipInstance, ChipSolution> = {
     if (ref.source === 'generated') return generateInstance(ref.id);
     const r = REAL_NETLISTS.find((q) => q.name === ref.id);
     if (!r || !ref.path) throw new SelfoptError(`instance '${ref.id}'`, 'chip load', 'a listed real netlist with a path');
-    return loadReal(r, { netlist: ref.path, plc: String(ref.params['plc']), references: JSON.parse(String(ref.params['references'] ?? '{}')) as Record<string, string> });
+    return loadReal(r, { netlist: ref.path, plc: String(ref.params['plc']), references: stagedReferences(ref) });
   },
 
   evaluate: (inst, sol, ctx) => evaluatePlacement(inst, sol, ctx),

@@ -8,7 +8,7 @@
  * placement reaches a placer; the staged placements are read only by the reference solvers.
  */
 import { SelfoptError } from '../../core/errors.js';
-import type { Dataset } from '../../core/problem.js';
+import type { Dataset, InstanceRef } from '../../core/problem.js';
 import { Rng } from '../../core/rng.js';
 import { parseNetlist, readNetlist, HARD_MACRO, SOFT_MACRO, type Netlist } from './netlist.js';
 import { netlistPlacement, readPlc, type Placement, type PlcHeader } from './plc.js';
@@ -23,6 +23,11 @@ export interface ChipInstance {
   references: Record<string, string>;
   /** Real instances: the files read (so that a worker thread can load the same instance). */
   sourcePaths?: { netlist: string; plc: string };
+}
+
+/** The staged placements found for an instance, as its ref carries them (name -> path; none for generated netlists). */
+export function stagedReferences(ref: InstanceRef): Record<string, string> {
+  return JSON.parse(String(ref.params['references'] ?? '{}')) as Record<string, string>;
 }
 
 export const DATASETS: Dataset[] = [

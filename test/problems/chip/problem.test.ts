@@ -8,6 +8,7 @@ import { Rng } from '../../../src/core/rng.js';
 import { SelfoptError } from '../../../src/core/errors.js';
 import { getProblem } from '../../../src/problems/all.js';
 import type { ChipInstance } from '../../../src/problems/chip/instances.js';
+import { planGrid, type BenchOptions } from '../../../src/bench/runner.js';
 
 const chip = getProblem('chip');
 const data = new DataPath();
@@ -60,4 +61,19 @@ test("chip problem: reference-initial on a Circuit Training test netlist is its 
   assert.equal(m['legal'], 1);
   const placed = new Set(Array.from(inst.nl.hardMacros, (i) => `${sol.x[i]},${sol.y[i]}`));
   assert.equal(placed.size, inst.nl.hardMacros.length);
+});
+
+test('chip grid: the staged reference placements run only where a netlist has them, on seed 1; named for none, they are an error', () => {
+  // They ran on every generated netlist as every macro stacked at the canvas centre (illegal):
+  // rows titled reference-legalized that were neither a reference nor legal.
+  const grid = (o: Partial<BenchOptions>) => planGrid({ problems: ['chip'], seeds: 3, quick: true, resume: false, data, options: {}, progress: false, command: 'test', ...o })[0]!.cells;
+  const quick = grid({});
+  assert.ok(quick.length > 0 && quick.every((c) => !c.solver.startsWith('reference-')), quick.map((c) => c.solver).join(','));
+  assert.equal(quick.filter((c) => c.solver === 'greedy').length, 3 * new Set(quick.map((c) => c.instance.id)).size);
+  assert.throws(() => grid({ solvers: ['greedy', 'reference-legalized'], instances: ['synth_h8_s40_1'] }),
+    /solver reference-legalized has nothing to run on instance synth_h8_s40_1 \(at --solvers \(problem chip\)\); expected an instance it applies to \(the staged legalized\.plc/);
+  if (!tiles || !ariane) return;
+  const real = grid({ instances: ['ariane133', 'ct_macro_tiles_10x10', 'synth_h8_s40_1'], solvers: ['reference-initial', 'reference-legalized'] });
+  assert.deepEqual(real.map((c) => `${c.instance.id} ${c.solver} ${c.seed}`),
+    ['ariane133 reference-initial 1', 'ariane133 reference-legalized 1', 'ct_macro_tiles_10x10 reference-initial 1']);
 });
