@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/core/rng.js';
 import { SelfoptError } from '../../src/core/errors.js';
-import { tensor, type Tensor } from '../../src/learn/tensor.js';
+import { tensor, zeros, type Tensor } from '../../src/learn/tensor.js';
 import * as ops from '../../src/learn/ops.js';
 import { f64, assertGrad, assertClose } from './helpers.js';
 
@@ -236,4 +236,28 @@ test('a fully masked row is an error naming the op and the row', () => {
   assert.throws(() => ops.softmax(x, mask), /softmax: row 1 of x \[2,4\] has every entry masked/);
   assert.throws(() => ops.logSoftmax(x, mask), /logSoftmax: row 1 of x \[2,4\] has every entry masked/);
   assert.throws(() => ops.softmax(x, new Uint8Array(3)), /softmax: mask of length 3 for x \[2,4\]/);
+});
+
+test('logits of -Infinity act as masked entries: entropy and its gradient match the masked ones', () => {
+  const logits = [0.5, -Infinity, 1.5, -0.25, -Infinity, 2];
+  const mask = new Uint8Array([1, 0, 1, 1, 0, 1]);
+  const finite = logits.map((v) => (v === -Infinity ? 7 : v)); // masked logits are never read
+  const xi = tensor(logits, [2, 3], { dtype: 'float64', requiresGrad: true });
+  const xm = tensor(finite, [2, 3], { dtype: 'float64', requiresGrad: true });
+  const hi = ops.categoricalEntropy(xi), hm = ops.categoricalEntropy(xm, mask);
+  assertClose(hi.data, hm.data, 1e-12, 'entropy');
+  ops.sum(hi).backward();
+  ops.sum(hm).backward();
+  assertClose(xi.grad!, xm.grad!, 1e-12, 'gradient');
+  assertClose(ops.logSoftmax(xi).data.filter(Number.isFinite), ops.logSoftmax(xm, mask).data.filter(Number.isFinite), 1e-12, 'logSoftmax');
+});
+
+test('a row with no finite allowed logit, or no categories at all, is an error, not NaN', () => {
+  const x = tensor([0, 1, -Infinity, -Infinity], [2, 2]);
+  for (const op of ['softmax', 'logSoftmax', 'categoricalEntropy'] as const) {
+    assert.throws(() => ops[op](x), new RegExp(`${op}: row 1 of x \\[2,2\\] has no allowed entry with a finite logit`));
+    assert.throws(() => ops[op](tensor([-Infinity, 3], [1, 2]), new Uint8Array([1, 0])), /row 0 of x \[1,2\] has no allowed entry with a finite logit/);
+    assert.throws(() => ops[op](zeros([3, 0])), new RegExp(`${op}: x \\[3,0\\] has no categories`));
+  }
+  assert.deepEqual(ops.categoricalEntropy(zeros([0, 4])).shape, [0]); // no rows: nothing to check
 });

@@ -8,7 +8,7 @@
  * gradient; its logit is never read, so it may hold anything. A row with every entry masked has
  * no distribution at all and is an error naming the op and the row.
  */
-import { Tensor, type Storage, fromOp, gradOf, outBuffer } from '../tensor.js';
+import { Tensor, type Storage, fromOp, gradOf, outBuffer, sizeOf } from '../tensor.js';
 import { opError, shapeStr } from '../check.js';
 
 export type Mask = Uint8Array;
@@ -23,7 +23,8 @@ interface Rows {
 function rowsOf(op: string, x: Tensor, mask: Mask | null): Rows {
   if (x.rank < 1) throw opError(op, 'got a scalar', 'a tensor whose last axis holds the categories');
   const d = x.shape[x.rank - 1]!;
-  const rows = d === 0 ? 0 : x.size / d;
+  const rows = sizeOf(x.shape.slice(0, -1));
+  if (d === 0 && rows > 0) throw opError(op, `x ${shapeStr(x.shape)} has no categories (last axis of length 0)`, 'at least one category per row');
   if (mask === null) return { rows, d, maskStride: 0 };
   if (mask.length === x.size) return { rows, d, maskStride: d };
   if (mask.length === d) return { rows, d, maskStride: 0 };
@@ -39,6 +40,9 @@ function rowMax(op: string, x: Storage, o: number, d: number, mask: Mask | null,
     if (x[o + j]! > m) m = x[o + j]!;
   }
   if (!any) throw opError(op, `row ${r} of x ${shapeStr(shape)} has every entry masked`, 'at least one allowed entry (mask = 1) in every row');
+  // Logits of -Infinity mask entries too (PyTorch's masked_fill idiom); if they mask all of a row,
+  // x - max is NaN everywhere, a silent garbage distribution.
+  if (m === -Infinity) throw opError(op, `row ${r} of x ${shapeStr(shape)} has no allowed entry with a finite logit (all -Infinity or NaN)`, 'at least one allowed entry with a finite logit in every row');
   return m;
 }
 
@@ -116,7 +120,8 @@ export function categoricalEntropy(x: Tensor, mask: Mask | null = null): Tensor 
       if (mask !== null && mask[mo + j] === 0) continue;
       const lp = xd[o + j]! - lse;
       logp[o + j] = lp;
-      e -= Math.exp(lp) * lp;
+      // A logit of -Infinity has p = 0 and adds nothing (p log p -> 0); 0 * -Infinity would be NaN.
+      if (lp !== -Infinity) e -= Math.exp(lp) * lp;
     }
     h[r] = e;
   }
@@ -128,7 +133,7 @@ export function categoricalEntropy(x: Tensor, mask: Mask | null = null): Tensor 
       for (let j = 0; j < d; j++) {
         if (mask !== null && mask[mo + j] === 0) continue;
         const lp = logp[o + j]!;
-        gx[o + j] -= gr * Math.exp(lp) * (lp + hr);
+        if (lp !== -Infinity) gx[o + j] -= gr * Math.exp(lp) * (lp + hr);
       }
     }
   });
