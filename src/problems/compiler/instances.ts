@@ -20,7 +20,8 @@
  * test. The own programs have a fixed split written below.
  *
  * Compiled bitcode is cached under .selfopt/cache/compiler/bc/<sha1>.bc, the sha1 of the clang
- * version, the flags and every source file's content. A program that does not compile is a
+ * version, the flags and every source file's content (and, for a path from the command line,
+ * every header it includes: createKey). A program that does not compile is a
  * recorded failure (clang's message kept in the instance and in .selfopt/cache/compiler/
  * failures.jsonl), never a crash of the run.
  */
@@ -239,7 +240,33 @@ export function buildBitcode(p: ProgramSpec): BuildResult {
 function createKey(p: ProgramSpec): string {
   const parts = [clangVersion(), O0_FLAGS.join(' '), p.flags.join(' ')];
   for (const f of p.files) parts.push(basename(f), sha1(readFileSync(f, 'latin1')));
+  // A program from the command line may include its own headers, which its user edits: their
+  // contents are part of its key, else an edited header got the old bitcode from the cache. The
+  // data path's and the own programs' sources do not change, and their keys stay as they were.
+  if (p.source === 'file') for (const d of localHeaders(p)) parts.push(d, existsSync(d) ? sha1(readFileSync(d, 'latin1')) : 'missing');
   return sha1(parts.join('\0'));
+}
+
+/**
+ * The headers the program's C files include, outside the system directories (`clang -MM`); with
+ * -MG a header that is not there is listed too, so that creating it changes the key of a program
+ * that failed for want of it. [] when clang cannot preprocess the files (the build then fails).
+ */
+function localHeaders(p: ProgramSpec): string[] {
+  const r = runSync(requireTool('clang'), ['-MM', '-MG', '-w', ...p.flags, ...p.files], undefined, 300_000);
+  if (!r.ok) return [];
+  const deps = new Set<string>();
+  // Make syntax: one rule "x.o: a.c b.h c.h" per file, continued over lines ending in a
+  // backslash; a space in a name is escaped with a backslash, a $ doubled.
+  for (const rule of r.stdout.toString().replace(/\\\n/g, ' ').split('\n')) {
+    const colon = rule.search(/:(\s|$)/);
+    if (colon < 0) continue;
+    for (const tok of rule.slice(colon + 1).trim().split(/(?<!\\)\s+/)) {
+      if (tok) deps.add(resolve(dirname(p.files[0]!), tok.replace(/\\ /g, ' ').replace(/\$\$/g, '$')));
+    }
+  }
+  for (const f of p.files) deps.delete(f);
+  return [...deps].sort();
 }
 
 /** Textual IR of a bitcode module, as `opt -S` prints it (read from stdin, so the ModuleID is `<stdin>`). */

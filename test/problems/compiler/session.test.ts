@@ -1,7 +1,7 @@
 /** Compiler problem tests: OptSession and opt-server: the state cache, dropped states, batched pipelines, failures. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SelfoptError } from '../../../src/core/errors.js';
 import { tempDir } from '../../tmp.js';
@@ -93,6 +93,21 @@ test('a C file that does not compile is a recorded failure with clang\'s message
   assert.deepEqual(evaluateCompiler(inst, { passes: [] }, { seed: 1, rng: new Rng(1), quick: true, options: {}, solveMs: 0 }), { build_failed: 1 });
   assert.throws(() => new CompilerEnv({ programs: [inst] }), SelfoptError);
   assert.throws(() => programFromPath(join(dir, 'missing.c')), SelfoptError);
+});
+
+test('a program from the command line is rebuilt when a header it includes changes, or appears', { skip }, () => {
+  const d = join(dir, 'with header');
+  mkdirSync(d, { recursive: true });
+  const main = join(d, 'main.c'), header = join(d, 'k $1.h');
+  writeFileSync(main, '#include "k $1.h"\nint main(void) { int s = 0; for (int i = 0; i < 10; i++) s += K(i); return s & 1; }\n');
+  assert.match(loadProgram(programFromPath(main)).error ?? '', /k \$1\.h' file not found/);
+  writeFileSync(header, '#define K(i) (i * 3)\n');
+  const before = loadProgram(programFromPath(main));
+  assert.equal(before.error, undefined);
+  writeFileSync(header, 'static int sq(int x) { int r = 0; for (int j = 0; j < x; j++) r += j * j; return r; }\n#define K(i) sq(i)\n');
+  const after = loadProgram(programFromPath(main));
+  assert.match(after.ir, /define internal i32 @sq/);
+  assert.ok(after.countO0 > before.countO0, `${after.countO0} > ${before.countO0}`);
 });
 
 test('opt-server gives byte-identical modules to opt, and failures as opt does', { skip }, (t) => {
