@@ -32,7 +32,7 @@ import { performance } from 'node:perf_hooks';
 import type { SolveContext, Solver } from '../../core/problem.js';
 import type { Rng } from '../../core/rng.js';
 import { parseUnmask, usablePasses } from './passes.js';
-import { boolOption, numberOption } from '../../core/options.js';
+import { boolOption, intOption, numberOption } from '../../core/options.js';
 import { OptSession, type State, type Transition } from './session.js';
 import type { CompilerInstance } from './instances.js';
 import type { PassSequence } from './evaluate.js';
@@ -47,15 +47,29 @@ export const QUICK_PASSES = [
 ];
 
 /**
- * Every key optionNumber reads (the searches' and guided search's numbers): the problem checks
- * their values before any cell (index.ts checkOptionValues), so optionNumber takes no other key.
+ * Every key optionNumber reads (the searches' and guided search's numbers), with its least value
+ * and whether it counts things: the problem checks their values before any cell (index.ts
+ * checkOptionValues), so optionNumber takes no other key. Below these minima a search cannot run:
+ * a beam of 0 modules, a population with no child beside the elite, a sequence with no
+ * crossover point, an episode of 0 passes (the last three went on, doing nothing, until
+ * `seconds` ran out).
  */
-export const SEARCH_NUMBERS: readonly string[] = ['budget', 'seconds', 'patience', 'beamWidth', 'maxSteps', 'population', 'length', 'concurrency', 'topK', 'topP', 'widen', 'polish', 'samples'];
+export const SEARCH_NUMBERS: Readonly<Record<string, { min: number; int?: boolean }>> = {
+  budget: { min: 0 }, seconds: { min: 0 }, patience: { min: 1 }, beamWidth: { min: 1, int: true }, maxSteps: { min: 0 },
+  population: { min: 2, int: true }, length: { min: 2, int: true }, concurrency: { min: 0 },
+  topK: { min: 0 }, topP: { min: 0 }, widen: { min: 0 }, polish: { min: 0 }, samples: { min: 0 },
+};
 
-/** A non-negative number option, with its own default in quick mode. */
+/** The search number `key` from --opt (checked against SEARCH_NUMBERS), or `fallback` when absent. */
+export function searchNumber(options: Readonly<Record<string, string>>, key: string, fallback: number): number {
+  const rule = SEARCH_NUMBERS[key];
+  if (!rule) throw new Error(`searchNumber('${key}'): add it to SEARCH_NUMBERS, so that its value is checked before any cell`);
+  return rule.int ? intOption(options, key, fallback, rule.min) : numberOption(options, key, fallback, rule.min);
+}
+
+/** A search number option, with its own default in quick mode. */
 export function optionNumber(ctx: SolveContext, key: string, dflt: number, quickDflt = dflt): number {
-  if (!SEARCH_NUMBERS.includes(key)) throw new Error(`optionNumber('${key}'): add it to SEARCH_NUMBERS, so that its value is checked before any cell`);
-  return numberOption(ctx.options, key, ctx.quick ? quickDflt : dflt, 0);
+  return searchNumber(ctx.options, key, ctx.quick ? quickDflt : dflt);
 }
 
 /** The passes a search tries: every usable action, or QUICK_PASSES in quick mode; plus the masked passes `--opt unmask` asks for. */

@@ -10,11 +10,11 @@ import {
   type CompilerInstance, type ProgramSpec,
 } from './instances.js';
 import { evaluateCompiler, METRICS, semanticsOption, type PassSequence } from './evaluate.js';
-import { allPassesOption, heuristicSolvers, SEARCH_NUMBERS } from './heuristics.js';
+import { allPassesOption, heuristicSolvers, SEARCH_NUMBERS, searchNumber } from './heuristics.js';
 import { COMPILER_PPO_DEFAULTS, configFrom, learnedSolvers } from './ppo.js';
 import { sequenceSvg } from './picture.js';
 import { CHECKPOINT_OPTION } from '../../core/train.js';
-import { numberOption, prefixedOptions } from '../../core/options.js';
+import { prefixedOptions } from '../../core/options.js';
 import { parseUnmask } from './passes.js';
 
 /** Quick mode: two of the own programs (one train, one test), a few seconds of search each. */
@@ -55,7 +55,7 @@ export const compilerProblem: Problem<CompilerInstance, PassSequence> = {
   trainOptions: prefixedOptions('', COMPILER_PPO_DEFAULTS, 'a PPO training setting (ppo.ts COMPILER_PPO_DEFAULTS)'),
   checkOptionValues(options) {
     parseUnmask(options.unmask);
-    for (const k of SEARCH_NUMBERS) numberOption(options, k, 0, 0);
+    for (const k of Object.keys(SEARCH_NUMBERS)) searchNumber(options, k, 0);
     allPassesOption(options);
     semanticsOption(options);
     configFrom(options);

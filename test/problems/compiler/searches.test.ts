@@ -26,6 +26,22 @@ test('a search count real opt reproduces within RECOUNTS runs is LLVM\'s nondete
     (e: unknown) => e instanceof SelfoptError && new RegExp(`search saw 9 instructions.*has 11(, 11){${RECOUNTS - 1}} in ${RECOUNTS} runs`).test(e.message) && /compiler evaluate, p/.test(e.message));
 });
 
+test('search options a search cannot run with are one clear error before any cell (beamWidth 0 crashed; population 1, length 1, patience 0 spun until `seconds`)', () => {
+  const refused: [string, RegExp][] = [
+    ['beamWidth=0', /option beamWidth=0 is out of range/], ['beamWidth=1.5', /option beamWidth=1\.5 is not an integer/],
+    ['population=1', /option population=1 is out of range/], ['length=1', /option length=1 is out of range/],
+    ['length=2.5', /option length=2\.5 is not an integer/], ['patience=0', /option patience=0 is out of range/],
+  ];
+  for (const [kv, message] of refused) {
+    const [k, v] = kv.split('=') as [string, string];
+    assert.throws(() => compilerProblem.checkOptionValues!({ [k]: v }), (e: unknown) => e instanceof SelfoptError && message.test(e.message) && e.where === `--opt ${k}`, kv);
+  }
+  for (const kv of ['beamWidth=1', 'population=2', 'length=2', 'patience=1', 'budget=0', 'seconds=0', 'maxSteps=0']) {
+    const [k, v] = kv.split('=') as [string, string];
+    compilerProblem.checkOptionValues!({ [k]: v });
+  }
+});
+
 test('greedy: every step removes instructions, and evaluate replays it with real opt', { skip }, async () => {
   const inst = tiny();
   const passes = ['mem2reg', 'instcombine', 'simplifycfg', 'gvn', 'dce', 'sroa'];
