@@ -132,3 +132,14 @@ test('gather, scatterAdd and segment sum/mean/max: values and gradients', () => 
   assert.throws(() => ops.segmentSum(x, new Int32Array([0, 1]), 2), /segmentSum: 2 indices for 6 rows of \[6,3\]/);
   assert.throws(() => ops.segmentMean(x, seg, 2), /segmentMean: segmentIds\[0\] = 2 is out of range/);
 });
+
+test('segment ops over no rows give every segment 0, in the rows\' width (a graph level with no edges)', () => {
+  const none = tensor([], [0, 3], { dtype: 'float64', requiresGrad: true });
+  for (const op of ['scatterAdd', 'segmentSum', 'segmentMean', 'segmentMax'] as const) {
+    const y = ops[op](none, new Int32Array(0), 2);
+    assert.deepEqual(y.shape, [2, 3], op);
+    assert.deepEqual(Array.from(y.data), [0, 0, 0, 0, 0, 0], op);
+    ops.sum(y).backward();
+  }
+  assert.deepEqual(ops.gather(none, new Int32Array(0)).shape, [0, 3]);
+});

@@ -6,7 +6,7 @@
  * (needed by the backward of A X) is computed on first use and cached in the object, so a
  * training loop never rebuilds it.
  */
-import { Tensor, type Storage, fromOp, gradOf, outBuffer } from '../tensor.js';
+import { Tensor, type Storage, fromOp, gradOf, outBuffer, sizeOf } from '../tensor.js';
 import { opError, shapeStr } from '../check.js';
 import { useSimd, simdSpmm } from './simd.js';
 
@@ -145,7 +145,9 @@ export function spmm(a: Csr, x: Tensor): Tensor {
 
 function rowWidth(op: string, x: Tensor): number {
   if (x.rank < 1) throw opError(op, `got a scalar`, 'a tensor of rank >= 1 indexed by its first dimension');
-  return x.shape[0] === 0 ? 0 : x.size / x.shape[0]!;
+  // The product of the trailing dimensions, not size / rows: a tensor of 0 rows has rows of width
+  // shape[1..] all the same, and the segment ops make outputs of that width (empty segments, 0).
+  return sizeOf(x.shape.slice(1));
 }
 
 function checkIndex(op: string, name: string, idx: Int32Array, bound: number, boundName: string): void {
