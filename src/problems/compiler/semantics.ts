@@ -4,7 +4,8 @@
  * gives only RUN_OPTIONS numbers), the -O0 module and the optimised module are each compiled by
  * `clang -O0 ... -lm` to an executable and run with the program's arguments and a CPU-time limit;
  * the two runs must give the same exit status, stdout and stderr. A program whose -O0 run fails or
- * times out is not checked. A pass sequence that changes the output is a finding to report (the
+ * times out is not checked, nor one whose -O0 executable, run twice, gives two outputs (it prints
+ * an address, the time or its pid). A pass sequence that changes the output is a finding to report (the
  * metric semantics_ok = 0), not a result.
  *
  * Every check that does not pass (outputs differ, the optimised module does not build, or its run
@@ -59,11 +60,13 @@ type Outcome =
   | { kind: 'build failed'; error: string }
   | { kind: 'timeout'; stage: 'build' | 'run' | 'wall' | 'killed'; what: string };
 
+const sameOutput = (a: RunOutput, b: RunOutput) => a.status === b.status && a.stdout === b.stdout && a.stderr === b.stderr;
+
 /** The machine's doing, not the program's (starved of CPU, or killed from outside): no verdict, and none kept. */
 const notTheProgram = (o: Outcome) => o.kind === 'timeout' && (o.stage === 'wall' || o.stage === 'killed');
 
-/** -O0 outputs by IR hash (computed once per process); null: -O0 does not run cleanly. */
-const reference = new Map<string, RunOutput | null>();
+/** -O0 outputs by IR hash (computed once per process), or why the program is not checked. */
+const reference = new Map<string, RunOutput | { unchecked: string }>();
 /** Verdicts by (program, optimised module): different pass sequences often reach the same module. */
 const verdicts = new Map<string, SemanticsResult>();
 
@@ -89,40 +92,49 @@ const PRLIMIT = '/usr/bin/prlimit';
 const HAS_PRLIMIT = existsSync(PRLIMIT);
 
 /**
- * Builds `ir` with clang -O0 and runs it with `cpuMs` of CPU time and `wallFactor` times that of
- * wall time (without prlimit, the wall time is the limit and `cpuMs` of it a timeout).
+ * Builds `ir` with clang -O0 and runs it `runs` times, each with `cpuMs` of CPU time and
+ * `wallFactor` times that of wall time (without prlimit, the wall time is the limit and `cpuMs`
+ * of it a timeout). The outcomes in order: the build's alone when it fails, and no run after one
+ * that did not end on its own.
  */
-function buildAndRun(clang: string, ir: string, args: string[], cpuMs: number, wallFactor: number, buildMs: number, outputBytes = 1 << 28): Outcome {
+function buildAndRun(clang: string, ir: string, args: string[], cpuMs: number, wallFactor: number, buildMs: number, outputBytes = 1 << 28, runs = 1): [Outcome, ...Outcome[]] {
   const dir = mkdtempSync(join(tmpdir(), 'selfopt-sem-'));
   try {
     const ll = join(dir, 'm.ll'), exe = join(dir, 'm.exe');
     writeFileSync(ll, ir);
     const b = runSync(clang, ['-O0', '-w', ll, '-o', exe, '-lm'], undefined, buildMs, 1 << 26);
-    if (b.timedOut) return { kind: 'timeout', stage: 'build', what: `clang -O0 ran over ${buildMs} ms` };
-    if (!b.ok) return { kind: 'build failed', error: firstLines(b.message) };
-    const cpuS = Math.max(1, Math.ceil(cpuMs / 1000));
-    const wallMs = HAS_PRLIMIT ? Math.ceil(wallFactor * cpuS * 1000) : cpuS * 1000;
-    const r = runSync(...cpuBounded(exe, args, cpuS * 1000), undefined, wallMs, outputBytes);
-    if (r.timedOut && HAS_PRLIMIT) return { kind: 'timeout', stage: 'wall', what: `the run took over ${wallMs} ms of wall time without using its ${cpuS} s of CPU time (a busy machine)` };
-    if (r.timedOut) return { kind: 'timeout', stage: 'run', what: `the run went over ${wallMs} ms` };
-    // Output past the buffer: Node kills the run (SIGKILL, ENOBUFS). It ran, and wrote what -O0's
-    // run, which fitted, did not: an outcome to compare, not a CPU timeout.
-    if (r.error?.includes('ENOBUFS')) return { kind: 'ran', out: { status: `output past ${outputBytes} bytes`, stdout: r.stdout.toString(), stderr: r.stderr, ms: r.ms } };
-    if (r.error) return { kind: 'build failed', error: `the executable did not run: ${r.error}` };
-    if (HAS_PRLIMIT && r.signal === 'SIGXCPU') return { kind: 'timeout', stage: 'run', what: `the run used its ${cpuS} s of CPU time` };
-    // prlimit's SIGKILL comes a second after SIGXCPU, so not before the run has had its CPU time
-    // in wall time; a SIGKILL sooner is another's (the OOM killer's): no verdict on the program.
-    if (HAS_PRLIMIT && r.signal === 'SIGKILL') {
-      return r.ms >= cpuS * 1000
-        ? { kind: 'timeout', stage: 'run', what: `the run used its ${cpuS} s of CPU time` }
-        : { kind: 'timeout', stage: 'killed', what: `the run was killed (SIGKILL) after ${Math.round(r.ms)} ms, before its ${cpuS} s of CPU time (out of memory, or killed from outside)` };
-    }
-    // A crash is an outcome like an exit status: it must match -O0's, it is not a timeout.
-    const status = r.signal ? `signal ${r.signal}` : String(r.status);
-    return { kind: 'ran', out: { status, stdout: r.stdout.toString(), stderr: r.stderr, ms: r.ms } };
+    if (b.timedOut) return [{ kind: 'timeout', stage: 'build', what: `clang -O0 ran over ${buildMs} ms` }];
+    if (!b.ok) return [{ kind: 'build failed', error: firstLines(b.message) }];
+    const out: [Outcome, ...Outcome[]] = [runOnce(exe, args, cpuMs, wallFactor, outputBytes)];
+    while (out.length < runs && out[out.length - 1]!.kind === 'ran') out.push(runOnce(exe, args, cpuMs, wallFactor, outputBytes));
+    return out;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** One run of a built executable under the limits of buildAndRun. */
+function runOnce(exe: string, args: string[], cpuMs: number, wallFactor: number, outputBytes: number): Outcome {
+  const cpuS = Math.max(1, Math.ceil(cpuMs / 1000));
+  const wallMs = HAS_PRLIMIT ? Math.ceil(wallFactor * cpuS * 1000) : cpuS * 1000;
+  const r = runSync(...cpuBounded(exe, args, cpuS * 1000), undefined, wallMs, outputBytes);
+  if (r.timedOut && HAS_PRLIMIT) return { kind: 'timeout', stage: 'wall', what: `the run took over ${wallMs} ms of wall time without using its ${cpuS} s of CPU time (a busy machine)` };
+  if (r.timedOut) return { kind: 'timeout', stage: 'run', what: `the run went over ${wallMs} ms` };
+  // Output past the buffer: Node kills the run (SIGKILL, ENOBUFS). It ran, and wrote what -O0's
+  // run, which fitted, did not: an outcome to compare, not a CPU timeout.
+  if (r.error?.includes('ENOBUFS')) return { kind: 'ran', out: { status: `output past ${outputBytes} bytes`, stdout: r.stdout.toString(), stderr: r.stderr, ms: r.ms } };
+  if (r.error) return { kind: 'build failed', error: `the executable did not run: ${r.error}` };
+  if (HAS_PRLIMIT && r.signal === 'SIGXCPU') return { kind: 'timeout', stage: 'run', what: `the run used its ${cpuS} s of CPU time` };
+  // prlimit's SIGKILL comes a second after SIGXCPU, so not before the run has had its CPU time
+  // in wall time; a SIGKILL sooner is another's (the OOM killer's): no verdict on the program.
+  if (HAS_PRLIMIT && r.signal === 'SIGKILL') {
+    return r.ms >= cpuS * 1000
+      ? { kind: 'timeout', stage: 'run', what: `the run used its ${cpuS} s of CPU time` }
+      : { kind: 'timeout', stage: 'killed', what: `the run was killed (SIGKILL) after ${Math.round(r.ms)} ms, before its ${cpuS} s of CPU time (out of memory, or killed from outside)` };
+  }
+  // A crash is an outcome like an exit status: it must match -O0's, it is not a timeout.
+  const status = r.signal ? `signal ${r.signal}` : String(r.status);
+  return { kind: 'ran', out: { status, stdout: r.stdout.toString(), stderr: r.stderr, ms: r.ms } };
 }
 
 export function checkSemantics(inst: CompilerInstance, optimisedIr: string, subject: SemanticsSubject = {}, limits: SemanticsLimits = DEFAULT_LIMITS): SemanticsResult {
@@ -133,13 +145,19 @@ export function checkSemantics(inst: CompilerInstance, optimisedIr: string, subj
   const key = sha1(inst.ir);
   let ref = reference.get(key);
   if (ref === undefined) {
-    // lowercase runs ~16 s of CPU at -O0.
-    const o = buildAndRun(clang, inst.ir, args, limits.cpuMs, limits.wallFactor, limits.buildMs, limits.outputBytes);
-    ref = o.kind === 'ran' && o.out.status === '0' ? o.out : null;
-    if (o.kind === 'timeout' && notTheProgram(o)) return { checked: false, reason: 'timeout', note: `no verdict: -O0's ${o.what}` };
+    // lowercase runs ~16 s of CPU at -O0. It runs twice: a program that prints an address, the
+    // time or its pid gives other output run after run, and every answer, -O0's own included,
+    // would be called a miscompilation.
+    const [o, again] = buildAndRun(clang, inst.ir, args, limits.cpuMs, limits.wallFactor, limits.buildMs, limits.outputBytes, 2);
+    for (const x of [o, again]) if (x?.kind === 'timeout' && notTheProgram(x)) return { checked: false, reason: 'timeout', note: `no verdict: -O0's ${x.what}` };
+    if (o.kind !== 'ran' || o.out.status !== '0') ref = { unchecked: '-O0 build does not run cleanly' };
+    else if (again?.kind !== 'ran' || !sameOutput(o.out, again.out)) {
+      const second = again?.kind === 'ran' ? `exit ${again.out.status}, stdout ${again.out.stdout.length} bytes${again.out.stdout === o.out.stdout ? ' (same)' : ''}` : 'no output';
+      ref = { unchecked: `-O0's output varies from run to run (exit ${o.out.status}, stdout ${o.out.stdout.length} bytes, then ${second}): it prints what the program does not fix (an address, the time)` };
+    } else ref = o.out;
     reference.set(key, ref);
   }
-  if (ref === null) return { checked: false, note: '-O0 build does not run cleanly' };
+  if ('unchecked' in ref) return { checked: false, note: ref.unchecked };
   const vkey = `${key}\0${sha1(optimisedIr)}`;
   const known = verdicts.get(vkey);
   if (known) {
@@ -157,7 +175,7 @@ export function checkSemantics(inst: CompilerInstance, optimisedIr: string, subj
   // that does not finish, gives no verdict (semantics_ok absent, logged): that says nothing about
   // the program.
   const refMs = ref.ms;
-  const got = buildAndRun(clang, optimisedIr, args, Math.max(limits.cpuMs, Math.ceil(10 * refMs)), limits.wallFactor, limits.buildMs, limits.outputBytes);
+  const [got] = buildAndRun(clang, optimisedIr, args, Math.max(limits.cpuMs, Math.ceil(10 * refMs)), limits.wallFactor, limits.buildMs, limits.outputBytes);
   let v: SemanticsResult;
   if (got.kind === 'timeout' && got.stage !== 'run') {
     v = { checked: false, reason: 'timeout', note: `no verdict: ${got.what}` };
@@ -167,7 +185,7 @@ export function checkSemantics(inst: CompilerInstance, optimisedIr: string, subj
     v = { checked: true, same: false, reason: 'build failed', note: `optimised module does not build: ${got.error}` };
   } else {
     const o = got.out;
-    v = o.status === ref.status && o.stdout === ref.stdout && o.stderr === ref.stderr
+    v = sameOutput(ref, o)
       ? { checked: true, same: true }
       : {
           checked: true, same: false, reason: 'outputs differ',

@@ -12,6 +12,7 @@ import { geneticAlgorithm, greedySearch } from '../../../src/problems/compiler/h
 import { countTrace } from '../../../src/problems/compiler/picture.js';
 import { compilerProblem } from '../../../src/problems/compiler/index.js';
 import { skip, dir, TINY, tiny } from './fixtures.js';
+import { loadProgram, programFromPath } from '../../../src/problems/compiler/instances.js';
 
 test('a search count real opt reproduces within RECOUNTS runs is LLVM\'s nondeterminism (reported, the first count kept); one it never gives is an error', () => {
   const runs = (xs: number[]) => { let i = 0; return () => { const x = xs[i++]; if (x === undefined) throw new Error('recounted too often'); return x; }; };
@@ -136,6 +137,18 @@ function semanticsLog(): { instance?: string; solver?: string; passes?: string[]
   const f = join(dir, 'cache', 'compiler', 'semantics.jsonl');
   return existsSync(f) ? readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l)) : [];
 }
+
+test('semantics: a program whose output varies from run to run (its pid) is not checked, rather than every answer, -O0 too, called wrong', { skip }, async () => {
+  const { checkSemantics } = await import('../../../src/problems/compiler/semantics.js');
+  const f = join(dir, 'pid.c');
+  writeFileSync(f, '#include <stdio.h>\n#include <unistd.h>\nint main(void) { printf("%d\\n", (int)getpid()); return 0; }\n');
+  const inst = loadProgram(programFromPath(f));
+  const v = checkSemantics(inst, inst.ir, { solver: 'O0' });
+  assert.deepEqual([v.checked, v.same, v.reason], [false, undefined, undefined]);
+  assert.match(v.note ?? '', /^-O0's output varies from run to run/);
+  assert.equal(evaluateCompiler(inst, { passes: [], pipeline: 'default<Oz>' }, { seed: 1, rng: new Rng(1), quick: true, options: {}, solveMs: 0 }).semantics_ok, undefined);
+  assert.equal(semanticsLog().find((l) => l.instance === inst.id), undefined);
+});
 
 test('semantics: the limit is CPU time; a run that uses it up is a logged timeout, one starved of CPU by a busy machine gives no verdict', { skip: skip || (existsSync('/usr/bin/prlimit') ? false : 'no prlimit') }, async () => {
   const { checkSemantics } = await import('../../../src/problems/compiler/semantics.js');
