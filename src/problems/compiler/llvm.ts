@@ -32,10 +32,13 @@ export type LlvmTool = 'clang' | 'opt' | 'llvm-dis' | 'llvm-link' | 'llvm-as';
 
 const found = new Map<LlvmTool, string | null>();
 
+/** The variable that names a tool's path: SELFOPT_OPT, SELFOPT_LLVM_DIS, ... */
+const envName = (tool: LlvmTool) => `SELFOPT_${tool.toUpperCase().replace('-', '_')}`;
+
 /** The tool's path, or undefined when it is not installed. */
 export function findTool(tool: LlvmTool): string | undefined {
   if (found.has(tool)) return found.get(tool) ?? undefined;
-  const env = process.env[`SELFOPT_${tool.toUpperCase().replace('-', '_')}`];
+  const env = process.env[envName(tool)];
   const dirs = (process.env.PATH ?? '/usr/bin').split(delimiter).filter(Boolean);
   const candidates = env ? [env] : [...dirs.map((d) => join(d, tool)), ...dirs.map((d) => join(d, `${tool}-14`)), `/usr/lib/llvm-14/bin/${tool}`];
   let hit: string | null = null;
@@ -57,7 +60,10 @@ export function requireTool(tool: LlvmTool): string {
   const p = findTool(tool);
   if (!p) {
     const pkg = tool === 'clang' ? 'clang' : 'llvm';
-    throw new SelfoptError(`${tool} is not installed`, 'compiler problem', `LLVM 14's ${tool} on PATH: \`apt-get install ${pkg}\` (Debian/Ubuntu), or set $SELFOPT_${tool.toUpperCase().replace('-', '_')} to its path`);
+    const name = envName(tool), set = process.env[name];
+    // Set, the variable is the only place looked at: saying the tool is not installed misleads.
+    if (set) throw new SelfoptError(`$${name} = ${set} is not an executable file`, 'compiler problem', `the path of LLVM 14's ${tool}, or $${name} unset to find it on PATH`);
+    throw new SelfoptError(`${tool} is not installed`, 'compiler problem', `LLVM 14's ${tool} on PATH: \`apt-get install ${pkg}\` (Debian/Ubuntu), or set $${name} to its path`);
   }
   return p;
 }

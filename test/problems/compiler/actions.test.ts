@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { SelfoptError } from '../../../src/core/errors.js';
 import { Rng } from '../../../src/core/rng.js';
 import { DataPath } from '../../../src/core/data.js';
@@ -130,6 +131,15 @@ int main(int c, char **v) { LLVMContextRef ctx = LLVMContextCreate(); LLVMMemory
     assert.ok(r.ok, r.message);
     assert.equal(Number(r.stdout.toString()), countInstructions(ir), `module ${i}`);
   });
+});
+
+test('a $SELFOPT_<TOOL> that names no executable is that error, not \'not installed\'', () => {
+  // In a child: findTool remembers what it found, and this process has looked for every tool.
+  const llvm = new URL('../../../src/problems/compiler/llvm.js', import.meta.url).href;
+  const code = `import('${llvm}').then((m) => { try { m.requireTool('llvm-as'); } catch (e) { console.log(e.message); } })`;
+  const r = spawnSync(process.execPath, ['-e', code], { env: { ...process.env, SELFOPT_LLVM_AS: '/nonexistent/llvm-as' }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^\$SELFOPT_LLVM_AS = \/nonexistent\/llvm-as is not an executable file \(at compiler problem\); expected the path of LLVM 14's llvm-as/);
 });
 
 test('runSync tells an exit status, a crash, a timeout and a missing program apart', () => {
