@@ -43,6 +43,8 @@ function rowMax(op: string, x: Storage, o: number, d: number, mask: Mask | null,
   // Logits of -Infinity mask entries too (PyTorch's masked_fill idiom); if they mask all of a row,
   // x - max is NaN everywhere, a silent garbage distribution.
   if (m === -Infinity) throw opError(op, `row ${r} of x ${shapeStr(shape)} has no allowed entry with a finite logit (all -Infinity or NaN)`, 'at least one allowed entry with a finite logit in every row');
+  // +Infinity - max is NaN too: a diverged net, not a distribution.
+  if (m === Infinity) throw opError(op, `row ${r} of x ${shapeStr(shape)} has an allowed logit of +Infinity`, 'finite logits (-Infinity only where an entry is masked)');
   return m;
 }
 
