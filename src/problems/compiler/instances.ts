@@ -302,7 +302,9 @@ export function instanceRefOf(p: ProgramSpec): InstanceRef {
   return {
     id: p.id,
     source: p.source === 'own' ? 'generated' : p.source === 'file' ? 'file' : 'real',
-    path: p.source === 'file' ? p.files.length === 1 ? p.files[0] : dirname(p.files[0]!) : undefined,
+    // The path as given, which the id holds: a directory of one .c file is still the directory
+    // (its files' headers are found with -I on it; loaded as the file, they were not).
+    path: p.source === 'file' ? p.id.slice('file:'.length) : undefined,
     params: p.root ? { subset: p.subset, bytes: p.bytes, root: p.root } : { subset: p.subset, bytes: p.bytes },
     split: splitOf(p.subset),
     description: `${p.source === 'own' ? 'selfopt\'s own C program' : p.source === 'file' ? 'C program from the command line' : 'llvm-test-suite C program'}, ${p.files.length} file(s), ${p.bytes} bytes of source, ${p.subset} subset`,

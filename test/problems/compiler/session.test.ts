@@ -12,6 +12,7 @@ import { OptSession, sha1, withoutLocalNames } from '../../../src/problems/compi
 import { loadProgram, programFromPath } from '../../../src/problems/compiler/instances.js';
 import { CompilerEnv } from '../../../src/problems/compiler/env.js';
 import { evaluateCompiler } from '../../../src/problems/compiler/evaluate.js';
+import { compilerProblem } from '../../../src/problems/compiler/index.js';
 import { closeIdleServers, optServerBinary, optServerBuildError, serverStats } from '../../../src/problems/compiler/opt-server.js';
 import { skip, dir, tiny, own, STABLE } from './fixtures.js';
 
@@ -108,6 +109,18 @@ test('a program from the command line is rebuilt when a header it includes chang
   const after = loadProgram(programFromPath(main));
   assert.match(after.ir, /define internal i32 @sq/);
   assert.ok(after.countO0 > before.countO0, `${after.countO0} > ${before.countO0}`);
+});
+
+test('a directory of one .c file stays a directory program: its id, and its own headers found with -I', { skip }, async () => {
+  const d = join(dir, 'one-file-dir');
+  mkdirSync(d, { recursive: true });
+  writeFileSync(join(d, 'foo.h'), '#define V 7\n');
+  writeFileSync(join(d, 'main.c'), '#include <foo.h>\nint main(void) { return V - 7; }\n');
+  const ref = compilerProblem.resolveInstance!(d, { data: new DataPath(), quick: false });
+  assert.deepEqual([ref.id, ref.path], [`file:${d}`, d]);
+  const inst = await compilerProblem.load(ref);
+  assert.equal(inst.error, undefined);
+  assert.equal(inst.id, ref.id);
 });
 
 test('opt-server gives byte-identical modules to opt, and failures as opt does', { skip }, (t) => {
