@@ -3,6 +3,7 @@
  * LLVM 14: choose a sequence of `opt` passes that leaves a C program's IR with as few
  * instructions as possible; scored as -Oz's count over the solver's (> 1 beats -Oz).
  */
+import { existsSync } from 'node:fs';
 import type { InstanceContext, InstanceRef, Problem } from '../../core/problem.js';
 import { SelfoptError, unknownName } from '../../core/errors.js';
 import {
@@ -80,7 +81,9 @@ export const compilerProblem: Problem<CompilerInstance, PassSequence> = {
   resolveInstance(name, ctx): InstanceRef {
     const p = allPrograms(ctx).find((q) => q.id === name);
     if (p) return instanceRefOf(p);
-    if (name.includes('/') && !/^(own|ss|ms)\//.test(name) || name.endsWith('.c')) return instanceRefOf(programFromPath(name));
+    // A name that is no id is a path when it looks like one or names something on disk (a
+    // directory in the working directory, `--instances myprog`, has neither a slash nor .c).
+    if (name.includes('/') && !/^(own|ss|ms)\//.test(name) || name.endsWith('.c') || existsSync(name)) return instanceRefOf(programFromPath(name));
     throw unknownName('instance', name, allPrograms(ctx).map((q) => q.id), 'compiler problem (ids are own/<name>, ss/<dir>/<name>, ms/<dir>/<name>, or a path to a .c file or a directory of .c files)');
   },
 

@@ -123,6 +123,21 @@ test('a directory of one .c file stays a directory program: its id, and its own 
   assert.equal(inst.id, ref.id);
 });
 
+test('--instances takes a program directory in the working directory by its bare name', () => {
+  const d = join(dir, 'bare');
+  mkdirSync(join(d, 'myprog'), { recursive: true });
+  writeFileSync(join(d, 'myprog', 'main.c'), 'int main(void) { return 0; }\n');
+  const cwd = process.cwd();
+  process.chdir(d);
+  try {
+    const ref = compilerProblem.resolveInstance!('myprog', { data: new DataPath(), quick: false });
+    assert.deepEqual([ref.id, ref.source, ref.path], [`file:${join(d, 'myprog')}`, 'file', join(d, 'myprog')]);
+    assert.throws(() => compilerProblem.resolveInstance!('nothing-here', { data: new DataPath(), quick: false }), /unknown instance 'nothing-here'/);
+  } finally {
+    process.chdir(cwd);
+  }
+});
+
 test('opt-server gives byte-identical modules to opt, and failures as opt does', { skip }, (t) => {
   const exe = optServerBinary();
   if (!exe) return t.skip(`opt-server cannot be built here: ${optServerBuildError()}`);
