@@ -252,14 +252,15 @@ test('logits of -Infinity act as masked entries: entropy and its gradient match 
   assertClose(ops.logSoftmax(xi).data.filter(Number.isFinite), ops.logSoftmax(xm, mask).data.filter(Number.isFinite), 1e-12, 'logSoftmax');
 });
 
-test('a row with no finite allowed logit, a +Infinity one, or no categories at all, is an error, not NaN', () => {
+test('a row with no finite allowed logit, a +Infinity or NaN one, or no categories at all, is an error, not NaN', () => {
   const x = tensor([0, 1, -Infinity, -Infinity], [2, 2]);
   for (const op of ['softmax', 'logSoftmax', 'categoricalEntropy'] as const) {
     assert.throws(() => ops[op](x), new RegExp(`${op}: row 1 of x \\[2,2\\] has no allowed entry with a finite logit`));
     assert.throws(() => ops[op](tensor([-Infinity, 3], [1, 2]), new Uint8Array([1, 0])), /row 0 of x \[1,2\] has no allowed entry with a finite logit/);
     assert.throws(() => ops[op](zeros([3, 0])), new RegExp(`${op}: x \\[3,0\\] has no categories`));
     assert.throws(() => ops[op](tensor([0, Infinity, 1], [1, 3])), new RegExp(`${op}: row 0 of x \\[1,3\\] has an allowed logit of \\+Infinity`));
-    assert.deepEqual(Array.from(ops.softmax(tensor([0, Infinity, 1], [1, 3]), new Uint8Array([1, 0, 1])).data, (v) => v > 0), [true, false, true]); // masked: never read
+    assert.throws(() => ops[op](tensor([0, 1, 2, 3, NaN, 5], [2, 3])), new RegExp(`${op}: x\\[1, 1\\] of x \\[2,3\\] is NaN`));
+    assert.deepEqual(Array.from(ops.softmax(tensor([0, Infinity, NaN, 1], [1, 4]), new Uint8Array([1, 0, 0, 1])).data, (v) => v > 0), [true, false, false, true]); // masked: never read
   }
   assert.deepEqual(ops.categoricalEntropy(zeros([0, 4])).shape, [0]); // no rows: nothing to check
 });

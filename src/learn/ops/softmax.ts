@@ -37,13 +37,17 @@ function rowMax(op: string, x: Storage, o: number, d: number, mask: Mask | null,
   for (let j = 0; j < d; j++) {
     if (mask !== null && mask[mo + j] === 0) continue;
     any = true;
-    if (x[o + j]! > m) m = x[o + j]!;
+    const v = x[o + j]!;
+    // One NaN makes the whole row's log-sum-exp NaN, and sampling from it silently took the last
+    // allowed action: a diverged net, not a distribution.
+    if (Number.isNaN(v)) throw opError(op, `x[${r}, ${j}] of x ${shapeStr(shape)} is NaN (an allowed entry)`, 'finite logits (-Infinity only where an entry is masked)');
+    if (v > m) m = v;
   }
   if (!any) throw opError(op, `row ${r} of x ${shapeStr(shape)} has every entry masked`, 'at least one allowed entry (mask = 1) in every row');
   // Logits of -Infinity mask entries too (PyTorch's masked_fill idiom); if they mask all of a row,
   // x - max is NaN everywhere, a silent garbage distribution.
-  if (m === -Infinity) throw opError(op, `row ${r} of x ${shapeStr(shape)} has no allowed entry with a finite logit (all -Infinity or NaN)`, 'at least one allowed entry with a finite logit in every row');
-  // +Infinity - max is NaN too: a diverged net, not a distribution.
+  if (m === -Infinity) throw opError(op, `row ${r} of x ${shapeStr(shape)} has no allowed entry with a finite logit (all -Infinity)`, 'at least one allowed entry with a finite logit in every row');
+  // +Infinity - max is NaN too.
   if (m === Infinity) throw opError(op, `row ${r} of x ${shapeStr(shape)} has an allowed logit of +Infinity`, 'finite logits (-Infinity only where an entry is masked)');
   return m;
 }
