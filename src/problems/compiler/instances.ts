@@ -276,10 +276,15 @@ export function bitcodeToIr(bitcode: Uint8Array, where: string): string {
   return r.stdout.toString();
 }
 
-/** Instruction count after a standard pipeline (`default<Oz>`), or -1 when opt failed. */
-export function countAfter(ir: string, pipeline: string): number {
+/**
+ * Instruction count after a standard pipeline (`default<Oz>`). A failed opt (a timeout on a busy
+ * machine) is an error: its -1 was cached as the program's count for good, and every ratio to it
+ * came out negative.
+ */
+export function countAfter(ir: string, pipeline: string, where: string): number {
   const r = runSync(requireTool('opt'), [...OPT_TEXT, `-passes=${pipeline}`, '-'], ir, 600_000);
-  return r.ok ? countInstructions(r.stdout.toString()) : -1;
+  if (!r.ok) throw new SelfoptError(`opt -passes=${pipeline} failed: ${firstLines(r.message)}`, where, `the program's reference count after ${pipeline} (nothing is cached; a rerun tries again)`);
+  return countInstructions(r.stdout.toString());
 }
 
 /** Builds a program and measures its reference counts (-O0, -Oz, -O3). */
@@ -291,8 +296,9 @@ export function loadProgram(p: ProgramSpec): CompilerInstance {
   const countO0 = countInstructions(ir);
   let counts: { oz: number; o3: number } | undefined;
   if (existsSync(countsFile)) counts = JSON.parse(readFileSync(countsFile, 'utf8')) as { oz: number; o3: number };
-  if (!counts) {
-    counts = { oz: countAfter(ir, 'default<Oz>'), o3: countAfter(ir, 'default<O3>') };
+  // A -1 is a failed opt that older versions cached: measured again.
+  if (!counts || counts.oz < 0 || counts.o3 < 0) {
+    counts = { oz: countAfter(ir, 'default<Oz>', p.id), o3: countAfter(ir, 'default<O3>', p.id) };
     writeFileAtomic(countsFile, JSON.stringify(counts));
   }
   return { id: p.id, program: p, ir, countO0, countOz: counts.oz, countO3: counts.o3 };

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { SelfoptError } from '../../../src/core/errors.js';
 import { tempDir } from '../../tmp.js';
@@ -14,7 +15,8 @@ import { CompilerEnv } from '../../../src/problems/compiler/env.js';
 import { evaluateCompiler } from '../../../src/problems/compiler/evaluate.js';
 import { compilerProblem } from '../../../src/problems/compiler/index.js';
 import { closeIdleServers, optServerBinary, optServerBuildError, serverStats } from '../../../src/problems/compiler/opt-server.js';
-import { skip, dir, tiny, own, STABLE } from './fixtures.js';
+import { skip, dir, tiny, own, STABLE, TINY } from './fixtures.js';
+import { requireTool } from '../../../src/problems/compiler/llvm.js';
 
 test('state cache: a revisited (state, pass) starts no opt; an unknown pass is a recorded failure', { skip }, () => {
   const inst = tiny();
@@ -136,6 +138,23 @@ test('--instances takes a program directory in the working directory by its bare
   } finally {
     process.chdir(cwd);
   }
+});
+
+test('a failed -Oz reference count is one clear error and not cached: a later load measures it (a cached -1 made every ratio negative)', { skip }, () => {
+  const d = join(dir, 'oz-fails');
+  mkdirSync(d, { recursive: true });
+  const f = join(d, 'p.c');
+  writeFileSync(f, TINY);
+  // An opt that fails on default<Oz> only, as a timeout on a busy machine does; in a child,
+  // since this process has found the real opt already.
+  const wrapper = join(d, 'opt');
+  writeFileSync(wrapper, `#!/bin/sh\ncase "$*" in *'default<Oz>'*) echo simulated failure >&2; exit 1;; esac\nexec '${requireTool('opt')}' "$@"\n`, { mode: 0o755 });
+  const instances = new URL('../../../src/problems/compiler/instances.js', import.meta.url).href;
+  const code = `import('${instances}').then((m) => { try { const i = m.loadProgram(m.programFromPath(${JSON.stringify(f)})); console.log('countOz', i.countOz); } catch (e) { console.log(e.message); } })`;
+  const r = spawnSync(process.execPath, ['-e', code], { env: { ...process.env, SELFOPT_OPT: wrapper }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^opt -passes=default<Oz> failed: simulated failure \(at file:.*p\.c\)/);
+  assert.ok(loadProgram(programFromPath(f)).countOz > 0);
 });
 
 test('opt-server gives byte-identical modules to opt, and failures as opt does', { skip }, (t) => {
