@@ -200,10 +200,9 @@ function clangVersion(): string {
 
 export type BuildResult = { ok: true; bitcode: Buffer; cached: boolean } | { ok: false; error: string };
 
-/** Compiles a program to one unoptimised bitcode module (cached by content). */
-export function buildBitcode(p: ProgramSpec): BuildResult {
+/** Compiles a program to one unoptimised bitcode module (cached by content: `h`, its createKey). */
+export function buildBitcode(p: ProgramSpec, h = createKey(p)): BuildResult {
   const clang = requireTool('clang');
-  const h = createKey(p);
   const cached = join(cacheDir(), 'bc', `${h}.bc`);
   if (existsSync(cached)) return { ok: true, bitcode: readFileSync(cached), cached: true };
   const failed = join(cacheDir(), 'bc', `${h}.failed`);
@@ -289,9 +288,11 @@ export function countAfter(ir: string, pipeline: string, where: string): number 
 
 /** Builds a program and measures its reference counts (-O0, -Oz, -O3). */
 export function loadProgram(p: ProgramSpec): CompilerInstance {
-  const b = buildBitcode(p);
+  // One key for both files: for a program from the command line it costs a clang -MM.
+  const key = createKey(p);
+  const b = buildBitcode(p, key);
   if (!b.ok) return { id: p.id, program: p, ir: '', countO0: 0, countOz: 0, countO3: 0, error: b.error };
-  const countsFile = join(cacheDir(), 'bc', `${createKey(p)}.counts.json`);
+  const countsFile = join(cacheDir(), 'bc', `${key}.counts.json`);
   const ir = bitcodeToIr(b.bitcode, p.id);
   const countO0 = countInstructions(ir);
   let counts: { oz: number; o3: number } | undefined;
