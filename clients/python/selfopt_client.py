@@ -168,14 +168,18 @@ class Client:
         headers = {} if token is None else {"Authorization": f"Bearer {token}"}
         self.ws = None
         self.conn = None
-        if u.scheme == "ws":
-            self.ws = _WebSocket(u.hostname, u.port or 80, path, headers, timeout)
-        else:
-            self.path = path
-            self.conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=timeout)
-            self.headers = dict(headers, **{"Content-Type": "application/json"})
         self._next_id = 0
-        self.server = self.call("hello", client="selfopt_client.py")
+        try:
+            if u.scheme == "ws":
+                self.ws = _WebSocket(u.hostname, u.port or 80, path, headers, timeout)
+            else:
+                self.path = path
+                self.conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=timeout)
+                self.headers = dict(headers, **{"Content-Type": "application/json"})
+            self.server = self.call("hello", client="selfopt_client.py")
+        except ConnectionRefusedError as e:
+            # The bare "[Errno 111] Connection refused" names neither the address nor the likely cause.
+            raise ConnectionRefusedError(e.errno, f"cannot connect to {url}: connection refused; is `selfopt serve` running there?") from None
 
     def call(self, op, **fields):
         self._next_id += 1

@@ -251,3 +251,18 @@ test('python3 client with a token (Authorization header on the WebSocket upgrade
     await s.close();
   }
 });
+
+test('python3 client: a refused connection names the url and says to start selfopt serve, on ws:// and http://', { skip }, async () => {
+  // A port that nothing listens on: one the system just gave out and took back.
+  const { createServer } = await import('node:net');
+  const probe = createServer();
+  await new Promise<void>((ok) => probe.listen(0, '127.0.0.1', ok));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise((ok) => probe.close(ok));
+  for (const scheme of ['ws', 'http']) {
+    const url = `${scheme}://127.0.0.1:${port}/v1`;
+    const code = `import sys; sys.path.insert(0, ${JSON.stringify(CLIENT_DIR)})\nfrom selfopt_client import Client\ntry:\n    Client(${JSON.stringify(url)})\nexcept ConnectionRefusedError as e:\n    print(e)`;
+    const { stdout } = await run('python3', ['-c', code], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+    assert.equal(stdout.trim(), `[Errno 111] cannot connect to ${url}: connection refused; is \`selfopt serve\` running there?`);
+  }
+});
