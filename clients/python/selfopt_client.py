@@ -23,6 +23,7 @@ import base64
 import hashlib
 import http.client
 import json
+import operator
 import os
 import socket
 import struct
@@ -257,7 +258,11 @@ class SelfoptEnv(_Base):
     def reset(self, seed=None, options=None):
         fields = {"session": self.session}
         if seed is not None:
-            fields["seed"] = int(seed)
+            # An integer (numpy's too), as Gymnasium asks; int() would turn a seed of 1.5 into 1 without a word.
+            try:
+                fields["seed"] = operator.index(seed)
+            except TypeError:
+                raise TypeError(f"seed must be an integer, got {seed!r}") from None
         if options is not None:
             fields["options"] = options
         if _gym is not None and seed is not None:

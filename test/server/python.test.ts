@@ -266,3 +266,20 @@ test('python3 client: a refused connection names the url and says to start selfo
     assert.equal(stdout.trim(), `[Errno 111] cannot connect to ${url}: connection refused; is \`selfopt serve\` running there?`);
   }
 });
+
+test('python3 env.reset: a seed that is not an integer is refused, not rounded; an integer-like one (a numpy integer) is taken', { skip }, async () => {
+  const url = server.url.replace(/^http/, 'ws');
+  const code = [
+    `import sys; sys.path.insert(0, ${JSON.stringify(CLIENT_DIR)})`,
+    'from selfopt_client import SelfoptEnv',
+    `env = SelfoptEnv('chain', {'length': 4, 'slip': 0.5}, url=${JSON.stringify(url)})`,
+    'try:\n    env.reset(seed=1.5)\nexcept TypeError as e:\n    print(e)',
+    'class Seed:\n    def __index__(self):\n        return 7',
+    'a = [env.reset(seed=Seed())[0]] + [env.step(1)[0] for _ in range(3)]',
+    'b = [env.reset(seed=7)[0]] + [env.step(1)[0] for _ in range(3)]',
+    'print(a == b)',
+    'env.close()',
+  ].join('\n');
+  const { stdout } = await run('python3', ['-c', code], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+  assert.equal(stdout.trim(), 'seed must be an integer, got 1.5\nTrue');
+});
