@@ -77,12 +77,13 @@ export class ProtocolError extends Error {
   }
 }
 
-const Id = z.union([z.string().max(128), z.number().int()]);
+// A union's own message when no member fits; zod's default was a bare "Invalid input", which says nothing of what was expected.
+const Id = z.union([z.string().max(128), z.number().int()], { error: 'expected a string (at most 128 characters) or an integer' });
 const SessionId = z.string().min(1).max(64);
 const Options = z.record(z.string(), z.unknown());
 /** Rng folds any integer to 32 bits; we accept the safe integers so that no seed is silently rounded. */
 const Seed = z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER);
-const Action = z.union([z.number(), z.array(z.number()).max(1 << 16)]);
+const Action = z.union([z.number(), z.array(z.number()).max(1 << 16)], { error: `expected an integer (a Discrete or MaskedDiscrete action) or an array of at most ${1 << 16} numbers (a Box action)` });
 
 const base = { v: z.number(), id: Id };
 export const Requests = {

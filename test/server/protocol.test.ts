@@ -131,6 +131,22 @@ test('missing, ill-typed and unknown fields are bad_request with the path of the
   await stillServing();
 });
 
+test('an id or action of the wrong kind says what was expected, not just "Invalid input"', async () => {
+  const { session } = await a.ok('make', { env: 'chain' });
+  for (const action of [true, 'left', { a: 1 }, new Array((1 << 16) + 1).fill(0)]) {
+    const r = await a.call('step', { session, action });
+    assertError(r, 'bad_request', '$.action');
+    assert.equal(r.error!.message, '$.action: expected an integer (a Discrete or MaskedDiscrete action) or an array of at most 65536 numbers (a Box action)');
+  }
+  for (const id of [1.5, { x: 1 }, null]) {
+    const r = await a.raw(JSON.stringify({ v: 1, id, op: 'hello' }));
+    assertError(r, 'bad_request', '$.id');
+    assert.equal(r.error!.message, '$.id: expected a string (at most 128 characters) or an integer');
+  }
+  await a.ok('close', { session });
+  await stillServing();
+});
+
 test('an env too large to allocate or send is bad_options on make, with the path of the size', async () => {
   // Each of these was an `internal` error (a RangeError on allocation), on make or on every reset.
   const tooBig = [
