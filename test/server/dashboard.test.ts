@@ -278,3 +278,17 @@ test('in headless Chromium: a link naming an unknown problem shows the first pro
     assert.deepEqual(errors, []);
   });
 });
+
+test('in headless Chromium: a link followed in a tab already on the dashboard shows what it names, not the filters the tab had', { skip: skipBrowser, timeout: 120_000 }, async () => {
+  await inChromium(async (page, errors) => {
+    await page.goto(`${base}#problem=partition&instance=mesh_2k_k2&solver=multilevel`);
+    await page.waitForFunction(() => document.querySelectorAll('#results tbody tr[data-solver]').length === 1);
+    // Only the hash changes: the page is not reloaded, the hashchange handler reads the link.
+    await page.goto(`${base}#problem=partition`);
+    await page.waitForFunction((n) => document.querySelectorAll('#results tbody tr[data-solver]').length === n, INSTANCES.length * SOLVERS.length);
+    assert.equal(await page.inputValue('#f-instance'), '');
+    assert.equal(await page.inputValue('#f-solver'), '');
+    assert.doesNotMatch(page.url(), /instance=|solver=/);
+    assert.deepEqual(errors, []);
+  });
+});

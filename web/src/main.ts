@@ -39,6 +39,19 @@ function readHash(): Partial<View> {
   return out;
 }
 
+/** The problem a view without one shows: the first with results. */
+function firstProblem(): ProblemInfo | undefined {
+  return problems.find((p) => runs.some((r) => r.problems.includes(p.name))) ?? problems[0];
+}
+
+/**
+ * The view a URL hash names. What it leaves out is the default, not what the tab showed before,
+ * so a link shows the same in a tab already on the dashboard as in a new one.
+ */
+function viewOf(h: Partial<View>): View {
+  return { problem: h.problem ?? firstProblem()?.name ?? '', run: h.run ?? '', instance: h.instance ?? ALL, solver: h.solver ?? ALL, metric: h.metric ?? '' };
+}
+
 function writeHash(): void {
   const p = new URLSearchParams();
   const token = new URLSearchParams(location.hash.slice(1)).get('token');
@@ -61,10 +74,7 @@ function options(select: HTMLSelectElement, items: { value: string; label: strin
 async function main(): Promise<void> {
   status('loading…');
   [problems, runs] = await Promise.all([api.problems(), api.runs()]);
-  const withResults = problems.filter((p) => runs.some((r) => r.problems.includes(p.name)));
-  const h = readHash();
-  const first = withResults[0] ?? problems[0];
-  view = { problem: h.problem ?? first?.name ?? '', run: h.run ?? '', instance: h.instance ?? ALL, solver: h.solver ?? ALL, metric: h.metric ?? '' };
+  view = viewOf(readHash());
   for (const [id, key] of [['f-problem', 'problem'], ['f-run', 'run'], ['f-instance', 'instance'], ['f-solver', 'solver'], ['f-metric', 'metric']] as const) {
     $<HTMLSelectElement>(id).addEventListener('change', (e) => {
       view[key] = (e.target as HTMLSelectElement).value;
@@ -98,7 +108,7 @@ async function render(): Promise<void> {
   let unknown: string | undefined;
   if (problems.length > 0 && !problems.some((p) => p.name === view.problem)) {
     unknown = view.problem;
-    view = { problem: (problems.find((p) => runs.some((r) => r.problems.includes(p.name))) ?? problems[0]!).name, run: '', instance: ALL, solver: ALL, metric: '' };
+    view = viewOf({});
   }
   const problem = problems.find((p) => p.name === view.problem);
   options($('f-problem'), problems.map((p) => ({ value: p.name, label: `${p.name}${runs.some((r) => r.problems.includes(p.name)) ? '' : ' (no results)'}` })), view.problem);
@@ -259,9 +269,9 @@ function drawCurves(problem: ProblemInfo, list: Curve[]): void {
 }
 
 window.addEventListener('hashchange', () => {
-  const h = readHash();
-  if (Object.entries(h).some(([k, v]) => view[k as keyof View] !== v)) {
-    view = { ...view, ...h };
+  const next = viewOf(readHash());
+  if (Object.entries(next).some(([k, v]) => view[k as keyof View] !== v)) {
+    view = next;
     rerender();
   }
 });
