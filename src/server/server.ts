@@ -88,6 +88,11 @@ function bearer(req: IncomingMessage): string | undefined {
   return m ? m[1]!.trim() : undefined;
 }
 
+/** A request's path without its query string. */
+function pathOf(req: IncomingMessage): string {
+  return (req.url ?? '').split('?')[0]!;
+}
+
 /** The message-level core: one request text in, one reply text out. Transport-free, so tests can drive it. */
 export class SessionTable {
   private readonly sessions = new Map<string, Session>();
@@ -256,13 +261,16 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
 
   const dashboard = options.dashboard ? new Dashboard(options.dashboard) : undefined;
   const http = createServer({ noDelay: true }, (req, res) => {
-    if (dashboard && req.method === 'GET' && req.url !== '/v1') {
+    // Routed on the path without its query, as WebSocket upgrades are: POST /v1?client=x was a 404
+    // saying "the protocol is POST /v1", and GET /v1?x the dashboard's page.
+    const onProtocol = pathOf(req) === '/v1';
+    if (dashboard && req.method === 'GET' && !onProtocol) {
       return dashboard.handle(req, res, options.token === undefined || tokenMatches(bearer(req), options.token));
     }
-    if (req.url !== '/v1' || req.method !== 'POST') {
+    if (!onProtocol || req.method !== 'POST') {
       const e = new ProtocolError('bad_request', `${req.method} ${req.url}: the protocol is POST /v1 (or a WebSocket on /v1)`, null);
       req.resume();
-      return send(res, req.url !== '/v1' ? 404 : 405, errorReply(null, e));
+      return send(res, onProtocol ? 405 : 404, errorReply(null, e));
     }
     const socket = req.socket;
     let conn = httpConns.get(socket);
@@ -309,7 +317,7 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
   // Upgrades are routed here rather than by ws's `path` option, whose refusal of another path is a
   // bare `400 Bad Request`: a client that asked for ws://HOST:PORT/ is told where the protocol is.
   http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    const pathname = (req.url ?? '').split('?')[0];
+    const pathname = pathOf(req);
     if (pathname === '/v1') return wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
     const body = errorReply(null, new ProtocolError('bad_request', `WebSocket on ${pathname || '(no path)'}: the protocol is a WebSocket on /v1 (or POST /v1)`, null));
     socket.on('error', () => {});

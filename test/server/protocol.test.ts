@@ -271,6 +271,23 @@ test('HTTP POST /v1: one-shot calls, and sessions that live on a keep-alive conn
   assert.equal((await fetch(server.url)).status, 405);
 });
 
+test('HTTP POST /v1 with a query string is the protocol, as a WebSocket on /v1 with one is; GET /v1 with one is not the dashboard', async () => {
+  const s = await serve({ port: 0, log: () => {}, dashboard: { store: '/nonexistent/results.duckdb', trainDir: '/nonexistent/train' } });
+  try {
+    const hello = await post(`${s.url}?client=curl`, msg('hello'));
+    assert.equal(hello.status, 200, JSON.stringify(hello.reply));
+    assert.equal(hello.reply.result.protocol, 1);
+    const ws = await WsClient.open(`${s.url}?client=ws`);
+    assert.equal((await ws.ok('hello')).protocol, 1);
+    await ws.close();
+    const get = await fetch(`${s.url}?client=curl`);
+    assert.equal(get.status, 405);
+    assert.equal(((await get.json()) as { ok: boolean }).ok, false);
+  } finally {
+    await s.close();
+  }
+});
+
 test('the scheduling env over the protocol: graph observations as arrays, masked actions', async () => {
   const made = await a.ok('make', { env: 'scheduling', options: { instance: 'synthetic_batch2_5exec' } });
   assert.equal(made.actionSpace.kind, 'MaskedDiscrete');
