@@ -187,6 +187,12 @@ class Client:
         msg = {"v": PROTOCOL_VERSION, "id": self._next_id, "op": op}
         msg.update(fields)
         body = json.dumps(msg, separators=(",", ":")).encode()
+        # Refused here as the server would refuse it: past its hard limit the server does not read a
+        # message but drops the connection (and every session on it), which the client saw as a bare
+        # ConnectionResetError over ws:// and as unknown_session on the next call over http://.
+        limit = getattr(self, "server", {}).get("maxMessageBytes")
+        if limit is not None and len(body) > limit:
+            raise SelfoptProtocolError("too_large", f"message of {len(body)} bytes; at most {limit} bytes (the server's maxMessageBytes)")
         if self.ws is not None:
             self.ws.send(body)
             while True:

@@ -283,3 +283,20 @@ test('python3 env.reset: a seed that is not an integer is refused, not rounded; 
   const { stdout } = await run('python3', ['-c', code], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
   assert.equal(stdout.trim(), 'seed must be an integer, got 1.5\nTrue');
 });
+
+test('python3 client: a message past the server\'s size limit is too_large on ws:// and http://, and the connection and its sessions live on', { skip }, async () => {
+  for (const url of [server.url.replace(/^http/, 'ws'), server.url]) {
+    const code = [
+      `import sys; sys.path.insert(0, ${JSON.stringify(CLIENT_DIR)})`,
+      'from selfopt_client import SelfoptEnv, SelfoptProtocolError',
+      `env = SelfoptEnv('chain', {'length': 3}, url=${JSON.stringify(url)})`,
+      'env.reset(seed=1)',
+      // 5 MB: past the server's hard limit (4 MB), where it drops the connection unread.
+      'try:\n    env.step([0] * 2500000)\nexcept SelfoptProtocolError as e:\n    print(e.code)',
+      'print(env.step(1)[1])',
+      'env.close()',
+    ].join('\n');
+    const { stdout } = await run('python3', ['-c', code], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+    assert.equal(stdout.trim(), 'too_large\n-0.01', url);
+  }
+});
