@@ -107,6 +107,18 @@ test('the API serves runs, problems, summaries with CIs and learning curves from
   assert.equal((await getJson('api/other')).status, 404);
 });
 
+test('the API names a problem a run did not record, and an unknown problem of the curves, with 404 (not 200 and an empty answer)', async () => {
+  const other = await getJson(`api/summary?problem=partition&run=${drawnRunId}`);
+  assert.equal(other.status, 404, JSON.stringify(other.body));
+  assert.equal(other.body.error.code, 'not_found');
+  assert.match(other.body.error.message, new RegExp(`^run '${drawnRunId}' recorded no results of partition \\(it recorded: scheduling\\)`));
+  assert.equal((await getJson(`api/summary?problem=partition&run=${runId}`)).status, 200);
+  const curves = await getJson('api/curves?problem=partitoin');
+  assert.equal(curves.status, 404, JSON.stringify(curves.body));
+  assert.match(curves.body.error.message, /unknown problem 'partitoin'/);
+  assert.equal((await getJson('api/curves')).status, 200);
+});
+
 test('while another process holds the store, the API answers 503 store_busy with the store\'s message, not 404', async () => {
   // A `selfopt bench` writing to the store: it holds DuckDB's lock on the file.
   const storeUrl = new URL('../../src/bench/store.js', import.meta.url).href;

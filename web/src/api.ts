@@ -26,6 +26,6 @@ export const api = {
   problems: () => get<ProblemInfo[]>('api/problems'),
   runs: () => get<RunMeta[]>('api/runs'),
   summary: (problem: string, run?: string) =>
-    get<{ run: RunMeta; summary: Summary | null; pictures: Picture[] }>(`api/summary?problem=${encodeURIComponent(problem)}${run ? `&run=${encodeURIComponent(run)}` : ''}`),
+    get<{ run: RunMeta; summary: Summary; pictures: Picture[] }>(`api/summary?problem=${encodeURIComponent(problem)}${run ? `&run=${encodeURIComponent(run)}` : ''}`),
   curves: (problem: string) => get<Curve[]>(`api/curves?problem=${encodeURIComponent(problem)}`),
 };

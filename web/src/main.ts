@@ -26,7 +26,7 @@ const ALL = '';
 let problems: ProblemInfo[] = [];
 let runs: RunMeta[] = [];
 let view: View = { problem: '', run: '', instance: ALL, solver: ALL, metric: '' };
-let loaded: { key: string; run: RunMeta; summary: Summary | null; pictures: Picture[] } | undefined;
+let loaded: { key: string; run: RunMeta; summary: Summary; pictures: Picture[] } | undefined;
 let curves: { problem: string; list: Curve[] } | undefined;
 
 function readHash(): Partial<View> {
@@ -148,12 +148,11 @@ function clearResults(): void {
   options($('f-solver'), [{ value: ALL, label: 'all' }], ALL);
 }
 
-function drawResults(problem: ProblemInfo, run: RunMeta, summary: Summary | null, pictures: Picture[]): void {
+function drawResults(problem: ProblemInfo, run: RunMeta, summary: Summary, pictures: Picture[]): void {
   const command = `npx selfopt ${run.command}`;
   $('run').innerHTML = `<h2>Run <span class="mono">${esc(run.runId)}</span></h2>
     <p class="sub">${esc(problem.title)} · code ${esc(run.codeVersion)} · ${esc(run.machine)} · started ${esc(run.startedAt)}${run.finishedAt ? '' : ' · <b>unfinished</b>'}</p>
     <code class="cmd" id="run-command">${esc(command)}</code>`;
-  if (!summary) return clearResults();
   // A queued run's cells come from its workers' machines: timings compare only within one kind.
   if (summary.meta.machines.length > 1) {
     $('run').insertAdjacentHTML('beforeend', `<p class="sub" id="machines">cells ran on ${summary.meta.machines.length} machines: ${summary.meta.machines.map(esc).join('; ')}</p>`);
