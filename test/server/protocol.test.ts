@@ -160,7 +160,18 @@ test('an env too large to allocate or send is bad_options on make, with the path
     assertError(r, 'bad_options', path);
     assert.match(r.error!.message, /Too big/, JSON.stringify(r.error));
   }
+  // A scheduling env's actions are maxStages x executor classes x executors + 1: the instance's executors count too.
+  const manyActions = [
+    [{ instance: 'synthetic_batch5_10000exec', maxStages: 4096 }, '$.options.maxStages', /'synthetic_batch5_10000exec' with maxStages 4096 has 40960001 actions .*expected at most 1048576/],
+    [{ instance: 'synthetic_batch5_10000exec_mr' }, '$.options.instance', /'synthetic_batch5_10000exec_mr' has \d+ actions/],
+  ] as const;
+  for (const [options, path, message] of manyActions) {
+    const r = await a.call('make', { env: 'scheduling', options });
+    assertError(r, 'bad_options', path);
+    assert.match(r.error!.message, message);
+  }
   assert.equal(server.sessionCount(), 0);
+  await a.ok('close', { session: (await a.ok('make', { env: 'scheduling', options: { instance: 'synthetic_batch5_10000exec' } })).session });
   // The largest allowed Chain is served whole.
   const { session } = await a.ok('make', { env: 'chain', options: { length: 1 << 20 } });
   const { obs } = await a.ok('reset', { session, seed: 1 });
