@@ -68,7 +68,7 @@ export const ENVS: Record<string, EnvEntry> = {
       if (n > MAX_SIZE) {
         env.close();
         const option = opts.maxStages === undefined ? 'instance' : 'maxStages';
-        throw new ProtocolError('bad_options', `$.options.${option}: '${opts.instance}'${opts.maxStages === undefined ? '' : ` with maxStages ${opts.maxStages}`} has ${n} actions (maxStages x executor classes x executors + 1, a mask entry each, sent every step); expected at most ${MAX_SIZE}: fewer executors or a smaller maxStages`, `$.options.${option}`);
+        throw new ProtocolError('bad_options', `$.options.${option}: '${opts.instance}'${opts.maxStages === undefined ? '' : ` with maxStages ${opts.maxStages}`} has ${n} actions (maxStages x executor classes x executors + 1, a mask entry each, sent every step); expected at most ${MAX_SIZE}: fewer jobs or executors, or a smaller maxStages`, `$.options.${option}`);
       }
       return env as unknown as Env<unknown, unknown>;
     },
