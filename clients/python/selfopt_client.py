@@ -272,7 +272,7 @@ class SelfoptEnv(_Base):
         if options is not None:
             fields["options"] = options
         if _gym is not None and seed is not None:
-            super().reset(seed=seed)  # gymnasium's np_random, for agents that use it
+            super().reset(seed=fields["seed"])  # gymnasium's np_random, for agents that use it (it takes a Python int only)
         r = self.client.call("reset", **fields)
         return self._obs(r["obs"]), r["info"]
 

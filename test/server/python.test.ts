@@ -275,8 +275,9 @@ test('python3 env.reset: a seed that is not an integer is refused, not rounded; 
     `env = SelfoptEnv('chain', {'length': 4, 'slip': 0.5}, url=${JSON.stringify(url)})`,
     'try:\n    env.reset(seed=1.5)\nexcept TypeError as e:\n    print(e)',
     'class Seed:\n    def __index__(self):\n        return 7',
-    'a = [env.reset(seed=Seed())[0]] + [env.step(1)[0] for _ in range(3)]',
-    'b = [env.reset(seed=7)[0]] + [env.step(1)[0] for _ in range(3)]',
+    // list(): with gymnasium installed the observations are numpy arrays
+    'a = [list(env.reset(seed=Seed())[0])] + [list(env.step(1)[0]) for _ in range(3)]',
+    'b = [list(env.reset(seed=7)[0])] + [list(env.step(1)[0]) for _ in range(3)]',
     'print(a == b)',
     'env.close()',
   ].join('\n');
@@ -299,4 +300,22 @@ test('python3 client: a message past the server\'s size limit is too_large on ws
     const { stdout } = await run('python3', ['-c', code], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
     assert.equal(stdout.trim(), 'too_large\n-0.01', url);
   }
+});
+
+const hasGymnasium = hasPython && spawnSync('python3', ['-c', 'import gymnasium']).status === 0;
+
+test('python3 env.reset with gymnasium installed: a numpy integer seed seeds the server and gymnasium\'s np_random alike', { skip: skip || (hasGymnasium ? false : 'gymnasium is not importable by python3') }, async () => {
+  const url = server.url.replace(/^http/, 'ws');
+  const code = [
+    `import sys; sys.path.insert(0, ${JSON.stringify(CLIENT_DIR)})`,
+    'import numpy as np',
+    'from selfopt_client import SelfoptEnv',
+    `env = SelfoptEnv('chain', {'length': 4, 'slip': 0.5}, url=${JSON.stringify(url)})`,
+    'a = [env.reset(seed=np.int64(7))[0].tolist()] + [env.step(1)[0].tolist() for _ in range(3)] + [env.np_random.integers(1 << 30)]',
+    'b = [env.reset(seed=7)[0].tolist()] + [env.step(1)[0].tolist() for _ in range(3)] + [env.np_random.integers(1 << 30)]',
+    'print(a == b)',
+    'env.close()',
+  ].join('\n');
+  const { stdout } = await run('python3', ['-c', code], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+  assert.equal(stdout.trim(), 'True');
 });
