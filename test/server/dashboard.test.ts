@@ -304,3 +304,17 @@ test('in headless Chromium: a link followed in a tab already on the dashboard sh
     assert.deepEqual(errors, []);
   });
 });
+
+test('in headless Chromium: the summary\'s warnings (why a ratio is missing) are shown, as the HTML report shows them', { skip: skipBrowser, timeout: 120_000 }, async () => {
+  await inChromium(async (page, errors) => {
+    // The run's real summary, with the warning a run without the baseline solver gets (summary.ts).
+    const real = (await getJson('api/summary?problem=partition')).body;
+    const warning = "no rows for the baseline solver 'x': no ratios vs baseline";
+    real.summary.meta.warnings = [warning];
+    await page.route('**/api/summary?problem=partition*', (r) => r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(real) }));
+    await page.goto(`${base}#problem=partition`);
+    await page.waitForSelector('#results tbody tr[data-solver]');
+    assert.deepEqual(await page.$$eval('#warnings li', (lis) => lis.map((li) => li.textContent)), [warning]);
+    assert.deepEqual(errors, []);
+  });
+});

@@ -157,6 +157,11 @@ function drawResults(problem: ProblemInfo, run: RunMeta, summary: Summary, pictu
   if (summary.meta.machines.length > 1) {
     $('run').insertAdjacentHTML('beforeend', `<p class="sub" id="machines">cells ran on ${summary.meta.machines.length} machines: ${summary.meta.machines.map(esc).join('; ')}</p>`);
   }
+  // Why a ratio is missing (no baseline rows, no shared seed, a value that is not positive): the
+  // HTML report and the tables say it under the results; the page showed only a '–'.
+  if (summary.meta.warnings.length > 0) {
+    $('run').insertAdjacentHTML('beforeend', `<ul class="warnings" id="warnings">${summary.meta.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>`);
+  }
   const instances = summary.meta.instances;
   const solvers = summary.meta.solvers;
   if (view.instance && !instances.some((i) => i.id === view.instance)) view.instance = ALL;
