@@ -361,6 +361,10 @@ program
   .addOption(dataOption())
   .addOption(storeOption())
   .action(async (o: { port: number; host: string; token?: string; idle: number; data?: string; store: string; trainDir: string }) => {
+    // An empty token (`--token "$UNSET"`) made a server that wants a token no Authorization header can carry, its banner silent about it.
+    if (o.token === '') throw new SelfoptError("--token ''", 'command line', 'a non-empty token, or no --token (loopback only)');
+    // A file here failed every curves request as an internal error, and with it every view of the dashboard.
+    if (existsSync(o.trainDir) && !statSync(o.trainDir).isDirectory()) throw new SelfoptError(`--train-dir ${o.trainDir} is not a directory`, 'command line', 'the directory `selfopt train` writes its runs into (.selfopt/train)');
     const { serve } = await import('../server/server.js');
     const s = await serve({ port: o.port, host: o.host, token: o.token, idleMs: o.idle * 1000, data: o.data, dashboard: { store: resolve(o.store), trainDir: resolve(o.trainDir) } });
     console.log(`selfopt serve: listening on ${s.url} (WebSocket ws://${s.url.slice('http://'.length)}, HTTP POST)${o.token ? ', token required' : ''}`);

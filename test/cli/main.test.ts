@@ -30,6 +30,20 @@ test('a bad number on the command line is one line naming the flag, the text typ
   assert.deepEqual(readdirSync(dir), [], 'nothing written');
 });
 
+test('serve refuses an empty --token and a --train-dir that is a file, with one line (exit 2), before it listens', () => {
+  const dir = tempDir('selfopt-cli-serve-');
+  const cases: [string[], string][] = [
+    [['serve', '--port', '0', '--token', ''], "--token '' (at command line); expected a non-empty token, or no --token (loopback only)"],
+    [['serve', '--port', '0', '--train-dir', CLI], `--train-dir ${CLI} is not a directory (at command line); expected the directory \`selfopt train\` writes its runs into (.selfopt/train)`],
+  ];
+  for (const [args, message] of cases) {
+    const r = selfopt(dir, ...args);
+    assert.equal(r.stderr, `selfopt: error: ${message}\n`, args.join(' '));
+    assert.equal(r.status, 2, args.join(' '));
+    assert.equal(r.stdout, '', 'it never listened');
+  }
+});
+
 test('`--html false` (or no, 0) is refused with one line naming --no-html, before any work: it wrote a report file named `false`', () => {
   const dir = tempDir('selfopt-cli-html-');
   const cases: [string[], string][] = [
