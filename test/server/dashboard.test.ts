@@ -318,3 +318,22 @@ test('in headless Chromium: the summary\'s warnings (why a ratio is missing) are
     assert.deepEqual(errors, []);
   });
 });
+
+test('in headless Chromium: a solver filter shows that solver\'s learning curves, not those of a solver whose name it begins', { skip: skipBrowser, timeout: 120_000 }, async () => {
+  // As compiler's ppo and ppo-guided-search: both train, into compiler-ppo-seed1 and compiler-ppo-guided-search-seed1.
+  const other = join(dir, 'train', 'partition-multilevel-kway-seed1');
+  mkdirSync(other);
+  writeFileSync(join(other, 'curve.jsonl'), JSON.stringify({ t: 1, step: 1, return: -3 }) + '\n');
+  try {
+    await inChromium(async (page, errors) => {
+      await page.goto(`${base}#problem=partition&solver=multilevel`);
+      await page.waitForSelector('#curves figure');
+      assert.deepEqual(await page.$$eval('#curves figure', (fs) => fs.map((f) => f.getAttribute('data-curve'))), ['partition-multilevel-seed1']);
+      await page.selectOption('#f-solver', '');
+      await page.waitForFunction(() => document.querySelectorAll('#curves figure').length === 2);
+      assert.deepEqual(errors, []);
+    });
+  } finally {
+    rmSync(other, { recursive: true, force: true });
+  }
+});

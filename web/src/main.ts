@@ -257,7 +257,9 @@ function drawRatios(summary: Summary, shown: (r: { instance: string; solver: str
 const CURVE_COLORS = ['#ea580c', '#2563eb', '#0d9488', '#7c3aed', '#db2777', '#65a30d'];
 
 function drawCurves(problem: ProblemInfo, list: Curve[]): void {
-  const shown = list.filter((c) => !view.solver || c.name.startsWith(`${problem.name}-${view.solver}-`));
+  // A run's folder is <problem>-<solver>-seed<n>: a prefix test alone gave solver ppo the curves of ppo-guided-search too.
+  const prefix = `${problem.name}-${view.solver}-`;
+  const shown = list.filter((c) => !view.solver || (c.name.startsWith(prefix) && /^seed\d+$/.test(c.name.slice(prefix.length))));
   const out = shown.map((c) => {
     const xKey = c.points.some((p) => 'step' in p) ? 'step' : '';
     const keys = [...new Set(c.points.flatMap((p) => Object.keys(p)))].filter((k) => k !== 't' && k !== xKey);
