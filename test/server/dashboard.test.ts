@@ -337,3 +337,16 @@ test('in headless Chromium: a solver filter shows that solver\'s learning curves
     rmSync(other, { recursive: true, force: true });
   }
 });
+
+test('in headless Chromium: a link naming a run the problem does not have shows the latest run and says so', { skip: skipBrowser, timeout: 120_000 }, async () => {
+  await inChromium(async (page, errors) => {
+    // The index run is not a partition run: a link carried over from another problem or store.
+    await page.goto(`${base}#problem=partition&run=${undrawnRunId}`);
+    await page.waitForSelector('#results tbody tr[data-solver]');
+    assert.equal(await page.textContent('#status'), `no run '${undrawnRunId}' of partition (named in the URL); showing the latest`);
+    assert.equal(await page.inputValue('#f-run'), '');
+    assert.match((await page.textContent('#run h2')) ?? '', new RegExp(runId));
+    assert.doesNotMatch(page.url(), /run=/);
+    assert.deepEqual(errors, []);
+  });
+});

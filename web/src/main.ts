@@ -105,16 +105,20 @@ function failed(e: unknown): void {
 async function render(): Promise<void> {
   // A link naming no known problem (a typo, a renamed problem) shows the first problem with results
   // and says so; left as it was, the select showed the first problem while nothing was drawn.
-  let unknown: string | undefined;
+  // Likewise a run that is not one of the problem's (another store's, a typo): the latest is shown, and said.
+  const notes: string[] = [];
   if (problems.length > 0 && !problems.some((p) => p.name === view.problem)) {
-    unknown = view.problem;
+    notes.push(`no problem '${view.problem}' (named in the URL); showing ${viewOf({}).problem}`);
     view = viewOf({});
   }
   const problem = problems.find((p) => p.name === view.problem);
   options($('f-problem'), problems.map((p) => ({ value: p.name, label: `${p.name}${runs.some((r) => r.problems.includes(p.name)) ? '' : ' (no results)'}` })), view.problem);
   if (!problem) return status('no problems', true);
   const mine = runs.filter((r) => r.problems.includes(problem.name)).reverse();
-  if (view.run && !mine.some((r) => r.runId === view.run)) view.run = '';
+  if (view.run && !mine.some((r) => r.runId === view.run)) {
+    if (mine.length > 0) notes.push(`no run '${view.run}' of ${problem.name} (named in the URL); showing the latest`);
+    view.run = '';
+  }
   options($('f-run'), [{ value: '', label: 'latest' }, ...mine.map((r) => ({ value: r.runId, label: `${r.runId}${r.finishedAt ? '' : ' (unfinished)'}` }))], view.run);
   if (!view.metric || !problem.metrics.some((m) => m.name === view.metric)) view.metric = problem.primaryMetric;
   options($('f-metric'), problem.metrics.map((m) => ({ value: m.name, label: `${m.name} (${m.unit}, ${m.better} is better)${m.name === problem.primaryMetric ? ' ★' : ''}` })), view.metric);
@@ -132,7 +136,7 @@ async function render(): Promise<void> {
       const r = await api.summary(problem.name, view.run || undefined);
       loaded = { key, ...r };
     }
-    status(unknown === undefined ? '' : `no problem '${unknown}' (named in the URL); showing ${problem.name}`, unknown !== undefined);
+    status(notes.join('; '), notes.length > 0);
     drawResults(problem, loaded.run, loaded.summary, loaded.pictures);
   }
   await curvesReady;
