@@ -11,8 +11,8 @@
  * - A file that is not a selfopt store (random bytes, a text file, another program's DuckDB
  *   database) is never written to: an existing file is first inspected read-only, and opening
  *   fails with a SelfoptError saying what to do.
- * - One process writes a store at a time (DuckDB holds a file lock); a second one gets a
- *   SelfoptError naming the holder. One ResultsStore per file per process, too: DuckDB's lock
+ * - One process writes a store at a time (DuckDB holds a file lock); a second one waits up to
+ *   BUSY_WAIT_MS (a dashboard's read takes milliseconds), then gets a SelfoptError naming the holder. One ResultsStore per file per process, too: DuckDB's lock
  *   does not stop two handles inside one process, which would corrupt the file.
  */
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
@@ -22,7 +22,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { SelfoptError, errorMessage } from '../core/errors.js';
 import type { Better, SolverKind } from '../core/problem.js';
 import { codeVersion, machineInfo } from '../core/version.js';
-import { close, connect, inspect, notOurs, RESULT_COLUMNS, SCHEMA, type SchemaState } from './store-file.js';
+import { close, connect, inspect, notOurs, RESULT_COLUMNS, SCHEMA, StoreBusyError, type SchemaState } from './store-file.js';
 
 export { SCHEMA_VERSION, STORE_FORMAT, StoreBusyError } from './store-file.js';
 
@@ -110,6 +110,25 @@ const BETTER: readonly string[] = ['lower', 'higher'];
 /** Real paths of the stores open in this process. */
 const openHere = new Set<string>();
 
+/**
+ * How long opening a store to write waits while another process holds it. The dashboard opens
+ * it read-only for each request, for milliseconds; a bench started in that instant failed at
+ * once. A store another bench writes is still refused, after this wait.
+ */
+export const BUSY_WAIT_MS = 5_000;
+
+async function connectWaiting(abs: string, readOnly: boolean): Promise<Awaited<ReturnType<typeof connect>>> {
+  const until = Date.now() + BUSY_WAIT_MS;
+  for (let pause = 25; ; pause = Math.min(2 * pause, 400)) {
+    try {
+      return await connect(abs, readOnly);
+    } catch (e) {
+      if (!(e instanceof StoreBusyError) || Date.now() + pause > until) throw e;
+      await new Promise((r) => setTimeout(r, pause));
+    }
+  }
+}
+
 
 export class ResultsStore {
   private queue: Promise<unknown> = Promise.resolve();
@@ -138,8 +157,10 @@ export class ResultsStore {
     }
 
     // An existing file is inspected read-only first, so that a file which is not ours is never written.
+    // A reader (report, the dashboard) does not wait: a held store is answered at once (503 on the dashboard).
+    const open = (ro: boolean) => (readOnly ? connect(abs, ro) : connectWaiting(abs, ro));
     if (exists) {
-      const ro = await connect(abs, true);
+      const ro = await open(true);
       let state: SchemaState;
       try {
         state = await inspect(ro.conn, abs);
@@ -153,7 +174,7 @@ export class ResultsStore {
       close(ro.instance, ro.conn);
     }
 
-    const rw = await connect(abs, false);
+    const rw = await open(false);
     try {
       // Checked again under the write lock: another process may have created the schema meanwhile.
       const state = await inspect(rw.conn, abs);

@@ -291,3 +291,34 @@ for (let seed = 0; ; seed++) {
   process.stdout.write('cell ' + seed + '\\n');
 }
 `;
+
+/** Opens the store read-only, as the dashboard does for one request, says so, and closes it a moment later. */
+const READER = `
+import { ResultsStore } from 'STORE_URL';
+const store = await ResultsStore.open(process.env.STORE_PATH, { readOnly: true });
+process.stdout.write('held\\n');
+await new Promise((r) => setTimeout(r, 300));
+await store.close();
+`;
+
+test("a bench opening the store while a dashboard request reads it waits for the read, rather than failing as 'in use'", async () => {
+  const path = fresh();
+  const first = await ResultsStore.open(path);
+  const runId = await first.startRun({ command: 'bench', gridHash: 'g' });
+  await first.close();
+  const storeUrl = new URL('../../src/bench/store.js', import.meta.url).href;
+  const reader = spawn(process.execPath, ['--input-type=module', '-e', READER.replace('STORE_URL', storeUrl)], { env: { ...process.env, STORE_PATH: path }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((res) => reader.on('exit', res));
+  await new Promise<void>((res, rej) => {
+    reader.stdout.on('data', (d) => String(d).includes('held') && res());
+    reader.on('exit', () => rej(new Error('the reader exited before holding the store')));
+  });
+  const store = await ResultsStore.open(path); // it failed here with StoreBusyError
+  try {
+    await store.insertCell(cell(runId, 'pgm', 1));
+    assert.equal((await store.doneCells(runId)).size, 1);
+  } finally {
+    await store.close();
+  }
+  assert.equal(await exited, 0);
+});
