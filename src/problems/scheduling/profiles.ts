@@ -160,7 +160,10 @@ export function buildTemplate(raw: RawJob, src: ProfileSource): JobTemplate {
     const keyOff = new Map<number, [number, number, number]>();
     for (const k of sorted) {
       const off: [number, number, number] = [0, 0, 0];
-      [first.get(k)!, st.rest_wave[String(k)]!, st.fresh_durations[String(k)]!].forEach((l, w) => { off[w] = pool.length; pool.push(...l); });
+      [first.get(k)!, st.rest_wave[String(k)]!, st.fresh_durations[String(k)]!].forEach((l, w) => {
+        off[w] = pool.length;
+        for (const d of l) pool.push(d); // not push(...l): a list of ~125K samples overflows the call stack
+      });
       keyOff.set(k, off);
     }
     for (let li = 0; li < NUM_LEVELS; li++) {

@@ -107,3 +107,11 @@ test('the real TPC-H profiles load: 154 templates, 1,414 stages, 177,890 tasks',
   assert.equal(tpls[0]!.name, 'tpch-2g-1');
   assert.equal(tpls[7 * 4 + 6]!.name, 'tpch-100g-5');
 });
+
+test('a stage with hundreds of thousands of samples loads (no call-stack overflow)', () => {
+  const big = three();
+  big[0] = fixedStage(300_000, { first: 100, rest: 50 });
+  const t = template(rawJob(big, [[0, 1], [1, 2]]));
+  assert.equal(t.numTasks[0], 300_000);
+  assert.ok(t.samples.length > 300_000, 'every sample of every level is kept');
+});
