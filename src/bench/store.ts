@@ -15,7 +15,7 @@
  *   BUSY_WAIT_MS (a dashboard's read takes milliseconds), then gets a SelfoptError naming the holder. One ResultsStore per file per process, too: DuckDB's lock
  *   does not stop two handles inside one process, which would corrupt the file.
  */
-import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
+import { DOUBLE, type DuckDBConnection, type DuckDBInstance, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -264,16 +264,21 @@ export class ResultsStore {
       const run = await this.requireRun(first.runId, `cell ${describeCell(first)}`);
       const now = new Date().toISOString();
       const params: DuckDBValue[] = [];
+      // value and wall_ms are bound as DOUBLE: left to the driver, an integral number is bound as
+      // BIGINT, and one past 2^63 (a makespan of 1e20 s) failed the insert with a raw driver error.
+      const types: (DuckDBType | undefined)[] = [];
       for (const r of rows) {
         params.push(
           r.runId, r.problem, r.instance, r.solver, r.seed, r.metric, r.value, r.unit, r.better, r.solverKind,
           r.instanceSplit, r.wallMs, r.codeVersion || run.codeVersion, r.machine || run.machine, r.configHash, r.createdAt ?? now,
         );
+        types.push(undefined, undefined, undefined, undefined, undefined, undefined, DOUBLE, undefined, undefined, undefined,
+          undefined, DOUBLE, undefined, undefined, undefined, undefined);
       }
       const tuple = `(${RESULT_COLUMNS.map((c) => (c === 'created_at' ? 'CAST(? AS TIMESTAMP)' : '?')).join(', ')})`;
       const sql = `INSERT INTO results (${RESULT_COLUMNS.join(', ')}) VALUES ${rows.map(() => tuple).join(', ')}`;
       try {
-        await this.conn.run(sql, params);
+        await this.conn.run(sql, params, types as DuckDBType[]);
       } catch (e) {
         const msg = errorMessage(e);
         if (/constraint|duplicate key/i.test(msg)) {

@@ -36,6 +36,15 @@ async function rejectsSelfopt(p: Promise<unknown>, pattern: RegExp): Promise<Sel
 }
 
 describe('ResultsStore', () => {
+  test('a value past 2^63 (integral as a double) is stored and read back, not refused by the driver', async () => {
+    const store = await ResultsStore.open(fresh());
+    const runId = await store.startRun({ command: 'bench index', gridHash: 'g', codeVersion: 'v', machine: 'm', options: {} });
+    await store.insertCell(cell(runId, 'pgm', 1, { lookup_ns: 1e20, build_ms: -1e300, index_bytes: 2 ** 63 }));
+    const values = Object.fromEntries((await store.rows({ runId })).map((r) => [r.metric, r.value]));
+    assert.deepEqual(values, { build_ms: -1e300, index_bytes: 2 ** 63, lookup_ns: 1e20 });
+    await store.close();
+  });
+
   test('round trip: runs, rows, resume helpers', async () => {
     const path = fresh();
     const store = await ResultsStore.open(path);
