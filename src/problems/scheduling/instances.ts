@@ -63,6 +63,15 @@ export interface SchedulingInstance extends InstanceSpec {
 const ID = /^(tpch|synthetic)_(batch(\d+)|stream(\d+)?(?:-(\d+(?:\.\d+)?)s)?)_(\d+)exec(_mr)?(_compat)?(_train)?$/;
 
 export function parseInstanceId(id: string): InstanceSpec | undefined {
+  const r = readInstanceId(id);
+  return typeof r === 'string' ? undefined : r;
+}
+
+/**
+ * The spec of an id; for an id of the right form whose numbers name no instance (0 executors,
+ * a 0 s mean gap), why not, so the error can say it; undefined for an id of another form.
+ */
+export function readInstanceId(id: string): InstanceSpec | string | undefined {
   const m = ID.exec(id);
   if (!m) return undefined;
   const workload: WorkloadSpec = m[3] !== undefined
@@ -71,9 +80,10 @@ export function parseInstanceId(id: string): InstanceSpec | undefined {
   const spec: InstanceSpec = { pool: m[1] as InstanceSpec['pool'], workload, numExecutors: Number(m[6]), compat: m[8] !== undefined, split: m[9] !== undefined ? 'train' : 'test' };
   if (m[7] !== undefined) spec.executorClasses = [...MULTI_RESOURCE_CLASSES];
   const size = workload.kind === 'batch' ? workload.numJobs : workload.numStream;
-  if (!(size >= 1 && size <= 100_000 && spec.numExecutors >= 1 && spec.numExecutors <= 10_000)) return undefined;
-  if (spec.executorClasses && spec.numExecutors < spec.executorClasses.length) return undefined;
-  if (workload.kind === 'stream' && !(workload.meanInterarrivalMs > 0)) return undefined;
+  if (!(size >= 1 && size <= 100_000)) return `${size} ${workload.kind === 'batch' ? 'jobs in the batch' : 'arriving jobs'}; 1 to 100,000 are allowed`;
+  if (!(spec.numExecutors >= 1 && spec.numExecutors <= 10_000)) return `${spec.numExecutors} executors; 1 to 10,000 are allowed`;
+  if (spec.executorClasses && spec.numExecutors < spec.executorClasses.length) return `${spec.numExecutors} executors for ${spec.executorClasses.length} memory classes (_mr); at least one executor per class`;
+  if (workload.kind === 'stream' && !(workload.meanInterarrivalMs > 0)) return `a mean inter-arrival time of ${workload.meanInterarrivalMs / 1000} s; it must be above 0`;
   return spec;
 }
 

@@ -73,3 +73,16 @@ test('createSchedulingEnv builds an env from plain options (for rollout workers)
   assert.ok(r.ret < 0);
   assert.throws(() => createSchedulingEnv({ instance: 'nope' }), /not a scheduling instance id/);
 });
+
+test('an id of the right form with numbers out of range says which number and what is allowed', () => {
+  const ctx = { data: new DataPath({ dataDir: '/nonexistent-selfopt', env: {}, cwd: '/' }), quick: true };
+  const cases: [string, RegExp][] = [
+    ['synthetic_batch20_0exec', /'synthetic_batch20_0exec' has 0 executors; 1 to 10,000 are allowed/],
+    ['synthetic_batch0_5exec', /has 0 jobs in the batch; 1 to 100,000 are allowed/],
+    ['synthetic_stream-0s_5exec', /has a mean inter-arrival time of 0 s; it must be above 0/],
+    ['synthetic_batch20_3exec_mr', /has 3 executors for 4 memory classes \(_mr\)/],
+  ];
+  for (const [id, pattern] of cases) {
+    assert.throws(() => schedulingProblem.resolveInstance(id, ctx), (e: unknown) => e instanceof SelfoptError && pattern.test(e.message) && /\[_mr\]/.test(e.message), id);
+  }
+});
