@@ -170,6 +170,10 @@ test('an env too large to allocate or send is bad_options on make, with the path
     assertError(r, 'bad_options', path);
     assert.match(r.error!.message, message);
   }
+  // An instance id's own sizes: 100,000 jobs of up to 18 stages on 10,000 executors.
+  const huge = await a.call('make', { env: 'scheduling', options: { instance: 'synthetic_batch100000_10000exec' } });
+  assertError(huge, 'bad_options', '$.options');
+  assert.match(huge.error!.message, /action space would have/, JSON.stringify(huge.error));
   assert.equal(server.sessionCount(), 0);
   await a.ok('close', { session: (await a.ok('make', { env: 'scheduling', options: { instance: 'synthetic_batch5_10000exec' } })).session });
   // The largest allowed Chain is served whole.

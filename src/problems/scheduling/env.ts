@@ -159,6 +159,12 @@ export interface EpisodeStats {
   recoveries: number;
 }
 
+/**
+ * The largest action space: its mask is one byte per action, allocated with the env. The ids allow
+ * batches of 100,000 jobs and 10,000 executors, whose 1.8e10 actions failed as a RangeError.
+ */
+export const MAX_ACTIONS = 2 ** 30;
+
 export class SchedulingEnv extends Env<SchedulingObs, number> {
   readonly observationSpace: SchedulingObsSpace;
   readonly actionSpace: MaskedDiscrete;
@@ -187,7 +193,12 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
     this.C = this.sim.C;
     const perJob = Math.max(1, ...cfg.pool.templates.map((t) => t.numStages));
     this.maxStages = cfg.maxStages ?? (cfg.workload.kind === 'batch' ? cfg.workload.numJobs * perJob : 4096);
-    this.actionSpace = new MaskedDiscrete(this.maxStages * this.C * this.E + 1);
+    const n = this.maxStages * this.C * this.E + 1;
+    if (n > MAX_ACTIONS) {
+      throw new SelfoptError(`the action space would have ${n.toLocaleString('en-US')} actions (${this.maxStages} stage rows x ${this.C} executor classes x ${this.E} executors + 1), more than ${MAX_ACTIONS.toLocaleString('en-US')}`,
+        'SchedulingEnv', `fewer jobs in the batch, fewer executors or a smaller maxStages (a batch gets ${perJob} stage rows per job)`);
+    }
+    this.actionSpace = new MaskedDiscrete(n);
     this.idleAction = this.maxStages * this.C * this.E;
     this.mask = new Uint8Array(this.actionSpace.n);
     this.actionSpace.setMask(this.mask);

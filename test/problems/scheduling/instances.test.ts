@@ -86,3 +86,8 @@ test('an id of the right form with numbers out of range says which number and wh
     assert.throws(() => schedulingProblem.resolveInstance(id, ctx), (e: unknown) => e instanceof SelfoptError && pattern.test(e.message) && /\[_mr\]/.test(e.message), id);
   }
 });
+
+test('an id whose action space is too large to allocate is one clear error, not a RangeError', () => {
+  assert.throws(() => createSchedulingEnv({ instance: 'synthetic_batch100000_10000exec' }),
+    (e: unknown) => e instanceof SelfoptError && /action space would have [\d,]+ actions \(\d+ stage rows x 1 executor classes x 10000 executors \+ 1\), more than 1,073,741,824/.test(e.message), 'batch of 100,000 jobs on 10,000 executors');
+});
