@@ -26,7 +26,7 @@
  * close() releases outside resources (processes, files); it is safe to call twice.
  */
 import { Rng } from './rng.js';
-import type { Space } from './spaces.js';
+import { MaskedDiscrete, type Space } from './spaces.js';
 import { SelfoptError } from './errors.js';
 
 export interface Info {
@@ -73,6 +73,18 @@ export abstract class Env<Obs, Act> {
     const r = this.doReset(args.options);
     this.needsReset = false;
     return r;
+  }
+
+  /**
+   * Why `action` is refused now (outside the space, or masked out), or undefined if the space
+   * allows it; changes nothing. An env whose mask has reasons (a saturated stage, a
+   * nondeterministic pass) says them here, so the server can tell a client why, not only that.
+   */
+  whyInvalid(action: Act): string | undefined {
+    const space = this.actionSpace;
+    if (space.contains(action)) return undefined;
+    if (space instanceof MaskedDiscrete && Number.isInteger(action) && (action as number) >= 0 && (action as number) < space.n) return `action ${action} is masked out by info.actionMask`;
+    return `action ${JSON.stringify(action)} is not in ${JSON.stringify(space.toJSON())}`;
   }
 
   step(action: Act): StepResult<Obs> {

@@ -206,7 +206,7 @@ export class SessionTable {
         const space = s.env.actionSpace;
         const action = space.kind === 'Box' && Array.isArray(req.action) ? Float32Array.from(req.action) : req.action;
         // Checked here, before the env sees it, so a bad action can never change the env's state.
-        if (!space.contains(action)) throw new ProtocolError('invalid_action', `action ${JSON.stringify(req.action)} is not in ${JSON.stringify(space.toJSON())}${space.kind === 'MaskedDiscrete' ? ' or is masked out by info.actionMask' : ''}`, '$.action');
+        if (!space.contains(action)) throw new ProtocolError('invalid_action', s.env.whyInvalid(action) ?? `action ${JSON.stringify(req.action)} is not in ${JSON.stringify(space.toJSON())}`, '$.action');
         let r;
         try {
           r = s.env.step(action);

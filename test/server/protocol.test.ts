@@ -9,6 +9,7 @@ import { Agent } from 'node:http';
 import { serve, type RunningServer } from '../../src/server/server.js';
 import { encode, MAX_MESSAGE_BYTES, HARD_LIMIT_BYTES } from '../../src/server/protocol.js';
 import { Chain } from '../../src/learn/envs.js';
+import { createSchedulingEnv } from '../../src/problems/scheduling/evaluate.js';
 import { WsClient, post, msg, sleep } from './helpers.js';
 import { findTool, llvmAvailable } from '../../src/problems/compiler/llvm.js';
 import { actionByName } from '../../src/problems/compiler/passes.js';
@@ -222,6 +223,9 @@ test('an out-of-space or masked action is invalid_action and leaves the env unch
   const { session } = await a.ok('make', { env: 'chain', options });
   await a.ok('reset', { session, seed: 11 });
   for (const action of [0, 2, -1, 1.5, [1], 1e300]) assertError(await a.call('step', { session, action }), 'invalid_action', '$.action');
+  // The message says which: masked out (0 is left at position 0), or outside the space.
+  assert.match((await a.call('step', { session, action: 0 })).error!.message, /action 0 is masked out by info\.actionMask/);
+  assert.match((await a.call('step', { session, action: 2 })).error!.message, /action 2 is not in \{"kind":"MaskedDiscrete","n":2\}/);
   // The same seed in-process, without the refused actions: the trajectories must agree.
   const local = new Chain(options);
   local.reset({ seed: 11 });
@@ -310,8 +314,21 @@ test('the scheduling env over the protocol: graph observations as arrays, masked
   assert.ok(Array.isArray(obs.nodeFeatures) && Array.isArray(obs.rowPtr) && Array.isArray(info.actionMask));
   assert.equal(info.actionMask.length, made.actionSpace.n);
   const action = info.actionMask.indexOf(1);
+  // A masked action is refused with the env's reason (which stage, why), not only "masked out".
+  const E = 5, blocked = obs.stageMask.indexOf(0);
+  assert.ok(blocked >= 0 && blocked < obs.numNodes, 'a stage row that cannot be picked at t = 0');
+  const refused = await a.call('step', { session: made.session, action: blocked * E });
+  assertError(refused, 'invalid_action', '$.action');
+  assert.match(refused.error!.message, new RegExp(`stage row ${blocked} \\(job \\d+, stage \\d+\\) cannot be picked now: its parents are not all saturated`), JSON.stringify(refused.error));
+  const missing = await a.call('step', { session: made.session, action: obs.numNodes * E });
+  assert.match(missing.error!.message, new RegExp(`stage row ${obs.numNodes} does not exist`), JSON.stringify(missing.error));
+  const outside = await a.call('step', { session: made.session, action: made.actionSpace.n });
+  assert.match(outside.error!.message, /not an integer in \[0, \d+\)/, JSON.stringify(outside.error));
+  // ... and the episode is the one an in-process env plays without the refused actions.
   const s = await a.ok('step', { session: made.session, action });
-  assert.equal(typeof s.reward, 'number');
+  const local = createSchedulingEnv({ instance: 'synthetic_batch2_5exec' });
+  local.reset({ seed: 3 });
+  assert.deepEqual(s, JSON.parse(encode(local.step(action))));
   await a.ok('close', { session: made.session });
 });
 

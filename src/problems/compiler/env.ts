@@ -157,9 +157,15 @@ export class CompilerEnv extends Env<Float32Array, number> {
     return { obs: this.obs(), info: { instructionCount: root.count, program: this.program.id, actionMask: this.actionSpace.mask } };
   }
 
+  override whyInvalid(action: number): string | undefined {
+    const pass = Number.isInteger(action) ? ACTIONS[action]?.pass : undefined;
+    if (pass !== undefined && this.actionSpace.mask[action] === 0) return `action ${action} (${pass}) is masked out: ${MASKED[pass]}`;
+    return super.whyInvalid(action);
+  }
+
   override step(action: number): StepResult<Float32Array> {
     const pass = Number.isInteger(action) ? ACTIONS[action]?.pass : undefined;
-    if (pass !== undefined && this.actionSpace.mask[action] === 0) throw new SelfoptError(`action ${action} (${pass}) is masked out: ${MASKED[pass]}`, 'CompilerEnv.step', 'an action that info.actionMask allows');
+    if (pass !== undefined && this.actionSpace.mask[action] === 0) throw new SelfoptError(this.whyInvalid(action)!, 'CompilerEnv.step', 'an action that info.actionMask allows');
     return super.step(action);
   }
 

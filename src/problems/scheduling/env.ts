@@ -274,6 +274,18 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
     return { obs: this.obs, reward, terminated, truncated, info };
   }
 
+  /** The reason checkAction gives (which stage, why it cannot be picked), for the server. */
+  override whyInvalid(action: number): string | undefined {
+    if (this.needsReset || this.sim.done) return super.whyInvalid(action);
+    try {
+      this.checkAction(action);
+    } catch (e) {
+      if (e instanceof SelfoptError) return `${e.what}; expected ${e.expected}`;
+      throw e;
+    }
+    return super.whyInvalid(action);
+  }
+
   /** Why an action is invalid, as a SelfoptError; nothing is changed. */
   private checkAction(a: number): void {
     const where = 'SchedulingEnv.step';
