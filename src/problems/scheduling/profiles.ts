@@ -302,6 +302,14 @@ export function loadTpch(dir: string): JobTemplate[] {
   if (!out) {
     const paths = TPCH_SIZES.map((s) => join(dir, basename(tpchRelPath(s))));
     const bySize = paths.map((p) => loadProfileFile(p));
+    // Templates are looked up by query number: a query of another type read as missing, and a
+    // second profile of the same query was silently never used.
+    bySize.forEach((jobs, si) => jobs.forEach((t, index) => {
+      const where = `${paths[si]!}, jobs[${index}].query`;
+      if (!(Number.isInteger(t.query) && t.query >= 1 && t.query <= TPCH_QUERIES)) throw new SelfoptError(`profile ${t.name}: query is ${JSON.stringify(t.query)}`, where, `a TPC-H query number 1..${TPCH_QUERIES}`);
+      const first = jobs.findIndex((u) => u.query === t.query);
+      if (first !== index) throw new SelfoptError(`profile ${t.name}: query ${t.query} of size ${TPCH_SIZES[si]} is also jobs[${first}]`, where, `one profile per query in each size file`);
+    }));
     out = [];
     for (let q = 1; q <= TPCH_QUERIES; q++) {
       TPCH_SIZES.forEach((size, si) => {

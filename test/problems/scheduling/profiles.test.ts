@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SelfoptError } from '../../../src/core/errors.js';
 import { DataPath } from '../../../src/core/data.js';
-import { EXECUTOR_LEVELS, FIRST_WAVE, FRESH, NUM_LEVELS, REST_WAVE, findTpchDir, loadProfileFile, loadTpch, type RawJob } from '../../../src/problems/scheduling/profiles.js';
+import { EXECUTOR_LEVELS, FIRST_WAVE, FRESH, NUM_LEVELS, REST_WAVE, TPCH_QUERIES, TPCH_SIZES, findTpchDir, loadProfileFile, loadTpch, type RawJob } from '../../../src/problems/scheduling/profiles.js';
 import { fixedStage, rawJob, template } from './fixtures.js';
 import { tempDir } from '../../tmp.js';
 
@@ -114,4 +114,20 @@ test('a stage with hundreds of thousands of samples loads (no call-stack overflo
   const t = template(rawJob(big, [[0, 1], [1, 2]]));
   assert.equal(t.numTasks[0], 300_000);
   assert.ok(t.samples.length > 300_000, 'every sample of every level is kept');
+});
+
+test('a profile whose query is not a number 1..22, or a query listed twice, is named; not read as a missing query or ignored', () => {
+  const tpchDir = (edit: (jobs: RawJob[]) => void): string => {
+    const d = join(dir, `tpch-${files++}`);
+    mkdirSync(d);
+    for (const size of TPCH_SIZES) {
+      const jobs = Array.from({ length: TPCH_QUERIES }, (_, i) => ({ ...rawJob(three(), [[0, 1]]), name: `tpch-${size}-${i + 1}`, size, query: i + 1 }));
+      if (size === '5g') edit(jobs);
+      writeFileSync(join(d, `tpch_${size}.json`), JSON.stringify({ size, jobs }));
+    }
+    return d;
+  };
+  assert.equal(loadTpch(tpchDir(() => {})).length, 154);
+  throwsSelfopt(() => loadTpch(tpchDir((jobs) => { (jobs[6] as { query: unknown }).query = '7'; })), /profile tpch-5g-7: query is "7"/, /tpch_5g\.json, jobs\[6\]\.query/, /a TPC-H query number 1\.\.22/);
+  throwsSelfopt(() => loadTpch(tpchDir((jobs) => { jobs.push({ ...jobs[2]!, name: 'tpch-5g-3-again' }); })), /profile tpch-5g-3-again: query 3 of size 5g is also jobs\[2\]/, /jobs\[22\]\.query/);
 });
