@@ -247,6 +247,17 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
   if (instances.length === 0) throw new SelfoptError('no training instances', 'Decima training', 'at least one train-split instance');
   const bad = instances.find((i) => i.split !== 'train');
   if (bad) throw new SelfoptError(`instance ${bad.id} is not a training instance`, 'Decima training', 'train-split instances only (held-out seeds are for evaluation)');
+  // `selfopt train` also takes the bench's keys, but this trainer reads none of them: refused, as
+  // compat=1 trained on the linear rule and wrote compat=1 into the manifest.
+  const notRead: Record<string, string> = {
+    compat: "a _compat training instance (--instances tpch_batch20_50exec_compat_train): training runs the instance's own executor-level rule",
+    checkpoint: '--opt init=FILE to start from a checkpoint (--out names the one written)',
+    'decima.sample': 'no decima.sample: training always samples its actions',
+    sweep_episodes: `no sweep_episodes: the imitation expert's sweep runs ${SWEEP_EPISODES.full} episodes per candidate (decima.expertAlpha fixes its alpha)`,
+  };
+  for (const key of Object.keys(notRead)) {
+    if (ctx.options[key] !== undefined) throw new SelfoptError(`option ${key} is read by a bench, not by Decima's training`, `--opt ${key}`, notRead[key]!);
+  }
   const E = instances[0]!.numExecutors;
   if (instances.some((i) => i.numExecutors !== E)) throw new SelfoptError('training instances with different executor counts', 'Decima training', 'one cluster size (the limit head has one output per executor)');
   const cfg = decimaConfig(instances[0], ctx.options);

@@ -141,6 +141,23 @@ test('--opt init with a checkpoint of another model is one clear error, not a li
   }
 });
 
+test("training refuses the bench's options it does not read (compat would train on the linear rule under its name)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'decima-'));
+  try {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ compat: '1' }, /option compat is read by a bench, not by Decima's training.*_compat_train/],
+      [{ checkpoint: 'x.ckpt' }, /option checkpoint is read by a bench.*--opt init=FILE/],
+      [{ 'decima.sample': '1' }, /option decima\.sample is read by a bench/],
+      [{ sweep_episodes: '3' }, /option sweep_episodes is read by a bench/],
+    ];
+    for (const [options, pattern] of cases) {
+      await assert.rejects(trainDecima([synthetic('synthetic_batch4_5exec_train')], { steps: 1 }, trainCtx(dir, options)), (e: unknown) => e instanceof SelfoptError && pattern.test(e.message));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('training refuses evaluation-split instances', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'decima-'));
   try {
