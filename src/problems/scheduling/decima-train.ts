@@ -178,11 +178,13 @@ const DECIMA_RULES: Partial<Record<keyof DecimaConfig, FieldRule>> = {
   embed: countFrom(1), gnnHidden: countFrom(1), headHidden: countFrom(1),
   jobExtras: { oneOf: [0, JOB_EXTRAS, JOB_EXTRAS_FULL], expected: `0 (the paper's inputs), ${JOB_EXTRAS} or ${JOB_EXTRAS_FULL}` },
   stageExtras: { oneOf: [0, STAGE_EXTRAS], expected: `0 (the paper's inputs) or ${STAGE_EXTRAS}` },
-  episodesPerIteration: { int: true, min: 2, expected: 'an integer >= 2 (the baseline averages over the episodes of one sequence)' },
+  // Upper bounds catch a typo before it costs the machine: 1e9 episodes filled the heap (every
+  // episode of an iteration is kept until its gradient step), and each worker is a thread.
+  episodesPerIteration: { int: true, min: 2, max: 1024, expected: 'an integer in [2, 1024] (the baseline averages over the episodes of one sequence; decima-sim runs 16)' },
   learningRate: NON_NEGATIVE, rewardScale: { min: Number.MIN_VALUE, expected: 'a number > 0' },
   entropyWeightInit: NON_NEGATIVE, entropyWeightDecay: NON_NEGATIVE, entropyWeightMin: NON_NEGATIVE,
   resetProbInit: PROBABILITY, resetProbDecay: PROBABILITY, resetProbMin: PROBABILITY,
-  averageRewardWindow: countFrom(1), chunkSteps: countFrom(1), saveEverySeconds: NON_NEGATIVE, workers: countFrom(0),
+  averageRewardWindow: countFrom(1), chunkSteps: countFrom(1), saveEverySeconds: NON_NEGATIVE, workers: { int: true, min: 0, max: 64, expected: 'an integer in [0, 64] (rollout threads; 0 runs the episodes in the training thread)' },
   imitationIterations: countFrom(0), imitationLearningRate: NON_NEGATIVE, imitationUpdates: countFrom(0), imitationBatch: countFrom(1), imitationBuffer: countFrom(1),
   teacherRollouts: countFrom(0), teacherLabelShare: PROBABILITY, teacherLimitDeltas: { int: true }, teacherMinGainS: NON_NEGATIVE,
   anchorWeight: NON_NEGATIVE, anchorStates: countFrom(1),

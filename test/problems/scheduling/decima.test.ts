@@ -13,7 +13,7 @@ import { instanceRef, loadInstance, type SchedulingInstance } from '../../../src
 import { DecimaNet, structureOf, snapshot, stageLogProbs, limitLogProbs } from '../../../src/problems/scheduling/decima-net.js';
 import { decimaSolver } from '../../../src/problems/scheduling/decima.js';
 import { decimaPolicy, decide, loadDecima } from '../../../src/problems/scheduling/decima-policy.js';
-import { trainDecima } from '../../../src/problems/scheduling/decima-train.js';
+import { decimaConfig, trainDecima } from '../../../src/problems/scheduling/decima-train.js';
 import { encodeAction } from '../../../src/problems/scheduling/env.js';
 import { SelfoptError } from '../../../src/core/errors.js';
 import { killedSave } from '../../core/killed-save.js';
@@ -156,6 +156,12 @@ test("training refuses the bench's options it does not read (compat would train 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a typo of a size that would exhaust the machine (1e9 episodes per iteration, 1e9 rollout threads) is refused', () => {
+  assert.throws(() => decimaConfig(undefined, { 'decima.episodesPerIteration': '1e9' }), (e: unknown) => e instanceof SelfoptError && /decima\.episodesPerIteration=1e9 is out of range.*\[2, 1024\]/.test(e.message));
+  assert.throws(() => decimaConfig(undefined, { 'decima.workers': '1000' }), (e: unknown) => e instanceof SelfoptError && /decima\.workers=1000 is out of range.*\[0, 64\]/.test(e.message));
+  assert.equal(decimaConfig(undefined, { 'decima.episodesPerIteration': '16', 'decima.workers': '2' }).episodesPerIteration, 16);
 });
 
 test('training refuses evaluation-split instances', async () => {
