@@ -20,7 +20,8 @@
 import { pathToFileURL } from 'node:url';
 import { noGrad, tidy } from '../../learn/index.js';
 import { DataPath } from '../../core/data.js';
-import { reportError } from '../../core/errors.js';
+import { reportError, SelfoptError } from '../../core/errors.js';
+import { countFrom, flagNumber } from '../../core/options.js';
 import { mean } from '../../core/stats.js';
 import { schedulingProblem } from './index.js';
 import { loadInstance } from './instances.js';
@@ -125,13 +126,14 @@ function main(): void {
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--instance') instance = args[++i]!;
-    else if (a === '--seeds') seeds = Number(args[++i]);
+    else if (a === '--seeds') seeds = flagNumber('--seeds', countFrom(1))(args[++i] ?? '');
     else if (a === '--alpha') alphaArg = args[++i]!;
     else if (a === '--sjf') order = 'work';
+    else if (a.startsWith('--')) throw new SelfoptError(`unknown flag ${a}`, 'agreement command line', '--instance, --seeds, --alpha, --sjf, then checkpoint paths');
     else paths.push(a);
   }
   const inst = loadInstance(schedulingProblem.resolveInstance(instance, { data: new DataPath(), quick: false }));
-  const alpha = alphaArg === 'tuned' ? sweepAlpha(inst, SWEEP_EPISODES.full, undefined, order).alpha : Number(alphaArg);
+  const alpha = alphaArg === 'tuned' ? sweepAlpha(inst, SWEEP_EPISODES.full, undefined, order).alpha : flagNumber('--alpha', { expected: "a number, or 'tuned'" })(alphaArg);
   const env = makeEnv(inst);
   for (const p of paths) {
     const net = loadDecima(p), c = emptyCounts();

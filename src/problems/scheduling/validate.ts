@@ -19,7 +19,8 @@
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { DataPath } from '../../core/data.js';
-import { reportError } from '../../core/errors.js';
+import { reportError, SelfoptError } from '../../core/errors.js';
+import { countFrom, flagNumber } from '../../core/options.js';
 import { schedulingProblem } from './index.js';
 import { mean, pairedRatio } from '../../core/stats.js';
 import { loadInstance } from './instances.js';
@@ -37,16 +38,17 @@ function main(): void {
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--instance') instance = args[++i]!;
-    else if (a === '--seeds') seeds = Number(args[++i]);
+    else if (a === '--seeds') seeds = flagNumber('--seeds', countFrom(1))(args[++i] ?? '');
     else if (a === '--alpha') alphaArg = args[++i]!;
-    else if (a === '--teacher') teacher = Number(args[++i]);
+    else if (a === '--teacher') teacher = flagNumber('--teacher', countFrom(0))(args[++i] ?? '');
     else if (a === '--sjf') sjf = true;
     else if (a === '--rank') rank = true;
     else if (a === '--compare-replay') compareReplay = true;
+    else if (a.startsWith('--')) throw new SelfoptError(`unknown flag ${a}`, 'validate command line', '--instance, --seeds, --alpha, --teacher, --sjf, --rank, --compare-replay, then checkpoint paths');
     else paths.push(a);
   }
   const inst = loadInstance(schedulingProblem.resolveInstance(instance, { data: new DataPath(), quick: false }));
-  const alpha = alphaArg === 'tuned' ? sweepAlpha(inst, SWEEP_EPISODES.full).alpha : Number(alphaArg);
+  const alpha = alphaArg === 'tuned' ? sweepAlpha(inst, SWEEP_EPISODES.full).alpha : flagNumber('--alpha', { expected: "a number, or 'tuned'" })(alphaArg);
   const env = makeEnv(inst);
   const avg = (r: { jctMs: ArrayLike<number> }) => mean(r.jctMs) / 1000;
   const seedList = Array.from({ length: seeds }, (_, i) => VALIDATION_SEED_BASE + i);

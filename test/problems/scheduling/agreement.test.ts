@@ -128,3 +128,21 @@ test('anchored REINFORCE: the anchor term pulls a fresh net towards the expert (
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('validate.js and agreement.js: a bad number or an unknown flag is one error (exit 2), not NaN results or a flag read as a checkpoint', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const script = (name: string) => fileURLToPath(new URL(`../../../src/problems/scheduling/${name}.js`, import.meta.url));
+  const cases: [string, string[], RegExp][] = [
+    ['validate', ['--alpha', '0', '--seeds', 'abc'], /^validate: error: --seeds abc \(at command line\); expected an integer >= 1$/],
+    ['validate', ['--alpha', 'zero', '--seeds', '2'], /^validate: error: --alpha zero \(at command line\); expected a number, or 'tuned'$/],
+    ['validate', ['--alpha', '0', '--seed', '2'], /^validate: error: unknown flag --seed/],
+    ['agreement', ['--alpha', 'x'], /^agreement: error: --alpha x \(at command line\)/],
+  ];
+  for (const [name, args, pattern] of cases) {
+    const r = spawnSync(process.execPath, [script(name), '--instance', 'synthetic_batch2_5exec_train', ...args], { encoding: 'utf8' });
+    assert.equal(r.status, 2, `${name} ${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr.trim(), pattern);
+    assert.equal(r.stdout, '', 'nothing measured');
+  }
+});
