@@ -87,9 +87,10 @@ export function readInstanceId(id: string): InstanceSpec | string | undefined {
   return spec;
 }
 
+/** The canonical id of a spec (the seconds to 15 digits: 1000 x 0.0021 / 1000 is 0.0021000000000000003). */
 export function instanceId(spec: InstanceSpec): string {
   const w = spec.workload;
-  const wl = w.kind === 'batch' ? `batch${w.numJobs}` : `stream${w.numStream === STREAM_DEFAULT_JOBS ? '' : w.numStream}${w.meanInterarrivalMs === STREAM_DEFAULT_INTERARRIVAL_S * 1000 ? '' : `-${w.meanInterarrivalMs / 1000}s`}`;
+  const wl = w.kind === 'batch' ? `batch${w.numJobs}` : `stream${w.numStream === STREAM_DEFAULT_JOBS ? '' : w.numStream}${w.meanInterarrivalMs === STREAM_DEFAULT_INTERARRIVAL_S * 1000 ? '' : `-${+(w.meanInterarrivalMs / 1000).toPrecision(15)}s`}`;
   return `${spec.pool}_${wl}_${spec.numExecutors}exec${spec.executorClasses ? '_mr' : ''}${spec.compat ? '_compat' : ''}${spec.split === 'train' ? '_train' : ''}`;
 }
 
@@ -100,15 +101,20 @@ function describe(spec: InstanceSpec): string {
   return `${wl}, ${pool}, ${spec.numExecutors} executors${spec.executorClasses ? ` in ${spec.executorClasses.length} memory classes (${spec.executorClasses.join(', ')}), tasks with memory demands` : ''}${spec.compat ? ", decima-sim's executor-level rule" : ''}, ${spec.split === 'train' ? 'training' : 'evaluation'} seeds`;
 }
 
-/** The ref of an id; a tpch id needs the data on the path. */
-export function instanceRef(id: string, data: DataPath): InstanceRef | undefined {
-  const spec = parseInstanceId(id);
+/**
+ * The ref of an id, under its canonical spelling (tpch_stream200_50exec and tpch_stream-25s_50exec
+ * are tpch_stream_50exec: one instance, so one id in the results and in resume); a tpch id needs
+ * the data on the path.
+ */
+export function instanceRef(name: string, data: DataPath): InstanceRef | undefined {
+  const spec = parseInstanceId(name);
   if (!spec) return undefined;
+  const id = instanceId(spec);
   const params: InstanceRef['params'] = { pool: spec.pool, numExecutors: spec.numExecutors, compat: spec.compat, split: spec.split, ...flatWorkload(spec.workload), ...(spec.executorClasses ? { executorClasses: spec.executorClasses.join(',') } : {}) };
   if (spec.pool === 'synthetic') return { id, source: 'generated', params: { ...params, poolSeed: SYNTHETIC_POOL_SEED }, split: spec.split, description: describe(spec) };
   const dir = findTpchDir(data);
   if (!dir) {
-    throw new SelfoptError(`instance '${id}' needs the TPC-H job profiles, which are not on the data path`, data.dirs.map((d) => d.dir).join(', '),
+    throw new SelfoptError(`instance '${name}' needs the TPC-H job profiles, which are not on the data path`, data.dirs.map((d) => d.dir).join(', '),
       `${DATASETS[0]!.relPath}/tpch_<size>.json in one of those directories (to obtain it: ${DATASETS[0]!.obtain}), or a synthetic_ instance`);
   }
   return { id, source: 'real', path: dir, params, split: spec.split, description: describe(spec) };

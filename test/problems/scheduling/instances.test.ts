@@ -91,3 +91,13 @@ test('an id whose action space is too large to allocate is one clear error, not 
   assert.throws(() => createSchedulingEnv({ instance: 'synthetic_batch100000_10000exec' }),
     (e: unknown) => e instanceof SelfoptError && /action space would have [\d,]+ actions \(\d+ stage rows x 1 executor classes x 10000 executors \+ 1\), more than 1,073,741,824/.test(e.message), 'batch of 100,000 jobs on 10,000 executors');
 });
+
+test('every spelling of one instance resolves to its one canonical id, so a bench cannot run and record it twice', () => {
+  const ctx = { data: new DataPath({ dataDir: '/nonexistent-selfopt', env: {}, cwd: '/' }), quick: true };
+  for (const alias of ['synthetic_stream200_50exec', 'synthetic_stream-25s_50exec', 'synthetic_stream200-25.0s_50exec', 'synthetic_stream0200_050exec']) {
+    assert.equal(schedulingProblem.resolveInstance(alias, ctx).id, 'synthetic_stream_50exec', alias);
+  }
+  assert.equal(schedulingProblem.resolveInstance('synthetic_batch020_50exec_train', ctx).id, 'synthetic_batch20_50exec_train');
+  // 1000 x 0.0021 / 1000 is 0.0021000000000000003: the id keeps the seconds as typed.
+  assert.equal(schedulingProblem.resolveInstance('synthetic_stream5-0.0021s_5exec', ctx).id, 'synthetic_stream5-0.0021s_5exec');
+});
