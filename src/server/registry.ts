@@ -58,20 +58,8 @@ export const ENVS: Record<string, EnvEntry> = {
     description: 'Decima-style DAG job scheduling on a cluster simulator (src/problems/scheduling); instance ids like synthetic_batch5_10exec or tpch_batch20_50exec_train',
     options: z.strictObject({ instance: z.string().min(1).max(128), compat: z.boolean().optional(), maxStages: int(1).max(4096).optional() /* the env's own default for streams */, maxTimeMs: z.number().positive().optional() }),
     resetOptions: none,
-    make: (o, ctx) => {
-      const opts = o as { instance: string; maxStages?: number };
-      const env = createSchedulingEnv({ ...opts, data: ctx.data });
-      // maxStages x executor classes x executors + 1 actions, one mask entry each, allocated and sent
-      // every step: bounding maxStages alone let an id with 10,000 executors make 40,960,001, whose
-      // reset held the server for 37 s, sent 82 MB and left it at 2.2 GB.
-      const n = env.actionSpace.n;
-      if (n > MAX_SIZE) {
-        env.close();
-        const option = opts.maxStages === undefined ? 'instance' : 'maxStages';
-        throw new ProtocolError('bad_options', `$.options.${option}: '${opts.instance}'${opts.maxStages === undefined ? '' : ` with maxStages ${opts.maxStages}`} has ${n} actions (maxStages x executor classes x executors + 1, a mask entry each, sent every step); expected at most ${MAX_SIZE}: fewer jobs or executors, or a smaller maxStages`, `$.options.${option}`);
-      }
-      return env as unknown as Env<unknown, unknown>;
-    },
+    // The instance id sets the mask's size too (executors, jobs of a batch): held to the same bound.
+    make: (o, ctx) => createSchedulingEnv({ ...(o as { instance: string }), data: ctx.data, maxActions: MAX_SIZE }) as unknown as Env<unknown, unknown>,
   },
   compiler: {
     description: 'CompilerGym llvm-ic-v0 on LLVM 14: pass ordering for code size (src/problems/compiler); programs by id (own/fib, or ss/... and ms/... of the llvm-test-suite on the server\'s data path), compiled on make',

@@ -90,6 +90,8 @@ export interface SchedulingEnvConfig {
   maxStages?: number;
   /** Truncate an episode at the first decision at or after this time (ms). */
   maxTimeMs?: number;
+  /** The most actions the env may have (default MAX_ACTIONS); the server, which sends the mask as JSON each step, asks for fewer. */
+  maxActions?: number;
   recordEvents?: boolean;
   /**
    * Multi-resource variant (paper section 7.3): the memory of each executor class (executors split
@@ -194,8 +196,9 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
     const perJob = Math.max(1, ...cfg.pool.templates.map((t) => t.numStages));
     this.maxStages = cfg.maxStages ?? (cfg.workload.kind === 'batch' ? cfg.workload.numJobs * perJob : 4096);
     const n = this.maxStages * this.C * this.E + 1;
-    if (n > MAX_ACTIONS) {
-      throw new SelfoptError(`the action space would have ${n.toLocaleString('en-US')} actions (${this.maxStages} stage rows x ${this.C} executor classes x ${this.E} executors + 1), more than ${MAX_ACTIONS.toLocaleString('en-US')}`,
+    const maxActions = cfg.maxActions ?? MAX_ACTIONS;
+    if (n > maxActions) {
+      throw new SelfoptError(`the action space would have ${n.toLocaleString('en-US')} actions (${this.maxStages} stage rows x ${this.C} executor classes x ${this.E} executors + 1), more than ${maxActions.toLocaleString('en-US')}`,
         'SchedulingEnv', `fewer jobs in the batch, fewer executors or a smaller maxStages (a batch gets ${perJob} stage rows per job)`);
     }
     this.actionSpace = new MaskedDiscrete(n);

@@ -23,18 +23,18 @@ export const METRICS: Metric[] = [
 ];
 
 /** The env of an instance; `compat` overrides the instance's own executor-level rule when given. */
-export function makeEnv(inst: SchedulingInstance, opts: { compat?: boolean; recordEvents?: boolean; maxStages?: number; maxTimeMs?: number } = {}): SchedulingEnv {
-  return new SchedulingEnv({ numExecutors: inst.numExecutors, pool: inst.templates, workload: inst.workload, compat: opts.compat ?? inst.compat, recordEvents: opts.recordEvents, maxStages: opts.maxStages, maxTimeMs: opts.maxTimeMs, executorClasses: inst.executorClasses });
+export function makeEnv(inst: SchedulingInstance, opts: { compat?: boolean; recordEvents?: boolean; maxStages?: number; maxTimeMs?: number; maxActions?: number } = {}): SchedulingEnv {
+  return new SchedulingEnv({ numExecutors: inst.numExecutors, pool: inst.templates, workload: inst.workload, compat: opts.compat ?? inst.compat, recordEvents: opts.recordEvents, maxStages: opts.maxStages, maxTimeMs: opts.maxTimeMs, maxActions: opts.maxActions, executorClasses: inst.executorClasses });
 }
 
 /**
  * A SchedulingEnv from plain options, for code that builds envs from a module path (the learning
  * core's rollout workers, the environment server): `{ instance: 'tpch_batch20_50exec_train' }`,
- * optionally `data` (a data directory), `compat`, `maxStages`, `maxTimeMs`. The profiles are
+ * optionally `data` (a data directory), `compat`, `maxStages`, `maxTimeMs`, `maxActions`. The profiles are
  * loaded once per process. Episodes use the seeds given to reset(); the instance's seed range is
  * the caller's to respect.
  */
-export function createSchedulingEnv(opts: { instance: string; data?: string; compat?: boolean; maxStages?: number; maxTimeMs?: number }): SchedulingEnv {
+export function createSchedulingEnv(opts: { instance: string; data?: string; compat?: boolean; maxStages?: number; maxTimeMs?: number; maxActions?: number }): SchedulingEnv {
   const data = new DataPath({ dataDir: opts.data });
   const ref = instanceRef(opts.instance, data);
   if (!ref) throw new SelfoptError(`'${opts.instance}' is not a scheduling instance id`, 'createSchedulingEnv', 'an id like tpch_batch20_50exec_train');
