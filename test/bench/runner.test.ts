@@ -101,7 +101,7 @@ test('planGrid checks names before any work and expands the grid', () => {
   assert.throws(() => trainValues('scheduling', { 'decima.gnnHidden': '16,x' }), /option decima.gnnHidden=16,x: item 2 \('x'\) is not an integer/);
   assert.throws(() => trainValues('scheduling', { 'decima.chunkSteps': '0' }), /option decima.chunkSteps=0 is out of range \(at --opt decima.chunkSteps\); expected an integer >= 1/);
   assert.throws(() => trainValues('scheduling', { 'decima.jobExtras': '5' }), /option decima.jobExtras=5 is not one of 0, 4, 9/);
-  assert.throws(() => trainValues('scheduling', { 'decima.episodesPerIteration': '1' }), /option decima.episodesPerIteration=1 is out of range \(at --opt decima.episodesPerIteration\); expected an integer >= 2 \(the baseline averages/);
+  assert.throws(() => trainValues('scheduling', { 'decima.episodesPerIteration': '1' }), /option decima.episodesPerIteration=1 is out of range \(at --opt decima.episodesPerIteration\); expected an integer in \[2, 1024\] \(the baseline averages/);
   assert.ok(grid('scheduling', 'fifo', { compat: '0', 'decima.sample': 'yes' })[0]!.cells.length > 0);
   assert.doesNotThrow(() => trainValues('scheduling', { 'decima.expertAlpha': 'NaN', 'decima.teacherLimitDeltas': '-2,2' }));
   assert.throws(() => trainValues('compiler', { learningRate: 'x' }), /option learningRate=x is not a number/);

@@ -180,7 +180,7 @@ const DECIMA_RULES: Partial<Record<keyof DecimaConfig, FieldRule>> = {
   stageExtras: { oneOf: [0, STAGE_EXTRAS], expected: `0 (the paper's inputs) or ${STAGE_EXTRAS}` },
   // Upper bounds catch a typo before it costs the machine: 1e9 episodes filled the heap (every
   // episode of an iteration is kept until its gradient step), and each worker is a thread.
-  episodesPerIteration: { int: true, min: 2, max: 1024, expected: 'an integer in [2, 1024] (the baseline averages over the episodes of one sequence; decima-sim runs 16)' },
+  episodesPerIteration: { int: true, min: 2, max: 1024, expected: 'an integer in [2, 1024] (the baseline averages over the episodes of one sequence)' },
   learningRate: NON_NEGATIVE, rewardScale: { min: Number.MIN_VALUE, expected: 'a number > 0' },
   entropyWeightInit: NON_NEGATIVE, entropyWeightDecay: NON_NEGATIVE, entropyWeightMin: NON_NEGATIVE,
   resetProbInit: PROBABILITY, resetProbDecay: PROBABILITY, resetProbMin: PROBABILITY,
