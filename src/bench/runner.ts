@@ -165,6 +165,8 @@ export interface BenchOutcome {
   interrupted?: boolean;
   /** A --resume of a run started at other code: that code's version (each row records its own). */
   resumedFromCode?: string;
+  /** --resume found no run of this grid, so a new run started (said on stderr before any cell). */
+  resumeFoundNone?: boolean;
 }
 
 /** Runs the grid into `store`; `plans` is planGrid(opts), made here unless the caller made it first (to check the command before opening the store). */
@@ -184,7 +186,15 @@ export async function runBench(opts: BenchOptions, store: ResultsStore, plans: P
     if (prior) await refuseChangedFiles(allCells, store, prior);
     if (run && run.codeVersion !== version) resumedFromCode = run.codeVersion;
   }
-  const runId = prior ?? await store.startRun({ command: opts.command, gridHash: hash, codeVersion: version, machine, options: { ...opts, data: undefined } });
+  // The options as given, not the run's wiring (the abort signal, the progress callback).
+  const { data: _data, signal: _signal, onCell: _onCell, ...given } = opts;
+  const runId = prior ?? await store.startRun({ command: opts.command, gridHash: hash, codeVersion: version, machine, options: given });
+  const resumeFoundNone = opts.resume && prior === undefined;
+  if (resumeFoundNone) {
+    // Any other problem, instance, solver, seed count or --opt value is another grid: said, not silent.
+    const latest = (await store.runs()).filter((r) => r.runId !== runId).at(-1);
+    process.stderr.write(`selfopt: note: --resume found no run of this grid in ${store.path} (a run resumes with the same problems, instances, solvers, seeds and --opt values${latest ? `; the latest run was \`${latest.command}\`` : ''}); started run ${runId}\n`);
+  }
 
   const todo = allCells.filter((c) => !done.has(cellKey(c.problem, c.instance.id, c.solver, c.seed)));
   const skipped = allCells.length - todo.length;
@@ -238,12 +248,12 @@ export async function runBench(opts: BenchOptions, store: ResultsStore, plans: P
         await runInPool(cells, threads, record, opts.signal);
       }
     }
-    if (interrupted() && finished < todo.length) return { runId, total: allCells.length, ran: finished, skipped, stalled, interrupted: true, resumedFromCode };
+    if (interrupted() && finished < todo.length) return { runId, total: allCells.length, ran: finished, skipped, stalled, interrupted: true, resumedFromCode, ...(resumeFoundNone ? { resumeFoundNone } : {}) };
     await store.finishRun(runId);
   } finally {
     bar?.stop();
   }
-  return { runId, total: allCells.length, ran: finished, skipped, stalled, resumedFromCode };
+  return { runId, total: allCells.length, ran: finished, skipped, stalled, resumedFromCode, ...(resumeFoundNone ? { resumeFoundNone } : {}) };
 }
 
 /**

@@ -250,6 +250,30 @@ test('--resume refuses a run whose cells were recorded from a key file that has 
   await s.close();
 });
 
+test('--resume that finds no run of the grid says so and starts one; a run keeps its options, not its wiring', async () => {
+  // Another --seeds or --opt value is another grid: --resume started a new run without a word.
+  const dir = tempDir('selfopt-runner-');
+  const s = await ResultsStore.open(join(dir, 'r.duckdb'));
+  const first = await runBench({ ...options({}), seeds: 1, command: 'selfopt bench index --seeds 1' }, s);
+  assert.equal(first.resumeFoundNone, undefined);
+  const writes: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string) => (writes.push(String(chunk)), true)) as typeof process.stderr.write;
+  let out;
+  try {
+    out = await runBench({ ...options({}), seeds: 2, resume: true, signal: new AbortController().signal }, s);
+  } finally {
+    process.stderr.write = write;
+  }
+  assert.notEqual(out.runId, first.runId);
+  assert.equal(out.resumeFoundNone, true);
+  assert.ok(writes.some((w) => w.includes(`--resume found no run of this grid in ${s.path}`) && w.includes('the latest run was `selfopt bench index --seeds 1`') && w.includes(`started run ${out.runId}`)), writes.join(''));
+  const run = (await s.runs()).find((r) => r.runId === out.runId)!;
+  assert.equal(run.options['seeds'], 2);
+  assert.ok(!('signal' in run.options) && !('data' in run.options), JSON.stringify(run.options));
+  await s.close();
+});
+
 test('--resume of a run started at other code says so, and the rows it adds record this code', async () => {
   const dir = tempDir('selfopt-runner-');
   const s = await ResultsStore.open(join(dir, 'r.duckdb'));
