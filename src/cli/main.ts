@@ -369,6 +369,10 @@ program
     const s = await serve({ port: o.port, host: o.host, token: o.token, idleMs: o.idle * 1000, data: o.data, dashboard: { store: resolve(o.store), trainDir: resolve(o.trainDir) } });
     console.log(`selfopt serve: listening on ${s.url} (WebSocket ws://${s.url.slice('http://'.length)}, HTTP POST)${o.token ? ', token required' : ''}`);
     console.log(`dashboard: ${s.url.replace(/\/v1$/, '/')}${o.token ? '#token=<token>' : ''} (results from ${resolve(o.store)})`);
+    // Beyond loopback without a token, anyone who reaches the port drives envs and reads the results: allowed, but said.
+    if (!o.token && !/^(127\.|::1$|localhost$)/.test(o.host)) {
+      console.error(`selfopt serve: warning: listening on ${o.host} without --token: anyone who can reach port ${new URL(s.url).port} can run environments and read the results store; pass --token (or $SELFOPT_TOKEN) to require one`);
+    }
   });
 
 program

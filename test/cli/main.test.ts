@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../tmp.js';
 import { ResultsStore } from '../../src/bench/store.js';
@@ -42,6 +42,24 @@ test('serve refuses an empty --token and a --train-dir that is a file, with one 
     assert.equal(r.status, 2, args.join(' '));
     assert.equal(r.stdout, '', 'it never listened');
   }
+});
+
+test('serve on an address beyond loopback without --token warns that anyone reaching the port drives it; on loopback, or with a token, it does not', async () => {
+  const dir = tempDir('selfopt-cli-serve-host-');
+  // stderr once it has listened (its stdout's second line), then the server is stopped.
+  const started = (...args: string[]) => new Promise<string>((res, rej) => {
+    const p = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SELFOPT_TOKEN: '' } });
+    let out = '', err = '';
+    p.stderr.on('data', (d) => (err += d));
+    p.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('dashboard: ')) setTimeout(() => p.kill('SIGTERM'), 100);
+    });
+    p.on('exit', () => (out.includes('dashboard: ') ? res(err) : rej(new Error(`serve exited before listening: ${err}`))));
+  });
+  assert.match(await started('--host', '0.0.0.0'), /^selfopt serve: warning: listening on 0\.0\.0\.0 without --token: anyone who can reach port \d+ can run environments and read the results store/);
+  assert.equal(await started('--host', '0.0.0.0', '--token', 'T'), '');
+  assert.equal(await started(), '');
 });
 
 test('`--html false` (or no, 0) is refused with one line naming --no-html, before any work: it wrote a report file named `false`', () => {
