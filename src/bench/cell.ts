@@ -82,7 +82,8 @@ export function cellUserError(message: string, cell: Cell): SelfoptError {
   const at = `cell ${cellLabel(cell)}`;
   const m = /^([\s\S]*) \(at ([\s\S]*?)\); expected ([\s\S]*)$/.exec(message);
   const resume = 'finished cells stay recorded, rerun with --resume';
-  return m ? new SelfoptError(m[1]!, `${m[2]}, ${at}`, `${m[3]} (${resume})`) : new SelfoptError(message, at, `the cell to finish; ${resume}`);
+  // The cell's own checks (run-cell.ts checkMetrics) already name it.
+  return m ? new SelfoptError(m[1]!, m[2] === at ? at : `${m[2]}, ${at}`, `${m[3]} (${resume})`) : new SelfoptError(message, at, `the cell to finish; ${resume}`);
 }
 
 /** Whether `e` is a user error, here or after crossing; and its message without the prefix. */

@@ -8,7 +8,7 @@ import { SelfoptError } from '../../src/core/errors.js';
 import { getProblem } from '../../src/problems/all.js';
 import { formatEta, planGrid, runBench, type BenchOptions } from '../../src/bench/runner.js';
 import { ResultsStore } from '../../src/bench/store.js';
-import { gridHash } from '../../src/bench/cell.js';
+import { cellLabel, cellUserError, gridHash } from '../../src/bench/cell.js';
 import { PROJECT_ROOT, codeVersion } from '../../src/core/version.js';
 import { generateKeys, writeSosd } from '../../src/problems/index/instances.js';
 import { tempDir } from '../tmp.js';
@@ -19,6 +19,16 @@ const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 function options(over: Partial<BenchOptions>): BenchOptions {
   return benchOptions({ problems: ['index'], instances: ['uniform_dense_20K_uint64'], solvers: ['binary-search', 'eytzinger'], seeds: 2 }, over);
 }
+
+test("a cell's user error names the cell once: the cell's own checks already name it", () => {
+  // "metric 'avg_jct_s' is Infinity (at cell X, cell X)": checkMetrics' where, then the runner's.
+  const cell = planGrid(options({}))[0]!.cells[0]!;
+  const at = `cell ${cellLabel(cell)}`;
+  assert.equal(cellUserError(`metric 'lookup_ns' is Infinity (at ${at}); expected a finite number`, cell).message,
+    `metric 'lookup_ns' is Infinity (at ${at}); expected a finite number (finished cells stay recorded, rerun with --resume)`);
+  assert.equal(cellUserError('bad line (at keys.txt:3); expected a number', cell).message,
+    `bad line (at keys.txt:3, ${at}); expected a number (finished cells stay recorded, rerun with --resume)`);
+});
 
 test('planGrid refuses two instance names that resolve to one instance id, before any cell runs', () => {
   // Both cells were planned under one id: the run stopped at the second with "cell ... is already
