@@ -36,6 +36,7 @@ import type { Info } from '../../core/env.js';
 import { DataPath } from '../../core/data.js';
 import { readFileSync } from 'node:fs';
 import { reportError, SelfoptError } from '../../core/errors.js';
+import { flagNumber, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT } from '../../core/options.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { schedulingProblem } from './index.js';
 import { Rng } from '../../core/rng.js';
@@ -233,15 +234,15 @@ function main(): void {
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--instance') instance = args[++i]!;
-    else if (a === '--seeds') seeds = Number(args[++i]);
-    else if (a === '--first') first = Number(args[++i]);
-    else if (a === '--generations') gens = Number(args[++i]);
-    else if (a === '--population') pop = Number(args[++i]);
-    else if (a === '--plan-seeds') planSeeds = Number(args[++i]);
-    else if (a === '--modes') modes = args[++i]!.split(',').map(Number);
+    else if (a === '--seeds') seeds = flagNumber('--seeds', POSITIVE_INT)(args[++i] ?? '');
+    else if (a === '--first') first = flagNumber('--first', NON_NEGATIVE_INT)(args[++i] ?? '');
+    else if (a === '--generations') gens = flagNumber('--generations', POSITIVE_INT)(args[++i] ?? '');
+    else if (a === '--population') pop = flagNumber('--population', POSITIVE_INT)(args[++i] ?? '');
+    else if (a === '--plan-seeds') planSeeds = flagNumber('--plan-seeds', POSITIVE_INT)(args[++i] ?? '');
+    else if (a === '--modes') modes = (args[++i] ?? '').split(',').map(flagNumber('--modes', NON_NEGATIVE_INT));
     else if (a === '--json') json = args[++i]!;
     else if (a === '--start') startSjf = args[++i] === 'sjf';
-    else throw new Error(`headroom: unknown argument ${a}`);
+    else throw new SelfoptError(`unknown argument ${a}`, 'headroom command line', '--instance, --seeds, --first, --generations, --population, --plan-seeds, --modes, --json, --start, or --per-decision');
   }
   const inst = loadInstance(schedulingProblem.resolveInstance(instance, { data: new DataPath(), quick: false }));
   if (inst.workload.kind !== 'batch') throw new Error('headroom: batch instances only (the per-job parameters index the batch)');
@@ -396,25 +397,25 @@ function perDecision(args: string[]): void {
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--instance') instance = args[++i]!;
-    else if (a === '--seeds') seeds = Number(args[++i]);
-    else if (a === '--first') first = Number(args[++i]);
-    else if (a === '--rollouts') rollouts = Number(args[++i]);
-    else if (a === '--spread') spread = Number(args[++i]);
-    else if (a === '--limit-deltas') deltas = args[++i]!.split(',').filter((x) => x !== '').map(Number);
+    else if (a === '--seeds') seeds = flagNumber('--seeds', POSITIVE_INT)(args[++i] ?? '');
+    else if (a === '--first') first = flagNumber('--first', NON_NEGATIVE_INT)(args[++i] ?? '');
+    else if (a === '--rollouts') rollouts = flagNumber('--rollouts', NON_NEGATIVE_INT)(args[++i] ?? '');
+    else if (a === '--spread') spread = flagNumber('--spread', NON_NEGATIVE)(args[++i] ?? '');
+    else if (a === '--limit-deltas') deltas = (args[++i] ?? '').split(',').filter((x) => x !== '').map(flagNumber('--limit-deltas', { int: true, expected: 'comma-separated integers' }));
     else if (a === '--json') json = args[++i]!;
     else if (a === '--hide-running') hideRunning = true;
-    else if (a === '--min-gain') minGainS = Number(args[++i]);
+    else if (a === '--min-gain') minGainS = flagNumber('--min-gain', NON_NEGATIVE)(args[++i] ?? '');
     else if (a === '--base') {
       const b = args[++i];
       if (b !== 'sjf' && b !== 'plan' && b !== 'rank') throw new SelfoptError(`--base ${b}`, 'headroom --per-decision', 'sjf (tuned-weighted-fair-sjf), rank (tuned-rank-weighted-fair) or plan (the per-episode plan)');
       baseKind = b;
     } else if (a === '--plans') plansFile = args[++i]!;
-    else if (a === '--plan-variants') planSpread = Number(args[++i]);
-    else if (a === '--generations') search.gens = Number(args[++i]);
-    else if (a === '--population') search.pop = Number(args[++i]);
-    else if (a === '--plan-seeds') search.planSeeds = Number(args[++i]);
-    else if (a === '--modes') search.modes = args[++i]!.split(',').map(Number);
-    else throw new Error(`headroom --per-decision: unknown argument ${a}`);
+    else if (a === '--plan-variants') planSpread = flagNumber('--plan-variants', NON_NEGATIVE)(args[++i] ?? '');
+    else if (a === '--generations') search.gens = flagNumber('--generations', POSITIVE_INT)(args[++i] ?? '');
+    else if (a === '--population') search.pop = flagNumber('--population', POSITIVE_INT)(args[++i] ?? '');
+    else if (a === '--plan-seeds') search.planSeeds = flagNumber('--plan-seeds', POSITIVE_INT)(args[++i] ?? '');
+    else if (a === '--modes') search.modes = (args[++i] ?? '').split(',').map(flagNumber('--modes', NON_NEGATIVE_INT));
+    else throw new SelfoptError(`unknown argument ${a}`, 'headroom --per-decision command line', '--instance, --seeds, --first, --rollouts, --spread, --limit-deltas, --json, --hide-running, --min-gain, --base, --plans, --plan-variants, --generations, --population, --plan-seeds, --modes');
   }
   const basePlan = baseKind === 'plan';
   if (!basePlan && (plansFile || planSpread)) throw new SelfoptError('--plans or --plan-variants without --base plan', 'headroom --per-decision', '--base plan');

@@ -17,12 +17,14 @@ import { makeEnv, runEpisode, type SchedulingPolicy } from './evaluate.js';
 import { Fifo } from './heuristics.js';
 import { WeightedFair } from './weighted-fair.js';
 import { findTpchDir } from './profiles.js';
+import { reportError } from '../../core/errors.js';
+import { flagNumber, POSITIVE_INT } from '../../core/options.js';
 
 const REFERENCE = { fair: 128.5, fifo: 263.8, decisionsPerSec: [1350, 1800] };
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  return i >= 0 ? flagNumber(`--${name}`, POSITIVE_INT)(process.argv[i + 1] ?? '') : fallback;
 }
 
 export function measure(opts: { episodes: number; rounds: number }) {
@@ -67,16 +69,20 @@ export function measure(opts: { episodes: number; rounds: number }) {
 
 const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/').split('/').pop()!);
 if (isMain) {
-  const out = measure({ episodes: arg('episodes', 10), rounds: arg('rounds', 5) });
-  if (process.argv.includes('--json')) console.log(JSON.stringify(out, null, 2));
-  else {
-    console.log(`workload ${out.workload} (50 executors, 20 jobs at t=0)`);
-    for (const [name, s] of Object.entries(out.speed)) {
-      console.log(`  ${name.padEnd(5)} ${Math.round(s.decisionsPerSec).toLocaleString('en')} decisions/s, ${(s.taskEventsPerSec / 1e6).toFixed(2)}M task events/s; ${s.decisionsPerEpisode.toFixed(0)} decisions and ${s.taskEventsPerEpisode.toFixed(0)} tasks per episode`);
+  try {
+    const out = measure({ episodes: arg('episodes', 10), rounds: arg('rounds', 5) });
+    if (process.argv.includes('--json')) console.log(JSON.stringify(out, null, 2));
+    else {
+      console.log(`workload ${out.workload} (50 executors, 20 jobs at t=0)`);
+      for (const [name, s] of Object.entries(out.speed)) {
+        console.log(`  ${name.padEnd(5)} ${Math.round(s.decisionsPerSec).toLocaleString('en')} decisions/s, ${(s.taskEventsPerSec / 1e6).toFixed(2)}M task events/s; ${s.decisionsPerEpisode.toFixed(0)} decisions and ${s.taskEventsPerEpisode.toFixed(0)} tasks per episode`);
+      }
+      // A ratio to decima-sim holds only for the two measured side by side on one machine (README, Measured).
+      console.log(`decima-sim did ${out.referenceDecisionsPerSec.map((x) => x.toLocaleString('en')).join('-')} decisions/s on the machine of shared/REFERENCES.md; for a ratio, time it beside this run on this machine`);
+      console.log('average JCT over seeds 1000..1009 (s): linear interpolation / compat (decima-sim rule) / decima-sim reference run');
+      for (const [name, j] of Object.entries(out.avgJctSeeds1000to1009)) console.log(`  ${name.padEnd(5)} ${j.linear.toFixed(1)} / ${j.compat.toFixed(1)} / ${j.reference}`);
     }
-    // A ratio to decima-sim holds only for the two measured side by side on one machine (README, Measured).
-    console.log(`decima-sim did ${out.referenceDecisionsPerSec.map((x) => x.toLocaleString('en')).join('-')} decisions/s on the machine of shared/REFERENCES.md; for a ratio, time it beside this run on this machine`);
-    console.log('average JCT over seeds 1000..1009 (s): linear interpolation / compat (decima-sim rule) / decima-sim reference run');
-    for (const [name, j] of Object.entries(out.avgJctSeeds1000to1009)) console.log(`  ${name.padEnd(5)} ${j.linear.toFixed(1)} / ${j.compat.toFixed(1)} / ${j.reference}`);
+  } catch (e) {
+    reportError(e, 'speed');
   }
 }

@@ -138,6 +138,12 @@ test('validate.js and agreement.js: a bad number or an unknown flag is one error
     ['validate', ['--alpha', 'zero', '--seeds', '2'], /^validate: error: --alpha zero \(at command line\); expected a number, or 'tuned'$/],
     ['validate', ['--alpha', '0', '--seed', '2'], /^validate: error: unknown flag --seed/],
     ['agreement', ['--alpha', 'x'], /^agreement: error: --alpha x \(at command line\)/],
+    // The headroom study's scripts: NaN seeds ran no episode and printed NaN; an unknown flag was a stack trace.
+    ['headroom', ['--seeds', 'ten'], /^headroom: error: --seeds ten \(at command line\); expected a positive integer$/],
+    ['headroom', ['--per-decision', '--rollouts', '-1'], /^headroom: error: --rollouts -1 \(at command line\); expected a non-negative integer$/],
+    ['headroom', ['--per-decision', '--limit-deltas', '1,x'], /^headroom: error: --limit-deltas x \(at command line\); expected comma-separated integers$/],
+    ['headroom', ['--seed', '3'], /^headroom: error: unknown argument --seed \(at headroom command line\)/],
+    ['speed', ['--episodes', 'many'], /^speed: error: --episodes many \(at command line\); expected a positive integer$/],
   ];
   for (const [name, args, pattern] of cases) {
     const r = spawnSync(process.execPath, [script(name), '--instance', 'synthetic_batch2_5exec_train', ...args], { encoding: 'utf8' });
