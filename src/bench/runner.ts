@@ -96,7 +96,7 @@ export function planGrid(opts: BenchOptions): PlannedProblem[] {
         const first = nameOf.get(r.id);
         if (first !== undefined) {
           throw new SelfoptError(`--instances ${first} and ${opts.instances![i]} are both instance ${r.id}`, `command line (problem ${name})`,
-            'names of distinct instances (rename one of two key or graph files that share a file name)');
+            `names of distinct instances (${r.source === 'file' ? 'rename one of two files that share a file name' : 'name each instance once'})`);
         }
         nameOf.set(r.id, opts.instances![i]!);
       });
