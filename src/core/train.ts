@@ -5,11 +5,11 @@
  * beside a `<solver>.json` manifest (command, seed, budget, instances, wall time, code version),
  * so anyone can remake them with the one command the manifest gives.
  */
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Rng } from './rng.js';
-import { SelfoptError } from './errors.js';
+import { SelfoptError, errorMessage } from './errors.js';
 import { checkOptions } from './options.js';
 import { writeFileAtomic } from './files.js';
 import { PROJECT_ROOT, codeVersion, machineInfo } from './version.js';
@@ -167,6 +167,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
   o.problem.checkOptionValues?.(o.options);
   const refs = pickInstances(o);
   const out = resolve(o.out ?? shippedCheckpointPath(o.problem.name, o.solver));
+  checkWritableOut(out, o.out ? '--out' : 'shipped checkpoints');
   const stateDir = resolve(o.stateDir ?? join('.selfopt', 'train', `${o.problem.name}-${o.solver}-seed${o.seed}`));
   if (o.fresh) {
     // --fresh deletes the directory: only one that holds a training run's state (--state may name any).
@@ -177,7 +178,6 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
     rmSync(stateDir, { recursive: true, force: true });
   }
   mkdirSync(stateDir, { recursive: true });
-  mkdirSync(dirname(out), { recursive: true });
   checkSameRun(stateDir, { seed: o.seed, instances: refs.map((r) => r.id), options: o.options });
   const curve = join(stateDir, 'curve.jsonl');
   const instances = [];
@@ -279,6 +279,25 @@ function instancesDiff(saved: readonly string[], now: readonly string[]): string
   const some = (xs: string[]) => xs.slice(0, 5).join(',') + (xs.length > 5 ? `, ... (${xs.length})` : '');
   const parts = [added.length > 0 ? `added ${some(added)}` : '', removed.length > 0 ? `removed ${some(removed)}` : ''].filter(Boolean);
   return `instances: ${now.length} (saved: ${saved.length})${parts.length > 0 ? `, ${parts.join(', ')}` : ', in another order'}`;
+}
+
+/**
+ * The checkpoint path can be written, checked before training rather than found out at the final
+ * save, hours later: not a directory, in a directory that exists (or can be made) and takes a new
+ * file, as the trainer's atomic write (a temp file beside it, then a rename) needs.
+ */
+function checkWritableOut(out: string, where: string): void {
+  const expected = 'a checkpoint file path in a directory that can be written';
+  const probe = join(dirname(out), `.${basename(out)}.${process.pid}.probe.tmp`);
+  try {
+    mkdirSync(dirname(out), { recursive: true });
+    if (statSync(out, { throwIfNoEntry: false })?.isDirectory()) throw new SelfoptError(`${out} is a directory`, where, expected);
+    writeFileSync(probe, '');
+    rmSync(probe);
+  } catch (e) {
+    if (e instanceof SelfoptError) throw e;
+    throw new SelfoptError(`cannot write the checkpoint ${out}: ${errorMessage(e)}`, where, expected);
+  }
 }
 
 /** Identifies one version of a file (an atomic write replaces the inode): '' when absent. */

@@ -127,6 +127,22 @@ test('train: clear errors for a heuristic, a test instance, no budget, and a mis
   assert.throws(() => checkpointFor('toy', 'averager', { checkpoint: join(dir, 'missing.ckpt') }), /no checkpoint for toy\/averager.*selfopt train toy averager/);
 });
 
+test('train: an --out that cannot be written (a directory, a path under a file) is refused before training, nothing trained', async () => {
+  const dir = tempDir('selfopt-train-');
+  mkdirSync(join(dir, 'adir'));
+  writeFileSync(join(dir, 'afile'), 'x');
+  const trained: number[] = [];
+  await assert.rejects(train(opts(dir, { out: join(dir, 'adir'), onProgress: (d) => trained.push(d) })), (e: SelfoptError) => e instanceof SelfoptError && /adir is a directory \(at --out\)/.test(e.message));
+  await assert.rejects(train(opts(dir, { out: join(dir, 'afile', 'g.ckpt'), onProgress: (d) => trained.push(d) })), (e: SelfoptError) => e instanceof SelfoptError && /cannot write the checkpoint .*afile\/g\.ckpt: EEXIST.*afile. \(at --out\)/.test(e.message));
+  assert.deepEqual(trained, []);
+  assert.ok(!existsSync(join(dir, 'state')), 'no state directory made');
+  // The CLI: one line, exit code 2, for every trainer alike (the check is in the shared path).
+  const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+  const r = spawnSync(process.execPath, [cli, 'train', 'partition', 'gap', '--steps', '1', '--quick', '--out', join(dir, 'adir'), '--state', join(dir, 'state')], { encoding: 'utf8' });
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stderr, `selfopt: error: ${join(dir, 'adir')} is a directory (at --out); expected a checkpoint file path in a directory that can be written\n`);
+});
+
 test('`selfopt train --steps` takes whole steps only: one clear line, nothing trained', () => {
   const dir = tempDir('selfopt-train-cli-');
   const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
