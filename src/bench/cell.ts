@@ -27,6 +27,8 @@ export interface CellResult {
   picture?: string;
   /** Why `Problem.picture` failed, when it did (the cell's metrics are recorded all the same). */
   pictureError?: string;
+  /** What the evaluator told the user about the result (EvalContext.note), printed by the runner. */
+  notes?: string[];
 }
 
 /**

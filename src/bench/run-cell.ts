@@ -32,10 +32,13 @@ export async function runCell(cell: Cell): Promise<CellResult> {
   const t0 = performance.now();
   const solution = await solver.solve(instance, solveCtx);
   const solveMs = performance.now() - t0;
-  const metrics = await problem.evaluate(instance, solution, { ...solveCtx, rng: base.split('evaluate'), solveMs, solver: cell.solver });
+  const notes: string[] = [];
+  const note = (text: string) => void (notes.includes(text) || notes.push(text));
+  const metrics = await problem.evaluate(instance, solution, { ...solveCtx, rng: base.split('evaluate'), solveMs, solver: cell.solver, note });
   const wallMs = performance.now() - t0;
   checkMetrics(problem.metrics.map((m) => m.name), metrics, cell);
   const out: CellResult = { metrics, wallMs, solveMs };
+  if (notes.length > 0) out.notes = notes;
   if (problem.picture && cell.seed === 1) {
     // A drawing that fails is reported, but never costs the cell the metrics it measured.
     try {

@@ -211,6 +211,17 @@ export async function runBench(opts: BenchOptions, store: ResultsStore, plans: P
     opts.onCell?.(cell, finished, todo.length);
   };
   const interrupted = () => opts.signal?.aborted === true;
+  // Every cell of an instance may give the same note, from any thread or worker: said once.
+  const noted = new Set<string>();
+  const keep = (cell: Cell, r: CellResult) => {
+    keepPicture(store.path, runId, cell, r);
+    for (const text of r.notes ?? []) {
+      if (noted.has(text)) continue;
+      noted.add(text);
+      // On a line of its own: the progress bar redraws below it.
+      process.stderr.write(`\nselfopt: note: ${cell.problem}: ${text}\n`);
+    }
+  };
   try {
     if (opts.queue !== undefined) {
       const { runQueued } = await import('./queue.js');
@@ -223,7 +234,7 @@ export async function runBench(opts: BenchOptions, store: ResultsStore, plans: P
         recorded: skipped > 0 ? allCells.filter((c) => done.has(cellKey(c.problem, c.instance.id, c.solver, c.seed))) : [],
         record: async (cell, r) => {
           await store.insertCell(toRows(runId, byName.get(cell.problem)!, cell, r, r.codeVersion, r.machine));
-          keepPicture(store.path, runId, cell, r);
+          keep(cell, r);
           recorded(cell, `${cell.problem} ${cell.instance.id} ${cell.solver} seed ${cell.seed} (${r.worker})`);
         },
         signal: opts.signal,
@@ -236,7 +247,7 @@ export async function runBench(opts: BenchOptions, store: ResultsStore, plans: P
       const threads = Math.max(0, Math.min(opts.concurrency ?? availableParallelism(), plan.problem.maxConcurrency ?? Infinity, cells.length));
       const record = async (cell: Cell, r: CellResult) => {
         await store.insertCell(toRows(runId, plan.problem, cell, r, version, machine));
-        keepPicture(store.path, runId, cell, r);
+        keep(cell, r);
         recorded(cell, `${cell.problem} ${cell.instance.id} ${cell.solver} seed ${cell.seed}`);
       };
       if (threads === 0) {

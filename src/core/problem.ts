@@ -148,6 +148,12 @@ export interface EvalContext extends SolveContext {
   solveMs: number;
   /** The solver whose answer is evaluated (for an evaluator's logs; absent outside a bench cell). */
   solver?: string;
+  /**
+   * Tells the user something about the cell's result that its metrics cannot (a program that did
+   * not build: clang's message; a check that was not made, and why). The runner prints each
+   * distinct note once per run, so an evaluator may give it for every cell of the instance.
+   */
+  note?: (text: string) => void;
 }
 
 /** Metric name -> value, for the metrics the problem declares. */

@@ -7,7 +7,7 @@
  * bitcode: every reported count is the llvm-dis count by construction. When the solver says which
  * count its search saw (PassSequence.count, from opt's or opt-server's text), real opt must give
  * that count too, within RECOUNTS runs (LLVM 14 is not deterministic: reconcileCount), or the
- * cell fails. A program that did not build reports only `build_failed = 1`. Results are
+ * cell fails. A program that did not build reports only `build_failed = 1` (and clang's error, as a note). Results are
  * kept per process by (program, answer), so a deterministic solver's later seeds cost nothing.
  */
 import type { EvalContext, Metric, MetricValues } from '../../core/problem.js';
@@ -15,9 +15,10 @@ import { SelfoptError } from '../../core/errors.js';
 import { countInstructions } from './ir.js';
 import { firstLines, requireTool, runSync } from './llvm.js';
 import { sequencePipeline, sha1, type OptStats } from './session.js';
-import type { CompilerInstance } from './instances.js';
+import { cacheDir, type CompilerInstance } from './instances.js';
 import { checkSemantics, recordFailure, type SemanticsResult } from './semantics.js';
 import { boolOption } from '../../core/options.js';
+import { join } from 'node:path';
 
 /** A solver's answer. */
 export interface PassSequence {
@@ -101,6 +102,16 @@ export function llvmDisCount(ir: string, where: string): number {
   return countInstructions(dis.stdout.toString());
 }
 
+/**
+ * What the user reads of a program that did not build: clang's error lines (its first three; the
+ * first two lines when none says `error:`, as llvm-link's), and where the whole message is.
+ */
+export function buildFailureNote(id: string, error: string): string {
+  const lines = error.split(' | ');
+  const errors = lines.filter((l) => /\berror:/.test(l)).slice(0, 3);
+  return `${id} did not build: ${(errors.length > 0 ? errors : lines.slice(0, 2)).join(' | ')} (the message: ${join(cacheDir(), 'failures.jsonl')})`;
+}
+
 /** `--opt semantics=0` skips the check that the optimised program prints -O0's output (default on). */
 export function semanticsOption(options: Readonly<Record<string, string>>): boolean {
   return boolOption(options, 'semantics', true);
@@ -110,7 +121,10 @@ interface Scored { count: number; /** Every real-opt count of the answer measure
 const scored = new Map<string, Scored>();
 
 export function evaluateCompiler(inst: CompilerInstance, sol: PassSequence, ctx: EvalContext): MetricValues {
-  if (inst.error) return { build_failed: 1 };
+  if (inst.error) {
+    ctx.note?.(buildFailureNote(inst.id, inst.error));
+    return { build_failed: 1 };
+  }
   const where = `compiler evaluate, ${inst.id}`;
   const semantics = semanticsOption(ctx.options);
   const key = `${sha1(inst.ir)}\0${sol.pipeline ?? ''}\0${sol.passes.join(',')}\0${semantics}`;
