@@ -169,16 +169,43 @@ export class Adam implements Optimizer {
     zeroGrad(this.params);
   }
 
-  /** The moments and step counts, to save a resumable training run (copies). */
+  /**
+   * The moments and step counts, to save a resumable training run (copies). A NaN or infinite
+   * moment (training that diverged) is refused: JSON would store it as null, and the run would
+   * resume from zeros as if nothing had happened. The state saved before it is kept.
+   */
   getState(): AdamState {
-    return { m: this.m.map((a) => (a ? Array.from(a) : null)), v: this.v.map((a) => (a ? Array.from(a) : null)), t: [...this.t] };
+    const s = { m: this.m.map((a) => (a ? Array.from(a) : null)), v: this.v.map((a) => (a ? Array.from(a) : null)), t: [...this.t] };
+    for (const name of ['m', 'v'] as const) {
+      s[name].forEach((a, k) => {
+        const i = a?.findIndex((x) => !Number.isFinite(x)) ?? -1;
+        if (i >= 0) throw new SelfoptError(`Adam's moment ${name}[${k}][${i}] is ${a![i]}: the training diverged`, 'saving the training state (Adam.getState)', 'finite moments (a lower learning rate, or gradient clipping); the state saved before is kept');
+      });
+    }
+    return s;
   }
 
-  /** Restores what getState() returned, for the same parameter list. */
-  setState(s: AdamState): void {
+  /**
+   * Restores what getState() returned, for the same parameter list. `where` names the state's
+   * file and field for the error of a state that does not fit (a hand edit, a moment an older
+   * version saved as null from NaN).
+   */
+  setState(s: AdamState, where = 'Adam.setState'): void {
     const ok = s && Array.isArray(s.m) && Array.isArray(s.v) && Array.isArray(s.t) && s.m.length === this.params.length && s.v.length === this.params.length && s.t.length === this.params.length
       && this.params.every((p, k) => (s.m[k] === null || s.m[k]!.length === p.size) && (s.v[k] === null || s.v[k]!.length === p.size));
-    if (!ok) throw new SelfoptError('an Adam state that does not fit the parameters', 'Adam.setState', `moments for ${this.params.length} parameters of sizes ${this.params.map((p) => p.size).join(', ')}`);
+    if (!ok) throw new SelfoptError('an Adam state that does not fit the parameters', where, `moments for ${this.params.length} parameters of sizes ${this.params.map((p) => p.size).join(', ')}`);
+    const expected = 'finite moments and whole step counts >= 0, as Adam saved them; --fresh starts the run over';
+    s.t.forEach((t, k) => {
+      if (!(Number.isSafeInteger(t) && t >= 0)) throw new SelfoptError(`Adam's step count t[${k}] is ${JSON.stringify(t)}`, where, expected);
+      // A parameter gets its moments at its first step: none before it, both after.
+      if ((s.m[k] === null) !== (s.v[k] === null)) throw new SelfoptError(`Adam's moments m[${k}] and v[${k}] are not both saved`, where, expected);
+    });
+    for (const name of ['m', 'v'] as const) {
+      s[name].forEach((a, k) => {
+        const i = a?.findIndex((x) => typeof x !== 'number' || !Number.isFinite(x)) ?? -1;
+        if (i >= 0) throw new SelfoptError(`Adam's moment ${name}[${k}][${i}] is ${JSON.stringify(a![i])}${a![i] === null ? ' (a NaN or infinite moment saved as null: the training had diverged)' : ''}`, where, expected);
+      });
+    }
     this.params.forEach((p, k) => {
       const m = s.m[k], v = s.v[k];
       this.m[k] = m ? Float32Array.from(m) : null;

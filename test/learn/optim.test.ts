@@ -126,3 +126,32 @@ test('same seed, same weights after training, bit for bit; another seed differs'
   assert.deepEqual(a.losses, b.losses);
   assert.notEqual(bytes(a.model), bytes(c.model));
 });
+
+test('Adam state: a saved state reloads through JSON; NaN moments are refused on save, and bad step counts or null moments on load, naming the field', () => {
+  const a = tensor([1, 2], [2], { requiresGrad: true }), b = tensor([3], [1], { requiresGrad: true });
+  const opt = new Adam([a, b], { lr: 0.1 });
+  a.grad = new Float32Array([0.5, -1]);
+  opt.step(); // b has no gradient: no moments, step count 0
+  const saved = JSON.parse(JSON.stringify(opt.getState())) as ReturnType<Adam['getState']>;
+  assert.deepEqual(saved.t, [1, 0]);
+  const again = new Adam([a, b], { lr: 0.1 });
+  again.setState(saved, 'state.json, field adam');
+  assert.deepEqual(again.getState(), opt.getState());
+
+  const where = 'state.json, field adam';
+  const bad = (edit: (s: typeof saved) => void) => {
+    const s = structuredClone(saved);
+    edit(s);
+    return () => new Adam([a, b]).setState(s, where);
+  };
+  assert.throws(bad((s) => { s.t[0] = -1; }), /^SelfoptError: Adam's step count t\[0\] is -1 \(at state\.json, field adam\); expected finite moments and whole step counts >= 0/);
+  assert.throws(bad((s) => { s.t[1] = 1.5; }), /step count t\[1\] is 1\.5 \(at state\.json, field adam\)/);
+  assert.throws(bad((s) => { (s.t as unknown[])[0] = null; }), /step count t\[0\] is null/);
+  assert.throws(bad((s) => { (s.m[0] as unknown[])[1] = null; }), /moment m\[0\]\[1\] is null \(a NaN or infinite moment saved as null: the training had diverged\) \(at state\.json, field adam\)/);
+  assert.throws(bad((s) => { s.v[0] = null; }), /moments m\[0\] and v\[0\] are not both saved/);
+
+  // A diverged run: its NaN moment would be saved as null and reload as 0; refused, with where it is.
+  a.grad = new Float32Array([NaN, 1]);
+  opt.step();
+  assert.throws(() => opt.getState(), /^SelfoptError: Adam's moment m\[0\]\[0\] is NaN: the training diverged \(at saving the training state/);
+});

@@ -45,6 +45,7 @@
  *   coarsest graph in place of its 8 grown-and-refined ones, so the two compare GAP against greedy
  *   graph growing. `gap` alone is the projected argmax (one try per split): no FM, no balancing.
  */
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { CsrGraph } from '../../core/graph.js';
 import { totalVertexWeight, weightedDegrees } from '../../core/graph.js';
@@ -304,7 +305,7 @@ export async function trainGap(graphs: CsrGraph[], budget: TrainBudget, ctx: Tra
   if (resumed?.weights['weights']) {
     const s = resumed.state;
     loadCheckpoint(resumed.weights['weights'], net);
-    opt.setState(s.adam);
+    opt.setState(s.adam, `${join(ctx.stateDir, 'gap-state.json')}, field adam`);
     step = s.step; elapsedBefore = s.elapsedS; rng = Rng.fromState(s.rng);
   }
 

@@ -308,7 +308,7 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
     loadCheckpoint(weightsPath, net);
     iteration = s.iteration;
     if (iteration >= I) opt.lr = cfg.learningRate;
-    opt.setState(s.adam);
+    opt.setState(s.adam, `${join(ctx.stateDir, 'decima-state.json')}, field adam`);
     elapsedBefore = s.elapsedS;
     resetProb = s.resetProb;
     rng = Rng.fromState(s.rng);
