@@ -16,7 +16,7 @@ import { countInstructions } from './ir.js';
 import { firstLines, requireTool, runSync } from './llvm.js';
 import { sequencePipeline, sha1, type OptStats } from './session.js';
 import { cacheDir, type CompilerInstance } from './instances.js';
-import { checkSemantics, recordFailure, type SemanticsResult } from './semantics.js';
+import { checkSemantics, NEEDS_INPUT_FILES, recordFailure, type SemanticsResult } from './semantics.js';
 import { boolOption } from '../../core/options.js';
 import { join } from 'node:path';
 
@@ -117,7 +117,7 @@ export function semanticsOption(options: Readonly<Record<string, string>>): bool
   return boolOption(options, 'semantics', true);
 }
 
-interface Scored { count: number; /** Every real-opt count of the answer measured so far (the first is `count`). */ counts: number[]; semantics?: boolean; failed?: { result: SemanticsResult; irSha1: string } }
+interface Scored { count: number; /** Every real-opt count of the answer measured so far (the first is `count`). */ counts: number[]; semantics?: boolean; failed?: { result: SemanticsResult; irSha1: string }; /** Why the program's semantics are not checked, for the user. */ unchecked?: string }
 const scored = new Map<string, Scored>();
 
 export function evaluateCompiler(inst: CompilerInstance, sol: PassSequence, ctx: EvalContext): MetricValues {
@@ -144,9 +144,12 @@ export function evaluateCompiler(inst: CompilerInstance, sol: PassSequence, ctx:
       const s = checkSemantics(inst, r.ir, subject);
       if (s.checked) sc.semantics = s.same === true;
       if (s.reason) sc.failed = { result: s, irSha1: sha1(r.ir) };
+      // Input files are the documented case (README); a program of its own that cannot be checked is news.
+      else if (!s.checked && s.note !== undefined && s.note !== NEEDS_INPUT_FILES) sc.unchecked = `${inst.id}: semantics not checked (no semantics_ok): ${s.note}`;
     }
     scored.set(key, sc);
   }
+  if (sc.unchecked !== undefined) ctx.note?.(sc.unchecked);
   const varies = reconcileCount(sol.count, sc.counts, () => replayed().count, where);
   const stats = sol.stats;
   const out: MetricValues = {

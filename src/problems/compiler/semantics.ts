@@ -5,19 +5,24 @@
  * `clang -O0 ... -lm` to an executable and run with the program's arguments and a CPU-time limit;
  * the two runs must give the same exit status, stdout and stderr. A program whose -O0 run fails or
  * times out is not checked, nor one whose -O0 executable, run twice, gives two outputs (it prints
- * an address, the time or its pid). A pass sequence that changes the output is a finding to report (the
+ * an address, the time or its pid); why is kept on disk (bc/<key>.unchecked.json) and given to
+ * the user as a note of the bench. A pass sequence that changes the output is a finding to report (the
  * metric semantics_ok = 0), not a result.
  *
  * Every check that does not pass (outputs differ, the optimised module does not build, or its run
  * used up its CPU time) is logged with its reason to `.selfopt/cache/compiler/semantics.jsonl` (instance,
  * solver, passes, note), next to the build failures in failures.jsonl, so that a 0 can be read.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../../core/files.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findTool, firstLines, runSync } from './llvm.js';
 import { sha1 } from './session.js';
-import { appendRecord, type CompilerInstance } from './instances.js';
+import { appendRecord, cacheDir, type CompilerInstance } from './instances.js';
+
+/** The note of a program that is not run: it reads input files the benchmark does not have. */
+export const NEEDS_INPUT_FILES = 'needs input files';
 
 export type SemanticsReason = 'outputs differ' | 'build failed' | 'timeout';
 
@@ -138,23 +143,32 @@ function runOnce(exe: string, args: string[], cpuMs: number, wallFactor: number,
 }
 
 export function checkSemantics(inst: CompilerInstance, optimisedIr: string, subject: SemanticsSubject = {}, limits: SemanticsLimits = DEFAULT_LIMITS): SemanticsResult {
-  if (!runnable(inst)) return { checked: false, note: 'needs input files' };
+  if (!runnable(inst)) return { checked: false, note: NEEDS_INPUT_FILES };
   const clang = findTool('clang');
   if (!clang) return { checked: false, note: 'clang is not installed' };
   const args = inst.program.runArgs ?? [];
   const key = sha1(inst.ir);
   let ref = reference.get(key);
+  // Why the program is not checked, kept on disk: a program whose -O0 run never ends cost its CPU
+  // limit (120 s) again in every new process and worker thread.
+  const uncheckedFile = join(cacheDir(), 'bc', `${sha1([key, args.join('\0'), limits.cpuMs, limits.outputBytes ?? ''].join('\0'))}.unchecked.json`);
+  if (ref === undefined && existsSync(uncheckedFile)) ref = JSON.parse(readFileSync(uncheckedFile, 'utf8')) as { unchecked: string };
   if (ref === undefined) {
     // lowercase runs ~16 s of CPU at -O0. It runs twice: a program that prints an address, the
     // time or its pid gives other output run after run, and every answer, -O0's own included,
     // would be called a miscompilation.
     const [o, again] = buildAndRun(clang, inst.ir, args, limits.cpuMs, limits.wallFactor, limits.buildMs, limits.outputBytes, 2);
     for (const x of [o, again]) if (x?.kind === 'timeout' && notTheProgram(x)) return { checked: false, reason: 'timeout', note: `no verdict: -O0's ${x.what}` };
-    if (o.kind !== 'ran' || o.out.status !== '0') ref = { unchecked: '-O0 build does not run cleanly' };
+    if (o.kind !== 'ran') ref = { unchecked: o.kind === 'timeout' ? `-O0: ${o.what}` : `-O0's build or run failed: ${o.error}` };
+    else if (o.out.status !== '0') ref = { unchecked: `-O0's run ${o.out.status.startsWith('signal') ? `ends with ${o.out.status}` : `exits with status ${o.out.status}`}` };
     else if (again?.kind !== 'ran' || !sameOutput(o.out, again.out)) {
       const second = again?.kind === 'ran' ? `exit ${again.out.status}, stdout ${again.out.stdout.length} bytes${again.out.stdout === o.out.stdout ? ' (same)' : ''}` : 'no output';
       ref = { unchecked: `-O0's output varies from run to run (exit ${o.out.status}, stdout ${o.out.stdout.length} bytes, then ${second}): it prints what the program does not fix (an address, the time)` };
     } else ref = o.out;
+    // A clang that ran over its time, or an executable that could not be started, may be the
+    // machine's doing as much as the program's: not kept.
+    const machine = (o.kind === 'timeout' && o.stage === 'build') || (o.kind === 'build failed' && o.error.startsWith('the executable did not run'));
+    if ('unchecked' in ref && !machine) writeFileAtomic(uncheckedFile, JSON.stringify(ref));
     reference.set(key, ref);
   }
   if ('unchecked' in ref) return { checked: false, note: ref.unchecked };

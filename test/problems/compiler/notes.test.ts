@@ -1,8 +1,13 @@
 /** What a compiler bench tells the user beside its metrics: a program that did not build, a program whose semantics are not checked. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { Rng } from '../../../src/core/rng.js';
+import { loadProgram, programFromPath } from '../../../src/problems/compiler/instances.js';
+import { evaluateCompiler } from '../../../src/problems/compiler/evaluate.js';
+import { checkSemantics, DEFAULT_LIMITS } from '../../../src/problems/compiler/semantics.js';
 import { runBench } from '../../../src/bench/runner.js';
 import { ResultsStore } from '../../../src/bench/store.js';
 import { benchOptions } from '../../bench/fixtures.js';
@@ -36,4 +41,35 @@ test('a program that does not build: the bench says clang\'s error line and wher
   } finally {
     await store.close();
   }
+});
+
+test('a program whose -O0 run exits non-zero: its semantics are not checked, and a note says why', { skip }, () => {
+  const f = join(dir, 'notes-exit3.c');
+  writeFileSync(f, 'int main(void) { volatile int x = 3; return x; }\n');
+  const inst = loadProgram(programFromPath(f));
+  const notes: string[] = [];
+  const m = evaluateCompiler(inst, { passes: ['mem2reg'] }, { seed: 1, rng: new Rng(1), quick: true, options: {}, solveMs: 0, note: (t) => notes.push(t) });
+  assert.equal(m.semantics_ok, undefined);
+  assert.deepEqual(notes, [`${inst.id}: semantics not checked (no semantics_ok): -O0's run exits with status 3`]);
+});
+
+test('a program whose -O0 run never ends: the verdict is kept on disk by content, and a new process reads it rather than spend the CPU limit again', { skip }, () => {
+  const f = join(dir, 'notes-loop.c');
+  writeFileSync(f, 'int main(void) { volatile int x = 0; for (;;) x++; }\n');
+  const inst = loadProgram(programFromPath(f));
+  const limits = { ...DEFAULT_LIMITS, cpuMs: 1000 };
+  assert.deepEqual(checkSemantics(inst, inst.ir, {}, limits), { checked: false, note: '-O0: the run used its 1 s of CPU time' });
+  const kept = readdirSync(join(dir, 'cache', 'compiler', 'bc')).filter((n) => n.endsWith('.unchecked.json'))
+    .map((n) => join(dir, 'cache', 'compiler', 'bc', n)).filter((p) => readFileSync(p, 'utf8').includes('CPU time'));
+  assert.equal(kept.length, 1);
+  // What a new process says is what the disk holds (marked here, so that a rerun would show).
+  writeFileSync(kept[0]!, JSON.stringify({ unchecked: 'kept verdict' }));
+  const url = (p: string) => new URL(p, import.meta.url).href;
+  const script = `import { loadProgram, programFromPath } from '${url('../../../src/problems/compiler/instances.js')}';
+import { checkSemantics, DEFAULT_LIMITS } from '${url('../../../src/problems/compiler/semantics.js')}';
+const inst = loadProgram(programFromPath(${JSON.stringify(f)}));
+console.log(JSON.stringify(checkSemantics(inst, inst.ir, {}, { ...DEFAULT_LIMITS, cpuMs: 1000 })));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { checked: false, note: 'kept verdict' });
 });
