@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DataPath } from '../../src/core/data.js';
@@ -101,4 +101,17 @@ test('a picture file whose name is not %XX-encoded (put there by hand) is read u
   const dir = join(dirname(storePath), 'pictures', 'run1', 'index');
   writeFileSync(join(dir, '100%zz__rmi.svg'), '<svg>2</svg>');
   assert.deepEqual(loadPictures(storePath, 'run1', 'index', ['rmi']).map((p) => [p.instance, p.svg]), [['100%zz', '<svg>2</svg>'], ['a b', '<svg>1</svg>']]);
+});
+
+test('a picture whose id is too long for a file name (a long non-ASCII file name, tripled by %XX) is saved and read back with its id', () => {
+  // Its file name passed 255 bytes: the save failed (ENAMETOOLONG) and the report had no picture.
+  const storePath = join(tempDir('selfopt-pictures-'), 'results.duckdb');
+  const ids = [`${'键'.repeat(90)}_uint64`, `a--> <!-- ${'x'.repeat(300)}\\-_uint64`];
+  for (const instance of ids) savePicture(storePath, 'run1', 'index', { instance, solver: 'rmi', svg: `<svg>${instance.length}</svg>` });
+  savePicture(storePath, 'run1', 'index', { instance: 'short_uint64', solver: 'rmi', svg: '<svg>s</svg>' });
+  const names = readdirSync(join(dirname(storePath), 'pictures', 'run1', 'index'));
+  assert.ok(names.every((n) => Buffer.byteLength(n) <= 255), names.join(' '));
+  assert.ok(names.includes('short_uint64__rmi.svg'), 'a short id keeps its own file name');
+  const pics = loadPictures(storePath, 'run1', 'index', ['rmi']);
+  assert.deepEqual(pics.map((p) => [p.instance, p.solver, p.svg]).sort(), [...ids, 'short_uint64'].map((i) => [i, 'rmi', i === 'short_uint64' ? '<svg>s</svg>' : `<svg>${i.length}</svg>`]).sort());
 });
