@@ -87,10 +87,14 @@ export function readInstanceId(id: string): InstanceSpec | string | undefined {
   return spec;
 }
 
-/** The canonical id of a spec (the seconds to 15 digits: 1000 x 0.0021 / 1000 is 0.0021000000000000003). */
+/**
+ * The canonical id of a spec. The seconds are written to 15 digits (1000 x 0.0021 / 1000 is
+ * 0.0021000000000000003) and never in exponent form, which the id's form does not take (1e-7).
+ */
 export function instanceId(spec: InstanceSpec): string {
   const w = spec.workload;
-  const wl = w.kind === 'batch' ? `batch${w.numJobs}` : `stream${w.numStream === STREAM_DEFAULT_JOBS ? '' : w.numStream}${w.meanInterarrivalMs === STREAM_DEFAULT_INTERARRIVAL_S * 1000 ? '' : `-${+(w.meanInterarrivalMs / 1000).toPrecision(15)}s`}`;
+  const seconds = (ms: number) => (ms / 1000).toLocaleString('en-US', { useGrouping: false, maximumSignificantDigits: 15 });
+  const wl = w.kind === 'batch' ? `batch${w.numJobs}` : `stream${w.numStream === STREAM_DEFAULT_JOBS ? '' : w.numStream}${w.meanInterarrivalMs === STREAM_DEFAULT_INTERARRIVAL_S * 1000 ? '' : `-${seconds(w.meanInterarrivalMs)}s`}`;
   return `${spec.pool}_${wl}_${spec.numExecutors}exec${spec.executorClasses ? '_mr' : ''}${spec.compat ? '_compat' : ''}${spec.split === 'train' ? '_train' : ''}`;
 }
 

@@ -100,4 +100,10 @@ test('every spelling of one instance resolves to its one canonical id, so a benc
   assert.equal(schedulingProblem.resolveInstance('synthetic_batch020_50exec_train', ctx).id, 'synthetic_batch20_50exec_train');
   // 1000 x 0.0021 / 1000 is 0.0021000000000000003: the id keeps the seconds as typed.
   assert.equal(schedulingProblem.resolveInstance('synthetic_stream5-0.0021s_5exec', ctx).id, 'synthetic_stream5-0.0021s_5exec');
+  // The recorded id is itself an id: 1e-7 and 1e+21 are not of the id's form.
+  for (const seconds of ['0.0000001', '1000000000000000000000']) {
+    const id = schedulingProblem.resolveInstance(`synthetic_stream5-${seconds}s_5exec`, ctx).id;
+    assert.equal(id, `synthetic_stream5-${seconds}s_5exec`);
+    assert.equal(schedulingProblem.resolveInstance(id, ctx).id, id);
+  }
 });
