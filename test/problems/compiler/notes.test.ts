@@ -1,7 +1,7 @@
 /** What a compiler bench tells the user beside its metrics: a program that did not build, a program whose semantics are not checked. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Rng } from '../../../src/core/rng.js';
@@ -53,7 +53,8 @@ test('a program whose -O0 run exits non-zero: its semantics are not checked, and
   assert.deepEqual(notes, [`${inst.id}: semantics not checked (no semantics_ok): -O0's run exits with status 3`]);
 });
 
-test('a program whose -O0 run never ends: the verdict is kept on disk by content, and a new process reads it rather than spend the CPU limit again', { skip }, () => {
+// Without prlimit the limit is wall time, and the verdict reads 'the run went over 1000 ms'.
+test('a program whose -O0 run never ends: the verdict is kept on disk by content, and a new process reads it rather than spend the CPU limit again', { skip: skip || (existsSync('/usr/bin/prlimit') ? false : 'no prlimit') }, () => {
   const f = join(dir, 'notes-loop.c');
   writeFileSync(f, 'int main(void) { volatile int x = 0; for (;;) x++; }\n');
   const inst = loadProgram(programFromPath(f));
