@@ -9,7 +9,7 @@ import { mean, quantile } from '../../core/stats.js';
 import { SelfoptError } from '../../core/errors.js';
 import { boolOption } from '../../core/options.js';
 import { SchedulingEnv, type EpisodeStats, type SchedulingObs } from './env.js';
-import { instanceRef, loadInstance, type SchedulingInstance } from './instances.js';
+import { idRangeError, instanceRef, loadInstance, type SchedulingInstance } from './instances.js';
 import { DataPath } from '../../core/data.js';
 
 export type SchedulingPolicy = Policy<SchedulingObs, number>;
@@ -37,7 +37,8 @@ export function makeEnv(inst: SchedulingInstance, opts: { compat?: boolean; reco
 export function createSchedulingEnv(opts: { instance: string; data?: string; compat?: boolean; maxStages?: number; maxTimeMs?: number; maxActions?: number }): SchedulingEnv {
   const data = new DataPath({ dataDir: opts.data });
   const ref = instanceRef(opts.instance, data);
-  if (!ref) throw new SelfoptError(`'${opts.instance}' is not a scheduling instance id`, 'createSchedulingEnv', 'an id like tpch_batch20_50exec_train');
+  // The server's make comes here, not through the problem's resolveInstance: the same errors.
+  if (!ref) throw idRangeError(opts.instance, 'createSchedulingEnv') ?? new SelfoptError(`'${opts.instance}' is not a scheduling instance id`, 'createSchedulingEnv', 'an id like tpch_batch20_50exec_train');
   return makeEnv(loadInstance(ref), opts);
 }
 

@@ -5,8 +5,8 @@
  * semantics; the heuristics are the paper's; the metric is job completion time.
  */
 import type { Problem } from '../../core/problem.js';
-import { SelfoptError, unknownName } from '../../core/errors.js';
-import { DATASETS, instanceRef, loadInstance, readInstanceId, type SchedulingInstance } from './instances.js';
+import { unknownName } from '../../core/errors.js';
+import { DATASETS, ID_FORM, idRangeError, instanceRef, loadInstance, type SchedulingInstance } from './instances.js';
 import { compatOption, evaluateScheduling, METRICS, type SchedulingPolicy } from './evaluate.js';
 import { heuristicSolvers, sweepEpisodes } from './heuristics.js';
 import { decimaSample, decimaSolver } from './decima.js';
@@ -28,7 +28,6 @@ const DEFAULT_IDS = [...QUICK_IDS, 'tpch_batch20_50exec_compat', 'tpch_batch20_5
  * instances, so a bench shows the heuristics on them too and never counts a learned score there.
  */
 const TRAIN_IDS = ['tpch_batch20_50exec_train', 'synthetic_batch20_50exec_train'];
-const ID_FORM = '<tpch|synthetic>_<batchN|stream[N][-Ss]>_<E>exec[_mr][_compat][_train]';
 
 export const schedulingProblem: Problem<SchedulingInstance, SchedulingPolicy> = {
   name: 'scheduling',
@@ -83,8 +82,8 @@ export const schedulingProblem: Problem<SchedulingInstance, SchedulingPolicy> = 
   resolveInstance(name, ctx) {
     const ref = instanceRef(name, ctx.data);
     if (ref) return ref;
-    const why = readInstanceId(name);
-    if (typeof why === 'string') throw new SelfoptError(`instance '${name}' has ${why}`, `scheduling problem (ids are ${ID_FORM})`, `an id like ${QUICK_IDS[0]}`);
+    const outOfRange = idRangeError(name, `scheduling problem (ids are ${ID_FORM})`);
+    if (outOfRange) throw outOfRange;
     throw unknownName('instance', name, [...new Set([...DEFAULT_IDS, ...QUICK_IDS])], `scheduling problem (ids are ${ID_FORM})`);
   },
 

@@ -87,6 +87,18 @@ export function readInstanceId(id: string): InstanceSpec | string | undefined {
   return spec;
 }
 
+/** The form of an id, for errors. */
+export const ID_FORM = '<tpch|synthetic>_<batchN|stream[N][-Ss]>_<E>exec[_mr][_compat][_train]';
+
+/**
+ * For an id of the right form whose numbers name no instance, the error that says which number
+ * and what is allowed (for the bench and the server alike); undefined for any other name.
+ */
+export function idRangeError(name: string, where: string): SelfoptError | undefined {
+  const why = readInstanceId(name);
+  return typeof why === 'string' ? new SelfoptError(`instance '${name}' has ${why}`, where, 'an id like tpch_batch20_50exec') : undefined;
+}
+
 /**
  * The canonical id of a spec. The seconds are written to 15 digits (1000 x 0.0021 / 1000 is
  * 0.0021000000000000003) and never in exponent form, which the id's form does not take (1e-7).

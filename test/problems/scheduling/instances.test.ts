@@ -84,6 +84,8 @@ test('an id of the right form with numbers out of range says which number and wh
   ];
   for (const [id, pattern] of cases) {
     assert.throws(() => schedulingProblem.resolveInstance(id, ctx), (e: unknown) => e instanceof SelfoptError && pattern.test(e.message) && /\[_mr\]/.test(e.message), id);
+    // The server's make builds its env here: it said only "is not a scheduling instance id".
+    assert.throws(() => createSchedulingEnv({ instance: id }), (e: unknown) => e instanceof SelfoptError && pattern.test(e.message) && / \(at createSchedulingEnv\)/.test(e.message), `createSchedulingEnv ${id}`);
   }
 });
 
