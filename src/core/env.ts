@@ -84,7 +84,9 @@ export abstract class Env<Obs, Act> {
     const space = this.actionSpace;
     if (space.contains(action)) return undefined;
     if (space instanceof MaskedDiscrete && Number.isInteger(action) && (action as number) >= 0 && (action as number) < space.n) return `action ${action} is masked out by info.actionMask`;
-    return `action ${JSON.stringify(action)} is not in ${JSON.stringify(space.toJSON())}`;
+    // A typed array (a Box action) as the list it is: JSON.stringify gives {"0":..,"1":..}.
+    const shown = ArrayBuffer.isView(action) ? Array.from(action as unknown as ArrayLike<number>) : action;
+    return `action ${JSON.stringify(shown)} is not in ${JSON.stringify(space.toJSON())}`;
   }
 
   step(action: Act): StepResult<Obs> {

@@ -94,3 +94,19 @@ test('spaces: contains and sample agree', () => {
   assert.ok(!new GraphSpace(2).contains({ numNodes: 2, nodeFeatures: new Float32Array(4), rowPtr: Int32Array.of(0, 1, 1), colIdx: Int32Array.of(5) }));
   assert.deepEqual(JSON.parse(JSON.stringify(new Box(0, 1, [2]))), { kind: 'Box', low: 0, high: 1, shape: [2] });
 });
+
+test('whyInvalid says why an action is refused, and shows a Box action as the array it is', () => {
+  const chain = new Chain();
+  chain.reset({ seed: 1 });
+  assert.equal(chain.whyInvalid(1), undefined);
+  assert.equal(chain.whyInvalid(0), 'action 0 is masked out by info.actionMask');
+  assert.equal(chain.whyInvalid(2), 'action 2 is not in {"kind":"MaskedDiscrete","n":2}');
+  // The server hands the env a Box action as a Float32Array: JSON.stringify showed it as {"0":5,"1":0}.
+  class Push extends Env<Float32Array, Float32Array> {
+    readonly observationSpace = new Box(0, 1, [1]);
+    readonly actionSpace = new Box(-1, 1, [2]);
+    protected doReset(): ResetResult<Float32Array> { return { obs: new Float32Array(1), info: {} }; }
+    protected doStep(): StepResult<Float32Array> { return { obs: new Float32Array(1), reward: 0, terminated: true, truncated: false, info: {} }; }
+  }
+  assert.equal(new Push().whyInvalid(Float32Array.of(5, 0)), 'action [5,0] is not in {"kind":"Box","low":-1,"high":1,"shape":[2]}');
+});
