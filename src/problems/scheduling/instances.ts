@@ -83,7 +83,10 @@ export function readInstanceId(id: string): InstanceSpec | string | undefined {
   if (!(size >= 1 && size <= 100_000)) return `${size} ${workload.kind === 'batch' ? 'jobs in the batch' : 'arriving jobs'}; 1 to 100,000 are allowed`;
   if (!(spec.numExecutors >= 1 && spec.numExecutors <= 10_000)) return `${spec.numExecutors} executors; 1 to 10,000 are allowed`;
   if (spec.executorClasses && spec.numExecutors < spec.executorClasses.length) return `${spec.numExecutors} executors for ${spec.executorClasses.length} memory classes (_mr); at least one executor per class`;
-  if (workload.kind === 'stream' && !(workload.meanInterarrivalMs > 0)) return `a mean inter-arrival time of ${workload.meanInterarrivalMs / 1000} s; it must be above 0`;
+  // Digits past 1e308 read as Infinity: every job but the first would arrive at t = Infinity.
+  if (workload.kind === 'stream' && !(workload.meanInterarrivalMs > 0 && Number.isFinite(workload.meanInterarrivalMs))) {
+    return `a mean inter-arrival time of ${workload.meanInterarrivalMs / 1000} s; it must be a finite number above 0`;
+  }
   return spec;
 }
 

@@ -79,7 +79,8 @@ test('an id of the right form with numbers out of range says which number and wh
   const cases: [string, RegExp][] = [
     ['synthetic_batch20_0exec', /'synthetic_batch20_0exec' has 0 executors; 1 to 10,000 are allowed/],
     ['synthetic_batch0_5exec', /has 0 jobs in the batch; 1 to 100,000 are allowed/],
-    ['synthetic_stream-0s_5exec', /has a mean inter-arrival time of 0 s; it must be above 0/],
+    ['synthetic_stream-0s_5exec', /has a mean inter-arrival time of 0 s; it must be a finite number above 0/],
+    [`synthetic_stream-1${'0'.repeat(400)}s_5exec`, /has a mean inter-arrival time of Infinity s; it must be a finite number above 0/],
     ['synthetic_batch20_3exec_mr', /has 3 executors for 4 memory classes \(_mr\)/],
   ];
   for (const [id, pattern] of cases) {
