@@ -164,6 +164,11 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
   }
   if (o.budget.seconds === undefined && o.budget.steps === undefined) throw new SelfoptError('no training budget', 'command line', '--seconds N or --steps N');
   checkOptions(o.options, [o.problem.options, o.problem.trainOptions ?? {}], `--opt (${o.problem.name})`);
+  // Every problem's bench takes it (the checkpoint a solver runs from); no trainer reads it, and
+  // taken silently it went into the manifest as if it had shaped the weights.
+  if (o.options['checkpoint'] !== undefined) {
+    throw new SelfoptError('option checkpoint is read by a bench, not by training', '--opt checkpoint', '--out FILE to name the checkpoint written, or --opt init=FILE to start from one where the trainer takes it (decima, ppo)');
+  }
   o.problem.checkOptionValues?.(o.options);
   const refs = pickInstances(o);
   const out = resolve(o.out ?? shippedCheckpointPath(o.problem.name, o.solver));
@@ -236,7 +241,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
 }
 
 /** Options that do not change what is trained: where a checkpoint is read, how many threads, how often to save. */
-const RUN_ONLY_OPTION = /^(checkpoint|init)$|(^|\.)(workers|saveEverySeconds)$/;
+const RUN_ONLY_OPTION = /^init$|(^|\.)(workers|saveEverySeconds)$/;
 
 interface SavedRun { seed: number; instances: string[]; options: Record<string, string> }
 

@@ -32,7 +32,7 @@ const averager: LearnedSolver<number, number> = {
 const heuristic = { info: { name: 'zero', kind: 'heuristic' as const, description: 'zero' }, solve: () => 0 };
 const ref = (id: string, split: 'train' | 'test'): InstanceRef => ({ id, source: 'generated', params: {}, split, description: id });
 const toy: Problem<number, number> = {
-  name: 'toy', title: 'toy', reference: '', metrics: [], primaryMetric: 'x', baseline: 'zero', datasets: [], options: { checkpoint: 'a checkpoint' }, trainOptions: { lr: 'a learning rate' },
+  name: 'toy', title: 'toy', reference: '', metrics: [], primaryMetric: 'x', baseline: 'zero', datasets: [], options: { checkpoint: 'a checkpoint' }, trainOptions: { lr: 'a learning rate', workers: 'threads' },
   solvers: [heuristic, averager],
   listInstances: () => [ref('2', 'train'), ref('4', 'train'), ref('9', 'train'), ref('100', 'test')],
   resolveInstance: (name) => ref(name, name === '100' ? 'test' : 'train'),
@@ -78,11 +78,11 @@ test('train: a second run resumes from the saved state; --fresh starts over', as
 
 test('train: a state directory resumes only the run that made it (seed, instances, options); the budget and run-only options may change', async () => {
   const dir = tempDir('selfopt-train-');
-  await train(opts(dir, { budget: { steps: 1 }, options: { checkpoint: 'x' } }));
-  await train(opts(dir, { budget: { steps: 2 } })); // another budget, no checkpoint option: the same run, resumed
+  await train(opts(dir, { budget: { steps: 1 }, options: { workers: '2' } }));
+  await train(opts(dir, { budget: { steps: 2 } })); // another budget, no workers option: the same run, resumed
   assert.equal(readFileSync(join(dir, 'ckpt', 'averager.ckpt'), 'utf8'), '5');
   const refused = (e: SelfoptError) => e instanceof SelfoptError && !e.message.includes('\n') && e.message.includes(join(dir, 'state')) && /--fresh/.test(e.message);
-  await assert.rejects(train(opts(dir, { options: { checkpoint: 'y', lr: '0.1' } })), (e: SelfoptError) => refused(e) && /--opt lr=0.1 \(saved: \(default\)\)/.test(e.message));
+  await assert.rejects(train(opts(dir, { options: { workers: '3', lr: '0.1' } })), (e: SelfoptError) => refused(e) && /--opt lr=0.1 \(saved: \(default\)\)/.test(e.message));
   await assert.rejects(train(opts(dir, { seed: 2 })), (e: SelfoptError) => refused(e) && /--seed 2 \(saved: 1\)/.test(e.message));
   await assert.rejects(train(opts(dir, { instances: ['2', '4'] })), (e: SelfoptError) => refused(e) && /instances: 2 \(saved: 3\), removed 9 \(at /.test(e.message));
   assert.equal(readFileSync(join(dir, 'ckpt', 'averager.ckpt'), 'utf8'), '5', 'nothing trained by a refused run');
@@ -124,6 +124,8 @@ test('train: clear errors for a heuristic, a test instance, no budget, and a mis
   await assert.rejects(train(opts(dir, { instances: ['2', '100'] })), /test-split instance\(s\) 100/);
   await assert.rejects(train(opts(dir, { budget: {} })), /no training budget/);
   await assert.rejects(train(opts(dir, { options: { chekpoint: 'x' } })), (e: SelfoptError) => /unknown option 'chekpoint' \(did you mean checkpoint\?\)/.test(e.message) && /--opt \(toy\)/.test(e.message));
+  // the bench's checkpoint key is read by no trainer: it went silently into the manifest
+  await assert.rejects(train(opts(dir, { options: { checkpoint: 'x.ckpt' } })), (e: SelfoptError) => e instanceof SelfoptError && e.message === 'option checkpoint is read by a bench, not by training (at --opt checkpoint); expected --out FILE to name the checkpoint written, or --opt init=FILE to start from one where the trainer takes it (decima, ppo)');
   assert.throws(() => checkpointFor('toy', 'averager', { checkpoint: join(dir, 'missing.ckpt') }), /no checkpoint for toy\/averager.*selfopt train toy averager/);
 });
 

@@ -253,7 +253,6 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
   // compat=1 trained on the linear rule and wrote compat=1 into the manifest.
   const notRead: Record<string, string> = {
     compat: "a _compat training instance (--instances tpch_batch20_50exec_compat_train): training runs the instance's own executor-level rule",
-    checkpoint: '--opt init=FILE to start from a checkpoint (--out names the one written)',
     'decima.sample': 'no decima.sample: training always samples its actions',
     sweep_episodes: `no sweep_episodes: the imitation expert's sweep runs ${SWEEP_EPISODES.full} episodes per candidate (decima.expertAlpha fixes its alpha)`,
   };

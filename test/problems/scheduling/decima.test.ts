@@ -146,7 +146,6 @@ test("training refuses the bench's options it does not read (compat would train 
   try {
     const cases: [Record<string, string>, RegExp][] = [
       [{ compat: '1' }, /option compat is read by a bench, not by Decima's training.*_compat_train/],
-      [{ checkpoint: 'x.ckpt' }, /option checkpoint is read by a bench.*--opt init=FILE/],
       [{ 'decima.sample': '1' }, /option decima\.sample is read by a bench/],
       [{ sweep_episodes: '3' }, /option sweep_episodes is read by a bench/],
     ];
