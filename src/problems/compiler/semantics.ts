@@ -100,7 +100,7 @@ const HAS_PRLIMIT = existsSync(PRLIMIT);
  * Builds `ir` with clang -O0 and runs it `runs` times, each with `cpuMs` of CPU time and
  * `wallFactor` times that of wall time (without prlimit, the wall time is the limit and `cpuMs`
  * of it a timeout). The outcomes in order: the build's alone when it fails, and no run after one
- * that did not end on its own.
+ * that did not exit 0.
  */
 function buildAndRun(clang: string, ir: string, args: string[], cpuMs: number, wallFactor: number, buildMs: number, outputBytes = 1 << 28, runs = 1): [Outcome, ...Outcome[]] {
   const dir = mkdtempSync(join(tmpdir(), 'selfopt-sem-'));
@@ -111,7 +111,9 @@ function buildAndRun(clang: string, ir: string, args: string[], cpuMs: number, w
     if (b.timedOut) return [{ kind: 'timeout', stage: 'build', what: `clang -O0 ran over ${buildMs} ms` }];
     if (!b.ok) return [{ kind: 'build failed', error: firstLines(b.message) }];
     const out: [Outcome, ...Outcome[]] = [runOnce(exe, args, cpuMs, wallFactor, outputBytes)];
-    while (out.length < runs && out[out.length - 1]!.kind === 'ran') out.push(runOnce(exe, args, cpuMs, wallFactor, outputBytes));
+    // Another run only after a clean one (exit 0): after a crash or an exit status the program is not checked anyway.
+    const clean = (x: Outcome) => x.kind === 'ran' && x.out.status === '0';
+    while (out.length < runs && clean(out[out.length - 1]!)) out.push(runOnce(exe, args, cpuMs, wallFactor, outputBytes));
     return out;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -159,6 +161,8 @@ export function checkSemantics(inst: CompilerInstance, optimisedIr: string, subj
     // would be called a miscompilation.
     const [o, again] = buildAndRun(clang, inst.ir, args, limits.cpuMs, limits.wallFactor, limits.buildMs, limits.outputBytes, 2);
     for (const x of [o, again]) if (x?.kind === 'timeout' && notTheProgram(x)) return { checked: false, reason: 'timeout', note: `no verdict: -O0's ${x.what}` };
+    // A second run that could not be started (EAGAIN, ENOMEM) is the machine's doing, not output that varies.
+    if (again?.kind === 'build failed') return { checked: false, reason: 'timeout', note: `no verdict: -O0's second run: ${again.error}` };
     if (o.kind !== 'ran') ref = { unchecked: o.kind === 'timeout' ? `-O0: ${o.what}` : `-O0's build or run failed: ${o.error}` };
     else if (o.out.status !== '0') ref = { unchecked: `-O0's run ${o.out.status.startsWith('signal') ? `ends with ${o.out.status}` : `exits with status ${o.out.status}`}` };
     else if (again?.kind !== 'ran' || !sameOutput(o.out, again.out)) {

@@ -45,12 +45,16 @@ test('a program that does not build: the bench says clang\'s error line and wher
 
 test('a program whose -O0 run exits non-zero: its semantics are not checked, and a note says why', { skip }, () => {
   const f = join(dir, 'notes-exit3.c');
-  writeFileSync(f, 'int main(void) { volatile int x = 3; return x; }\n');
+  // Each run leaves a mark: after an exit status the program is not checked, so -O0 runs once (it ran twice).
+  const marks = join(dir, 'notes-exit3.runs');
+  writeFileSync(marks, '');
+  writeFileSync(f, `#include <stdio.h>\nint main(void) { FILE *f = fopen(${JSON.stringify(marks)}, "a"); fputc('x', f); fclose(f); volatile int x = 3; return x; }\n`);
   const inst = loadProgram(programFromPath(f));
   const notes: string[] = [];
   const m = evaluateCompiler(inst, { passes: ['mem2reg'] }, { seed: 1, rng: new Rng(1), quick: true, options: {}, solveMs: 0, note: (t) => notes.push(t) });
   assert.equal(m.semantics_ok, undefined);
   assert.deepEqual(notes, [`${inst.id}: semantics not checked (no semantics_ok): -O0's run exits with status 3`]);
+  assert.equal(readFileSync(marks, 'utf8'), 'x');
 });
 
 // Without prlimit the limit is wall time, and the verdict reads 'the run went over 1000 ms'.
