@@ -219,7 +219,7 @@ export async function runBench(opts: BenchOptions, store: ResultsStore, plans: P
       if (noted.has(text)) continue;
       noted.add(text);
       // On a line of its own: the progress bar redraws below it.
-      process.stderr.write(`\nselfopt: note: ${cell.problem}: ${text}\n`);
+      process.stderr.write(`${bar ? '\n' : ''}selfopt: note: ${cell.problem}: ${text}\n`);
     }
   };
   try {

@@ -58,7 +58,8 @@ export function isUserFile(name: string, where: string, expected: string): boole
   if (existsSync(name) && statSync(name).isFile()) return true;
   if (!/[/\\]|^[.~]/.test(name)) return false;
   const what = !existsSync(name) ? `no such file '${name}'` : `'${name}' is a directory, not a file`;
-  throw new SelfoptError(what, where, expected);
+  // The shell expands ~ only at the start of a word: --instances ~/x is a path, --instances=~/x is not.
+  throw new SelfoptError(what, where, name.startsWith('~') ? `${expected} (~ is not expanded here: write the path out, or --instances ~/... with a space)` : expected);
 }
 
 /**

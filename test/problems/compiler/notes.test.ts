@@ -36,6 +36,7 @@ test('a program that does not build: the bench says clang\'s error line and wher
       const err = await stderrOf(() => runBench(opts, store));
       const notes = err.split('\n').filter((l) => l.startsWith('selfopt: note:'));
       assert.equal(notes.length, 1, err);
+      assert.doesNotMatch(err, /(^|\n)\nselfopt: note:/, 'no blank line before a note when no progress bar redraws');
       assert.match(notes[0]!, /^selfopt: note: compiler: file:.*notes-bad\.c did not build: clang failed on .*notes-bad\.c:1:25: error: use of undeclared identifier 'undeclared_thing' \(the message: .*cache\/compiler\/failures\.jsonl\)$/);
     }
   } finally {

@@ -198,6 +198,7 @@ test('the problem: registration, instances by id, dataset name or file path, and
   // a path that is no file says so (it was "unknown instance" and a list of every id)
   assert.throws(() => indexProblem.resolveInstance(join(root, 'nope_uint64'), ctx), new RegExp(`no such file '${join(root, 'nope_uint64')}' \\(at index instance\\)`));
   assert.throws(() => indexProblem.resolveInstance('./nope_uint64', ctx), /no such file '\.\/nope_uint64'/);
+  assert.throws(() => indexProblem.resolveInstance('~/nope_uint64', ctx), /no such file '~\/nope_uint64' .*\(~ is not expanded here/);
 
   // The problem's evaluate is the evaluator.
   const small = indexProblem.load(indexProblem.resolveInstance('uniform_sparse_2000_uint64', ctx)) as KeySet;
