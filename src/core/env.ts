@@ -91,9 +91,9 @@ export abstract class Env<Obs, Act> {
 
   step(action: Act): StepResult<Obs> {
     if (this.needsReset) throw new SelfoptError('step() called before reset() or after the episode ended', this.constructor.name, 'reset() first');
-    if (!this.actionSpace.contains(action)) {
-      throw new SelfoptError(`invalid action ${JSON.stringify(action)}`, `${this.constructor.name}.step`, `an element of ${JSON.stringify(this.actionSpace.toJSON())} that the current action mask allows`);
-    }
+    // The reason a client of the server is told, in the same words.
+    const why = this.whyInvalid(action);
+    if (why !== undefined) throw new SelfoptError(`invalid ${why}`, `${this.constructor.name}.step`, `an element of ${JSON.stringify(this.actionSpace.toJSON())} that the current action mask allows`);
     const r = this.doStep(action);
     if (r.terminated || r.truncated) this.needsReset = true;
     return r;
