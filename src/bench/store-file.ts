@@ -68,8 +68,14 @@ export async function connect(path: string, readOnly: boolean): Promise<{ instan
   }
 }
 
+/**
+ * The file at the store's path cannot be read as a store (not DuckDB, another program's database,
+ * another DuckDB version): the dashboard answers 500 `store_unreadable`, not 404 as for a name.
+ */
+export class StoreUnreadableError extends SelfoptError {}
+
 export function notOurs(path: string): SelfoptError {
-  return new SelfoptError('this DuckDB database is not a selfopt results store (it holds other tables)', path, `a selfopt results store; ${MOVE_AWAY}`);
+  return new StoreUnreadableError('this DuckDB database is not a selfopt results store (it holds other tables)', path, `a selfopt results store; ${MOVE_AWAY}`);
 }
 
 export function close(instance: DuckDBInstance, conn: DuckDBConnection): void {
@@ -87,7 +93,7 @@ export class StoreBusyError extends SelfoptError {}
 export function openError(e: unknown, path: string): SelfoptError {
   const msg = errorMessage(e);
   if (/not a valid DuckDB database file/i.test(msg)) {
-    return new SelfoptError('the file is not a DuckDB database (corrupt, or another kind of file)', path, `a selfopt results store; ${MOVE_AWAY}`);
+    return new StoreUnreadableError('the file is not a DuckDB database (corrupt, or another kind of file)', path, `a selfopt results store; ${MOVE_AWAY}`);
   }
   if (/Could not set lock on file/i.test(msg)) {
     const pid = /PID (\d+)/.exec(msg)?.[1];
@@ -95,9 +101,9 @@ export function openError(e: unknown, path: string): SelfoptError {
     return new StoreBusyError(`the results store is in use by another process${who}`, path, 'one selfopt process per store at a time: wait for it to finish, or pass --store with another path');
   }
   if (/version|serializ/i.test(msg)) {
-    return new SelfoptError(`the file was written by an incompatible DuckDB version (${firstLine(msg)})`, path, `a results store of this DuckDB version (${MOVE_AWAY})`);
+    return new StoreUnreadableError(`the file was written by an incompatible DuckDB version (${firstLine(msg)})`, path, `a results store of this DuckDB version (${MOVE_AWAY})`);
   }
-  return new SelfoptError(`cannot open the results store: ${firstLine(msg)}`, path, 'a readable and writable selfopt results store (DuckDB file)');
+  return new StoreUnreadableError(`cannot open the results store: ${firstLine(msg)}`, path, 'a readable and writable selfopt results store (DuckDB file)');
 }
 
 export async function inspect(conn: DuckDBConnection, path: string): Promise<SchemaState> {

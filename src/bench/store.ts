@@ -24,7 +24,7 @@ import type { Better, SolverKind } from '../core/problem.js';
 import { codeVersion, machineInfo } from '../core/version.js';
 import { close, connect, inspect, notOurs, RESULT_COLUMNS, SCHEMA, StoreBusyError, type SchemaState } from './store-file.js';
 
-export { SCHEMA_VERSION, STORE_FORMAT, StoreBusyError } from './store-file.js';
+export { SCHEMA_VERSION, STORE_FORMAT, StoreBusyError, StoreUnreadableError } from './store-file.js';
 
 export const DEFAULT_STORE_PATH = '.selfopt/results.duckdb';
 

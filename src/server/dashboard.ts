@@ -16,8 +16,10 @@
  * can write to it between requests (DuckDB lets one writer hold the file); requests are served
  * one at a time for the same reason (one open handle per file per process).
  *
- * An error is {error: {code, message}}: 404 `not_found` (no such problem, run, API or store), 503
- * `store_busy` (another process holds the store now: try again later), 500 `internal` (a bug).
+ * An error is {error: {code, message}}: 400 `bad_request` (a required parameter missing), 404
+ * `not_found` (no such problem, run, API or store), 503 `store_busy` (another process holds the
+ * store now: try again later), 500 `store_unreadable` (the store's file is not a store of this
+ * DuckDB version) or `internal` (a bug).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -26,9 +28,12 @@ import { SelfoptError, errorMessage } from '../core/errors.js';
 import { PROJECT_ROOT } from '../core/version.js';
 import { getProblem, problems } from '../problems/all.js';
 import { describeProblem } from '../core/problem.js';
-import { ResultsStore, StoreBusyError } from '../bench/store.js';
+import { ResultsStore, StoreBusyError, StoreUnreadableError } from '../bench/store.js';
 import { summarizeProblem } from '../bench/summary.js';
 import { loadPictures } from '../bench/pictures.js';
+
+/** A request the API cannot answer as asked (a required parameter missing): 400, not 404. */
+class BadRequest extends SelfoptError {}
 
 export interface DashboardOptions {
   /** The results store (DuckDB file). */
@@ -85,7 +90,8 @@ export class Dashboard {
       const job = this.chain.then(() => this.api(url)).then(
         (body) => json(res, 200, body),
         (e: unknown) => {
-          const [status, code] = e instanceof StoreBusyError ? [503, 'store_busy'] : e instanceof SelfoptError ? [404, 'not_found'] : [500, 'internal'];
+          const [status, code] = e instanceof StoreBusyError ? [503, 'store_busy'] : e instanceof StoreUnreadableError ? [500, 'store_unreadable']
+            : e instanceof BadRequest ? [400, 'bad_request'] : e instanceof SelfoptError ? [404, 'not_found'] : [500, 'internal'];
           json(res, status, { error: { code, message: errorMessage(e) } });
         },
       );
@@ -104,7 +110,7 @@ export class Dashboard {
         return this.withStore((s) => s.runs());
       case '/api/summary': {
         const name = q('problem');
-        if (!name) throw new SelfoptError('no problem given', '/api/summary', '?problem=NAME');
+        if (!name) throw new BadRequest('no problem given', '/api/summary', '?problem=NAME');
         const problem = getProblem(name, '?problem');
         return this.withStore(async (store) => {
           const runId = q('run');

@@ -119,6 +119,25 @@ test('the API names a problem a run did not record, and an unknown problem of th
   assert.equal((await getJson('api/curves')).status, 200);
 });
 
+test('a store file that is not a store answers 500 store_unreadable and a missing ?problem= 400 bad_request, not 404 as for a name', async () => {
+  // Both were 404 not_found: a wrong name, to a client, where the server's file or the request is at fault.
+  const garbage = join(dir, 'garbage.duckdb');
+  writeFileSync(garbage, 'not a database at all, but long enough to be read as one '.repeat(100));
+  const other = await serve({ port: 0, log: () => {}, dashboard: { store: garbage, trainDir: join(dir, 'train') } });
+  try {
+    const res = await fetch(new URL('api/runs', other.url.replace(/\/v1$/, '/')));
+    const body = (await res.json()) as any;
+    assert.equal(res.status, 500, JSON.stringify(body));
+    assert.equal(body.error.code, 'store_unreadable');
+    assert.match(body.error.message, /not a DuckDB database/);
+  } finally {
+    await other.close();
+  }
+  const missing = await getJson('api/summary');
+  assert.equal(missing.status, 400, JSON.stringify(missing.body));
+  assert.deepEqual(missing.body.error, { code: 'bad_request', message: 'no problem given (at /api/summary); expected ?problem=NAME' });
+});
+
 test('while another process holds the store, the API answers 503 store_busy with the store\'s message, not 404', async () => {
   // A `selfopt bench` writing to the store: it holds DuckDB's lock on the file.
   const storeUrl = new URL('../../src/bench/store.js', import.meta.url).href;
