@@ -12,8 +12,9 @@
  *   database) is never written to: an existing file is first inspected read-only, and opening
  *   fails with a SelfoptError saying what to do.
  * - One process writes a store at a time (DuckDB holds a file lock); a second one waits up to
- *   BUSY_WAIT_MS (a dashboard's read takes milliseconds), then gets a SelfoptError naming the holder. One ResultsStore per file per process, too: DuckDB's lock
- *   does not stop two handles inside one process, which would corrupt the file.
+ *   BUSY_WAIT_MS (a dashboard's read takes milliseconds), then gets a SelfoptError naming the
+ *   holder. One ResultsStore per file per process, too: DuckDB's lock does not stop two handles
+ *   inside one process, which would corrupt the file.
  */
 import { DOUBLE, type DuckDBConnection, type DuckDBInstance, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import { randomBytes } from 'node:crypto';
@@ -106,6 +107,13 @@ export function newRunId(at: Date = new Date()): string {
 const SOLVER_KINDS: readonly string[] = ['baseline', 'heuristic', 'peer', 'learned'];
 const SPLITS: readonly string[] = ['train', 'test'];
 const BETTER: readonly string[] = ['lower', 'higher'];
+
+/**
+ * How each column of a results row is bound: value and wall_ms as DOUBLE. Left to the driver, an
+ * integral number is bound as BIGINT, and one past 2^63 (a makespan of 1e20 s) failed the insert
+ * with a raw driver error. The others as the driver infers them.
+ */
+const ROW_TYPES = RESULT_COLUMNS.map((c) => (c === 'value' || c === 'wall_ms' ? DOUBLE : undefined)) as DuckDBType[];
 
 /** Real paths of the stores open in this process. */
 const openHere = new Set<string>();
@@ -264,21 +272,17 @@ export class ResultsStore {
       const run = await this.requireRun(first.runId, `cell ${describeCell(first)}`);
       const now = new Date().toISOString();
       const params: DuckDBValue[] = [];
-      // value and wall_ms are bound as DOUBLE: left to the driver, an integral number is bound as
-      // BIGINT, and one past 2^63 (a makespan of 1e20 s) failed the insert with a raw driver error.
-      const types: (DuckDBType | undefined)[] = [];
       for (const r of rows) {
         params.push(
           r.runId, r.problem, r.instance, r.solver, r.seed, r.metric, r.value, r.unit, r.better, r.solverKind,
           r.instanceSplit, r.wallMs, r.codeVersion || run.codeVersion, r.machine || run.machine, r.configHash, r.createdAt ?? now,
         );
-        types.push(undefined, undefined, undefined, undefined, undefined, undefined, DOUBLE, undefined, undefined, undefined,
-          undefined, DOUBLE, undefined, undefined, undefined, undefined);
       }
+      const types = rows.flatMap(() => ROW_TYPES);
       const tuple = `(${RESULT_COLUMNS.map((c) => (c === 'created_at' ? 'CAST(? AS TIMESTAMP)' : '?')).join(', ')})`;
       const sql = `INSERT INTO results (${RESULT_COLUMNS.join(', ')}) VALUES ${rows.map(() => tuple).join(', ')}`;
       try {
-        await this.conn.run(sql, params, types as DuckDBType[]);
+        await this.conn.run(sql, params, types);
       } catch (e) {
         const msg = errorMessage(e);
         if (/constraint|duplicate key/i.test(msg)) {
