@@ -23,6 +23,12 @@ process.env.SELFOPT_CACHE ??= tempDir('selfopt-python-compiler-');
 
 const run = promisify(execFile);
 const CLIENT_DIR = resolve(PROJECT_ROOT, 'clients/python');
+
+/** Runs Python code with the shipped client importable (`from selfopt_client import ...`); its stdout. */
+async function runPython(code: string): Promise<string> {
+  const withClient = `import sys; sys.path.insert(0, ${JSON.stringify(CLIENT_DIR)})\n${code}`;
+  return (await run('python3', ['-c', withClient], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } })).stdout;
+}
 const hasPython = spawnSync('python3', ['--version']).status === 0;
 const skip = hasPython ? false : 'python3 is not installed on this machine';
 
@@ -102,7 +108,7 @@ test('python3 example agent runs against the server', { skip }, async () => {
 
 test('python3 places a chip over the shipped client: a first-legal-cell agent plays the chip env to the end, its return = the in-process PlacementEnv\'s', { skip }, async () => {
   const id = 'synth_h8_s40_1', seed = 3;
-  const code = `import json, sys; sys.path.insert(0, ${JSON.stringify(CLIENT_DIR)})
+  const code = `import json
 from selfopt_client import SelfoptEnv
 env = SelfoptEnv("chip", {"instance": ${JSON.stringify(id)}}, url=${JSON.stringify(server.url.replace(/^http/, 'ws'))})
 obs, info = env.reset(seed=${seed})
@@ -116,7 +122,7 @@ while not done:
     done = terminated or truncated
 env.close()
 print(json.dumps({"nodes": nodes, "actions": actions, "return": ret, "terminated": terminated, "proxy": info["proxy"]}))`;
-  const { stdout } = await run('python3', ['-c', code], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+  const stdout = await runPython(code);
   const py = JSON.parse(stdout) as { nodes: number; actions: number[]; return: number; terminated: boolean; proxy: number };
   assert.equal(py.terminated, true);
   assert.equal(py.actions.length, 8); // one decision per hard macro
@@ -144,8 +150,8 @@ test('python3 protocol overhead on a trivial env (reported, not asserted: the ba
 
 test('python3 client pointed at a WebSocket path other than /v1 says where the protocol is', { skip }, async () => {
   const url = server.url.replace(/^http/, 'ws').replace(/\/v1$/, '/');
-  const code = `import sys; sys.path.insert(0, ${JSON.stringify(CLIENT_DIR)})\nfrom selfopt_client import Client\ntry:\n    Client(${JSON.stringify(url)}, timeout=10)\nexcept ConnectionError as e:\n    print(e)`;
-  const { stdout } = await run('python3', ['-c', code], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+  const code = `from selfopt_client import Client\ntry:\n    Client(${JSON.stringify(url)}, timeout=10)\nexcept ConnectionError as e:\n    print(e)`;
+  const stdout = await runPython(code);
   assert.match(stdout, /^WebSocket handshake to \/ refused: HTTP\/1\.1 404 Not Found: .*WebSocket on \/: the protocol is a WebSocket on \/v1/);
 });
 
@@ -160,7 +166,7 @@ test('python3 client closes its WebSocket with a well-formed close frame (code 1
       ws.on('close', (code) => ok(code));
     }));
     const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}/v1`;
-    await run('python3', ['-c', `import sys; sys.path.insert(0, ${JSON.stringify(CLIENT_DIR)})\nfrom selfopt_client import Client\nClient(${JSON.stringify(url)}).close()`]);
+    await runPython(`from selfopt_client import Client\nClient(${JSON.stringify(url)}).close()`);
     assert.equal(await closed, 1000); // 1006 (abnormal) when the frame's mask was two bytes short
   } finally {
     wss.close();
@@ -180,14 +186,14 @@ async function timeoutThenMake(onConnection: (ws: import('ws').WebSocket) => voi
     wss.on('connection', onConnection);
     const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}/v1`;
     const code = [
-      `import sys, socket; sys.path.insert(0, ${JSON.stringify(CLIENT_DIR)})`,
+      'import socket',
       'from selfopt_client import Client',
       `c = Client(${JSON.stringify(url)}, timeout=0.3)`,
       'try:\n    c.call("list")\nexcept socket.timeout:\n    print("list timed out")',
       'c.ws.sock.settimeout(5)',
       'print(c.call("make", env="chain")["op"])',
     ].join('\n');
-    const { stdout } = await run('python3', ['-c', code], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+    const stdout = await runPython(code);
     return stdout.trim();
   } finally {
     wss.close();
@@ -231,8 +237,8 @@ test('python3 env.close() is quiet when its session is already gone (reaped afte
   const s = await serve({ port: 0, idleMs: 100, log: () => {} });
   try {
     const url = s.url.replace(/^http/, 'ws');
-    const code = `import sys, time; sys.path.insert(0, ${JSON.stringify(CLIENT_DIR)})\nfrom selfopt_client import SelfoptEnv\nenv = SelfoptEnv('chain', {}, url=${JSON.stringify(url)})\nenv.reset(seed=1)\ntime.sleep(0.6)\nenv.close()\nenv.close()\nprint('closed')`;
-    const { stdout } = await run('python3', ['-c', code], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+    const code = `import time\nfrom selfopt_client import SelfoptEnv\nenv = SelfoptEnv('chain', {}, url=${JSON.stringify(url)})\nenv.reset(seed=1)\ntime.sleep(0.6)\nenv.close()\nenv.close()\nprint('closed')`;
+    const stdout = await runPython(code);
     assert.equal(stdout.trim(), 'closed');
     assert.equal(s.sessionCount(), 0);
   } finally {
@@ -261,8 +267,8 @@ test('python3 client: a refused connection names the url and says to start selfo
   await new Promise((ok) => probe.close(ok));
   for (const scheme of ['ws', 'http']) {
     const url = `${scheme}://127.0.0.1:${port}/v1`;
-    const code = `import sys; sys.path.insert(0, ${JSON.stringify(CLIENT_DIR)})\nfrom selfopt_client import Client\ntry:\n    Client(${JSON.stringify(url)})\nexcept ConnectionRefusedError as e:\n    print(e)`;
-    const { stdout } = await run('python3', ['-c', code], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+    const code = `from selfopt_client import Client\ntry:\n    Client(${JSON.stringify(url)})\nexcept ConnectionRefusedError as e:\n    print(e)`;
+    const stdout = await runPython(code);
     assert.equal(stdout.trim(), `[Errno 111] cannot connect to ${url}: connection refused; is \`selfopt serve\` running there?`);
   }
 });
@@ -270,7 +276,6 @@ test('python3 client: a refused connection names the url and says to start selfo
 test('python3 env.reset: a seed that is not an integer is refused, not rounded; an integer-like one (a numpy integer) is taken', { skip }, async () => {
   const url = server.url.replace(/^http/, 'ws');
   const code = [
-    `import sys; sys.path.insert(0, ${JSON.stringify(CLIENT_DIR)})`,
     'from selfopt_client import SelfoptEnv',
     `env = SelfoptEnv('chain', {'length': 4, 'slip': 0.5}, url=${JSON.stringify(url)})`,
     'try:\n    env.reset(seed=1.5)\nexcept TypeError as e:\n    print(e)',
@@ -281,14 +286,13 @@ test('python3 env.reset: a seed that is not an integer is refused, not rounded; 
     'print(a == b)',
     'env.close()',
   ].join('\n');
-  const { stdout } = await run('python3', ['-c', code], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+  const stdout = await runPython(code);
   assert.equal(stdout.trim(), 'seed must be an integer, got 1.5\nTrue');
 });
 
 test('python3 client: a message past the server\'s size limit is too_large on ws:// and http://, and the connection and its sessions live on', { skip }, async () => {
   for (const url of [server.url.replace(/^http/, 'ws'), server.url]) {
     const code = [
-      `import sys; sys.path.insert(0, ${JSON.stringify(CLIENT_DIR)})`,
       'from selfopt_client import SelfoptEnv, SelfoptProtocolError',
       `env = SelfoptEnv('chain', {'length': 3}, url=${JSON.stringify(url)})`,
       'env.reset(seed=1)',
@@ -297,7 +301,7 @@ test('python3 client: a message past the server\'s size limit is too_large on ws
       'print(env.step(1)[1])',
       'env.close()',
     ].join('\n');
-    const { stdout } = await run('python3', ['-c', code], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+    const stdout = await runPython(code);
     assert.equal(stdout.trim(), 'too_large\n-0.01', url);
   }
 });
@@ -307,7 +311,6 @@ const hasGymnasium = hasPython && spawnSync('python3', ['-c', 'import gymnasium'
 test('python3 env.reset with gymnasium installed: a numpy integer seed seeds the server and gymnasium\'s np_random alike', { skip: skip || (hasGymnasium ? false : 'gymnasium is not importable by python3') }, async () => {
   const url = server.url.replace(/^http/, 'ws');
   const code = [
-    `import sys; sys.path.insert(0, ${JSON.stringify(CLIENT_DIR)})`,
     'import numpy as np',
     'from selfopt_client import SelfoptEnv',
     `env = SelfoptEnv('chain', {'length': 4, 'slip': 0.5}, url=${JSON.stringify(url)})`,
@@ -316,6 +319,6 @@ test('python3 env.reset with gymnasium installed: a numpy integer seed seeds the
     'print(a == b)',
     'env.close()',
   ].join('\n');
-  const { stdout } = await run('python3', ['-c', code], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+  const stdout = await runPython(code);
   assert.equal(stdout.trim(), 'True');
 });
