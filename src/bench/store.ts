@@ -11,10 +11,11 @@
  * - A file that is not a selfopt store (random bytes, a text file, another program's DuckDB
  *   database) is never written to: an existing file is first inspected read-only, and opening
  *   fails with a SelfoptError saying what to do.
- * - One process writes a store at a time (DuckDB holds a file lock); a second one waits up to
- *   BUSY_WAIT_MS (a dashboard's read takes milliseconds), then gets a SelfoptError naming the
- *   holder. One ResultsStore per file per process, too: DuckDB's lock does not stop two handles
- *   inside one process, which would corrupt the file.
+ * - One process writes a store at a time (its writer lock, `<store>.writer`); a second one waits
+ *   up to BUSY_WAIT_MS, then gets a SelfoptError naming the holder. A writer holds DuckDB's own
+ *   lock only while it has statements to run, so readers (the dashboard, `selfopt report`) can
+ *   read a store a bench is writing (store-lease.ts). One ResultsStore per file per process,
+ *   too: DuckDB's lock does not stop two handles inside one process, which would corrupt the file.
  */
 import { DOUBLE, type DuckDBConnection, type DuckDBInstance, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import { randomBytes } from 'node:crypto';
@@ -23,9 +24,11 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { SelfoptError, errorMessage } from '../core/errors.js';
 import type { Better, SolverKind } from '../core/problem.js';
 import { codeVersion, machineInfo } from '../core/version.js';
-import { close, connect, inspect, notOurs, RESULT_COLUMNS, SCHEMA, StoreBusyError, type SchemaState } from './store-file.js';
+import { close, inspect, notOurs, RESULT_COLUMNS, SCHEMA, type SchemaState } from './store-file.js';
+import { connectWaiting, dropWriterLock, Lease, takeWriterLock } from './store-lease.js';
 
 export { SCHEMA_VERSION, STORE_FORMAT, StoreBusyError, StoreUnreadableError } from './store-file.js';
+export { BUSY_WAIT_MS } from './store-lease.js';
 
 export const DEFAULT_STORE_PATH = '.selfopt/results.duckdb';
 
@@ -118,37 +121,22 @@ const ROW_TYPES = RESULT_COLUMNS.map((c) => (c === 'value' || c === 'wall_ms' ? 
 /** Real paths of the stores open in this process. */
 const openHere = new Set<string>();
 
-/**
- * How long opening a store to write waits while another process holds it. The dashboard opens
- * it read-only for each request, for milliseconds; a bench started in that instant failed at
- * once. A store another bench writes is still refused, after this wait.
- */
-export const BUSY_WAIT_MS = 5_000;
-
-async function connectWaiting(abs: string, readOnly: boolean): Promise<Awaited<ReturnType<typeof connect>>> {
-  const until = Date.now() + BUSY_WAIT_MS;
-  for (let pause = 25; ; pause = Math.min(2 * pause, 400)) {
-    try {
-      return await connect(abs, readOnly);
-    } catch (e) {
-      if (!(e instanceof StoreBusyError) || Date.now() + pause > until) throw e;
-      await new Promise((r) => setTimeout(r, pause));
-    }
-  }
-}
-
-
 export class ResultsStore {
   private queue: Promise<unknown> = Promise.resolve();
+  /** Statements queued or running: the lease lets the file go only when none are. */
+  private pending = 0;
+  /** The connection of the statement running now (set by `serial`). */
+  private conn!: DuckDBConnection;
   private readonly runCache = new Map<string, { codeVersion: string; machine: string }>();
   private closed = false;
 
   private constructor(
     readonly path: string,
     readonly readOnly: boolean,
-    private readonly instance: DuckDBInstance,
-    private readonly conn: DuckDBConnection,
+    private readonly lease: Lease,
     private readonly key: string,
+    /** The writer lock's file; null for a reader. */
+    private readonly writerLock: string | null,
   ) {}
 
   /** Opens (or creates, with its directory) the store at `path`. */
@@ -160,13 +148,27 @@ export class ResultsStore {
       throw new SelfoptError('no results store here yet', abs, 'a results store written by `selfopt bench` (run a benchmark first, or pass --store)');
     }
     if (!exists) mkdirSync(dirname(abs), { recursive: true });
-    if (openHere.has(exists ? realpathSync(abs) : abs)) {
+    // The real path: two names (symlinks) of one store share one writer lock.
+    const real = exists ? realpathSync(abs) : abs;
+    if (openHere.has(real)) {
       throw new SelfoptError('the results store is already open in this process', abs, 'one open handle per store file; close the first one');
     }
 
+    // A writer first takes the writer lock: another bench writing this store is refused here,
+    // even while it has let DuckDB's lock go between cells (see store-lease.ts).
+    const lock = readOnly ? null : await takeWriterLock(real);
+    try {
+      return await ResultsStore.openFile(abs, exists, readOnly, lock, opts);
+    } catch (e) {
+      if (lock) dropWriterLock(lock);
+      throw e;
+    }
+  }
+
+  private static async openFile(abs: string, exists: boolean, readOnly: boolean, lock: string | null, opts: OpenOptions): Promise<ResultsStore> {
     // An existing file is inspected read-only first, so that a file which is not ours is never written.
-    // A reader (report, the dashboard) does not wait: a held store is answered at once (503 on the dashboard).
-    const open = (ro: boolean) => (readOnly ? connect(abs, ro) : connectWaiting(abs, ro));
+    // Readers wait too: a writing bench lets the file go between cells.
+    const open = (ro: boolean) => connectWaiting(abs, ro);
     if (exists) {
       const ro = await open(true);
       let state: SchemaState;
@@ -178,7 +180,7 @@ export class ResultsStore {
         close(ro.instance, ro.conn);
         throw e;
       }
-      if (readOnly) return ResultsStore.register(abs, true, ro);
+      if (readOnly) return ResultsStore.register(abs, ro, null);
       close(ro.instance, ro.conn);
     }
 
@@ -192,13 +194,15 @@ export class ResultsStore {
       close(rw.instance, rw.conn);
       throw e;
     }
-    return ResultsStore.register(abs, false, rw);
+    return ResultsStore.register(abs, rw, lock);
   }
 
-  private static register(abs: string, readOnly: boolean, h: { instance: DuckDBInstance; conn: DuckDBConnection }): ResultsStore {
+  private static register(abs: string, h: { instance: DuckDBInstance; conn: DuckDBConnection }, lock: string | null): ResultsStore {
     const key = realpathSync(abs);
     openHere.add(key);
-    return new ResultsStore(abs, readOnly, h.instance, h.conn, key);
+    const store = new ResultsStore(abs, lock === null, new Lease(abs, h, lock !== null), key, lock);
+    store.lease.idle();
+    return store;
   }
 
   /** Records a new run and returns its id. */
@@ -356,16 +360,26 @@ export class ResultsStore {
     await this.queue.catch(() => undefined);
     this.closed = true;
     openHere.delete(this.key);
-    close(this.instance, this.conn);
+    this.lease.release();
+    if (this.writerLock) dropWriterLock(this.writerLock);
+  }
+
+  /** Whether this store holds DuckDB's lock on its file now (a writer lets it go when idle). */
+  get holdingFile(): boolean {
+    return this.lease.holding;
   }
 
   // --- internals -------------------------------------------------------------------------
 
   /** One statement at a time on the one connection: callers may fire cells concurrently. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(() => {
+    this.pending++;
+    const next = this.queue.then(async () => {
       if (this.closed) throw new SelfoptError('the results store is closed', this.path, 'an open store');
+      this.conn = await this.lease.conn();
       return fn();
+    }).finally(() => {
+      if (--this.pending === 0 && !this.closed) this.lease.idle();
     });
     this.queue = next.catch(() => undefined);
     return next;

@@ -13,12 +13,13 @@
  *   GET /api/curves[?problem=P]    learning curves: every `<train dir>/<name>/curve.jsonl`
  *
  * The store is opened read-only for each request and closed after it, so a `selfopt bench`
- * can write to it between requests (DuckDB lets one writer hold the file); requests are served
- * one at a time for the same reason (one open handle per file per process).
+ * can write to it between requests (DuckDB lets one process hold the file while it writes); a
+ * bench lets the file go between cells (bench/store-lease.ts), so a request waits at most a
+ * moment. Requests are served one at a time (one open handle per file per process).
  *
  * An error is {error: {code, message}}: 400 `bad_request` (a required parameter missing), 404
- * `not_found` (no such problem, run, API or store), 503 `store_busy` (another process holds the
- * store now: try again later), 500 `store_unreadable` (the store's file is not a store of this
+ * `not_found` (no such problem, run, API or store), 503 `store_busy` (a process that is not
+ * selfopt has held the store for BUSY_WAIT_MS: try again later), 500 `store_unreadable` (the store's file is not a store of this
  * DuckDB version) or `internal` (a bug).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';

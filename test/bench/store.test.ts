@@ -2,11 +2,12 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { ResultsStore, StoreBusyError, cellKey, newRunId, type ResultRow } from '../../src/bench/store.js';
+import { IDLE_RELEASE_MS } from '../../src/bench/store-lease.js';
 import { SelfoptError } from '../../src/core/errors.js';
 import { row } from './fixtures.js';
 
@@ -234,7 +235,7 @@ describe('ResultsStore', () => {
     });
   });
 
-  test('durable under SIGKILL; a store held by another process gives a clear error', async () => {
+  test('durable under SIGKILL; a second writer gets a clear error, a reader reads while the writer writes', async () => {
     const path = fresh();
     const storeUrl = new URL('../../src/bench/store.js', import.meta.url).href;
     const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD.replace('STORE_URL', storeUrl)], {
@@ -265,9 +266,23 @@ describe('ResultsStore', () => {
     const e = await rejectsSelfopt(ResultsStore.open(path), new RegExp(`in use by another process \\(PID ${child.pid}\\)`));
     assert.equal(e.where, path);
     assert.ok(e instanceof StoreBusyError, 'a store in use is told apart from other open errors');
-    assert.ok((await rejectsSelfopt(ResultsStore.open(path, { readOnly: true }), /in use by another process/)) instanceof StoreBusyError);
+    // A reader (the dashboard, `selfopt report`) gets its turn while the child keeps writing, and
+    // sees the cells written so far. It was refused as 'in use' for as long as the writer ran.
+    const ackedBeforeRead = acked;
+    const reader = await ResultsStore.open(path, { readOnly: true });
+    try {
+      assert.ok((await reader.doneCells(runId)).size >= ackedBeforeRead + 1, 'a live read sees every acknowledged cell');
+    } finally {
+      await reader.close();
+    }
+    const ackedAfterRead = acked;
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(acked > ackedAfterRead, 'the writer went on writing after the read');
+    assert.ok(existsSync(`${path}.writer`), 'the writer lock is held');
     child.kill('SIGKILL');
     assert.equal(await exited, 'SIGKILL');
+    // SIGKILL left the writer lock behind; its process is gone, so the next writer takes it over.
+    assert.ok(existsSync(`${path}.writer`));
 
     const store = await ResultsStore.open(path);
     try {
@@ -282,6 +297,56 @@ describe('ResultsStore', () => {
       await store.insertCell(cell(runId, 'after-kill', 1));
     } finally {
       await store.close();
+    }
+    assert.ok(!existsSync(`${path}.writer`), 'close removes the writer lock');
+  });
+
+  test('a writer lets the file go when idle and takes it back for the next statement', async () => {
+    const path = fresh();
+    const store = await ResultsStore.open(path);
+    try {
+      const runId = await store.startRun({ command: 'bench', gridHash: 'g' });
+      assert.ok(store.holdingFile);
+      await new Promise((r) => setTimeout(r, IDLE_RELEASE_MS + 200));
+      assert.equal(store.holdingFile, false, 'idle: DuckDB lock released');
+      assert.ok(existsSync(`${path}.writer`), 'the writer lock stays');
+      await store.insertCell(cell(runId, 'pgm', 1));
+      assert.equal((await store.doneCells(runId)).size, 1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a store moved away while a run writes to it: one clear error, and no new store where it was', async () => {
+    const path = fresh();
+    const store = await ResultsStore.open(path);
+    try {
+      const runId = await store.startRun({ command: 'bench', gridHash: 'g' });
+      await store.insertCell(cell(runId, 'pgm', 1));
+      await new Promise((r) => setTimeout(r, IDLE_RELEASE_MS + 200));
+      renameSync(path, `${path}.moved`);
+      await rejectsSelfopt(store.insertCell(cell(runId, 'pgm', 2)), /moved or replaced while this run was writing/);
+      assert.ok(!existsSync(path), 'no empty store was created at the old path');
+    } finally {
+      await store.close();
+    }
+    const moved = await ResultsStore.open(`${path}.moved`, { readOnly: true });
+    try {
+      assert.equal((await moved.rows()).length, 3, 'the moved file keeps the cell written before');
+    } finally {
+      await moved.close();
+    }
+  });
+
+  test('a writer lock cut short (unparseable) or left by a dead process is taken over', async () => {
+    for (const body of ['{"pid": 12', JSON.stringify({ pid: 2 ** 31 - 2, host: hostname(), start: null })]) {
+      const path = fresh();
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(`${path}.writer`, body);
+      const store = await ResultsStore.open(path);
+      assert.equal(JSON.parse(readFileSync(`${path}.writer`, 'utf8')).pid, process.pid);
+      await store.close();
+      assert.ok(!existsSync(`${path}.writer`));
     }
   });
 });

@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataPath } from '../../src/core/data.js';
@@ -138,30 +138,73 @@ test('a store file that is not a store answers 500 store_unreadable and a missin
   assert.deepEqual(missing.body.error, { code: 'bad_request', message: 'no problem given (at /api/summary); expected ?problem=NAME' });
 });
 
-test('while another process holds the store, the API answers 503 store_busy with the store\'s message, not 404', async () => {
-  // A `selfopt bench` writing to the store: it holds DuckDB's lock on the file.
+/** Waits for a child process to print `word` on stdout. */
+function printed(child: ReturnType<typeof spawn>, word: string): Promise<void> {
+  return new Promise<void>((ok, fail) => {
+    child.stdout!.on('data', (d) => String(d).includes(word) && ok());
+    child.once('exit', () => fail(new Error(`the child exited before printing '${word}'`)));
+  });
+}
+
+test('while a bench writes the store, the API answers with the run so far (it answered 503 store_busy for the whole run)', async () => {
+  const live = join(dir, 'live.duckdb');
+  cpSync(join(dir, 'results.duckdb'), live);
   const storeUrl = new URL('../../src/bench/store.js', import.meta.url).href;
-  const holder = spawn(process.execPath, ['--input-type=module', '-e', `import { ResultsStore } from '${storeUrl}'; await ResultsStore.open(process.env.STORE_PATH); console.log('held'); setInterval(() => {}, 60_000);`], {
-    env: { ...process.env, STORE_PATH: join(dir, 'results.duckdb') },
+  // A `selfopt bench` recording index cells one after another, as fast as it can.
+  const writer = spawn(process.execPath, ['--input-type=module', '-e', `
+    import { ResultsStore } from '${storeUrl}';
+    const store = await ResultsStore.open(process.env.STORE_PATH);
+    const runId = await store.startRun({ command: 'bench live', gridHash: 'live' });
+    for (let seed = 1; ; seed++) {
+      await store.insertCell([{ runId, problem: 'index', instance: 'uniform_dense_10K_uint32', solver: 'binary-search', seed, metric: 'lookup_ns', value: 100 + seed,
+        unit: 'ns', better: 'lower', solverKind: 'baseline', instanceSplit: 'test', wallMs: 1, codeVersion: 'v', machine: 'm', configHash: 'c' }]);
+      if (seed === 3) console.log('written');
+    }`], { env: { ...process.env, STORE_PATH: live }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((ok) => writer.once('exit', ok));
+  const other = await serve({ port: 0, log: () => {}, dashboard: { store: live, trainDir: join(dir, 'train') } });
+  try {
+    await printed(writer, 'written');
+    const res = await fetch(new URL('api/runs', other.url.replace(/\/v1$/, '/')));
+    const body = (await res.json()) as any;
+    assert.equal(res.status, 200, JSON.stringify(body));
+    const run = body.find((r: any) => r.command === 'bench live');
+    assert.ok(run && run.finishedAt === null && run.cells >= 3, JSON.stringify(run));
+    const summary = await fetch(new URL('api/summary?problem=index', other.url.replace(/\/v1$/, '/')));
+    assert.equal(summary.status, 200);
+    assert.equal(((await summary.json()) as any).run.runId, run.runId, 'the latest run of index is the live one');
+  } finally {
+    writer.kill('SIGKILL');
+    await exited;
+    await other.close();
+  }
+});
+
+test('while a process that is not selfopt holds the store open (a duckdb shell), the API answers 503 store_busy with the store\'s message, not 404', async () => {
+  const held = join(dir, 'held.duckdb');
+  cpSync(join(dir, 'results.duckdb'), held);
+  const holder = spawn(process.execPath, ['--input-type=module', '-e', "import { DuckDBInstance } from '@duckdb/node-api'; const db = await DuckDBInstance.create(process.env.STORE_PATH); await db.connect(); console.log('held'); setInterval(() => {}, 60_000);"], {
+    env: { ...process.env, STORE_PATH: held },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise((ok) => holder.once('exit', ok));
+  const other = await serve({ port: 0, log: () => {}, dashboard: { store: held, trainDir: join(dir, 'train') } });
+  const url = new URL('api/runs', other.url.replace(/\/v1$/, '/'));
   try {
-    await new Promise<void>((ok, fail) => {
-      holder.stdout!.on('data', (d) => String(d).includes('held') && ok());
-      holder.once('exit', () => fail(new Error('the holder exited early')));
-    });
-    for (const path of ['api/runs', 'api/summary?problem=partition']) {
-      const r = await getJson(path);
-      assert.equal(r.status, 503, path);
-      assert.equal(r.body.error.code, 'store_busy', path);
-      assert.match(r.body.error.message, new RegExp(`^the results store is in use by another process \\(PID ${holder.pid}\\) \\(at .*results\\.duckdb\\)`), path);
-    }
+    await printed(holder, 'held');
+    const res = await fetch(url);
+    const body = (await res.json()) as any;
+    assert.equal(res.status, 503, JSON.stringify(body));
+    assert.equal(body.error.code, 'store_busy');
+    assert.match(body.error.message, new RegExp(`^the results store is in use by another process \\(PID ${holder.pid}\\) \\(at .*held\\.duckdb\\)`));
   } finally {
     holder.kill('SIGKILL');
     await exited;
   }
-  assert.equal((await getJson('api/runs')).status, 200, 'the store is free again');
+  try {
+    assert.equal((await fetch(url)).status, 200, 'the store is free again');
+  } finally {
+    await other.close();
+  }
 });
 
 test('static files stay inside the web directory', { skip: built ? false : 'the dashboard is not built' }, async () => {
@@ -366,6 +409,44 @@ test('in headless Chromium: a link naming a run the problem does not have shows 
     assert.equal(await page.inputValue('#f-run'), '');
     assert.match((await page.textContent('#run h2')) ?? '', new RegExp(runId));
     assert.doesNotMatch(page.url(), /run=/);
+    assert.deepEqual(errors, []);
+  });
+});
+
+test('in headless Chromium: an unfinished run on screen is read again and redrawn when it gains cells or finishes', { skip: skipBrowser, timeout: 120_000 }, async () => {
+  await inChromium(async (page, errors) => {
+    // The partition run as a bench still writing it would show it: unfinished, fewer cells.
+    const realRuns = (await getJson('api/runs')).body as any[];
+    const real = (await getJson('api/summary?problem=partition')).body;
+    const full = real.run.cells as number;
+    let state = { cells: full - 4, finishedAt: null as string | null };
+    const asNow = (r: any) => (r.runId === runId ? { ...r, ...state } : r);
+    let summaryReads = 0;
+    await page.route('**/api/runs', (r) => r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(realRuns.map(asNow)) }));
+    await page.route('**/api/summary?problem=partition*', (r) => {
+      summaryReads++;
+      r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ ...real, run: asNow(real.run) }) });
+    });
+    await page.clock.install();
+    await page.goto(`${base}#problem=partition`);
+    await page.waitForSelector('#live');
+    assert.match((await page.textContent('#run .sub'))!, new RegExp(`· ${full - 4} cells · unfinished`));
+    assert.equal(summaryReads, 1);
+
+    // Nothing new: the tick reads the runs but not the summary again.
+    await page.clock.runFor(10_000);
+    await page.waitForTimeout(200);
+    assert.equal(summaryReads, 1, 'an unchanged run is not read again');
+
+    // The bench recorded its last cells and finished: the next tick redraws, and stops reading.
+    state = { cells: full, finishedAt: real.run.finishedAt ?? new Date().toISOString() };
+    await page.clock.runFor(10_000);
+    await page.waitForFunction(() => !document.querySelectorAll('#live').length);
+    assert.match((await page.textContent('#run .sub'))!, new RegExp(`· ${full} cells`));
+    assert.equal(summaryReads, 2);
+    await page.clock.runFor(30_000);
+    await page.waitForTimeout(200);
+    assert.equal(summaryReads, 2, 'a finished run is not read again');
     assert.deepEqual(errors, []);
   });
 });

@@ -4,7 +4,8 @@
  * heuristic), bar charts with the intervals as whiskers, the problem's drawings of its solutions,
  * and learning curves. The filters live
  * in the URL hash, so a view can be linked. Charts and number formats are the HTML report's own
- * (src/bench/svg.ts, src/bench/table.ts), so both read the same.
+ * (src/bench/svg.ts, src/bench/table.ts), so both read the same. A run still being written (a
+ * `selfopt bench` going on) is read again every LIVE_MS while it is shown.
  */
 import { rowCommand } from '../../src/bench/command.js';
 import { barChart, esc, KIND_COLORS, lineChart, pictureFigures, ratioChart, type RatioGroup } from '../../src/bench/svg.js';
@@ -28,6 +29,10 @@ let runs: RunMeta[] = [];
 let view: View = { problem: '', run: '', instance: ALL, solver: ALL, metric: '' };
 let loaded: { key: string; run: RunMeta; summary: Summary; pictures: Picture[] } | undefined;
 let curves: { problem: string; list: Curve[] } | undefined;
+
+/** How often an unfinished run on screen is read again. */
+const LIVE_MS = 10_000;
+let liveTimer: number | undefined;
 
 function readHash(): Partial<View> {
   const p = new URLSearchParams(location.hash.slice(1));
@@ -97,6 +102,7 @@ function rerender(): void {
 }
 
 function failed(e: unknown): void {
+  clearTimeout(liveTimer);
   loaded = undefined;
   clearResults();
   status(e instanceof Error ? e.message : String(e), true);
@@ -142,6 +148,34 @@ async function render(): Promise<void> {
   await curvesReady;
   drawCurves(problem, curves?.list ?? []);
   writeHash();
+  scheduleLive();
+}
+
+/** While the run on screen is unfinished (or the latest run is shown), reads the runs again later. */
+function scheduleLive(): void {
+  clearTimeout(liveTimer);
+  if (loaded && !loaded.run.finishedAt) liveTimer = window.setTimeout(() => void refreshLive(), LIVE_MS);
+}
+
+/**
+ * Reads the runs again and redraws if the run on screen gained cells or finished, or (when the
+ * latest run is shown) a newer run started. A failed read keeps the view and says so: the next
+ * tick tries again.
+ */
+async function refreshLive(): Promise<void> {
+  const shown = loaded;
+  if (!shown) return;
+  try {
+    runs = await api.runs();
+    const now = runs.find((r) => r.runId === shown.run.runId);
+    const latest = runs.filter((r) => r.problems.includes(view.problem)).at(-1);
+    const changed = !now || now.cells !== shown.run.cells || now.finishedAt !== shown.run.finishedAt || (!view.run && latest?.runId !== shown.run.runId);
+    if (changed && loaded === shown) loaded = undefined;
+    await render();
+  } catch (e) {
+    status(`${e instanceof Error ? e.message : String(e)} (reading the unfinished run again in ${LIVE_MS / 1000} s)`, true);
+    scheduleLive();
+  }
 }
 
 function clearResults(): void {
@@ -155,7 +189,7 @@ function clearResults(): void {
 function drawResults(problem: ProblemInfo, run: RunMeta, summary: Summary, pictures: Picture[]): void {
   const command = `npx selfopt ${run.command}`;
   $('run').innerHTML = `<h2>Run <span class="mono">${esc(run.runId)}</span></h2>
-    <p class="sub">${esc(problem.title)} · code ${esc(run.codeVersion)} · ${esc(run.machine)} · started ${esc(run.startedAt)}${run.finishedAt ? '' : ' · <b>unfinished</b>'}</p>
+    <p class="sub">${esc(problem.title)} · code ${esc(run.codeVersion)} · ${esc(run.machine)} · started ${esc(run.startedAt)} · ${run.cells} cells${run.finishedAt ? '' : ` · <b>unfinished</b> <span id="live">(read again every ${LIVE_MS / 1000} s)</span>`}</p>
     <code class="cmd" id="run-command">${esc(command)}</code>`;
   // A queued run's cells come from its workers' machines: timings compare only within one kind.
   if (summary.meta.machines.length > 1) {

@@ -1,0 +1,238 @@
+/**
+ * How a writing results store shares its file with readers.
+ *
+ * DuckDB lets one process open a database file at a time when that process writes: a writer
+ * shuts out even read-only opens. A bench that kept its store open for the hours of the main job
+ * left the dashboard and `selfopt report` answering "in use" for all that time. So:
+ *
+ * - A writing store holds the store's writer lock (`<store>.writer`, naming its PID) from open to
+ *   close: two benches still cannot write one store at once, and the second is told who holds it.
+ * - It holds DuckDB's lock only while it has statements to run. It lets the file go once no
+ *   statement has come for IDLE_RELEASE_MS, and after MAX_HOLD_MS of statements without such a
+ *   pause it lets go for YIELD_MS, so a reader polling every POLL_MS gets its turn.
+ *
+ * A statement is never cut short: the lease is only let go between statements (ResultsStore runs
+ * them one at a time), and a committed cell is in DuckDB's write-ahead log whether the file is
+ * then closed or not.
+ */
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { closeSync, existsSync, linkSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { SelfoptError } from '../core/errors.js';
+import { close, connect, StoreBusyError } from './store-file.js';
+
+export const IDLE_RELEASE_MS = 250;
+export const MAX_HOLD_MS = 2_000;
+export const YIELD_MS = 60;
+/** Readers and writers retry a held file this often (an open of a held file fails at once). */
+export const POLL_MS = 10;
+/**
+ * How long opening a store waits while another process holds the file. A dashboard read takes
+ * milliseconds and a writing bench lets go within MAX_HOLD_MS; a store another bench writes
+ * (its writer lock) is refused after this wait.
+ */
+export const BUSY_WAIT_MS = 5_000;
+/**
+ * How long a running bench waits to take the file back. Only a process that is not selfopt (a
+ * `duckdb` shell left open on the file) holds it this long; the run then stops, keeping its cells.
+ */
+export const REACQUIRE_WAIT_MS = 60_000;
+
+type Handle = Awaited<ReturnType<typeof connect>>;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Opens the file, retrying while another process holds it, for up to `waitMs`. */
+export async function connectWaiting(abs: string, readOnly: boolean, waitMs: number = BUSY_WAIT_MS): Promise<Handle> {
+  const until = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return await connect(abs, readOnly);
+    } catch (e) {
+      if (!(e instanceof StoreBusyError) || Date.now() + POLL_MS > until) throw e;
+      await sleep(POLL_MS);
+    }
+  }
+}
+
+/** The DuckDB connection of one open store: held throughout for a reader, on demand for a writer. */
+export class Lease {
+  private held: Handle | null;
+  private heldSince = Date.now();
+  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly identity: string;
+
+  /** `sharing`: let the file go between statements (a writer); a reader keeps it until close. */
+  constructor(private readonly abs: string, first: Handle, private readonly sharing: boolean) {
+    this.held = first;
+    this.identity = fileIdentity(abs);
+  }
+
+  /** The connection for the next statement: the held one, or the file opened again. */
+  async conn(): Promise<DuckDBConnection> {
+    clearTimeout(this.idleTimer);
+    if (this.held && this.sharing && Date.now() - this.heldSince > MAX_HOLD_MS) {
+      this.release();
+      await sleep(YIELD_MS);
+    }
+    if (!this.held) {
+      // Reopening a path that now names another file (moved away, replaced) would write this
+      // run's cells into it, or create an empty database where the store was.
+      if (!existsSync(this.abs) || fileIdentity(this.abs) !== this.identity) {
+        throw new SelfoptError('the results store was moved or replaced while this run was writing to it', this.abs, 'the store file left in place until the run ends; the cells recorded so far are in the moved file');
+      }
+      try {
+        this.held = await connectWaiting(this.abs, false, REACQUIRE_WAIT_MS);
+      } catch (e) {
+        if (e instanceof StoreBusyError) throw new StoreBusyError(`${e.message}; it held the file for ${REACQUIRE_WAIT_MS / 1000} s, which no selfopt reader does`, this.abs, 'close the program holding the store, then continue the run with --resume (its recorded cells are kept)');
+        throw e;
+      }
+      this.heldSince = Date.now();
+    }
+    return this.held.conn;
+  }
+
+  /** No statement is waiting: a writer lets the file go if none comes within IDLE_RELEASE_MS. */
+  idle(): void {
+    if (!this.sharing || !this.held) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.release(), IDLE_RELEASE_MS);
+    // An idle store must not keep the process alive.
+    this.idleTimer.unref();
+  }
+
+  /** Closes the file (DuckDB checkpoints its log into it). Call only between statements. */
+  release(): void {
+    clearTimeout(this.idleTimer);
+    if (!this.held) return;
+    const h = this.held;
+    this.held = null;
+    close(h.instance, h.conn);
+  }
+
+  /** Whether DuckDB's lock is held now (for tests and diagnostics). */
+  get holding(): boolean {
+    return this.held !== null;
+  }
+}
+
+/** Device and inode: a path that names another file since the store was opened. */
+function fileIdentity(abs: string): string {
+  const s = statSync(abs);
+  return `${s.dev}:${s.ino}`;
+}
+
+// --- the writer lock ---------------------------------------------------------------------------
+
+interface LockOwner {
+  pid: number;
+  host: string;
+  /** The process's start time in clock ticks since boot (Linux), so a reused PID is not taken for it. */
+  start: string | null;
+}
+
+export function writerLockPath(abs: string): string {
+  return `${abs}.writer`;
+}
+
+/** Locks held by this process, removed on exit if the store was never closed (an uncaught error). */
+const heldLocks = new Set<string>();
+let exitHook = false;
+
+/**
+ * Takes the store's writer lock, waiting up to BUSY_WAIT_MS for a live holder. A lock whose
+ * process is gone (killed, crashed) is taken over. Throws StoreBusyError naming the holder.
+ */
+export async function takeWriterLock(abs: string): Promise<string> {
+  const path = writerLockPath(abs);
+  const me: LockOwner = { pid: process.pid, host: hostname(), start: processStart(process.pid) };
+  const until = Date.now() + BUSY_WAIT_MS;
+  for (;;) {
+    if (tryCreate(path, JSON.stringify(me))) break;
+    const owner = readOwner(path);
+    if (owner === undefined) continue; // removed between our try and the read
+    if (owner === null || !alive(owner)) {
+      // A lock that does not parse was cut short by a crash mid-write (it is written whole with link).
+      rmSync(path, { force: true });
+      continue;
+    }
+    if (Date.now() + POLL_MS > until) {
+      const where = owner.host === me.host ? `PID ${owner.pid}` : `PID ${owner.pid} on ${owner.host}`;
+      throw new StoreBusyError(`the results store is in use by another process (${where})`, abs, `one selfopt process writing a store at a time: wait for it to finish, or pass --store with another path (if no selfopt runs as ${where}, remove ${path})`);
+    }
+    await sleep(POLL_MS);
+  }
+  heldLocks.add(path);
+  if (!exitHook) {
+    exitHook = true;
+    process.on('exit', () => {
+      for (const p of heldLocks) rmSync(p, { force: true });
+    });
+  }
+  return path;
+}
+
+export function dropWriterLock(path: string): void {
+  heldLocks.delete(path);
+  rmSync(path, { force: true });
+}
+
+/** Creates the lock whole or not at all: written to a private file, then hard-linked into place. */
+function tryCreate(path: string, body: string): boolean {
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+  const fd = openSync(tmp, 'wx');
+  try {
+    writeSync(fd, body);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    linkSync(tmp, path);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+/** The lock's owner; null if the file does not parse; undefined if it is gone. */
+function readOwner(path: string): LockOwner | null | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  try {
+    const o = JSON.parse(text) as LockOwner;
+    return Number.isSafeInteger(o.pid) && typeof o.host === 'string' ? o : null;
+  } catch {
+    return null;
+  }
+}
+
+function alive(o: LockOwner): boolean {
+  // Another machine's process (a store on a shared disk) cannot be asked: taken to be running.
+  if (o.host !== hostname()) return true;
+  try {
+    process.kill(o.pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
+  }
+  const start = processStart(o.pid);
+  return o.start === null || start === null || start === o.start;
+}
+
+/** Field 22 of /proc/<pid>/stat (start time); null where there is no /proc. */
+function processStart(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count from after its last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
