@@ -11,10 +11,12 @@
  *   and at the offsets the header lists.
  *
  * Writing is atomic (temp file + rename), so a killed run leaves the previous checkpoint intact.
- * Loading checks the magic, the version, the header, the exact file length, and that the
+ * Loading checks the magic, the version, the header, the exact file length, the weights' sha256
+ * (`weightsSha256` in the header; files written before it was recorded have none), and that the
  * architecture and every parameter name and shape match the model; on any problem it throws a
  * SelfoptError listing every mismatch and leaves the model untouched.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { SelfoptError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/files.js';
@@ -45,6 +47,11 @@ export interface CheckpointHeader {
   codeVersion: string;
   tensors: TensorEntry[];
   weightBytes: number;
+  /**
+   * sha256 (hex) of the weights section. A flipped byte in a weight otherwise loads silently:
+   * the length and the header cannot tell. Absent in checkpoints written before it was recorded.
+   */
+  weightsSha256?: string;
 }
 
 export interface CheckpointMeta {
@@ -74,20 +81,32 @@ export function saveCheckpoint(path: string, model: Module, meta: CheckpointMeta
     tensors,
     weightBytes: offset,
   };
+  const weights = Buffer.alloc(offset);
+  const view = new DataView(weights.buffer, weights.byteOffset, weights.byteLength);
+  params.forEach(([, t], k) => {
+    const base = tensors[k]!.offset;
+    for (let i = 0; i < t.size; i++) view.setFloat32(base + 4 * i, t.data[i]!, true);
+  });
+  header.weightsSha256 = sha256(weights);
+  writeFileAtomic(path, checkpointBytes(header, weights));
+  return header;
+}
+
+/** The file: preamble, header JSON, padding, then the weights section as given. */
+export function checkpointBytes(header: CheckpointHeader, weights: Buffer): Buffer {
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const dataStart = align4(PREAMBLE + json.length);
-  const buf = Buffer.alloc(dataStart + offset);
+  const buf = Buffer.alloc(dataStart + weights.length);
   buf.write(CHECKPOINT_MAGIC, 0, 'latin1');
   buf.writeUInt32LE(CHECKPOINT_VERSION, 12);
   buf.writeUInt32LE(json.length, 16);
   json.copy(buf, PREAMBLE);
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  params.forEach(([, t], k) => {
-    const base = dataStart + tensors[k]!.offset;
-    for (let i = 0; i < t.size; i++) view.setFloat32(base + 4 * i, t.data[i]!, true);
-  });
-  writeFileAtomic(path, buf);
-  return header;
+  weights.copy(buf, dataStart);
+  return buf;
+}
+
+function sha256(b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex');
 }
 
 function align4(n: number): number {
@@ -133,6 +152,12 @@ export function readCheckpoint(path: string): { header: CheckpointHeader; weight
   const expectedLen = dataStart + header.weightBytes;
   if (buf.length < expectedLen) throw bad(`truncated checkpoint: expected ${expectedLen} bytes, got ${buf.length}`, '', `${expectedLen} bytes (header + ${header.weightBytes} bytes of weights)`);
   if (buf.length > expectedLen) throw bad(`checkpoint has ${buf.length - expectedLen} bytes after the weights (${buf.length} bytes, expected ${expectedLen})`, '', `exactly ${expectedLen} bytes`);
+  if (header.weightsSha256 !== undefined) {
+    const actual = sha256(buf.subarray(dataStart));
+    if (actual !== header.weightsSha256) {
+      throw bad(`the weights are damaged: their sha256 is ${actual}, the header records ${header.weightsSha256}`, ` bytes ${dataStart}..${expectedLen}`, 'the weights as saved (restore the file, or train again)');
+    }
+  }
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const weights = new Map<string, Float32Array>();
   for (const t of header.tensors) {
@@ -160,6 +185,7 @@ function validateHeader(h: CheckpointHeader, bad: (what: string, expected: strin
     names.add(t.name);
     offset += 4 * t.length;
   });
+  if (h.weightsSha256 !== undefined && !(typeof h.weightsSha256 === 'string' && /^[0-9a-f]{64}$/.test(h.weightsSha256))) throw bad(`weightsSha256 is ${JSON.stringify(h.weightsSha256)}`, '64 lowercase hex digits');
   if (offset !== h.weightBytes) throw bad(`weightBytes is ${h.weightBytes} but the tensors need ${offset}`, 'weightBytes equal to the sum of the tensor sizes');
 }
 

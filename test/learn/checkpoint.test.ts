@@ -7,7 +7,8 @@ import { Rng } from '../../src/core/rng.js';
 import { SelfoptError } from '../../src/core/errors.js';
 import { MLP, type Module } from '../../src/learn/layers.js';
 import { DagMessagePassing } from '../../src/learn/gnn.js';
-import { saveCheckpoint, loadCheckpoint, readCheckpoint } from '../../src/learn/checkpoint.js';
+import { saveCheckpoint, loadCheckpoint, readCheckpoint, checkpointBytes } from '../../src/learn/checkpoint.js';
+import { PROJECT_ROOT } from '../../src/core/version.js';
 import { tempDir } from '../tmp.js';
 
 const dir = tempDir('selfopt-ckpt-');
@@ -76,6 +77,43 @@ test('foreign, corrupt and over-long files are refused', () => {
   writeFileSync(join(dir, 'hdr.ckpt'), bytes);
   assert.throws(() => readCheckpoint(join(dir, 'hdr.ckpt')), /unreadable checkpoint header/);
   assert.throws(() => readCheckpoint(join(dir, 'missing.ckpt')), /cannot read checkpoint/);
+});
+
+test('a flipped byte in the weights is refused (it loaded silently); a checkpoint from before the checksum still loads', () => {
+  const a = new MLP([3, 8, 2], { rng: new Rng(1) });
+  const path = saved('flip.ckpt', a);
+  const { header, weights } = readCheckpoint(path);
+  assert.match(header.weightsSha256 ?? '', /^[0-9a-f]{64}$/);
+  const bytes = readFileSync(path);
+  bytes[bytes.length - 5]! ^= 0x01;
+  writeFileSync(path, bytes);
+  const target = new MLP([3, 8, 2], { rng: new Rng(9) });
+  const before = snapshot(target);
+  assert.throws(() => loadCheckpoint(path, target), (e: unknown) => {
+    assert.ok(e instanceof SelfoptError);
+    assert.match(e.message, /the weights are damaged: their sha256 is [0-9a-f]{64}, the header records [0-9a-f]{64}/);
+    assert.match(e.where, /flip\.ckpt bytes \d+\.\.\d+$/);
+    return true;
+  });
+  assert.deepEqual(snapshot(target), before, 'nothing was loaded');
+
+  // Written before weightsSha256 was recorded: the header has none, and the file loads as it did.
+  const { weightsSha256: _, ...old } = header;
+  const section = Buffer.alloc(header.weightBytes);
+  for (const t of header.tensors) Buffer.from(weights.get(t.name)!.buffer).copy(section, t.offset);
+  writeFileSync(join(dir, 'old.ckpt'), checkpointBytes(old, section));
+  loadCheckpoint(join(dir, 'old.ckpt'), target);
+  assert.deepEqual(snapshot(target), snapshot(a));
+  // A checksum that is not one is a header error, not a mismatch.
+  writeFileSync(join(dir, 'badsum.ckpt'), checkpointBytes({ ...header, weightsSha256: 'abc' }, section));
+  assert.throws(() => readCheckpoint(join(dir, 'badsum.ckpt')), /weightsSha256 is "abc".*64 lowercase hex digits/);
+});
+
+test('every shipped checkpoint records its weights\' sha256, and they match', () => {
+  const root = join(PROJECT_ROOT, 'checkpoints');
+  const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ckpt'));
+  assert.ok(files.length >= 5, files.join(', '));
+  for (const f of files) assert.match(readCheckpoint(join(root, f)).header.weightsSha256 ?? 'none', /^[0-9a-f]{64}$/, f);
 });
 
 test('a checkpoint of another architecture lists every mismatch and leaves the model unchanged', () => {
