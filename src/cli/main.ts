@@ -295,7 +295,7 @@ program
   .argument('<problem>', 'problem name')
   .argument('<solver>', 'learned solver name')
   .option('--seed <n>', 'training seed', flagNumber('--seed', NON_NEGATIVE_INT), 1)
-  .option('--seconds <n>', 'wall-time budget in seconds', flagNumber('--seconds', POSITIVE))
+  .option('--seconds <n>', 'wall-time budget in seconds, checked between iterations (the one running then finishes)', flagNumber('--seconds', POSITIVE))
   // Steps are whole (episodes, updates): 1.5 ran 2 and showed 2/2 (133%).
   .option('--steps <n>', 'budget in the trainer\'s own steps (episodes, updates)', flagNumber('--steps', POSITIVE_INT))
   .option('--instances <ids>', 'train on these train-split instances only', list)
