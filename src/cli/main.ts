@@ -15,7 +15,7 @@ import { problems, getProblem } from '../problems/all.js';
 import { describeProblem } from '../core/problem.js';
 import { type BenchOptions, MAX_SEEDS, planGrid, runBench } from '../bench/runner.js';
 import { ResultsStore, DEFAULT_STORE_PATH } from '../bench/store.js';
-import { writeReport, printReport, requireRun } from './report.js';
+import { followHint, writeReport, printReport, requireRun } from './report.js';
 
 const program = new Command();
 program.name('selfopt').description('Self-optimizing computer systems: learned methods beside the strongest heuristics, on real data, with confidence intervals.').showHelpAfterError();
@@ -145,6 +145,7 @@ program
     // end; there the signals keep their default and stop the process at once.
     if (o.queue !== undefined || o.concurrency !== 0) stop.listen();
     try {
+      if (process.stderr.isTTY && !o.json) console.error(followHint(o.store));
       const outcome = await runBench(opts, store, plans);
       if (outcome.interrupted) {
         console.error(`run ${outcome.runId} stopped: ${outcome.skipped + outcome.ran} of ${outcome.total} cells recorded (${outcome.ran} this time); the same command with --resume runs the rest`);

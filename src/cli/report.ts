@@ -1,7 +1,9 @@
 /** From the results store to what a person reads: terminal tables, `--json`, the HTML report. */
 import { SelfoptError } from '../core/errors.js';
 import { getProblem } from '../problems/all.js';
-import type { ResultsStore, RunMeta } from '../bench/store.js';
+import { resolve } from 'node:path';
+import { DEFAULT_STORE_PATH, type ResultsStore, type RunMeta } from '../bench/store.js';
+import { shellQuote } from '../bench/command.js';
 import { summarizeProblem, type Summary } from '../bench/summary.js';
 import { formatSummaryTable } from '../bench/table.js';
 import { writeHtmlReport } from '../bench/html.js';
@@ -65,4 +67,14 @@ export async function writeReport(reports: ProblemReport[], path: string, storeP
     }),
     runs,
   });
+}
+
+/**
+ * The line a bench on a terminal starts with: the dashboard reads the store while the bench
+ * writes it (bench/store-lease.ts), and a run of hours is easier watched than waited for.
+ * `store` as the user gave it; named only when it is not the default.
+ */
+export function followHint(store: string): string {
+  const arg = resolve(store) === resolve(DEFAULT_STORE_PATH) ? '' : ` --store ${shellQuote(store)}`;
+  return `selfopt: watch the run in a browser: npx selfopt serve${arg}, then open http://127.0.0.1:8765/`;
 }

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { tempDir } from '../tmp.js';
 import { ResultsStore } from '../../src/bench/store.js';
 import { row } from '../bench/fixtures.js';
+import { followHint } from '../../src/cli/report.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -124,4 +125,14 @@ test('without --html the report goes beside the store, named after it: stores no
     assert.ok(readFileSync(join(dir, report), 'utf8').includes(`synth_${basename(store)}`));
   }
   assert.ok(!readdirSync(dir).includes('.selfopt'), 'nothing in ./.selfopt');
+});
+
+test('a bench on a terminal names the dashboard command for its own store; piped output does not carry the line', () => {
+  assert.equal(followHint('.selfopt/results.duckdb'), 'selfopt: watch the run in a browser: npx selfopt serve, then open http://127.0.0.1:8765/');
+  assert.equal(followHint(join(process.cwd(), '.selfopt', 'results.duckdb')), followHint('.selfopt/results.duckdb'), 'the default store by its absolute path');
+  assert.match(followHint("/tmp/my runs/o'k.duckdb"), / serve --store '\/tmp\/my runs\/o'\\''k\.duckdb', then open/);
+  const dir = tempDir('selfopt-cli-hint-');
+  const r = selfopt(dir, 'bench', 'index', '--quick', '--instances', 'uniform_dense_10K_uint32', '--solvers', 'binary-search', '--seeds', '1', '--no-html');
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /watch the run/);
 });
