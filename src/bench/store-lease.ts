@@ -19,6 +19,7 @@ import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { closeSync, existsSync, linkSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { SelfoptError } from '../core/errors.js';
+import { processAlive } from '../core/files.js';
 import { close, connect, StoreBusyError } from './store-file.js';
 
 export const IDLE_RELEASE_MS = 250;
@@ -217,11 +218,7 @@ function readOwner(path: string): LockOwner | null | undefined {
 function alive(o: LockOwner): boolean {
   // Another machine's process (a store on a shared disk) cannot be asked: taken to be running.
   if (o.host !== hostname()) return true;
-  try {
-    process.kill(o.pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
-  }
+  if (!processAlive(o.pid)) return false;
   const start = processStart(o.pid);
   return o.start === null || start === null || start === o.start;
 }

@@ -115,7 +115,8 @@ function removeStaleTempDirs(tag: string): void {
   }
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process of this pid runs (one of another user's, which cannot be signalled, counts). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
