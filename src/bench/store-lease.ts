@@ -154,6 +154,8 @@ export async function takeWriterLock(abs: string): Promise<string> {
     if (owner === undefined) continue; // removed between our try and the read
     if (owner === null || !alive(owner)) {
       // A lock that does not parse was cut short by a crash mid-write (it is written whole with link).
+      // Two benches taking over one stale lock in the same instant could both go on; DuckDB's
+      // own lock still keeps the file whole, and each writes its own run.
       rmSync(path, { force: true });
       continue;
     }
