@@ -413,7 +413,7 @@ test('in headless Chromium: a link naming a run the problem does not have shows 
   });
 });
 
-test('in headless Chromium: an unfinished run on screen is read again and redrawn when it gains cells or finishes', { skip: skipBrowser, timeout: 120_000 }, async () => {
+test('in headless Chromium: an unfinished run on screen is read again and redrawn when it gains cells or finishes; the latest view moves to a newer run', { skip: skipBrowser, timeout: 120_000 }, async () => {
   await inChromium(async (page, errors) => {
     // The partition run as a bench still writing it would show it: unfinished, fewer cells.
     const realRuns = (await getJson('api/runs')).body as any[];
@@ -447,6 +447,15 @@ test('in headless Chromium: an unfinished run on screen is read again and redraw
     await page.clock.runFor(30_000);
     await page.waitForTimeout(200);
     assert.equal(summaryReads, 2, 'a finished run is not read again');
+
+    // A bench started after the page opened: the latest run on screen becomes the new one.
+    const newer = { ...real.run, runId: '29991231T000000000Z-beef', startedAt: '2999-12-31T00:00:00.000Z', finishedAt: null, cells: 2 };
+    realRuns.push(newer);
+    real.run = newer;
+    await page.clock.runFor(10_000);
+    await page.waitForFunction(() => document.querySelectorAll('#live').length === 1);
+    assert.match((await page.textContent('#run h2'))!, /29991231T000000000Z-beef/);
+    assert.equal(summaryReads, 3);
     assert.deepEqual(errors, []);
   });
 });

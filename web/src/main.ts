@@ -5,7 +5,8 @@
  * and learning curves. The filters live
  * in the URL hash, so a view can be linked. Charts and number formats are the HTML report's own
  * (src/bench/svg.ts, src/bench/table.ts), so both read the same. A run still being written (a
- * `selfopt bench` going on) is read again every LIVE_MS while it is shown.
+ * `selfopt bench` going on) is read again every LIVE_MS while it is shown, and so is the list of
+ * runs while the latest run is shown.
  */
 import { rowCommand } from '../../src/bench/command.js';
 import { barChart, esc, KIND_COLORS, lineChart, pictureFigures, ratioChart, type RatioGroup } from '../../src/bench/svg.js';
@@ -151,10 +152,13 @@ async function render(): Promise<void> {
   scheduleLive();
 }
 
-/** While the run on screen is unfinished (or the latest run is shown), reads the runs again later. */
+/**
+ * While the run on screen is unfinished, or the view is the latest run (a bench started after the
+ * page was opened makes a newer one), reads the runs again later.
+ */
 function scheduleLive(): void {
   clearTimeout(liveTimer);
-  if (loaded && !loaded.run.finishedAt) liveTimer = window.setTimeout(() => void refreshLive(), LIVE_MS);
+  if (loaded && (!loaded.run.finishedAt || !view.run)) liveTimer = window.setTimeout(() => void refreshLive(), LIVE_MS);
 }
 
 /**
