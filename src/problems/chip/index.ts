@@ -5,7 +5,9 @@
  */
 import type { InstanceContext, InstanceRef, Problem, Solver } from '../../core/problem.js';
 import { SelfoptError, unknownName } from '../../core/errors.js';
-import { DATASETS, REAL_NETLISTS, generateInstance, loadReal, parseSyntheticName, stagedReferences, type ChipInstance } from './instances.js';
+import { resolve } from 'node:path';
+import { fileIdentity, isUserFile } from '../../core/files.js';
+import { DATASETS, REAL_NETLISTS, generateInstance, loadNetlistFiles, loadReal, parseSyntheticName, stagedReferences, userNetlistFiles, type ChipInstance } from './instances.js';
 import { evaluatePlacement, METRICS, type ChipSolution } from './evaluate.js';
 import { placementSvg } from './picture.js';
 import { greedyCandidates, heuristicSolvers, saSteps } from './heuristics.js';
@@ -32,6 +34,19 @@ function realRef(name: string, ctx: InstanceContext): InstanceRef | undefined {
   const refs: Record<string, string> = {};
   for (const [k, rel] of Object.entries(r.references)) { const p = ctx.data.find(rel); if (p) refs[k] = p; }
   return { id: r.name, source: 'real', path, split: 'test', params: { netlist: r.netlist, plc, references: JSON.stringify(refs) }, description: r.description };
+}
+
+/** A user's netlist and .plc (instances.ts userNetlistFiles), its contents hashed so that --resume notices a changed file. */
+function userRef(path: string): InstanceRef {
+  const f = userNetlistFiles(path);
+  if (REAL_NETLISTS.some((r) => r.name === f.id) || parseSyntheticName(f.id))
+    throw new SelfoptError(`the files ${f.plc} and ${f.netlist} make the instance id ${f.id}, a listed instance's`, 'chip instance', 'a directory whose name with the .plc name is no listed or generated instance (rename the directory)');
+  const a = fileIdentity(f.netlist), b = fileIdentity(f.plc);
+  return {
+    id: f.id, source: 'file', path: f.netlist, split: 'test', params: { plc: f.plc, references: JSON.stringify(f.references) },
+    contents: `netlist ${a.bytes} bytes, sha256 ${a.sha256}; plc ${b.bytes} bytes, sha256 ${b.sha256}`,
+    description: `netlist ${f.netlist} with ${f.plc}`,
+  };
 }
 
 export const chipProblem: Problem<ChipInstance, ChipSolution> = {
@@ -80,11 +95,13 @@ export const chipProblem: Problem<ChipInstance, ChipSolution> = {
     const train = [...QUICK_TRAIN, ...FULL_TRAIN].includes(name) || /_1\d\d$/.test(name);
     const gen = generatedRef(name, train ? 'train' : 'test');
     if (gen) return gen;
-    throw unknownName('instance', name, [...REAL_NETLISTS.map((r) => r.name), ...FULL_TEST, ...FULL_TRAIN], 'chip problem (or synth_h<hard>_s<soft>[_p<ports>]_<seed>; seeds 100-199 are the train split)');
+    if (isUserFile(name, 'chip instance', "a Circuit Training .plc with netlist.pb.txt beside it, or a netlist.pb.txt with initial.plc beside it")) return userRef(resolve(name));
+    throw unknownName('instance', name, [...REAL_NETLISTS.map((r) => r.name), ...FULL_TEST, ...FULL_TRAIN], 'chip problem (or synth_h<hard>_s<soft>[_p<ports>]_<seed>; seeds 100-199 are the train split; or the path of a .plc beside its netlist.pb.txt)');
   },
 
   load(ref) {
     if (ref.source === 'generated') return generateInstance(ref.id);
+    if (ref.source === 'file' && ref.path) return loadNetlistFiles(ref.id, { netlist: ref.path, plc: String(ref.params['plc']), references: stagedReferences(ref) });
     const r = REAL_NETLISTS.find((q) => q.name === ref.id);
     if (!r || !ref.path) throw new SelfoptError(`instance '${ref.id}'`, 'chip load', 'a listed real netlist with a path');
     return loadReal(r, { netlist: ref.path, plc: String(ref.params['plc']), references: stagedReferences(ref) });

@@ -7,6 +7,8 @@
  * netlist puts them (ports are fixed), every macro at the canvas centre. No macro position of a given
  * placement reaches a placer; the staged placements are read only by the reference solvers.
  */
+import { existsSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { SelfoptError } from '../../core/errors.js';
 import type { Dataset, InstanceRef } from '../../core/problem.js';
 import { Rng } from '../../core/rng.js';
@@ -101,12 +103,46 @@ function checkPlaceable(nl: Netlist, s: Pick<PlcHeader, 'width' | 'height'>, sou
 }
 
 export function loadReal(r: RealNetlist, paths: { netlist: string; plc: string; references: Record<string, string> }): ChipInstance {
+  return loadNetlistFiles(r.name, paths);
+}
+
+/** An instance from a netlist and the `.plc` whose header gives its canvas, grid and routing (a listed real netlist or a user's files). */
+export function loadNetlistFiles(id: string, paths: { netlist: string; plc: string; references: Record<string, string> }): ChipInstance {
   const nl = readNetlist(paths.netlist);
   const { header } = readPlc(paths.plc, nl);
   if (!(header.width > 0 && header.height > 0))
     throw new SelfoptError(`no canvas size in ${paths.plc}`, paths.plc, "a '# Width : W  Height : H' header line");
   checkPlaceable(nl, header, paths.netlist);
-  return { id: r.name, nl, settings: header, weights: { density: 0.5, congestion: 0.5 }, references: paths.references, sourcePaths: { netlist: paths.netlist, plc: paths.plc } };
+  return { id, nl, settings: header, weights: { density: 0.5, congestion: 0.5 }, references: paths.references, sourcePaths: { netlist: paths.netlist, plc: paths.plc } };
+}
+
+/** The netlist file names Circuit Training keeps beside its `.plc` files (test_data/<block>/, MacroPlacement's Flows). */
+const NETLIST_NAMES = ['netlist.pb.txt', 'netlist.pb.txt.gz'];
+
+/**
+ * A user's netlist named on the command line, as Circuit Training lays its files out: a `.plc`
+ * (its header is the canvas, grid and routing) with `netlist.pb.txt` (or `.gz`) in its directory,
+ * or a netlist with `initial.plc` in its directory. The id is `<directory>_<plc name>`
+ * (macro_tiles_10x10_initial); an `initial.plc` or `legalized.plc` is also the staged placement
+ * its reference solver reports.
+ */
+export function userNetlistFiles(path: string): { id: string; netlist: string; plc: string; references: Record<string, string> } {
+  const dir = dirname(path);
+  let netlist: string, plc: string;
+  if (path.endsWith('.plc')) {
+    plc = path;
+    const found = NETLIST_NAMES.map((f) => join(dir, f)).find((f) => existsSync(f));
+    if (!found) throw new SelfoptError(`no netlist beside ${path}`, 'chip instance', `${NETLIST_NAMES.join(' or ')} in ${dir} (Circuit Training's layout: a .plc beside its netlist)`);
+    netlist = found;
+  } else {
+    netlist = path;
+    plc = join(dir, 'initial.plc');
+    if (!existsSync(plc)) throw new SelfoptError(`no initial.plc beside ${path}`, 'chip instance', `the .plc whose header gives the canvas and grid: ${plc}, or name a .plc whose directory holds the netlist`);
+  }
+  const stem = basename(plc, '.plc');
+  const id = `${basename(resolve(dir))}_${stem}`;
+  const references: Record<string, string> = stem === 'initial' || stem === 'legalized' ? { [stem]: plc } : {};
+  return { id, netlist, plc, references };
 }
 
 export interface SyntheticSpec {

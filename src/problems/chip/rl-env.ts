@@ -16,14 +16,14 @@ import { Env, type ResetResult, type StepResult } from '../../core/env.js';
 import { MaskedDiscrete, type Space } from '../../core/spaces.js';
 import { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
-import { generateInstance, loadReal, REAL_NETLISTS, startPlacement, type ChipInstance } from './instances.js';
+import { generateInstance, loadNetlistFiles, startPlacement, type ChipInstance } from './instances.js';
 import { netsOfNodes, nodePositions, ProxyCostEvaluator } from './cost.js';
 import { ForceDirected, FD_DEFAULTS } from './force-directed.js';
 import { MacroLayout } from './sites.js';
 import { placementOrder } from './heuristics.js';
 import type { Placement } from './plc.js';
 
-/** A generated instance by id, or a real one by id and file paths. */
+/** A generated instance by id, or one read from files (a listed real netlist, a user's) by id and paths. */
 export interface InstanceSpec {
   id: string;
   netlist?: string;
@@ -40,9 +40,8 @@ export function loadSpec(spec: InstanceSpec): ChipInstance {
   let inst = loaded.get(key);
   if (!inst) {
     if (spec.netlist) {
-      const r = REAL_NETLISTS.find((q) => q.name === spec.id);
-      if (!r || !spec.plc) throw new SelfoptError(`real instance spec ${JSON.stringify(spec)}`, 'chip RL env', 'a listed real netlist with netlist and plc paths');
-      inst = loadReal(r, { netlist: spec.netlist, plc: spec.plc, references: {} });
+      if (!spec.plc) throw new SelfoptError(`instance spec ${JSON.stringify(spec)}`, 'chip RL env', 'a netlist with its plc path');
+      inst = loadNetlistFiles(spec.id, { netlist: spec.netlist, plc: spec.plc, references: {} });
     } else inst = generateInstance(spec.id);
     loaded.set(key, inst);
     // A trainer names a few instances; a server's clients may name any number (src/server/chip-env.ts).

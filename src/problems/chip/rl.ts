@@ -40,7 +40,6 @@ import type { PolicyNet, PolicyOutput } from '../../learn/policy.js';
 import { trainPpo, type PpoConfig } from '../../learn/ppo.js';
 import { HARD_MACRO, PORT, SOFT_MACRO } from './netlist.js';
 import type { ChipInstance } from './instances.js';
-import { REAL_NETLISTS } from './instances.js';
 import { CELL_FEATURES, GLOBAL_FEATURES, loadSpec, PlacementEnv, type InstanceSpec, type PlacementObs } from './rl-env.js';
 import type { ChipSolution } from './evaluate.js';
 
@@ -200,8 +199,7 @@ const here = (f: string): string => new URL(`./${f}`, import.meta.url).href;
 
 /** A spec the env and policy can rebuild the instance from in any thread. */
 export function specOf(inst: ChipInstance): InstanceSpec {
-  const real = REAL_NETLISTS.find((r) => r.name === inst.id);
-  if (real && inst.sourcePaths) return { id: inst.id, netlist: inst.sourcePaths.netlist, plc: inst.sourcePaths.plc };
+  if (inst.sourcePaths) return { id: inst.id, netlist: inst.sourcePaths.netlist, plc: inst.sourcePaths.plc };
   return { id: inst.id };
 }
 

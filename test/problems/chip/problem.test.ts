@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataPath } from '../../../src/core/data.js';
@@ -9,6 +9,8 @@ import { SelfoptError } from '../../../src/core/errors.js';
 import { getProblem } from '../../../src/problems/all.js';
 import type { ChipInstance } from '../../../src/problems/chip/instances.js';
 import { planGrid, type BenchOptions } from '../../../src/bench/runner.js';
+import { SMALL_NETLIST, SMALL_PLC } from './fixtures.js';
+import { tempDir } from '../../tmp.js';
 
 const chip = getProblem('chip');
 const data = new DataPath();
@@ -76,4 +78,32 @@ test('chip grid: the staged reference placements run only where a netlist has th
   const real = grid({ instances: ['ariane133', 'ct_macro_tiles_10x10', 'synth_h8_s40_1'], solvers: ['reference-initial', 'reference-legalized'] });
   assert.deepEqual(real.map((c) => `${c.instance.id} ${c.solver} ${c.seed}`),
     ['ariane133 reference-initial 1', 'ariane133 reference-legalized 1', 'ct_macro_tiles_10x10 reference-initial 1']);
+});
+
+test("chip instances: a user's Circuit Training files (a .plc beside netlist.pb.txt, or the netlist beside initial.plc) are an instance every solver runs on", async () => {
+  // `--instances DIR/initial.plc` was 'unknown instance' with a list of ids, though bench says it takes file paths.
+  const dir = join(tempDir('chip-user-'), 'my_block');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'netlist.pb.txt'), SMALL_NETLIST);
+  writeFileSync(join(dir, 'initial.plc'), SMALL_PLC);
+  const ref = chip.resolveInstance(join(dir, 'initial.plc'), { data, quick: false });
+  assert.equal(ref.id, 'my_block_initial');
+  assert.equal(ref.source, 'file');
+  assert.equal(chip.resolveInstance(join(dir, 'netlist.pb.txt'), { data, quick: false }).id, 'my_block_initial');
+  const inst = (await chip.load(ref)) as ChipInstance;
+  assert.deepEqual([inst.settings.columns, inst.settings.rows, inst.settings.width], [4, 2, 100]);
+  for (const name of ['reference-initial', 'greedy', 'simulated-annealing', 'rl']) {
+    const solver = chip.solvers.find((s) => s.info.name === name)!;
+    assert.ok(!solver.appliesTo || solver.appliesTo(ref), name);
+    const sol = await solver.solve(inst, { seed: 1, rng: new Rng(1), quick: true, options: {} });
+    const m = await chip.evaluate(inst, sol, { seed: 1, rng: new Rng(2), quick: true, options: {}, solveMs: 0 });
+    assert.equal(m['legal'], 1, name);
+  }
+  // a netlist without a .plc beside it, or a .plc without a netlist, is one line saying what is missing
+  const lone = join(tempDir('chip-user-'), 'netlist.pb.txt');
+  writeFileSync(lone, SMALL_NETLIST);
+  assert.throws(() => chip.resolveInstance(lone, { data, quick: false }), (e: unknown) => e instanceof SelfoptError && /no initial\.plc beside/.test(e.message));
+  const plc = join(tempDir('chip-user-'), 'x.plc');
+  writeFileSync(plc, SMALL_PLC);
+  assert.throws(() => chip.resolveInstance(plc, { data, quick: false }), (e: unknown) => e instanceof SelfoptError && /no netlist beside/.test(e.message) && /netlist\.pb\.txt/.test(e.message));
 });
