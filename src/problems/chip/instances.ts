@@ -89,17 +89,22 @@ export function startPlacement(nl: Netlist, s: Pick<PlcHeader, 'width' | 'height
 
 /**
  * Refuses a netlist the placers cannot place: one without hard macros (nothing to place; the
- * placers assume at least one), one without nets (its wirelength cost would be 0 / 0, NaN), or
- * one with a hard macro wider or taller than the canvas (it has no legal position, and every
- * placer would return an illegal placement without saying why).
+ * placers assume at least one), one without nets (its wirelength cost would be 0 / 0, NaN), one
+ * with a hard macro wider or taller than the canvas, or one whose hard macros cover more area than
+ * the canvas has (either has no legal placement, and every placer would return an illegal one
+ * without saying why).
  */
 function checkPlaceable(nl: Netlist, s: Pick<PlcHeader, 'width' | 'height'>, source: string): void {
   if (nl.hardMacros.length === 0) throw new SelfoptError('netlist has no hard macro to place', source, 'at least one MACRO node (a macro not named Grp*)');
   if (!(nl.totalNetWeight > 0)) throw new SelfoptError('netlist has no net of positive weight', source, "a node with `input`s (the wirelength cost divides by the nets' total weight)");
+  let area = 0;
   for (const i of nl.hardMacros) {
     if (nl.w[i]! > s.width || nl.h[i]! > s.height)
       throw new SelfoptError(`macro '${nl.names[i]}' is ${nl.w[i]} x ${nl.h[i]}, larger than the ${s.width} x ${s.height} canvas`, `${source} (node '${nl.names[i]}')`, 'every hard macro within the canvas of the .plc header');
+    area += nl.w[i]! * nl.h[i]!;
   }
+  if (area > s.width * s.height)
+    throw new SelfoptError(`the ${nl.hardMacros.length} hard macros cover ${+area.toFixed(3)} µm², more than the ${s.width} x ${s.height} canvas (${+(s.width * s.height).toFixed(3)} µm²): no placement of them is legal`, source, 'hard macros whose total area fits the canvas of the .plc header');
 }
 
 export function loadReal(r: RealNetlist, paths: { netlist: string; plc: string; references: Record<string, string> }): ChipInstance {

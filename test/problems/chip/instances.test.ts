@@ -40,3 +40,13 @@ test('chip load: a netlist without nets is refused (its wirelength cost would be
   const noNets = (s: string) => s.replace(/ {2}input: .*\n/g, '');
   assert.throws(() => loadSmall({ netlist: noNets }), (e: unknown) => e instanceof SelfoptError && /no net/.test(e.message) && e.message.includes('netlist.pb.txt'));
 });
+
+test('chip load: hard macros covering more area than the canvas are refused (no legal placement), not placed overlapping with legal 0', () => {
+  // M becomes 80 x 80, and a second macro M2 like it: on the 100 x 100 canvas each fits, the two cannot
+  const crowded = (s: string) => {
+    const m = s.slice(s.indexOf('node {\n  name: "M"'), s.indexOf('node {\n  name: "M/A"')).replace('f: 20\n', 'f: 80\n').replace('f: 10\n', 'f: 80\n');
+    return s.replace(/node \{\n {2}name: "M"[^]*?(?=node \{\n {2}name: "M\/A")/, m + m.replace('name: "M"', 'name: "M2"'));
+  };
+  // (the .plc without rows: a header-only file keeps the netlist's coordinates)
+  assert.throws(() => loadSmall({ netlist: crowded, plc: (s) => s.replace(/^\d.*\n/gm, '') }), (e: unknown) => e instanceof SelfoptError && /the 2 hard macros cover 12800 µm², more than the 100 x 100 canvas \(10000 µm²\)/.test(e.message) && e.message.includes('netlist.pb.txt'));
+});
