@@ -99,10 +99,15 @@ export function validatePlacement(inst: ChipInstance, sol: unknown, where: strin
   }
 }
 
-export function evaluatePlacement(inst: ChipInstance, sol: unknown, ctx: Pick<EvalContext, 'solveMs' | 'seed' | 'options'>): MetricValues {
+export function evaluatePlacement(inst: ChipInstance, sol: unknown, ctx: Pick<EvalContext, 'solveMs' | 'seed' | 'options' | 'note'>): MetricValues {
   validatePlacement(inst, sol, `chip solution for ${inst.id}`);
   const c = new ProxyCostEvaluator(inst.nl, inst.settings).evaluate(sol, inst.weights);
   const leg = legality(inst.nl, sol, inst.settings);
+  // A placer that found no room for every macro (a crowded canvas) would otherwise show only as a
+  // 0 in the legal table, below a proxy cost ranked beside legal placements' costs.
+  if (!leg.legal) {
+    ctx.note?.(`${inst.id}: ${sol.solver ?? 'the'} placement is not legal (hard macros overlap or leave the canvas: legal 0, see overlap_area); its proxy cost is that of an illegal placement`);
+  }
   const speed = evaluatorSpeed(inst, sol, ctx.seed);
   const dir = ctx.options['svg'];
   if (dir) {

@@ -7,7 +7,7 @@ import { DataPath } from '../../../src/core/data.js';
 import { Rng } from '../../../src/core/rng.js';
 import { SelfoptError } from '../../../src/core/errors.js';
 import { getProblem } from '../../../src/problems/all.js';
-import type { ChipInstance } from '../../../src/problems/chip/instances.js';
+import { startPlacement, type ChipInstance } from '../../../src/problems/chip/instances.js';
 import { planGrid, type BenchOptions } from '../../../src/bench/runner.js';
 import { SMALL_NETLIST, SMALL_PLC } from './fixtures.js';
 import { tempDir } from '../../tmp.js';
@@ -106,4 +106,18 @@ test("chip instances: a user's Circuit Training files (a .plc beside netlist.pb.
   const plc = join(tempDir('chip-user-'), 'x.plc');
   writeFileSync(plc, SMALL_PLC);
   assert.throws(() => chip.resolveInstance(plc, { data, quick: false }), (e: unknown) => e instanceof SelfoptError && /no netlist beside/.test(e.message) && /netlist\.pb\.txt/.test(e.message));
+});
+
+test('chip evaluate: an illegal placement gives a note saying so (a crowded canvas was only a silent legal 0); a legal one gives none', async () => {
+  const inst = (await chip.load(chip.resolveInstance('synth_h8_s40_1', { data, quick: true }))) as ChipInstance;
+  const notes: string[] = [];
+  const ctx = { seed: 1, rng: new Rng(2), quick: true, options: {}, solveMs: 0, note: (t: string) => void notes.push(t) };
+  const greedy = await chip.solvers.find((s) => s.info.name === 'greedy')!.solve(inst, { seed: 1, rng: new Rng(1), quick: true, options: {} });
+  assert.equal((await chip.evaluate(inst, greedy, ctx))['legal'], 1);
+  assert.deepEqual(notes, []);
+  // every macro at the canvas centre: overlapping
+  const stacked = { ...startPlacement(inst.nl, inst.settings), solver: 'greedy' };
+  assert.equal((await chip.evaluate(inst, stacked, ctx))['legal'], 0);
+  assert.equal(notes.length, 1);
+  assert.match(notes[0]!, /^synth_h8_s40_1: greedy placement is not legal \(hard macros overlap or leave the canvas/);
 });
