@@ -25,7 +25,7 @@
  */
 import { SelfoptError } from '../../core/errors.js';
 import type { Netlist } from './netlist.js';
-import type { Placement, PlcHeader } from './plc.js';
+import type { Blockage, Placement, PlcHeader } from './plc.js';
 
 export type CostSettings = Pick<PlcHeader, 'columns' | 'rows' | 'width' | 'height' | 'hroutesPerMicron' | 'vroutesPerMicron' | 'hroutingAlloc' | 'vroutingAlloc' | 'smoothRange'>;
 
@@ -450,15 +450,20 @@ export class ProxyCostEvaluator {
   }
 }
 
-/** Index of the first macro overlapping another or leaving the canvas, with the overlap area. */
-export function legality(nl: Netlist, pl: Placement, s: Pick<CostSettings, 'width' | 'height'>): { legal: boolean; overlapArea: number; outside: number[] } {
+/**
+ * Hard macros' total pairwise overlap area, the macros leaving the canvas and those overlapping a
+ * blockage of the .plc header (each a list of node indices); legal when all three are empty.
+ */
+export function legality(nl: Netlist, pl: Placement, s: Pick<CostSettings, 'width' | 'height'> & { blockages?: readonly Blockage[] }): { legal: boolean; overlapArea: number; outside: number[]; blocked: number[] } {
   const ms = nl.hardMacros;
   let overlap = 0;
   const outside: number[] = [];
+  const blocked: number[] = [];
   for (let a = 0; a < ms.length; a++) {
     const i = ms[a]!;
     const ax0 = pl.x[i]! - nl.w[i]! / 2, ax1 = pl.x[i]! + nl.w[i]! / 2, ay0 = pl.y[i]! - nl.h[i]! / 2, ay1 = pl.y[i]! + nl.h[i]! / 2;
     if (ax0 < -1e-9 || ay0 < -1e-9 || ax1 > s.width + 1e-9 || ay1 > s.height + 1e-9) outside.push(i);
+    if ((s.blockages ?? []).some((b) => Math.min(ax1, b.xh) - Math.max(ax0, b.xl) > 1e-9 && Math.min(ay1, b.yh) - Math.max(ay0, b.yl) > 1e-9)) blocked.push(i);
     for (let b = a + 1; b < ms.length; b++) {
       const j = ms[b]!;
       const ox = Math.min(ax1, pl.x[j]! + nl.w[j]! / 2) - Math.max(ax0, pl.x[j]! - nl.w[j]! / 2);
@@ -466,6 +471,6 @@ export function legality(nl: Netlist, pl: Placement, s: Pick<CostSettings, 'widt
       if (ox > 0 && oy > 0) overlap += ox * oy;
     }
   }
-  return { legal: overlap === 0 && outside.length === 0, overlapArea: overlap, outside };
+  return { legal: overlap === 0 && outside.length === 0 && blocked.length === 0, overlapArea: overlap, outside, blocked };
 }
 

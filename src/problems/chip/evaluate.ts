@@ -106,7 +106,7 @@ export function evaluatePlacement(inst: ChipInstance, sol: unknown, ctx: Pick<Ev
   // A placer that found no room for every macro (a crowded canvas) would otherwise show only as a
   // 0 in the legal table, below a proxy cost ranked beside legal placements' costs.
   if (!leg.legal) {
-    ctx.note?.(`${inst.id}: ${sol.solver ?? 'the'} placement is not legal (hard macros overlap or leave the canvas: legal 0, see overlap_area); its proxy cost is that of an illegal placement`);
+    ctx.note?.(`${inst.id}: ${sol.solver ?? 'the'} placement is not legal (hard macros overlap, leave the canvas or cover a blockage: legal 0, see overlap_area); its proxy cost is that of an illegal placement`);
   }
   const speed = evaluatorSpeed(inst, sol, ctx.seed);
   const dir = ctx.options['svg'];

@@ -248,7 +248,7 @@ export function syntheticNetlistText(spec: SyntheticSpec): { text: string; heade
   // Ports carry their inputs before the attributes, pins after: both are valid protobuf text.
   const header: PlcHeader = {
     columns: cols, rows, width: W, height: H, hroutesPerMicron: 10, vroutesPerMicron: 10, hroutingAlloc: 6, vroutingAlloc: 5,
-    smoothRange: 1, overlapThreshold: 0.004, wirelength: NaN, wirelengthCost: NaN, densityCost: NaN, congestionCost: NaN,
+    smoothRange: 1, overlapThreshold: 0.004, blockages: [], wirelength: NaN, wirelengthCost: NaN, densityCost: NaN, congestionCost: NaN,
   };
   return { text, header };
 }

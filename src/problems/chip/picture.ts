@@ -22,7 +22,7 @@ export function placementSvg(inst: ChipInstance, pl: Placement, title: string, p
   // The header above, the canvas below it (a tall chip leaves the right of the picture empty).
   const top = 40;
   const out = pictureHead(px, Math.ceil(H) + top, title,
-    `proxy ${c.proxy.toFixed(4)} = WL ${c.wirelengthCost.toFixed(4)} + ${inst.weights.density}·density ${c.densityCost.toFixed(4)} + ${inst.weights.congestion}·congestion ${c.congestionCost.toFixed(4)}; ${leg.legal ? 'legal' : `ILLEGAL (overlap ${leg.overlapArea.toFixed(0)} µm², ${leg.outside.length} outside)`}`);
+    `proxy ${c.proxy.toFixed(4)} = WL ${c.wirelengthCost.toFixed(4)} + ${inst.weights.density}·density ${c.densityCost.toFixed(4)} + ${inst.weights.congestion}·congestion ${c.congestionCost.toFixed(4)}; ${leg.legal ? 'legal' : `ILLEGAL (overlap ${leg.overlapArea.toFixed(0)} µm², ${leg.outside.length} outside${leg.blocked.length > 0 ? `, ${leg.blocked.length} on a blockage` : ''})`}`);
   out.push(`<g transform="translate(0,${top})">`);
   // The grid: one path per shade (density d is drawn rgb(255, s, s), s = 255 (1 - d) rounded), a
   // run of neighbouring cells of one shade in a row one rectangle; empty cells are the white canvas.

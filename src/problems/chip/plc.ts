@@ -20,11 +20,24 @@ export interface PlcHeader {
   vroutingAlloc: number;
   smoothRange: number;
   overlapThreshold: number;
+  /**
+   * `# Blockage : xl yl xh yh rate` lines: rectangles no hard macro may overlap (Circuit Training's
+   * create_blockage; the rate, the share kept from standard cells and clusters, is not modelled).
+   */
+  blockages: Blockage[];
   /** Costs written by the tool that produced the file (NaN when absent). */
   wirelength: number;
   wirelengthCost: number;
   densityCost: number;
   congestionCost: number;
+}
+
+export interface Blockage {
+  xl: number;
+  yl: number;
+  xh: number;
+  yh: number;
+  rate: number;
 }
 
 /** Positions (centres, µm), orientation codes and fixed flags for every netlist node. */
@@ -45,7 +58,7 @@ export interface Plc {
 export function defaultHeader(): PlcHeader {
   return {
     columns: 10, rows: 10, width: 0, height: 0, hroutesPerMicron: 0, vroutesPerMicron: 0, hroutingAlloc: 0, vroutingAlloc: 0,
-    smoothRange: 0, overlapThreshold: 0, wirelength: NaN, wirelengthCost: NaN, densityCost: NaN, congestionCost: NaN,
+    smoothRange: 0, overlapThreshold: 0, blockages: [], wirelength: NaN, wirelengthCost: NaN, densityCost: NaN, congestionCost: NaN,
   };
 }
 
@@ -94,6 +107,12 @@ export function parsePlc(text: string, nl: Netlist, source = 'plc', opts: { requ
       else if ((m = m2(s, new RegExp(`Routes per micron, hor\\s*:\\s*${NUM}\\s+ver\\s*:\\s*${NUM}`)))) { header.hroutesPerMicron = Number(m[1]); header.vroutesPerMicron = Number(m[2]); }
       else if ((m = m2(s, new RegExp(`Routes used by macros, hor\\s*:\\s*${NUM}\\s+ver\\s*:\\s*${NUM}`)))) { header.hroutingAlloc = Number(m[1]); header.vroutingAlloc = Number(m[2]); }
       else if ((m = m2(s, new RegExp(`Smoothing factor\\s*:\\s*${NUM}`)))) header.smoothRange = Math.floor(Number(m[1]));
+      else if ((m = m2(s, new RegExp(`Blockage\\s*:\\s*${NUM}\\s+${NUM}\\s+${NUM}\\s+${NUM}\\s+${NUM}`)))) {
+        const [xl, yl, xh, yh, rate] = m.slice(1, 6).map(Number) as [number, number, number, number, number];
+        if (![xl, yl, xh, yh, rate].every(Number.isFinite) || !(xh > xl && yh > yl))
+          throw new SelfoptError(`blockage '${m.slice(1, 6).join(' ')}'`, where, 'numbers xl yl xh yh rate with xh > xl and yh > yl');
+        header.blockages.push({ xl, yl, xh, yh, rate });
+      } else if (/^#\s*Blockage\b/.test(s)) throw new SelfoptError(`cannot read '${s}'`, where, '# Blockage : xl yl xh yh rate');
       else if ((m = m2(s, new RegExp(`Overlap threshold\\s*:\\s*${NUM}`)))) header.overlapThreshold = Number(m[1]);
       else if ((m = m2(s, new RegExp(`^#\\s*Wirelength cost\\s*:\\s*${NUM}`)))) header.wirelengthCost = Number(m[1]);
       else if ((m = m2(s, new RegExp(`^#\\s*Wirelength\\s*:\\s*${NUM}`)))) header.wirelength = Number(m[1]);
@@ -170,6 +189,7 @@ export function writePlc(nl: Netlist, plc: Plc, opts: { costs?: { wirelength: nu
     `# Routes used by macros, hor : ${fmt(h.hroutingAlloc, 3)}  ver : ${fmt(h.vroutingAlloc, 3)}`,
     `# Smoothing factor : ${h.smoothRange}`,
     `# Overlap threshold : ${h.overlapThreshold}`,
+    ...h.blockages.map((b) => `# Blockage : ${b.xl} ${b.yl} ${b.xh} ${b.yh} ${b.rate}`),
     '#',
     `# HARD_MACROs : ${nl.hardMacros.length}`,
     `# SOFT_MACROs : ${nl.softMacros.length}`,

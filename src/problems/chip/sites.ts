@@ -5,14 +5,14 @@
  * overlap tests, apart from the cost evaluator, so a placer can test a move before making it.
  */
 import type { Netlist } from './netlist.js';
-import type { Placement, PlcHeader } from './plc.js';
+import type { Blockage, Placement, PlcHeader } from './plc.js';
 
 /** Touching edges are legal; overlaps thinner than this (µm) are rounding. */
 const EPS = 1e-6;
 
 export class MacroLayout {
   readonly nl: Netlist;
-  readonly s: Pick<PlcHeader, 'columns' | 'rows' | 'width' | 'height'>;
+  readonly s: Pick<PlcHeader, 'columns' | 'rows' | 'width' | 'height'> & { blockages?: readonly Blockage[] };
   readonly cells: number;
   readonly gw: number;
   readonly gh: number;
@@ -26,7 +26,7 @@ export class MacroLayout {
   private readonly hw: Float64Array;
   private readonly hh: Float64Array;
 
-  constructor(nl: Netlist, s: Pick<PlcHeader, 'columns' | 'rows' | 'width' | 'height'>) {
+  constructor(nl: Netlist, s: Pick<PlcHeader, 'columns' | 'rows' | 'width' | 'height'> & { blockages?: readonly Blockage[] }) {
     this.nl = nl;
     this.s = s;
     this.cells = s.columns * s.rows;
@@ -67,12 +67,15 @@ export class MacroLayout {
   }
 
   /**
-   * True when macro k centred at (x, y) is inside the canvas and overlaps no placed macro other than
-   * itself and `skip` (a list position, or -1).
+   * True when macro k centred at (x, y) is inside the canvas and overlaps no blockage and no placed
+   * macro other than itself and `skip` (a list position, or -1).
    */
   fits(k: number, x: number, y: number, skip = -1): boolean {
     if (!this.inside(k, x, y)) return false;
     const hw = this.hw[k]!, hh = this.hh[k]!;
+    for (const b of this.s.blockages ?? []) {
+      if (Math.min(x + hw, b.xh) - Math.max(x - hw, b.xl) > EPS && Math.min(y + hh, b.yh) - Math.max(y - hh, b.yl) > EPS) return false;
+    }
     for (let j = 0; j < this.macros.length; j++) {
       if (j === k || j === skip || this.placed[j] === 0) continue;
       if (Math.abs(this.x[j]! - x) < hw + this.hw[j]! - EPS && Math.abs(this.y[j]! - y) < hh + this.hh[j]! - EPS) return false;

@@ -38,7 +38,7 @@ test('hand-computed wirelength, density and congestion on a small netlist (macro
 test('legality: overlap area and macros outside the canvas', () => {
   const nl = parseNetlist(SMALL_NETLIST, 'small');
   const plc = parsePlc(SMALL_PLC, nl, 'small.plc');
-  assert.deepEqual(legality(nl, plc.placement, plc.header), { legal: true, overlapArea: 0, outside: [] });
+  assert.deepEqual(legality(nl, plc.placement, plc.header), { legal: true, overlapArea: 0, outside: [], blocked: [] });
   plc.placement.x[1] = 5;
   assert.deepEqual(legality(nl, plc.placement, plc.header).outside, [1]);
 });

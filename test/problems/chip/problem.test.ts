@@ -10,6 +10,8 @@ import { getProblem } from '../../../src/problems/all.js';
 import { startPlacement, type ChipInstance } from '../../../src/problems/chip/instances.js';
 import { planGrid, type BenchOptions } from '../../../src/bench/runner.js';
 import { SMALL_NETLIST, SMALL_PLC } from './fixtures.js';
+import { legality } from '../../../src/problems/chip/cost.js';
+import { writePlc } from '../../../src/problems/chip/plc.js';
 import { tempDir } from '../../tmp.js';
 
 const chip = getProblem('chip');
@@ -119,5 +121,30 @@ test('chip evaluate: an illegal placement gives a note saying so (a crowded canv
   const stacked = { ...startPlacement(inst.nl, inst.settings), solver: 'greedy' };
   assert.equal((await chip.evaluate(inst, stacked, ctx))['legal'], 0);
   assert.equal(notes.length, 1);
-  assert.match(notes[0]!, /^synth_h8_s40_1: greedy placement is not legal \(hard macros overlap or leave the canvas/);
+  assert.match(notes[0]!, /^synth_h8_s40_1: greedy placement is not legal \(hard macros overlap, leave the canvas or cover a blockage/);
+});
+
+test("chip: a .plc's blockages (# Blockage : xl yl xh yh rate) keep hard macros off them in every placer and in legal; they were ignored", async () => {
+  // The bottom half of the 100 x 100 canvas is blocked: M (20 x 10) fits only in the top half,
+  // and the file's own placement (M centred at 50, 50) covers the blockage.
+  const dir = join(tempDir('chip-blockage-'), 'blocked');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'netlist.pb.txt'), SMALL_NETLIST);
+  writeFileSync(join(dir, 'initial.plc'), SMALL_PLC.replace('# node_index', '# Blockage : 0 0 100 50 1.0\n# node_index'));
+  const ref = chip.resolveInstance(join(dir, 'initial.plc'), { data, quick: false });
+  const inst = (await chip.load(ref)) as ChipInstance;
+  assert.deepEqual(inst.settings.blockages, [{ xl: 0, yl: 0, xh: 100, yh: 50, rate: 1 }]);
+  assert.match(writePlc(inst.nl, { header: inst.settings, placement: startPlacement(inst.nl, inst.settings), rowLine: new Int32Array(0) }), /^# Blockage : 0 0 100 50 1$/m);
+  const m = inst.nl.index.get('M')!;
+  for (const name of ['reference-initial', 'greedy', 'simulated-annealing', 'rl']) {
+    const sol = await chip.solvers.find((s) => s.info.name === name)!.solve(inst, { seed: 1, rng: new Rng(1), quick: true, options: {} });
+    const legal = (await chip.evaluate(inst, sol, { seed: 1, rng: new Rng(2), quick: true, options: {}, solveMs: 0 }))['legal'];
+    if (name === 'reference-initial') {
+      assert.equal(legal, 0);
+      assert.deepEqual(legality(inst.nl, sol, inst.settings).blocked, [m]);
+    } else {
+      assert.equal(legal, 1, name);
+      assert.ok(sol.y[m]! - 5 >= 50, `${name} put M at y ${sol.y[m]}`);
+    }
+  }
 });
