@@ -70,7 +70,14 @@ interface RawNode {
   inputs: string[];
   inputLines: number[];
   attr: Map<string, number | string>;
+  /** 1-based line of each attribute's value. */
+  attrLine: Map<string, number>;
 }
+
+/** Attributes that hold a number (`f:` or `i:`): a string there is a malformed netlist, not a 0. */
+const NUMBER_ATTRS = ['x', 'y', 'width', 'height', 'x_offset', 'y_offset', 'weight'];
+/** Fields of a node (TensorFlow's NodeDef, which Circuit Training's netlists are): op and device carry nothing here. */
+const NODE_FIELDS = ['name', 'input', 'op', 'device'];
 
 function unquote(s: string): string {
   const t = s.trim();
@@ -106,7 +113,8 @@ export function parseNetlist(text: string, source = 'netlist'): Netlist {
       throw new SelfoptError(`cannot read '${s}'`, where, "one field or block opening per line (as Circuit Training writes netlists), each '}' on its own line");
     if (s.endsWith('{')) {
       const head = s.slice(0, -1).trim();
-      if (depth === 0 && head === 'node') cur = { name: '', line: ln + 1, inputs: [], inputLines: [], attr: new Map() };
+      if (depth === 0 && head === 'node') cur = { name: '', line: ln + 1, inputs: [], inputLines: [], attr: new Map(), attrLine: new Map() };
+      else if (depth === 2 && head === 'value' && key === undefined) throw new SelfoptError("an attr's value before its key", where, 'key: "<name>" first in each attr block');
       else if (!((depth === 1 && head === 'attr') || (depth === 2 && head === 'value')))
         throw new SelfoptError(`unexpected block '${head}' at depth ${depth}`, where, 'node { attr { value { } } }');
       depth++;
@@ -117,14 +125,19 @@ export function parseNetlist(text: string, source = 'netlist'): Netlist {
     const field = s.slice(0, colon).trim();
     const val = s.slice(colon + 1);
     if (depth === 1) {
-      if (field === 'name') cur!.name = unquote(val);
-      else if (field === 'input') {
+      if (!NODE_FIELDS.includes(field)) throw new SelfoptError(`unknown node field '${field}'`, where, `one of ${NODE_FIELDS.join(', ')}, or an attr block`);
+      if (field === 'name') {
+        if (cur!.name !== '') throw new SelfoptError(`second name '${unquote(val)}' for node '${cur!.name}'`, where, 'one name per node');
+        cur!.name = unquote(val);
+      } else if (field === 'input') {
         cur!.inputs.push(unquote(val));
         cur!.inputLines.push(ln + 1);
       }
     } else if (depth === 2) {
-      if (field === 'key') key = unquote(val);
+      if (field !== 'key') throw new SelfoptError(`unknown attr field '${field}'`, where, 'key: "<name>" and a value block');
+      key = unquote(val);
     } else if (depth === 3 && key !== undefined) {
+      cur!.attrLine.set(key, ln + 1);
       if (field === 'f' || field === 'i') {
         const v = Number(val);
         if (!Number.isFinite(v)) throw new SelfoptError(`attribute ${key} is not a number: '${val.trim()}'`, where, 'a finite number');
@@ -143,6 +156,11 @@ export function parseNetlist(text: string, source = 'netlist'): Netlist {
   const n = nodes.length;
   const index = new Map<string, number>();
   nodes.forEach((r, i) => {
+    if (r.name === '') throw new SelfoptError('node without a name', `${source}:${r.line}`, 'name: "<node name>" in every node');
+    for (const k of NUMBER_ATTRS) {
+      const v = r.attr.get(k);
+      if (typeof v === 'string') throw new SelfoptError(`attribute ${k} of node '${r.name}' is '${v}', not a number`, `${source}:${r.attrLine.get(k)}`, `${k} as a number (f: or i:)`);
+    }
     if (index.has(r.name)) throw new SelfoptError(`duplicate node name '${r.name}'`, `${source}:${r.line}`, 'unique node names');
     index.set(r.name, i);
   });
@@ -209,6 +227,7 @@ export function parseNetlist(text: string, source = 'netlist'): Netlist {
       netPins[p++] = si;
     }
     const wt = num(r, 'weight', 1);
+    if (wt < 0) throw new SelfoptError(`net of '${r.name}' has weight ${wt}`, `${source}:${r.attrLine.get('weight')}`, 'a net weight of 0 or more (a negative one would reward longer wires)');
     netWeight[e] = wt;
     total += wt;
     e++;

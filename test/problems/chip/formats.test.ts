@@ -129,3 +129,22 @@ test('netlist: a block written on one line (valid protobuf text, but not as Circ
   // braces inside a quoted name are not blocks
   assert.equal(parseNetlist(SMALL_NETLIST.replaceAll('"Grp_0', '"Grp_{0}'), 'q').names[4], 'Grp_{0}');
 });
+
+test('netlist: malformed nodes are refused with their line, not read as a blank name, a width of 0 or a field dropped', () => {
+  // Each edit of SMALL_NETLIST was read without a word: an unnamed node, a second name replacing the
+  // first, a misspelt field dropped, a width written as a string read as 0, an attr value without its
+  // key dropped, a negative net weight rewarding long wires.
+  const cases: [string, (s: string) => string, RegExp][] = [
+    ['unnamed node', (s) => s.replace('  name: "P"\n', ''), /^node without a name \(at small:11\)/],
+    ['second name', (s) => s.replace('  name: "M"\n', '  name: "M"\n  name: "M9"\n'), /^second name 'M9' for node 'M' \(at small:36\)/],
+    ['misspelt field', (s) => s.replace('  input: "M/A"\n', '  inptu: "M/A"\n'), /^unknown node field 'inptu' \(at small:13\).*expected one of name, input, op, device/],
+    ['width as a string', (s) => s.replace('      f: 20\n', '      placeholder: "20"\n'), /^attribute width of node 'M' is '20', not a number \(at small:45\)/],
+    ['value before its key', (s) => s.replace('    key: "width"\n', ''), /^an attr's value before its key \(at small:43\)/],
+    ['negative weight', (s) => s.replace('  input: "Grp_0/p"\n  attr {', '  input: "Grp_0/p"\n  attr {\n    key: "weight"\n    value {\n      f: -2\n    }\n  }\n  attr {'), /^net of .P. has weight -2 \(at small:18\).*expected a net weight of 0 or more/],
+  ];
+  for (const [what, edit, re] of cases) {
+    const text = edit(SMALL_NETLIST);
+    assert.notEqual(text, SMALL_NETLIST, what);
+    assert.throws(() => parseNetlist(text, 'small'), (e: unknown) => e instanceof SelfoptError && re.test(e.message), what);
+  }
+});
