@@ -19,7 +19,8 @@
  *   H (normalised the same way), minus the top row's V and right column's H share when the
  *   macro covers its first or last row/column only partly.
  *
- * Points are mapped to the cell floor(y / cell height), floor(x / cell width). A net with a pin
+ * Points are mapped to the cell floor(y / cell height), floor(x / cell width) (a point on the right or
+ * top edge to the last column or row). A net with a pin
  * outside the grid is not routed (see `outside`); the open re-implementation would index past
  * its maps there, and this rule is the one that reproduces the header of Ariane133 initial.plc.
  */
@@ -198,6 +199,10 @@ export class ProxyCostEvaluator {
   protected cellOf(x: number, y: number): number {
     const { s } = this;
     let r = Math.floor(y / this.gh), c = Math.floor(x / this.gw);
+    // The canvas is closed: a pin on its right or top edge (a port on the boundary) is in the last
+    // column or row, not outside it (floor(W / cell width) = columns dropped every such port's net).
+    if (c === s.columns && x <= s.width) c = s.columns - 1;
+    if (r === s.rows && y <= s.height) r = s.rows - 1;
     if (this.outside === 'drop' && (r < 0 || r >= s.rows || c < 0 || c >= s.columns)) return -1;
     if (r < 0) r = 0; else if (r >= s.rows) r = s.rows - 1;
     if (c < 0) c = 0; else if (c >= s.columns) c = s.columns - 1;

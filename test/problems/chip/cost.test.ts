@@ -85,3 +85,18 @@ test('sample_clustered: the densest cell is the 0.2305 its header gives as densi
   // from that header; see README "Not done"
   assert.ok(close(c.densityCost, 0.5 * (ev.density.reduce((a, b) => a + b, 0) / ev.density.filter((v) => v > 0).length)));
 });
+
+test('congestion: a port on the right or top edge of the canvas is routed in the last column or row, not dropped as outside', () => {
+  // floor(W / cell width) is one past the last column: every net of a port on the right or top
+  // boundary went unrouted (a quarter of the generated netlists' nets), the same as a pin beyond the canvas.
+  const nl = parseNetlist(SMALL_NETLIST, 'small');
+  const plc = parsePlc(SMALL_PLC, nl, 'small.plc');
+  const ev = new ProxyCostEvaluator(nl, plc.header);
+  const at = (x: number, y: number) => {
+    plc.placement.x[0] = x; plc.placement.y[0] = y;
+    return ev.evaluate(plc.placement).congestionCost;
+  };
+  assert.ok(Math.abs(at(100, 50) - at(100 - 1e-9, 50)) < 1e-9);
+  assert.ok(Math.abs(at(50, 100) - at(50, 100 - 1e-9)) < 1e-9);
+  assert.notEqual(at(100, 50), at(100 + 1, 50), 'a port beyond the canvas is still not routed');
+});
