@@ -114,9 +114,14 @@ export function loadReal(r: RealNetlist, paths: { netlist: string; plc: string; 
 /** An instance from a netlist and the `.plc` whose header gives its canvas, grid and routing (a listed real netlist or a user's files). */
 export function loadNetlistFiles(id: string, paths: { netlist: string; plc: string; references: Record<string, string> }): ChipInstance {
   const nl = readNetlist(paths.netlist);
-  const { header } = readPlc(paths.plc, nl);
+  const { header, placement, rowLine } = readPlc(paths.plc, nl);
   if (!(header.width > 0 && header.height > 0))
     throw new SelfoptError(`no canvas size in ${paths.plc}`, paths.plc, "a '# Width : W  Height : H' header line");
+  // Every placer places every macro from scratch: a fixed (pre-placed) one would be moved without a word.
+  for (const i of [...nl.hardMacros, ...nl.softMacros]) {
+    if (placement.fixed[i])
+      throw new SelfoptError(`macro '${nl.names[i]}' (index ${i}) is fixed, and fixed macros are not modelled: every placer would move it`, `${paths.plc}:${rowLine[i]}`, 'a .plc whose macros are not fixed (fixed column 0; ports may be fixed)');
+  }
   checkPlaceable(nl, header, paths.netlist);
   return { id, nl, settings: header, weights: { density: 0.5, congestion: 0.5 }, references: paths.references, sourcePaths: { netlist: paths.netlist, plc: paths.plc } };
 }

@@ -50,3 +50,9 @@ test('chip load: hard macros covering more area than the canvas are refused (no 
   // (the .plc without rows: a header-only file keeps the netlist's coordinates)
   assert.throws(() => loadSmall({ netlist: crowded, plc: (s) => s.replace(/^\d.*\n/gm, '') }), (e: unknown) => e instanceof SelfoptError && /the 2 hard macros cover 12800 µm², more than the 100 x 100 canvas \(10000 µm²\)/.test(e.message) && e.message.includes('netlist.pb.txt'));
 });
+
+test('chip load: a .plc with a fixed macro is refused with its line (every placer would move it), fixed ports are fine', () => {
+  // SMALL_PLC's row for M is '1 50 50 S 0'; the port P is already fixed ('0 0 50 - 1')
+  assert.throws(() => loadSmall({ plc: (s) => s.replace('1 50 50 S 0', '1 50 50 S 1') }),
+    (e: unknown) => e instanceof SelfoptError && /macro 'M' \(index 1\) is fixed/.test(e.message) && /initial\.plc:14\)/.test(e.message));
+});
