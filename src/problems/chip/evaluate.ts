@@ -95,7 +95,7 @@ export function validatePlacement(inst: ChipInstance, sol: unknown, where: strin
   }
   for (const i of inst.nl.ports) {
     if (Math.abs(p.x[i]! - inst.nl.x[i]!) > 1e-6 || Math.abs(p.y[i]! - inst.nl.y[i]!) > 1e-6)
-      throw new SelfoptError(`port '${inst.nl.names[i]}' moved to (${p.x[i]}, ${p.y[i]})`, where, `ports fixed where the netlist puts them (${inst.nl.x[i]}, ${inst.nl.y[i]})`);
+      throw new SelfoptError(`port '${inst.nl.names[i]}' moved to (${p.x[i]}, ${p.y[i]})`, where, `ports fixed where the instance puts them (${inst.nl.x[i]}, ${inst.nl.y[i]})`);
   }
 }
 

@@ -15,7 +15,7 @@
  *   are (baselines, not from scratch).
  *
  * "From scratch": no macro or cluster position of any given placement is read; clusters start at the
- * canvas centre and ports stay where the netlist puts them.
+ * canvas centre and ports stay where the instance puts them (its .plc, else the netlist).
  */
 import type { Rng } from '../../core/rng.js';
 import type { SolveContext, Solver } from '../../core/problem.js';

@@ -122,6 +122,9 @@ export function loadNetlistFiles(id: string, paths: { netlist: string; plc: stri
     if (placement.fixed[i])
       throw new SelfoptError(`macro '${nl.names[i]}' (index ${i}) is fixed, and fixed macros are not modelled: every placer would move it`, `${paths.plc}:${rowLine[i]}`, 'a .plc whose macros are not fixed (fixed column 0; ports may be fixed)');
   }
+  // Ports are where the .plc puts them, as Circuit Training's restore_placement reads them (a
+  // header-only .plc keeps the netlist's): the placers start there and the evaluator holds them there.
+  for (const i of nl.ports) { nl.x[i] = placement.x[i]!; nl.y[i] = placement.y[i]!; }
   checkPlaceable(nl, header, paths.netlist);
   return { id, nl, settings: header, weights: { density: 0.5, congestion: 0.5 }, references: paths.references, sourcePaths: { netlist: paths.netlist, plc: paths.plc } };
 }

@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { SelfoptError } from '../../../src/core/errors.js';
 import { REAL_NETLISTS, loadReal } from '../../../src/problems/chip/instances.js';
 import { SMALL_NETLIST, SMALL_PLC } from './fixtures.js';
+import { Rng } from '../../../src/core/rng.js';
+import { referenceInitial } from '../../../src/problems/chip/heuristics.js';
+import { evaluatePlacement } from '../../../src/problems/chip/evaluate.js';
 import { tempDir } from '../../tmp.js';
 
 /** Loads SMALL_NETLIST and SMALL_PLC, each changed by `edit`, as a real instance from files. */
@@ -55,4 +58,15 @@ test('chip load: a .plc with a fixed macro is refused with its line (every place
   // SMALL_PLC's row for M is '1 50 50 S 0'; the port P is already fixed ('0 0 50 - 1')
   assert.throws(() => loadSmall({ plc: (s) => s.replace('1 50 50 S 0', '1 50 50 S 1') }),
     (e: unknown) => e instanceof SelfoptError && /macro 'M' \(index 1\) is fixed/.test(e.message) && /initial\.plc:14\)/.test(e.message));
+});
+
+test("chip load: ports are where the .plc puts them (as Circuit Training restores a placement), so its reference placement is not refused as moving them", async () => {
+  // The netlist has P at (0, 50); the .plc at (0, 60). reference-initial was refused at evaluation
+  // ('port P moved') and the placers scored wires to a port where the .plc does not have it.
+  const inst = loadSmall({ plc: (s) => s.replace('0 0 50 - 1', '0 0 60 - 1') });
+  assert.deepEqual([inst.nl.x[0], inst.nl.y[0]], [0, 60]);
+  inst.references = { initial: inst.sourcePaths!.plc };
+  const sol = await referenceInitial.solve(inst, { seed: 1, rng: new Rng(1), quick: false, options: {} });
+  const m = evaluatePlacement(inst, sol, { seed: 1, solveMs: 0, options: {} });
+  assert.equal(m['legal'], 1);
 });
