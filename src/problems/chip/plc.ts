@@ -76,6 +76,24 @@ export const MAX_GRID_SIDE = 128;
 
 const NUM = String.raw`([-+0-9.eE]+)`;
 
+/** Header lines that set the canvas, grid, routing or smoothing, as Circuit Training writes them (the cost lines are the writer's report, only kept). */
+const SETTING_EXAMPLES: Record<string, string> = {
+  'Columns': '# Columns : 24  Rows : 21',
+  'Width': '# Width : 1433.406  Height : 1433.406',
+  'Routes per micron': '# Routes per micron, hor : 57.031  ver : 56.818',
+  'Routes used by macros': '# Routes used by macros, hor : 39.583  ver : 30.303',
+  'Smoothing factor': '# Smoothing factor : 2',
+  'Overlap threshold': '# Overlap threshold : 0.004',
+};
+const SETTING_LINE = new RegExp(`^#\\s*(${Object.keys(SETTING_EXAMPLES).join('|')})\\b`);
+
+/** A settings line's numbers: finite and not negative, else the line is refused. */
+function setting(m: RegExpMatchArray, line: string, where: string): number[] {
+  const v = m.slice(1).map(Number);
+  if (!v.every((x) => Number.isFinite(x) && x >= 0)) throw new SelfoptError(`cannot read '${line}'`, where, 'numbers of 0 or more');
+  return v;
+}
+
 /**
  * Parses `.plc` text against a netlist; every placeable node must have exactly one row. With
  * `requireInside`, a hard macro whose rectangle leaves the canvas is refused with its name and line
@@ -103,17 +121,19 @@ export function parsePlc(text: string, nl: Netlist, source = 'plc', opts: { requ
         if (header.columns > MAX_GRID_SIDE || header.rows > MAX_GRID_SIDE)
           throw new SelfoptError(`grid of ${m[1]} columns and ${m[2]} rows`, where, `at most ${MAX_GRID_SIDE} columns and ${MAX_GRID_SIDE} rows (Circuit Training's max_grid_size)`);
       }
-      else if ((m = m2(s, new RegExp(`Width\\s*:\\s*${NUM}\\s+Height\\s*:\\s*${NUM}`)))) { header.width = Number(m[1]); header.height = Number(m[2]); }
-      else if ((m = m2(s, new RegExp(`Routes per micron, hor\\s*:\\s*${NUM}\\s+ver\\s*:\\s*${NUM}`)))) { header.hroutesPerMicron = Number(m[1]); header.vroutesPerMicron = Number(m[2]); }
-      else if ((m = m2(s, new RegExp(`Routes used by macros, hor\\s*:\\s*${NUM}\\s+ver\\s*:\\s*${NUM}`)))) { header.hroutingAlloc = Number(m[1]); header.vroutingAlloc = Number(m[2]); }
-      else if ((m = m2(s, new RegExp(`Smoothing factor\\s*:\\s*${NUM}`)))) header.smoothRange = Math.floor(Number(m[1]));
+      else if ((m = m2(s, new RegExp(`Width\\s*:\\s*${NUM}\\s+Height\\s*:\\s*${NUM}`)))) [header.width, header.height] = setting(m, s, where);
+      else if ((m = m2(s, new RegExp(`Routes per micron, hor\\s*:\\s*${NUM}\\s+ver\\s*:\\s*${NUM}`)))) [header.hroutesPerMicron, header.vroutesPerMicron] = setting(m, s, where);
+      else if ((m = m2(s, new RegExp(`Routes used by macros, hor\\s*:\\s*${NUM}\\s+ver\\s*:\\s*${NUM}`)))) [header.hroutingAlloc, header.vroutingAlloc] = setting(m, s, where);
+      else if ((m = m2(s, new RegExp(`Smoothing factor\\s*:\\s*${NUM}`)))) header.smoothRange = Math.floor(setting(m, s, where)[0]!);
       else if ((m = m2(s, new RegExp(`Blockage\\s*:\\s*${NUM}\\s+${NUM}\\s+${NUM}\\s+${NUM}\\s+${NUM}`)))) {
         const [xl, yl, xh, yh, rate] = m.slice(1, 6).map(Number) as [number, number, number, number, number];
         if (![xl, yl, xh, yh, rate].every(Number.isFinite) || !(xh > xl && yh > yl))
           throw new SelfoptError(`blockage '${m.slice(1, 6).join(' ')}'`, where, 'numbers xl yl xh yh rate with xh > xl and yh > yl');
         header.blockages.push({ xl, yl, xh, yh, rate });
       } else if (/^#\s*Blockage\b/.test(s)) throw new SelfoptError(`cannot read '${s}'`, where, '# Blockage : xl yl xh yh rate');
-      else if ((m = m2(s, new RegExp(`Overlap threshold\\s*:\\s*${NUM}`)))) header.overlapThreshold = Number(m[1]);
+      else if ((m = m2(s, new RegExp(`Overlap threshold\\s*:\\s*${NUM}`)))) header.overlapThreshold = setting(m, s, where)[0]!;
+      // A settings line that does not read would leave its default (no routes per micron: congestion 0) without a word.
+      else if ((m = m2(s, SETTING_LINE))) throw new SelfoptError(`cannot read '${s}'`, where, `the line as Circuit Training writes it, e.g. '${SETTING_EXAMPLES[m[1]!]}'`);
       else if ((m = m2(s, new RegExp(`^#\\s*Wirelength cost\\s*:\\s*${NUM}`)))) header.wirelengthCost = Number(m[1]);
       else if ((m = m2(s, new RegExp(`^#\\s*Wirelength\\s*:\\s*${NUM}`)))) header.wirelength = Number(m[1]);
       else if ((m = m2(s, new RegExp(`^#\\s*Congestion cost\\s*:\\s*${NUM}`)))) header.congestionCost = Number(m[1]);
@@ -136,6 +156,7 @@ export function parsePlc(text: string, nl: Netlist, source = 'plc', opts: { requ
     pl.x[i] = xv;
     pl.y[i] = yv;
     pl.orient[i] = k === PORT ? 0 : orientationCode(f[3]!, where);
+    if (f[4] !== '0' && f[4] !== '1') throw new SelfoptError(`fixed flag '${f[4]}' for node ${i} '${nl.names[i]}'`, where, '0 or 1');
     pl.fixed[i] = f[4] === '1' ? 1 : 0;
   }
   // A header-only file (as CT's simple_with_coords and toy_macro_stdcell) keeps the netlist's coordinates.

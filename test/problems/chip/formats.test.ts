@@ -148,3 +148,19 @@ test('netlist: malformed nodes are refused with their line, not read as a blank 
     assert.throws(() => parseNetlist(text, 'small'), (e: unknown) => e instanceof SelfoptError && re.test(e.message), what);
   }
 });
+
+test('plc: a settings line that does not read, or a fixed flag other than 0 or 1, is refused with its line, not left at its default', () => {
+  // A routes line that did not read left 0 routes per micron: congestion cost 0 without a word.
+  const nl = parseNetlist(SMALL_NETLIST, 'small');
+  const cases: [string, string, RegExp][] = [
+    ['# Routes per micron, hor : 10  ver : 20', '# Routes per micron, hor : abc  ver : 20', /^cannot read '# Routes per micron, hor : abc {2}ver : 20' \(at small\.plc:8\); expected the line as Circuit Training writes it, e\.g\. '# Routes per micron, hor : 57\.031/],
+    ['# Routes per micron, hor : 10  ver : 20', '# Routes per micron, hor : 1.0.0  ver : 20', /^cannot read .* \(at small\.plc:8\); expected numbers of 0 or more/],
+    ['# Routes used by macros, hor : 5  ver : 6', '# Routes used by macros, hor : 5', /\(at small\.plc:9\); expected .*'# Routes used by macros, hor : 39\.583 {2}ver : 30\.303'/],
+    ['# Smoothing factor : 1', '# Smoothing factor : one', /\(at small\.plc:10\); expected .*'# Smoothing factor : 2'/],
+    ['# Width : 100.000  Height : 100.000', '# Width : -100  Height : 100', /\(at small\.plc:3\); expected numbers of 0 or more/],
+    ['1 50 50 S 0', '1 50 50 S 2', /^fixed flag '2' for node 1 'M' \(at small\.plc:14\); expected 0 or 1/],
+  ];
+  for (const [from, to, re] of cases) {
+    assert.throws(() => parsePlc(SMALL_PLC.replace(from, to), nl, 'small.plc'), (e: unknown) => e instanceof SelfoptError && re.test(e.message), to);
+  }
+});
