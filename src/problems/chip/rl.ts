@@ -293,6 +293,10 @@ export const rlSolver: LearnedSolver<ChipInstance, ChipSolution> = {
     const cfg = rlConfigFrom(ctx.options);
     const arch = checkpointHeaderOf(path, RL_CHECKPOINT.type, RL_CHECKPOINT.expected).architecture as { maxCells?: number; gnnHidden?: number; cellHidden?: number };
     const shape = { ...cfg, maxCells: arch.maxCells ?? cfg.maxCells, gnnHidden: arch.gnnHidden ?? cfg.gnnHidden, cellHidden: arch.cellHidden ?? cfg.cellHidden };
+    // The policy scores a fixed number of cells; said here, with the checkpoint, rather than as the env's 'maxCells >= N', an option no one can set.
+    const { columns, rows } = inst.settings;
+    if (columns * rows > shape.maxCells)
+      throw new SelfoptError(`instance ${inst.id} has a ${columns} x ${rows} grid (${columns * rows} cells), more than the ${shape.maxCells} the rl checkpoint ${path} places on`, 'solver rl', `a grid of at most ${shape.maxCells} cells for this checkpoint`);
     // CT fine-tunes on the target; on 2 shared cores one PPO update on Ariane133 costs ~30 s, so it is opt-in
     const finetune = rlFinetune(ctx.options);
     let weights = path;

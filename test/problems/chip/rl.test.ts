@@ -122,3 +122,10 @@ test('RL: a save killed after a chunk\'s weights and before its update count res
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("RL: a grid with more cells than the checkpoint's policy scores is one line naming the grid and the checkpoint, not 'maxCells >= N'", async () => {
+  const inst = generateInstance('synth_h4_s8_1');
+  const big = { ...inst, settings: { ...inst.settings, columns: 40, rows: 40 } };
+  await assert.rejects(async () => rlSolver.solve(big, { seed: 1, rng: new Rng(1), quick: true, options: {} }),
+    (e: unknown) => e instanceof SelfoptError && /has a 40 x 40 grid \(1600 cells\), more than the 1024 the rl checkpoint .*rl\.ckpt places on/.test(e.message));
+});
