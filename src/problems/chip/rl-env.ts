@@ -5,7 +5,8 @@
  * the canvas without overlapping a placed macro. Clusters are placed by force-directed placement
  * before the first macro (so wirelength through them is visible) and again around the placed macros
  * at the end. Reward: 0 per step, −proxy cost × rewardScale at the end (CT's reward). A macro with no
- * legal cell is put on the nearest legal spot of a finer lattice without asking the policy.
+ * legal cell is put on the nearest legal spot of a finer lattice without asking the policy; with none
+ * it stays at the canvas centre, and the last step's `info.legal` is false.
  *
  * Observation (structured-cloneable, small): the instance spec (the policy builds and caches the
  * netlist graph from it), the node row of the macro to place, per-cell features, and a few globals.
@@ -17,7 +18,7 @@ import { MaskedDiscrete, type Space } from '../../core/spaces.js';
 import { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
 import { generateInstance, loadNetlistFiles, startPlacement, type ChipInstance } from './instances.js';
-import { netsOfNodes, nodePositions, ProxyCostEvaluator } from './cost.js';
+import { legality, netsOfNodes, nodePositions, ProxyCostEvaluator } from './cost.js';
 import { ForceDirected, FD_DEFAULTS } from './force-directed.js';
 import { MacroLayout } from './sites.js';
 import { placementOrder } from './heuristics.js';
@@ -249,6 +250,8 @@ export class PlacementEnv extends Env<PlacementObs, number> {
     this.t = order.length - 1;
     const obs = this.observe();
     this.t = order.length;
-    return { obs, reward: -c.proxy * this.opts.rewardScale, terminated: true, truncated: false, info: { actionMask: this.actionSpace.mask, proxy: c.proxy } };
+    // legal: false when a macro found no room (a crowded canvas), which the reward alone does not tell a client
+    const legal = legality(inst.nl, this.pl, inst.settings).legal;
+    return { obs, reward: -c.proxy * this.opts.rewardScale, terminated: true, truncated: false, info: { actionMask: this.actionSpace.mask, proxy: c.proxy, legal } };
   }
 }

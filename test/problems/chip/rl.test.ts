@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../../src/core/rng.js';
@@ -27,7 +27,7 @@ test('RL env: masks only legal cells, one step per macro, reward = -proxy x scal
     const legal = [...mask.keys()].filter((a) => mask[a] === 1);
     const r = env.step(legal[rng.int(legal.length)]!);
     steps++;
-    if (r.terminated) { last = r.reward; assert.ok(Math.abs(r.reward + 2 * (r.info['proxy'] as number)) < 1e-12); break; }
+    if (r.terminated) { last = r.reward; assert.ok(Math.abs(r.reward + 2 * (r.info['proxy'] as number)) < 1e-12); assert.equal(r.info['legal'], true); break; }
     assert.equal(r.reward, 0);
     obs = r.obs; info = r.info;
   }
@@ -128,4 +128,24 @@ test("RL: a grid with more cells than the checkpoint's policy scores is one line
   const big = { ...inst, settings: { ...inst.settings, columns: 40, rows: 40 } };
   await assert.rejects(async () => rlSolver.solve(big, { seed: 1, rng: new Rng(1), quick: true, options: {} }),
     (e: unknown) => e instanceof SelfoptError && /has a 40 x 40 grid \(1600 cells\), more than the 1024 the rl checkpoint .*rl\.ckpt places on/.test(e.message));
+});
+
+test("RL env: the last step's info says whether the placement is legal (a macro with no room anywhere was left overlapping, told by nothing but the reward)", () => {
+  // Two 60 x 45 macros on a 100 x 100 canvas of 4 x 4 cells: once the first sits on a cell centre the
+  // second has no legal spot (cell centres or the finer lattice).
+  const attr = (k: string, v: string) => `  attr {\n    key: "${k}"\n    value {\n      ${v}\n    }\n  }\n`;
+  const macro = (m: string) => `node {\n  name: "${m}"\n${attr('type', 'placeholder: "MACRO"')}${attr('width', 'f: 60')}${attr('height', 'f: 45')}}\n`
+    + `node {\n  name: "${m}/A"\n${attr('type', 'placeholder: "MACRO_PIN"')}${attr('macro_name', `placeholder: "${m}"`)}}\n`;
+  const dir = mkdtempSync(join(tmpdir(), 'chip-crowded-'));
+  try {
+    writeFileSync(join(dir, 'netlist.pb.txt'), `node {\n  name: "P"\n  input: "M0/A"\n  input: "M1/A"\n${attr('type', 'placeholder: "PORT"')}${attr('y', 'f: 50')}}\n` + macro('M0') + macro('M1'));
+    writeFileSync(join(dir, 'initial.plc'), '# Columns : 4  Rows : 4\n# Width : 100  Height : 100\n');
+    const env = new PlacementEnv({ instances: [{ id: 'crowded', netlist: join(dir, 'netlist.pb.txt'), plc: join(dir, 'initial.plc') }], maxCells: 16, fdRounds: 1 });
+    const { info } = env.reset({ seed: 1 });
+    const r = env.step(info.actionMask!.indexOf(1));
+    assert.equal(r.terminated, true);
+    assert.equal(r.info['legal'], false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
