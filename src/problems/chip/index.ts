@@ -96,7 +96,7 @@ export const chipProblem: Problem<ChipInstance, ChipSolution> = {
     const gen = generatedRef(name, train ? 'train' : 'test');
     if (gen) return gen;
     if (isUserFile(name, 'chip instance', "a Circuit Training .plc with netlist.pb.txt beside it, or a netlist.pb.txt with initial.plc beside it")) return userRef(resolve(name));
-    throw unknownName('instance', name, [...REAL_NETLISTS.map((r) => r.name), ...FULL_TEST, ...FULL_TRAIN], 'chip problem (or synth_h<hard>_s<soft>[_p<ports>]_<seed>; seeds 100-199 are the train split; or the path of a .plc beside its netlist.pb.txt)');
+    throw unknownName('instance', name, [...REAL_NETLISTS.map((r) => r.name), ...FULL_TEST, ...FULL_TRAIN], 'chip problem (or synth_h<hard 1..400>_s<soft 0..4000>[_p<ports>]_<seed> of 2 nodes or more; seeds 100-199 are the train split; or the path of a .plc beside its netlist.pb.txt)');
   },
 
   load(ref) {

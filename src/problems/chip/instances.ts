@@ -171,7 +171,10 @@ export function parseSyntheticName(name: string): SyntheticSpec | undefined {
   if (!m) return undefined;
   const hard = Number(m[1]), soft = Number(m[2]);
   if (hard < 1 || hard > 400 || soft > 4000) return undefined;
-  return { hard, soft, ports: m[3] ? Number(m[3]) : Math.max(8, Math.round(Math.sqrt(hard + soft) * 3)), seed: Number(m[4]) };
+  const ports = m[3] ? Number(m[3]) : Math.max(8, Math.round(Math.sqrt(hard + soft) * 3));
+  // A net joins two nodes: a lone macro (synth_h1_s0_p0) has nothing to connect to.
+  if (hard + soft + ports < 2) return undefined;
+  return { hard, soft, ports, seed: Number(m[4]) };
 }
 
 /**
@@ -263,7 +266,7 @@ export function syntheticNetlistText(spec: SyntheticSpec): { text: string; heade
 
 export function generateInstance(name: string): ChipInstance {
   const spec = parseSyntheticName(name);
-  if (!spec) throw new SelfoptError(`synthetic netlist name '${name}'`, 'chip instances', 'synth_h<hard 1..400>_s<soft>[_p<ports>]_<seed>, e.g. synth_h8_s40_1');
+  if (!spec) throw new SelfoptError(`synthetic netlist name '${name}'`, 'chip instances', 'synth_h<hard 1..400>_s<soft>[_p<ports>]_<seed> with 2 nodes or more, e.g. synth_h8_s40_1');
   const { text, header } = syntheticNetlistText(spec);
   return { id: name, nl: parseNetlist(text, name), settings: header, weights: { density: 0.5, congestion: 0.5 }, references: {} };
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SelfoptError } from '../../../src/core/errors.js';
-import { REAL_NETLISTS, loadReal } from '../../../src/problems/chip/instances.js';
+import { REAL_NETLISTS, generateInstance, loadReal, parseSyntheticName } from '../../../src/problems/chip/instances.js';
 import { SMALL_NETLIST, SMALL_PLC } from './fixtures.js';
 import { Rng } from '../../../src/core/rng.js';
 import { referenceInitial } from '../../../src/problems/chip/heuristics.js';
@@ -69,4 +69,11 @@ test("chip load: ports are where the .plc puts them (as Circuit Training restore
   const sol = await referenceInitial.solve(inst, { seed: 1, rng: new Rng(1), quick: false, options: {} });
   const m = evaluatePlacement(inst, sol, { seed: 1, solveMs: 0, options: {} });
   assert.equal(m['legal'], 1);
+});
+
+test('chip instances: a generated netlist of one node (synth_h1_s0_p0_1) is an unknown instance, not a RangeError stack from the generator', () => {
+  assert.equal(parseSyntheticName('synth_h1_s0_p0_1'), undefined);
+  assert.throws(() => generateInstance('synth_h1_s0_p0_1'), (e: unknown) => e instanceof SelfoptError && /2 nodes or more/.test(e.message));
+  // two nodes have a net
+  assert.equal(generateInstance('synth_h2_s0_p0_1').nl.hardMacros.length, 2);
 });
