@@ -48,7 +48,7 @@ function specFor(id: string, data: string | undefined): InstanceSpec {
     return { id, netlist, plc };
   }
   const gen = parseSyntheticName(id);
-  if (!gen) throw bad('instance', unknownName('instance', id, REAL_NETLISTS.map((r) => r.name), 'chip env').message + ', or synth_h<hard 1..400>_s<soft 0..4000>[_p<ports>]_<seed>, e.g. synth_h8_s40_1');
+  if (!gen) throw bad('instance', unknownName('instance', id, REAL_NETLISTS.map((r) => r.name), 'chip env').message + ', or synth_h<hard 1..400>_s<soft 0..4000>[_p<ports>]_<seed> of 2 nodes or more, e.g. synth_h8_s40_1');
   const nodes = gen.hard + gen.soft + gen.ports;
   if (nodes > MAX_GENERATED_NODES) throw bad('instance', `'${id}' has ${nodes} macros, clusters and ports; the server makes generated netlists of at most ${MAX_GENERATED_NODES}`);
   return { id };
