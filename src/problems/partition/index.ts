@@ -4,13 +4,12 @@
  * Classical partitioners and the multilevel partitioner of METIS's class meet gpmetis itself (as
  * a peer, when installed) on real meshes and generated graphs.
  */
-import { existsSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { InstanceContext, InstanceRef, Problem } from '../../core/problem.js';
 import { SelfoptError, unknownName } from '../../core/errors.js';
 import { fileIdentity, isUserFile } from '../../core/files.js';
 import {
-  DATASETS, GENERATED_KINDS, REAL_GRAPHS, generateGraph, loadMetisGraph, loadRealGraph, loadSnapEdgeList, parseGeneratedName, parseInstanceId,
+  DATASETS, GENERATED_KINDS, REAL_GRAPHS, generateGraph, loadMetisGraph, loadRealGraph, loadSnapEdgeList, parseGeneratedName, parseInstanceId, instanceIdDefect,
   type PartitionInstance,
 } from './instances.js';
 import { evaluatePartition, METRICS } from './evaluate.js';
@@ -30,6 +29,7 @@ const QUICK_REAL = ['4elt'];
 const TRAIN_GENERATED = ['rgg_1k_s1001', 'mesh_1k_s1002', 'ba_1k_s1003', 'sbm_1k_s1004', 'compgraph_1k_s1005'];
 const TRAIN_SEED_MIN = 1000;
 const QUICK_K = [2, 8];
+const USER_FILE = 'a METIS graph file (or a SNAP edge list ending in .txt), named <path>_k<k>';
 const FULL_K = [2, 8, 32];
 
 function instanceRef(name: string, k: number, ctx: InstanceContext): InstanceRef | undefined {
@@ -128,6 +128,7 @@ export const partitionProblem: Problem<PartitionInstance, Int32Array> = {
 
   resolveInstance(name, ctx) {
     const parsed = parseInstanceId(name);
+    const defect = instanceIdDefect(name, 'partition instance');
     if (parsed) {
       const r = instanceRef(parsed.name, parsed.k, ctx);
       if (r) return r;
@@ -137,10 +138,12 @@ export const partitionProblem: Problem<PartitionInstance, Int32Array> = {
           `${real.relPath} in one of those directories (see ../shared/data/partition/PROVENANCE.md)`);
       }
       // A graph file of the user's: `<path>_k<k>`, a SNAP edge list when it ends in .txt, else METIS.
-      if (isUserFile(parsed.name, 'partition instance', 'a METIS graph file (or a SNAP edge list ending in .txt), named <path>_k<k>')) return userGraphRef(resolve(parsed.name), parsed.k);
-    } else if (existsSync(name) && statSync(name).isFile()) {
+      if (isUserFile(parsed.name, 'partition instance', USER_FILE)) return userGraphRef(resolve(parsed.name), parsed.k);
+    } else if (!defect && isUserFile(name, 'partition instance', USER_FILE)) {
       throw new SelfoptError(`graph file '${name}' names no part count`, 'partition instance', `'${name}_k<k>', e.g. '${name}_k8'`);
     }
+    // A k out of range, or a generated graph's size: say which, rather than "unknown instance".
+    if (defect) throw defect;
     const known = [...partitionProblem.listInstances({ ...ctx, quick: false }), ...partitionProblem.listInstances({ ...ctx, quick: true })].map((r) => r.id);
     throw unknownName('instance', name, [...new Set(known)], `partition problem (ids are <graph>_k<k>: graph ${REAL_GRAPHS.map((g) => g.name).join(', ')}, or generated rgg_<n>[k], mesh_<n>[k], ba_<n>[k], sbm_<n>[k], compgraph_<n>[k], optional _s<seed>, or a graph file's path, e.g. ./my.graph_k8)`);
   },

@@ -353,11 +353,20 @@ export const GENERATED_KINDS: Record<GeneratedSpec['kind'], string> = {
   compgraph: 'training computation graph (forward + backward, residual and inception-like blocks)',
 };
 
+const GENERATED_NAME = /^(rgg|mesh|ba|sbm|compgraph)_(\d+)(k?)(?:_s(\d+))?$/;
+/** The vertex counts a generated graph may have. */
+export const GENERATED_MIN_N = 16, GENERATED_MAX_N = 10_000_000;
+
+/** The vertex count a name of the generated form asks for, in range or not (undefined: not that form). */
+function generatedCount(name: string): number | undefined {
+  const m = GENERATED_NAME.exec(name);
+  return m ? Number(m[2]) * (m[3] ? 1000 : 1) : undefined;
+}
+
 export function parseGeneratedName(name: string): GeneratedSpec | undefined {
-  const m = /^(rgg|mesh|ba|sbm|compgraph)_(\d+)(k?)(?:_s(\d+))?$/.exec(name);
-  if (!m) return undefined;
-  const n = Number(m[2]) * (m[3] ? 1000 : 1);
-  if (!(n >= 16 && n <= 10_000_000)) return undefined;
+  const m = GENERATED_NAME.exec(name);
+  const n = generatedCount(name);
+  if (!m || n === undefined || !(n >= GENERATED_MIN_N && n <= GENERATED_MAX_N)) return undefined;
   return { kind: m[1] as GeneratedSpec['kind'], n, seed: m[4] !== undefined ? Number(m[4]) : 42 };
 }
 
@@ -388,11 +397,35 @@ export function loadRealGraph(real: RealGraph, path: string, labelsPath?: string
   return labelsPath ? { graph, labels: loadVertexLabels(labelsPath, graph.n) } : { graph };
 }
 
+/** The part counts an instance may ask for: one part cuts nothing. */
+export const MIN_PARTS = 2, MAX_PARTS = 1 << 20;
+
 /** Splits an instance id `<graph>_k<k>` into the graph name and k. */
 export function parseInstanceId(id: string): { name: string; k: number } | undefined {
-  const m = /^(.+)_k(\d+)$/.exec(id);
+  const m = /^(.+)_k([1-9]\d*)$/.exec(id);
   if (!m) return undefined;
   const k = Number(m[2]);
-  if (!(k >= 2 && k <= 1 << 20)) return undefined;
+  if (!(k >= MIN_PARTS && k <= MAX_PARTS)) return undefined;
   return { name: m[1]!, k };
+}
+
+/**
+ * Why a name of the instance form `<graph>_k<k>` that parseInstanceId refuses is no instance (k
+ * out of range or written with leading zeros, or a generated graph's vertex count out of range),
+ * as the error to throw; undefined when it is not of that form or is an instance.
+ */
+export function instanceIdDefect(id: string, where: string): SelfoptError | undefined {
+  const m = /^(.+)_k(\d+)$/.exec(id);
+  if (!m) return undefined;
+  const [, name, digits] = m as unknown as [string, string, string];
+  if (!parseInstanceId(id)) {
+    return new SelfoptError(`part count k = ${digits} in '${id}'`, where,
+      `k from ${MIN_PARTS} to ${MAX_PARTS}, written without leading zeros (e.g. ${name}_k8)`);
+  }
+  const n = generatedCount(name);
+  if (n !== undefined && !parseGeneratedName(name)) {
+    return new SelfoptError(`generated graph '${name}' has ${n} vertices`, where,
+      `from ${GENERATED_MIN_N} to ${GENERATED_MAX_N.toLocaleString('en-US')} vertices (e.g. ${name.split('_')[0]}_2k_k${Number(digits)})`);
+  }
+  return undefined;
 }

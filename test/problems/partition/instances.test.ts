@@ -120,6 +120,29 @@ test('a graph file of the user\'s is an instance: <path>_k<k>, METIS, or a SNAP 
   assert.throws(() => partitionProblem.resolveInstance('rgg_2x_k2', ctx), /unknown instance 'rgg_2x_k2'/);
 });
 
+test('a part count or generated size out of range says so, not "unknown instance" with every id', () => {
+  const dir = tempDir('selfopt-partition-range-');
+  const ctx = { data: new DataPath({ env: {}, cwd: dir }), quick: true };
+  const metis = join(dir, 'square.graph');
+  writeFileSync(metis, square);
+  const refused = (id: string, message: RegExp) => assert.throws(() => partitionProblem.resolveInstance(id, ctx), (e: unknown) => {
+    assert.ok(e instanceof SelfoptError, String(e));
+    assert.match(e.message, message);
+    assert.doesNotMatch(e.message, /unknown instance/);
+    return true;
+  }, id);
+  refused(`${metis}_k1`, /part count k = 1 in '.*square\.graph_k1' \(at partition instance\); expected k from 2 to 1048576/);
+  refused('rgg_2k_k1', /part count k = 1 in 'rgg_2k_k1'.*e\.g\. rgg_2k_k8/);
+  refused('rgg_2k_k2000000', /part count k = 2000000/);
+  // k02 would be another id for the cells of k2
+  refused(`${metis}_k02`, /part count k = 02 .*without leading zeros/);
+  refused('rgg_10_k2', /generated graph 'rgg_10' has 10 vertices \(at partition instance\); expected from 16 to 10,000,000 vertices/);
+  refused('mesh_20000k_k8', /generated graph 'mesh_20000k' has 20000000 vertices/);
+  // a path that is no file, with no part count: the file is missing (it was "unknown instance")
+  refused('./none.graph', /no such file '\.\/none\.graph' \(at partition instance\)/);
+  assert.equal(partitionProblem.resolveInstance(`${metis}_k3`, ctx).id, 'square.graph_k3');
+});
+
 test("a user's graph file named as a real or generated graph is refused: its rows would be recorded among theirs", () => {
   // /x/4elt_k8 (the user's own graph in a file named 4elt) was recorded as instance 4elt_k8.
   const dir = tempDir('selfopt-partition-collide-');
