@@ -10,7 +10,7 @@ import { SelfoptError, unknownName } from '../../core/errors.js';
 import { fileIdentity, isUserFile } from '../../core/files.js';
 import type { KeySet } from './keys.js';
 import { hasModel, type SearchIndex } from './search-index.js';
-import { DATASETS, DISTRIBUTIONS, generateKeys, generatedId, loadSosd, parseGeneratedId, sosdKeyType, type GenSpec } from './instances.js';
+import { DATASETS, DISTRIBUTIONS, generateKeys, generatedId, genSpecDefect, loadSosd, parseGeneratedId, sosdKeyType, type GenSpec } from './instances.js';
 import { btreeK, classicalSolvers, karyFanout, rbsBits } from './heuristics.js';
 import { evalConfig, evaluateIndex, METRICS } from './evaluate.js';
 import { pgmOptions, pgmSolver } from './pgm.js';
@@ -125,7 +125,13 @@ export const indexProblem: Problem<KeySet, SearchIndex> = {
     const listed = indexProblem.listInstances(ctx).find((r) => r.id === name);
     if (listed) return listed;
     const spec = parseGeneratedId(name);
-    if (spec) return generatedRef(spec);
+    if (spec) {
+      // Refused here, by the name given: the ref's id is made from the spec (a _dup0 id would be
+      // recorded as the set without duplicates) and a cell would fail on it only when run.
+      const defect = genSpecDefect(spec, `generated instance ${name}`, 1);
+      if (defect) throw defect;
+      return generatedRef(spec);
+    }
     const dataset = DATASETS.find((d) => basename(d.relPath) === name);
     if (dataset) {
       const path = ctx.data.find(dataset.relPath);

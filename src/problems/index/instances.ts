@@ -165,11 +165,22 @@ export interface GenSpec {
   dup: number;
 }
 
+/**
+ * Why `spec` names no key set that can be generated, as the error to throw at `where`, or
+ * undefined. `minKeys` is 1 for an instance (lookups need a key), 0 for a test's empty set.
+ */
+export function genSpecDefect(spec: GenSpec, where: string, minKeys = 0): SelfoptError | undefined {
+  const { n, dup } = spec;
+  if (!(Number.isInteger(n) && n >= minKeys && n <= MAX_KEYS)) return new SelfoptError(`key count ${n}`, where, `an integer in [${minKeys}, 2^31)`);
+  if (!(Number.isInteger(dup) && dup >= 1)) return new SelfoptError(`duplicate factor ${dup}`, where, 'an integer >= 1 (_dup2 and up; no _dup for distinct keys)');
+  return undefined;
+}
+
 /** Generates a sorted key set (a test helper and the generated instances). */
 export function generateKeys(spec: GenSpec): KeySet {
   const { dist, n, type, dup } = spec;
-  if (!(Number.isInteger(n) && n >= 0 && n <= MAX_KEYS)) throw new SelfoptError(`key count ${n}`, 'generateKeys', 'an integer in [0, 2^31)');
-  if (!(Number.isInteger(dup) && dup >= 1)) throw new SelfoptError(`duplicate factor ${dup}`, 'generateKeys', 'an integer >= 1');
+  const defect = genSpecDefect(spec, 'generateKeys');
+  if (defect) throw defect;
   const rng = new Rng(spec.seed);
   const m = dup === 1 ? n : Math.ceil(n / dup);
   const hi = new Uint32Array(m);

@@ -192,6 +192,11 @@ test('the problem: registration, instances by id, dataset name or file path, and
 
   assert.throws(() => indexProblem.resolveInstance('lognormal_1M_uint46', ctx), /unknown instance 'lognormal_1M_uint46' \(did you mean lognormal_1M_uint64\?\)/);
   assert.throws(() => indexProblem.resolveInstance('flights_ts_3M_uint64', ctx), /dataset 'flights_ts_3M_uint64' is not on the data path/);
+  // A generated id that names no key set is refused by its own name: _dup0 was recorded as the
+  // set without duplicates (lognormal_1K_uint64) and failed only when its cells ran, as did 0 keys.
+  assert.throws(() => indexProblem.resolveInstance('lognormal_dup0_1K_uint64', ctx), /duplicate factor 0 \(at generated instance lognormal_dup0_1K_uint64\)/);
+  assert.throws(() => indexProblem.resolveInstance('normal_0_uint64', ctx), /key count 0 \(at generated instance normal_0_uint64\); expected an integer in \[1, 2\^31\)/);
+  assert.throws(() => indexProblem.resolveInstance('normal_5000M_uint64', ctx), /key count 5000000000 \(at generated instance normal_5000M_uint64\)/);
   const noSuffix = join(root, 'keys.bin');
   writeFileSync(noSuffix, new Uint8Array(8));
   assert.throws(() => indexProblem.resolveInstance(noSuffix, ctx), /cannot tell the key type of 'keys.bin'/);
