@@ -67,6 +67,11 @@ function userGraphRef(path: string, k: number): InstanceRef {
     throw new SelfoptError(`graph file ${path} has the name of the ${taken} ${name} (instance ${name}_k${k})`, '--instances (problem partition)',
       `a graph file whose name is no ${taken}'s (rename it, e.g. my_${name})`);
   }
+  // Read as METIS, a hypergraph gave an error about a graph it is not ("vertex 1 has a self-loop").
+  if (path.toLowerCase().endsWith('.hgr')) {
+    throw new SelfoptError(`${path} is an hMETIS hypergraph (.hgr): no solver partitions hypergraphs yet`, '--instances (problem partition)',
+      'a METIS .graph file, or a SNAP edge list ending in .txt');
+  }
   const format = path.endsWith('.txt') ? 'snap' : 'metis';
   const { bytes, sha256 } = fileIdentity(path);
   return {

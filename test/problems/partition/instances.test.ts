@@ -143,6 +143,16 @@ test('a part count or generated size out of range says so, not "unknown instance
   assert.equal(partitionProblem.resolveInstance(`${metis}_k3`, ctx).id, 'square.graph_k3');
 });
 
+test('an hMETIS hypergraph file is refused as one, not read as a METIS graph', () => {
+  // It was read as a .graph and refused for what it is not: "vertex 1 has a self-loop (at x.hgr:3)".
+  const dir = tempDir('selfopt-partition-hgr-');
+  const ctx = { data: new DataPath({ env: {}, cwd: dir }), quick: true };
+  const hgr = join(dir, 'tiny.hgr');
+  writeFileSync(hgr, '4 7\n1 2\n1 7 5 6\n5 6 4\n2 3 4\n');
+  assert.throws(() => partitionProblem.resolveInstance(`${hgr}_k2`, ctx),
+    /tiny\.hgr is an hMETIS hypergraph \(\.hgr\): no solver partitions hypergraphs yet \(at --instances \(problem partition\)\); expected a METIS \.graph file/);
+});
+
 test("a user's graph file named as a real or generated graph is refused: its rows would be recorded among theirs", () => {
   // /x/4elt_k8 (the user's own graph in a file named 4elt) was recorded as instance 4elt_k8.
   const dir = tempDir('selfopt-partition-collide-');
