@@ -52,12 +52,18 @@ export function modelSvg(keys: KeySet, index: ModelIndex, caption: string, width
   const out: string[] = [];
   const facts = index.describe ? Object.entries(index.describe()).map(([k, v]) => `${k} ${v}`).join(' · ') : '';
   out.push(...pictureHead(width, height, caption, `${n.toLocaleString('en-US')} keys · ${index.sizeBytes().toLocaleString('en-US')} bytes of index${facts ? ` · ${facts}` : ''}`));
-  // The keys against their positions, scaled to [smallest, largest] key.
-  const x0 = keys.x[0]!, x1 = keys.x[n - 1]!, span = x1 - x0 || 1;
+  // The keys against their positions, scaled to [smallest, largest] finite key. A float64 set may
+  // hold -Infinity and +Infinity: drawn on the bottom and top edges (scaled by an infinite span,
+  // every point of the curve was NaN and the browser drew none).
+  let first = 0, last = n - 1;
+  while (first < last && !Number.isFinite(keys.x[first]!)) first++;
+  while (last > first && !Number.isFinite(keys.x[last]!)) last--;
+  const x0 = Number.isFinite(keys.x[first]!) ? keys.x[first]! : 0, x1 = Number.isFinite(keys.x[last]!) ? keys.x[last]! : 0, span = x1 - x0 || 1;
   const pts: string[] = [];
   for (let k = 0; k <= 400; k++) {
     const i = Math.round((k * (n - 1)) / 400);
-    pts.push(`${X(i)},${(top + cdfH - ((keys.x[i]! - x0) / span) * cdfH).toFixed(1)}`);
+    const f = Math.min(1, Math.max(0, (keys.x[i]! - x0) / span));
+    pts.push(`${X(i)},${(top + cdfH - f * cdfH).toFixed(1)}`);
   }
   out.push(`<path d="M${pts.join('L')}" fill="none" stroke="#2563eb" stroke-width="1.5"/>`);
   out.push(`<rect x="${left}" y="${top}" width="${plotW}" height="${cdfH}" fill="none" stroke="#000" stroke-opacity="0.3"/>`);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lowerBoundExact } from '../../../src/problems/index/keys.js';
+import { fromFloat64, lowerBoundExact } from '../../../src/problems/index/keys.js';
 import { generateKeys } from '../../../src/problems/index/instances.js';
 import { buildPgm } from '../../../src/problems/index/pgm.js';
 import { buildRadixSpline } from '../../../src/problems/index/radixspline.js';
@@ -41,4 +41,20 @@ test('the index problem draws learned indexes (keys and model error) and nothing
   assert.match(svg, new RegExp(`largest \\|error\\| ${Math.round(errorProfile(keys, pgm).maxAbs)}\\)`));
   const bs = classicalSolvers.find((s) => s.info.name === 'binary-search')!.solve(keys, ctx) as ReturnType<typeof buildPgm>;
   assert.equal(indexProblem.picture!(keys, bs, 'x'), undefined);
+});
+
+test('a float64 set holding -Infinity and +Infinity is drawn: infinities on the edges, no NaN', () => {
+  // The curve was scaled by the span +Infinity - -Infinity: every point was NaN, and nothing drew.
+  const x = Float64Array.from({ length: 2000 }, (_, i) => i / 7);
+  x[0] = -Infinity;
+  x[1999] = Infinity;
+  const keys = fromFloat64(x);
+  const svg = indexProblem.picture!(keys, buildPgm(keys, 16, 4), 'inf · pgm · seed 1')!;
+  assert.doesNotMatch(svg, /NaN|Infinity/);
+  const curve = /<path d="M([^"]*)" fill="none" stroke="#2563eb"/.exec(svg)![1]!.split('L').map((p) => Number(p.split(',')[1]));
+  // y runs from the bottom edge (top + height = 204) to the top edge (54), the finite keys between
+  assert.equal(curve[0], 204);
+  assert.equal(curve[curve.length - 1], 54);
+  assert.ok(curve.slice(1, -1).every((y) => y >= 54 && y <= 204));
+  assert.ok(curve[1]! < 204 || curve[200]! < 204);
 });
