@@ -116,7 +116,14 @@ const GAP_RULES: Record<keyof GapConfig, FieldRule> = {
 
 /** GAP's settings: each field of GAP_DEFAULTS overridden by `--opt gap.<field>=value` (GAP_RULES). */
 export function gapConfig(options: Readonly<Record<string, string>>): GapConfig {
-  return configOption(options, 'gap.', GAP_DEFAULTS, { rules: GAP_RULES });
+  const cfg = configOption(options, 'gap.', GAP_DEFAULTS, { rules: GAP_RULES });
+  // The training graphs' sizes are drawn from [minVertices, maxVertices]: an empty range made
+  // every graph minVertices, silently.
+  if (cfg.minVertices > cfg.maxVertices) {
+    throw new SelfoptError(`gap.minVertices ${cfg.minVertices} is above gap.maxVertices ${cfg.maxVertices}`, '--opt gap.minVertices, gap.maxVertices',
+      `gap.minVertices <= gap.maxVertices (defaults ${GAP_DEFAULTS.minVertices} and ${GAP_DEFAULTS.maxVertices})`);
+  }
+  return cfg;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import { Rng } from '../../../src/core/rng.js';
 import { triangulatedMesh, randomGeometricGraph } from '../../../src/problems/partition/instances.js';
 import { balance, edgeCut } from '../../../src/problems/partition/evaluate.js';
 import { multilevelSolver, randomPartition } from '../../../src/problems/partition/heuristics.js';
-import { GAP_DEFAULTS, GapNet, gapFmSolver, bfsLevels, evaluateGapLoss, gapBisection, gapCandidates, gapLoss, gapPartition, loadGap, prepareGraph, trainGap } from '../../../src/problems/partition/gap.js';
+import { GAP_DEFAULTS, GapNet, gapConfig, gapFmSolver, bfsLevels, evaluateGapLoss, gapBisection, gapCandidates, gapLoss, gapPartition, loadGap, prepareGraph, trainGap } from '../../../src/problems/partition/gap.js';
 import { barabasiAlbert, computationGraph } from '../../../src/problems/partition/generators.js';
 import type { PartitionInstance } from '../../../src/problems/partition/instances.js';
 import { graphFromEdges } from '../../../src/core/graph.js';
@@ -153,4 +153,10 @@ test('gap+fm keeps the problem\'s --opt ub, as the heuristics it is compared wit
     const tight = balance(graph, 7, await solver.solve(inst, ctx('1.005')));
     assert.ok(tight <= 1.005, `${solver.info.name}: balance ${tight} with ub 1.005`);
   }
+});
+
+test('GAP training sizes: gap.minVertices above gap.maxVertices is refused, not every graph made minVertices', () => {
+  assert.throws(() => gapConfig({ 'gap.minVertices': '5000' }), /gap\.minVertices 5000 is above gap\.maxVertices 3000 \(at --opt gap\.minVertices, gap\.maxVertices\)/);
+  assert.throws(() => gapConfig({ 'gap.minVertices': '500', 'gap.maxVertices': '200' }), SelfoptError);
+  assert.equal(gapConfig({ 'gap.minVertices': '200', 'gap.maxVertices': '200' }).maxVertices, 200);
 });
