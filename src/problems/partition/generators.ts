@@ -49,6 +49,11 @@ export function randomGeometricGraph(n: number, seed: number, radius = 0.55 * Ma
   return graphFromEdges(n, us, vs);
 }
 
+/** The side of triangulatedMesh(n)'s grid: it has side^2 vertices, not n (mesh_2k has 2,025). */
+export function meshSide(n: number): number {
+  return Math.max(2, Math.round(Math.sqrt(n)));
+}
+
 /**
  * A Delaunay-like planar mesh: a side x side grid (side = round(sqrt(n))) triangulated with one
  * diagonal per cell, the diagonal's direction drawn at random. Every interior vertex has degree
@@ -56,7 +61,7 @@ export function randomGeometricGraph(n: number, seed: number, radius = 0.55 * Ma
  */
 export function triangulatedMesh(n: number, seed: number): CsrGraph {
   const rng = new Rng(seed);
-  const side = Math.max(2, Math.round(Math.sqrt(n)));
+  const side = meshSide(n);
   const id = (r: number, c: number) => r * side + c;
   const us: number[] = [], vs: number[] = [];
   for (let r = 0; r < side; r++) {

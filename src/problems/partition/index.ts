@@ -21,6 +21,7 @@ import { partitionSvg } from './picture.js';
 import { prefixedOptions } from '../../core/options.js';
 import { CHECKPOINT_OPTION } from '../../core/train.js';
 import { BUILDERS } from './build-data.js';
+import { meshSide } from './generators.js';
 
 const QUICK_GENERATED = ['rgg_2k', 'mesh_2k'];
 const FULL_GENERATED = ['rgg_2k', 'mesh_2k', 'ba_2k', 'sbm_2k', 'compgraph_2k'];
@@ -39,7 +40,7 @@ function instanceRef(name: string, k: number, ctx: InstanceContext): InstanceRef
     return {
       id, source: 'generated', split: spec.seed >= TRAIN_SEED_MIN ? 'train' : 'test',
       params: { kind: spec.kind, n: spec.n, seed: spec.seed, k },
-      description: `${GENERATED_KINDS[spec.kind]}, ${spec.n} vertices, seed ${spec.seed}, k = ${k}`,
+      description: `${GENERATED_KINDS[spec.kind]}, ${spec.kind === 'mesh' ? `${meshSide(spec.n)} x ${meshSide(spec.n)} grid, ${meshSide(spec.n) ** 2}` : spec.n} vertices, seed ${spec.seed}, k = ${k}`,
     };
   }
   const real = REAL_GRAPHS.find((g) => g.name === name);

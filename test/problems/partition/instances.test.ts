@@ -174,3 +174,13 @@ test("a user's graph file named as a real or generated graph is refused: its row
   writeFileSync(mine, square.replace('% a comment', '% a commenT'));
   assert.notEqual(partitionProblem.resolveInstance(`${mine}_k2`, ctx).contents, a.contents);
 });
+
+test("a generated instance's description gives the vertex count its graph has (a mesh is a square grid)", () => {
+  // mesh_2k was described as 2000 vertices; its 45 x 45 grid has 2025.
+  const ctx = { data: new DataPath({ env: {}, cwd: tempDir('selfopt-partition-desc-') }), quick: true };
+  for (const id of ['mesh_2k_k2', 'mesh_50_k2', 'rgg_100_k2', 'compgraph_300_k2']) {
+    const ref = partitionProblem.resolveInstance(id, ctx);
+    const n = (partitionProblem.load(ref) as PartitionInstance).graph.n;
+    assert.match(ref.description ?? '', new RegExp(`, ${n} vertices,`), id);
+  }
+});
