@@ -6,8 +6,9 @@
  *
  * 1. Balance: while a part weighs more than ub x total / k, its vertices move (in a random order)
  *    to the adjacent part that loses least cut among those with room; a part with no such vertex
- *    sheds vertices to the lightest part. After it every part is within ub (for unit weights;
- *    for weighted vertices within ub plus the heaviest vertex).
+ *    sheds vertices to the lightest part, each only when the lightest stays lighter than the giver
+ *    was. After it every part is within ub (for unit weights; for weighted vertices within ub plus
+ *    the heaviest vertex) unless no partition is (2025 vertices in 2 parts at ub 1).
  * 2. Greedy passes: boundary vertices in a random order; each moves to the adjacent part with the
  *    highest gain (edge weight to that part minus to its own) when the receiving part stays within
  *    ub and the gain is positive, or zero with the move evening the two parts' weights. A pass that
@@ -68,12 +69,15 @@ export function kwayRefine(g: CsrGraph, part: Int32Array, k: number, ub: number,
   }
   if (overweight()) {
     // No boundary move left (e.g. a heavy part with no light neighbour): shed to the lightest part.
+    // Only a move that leaves both lighter than the giver was helps: one that merely swaps which
+    // part is over the bound (possible when no partition meets it) let the two parts trade the
+    // excess vertex by vertex across the graph, wrecking the cut (ub 1 on mesh_2k: 100 -> 700).
     for (let v = 0; v < n; v++) {
       const from = part[v]!;
       if (pw[from]! <= maxw) continue;
       let lightest = 0;
       for (let p = 1; p < k; p++) if (pw[p]! < pw[lightest]!) lightest = p;
-      if (lightest !== from && pw[lightest]! + vwgt[v]! <= pw[from]!) move(v, lightest);
+      if (lightest !== from && pw[lightest]! + vwgt[v]! < pw[from]!) move(v, lightest);
     }
   }
 

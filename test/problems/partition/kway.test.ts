@@ -82,3 +82,21 @@ test('a k-way V-cycle never raises the cut, keeps balance, and lowers the cut of
   }
   assert.ok(lowered >= 5, `V-cycle lowered the cut in only ${lowered} of 9 runs`);
 });
+
+test('k-way refinement under a bound no partition can meet keeps a good partition, not one shed vertex by vertex', () => {
+  // 2025 vertices in 2 parts: the best balance is 1013 / 1012 = 1.0005, over ub = 1. The shedding
+  // fallback moved every vertex of the heavier part whenever that left the receiver no heavier
+  // than the giver, so the two parts traded the overweight vertex by vertex across the whole
+  // mesh: a cut of 100 became about 700.
+  const mesh = triangulatedMesh(2025, 3);
+  const part = new Int32Array(mesh.n);
+  for (let v = 0; v < mesh.n; v++) part[v] = v < 1013 ? 0 : 1; // rows of the grid: a straight cut
+  const before = edgeCut(mesh, part);
+  kwayRefine(mesh, part, 2, 1, 10, new Rng(1));
+  assert.ok(edgeCut(mesh, part) <= before, `cut ${edgeCut(mesh, part)} > ${before}`);
+  assert.ok(balance(mesh, 2, part) <= 1013 / 1012.5 + 1e-12, `balance ${balance(mesh, 2, part)}`);
+  // and the schemes that end with it, at ub 1: as good as with ub 1.03, within a small factor
+  const loose = edgeCut(mesh, multilevelKwayPartition(mesh, 2, new Rng(1)));
+  const strict = edgeCut(mesh, multilevelKwayPartition(mesh, 2, new Rng(1), { ...DEFAULT_MULTILEVEL, ub: 1 }));
+  assert.ok(strict < 2 * loose, `ub 1: cut ${strict} against ${loose} at ub 1.03`);
+});
