@@ -8,13 +8,13 @@
  * When gpmetis is not installed the solver is left out of the problem's solver list (a default
  * run never fails for a missing peer); solve() called anyway says how to install it.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SelfoptError } from '../../core/errors.js';
 import { formatMetisGraph, type PartitionInstance } from './instances.js';
 import { imbalanceBound, type PartitionSolver } from './heuristics.js';
 import { inTempDir } from '../../core/files.js';
-import { findExecutable, runTool } from './peer.js';
+import { findExecutable, readToolOutput, runTool } from './peer.js';
 
 /** The gpmetis executable on PATH (or $SELFOPT_GPMETIS), or undefined. */
 export function findGpmetis(): string | undefined {
@@ -43,8 +43,10 @@ export async function runGpmetis(inst: PartitionInstance, seed: number, ufactor 
   return inTempDir('selfopt-gpmetis-', async (dir) => {
     const file = join(dir, 'g.graph');
     writeFileSync(file, formatMetisGraph(inst.graph));
-    await runTool(exe, [`-seed=${seed}`, `-ufactor=${ufactor}`, file, String(inst.k)], 'gpmetis', `gpmetis on ${inst.id}`, 'gpmetis to exit 0 and write the partition file');
-    return parsePartFile(readFileSync(join(dir, `g.graph.part.${inst.k}`), 'utf8'), inst.graph.n, inst.k, `gpmetis output for ${inst.id}`);
+    const expected = 'gpmetis to exit 0 and write the partition file';
+    await runTool(exe, [`-seed=${seed}`, `-ufactor=${ufactor}`, file, String(inst.k)], 'gpmetis', `gpmetis on ${inst.id}`, expected);
+    const text = readToolOutput(join(dir, `g.graph.part.${inst.k}`), `gpmetis (${exe})`, `gpmetis on ${inst.id}`, expected);
+    return parsePartFile(text, inst.graph.n, inst.k, `gpmetis output for ${inst.id}`);
   });
 }
 

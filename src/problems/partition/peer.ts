@@ -1,10 +1,10 @@
 /**
  * What the two subprocess peers (gpmetis, scotch) share: finding an executable on PATH (or at the
- * path an environment variable names), and turning a failed run into one SelfoptError with the tool's own words.
+ * path an environment variable names), turning a failed run into one SelfoptError with the tool's own words, and reading the answer file it was to write.
  */
 import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { basename, delimiter, join } from 'node:path';
 import { SelfoptError } from '../../core/errors.js';
 
 /**
@@ -36,4 +36,13 @@ export function runTool(exe: string, args: string[], tool: string, where: string
       } else resolve();
     });
   });
+}
+
+/**
+ * The text of the file a tool was to write. A tool that exits 0 without writing it (a wrapper, a
+ * build that reports errors on stdout) is one SelfoptError, not a raw ENOENT with a stack trace.
+ */
+export function readToolOutput(path: string, tool: string, where: string, expected: string): string {
+  if (!existsSync(path)) throw new SelfoptError(`${tool} exited 0 but wrote no ${basename(path)}`, where, expected);
+  return readFileSync(path, 'utf8');
 }

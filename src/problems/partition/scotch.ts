@@ -16,14 +16,14 @@
  * imbalance tolerance matching METIS's ufactor 30. Executables: `scotch_gpart` (Debian's name), or
  * plain `gpart` (upstream's), or $SELFOPT_SCOTCH. Listed only when installed.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SelfoptError } from '../../core/errors.js';
 import type { CsrGraph } from '../../core/graph.js';
 import type { PartitionInstance } from './instances.js';
 import { imbalanceBound, type PartitionSolver } from './heuristics.js';
 import { inTempDir } from '../../core/files.js';
-import { findExecutable, runTool } from './peer.js';
+import { findExecutable, readToolOutput, runTool } from './peer.js';
 
 /** Scotch's gpart on PATH (`scotch_gpart` or `gpart`), or $SELFOPT_SCOTCH, or undefined. */
 export function findScotch(): string | undefined {
@@ -77,8 +77,9 @@ export async function runScotch(inst: PartitionInstance, imbalance = 0.03): Prom
   return inTempDir('selfopt-scotch-', async (dir) => {
     const file = join(dir, 'g.grf'), map = join(dir, 'g.map');
     writeFileSync(file, formatScotchGraph(inst.graph));
-    await runTool(exe, [String(inst.k), file, map, `-b${imbalance}`, '-Cd'], 'scotch_gpart', `scotch on ${inst.id}`, 'scotch_gpart to exit 0 and write the mapping file');
-    return parseScotchMapping(readFileSync(map, 'utf8'), inst.graph.n, inst.k, `scotch mapping for ${inst.id}`);
+    const expected = 'scotch_gpart to exit 0 and write the mapping file';
+    await runTool(exe, [String(inst.k), file, map, `-b${imbalance}`, '-Cd'], 'scotch_gpart', `scotch on ${inst.id}`, expected);
+    return parseScotchMapping(readToolOutput(map, `scotch_gpart (${exe})`, `scotch on ${inst.id}`, expected), inst.graph.n, inst.k, `scotch mapping for ${inst.id}`);
   });
 }
 

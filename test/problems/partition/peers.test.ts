@@ -5,6 +5,8 @@ import { graphFromEdges } from '../../../src/core/graph.js';
 import { triangulatedMesh, type PartitionInstance } from '../../../src/problems/partition/instances.js';
 import { evaluatePartition } from '../../../src/problems/partition/evaluate.js';
 import { findScotch, formatScotchGraph, parseScotchMapping, scotchSolver } from '../../../src/problems/partition/scotch.js';
+import { gpmetisSolver } from '../../../src/problems/partition/gpmetis.js';
+import { SelfoptError } from '../../../src/core/errors.js';
 import { partitionProblem } from '../../../src/problems/partition/index.js';
 
 test('Scotch graph format: header, flags, weight before each neighbour', () => {
@@ -32,4 +34,28 @@ test('scotch peer partitions a mesh (listed only when installed)', async (t) => 
   assert.equal(new Set(part).size, 4);
   assert.ok(m.balance! <= 1.05, `balance ${m.balance}`);
   assert.ok(m.edge_cut! < 400, `cut ${m.edge_cut}`);
+});
+
+test('a peer that exits 0 but writes no answer file is one SelfoptError, not a raw ENOENT', async (t) => {
+  // /bin/true as the tool: it was "Error: ENOENT: no such file or directory, open .../g.map" and a stack trace, exit 1.
+  if (process.platform === 'win32') { t.skip('no /bin/true'); return; }
+  const inst: PartitionInstance = { id: 'mesh_100_k2', name: 'mesh_100', graph: triangulatedMesh(100, 3), k: 2 };
+  const ctx = { seed: 1, rng: new Rng(1), quick: true, options: {} };
+  const saved = { scotch: process.env.SELFOPT_SCOTCH, gpmetis: process.env.SELFOPT_GPMETIS };
+  process.env.SELFOPT_SCOTCH = '/bin/true';
+  process.env.SELFOPT_GPMETIS = '/bin/true';
+  try {
+    for (const [solver, message] of [[scotchSolver, /scotch_gpart \(\/bin\/true\) exited 0 but wrote no g\.map/], [gpmetisSolver, /gpmetis \(\/bin\/true\) exited 0 but wrote no g\.graph\.part\.2/]] as const) {
+      await assert.rejects(async () => solver.solve(inst, ctx), (e: unknown) => {
+        assert.ok(e instanceof SelfoptError, String(e));
+        assert.match(e.message, message);
+        assert.match(e.message, /\(at (scotch|gpmetis) on mesh_100_k2\)/);
+        return true;
+      });
+    }
+  } finally {
+    for (const [name, v] of [['SELFOPT_SCOTCH', saved.scotch], ['SELFOPT_GPMETIS', saved.gpmetis]] as const) {
+      if (v === undefined) delete process.env[name]; else process.env[name] = v;
+    }
+  }
 });
