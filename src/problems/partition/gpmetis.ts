@@ -6,7 +6,8 @@
  * starting the process and reading the answer: the cost of using METIS from outside.
  *
  * When gpmetis is not installed the solver is left out of the problem's solver list (a default
- * run never fails for a missing peer); solve() called anyway says how to install it.
+ * run never fails for a missing peer), unless $SELFOPT_GPMETIS names it; solve() then says what
+ * is wrong with that path, or, called anyway, how to install it.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,12 +15,15 @@ import { SelfoptError } from '../../core/errors.js';
 import { formatMetisGraph, type PartitionInstance } from './instances.js';
 import { imbalanceBound, type PartitionSolver } from './heuristics.js';
 import { inTempDir } from '../../core/files.js';
-import { findExecutable, readToolOutput, runTool } from './peer.js';
+import { findExecutable, peerListed, peerMissing, readToolOutput, runTool } from './peer.js';
 
 /** The gpmetis executable on PATH (or $SELFOPT_GPMETIS), or undefined. */
 export function findGpmetis(): string | undefined {
   return findExecutable(['gpmetis'], 'SELFOPT_GPMETIS');
 }
+
+/** Whether gpmetis is in the solver list: installed, or $SELFOPT_GPMETIS set (right or wrong). */
+export const gpmetisListed = (): boolean => peerListed(['gpmetis'], 'SELFOPT_GPMETIS');
 
 /** Parses a METIS partition file: n lines, one part id in [0, k) each. */
 export function parsePartFile(text: string, n: number, k: number, where: string): Int32Array {
@@ -38,7 +42,7 @@ export function parsePartFile(text: string, n: number, k: number, where: string)
 export async function runGpmetis(inst: PartitionInstance, seed: number, ufactor = 30): Promise<Int32Array> {
   const exe = findGpmetis();
   if (!exe) {
-    throw new SelfoptError('gpmetis is not installed', 'solver gpmetis', 'METIS\'s gpmetis on PATH: `apt-get install metis` (Debian/Ubuntu), or set $SELFOPT_GPMETIS to its path');
+    throw peerMissing('gpmetis', 'SELFOPT_GPMETIS', 'METIS\'s gpmetis', 'metis');
   }
   return inTempDir('selfopt-gpmetis-', async (dir) => {
     const file = join(dir, 'g.graph');

@@ -14,8 +14,8 @@ import {
 } from './instances.js';
 import { evaluatePartition, METRICS } from './evaluate.js';
 import { heuristicSolvers, multilevelConfig, spectralConfig } from './heuristics.js';
-import { findGpmetis, gpmetisSolver } from './gpmetis.js';
-import { findScotch, scotchSolver } from './scotch.js';
+import { gpmetisListed, gpmetisSolver } from './gpmetis.js';
+import { scotchListed, scotchSolver } from './scotch.js';
 import { GAP_DEFAULTS, GAP_INFERENCE_FIELDS, gapConfig, gapFmSolver, gapSolver } from './gap.js';
 import { partitionSvg } from './picture.js';
 import { prefixedOptions } from '../../core/options.js';
@@ -116,7 +116,7 @@ export const partitionProblem: Problem<PartitionInstance, Int32Array> = {
   primaryMetric: 'edge_cut',
   baseline: 'random',
   // The peers only when installed, so that a default run never fails for a missing one.
-  solvers: [...heuristicSolvers, ...(findGpmetis() ? [gpmetisSolver] : []), ...(findScotch() ? [scotchSolver] : []), gapSolver, gapFmSolver],
+  solvers: [...heuristicSolvers, ...(gpmetisListed() ? [gpmetisSolver] : []), ...(scotchListed() ? [scotchSolver] : []), gapSolver, gapFmSolver],
   datasets: DATASETS.map((d) => (BUILDERS[d.relPath] ? { ...d, build: BUILDERS[d.relPath] } : d)),
   // partition_ms is a timing: two timed cells must not share the cores.
   maxConcurrency: 1,

@@ -1,6 +1,7 @@
 /**
  * What the two subprocess peers (gpmetis, scotch) share: finding an executable on PATH (or at the
- * path an environment variable names), turning a failed run into one SelfoptError with the tool's own words, and reading the answer file it was to write.
+ * path an environment variable names), turning a failed run into one SelfoptError with the tool's
+ * own words, and reading the answer file it was to write.
  */
 import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
@@ -24,6 +25,21 @@ export function findExecutable(names: string[], envVar: string): string | undefi
     }
   }
   return undefined;
+}
+
+/**
+ * Whether a peer is in the problem's solver list: found, or named by `$envVar`. A wrong override
+ * is then the solve's error saying so (it was "unknown solver" to --solvers, the variable unnamed).
+ */
+export function peerListed(names: string[], envVar: string): boolean {
+  return findExecutable(names, envVar) !== undefined || Boolean(process.env[envVar]);
+}
+
+/** The error of a peer not found: not installed, or `$envVar` naming no executable. `what` names it, `pkg` its Debian package. */
+export function peerMissing(tool: string, envVar: string, what: string, pkg: string): SelfoptError {
+  const set = process.env[envVar];
+  if (set) return new SelfoptError(`$${envVar} is '${set}', which is not an executable file`, `solver ${tool}`, `the path of ${what}, or $${envVar} unset to find it on PATH`);
+  return new SelfoptError(`${tool} is not installed`, `solver ${tool}`, `${what} on PATH: \`apt-get install ${pkg}\` (Debian/Ubuntu), or set $${envVar} to its path`);
 }
 
 /** Runs exe with args; resolves when it exits 0, else rejects with its exit message and output tail. */

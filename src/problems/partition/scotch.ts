@@ -23,12 +23,15 @@ import type { CsrGraph } from '../../core/graph.js';
 import type { PartitionInstance } from './instances.js';
 import { imbalanceBound, type PartitionSolver } from './heuristics.js';
 import { inTempDir } from '../../core/files.js';
-import { findExecutable, readToolOutput, runTool } from './peer.js';
+import { findExecutable, peerListed, peerMissing, readToolOutput, runTool } from './peer.js';
 
 /** Scotch's gpart on PATH (`scotch_gpart` or `gpart`), or $SELFOPT_SCOTCH, or undefined. */
 export function findScotch(): string | undefined {
   return findExecutable(['scotch_gpart', 'gpart'], 'SELFOPT_SCOTCH');
 }
+
+/** Whether scotch is in the solver list: installed, or $SELFOPT_SCOTCH set (right or wrong). */
+export const scotchListed = (): boolean => peerListed(['scotch_gpart', 'gpart'], 'SELFOPT_SCOTCH');
 
 /** Scotch source graph text, base 0; weights written only when some weight is not 1. */
 export function formatScotchGraph(g: CsrGraph): string {
@@ -72,7 +75,7 @@ export function parseScotchMapping(text: string, n: number, k: number, where: st
 export async function runScotch(inst: PartitionInstance, imbalance = 0.03): Promise<Int32Array> {
   const exe = findScotch();
   if (!exe) {
-    throw new SelfoptError('scotch is not installed', 'solver scotch', 'Scotch\'s scotch_gpart (or gpart) on PATH: `apt-get install scotch` (Debian/Ubuntu), or set $SELFOPT_SCOTCH to its path');
+    throw peerMissing('scotch', 'SELFOPT_SCOTCH', 'Scotch\'s scotch_gpart (or gpart)', 'scotch');
   }
   return inTempDir('selfopt-scotch-', async (dir) => {
     const file = join(dir, 'g.grf'), map = join(dir, 'g.map');

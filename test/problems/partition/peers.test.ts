@@ -4,8 +4,8 @@ import { Rng } from '../../../src/core/rng.js';
 import { graphFromEdges } from '../../../src/core/graph.js';
 import { triangulatedMesh, type PartitionInstance } from '../../../src/problems/partition/instances.js';
 import { evaluatePartition } from '../../../src/problems/partition/evaluate.js';
-import { findScotch, formatScotchGraph, parseScotchMapping, scotchSolver } from '../../../src/problems/partition/scotch.js';
-import { gpmetisSolver } from '../../../src/problems/partition/gpmetis.js';
+import { findScotch, formatScotchGraph, parseScotchMapping, scotchListed, scotchSolver } from '../../../src/problems/partition/scotch.js';
+import { gpmetisListed, gpmetisSolver } from '../../../src/problems/partition/gpmetis.js';
 import { SelfoptError } from '../../../src/core/errors.js';
 import { partitionProblem } from '../../../src/problems/partition/index.js';
 
@@ -53,6 +53,25 @@ test('a peer that exits 0 but writes no answer file is one SelfoptError, not a r
         return true;
       });
     }
+  } finally {
+    for (const [name, v] of [['SELFOPT_SCOTCH', saved.scotch], ['SELFOPT_GPMETIS', saved.gpmetis]] as const) {
+      if (v === undefined) delete process.env[name]; else process.env[name] = v;
+    }
+  }
+});
+
+test('a peer path in $SELFOPT_GPMETIS or $SELFOPT_SCOTCH that is no executable is named in the error, the peer still listed', async () => {
+  // It left the peer out of the solver list: "unknown solver 'gpmetis'", the variable unnamed.
+  const inst: PartitionInstance = { id: 'mesh_100_k2', name: 'mesh_100', graph: triangulatedMesh(100, 3), k: 2 };
+  const ctx = { seed: 1, rng: new Rng(1), quick: true, options: {} };
+  const saved = { scotch: process.env.SELFOPT_SCOTCH, gpmetis: process.env.SELFOPT_GPMETIS };
+  process.env.SELFOPT_SCOTCH = '/nope/scotch_gpart';
+  process.env.SELFOPT_GPMETIS = '/nope/gpmetis';
+  try {
+    assert.equal(gpmetisListed(), true);
+    assert.equal(scotchListed(), true);
+    await assert.rejects(async () => gpmetisSolver.solve(inst, ctx), /\$SELFOPT_GPMETIS is '\/nope\/gpmetis', which is not an executable file \(at solver gpmetis\); expected the path of METIS's gpmetis, or \$SELFOPT_GPMETIS unset/);
+    await assert.rejects(async () => scotchSolver.solve(inst, ctx), /\$SELFOPT_SCOTCH is '\/nope\/scotch_gpart', which is not an executable file \(at solver scotch\)/);
   } finally {
     for (const [name, v] of [['SELFOPT_SCOTCH', saved.scotch], ['SELFOPT_GPMETIS', saved.gpmetis]] as const) {
       if (v === undefined) delete process.env[name]; else process.env[name] = v;
