@@ -201,6 +201,11 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcom
   try {
     await events.waitUntilReady();
     for (const cell of opts.recorded ?? []) await queue.remove(cellJobId(opts.runId, cell)).catch(() => 0);
+    // A cell whose job failed before this coordinator started (it was running when the previous
+    // one stopped, or that one was killed) runs again, as a local --resume runs it: kept, the
+    // failed job would end every --resume with the old failure, even once its cause (a worker at
+    // other code, a file since fixed) is gone. Failures from now on stop the run as usual.
+    for (const job of await queue.getJobs(['failed'])) if (job?.id !== undefined && pending.has(job.id)) await job.remove().catch(() => undefined);
     await queue.addBulk([...pending].map(([jobId, cell]) => ({ name: 'cell', data: data(cell), opts: { ...jobOpts, jobId } })));
     await sweep();
     const sweepMs = opts.sweepMs ?? 5000;

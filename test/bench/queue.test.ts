@@ -533,3 +533,36 @@ async function queueLeft(url: string, name: string, states = ['wait', 'active', 
     await q.close();
   }
 }
+
+test('--resume runs again a cell whose job failed after its coordinator stopped (a worker on other code), not replays the old failure', { skip, timeout: 60_000 }, async (t) => {
+  const redis = await startRedis(t.signal);
+  const queueName = `refail-${process.pid}`;
+  const cells = planGrid(options({ instances: ['rgg_2k_k2'], solvers: ['random'], seeds: 1 }))[0]!.cells;
+  const { Queue, Worker } = await import('bullmq');
+  const q = new Queue(queueName, { connection: redisOptions(redis.url) });
+  // The first attempt fails, as on a worker at other code; the next one, after --resume, succeeds.
+  let attempts = 0;
+  const worker = new Worker(queueName, async () => {
+    if (attempts++ === 0) throw new Error('a worker at other code failed this cell');
+    return { metrics: { edge_cut: 1 }, wallMs: 1, machine: 'm', codeVersion: 'c', worker: 'w' };
+  }, { connection: redisOptions(redis.url) });
+  try {
+    // The job as the previous coordinator put it; it failed after that coordinator had stopped
+    // (it was running then, so the stop could not take it off the queue), and stays failed in Redis.
+    const id = cellJobId('run-refail', cells[0]!);
+    await q.add('cell', { runId: 'run-refail', codeVersion: 'c', cell: cells[0]! }, { jobId: id });
+    for (let i = 0; !(await (await q.getJob(id))?.isFailed()); i++) {
+      assert.ok(i < 400, 'the job failed');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const recorded: string[] = [];
+    await runQueued({ url: redis.url, queueName, runId: 'run-refail', cells, sweepMs: 200,
+      record: async (cell) => void recorded.push(cellKey(cell.problem, cell.instance.id, cell.solver, cell.seed)) });
+    assert.equal(attempts, 2, 'the resumed coordinator put the failed cell back on the queue');
+    assert.deepEqual(recorded, [cellKey(cells[0]!.problem, cells[0]!.instance.id, cells[0]!.solver, cells[0]!.seed)]);
+  } finally {
+    await worker.close();
+    await q.close();
+    redis.proc.kill('SIGKILL');
+  }
+});
