@@ -57,11 +57,11 @@ export function redisOptions(url: string, where = '--queue'): RedisOptions & { h
   } catch {
     throw new SelfoptError(`'${url}' is not a URL`, where, 'redis://host:port (e.g. redis://127.0.0.1:6379)');
   }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new SelfoptError(`scheme '${u.protocol}' in '${url}'`, where, 'redis:// or rediss://');
-  if (!u.hostname) throw new SelfoptError(`no host in '${url}'`, where, 'redis://host:port');
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new SelfoptError(`scheme '${u.protocol}' in '${shownUrl(url)}'`, where, 'redis:// or rediss://');
+  if (!u.hostname) throw new SelfoptError(`no host in '${shownUrl(url)}'`, where, 'redis://host:port');
   const port = u.port ? Number(u.port) : 6379;
   const db = u.pathname && u.pathname !== '/' ? Number(u.pathname.slice(1)) : 0;
-  if (!(Number.isInteger(db) && db >= 0)) throw new SelfoptError(`database '${u.pathname.slice(1)}' in '${url}'`, where, 'a database number, e.g. redis://host:6379/0');
+  if (!(Number.isInteger(db) && db >= 0)) throw new SelfoptError(`database '${u.pathname.slice(1)}' in '${shownUrl(url)}'`, where, 'a database number, e.g. redis://host:6379/0');
   return {
     host: u.hostname.replace(/^\[|\]$/g, ''),
     port,
@@ -74,19 +74,40 @@ export function redisOptions(url: string, where = '--queue'): RedisOptions & { h
   };
 }
 
+/** `url` with its password hidden, for messages and logs: a URL with one ends up in terminals and CI logs. */
+export function shownUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.password) return url;
+    u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
 /** Fails with one clear error when Redis cannot be reached, instead of ioredis retrying forever. */
 export async function checkRedis(url: string, where = '--queue'): Promise<void> {
   const opts = redisOptions(url, where);
   const r = new Redis({ ...opts, lazyConnect: true, connectTimeout: 5000, maxRetriesPerRequest: 0, retryStrategy: () => null } as RedisOptions);
-  r.on('error', () => {}); // reported through connect()'s rejection below
+  // ioredis rejects with "Connection is closed." and gives the reason (ECONNREFUSED, ENOTFOUND,
+  // NOAUTH, WRONGPASS, a database the server lacks) only as an 'error' event: kept for the message.
+  let reason: string | undefined;
+  r.on('error', (e) => (reason ??= errorMessage(e)));
+  const at = `Redis at ${shownUrl(url)}`;
   try {
     await r.connect();
     await r.ping();
   } catch (e) {
-    throw new SelfoptError(`cannot reach Redis at ${url}: ${errorMessage(e)}`, where, 'a running redis-server at that address');
+    const why = reason ?? errorMessage(e);
+    if (/NOAUTH|WRONGPASS/.test(why)) throw new SelfoptError(`${at} refused the login: ${why}`, where, "the server's password in the URL: redis://:PASSWORD@host:port (redis://USER:PASSWORD@... for an ACL user)");
+    throw new SelfoptError(`cannot reach ${at}: ${why}`, where, 'a running redis-server at that address');
   } finally {
     r.disconnect();
   }
+  // ioredis takes a refused SELECT as no failure and stays on database 0, which another project
+  // may be using: the coordinator and its workers would share it silently.
+  if (reason !== undefined) throw new SelfoptError(`${at} refused database ${opts.db}: ${reason}`, where, 'a database number the server has (0 to 15 on a default redis-server)');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -187,7 +208,7 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcom
   const onRedisError = (e: Error) => {
     if (outage) return;
     outage = true;
-    process.stderr.write(`\nselfopt: warning: lost Redis at ${opts.url} (${errorMessage(e)}); waiting for it: finished cells are recorded, Ctrl-C stops, --resume continues\n`);
+    process.stderr.write(`\nselfopt: warning: lost Redis at ${shownUrl(opts.url)} (${errorMessage(e)}); waiting for it: finished cells are recorded, Ctrl-C stops, --resume continues\n`);
   };
   queue.on('error', onRedisError);
   events.on('error', onRedisError);
@@ -348,7 +369,7 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
   worker.on('failed', (job, err) => log(`failed ${job?.id ?? '?'} ${err.message}`));
   worker.on('error', (err) => log(`error ${err.message}`));
   const blocking = await worker.waitUntilReady();
-  log(`worker ${me} ready: ${threads} threads on queue ${opts.queueName ?? DEFAULT_QUEUE_NAME} at ${opts.url}`);
+  log(`worker ${me} ready: ${threads} threads on queue ${opts.queueName ?? DEFAULT_QUEUE_NAME} at ${shownUrl(opts.url)}`);
   return {
     async close() {
       stopping = true;

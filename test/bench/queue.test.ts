@@ -132,6 +132,37 @@ test('an unreachable Redis is one clear error, not a hang', async () => {
   await assert.rejects(checkRedis(`redis://127.0.0.1:${port}`), /cannot reach Redis at redis:\/\/127\.0\.0\.1/);
 });
 
+test('an unreachable Redis, a refused login and a database the server lacks are each one error with the cause, the password hidden', { skip, timeout: 30_000 }, async (t) => {
+  const port = await freePort();
+  await assert.rejects(checkRedis(`redis://127.0.0.1:${port}`), /^SelfoptError: cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+: connect ECONNREFUSED/);
+  const bin = existsSync(REDIS) ? REDIS : 'redis-server';
+  const proc = child(t.signal, bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', 'sekret'], { stdio: 'ignore' });
+  try {
+    const url = `redis://:sekret@127.0.0.1:${port}`;
+    for (let i = 0; ; i++) {
+      try {
+        await checkRedis(url);
+        break;
+      } catch (e) {
+        if (i > 100) throw e;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    const refused = (e: Error, why: RegExp) => {
+      assert.ok(e instanceof SelfoptError, e.message);
+      assert.match(e.message, why);
+      assert.doesNotMatch(e.message, /bad-secret|sekret/, 'the password is not shown');
+      return true;
+    };
+    await assert.rejects(checkRedis(`redis://127.0.0.1:${port}`), (e: Error) => refused(e, /refused the login: NOAUTH .*expected the server's password in the URL/));
+    await assert.rejects(checkRedis(`redis://:bad-secret@127.0.0.1:${port}`), (e: Error) => refused(e, /Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+ refused the login: WRONGPASS/));
+    // Without the check ioredis stayed on database 0: a run would share it with whoever uses it.
+    await assert.rejects(checkRedis(`redis://:sekret@127.0.0.1:${port}/99`), (e: Error) => refused(e, /refused database 99: ERR DB index is out of range.*expected a database number the server has/));
+  } finally {
+    proc.kill('SIGKILL');
+  }
+});
+
 test('two workers finish a grid with the local seeded results; a SIGKILLed worker loses no cell', { skip, timeout: 120_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'selfopt-queue-'));
   const redis = await startRedis(t.signal);
