@@ -118,6 +118,7 @@ program
     const data = new DataPath({ dataDir: o.data });
     const chosen = names.length > 0 ? names : problems.map((p) => p.name);
     const stop = stopOnSignal('finished cells are recorded; cells running now are abandoned');
+    const queue = o.queue === undefined ? undefined : await import('../bench/queue.js');
     const opts: BenchOptions = {
       problems: chosen,
       instances: o.instances,
@@ -138,6 +139,8 @@ program
     // The command is checked (names, option keys and values) before the store is opened, so a bad
     // one leaves no store behind on a fresh machine.
     const plans = planGrid(opts);
+    // So is the queue: an unreachable Redis left an empty, unfinished run in the store.
+    if (queue && o.queue !== undefined) await queue.checkRedis(o.queue);
     const store = await ResultsStore.open(resolve(o.store));
     // The first Ctrl-C (or SIGTERM) stops the run cleanly: no new cell, the store closed whole.
     // A second one exits at once, as a kill would (finished cells are committed either way).

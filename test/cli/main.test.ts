@@ -136,3 +136,18 @@ test('a bench on a terminal names the dashboard command for its own store; piped
   assert.equal(r.status, 0, r.stderr);
   assert.doesNotMatch(r.stderr, /watch the run/);
 });
+
+test('bench --queue with a Redis it cannot reach is one line (exit 2) before the store is opened: it left an empty, unfinished run in the store', () => {
+  const dir = tempDir('selfopt-cli-queue-');
+  const store = join(dir, 'r.duckdb');
+  const cases: [string, RegExp][] = [
+    ['redis://127.0.0.1:1', /^selfopt: error: cannot reach Redis at redis:\/\/127\.0\.0\.1:1: connect ECONNREFUSED 127\.0\.0\.1:1 \(at --queue\); expected a running redis-server at that address\n$/],
+    ['http://127.0.0.1:1', /^selfopt: error: scheme 'http:' in 'http:\/\/127\.0\.0\.1:1' \(at --queue\); expected redis:\/\/ or rediss:\/\/\n$/],
+  ];
+  for (const [url, message] of cases) {
+    const r = selfopt(dir, 'bench', 'partition', '--quick', '--instances', 'rgg_2k_k2', '--solvers', 'random', '--seeds', '1', '--queue', url, '--store', store, '--no-html');
+    assert.match(r.stderr, message, url);
+    assert.equal(r.status, 2, url);
+  }
+  assert.deepEqual(readdirSync(dir), [], 'no store made, no run recorded');
+});
