@@ -188,6 +188,8 @@ export async function runBench(opts: BenchOptions, store: ResultsStore, plans: P
   }
   // The options as given, not the run's wiring (the abort signal, the progress callback).
   const { data: _data, signal: _signal, onCell: _onCell, ...given } = opts;
+  // Shown by the report and the dashboard: a password in the queue's URL is not.
+  if (given.queue !== undefined) given.queue = (await import('./queue.js')).shownUrl(given.queue);
   const runId = prior ?? await store.startRun({ command: opts.command, gridHash: hash, codeVersion: version, machine, options: given });
   const resumeFoundNone = opts.resume && prior === undefined;
   if (resumeFoundNone) {

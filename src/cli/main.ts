@@ -131,7 +131,8 @@ program
       options: parseOpts(o.opt ?? []),
       concurrency: o.concurrency,
       progress: o.json !== true,
-      command: process.argv.slice(2).join(' '),
+      // Recorded with the run, shown by the report and the dashboard: a --queue password is not.
+      command: process.argv.slice(2).map((a) => (queue && o.queue ? a.replace(o.queue, queue.shownUrl(o.queue)) : a)).join(' '),
       queue: o.queue,
       queueName: o.queueName,
       signal: stop.signal,

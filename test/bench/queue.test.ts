@@ -597,3 +597,42 @@ test('--resume runs again a cell whose job failed after its coordinator stopped 
     redis.proc.kill('SIGKILL');
   }
 });
+
+test("a run's recorded command shows a --queue URL's password as ***: the report and the dashboard show the command", { skip, timeout: 60_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'selfopt-queue-password-'));
+  const port = await freePort();
+  const bin = existsSync(REDIS) ? REDIS : 'redis-server';
+  const redis = child(t.signal, bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', 'sekret'], { stdio: 'ignore' });
+  const url = `redis://:sekret@127.0.0.1:${port}`;
+  const storePath = join(dir, 's.duckdb');
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        await checkRedis(url);
+        break;
+      } catch (e) {
+        if (i > 100) throw e;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    // No worker: the coordinator records its run, enqueues the cell and waits; Ctrl-C then.
+    const queueName = `password-${process.pid}`;
+    const p = child(t.signal, process.execPath, [CLI, 'bench', 'partition', '--quick', '--instances', 'rgg_2k_k2', '--solvers', 'random', '--seeds', '1',
+      '--queue', url, '--queue-name', queueName, '--store', storePath, '--no-html'], { stdio: 'ignore', cwd: dir });
+    for (let i = 0; (await queueLeft(url, queueName)) < 1; i++) {
+      assert.ok(i < 400, 'the coordinator enqueued the grid');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    p.kill('SIGINT');
+    assert.equal(await new Promise((ok) => p.once('exit', ok)), 130);
+    const store = await ResultsStore.open(storePath, { readOnly: true });
+    const runs = await store.runs();
+    await store.close();
+    assert.equal(runs.length, 1);
+    assert.match(runs[0]!.command, new RegExp(`--queue redis://:\\*\\*\\*@127\\.0\\.0\\.1:${port} `));
+    assert.doesNotMatch(JSON.stringify(runs[0]), /sekret/);
+  } finally {
+    redis.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
