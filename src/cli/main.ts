@@ -41,6 +41,13 @@ const htmlOption = () => new Option('--html <file>', 'HTML report path (default:
   return v;
 });
 
+// BullMQ refused an empty name, or one with ':' (its key separator), with a stack trace, once the
+// run had started (an empty run left in the store).
+const queueNameOption = (description: string) => new Option('--queue-name <name>', description).default('selfopt-cells').argParser((v: string) => {
+  if (v === '' || v.includes(':')) throw new SelfoptError(`--queue-name '${v}'`, 'command line', "a non-empty name without ':' (BullMQ's key separator), such as selfopt-cells");
+  return v;
+});
+
 /**
  * How a long command stops: the first SIGINT or SIGTERM says `what` it does ("stopping `whom`
  * (SIGINT): what", on stderr), aborts
@@ -111,7 +118,7 @@ program
     flagNumber('--concurrency', { ...NON_NEGATIVE_INT, expected: 'a non-negative integer (0 = run the cells in this thread)' }))
   .option('--opt <key=value...>', 'problem-specific option (repeatable; `selfopt list` shows each problem\'s keys)')
   .option('--queue <url>', 'run the cells on `selfopt worker`s through this Redis (redis://host:port); results still land in --store')
-  .option('--queue-name <name>', 'BullMQ queue name shared with the workers', 'selfopt-cells')
+  .addOption(queueNameOption('BullMQ queue name shared with the workers'))
   .addOption(dataOption())
   .addOption(storeOption())
   .action(async (names: string[], o: BenchCliOptions) => {
@@ -425,7 +432,7 @@ program
   .command('worker')
   .description('run benchmark cells from a `selfopt bench --queue` coordinator, on this machine, until stopped (SIGINT/SIGTERM)')
   .requiredOption('--queue <url>', 'Redis of the coordinator (redis://host:port)')
-  .option('--queue-name <name>', 'BullMQ queue name', 'selfopt-cells')
+  .addOption(queueNameOption('BullMQ queue name'))
   .option('--concurrency <n>', 'cells at once (worker threads); default one per core', flagNumber('--concurrency', POSITIVE_INT))
   .option('--lock-seconds <s>', 'a worker silent this long is taken for dead and its cell re-run elsewhere', flagNumber('--lock-seconds', { ...POSITIVE, expected: 'a positive number of seconds' }), 30)
   .action(async (o: { queue: string; queueName: string; concurrency?: number; lockSeconds: number }) => {

@@ -151,3 +151,17 @@ test('bench --queue with a Redis it cannot reach is one line (exit 2) before the
   }
   assert.deepEqual(readdirSync(dir), [], 'no store made, no run recorded');
 });
+
+test("a --queue-name BullMQ refuses (empty, or with ':') is one line (exit 2) before any work: it was a stack trace once the run had started", () => {
+  const dir = tempDir('selfopt-cli-queue-name-');
+  for (const name of ['', 'a:b']) {
+    const message = `selfopt: error: --queue-name '${name}' (at command line); expected a non-empty name without ':' (BullMQ's key separator), such as selfopt-cells\n`;
+    const bench = selfopt(dir, 'bench', 'partition', '--quick', '--instances', 'rgg_2k_k2', '--solvers', 'random', '--seeds', '1', '--queue', 'redis://127.0.0.1:1', '--queue-name', name, '--store', join(dir, 'r.duckdb'), '--no-html');
+    assert.equal(bench.stderr, message, `bench --queue-name '${name}'`);
+    assert.equal(bench.status, 2);
+    const worker = selfopt(dir, 'worker', '--queue', 'redis://127.0.0.1:1', '--queue-name', name);
+    assert.equal(worker.stderr, message, `worker --queue-name '${name}'`);
+    assert.equal(worker.status, 2);
+  }
+  assert.deepEqual(readdirSync(dir), [], 'nothing written');
+});
