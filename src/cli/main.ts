@@ -18,7 +18,10 @@ import { ResultsStore, DEFAULT_STORE_PATH } from '../bench/store.js';
 import { followHint, writeReport, printReport, requireRun } from './report.js';
 
 const program = new Command();
-program.name('selfopt').description('Self-optimizing computer systems: learned methods beside the strongest heuristics, on real data, with confidence intervals.').showHelpAfterError();
+program.name('selfopt').description('Self-optimizing computer systems: learned methods beside the strongest heuristics, on real data, with confidence intervals.').showHelpAfterError()
+  // A usage error (an unknown option, a missing argument) is the user's, as a SelfoptError is:
+  // exit 2, not commander's 1, which scripts read as a crash. Subcommands inherit this.
+  .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2));
 
 const dataOption = () => new Option('--data <dir>', 'data directory searched first (then $SELFOPT_DATA, ./data, ../shared/data)');
 const storeOption = () => new Option('--store <file>', 'results store (DuckDB file)').default(DEFAULT_STORE_PATH);

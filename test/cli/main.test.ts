@@ -165,3 +165,23 @@ test("a --queue-name BullMQ refuses (empty, or with ':') is one line (exit 2) be
   }
   assert.deepEqual(readdirSync(dir), [], 'nothing written');
 });
+
+test('a usage error (unknown option, missing argument or required option) exits 2 as every user error does, not 1 as a crash; --help exits 0', () => {
+  const dir = tempDir('selfopt-cli-usage-');
+  const cases: [string[], RegExp][] = [
+    [['bench', '--bogus'], /^error: unknown option '--bogus'/],
+    [['data', 'build'], /^error: missing required argument 'names'/],
+    [['worker'], /^error: required option '--queue <url>' not specified/],
+    [['report', '--run'], /^error: option '--run <id>' argument missing/],
+    [['nosuch'], /^error: unknown command 'nosuch'/],
+  ];
+  for (const [args, message] of cases) {
+    const r = selfopt(dir, ...args);
+    assert.match(r.stderr, message, args.join(' '));
+    assert.equal(r.status, 2, args.join(' '));
+  }
+  const help = selfopt(dir, 'worker', '--help');
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /^Usage: selfopt worker/);
+  assert.deepEqual(readdirSync(dir), [], 'nothing written');
+});
