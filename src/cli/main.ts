@@ -24,6 +24,18 @@ program.name('selfopt').description('Self-optimizing computer systems: learned m
   .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2));
 
 const dataOption = () => new Option('--data <dir>', 'data directory searched first (then $SELFOPT_DATA, ./data, ../shared/data)');
+/**
+ * The data search path with --data DIR first. A DIR that is not a directory (a typo, a file) was
+ * skipped in silence: a bench ran without the real instances it was pointed at, and said nothing.
+ */
+function dataPath(dir: string | undefined): DataPath {
+  const data = new DataPath({ dataDir: dir });
+  const flag = data.dirs.find((d) => d.origin === '--data');
+  if (flag && !flag.exists) {
+    throw new SelfoptError(`--data ${dir}: ${existsSync(flag.dir) ? 'not a directory' : 'no such directory'}`, 'command line', 'a directory of datasets, searched before $SELFOPT_DATA, ./data and ../shared/data (see `selfopt data`)');
+  }
+  return data;
+}
 const storeOption = () => new Option('--store <file>', 'results store (DuckDB file)').default(DEFAULT_STORE_PATH);
 /**
  * --html's path, or beside the store and named after it (a.duckdb: a.html; the default store's is
@@ -87,7 +99,7 @@ program
   .option('--quick', 'list the quick-mode instances')
   .option('--json', 'machine-readable output')
   .action((names: string[], o: { data?: string; quick?: boolean; json?: boolean }) => {
-    const ctx = { data: new DataPath({ dataDir: o.data }), quick: o.quick === true };
+    const ctx = { data: dataPath(o.data), quick: o.quick === true };
     const chosen = names.length > 0 ? names.map((n) => getProblem(n, 'list <problems>')) : problems;
     const out = chosen.map((p) => ({
       ...describeProblem(p),
@@ -125,7 +137,7 @@ program
   .addOption(dataOption())
   .addOption(storeOption())
   .action(async (names: string[], o: BenchCliOptions) => {
-    const data = new DataPath({ dataDir: o.data });
+    const data = dataPath(o.data);
     const chosen = names.length > 0 ? names : problems.map((p) => p.name);
     const stop = stopOnSignal('finished cells are recorded; cells running now are abandoned');
     const queue = o.queue === undefined ? undefined : await import('../bench/queue.js');
@@ -322,6 +334,7 @@ program
   .addOption(dataOption())
   .action(async (problemName: string, solverName: string, o: TrainCliOptions) => {
     const problem = getProblem(problemName, 'train <problem>');
+    const data = dataPath(o.data);
     const { train, trainProgressText } = await import('../core/train.js');
     // The first Ctrl-C (or SIGTERM) stops training cleanly: the trainer saves its resumable state
     // after the step it is on, and the same command resumes there. A second one exits at once.
@@ -333,7 +346,7 @@ program
       seed: o.seed,
       budget: { seconds: o.seconds, steps: o.steps },
       quick: o.quick === true,
-      instanceCtx: { data: new DataPath({ dataDir: o.data }), quick: o.quick === true },
+      instanceCtx: { data, quick: o.quick === true },
       instances: o.instances,
       out: o.out,
       stateDir: o.state,
@@ -380,6 +393,7 @@ program
     if (o.token === '') throw new SelfoptError("--token ''", 'command line', 'a non-empty token, or no --token (loopback only)');
     // A file here failed every curves request as an internal error, and with it every view of the dashboard.
     if (existsSync(o.trainDir) && !statSync(o.trainDir).isDirectory()) throw new SelfoptError(`--train-dir ${o.trainDir} is not a directory`, 'command line', 'the directory `selfopt train` writes its runs into (.selfopt/train)');
+    dataPath(o.data);
     const { serve } = await import('../server/server.js');
     const s = await serve({ port: o.port, host: o.host, token: o.token, idleMs: o.idle * 1000, data: o.data, dashboard: { store: resolve(o.store), trainDir: resolve(o.trainDir) } });
     console.log(`selfopt serve: listening on ${s.url} (WebSocket ws://${s.url.slice('http://'.length)}, HTTP POST)${o.token ? ', token required' : ''}`);

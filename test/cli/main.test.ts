@@ -185,3 +185,21 @@ test('a usage error (unknown option, missing argument or required option) exits 
   assert.match(help.stdout, /^Usage: selfopt worker/);
   assert.deepEqual(readdirSync(dir), [], 'nothing written');
 });
+
+test('--data naming no directory (a typo, a file) is one line (exit 2) before any work: bench skipped it in silence and ran without the real data it named', () => {
+  const dir = tempDir('selfopt-cli-data-');
+  const missing = join(dir, 'no-such-dir');
+  const cases: string[][] = [
+    ['bench', 'partition', '--quick', '--instances', 'rgg_2k_k2', '--solvers', 'random', '--seeds', '1', '--store', join(dir, 'r.duckdb'), '--no-html', '--data', missing],
+    ['list', 'partition', '--data', missing],
+    ['train', 'partition', 'gap', '--quick', '--steps', '1', '--out', join(dir, 'x.ckpt'), '--state', join(dir, 'state'), '--data', missing],
+    ['serve', '--port', '0', '--data', missing],
+  ];
+  for (const args of cases) {
+    const r = selfopt(dir, ...args);
+    assert.equal(r.stderr, `selfopt: error: --data ${missing}: no such directory (at command line); expected a directory of datasets, searched before $SELFOPT_DATA, ./data and ../shared/data (see \`selfopt data\`)\n`, args.join(' '));
+    assert.equal(r.status, 2, args.join(' '));
+  }
+  assert.match(selfopt(dir, 'list', 'partition', '--data', CLI).stderr, /^selfopt: error: --data \S+main\.js: not a directory \(at command line\)/);
+  assert.deepEqual(readdirSync(dir), [], 'nothing written');
+});
