@@ -228,8 +228,16 @@ results
     if (o.problem) getProblem(o.problem, '--problem');
     const store = await ResultsStore.open(resolve(o.store), { readOnly: true });
     try {
-      // A misspelt filter would write an empty file over the last export.
-      if (o.run) requireRun(store, await store.runs(), o.run);
+      // A misspelt filter would write an empty file over the last export; so would a problem
+      // the store (or the run) has no results for.
+      const runs = await store.runs();
+      if (o.run) requireRun(store, runs, o.run);
+      const chosen = o.run ? runs.filter((r) => r.runId === o.run) : runs;
+      const recorded = [...new Set(chosen.flatMap((r) => r.problems))].sort();
+      if (o.problem && !recorded.includes(o.problem)) {
+        throw new SelfoptError(`no results of problem ${o.problem} ${o.run ? `in run ${o.run}` : 'in the results store'}`, store.path,
+          `a problem with recorded results there (${recorded.join(', ') || 'none yet'}); ${out} was left as it was`);
+      }
       const n = await store.exportTo(format, out, { runId: o.run, problem: o.problem });
       console.error(`wrote ${n} rows to ${out}`);
     } finally {

@@ -203,3 +203,30 @@ test('--data naming no directory (a typo, a file) is one line (exit 2) before an
   assert.match(selfopt(dir, 'list', 'partition', '--data', CLI).stderr, /^selfopt: error: --data \S+main\.js: not a directory \(at command line\)/);
   assert.deepEqual(readdirSync(dir), [], 'nothing written');
 });
+
+test('results export --problem of a problem the store (or --run) has no results for is one line (exit 2), the last export kept: it wrote an empty file over it', async () => {
+  const dir = tempDir('selfopt-cli-export-');
+  const storePath = join(dir, 'r.duckdb');
+  const store = await ResultsStore.open(storePath);
+  const chipRun = await store.startRun({ command: 'bench chip', gridHash: 'c' });
+  await store.insertCell([row({ runId: chipRun, problem: 'chip', instance: 'synth_h8_s40_1', solver: 'greedy', seed: 1, metric: 'proxy_cost', value: 0.8, unit: 'cost' })]);
+  const indexRun = await store.startRun({ command: 'bench index', gridHash: 'i' });
+  await store.insertCell([row({ runId: indexRun, problem: 'index', instance: 'uniform_dense_20K_uint64', solver: 'pgm', seed: 1, metric: 'lookup_ns', value: 50, unit: 'ns' })]);
+  await store.close();
+  const out = join(dir, 'out.csv');
+  const exported = selfopt(dir, 'results', 'export', '--csv', '--store', storePath, '--out', out);
+  assert.equal(exported.status, 0, exported.stderr);
+  const before = readFileSync(out, 'utf8');
+  const cases: [string[], string][] = [
+    [['--problem', 'partition'], 'no results of problem partition in the results store'],
+    [['--problem', 'index', '--run', chipRun], `no results of problem index in run ${chipRun}`],
+  ];
+  for (const [args, what] of cases) {
+    const r = selfopt(dir, 'results', 'export', '--csv', '--store', storePath, '--out', out, ...args);
+    assert.equal(r.stderr, `selfopt: error: ${what} (at ${storePath}); expected a problem with recorded results there (${args.includes('--run') ? 'chip' : 'chip, index'}); ${out} was left as it was\n`, args.join(' '));
+    assert.equal(r.status, 2);
+    assert.equal(readFileSync(out, 'utf8'), before, 'the last export is kept');
+  }
+  assert.equal(selfopt(dir, 'results', 'export', '--csv', '--store', storePath, '--out', out, '--problem', 'index').status, 0);
+  assert.equal(readFileSync(out, 'utf8').trim().split('\n').length, 2, 'the header and the index row');
+});
