@@ -28,6 +28,9 @@ import { cellKey } from './store.js';
 /** The queue every coordinator and worker share unless told otherwise (`--queue-name`). */
 export const DEFAULT_QUEUE_NAME = 'selfopt-cells';
 
+/** A cell re-run after its worker died is the normal case, not a poison job: this many re-runs are. */
+const MAX_STALLED = 5;
+
 export interface CellJob {
   runId: string;
   /** The coordinator's code version: a worker on other code refuses the cell. */
@@ -175,7 +178,13 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcom
     if (!cell || failure) return;
     const where = `cell ${cellLabel(cell)}`;
     const { user, message } = userError(new Error(reason));
-    failure = user ? cellUserError(message, cell) : new Error(`${where} failed on a worker: ${reason}`);
+    if (user) failure = cellUserError(message, cell);
+    // BullMQ's word for a cell whose workers kept losing it (killed, or an event loop blocked past
+    // --lock-seconds so the lock lapsed): the machines', not a bug; it was a stack trace.
+    else if (/stalled more than allowable limit/.test(reason)) {
+      failure = cellUserError(new SelfoptError(`its workers lost it ${MAX_STALLED + 1} times (${reason})`, 'the workers',
+        'workers that stay up and renew its lock: a longer --lock-seconds for workers on loaded machines').message, cell);
+    } else failure = new Error(`${where} failed on a worker: ${reason}`);
     wake();
   };
   events.on('completed', ({ jobId, returnvalue }) => {
@@ -363,8 +372,7 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
     concurrency: threads,
     lockDuration: lockMs,
     stalledInterval: lockMs,
-    // A cell re-run after its worker died is the normal case, not a poison job; allow several.
-    maxStalledCount: 5,
+    maxStalledCount: MAX_STALLED,
   });
   worker.on('failed', (job, err) => log(`failed ${job?.id ?? '?'} ${err.message}`));
   worker.on('error', (err) => log(`error ${err.message}`));

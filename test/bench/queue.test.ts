@@ -636,3 +636,25 @@ test("a run's recorded command shows a --queue URL's password as ***: the report
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a cell its workers kept losing (BullMQ: stalled more than allowable limit) stops the run with one clear error naming the cell, not a stack trace', { skip, timeout: 60_000 }, async (t) => {
+  const redis = await startRedis(t.signal);
+  const queueName = `stalled-${process.pid}`;
+  const cells = planGrid(options({ instances: ['rgg_2k_k2'], solvers: ['random'], seeds: 1 }))[0]!.cells;
+  const { Worker } = await import('bullmq');
+  // BullMQ's own failure of a job whose lock lapsed more than maxStalledCount times.
+  const worker = new Worker(queueName, async () => {
+    throw new Error('job stalled more than allowable limit');
+  }, { connection: redisOptions(redis.url) });
+  try {
+    const run = runQueued({ url: redis.url, queueName, runId: 'run-stalled', cells, sweepMs: 200, record: async () => {} });
+    await assert.rejects(run, (e: Error) => {
+      assert.ok(e instanceof SelfoptError, e.stack);
+      assert.match(e.message, /^its workers lost it 6 times \(job stalled more than allowable limit\) \(at the workers, cell partition\/rgg_2k_k2\/random\/seed 1\); expected workers that stay up and renew its lock: a longer --lock-seconds for workers on loaded machines \(finished cells stay recorded, rerun with --resume\)$/);
+      return true;
+    });
+  } finally {
+    await worker.close();
+    redis.proc.kill('SIGKILL');
+  }
+});
