@@ -459,7 +459,7 @@ program
   .requiredOption('--queue <url>', 'Redis of the coordinator (redis://host:port)')
   .addOption(queueNameOption('BullMQ queue name'))
   .option('--concurrency <n>', 'cells at once (worker threads); default one per core', flagNumber('--concurrency', POSITIVE_INT))
-  .option('--lock-seconds <s>', 'a worker silent this long is taken for dead and its cell re-run elsewhere', flagNumber('--lock-seconds', { ...POSITIVE, expected: 'a positive number of seconds' }), 30)
+  .option('--lock-seconds <s>', 'a worker silent this long is taken for dead and its cell re-run elsewhere', flagNumber('--lock-seconds', { min: 1, expected: 'a number of seconds, at least 1 (the lock is renewed every half of it; BullMQ refused 0, and a shorter one lapsed while cells ran)' }), 30)
   .action(async (o: { queue: string; queueName: string; concurrency?: number; lockSeconds: number }) => {
     const { startWorker, STOP_GRACE_MS } = await import('../bench/queue.js');
     const w = await startWorker({ url: o.queue, queueName: o.queueName, concurrency: o.concurrency, lockMs: Math.round(o.lockSeconds * 1000), log: (l) => console.log(l) });

@@ -230,3 +230,12 @@ test('results export --problem of a problem the store (or --run) has no results 
   assert.equal(selfopt(dir, 'results', 'export', '--csv', '--store', storePath, '--out', out, '--problem', 'index').status, 0);
   assert.equal(readFileSync(out, 'utf8').trim().split('\n').length, 2, 'the header and the index row');
 });
+
+test('worker --lock-seconds below 1 is one line (exit 2) before it connects: 0.0001 was BullMQ\'s stack trace, 0.01 a lock that lapsed while every cell ran', () => {
+  const dir = tempDir('selfopt-cli-lock-');
+  for (const v of ['0.0001', '0.01', '0']) {
+    const r = selfopt(dir, 'worker', '--queue', 'redis://127.0.0.1:1', '--lock-seconds', v);
+    assert.equal(r.stderr, `selfopt: error: --lock-seconds ${v} (at command line); expected a number of seconds, at least 1 (the lock is renewed every half of it; BullMQ refused 0, and a shorter one lapsed while cells ran)\n`, v);
+    assert.equal(r.status, 2, v);
+  }
+});
