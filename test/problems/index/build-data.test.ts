@@ -132,3 +132,16 @@ test('`selfopt data build --data FILE` is refused before building: it built the 
   assert.equal(r.stderr, `selfopt: error: ${file} is not a directory (at selfopt data build, --data DIR else ./data); expected a directory to write the datasets into (made if missing)\n`);
   assert.equal(r.status, 2);
 });
+
+test('`selfopt data build` into a --data under a file, or over a directory at the dataset\'s path, is refused before building: each built the set, then failed with a stack trace writing it', () => {
+  const dir = tempDir('selfopt-data-target-');
+  writeFileSync(join(dir, 'a-file'), 'x');
+  const under = spawnSync(process.execPath, [CLI, 'data', 'build', 'ipv4_range_starts_386K_uint32', '--data', join(dir, 'a-file', 'sub')], { encoding: 'utf8' });
+  assert.match(under.stderr, /^selfopt: error: cannot make the directory for index\/ipv4_range_starts_386K_uint32: ENOTDIR: not a directory, mkdir .* \(at selfopt data build, --data DIR else \.\/data\); expected a directory the datasets can be written into \(made if missing\)\n$/);
+  assert.equal(under.status, 2);
+  const path = join(dir, 'data', 'index', 'ipv4_range_starts_386K_uint32');
+  mkdirSync(path, { recursive: true });
+  const over = spawnSync(process.execPath, [CLI, 'data', 'build', 'ipv4_range_starts_386K_uint32', '--data', join(dir, 'data'), '--force'], { encoding: 'utf8' });
+  assert.equal(over.stderr, `selfopt: error: ${path} is a directory (at selfopt data build index/ipv4_range_starts_386K_uint32); expected the dataset's file there, or nothing (move the directory away)\n`);
+  assert.equal(over.status, 2);
+});
