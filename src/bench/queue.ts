@@ -160,7 +160,9 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcom
   let writing: Promise<void> = Promise.resolve();
   const finish = (jobId: string, result: CellJobResult) => {
     const cell = pending.get(jobId);
-    if (!cell) return;
+    // After a stop nothing more is recorded: the command has said how many cells are (a result
+    // written after that was not counted), and the job stays in Redis for a --resume to collect.
+    if (!cell || opts.signal?.aborted) return;
     pending.delete(jobId);
     writing = writing.then(async () => {
       if (failure) return;
@@ -255,10 +257,14 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcom
     }
     if (stopped()) {
       // Waiting jobs of this run are taken off the queue; a running one finishes and stays in
-      // Redis as completed, where a `--resume` finds it. With Redis away, they stay where they are
-      // after a grace period (a --resume collects their results or puts them back).
+      // Redis as completed, where a `--resume` finds it (removed by id, a job that had just
+      // completed went too, its result lost). With Redis away, they stay where they are after a
+      // grace period (a --resume collects their results or puts them back).
       await within(writing, STOP_GRACE_MS);
-      await within(Promise.all([...pending.keys()].map((id) => queue.remove(id).catch(() => 0))), STOP_GRACE_MS);
+      const takeOffWaiting = async () => {
+        for (const job of await queue.getJobs(['wait', 'delayed', 'prioritized', 'paused'])) if (job?.id !== undefined && pending.has(job.id)) await job.remove().catch(() => 0);
+      };
+      await within(takeOffWaiting(), STOP_GRACE_MS);
       if (failure) throw failure;
     } else await writing;
     return { stalled };

@@ -658,3 +658,59 @@ test('a cell its workers kept losing (BullMQ: stalled more than allowable limit)
     redis.proc.kill('SIGKILL');
   }
 });
+
+test('after Ctrl-C a queued run records nothing more: a result that comes in then stays in Redis, and --resume records it without running the cell again', { skip, timeout: 60_000 }, async (t) => {
+  const redis = await startRedis(t.signal);
+  const queueName = `late-${process.pid}`;
+  const cells = planGrid(options({ instances: ['rgg_2k_k2'], solvers: ['random'], seeds: 2 }))[0]!.cells;
+  const { Worker } = await import('bullmq');
+  const result = { metrics: { edge_cut: 1 }, wallMs: 1, machine: 'm', codeVersion: 'c', worker: 'w' };
+  // The first cell a worker takes returns at once; the second is held until after Ctrl-C.
+  let started = 0;
+  let releaseCell!: () => void;
+  const cellHeld = new Promise<void>((ok) => (releaseCell = ok));
+  const worker = new Worker(queueName, async () => {
+    if (started++ > 0) await cellHeld;
+    return result;
+  }, { connection: redisOptions(redis.url), concurrency: 2 });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  try {
+    // The first result is being written when Ctrl-C comes, and the second cell is running.
+    let writing = false;
+    let releaseWrite!: () => void;
+    const writeHeld = new Promise<void>((ok) => (releaseWrite = ok));
+    const recorded: number[] = [];
+    const stop = new AbortController();
+    const run = runQueued({ url: redis.url, queueName, runId: 'run-late', cells, sweepMs: 200, signal: stop.signal,
+      record: async (cell) => {
+        writing = true;
+        await writeHeld;
+        recorded.push(cell.seed);
+      } });
+    for (let i = 0; !writing || started < 2; i++) {
+      assert.ok(i < 500, 'one result is being written and the other cell runs');
+      await sleep(20);
+    }
+    stop.abort();
+    releaseCell();
+    const { Queue } = await import('bullmq');
+    const q = new Queue(queueName, { connection: redisOptions(redis.url) });
+    for (let i = 0; (await q.getJobCounts('completed')).completed < 2; i++) {
+      assert.ok(i < 500, 'the held cell completed');
+      await sleep(20);
+    }
+    await q.close();
+    await sleep(300); // its event reaches the coordinator, which used to record it after the stop
+    releaseWrite();
+    await run;
+    assert.equal(recorded.length, 1, 'only the write in hand at Ctrl-C');
+    const [done, left] = cells[0]!.seed === recorded[0] ? [cells[0]!, cells[1]!] : [cells[1]!, cells[0]!];
+    const resumed: number[] = [];
+    await runQueued({ url: redis.url, queueName, runId: 'run-late', cells: [left], recorded: [done], sweepMs: 200, record: async (cell) => void resumed.push(cell.seed) });
+    assert.deepEqual(resumed, [left.seed], 'the --resume recorded the result left in Redis');
+    assert.equal(started, 2, 'no cell ran twice');
+  } finally {
+    await worker.close();
+    redis.proc.kill('SIGKILL');
+  }
+});
