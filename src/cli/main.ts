@@ -5,11 +5,11 @@
  * exits 1.
  */
 import { Command, Option } from 'commander';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DataPath } from '../core/data.js';
-import { errorMessage, reportError, SelfoptError, unknownName } from '../core/errors.js';
+import { reportError, SelfoptError, unknownName } from '../core/errors.js';
 import { flagNumber, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT } from '../core/options.js';
 import { problems, getProblem } from '../problems/all.js';
 import { describeProblem } from '../core/problem.js';
@@ -306,11 +306,9 @@ data
     // a file, or a directory at a dataset's path, failed after the build with a stack trace.
     for (const d of chosen) {
       const path = resolve(outDir, d.relPath);
-      try {
-        mkdirSync(dirname(path), { recursive: true });
-      } catch (e) {
-        throw new SelfoptError(`cannot make the directory for ${d.relPath}: ${errorMessage(e)}`, 'selfopt data build, --data DIR else ./data', 'a directory the datasets can be written into (made if missing)');
-      }
+      let made = dirname(path); // nothing is made before a build succeeds
+      while (!existsSync(made)) made = dirname(made);
+      if (!statSync(made).isDirectory()) throw new SelfoptError(`cannot write ${d.relPath} under ${made}: it is a file`, 'selfopt data build, --data DIR else ./data', 'a directory the datasets can be written into (made if missing)');
       if (existsSync(path) && statSync(path).isDirectory()) throw new SelfoptError(`${path} is a directory`, `selfopt data build ${d.relPath}`, 'the dataset\'s file there, or nothing (move the directory away)');
     }
     // With `all`, a dataset whose source this machine lacks is reported and the others still built.
