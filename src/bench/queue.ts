@@ -240,6 +240,12 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcom
     for (const job of await queue.getJobs(['failed'])) if (job?.id !== undefined && pending.has(job.id)) await job.remove().catch(() => undefined);
     await queue.addBulk([...pending].map(([jobId, cell]) => ({ name: 'cell', data: data(cell), opts: { ...jobOpts, jobId } })));
     await sweep();
+    // With no worker on the queue (none started yet, or one on another --queue-name) the run waits,
+    // and said nothing. BullMQ counts workers with CLIENT LIST, which a managed Redis may refuse.
+    if (pending.size > 0 && (await queue.getWorkersCount().catch(() => undefined)) === 0) {
+      const url = shownUrl(opts.url);
+      process.stderr.write(`\nselfopt: note: no worker is on queue ${name} at ${url} yet; the cells wait for \`selfopt worker --queue ${url}${name === DEFAULT_QUEUE_NAME ? '' : ` --queue-name ${name}`}\`\n`);
+    }
     const sweepMs = opts.sweepMs ?? 5000;
     let lastSweep = Date.now();
     while (pending.size > 0 && !stopped()) {

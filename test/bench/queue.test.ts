@@ -714,3 +714,36 @@ test('after Ctrl-C a queued run records nothing more: a result that comes in the
     redis.proc.kill('SIGKILL');
   }
 });
+
+test('a queued run with no worker on its queue (a --queue-name typo, none started) says so, rather than wait in silence; with one, it does not', { skip, timeout: 60_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'selfopt-queue-noworker-'));
+  const redis = await startRedis(t.signal);
+  const queueName = `noworker-${process.pid}`;
+  const coordinator = () => {
+    const p = child(t.signal, process.execPath, [CLI, 'bench', 'partition', '--quick', '--instances', 'rgg_2k_k2', '--solvers', 'random', '--seeds', '1',
+      '--queue', redis.url, '--queue-name', queueName, '--store', join(dir, 'queued.duckdb'), '--no-html'], { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
+    const out = { stderr: '' };
+    p.stderr!.on('data', (d) => (out.stderr += d));
+    return { p, out };
+  };
+  let worker: ReturnType<typeof startWorker> | undefined;
+  try {
+    const lone = coordinator();
+    for (let i = 0; !lone.out.stderr.includes('no worker'); i++) {
+      assert.ok(i < 400, `the coordinator said it has no worker: ${lone.out.stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.match(lone.out.stderr, new RegExp(`selfopt: note: no worker is on queue ${queueName} at ${redis.url} yet; the cells wait for \`selfopt worker --queue ${redis.url} --queue-name ${queueName}\`\n`));
+    lone.p.kill('SIGINT');
+    assert.equal(await new Promise((ok) => lone.p.once('exit', ok)), 130);
+    worker = startWorker(t.signal, redis.url, queueName);
+    await worker.ready();
+    const served = coordinator();
+    assert.equal(await new Promise((ok) => served.p.once('exit', ok)), 0, served.out.stderr);
+    assert.doesNotMatch(served.out.stderr, /no worker/);
+  } finally {
+    worker?.proc.kill('SIGKILL');
+    redis.proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
