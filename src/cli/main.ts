@@ -9,6 +9,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DataPath } from '../core/data.js';
+import { fileInTheWay } from '../core/files.js';
 import { reportError, SelfoptError, unknownName } from '../core/errors.js';
 import { flagNumber, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT } from '../core/options.js';
 import { problems, getProblem } from '../problems/all.js';
@@ -53,6 +54,8 @@ const htmlOption = () => new Option('--html <file>', 'HTML report path (default:
   if (['0', 'false', 'no'].includes(v)) throw new SelfoptError(`--html ${v}`, 'command line', 'the report\'s file path; --no-html is the flag that turns the report off');
   if (['1', 'true', 'yes'].includes(v)) throw new SelfoptError(`--html ${v}`, 'command line', 'the report\'s file path; without --html the report is written beside the store (.selfopt/report.html)');
   if (existsSync(v) && statSync(v).isDirectory()) throw new SelfoptError(`--html ${v} is a directory`, 'command line', `the report's file path, such as ${join(v, 'report.html')}`);
+  const file = fileInTheWay(resolve(v));
+  if (file) throw new SelfoptError(`--html ${v} is under ${file}, a file`, 'command line', 'the report\'s file path, in a directory (made if missing)');
   return v;
 });
 
@@ -306,9 +309,8 @@ data
     // a file, or a directory at a dataset's path, failed after the build with a stack trace.
     for (const d of chosen) {
       const path = resolve(outDir, d.relPath);
-      let made = dirname(path); // nothing is made before a build succeeds
-      while (!existsSync(made)) made = dirname(made);
-      if (!statSync(made).isDirectory()) throw new SelfoptError(`cannot write ${d.relPath} under ${made}: it is a file`, 'selfopt data build, --data DIR else ./data', 'a directory the datasets can be written into (made if missing)');
+      const file = fileInTheWay(path); // nothing is made before a build succeeds
+      if (file) throw new SelfoptError(`cannot write ${d.relPath} under ${file}: it is a file`, 'selfopt data build, --data DIR else ./data', 'a directory the datasets can be written into (made if missing)');
       if (existsSync(path) && statSync(path).isDirectory()) throw new SelfoptError(`${path} is a directory`, `selfopt data build ${d.relPath}`, 'the dataset\'s file there, or nothing (move the directory away)');
     }
     // With `all`, a dataset whose source this machine lacks is reported and the others still built.

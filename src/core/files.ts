@@ -30,6 +30,16 @@ export function writeFileAtomic(path: string, data: string | Uint8Array | ((fd: 
 }
 
 /**
+ * The file on the way to `path` that stops its directory being made (`a/file/x` under a file
+ * `a/file`), or undefined. Checked before long work whose output would then fail to be written.
+ */
+export function fileInTheWay(path: string): string | undefined {
+  let dir = dirname(path);
+  while (!existsSync(dir)) dir = dirname(dir);
+  return statSync(dir).isDirectory() ? undefined : dir;
+}
+
+/**
  * What a user's input file holds, as a cell's config hash keeps it: its size and the SHA-256 of
  * its bytes (16 hex digits), read in 1 MiB pieces so a file of gigabytes is never held whole.
  * An instance read from the user's file puts this in its params, so `--resume` after the file

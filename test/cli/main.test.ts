@@ -1,7 +1,7 @@
 /** The command line's own checks, on the built CLI: each a few spawns of a second or so that stop before any work. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -238,4 +238,20 @@ test('worker --lock-seconds below 1 is one line (exit 2) before it connects: 0.0
     assert.equal(r.stderr, `selfopt: error: --lock-seconds ${v} (at command line); expected a number of seconds, at least 1 (the lock is renewed every half of it; BullMQ refused 0, and a shorter one lapsed while cells ran)\n`, v);
     assert.equal(r.status, 2, v);
   }
+});
+
+test('`--html FILE/report.html`, under a file, is refused with one line before any work: bench ran every cell, then failed with a stack trace (EEXIST) writing the report', () => {
+  const dir = tempDir('selfopt-cli-html-under-file-');
+  const file = join(dir, 'a-file');
+  writeFileSync(file, 'x');
+  const html = join(file, 'report.html');
+  for (const args of [
+    ['bench', 'index', '--quick', '--instances', 'lognormal_20K_uint64', '--solvers', 'binary-search', '--seeds', '1', '--store', join(dir, 'r.duckdb'), '--html', html],
+    ['report', '--store', join(dir, 'r.duckdb'), '--html', html],
+  ]) {
+    const r = selfopt(dir, ...args);
+    assert.equal(r.stderr, `selfopt: error: --html ${html} is under ${file}, a file (at command line); expected the report's file path, in a directory (made if missing)\n`, args.join(' '));
+    assert.equal(r.status, 2, args.join(' '));
+  }
+  assert.deepEqual(readdirSync(dir), ['a-file'], 'no store written');
 });
