@@ -22,6 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SelfoptError, errorMessage } from '../core/errors.js';
+import { fileInTheWay } from '../core/files.js';
 import type { Better, SolverKind } from '../core/problem.js';
 import { codeVersion, machineInfo } from '../core/version.js';
 import { close, inspect, notOurs, RESULT_COLUMNS, SCHEMA, type SchemaState } from './store-file.js';
@@ -147,7 +148,12 @@ export class ResultsStore {
     if (!exists && (opts.mustExist || readOnly)) {
       throw new SelfoptError('no results store here yet', abs, 'a results store written by `selfopt bench` (run a benchmark first, or pass --store)');
     }
-    if (!exists) mkdirSync(dirname(abs), { recursive: true });
+    if (!exists) {
+      // A path under a file (`--store notes.txt/r.duckdb`) was mkdir's stack trace (EEXIST).
+      const file = fileInTheWay(abs);
+      if (file) throw new SelfoptError(`the store's path is under ${file}, a file`, abs, 'a results store path in a directory (made if missing)');
+      mkdirSync(dirname(abs), { recursive: true });
+    }
     // The real path: two names (symlinks) of one store share one writer lock.
     const real = exists ? realpathSync(abs) : abs;
     if (openHere.has(real)) {
@@ -334,6 +340,8 @@ export class ResultsStore {
       if (format !== 'parquet' && format !== 'csv') throw new SelfoptError(`unknown export format '${String(format)}'`, 'exportTo', 'parquet or csv');
       const out = resolve(path);
       if (existsSync(out) && statSync(out).isDirectory()) throw new SelfoptError('the output path is a directory', out, 'a file path for the export (e.g. results.csv inside it)');
+      const file = fileInTheWay(out);
+      if (file) throw new SelfoptError(`the output path is under ${file}, a file`, out, 'a file path for the export, in a directory (made if missing)');
       mkdirSync(dirname(out), { recursive: true });
       const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
       const { where, params } = whereClause(filter);

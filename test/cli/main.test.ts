@@ -255,3 +255,22 @@ test('`--html FILE/report.html`, under a file, is refused with one line before a
   }
   assert.deepEqual(readdirSync(dir), ['a-file'], 'no store written');
 });
+
+test('a --store or results export --out under a file is one line (exit 2): each was a stack trace (EEXIST)', async () => {
+  const dir = tempDir('selfopt-cli-store-under-file-');
+  const file = join(dir, 'a-file');
+  writeFileSync(file, 'x');
+  const under = join(file, 'r.duckdb');
+  const bench = selfopt(dir, 'bench', 'partition', '--quick', '--instances', 'rgg_2k_k2', '--solvers', 'random', '--seeds', '1', '--store', under, '--no-html');
+  assert.equal(bench.stderr, `selfopt: error: the store's path is under ${file}, a file (at ${under}); expected a results store path in a directory (made if missing)\n`);
+  assert.equal(bench.status, 2);
+  const storePath = join(dir, 'r.duckdb');
+  const store = await ResultsStore.open(storePath);
+  const runId = await store.startRun({ command: 'bench chip', gridHash: 'c' });
+  await store.insertCell([row({ runId, problem: 'chip', instance: 'synth_h8_s40_1', solver: 'greedy', seed: 1, metric: 'proxy_cost', value: 0.8, unit: 'cost' })]);
+  await store.close();
+  const out = join(file, 'x.csv');
+  const exported = selfopt(dir, 'results', 'export', '--csv', '--store', storePath, '--out', out);
+  assert.equal(exported.stderr, `selfopt: error: the output path is under ${file}, a file (at ${out}); expected a file path for the export, in a directory (made if missing)\n`);
+  assert.equal(exported.status, 2);
+});
