@@ -15,7 +15,7 @@
  * them one at a time), and a committed cell is in DuckDB's write-ahead log whether the file is
  * then closed or not.
  */
-import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { closeSync, existsSync, linkSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { SelfoptError } from '../core/errors.js';
