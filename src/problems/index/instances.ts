@@ -6,7 +6,7 @@
  * keys, little-endian, sorted ascending. The key width comes from the file-name suffix:
  * `_uint32` (4 bytes per key; the header is still 8 bytes), `_uint64` or `_f64` (8 bytes).
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
 import { endianness } from 'node:os';
 import { SelfoptError } from '../../core/errors.js';
@@ -54,8 +54,7 @@ export function loadSosd(path: string): KeySet {
     throw new SelfoptError(`file is ${buf.length} bytes, too short for the 8-byte key count`, `${path}, byte 0`,
       'a little-endian uint64 key count, then the keys');
   }
-  // The count is read as two 32-bit words: no BigInt, exact up to 2^53.
-  const count = buf.readUInt32LE(0) + buf.readUInt32LE(4) * TWO32;
+  const count = headerCount(buf);
   const body = buf.length - 8;
   if (count > MAX_KEYS) {
     throw new SelfoptError(`key count ${count} in the header is absurd`, `${path}, byte 0 (header)`,
@@ -84,6 +83,25 @@ export function loadSosd(path: string): KeySet {
       `keys sorted ascending (duplicates allowed${type === 'f64' ? '; -0 before +0, as their bits order them' : ''})`);
   }
   return keys;
+}
+
+/** The key count of a SOSD header, read as two 32-bit words: no BigInt, exact up to 2^53. */
+function headerCount(header: Buffer): number {
+  return header.readUInt32LE(0) + header.readUInt32LE(4) * TWO32;
+}
+
+/**
+ * The key count a SOSD file's header announces, from its first 8 bytes alone (a file of 200M keys
+ * is not read), or undefined when the file is shorter than the header (loadSosd says why).
+ */
+export function sosdHeaderKeyCount(path: string): number | undefined {
+  const header = Buffer.alloc(8);
+  const fd = openSync(path, 'r');
+  try {
+    return readSync(fd, header, 0, 8, 0) === 8 ? headerCount(header) : undefined;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function decodeBody(buf: Buffer, type: KeyType, n: number, path: string): KeySet {

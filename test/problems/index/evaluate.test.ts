@@ -255,3 +255,22 @@ test("a user's key file carries its size and content hash, in the cell's config 
   assert.notEqual(a.contents, b.contents, 'same size, other bytes');
   assert.equal(indexProblem.resolveInstance('normal_10_uint64', ctx).contents, undefined, 'generated instances keep their hashes');
 });
+
+test("a user's key file that holds no keys is refused by its path before any cell; a file too short for the header is left to the loader", () => {
+  // An empty SOSD file (count 0) failed only in its first cell, with "cannot time lookups on an
+  // empty key set (at index problem evaluate, cell index/empty_uint64/...)", naming no file.
+  const root = tempDir('selfopt-index-empty-');
+  const ctx = { data: new DataPath({ env: {}, cwd: root }), quick: true };
+  const empty = join(root, 'empty_uint64');
+  writeSosd(empty, generateKeys({ dist: 'uniform_dense', n: 0, type: 'uint64', dup: 1, seed: 42 }));
+  assert.throws(() => indexProblem.resolveInstance(empty, ctx), (e: unknown) => {
+    assert.ok(e instanceof SelfoptError, String(e));
+    assert.equal(e.message, `key file ${empty} holds no keys (its header's key count is 0) (at --instances (problem index)); expected a SOSD key file with at least one key (lookups need a key to find)`);
+    return true;
+  });
+  // 0 bytes: no header to read here; loading it says what is wrong with the file, by its path.
+  const short = join(root, 'short_uint64');
+  writeFileSync(short, new Uint8Array(0));
+  const ref = indexProblem.resolveInstance(short, ctx);
+  assert.throws(() => indexProblem.load(ref), new RegExp(`file is 0 bytes, too short for the 8-byte key count \\(at ${short}, byte 0\\)`));
+});
