@@ -58,6 +58,12 @@ export interface BenchOptions {
 export interface PlannedProblem {
   problem: Problem;
   cells: Cell[];
+  /**
+   * The named pairs the grid leaves out (Solver.appliesTo): a solver given by --solvers or an
+   * instance given by --instances, each solver with the instances it does not apply to. runBench
+   * says them once, so that a row the user asked for does not vanish without a word.
+   */
+  leftOut: { solver: string; instances: string[] }[];
 }
 
 /**
@@ -115,11 +121,13 @@ export function planGrid(opts: BenchOptions): PlannedProblem[] {
         }
       }
     }
+    const leftOut = new Map<string, string[]>();
     for (const instance of refs)
       for (const solver of known)
         if (applies(solver, instance))
           for (let seed = 1; seed <= seedsOf(solver); seed++) cells.push({ problem: name, instance, solver, seed, quick: opts.quick, options: opts.options, data });
-    return { problem, cells };
+        else if (opts.solvers || opts.instances) leftOut.set(solver, [...leftOut.get(solver) ?? [], instance.id]);
+    return { problem, cells, leftOut: [...leftOut].map(([solver, instances]) => ({ solver, instances })) };
   });
   if (opts.solvers && plans.every((p) => p.cells.length === 0)) {
     const all = plans.flatMap((p) => p.problem.solvers.map((s) => s.info.name));
@@ -203,6 +211,12 @@ export async function runBench(opts: BenchOptions, store: ResultsStore, plans: P
   // Said before the cells run, not after: a run's figures should come from one code version.
   if (resumedFromCode !== undefined && todo.length > 0) {
     process.stderr.write(`selfopt: note: run ${runId} was started at code ${resumedFromCode}; this is ${version}. Each result row records the code that made it (selfopt results export); a fresh run keeps one version.\n`);
+  }
+  for (const { problem, leftOut } of plans) {
+    for (const { solver, instances } of leftOut) {
+      const info = problem.solvers.find((s) => s.info.name === solver)!.info;
+      process.stderr.write(`selfopt: note: solver ${problem.name}/${solver} does not apply to ${instances.length === 1 ? 'instance' : 'instances'} ${instances.join(', ')}: no cells there (${info.description})\n`);
+    }
   }
   const bar = opts.progress ? makeBar(todo.length) : undefined;
   let finished = 0;

@@ -12,7 +12,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SelfoptError } from '../../core/errors.js';
-import { formatMetisGraph, type PartitionInstance } from './instances.js';
+import { formatMetisGraph, graphFileHasNoEdges, type PartitionInstance } from './instances.js';
+import type { InstanceRef } from '../../core/problem.js';
+import { edgeCount } from '../../core/graph.js';
 import { imbalanceBound, type PartitionSolver } from './heuristics.js';
 import { inTempDir } from '../../core/files.js';
 import { findExecutable, peerListed, peerMissing, readToolOutput, runTool } from './peer.js';
@@ -40,6 +42,10 @@ export function parsePartFile(text: string, n: number, k: number, where: string)
 }
 
 export async function runGpmetis(inst: PartitionInstance, seed: number, ufactor = 30): Promise<Int32Array> {
+  // Said here too for a graph the grid could not see was edgeless (gpmetisApplies reads files only).
+  if (edgeCount(inst.graph) === 0) {
+    throw new SelfoptError(`graph ${inst.id} has no edges`, 'solver gpmetis', 'a graph with at least one edge (gpmetis 5.1 refuses others: "nedges must be positive")');
+  }
   const exe = findGpmetis();
   if (!exe) {
     throw peerMissing('gpmetis', 'SELFOPT_GPMETIS', 'METIS\'s gpmetis', 'metis');
@@ -54,13 +60,29 @@ export async function runGpmetis(inst: PartitionInstance, seed: number, ufactor 
   });
 }
 
+/** Files already read for appliesTo, by path and contents (the grid asks once per check). */
+const edgeless = new Map<string, boolean>();
+
+/**
+ * gpmetis 5.1 refuses a graph without edges ("nvtxs and nedges must be positive"): such a graph
+ * of the user's is no instance for it, so its cells are left out rather than failing the run
+ * (every generated and real graph has edges).
+ */
+function gpmetisApplies(ref: InstanceRef): boolean {
+  if (ref.source !== 'file' || !ref.path) return true;
+  const key = `${ref.path}\0${ref.contents ?? ''}`;
+  if (!edgeless.has(key)) edgeless.set(key, graphFileHasNoEdges(ref.path, ref.params['format'] === 'snap' ? 'snap' : 'metis'));
+  return !edgeless.get(key);
+}
+
 export const gpmetisSolver: PartitionSolver = {
   info: {
     name: 'gpmetis',
     kind: 'peer',
-    description: 'METIS 5 gpmetis (k-way, -ufactor=30 or (ub - 1) x 1000 with --opt ub, seeded), as a subprocess on a temp .graph file',
+    description: 'METIS 5 gpmetis (k-way, -ufactor=30 or (ub - 1) x 1000 with --opt ub, seeded), as a subprocess on a temp .graph file; graphs with edges only (gpmetis refuses the others)',
     reference: 'Karypis & Kumar, METIS 5.1 (Debian package metis)',
   },
+  appliesTo: gpmetisApplies,
   // METIS's ufactor is the allowed imbalance in thousandths: ub 1.03 is 30. At least 1: gpmetis 5.1
   // fails with -ufactor=0 ("Could not find pointer ... in mcore").
   solve: (inst, ctx) => runGpmetis(inst, ctx.seed, Math.max(1, Math.round((imbalanceBound(ctx.options) - 1) * 1000))),

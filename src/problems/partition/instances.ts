@@ -294,6 +294,34 @@ export function loadSnapEdgeList(path: string): CsrGraph {
   return parseSnapEdgeList(readText(path, 'SNAP edge list'), path);
 }
 
+/**
+ * Whether a graph file has no edges, read no further than tells: a METIS file's header gives its
+ * edge count; a SNAP edge list has an edge at its first line of two distinct ids. A file the
+ * loader would refuse (unreadable, a malformed line) counts as having edges here: its cells say
+ * what is wrong with it.
+ */
+export function graphFileHasNoEdges(path: string, format: 'metis' | 'snap'): boolean {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return false;
+  }
+  const comment = format === 'metis' ? '%' : '#';
+  for (let start = 0; start < text.length;) {
+    const end = text.indexOf('\n', start);
+    const line = text.slice(start, end < 0 ? text.length : end).trim();
+    start = end < 0 ? text.length : end + 1;
+    if (line === '' || line.startsWith(comment)) continue;
+    const f = line.split(/\s+/);
+    if (!/^\d+$/.test(f[1] ?? '') || !/^\d+$/.test(f[0]!)) return false;
+    // METIS: the first such line is the header "n m ..."; SNAP: a self-loop is dropped, read on.
+    if (format === 'metis') return Number(f[1]) === 0;
+    if (Number(f[0]) !== Number(f[1])) return false;
+  }
+  return format === 'snap';
+}
+
 export function loadVertexLabels(path: string, n: number): Int32Array {
   return parseVertexLabels(readText(path, 'label file'), n, path);
 }

@@ -8,6 +8,13 @@ import { findScotch, formatScotchGraph, parseScotchMapping, scotchListed, scotch
 import { gpmetisListed, gpmetisSolver } from '../../../src/problems/partition/gpmetis.js';
 import { SelfoptError } from '../../../src/core/errors.js';
 import { partitionProblem } from '../../../src/problems/partition/index.js';
+import { graphFileHasNoEdges } from '../../../src/problems/partition/instances.js';
+import { planGrid, runBench } from '../../../src/bench/runner.js';
+import { ResultsStore } from '../../../src/bench/store.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { benchOptions } from '../../bench/fixtures.js';
+import { tempDir } from '../../tmp.js';
 
 test('Scotch graph format: header, flags, weight before each neighbour', () => {
   // path 0-1-2 with edge weights 3 and 1, vertex 2 weighing 5
@@ -77,4 +84,51 @@ test('a peer path in $SELFOPT_GPMETIS or $SELFOPT_SCOTCH that is no executable i
       if (v === undefined) delete process.env[name]; else process.env[name] = v;
     }
   }
+});
+
+test("gpmetis is no peer for a graph without edges: a user's such file leaves its gpmetis cells out, said once, and the run and --resume finish", async (t) => {
+  // gpmetis 5.1 refuses it ("nvtxs:6 and nedges:0 must be positive"): a default bench on such a
+  // file stopped at its gpmetis cell, and --resume stopped there again.
+  const dir = tempDir('selfopt-edgeless-');
+  const files = {
+    metis: join(dir, 'isolated.graph'), snap: join(dir, 'loops.txt'), edges: join(dir, 'path.graph'),
+    snapEdges: join(dir, 'edge.txt'), bad: join(dir, 'bad.graph'),
+  };
+  writeFileSync(files.metis, '% six isolated vertices\n\n6 0\n\n\n\n\n\n\n');
+  writeFileSync(files.snap, '# only self-loops\n0 0\r\n1 1\n2 2\n');
+  writeFileSync(files.edges, '3 2\n2\n1 3\n2\n');
+  writeFileSync(files.snapEdges, '# one edge after a self-loop\n1 1\n1 2\n');
+  writeFileSync(files.bad, 'x y\n');
+  assert.equal(graphFileHasNoEdges(files.metis, 'metis'), true);
+  assert.equal(graphFileHasNoEdges(files.snap, 'snap'), true);
+  assert.equal(graphFileHasNoEdges(files.edges, 'metis'), false);
+  assert.equal(graphFileHasNoEdges(files.snapEdges, 'snap'), false);
+  assert.equal(graphFileHasNoEdges(files.bad, 'metis'), false, "a malformed file is the loader's to describe");
+  // A graph the grid could not check is refused by the solver in words, before any process runs.
+  const ctx = { seed: 1, rng: new Rng(1), quick: true, options: {} };
+  const isolated: PartitionInstance = { id: 'isolated_k2', name: 'isolated', graph: graphFromEdges(6, [], []), k: 2 };
+  await assert.rejects(async () => gpmetisSolver.solve(isolated, ctx), /^SelfoptError: graph isolated_k2 has no edges \(at solver gpmetis\); expected a graph with at least one edge/);
+
+  if (!partitionProblem.solvers.includes(gpmetisSolver)) { t.skip('gpmetis not installed'); return; }
+  const opts = benchOptions({ problems: ['partition'], instances: [`${files.metis}_k2`, `${files.snap}_k2`, `${files.edges}_k2`], solvers: ['multilevel', 'gpmetis'], seeds: 1 });
+  const plan = planGrid(opts)[0]!;
+  assert.deepEqual(plan.cells.map((c) => `${c.instance.id} ${c.solver}`),
+    ['isolated.graph_k2 multilevel', 'loops.txt_k2 multilevel', 'path.graph_k2 multilevel', 'path.graph_k2 gpmetis']);
+  assert.deepEqual(plan.leftOut, [{ solver: 'gpmetis', instances: ['isolated.graph_k2', 'loops.txt_k2'] }]);
+  const store = await ResultsStore.open(join(dir, 'r.duckdb'));
+  const writes: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string) => (writes.push(String(chunk)), true)) as typeof process.stderr.write;
+  try {
+    const first = await runBench(opts, store);
+    assert.deepEqual([first.total, first.ran], [4, 4]);
+    const resumed = await runBench({ ...opts, resume: true }, store);
+    assert.deepEqual([resumed.runId, resumed.ran, resumed.skipped], [first.runId, 0, 4]);
+  } finally {
+    process.stderr.write = write;
+    await store.close();
+  }
+  const notes = writes.filter((w) => w.includes('does not apply'));
+  assert.equal(notes.length, 2, 'once per run');
+  assert.match(notes[0]!, /^selfopt: note: solver partition\/gpmetis does not apply to instances isolated\.graph_k2, loops\.txt_k2: no cells there \(.*graphs with edges only/);
 });
