@@ -317,16 +317,22 @@ export async function trainGap(graphs: CsrGraph[], budget: TrainBudget, ctx: Tra
   }
 
   // The training family: the given graphs and fresh generated ones (seeds from the training Rng,
-  // never the test instances' seed 42), each prepared once.
+  // never the test instances' seed 42), each prepared once. Made anew by every run (nothing of it
+  // is saved), so a stop while making it returns between its parts (a graph made, its features,
+  // each coarsened copy): with large gap.maxVertices (millions of vertices a graph) it takes
+  // minutes, and a stop was heard only at the first training step.
   const famRng = ctx.rng.split('family');
   const pool: GapGraph[] = graphs.map((g, i) => prepareGraph(g, famRng.split(`given${i}`)));
   for (const kind of FAMILIES) {
     for (let i = 0; i < cfg.graphsPerFamily; i++) {
+      if (await stopRequested(ctx)) return net;
       const n = cfg.minVertices + famRng.int(Math.max(1, cfg.maxVertices - cfg.minVertices + 1));
       const { graph } = generateGraph({ kind, n, seed: 1000 + famRng.int(1 << 30) });
+      if (await stopRequested(ctx)) return net;
       pool.push(prepareGraph(graph, famRng.split(`${kind}${i}`)));
       // Coarsened as inference coarsens (multilevel bisection stops near 100 vertices): to 40-400.
       for (let c = 0; c < cfg.coarsenedCopies; c++) {
+        if (await stopRequested(ctx)) return net;
         const lo = 40, hi = 400;
         const h = coarsenHierarchy(graph, lo + famRng.int(hi - lo + 1), famRng.split(`${kind}${i}c${c}`));
         pool.push(prepareGraph(h.graphs[h.graphs.length - 1]!, famRng.split(`${kind}${i}c${c}f`)));

@@ -160,3 +160,24 @@ test('GAP training sizes: gap.minVertices above gap.maxVertices is refused, not 
   assert.throws(() => gapConfig({ 'gap.minVertices': '500', 'gap.maxVertices': '200' }), SelfoptError);
   assert.equal(gapConfig({ 'gap.minVertices': '200', 'gap.maxVertices': '200' }).maxVertices, 200);
 });
+
+test('GAP: a stop while the training graphs are made is heard between graphs, before any step', async () => {
+  // The pool (5 families x gap.graphsPerFamily generated graphs) was made without a turn of the
+  // event loop: with a large gap.maxVertices, SIGTERM waited minutes for the first training step.
+  const dir = mkdtempSync(join(tmpdir(), 'selfopt-gap-stop-'));
+  try {
+    // Aborted from its third look on: looks before the first graph is made and before its features,
+    // then the stop is heard before the second graph.
+    let looks = 0;
+    const signal = { get aborted() { return ++looks >= 3; } } as AbortSignal;
+    let steps = 0;
+    const out = join(dir, 'gap.ckpt');
+    const ctx = { seed: 3, rng: new Rng(3), quick: true, options: {}, stateDir: dir, out, command: 'test', log: () => { steps++; }, progress: () => {}, signal };
+    await trainGap([], { steps: 5 }, ctx, { ...GAP_DEFAULTS, hidden: 8, graphsPerFamily: 2, coarsenedCopies: 0, minVertices: 60, maxVertices: 80 });
+    assert.equal(looks, 3);
+    assert.equal(steps, 0, 'no training step after the stop');
+    assert.equal(existsSync(out), false, 'no checkpoint written');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
