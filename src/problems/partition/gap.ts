@@ -59,7 +59,7 @@ import {
   saveCheckpoint, softmax, square, sub, sum, tensor, tidy, add, type AdamState, type Tensor,
 } from '../../learn/index.js';
 import type { PartitionInstance } from './instances.js';
-import { generateGraph, type GeneratedSpec } from './instances.js';
+import { GENERATED_MAX_N, generateGraph, type GeneratedSpec } from './instances.js';
 import { DEFAULT_SPECTRAL, balancedSplit, fiedlerVector, type SpectralConfig } from './spectral.js';
 import { DEFAULT_MULTILEVEL, coarsenHierarchy, inducedSubgraph, kwayVcycle, multilevelPartition } from './multilevel.js';
 import { Fm } from './fm.js';
@@ -106,10 +106,14 @@ export const GAP_DEFAULTS: GapConfig = {
 /** The settings GAP's inference reads (a bench's); the others shape the network or its training, which a checkpoint fixes. */
 export const GAP_INFERENCE_FIELDS: readonly (keyof GapConfig)[] = ['multilevel', 'vcycles', 'samples', 'bisectionTries'];
 
+const TRAINING_VERTICES: FieldRule = { int: true, min: 2, max: GENERATED_MAX_N, expected: `an integer in [2, ${GENERATED_MAX_N}] (a generated graph's vertex count)` };
+
 /** What each field of GAP's settings takes (configOption). */
 const GAP_RULES: Record<keyof GapConfig, FieldRule> = {
   hidden: countFrom(1), layers: countFrom(1), learningRate: NON_NEGATIVE, balanceWeight: NON_NEGATIVE, graphsPerFamily: countFrom(0),
-  coarsenedCopies: countFrom(0), minVertices: countFrom(2), maxVertices: countFrom(2), unevenShareProb: PROBABILITY,
+  // Training graphs are generated as rgg_<n> and the others are: at most GENERATED_MAX_N vertices (a
+  // larger n failed in the generator with a RangeError, or ran the machine out of memory).
+  coarsenedCopies: countFrom(0), minVertices: TRAINING_VERTICES, maxVertices: TRAINING_VERTICES, unevenShareProb: PROBABILITY,
   saveEverySeconds: NON_NEGATIVE, multilevel: { oneOf: [0, 1], expected: '1 (each bisection multilevel) or 0 (GAP on the whole graph)' },
   vcycles: countFrom(0), samples: countFrom(0), bisectionTries: countFrom(1),
 };

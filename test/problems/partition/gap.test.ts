@@ -159,6 +159,12 @@ test('GAP training sizes: gap.minVertices above gap.maxVertices is refused, not 
   assert.throws(() => gapConfig({ 'gap.minVertices': '5000' }), /gap\.minVertices 5000 is above gap\.maxVertices 3000 \(at --opt gap\.minVertices, gap\.maxVertices\)/);
   assert.throws(() => gapConfig({ 'gap.minVertices': '500', 'gap.maxVertices': '200' }), SelfoptError);
   assert.equal(gapConfig({ 'gap.minVertices': '200', 'gap.maxVertices': '200' }).maxVertices, 200);
+  // Above the generators' 10,000,000 vertices: a RangeError and a stack trace (exit 1) from the
+  // first training graph, or a machine out of memory; refused before training, by the option.
+  assert.throws(() => gapConfig({ 'gap.maxVertices': '1000000000000' }),
+    /^SelfoptError: option gap\.maxVertices=1000000000000 is out of range \(at --opt gap\.maxVertices\); expected an integer in \[2, 10000000\] \(a generated graph's vertex count\)$/);
+  assert.throws(() => gapConfig({ 'gap.minVertices': '20000000', 'gap.maxVertices': '30000000' }), /option gap\.minVertices=20000000 is out of range/);
+  assert.equal(gapConfig({ 'gap.maxVertices': '10000000' }).maxVertices, 10_000_000);
 });
 
 test('GAP: a stop while the training graphs are made is heard between graphs, before any step', async () => {
