@@ -101,7 +101,9 @@ export class ResultsStore {
   /** The connection of the statement running now (set by `serial`). */
   private conn!: DuckDBConnection;
   private readonly runCache = new Map<string, { codeVersion: string; machine: string }>();
+  /** Set when close() is called: later statements are refused. */
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   private constructor(
     readonly path: string,
@@ -334,14 +336,19 @@ export class ResultsStore {
     });
   }
 
-  /** Waits for pending writes, checkpoints and releases the file. Safe to call twice. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    await this.queue.catch(() => undefined);
+  /**
+   * Waits for the statements already asked for, checkpoints and releases the file. A statement
+   * asked for once close has begun is refused: run after it, it took DuckDB's lock back and kept
+   * it (no idle release on a closed store), shutting readers out. Safe to call twice.
+   */
+  close(): Promise<void> {
     this.closed = true;
-    openHere.delete(this.key);
-    this.lease.release();
-    if (this.writerLock) dropWriterLock(this.writerLock);
+    this.closing ??= this.queue.catch(() => undefined).then(() => {
+      openHere.delete(this.key);
+      this.lease.release();
+      if (this.writerLock) dropWriterLock(this.writerLock);
+    });
+    return this.closing;
   }
 
   /** Whether this store holds DuckDB's lock on its file now (a writer lets it go when idle). */
@@ -353,9 +360,9 @@ export class ResultsStore {
 
   /** One statement at a time on the one connection: callers may fire cells concurrently. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new SelfoptError('the results store is closed', this.path, 'an open store'));
     this.pending++;
     const next = this.queue.then(async () => {
-      if (this.closed) throw new SelfoptError('the results store is closed', this.path, 'an open store');
       this.conn = await this.lease.conn();
       return fn();
     }).finally(() => {

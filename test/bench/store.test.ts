@@ -318,6 +318,27 @@ describe('ResultsStore', () => {
     }
   });
 
+  test('a statement asked for after close() began is refused, and the closed store holds no lock on the file', async () => {
+    const path = fresh();
+    const store = await ResultsStore.open(path);
+    const runId = await store.startRun({ command: 'bench', gridHash: 'g' });
+    const before = store.insertCell(cell(runId, 'pgm', 1));
+    const closing = store.close();
+    // It ran after the close on a closed connection (a raw driver error), or, with the file let
+    // go, took DuckDB's lock back and kept it after the close.
+    await rejectsSelfopt(store.insertCell(cell(runId, 'pgm', 2)), /the results store is closed/);
+    await before;
+    await closing;
+    assert.equal(store.holdingFile, false);
+    assert.ok(!existsSync(`${path}.writer`));
+    const reader = await ResultsStore.open(path, { readOnly: true });
+    try {
+      assert.deepEqual([...new Set((await reader.rows()).map((r) => r.seed))], [1], 'the cell asked for before close() is written');
+    } finally {
+      await reader.close();
+    }
+  });
+
   test('a store moved away while a run writes to it: one clear error, and no new store where it was', async () => {
     const path = fresh();
     const store = await ResultsStore.open(path);
