@@ -18,7 +18,8 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { closeSync, existsSync, linkSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { SelfoptError } from '../core/errors.js';
+import { dirname, join } from 'node:path';
+import { SelfoptError, errorMessage } from '../core/errors.js';
 import { processAlive } from '../core/files.js';
 import { close, connect, StoreBusyError } from './store-file.js';
 
@@ -180,21 +181,29 @@ export function dropWriterLock(path: string): void {
   rmSync(path, { force: true });
 }
 
-/** Creates the lock whole or not at all: written to a private file, then hard-linked into place. */
+/**
+ * Creates the lock whole or not at all: written to a private file, then hard-linked into place.
+ * The private file's name is short, so a store whose own name is near the file-name limit still
+ * gets its lock. A lock that cannot be made (a read-only directory) is one SelfoptError.
+ */
 function tryCreate(path: string, body: string): boolean {
-  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}`;
-  const fd = openSync(tmp, 'wx');
+  const tmp = join(dirname(path), `.selfopt-writer.${process.pid}.${Math.random().toString(36).slice(2)}`);
   try {
-    writeSync(fd, body);
-  } finally {
-    closeSync(fd);
-  }
-  try {
+    const fd = openSync(tmp, 'wx');
+    try {
+      writeSync(fd, body);
+    } finally {
+      closeSync(fd);
+    }
     linkSync(tmp, path);
     return true;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    const expected = code === 'ENAMETOOLONG' ? 'a store file name short enough to take the suffix .writer (248 characters at most)'
+      : 'a directory this user can write: a bench keeps <store>.writer and DuckDB\'s log beside the store (`selfopt report` and the dashboard read a store on a read-only directory)';
+    // The message without the private file's name, which would only confuse.
+    throw new SelfoptError(`cannot create the store's writer lock ${path} (${errorMessage(e).replace(/,.*$/s, '')})`, dirname(path), expected);
   } finally {
     rmSync(tmp, { force: true });
   }

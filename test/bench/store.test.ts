@@ -360,6 +360,18 @@ describe('ResultsStore', () => {
     }
   });
 
+  test('a store name near the file-name limit gets its writer lock; one too long for the lock is one clear error', async () => {
+    // 244 + '.writer' fits in 255 bytes; the lock's private file (named <lock>.<pid>.<random>) did not.
+    const fits = join(dirname(fresh()), `${'r'.repeat(236)}.duckdb`);
+    const store = await ResultsStore.open(fits);
+    await store.startRun({ command: 'bench', gridHash: 'g' });
+    await store.close();
+    // 250 + '.writer' does not fit: it was a raw ENAMETOOLONG with a stack trace.
+    const tooLong = join(dirname(fresh()), `${'r'.repeat(242)}.duckdb`);
+    await rejectsSelfopt(ResultsStore.open(tooLong), /cannot create the store's writer lock .*ENAMETOOLONG.*expected a store file name short enough/);
+    assert.deepEqual(readdirSync(dirname(tooLong)), [], 'nothing left beside the store');
+  });
+
   test('a writer lock cut short (unparseable) or left by a dead process is taken over', async () => {
     for (const body of ['{"pid": 12', JSON.stringify({ pid: 2 ** 31 - 2, host: hostname(), start: null })]) {
       const path = fresh();
