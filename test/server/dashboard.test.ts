@@ -459,3 +459,40 @@ test('in headless Chromium: an unfinished run on screen is read again and redraw
     assert.deepEqual(errors, []);
   });
 });
+
+test('in headless Chromium: a summary read of the unfinished run that fails is said, and the next tick reads it again (the page stopped reading)', { skip: skipBrowser, timeout: 120_000 }, async () => {
+  await inChromium(async (page, errors) => {
+    const realRuns = (await getJson('api/runs')).body as any[];
+    const real = (await getJson('api/summary?problem=partition')).body;
+    const full = real.run.cells as number;
+    let cells = full - 4;
+    const asNow = (r: any) => (r.runId === runId ? { ...r, cells, finishedAt: null } : r);
+    let summaryReads = 0;
+    let busy = false;
+    await page.route('**/api/runs', (r) => r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(realRuns.map(asNow)) }));
+    await page.route('**/api/summary?problem=partition*', (r) => {
+      summaryReads++;
+      if (busy) return r.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: { code: 'store_busy', message: 'the results store is in use by another process (PID 4242)' } }) });
+      r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ ...real, run: asNow(real.run) }) });
+    });
+    await page.clock.install();
+    await page.goto(`${base}#problem=partition`);
+    await page.waitForSelector('#live');
+
+    // The run gained cells, but the summary read fails (a store held by another program).
+    cells = full - 2;
+    busy = true;
+    await page.clock.runFor(10_000);
+    await page.waitForSelector('#status.error');
+    assert.match((await page.textContent('#status'))!, /PID 4242.*reading the unfinished run again in 10 s/);
+    assert.equal(summaryReads, 2);
+
+    // The store is free again: the next tick reads the run and draws it.
+    busy = false;
+    await page.clock.runFor(10_000);
+    await page.locator('#run .sub', { hasText: `· ${full - 2} cells · unfinished` }).waitFor({ timeout: 5_000 });
+    assert.equal(summaryReads, 3);
+    assert.equal(await page.textContent('#status'), '');
+    assert.deepEqual(errors, []);
+  });
+});

@@ -177,6 +177,9 @@ async function refreshLive(): Promise<void> {
     if (changed && loaded === shown) loaded = undefined;
     await render();
   } catch (e) {
+    // The summary read failed after the run on screen was marked stale: without it back,
+    // scheduleLive saw nothing loaded and the page never read the run again.
+    loaded ??= shown;
     status(`${e instanceof Error ? e.message : String(e)} (reading the unfinished run again in ${LIVE_MS / 1000} s)`, true);
     scheduleLive();
   }
