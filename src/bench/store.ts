@@ -126,7 +126,12 @@ export class ResultsStore {
       // A path under a file (`--store notes.txt/r.duckdb`) was mkdir's stack trace (EEXIST).
       const file = fileInTheWay(abs);
       if (file) throw new SelfoptError(`the store's path is under ${file}, a file`, abs, 'a results store path in a directory (made if missing)');
-      mkdirSync(dirname(abs), { recursive: true });
+      try {
+        mkdirSync(dirname(abs), { recursive: true });
+      } catch (e) {
+        // A directory this user cannot write (EACCES).
+        throw new SelfoptError(`cannot create the store's directory ${dirname(abs)} (${errorMessage(e).replace(/,.*$/s, '')})`, abs, 'a --store path whose directories are directories this user can write');
+      }
     }
     // The real path: two names (symlinks) of one store share one writer lock.
     const real = exists ? realpathSync(abs) : abs;

@@ -360,6 +360,14 @@ describe('ResultsStore', () => {
     }
   });
 
+  test("a store path through a file (where a directory should be) is one clear error, not a raw EEXIST", async () => {
+    const file = join(dirname(fresh()), 'notes.txt');
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, 'not a directory');
+    await rejectsSelfopt(ResultsStore.open(join(file, 'results.duckdb')), /the store's path is under .*notes\.txt, a file .*expected a results store path in a directory/);
+    assert.equal(readFileSync(file, 'utf8'), 'not a directory');
+  });
+
   test('a store name near the file-name limit gets its writer lock; one too long for the lock is one clear error', async () => {
     // 244 + '.writer' fits in 255 bytes; the lock's private file (named <lock>.<pid>.<random>) did not.
     const fits = join(dirname(fresh()), `${'r'.repeat(236)}.duckdb`);
