@@ -230,16 +230,24 @@ function alive(o: LockOwner): boolean {
   // Another machine's process (a store on a shared disk) cannot be asked: taken to be running.
   if (o.host !== hostname()) return true;
   if (!processAlive(o.pid)) return false;
-  const start = processStart(o.pid);
-  return o.start === null || start === null || start === o.start;
+  const stat = procStat(o.pid);
+  // A killed bench whose parent has not reaped it (a script that never waits) is a zombie:
+  // signalling it succeeds, but it holds nothing.
+  if (stat?.state === 'Z' || stat?.state === 'X') return false;
+  return o.start === null || stat === null || stat.start === o.start;
 }
 
-/** Field 22 of /proc/<pid>/stat (start time); null where there is no /proc. */
 function processStart(pid: number): string | null {
+  return procStat(pid)?.start ?? null;
+}
+
+/** Fields 3 (state) and 22 (start time) of /proc/<pid>/stat; null where there is no /proc. */
+function procStat(pid: number): { state: string; start: string } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may hold spaces and parentheses: count from after its last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields.length > 19 ? { state: fields[0]!, start: fields[19]! } : null;
   } catch {
     return null;
   }

@@ -380,6 +380,30 @@ describe('ResultsStore', () => {
     assert.deepEqual(readdirSync(dirname(tooLong)), [], 'nothing left beside the store');
   });
 
+  test('a writer lock left by a killed bench its parent has not reaped (a zombie) is taken over', { skip: !existsSync('/proc/self/stat') && 'no /proc' }, async () => {
+    // sh starts a child that exits at once, then becomes `sleep`, which never waits for it.
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const pid = Number(await new Promise<string>((res) => parent.stdout.once('data', (d) => res(String(d)))));
+      // Fields 3 on of /proc/<pid>/stat: state, ..., start time (22).
+      const fields = () => {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      };
+      while (fields()[0] !== 'Z') await new Promise((r) => setTimeout(r, 10));
+      const start = fields()[19];
+      const path = fresh();
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(`${path}.writer`, JSON.stringify({ pid, host: hostname(), start }));
+      // It waited BUSY_WAIT_MS, then said the store was in use by the zombie's PID.
+      const store = await ResultsStore.open(path);
+      assert.equal(JSON.parse(readFileSync(`${path}.writer`, 'utf8')).pid, process.pid);
+      await store.close();
+    } finally {
+      parent.kill();
+    }
+  });
+
   test('a writer lock cut short (unparseable) or left by a dead process is taken over', async () => {
     for (const body of ['{"pid": 12', JSON.stringify({ pid: 2 ** 31 - 2, host: hostname(), start: null })]) {
       const path = fresh();
