@@ -166,7 +166,7 @@ program
     if (o.problem) getProblem(o.problem, '--problem');
     const store = await ResultsStore.open(resolve(o.store), { readOnly: true });
     try {
-      const reports = await printReport(store, { runId: o.run, problems: o.problem ? [o.problem] : problems.map((p) => p.name), json: o.json === true });
+      const reports = await printReport(store, { runId: o.run, problems: o.problem ? [o.problem] : problems.map((p) => p.name), json: o.json === true, afterRead: () => store.close() });
       if (o.html !== false) console.error(`HTML report: ${await writeReport(reports, reportPath(o.html, o.store), store.path)}`);
     } finally {
       await store.close();

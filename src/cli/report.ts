@@ -18,18 +18,19 @@ export interface ProblemReport {
  * Summarizes each problem from one run (`runId`) or, without one, from the latest run that
  * recorded it; prints tables or JSON. JSON is one object for one problem and an array for several.
  */
-export async function printReport(store: ResultsStore, opts: { runId?: string; problems: string[]; json: boolean }): Promise<ProblemReport[]> {
+export async function printReport(store: ResultsStore, opts: { runId?: string; problems: string[]; json: boolean; afterRead?: () => Promise<void> }): Promise<ProblemReport[]> {
   const runs = await store.runs();
   if (opts.runId) requireRun(store, runs, opts.runId);
-  const reports: ProblemReport[] = [];
+  const read: { name: string; run: RunMeta; rows: Awaited<ReturnType<ResultsStore['rows']>> }[] = [];
   for (const name of opts.problems) {
-    const problem = getProblem(name);
     const run = opts.runId ? runs.find((r) => r.runId === opts.runId)! : await store.latestRun(name);
     if (!run || !run.problems.includes(name)) continue;
-    const rows = await store.rows({ runId: run.runId, problem: name });
-    const summary = summarizeProblem(problem, rows);
-    reports.push({ summary, run });
+    read.push({ name, run, rows: await store.rows({ runId: run.runId, problem: name }) });
   }
+  // Everything is read: a reader lets the store go before the summaries (seconds of bootstrap on
+  // a big run), so a bench writing it does not wait for them.
+  await opts.afterRead?.();
+  const reports: ProblemReport[] = read.map(({ name, run, rows }) => ({ summary: summarizeProblem(getProblem(name), rows), run }));
   if (reports.length === 0) {
     throw new SelfoptError('no recorded results for ' + opts.problems.join(', '), store.path, 'a run that recorded them: run `selfopt bench` first');
   }

@@ -113,16 +113,18 @@ export class Dashboard {
         const name = q('problem');
         if (!name) throw new BadRequest('no problem given', '/api/summary', '?problem=NAME');
         const problem = getProblem(name, '?problem');
-        return this.withStore(async (store) => {
+        const { run, rows } = await this.withStore(async (store) => {
           const runId = q('run');
           const run = runId ? (await store.runs()).find((r) => r.runId === runId) : await store.latestRun(name);
           if (!run) throw new SelfoptError(runId ? `no run '${runId}'` : `no recorded run of ${name}`, store.path, 'a run recorded by `selfopt bench`');
           // A run named in ?run= that recorded other problems was answered 200 with summary null, as if it were a run of this one.
           if (!run.problems.includes(name)) throw new SelfoptError(`run '${run.runId}' recorded no results of ${name} (it recorded: ${run.problems.join(', ') || 'nothing'})`, store.path, `a run of ${name} (/api/runs lists each run's problems)`);
-          const rows = await store.rows({ runId: run.runId, problem: name });
-          const pictures = loadPictures(this.opts.store, run.runId, name, problem.solvers.map((s) => s.info.name));
-          return { run, summary: summarizeProblem(problem, rows), pictures };
+          return { run, rows: await store.rows({ runId: run.runId, problem: name }) };
         });
+        // Summarised with the store closed: the bootstrap takes seconds on a big run, and a bench
+        // writing the store waits for the file while a reader holds it.
+        const pictures = loadPictures(this.opts.store, run.runId, name, problem.solvers.map((s) => s.info.name));
+        return { run, summary: summarizeProblem(problem, rows), pictures };
       }
       case '/api/curves': {
         // An unknown problem is named, as /api/summary names it; it was an empty list, like a problem with no training logs.

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { tempDir } from '../tmp.js';
 import { ResultsStore } from '../../src/bench/store.js';
 import { row } from '../bench/fixtures.js';
-import { followHint } from '../../src/cli/report.js';
+import { followHint, printReport } from '../../src/cli/report.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -273,4 +273,20 @@ test('a --store or results export --out under a file is one line (exit 2): each 
   const exported = selfopt(dir, 'results', 'export', '--csv', '--store', storePath, '--out', out);
   assert.equal(exported.stderr, `selfopt: error: the output path is under ${file}, a file (at ${out}); expected a file path for the export, in a directory (made if missing)\n`);
   assert.equal(exported.status, 2);
+});
+
+test('report reads everything, then lets the store go before the summaries, so a bench writing the store does not wait on them', async () => {
+  const dir = tempDir('selfopt-cli-report-');
+  const path = join(dir, 'r.duckdb');
+  const r = selfopt(dir, 'bench', 'index', '--quick', '--instances', 'uniform_dense_10K_uint32', '--solvers', 'binary-search,pgm', '--seeds', '2', '--store', path, '--no-html');
+  assert.equal(r.status, 0, r.stderr);
+  const store = await ResultsStore.open(path, { readOnly: true });
+  let released = 0;
+  try {
+    const reports = await printReport(store, { problems: ['index', 'partition'], json: true, afterRead: async () => { released++; await store.close(); } });
+    assert.equal(released, 1);
+    assert.deepEqual(reports.map((x) => x.summary.meta.solvers.map((s) => s.name).sort()), [['binary-search', 'pgm']]);
+  } finally {
+    await store.close();
+  }
 });
