@@ -180,7 +180,7 @@ async function refreshLive(): Promise<void> {
     // The summary read failed after the run on screen was marked stale: without it back,
     // scheduleLive saw nothing loaded and the page never read the run again.
     loaded ??= shown;
-    status(`${e instanceof Error ? e.message : String(e)} (reading the unfinished run again in ${LIVE_MS / 1000} s)`, true);
+    status(`${e instanceof Error ? e.message : String(e)} (reading ${shown.run.finishedAt ? 'the runs' : 'the unfinished run'} again in ${LIVE_MS / 1000} s)`, true);
     scheduleLive();
   }
 }
