@@ -466,10 +466,14 @@ test('in headless Chromium: a summary read of the unfinished run that fails is s
     const real = (await getJson('api/summary?problem=partition')).body;
     const full = real.run.cells as number;
     let cells = full - 4;
-    const asNow = (r: any) => (r.runId === runId ? { ...r, cells, finishedAt: null } : r);
+    let finishedAt: string | null = null;
+    const asNow = (r: any) => (r.runId === runId ? { ...r, cells, finishedAt } : r);
     let summaryReads = 0;
     let busy = false;
-    await page.route('**/api/runs', (r) => r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(realRuns.map(asNow)) }));
+    let runsBusy = false;
+    await page.route('**/api/runs', (r) => runsBusy
+      ? r.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: { code: 'store_busy', message: 'the results store is in use by another process (PID 4242)' } }) })
+      : r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(realRuns.map(asNow)) }));
     await page.route('**/api/summary?problem=partition*', (r) => {
       summaryReads++;
       if (busy) return r.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: { code: 'store_busy', message: 'the results store is in use by another process (PID 4242)' } }) });
@@ -493,6 +497,16 @@ test('in headless Chromium: a summary read of the unfinished run that fails is s
     await page.locator('#run .sub', { hasText: `· ${full - 2} cells · unfinished` }).waitFor({ timeout: 5_000 });
     assert.equal(summaryReads, 3);
     assert.equal(await page.textContent('#status'), '');
+
+    // Finished, and still the latest: the page goes on reading the runs (for a newer one), and a
+    // failed read says that, not 'the unfinished run'.
+    finishedAt = new Date(0).toISOString();
+    await page.clock.runFor(10_000);
+    await page.waitForFunction(() => !document.querySelectorAll('#live').length);
+    runsBusy = true;
+    await page.clock.runFor(10_000);
+    await page.waitForSelector('#status.error');
+    assert.match((await page.textContent('#status'))!, /PID 4242\) \(reading the runs again in 10 s\)/);
     assert.deepEqual(errors, []);
   });
 });
