@@ -242,9 +242,14 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcom
     await sweep();
     // With no worker on the queue (none started yet, or one on another --queue-name) the run waits,
     // and said nothing. BullMQ counts workers with CLIENT LIST, which a managed Redis may refuse.
-    if (pending.size > 0 && (await queue.getWorkersCount().catch(() => undefined)) === 0) {
-      const url = shownUrl(opts.url);
-      process.stderr.write(`\nselfopt: note: no worker is on queue ${name} at ${url} yet; the cells wait for \`selfopt worker --queue ${url}${name === DEFAULT_QUEUE_NAME ? '' : ` --queue-name ${name}`}\`\n`);
+    // Not awaited: with Redis gone in that instant the count never answers, and a Ctrl-C must
+    // still stop the run within its grace period (the loop below listens for it).
+    if (pending.size > 0) {
+      void queue.getWorkersCount().then((n) => {
+        if (n !== 0 || pending.size === 0 || stopped()) return;
+        const url = shownUrl(opts.url);
+        process.stderr.write(`\nselfopt: note: no worker is on queue ${name} at ${url} yet; the cells wait for \`selfopt worker --queue ${url}${name === DEFAULT_QUEUE_NAME ? '' : ` --queue-name ${name}`}\`\n`);
+      }, () => undefined);
     }
     const sweepMs = opts.sweepMs ?? 5000;
     let lastSweep = Date.now();

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -391,6 +391,52 @@ test('Ctrl-C stops a queued coordinator whose Redis is gone, within a grace peri
   assert.equal(await Promise.race([run.then(() => 'stopped'), late]), 'stopped');
   clearTimeout(timer);
   assert.ok(Date.now() - t0 < 15_000, `stopped in ${Date.now() - t0} ms`);
+});
+
+test('Ctrl-C stops a queued coordinator whose Redis went silent while it counted the workers (it waited for the count for ever)', { skip, timeout: 60_000 }, async (t) => {
+  const redis = await startRedis(t.signal);
+  // A proxy to Redis that freezes a connection once it sends CLIENT LIST (BullMQ's worker count):
+  // Redis going silent in that instant, every time rather than by chance.
+  const frozen = new Set<Socket>();
+  const sockets = new Set<Socket>();
+  const proxy = createServer((c) => {
+    const up = connect(Number(new URL(redis.url).port), '127.0.0.1');
+    sockets.add(c).add(up);
+    c.on('data', (d) => {
+      if (!frozen.has(c) && /CLIENT\r\n\$4\r\nLIST/i.test(d.toString('latin1'))) frozen.add(c);
+      if (!frozen.has(c)) up.write(d);
+    });
+    up.on('data', (d) => frozen.has(c) || c.write(d));
+    for (const s of [c, up]) s.on('error', () => undefined).on('close', () => (c.destroy(), up.destroy()));
+  });
+  await new Promise<void>((ok) => proxy.listen(0, '127.0.0.1', ok));
+  const url = `redis://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  // In a child: the old coordinator, stuck, kept this process alive after the test gave up on it.
+  const dir = mkdtempSync(join(tmpdir(), 'selfopt-queue-count-'));
+  const bench = child(t.signal, process.execPath, [CLI, 'bench', 'partition', '--instances', 'rgg_2k_k2', '--solvers', 'random', '--seeds', '1',
+    '--queue', url, '--queue-name', `count-${process.pid}`, '--store', join(dir, 's.duckdb'), '--no-html'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  bench.stderr!.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((ok) => bench.once('exit', ok));
+  try {
+    for (let i = 0; frozen.size === 0; i++) {
+      assert.ok(i < 800, `the coordinator counted the workers: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const t0 = Date.now();
+    bench.kill('SIGINT');
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<string>((ok) => (timer = setTimeout(() => ok('still waiting after 30 s'), 30_000)));
+    assert.equal(await Promise.race([exited, late]), 130, stderr);
+    clearTimeout(timer);
+    assert.ok(Date.now() - t0 < 20_000, `stopped in ${Date.now() - t0} ms`);
+  } finally {
+    bench.kill('SIGKILL');
+    for (const s of sockets) s.destroy();
+    proxy.close();
+    redis.proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('SIGTERM stops a worker whose Redis is gone, within a grace period, with one line and exit 143', { skip, timeout: 60_000 }, async (t) => {
