@@ -82,6 +82,23 @@ export class Rng {
     return x % n;
   }
 
+  /**
+   * Fills `out` with uniform integers in [0, n): exactly the values `out.length` calls of int(n)
+   * would return, in order, with the argument check and the rejection limit paid once.
+   */
+  fillInt(out: Int32Array | Uint32Array | Float64Array, n: number): void {
+    if (!(n >= 1 && n <= 2147483648 && Number.isInteger(n))) {
+      for (let i = 0; i < out.length; i++) out[i] = this.int(n);
+      return;
+    }
+    const limit = 4294967296 - (4294967296 % n);
+    for (let i = 0; i < out.length; i++) {
+      let x: number;
+      do x = this.nextU32(); while (x >= limit);
+      out[i] = x % n;
+    }
+  }
+
   /** A uniform double in [lo, hi). */
   uniform(lo: number, hi: number): number {
     return lo + (hi - lo) * this.next();

@@ -81,3 +81,15 @@ test('Rng clone draws what the original draws next (the pending normal included)
   r.nextU32();
   assert.notEqual(c.nextU32(), r.nextU32());
 });
+
+test('fillInt draws exactly what repeated int(n) draws, in order, and leaves the same state', () => {
+  for (const n of [1, 2, 7, 1000, 2 ** 31 - 1, 2 ** 31, 3 * 2 ** 30, 2 ** 32]) {
+    const a = new Rng(42);
+    const b = new Rng(42);
+    const block = new Float64Array(257);
+    a.fillInt(block, n);
+    for (let i = 0; i < block.length; i++) assert.equal(block[i], b.int(n), `n=${n}, draw ${i}`);
+    assert.deepEqual(a.state(), b.state(), `n=${n}: state after the block`);
+  }
+  assert.throws(() => new Rng(1).fillInt(new Int32Array(3), 0), /needs an integer 1 <= n <= 2\^32/);
+});

@@ -41,3 +41,19 @@ test('paired ratio: exactly 2x on every pair gives 2 with CI [2,2]; pairs must m
   // Symmetric in log space: 2x and 0.5x average to 1.
   assert.ok(Math.abs(pairedRatio([2, 1], [1, 2]).mean - 1) < 1e-12);
 });
+
+test('bootstrap interval is the percentile interval of resamples drawn one int(n) at a time', () => {
+  // The reference: the plain algorithm, one draw per element, each quantile on its own sort.
+  const xs = Array.from({ length: 37 }, (_, i) => Math.sin(i * 1.7) * 10 + i);
+  const seed = 9, resamples = 2000;
+  const rng = new Rng(seed);
+  const stats: number[] = [];
+  for (let r = 0; r < resamples; r++) {
+    const s = xs.map(() => xs[rng.int(xs.length)]!);
+    stats.push(mean(s));
+  }
+  const got = bootstrapMean(xs, seed, resamples);
+  assert.equal(got.ci95[0], quantile(stats, 0.025));
+  assert.equal(got.ci95[1], quantile(stats, 0.975));
+  assert.equal(got.mean, mean(xs));
+});
