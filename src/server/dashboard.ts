@@ -23,6 +23,7 @@
  * DuckDB version) or `internal` (a bug).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { SelfoptError, errorMessage } from '../core/errors.js';
@@ -55,6 +56,14 @@ const TYPES: Record<string, string> = {
   '.png': 'image/png',
 };
 
+/** Summaries kept for re-use: the page asks for the same run again and again while it is open. */
+const SUMMARY_MEMO = 16;
+
+/** An API answer with headers of its own. */
+class Reply {
+  constructor(readonly body: unknown, readonly headers: Record<string, string>) {}
+}
+
 /** At most this many points of one curve are sent; longer curves are thinned evenly. */
 const MAX_CURVE_POINTS = 2000;
 
@@ -78,6 +87,8 @@ export function defaultWebDir(): string {
 export class Dashboard {
   private chain: Promise<unknown> = Promise.resolve();
   private readonly webDir: string;
+  /** Summaries by a hash of their run, problem and rows, least recently used first. */
+  private readonly summaries = new Map<string, unknown>();
 
   constructor(private readonly opts: DashboardOptions) {
     this.webDir = resolve(opts.webDir ?? defaultWebDir());
@@ -89,7 +100,7 @@ export class Dashboard {
     if (url.pathname.startsWith('/api/')) {
       if (!authed) return json(res, 401, { error: { code: 'unauthorized', message: 'this server wants a bearer token (Authorization: Bearer <token>)' } });
       const job = this.chain.then(() => this.api(url)).then(
-        (body) => json(res, 200, body),
+        (body) => (body instanceof Reply ? json(res, 200, body.body, body.headers) : json(res, 200, body)),
         (e: unknown) => {
           const [status, code] = e instanceof StoreBusyError ? [503, 'store_busy'] : e instanceof StoreUnreadableError ? [500, 'store_unreadable']
             : e instanceof BadRequest ? [400, 'bad_request'] : e instanceof SelfoptError ? [404, 'not_found'] : [500, 'internal'];
@@ -124,7 +135,20 @@ export class Dashboard {
         // Summarised with the store closed: the bootstrap takes seconds on a big run, and a bench
         // writing the store waits for the file while a reader holds it.
         const pictures = loadPictures(this.opts.store, run.runId, name, problem.solvers.map((s) => s.info.name));
-        return { run, summary: summarizeProblem(problem, rows), pictures };
+        // The same rows summarise to the same numbers (the bootstrap is seeded), so a summary is
+        // re-used while its rows are unchanged: an open page re-reads an unfinished run every 10 s,
+        // and each view of a finished one used to pay seconds of bootstrap again.
+        const key = createHash('sha256').update(JSON.stringify([run.runId, name, rows])).digest('hex');
+        let summary = this.summaries.get(key);
+        const reused = summary !== undefined;
+        if (summary === undefined) {
+          summary = summarizeProblem(problem, rows);
+          if (this.summaries.size >= SUMMARY_MEMO) this.summaries.delete(this.summaries.keys().next().value!);
+        } else {
+          this.summaries.delete(key); // re-inserted below: the map's order is least recently used first
+        }
+        this.summaries.set(key, summary);
+        return new Reply({ run, summary, pictures }, { 'x-selfopt-summary': reused ? 'reused' : 'computed' });
       }
       case '/api/curves': {
         // An unknown problem is named, as /api/summary names it; it was an empty list, like a problem with no training logs.
@@ -171,9 +195,9 @@ export class Dashboard {
   }
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
   res.end(text);
 }
 

@@ -510,3 +510,30 @@ test('in headless Chromium: a summary read of the unfinished run that fails is s
     assert.deepEqual(errors, []);
   });
 });
+
+test('a summary is computed once per run and rows: asked again it is re-used, the same; a new cell makes it computed again', async () => {
+  const copy = join(dir, 'memo.duckdb');
+  cpSync(join(dir, 'results.duckdb'), copy);
+  const other = await serve({ port: 0, log: () => {}, dashboard: { store: copy, trainDir: join(dir, 'train') } });
+  const ask = async () => {
+    const res = await fetch(new URL('api/summary?problem=partition', other.url.replace(/\/v1$/, '/')));
+    return { how: res.headers.get('x-selfopt-summary'), body: (await res.json()) as any };
+  };
+  try {
+    const first = await ask();
+    assert.equal(first.how, 'computed');
+    const second = await ask();
+    assert.equal(second.how, 'reused');
+    assert.deepEqual(second.body, first.body);
+    // One more seed of a recorded cell: the rows changed, so the summary must be made again.
+    const store = await ResultsStore.open(copy);
+    const [row] = await store.rows({ runId, problem: 'partition' });
+    await store.insertCell([{ ...row!, seed: 99, value: row!.value * 2 }]);
+    await store.close();
+    const third = await ask();
+    assert.equal(third.how, 'computed');
+    assert.notDeepEqual(third.body.summary, first.body.summary);
+  } finally {
+    await other.close();
+  }
+});
