@@ -56,7 +56,7 @@ export const ENVS: Record<string, EnvEntry> = {
   },
   scheduling: {
     description: 'Decima-style DAG job scheduling on a cluster simulator (src/problems/scheduling); instance ids like synthetic_batch5_10exec or tpch_batch20_50exec_train',
-    options: z.strictObject({ instance: z.string().min(1).max(128), compat: z.boolean().optional(), maxStages: int(1).max(4096).optional() /* the env's own default for streams */, maxTimeMs: z.number().positive().optional() }),
+    options: z.strictObject({ instance: z.string().min(1).max(128), compat: z.boolean().optional(), maxStages: size(1).optional() /* times the executors, held to MAX_SIZE actions by make */, maxTimeMs: z.number().positive().optional() }),
     resetOptions: none,
     // The instance id sets the mask's size too (executors, jobs of a batch): held to the same bound.
     make: (o, ctx) => createSchedulingEnv({ ...(o as { instance: string }), data: ctx.data, maxActions: MAX_SIZE }) as unknown as Env<unknown, unknown>,

@@ -86,7 +86,7 @@ export interface SchedulingEnvConfig {
   compat?: boolean;
   movingDelayMs?: number;
   warmupDelayMs?: number;
-  /** Stage rows the flat action space can address (default: 18 per job of a batch, 4096 for streams). */
+  /** Stage rows the flat action space can address (default: every job of the workload, batch or stream, x the most stages of a profile in the pool). */
   maxStages?: number;
   /** Truncate an episode at the first decision at or after this time (ms). */
   maxTimeMs?: number;
@@ -193,13 +193,17 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
       warmupDelayMs: cfg.warmupDelayMs ?? SIM_DEFAULTS.warmupDelayMs, recordEvents: cfg.recordEvents ?? false, classMemory: cfg.executorClasses,
     });
     this.C = this.sim.C;
+    // Every job of the episode may be in the system at once (a stream whose jobs arrive faster than
+    // the cluster finishes them), so the rows cover all of them at the largest profile's stage count.
     const perJob = Math.max(1, ...cfg.pool.templates.map((t) => t.numStages));
-    this.maxStages = cfg.maxStages ?? (cfg.workload.kind === 'batch' ? cfg.workload.numJobs * perJob : 4096);
+    const w = cfg.workload;
+    const jobs = w.kind === 'batch' ? w.numJobs : w.numInitial + w.numStream;
+    this.maxStages = cfg.maxStages ?? jobs * perJob;
     const n = this.maxStages * this.C * this.E + 1;
     const maxActions = cfg.maxActions ?? MAX_ACTIONS;
     if (n > maxActions) {
       throw new SelfoptError(`the action space would have ${n.toLocaleString('en-US')} actions (${this.maxStages} stage rows x ${this.C} executor classes x ${this.E} executors + 1), more than ${maxActions.toLocaleString('en-US')}`,
-        'SchedulingEnv', `fewer jobs in the batch, fewer executors or a smaller maxStages (a batch gets ${perJob} stage rows per job)`);
+        'SchedulingEnv', `fewer jobs, fewer executors or a smaller maxStages (the default gives each of the ${jobs} jobs of the ${w.kind} ${perJob} stage rows, the most stages of a profile)`);
     }
     this.actionSpace = new MaskedDiscrete(n);
     this.idleAction = this.maxStages * this.C * this.E;

@@ -4,7 +4,8 @@ import { SelfoptError } from '../../../src/core/errors.js';
 import { rollout } from '../../../src/core/env.js';
 import { SchedulingEnv, encodeAction, type SchedulingObs } from '../../../src/problems/scheduling/env.js';
 import { WeightedFair } from '../../../src/problems/scheduling/weighted-fair.js';
-import { fixedStage, greedy, poolOf, rawJob, syntheticEnv, template } from './fixtures.js';
+import { fixedStage, greedy, poolOf, rawJob, SYNTHETIC, syntheticEnv, template } from './fixtures.js';
+import type { Info } from '../../../src/core/env.js';
 import { Csr } from '../../../src/learn/ops/sparse.js';
 import { DagSchedule } from '../../../src/learn/gnn.js';
 
@@ -84,6 +85,23 @@ test('reward sums to minus the total job completion time (batch and stream)', ()
     const total = st.jctMs.reduce((a, b) => a + b, 0) / 1000;
     assert.ok(Math.abs(r.ret + total) < 1e-9 * total, `${workload.kind}: return ${r.ret}, total JCT ${total}`);
   }
+});
+
+test('an overloaded stream runs to its end: the action space holds every job of the stream at once', () => {
+  // 601 jobs arriving 0.1 s apart on 5 executors: nearly all of them are in the system together,
+  // more stages than a fixed number of stage rows (4096 stopped this episode mid-way).
+  const workload = { kind: 'stream', numInitial: 1, numStream: 600, meanInterarrivalMs: 100 } as const;
+  const env = syntheticEnv(workload, 5);
+  let most = 0;
+  const watch = { act: (o: SchedulingObs, info: Info) => { most = Math.max(most, o.numNodes); return greedy.act(o, info); } };
+  const r = rollout(env, watch, 1);
+  assert.equal(r.truncated, false);
+  assert.equal(env.stats().completed, 601);
+  assert.ok(most > 4096, `the system held at most ${most} stages: not overloaded enough to test this`);
+  // jobs x the largest profile's stages, x executors, + idle
+  const perJob = Math.max(...SYNTHETIC.templates.map((t) => t.numStages));
+  assert.equal(env.maxStages, 601 * perJob);
+  assert.equal(env.actionSpace.n, 601 * perJob * 5 + 1);
 });
 
 test('same seed, identical episode (every event); another seed differs', () => {
