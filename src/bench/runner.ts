@@ -59,11 +59,12 @@ export interface PlannedProblem {
   problem: Problem;
   cells: Cell[];
   /**
-   * The named pairs the grid leaves out (Solver.appliesTo): a solver given by --solvers or an
-   * instance given by --instances, each solver with the instances it does not apply to. runBench
-   * says them once, so that a row the user asked for does not vanish without a word.
+   * The pairs the grid leaves out (Solver.appliesTo), each solver with the instances it does not
+   * apply to and, when the solver said, why (`why`; else its description explains). Those left
+   * out with a reason, and the others when the solver was given by --solvers or the instance by
+   * --instances. runBench says them once, so that a row does not vanish without a word.
    */
-  leftOut: { solver: string; instances: string[] }[];
+  leftOut: { solver: string; instances: string[]; why?: string }[];
 }
 
 /**
@@ -111,23 +112,33 @@ export function planGrid(opts: BenchOptions): PlannedProblem[] {
     const cells: Cell[] = [];
     const solverOf = (solver: string) => problem.solvers.find((s) => s.info.name === solver)!;
     const seedsOf = (solver: string) => (solverOf(solver).info.deterministic ? 1 : opts.seeds);
-    const applies = (solver: string, instance: InstanceRef) => solverOf(solver).appliesTo?.(instance) ?? true;
+    // true, false, or why not (a string): asked once per pair.
+    const verdicts = new Map(known.map((s) => [s, refs.map((r) => solverOf(s).appliesTo?.(r, opts.options) ?? true)]));
     // A solver named on the command line that applies to none of the instances would vanish silently.
     if (opts.solvers) {
       for (const s of known) {
-        if (refs.length > 0 && !refs.some((r) => applies(s, r))) {
-          throw new SelfoptError(`solver ${s} has nothing to run on ${refs.length === 1 ? `instance ${refs[0]!.id}` : `any of the ${refs.length} instances`}`, `--solvers (problem ${name})`,
+        const v = verdicts.get(s)!;
+        if (refs.length > 0 && !v.includes(true)) {
+          const reasons = [...new Set(v.filter((x) => typeof x === 'string'))];
+          throw new SelfoptError(`solver ${s} has nothing to run on ${refs.length === 1 ? `instance ${refs[0]!.id}` : `any of the ${refs.length} instances`}${reasons.length > 0 ? `: ${reasons.join('; ')}` : ''}`, `--solvers (problem ${name})`,
             `an instance it applies to (${solverOf(s).info.description})`);
         }
       }
     }
-    const leftOut = new Map<string, string[]>();
-    for (const instance of refs)
-      for (const solver of known)
-        if (applies(solver, instance))
-          for (let seed = 1; seed <= seedsOf(solver); seed++) cells.push({ problem: name, instance, solver, seed, quick: opts.quick, options: opts.options, data });
-        else if (opts.solvers || opts.instances) leftOut.set(solver, [...leftOut.get(solver) ?? [], instance.id]);
-    return { problem, cells, leftOut: [...leftOut].map(([solver, instances]) => ({ solver, instances })) };
+    // By solver and reason, in the order first met.
+    const leftOut = new Map<string, { solver: string; instances: string[]; why?: string }>();
+    refs.forEach((instance, i) => {
+      for (const solver of known) {
+        const v = verdicts.get(solver)![i]!;
+        if (v === true) for (let seed = 1; seed <= seedsOf(solver); seed++) cells.push({ problem: name, instance, solver, seed, quick: opts.quick, options: opts.options, data });
+        else if (typeof v === 'string' || opts.solvers || opts.instances) {
+          const key = `${solver}\0${typeof v === 'string' ? v : ''}`;
+          if (!leftOut.has(key)) leftOut.set(key, { solver, instances: [], ...(typeof v === 'string' ? { why: v } : {}) });
+          leftOut.get(key)!.instances.push(instance.id);
+        }
+      }
+    });
+    return { problem, cells, leftOut: [...leftOut.values()] };
   });
   if (opts.solvers && plans.every((p) => p.cells.length === 0)) {
     const all = plans.flatMap((p) => p.problem.solvers.map((s) => s.info.name));
@@ -213,9 +224,9 @@ export async function runBench(opts: BenchOptions, store: ResultsStore, plans: P
     process.stderr.write(`selfopt: note: run ${runId} was started at code ${resumedFromCode}; this is ${version}. Each result row records the code that made it (selfopt results export); a fresh run keeps one version.\n`);
   }
   for (const { problem, leftOut } of plans) {
-    for (const { solver, instances } of leftOut) {
+    for (const { solver, instances, why } of leftOut) {
       const info = problem.solvers.find((s) => s.info.name === solver)!.info;
-      process.stderr.write(`selfopt: note: solver ${problem.name}/${solver} does not apply to ${instances.length === 1 ? 'instance' : 'instances'} ${instances.join(', ')}: no cells there (${info.description})\n`);
+      process.stderr.write(`selfopt: note: solver ${problem.name}/${solver} does not apply to ${instances.length === 1 ? 'instance' : 'instances'} ${instances.join(', ')}: no cells there (${why ?? info.description})\n`);
     }
   }
   const bar = opts.progress ? makeBar(todo.length) : undefined;

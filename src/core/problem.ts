@@ -69,11 +69,13 @@ export interface Solver<I, S> {
   /** May be async when a real system (a compiler, a database) does the work. */
   solve(instance: I, ctx: SolveContext): S | Promise<S>;
   /**
-   * Whether the solver has anything to run on an instance (a staged reference placement exists
-   * for some netlists only). Unset: every instance. The grid leaves out the cells of an instance
-   * it does not apply to, so that no row stands for a placeholder answer.
+   * Whether the solver has anything to run on an instance under the run's `--opt` values (a
+   * staged reference placement exists for some netlists only; a checkpoint was trained for one
+   * cluster size). Unset: every instance. `true`: it applies. `false`, or a string saying why not:
+   * the grid leaves out the instance's cells, so that no row stands for a placeholder answer or a
+   * failure, and the bench says so (with the string, else the solver's description).
    */
-  appliesTo?(instance: InstanceRef): boolean;
+  appliesTo?(instance: InstanceRef, options: Readonly<Record<string, string>>): boolean | string;
 }
 
 /** How long a training run may go: wall seconds, trainer steps (its own unit), or both. */

@@ -73,6 +73,11 @@ export function decimaPolicy(net: DecimaNet, opts: { sample?: boolean } = {}): S
 export const DECIMA_CHECKPOINT = 'a DecimaNet checkpoint (selfopt train scheduling decima)';
 export const DECIMA_MODEL: CheckpointModel = { type: 'DecimaNet', expected: DECIMA_CHECKPOINT };
 
+/** The cluster size a Decima checkpoint was trained for (its limit head has one output per executor). */
+export function decimaExecutors(path: string): number {
+  return Number(checkpointHeaderOf(path, DECIMA_MODEL.type, DECIMA_MODEL.expected).architecture.numExecutors);
+}
+
 /** Loads a Decima checkpoint (its architecture gives the net's options). */
 export function loadDecima(path: string): DecimaNet {
   const a = checkpointHeaderOf(path, DECIMA_MODEL.type, DECIMA_MODEL.expected).architecture;

@@ -9,12 +9,12 @@ import { existsSync } from 'node:fs';
 import { SelfoptError } from '../../core/errors.js';
 import { boolOption } from '../../core/options.js';
 import { checkpointFor, shippedCheckpointPath } from '../../core/train.js';
-import type { LearnedSolver, SolveContext, TrainBudget, TrainContext } from '../../core/problem.js';
+import type { InstanceRef, LearnedSolver, SolveContext, TrainBudget, TrainContext } from '../../core/problem.js';
 import type { SchedulingPolicy } from './evaluate.js';
 import type { SchedulingInstance } from './instances.js';
 import { firstFitClass } from './heuristics.js';
 import type { DecimaNet } from './decima-net.js';
-import { DECIMA_MODEL, decimaPolicy, loadDecima } from './decima-policy.js';
+import { DECIMA_MODEL, decimaExecutors, decimaPolicy, loadDecima } from './decima-policy.js';
 import { trainDecima } from './decima-train.js';
 
 // One net per checkpoint, loaded once per process (a bench asks for it in every cell).
@@ -27,10 +27,24 @@ export const decimaSolver: LearnedSolver<SchedulingInstance, SchedulingPolicy> =
     reference: 'Mao et al., Learning Scheduling Algorithms for Data Processing Clusters, SIGCOMM 2019',
     checkpoint: DECIMA_MODEL,
   },
+  /**
+   * A net acts for the cluster size it was trained for: an instance with another executor count is
+   * left out of the grid, with why (solve would refuse it in every cell). A checkpoint that cannot
+   * be read is left to solve, whose error says what is missing.
+   */
+  appliesTo(ref: InstanceRef, options: Readonly<Record<string, string>>): boolean | string {
+    const E = Number(ref.params['numExecutors']);
+    let path: string, trained: number;
+    try {
+      path = decimaCheckpoint(ref.params['workload'] === 'stream', options);
+      trained = decimaExecutors(path);
+    } catch {
+      return true;
+    }
+    return trained === E || `its checkpoint ${path} was trained for ${trained} executors and the instance has ${E} (a net acts for one cluster size; --opt checkpoint=FILE for one trained on ${E})`;
+  },
   solve(inst: SchedulingInstance, ctx: SolveContext): SchedulingPolicy {
-    // Continuous arrivals use the stream checkpoint when one is shipped (trained on streams), else the batch one.
-    const streamPath = shippedCheckpointPath('scheduling', 'decima-stream');
-    const path = inst.workload.kind === 'stream' && !ctx.options['checkpoint'] && existsSync(streamPath) ? streamPath : checkpointFor('scheduling', 'decima', ctx.options);
+    const path = decimaCheckpoint(inst.workload.kind === 'stream', ctx.options);
     let net = nets.get(path);
     if (!net) nets.set(path, (net = loadDecima(path)));
     if (net.opts.numExecutors !== inst.numExecutors) {
@@ -44,6 +58,12 @@ export const decimaSolver: LearnedSolver<SchedulingInstance, SchedulingPolicy> =
     await trainDecima(instances, budget, ctx);
   },
 };
+
+/** The checkpoint Decima acts with: continuous arrivals use the stream checkpoint when one is shipped (trained on streams), else the batch one. */
+function decimaCheckpoint(stream: boolean, options: Readonly<Record<string, string>>): string {
+  const streamPath = shippedCheckpointPath('scheduling', 'decima-stream');
+  return stream && !options['checkpoint'] && existsSync(streamPath) ? streamPath : checkpointFor('scheduling', 'decima', options);
+}
 
 /** `--opt decima.sample=1`: Decima samples its actions instead of taking the most likely. */
 export function decimaSample(options: Readonly<Record<string, string>>): boolean {

@@ -96,7 +96,7 @@ test("chip instances: a user's Circuit Training files (a .plc beside netlist.pb.
   assert.deepEqual([inst.settings.columns, inst.settings.rows, inst.settings.width], [4, 2, 100]);
   for (const name of ['reference-initial', 'greedy', 'simulated-annealing', 'rl']) {
     const solver = chip.solvers.find((s) => s.info.name === name)!;
-    assert.ok(!solver.appliesTo || solver.appliesTo(ref), name);
+    assert.ok(!solver.appliesTo || solver.appliesTo(ref, {}) === true, name);
     const sol = await solver.solve(inst, { seed: 1, rng: new Rng(1), quick: true, options: {} });
     const m = await chip.evaluate(inst, sol, { seed: 1, rng: new Rng(2), quick: true, options: {}, solveMs: 0 });
     assert.equal(m['legal'], 1, name);

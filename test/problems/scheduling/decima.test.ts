@@ -17,6 +17,10 @@ import { decimaConfig, trainDecima } from '../../../src/problems/scheduling/deci
 import { encodeAction } from '../../../src/problems/scheduling/env.js';
 import { SelfoptError } from '../../../src/core/errors.js';
 import { killedSave } from '../../core/killed-save.js';
+import { planGrid, runBench } from '../../../src/bench/runner.js';
+import { ResultsStore } from '../../../src/bench/store.js';
+import { benchOptions } from '../../bench/fixtures.js';
+import { tempDir } from '../../tmp.js';
 
 const data = new DataPath();
 const synthetic = (id: string): SchedulingInstance => loadInstance(instanceRef(id, data)!);
@@ -126,6 +130,42 @@ test('same seed, identical Decima episode; a checkpoint for another cluster size
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('bench leaves out the instances whose executor count is not the checkpoint\'s, and says why', async () => {
+  // Decima's cells ran on every instance, each failing (or acting for the wrong cluster size).
+  const dir = tempDir('decima-grid-');
+  const path = join(dir, 'net10.ckpt');
+  saveCheckpoint(path, new DecimaNet({ numExecutors: 10 }, new Rng(1)), {});
+  const opts = benchOptions({ problems: ['scheduling'], instances: ['synthetic_batch3_10exec', 'synthetic_batch3_20exec', 'synthetic_stream3_20exec'], solvers: ['fifo', 'decima'], seeds: 1 }, { options: { checkpoint: path } });
+  const plan = planGrid(opts)[0]!;
+  assert.deepEqual(plan.cells.map((c) => `${c.instance.id} ${c.solver}`), ['synthetic_batch3_10exec fifo', 'synthetic_batch3_10exec decima', 'synthetic_batch3_20exec fifo', 'synthetic_stream3_20exec fifo']);
+  assert.equal(plan.leftOut.length, 1);
+  assert.deepEqual(plan.leftOut[0]!.instances, ['synthetic_batch3_20exec', 'synthetic_stream3_20exec']);
+  assert.match(plan.leftOut[0]!.why!, /net10\.ckpt was trained for 10 executors and the instance has 20/);
+  // Named alone, on none it applies to: an error that says why, before any cell.
+  assert.throws(() => planGrid({ ...opts, instances: ['synthetic_batch3_20exec'], solvers: ['decima'] }),
+    (e: unknown) => e instanceof SelfoptError && /solver decima has nothing to run on instance synthetic_batch3_20exec: its checkpoint .*net10\.ckpt was trained for 10 executors and the instance has 20/.test(e.message));
+  // The shipped checkpoints (trained for 50 executors) apply to the 50-executor instances only.
+  const shipped = planGrid(benchOptions({ problems: ['scheduling'], instances: ['synthetic_batch3_50exec', 'synthetic_stream3_20exec'], solvers: ['fifo', 'decima'], seeds: 1 }))[0]!;
+  assert.deepEqual(shipped.cells.filter((c) => c.solver === 'decima').map((c) => c.instance.id), ['synthetic_batch3_50exec']);
+  assert.match(shipped.leftOut[0]!.why!, /decima-stream\.ckpt was trained for 50 executors and the instance has 20/);
+
+  // The run says it on stderr and runs the rest.
+  const store = await ResultsStore.open(join(dir, 'r.duckdb'));
+  const writes: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string) => (writes.push(String(chunk)), true)) as typeof process.stderr.write;
+  try {
+    const out = await runBench({ ...opts, instances: ['synthetic_batch3_10exec', 'synthetic_batch3_20exec'] }, store);
+    assert.deepEqual([out.total, out.ran], [3, 3]);
+  } finally {
+    process.stderr.write = write;
+    await store.close();
+  }
+  const notes = writes.filter((w) => w.includes('does not apply'));
+  assert.equal(notes.length, 1, writes.join(''));
+  assert.match(notes[0]!, /^selfopt: note: solver scheduling\/decima does not apply to instance synthetic_batch3_20exec: no cells there \(its checkpoint .*net10\.ckpt was trained for 10 executors and the instance has 20/);
 });
 
 test('--opt init with a checkpoint of another model is one clear error, not a list of mismatched tensors', async () => {
