@@ -75,7 +75,7 @@ export class ClusterState {
   readonly C: number;
   readonly classMem: Float64Array;
   readonly exClass: Int32Array;
-  /** Executors of each class in the class (cluster-wide). */
+  /** Executors of each class, cluster-wide (not all equal when C does not divide E). */
   readonly classSize: Int32Array;
   stMem: Float64Array = new Float64Array(0);
 
@@ -92,7 +92,9 @@ export class ClusterState {
     this.C = classMemory.length;
     if (!(this.C >= 1 && this.C <= E)) throw new RangeError(`between 1 and ${E} executor classes, got ${this.C}`);
     this.classMem = Float64Array.from(classMemory);
-    // Executors split into equal groups (the first classes take the remainder), in class order.
+    // Executor e is in class floor(e C / E): groups in class order, as equal as E allows, with the
+    // remainder spread over the classes (50 executors in 4 classes: 13, 12, 13, 12), not given to
+    // the first ones. Whoever counts executors by class reads classSize, never E / C.
     this.exClass = Int32Array.from({ length: E }, (_, e) => Math.floor((e * this.C) / E));
     this.classSize = new Int32Array(this.C);
     for (let e = 0; e < E; e++) this.classSize[this.exClass[e]!]!++;

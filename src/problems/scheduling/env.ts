@@ -50,9 +50,11 @@ export interface SchedulingObs extends GraphObs {
   /** Job row of the source executors, -1 for the global pool. */
   sourceJob: number;
   numSourceExec: number;
-  /** Executor classes (1 in the single-resource cluster), their memory, the source executors by class. */
+  /** Executor classes (1 in the single-resource cluster), their memory, their executors in the cluster, the source executors by class. */
   numClasses: number;
   classMemory: Float64Array;
+  /** Executors of each class (as equal as numExecutors allows: 50 in 4 classes are 13, 12, 13, 12). */
+  classSize: Int32Array;
   sourceByClass: Int32Array;
   /** Memory a task of the stage needs (0 in the single-resource cluster). */
   stageMemory: Float64Array;
@@ -94,9 +96,10 @@ export interface SchedulingEnvConfig {
   maxActions?: number;
   recordEvents?: boolean;
   /**
-   * Multi-resource variant (paper section 7.3): the memory of each executor class (executors split
-   * equally over the classes); each stage's tasks then need a memory drawn uniformly from (0, 1]
-   * per episode, and run only on executors with at least that much. Default: one class, no demands.
+   * Multi-resource variant (paper section 7.3): the memory of each executor class (executor e in
+   * class floor(e C / E): groups as equal as E allows, 50 in 4 classes are 13, 12, 13, 12); each
+   * stage's tasks then need a memory drawn uniformly from (0, 1] per episode, and run only on
+   * executors with at least that much. Default: one class, no demands.
    */
   executorClasses?: readonly number[];
 }
@@ -128,7 +131,7 @@ export class SchedulingObsSpace implements Space<SchedulingObs> {
       numSourceExec: this.numExecutors, timeMs: 0, jobId: Int32Array.of(0), jobArrivalMs: Float64Array.of(0), jobExecutors: Int32Array.of(0),
       jobTotalWorkMs: Float64Array.of(1000), jobRemainingWorkMs: Float64Array.of(1000), stageNumTasks: Int32Array.of(1), stageUnassigned: Int32Array.of(1),
       stageRoughMs: Float64Array.of(1000), stageCriticalPathMs: Float64Array.of(1000), stageFrontierSeq: Int32Array.of(0), stageDone: Uint8Array.of(0),
-      numClasses: 1, classMemory: Float64Array.of(1), sourceByClass: Int32Array.of(this.numExecutors), stageMemory: Float64Array.of(0), stageClassMask: Uint8Array.of(1),
+      numClasses: 1, classMemory: Float64Array.of(1), classSize: Int32Array.of(this.numExecutors), sourceByClass: Int32Array.of(this.numExecutors), stageMemory: Float64Array.of(0), stageClassMask: Uint8Array.of(1),
     };
   }
   toJSON() {
@@ -429,7 +432,7 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
       jobId: new Int32Array(J), jobArrivalMs: new Float64Array(J), jobExecutors: new Int32Array(J), jobTotalWorkMs: new Float64Array(J),
       jobRemainingWorkMs: new Float64Array(J), stageNumTasks: new Int32Array(n), stageUnassigned: new Int32Array(n), stageRoughMs: new Float64Array(n),
       stageCriticalPathMs: new Float64Array(n), stageFrontierSeq: new Int32Array(n), stageDone: new Uint8Array(n),
-      numClasses: this.C, classMemory: sim.classMem, sourceByClass: new Int32Array(this.C), stageMemory: new Float64Array(n), stageClassMask: new Uint8Array(n * this.C),
+      numClasses: this.C, classMemory: sim.classMem, classSize: sim.classSize, sourceByClass: new Int32Array(this.C), stageMemory: new Float64Array(n), stageClassMask: new Uint8Array(n * this.C),
     };
     let r = 0, e = 0;
     for (let k = 0; k < J; k++) {

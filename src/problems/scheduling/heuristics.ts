@@ -350,11 +350,15 @@ function alignment(o: SchedulingObs, r: number, c: number): number {
   return 1 + o.classMemory[c]! * o.stageMemory[r]!;
 }
 
-/** Executors of the cluster whose class has at least the stage's memory (classes are equal groups). */
-function capacityFor(o: SchedulingObs, r: number): number {
+/**
+ * Graphene*'s W: the executors of the cluster that can run the stage's tasks (their class has at
+ * least its memory), counted class by class: classes differ in size when their number does not
+ * divide the executors'.
+ */
+export function capacityFor(o: SchedulingObs, r: number): number {
   let n = 0;
-  for (let c = 0; c < o.numClasses; c++) if (o.classMemory[c]! >= o.stageMemory[r]!) n++;
-  return (o.numExecutors * n) / o.numClasses;
+  for (let c = 0; c < o.numClasses; c++) if (o.classMemory[c]! >= o.stageMemory[r]!) n += o.classSize[c]!;
+  return n;
 }
 
 /** The (stage, class) of the best score; source job first, then jobs under their fair share. */

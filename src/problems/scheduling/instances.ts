@@ -30,8 +30,9 @@ export const SYNTHETIC_POOL_SEED = 7;
 export const STREAM_DEFAULT_JOBS = 200;
 export const STREAM_DEFAULT_INTERARRIVAL_S = 25;
 /**
- * Executor classes of the multi-resource variant: four equal groups with memory 0.25, 0.5, 0.75
- * and 1 (normalized); each stage's tasks need a memory drawn uniformly from (0, 1] (env.ts).
+ * Executor classes of the multi-resource variant: four groups, as equal as the executors allow
+ * (50: 13, 12, 13, 12), with memory 0.25, 0.5, 0.75 and 1 (normalized); each stage's tasks need a
+ * memory drawn uniformly from (0, 1] (env.ts).
  */
 export const MULTI_RESOURCE_CLASSES = [0.25, 0.5, 0.75, 1];
 

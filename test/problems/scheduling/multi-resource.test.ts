@@ -5,7 +5,7 @@ import { DataPath } from '../../../src/core/data.js';
 import { SelfoptError } from '../../../src/core/errors.js';
 import { makeEnv, runEpisode } from '../../../src/problems/scheduling/evaluate.js';
 import { instanceRef, loadInstance, MULTI_RESOURCE_CLASSES, type SchedulingInstance } from '../../../src/problems/scheduling/instances.js';
-import { heuristicSolvers, Tetris } from '../../../src/problems/scheduling/heuristics.js';
+import { capacityFor, heuristicSolvers, Tetris } from '../../../src/problems/scheduling/heuristics.js';
 import { encodeAction } from '../../../src/problems/scheduling/env.js';
 import type { SchedulingPolicy } from '../../../src/problems/scheduling/evaluate.js';
 
@@ -34,6 +34,26 @@ test('multi-resource: every task runs on an executor with enough memory; the job
   const single = makeEnv(load('synthetic_batch8_20exec'));
   single.reset({ seed: 1000 });
   assert.deepEqual(env.sim.jobTpl.map((t) => t.name), single.sim.jobTpl.map((t) => t.name));
+});
+
+test('Graphene*: W counts the executors that can run a stage, class by class, when the classes differ in size', () => {
+  // 10 executors in 4 classes are groups of 3, 2, 3 and 2: W was 10 x (fitting classes) / 4, so a
+  // stage only the largest class can run had W = 2.5 instead of its 2 executors.
+  const env = makeEnv(load('synthetic_batch6_10exec_mr'));
+  const { obs } = env.reset({ seed: 1003 });
+  const sim = env.sim;
+  const sizes = Array.from({ length: obs.numClasses }, (_, c) => sim.exClass.filter((x) => x === c).length);
+  assert.deepEqual(Array.from(obs.classSize), sizes);
+  assert.ok(new Set(sizes).size > 1, `class sizes ${sizes}: equal, so this tests nothing`);
+  let checked = 0, fitsOnlyLargest = 0;
+  for (let r = 0; r < obs.numNodes; r++) {
+    let can = 0;
+    for (let e = 0; e < sim.E; e++) if (sim.classMem[sim.exClass[e]!]! >= obs.stageMemory[r]!) can++;
+    assert.equal(capacityFor(obs, r), can, `stage row ${r} (memory ${obs.stageMemory[r]})`);
+    checked++;
+    if (obs.stageMemory[r]! > 0.75) fitsOnlyLargest++;
+  }
+  assert.ok(checked > 10 && fitsOnlyLargest > 0, `${checked} rows, ${fitsOnlyLargest} that only the largest-memory class fits`);
 });
 
 test('multi-resource: every heuristic (Tetris and Graphene* included) completes every job, deterministically', async () => {
