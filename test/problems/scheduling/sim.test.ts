@@ -165,6 +165,32 @@ test('an invalid action is rejected with its reason and changes nothing', () => 
   assert.notEqual(snapshot(env), before);
 });
 
+test('a step after maxTimeMs truncated the episode says the episode is over and to reset, and changes nothing', () => {
+  // It was judged against the truncated state's mask: 'invalid action ... cannot be picked now'.
+  const env = new SchedulingEnv({ numExecutors: 10, pool: SYNTHETIC, workload: { kind: 'batch', numJobs: 5 }, recordEvents: true, maxTimeMs: 20000 });
+  let { obs, info } = env.reset({ seed: 3 });
+  let last;
+  for (;;) {
+    last = env.step(greedy.act(obs, info));
+    if (last.terminated || last.truncated) break;
+    ({ obs, info } = last);
+  }
+  assert.equal(last.truncated, true);
+  assert.ok(env.sim.time >= 20000);
+  const before = snapshot(env), mask = Array.from(last.info.actionMask!);
+  const open = mask.indexOf(1), masked = mask.indexOf(0);
+  for (const a of [open, masked, env.idleAction, -1, env.actionSpace.n]) {
+    assert.throws(() => env.step(a), (e: unknown) => e instanceof SelfoptError
+      && e.message === `step(${a}) after the episode ended: it was truncated at time ${env.sim.time} ms (maxTimeMs 20000); nothing was changed (at SchedulingEnv.step); expected reset() to start a new episode, then step`, String(a));
+    assert.equal(snapshot(env), before);
+    assert.deepEqual(Array.from(last.info.actionMask!), mask);
+  }
+  assert.match(env.whyInvalid(masked)!, /after the episode ended: it was truncated .*reset\(\) first/);
+  // reset() starts a new episode, which steps as before.
+  ({ obs, info } = env.reset({ seed: 3 }));
+  env.step(greedy.act(obs, info));
+});
+
 test('the observation is a block-diagonal DAG in CSR with job membership', () => {
   const env = syntheticEnv({ kind: 'batch', numJobs: 6 }, 20);
   let { obs, info } = env.reset({ seed: 3 });
