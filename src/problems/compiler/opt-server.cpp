@@ -7,7 +7,8 @@
 // `verify,...,verify`. The selfopt test suite checks that its output is byte-identical to opt's.
 //
 // Protocol over two FIFOs (argv[1]: requests, read; argv[2]: responses, written; argv[3]: seconds
-// a request may take before SIGALRM ends the process, as opt's caller would kill a hung opt):
+// a request may take before SIGALRM ends the process, as opt's caller would kill a hung opt;
+// argv[4], optional, default 15: seconds the client may take to open its ends of the FIFOs):
 //   request:  "P <pipeline bytes> <ir bytes>\n" <pipeline> <ir>
 //   response: "<status> <bytes>\n" <payload>   status 0: the printed module; 1: an error message
 // A pass that crashes takes the process down; the client records a failure and restarts it.
@@ -92,15 +93,22 @@ static int run(const std::string &pipeline, const std::string &ir, std::string &
 }
 
 int main(int argc, char **argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: opt-server REQUEST_FIFO RESPONSE_FIFO TIMEOUT_SECONDS\n");
+  if (argc != 4 && argc != 5) {
+    fprintf(stderr, "usage: opt-server REQUEST_FIFO RESPONSE_FIFO TIMEOUT_SECONDS [OPEN_SECONDS]\n");
     return 2;
   }
   InitializeAllTargetInfos();
   InitializeAllTargets();
   InitializeAllTargetMCs();
+  // Opening a FIFO blocks until the other side opens it. The client opens its ends right after
+  // starting this process, already waiting when we get here; a client killed in between (its
+  // process group SIGKILLed) never comes, and without a deadline the server slept in open() for
+  // ever. SIGALRM ends it; a slow client then finds the ends opened by the wrapping shell and
+  // a failed first request, and starts a new server.
+  alarm((unsigned)(argc == 5 ? atoi(argv[4]) : 15));
   FILE *in = fopen(argv[1], "rb");
   FILE *out = fopen(argv[2], "wb");
+  alarm(0);
   if (!in || !out) return 2;
   char header[128];
   while (fgets(header, sizeof header, in)) {

@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OptSession } from '../../../src/problems/compiler/session.js';
@@ -118,10 +119,26 @@ test('a SIGKILL of the process group during a search leaves no opt-server: it ex
   const run = await trainUntilSearching(join(dir, 'interrupt-sigkill'));
   process.kill(-run.child.pid!, 'SIGKILL');
   await run.exited;
-  // The server is in a group of its own, so the kill did not reach it: the closed FIFO ends it.
-  const until = Date.now() + 20_000;
+  // The server is in a group of its own, so the kill did not reach it: the closed FIFO ends it,
+  // or, for a server started just before the kill, its deadline for the client's opens (15 s).
+  const until = Date.now() + 40_000;
   while ([...run.servers].some(aliveOptServer) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
   for (const p of run.servers) assert.ok(!aliveOptServer(p), `opt-server ${p} outlived its parent's SIGKILL`);
+});
+
+test('an opt-server whose client never opens the FIFOs (killed right after starting it) ends at its open deadline, not sleeping in open() for ever', { skip }, async (t) => {
+  const exe = optServerBinary();
+  if (!exe) return t.skip(`opt-server cannot be built here: ${optServerBuildError()}`);
+  const fifos = mkdtempSync(join(tmpdir(), 'selfopt-test-fifo-'));
+  try {
+    const req = join(fifos, 'req'), resp = join(fifos, 'resp');
+    assert.equal(spawnSync('mkfifo', [req, resp]).status, 0);
+    const started = Date.now();
+    const server = spawnSync(exe, [req, resp, '120', '1'], { timeout: 60_000 });
+    assert.equal(server.signal, 'SIGALRM', `ended by ${server.signal} (status ${server.status}) after ${Date.now() - started} ms`);
+  } finally {
+    rmSync(fifos, { recursive: true, force: true });
+  }
 });
 
 test('runSync and runAsync start their tool in a process group of its own, out of reach of the terminal\'s Ctrl-C', async () => {
