@@ -80,17 +80,32 @@ export function isUserFile(name: string, where: string, expected: string): boole
  * this host that are no longer alive.
  */
 export async function inTempDir<T>(prefix: string, body: (dir: string) => Promise<T>): Promise<T> {
-  const tag = `${prefix}${hostname().replace(/[^A-Za-z0-9-]/g, '_')}.`;
-  if (!swept.has(tag)) {
-    swept.add(tag);
-    removeStaleTempDirs(tag);
-  }
-  const dir = mkdtempSync(join(tmpdir(), `${tag}${process.pid}-`));
+  const dir = makeTempDir(prefix);
   try {
     return await body(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** inTempDir for a synchronous body (a subprocess run with spawnSync): the same names, the same sweep. */
+export function inTempDirSync<T>(prefix: string, body: (dir: string) => T): T {
+  const dir = makeTempDir(prefix);
+  try {
+    return body(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A fresh `<prefix><host>.<pid>-XXXXXX` under the OS temp dir, after the first call's sweep of the prefix's stale ones. */
+function makeTempDir(prefix: string): string {
+  const tag = `${prefix}${hostname().replace(/[^A-Za-z0-9-]/g, '_')}.`;
+  if (!swept.has(tag)) {
+    swept.add(tag);
+    removeStaleTempDirs(tag);
+  }
+  return mkdtempSync(join(tmpdir(), `${tag}${process.pid}-`));
 }
 
 const swept = new Set<string>();

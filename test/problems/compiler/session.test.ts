@@ -1,7 +1,7 @@
 /** Compiler problem tests: OptSession and opt-server: the state cache, dropped states, batched pipelines, failures. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { SelfoptError } from '../../../src/core/errors.js';
@@ -96,6 +96,33 @@ test('a C file that does not compile is a recorded failure with clang\'s message
   assert.deepEqual(evaluateCompiler(inst, { passes: [] }, { seed: 1, rng: new Rng(1), quick: true, options: {}, solveMs: 0 }), { build_failed: 1 });
   assert.throws(() => new CompilerEnv({ programs: [inst] }), SelfoptError);
   assert.throws(() => programFromPath(join(dir, 'missing.c')), SelfoptError);
+});
+
+test('a multi-file program leaves no bitcode behind in a temp directory, linked or not (llvm-link failed)', { skip }, () => {
+  const tmp = tempDir('selfopt-link-tmp-');
+  const leftovers = () => [
+    ...readdirSync(tmp).map((f) => join(tmp, f)),
+    ...(existsSync(join(process.env.SELFOPT_CACHE!, 'compiler', 'tmp')) ? readdirSync(join(process.env.SELFOPT_CACHE!, 'compiler', 'tmp')) : []),
+  ];
+  const linked = join(dir, 'two files'), clash = join(dir, 'two mains');
+  mkdirSync(linked, { recursive: true });
+  mkdirSync(clash, { recursive: true });
+  writeFileSync(join(linked, 'a.c'), 'int twice(int x);\nint main(void) { return twice(3) - 6; }\n');
+  writeFileSync(join(linked, 'b.c'), 'int twice(int x) { return 2 * x; }\n');
+  writeFileSync(join(clash, 'a.c'), 'int main(void) { return 0; }\n');
+  writeFileSync(join(clash, 'b.c'), 'int main(void) { return 1; }\n');
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = tmp;
+  try {
+    const ok = loadProgram(programFromPath(linked));
+    assert.equal(ok.error, undefined);
+    assert.match(ok.ir, /define dso_local i32 @twice/);
+    assert.deepEqual(leftovers(), []);
+    assert.match(loadProgram(programFromPath(clash)).error ?? '', /llvm-link failed.*main/);
+    assert.deepEqual(leftovers(), []);
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR; else process.env.TMPDIR = saved;
+  }
 });
 
 test('a program from the command line is rebuilt when a header it includes changes, or appears', { skip }, () => {
