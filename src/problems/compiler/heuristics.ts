@@ -5,7 +5,8 @@
  * - `O0`, `O3`, `Oz`: no passes, LLVM 14's `default<O3>`, `default<Oz>` pipelines.
  * - `random-search` (CompilerGym random_search.py): random episodes (uniform passes) of up to
  *   `patience` steps from -O0; the best module seen at any step of any episode wins. Budget: `budget`
- *   pass applications (cache hits included) or `seconds`, whichever ends first.
+ *   pass applications (cache hits included) or `seconds`, whichever ends first, shared out evenly
+ *   over `concurrency` lanes of episodes: the answer is a function of the seed (and `seconds`).
  * - `greedy` (CompilerGym's e-greedy with e = 0): at each step every pass is tried on the current
  *   module and the one that removes the most instructions is taken (ties: the first in action
  *   order); stop when no pass removes any.
@@ -159,27 +160,37 @@ export async function randomSearch(inst: CompilerInstance, passes: readonly stri
   const t0 = performance.now();
   const session = new OptSession();
   const root = session.addState(inst.ir);
-  let best = { count: root.count, seq: [] as string[] };
-  let used = 0;
   const deadline = t0 + opts.seconds * 1000;
-  // `concurrency` independent episodes advance together, each its own stream of the rng.
-  const lanes = Array.from({ length: Math.max(1, opts.concurrency) }, (_, i) => rng.split(`lane${i}`));
-  const episode = async (r: Rng) => {
-    while (used < opts.budget && performance.now() < deadline) {
+  // `concurrency` independent episodes advance together, each its own stream of the rng, its own
+  // share of the budget and its own best: a shared counter and best made the answer depend on which
+  // lane's opt call came back first, so one seed gave other answers from run to run. The shares
+  // differ by at most one application, the first lanes taking the remainder.
+  const n = Math.max(1, Math.floor(opts.concurrency));
+  const total = Math.ceil(opts.budget);
+  const lanes = Array.from({ length: n }, (_, i) => ({ rng: rng.split(`lane${i}`), budget: Math.floor(total / n) + (i < total % n ? 1 : 0) }));
+  const better = (a: { count: number; seq: string[] }, b: { count: number; seq: string[] }) => a.count < b.count || (a.count === b.count && a.seq.length < b.seq.length);
+  const episode = async (lane: { rng: Rng; budget: number }) => {
+    let best = { count: root.count, seq: [] as string[] };
+    let used = 0;
+    while (used < lane.budget && performance.now() < deadline) {
       let cur = root;
       const seq: string[] = [];
-      for (let s = 0; s < opts.patience && used < opts.budget && performance.now() < deadline; s++) {
-        const p = passes[r.int(passes.length)]!;
+      for (let s = 0; s < opts.patience && used < lane.budget && performance.now() < deadline; s++) {
+        const p = passes[lane.rng.int(passes.length)]!;
         used++;
         const t = await session.applyAsync(cur.hash, p);
         if (!t.ok) continue;
         cur = t.state;
         seq.push(p);
-        if (cur.count < best.count || (cur.count === best.count && seq.length < best.seq.length)) best = { count: cur.count, seq: [...seq] };
+        const here = { count: cur.count, seq };
+        if (better(here, best)) best = { count: cur.count, seq: [...seq] };
       }
     }
+    return best;
   };
-  await Promise.all(lanes.map(episode));
+  // Lane order breaks ties between the lanes' bests, not arrival order.
+  let best = { count: root.count, seq: [] as string[] };
+  for (const b of await Promise.all(lanes.map(episode))) if (better(b, best)) best = b;
   return finish(session, best.seq, t0, best.count);
 }
 

@@ -8,7 +8,7 @@ import { Rng } from '../../../src/core/rng.js';
 import { requireTool, runSync } from '../../../src/problems/compiler/llvm.js';
 import { OptSession } from '../../../src/problems/compiler/session.js';
 import { evaluateCompiler, RECOUNTS, reconcileCount } from '../../../src/problems/compiler/evaluate.js';
-import { geneticAlgorithm, greedySearch } from '../../../src/problems/compiler/heuristics.js';
+import { geneticAlgorithm, greedySearch, randomSearch } from '../../../src/problems/compiler/heuristics.js';
 import { countTrace } from '../../../src/problems/compiler/picture.js';
 import { compilerProblem } from '../../../src/problems/compiler/index.js';
 import { skip, dir, TINY, tiny } from './fixtures.js';
@@ -110,6 +110,31 @@ test('genetic algorithm: its count is the replayed count; past its deadline it e
   const none = await geneticAlgorithm(inst, passes, new Rng(3), { ...opts, seconds: 0 });
   assert.deepEqual(none.passes, []);
   assert.equal(none.stats?.optCalls ?? 0, 0);
+});
+
+test('random search with several lanes: one seed, one answer, however the lanes\' opt calls are timed', { skip }, async () => {
+  const inst = tiny();
+  const passes = ['mem2reg', 'instcombine', 'simplifycfg', 'gvn', 'dce', 'sroa', 'loop-rotate', 'licm', 'jump-threading', 'early-cse'];
+  const opts = { budget: 30, seconds: 600, patience: 5, concurrency: 3 };
+  // Each run makes one pass slow, as a loaded machine makes some calls slow: a lane that draws it
+  // falls behind. Lanes that shared one budget and one best then took other shares and crowned
+  // another best (4 answers over these 11 runs).
+  const real = OptSession.prototype.applyAsync;
+  const run = async (slow: string | undefined) => {
+    OptSession.prototype.applyAsync = async function (this: OptSession, from: string, pass: string) {
+      if (pass === slow) await new Promise((r) => setTimeout(r, 40));
+      return real.call(this, from, pass);
+    };
+    try {
+      const r = await randomSearch(inst, passes, new Rng(5), opts);
+      return { passes: r.passes, count: r.count, applications: r.stats!.lookups };
+    } finally {
+      OptSession.prototype.applyAsync = real;
+    }
+  };
+  const first = await run(undefined);
+  assert.equal(first.applications, opts.budget, 'the lanes\' shares add up to the budget');
+  for (const slow of passes) assert.deepEqual(await run(slow), first, `${slow} slow`);
 });
 
 test('semantics: the optimised program must print what -O0 prints; a changed module is caught', { skip }, async () => {
