@@ -13,9 +13,8 @@
  * used up its CPU time) is logged with its reason to `.selfopt/cache/compiler/semantics.jsonl` (instance,
  * solver, passes, note), next to the build failures in failures.jsonl, so that a 0 can be read.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { writeFileAtomic } from '../../core/files.js';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { inTempDirSync, writeFileAtomic } from '../../core/files.js';
 import { join } from 'node:path';
 import { findTool, firstLines, runSync } from './llvm.js';
 import { sha1 } from './session.js';
@@ -103,8 +102,10 @@ const HAS_PRLIMIT = existsSync(PRLIMIT);
  * that did not exit 0.
  */
 function buildAndRun(clang: string, ir: string, args: string[], cpuMs: number, wallFactor: number, buildMs: number, outputBytes = 1 << 28, runs = 1): [Outcome, ...Outcome[]] {
-  const dir = mkdtempSync(join(tmpdir(), 'selfopt-sem-'));
-  try {
+  // A run may take minutes (its CPU limit, times wallFactor in wall time), and a process killed
+  // meanwhile never reaches a finally: the directory is named by pid, and the next process's first
+  // check removes those of processes no longer alive.
+  return inTempDirSync('selfopt-sem-', (dir): [Outcome, ...Outcome[]] => {
     const ll = join(dir, 'm.ll'), exe = join(dir, 'm.exe');
     writeFileSync(ll, ir);
     const b = runSync(clang, ['-O0', '-w', ll, '-o', exe, '-lm'], undefined, buildMs, 1 << 26);
@@ -115,9 +116,7 @@ function buildAndRun(clang: string, ir: string, args: string[], cpuMs: number, w
     const clean = (x: Outcome) => x.kind === 'ran' && x.out.status === '0';
     while (out.length < runs && clean(out[out.length - 1]!)) out.push(runOnce(exe, args, cpuMs, wallFactor, outputBytes));
     return out;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 /** One run of a built executable under the limits of buildAndRun. */

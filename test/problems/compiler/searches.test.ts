@@ -1,7 +1,9 @@
 /** Compiler problem tests: the searches, the evaluator's re-count, the picture and the semantics check. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { tempDir } from '../../tmp.js';
 import { join } from 'node:path';
 import { SelfoptError } from '../../../src/core/errors.js';
 import { Rng } from '../../../src/core/rng.js';
@@ -162,6 +164,38 @@ function semanticsLog(): { instance?: string; solver?: string; passes?: string[]
   const f = join(dir, 'cache', 'compiler', 'semantics.jsonl');
   return existsSync(f) ? readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l)) : [];
 }
+
+test('semantics: a process killed during a run leaves its temp directory, and the next process\'s check removes it; a check leaves none', { skip }, async () => {
+  const tmp = tempDir('selfopt-sem-tmp-');
+  const loop = join(dir, 'loops.c'), prints = join(dir, 'prints.c');
+  writeFileSync(loop, 'int main(void) { volatile unsigned x = 0; for (;;) x++; }\n');
+  writeFileSync(prints, '#include <stdio.h>\nint main(void) { puts("hi"); return 0; }\n');
+  const url = (m: string) => JSON.stringify(new URL(`../../../src/problems/compiler/${m}.js`, import.meta.url).href);
+  // One check in a process of its own, whose temp directory is TMPDIR: the looping program uses up
+  // 2 s of CPU time per run, time enough to kill the process in the middle.
+  const check = (file: string) => spawn(process.execPath, ['--input-type=module', '-e', `import { checkSemantics, DEFAULT_LIMITS } from ${url('semantics')};
+import { loadProgram, programFromPath } from ${url('instances')};
+const inst = loadProgram(programFromPath(${JSON.stringify(file)}));
+console.log('checking');
+console.log(JSON.stringify(checkSemantics(inst, inst.ir, {}, { ...DEFAULT_LIMITS, cpuMs: 2000 })));`], { env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const semDirs = () => readdirSync(tmp).filter((f) => f.startsWith('selfopt-sem-'));
+  const killed = check(loop);
+  const exited = new Promise((r) => killed.on('exit', r));
+  const t0 = Date.now();
+  while (!semDirs().some((d) => existsSync(join(tmp, d, 'm.exe')))) {
+    assert.ok(Date.now() - t0 < 120_000 && killed.exitCode === null, 'the check never built its program');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  killed.kill('SIGKILL');
+  await exited;
+  assert.equal(semDirs().length, 1, 'a killed process runs no cleanup');
+  const next = check(prints);
+  let out = '';
+  next.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
+  assert.equal(await new Promise((r) => next.on('exit', r)), 0);
+  assert.match(out, /"checked":true,"same":true/);
+  assert.deepEqual(semDirs(), []);
+});
 
 test('semantics: a program whose output varies from run to run (its pid) is not checked, rather than every answer, -O0 too, called wrong', { skip }, async () => {
   const { checkSemantics } = await import('../../../src/problems/compiler/semantics.js');
