@@ -30,7 +30,7 @@ import { SelfoptError, unknownName } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { geomean } from '../../core/stats.js';
 import { checkpointFor, readTrainState, stopRequested, trainStateFiles } from '../../core/train.js';
-import { configOption, countFrom, NON_NEGATIVE, PROBABILITY, type FieldRule } from '../../core/options.js';
+import { configOption, countFrom, NON_NEGATIVE, POSITIVE, PROBABILITY, type FieldRule } from '../../core/options.js';
 import { trainPpo } from '../../learn/ppo.js';
 import { MlpPolicy } from '../../learn/policy.js';
 import { noGrad } from '../../learn/tensor.js';
@@ -284,10 +284,12 @@ export function guidedSearch(policy: PassPolicy, inst: CompilerInstance, rng: Rn
 // ---------------------------------------------------------------------------------------------
 
 /** What each number field of the PPO config takes (configOption). */
+// A learning rate of 0 trains nothing: cloning ran its epochs leaving the weights as they were, and
+// PPO refused it only after the demonstrations (hours on the train programs). Refused before any work.
 const PPO_RULES: Partial<Record<keyof CompilerPpoConfig, FieldRule>> = {
   episodeLength: countFrom(1), hidden: countFrom(1), chunkSteps: countFrom(1), numEnvs: countFrom(1), numSteps: countFrom(1),
-  learningRate: NON_NEGATIVE, entCoef: NON_NEGATIVE, gamma: PROBABILITY, workers: countFrom(0), maxProgramBytes: countFrom(1),
-  bcEpochs: countFrom(0), bcBatch: countFrom(1), bcLearningRate: NON_NEGATIVE, demoSteps: countFrom(1), daggerRounds: countFrom(0),
+  learningRate: POSITIVE, entCoef: NON_NEGATIVE, gamma: PROBABILITY, workers: countFrom(0), maxProgramBytes: countFrom(1),
+  bcEpochs: countFrom(0), bcBatch: countFrom(1), bcLearningRate: POSITIVE, demoSteps: countFrom(1), daggerRounds: countFrom(0),
 };
 const OBSERVATIONS: readonly ObservationKind[] = ['instcount-norm', 'autophase-norm', 'both'];
 

@@ -1,7 +1,7 @@
 /** Compiler problem tests: imitation and PPO: demos, cloning targets, training, the mask the policy is held to. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../../../src/core/rng.js';
 import { ACTION_MASK, actionMask, ACTIONS, actionByName } from '../../../src/problems/compiler/passes.js';
@@ -125,6 +125,23 @@ test('a policy that prefers a masked pass above all never takes it, alone or in 
   const narrow = Uint8Array.from(ACTIONS, (a) => (allowed.includes(a.pass) ? 1 : 0));
   for (const seq of [policyAlone({ net, cfg, mask: narrow }, inst).seq, guidedSearch({ net, cfg, mask: narrow }, inst, new Rng(2), { samples: 3, topK: 4, maxSteps: 6 }).seq]) {
     assert.ok(seq.length > 0 && seq.every((p) => allowed.includes(p)), seq.join(' '));
+  }
+});
+
+test('ppo: a learning rate of 0 (PPO\'s or cloning\'s) is one clear error before any work, not a training run that changes nothing', { skip }, async () => {
+  const { ppoSolver } = await import('../../../src/problems/compiler/ppo.js');
+  const { compilerProblem } = await import('../../../src/problems/compiler/index.js');
+  const { SelfoptError } = await import('../../../src/core/errors.js');
+  const small = { chunkSteps: '64', numEnvs: '2', numSteps: '32', workers: '0', episodeLength: '6', hidden: '8', demoSteps: '2', bcEpochs: '2', daggerRounds: '0' };
+  for (const key of ['learningRate', 'bcLearningRate']) {
+    const clear = (e: unknown) => e instanceof SelfoptError && e.what === `option ${key}=0 is out of range` && e.where === `--opt ${key}` && e.expected === 'a positive number';
+    // the bench's and train's check of --opt values, before any cell or demonstration
+    assert.throws(() => compilerProblem.checkOptionValues!({ [key]: '0' }), clear, key);
+    const stateDir = join(dir, `lr0-${key}`), out = join(dir, `lr0-${key}.ckpt`);
+    await assert.rejects(async () => ppoSolver.train([tiny(), own('sieve')], { steps: 64 },
+      { seed: 1, rng: new Rng(1), quick: true, options: { ...small, [key]: '0' }, stateDir, out, command: 'test', log: () => {}, progress: () => {} }), clear, key);
+    assert.ok(!existsSync(out), 'no checkpoint');
+    assert.ok(!existsSync(stateDir) || readdirSync(stateDir).length === 0, `nothing saved: ${existsSync(stateDir) ? readdirSync(stateDir) : ''}`);
   }
 });
 
