@@ -10,7 +10,7 @@
  * - `ss/<dir>/<name>`: llvm-test-suite SingleSource/Benchmarks C files on the data path
  *   (compiler/llvm-test-suite), PolyBench with its utilities header.
  * - `ms/<dir>/<name>`: llvm-test-suite MultiSource/Benchmarks programs (Olden, Ptrdist, sim,
- *   MallocBench): one program per directory with a CMakeLists.txt, whose -D/-U/-I flags and
+ *   MallocBench): one program per directory with a CMakeLists.txt, whose -D/-U/-I/-f flags and
  *   `llvm_multisource(...)` source list are read from that file; a file that fails is retried
  *   with -std=gnu89 (old K&R code), as the data's own build script does.
  * - a path given on the command line: a .c file, or a directory whose .c files form one program.
@@ -150,7 +150,9 @@ export function multiSourcePrograms(root: string): ProgramSpec[] {
     const flags: string[] = [`-I${dir}`];
     for (const line of text.split('\n')) {
       if (!/CPPFLAGS|CFLAGS|add_definitions/.test(line)) continue;
-      for (const m of line.matchAll(/(?:^|[\s(])(-[DUI][^\s)]*)/g)) flags.push(m[1]!.replace('${CMAKE_CURRENT_SOURCE_DIR}', dir));
+      // -D/-U/-I, and -f flags that change what the code means: Olden bh's tentative definitions
+      // of one global in several files link only with -fcommon (clang's default is -fno-common).
+      for (const m of line.matchAll(/(?:^|[\s(])(-[DUI][^\s)]*|-f[\w=-]+)/g)) flags.push(m[1]!.replace('${CMAKE_CURRENT_SOURCE_DIR}', dir));
     }
     const listed = /llvm_multisource\(([^)]*)\)/.exec(text.replace(/\n/g, ' '));
     const named = listed ? listed[1]!.split(/\s+/).filter((t) => t.endsWith('.c')) : [];

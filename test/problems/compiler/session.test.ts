@@ -10,7 +10,7 @@ import { Rng } from '../../../src/core/rng.js';
 import { DataPath } from '../../../src/core/data.js';
 import { countInstructions } from '../../../src/problems/compiler/ir.js';
 import { OptSession, sha1, withoutLocalNames } from '../../../src/problems/compiler/session.js';
-import { loadProgram, programFromPath } from '../../../src/problems/compiler/instances.js';
+import { loadProgram, multiSourcePrograms, programFromPath } from '../../../src/problems/compiler/instances.js';
 import { CompilerEnv } from '../../../src/problems/compiler/env.js';
 import { evaluateCompiler } from '../../../src/problems/compiler/evaluate.js';
 import { compilerProblem } from '../../../src/problems/compiler/index.js';
@@ -123,6 +123,27 @@ test('a multi-file program leaves no bitcode behind in a temp directory, linked 
   } finally {
     if (saved === undefined) delete process.env.TMPDIR; else process.env.TMPDIR = saved;
   }
+});
+
+/** A test-suite tree under `root` with the MultiSource program `name`: its CMakeLists.txt and C files. */
+function multiSource(root: string, name: string, cmake: string, files: Record<string, string>): void {
+  const d = join(root, 'MultiSource', 'Benchmarks', ...name.split('/'));
+  mkdirSync(d, { recursive: true });
+  writeFileSync(join(d, 'CMakeLists.txt'), cmake);
+  for (const [f, text] of Object.entries(files)) writeFileSync(join(d, f), text);
+}
+
+test('a MultiSource program built with -fcommon (Olden bh: one global tentatively defined in several files) links', { skip }, () => {
+  const root = join(dir, 'suite-fcommon');
+  multiSource(root, 'Olden/common', 'list(APPEND CPPFLAGS -fcommon -DTORONTO)\nlist(APPEND CFLAGS -Wno-implicit-int)\nllvm_multisource(common)\n', {
+    'a.c': 'int NumNodes;\nint count(void);\nint main(void) { NumNodes = 3; return count() - 3; }\n',
+    'b.c': 'int NumNodes;\nint count(void) { return NumNodes; }\n',
+  });
+  const [p] = multiSourcePrograms(root);
+  assert.deepEqual(p!.flags.slice(1), ['-fcommon', '-DTORONTO']);
+  const inst = loadProgram(p!);
+  assert.equal(inst.error, undefined);
+  assert.match(inst.ir, /@NumNodes = common/);
 });
 
 test('a program from the command line is rebuilt when a header it includes changes, or appears', { skip }, () => {
