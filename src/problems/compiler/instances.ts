@@ -147,8 +147,9 @@ export function multiSourcePrograms(root: string): ProgramSpec[] {
     const cfiles = readdirSync(dir).filter((f) => f.endsWith('.c')).sort();
     if (cfiles.length === 0) continue;
     const text = readFileSync(cm, 'utf8');
+    const lines = defaultBuildLines(text);
     const flags: string[] = [`-I${dir}`];
-    for (const line of text.split('\n')) {
+    for (const line of lines) {
       if (!/CPPFLAGS|CFLAGS|add_definitions/.test(line)) continue;
       // -D/-U/-I, and -f flags that change what the code means: Olden bh's tentative definitions
       // of one global in several files link only with -fcommon (clang's default is -fno-common).
@@ -157,9 +158,50 @@ export function multiSourcePrograms(root: string): ProgramSpec[] {
     const listed = /llvm_multisource\(([^)]*)\)/.exec(text.replace(/\n/g, ' '));
     const named = listed ? listed[1]!.split(/\s+/).filter((t) => t.endsWith('.c')) : [];
     const files = (named.length > 0 ? named : cfiles).map((f) => join(dir, f)).filter((f) => existsSync(f));
-    const runMatch = /set\(RUN_OPTIONS ([^)]*)\)/.exec(text);
+    // `set(RUN_OPTIONS a b)` or `list(APPEND RUN_OPTIONS a b)` (Ptrdist ft), in the branches a default build takes.
+    let runArgs: string[] | undefined;
+    for (const line of lines) {
+      const m = /^\s*(?:set|list\s*\(\s*(APPEND))\s*\(?\s*RUN_OPTIONS\s+([^)]*)\)/.exec(line);
+      if (m) runArgs = [...(m[1] ? runArgs ?? [] : []), ...m[2]!.trim().split(/\s+/)];
+    }
     const id = `ms/${relative(base, dir)}`;
-    out.push({ id, source: 'multi', files, flags, subset: subsetOf(id), bytes: fileBytes(files), root, runArgs: runMatch ? runMatch[1]!.trim().split(/\s+/) : undefined });
+    out.push({ id, source: 'multi', files, flags, subset: subsetOf(id), bytes: fileBytes(files), root, runArgs });
+  }
+  return out;
+}
+
+/**
+ * The lines of a test-suite CMakeLists.txt that a default build reads: inside `if()` / `elseif()` /
+ * `else()` / `endif()`, only the branch taken when neither LARGE_PROBLEM_SIZE nor
+ * SMALL_PROBLEM_SIZE is set (both off by default). Reading every branch gave the first one's
+ * RUN_OPTIONS, so most Olden programs ran with their LARGE sizes and em3d and treeadd with their
+ * SMALL ones. A condition is false unless it is `NOT` of a false one: an unset variable is false
+ * in CMake, and the other conditions of the suite (`NOT "${ARCH}" STREQUAL "Alpha"`) hold on x86.
+ */
+export function defaultBuildLines(text: string): string[] {
+  const holds = (cond: string): boolean => {
+    const c = cond.trim();
+    return /^NOT\s/.test(c) ? !holds(c.slice(3)) : false;
+  };
+  // Per open if(): whether the lines around it are read, and whether one of its branches was taken.
+  const stack: { outer: boolean; taken: boolean }[] = [];
+  let reading = true;
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^\s*(if|elseif|else|endif)\s*\((.*)\)\s*(#.*)?$/i.exec(line);
+    const word = m?.[1]!.toLowerCase();
+    if (word === 'if') {
+      const take = holds(m![2]!);
+      stack.push({ outer: reading, taken: take });
+      reading = reading && take;
+    } else if ((word === 'elseif' || word === 'else') && stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const take = !top.taken && (word === 'else' || holds(m![2]!));
+      top.taken ||= take;
+      reading = top.outer && take;
+    } else if (word === 'endif' && stack.length > 0) {
+      reading = stack.pop()!.outer;
+    } else if (reading) out.push(line);
   }
   return out;
 }

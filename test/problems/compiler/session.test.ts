@@ -146,6 +146,26 @@ test('a MultiSource program built with -fcommon (Olden bh: one global tentativel
   assert.match(inst.ir, /@NumNodes = common/);
 });
 
+test('MultiSource RUN_OPTIONS and flags are a default build\'s: the branches of if() taken with neither LARGE_ nor SMALL_PROBLEM_SIZE; list(APPEND RUN_OPTIONS) counts', () => {
+  const root = join(dir, 'suite-run-options');
+  const main = { 'main.c': 'int main(int argc, char **argv) { return argc > 9; }\n' };
+  // Olden bh's shape: LARGE first, SMALL nested in the else (bh ran with its LARGE sizes)
+  multiSource(root, 'Olden/nested', ['list(APPEND CPPFLAGS -DTORONTO)', 'if(LARGE_PROBLEM_SIZE)', '  set(RUN_OPTIONS 40000 30)', '  list(APPEND CPPFLAGS -DBIG)', 'else()',
+    '  if(SMALL_PROBLEM_SIZE)', '    set(RUN_OPTIONS 2000 5)', '  else()', '    set(RUN_OPTIONS 20000 20)', '  endif()', 'endif()', 'llvm_multisource(nested)', ''].join('\n'), main);
+  // em3d's: SMALL first (em3d and treeadd ran with their SMALL sizes)
+  multiSource(root, 'Olden/smallfirst', 'if(SMALL_PROBLEM_SIZE)\n  set(RUN_OPTIONS 256 250 35)\nelse()\n  set(RUN_OPTIONS 1024 1000 125)\nendif()\n', main);
+  // Ptrdist ft's: list(APPEND ...), which was never read (ft was never checked)
+  multiSource(root, 'Ptrdist/appended', 'if(LARGE_PROBLEM_SIZE)\n  list(APPEND RUN_OPTIONS 6000 100000)\nelse()\n  list(APPEND RUN_OPTIONS 1500 100000)\nendif()\nlist(APPEND CFLAGS -Wno-implicit-int)\n', main);
+  multiSource(root, 'Other/elseif', 'if(NOT "${ARCH}" STREQUAL "Alpha")\n  list(APPEND CPPFLAGS -DNOT_ALPHA)\nendif()\nif(LARGE_PROBLEM_SIZE)\n  set(RUN_OPTIONS 3)\nelseif(NOT SMALL_PROBLEM_SIZE)\n  set(RUN_OPTIONS 2)\nelse()\n  set(RUN_OPTIONS 1)\nendif()\n', main);
+  const got = Object.fromEntries(multiSourcePrograms(root).map((p) => [p.id, { flags: p.flags.slice(1), runArgs: p.runArgs }]));
+  assert.deepEqual(got, {
+    'ms/Olden/nested': { flags: ['-DTORONTO'], runArgs: ['20000', '20'] },
+    'ms/Olden/smallfirst': { flags: [], runArgs: ['1024', '1000', '125'] },
+    'ms/Ptrdist/appended': { flags: [], runArgs: ['1500', '100000'] },
+    'ms/Other/elseif': { flags: ['-DNOT_ALPHA'], runArgs: ['2'] },
+  });
+});
+
 test('a program from the command line is rebuilt when a header it includes changes, or appears', { skip }, () => {
   const d = join(dir, 'with header');
   mkdirSync(d, { recursive: true });
