@@ -139,6 +139,21 @@ test('random search with several lanes: one seed, one answer, however the lanes\
   for (const slow of passes) assert.deepEqual(await run(slow), first, `${slow} slow`);
 });
 
+test('--opt length sets the genetic algorithm\'s sequence length and nothing of random search, as its help says', { skip }, async () => {
+  const solver = (name: string) => compilerProblem.solvers.find((s) => s.info.name === name)!;
+  const solve = (name: string, options: Record<string, string>) => solver(name).solve(tiny(), { seed: 1, rng: new Rng(1), quick: true, options: { budget: '12', concurrency: '1', ...options } }) as Promise<{ passes: string[]; count?: number }>;
+  const ga = await solve('genetic-algorithm', { length: '3', population: '4' });
+  assert.ok(ga.passes.length === 0 || ga.passes.length === 3, String(ga.passes));
+  // random search draws its episodes `patience` long whatever `length` says
+  const answer = async (options: Record<string, string>) => { const r = await solve('random-search', options); return { passes: r.passes, count: r.count }; };
+  const plain = await answer({ patience: '2' });
+  assert.ok(plain.passes.length <= 2);
+  assert.deepEqual(await answer({ patience: '2', length: '9' }), plain);
+  const help = compilerProblem.options!.length!;
+  assert.match(help, /genetic algorithm/);
+  assert.doesNotMatch(help, /random search and/);
+});
+
 test('semantics: the optimised program must print what -O0 prints; a changed module is caught', { skip }, async () => {
   const { checkSemantics } = await import('../../../src/problems/compiler/semantics.js');
   const inst = tiny();
