@@ -112,6 +112,9 @@ export function buildFailureNote(id: string, error: string): string {
   return `${id} did not build: ${(errors.length > 0 ? errors : lines.slice(0, 2)).join(' | ')} (the message: ${join(cacheDir(), 'failures.jsonl')})`;
 }
 
+/** The note of a program -Oz leaves without instructions: it has no ratio_vs_oz. */
+export const NO_OZ_RATIO = (id: string) => `${id}: -Oz leaves no instruction, so it has no ratio_vs_oz (n/a)`;
+
 /** `--opt semantics=0` skips the check that the optimised program prints -O0's output (default on). */
 export function semanticsOption(options: Readonly<Record<string, string>>): boolean {
   return boolOption(options, 'semantics', true);
@@ -153,13 +156,17 @@ export function evaluateCompiler(inst: CompilerInstance, sol: PassSequence, ctx:
   const varies = reconcileCount(sol.count, sc.counts, () => replayed().count, where);
   const stats = sol.stats;
   const out: MetricValues = {
-    ratio_vs_oz: inst.countOz / Math.max(1, sc.count),
     instructions: sc.count,
     reward: (inst.countO0 - sc.count) / Math.max(1, inst.countO0 - inst.countOz),
     passes: sol.pipeline ? 1 : sol.passes.length,
     search_s: (sol.searchMs ?? ctx.solveMs) / 1000,
     build_failed: 0,
   };
+  // -Oz leaves no instruction (a file of data alone): there is nothing to compare with, and the
+  // ratio was 0 (shown as 0x), which a geomean over the programs cannot take (core/stats geomean:
+  // NaN). Absent, as for a program that did not build.
+  if (inst.countOz > 0) out.ratio_vs_oz = inst.countOz / Math.max(1, sc.count);
+  else ctx.note?.(NO_OZ_RATIO(inst.id));
   if (stats && stats.lookups > 0) {
     out.opt_calls = stats.optCalls;
     out.cache_hit_rate = stats.hits / stats.lookups;

@@ -55,7 +55,7 @@ export function sequenceSvg(inst: CompilerInstance, sol: PassSequence, caption: 
   const X = (col: number) => (left + (col / (L + 1)) * plotW).toFixed(1);
   const Y = (count: number) => (top + plotH - (count / yMax) * plotH).toFixed(1);
   const out = pictureHead(width, height, caption,
-    `${L} passes · ${last.toLocaleString('en-US')} instructions after the last · -Oz ${inst.countOz.toLocaleString('en-US')}, ratio ${(inst.countOz / Math.max(1, last)).toFixed(3)} (above 1 beats it) · -O0 ${inst.countO0.toLocaleString('en-US')}`);
+    `${L} passes · ${last.toLocaleString('en-US')} instructions after the last · -Oz ${inst.countOz.toLocaleString('en-US')}, ratio ${inst.countOz > 0 ? `${(inst.countOz / Math.max(1, last)).toFixed(3)} (above 1 beats it)` : 'n/a (-Oz leaves no instruction)'} · -O0 ${inst.countO0.toLocaleString('en-US')}`);
   for (const v of niceTicks(0, yMax, 4)) {
     if (v > yMax) continue;
     out.push(`<line x1="${left}" x2="${left + plotW}" y1="${Y(v)}" y2="${Y(v)}" stroke="#000" stroke-opacity="0.1"/><text x="${left - 4}" y="${Number(Y(v)) + 4}" text-anchor="end">${v.toLocaleString('en-US')}</text>`);

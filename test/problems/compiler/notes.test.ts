@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { Rng } from '../../../src/core/rng.js';
 import { loadProgram, programFromPath } from '../../../src/problems/compiler/instances.js';
 import { evaluateCompiler } from '../../../src/problems/compiler/evaluate.js';
+import { compilerProblem } from '../../../src/problems/compiler/index.js';
 import { checkSemantics, DEFAULT_LIMITS } from '../../../src/problems/compiler/semantics.js';
 import { runBench } from '../../../src/bench/runner.js';
 import { ResultsStore } from '../../../src/bench/store.js';
@@ -56,6 +57,19 @@ test('a program whose -O0 run exits non-zero: its semantics are not checked, and
   assert.equal(m.semantics_ok, undefined);
   assert.deepEqual(notes, [`${inst.id}: semantics not checked (no semantics_ok): -O0's run exits with status 3`]);
   assert.equal(readFileSync(marks, 'utf8'), 'x');
+});
+
+test('a program -Oz leaves without instructions has no ratio (it was 0, shown 0x, and a geomean with it NaN): a note and the picture say n/a', { skip }, () => {
+  const f = join(dir, 'notes-data-only.c');
+  writeFileSync(f, 'int table[4] = {1, 2, 3, 4};\nconst char *name = "data";\n');
+  const inst = loadProgram(programFromPath(f));
+  assert.equal(inst.countOz, 0);
+  const notes: string[] = [];
+  const m = evaluateCompiler(inst, { passes: ['globalopt'] }, { seed: 1, rng: new Rng(1), quick: true, options: { semantics: '0' }, solveMs: 0, note: (t) => notes.push(t) });
+  assert.equal(m.instructions, 0);
+  assert.equal('ratio_vs_oz' in m, false, `ratio_vs_oz = ${m.ratio_vs_oz}`);
+  assert.deepEqual(notes, [`${inst.id}: -Oz leaves no instruction, so it has no ratio_vs_oz (n/a)`]);
+  assert.match(compilerProblem.picture!(inst, { passes: ['globalopt'] }, 'data-only')!, /-Oz 0, ratio n\/a \(-Oz leaves no instruction\)/);
 });
 
 // Without prlimit the limit is wall time, and the verdict reads 'the run went over 1000 ms'.
