@@ -141,9 +141,14 @@ function logProbs(net: MlpPolicy, obs: Float32Array, mask: Readonly<Uint8Array>)
 // Using the policy
 // ---------------------------------------------------------------------------------------------
 
-interface Best { count: number; seq: string[]; hash: string }
-/** A module reached by a search, with the passes that changed it on the way (the history the policy sees). */
+/** A module reached by a search, with the passes that changed it on the way and their actions (the history the policy sees). */
 interface Node { hash: string; count: number; seq: string[]; taken: number[] }
+/**
+ * The best module found so far, with its history: the last search starts from it, and a pass
+ * name alone does not say which action took it (-loop-unswitch and -simple-loop-unswitch are both
+ * `simple-loop-unswitch`), so the policy saw another history there than the one that made it.
+ */
+type Best = Node;
 
 /** Module features by state, per session: rollouts and searches revisit modules, and parsing the IR costs about what a pass does. */
 const featureCache = new WeakMap<OptSession, Map<string, Float32Array>>();
@@ -160,7 +165,7 @@ function policyScores({ net, cfg, mask }: PassPolicy, inst: CompilerInstance, se
 }
 
 function better(best: Best, n: Node): Best {
-  return n.count < best.count ? { count: n.count, seq: n.seq, hash: n.hash } : best;
+  return n.count < best.count ? n : best;
 }
 
 /**
@@ -208,7 +213,7 @@ function rolloutPolicy(policy: PassPolicy, inst: CompilerInstance, session: OptS
 /** The policy alone; with `patience`, the rollout stops after that many passes without a new best module. */
 export function policyAlone(policy: PassPolicy, inst: CompilerInstance, session = new OptSession(), patience = Infinity): Best {
   const root = session.addState(inst.ir);
-  return rolloutPolicy(policy, inst, session, null, { count: root.count, seq: [], hash: root.hash }, patience);
+  return rolloutPolicy(policy, inst, session, null, { count: root.count, seq: [], hash: root.hash, taken: [] }, patience);
 }
 
 /**
@@ -252,18 +257,6 @@ function topKGreedy(policy: PassPolicy, inst: CompilerInstance, session: OptSess
   return best;
 }
 
-/** Rebuilds the search node of a pass sequence (its modules are in the session's cache). */
-function nodeOf(inst: CompilerInstance, session: OptSession, seq: readonly string[]): Node {
-  const root = session.addState(inst.ir);
-  let n: Node = { hash: root.hash, count: root.count, seq: [], taken: [] };
-  for (const p of seq) {
-    const t = session.apply(n.hash, p);
-    if (!t.ok) break;
-    n = { hash: t.state.hash, count: t.state.count, seq: [...n.seq, p], taken: [...n.taken, ACTIONS.findIndex((x) => x.pass === p)] };
-  }
-  return n;
-}
-
 /**
  * PPO + guided search: the policy's own answer (its argmax rollout, plus `samples` sampled
  * rollouts), then a tiered greedy search (topKGreedy) from -O0 with the first two tiers, then one
@@ -276,7 +269,7 @@ export function guidedSearch(policy: PassPolicy, inst: CompilerInstance, rng: Rn
   for (let k = 0; k < opts.samples; k++) best = rolloutPolicy(policy, inst, session, rng, best, opts.patience);
   const root = session.addState(inst.ir);
   best = topKGreedy(policy, inst, session, { hash: root.hash, count: root.count, seq: [], taken: [] }, { ...opts, polish: 0 }, best);
-  return topKGreedy(policy, inst, session, nodeOf(inst, session, best.seq), opts, best);
+  return topKGreedy(policy, inst, session, best, opts, best);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -128,6 +128,32 @@ test('a policy that prefers a masked pass above all never takes it, alone or in 
   }
 });
 
+test('guided search: the policy sees the action history it made, also where two actions run one pass (-simple-loop-unswitch is -loop-unswitch\'s pass)', { skip }, async () => {
+  const { COMPILER_PPO_DEFAULTS, compilerPolicy, guidedSearch } = await import('../../../src/problems/compiler/ppo.js');
+  const { featureSize, observationSize } = await import('../../../src/problems/compiler/env.js');
+  const cfg = { ...COMPILER_PPO_DEFAULTS, hidden: [8], episodeLength: 6 };
+  const net = compilerPolicy({ obsDim: observationSize(cfg.observation, cfg.actionHistory), numActions: ACTIONS.length, hidden: cfg.hidden }, new Rng(1));
+  const older = actionByName('-loop-unswitch').index, newer = actionByName('-simple-loop-unswitch').index;
+  assert.notEqual(older, newer);
+  assert.equal(ACTIONS[older]!.pass, ACTIONS[newer]!.pass);
+  // mem2reg, then the unswitch by its second flag (it changes sieve once mem2reg ran), then
+  // passes that shrink the module below mem2reg's, so the best answer holds the unswitch.
+  const bias = net.actor.layers.at(-1)!.bias!.data;
+  bias[actionByName('mem2reg').index] = 1000;
+  bias[newer] = 900;
+  bias[actionByName('instcombine').index] = 800;
+  bias[actionByName('simplifycfg').index] = 700;
+  bias[older] = -1000;
+  const seen: Float32Array[] = [];
+  const forward = net.forward.bind(net);
+  net.forward = ((obs: Float32Array[]) => { seen.push(...obs.map((o) => o.slice())); return forward(obs); }) as typeof net.forward;
+  const best = guidedSearch({ net, cfg, mask: ACTION_MASK }, own('sieve'), new Rng(2), { samples: 0, topK: 2, maxSteps: 4 });
+  assert.ok(best.seq.includes('simple-loop-unswitch'), best.seq.join(' '));
+  const k = featureSize(cfg.observation);
+  assert.ok(seen.some((o) => o[k + newer]! > 0), 'the policy took -simple-loop-unswitch');
+  assert.equal(seen.filter((o) => o[k + older]! > 0).length, 0, 'the policy never took -loop-unswitch, and never saw it in its history');
+});
+
 test('ppo: a learning rate of 0 (PPO\'s or cloning\'s) is one clear error before any work, not a training run that changes nothing', { skip }, async () => {
   const { ppoSolver } = await import('../../../src/problems/compiler/ppo.js');
   const { compilerProblem } = await import('../../../src/problems/compiler/index.js');
