@@ -169,6 +169,7 @@ class Client:
         headers = {} if token is None else {"Authorization": f"Bearer {token}"}
         self.ws = None
         self.conn = None
+        self.closed = False
         self._next_id = 0
         try:
             if u.scheme == "ws":
@@ -183,6 +184,10 @@ class Client:
             raise ConnectionRefusedError(e.errno, f"cannot connect to {url}: connection refused; is `selfopt serve` running there?") from None
 
     def call(self, op, **fields):
+        # Without this a closed ws:// client failed with a bare "[Errno 9] Bad file descriptor", and
+        # http.client silently opened a new connection, on which the old sessions no longer exist.
+        if self.closed:
+            raise ConnectionError(f"the client is closed: close() was called, so it cannot send {op!r}; make a new Client (or SelfoptEnv) to talk to the server again")
         self._next_id += 1
         msg = {"v": PROTOCOL_VERSION, "id": self._next_id, "op": op}
         msg.update(fields)
@@ -214,6 +219,7 @@ class Client:
         return self.call("list")["envs"]
 
     def close(self):
+        self.closed = True
         if self.ws is not None:
             self.ws.close()
         else:
@@ -258,10 +264,16 @@ class SelfoptEnv(_Base):
             self.observation_space = self.observation_space_json
             self.action_space = self.action_space_json
 
+    def _check_open(self, op):
+        # After close() the session is gone: sent as null it came back as a bad_request about "$.session".
+        if self.session is None:
+            raise ConnectionError(f"the env is closed: close() was called, so it cannot {op}; make a new SelfoptEnv to play again")
+
     def _obs(self, obs):
         return _np.asarray(obs, dtype=_np.float32) if self._box_obs else obs
 
     def reset(self, seed=None, options=None):
+        self._check_open("reset")
         fields = {"session": self.session}
         if seed is not None:
             # An integer (numpy's too), as Gymnasium asks; int() would turn a seed of 1.5 into 1 without a word.
@@ -277,6 +289,7 @@ class SelfoptEnv(_Base):
         return self._obs(r["obs"]), r["info"]
 
     def step(self, action):
+        self._check_open("step")
         if hasattr(action, "tolist"):  # numpy scalars and arrays
             action = action.tolist()
         r = self.client.call("step", session=self.session, action=action)

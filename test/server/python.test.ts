@@ -322,3 +322,26 @@ test('python3 env.reset with gymnasium installed: a numpy integer seed seeds the
   const stdout = await runPython(code);
   assert.equal(stdout.trim(), 'True');
 });
+
+test('python3 client and env used after close(): a clear "the client is closed" / "the env is closed" error on ws:// and http://, not a bad file descriptor or a silent new connection', { skip }, async () => {
+  for (const url of [server.url.replace(/^http/, 'ws'), server.url]) {
+    const code = [
+      'from selfopt_client import Client, SelfoptEnv',
+      `c = Client(${JSON.stringify(url)})`,
+      'c.close()',
+      'try:\n    c.list_envs()\n    print("no error")\nexcept ConnectionError as e:\n    print(e)',
+      `env = SelfoptEnv('chain', {'length': 3}, url=${JSON.stringify(url)})`,
+      'env.reset(seed=1)',
+      'env.close()',
+      'for call in (lambda: env.step(1), lambda: env.reset(seed=1)):\n    try:\n        call()\n        print("no error")\n    except ConnectionError as e:\n        print(e)',
+      'env.close()', // still quiet the second time
+    ].join('\n');
+    const lines = (await runPython(code)).trim().split('\n');
+    assert.deepEqual(lines, [
+      "the client is closed: close() was called, so it cannot send 'list'; make a new Client (or SelfoptEnv) to talk to the server again",
+      'the env is closed: close() was called, so it cannot step; make a new SelfoptEnv to play again',
+      'the env is closed: close() was called, so it cannot reset; make a new SelfoptEnv to play again',
+    ], url);
+  }
+  assert.equal(server.sessionCount(), 0);
+});
