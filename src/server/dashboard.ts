@@ -4,7 +4,8 @@
  *
  *   GET /                          the dashboard
  *   GET /api/problems              every problem: title, metrics, solvers, baseline
- *   GET /api/runs                  every recorded run (id, command, times, problems, cells)
+ *   GET /api/runs                  every recorded run (id, command, times, problems, cells); none
+ *                                  while there is no store yet
  *   GET /api/summary?problem=P[&run=ID]
  *                                  {run, summary, pictures}: the summary `selfopt report --json`
  *                                  prints (means with 95% CIs, learned-vs-best-heuristic ratios)
@@ -119,6 +120,9 @@ export class Dashboard {
       case '/api/problems':
         return problems.map(describeProblem);
       case '/api/runs':
+        // No store yet (no bench has run): no runs, not an error, so the page still lists the
+        // problems and their learning curves; it was a 404 that left the page empty.
+        if (!existsSync(this.opts.store)) return [];
         return this.withStore((s) => s.runs());
       case '/api/summary': {
         const name = q('problem');

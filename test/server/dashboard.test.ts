@@ -400,6 +400,27 @@ test('in headless Chromium: a solver filter shows that solver\'s learning curves
   }
 });
 
+test('with no results store yet (no bench has run), the API answers no runs (it was 404), and the page lists the problems and draws their learning curves', { skip: skipBrowser, timeout: 120_000 }, async () => {
+  const other = await serve({ port: 0, log: () => {}, dashboard: { store: join(dir, 'no-such-store.duckdb'), trainDir: join(dir, 'train') } });
+  const otherBase = other.url.replace(/\/v1$/, '/');
+  try {
+    const runs = await fetch(new URL('api/runs', otherBase));
+    assert.equal(runs.status, 200);
+    assert.deepEqual(await runs.json(), []);
+    const problemCount = ((await getJson('api/problems')).body as unknown[]).length;
+    await inChromium(async (page, errors) => {
+      await page.goto(`${otherBase}#problem=partition`);
+      await page.waitForSelector('#curves figure[data-curve="partition-multilevel-seed1"] svg');
+      assert.equal(await page.locator('#f-problem option').count(), problemCount);
+      assert.equal(await page.inputValue('#f-problem'), 'partition');
+      assert.equal(await page.textContent('#status'), 'no recorded runs of partition: run `npx selfopt bench partition --quick`');
+      assert.deepEqual(errors, []);
+    });
+  } finally {
+    await other.close();
+  }
+});
+
 test('in headless Chromium: a link naming a run the problem does not have shows the latest run and says so', { skip: skipBrowser, timeout: 120_000 }, async () => {
   await inChromium(async (page, errors) => {
     // The index run is not a partition run: a link carried over from another problem or store.
