@@ -85,11 +85,14 @@ export interface BarChartSpec {
 const FONT = "font-family=\"system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif\"";
 const ROW = 22;
 const CHAR = 6.6; // average glyph width at 12px, for laying out labels
+// Bold text is about 13% wider (sans-serif at 12 px, measured in Chromium): a bold label laid out
+// at CHAR ran past the chart's left edge and was cut.
+const BOLD_CHAR = CHAR * 1.15;
 
 /** Horizontal bars from 0 (or the lowest value when negative) with 95% CI whiskers. */
 export function barChart(spec: BarChartSpec): string {
   const width = spec.width ?? 540;
-  const labelW = labelWidth(spec.data.map((d) => d.label + (d.emphasis ? ' *' : '')));
+  const labelW = labelWidth(spec.data.map((d) => ({ text: d.label + (d.emphasis ? ' *' : ''), bold: d.emphasis ?? false })));
   const valueW = Math.min(110, Math.max(40, ...spec.data.map((d) => d.valueLabel.length * CHAR + 10)));
   const top = 6;
   const plotH = spec.data.length * ROW;
@@ -161,7 +164,7 @@ export interface RatioChartSpec {
 export function ratioChart(spec: RatioChartSpec): string {
   const width = spec.width ?? 720;
   const items = spec.groups.flatMap((g) => g.items);
-  const labelW = labelWidth([...items.map((d) => d.label), ...spec.groups.map((g) => g.title)].map((s) => s.slice(0, 40)));
+  const labelW = labelWidth([...items.map((d) => d.label), ...spec.groups.map((g) => g.title)].map((s) => ({ text: s.slice(0, 40), bold: false })));
   const valueW = 60;
   const top = 26;
   const rows = spec.groups.reduce((n, g) => n + 1 + g.items.length, 0);
@@ -312,8 +315,9 @@ function fmtTick(v: number): string {
   return Number(v.toPrecision(3)).toString();
 }
 
-function labelWidth(labels: string[]): number {
-  return Math.round(Math.min(220, Math.max(60, ...labels.map((l) => l.length * CHAR + 16))));
+/** The width of a column of labels (drawn right-aligned 8 px before its edge), bold ones wider. */
+function labelWidth(labels: { text: string; bold: boolean }[]): number {
+  return Math.round(Math.min(220, Math.max(60, ...labels.map((l) => l.text.length * (l.bold ? BOLD_CHAR : CHAR) + 16))));
 }
 
 function r1(v: number): number {

@@ -1,0 +1,46 @@
+/**
+ * The report's and the dashboard's SVG charts (src/bench/svg.ts). Where the layout is estimated
+ * from text lengths, the charts are drawn in Debian's headless Chromium and the text measured
+ * there; those tests skip visibly when /usr/bin/chromium is missing.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { barChart } from '../../src/bench/svg.js';
+import { problems } from '../../src/problems/all.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const skipBrowser = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed on this machine`;
+/** The page's global, inside functions that playwright runs in the browser. */
+declare const document: { querySelectorAll(s: string): Iterable<{ textContent: string | null; getBBox(): { x: number; width: number } }> };
+
+/** The left edge and width of every text of `selector` in `html`, as Chromium lays them out. */
+async function textBoxes(html: string, selector: string): Promise<{ text: string; x: number; width: number }[]> {
+  const { chromium } = await import('playwright-core');
+  const profile = mkdtempSync(join(tmpdir(), 'selfopt-chromium-'));
+  const browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+  try {
+    const page = await browser.newPage();
+    await page.setContent(`<!doctype html><body>${html}</body>`);
+    return await page.evaluate((sel) => [...document.querySelectorAll(sel)].map((t) => ({ text: t.textContent ?? '', x: t.getBBox().x, width: t.getBBox().width })), selector);
+  } finally {
+    await browser.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+test('in headless Chromium: a bar chart\'s bold label (the best heuristic) fits inside the chart, for every solver name (it was laid out at the width of normal text and cut at the left edge)', { skip: skipBrowser, timeout: 60_000 }, async () => {
+  const names = [...new Set(problems.flatMap((p) => p.solvers.map((s) => s.info.name)))];
+  // One chart per name, that name the emphasised one: the label column is as wide as it asks.
+  const charts = names.map((label) => barChart({
+    data: [{ label, kind: 'heuristic', mean: 2, lo: 1, hi: 3, valueLabel: '2 s', tooltip: label, emphasis: true }],
+    axisLabel: 'avg JCT (s)',
+    tick: String,
+    ariaLabel: label,
+  }));
+  const boxes = await textBoxes(charts.join(''), 'text[font-weight="700"]');
+  assert.equal(boxes.length, names.length);
+  for (const b of boxes) assert.ok(b.x >= 0, `'${b.text}' starts at x = ${b.x.toFixed(1)}, outside the chart (${b.width.toFixed(1)} px wide)`);
+});
