@@ -332,6 +332,17 @@ test('the scheduling env over the protocol: graph observations as arrays, masked
   await a.ok('close', { session: made.session });
 });
 
+test('the scheduling env over the protocol: an action sent as a list is named in its error as the client sent it ([1, 2] read "1,2", and [3] read "3", like a valid action)', async () => {
+  const made = await a.ok('make', { env: 'scheduling', options: { instance: 'synthetic_batch2_5exec' } });
+  await a.ok('reset', { session: made.session, seed: 3 });
+  for (const action of [[1, 2], [3], []]) {
+    const refused = await a.call('step', { session: made.session, action });
+    assertError(refused, 'invalid_action', '$.action');
+    assert.ok(refused.error!.message.startsWith(`invalid action ${JSON.stringify(action)}: not an integer in [0, ${made.actionSpace.n})`), refused.error!.message);
+  }
+  await a.ok('close', { session: made.session });
+});
+
 test('the chip placement env over the protocol: an episode of legal actions = the in-process PlacementEnv, illegal actions refused, bad options named', async () => {
   const id = 'synth_h4_s8_1';
   const made = await a.ok('make', { env: 'chip', options: { instance: id } });

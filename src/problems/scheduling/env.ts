@@ -313,7 +313,9 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
   private checkAction(a: number): void {
     const where = 'SchedulingEnv.step';
     const n = this.actionSpace.n;
-    if (!(Number.isInteger(a) && a >= 0 && a < n)) throw new SelfoptError(`invalid action ${a}: not an integer in [0, ${n})`, where, `row * ${this.E} + (limit - 1) for a stage row and a parallelism limit 1..${this.E}, or ${this.idleAction} (idle)`);
+    // A client's list as it sent it: as text, [1, 2] read "1,2" and [3] read "3", like a valid action.
+    const shown = typeof a === 'number' ? String(a) : JSON.stringify(a);
+    if (!(Number.isInteger(a) && a >= 0 && a < n)) throw new SelfoptError(`invalid action ${shown}: not an integer in [0, ${n})`, where, `row * ${this.E} + (limit - 1) for a stage row and a parallelism limit 1..${this.E}, or ${this.idleAction} (idle)`);
     if (a === this.idleAction) return;
     const { row, cls, limit } = this.decode(a), o = this.obs;
     if (row >= o.numNodes) throw new SelfoptError(`invalid action ${a}: stage row ${row} does not exist (the observation has ${o.numNodes} stage rows)`, where, `a row below ${o.numNodes} with stageMask = 1`);
