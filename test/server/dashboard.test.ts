@@ -481,6 +481,36 @@ test('in headless Chromium: an unfinished run on screen is read again and redraw
   });
 });
 
+test('in headless Chromium: with no run of the problem yet, the page reads the runs again every 10 s, and a bench started later appears (it was never read again)', { skip: skipBrowser, timeout: 120_000 }, async () => {
+  await inChromium(async (page, errors) => {
+    const realRuns = (await getJson('api/runs')).body as any[];
+    let benchStarted = false;
+    let runsReads = 0;
+    await page.route('**/api/runs', (r) => {
+      runsReads++;
+      r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(benchStarted ? realRuns : []) });
+    });
+    await page.clock.install();
+    await page.goto(`${base}#problem=partition`);
+    await page.locator('#status', { hasText: 'no recorded runs of partition' }).waitFor();
+    assert.equal(runsReads, 1);
+
+    // Nothing yet: the tick reads the runs, and the page still says there is none.
+    await page.clock.runFor(10_000);
+    await page.waitForTimeout(200);
+    assert.equal(runsReads, 2, 'the runs are read again after 10 s');
+    assert.match((await page.textContent('#status'))!, /no recorded runs of partition/);
+
+    // A bench started: the next tick shows its run.
+    benchStarted = true;
+    await page.clock.runFor(10_000);
+    await page.waitForSelector('#results tbody tr[data-solver]');
+    assert.match((await page.textContent('#run h2'))!, new RegExp(runId));
+    assert.equal(runsReads, 3);
+    assert.deepEqual(errors, []);
+  });
+});
+
 test('in headless Chromium: a summary read of the unfinished run that fails is said, and the next tick reads it again (the page stopped reading)', { skip: skipBrowser, timeout: 120_000 }, async () => {
   await inChromium(async (page, errors) => {
     const realRuns = (await getJson('api/runs')).body as any[];

@@ -6,7 +6,7 @@
  * in the URL hash, so a view can be linked. Charts and number formats are the HTML report's own
  * (src/bench/svg.ts, src/bench/table.ts), so both read the same. A run still being written (a
  * `selfopt bench` going on) is read again every LIVE_MS while it is shown, and so is the list of
- * runs while the latest run is shown.
+ * runs while the latest run is shown, or while the problem has no run yet.
  */
 import { rowCommand } from '../../src/bench/command.js';
 import { barChart, esc, KIND_COLORS, lineChart, pictureFigures, ratioChart, type RatioGroup } from '../../src/bench/svg.js';
@@ -153,34 +153,36 @@ async function render(): Promise<void> {
 }
 
 /**
- * While the run on screen is unfinished, or the view is the latest run (a bench started after the
- * page was opened makes a newer one), reads the runs again later.
+ * While the run on screen is unfinished, the view is the latest run, or the problem has no run yet
+ * (a bench started after the page was opened makes a newer one, or the first), reads the runs
+ * again later. With no run the page was never read again: a bench started later did not appear.
  */
 function scheduleLive(): void {
   clearTimeout(liveTimer);
-  if (loaded && (!loaded.run.finishedAt || !view.run)) liveTimer = window.setTimeout(() => void refreshLive(), LIVE_MS);
+  if (!loaded || !loaded.run.finishedAt || !view.run) liveTimer = window.setTimeout(() => void refreshLive(), LIVE_MS);
 }
 
 /**
  * Reads the runs again and redraws if the run on screen gained cells or finished, or (when the
- * latest run is shown) a newer run started. A failed read keeps the view and says so: the next
- * tick tries again.
+ * latest run is shown, or none yet) a newer run started. A failed read keeps the view and says
+ * so: the next tick tries again.
  */
 async function refreshLive(): Promise<void> {
   const shown = loaded;
-  if (!shown) return;
   try {
     runs = await api.runs();
-    const now = runs.find((r) => r.runId === shown.run.runId);
-    const latest = runs.filter((r) => r.problems.includes(view.problem)).at(-1);
-    const changed = !now || now.cells !== shown.run.cells || now.finishedAt !== shown.run.finishedAt || (!view.run && latest?.runId !== shown.run.runId);
-    if (changed && loaded === shown) loaded = undefined;
+    if (shown) {
+      const now = runs.find((r) => r.runId === shown.run.runId);
+      const latest = runs.filter((r) => r.problems.includes(view.problem)).at(-1);
+      const changed = !now || now.cells !== shown.run.cells || now.finishedAt !== shown.run.finishedAt || (!view.run && latest?.runId !== shown.run.runId);
+      if (changed && loaded === shown) loaded = undefined;
+    }
     await render();
   } catch (e) {
     // The summary read failed after the run on screen was marked stale: without it back,
     // scheduleLive saw nothing loaded and the page never read the run again.
     loaded ??= shown;
-    status(`${e instanceof Error ? e.message : String(e)} (reading ${shown.run.finishedAt ? 'the runs' : 'the unfinished run'} again in ${LIVE_MS / 1000} s)`, true);
+    status(`${e instanceof Error ? e.message : String(e)} (reading ${!shown || shown.run.finishedAt ? 'the runs' : 'the unfinished run'} again in ${LIVE_MS / 1000} s)`, true);
     scheduleLive();
   }
 }
