@@ -475,7 +475,10 @@ function parseOpts(pairs: string[]): Record<string, string> {
   for (const p of pairs) {
     const eq = p.indexOf('=');
     if (eq <= 0) throw new SelfoptError(`--opt '${p}'`, 'command line', 'key=value');
-    out[p.slice(0, eq)] = p.slice(eq + 1);
+    // Defined, not assigned: out['__proto__'] = v sets the object's prototype (to nothing, for a
+    // string), so --opt __proto__=1 vanished and the bench ran without a word; as an own key it is
+    // refused as an unknown option, like any other.
+    Object.defineProperty(out, p.slice(0, eq), { value: p.slice(eq + 1), enumerable: true, writable: true, configurable: true });
   }
   return out;
 }

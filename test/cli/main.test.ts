@@ -45,6 +45,16 @@ test('serve refuses an empty --token and a --train-dir that is a file, with one 
   }
 });
 
+test('--opt __proto__=... is refused as an unknown option (exit 2) before any work: it vanished, and the bench ran without it', () => {
+  const dir = tempDir('selfopt-cli-proto-');
+  for (const cmd of [['bench', 'index', '--quick', '--seeds', '1', '--store', join(dir, 'r.duckdb')], ['train', 'partition', 'gap', '--quick', '--steps', '1', '--out', join(dir, 'gap.ckpt')]]) {
+    const r = selfopt(dir, ...cmd, '--opt', '__proto__=5');
+    assert.match(r.stderr, /^selfopt: error: unknown option '__proto__' \(at --opt \((index|partition)\)\); expected one of: /, cmd.join(' '));
+    assert.equal(r.status, 2, cmd.join(' '));
+  }
+  assert.deepEqual(readdirSync(dir), [], 'nothing written');
+});
+
 test('serve on an address beyond loopback without --token warns that anyone reaching the port drives it; on loopback, or with a token, it does not', async () => {
   const dir = tempDir('selfopt-cli-serve-host-');
   // stderr once it has listened (its stdout's second line), then the server is stopped.

@@ -132,6 +132,22 @@ test('missing, ill-typed and unknown fields are bad_request with the path of the
   await stillServing();
 });
 
+test('a "__proto__" key in make\'s options (or anywhere in a request, escapes included) is bad_request at its path, not dropped without a word', async () => {
+  const sessions = server.sessionCount();
+  const cases: [string, string][] = [
+    ['{"v":1,"id":1,"op":"make","env":"chain","options":{"__proto__":{"length":3}}}', '$.options.__proto__'],
+    ['{"v":1,"id":2,"op":"make","env":"chain","options":{"length":4,"\\u005f_proto__":5}}', '$.options.__proto__'],
+    ['{"v":1,"id":3,"op":"reset","session":"s","options":{"x":[{"__proto__":{}}]}}', '$.options.x[0].__proto__'],
+  ];
+  for (const [text, path] of cases) {
+    const r = await a.raw(text);
+    assertError(r, 'bad_request', path);
+    assert.equal(r.error!.message, `${path}: "__proto__" is not allowed as a key (JavaScript takes it for the object's prototype)`);
+  }
+  assert.equal(server.sessionCount(), sessions, 'no env was made');
+  await stillServing();
+});
+
 test('an id or action of the wrong kind says what was expected, not just "Invalid input"', async () => {
   const { session } = await a.ok('make', { env: 'chain' });
   for (const action of [true, 'left', { a: 1 }, new Array((1 << 16) + 1).fill(0)]) {
