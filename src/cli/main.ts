@@ -15,6 +15,7 @@ import { problems, getProblem } from '../problems/all.js';
 import { describeProblem } from '../core/problem.js';
 import { type BenchOptions, MAX_SEEDS, planGrid, runBench } from '../bench/runner.js';
 import { ResultsStore } from '../bench/store.js';
+import { shellCommand } from '../bench/command.js';
 import { fileInTheWay } from '../core/files.js';
 import { followHint, writeReport, printReport, requireRun } from './report.js';
 import { dataOption, dataPath, htmlOption, list, queueNameOption, reportPath, storeOption } from './flags.js';
@@ -116,7 +117,8 @@ program
       concurrency: o.concurrency,
       progress: o.json !== true,
       // Recorded with the run, shown by the report and the dashboard: a --queue password is not.
-      command: process.argv.slice(2).map((a) => (queue && o.queue ? a.replace(o.queue, queue.shownUrl(o.queue)) : a)).join(' '),
+      // Each argument quoted as a shell reads it back: joined bare, an argument with a space or a quote (a --data path) broke the command when pasted.
+      command: shellCommand(process.argv.slice(2).map((a) => (queue && o.queue ? a.replace(o.queue, queue.shownUrl(o.queue)) : a))),
       queue: o.queue,
       queueName: o.queueName,
       signal: stop.signal,
@@ -330,7 +332,7 @@ program
       stateDir: o.state,
       fresh: o.fresh === true,
       options: parseOpts(o.opt ?? []),
-      command: `selfopt ${process.argv.slice(2).join(' ')}`,
+      command: shellCommand(['selfopt', ...process.argv.slice(2)]),
       // A seconds-only budget is what every trainer then counts; with --steps the unit is the trainer's own.
       onProgress: (done, total) => progress(`training ${problemName}/${solverName}: ${trainProgressText(done, total, o.steps === undefined)}`, done >= total),
       signal: stop.signal,

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
-import { rowCommand, shellQuote } from '../../src/bench/command.js';
+import { spawnSync } from 'node:child_process';
+import { rowCommand, shellCommand, shellQuote, shellWords } from '../../src/bench/command.js';
 import { planGrid } from '../../src/bench/runner.js';
 import { DataPath } from '../../src/core/data.js';
 import { getProblem } from '../../src/problems/all.js';
@@ -32,4 +33,26 @@ test('shellQuote quotes what a shell would read differently', () => {
   assert.equal(shellQuote('rgg_2k_k8'), 'rgg_2k_k8');
   assert.equal(shellQuote('default<Oz>'), "'default<Oz>'");
   assert.equal(shellQuote("it's"), "'it'\\''s'");
+});
+
+/** The arguments /bin/sh reads from `line`. */
+function shRead(line: string): string[] {
+  const r = spawnSync('sh', ['-c', `printf '%s\\0' ${line}`], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.split('\0').slice(0, -1);
+}
+
+test('shellCommand is read back by /bin/sh as the same arguments, and shellWords reads it as sh does', () => {
+  const args = ['bench', 'index', '--data', '/data dir/with space', '--opt', "name=it's", 'x="q"', 'a\\b', '$HOME', '`id`', '', 'plain'];
+  const line = shellCommand(args);
+  assert.deepEqual(shRead(line), args);
+  assert.deepEqual(shellWords(line), args);
+  for (const typed of [`a "b c" 'd e' f\\ g "h\\"i" "\\$x"`, '  lead  trail  ']) assert.deepEqual(shellWords(typed), shRead(typed), typed);
+  assert.equal(shellWords("an 'open quote"), undefined);
+});
+
+test('a row command of a run whose arguments held spaces and quotes re-runs with the same arguments (it split them at the spaces)', () => {
+  const recorded = shellCommand(['bench', 'partition', '--seeds', '2', '--data', '/data dir/x', '--opt', 'vcycles=1']);
+  const cmd = rowCommand(recorded, 'partition', 'rgg_2k_k8', 'gap+fm', Object.keys(partitionProblem.options));
+  assert.deepEqual(shRead(cmd.replace(/^npx /, '')), ['selfopt', 'bench', 'partition', '--instances', 'rgg_2k_k8', '--solvers', 'gap+fm', '--seeds', '2', '--data', '/data dir/x', '--opt', 'vcycles=1']);
 });

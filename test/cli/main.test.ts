@@ -55,6 +55,21 @@ test('--opt __proto__=... is refused as an unknown option (exit 2) before any wo
   assert.deepEqual(readdirSync(dir), [], 'nothing written');
 });
 
+test('a bench records its command so that a shell reads it back as the arguments given: a --data path with a space and a quote broke the command when pasted', async () => {
+  const dir = tempDir('selfopt-cli-quote-');
+  const data = join(dir, "data dir's");
+  mkdirSync(data);
+  const store = join(dir, 'r.duckdb');
+  const args = ['bench', 'index', '--quick', '--seeds', '1', '--instances', 'uniform_dense_10K_uint32', '--solvers', 'binary-search', '--data', data, '--store', store, '--no-html'];
+  const r = selfopt(dir, ...args);
+  assert.equal(r.status, 0, r.stderr);
+  const s = await ResultsStore.open(store, { readOnly: true });
+  const [run] = await s.runs();
+  await s.close();
+  const read = spawnSync('sh', ['-c', `printf '%s\\0' ${run!.command}`], { encoding: 'utf8' });
+  assert.deepEqual(read.stdout.split('\0').slice(0, -1), args, run!.command);
+});
+
 test('serve on an address beyond loopback without --token warns that anyone reaching the port drives it; on loopback, or with a token, it does not', async () => {
   const dir = tempDir('selfopt-cli-serve-host-');
   // stderr once it has listened (its stdout's second line), then the server is stopped.
