@@ -125,6 +125,10 @@ export function parseRequest(text: string, byteLength: number): Request {
   try {
     msg = JSON.parse(text);
   } catch (e) {
+    // Python's json.dumps writes NaN and inf as bare NaN and Infinity, which JSON lacks: said as
+    // the field that is not a finite number, where "not JSON: Unexpected token 'N'" named neither.
+    const nf = nonFiniteNumber(text);
+    if (nf) throw new ProtocolError('bad_request', `${nf.path}: ${nf.token} is not a finite number (JSON has none such); expected a finite number`, nf.path);
     throw new ProtocolError('bad_json', `not JSON: ${(e as Error).message}`, null);
   }
   if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) throw new ProtocolError('bad_json', 'a request is a JSON object {v, id, op, ...}', '$');
@@ -163,15 +167,65 @@ function protoKey(value: unknown, path: PropertyKey[]): PropertyKey[] | undefine
   return undefined;
 }
 
+/** What JSON.parse refuses where an encoder wrote a number that JSON lacks. */
+const NON_FINITE = ['NaN', '-Infinity', 'Infinity'] as const;
+/** Stands for one of them in the text read again: a string no client sends in a failed message. */
+const MARK = '\u0000non-finite:';
+
+/**
+ * Reads `text` again with each bare NaN, Infinity or -Infinity (outside strings) as a marked
+ * string; the path and spelling of the first, or undefined when there is none or the text is
+ * still not JSON.
+ */
+function nonFiniteNumber(text: string): { path: string; token: string } | undefined {
+  const parsed = readNonFinite(text);
+  if (parsed === undefined) return undefined;
+  const find = (v: unknown, path: PropertyKey[]): { path: string; token: string } | undefined => {
+    if (typeof v === 'string') return v.startsWith(MARK) ? { path: jsonPath(path), token: v.slice(MARK.length) } : undefined;
+    if (typeof v !== 'object' || v === null) return undefined;
+    for (const [k, x] of Array.isArray(v) ? v.entries() : Object.entries(v)) {
+      const at = find(x, [...path, k]);
+      if (at) return at;
+    }
+    return undefined;
+  };
+  return find(parsed.value, []);
+}
+
+/** `text` parsed with its bare non-finite numbers as marked strings, or undefined when it has none or is still not JSON. */
+function readNonFinite(text: string): { value: unknown } | undefined {
+  let out = '', from = 0, found = false;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '"') {
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      continue;
+    }
+    const token = NON_FINITE.find((t) => text.startsWith(t, i));
+    if (token) {
+      out += text.slice(from, i) + JSON.stringify(MARK + token);
+      i += token.length - 1;
+      from = i + 1;
+      found = true;
+    }
+  }
+  if (!found) return undefined;
+  try {
+    return { value: JSON.parse(out + text.slice(from)) };
+  } catch {
+    return undefined;
+  }
+}
+
 /** The id of a message, when one can be read, for an error reply. */
 export function idOf(text: string): string | number | null {
+  let m: unknown;
   try {
-    const m = JSON.parse(text) as Record<string, unknown>;
-    const id = Id.safeParse(m?.id);
-    return id.success ? id.data : null;
+    m = JSON.parse(text);
   } catch {
-    return null;
+    m = readNonFinite(text)?.value; // a bare NaN's reply goes to its request, as any bad field's does
   }
+  const id = Id.safeParse((m as Record<string, unknown> | null | undefined)?.id);
+  return id.success ? id.data : null;
 }
 
 function replacer(_key: string, value: unknown): unknown {

@@ -148,6 +148,25 @@ test('a "__proto__" key in make\'s options (or anywhere in a request, escapes in
   await stillServing();
 });
 
+test('a bare NaN or Infinity (as Python\'s json.dumps writes them) is bad_request naming the field that is not a finite number, not bad_json; the reply keeps the id', async () => {
+  const made = await a.ok('make', { env: 'chain', options: { length: 4 } });
+  await a.ok('reset', { session: made.session, seed: 1 });
+  const cases: [string, string, string][] = [
+    [`{"v":1,"id":41,"op":"step","session":"${made.session}","action":NaN}`, '$.action', 'NaN'],
+    [`{"v":1,"id":42,"op":"step","session":"${made.session}","action":[0.5, -Infinity]}`, '$.action[1]', '-Infinity'],
+    ['{"v":1,"id":43,"op":"make","env":"chain","options":{"note":"NaN here is text","slip":Infinity}}', '$.options.slip', 'Infinity'],
+  ];
+  for (const [text, path, token] of cases) {
+    const r = await a.raw(text);
+    assertError(r, 'bad_request', path);
+    assert.equal(r.error!.message, `${path}: ${token} is not a finite number (JSON has none such); expected a finite number`);
+    assert.equal(r.id, JSON.parse(text.replace(/NaN|-?Infinity(?=[,\]}])/g, '0')).id);
+  }
+  assertError(await a.raw('{"v":1,"id":44,"op":"step","action":NaN'), 'bad_json', null); // still not JSON without it
+  assert.equal((await a.ok('step', { session: made.session, action: 1 })).terminated, false, 'the session lives on');
+  await a.ok('close', { session: made.session });
+});
+
 test('an id or action of the wrong kind says what was expected, not just "Invalid input"', async () => {
   const { session } = await a.ok('make', { env: 'chain' });
   for (const action of [true, 'left', { a: 1 }, new Array((1 << 16) + 1).fill(0)]) {
