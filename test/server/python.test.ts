@@ -173,6 +173,33 @@ test('python3 client closes its WebSocket with a well-formed close frame (code 1
   }
 });
 
+test('python3 client to an IPv6 address: the Host header brackets it ([::1]:port), on ws:// and http://; it was a bare ::1:port', { skip }, async () => {
+  // Stand-in servers on ::1 that record the Host header and answer hello.
+  const { WebSocketServer } = await import('ws');
+  const { createServer } = await import('node:http');
+  const hosts: string[] = [];
+  const wss = new WebSocketServer({ port: 0, host: '::1' });
+  wss.on('connection', (ws, req) => {
+    hosts.push(req.headers.host ?? '');
+    ws.on('message', (d) => ws.send(JSON.stringify({ v: 1, id: JSON.parse(d.toString()).id, ok: true, result: {} })));
+  });
+  const http = createServer((req, res) => {
+    hosts.push(req.headers.host ?? '');
+    req.resume();
+    req.on('end', () => res.end(JSON.stringify({ v: 1, id: 1, ok: true, result: {} })));
+  });
+  try {
+    await new Promise((ok) => wss.once('listening', ok));
+    await new Promise<void>((ok) => http.listen(0, '::1', ok));
+    const wsPort = (wss.address() as { port: number }).port, httpPort = (http.address() as { port: number }).port;
+    await runPython(`from selfopt_client import Client\nClient("ws://[::1]:${wsPort}/v1").close()\nClient("http://[::1]:${httpPort}/v1").close()`);
+    assert.deepEqual(hosts, [`[::1]:${wsPort}`, `[::1]:${httpPort}`]);
+  } finally {
+    wss.close();
+    http.close();
+  }
+});
+
 /**
  * What the Python client prints when its `list` call times out (0.3 s) on a stand-in server that
  * answers `list` slowly (`onConnection` says how), and it then calls `make`: "list timed out" and
