@@ -20,10 +20,12 @@ export function esc(s: string): string {
 
 /**
  * A problem's drawings of its solutions (Problem.picture: the problem draws, the page only frames
- * them), one card each with its instance and solver: the HTML report's and the dashboard's.
+ * them), one card each, named by its instance and solver: the HTML report's and the dashboard's.
+ * The drawing's own first line (pictureHead) is its caption, `instance · solver · seed 1`; a
+ * figcaption above it said the same again.
  */
 export function pictureFigures(pictures: readonly { instance: string; solver: string; svg: string }[]): string {
-  return pictures.map((p) => `<figure class="card picture"><figcaption>${esc(p.instance)} · ${esc(p.solver)}</figcaption>${p.svg}</figure>`).join('');
+  return pictures.map((p) => `<figure class="card picture" data-instance="${esc(p.instance)}" data-solver="${esc(p.solver)}" aria-label="${esc(p.instance)} · ${esc(p.solver)}">${p.svg}</figure>`).join('');
 }
 
 /**

@@ -28,7 +28,7 @@ test('a problem that draws gets each solver\'s seed-1 solution into the run\'s p
       assert.match(p.svg, new RegExp(`synth_h6_s24_101 · ${p.solver} · seed 1`));
     }
     const html = readFileSync(await writeReport(await printReport(store, { runId, problems: ['chip'], json: true }), join(dir, 'r.html'), storePath), 'utf8');
-    assert.equal(html.match(/<figure class="card picture">/g)?.length, 2);
+    assert.equal(html.match(/<figure class="card picture"/g)?.length, 2);
     assert.ok(html.includes(pics[1]!.svg), 'the SVG is inlined whole');
     // without the store's location (or for a problem that does not draw) the report has no Solutions section
     const plain = readFileSync(await writeReport(await printReport(store, { runId, problems: ['chip'], json: true }), join(dir, 'p.html')), 'utf8');

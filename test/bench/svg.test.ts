@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { barChart } from '../../src/bench/svg.js';
+import { barChart, pictureFigures, pictureHead } from '../../src/bench/svg.js';
 import { problems } from '../../src/problems/all.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -43,4 +43,14 @@ test('in headless Chromium: a bar chart\'s bold label (the best heuristic) fits 
   const boxes = await textBoxes(charts.join(''), 'text[font-weight="700"]');
   assert.equal(boxes.length, names.length);
   for (const b of boxes) assert.ok(b.x >= 0, `'${b.text}' starts at x = ${b.x.toFixed(1)}, outside the chart (${b.width.toFixed(1)} px wide)`);
+});
+
+test('a framed picture shows its caption once: the drawing\'s own first line (a figcaption above it said the same again)', () => {
+  // The caption as a bench cell gives it to Problem.picture (bench/run-cell.ts), drawn by the head every picture starts with.
+  const instance = 'rgg_2k_k2', solver = 'multilevel';
+  const svg = [...pictureHead(640, 80, `${instance} · ${solver} · seed 1`, 'cut 12 · imbalance 1.01'), '</svg>'].join('');
+  const html = pictureFigures([{ instance, solver, svg }]);
+  const visible = html.replace(/<[^>]*>/g, ' ');
+  assert.equal(visible.split(`${instance} · ${solver}`).length - 1, 1, html);
+  assert.match(html, /^<figure class="card picture" data-instance="rgg_2k_k2" data-solver="multilevel"/);
 });

@@ -302,7 +302,7 @@ test('in headless Chromium: the table shows the store, a filter narrows it, a ch
     const curve = decodePng(await (await page.$('#curves figure'))!.screenshot());
     assert.ok(countColor(curve, '#ea580c') > 50, 'the curve line is drawn');
     // Partition's drawings of its run; a run that drew nothing says so; scheduling's appear when it is chosen.
-    assert.deepEqual(await page.$$eval('#pictures figcaption', (fs) => fs.map((f) => f.textContent)), SOLVERS.map((v) => `mesh_2k_k2 · ${v}`), 'the instance filter holds for the drawings too');
+    assert.deepEqual(await page.$$eval('#pictures figure', (fs) => fs.map((f) => `${f.getAttribute('data-instance')} · ${f.getAttribute('data-solver')}`)), SOLVERS.map((v) => `mesh_2k_k2 · ${v}`), 'the instance filter holds for the drawings too');
     await page.selectOption('#f-problem', 'index');
     await page.waitForSelector('#pictures p.muted');
     assert.equal(await page.textContent('#pictures'), 'index draws no solutions in this run');
@@ -312,7 +312,7 @@ test('in headless Chromium: the table shows the store, a filter narrows it, a ch
     const fair = (await page.textContent('#results tbody tr[data-solver="fair"]')) ?? '';
     assert.ok(!/\d ± \d/.test(fair) && !/\[\d/.test(fair) && fair.includes('(n=1)'), fair);
     assert.equal(await page.$$eval('#results tbody .good, #results tbody .bad', (es) => es.length), 0);
-    assert.deepEqual(await page.$$eval('#pictures figcaption', (fs) => fs.map((f) => f.textContent)), ['synthetic_batch6_10exec · fifo', 'synthetic_batch6_10exec · fair']);
+    assert.deepEqual(await page.$$eval('#pictures figure', (fs) => fs.map((f) => `${f.getAttribute('data-instance')} · ${f.getAttribute('data-solver')}`)), ['synthetic_batch6_10exec · fifo', 'synthetic_batch6_10exec · fair']);
     await page.selectOption('#f-solver', 'fair');
     await page.waitForFunction(() => document.querySelectorAll('#pictures figure').length === 1);
     assert.deepEqual(errors, []);
