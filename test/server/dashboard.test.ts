@@ -400,6 +400,20 @@ test('in headless Chromium: a solver filter shows that solver\'s learning curves
   }
 });
 
+test('in headless Chromium: a training run that has logged no point yet says so under its name, not an empty frame with no y axis', { skip: skipBrowser, timeout: 120_000 }, async () => {
+  const curves = (await getJson('api/curves?problem=partition')).body as any[];
+  const started = { name: 'partition-gap-seed1', problem: 'partition', points: [], total: 0 };
+  await inChromium(async (page, errors) => {
+    await page.route('**/api/curves?problem=partition', (r) => r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify([started, ...curves]) }));
+    await page.goto(`${base}#problem=partition`);
+    await page.waitForSelector('#curves figure[data-curve="partition-multilevel-seed1"] svg');
+    const empty = page.locator('#curves figure[data-curve="partition-gap-seed1"]');
+    assert.equal(await empty.locator('svg').count(), 0);
+    assert.equal(await empty.locator('p').textContent(), 'no points yet: the training run has logged none (it may have just started)');
+    assert.deepEqual(errors, []);
+  });
+});
+
 test('with no results store yet (no bench has run), the API answers no runs (it was 404), and the page lists the problems and draws their learning curves', { skip: skipBrowser, timeout: 120_000 }, async () => {
   const other = await serve({ port: 0, log: () => {}, dashboard: { store: join(dir, 'no-such-store.duckdb'), trainDir: join(dir, 'train') } });
   const otherBase = other.url.replace(/\/v1$/, '/');

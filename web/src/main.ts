@@ -308,6 +308,8 @@ function drawCurves(problem: ProblemInfo, list: Curve[]): void {
   const prefix = `${problem.name}-${view.solver}-`;
   const shown = list.filter((c) => !view.solver || (c.name.startsWith(prefix) && /^seed\d+$/.test(c.name.slice(prefix.length))));
   const out = shown.map((c) => {
+    // A run that has just started has an empty curve.jsonl: drawn, it was a bare frame with no y axis.
+    if (c.points.length === 0) return `<figure class="chart" data-curve="${esc(c.name)}"><h3>${esc(c.name)}</h3><p class="muted">no points yet: the training run has logged none (it may have just started)</p></figure>`;
     const xKey = c.points.some((p) => 'step' in p) ? 'step' : '';
     const keys = [...new Set(c.points.flatMap((p) => Object.keys(p)))].filter((k) => k !== 't' && k !== xKey);
     const series = keys.map((k, i) => ({
