@@ -25,12 +25,12 @@
  * recorded failure (clang's message kept in the instance and in .selfopt/cache/compiler/
  * failures.jsonl), never a crash of the run.
  */
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { Dataset, InstanceRef } from '../../core/problem.js';
 import { SelfoptError } from '../../core/errors.js';
-import { writeFileAtomic } from '../../core/files.js';
+import { inTempDirSync, writeFileAtomic } from '../../core/files.js';
 import { PROJECT_ROOT } from '../../core/version.js';
 import { firstLines, OPT_TEXT, requireTool, runSync } from './llvm.js';
 import { sha1 } from './session.js';
@@ -263,10 +263,12 @@ export function buildBitcode(p: ProgramSpec, h = createKey(p)): BuildResult {
   if (!error) {
     if (parts.length === 1) bitcode = parts[0]!;
     else {
-      const dir = join(cacheDir(), 'tmp', `${h}.${process.pid}`);
-      mkdirSync(dir, { recursive: true });
-      const inputs = parts.map((b, i) => { const f = join(dir, `${i}.bc`); writeFileAtomic(f, b); return f; });
-      const r = runSync(requireTool('llvm-link'), [...inputs, '-o', '-'], undefined, 300_000);
+      // llvm-link reads files, not pipes: each part goes to a directory of its own (two worker
+      // threads of one process may link the same program), removed when the link is done or failed.
+      const r = inTempDirSync('selfopt-llvm-link-', (dir) => {
+        const inputs = parts.map((b, i) => { const f = join(dir, `${i}.bc`); writeFileSync(f, b); return f; });
+        return runSync(requireTool('llvm-link'), [...inputs, '-o', '-'], undefined, 300_000);
+      });
       if (r.ok) bitcode = r.stdout; else error = `llvm-link failed: ${firstLines(r.message, 8)}`;
     }
   }
