@@ -198,12 +198,12 @@ test('an env too large to allocate or send is bad_options on make, with the path
   }
   // A scheduling env's actions are maxStages x executor classes x executors + 1, a mask entry each,
   // sent every step: the instance's own sizes count too. 100,000 jobs of up to 18 stages on 10,000
-  // executors; a stream's 201 jobs of up to 18 stages on 10,000 executors (~70 MB of JSON every step).
+  // executors; a stream's 201 jobs of up to 18 stages on 10,000 executors if asked for (~70 MB of JSON every step).
   const manyActions = [
     [{ instance: 'synthetic_batch5_10000exec', maxStages: 4096 }, /action space would have 40,960,001 actions \(4096 stage rows x 1 executor classes x 10000 executors \+ 1\), more than 1,048,576/],
     [{ instance: 'synthetic_batch5_10000exec_mr' }, /action space would have [\d,]+ actions .*, more than 1,048,576/],
     [{ instance: 'synthetic_batch100000_10000exec' }, /action space would have [\d,]+ actions .*, more than 1,048,576/],
-    [{ instance: 'synthetic_stream_10000exec' }, /action space would have 36,180,001 actions \(3618 stage rows x 1 executor classes x 10000 executors \+ 1\), more than 1,048,576/],
+    [{ instance: 'synthetic_stream_10000exec', maxStages: 3618 }, /action space would have 36,180,001 actions \(3618 stage rows x 1 executor classes x 10000 executors \+ 1\), more than 1,048,576/],
   ] as const;
   for (const [options, message] of manyActions) {
     const r = await a.call('make', { env: 'scheduling', options });
@@ -212,6 +212,10 @@ test('an env too large to allocate or send is bad_options on make, with the path
   }
   assert.equal(server.sessionCount(), 0);
   await a.ok('close', { session: (await a.ok('make', { env: 'scheduling', options: { instance: 'synthetic_batch5_10000exec' } })).session });
+  // A stream's default rows (all 201 jobs) do not fit: it gets the rows that do, 104 x 10,000 + 1 actions.
+  const stream = await a.ok('make', { env: 'scheduling', options: { instance: 'synthetic_stream_10000exec' } });
+  assert.equal(stream.actionSpace.n, 104 * 10_000 + 1, JSON.stringify(stream.actionSpace));
+  await a.ok('close', { session: stream.session });
   // The largest allowed Chain is served whole.
   const { session } = await a.ok('make', { env: 'chain', options: { length: 1 << 20 } });
   const { obs } = await a.ok('reset', { session, seed: 1 });

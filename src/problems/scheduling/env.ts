@@ -88,7 +88,7 @@ export interface SchedulingEnvConfig {
   compat?: boolean;
   movingDelayMs?: number;
   warmupDelayMs?: number;
-  /** Stage rows the flat action space can address (default: every job of the workload, batch or stream, x the most stages of a profile in the pool). */
+  /** Stage rows the flat action space can address (default: every job of the workload, batch or stream, x the most stages of a profile in the pool; a stream gets fewer when that would pass maxActions). */
   maxStages?: number;
   /** Truncate an episode at the first decision at or after this time (ms). */
   maxTimeMs?: number;
@@ -203,9 +203,16 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
     const perJob = Math.max(1, ...cfg.pool.templates.map((t) => t.numStages));
     const w = cfg.workload;
     const jobs = w.kind === 'batch' ? w.numJobs : w.numInitial + w.numStream;
-    this.maxStages = cfg.maxStages ?? jobs * perJob;
-    const n = this.maxStages * this.C * this.E + 1;
     const maxActions = cfg.maxActions ?? MAX_ACTIONS;
+    this.maxStages = cfg.maxStages ?? jobs * perJob;
+    // A long stream under a bound on actions (the server's 2^20: it sends the mask every step)
+    // gets the rows that fit, when those hold at least one job: a stream at the load it was made
+    // for holds a few jobs at a time, and one that overloads the rows ends with the error of
+    // buildStructure, which names maxStages. A batch has every job in the system at its start,
+    // so it gets all its rows or is refused here.
+    const fitting = Math.floor((maxActions - 1) / (this.C * this.E));
+    if (cfg.maxStages === undefined && w.kind === 'stream' && this.maxStages > fitting && fitting >= perJob) this.maxStages = fitting;
+    const n = this.maxStages * this.C * this.E + 1;
     if (n > maxActions) {
       throw new SelfoptError(`the action space would have ${n.toLocaleString('en-US')} actions (${this.maxStages} stage rows x ${this.C} executor classes x ${this.E} executors + 1), more than ${maxActions.toLocaleString('en-US')}`,
         'SchedulingEnv', `fewer jobs, fewer executors or a smaller maxStages (the default gives each of the ${jobs} jobs of the ${w.kind} ${perJob} stage rows, the most stages of a profile)`);

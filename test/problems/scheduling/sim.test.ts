@@ -227,3 +227,21 @@ test('the observation is a block-diagonal DAG in CSR with job membership', () =>
   }
   assert.ok(schedules >= 2);
 });
+
+test('under a bound on actions a stream gets the stage rows that fit (and says maxStages when overloaded past them); a batch is refused', () => {
+  const perJob = Math.max(...SYNTHETIC.templates.map((t) => t.numStages));
+  const workload = { kind: 'stream', numInitial: 1, numStream: 600, meanInterarrivalMs: 100 } as const;
+  const maxActions = 40 * perJob * 5 + 1; // rows for 40 jobs on 5 executors
+  const env = new SchedulingEnv({ numExecutors: 5, pool: SYNTHETIC, workload, maxActions });
+  assert.equal(env.maxStages, 40 * perJob);
+  assert.equal(env.actionSpace.n, maxActions);
+  // The same overloaded stream as above holds more stages than that: a clear stop naming maxStages.
+  assert.throws(() => rollout(env, greedy, 1), (e: Error) => e instanceof SelfoptError && /more than the \d+ stage rows of the action space/.test(e.message) && /maxStages/.test(e.message));
+  // A stream at the load it is made for runs within the rows.
+  const light = new SchedulingEnv({ numExecutors: 5, pool: SYNTHETIC, workload: { kind: 'stream', numInitial: 1, numStream: 30, meanInterarrivalMs: 60_000 }, maxActions });
+  assert.equal(rollout(light, greedy, 1).truncated, false);
+  assert.equal(light.stats().completed, 31);
+  // Rows for less than one job, or a batch that does not fit: refused with the size.
+  assert.throws(() => new SchedulingEnv({ numExecutors: 5, pool: SYNTHETIC, workload, maxActions: perJob * 5 }), /action space would have/);
+  assert.throws(() => new SchedulingEnv({ numExecutors: 5, pool: SYNTHETIC, workload: { kind: 'batch', numJobs: 41 }, maxActions }), /action space would have/);
+});
