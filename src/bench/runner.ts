@@ -283,7 +283,7 @@ export async function runBench(opts: BenchOptions, store: ResultsStore, plans: P
           await record(cell, await runCellLabelled(cell, () => runCell(cell)));
         }
       } else {
-        await runInPool(cells, threads, record, opts.signal);
+        await runInPool(cells, threads, record, opts.signal, () => plan.problem.abandonRunning?.());
       }
     }
     if (interrupted() && finished < todo.length) return { runId, total: allCells.length, ran: finished, skipped, stalled, interrupted: true, resumedFromCode, ...(resumeFoundNone ? { resumeFoundNone } : {}) };
@@ -319,12 +319,13 @@ async function refuseChangedFiles(cells: readonly Cell[], store: ResultsStore, r
 
 /**
  * Runs cells on a pool of worker threads; stops at the first failure and rethrows it. An abort
- * of `signal` abandons the running cells and returns once the finished ones are recorded.
+ * of `signal` abandons the running cells (and calls `abandon`, the problem's abandonRunning) and
+ * returns once the finished ones are recorded.
  */
-async function runInPool(cells: Cell[], threads: number, record: (c: Cell, r: CellResult) => Promise<void>, signal?: AbortSignal): Promise<void> {
+async function runInPool(cells: Cell[], threads: number, record: (c: Cell, r: CellResult) => Promise<void>, signal?: AbortSignal, abandon?: () => void): Promise<void> {
   const pool = new Piscina({ ...cellPoolOptions(threads), idleTimeout: 1000 });
   const abort = new AbortController();
-  const onAbort = () => abort.abort();
+  const onAbort = () => { abort.abort(); abandon?.(); };
   signal?.addEventListener('abort', onAbort, { once: true });
   if (signal?.aborted) abort.abort();
   let failure: unknown;

@@ -221,6 +221,12 @@ export interface Problem<I = any, S = any> {
    * so that two timed cells never compete for the same cores.
    */
   maxConcurrency?: number;
+  /**
+   * Optional: called in the main thread when a bench run abandons its running cells (Ctrl-C), to
+   * stop what those cells wait on that the terminal's Ctrl-C does not reach (subprocesses in
+   * process groups of their own), so that their worker threads end and the run stops at once.
+   */
+  abandonRunning?(): void;
   /** The instances a default run covers: generated ones always, real ones that the data path finds. */
   listInstances(ctx: InstanceContext): InstanceRef[];
   /** An instance named on the command line: a listed id, or a file path where the problem reads files. */

@@ -14,6 +14,7 @@ import { evaluateCompiler, METRICS, semanticsOption, type PassSequence } from '.
 import { allPassesOption, heuristicSolvers, SEARCH_NUMBERS, searchNumber } from './heuristics.js';
 import { COMPILER_PPO_DEFAULTS, configFrom, learnedSolvers } from './ppo.js';
 import { sequenceSvg } from './picture.js';
+import { stopRunningChecks } from './semantics.js';
 import { CHECKPOINT_OPTION } from '../../core/train.js';
 import { prefixedOptions } from '../../core/options.js';
 import { parseUnmask } from './passes.js';
@@ -68,6 +69,7 @@ export const compilerProblem: Problem<CompilerInstance, PassSequence> = {
   datasets: DATASETS,
   // Searches time themselves and already keep two opt processes busy: one cell at a time.
   maxConcurrency: 1,
+  abandonRunning: () => { stopRunningChecks(); },
 
   listInstances(ctx) {
     const progs = allPrograms(ctx);

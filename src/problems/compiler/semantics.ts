@@ -13,9 +13,9 @@
  * used up its CPU time) is logged with its reason to `.selfopt/cache/compiler/semantics.jsonl` (instance,
  * solver, passes, note), next to the build failures in failures.jsonl, so that a 0 can be read.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { inTempDirSync, writeFileAtomic } from '../../core/files.js';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { findTool, firstLines, runSync } from './llvm.js';
 import { sha1 } from './session.js';
 import { appendRecord, cacheDir, type CompilerInstance } from './instances.js';
@@ -85,15 +85,50 @@ function runnable(inst: CompilerInstance): boolean {
  * prlimit (util-linux, on every Debian) before it execs the program: SIGXCPU at the limit, SIGKILL
  * a second later. CPU time, not wall time, is what tells a program that does not finish from one
  * starved on a loaded machine (a nice 19 run beside busy cores got a few percent of one). It also
- * stops an orphan: runSync starts the program in a process group of its own (out of a terminal's
- * Ctrl-C), so a miscompiled program that loops would outlive a parent killed with SIGKILL.
+ * bounds an orphan. And the program dies with the thread that started it: setpriv (util-linux)
+ * sets SIGKILL as its parent-death signal, so a selfopt killed, or leaving at a second Ctrl-C,
+ * leaves no program running on (one ran on, orphaned, for the rest of its CPU limit: minutes).
  */
 export function cpuBounded(exe: string, args: string[], limitMs: number): [string, string[]] {
   const s = Math.max(1, Math.ceil(limitMs / 1000));
-  return HAS_PRLIMIT ? [PRLIMIT, [`--cpu=${s}:${s + 1}`, '--', exe, ...args]] : [exe, args];
+  const bounded: [string, string[]] = HAS_PRLIMIT ? [PRLIMIT, [`--cpu=${s}:${s + 1}`, '--', exe, ...args]] : [exe, args];
+  return HAS_SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', bounded[0], ...bounded[1]]] : bounded;
 }
-const PRLIMIT = '/usr/bin/prlimit';
-const HAS_PRLIMIT = existsSync(PRLIMIT);
+const PRLIMIT = '/usr/bin/prlimit', SETPRIV = '/usr/bin/setpriv';
+const HAS_PRLIMIT = existsSync(PRLIMIT), HAS_SETPRIV = existsSync(SETPRIV);
+
+/** A file the stopper leaves beside a program it kills: the run then gives no verdict, however long it ran. */
+const ABANDONED = 'abandoned';
+
+/**
+ * Kills the programs this process's semantics checks are running (SIGKILL to their process groups),
+ * when a bench run abandons its running cells (Ctrl-C): out of the terminal's reach in groups of
+ * their own, they ran on for the rest of their CPU limit (minutes), the worker threads blocked on
+ * them, and the bench waited after saying it stopped. Each killed run gives no verdict (a mark
+ * beside it says so: killed past its CPU limit in wall time, it read as a CPU timeout, and an
+ * -O0 run's as a program never checked again). Called in the main thread: the programs of every
+ * worker thread are its process's children.
+ */
+export function stopRunningChecks(): number {
+  let killed = 0;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== process.pid) continue;
+      // The program, or setpriv and prlimit before they exec it (not clang building it: `-o`).
+      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+      const exe = argv.find((a) => a.endsWith('/m.exe') && a.includes('/selfopt-sem-'));
+      if (exe === undefined || argv.includes('-o')) continue;
+      writeFileSync(join(dirname(exe), ABANDONED), '');
+      process.kill(-Number(name), 'SIGKILL');
+      killed++;
+    } catch {
+      // gone meanwhile, or not ours
+    }
+  }
+  return killed;
+}
 
 /**
  * Builds `ir` with clang -O0 and runs it `runs` times, each with `cpuMs` of CPU time and
@@ -124,6 +159,7 @@ function runOnce(exe: string, args: string[], cpuMs: number, wallFactor: number,
   const cpuS = Math.max(1, Math.ceil(cpuMs / 1000));
   const wallMs = HAS_PRLIMIT ? Math.ceil(wallFactor * cpuS * 1000) : cpuS * 1000;
   const r = runSync(...cpuBounded(exe, args, cpuS * 1000), undefined, wallMs, outputBytes);
+  if (existsSync(join(dirname(exe), ABANDONED))) return { kind: 'timeout', stage: 'killed', what: `the run was stopped after ${Math.round(r.ms)} ms: the bench abandoned its cell` };
   if (r.timedOut && HAS_PRLIMIT) return { kind: 'timeout', stage: 'wall', what: `the run took over ${wallMs} ms of wall time without using its ${cpuS} s of CPU time (a busy machine)` };
   if (r.timedOut) return { kind: 'timeout', stage: 'run', what: `the run went over ${wallMs} ms` };
   // Output past the buffer: Node kills the run (SIGKILL, ENOBUFS). It ran, and wrote what -O0's

@@ -6,13 +6,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OptSession } from '../../../src/problems/compiler/session.js';
 import { optServerBinary, optServerBuildError } from '../../../src/problems/compiler/opt-server.js';
 import { skip, dir, own } from './fixtures.js';
+import { tempDir } from '../../tmp.js';
 
 const CLI = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
 const DEMO_STEPS = 4;
@@ -166,6 +167,85 @@ test('a compiled program runs under a CPU-time limit, so one that loops ends (SI
   const ok = runSync(...cpuBounded('/bin/sh', ['-c', 'echo "$0 $1"; exit 3', 'a', 'b'], 1000), undefined, 10_000);
   assert.equal(ok.stdout.toString(), 'a b\n');
   assert.equal(ok.status, 3);
+});
+
+/**
+ * A process of its own that runs one semantics check of a program that loops, TMPDIR `tmp`;
+ * resolves once the program runs, with its pid.
+ */
+async function checkingLoop(tmp: string): Promise<{ child: ChildProcess; program: number; out: () => string; exited: Promise<number | null> }> {
+  const loop = join(dir, 'interrupt-loops.c');
+  writeFileSync(loop, 'int main(void) { volatile unsigned x = 0; for (;;) x++; }\n');
+  const url = (m: string) => JSON.stringify(new URL(`../../../src/problems/compiler/${m}.js`, import.meta.url).href);
+  const code = `import { checkSemantics, DEFAULT_LIMITS } from ${url('semantics')};
+import { loadProgram, programFromPath } from ${url('instances')};
+const inst = loadProgram(programFromPath(${JSON.stringify(loop)}));
+console.log(JSON.stringify(checkSemantics(inst, inst.ir, {}, { ...DEFAULT_LIMITS, cpuMs: 100_000 })));`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { detached: true, env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const t0 = Date.now();
+  for (;;) {
+    const program = programsUnder(tmp)[0];
+    if (program !== undefined) return { child, program, out: () => out, exited };
+    if (child.exitCode !== null || Date.now() - t0 > 120_000) throw new Error(`the program never ran: ${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Pids of the live processes that run a built program of a semantics directory under `tmp` (the program, or prlimit and setpriv before they exec it; not clang building it). */
+function programsUnder(tmp: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') continue;
+      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+      if (argv.some((a) => a.startsWith(`${tmp}/selfopt-sem-`) && a.endsWith('/m.exe')) && !argv.includes('-o')) out.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+test('Ctrl-C (SIGINT to the process group) stops a bench at once: the program its semantics check runs is killed, not waited for', { skip: skip || (existsSync('/usr/bin/prlimit') ? false : 'no prlimit'), timeout: 300_000 }, async () => {
+  const tmp = tempDir('selfopt-sem-bench-');
+  const loop = join(dir, 'interrupt-bench-loops.c');
+  writeFileSync(loop, 'int main(void) { volatile unsigned long x = 1; for (;;) x *= 3; }\n');
+  const args = [CLI, 'bench', 'compiler', '--instances', loop, '--solvers', 'O0', '--seeds', '1', '--no-html', '--store', join(tmp, 'runs.duckdb')];
+  const child = spawn(process.execPath, args, { detached: true, env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (b: Buffer) => { err += b.toString(); });
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const t0 = Date.now();
+  while (programsUnder(tmp).length === 0) {
+    assert.ok(child.exitCode === null && Date.now() - t0 < 120_000, `the program never ran: ${err}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  process.kill(-child.pid!, 'SIGINT');
+  // Before: the bench said it stopped, then waited for the program's 120 s of CPU time.
+  const code = await Promise.race([exited, new Promise<'waiting'>((r) => setTimeout(() => r('waiting'), 30_000))]);
+  const left = programsUnder(tmp);
+  for (const p of left) process.kill(p, 'SIGKILL');
+  if (code === 'waiting') child.kill('SIGKILL');
+  assert.equal(code, 130, `the bench did not stop within 30 s of Ctrl-C: ${err}`);
+  assert.deepEqual(left, []);
+  assert.match(err, /stopped: 0 of 1 cells recorded/);
+});
+
+test('a process killed (SIGKILL) while the semantics check runs a program leaves no program running', { skip: skip || (existsSync('/usr/bin/setpriv') ? false : 'no setpriv'), timeout: 300_000 }, async () => {
+  const tmp = tempDir('selfopt-sem-kill-');
+  const run = await checkingLoop(tmp);
+  run.child.kill('SIGKILL');
+  await run.exited;
+  const until = Date.now() + 20_000;
+  while (programsUnder(tmp).length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  const left = programsUnder(tmp);
+  for (const p of left) process.kill(p, 'SIGKILL');
+  assert.deepEqual(left, [], 'the program outlived its parent');
 });
 
 test('an opt-server that dies before it opens its FIFOs gives a failed run with the reason, not a client blocked for ever', { skip }, () => {
