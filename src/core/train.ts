@@ -187,6 +187,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
   const curve = join(stateDir, 'curve.jsonl');
   const instances = [];
   for (const r of refs) instances.push(await o.problem.load(r));
+  let reported = { done: 0, total: 0 };
   const ctx: TrainContext = {
     seed: o.seed,
     rng: new Rng(o.seed).split(`train:${o.solver}`),
@@ -196,7 +197,10 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
     out,
     command: o.command,
     log: (point) => appendFileSync(curve, JSON.stringify({ t: Date.now(), ...point }) + '\n'),
-    progress: (done, total) => o.onProgress?.(done, total),
+    progress: (done, total) => {
+      reported = { done, total };
+      o.onProgress?.(done, total);
+    },
     signal: o.signal,
   };
   // Wall time adds up over the sessions of a resumed run, kept beside the trainer's state (and
@@ -215,6 +219,10 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
     writeFileAtomic(wallFile, String(sinceStart()));
   }
   const wallSeconds = sinceStart();
+  // A time budget ends when a trainer's loop finds the clock past it, after its last report: on a
+  // loaded machine that report could be far short of the end (a log's last line read 0.06/0.50 s).
+  // The run did spend its budget, so its last line says so.
+  if (!o.signal?.aborted && o.budget.seconds !== undefined && reported.done < reported.total) o.onProgress?.(reported.total, reported.total);
   // Stopped before the budget was spent, the trainer saved its state and left `out` as it was
   // (a stop that came after it wrote `out` finished the run, which gets its manifest).
   if (o.signal?.aborted && fileStamp(out) === outBefore) return { out, manifest: '', wallSeconds, instances: refs.map((r) => r.id), stopped: { stateDir } };

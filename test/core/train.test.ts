@@ -238,3 +238,23 @@ test('trainStateFiles: a save killed between its weights and its JSON leaves the
   assert.equal(legacy.state.step, 7);
   assert.equal(readFileSync(legacy.weights['weights']!, 'utf8'), 'w7');
 });
+
+test('train: a time budget spent after the trainer\'s last report still ends on a 100% report (a loaded machine showed 0.06/0.50 s as the last line)', async () => {
+  const dir = tempDir('selfopt-train-late-');
+  // Reports once, early, then runs out its time without another report, as a step that ends past the budget does.
+  const late: LearnedSolver<number, number> = {
+    ...averager,
+    train(_xs, budget, ctx) {
+      ctx.progress(0.06, budget.seconds!);
+      writeFileSync(ctx.out, '1');
+    },
+  };
+  const problem = { ...toy, solvers: [heuristic, late] };
+  const seen: [number, number][] = [];
+  await train({ ...opts(dir), problem, budget: { seconds: 0.5 }, onProgress: (d, t) => seen.push([d, t]) });
+  assert.deepEqual(seen, [[0.06, 0.5], [0.5, 0.5]]);
+  // A budget of steps is left as the trainer reported it; so is a stopped run (nothing more said).
+  const steps: [number, number][] = [];
+  await train({ ...opts(tempDir('selfopt-train-late-')), problem, budget: { steps: 3 }, onProgress: (d, t) => steps.push([d, t]) });
+  assert.equal(steps.length, 1);
+});
