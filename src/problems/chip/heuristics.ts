@@ -110,7 +110,10 @@ export interface AnnealConfig {
 
 export const SA_DEFAULTS: AnnealConfig = { steps: 150, actionsPerMacro: 2, coolRatio: 1e-3, fdRounds: 8, actionProbs: [0.2, 0.2, 0.2, 0.2, 0.2] };
 
-/** Mirror orientations of N: N FN S FS (E/W-family turns would swap the footprint). */
+/**
+ * Mirror orientations of N: N FN S FS. A real E/W-family turn swaps a macro's width and height,
+ * which the proxy cost (like the re-implementation) does not model, so the placers do not turn.
+ */
 const MIRRORS = [0, 1, 2, 3];
 
 /**

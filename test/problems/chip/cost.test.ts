@@ -4,6 +4,8 @@ import { DataPath } from '../../../src/core/data.js';
 import { parseNetlist, readNetlist } from '../../../src/problems/chip/netlist.js';
 import { parsePlc, readPlc } from '../../../src/problems/chip/plc.js';
 import { ProxyCostEvaluator, legality, orientOffset } from '../../../src/problems/chip/cost.js';
+import { IncrementalCost } from '../../../src/problems/chip/incremental.js';
+import type { Netlist } from '../../../src/problems/chip/netlist.js';
 import { SMALL_NETLIST, SMALL_PLC } from './fixtures.js';
 
 const close = (a: number, b: number, tol = 1e-12): boolean => Math.abs(a - b) <= tol;
@@ -99,4 +101,61 @@ test('congestion: a port on the right or top edge of the canvas is routed in the
   assert.ok(Math.abs(at(100, 50) - at(100 - 1e-9, 50)) < 1e-9);
   assert.ok(Math.abs(at(50, 100) - at(50, 100 - 1e-9)) < 1e-9);
   assert.notEqual(at(100, 50), at(100 + 1, 50), 'a port beyond the canvas is still not routed');
+});
+
+test('E/W-family orientations turn pin offsets only: the footprint stays width x height (density, macro blockage, legality), as in the re-implementation', () => {
+  // plc_client_os.py: update_macro_orientation turns only the pins' offsets; HardMacro.get_width /
+  // get_height return the netlist's width and height whatever the orientation, and density
+  // (get_grid_cells_density), macro blockage (get_routing) and the node mask (get_node_mask) read those.
+  const nl = parseNetlist(SMALL_NETLIST, 'small');
+  const plc = parsePlc(SMALL_PLC, nl, 'small.plc');
+  const M = nl.index.get('M')!, A = nl.index.get('M/A')!, B = nl.index.get('M/B')!;
+  assert.deepEqual([nl.w[M], nl.h[M], nl.pinDx[A], nl.pinDy[A], nl.pinDx[B], nl.pinDy[B]], [20, 10, 5, 2, -5, -2]);
+  // Twins in orientation N with M's pins turned by hand as orientation o turns them (A = (5, 2),
+  // B = (-5, -2)): `kept` keeps M's 20 x 10 footprint, `swapped` exchanges it to 10 x 20.
+  const handTurned: Record<number, [number, number]> = { 4: [2, -5], 5: [-2, -5], 6: [-2, 5], 7: [2, 5] }; // E FE W FW of A
+  const twinOf = (o: number, w: number, h: number): Netlist => {
+    const [ax, ay] = handTurned[o]!;
+    const pinDx = Float64Array.from(nl.pinDx), pinDy = Float64Array.from(nl.pinDy);
+    pinDx[A] = ax; pinDy[A] = ay; pinDx[B] = -ax; pinDy[B] = -ay;
+    const ws = Float64Array.from(nl.w), hs = Float64Array.from(nl.h);
+    ws[M] = w; hs[M] = h;
+    return { ...nl, pinDx, pinDy, w: ws, h: hs };
+  };
+  const pl = plc.placement;
+  const atN = { ...pl, orient: Uint8Array.from(pl.orient) };
+  atN.orient[M] = 0;
+  // M at (30, 50) straddles the grid lines x = 25 and y = 50 differently as 20 x 10 and as 10 x 20.
+  pl.x[M] = 30; pl.y[M] = 50;
+  const ev = new ProxyCostEvaluator(nl, plc.header);
+  for (const o of [4, 5, 6, 7]) {
+    pl.orient[M] = o;
+    const got = ev.evaluate(pl);
+    const want = new ProxyCostEvaluator(twinOf(o, 20, 10), plc.header).evaluate(atN);
+    for (const k of ['wirelength', 'wirelengthCost', 'densityCost', 'congestionCost', 'proxy'] as const)
+      assert.ok(close(got[k], want[k]), `orientation ${o} ${k}: ${got[k]} vs N with pins turned and footprint kept ${want[k]}`);
+    const other = new ProxyCostEvaluator(twinOf(o, 10, 20), plc.header).evaluate(atN);
+    assert.ok(Math.abs(other.densityCost - want.densityCost) > 1e-3 && Math.abs(other.congestionCost - want.congestionCost) > 1e-3,
+      'the swapped footprint would give other density and congestion costs here');
+  }
+  const kept = twinOf(4, 20, 10), swapped = twinOf(4, 10, 20);
+  // legality: at (50, 8) the 20 x 10 footprint (y 3..13) is on the canvas; 10 x 20 would leave it
+  pl.orient[M] = 4; pl.x[M] = 50; pl.y[M] = 8;
+  assert.deepEqual(legality(nl, pl, plc.header).outside, []);
+  assert.deepEqual(legality(swapped, pl, plc.header).outside, [M]);
+  // the incremental evaluator keeps the same footprint through moves and turns of M
+  pl.x[M] = 30; pl.y[M] = 50;
+  const inc = new IncrementalCost(nl, plc.header, pl);
+  const twin = new ProxyCostEvaluator(kept, plc.header);
+  const same = (where: string): void => {
+    atN.x[M] = inc.pl.x[M]!; atN.y[M] = inc.pl.y[M]!;
+    const a = inc.cost(), b = twin.evaluate(atN), c = ev.evaluate(inc.pl);
+    for (const k of ['wirelength', 'densityCost', 'congestionCost', 'proxy'] as const) {
+      assert.ok(Math.abs(a[k] - b[k]) <= 1e-9, `${where} ${k}: incremental ${a[k]} vs twin ${b[k]}`);
+      assert.ok(Math.abs(a[k] - c[k]) <= 1e-9, `${where} ${k}: incremental ${a[k]} vs full ${c[k]}`);
+    }
+  };
+  same('start');
+  inc.move(M, 62.5, 27, 4); same('moved');
+  inc.move(M, 62.5, 27, 0); inc.move(M, 37, 74, 4); same('turned N, moved, turned E');
 });
