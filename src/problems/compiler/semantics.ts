@@ -195,9 +195,9 @@ export function checkSemantics(inst: CompilerInstance, optimisedIr: string, subj
     // time or its pid gives other output run after run, and every answer, -O0's own included,
     // would be called a miscompilation.
     const [o, again] = buildAndRun(clang, inst.ir, args, limits.cpuMs, limits.wallFactor, limits.buildMs, limits.outputBytes, 2);
-    for (const x of [o, again]) if (x?.kind === 'timeout' && notTheProgram(x)) return { checked: false, reason: 'timeout', note: `no verdict: -O0's ${x.what}` };
+    for (const x of [o, again]) if (x?.kind === 'timeout' && notTheProgram(x)) return { checked: false, reason: 'timeout', note: `no verdict on -O0's reference run: ${x.what}` };
     // A second run that could not be started (EAGAIN, ENOMEM) is the machine's doing, not output that varies.
-    if (again?.kind === 'build failed') return { checked: false, reason: 'timeout', note: `no verdict: -O0's second run: ${again.error}` };
+    if (again?.kind === 'build failed') return { checked: false, reason: 'timeout', note: `no verdict on -O0's second reference run: ${again.error}` };
     if (o.kind !== 'ran') ref = { unchecked: o.kind === 'timeout' ? `-O0: ${o.what}` : `-O0's build or run failed: ${o.error}` };
     else if (o.out.status !== '0') ref = { unchecked: `-O0's run ${o.out.status.startsWith('signal') ? `ends with ${o.out.status}` : `exits with status ${o.out.status}`}` };
     else if (again?.kind !== 'ran' || !sameOutput(o.out, again.out)) {
