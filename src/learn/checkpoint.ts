@@ -21,6 +21,7 @@ import { readFileSync } from 'node:fs';
 import { SelfoptError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/files.js';
 import { codeVersion } from '../core/version.js';
+import { shellCommand } from '../bench/command.js';
 import { sizeOf } from './tensor.js';
 import type { Module } from './layers.js';
 import { shapeStr } from './check.js';
@@ -56,7 +57,7 @@ export interface CheckpointHeader {
 
 export interface CheckpointMeta {
   hyperparameters?: Record<string, unknown>;
-  /** Default: this process's command line. */
+  /** Default: this process's command line, each argument quoted as a shell reads it back. */
   command?: string;
   seed?: number | null;
   /** Default: codeVersion() (git sha, +dirty when uncommitted). */
@@ -75,7 +76,7 @@ export function saveCheckpoint(path: string, model: Module, meta: CheckpointMeta
   const header: CheckpointHeader = {
     architecture: model.architecture(),
     hyperparameters: meta.hyperparameters ?? {},
-    command: meta.command ?? process.argv.join(' '),
+    command: meta.command ?? shellCommand(process.argv),
     seed: meta.seed ?? null,
     codeVersion: meta.codeVersion ?? codeVersion(),
     tensors,

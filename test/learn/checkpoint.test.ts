@@ -10,6 +10,7 @@ import { DagMessagePassing } from '../../src/learn/gnn.js';
 import { saveCheckpoint, loadCheckpoint, readCheckpoint, checkpointBytes } from '../../src/learn/checkpoint.js';
 import { PROJECT_ROOT } from '../../src/core/version.js';
 import { tempDir } from '../tmp.js';
+import { shellWords } from '../../src/bench/command.js';
 
 const dir = tempDir('selfopt-ckpt-');
 const snapshot = (m: Module) => m.parameters().map((p) => Array.from(p.data));
@@ -136,4 +137,17 @@ test('a checkpoint of another architecture lists every mismatch and leaves the m
   assert.throws(() => loadCheckpoint(path, deeper), /'layers\.2\.weight' \[8,2\] is not in the checkpoint/);
   const other = new DagMessagePassing({ inFeatures: 3, outFeatures: 2, hidden: [8], rng: new Rng(3) });
   assert.throws(() => loadCheckpoint(path, other), /architecture\.type: checkpoint "MLP", model "DagMessagePassing"[\s\S]*the checkpoint has 'layers\.0\.weight' \[3,8\], which the model does not/);
+});
+
+test('the default command quotes each argument, so a shell reads back the same arguments', () => {
+  const argv = process.argv;
+  const args = ['node', '/opt/my selfopt/main.js', 'train', 'decima', '--opt', "name=it's", '--out', 'a b.ckpt'];
+  process.argv = args;
+  try {
+    saveCheckpoint(join(dir, 'argv.ckpt'), new MLP([2, 2], { rng: new Rng(1) }));
+  } finally {
+    process.argv = argv;
+  }
+  const { header } = readCheckpoint(join(dir, 'argv.ckpt'));
+  assert.deepEqual(shellWords(header.command), args);
 });
