@@ -94,7 +94,7 @@ const BOLD_CHAR = CHAR * 1.15;
 /** Horizontal bars from 0 (or the lowest value when negative) with 95% CI whiskers. */
 export function barChart(spec: BarChartSpec): string {
   const width = spec.width ?? 540;
-  const labelW = labelWidth(spec.data.map((d) => ({ text: d.label + (d.emphasis ? ' *' : ''), bold: d.emphasis ?? false })));
+  const labelW = labelWidth(spec.data.map((d) => ({ text: d.label + (d.emphasis ? ' *' : ''), bold: d.emphasis ?? false })), width);
   const valueW = Math.min(110, Math.max(40, ...spec.data.map((d) => d.valueLabel.length * CHAR + 10)));
   const top = 6;
   const plotH = spec.data.length * ROW;
@@ -123,7 +123,7 @@ export function barChart(spec: BarChartSpec): string {
     const a = sx(base);
     const b = sx(d.mean);
     parts.push(`<g><title>${esc(d.tooltip)}</title>`);
-    parts.push(`<text x="${x0 - 8}" y="${cy + 4}" text-anchor="end" fill="#111827"${d.emphasis ? ' font-weight="700"' : ''}>${esc(d.label)}${d.emphasis ? ' *' : ''}</text>`);
+    parts.push(`<text x="${x0 - 8}" y="${cy + 4}" text-anchor="end" fill="#111827"${d.emphasis ? ' font-weight="700"' : ''}>${labelMarkup(d.label, d.emphasis ? ' *' : '', d.emphasis ?? false, labelW)}</text>`);
     parts.push(`<rect x="${r1(Math.min(a, b))}" y="${y + 4}" width="${r1(Math.max(1, Math.abs(b - a)))}" height="${ROW - 8}" rx="2" fill="${color}" fill-opacity="0.85"/>`);
     if (d.hi > d.lo) {
       const wl = r1(sx(d.lo));
@@ -166,7 +166,7 @@ export interface RatioChartSpec {
 export function ratioChart(spec: RatioChartSpec): string {
   const width = spec.width ?? 720;
   const items = spec.groups.flatMap((g) => g.items);
-  const labelW = labelWidth([...items.map((d) => d.label), ...spec.groups.map((g) => g.title)].map((s) => ({ text: s.slice(0, 40), bold: false })));
+  const labelW = labelWidth([...items.map((d) => d.label), ...spec.groups.map((g) => g.title)].map((s) => ({ text: s.slice(0, 40), bold: false })), width);
   const valueW = 60;
   const top = 26;
   const rows = spec.groups.reduce((n, g) => n + 1 + g.items.length, 0);
@@ -204,7 +204,7 @@ export function ratioChart(spec: RatioChartSpec): string {
       const cy = top + row * ROW + ROW / 2;
       const color = KIND_COLORS[d.kind];
       parts.push(`<g><title>${esc(d.tooltip)}</title>`);
-      parts.push(`<text x="${x0 - 8}" y="${cy + 4}" text-anchor="end" fill="#374151">${esc(d.label)}</text>`);
+      parts.push(`<text x="${x0 - 8}" y="${cy + 4}" text-anchor="end" fill="#374151">${labelMarkup(d.label, '', false, labelW)}</text>`);
       if (d.hi > d.lo) {
         const wl = r1(sx(d.lo));
         const wh = r1(sx(d.hi));
@@ -317,9 +317,26 @@ function fmtTick(v: number): string {
   return Number(v.toPrecision(3)).toString();
 }
 
-/** The width of a column of labels (drawn right-aligned 8 px before its edge), bold ones wider. */
-function labelWidth(labels: { text: string; bold: boolean }[]): number {
-  return Math.round(Math.min(220, Math.max(60, ...labels.map((l) => l.text.length * (l.bold ? BOLD_CHAR : CHAR) + 16))));
+/**
+ * The width of a column of labels (drawn right-aligned 8 px before its edge), bold ones wider:
+ * as wide as its longest label asks, up to 40% of the chart's `width` (at least 220 px) so the
+ * plot keeps its room; a label longer than that is cut by labelMarkup.
+ */
+function labelWidth(labels: { text: string; bold: boolean }[], width: number): number {
+  const most = Math.max(220, 0.4 * width);
+  return Math.round(Math.min(most, Math.max(60, ...labels.map((l) => l.text.length * (l.bold ? BOLD_CHAR : CHAR) + 16))));
+}
+
+/**
+ * A label's markup in a column `columnW` px wide, then `suffix` (the best heuristic's ' *'): a
+ * label too long for the column is cut with … (it ran past the chart's left edge and lost its
+ * start), and its full text is the text's <title>, shown on hover.
+ */
+function labelMarkup(label: string, suffix: string, bold: boolean, columnW: number): string {
+  const fits = Math.floor((columnW - 16) / (bold ? BOLD_CHAR : CHAR)) - suffix.length;
+  if (label.length <= fits) return esc(label + suffix);
+  // The ellipsis is about two average glyphs wide.
+  return `<title>${esc(label)}</title>${esc(`${label.slice(0, Math.max(1, fits - 2))}…${suffix}`)}`;
 }
 
 function r1(v: number): number {

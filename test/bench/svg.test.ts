@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { barChart, pictureFigures, pictureHead } from '../../src/bench/svg.js';
+import { barChart, ratioChart, pictureFigures, pictureHead } from '../../src/bench/svg.js';
 import { problems } from '../../src/problems/all.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -42,6 +42,40 @@ test('in headless Chromium: a bar chart\'s bold label (the best heuristic) fits 
   }));
   const boxes = await textBoxes(charts.join(''), 'text[font-weight="700"]');
   assert.equal(boxes.length, names.length);
+  for (const b of boxes) assert.ok(b.x >= 0, `'${b.text}' starts at x = ${b.x.toFixed(1)}, outside the chart (${b.width.toFixed(1)} px wide)`);
+});
+
+/** Solver labels longer than the label column holds (a name with its options, as a user may give). */
+const LONG_LABELS = ['tuned-rank-weighted-fair+decima-finetuned-seed-3', 'branchless-binary-search-with-prefetch-and-radix-table', 'sa'];
+
+function longLabelCharts(): string[] {
+  const bars = LONG_LABELS.map((label, i) => ({ label, kind: 'heuristic' as const, mean: 2 + i, lo: 1, hi: 4 + i, valueLabel: `${2 + i} s`, tooltip: `${label}: ${2 + i} s`, emphasis: i === 0 }));
+  return [
+    barChart({ data: bars, axisLabel: 'avg JCT (s)', tick: String, ariaLabel: 'long labels' }),
+    ratioChart({ groups: [{ title: 'tpch_10', items: bars.map((b) => ({ ...b, ratio: 1.1, lo: 0.9, hi: 1.3, valueLabel: '1.1×' })) }], better: 'lower', axisLabel: 'ratio', ariaLabel: 'long labels' }),
+  ];
+}
+
+test('a solver label longer than the label column is cut with … and keeps its full name in a <title> (it ran past the chart\'s left edge)', () => {
+  for (const svg of longLabelCharts()) {
+    const labels = [...svg.matchAll(/<g><title>[^<]*<\/title><text [^>]*>(.*?)<\/text>/g)].map((m) => m[1]!);
+    assert.equal(labels.length, LONG_LABELS.length, svg);
+    for (const [i, full] of LONG_LABELS.entries()) {
+      if (full.length < 10) {
+        assert.ok(labels[i]!.startsWith(full), labels[i]); // a short one is drawn whole, with no title of its own
+        continue;
+      }
+      const m = /^<title>(.*)<\/title>(.*)…( \*)?$/.exec(labels[i]!);
+      assert.ok(m, `label ${i} is not cut with a title: ${labels[i]}`);
+      assert.equal(m[1], full);
+      assert.ok(full.startsWith(m[2]!) && m[2]!.length >= 20, m[2]);
+    }
+  }
+});
+
+test('in headless Chromium: a long solver label, bold or not, starts inside the chart', { skip: skipBrowser, timeout: 60_000 }, async () => {
+  const boxes = await textBoxes(longLabelCharts().join(''), 'g > text[text-anchor="end"]');
+  assert.equal(boxes.length, 2 * LONG_LABELS.length);
   for (const b of boxes) assert.ok(b.x >= 0, `'${b.text}' starts at x = ${b.x.toFixed(1)}, outside the chart (${b.width.toFixed(1)} px wide)`);
 });
 
