@@ -6,9 +6,10 @@
 import { z } from 'zod';
 import type { Env } from '../core/env.js';
 import { Chain, ContextualBandit } from '../learn/envs.js';
-import { createSchedulingEnv } from '../problems/scheduling/evaluate.js';
+import { makeEnv, schedulingInstanceById } from '../problems/scheduling/evaluate.js';
+import type { SchedulingInstance } from '../problems/scheduling/instances.js';
 import { DataPath } from '../core/data.js';
-import { unknownName } from '../core/errors.js';
+import { SelfoptError, unknownName } from '../core/errors.js';
 import { allPrograms } from '../problems/compiler/index.js';
 import { loadProgram } from '../problems/compiler/instances.js';
 import { CompilerEnv } from '../problems/compiler/env.js';
@@ -59,7 +60,19 @@ export const ENVS: Record<string, EnvEntry> = {
     options: z.strictObject({ instance: z.string().min(1).max(128), compat: z.boolean().optional(), maxStages: size(1).optional() /* times the executors, held to MAX_SIZE actions by make */, maxTimeMs: z.number().positive().optional() }),
     resetOptions: none,
     // The instance id sets the mask's size too (executors, jobs of a batch): held to the same bound.
-    make: (o, ctx) => createSchedulingEnv({ ...(o as { instance: string }), data: ctx.data, maxActions: MAX_SIZE }) as unknown as Env<unknown, unknown>,
+    make: (o, ctx) => {
+      const { instance: id, ...cfg } = o as { instance: string; compat?: boolean; maxStages?: number; maxTimeMs?: number };
+      // An id that names no instance points at $.options.instance, as the chip env's does; what
+      // the instance and maxStages give together (the action space's size) stays at $.options.
+      let instance: SchedulingInstance;
+      try {
+        instance = schedulingInstanceById(id, ctx.data);
+      } catch (e) {
+        if (e instanceof SelfoptError) throw new ProtocolError('bad_options', `$.options.instance: ${e.message}`, '$.options.instance');
+        throw e;
+      }
+      return makeEnv(instance, { ...cfg, maxActions: MAX_SIZE }) as unknown as Env<unknown, unknown>;
+    },
   },
   compiler: {
     description: 'CompilerGym llvm-ic-v0 on LLVM 14: pass ordering for code size (src/problems/compiler); programs by id (own/fib, or ss/... and ms/... of the llvm-test-suite on the server\'s data path), compiled on make',

@@ -127,7 +127,12 @@ test('missing, ill-typed and unknown fields are bad_request with the path of the
   const unknown = await a.call('make', { env: 'chian' });
   assertError(unknown, 'unknown_env', '$.env');
   assert.match(unknown.error!.message, /did you mean chain/);
-  assertError(await a.call('make', { env: 'scheduling', options: { instance: 'no_such_instance' } }), 'bad_options', '$.options');
+  // An id that names no instance points at the id, as the chip env's does (it pointed at $.options).
+  for (const instance of ['no_such_instance', '/etc/passwd', 'tpch_batch999999_50exec']) {
+    const r = await a.call('make', { env: 'scheduling', options: { instance } });
+    assertError(r, 'bad_options', '$.options.instance');
+    assert.ok(r.error!.message.startsWith('$.options.instance: ') && r.error!.message.includes(`'${instance}'`), JSON.stringify(r.error));
+  }
   await a.ok('close', { session });
   await stillServing();
 });

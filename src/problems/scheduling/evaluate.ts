@@ -35,11 +35,18 @@ export function makeEnv(inst: SchedulingInstance, opts: { compat?: boolean; reco
  * the caller's to respect.
  */
 export function createSchedulingEnv(opts: { instance: string; data?: string; compat?: boolean; maxStages?: number; maxTimeMs?: number; maxActions?: number }): SchedulingEnv {
-  const data = new DataPath({ dataDir: opts.data });
-  const ref = instanceRef(opts.instance, data);
-  // The server's make comes here, not through the problem's resolveInstance: the same errors.
-  if (!ref) throw idRangeError(opts.instance, 'createSchedulingEnv') ?? new SelfoptError(`'${opts.instance}' is not a scheduling instance id`, 'createSchedulingEnv', 'an id like tpch_batch20_50exec_train');
-  return makeEnv(loadInstance(ref), opts);
+  return makeEnv(schedulingInstanceById(opts.instance, opts.data), opts);
+}
+
+/**
+ * The instance an id names, its data found under `dataDir` (or the default data path); a
+ * SelfoptError when the id names none. The server's make comes here, not through the problem's
+ * resolveInstance (which also takes a path, and clients may not name server paths): the same errors.
+ */
+export function schedulingInstanceById(id: string, dataDir?: string): SchedulingInstance {
+  const ref = instanceRef(id, new DataPath({ dataDir }));
+  if (!ref) throw idRangeError(id, 'createSchedulingEnv') ?? new SelfoptError(`'${id}' is not a scheduling instance id`, 'createSchedulingEnv', 'an id like tpch_batch20_50exec_train');
+  return loadInstance(ref);
 }
 
 export interface EpisodeResult extends EpisodeStats {
