@@ -16,7 +16,8 @@
  * The store is opened read-only for each request and closed after it, so a `selfopt bench`
  * can write to it between requests (DuckDB lets one process hold the file while it writes); a
  * bench lets the file go between cells (bench/store-lease.ts), so a request waits at most a
- * moment. Requests are served one at a time (one open handle per file per process).
+ * moment. Requests are served one at a time (one open handle per file per process). A HEAD
+ * request is answered as GET, without the body.
  *
  * An error is {error: {code, message}}: 400 `bad_request` (a required parameter missing), 404
  * `not_found` (no such problem, run, API or store), 503 `store_busy` (a process that is not
@@ -95,7 +96,7 @@ export class Dashboard {
     this.webDir = resolve(opts.webDir ?? defaultWebDir());
   }
 
-  /** Handles GET requests outside the protocol; `authed` says whether the token (if any) was given. */
+  /** Handles GET and HEAD requests outside the protocol; `authed` says whether the token (if any) was given. */
   handle(req: IncomingMessage, res: ServerResponse, authed: boolean): void {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname.startsWith('/api/')) {
@@ -111,7 +112,7 @@ export class Dashboard {
       this.chain = job;
       return;
     }
-    this.file(url.pathname, res);
+    this.file(url.pathname, res, req.method === 'HEAD');
   }
 
   private async api(url: URL): Promise<unknown> {
@@ -175,7 +176,7 @@ export class Dashboard {
     }
   }
 
-  private file(pathname: string, res: ServerResponse): void {
+  private file(pathname: string, res: ServerResponse, head: boolean): void {
     if (!existsSync(join(this.webDir, 'index.html'))) {
       res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' });
       return void res.end(`the dashboard is not built: run \`npm run build:web\` (looked in ${this.webDir})\n`);
@@ -194,7 +195,9 @@ export class Dashboard {
       // Vite names assets by content hash; the page itself must be re-read.
       'cache-control': path.includes(`${sep}assets${sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache',
       'x-content-type-options': 'nosniff',
+      'content-length': statSync(path).size,
     });
+    if (head) return void res.end();
     createReadStream(path).pipe(res);
   }
 }

@@ -264,7 +264,9 @@ export async function serve(options: ServeOptions = {}): Promise<RunningServer> 
     // Routed on the path without its query, as WebSocket upgrades are: POST /v1?client=x was a 404
     // saying "the protocol is POST /v1", and GET /v1?x the dashboard's page.
     const onProtocol = pathOf(req) === '/v1';
-    if (dashboard && req.method === 'GET' && !onProtocol) {
+    // HEAD is answered as GET without the body (Node sends none for a HEAD request): a HEAD / (curl -I,
+    // a link checker) was a 404 saying "the protocol is POST /v1".
+    if (dashboard && (req.method === 'GET' || req.method === 'HEAD') && !onProtocol) {
       return dashboard.handle(req, res, options.token === undefined || tokenMatches(bearer(req), options.token));
     }
     if (!onProtocol || req.method !== 'POST') {

@@ -8,6 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -213,6 +214,38 @@ test('static files stay inside the web directory', { skip: built ? false : 'the 
     const text = await res.text();
     assert.equal(res.status, 200);
     assert.match(text, /<title>selfopt results<\/title>/, p);
+  }
+});
+
+test('HEAD is answered as GET without a body, on the page, a file and the API (HEAD / was a 404 saying "the protocol is POST /v1")', async () => {
+  const web = join(dir, 'web-head');
+  mkdirSync(join(web, 'assets'), { recursive: true });
+  const page = '<!doctype html><title>selfopt results</title>';
+  writeFileSync(join(web, 'index.html'), page);
+  writeFileSync(join(web, 'assets', 'app-1234.js'), 'console.log(1);\n');
+  const s = await serve({ port: 0, log: () => {}, dashboard: { store: join(dir, 'no-such-store.duckdb'), trainDir: join(dir, 'train'), webDir: web } });
+  try {
+    const at = (p: string) => s.url.replace(/\/v1$/, p);
+    for (const p of ['/', '/assets/app-1234.js', '/api/runs', '/api/problems']) {
+      const get = await fetch(at(p));
+      const getBody = Buffer.from(await get.arrayBuffer());
+      const head = await new Promise<{ status: number; headers: Record<string, unknown>; bytes: number }>((done, fail) => {
+        const req = httpRequest(at(p), { method: 'HEAD' }, (res) => {
+          let bytes = 0;
+          res.on('data', (c: Buffer) => (bytes += c.length));
+          res.on('end', () => done({ status: res.statusCode!, headers: res.headers, bytes }));
+        });
+        req.on('error', fail);
+        req.end();
+      });
+      assert.equal(head.status, get.status, p);
+      assert.equal(head.status, 200, p);
+      assert.equal(head.headers['content-type'], get.headers.get('content-type'), p);
+      assert.equal(head.headers['content-length'], String(getBody.length), p);
+      assert.equal(head.bytes, 0, p);
+    }
+  } finally {
+    await s.close();
   }
 });
 
