@@ -253,7 +253,13 @@ class SelfoptEnv(_Base):
     def __init__(self, env, options=None, url="ws://127.0.0.1:8765/v1", token=None, client=None):
         self.client = client if client is not None else Client(url, token)
         self._own_client = client is None
-        made = self.client.call("make", env=env, options=options or {})
+        try:
+            made = self.client.call("make", env=env, options=options or {})
+        except BaseException:
+            # There is no env to close() it with: the connection opened here was left to the garbage collector.
+            if self._own_client:
+                self.client.close()
+            raise
         self.session = made["session"]
         self.observation_space_json = made["observationSpace"]
         self.action_space_json = made["actionSpace"]

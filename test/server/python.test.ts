@@ -350,6 +350,36 @@ test('python3 env.reset with gymnasium installed: a numpy integer seed seeds the
   assert.equal(stdout.trim(), 'True');
 });
 
+test('python3 env whose make fails closes the connection it opened for itself before raising (it was left to the garbage collector); a client passed in stays open', { skip }, async () => {
+  for (const url of [server.url.replace(/^http/, 'ws'), server.url]) {
+    const code = [
+      'import selfopt_client',
+      'from selfopt_client import Client, SelfoptEnv, SelfoptProtocolError',
+      'opened = []',
+      'class Recording(Client):',
+      '    def __init__(self, *args, **kwargs):',
+      '        super().__init__(*args, **kwargs)',
+      '        opened.append(self)',
+      'selfopt_client.Client = Recording',
+      "for env, options in (('chian', {}), ('chain', {'lenght': 3})):",
+      '    try:',
+      `        SelfoptEnv(env, options, url=${JSON.stringify(url)})`,
+      '        print("no error")',
+      '    except SelfoptProtocolError as e:',
+      '        print(e.code, "closed" if opened[-1].closed else "open")',
+      `c = Client(${JSON.stringify(url)})`,
+      'try:',
+      "    SelfoptEnv('chian', client=c)",
+      'except SelfoptProtocolError as e:',
+      '    print(e.code, "closed" if c.closed else "open", len(c.list_envs()) > 0)',
+      'c.close()',
+    ].join('\n');
+    const lines = (await runPython(code)).trim().split('\n');
+    assert.deepEqual(lines, ['unknown_env closed', 'bad_options closed', 'unknown_env open True'], url);
+  }
+  assert.equal(server.sessionCount(), 0);
+});
+
 test('python3 client and env used after close(): a clear "the client is closed" / "the env is closed" error on ws:// and http://, not a bad file descriptor or a silent new connection', { skip }, async () => {
   for (const url of [server.url.replace(/^http/, 'ws'), server.url]) {
     const code = [
