@@ -12,6 +12,10 @@
  *                                  of run ID, or of the latest run that recorded P, and the
  *                                  run's drawings of P's solutions (seed 1, as the HTML report)
  *   GET /api/curves[?problem=P]    learning curves: every `<train dir>/<name>/curve.jsonl`
+ *   GET /api/store                 {path, exists, isDefault}: the store this server reads (its
+ *                                  absolute path), whether the file exists yet, and whether it is
+ *                                  the default (.selfopt/results.duckdb in the server's directory),
+ *                                  so the page can say which store holds no runs
  *
  * The store is opened read-only for each request and closed after it, so a `selfopt bench`
  * can write to it between requests (DuckDB lets one process hold the file while it writes); a
@@ -32,7 +36,7 @@ import { SelfoptError, errorMessage } from '../core/errors.js';
 import { PROJECT_ROOT } from '../core/version.js';
 import { getProblem, problems } from '../problems/all.js';
 import { describeProblem } from '../core/problem.js';
-import { ResultsStore, StoreBusyError, StoreUnreadableError } from '../bench/store.js';
+import { DEFAULT_STORE_PATH, ResultsStore, StoreBusyError, StoreUnreadableError } from '../bench/store.js';
 import { summarizeProblem } from '../bench/summary.js';
 import { loadPictures } from '../bench/pictures.js';
 
@@ -161,8 +165,13 @@ export class Dashboard {
         if (name !== undefined) getProblem(name, '?problem');
         return readCurves(this.opts.trainDir, name);
       }
+      case '/api/store': {
+        // The page said "no recorded runs" without saying where it had looked.
+        const path = resolve(this.opts.store);
+        return { path, exists: existsSync(path), isDefault: path === resolve(DEFAULT_STORE_PATH) };
+      }
       default:
-        throw new SelfoptError(`no API ${url.pathname}`, 'selfopt serve', '/api/problems, /api/runs, /api/summary, /api/curves');
+        throw new SelfoptError(`no API ${url.pathname}`, 'selfopt serve', '/api/problems, /api/runs, /api/summary, /api/curves, /api/store');
     }
   }
 

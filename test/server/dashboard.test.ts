@@ -16,6 +16,7 @@ import { DataPath } from '../../src/core/data.js';
 import { runBench } from '../../src/bench/runner.js';
 import { ResultsStore } from '../../src/bench/store.js';
 import { KIND_COLORS } from '../../src/bench/svg.js';
+import { shellQuote } from '../../src/bench/command.js';
 import { defaultWebDir } from '../../src/server/dashboard.js';
 import { serve, type RunningServer } from '../../src/server/server.js';
 import { countColor, decodePng } from './png.js';
@@ -249,6 +250,19 @@ test('HEAD is answered as GET without a body, on the page, a file and the API (H
   }
 });
 
+test('/api/store names the store the server reads and whether it exists yet, so the page can say which store has no runs', async () => {
+  const store = await getJson('api/store');
+  assert.equal(store.status, 200);
+  assert.deepEqual(store.body, { path: join(dir, 'results.duckdb'), exists: true, isDefault: false });
+  const other = await serve({ port: 0, log: () => {}, dashboard: { store: join(dir, 'no-such-store.duckdb'), trainDir: join(dir, 'train') } });
+  try {
+    const res = await fetch(other.url.replace(/\/v1$/, '/api/store'));
+    assert.deepEqual(await res.json(), { path: join(dir, 'no-such-store.duckdb'), exists: false, isDefault: false });
+  } finally {
+    await other.close();
+  }
+});
+
 test('with --token the API wants the bearer token', async () => {
   const s = await serve({ port: 0, log: () => {}, token: 'sekret', dashboard: { store: join(dir, 'results.duckdb'), trainDir: join(dir, 'train') } });
   try {
@@ -460,7 +474,9 @@ test('with no results store yet (no bench has run), the API answers no runs (it 
       await page.waitForSelector('#curves figure[data-curve="partition-multilevel-seed1"] svg');
       assert.equal(await page.locator('#f-problem option').count(), problemCount);
       assert.equal(await page.inputValue('#f-problem'), 'partition');
-      assert.equal(await page.textContent('#status'), 'no recorded runs of partition: run `npx selfopt bench partition --quick`');
+      // Which store it read, and the bench that fills that one (it said only "no recorded runs").
+      const missing = join(dir, 'no-such-store.duckdb');
+      assert.equal(await page.textContent('#status'), `no recorded runs of partition: there is no results store at ${missing} yet; run \`npx selfopt bench partition --quick --store ${shellQuote(missing)}\``);
       assert.deepEqual(errors, []);
     });
   } finally {

@@ -28,4 +28,5 @@ export const api = {
   summary: (problem: string, run?: string) =>
     get<{ run: RunMeta; summary: Summary; pictures: Picture[] }>(`api/summary?problem=${encodeURIComponent(problem)}${run ? `&run=${encodeURIComponent(run)}` : ''}`),
   curves: (problem: string) => get<Curve[]>(`api/curves?problem=${encodeURIComponent(problem)}`),
+  store: () => get<{ path: string; exists: boolean; isDefault: boolean }>('api/store'),
 };

@@ -8,7 +8,7 @@
  * `selfopt bench` going on) is read again every LIVE_MS while it is shown, and so is the list of
  * runs while the latest run is shown, or while the problem has no run yet.
  */
-import { rowCommand } from '../../src/bench/command.js';
+import { rowCommand, shellQuote } from '../../src/bench/command.js';
 import { barChart, esc, KIND_COLORS, lineChart, pictureFigures, ratioChart, type RatioGroup } from '../../src/bench/svg.js';
 import { formatInterval, formatMeanCi, formatQuantity, formatRatio, solverBars } from '../../src/bench/table.js';
 import type { Comparison, Summary, SummaryRow } from '../../src/bench/summary.js';
@@ -135,7 +135,7 @@ async function render(): Promise<void> {
   if (mine.length === 0) {
     loaded = undefined;
     clearResults();
-    status(`no recorded runs of ${problem.name}: run \`npx selfopt bench ${problem.name} --quick\``);
+    status(await noRunsMessage(problem.name));
   } else {
     const key = `${problem.name}\0${view.run}`;
     if (loaded?.key !== key) {
@@ -150,6 +150,16 @@ async function render(): Promise<void> {
   drawCurves(problem, curves?.list ?? []);
   writeHash();
   scheduleLive();
+}
+
+/**
+ * What the page says when `problem` has no run: which store it read (it said only "no recorded
+ * runs"), and the bench command that fills that store (with --store when it is not the default).
+ */
+async function noRunsMessage(problem: string): Promise<string> {
+  const store = await api.store();
+  const bench = `\`npx selfopt bench ${problem} --quick${store.isDefault ? '' : ` --store ${shellQuote(store.path)}`}\``;
+  return store.exists ? `no recorded runs of ${problem} in ${store.path}: run ${bench}` : `no recorded runs of ${problem}: there is no results store at ${store.path} yet; run ${bench}`;
 }
 
 /**
