@@ -15,7 +15,7 @@
  *   jobs done); the return is complete. `truncated`: stopped from outside the problem (a time or
  *   step limit); the state is not terminal and value bootstrapping may still be right. (As in
  *   Gymnasium 0.26, where `done` was split into these two.) After either is true, the caller
- *   must call reset() before step() again; the env throws otherwise.
+ *   must call reset() before step() again; the env throws otherwise, and whyInvalid says so.
  *   An invalid action (outside the space, or masked out) throws a SelfoptError naming the action
  *   and the valid set; it never silently clips.
  *
@@ -59,6 +59,8 @@ export abstract class Env<Obs, Act> {
   protected rng: Rng = new Rng(0);
   /** True before the first reset() and after an episode ended; problems that restore a saved state clear it. */
   protected needsReset = true;
+  /** How the last episode ended (while needsReset), so whyInvalid can say it is over; reset() clears it. */
+  protected endedBy: 'terminated' | 'truncated' | undefined;
 
   /** Implement the problem's reset here; `this.rng` is already (re)seeded. */
   protected abstract doReset(options: Record<string, unknown> | undefined): ResetResult<Obs>;
@@ -70,23 +72,33 @@ export abstract class Env<Obs, Act> {
     // Cleared only when doReset returns: one that threw may have reset half the state, and a step
     // would then play neither the old episode nor the new one.
     this.needsReset = true;
+    this.endedBy = undefined;
     const r = this.doReset(args.options);
     this.needsReset = false;
     return r;
   }
 
   /**
-   * Why `action` is refused now (outside the space, or masked out), or undefined if the space
-   * allows it; changes nothing. An env whose mask has reasons (a saturated stage, a
-   * nondeterministic pass) says them here, so the server can tell a client why, not only that.
+   * Why `action` is refused now (the episode is over, outside the space, or masked out), or
+   * undefined if the space allows it; changes nothing. After an episode ended step() refuses every
+   * action until reset(), whatever the last mask allowed, and this says so for every env: an env
+   * with reasons of its own overrides whyRefused, which is asked only during an episode.
    */
   whyInvalid(action: Act): string | undefined {
+    if (this.needsReset && this.endedBy !== undefined) return `action ${shownAction(action)} after the episode ended (it ${this.endedBy === 'terminated' ? 'terminated' : 'was truncated'}): reset() first`;
+    return this.whyRefused(action);
+  }
+
+  /**
+   * Why the episode in progress refuses `action` (outside the space, or masked out), or undefined.
+   * An env whose mask has reasons (a saturated stage, a nondeterministic pass) says them here, so
+   * the server can tell a client why, not only that.
+   */
+  protected whyRefused(action: Act): string | undefined {
     const space = this.actionSpace;
     if (space.contains(action)) return undefined;
     if (space instanceof MaskedDiscrete && Number.isInteger(action) && (action as number) >= 0 && (action as number) < space.n) return `action ${action} is masked out by info.actionMask`;
-    // A typed array (a Box action) as the list it is: JSON.stringify gives {"0":..,"1":..}.
-    const shown = ArrayBuffer.isView(action) ? Array.from(action as unknown as ArrayLike<number>) : action;
-    return `action ${JSON.stringify(shown)} is not in ${JSON.stringify(space.toJSON())}`;
+    return `action ${shownAction(action)} is not in ${JSON.stringify(space.toJSON())}`;
   }
 
   step(action: Act): StepResult<Obs> {
@@ -95,11 +107,19 @@ export abstract class Env<Obs, Act> {
     const why = this.whyInvalid(action);
     if (why !== undefined) throw new SelfoptError(`invalid ${why}`, `${this.constructor.name}.step`, `an element of ${JSON.stringify(this.actionSpace.toJSON())} that the current action mask allows`);
     const r = this.doStep(action);
-    if (r.terminated || r.truncated) this.needsReset = true;
+    if (r.terminated || r.truncated) {
+      this.needsReset = true;
+      this.endedBy = r.terminated ? 'terminated' : 'truncated';
+    }
     return r;
   }
 
   close(): void {}
+}
+
+/** An action as JSON; a typed array (a Box action) as the list it is: JSON.stringify gives {"0":..,"1":..}. */
+function shownAction(action: unknown): string {
+  return JSON.stringify(ArrayBuffer.isView(action) ? Array.from(action as unknown as ArrayLike<number>) : action);
 }
 
 /** A policy maps an observation (and its info, for the action mask) to an action. */

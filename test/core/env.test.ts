@@ -111,3 +111,25 @@ test('whyInvalid says why an action is refused, and shows a Box action as the ar
   }
   assert.equal(new Push().whyInvalid(Float32Array.of(5, 0)), 'action [5,0] is not in {"kind":"Box","low":-1,"high":1,"shape":[2]}');
 });
+
+test('whyInvalid after an episode ended says it is over and to reset, for every action, in envs that add reasons of their own too (it judged the last mask: "masked out", or none)', async () => {
+  const { Chain: WalkChain } = await import('../../src/learn/envs.js');
+  /** An env with reasons of its own for a masked action, as the compiler and scheduling envs have. */
+  class Reasoned extends WalkChain {
+    protected override whyRefused(action: number): string | undefined {
+      return action === 0 && this.actionSpace.mask[0] === 0 ? 'action 0 (left) is masked out: the wall is there' : super.whyRefused(action);
+    }
+  }
+  for (const [env, end] of [[new WalkChain({ length: 3 }), 'terminated'], [new WalkChain({ length: 5, horizon: 2 }), 'was truncated'], [new Reasoned({ length: 3 }), 'terminated']] as const) {
+    env.reset({ seed: 1 });
+    assert.equal(env.whyInvalid(0), env instanceof Reasoned ? 'action 0 (left) is masked out: the wall is there' : 'action 0 is masked out by info.actionMask');
+    let r;
+    do r = env.step(1); while (!r.terminated && !r.truncated);
+    for (const a of [0, 1, 2]) {
+      assert.equal(env.whyInvalid(a), `action ${a} after the episode ended (it ${end}): reset() first`);
+      assert.throws(() => env.step(a), /after the episode ended/); // as step() refuses it
+    }
+    env.reset({ seed: 1 });
+    assert.equal(env.whyInvalid(1), undefined);
+  }
+});

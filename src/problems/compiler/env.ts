@@ -157,10 +157,10 @@ export class CompilerEnv extends Env<Float32Array, number> {
     return { obs: this.obs(), info: { instructionCount: root.count, program: this.program.id, actionMask: this.actionSpace.mask } };
   }
 
-  override whyInvalid(action: number): string | undefined {
+  protected override whyRefused(action: number): string | undefined {
     const pass = Number.isInteger(action) ? ACTIONS[action]?.pass : undefined;
     if (pass !== undefined && this.actionSpace.mask[action] === 0) return `action ${action} (${pass}) is masked out: ${MASKED[pass]}`;
-    return super.whyInvalid(action);
+    return super.whyRefused(action);
   }
 
   override step(action: number): StepResult<Float32Array> {

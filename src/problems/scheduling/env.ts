@@ -303,17 +303,22 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
     return `after the episode ended: it was truncated at time ${this.truncatedAtMs} ms (maxTimeMs ${this.cfg.maxTimeMs})`;
   }
 
-  /** The reason checkAction gives (which stage, why it cannot be picked), for the server. */
+  /** A truncated episode's end with its time and limit (the base class says only that it ended). */
   override whyInvalid(action: number): string | undefined {
     if (this.needsReset && this.truncatedAtMs !== undefined) return `action ${action} ${this.afterTruncation()}; reset() first`;
-    if (this.needsReset || this.sim.done) return super.whyInvalid(action);
+    return super.whyInvalid(action);
+  }
+
+  /** The reason checkAction gives (which stage, why it cannot be picked), for the server. */
+  protected override whyRefused(action: number): string | undefined {
+    if (this.needsReset || this.sim.done) return super.whyRefused(action);
     try {
       this.checkAction(action);
     } catch (e) {
       if (e instanceof SelfoptError) return `${e.what}; expected ${e.expected}`;
       throw e;
     }
-    return super.whyInvalid(action);
+    return super.whyRefused(action);
   }
 
   /** Why an action is invalid, as a SelfoptError; nothing is changed. */
