@@ -60,6 +60,13 @@ class _WebSocket:
 
     def __init__(self, host, port, path, headers, timeout):
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        try:
+            self._handshake(host, port, path, headers, timeout)
+        except BaseException:
+            self.sock.close()  # a handshake cut short or answered wrongly: the socket is not left open
+            raise
+
+    def _handshake(self, host, port, path, headers, timeout):
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         key = base64.b64encode(os.urandom(16))
         # An IPv6 address is bracketed in the Host header (RFC 7230 5.4), as http.client does: bare, "::1:8765" does not parse.
@@ -184,6 +191,15 @@ class Client:
         except ConnectionRefusedError as e:
             # The bare "[Errno 111] Connection refused" names neither the address nor the likely cause.
             raise ConnectionRefusedError(e.errno, f"cannot connect to {url}: connection refused; is `selfopt serve` running there?") from None
+        except BaseException:
+            # A refused hello (a wrong token over http://: unauthorized) left the connection it was
+            # sent on to the garbage collector.
+            self.closed = True
+            if self.ws is not None:
+                self.ws.close()
+            if self.conn is not None:
+                self.conn.close()
+            raise
 
     def call(self, op, **fields):
         # Without this a closed ws:// client failed with a bare "[Errno 9] Bad file descriptor", and

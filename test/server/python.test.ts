@@ -285,6 +285,36 @@ test('python3 client with a token (Authorization header on the WebSocket upgrade
   }
 });
 
+test('python3 client whose handshake or hello fails (a server that never answers) closes the socket it opened before raising, on ws:// and http://', { skip }, async () => {
+  // A listener that never accepts: the kernel completes the connection, nothing ever answers, and
+  // the client's timeout ends the handshake (ws://) or the hello (http://). Its socket was left open.
+  const code = [
+    'import socket',
+    'from selfopt_client import Client',
+    'mute = socket.socket()',
+    'mute.bind(("127.0.0.1", 0))',
+    'mute.listen(8)',
+    'port = mute.getsockname()[1]',
+    'sockets = []',
+    'real = socket.create_connection',
+    'def recording(*args, **kwargs):',
+    '    sk = real(*args, **kwargs)',
+    '    sockets.append(sk)',
+    '    return sk',
+    'socket.create_connection = recording',
+    'for scheme in ("ws", "http"):',
+    '    before = len(sockets)',
+    '    try:',
+    '        Client(f"{scheme}://127.0.0.1:{port}/v1", timeout=0.3)',
+    '        print(scheme, "no error")',
+    '    except OSError as e:',
+    '        print(scheme, type(e).__name__, [sk.fileno() for sk in sockets[before:]])',
+  ].join('\n');
+  const lines = (await runPython(code)).trim().split('\n');
+  assert.equal(lines.length, 2, lines.join('\n'));
+  for (const line of lines) assert.match(line, /^(ws|http) \w+ \[-1\]$/, line);
+});
+
 test('python3 client: a refused connection names the url and says to start selfopt serve, on ws:// and http://', { skip }, async () => {
   // A port that nothing listens on: one the system just gave out and took back.
   const { createServer } = await import('node:net');
