@@ -79,6 +79,18 @@ test('in headless Chromium: a long solver label, bold or not, starts inside the 
   for (const b of boxes) assert.ok(b.x >= 0, `'${b.text}' starts at x = ${b.x.toFixed(1)}, outside the chart (${b.width.toFixed(1)} px wide)`);
 });
 
+test('in headless Chromium: a label in capitals (W and M nearly twice an average glyph) starts inside the chart, whole or cut', { skip: skipBrowser, timeout: 60_000 }, async () => {
+  const labels = ['W'.repeat(44), 'MWMWMWMWMWMWMWMW', 'TUNED-RANK-WEIGHTED-FAIR', 'Decima-SIGCOMM-2019'];
+  const bars = labels.map((label, i) => ({ label, kind: 'learned' as const, mean: 2 + i, lo: 1, hi: 4 + i, valueLabel: `${2 + i} s`, tooltip: label, emphasis: i === 1 }));
+  const charts = [
+    barChart({ data: bars, axisLabel: 'avg JCT (s)', tick: String, ariaLabel: 'capitals' }),
+    ratioChart({ groups: [{ title: 'tpch_10', items: bars.map((b) => ({ ...b, ratio: 1.1, lo: 0.9, hi: 1.3, valueLabel: '1.1x' })) }], better: 'lower', axisLabel: 'ratio', ariaLabel: 'capitals' }),
+  ];
+  const boxes = await textBoxes(charts.join(''), 'g > text[text-anchor="end"]');
+  assert.equal(boxes.length, 2 * labels.length);
+  for (const b of boxes) assert.ok(b.x >= 0, `'${b.text}' starts at x = ${b.x.toFixed(1)}, outside the chart (${b.width.toFixed(1)} px wide)`);
+});
+
 test('a framed picture shows its caption once: the drawing\'s own first line (a figcaption above it said the same again)', () => {
   // The caption as a bench cell gives it to Problem.picture (bench/run-cell.ts), drawn by the head every picture starts with.
   const instance = 'rgg_2k_k2', solver = 'multilevel';
