@@ -21,6 +21,7 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { SelfoptError, errorMessage } from '../core/errors.js';
 import { processAlive } from '../core/files.js';
+import { procStat } from '../core/procfs.js';
 import { close, connect, StoreBusyError } from './store-file.js';
 
 export const IDLE_RELEASE_MS = 250;
@@ -241,14 +242,3 @@ function processStart(pid: number): string | null {
   return procStat(pid)?.start ?? null;
 }
 
-/** Fields 3 (state) and 22 (start time) of /proc/<pid>/stat; null where there is no /proc. */
-function procStat(pid: number): { state: string; start: string } | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: count from after its last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields.length > 19 ? { state: fields[0]!, start: fields[19]! } : null;
-  } catch {
-    return null;
-  }
-}

@@ -10,6 +10,7 @@ import { ResultsStore, StoreBusyError, cellKey, newRunId, type ResultRow } from 
 import { IDLE_RELEASE_MS } from '../../src/bench/store-lease.js';
 import { SelfoptError } from '../../src/core/errors.js';
 import { row } from './fixtures.js';
+import { procStat } from '../../src/core/procfs.js';
 
 let dir: string;
 before(() => {
@@ -385,13 +386,8 @@ describe('ResultsStore', () => {
     const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       const pid = Number(await new Promise<string>((res) => parent.stdout.once('data', (d) => res(String(d)))));
-      // Fields 3 on of /proc/<pid>/stat: state, ..., start time (22).
-      const fields = () => {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      };
-      while (fields()[0] !== 'Z') await new Promise((r) => setTimeout(r, 10));
-      const start = fields()[19];
+      while (procStat(pid)!.state !== 'Z') await new Promise((r) => setTimeout(r, 10));
+      const start = procStat(pid)!.start;
       const path = fresh();
       mkdirSync(dirname(path), { recursive: true });
       writeFileSync(`${path}.writer`, JSON.stringify({ pid, host: hostname(), start }));

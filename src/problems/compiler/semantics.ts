@@ -13,7 +13,8 @@
  * used up its CPU time) is logged with its reason to `.selfopt/cache/compiler/semantics.jsonl` (instance,
  * solver, passes, note), next to the build failures in failures.jsonl, so that a 0 can be read.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { procArgv, procPids, procStat } from '../../core/procfs.js';
 import { inTempDirSync, writeFileAtomic } from '../../core/files.js';
 import { dirname, join } from 'node:path';
 import { findTool, firstLines, runSync } from './llvm.js';
@@ -111,23 +112,27 @@ const ABANDONED = 'abandoned';
  */
 export function stopRunningChecks(): number {
   let killed = 0;
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
+  for (const pid of procPids()) {
+    if (procStat(pid)?.ppid !== process.pid) continue;
+    const exe = checkedProgram(procArgv(pid) ?? []);
+    if (exe === undefined) continue;
     try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== process.pid) continue;
-      // The program, or setpriv and prlimit before they exec it (not clang building it: `-o`).
-      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
-      const exe = argv.find((a) => a.endsWith('/m.exe') && a.includes('/selfopt-sem-'));
-      if (exe === undefined || argv.includes('-o')) continue;
       writeFileSync(join(dirname(exe), ABANDONED), '');
-      process.kill(-Number(name), 'SIGKILL');
+      process.kill(-pid, 'SIGKILL');
       killed++;
     } catch {
       // gone meanwhile, or not ours
     }
   }
   return killed;
+}
+
+/**
+ * The program a semantics check runs, when `argv` runs one: the program itself, or setpriv and
+ * prlimit before they exec it (not clang building it: `-o`).
+ */
+export function checkedProgram(argv: readonly string[]): string | undefined {
+  return argv.includes('-o') ? undefined : argv.find((a) => a.endsWith('/m.exe') && a.includes('/selfopt-sem-'));
 }
 
 /**

@@ -6,42 +6,32 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OptSession } from '../../../src/problems/compiler/session.js';
 import { optServerBinary, optServerBuildError } from '../../../src/problems/compiler/opt-server.js';
+import { checkedProgram } from '../../../src/problems/compiler/semantics.js';
+import { procArgv, procPids, procStat } from '../../../src/core/procfs.js';
 import { skip, dir, own } from './fixtures.js';
 import { tempDir } from '../../tmp.js';
 
 const CLI = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
 const DEMO_STEPS = 4;
 
+/** Whether a process runs an opt-server (or the shell that starts one). */
+const isOptServer = (pid: number) => (procArgv(pid) ?? []).some((a) => a.includes('opt-server'));
+
 /** Pids of the opt-server processes whose parent is `parent` (read from /proc). */
 function optServersOf(parent: number): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === parent && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('opt-server')) out.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
+  return procPids().filter((pid) => procStat(pid)?.ppid === parent && isOptServer(pid));
 }
 
 /** Whether `pid` is still a live opt-server (not gone, not a zombie, not a reused pid). */
 function aliveOptServer(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z' && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('opt-server');
-  } catch {
-    return false;
-  }
+  const stat = procStat(pid);
+  return stat !== null && stat.state !== 'Z' && isOptServer(pid);
 }
 
 /** Starts the CLI's ppo training on sieve in a process group of its own; resolves with it once an opt-server of it runs a search, and those servers' pids. */
@@ -196,19 +186,7 @@ console.log(JSON.stringify(checkSemantics(inst, inst.ir, {}, { ...DEFAULT_LIMITS
 
 /** Pids of the live processes that run a built program of a semantics directory under `tmp` (the program, or prlimit and setpriv before they exec it; not clang building it). */
 function programsUnder(tmp: string): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') continue;
-      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
-      if (argv.some((a) => a.startsWith(`${tmp}/selfopt-sem-`) && a.endsWith('/m.exe')) && !argv.includes('-o')) out.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
+  return procPids().filter((pid) => procStat(pid)?.state !== 'Z' && checkedProgram(procArgv(pid) ?? [])?.startsWith(`${tmp}/selfopt-sem-`));
 }
 
 test('Ctrl-C (SIGINT to the process group) stops a bench at once: the program its semantics check runs is killed, not waited for', { skip: skip || (existsSync('/usr/bin/prlimit') ? false : 'no prlimit'), timeout: 300_000 }, async () => {
