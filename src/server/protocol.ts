@@ -136,7 +136,7 @@ export function parseRequest(text: string, byteLength: number): Request {
   // where it sets the copy's prototype instead: make's options {"__proto__": ...} vanished without
   // a word. Looked for only when the text could spell it (escapes included): steps stay cheap.
   if (text.includes('__proto__') || text.includes('\\u')) {
-    const at = protoKey(msg, []);
+    const at = firstMember(msg, (k) => k === '__proto__')?.path;
     if (at) throw new ProtocolError('bad_request', `${jsonPath(at)}: "__proto__" is not allowed as a key (JavaScript takes it for the object's prototype)`, jsonPath(at));
   }
   const m = msg as Record<string, unknown>;
@@ -149,19 +149,15 @@ export function parseRequest(text: string, byteLength: number): Request {
   return r.data as Request;
 }
 
-/** The path of the first key "__proto__" in a parsed JSON value, or undefined when it has none. */
-function protoKey(value: unknown, path: PropertyKey[]): PropertyKey[] | undefined {
+/**
+ * The first member (depth first, in order) of a parsed JSON value for which `hit(key, member)`
+ * holds, with its path, or undefined when none does.
+ */
+function firstMember(value: unknown, hit: (key: PropertyKey, member: unknown) => boolean, path: PropertyKey[] = []): { path: PropertyKey[]; member: unknown } | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const at = protoKey(value[i], [...path, i]);
-      if (at) return at;
-    }
-    return undefined;
-  }
-  for (const [k, v] of Object.entries(value)) {
-    if (k === '__proto__') return [...path, k];
-    const at = protoKey(v, [...path, k]);
+  for (const [k, v] of Array.isArray(value) ? value.entries() : Object.entries(value)) {
+    if (hit(k, v)) return { path: [...path, k], member: v };
+    const at = firstMember(v, hit, [...path, k]);
     if (at) return at;
   }
   return undefined;
@@ -180,16 +176,10 @@ const MARK = '\u0000non-finite:';
 function nonFiniteNumber(text: string): { path: string; token: string } | undefined {
   const parsed = readNonFinite(text);
   if (parsed === undefined) return undefined;
-  const find = (v: unknown, path: PropertyKey[]): { path: string; token: string } | undefined => {
-    if (typeof v === 'string') return v.startsWith(MARK) ? { path: jsonPath(path), token: v.slice(MARK.length) } : undefined;
-    if (typeof v !== 'object' || v === null) return undefined;
-    for (const [k, x] of Array.isArray(v) ? v.entries() : Object.entries(v)) {
-      const at = find(x, [...path, k]);
-      if (at) return at;
-    }
-    return undefined;
-  };
-  return find(parsed.value, []);
+  const marked = (v: unknown) => typeof v === 'string' && v.startsWith(MARK);
+  // The text may be the bare number alone ('$'), else it stands for some member.
+  const at = marked(parsed.value) ? { path: [], member: parsed.value } : firstMember(parsed.value, (_, v) => marked(v));
+  return at ? { path: jsonPath(at.path), token: (at.member as string).slice(MARK.length) } : undefined;
 }
 
 /** `text` parsed with its bare non-finite numbers as marked strings, or undefined when it has none or is still not JSON. */
