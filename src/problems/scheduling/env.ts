@@ -186,8 +186,6 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
   private prevArea = 0;
   private obs!: SchedulingObs;
   private structVersion = -1;
-  /** The time at which maxTimeMs truncated the episode, until the next reset or restore (for the error of a step after it). */
-  private truncatedAtMs: number | undefined;
 
   constructor(cfg: SchedulingEnvConfig) {
     super();
@@ -226,7 +224,6 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
 
   protected doReset(options: Record<string, unknown> | undefined): ResetResult<SchedulingObs> {
     const o = (options ?? {}) as SchedulingResetOptions;
-    this.truncatedAtMs = undefined;
     // The workload depends on the seed only (so every policy meets the same jobs); durations get their own stream.
     const episode = this.rng.split(this.rng.nextU32());
     let jobs = o.jobs, numInitial = o.numInitial;
@@ -262,7 +259,6 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
       throw new SelfoptError(`a snapshot of an env with ${snap.sim.E} executors and ${snap.maxStages} stage rows`, 'SchedulingEnv.restore', `an env with ${this.E} executors and ${this.maxStages} stage rows (the same config)`);
     }
     this.sim.restore(snap.sim);
-    this.truncatedAtMs = undefined;
     this.rng = snap.rng.clone();
     this.prevArea = snap.prevArea;
     this.structVersion = -1; // a new observation object: rows and edges may differ from the last episode's
@@ -274,7 +270,7 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
   override step(action: number): StepResult<SchedulingObs> {
     // A truncated episode still has a state and a mask: judged against them, an action sent after
     // the end read as an invalid action rather than as an episode that is over.
-    if (this.needsReset && this.truncatedAtMs !== undefined) throw new SelfoptError(`step(${action}) ${this.afterTruncation()}; nothing was changed`, 'SchedulingEnv.step', 'reset() to start a new episode, then step');
+    if (this.truncated()) throw new SelfoptError(`step(${action}) ${this.afterTruncation()}; nothing was changed`, 'SchedulingEnv.step', 'reset() to start a new episode, then step');
     if (!this.needsReset && !this.sim.done) this.checkAction(action);
     return super.step(action);
   }
@@ -293,19 +289,23 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
     this.prevArea = sim.area;
     const terminated = sim.done;
     const truncated = !terminated && this.cfg.maxTimeMs !== undefined && sim.time >= this.cfg.maxTimeMs;
-    if (truncated) this.truncatedAtMs = sim.time;
     if (!terminated) this.buildObs();
     const info: Info = terminated ? {} : { actionMask: this.mask };
     return { obs: this.obs, reward, terminated, truncated, info };
   }
 
+  /** Whether maxTimeMs ended the episode (until reset or restore): the clock has stood at that time since. */
+  private truncated(): boolean {
+    return this.needsReset && this.endedBy === 'truncated';
+  }
+
   private afterTruncation(): string {
-    return `after the episode ended: it was truncated at time ${this.truncatedAtMs} ms (maxTimeMs ${this.cfg.maxTimeMs})`;
+    return `after the episode ended: it was truncated at time ${this.sim.time} ms (maxTimeMs ${this.cfg.maxTimeMs})`;
   }
 
   /** A truncated episode's end with its time and limit (the base class says only that it ended). */
   override whyInvalid(action: number): string | undefined {
-    if (this.needsReset && this.truncatedAtMs !== undefined) return `action ${action} ${this.afterTruncation()}; reset() first`;
+    if (this.truncated()) return `action ${action} ${this.afterTruncation()}; reset() first`;
     return super.whyInvalid(action);
   }
 
