@@ -7,6 +7,12 @@
  *
  * - A writing store holds the store's writer lock (`<store>.writer`, naming its PID) from open to
  *   close: two benches still cannot write one store at once, and the second is told who holds it.
+ *   A lock whose process is gone (killed, crashed) is taken over. Two benches may judge one such
+ *   lock stale at the same instant, so the takeover runs under a guard (`<store>.wtake`, made the
+ *   way the lock is): the lock is read again and removed only if its text is still the text that
+ *   was judged stale. The text carries a random token, so a lock retaken by an owner alike in PID,
+ *   host and start time still reads differently. A guard whose taker died is removed; a live one
+ *   is waited for as a live lock is.
  * - It holds DuckDB's lock only while it has statements to run. It lets the file go once no
  *   statement has come for IDLE_RELEASE_MS, and after MAX_HOLD_MS of statements without such a
  *   pause it lets go for YIELD_MS, so a reader polling every POLL_MS gets its turn.
@@ -16,6 +22,7 @@
  * then closed or not.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, linkSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -132,11 +139,30 @@ interface LockOwner {
   host: string;
   /** The process's start time in clock ticks since boot (Linux), so a reused PID is not taken for it. */
   start: string | null;
+  /** Random per take: two takes by one process (or two owners alike in pid, host, start) differ in text. */
+  token?: string;
+}
+
+/** A lock or guard file as read: its whole text (what a remove compares) and its owner (null: does not parse). */
+interface LockFile {
+  text: string;
+  owner: LockOwner | null;
 }
 
 export function writerLockPath(abs: string): string {
   return `${abs}.writer`;
 }
+
+/** Held only while a stale writer lock is checked again and removed (a few synchronous calls). */
+export function takeoverGuardPath(abs: string): string {
+  return `${abs}.wtake`;
+}
+
+/**
+ * For tests: `judgedStale` runs after a writer lock is judged stale and before it is taken over,
+ * so a test can run a second taker in that window (two benches judging one lock at one instant).
+ */
+export const lockHooks = { judgedStale: null as null | ((path: string) => void | Promise<void>) };
 
 /** Locks held by this process, removed on exit if the store was never closed (an uncaught error). */
 const heldLocks = new Set<string>();
@@ -144,26 +170,31 @@ let exitHook = false;
 
 /**
  * Takes the store's writer lock, waiting up to BUSY_WAIT_MS for a live holder. A lock whose
- * process is gone (killed, crashed) is taken over. Throws StoreBusyError naming the holder.
+ * process is gone (killed, crashed) is taken over (takeOver). Throws StoreBusyError naming the
+ * holder, or the process taking the lock over.
  */
 export async function takeWriterLock(abs: string): Promise<string> {
   const path = writerLockPath(abs);
-  const me: LockOwner = { pid: process.pid, host: hostname(), start: processStart(process.pid) };
+  const text = ownerText();
   const until = Date.now() + BUSY_WAIT_MS;
   for (;;) {
-    if (tryCreate(path, JSON.stringify(me))) break;
-    const owner = readOwner(path);
-    if (owner === undefined) continue; // removed between our try and the read
+    if (tryCreate(path, text)) break;
+    const lock = readLock(path);
+    if (lock === undefined) continue; // removed between our try and the read
+    // Whom we wait for: the lock's live owner, or a live process taking a stale lock over.
+    let owner = lock.owner;
+    let file = path;
+    let doing = 'in use by';
+    // A lock that does not parse was cut short by a crash mid-write (it is written whole with link).
     if (owner === null || !alive(owner)) {
-      // A lock that does not parse was cut short by a crash mid-write (it is written whole with link).
-      // Two benches taking over one stale lock in the same instant could both go on; DuckDB's
-      // own lock still keeps the file whole, and each writes its own run.
-      rmSync(path, { force: true });
-      continue;
+      await lockHooks.judgedStale?.(path);
+      const taker = takeOver(abs, lock.text);
+      if (taker === null) continue;
+      [owner, file, doing] = [taker, takeoverGuardPath(abs), 'being taken over by'];
     }
     if (Date.now() + POLL_MS > until) {
-      const where = owner.host === me.host ? `PID ${owner.pid}` : `PID ${owner.pid} on ${owner.host}`;
-      throw new StoreBusyError(`the results store is in use by another process (${where})`, abs, `one selfopt process writing a store at a time: wait for it to finish, or pass --store with another path (if no selfopt runs as ${where}, remove ${path})`);
+      const where = owner.host === hostname() ? `PID ${owner.pid}` : `PID ${owner.pid} on ${owner.host}`;
+      throw new StoreBusyError(`the results store is ${doing} another process (${where})`, abs, `one selfopt process writing a store at a time: wait for it to finish, or pass --store with another path (if no selfopt runs as ${where}, remove ${file})`);
     }
     await sleep(POLL_MS);
   }
@@ -177,9 +208,48 @@ export async function takeWriterLock(abs: string): Promise<string> {
   return path;
 }
 
+/**
+ * Removes the writer lock judged stale when it read `staleText`, if it still reads so. Two benches
+ * that judged one stale lock at the same instant used to both remove and retake it: the later
+ * remove took the earlier one's fresh lock, and both wrote the store believing they held it. Under
+ * the guard a taker re-reads the lock, and removes it only if its text (which carries its owner's
+ * random token) is still the stale one; otherwise another taker got there first and holds it.
+ * Returns null when the caller should try again, or the owner of a live guard (wait for it as
+ * for a live lock; one on another host cannot be asked, so it counts as live).
+ */
+function takeOver(abs: string, staleText: string): LockOwner | null {
+  const guard = takeoverGuardPath(abs);
+  const mine = ownerText();
+  if (!tryCreate(guard, mine)) {
+    const held = readLock(guard);
+    if (held === undefined) return null; // released between our try and the read
+    if (held.owner !== null && alive(held.owner)) return held.owner;
+    // Its taker died inside the takeover; left in place it would keep every bench off the store.
+    removeIfUnchanged(guard, held.text);
+    return null;
+  }
+  try {
+    removeIfUnchanged(writerLockPath(abs), staleText);
+  } finally {
+    removeIfUnchanged(guard, mine);
+  }
+  return null;
+}
+
+/** Removes the file if it still reads `text` (not gone, nor since replaced by another owner's). */
+function removeIfUnchanged(path: string, text: string): void {
+  if (readLock(path)?.text === text) rmSync(path, { force: true });
+}
+
 export function dropWriterLock(path: string): void {
   heldLocks.delete(path);
   rmSync(path, { force: true });
+}
+
+/** This process as a lock's or guard's owner, with a fresh token. */
+function ownerText(): string {
+  const me: LockOwner = { pid: process.pid, host: hostname(), start: processStart(process.pid), token: randomBytes(8).toString('hex') };
+  return JSON.stringify(me);
 }
 
 /**
@@ -210,8 +280,8 @@ function tryCreate(path: string, body: string): boolean {
   }
 }
 
-/** The lock's owner; null if the file does not parse; undefined if it is gone. */
-function readOwner(path: string): LockOwner | null | undefined {
+/** The lock's (or guard's) text and owner; undefined if it is gone. */
+function readLock(path: string): LockFile | undefined {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -221,9 +291,9 @@ function readOwner(path: string): LockOwner | null | undefined {
   }
   try {
     const o = JSON.parse(text) as LockOwner;
-    return Number.isSafeInteger(o.pid) && typeof o.host === 'string' ? o : null;
+    return { text, owner: Number.isSafeInteger(o.pid) && typeof o.host === 'string' ? o : null };
   } catch {
-    return null;
+    return { text, owner: null };
   }
 }
 

@@ -1,0 +1,99 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StoreBusyError } from '../../src/bench/store-file.js';
+import { dropWriterLock, lockHooks, takeoverGuardPath, takeWriterLock, writerLockPath } from '../../src/bench/store-lease.js';
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'selfopt-lease-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+let n = 0;
+/** A store path in a directory of its own (the lock and guard sit beside the store; the store itself need not exist). */
+function fresh(): string {
+  const d = join(dir, `s${n++}`);
+  mkdirSync(d);
+  return join(d, 'results.duckdb');
+}
+
+/** A lock naming a PID that does not run: left by a killed bench. */
+const deadOwner = JSON.stringify({ pid: 2 ** 31 - 2, host: hostname(), start: null });
+const read = (path: string) => readFileSync(path, 'utf8');
+/** Lets every pending continuation run (a macrotask runs only once the microtask queue is empty). */
+const settle = () => new Promise((r) => setTimeout(r, 0));
+
+test('two benches taking over one stale lock at the same instant: the second to act leaves the first its lock', async () => {
+  const abs = fresh();
+  const lock = writerLockPath(abs);
+  writeFileSync(lock, deadOwner);
+  let second = '';
+  lockHooks.judgedStale = async () => {
+    lockHooks.judgedStale = null;
+    // A judged the lock stale; B, which judged it stale too, takes it over before A acts.
+    await takeWriterLock(abs);
+    second = read(lock);
+  };
+  try {
+    const first = takeWriterLock(abs);
+    let firstHeld = false;
+    void first.then(() => (firstHeld = true), () => undefined);
+    await settle();
+    assert.notEqual(second, '', 'B took the lock over');
+    // A removed B's lock as the stale one and made its own: both went on writing the store.
+    assert.equal(firstHeld, false, 'A waits while B holds the lock (not two holders)');
+    assert.equal(read(lock), second, "B's lock is still B's");
+    dropWriterLock(lock);
+    await first;
+    assert.notEqual(read(lock), second, 'A holds the lock once B let it go');
+    assert.equal(JSON.parse(read(lock)).pid, process.pid);
+    dropWriterLock(lock);
+  } finally {
+    lockHooks.judgedStale = null;
+  }
+});
+
+test('a takeover guard left by a dead taker is removed; a live one is waited for', async () => {
+  const abs = fresh();
+  const lock = writerLockPath(abs);
+  const guard = takeoverGuardPath(abs);
+  // A taker killed inside the takeover: the store would be wedged for good.
+  writeFileSync(lock, deadOwner);
+  writeFileSync(guard, deadOwner);
+  dropWriterLock(await takeWriterLock(abs));
+  assert.ok(!existsSync(guard) && !existsSync(lock));
+
+  // A live taker (this process stands in for it): the stale lock is left to it until it lets go.
+  writeFileSync(lock, deadOwner);
+  writeFileSync(guard, JSON.stringify({ pid: process.pid, host: hostname(), start: null }));
+  let stillStale = false;
+  const released = new Promise<void>((res) => setTimeout(() => {
+    stillStale = read(lock) === deadOwner;
+    rmSync(guard);
+    res();
+  }, 50));
+  const taken = await takeWriterLock(abs);
+  await released;
+  assert.ok(stillStale, 'the stale lock was left alone while the guard was held');
+  assert.equal(JSON.parse(read(lock)).pid, process.pid);
+  dropWriterLock(taken);
+});
+
+test('a takeover guard held on another host cannot be judged: the store is busy, naming it', async () => {
+  const abs = fresh();
+  const lock = writerLockPath(abs);
+  const guard = takeoverGuardPath(abs);
+  writeFileSync(lock, deadOwner);
+  writeFileSync(guard, JSON.stringify({ pid: 4242, host: `not-${hostname()}`, start: null }));
+  await assert.rejects(takeWriterLock(abs), (e: unknown) => {
+    assert.ok(e instanceof StoreBusyError);
+    assert.match(e.message, /being taken over by another process \(PID 4242 on not-/);
+    assert.ok(e.expected.includes(`remove ${guard}`), e.expected);
+    return true;
+  });
+  assert.equal(read(lock), deadOwner, 'the stale lock is left to the taker');
+  assert.ok(existsSync(guard));
+});
