@@ -12,7 +12,8 @@
  *   way the lock is): the lock is read again and removed only if its text is still the text that
  *   was judged stale. The text carries a random token, so a lock retaken by an owner alike in PID,
  *   host and start time still reads differently. A guard whose taker died is removed; a live one
- *   is waited for as a live lock is.
+ *   is waited for as a live lock is. Closing removes the lock only if it still holds the text this
+ *   process wrote: one taken over or removed by hand meanwhile belongs to another bench now.
  * - It holds DuckDB's lock only while it has statements to run. It lets the file go once no
  *   statement has come for IDLE_RELEASE_MS, and after MAX_HOLD_MS of statements without such a
  *   pause it lets go for YIELD_MS, so a reader polling every POLL_MS gets its turn.
@@ -164,8 +165,11 @@ export function takeoverGuardPath(abs: string): string {
  */
 export const lockHooks = { judgedStale: null as null | ((path: string) => void | Promise<void>) };
 
-/** Locks held by this process, removed on exit if the store was never closed (an uncaught error). */
-const heldLocks = new Set<string>();
+/**
+ * Locks held by this process, each with the text it wrote, removed on exit if the store was never
+ * closed (an uncaught error). Only that text is removed: see dropWriterLock.
+ */
+const heldLocks = new Map<string, string>();
 let exitHook = false;
 
 /**
@@ -198,11 +202,11 @@ export async function takeWriterLock(abs: string): Promise<string> {
     }
     await sleep(POLL_MS);
   }
-  heldLocks.add(path);
+  heldLocks.set(path, text);
   if (!exitHook) {
     exitHook = true;
     process.on('exit', () => {
-      for (const p of heldLocks) rmSync(p, { force: true });
+      for (const [p, t] of heldLocks) removeIfUnchanged(p, t);
     });
   }
   return path;
@@ -241,9 +245,15 @@ function removeIfUnchanged(path: string, text: string): void {
   if (readLock(path)?.text === text) rmSync(path, { force: true });
 }
 
+/**
+ * Lets the writer lock go. The file may no longer be ours: taken over as stale (our start time
+ * misread), or removed by hand as the busy error suggests and since taken by another bench.
+ * Removing it then would let a third bench write beside that one, so only our own text is removed.
+ */
 export function dropWriterLock(path: string): void {
+  const text = heldLocks.get(path);
   heldLocks.delete(path);
-  rmSync(path, { force: true });
+  if (text !== undefined) removeIfUnchanged(path, text);
 }
 
 /** This process as a lock's or guard's owner, with a fresh token. */

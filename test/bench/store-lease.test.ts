@@ -1,5 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,4 +97,40 @@ test('a takeover guard held on another host cannot be judged: the store is busy,
   });
   assert.equal(read(lock), deadOwner, 'the stale lock is left to the taker');
   assert.ok(existsSync(guard));
+});
+
+test("closing leaves a writer lock that is no longer this process's (taken over, or removed by hand and retaken)", async () => {
+  const abs = fresh();
+  const path = await takeWriterLock(abs);
+  // Another owner alike in PID, host and start (a lock retaken by this very process) differs in its token.
+  const other = JSON.stringify({ ...JSON.parse(read(path)), token: 'another-owner' });
+  rmSync(path);
+  writeFileSync(path, other);
+  dropWriterLock(path);
+  assert.equal(existsSync(path) && read(path), other, "the other owner's lock stays");
+  rmSync(path);
+
+  // Its own lock, still as it wrote it, is removed.
+  dropWriterLock(await takeWriterLock(abs));
+  assert.ok(!existsSync(path));
+});
+
+test("a process that exits without closing removes its writer lock, and leaves one that is no longer its own", () => {
+  const abs = fresh();
+  const own = fresh();
+  const path = writerLockPath(abs);
+  const other = JSON.stringify({ pid: process.pid, host: hostname(), start: null, token: 'another-owner' });
+  // The child takes two locks, loses one to another owner, and exits with both stores still open.
+  const leaseUrl = new URL('../../src/bench/store-lease.js', import.meta.url).href;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', `
+    import { rmSync, writeFileSync } from 'node:fs';
+    import { takeWriterLock } from '${leaseUrl}';
+    const path = await takeWriterLock(process.env.STORE_PATH);
+    rmSync(path);
+    writeFileSync(path, process.env.OTHER);
+    await takeWriterLock(process.env.OWN_PATH);
+  `], { env: { ...process.env, STORE_PATH: abs, OWN_PATH: own, OTHER: other }, encoding: 'utf8' });
+  assert.equal(child.status, 0, child.stderr);
+  assert.equal(existsSync(path) && read(path), other, "the other owner's lock stays");
+  assert.ok(!existsSync(writerLockPath(own)), 'its own lock is removed');
 });
