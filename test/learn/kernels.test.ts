@@ -1,10 +1,12 @@
-/** The WebAssembly SIMD kernels against the JavaScript ones, and tidy()'s buffer reuse contract. */
+/** The WebAssembly SIMD kernels against the JavaScript ones, and the storage reuse contracts of tidy() and inference(). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/core/rng.js';
-import { tensor, tidy, randn, type Tensor } from '../../src/learn/tensor.js';
+import { tensor, tidy, inference, inferenceScratchBytes, releaseBufferPool, isGradEnabled, randn, type Tensor } from '../../src/learn/tensor.js';
 import * as ops from '../../src/learn/ops.js';
 import { MLP } from '../../src/learn/layers.js';
+import { DagMessagePassing, DagSchedule } from '../../src/learn/gnn.js';
+import { Csr } from '../../src/learn/ops/sparse.js';
 import { Adam } from '../../src/learn/optim.js';
 import { assertClose } from './helpers.js';
 
@@ -98,8 +100,8 @@ test('tidy releases what it does not return, keeps what it returns and its graph
   });
   assert.ok(Number.isFinite(first));
   assert.equal(dropped!.released, true);
-  assert.throws(() => dropped!.item(), /item: the tensor was made inside a tidy\(\) scope that has ended/);
-  assert.throws(() => ops.add(dropped!, 1), /add: the tensor was made inside a tidy\(\) scope/);
+  assert.throws(() => dropped!.item(), /item: the tensor was made inside a tidy\(\) or inference\(\) scope that has ended/);
+  assert.throws(() => ops.add(dropped!, 1), /add: the tensor was made inside a tidy\(\) or inference\(\) scope/);
   const oldBuffer = dropped!.data;
   const again = tidy(() => ops.relu(randn([100, 300], rng)));
   assert.equal(again.data, oldBuffer); // the released buffer came back
@@ -133,4 +135,97 @@ test('training inside tidy gives the same weights, bit for bit, as training with
     return ops.mul(a, 2);
   });
   assert.equal(nested.data[123], 4);
+});
+
+/** The bytes of a float array, to compare results bit for bit. */
+function bytesOf(a: Float32Array | Float64Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/** Decima's shape of model: DAG message passing, then an MLP on [x, e]; `layers` layers of `width` nodes, each node with two children in the next layer. */
+function dagModel(rng: Rng) {
+  const gnn = new DagMessagePassing({ inFeatures: 12, outFeatures: 8, hidden: [16, 8], rng });
+  const head = new MLP([20, 32, 16, 1], { rng, activation: 'leakyRelu', slope: 0.2 });
+  const input = (layers: number, width: number) => {
+    const n = layers * width, src: number[] = [], dst: number[] = [];
+    for (let v = 0; v < n - width; v++) {
+      const next = (Math.floor(v / width) + 1) * width, a = Math.floor(rng.next() * width);
+      src.push(v, v);
+      dst.push(next + a, next + ((a + 1 + Math.floor(rng.next() * (width - 1))) % width));
+    }
+    return { schedule: new DagSchedule(Csr.fromCoo(n, n, src, dst)), x: randn([n, 12], rng) };
+  };
+  const forward = (g: ReturnType<typeof input>) => head.forward(ops.concat([g.x, gnn.forward(g.schedule, g.x)], 1));
+  return { input, forward };
+}
+
+test('inference gives the graph-recording forward pass bit for bit, from one scratch that the next step reuses', () => {
+  releaseBufferPool(); // the scratch starts empty whatever ran before
+  const model = dagModel(new Rng(35));
+  const small = model.input(6, 50), large = model.input(8, 90); // 300 and 720 nodes; the head's first product takes the SIMD kernel
+  const reference = (g: typeof small) => {
+    const y = model.forward(g);
+    assert.equal(y.requiresGrad, true); // the training path: graph recorded, fresh storage
+    return Float32Array.from(y.data);
+  };
+  const refSmall = reference(small), refLarge = reference(large);
+  const storage: ArrayBufferLike[] = [];
+  const step = (g: typeof small) => inference(() => {
+    const y = model.forward(g);
+    storage.push(y.data.buffer);
+    return Float32Array.from(y.data);
+  });
+  // The first step overflows the empty scratch into fresh storage, the second runs in the grown scratch, and so does the third.
+  for (let i = 0; i < 3; i++) assert.deepEqual(bytesOf(step(small)), bytesOf(refSmall), `small graph, step ${i}`);
+  assert.notEqual(storage[0], storage[1]);
+  assert.equal(storage[1], storage[2]); // the same scratch, reused: the kernels accumulate, so this also checks it was zeroed
+  const grown = inferenceScratchBytes();
+  assert.ok(grown > 0);
+  // A larger graph overflows and grows the scratch, then both sizes run in it.
+  assert.deepEqual(bytesOf(step(large)), bytesOf(refLarge));
+  assert.ok(inferenceScratchBytes() > grown);
+  const after = inferenceScratchBytes();
+  assert.deepEqual(bytesOf(step(large)), bytesOf(refLarge));
+  assert.deepEqual(bytesOf(step(small)), bytesOf(refSmall));
+  assert.equal(inferenceScratchBytes(), after);
+  assert.notEqual(storage[3], storage[4]);
+  assert.equal(storage[4], storage[5]);
+});
+
+test('inference releases what it made, refuses to return a tensor, nests, and leaves gradients on', () => {
+  const rng = new Rng(36);
+  const x = randn([40, 30], rng);
+  let leaked: Tensor | null = null;
+  const total = inference(() => {
+    leaked = ops.relu(x);
+    return ops.sum(leaked).item();
+  });
+  assert.ok(total > 0);
+  assert.equal(leaked!.released, true);
+  assert.throws(() => leaked!.item(), /item: the tensor was made inside a tidy\(\) or inference\(\) scope that has ended/);
+  assert.throws(() => inference(() => ops.relu(x)), /inference: the function returned a tensor/);
+  assert.throws(() => inference(() => ({ logits: [ops.relu(x)] })), /inference: the function returned a tensor/);
+  assert.throws(() => inference(async () => 1), /inference: the function returned a promise/);
+  assert.throws(() => inference(() => { leaked = ops.relu(x); throw new Error('boom'); }), /boom/);
+  assert.equal(leaked!.released, true);
+  assert.equal(isGradEnabled(), true);
+  // An inner step gives back only its own outputs: the outer step's tensors keep their values, and
+  // the outer step's next output (carved where the inner step's were) is correct.
+  const [a, b, s] = inference(() => {
+    const a = ops.mul(x, 2);
+    const before = Float32Array.from(a.data);
+    const s = inference(() => ops.sum(ops.mul(x, 3)).item());
+    const b = ops.add(a, 1);
+    assert.deepEqual(bytesOf(a.data), bytesOf(before));
+    return [Float32Array.from(a.data), Float32Array.from(b.data), s];
+  });
+  for (let i = 0; i < x.size; i++) {
+    assert.equal(a[i], Math.fround(2 * x.data[i]!));
+    assert.equal(b[i], Math.fround(a[i]! + 1));
+  }
+  assert.ok(Number.isFinite(s));
+  // Gradients are on again afterwards.
+  const w = tensor([1, 2, 3], [3], { requiresGrad: true });
+  ops.sum(ops.mul(w, w)).backward();
+  assert.deepEqual(Array.from(w.grad!), [2, 4, 6]);
 });

@@ -18,7 +18,7 @@
  * otherwise ("exact").
  */
 import { pathToFileURL } from 'node:url';
-import { noGrad, tidy } from '../../learn/index.js';
+import { inference } from '../../learn/index.js';
 import { DataPath } from '../../core/data.js';
 import { reportError, SelfoptError } from '../../core/errors.js';
 import { countFrom, flagNumber } from '../../core/options.js';
@@ -65,7 +65,7 @@ export function isStay(o: SchedulingObs): boolean {
 
 /** The net's greedy limit for job row k of the current state. */
 function greedyLimit(net: DecimaNet, o: SchedulingObs, s: Structure, row: number): number {
-  return noGrad(() => tidy(() => {
+  return inference(() => {
     const st = viewOf(o, s);
     const em = net.embed([st]);
     const k = o.stageJob[row]!;
@@ -73,7 +73,7 @@ function greedyLimit(net: DecimaNet, o: SchedulingObs, s: Structure, row: number
     let best = -1;
     for (let l = o.limitMin[k]!; l <= o.numExecutors; l++) if (best < 0 || lg[l - 1]! > lg[best - 1]!) best = l;
     return best;
-  }));
+  });
 }
 
 /** Runs the net greedily for one episode, comparing each decision with the expert's; adds to `c`. */

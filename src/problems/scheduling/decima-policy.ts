@@ -6,7 +6,7 @@ import { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
 import type { Info } from '../../core/env.js';
 import type { CheckpointModel } from '../../core/problem.js';
-import { noGrad, tidy, loadCheckpoint, checkpointHeaderOf } from '../../learn/index.js';
+import { inference, loadCheckpoint, checkpointHeaderOf } from '../../learn/index.js';
 import { encodeAction, type SchedulingObs } from './env.js';
 import type { SchedulingPolicy } from './evaluate.js';
 import { DecimaNet, structureOf, viewOf, type Step, type Structure } from './decima-net.js';
@@ -14,7 +14,7 @@ import type { RankShape } from './weighted-fair.js';
 
 /** Picks (stage row, limit) for one observation: sampled with `rng`, or the most likely (greedy). */
 export function decide(net: DecimaNet, step: Step, rng: Rng | null): { row: number; limit: number } {
-  return noGrad(() => tidy(() => {
+  return inference(() => {
     const em = net.embed([step]);
     const q = em.q.data, mask = step.stageMask, n = step.s.numNodes;
     const row = choose(q, 0, n, (v) => mask[v] === 1, rng);
@@ -23,7 +23,7 @@ export function decide(net: DecimaNet, step: Step, rng: Rng | null): { row: numb
     const lmin = step.limitMin[k]!;
     const l = choose(logits, 0, net.opts.numExecutors, (j) => j + 1 >= lmin, rng);
     return { row, limit: l + 1 };
-  }));
+  });
 }
 
 /** Softmax over the allowed entries of scores[off..off+n): a draw (inverse CDF) or the argmax. */

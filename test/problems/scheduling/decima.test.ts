@@ -7,7 +7,7 @@ import { Rng } from '../../../src/core/rng.js';
 import { mean } from '../../../src/core/stats.js';
 import { DataPath } from '../../../src/core/data.js';
 import type { TrainContext } from '../../../src/core/problem.js';
-import { Linear, noGrad, tidy, saveCheckpoint } from '../../../src/learn/index.js';
+import { Linear, noGrad, tidy, inference, inferenceScratchBytes, saveCheckpoint } from '../../../src/learn/index.js';
 import { makeEnv, runEpisode } from '../../../src/problems/scheduling/evaluate.js';
 import { instanceRef, loadInstance, type SchedulingInstance } from '../../../src/problems/scheduling/instances.js';
 import { DecimaNet, structureOf, snapshot, stageLogProbs, limitLogProbs } from '../../../src/problems/scheduling/decima-net.js';
@@ -21,6 +21,7 @@ import { planGrid, runBench } from '../../../src/bench/runner.js';
 import { ResultsStore } from '../../../src/bench/store.js';
 import { benchOptions } from '../../bench/fixtures.js';
 import { tempDir } from '../../tmp.js';
+import { shippedCheckpointPath } from '../../../src/core/train.js';
 
 const data = new DataPath();
 const synthetic = (id: string): SchedulingInstance => loadInstance(instanceRef(id, data)!);
@@ -130,6 +131,60 @@ test('same seed, identical Decima episode; a checkpoint for another cluster size
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/** The first allowed maximum of scores[0..n), as decide() takes it greedily. */
+function argmaxAllowed(scores: Float32Array, n: number, ok: (i: number) => boolean): number {
+  let best = -1;
+  for (let i = 0; i < n; i++) if (ok(i) && (best < 0 || scores[i]! > scores[best]!)) best = i;
+  return best;
+}
+
+function bytesOf(a: Float32Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+test('acting in inference() decides as the graph-recording forward pass, bit for bit, and in a scratch that stops growing (shipped checkpoint)', () => {
+  const net = loadDecima(shippedCheckpointPath('scheduling', 'decima'));
+  const E = net.opts.numExecutors;
+  const inst = synthetic(`synthetic_batch20_${E}exec`); // generated: needs no data
+  const env = makeEnv(inst);
+  // The stage head's log-probabilities, the limit head's for the greedy stage's job, and the greedy action.
+  const heads = (st: ReturnType<typeof snapshot>) => {
+    const em = net.embed([st]);
+    const stage = Float32Array.from(stageLogProbs(em, [st]).logp.data);
+    const row = argmaxAllowed(em.q.data as Float32Array, st.s.numNodes, (v) => st.stageMask[v] === 1);
+    const k = st.s.stageJob[row]!;
+    const logits = net.limitLogits(em, [st], Int32Array.of(0), Int32Array.of(k));
+    const limit = Float32Array.from(limitLogProbs(logits, Int32Array.of(st.limitMin[k]!), E).logp.data);
+    return { stage, limit, row, l: argmaxAllowed(logits.data as Float32Array, E, (j) => j + 1 >= st.limitMin[k]!) + 1, recorded: em.q.requiresGrad };
+  };
+  let decisions = 0;
+  for (const seed of [inst.seedBase, inst.seedBase + 1]) {
+    let { obs } = env.reset({ seed });
+    for (;;) {
+      const st = snapshot(obs, structureOf(obs));
+      const ref = heads(st); // gradients on: the training path, graph recorded, fresh storage
+      assert.equal(ref.recorded, true);
+      const got = inference(() => heads(st));
+      assert.equal(got.recorded, false);
+      assert.deepEqual(bytesOf(got.stage), bytesOf(ref.stage), `seed ${seed}, decision ${decisions}: stage log-probabilities`);
+      assert.deepEqual(bytesOf(got.limit), bytesOf(ref.limit), `seed ${seed}, decision ${decisions}: limit log-probabilities`);
+      assert.deepEqual(decide(net, st, null), { row: ref.row, limit: ref.l }, `seed ${seed}, decision ${decisions}`);
+      decisions++;
+      const r = env.step(encodeAction(ref.row, ref.l, E));
+      if (r.terminated || r.truncated) break;
+      obs = r.obs;
+    }
+  }
+  assert.ok(decisions > 200, `${decisions} decisions`);
+  // Acting again over an episode already seen allocates no op storage: every step fits the scratch, which therefore does not grow.
+  const held = inferenceScratchBytes();
+  assert.ok(held > 0);
+  const policy = decimaPolicy(net);
+  const a = runEpisode(env, policy, inst.seedBase);
+  assert.equal(inferenceScratchBytes(), held);
+  assert.deepEqual(Array.from(runEpisode(env, policy, inst.seedBase).jctMs), Array.from(a.jctMs));
 });
 
 test('bench leaves out the instances whose executor count is not the checkpoint\'s, and says why', async () => {
