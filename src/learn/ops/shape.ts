@@ -3,7 +3,7 @@
  * concat and slice view each tensor as [outer, len, inner] around the axis, so they work for rows
  * (axis 0), columns (axis 1 of a matrix) and any other axis with one copy loop.
  */
-import { Tensor, fromOp, gradOf, commonDtype, sizeOf, outBuffer } from '../tensor.js';
+import { Tensor, fromOp, gradOf, commonDtype, sizeOf, outBuffer, type Storage } from '../tensor.js';
 import { opError, shapeStr } from '../check.js';
 
 function around(shape: readonly number[], axis: number): { outer: number; inner: number } {
@@ -11,6 +11,22 @@ function around(shape: readonly number[], axis: number): { outer: number; inner:
   for (let i = 0; i < axis; i++) outer *= shape[i]!;
   for (let i = axis + 1; i < shape.length; i++) inner *= shape[i]!;
   return { outer, inner };
+}
+
+/**
+ * Copies `runs` runs of `w` elements: run o from src[srcOff + o * srcStride] to dst[dstOff + o *
+ * dstStride]. One run is one native copy; several are a loop, not dst.set(src.subarray(...)) per
+ * run: a subarray is an object, and a column concat of n rows made n of them per input.
+ */
+function copyRuns(src: Storage, srcOff: number, srcStride: number, dst: Storage, dstOff: number, dstStride: number, runs: number, w: number): void {
+  if (runs === 1) {
+    dst.set(srcOff === 0 && w === src.length ? src : src.subarray(srcOff, srcOff + w), dstOff);
+    return;
+  }
+  for (let o = 0; o < runs; o++) {
+    const s = srcOff + o * srcStride, d = dstOff + o * dstStride;
+    for (let j = 0; j < w; j++) dst[d + j] = src[s + j]!;
+  }
 }
 
 /** Joins tensors along `axis` (0 = rows, 1 = columns); every other dimension must agree. */
@@ -35,7 +51,7 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   let off = 0;
   for (let t = 0; t < xs.length; t++) {
     const xd = xs[t]!.data, w = lens[t]! * inner;
-    for (let o = 0; o < outer; o++) out.set(xd.subarray(o * w, o * w + w), o * rowOut + off);
+    copyRuns(xd, 0, w, out, off, rowOut, outer, w);
     off += w;
   }
   return fromOp('concat', out, shape, xs, (res) => {
@@ -66,8 +82,7 @@ export function slice(x: Tensor, axis: number, start: number, end: number): Tens
   const { outer, inner } = around(x.shape, a);
   const w = (end - start) * inner, rowIn = len * inner, off = start * inner;
   const out = outBuffer(x.dtype, outer * w);
-  const xd = x.data;
-  for (let o = 0; o < outer; o++) out.set(xd.subarray(o * rowIn + off, o * rowIn + off + w), o * w);
+  copyRuns(x.data, off, rowIn, out, 0, w, outer, w);
   const shape = x.shape.slice();
   shape[a] = end - start;
   return fromOp('slice', out, shape, [x], (t) => {
