@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,56 +19,14 @@ import { ResultsStore, cellKey } from '../../src/bench/store.js';
 import type { JobType } from 'bullmq';
 import { ConcurrencyGate, cellJobId, checkRedis, redisOptions, runQueued } from '../../src/bench/queue.js';
 import { benchOptions } from './fixtures.js';
+import { REDIS, child, freePort, skip, startRedis } from './redis-server.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const REDIS = '/usr/bin/redis-server';
-const skip = existsSync(REDIS) || spawnSync('redis-server', ['--version']).status === 0 ? false : 'redis-server is not installed on this machine';
-
 const INSTANCES = ['rgg_2k_k2', 'rgg_2k_k8', 'mesh_2k_k2', 'mesh_2k_k8'];
 const SOLVERS = ['random', 'graph-growing', 'multilevel'];
 const SEEDS = 2;
 /** Measured time, not a seeded result: left out of the equality check. */
 const TIMED = new Set(['partition_ms']);
-
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
-}
-
-/**
- * A child process of a test, SIGKILLed when the test is aborted (node:test aborts `t.signal` on
- * its timeout): a test that awaits a child's exit would otherwise hang the whole file past its
- * timeout, the failure never reported (a coordinator whose workers died waits for ever).
- */
-function child(signal: AbortSignal, cmd: string, args: string[], opts: SpawnOptions): ChildProcess {
-  const proc = spawn(cmd, args, { ...opts, signal, killSignal: 'SIGKILL' });
-  proc.on('error', (e) => {
-    if (e.name !== 'AbortError') throw e;
-  });
-  return proc;
-}
-
-async function startRedis(signal: AbortSignal): Promise<{ url: string; proc: ChildProcess }> {
-  const port = await freePort();
-  const bin = existsSync(REDIS) ? REDIS : 'redis-server';
-  const proc = child(signal, bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const url = `redis://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      await checkRedis(url);
-      return { url, proc };
-    } catch (e) {
-      if (i > 100) throw e;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
 
 function options(over: Partial<BenchOptions> = {}): BenchOptions {
   return benchOptions({ problems: ['partition'], instances: INSTANCES, solvers: SOLVERS, seeds: SEEDS }, over);
