@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { availableParallelism, hostname } from 'node:os';
 import { Piscina } from 'piscina';
-import { Queue, QueueEvents, WaitingError, Worker, type Job } from 'bullmq';
+import { Queue, QueueEvents, WaitingError, Worker, type Job, type RedisClient } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { SelfoptError, errorMessage } from '../core/errors.js';
 import { codeVersion, machineInfo } from '../core/version.js';
@@ -329,10 +329,11 @@ export interface CellWorker {
   /**
    * A warm stop: takes no new cell, lets the running cells finish and report their results, and
    * closes ('closed'); a cell fetched but not started (waiting for a timed problem's turn) goes
-   * back to the queue. Finished cells get a grace period (STOP_GRACE_MS) to reach Redis. If Redis
-   * stays silent for that long, nothing could be reported: the connections are dropped at once
-   * ('dropped'; BullMQ's close would wait for ever, even after Redis is back), and a cell still
-   * running is abandoned; another worker re-runs it once its lock expires.
+   * back to the queue. 'closed' means every cell this worker took was reported or handed back; an
+   * idle worker says so at once, whatever state its Redis connections are in. If Redis stays
+   * silent for STOP_GRACE_MS while the worker still holds a cell, nothing could be reported: the
+   * connections are dropped ('dropped'; BullMQ's close would wait for ever, even after Redis is
+   * back), and the cell is abandoned; another worker re-runs it once its lock expires.
    */
   close(): Promise<'closed' | 'dropped'>;
 }
@@ -390,29 +391,59 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
     lockDuration: lockMs,
     stalledInterval: lockMs,
     maxStalledCount: MAX_STALLED,
+    autorun: false,
   });
   worker.on('failed', (job, err) => log(`failed ${job?.id ?? '?'} ${err.message}`));
   worker.on('error', (err) => log(`error ${err.message}`));
+  // BullMQ's main loop, started here rather than by the constructor for the promise: it settles
+  // once the worker, stopping, holds no job (each one it took reported or went back to the queue).
+  const mainLoop = worker.run().catch((e: unknown) => log(`error ${errorMessage(e)}`)).then(() => true);
   const blocking = await worker.waitUntilReady();
   log(`worker ${me} ready: ${threads} threads on queue ${opts.queueName ?? DEFAULT_QUEUE_NAME} at ${shownUrl(opts.url)}`);
   return {
     async close() {
       stopping = true;
-      // BullMQ's close takes no new job and waits for the running ones to finish and report.
-      // Finished cells get a grace period to report; with Redis silent nothing can be reported.
+      // BullMQ's close takes no new job, waits for the ones in hand to report, then says goodbye
+      // to Redis. It ends the blocking connection (the one waiting for new jobs) and waits for
+      // that, but ioredis never ends one between reconnect attempts, as both connections are for
+      // a second after Redis restarts: an idle worker waited out the grace period, said 'dropped'.
       const closing = worker.close().then(() => true);
+      const unstick = () => {
+        if (blocking.status === 'reconnecting') endConnection(blocking);
+      };
+      unstick();
+      blocking.on('reconnecting', unstick);
       const quiet = new AbortController();
-      const closed = await Promise.race([
-        closing,
-        running.idle().then(() => within(closing, STOP_GRACE_MS)),
-        redisSilent(opts.url, STOP_GRACE_MS, quiet.signal).then(() => undefined),
+      const held = await Promise.race([
+        mainLoop.then(() => false),
+        redisSilent(opts.url, STOP_GRACE_MS, quiet.signal).then(() => true),
+        // A main loop still running STOP_GRACE_MS after the last cell waits for a fetch (on a
+        // connection in a long reconnect backoff): whether it took a job is unknown, so it counts.
+        running.idle().then(() => within(mainLoop, STOP_GRACE_MS)).then((ended) => ended !== true),
       ]);
       quiet.abort();
-      if (!closed) for (const c of [await worker.client.catch(() => undefined), blocking]) c?.disconnect();
+      blocking.off('reconnecting', unstick);
+      const main = await worker.client.catch(() => undefined);
+      // Holding nothing, the worker owes Redis only a goodbye (QUIT); on a connection that is not
+      // up it would go out after the next reconnect attempt, seconds later, or never: ended instead.
+      if (!held && main && main.status !== 'ready') endConnection(main);
+      if (held || (await within(closing, STOP_GRACE_MS)) === undefined) for (const c of [main, blocking]) c?.disconnect();
       await pool.destroy();
-      return closed ? 'closed' : 'dropped';
+      return held ? 'dropped' : 'closed';
     },
   };
+}
+
+/**
+ * Ends an ioredis connection now, whatever its state. Between reconnect attempts disconnect()
+ * alone only cancels the next attempt: with no socket to close it never emits 'end', which
+ * BullMQ's close waits for (taskforcesh/bullmq#4656, open). A connect() first makes the
+ * disconnect() end it: the connect gives up before it opens a socket, and ioredis ends a
+ * connection whose connect gave up.
+ */
+function endConnection(client: RedisClient): void {
+  if (client.status === 'reconnecting') client.connect().catch(() => undefined);
+  client.disconnect();
 }
 
 /** How many cells a worker is running; `idle()` resolves when none is. */
