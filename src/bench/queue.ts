@@ -329,11 +329,12 @@ export interface CellWorker {
   /**
    * A warm stop: takes no new cell, lets the running cells finish and report their results, and
    * closes ('closed'); a cell fetched but not started (waiting for a timed problem's turn) goes
-   * back to the queue. 'closed' means every cell this worker took was reported or handed back; an
-   * idle worker says so at once, whatever state its Redis connections are in. If Redis stays
-   * silent for STOP_GRACE_MS while the worker still holds a cell, nothing could be reported: the
-   * connections are dropped ('dropped'; BullMQ's close would wait for ever, even after Redis is
-   * back), and the cell is abandoned; another worker re-runs it once its lock expires.
+   * back to the queue. 'closed' means every cell this worker took was reported or handed back (or,
+   * its lock lapsed, logged as left for another worker); an idle worker says so at once, whatever
+   * state its Redis connections are in. If Redis stays silent for STOP_GRACE_MS while the worker
+   * still holds a cell, nothing could be reported: the connections are dropped ('dropped';
+   * BullMQ's close would wait for ever, even after Redis is back), and the cell is abandoned;
+   * another worker re-runs it once its lock expires.
    */
   close(): Promise<'closed' | 'dropped'>;
 }
@@ -359,6 +360,19 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
       running.leave();
     }
   };
+  // A cell waiting for the gate has its lock renewed like a running one, and loses it the same
+  // way: the event loop or Redis stalled past lockMs (or Redis lost the job, restarted without
+  // persistence). BullMQ then refuses the move back, and during a stop swallowed the error: the
+  // worker said nothing, the cell stayed active until a live worker's stalled check put it back.
+  // A lapsed lock cannot be renewed (renewing needs it): the worker says so and leaves the cell.
+  const handBack = async (job: Job<CellJob, CellJobResult>, token: string | undefined, label: string): Promise<void> => {
+    try {
+      await job.moveToWait(token);
+    } catch (e) {
+      if (!/^(Missing lock|Lock mismatch|Missing key) for job /.test(errorMessage(e))) throw e;
+      log(`left ${job.id} ${label}: no longer this worker's to put back (${errorMessage(e)}); another worker runs it once BullMQ's stalled check or the coordinator puts it back`);
+    }
+  };
   const runJob = async (job: Job<CellJob, CellJobResult>, token?: string): Promise<CellJobResult> => {
     const { cell } = job.data;
     const label = cellLabel(cell);
@@ -369,7 +383,7 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
       // Fetched before the stop, it waited for the gate and has not started: back to the queue,
       // for another worker, rather than run after the stop.
       gate.leave(cell.problem);
-      await job.moveToWait(token);
+      await handBack(job, token, label);
       throw new WaitingError();
     }
     let r: CellResult;
