@@ -433,7 +433,8 @@ program
   .option('--concurrency <n>', 'cells at once (worker threads); default one per core', flagNumber('--concurrency', POSITIVE_INT))
   .option('--lock-seconds <s>', 'a worker silent this long is taken for dead and its cell re-run elsewhere', flagNumber('--lock-seconds', { min: 1, expected: 'a number of seconds, at least 1 (the lock is renewed every half of it; BullMQ refused 0, and a shorter one lapsed while cells ran)' }), 30)
   .action(async (o: { queue: string; queueName: string; concurrency?: number; lockSeconds: number }) => {
-    const { startWorker, STOP_GRACE_MS } = await import('../bench/queue.js');
+    const { STOP_GRACE_MS } = await import('../bench/queue.js');
+    const { startWorker } = await import('../bench/queue-worker.js');
     const w = await startWorker({ url: o.queue, queueName: o.queueName, concurrency: o.concurrency, lockMs: Math.round(o.lockSeconds * 1000), log: (l) => console.log(l) });
     // The first SIGINT or SIGTERM is a warm stop: running cells finish and report, unless Redis
     // is silent (exit 130 or 143, as `bench`); a second one exits at once.

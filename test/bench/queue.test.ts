@@ -17,7 +17,8 @@ import { SelfoptError } from '../../src/core/errors.js';
 import { runBench, planGrid, type BenchOptions } from '../../src/bench/runner.js';
 import { ResultsStore, cellKey } from '../../src/bench/store.js';
 import type { JobType } from 'bullmq';
-import { ConcurrencyGate, cellJobId, checkRedis, redisOptions, runQueued } from '../../src/bench/queue.js';
+import { cellJobId, checkRedis, redisOptions, runQueued } from '../../src/bench/queue.js';
+import { ConcurrencyGate } from '../../src/bench/queue-worker.js';
 import { benchOptions } from './fixtures.js';
 import { REDIS, child, freePort, skip, startRedis } from './redis-server.js';
 

@@ -1,0 +1,227 @@
+/**
+ * The worker of a distributed run (`selfopt worker --queue redis://...`): takes grid cells off the
+ * BullMQ queue that a coordinator filled (queue.ts), runs each with the same `runCell` as a local
+ * run on worker threads, and returns its metrics as the job's return value. Stops warm: the cells
+ * in hand finish and report, unless Redis stays silent.
+ */
+import { availableParallelism, hostname } from 'node:os';
+import { Piscina } from 'piscina';
+import { WaitingError, Worker, type Job, type RedisClient } from 'bullmq';
+import { SelfoptError, errorMessage } from '../core/errors.js';
+import { codeVersion, machineInfo } from '../core/version.js';
+import { getProblem } from '../problems/all.js';
+import { cellLabel, cellPoolOptions, crossable, type CellResult } from './cell.js';
+import { DEFAULT_QUEUE_NAME, MAX_STALLED, STOP_GRACE_MS, checkRedis, redisOptions, shownUrl, within, type CellJob, type CellJobResult } from './queue.js';
+
+export interface WorkerOptions {
+  url: string;
+  queueName?: string;
+  /** Cells run at once (worker threads). Default: one per core. */
+  concurrency?: number;
+  /**
+   * A job's lock lasts this long and is renewed at half of it; a worker silent for longer is
+   * taken for dead and its job re-run. The stalled-job check runs at the same interval.
+   */
+  lockMs?: number;
+  /** One line per event (start, done, failed), for the operator and the tests. */
+  log?: (line: string) => void;
+}
+
+export interface CellWorker {
+  /**
+   * A warm stop: takes no new cell, lets the running cells finish and report their results, and
+   * closes ('closed'); a cell fetched but not started (waiting for a timed problem's turn) goes
+   * back to the queue. 'closed' means every cell this worker took was reported or handed back (or,
+   * its lock lapsed, logged as left for another worker); an idle worker says so at once, whatever
+   * state its Redis connections are in. If Redis stays silent for STOP_GRACE_MS while the worker
+   * still holds a cell, nothing could be reported: the connections are dropped ('dropped';
+   * BullMQ's close would wait for ever, even after Redis is back), and the cell is abandoned;
+   * another worker re-runs it once its lock expires.
+   */
+  close(): Promise<'closed' | 'dropped'>;
+}
+
+export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
+  await checkRedis(opts.url);
+  const connection = redisOptions(opts.url);
+  const threads = Math.max(1, opts.concurrency ?? availableParallelism());
+  const lockMs = opts.lockMs ?? 30_000;
+  const log = opts.log ?? (() => {});
+  const me = `${hostname()}:${process.pid}`;
+  const version = codeVersion();
+  const machine = machineInfo();
+  const pool = new Piscina(cellPoolOptions(threads));
+  const gate = new ConcurrencyGate((name) => getProblem(name).maxConcurrency);
+  const running = new RunningCount();
+  let stopping = false;
+  const processor = async (job: Job<CellJob, CellJobResult>, token?: string): Promise<CellJobResult> => {
+    running.enter();
+    try {
+      return await runJob(job, token);
+    } finally {
+      running.leave();
+    }
+  };
+  // A cell waiting for the gate has its lock renewed like a running one, and loses it the same
+  // way: the event loop or Redis stalled past lockMs (or Redis lost the job, restarted without
+  // persistence). BullMQ then refuses the move back, and during a stop swallowed the error: the
+  // worker said nothing, the cell stayed active until a live worker's stalled check put it back.
+  // A lapsed lock cannot be renewed (renewing needs it): the worker says so and leaves the cell.
+  const handBack = async (job: Job<CellJob, CellJobResult>, token: string | undefined, label: string): Promise<void> => {
+    try {
+      await job.moveToWait(token);
+    } catch (e) {
+      if (!/^(Missing lock|Lock mismatch|Missing key) for job /.test(errorMessage(e))) throw e;
+      log(`left ${job.id} ${label}: no longer this worker's to put back (${errorMessage(e)}); another worker runs it once BullMQ's stalled check or the coordinator puts it back`);
+    }
+  };
+  const runJob = async (job: Job<CellJob, CellJobResult>, token?: string): Promise<CellJobResult> => {
+    const { cell } = job.data;
+    const label = cellLabel(cell);
+    // Where: this worker; the coordinator adds the cell to it (cellUserError).
+    if (job.data.codeVersion !== version) throw crossable(new SelfoptError(`runs code ${version}, the run was started with ${job.data.codeVersion}`, `worker ${me}`, 'workers on the same commit as the coordinator'));
+    await gate.enter(cell.problem);
+    if (stopping) {
+      // Fetched before the stop, it waited for the gate and has not started: back to the queue,
+      // for another worker, rather than run after the stop.
+      gate.leave(cell.problem);
+      await handBack(job, token, label);
+      throw new WaitingError();
+    }
+    let r: CellResult;
+    try {
+      log(`start ${job.id} ${label}`);
+      r = (await pool.run(cell)) as CellResult;
+    } catch (e) {
+      // BullMQ keeps only the message: mark a user error so the coordinator reports it as one.
+      throw crossable(e);
+    } finally {
+      gate.leave(cell.problem);
+    }
+    log(`done ${job.id} ${label}`);
+    return { ...r, machine, codeVersion: version, worker: me };
+  };
+  const worker = new Worker<CellJob, CellJobResult>(opts.queueName ?? DEFAULT_QUEUE_NAME, processor, {
+    connection,
+    concurrency: threads,
+    lockDuration: lockMs,
+    stalledInterval: lockMs,
+    maxStalledCount: MAX_STALLED,
+    autorun: false,
+  });
+  worker.on('failed', (job, err) => log(`failed ${job?.id ?? '?'} ${err.message}`));
+  worker.on('error', (err) => log(`error ${err.message}`));
+  // BullMQ's main loop, started here rather than by the constructor for the promise: it settles
+  // once the worker, stopping, holds no job (each one it took reported or went back to the queue).
+  const mainLoop = worker.run().catch((e: unknown) => log(`error ${errorMessage(e)}`)).then(() => true);
+  const blocking = await worker.waitUntilReady();
+  log(`worker ${me} ready: ${threads} threads on queue ${opts.queueName ?? DEFAULT_QUEUE_NAME} at ${shownUrl(opts.url)}`);
+  return {
+    async close() {
+      stopping = true;
+      // BullMQ's close takes no new job, waits for the ones in hand to report, then says goodbye
+      // to Redis. It ends the blocking connection (the one waiting for new jobs) and waits for
+      // that, but ioredis never ends one between reconnect attempts, as both connections are for
+      // a second after Redis restarts: an idle worker waited out the grace period, said 'dropped'.
+      const closing = worker.close().then(() => true);
+      const unstick = () => {
+        if (blocking.status === 'reconnecting') endConnection(blocking);
+      };
+      unstick();
+      blocking.on('reconnecting', unstick);
+      const quiet = new AbortController();
+      const held = await Promise.race([
+        mainLoop.then(() => false),
+        redisSilent(opts.url, STOP_GRACE_MS, quiet.signal).then(() => true),
+        // A main loop still running STOP_GRACE_MS after the last cell waits for a fetch (on a
+        // connection in a long reconnect backoff): whether it took a job is unknown, so it counts.
+        running.idle().then(() => within(mainLoop, STOP_GRACE_MS)).then((ended) => ended !== true),
+      ]);
+      quiet.abort();
+      blocking.off('reconnecting', unstick);
+      const main = await worker.client.catch(() => undefined);
+      // Holding nothing, the worker owes Redis only a goodbye (QUIT); on a connection that is not
+      // up it would go out after the next reconnect attempt, seconds later, or never: ended instead.
+      if (!held && main && main.status !== 'ready') endConnection(main);
+      if (held || (await within(closing, STOP_GRACE_MS)) === undefined) for (const c of [main, blocking]) c?.disconnect();
+      await pool.destroy();
+      return held ? 'dropped' : 'closed';
+    },
+  };
+}
+
+/**
+ * Ends an ioredis connection now, whatever its state. Between reconnect attempts disconnect()
+ * alone only cancels the next attempt: with no socket to close it never emits 'end', which
+ * BullMQ's close waits for (taskforcesh/bullmq#4656, open). A connect() first makes the
+ * disconnect() end it: the connect gives up before it opens a socket, and ioredis ends a
+ * connection whose connect gave up.
+ */
+function endConnection(client: RedisClient): void {
+  if (client.status === 'reconnecting') client.connect().catch(() => undefined);
+  client.disconnect();
+}
+
+/** How many cells a worker is running; `idle()` resolves when none is. */
+class RunningCount {
+  private n = 0;
+  private waiters: (() => void)[] = [];
+
+  enter(): void {
+    this.n++;
+  }
+
+  leave(): void {
+    if (--this.n > 0) return;
+    for (const ok of this.waiters.splice(0)) ok();
+  }
+
+  idle(): Promise<void> {
+    return this.n === 0 ? Promise.resolve() : new Promise((ok) => this.waiters.push(ok));
+  }
+}
+
+/**
+ * Resolves once Redis at `url` has answered no PING for `ms`; asks once a second until `signal`
+ * aborts.
+ */
+async function redisSilent(url: string, ms: number, signal: AbortSignal): Promise<void> {
+  let heard = Date.now();
+  while (!signal.aborted && Date.now() - heard < ms) {
+    const t0 = Date.now();
+    if ((await within(checkRedis(url).then(() => true, () => false), 1000)) === true) heard = Date.now();
+    await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - t0))).unref());
+  }
+}
+
+/**
+ * Problem.maxConcurrency on a worker, as the local runner keeps it: a problem that times code
+ * (maxConcurrency set) runs at most that many cells at once and never beside another problem's
+ * cell, so two timed cells never share the cores; other problems' cells run side by side.
+ */
+export class ConcurrencyGate {
+  private readonly running = new Map<string, number>();
+  private waiters: (() => void)[] = [];
+
+  constructor(private readonly limitOf: (problem: string) => number | undefined) {}
+
+  private admits(problem: string): boolean {
+    const limit = this.limitOf(problem);
+    const mine = this.running.get(problem) ?? 0;
+    const others = [...this.running].filter(([p, n]) => p !== problem && n > 0);
+    if (limit !== undefined) return mine < limit && others.length === 0;
+    return others.every(([p]) => this.limitOf(p) === undefined);
+  }
+
+  async enter(problem: string): Promise<void> {
+    while (!this.admits(problem)) await new Promise<void>((ok) => this.waiters.push(ok));
+    this.running.set(problem, (this.running.get(problem) ?? 0) + 1);
+  }
+
+  leave(problem: string): void {
+    this.running.set(problem, (this.running.get(problem) ?? 1) - 1);
+    const w = this.waiters;
+    this.waiters = [];
+    for (const ok of w) ok();
+  }
+}
