@@ -22,6 +22,7 @@ import { codeVersion, machineInfo } from '../core/version.js';
 import { checkpointHeaderOf } from '../learn/checkpoint.js';
 import { getProblem } from '../problems/all.js';
 import { type Cell, type CellResult, cellLabel, cellPoolOptions, cellUserError, configHash, gridHash, userError } from './cell.js';
+import { RunEta } from './eta.js';
 import { savePicture } from './pictures.js';
 import { runCell } from './run-cell.js';
 import { cellKey, type ResultRow, type ResultsStore } from './store.js';
@@ -229,12 +230,16 @@ export async function runBench(opts: BenchOptions, store: ResultsStore, plans: P
       process.stderr.write(`selfopt: note: solver ${problem.name}/${solver} does not apply to ${instances.length === 1 ? 'instance' : 'instances'} ${instances.join(', ')}: no cells there (${why ?? info.description})\n`);
     }
   }
-  const bar = opts.progress ? makeBar(todo.length) : undefined;
+  // A queued run's cells of every problem run at once, on the workers: one group, one rate.
+  const etaGroup = (cell: Cell) => (opts.queue !== undefined ? '' : cell.problem);
+  const eta = new RunEta(todo.map(etaGroup));
+  const bar = opts.progress ? makeBar(todo.length, eta) : undefined;
   let finished = 0;
   let stalled: number | undefined;
   const recorded = (cell: Cell, what: string) => {
     finished++;
-    bar?.update(finished, { what });
+    eta.finish(etaGroup(cell));
+    bar?.update(finished, { what, timeLeft: eta.text() });
     opts.onCell?.(cell, finished, todo.length);
   };
   const interrupted = () => opts.signal?.aborted === true;
@@ -251,6 +256,7 @@ export async function runBench(opts: BenchOptions, store: ResultsStore, plans: P
   };
   try {
     if (opts.queue !== undefined) {
+      eta.start('');
       const { runQueued } = await import('./queue.js');
       const byName = new Map(plans.map((p) => [p.problem.name, p.problem]));
       const outcome = await runQueued({
@@ -271,6 +277,7 @@ export async function runBench(opts: BenchOptions, store: ResultsStore, plans: P
     for (const plan of opts.queue !== undefined ? [] : plans) {
       const cells = todo.filter((c) => c.problem === plan.problem.name);
       if (cells.length === 0 || interrupted()) continue;
+      eta.start(plan.problem.name);
       const threads = Math.max(0, Math.min(opts.concurrency ?? availableParallelism(), plan.problem.maxConcurrency ?? Infinity, cells.length));
       const record = async (cell: Cell, r: CellResult) => {
         await store.insertCell(toRows(runId, plan.problem, cell, r, version, machine));
@@ -407,32 +414,18 @@ function toRows(runId: string, problem: Problem, cell: Cell, r: CellResult, vers
     }));
 }
 
-function makeBar(total: number): cliProgress.SingleBar {
+function makeBar(total: number, eta: RunEta): cliProgress.SingleBar {
   const bar = new cliProgress.SingleBar(
     {
-      format: '{bar} {value}/{total} cells | {percentage}% | ETA {eta_formatted} | {what}',
+      format: '{bar} {value}/{total} cells | {percentage}% | ETA {timeLeft} | {what}',
       stream: process.stderr,
       hideCursor: process.stderr.isTTY === true,
       noTTYOutput: true,
       notTTYSchedule: 10_000,
-      etaBuffer: 20,
       clearOnComplete: false,
-      formatTime: formatEta,
     },
     cliProgress.Presets.shades_classic,
   );
-  bar.start(total, 0, { what: '' });
+  bar.start(total, 0, { what: '', timeLeft: eta.text() });
   return bar;
-}
-
-/**
- * The bar's ETA, rounded to 5 s: 35s, 4m10s, 2h05m. cli-progress's own rounds the minutes alone
- * and can print 1h60m. Its placeholders for an unknown ETA ('NULL', 'INF') pass through.
- */
-export function formatEta(t: number | string): string {
-  if (typeof t !== 'number' || !Number.isFinite(t)) return String(t);
-  const s = Math.max(0, 5 * Math.round(t / 5));
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-  const two = (v: number) => String(v).padStart(2, '0');
-  return h > 0 ? `${h}h${two(m)}m` : m > 0 ? `${m}m${two(sec)}s` : `${sec}s`;
 }

@@ -6,7 +6,8 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { SelfoptError } from '../../src/core/errors.js';
 import { getProblem } from '../../src/problems/all.js';
-import { formatEta, planGrid, runBench, type BenchOptions } from '../../src/bench/runner.js';
+import { planGrid, runBench, type BenchOptions } from '../../src/bench/runner.js';
+import { formatEta, RunEta } from '../../src/bench/eta.js';
 import { ResultsStore } from '../../src/bench/store.js';
 import { cellLabel, cellUserError, gridHash } from '../../src/bench/cell.js';
 import { PROJECT_ROOT, codeVersion } from '../../src/core/version.js';
@@ -184,6 +185,37 @@ test('the progress bar\'s ETA rounds the whole time, never 1h60m', () => {
   assert.deepEqual([7199, 7197, 3600, 3599, 610, 59, 2, 0].map(formatEta), ['2h00m', '1h59m', '1h00m', '1h00m', '10m10s', '1m00s', '0s', '0s']);
   assert.equal(formatEta(3 * 3600 + 14 * 60 + 31), '3h14m');
   assert.equal(formatEta('INF' as unknown as number), 'INF');
+});
+
+test('the ETA sums each problem at its own rate, and names the problems with no finished cell instead of guessing them', () => {
+  // A clean clone's main job: index cells ran at a rate that put the whole run at 13 h, the
+  // partition cells at one that put it at 12 min. One rate over all cells swung between the two.
+  let now = 0;
+  const eta = new RunEta([...Array(4).fill('index'), ...Array(10).fill('partition'), ...Array(2).fill('compiler')], () => now);
+  assert.equal(eta.text(), '16 cells not yet timed (index, partition, compiler)');
+  eta.start('index');
+  now = 10_000;
+  eta.finish('index');
+  // 3 index cells left at 10 s each; the other two problems have no rate yet.
+  assert.equal(eta.text(), '30s + 12 cells not yet timed (partition, compiler)');
+  now = 40_000;
+  for (let i = 0; i < 3; i++) eta.finish('index');
+  eta.start('partition');
+  now = 41_000;
+  eta.finish('partition');
+  eta.finish('partition');
+  // Partition's own rate (2 cells in 1 s), not the run's (6 cells in 41 s): 8 cells, 4 s.
+  assert.equal(eta.text(), '5s + 2 cells not yet timed (compiler)');
+  for (let i = 0; i < 8; i++) eta.finish('partition');
+  eta.start('compiler');
+  now = 341_000;
+  eta.finish('compiler');
+  assert.equal(eta.text(), '5m00s');
+  eta.finish('compiler');
+  assert.equal(eta.text(), '0s');
+  // A queued run is one group without a name; more than three untimed problems are cut short.
+  assert.equal(new RunEta(['', '']).text(), '2 cells not yet timed');
+  assert.equal(new RunEta(['a', 'b', 'c', 'd']).text(), '4 cells not yet timed (a, b, c, …)');
 });
 
 test('without --instances the grid holds the test split only, unless --split says otherwise', () => {
