@@ -12,7 +12,7 @@
 import type { Rng } from '../core/rng.js';
 import type { Policy, Info } from '../core/env.js';
 import { SelfoptError } from '../core/errors.js';
-import { Tensor, zeros, noGrad } from './tensor.js';
+import { Tensor, zeros, inference } from './tensor.js';
 import { logSoftmax } from './ops/softmax.js';
 import { Module, MLP, collect } from './layers.js';
 import type { Activation } from './ops/elementwise.js';
@@ -147,21 +147,23 @@ export function sampleCategorical(logp: ArrayLike<number>, offset: number, n: nu
  * A trained net as a core Policy (env.ts), for rollout() and solvers: it samples from the masked
  * distribution with the rng it is given, or with greedy takes the most likely allowed action
  * (the lowest index on ties). `actionStart` maps index j to action start + j (Discrete start).
+ * Each action is one inference step (tensor.ts): the forward pass's outputs are views of a scratch
+ * the next action reuses, so the action is chosen inside it.
  */
 export function asPolicy<Obs>(net: PolicyNet<Obs>, opts: { greedy?: boolean; actionStart?: number } = {}): Policy<Obs, number> {
   const start = opts.actionStart ?? 0;
   return {
     act(obs: Obs, info: Info, rng: Rng): number {
       const mask = info.actionMask ?? null;
-      const logp = noGrad(() => {
+      return start + inference(() => {
         const out = net.forward([obs]);
         checkPolicyOutput(out, 1, net.numActions, 'asPolicy');
-        return logSoftmax(out.logits, mask).data;
+        const logp = logSoftmax(out.logits, mask).data;
+        if (!opts.greedy) return sampleCategorical(logp, 0, net.numActions, rng);
+        let best = -1;
+        for (let j = 0; j < net.numActions; j++) if (logp[j]! !== -Infinity && (best < 0 || logp[j]! > logp[best]!)) best = j;
+        return best;
       });
-      if (!opts.greedy) return start + sampleCategorical(logp, 0, net.numActions, rng);
-      let best = -1;
-      for (let j = 0; j < net.numActions; j++) if (logp[j]! !== -Infinity && (best < 0 || logp[j]! > logp[best]!)) best = j;
-      return start + best;
     },
   };
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { Rng } from '../../src/core/rng.js';
 import { SelfoptError } from '../../src/core/errors.js';
 import { rollout } from '../../src/core/env.js';
-import { tensor } from '../../src/learn/tensor.js';
+import { tensor, noGrad, inferenceScratchBytes, releaseBufferPool } from '../../src/learn/tensor.js';
 import { logSoftmax } from '../../src/learn/ops/softmax.js';
 import { MlpPolicy, sampleCategorical, getFlatWeights, setFlatWeights, asPolicy, linearSchedule } from '../../src/learn/policy.js';
 import { ContextualBandit, Chain } from '../../src/learn/envs.js';
@@ -113,4 +113,37 @@ test('asPolicy: greedy picks the best allowed action; linearSchedule clamps', ()
   assert.equal(g.act(obs, { actionMask: mask }, new Rng(1)), order[1]);
   assert.equal(linearSchedule(1, 0, 0.25), 0.75);
   assert.equal(linearSchedule(1, 0, 2), 0);
+});
+
+test('asPolicy acts in inference(): greedy and sampled actions are the noGrad forward pass\'s, and the scratch stops growing after the first', () => {
+  releaseBufferPool(); // the scratch starts empty whatever ran before
+  const env = new ContextualBandit({ horizon: 30 });
+  const net = new MlpPolicy({ obsDim: 4, numActions: 4, hidden: [16, 16], actorOutputScale: 1 }, new Rng(3));
+  // What act() did before: log-probabilities off a noGrad forward pass (fresh storage every op), then the choice.
+  const byNoGrad = (obs: Float32Array, mask: Uint8Array | null, rng: Rng, greedy: boolean) => {
+    const logp = noGrad(() => logSoftmax(net.forward([obs]).logits, mask).data);
+    if (!greedy) return sampleCategorical(logp, 0, 4, rng);
+    let best = -1;
+    for (let j = 0; j < 4; j++) if (logp[j]! !== -Infinity && (best < 0 || logp[j]! > logp[best]!)) best = j;
+    return best;
+  };
+  for (const greedy of [false, true]) {
+    const policy = asPolicy(net, { greedy, actionStart: 0 });
+    const rng = new Rng(9), ref = new Rng(9);
+    let { obs, info } = env.reset({ seed: 5 });
+    let held = -1, steps = 0;
+    for (;;) {
+      const a = policy.act(obs, info, rng);
+      assert.equal(a, byNoGrad(obs, info.actionMask ?? null, ref, greedy), `greedy ${greedy}, step ${steps}`);
+      if (held < 0) held = inferenceScratchBytes();
+      else assert.equal(inferenceScratchBytes(), held, `greedy ${greedy}, step ${steps}: the scratch grew`);
+      steps++;
+      const r = env.step(a);
+      if (r.terminated || r.truncated) break;
+      obs = r.obs; info = r.info;
+    }
+    assert.equal(steps, 30);
+    assert.ok(held > 0, 'the actions were chosen in inference()');
+    assert.deepEqual(rng.state(), ref.state()); // as many draws as before
+  }
 });
