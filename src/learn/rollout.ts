@@ -24,7 +24,7 @@ import { pathToFileURL } from 'node:url';
 import { Rng } from '../core/rng.js';
 import type { Env, Info } from '../core/env.js';
 import { SelfoptError } from '../core/errors.js';
-import { noGrad } from './tensor.js';
+import { inference } from './tensor.js';
 import { logSoftmax } from './ops/softmax.js';
 import { type PolicyNet, checkPolicyOutput, sampleCategorical, setFlatWeights } from './policy.js';
 import { TrajectoryBuilder, type Trajectory } from './trajectory.js';
@@ -165,12 +165,21 @@ export class EnvRunner<Obs> {
     this.epLength = 0;
   }
 
-  /** One forward pass on one observation: log-probabilities (masked) and the value. */
-  private evaluate(obs: Obs, mask: Uint8Array | null): { logp: Float32Array | Float64Array; value: number } {
-    return noGrad(() => {
+  /**
+   * One forward pass on one observation: the value and, with `sample`, an action drawn from the
+   * masked log-probabilities with its log-probability (without, the Rng is not drawn from). One
+   * inference step (tensor.ts): its outputs are views of a scratch the next step reuses, so the
+   * action is drawn inside it.
+   */
+  private evaluate(obs: Obs, mask: Uint8Array | null, sample: boolean): { action: number; logp: number; value: number } {
+    return inference(() => {
       const out = this.policy.forward([obs]);
       checkPolicyOutput(out, 1, this.shape.numActions, this.where);
-      return { logp: logSoftmax(out.logits, mask).data, value: out.value.data[0]! };
+      const value = out.value.data[0]!;
+      if (!sample) return { action: -1, logp: 0, value };
+      const logp = logSoftmax(out.logits, mask).data;
+      const action = sampleCategorical(logp, 0, this.shape.numActions, this.rng);
+      return { action, logp: logp[action]!, value };
     });
   }
 
@@ -187,10 +196,9 @@ export class EnvRunner<Obs> {
   private step(b: TrajectoryBuilder<Obs>): boolean {
     const obs = this.obs!;
     const mask = this.currentMask();
-    const { logp, value } = this.evaluate(obs, mask);
-    const a = sampleCategorical(logp, 0, this.shape.numActions, this.rng);
+    const { action: a, logp, value } = this.evaluate(obs, mask, true);
     b.pushObs(obs);
-    b.pushStep(a, logp[a]!, value, this.shape.masked ? mask : null);
+    b.pushStep(a, logp, value, this.shape.masked ? mask : null);
     const r = this.env.step(this.shape.actionStart + a);
     this.epReturn += r.reward;
     this.epLength++;
@@ -201,7 +209,7 @@ export class EnvRunner<Obs> {
     this.obs = r.obs;
     this.info = r.info;
     if (r.terminated || truncated) {
-      if (truncated && !r.terminated) b.finalValues[b.length - 1] = this.evaluate(r.obs, null).value;
+      if (truncated && !r.terminated) b.finalValues[b.length - 1] = this.evaluate(r.obs, null, false).value;
       b.episodeReturns.push(this.epReturn);
       b.episodeLengths.push(this.epLength);
       return true;
@@ -217,7 +225,7 @@ export class EnvRunner<Obs> {
     for (let t = 0; t < numSteps; t++) {
       if (this.step(b)) this.reset(undefined, this.resetOptions);
     }
-    const nextValue = this.evaluate(this.obs!, this.currentMask()).value;
+    const nextValue = this.evaluate(this.obs!, this.currentMask(), false).value;
     return b.finish(this.index, startTime, nextValue);
   }
 

@@ -6,8 +6,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/core/rng.js';
 import { SelfoptError } from '../../src/core/errors.js';
-import { MlpPolicy, getFlatWeights } from '../../src/learn/policy.js';
+import type { Env, Info } from '../../src/core/env.js';
+import { MlpPolicy, getFlatWeights, sampleCategorical } from '../../src/learn/policy.js';
 import { RolloutCollector, obsAt, type Trajectory, type CollectorOptions } from '../../src/learn/rollout.js';
+import { noGrad, inferenceScratchBytes, releaseBufferPool } from '../../src/learn/tensor.js';
+import { logSoftmax } from '../../src/learn/ops/softmax.js';
+import { Chain, ContextualBandit } from '../../src/learn/envs.js';
 import { trainPpo } from '../../src/learn/ppo.js';
 
 const ENVS = new URL('../../src/learn/envs.js', import.meta.url).href;
@@ -107,4 +111,94 @@ test('graph observations: a GraphObs policy trains with PPO through the same con
   const w = await trainPpo({ ...cfg, totalTimesteps: 256, workers: 1 });
   const b = await trainPpo({ ...cfg, totalTimesteps: 256 });
   assert.ok(Buffer.from(getFlatWeights(w.policy).buffer).equals(Buffer.from(getFlatWeights(b.policy).buffer)));
+});
+
+/**
+ * The rollout as EnvRunner ran it before, every forward pass under noGrad (fresh storage every
+ * op): each trajectory's actions, log-probabilities, values, final values and next value, from
+ * its env copy (or task) replayed with the same seeds and sampling Rng.
+ */
+class NoGradRunner {
+  obs: Float32Array;
+  info: Info;
+  epLength = 0;
+  constructor(readonly env: Env<Float32Array, number>, readonly net: MlpPolicy, readonly rng: Rng, seed: number, readonly maxEpisodeSteps: number) {
+    ({ obs: this.obs, info: this.info } = env.reset({ seed, options: undefined }));
+  }
+
+  evaluate(obs: Float32Array, mask: Uint8Array | null): { logp: Float32Array; value: number } {
+    return noGrad(() => {
+      const out = this.net.forward([obs]);
+      return { logp: logSoftmax(out.logits, mask).data as Float32Array, value: out.value.data[0]! };
+    });
+  }
+
+  /** The next `tr.length` steps, checked against `tr` (what the collector recorded). */
+  check(tr: Trajectory<Float32Array>, where: string, resetAtEnd: boolean): void {
+    const n = tr.length, A = this.net.numActions;
+    const actions = new Int32Array(n), logProbs = new Float32Array(n), values = new Float32Array(n), finalValues = new Float32Array(n);
+    for (let t = 0; t < n; t++) {
+      assert.deepEqual(obsAt(tr.obs, t), this.obs, `${where}, step ${t}: observation`);
+      const mask = this.info.actionMask ?? null;
+      const { logp, value } = this.evaluate(this.obs, mask);
+      const a = sampleCategorical(logp, 0, A, this.rng);
+      actions[t] = a; logProbs[t] = logp[a]!; values[t] = value;
+      const r = this.env.step(a);
+      this.epLength++;
+      const truncated = r.truncated || (!r.terminated && this.epLength >= this.maxEpisodeSteps);
+      this.obs = r.obs; this.info = r.info;
+      if (r.terminated || truncated) {
+        if (truncated && !r.terminated) finalValues[t] = this.evaluate(r.obs, null).value;
+        this.epLength = 0;
+        if (resetAtEnd) ({ obs: this.obs, info: this.info } = this.env.reset({ options: undefined }));
+      }
+    }
+    const bytes = (x: Int32Array | Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+    assert.deepEqual(tr.actions, actions, `${where}: actions`);
+    assert.ok(bytes(tr.logProbs).equals(bytes(logProbs)), `${where}: log-probabilities`);
+    assert.ok(bytes(tr.values).equals(bytes(values)), `${where}: values`);
+    assert.ok(bytes(tr.finalValues).equals(bytes(finalValues)), `${where}: final values`);
+    if (resetAtEnd) assert.ok(Object.is(tr.nextValue, this.evaluate(this.obs, this.info.actionMask ?? null).value), `${where}: next value`);
+  }
+}
+
+test('rollouts act in inference(): actions, log-probabilities and values are the noGrad forward pass\'s, bit for bit, and the scratch stops growing after the first step', async () => {
+  releaseBufferPool(); // the scratch starts empty whatever ran before
+  // Steps mode: ContextualBandit copies (masked, episodes of 5) over three collections.
+  const net = new MlpPolicy({ obsDim: 4, numActions: 4, hidden: [8], actorOutputScale: 1 }, new Rng(2)); // banditCollector's shape
+  const opts = banditCollector(0, 2);
+  const c = await RolloutCollector.create<Float32Array>(opts);
+  const calls: Trajectory<Float32Array>[][] = [], held: number[] = [];
+  try {
+    for (let k = 0; k < 3; k++) {
+      calls.push(await c.collectSteps(getFlatWeights(net), 7));
+      held.push(inferenceScratchBytes());
+    }
+  } finally {
+    await c.close();
+  }
+  assert.ok(held[0]! > 0, 'the forward passes ran in inference()');
+  assert.deepEqual(held, [held[0], held[0], held[0]]);
+  for (const spec of opts.runners) {
+    const ref = new NoGradRunner(new ContextualBandit({ horizon: 5 }), net, Rng.fromState(spec.rngState), spec.seed, Infinity);
+    calls.forEach((trs, k) => ref.check(trs[spec.index]!, `env copy ${spec.index}, collection ${k}`, true));
+  }
+  // Episodes mode: Chain episodes cut at 10 steps, whose final observation's value is recorded.
+  const chain = new MlpPolicy({ obsDim: 6, numActions: 2, hidden: [8] }, new Rng(4));
+  const tasks = Array.from({ length: 5 }, (_, j) => ({ index: j, seed: 7 + (j % 2), rngState: new Rng(1).split(j).state() }));
+  const e = await RolloutCollector.create<Float32Array>({ env: { module: ENVS, export: 'Chain', options: { length: 6, horizon: 50 } }, policy: { module: POLICY, export: 'MlpPolicy', options: { obsDim: 6, numActions: 2, hidden: [8] } }, workers: 0, runners: [], run: { timeKey: null, maxEpisodeSteps: 10 } });
+  let episodes: Trajectory<Float32Array>[];
+  try {
+    episodes = await e.collectEpisodes(getFlatWeights(chain), tasks);
+    const before = inferenceScratchBytes();
+    assert.deepEqual(await e.collectEpisodes(getFlatWeights(chain), tasks), episodes);
+    assert.equal(inferenceScratchBytes(), before);
+  } finally {
+    await e.close();
+  }
+  assert.ok(episodes.some((tr) => tr.finalValues[tr.length - 1] !== 0), 'an episode was cut');
+  for (const task of tasks) {
+    const ref = new NoGradRunner(new Chain({ length: 6, horizon: 50 }), chain, Rng.fromState(task.rngState), task.seed, 10);
+    ref.check(episodes[task.index]!, `task ${task.index}`, false);
+  }
 });
