@@ -55,7 +55,7 @@ import { configOption, countFrom, NON_NEGATIVE, PROBABILITY, type FieldRule } fr
 import { checkpointFor, stopRequested, trainStateFiles } from '../../core/train.js';
 import type { CheckpointModel, LearnedSolver, SolveContext, TrainBudget, TrainContext } from '../../core/problem.js';
 import {
-  Adam, Csr, Linear, Module, SAGEConv, collect, div, gather, loadCheckpoint, matmul, meanAdjacency, mul, noGrad, checkpointHeaderOf, relu,
+  Adam, Csr, Linear, Module, SAGEConv, collect, div, gather, inference, loadCheckpoint, matmul, meanAdjacency, mul, checkpointHeaderOf, relu,
   saveCheckpoint, softmax, square, sub, sum, tensor, tidy, add, type AdamState, type Tensor,
 } from '../../learn/index.js';
 import type { PartitionInstance } from './instances.js';
@@ -385,11 +385,10 @@ export async function trainGap(graphs: CsrGraph[], budget: TrainBudget, ctx: Tra
 export function evaluateGapLoss(net: GapNet, graphs: GapGraph[], balanceWeight = GAP_DEFAULTS.balanceWeight): { loss: number; ncut: number; balance: number } {
   let loss = 0, ncut = 0, balance = 0;
   for (const gg of graphs) {
-    noGrad(() => tidy(() => {
+    inference(() => {
       const r = gapLoss(gg, net.forward(gg, setShare(gg, 0.5)), 0.5, balanceWeight);
       loss += r.loss.data[0]!; ncut += r.ncut.data[0]!; balance += r.balance.data[0]!;
-      return null;
-    }));
+    });
   }
   return { loss: loss / graphs.length, ncut: ncut / graphs.length, balance: balance / graphs.length };
 }
@@ -415,7 +414,8 @@ export function gapBisection(net: GapNet, g: CsrGraph, frac0: number, rng: Rng):
 export function gapCandidates(net: GapNet, g: CsrGraph, frac0: number, rng: Rng, samples: number): Int32Array[] {
   const gg = prepareGraph(g, rng, frac0);
   const out: Int32Array[] = [];
-  noGrad(() => tidy(() => {
+  // One step acting (learn README, inference): Y is a view of the scratch the next bisection reuses, so everything is read off it here.
+  inference(() => {
     const Y = net.forward(gg, setShare(gg, frac0)).data;
     const score = new Float64Array(g.n);
     for (let v = 0; v < g.n; v++) score[v] = Y[2 * v + 1]!;
@@ -431,8 +431,7 @@ export function gapCandidates(net: GapNet, g: CsrGraph, frac0: number, rng: Rng,
       for (let v = 0; v < g.n; v++) w[v] = rng.next() < Y[2 * v]! ? 0 : 1;
       out.push(w);
     }
-    return null;
-  }));
+  });
   return out;
 }
 

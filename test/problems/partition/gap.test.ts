@@ -8,11 +8,13 @@ import { Rng } from '../../../src/core/rng.js';
 import { triangulatedMesh, randomGeometricGraph } from '../../../src/problems/partition/instances.js';
 import { balance, edgeCut } from '../../../src/problems/partition/evaluate.js';
 import { multilevelSolver, randomPartition } from '../../../src/problems/partition/heuristics.js';
-import { GAP_DEFAULTS, GapNet, gapConfig, gapFmSolver, bfsLevels, evaluateGapLoss, gapBisection, gapCandidates, gapLoss, gapPartition, loadGap, prepareGraph, trainGap } from '../../../src/problems/partition/gap.js';
+import { GAP_DEFAULTS, GapNet, NUM_FEATURES, gapConfig, gapFmSolver, bfsLevels, evaluateGapLoss, gapBisection, gapCandidates, gapLoss, gapPartition, loadGap, prepareGraph, trainGap } from '../../../src/problems/partition/gap.js';
+import { balancedSplit } from '../../../src/problems/partition/spectral.js';
+import { shippedCheckpointPath } from '../../../src/core/train.js';
 import { barabasiAlbert, computationGraph } from '../../../src/problems/partition/generators.js';
 import type { PartitionInstance } from '../../../src/problems/partition/instances.js';
-import { graphFromEdges } from '../../../src/core/graph.js';
-import { noGrad, tensor } from '../../../src/learn/index.js';
+import { graphFromEdges, type CsrGraph } from '../../../src/core/graph.js';
+import { inference, inferenceScratchBytes, noGrad, releaseBufferPool, tensor, tidy } from '../../../src/learn/index.js';
 import { killedSave } from '../../core/killed-save.js';
 
 test('GAP loss: expected normalized cut equals the normalized cut for a hard assignment', () => {
@@ -185,5 +187,55 @@ test('GAP: a stop while the training graphs are made is heard between graphs, be
     assert.equal(existsSync(out), false, 'no checkpoint written');
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** gapCandidates as it read them off a forward pass under noGrad and tidy (fresh storage every op), with that pass's Y. */
+function candidatesByNoGrad(net: GapNet, g: CsrGraph, frac0: number, rng: Rng, samples: number): { Y: Float32Array; out: Int32Array[] } {
+  const gg = prepareGraph(g, rng, frac0); // its features carry the share frac0
+  const Y = noGrad(() => tidy(() => Float32Array.from(net.forward(gg, tensor(gg.features, [g.n, NUM_FEATURES])).data)));
+  const score = Float64Array.from({ length: g.n }, (_, v) => Y[2 * v + 1]!);
+  const split = balancedSplit(g, score, frac0);
+  let where: Int32Array = Int32Array.from({ length: g.n }, (_, v) => (Y[2 * v]! >= Y[2 * v + 1]! ? 0 : 1));
+  const ones = where.reduce((a, x) => a + x, 0);
+  if (g.n >= 2 && (ones === 0 || ones === g.n)) where = split;
+  const out: Int32Array[] = [where];
+  if (samples > 0) out.push(split);
+  for (let s = 0; s < samples; s++) out.push(Int32Array.from({ length: g.n }, (_, v) => (rng.next() < Y[2 * v]! ? 0 : 1)));
+  return { Y, out };
+}
+
+test('GAP acts in inference(): candidates and loss bit for bit as under noGrad/tidy, and repeated partitions reuse one scratch (shipped checkpoint)', () => {
+  const net = loadGap(shippedCheckpointPath('partition', 'gap'));
+  const graphs = [triangulatedMesh(300, 4), randomGeometricGraph(250, 9), computationGraph(200, 3)];
+  graphs.forEach((g, i) => {
+    for (const frac0 of [0.5, 1 / 3]) {
+      const ref = candidatesByNoGrad(net, g, frac0, new Rng(i), 3);
+      const got = gapCandidates(net, g, frac0, new Rng(i), 3);
+      assert.deepEqual(got, ref.out, `graph ${i}, share ${frac0}: candidates`);
+      // The same Y, bit for bit, from the step the candidates were read in.
+      const gg = prepareGraph(g, new Rng(i), frac0);
+      const Y = inference(() => Float32Array.from(net.forward(gg, tensor(gg.features, [g.n, NUM_FEATURES])).data));
+      assert.ok(Buffer.from(Y.buffer).equals(Buffer.from(ref.Y.buffer)), `graph ${i}, share ${frac0}: Y`);
+    }
+  });
+  const prepared = graphs.map((g) => prepareGraph(g, new Rng(7)));
+  const loss = { loss: 0, ncut: 0, balance: 0 };
+  for (const gg of prepared) noGrad(() => tidy(() => {
+    const r = gapLoss(gg, net.forward(gg, tensor(gg.features, [gg.n, NUM_FEATURES])), 0.5, GAP_DEFAULTS.balanceWeight);
+    loss.loss += r.loss.data[0]!; loss.ncut += r.ncut.data[0]!; loss.balance += r.balance.data[0]!;
+    return null;
+  }));
+  assert.deepEqual(evaluateGapLoss(net, prepared), { loss: loss.loss / 3, ncut: loss.ncut / 3, balance: loss.balance / 3 });
+  // Whole partitions: every bisection's forward pass ran in the scratch, which has grown to the
+  // largest; the same partition again fits it, so no op output was allocated afresh.
+  const g = triangulatedMesh(2000, 6);
+  releaseBufferPool(); // empty again: the comparison of Y above ran in inference() itself
+  for (const refine of [false, true]) {
+    const first = gapPartition(net, g, 8, new Rng(1), refine);
+    const held = inferenceScratchBytes();
+    assert.ok(held > 0, 'the bisections ran in inference()');
+    assert.deepEqual(gapPartition(net, g, 8, new Rng(1), refine), first);
+    assert.equal(inferenceScratchBytes(), held, `refine ${refine}: the scratch grew on a partition already seen`);
   }
 });
