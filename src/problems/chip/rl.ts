@@ -32,7 +32,7 @@ import { add, relu } from '../../learn/ops/elementwise.js';
 import { matmul, linear } from '../../learn/ops/matmul.js';
 import { mean } from '../../learn/ops/reduce.js';
 import { concat, reshape } from '../../learn/ops/shape.js';
-import { tensor, zeros, noGrad, type Tensor } from '../../learn/tensor.js';
+import { tensor, zeros, inference, type Tensor } from '../../learn/tensor.js';
 import { initWeight } from '../../learn/layers.js';
 import { logSoftmax } from '../../learn/ops/softmax.js';
 import { saveCheckpoint, loadCheckpoint, checkpointHeaderOf } from '../../learn/checkpoint.js';
@@ -252,17 +252,26 @@ export async function trainRl(specs: InstanceSpec[], budget: TrainBudget, ctx: T
   saveCheckpoint(ctx.out, policy, { hyperparameters: { ...cfg, updates: st.updates, episodes: st.episodes, trainSeconds: st.seconds, instances: specs.map((s) => s.id) }, command: ctx.command, seed: ctx.seed });
 }
 
+/**
+ * The policy's most likely legal cell (the lowest on ties), in one inference step: the forward
+ * pass's outputs are views of a scratch the next macro's step reuses, so the cell is chosen inside.
+ */
+function greedyCell(policy: PlacementPolicy, obs: PlacementObs, mask: Uint8Array): number {
+  return inference(() => {
+    const logits = logSoftmax(policy.forward([obs]).logits, mask).data;
+    let best = -1;
+    for (let a = 0; a < obs.cells; a++) if (mask[a] && (best < 0 || logits[a]! > logits[best]!)) best = a;
+    return best;
+  });
+}
+
 /** Places every macro by the policy's most likely legal cell, then the clusters by FD. */
 export function placeWithPolicy(inst: ChipInstance, policy: PlacementPolicy, cfg: RlConfig, rng: Rng): ChipSolution {
   const spec = specOf(inst);
   const env = new PlacementEnv({ instances: [spec], maxCells: cfg.maxCells, fdRounds: 30, rewardScale: 1 });
   let { obs, info } = env.reset({ seed: rng.int(1 << 30) });
   for (;;) {
-    const mask = info.actionMask!;
-    const logits = noGrad(() => logSoftmax(policy.forward([obs]).logits, mask).data);
-    let best = -1;
-    for (let a = 0; a < obs.cells; a++) if (mask[a] && (best < 0 || logits[a]! > logits[best]!)) best = a;
-    const r = env.step(best);
+    const r = env.step(greedyCell(policy, obs, info.actionMask!));
     if (r.terminated || r.truncated) break;
     obs = r.obs; info = r.info;
   }

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../../src/core/rng.js';
 import type { TrainContext } from '../../../src/core/problem.js';
-import { noGrad } from '../../../src/learn/tensor.js';
+import { noGrad, inferenceScratchBytes, releaseBufferPool } from '../../../src/learn/tensor.js';
+import { logSoftmax } from '../../../src/learn/ops/softmax.js';
+import { shippedCheckpointPath } from '../../../src/core/train.js';
 import { legality } from '../../../src/problems/chip/cost.js';
 import { generateInstance } from '../../../src/problems/chip/instances.js';
 import { PlacementEnv } from '../../../src/problems/chip/rl-env.js';
@@ -147,5 +149,34 @@ test("RL env: the last step's info says whether the placement is legal (a macro 
     assert.equal(r.info['legal'], false);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('RL places in inference(): the cells the noGrad forward pass picks, the same placement, and a second placement reuses the scratch (shipped checkpoint)', () => {
+  releaseBufferPool(); // the scratch starts empty whatever ran before
+  const policy = new PlacementPolicy({ maxCells: 1024, init: shippedCheckpointPath('chip', 'rl') }, new Rng(0));
+  const cfg = { ...RL_DEFAULTS, maxCells: 1024 };
+  for (const id of ['synth_h6_s24_101', 'synth_h12_s40_7']) {
+    const inst = generateInstance(id);
+    // placeWithPolicy as it ran before: each macro's cell the most likely legal one off a noGrad forward pass.
+    const env = new PlacementEnv({ instances: [{ id }], maxCells: cfg.maxCells, fdRounds: 30, rewardScale: 1 });
+    let { obs, info } = env.reset({ seed: new Rng(2).int(1 << 30) });
+    let macros = 0;
+    for (;;) {
+      const mask = info.actionMask!;
+      const logits = noGrad(() => logSoftmax(policy.forward([obs]).logits, mask).data);
+      let best = -1;
+      for (let a = 0; a < obs.cells; a++) if (mask[a] && (best < 0 || logits[a]! > logits[best]!)) best = a;
+      macros++;
+      const r = env.step(best);
+      if (r.terminated || r.truncated) break;
+      obs = r.obs; info = r.info;
+    }
+    const pl = placeWithPolicy(inst, policy, cfg, new Rng(2));
+    assert.deepEqual(pl, { ...env.lastPlacement!, solver: 'rl' }, `${id}: placement`);
+    const held = inferenceScratchBytes();
+    assert.ok(held > 0, `${id} (${macros} macros): the cells were chosen in inference()`);
+    assert.deepEqual(placeWithPolicy(inst, policy, cfg, new Rng(2)), pl);
+    assert.equal(inferenceScratchBytes(), held, `${id}: the scratch grew on a placement already made`);
   }
 });
