@@ -33,7 +33,7 @@ import { checkpointFor, readTrainState, stopRequested, trainStateFiles } from '.
 import { configOption, countFrom, NON_NEGATIVE, POSITIVE, PROBABILITY, type FieldRule } from '../../core/options.js';
 import { trainPpo } from '../../learn/ppo.js';
 import { MlpPolicy } from '../../learn/policy.js';
-import { noGrad } from '../../learn/tensor.js';
+import { inference } from '../../learn/tensor.js';
 import { logSoftmax } from '../../learn/ops/softmax.js';
 import { checkpointHeaderOf, loadCheckpoint, readCheckpoint, saveCheckpoint } from '../../learn/checkpoint.js';
 import { actionMask, ACTIONS, parseUnmask } from './passes.js';
@@ -132,9 +132,14 @@ export function policyFromCheckpoint(path: string): { net: MlpPolicy; cfg: Compi
  */
 export interface PassPolicy { net: MlpPolicy; cfg: CompilerPpoConfig; mask: Readonly<Uint8Array> }
 
-/** The policy's log-probabilities under `mask` (a masked pass is -Infinity). */
-function logProbs(net: MlpPolicy, obs: Float32Array, mask: Readonly<Uint8Array>): Float32Array {
-  return noGrad(() => logSoftmax(net.forward([obs]).logits, mask).data as Float32Array);
+/**
+ * The policy's log-probabilities under `mask` (a masked pass is -Infinity), written into `out`
+ * (one per rollout or search, read before the next call). One inference step: the forward pass's
+ * outputs are views of a scratch the next step reuses, so the row is copied out inside it.
+ */
+export function passLogProbs(net: MlpPolicy, obs: Float32Array, mask: Readonly<Uint8Array>, out: Float32Array): Float32Array {
+  inference(() => out.set(logSoftmax(net.forward([obs]).logits, mask).data));
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -153,15 +158,15 @@ type Best = Node;
 /** Module features by state, per session: rollouts and searches revisit modules, and parsing the IR costs about what a pass does. */
 const featureCache = new WeakMap<OptSession, Map<string, Float32Array>>();
 
-/** The policy's log-probabilities of every action at a module reached by `node.taken`. */
-function policyScores({ net, cfg, mask }: PassPolicy, inst: CompilerInstance, session: OptSession, node: Node, obs: Float32Array): Float32Array {
+/** The policy's log-probabilities of every action at a module reached by `node.taken`, written into `lp`. */
+function policyScores({ net, cfg, mask }: PassPolicy, inst: CompilerInstance, session: OptSession, node: Node, obs: Float32Array, lp: Float32Array): Float32Array {
   let byHash = featureCache.get(session);
   if (!byHash) { byHash = new Map(); featureCache.set(session, byHash); }
   let f = byHash.get(node.hash);
   if (!f) { f = moduleFeatures(session.irOf(node.hash), inst.countO0, cfg.observation, new Float32Array(featureSize(cfg.observation))); byHash.set(node.hash, f); }
   obs.set(f);
   finishObservation(cfg.observation, cfg.actionHistory ? node.taken : null, Math.min(1, node.taken.length / cfg.episodeLength), cfg.episodeLength, obs);
-  return logProbs(net, obs, mask);
+  return passLogProbs(net, obs, mask, lp);
 }
 
 function better(best: Best, n: Node): Best {
@@ -176,7 +181,7 @@ function better(best: Best, n: Node): Best {
  */
 function rolloutPolicy(policy: PassPolicy, inst: CompilerInstance, session: OptSession, rng: Rng | null, best: Best, patience = Infinity): Best {
   const { cfg, mask } = policy;
-  const obs = new Float32Array(observationSize(cfg.observation, cfg.actionHistory));
+  const obs = new Float32Array(observationSize(cfg.observation, cfg.actionHistory)), scores = new Float32Array(policy.net.numActions);
   const root = session.addState(inst.ir);
   let cur: Node = { hash: root.hash, count: root.count, seq: [], taken: [] };
   // Masked passes are never tried, like the ones found useless here.
@@ -184,7 +189,7 @@ function rolloutPolicy(policy: PassPolicy, inst: CompilerInstance, session: OptS
   const skip = (j: number) => useless.has(j) || !mask[j];
   let sinceBest = 0;
   for (let step = 0; step < cfg.episodeLength && sinceBest < patience; step++) {
-    const lp = policyScores(policy, inst, session, cur, obs);
+    const lp = policyScores(policy, inst, session, cur, obs, scores);
     let a = -1;
     if (rng) {
       let z = 0;
@@ -228,13 +233,13 @@ export function policyAlone(policy: PassPolicy, inst: CompilerInstance, session 
  */
 function topKGreedy(policy: PassPolicy, inst: CompilerInstance, session: OptSession, start: Node, opts: { topK: number; topP?: number; widen?: number; polish?: number; maxSteps: number }, best: Best): Best {
   const { cfg, mask } = policy;
-  const obs = new Float32Array(observationSize(cfg.observation, cfg.actionHistory));
+  const obs = new Float32Array(observationSize(cfg.observation, cfg.actionHistory)), scores = new Float32Array(policy.net.numActions);
   // Wider tiers try only the passes that were ever greedy's choice on the train programs (all when the checkpoint does not say).
   const useful = new Uint8Array(ACTIONS.length).fill(cfg.bestPasses ? 0 : 1);
   for (const p of cfg.bestPasses ?? []) useful[ACTIONS.findIndex((x) => x.pass === p)] = 1;
   let cur = start;
   for (let step = 0; step < opts.maxSteps; step++) {
-    const lp = policyScores(policy, inst, session, cur, obs);
+    const lp = policyScores(policy, inst, session, cur, obs, scores);
     const ranked = Array.from(lp.keys()).filter((a) => mask[a]).sort((x, y) => lp[y]! - lp[x]!);
     // First tier: the topK most likely passes, cut once they hold `topP` of the policy's probability (at least 2).
     let first = 0, mass = 0;
@@ -410,11 +415,11 @@ async function trainCompilerPpo(instances: CompilerInstance[], budget: TrainBudg
     const file = `dagger${r}.json`;
     if (r <= (progress.daggerRounds ?? 0)) { labelled = [...labelled, ...await demoSet(file, () => [])]; continue; }
     const { net } = policyFromCheckpoint(files['weights']!);
-    const obs = new Float32Array(obsDim);
+    const obs = new Float32Array(obsDim), scores = new Float32Array(net.numActions);
     const ranker = (f: Float32Array, taken: readonly number[]) => {
       obs.set(f);
       finishObservation(cfg.observation, cfg.actionHistory ? taken : null, Math.min(1, taken.length / cfg.episodeLength), cfg.episodeLength, obs);
-      return logProbs(net, obs, mask);
+      return passLogProbs(net, obs, mask, scores);
     };
     labelled = [...labelled, ...await demoSet(file, (p, session) => policyDemos(p, session, cfg.observation, cfg.episodeLength, ranker, mask))];
     if (ctx.signal?.aborted) { saveProgress(); return; }

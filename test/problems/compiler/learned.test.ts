@@ -292,3 +292,31 @@ test('ppo: a save killed after its weights and before its progress JSON resumes 
   assert.equal(maxDiff(resumed, whole), 0);
   assert.equal(maxDiff(await weightsOf(join(root, 'k.ckpt')), await weightsOf(join(root, 'b.ckpt'))), 0);
 });
+
+test('ppo acts in inference(): log-probabilities bit for bit as under noGrad, and a guided search made again reuses the scratch (shipped checkpoint)', { skip }, async () => {
+  const { guidedSearch, passLogProbs, policyFromCheckpoint } = await import('../../../src/problems/compiler/ppo.js');
+  const { shippedCheckpointPath } = await import('../../../src/core/train.js');
+  const { inferenceScratchBytes, noGrad, releaseBufferPool } = await import('../../../src/learn/tensor.js');
+  const { logSoftmax } = await import('../../../src/learn/ops/softmax.js');
+  releaseBufferPool(); // the scratch starts empty whatever ran before
+  const { net, cfg } = policyFromCheckpoint(shippedCheckpointPath('compiler', 'ppo'));
+  const policy = { net, cfg, mask: ACTION_MASK };
+  const seen: Float32Array[] = [];
+  const forward = net.forward.bind(net);
+  net.forward = ((obs: Float32Array[]) => { seen.push(...obs.map((o) => o.slice())); return forward(obs); }) as typeof net.forward;
+  const search = () => guidedSearch(policy, own('sieve'), new Rng(2), { samples: 2, topK: 4, maxSteps: 6 }, new OptSession());
+  const first = search();
+  const held = inferenceScratchBytes();
+  assert.ok(held > 0, 'the policy ranked the passes in inference()');
+  assert.deepEqual(search(), first);
+  assert.equal(inferenceScratchBytes(), held, 'the scratch grew on a search already made');
+  // At every observation the searches showed the policy, the log-probabilities are the noGrad forward pass's (fresh storage every op).
+  assert.ok(seen.length > 20, `${seen.length} observations`);
+  net.forward = forward;
+  const out = new Float32Array(net.numActions);
+  const bytes = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+  seen.forEach((o, i) => {
+    const ref = noGrad(() => logSoftmax(forward([o]).logits, ACTION_MASK).data as Float32Array);
+    assert.ok(bytes(passLogProbs(net, o, ACTION_MASK, out)).equals(bytes(ref)), `observation ${i}`);
+  });
+});
