@@ -228,6 +228,8 @@ export interface Embedded {
   nodeOff: Int32Array;
   jobOff: Int32Array;
   nodeStep: Int32Array;
+  /** Each step's job extras as the net reads them (jobExtrasFor), computed once for both heads. */
+  jobExtras: readonly (readonly [Float32Array, number])[];
 }
 
 export class DecimaNet extends Module {
@@ -285,9 +287,10 @@ export class DecimaNet extends Module {
     const x = new Float32Array(N * NI);
     const nodeJob = new Int32Array(N), nodeStep = new Int32Array(N), jobStep = new Int32Array(J);
     const live: number[] = [];
+    const jobExtras = steps.map((st) => this.jobExtrasFor(st));
     for (let b = 0; b < B; b++) {
       const st = steps[b]!, s = st.s, n0 = nodeOff[b]!;
-      const [jx, JX] = this.jobExtrasFor(st);
+      const [jx, JX] = jobExtras[b]!;
       for (let v = 0; v < s.numNodes; v++) {
         const r = (n0 + v) * NI;
         for (let f = 0; f < NODE_FEATURES; f++) x[r + f] = st.nodeFeatures[v * NODE_FEATURES + f]!;
@@ -308,12 +311,12 @@ export class DecimaNet extends Module {
     const y = segmentSum(this.jobSummary.forward(gather(xe, liveIdx)), Int32Array.from(live, (i) => nodeJob[i]!), J);
     const z = segmentSum(this.globalSummary.forward(y), jobStep, B);
     const q = this.stageScore.forward(concat([xe, gather(y, nodeJob), gather(z, nodeStep)], 1));
-    return { q, y, z, nodeOff, jobOff, nodeStep };
+    return { q, y, z, nodeOff, jobOff, nodeStep, jobExtras };
   }
 
   /**
-   * Limit logits [P, E] for P (step, job) pairs: jobs[i] is a job index in the batch
-   * (jobOff[step] + job row), steps[i] its step.
+   * Limit logits [P, E] for P (step, job) pairs: pairJob[i] is a job index in the batch
+   * (jobOff[step] + job row), pairStep[i] its step; `stepsIn` are the steps `em` embedded.
    */
   limitLogits(em: Embedded, stepsIn: readonly Step[], pairStep: Int32Array, pairJob: Int32Array): Tensor {
     const P = pairStep.length, E = this.opts.numExecutors;
@@ -323,7 +326,7 @@ export class DecimaNet extends Module {
       const st = stepsIn[pairStep[i]!]!, k = pairJob[i]! - em.jobOff[pairStep[i]!]!;
       for (let f = 0; f < JOB_FEATURES; f++) jf[i * JI + f] = st.jobFeatures[k * JOB_FEATURES + f]!;
       if (X > 0) {
-        const [jx, JX] = this.jobExtrasFor(st);
+        const [jx, JX] = em.jobExtras[pairStep[i]!]!;
         for (let f = 0; f < X; f++) jf[i * JI + JOB_FEATURES + f] = jx[k * JX + f]!;
         if (counts) {
           // In executors: the executors the job holds besides the offered ones, its weighted and its fair share.
