@@ -90,7 +90,7 @@ async function main(): Promise<void> {
       rerender();
     });
   }
-  await render();
+  rerender();
 }
 
 /**
@@ -99,8 +99,19 @@ async function main(): Promise<void> {
  * cleared rather than left under the newly chosen filters; choosing again retries.
  */
 function rerender(): void {
-  render().catch(failed);
+  const ticket = renders + 1; // the number render() is about to take
+  render().catch((e: unknown) => {
+    if (ticket === renders) failed(e);
+  });
 }
+
+/**
+ * Renders started so far. A render waits for the server (a big run's summary takes seconds), and
+ * the filters may change meanwhile: one that is no longer the latest draws nothing, or a slow
+ * answer for the problem left drew its results under the problem chosen since (and, for a
+ * finished run, stayed there).
+ */
+let renders = 0;
 
 function failed(e: unknown): void {
   clearTimeout(liveTimer);
@@ -110,6 +121,8 @@ function failed(e: unknown): void {
 }
 
 async function render(): Promise<void> {
+  const ticket = ++renders;
+  const superseded = () => ticket !== renders;
   // A link naming no known problem (a typo, a renamed problem) shows the first problem with results
   // and says so; left as it was, the select showed the first problem while nothing was drawn.
   // Likewise a run that is not one of the problem's (another store's, a typo): the latest is shown, and said.
@@ -135,18 +148,22 @@ async function render(): Promise<void> {
   if (mine.length === 0) {
     loaded = undefined;
     clearResults();
-    status(await noRunsMessage(problem.name));
+    const message = await noRunsMessage(problem.name);
+    if (superseded()) return;
+    status(message);
   } else {
     const key = `${problem.name}\0${view.run}`;
     if (loaded?.key !== key) {
       status('loading…');
       const r = await api.summary(problem.name, view.run || undefined);
+      if (superseded()) return;
       loaded = { key, ...r };
     }
     status(notes.join('; '), notes.length > 0);
     drawResults(problem, loaded.run, loaded.summary, loaded.pictures);
   }
   await curvesReady;
+  if (superseded()) return;
   drawCurves(problem, curves?.list ?? []);
   writeHash();
   scheduleLive();
@@ -179,6 +196,7 @@ function scheduleLive(): void {
  */
 async function refreshLive(): Promise<void> {
   const shown = loaded;
+  const before = renders;
   try {
     runs = await api.runs();
     if (shown) {
@@ -189,6 +207,7 @@ async function refreshLive(): Promise<void> {
     }
     await render();
   } catch (e) {
+    if (renders > before + 1) return; // the filters changed meanwhile: that render is in charge now
     // The summary read failed after the run on screen was marked stale: without it back,
     // scheduleLive saw nothing loaded and the page never read the run again.
     loaded ??= shown;
