@@ -96,3 +96,21 @@ test('in headless Chromium: an answer for a problem left while it was on its way
     assert.deepEqual(errors, []);
   });
 });
+
+test('in headless Chromium: a problem that the unfinished run has yet to reach says so, and does not ask for another bench', { skip: skipBrowser, timeout: 120_000 }, async () => {
+  await inChromium(1280, async (page, errors) => {
+    // `npx selfopt bench` of every problem, still running: scheduling done, chip still to come.
+    const realRuns = (await (await fetch(new URL('api/runs', base))).json()) as any[];
+    const running = realRuns.map((r) => (r.runId === schedulingRun ? { ...r, command: 'bench', finishedAt: null, options: { ...r.options, problems: ['scheduling', 'chip'] } } : r));
+    await page.route('**/api/runs', (r) => r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(running) }));
+    await page.goto(`${base}#problem=chip`);
+    await page.locator('#status', { hasText: /chip/ }).waitFor();
+    const text = (await page.textContent('#status')) ?? '';
+    assert.match(text, new RegExp(`^run ${schedulingRun} \\(unfinished, started [^)]+\\) is to run chip and has recorded none of its cells yet \\(\\d+ cells of scheduling so far\\)`), text);
+    assert.match(text, /`npx selfopt bench --resume` runs the rest$/, text);
+    assert.doesNotMatch(text, /--quick|no recorded runs/, 'no second bench is asked for while one runs');
+    assert.equal(await page.textContent('#f-problem option[value="chip"]'), 'chip (no results yet)');
+    assert.equal(await page.textContent('#f-problem option[value="compiler"]'), 'compiler (no results)', 'a problem no run is to reach keeps its word');
+    assert.deepEqual(errors, []);
+  });
+});

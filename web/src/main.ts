@@ -132,7 +132,7 @@ async function render(): Promise<void> {
     view = viewOf({});
   }
   const problem = problems.find((p) => p.name === view.problem);
-  options($('f-problem'), problems.map((p) => ({ value: p.name, label: `${p.name}${runs.some((r) => r.problems.includes(p.name)) ? '' : ' (no results)'}` })), view.problem);
+  options($('f-problem'), problems.map((p) => ({ value: p.name, label: `${p.name}${runs.some((r) => r.problems.includes(p.name)) ? '' : pendingRun(p.name) ? ' (no results yet)' : ' (no results)'}` })), view.problem);
   if (!problem) return status('no problems', true);
   const mine = runs.filter((r) => r.problems.includes(problem.name)).reverse();
   if (view.run && !mine.some((r) => r.runId === view.run)) {
@@ -148,7 +148,8 @@ async function render(): Promise<void> {
   if (mine.length === 0) {
     loaded = undefined;
     clearResults();
-    const message = await noRunsMessage(problem.name);
+    const coming = pendingRun(problem.name);
+    const message = coming ? pendingMessage(coming, problem.name) : await noRunsMessage(problem.name);
     if (superseded()) return;
     status(message);
   } else {
@@ -167,6 +168,24 @@ async function render(): Promise<void> {
   drawCurves(problem, curves?.list ?? []);
   writeHash();
   scheduleLive();
+}
+
+/**
+ * The latest unfinished run that is to run `problem` (its options name it) but has recorded no
+ * cell of it yet: a `selfopt bench` of every problem reaches the last ones hours after it started.
+ */
+function pendingRun(problem: string): RunMeta | undefined {
+  return runs.filter((r) => !r.finishedAt && Array.isArray(r.options.problems) && r.options.problems.includes(problem)).at(-1);
+}
+
+/**
+ * What the page says of a problem that an unfinished run has yet to reach. It said "no recorded
+ * runs of P: run `npx selfopt bench P --quick --store ...`" while that bench was running, which
+ * invites a second bench (refused: one bench writes a store at a time) for a quick, smaller grid.
+ */
+function pendingMessage(run: RunMeta, problem: string): string {
+  const recorded = run.problems.length ? ` (${run.cells} cells of ${run.problems.join(', ')} so far)` : '';
+  return `run ${run.runId} (unfinished, started ${run.startedAt}) is to run ${problem} and has recorded none of its cells yet${recorded}: they show here as they are recorded, read again every ${LIVE_MS / 1000} s. If that bench was stopped, \`npx selfopt ${run.command} --resume\` runs the rest`;
 }
 
 /**
