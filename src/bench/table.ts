@@ -110,7 +110,8 @@ function verdict(ci: [number, number] | null, better: Better): Tone | undefined 
   return below === (better === 'lower') ? 'good' : 'bad';
 }
 
-function geomeanLines(s: Summary): string[] {
+/** The geometric means across instances, one line per reference, as `selfopt report` prints them and the dashboard shows them. */
+export function geomeanLines(s: Summary): string[] {
   const out: string[] = [];
   for (const vs of ['baseline', 'best-heuristic'] as const) {
     const gs = s.geomeans.filter((g) => g.vs === vs);

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { DataPath } from '../../src/core/data.js';
 import { runBench } from '../../src/bench/runner.js';
 import { ResultsStore } from '../../src/bench/store.js';
+import { formatRatio } from '../../src/bench/table.js';
 import { defaultWebDir } from '../../src/server/dashboard.js';
 import { serve, type RunningServer } from '../../src/server/server.js';
 
@@ -111,6 +112,20 @@ test('in headless Chromium: a problem that the unfinished run has yet to reach s
     assert.doesNotMatch(text, /--quick|no recorded runs/, 'no second bench is asked for while one runs');
     assert.equal(await page.textContent('#f-problem option[value="chip"]'), 'chip (no results yet)');
     assert.equal(await page.textContent('#f-problem option[value="compiler"]'), 'compiler (no results)', 'a problem no run is to reach keeps its word');
+    assert.deepEqual(errors, []);
+  });
+});
+
+test('in headless Chromium: the run\'s geometric means across instances are shown, as `selfopt report` prints them', { skip: skipBrowser, timeout: 120_000 }, async () => {
+  const { summary } = (await (await fetch(new URL('api/summary?problem=partition', base))).json()) as any;
+  const vsRandom = summary.geomeans.filter((g: any) => g.vs === 'baseline');
+  assert.deepEqual(vsRandom.map((g: any) => g.solver), ['graph-growing', 'multilevel']);
+  await inChromium(1280, async (page, errors) => {
+    await page.goto(`${base}#problem=partition`);
+    await page.waitForSelector('#results tbody tr[data-solver]');
+    const lines = await page.$$eval('#geomeans li', (lis) => lis.map((li) => li.textContent));
+    const want = `geomean vs random over 2 instances: ${vsRandom.map((g: any) => `${g.solver} ${formatRatio(g.ratio)}`).join(', ')} (edge_cut)`;
+    assert.deepEqual(lines, [want]);
     assert.deepEqual(errors, []);
   });
 });

@@ -10,7 +10,7 @@
  */
 import { rowCommand, shellQuote } from '../../src/bench/command.js';
 import { barChart, esc, KIND_COLORS, lineChart, pictureFigures, ratioChart, type RatioGroup } from '../../src/bench/svg.js';
-import { formatInterval, formatMeanCi, formatQuantity, formatRatio, solverBars } from '../../src/bench/table.js';
+import { formatInterval, formatMeanCi, formatQuantity, formatRatio, geomeanLines, solverBars } from '../../src/bench/table.js';
 import type { Comparison, Summary, SummaryRow } from '../../src/bench/summary.js';
 import { api, type Curve, type Picture, type ProblemInfo, type RunMeta } from './api.js';
 
@@ -251,6 +251,12 @@ function drawResults(problem: ProblemInfo, run: RunMeta, summary: Summary, pictu
   // A queued run's cells come from its workers' machines: timings compare only within one kind.
   if (summary.meta.machines.length > 1) {
     $('run').insertAdjacentHTML('beforeend', `<p class="sub" id="machines">cells ran on ${summary.meta.machines.length} machines: ${summary.meta.machines.map(esc).join('; ')}</p>`);
+  }
+  // The run's headline, as \`selfopt report\` and the HTML report put it above the tables: each
+  // solver's geometric mean ratio across instances (the page showed only the per-instance ratios).
+  const geomeans = geomeanLines(summary);
+  if (geomeans.length > 0) {
+    $('run').insertAdjacentHTML('beforeend', `<ul class="geomeans" id="geomeans">${geomeans.map((g) => `<li>${esc(g)} (${esc(summary.meta.primaryMetric)})</li>`).join('')}</ul>`);
   }
   // Why a ratio is missing (no baseline rows, no shared seed, a value that is not positive): the
   // HTML report and the tables say it under the results; the page showed only a '–'.
