@@ -129,3 +129,18 @@ test('in headless Chromium: the run\'s geometric means across instances are show
     assert.deepEqual(errors, []);
   });
 });
+
+test('in headless Chromium: at a narrow window (800 px) the table fits, and the page does not scroll sideways', { skip: skipBrowser, timeout: 120_000 }, async () => {
+  await inChromium(800, async (page, errors) => {
+    await page.goto(`${base}#problem=partition`);
+    await page.waitForSelector('#results tbody tr[data-solver]');
+    const width = await page.evaluate(() => (document as any).documentElement.scrollWidth as number);
+    assert.ok(width <= 800, `the page is ${width} px wide in an 800 px window`);
+    const right = await page.$$eval('#results th, #results td', (cells) => Math.max(...cells.map((c) => c.getBoundingClientRect().right)));
+    assert.ok(right <= 800, `the table reaches ${right} px`);
+    // Solver names are not broken at their hyphens, one word a line.
+    const heights = await page.$$eval('#results tbody tr[data-solver] td:nth-child(2)', (tds) => tds.map((td) => td.getBoundingClientRect().height));
+    assert.ok(heights.length > 0 && Math.max(...heights) < 2 * Math.min(...heights), `solver cell heights ${heights}`);
+    assert.deepEqual(errors, []);
+  });
+});

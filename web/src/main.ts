@@ -278,7 +278,7 @@ function drawResults(problem: ProblemInfo, run: RunMeta, summary: Summary, pictu
 
   // The table: one group per instance, one row per solver, each row linked to the command that
   // re-runs it (the run's command narrowed to that instance and solver).
-  $('results').querySelector('thead')!.innerHTML = `<tr><th>instance</th><th>solver</th><th>kind</th><th class="num">n</th><th class="num">${esc(metric.name)} (${esc(metric.unit)}, ${metric.better} is better): mean ± 95% CI</th><th class="num">vs ${esc(summary.meta.baseline)} (${esc(summary.meta.primaryMetric)})</th><th class="num">learned / best heuristic</th><th>command</th></tr>`;
+  $('results').querySelector('thead')!.innerHTML = `<tr><th class="inst">instance</th><th>solver</th><th>kind</th><th class="num">n</th><th class="num">${esc(metric.name)} (${esc(metric.unit)}, ${metric.better} is better): mean ± 95% CI</th><th class="num">vs ${esc(summary.meta.baseline)} (${esc(summary.meta.primaryMetric)})</th><th class="num">learned / best heuristic</th><th>command</th></tr>`;
   const body: string[] = [];
   for (const inst of instances) {
     const mineRows = rows.filter((r) => r.instance === inst.id);
@@ -289,8 +289,8 @@ function drawResults(problem: ProblemInfo, run: RunMeta, summary: Summary, pictu
       const k = `${r.instance}\0${r.solver}`;
       const rerun = rowCommand(run.command, problem.name, r.instance, r.solver, Object.keys(problem.options));
       body.push(`<tr data-instance="${esc(r.instance)}" data-solver="${esc(r.solver)}"${r.solver === best ? ' class="best"' : ''}>
-        <td class="muted">${esc(r.instance)}</td>
-        <td><i class="dot" style="background:${KIND_COLORS[r.kind]}"></i>${esc(r.solver)}</td>
+        <td class="muted inst">${esc(r.instance)}</td>
+        <td class="solver"><i class="dot" style="background:${KIND_COLORS[r.kind]}"></i>${esc(r.solver)}</td>
         <td>${r.kind}</td><td class="num">${r.n}</td>
         <td class="num" data-mean="${r.mean}">${esc(formatMeanCi(r.mean, r.ci95, r.unit))} <span class="ci">${r.ci95 ? `[${esc(formatQuantity(r.ci95[0], r.unit))}, ${esc(formatQuantity(r.ci95[1], r.unit))}]` : '–'}</span></td>
         <td class="num">${ratioCell(vsBase.get(k))}</td>
