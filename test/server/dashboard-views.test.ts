@@ -144,3 +144,15 @@ test('in headless Chromium: at a narrow window (800 px) the table fits, and the 
     assert.deepEqual(errors, []);
   });
 });
+
+test('in headless Chromium: at 1400 px the bar charts stand side by side, not one a row with half the page empty', { skip: skipBrowser, timeout: 120_000 }, async () => {
+  await inChromium(1400, async (page, errors) => {
+    await page.goto(`${base}#problem=partition`);
+    await page.waitForSelector('#charts figure svg');
+    const boxes = await page.$$eval('#charts figure', (fs) => fs.map((f) => f.getBoundingClientRect()).map((b) => ({ top: b.top, left: b.left, right: b.right })));
+    assert.equal(boxes.length, 2);
+    assert.equal(boxes[1]!.top, boxes[0]!.top, `the second chart is beside the first: ${JSON.stringify(boxes)}`);
+    assert.ok(boxes[1]!.left >= boxes[0]!.right, JSON.stringify(boxes));
+    assert.deepEqual(errors, []);
+  });
+});
