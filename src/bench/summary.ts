@@ -20,7 +20,7 @@
  *
  * Bootstrap draws are seeded from the cell's names, so the same rows give the same report.
  */
-import { bootstrapMean, BOOTSTRAP_RESAMPLES, geomean, median, pairedRatio } from '../core/stats.js';
+import { bootstrapMean, BOOTSTRAP_RESAMPLES, geomean, median, pairedRatio, type Estimate } from '../core/stats.js';
 import { hashString } from '../core/rng.js';
 import type { Better, Problem, SolverKind } from '../core/problem.js';
 import type { ResultRow } from './store.js';
@@ -45,6 +45,25 @@ export interface ProblemFacts {
 export interface SummaryOptions {
   /** Bootstrap resamples (default BOOTSTRAP_RESAMPLES). */
   resamples?: number;
+  /**
+   * Bootstrap estimates kept from earlier summaries, by what they are of (statistic, seed,
+   * resamples, values): the same values give the same estimate, so a summary of a run that gained
+   * one cell bootstraps only that cell's groups. The dashboard re-summarises a run being written
+   * every few seconds; each time it paid the whole bootstrap again (seconds on a big run).
+   */
+  estimates?: EstimateMemo;
+}
+
+/** Estimates by what they are of; see SummaryOptions.estimates. */
+export type EstimateMemo = Map<string, Estimate>;
+
+/** `estimate()`, or the estimate `memo` holds for the same statistic, seed, resamples and values. */
+function remembered(memo: EstimateMemo | undefined, what: string, seed: number, resamples: number, values: readonly number[], estimate: () => Estimate): Estimate {
+  if (!memo) return estimate();
+  const k = `${what}|${seed}|${resamples}|${values.join(',')}`;
+  let e = memo.get(k);
+  if (e === undefined) memo.set(k, (e = estimate()));
+  return e;
 }
 
 export type Split = 'train' | 'test';
@@ -170,7 +189,9 @@ export function summarize(problem: string, allRows: readonly ResultRow[], facts:
         const k = key(instance, solver, metric);
         const vals = cells.get(k);
         if (!vals) continue;
-        const e = bootstrapMean(sortedValues(vals), hashString(k), resamples);
+        const xs = sortedValues(vals);
+        const seed = hashString(k);
+        const e = remembered(opts.estimates, 'mean', seed, resamples, xs, () => bootstrapMean(xs, seed, resamples));
         const info = metricInfo.get(metric)!;
         means.set(k, e.mean);
         out.push({ instance, split: split.get(instance)!, solver, kind: solverKind.get(solver)!, metric, unit: info.unit, better: info.better, n: e.n, mean: e.mean, ci95: interval(e) });
@@ -209,7 +230,8 @@ export function summarize(problem: string, allRows: readonly ResultRow[], facts:
           warnings.push(`${instance}: ${pm} of ${solver} or ${reference} is not positive on some seed: no ratio`);
           return;
         }
-        const e = pairedRatio(xs, ys, hashString(`${instance}|${solver}|${reference}|${pm}`), resamples);
+        const seed = hashString(`${instance}|${solver}|${reference}|${pm}`);
+        const e = remembered(opts.estimates, `ratio|${ys.join(',')}`, seed, resamples, xs, () => pairedRatio(xs, ys, seed, resamples));
         comparisons.push({
           instance, split: split.get(instance)!, metric: pm, better: pmInfo.better, solver, kind: solverKind.get(solver)!,
           baseline: reference, vs, n: e.n, ratio: e.mean, ci95: interval(e),
@@ -304,14 +326,14 @@ function cmp(a: string, b: string): number {
  * meta metrics (Problem.metaMetrics: the median over all cells). What the CLI report and the
  * dashboard API both show.
  */
-export function summarizeProblem(problem: Problem, rows: readonly ResultRow[]): Summary {
+export function summarizeProblem(problem: Problem, rows: readonly ResultRow[], opts: SummaryOptions = {}): Summary {
   const summary = summarize(problem.name, rows, {
     primaryMetric: problem.primaryMetric,
     baseline: problem.baseline,
     metrics: problem.metrics.map((m) => m.name),
     solvers: problem.solvers.map((s) => s.info.name),
     deterministic: problem.solvers.filter((s) => s.info.deterministic === true).map((s) => s.info.name),
-  });
+  }, opts);
   for (const [key, metric] of Object.entries(problem.metaMetrics ?? {})) {
     const values = rows.filter((r) => r.metric === metric).map((r) => r.value);
     if (values.length > 0) summary.meta[key] = median(values);

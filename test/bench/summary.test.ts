@@ -181,4 +181,20 @@ describe('summarize', () => {
     assert.equal(a.comparisons.length, 4 * (7 + 3));
     assert.ok(a.comparisons.every((c) => c.metric === 'lookup_ns' && c.ci95 !== null && c.ci95[0] <= c.ratio && c.ratio <= c.ci95[1]));
   });
+
+  test('with a memo of estimates, a run that gained one cell bootstraps only that cell\'s groups, and summarises to the same numbers', () => {
+    const rows = fakeGrid(5);
+    const learned = rows.find((r) => r.solverKind === 'learned')!;
+    const isNewCell = (r: ResultRow) => r.instance === learned.instance && r.solver === learned.solver && r.seed === 5;
+    const memo = new Map<string, any>(); // SummaryOptions.estimates
+    const withMemo = { ...opts, estimates: memo };
+    const before = summarize('index', rows.filter((r) => !isNewCell(r)), FACTS, withMemo);
+    assert.equal(memo.size, before.rows.length + before.comparisons.length, 'every estimate of the first summary is kept');
+    const kept = memo.size;
+    const after = summarize('index', rows, FACTS, withMemo);
+    // The new cell changes its solver's mean of each metric on its instance, and its two ratios there (vs the baseline, vs the best heuristic).
+    const metrics = new Set(rows.map((r) => r.metric)).size;
+    assert.equal(memo.size - kept, metrics + 2);
+    assert.deepEqual(after, summarize('index', rows, FACTS, opts), 'the same summary as without the memo');
+  });
 });
