@@ -130,10 +130,37 @@ test('in headless Chromium: the run\'s geometric means across instances are show
   });
 });
 
+/**
+ * Partition's summary with the index test split's longest names (an instance of 29 characters, a
+ * solver of 24): the widths a real run's table has to hold.
+ */
+async function withLongNames(page: import('playwright-core').Page): Promise<void> {
+  await page.route('**/api/summary?problem=partition*', async (r) => {
+    const res = await r.fetch();
+    const body = (await res.text()).replaceAll('rgg_2k_k2', 'ipv4_range_starts_386K_uint32').replaceAll('graph-growing', 'branchless-binary-search');
+    await r.fulfill({ response: res, body });
+  });
+}
+
+/** How far the results table runs past its box (0 when it fits). */
+const tableOverflow = (page: import('playwright-core').Page) => page.$eval('.table-wrap', (w) => w.scrollWidth - w.clientWidth);
+
+test('in headless Chromium: at a laptop\'s width (1400 px) the table of a real run\'s names fits its box, with no scroll bar of its own', { skip: skipBrowser, timeout: 120_000 }, async () => {
+  await inChromium(1400, async (page, errors) => {
+    await withLongNames(page);
+    await page.goto(`${base}#problem=partition`);
+    await page.waitForSelector('#results tbody tr[data-solver="branchless-binary-search"]');
+    assert.equal(await tableOverflow(page), 0);
+    assert.deepEqual(errors, []);
+  });
+});
+
 test('in headless Chromium: at a narrow window (800 px) the table fits, and the page does not scroll sideways', { skip: skipBrowser, timeout: 120_000 }, async () => {
   await inChromium(800, async (page, errors) => {
+    await withLongNames(page);
     await page.goto(`${base}#problem=partition`);
-    await page.waitForSelector('#results tbody tr[data-solver]');
+    await page.waitForSelector('#results tbody tr[data-solver="branchless-binary-search"]');
+    assert.equal(await tableOverflow(page), 0);
     const width = await page.evaluate(() => (document as any).documentElement.scrollWidth as number);
     assert.ok(width <= 800, `the page is ${width} px wide in an 800 px window`);
     const right = await page.$$eval('#results th, #results td', (cells) => Math.max(...cells.map((c) => c.getBoundingClientRect().right)));
