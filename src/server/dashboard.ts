@@ -11,7 +11,8 @@
  *                                  prints (means with 95% CIs, learned-vs-best-heuristic ratios)
  *                                  of run ID, or of the latest run that recorded P, and the
  *                                  run's drawings of P's solutions (seed 1, as the HTML report)
- *   GET /api/curves[?problem=P]    learning curves: every `<train dir>/<name>/curve.jsonl`
+ *   GET /api/curves[?problem=P]    learning curves: every `<train dir>/<name>/curve.jsonl`,
+ *                                  then the shipped checkpoints' (`checkpoints/<problem>/`)
  *   GET /api/store                 {path, exists, isDefault}: the store this server reads (its
  *                                  absolute path), whether the file exists yet, and whether it is
  *                                  the default (.selfopt/results.duckdb in the server's directory),
@@ -31,7 +32,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { basename, extname, join, normalize, resolve, sep } from 'node:path';
 import { SelfoptError, errorMessage } from '../core/errors.js';
 import { PROJECT_ROOT } from '../core/version.js';
 import { getProblem, problems } from '../problems/all.js';
@@ -48,6 +49,8 @@ export interface DashboardOptions {
   store: string;
   /** Directory holding one folder per training run, each with a curve.jsonl. */
   trainDir: string;
+  /** The shipped checkpoints (`<problem>/<solver>.json` beside a curve); default <project>/checkpoints. */
+  checkpointsDir?: string;
   /** The built web app; default <project>/dist/web. */
   webDir?: string;
 }
@@ -80,8 +83,10 @@ export interface CurvePoint {
 }
 
 export interface Curve {
-  /** The training run's folder name, e.g. `scheduling-decima-seed1`. */
+  /** The training run's folder name, e.g. `scheduling-decima-seed1`; a shipped checkpoint's run is named alike. */
   name: string;
+  /** The run that made a shipped checkpoint: `checkpoints/<problem>/<file>` (its .json names the curve). */
+  shipped?: string;
   problem: string | null;
   points: CurvePoint[];
   /** Points in the file (before thinning). */
@@ -172,7 +177,7 @@ export class Dashboard {
         // An unknown problem is named, as /api/summary names it; it was an empty list, like a problem with no training logs.
         const name = q('problem');
         if (name !== undefined) getProblem(name, '?problem');
-        return readCurves(this.opts.trainDir, name);
+        return [...readCurves(this.opts.trainDir, name), ...shippedCurves(this.opts.checkpointsDir ?? join(PROJECT_ROOT, 'checkpoints'), name)];
       }
       case '/api/store': {
         // The page said "no recorded runs" without saying where it had looked.
@@ -236,22 +241,57 @@ export function readCurves(trainDir: string, problem?: string): Curve[] {
     if (!existsSync(file)) continue;
     const owner = names.find((p) => name.startsWith(`${p}-`)) ?? null;
     if (problem !== undefined && owner !== problem) continue;
-    const points: CurvePoint[] = [];
-    // A trainer killed mid-write leaves a partial last line: skip lines that do not parse.
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
-      if (!line.trim()) continue;
-      try {
-        const p = JSON.parse(line) as unknown;
-        if (p && typeof p === 'object' && !Array.isArray(p)) {
-          const numeric = Object.fromEntries(Object.entries(p).filter(([, v]) => typeof v === 'number' && Number.isFinite(v))) as CurvePoint;
-          points.push(numeric);
-        }
-      } catch {
-        // not a point
-      }
-    }
-    const step = Math.max(1, Math.ceil(points.length / MAX_CURVE_POINTS));
-    out.push({ name, problem: owner, points: step === 1 ? points : points.filter((_, i) => i % step === 0 || i === points.length - 1), total: points.length });
+    out.push({ name, problem: owner, ...curvePoints(file) });
   }
   return out;
+}
+
+/**
+ * The curves of the shipped checkpoints: each `<problem>/<x>.json` beside a checkpoint records
+ * its training run (problem, solver, seed) and names its curve, shipped beside it. A clean clone
+ * has no `.selfopt/train`, so the page said "no training logs" for models it was benchmarking. A
+ * curve the record names by a path that is not beside it (a machine's state directory) is left out.
+ */
+export function shippedCurves(dir: string, problem?: string): Curve[] {
+  if (!existsSync(dir)) return [];
+  const out: Curve[] = [];
+  for (const p of readdirSync(dir).sort()) {
+    if (problem !== undefined && p !== problem) continue;
+    const folder = join(dir, p);
+    if (!statSync(folder).isDirectory()) continue;
+    for (const f of readdirSync(folder).filter((x) => x.endsWith('.json')).sort()) {
+      let made: { problem?: unknown; solver?: unknown; seed?: unknown; curve?: unknown };
+      try {
+        made = JSON.parse(readFileSync(join(folder, f), 'utf8')) as typeof made;
+      } catch {
+        continue; // not a checkpoint's record
+      }
+      if (typeof made.curve !== 'string' || typeof made.solver !== 'string' || made.problem !== p) continue;
+      const file = join(folder, basename(made.curve));
+      if (!existsSync(file)) continue;
+      const name = `${p}-${made.solver}-seed${typeof made.seed === 'number' ? made.seed : 0}`;
+      out.push({ name, problem: p, shipped: `checkpoints/${p}/${f}`, ...curvePoints(file) });
+    }
+  }
+  return out;
+}
+
+/** A curve.jsonl's points, thinned to MAX_CURVE_POINTS. */
+function curvePoints(file: string): { points: CurvePoint[]; total: number } {
+  const points: CurvePoint[] = [];
+  // A trainer killed mid-write leaves a partial last line: skip lines that do not parse.
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const p = JSON.parse(line) as unknown;
+      if (p && typeof p === 'object' && !Array.isArray(p)) {
+        const numeric = Object.fromEntries(Object.entries(p).filter(([, v]) => typeof v === 'number' && Number.isFinite(v))) as CurvePoint;
+        points.push(numeric);
+      }
+    } catch {
+      // not a point
+    }
+  }
+  const step = Math.max(1, Math.ceil(points.length / MAX_CURVE_POINTS));
+  return { points: step === 1 ? points : points.filter((_, i) => i % step === 0 || i === points.length - 1), total: points.length };
 }

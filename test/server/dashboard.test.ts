@@ -17,7 +17,8 @@ import { runBench } from '../../src/bench/runner.js';
 import { ResultsStore } from '../../src/bench/store.js';
 import { KIND_COLORS } from '../../src/bench/svg.js';
 import { shellQuote } from '../../src/bench/command.js';
-import { defaultWebDir } from '../../src/server/dashboard.js';
+import { defaultWebDir, shippedCurves } from '../../src/server/dashboard.js';
+import { PROJECT_ROOT } from '../../src/core/version.js';
 import { serve, type RunningServer } from '../../src/server/server.js';
 import { countColor, decodePng } from './png.js';
 
@@ -107,6 +108,32 @@ test('the API serves runs, problems, summaries with CIs and learning curves from
   assert.equal((await getJson('api/summary?problem=nope')).status, 404);
   assert.equal((await getJson('api/summary?problem=partition&run=nope')).status, 404);
   assert.equal((await getJson('api/other')).status, 404);
+});
+
+test('the curves of the shipped checkpoints are served beside the training runs\' (a clean clone has no .selfopt/train and said "no training logs")', async () => {
+  const ckpts = join(dir, 'checkpoints');
+  mkdirSync(join(ckpts, 'scheduling'), { recursive: true });
+  mkdirSync(join(ckpts, 'partition'), { recursive: true });
+  // The record names its curve by the path it was shipped at; the file is read beside the record.
+  writeFileSync(join(ckpts, 'scheduling', 'decima.json'), JSON.stringify({ problem: 'scheduling', solver: 'decima', seed: 22, curve: 'checkpoints/scheduling/decima-curve.jsonl' }));
+  writeFileSync(join(ckpts, 'scheduling', 'decima-curve.jsonl'), [1, 2, 3].map((i) => JSON.stringify({ t: i, iteration: i, loss: 1 / i })).join('\n') + '\n');
+  // A curve left in a machine's state directory did not ship: left out. So is a record that is not JSON.
+  writeFileSync(join(ckpts, 'partition', 'gap.json'), JSON.stringify({ problem: 'partition', solver: 'gap', seed: 1, curve: '/nowhere/.selfopt/train/partition-gap-seed1/curve.jsonl' }));
+  writeFileSync(join(ckpts, 'partition', 'broken.json'), '{');
+  const other = await serve({ port: 0, log: () => {}, dashboard: { store: join(dir, 'no-such-store.duckdb'), trainDir: join(dir, 'train'), checkpointsDir: ckpts } });
+  try {
+    const get = async (path: string) => (await fetch(new URL(path, other.url.replace(/\/v1$/, '/')))).json() as Promise<{ name: string; shipped?: string; points: unknown[] }[]>;
+    const scheduling = await get('api/curves?problem=scheduling');
+    assert.deepEqual(scheduling.map((c) => [c.name, c.shipped, c.points.length]), [['scheduling-decima-seed22', 'checkpoints/scheduling/decima.json', 3]]);
+    // The training run of the store's own train dir first, then none shipped for partition.
+    assert.deepEqual((await get('api/curves?problem=partition')).map((c) => c.name), ['partition-multilevel-seed1']);
+  } finally {
+    await other.close();
+  }
+  // The repository's own: the two Decima checkpoints and the chip placer ship their curves.
+  const real = shippedCurves(join(PROJECT_ROOT, 'checkpoints'));
+  assert.deepEqual(real.map((c) => c.shipped).sort(), ['checkpoints/chip/rl.json', 'checkpoints/scheduling/decima-stream.json', 'checkpoints/scheduling/decima.json']);
+  for (const c of real) assert.ok(c.total > 10, `${c.shipped}: ${c.total} points`);
 });
 
 test('the API names a problem a run did not record, and an unknown problem of the curves, with 404 (not 200 and an empty answer)', async () => {

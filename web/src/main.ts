@@ -372,9 +372,11 @@ function drawCurves(problem: ProblemInfo, list: Curve[]): void {
       points: c.points.flatMap((p, j) => (k in p ? [{ x: xKey ? p[xKey]! : j, y: p[k]! }] : [])),
     }));
     const note = c.total > c.points.length ? ` (${c.points.length} of ${c.total} points)` : '';
-    return `<figure class="chart" data-curve="${esc(c.name)}"><h3>${esc(c.name)}${esc(note)}</h3>${lineChart({ series, xLabel: xKey || 'point', yLabel: keys.join(', '), ariaLabel: `learning curve ${c.name}` })}</figure>`;
+    // The run that made a shipped checkpoint, read from checkpoints/ (a clean clone has no .selfopt/train).
+    const whose = c.shipped ? ` (shipped: ${c.shipped})` : '';
+    return `<figure class="chart" data-curve="${esc(c.name)}"${c.shipped ? ' data-shipped' : ''}><h3>${esc(c.name)}${esc(whose)}${esc(note)}</h3>${lineChart({ series, xLabel: xKey || 'point', yLabel: keys.join(', '), ariaLabel: `learning curve ${c.name}` })}</figure>`;
   });
-  $('curves').innerHTML = out.join('') || `<p class="muted">no training logs for ${esc(problem.name)} (selfopt train writes them under .selfopt/train)</p>`;
+  $('curves').innerHTML = out.join('') || `<p class="muted">no training logs for ${esc(problem.name)} (selfopt train writes them under .selfopt/train; a shipped checkpoint's, under checkpoints/)</p>`;
 }
 
 window.addEventListener('hashchange', () => {
