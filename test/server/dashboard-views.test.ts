@@ -183,3 +183,22 @@ test('in headless Chromium: at 1400 px the bar charts stand side by side, not on
     assert.deepEqual(errors, []);
   });
 });
+
+test('in headless Chromium: a run of several problems says how many of its cells are the problem\'s on screen (the run\'s count alone read as the problem\'s)', { skip: skipBrowser, timeout: 120_000 }, async () => {
+  const runs = await (await fetch(new URL('api/runs', base))).json() as { runId: string; cells: number }[];
+  const own = runs.find((r) => r.runId === partitionRun)!.cells;
+  await inChromium(1400, async (page, errors) => {
+    // The partition run as the main job's would be: one of several problems, more cells in all.
+    await page.route('**/api/summary?problem=partition*', async (r) => {
+      const res = await r.fetch();
+      const body = await res.json();
+      body.run = { ...body.run, problems: ['index', 'partition'], cells: own + 100 };
+      await r.fulfill({ response: res, body: JSON.stringify(body) });
+    });
+    await page.goto(`${base}#problem=partition`);
+    await page.waitForSelector('#own-cells');
+    assert.equal(await page.textContent('#own-cells'), `${own} of partition`);
+    assert.match((await page.textContent('#run .sub')) ?? '', new RegExp(`${own + 100} cells in the run, ${own} of partition`));
+    assert.deepEqual(errors, []);
+  });
+});

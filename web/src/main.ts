@@ -245,8 +245,12 @@ function clearResults(): void {
 
 function drawResults(problem: ProblemInfo, run: RunMeta, summary: Summary, pictures: Picture[]): void {
   const command = `npx selfopt ${run.command}`;
+  // The run's count alone read as this problem's: index showed "2913 cells · unfinished" of the
+  // main job, all of its own cells long done. A cell records the primary metric once.
+  const own = summary.rows.filter((r) => r.metric === summary.meta.primaryMetric).reduce((a, r) => a + r.n, 0);
+  const cells = run.problems.length > 1 ? `${run.cells} cells in the run, <span id="own-cells">${own} of ${esc(problem.name)}</span>` : `${run.cells} cells`;
   $('run').innerHTML = `<h2>Run <span class="mono">${esc(run.runId)}</span></h2>
-    <p class="sub">${esc(problem.title)} · code ${esc(run.codeVersion)} · ${esc(run.machine)} · started ${esc(run.startedAt)} · ${run.cells} cells${run.finishedAt ? '' : ` · <b>unfinished</b> <span id="live">(read again every ${LIVE_MS / 1000} s)</span>`}</p>
+    <p class="sub">${esc(problem.title)} · code ${esc(run.codeVersion)} · ${esc(run.machine)} · started ${esc(run.startedAt)} · ${cells}${run.finishedAt ? '' : ` · <b>unfinished</b> <span id="live">(read again every ${LIVE_MS / 1000} s)</span>`}</p>
     <code class="cmd" id="run-command">${esc(command)}</code>`;
   // A queued run's cells come from its workers' machines: timings compare only within one kind.
   if (summary.meta.machines.length > 1) {
