@@ -7,21 +7,18 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataPath } from '../../src/core/data.js';
 import { runBench } from '../../src/bench/runner.js';
 import { ResultsStore } from '../../src/bench/store.js';
 import { formatRatio } from '../../src/bench/table.js';
-import { defaultWebDir } from '../../src/server/dashboard.js';
 import { serve, type RunningServer } from '../../src/server/server.js';
+import { inChromium, skipBrowser } from './chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 /** The page's global, inside functions that playwright runs in the browser. */
 declare const document: { querySelectorAll(s: string): ArrayLike<unknown> };
-const built = existsSync(join(defaultWebDir(), 'index.html'));
-const skipBrowser = !existsSync(CHROMIUM) ? `${CHROMIUM} is not installed on this machine` : !built ? 'the dashboard is not built (npm run build:web)' : false;
 
 let dir: string;
 let server: RunningServer;
@@ -45,26 +42,6 @@ after(async () => {
   await server?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
-
-async function inChromium(width: number, fn: (page: import('playwright-core').Page, errors: string[]) => Promise<void>): Promise<void> {
-  const { chromium } = await import('playwright-core');
-  const profile = mkdtempSync(join(tmpdir(), 'selfopt-chromium-'));
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width, height: 1000 },
-  });
-  try {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await fn(page, errors);
-  } finally {
-    await browser.close();
-    rmSync(profile, { recursive: true, force: true });
-  }
-}
 
 test('in headless Chromium: an answer for a problem left while it was on its way is not drawn under the problem chosen since', { skip: skipBrowser, timeout: 120_000 }, async () => {
   await inChromium(1280, async (page, errors) => {

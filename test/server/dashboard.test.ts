@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataPath } from '../../src/core/data.js';
@@ -17,16 +17,14 @@ import { runBench } from '../../src/bench/runner.js';
 import { ResultsStore } from '../../src/bench/store.js';
 import { KIND_COLORS } from '../../src/bench/svg.js';
 import { shellQuote } from '../../src/bench/command.js';
-import { defaultWebDir, shippedCurves } from '../../src/server/dashboard.js';
+import { shippedCurves } from '../../src/server/dashboard.js';
 import { PROJECT_ROOT } from '../../src/core/version.js';
 import { serve, type RunningServer } from '../../src/server/server.js';
+import { built, inChromium, skipBrowser } from './chromium.js';
 import { countColor, decodePng } from './png.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 /** The page's global, inside functions that playwright runs in the browser. */
 declare const document: { querySelectorAll(s: string): ArrayLike<{ getAttribute(n: string): string | null }> & Iterable<{ getAttribute(n: string): string | null }> };
-const built = existsSync(join(defaultWebDir(), 'index.html'));
-const skipBrowser = !existsSync(CHROMIUM) ? `${CHROMIUM} is not installed on this machine` : !built ? 'the dashboard is not built (npm run build:web)' : false;
 
 const INSTANCES = ['rgg_2k_k2', 'mesh_2k_k2'];
 const SOLVERS = ['random', 'graph-growing', 'multilevel'];
@@ -301,32 +299,8 @@ test('with --token the API wants the bearer token', async () => {
   }
 });
 
-/**
- * A page in a fresh headless Chromium profile (playwright passes it as --user-data-dir), with the
- * page's uncaught errors collected; the browser and profile are gone afterwards.
- */
-async function inChromium(fn: (page: import('playwright-core').Page, errors: string[]) => Promise<void>): Promise<void> {
-  const { chromium } = await import('playwright-core');
-  const profile = mkdtempSync(join(tmpdir(), 'selfopt-chromium-'));
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 1000 },
-  });
-  try {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await fn(page, errors);
-  } finally {
-    await browser.close();
-    rmSync(profile, { recursive: true, force: true });
-  }
-}
-
 test('in headless Chromium: the table shows the store, a filter narrows it, a chart is drawn', { skip: skipBrowser, timeout: 120_000 }, async () => {
-  await inChromium(async (page, errors) => {
+  await inChromium(1280, async (page, errors) => {
     page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
     // The page opens on the first problem with results (scheduling here); the hash picks one.
     await page.goto(`${base}#problem=partition`);
@@ -394,7 +368,7 @@ test('in headless Chromium: the table shows the store, a filter narrows it, a ch
 });
 
 test('in headless Chromium: a request that fails after the first view is said in the status line, not left as "loading…"', { skip: skipBrowser, timeout: 120_000 }, async () => {
-  await inChromium(async (page, errors) => {
+  await inChromium(1280, async (page, errors) => {
     await page.goto(`${base}#problem=partition`);
     await page.waitForSelector('#results tbody tr[data-solver]');
     // What the API answers while a `selfopt bench` holds the store (dashboard.ts, withStore).
@@ -415,7 +389,7 @@ test('in headless Chromium: a request that fails after the first view is said in
 });
 
 test('in headless Chromium: a link naming an unknown problem shows the first problem with results and says so', { skip: skipBrowser, timeout: 120_000 }, async () => {
-  await inChromium(async (page, errors) => {
+  await inChromium(1280, async (page, errors) => {
     await page.goto(`${base}#problem=partitoin&solver=multilevel`);
     await page.waitForSelector('#results tbody tr[data-solver]');
     const shown = await page.inputValue('#f-problem');
@@ -428,7 +402,7 @@ test('in headless Chromium: a link naming an unknown problem shows the first pro
 });
 
 test('in headless Chromium: a link followed in a tab already on the dashboard shows what it names, not the filters the tab had', { skip: skipBrowser, timeout: 120_000 }, async () => {
-  await inChromium(async (page, errors) => {
+  await inChromium(1280, async (page, errors) => {
     await page.goto(`${base}#problem=partition&instance=mesh_2k_k2&solver=multilevel`);
     await page.waitForFunction(() => document.querySelectorAll('#results tbody tr[data-solver]').length === 1);
     // Only the hash changes: the page is not reloaded, the hashchange handler reads the link.
@@ -442,7 +416,7 @@ test('in headless Chromium: a link followed in a tab already on the dashboard sh
 });
 
 test('in headless Chromium: the summary\'s warnings (why a ratio is missing) are shown, as the HTML report shows them', { skip: skipBrowser, timeout: 120_000 }, async () => {
-  await inChromium(async (page, errors) => {
+  await inChromium(1280, async (page, errors) => {
     // The run's real summary, with the warning a run without the baseline solver gets (summary.ts).
     const real = (await getJson('api/summary?problem=partition')).body;
     const warning = "no rows for the baseline solver 'x': no ratios vs baseline";
@@ -461,7 +435,7 @@ test('in headless Chromium: a solver filter shows that solver\'s learning curves
   mkdirSync(other);
   writeFileSync(join(other, 'curve.jsonl'), JSON.stringify({ t: 1, step: 1, return: -3 }) + '\n');
   try {
-    await inChromium(async (page, errors) => {
+    await inChromium(1280, async (page, errors) => {
       await page.goto(`${base}#problem=partition&solver=multilevel`);
       await page.waitForSelector('#curves figure');
       assert.deepEqual(await page.$$eval('#curves figure', (fs) => fs.map((f) => f.getAttribute('data-curve'))), ['partition-multilevel-seed1']);
@@ -477,7 +451,7 @@ test('in headless Chromium: a solver filter shows that solver\'s learning curves
 test('in headless Chromium: a training run that has logged no point yet says so under its name, not an empty frame with no y axis', { skip: skipBrowser, timeout: 120_000 }, async () => {
   const curves = (await getJson('api/curves?problem=partition')).body as any[];
   const started = { name: 'partition-gap-seed1', problem: 'partition', points: [], total: 0 };
-  await inChromium(async (page, errors) => {
+  await inChromium(1280, async (page, errors) => {
     await page.route('**/api/curves?problem=partition', (r) => r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify([started, ...curves]) }));
     await page.goto(`${base}#problem=partition`);
     await page.waitForSelector('#curves figure[data-curve="partition-multilevel-seed1"] svg');
@@ -496,7 +470,7 @@ test('with no results store yet (no bench has run), the API answers no runs (it 
     assert.equal(runs.status, 200);
     assert.deepEqual(await runs.json(), []);
     const problemCount = ((await getJson('api/problems')).body as unknown[]).length;
-    await inChromium(async (page, errors) => {
+    await inChromium(1280, async (page, errors) => {
       await page.goto(`${otherBase}#problem=partition`);
       await page.waitForSelector('#curves figure[data-curve="partition-multilevel-seed1"] svg');
       assert.equal(await page.locator('#f-problem option').count(), problemCount);
@@ -512,7 +486,7 @@ test('with no results store yet (no bench has run), the API answers no runs (it 
 });
 
 test('in headless Chromium: a link naming a run the problem does not have shows the latest run and says so', { skip: skipBrowser, timeout: 120_000 }, async () => {
-  await inChromium(async (page, errors) => {
+  await inChromium(1280, async (page, errors) => {
     // The index run is not a partition run: a link carried over from another problem or store.
     await page.goto(`${base}#problem=partition&run=${undrawnRunId}`);
     await page.waitForSelector('#results tbody tr[data-solver]');
@@ -525,7 +499,7 @@ test('in headless Chromium: a link naming a run the problem does not have shows 
 });
 
 test('in headless Chromium: an unfinished run on screen is read again and redrawn when it gains cells or finishes; the latest view moves to a newer run', { skip: skipBrowser, timeout: 120_000 }, async () => {
-  await inChromium(async (page, errors) => {
+  await inChromium(1280, async (page, errors) => {
     // The partition run as a bench still writing it would show it: unfinished, fewer cells.
     const realRuns = (await getJson('api/runs')).body as any[];
     const real = (await getJson('api/summary?problem=partition')).body;
@@ -572,7 +546,7 @@ test('in headless Chromium: an unfinished run on screen is read again and redraw
 });
 
 test('in headless Chromium: with no run of the problem yet, the page reads the runs again every 10 s, and a bench started later appears (it was never read again)', { skip: skipBrowser, timeout: 120_000 }, async () => {
-  await inChromium(async (page, errors) => {
+  await inChromium(1280, async (page, errors) => {
     const realRuns = (await getJson('api/runs')).body as any[];
     let benchStarted = false;
     let runsReads = 0;
@@ -602,7 +576,7 @@ test('in headless Chromium: with no run of the problem yet, the page reads the r
 });
 
 test('in headless Chromium: a summary read of the unfinished run that fails is said, and the next tick reads it again (the page stopped reading)', { skip: skipBrowser, timeout: 120_000 }, async () => {
-  await inChromium(async (page, errors) => {
+  await inChromium(1280, async (page, errors) => {
     const realRuns = (await getJson('api/runs')).body as any[];
     const real = (await getJson('api/summary?problem=partition')).body;
     const full = real.run.cells as number;
