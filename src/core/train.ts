@@ -173,7 +173,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
   const refs = pickInstances(o);
   const out = resolve(o.out ?? shippedCheckpointPath(o.problem.name, o.solver));
   checkWritableOut(out, o.out ? '--out' : 'shipped checkpoints');
-  const stateDir = resolve(o.stateDir ?? join('.selfopt', 'train', `${o.problem.name}-${o.solver}-seed${o.seed}`));
+  const stateDir = resolve(o.stateDir ?? join('.selfopt', 'train', trainRunName(o.problem.name, o.solver, o.seed)));
   if (o.fresh) {
     // --fresh deletes the directory: only one that holds a training run's state (--state may name any).
     const entries = existsSync(stateDir) ? readdirSync(stateDir) : [];
@@ -329,4 +329,12 @@ function pickInstances(o: TrainOptions): InstanceRef[] {
   const refs = o.problem.listInstances(o.instanceCtx).filter((r) => r.split === 'train');
   if (refs.length === 0) throw new SelfoptError(`problem ${o.problem.name} lists no train-split instances`, o.quick ? 'quick mode' : 'instance list', 'at least one train instance');
   return refs;
+}
+
+/**
+ * A training run's name: its state folder under .selfopt/train, and the name the dashboard shows
+ * its curve by (a shipped checkpoint's run is named alike, from its record).
+ */
+export function trainRunName(problem: string, solver: string, seed: number): string {
+  return `${problem}-${solver}-seed${seed}`;
 }

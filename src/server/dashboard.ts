@@ -35,6 +35,7 @@ import { createReadStream, existsSync, readdirSync, readFileSync, statSync } fro
 import { basename, extname, join, normalize, resolve, sep } from 'node:path';
 import { SelfoptError, errorMessage } from '../core/errors.js';
 import { PROJECT_ROOT } from '../core/version.js';
+import { trainRunName } from '../core/train.js';
 import { getProblem, problems } from '../problems/all.js';
 import { describeProblem } from '../core/problem.js';
 import { DEFAULT_STORE_PATH, ResultsStore, StoreBusyError, StoreUnreadableError } from '../bench/store.js';
@@ -269,8 +270,7 @@ export function shippedCurves(dir: string, problem?: string): Curve[] {
       if (typeof made.curve !== 'string' || typeof made.solver !== 'string' || made.problem !== p) continue;
       const file = join(folder, basename(made.curve));
       if (!existsSync(file)) continue;
-      const name = `${p}-${made.solver}-seed${typeof made.seed === 'number' ? made.seed : 0}`;
-      out.push({ name, problem: p, shipped: `checkpoints/${p}/${f}`, ...curvePoints(file) });
+      out.push({ name: trainRunName(p, made.solver, typeof made.seed === 'number' ? made.seed : 0), problem: p, shipped: `checkpoints/${p}/${f}`, ...curvePoints(file) });
     }
   }
   return out;
