@@ -228,6 +228,11 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
   if (o.signal?.aborted && fileStamp(out) === outBefore) return { out, manifest: '', wallSeconds, instances: refs.map((r) => r.id), stopped: { stateDir } };
   if (!existsSync(out)) throw new SelfoptError(`trainer of ${o.problem.name}/${o.solver} wrote no checkpoint`, out, 'the final checkpoint at ctx.out');
   const manifest = out.replace(/\.ckpt$/, '') + '.json';
+  // The curve ships beside the checkpoint, named in the record relative to it: a record that gave
+  // the state directory's absolute path pointed, once the checkpoint was committed, at a folder of
+  // a machine that was gone, and two shipped checkpoints lost their curves that way.
+  const shippedCurve = out.replace(/\.ckpt$/, '') + '.curve.jsonl';
+  if (existsSync(curve)) writeFileAtomic(shippedCurve, readFileSync(curve));
   const record = {
     problem: o.problem.name,
     solver: o.solver,
@@ -242,7 +247,8 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
     codeVersion: codeVersion(),
     machine: machineInfo(),
     finishedAt: new Date().toISOString(),
-    curve: curve,
+    /** Beside this record; null when the trainer logged no point. */
+    curve: existsSync(curve) ? basename(shippedCurve) : null,
   };
   writeFileAtomic(manifest, JSON.stringify(record, null, 2) + '\n');
   return { out, manifest, wallSeconds, instances: record.instances };

@@ -62,6 +62,17 @@ test('train: trains on the train split only, writes the checkpoint and a manifes
   assert.equal(readFileSync(join(dir, 'state', 'curve.jsonl'), 'utf8').trim().split('\n').length, 3);
 });
 
+test('train: the learning curve ships beside the checkpoint, and the manifest names it relative to itself, not by the state directory\'s path', async () => {
+  const dir = tempDir('selfopt-train-');
+  const o = await train(opts(dir));
+  const m = JSON.parse(readFileSync(o.manifest, 'utf8'));
+  // An absolute state-directory path went into committed records and pointed at a machine that was gone.
+  assert.equal(m.curve, 'averager.curve.jsonl');
+  const beside = join(dir, 'ckpt', m.curve);
+  assert.equal(readFileSync(beside, 'utf8'), readFileSync(join(dir, 'state', 'curve.jsonl'), 'utf8'));
+  assert.deepEqual(readFileSync(beside, 'utf8').trim().split('\n').map((l) => JSON.parse(l).mean), [2, 3, 5]);
+});
+
 test('train: a second run resumes from the saved state; --fresh starts over', async () => {
   const dir = tempDir('selfopt-train-');
   await train(opts(dir, { budget: { steps: 2 } }));
