@@ -36,7 +36,7 @@ export const decimaSolver: LearnedSolver<SchedulingInstance, SchedulingPolicy> =
     const E = Number(ref.params['numExecutors']);
     let path: string, trained: number;
     try {
-      path = decimaCheckpoint(ref.params['workload'] === 'stream', options);
+      path = decimaCheckpoint(ref.params['workload'] === 'stream', ref.params['pool'] === 'synthetic', options);
       trained = decimaExecutors(path);
     } catch {
       return true;
@@ -44,7 +44,7 @@ export const decimaSolver: LearnedSolver<SchedulingInstance, SchedulingPolicy> =
     return trained === E || `its checkpoint ${path} was trained for ${trained} executors and the instance has ${E} (a net acts for one cluster size; --opt checkpoint=FILE for one trained on ${E})`;
   },
   solve(inst: SchedulingInstance, ctx: SolveContext): SchedulingPolicy {
-    const path = decimaCheckpoint(inst.workload.kind === 'stream', ctx.options);
+    const path = decimaCheckpoint(inst.workload.kind === 'stream', inst.pool === 'synthetic', ctx.options);
     let net = nets.get(path);
     if (!net) nets.set(path, (net = loadDecima(path)));
     if (net.opts.numExecutors !== inst.numExecutors) {
@@ -59,10 +59,16 @@ export const decimaSolver: LearnedSolver<SchedulingInstance, SchedulingPolicy> =
   },
 };
 
-/** The checkpoint Decima acts with: continuous arrivals use the stream checkpoint when one is shipped (trained on streams), else the batch one. */
-function decimaCheckpoint(stream: boolean, options: Readonly<Record<string, string>>): string {
-  const streamPath = shippedCheckpointPath('scheduling', 'decima-stream');
-  return stream && !options['checkpoint'] && existsSync(streamPath) ? streamPath : checkpointFor('scheduling', 'decima', options);
+/**
+ * The checkpoint Decima acts with, when no `--opt checkpoint=FILE` names one: continuous arrivals
+ * use the stream checkpoint (trained on TPC-H streams), a batch of generated jobs the synthetic one
+ * (trained on the generated profiles: the TPC-H one does not carry over to them, README), each
+ * when shipped; everything else, and a missing one, the batch checkpoint trained on TPC-H.
+ */
+function decimaCheckpoint(stream: boolean, synthetic: boolean, options: Readonly<Record<string, string>>): string {
+  const own = stream ? 'decima-stream' : synthetic ? 'decima-synthetic' : undefined;
+  const ownPath = own && !options['checkpoint'] ? shippedCheckpointPath('scheduling', own) : undefined;
+  return ownPath && existsSync(ownPath) ? ownPath : checkpointFor('scheduling', 'decima', options);
 }
 
 /** `--opt decima.sample=1`: Decima samples its actions instead of taking the most likely. */
