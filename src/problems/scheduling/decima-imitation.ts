@@ -20,16 +20,16 @@
  */
 import { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
-import { readArrays, writeArrays, type StoredArray } from '../../core/files.js';
+import { readArrays, writeArrays } from '../../core/files.js';
 import { tidy, gather, pick, reshape, sum, add, sub, mul, logSoftmax } from '../../learn/index.js';
 import { encodeAction, JOB_FEATURES, type SchedulingEnv, type SchedulingObs } from './env.js';
 import type { SchedulingPolicy } from './evaluate.js';
 import { decide, StructureCache } from './decima-policy.js';
 import type { RolloutTeacher } from './decima-teacher.js';
-import { type DecimaNet, type Step, type Structure, snapshot, chosenStageHeads, fullJobExtras, JOB_EXTRAS_FULL, STAGE_EXTRAS } from './decima-net.js';
+import { type DecimaNet, type Step, snapshot, chosenStageHeads, fullJobExtras, JOB_EXTRAS_FULL, STAGE_EXTRAS } from './decima-net.js';
 import type { RankShape } from './weighted-fair.js';
 
-/** The labelled states of one episode. */
+/** The labelled states of one episode, and what remakes them (replayImitationEpisode). */
 export interface ImitationEpisode {
   steps: Step[];
   /** Expert's stage row; the range [limitLo, limitHi] of limits equivalent to its limit. */
@@ -42,6 +42,15 @@ export interface ImitationEpisode {
   complete: boolean;
   /** Average JCT (s) of the episode as it ran (mixed policy). */
   avgJctS: number;
+  /** The episode's seed, every action taken (by whoever took it) and, per decision, 1 where its state was labelled (a step of `steps`). */
+  seed: number;
+  actions: Int32Array;
+  labelled: Uint8Array;
+}
+
+/** An imitation episode and the training instance it ran on (its index in the trainer's list): what the trainer's buffer holds. */
+export interface BufferedEpisode extends ImitationEpisode {
+  instance: number;
 }
 
 /** The limits equivalent to `limit` for stage `row` (same executors sent), as [lo, hi]. */
@@ -60,7 +69,7 @@ export function runImitationEpisode(env: SchedulingEnv, net: DecimaNet, expert: 
   const cache = new StructureCache();
   let { obs, info } = env.reset({ seed });
   teacher?.begin(env, seed);
-  const steps: Step[] = [], rows: number[] = [], lo: number[] = [], hi: number[] = [];
+  const steps: Step[] = [], rows: number[] = [], lo: number[] = [], hi: number[] = [], actions: number[] = [], labelFlags: number[] = [];
   const E = obs.numExecutors;
   let decisions = 0, expertDecisions = 0, total = 0, complete = false;
   for (;;) {
@@ -83,6 +92,8 @@ export function runImitationEpisode(env: SchedulingEnv, net: DecimaNet, expert: 
       action = encodeAction(d.row, d.limit, E);
     } else expertDecisions++;
     decisions++;
+    actions.push(action);
+    labelFlags.push(st === null ? 0 : 1);
     const r = env.step(action);
     teacher?.record(action);
     total += r.reward;
@@ -92,7 +103,44 @@ export function runImitationEpisode(env: SchedulingEnv, net: DecimaNet, expert: 
     info = r.info;
   }
   const jobs = env.sim.jobTpl.length;
-  return { steps, rows: Int32Array.from(rows), limitLo: Int32Array.from(lo), limitHi: Int32Array.from(hi), decisions, expertDecisions, complete, avgJctS: jobs > 0 ? -total / jobs : -1 };
+  return {
+    steps, rows: Int32Array.from(rows), limitLo: Int32Array.from(lo), limitHi: Int32Array.from(hi), decisions, expertDecisions, complete, avgJctS: jobs > 0 ? -total / jobs : -1,
+    seed, actions: Int32Array.from(actions), labelled: Uint8Array.from(labelFlags),
+  };
+}
+
+/**
+ * The labelled states of a recorded episode, remade by replaying its seed and actions in an env
+ * of its instance: the env is a function of the two (the rollout teacher's replay branch relies on
+ * it too), so the states are the recorded ones, bit for bit, and neither the net that acted nor
+ * the expert is needed. The replay must end as the episode did (decisions, end, average JCT to
+ * the last bit): a simulator changed since the recording is refused, not trained on other states.
+ */
+export function replayImitationEpisode(env: SchedulingEnv, ep: Omit<ImitationEpisode, 'steps'>, where: string): Step[] {
+  const cache = new StructureCache();
+  const steps: Step[] = [];
+  let total = 0, complete = false, taken = 0, failure = '';
+  try {
+    let { obs } = env.reset({ seed: ep.seed });
+    while (taken < ep.actions.length) {
+      // Every decision, as the recording did, so that its steps share the same structures.
+      const structure = cache.get(obs);
+      if (ep.labelled[taken]) steps.push(snapshot(obs, structure));
+      const r = env.step(ep.actions[taken++]!);
+      total += r.reward;
+      if (r.terminated) { complete = true; break; }
+      if (r.truncated) break;
+      obs = r.obs;
+    }
+  } catch (e) {
+    failure = `: ${(e as Error).message}`;
+  }
+  const jobs = env.sim.jobTpl.length, avgJctS = jobs > 0 ? -total / jobs : -1;
+  if (failure !== '' || taken !== ep.actions.length || complete !== ep.complete || !Object.is(avgJctS, ep.avgJctS)) {
+    const ended = failure !== '' ? `failed at decision ${taken}${failure}` : `ended after ${taken} decisions (${complete ? 'complete' : 'cut'}, average JCT ${avgJctS} s)`;
+    throw new SelfoptError(`the replay of an imitation episode (seed ${ep.seed}, ${ep.actions.length} decisions, ${ep.complete ? 'complete' : 'cut'}, average JCT ${ep.avgJctS} s) ${ended}`, where, 'a state saved by this version of the simulator; --fresh starts the run over');
+  }
+  return steps;
 }
 
 /**
@@ -144,52 +192,38 @@ export function sampleBatch(buffer: ImitationEpisode[], n: number, rng: Rng): { 
 
 /**
  * The imitation buffer in an arrays file (core/files.ts), so that a resumed run samples its
- * minibatches from the same labelled states as an uninterrupted one. Values are kept exactly
- * (float32 inputs as float32). The header holds each episode's step count and scalars and each
- * structure's sizes; the arrays are, in order, each structure's (shared by the steps of its
- * episode, stored once), then per episode its labels, its steps' structure indices and each
- * step's inputs. The shipped batch config (80 episodes of a 20-job TPC-H batch) makes 1.3-1.6 MB
- * per episode (measured), 110-130 MB in all: as JSON numbers it would be several times that.
+ * minibatches from the same labelled states as an uninterrupted one. What is saved is what
+ * remakes the states, not the states: per episode its instance, seed, actions, which decisions
+ * were labelled and the labels (the expert's, which may have cost a rollout teacher thousands of
+ * simulations each); loadImitationBuffer replays the episodes. The shipped batch config (80
+ * episodes of a 20-job TPC-H batch, 26,200 decisions) saved its states at 1.3-1.6 MB per
+ * episode, 117 MB in all, written in 4.5 s at every save; the recipe takes 17.5 bytes per
+ * decision, 458 KB, written in 13 ms, and replays in about the time the states took to read
+ * (2.6 s against 3.1 s; MEASUREMENTS.md, "The imitation buffer's size").
  */
-export function saveImitationBuffer(path: string, buffer: ImitationEpisode[]): void {
-  const index = new Map<Structure, number>();
-  for (const e of buffer) for (const st of e.steps) if (!index.has(st.s)) index.set(st.s, index.size);
-  const structures = [...index.keys()];
-  const header = {
-    structures: structures.map((s) => ({ numNodes: s.numNodes, numJobs: s.numJobs })),
-    episodes: buffer.map((e) => ({ steps: e.steps.length, decisions: e.decisions, expertDecisions: e.expertDecisions, complete: e.complete, avgJctS: e.avgJctS })),
-  };
-  function* arrays(): Generator<StoredArray> {
-    for (const s of structures) yield* [s.rowPtr, s.colIdx, s.jobPtr, s.stageJob, s.duration];
-    for (const e of buffer) {
-      yield* [e.rows, e.limitLo, e.limitHi, Int32Array.from(e.steps, (st) => index.get(st.s)!)];
-      for (const st of e.steps) yield* [st.nodeFeatures, st.jobFeatures, st.stageMask, st.stageDone, st.limitMin, st.jobExtra, st.jobRaw, st.stageExtra];
-    }
-  }
-  writeArrays(path, BUFFER_FORMAT, header, arrays());
+export function saveImitationBuffer(path: string, buffer: readonly BufferedEpisode[]): void {
+  const header = { episodes: buffer.map((e) => ({ instance: e.instance, seed: e.seed, decisions: e.decisions, expertDecisions: e.expertDecisions, complete: e.complete, avgJctS: e.avgJctS })) };
+  writeArrays(path, BUFFER_FORMAT, header, buffer.flatMap((e) => [e.actions, e.labelled, e.rows, e.limitLo, e.limitHi]));
 }
 
-/** The buffer saveImitationBuffer wrote (its structures' cached schedules are rebuilt on use). */
-export function loadImitationBuffer(path: string): ImitationEpisode[] {
-  const r = readArrays<{ structures: { numNodes: number; numJobs: number }[]; episodes: { steps: number; decisions: number; expertDecisions: number; complete: boolean; avgJctS: number }[] }>(path, BUFFER_FORMAT);
-  const h = r.header;
-  const structures: Structure[] = h.structures.map(({ numNodes, numJobs }) => ({
-    numNodes, numJobs, rowPtr: r.next(Int32Array), colIdx: r.next(Int32Array), jobPtr: r.next(Int32Array), stageJob: r.next(Int32Array), duration: r.next(Float32Array), schedule: null,
-  }));
-  const episodes = h.episodes.map(({ steps: n, decisions, expertDecisions, complete, avgJctS }): ImitationEpisode => {
-    const rows = r.next(Int32Array), limitLo = r.next(Int32Array), limitHi = r.next(Int32Array), of = r.next(Int32Array);
-    if (of.length !== n || rows.length !== n) throw new SelfoptError(`an episode of ${n} steps with ${of.length} structure indices and ${rows.length} labels`, path, 'one of each per step; --fresh starts the run over');
-    const steps = Array.from(of, (k): Step => ({
-      s: structures[k]!, nodeFeatures: r.next(Float32Array), jobFeatures: r.next(Float32Array), stageMask: r.next(Uint8Array), stageDone: r.next(Uint8Array),
-      limitMin: r.next(Int32Array), jobExtra: r.next(Float32Array), jobRaw: r.next(Float32Array), stageExtra: r.next(Float32Array),
-    }));
-    return { steps, rows, limitLo, limitHi, decisions, expertDecisions, complete, avgJctS };
+/** The buffer saveImitationBuffer wrote, its states remade in `envs` (the env of each training instance, in the trainer's order). */
+export function loadImitationBuffer(path: string, envs: readonly SchedulingEnv[]): BufferedEpisode[] {
+  type Saved = Omit<BufferedEpisode, 'steps' | 'actions' | 'labelled' | 'rows' | 'limitLo' | 'limitHi'>;
+  const r = readArrays<{ episodes: Saved[] }>(path, BUFFER_FORMAT);
+  const saved = r.header.episodes.map((h, i) => {
+    const ep = { ...h, actions: r.next(Int32Array), labelled: r.next(Uint8Array), rows: r.next(Int32Array), limitLo: r.next(Int32Array), limitHi: r.next(Int32Array) };
+    const labels = ep.labelled.reduce((n, l) => n + l, 0);
+    const bad = !Number.isInteger(ep.instance) || ep.instance < 0 || ep.instance >= envs.length ? `instance ${ep.instance} of ${envs.length}`
+      : ep.actions.length !== ep.decisions || ep.labelled.length !== ep.decisions ? `${ep.decisions} decisions with ${ep.actions.length} actions and ${ep.labelled.length} labelled flags`
+      : ep.rows.length !== labels || ep.limitLo.length !== labels || ep.limitHi.length !== labels ? `${labels} labelled decisions with ${ep.rows.length} labels` : '';
+    if (bad) throw new SelfoptError(`episode ${i} of the imitation buffer has ${bad}`, path, 'one action and one labelled flag per decision, one label per labelled decision, an instance of the run; --fresh starts the run over');
+    return ep;
   });
   r.done();
-  return episodes;
+  return saved.map((ep, i) => ({ ...ep, steps: replayImitationEpisode(envs[ep.instance]!, ep, `${path}, episode ${i}`) }));
 }
 
-const BUFFER_FORMAT = 'decima-imitation-buffer-1';
+const BUFFER_FORMAT = 'decima-imitation-buffer-2';
 
 /**
  * Weighted fair's stage choice (smallest-work-first order, the share at the net's shareAlpha and shareShape)

@@ -14,7 +14,7 @@ import { encodeAction, type SchedulingEnv } from './env.js';
 import { makeEnv } from './evaluate.js';
 import type { SchedulingInstance } from './instances.js';
 import { WeightedFair, type JobOrder, type RankShape } from './weighted-fair.js';
-import { runImitationEpisode, type ImitationEpisode } from './decima-imitation.js';
+import { runImitationEpisode, type BufferedEpisode } from './decima-imitation.js';
 import { RolloutTeacher, ROLLOUT_TEACHER_DEFAULTS } from './decima-teacher.js';
 import type { EpisodeTask } from './decima-worker.js';
 import { snapshot, type DecimaNet, type Step } from './decima-net.js';
@@ -95,13 +95,13 @@ export class ImitationRunner {
   private readonly teacherEnvs = new Map<number, SchedulingEnv>();
   constructor(private readonly instances: readonly SchedulingInstance[]) {}
 
-  run(instance: number, env: SchedulingEnv, net: DecimaNet, seed: number, rng: Rng, x: ImitationExpert): ImitationEpisode {
+  run(instance: number, env: SchedulingEnv, net: DecimaNet, seed: number, rng: Rng, x: ImitationExpert): BufferedEpisode {
     const expert = new WeightedFair(x.alpha, x.order, x.shape ?? undefined);
     // The teacher's base is the expert (its alpha, order and shape); with no extras it is the teacher of 29 November 2026 over weighted fair.
     const teacher = x.teacherRollouts > 0
       ? new RolloutTeacher(this.teacherEnv(instance), { ...ROLLOUT_TEACHER_DEFAULTS, alpha: x.alpha, order: x.order, rollouts: x.teacherRollouts, limitDeltas: x.limitDeltas, resampleRunning: x.hideRunning, minGainS: x.minGainS }, x.shape ? { base: expert } : {})
       : null;
-    return runImitationEpisode(env, net, expert, seed, rng, x.beta, teacher, x.labelShare);
+    return { ...runImitationEpisode(env, net, expert, seed, rng, x.beta, teacher, x.labelShare), instance };
   }
 
   private teacherEnv(instance: number): SchedulingEnv {
@@ -136,11 +136,11 @@ export class Rollouts {
   }
 
   /** Imitation episodes (DAgger): the expert, weighted fair with `alpha` visiting jobs in `order` (and the rank bump `shape`), acts with probability beta. */
-  async imitate(instance: number, env: SchedulingEnv, seed: number, itRng: Rng, alpha: number, order: JobOrder, beta: number, shape: RankShape | null = null): Promise<ImitationEpisode[]> {
+  async imitate(instance: number, env: SchedulingEnv, seed: number, itRng: Rng, alpha: number, order: JobOrder, beta: number, shape: RankShape | null = null): Promise<BufferedEpisode[]> {
     const n = this.cfg.episodesPerIteration;
     const expert: ImitationExpert = { alpha, order, shape, beta, teacherRollouts: this.cfg.teacherRollouts, labelShare: this.cfg.teacherLabelShare, limitDeltas: this.cfg.teacherLimitDeltas, hideRunning: this.cfg.teacherHideRunning, minGainS: this.cfg.teacherMinGainS };
     if (this.workers.length === 0) return Array.from({ length: n }, (_, i) => this.imitation.run(instance, env, this.net, seed, itRng.split(i), expert));
-    return this.dispatch<ImitationEpisode>(n, (i) => ({ index: i, instance, seed, rngState: itRng.split(i).state(), horizonS: Infinity, rewardScale: this.cfg.rewardScale, imitation: expert }));
+    return this.dispatch<BufferedEpisode>(n, (i) => ({ index: i, instance, seed, rngState: itRng.split(i).state(), horizonS: Infinity, rewardScale: this.cfg.rewardScale, imitation: expert }));
   }
 
   private async dispatch<T>(n: number, task: (i: number) => EpisodeTask): Promise<T[]> {

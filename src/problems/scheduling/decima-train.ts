@@ -36,7 +36,7 @@ import { makeEnv } from './evaluate.js';
 import type { SchedulingInstance } from './instances.js';
 import { sweepAlpha, sweepRankShape, SWEEP_EPISODES } from './heuristics.js';
 import type { JobOrder, RankShape } from './weighted-fair.js';
-import { imitationGradient, sampleBatch, expertFromInputs, saveImitationBuffer, loadImitationBuffer, type ImitationEpisode } from './decima-imitation.js';
+import { imitationGradient, sampleBatch, expertFromInputs, saveImitationBuffer, loadImitationBuffer, type BufferedEpisode } from './decima-imitation.js';
 import { Rollouts } from './decima-rollouts.js';
 import { DECIMA_CHECKPOINT } from './decima-policy.js';
 import { DecimaNet, DECIMA_NET_DEFAULTS, JOB_EXTRAS, JOB_EXTRAS_FULL, STAGE_EXTRAS, chosenStageHeads, type Step, type DecimaNetOptions } from './decima-net.js';
@@ -228,8 +228,8 @@ interface SavedState {
 /**
  * The state's files beside the weights: what carries over from one iteration to the next and
  * would make a resumed run differ from an uninterrupted one if it started empty. `buffer` (the
- * imitation buffer, decima-imitation.ts saveImitationBuffer) is saved when imitationIterations > 0
- * (empty once imitation is over), `rewardRate` (the differential reward's window) when
+ * imitation buffer, decima-imitation.ts saveImitationBuffer: what remakes its episodes, replayed
+ * on resume) is saved when imitationIterations > 0 (empty once imitation is over), `rewardRate` (the differential reward's window) when
  * differentialReward is on.
  */
 const RATE_FORMAT = 'average-reward-rate-1';
@@ -277,7 +277,7 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
   const envs = instances.map((i) => makeEnv(i));
   let rate = cfg.differentialReward ? new AverageRewardRate(cfg.averageRewardWindow) : null;
   // The imitation buffer: the labelled episodes of the last imitationBuffer iterations.
-  let buffer: ImitationEpisode[] = [];
+  let buffer: BufferedEpisode[] = [];
   let rng = ctx.rng.split('train');
   let iteration = 0, elapsedBefore = 0, resetProb = cfg.resetProbInit;
 
@@ -311,7 +311,7 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
     elapsedBefore = s.elapsedS;
     resetProb = s.resetProb;
     rng = Rng.fromState(s.rng);
-    if (resumed.weights['buffer']) buffer = loadImitationBuffer(resumed.weights['buffer']);
+    if (resumed.weights['buffer']) buffer = loadImitationBuffer(resumed.weights['buffer'], envs);
     if (rate && resumed.weights['rewardRate']) {
       rate = loadRewardRate(resumed.weights['rewardRate']);
       if (rate.window !== cfg.averageRewardWindow) throw new SelfoptError(`a saved reward-rate window of ${rate.window} steps`, resumed.weights['rewardRate'], `averageRewardWindow ${cfg.averageRewardWindow} (the run that made the state)`);

@@ -13,7 +13,7 @@ import { makeEnv } from './evaluate.js';
 import { instanceRef, loadInstance } from './instances.js';
 import { DecimaNet, type DecimaNetOptions } from './decima-net.js';
 import { runDecimaEpisode, ImitationRunner, type DecimaEpisode, type ImitationExpert } from './decima-rollouts.js';
-import type { ImitationEpisode } from './decima-imitation.js';
+import type { BufferedEpisode } from './decima-imitation.js';
 
 export interface WorkerInit {
   instances: string[];
@@ -49,7 +49,7 @@ const net = new DecimaNet(init.net, new Rng(0));
 port.on('message', (req: EpisodeRequest) => {
   try {
     setFlatWeights(net, req.weights);
-    const out: { index: number; ep: DecimaEpisode | ImitationEpisode }[] = req.tasks.map((t) => ({
+    const out: { index: number; ep: DecimaEpisode | BufferedEpisode }[] = req.tasks.map((t) => ({
       index: t.index,
       ep: t.imitation === undefined
         ? runDecimaEpisode(envs[t.instance]!, net, t.seed, Rng.fromState(t.rngState), t.horizonS, t.rewardScale)

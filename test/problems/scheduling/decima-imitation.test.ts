@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../../src/core/rng.js';
+import { SelfoptError } from '../../../src/core/errors.js';
 import { mean } from '../../../src/core/stats.js';
 import { DataPath } from '../../../src/core/data.js';
 import type { TrainContext } from '../../../src/core/problem.js';
@@ -12,7 +13,7 @@ import { makeEnv, runEpisode } from '../../../src/problems/scheduling/evaluate.j
 import { instanceRef, loadInstance, type SchedulingInstance } from '../../../src/problems/scheduling/instances.js';
 import { DecimaNet } from '../../../src/problems/scheduling/decima-net.js';
 import { trainDecima } from '../../../src/problems/scheduling/decima-train.js';
-import { equivalentLimits, runImitationEpisode, imitationGradient } from '../../../src/problems/scheduling/decima-imitation.js';
+import { equivalentLimits, runImitationEpisode, replayImitationEpisode, imitationGradient } from '../../../src/problems/scheduling/decima-imitation.js';
 import { WeightedFair } from '../../../src/problems/scheduling/weighted-fair.js';
 import type { SchedulingObs } from '../../../src/problems/scheduling/env.js';
 
@@ -84,4 +85,20 @@ test('imitation then REINFORCE: the same training on worker threads as in the tr
   }
   const [a, b] = nets.map((n) => n.parameters().flatMap((p) => Array.from(p.data)));
   assert.deepEqual(b, a);
+});
+
+test('imitation: an episode replayed from its seed, actions and labelled flags gives its states bit for bit; a recipe the simulator does not follow is refused', () => {
+  const inst = synthetic('synthetic_batch6_20exec_train');
+  const env = makeEnv(inst);
+  // beta 0.5: the expert and the sampling net both act, so the actions are the only record of the path.
+  const ep = runImitationEpisode(env, new DecimaNet({ numExecutors: 20 }, new Rng(3)), new WeightedFair(0), inst.seedBase, new Rng(1), 0.5);
+  assert.ok(ep.expertDecisions > 0 && ep.expertDecisions < ep.decisions && ep.steps.length > 10);
+  // The structures' cached DAG schedules (built when the net acted) are not part of a state.
+  const noCache = (steps: typeof ep.steps) => steps.map((st) => ({ ...st, s: { ...st.s, schedule: null } }));
+  assert.deepEqual(noCache(replayImitationEpisode(makeEnv(inst), ep, 'test')), noCache(ep.steps));
+  const refused = (recipe: typeof ep, what: RegExp) => assert.throws(() => replayImitationEpisode(env, recipe, 'the buffer file'), (e: unknown) => e instanceof SelfoptError && !e.message.includes('\n') && what.test(e.message) && /the buffer file.*--fresh/.test(e.message));
+  // Another seed: another path, ended or failed elsewhere.
+  refused({ ...ep, seed: ep.seed + 1 }, /replay of an imitation episode \(seed \d+, \d+ decisions, complete, average JCT [\d.]+ s\) (ended|failed)/);
+  // The last action dropped: the replay stops short of the recorded end.
+  refused({ ...ep, actions: ep.actions.subarray(0, -1) }, /ended after \d+ decisions \(cut/);
 });

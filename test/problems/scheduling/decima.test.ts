@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, readFileSync, writeFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../../src/core/rng.js';
@@ -318,32 +318,46 @@ test('Decima: a save killed after its weights and before its state JSON resumes 
   }
 });
 
-test('Decima: 2 iterations then a resume to 4 train the same weights as 4 straight, with the imitation buffer and the differential reward\'s window carried over', async () => {
+test('Decima: 2 iterations then a resume to 4 train the same weights as 4 straight, with the imitation buffer (replayed from its recipe, a few dozen bytes per labelled state) and the differential reward\'s window carried over', async (t) => {
   const inst = synthetic('synthetic_batch4_5exec_train');
   const base = { 'decima.workers': '0', 'decima.episodesPerIteration': '4' };
+  const imitation = { ...base, 'decima.imitationIterations': '4', 'decima.imitationBuffer': '10', 'decima.imitationUpdates': '4', 'decima.imitationBatch': '32' };
   const cases: Record<string, Record<string, string>> = {
     // Resumed in the middle of imitation, its minibatches drawn from the buffer of iterations 0-1.
-    imitation: { ...base, 'decima.imitationIterations': '4', 'decima.imitationBuffer': '10', 'decima.imitationUpdates': '4', 'decima.imitationBatch': '32' },
+    imitation,
+    // A rollout teacher labelling half the states (the rest unlabelled, the replay steps over them),
+    // episodes from worker threads, a buffer of one iteration (iteration 0's episodes dropped).
+    teacher: { ...imitation, 'decima.workers': '2', 'decima.imitationBuffer': '1', 'decima.teacherRollouts': '1', 'decima.teacherLabelShare': '0.5' },
     // Resumed after 2 REINFORCE iterations, whose rewards are in the window.
     differentialReward: { ...base, 'decima.differentialReward': '1' },
   };
-  // The largest weight difference per case, all measured before the one assertion.
-  const maxDiffs: Record<string, number> = {};
+  // The largest weight difference per case, and the saved buffer's bytes per labelled state (the
+  // imitation case keeps every episode), all measured before the one assertion.
+  const found: Record<string, number> = {};
   for (const [name, options] of Object.entries(cases)) {
     const dir = mkdtempSync(join(tmpdir(), 'decima-resume-'));
     try {
-      const run = (state: string, steps: number) => trainDecima([inst], { steps }, { ...trainCtx(join(dir, state), options), out: join(dir, `${state}.ckpt`) });
+      let labels = 0;
+      const log = (p: Record<string, number>) => { labels += p['labels'] ?? 0; };
+      const run = (state: string, steps: number) => trainDecima([inst], { steps }, { ...trainCtx(join(dir, state), options), log, out: join(dir, `${state}.ckpt`) });
       const straight = await run('straight', 4);
+      labels = 0;
       await run('resumed', 2);
+      if (name === 'imitation') {
+        const files = (JSON.parse(readFileSync(join(dir, 'resumed', 'decima-state.json'), 'utf8')) as { files: Record<string, string> }).files;
+        const perLabel = statSync(join(dir, 'resumed', files['buffer']!)).size / labels;
+        t.diagnostic(`saved imitation buffer: ${perLabel.toFixed(1)} bytes per labelled state (${labels} states)`);
+        found['imitation bytes per label < 48'] = Number(perLabel < 48);
+      }
       const resumed = await run('resumed', 4);
       const w = (n: DecimaNet) => n.parameters().flatMap((p) => Array.from(p.data));
       const a = w(straight), b = w(resumed);
-      maxDiffs[name] = a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
+      found[name] = a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  assert.deepEqual(maxDiffs, { imitation: 0, differentialReward: 0 }, 'largest difference between the resumed and the straight run\'s weights');
+  assert.deepEqual(found, { imitation: 0, 'imitation bytes per label < 48': 1, teacher: 0, differentialReward: 0 }, 'largest difference between the resumed and the straight run\'s weights; the buffer\'s size');
 });
 
 test('Decima: a state saved before the imitation buffer and the reward window were is refused in one line where they held something, resumed where they were empty', async () => {
