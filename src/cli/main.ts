@@ -315,7 +315,7 @@ program
   .action(async (problemName: string, solverName: string, o: TrainCliOptions) => {
     const problem = getProblem(problemName, 'train <problem>');
     const data = dataPath(o.data);
-    const { train, trainProgressText } = await import('../core/train.js');
+    const { train, trainProgressText, trainStartText } = await import('../core/train.js');
     // The first Ctrl-C (or SIGTERM) stops training cleanly: the trainer saves its resumable state
     // after the step it is on, and the same command resumes there. A second one exits at once.
     const stop = stopOnSignal('saving the training state after the current step');
@@ -334,6 +334,7 @@ program
       options: parseOpts(o.opt ?? []),
       command: shellCommand(['selfopt', ...process.argv.slice(2)]),
       // A seconds-only budget is what every trainer then counts; with --steps the unit is the trainer's own.
+      onStart: (start) => console.error(`training ${problemName}/${solverName} on ${trainStartText(start)}`),
       onProgress: (done, total) => progress(`training ${problemName}/${solverName}: ${trainProgressText(done, total, o.steps === undefined)}`, done >= total),
       signal: stop.signal,
     }).finally(() => stop.release());

@@ -142,8 +142,30 @@ export interface TrainOptions {
   options: Record<string, string>;
   command: string;
   onProgress?: (done: number, total: number) => void;
+  /** Called once the run is set up, before training: what it trains on and where its state is (trainStartText says it). */
+  onStart?: (start: TrainStart) => void;
   /** Aborted to stop training early: the trainer saves its state, and no checkpoint or manifest is written. */
   signal?: AbortSignal;
+}
+
+export interface TrainStart {
+  instances: InstanceRef[];
+  stateDir: string;
+  /** The state directory held an earlier session's state of this run. */
+  resumed: boolean;
+}
+
+/**
+ * The line a training run starts with. Without the data, a problem's train split is its generated
+ * stand-ins: the same command trained on synthetic instances with nothing on screen to say so.
+ */
+export function trainStartText(s: TrainStart): string {
+  const real = s.instances.filter((r) => r.source !== 'generated'), generated = s.instances.length - real.length;
+  const parts = [];
+  if (real.length > 0) parts.push(`${real.length} read from ${[...new Set(real.map((r) => (r.path ? dirname(r.path) : r.source)))].slice(0, 2).join(', ')}`);
+  if (generated > 0) parts.push(`${generated} generated`);
+  const ids = s.instances.length <= 4 ? `: ${s.instances.map((r) => r.id).join(', ')}` : '';
+  return `${s.instances.length} train instance${s.instances.length === 1 ? '' : 's'} (${parts.join(', ')})${ids}; ${s.resumed ? 'resuming from' : 'state in'} ${s.stateDir}`;
 }
 
 export interface TrainOutcome {
@@ -183,7 +205,8 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
     rmSync(stateDir, { recursive: true, force: true });
   }
   mkdirSync(stateDir, { recursive: true });
-  checkSameRun(stateDir, { seed: o.seed, instances: refs.map((r) => r.id), options: o.options });
+  const resumed = checkSameRun(stateDir, { seed: o.seed, instances: refs.map((r) => r.id), options: o.options });
+  o.onStart?.({ instances: refs, stateDir, resumed });
   const curve = join(stateDir, 'curve.jsonl');
   const instances = [];
   for (const r of refs) instances.push(await o.problem.load(r));
@@ -263,8 +286,9 @@ interface SavedRun { seed: number; instances: string[]; options: Record<string, 
  * A state directory resumes the run that made it: the same seed, instances and training options
  * (the budget may change). Another run's state would be silently continued under the new options,
  * and the manifest would give a command that does not remake the weights, so it is refused.
+ * True when this run continues one that trained there.
  */
-function checkSameRun(stateDir: string, run: SavedRun): void {
+function checkSameRun(stateDir: string, run: SavedRun): boolean {
   const path = join(stateDir, 'run.json');
   const kept = (opts: Record<string, string>) => Object.fromEntries(Object.entries(opts).filter(([k]) => !RUN_ONLY_OPTION.test(k)).sort(([a], [b]) => a.localeCompare(b)));
   const now = { seed: run.seed, instances: run.instances, options: kept(run.options) };
@@ -277,7 +301,7 @@ function checkSameRun(stateDir: string, run: SavedRun): void {
     // A fresh directory, one from before run.json, or one no run trained in: this run defines it.
     if (!trained) rmSync(join(stateDir, 'wall-seconds'), { force: true });
     writeFileAtomic(path, JSON.stringify(now, null, 2) + '\n');
-    return;
+    return false;
   }
   const saved = readTrainState<SavedRun>(path);
   const diffs: string[] = [];
@@ -290,6 +314,7 @@ function checkSameRun(stateDir: string, run: SavedRun): void {
   if (diffs.length > 0) {
     throw new SelfoptError(`the saved training state was made by another run: ${diffs.join('; ')}`, stateDir, 'the seed, instances and --opt values of the run that made it (the budget may change), --fresh to start over, or another --state');
   }
+  return true;
 }
 
 /** How two instance lists differ, short enough for one line when they hold a hundred programs. */

@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { train, checkpointFor, trainProgressText, trainStateFiles } from '../../src/core/train.js';
+import { train, checkpointFor, trainProgressText, trainStartText, trainStateFiles } from '../../src/core/train.js';
 import { DataPath } from '../../src/core/data.js';
 import { SelfoptError } from '../../src/core/errors.js';
 import type { InstanceRef, LearnedSolver, Problem, TrainContext } from '../../src/core/problem.js';
@@ -172,9 +172,19 @@ test('`selfopt train` into a log (not a terminal): whole progress lines, the las
   assert.equal(r.status, 0, r.stderr);
   assert.ok(!r.stderr.includes('\r'), JSON.stringify(r.stderr));
   const lines = r.stderr.trimEnd().split('\n');
+  // What it trains on comes first: without the data a train split is its generated stand-ins, and nothing said so.
+  assert.match(lines[0]!, new RegExp(`^training partition/gap on \\d+ train instances \\(\\d+ generated\\); state in ${join(dir, 'state')}$`));
   assert.equal(lines.at(-1), 'training partition/gap: 3/3 (100%)');
-  assert.ok(lines.length <= 2, 'at most one line a minute before the last');
+  assert.ok(lines.length <= 3, 'at most one line a minute between the first and the last');
   assert.match(r.stdout, /^checkpoint .*g\.ckpt/);
+});
+
+test('trainStartText says how many instances are real and where they were read, how many generated, and whether the run resumes', () => {
+  const real = (id: string): InstanceRef => ({ id, source: 'real', path: `/data/scheduling/tpch/${id}`, params: {}, split: 'train', description: id });
+  assert.equal(trainStartText({ instances: [real('a'), ref('g', 'train')], stateDir: '/s', resumed: false }), '2 train instances (1 read from /data/scheduling/tpch, 1 generated): a, g; state in /s');
+  assert.equal(trainStartText({ instances: [ref('g', 'train')], stateDir: '/s', resumed: true }), '1 train instance (1 generated): g; resuming from /s');
+  const many = ['a', 'b', 'c', 'd', 'e'].map(real);
+  assert.equal(trainStartText({ instances: many, stateDir: '/s', resumed: false }), '5 train instances (5 read from /data/scheduling/tpch); state in /s');
 });
 
 test('train progress: a fractional --seconds budget shows its fraction, not 0/1 (50%) at its end', () => {
@@ -221,6 +231,8 @@ test('`selfopt train` stopped by Ctrl-C saves its state and writes no checkpoint
   // Resumed: three steps more, then the checkpoint says how many in all.
   const r = spawnSync(process.execPath, [...args, '--steps', String(saved.step + 3)], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr.split('\n')[0]!, /; resuming from .*state$/);
+  assert.match(stderr.split('\n')[0]!, /; state in .*state$/);
   assert.equal(readCheckpoint(out).header.hyperparameters.steps, saved.step + 3);
   assert.equal(readFileSync(curve, 'utf8').trim().split('\n').length, saved.step + 3, 'every step logged once');
 });
