@@ -5,7 +5,7 @@
  * tables. Files, not store rows: they are large, and only ever read whole.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../core/files.js';
 
@@ -57,35 +57,81 @@ export function savePicture(storePath: string, runId: string, problem: string, p
   writeFileAtomic(join(dir, `${LONG}${hash}${SEP}.svg`), `${HEAD}${ids.replace(/-/g, '\\u002d')} -->\n${p.svg}`);
 }
 
-/** The picture of a file savePicture named by hash: its ids from its first line. */
-function longPicture(text: string): Picture | undefined {
+/** A picture file of a run's problem: its ids, and where in the file its drawing starts. */
+interface PictureFile {
+  instance: string;
+  solver: string;
+  file: string;
+  /** Bytes before the drawing: the ids' line of a file named by hash, else 0. */
+  skip: number;
+  /** The drawing's bytes. */
+  bytes: number;
+}
+
+/** The ids of a file savePicture named by hash, from its first line, with the line's length in bytes. */
+function longIds(text: string): { instance: string; solver: string; skip: number } | undefined {
   const nl = text.indexOf('\n');
   if (!text.startsWith(HEAD) || nl < 0) return undefined;
   try {
     const ids = JSON.parse(text.slice(HEAD.length, nl).replace(/ -->$/, '')) as { instance: string; solver: string };
-    return { instance: ids.instance, solver: ids.solver, svg: text.slice(nl + 1) };
+    return { instance: ids.instance, solver: ids.solver, skip: Buffer.byteLength(text.slice(0, nl + 1)) };
   } catch {
     return undefined;
   }
 }
 
-/** The run's pictures of `problem`, ordered by instance, then in `solverOrder`. */
-export function loadPictures(storePath: string, runId: string, problem: string, solverOrder: string[]): Picture[] {
+/**
+ * The run's picture files of `problem`, ordered by instance, then in `solverOrder`. Only a file
+ * named by hash is read (for its ids); the others are named by theirs.
+ */
+function pictureFiles(storePath: string, runId: string, problem: string, solverOrder: readonly string[]): PictureFile[] {
   const dir = dirOf(storePath, runId, problem);
   if (!existsSync(dir)) return [];
-  const out: Picture[] = [];
+  const out: PictureFile[] = [];
   for (const f of readdirSync(dir)) {
     if (!f.endsWith('.svg') || !f.includes(SEP)) continue;
-    const svg = readFileSync(join(dir, f), 'utf8');
-    const long = f.startsWith(LONG) ? longPicture(svg) : undefined;
+    const file = join(dir, f);
+    const size = statSync(file).size;
+    const long = f.startsWith(LONG) ? longIds(readFileSync(file, 'utf8')) : undefined;
     if (long) {
-      out.push(long);
+      out.push({ instance: long.instance, solver: long.solver, file, skip: long.skip, bytes: size - long.skip });
       continue;
     }
     const stem = f.slice(0, -'.svg'.length);
     const cut = stem.lastIndexOf(SEP);
-    out.push({ instance: unsafe(stem.slice(0, cut)), solver: unsafe(stem.slice(cut + SEP.length)), svg });
+    out.push({ instance: unsafe(stem.slice(0, cut)), solver: unsafe(stem.slice(cut + SEP.length)), file, skip: 0, bytes: size });
   }
   const rank = (s: string) => (solverOrder.indexOf(s) + 1 || solverOrder.length + 1);
   return out.sort((a, b) => a.instance.localeCompare(b.instance) || rank(a.solver) - rank(b.solver));
+}
+
+function drawing(p: PictureFile): string {
+  return readFileSync(p.file).subarray(p.skip).toString('utf8');
+}
+
+/** The run's pictures of `problem`, ordered by instance, then in `solverOrder`. */
+export function loadPictures(storePath: string, runId: string, problem: string, solverOrder: readonly string[]): Picture[] {
+  return pictureFiles(storePath, runId, problem, solverOrder).map((p) => ({ instance: p.instance, solver: p.solver, svg: drawing(p) }));
+}
+
+/** A picture named but not drawn: what a page lists before it asks for the drawings it shows. */
+export interface PictureInfo {
+  instance: string;
+  solver: string;
+  /** The drawing's size in bytes. */
+  bytes: number;
+}
+
+/**
+ * The run's pictures of `problem` without their drawings, in loadPictures' order. A big run has
+ * hundreds (partition's test split: 253, 4-7 MB), and a page shows a few at a time.
+ */
+export function listPictures(storePath: string, runId: string, problem: string, solverOrder: readonly string[]): PictureInfo[] {
+  return pictureFiles(storePath, runId, problem, solverOrder).map((p) => ({ instance: p.instance, solver: p.solver, bytes: p.bytes }));
+}
+
+/** The drawing of one picture (an SVG), or undefined when the run drew none of that instance and solver. */
+export function readPicture(storePath: string, runId: string, problem: string, instance: string, solver: string): string | undefined {
+  const p = pictureFiles(storePath, runId, problem, []).find((x) => x.instance === instance && x.solver === solver);
+  return p && drawing(p);
 }

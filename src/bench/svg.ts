@@ -25,7 +25,12 @@ export function esc(s: string): string {
  * figcaption above it said the same again.
  */
 export function pictureFigures(pictures: readonly { instance: string; solver: string; svg: string }[]): string {
-  return pictures.map((p) => `<figure class="card picture" data-instance="${esc(p.instance)}" data-solver="${esc(p.solver)}" aria-label="${esc(p.instance)} · ${esc(p.solver)}">${p.svg}</figure>`).join('');
+  return pictures.map((p) => pictureFigure(p, p.svg)).join('');
+}
+
+/** One card of pictureFigures holding `inner` (markup): the drawing, or what stands for it until it comes. */
+export function pictureFigure(p: { instance: string; solver: string }, inner: string): string {
+  return `<figure class="card picture" data-instance="${esc(p.instance)}" data-solver="${esc(p.solver)}" aria-label="${esc(p.instance)} · ${esc(p.solver)}">${inner}</figure>`;
 }
 
 /**

@@ -9,8 +9,11 @@
  *   GET /api/summary?problem=P[&run=ID]
  *                                  {run, summary, pictures}: the summary `selfopt report --json`
  *                                  prints (means with 95% CIs, learned-vs-best-heuristic ratios)
- *                                  of run ID, or of the latest run that recorded P, and the
- *                                  run's drawings of P's solutions (seed 1, as the HTML report)
+ *                                  of run ID, or of the latest run that recorded P, and the list
+ *                                  of the run's drawings of P's solutions (seed 1, as the HTML
+ *                                  report): {instance, solver, bytes} each, not the drawings
+ *   GET /api/picture?run=ID&problem=P&instance=I&solver=S
+ *                                  one drawing, image/svg+xml
  *   GET /api/curves[?problem=P]    learning curves: every `<train dir>/<name>/curve.jsonl`,
  *                                  then the shipped checkpoints' (`checkpoints/<problem>/`)
  *   GET /api/store                 {path, exists, isDefault}: the store this server reads (its
@@ -21,11 +24,11 @@
  * The store is opened read-only for each request and closed after it, so a `selfopt bench`
  * can write to it between requests (DuckDB lets one process hold the file while it writes); a
  * bench lets the file go between cells (bench/store-lease.ts), so a request waits at most a
- * moment. Requests are served one at a time (one open handle per file per process). A HEAD
- * request is answered as GET, without the body.
+ * moment. Requests are served one at a time (one open handle per file per process); a picture,
+ * a file beside the store, is served at once. A HEAD request is answered as GET, without the body.
  *
- * An error is {error: {code, message}}: 400 `bad_request` (a required parameter missing), 404
- * `not_found` (no such problem, run, API or store), 503 `store_busy` (a process that is not
+ * An error is {error: {code, message}}: 400 `bad_request` (a required parameter missing or
+ * malformed), 404 `not_found` (no such problem, run, picture, API or store), 503 `store_busy` (a process that is not
  * selfopt has held the store for BUSY_WAIT_MS: try again later), 500 `store_unreadable` (the store's file is not a store of this
  * DuckDB version) or `internal` (a bug).
  */
@@ -40,7 +43,7 @@ import { getProblem, problems } from '../problems/all.js';
 import { describeProblem } from '../core/problem.js';
 import { DEFAULT_STORE_PATH, ResultsStore, StoreBusyError, StoreUnreadableError } from '../bench/store.js';
 import { summarizeProblem, type EstimateMemo } from '../bench/summary.js';
-import { loadPictures } from '../bench/pictures.js';
+import { listPictures, readPicture } from '../bench/pictures.js';
 
 /** A request the API cannot answer as asked (a required parameter missing): 400, not 404. */
 class BadRequest extends SelfoptError {}
@@ -75,6 +78,20 @@ const ESTIMATE_MEMO = 50_000;
 class Reply {
   constructor(readonly body: unknown, readonly headers: Record<string, string>) {}
 }
+
+/**
+ * A drawing's headers. It is the problem's own SVG: opened as a page of its own, it may run no
+ * script and load nothing (the dashboard inlines it, and its own page's policy holds there).
+ */
+const PICTURE_HEADERS = {
+  'content-type': 'image/svg+xml; charset=utf-8',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
+  'x-content-type-options': 'nosniff',
+  'cache-control': 'no-cache',
+};
+
+/** What a run id may be (newRunId's UTC time and hex digits): it names a folder of pictures. */
+const RUN_ID = /^[0-9A-Za-z][0-9A-Za-z._-]*$/;
 
 /** At most this many points of one curve are sent; longer curves are thinned evenly. */
 const MAX_CURVE_POINTS = 2000;
@@ -119,13 +136,20 @@ export class Dashboard {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname.startsWith('/api/')) {
       if (!authed) return json(res, 401, { error: { code: 'unauthorized', message: 'this server wants a bearer token (Authorization: Bearer <token>)' } });
+      // A picture is a file beside the store, not a read of it: it need not wait behind a summary.
+      if (url.pathname === '/api/picture') {
+        let svg: string;
+        try {
+          svg = this.picture(url);
+        } catch (e) {
+          return failed(res, e);
+        }
+        res.writeHead(200, { ...PICTURE_HEADERS, 'content-length': Buffer.byteLength(svg) });
+        return void res.end(svg);
+      }
       const job = this.chain.then(() => this.api(url)).then(
         (body) => (body instanceof Reply ? json(res, 200, body.body, body.headers) : json(res, 200, body)),
-        (e: unknown) => {
-          const [status, code] = e instanceof StoreBusyError ? [503, 'store_busy'] : e instanceof StoreUnreadableError ? [500, 'store_unreadable']
-            : e instanceof BadRequest ? [400, 'bad_request'] : e instanceof SelfoptError ? [404, 'not_found'] : [500, 'internal'];
-          json(res, status, { error: { code, message: errorMessage(e) } });
-        },
+        (e: unknown) => failed(res, e),
       );
       this.chain = job;
       return;
@@ -157,7 +181,8 @@ export class Dashboard {
         });
         // Summarised with the store closed: the bootstrap takes seconds on a big run, and a bench
         // writing the store waits for the file while a reader holds it.
-        const pictures = loadPictures(this.opts.store, run.runId, name, problem.solvers.map((s) => s.info.name));
+        // Names only: partition's test split drew 253 pictures, 4-7 MB sent again on every re-read.
+        const pictures = listPictures(this.opts.store, run.runId, name, problem.solvers.map((s) => s.info.name));
         // The same rows summarise to the same numbers (the bootstrap is seeded), so a summary is
         // re-used while its rows are unchanged: an open page re-reads an unfinished run every 10 s,
         // and each view of a finished one used to pay seconds of bootstrap again.
@@ -186,8 +211,24 @@ export class Dashboard {
         return { path, exists: existsSync(path), isDefault: path === resolve(DEFAULT_STORE_PATH) };
       }
       default:
-        throw new SelfoptError(`no API ${url.pathname}`, 'selfopt serve', '/api/problems, /api/runs, /api/summary, /api/curves, /api/store');
+        throw new SelfoptError(`no API ${url.pathname}`, 'selfopt serve', '/api/problems, /api/runs, /api/summary, /api/picture, /api/curves, /api/store');
     }
+  }
+
+  /** The drawing /api/picture?run=&problem=&instance=&solver= names. */
+  private picture(url: URL): string {
+    const where = '/api/picture';
+    const given = (k: string) => {
+      const v = url.searchParams.get(k);
+      if (!v) throw new BadRequest(`no ${k} given`, where, '?run=ID&problem=NAME&instance=ID&solver=NAME (/api/summary lists each run\'s pictures)');
+      return v;
+    };
+    const [run, name, instance, solver] = [given('run'), given('problem'), given('instance'), given('solver')];
+    if (!RUN_ID.test(run)) throw new BadRequest(`run '${run}' is not a run id`, where, 'a run id as /api/runs gives it (e.g. 20250101T000000000Z-abcd)');
+    getProblem(name, '?problem');
+    const svg = readPicture(this.opts.store, run, name, instance, solver);
+    if (svg === undefined) throw new SelfoptError(`run '${run}' drew no picture of ${name} instance '${instance}' by solver '${solver}'`, where, 'an instance and solver of the run\'s pictures (/api/summary?problem=NAME&run=ID lists them)');
+    return svg;
   }
 
   private async withStore<T>(f: (s: ResultsStore) => Promise<T>): Promise<T> {
@@ -224,6 +265,13 @@ export class Dashboard {
     if (head) return void res.end();
     createReadStream(path).pipe(res);
   }
+}
+
+/** An API error as {error: {code, message}}, its status by its kind. */
+function failed(res: ServerResponse, e: unknown): void {
+  const [status, code] = e instanceof StoreBusyError ? [503, 'store_busy'] : e instanceof StoreUnreadableError ? [500, 'store_unreadable']
+    : e instanceof BadRequest ? [400, 'bad_request'] : e instanceof SelfoptError ? [404, 'not_found'] : [500, 'internal'];
+  json(res, status, { error: { code, message: errorMessage(e) } });
 }
 
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

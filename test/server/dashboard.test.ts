@@ -16,6 +16,7 @@ import { DataPath } from '../../src/core/data.js';
 import { runBench } from '../../src/bench/runner.js';
 import { ResultsStore } from '../../src/bench/store.js';
 import { KIND_COLORS } from '../../src/bench/svg.js';
+import { loadPictures } from '../../src/bench/pictures.js';
 import { shellQuote } from '../../src/bench/command.js';
 import { shippedCurves } from '../../src/server/dashboard.js';
 import { PROJECT_ROOT } from '../../src/core/version.js';
@@ -76,6 +77,15 @@ const getJson = async (path: string, headers: Record<string, string> = {}) => {
   return { status: res.status, body: (await res.json()) as any };
 };
 
+/** /api/picture's drawing of `p`, checked to be an SVG. */
+async function picture(run: string, problem: string, p: { instance: string; solver: string }): Promise<string> {
+  const res = await fetch(new URL(`api/picture?${new URLSearchParams({ run, problem, instance: p.instance, solver: p.solver })}`, base));
+  const text = await res.text();
+  assert.equal(res.status, 200, text);
+  assert.equal(res.headers.get('content-type'), 'image/svg+xml; charset=utf-8');
+  return text;
+}
+
 test('the API serves runs, problems, summaries with CIs and learning curves from the store', async () => {
   const runs = await getJson('api/runs');
   assert.equal(runs.status, 200);
@@ -91,7 +101,7 @@ test('the API serves runs, problems, summaries with CIs and learning curves from
   for (const r of rows) assert.ok(r.ci95[0] <= r.mean && r.mean <= r.ci95[1] && r.n === 2);
   // Partition draws each solver's seed-1 partition, ordered by instance, then solver.
   assert.deepEqual(s.body.pictures.map((p: { instance: string; solver: string }) => `${p.instance}/${p.solver}`), [...INSTANCES].sort().flatMap((i) => SOLVERS.map((v) => `${i}/${v}`)));
-  for (const p of s.body.pictures) assert.match(p.svg, /^<svg[\s\S]*edge cut [\d,]+ [\s\S]*<\/svg>\s*$/);
+  for (const p of s.body.pictures) assert.match(await picture(runId, 'partition', p), /^<svg[\s\S]*edge cut [\d,]+ [\s\S]*<\/svg>\s*$/);
   assert.deepEqual((await getJson('api/summary?problem=index')).body.pictures, [], 'a classical index has no model to draw');
   const drawn = await getJson('api/summary?problem=scheduling');
   assert.equal(drawn.body.run.runId, drawnRunId);
@@ -99,13 +109,34 @@ test('the API serves runs, problems, summaries with CIs and learning curves from
   assert.ok(drawn.body.summary.rows.every((r: { n: number; ci95: unknown }) => r.n === 1 && r.ci95 === null));
   assert.ok(drawn.body.summary.comparisons.length > 0 && drawn.body.summary.comparisons.every((c: { ci95: unknown }) => c.ci95 === null));
   assert.deepEqual(drawn.body.pictures.map((p: { instance: string; solver: string }) => `${p.instance}/${p.solver}`), ['synthetic_batch6_10exec/fifo', 'synthetic_batch6_10exec/fair']);
-  for (const p of drawn.body.pictures) assert.match(p.svg, /^<svg[\s\S]*avg JCT [\d.]+ s[\s\S]*<\/svg>\s*$/);
+  for (const p of drawn.body.pictures) assert.match(await picture(drawnRunId, 'scheduling', p), /^<svg[\s\S]*avg JCT [\d.]+ s[\s\S]*<\/svg>\s*$/);
   const curves = await getJson('api/curves?problem=partition');
   assert.deepEqual(curves.body.map((c: { name: string }) => c.name), ['partition-multilevel-seed1']);
   assert.equal(curves.body[0].points.length, 5, 'the torn last line is skipped');
   assert.equal((await getJson('api/summary?problem=nope')).status, 404);
   assert.equal((await getJson('api/summary?problem=partition&run=nope')).status, 404);
   assert.equal((await getJson('api/other')).status, 404);
+});
+
+test('a summary lists its run\'s pictures without their drawings (partition\'s test split sent 253, 4-7 MB, with every re-read); /api/picture serves each, and names what it cannot find', async () => {
+  const { body } = await getJson('api/summary?problem=partition');
+  const stored = loadPictures(join(dir, 'results.duckdb'), runId, 'partition', SOLVERS);
+  assert.deepEqual(body.pictures, stored.map((p) => ({ instance: p.instance, solver: p.solver, bytes: Buffer.byteLength(p.svg) })));
+  for (const p of stored) assert.equal(await picture(runId, 'partition', p), p.svg);
+  const bad = async (query: string, status: number, message: string) => {
+    const res = await getJson(`api/picture?${query}`);
+    assert.equal(res.status, status, JSON.stringify(res.body));
+    assert.equal(res.body.error.code, status === 400 ? 'bad_request' : 'not_found');
+    assert.equal(res.body.error.message, message);
+  };
+  const ask = '?run=ID&problem=NAME&instance=ID&solver=NAME (/api/summary lists each run\'s pictures)';
+  await bad(`run=${runId}&problem=partition&instance=mesh_2k_k2`, 400, `no solver given (at /api/picture); expected ${ask}`);
+  await bad('problem=partition&instance=mesh_2k_k2&solver=random', 400, `no run given (at /api/picture); expected ${ask}`);
+  await bad('run=../../etc&problem=partition&instance=mesh_2k_k2&solver=random', 400, "run '../../etc' is not a run id (at /api/picture); expected a run id as /api/runs gives it (e.g. 20250101T000000000Z-abcd)");
+  assert.match((await getJson(`api/picture?run=${runId}&problem=partitoin&instance=mesh_2k_k2&solver=random`)).body.error.message, /unknown problem 'partitoin'/);
+  const none = "an instance and solver of the run's pictures (/api/summary?problem=NAME&run=ID lists them)";
+  await bad(`run=${runId}&problem=partition&instance=mesh_2k_k2&solver=gap`, 404, `run '${runId}' drew no picture of partition instance 'mesh_2k_k2' by solver 'gap' (at /api/picture); expected ${none}`);
+  await bad(`run=${drawnRunId}&problem=partition&instance=mesh_2k_k2&solver=random`, 404, `run '${drawnRunId}' drew no picture of partition instance 'mesh_2k_k2' by solver 'random' (at /api/picture); expected ${none}`);
 });
 
 test('the curves of the shipped checkpoints are served beside the training runs\' (a clean clone has no .selfopt/train and said "no training logs")', async () => {
@@ -363,6 +394,36 @@ test('in headless Chromium: the table shows the store, a filter narrows it, a ch
     assert.deepEqual(await page.$$eval('#pictures figure', (fs) => fs.map((f) => `${f.getAttribute('data-instance')} · ${f.getAttribute('data-solver')}`)), ['synthetic_batch6_10exec · fifo', 'synthetic_batch6_10exec · fair']);
     await page.selectOption('#f-solver', 'fair');
     await page.waitForFunction(() => document.querySelectorAll('#pictures figure').length === 1);
+    assert.deepEqual(errors, []);
+  });
+});
+
+test('in headless Chromium: the drawings are shown one instance at a time, each fetched when shown, below the learning curves (all of partition\'s 253 made the page 49,000 px tall, the curves under them)', { skip: skipBrowser, timeout: 120_000 }, async () => {
+  await inChromium(1280, async (page, errors) => {
+    const asked: string[] = [];
+    page.on('request', (r) => {
+      const u = new URL(r.url());
+      if (u.pathname === '/api/picture') asked.push(`${u.searchParams.get('instance')} · ${u.searchParams.get('solver')}`);
+    });
+    const cards = () => page.$$eval('#pictures figure', (fs) => fs.map((f) => `${f.getAttribute('data-instance')} · ${f.getAttribute('data-solver')}`));
+    await page.goto(`${base}#problem=partition`);
+    await page.waitForFunction(() => document.querySelectorAll('#pictures figure svg').length === 3);
+    // Every instance, but only the first one's drawings: the summary lists them sorted by instance.
+    const [first, second] = [...INSTANCES].sort();
+    assert.deepEqual(await cards(), SOLVERS.map((v) => `${first} · ${v}`));
+    assert.deepEqual(asked.sort(), SOLVERS.map((v) => `${first} · ${v}`).sort(), 'only the drawings on screen are fetched');
+    assert.equal(await page.textContent('#g-count'), '1 of 2 instances with drawings');
+    const top = (sel: string) => page.$eval(sel, (e) => e.getBoundingClientRect().top);
+    assert.ok((await top('#curves')) < (await top('#pictures')), 'the learning curves come before the drawings');
+    // The next instance's, fetched then; and back, from what the page kept.
+    await page.click('#g-next');
+    await page.waitForFunction((i) => [...document.querySelectorAll('#pictures figure')].every((f) => f.getAttribute('data-instance') === i), second);
+    await page.waitForFunction(() => document.querySelectorAll('#pictures figure svg').length === 3);
+    assert.deepEqual(await cards(), SOLVERS.map((v) => `${second} · ${v}`));
+    await page.selectOption('#g-instance', first!);
+    await page.waitForFunction(() => document.querySelectorAll('#pictures figure svg').length === 3);
+    assert.deepEqual(await cards(), SOLVERS.map((v) => `${first} · ${v}`));
+    assert.equal(asked.length, 6, `each drawing fetched once: ${asked.join(', ')}`);
     assert.deepEqual(errors, []);
   });
 });

@@ -1,18 +1,18 @@
 /**
  * The selfopt dashboard: reads the results store through `selfopt serve`'s JSON API and draws,
  * per problem, the solvers x instances table (mean with 95% interval, learned vs best
- * heuristic), bar charts with the intervals as whiskers, the problem's drawings of its solutions,
- * and learning curves. The filters live
- * in the URL hash, so a view can be linked. Charts and number formats are the HTML report's own
+ * heuristic), bar charts with the intervals as whiskers, learning curves, and the problem's
+ * drawings of its solutions, one instance at a time (gallery.ts). The filters live in the URL hash, so a view can be linked. Charts and number formats are the HTML report's own
  * (src/bench/svg.ts, src/bench/table.ts), so both read the same. A run still being written (a
  * `selfopt bench` going on) is read again every LIVE_MS while it is shown, and so is the list of
  * runs while the latest run is shown, or while the problem has no run yet.
  */
 import { rowCommand, shellQuote } from '../../src/bench/command.js';
-import { barChart, esc, KIND_COLORS, lineChart, pictureFigures, ratioChart, type RatioGroup } from '../../src/bench/svg.js';
+import { barChart, esc, KIND_COLORS, lineChart, ratioChart, type RatioGroup } from '../../src/bench/svg.js';
 import { formatInterval, formatMeanCi, formatQuantity, formatRatio, geomeanLines, solverBars } from '../../src/bench/table.js';
 import type { Comparison, Summary, SummaryRow } from '../../src/bench/summary.js';
-import { api, type Curve, type Picture, type ProblemInfo, type RunMeta } from './api.js';
+import { api, type Curve, type PictureInfo, type ProblemInfo, type RunMeta } from './api.js';
+import { clearGallery, drawGallery } from './gallery.js';
 
 interface View {
   problem: string;
@@ -28,7 +28,7 @@ const ALL = '';
 let problems: ProblemInfo[] = [];
 let runs: RunMeta[] = [];
 let view: View = { problem: '', run: '', instance: ALL, solver: ALL, metric: '' };
-let loaded: { key: string; run: RunMeta; summary: Summary; pictures: Picture[] } | undefined;
+let loaded: { key: string; run: RunMeta; summary: Summary; pictures: PictureInfo[] } | undefined;
 let curves: { problem: string; list: Curve[] } | undefined;
 
 /** How often an unfinished run on screen is read again. */
@@ -236,14 +236,15 @@ async function refreshLive(): Promise<void> {
 }
 
 function clearResults(): void {
-  for (const id of ['run', 'charts', 'ratios', 'pictures']) $(id).innerHTML = '';
+  for (const id of ['run', 'charts', 'ratios']) $(id).innerHTML = '';
+  clearGallery();
   $('results').querySelector('thead')!.innerHTML = '';
   $('results').querySelector('tbody')!.innerHTML = '';
   options($('f-instance'), [{ value: ALL, label: 'all' }], ALL);
   options($('f-solver'), [{ value: ALL, label: 'all' }], ALL);
 }
 
-function drawResults(problem: ProblemInfo, run: RunMeta, summary: Summary, pictures: Picture[]): void {
+function drawResults(problem: ProblemInfo, run: RunMeta, summary: Summary, pictures: PictureInfo[]): void {
   const command = `npx selfopt ${run.command}`;
   // The run's count alone read as this problem's: index showed "2913 cells · unfinished" of the
   // main job, all of its own cells long done. A cell records the primary metric once.
@@ -314,8 +315,7 @@ function drawResults(problem: ProblemInfo, run: RunMeta, summary: Summary, pictu
   }
   drawBars(summary, rows, metric);
   drawRatios(summary, shown);
-  const drawn = pictures.filter(shown);
-  $('pictures').innerHTML = drawn.length ? pictureFigures(drawn) : `<p class="muted">${pictures.length ? 'no drawing matches the filters' : `${esc(problem.name)} draws no solutions in this run`}</p>`;
+  drawGallery({ run: run.runId, problem: problem.name, pictures, instance: view.instance, solver: view.solver });
 }
 
 function ratioCell(c: Comparison | undefined): string {
