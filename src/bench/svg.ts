@@ -238,6 +238,8 @@ export interface LineChartSpec {
   yLabel: string;
   width?: number;
   height?: number;
+  /** The x axis's span (default: the points', from 0): small multiples share one. */
+  xDomain?: [number, number];
   ariaLabel: string;
 }
 
@@ -252,15 +254,19 @@ export function lineChart(spec: LineChartSpec): string {
   const pts = spec.series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
   const xs = pts.map((p) => p.x);
   const ys = pts.map((p) => p.y);
-  const xLo = Math.min(...xs, 0);
-  const xHi = Math.max(...xs, xLo + 1);
+  const xLo = spec.xDomain?.[0] ?? Math.min(...xs, 0);
+  const xHi = spec.xDomain?.[1] ?? Math.max(...xs, xLo + 1);
   const yMin = Math.min(...ys);
   const yMax = Math.max(...ys);
   const pad = (yMax - yMin) * 0.05 || Math.abs(yMax) * 0.05 || 1;
+  // Padded, a key that is never negative (a loss, a share from 0 to 1) had an axis from -0.5.
+  // (A key that is 0 throughout keeps its padding on both sides.)
+  const yLo = yMin >= 0 && yMax > 0 ? Math.max(0, yMin - pad) : yMin - pad;
+  const yHi = yMax <= 0 && yMin < 0 ? Math.min(0, yMax + pad) : yMax + pad;
   const xt = niceTicks(xLo, xHi, 5);
-  const yt = niceTicks(yMin - pad, yMax + pad, 5);
+  const yt = niceTicks(yLo, yHi, 5);
   const [x0v, x1v] = [Math.min(xLo, xt[0]!), Math.max(xHi, xt[xt.length - 1]!)];
-  const [y0v, y1v] = [Math.min(yMin - pad, yt[0]!), Math.max(yMax + pad, yt[yt.length - 1]!)];
+  const [y0v, y1v] = [Math.min(yLo, yt[0]!), Math.max(yHi, yt[yt.length - 1]!)];
   const sx = (v: number) => left + ((v - x0v) / (x1v - x0v || 1)) * (width - left - right);
   const sy = (v: number) => height - bottom - ((v - y0v) / (y1v - y0v || 1)) * (height - top - bottom);
   const parts: string[] = [];

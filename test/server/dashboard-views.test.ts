@@ -7,13 +7,14 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataPath } from '../../src/core/data.js';
 import { runBench } from '../../src/bench/runner.js';
 import { ResultsStore } from '../../src/bench/store.js';
 import { formatRatio } from '../../src/bench/table.js';
+import { PROJECT_ROOT } from '../../src/core/version.js';
 import { serve, type RunningServer } from '../../src/server/server.js';
 import { inChromium, skipBrowser } from './chromium.js';
 
@@ -176,6 +177,39 @@ test('in headless Chromium: a run of several problems says how many of its cells
     await page.waitForSelector('#own-cells');
     assert.equal(await page.textContent('#own-cells'), `${own} of partition`);
     assert.match((await page.textContent('#run .sub')) ?? '', new RegExp(`${own + 100} cells in the run, ${own} of partition`));
+    assert.deepEqual(errors, []);
+  });
+});
+
+test('in headless Chromium: each key of a learning curve has a small chart of its own y scale, sharing the x axis (Decima\'s label counts in the thousands, on one axis with its loss, flattened the loss)', { skip: skipBrowser, timeout: 120_000 }, async () => {
+  // The shipped Decima checkpoint's curve, as the repository has it.
+  const made = JSON.parse(readFileSync(join(PROJECT_ROOT, 'checkpoints', 'scheduling', 'decima.json'), 'utf8')) as { seed: number; curve: string };
+  const points = readFileSync(join(PROJECT_ROOT, made.curve), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, number>);
+  const range = (k: string) => [Math.min(...points.map((p) => p[k]!)), Math.max(...points.map((p) => p[k]!))] as const;
+  const keys = Object.keys(points[0]!).filter((k) => k !== 't' && k !== 'iteration');
+  const [labelsLo, labelsHi] = range('labels');
+  const [lossLo, lossHi] = range('loss');
+  assert.ok(labelsLo > 1000 && lossHi < 10, 'the two scales this test is about');
+  await inChromium(1400, async (page, errors) => {
+    await page.goto(`${base}#problem=scheduling`);
+    const curve = `#curves figure[data-curve="scheduling-decima-seed${made.seed}"]`;
+    await page.waitForSelector(`${curve} .multiple svg`);
+    assert.deepEqual(await page.$$eval(`${curve} .multiple`, (ms) => ms.map((m) => m.getAttribute('data-key'))), keys, 'one small chart a key; the iteration is the x axis');
+    /** A small chart's y ticks (right-aligned) and x axis (its ticks and label) as drawn. */
+    const axes = (key: string) => page.$eval(`${curve} .multiple[data-key="${key}"] svg`, (svg, k) => ({
+      y: [...svg.querySelectorAll('text[text-anchor="end"]')].map((t) => Number(t.textContent)),
+      x: [...svg.querySelectorAll('text[text-anchor="middle"]:not([transform])')].map((t) => t.textContent),
+      legend: [...svg.querySelectorAll('text')].map((t) => t.textContent).find((t) => t?.startsWith(`${k}:`)),
+    }), key);
+    const labels = await axes('labels');
+    const loss = await axes('loss');
+    for (const [name, ticks, lo, hi] of [['labels', labels.y, labelsLo, labelsHi], ['loss', loss.y, lossLo, lossHi]] as const) {
+      const [yLo, yHi] = [Math.min(...ticks), Math.max(...ticks)];
+      assert.ok(yLo <= lo && yHi >= hi && yHi - yLo < 3 * (hi - lo), `${name}'s y axis ${yLo}..${yHi} spans its own range ${lo}..${hi}`);
+    }
+    assert.equal(loss.legend, `loss: ${Number(lossLo.toPrecision(4))} to ${Number(lossHi.toPrecision(4))}`);
+    assert.deepEqual(loss.x, labels.x, 'the small charts share the x axis');
+    assert.ok(loss.x.includes('iteration'), loss.x.join(' '));
     assert.deepEqual(errors, []);
   });
 });

@@ -3,10 +3,10 @@ import type { Summary } from '../../src/bench/summary.js';
 import type { RunMeta } from '../../src/bench/store.js';
 import type { PictureInfo } from '../../src/bench/pictures.js';
 import type { describeProblem } from '../../src/core/problem.js';
-import type { Curve } from '../../src/server/dashboard.js';
+import type { Curve, CurvePoint } from '../../src/server/dashboard.js';
 
 // The server's own types, so the page and the API cannot drift apart.
-export type { Curve, PictureInfo, RunMeta };
+export type { Curve, CurvePoint, PictureInfo, RunMeta };
 export type ProblemInfo = ReturnType<typeof describeProblem>;
 
 /** A server started with --token wants it; the page takes it from `#token=...`. */

@@ -8,10 +8,11 @@
  * runs while the latest run is shown, or while the problem has no run yet.
  */
 import { rowCommand, shellQuote } from '../../src/bench/command.js';
-import { barChart, esc, KIND_COLORS, lineChart, ratioChart, type RatioGroup } from '../../src/bench/svg.js';
+import { barChart, esc, KIND_COLORS, ratioChart, type RatioGroup } from '../../src/bench/svg.js';
 import { formatInterval, formatMeanCi, formatQuantity, formatRatio, geomeanLines, solverBars } from '../../src/bench/table.js';
 import type { Comparison, Summary, SummaryRow } from '../../src/bench/summary.js';
 import { api, type Curve, type PictureInfo, type ProblemInfo, type RunMeta } from './api.js';
+import { drawCurves } from './curves.js';
 import { clearGallery, drawGallery } from './gallery.js';
 
 interface View {
@@ -165,7 +166,7 @@ async function render(): Promise<void> {
   }
   await curvesReady;
   if (superseded()) return;
-  drawCurves(problem, curves?.list ?? []);
+  drawCurves(problem.name, view.solver, curves?.list ?? []);
   writeHash();
   scheduleLive();
 }
@@ -357,30 +358,6 @@ function drawRatios(summary: Summary, shown: (r: { instance: string; solver: str
   $('ratios').innerHTML = groups.length
     ? ratioChart({ groups, better, axisLabel: `${summary.meta.primaryMetric}: learned / best heuristic (log scale)`, ariaLabel: 'learned vs best heuristic' })
     : '<p class="muted">no learned solver in this view</p>';
-}
-
-const CURVE_COLORS = ['#ea580c', '#2563eb', '#0d9488', '#7c3aed', '#db2777', '#65a30d'];
-
-function drawCurves(problem: ProblemInfo, list: Curve[]): void {
-  // A run's folder is <problem>-<solver>-seed<n>: a prefix test alone gave solver ppo the curves of ppo-guided-search too.
-  const prefix = `${problem.name}-${view.solver}-`;
-  const shown = list.filter((c) => !view.solver || (c.name.startsWith(prefix) && /^seed\d+$/.test(c.name.slice(prefix.length))));
-  const out = shown.map((c) => {
-    // A run that has just started has an empty curve.jsonl: drawn, it was a bare frame with no y axis.
-    if (c.points.length === 0) return `<figure class="chart" data-curve="${esc(c.name)}"><h3>${esc(c.name)}</h3><p class="muted">no points yet: the training run has logged none (it may have just started)</p></figure>`;
-    const xKey = c.points.some((p) => 'step' in p) ? 'step' : '';
-    const keys = [...new Set(c.points.flatMap((p) => Object.keys(p)))].filter((k) => k !== 't' && k !== xKey);
-    const series = keys.map((k, i) => ({
-      label: k,
-      color: CURVE_COLORS[i % CURVE_COLORS.length]!,
-      points: c.points.flatMap((p, j) => (k in p ? [{ x: xKey ? p[xKey]! : j, y: p[k]! }] : [])),
-    }));
-    const note = c.total > c.points.length ? ` (${c.points.length} of ${c.total} points)` : '';
-    // The run that made a shipped checkpoint, read from checkpoints/ (a clean clone has no .selfopt/train).
-    const whose = c.shipped ? ` (shipped: ${c.shipped})` : '';
-    return `<figure class="chart" data-curve="${esc(c.name)}"${c.shipped ? ' data-shipped' : ''}><h3>${esc(c.name)}${esc(whose)}${esc(note)}</h3>${lineChart({ series, xLabel: xKey || 'point', yLabel: keys.join(', '), ariaLabel: `learning curve ${c.name}` })}</figure>`;
-  });
-  $('curves').innerHTML = out.join('') || `<p class="muted">no training logs for ${esc(problem.name)} (selfopt train writes them under .selfopt/train; a shipped checkpoint's, under checkpoints/)</p>`;
 }
 
 window.addEventListener('hashchange', () => {
