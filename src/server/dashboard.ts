@@ -14,8 +14,10 @@
  *                                  report): {instance, solver, bytes} each, not the drawings
  *   GET /api/picture?run=ID&problem=P&instance=I&solver=S
  *                                  one drawing, image/svg+xml
- *   GET /api/curves[?problem=P]    learning curves: every `<train dir>/<name>/curve.jsonl`,
- *                                  then the shipped checkpoints' (`checkpoints/<problem>/`)
+ *   GET /api/curves[?problem=P]    {curves, leftOut}: every `<train dir>/<name>/curve.jsonl`,
+ *                                  then the shipped checkpoints' (`checkpoints/<problem>/`); and
+ *                                  each checkpoint record whose curve is not shown, with why
+ *                                  ({record, reason})
  *   GET /api/store                 {path, exists, isDefault}: the store this server reads (its
  *                                  absolute path), whether the file exists yet, and whether it is
  *                                  the default (.selfopt/results.duckdb in the server's directory),
@@ -203,7 +205,8 @@ export class Dashboard {
         // An unknown problem is named, as /api/summary names it; it was an empty list, like a problem with no training logs.
         const name = q('problem');
         if (name !== undefined) getProblem(name, '?problem');
-        return [...readCurves(this.opts.trainDir, name), ...shippedCurves(this.opts.checkpointsDir ?? join(PROJECT_ROOT, 'checkpoints'), name)];
+        const shipped = shippedCurves(this.opts.checkpointsDir ?? join(PROJECT_ROOT, 'checkpoints'), name);
+        return { curves: [...readCurves(this.opts.trainDir, name), ...shipped.curves], leftOut: shipped.leftOut };
       }
       case '/api/store': {
         // The page said "no recorded runs" without saying where it had looked.
@@ -295,33 +298,65 @@ export function readCurves(trainDir: string, problem?: string): Curve[] {
   return out;
 }
 
+/** A shipped checkpoint's record whose curve is not shown, and why: the page says so. */
+export interface LeftOut {
+  /** `checkpoints/<problem>/<file>.json` */
+  record: string;
+  /** What is wrong with it, to follow the record's name: "names curve X, which is not shipped ...". */
+  reason: string;
+}
+
 /**
  * The curves of the shipped checkpoints: each `<problem>/<x>.json` beside a checkpoint records
  * its training run (problem, solver, seed) and names its curve, shipped beside it. A clean clone
  * has no `.selfopt/train`, so the page said "no training logs" for models it was benchmarking. A
- * curve the record names by a path that is not beside it (a machine's state directory) is left out.
+ * record whose curve cannot be shown (not JSON, or naming a curve left in a machine's state
+ * directory) is in `leftOut` with the reason: it was left out in silence, and the page looked as
+ * if that model had never been trained.
  */
-export function shippedCurves(dir: string, problem?: string): Curve[] {
-  if (!existsSync(dir)) return [];
-  const out: Curve[] = [];
+export function shippedCurves(dir: string, problem?: string): { curves: Curve[]; leftOut: LeftOut[] } {
+  const curves: Curve[] = [];
+  const leftOut: LeftOut[] = [];
+  if (!existsSync(dir)) return { curves, leftOut };
   for (const p of readdirSync(dir).sort()) {
     if (problem !== undefined && p !== problem) continue;
     const folder = join(dir, p);
     if (!statSync(folder).isDirectory()) continue;
     for (const f of readdirSync(folder).filter((x) => x.endsWith('.json')).sort()) {
-      let made: { problem?: unknown; solver?: unknown; seed?: unknown; curve?: unknown };
-      try {
-        made = JSON.parse(readFileSync(join(folder, f), 'utf8')) as typeof made;
-      } catch {
-        continue; // not a checkpoint's record
+      const record = `checkpoints/${p}/${f}`;
+      const made = readRecord(join(folder, f));
+      if (typeof made === 'string') {
+        leftOut.push({ record, reason: made });
+        continue;
       }
-      if (typeof made.curve !== 'string' || typeof made.solver !== 'string' || made.problem !== p) continue;
-      const file = join(folder, basename(made.curve));
-      if (!existsSync(file)) continue;
-      out.push({ name: trainRunName(p, made.solver, typeof made.seed === 'number' ? made.seed : 0), problem: p, shipped: `checkpoints/${p}/${f}`, ...curvePoints(file) });
+      const { curve, solver } = made;
+      if (typeof curve !== 'string' || typeof solver !== 'string' || made.problem !== p) {
+        const reason = typeof curve !== 'string' ? 'names no curve (its "curve" field)'
+          : typeof solver !== 'string' ? 'names no solver (its "solver" field)'
+          : `is a record of problem ${JSON.stringify(made.problem)}, not of ${p} (its folder)`;
+        leftOut.push({ record, reason });
+        continue;
+      }
+      const file = join(folder, basename(curve));
+      if (!existsSync(file)) {
+        leftOut.push({ record, reason: `names curve ${curve}, which is not shipped (no checkpoints/${p}/${basename(curve)} beside the record)` });
+        continue;
+      }
+      curves.push({ name: trainRunName(p, solver, typeof made.seed === 'number' ? made.seed : 0), problem: p, shipped: record, ...curvePoints(file) });
     }
   }
-  return out;
+  return { curves, leftOut };
+}
+
+/** A checkpoint's record (a JSON object), or why it is not one. */
+function readRecord(file: string): { problem?: unknown; solver?: unknown; seed?: unknown; curve?: unknown } | string {
+  let made: unknown;
+  try {
+    made = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    return `is not JSON (${errorMessage(e).split('\n')[0]})`;
+  }
+  return made !== null && typeof made === 'object' && !Array.isArray(made) ? made : 'is not a JSON object';
 }
 
 /** A curve.jsonl's points, thinned to MAX_CURVE_POINTS. */

@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataPath } from '../../src/core/data.js';
@@ -20,6 +20,7 @@ import { loadPictures } from '../../src/bench/pictures.js';
 import { shellQuote } from '../../src/bench/command.js';
 import { shippedCurves } from '../../src/server/dashboard.js';
 import { PROJECT_ROOT } from '../../src/core/version.js';
+import { errorMessage } from '../../src/core/errors.js';
 import { serve, type RunningServer } from '../../src/server/server.js';
 import { built, inChromium, skipBrowser } from './chromium.js';
 import { countColor, decodePng } from './png.js';
@@ -111,8 +112,8 @@ test('the API serves runs, problems, summaries with CIs and learning curves from
   assert.deepEqual(drawn.body.pictures.map((p: { instance: string; solver: string }) => `${p.instance}/${p.solver}`), ['synthetic_batch6_10exec/fifo', 'synthetic_batch6_10exec/fair']);
   for (const p of drawn.body.pictures) assert.match(await picture(drawnRunId, 'scheduling', p), /^<svg[\s\S]*avg JCT [\d.]+ s[\s\S]*<\/svg>\s*$/);
   const curves = await getJson('api/curves?problem=partition');
-  assert.deepEqual(curves.body.map((c: { name: string }) => c.name), ['partition-multilevel-seed1']);
-  assert.equal(curves.body[0].points.length, 5, 'the torn last line is skipped');
+  assert.deepEqual(curves.body.curves.map((c: { name: string }) => c.name), ['partition-multilevel-seed1']);
+  assert.equal(curves.body.curves[0].points.length, 5, 'the torn last line is skipped');
   assert.equal((await getJson('api/summary?problem=nope')).status, 404);
   assert.equal((await getJson('api/summary?problem=partition&run=nope')).status, 404);
   assert.equal((await getJson('api/other')).status, 404);
@@ -151,7 +152,7 @@ test('the curves of the shipped checkpoints are served beside the training runs\
   writeFileSync(join(ckpts, 'partition', 'broken.json'), '{');
   const other = await serve({ port: 0, log: () => {}, dashboard: { store: join(dir, 'no-such-store.duckdb'), trainDir: join(dir, 'train'), checkpointsDir: ckpts } });
   try {
-    const get = async (path: string) => (await fetch(new URL(path, other.url.replace(/\/v1$/, '/')))).json() as Promise<{ name: string; shipped?: string; points: unknown[] }[]>;
+    const get = async (path: string) => ((await (await fetch(new URL(path, other.url.replace(/\/v1$/, '/')))).json()) as { curves: { name: string; shipped?: string; points: unknown[] }[] }).curves;
     const scheduling = await get('api/curves?problem=scheduling');
     assert.deepEqual(scheduling.map((c) => [c.name, c.shipped, c.points.length]), [['scheduling-decima-seed22', 'checkpoints/scheduling/decima.json', 3]]);
     // The training run of the store's own train dir first, then none shipped for partition.
@@ -160,10 +161,59 @@ test('the curves of the shipped checkpoints are served beside the training runs\
     await other.close();
   }
   // The repository's own: the two Decima checkpoints and the chip placer ship their curves.
-  const real = shippedCurves(join(PROJECT_ROOT, 'checkpoints'));
+  const real = shippedCurves(join(PROJECT_ROOT, 'checkpoints')).curves;
   assert.deepEqual(real.map((c) => c.shipped).sort(), ['checkpoints/chip/rl.json', 'checkpoints/scheduling/decima-stream.json', 'checkpoints/scheduling/decima-synthetic.json', 'checkpoints/scheduling/decima.json']);
   for (const c of real) assert.ok(c.total > 10, `${c.shipped}: ${c.total} points`);
 });
+
+test('a shipped checkpoint\'s record whose curve is not shown is named with why, by /api/curves and on the page (compiler/ppo.json and partition/gap.json name a curve on a machine that is gone, and were left out in silence)', { timeout: 120_000 }, async () => {
+  const ckpts = join(dir, 'checkpoints-left-out');
+  mkdirSync(join(ckpts, 'partition'), { recursive: true });
+  const gone = '/work/wt-part/.selfopt/train/partition-gap-seed1/curve.jsonl';
+  writeFileSync(join(ckpts, 'partition', 'gap.json'), JSON.stringify({ problem: 'partition', solver: 'gap', seed: 1, curve: gone }));
+  writeFileSync(join(ckpts, 'partition', 'broken.json'), '{');
+  writeFileSync(join(ckpts, 'partition', 'other.json'), JSON.stringify({ problem: 'chip', solver: 'rl', curve: 'rl.curve.jsonl' }));
+  const leftOut = [
+    { record: 'checkpoints/partition/broken.json', reason: `is not JSON (${errorMessage(jsonError('{'))})` },
+    { record: 'checkpoints/partition/gap.json', reason: `names curve ${gone}, which is not shipped (no checkpoints/partition/curve.jsonl beside the record)` },
+    { record: 'checkpoints/partition/other.json', reason: 'is a record of problem "chip", not of partition (its folder)' },
+  ];
+  const other = await serve({ port: 0, log: () => {}, dashboard: { store: join(dir, 'results.duckdb'), trainDir: join(dir, 'train'), checkpointsDir: ckpts } });
+  const otherBase = other.url.replace(/\/v1$/, '/');
+  try {
+    const body = await (await fetch(new URL('api/curves?problem=partition', otherBase))).json() as any;
+    assert.deepEqual(body.leftOut, leftOut);
+    assert.deepEqual(body.curves.map((c: { name: string }) => c.name), ['partition-multilevel-seed1'], 'the training run\'s curve is still served');
+    assert.deepEqual((await (await fetch(new URL('api/curves?problem=scheduling', otherBase))).json() as any).leftOut, [], 'another problem\'s records are not its');
+    if (!skipBrowser) {
+      await inChromium(1280, async (page, errors) => {
+        await page.goto(`${otherBase}#problem=partition`);
+        await page.waitForSelector('#curves-left-out li');
+        assert.deepEqual(await page.$$eval('#curves-left-out li', (lis) => lis.map((li) => li.textContent)), leftOut.map((l) => `${l.record} ${l.reason}: its curve is not shown`));
+        assert.deepEqual(errors, []);
+      });
+    }
+  } finally {
+    await other.close();
+  }
+  // The repository's own records that name a curve which did not ship.
+  const shipped = shippedCurves(join(PROJECT_ROOT, 'checkpoints'));
+  const records = readdirSync(join(PROJECT_ROOT, 'checkpoints'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.json')).map((f) => `checkpoints/${f}`);
+  assert.deepEqual([...shipped.curves.map((c) => c.shipped), ...shipped.leftOut.map((l) => l.record)].sort(), records.sort(), 'every record is shown or said to be left out');
+  const real = shipped.leftOut;
+  assert.deepEqual(real.map((l) => l.record), ['checkpoints/compiler/ppo.json', 'checkpoints/partition/gap.json']);
+  for (const l of real) assert.match(l.reason, /^names curve \/.+, which is not shipped \(no checkpoints\/\w+\/curve\.jsonl beside the record\)$/, l.reason);
+});
+
+/** The error JSON.parse throws for `text`. */
+function jsonError(text: string): unknown {
+  try {
+    JSON.parse(text);
+  } catch (e) {
+    return e;
+  }
+  throw new Error(`${text} parsed`);
+}
 
 test('the API names a problem a run did not record, and an unknown problem of the curves, with 404 (not 200 and an empty answer)', async () => {
   const other = await getJson(`api/summary?problem=partition&run=${drawnRunId}`);
@@ -510,10 +560,10 @@ test('in headless Chromium: a solver filter shows that solver\'s learning curves
 });
 
 test('in headless Chromium: a training run that has logged no point yet says so under its name, not an empty frame with no y axis', { skip: skipBrowser, timeout: 120_000 }, async () => {
-  const curves = (await getJson('api/curves?problem=partition')).body as any[];
+  const curves = (await getJson('api/curves?problem=partition')).body as { curves: unknown[] };
   const started = { name: 'partition-gap-seed1', problem: 'partition', points: [], total: 0 };
   await inChromium(1280, async (page, errors) => {
-    await page.route('**/api/curves?problem=partition', (r) => r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify([started, ...curves]) }));
+    await page.route('**/api/curves?problem=partition', (r) => r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ ...curves, curves: [started, ...curves.curves] }) }));
     await page.goto(`${base}#problem=partition`);
     await page.waitForSelector('#curves figure[data-curve="partition-multilevel-seed1"] svg');
     const empty = page.locator('#curves figure[data-curve="partition-gap-seed1"]');

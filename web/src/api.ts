@@ -3,10 +3,15 @@ import type { Summary } from '../../src/bench/summary.js';
 import type { RunMeta } from '../../src/bench/store.js';
 import type { PictureInfo } from '../../src/bench/pictures.js';
 import type { describeProblem } from '../../src/core/problem.js';
-import type { Curve, CurvePoint } from '../../src/server/dashboard.js';
+import type { Curve, CurvePoint, LeftOut } from '../../src/server/dashboard.js';
 
 // The server's own types, so the page and the API cannot drift apart.
-export type { Curve, CurvePoint, PictureInfo, RunMeta };
+export type { Curve, CurvePoint, LeftOut, PictureInfo, RunMeta };
+/** /api/curves: the curves, and the shipped records whose curve is not shown, with why. */
+export interface Curves {
+  curves: Curve[];
+  leftOut: LeftOut[];
+}
 export type ProblemInfo = ReturnType<typeof describeProblem>;
 
 /** A server started with --token wants it; the page takes it from `#token=...`. */
@@ -32,6 +37,6 @@ export const api = {
     get<{ run: RunMeta; summary: Summary; pictures: PictureInfo[] }>(`api/summary?problem=${encodeURIComponent(problem)}${run ? `&run=${encodeURIComponent(run)}` : ''}`),
   picture: (run: string, problem: string, p: { instance: string; solver: string }) =>
     fetchOk(`api/picture?${new URLSearchParams({ run, problem, instance: p.instance, solver: p.solver }).toString()}`).then((res) => res.text()),
-  curves: (problem: string) => get<Curve[]>(`api/curves?problem=${encodeURIComponent(problem)}`),
+  curves: (problem: string) => get<Curves>(`api/curves?problem=${encodeURIComponent(problem)}`),
   store: () => get<{ path: string; exists: boolean; isDefault: boolean }>('api/store'),
 };

@@ -5,7 +5,7 @@
  * loss a flat line at the bottom.
  */
 import { esc, lineChart } from '../../src/bench/svg.js';
-import type { Curve, CurvePoint } from './api.js';
+import type { Curve, CurvePoint, Curves } from './api.js';
 
 const CURVE_COLORS = ['#ea580c', '#2563eb', '#0d9488', '#7c3aed', '#db2777', '#65a30d'];
 /** What a point may be counted by, first found first: every point must have it. */
@@ -16,7 +16,7 @@ const SMALL = { width: 290, height: 150 };
 /** A number as a range label shows it: four significant digits (one more than the ticks). */
 const short = (v: number) => Number(v.toPrecision(4)).toString();
 
-export function drawCurves(problem: string, solver: string, list: Curve[]): void {
+export function drawCurves(problem: string, solver: string, { curves: list, leftOut }: Curves): void {
   // A run's folder is <problem>-<solver>-seed<n>: a prefix test alone gave solver ppo the curves of ppo-guided-search too.
   const prefix = `${problem}-${solver}-`;
   const shown = list.filter((c) => !solver || (c.name.startsWith(prefix) && /^seed\d+$/.test(c.name.slice(prefix.length))));
@@ -29,7 +29,9 @@ export function drawCurves(problem: string, solver: string, list: Curve[]): void
     if (c.points.length === 0) return `${head}<p class="muted">no points yet: the training run has logged none (it may have just started)</p></figure>`;
     return `${head}<div class="multiples">${smallMultiples(c)}</div></figure>`;
   });
-  document.getElementById('curves')!.innerHTML = out.join('') || `<p class="muted">no training logs for ${esc(problem)} (selfopt train writes them under .selfopt/train; a shipped checkpoint's, under checkpoints/)</p>`;
+  // A shipped checkpoint whose curve is not shown says why: left out in silence, its model looked untrained.
+  const notes = leftOut.length ? `<ul class="warnings" id="curves-left-out">${leftOut.map((l) => `<li>${esc(`${l.record} ${l.reason}`)}: its curve is not shown</li>`).join('')}</ul>` : '';
+  document.getElementById('curves')!.innerHTML = notes + (out.join('') || `<p class="muted">no training logs for ${esc(problem)} (selfopt train writes them under .selfopt/train; a shipped checkpoint's, under checkpoints/)</p>`);
 }
 
 /** One small chart per key of `c`, each on its own y scale, over the same x span. */

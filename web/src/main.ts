@@ -11,7 +11,7 @@ import { rowCommand, shellQuote } from '../../src/bench/command.js';
 import { barChart, esc, KIND_COLORS, ratioChart, type RatioGroup } from '../../src/bench/svg.js';
 import { formatInterval, formatMeanCi, formatQuantity, formatRatio, geomeanLines, solverBars } from '../../src/bench/table.js';
 import type { Comparison, Summary, SummaryRow } from '../../src/bench/summary.js';
-import { api, type Curve, type PictureInfo, type ProblemInfo, type RunMeta } from './api.js';
+import { api, type Curves, type PictureInfo, type ProblemInfo, type RunMeta } from './api.js';
 import { drawCurves } from './curves.js';
 import { clearGallery, drawGallery } from './gallery.js';
 
@@ -30,7 +30,7 @@ let problems: ProblemInfo[] = [];
 let runs: RunMeta[] = [];
 let view: View = { problem: '', run: '', instance: ALL, solver: ALL, metric: '' };
 let loaded: { key: string; run: RunMeta; summary: Summary; pictures: PictureInfo[] } | undefined;
-let curves: { problem: string; list: Curve[] } | undefined;
+let curves: { problem: string } & Curves | undefined;
 
 /** How often an unfinished run on screen is read again. */
 const LIVE_MS = 10_000;
@@ -144,7 +144,7 @@ async function render(): Promise<void> {
   if (!view.metric || !problem.metrics.some((m) => m.name === view.metric)) view.metric = problem.primaryMetric;
   options($('f-metric'), problem.metrics.map((m) => ({ value: m.name, label: `${m.name} (${m.unit}, ${m.better} is better)${m.name === problem.primaryMetric ? ' ★' : ''}` })), view.metric);
 
-  const curvesReady = curves?.problem === problem.name ? Promise.resolve() : api.curves(problem.name).then((list) => void (curves = { problem: problem.name, list }));
+  const curvesReady = curves?.problem === problem.name ? Promise.resolve() : api.curves(problem.name).then((c) => void (curves = { problem: problem.name, ...c }));
   curvesReady.catch(() => {}); // awaited below; a failure of the summary first must not leave it unhandled
   if (mine.length === 0) {
     loaded = undefined;
@@ -166,7 +166,7 @@ async function render(): Promise<void> {
   }
   await curvesReady;
   if (superseded()) return;
-  drawCurves(problem.name, view.solver, curves?.list ?? []);
+  drawCurves(problem.name, view.solver, curves ?? { curves: [], leftOut: [] });
   writeHash();
   scheduleLive();
 }
