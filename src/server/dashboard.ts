@@ -35,7 +35,6 @@
  * DuckDB version) or `internal` (a bug).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join, normalize, resolve, sep } from 'node:path';
 import { SelfoptError, errorMessage } from '../core/errors.js';
@@ -120,7 +119,7 @@ export function defaultWebDir(): string {
 export class Dashboard {
   private chain: Promise<unknown> = Promise.resolve();
   private readonly webDir: string;
-  /** Summaries by a hash of their run, problem and rows, least recently used first. */
+  /** Summaries by their run, problem and the store's digest of its rows, least recently used first. */
   private readonly summaries = new Map<string, unknown>();
   /**
    * Bootstrap estimates by their values: while a bench writes the run on screen, each new cell
@@ -173,33 +172,37 @@ export class Dashboard {
         const name = q('problem');
         if (!name) throw new BadRequest('no problem given', '/api/summary', '?problem=NAME');
         const problem = getProblem(name, '?problem');
-        const { run, rows } = await this.withStore(async (store) => {
+        // The same rows summarise to the same numbers (the bootstrap is seeded), so a summary is
+        // re-used while its rows are unchanged: an open page re-reads an unfinished run every 10 s,
+        // and each view of a finished one used to pay seconds of bootstrap again. The store says
+        // whether they are (a digest of the rows, made in DuckDB): reading them all and hashing
+        // them here cost 0.45-0.7 s a re-read of partition's run while a bench wrote other cells.
+        const { run, key, kept, rows } = await this.withStore(async (store) => {
           const runId = q('run');
           const run = runId ? (await store.runs()).find((r) => r.runId === runId) : await store.latestRun(name);
           if (!run) throw new SelfoptError(runId ? `no run '${runId}'` : `no recorded run of ${name}`, store.path, 'a run recorded by `selfopt bench`');
           // A run named in ?run= that recorded other problems was answered 200 with summary null, as if it were a run of this one.
           if (!run.problems.includes(name)) throw new SelfoptError(`run '${run.runId}' recorded no results of ${name} (it recorded: ${run.problems.join(', ') || 'nothing'})`, store.path, `a run of ${name} (/api/runs lists each run's problems)`);
-          return { run, rows: await store.rows({ runId: run.runId, problem: name }) };
+          const filter = { runId: run.runId, problem: name };
+          const key = JSON.stringify([run.runId, name, await store.rowsDigest(filter)]);
+          const kept = this.summaries.get(key);
+          // The rows are read only for a summary not kept.
+          return { run, key, kept, rows: kept === undefined ? await store.rows(filter) : [] };
         });
-        // Summarised with the store closed: the bootstrap takes seconds on a big run, and a bench
-        // writing the store waits for the file while a reader holds it.
         // Names only: partition's test split drew 253 pictures, 4-7 MB sent again on every re-read.
         const pictures = listPictures(this.opts.store, run.runId, name, problem.solvers.map((s) => s.info.name));
-        // The same rows summarise to the same numbers (the bootstrap is seeded), so a summary is
-        // re-used while its rows are unchanged: an open page re-reads an unfinished run every 10 s,
-        // and each view of a finished one used to pay seconds of bootstrap again.
-        const key = createHash('sha256').update(JSON.stringify([run.runId, name, rows])).digest('hex');
-        let summary = this.summaries.get(key);
-        const reused = summary !== undefined;
+        let summary = kept;
         if (summary === undefined) {
           if (this.estimates.size > ESTIMATE_MEMO) this.estimates.clear();
+          // Summarised with the store closed: the bootstrap takes seconds on a big run, and a bench
+          // writing the store waits for the file while a reader holds it.
           summary = summarizeProblem(problem, rows, { estimates: this.estimates });
           if (this.summaries.size >= SUMMARY_MEMO) this.summaries.delete(this.summaries.keys().next().value!);
         } else {
           this.summaries.delete(key); // re-inserted below: the map's order is least recently used first
         }
         this.summaries.set(key, summary);
-        return new Reply({ run, summary, pictures }, { 'x-selfopt-summary': reused ? 'reused' : 'computed' });
+        return new Reply({ run, summary, pictures }, { 'x-selfopt-summary': kept ? 'reused' : 'computed' });
       }
       case '/api/curves': {
         // An unknown problem is named, as /api/summary names it; it was an empty list, like a problem with no training logs.

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { DataPath } from '../../src/core/data.js';
 import { runBench } from '../../src/bench/runner.js';
 import { ResultsStore } from '../../src/bench/store.js';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { KIND_COLORS } from '../../src/bench/svg.js';
 import { loadPictures } from '../../src/bench/pictures.js';
 import { shellQuote } from '../../src/bench/command.js';
@@ -760,6 +761,47 @@ test('a summary is computed once per run and rows: asked again it is re-used, th
     assert.equal(third.how, 'computed');
     assert.notDeepEqual(third.body.summary, first.body.summary);
   } finally {
+    await other.close();
+  }
+});
+
+test('a summary of unchanged rows is re-used without reading the rows from the store (each re-read read them all and hashed them: 0.45-0.7 s for partition\'s run while a bench wrote other cells); a row added or a value changed is seen', async () => {
+  const copy = join(dir, 'digest.duckdb');
+  cpSync(join(dir, 'results.duckdb'), copy);
+  const other = await serve({ port: 0, log: () => {}, dashboard: { store: copy, trainDir: join(dir, 'train') } });
+  // The server runs in this process: its reads of rows are counted here.
+  const rows = ResultsStore.prototype.rows;
+  let reads = 0;
+  ResultsStore.prototype.rows = function (this: ResultsStore, ...args: Parameters<typeof rows>) {
+    reads++;
+    return rows.apply(this, args);
+  };
+  const ask = async () => {
+    const res = await fetch(new URL('api/summary?problem=partition', other.url.replace(/\/v1$/, '/')));
+    return { how: res.headers.get('x-selfopt-summary'), summary: ((await res.json()) as any).summary };
+  };
+  try {
+    const first = await ask();
+    assert.deepEqual([first.how, reads], ['computed', 1]);
+    assert.deepEqual([(await ask()).how, reads], ['reused', 1], 'unchanged rows are not read again');
+    // A cell of another problem in the same run (a bench of several problems): partition's rows are unchanged.
+    const store = await ResultsStore.open(copy);
+    const [row] = await store.rows({ runId, problem: 'partition' });
+    await store.insertCell([{ ...row!, problem: 'index', solver: 'binary-search', metric: 'lookup_ns' }]);
+    await store.close();
+    reads = 0;
+    assert.deepEqual([(await ask()).how, reads], ['reused', 0], 'another problem\'s cell leaves the summary as it was');
+    // A value changed in place, no row added (a store edited by hand): computed again.
+    const db = await DuckDBInstance.create(copy);
+    const conn = await db.connect();
+    await conn.run(`UPDATE results SET value = value * 3 WHERE run_id = '${runId}' AND problem = 'partition' AND metric = 'edge_cut' AND seed = 1 AND solver = 'multilevel'`);
+    conn.closeSync();
+    db.closeSync();
+    const changed = await ask();
+    assert.deepEqual([changed.how, reads], ['computed', 1]);
+    assert.notDeepEqual(changed.summary, first.summary);
+  } finally {
+    ResultsStore.prototype.rows = rows;
     await other.close();
   }
 });
