@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { DataPath } from '../../src/core/data.js';
 import { runBench } from '../../src/bench/runner.js';
 import { ResultsStore } from '../../src/bench/store.js';
-import { loadPictures, savePicture } from '../../src/bench/pictures.js';
+import { listPictures, loadPictures, readPicture, savePicture } from '../../src/bench/pictures.js';
 import { printReport, writeReport } from '../../src/cli/report.js';
 import { tempDir } from '../tmp.js';
 import { getProblem } from '../../src/problems/all.js';
@@ -114,4 +114,17 @@ test('a picture whose id is too long for a file name (a long non-ASCII file name
   assert.ok(names.includes('short_uint64__rmi.svg'), 'a short id keeps its own file name');
   const pics = loadPictures(storePath, 'run1', 'index', ['rmi']);
   assert.deepEqual(pics.map((p) => [p.instance, p.solver, p.svg]).sort(), [...ids, 'short_uint64'].map((i) => [i, 'rmi', i === 'short_uint64' ? '<svg>s</svg>' : `<svg>${i.length}</svg>`]).sort());
+});
+
+test('a run\'s pictures listed without their drawings, and one read by its ids, are loadPictures\' own: a name by hash, a non-ASCII id, a file named by hand', () => {
+  const storePath = join(tempDir('selfopt-pictures-'), 'results.duckdb');
+  const ids = [`${'键'.repeat(90)}_uint64`, 'my keys <b> & c_uint64', 'short_uint64'];
+  for (const instance of ids) for (const solver of ['rmi', 'pgm']) savePicture(storePath, 'run1', 'index', { instance, solver, svg: `<svg>${instance.length} ${solver} 键</svg>` });
+  writeFileSync(join(dirname(storePath), 'pictures', 'run1', 'index', '100%zz__rmi.svg'), '<svg>2</svg>');
+  const loaded = loadPictures(storePath, 'run1', 'index', ['rmi', 'pgm']);
+  assert.equal(loaded.length, 7);
+  assert.deepEqual(listPictures(storePath, 'run1', 'index', ['rmi', 'pgm']), loaded.map((p) => ({ instance: p.instance, solver: p.solver, bytes: Buffer.byteLength(p.svg) })));
+  for (const p of loaded) assert.equal(readPicture(storePath, 'run1', 'index', p.instance, p.solver), p.svg);
+  assert.equal(readPicture(storePath, 'run1', 'index', 'short_uint64', 'btree'), undefined);
+  assert.equal(readPicture(storePath, 'run2', 'index', 'short_uint64', 'rmi'), undefined, 'a run that drew nothing');
 });
