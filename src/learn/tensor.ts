@@ -30,6 +30,12 @@ export function dtypeOf(s: Storage): DType {
   return s instanceof Float64Array ? 'float64' : 'float32';
 }
 
+function checkShape(op: string, shape: readonly number[]): void {
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw opError(op, `bad shape ${shapeStr(shape)}`, 'non-negative integer dimensions');
+  }
+}
+
 export function sizeOf(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
@@ -94,9 +100,7 @@ export class Tensor {
   released = false;
 
   constructor(data: Storage, shape: readonly number[], requiresGrad = false) {
-    for (const d of shape) {
-      if (!Number.isInteger(d) || d < 0) throw opError('tensor', `bad shape ${shapeStr(shape)}`, 'non-negative integer dimensions');
-    }
+    checkShape('tensor', shape);
     const size = sizeOf(shape);
     if (size !== data.length) throw opError('tensor', `shape ${shapeStr(shape)} has ${size} elements but the data has ${data.length}`, 'data.length equal to the product of the shape');
     this.data = data;
@@ -321,7 +325,8 @@ export function tidy<T>(fn: () => T): T {
 // bytes as short-lived plain objects added none; scheduling README, Measured). Inside
 // inference(fn) op outputs are instead consecutive views into one scratch array per dtype,
 // handed out from the bottom up and given back all at once when fn returns; the array grows to
-// the largest step seen and the next step reuses it.
+// the largest step seen and the next step reuses it. The step's inputs (stepInput) and the ops'
+// working arrays (stepBuffer) come from it too.
 // ---------------------------------------------------------------------------------------------
 
 interface Scratch {
@@ -390,6 +395,32 @@ export function inference<T>(fn: () => T): T {
   collectTensors(result, returned, 0);
   if (returned.length > 0) throw opError('inference', 'the function returned a tensor, whose storage is the scratch that the next step reuses', 'plain data (numbers, or a copy such as Float32Array.from(t.data))');
   return result;
+}
+
+/**
+ * Zeroed storage that no one reads after the current step: an op's working array, or a forward
+ * pass's input. Inside inference() it is carved from the scratch (given back with the step's op
+ * outputs), so acting allocates none; elsewhere it is fresh, never pooled, since a training step
+ * may keep it past tidy() in a backward closure. Not for arrays a caller keeps across steps.
+ */
+export function stepBuffer(dtype: DType, n: number): Storage {
+  return scratchDepth > 0 ? scratchBuffer(dtype, n) : alloc(dtype, n);
+}
+
+/**
+ * A float32 tensor holding a forward pass's input: `values` copied in, or zeros to fill through
+ * `.data`. Its storage is a stepBuffer, so inside inference() a policy copies its observation
+ * without allocating, and the tensor is released with the step's op outputs; elsewhere it is the
+ * tensor that tensor(values, shape) makes.
+ */
+export function stepInput(shape: readonly number[], values?: ArrayLike<number>): Tensor {
+  checkShape('stepInput', shape);
+  const n = sizeOf(shape);
+  if (values !== undefined && values.length !== n) throw opError('stepInput', `shape ${shapeStr(shape)} has ${n} elements but the values have ${values.length}`, 'values.length equal to the product of the shape');
+  const t = new Tensor(stepBuffer('float32', n), shape);
+  if (values !== undefined) t.data.set(values);
+  if (scratchDepth > 0) scopes[scopes.length - 1]!.tensors.push(t);
+  return t;
 }
 
 /**

@@ -2,13 +2,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/core/rng.js';
-import { tensor, tidy, inference, inferenceScratchBytes, releaseBufferPool, isGradEnabled, randn, type Tensor } from '../../src/learn/tensor.js';
+import { Tensor, tensor, tidy, noGrad, inference, inferenceScratchBytes, releaseBufferPool, isGradEnabled, randn, stepInput } from '../../src/learn/tensor.js';
 import * as ops from '../../src/learn/ops.js';
 import { MLP } from '../../src/learn/layers.js';
 import { DagMessagePassing, DagSchedule } from '../../src/learn/gnn.js';
 import { Csr } from '../../src/learn/ops/sparse.js';
 import { Adam } from '../../src/learn/optim.js';
 import { assertClose } from './helpers.js';
+import { floatArraysMadeBy } from '../typed-arrays.js';
 
 function rand32(n: number, rng: Rng): Float32Array {
   const a = new Float32Array(n);
@@ -228,4 +229,43 @@ test('inference releases what it made, refuses to return a tensor, nests, and le
   const w = tensor([1, 2, 3], [3], { requiresGrad: true });
   ops.sum(ops.mul(w, w)).backward();
   assert.deepEqual(Array.from(w.grad!), [2, 4, 6]);
+});
+
+test('stepInput: inside inference() a zeroed view of the scratch, released with the step and reused by the next; elsewhere the tensor tensor() makes', () => {
+  const values = [0.1, -2, 3.5, 1e-3, 7, -0.25];
+  const storage: ArrayBufferLike[] = [];
+  for (let i = 0; i < 3; i++) {
+    let x: Tensor | null = null;
+    const got = inference(() => {
+      const filled = stepInput([2, 3], values);
+      const blank = stepInput([2, 3]); // carved where the last step's filled input was: zeroed again
+      x = filled;
+      storage.push(filled.data.buffer);
+      return [Array.from(filled.data), Array.from(blank.data), ops.sum(ops.mul(filled, 2)).item()];
+    });
+    assert.deepEqual(got, [Array.from(tensor(values).data), [0, 0, 0, 0, 0, 0], noGrad(() => ops.sum(ops.mul(tensor(values, [2, 3]), 2)).item())]);
+    assert.equal(x!.released, true);
+  }
+  assert.equal(storage[1], storage[2]); // the first step grew the scratch, the next ones reuse it
+  const a = stepInput([2, 3], values), b = stepInput([2, 3], values);
+  assert.deepEqual(bytesOf(a.data), bytesOf(tensor(values, [2, 3]).data));
+  assert.deepEqual(a.shape, [2, 3]);
+  assert.notEqual(a.data.buffer, b.data.buffer);
+  assert.equal(a.released, false);
+  assert.throws(() => stepInput([2, 3], [1, 2]), /stepInput: shape \[2,3\] has 6 elements but the values have 2/);
+  assert.throws(() => inference(() => stepInput([2, -1]).size), /stepInput: bad shape \[2,-1\]/);
+});
+
+test('op working arrays come from the scratch: once warm, a step of reductions, entropy, segment means, layer norm and scalar operands makes no float array, and gives noGrad\'s values bit for bit', () => {
+  const rng = new Rng(37);
+  const x = randn([30, 8], rng);
+  const mask = Uint8Array.from({ length: 30 * 8 }, (_, i) => (i % 5 === 0 ? 0 : 1));
+  const segments = Int32Array.from({ length: 30 }, (_, i) => i % 4);
+  const parts = () => [ops.mean(x, 0), ops.sum(x, 1), ops.categoricalEntropy(x, mask), ops.segmentMean(x, segments, 4), ops.layerNorm(x), ops.add(x, 1.5), ops.div(2, x)];
+  const reference = noGrad(() => parts().map((t) => Float32Array.from(t.data)));
+  const got = reference.map((r) => new Float32Array(r.length));
+  const step = () => inference(() => parts().forEach((t, i) => got[i]!.set(t.data)));
+  step(); // the first step grows the scratch
+  assert.deepEqual(floatArraysMadeBy(step), { float32: 0, float64: 0 });
+  got.forEach((g, i) => assert.deepEqual(bytesOf(g), bytesOf(reference[i]!), `part ${i}`));
 });

@@ -9,7 +9,7 @@
  * The backward pass walks the same plan and accumulates into the smaller input, which is exactly
  * the sum over its broadcast dimensions.
  */
-import { Tensor, type Storage, alloc, fromOp, gradOf, commonDtype, outBuffer } from '../tensor.js';
+import { Tensor, type Storage, fromOp, gradOf, commonDtype, outBuffer, stepBuffer } from '../tensor.js';
 import { opError, shapeStr } from '../check.js';
 
 /** Odometer placeholder for a one-level loop nest (never indexed). */
@@ -179,7 +179,7 @@ function binary(code: BinaryCode, x: Tensor | number, y: Tensor | number): Tenso
 }
 
 function constantLike(v: number, like: Tensor): Tensor {
-  const d = alloc(like.dtype, 1);
+  const d = stepBuffer(like.dtype, 1);
   d[0] = v;
   return new Tensor(d, []);
 }

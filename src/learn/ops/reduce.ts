@@ -3,7 +3,7 @@
  * An axis reduction views the tensor as [outer, len, inner] around the axis, so one loop nest
  * serves every axis of every rank. Sums accumulate in doubles whatever the storage type.
  */
-import { Tensor, alloc, fromOp, gradOf, commonDtype, outBuffer } from '../tensor.js';
+import { Tensor, fromOp, gradOf, commonDtype, outBuffer, stepBuffer } from '../tensor.js';
 import { opError, shapeStr } from '../check.js';
 
 function normAxis(op: string, x: Tensor, axis: number): number {
@@ -32,7 +32,7 @@ function reduceSum(op: string, x: Tensor, scaleBy: (len: number) => number, axis
   for (let i = a + 1; i < x.rank; i++) inner *= x.shape[i]!;
   const len = x.shape[a]!;
   const scale = scaleBy(len);
-  const acc = new Float64Array(outer * inner);
+  const acc = stepBuffer('float64', outer * inner);
   const xd = x.data;
   for (let o = 0; o < outer; o++) {
     for (let l = 0; l < len; l++) {
@@ -79,8 +79,8 @@ export function layerNorm(x: Tensor, gamma: Tensor | null = null, beta: Tensor |
   const dtype = commonDtype('layerNorm', inputs);
   const rows = d === 0 ? 0 : x.size / d;
   const xd = x.data, gd = gamma?.data, bd = beta?.data;
-  const xhat = alloc(dtype, x.size);
-  const rstd = new Float64Array(rows);
+  const xhat = stepBuffer(dtype, x.size);
+  const rstd = stepBuffer('float64', rows);
   const out = outBuffer(dtype, x.size);
   for (let r = 0; r < rows; r++) {
     const o = r * d;

@@ -8,7 +8,7 @@
  * gradient; its logit is never read, so it may hold anything. A row with every entry masked has
  * no distribution at all and is an error naming the op and the row.
  */
-import { Tensor, type Storage, fromOp, gradOf, outBuffer, sizeOf } from '../tensor.js';
+import { Tensor, type Storage, fromOp, gradOf, outBuffer, sizeOf, stepBuffer } from '../tensor.js';
 import { opError, shapeStr } from '../check.js';
 
 export type Mask = Uint8Array;
@@ -113,7 +113,7 @@ export function logSoftmax(x: Tensor, mask: Mask | null = null): Tensor {
 export function categoricalEntropy(x: Tensor, mask: Mask | null = null): Tensor {
   const { rows, d, maskStride } = rowsOf('categoricalEntropy', x, mask);
   const xd = x.data;
-  const logp = new Float64Array(x.size);
+  const logp = stepBuffer('float64', x.size);
   const h = outBuffer(x.dtype, rows);
   for (let r = 0; r < rows; r++) {
     const o = r * d, mo = r * maskStride;

@@ -6,7 +6,7 @@
  * (needed by the backward of A X) is computed on first use and cached in the object, so a
  * training loop never rebuilds it.
  */
-import { Tensor, type Storage, fromOp, gradOf, outBuffer, sizeOf } from '../tensor.js';
+import { Tensor, type Storage, fromOp, gradOf, outBuffer, sizeOf, stepBuffer } from '../tensor.js';
 import { opError, shapeStr } from '../check.js';
 import { useSimd, simdSpmm } from './simd.js';
 
@@ -213,7 +213,7 @@ export function segmentMean(x: Tensor, segmentIds: Int32Array, numSegments: numb
   const w = rowWidth('segmentMean', x);
   if (segmentIds.length !== x.shape[0]) throw opError('segmentMean', `${segmentIds.length} segment ids for ${x.shape[0]} rows of ${shapeStr(x.shape)}`, 'one segment id per row');
   checkIndex('segmentMean', 'segmentIds', segmentIds, numSegments, 'numSegments');
-  const count = new Float64Array(numSegments);
+  const count = stepBuffer('float64', numSegments);
   for (let i = 0; i < segmentIds.length; i++) count[segmentIds[i]!]!++;
   const out = outBuffer(x.dtype, numSegments * w);
   const xd = x.data;
