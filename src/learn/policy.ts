@@ -12,7 +12,7 @@
 import type { Rng } from '../core/rng.js';
 import type { Policy, Info } from '../core/env.js';
 import { SelfoptError } from '../core/errors.js';
-import { Tensor, zeros, inference } from './tensor.js';
+import { Tensor, stepInput, inference } from './tensor.js';
 import { logSoftmax } from './ops/softmax.js';
 import { Module, MLP, collect } from './layers.js';
 import type { Activation } from './ops/elementwise.js';
@@ -86,7 +86,8 @@ export class MlpPolicy extends Module implements PolicyNet<Float32Array> {
   /** Stacks the observations into [B, obsDim] (checking each one) and runs both MLPs. */
   forward(obs: readonly Float32Array[]): PolicyOutput {
     const d = this.obsDim;
-    const x = zeros([obs.length, d]);
+    // Acting (inference) stacks them in the scratch: no storage per step.
+    const x = stepInput([obs.length, d]);
     for (let i = 0; i < obs.length; i++) {
       const o = obs[i];
       if (!(o instanceof Float32Array) || o.length !== d) {

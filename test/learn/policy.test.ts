@@ -4,11 +4,12 @@ import assert from 'node:assert/strict';
 import { Rng } from '../../src/core/rng.js';
 import { SelfoptError } from '../../src/core/errors.js';
 import { rollout } from '../../src/core/env.js';
-import { tensor, noGrad, inferenceScratchBytes, releaseBufferPool } from '../../src/learn/tensor.js';
+import { tensor, noGrad, inference, inferenceScratchBytes, releaseBufferPool } from '../../src/learn/tensor.js';
 import { logSoftmax } from '../../src/learn/ops/softmax.js';
 import { MlpPolicy, sampleCategorical, getFlatWeights, setFlatWeights, asPolicy, linearSchedule } from '../../src/learn/policy.js';
 import { ContextualBandit, Chain } from '../../src/learn/envs.js';
 import { buildFromRef } from '../../src/learn/rollout.js';
+import { floatArraysMadeBy } from '../typed-arrays.js';
 
 test('masked actions are never sampled, and the others follow their probabilities', () => {
   // Action 1 has by far the largest logit but is masked.
@@ -145,5 +146,26 @@ test('asPolicy acts in inference(): greedy and sampled actions are the noGrad fo
     assert.equal(steps, 30);
     assert.ok(held > 0, 'the actions were chosen in inference()');
     assert.deepEqual(rng.state(), ref.state()); // as many draws as before
+  }
+});
+
+test('an MlpPolicy acting stacks its observation in the inference scratch: no float array per step once warm, and the outputs of noGrad bit for bit', () => {
+  const env = new ContextualBandit({ horizon: 40 });
+  const net = new MlpPolicy({ obsDim: 4, numActions: 4, hidden: [16, 16], actorOutputScale: 1 }, new Rng(3));
+  const policy = asPolicy(net);
+  const rng = new Rng(9);
+  let { obs, info } = env.reset({ seed: 5 });
+  policy.act(obs, info, new Rng(0)); // the first step grows the scratch
+  const outputs = (o: Float32Array) => {
+    const { logits, value } = net.forward([o]);
+    return Buffer.from(Float32Array.of(...logits.data, ...value.data).buffer);
+  };
+  for (let step = 0; ; step++) {
+    assert.ok(inference(() => outputs(obs)).equals(noGrad(() => outputs(obs))), `step ${step}: logits and value`);
+    let a = -1;
+    assert.deepEqual(floatArraysMadeBy(() => { a = policy.act(obs, info, rng); }), { float32: 0, float64: 0 }, `step ${step}`);
+    const r = env.step(a);
+    if (r.terminated || r.truncated) break;
+    obs = r.obs; info = r.info;
   }
 });
