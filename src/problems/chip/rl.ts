@@ -32,7 +32,7 @@ import { add, relu } from '../../learn/ops/elementwise.js';
 import { matmul, linear } from '../../learn/ops/matmul.js';
 import { mean } from '../../learn/ops/reduce.js';
 import { concat, reshape } from '../../learn/ops/shape.js';
-import { tensor, zeros, inference, type Tensor } from '../../learn/tensor.js';
+import { tensor, zeros, stepInput, inference, type Tensor } from '../../learn/tensor.js';
 import { initWeight } from '../../learn/layers.js';
 import { logSoftmax } from '../../learn/ops/softmax.js';
 import { saveCheckpoint, loadCheckpoint, checkpointHeaderOf } from '../../learn/checkpoint.js';
@@ -176,12 +176,13 @@ export class PlacementPolicy extends Module implements PolicyNet<PlacementObs> {
         emb.set(key, e);
       }
       const ctxEmb = concat([gather(e.h, Int32Array.of(o.current)), e.mean], 1); // [1, 2h]
-      const cells = tensor(o.cellFeat, [o.cells, CELL_FEATURES]);
+      // Inputs from the scratch when acting (inference): no storage per step.
+      const cells = stepInput([o.cells, CELL_FEATURES], o.cellFeat);
       const hidden = relu(add(linear(cells, this.cellW, this.cellB), matmul(ctxEmb, this.embW)));
       let logits = reshape(this.cellOut.forward(hidden), [1, o.cells]);
-      if (o.cells < this.numActions) logits = concat([logits, zeros([1, this.numActions - o.cells])], 1);
+      if (o.cells < this.numActions) logits = concat([logits, stepInput([1, this.numActions - o.cells])], 1);
       rows.push(logits);
-      values.push(this.value.forward(concat([ctxEmb, tensor(o.global, [1, GLOBAL_FEATURES])], 1)));
+      values.push(this.value.forward(concat([ctxEmb, stepInput([1, GLOBAL_FEATURES], o.global)], 1)));
     }
     return { logits: concat(rows, 0), value: concat(values, 0) };
   }

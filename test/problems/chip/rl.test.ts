@@ -5,12 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../../src/core/rng.js';
 import type { TrainContext } from '../../../src/core/problem.js';
-import { noGrad, inferenceScratchBytes, releaseBufferPool } from '../../../src/learn/tensor.js';
+import { noGrad, inference, inferenceScratchBytes, releaseBufferPool } from '../../../src/learn/tensor.js';
+import { asPolicy } from '../../../src/learn/policy.js';
+import { floatArraysMadeBy } from '../../typed-arrays.js';
 import { logSoftmax } from '../../../src/learn/ops/softmax.js';
 import { shippedCheckpointPath } from '../../../src/core/train.js';
 import { legality } from '../../../src/problems/chip/cost.js';
 import { generateInstance } from '../../../src/problems/chip/instances.js';
-import { PlacementEnv } from '../../../src/problems/chip/rl-env.js';
+import { PlacementEnv, type PlacementObs } from '../../../src/problems/chip/rl-env.js';
 import { PlacementPolicy, placeWithPolicy, RL_DEFAULTS, rlSolver, trainRl, type RlConfig } from '../../../src/problems/chip/rl.js';
 import { Linear, saveCheckpoint } from '../../../src/learn/index.js';
 import { SelfoptError } from '../../../src/core/errors.js';
@@ -179,4 +181,23 @@ test('RL places in inference(): the cells the noGrad forward pass picks, the sam
     assert.deepEqual(placeWithPolicy(inst, policy, cfg, new Rng(2)), pl);
     assert.equal(inferenceScratchBytes(), held, `${id}: the scratch grew on a placement already made`);
   }
+});
+
+test('RL acting takes its cell and global inputs from the inference scratch: once warm, a step makes no float array, and the logits are noGrad\'s bit for bit (shipped checkpoint)', () => {
+  const net = new PlacementPolicy({ maxCells: 1024, init: shippedCheckpointPath('chip', 'rl') }, new Rng(0));
+  const env = new PlacementEnv({ instances: [{ id: 'synth_h6_s24_101' }], maxCells: 1024, fdRounds: 1, rewardScale: 1 });
+  const policy = asPolicy(net, { greedy: true });
+  const seen: { obs: PlacementObs; mask: Uint8Array }[] = [];
+  let { obs, info } = env.reset({ seed: 4 });
+  for (;;) {
+    seen.push({ obs, mask: info.actionMask! });
+    const r = env.step(policy.act(obs, info, new Rng(0)));
+    if (r.terminated || r.truncated) break;
+    obs = r.obs; info = r.info;
+  }
+  const logits = (o: PlacementObs) => Buffer.from(Float32Array.from(net.forward([o]).logits.data).buffer);
+  seen.forEach(({ obs: o, mask }, step) => {
+    assert.ok(inference(() => logits(o)).equals(noGrad(() => logits(o))), `step ${step}: logits`);
+    assert.deepEqual(floatArraysMadeBy(() => policy.act(o, { actionMask: mask }, new Rng(0))), { float32: 0, float64: 0 }, `step ${step}`);
+  });
 });
