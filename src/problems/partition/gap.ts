@@ -56,7 +56,7 @@ import { checkpointFor, stopRequested, trainStateFiles } from '../../core/train.
 import type { CheckpointModel, LearnedSolver, SolveContext, TrainBudget, TrainContext } from '../../core/problem.js';
 import {
   Adam, Csr, Linear, Module, SAGEConv, collect, div, gather, inference, loadCheckpoint, matmul, meanAdjacency, mul, checkpointHeaderOf, relu,
-  saveCheckpoint, softmax, square, sub, sum, tensor, tidy, add, type AdamState, type Tensor,
+  saveCheckpoint, softmax, square, stepInput, sub, sum, tensor, tidy, add, Tensor, type AdamState,
 } from '../../learn/index.js';
 import type { PartitionInstance } from './instances.js';
 import { GENERATED_MAX_N, generateGraph, type GeneratedSpec } from './instances.js';
@@ -148,6 +148,8 @@ const SHARE = 6;
 export interface GapGraph {
   n: number;
   features: Float32Array; // [n, NUM_FEATURES], the share column rewritten per use
+  /** The features as the network's input, on the same storage: setting the share copies nothing. */
+  input: Tensor;
   mean: Csr;
   src: Int32Array;
   dst: Int32Array;
@@ -242,14 +244,15 @@ export function prepareGraph(g: CsrGraph, rng: Rng, frac0 = 0.5): GapGraph {
   const vals = new Float32Array(m2).fill(1);
   const mean = meanAdjacency(new Csr(n, n, xadj, adjncy, vals));
   return {
-    n, features: f, mean, src, dst, weights: tensor(w, [m2, 1]), degrees: tensor(Float32Array.from(deg), [1, n]),
+    n, features: f, input: new Tensor(f, [n, NUM_FEATURES]), mean, src, dst, weights: tensor(w, [m2, 1]), degrees: tensor(Float32Array.from(deg), [1, n]),
     vweights: tensor(Float32Array.from(g.vwgt), [1, n]), totalWeight: totalVertexWeight(g),
   };
 }
 
+/** The input at share frac0: valid until the next setShare on this graph (one step uses it). */
 function setShare(gg: GapGraph, frac0: number): Tensor {
   for (let v = 0; v < gg.n; v++) gg.features[v * NUM_FEATURES + SHARE] = frac0;
-  return tensor(gg.features, [gg.n, NUM_FEATURES]);
+  return gg.input;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -291,7 +294,7 @@ export function gapLoss(gg: GapGraph, Y: Tensor, frac0: number, balanceWeight: n
   const yi = gather(Y, gg.src), yj = gather(Y, gg.dst); // [2m, 2]
   const ncut = sum(div(mul(mul(yi, sub(1, yj)), gg.weights), add(gamma, 1e-6)));
   const sizes = matmul(gg.vweights, Y); // [1, 2]: expected weight of each part
-  const targets = tensor([frac0 * gg.totalWeight, (1 - frac0) * gg.totalWeight], [1, 2]);
+  const targets = stepInput([1, 2], [frac0 * gg.totalWeight, (1 - frac0) * gg.totalWeight]);
   const balance = sum(square(div(sub(sizes, targets), targets)));
   return { loss: add(ncut, mul(balance, balanceWeight)), ncut, balance };
 }

@@ -16,6 +16,7 @@ import type { PartitionInstance } from '../../../src/problems/partition/instance
 import { graphFromEdges, type CsrGraph } from '../../../src/core/graph.js';
 import { inference, inferenceScratchBytes, noGrad, releaseBufferPool, tensor, tidy } from '../../../src/learn/index.js';
 import { killedSave } from '../../core/killed-save.js';
+import { floatArraysMadeBy } from '../../typed-arrays.js';
 
 test('GAP loss: expected normalized cut equals the normalized cut for a hard assignment', () => {
   const g = triangulatedMesh(100, 1);
@@ -238,4 +239,13 @@ test('GAP acts in inference(): candidates and loss bit for bit as under noGrad/t
     assert.deepEqual(gapPartition(net, g, 8, new Rng(1), refine), first);
     assert.equal(inferenceScratchBytes(), held, `refine ${refine}: the scratch grew on a partition already seen`);
   }
+});
+
+test('GAP\'s loss in inference() reads the graph\'s features in place and its targets from the scratch: once warm, a step makes no float array (shipped checkpoint)', () => {
+  const net = loadGap(shippedCheckpointPath('partition', 'gap'));
+  const prepared = [triangulatedMesh(300, 4), computationGraph(200, 3)].map((g) => prepareGraph(g, new Rng(7)));
+  const first = evaluateGapLoss(net, prepared); // grows the scratch
+  let again: ReturnType<typeof evaluateGapLoss> | null = null;
+  assert.deepEqual(floatArraysMadeBy(() => { again = evaluateGapLoss(net, prepared); }), { float32: 0, float64: 0 });
+  assert.deepEqual(again, first);
 });
