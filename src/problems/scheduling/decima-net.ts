@@ -45,7 +45,7 @@
 import type { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
 import {
-  Module, MLP, Linear, DagMessagePassing, DagSchedule, Csr, Tensor, collect, tensor,
+  Module, MLP, Linear, DagMessagePassing, DagSchedule, Csr, type Tensor, collect, tensor, stepInput, stepBuffer,
   concat, gather, segmentSum, add, sub, mul, div, exp, log, matmul, reshape, logSoftmax, categoricalEntropy, activate,
 } from '../../learn/index.js';
 import { NODE_FEATURES, JOB_FEATURES, type SchedulingObs } from './env.js';
@@ -167,12 +167,13 @@ export function stageExtrasOf(o: SchedulingObs): Float32Array {
 
 /**
  * The JOB_EXTRAS_FULL inputs of a step's jobs ([numJobs, JOB_EXTRAS_FULL]; module comment): the
- * first JOB_EXTRAS from the step, the rest from its raw job quantities, E and alpha.
+ * first JOB_EXTRAS from the step, the rest from its raw job quantities, E and alpha. Written into
+ * `out` when given (zeroed, of that size).
  */
-export function fullJobExtras(st: Step, E: number, alpha: number, shape?: RankShape | null): Float32Array {
-  const J = st.s.numJobs, raw = st.jobRaw, out = new Float32Array(J * JOB_EXTRAS_FULL);
+export function fullJobExtras(st: Step, E: number, alpha: number, shape?: RankShape | null, out: Float32Array = new Float32Array(st.s.numJobs * JOB_EXTRAS_FULL)): Float32Array {
+  const J = st.s.numJobs, raw = st.jobRaw;
   let total = 0, unfinished = 0;
-  const w = new Float64Array(J);
+  const w = stepBuffer('float64', J);
   for (let k = 0; k < J; k++) {
     if (raw[k * JOB_RAW + 1]! === 0) continue;
     w[k] = alpha === 0 ? 1 : Math.pow(raw[k * JOB_RAW]! * 1000, alpha); // weighted fair's T^alpha, T in ms
@@ -284,7 +285,8 @@ export class DecimaNet extends Module {
     }
     const N = nodeOff[B]!, J = jobOff[B]!;
     const NI = this.nodeInputs, X = this.opts.jobExtras, SX = this.opts.stageExtras;
-    const x = new Float32Array(N * NI);
+    // The inputs come from the scratch when acting (inference): no storage per decision.
+    const xt = stepInput([N, NI]), x = xt.data;
     const nodeJob = new Int32Array(N), nodeStep = new Int32Array(N), jobStep = new Int32Array(J);
     const live: number[] = [];
     const jobExtras = steps.map((st) => this.jobExtrasFor(st));
@@ -304,7 +306,6 @@ export class DecimaNet extends Module {
       for (let k = 0; k < s.numJobs; k++) jobStep[jobOff[b]! + k] = b;
     }
     const schedule = B === 1 ? (steps[0]!.s.schedule ??= new DagSchedule(new Csr(N, N, steps[0]!.s.rowPtr, steps[0]!.s.colIdx))) : unionSchedule(steps, nodeOff, N, edges);
-    const xt = new Tensor(x, [N, NI]);
     const e = this.gnn.forward(schedule, xt);
     const xe = concat([xt, e], 1);
     const liveIdx = Int32Array.from(live);
@@ -321,7 +322,7 @@ export class DecimaNet extends Module {
   limitLogits(em: Embedded, stepsIn: readonly Step[], pairStep: Int32Array, pairJob: Int32Array): Tensor {
     const P = pairStep.length, E = this.opts.numExecutors;
     const JI = this.jobInputs, X = this.opts.jobExtras, counts = X === JOB_EXTRAS_FULL;
-    const jf = new Float32Array(P * JI);
+    const jt = stepInput([P, JI]), jf = jt.data;
     for (let i = 0; i < P; i++) {
       const st = stepsIn[pairStep[i]!]!, k = pairJob[i]! - em.jobOff[pairStep[i]!]!;
       for (let f = 0; f < JOB_FEATURES; f++) jf[i * JI + f] = st.jobFeatures[k * JOB_FEATURES + f]!;
@@ -337,19 +338,21 @@ export class DecimaNet extends Module {
         }
       }
     }
-    const a = this.limitJob.forward(concat([new Tensor(jf, [P, JI]), gather(em.y, pairJob), gather(em.z, pairStep)], 1)); // [P, h0]
-    const rep = new Int32Array(P * E), lcol = new Float32Array(P * E);
+    const a = this.limitJob.forward(concat([jt, gather(em.y, pairJob), gather(em.z, pairStep)], 1)); // [P, h0]
+    const rep = new Int32Array(P * E), lt = stepInput([P * E, 1]), lcol = lt.data;
     for (let i = 0; i < P; i++) for (let l = 0; l < E; l++) {
       rep[i * E + l] = i;
       lcol[i * E + l] = counts ? l + 1 : (l + 1) / E;
     }
-    const h1 = activate(add(gather(a, rep), matmul(new Tensor(lcol, [P * E, 1]), this.limitWeight)), 'leakyRelu', 0.2);
+    const h1 = activate(add(gather(a, rep), matmul(lt, this.limitWeight)), 'leakyRelu', 0.2);
     return reshape(this.limitRest.forward(h1), [P, E]);
   }
 
-  /** The step's job extras as this net reads them, with their row width. */
+  /** The step's job extras as this net reads them, with their row width (from the scratch when acting, as the inputs they feed). */
   private jobExtrasFor(st: Step): [Float32Array, number] {
-    return this.opts.jobExtras === JOB_EXTRAS_FULL ? [fullJobExtras(st, this.opts.numExecutors, this.opts.shareAlpha, this.opts.shareShape), JOB_EXTRAS_FULL] : [st.jobExtra, JOB_EXTRAS];
+    if (this.opts.jobExtras !== JOB_EXTRAS_FULL) return [st.jobExtra, JOB_EXTRAS];
+    const out = stepBuffer('float32', st.s.numJobs * JOB_EXTRAS_FULL) as Float32Array;
+    return [fullJobExtras(st, this.opts.numExecutors, this.opts.shareAlpha, this.opts.shareShape, out), JOB_EXTRAS_FULL];
   }
 
   namedParameters(): [string, Tensor][] {
@@ -388,7 +391,7 @@ function unionSchedule(steps: readonly Step[], nodeOff: Int32Array, N: number, e
 export function stageLogProbs(em: Embedded, steps: readonly Step[]): { logp: Tensor; entropy: Tensor; allowed: Int32Array } {
   const B = steps.length, N = em.nodeOff[B]!;
   const qd = em.q.data;
-  const shift = new Float32Array(N);
+  const shiftT = stepInput([N, 1]), shift = shiftT.data;
   const allowed = new Int32Array(B);
   for (let b = 0; b < B; b++) {
     const n0 = em.nodeOff[b]!, mask = steps[b]!.stageMask;
@@ -397,7 +400,7 @@ export function stageLogProbs(em: Embedded, steps: readonly Step[]): { logp: Ten
     if (allowed[b] === 0) throw new SelfoptError(`step ${b} of the batch has no selectable stage`, 'Decima stage head', 'a decision with at least one selectable stage (the env never asks otherwise)');
     for (let v = 0; v < em.nodeOff[b + 1]! - n0; v++) shift[n0 + v] = mask[v] ? -m : -qd[n0 + v]! - 1e4;
   }
-  const zt = add(em.q, new Tensor(shift, [N, 1]));
+  const zt = add(em.q, shiftT);
   const ez = exp(zt);
   const S = segmentSum(ez, em.nodeStep, B); // [B, 1]
   const logS = log(S);

@@ -23,6 +23,7 @@ import { benchOptions } from '../../bench/fixtures.js';
 import { tempDir } from '../../tmp.js';
 import { tpchInstance } from './fixtures.js';
 import { shippedCheckpointPath } from '../../../src/core/train.js';
+import { floatArraysMadeBy } from '../../typed-arrays.js';
 
 const data = new DataPath();
 const synthetic = (id: string): SchedulingInstance => loadInstance(instanceRef(id, data)!);
@@ -207,6 +208,28 @@ test('a TPC-H batch acts with the TPC-H batch checkpoint', (t) => {
   const acted = jcts(decimaSolver.solve(real, { seed: 1, rng: new Rng(1), quick: true, options: {} }) as ReturnType<typeof decimaPolicy>);
   assert.deepEqual(acted, jcts(decimaPolicy(loadDecima(shippedCheckpointPath('scheduling', 'decima')))));
   assert.notDeepEqual(acted, jcts(decimaPolicy(loadDecima(shippedCheckpointPath('scheduling', 'decima-synthetic')))));
+});
+
+test('a decision takes its node, job and limit inputs from the inference scratch: once warm, deciding makes no float array (shipped checkpoint)', () => {
+  const net = loadDecima(shippedCheckpointPath('scheduling', 'decima'));
+  const E = net.opts.numExecutors;
+  const inst = synthetic(`synthetic_batch20_${E}exec`);
+  const env = makeEnv(inst);
+  const steps: ReturnType<typeof snapshot>[] = [], decisions: { row: number; limit: number }[] = [];
+  let { obs } = env.reset({ seed: inst.seedBase });
+  for (;;) {
+    const st = snapshot(obs, structureOf(obs));
+    const d = decide(net, st, null);
+    steps.push(st); decisions.push(d);
+    const r = env.step(encodeAction(d.row, d.limit, E));
+    if (r.terminated || r.truncated) break;
+    obs = r.obs;
+  }
+  steps.forEach((st, i) => {
+    let d: { row: number; limit: number } | null = null;
+    assert.deepEqual(floatArraysMadeBy(() => { d = decide(net, st, null); }), { float32: 0, float64: 0 }, `decision ${i}`);
+    assert.deepEqual(d, decisions[i]);
+  });
 });
 
 test('bench leaves out the instances whose executor count is not the checkpoint\'s, and says why', async () => {
