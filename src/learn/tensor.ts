@@ -82,6 +82,12 @@ export interface TensorOptions {
   requiresGrad?: boolean;
 }
 
+/**
+ * Set by fromOp for the one Tensor it makes: an op's shape array is fresh or another tensor's,
+ * and no one changes either, so the tensor keeps it instead of a copy (one array fewer per op).
+ */
+let adoptShape = false;
+
 export class Tensor {
   readonly data: Storage;
   readonly shape: readonly number[];
@@ -100,11 +106,13 @@ export class Tensor {
   released = false;
 
   constructor(data: Storage, shape: readonly number[], requiresGrad = false) {
+    const adopt = adoptShape;
+    adoptShape = false;
     checkShape('tensor', shape);
     const size = sizeOf(shape);
     if (size !== data.length) throw opError('tensor', `shape ${shapeStr(shape)} has ${size} elements but the data has ${data.length}`, 'data.length equal to the product of the shape');
     this.data = data;
-    this.shape = shape.slice(); // a copy, so the caller's array can change later
+    this.shape = adopt ? shape : shape.slice(); // a copy, so the caller's array can change later
     this.size = size;
     this.requiresGrad = requiresGrad;
   }
@@ -254,7 +262,8 @@ export function releaseBufferPool(): void {
 
 interface Scope {
   tensors: Tensor[];
-  buffers: Set<Storage>;
+  /** Pooled buffers handed out in the scope; made on first use (most scopes, and every inference step, have none). */
+  buffers: Set<Storage> | null;
 }
 
 const scopes: Scope[] = [];
@@ -265,7 +274,7 @@ export function outBuffer(dtype: DType, n: number): Storage {
   const scope = scopes[scopes.length - 1];
   if (scope === undefined || n < POOL_MIN_ELEMENTS) return alloc(dtype, n);
   const buf = reuse(dtype, n) ?? alloc(dtype, n);
-  scope.buffers.add(buf);
+  (scope.buffers ??= new Set()).add(buf);
   return buf;
 }
 
@@ -280,7 +289,7 @@ export function outBuffer(dtype: DType, n: number): Storage {
  * synchronous, as for noGrad.
  */
 export function tidy<T>(fn: () => T): T {
-  const scope: Scope = { tensors: [], buffers: new Set() };
+  const scope: Scope = { tensors: [], buffers: null };
   scopes.push(scope);
   let result: T;
   try {
@@ -307,9 +316,9 @@ export function tidy<T>(fn: () => T): T {
     if (!kept.has(t)) t.released = true;
     else if (outer) outer.tensors.push(t);
   }
-  for (const b of scope.buffers) {
+  for (const b of scope.buffers ?? []) {
     if (!keptBuffers.has(b)) recycle(b);
-    else if (outer) outer.buffers.add(b);
+    else if (outer) (outer.buffers ??= new Set()).add(b);
   }
   return result;
 }
@@ -338,7 +347,7 @@ interface Scratch {
   peak: number;
 }
 
-const scratch: Scratch[] = [
+const scratch: [Scratch, Scratch] = [
   { data: new Float32Array(0), top: 0, used: 0, peak: 0 },
   { data: new Float64Array(0), top: 0, used: 0, peak: 0 },
 ];
@@ -365,8 +374,9 @@ function scratchBuffer(dtype: DType, n: number): Storage {
  * inner one gives back only its own outputs); `fn` must be synchronous.
  */
 export function inference<T>(fn: () => T): T {
-  const scope: Scope = { tensors: [], buffers: new Set() };
-  const tops = scratch.map((s) => s.top), used = scratch.map((s) => s.used);
+  const scope: Scope = { tensors: [], buffers: null };
+  const s32 = scratch[0], s64 = scratch[1];
+  const top32 = s32.top, used32 = s32.used, top64 = s64.top, used64 = s64.used;
   const prevGrad = gradEnabled;
   gradEnabled = false;
   scopes.push(scope);
@@ -379,14 +389,13 @@ export function inference<T>(fn: () => T): T {
     scratchDepth--;
     scopes.pop();
     for (const t of scope.tensors) t.released = true;
-    scratch.forEach((s, i) => {
-      s.top = tops[i]!;
-      s.used = used[i]!;
-      if (scratchDepth > 0) return;
+    s32.top = top32; s32.used = used32;
+    s64.top = top64; s64.used = used64;
+    if (scratchDepth === 0) for (const s of scratch) {
       // A quarter to spare: a policy's graphs grow a little from step to step.
       if (s.peak > s.data.length) s.data = alloc(dtypeOf(s.data), s.peak + (s.peak >> 2));
       s.peak = 0;
-    });
+    }
   }
   if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
     throw opError('inference', 'the function returned a promise', 'a synchronous function');
@@ -441,10 +450,12 @@ function collectTensors(v: unknown, out: Tensor[], depth: number): void {
 
 /**
  * Wraps an op's output. The graph edge is recorded only when gradients are on and some input
- * needs them, so inference builds no graph at all.
+ * needs them, so inference builds no graph at all. `shape` is kept, not copied: a fresh array,
+ * or an input's own shape, never changed afterwards.
  */
 export function fromOp(op: string, data: Storage, shape: readonly number[], parents: readonly Tensor[], backward: (out: Tensor) => void): Tensor {
   for (const p of parents) if (p.released) throw releasedError(op);
+  adoptShape = true;
   const t = new Tensor(data, shape);
   t.op = op;
   if (scopes.length > 0) scopes[scopes.length - 1]!.tensors.push(t);

@@ -269,3 +269,13 @@ test('op working arrays come from the scratch: once warm, a step of reductions, 
   assert.deepEqual(floatArraysMadeBy(step), { float32: 0, float64: 0 });
   got.forEach((g, i) => assert.deepEqual(bytesOf(g), bytesOf(reference[i]!), `part ${i}`));
 });
+
+test('an op\'s output keeps the shape array the op made (no copy per op); a tensor made by hand copies its caller\'s', () => {
+  const x = randn([4, 3], new Rng(38));
+  assert.equal(ops.relu(x).shape, x.shape);
+  const shape = [4, 3];
+  const t = new Tensor(new Float32Array(12), shape);
+  shape[0] = 2;
+  assert.deepEqual(t.shape, [4, 3]);
+  assert.deepEqual(new Tensor(new Float32Array(12), [4, 3]).shape, [4, 3]);
+});

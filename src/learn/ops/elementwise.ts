@@ -149,7 +149,9 @@ const GRAD_B: readonly GradRun[] = [
 function binaryForward(code: BinaryCode, a: Storage, b: Storage, out: Storage, p: Plan): void {
   const r = p.dims.length, n = p.dims[r - 1]!, ia = p.sa[r - 1]!, ib = p.sb[r - 1]!;
   const run = FORWARD[code]!;
-  forEachRun(p, (pa, pb, o) => run(a, pa, ia, b, pb, ib, out, o, n));
+  // One run (same shapes, or a scalar operand: most ops of a policy's step) needs no loop nest and no closure.
+  if (r === 1) run(a, 0, ia, b, 0, ib, out, 0, n);
+  else forEachRun(p, (pa, pb, o) => run(a, pa, ia, b, pb, ib, out, o, n));
 }
 
 /**
@@ -167,11 +169,12 @@ function binary(code: BinaryCode, x: Tensor | number, y: Tensor | number): Tenso
   if (typeof x === 'number' && typeof y === 'number') throw opError(op, 'both operands are numbers', 'at least one Tensor');
   const a = typeof x === 'number' ? constantLike(x, y as Tensor) : x;
   const b = typeof y === 'number' ? constantLike(y, a) : y;
-  const dtype = commonDtype(op, [a, b]);
+  const inputs = [a, b];
+  const dtype = commonDtype(op, inputs);
   const plan = broadcastPlan(op, a.shape, b.shape);
   const out = outBuffer(dtype, sizeOfShape(plan.shape));
   binaryForward(code, a.data, b.data, out, plan);
-  return fromOp(op, out, plan.shape, [a, b], (t) => {
+  return fromOp(op, out, plan.shape, inputs, (t) => {
     const g = t.grad!;
     if (a.requiresGrad) binaryBackward(code, 0, g, a.data, b.data, gradOf(a), plan);
     if (b.requiresGrad) binaryBackward(code, 1, g, a.data, b.data, gradOf(b), plan);

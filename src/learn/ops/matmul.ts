@@ -119,11 +119,12 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.rank !== 2 || b.rank !== 2 || a.shape[1] !== b.shape[0]) {
     throw opError('matmul', `cannot multiply a ${shapeStr(a.shape)} by b ${shapeStr(b.shape)}`, 'a [m,k] and b [k,n] (2-D, inner dimensions equal)');
   }
-  const dtype = commonDtype('matmul', [a, b]);
+  const inputs = [a, b];
+  const dtype = commonDtype('matmul', inputs);
   const m = a.shape[0]!, k = a.shape[1]!, n = b.shape[1]!;
   const out = outBuffer(dtype, m * n);
   gemmAcc(a.data, b.data, out, m, k, n);
-  return fromOp('matmul', out, [m, n], [a, b], (t) => {
+  return fromOp('matmul', out, [m, n], inputs, (t) => {
     const g = t.grad!;
     if (a.requiresGrad) gemmNTAcc(g, b.data, gradOf(a), m, n, k); // dA = G B^T
     if (b.requiresGrad) gemmTNAcc(a.data, g, gradOf(b), m, k, n); // dB = A^T G
@@ -139,12 +140,13 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
   if (x.rank !== 2 || w.rank !== 2 || x.shape[1] !== w.shape[0] || (b !== null && (b.rank !== 1 || b.shape[0] !== w.shape[1]))) {
     throw opError('linear', `x ${shapeStr(x.shape)}, w ${shapeStr(w.shape)}${b ? `, b ${shapeStr(b.shape)}` : ''}`, 'x [m,k], w [k,n] and b [n]');
   }
-  const dtype = commonDtype('linear', b ? [x, w, b] : [x, w]);
+  const inputs = b ? [x, w, b] : [x, w];
+  const dtype = commonDtype('linear', inputs);
   const m = x.shape[0]!, k = x.shape[1]!, n = w.shape[1]!;
   const out = outBuffer(dtype, m * n);
   if (b) for (let i = 0; i < m; i++) out.set(b.data, i * n);
   gemmAcc(x.data, w.data, out, m, k, n);
-  return fromOp('linear', out, [m, n], b ? [x, w, b] : [x, w], (t) => {
+  return fromOp('linear', out, [m, n], inputs, (t) => {
     const g = t.grad!;
     if (x.requiresGrad) gemmNTAcc(g, w.data, gradOf(x), m, n, k);
     if (w.requiresGrad) gemmTNAcc(x.data, g, gradOf(w), m, k, n);

@@ -33,7 +33,8 @@ function extremum(op: 'maximum' | 'minimum', a: Tensor, b: Tensor): Tensor {
   if (a.rank !== b.rank || a.shape.some((d, i) => d !== b.shape[i])) {
     throw opError(op, `shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`, 'two tensors of the same shape (no broadcasting)');
   }
-  const dtype = commonDtype(op, [a, b]);
+  const inputs = [a, b];
+  const dtype = commonDtype(op, inputs);
   const ad = a.data, bd = b.data, n = a.size;
   const out = outBuffer(dtype, n);
   // takeA[i] = 1 when a wins (ties included): the backward pass routes the gradient by it.
@@ -46,7 +47,7 @@ function extremum(op: 'maximum' | 'minimum', a: Tensor, b: Tensor): Tensor {
       takeA[i] = 1;
     } else out[i] = y;
   }
-  return fromOp(op, out, a.shape, [a, b], (t) => {
+  return fromOp(op, out, a.shape, inputs, (t) => {
     const g = t.grad!;
     if (a.requiresGrad) {
       const ga = gradOf(a);
