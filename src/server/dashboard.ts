@@ -345,7 +345,9 @@ export function shippedCurves(dir: string, problem?: string): { curves: Curve[];
         leftOut.push({ record, reason: `names curve ${curve}, which is not shipped (no checkpoints/${p}/${basename(curve)} beside the record)` });
         continue;
       }
-      curves.push({ name: trainRunName(p, solver, typeof made.seed === 'number' ? made.seed : 0), problem: p, shipped: record, ...curvePoints(file) });
+      // Named by the checkpoint, not the solver: one solver ships several (Decima's batch and
+      // generated-batch checkpoints, both seed 22, were two curves of one name).
+      curves.push({ name: trainRunName(p, basename(f, '.json'), typeof made.seed === 'number' ? made.seed : 0), problem: p, shipped: record, ...curvePoints(file) });
     }
   }
   return { curves, leftOut };
