@@ -34,17 +34,25 @@ export function drawCurves(problem: string, solver: string, { curves: list, left
   document.getElementById('curves')!.innerHTML = notes + (out.join('') || `<p class="muted">no training logs for ${esc(problem)} (selfopt train writes them under .selfopt/train; a shipped checkpoint's, under checkpoints/)</p>`);
 }
 
-/** One small chart per key of `c`, each on its own y scale, over the same x span. */
+/**
+ * One small chart per key of `c` that moves, each on its own y scale, over the same x span; the
+ * keys that hold one value throughout (a flag, a fixed alpha) are one line under them: a chart
+ * each was a flat line taking the room of a curve (Decima's stream run: 5 of its 18).
+ */
 function smallMultiples(c: Curve): string {
   const xKey = X_KEYS.find((k) => c.points.every((p) => k in p)) ?? '';
   const xOf = (p: CurvePoint, j: number) => (xKey ? p[xKey]! : j);
   const xs = c.points.map(xOf);
   const xDomain: [number, number] = [Math.min(...xs, 0), Math.max(...xs, Math.min(...xs, 0) + 1)];
   const keys = [...new Set(c.points.flatMap((p) => Object.keys(p)))].filter((k) => k !== 't' && k !== xKey);
-  return keys.map((k, i) => {
+  const series = keys.map((k) => {
     const points = c.points.flatMap((p, j) => (k in p ? [{ x: xOf(p, j), y: p[k]! }] : []));
     const ys = points.map((p) => p.y);
-    const [lo, hi] = [Math.min(...ys), Math.max(...ys)];
+    return { k, points, lo: Math.min(...ys), hi: Math.max(...ys) };
+  });
+  // A curve of one point has nothing that moves: its keys keep their charts (a dot each).
+  const fixed = c.points.length > 1 ? series.filter((s) => s.lo === s.hi) : [];
+  const charts = series.filter((s) => !fixed.includes(s)).map(({ k, points, lo, hi }, i) => {
     const range = lo === hi ? `${short(lo)} throughout` : `${short(lo)} to ${short(hi)}`;
     const svg = lineChart({
       series: [{ label: `${k}: ${range}`, color: CURVE_COLORS[i % CURVE_COLORS.length]!, points }],
@@ -56,4 +64,6 @@ function smallMultiples(c: Curve): string {
     });
     return `<div class="multiple" data-key="${esc(k)}" data-range="${esc(range)}">${svg}</div>`;
   }).join('');
+  const line = fixed.length ? `<p class="muted constant-keys">the same throughout: ${fixed.map((s) => `<span data-key="${esc(s.k)}">${esc(`${s.k} ${short(s.lo)}`)}</span>`).join(', ')}</p>` : '';
+  return charts + line;
 }
