@@ -477,6 +477,15 @@ test('in headless Chromium: the drawings are shown one instance at a time, each 
     await page.waitForFunction(() => document.querySelectorAll('#pictures figure svg').length === 3);
     assert.deepEqual(await cards(), SOLVERS.map((v) => `${first} · ${v}`));
     assert.equal(asked.length, 6, `each drawing fetched once: ${asked.join(', ')}`);
+    // The instance chosen is in the link: opened anew, the link shows its drawings.
+    await page.click('#g-next');
+    await page.waitForFunction(`new URLSearchParams(location.hash.slice(1)).get('picture') === ${JSON.stringify(second)}`);
+    const link = page.url();
+    await page.goto('about:blank');
+    await page.goto(link);
+    await page.waitForFunction(() => document.querySelectorAll('#pictures figure svg').length === 3);
+    assert.deepEqual(await cards(), SOLVERS.map((v) => `${second} · ${v}`));
+    assert.equal(await page.textContent('#g-count'), '2 of 2 instances with drawings');
     assert.deepEqual(errors, []);
   });
 });

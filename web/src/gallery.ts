@@ -15,6 +15,10 @@ export interface Gallery {
   /** The page's filters ('' = all). */
   instance: string;
   solver: string;
+  /** The instance the link names for the gallery ('' = none): shown first when it has drawings. */
+  picture: string;
+  /** Told of each instance chosen in the gallery, so the link can name it. */
+  onChoose: (instance: string) => void;
 }
 
 /** Drawings fetched, by run, problem, instance, solver and size (a size that changed is a new drawing). */
@@ -46,7 +50,8 @@ export function drawGallery(g: Gallery): void {
   }
   const instances = [...new Set(matching.map((p) => p.instance))];
   const key = `${g.run}\0${g.problem}`;
-  const instance = instances.includes(chosen.get(key) ?? '') ? chosen.get(key)! : instances[0]!;
+  // The link's choice first (a link shows the drawings it was copied on), then the one made here.
+  const instance = [g.picture, chosen.get(key) ?? ''].find((i) => instances.includes(i)) ?? instances[0]!;
   const at = instances.indexOf(instance);
   nav.innerHTML = instances.length > 1
     ? `<label>instance <select id="g-instance">${instances.map((i) => `<option value="${esc(i)}"${i === instance ? ' selected' : ''}>${esc(i)}</option>`).join('')}</select></label>
@@ -56,6 +61,8 @@ export function drawGallery(g: Gallery): void {
     : '';
   const choose = (i: string) => {
     chosen.set(key, i);
+    g.picture = i;
+    g.onChoose(i);
     if (shown === g) drawGallery(g);
   };
   nav.querySelector<HTMLSelectElement>('#g-instance')?.addEventListener('change', (e) => choose((e.target as HTMLSelectElement).value));

@@ -21,6 +21,8 @@ interface View {
   instance: string;
   solver: string;
   metric: string;
+  /** The instance whose drawings the gallery shows ('' = the first with drawings). */
+  picture: string;
 }
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -39,7 +41,7 @@ let liveTimer: number | undefined;
 function readHash(): Partial<View> {
   const p = new URLSearchParams(location.hash.slice(1));
   const out: Partial<View> = {};
-  for (const k of ['problem', 'run', 'instance', 'solver', 'metric'] as const) {
+  for (const k of ['problem', 'run', 'instance', 'solver', 'metric', 'picture'] as const) {
     const v = p.get(k);
     if (v !== null) out[k] = v;
   }
@@ -56,7 +58,7 @@ function firstProblem(): ProblemInfo | undefined {
  * so a link shows the same in a tab already on the dashboard as in a new one.
  */
 function viewOf(h: Partial<View>): View {
-  return { problem: h.problem ?? firstProblem()?.name ?? '', run: h.run ?? '', instance: h.instance ?? ALL, solver: h.solver ?? ALL, metric: h.metric ?? '' };
+  return { problem: h.problem ?? firstProblem()?.name ?? '', run: h.run ?? '', instance: h.instance ?? ALL, solver: h.solver ?? ALL, metric: h.metric ?? '', picture: h.picture ?? '' };
 }
 
 function writeHash(): void {
@@ -86,8 +88,8 @@ async function main(): Promise<void> {
     $<HTMLSelectElement>(id).addEventListener('change', (e) => {
       view[key] = (e.target as HTMLSelectElement).value;
       // A new problem or run starts with every instance and solver shown.
-      if (key === 'problem') Object.assign(view, { run: '', instance: ALL, solver: ALL, metric: '' });
-      if (key === 'run') Object.assign(view, { instance: ALL, solver: ALL });
+      if (key === 'problem') Object.assign(view, { run: '', instance: ALL, solver: ALL, metric: '', picture: '' });
+      if (key === 'run') Object.assign(view, { instance: ALL, solver: ALL, picture: '' });
       rerender();
     });
   }
@@ -316,7 +318,11 @@ function drawResults(problem: ProblemInfo, run: RunMeta, summary: Summary, pictu
   }
   drawBars(summary, rows, metric);
   drawRatios(summary, shown);
-  drawGallery({ run: run.runId, problem: problem.name, pictures, instance: view.instance, solver: view.solver });
+  drawGallery({
+    run: run.runId, problem: problem.name, pictures, instance: view.instance, solver: view.solver, picture: view.picture,
+    // Only the link changes: the tables and charts do not depend on the gallery's instance.
+    onChoose: (i) => { view.picture = i; writeHash(); },
+  });
 }
 
 function ratioCell(c: Comparison | undefined): string {
