@@ -30,7 +30,7 @@ const ALL = '';
 
 let problems: ProblemInfo[] = [];
 let runs: RunMeta[] = [];
-let view: View = { problem: '', run: '', instance: ALL, solver: ALL, metric: '' };
+let view: View = { problem: '', run: '', instance: ALL, solver: ALL, metric: '', picture: '' };
 let loaded: { key: string; run: RunMeta; summary: Summary; pictures: PictureInfo[] } | undefined;
 let curves: { problem: string } & Curves | undefined;
 
