@@ -250,12 +250,13 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
   // (a stop that came after it wrote `out` finished the run, which gets its manifest).
   if (o.signal?.aborted && fileStamp(out) === outBefore) return { out, manifest: '', wallSeconds, instances: refs.map((r) => r.id), stopped: { stateDir } };
   if (!existsSync(out)) throw new SelfoptError(`trainer of ${o.problem.name}/${o.solver} wrote no checkpoint`, out, 'the final checkpoint at ctx.out');
-  const manifest = out.replace(/\.ckpt$/, '') + '.json';
+  const stem = out.replace(/\.ckpt$/, '');
+  const manifest = stem + '.json';
   // The curve ships beside the checkpoint, named in the record relative to it: a record that gave
   // the state directory's absolute path pointed, once the checkpoint was committed, at a folder of
   // a machine that was gone, and two shipped checkpoints lost their curves that way.
-  const shippedCurve = out.replace(/\.ckpt$/, '') + '.curve.jsonl';
-  if (existsSync(curve)) writeFileAtomic(shippedCurve, readFileSync(curve));
+  const shippedCurve = existsSync(curve) ? stem + '.curve.jsonl' : null;
+  if (shippedCurve) writeFileAtomic(shippedCurve, readFileSync(curve));
   const record = {
     problem: o.problem.name,
     solver: o.solver,
@@ -271,7 +272,7 @@ export async function train(o: TrainOptions): Promise<TrainOutcome> {
     machine: machineInfo(),
     finishedAt: new Date().toISOString(),
     /** Beside this record; null when the trainer logged no point. */
-    curve: existsSync(curve) ? basename(shippedCurve) : null,
+    curve: shippedCurve && basename(shippedCurve),
   };
   writeFileAtomic(manifest, JSON.stringify(record, null, 2) + '\n');
   return { out, manifest, wallSeconds, instances: record.instances };
