@@ -61,7 +61,8 @@ export const decimaSolver: LearnedSolver<SchedulingInstance, SchedulingPolicy> =
 
 /**
  * The checkpoint Decima acts with, when no `--opt checkpoint=FILE` names one: continuous arrivals
- * use the stream checkpoint (trained on TPC-H streams), a batch of generated jobs the synthetic one
+ * use the stream checkpoint (trained on TPC-H streams; it carries over to generated streams, README),
+ * a batch of generated jobs the synthetic one
  * (trained on the generated profiles: the TPC-H one does not carry over to them, README), each
  * when shipped; everything else, and a missing one, the batch checkpoint trained on TPC-H.
  */

@@ -17,11 +17,12 @@ import { CHECKPOINT_OPTION } from '../../core/train.js';
 
 /**
  * Instances of a default run; the TPC-H ones only when the profiles are on the data path. A full
- * run adds the batch under decima-sim's executor-level rule, to compare with its published runs,
- * and the multi-resource batch (section 7.3, where Tetris and Graphene* belong).
+ * run adds a stream of generated jobs (so a machine without the data sees continuous arrivals
+ * too), the batch under decima-sim's executor-level rule, to compare with its published runs, and
+ * the multi-resource batch (section 7.3, where Tetris and Graphene* belong).
  */
 const QUICK_IDS = ['tpch_batch20_50exec', 'tpch_stream_50exec', 'synthetic_batch20_50exec'];
-const DEFAULT_IDS = [...QUICK_IDS, 'tpch_batch20_50exec_compat', 'tpch_batch20_50exec_mr'];
+const DEFAULT_IDS = [...QUICK_IDS, 'synthetic_stream_50exec', 'tpch_batch20_50exec_compat', 'tpch_batch20_50exec_mr'];
 /**
  * What `selfopt train scheduling decima` trains on: the training seeds of the paper's batch (TPC-H
  * when the profiles are on the data path, else the synthetic twin). Listed as train-split

@@ -29,6 +29,9 @@ test('a tpch instance without the data says where it looked and how to get the d
   // a default run simply lists the synthetic instance, and Decima's training instance falls back to its synthetic twin
   const ids = schedulingProblem.listInstances({ data: empty, quick: true }).map((r) => r.id);
   assert.deepEqual(ids, ['synthetic_batch20_50exec', 'synthetic_batch20_50exec_train']);
+  // a full run has a stream of generated jobs too, so the continuous-arrivals bar is checked without the data
+  const full = schedulingProblem.listInstances({ data: empty, quick: false }).map((r) => r.id);
+  assert.deepEqual(full, ['synthetic_batch20_50exec', 'synthetic_stream_50exec', 'synthetic_batch20_50exec_train']);
   assert.throws(() => schedulingProblem.resolveInstance('tpch_bach20_50exec', { data: empty, quick: true }), /unknown instance/);
 });
 
