@@ -3,6 +3,7 @@
  * networks), optimizers, gradient checks and checkpoints. See README.md in this folder.
  */
 export * from './tensor.js';
+export * from './scratch.js';
 export * from './ops.js';
 export * from './layers.js';
 export * from './gnn.js';

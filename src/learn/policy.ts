@@ -12,7 +12,8 @@
 import type { Rng } from '../core/rng.js';
 import type { Policy, Info } from '../core/env.js';
 import { SelfoptError } from '../core/errors.js';
-import { Tensor, stepInput, inference } from './tensor.js';
+import { Tensor } from './tensor.js';
+import { stepInput, inference } from './scratch.js';
 import { logSoftmax } from './ops/softmax.js';
 import { Module, MLP, collect } from './layers.js';
 import type { Activation } from './ops/elementwise.js';
@@ -148,7 +149,7 @@ export function sampleCategorical(logp: ArrayLike<number>, offset: number, n: nu
  * A trained net as a core Policy (env.ts), for rollout() and solvers: it samples from the masked
  * distribution with the rng it is given, or with greedy takes the most likely allowed action
  * (the lowest index on ties). `actionStart` maps index j to action start + j (Discrete start).
- * Each action is one inference step (tensor.ts): the forward pass's outputs are views of a scratch
+ * Each action is one inference step (scratch.ts): the forward pass's outputs are views of a scratch
  * the next action reuses, so the action is chosen inside it.
  */
 export function asPolicy<Obs>(net: PolicyNet<Obs>, opts: { greedy?: boolean; actionStart?: number } = {}): Policy<Obs, number> {

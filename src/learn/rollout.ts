@@ -24,7 +24,7 @@ import { pathToFileURL } from 'node:url';
 import { Rng } from '../core/rng.js';
 import type { Env, Info } from '../core/env.js';
 import { SelfoptError } from '../core/errors.js';
-import { inference } from './tensor.js';
+import { inference } from './scratch.js';
 import { logSoftmax } from './ops/softmax.js';
 import { type PolicyNet, checkPolicyOutput, sampleCategorical, setFlatWeights } from './policy.js';
 import { TrajectoryBuilder, type Trajectory } from './trajectory.js';
@@ -168,7 +168,7 @@ export class EnvRunner<Obs> {
   /**
    * One forward pass on one observation: the value and, with `sample`, an action drawn from the
    * masked log-probabilities with its log-probability (without, the Rng is not drawn from). One
-   * inference step (tensor.ts): its outputs are views of a scratch the next step reuses, so the
+   * inference step (scratch.ts): its outputs are views of a scratch the next step reuses, so the
    * action is drawn inside it.
    */
   private evaluate(obs: Obs, mask: Uint8Array | null, sample: boolean): { action: number; logp: number; value: number } {

@@ -30,7 +30,7 @@ export function dtypeOf(s: Storage): DType {
   return s instanceof Float64Array ? 'float64' : 'float32';
 }
 
-function checkShape(op: string, shape: readonly number[]): void {
+export function checkShape(op: string, shape: readonly number[]): void {
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) throw opError(op, `bad shape ${shapeStr(shape)}`, 'non-negative integer dimensions');
   }
@@ -251,16 +251,14 @@ function reuse(dtype: DType, n: number): Storage | null {
   return buf.fill(0);
 }
 
-/** Drops the pooled buffers and the inference scratch (to return memory after training, or after acting on a large graph). */
-export function releaseBufferPool(): void {
+/** Drops the pooled buffers (releaseBufferPool in scratch.ts drops them and the inference scratch). */
+export function dropBufferPool(): void {
   pool.clear();
   pooledBytes = 0;
-  // Safe even inside inference(): the views handed out keep the old array alive, and the step's end regrows it.
-  scratch[0]!.data = new Float32Array(0);
-  scratch[1]!.data = new Float64Array(0);
 }
 
-interface Scope {
+/** The tensors ops made in a tidy() or inference() step (scratch.ts), to release when it ends. */
+export interface Scope {
   tensors: Tensor[];
   /** Pooled buffers handed out in the scope; made on first use (most scopes, and every inference step, have none). */
   buffers: Set<Storage> | null;
@@ -268,9 +266,24 @@ interface Scope {
 
 const scopes: Scope[] = [];
 
-/** Storage for an op's output: zeroed; from the scratch inside inference(), from the pool inside tidy(), else fresh. */
-export function outBuffer(dtype: DType, n: number): Storage {
-  if (scratchDepth > 0) return scratchBuffer(dtype, n);
+/** Starts a step whose tensors are recorded in the returned scope; closeScope() ends it (in a finally). */
+export function openScope(): Scope {
+  const scope: Scope = { tensors: [], buffers: null };
+  scopes.push(scope);
+  return scope;
+}
+
+export function closeScope(): void {
+  scopes.pop();
+}
+
+/** Records a tensor made in the current step (if any), to be released when the step ends. */
+export function recordInScope(t: Tensor): void {
+  if (scopes.length > 0) scopes[scopes.length - 1]!.tensors.push(t);
+}
+
+/** Storage for an op's output outside inference() (scratch.ts's outBuffer): zeroed; from the pool inside tidy(), else fresh. */
+export function scopeBuffer(dtype: DType, n: number): Storage {
   const scope = scopes[scopes.length - 1];
   if (scope === undefined || n < POOL_MIN_ELEMENTS) return alloc(dtype, n);
   const buf = reuse(dtype, n) ?? alloc(dtype, n);
@@ -289,13 +302,12 @@ export function outBuffer(dtype: DType, n: number): Storage {
  * synchronous, as for noGrad.
  */
 export function tidy<T>(fn: () => T): T {
-  const scope: Scope = { tensors: [], buffers: null };
-  scopes.push(scope);
+  const scope = openScope();
   let result: T;
   try {
     result = fn();
   } finally {
-    scopes.pop(); // on a throw nothing is released: the buffers are simply left to the GC
+    closeScope(); // on a throw nothing is released: the buffers are simply left to the GC
   }
   if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
     throw opError('tidy', 'the function returned a promise', 'a synchronous function');
@@ -323,124 +335,8 @@ export function tidy<T>(fn: () => T): T {
   return result;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Inference scratch
-//
-// A policy acting makes every op output of a forward pass, reads a few numbers off the last ones
-// and drops them all. Made fresh, they were ~300 KB of typed arrays per Decima decision, nearly
-// all below the pool's minimum. A typed array's storage lies outside the JavaScript heap and is
-// freed only once a collection finds the array dead, so tens of MB of it waited at any time: a
-// process acting with Decima peaked ~35 MB above one acting with a heuristic (measured: the same
-// bytes as short-lived plain objects added none; scheduling README, Measured). Inside
-// inference(fn) op outputs are instead consecutive views into one scratch array per dtype,
-// handed out from the bottom up and given back all at once when fn returns; the array grows to
-// the largest step seen and the next step reuses it. The step's inputs (stepInput) and the ops'
-// working arrays (stepBuffer) come from it too.
-// ---------------------------------------------------------------------------------------------
-
-interface Scratch {
-  data: Storage;
-  /** data[top..] is free. */
-  top: number;
-  /** Elements handed out and not yet given back, overflow included; and the most of them at once in this step. */
-  used: number;
-  peak: number;
-}
-
-const scratch: [Scratch, Scratch] = [
-  { data: new Float32Array(0), top: 0, used: 0, peak: 0 },
-  { data: new Float64Array(0), top: 0, used: 0, peak: 0 },
-];
-let scratchDepth = 0;
-
-function scratchBuffer(dtype: DType, n: number): Storage {
-  const s = scratch[dtype === 'float64' ? 1 : 0]!;
-  s.used += n;
-  if (s.used > s.peak) s.peak = s.used;
-  // The first step, and a step larger than any before, overflow into fresh storage; the scratch grows when the step ends.
-  if (s.top + n > s.data.length) return alloc(dtype, n);
-  const buf = s.data.subarray(s.top, s.top + n);
-  s.top += n;
-  return buf.fill(0);
-}
-
-/**
- * Runs `fn` as one inference step: no graph is recorded (as in noGrad), and op outputs are carved
- * from a scratch array that the next step reuses, so once the scratch has grown to the largest
- * step a forward pass allocates no storage. When `fn` returns, every tensor an op made inside it
- * is released (using one throws, as after tidy), so `fn` must return plain data (numbers, or
- * copies such as Float32Array.from(t.data)); a tensor in its result is an error. tidy's caveat
- * holds here too: a `.data` array taken inside fn must not be read after it. Steps nest (an
- * inner one gives back only its own outputs); `fn` must be synchronous.
- */
-export function inference<T>(fn: () => T): T {
-  const scope: Scope = { tensors: [], buffers: null };
-  const s32 = scratch[0], s64 = scratch[1];
-  const top32 = s32.top, used32 = s32.used, top64 = s64.top, used64 = s64.used;
-  const prevGrad = gradEnabled;
-  gradEnabled = false;
-  scopes.push(scope);
-  scratchDepth++;
-  let result: T;
-  try {
-    result = fn();
-  } finally {
-    gradEnabled = prevGrad;
-    scratchDepth--;
-    scopes.pop();
-    for (const t of scope.tensors) t.released = true;
-    s32.top = top32; s32.used = used32;
-    s64.top = top64; s64.used = used64;
-    if (scratchDepth === 0) for (const s of scratch) {
-      // A quarter to spare: a policy's graphs grow a little from step to step.
-      if (s.peak > s.data.length) s.data = alloc(dtypeOf(s.data), s.peak + (s.peak >> 2));
-      s.peak = 0;
-    }
-  }
-  if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
-    throw opError('inference', 'the function returned a promise', 'a synchronous function');
-  }
-  const returned: Tensor[] = [];
-  collectTensors(result, returned, 0);
-  if (returned.length > 0) throw opError('inference', 'the function returned a tensor, whose storage is the scratch that the next step reuses', 'plain data (numbers, or a copy such as Float32Array.from(t.data))');
-  return result;
-}
-
-/**
- * Zeroed storage that no one reads after the current step: an op's working array, or a forward
- * pass's input. Inside inference() it is carved from the scratch (given back with the step's op
- * outputs), so acting allocates none; elsewhere it is fresh, never pooled, since a training step
- * may keep it past tidy() in a backward closure. Not for arrays a caller keeps across steps.
- */
-export function stepBuffer(dtype: DType, n: number): Storage {
-  return scratchDepth > 0 ? scratchBuffer(dtype, n) : alloc(dtype, n);
-}
-
-/**
- * A float32 tensor holding a forward pass's input: `values` copied in, or zeros to fill through
- * `.data`. Its storage is a stepBuffer, so inside inference() a policy copies its observation
- * without allocating, and the tensor is released with the step's op outputs; elsewhere it is the
- * tensor that tensor(values, shape) makes.
- */
-export function stepInput(shape: readonly number[], values?: ArrayLike<number>): Tensor {
-  checkShape('stepInput', shape);
-  const n = sizeOf(shape);
-  if (values !== undefined && values.length !== n) throw opError('stepInput', `shape ${shapeStr(shape)} has ${n} elements but the values have ${values.length}`, 'values.length equal to the product of the shape');
-  const t = new Tensor(stepBuffer('float32', n), shape);
-  if (values !== undefined) t.data.set(values);
-  if (scratchDepth > 0) scopes[scopes.length - 1]!.tensors.push(t);
-  return t;
-}
-
-/**
- * Bytes the inference scratch holds. It grows only when a step overflows it, so a count that stays
- * put over many steps means none of their op outputs was allocated afresh.
- */
-export function inferenceScratchBytes(): number {
-  return scratch[0]!.data.byteLength + scratch[1]!.data.byteLength;
-}
-
-function collectTensors(v: unknown, out: Tensor[], depth: number): void {
+/** The tensors in a step's result (a Tensor, or arrays/plain objects holding Tensors), into `out`. */
+export function collectTensors(v: unknown, out: Tensor[], depth: number): void {
   if (v instanceof Tensor) out.push(v);
   else if (depth < 8 && Array.isArray(v)) for (const x of v) collectTensors(x, out, depth + 1);
   else if (depth < 8 && v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
@@ -458,7 +354,7 @@ export function fromOp(op: string, data: Storage, shape: readonly number[], pare
   adoptShape = true;
   const t = new Tensor(data, shape);
   t.op = op;
-  if (scopes.length > 0) scopes[scopes.length - 1]!.tensors.push(t);
+  recordInScope(t);
   if (gradEnabled && parents.some((p) => p.requiresGrad)) {
     t.requiresGrad = true;
     t.parents = parents;

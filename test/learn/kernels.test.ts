@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/core/rng.js';
-import { Tensor, tensor, tidy, noGrad, inference, inferenceScratchBytes, releaseBufferPool, isGradEnabled, randn, stepInput } from '../../src/learn/tensor.js';
+import { Tensor, tensor, tidy, noGrad, isGradEnabled, randn } from '../../src/learn/tensor.js';
+import { inference, inferenceScratchBytes, releaseBufferPool, stepInput } from '../../src/learn/scratch.js';
 import * as ops from '../../src/learn/ops.js';
 import { MLP } from '../../src/learn/layers.js';
 import { DagMessagePassing, DagSchedule } from '../../src/learn/gnn.js';

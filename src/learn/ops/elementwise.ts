@@ -9,7 +9,8 @@
  * The backward pass walks the same plan and accumulates into the smaller input, which is exactly
  * the sum over its broadcast dimensions.
  */
-import { Tensor, type Storage, fromOp, gradOf, commonDtype, outBuffer, stepBuffer } from '../tensor.js';
+import { Tensor, type Storage, fromOp, gradOf, commonDtype } from '../tensor.js';
+import { outBuffer, stepBuffer } from '../scratch.js';
 import { opError, shapeStr } from '../check.js';
 
 /** Odometer placeholder for a one-level loop nest (never indexed). */

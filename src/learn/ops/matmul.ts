@@ -12,7 +12,8 @@
  * All kernels accumulate (C += ...): forward passes hand them fresh zeroed outputs, backward
  * passes hand them the gradient buffers, which saves a temporary per product.
  */
-import { Tensor, type Storage, fromOp, gradOf, commonDtype, outBuffer } from '../tensor.js';
+import { Tensor, type Storage, fromOp, gradOf, commonDtype } from '../tensor.js';
+import { outBuffer } from '../scratch.js';
 import { opError, shapeStr } from '../check.js';
 import { useSimd, simdGemm, simdGemmTN } from './simd.js';
 

@@ -3,7 +3,8 @@
  * An axis reduction views the tensor as [outer, len, inner] around the axis, so one loop nest
  * serves every axis of every rank. Sums accumulate in doubles whatever the storage type.
  */
-import { Tensor, fromOp, gradOf, commonDtype, outBuffer, stepBuffer } from '../tensor.js';
+import { Tensor, fromOp, gradOf, commonDtype } from '../tensor.js';
+import { outBuffer, stepBuffer } from '../scratch.js';
 import { opError, shapeStr } from '../check.js';
 
 function normAxis(op: string, x: Tensor, axis: number): number {

@@ -8,7 +8,8 @@
  * it in half). At a tie in PPO's objectives both branches have the same gradient, so the choice
  * changes nothing there.
  */
-import { Tensor, fromOp, gradOf, commonDtype, outBuffer } from '../tensor.js';
+import { Tensor, fromOp, gradOf, commonDtype } from '../tensor.js';
+import { outBuffer } from '../scratch.js';
 import { opError, shapeStr } from '../check.js';
 
 /** min(max(x, lo), hi) elementwise; gradient 1 where lo <= x <= hi, else 0. */

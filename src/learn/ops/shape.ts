@@ -3,7 +3,8 @@
  * concat and slice view each tensor as [outer, len, inner] around the axis, so they work for rows
  * (axis 0), columns (axis 1 of a matrix) and any other axis with one copy loop.
  */
-import { Tensor, fromOp, gradOf, commonDtype, sizeOf, outBuffer, type Storage } from '../tensor.js';
+import { Tensor, fromOp, gradOf, commonDtype, sizeOf, type Storage } from '../tensor.js';
+import { outBuffer } from '../scratch.js';
 import { opError, shapeStr } from '../check.js';
 
 function around(shape: readonly number[], axis: number): { outer: number; inner: number } {

@@ -8,7 +8,8 @@
  * gradient; its logit is never read, so it may hold anything. A row with every entry masked has
  * no distribution at all and is an error naming the op and the row.
  */
-import { Tensor, type Storage, fromOp, gradOf, outBuffer, sizeOf, stepBuffer } from '../tensor.js';
+import { Tensor, type Storage, fromOp, gradOf, sizeOf } from '../tensor.js';
+import { outBuffer, stepBuffer } from '../scratch.js';
 import { opError, shapeStr } from '../check.js';
 
 export type Mask = Uint8Array;

@@ -6,7 +6,8 @@
  * (needed by the backward of A X) is computed on first use and cached in the object, so a
  * training loop never rebuilds it.
  */
-import { Tensor, type Storage, fromOp, gradOf, outBuffer, sizeOf, stepBuffer } from '../tensor.js';
+import { Tensor, type Storage, fromOp, gradOf, sizeOf } from '../tensor.js';
+import { outBuffer, stepBuffer } from '../scratch.js';
 import { opError, shapeStr } from '../check.js';
 import { useSimd, simdSpmm } from './simd.js';
 

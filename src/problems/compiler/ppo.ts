@@ -33,7 +33,7 @@ import { checkpointFor, readTrainState, stopRequested, trainStateFiles } from '.
 import { configOption, countFrom, NON_NEGATIVE, POSITIVE, PROBABILITY, type FieldRule } from '../../core/options.js';
 import { trainPpo } from '../../learn/ppo.js';
 import { MlpPolicy } from '../../learn/policy.js';
-import { inference } from '../../learn/tensor.js';
+import { inference } from '../../learn/scratch.js';
 import { logSoftmax } from '../../learn/ops/softmax.js';
 import { checkpointHeaderOf, loadCheckpoint, readCheckpoint, saveCheckpoint } from '../../learn/checkpoint.js';
 import { actionMask, ACTIONS, parseUnmask } from './passes.js';

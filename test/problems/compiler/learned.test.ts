@@ -296,7 +296,8 @@ test('ppo: a save killed after its weights and before its progress JSON resumes 
 test('ppo acts in inference(): log-probabilities bit for bit as under noGrad, and a guided search made again reuses the scratch (shipped checkpoint)', { skip }, async () => {
   const { guidedSearch, passLogProbs, policyFromCheckpoint } = await import('../../../src/problems/compiler/ppo.js');
   const { shippedCheckpointPath } = await import('../../../src/core/train.js');
-  const { inferenceScratchBytes, noGrad, releaseBufferPool } = await import('../../../src/learn/tensor.js');
+  const { noGrad } = await import('../../../src/learn/tensor.js');
+  const { inferenceScratchBytes, releaseBufferPool } = await import('../../../src/learn/scratch.js');
   const { logSoftmax } = await import('../../../src/learn/ops/softmax.js');
   releaseBufferPool(); // the scratch starts empty whatever ran before
   const { net, cfg } = policyFromCheckpoint(shippedCheckpointPath('compiler', 'ppo'));
