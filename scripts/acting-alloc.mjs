@@ -11,7 +11,7 @@
 // second), `--rounds` rounds, the builds' order alternating; each process first checks a digest
 // of every step's forward-pass output bytes and result, which must be the same for every build.
 //
-// Usage: npx tsc -p . && node scripts/acting-alloc.mjs --builds old=/tmp/old,new=. [--rounds 3] [--passes 5] [--only mlp,decima,chipstep,chip,gap]
+// Usage: npx tsc -p . && node scripts/acting-alloc.mjs --builds old=/tmp/old,new=. [--rounds 3] [--passes 5] [--only mlp,decima,chipstep,chip,gap] [--chip synth_h12_s40_7]
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
@@ -24,6 +24,8 @@ const builds = arg('builds', 'new=.').split(',').map((s) => { const [name, root]
 const ROUNDS = Number(arg('rounds', '3'));
 const PASSES = Number(arg('passes', '5'));
 const only = arg('only', 'mlp,decima,chipstep,chip,gap').split(',');
+/** The netlist the chip workloads place (a generated instance's name). */
+const CHIP = arg('chip', 'synth_h12_s40_7');
 
 // ---- typed-array construction counter (only switched on while counting)
 const KINDS = ['Float32Array', 'Float64Array', 'Int32Array', 'Uint8Array'];
@@ -72,7 +74,7 @@ const workloads = {
     const { shippedCheckpointPath } = await imp(root, 'core/train.js');
     const net = new PlacementPolicy({ maxCells: 1024, init: shippedCheckpointPath('chip', 'rl') }, new Rng(0));
     const policy = asPolicy(net, { greedy: true });
-    const env = new PlacementEnv({ instances: [{ id: 'synth_h12_s40_7' }], maxCells: 1024, fdRounds: 1, rewardScale: 1 });
+    const env = new PlacementEnv({ instances: [{ id: CHIP }], maxCells: 1024, fdRounds: 1, rewardScale: 1 });
     const recorded = [];
     let { obs, info } = env.reset({ seed: 5 });
     for (;;) {
@@ -123,7 +125,7 @@ const workloads = {
     const { PlacementPolicy, placeWithPolicy, RL_DEFAULTS } = await imp(root, 'problems/chip/rl.js');
     const { shippedCheckpointPath } = await imp(root, 'core/train.js');
     const policy = new PlacementPolicy({ maxCells: 1024, init: shippedCheckpointPath('chip', 'rl') }, new Rng(0));
-    const inst = generateInstance('synth_h12_s40_7');
+    const inst = generateInstance(CHIP);
     const cfg = { ...RL_DEFAULTS, maxCells: 1024 };
     return { steps: 8, unit: 'placement', run() { return JSON.stringify(placeWithPolicy(inst, policy, cfg, new Rng(2))); }, outputs() { return ''; } };
   },
@@ -195,7 +197,7 @@ else for (const name of only) {
     const order = builds.map((_, j) => j);
     if (r % 2 === 1) order.reverse();
     for (const j of order) {
-      const p = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', builds[j].root, '--workload', name, '--passes', String(PASSES)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+      const p = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', builds[j].root, '--workload', name, '--passes', String(PASSES), '--chip', CHIP], { encoding: 'utf8', maxBuffer: 1 << 26 });
       if (p.status !== 0) throw new Error(`${name}, ${builds[j].name}: ${p.stderr}`);
       rows[j][r] = JSON.parse(p.stdout.trim().split('\n').pop());
     }

@@ -93,6 +93,14 @@ export function inference<T>(fn: () => T): T {
 }
 
 /**
+ * Whether an inference() step is running: no graph is recorded and no backward pass will read
+ * this step's tensors, so a policy may reuse results it computed in an earlier acting step.
+ */
+export function inInference(): boolean {
+  return scratchDepth > 0;
+}
+
+/**
  * Zeroed storage that no one reads after the current step: an op's working array, or a forward
  * pass's input. Inside inference() it is carved from the scratch (given back with the step's op
  * outputs), so acting allocates none; elsewhere it is fresh, never pooled, since a training step

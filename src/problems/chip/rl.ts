@@ -32,8 +32,8 @@ import { add, relu } from '../../learn/ops/elementwise.js';
 import { matmul, linear } from '../../learn/ops/matmul.js';
 import { mean } from '../../learn/ops/reduce.js';
 import { concat, reshape } from '../../learn/ops/shape.js';
-import { tensor, zeros, type Tensor } from '../../learn/tensor.js';
-import { stepInput, inference } from '../../learn/scratch.js';
+import { Tensor, tensor, zeros } from '../../learn/tensor.js';
+import { stepInput, inference, inInference } from '../../learn/scratch.js';
 import { initWeight } from '../../learn/layers.js';
 import { logSoftmax } from '../../learn/ops/softmax.js';
 import { saveCheckpoint, loadCheckpoint, checkpointHeaderOf } from '../../learn/checkpoint.js';
@@ -83,9 +83,14 @@ interface GraphData {
 
 const graphs = new Map<string, GraphData>();
 
+/** Names a netlist: the key of its graph and of its node embeddings. */
+function netlistKey(spec: InstanceSpec): string {
+  return `${spec.id}\0${spec.netlist ?? ''}`;
+}
+
 /** The netlist graph of an instance, built once per thread. */
 function graphOf(spec: InstanceSpec): GraphData {
-  const key = `${spec.id}\0${spec.netlist ?? ''}`;
+  const key = netlistKey(spec);
   let g = graphs.get(key);
   if (g) return g;
   const inst = loadSpec(spec);
@@ -125,6 +130,15 @@ function graphOf(spec: InstanceSpec): GraphData {
   return g;
 }
 
+/** A netlist's node embeddings [n, h] and their mean [1, h]. */
+interface Embedding {
+  h: Tensor;
+  mean: Tensor;
+}
+
+/** Netlists whose embeddings acting keeps (more than any training set: a policy acting on many netlists in turn keeps the latest). */
+const EMBEDDINGS_KEPT = 16;
+
 export interface PlacementPolicyOptions {
   maxCells: number;
   gnnHidden?: number;
@@ -145,6 +159,18 @@ export class PlacementPolicy extends Module implements PolicyNet<PlacementObs> {
   readonly embW: Tensor;
   readonly cellOut: MLP;
   readonly value: MLP;
+  /**
+   * Node embeddings kept between acting steps (inference()) by netlist: within a placement only
+   * the macro to place changes, and the GCN over the whole netlist gave the same embeddings at
+   * every macro. They hold while the GCN's weights hold the bits they were computed from
+   * (`gcnSeen`, compared at every acting step): an optimizer step, a checkpoint load,
+   * setFlatWeights or any other write into the weights empties them. A forward pass that records
+   * a graph (training) never reads or fills them.
+   */
+  private readonly embeddings = new Map<string, Embedding>();
+  /** The GCN parameters' bits (views of their data) and the bits the kept embeddings were computed from. */
+  private readonly gcnBits: Uint32Array[];
+  private readonly gcnSeen: Uint32Array;
 
   constructor(options: PlacementPolicyOptions | Record<string, unknown>, rng: Rng) {
     super();
@@ -161,20 +187,26 @@ export class PlacementPolicy extends Module implements PolicyNet<PlacementObs> {
     this.cellOut = new MLP([c, c, 1], { rng, activation: 'relu' });
     this.value = new MLP([2 * h + GLOBAL_FEATURES, c, 1], { rng, activation: 'relu' });
     if (o.init) loadCheckpoint(o.init, this);
+    this.gcnBits = [...this.conv1.parameters(), ...this.conv2.parameters()].map((p) => new Uint32Array(p.data.buffer, p.data.byteOffset, p.data.byteLength >> 2));
+    this.gcnSeen = new Uint32Array(this.gcnBits.reduce((n, b) => n + b.length, 0));
   }
 
   forward(obs: readonly PlacementObs[]): PolicyOutput {
-    // node embeddings once per distinct netlist in the batch
-    const emb = new Map<string, { h: Tensor; mean: Tensor }>();
+    // node embeddings once per distinct netlist in the batch (when acting, once per netlist and weights)
+    const acting = inInference();
+    if (acting && !this.gcnUnchanged()) this.embeddings.clear();
+    const emb = acting ? this.embeddings : new Map<string, Embedding>();
     const rows: Tensor[] = [], values: Tensor[] = [];
     for (const o of obs) {
-      const key = `${o.spec.id}\0${o.spec.netlist ?? ''}`;
+      const key = netlistKey(o.spec);
       let e = emb.get(key);
       if (!e) {
         const g = graphOf(o.spec);
         const h = relu(this.conv2.forward(g.ahat, relu(this.conv1.forward(g.ahat, g.feat))));
         e = { h, mean: mean(h, 0, { keepDims: true }) };
-        emb.set(key, e);
+        // The step's outputs are views of the scratch that the next step reuses: the kept embeddings are copies.
+        if (acting) e = this.keep(key, { h: new Tensor(e.h.data.slice(), e.h.shape), mean: new Tensor(e.mean.data.slice(), e.mean.shape) });
+        else emb.set(key, e);
       }
       const ctxEmb = concat([gather(e.h, Int32Array.of(o.current)), e.mean], 1); // [1, 2h]
       // Inputs from the scratch when acting (inference): no storage per step.
@@ -186,6 +218,24 @@ export class PlacementPolicy extends Module implements PolicyNet<PlacementObs> {
       values.push(this.value.forward(concat([ctxEmb, stepInput([1, GLOBAL_FEATURES], o.global)], 1)));
     }
     return { logits: concat(rows, 0), value: concat(values, 0) };
+  }
+
+  /** Whether the GCN's weights hold the bits of the last acting step; if not, records the new ones. */
+  private gcnUnchanged(): boolean {
+    const seen = this.gcnSeen;
+    let same = true, k = 0;
+    for (const bits of this.gcnBits) {
+      for (let i = 0; i < bits.length; i++, k++) {
+        if (bits[i] !== seen[k]) { same = false; seen[k] = bits[i]!; }
+      }
+    }
+    return same;
+  }
+
+  private keep(key: string, e: Embedding): Embedding {
+    if (this.embeddings.size >= EMBEDDINGS_KEPT) this.embeddings.delete(this.embeddings.keys().next().value!);
+    this.embeddings.set(key, e);
+    return e;
   }
 
   namedParameters(): [string, Tensor][] {

@@ -15,7 +15,7 @@ import { legality } from '../../../src/problems/chip/cost.js';
 import { generateInstance } from '../../../src/problems/chip/instances.js';
 import { PlacementEnv, type PlacementObs } from '../../../src/problems/chip/rl-env.js';
 import { PlacementPolicy, placeWithPolicy, RL_DEFAULTS, rlSolver, trainRl, type RlConfig } from '../../../src/problems/chip/rl.js';
-import { Linear, saveCheckpoint } from '../../../src/learn/index.js';
+import { Adam, Linear, loadCheckpoint, saveCheckpoint, sum } from '../../../src/learn/index.js';
 import { SelfoptError } from '../../../src/core/errors.js';
 import { killedSave } from '../../core/killed-save.js';
 
@@ -201,4 +201,45 @@ test('RL acting takes its cell and global inputs from the inference scratch: onc
     assert.ok(inference(() => logits(o)).equals(noGrad(() => logits(o))), `step ${step}: logits`);
     assert.deepEqual(floatArraysMadeBy(() => policy.act(o, { actionMask: mask }, new Rng(0))), { float32: 0, float64: 0 }, `step ${step}`);
   });
+});
+
+test('RL acting runs the GCN once per netlist and weights: once over a whole placement, again after an optimizer step, a checkpoint load or a write into its weights; every step\'s logits and value are noGrad\'s bit for bit, and training forwards run it every time (shipped checkpoint)', () => {
+  const net = new PlacementPolicy({ maxCells: 1024, init: shippedCheckpointPath('chip', 'rl') }, new Rng(0));
+  let gcnRuns = 0;
+  const conv1 = net.conv1.forward.bind(net.conv1);
+  net.conv1.forward = (ahat, h) => { gcnRuns++; return conv1(ahat, h); };
+  const runs = (fn: () => void): number => { const before = gcnRuns; fn(); return gcnRuns - before; };
+  const out = (o: PlacementObs) => { const r = net.forward([o]); return Buffer.concat([Buffer.from(Float32Array.from(r.logits.data).buffer), Buffer.from(Float32Array.from(r.value.data).buffer)]); };
+  const acted = (o: PlacementObs) => inference(() => out(o));
+  const env = new PlacementEnv({ instances: [{ id: 'synth_h12_s40_7' }], maxCells: 1024, fdRounds: 1, rewardScale: 1 });
+  const policy = asPolicy(net, { greedy: true });
+  const seen: PlacementObs[] = [];
+  let { obs, info } = env.reset({ seed: 4 });
+  const placement = runs(() => {
+    for (;;) {
+      seen.push({ ...obs, cellFeat: obs.cellFeat.slice(), global: obs.global.slice() });
+      const r = env.step(policy.act(obs, info, new Rng(0)));
+      if (r.terminated || r.truncated) break;
+      obs = r.obs; info = r.info;
+    }
+  });
+  assert.equal(seen.length, 12);
+  assert.equal(placement, 1, 'GCN runs over a placement of 12 macros');
+  seen.forEach((o, step) => assert.ok(acted(o).equals(noGrad(() => out(o))), `step ${step}`));
+  const exact = (why: string, recomputed: number) => {
+    assert.equal(runs(() => seen.forEach((o, step) => assert.ok(acted(o).equals(noGrad(() => out(o))), `${why}: step ${step}`))), seen.length + recomputed, why);
+  };
+  exact('warm', 0);
+  // A training step: its forward passes run the GCN each time, and the weights it changes are seen.
+  const adam = new Adam(net.parameters(), { lr: 1e-2 });
+  assert.equal(runs(() => sum(net.forward([seen[0]!]).value).backward()), 1, 'a training forward pass');
+  assert.equal(runs(() => sum(net.forward([seen[0]!]).value).backward()), 1, 'a second training forward pass');
+  adam.step();
+  exact('after an optimizer step', 1);
+  loadCheckpoint(shippedCheckpointPath('chip', 'rl'), net);
+  exact('after loading a checkpoint', 1);
+  net.conv2.bias!.data[3]! += 0.25;
+  exact('after a write into the GCN\'s weights', 1);
+  net.cellW.data[0]! += 0.25; // not the GCN's: the embeddings hold
+  exact('after a write into a cell weight', 0);
 });
