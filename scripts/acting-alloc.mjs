@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // What one acting step costs in allocation and time, for several builds side by side (not part of
 // the test suite): MlpPolicy acting on ContextualBandit (asPolicy), Decima's decide on recorded
-// decisions, the chip RL policy's greedy steps on recorded observations and a whole placement,
-// GAP partitioning one graph.
+// decisions and its policy's act on recorded observations, the chip RL policy's greedy steps on
+// recorded observations and a whole placement (of --chip), GAP partitioning one graph.
 //
 // Per step: bytes allocated on the JavaScript heap (V8's sampling heap profiler, collected objects
 // included), typed arrays constructed and their storage bytes (counted by wrapping the global
@@ -11,7 +11,7 @@
 // second), `--rounds` rounds, the builds' order alternating; each process first checks a digest
 // of every step's forward-pass output bytes and result, which must be the same for every build.
 //
-// Usage: npx tsc -p . && node scripts/acting-alloc.mjs --builds old=/tmp/old,new=. [--rounds 3] [--passes 5] [--only mlp,decima,chipstep,chip,gap] [--chip synth_h12_s40_7]
+// Usage: npx tsc -p . && node scripts/acting-alloc.mjs --builds old=/tmp/old,new=. [--rounds 3] [--passes 5] [--only mlp,decima,decimaact,chipstep,chip,gap] [--chip synth_h12_s40_7]
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
@@ -23,7 +23,7 @@ const arg = (name, dflt) => { const i = args.indexOf(`--${name}`); return i >= 0
 const builds = arg('builds', 'new=.').split(',').map((s) => { const [name, root] = s.split('='); return { name, root: path.resolve(root) }; });
 const ROUNDS = Number(arg('rounds', '3'));
 const PASSES = Number(arg('passes', '5'));
-const only = arg('only', 'mlp,decima,chipstep,chip,gap').split(',');
+const only = arg('only', 'mlp,decima,decimaact,chipstep,chip,gap').split(',');
 /** The netlist the chip workloads place (a generated instance's name). */
 const CHIP = arg('chip', 'synth_h12_s40_7');
 
@@ -47,6 +47,31 @@ function counting(on) { for (const k of KINDS) globalThis[k] = on ? proxies[k] :
 async function imp(root, p) { return import(path.join(root, 'dist', 'src', p)); }
 /** The bytes of some tensors as hex (called inside the build's inference(), where they are views). */
 const hex = (...ts) => Buffer.concat(ts.map((t) => Buffer.from(Float32Array.from(t.data).buffer))).toString('hex');
+
+/**
+ * The shipped Decima checkpoint, the batch of 20 jobs for its cluster size and an env on it, the
+ * scheduling modules the workloads call, and outputsOf(step): the forward pass's output bytes on
+ * the step that step() makes inside the build's inference().
+ */
+async function decimaSetup(root) {
+  const modules = {
+    ...await imp(root, 'problems/scheduling/decima-policy.js'), ...await imp(root, 'problems/scheduling/decima-net.js'),
+    ...await imp(root, 'problems/scheduling/env.js'),
+  };
+  const { makeEnv } = await imp(root, 'problems/scheduling/evaluate.js');
+  const { loadInstance, instanceRef } = await imp(root, 'problems/scheduling/instances.js');
+  const { DataPath } = await imp(root, 'core/data.js');
+  const { shippedCheckpointPath } = await imp(root, 'core/train.js');
+  const { inference } = await imp(root, 'learn/index.js');
+  const net = modules.loadDecima(shippedCheckpointPath('scheduling', 'decima'));
+  const inst = loadInstance(instanceRef(`synthetic_batch20_${net.opts.numExecutors}exec`, new DataPath()));
+  const outputsOf = (step) => inference(() => {
+    const st = step();
+    const em = net.embed([st]);
+    return hex(em.q, em.y, em.z, net.limitLogits(em, [st], Int32Array.of(0), Int32Array.of(st.s.stageJob[0])));
+  });
+  return { ...modules, net, inst, env: makeEnv(inst), outputsOf };
+}
 
 const workloads = {
   async mlp(root) {
@@ -89,17 +114,7 @@ const workloads = {
     };
   },
   async decima(root) {
-    const { loadDecima, decide } = await imp(root, 'problems/scheduling/decima-policy.js');
-    const { structureOf, snapshot } = await imp(root, 'problems/scheduling/decima-net.js');
-    const { makeEnv } = await imp(root, 'problems/scheduling/evaluate.js');
-    const { loadInstance, instanceRef } = await imp(root, 'problems/scheduling/instances.js');
-    const { DataPath } = await imp(root, 'core/data.js');
-    const { encodeAction } = await imp(root, 'problems/scheduling/env.js');
-    const { shippedCheckpointPath } = await imp(root, 'core/train.js');
-    const { inference } = await imp(root, 'learn/index.js');
-    const net = loadDecima(shippedCheckpointPath('scheduling', 'decima'));
-    const inst = loadInstance(instanceRef(`synthetic_batch20_${net.opts.numExecutors}exec`, new DataPath()));
-    const env = makeEnv(inst);
+    const { net, inst, env, decide, structureOf, snapshot, encodeAction, outputsOf } = await decimaSetup(root);
     const recorded = [];
     let { obs } = env.reset({ seed: inst.seedBase });
     for (;;) {
@@ -113,10 +128,29 @@ const workloads = {
     return {
       steps: recorded.length, unit: 'decision',
       run(i) { const d = decide(net, recorded[i], null); return d.row * 1000 + d.limit; },
-      outputs(i) {
-        const st = recorded[i];
-        return inference(() => { const em = net.embed([st]); return hex(em.q, em.y, em.z, net.limitLogits(em, [st], Int32Array.of(0), Int32Array.of(st.s.stageJob[0]))); });
-      },
+      outputs(i) { return outputsOf(() => recorded[i]); },
+    };
+  },
+  async decimaact(root) {
+    const { net, inst, env, decimaPolicy, structureOf, viewOf, outputsOf } = await decimaSetup(root);
+    const policy = decimaPolicy(net);
+    // Copies of the observations (the env reuses its arrays); one rowPtr per system state, as the env's, so the policy's structure cache hits as it does in an episode.
+    const recorded = [];
+    let { obs, info } = env.reset({ seed: inst.seedBase });
+    let envRowPtr = null, rowPtr = null;
+    for (;;) {
+      const copy = structuredClone(obs);
+      if (obs.rowPtr === envRowPtr) copy.rowPtr = rowPtr;
+      else { envRowPtr = obs.rowPtr; rowPtr = copy.rowPtr; }
+      recorded.push(copy);
+      const r = env.step(policy.act(obs, info, null));
+      if (r.terminated || r.truncated) break;
+      obs = r.obs; info = r.info;
+    }
+    return {
+      steps: recorded.length, unit: 'decision (decimaPolicy act: the view of the observation, both heads)',
+      run(i) { return policy.act(recorded[i], {}, null); },
+      outputs(i) { return outputsOf(() => viewOf(recorded[i], structureOf(recorded[i]))); },
     };
   },
   async chip(root) {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/core/rng.js';
 import { Tensor, tensor, tidy, noGrad, isGradEnabled, randn } from '../../src/learn/tensor.js';
-import { inference, inferenceScratchBytes, releaseBufferPool, stepInput } from '../../src/learn/scratch.js';
+import { inference, inferenceScratchBytes, releaseBufferPool, stepInput, stepIndices } from '../../src/learn/scratch.js';
 import * as ops from '../../src/learn/ops.js';
 import { MLP } from '../../src/learn/layers.js';
 import { DagMessagePassing, DagSchedule } from '../../src/learn/gnn.js';
@@ -255,6 +255,25 @@ test('stepInput: inside inference() a zeroed view of the scratch, released with 
   assert.equal(a.released, false);
   assert.throws(() => stepInput([2, 3], [1, 2]), /stepInput: shape \[2,3\] has 6 elements but the values have 2/);
   assert.throws(() => inference(() => stepInput([2, -1]).size), /stepInput: bad shape \[2,-1\]/);
+});
+
+test('stepIndices: inside inference() zeroed int32 views of a scratch the next step reuses, an inner step\'s apart from the outer\'s live ones; elsewhere fresh arrays', () => {
+  const storage: ArrayBufferLike[] = [];
+  for (let i = 0; i < 3; i++) {
+    const got = inference(() => {
+      const outer = stepIndices(4);
+      const zeroed = Array.from(outer);
+      outer.set([7, 8, 9, 10]);
+      storage.push(outer.buffer);
+      const inner = inference(() => { const idx = stepIndices(4); const was = Array.from(idx); idx.fill(-1); return was; });
+      return [zeroed, inner, Array.from(outer)];
+    });
+    assert.deepEqual(got, [[0, 0, 0, 0], [0, 0, 0, 0], [7, 8, 9, 10]]);
+  }
+  assert.equal(storage[1], storage[2]); // the first step grew the scratch, the next ones reuse it
+  const a = stepIndices(3), b = stepIndices(3);
+  assert.ok(a instanceof Int32Array && a.length === 3 && a.every((x) => x === 0));
+  assert.notEqual(a.buffer, b.buffer);
 });
 
 test('op working arrays come from the scratch: once warm, a step of reductions, entropy, segment means, layer norm and scalar operands makes no float array, and gives noGrad\'s values bit for bit', () => {

@@ -45,7 +45,7 @@
 import type { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
 import {
-  Module, MLP, Linear, DagMessagePassing, DagSchedule, Csr, type Tensor, collect, tensor, stepInput, stepBuffer,
+  Module, MLP, Linear, DagMessagePassing, DagSchedule, Csr, type Tensor, collect, tensor, stepInput, stepBuffer, stepIndices,
   concat, gather, segmentSum, add, sub, mul, div, exp, log, matmul, reshape, logSoftmax, categoricalEntropy, activate,
 } from '../../learn/index.js';
 import { NODE_FEATURES, JOB_FEATURES, type SchedulingObs } from './env.js';
@@ -130,14 +130,20 @@ export function snapshot(o: SchedulingObs, s: Structure): Step {
   return { s, nodeFeatures: o.nodeFeatures.slice(0, o.numNodes * NODE_FEATURES), jobFeatures: o.jobFeatures.slice(0, o.numJobs * JOB_FEATURES), stageMask: o.stageMask.slice(0, o.numNodes), stageDone: o.stageDone.slice(0, o.numNodes), limitMin: o.limitMin.slice(0, o.numJobs), jobExtra: jobExtrasOf(o), jobRaw: jobRawOf(o), stageExtra: stageExtrasOf(o) };
 }
 
-/** A view of the observation itself, for one forward pass now (no copy but the small extras). */
+/**
+ * A view of the observation itself, for one forward pass now (no copy but the small extras, which
+ * are stepBuffers: inside inference() they come from the scratch and last as long as the step).
+ */
 export function viewOf(o: SchedulingObs, s: Structure): Step {
-  return { s, nodeFeatures: o.nodeFeatures, jobFeatures: o.jobFeatures, stageMask: o.stageMask, stageDone: o.stageDone, limitMin: o.limitMin, jobExtra: jobExtrasOf(o), jobRaw: jobRawOf(o), stageExtra: stageExtrasOf(o) };
+  const extras = (n: number) => stepBuffer('float32', n) as Float32Array;
+  return {
+    s, nodeFeatures: o.nodeFeatures, jobFeatures: o.jobFeatures, stageMask: o.stageMask, stageDone: o.stageDone, limitMin: o.limitMin,
+    jobExtra: jobExtrasOf(o, extras(o.numJobs * JOB_EXTRAS)), jobRaw: jobRawOf(o, extras(o.numJobs * JOB_RAW)), stageExtra: stageExtrasOf(o, extras(o.numNodes * STAGE_EXTRAS)),
+  };
 }
 
-/** Per job: total work (s), whether it has tasks not yet assigned, executors held (module comment). */
-export function jobRawOf(o: SchedulingObs): Float32Array {
-  const out = new Float32Array(o.numJobs * JOB_RAW);
+/** Per job: total work (s), whether it has tasks not yet assigned, executors held (module comment). Written into `out` when given (of that size). */
+export function jobRawOf(o: SchedulingObs, out: Float32Array = new Float32Array(o.numJobs * JOB_RAW)): Float32Array {
   for (let k = 0; k < o.numJobs; k++) {
     let unfinished = 0;
     for (let r = o.jobPtr[k]!; r < o.jobPtr[k + 1]!; r++) if (o.stageUnassigned[r]! > 0) { unfinished = 1; break; }
@@ -148,9 +154,8 @@ export function jobRawOf(o: SchedulingObs): Float32Array {
   return out;
 }
 
-/** Per stage: runnable (0/1), rank among the job's runnable stages by when they became runnable / 10 (1 if not), index in the job / 20. */
-export function stageExtrasOf(o: SchedulingObs): Float32Array {
-  const out = new Float32Array(o.numNodes * STAGE_EXTRAS);
+/** Per stage: runnable (0/1), rank among the job's runnable stages by when they became runnable / 10 (1 if not), index in the job / 20. Written into `out` when given. */
+export function stageExtrasOf(o: SchedulingObs, out: Float32Array = new Float32Array(o.numNodes * STAGE_EXTRAS)): Float32Array {
   for (let k = 0; k < o.numJobs; k++) {
     const r0 = o.jobPtr[k]!, r1 = o.jobPtr[k + 1]!;
     for (let r = r0; r < r1; r++) {
@@ -206,9 +211,9 @@ export function fullJobExtras(st: Step, E: number, alpha: number, shape?: RankSh
   return out;
 }
 
-/** The optional job inputs (module comment): rank, log total and remaining work, jobs in the system. */
-export function jobExtrasOf(o: SchedulingObs): Float32Array {
-  const J = o.numJobs, out = new Float32Array(J * JOB_EXTRAS);
+/** The optional job inputs (module comment): rank, log total and remaining work, jobs in the system. Written into `out` when given. */
+export function jobExtrasOf(o: SchedulingObs, out: Float32Array = new Float32Array(o.numJobs * JOB_EXTRAS)): Float32Array {
+  const J = o.numJobs;
   for (let k = 0; k < J; k++) {
     out[k * JOB_EXTRAS] = k / 20;
     out[k * JOB_EXTRAS + 1] = Math.log1p(o.jobTotalWorkMs[k]! / 1000) / 10;
@@ -275,20 +280,23 @@ export class DecimaNet extends Module {
   /** Node embeddings, summaries and stage scores of a batch of steps. */
   embed(steps: readonly Step[]): Embedded {
     const B = steps.length;
-    const nodeOff = new Int32Array(B + 1), jobOff = new Int32Array(B + 1);
-    let edges = 0;
+    // The inputs and index arrays come from the scratch when acting (inference): no storage per decision.
+    const nodeOff = stepIndices(B + 1), jobOff = stepIndices(B + 1);
+    let edges = 0, liveCount = 0;
     for (let b = 0; b < B; b++) {
-      const s = steps[b]!.s;
+      const st = steps[b]!, s = st.s;
       nodeOff[b + 1] = nodeOff[b]! + s.numNodes;
       jobOff[b + 1] = jobOff[b]! + s.numJobs;
       edges += s.rowPtr[s.numNodes]!;
+      for (let v = 0; v < s.numNodes; v++) if (!st.stageDone[v]) liveCount++;
     }
     const N = nodeOff[B]!, J = jobOff[B]!;
     const NI = this.nodeInputs, X = this.opts.jobExtras, SX = this.opts.stageExtras;
-    // The inputs come from the scratch when acting (inference): no storage per decision.
     const xt = stepInput([N, NI]), x = xt.data;
-    const nodeJob = new Int32Array(N), nodeStep = new Int32Array(N), jobStep = new Int32Array(J);
-    const live: number[] = [];
+    const nodeJob = stepIndices(N), nodeStep = stepIndices(N), jobStep = stepIndices(J);
+    // The live (unfinished) stages, and their jobs: what the job summaries sum over.
+    const live = stepIndices(liveCount), liveJob = stepIndices(liveCount);
+    let nextLive = 0;
     const jobExtras = steps.map((st) => this.jobExtrasFor(st));
     for (let b = 0; b < B; b++) {
       const st = steps[b]!, s = st.s, n0 = nodeOff[b]!;
@@ -301,15 +309,14 @@ export class DecimaNet extends Module {
         for (let f = 0; f < X; f++) x[r + DECIMA_NODE_INPUTS + SX + f] = jx[s.stageJob[v]! * JX + f]!;
         nodeJob[n0 + v] = jobOff[b]! + s.stageJob[v]!;
         nodeStep[n0 + v] = b;
-        if (!st.stageDone[v]) live.push(n0 + v);
+        if (!st.stageDone[v]) { live[nextLive] = n0 + v; liveJob[nextLive++] = nodeJob[n0 + v]!; }
       }
       for (let k = 0; k < s.numJobs; k++) jobStep[jobOff[b]! + k] = b;
     }
     const schedule = B === 1 ? (steps[0]!.s.schedule ??= new DagSchedule(new Csr(N, N, steps[0]!.s.rowPtr, steps[0]!.s.colIdx))) : unionSchedule(steps, nodeOff, N, edges);
     const e = this.gnn.forward(schedule, xt);
     const xe = concat([xt, e], 1);
-    const liveIdx = Int32Array.from(live);
-    const y = segmentSum(this.jobSummary.forward(gather(xe, liveIdx)), Int32Array.from(live, (i) => nodeJob[i]!), J);
+    const y = segmentSum(this.jobSummary.forward(gather(xe, live)), liveJob, J);
     const z = segmentSum(this.globalSummary.forward(y), jobStep, B);
     const q = this.stageScore.forward(concat([xe, gather(y, nodeJob), gather(z, nodeStep)], 1));
     return { q, y, z, nodeOff, jobOff, nodeStep, jobExtras };
@@ -339,7 +346,7 @@ export class DecimaNet extends Module {
       }
     }
     const a = this.limitJob.forward(concat([jt, gather(em.y, pairJob), gather(em.z, pairStep)], 1)); // [P, h0]
-    const rep = new Int32Array(P * E), lt = stepInput([P * E, 1]), lcol = lt.data;
+    const rep = stepIndices(P * E), lt = stepInput([P * E, 1]), lcol = lt.data;
     for (let i = 0; i < P; i++) for (let l = 0; l < E; l++) {
       rep[i * E + l] = i;
       lcol[i * E + l] = counts ? l + 1 : (l + 1) / E;

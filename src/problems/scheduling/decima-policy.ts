@@ -6,7 +6,7 @@ import { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
 import type { Info } from '../../core/env.js';
 import type { CheckpointModel } from '../../core/problem.js';
-import { inference, loadCheckpoint, checkpointHeaderOf } from '../../learn/index.js';
+import { inference, stepIndices, loadCheckpoint, checkpointHeaderOf } from '../../learn/index.js';
 import { encodeAction, type SchedulingObs } from './env.js';
 import type { SchedulingPolicy } from './evaluate.js';
 import { DecimaNet, structureOf, viewOf, type Step, type Structure } from './decima-net.js';
@@ -19,7 +19,9 @@ export function decide(net: DecimaNet, step: Step, rng: Rng | null): { row: numb
     const q = em.q.data, mask = step.stageMask, n = step.s.numNodes;
     const row = choose(q, 0, n, (v) => mask[v] === 1, rng);
     const k = step.s.stageJob[row]!;
-    const logits = net.limitLogits(em, [step], Int32Array.of(0), Int32Array.of(k)).data;
+    const pairStep = stepIndices(1), pairJob = stepIndices(1); // the pair (step 0, job k), in index arrays from the scratch
+    pairJob[0] = k;
+    const logits = net.limitLogits(em, [step], pairStep, pairJob).data;
     const lmin = step.limitMin[k]!;
     const l = choose(logits, 0, net.opts.numExecutors, (j) => j + 1 >= lmin, rng);
     return { row, limit: l + 1 };
@@ -63,7 +65,8 @@ export function decimaPolicy(net: DecimaNet, opts: { sample?: boolean } = {}): S
   const cache = new StructureCache();
   return {
     act(obs: SchedulingObs, _info: Info, rng: Rng): number {
-      const { row, limit } = decide(net, viewOf(obs, cache.get(obs)), opts.sample ? rng : null);
+      // The view's extras are stepBuffers: made inside the step, they come from the scratch too (decide's step nests in it).
+      const { row, limit } = inference(() => decide(net, viewOf(obs, cache.get(obs)), opts.sample ? rng : null));
       return encodeAction(row, limit, obs.numExecutors);
     },
   };

@@ -10,7 +10,7 @@ import type { TrainContext } from '../../../src/core/problem.js';
 import { Linear, noGrad, tidy, inference, inferenceScratchBytes, saveCheckpoint } from '../../../src/learn/index.js';
 import { makeEnv, runEpisode } from '../../../src/problems/scheduling/evaluate.js';
 import { instanceRef, loadInstance, type SchedulingInstance } from '../../../src/problems/scheduling/instances.js';
-import { DecimaNet, structureOf, snapshot, stageLogProbs, limitLogProbs } from '../../../src/problems/scheduling/decima-net.js';
+import { DecimaNet, structureOf, snapshot, viewOf, stageLogProbs, limitLogProbs, type Step } from '../../../src/problems/scheduling/decima-net.js';
 import { decimaSolver } from '../../../src/problems/scheduling/decima.js';
 import { decimaPolicy, decide, loadDecima } from '../../../src/problems/scheduling/decima-policy.js';
 import { decimaConfig, trainDecima } from '../../../src/problems/scheduling/decima-train.js';
@@ -23,7 +23,7 @@ import { benchOptions } from '../../bench/fixtures.js';
 import { tempDir } from '../../tmp.js';
 import { tpchInstance } from './fixtures.js';
 import { shippedCheckpointPath } from '../../../src/core/train.js';
-import { floatArraysMadeBy } from '../../typed-arrays.js';
+import { floatArraysMadeBy, typedArraysMadeBy } from '../../typed-arrays.js';
 
 const data = new DataPath();
 const synthetic = (id: string): SchedulingInstance => loadInstance(instanceRef(id, data)!);
@@ -230,6 +230,34 @@ test('a decision takes its node, job and limit inputs from the inference scratch
     assert.deepEqual(floatArraysMadeBy(() => { d = decide(net, st, null); }), { float32: 0, float64: 0 }, `decision ${i}`);
     assert.deepEqual(d, decisions[i]);
   });
+});
+
+test('a warm decision of the Decima policy (the view of the observation, both heads) makes no typed array: its index arrays and the view\'s extras come from the inference scratch, and the outputs are noGrad\'s bit for bit (shipped checkpoint)', () => {
+  const net = loadDecima(shippedCheckpointPath('scheduling', 'decima'));
+  const inst = synthetic(`synthetic_batch20_${net.opts.numExecutors}exec`);
+  const env = makeEnv(inst);
+  const policy = decimaPolicy(net);
+  // Every output of a decision's forward pass, as bytes: node scores, summaries, and the limit logits of each job's first stage.
+  const outputs = (st: Step) => {
+    const em = net.embed([st]);
+    const J = st.s.numJobs, pairStep = new Int32Array(J), pairJob = Int32Array.from({ length: J }, (_, k) => k);
+    return Buffer.concat([em.q, em.y, em.z, net.limitLogits(em, [st], pairStep, pairJob)].map((t) => Buffer.from(Float32Array.from(t.data).buffer)));
+  };
+  let { obs, info } = env.reset({ seed: inst.seedBase });
+  let decisions = 0;
+  for (;;) {
+    const a = policy.act(obs, info, new Rng(0)); // the first act on a system state makes its structure, and may grow the scratch
+    let again = -1;
+    assert.deepEqual(typedArraysMadeBy(() => { again = policy.act(obs, info, new Rng(0)); }), { float32: 0, float64: 0, int32: 0 }, `decision ${decisions}`);
+    assert.equal(again, a);
+    const s = structureOf(obs);
+    assert.ok(inference(() => outputs(viewOf(obs, s))).equals(noGrad(() => outputs(viewOf(obs, s)))), `decision ${decisions}: outputs`);
+    decisions++;
+    const r = env.step(a);
+    if (r.terminated || r.truncated) break;
+    obs = r.obs; info = r.info;
+  }
+  assert.ok(decisions > 100, `${decisions} decisions`);
 });
 
 test('bench leaves out the instances whose executor count is not the checkpoint\'s, and says why', async () => {
