@@ -10,7 +10,7 @@ import { DagMessagePassing, DagSchedule } from '../../src/learn/gnn.js';
 import { Csr } from '../../src/learn/ops/sparse.js';
 import { Adam } from '../../src/learn/optim.js';
 import { assertClose } from './helpers.js';
-import { floatArraysMadeBy } from '../typed-arrays.js';
+import { floatArraysMadeBy, typedArraysMadeBy } from '../typed-arrays.js';
 
 function rand32(n: number, rng: Rng): Float32Array {
   const a = new Float32Array(n);
@@ -288,6 +288,25 @@ test('op working arrays come from the scratch: once warm, a step of reductions, 
   step(); // the first step grows the scratch
   assert.deepEqual(floatArraysMadeBy(step), { float32: 0, float64: 0 });
   got.forEach((g, i) => assert.deepEqual(bytesOf(g), bytesOf(reference[i]!), `part ${i}`));
+});
+
+test('a broadcasting op walks its outer dimensions without an array of its own: a warm step of [n,1], [1,d] and rank-3 broadcasts makes no typed array, with noGrad\'s values bit for bit', () => {
+  const rng = new Rng(39);
+  const x = randn([6, 5], rng), col = randn([6, 1], rng), row = randn([1, 5], rng);
+  const cube = randn([3, 4, 5], rng), mid = randn([3, 1, 5], rng), deep = randn([2, 1, 3, 1, 4], rng), flat = randn([3, 2, 4], rng);
+  const parts = () => [ops.add(x, col), ops.mul(col, row), ops.sub(cube, mid), ops.div(cube, ops.add(mid, 2)), ops.add(deep, flat)];
+  const reference = noGrad(() => parts().map((t) => Float32Array.from(t.data)));
+  const got = reference.map((r) => new Float32Array(r.length));
+  const step = () => inference(() => parts().forEach((t, i) => got[i]!.set(t.data)));
+  step(); // the first step grows the scratch
+  assert.deepEqual(typedArraysMadeBy(step), { float32: 0, float64: 0, int32: 0 });
+  got.forEach((g, i) => assert.deepEqual(bytesOf(g), bytesOf(reference[i]!), `part ${i}`));
+  // the gradients walk the same odometer: a rank-5 broadcast's sums are each input's own
+  const a = randn([2, 1, 3, 1, 4], rng, { requiresGrad: true }), b = randn([3, 2, 4], rng, { requiresGrad: true });
+  ops.sum(ops.mul(a, b)).backward();
+  const want = new Float32Array(a.size);
+  for (let i0 = 0; i0 < 2; i0++) for (let i2 = 0; i2 < 3; i2++) for (let i3 = 0; i3 < 2; i3++) for (let i4 = 0; i4 < 4; i4++) want[(i0 * 3 + i2) * 4 + i4] += b.data[(i2 * 2 + i3) * 4 + i4]!;
+  assertClose(a.grad!, want, 1e-6);
 });
 
 test('an op\'s output keeps the shape array the op made (no copy per op); a tensor made by hand copies its caller\'s', () => {

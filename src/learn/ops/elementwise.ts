@@ -13,8 +13,12 @@ import { Tensor, type Storage, fromOp, gradOf, commonDtype } from '../tensor.js'
 import { outBuffer, stepBuffer } from '../scratch.js';
 import { opError, shapeStr } from '../check.js';
 
-/** Odometer placeholder for a one-level loop nest (never indexed). */
-const ONE = new Int32Array(1);
+/**
+ * The odometer of forEachRun's outer dimensions, kept between calls (an array per broadcasting op
+ * was the one typed array an acting step of chip RL still made per op). forEachRun never runs
+ * inside itself (its rows call kernels only), so one serves every call; it grows to the largest rank met.
+ */
+let odometer = new Int32Array(4);
 
 const ADD = 0, SUB = 1, MUL = 2, DIV = 3;
 type BinaryCode = typeof ADD | typeof SUB | typeof MUL | typeof DIV;
@@ -100,7 +104,8 @@ function forEachRun(p: Plan, row: (pa: number, pb: number, o: number) => void): 
   const n = dims[r - 1]!;
   let outer = 1;
   for (let d = 0; d < r - 1; d++) outer *= dims[d]!;
-  const idx = r > 1 ? new Int32Array(r - 1) : ONE;
+  if (odometer.length < r - 1) odometer = new Int32Array(r - 1);
+  const idx = odometer.fill(0, 0, r - 1);
   let pa = 0, pb = 0, o = 0;
   for (let t = 0; t < outer; t++) {
     row(pa, pb, o);

@@ -33,7 +33,7 @@ import { matmul, linear } from '../../learn/ops/matmul.js';
 import { mean } from '../../learn/ops/reduce.js';
 import { concat, reshape } from '../../learn/ops/shape.js';
 import { Tensor, tensor, zeros } from '../../learn/tensor.js';
-import { stepInput, inference, inInference } from '../../learn/scratch.js';
+import { stepInput, stepIndices, inference, inInference } from '../../learn/scratch.js';
 import { initWeight } from '../../learn/layers.js';
 import { logSoftmax } from '../../learn/ops/softmax.js';
 import { saveCheckpoint, loadCheckpoint, checkpointHeaderOf } from '../../learn/checkpoint.js';
@@ -208,7 +208,9 @@ export class PlacementPolicy extends Module implements PolicyNet<PlacementObs> {
         if (acting) e = this.keep(key, { h: new Tensor(e.h.data.slice(), e.h.shape), mean: new Tensor(e.mean.data.slice(), e.mean.shape) });
         else emb.set(key, e);
       }
-      const ctxEmb = concat([gather(e.h, Int32Array.of(o.current)), e.mean], 1); // [1, 2h]
+      const current = stepIndices(1); // from the scratch when acting
+      current[0] = o.current;
+      const ctxEmb = concat([gather(e.h, current), e.mean], 1); // [1, 2h]
       // Inputs from the scratch when acting (inference): no storage per step.
       const cells = stepInput([o.cells, CELL_FEATURES], o.cellFeat);
       const hidden = relu(add(linear(cells, this.cellW, this.cellB), matmul(ctxEmb, this.embW)));

@@ -8,7 +8,7 @@ import type { TrainContext } from '../../../src/core/problem.js';
 import { noGrad } from '../../../src/learn/tensor.js';
 import { inference, inferenceScratchBytes, releaseBufferPool } from '../../../src/learn/scratch.js';
 import { asPolicy } from '../../../src/learn/policy.js';
-import { floatArraysMadeBy } from '../../typed-arrays.js';
+import { typedArraysMadeBy } from '../../typed-arrays.js';
 import { logSoftmax } from '../../../src/learn/ops/softmax.js';
 import { shippedCheckpointPath } from '../../../src/core/train.js';
 import { legality } from '../../../src/problems/chip/cost.js';
@@ -184,7 +184,7 @@ test('RL places in inference(): the cells the noGrad forward pass picks, the sam
   }
 });
 
-test('RL acting takes its cell and global inputs from the inference scratch: once warm, a step makes no float array, and the logits are noGrad\'s bit for bit (shipped checkpoint)', () => {
+test('RL acting takes its cell and global inputs and its index arrays from the inference scratch: once warm, a step makes no typed array, and the logits are noGrad\'s bit for bit (shipped checkpoint)', () => {
   const net = new PlacementPolicy({ maxCells: 1024, init: shippedCheckpointPath('chip', 'rl') }, new Rng(0));
   const env = new PlacementEnv({ instances: [{ id: 'synth_h6_s24_101' }], maxCells: 1024, fdRounds: 1, rewardScale: 1 });
   const policy = asPolicy(net, { greedy: true });
@@ -199,7 +199,7 @@ test('RL acting takes its cell and global inputs from the inference scratch: onc
   const logits = (o: PlacementObs) => Buffer.from(Float32Array.from(net.forward([o]).logits.data).buffer);
   seen.forEach(({ obs: o, mask }, step) => {
     assert.ok(inference(() => logits(o)).equals(noGrad(() => logits(o))), `step ${step}: logits`);
-    assert.deepEqual(floatArraysMadeBy(() => policy.act(o, { actionMask: mask }, new Rng(0))), { float32: 0, float64: 0 }, `step ${step}`);
+    assert.deepEqual(typedArraysMadeBy(() => policy.act(o, { actionMask: mask }, new Rng(0))), { float32: 0, float64: 0, int32: 0 }, `step ${step}`);
   });
 });
 
