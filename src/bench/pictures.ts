@@ -47,14 +47,22 @@ const MAX_NAME_BYTES = 255;
 const LONG = '~';
 const HEAD = '<!-- selfopt picture ';
 
+/**
+ * The file savePicture writes the drawing of (instance, solver) to: named by the ids, or by their
+ * hash when that name is too long (`ids` is then the JSON its first line holds).
+ */
+function fileOf(instance: string, solver: string): { name: string; ids?: string } {
+  const name = `${safe(instance)}${SEP}${safe(solver)}.svg`;
+  if (Buffer.byteLength(name) <= MAX_NAME_BYTES) return { name };
+  const ids = JSON.stringify({ instance, solver });
+  return { name: `${LONG}${createHash('sha256').update(ids).digest('hex').slice(0, 32)}${SEP}.svg`, ids };
+}
+
 export function savePicture(storePath: string, runId: string, problem: string, p: Picture): void {
-  const name = `${safe(p.instance)}${SEP}${safe(p.solver)}.svg`;
-  const dir = dirOf(storePath, runId, problem);
-  if (Buffer.byteLength(name) <= MAX_NAME_BYTES) return writeFileAtomic(join(dir, name), p.svg);
-  const ids = JSON.stringify({ instance: p.instance, solver: p.solver });
-  const hash = createHash('sha256').update(ids).digest('hex').slice(0, 32);
+  const { name, ids } = fileOf(p.instance, p.solver);
+  const file = join(dirOf(storePath, runId, problem), name);
   // '--' may not stand inside an XML comment: JSON escapes each '-' of the ids.
-  writeFileAtomic(join(dir, `${LONG}${hash}${SEP}.svg`), `${HEAD}${ids.replace(/-/g, '\\u002d')} -->\n${p.svg}`);
+  writeFileAtomic(file, ids === undefined ? p.svg : `${HEAD}${ids.replace(/-/g, '\\u002d')} -->\n${p.svg}`);
 }
 
 /** A picture file of a run's problem: its ids, and where in the file its drawing starts. */
@@ -80,6 +88,13 @@ function longIds(text: string): { instance: string; solver: string; skip: number
   }
 }
 
+/** The ids a file's name gives (`<instance>__<solver>.svg`, the last '__' parting them). */
+function namedIds(f: string): { instance: string; solver: string } {
+  const stem = f.slice(0, -'.svg'.length);
+  const cut = stem.lastIndexOf(SEP);
+  return { instance: unsafe(stem.slice(0, cut)), solver: unsafe(stem.slice(cut + SEP.length)) };
+}
+
 /**
  * The run's picture files of `problem`, ordered by instance, then in `solverOrder`. Only a file
  * named by hash is read (for its ids); the others are named by theirs.
@@ -97,9 +112,7 @@ function pictureFiles(storePath: string, runId: string, problem: string, solverO
       out.push({ instance: long.instance, solver: long.solver, file, skip: long.skip, bytes: size - long.skip });
       continue;
     }
-    const stem = f.slice(0, -'.svg'.length);
-    const cut = stem.lastIndexOf(SEP);
-    out.push({ instance: unsafe(stem.slice(0, cut)), solver: unsafe(stem.slice(cut + SEP.length)), file, skip: 0, bytes: size });
+    out.push({ ...namedIds(f), file, skip: 0, bytes: size });
   }
   const rank = (s: string) => (solverOrder.indexOf(s) + 1 || solverOrder.length + 1);
   return out.sort((a, b) => a.instance.localeCompare(b.instance) || rank(a.solver) - rank(b.solver));
@@ -130,8 +143,33 @@ export function listPictures(storePath: string, runId: string, problem: string, 
   return pictureFiles(storePath, runId, problem, solverOrder).map((p) => ({ instance: p.instance, solver: p.solver, bytes: p.bytes }));
 }
 
-/** The drawing of one picture (an SVG), or undefined when the run drew none of that instance and solver. */
+/**
+ * The drawing of one picture (an SVG), or undefined when the run drew none of that instance and
+ * solver. The file savePicture names by the ids is read alone: finding it among the run's files
+ * listed, stat'ed and (those named by hash) read, per request, made each of the dashboard's
+ * picture requests cost as much as the run has pictures (partition's test split: 253). Only a
+ * file it did not name (one named by hand, '100%zz__rmi.svg'), or none, is looked for among them.
+ */
 export function readPicture(storePath: string, runId: string, problem: string, instance: string, solver: string): string | undefined {
+  const dir = dirOf(storePath, runId, problem);
+  const { name, ids } = fileOf(instance, solver);
+  const text = readIfThere(join(dir, name));
+  if (text !== undefined) {
+    // The name must give these ids back: a solver id holding '__' would name another's file, and
+    // a hash, though 128 bits, is checked against the ids its file holds.
+    const own = ids === undefined ? namedIds(name) : longIds(text);
+    if (own?.instance === instance && own.solver === solver) return ids === undefined ? text : text.slice(text.indexOf('\n') + 1);
+  }
   const p = pictureFiles(storePath, runId, problem, []).find((x) => x.instance === instance && x.solver === solver);
   return p && drawing(p);
+}
+
+/** A file's text, or undefined when there is no such file. */
+function readIfThere(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw e;
+  }
 }

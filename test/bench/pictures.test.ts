@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import fs, { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DataPath } from '../../src/core/data.js';
@@ -127,4 +128,33 @@ test('a run\'s pictures listed without their drawings, and one read by its ids, 
   for (const p of loaded) assert.equal(readPicture(storePath, 'run1', 'index', p.instance, p.solver), p.svg);
   assert.equal(readPicture(storePath, 'run1', 'index', 'short_uint64', 'btree'), undefined);
   assert.equal(readPicture(storePath, 'run2', 'index', 'short_uint64', 'rmi'), undefined, 'a run that drew nothing');
+});
+
+test('one picture read by its ids opens its own file only (each read listed, stat\'ed and read by hash the run\'s files: partition\'s test split drew 253, all gone through for each of the dashboard\'s picture requests)', () => {
+  const storePath = join(tempDir('selfopt-pictures-'), 'results.duckdb');
+  const ids = [`${'键'.repeat(90)}_uint64`, 'my keys <b> & c_uint64', 'short_uint64', 'a__b'];
+  for (const instance of ids) for (const solver of ['rmi', 'pgm']) savePicture(storePath, 'run1', 'index', { instance, solver, svg: `<svg>${instance.length} ${solver}</svg>` });
+  const dir = join(dirname(storePath), 'pictures', 'run1', 'index');
+  // The file system calls the reads make, by the module's own imports of node:fs.
+  const calls: string[] = [];
+  const real = { readdirSync: fs.readdirSync, statSync: fs.statSync, readFileSync: fs.readFileSync, existsSync: fs.existsSync };
+  for (const [k, f] of Object.entries(real)) (fs as any)[k] = (path: unknown, ...rest: unknown[]) => (calls.push(`${k} ${String(path).slice(dir.length + 1)}`), (f as any)(path, ...rest));
+  syncBuiltinESMExports();
+  let read: string[][];
+  try {
+    read = ids.flatMap((instance) => ['rmi', 'pgm'].map((solver) => {
+      calls.length = 0;
+      const svg = readPicture(storePath, 'run1', 'index', instance, solver);
+      return [instance, solver, svg ?? 'none', calls.join('; ')];
+    }));
+  } finally {
+    Object.assign(fs, real);
+    syncBuiltinESMExports();
+  }
+  for (const [instance, solver, svg, made] of read) {
+    assert.equal(svg, `<svg>${instance!.length} ${solver}</svg>`, `${instance} by ${solver}`);
+    assert.match(made!, /^readFileSync [^;]+$/, `${instance} by ${solver}: one file read, nothing listed: ${made}`);
+  }
+  // The name by the ids is the file's only if it gives them back: the solver 'b__rmi' of instance 'a' names a__b's.
+  assert.equal(readPicture(storePath, 'run1', 'index', 'a', 'b__rmi'), undefined);
 });
