@@ -165,6 +165,11 @@ export interface RatioChartSpec {
   axisLabel: string;
   width?: number;
   ariaLabel: string;
+  /**
+   * Only groups [from, to) are drawn, on the scale and label width that all of them need: a chart
+   * cut in two (the dashboard folds a long one) reads as one.
+   */
+  part?: [number, number];
 }
 
 /** Ratios with 95% whiskers on a log axis, a rule at 1, grouped (one group per instance). */
@@ -174,7 +179,8 @@ export function ratioChart(spec: RatioChartSpec): string {
   const labelW = labelWidth([...items.map((d) => d.label), ...spec.groups.map((g) => g.title)].map((s) => ({ text: s.slice(0, 40), bold: false })), width);
   const valueW = 60;
   const top = 26;
-  const rows = spec.groups.reduce((n, g) => n + 1 + g.items.length, 0);
+  const drawn = spec.part ? spec.groups.slice(...spec.part) : spec.groups;
+  const rows = drawn.reduce((n, g) => n + 1 + g.items.length, 0);
   const plotH = rows * ROW;
   const height = top + plotH + 40;
   const x0 = labelW;
@@ -200,7 +206,7 @@ export function ratioChart(spec: RatioChartSpec): string {
   }
   parts.push(`<line x1="${one}" x2="${one}" y1="${top - 4}" y2="${top + plotH}" stroke="#111827" stroke-width="1.2" stroke-dasharray="4 3"/>`);
   let row = 0;
-  for (const g of spec.groups) {
+  for (const g of drawn) {
     const gy = top + row * ROW;
     parts.push(`<text x="4" y="${gy + ROW / 2 + 4}" fill="#111827" font-weight="600">${esc(g.title)}</text>`);
     parts.push(`<line x1="0" x2="${width}" y1="${gy + 0.5}" y2="${gy + 0.5}" stroke="#d1d5db"/>`);

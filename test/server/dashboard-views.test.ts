@@ -217,3 +217,69 @@ test('in headless Chromium: each key of a learning curve has a small chart of it
     assert.deepEqual(errors, []);
   });
 });
+
+/**
+ * Partition's summary as a full run's: each of the tiny run's 2 instances 20 times (40, as the
+ * test split has), each with a learned solver against the best heuristic (multilevel's ratios to
+ * random, as if it were one), so the table, the bar charts and the ratio chart each have 40.
+ */
+async function fortyInstances(page: import('playwright-core').Page): Promise<void> {
+  await page.route('**/api/summary?problem=partition*', async (r) => {
+    const res = await r.fetch();
+    const body = await res.json();
+    const s = body.summary;
+    const copies = (list: any[]) => Array.from({ length: 20 }, (_, k) => list.map((x) => ({ ...x, instance: `${x.instance}-${k}` }))).flat();
+    const learned = s.comparisons.filter((c: any) => c.solver === 'multilevel').map((c: any) => ({ ...c, vs: 'best-heuristic', kind: 'learned', baseline: 'graph-growing' }));
+    s.rows = copies(s.rows);
+    s.comparisons = copies([...s.comparisons, ...learned]);
+    s.meta.instances = Array.from({ length: 20 }, (_, k) => s.meta.instances.map((i: any) => ({ ...i, id: `${i.id}-${k}` }))).flat();
+    s.meta.bestHeuristic = Object.fromEntries(s.meta.instances.map((i: any) => [i.id, 'graph-growing']));
+    await r.fulfill({ response: res, body: JSON.stringify(body) });
+  });
+}
+
+test('in headless Chromium: a run of 40 instances shows the first 6 of its table, bar charts and ratio chart, a line with the counts shows the rest, and each section is a jump from the bar on top that keeps the link (partition\'s page was 22,180 px tall at 1400 px, the curves and drawings 19,700 px down)', { skip: skipBrowser, timeout: 120_000 }, async () => {
+  await inChromium(1400, async (page, errors) => {
+    await fortyInstances(page);
+    await page.goto(`${base}#problem=partition`);
+    await page.waitForSelector('#results tbody tr[data-solver]');
+    const shown = (sel: string) => page.$$eval(sel, (es) => es.filter((e) => (e as any).checkVisibility()).length);
+    const line = (sel: string) => page.$eval(sel, (b) => [b.textContent, b.getAttribute('aria-expanded')]);
+    const height = () => page.evaluate(() => (document as any).documentElement.scrollHeight as number);
+    assert.equal(await page.$$eval('#results tbody tr[data-solver]', (trs) => trs.length), 120, 'every row is on the page');
+    assert.equal(await shown('#results tbody tr[data-solver]'), 18, 'the first 6 instances\' rows are shown');
+    assert.deepEqual(await line('#results button.fold'), ['▸ show 34 more instances (102 rows)', 'false']);
+    assert.equal(await shown('#charts figure'), 6);
+    assert.deepEqual(await line('#charts button.fold'), ['▸ show charts of 34 more instances', 'false']);
+    assert.equal(await shown('#ratios svg'), 1);
+    assert.deepEqual(await line('#ratios button.fold'), ['▸ show 34 more instances', 'false']);
+    const folded = await height();
+
+    for (const id of ['results', 'charts', 'ratios']) await page.click(`#${id} button.fold`);
+    assert.equal(await shown('#results tbody tr[data-solver]'), 120);
+    assert.deepEqual(await line('#results button.fold'), ['▾ hide 34 more instances (102 rows)', 'true']);
+    assert.equal(await shown('#charts figure'), 40);
+    assert.equal(await shown('#ratios svg'), 2);
+    // The ratio chart's two parts read as one: the rule at 1 stands at the same x in both.
+    const rules = await page.$$eval('#ratios svg line[stroke-dasharray]', (ls) => ls.map((l) => l.getAttribute('x1')));
+    assert.equal(rules.length, 2);
+    assert.equal(rules[0], rules[1]);
+    const open = await height();
+    assert.ok(folded < open / 2, `the page is ${folded} px folded, ${open} px open`);
+
+    // Drawn again (another metric), what the reader opened stays open.
+    await page.selectOption('#f-metric', 'balance');
+    await page.waitForSelector('#results thead th:has-text("balance")');
+    assert.equal(await shown('#results tbody tr[data-solver]'), 120);
+    await page.click('#results button.fold');
+    assert.equal(await shown('#results tbody tr[data-solver]'), 18);
+
+    // A jump puts the section just under the bar, and the link keeps the filters.
+    const link = page.url();
+    await page.click('#toc button[data-section="s-curves"]');
+    const [bar, section] = await page.evaluate(() => ['bar', 's-curves'].map((id) => (document as any).getElementById(id).getBoundingClientRect()));
+    assert.ok(Math.abs(section.top - (bar.bottom + 8)) <= 1, `the section starts at ${section.top} px, the bar ends at ${bar.bottom} px`);
+    assert.equal(page.url(), link);
+    assert.deepEqual(errors, []);
+  });
+});

@@ -2,8 +2,11 @@
  * The selfopt dashboard: reads the results store through `selfopt serve`'s JSON API and draws,
  * per problem, the solvers x instances table (mean with 95% interval, learned vs best
  * heuristic), bar charts with the intervals as whiskers, learning curves, and the problem's
- * drawings of its solutions, one instance at a time (gallery.ts). The filters live in the URL hash, so a view can be linked. Charts and number formats are the HTML report's own
- * (src/bench/svg.ts, src/bench/table.ts), so both read the same. A run still being written (a
+ * drawings of its solutions, one instance at a time (gallery.ts). A section of many instances
+ * shows its first few and folds the rest (fold.ts); the bar on top, the filters and a jump to each
+ * section, stays as the page scrolls. The filters live in the URL hash, so a view can be linked.
+ * Charts and number formats are the HTML report's own (src/bench/svg.ts, src/bench/table.ts), so
+ * both read the same. A run still being written (a
  * `selfopt bench` going on) is read again every LIVE_MS while it is shown, and so is the list of
  * runs while the latest run is shown, or while the problem has no run yet.
  */
@@ -14,6 +17,7 @@ import type { Comparison, Summary, SummaryRow } from '../../src/bench/summary.js
 import { api, type Curves, type PictureInfo, type ProblemInfo, type RunMeta } from './api.js';
 import { drawCurves } from './curves.js';
 import { clearGallery, drawGallery } from './gallery.js';
+import { foldedPart, foldLine, split, wireFolds } from './fold.js';
 
 interface View {
   problem: string;
@@ -93,7 +97,18 @@ async function main(): Promise<void> {
       rerender();
     });
   }
+  for (const b of document.querySelectorAll<HTMLButtonElement>('#toc button[data-section]')) b.addEventListener('click', () => jumpTo(b.dataset.section!));
   rerender();
+}
+
+/**
+ * Scrolls section `id` to the top, under the filters bar that stays there. Not an #anchor: the
+ * URL's hash holds the filters and the gallery's instance, and a jump must keep them.
+ */
+function jumpTo(id: string): void {
+  const section = $(id);
+  section.style.scrollMarginTop = `${$('bar').offsetHeight + 8}px`;
+  section.scrollIntoView({ block: 'start' });
 }
 
 /**
@@ -242,7 +257,7 @@ function clearResults(): void {
   for (const id of ['run', 'charts', 'ratios']) $(id).innerHTML = '';
   clearGallery();
   $('results').querySelector('thead')!.innerHTML = '';
-  $('results').querySelector('tbody')!.innerHTML = '';
+  tableBody('');
   options($('f-instance'), [{ value: ALL, label: 'all' }], ALL);
   options($('f-solver'), [{ value: ALL, label: 'all' }], ALL);
 }
@@ -287,11 +302,13 @@ function drawResults(problem: ProblemInfo, run: RunMeta, summary: Summary, pictu
   // The table: one group per instance, one row per solver, each row linked to the command that
   // re-runs it (the run's command narrowed to that instance and solver).
   $('results').querySelector('thead')!.innerHTML = `<tr><th class="inst">instance</th><th>solver</th><th>kind</th><th class="num">n</th><th class="num">${esc(metric.name)} (${esc(metric.unit)}, ${metric.better} is better): mean ± 95% CI</th><th class="num">vs ${esc(summary.meta.baseline)} (${esc(summary.meta.primaryMetric)})</th><th class="num">learned / best heuristic</th><th>command</th></tr>`;
-  const body: string[] = [];
+  const groups: string[][] = [];
   for (const inst of instances) {
     const mineRows = rows.filter((r) => r.instance === inst.id);
     if (mineRows.length === 0) continue;
     const best = summary.meta.bestHeuristic[inst.id];
+    const body: string[] = [];
+    groups.push(body);
     body.push(`<tr class="group"><td colspan="8">${esc(inst.id)} <span class="muted">${inst.split}${best ? ` · best heuristic: ${esc(best)}` : ''}</span></td></tr>`);
     for (const r of mineRows) {
       const k = `${r.instance}\0${r.solver}`;
@@ -306,7 +323,11 @@ function drawResults(problem: ProblemInfo, run: RunMeta, summary: Summary, pictu
         <td><a class="cmd-link" href="#" data-command="${esc(rerun)}" title="${esc(rerun)}">selfopt bench …</a></td></tr>`);
     }
   }
-  $('results').querySelector('tbody')!.innerHTML = body.join('') || `<tr><td colspan="8" class="muted">no rows match the filters</td></tr>`;
+  const [shownGroups, folded] = split(groups);
+  const foldedRows = folded.reduce((n, g) => n + g.length - 1, 0); // a group's first row is its heading
+  tableBody(`<tbody>${shownGroups.flat().join('') || '<tr><td colspan="8" class="muted">no rows match the filters</td></tr>'}</tbody>`
+    + (folded.length ? `<tbody ${foldedPart('table')}>${folded.flat().join('')}</tbody><tbody class="fold-line"><tr><td colspan="8">${foldLine('table', `${plural(folded.length, 'more instance')} (${plural(foldedRows, 'row')})`)}</td></tr></tbody>` : ''));
+  wireFolds($('results'));
   for (const a of $('results').querySelectorAll<HTMLAnchorElement>('a.cmd-link')) {
     a.addEventListener('click', (e) => {
       e.preventDefault();
@@ -324,6 +345,15 @@ function drawResults(problem: ProblemInfo, run: RunMeta, summary: Summary, pictu
     onChoose: (i) => { view.picture = i; writeHash(); },
   });
 }
+
+/** The table's rows (its <tbody> elements), in place of those it had. */
+function tableBody(html: string): void {
+  const table = $('results');
+  for (const b of table.querySelectorAll('tbody')) b.remove();
+  table.insertAdjacentHTML('beforeend', html || '<tbody></tbody>');
+}
+
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 function ratioCell(c: Comparison | undefined): string {
   if (!c) return '<span class="muted">–</span>';
@@ -347,7 +377,10 @@ function drawBars(summary: Summary, rows: SummaryRow[], metric: { name: string; 
     });
     charts.push(`<figure class="chart" data-instance="${esc(inst.id)}"><h3>${esc(inst.id)}</h3>${svg}</figure>`);
   }
-  $('charts').innerHTML = charts.join('') || '<p class="muted">nothing to draw</p>';
+  const [first, folded] = split(charts);
+  $('charts').innerHTML = (first.join('') || '<p class="muted">nothing to draw</p>')
+    + (folded.length ? `<div class="charts" ${foldedPart('charts')}>${folded.join('')}</div>${foldLine('charts', `charts of ${plural(folded.length, 'more instance')}`)}` : '');
+  wireFolds($('charts'));
 }
 
 function drawRatios(summary: Summary, shown: (r: { instance: string; solver: string }) => boolean): void {
@@ -361,9 +394,11 @@ function drawRatios(summary: Summary, shown: (r: { instance: string; solver: str
     });
   }
   const better = summary.meta.metrics.find((m) => m.name === summary.meta.primaryMetric)?.better ?? 'lower';
-  $('ratios').innerHTML = groups.length
-    ? ratioChart({ groups, better, axisLabel: `${summary.meta.primaryMetric}: learned / best heuristic (log scale)`, ariaLabel: 'learned vs best heuristic' })
-    : '<p class="muted">no learned solver in this view</p>';
+  const chart = (part: [number, number]) => ratioChart({ groups, better, part, axisLabel: `${summary.meta.primaryMetric}: learned / best heuristic (log scale)`, ariaLabel: 'learned vs best heuristic' });
+  const [first, folded] = split(groups);
+  $('ratios').innerHTML = groups.length === 0 ? '<p class="muted">no learned solver in this view</p>'
+    : chart([0, first.length]) + (folded.length ? `<div ${foldedPart('ratios')}>${chart([first.length, groups.length])}</div>${foldLine('ratios', plural(folded.length, 'more instance'))}` : '');
+  wireFolds($('ratios'));
 }
 
 window.addEventListener('hashchange', () => {
