@@ -6,6 +6,8 @@
  * for learned solvers, to the best heuristic), a bar chart per instance, the ratios to the
  * baseline on a log axis, the learned solvers against the best heuristic, and tables of the
  * other metrics. The summaries are also embedded as JSON, so the numbers can be read back.
+ * Past the first few instances (fold.ts), the per-instance parts fold behind a <details> line
+ * with the counts, as on the dashboard: no script is needed to open them.
  */
 import { writeFileAtomic } from '../core/files.js';
 import type { SolverKind } from '../core/problem.js';
@@ -13,6 +15,7 @@ import type { RunMeta } from './store.js';
 import type { Picture } from './pictures.js';
 import { hasOneValueStat, type Comparison, type Summary, type SummaryRow } from './summary.js';
 import { barChart, esc, KIND_COLORS, pictureFigures, ratioChart, type RatioGroup } from './svg.js';
+import { plural, split } from './fold.js';
 import { columnFormat, commonScale, formatInterval, formatMeanCi, formatRatio, formatScaled, solverBars } from './table.js';
 
 export interface HtmlProblem {
@@ -101,7 +104,7 @@ function problemSection(p: HtmlProblem): string {
   out.push(primaryTable(s));
   out.push(`<p class="note">Mean over seeds ± half the 95% bootstrap interval. Ratios are solver / reference: the geometric mean of per-seed ratios, paired by seed, with a 95% bootstrap interval; ${pm.better === 'lower' ? 'below' : 'above'} 1 is better. <b>*</b> marks each instance's best heuristic (best mean among baseline, heuristic and peer solvers).${hasOneValueStat(s) ? ' A mean or ratio of one seed (n=1) has no interval.' : ''}</p>`);
 
-  out.push('<div class="charts">');
+  const cards: string[] = [];
   for (const inst of s.meta.instances) {
     const rows = s.rows.filter((r) => r.instance === inst.id && r.metric === pm.name);
     if (rows.length === 0) continue;
@@ -113,25 +116,30 @@ function problemSection(p: HtmlProblem): string {
       tick: (v) => String(Number((v / scale.factor).toPrecision(4))),
       ariaLabel: `${pm.name} by solver on ${inst.id}`,
     });
-    out.push(`<figure class="card"><figcaption>${esc(inst.id)}${inst.split === 'train' ? ' <span class="tag">train split</span>' : ''}</figcaption>${chart}</figure>`);
+    cards.push(`<figure class="card"><figcaption>${esc(inst.id)}${inst.split === 'train' ? ' <span class="tag">train split</span>' : ''}</figcaption>${chart}</figure>`);
   }
-  out.push('</div>');
+  const [shownCards, foldedCards] = split(cards);
+  out.push(`<div class="charts">${shownCards.join('')}</div>`);
+  if (foldedCards.length) out.push(folded(`charts of ${plural(foldedCards.length, 'more instance')}`, `<div class="charts">${foldedCards.join('')}</div>`));
 
   if (p.pictures?.length) {
-    out.push(`<h3>Solutions <span class="unit">seed 1 of each solver, as the problem draws them</span></h3><div class="pictures">`);
-    out.push(pictureFigures(p.pictures));
-    out.push('</div>');
+    out.push(`<h3>Solutions <span class="unit">seed 1 of each solver, as the problem draws them</span></h3>`);
+    const byInstance = new Map<string, Picture[]>();
+    for (const pic of p.pictures) byInstance.set(pic.instance, [...(byInstance.get(pic.instance) ?? []), pic]);
+    const [shownPics, foldedPics] = split([...byInstance.values()]);
+    out.push(`<div class="pictures">${pictureFigures(shownPics.flat())}</div>`);
+    if (foldedPics.length) out.push(folded(`drawings of ${plural(foldedPics.length, 'more instance')}`, `<div class="pictures">${pictureFigures(foldedPics.flat())}</div>`));
   }
 
   const vsBase = ratioGroups(s, 'baseline');
   if (vsBase.length > 0) {
     out.push(`<h3>Ratio to the baseline <span class="unit">${esc(pm.name)} of solver / ${esc(s.meta.baseline)}, log scale</span></h3>`);
-    out.push(`<figure class="card wide">${ratioChart({ width: 960, groups: vsBase, better: pm.better, axisLabel: `ratio to ${s.meta.baseline} (log scale), 95% CI`, ariaLabel: `ratios to ${s.meta.baseline}` })}</figure>`);
+    out.push(ratioFigures((part) => ratioChart({ width: 960, groups: vsBase, better: pm.better, part, axisLabel: `ratio to ${s.meta.baseline} (log scale), 95% CI`, ariaLabel: `ratios to ${s.meta.baseline}` }), vsBase.length));
   }
   const vsBest = ratioGroups(s, 'best-heuristic');
   if (vsBest.length > 0) {
     out.push(`<h3>Learned solvers against the best heuristic <span class="unit">${esc(pm.name)} of learned / best heuristic of the instance, log scale</span></h3>`);
-    out.push(`<figure class="card wide">${ratioChart({ width: 960, groups: vsBest, better: pm.better, axisLabel: 'ratio to the best heuristic (log scale), 95% CI', ariaLabel: 'learned solvers against the best heuristic' })}</figure>`);
+    out.push(ratioFigures((part) => ratioChart({ width: 960, groups: vsBest, better: pm.better, part, axisLabel: 'ratio to the best heuristic (log scale), 95% CI', ariaLabel: 'learned solvers against the best heuristic' }), vsBest.length));
   }
 
   const others = s.meta.metrics.filter((m) => m.name !== pm.name);
@@ -145,6 +153,18 @@ function problemSection(p: HtmlProblem): string {
   if (s.meta.warnings.length > 0) out.push(`<ul class="warnings">${s.meta.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>`);
   out.push('</section>');
   return out.join('\n');
+}
+
+/** A folded part: a line with what it holds, which opens it. */
+function folded(what: string, inner: string): string {
+  return `<details class="fold"><summary>show ${esc(what)}</summary>${inner}</details>`;
+}
+
+/** A ratio chart of `n` instance groups, those past the first few folded; `chart(part)` draws groups [from, to) on the whole chart's scale. */
+function ratioFigures(chart: (part: [number, number]) => string, n: number): string {
+  const [shown, rest] = split(Array.from({ length: n }, (_, i) => i));
+  const first = `<figure class="card wide">${chart([0, shown.length])}</figure>`;
+  return rest.length ? first + folded(plural(rest.length, 'more instance'), `<figure class="card wide">${chart([shown.length, n])}</figure>`) : first;
 }
 
 function legend(s: Summary): string {
@@ -169,11 +189,13 @@ function primaryTable(s: Summary): string {
   const hasLearned = s.meta.solvers.some((x) => x.kind === 'learned');
   const cols = hasLearned ? 7 : 6;
   const find = (inst: string, solver: string, vs: Comparison['vs']) => s.comparisons.find((c) => c.instance === inst && c.solver === solver && c.vs === vs);
-  const rows: string[] = [];
+  const groups: string[][] = [];
   for (const inst of s.meta.instances) {
     const rs = s.rows.filter((r) => r.instance === inst.id && r.metric === pm);
     if (rs.length === 0) continue;
     const best = s.meta.bestHeuristic[inst.id];
+    const rows: string[] = [];
+    groups.push(rows);
     rows.push(`<tr class="group"><th colspan="${cols}">${esc(inst.id)}${inst.split === 'train' ? ' <span class="tag">train split</span>' : ''}</th></tr>`);
     for (const r of rs) {
       const isBest = r.solver === best;
@@ -184,7 +206,10 @@ function primaryTable(s: Summary): string {
       );
     }
   }
-  return `<div class="scroll"><table class="primary"><thead><tr><th>solver</th><th>kind</th><th class="num">n</th><th class="num">mean ± CI</th><th class="num">95% CI</th><th class="num">vs ${esc(s.meta.baseline)}</th>${hasLearned ? '<th class="num">vs best heuristic</th>' : ''}</tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
+  const table = (rows: string[][]) => `<div class="scroll"><table class="primary"><thead><tr><th>solver</th><th>kind</th><th class="num">n</th><th class="num">mean ± CI</th><th class="num">95% CI</th><th class="num">vs ${esc(s.meta.baseline)}</th>${hasLearned ? '<th class="num">vs best heuristic</th>' : ''}</tr></thead><tbody>${rows.flat().join('')}</tbody></table></div>`;
+  const [shown, rest] = split(groups);
+  // Each group is the instance's heading row and a row per solver.
+  return table(shown) + (rest.length ? folded(`${plural(rest.length, 'more instance')} (${plural(rest.flat().length - rest.length, 'row')})`, table(rest)) : '');
 }
 
 function ciText(r: SummaryRow): string {
@@ -310,6 +335,7 @@ svg { display:block; max-width:100%; height:auto; }
 .others { display:grid; gap:18px 28px; }
 .metric table { width:auto; min-width:50%; }
 .scroll { overflow-x:auto; }
+details.fold > summary { cursor:pointer; color:var(--accent); margin:10px 0; }
 td.wrap { white-space:normal; min-width:150px; overflow-wrap:anywhere; }
 .metric th.num { white-space:normal; vertical-align:bottom; font-size:12.5px; max-width:130px; }
 .warnings { color:#b45309; font-size:13px; }

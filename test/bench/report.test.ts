@@ -190,6 +190,38 @@ describe('HTML report', () => {
     assert.ok(html.includes('A mean or ratio of one seed (n=1) has no interval.'));
   });
 
+  test('past the first 6 instances, the table, bar charts, drawings and ratio charts fold behind a <details> line with the counts, in instance order, each ratio chart on one scale', () => {
+    const ids = Array.from({ length: 9 }, (_, i) => `inst${i}`);
+    const s = summarize('index', ids.flatMap((id) => known(id)), FACTS, { resamples: 300 });
+    const pictures = ids.flatMap((instance) => ['rbs', 'pgm'].map((solver) => ({ instance, solver, svg: `<svg data-drawing="${instance}/${solver}"></svg>` })));
+    const html = renderHtmlReport({ problems: [{ summary: s, pictures }], runs: [RUN] });
+    const folds = [...html.matchAll(/<details class="fold"><summary>show ([^<]*)<\/summary>/g)].map((m) => m[1]);
+    assert.deepEqual(folds, ['3 more instances (9 rows)', 'charts of 3 more instances', 'drawings of 3 more instances', '3 more instances', '3 more instances']);
+    // What is shown and what is folded: each part holds its own instances, in order.
+    const parts = html.split('<details class="fold">');
+    const seen = (part: string, re: RegExp) => [...part.matchAll(re)].map((m) => m[1]);
+    const heading = /<tr class="group"><th colspan="\d">(inst\d)<\/th><\/tr>/g;
+    assert.deepEqual(seen(parts[0]!, heading), ids.slice(0, 6));
+    assert.deepEqual(seen(parts[1]!, heading), ids.slice(6));
+    const caption = /<figcaption>(inst\d)<\/figcaption>/g;
+    assert.deepEqual(seen(parts[1]!, caption), ids.slice(0, 6), 'the first 6 bar charts come after the table\'s fold');
+    assert.deepEqual(seen(parts[2]!, caption), ids.slice(6));
+    const drawing = /data-drawing="(inst\d)\/pgm"/g;
+    assert.deepEqual(seen(parts[2]!, drawing), ids.slice(0, 6));
+    assert.deepEqual(seen(parts[3]!, drawing), ids.slice(6));
+    // Each ratio chart's two parts (vs the baseline: parts 3 and 4; vs the best heuristic: 4 and 5) share the whole chart's axis.
+    const axis = (svg: string) => [...svg.matchAll(/<text x="([\d.]+)" y="[\d.]+" text-anchor="middle"[^>]*>([^<]*)<\/text>/g)].map((m) => `${m[1]} ${m[2]}`).join(', ');
+    const last = (part: string) => axis(part.slice(part.lastIndexOf('<svg')));
+    const first = (part: string) => axis(part.slice(part.indexOf('<svg'), part.indexOf('</svg>')));
+    assert.match(last(parts[3]!), /ratio to binary-search/);
+    assert.equal(last(parts[3]!), first(parts[4]!));
+    assert.match(last(parts[4]!), /ratio to the best heuristic/);
+    assert.equal(last(parts[4]!), first(parts[5]!));
+    // Six instances or fewer: nothing folded.
+    const few = renderHtmlReport({ problems: [{ summary: summarize('index', ids.slice(0, 6).flatMap((id) => known(id)), FACTS, { resamples: 300 }) }], runs: [RUN] });
+    assert.ok(!few.includes('<details'));
+  });
+
   test('a problem without results still renders', () => {
     const html = renderHtmlReport({ problems: [{ summary: summarize('empty', [], FACTS) }], runs: [] });
     assert.ok(html.includes('No results recorded'));

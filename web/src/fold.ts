@@ -1,22 +1,14 @@
 /**
- * Long per-instance sections, folded. A full run's table, bar charts and ratio chart (partition's
- * test split: 40 instances; 10,600, 6,100 and 2,700 px at 1400 px) put the learning curves and the
- * drawings 19,700 px down a page 22,180 px tall. A section of more than SHOWN instances shows its
- * first SHOWN, then a line saying how many more it holds, which shows them; what the reader opened
- * stays open when the page is drawn again (a filter changed, a live run read again).
+ * The dashboard's folds of long per-instance sections (the rule, SHOWN and split, is
+ * src/bench/fold.ts, which the HTML report follows too): what the reader opened stays open when the
+ * page is drawn again (a filter changed, a live run read again).
  */
 import { esc } from '../../src/bench/svg.js';
 
-/** Instances a section shows before it folds the rest: about a screen of the table. */
-export const SHOWN = 6;
+export { SHOWN, split, plural } from '../../src/bench/fold.js';
 
 /** The folds the reader opened, by name. */
 const opened = new Set<string>();
-
-/** `items` (one per instance) as those shown and those folded. */
-export function split<T>(items: T[]): [T[], T[]] {
-  return items.length > SHOWN ? [items.slice(0, SHOWN), items.slice(SHOWN)] : [items, []];
-}
 
 /** The attributes of the element that holds fold `name`'s folded part: hidden until opened. */
 export function foldedPart(name: string): string {

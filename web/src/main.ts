@@ -17,7 +17,7 @@ import type { Comparison, Summary, SummaryRow } from '../../src/bench/summary.js
 import { api, type Curves, type PictureInfo, type ProblemInfo, type RunMeta } from './api.js';
 import { drawCurves } from './curves.js';
 import { clearGallery, drawGallery } from './gallery.js';
-import { foldedPart, foldLine, split, wireFolds } from './fold.js';
+import { foldedPart, foldLine, plural, split, wireFolds } from './fold.js';
 
 interface View {
   problem: string;
@@ -353,7 +353,6 @@ function tableBody(html: string): void {
   table.insertAdjacentHTML('beforeend', html || '<tbody></tbody>');
 }
 
-const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 function ratioCell(c: Comparison | undefined): string {
   if (!c) return '<span class="muted">–</span>';
