@@ -10,7 +10,7 @@ import { ResultsStore } from '../../src/bench/store.js';
 import { listPictures, loadPictures, readPicture, savePicture } from '../../src/bench/pictures.js';
 import { printReport, writeReport } from '../../src/cli/report.js';
 import { tempDir } from '../tmp.js';
-import { getProblem } from '../../src/problems/all.js';
+import { getProblem, problems } from '../../src/problems/all.js';
 
 test('a problem that draws gets each solver\'s seed-1 solution into the run\'s pictures and the HTML report', async () => {
   const dir = tempDir('selfopt-pictures-');
@@ -157,4 +157,8 @@ test('one picture read by its ids opens its own file only (each read listed, sta
   }
   // The name by the ids is the file's only if it gives them back: the solver 'b__rmi' of instance 'a' names a__b's.
   assert.equal(readPicture(storePath, 'run1', 'index', 'a', 'b__rmi'), undefined);
+});
+
+test('no registered solver name holds \'__\': a picture file is <instance>__<solver>.svg, parted at the last \'__\', so such a solver would share a file with another instance\'s drawing', () => {
+  for (const p of problems) for (const s of p.solvers) assert.ok(!s.info.name.includes('__'), `${p.name}/${s.info.name}`);
 });
