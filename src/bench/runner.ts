@@ -16,6 +16,7 @@ import { Piscina } from 'piscina';
 import cliProgress from 'cli-progress';
 import { DataPath } from '../core/data.js';
 import { SelfoptError, errorMessage, unknownName } from '../core/errors.js';
+import { inTempDir } from '../core/files.js';
 import { checkOptions } from '../core/options.js';
 import type { InstanceRef, Problem } from '../core/problem.js';
 import { codeVersion, machineInfo } from '../core/version.js';
@@ -25,6 +26,7 @@ import { type Cell, type CellResult, cellLabel, cellPoolOptions, cellUserError, 
 import { RunEta } from './eta.js';
 import { savePicture } from './pictures.js';
 import { runCell } from './run-cell.js';
+import type { CellPoolData } from './worker.js';
 import { cellKey, type ResultRow, type ResultsStore } from './store.js';
 
 export interface BenchOptions {
@@ -327,38 +329,44 @@ async function refuseChangedFiles(cells: readonly Cell[], store: ResultsStore, r
 /**
  * Runs cells on a pool of worker threads; stops at the first failure and rethrows it. An abort
  * of `signal` abandons the running cells (and calls `abandon`, the problem's abandonRunning) and
- * returns once the finished ones are recorded.
+ * returns once the finished ones are recorded. The threads share a memo directory (core/memo.ts)
+ * for the pool's lifetime, so a one-off preparation (a tuned heuristic's sweep) is made once.
  */
 async function runInPool(cells: Cell[], threads: number, record: (c: Cell, r: CellResult) => Promise<void>, signal?: AbortSignal, abandon?: () => void): Promise<void> {
-  const pool = new Piscina({ ...cellPoolOptions(threads), idleTimeout: 1000 });
-  const abort = new AbortController();
-  const onAbort = () => { abort.abort(); abandon?.(); };
-  signal?.addEventListener('abort', onAbort, { once: true });
-  if (signal?.aborted) abort.abort();
-  let failure: unknown;
-  // Each worker lane takes cells in order, so one worker sees one instance after another.
-  const queue = [...cells];
-  const lane = async () => {
-    for (let cell = queue.shift(); cell && failure === undefined; cell = queue.shift()) {
-      try {
-        const c = cell;
-        const r = await runCellLabelled(c, () => pool.run(c, { signal: abort.signal }) as Promise<CellResult>);
-        await record(c, r);
-      } catch (e) {
-        if (failure === undefined) failure = e;
-        abort.abort();
+  // Removed after pool.destroy(), when no thread is left to read or write it; a killed run's
+  // (a second Ctrl-C exits at once) by the next run's sweep of dead processes' directories.
+  await inTempDir('selfopt-memo-', async (memoDir) => {
+    const workerData: CellPoolData = { memoDir };
+    const pool = new Piscina({ ...cellPoolOptions(threads), idleTimeout: 1000, workerData });
+    const abort = new AbortController();
+    const onAbort = () => { abort.abort(); abandon?.(); };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) abort.abort();
+    let failure: unknown;
+    // Each worker lane takes cells in order, so one worker sees one instance after another.
+    const queue = [...cells];
+    const lane = async () => {
+      for (let cell = queue.shift(); cell && failure === undefined; cell = queue.shift()) {
+        try {
+          const c = cell;
+          const r = await runCellLabelled(c, () => pool.run(c, { signal: abort.signal }) as Promise<CellResult>);
+          await record(c, r);
+        } catch (e) {
+          if (failure === undefined) failure = e;
+          abort.abort();
+        }
       }
+    };
+    try {
+      await Promise.all(Array.from({ length: threads }, lane));
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      await pool.destroy();
     }
-  };
-  try {
-    await Promise.all(Array.from({ length: threads }, lane));
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-    await pool.destroy();
-  }
-  // The cells the signal abandoned fail with AbortError; any other failure is the run's to report.
-  const abandoned = signal?.aborted === true && failure instanceof Error && failure.name === 'AbortError';
-  if (failure !== undefined && !abandoned) throw failure;
+    // The cells the signal abandoned fail with AbortError; any other failure is the run's to report.
+    const abandoned = signal?.aborted === true && failure instanceof Error && failure.name === 'AbortError';
+    if (failure !== undefined && !abandoned) throw failure;
+  });
 }
 
 async function runCellLabelled(cell: Cell, run: () => Promise<CellResult>): Promise<CellResult> {

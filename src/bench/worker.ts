@@ -1,6 +1,15 @@
 /** The worker-thread entry of the runner: Piscina calls the default export with one cell. */
+import { workerData } from 'node:worker_threads';
+import { shareMemoIn } from '../core/memo.js';
 import { crossable, type Cell, type CellResult } from './cell.js';
 import { runCell } from './run-cell.js';
+
+/** What a pool tells its threads (Piscina's workerData): the local runner's shared memo directory; `selfopt worker` gives none. */
+export interface CellPoolData {
+  memoDir?: string;
+}
+
+shareMemoIn((workerData as CellPoolData | null | undefined)?.memoDir);
 
 export default async function runCellInWorker(cell: Cell): Promise<CellResult> {
   try {

@@ -19,7 +19,7 @@
  *   DynamicPartitionAgent, the "fair" of the reference runs).
  * - `naive-weighted-fair`: job i's share is T_i / sum_j T_j of the executors, T = total work.
  * - `tuned-weighted-fair`: share T_i^a / sum_j T_j^a, with a chosen by a sweep over -2..2 in
- *   steps of 0.1 on training seeds of the same workload (at solve time, cached per process).
+ *   steps of 0.1 on training seeds of the same workload (at solve time, made once per bench run).
  *
  * Not in the paper:
  * - `hesrpt`: heSRPT (Berg, Vesilo & Harchol-Balter), the optimal allocation for jobs of known size
@@ -54,12 +54,14 @@
  */
 import type { Info } from '../../core/env.js';
 import type { SolveContext, Solver } from '../../core/problem.js';
+import { sharedMemo } from '../../core/memo.js';
 import { intOption } from '../../core/options.js';
 import { encodeAction, type SchedulingEnv, type SchedulingObs } from './env.js';
 import { compatOption, makeEnv, runEpisode, type SchedulingPolicy } from './evaluate.js';
 import { trainingTwin, type SchedulingInstance } from './instances.js';
 import { firstStageOf, hasUnassigned, idle, limitFor, stayInSourceJob } from './agent-rules.js';
 import { HeSrpt, WeightedFair, type JobOrder, type RankShape } from './weighted-fair.js';
+import { poolDigest } from './workloads.js';
 import { mean, pairedRatio, type Estimate } from '../../core/stats.js';
 
 type SchedulingSolver = Solver<SchedulingInstance, SchedulingPolicy>;
@@ -125,17 +127,27 @@ export const SWEEP_EPISODES = { full: 10, quick: 3 };
 /** A grid sweep's answer: the chosen value, each grid point's training score and its per-episode average JCTs. */
 interface GridSweep { value: number; scores: number[]; perEpisode: number[][] }
 
-const gridCache = new Map<string, GridSweep>();
+/**
+ * What a sweep's answer depends on but the code: the sweep (`kind`), the training instance (its
+ * id, the spec the id stands for, and the templates it was loaded with), the episodes and the
+ * rule. The key of its memo, which the worker threads of a bench run share (core/memo.ts).
+ */
+function sweepKey(kind: string, train: SchedulingInstance, episodes: number, compat: boolean | undefined): string {
+  const { id, pool, workload, numExecutors, executorClasses, seedBase } = train;
+  const instance = { id, pool, workload, numExecutors, executorClasses: executorClasses ?? null, seedBase, templates: poolDigest(train.templates) };
+  return `scheduling sweep ${JSON.stringify({ kind, instance, episodes, compat: compat ?? train.compat })}`;
+}
 
 /**
  * The value of `grid` whose policy has the lowest training score (ties: the one `prefer` puts
- * first, then the earlier), with every value's score; cached per process by `family`.
+ * first, then the earlier), with every value's score; made once per bench run by `family`.
  */
 function sweepGrid(family: string, inst: SchedulingInstance, episodes: number, compat: boolean | undefined, grid: readonly number[], make: (x: number) => SchedulingPolicy, prefer: (a: number, b: number) => boolean): GridSweep {
   const train = trainingTwin(inst);
-  const key = `${family}\0${train.id}\0${episodes}\0${compat ?? train.compat}`;
-  const hit = gridCache.get(key);
-  if (hit) return hit;
+  return sharedMemo(sweepKey(family, train, episodes, compat), () => gridSweep(train, episodes, compat, grid, make, prefer));
+}
+
+function gridSweep(train: SchedulingInstance, episodes: number, compat: boolean | undefined, grid: readonly number[], make: (x: number) => SchedulingPolicy, prefer: (a: number, b: number) => boolean): GridSweep {
   const env = makeEnv(train, { compat });
   const perEpisode = grid.map((x) => trainingScores(env, train, make(x), episodes));
   const scores = perEpisode.map(mean);
@@ -143,9 +155,7 @@ function sweepGrid(family: string, inst: SchedulingInstance, episodes: number, c
   for (let i = 1; i < grid.length; i++) {
     if (scores[i]! < scores[best]! || (scores[i] === scores[best] && prefer(grid[i]!, grid[best]!))) best = i;
   }
-  const out = { value: grid[best]!, scores, perEpisode };
-  gridCache.set(key, out);
-  return out;
+  return { value: grid[best]!, scores, perEpisode };
 }
 
 /**
@@ -196,8 +206,6 @@ export interface RankSweep {
   bestBump: { alpha: number; shape: RankShape; vsFlat: Estimate } | null;
 }
 
-const rankCache = new Map<string, RankSweep>();
-
 /** tuned-rank-weighted-fair at a sweep's choice. */
 export function rankWeightedFair(s: RankSweep): WeightedFair {
   return new WeightedFair(s.alpha, 'work', s.shape ?? undefined);
@@ -220,9 +228,11 @@ export function describeRankSweep(s: RankSweep): string {
  */
 export function sweepRankShape(inst: SchedulingInstance, episodes: number, compat?: boolean): RankSweep {
   const train = trainingTwin(inst);
-  const key = `${train.id}\0${episodes}\0${compat ?? train.compat}`;
-  const hit = rankCache.get(key);
-  if (hit) return hit;
+  // rankSweep asks for the flat sweep under this key's lock; that sweep asks for nothing.
+  return sharedMemo(sweepKey('rank-weighted-fair', train, episodes, compat), () => rankSweep(inst, train, episodes, compat));
+}
+
+function rankSweep(inst: SchedulingInstance, train: SchedulingInstance, episodes: number, compat: boolean | undefined): RankSweep {
   const env = makeEnv(train, { compat });
   const flat = sweepAlpha(inst, episodes, compat, 'work');
   const flatAt = ALPHA_GRID.indexOf(flat.alpha);
@@ -247,9 +257,7 @@ export function sweepRankShape(inst: SchedulingInstance, episodes: number, compa
     ? { alpha: best.alpha, shape: best.shape, vsFlat: pairedRatio(best.perEpisode, flatEpisodes) }
     : null;
   const kept = bestBump !== null && bestBump.vsFlat.ci95[1] < 1;
-  const out = { alpha: kept ? best.alpha : flat.alpha, shape: kept ? best.shape : null, score: kept ? best.score : flatScore, flatScore, configs, bestBump };
-  rankCache.set(key, out);
-  return out;
+  return { alpha: kept ? best.alpha : flat.alpha, shape: kept ? best.shape : null, score: kept ? best.score : flatScore, flatScore, configs, bestBump };
 }
 
 /** `--opt sweep_episodes=N`: train-seed episodes per candidate of the tuned heuristics' sweeps, else the mode's default. */

@@ -7,6 +7,7 @@
  *   exponential with mean `meanInterarrivalMs`, truncated to whole ms (a Poisson process), each
  *   a uniformly drawn size then query.
  */
+import { createHash } from 'node:crypto';
 import type { Rng } from '../../core/rng.js';
 import type { JobTemplate } from './profiles.js';
 import type { EpisodeJob } from './sim.js';
@@ -21,6 +22,28 @@ export interface TemplatePool {
   templates: readonly JobTemplate[];
   numQueries: number;
   numSizes: number;
+}
+
+const digests = new WeakMap<TemplatePool, string>();
+
+/**
+ * A digest of the pool's contents (SHA-256 over every template's numbers, 16 hex digits), for
+ * keys of results computed from it: two pools alike in name but not in contents differ. Worked
+ * out once per loaded pool.
+ */
+export function poolDigest(pool: TemplatePool): string {
+  const known = digests.get(pool);
+  if (known !== undefined) return known;
+  const h = createHash('sha256').update(JSON.stringify([pool.name, pool.numQueries, pool.numSizes]));
+  for (const t of pool.templates) {
+    h.update(JSON.stringify([t.name, t.query, t.size, t.numStages, t.totalWorkMs]));
+    for (const a of [t.numTasks, t.roughDurationMs, t.parentPtr, t.parentIdx, t.childPtr, t.childIdx, t.samples, t.sampleOff, t.sampleLen, t.criticalPathMs]) {
+      h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    }
+  }
+  const digest = h.digest('hex').slice(0, 16);
+  digests.set(pool, digest);
+  return digest;
 }
 
 export function sampleEpisode(spec: WorkloadSpec, pool: TemplatePool, rng: Rng): { jobs: EpisodeJob[]; numInitial: number } {

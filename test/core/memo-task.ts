@@ -1,0 +1,33 @@
+/**
+ * A worker thread for memo.test.ts: shares the memo in `dir`, waits until `threads` threads have
+ * started (so they ask at once), then asks for `key`. Its compute logs this thread's id to `log`
+ * and returns values structured cloning keeps (NaN, -Infinity); in mode 'hold' it never returns.
+ */
+import { appendFileSync } from 'node:fs';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { sharedMemo, shareMemoIn } from '../../src/core/memo.js';
+
+export interface MemoTask {
+  dir: string;
+  log: string;
+  key: string;
+  mode: 'compute' | 'hold';
+  /** Int32Array[1] over a SharedArrayBuffer: the threads started so far. */
+  started: Int32Array;
+  threads: number;
+}
+
+const task = workerData as MemoTask;
+const nap = new Int32Array(new SharedArrayBuffer(4));
+shareMemoIn(task.dir);
+Atomics.add(task.started, 0, 1);
+Atomics.notify(task.started, 0);
+for (let n = Atomics.load(task.started, 0); n < task.threads; n = Atomics.load(task.started, 0)) Atomics.wait(task.started, 0, n);
+parentPort!.postMessage('asking');
+const value = sharedMemo(task.key, () => {
+  appendFileSync(task.log, `${threadId}\n`);
+  if (task.mode === 'hold') for (;;) Atomics.wait(nap, 0, 0, 10);
+  Atomics.wait(nap, 0, 0, 50); // long enough that the others find the lock taken
+  return { by: threadId, nan: NaN, low: -Infinity };
+});
+parentPort!.postMessage(value);

@@ -1,0 +1,64 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { sharedMemo, shareMemoIn } from '../../src/core/memo.js';
+import { tempDir } from '../tmp.js';
+import type { MemoTask } from './memo-task.js';
+
+const TASK = new URL('./memo-task.js', import.meta.url);
+
+function start(task: Omit<MemoTask, 'started' | 'threads'>, threads: number): { workers: Worker[]; values: Promise<unknown[]> } {
+  const started = new Int32Array(new SharedArrayBuffer(4));
+  const workers = Array.from({ length: threads }, () => new Worker(TASK, { workerData: { ...task, started, threads } satisfies MemoTask }));
+  const values = Promise.all(workers.map((w) => new Promise((ok, fail) => {
+    w.on('message', (m) => { if (m !== 'asking') ok(m); });
+    w.on('error', fail);
+  })));
+  return { workers, values };
+}
+
+test('threads sharing a memo directory compute a key once; the others wait and read the same value, exactly', async () => {
+  const dir = tempDir('selfopt-memo-test-');
+  const log = join(dir, 'computed.log');
+  writeFileSync(log, '');
+  const { workers, values } = start({ dir, log, key: 'sweep', mode: 'compute' }, 3);
+  const got = await values;
+  await Promise.all(workers.map((w) => w.terminate()));
+  const computedBy = readFileSync(log, 'utf8').split('\n').filter(Boolean).map(Number);
+  assert.equal(computedBy.length, 1, `computed by threads ${computedBy.join(', ')}`);
+  for (const v of got) assert.deepEqual(v, { by: computedBy[0], nan: NaN, low: -Infinity });
+  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.lock')), [], 'no lock is left');
+});
+
+test('a compute that throws lets the lock go: the next caller computes; without a directory the memo is per thread', () => {
+  const dir = tempDir('selfopt-memo-test-');
+  shareMemoIn(dir);
+  try {
+    assert.throws(() => sharedMemo('fails once', () => { throw new Error('sweep failed'); }), /sweep failed/);
+    assert.deepEqual(readdirSync(dir), [], 'neither a lock nor a value is left');
+    assert.equal(sharedMemo('fails once', () => 5), 5);
+    assert.equal(sharedMemo('fails once', () => 6), 5);
+  } finally {
+    shareMemoIn(undefined);
+  }
+  let calls = 0;
+  assert.equal(sharedMemo('in thread', () => ++calls), 1);
+  assert.equal(sharedMemo('in thread', () => ++calls), 1);
+  assert.equal(calls, 1);
+});
+
+test('a thread waiting for a holder that never lets go is ended by terminate(), as the runner ends its pool', async () => {
+  const dir = tempDir('selfopt-memo-test-');
+  const log = join(dir, 'computed.log');
+  writeFileSync(log, '');
+  const { workers } = start({ dir, log, key: 'held', mode: 'hold' }, 2);
+  // One thread holds the lock (it logged itself), the other waits for it.
+  while (readFileSync(log, 'utf8') === '') await new Promise((r) => setTimeout(r, 10));
+  assert.ok(readdirSync(dir).some((f) => f.endsWith('.lock')));
+  const codes = await Promise.all(workers.map((w) => w.terminate()));
+  assert.deepEqual(codes, [1, 1], 'both threads were stopped, the waiter included');
+  assert.equal(readFileSync(log, 'utf8').split('\n').filter(Boolean).length, 1, 'the waiter never computed');
+  assert.ok(existsSync(dir));
+});
