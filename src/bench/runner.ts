@@ -3,7 +3,9 @@
  * every finished cell written at once to the results store (one transaction per cell), so a
  * killed run keeps what it finished and `--resume` skips it.
  *
- * Cells are ordered by instance so that a worker keeps one instance loaded for many cells. The
+ * Cells are ordered by instance so that a worker keeps one instance loaded for many cells, and
+ * each worker lane keeps to one (instance, solver) at a time (lanes.ts), so that the threads make
+ * different solvers' one-off preparations side by side, each once (core/memo.ts). The
  * first cell that fails (a wrong answer, a crash) stops the run: what finished stays recorded,
  * and the error is reported with its cell. An abort of `signal` (the CLI's Ctrl-C) stops it the
  * same way without an error: no new cell starts, cells running on worker threads are abandoned,
@@ -24,6 +26,7 @@ import { checkpointHeaderOf } from '../learn/checkpoint.js';
 import { getProblem } from '../problems/all.js';
 import { type Cell, type CellResult, cellLabel, cellPoolOptions, cellUserError, configHash, gridHash, userError } from './cell.js';
 import { RunEta } from './eta.js';
+import { LaneQueue } from './lanes.js';
 import { savePicture } from './pictures.js';
 import { runCell } from './run-cell.js';
 import type { CellPoolData } from './worker.js';
@@ -343,10 +346,10 @@ async function runInPool(cells: Cell[], threads: number, record: (c: Cell, r: Ce
     signal?.addEventListener('abort', onAbort, { once: true });
     if (signal?.aborted) abort.abort();
     let failure: unknown;
-    // Each worker lane takes cells in order, so one worker sees one instance after another.
-    const queue = [...cells];
-    const lane = async () => {
-      for (let cell = queue.shift(); cell && failure === undefined; cell = queue.shift()) {
+    // Lane by lane, one (instance, solver) group at a time, the groups in instance order (lanes.ts).
+    const queue = new LaneQueue(cells, (c) => `${c.instance.id}\0${c.solver}`);
+    const lane = async (_: unknown, index: number) => {
+      for (let cell = queue.next(index); cell && failure === undefined; cell = queue.next(index)) {
         try {
           const c = cell;
           const r = await runCellLabelled(c, () => pool.run(c, { signal: abort.signal }) as Promise<CellResult>);
