@@ -4,7 +4,7 @@
  * and returns values structured cloning keeps (NaN, -Infinity); in mode 'hold' it never returns.
  */
 import { appendFileSync } from 'node:fs';
-import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, threadId, workerData } from 'node:worker_threads';
 import { sharedMemo, shareMemoIn } from '../../src/core/memo.js';
 
 export interface MemoTask {
@@ -17,17 +17,22 @@ export interface MemoTask {
   threads: number;
 }
 
-const task = workerData as MemoTask;
-const nap = new Int32Array(new SharedArrayBuffer(4));
-shareMemoIn(task.dir);
-Atomics.add(task.started, 0, 1);
-Atomics.notify(task.started, 0);
-for (let n = Atomics.load(task.started, 0); n < task.threads; n = Atomics.load(task.started, 0)) Atomics.wait(task.started, 0, n);
-parentPort!.postMessage('asking');
-const value = sharedMemo(task.key, () => {
-  appendFileSync(task.log, `${threadId}\n`);
-  if (task.mode === 'hold') for (;;) Atomics.wait(nap, 0, 0, 10);
-  Atomics.wait(nap, 0, 0, 50); // long enough that the others find the lock taken
-  return { by: threadId, nan: NaN, low: -Infinity };
-});
-parentPort!.postMessage(value);
+// `node --test dist/test/` also loads this file as a test file of its own, in the main thread: nothing to run there.
+if (!isMainThread) run();
+
+function run(): void {
+  const task = workerData as MemoTask;
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  shareMemoIn(task.dir);
+  Atomics.add(task.started, 0, 1);
+  Atomics.notify(task.started, 0);
+  for (let n = Atomics.load(task.started, 0); n < task.threads; n = Atomics.load(task.started, 0)) Atomics.wait(task.started, 0, n);
+  parentPort!.postMessage('asking');
+  const value = sharedMemo(task.key, () => {
+    appendFileSync(task.log, `${threadId}\n`);
+    if (task.mode === 'hold') for (;;) Atomics.wait(nap, 0, 0, 10);
+    Atomics.wait(nap, 0, 0, 50); // long enough that the others find the lock taken
+    return { by: threadId, nan: NaN, low: -Infinity };
+  });
+  parentPort!.postMessage(value);
+}
