@@ -125,7 +125,11 @@ function problemSection(p: HtmlProblem): string {
   if (p.pictures?.length) {
     out.push(`<h3>Solutions <span class="unit">seed 1 of each solver, as the problem draws them</span></h3>`);
     const byInstance = new Map<string, Picture[]>();
-    for (const pic of p.pictures) byInstance.set(pic.instance, [...(byInstance.get(pic.instance) ?? []), pic]);
+    for (const pic of p.pictures) {
+      const mine = byInstance.get(pic.instance);
+      if (mine) mine.push(pic);
+      else byInstance.set(pic.instance, [pic]);
+    }
     const [shownPics, foldedPics] = split([...byInstance.values()]);
     out.push(`<div class="pictures">${pictureFigures(shownPics.flat())}</div>`);
     if (foldedPics.length) out.push(folded(`drawings of ${plural(foldedPics.length, 'more instance')}`, `<div class="pictures">${pictureFigures(foldedPics.flat())}</div>`));
