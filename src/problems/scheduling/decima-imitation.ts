@@ -22,7 +22,7 @@ import { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
 import { readArrays, writeArrays } from '../../core/files.js';
 import { tidy, gather, pick, reshape, sum, add, sub, mul, logSoftmax } from '../../learn/index.js';
-import { encodeAction, JOB_FEATURES, type SchedulingEnv, type SchedulingObs } from './env.js';
+import { encodeFirstFit, JOB_FEATURES, type SchedulingEnv, type SchedulingObs } from './env.js';
 import type { SchedulingPolicy } from './evaluate.js';
 import { decide, StructureCache } from './decima-policy.js';
 import type { RolloutTeacher } from './decima-teacher.js';
@@ -70,7 +70,6 @@ export function runImitationEpisode(env: SchedulingEnv, net: DecimaNet, expert: 
   let { obs, info } = env.reset({ seed });
   teacher?.begin(env, seed);
   const steps: Step[] = [], rows: number[] = [], lo: number[] = [], hi: number[] = [], actions: number[] = [], labelFlags: number[] = [];
-  const E = obs.numExecutors;
   let decisions = 0, expertDecisions = 0, total = 0, complete = false;
   for (;;) {
     const structure = cache.get(obs);
@@ -89,7 +88,7 @@ export function runImitationEpisode(env: SchedulingEnv, net: DecimaNet, expert: 
     let action = a;
     if (rng.next() >= beta) {
       const d = decide(net, st ?? snapshot(obs, structure), rng);
-      action = encodeAction(d.row, d.limit, E);
+      action = encodeFirstFit(obs, d.row, d.limit);
     } else expertDecisions++;
     decisions++;
     actions.push(action);

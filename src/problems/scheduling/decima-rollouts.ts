@@ -10,10 +10,11 @@ import { Worker } from 'node:worker_threads';
 import type { Rng } from '../../core/rng.js';
 import { SelfoptError } from '../../core/errors.js';
 import { getFlatWeights } from '../../learn/index.js';
-import { encodeAction, type SchedulingEnv } from './env.js';
+import { encodeFirstFit, type SchedulingEnv } from './env.js';
 import { makeEnv } from './evaluate.js';
 import type { SchedulingInstance } from './instances.js';
 import { WeightedFair, type JobOrder, type RankShape } from './weighted-fair.js';
+import { firstFitClass } from './heuristics.js';
 import { runImitationEpisode, type BufferedEpisode } from './decima-imitation.js';
 import { RolloutTeacher, ROLLOUT_TEACHER_DEFAULTS } from './decima-teacher.js';
 import type { EpisodeTask } from './decima-worker.js';
@@ -49,7 +50,7 @@ export function runDecimaEpisode(env: SchedulingEnv, net: DecimaNet, seed: numbe
     steps.push(st);
     rows.push(row);
     limits.push(limit);
-    const r = env.step(encodeAction(row, limit, obs.numExecutors));
+    const r = env.step(encodeFirstFit(obs, row, limit));
     total += r.reward;
     rewards.push(r.reward / rewardScale);
     if (r.terminated) {
@@ -96,7 +97,8 @@ export class ImitationRunner {
   constructor(private readonly instances: readonly SchedulingInstance[]) {}
 
   run(instance: number, env: SchedulingEnv, net: DecimaNet, seed: number, rng: Rng, x: ImitationExpert): BufferedEpisode {
-    const expert = new WeightedFair(x.alpha, x.order, x.shape ?? undefined);
+    // First fit lifts the expert's (stage, limit) to an executor class on a multi-resource cluster (a no-op on one class).
+    const expert = firstFitClass(new WeightedFair(x.alpha, x.order, x.shape ?? undefined));
     // The teacher's base is the expert (its alpha, order and shape); with no extras it is the teacher of 29 November 2026 over weighted fair.
     const teacher = x.teacherRollouts > 0
       ? new RolloutTeacher(this.teacherEnv(instance), { ...ROLLOUT_TEACHER_DEFAULTS, alpha: x.alpha, order: x.order, rollouts: x.teacherRollouts, limitDeltas: x.limitDeltas, resampleRunning: x.hideRunning, minGainS: x.minGainS }, x.shape ? { base: expert } : {})

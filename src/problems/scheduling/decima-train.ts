@@ -337,6 +337,7 @@ export async function trainDecima(instances: SchedulingInstance[], budget: Train
     const alphas = iteration < I ? instances.map(expertAlphaOf) : [];
     const shapes = iteration < I ? instances.map(expertShapeOf) : [];
     if (cfg.teacherRollouts > 0 && instances.some((i) => i.workload.kind !== 'batch')) throw new SelfoptError('a rollout teacher on a stream', 'Decima imitation', 'batch instances (a replayed stream would hold its future arrivals)');
+    if (cfg.teacherRollouts > 0 && instances.some((i) => i.executorClasses !== undefined)) throw new SelfoptError('a rollout teacher on executor classes', 'Decima imitation', "single-resource instances (the teacher's candidate policies pick no executor class)");
     while (iteration < maxIter && !timeUp()) {
       // A stop (Ctrl-C): the state is saved below, `out` is not written.
       if (await stopRequested(ctx)) { stopped = true; break; }

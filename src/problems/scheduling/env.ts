@@ -144,6 +144,21 @@ export function encodeAction(row: number, limit: number, numExecutors: number, c
   return (row * numClasses + cls) * numExecutors + (limit - 1);
 }
 
+/**
+ * The flat action of (stage row, parallelism limit) with the smallest-memory offered executor
+ * class that fits the stage (first fit): how a policy with no executor-class choice (every
+ * heuristic but the packing ones, Decima) acts on a multi-resource cluster. With one class it is
+ * encodeAction(row, limit, E). A row no offered class fits keeps class 0, which step() rejects
+ * with the reason.
+ */
+export function encodeFirstFit(o: SchedulingObs, row: number, limit: number): number {
+  const C = o.numClasses;
+  if (C === 1) return encodeAction(row, limit, o.numExecutors);
+  let best = -1;
+  for (let c = 0; c < C; c++) if (o.stageClassMask[row * C + c] === 1 && (best < 0 || o.classMemory[c]! < o.classMemory[best]!)) best = c;
+  return encodeAction(row, limit, o.numExecutors, Math.max(best, 0), C);
+}
+
 /** An episode's state at a decision point (SchedulingEnv.snapshot); read-only for its users. */
 export interface SchedulingSnapshot {
   readonly sim: Simulator;

@@ -56,7 +56,7 @@ import type { Info } from '../../core/env.js';
 import type { SolveContext, Solver } from '../../core/problem.js';
 import { sharedMemo } from '../../core/memo.js';
 import { intOption } from '../../core/options.js';
-import { encodeAction, type SchedulingEnv, type SchedulingObs } from './env.js';
+import { encodeAction, encodeFirstFit, type SchedulingEnv, type SchedulingObs } from './env.js';
 import { compatOption, makeEnv, runEpisode, type SchedulingPolicy } from './evaluate.js';
 import { trainingTwin, type SchedulingInstance } from './instances.js';
 import { firstStageOf, hasUnassigned, idle, limitFor, stayInSourceJob } from './agent-rules.js';
@@ -342,14 +342,10 @@ export function firstFitClass(inner: SchedulingPolicy): SchedulingPolicy {
   return {
     act(o: SchedulingObs, info: Info, rng): number {
       let a = inner.act(o, info, rng);
-      const C = o.numClasses, E = o.numExecutors;
-      if (C === 1) return a;
+      if (o.numClasses === 1) return a;
       if (a === idle(info)) a = fallback.act(o, info);
       if (a === idle(info)) return a;
-      const row = Math.floor(a / E), limit = (a % E) + 1;
-      let best = -1;
-      for (let c = 0; c < C; c++) if (classOk(o, row, c) && (best < 0 || o.classMemory[c]! < o.classMemory[best]!)) best = c;
-      return encodeAction(row, limit, E, best, C);
+      return encodeFirstFit(o, Math.floor(a / o.numExecutors), (a % o.numExecutors) + 1);
     },
   };
 }

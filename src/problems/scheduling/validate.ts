@@ -14,7 +14,8 @@
  * the episodes are identical and prints the wall-time ratio. `--sjf`
  * also runs tuned-weighted-fair-sjf (its own alpha sweep, jobs visited smallest work first) and
  * prints each checkpoint's paired ratio to it too; `--rank` likewise with tuned-rank-weighted-fair
- * (its own sweep on the training seeds).
+ * (its own sweep on the training seeds). On a multi-resource instance (_mr) every policy, the
+ * checkpoints too, takes the first-fit executor class (firstFitClass), as the bench's solvers do.
  */
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -24,8 +25,8 @@ import { countFrom, flagNumber } from '../../core/options.js';
 import { schedulingProblem } from './index.js';
 import { mean, pairedRatio } from '../../core/stats.js';
 import { loadInstance } from './instances.js';
-import { makeEnv, runEpisode } from './evaluate.js';
-import { describeRankSweep, rankWeightedFair, sweepAlpha, sweepRankShape, SWEEP_EPISODES } from './heuristics.js';
+import { makeEnv, runEpisode, type SchedulingPolicy } from './evaluate.js';
+import { describeRankSweep, firstFitClass, rankWeightedFair, sweepAlpha, sweepRankShape, SWEEP_EPISODES } from './heuristics.js';
 import { WeightedFair } from './weighted-fair.js';
 import { decimaPolicy, loadDecima } from './decima-policy.js';
 import { RolloutTeacher, ROLLOUT_TEACHER_DEFAULTS, runTeacherEpisode } from './decima-teacher.js';
@@ -51,8 +52,9 @@ function main(): void {
   const alpha = alphaArg === 'tuned' ? sweepAlpha(inst, SWEEP_EPISODES.full).alpha : flagNumber('--alpha', { expected: "a number, or 'tuned'" })(alphaArg);
   const env = makeEnv(inst);
   const avg = (r: { jctMs: ArrayLike<number> }) => mean(r.jctMs) / 1000;
+  const run = (p: SchedulingPolicy, seed: number) => avg(runEpisode(env, firstFitClass(p), seed));
   const seedList = Array.from({ length: seeds }, (_, i) => VALIDATION_SEED_BASE + i);
-  const base = seedList.map((s) => avg(runEpisode(env, new WeightedFair(alpha), s)));
+  const base = seedList.map((s) => run(new WeightedFair(alpha), s));
   console.log(`${instance}, validation seeds ${VALIDATION_SEED_BASE}..${VALIDATION_SEED_BASE + seeds - 1}: weighted fair (alpha ${alpha}) ${mean(base).toFixed(2)} s`);
   const report = (name: string, xs: number[]) => {
     const r = pairedRatio(xs, base);
@@ -62,17 +64,17 @@ function main(): void {
   const others: [string, number[]][] = [];
   if (sjf) {
     const a = sweepAlpha(inst, SWEEP_EPISODES.full, undefined, 'work').alpha;
-    others.push(['tuned-weighted-fair-sjf', seedList.map((s) => avg(runEpisode(env, new WeightedFair(a, 'work'), s)))]);
+    others.push(['tuned-weighted-fair-sjf', seedList.map((s) => run(new WeightedFair(a, 'work'), s))]);
     report(`tuned weighted fair, smallest work first (alpha ${a})`, others.at(-1)![1]);
   }
   if (rank) {
     const r = sweepRankShape(inst, SWEEP_EPISODES.full);
-    others.push(['tuned-rank-weighted-fair', seedList.map((s) => avg(runEpisode(env, rankWeightedFair(r), s)))]);
+    others.push(['tuned-rank-weighted-fair', seedList.map((s) => run(rankWeightedFair(r), s))]);
     report(`tuned-rank-weighted-fair (${describeRankSweep(r)})`, others.at(-1)![1]);
   }
   for (const p of paths) {
     const net = loadDecima(p);
-    const xs = seedList.map((s) => avg(runEpisode(env, decimaPolicy(net), s)));
+    const xs = seedList.map((s) => run(decimaPolicy(net), s));
     report(p, xs);
     for (const [name, ys] of others) {
       const r = pairedRatio(xs, ys);

@@ -15,6 +15,8 @@ import { DecimaNet } from '../../../src/problems/scheduling/decima-net.js';
 import { trainDecima } from '../../../src/problems/scheduling/decima-train.js';
 import { equivalentLimits, runImitationEpisode, replayImitationEpisode, imitationGradient } from '../../../src/problems/scheduling/decima-imitation.js';
 import { WeightedFair } from '../../../src/problems/scheduling/weighted-fair.js';
+import { firstFitClass } from '../../../src/problems/scheduling/heuristics.js';
+import { decimaPolicy } from '../../../src/problems/scheduling/decima-policy.js';
 import type { SchedulingObs } from '../../../src/problems/scheduling/env.js';
 
 const data = new DataPath();
@@ -85,6 +87,32 @@ test('imitation then REINFORCE: the same training on worker threads as in the tr
   }
   const [a, b] = nets.map((n) => n.parameters().flatMap((p) => Array.from(p.data)));
   assert.deepEqual(b, a);
+});
+
+test('multi-resource: Decima trains on executor classes (first-fit class for the expert and the net, in both threads), then acts through a whole episode; the rollout teacher is refused there', async () => {
+  // Before encodeFirstFit, training stopped at the first decision with 'invalid action': the
+  // expert's and the net's (stage, limit) were encoded for one class.
+  const inst = synthetic('synthetic_batch4_8exec_mr_train');
+  assert.ok(inst.executorClasses && inst.executorClasses.length > 1);
+  const nets = [];
+  for (const workers of ['0', '2']) {
+    const dir = mkdtempSync(join(tmpdir(), 'decima-mr-'));
+    try {
+      nets.push(await trainDecima([inst], { steps: 3 }, trainCtx(dir, { 'decima.workers': workers, 'decima.episodesPerIteration': '3', 'decima.imitationIterations': '2', 'decima.imitationUpdates': '2', 'decima.imitationBatch': '16' })));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const [a, b] = nets.map((n) => n.parameters().flatMap((p) => Array.from(p.data)));
+  assert.deepEqual(b, a);
+  const r = runEpisode(makeEnv(inst), firstFitClass(decimaPolicy(nets[0]!)), inst.seedBase);
+  assert.equal(r.jctMs.length, 4, 'every job of the batch completes');
+  const dir = mkdtempSync(join(tmpdir(), 'decima-mr-'));
+  try {
+    await assert.rejects(trainDecima([inst], { steps: 1 }, trainCtx(dir, { 'decima.imitationIterations': '1', 'decima.teacherRollouts': '2' })), /rollout teacher on executor classes/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('imitation: an episode replayed from its seed, actions and labelled flags gives its states bit for bit; a recipe the simulator does not follow is refused', () => {
