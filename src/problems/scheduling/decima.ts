@@ -36,7 +36,7 @@ export const decimaSolver: LearnedSolver<SchedulingInstance, SchedulingPolicy> =
     const E = Number(ref.params['numExecutors']);
     let path: string, trained: number;
     try {
-      path = decimaCheckpoint(ref.params['workload'] === 'stream', ref.params['pool'] === 'synthetic', options);
+      path = decimaCheckpoint({ stream: ref.params['workload'] === 'stream', synthetic: ref.params['pool'] === 'synthetic', classes: ref.params['executorClasses'] !== undefined }, options);
       trained = decimaExecutors(path);
     } catch {
       return true;
@@ -44,7 +44,7 @@ export const decimaSolver: LearnedSolver<SchedulingInstance, SchedulingPolicy> =
     return trained === E || `its checkpoint ${path} was trained for ${trained} executors and the instance has ${E} (a net acts for one cluster size; --opt checkpoint=FILE for one trained on ${E})`;
   },
   solve(inst: SchedulingInstance, ctx: SolveContext): SchedulingPolicy {
-    const path = decimaCheckpoint(inst.workload.kind === 'stream', inst.pool === 'synthetic', ctx.options);
+    const path = decimaCheckpoint({ stream: inst.workload.kind === 'stream', synthetic: inst.pool === 'synthetic', classes: inst.executorClasses !== undefined }, ctx.options);
     let net = nets.get(path);
     if (!net) nets.set(path, (net = loadDecima(path)));
     if (net.opts.numExecutors !== inst.numExecutors) {
@@ -62,12 +62,13 @@ export const decimaSolver: LearnedSolver<SchedulingInstance, SchedulingPolicy> =
 /**
  * The checkpoint Decima acts with, when no `--opt checkpoint=FILE` names one: continuous arrivals
  * use the stream checkpoint (trained on TPC-H streams; it carries over to generated streams, README),
- * a batch of generated jobs the synthetic one
- * (trained on the generated profiles: the TPC-H one does not carry over to them, README), each
- * when shipped; everything else, and a missing one, the batch checkpoint trained on TPC-H.
+ * a batch of generated jobs the synthetic one (trained on the generated profiles: the TPC-H one
+ * does not carry over to them, README), a TPC-H batch on executor classes (_mr) the multi-resource
+ * one (trained there, first fit), each when shipped; everything else, and a missing one, the
+ * batch checkpoint trained on TPC-H.
  */
-function decimaCheckpoint(stream: boolean, synthetic: boolean, options: Readonly<Record<string, string>>): string {
-  const own = stream ? 'decima-stream' : synthetic ? 'decima-synthetic' : undefined;
+function decimaCheckpoint(of: { stream: boolean; synthetic: boolean; classes: boolean }, options: Readonly<Record<string, string>>): string {
+  const own = of.stream ? 'decima-stream' : of.synthetic ? 'decima-synthetic' : of.classes ? 'decima-mr' : undefined;
   const ownPath = own && !options['checkpoint'] ? shippedCheckpointPath('scheduling', own) : undefined;
   return ownPath && existsSync(ownPath) ? ownPath : checkpointFor('scheduling', 'decima', options);
 }

@@ -8,7 +8,8 @@ import { mean } from '../../../src/core/stats.js';
 import { DataPath } from '../../../src/core/data.js';
 import type { TrainContext } from '../../../src/core/problem.js';
 import { Linear, noGrad, tidy, inference, inferenceScratchBytes, saveCheckpoint } from '../../../src/learn/index.js';
-import { makeEnv, runEpisode } from '../../../src/problems/scheduling/evaluate.js';
+import { makeEnv, runEpisode, type SchedulingPolicy } from '../../../src/problems/scheduling/evaluate.js';
+import { firstFitClass } from '../../../src/problems/scheduling/heuristics.js';
 import { instanceRef, loadInstance, type SchedulingInstance } from '../../../src/problems/scheduling/instances.js';
 import { DecimaNet, structureOf, snapshot, viewOf, stageLogProbs, limitLogProbs, type Step } from '../../../src/problems/scheduling/decima-net.js';
 import { decimaSolver } from '../../../src/problems/scheduling/decima.js';
@@ -208,6 +209,15 @@ test('a TPC-H batch acts with the TPC-H batch checkpoint', (t) => {
   const acted = jcts(decimaSolver.solve(real, { seed: 1, rng: new Rng(1), quick: true, options: {} }) as ReturnType<typeof decimaPolicy>);
   assert.deepEqual(acted, jcts(decimaPolicy(loadDecima(shippedCheckpointPath('scheduling', 'decima')))));
   assert.notDeepEqual(acted, jcts(decimaPolicy(loadDecima(shippedCheckpointPath('scheduling', 'decima-synthetic')))));
+});
+
+test('a TPC-H batch on executor classes acts with the multi-resource checkpoint, first fit', (t) => {
+  const real = tpchInstance('tpch_batch8_50exec_mr');
+  if (!real) return t.skip('TPC-H profiles not on the data path');
+  const jcts = (policy: SchedulingPolicy) => Array.from(runEpisode(makeEnv(real), policy, real.seedBase).jctMs);
+  const acted = jcts(decimaSolver.solve(real, { seed: 1, rng: new Rng(1), quick: true, options: {} }) as SchedulingPolicy);
+  assert.deepEqual(acted, jcts(firstFitClass(decimaPolicy(loadDecima(shippedCheckpointPath('scheduling', 'decima-mr'))))));
+  assert.notDeepEqual(acted, jcts(firstFitClass(decimaPolicy(loadDecima(shippedCheckpointPath('scheduling', 'decima'))))), 'the two checkpoints schedule this batch alike: the test cannot tell which acted');
 });
 
 test('a decision takes its node, job and limit inputs from the inference scratch: once warm, deciding makes no float array (shipped checkpoint)', () => {
