@@ -161,12 +161,12 @@ test('the curves of the shipped checkpoints are served beside the training runs\
   } finally {
     await other.close();
   }
-  // The repository's own: the two Decima checkpoints and the chip placer ship their curves.
+  // The repository's own: the four Decima checkpoints and the chip placer ship their curves.
   const real = shippedCurves(join(PROJECT_ROOT, 'checkpoints')).curves;
-  assert.deepEqual(real.map((c) => c.shipped).sort(), ['checkpoints/chip/rl.json', 'checkpoints/scheduling/decima-stream.json', 'checkpoints/scheduling/decima-synthetic.json', 'checkpoints/scheduling/decima.json']);
+  assert.deepEqual(real.map((c) => c.shipped).sort(), ['checkpoints/chip/rl.json', 'checkpoints/scheduling/decima-mr.json', 'checkpoints/scheduling/decima-stream.json', 'checkpoints/scheduling/decima-synthetic.json', 'checkpoints/scheduling/decima.json']);
   for (const c of real) assert.ok(c.total > 10, `${c.shipped}: ${c.total} points`);
   // Each is named by its checkpoint: Decima's batch and generated-batch checkpoints are both seed 22.
-  assert.deepEqual(real.map((c) => c.name).sort(), ['chip-rl-seed1', 'scheduling-decima-seed22', 'scheduling-decima-stream-seed14', 'scheduling-decima-synthetic-seed22']);
+  assert.deepEqual(real.map((c) => c.name).sort(), ['chip-rl-seed1', 'scheduling-decima-mr-seed23', 'scheduling-decima-seed22', 'scheduling-decima-stream-seed14', 'scheduling-decima-synthetic-seed22']);
 });
 
 test('a shipped checkpoint\'s record whose curve is not shown is named with why, by /api/curves and on the page (compiler/ppo.json and partition/gap.json name a curve on a machine that is gone, and were left out in silence)', { timeout: 120_000 }, async () => {
