@@ -17,6 +17,15 @@
  * - It holds DuckDB's lock only while it has statements to run. It lets the file go once no
  *   statement has come for IDLE_RELEASE_MS, and after MAX_HOLD_MS of statements without such a
  *   pause it lets go for YIELD_MS, so a reader polling every POLL_MS gets its turn.
+ * - That alone did not give a reader its turn: a writer takes the file back as soon as its next
+ *   statement comes (a cell recorded after an idle pause) or its YIELD_MS are over, and a reader
+ *   whose poll (an open takes tens of ms on a loaded machine) missed that gap found it held
+ *   again, until its BUSY_WAIT_MS ran out. So a reader that finds the file held leaves a notice
+ *   beside the store (`<store>.reader.<pid>.<token>`, naming its process) until it has opened it,
+ *   and a writer about to open the file waits for each notice it has not seen before, at most
+ *   READER_TURN_MS, for that reader to get in. Once per notice: a reader that never comes (frozen)
+ *   costs a writer READER_TURN_MS once, not at every reopen. A notice whose process is gone
+ *   (killed while it waited) is removed by the writer that finds it.
  *
  * A statement is never cut short: the lease is only let go between statements (ResultsStore runs
  * them one at a time), and a committed cell is in DuckDB's write-ahead log whether the file is
@@ -24,9 +33,9 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, linkSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { SelfoptError, errorMessage } from '../core/errors.js';
 import { processAlive } from '../core/files.js';
 import { procStat } from '../core/procfs.js';
@@ -48,21 +57,38 @@ export const BUSY_WAIT_MS = 5_000;
  * `duckdb` shell left open on the file) holds it this long; the run then stops, keeping its cells.
  */
 export const REACQUIRE_WAIT_MS = 60_000;
+/**
+ * How long a writer about to open the file waits for a reader that left a notice, once per notice.
+ * A reader polls every POLL_MS, and opens in milliseconds (tens on a loaded machine).
+ */
+export const READER_TURN_MS = 1_500;
 
 type Handle = Awaited<ReturnType<typeof connect>>;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Opens the file, retrying while another process holds it, for up to `waitMs`. */
+/**
+ * Opens the file, retrying while another process holds it, for up to `waitMs`. A reader that
+ * finds it held leaves its notice until it gets in or gives up; a writer first lets in the
+ * readers that left one (letReadersIn).
+ */
 export async function connectWaiting(abs: string, readOnly: boolean, waitMs: number = BUSY_WAIT_MS): Promise<Handle> {
   const until = Date.now() + waitMs;
-  for (;;) {
-    try {
-      return await connect(abs, readOnly);
-    } catch (e) {
-      if (!(e instanceof StoreBusyError) || Date.now() + POLL_MS > until) throw e;
-      await sleep(POLL_MS);
+  let notice: string | null = null;
+  try {
+    for (;;) {
+      if (!readOnly) await letReadersIn(abs);
+      await lockHooks.beforeOpen?.(abs, readOnly);
+      try {
+        return await connect(abs, readOnly);
+      } catch (e) {
+        if (!(e instanceof StoreBusyError) || Date.now() + POLL_MS > until) throw e;
+        if (readOnly && notice === null) notice = postReaderNotice(abs);
+        await sleep(POLL_MS);
+      }
     }
+  } finally {
+    if (notice !== null) rmSync(notice, { force: true });
   }
 }
 
@@ -160,10 +186,17 @@ export function takeoverGuardPath(abs: string): string {
 }
 
 /**
- * For tests: `judgedStale` runs after a writer lock is judged stale and before it is taken over,
- * so a test can run a second taker in that window (two benches judging one lock at one instant).
+ * For tests, so that they set an interleaving of processes rather than hope for it:
+ * - `judgedStale` runs after a writer lock is judged stale and before it is taken over, so a test
+ *   can run a second taker in that window (two benches judging one lock at one instant);
+ * - `beforeOpen` runs before each attempt to open the file (a writer's after letReadersIn);
+ * - `readersTurn` runs when a writer has found new reader notices, before it waits for them.
  */
-export const lockHooks = { judgedStale: null as null | ((path: string) => void | Promise<void>) };
+export const lockHooks = {
+  judgedStale: null as null | ((path: string) => void | Promise<void>),
+  beforeOpen: null as null | ((abs: string, readOnly: boolean) => void | Promise<void>),
+  readersTurn: null as null | ((abs: string, notices: string[]) => void | Promise<void>),
+};
 
 /**
  * Locks held by this process, each with the text it wrote, removed on exit if the store was never
@@ -254,6 +287,70 @@ export function dropWriterLock(path: string): void {
   const text = heldLocks.get(path);
   heldLocks.delete(path);
   if (text !== undefined) removeIfUnchanged(path, text);
+}
+
+// --- readers' notices ---------------------------------------------------------------------------
+
+/** The start of the names of a store's reader notices: `<store>.reader.<pid>.<token>`. */
+export function readerNoticePrefix(abs: string): string {
+  return `${abs}.reader.`;
+}
+
+/**
+ * Leaves this reader's notice beside the store, written whole (a private file renamed into place).
+ * Returns its path, or null when it cannot be made (a store on a read-only directory, which no
+ * bench writes; a name past the file-name limit): the reader then polls as it did without one.
+ */
+function postReaderNotice(abs: string): string | null {
+  const path = `${readerNoticePrefix(abs)}${process.pid}.${randomBytes(4).toString('hex')}`;
+  const tmp = join(dirname(abs), `.selfopt-reader.${process.pid}.${Math.random().toString(36).slice(2)}`);
+  try {
+    writeFileSync(tmp, ownerText(), { flag: 'wx' });
+    renameSync(tmp, path);
+    return path;
+  } catch {
+    rmSync(tmp, { force: true });
+    return null;
+  }
+}
+
+/** The store's reader notices whose process runs; those of gone processes are removed. */
+function readerNotices(abs: string): string[] {
+  const prefix = basename(readerNoticePrefix(abs));
+  let names: string[];
+  try {
+    names = readdirSync(dirname(abs)).filter((n) => n.startsWith(prefix));
+  } catch {
+    return [];
+  }
+  const live: string[] = [];
+  for (const n of names) {
+    const path = join(dirname(abs), n);
+    const notice = readLock(path);
+    if (notice === undefined) continue; // its reader got in meanwhile
+    if (notice.owner !== null && alive(notice.owner)) live.push(path);
+    else removeIfUnchanged(path, notice.text);
+  }
+  return live;
+}
+
+/** Notices this process has waited for (paths, each with its reader's token): a turn is given once. */
+const turnsGiven = new Set<string>();
+
+/**
+ * Before a writer opens the file: waits for the readers whose notices it has not seen before to
+ * get in (their notices gone), at most READER_TURN_MS.
+ */
+async function letReadersIn(abs: string): Promise<void> {
+  const notices = readerNotices(abs);
+  const prefix = readerNoticePrefix(abs);
+  for (const p of turnsGiven) if (p.startsWith(prefix) && !notices.includes(p)) turnsGiven.delete(p);
+  const fresh = notices.filter((p) => !turnsGiven.has(p));
+  if (fresh.length === 0) return;
+  for (const p of fresh) turnsGiven.add(p);
+  await lockHooks.readersTurn?.(abs, fresh);
+  const until = Date.now() + READER_TURN_MS;
+  while (fresh.some((p) => existsSync(p)) && Date.now() < until) await sleep(POLL_MS);
 }
 
 /** This process as a lock's or guard's owner, with a fresh token. */

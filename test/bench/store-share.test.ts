@@ -1,0 +1,159 @@
+/**
+ * A reader (`selfopt report`, the dashboard) and a writing bench sharing one results store: the
+ * reader gets its turn even when the writer takes the file back at once (store-lease.ts, readers'
+ * notices). The writer runs in a process of its own (store-writer.ts), driven step by step, and
+ * the reader's attempts are set by lockHooks.beforeOpen: each test sets the interleaving it
+ * describes, whatever the machine's load.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { close, StoreBusyError } from '../../src/bench/store-file.js';
+import { connectWaiting, Lease, lockHooks, readerNoticePrefix } from '../../src/bench/store-lease.js';
+import { WRITER_ENV, type WriterCommand, type WriterEvent } from './store-writer.js';
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'selfopt-share-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+let n = 0;
+/** A store path in a directory of its own (the notices sit beside the store). */
+function fresh(): string {
+  const d = join(dir, `s${n++}`);
+  mkdirSync(d);
+  return join(d, 'results.duckdb');
+}
+
+/** The reader notices beside the store now. */
+function notices(abs: string): string[] {
+  return readdirSync(dirname(abs)).filter((f) => f.startsWith(basename(readerNoticePrefix(abs)))).map((f) => join(dirname(abs), f));
+}
+
+/** The writing process, with its events in order; `next` waits for the next one. */
+function startWriter(): { proc: ChildProcess; send: (m: WriterCommand) => void; next: () => Promise<WriterEvent> } {
+  const proc = fork(fileURLToPath(new URL('./store-writer.js', import.meta.url)), [], { env: { ...process.env, [WRITER_ENV]: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const events: WriterEvent[] = [];
+  let wake: (() => void) | undefined;
+  proc.on('message', (e: WriterEvent) => {
+    events.push(e);
+    wake?.();
+  });
+  proc.on('exit', () => wake?.());
+  const next = async (): Promise<WriterEvent> => {
+    while (events.length === 0) {
+      assert.equal(proc.exitCode, null, 'the writer exited');
+      await new Promise<void>((r) => (wake = r));
+    }
+    const e = events.shift()!;
+    if (typeof e === 'object' && 'error' in e) throw new Error(`the writer failed: ${e.error}`);
+    return e;
+  };
+  return { proc, send: (m) => proc.send(m), next };
+}
+
+const isTurn = (e: WriterEvent): e is { turn: string[] } => typeof e === 'object' && 'turn' in e;
+
+test('a writer that takes the file back at once lets in first the reader that was waiting for it', { timeout: 60_000 }, async () => {
+  const abs = fresh();
+  const writer = startWriter();
+  const order: string[] = [];
+  let attempts = 0;
+  try {
+    writer.send({ open: abs });
+    assert.equal(await writer.next(), 'held');
+    // The reader's first attempt finds the file held. Its next one comes only once the writer has
+    // let go and either taken the file back (no gap at all: the reader's poll missed it, as a
+    // loaded machine's does) or stopped to give waiting readers their turn.
+    lockHooks.beforeOpen = async (_abs, readOnly) => {
+      if (!readOnly) return;
+      attempts++;
+      if (attempts === 1) return;
+      if (attempts === 2) {
+        writer.send('reopen');
+        const e = await writer.next();
+        order.push(isTurn(e) ? 'writer gives a turn' : `writer ${e}`);
+        if (isTurn(e)) assert.deepEqual(e.turn, notices(abs), "the turn is for this reader's notice");
+        return;
+      }
+      // The writer holds the file again: the reader would poll until its BUSY_WAIT_MS ran out.
+      order.push('reader still shut out');
+      writer.send('release');
+      assert.equal(await writer.next(), 'released');
+    };
+    const h = await connectWaiting(abs, true);
+    order.push('reader in');
+    assert.deepEqual(notices(abs), [], 'the reader took its notice away once in');
+    // The writer takes the file back once the reader is done with it.
+    writer.send('go');
+    close(h.instance, h.conn);
+    if (order.includes('writer gives a turn')) order.push(`writer ${String(await writer.next())}`);
+    assert.deepEqual(order, ['writer gives a turn', 'reader in', 'writer held']);
+    assert.equal(attempts, 2);
+  } finally {
+    lockHooks.beforeOpen = null;
+    writer.send('exit');
+    writer.proc.kill('SIGKILL');
+  }
+});
+
+test('a reader that finds the file held leaves a notice naming its process while it waits, and takes it away when it gives up', { timeout: 60_000 }, async () => {
+  const abs = fresh();
+  const writer = startWriter();
+  const seen: string[][] = [];
+  try {
+    writer.send({ open: abs });
+    assert.equal(await writer.next(), 'held');
+    lockHooks.beforeOpen = (_abs, readOnly) => void (readOnly && seen.push(notices(abs)));
+    // The writer never lets go: after 200 ms the reader gives up.
+    await assert.rejects(connectWaiting(abs, true, 200), StoreBusyError);
+    assert.ok(seen.length >= 2, `${seen.length} attempts`);
+    assert.deepEqual(seen[0], [], 'no notice before the first attempt finds the file held');
+    const mine = seen[1]!;
+    assert.equal(mine.length, 1, 'a notice after it');
+    assert.ok(basename(mine[0]!).startsWith(`${basename(abs)}.reader.${process.pid}.`), mine[0]);
+    assert.ok(seen.slice(1).every((s) => s.length === 1 && s[0] === mine[0]), 'one notice for the whole wait');
+    assert.deepEqual(notices(abs), [], 'gone when the reader gave up');
+  } finally {
+    lockHooks.beforeOpen = null;
+    writer.send('exit');
+    writer.proc.kill('SIGKILL');
+  }
+});
+
+test("a writer removes a dead reader's notice, and waits for a live reader that never comes only once", { timeout: 60_000 }, async () => {
+  const abs = fresh();
+  const turns: string[][] = [];
+  lockHooks.readersTurn = (_abs, found) => void turns.push(found);
+  // No reader in this test opens the file, so the writer may run in this process.
+  const lease = new Lease(abs, await connectWaiting(abs, false), true);
+  try {
+    // A reader killed while it waited (a PID that does not run).
+    const dead = `${readerNoticePrefix(abs)}${2 ** 31 - 2}.dead`;
+    writeFileSync(dead, JSON.stringify({ pid: 2 ** 31 - 2, host: hostname(), start: null, token: 'dead' }));
+    lease.release();
+    await lease.conn();
+    assert.ok(!existsSync(dead), 'the dead reader\'s notice is removed');
+    assert.deepEqual(turns, [], 'and not waited for');
+
+    // A live reader (this process stands in for it) that never opens the file: frozen.
+    const frozen = `${readerNoticePrefix(abs)}${process.pid}.frozen`;
+    writeFileSync(frozen, JSON.stringify({ pid: process.pid, host: hostname(), start: null, token: 'frozen' }));
+    lease.release();
+    await lease.conn();
+    assert.ok(lease.holding, 'the writer went on after its wait');
+    lease.release();
+    await lease.conn();
+    assert.deepEqual(turns, [[frozen]], 'one turn for the frozen reader, not one at each reopen');
+    assert.ok(existsSync(frozen), "a live reader's notice is its own to remove");
+    rmSync(frozen);
+  } finally {
+    lockHooks.readersTurn = null;
+    lease.release();
+  }
+});
