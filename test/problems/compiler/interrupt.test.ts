@@ -59,24 +59,28 @@ async function trainUntilSearching(stateDir: string): Promise<{ child: ChildProc
 test('Ctrl-C (SIGINT to the process group) while a session runs passes on opt-server: no pass fails, and no opt-server outlives the process', { skip, timeout: 120_000 }, async (t) => {
   if (!optServerBinary()) return t.skip(`opt-server cannot be built here: ${optServerBuildError()}`);
   const script = fileURLToPath(new URL('./interrupt-child.js', import.meta.url));
-  const child = spawn(process.execPath, [script, '2000'], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+  // The child runs rounds of passes until the SIGINT has come (120 s at most, if it never does).
+  const child = spawn(process.execPath, [script, '120000'], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
   let out = '', err = '';
   child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
   child.stderr!.on('data', (b: Buffer) => { err += b.toString(); });
   const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
   const t0 = Date.now();
-  while (!out.includes('ready\n')) {
-    if (child.exitCode !== null || Date.now() - t0 > 60_000) throw new Error(`the child did not start its passes: ${err}`);
+  // The signal goes once a first round of passes is done, so it comes during the passes however
+  // slow either process is (it went 300 ms after the child's start, and a child whose 2 s of
+  // passes ended before a frozen test sent it got no signal).
+  while (!out.includes('round 1\n')) {
+    if (child.exitCode !== null || Date.now() - t0 > 60_000) throw new Error(`the child did not run a round of passes: ${err}`);
     await new Promise((r) => setTimeout(r, 20));
   }
-  await new Promise((r) => setTimeout(r, 300));
   const servers = optServersOf(child.pid!);
   assert.ok(servers.length > 0, 'an opt-server runs the passes');
   process.kill(-child.pid!, 'SIGINT');
   assert.equal(await exited, 0, err);
   // (fixtures.ts loads node:test, whose own report follows on stdout)
-  const report = JSON.parse(/^REPORT (.*)$/m.exec(out)![1]!) as { runs: number; failures: string[]; signals: number };
+  const report = JSON.parse(/^REPORT (.*)$/m.exec(out)![1]!) as { runs: number; rounds: number; failures: string[]; signals: number };
   assert.equal(report.signals, 1, 'the SIGINT reached the process during its passes');
+  assert.ok(report.rounds >= 2, `${report.rounds} rounds: a whole round ran after the signal`);
   assert.deepEqual(report.failures, [], `${report.runs} runs`);
   for (const p of servers) assert.ok(!aliveOptServer(p), `opt-server ${p} outlived the process`);
 });
