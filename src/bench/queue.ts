@@ -21,7 +21,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { SelfoptError, errorMessage } from '../core/errors.js';
 import { codeVersion } from '../core/version.js';
 import { cellLabel, cellUserError, userError, type Cell, type CellResult } from './cell.js';
-import { cellKey } from './store.js';
+import { cellKey } from './store-rows.js';
 
 /** The queue every coordinator and worker share unless told otherwise (`--queue-name`). */
 export const DEFAULT_QUEUE_NAME = 'selfopt-cells';

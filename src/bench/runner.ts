@@ -30,7 +30,8 @@ import { LaneQueue } from './lanes.js';
 import { savePicture } from './pictures.js';
 import { runCell } from './run-cell.js';
 import type { CellPoolData } from './worker.js';
-import { cellKey, type ResultRow, type ResultsStore } from './store.js';
+import { cellKey } from './store-rows.js';
+import type { ResultRow, ResultsStore } from './store.js';
 
 export interface BenchOptions {
   problems: string[];

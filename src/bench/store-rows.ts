@@ -1,9 +1,19 @@
 /**
  * The rows of the results store: their shape, the checks a cell passes before it is written (a
  * bad row rejects its whole cell, naming the cell and the metric), and the SQL the queries share.
+ * Also the names that code which never opens a store uses (the default path, a cell's key): here,
+ * apart from store.ts, importing them does not load DuckDB's native module (~0.35 s at each
+ * start of `selfopt worker`, which never opens a store).
  */
 import { SelfoptError } from '../core/errors.js';
 import type { Better, SolverKind } from '../core/problem.js';
+
+export const DEFAULT_STORE_PATH = '.selfopt/results.duckdb';
+
+/** The identity of a cell, as `doneCells` returns it: unambiguous whatever the names contain. */
+export function cellKey(problem: string, instance: string, solver: string, seed: number): string {
+  return JSON.stringify([problem, instance, solver, seed]);
+}
 
 export interface ResultRow {
   runId: string;

@@ -27,12 +27,11 @@ import type { Better, SolverKind } from '../core/problem.js';
 import { codeVersion, machineInfo } from '../core/version.js';
 import { close, inspect, notOurs, RESULT_COLUMNS, SCHEMA, type SchemaState } from './store-file.js';
 import { connectWaiting, dropWriterLock, Lease, takeWriterLock } from './store-lease.js';
-import { describeCell, inlineParams, nonEmpty, parseOptions, sqlString, validateCell, whereClause, type ResultRow, type RowFilter } from './store-rows.js';
+import { cellKey, DEFAULT_STORE_PATH, describeCell, inlineParams, nonEmpty, parseOptions, sqlString, validateCell, whereClause, type ResultRow, type RowFilter } from './store-rows.js';
 
 export { SCHEMA_VERSION, STORE_FORMAT, StoreBusyError, StoreUnreadableError } from './store-file.js';
 export { BUSY_WAIT_MS } from './store-lease.js';
-
-export const DEFAULT_STORE_PATH = '.selfopt/results.duckdb';
+export { cellKey, DEFAULT_STORE_PATH } from './store-rows.js';
 
 export interface RunMeta {
   runId: string;
@@ -70,11 +69,6 @@ export interface OpenOptions {
   mustExist?: boolean;
   /** Open without a write lock; writes then fail. Implies mustExist. */
   readOnly?: boolean;
-}
-
-/** The identity of a cell, as `doneCells` returns it: unambiguous whatever the names contain. */
-export function cellKey(problem: string, instance: string, solver: string, seed: number): string {
-  return JSON.stringify([problem, instance, solver, seed]);
 }
 
 /** A run id: UTC time to the millisecond then 4 random hex digits, so ids sort by start time. */

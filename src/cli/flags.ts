@@ -5,7 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { DataPath } from '../core/data.js';
 import { SelfoptError } from '../core/errors.js';
 import { fileInTheWay } from '../core/files.js';
-import { DEFAULT_STORE_PATH } from '../bench/store.js';
+import { DEFAULT_STORE_PATH } from '../bench/store-rows.js';
 
 export const dataOption = () => new Option('--data <dir>', 'data directory searched first (then $SELFOPT_DATA, ./data, ../shared/data)');
 /**

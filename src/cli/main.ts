@@ -14,7 +14,7 @@ import { flagNumber, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT } from '../core/op
 import { problems, getProblem } from '../problems/all.js';
 import { describeProblem } from '../core/problem.js';
 import { type BenchOptions, MAX_SEEDS, planGrid, runBench } from '../bench/runner.js';
-import { ResultsStore } from '../bench/store.js';
+import type { OpenOptions, ResultsStore } from '../bench/store.js';
 import { shellCommand } from '../bench/command.js';
 import { fileInTheWay } from '../core/files.js';
 import { followHint, writeReport, printReport, requireRun } from './report.js';
@@ -25,6 +25,15 @@ program.name('selfopt').description('Self-optimizing computer systems: learned m
   // A usage error (an unknown option, a missing argument) is the user's, as a SelfoptError is:
   // exit 2, not commander's 1, which scripts read as a crash. Subcommands inherit this.
   .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2));
+
+/**
+ * Opens a results store, loading the store's module (and with it DuckDB's native module, ~0.35 s)
+ * only for the commands that use one: `selfopt worker` starts without it.
+ */
+async function openStore(path: string, opts?: OpenOptions): Promise<ResultsStore> {
+  const { ResultsStore } = await import('../bench/store.js');
+  return ResultsStore.open(path, opts);
+}
 
 /**
  * How a long command stops: the first SIGINT or SIGTERM says `what` it does ("stopping `whom`
@@ -128,7 +137,7 @@ program
     const plans = planGrid(opts);
     // So is the queue: an unreachable Redis left an empty, unfinished run in the store.
     if (queue && o.queue !== undefined) await queue.checkRedis(o.queue);
-    const store = await ResultsStore.open(resolve(o.store));
+    const store = await openStore(resolve(o.store));
     // The first Ctrl-C (or SIGTERM) stops the run cleanly: no new cell, the store closed whole.
     // A second one exits at once, as a kill would (finished cells are committed either way).
     // With --concurrency 0 the cells run in this thread, where a handler waits for the cell to
@@ -166,7 +175,7 @@ program
   .addOption(storeOption())
   .action(async (o: { run?: string; problem?: string; json?: boolean; html?: string | false; store: string }) => {
     if (o.problem) getProblem(o.problem, '--problem');
-    const store = await ResultsStore.open(resolve(o.store), { readOnly: true });
+    const store = await openStore(resolve(o.store), { readOnly: true });
     try {
       const reports = await printReport(store, { runId: o.run, problems: o.problem ? [o.problem] : problems.map((p) => p.name), json: o.json === true, afterRead: () => store.close() });
       if (o.html !== false) console.error(`HTML report: ${await writeReport(reports, reportPath(o.html, o.store), store.path)}`);
@@ -190,7 +199,7 @@ results
     const format = o.parquet ? 'parquet' : 'csv';
     const out = resolve(o.out ?? `.selfopt/results.${format}`);
     if (o.problem) getProblem(o.problem, '--problem');
-    const store = await ResultsStore.open(resolve(o.store), { readOnly: true });
+    const store = await openStore(resolve(o.store), { readOnly: true });
     try {
       // A misspelt filter would write an empty file over the last export; so would a problem
       // the store (or the run) has no results for.
@@ -214,7 +223,7 @@ results
   .option('--json', 'machine-readable output')
   .addOption(storeOption())
   .action(async (o: { json?: boolean; store: string }) => {
-    const store = await ResultsStore.open(resolve(o.store), { readOnly: true });
+    const store = await openStore(resolve(o.store), { readOnly: true });
     try {
       const runs = await store.runs();
       if (o.json) return void console.log(JSON.stringify(runs, null, 2));

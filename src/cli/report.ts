@@ -2,7 +2,8 @@
 import { SelfoptError } from '../core/errors.js';
 import { getProblem } from '../problems/all.js';
 import { resolve } from 'node:path';
-import { DEFAULT_STORE_PATH, type ResultsStore, type RunMeta } from '../bench/store.js';
+import { DEFAULT_STORE_PATH } from '../bench/store-rows.js';
+import type { ResultsStore, RunMeta } from '../bench/store.js';
 import { shellQuote } from '../bench/command.js';
 import { summarizeProblem, type Summary } from '../bench/summary.js';
 import { formatSummaryTable } from '../bench/table.js';
