@@ -110,8 +110,9 @@ test('a reader that finds the file held leaves a notice naming its process while
     writer.send({ open: abs });
     assert.equal(await writer.next(), 'held');
     lockHooks.beforeOpen = (_abs, readOnly) => void (readOnly && seen.push(notices(abs)));
-    // The writer never lets go: after 200 ms the reader gives up.
-    await assert.rejects(connectWaiting(abs, true, 200), StoreBusyError);
+    // The writer never lets go: after 1 s the reader gives up (a wait long enough for a second
+    // attempt, however slow the first one is on a loaded machine).
+    await assert.rejects(connectWaiting(abs, true, 1000), StoreBusyError);
     assert.ok(seen.length >= 2, `${seen.length} attempts`);
     assert.deepEqual(seen[0], [], 'no notice before the first attempt finds the file held');
     const mine = seen[1]!;
