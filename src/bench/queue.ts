@@ -228,7 +228,7 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcom
   });
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const stopped = () => failure !== undefined || opts.signal?.aborted === true;
-  try {
+  const setUp = async () => {
     await events.waitUntilReady();
     for (const cell of opts.recorded ?? []) await queue.remove(cellJobId(opts.runId, cell)).catch(() => 0);
     // A cell whose job failed before this coordinator started (it was running when the previous
@@ -238,6 +238,13 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcom
     for (const job of await queue.getJobs(['failed'])) if (job?.id !== undefined && pending.has(job.id)) await job.remove().catch(() => undefined);
     await queue.addBulk([...pending].map(([jobId, cell]) => ({ name: 'cell', data: data(cell), opts: { ...jobOpts, jobId } })));
     await sweep();
+  };
+  try {
+    // Every step of the set-up waits for Redis: with Redis gone or silent there (it was, under
+    // load, in the first sweep), a Ctrl-C must not wait for it. An error of the set-up still ends the run.
+    const ready = setUp();
+    ready.catch(() => undefined);
+    await Promise.race([ready, aborted]);
     // With no worker on the queue (none started yet, or one on another --queue-name) the run waits,
     // and said nothing. BullMQ counts workers with CLIENT LIST, which a managed Redis may refuse.
     // Not awaited: with Redis gone in that instant the count never answers, and a Ctrl-C must

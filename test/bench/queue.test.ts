@@ -10,7 +10,7 @@
  * there now and then. A test whose point is a process boundary (a signal, an exit code, a
  * process killed) keeps that process, and only it.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -370,34 +370,48 @@ test('Ctrl-C stops a queued coordinator whose Redis is gone, within a grace peri
   assert.ok(Date.now() - t0 < 15_000, `stopped in ${Date.now() - t0} ms`);
 });
 
-test('Ctrl-C stops a queued coordinator whose Redis went silent while it counted the workers (it waited for the count for ever)', { skip, timeout: 60_000 }, async (t) => {
-  const redis = await startRedis(t.signal);
-  // A proxy to Redis that freezes a connection once it sends CLIENT LIST (BullMQ's worker count):
-  // Redis going silent in that instant, every time rather than by chance.
+/**
+ * A proxy to Redis that freezes a connection once it sends `command` (matched in the RESP bytes):
+ * Redis going silent at that step, every time rather than by chance.
+ */
+async function freezingProxy(redisUrl: string, command: RegExp): Promise<{ url: string; frozen: Set<Socket>; close: () => void }> {
   const frozen = new Set<Socket>();
   const sockets = new Set<Socket>();
   const proxy = createServer((c) => {
-    const up = connect(Number(new URL(redis.url).port), '127.0.0.1');
+    const up = connect(Number(new URL(redisUrl).port), '127.0.0.1');
     sockets.add(c).add(up);
     c.on('data', (d) => {
-      if (!frozen.has(c) && /CLIENT\r\n\$4\r\nLIST/i.test(d.toString('latin1'))) frozen.add(c);
+      if (!frozen.has(c) && command.test(d.toString('latin1'))) frozen.add(c);
       if (!frozen.has(c)) up.write(d);
     });
     up.on('data', (d) => frozen.has(c) || c.write(d));
     for (const s of [c, up]) s.on('error', () => undefined).on('close', () => (c.destroy(), up.destroy()));
   });
   await new Promise<void>((ok) => proxy.listen(0, '127.0.0.1', ok));
-  const url = `redis://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
-  // In a child: the old coordinator, stuck, kept this process alive after the test gave up on it.
-  const dir = mkdtempSync(join(tmpdir(), 'selfopt-queue-count-'));
+  const close = () => {
+    for (const s of sockets) s.destroy();
+    proxy.close();
+  };
+  return { url: `redis://127.0.0.1:${(proxy.address() as AddressInfo).port}`, frozen, close };
+}
+
+/**
+ * A coordinator (a CLI bench, in a child: a stuck one kept this process alive after the test gave
+ * up on it) whose Redis goes silent once it sends `command`, then a Ctrl-C: it exits 130 within
+ * its grace periods rather than wait for Redis for ever.
+ */
+async function ctrlCWithSilentRedis(t: TestContext, command: RegExp, name: string): Promise<void> {
+  const redis = await startRedis(t.signal);
+  const proxy = await freezingProxy(redis.url, command);
+  const dir = mkdtempSync(join(tmpdir(), `selfopt-queue-${name}-`));
   const bench = child(t.signal, process.execPath, [CLI, 'bench', 'partition', '--instances', 'rgg_2k_k2', '--solvers', 'random', '--seeds', '1',
-    '--queue', url, '--queue-name', `count-${process.pid}`, '--store', join(dir, 's.duckdb'), '--no-html'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    '--queue', proxy.url, '--queue-name', `${name}-${process.pid}`, '--store', join(dir, 's.duckdb'), '--no-html'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   bench.stderr!.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((ok) => bench.once('exit', ok));
   try {
-    for (let i = 0; frozen.size === 0; i++) {
-      assert.ok(i < 800, `the coordinator counted the workers: ${stderr}`);
+    for (let i = 0; proxy.frozen.size === 0; i++) {
+      assert.ok(i < 800, `the coordinator reached the frozen command: ${stderr}`);
       await new Promise((r) => setTimeout(r, 25));
     }
     const t0 = Date.now();
@@ -409,11 +423,18 @@ test('Ctrl-C stops a queued coordinator whose Redis went silent while it counted
     assert.ok(Date.now() - t0 < 20_000, `stopped in ${Date.now() - t0} ms`);
   } finally {
     bench.kill('SIGKILL');
-    for (const s of sockets) s.destroy();
     proxy.close();
     redis.proc.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+test('Ctrl-C stops a queued coordinator whose Redis went silent while it counted the workers (it waited for the count for ever)', { skip, timeout: 60_000 }, async (t) => {
+  await ctrlCWithSilentRedis(t, /CLIENT\r\n\$4\r\nLIST/i, 'count'); // BullMQ's worker count
+});
+
+test('Ctrl-C stops a queued coordinator whose Redis went silent in its first sweep (the set-up waited for Redis, deaf to the Ctrl-C)', { skip, timeout: 60_000 }, async (t) => {
+  await ctrlCWithSilentRedis(t, /HGETALL/i, 'setup'); // a job read (getJob): the first is the set-up's sweep
 });
 
 test('SIGTERM stops a worker whose Redis is gone, within a grace period, with one line and exit 143', { skip, timeout: 60_000 }, async (t) => {
