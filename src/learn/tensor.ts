@@ -345,22 +345,52 @@ export function collectTensors(v: unknown, out: Tensor[], depth: number): void {
 }
 
 /**
- * Wraps an op's output. The graph edge is recorded only when gradients are on and some input
- * needs them, so inference builds no graph at all. `shape` is kept, not copied: a fresh array,
- * or an input's own shape, never changed afterwards.
+ * Wraps an op's output. The graph edge (parents) is recorded only when gradients are on and some
+ * input needs them, and the output then has requiresGrad: the op attaches its backward closure
+ * with recordBackward in that case only, so a forward pass that records no graph (inference,
+ * noGrad) builds no closure. `shape` is kept, not copied: a fresh array, or an input's own shape,
+ * never changed afterwards.
  */
-export function fromOp(op: string, data: Storage, shape: readonly number[], parents: readonly Tensor[], backward: (out: Tensor) => void): Tensor {
-  for (const p of parents) if (p.released) throw releasedError(op);
+export function fromOp(op: string, data: Storage, shape: readonly number[], parents: readonly Tensor[]): Tensor {
+  let recording = false;
+  for (const p of parents) {
+    if (p.released) throw releasedError(op);
+    if (p.requiresGrad) recording = true;
+  }
   adoptShape = true;
   const t = new Tensor(data, shape);
   t.op = op;
   recordInScope(t);
-  if (gradEnabled && parents.some((p) => p.requiresGrad)) {
+  if (recording && gradEnabled) {
     t.requiresGrad = true;
     t.parents = parents;
-    t.backwardFn = () => backward(t);
+    t.backwardFn = missingBackward;
   }
   return t;
+}
+
+let backwardsBuilt = 0;
+
+/**
+ * Attaches an op's backward closure to its output `t`, which must be recording a graph
+ * (fromOp gave it requiresGrad). Ops build the closure only then, in a function of its own, so
+ * that the values it captures are not kept in a context made on every call.
+ */
+export function recordBackward(t: Tensor, backward: () => void): Tensor {
+  if (t.backwardFn !== missingBackward) throw opError(t.op, 'recordBackward on a tensor that records no graph (or has its backward already)', 'recordBackward only when fromOp\'s result has requiresGrad');
+  t.backwardFn = backward;
+  backwardsBuilt++;
+  return t;
+}
+
+/** How many backward closures ops have built in this thread: a forward pass that records no graph builds none. */
+export function backwardPassesBuilt(): number {
+  return backwardsBuilt;
+}
+
+/** The backward of a recorded node whose op has not attached its own yet: an op that forgot would silently drop gradients. */
+function missingBackward(): never {
+  throw opError('backward', 'through a node whose op recorded no backward closure', 'every op to call recordBackward when its output records a graph');
 }
 
 /** Throws unless all tensors share one dtype; returns it. */

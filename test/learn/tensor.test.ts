@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SelfoptError } from '../../src/core/errors.js';
-import { Tensor, tensor, zeros, scalar, noGrad, isGradEnabled } from '../../src/learn/tensor.js';
+import { Tensor, tensor, zeros, scalar, noGrad, isGradEnabled, backwardPassesBuilt } from '../../src/learn/tensor.js';
+import { inference } from '../../src/learn/scratch.js';
 import { add, mul, sum, matmul, relu } from '../../src/learn/ops.js';
 
 test('a tensor checks that its data matches its shape', () => {
@@ -54,6 +55,20 @@ test('noGrad records no graph and restores the mode, even when fn throws', () =>
   assert.equal(isGradEnabled(), true);
   assert.throws(() => noGrad(async () => 1), /synchronous/);
   assert.equal(isGradEnabled(), true);
+});
+
+test('an op builds its backward closure only when it records a graph', () => {
+  const w = tensor([1, 2, 3, 4], [2, 2], { requiresGrad: true });
+  const forward = () => sum(relu(add(matmul(w, w), 1)));
+  const before = backwardPassesBuilt();
+  noGrad(forward);
+  inference(() => forward().item());
+  sum(mul(tensor([1, 2]), 3)); // gradients on, but no input needs one
+  assert.equal(backwardPassesBuilt(), before, 'no graph, no closure');
+  forward().backward();
+  assert.equal(backwardPassesBuilt() - before, 4, 'matmul, add, relu, sum');
+  // d/dw sum(w w + 1) = G w^T + w^T G with G all ones (relu passes every entry: all are positive)
+  assert.deepEqual(Array.from(w.grad!), [7, 11, 9, 13]);
 });
 
 test('two graphs built interleaved do not interfere (no global tape)', () => {

@@ -9,7 +9,7 @@
  * The backward pass walks the same plan and accumulates into the smaller input, which is exactly
  * the sum over its broadcast dimensions.
  */
-import { Tensor, type Storage, fromOp, gradOf, commonDtype } from '../tensor.js';
+import { Tensor, type Storage, fromOp, recordBackward, gradOf, commonDtype } from '../tensor.js';
 import { outBuffer, stepBuffer } from '../scratch.js';
 import { opError, shapeStr } from '../check.js';
 
@@ -180,11 +180,16 @@ function binary(code: BinaryCode, x: Tensor | number, y: Tensor | number): Tenso
   const plan = broadcastPlan(op, a.shape, b.shape);
   const out = outBuffer(dtype, sizeOfShape(plan.shape));
   binaryForward(code, a.data, b.data, out, plan);
-  return fromOp(op, out, plan.shape, inputs, (t) => {
+  const t = fromOp(op, out, plan.shape, inputs);
+  return t.requiresGrad ? recordBackward(t, binaryBackwardOf(code, t, a, b, plan)) : t;
+}
+
+function binaryBackwardOf(code: BinaryCode, t: Tensor, a: Tensor, b: Tensor, plan: Plan): () => void {
+  return () => {
     const g = t.grad!;
     if (a.requiresGrad) binaryBackward(code, 0, g, a.data, b.data, gradOf(a), plan);
     if (b.requiresGrad) binaryBackward(code, 1, g, a.data, b.data, gradOf(b), plan);
-  });
+  };
 }
 
 function constantLike(v: number, like: Tensor): Tensor {
@@ -296,7 +301,12 @@ function unary(k: UnaryKernel, a: Tensor, slope = 0): Tensor {
   const x = a.data;
   const y = outBuffer(a.dtype, x.length);
   k.forward(x, y, slope);
-  return fromOp(k.name, y, a.shape, [a], (t) => k.backward(x, y, t.grad!, gradOf(a), slope));
+  const t = fromOp(k.name, y, a.shape, [a]);
+  return t.requiresGrad ? recordBackward(t, unaryBackwardOf(k, t, a, slope)) : t;
+}
+
+function unaryBackwardOf(k: UnaryKernel, t: Tensor, a: Tensor, slope: number): () => void {
+  return () => k.backward(a.data, t.data, t.grad!, gradOf(a), slope);
 }
 
 export function neg(x: Tensor): Tensor {

@@ -12,7 +12,7 @@
  * All kernels accumulate (C += ...): forward passes hand them fresh zeroed outputs, backward
  * passes hand them the gradient buffers, which saves a temporary per product.
  */
-import { Tensor, type Storage, fromOp, gradOf, commonDtype } from '../tensor.js';
+import { Tensor, type Storage, fromOp, recordBackward, gradOf, commonDtype } from '../tensor.js';
 import { outBuffer } from '../scratch.js';
 import { opError, shapeStr } from '../check.js';
 import { useSimd, simdGemm, simdGemmTN } from './simd.js';
@@ -125,11 +125,16 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const m = a.shape[0]!, k = a.shape[1]!, n = b.shape[1]!;
   const out = outBuffer(dtype, m * n);
   gemmAcc(a.data, b.data, out, m, k, n);
-  return fromOp('matmul', out, [m, n], inputs, (t) => {
+  const t = fromOp('matmul', out, [m, n], inputs);
+  return t.requiresGrad ? recordBackward(t, matmulBackward(t, a, b, m, k, n)) : t;
+}
+
+function matmulBackward(t: Tensor, a: Tensor, b: Tensor, m: number, k: number, n: number): () => void {
+  return () => {
     const g = t.grad!;
     if (a.requiresGrad) gemmNTAcc(g, b.data, gradOf(a), m, n, k); // dA = G B^T
     if (b.requiresGrad) gemmTNAcc(a.data, g, gradOf(b), m, k, n); // dB = A^T G
-  });
+  };
 }
 
 /**
@@ -147,7 +152,12 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
   const out = outBuffer(dtype, m * n);
   if (b) for (let i = 0; i < m; i++) out.set(b.data, i * n);
   gemmAcc(x.data, w.data, out, m, k, n);
-  return fromOp('linear', out, [m, n], inputs, (t) => {
+  const t = fromOp('linear', out, [m, n], inputs);
+  return t.requiresGrad ? recordBackward(t, linearBackward(t, x, w, b, m, k, n)) : t;
+}
+
+function linearBackward(t: Tensor, x: Tensor, w: Tensor, b: Tensor | null, m: number, k: number, n: number): () => void {
+  return () => {
     const g = t.grad!;
     if (x.requiresGrad) gemmNTAcc(g, w.data, gradOf(x), m, n, k);
     if (w.requiresGrad) gemmTNAcc(x.data, g, gradOf(w), m, k, n);
@@ -158,5 +168,5 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
         for (let j = 0; j < n; j++) gb[j] += g[o + j]!;
       }
     }
-  });
+  };
 }

@@ -3,7 +3,7 @@
  * An axis reduction views the tensor as [outer, len, inner] around the axis, so one loop nest
  * serves every axis of every rank. Sums accumulate in doubles whatever the storage type.
  */
-import { Tensor, fromOp, gradOf, commonDtype } from '../tensor.js';
+import { Tensor, type Storage, fromOp, recordBackward, gradOf, commonDtype } from '../tensor.js';
 import { outBuffer, stepBuffer } from '../scratch.js';
 import { opError, shapeStr } from '../check.js';
 
@@ -22,10 +22,8 @@ function reduceSum(op: string, x: Tensor, scaleBy: (len: number) => number, axis
     const out = outBuffer(x.dtype, 1);
     out[0] = s * scale;
     const shape = keepDims ? x.shape.map(() => 1) : [];
-    return fromOp(op, out, shape, [x], (t) => {
-      const g = t.grad![0]! * scale, gx = gradOf(x);
-      for (let i = 0; i < n; i++) gx[i] += g;
-    });
+    const t = fromOp(op, out, shape, [x]);
+    return t.requiresGrad ? recordBackward(t, sumAllBackward(t, x, scale)) : t;
   }
   const a = normAxis(op, x, axis);
   let outer = 1, inner = 1;
@@ -44,7 +42,19 @@ function reduceSum(op: string, x: Tensor, scaleBy: (len: number) => number, axis
   const out = outBuffer(x.dtype, outer * inner);
   for (let i = 0; i < out.length; i++) out[i] = acc[i]! * scale;
   const shape = keepDims ? x.shape.map((d, i) => (i === a ? 1 : d)) : x.shape.filter((_, i) => i !== a);
-  return fromOp(op, out, shape, [x], (t) => {
+  const t = fromOp(op, out, shape, [x]);
+  return t.requiresGrad ? recordBackward(t, sumAxisBackward(t, x, scale, outer, len, inner)) : t;
+}
+
+function sumAllBackward(t: Tensor, x: Tensor, scale: number): () => void {
+  return () => {
+    const g = t.grad![0]! * scale, gx = gradOf(x), n = x.size;
+    for (let i = 0; i < n; i++) gx[i] += g;
+  };
+}
+
+function sumAxisBackward(t: Tensor, x: Tensor, scale: number, outer: number, len: number, inner: number): () => void {
+  return () => {
     const g = t.grad!, gx = gradOf(x);
     for (let o = 0; o < outer; o++) {
       for (let l = 0; l < len; l++) {
@@ -52,7 +62,7 @@ function reduceSum(op: string, x: Tensor, scaleBy: (len: number) => number, axis
         for (let j = 0; j < inner; j++) gx[dst + j] += g[src + j]! * scale;
       }
     }
-  });
+  };
 }
 
 /** Sum of all elements (shape []), or along `axis` (that dimension removed, or kept as 1). */
@@ -101,8 +111,13 @@ export function layerNorm(x: Tensor, gamma: Tensor | null = null, beta: Tensor |
       out[o + j] = h * (gd ? gd[j]! : 1) + (bd ? bd[j]! : 0);
     }
   }
-  return fromOp('layerNorm', out, x.shape, inputs, (t) => {
-    const g = t.grad!;
+  const t = fromOp('layerNorm', out, x.shape, inputs);
+  return t.requiresGrad ? recordBackward(t, layerNormBackward(t, x, gamma, beta, xhat, rstd, rows, d)) : t;
+}
+
+function layerNormBackward(t: Tensor, x: Tensor, gamma: Tensor | null, beta: Tensor | null, xhat: Storage, rstd: Storage, rows: number, d: number): () => void {
+  return () => {
+    const g = t.grad!, gd = gamma?.data;
     const gg = gamma?.requiresGrad ? gradOf(gamma) : null;
     const gb = beta?.requiresGrad ? gradOf(beta) : null;
     const gx = x.requiresGrad ? gradOf(x) : null;
@@ -126,5 +141,5 @@ export function layerNorm(x: Tensor, gamma: Tensor | null = null, beta: Tensor |
         gx[o + j] += s * (dh - m1 - xhat[o + j]! * m2);
       }
     }
-  });
+  };
 }

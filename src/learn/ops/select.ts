@@ -8,7 +8,7 @@
  * it in half). At a tie in PPO's objectives both branches have the same gradient, so the choice
  * changes nothing there.
  */
-import { Tensor, fromOp, gradOf, commonDtype } from '../tensor.js';
+import { Tensor, fromOp, recordBackward, gradOf, commonDtype } from '../tensor.js';
 import { outBuffer } from '../scratch.js';
 import { opError, shapeStr } from '../check.js';
 
@@ -21,13 +21,18 @@ export function clamp(x: Tensor, lo: number, hi: number): Tensor {
     const v = xd[i]!;
     out[i] = v < lo ? lo : v > hi ? hi : v;
   }
-  return fromOp('clamp', out, x.shape, [x], (t) => {
-    const g = t.grad!, gx = gradOf(x);
+  const t = fromOp('clamp', out, x.shape, [x]);
+  return t.requiresGrad ? recordBackward(t, clampBackward(t, x, lo, hi)) : t;
+}
+
+function clampBackward(t: Tensor, x: Tensor, lo: number, hi: number): () => void {
+  return () => {
+    const g = t.grad!, gx = gradOf(x), xd = x.data, n = x.size;
     for (let i = 0; i < n; i++) {
       const v = xd[i]!;
       if (v >= lo && v <= hi) gx[i] += g[i]!;
     }
-  });
+  };
 }
 
 function extremum(op: 'maximum' | 'minimum', a: Tensor, b: Tensor): Tensor {
@@ -48,8 +53,13 @@ function extremum(op: 'maximum' | 'minimum', a: Tensor, b: Tensor): Tensor {
       takeA[i] = 1;
     } else out[i] = y;
   }
-  return fromOp(op, out, a.shape, inputs, (t) => {
-    const g = t.grad!;
+  const t = fromOp(op, out, a.shape, inputs);
+  return t.requiresGrad ? recordBackward(t, extremumBackward(t, a, b, takeA)) : t;
+}
+
+function extremumBackward(t: Tensor, a: Tensor, b: Tensor, takeA: Uint8Array): () => void {
+  return () => {
+    const g = t.grad!, n = a.size;
     if (a.requiresGrad) {
       const ga = gradOf(a);
       for (let i = 0; i < n; i++) if (takeA[i] === 1) ga[i] += g[i]!;
@@ -58,7 +68,7 @@ function extremum(op: 'maximum' | 'minimum', a: Tensor, b: Tensor): Tensor {
       const gb = gradOf(b);
       for (let i = 0; i < n; i++) if (takeA[i] === 0) gb[i] += g[i]!;
     }
-  });
+  };
 }
 
 /** Elementwise max(a, b) of two same-shape tensors; the gradient goes to a on ties. */
@@ -83,8 +93,13 @@ export function pick(x: Tensor, idx: Int32Array): Tensor {
   const xd = x.data;
   const out = outBuffer(x.dtype, rows);
   for (let i = 0; i < rows; i++) out[i] = xd[i * d + idx[i]!]!;
-  return fromOp('pick', out, [rows], [x], (t) => {
-    const g = t.grad!, gx = gradOf(x);
+  const t = fromOp('pick', out, [rows], [x]);
+  return t.requiresGrad ? recordBackward(t, pickBackward(t, x, idx)) : t;
+}
+
+function pickBackward(t: Tensor, x: Tensor, idx: Int32Array): () => void {
+  return () => {
+    const g = t.grad!, gx = gradOf(x), rows = x.shape[0]!, d = x.shape[1]!;
     for (let i = 0; i < rows; i++) gx[i * d + idx[i]!] += g[i]!;
-  });
+  };
 }

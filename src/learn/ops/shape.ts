@@ -3,7 +3,7 @@
  * concat and slice view each tensor as [outer, len, inner] around the axis, so they work for rows
  * (axis 0), columns (axis 1 of a matrix) and any other axis with one copy loop.
  */
-import { Tensor, fromOp, gradOf, commonDtype, sizeOf, type Storage } from '../tensor.js';
+import { Tensor, fromOp, recordBackward, gradOf, commonDtype, sizeOf, type Storage } from '../tensor.js';
 import { outBuffer } from '../scratch.js';
 import { opError, shapeStr } from '../check.js';
 
@@ -55,7 +55,12 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
     copyRuns(xd, 0, w, out, off, rowOut, outer, w);
     off += w;
   }
-  return fromOp('concat', out, shape, xs, (res) => {
+  const res = fromOp('concat', out, shape, xs);
+  return res.requiresGrad ? recordBackward(res, concatBackward(res, xs, lens, outer, inner, rowOut)) : res;
+}
+
+function concatBackward(res: Tensor, xs: readonly Tensor[], lens: readonly number[], outer: number, inner: number, rowOut: number): () => void {
+  return () => {
     const g = res.grad!;
     let off2 = 0;
     for (let t = 0; t < xs.length; t++) {
@@ -69,7 +74,7 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
       }
       off2 += w;
     }
-  });
+  };
 }
 
 /** Elements start <= i < end along `axis` (rows with axis 0, columns with axis 1). */
@@ -86,13 +91,18 @@ export function slice(x: Tensor, axis: number, start: number, end: number): Tens
   copyRuns(x.data, off, rowIn, out, 0, w, outer, w);
   const shape = x.shape.slice();
   shape[a] = end - start;
-  return fromOp('slice', out, shape, [x], (t) => {
+  const t = fromOp('slice', out, shape, [x]);
+  return t.requiresGrad ? recordBackward(t, sliceBackward(t, x, outer, w, rowIn, off)) : t;
+}
+
+function sliceBackward(t: Tensor, x: Tensor, outer: number, w: number, rowIn: number, off: number): () => void {
+  return () => {
     const g = t.grad!, gx = gradOf(x);
     for (let o = 0; o < outer; o++) {
       const dst = o * rowIn + off, src = o * w;
       for (let j = 0; j < w; j++) gx[dst + j] += g[src + j]!;
     }
-  });
+  };
 }
 
 /** Same elements, new shape (one dimension may be -1, inferred). Shares the data: nothing is copied. */
@@ -106,10 +116,15 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   if (s.some((d) => !Number.isInteger(d) || d < 0) || sizeOf(s) !== x.size) {
     throw opError('reshape', `cannot reshape ${shapeStr(x.shape)} (${x.size} elements) to ${shapeStr(shape)}`, 'a shape with the same number of elements (at most one -1)');
   }
-  return fromOp('reshape', x.data, s, [x], (t) => {
+  const t = fromOp('reshape', x.data, s, [x]);
+  return t.requiresGrad ? recordBackward(t, reshapeBackward(t, x)) : t;
+}
+
+function reshapeBackward(t: Tensor, x: Tensor): () => void {
+  return () => {
     const g = t.grad!, gx = gradOf(x);
     for (let i = 0; i < g.length; i++) gx[i] += g[i]!;
-  });
+  };
 }
 
 /** Matrix transpose [m,n] -> [n,m]. */
@@ -119,8 +134,13 @@ export function transpose(x: Tensor): Tensor {
   const out = outBuffer(x.dtype, m * n);
   const xd = x.data;
   for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[j * m + i] = xd[i * n + j]!;
-  return fromOp('transpose', out, [n, m], [x], (t) => {
+  const t = fromOp('transpose', out, [n, m], [x]);
+  return t.requiresGrad ? recordBackward(t, transposeBackward(t, x, m, n)) : t;
+}
+
+function transposeBackward(t: Tensor, x: Tensor, m: number, n: number): () => void {
+  return () => {
     const g = t.grad!, gx = gradOf(x);
     for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) gx[i * n + j] += g[j * m + i]!;
-  });
+  };
 }

@@ -8,7 +8,7 @@
  * gradient; its logit is never read, so it may hold anything. A row with every entry masked has
  * no distribution at all and is an error naming the op and the row.
  */
-import { Tensor, type Storage, fromOp, gradOf, sizeOf } from '../tensor.js';
+import { Tensor, type Storage, fromOp, recordBackward, gradOf, sizeOf } from '../tensor.js';
 import { outBuffer, stepBuffer } from '../scratch.js';
 import { opError, shapeStr } from '../check.js';
 
@@ -71,15 +71,20 @@ export function softmax(x: Tensor, mask: Mask | null = null): Tensor {
     const inv = 1 / s;
     for (let j = 0; j < d; j++) y[o + j] *= inv; // masked entries stay exactly 0
   }
-  return fromOp('softmax', y, x.shape, [x], (t) => {
-    const g = t.grad!, gx = gradOf(x);
+  const t = fromOp('softmax', y, x.shape, [x]);
+  return t.requiresGrad ? recordBackward(t, softmaxBackward(t, x, mask, rows, d, maskStride)) : t;
+}
+
+function softmaxBackward(t: Tensor, x: Tensor, mask: Mask | null, rows: number, d: number, maskStride: number): () => void {
+  return () => {
+    const g = t.grad!, gx = gradOf(x), y = t.data;
     for (let r = 0; r < rows; r++) {
       const o = r * d, mo = r * maskStride;
       let dot = 0;
       for (let j = 0; j < d; j++) if (mask === null || mask[mo + j] !== 0) dot += g[o + j]! * y[o + j]!;
       for (let j = 0; j < d; j++) if (mask === null || mask[mo + j] !== 0) gx[o + j] += y[o + j]! * (g[o + j]! - dot);
     }
-  });
+  };
 }
 
 /** x - max - log(sum exp(x - max)) over allowed entries; masked entries are -Infinity (log 0). */
@@ -95,15 +100,20 @@ export function logSoftmax(x: Tensor, mask: Mask | null = null): Tensor {
     const lse = m + Math.log(s);
     for (let j = 0; j < d; j++) y[o + j] = mask === null || mask[mo + j] !== 0 ? xd[o + j]! - lse : -Infinity;
   }
-  return fromOp('logSoftmax', y, x.shape, [x], (t) => {
-    const g = t.grad!, gx = gradOf(x);
+  const t = fromOp('logSoftmax', y, x.shape, [x]);
+  return t.requiresGrad ? recordBackward(t, logSoftmaxBackward(t, x, mask, rows, d, maskStride)) : t;
+}
+
+function logSoftmaxBackward(t: Tensor, x: Tensor, mask: Mask | null, rows: number, d: number, maskStride: number): () => void {
+  return () => {
+    const g = t.grad!, gx = gradOf(x), y = t.data;
     for (let r = 0; r < rows; r++) {
       const o = r * d, mo = r * maskStride;
       let gs = 0;
       for (let j = 0; j < d; j++) if (mask === null || mask[mo + j] !== 0) gs += g[o + j]!;
       for (let j = 0; j < d; j++) if (mask === null || mask[mo + j] !== 0) gx[o + j] += g[o + j]! - Math.exp(y[o + j]!) * gs;
     }
-  });
+  };
 }
 
 /**
@@ -132,8 +142,13 @@ export function categoricalEntropy(x: Tensor, mask: Mask | null = null): Tensor 
     }
     h[r] = e;
   }
-  return fromOp('categoricalEntropy', h, x.shape.slice(0, -1), [x], (t) => {
-    const g = t.grad!, gx = gradOf(x);
+  const t = fromOp('categoricalEntropy', h, x.shape.slice(0, -1), [x]);
+  return t.requiresGrad ? recordBackward(t, entropyBackward(t, x, mask, logp, rows, d, maskStride)) : t;
+}
+
+function entropyBackward(t: Tensor, x: Tensor, mask: Mask | null, logp: Storage, rows: number, d: number, maskStride: number): () => void {
+  return () => {
+    const g = t.grad!, gx = gradOf(x), h = t.data;
     for (let r = 0; r < rows; r++) {
       const o = r * d, mo = r * maskStride, hr = h[r]!, gr = g[r]!;
       // dH/dx_j = -p_j (log p_j + H)
@@ -143,5 +158,5 @@ export function categoricalEntropy(x: Tensor, mask: Mask | null = null): Tensor 
         if (lp !== -Infinity) gx[o + j] -= gr * Math.exp(lp) * (lp + hr);
       }
     }
-  });
+  };
 }

@@ -6,7 +6,7 @@
  * (needed by the backward of A X) is computed on first use and cached in the object, so a
  * training loop never rebuilds it.
  */
-import { Tensor, type Storage, fromOp, gradOf, sizeOf } from '../tensor.js';
+import { Tensor, type Storage, fromOp, recordBackward, gradOf, sizeOf } from '../tensor.js';
 import { outBuffer, stepBuffer } from '../scratch.js';
 import { opError, shapeStr } from '../check.js';
 import { useSimd, simdSpmm } from './simd.js';
@@ -135,9 +135,12 @@ export function spmm(a: Csr, x: Tensor): Tensor {
   const d = x.shape[1]!;
   const out = outBuffer(x.dtype, a.rows * d);
   spmmAcc(a, x.data, out, d);
-  return fromOp('spmm', out, [a.rows, d], [x], (t) => {
-    spmmAcc(a.transpose(), t.grad!, gradOf(x), d);
-  });
+  const t = fromOp('spmm', out, [a.rows, d], [x]);
+  return t.requiresGrad ? recordBackward(t, spmmBackward(t, a, x, d)) : t;
+}
+
+function spmmBackward(t: Tensor, a: Csr, x: Tensor, d: number): () => void {
+  return () => spmmAcc(a.transpose(), t.grad!, gradOf(x), d);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -169,13 +172,18 @@ export function gather(x: Tensor, idx: Int32Array): Tensor {
     const s = idx[i]! * w, o = i * w;
     for (let j = 0; j < w; j++) out[o + j] = xd[s + j]!;
   }
-  return fromOp('gather', out, [m, ...x.shape.slice(1)], [x], (t) => {
-    const g = t.grad!, gx = gradOf(x);
+  const t = fromOp('gather', out, [m, ...x.shape.slice(1)], [x]);
+  return t.requiresGrad ? recordBackward(t, gatherBackward(t, x, idx, w)) : t;
+}
+
+function gatherBackward(t: Tensor, x: Tensor, idx: Int32Array, w: number): () => void {
+  return () => {
+    const g = t.grad!, gx = gradOf(x), m = idx.length;
     for (let i = 0; i < m; i++) {
       const s = idx[i]! * w, o = i * w;
       for (let j = 0; j < w; j++) gx[s + j] += g[o + j]!;
     }
-  });
+  };
 }
 
 function scatterSum(op: string, src: Tensor, idx: Int32Array, n: number): Tensor {
@@ -190,13 +198,18 @@ function scatterSum(op: string, src: Tensor, idx: Int32Array, n: number): Tensor
     const o = idx[i]! * w, s = i * w;
     for (let j = 0; j < w; j++) out[o + j] += sd[s + j]!;
   }
-  return fromOp(op, out, [n, ...src.shape.slice(1)], [src], (t) => {
-    const g = t.grad!, gs = gradOf(src);
+  const t = fromOp(op, out, [n, ...src.shape.slice(1)], [src]);
+  return t.requiresGrad ? recordBackward(t, scatterSumBackward(t, src, idx, w)) : t;
+}
+
+function scatterSumBackward(t: Tensor, src: Tensor, idx: Int32Array, w: number): () => void {
+  return () => {
+    const g = t.grad!, gs = gradOf(src), m = idx.length;
     for (let i = 0; i < m; i++) {
       const o = idx[i]! * w, s = i * w;
       for (let j = 0; j < w; j++) gs[s + j] += g[o + j]!;
     }
-  });
+  };
 }
 
 /** out[idx[i]] += src[i]: n output rows, rows with no index stay 0. */
@@ -222,13 +235,18 @@ export function segmentMean(x: Tensor, segmentIds: Int32Array, numSegments: numb
     const s = segmentIds[i]!, o = s * w, r = i * w, inv = 1 / count[s]!;
     for (let j = 0; j < w; j++) out[o + j] += xd[r + j]! * inv;
   }
-  return fromOp('segmentMean', out, [numSegments, ...x.shape.slice(1)], [x], (t) => {
+  const t = fromOp('segmentMean', out, [numSegments, ...x.shape.slice(1)], [x]);
+  return t.requiresGrad ? recordBackward(t, segmentMeanBackward(t, x, segmentIds, count, w)) : t;
+}
+
+function segmentMeanBackward(t: Tensor, x: Tensor, segmentIds: Int32Array, count: Storage, w: number): () => void {
+  return () => {
     const g = t.grad!, gx = gradOf(x);
     for (let i = 0; i < segmentIds.length; i++) {
       const s = segmentIds[i]!, o = s * w, r = i * w, inv = 1 / count[s]!;
       for (let j = 0; j < w; j++) gx[r + j] += g[o + j]! * inv;
     }
-  });
+  };
 }
 
 /**
@@ -252,11 +270,16 @@ export function segmentMax(x: Tensor, segmentIds: Int32Array, numSegments: numbe
       }
     }
   }
-  return fromOp('segmentMax', out, [numSegments, ...x.shape.slice(1)], [x], (t) => {
+  const t = fromOp('segmentMax', out, [numSegments, ...x.shape.slice(1)], [x]);
+  return t.requiresGrad ? recordBackward(t, segmentMaxBackward(t, x, arg, w)) : t;
+}
+
+function segmentMaxBackward(t: Tensor, x: Tensor, arg: Int32Array, w: number): () => void {
+  return () => {
     const g = t.grad!, gx = gradOf(x);
     for (let q = 0; q < arg.length; q++) {
       const i = arg[q]!;
       if (i >= 0) gx[i * w + (q % w)] += g[q]!;
     }
-  });
+  };
 }

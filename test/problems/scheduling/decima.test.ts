@@ -7,11 +7,11 @@ import { Rng } from '../../../src/core/rng.js';
 import { mean } from '../../../src/core/stats.js';
 import { DataPath } from '../../../src/core/data.js';
 import type { TrainContext } from '../../../src/core/problem.js';
-import { Linear, noGrad, tidy, inference, inferenceScratchBytes, saveCheckpoint } from '../../../src/learn/index.js';
+import { Linear, noGrad, tidy, inference, inferenceScratchBytes, saveCheckpoint, backwardPassesBuilt } from '../../../src/learn/index.js';
 import { makeEnv, runEpisode, type SchedulingPolicy } from '../../../src/problems/scheduling/evaluate.js';
 import { firstFitClass } from '../../../src/problems/scheduling/heuristics.js';
 import { instanceRef, loadInstance, type SchedulingInstance } from '../../../src/problems/scheduling/instances.js';
-import { DecimaNet, structureOf, snapshot, viewOf, stageLogProbs, limitLogProbs, type Step } from '../../../src/problems/scheduling/decima-net.js';
+import { DecimaNet, structureOf, snapshot, viewOf, stageLogProbs, limitLogProbs, chosenStageHeads, type Step } from '../../../src/problems/scheduling/decima-net.js';
 import { decimaSolver } from '../../../src/problems/scheduling/decima.js';
 import { decimaPolicy, decide, loadDecima } from '../../../src/problems/scheduling/decima-policy.js';
 import { decimaConfig, trainDecima } from '../../../src/problems/scheduling/decima-train.js';
@@ -188,6 +188,27 @@ test('acting in inference() decides as the graph-recording forward pass, bit for
   const a = runEpisode(env, policy, inst.seedBase);
   assert.equal(inferenceScratchBytes(), held);
   assert.deepEqual(Array.from(runEpisode(env, policy, inst.seedBase).jctMs), Array.from(a.jctMs));
+});
+
+test('deciding builds no backward closure; scoring the same decisions for training builds them (shipped checkpoint)', () => {
+  const net = loadDecima(shippedCheckpointPath('scheduling', 'decima'));
+  const E = net.opts.numExecutors;
+  const inst = synthetic(`synthetic_batch20_${E}exec`);
+  const env = makeEnv(inst);
+  const steps: Step[] = [], rows: number[] = [];
+  const before = backwardPassesBuilt();
+  let { obs } = env.reset({ seed: inst.seedBase });
+  for (let i = 0; i < 40; i++) {
+    const st = snapshot(obs, structureOf(obs));
+    const d = decide(net, st, null);
+    steps.push(st); rows.push(d.row);
+    const r = env.step(encodeAction(d.row, d.limit, E));
+    if (r.terminated || r.truncated) break;
+    obs = r.obs;
+  }
+  assert.equal(backwardPassesBuilt(), before, 'deciding records no graph, so no op builds its backward');
+  chosenStageHeads(net, steps, Int32Array.from(rows)); // the training forward pass: gradients on, a graph recorded
+  assert.ok(backwardPassesBuilt() - before > 50, `${backwardPassesBuilt() - before} closures for the training forward pass`);
 });
 
 test('a batch of generated jobs acts with the checkpoint trained on them, a TPC-H batch with the TPC-H one, and --opt checkpoint overrides both', () => {
