@@ -18,7 +18,7 @@
  * otherwise ("exact").
  */
 import { pathToFileURL } from 'node:url';
-import { inference } from '../../learn/index.js';
+import { inference, stepIndices } from '../../learn/index.js';
 import { DataPath } from '../../core/data.js';
 import { reportError, SelfoptError } from '../../core/errors.js';
 import { countFrom, flagNumber } from '../../core/options.js';
@@ -63,13 +63,15 @@ export function isStay(o: SchedulingObs): boolean {
   return o.sourceJob >= 0 && selectableIn(o, o.sourceJob) > 0;
 }
 
-/** The net's greedy limit for job row k of the current state. */
-function greedyLimit(net: DecimaNet, o: SchedulingObs, s: Structure, row: number): number {
+/** The net's greedy limit for the job of stage `row` of the current state (as decide's, at a stage the net did not pick). */
+export function greedyLimit(net: DecimaNet, o: SchedulingObs, s: Structure, row: number): number {
   return inference(() => {
     const st = viewOf(o, s);
     const em = net.embed([st]);
     const k = o.stageJob[row]!;
-    const lg = net.limitLogits(em, [st], Int32Array.of(0), Int32Array.of(k)).data;
+    const pairStep = stepIndices(1), pairJob = stepIndices(1); // the pair (step 0, job k), from the scratch as decide's
+    pairJob[0] = k;
+    const lg = net.limitLogits(em, [st], pairStep, pairJob).data;
     let best = -1;
     for (let l = o.limitMin[k]!; l <= o.numExecutors; l++) if (best < 0 || lg[l - 1]! > lg[best - 1]!) best = l;
     return best;

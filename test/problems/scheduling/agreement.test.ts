@@ -5,16 +5,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../../src/core/rng.js';
 import { saveCheckpoint } from '../../../src/learn/index.js';
-import { decimaPolicy, loadDecima } from '../../../src/problems/scheduling/decima-policy.js';
+import { decimaPolicy, decide, loadDecima } from '../../../src/problems/scheduling/decima-policy.js';
+import { shippedCheckpointPath } from '../../../src/core/train.js';
+import { encodeAction } from '../../../src/problems/scheduling/env.js';
+import { typedArraysMadeBy } from '../../typed-arrays.js';
 import { trainDecima } from '../../../src/problems/scheduling/decima-train.js';
 import type { TrainContext } from '../../../src/core/problem.js';
 import { DataPath } from '../../../src/core/data.js';
 import { makeEnv, runEpisode } from '../../../src/problems/scheduling/evaluate.js';
 import { instanceRef, loadInstance, type SchedulingInstance } from '../../../src/problems/scheduling/instances.js';
 import { WeightedFair, type RankShape } from '../../../src/problems/scheduling/weighted-fair.js';
-import { DecimaNet, fullJobExtras, snapshot, structureOf, JOB_EXTRAS_FULL, STAGE_EXTRAS } from '../../../src/problems/scheduling/decima-net.js';
+import { DecimaNet, fullJobExtras, snapshot, structureOf, viewOf, JOB_EXTRAS_FULL, STAGE_EXTRAS } from '../../../src/problems/scheduling/decima-net.js';
 import { equivalentLimits, expertFromInputs } from '../../../src/problems/scheduling/decima-imitation.js';
-import { agreementEpisode, emptyCounts, isStay } from '../../../src/problems/scheduling/agreement.js';
+import { agreementEpisode, emptyCounts, isStay, greedyLimit } from '../../../src/problems/scheduling/agreement.js';
 
 const data = new DataPath();
 const synthetic = (id: string): SchedulingInstance => loadInstance(instanceRef(id, data)!);
@@ -55,6 +58,25 @@ for (const [id, alpha, shape] of cases) {
     assert.ok(states > 50 && visits > 10 && exact > 5 && multi > 5, `${states} states, ${visits} outside the source job, ${exact} exact limits, ${multi} with several stages in the job`);
   });
 }
+
+test('the greedy limit at a given stage is the one decide picks there, and once warm it makes no typed array: its (step, job) pair comes from the inference scratch (shipped checkpoint)', () => {
+  const net = loadDecima(shippedCheckpointPath('scheduling', 'decima'));
+  const E = net.opts.numExecutors;
+  const inst = synthetic(`synthetic_batch20_${E}exec`);
+  const env = makeEnv(inst);
+  let { obs } = env.reset({ seed: inst.seedBase });
+  for (let i = 0; i < 60; i++) {
+    const s = structureOf(obs);
+    const d = decide(net, viewOf(obs, s), null);
+    assert.equal(greedyLimit(net, obs, s, d.row), d.limit, `decision ${i}`);
+    let again = -1;
+    assert.deepEqual(typedArraysMadeBy(() => { again = greedyLimit(net, obs, s, d.row); }), { float32: 0, float64: 0, int32: 0 }, `decision ${i}`);
+    assert.equal(again, d.limit);
+    const r = env.step(encodeAction(d.row, d.limit, E));
+    if (r.terminated || r.truncated) break;
+    obs = r.obs;
+  }
+});
 
 test('agreement counts: every labelled state is counted once by kind, and a net gets some right', () => {
   const inst = synthetic('synthetic_batch6_20exec_train');
