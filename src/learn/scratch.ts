@@ -16,51 +16,15 @@
  * scratch) come from it too.
  */
 import { opError, shapeStr } from './check.js';
+import { Tensor, sizeOf, checkShape, noGrad, holdsTensor } from './tensor.js';
 import {
-  Tensor, alloc, sizeOf, checkShape, noGrad, openScope, closeScope, recordInScope, scopeBuffer, collectTensors, dropBufferPool,
+  alloc, tidyBuffer, dropBufferPool, openStep, closeStep, recordInStep, inScratch, carveFloat, carveIndices, openScratch, closeScratch, scratchBytes, dropScratch,
   type DType, type Storage,
-} from './tensor.js';
-
-/** What a step's storage holds: a tensor's numbers (DType), or int32 for index arrays (stepIndices). */
-type Kind = DType | 'int32';
-
-function make(kind: Kind, n: number): Storage | Int32Array {
-  return kind === 'int32' ? new Int32Array(n) : alloc(kind, n);
-}
-
-interface Scratch {
-  readonly kind: Kind;
-  data: Storage | Int32Array;
-  /** data[top..] is free. */
-  top: number;
-  /** Elements handed out and not yet given back, overflow included; and the most of them at once in this step. */
-  used: number;
-  peak: number;
-}
-
-const s32: Scratch = { kind: 'float32', data: new Float32Array(0), top: 0, used: 0, peak: 0 };
-const s64: Scratch = { kind: 'float64', data: new Float64Array(0), top: 0, used: 0, peak: 0 };
-const sIdx: Scratch = { kind: 'int32', data: new Int32Array(0), top: 0, used: 0, peak: 0 };
-const scratch = [s32, s64, sIdx] as const;
-let scratchDepth = 0;
-
-function carve(s: Scratch, n: number): Storage | Int32Array {
-  s.used += n;
-  if (s.used > s.peak) s.peak = s.used;
-  // The first step, and a step larger than any before, overflow into fresh storage; the scratch grows when the step ends.
-  if (s.top + n > s.data.length) return make(s.kind, n);
-  const buf = s.data.subarray(s.top, s.top + n);
-  s.top += n;
-  return buf.fill(0);
-}
-
-function scratchBuffer(dtype: DType, n: number): Storage {
-  return carve(dtype === 'float64' ? s64 : s32, n) as Storage;
-}
+} from './storage.js';
 
 /** Storage for an op's output: zeroed; from the scratch inside inference(), from the pool inside tidy(), else fresh. */
 export function outBuffer(dtype: DType, n: number): Storage {
-  return scratchDepth > 0 ? scratchBuffer(dtype, n) : scopeBuffer(dtype, n);
+  return inScratch() ? carveFloat(dtype, n) : tidyBuffer(dtype, n);
 }
 
 /**
@@ -74,33 +38,21 @@ export function outBuffer(dtype: DType, n: number): Storage {
  */
 export function inference<T>(fn: () => T): T {
   const result = noGrad(() => {
-    const top32 = s32.top, used32 = s32.used, top64 = s64.top, used64 = s64.used, topIdx = sIdx.top, usedIdx = sIdx.used;
-    const scope = openScope();
-    scratchDepth++;
+    const mark = openStep();
+    openScratch();
     let r: T;
     try {
       r = fn();
     } finally {
-      scratchDepth--;
-      closeScope();
-      for (const t of scope.tensors) t.released = true;
-      s32.top = top32; s32.used = used32;
-      s64.top = top64; s64.used = used64;
-      sIdx.top = topIdx; sIdx.used = usedIdx;
-      if (scratchDepth === 0) for (const s of scratch) {
-        // A quarter to spare: a policy's graphs grow a little from step to step.
-        if (s.peak > s.data.length) s.data = make(s.kind, s.peak + (s.peak >> 2));
-        s.peak = 0;
-      }
+      closeScratch();
+      closeStep(mark, true);
     }
     if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function') {
       throw opError('inference', 'the function returned a promise', 'a synchronous function');
     }
     return r;
   });
-  const returned: Tensor[] = [];
-  collectTensors(result, returned, 0);
-  if (returned.length > 0) throw opError('inference', 'the function returned a tensor, whose storage is the scratch that the next step reuses', 'plain data (numbers, or a copy such as Float32Array.from(t.data))');
+  if (holdsTensor(result, 0)) throw opError('inference', 'the function returned a tensor, whose storage is the scratch that the next step reuses', 'plain data (numbers, or a copy such as Float32Array.from(t.data))');
   return result;
 }
 
@@ -109,7 +61,7 @@ export function inference<T>(fn: () => T): T {
  * this step's tensors, so a policy may reuse results it computed in an earlier acting step.
  */
 export function inInference(): boolean {
-  return scratchDepth > 0;
+  return inScratch();
 }
 
 /**
@@ -119,7 +71,7 @@ export function inInference(): boolean {
  * may keep it past tidy() in a backward closure. Not for arrays a caller keeps across steps.
  */
 export function stepBuffer(dtype: DType, n: number): Storage {
-  return scratchDepth > 0 ? scratchBuffer(dtype, n) : alloc(dtype, n);
+  return inScratch() ? carveFloat(dtype, n) : alloc(dtype, n);
 }
 
 /**
@@ -128,7 +80,7 @@ export function stepBuffer(dtype: DType, n: number): Storage {
  * step's backward closures keep its indices).
  */
 export function stepIndices(n: number): Int32Array {
-  return scratchDepth > 0 ? (carve(sIdx, n) as Int32Array) : new Int32Array(n);
+  return inScratch() ? carveIndices(n) : new Int32Array(n);
 }
 
 /**
@@ -143,7 +95,7 @@ export function stepInput(shape: readonly number[], values?: ArrayLike<number>):
   if (values !== undefined && values.length !== n) throw opError('stepInput', `shape ${shapeStr(shape)} has ${n} elements but the values have ${values.length}`, 'values.length equal to the product of the shape');
   const t = new Tensor(stepBuffer('float32', n), shape);
   if (values !== undefined) t.data.set(values);
-  if (scratchDepth > 0) recordInScope(t);
+  if (inScratch()) recordInStep(t);
   return t;
 }
 
@@ -152,12 +104,11 @@ export function stepInput(shape: readonly number[], values?: ArrayLike<number>):
  * put over many steps means none of their op outputs was allocated afresh.
  */
 export function inferenceScratchBytes(): number {
-  return s32.data.byteLength + s64.data.byteLength + sIdx.data.byteLength;
+  return scratchBytes();
 }
 
 /** Drops the pooled buffers and the inference scratch (to return memory after training, or after acting on a large graph). */
 export function releaseBufferPool(): void {
   dropBufferPool();
-  // Safe even inside inference(): the views handed out keep the old array alive, and the step's end regrows it.
-  for (const s of scratch) s.data = make(s.kind, 0);
+  dropScratch();
 }

@@ -18,17 +18,9 @@
  */
 import type { Rng } from '../core/rng.js';
 import { opError, shapeStr } from './check.js';
+import { alloc, dtypeOf, recycle, reuse, openStep, closeStep, recordInStep, type DType, type Storage } from './storage.js';
 
-export type DType = 'float32' | 'float64';
-export type Storage = Float32Array | Float64Array;
-
-export function alloc(dtype: DType, n: number): Storage {
-  return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
-}
-
-export function dtypeOf(s: Storage): DType {
-  return s instanceof Float64Array ? 'float64' : 'float32';
-}
+export { alloc, dtypeOf, type DType, type Storage } from './storage.js';
 
 export function checkShape(op: string, shape: readonly number[]): void {
   for (const d of shape) {
@@ -216,80 +208,8 @@ export function gradOf(t: Tensor): Storage {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Buffer reuse
-//
-// A fresh large typed array is not free: its pages are mapped and faulted in on first touch, and
-// on a virtual machine a page fault can cost more than the arithmetic done on the page (the
-// benchmark machines measured 15-60 us per 4 KiB page). A graph model's step allocates several
-// such buffers per op, so large buffers whose owner is known to be done are kept in a pool and
-// handed out again (zeroed):
-//   - intermediate gradients, dropped by backward() (nothing else can reference them);
-//   - op outputs made inside tidy(), once the scope ends (see tidy for the contract).
-// A buffer belongs to one tensor at a time, so interleaved trainings can share the pool; only
-// buffers of at least POOL_MIN_ELEMENTS are kept, up to POOL_BYTES in all.
+// Steps that reuse storage (the pool and the step bookkeeping are in storage.ts)
 // ---------------------------------------------------------------------------------------------
-
-const POOL_MIN_ELEMENTS = 1 << 14;
-const POOL_BYTES = 256 * 2 ** 20;
-const pool = new Map<string, Storage[]>();
-let pooledBytes = 0;
-
-function recycle(buf: Storage): void {
-  if (buf.length < POOL_MIN_ELEMENTS || pooledBytes + buf.byteLength > POOL_BYTES) return;
-  const key = `${dtypeOf(buf)}:${buf.length}`;
-  const list = pool.get(key);
-  if (list) list.push(buf);
-  else pool.set(key, [buf]);
-  pooledBytes += buf.byteLength;
-}
-
-function reuse(dtype: DType, n: number): Storage | null {
-  if (n < POOL_MIN_ELEMENTS) return null;
-  const buf = pool.get(`${dtype}:${n}`)?.pop();
-  if (buf === undefined) return null;
-  pooledBytes -= buf.byteLength;
-  return buf.fill(0);
-}
-
-/** Drops the pooled buffers (releaseBufferPool in scratch.ts drops them and the inference scratch). */
-export function dropBufferPool(): void {
-  pool.clear();
-  pooledBytes = 0;
-}
-
-/** The tensors ops made in a tidy() or inference() step (scratch.ts), to release when it ends. */
-export interface Scope {
-  tensors: Tensor[];
-  /** Pooled buffers handed out in the scope; made on first use (most scopes, and every inference step, have none). */
-  buffers: Set<Storage> | null;
-}
-
-const scopes: Scope[] = [];
-
-/** Starts a step whose tensors are recorded in the returned scope; closeScope() ends it (in a finally). */
-export function openScope(): Scope {
-  const scope: Scope = { tensors: [], buffers: null };
-  scopes.push(scope);
-  return scope;
-}
-
-export function closeScope(): void {
-  scopes.pop();
-}
-
-/** Records a tensor made in the current step (if any), to be released when the step ends. */
-export function recordInScope(t: Tensor): void {
-  if (scopes.length > 0) scopes[scopes.length - 1]!.tensors.push(t);
-}
-
-/** Storage for an op's output outside inference() (scratch.ts's outBuffer): zeroed; from the pool inside tidy(), else fresh. */
-export function scopeBuffer(dtype: DType, n: number): Storage {
-  const scope = scopes[scopes.length - 1];
-  if (scope === undefined || n < POOL_MIN_ELEMENTS) return alloc(dtype, n);
-  const buf = reuse(dtype, n) ?? alloc(dtype, n);
-  (scope.buffers ??= new Set()).add(buf);
-  return buf;
-}
 
 /**
  * Runs `fn` (one training or inference step) so that its op outputs reuse storage: when `fn`
@@ -302,14 +222,16 @@ export function scopeBuffer(dtype: DType, n: number): Storage {
  * synchronous, as for noGrad.
  */
 export function tidy<T>(fn: () => T): T {
-  const scope = openScope();
+  const mark = openStep();
   let result: T;
   try {
     result = fn();
-  } finally {
-    closeScope(); // on a throw nothing is released: the buffers are simply left to the GC
+  } catch (e) {
+    closeStep(mark, false); // nothing is released: the buffers are simply left to the GC
+    throw e;
   }
   if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
+    closeStep(mark, false);
     throw opError('tidy', 'the function returned a promise', 'a synchronous function');
   }
   const kept = new Set<Tensor>();
@@ -323,15 +245,7 @@ export function tidy<T>(fn: () => T): T {
   }
   const keptBuffers = new Set<Storage>();
   for (const t of kept) keptBuffers.add(t.data);
-  const outer = scopes[scopes.length - 1];
-  for (const t of scope.tensors) {
-    if (!kept.has(t)) t.released = true;
-    else if (outer) outer.tensors.push(t);
-  }
-  for (const b of scope.buffers ?? []) {
-    if (!keptBuffers.has(b)) recycle(b);
-    else if (outer) (outer.buffers ??= new Set()).add(b);
-  }
+  closeStep(mark, true, kept, keptBuffers);
   return result;
 }
 
@@ -340,8 +254,19 @@ export function collectTensors(v: unknown, out: Tensor[], depth: number): void {
   if (v instanceof Tensor) out.push(v);
   else if (depth < 8 && Array.isArray(v)) for (const x of v) collectTensors(x, out, depth + 1);
   else if (depth < 8 && v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
-    for (const x of Object.values(v)) collectTensors(x, out, depth + 1);
+    for (const k in v) collectTensors((v as Record<string, unknown>)[k], out, depth + 1);
   }
+}
+
+/** Whether a step's result holds a tensor, as collectTensors would find it (inference refuses one). */
+export function holdsTensor(v: unknown, depth: number): boolean {
+  if (v instanceof Tensor) return true;
+  if (depth < 8 && Array.isArray(v)) {
+    for (const x of v) if (holdsTensor(x, depth + 1)) return true;
+  } else if (depth < 8 && v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    for (const k in v) if (holdsTensor((v as Record<string, unknown>)[k], depth + 1)) return true;
+  }
+  return false;
 }
 
 /**
@@ -360,7 +285,7 @@ export function fromOp(op: string, data: Storage, shape: readonly number[], pare
   adoptShape = true;
   const t = new Tensor(data, shape);
   t.op = op;
-  recordInScope(t);
+  recordInStep(t);
   if (recording && gradEnabled) {
     t.requiresGrad = true;
     t.parents = parents;

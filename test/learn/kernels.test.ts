@@ -9,6 +9,7 @@ import { MLP } from '../../src/learn/layers.js';
 import { DagMessagePassing, DagSchedule } from '../../src/learn/gnn.js';
 import { Csr } from '../../src/learn/ops/sparse.js';
 import { Adam } from '../../src/learn/optim.js';
+import * as learn from '../../src/learn/index.js';
 import { assertClose } from './helpers.js';
 import { floatArraysMadeBy, typedArraysMadeBy } from '../typed-arrays.js';
 
@@ -192,6 +193,41 @@ test('inference gives the graph-recording forward pass bit for bit, from one scr
   assert.equal(inferenceScratchBytes(), after);
   assert.notEqual(storage[3], storage[4]);
   assert.equal(storage[4], storage[5]);
+});
+
+test('a tensor that a nested tidy returns belongs to the enclosing step: released when that one ends unless it returns it too; a tidy that throws releases nothing', () => {
+  const rng = new Rng(35);
+  const x = randn([4, 3], rng);
+  let passed: Tensor | null = null, droppedInner: Tensor | null = null, madeBefore: Tensor | null = null;
+  const kept = tidy(() => {
+    madeBefore = ops.relu(x);
+    passed = tidy(() => {
+      droppedInner = ops.mul(x, 2);
+      return ops.add(droppedInner, 1);
+    });
+    assert.equal(droppedInner!.released, true); // the inner step's own, not returned
+    assert.equal(passed!.released, false);
+    return ops.mul(passed!, 3); // passed is not returned, and (no graph) not an ancestor either
+  });
+  assert.equal(kept.released, false);
+  assert.equal(passed!.released, true);
+  assert.equal(madeBefore!.released, true);
+  let survivor: Tensor | null = null;
+  const outer = tidy(() => {
+    assert.throws(() => tidy(() => { survivor = ops.relu(x); throw new Error('boom'); }), /boom/);
+    return ops.neg(x);
+  });
+  assert.equal(survivor!.released, false); // a throwing step leaves its tensors alone, and the enclosing step never owned them
+  assert.equal(outer.released, false);
+  // Inside inference, a nested tidy's returned tensor is released with the inference step.
+  let fromTidy: Tensor | null = null;
+  inference(() => { fromTidy = tidy(() => ops.relu(x)); return 0; });
+  assert.equal(fromTidy!.released, true);
+});
+
+test('the step bookkeeping is internal to src/learn: index.ts exports tidy, inference and the step storage, not how steps are tracked', () => {
+  for (const name of ['tidy', 'inference', 'stepInput', 'stepBuffer', 'stepIndices', 'outBuffer', 'inferenceScratchBytes', 'releaseBufferPool']) assert.equal(typeof (learn as Record<string, unknown>)[name], 'function', name);
+  for (const name of ['openScope', 'closeScope', 'recordInScope', 'scopeBuffer', 'dropBufferPool', 'openStep', 'closeStep', 'recordInStep', 'openScratch', 'closeScratch']) assert.equal(name in learn, false, name);
 });
 
 test('inference releases what it made, refuses to return a tensor, nests, and leaves gradients on', () => {
