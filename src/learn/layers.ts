@@ -135,9 +135,7 @@ export class MLP extends Module {
 
   forward(x: Tensor): Tensor {
     const last = this.layers.length - 1;
-    this.layers.forEach((layer, i) => {
-      x = activate(layer.forward(x), i < last ? this.activation : this.outputActivation, this.slope);
-    });
+    for (let i = 0; i <= last; i++) x = activate(this.layers[i]!.forward(x), i < last ? this.activation : this.outputActivation, this.slope);
     return x;
   }
 

@@ -23,14 +23,15 @@ import { alloc, dtypeOf, recycle, reuse, openStep, closeStep, recordInStep, type
 export { alloc, dtypeOf, type DType, type Storage } from './storage.js';
 
 export function checkShape(op: string, shape: readonly number[]): void {
-  for (const d of shape) {
+  for (let i = 0; i < shape.length; i++) {
+    const d = shape[i]!;
     if (!Number.isInteger(d) || d < 0) throw opError(op, `bad shape ${shapeStr(shape)}`, 'non-negative integer dimensions');
   }
 }
 
 export function sizeOf(shape: readonly number[]): number {
   let n = 1;
-  for (const d of shape) n *= d;
+  for (let i = 0; i < shape.length; i++) n *= shape[i]!;
   return n;
 }
 
@@ -270,27 +271,46 @@ export function holdsTensor(v: unknown, depth: number): boolean {
 }
 
 /**
- * Wraps an op's output. The graph edge (parents) is recorded only when gradients are on and some
- * input needs them, and the output then has requiresGrad: the op attaches its backward closure
- * with recordBackward in that case only, so a forward pass that records no graph (inference,
- * noGrad) builds no closure. `shape` is kept, not copied: a fresh array, or an input's own shape,
- * never changed afterwards.
+ * Wraps an op's output computed from `a` (and `b`, `c` when given; fromOpOf for a list). The graph
+ * edge (parents, in that order) is recorded only when gradients are on and some input needs them,
+ * and the output then has requiresGrad: the op attaches its backward closure with recordBackward
+ * in that case only, so a forward pass that records no graph (inference, noGrad) builds no
+ * closure and no parents array. `shape` is kept, not copied: a fresh array, an interned one
+ * (matrixShape), or an input's own shape, never changed afterwards.
  */
-export function fromOp(op: string, data: Storage, shape: readonly number[], parents: readonly Tensor[]): Tensor {
+export function fromOp(op: string, data: Storage, shape: readonly number[], a: Tensor, b: Tensor | null = null, c: Tensor | null = null): Tensor {
+  if (a.released || b?.released || c?.released) throw releasedError(op);
+  const recording = gradEnabled && (a.requiresGrad || b?.requiresGrad === true || c?.requiresGrad === true);
+  const t = opOutput(op, data, shape);
+  if (recording) {
+    t.requiresGrad = true;
+    t.parents = c === null ? (b === null ? [a] : [a, b]) : b === null ? [a, c] : [a, b, c];
+    t.backwardFn = missingBackward;
+  }
+  return t;
+}
+
+/** fromOp for an op of any number of inputs (concat); `parents` is kept as the graph edge. */
+export function fromOpOf(op: string, data: Storage, shape: readonly number[], parents: readonly Tensor[]): Tensor {
   let recording = false;
   for (const p of parents) {
     if (p.released) throw releasedError(op);
     if (p.requiresGrad) recording = true;
   }
-  adoptShape = true;
-  const t = new Tensor(data, shape);
-  t.op = op;
-  recordInStep(t);
+  const t = opOutput(op, data, shape);
   if (recording && gradEnabled) {
     t.requiresGrad = true;
     t.parents = parents;
     t.backwardFn = missingBackward;
   }
+  return t;
+}
+
+function opOutput(op: string, data: Storage, shape: readonly number[]): Tensor {
+  adoptShape = true;
+  const t = new Tensor(data, shape);
+  t.op = op;
+  recordInStep(t);
   return t;
 }
 
@@ -318,13 +338,50 @@ function missingBackward(): never {
   throw opError('backward', 'through a node whose op recorded no backward closure', 'every op to call recordBackward when its output records a graph');
 }
 
-/** Throws unless all tensors share one dtype; returns it. */
-export function commonDtype(op: string, ts: readonly Tensor[]): DType {
-  const d = ts[0]!.dtype;
-  for (const t of ts) {
-    if (t.dtype !== d) throw opError(op, `mixed dtypes ${ts.map((x) => x.dtype).join(', ')}`, 'inputs of one dtype (cast with tensor(x.data, x.shape, {dtype}))');
-  }
+/** Throws unless the inputs (b and c when given) share one dtype; returns it. */
+export function commonDtype(op: string, a: Tensor, b: Tensor | null = null, c: Tensor | null = null): DType {
+  const d = a.dtype;
+  if ((b !== null && b.dtype !== d) || (c !== null && c.dtype !== d)) throw mixedDtypes(op, [a, b, c]);
   return d;
+}
+
+/** commonDtype of a list of inputs (concat). */
+export function commonDtypeOf(op: string, ts: readonly Tensor[]): DType {
+  const d = ts[0]!.dtype;
+  for (const t of ts) if (t.dtype !== d) throw mixedDtypes(op, ts);
+  return d;
+}
+
+function mixedDtypes(op: string, ts: readonly (Tensor | null)[]) {
+  return opError(op, `mixed dtypes ${ts.filter((x) => x !== null).map((x) => x!.dtype).join(', ')}`, 'inputs of one dtype (cast with tensor(x.data, x.shape, {dtype}))');
+}
+
+/**
+ * A 2-D shape [m, n], shared by every op output of that shape: most op outputs are matrices, and
+ * an array per op was a fifth of what acting allocated per op. Shared as tensors' shapes are
+ * (readonly, never changed); not frozen, since V8 iterates and indexes frozen arrays on a slow path.
+ */
+export function matrixShape(m: number, n: number): readonly number[] {
+  // The key stays a small integer (below 2^30), so looking it up boxes no number.
+  if (!(m < 32768 && n < 32768)) return [m, n];
+  const key = m * 32768 + n;
+  let s = matrixShapes.get(key);
+  if (s === undefined) {
+    if (matrixShapes.size >= 4096) matrixShapes.clear(); // a long run over many sizes keeps the recent ones only
+    s = [m, n];
+    matrixShapes.set(key, s);
+  }
+  return s;
+}
+
+const matrixShapes = new Map<number, readonly number[]>();
+
+/** `shape` with its first dimension replaced by `rows` (a gather's or a segment op's output). */
+export function withRows(shape: readonly number[], rows: number): readonly number[] {
+  if (shape.length === 2) return matrixShape(rows, shape[1]!);
+  const s = shape.slice();
+  s[0] = rows;
+  return s;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -178,6 +178,29 @@ test('concat, slice, reshape, transpose: values and gradients', () => {
   assertGrad('transpose', () => ops.transpose(a), [a]);
 });
 
+test('matrix outputs of one shape share one shape array; other ranks, and the shapes callers pass, are their own', () => {
+  const rng = new Rng(5);
+  const x = tensor(Array.from({ length: 12 }, () => rng.uniform(-1, 1)), [4, 3]), w = tensor(Array.from({ length: 6 }, () => rng.uniform(-1, 1)), [3, 2]);
+  const y = ops.matmul(x, w), z = ops.linear(x, w, null), c = ops.concat([y, z], 1);
+  assert.deepEqual(y.shape, [4, 2]);
+  assert.equal(y.shape, z.shape); // one array for every [4, 2] output
+  assert.equal(ops.transpose(ops.transpose(y)).shape, y.shape);
+  assert.equal(c.shape, ops.concat([z, y], 1).shape);
+  assert.deepEqual(c.shape, [4, 4]);
+  assert.equal(ops.gather(y, Int32Array.of(0, 1, 2, 3)).shape, y.shape);
+  // Other ranks: the row ops and concat keep the trailing dimensions.
+  const v = tensor([1, 2, 3], [3]), t3 = zeros([2, 2, 3]);
+  assert.deepEqual(ops.gather(v, Int32Array.of(2, 2)).shape, [2]);
+  assert.deepEqual(ops.segmentSum(t3, Int32Array.of(1, 1), 3).shape, [3, 2, 3]);
+  assert.deepEqual(ops.concat([t3, t3], 1).shape, [2, 4, 3]);
+  assert.deepEqual(t3.shape, [2, 2, 3]);
+  // A shape the caller passes is copied: changing the caller's array later changes no tensor.
+  const mine = [4, 2];
+  const r = ops.reshape(y, mine);
+  mine[0] = 8;
+  assert.deepEqual(r.shape, [4, 2]);
+});
+
 test('softmax and log-softmax: rows sum to 1, match the definition, and have the right gradients', () => {
   const rng = new Rng(7);
   const x = f64([3, 5], rng, -3, 3);

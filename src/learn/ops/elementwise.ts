@@ -175,13 +175,18 @@ function binary(code: BinaryCode, x: Tensor | number, y: Tensor | number): Tenso
   if (typeof x === 'number' && typeof y === 'number') throw opError(op, 'both operands are numbers', 'at least one Tensor');
   const a = typeof x === 'number' ? constantLike(x, y as Tensor) : x;
   const b = typeof y === 'number' ? constantLike(y, a) : y;
-  const inputs = [a, b];
-  const dtype = commonDtype(op, inputs);
-  const plan = broadcastPlan(op, a.shape, b.shape);
-  const out = outBuffer(dtype, sizeOfShape(plan.shape));
-  binaryForward(code, a.data, b.data, out, plan);
-  const t = fromOp(op, out, plan.shape, inputs);
-  return t.requiresGrad ? recordBackward(t, binaryBackwardOf(code, t, a, b, plan)) : t;
+  const dtype = commonDtype(op, a, b);
+  // The commonest cases (most ops of a policy's step), same shapes or a scalar operand, are one
+  // run: no plan is made for them unless a backward pass will walk it.
+  const oneRun = sameShape(a.shape, b.shape) || a.rank === 0 || b.rank === 0;
+  const plan = oneRun ? null : broadcastPlan(op, a.shape, b.shape);
+  const shape = plan !== null ? plan.shape : a.rank === 0 ? b.shape : a.shape;
+  const n = sizeOfShape(shape);
+  const out = outBuffer(dtype, n);
+  if (plan === null) FORWARD[code]!(a.data, 0, a.rank === 0 ? 0 : 1, b.data, 0, b.rank === 0 ? 0 : 1, out, 0, n);
+  else binaryForward(code, a.data, b.data, out, plan);
+  const t = fromOp(op, out, shape, a, b);
+  return t.requiresGrad ? recordBackward(t, binaryBackwardOf(code, t, a, b, plan ?? broadcastPlan(op, a.shape, b.shape))) : t;
 }
 
 function binaryBackwardOf(code: BinaryCode, t: Tensor, a: Tensor, b: Tensor, plan: Plan): () => void {
@@ -301,7 +306,7 @@ function unary(k: UnaryKernel, a: Tensor, slope = 0): Tensor {
   const x = a.data;
   const y = outBuffer(a.dtype, x.length);
   k.forward(x, y, slope);
-  const t = fromOp(k.name, y, a.shape, [a]);
+  const t = fromOp(k.name, y, a.shape, a);
   return t.requiresGrad ? recordBackward(t, unaryBackwardOf(k, t, a, slope)) : t;
 }
 

@@ -12,7 +12,7 @@
  * All kernels accumulate (C += ...): forward passes hand them fresh zeroed outputs, backward
  * passes hand them the gradient buffers, which saves a temporary per product.
  */
-import { Tensor, type Storage, fromOp, recordBackward, gradOf, commonDtype } from '../tensor.js';
+import { Tensor, type Storage, fromOp, recordBackward, gradOf, commonDtype, matrixShape } from '../tensor.js';
 import { outBuffer } from '../scratch.js';
 import { opError, shapeStr } from '../check.js';
 import { useSimd, simdGemm, simdGemmTN } from './simd.js';
@@ -120,12 +120,11 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.rank !== 2 || b.rank !== 2 || a.shape[1] !== b.shape[0]) {
     throw opError('matmul', `cannot multiply a ${shapeStr(a.shape)} by b ${shapeStr(b.shape)}`, 'a [m,k] and b [k,n] (2-D, inner dimensions equal)');
   }
-  const inputs = [a, b];
-  const dtype = commonDtype('matmul', inputs);
+  const dtype = commonDtype('matmul', a, b);
   const m = a.shape[0]!, k = a.shape[1]!, n = b.shape[1]!;
   const out = outBuffer(dtype, m * n);
   gemmAcc(a.data, b.data, out, m, k, n);
-  const t = fromOp('matmul', out, [m, n], inputs);
+  const t = fromOp('matmul', out, matrixShape(m, n), a, b);
   return t.requiresGrad ? recordBackward(t, matmulBackward(t, a, b, m, k, n)) : t;
 }
 
@@ -146,13 +145,12 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
   if (x.rank !== 2 || w.rank !== 2 || x.shape[1] !== w.shape[0] || (b !== null && (b.rank !== 1 || b.shape[0] !== w.shape[1]))) {
     throw opError('linear', `x ${shapeStr(x.shape)}, w ${shapeStr(w.shape)}${b ? `, b ${shapeStr(b.shape)}` : ''}`, 'x [m,k], w [k,n] and b [n]');
   }
-  const inputs = b ? [x, w, b] : [x, w];
-  const dtype = commonDtype('linear', inputs);
+  const dtype = commonDtype('linear', x, w, b);
   const m = x.shape[0]!, k = x.shape[1]!, n = w.shape[1]!;
   const out = outBuffer(dtype, m * n);
   if (b) for (let i = 0; i < m; i++) out.set(b.data, i * n);
   gemmAcc(x.data, w.data, out, m, k, n);
-  const t = fromOp('linear', out, [m, n], inputs);
+  const t = fromOp('linear', out, matrixShape(m, n), x, w, b);
   return t.requiresGrad ? recordBackward(t, linearBackward(t, x, w, b, m, k, n)) : t;
 }
 

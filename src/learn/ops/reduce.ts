@@ -22,7 +22,7 @@ function reduceSum(op: string, x: Tensor, scaleBy: (len: number) => number, axis
     const out = outBuffer(x.dtype, 1);
     out[0] = s * scale;
     const shape = keepDims ? x.shape.map(() => 1) : [];
-    const t = fromOp(op, out, shape, [x]);
+    const t = fromOp(op, out, shape, x);
     return t.requiresGrad ? recordBackward(t, sumAllBackward(t, x, scale)) : t;
   }
   const a = normAxis(op, x, axis);
@@ -42,7 +42,7 @@ function reduceSum(op: string, x: Tensor, scaleBy: (len: number) => number, axis
   const out = outBuffer(x.dtype, outer * inner);
   for (let i = 0; i < out.length; i++) out[i] = acc[i]! * scale;
   const shape = keepDims ? x.shape.map((d, i) => (i === a ? 1 : d)) : x.shape.filter((_, i) => i !== a);
-  const t = fromOp(op, out, shape, [x]);
+  const t = fromOp(op, out, shape, x);
   return t.requiresGrad ? recordBackward(t, sumAxisBackward(t, x, scale, outer, len, inner)) : t;
 }
 
@@ -86,8 +86,7 @@ export function layerNorm(x: Tensor, gamma: Tensor | null = null, beta: Tensor |
   for (const [name, p] of [['gamma', gamma], ['beta', beta]] as const) {
     if (p && (p.rank !== 1 || p.shape[0] !== d)) throw opError('layerNorm', `${name} ${shapeStr(p.shape)} for x ${shapeStr(x.shape)}`, `${name} of shape [${d}] (the last axis of x)`);
   }
-  const inputs = [x, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
-  const dtype = commonDtype('layerNorm', inputs);
+  const dtype = commonDtype('layerNorm', x, gamma, beta);
   const rows = d === 0 ? 0 : x.size / d;
   const xd = x.data, gd = gamma?.data, bd = beta?.data;
   const xhat = stepBuffer(dtype, x.size);
@@ -111,7 +110,7 @@ export function layerNorm(x: Tensor, gamma: Tensor | null = null, beta: Tensor |
       out[o + j] = h * (gd ? gd[j]! : 1) + (bd ? bd[j]! : 0);
     }
   }
-  const t = fromOp('layerNorm', out, x.shape, inputs);
+  const t = fromOp('layerNorm', out, x.shape, x, gamma, beta);
   return t.requiresGrad ? recordBackward(t, layerNormBackward(t, x, gamma, beta, xhat, rstd, rows, d)) : t;
 }
 

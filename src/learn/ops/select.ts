@@ -21,7 +21,7 @@ export function clamp(x: Tensor, lo: number, hi: number): Tensor {
     const v = xd[i]!;
     out[i] = v < lo ? lo : v > hi ? hi : v;
   }
-  const t = fromOp('clamp', out, x.shape, [x]);
+  const t = fromOp('clamp', out, x.shape, x);
   return t.requiresGrad ? recordBackward(t, clampBackward(t, x, lo, hi)) : t;
 }
 
@@ -39,8 +39,7 @@ function extremum(op: 'maximum' | 'minimum', a: Tensor, b: Tensor): Tensor {
   if (a.rank !== b.rank || a.shape.some((d, i) => d !== b.shape[i])) {
     throw opError(op, `shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`, 'two tensors of the same shape (no broadcasting)');
   }
-  const inputs = [a, b];
-  const dtype = commonDtype(op, inputs);
+  const dtype = commonDtype(op, a, b);
   const ad = a.data, bd = b.data, n = a.size;
   const out = outBuffer(dtype, n);
   // takeA[i] = 1 when a wins (ties included): the backward pass routes the gradient by it.
@@ -53,7 +52,7 @@ function extremum(op: 'maximum' | 'minimum', a: Tensor, b: Tensor): Tensor {
       takeA[i] = 1;
     } else out[i] = y;
   }
-  const t = fromOp(op, out, a.shape, inputs);
+  const t = fromOp(op, out, a.shape, a, b);
   return t.requiresGrad ? recordBackward(t, extremumBackward(t, a, b, takeA)) : t;
 }
 
@@ -93,7 +92,7 @@ export function pick(x: Tensor, idx: Int32Array): Tensor {
   const xd = x.data;
   const out = outBuffer(x.dtype, rows);
   for (let i = 0; i < rows; i++) out[i] = xd[i * d + idx[i]!]!;
-  const t = fromOp('pick', out, [rows], [x]);
+  const t = fromOp('pick', out, [rows], x);
   return t.requiresGrad ? recordBackward(t, pickBackward(t, x, idx)) : t;
 }
 

@@ -3,15 +3,21 @@
  * concat and slice view each tensor as [outer, len, inner] around the axis, so they work for rows
  * (axis 0), columns (axis 1 of a matrix) and any other axis with one copy loop.
  */
-import { Tensor, fromOp, recordBackward, gradOf, commonDtype, sizeOf, type Storage } from '../tensor.js';
+import { Tensor, fromOp, fromOpOf, recordBackward, gradOf, commonDtypeOf, sizeOf, matrixShape, type Storage } from '../tensor.js';
 import { outBuffer } from '../scratch.js';
 import { opError, shapeStr } from '../check.js';
 
-function around(shape: readonly number[], axis: number): { outer: number; inner: number } {
-  let outer = 1, inner = 1;
+/** The product of the dimensions before `axis`, and after it: a tensor viewed as [outer, len, inner] around the axis. */
+function outerOf(shape: readonly number[], axis: number): number {
+  let outer = 1;
   for (let i = 0; i < axis; i++) outer *= shape[i]!;
+  return outer;
+}
+
+function innerOf(shape: readonly number[], axis: number): number {
+  let inner = 1;
   for (let i = axis + 1; i < shape.length; i++) inner *= shape[i]!;
-  return { outer, inner };
+  return inner;
 }
 
 /**
@@ -36,35 +42,40 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   const first = xs[0]!;
   const a = axis < 0 ? axis + first.rank : axis;
   if (!Number.isInteger(a) || a < 0 || a >= first.rank) throw opError('concat', `axis ${axis} for shape ${shapeStr(first.shape)}`, `an axis in [${-first.rank}, ${first.rank})`);
+  let total = 0;
   for (const x of xs) {
-    if (x.rank !== first.rank || x.shape.some((d, i) => i !== a && d !== first.shape[i])) {
-      throw opError('concat', `shapes ${xs.map((t) => shapeStr(t.shape)).join(', ')} along axis ${a}`, `equal shapes except along axis ${a}`);
-    }
+    let agree = x.rank === first.rank;
+    for (let i = 0; agree && i < first.rank; i++) agree = i === a || x.shape[i] === first.shape[i];
+    if (!agree) throw opError('concat', `shapes ${xs.map((t) => shapeStr(t.shape)).join(', ')} along axis ${a}`, `equal shapes except along axis ${a}`);
+    total += x.shape[a]!;
   }
-  const dtype = commonDtype('concat', xs);
-  const { outer, inner } = around(first.shape, a);
-  const lens = xs.map((x) => x.shape[a]!);
-  const total = lens.reduce((s, l) => s + l, 0);
-  const shape = first.shape.slice();
-  shape[a] = total;
+  const dtype = commonDtypeOf('concat', xs);
+  const outer = outerOf(first.shape, a), inner = innerOf(first.shape, a);
+  let shape: readonly number[];
+  if (first.rank === 2) shape = a === 0 ? matrixShape(total, first.shape[1]!) : matrixShape(first.shape[0]!, total);
+  else {
+    const s = first.shape.slice();
+    s[a] = total;
+    shape = s;
+  }
   const out = outBuffer(dtype, outer * total * inner);
   const rowOut = total * inner;
   let off = 0;
   for (let t = 0; t < xs.length; t++) {
-    const xd = xs[t]!.data, w = lens[t]! * inner;
+    const xd = xs[t]!.data, w = xs[t]!.shape[a]! * inner;
     copyRuns(xd, 0, w, out, off, rowOut, outer, w);
     off += w;
   }
-  const res = fromOp('concat', out, shape, xs);
-  return res.requiresGrad ? recordBackward(res, concatBackward(res, xs, lens, outer, inner, rowOut)) : res;
+  const res = fromOpOf('concat', out, shape, xs);
+  return res.requiresGrad ? recordBackward(res, concatBackward(res, xs, a, outer, inner, rowOut)) : res;
 }
 
-function concatBackward(res: Tensor, xs: readonly Tensor[], lens: readonly number[], outer: number, inner: number, rowOut: number): () => void {
+function concatBackward(res: Tensor, xs: readonly Tensor[], a: number, outer: number, inner: number, rowOut: number): () => void {
   return () => {
     const g = res.grad!;
     let off2 = 0;
     for (let t = 0; t < xs.length; t++) {
-      const x = xs[t]!, w = lens[t]! * inner;
+      const x = xs[t]!, w = x.shape[a]! * inner;
       if (x.requiresGrad) {
         const gx = gradOf(x);
         for (let o = 0; o < outer; o++) {
@@ -85,13 +96,13 @@ export function slice(x: Tensor, axis: number, start: number, end: number): Tens
   if (!(Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start <= end && end <= len)) {
     throw opError('slice', `range [${start}, ${end}) along axis ${a} of shape ${shapeStr(x.shape)}`, `integers 0 <= start <= end <= ${len}`);
   }
-  const { outer, inner } = around(x.shape, a);
+  const outer = outerOf(x.shape, a), inner = innerOf(x.shape, a);
   const w = (end - start) * inner, rowIn = len * inner, off = start * inner;
   const out = outBuffer(x.dtype, outer * w);
   copyRuns(x.data, off, rowIn, out, 0, w, outer, w);
   const shape = x.shape.slice();
   shape[a] = end - start;
-  const t = fromOp('slice', out, shape, [x]);
+  const t = fromOp('slice', out, shape, x);
   return t.requiresGrad ? recordBackward(t, sliceBackward(t, x, outer, w, rowIn, off)) : t;
 }
 
@@ -116,7 +127,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   if (s.some((d) => !Number.isInteger(d) || d < 0) || sizeOf(s) !== x.size) {
     throw opError('reshape', `cannot reshape ${shapeStr(x.shape)} (${x.size} elements) to ${shapeStr(shape)}`, 'a shape with the same number of elements (at most one -1)');
   }
-  const t = fromOp('reshape', x.data, s, [x]);
+  const t = fromOp('reshape', x.data, s, x);
   return t.requiresGrad ? recordBackward(t, reshapeBackward(t, x)) : t;
 }
 
@@ -134,7 +145,7 @@ export function transpose(x: Tensor): Tensor {
   const out = outBuffer(x.dtype, m * n);
   const xd = x.data;
   for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[j * m + i] = xd[i * n + j]!;
-  const t = fromOp('transpose', out, [n, m], [x]);
+  const t = fromOp('transpose', out, matrixShape(n, m), x);
   return t.requiresGrad ? recordBackward(t, transposeBackward(t, x, m, n)) : t;
 }
 

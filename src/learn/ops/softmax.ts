@@ -71,7 +71,7 @@ export function softmax(x: Tensor, mask: Mask | null = null): Tensor {
     const inv = 1 / s;
     for (let j = 0; j < d; j++) y[o + j] *= inv; // masked entries stay exactly 0
   }
-  const t = fromOp('softmax', y, x.shape, [x]);
+  const t = fromOp('softmax', y, x.shape, x);
   return t.requiresGrad ? recordBackward(t, softmaxBackward(t, x, mask, rows, d, maskStride)) : t;
 }
 
@@ -100,7 +100,7 @@ export function logSoftmax(x: Tensor, mask: Mask | null = null): Tensor {
     const lse = m + Math.log(s);
     for (let j = 0; j < d; j++) y[o + j] = mask === null || mask[mo + j] !== 0 ? xd[o + j]! - lse : -Infinity;
   }
-  const t = fromOp('logSoftmax', y, x.shape, [x]);
+  const t = fromOp('logSoftmax', y, x.shape, x);
   return t.requiresGrad ? recordBackward(t, logSoftmaxBackward(t, x, mask, rows, d, maskStride)) : t;
 }
 
@@ -142,7 +142,7 @@ export function categoricalEntropy(x: Tensor, mask: Mask | null = null): Tensor 
     }
     h[r] = e;
   }
-  const t = fromOp('categoricalEntropy', h, x.shape.slice(0, -1), [x]);
+  const t = fromOp('categoricalEntropy', h, x.shape.slice(0, -1), x);
   return t.requiresGrad ? recordBackward(t, entropyBackward(t, x, mask, logp, rows, d, maskStride)) : t;
 }
 

@@ -6,7 +6,7 @@
  * (needed by the backward of A X) is computed on first use and cached in the object, so a
  * training loop never rebuilds it.
  */
-import { Tensor, type Storage, fromOp, recordBackward, gradOf, sizeOf } from '../tensor.js';
+import { Tensor, type Storage, fromOp, recordBackward, gradOf, matrixShape, withRows } from '../tensor.js';
 import { outBuffer, stepBuffer } from '../scratch.js';
 import { opError, shapeStr } from '../check.js';
 import { useSimd, simdSpmm } from './simd.js';
@@ -135,7 +135,7 @@ export function spmm(a: Csr, x: Tensor): Tensor {
   const d = x.shape[1]!;
   const out = outBuffer(x.dtype, a.rows * d);
   spmmAcc(a, x.data, out, d);
-  const t = fromOp('spmm', out, [a.rows, d], [x]);
+  const t = fromOp('spmm', out, matrixShape(a.rows, d), x);
   return t.requiresGrad ? recordBackward(t, spmmBackward(t, a, x, d)) : t;
 }
 
@@ -151,7 +151,9 @@ function rowWidth(op: string, x: Tensor): number {
   if (x.rank < 1) throw opError(op, `got a scalar`, 'a tensor of rank >= 1 indexed by its first dimension');
   // The product of the trailing dimensions, not size / rows: a tensor of 0 rows has rows of width
   // shape[1..] all the same, and the segment ops make outputs of that width (empty segments, 0).
-  return sizeOf(x.shape.slice(1));
+  let w = 1;
+  for (let i = 1; i < x.rank; i++) w *= x.shape[i]!;
+  return w;
 }
 
 function checkIndex(op: string, name: string, idx: Int32Array, bound: number, boundName: string): void {
@@ -172,7 +174,7 @@ export function gather(x: Tensor, idx: Int32Array): Tensor {
     const s = idx[i]! * w, o = i * w;
     for (let j = 0; j < w; j++) out[o + j] = xd[s + j]!;
   }
-  const t = fromOp('gather', out, [m, ...x.shape.slice(1)], [x]);
+  const t = fromOp('gather', out, withRows(x.shape, m), x);
   return t.requiresGrad ? recordBackward(t, gatherBackward(t, x, idx, w)) : t;
 }
 
@@ -198,7 +200,7 @@ function scatterSum(op: string, src: Tensor, idx: Int32Array, n: number): Tensor
     const o = idx[i]! * w, s = i * w;
     for (let j = 0; j < w; j++) out[o + j] += sd[s + j]!;
   }
-  const t = fromOp(op, out, [n, ...src.shape.slice(1)], [src]);
+  const t = fromOp(op, out, withRows(src.shape, n), src);
   return t.requiresGrad ? recordBackward(t, scatterSumBackward(t, src, idx, w)) : t;
 }
 
@@ -235,7 +237,7 @@ export function segmentMean(x: Tensor, segmentIds: Int32Array, numSegments: numb
     const s = segmentIds[i]!, o = s * w, r = i * w, inv = 1 / count[s]!;
     for (let j = 0; j < w; j++) out[o + j] += xd[r + j]! * inv;
   }
-  const t = fromOp('segmentMean', out, [numSegments, ...x.shape.slice(1)], [x]);
+  const t = fromOp('segmentMean', out, withRows(x.shape, numSegments), x);
   return t.requiresGrad ? recordBackward(t, segmentMeanBackward(t, x, segmentIds, count, w)) : t;
 }
 
@@ -270,7 +272,7 @@ export function segmentMax(x: Tensor, segmentIds: Int32Array, numSegments: numbe
       }
     }
   }
-  const t = fromOp('segmentMax', out, [numSegments, ...x.shape.slice(1)], [x]);
+  const t = fromOp('segmentMax', out, withRows(x.shape, numSegments), x);
   return t.requiresGrad ? recordBackward(t, segmentMaxBackward(t, x, arg, w)) : t;
 }
 
