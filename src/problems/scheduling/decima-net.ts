@@ -186,13 +186,27 @@ export function fullJobExtras(st: Step, E: number, alpha: number, shape?: RankSh
     unfinished++;
   }
   if (shape) {
-    // tuned-rank-weighted-fair's bump over the rank among unfinished jobs, summed in its order (WeightedFair.shares)
-    const bySize = Array.from({ length: J }, (_, k) => k).filter((k) => raw[k * JOB_RAW + 1]! !== 0).sort((a, b) => raw[a * JOB_RAW]! - raw[b * JOB_RAW]! || a - b);
+    // tuned-rank-weighted-fair's bump over the rank among unfinished jobs, summed in its order
+    // (WeightedFair.shares: by total work, ties in arrival order). The order is found by counting,
+    // into the step's index scratch, rather than by sorting a fresh array per decision.
+    const bySize = stepIndices(unfinished);
+    for (let k = 0; k < J; k++) {
+      if (raw[k * JOB_RAW + 1]! === 0) continue;
+      const T = raw[k * JOB_RAW]!;
+      let i = 0;
+      for (let u = 0; u < J; u++) {
+        if (raw[u * JOB_RAW + 1]! === 0) continue;
+        const Tu = raw[u * JOB_RAW]!;
+        if (Tu < T || (Tu === T && u < k)) i++;
+      }
+      bySize[i] = k;
+    }
     total = 0;
-    bySize.forEach((k, i) => {
+    for (let i = 0; i < unfinished; i++) {
+      const k = bySize[i]!;
       w[k]! *= rankBump(unfinished > 1 ? i / (unfinished - 1) : 0, shape);
       total += w[k]!;
-    });
+    }
   }
   const fair = Math.ceil(E / Math.max(1, unfinished));
   for (let k = 0; k < J; k++) {

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../../src/core/rng.js';
-import { saveCheckpoint } from '../../../src/learn/index.js';
+import { saveCheckpoint, inference } from '../../../src/learn/index.js';
 import { decimaPolicy, decide, loadDecima } from '../../../src/problems/scheduling/decima-policy.js';
 import { shippedCheckpointPath } from '../../../src/core/train.js';
 import { encodeAction } from '../../../src/problems/scheduling/env.js';
@@ -14,8 +14,8 @@ import type { TrainContext } from '../../../src/core/problem.js';
 import { DataPath } from '../../../src/core/data.js';
 import { makeEnv, runEpisode } from '../../../src/problems/scheduling/evaluate.js';
 import { instanceRef, loadInstance, type SchedulingInstance } from '../../../src/problems/scheduling/instances.js';
-import { WeightedFair, type RankShape } from '../../../src/problems/scheduling/weighted-fair.js';
-import { DecimaNet, fullJobExtras, snapshot, structureOf, viewOf, JOB_EXTRAS_FULL, STAGE_EXTRAS } from '../../../src/problems/scheduling/decima-net.js';
+import { WeightedFair, rankBump, type RankShape } from '../../../src/problems/scheduling/weighted-fair.js';
+import { DecimaNet, fullJobExtras, snapshot, structureOf, viewOf, JOB_EXTRAS_FULL, STAGE_EXTRAS, type Step } from '../../../src/problems/scheduling/decima-net.js';
 import { equivalentLimits, expertFromInputs } from '../../../src/problems/scheduling/decima-imitation.js';
 import { agreementEpisode, emptyCounts, isStay, greedyLimit } from '../../../src/problems/scheduling/agreement.js';
 
@@ -76,6 +76,29 @@ test('the greedy limit at a given stage is the one decide picks there, and once 
     if (r.terminated || r.truncated) break;
     obs = r.obs;
   }
+});
+
+test('the rank-bumped weighted share of each job: by total work among the unfinished jobs, ties in arrival order, summed in that order; the same inside an inference step', () => {
+  // Total work (s), unfinished, executors per job: ties at 5 s (jobs 1, 3, 6; job 3 finished), and 2 s (jobs 0, 5).
+  const raw = [[2, 1, 0], [5, 1, 3], [9, 1, 1], [5, 0, 2], [1, 1, 0], [2, 1, 4], [5, 1, 0], [7, 0, 0]];
+  const J = raw.length, E = 20, alpha = 0.4, shape = { mu: 0.3, sigma: 0.2 };
+  const st = { s: { numJobs: J }, jobRaw: Float32Array.from(raw.flat()), jobExtra: new Float32Array(J * 4) } as unknown as Step;
+  // The reference: weighted fair's shares computed as WeightedFair.shares orders them (a sort).
+  const unfinished = raw.map((_, k) => k).filter((k) => raw[k]![1] === 1).sort((a, b) => raw[a]![0]! - raw[b]![0]! || a - b);
+  assert.deepEqual(unfinished, [4, 0, 5, 1, 6, 2]);
+  const w = new Float64Array(J);
+  let total = 0;
+  unfinished.forEach((k, i) => {
+    w[k] = Math.pow(Float32Array.of(raw[k]![0]!)[0]! * 1000, alpha) * rankBump(i / (unfinished.length - 1), shape);
+    total += w[k]!;
+  });
+  const got = fullJobExtras(st, E, alpha, shape);
+  for (let k = 0; k < J; k++) {
+    const share = raw[k]![1] === 1 ? Math.ceil((E * w[k]!) / total) : Math.ceil(0);
+    assert.equal(got[k * JOB_EXTRAS_FULL + 8], Math.fround(share / 20), `job ${k}: weighted share`);
+    assert.equal(got[k * JOB_EXTRAS_FULL + 7], Math.fround((share - raw[k]![2]!) / 20), `job ${k}: deficit against it`);
+  }
+  assert.deepEqual(inference(() => Array.from(fullJobExtras(st, E, alpha, shape))), Array.from(got));
 });
 
 test('agreement counts: every labelled state is counted once by kind, and a net gets some right', () => {
