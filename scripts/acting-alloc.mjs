@@ -222,6 +222,7 @@ async function child(root, name) {
 }
 
 // ---- the builds side by side
+const { pairedRatio } = await import(path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'src', 'core', 'stats.js'));
 const fmt = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const childAt = args.indexOf('--child');
 if (childAt >= 0) await child(path.resolve(args[childAt + 1]), arg('workload'));
@@ -250,5 +251,9 @@ else for (const name of only) {
   for (let j = 1; j < builds.length; j++) {
     const f = (key) => rows[j].map((x, r) => fmt(x[key] / rows[0][r][key], 3)).join(' ');
     console.log(`  ${builds[j].name}/${builds[0].name} per round: steps/cpu-s ${f('sps')}; heap ${f('heap')}`);
+    // Rounds paired by position (each round ran every build back to back): the geometric mean ratio and its bootstrap interval.
+    const ratio = (key) => { const e = pairedRatio(rows[j].map((x) => x[key]), rows[0].map((x) => x[key])); return `x${fmt(e.mean, 3)} (95% CI ${fmt(e.ci95[0], 3)}-${fmt(e.ci95[1], 3)})`; };
+    const meanOf = (rs, key) => rs.reduce((a, x) => a + x[key], 0) / rs.length;
+    console.log(`  ${builds[j].name}/${builds[0].name} over ${ROUNDS} rounds: steps/cpu-s ${ratio('sps')}; heap ${ratio('heap')} (means ${fmt(meanOf(rows[0], 'heap'))} -> ${fmt(meanOf(rows[j], 'heap'))} B/step)`);
   }
 }

@@ -141,11 +141,19 @@ interface Scratch {
   /** Elements handed out and not yet given back, overflow included; and the most of them at once in this step. */
   used: number;
   peak: number;
+  /**
+   * The views of data handed out by this step, by their order in it: the next step hands out the
+   * same view object again where it carves the same place and length (a policy's consecutive
+   * forward passes mostly do), as a view is an object and there is one per op output.
+   */
+  views: (Storage | Int32Array | null)[];
+  /** Views handed out so far in this step (the index of the next). */
+  carved: number;
 }
 
-const s32: Scratch = { kind: 'float32', data: new Float32Array(0), top: 0, used: 0, peak: 0 };
-const s64: Scratch = { kind: 'float64', data: new Float64Array(0), top: 0, used: 0, peak: 0 };
-const sIdx: Scratch = { kind: 'int32', data: new Int32Array(0), top: 0, used: 0, peak: 0 };
+const s32: Scratch = { kind: 'float32', data: new Float32Array(0), top: 0, used: 0, peak: 0, views: [], carved: 0 };
+const s64: Scratch = { kind: 'float64', data: new Float64Array(0), top: 0, used: 0, peak: 0, views: [], carved: 0 };
+const sIdx: Scratch = { kind: 'int32', data: new Int32Array(0), top: 0, used: 0, peak: 0, views: [], carved: 0 };
 const scratches = [s32, s64, sIdx] as const;
 let scratchDepth = 0;
 
@@ -159,7 +167,12 @@ function carve(s: Scratch, n: number): Storage | Int32Array {
   if (s.used > s.peak) s.peak = s.used;
   // The first step, and a step larger than any before, overflow into fresh storage; the scratch grows when the step ends.
   if (s.top + n > s.data.length) return make(s.kind, n);
-  const buf = s.data.subarray(s.top, s.top + n);
+  const k = s.carved++;
+  let buf = s.views[k];
+  if (buf === undefined || buf === null || buf.byteOffset !== s.top * s.data.BYTES_PER_ELEMENT || buf.length !== n) {
+    buf = s.data.subarray(s.top, s.top + n);
+    s.views[k] = buf;
+  }
   s.top += n;
   return buf.fill(0);
 }
@@ -176,25 +189,26 @@ export function carveIndices(n: number): Int32Array {
 
 /**
  * Where the scratch stood when an inference step opened: a step gives back exactly what it took,
- * so nested steps restore their own part. Six numbers, kept on a stack of numbers (no object per step).
+ * so nested steps restore their own part. Nine numbers, kept on a stack of numbers (no object per step).
  */
 const marks: number[] = [];
 
 export function openScratch(): void {
-  marks.push(s32.top, s32.used, s64.top, s64.used, sIdx.top, sIdx.used);
+  marks.push(s32.top, s32.used, s32.carved, s64.top, s64.used, s64.carved, sIdx.top, sIdx.used, sIdx.carved);
   scratchDepth++;
 }
 
 /** Gives back what the innermost inference step took; when the outermost ends, grows each scratch to the largest step seen. */
 export function closeScratch(): void {
   scratchDepth--;
-  sIdx.used = marks.pop()!; sIdx.top = marks.pop()!;
-  s64.used = marks.pop()!; s64.top = marks.pop()!;
-  s32.used = marks.pop()!; s32.top = marks.pop()!;
+  for (let i = scratches.length - 1; i >= 0; i--) {
+    const s = scratches[i]!;
+    s.carved = marks.pop()!; s.used = marks.pop()!; s.top = marks.pop()!;
+  }
   if (scratchDepth > 0) return;
   for (const s of scratches) {
     // A quarter to spare: a policy's graphs grow a little from step to step.
-    if (s.peak > s.data.length) s.data = make(s.kind, s.peak + (s.peak >> 2));
+    if (s.peak > s.data.length) replaceData(s, make(s.kind, s.peak + (s.peak >> 2)));
     s.peak = 0;
   }
 }
@@ -205,5 +219,11 @@ export function scratchBytes(): number {
 
 /** Empties each scratch. Safe even inside a step: the views handed out keep the old array alive, and the step's end regrows it. */
 export function dropScratch(): void {
-  for (const s of scratches) s.data = make(s.kind, 0);
+  for (const s of scratches) replaceData(s, make(s.kind, 0));
+}
+
+/** A new array for a scratch: the views of the old one are not handed out again. */
+function replaceData(s: Scratch, data: Storage | Int32Array): void {
+  s.data = data;
+  s.views.fill(null);
 }

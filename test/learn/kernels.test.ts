@@ -312,6 +312,39 @@ test('stepIndices: inside inference() zeroed int32 views of a scratch the next s
   assert.notEqual(a.buffer, b.buffer);
 });
 
+test('a step that carves what the last one carved gets the same view objects back, zeroed; an inner step never gets an outer step\'s live view; a grown scratch hands out views of itself', () => {
+  const rng = new Rng(38);
+  const w = randn([4, 6], rng);
+  const views = (x: Tensor) => inference(() => {
+    const h = ops.relu(ops.matmul(x, w)), idx = stepIndices(3);
+    const inner = inference(() => {
+      const y = ops.mul(h, 2);
+      assert.notEqual(y.data, h.data);
+      return y.data; // the view itself (not read after the step): only its identity is compared
+    });
+    const out = ops.sum(h);
+    return { h: h.data, idx, inner, out: out.data, total: out.item() };
+  });
+  const x = randn([5, 4], rng);
+  const reference = noGrad(() => ops.sum(ops.relu(ops.matmul(x, w))).item());
+  releaseBufferPool(); // an empty scratch, whatever the tests before left in it
+  views(x); // the first step grows the scratch
+  const a = views(x), b = views(x);
+  assert.equal(b.h, a.h);
+  assert.equal(b.idx, a.idx);
+  assert.equal(b.inner, a.inner);
+  assert.equal(b.out, a.out);
+  assert.equal(b.total, reference);
+  assert.notEqual(a.inner, a.h);
+  assert.notEqual(a.out, a.inner); // carved where the inner step's output was, but of another length
+  const bigger = randn([50, 4], rng);
+  views(bigger); // grows the scratch: views of the old array are not handed out again
+  const c = views(x);
+  assert.notEqual(c.h, a.h);
+  assert.notEqual(c.h.buffer, a.h.buffer);
+  assert.equal(c.total, reference);
+});
+
 test('op working arrays come from the scratch: once warm, a step of reductions, entropy, segment means, layer norm and scalar operands makes no float array, and gives noGrad\'s values bit for bit', () => {
   const rng = new Rng(37);
   const x = randn([30, 8], rng);
