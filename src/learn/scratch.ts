@@ -5,7 +5,7 @@
  *
  * A policy acting makes every op output of a forward pass, reads a few numbers off the last ones
  * and drops them all. Made fresh, they were ~300 KB of typed arrays per Decima decision, nearly
- * all below the buffer pool's minimum (tensor.ts). A typed array's storage lies outside the
+ * all below the buffer pool's minimum (storage.ts). A typed array's storage lies outside the
  * JavaScript heap and is freed only once a collection finds the array dead, so tens of MB of it
  * waited at any time: a process acting with Decima peaked ~35 MB above one acting with a
  * heuristic (measured: the same bytes as short-lived plain objects added none; scheduling README,
