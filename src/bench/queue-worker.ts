@@ -4,13 +4,17 @@
  * run on worker threads, and returns its metrics as the job's return value. Stops warm: the cells
  * in hand finish and report, unless Redis stays silent.
  */
+import { rmSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { Piscina } from 'piscina';
 import { WaitingError, Worker, type Job, type RedisClient } from 'bullmq';
 import { SelfoptError, errorMessage } from '../core/errors.js';
+import { makeTempDir } from '../core/files.js';
+import { memoSeesDeadHolders } from '../core/memo.js';
 import { codeVersion, machineInfo } from '../core/version.js';
 import { getProblem } from '../problems/all.js';
 import { cellLabel, cellPoolOptions, crossable, type CellResult } from './cell.js';
+import type { CellPoolData } from './worker.js';
 import { DEFAULT_QUEUE_NAME, MAX_STALLED, STOP_GRACE_MS, checkRedis, redisOptions, shownUrl, within, type CellJob, type CellJobResult } from './queue.js';
 
 export interface WorkerOptions {
@@ -50,7 +54,13 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
   const me = `${hostname()}:${process.pid}`;
   const version = codeVersion();
   const machine = machineInfo();
-  const pool = new Piscina(cellPoolOptions(threads));
+  // The threads share a memo (core/memo.ts) for the worker's lifetime, so a sweep is made once per
+  // worker, not once per thread. A cell that fails, or a thread that dies with it, does not stop
+  // this worker: its threads share a directory only where a waiter can tell that the thread
+  // holding a sweep's lock died (Linux), and take the sweep over. Removed at close; a worker
+  // killed outright leaves it to the next run's sweep of dead processes' directories.
+  const memoDir = memoSeesDeadHolders() ? makeTempDir('selfopt-memo-') : undefined;
+  const pool = new Piscina({ ...cellPoolOptions(threads), workerData: { memoDir } satisfies CellPoolData });
   const gate = new ConcurrencyGate((name) => getProblem(name).maxConcurrency);
   const running = new RunningCount();
   let stopping = false;
@@ -145,6 +155,7 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
       if (!held && main && main.status !== 'ready') endConnection(main);
       if (held || (await within(closing, STOP_GRACE_MS)) === undefined) for (const c of [main, blocking]) c?.disconnect();
       await pool.destroy();
+      if (memoDir !== undefined) rmSync(memoDir, { recursive: true, force: true });
       return held ? 'dropped' : 'closed';
     },
   };

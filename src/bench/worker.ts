@@ -4,7 +4,7 @@ import { shareMemoIn } from '../core/memo.js';
 import { crossable, type Cell, type CellResult } from './cell.js';
 import { runCell } from './run-cell.js';
 
-/** What a pool tells its threads (Piscina's workerData): the local runner's shared memo directory; `selfopt worker` gives none. */
+/** What a pool tells its threads (Piscina's workerData): the memo directory they share, the pool's (local runner) or the worker's (`selfopt worker`, on Linux). */
 export interface CellPoolData {
   memoDir?: string;
 }

@@ -98,8 +98,12 @@ export function inTempDirSync<T>(prefix: string, body: (dir: string) => T): T {
   }
 }
 
-/** A fresh `<prefix><host>.<pid>-XXXXXX` under the OS temp dir, after the first call's sweep of the prefix's stale ones. */
-function makeTempDir(prefix: string): string {
+/**
+ * A fresh `<prefix><host>.<pid>-XXXXXX` under the OS temp dir, after the first call's sweep of the
+ * prefix's stale ones: for a directory that outlives one call (a `selfopt worker`'s), which the
+ * caller removes; inTempDir where it can be one call.
+ */
+export function makeTempDir(prefix: string): string {
   const tag = `${prefix}${hostname().replace(/[^A-Za-z0-9-]/g, '_')}.`;
   if (!swept.has(tag)) {
     swept.add(tag);

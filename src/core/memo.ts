@@ -4,13 +4,12 @@
  * use and the same for every seed.
  *
  * `sharedMemo(key, compute)` returns compute()'s value, computed once per key. Within a thread the
- * value is kept in memory. The worker threads of one bench process also share a directory (the
- * runner makes it for the pool's lifetime and names it to each thread, `shareMemoIn`): the first
- * thread to ask for a key takes the key's lock file (`<hash>.lock`, created exclusively), computes,
- * writes the value (`<hash>.v8`, atomically) and lets the lock go; a thread asking meanwhile sleeps
- * (Atomics.wait) between looks until the value is there, then reads it instead of recomputing.
- * Without a shared directory (cells in the main thread, `selfopt worker`'s threads, training
- * scripts) it is the in-thread memo alone.
+ * value is kept in memory. The worker threads of one process also share a directory when they are
+ * told one (`shareMemoIn`): the local runner makes it for its pool's lifetime, `selfopt worker` for
+ * its own. The first thread to ask for a key takes the key's lock, computes, writes the value
+ * (`<hash>.v8`, atomically) and lets the lock go; a thread asking meanwhile sleeps (Atomics.wait)
+ * between looks until the value is there, then reads it instead of recomputing. Without a shared
+ * directory (cells in the main thread, training scripts) it is the in-thread memo alone.
  *
  * The key must name everything the value depends on but the code (one process runs one code).
  * compute() may ask for other keys (a sweep that starts from another's answer) while it holds its
@@ -18,18 +17,41 @@
  * The value must survive structured cloning exactly (plain objects, arrays, numbers, NaN and
  * Infinity included): it crosses threads through v8.serialize.
  *
- * A holder that never lets go: compute() that throws lets the lock go (finally), and a waiter then
- * takes the lock and computes itself. A holder's thread that dies mid-compute leaves its lock, and
- * a thread cannot see another thread's death; but in a bench run a thread dies mid-cell only when
- * its cell fails (a crash fails the task) or is abandoned (the first failure, Ctrl-C), and either
- * ends the run: the runner terminates every thread of the pool, the waiters with them (a waiter
- * runs JavaScript between looks, where termination takes it), and then removes the directory.
- * `selfopt worker` keeps going after a cell fails, so its pool shares no directory.
+ * A holder that never lets go. compute() that throws lets the lock go (finally), and a waiter then
+ * takes it and computes itself. A holder's thread that dies mid-compute (a crash, an out-of-memory
+ * thread, terminate()) runs no finally: its lock stays, and a waiter sees that its holder is dead
+ * and takes the lock over. `selfopt worker` needs this, as it keeps going after a cell fails; the
+ * local runner ends the run and terminates its whole pool instead.
+ *
+ * The lock is a directory `<hash>.lock` holding one empty file named for its holder's thread,
+ * `<pid>.<tid>.<start>`: the OS thread (Linux's /proc/thread-self) and its start time. A waiter
+ * reads /proc/<pid>/task/<tid>/stat: no such thread, or one started at another time (the kernel
+ * gave the tid to a later thread), and the holder is dead. There is no heartbeat: compute() is
+ * synchronous (minutes of sweeping), so the holder's thread cannot refresh anything while it
+ * computes, and a staleness bound would take a live holder on a loaded machine for dead.
+ * Why the steps below give one holder at a time, without a moment where none can take the lock:
+ * - Taking: a directory `<hash>.taking.<holder>` with the holder's file is renamed to the lock.
+ *   rename() is atomic and replaces only an absent or empty directory, so the lock never appears
+ *   without its holder, and of two takers one wins; the other finds the lock not empty.
+ * - Letting go (the holder, or a waiter for a dead holder): unlink the holder's file, then remove
+ *   the directory. Only one thread's unlink of that file succeeds, so two waiters that saw the same
+ *   dead holder cannot both act on it; the loser loops and finds the winner's lock, or none. A
+ *   holder's file is only ever created by its own thread, so a dead holder's name never comes back,
+ *   and an unlink of it never removes a live holder. A taker may rename its directory over the
+ *   empty one between the unlink and the removal: the removal then fails (not empty), rightly.
+ *   A thread that dies in between leaves an empty directory, which the next rename replaces.
+ * - A thread that dies while taking leaves only its `.taking.` directory, which nobody reads.
+ * - Every taker looks for the value again after taking: a holder may have written it and let go
+ *   between the taker's look and its take.
+ * Where /proc is missing (not Linux) a holder's name is `<pid>.w<threadId>`, which no one can
+ * check: a waiter then waits for it as long as it takes, and `selfopt worker` shares no directory
+ * (`memoSeesDeadHolders`), each of its threads making its own sweeps.
  */
-import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
+import { threadId } from 'node:worker_threads';
 import { SelfoptError } from './errors.js';
 import { writeFileAtomic } from './files.js';
 
@@ -49,7 +71,7 @@ export function sharedMemo<T>(key: string, compute: () => T): T {
   return value;
 }
 
-/** Looks are cheap (two stats); the first few come quickly for short computations, then 5 a second. */
+/** Looks are cheap (a few stats); the first few come quickly for short computations, then 5 a second. */
 const FIRST_LOOK_MS = 2;
 const LOOK_EVERY_MS = 200;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
@@ -57,32 +79,125 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
 function throughDir<T>(dir: string, key: string, compute: () => T): T {
   const name = createHash('sha256').update(key).digest('hex').slice(0, 32);
   const entry = join(dir, `${name}.v8`), lock = join(dir, `${name}.lock`);
+  const me = holderName();
   for (let wait = FIRST_LOOK_MS; ; wait = Math.min(2 * wait, LOOK_EVERY_MS)) {
     if (existsSync(entry)) return readEntry<T>(entry, key);
-    if (!tryLock(lock)) {
-      Atomics.wait(sleeper, 0, 0, wait);
+    if (takeLock(lock, join(dir, `${name}.taking.${me}`), me)) {
+      try {
+        // The holder before may have written the value and let go between the look and the lock.
+        if (existsSync(entry)) return readEntry<T>(entry, key);
+        const value = compute();
+        writeFileAtomic(entry, serialize({ key, value }));
+        return value;
+      } finally {
+        letGo(lock, me);
+      }
+    }
+    const holder = lockHolder(lock);
+    if (holder !== undefined && !holderAlive(holder)) {
+      letGo(lock, holder); // then take it at once, or find that another waiter did
       continue;
     }
-    try {
-      // The holder before may have written the value and let go between the look and the lock.
-      if (existsSync(entry)) return readEntry<T>(entry, key);
-      const value = compute();
-      writeFileAtomic(entry, serialize({ key, value }));
-      return value;
-    } finally {
-      rmSync(lock, { force: true });
-    }
+    Atomics.wait(sleeper, 0, 0, wait);
   }
 }
 
-function tryLock(lock: string): boolean {
+/**
+ * Takes the lock directory: a directory holding one empty file named for the holder, made under
+ * another name and renamed into place, so the lock never appears without its holder. The rename
+ * succeeds when the lock is absent or empty (let go of, its directory not yet removed), and fails
+ * when another holder's name is in it.
+ */
+function takeLock(lock: string, making: string, me: string): boolean {
   try {
-    closeSync(openSync(lock, 'wx'));
+    rmSync(making, { recursive: true, force: true });
+    mkdirSync(making);
+    writeFileSync(join(making, me), '');
+    renameSync(making, lock);
     return true;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new SelfoptError(`cannot make the memo lock ${lock}: ${(e as Error).message}`, 'shared memo', 'the directory the bench run made for its threads, writable until the run ends');
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') {
+      throw new SelfoptError(`cannot take the memo lock ${lock}: ${(e as Error).message}`, 'shared memo', 'the directory the bench run or worker made for its threads, writable until it ends');
+    }
+    rmSync(making, { recursive: true, force: true });
+    return false;
   }
+}
+
+/** The name of the lock's holder; undefined when there is no lock, or it is being let go of. */
+function lockHolder(lock: string): string | undefined {
+  try {
+    return readdirSync(lock)[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Lets go of the lock held by `holder` (this thread, or a dead one): removes the holder's file,
+ * which one thread alone can do, and then the directory, unless a taker has already renamed its
+ * own over the empty one (the removal then fails, and rightly).
+ */
+function letGo(lock: string, holder: string): void {
+  try {
+    unlinkSync(join(lock, holder));
+  } catch {
+    return; // another waiter let go of the dead holder's lock first
+  }
+  try {
+    rmdirSync(lock);
+  } catch {
+    // taken again already, or removed
+  }
+}
+
+let myName: string | undefined;
+
+/**
+ * This thread as a lock's holder, `<pid>.<tid>.<start>`: its OS thread (Linux names it in
+ * /proc/thread-self) and that thread's start time, so that a later thread given the same tid is
+ * not taken for it. Where there is no /proc, `<pid>.w<threadId>`, a holder no one can check.
+ */
+function holderName(): string {
+  if (myName !== undefined) return myName;
+  let m: RegExpExecArray | null = null;
+  let stat: string | undefined;
+  try {
+    m = /^(\d+)\/task\/(\d+)$/.exec(readlinkSync('/proc/thread-self')); // `<pid>/task/<tid>`
+    stat = readFileSync('/proc/thread-self/stat', 'utf8');
+  } catch {
+    m = null;
+  }
+  myName = m && stat !== undefined ? `${m[1]}.${m[2]}.${startTime(stat)}` : `${process.pid}.w${threadId}`;
+  return myName;
+}
+
+/** Whether this system lets a waiter tell that a lock's holder died (Linux: /proc/thread-self). */
+export function memoSeesDeadHolders(): boolean {
+  return /^\d+\.\d+\.\d+$/.test(holderName());
+}
+
+/** Whether the thread `holder` names runs: gone from /proc, or a later thread under its tid, it died. */
+function holderAlive(holder: string): boolean {
+  const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(holder);
+  if (!m) return true; // a holder no one can check
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${m[1]}/task/${m[2]}/stat`, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code !== 'ENOENT' && code !== 'ESRCH';
+  }
+  return startTime(stat) === m[3];
+}
+
+/**
+ * A thread's start time (clock ticks since boot) in its /proc stat line, `tid (comm) state ...`:
+ * comm may hold spaces and parentheses, so fields count from the last ')'; starttime is field 22.
+ */
+function startTime(stat: string): string {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
 }
 
 function readEntry<T>(entry: string, key: string): T {

@@ -1,9 +1,12 @@
 /**
  * A worker thread for memo.test.ts: shares the memo in `dir`, waits until `threads` threads have
  * started (so they ask at once), then asks for `key`. Its compute logs this thread's id to `log`
- * and returns values structured cloning keeps (NaN, -Infinity); in mode 'hold' it never returns.
+ * and returns values structured cloning keeps (NaN, -Infinity); in mode 'hold' it never returns, in
+ * 'hold-first' the first thread to compute never returns (the log was empty) and the others do, and
+ * in 'exit-first' the first ends its thread mid-compute (process.exit in a worker thread), as a
+ * crashing cell does.
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { isMainThread, parentPort, threadId, workerData } from 'node:worker_threads';
 import { sharedMemo, shareMemoIn } from '../../src/core/memo.js';
 
@@ -11,7 +14,7 @@ export interface MemoTask {
   dir: string;
   log: string;
   key: string;
-  mode: 'compute' | 'hold';
+  mode: 'compute' | 'hold' | 'hold-first' | 'exit-first';
   /** Int32Array[1] over a SharedArrayBuffer: the threads started so far. */
   started: Int32Array;
   threads: number;
@@ -29,8 +32,10 @@ function run(): void {
   for (let n = Atomics.load(task.started, 0); n < task.threads; n = Atomics.load(task.started, 0)) Atomics.wait(task.started, 0, n);
   parentPort!.postMessage('asking');
   const value = sharedMemo(task.key, () => {
+    const first = readFileSync(task.log, 'utf8') === '';
     appendFileSync(task.log, `${threadId}\n`);
-    if (task.mode === 'hold') for (;;) Atomics.wait(nap, 0, 0, 10);
+    if (task.mode === 'hold' || (task.mode === 'hold-first' && first)) for (;;) Atomics.wait(nap, 0, 0, 10);
+    if (task.mode === 'exit-first' && first) process.exit(3);
     Atomics.wait(nap, 0, 0, 50); // long enough that the others find the lock taken
     return { by: threadId, nan: NaN, low: -Infinity };
   });

@@ -9,14 +9,14 @@ import type { MemoTask } from './memo-task.js';
 
 const TASK = new URL('./memo-task.js', import.meta.url);
 
-function start(task: Omit<MemoTask, 'started' | 'threads'>, threads: number): { workers: Worker[]; values: Promise<unknown[]> } {
+function start(task: Omit<MemoTask, 'started' | 'threads'>, threads: number): { workers: Worker[]; each: Promise<unknown>[]; values: Promise<unknown[]> } {
   const started = new Int32Array(new SharedArrayBuffer(4));
   const workers = Array.from({ length: threads }, () => new Worker(TASK, { workerData: { ...task, started, threads } satisfies MemoTask }));
-  const values = Promise.all(workers.map((w) => new Promise((ok, fail) => {
+  const each = workers.map((w) => new Promise((ok, fail) => {
     w.on('message', (m) => { if (m !== 'asking') ok(m); });
     w.on('error', fail);
-  })));
-  return { workers, values };
+  }));
+  return { workers, each, values: Promise.all(each) };
 }
 
 test('threads sharing a memo directory compute a key once; the others wait and read the same value, exactly', async () => {
@@ -62,3 +62,32 @@ test('a thread waiting for a holder that never lets go is ended by terminate(), 
   assert.equal(readFileSync(log, 'utf8').split('\n').filter(Boolean).length, 1, 'the waiter never computed');
   assert.ok(existsSync(dir));
 });
+
+for (const death of ['terminate', 'exit'] as const) {
+  test(`a holder whose thread ends mid-compute (${death === 'terminate' ? 'terminate()' : 'process.exit in the thread'}) leaves its lock: the waiter sees the holder dead, takes the lock over and computes the value itself`, { timeout: 60_000 }, async () => {
+    const dir = tempDir('selfopt-memo-test-');
+    const log = join(dir, 'computed.log');
+    writeFileSync(log, '');
+    const { workers, each } = start({ dir, log, key: 'sweep', mode: death === 'terminate' ? 'hold-first' : 'exit-first' }, 2);
+    const exits = workers.map((w) => new Promise((ok) => w.once('exit', ok)));
+    const ids = workers.map((w) => w.threadId); // a Worker's threadId is -1 once its thread has ended
+    try {
+      while (readFileSync(log, 'utf8') === '') await new Promise((r) => setTimeout(r, 10));
+      const holder = Number(readFileSync(log, 'utf8').split('\n')[0]); // the waiter may have computed already
+      const h = ids.indexOf(holder);
+      assert.ok(h >= 0, `the holder ${holder} is one of the two threads`);
+      const waiter = ids[1 - h]!;
+      if (death === 'terminate') assert.equal(await workers[h]!.terminate(), 1);
+      else assert.equal(await exits[h], 3);
+      // A bound, not a timing (the waiter looks 5 times a second): the old memo's waiter waited for ever.
+      let timer: NodeJS.Timeout | undefined;
+      const value = await Promise.race([each[1 - h], new Promise((ok) => (timer = setTimeout(() => ok('still waiting after 30 s'), 30_000)))]);
+      clearTimeout(timer);
+      assert.deepEqual(value, { by: waiter, nan: NaN, low: -Infinity });
+      assert.deepEqual(readFileSync(log, 'utf8').split('\n').filter(Boolean).map(Number), [holder, waiter]);
+      assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.lock')), [], 'the dead holder\'s lock is gone with the waiter\'s');
+    } finally {
+      await Promise.all(workers.map((w) => w.terminate()));
+    }
+  });
+}
