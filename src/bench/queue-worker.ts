@@ -7,7 +7,7 @@
 import { rmSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { Piscina } from 'piscina';
-import { WaitingError, Worker, type Job, type RedisClient } from 'bullmq';
+import { ErrorCode, WaitingError, Worker, type Job, type RedisClient } from 'bullmq';
 import { SelfoptError, errorMessage } from '../core/errors.js';
 import { makeTempDir } from '../core/files.js';
 import { memoSeesDeadHolders } from '../core/memo.js';
@@ -81,7 +81,7 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
     try {
       await job.moveToWait(token);
     } catch (e) {
-      if (!/^(Missing lock|Lock mismatch|Missing key) for job /.test(errorMessage(e))) throw e;
+      if (!noLongerHeld(e)) throw e;
       log(`left ${job.id} ${label}: no longer this worker's to put back (${errorMessage(e)}); another worker runs it once BullMQ's stalled check or the coordinator puts it back`);
     }
   };
@@ -159,6 +159,18 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
       return held ? 'dropped' : 'closed';
     },
   };
+}
+
+/**
+ * Whether `e`, thrown by job.moveToWait(token), says that the job is no longer this worker's:
+ * its lock is gone (lapsed) or another worker's, or the job itself is gone. BullMQ gives the
+ * reason as the error's `code`, its ErrorCode (5.81.5: Scripts.finishedErrors in
+ * dist/esm/classes/scripts.js, for moveJobFromActiveToWait's negative answers); its message
+ * ("Missing lock for job ...") is for people, and was matched here before.
+ */
+export function noLongerHeld(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === ErrorCode.JobLockNotExist || code === ErrorCode.JobLockMismatch || code === ErrorCode.JobNotExist;
 }
 
 /**

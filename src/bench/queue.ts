@@ -29,6 +29,15 @@ export const DEFAULT_QUEUE_NAME = 'selfopt-cells';
 /** A cell re-run after its worker died is the normal case, not a poison job: this many re-runs are. */
 export const MAX_STALLED = 5;
 
+/**
+ * A failed job's reason once it stalled more than MAX_STALLED times. BullMQ gives no code for it,
+ * only these words: 5.81.5 sets them as the job's deferred failure in its stalled-job check
+ * (dist/esm/scripts/moveStalledJobsToWait-9.js, from src/commands/moveStalledJobsToWait-9.lua),
+ * and the next worker to take the job fails it with them (dist/esm/classes/worker.js,
+ * getUnrecoverableErrorMessage). queue-lost.test.ts makes BullMQ say them.
+ */
+export const STALLED_TOO_OFTEN = 'job stalled more than allowable limit';
+
 export interface CellJob {
   runId: string;
   /** The coordinator's code version: a worker on other code refuses the cell. */
@@ -181,7 +190,7 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcom
     if (user) failure = cellUserError(message, cell);
     // BullMQ's word for a cell whose workers kept losing it (killed, or an event loop blocked past
     // --lock-seconds so the lock lapsed): the machines', not a bug; it was a stack trace.
-    else if (/stalled more than allowable limit/.test(reason)) {
+    else if (reason === STALLED_TOO_OFTEN) {
       failure = cellUserError(new SelfoptError(`its workers lost it ${MAX_STALLED + 1} times (${reason})`, 'the workers',
         'workers that stay up and renew its lock: a longer --lock-seconds for workers on loaded machines').message, cell);
     } else failure = new Error(`${where} failed on a worker: ${reason}`);
