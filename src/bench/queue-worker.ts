@@ -120,11 +120,23 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
     autorun: false,
   });
   worker.on('failed', (job, err) => log(`failed ${job?.id ?? '?'} ${err.message}`));
-  worker.on('error', (err) => log(`error ${err.message}`));
+  let outage: Outage | undefined;
+  worker.on('error', (err) => {
+    // While Redis is away ioredis tries again and again, each try an error: the outage said it once.
+    if (outage?.since !== undefined && typeof (err as NodeJS.ErrnoException).code === 'string') return;
+    // A result BullMQ could not report (the job's lock lapsed while Redis was away, or Redis came
+    // back without the job): said with what becomes of the cell.
+    if (noLongerHeld(err)) log(`error ${err.message}: the job is no longer this worker's, so its result is dropped; the cell runs again once the coordinator or BullMQ's stalled check puts it back`);
+    else log(`error ${err.message}`);
+  });
   // BullMQ's main loop, started here rather than by the constructor for the promise: it settles
   // once the worker, stopping, holds no job (each one it took reported or went back to the queue).
   const mainLoop = worker.run().catch((e: unknown) => log(`error ${errorMessage(e)}`)).then(() => true);
   const blocking = await worker.waitUntilReady();
+  outage = new Outage([blocking, await worker.client], (ms) => {
+    if (ms === undefined) log(`lost Redis at ${shownUrl(opts.url)}; waiting for it: running cells go on, and report once it is back`);
+    else log(`Redis at ${shownUrl(opts.url)} is back after ${Math.round(ms / 1000)} s`);
+  });
   log(`worker ${me} ready: ${threads} threads on queue ${opts.queueName ?? DEFAULT_QUEUE_NAME} at ${shownUrl(opts.url)}`);
   return {
     async close() {
@@ -149,6 +161,7 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
       ]);
       quiet.abort();
       blocking.off('reconnecting', unstick);
+      outage?.stop();
       const main = await worker.client.catch(() => undefined);
       // Holding nothing, the worker owes Redis only a goodbye (QUIT); on a connection that is not
       // up it would go out after the next reconnect attempt, seconds later, or never: ended instead.
@@ -183,6 +196,35 @@ export function noLongerHeld(e: unknown): boolean {
 function endConnection(client: RedisClient): void {
   if (client.status === 'reconnecting') client.connect().catch(() => undefined);
   client.disconnect();
+}
+
+/**
+ * Says once when a worker's connections to Redis drop, `said(undefined)` (ioredis then tries
+ * again for ever, BullMQ's options), and once when all of them are ready again, `said(ms)`. A
+ * Redis that hangs without closing its connections is not seen here: the cells' reports then
+ * wait, and a lock that lapsed meanwhile is said as its job's error.
+ */
+class Outage {
+  since: number | undefined;
+  private readonly down = () => {
+    if (this.since !== undefined) return;
+    this.since = Date.now();
+    this.said(undefined);
+  };
+  private readonly up = () => {
+    if (this.since === undefined || this.clients.some((c) => c.status !== 'ready')) return;
+    const ms = Date.now() - this.since;
+    this.since = undefined;
+    this.said(ms);
+  };
+
+  constructor(private readonly clients: RedisClient[], private readonly said: (ms: number | undefined) => void) {
+    for (const c of clients) c.on('reconnecting', this.down).on('ready', this.up);
+  }
+
+  stop(): void {
+    for (const c of this.clients) c.off('reconnecting', this.down).off('ready', this.up);
+  }
 }
 
 /** How many cells a worker is running; `idle()` resolves when none is. */

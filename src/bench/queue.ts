@@ -208,25 +208,45 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcom
   // Looks at every pending job: catches results whose event was missed, jobs already finished
   // before this coordinator started (a --resume after the coordinator died), and jobs Redis lost
   // (restarted without persistence, flushed), which are put back: nothing else would run them.
+  // Redis answered last at `heard`; `requeued` counts the jobs it had lost, put back, in a sweep.
+  let heard = Date.now();
+  let requeued = 0;
   const sweep = async () => {
     for (const id of [...pending.keys()]) {
       const job = await queue.getJob(id);
+      heard = Date.now();
       if (!job) {
         // Still pending: not a job `finish` removed after recording it.
         const cell = pending.get(id);
-        if (cell && !stopped()) await queue.add('cell', data(cell), { ...jobOpts, jobId: id });
+        if (cell && !stopped()) {
+          await queue.add('cell', data(cell), { ...jobOpts, jobId: id });
+          requeued++;
+        }
         continue;
       }
       if (job.finishedOn && job.failedReason === undefined && job.returnvalue) finish(id, job.returnvalue);
       else if (job.failedReason !== undefined && (await job.isFailed())) fail(id, job.failedReason);
     }
   };
-  // While Redis is away BullMQ retries and the run waits for it; say so once per outage, not never.
-  let outage = false;
-  const onRedisError = (e: Error) => {
-    if (outage) return;
-    outage = true;
-    process.stderr.write(`\nselfopt: warning: lost Redis at ${shownUrl(opts.url)} (${errorMessage(e)}); waiting for it: finished cells are recorded, Ctrl-C stops, --resume continues\n`);
+  // While Redis is away BullMQ retries for ever and the run waits for it: said once per outage,
+  // when a connection drops (an 'error') or a sweep's question goes unanswered for
+  // REDIS_SILENT_MS (a Redis that hangs, or a network that drops packets, breaks no connection),
+  // and once more when a sweep has its answers again.
+  let outageSince: number | undefined;
+  const lost = (why: string, since = Date.now()) => {
+    if (outageSince !== undefined) return;
+    outageSince = since;
+    process.stderr.write(`\nselfopt: warning: lost Redis at ${shownUrl(opts.url)} (${why}); the run waits for it: recorded cells stay recorded, cells running on workers go on and report once it is back (Ctrl-C stops, --resume continues)\n`);
+  };
+  const onRedisError = (e: Error) => lost(errorMessage(e));
+  const backAgain = () => {
+    if (outageSince === undefined) return;
+    const secs = Math.round((Date.now() - outageSince) / 1000);
+    // A Redis restarted without its data (no persistence) lost every job: the sweeps put them
+    // back (this one those it looked at after the outage; the next ones any it had looked at before).
+    const rerun = requeued > 0 ? '; it had lost jobs of this run (restarted without its data?): they are queued again, and their cells run again' : '';
+    process.stderr.write(`\nselfopt: note: Redis at ${shownUrl(opts.url)} answers again after ${secs} s; the run goes on${rerun}\n`);
+    outageSince = undefined;
   };
   queue.on('error', onRedisError);
   events.on('error', onRedisError);
@@ -274,9 +294,14 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcom
       });
       if (pending.size > 0 && !stopped() && Date.now() - lastSweep >= sweepMs) {
         // While Redis is away a sweep waits for it; a Ctrl-C does not wait for the sweep.
+        heard = Date.now();
+        requeued = 0;
+        const silence = setInterval(() => {
+          if (Date.now() - heard >= REDIS_SILENT_MS) lost(`no answer for ${REDIS_SILENT_MS / 1000} s`, heard);
+        }, 1000).unref();
         const swept = sweep();
         swept.catch(() => undefined);
-        await Promise.race([swept.then(() => (outage = false)), aborted]);
+        await Promise.race([swept.then(backAgain), aborted]).finally(() => clearInterval(silence));
         lastSweep = Date.now();
       }
     }
@@ -307,6 +332,9 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcom
  * closing), and a stopping worker for its running cells and Redis.
  */
 export const STOP_GRACE_MS = 5000;
+
+/** A Redis that has not answered a question for this long is taken for away, and said to be. */
+export const REDIS_SILENT_MS = 8000;
 
 /** `p`'s value, or undefined once `ms` have passed. */
 export async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {

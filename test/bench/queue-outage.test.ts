@@ -1,0 +1,116 @@
+/**
+ * A distributed run whose Redis goes away for longer than REDIS_SILENT_MS (8 s) and comes back:
+ * the coordinator and the worker say once that it is gone and once that it is back, the run waits
+ * for it and ends with every cell recorded once. Coordinator and worker run in this process against
+ * a private redis-server (no persistence, as the other queue tests'); skips visibly when
+ * redis-server is not installed.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { REDIS_SILENT_MS, cellJobId, runQueued } from '../../src/bench/queue.js';
+import { startWorker, type CellWorker } from '../../src/bench/queue-worker.js';
+import { planGrid } from '../../src/bench/runner.js';
+import type { Cell } from '../../src/bench/cell.js';
+import { benchOptions } from './fixtures.js';
+import { skip, startRedis } from './redis-server.js';
+
+const cell = (instance: string, solver: string) => planGrid(benchOptions({ problems: ['partition'], instances: [instance], solvers: [solver], seeds: 1 }))[0]!.cells[0]!;
+const outage = REDIS_SILENT_MS + 1000;
+
+/** What this process writes to stderr while `body` runs (the coordinator's warnings and notes), as it goes. */
+async function withStderr<T>(body: (written: string[]) => Promise<T>): Promise<T> {
+  const written: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((s: string | Uint8Array) => { written.push(String(s)); return true; }) as typeof process.stderr.write;
+  try {
+    return await body(written);
+  } finally {
+    process.stderr.write = write;
+  }
+}
+
+/** Lines of `written` (log lines, or stderr writes holding several) that match `re`. */
+const count = (written: string[], re: RegExp) => written.flatMap((w) => w.split('\n')).filter((l) => re.test(l)).length;
+
+test('Redis killed for more than 8 s and restarted without its data: coordinator and worker each say once that it is gone and once that it is back, the lost jobs are queued again, the cell whose result was dropped runs again, every cell is recorded once', { skip, timeout: 180_000 }, async (t) => {
+  const redis = await startRedis(t.signal);
+  const port = Number(new URL(redis.url).port);
+  const queueName = `outage-kill-${process.pid}`;
+  // partition times code: the long cell (spectral bisection of a 100k-vertex graph, seconds) runs
+  // first, alone, and Redis goes while it runs; the short one waits for its turn.
+  const [long, short] = [cell('rgg_100k_k8', 'spectral'), cell('rgg_2k_k2', 'random')];
+  const longId = cellJobId('run-outage', long);
+  const lines: string[] = [];
+  const recorded: Cell[] = [];
+  let worker: CellWorker | undefined;
+  let again: ChildProcess | undefined;
+  try {
+    await withStderr(async (coordinator) => {
+      let killed!: () => void;
+      const gone = new Promise<void>((ok) => (killed = ok));
+      worker = await startWorker({ url: redis.url, queueName, concurrency: 1, log: (l) => {
+        lines.push(l);
+        if (l.startsWith(`start ${longId} `)) {
+          redis.proc.kill('SIGKILL');
+          killed();
+        }
+      } });
+      const run = runQueued({ url: redis.url, queueName, runId: 'run-outage', cells: [long, short], sweepMs: 1000, record: async (c) => void recorded.push(c) });
+      run.catch(() => undefined);
+      await gone;
+      await new Promise((ok) => redis.proc.once('exit', ok));
+      await new Promise((r) => setTimeout(r, outage));
+      again = (await startRedis(t.signal, port)).proc;
+      await run;
+      const all = `coordinator:\n${coordinator.join('')}\nworker:\n${lines.join('\n')}`;
+      assert.equal(count(coordinator, /^selfopt: warning: lost Redis at redis:\/\/127\.0\.0\.1:\d+ \(.+\); the run waits for it: recorded cells stay recorded, cells running on workers go on and report once it is back/), 1, all);
+      assert.equal(count(coordinator, /^selfopt: note: Redis at redis:\/\/127\.0\.0\.1:\d+ answers again after \d+ s; the run goes on; it had lost jobs of this run \(restarted without its data\?\): they are queued again, and their cells run again$/), 1, all);
+      assert.equal(count(lines, /^lost Redis at redis:\/\/127\.0\.0\.1:\d+; waiting for it: running cells go on, and report once it is back$/), 1, all);
+      assert.equal(count(lines, /^Redis at redis:\/\/127\.0\.0\.1:\d+ is back after \d+ s$/), 1, all);
+      assert.equal(count(lines, /ECONNREFUSED/), 0, `each reconnect attempt is not an error line: ${all}`);
+      assert.ok(count(lines, new RegExp(`^error Missing (key|lock) for job ${longId}\\. moveToFinished: the job is no longer this worker's, so its result is dropped; the cell runs again`)) >= 1, all);
+      assert.equal(count(lines, new RegExp(`^start ${longId} `)), 2, `the long cell ran again: ${all}`);
+      assert.deepEqual(recorded.map((c) => c.instance.id).sort(), ['rgg_100k_k8', 'rgg_2k_k2']);
+    });
+  } finally {
+    await worker?.close();
+    redis.proc.kill('SIGKILL');
+    again?.kill('SIGKILL');
+  }
+});
+
+test('Redis that hangs for more than 8 s (SIGSTOP: no connection drops) is said to be gone once a question goes unanswered for 8 s, and back once it answers; the run then ends as usual', { skip, timeout: 120_000 }, async (t) => {
+  const redis = await startRedis(t.signal);
+  const queueName = `outage-hang-${process.pid}`;
+  const recorded: Cell[] = [];
+  let worker: CellWorker | undefined;
+  try {
+    await withStderr(async (coordinator) => {
+      // No worker yet: the coordinator sweeps its waiting cell every second, and one sweep meets the hang.
+      const run = runQueued({ url: redis.url, queueName, runId: 'run-hang', cells: [cell('rgg_2k_k2', 'random')], sweepMs: 1000, record: async (c) => void recorded.push(c) });
+      run.catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 1500));
+      redis.proc.kill('SIGSTOP');
+      for (let i = 0; count(coordinator, /lost Redis/) === 0; i++) {
+        assert.ok(i < 1200, `the coordinator says Redis is gone: ${coordinator.join('')}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      await new Promise((r) => setTimeout(r, outage - REDIS_SILENT_MS));
+      redis.proc.kill('SIGCONT');
+      worker = await startWorker({ url: redis.url, queueName, concurrency: 1 });
+      await run;
+      const said = coordinator.join('');
+      assert.equal(count(coordinator, /^selfopt: warning: lost Redis at redis:\/\/127\.0\.0\.1:\d+ \(no answer for 8 s\); the run waits for it/), 1, said);
+      const back = /^selfopt: note: Redis at redis:\/\/127\.0\.0\.1:\d+ answers again after (\d+) s; the run goes on$/m.exec(said);
+      assert.ok(back, said);
+      // Counted from its last answer, so at least the 8 s of silence that made it gone.
+      assert.ok(Number(back[1]) >= REDIS_SILENT_MS / 1000, said);
+      assert.equal(recorded.length, 1);
+    });
+  } finally {
+    await worker?.close();
+    redis.proc.kill('SIGCONT');
+    redis.proc.kill('SIGKILL');
+  }
+});
