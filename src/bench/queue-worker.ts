@@ -64,6 +64,9 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
   const gate = new ConcurrencyGate((name) => getProblem(name).maxConcurrency);
   const running = new RunningCount();
   let stopping = false;
+  // The words of BullMQ's error for each job whose lost lock was said (the 'lockRenewalFailed' handler below).
+  const renewalFailed = new Set<string>();
+  const renewalWords = (id: string | undefined) => `could not renew lock for job ${id}`;
   const processor = async (job: Job<CellJob, CellJobResult>, token?: string): Promise<CellJobResult> => {
     running.enter();
     try {
@@ -100,6 +103,7 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
     }
     let r: CellResult;
     try {
+      renewalFailed.delete(renewalWords(job.id)); // taken again: a new lock, whose loss is said again
       log(`start ${job.id} ${label}`);
       r = (await pool.run(cell)) as CellResult;
     } catch (e) {
@@ -121,7 +125,21 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
   });
   worker.on('failed', (job, err) => log(`failed ${job?.id ?? '?'} ${err.message}`));
   let outage: Outage | undefined;
+  // A lock BullMQ could not renew (Redis did not answer in time, or the lock is gone) is reported
+  // twice: the 'lockRenewalFailed' event with the job ids, said here with what it means for
+  // the cell, then an 'error' per job in words that are not repeated (5.81.5,
+  // dist/esm/classes/lock-manager.js: `could not renew lock for job ${id}`; a BullMQ with other
+  // words has its line printed as it is, and queue-outage.test fails).
+  worker.on('lockRenewalFailed', (ids) => {
+    // BullMQ goes on trying (and failing) at every renewal: said once per time the job was taken.
+    for (const id of ids) {
+      if (renewalFailed.has(renewalWords(id))) continue;
+      renewalFailed.add(renewalWords(id));
+      log(`lost the lock of ${id} (BullMQ could not renew it; --lock-seconds ${lockMs / 1000}): the cell goes on here, but BullMQ's stalled check may give it to another worker, and then this worker's result is dropped`);
+    }
+  });
   worker.on('error', (err) => {
+    if (renewalFailed.has(err.message)) return;
     // While Redis is away ioredis tries again and again, each try an error: the outage said it once.
     if (outage?.since !== undefined && typeof (err as NodeJS.ErrnoException).code === 'string') return;
     // A result BullMQ could not report (the job's lock lapsed while Redis was away, or Redis came

@@ -8,7 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { REDIS_SILENT_MS, cellJobId, runQueued } from '../../src/bench/queue.js';
+import { Redis } from 'ioredis';
+import { REDIS_SILENT_MS, cellJobId, redisOptions, runQueued } from '../../src/bench/queue.js';
 import { startWorker, type CellWorker } from '../../src/bench/queue-worker.js';
 import { planGrid } from '../../src/bench/runner.js';
 import type { Cell } from '../../src/bench/cell.js';
@@ -111,6 +112,38 @@ test('Redis that hangs for more than 8 s (SIGSTOP: no connection drops) is said 
   } finally {
     await worker?.close();
     redis.proc.kill('SIGCONT');
+    redis.proc.kill('SIGKILL');
+  }
+});
+
+test("a lock BullMQ could not renew (its key deleted while the cell runs) is said once, in words, not as BullMQ's error at every renewal; the cell runs again and is recorded once", { skip, timeout: 120_000 }, async (t) => {
+  const redis = await startRedis(t.signal);
+  const queueName = `outage-lock-${process.pid}`;
+  const long = cell('rgg_100k_k8', 'spectral'); // seconds: many renewals at --lock-seconds 1
+  const longId = cellJobId('run-lock', long);
+  const admin = new Redis(redisOptions(redis.url));
+  const lines: string[] = [];
+  const recorded: Cell[] = [];
+  let worker: CellWorker | undefined;
+  try {
+    let started!: () => void;
+    const start = new Promise<void>((ok) => (started = ok));
+    worker = await startWorker({ url: redis.url, queueName, concurrency: 1, lockMs: 1000, log: (l) => {
+      lines.push(l);
+      if (l.startsWith(`start ${longId} `)) started();
+    } });
+    const run = runQueued({ url: redis.url, queueName, runId: 'run-lock', cells: [long], sweepMs: 1000, record: async (c) => void recorded.push(c) });
+    run.catch(() => undefined);
+    await start;
+    await admin.del(`bull:${queueName}:${longId}:lock`);
+    await run;
+    const all = lines.join('\n');
+    assert.equal(count(lines, new RegExp(`^lost the lock of ${longId} \\(BullMQ could not renew it; --lock-seconds 1\\): the cell goes on here`)), 1, all);
+    assert.equal(count(lines, /could not renew lock/), 0, `BullMQ's own words, at every renewal, are not repeated: ${all}`);
+    assert.deepEqual(recorded.map((c) => c.instance.id), ['rgg_100k_k8'], all);
+  } finally {
+    await worker?.close();
+    admin.disconnect();
     redis.proc.kill('SIGKILL');
   }
 });
