@@ -23,9 +23,10 @@
  *   again, until its BUSY_WAIT_MS ran out. So a reader that finds the file held leaves a notice
  *   beside the store (`<store>.reader.<pid>.<token>`, naming its process) until it has opened it,
  *   and a writer about to open the file waits for each notice it has not seen before, at most
- *   READER_TURN_MS, for that reader to get in. Once per notice: a reader that never comes (frozen)
- *   costs a writer READER_TURN_MS once, not at every reopen. A notice whose process is gone
- *   (killed while it waited) is removed by the writer that finds it.
+ *   READER_TURN_MS, for that reader to get in; a writer that holds the file lets it go at its next
+ *   statement when it sees such a notice, rather than after MAX_HOLD_MS. Once per notice: a reader
+ *   that never comes (frozen) costs a writer READER_TURN_MS once, not at every reopen. A notice
+ *   whose process is gone (killed while it waited) is removed by the writer that finds it.
  *
  * A statement is never cut short: the lease is only let go between statements (ResultsStore runs
  * them one at a time), and a committed cell is in DuckDB's write-ahead log whether the file is
@@ -96,6 +97,8 @@ export async function connectWaiting(abs: string, readOnly: boolean, waitMs: num
 export class Lease {
   private held: Handle | null;
   private heldSince = Date.now();
+  /** When this writer last looked for readers' notices (readerWaiting). */
+  private lastLook = 0;
   private idleTimer: NodeJS.Timeout | undefined;
   private readonly identity: string;
 
@@ -108,7 +111,8 @@ export class Lease {
   /** The connection for the next statement: the held one, or the file opened again. */
   async conn(): Promise<DuckDBConnection> {
     clearTimeout(this.idleTimer);
-    if (this.held && this.sharing && Date.now() - this.heldSince > MAX_HOLD_MS) {
+    // A reader that left a notice gets its turn at the writer's next statement, not after MAX_HOLD_MS.
+    if (this.held && this.sharing && (Date.now() - this.heldSince > MAX_HOLD_MS || this.readerWaiting())) {
       this.release();
       await sleep(YIELD_MS);
     }
@@ -127,6 +131,17 @@ export class Lease {
       this.heldSince = Date.now();
     }
     return this.held.conn;
+  }
+
+  /**
+   * Whether a reader has left a notice this process has not given a turn yet. The directory is
+   * read at most every POLL_MS: statements can come faster than a reader polls.
+   */
+  private readerWaiting(): boolean {
+    const now = Date.now();
+    if (now - this.lastLook < POLL_MS) return false;
+    this.lastLook = now;
+    return readerNotices(this.abs).some((p) => !turnsGiven.has(p));
   }
 
   /** No statement is waiting: a writer lets the file go if none comes within IDLE_RELEASE_MS. */

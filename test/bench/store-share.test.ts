@@ -102,6 +102,44 @@ test('a writer that takes the file back at once lets in first the reader that wa
   }
 });
 
+test("a writer holding the file for statements back to back lets in, at its next statement, the reader that left a notice (it held on until MAX_HOLD_MS)", { timeout: 60_000 }, async () => {
+  const abs = fresh();
+  const writer = startWriter();
+  const order: string[] = [];
+  let attempts = 0;
+  try {
+    writer.send({ open: abs });
+    assert.equal(await writer.next(), 'held');
+    // The reader's first attempt finds the file held and leaves its notice; before its second,
+    // the writer runs its next statement.
+    lockHooks.beforeOpen = async (_abs, readOnly) => {
+      if (!readOnly) return;
+      attempts++;
+      if (attempts === 1) return;
+      if (attempts === 2) {
+        assert.equal(notices(abs).length, 1, "the reader's notice is there");
+        writer.send('statement');
+        const e = await writer.next();
+        order.push(isTurn(e) ? 'writer gives a turn' : `writer ${e}`);
+        return;
+      }
+      order.push('reader still shut out');
+      writer.send('release');
+      assert.equal(await writer.next(), 'released');
+    };
+    const h = await connectWaiting(abs, true);
+    order.push('reader in');
+    writer.send('go');
+    close(h.instance, h.conn);
+    if (order.includes('writer gives a turn')) order.push(`writer ${String(await writer.next())}`);
+    assert.deepEqual(order, ['writer gives a turn', 'reader in', 'writer held']);
+  } finally {
+    lockHooks.beforeOpen = null;
+    writer.send('exit');
+    writer.proc.kill('SIGKILL');
+  }
+});
+
 test('a reader that finds the file held leaves a notice naming its process while it waits, and takes it away when it gives up', { timeout: 60_000 }, async () => {
   const abs = fresh();
   const writer = startWriter();

@@ -5,13 +5,14 @@
  * per process: a reader in the test's own process would never find the file held.
  *
  * Messages in: { open: path } (open the file and hold it), 'reopen' (let the file go and take it
- * back at once, as a bench does between cells), 'go' (after a readers' turn: wait for them),
+ * back at once, as a bench does between cells), 'statement' (ask the lease for the connection of a
+ * next statement, as a bench does for each of a cell's, holding the file), 'go' (after a readers' turn: wait for them),
  * 'release', 'exit'. Messages out: 'held' (the file is open here), { turn: notices } (about to wait
  * for the readers of these notices; waits for 'go' first), 'released', { error }.
  */
 import { connectWaiting, Lease, lockHooks } from '../../src/bench/store-lease.js';
 
-export type WriterCommand = { open: string } | 'reopen' | 'go' | 'release' | 'exit';
+export type WriterCommand = { open: string } | 'reopen' | 'statement' | 'go' | 'release' | 'exit';
 export type WriterEvent = 'held' | 'released' | { turn: string[] } | { error: string };
 
 /** Set in the writer's environment: `node --test dist/test/` also loads this file as a test file of its own, where it has nothing to do. */
@@ -37,6 +38,9 @@ function run(): void {
     } else if (m === 'release') {
       lease!.release();
       send('released');
+    } else if (m === 'statement') {
+      await lease!.conn();
+      send('held');
     } else if (m === 'reopen') {
       lease!.release();
       await lease!.conn();
