@@ -1,10 +1,13 @@
 /** Hand-made result rows for the bench tests: a learned-index-like problem with known structure. */
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { BenchOptions } from '../../src/bench/runner.js';
 import type { ResultRow } from '../../src/bench/store.js';
 import { DataPath } from '../../src/core/data.js';
 import type { Better, SolverKind } from '../../src/core/problem.js';
 import { Rng } from '../../src/core/rng.js';
+import { tempDir } from '../tmp.js';
 
 export function row(over: Partial<ResultRow> & Pick<ResultRow, 'solver' | 'seed' | 'metric' | 'value'>): ResultRow {
   return {
@@ -88,5 +91,20 @@ export function benchOptions(grid: Pick<BenchOptions, 'problems' | 'instances' |
     progress: false,
     command: 'test',
     ...over,
+  };
+}
+
+/**
+ * Fresh store paths, each in a directory of its own (a store's lock, guard and readers' notices sit
+ * beside it; the store itself need not exist), under one temp dir removed when the file's tests end.
+ * Call at a test file's top level.
+ */
+export function storePaths(prefix: string): () => string {
+  const dir = tempDir(prefix);
+  let n = 0;
+  return () => {
+    const d = join(dir, `s${n++}`);
+    mkdirSync(d);
+    return join(d, 'results.duckdb');
   };
 }

@@ -1,25 +1,14 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { StoreBusyError } from '../../src/bench/store-file.js';
 import { dropWriterLock, lockHooks, takeoverGuardPath, takeWriterLock, writerLockPath } from '../../src/bench/store-lease.js';
+import { storePaths } from './fixtures.js';
 
-let dir: string;
-before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'selfopt-lease-'));
-});
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-let n = 0;
-/** A store path in a directory of its own (the lock and guard sit beside the store; the store itself need not exist). */
-function fresh(): string {
-  const d = join(dir, `s${n++}`);
-  mkdirSync(d);
-  return join(d, 'results.duckdb');
-}
+/** A store path in a directory of its own. */
+const fresh = storePaths('selfopt-lease-');
 
 /** A lock naming a PID that does not run: left by a killed bench. */
 const deadOwner = JSON.stringify({ pid: 2 ** 31 - 2, host: hostname(), start: null });

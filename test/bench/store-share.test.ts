@@ -5,30 +5,20 @@
  * the reader's attempts are set by lockHooks.beforeOpen: each test sets the interleaving it
  * describes, whatever the machine's load.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { close, StoreBusyError } from '../../src/bench/store-file.js';
 import { connectWaiting, Lease, lockHooks, readerNoticePrefix } from '../../src/bench/store-lease.js';
+import { storePaths } from './fixtures.js';
 import { WRITER_ENV, type WriterCommand, type WriterEvent } from './store-writer.js';
 
-let dir: string;
-before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'selfopt-share-'));
-});
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-let n = 0;
-/** A store path in a directory of its own (the notices sit beside the store). */
-function fresh(): string {
-  const d = join(dir, `s${n++}`);
-  mkdirSync(d);
-  return join(d, 'results.duckdb');
-}
+/** A store path in a directory of its own. */
+const fresh = storePaths('selfopt-share-');
 
 /** The reader notices beside the store now. */
 function notices(abs: string): string[] {
@@ -59,7 +49,13 @@ function startWriter(): { proc: ChildProcess; send: (m: WriterCommand) => void; 
 
 const isTurn = (e: WriterEvent): e is { turn: string[] } => typeof e === 'object' && 'turn' in e;
 
-test('a writer that takes the file back at once lets in first the reader that was waiting for it', { timeout: 60_000 }, async () => {
+/**
+ * The writer holds the file; the reader's first attempt finds it held and leaves its notice; before
+ * its second attempt the writer takes `step`, a bench's next move. Should the writer then hold the
+ * file again, the reader would poll until its BUSY_WAIT_MS ran out: the writer lets go, and the
+ * order of events says so ('reader still shut out'). Returns that order and the reader's attempts.
+ */
+async function readerBesideWriter(step: 'reopen' | 'statement'): Promise<{ order: string[]; attempts: number }> {
   const abs = fresh();
   const writer = startWriter();
   const order: string[] = [];
@@ -67,21 +63,18 @@ test('a writer that takes the file back at once lets in first the reader that wa
   try {
     writer.send({ open: abs });
     assert.equal(await writer.next(), 'held');
-    // The reader's first attempt finds the file held. Its next one comes only once the writer has
-    // let go and either taken the file back (no gap at all: the reader's poll missed it, as a
-    // loaded machine's does) or stopped to give waiting readers their turn.
     lockHooks.beforeOpen = async (_abs, readOnly) => {
       if (!readOnly) return;
       attempts++;
       if (attempts === 1) return;
       if (attempts === 2) {
-        writer.send('reopen');
+        assert.equal(notices(abs).length, 1, "the reader's notice is there");
+        writer.send(step);
         const e = await writer.next();
         order.push(isTurn(e) ? 'writer gives a turn' : `writer ${e}`);
         if (isTurn(e)) assert.deepEqual(e.turn, notices(abs), "the turn is for this reader's notice");
         return;
       }
-      // The writer holds the file again: the reader would poll until its BUSY_WAIT_MS ran out.
       order.push('reader still shut out');
       writer.send('release');
       assert.equal(await writer.next(), 'released');
@@ -93,51 +86,26 @@ test('a writer that takes the file back at once lets in first the reader that wa
     writer.send('go');
     close(h.instance, h.conn);
     if (order.includes('writer gives a turn')) order.push(`writer ${String(await writer.next())}`);
-    assert.deepEqual(order, ['writer gives a turn', 'reader in', 'writer held']);
-    assert.equal(attempts, 2);
+    return { order, attempts };
   } finally {
     lockHooks.beforeOpen = null;
     writer.send('exit');
     writer.proc.kill('SIGKILL');
   }
+}
+
+test('a writer that takes the file back at once lets in first the reader that was waiting for it', { timeout: 60_000 }, async () => {
+  // The writer lets go and takes the file back with no gap at all (the reader's poll missed it, as
+  // a loaded machine's does), unless it stops to give waiting readers their turn.
+  const { order, attempts } = await readerBesideWriter('reopen');
+  assert.deepEqual(order, ['writer gives a turn', 'reader in', 'writer held']);
+  assert.equal(attempts, 2);
 });
 
 test("a writer holding the file for statements back to back lets in, at its next statement, the reader that left a notice (it held on until MAX_HOLD_MS)", { timeout: 60_000 }, async () => {
-  const abs = fresh();
-  const writer = startWriter();
-  const order: string[] = [];
-  let attempts = 0;
-  try {
-    writer.send({ open: abs });
-    assert.equal(await writer.next(), 'held');
-    // The reader's first attempt finds the file held and leaves its notice; before its second,
-    // the writer runs its next statement.
-    lockHooks.beforeOpen = async (_abs, readOnly) => {
-      if (!readOnly) return;
-      attempts++;
-      if (attempts === 1) return;
-      if (attempts === 2) {
-        assert.equal(notices(abs).length, 1, "the reader's notice is there");
-        writer.send('statement');
-        const e = await writer.next();
-        order.push(isTurn(e) ? 'writer gives a turn' : `writer ${e}`);
-        return;
-      }
-      order.push('reader still shut out');
-      writer.send('release');
-      assert.equal(await writer.next(), 'released');
-    };
-    const h = await connectWaiting(abs, true);
-    order.push('reader in');
-    writer.send('go');
-    close(h.instance, h.conn);
-    if (order.includes('writer gives a turn')) order.push(`writer ${String(await writer.next())}`);
-    assert.deepEqual(order, ['writer gives a turn', 'reader in', 'writer held']);
-  } finally {
-    lockHooks.beforeOpen = null;
-    writer.send('exit');
-    writer.proc.kill('SIGKILL');
-  }
+  const { order, attempts } = await readerBesideWriter('statement');
+  assert.deepEqual(order, ['writer gives a turn', 'reader in', 'writer held']);
+  assert.equal(attempts, 2);
 });
 
 test('a reader that finds the file held leaves a notice naming its process while it waits, and takes it away when it gives up', { timeout: 60_000 }, async () => {

@@ -74,8 +74,8 @@ test('imitation: with beta = 1 the expert runs the episode; fitting its labels r
   }
 });
 
-test('imitation then REINFORCE: the same training on worker threads as in the training thread', async () => {
-  const inst = synthetic('synthetic_batch4_5exec_train');
+/** Two imitation iterations then REINFORCE on `inst`, in the training thread and on 2 rollout threads: the same weights both ways (checked); the first net. */
+async function trainBothWays(inst: SchedulingInstance): Promise<DecimaNet> {
   const nets = [];
   for (const workers of ['0', '2']) {
     const dir = mkdtempSync(join(tmpdir(), 'decima-'));
@@ -87,6 +87,11 @@ test('imitation then REINFORCE: the same training on worker threads as in the tr
   }
   const [a, b] = nets.map((n) => n.parameters().flatMap((p) => Array.from(p.data)));
   assert.deepEqual(b, a);
+  return nets[0]!;
+}
+
+test('imitation then REINFORCE: the same training on worker threads as in the training thread', async () => {
+  await trainBothWays(synthetic('synthetic_batch4_5exec_train'));
 });
 
 test('multi-resource: Decima trains on executor classes (first-fit class for the expert and the net, in both threads), then acts through a whole episode; the rollout teacher is refused there', async () => {
@@ -94,18 +99,8 @@ test('multi-resource: Decima trains on executor classes (first-fit class for the
   // expert's and the net's (stage, limit) were encoded for one class.
   const inst = synthetic('synthetic_batch4_8exec_mr_train');
   assert.ok(inst.executorClasses && inst.executorClasses.length > 1);
-  const nets = [];
-  for (const workers of ['0', '2']) {
-    const dir = mkdtempSync(join(tmpdir(), 'decima-mr-'));
-    try {
-      nets.push(await trainDecima([inst], { steps: 3 }, trainCtx(dir, { 'decima.workers': workers, 'decima.episodesPerIteration': '3', 'decima.imitationIterations': '2', 'decima.imitationUpdates': '2', 'decima.imitationBatch': '16' })));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }
-  const [a, b] = nets.map((n) => n.parameters().flatMap((p) => Array.from(p.data)));
-  assert.deepEqual(b, a);
-  const r = runEpisode(makeEnv(inst), firstFitClass(decimaPolicy(nets[0]!)), inst.seedBase);
+  const net = await trainBothWays(inst);
+  const r = runEpisode(makeEnv(inst), firstFitClass(decimaPolicy(net)), inst.seedBase);
   assert.equal(r.jctMs.length, 4, 'every job of the batch completes');
   const dir = mkdtempSync(join(tmpdir(), 'decima-mr-'));
   try {
