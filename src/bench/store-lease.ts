@@ -141,7 +141,7 @@ export class Lease {
     const now = Date.now();
     if (now - this.lastLook < POLL_MS) return false;
     this.lastLook = now;
-    return readerNotices(this.abs).some((p) => !turnsGiven.has(p));
+    return freshNotices(this.abs).length > 0;
   }
 
   /** No statement is waiting: a writer lets the file go if none comes within IDLE_RELEASE_MS. */
@@ -352,15 +352,20 @@ function readerNotices(abs: string): string[] {
 /** Notices this process has waited for (paths, each with its reader's token): a turn is given once. */
 const turnsGiven = new Set<string>();
 
+/** The store's live reader notices this process has not given a turn yet; the turns of notices gone are forgotten. */
+function freshNotices(abs: string): string[] {
+  const notices = readerNotices(abs);
+  const prefix = readerNoticePrefix(abs);
+  for (const p of turnsGiven) if (p.startsWith(prefix) && !notices.includes(p)) turnsGiven.delete(p);
+  return notices.filter((p) => !turnsGiven.has(p));
+}
+
 /**
  * Before a writer opens the file: waits for the readers whose notices it has not seen before to
  * get in (their notices gone), at most READER_TURN_MS.
  */
 async function letReadersIn(abs: string): Promise<void> {
-  const notices = readerNotices(abs);
-  const prefix = readerNoticePrefix(abs);
-  for (const p of turnsGiven) if (p.startsWith(prefix) && !notices.includes(p)) turnsGiven.delete(p);
-  const fresh = notices.filter((p) => !turnsGiven.has(p));
+  const fresh = freshNotices(abs);
   if (fresh.length === 0) return;
   for (const p of fresh) turnsGiven.add(p);
   await lockHooks.readersTurn?.(abs, fresh);
