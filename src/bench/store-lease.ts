@@ -5,15 +5,31 @@
  * shuts out even read-only opens. A bench that kept its store open for the hours of the main job
  * left the dashboard and `selfopt report` answering "in use" for all that time. So:
  *
- * - A writing store holds the store's writer lock (`<store>.writer`, naming its PID) from open to
- *   close: two benches still cannot write one store at once, and the second is told who holds it.
- *   A lock whose process is gone (killed, crashed) is taken over. Two benches may judge one such
- *   lock stale at the same instant, so the takeover runs under a guard (`<store>.wtake`, made the
- *   way the lock is): the lock is read again and removed only if its text is still the text that
- *   was judged stale. The text carries a random token, so a lock retaken by an owner alike in PID,
- *   host and start time still reads differently. A guard whose taker died is removed; a live one
- *   is waited for as a live lock is. Closing removes the lock only if it still holds the text this
- *   process wrote: one taken over or removed by hand meanwhile belongs to another bench now.
+ * - A writing store holds the store's writer lock from open to close: two benches still cannot
+ *   write one store at once, and the second is told who holds it. The lock is a directory,
+ *   `<store>.writer`, holding one file named for its holder, `<pid>.<token>`, whose text names the
+ *   process (PID, host, start time). The token is random per take, so a holder's name never comes
+ *   back. A lock whose process is gone (killed, crashed) is taken over. The steps, and why they
+ *   give one holder at a time (as src/core/memo.ts's lock does):
+ *   - Taking: a private directory holding the holder's file is renamed to `<store>.writer`.
+ *     rename() is atomic and replaces only an absent or empty directory, so the lock never appears
+ *     without its holder, and of two takers one wins; the other finds the lock not empty.
+ *   - Letting go (closing, or a taker that judged the holder dead): unlink the holder's file, then
+ *     remove the directory. The unlink names the very holder that was judged, so it can remove no
+ *     other, and of two takers that judged one dead holder only one unlink succeeds. A taker may
+ *     rename its directory over the empty one between the unlink and the removal: the removal
+ *     then fails (not empty), rightly. A process that dies in between leaves an empty directory,
+ *     which the next rename replaces.
+ *   - Why not a file: the lock was one (`<store>.writer`, with a guard `<store>.wtake` for the
+ *     takeover), and a stale one was removed by reading it and removing it if its text was still
+ *     the one judged stale. Read and remove are two steps on a name anyone may fill again in
+ *     between: a taker that read a dead taker's guard could, once a second taker had removed that
+ *     guard and a third had made its own, remove the third's; two takers then ran the takeover at
+ *     once, and two benches could believe they held the store. Renaming the judged file to a
+ *     private name first and checking what came is no better: a fresh file taken away by mistake
+ *     leaves the name free, and a third may take it before it is put back.
+ *   A lock file left by an older selfopt is read as a holder; it is removed with unlink, which
+ *   cannot remove a directory, so never a lock taken meanwhile.
  * - It holds DuckDB's lock only while it has statements to run. It lets the file go once no
  *   statement has come for IDLE_RELEASE_MS, and after MAX_HOLD_MS of statements without such a
  *   pause it lets go for YIELD_MS, so a reader polling every POLL_MS gets its turn.
@@ -34,7 +50,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, linkSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { SelfoptError, errorMessage } from '../core/errors.js';
@@ -181,13 +197,13 @@ interface LockOwner {
   host: string;
   /** The process's start time in clock ticks since boot (Linux), so a reused PID is not taken for it. */
   start: string | null;
-  /** Random per take: two takes by one process (or two owners alike in pid, host, start) differ in text. */
+  /** Random per take (and per notice): a holder's file name, which never comes back. */
   token?: string;
 }
 
-/** A lock or guard file as read: its whole text (what a remove compares) and its owner (null: does not parse). */
-interface LockFile {
-  text: string;
+/** A lock's holder as read: the file whose unlink lets the lock go, and its owner (null: does not parse). */
+interface Holder {
+  file: string;
   owner: LockOwner | null;
 }
 
@@ -195,113 +211,136 @@ export function writerLockPath(abs: string): string {
   return `${abs}.writer`;
 }
 
-/** Held only while a stale writer lock is checked again and removed (a few synchronous calls). */
-export function takeoverGuardPath(abs: string): string {
-  return `${abs}.wtake`;
-}
-
 /**
  * For tests, so that they set an interleaving of processes rather than hope for it:
- * - `judgedStale` runs after a writer lock is judged stale and before it is taken over, so a test
- *   can run a second taker in that window (two benches judging one lock at one instant);
+ * - `judgedStale` runs after a writer lock's holder is judged dead and before it is let go of, so
+ *   a test can run other takers in that window (benches judging one lock at one instant);
  * - `beforeOpen` runs before each attempt to open the file (a writer's after letReadersIn);
- * - `readersTurn` runs when a writer has found new reader notices, before it waits for them.
+ * - `readersTurn` runs when a writer has found reader notices, before it waits for them.
  */
 export const lockHooks = {
-  judgedStale: null as null | ((path: string) => void | Promise<void>),
+  judgedStale: null as null | ((lock: string) => void | Promise<void>),
   beforeOpen: null as null | ((abs: string, readOnly: boolean) => void | Promise<void>),
   readersTurn: null as null | ((abs: string, notices: string[]) => void | Promise<void>),
 };
 
-/**
- * Locks held by this process, each with the text it wrote, removed on exit if the store was never
- * closed (an uncaught error). Only that text is removed: see dropWriterLock.
- */
+/** Locks held by this process, each with its holder's file, let go on exit if the store was never closed (an uncaught error). */
 const heldLocks = new Map<string, string>();
 let exitHook = false;
 
 /**
  * Takes the store's writer lock, waiting up to BUSY_WAIT_MS for a live holder. A lock whose
- * process is gone (killed, crashed) is taken over (takeOver). Throws StoreBusyError naming the
- * holder, or the process taking the lock over.
+ * process is gone (killed, crashed) is taken over. Throws StoreBusyError naming the holder.
  */
 export async function takeWriterLock(abs: string): Promise<string> {
-  const path = writerLockPath(abs);
-  const text = ownerText();
+  const lock = writerLockPath(abs);
+  const me = thisProcess();
+  const name = `${me.pid}.${me.token}`;
   const until = Date.now() + BUSY_WAIT_MS;
   for (;;) {
-    if (tryCreate(path, text)) break;
-    const lock = readLock(path);
-    if (lock === undefined) continue; // removed between our try and the read
-    // Whom we wait for: the lock's live owner, or a live process taking a stale lock over.
-    let owner = lock.owner;
-    let file = path;
-    let doing = 'in use by';
-    // A lock that does not parse was cut short by a crash mid-write (it is written whole with link).
+    if (takeLock(lock, name, JSON.stringify(me))) break;
+    const holder = lockHolder(lock);
+    if (holder === undefined) continue; // let go of between our take and the look: take it now
+    const owner = holder.owner;
+    // A holder whose text does not parse was not written whole: not by selfopt, which writes it
+    // before the lock appears (an older selfopt's lock file cut short by a crash, say).
     if (owner === null || !alive(owner)) {
-      await lockHooks.judgedStale?.(path);
-      const taker = takeOver(abs, lock.text);
-      if (taker === null) continue;
-      [owner, file, doing] = [taker, takeoverGuardPath(abs), 'being taken over by'];
+      await lockHooks.judgedStale?.(lock);
+      letGo(lock, holder.file);
+      continue;
     }
     if (Date.now() + POLL_MS > until) {
       const where = owner.host === hostname() ? `PID ${owner.pid}` : `PID ${owner.pid} on ${owner.host}`;
-      throw new StoreBusyError(`the results store is ${doing} another process (${where})`, abs, `one selfopt process writing a store at a time: wait for it to finish, or pass --store with another path (if no selfopt runs as ${where}, remove ${file})`);
+      throw new StoreBusyError(`the results store is in use by another process (${where})`, abs, `one selfopt process writing a store at a time: wait for it to finish, or pass --store with another path (if no selfopt runs as ${where}, remove ${lock} with rm -r)`);
     }
     await sleep(POLL_MS);
   }
-  heldLocks.set(path, text);
+  heldLocks.set(lock, join(lock, name));
   if (!exitHook) {
     exitHook = true;
     process.on('exit', () => {
-      for (const [p, t] of heldLocks) removeIfUnchanged(p, t);
+      for (const [l, file] of heldLocks) letGo(l, file);
     });
   }
-  return path;
+  return lock;
 }
 
 /**
- * Removes the writer lock judged stale when it read `staleText`, if it still reads so. Two benches
- * that judged one stale lock at the same instant used to both remove and retake it: the later
- * remove took the earlier one's fresh lock, and both wrote the store believing they held it. Under
- * the guard a taker re-reads the lock, and removes it only if its text (which carries its owner's
- * random token) is still the stale one; otherwise another taker got there first and holds it.
- * Returns null when the caller should try again, or the owner of a live guard (wait for it as
- * for a live lock; one on another host cannot be asked, so it counts as live).
+ * Lets the writer lock go. It may no longer be ours: taken over as stale (our start time misread),
+ * or removed by hand as the busy error suggests and since taken by another bench. Only our own
+ * holder's file is unlinked, so another's lock stays.
  */
-function takeOver(abs: string, staleText: string): LockOwner | null {
-  const guard = takeoverGuardPath(abs);
-  const mine = ownerText();
-  if (!tryCreate(guard, mine)) {
-    const held = readLock(guard);
-    if (held === undefined) return null; // released between our try and the read
-    if (held.owner !== null && alive(held.owner)) return held.owner;
-    // Its taker died inside the takeover; left in place it would keep every bench off the store.
-    removeIfUnchanged(guard, held.text);
-    return null;
-  }
+export function dropWriterLock(lock: string): void {
+  const file = heldLocks.get(lock);
+  heldLocks.delete(lock);
+  if (file !== undefined) letGo(lock, file);
+}
+
+/**
+ * Takes the lock if it is free: a private directory holding the holder's file (written whole) is
+ * renamed into place. The private name is short, so a store whose own name is near the file-name
+ * limit still gets its lock. A lock that cannot be made (a read-only directory) is one SelfoptError.
+ */
+function takeLock(lock: string, name: string, text: string): boolean {
+  const making = join(dirname(lock), `.selfopt-writer.${name}`);
+  let ready = false;
   try {
-    removeIfUnchanged(writerLockPath(abs), staleText);
+    mkdirSync(making);
+    writeFileSync(join(making, name), text);
+    ready = true;
+    renameSync(making, lock);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    // The rename found a lock: a holder's directory (not empty), or an older selfopt's lock file.
+    if (ready && (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR')) return false;
+    const expected = code === 'ENAMETOOLONG' ? 'a store file name short enough to take the suffix .writer (248 characters at most)'
+      : 'a directory this user can write: a bench keeps <store>.writer and DuckDB\'s log beside the store (`selfopt report` and the dashboard read a store on a read-only directory)';
+    // The message without the private directory's name, which would only confuse.
+    throw new SelfoptError(`cannot create the store's writer lock ${lock} (${errorMessage(e).replace(/,.*$/s, '')})`, dirname(lock), expected);
   } finally {
-    removeIfUnchanged(guard, mine);
+    rmSync(making, { recursive: true, force: true });
   }
-  return null;
 }
 
-/** Removes the file if it still reads `text` (not gone, nor since replaced by another owner's). */
-function removeIfUnchanged(path: string, text: string): void {
-  if (readLock(path)?.text === text) rmSync(path, { force: true });
+/** The lock's holder; undefined when there is none (no lock, or one being let go of). */
+function lockHolder(lock: string): Holder | undefined {
+  let file = lock;
+  try {
+    const names = readdirSync(lock);
+    if (names.length === 0) return undefined;
+    file = join(lock, names[0]!);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    // Not a directory: a lock file, as an older selfopt made them; the file is its holder.
+    if (code !== 'ENOTDIR') throw e;
+  }
+  const owner = readOwner(file);
+  return owner === undefined ? undefined : { file, owner };
 }
 
 /**
- * Lets the writer lock go. The file may no longer be ours: taken over as stale (our start time
- * misread), or removed by hand as the busy error suggests and since taken by another bench.
- * Removing it then would let a third bench write beside that one, so only our own text is removed.
+ * Lets go of the lock held through `file` (this process's holder, a dead one, or an older
+ * selfopt's lock file): unlinks that file, which one process alone can do and which names no
+ * other holder, then removes the directory unless a taker has renamed its own over the empty one.
  */
-export function dropWriterLock(path: string): void {
-  const text = heldLocks.get(path);
-  heldLocks.delete(path);
-  if (text !== undefined) removeIfUnchanged(path, text);
+function letGo(lock: string, file: string): void {
+  try {
+    unlinkSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    // Gone: let go of by another taker, or removed by hand. Or a directory where an older
+    // selfopt's lock file was (unlink cannot remove one): a lock taken meanwhile.
+    if (code === 'ENOENT' || code === 'EISDIR' || code === 'EPERM') return;
+    throw e;
+  }
+  if (file === lock) return;
+  try {
+    rmdirSync(lock);
+  } catch {
+    // taken again already, or removed
+  }
 }
 
 // --- readers' notices ---------------------------------------------------------------------------
@@ -320,7 +359,7 @@ function postReaderNotice(abs: string): string | null {
   const path = `${readerNoticePrefix(abs)}${process.pid}.${randomBytes(4).toString('hex')}`;
   const tmp = join(dirname(abs), `.selfopt-reader.${process.pid}.${Math.random().toString(36).slice(2)}`);
   try {
-    writeFileSync(tmp, ownerText(), { flag: 'wx' });
+    writeFileSync(tmp, JSON.stringify(thisProcess()), { flag: 'wx' });
     renameSync(tmp, path);
     return path;
   } catch {
@@ -341,10 +380,11 @@ function readerNotices(abs: string): string[] {
   const live: string[] = [];
   for (const n of names) {
     const path = join(dirname(abs), n);
-    const notice = readLock(path);
-    if (notice === undefined) continue; // its reader got in meanwhile
-    if (notice.owner !== null && alive(notice.owner)) live.push(path);
-    else removeIfUnchanged(path, notice.text);
+    const owner = readOwner(path);
+    if (owner === undefined) continue; // its reader got in meanwhile
+    // A notice's name is its own (its token is random), so removing it removes no other.
+    if (owner !== null && alive(owner)) live.push(path);
+    else rmSync(path, { force: true });
   }
   return live;
 }
@@ -373,42 +413,13 @@ async function letReadersIn(abs: string): Promise<void> {
   while (fresh.some((p) => existsSync(p)) && Date.now() < until) await sleep(POLL_MS);
 }
 
-/** This process as a lock's or guard's owner, with a fresh token. */
-function ownerText(): string {
-  const me: LockOwner = { pid: process.pid, host: hostname(), start: processStart(process.pid), token: randomBytes(8).toString('hex') };
-  return JSON.stringify(me);
+/** This process as a lock's holder or a notice's reader, with a fresh token. */
+function thisProcess(): LockOwner {
+  return { pid: process.pid, host: hostname(), start: processStart(process.pid), token: randomBytes(8).toString('hex') };
 }
 
-/**
- * Creates the lock whole or not at all: written to a private file, then hard-linked into place.
- * The private file's name is short, so a store whose own name is near the file-name limit still
- * gets its lock. A lock that cannot be made (a read-only directory) is one SelfoptError.
- */
-function tryCreate(path: string, body: string): boolean {
-  const tmp = join(dirname(path), `.selfopt-writer.${process.pid}.${Math.random().toString(36).slice(2)}`);
-  try {
-    const fd = openSync(tmp, 'wx');
-    try {
-      writeSync(fd, body);
-    } finally {
-      closeSync(fd);
-    }
-    linkSync(tmp, path);
-    return true;
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return false;
-    const expected = code === 'ENAMETOOLONG' ? 'a store file name short enough to take the suffix .writer (248 characters at most)'
-      : 'a directory this user can write: a bench keeps <store>.writer and DuckDB\'s log beside the store (`selfopt report` and the dashboard read a store on a read-only directory)';
-    // The message without the private file's name, which would only confuse.
-    throw new SelfoptError(`cannot create the store's writer lock ${path} (${errorMessage(e).replace(/,.*$/s, '')})`, dirname(path), expected);
-  } finally {
-    rmSync(tmp, { force: true });
-  }
-}
-
-/** The lock's (or guard's) text and owner; undefined if it is gone. */
-function readLock(path: string): LockFile | undefined {
+/** The owner a lock's holder file or a notice names; null if its text does not parse, undefined if it is gone. */
+function readOwner(path: string): LockOwner | null | undefined {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -418,9 +429,9 @@ function readLock(path: string): LockFile | undefined {
   }
   try {
     const o = JSON.parse(text) as LockOwner;
-    return { text, owner: Number.isSafeInteger(o.pid) && typeof o.host === 'string' ? o : null };
+    return Number.isSafeInteger(o.pid) && typeof o.host === 'string' ? o : null;
   } catch {
-    return { text, owner: null };
+    return null;
   }
 }
 

@@ -1,5 +1,5 @@
 /** Hand-made result rows for the bench tests: a learned-index-like problem with known structure. */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchOptions } from '../../src/bench/runner.js';
@@ -95,7 +95,7 @@ export function benchOptions(grid: Pick<BenchOptions, 'problems' | 'instances' |
 }
 
 /**
- * Fresh store paths, each in a directory of its own (a store's lock, guard and readers' notices sit
+ * Fresh store paths, each in a directory of its own (a store's writer lock and readers' notices sit
  * beside it; the store itself need not exist), under one temp dir removed when the file's tests end.
  * Call at a test file's top level.
  */
@@ -107,4 +107,21 @@ export function storePaths(prefix: string): () => string {
     mkdirSync(d);
     return join(d, 'results.duckdb');
   };
+}
+
+/** A store's writer lock held by `owner` (a killed bench's, another's), made as store-lease.ts makes it: a directory holding its holder's file. */
+export function plantWriterLock(abs: string, owner: { pid: number; host: string; start: string | null; token?: string }): void {
+  mkdirSync(`${abs}.writer`);
+  writeFileSync(join(`${abs}.writer`, `${owner.pid}.${owner.token ?? 'planted'}`), JSON.stringify(owner));
+}
+
+/** The text of the store's writer lock's holder (its owner as JSON); undefined when there is no lock or no holder. */
+export function writerLockHolder(abs: string): string | undefined {
+  let names: string[];
+  try {
+    names = readdirSync(`${abs}.writer`);
+  } catch {
+    return undefined;
+  }
+  return names.length === 1 ? readFileSync(join(`${abs}.writer`, names[0]!), 'utf8') : undefined;
 }

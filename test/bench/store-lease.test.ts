@@ -1,31 +1,32 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { dirname } from 'node:path';
 import { StoreBusyError } from '../../src/bench/store-file.js';
-import { dropWriterLock, lockHooks, takeoverGuardPath, takeWriterLock, writerLockPath } from '../../src/bench/store-lease.js';
-import { storePaths } from './fixtures.js';
+import { dropWriterLock, lockHooks, takeWriterLock, writerLockPath } from '../../src/bench/store-lease.js';
+import { plantWriterLock, storePaths, writerLockHolder } from './fixtures.js';
 
 /** A store path in a directory of its own. */
 const fresh = storePaths('selfopt-lease-');
 
-/** A lock naming a PID that does not run: left by a killed bench. */
-const deadOwner = JSON.stringify({ pid: 2 ** 31 - 2, host: hostname(), start: null });
-const read = (path: string) => readFileSync(path, 'utf8');
+/** A PID that does not run: the owner of a lock left by a killed bench. */
+const dead = { pid: 2 ** 31 - 2, host: hostname(), start: null };
 /** Lets every pending continuation run (a macrotask runs only once the microtask queue is empty). */
 const settle = () => new Promise((r) => setTimeout(r, 0));
+const holderPid = (abs: string) => JSON.parse(writerLockHolder(abs)!).pid as number;
 
 test('two benches taking over one stale lock at the same instant: the second to act leaves the first its lock', async () => {
   const abs = fresh();
   const lock = writerLockPath(abs);
-  writeFileSync(lock, deadOwner);
+  plantWriterLock(abs, dead);
   let second = '';
   lockHooks.judgedStale = async () => {
     lockHooks.judgedStale = null;
     // A judged the lock stale; B, which judged it stale too, takes it over before A acts.
     await takeWriterLock(abs);
-    second = read(lock);
+    second = writerLockHolder(abs)!;
   };
   try {
     const first = takeWriterLock(abs);
@@ -35,71 +36,104 @@ test('two benches taking over one stale lock at the same instant: the second to 
     assert.notEqual(second, '', 'B took the lock over');
     // A removed B's lock as the stale one and made its own: both went on writing the store.
     assert.equal(firstHeld, false, 'A waits while B holds the lock (not two holders)');
-    assert.equal(read(lock), second, "B's lock is still B's");
+    assert.equal(writerLockHolder(abs), second, "B's lock is still B's");
     dropWriterLock(lock);
     await first;
-    assert.notEqual(read(lock), second, 'A holds the lock once B let it go');
-    assert.equal(JSON.parse(read(lock)).pid, process.pid);
+    assert.notEqual(writerLockHolder(abs), second, 'A holds the lock once B let it go');
+    assert.equal(holderPid(abs), process.pid);
     dropWriterLock(lock);
   } finally {
     lockHooks.judgedStale = null;
   }
 });
 
-test('a takeover guard left by a dead taker is removed; a live one is waited for', async () => {
+test('a bench that judged a dead holder acts after a second took the lock over and let go, and a third took it: it leaves the third its lock', async () => {
+  // The takeover guard of the old lock file was removed by read-then-remove: a taker that read a
+  // dead taker's guard removed, in this interleaving, the guard a third taker had just made.
   const abs = fresh();
   const lock = writerLockPath(abs);
-  const guard = takeoverGuardPath(abs);
-  // A taker killed inside the takeover: the store would be wedged for good.
-  writeFileSync(lock, deadOwner);
-  writeFileSync(guard, deadOwner);
-  dropWriterLock(await takeWriterLock(abs));
-  assert.ok(!existsSync(guard) && !existsSync(lock));
+  plantWriterLock(abs, dead);
+  let third = '';
+  lockHooks.judgedStale = async () => {
+    lockHooks.judgedStale = null;
+    // A judged the holder dead; before it lets it go, B takes the lock over and closes, and C takes it.
+    dropWriterLock(await takeWriterLock(abs));
+    await takeWriterLock(abs);
+    third = writerLockHolder(abs)!;
+  };
+  try {
+    const first = takeWriterLock(abs);
+    let firstHeld = false;
+    void first.then(() => (firstHeld = true), () => undefined);
+    await settle();
+    assert.notEqual(third, '', 'C took the lock');
+    assert.equal(writerLockHolder(abs), third, "C's lock is still C's");
+    assert.equal(firstHeld, false, 'A waits while C holds the lock');
+    dropWriterLock(lock);
+    await first;
+    assert.equal(holderPid(abs), process.pid);
+    assert.notEqual(writerLockHolder(abs), third);
+    dropWriterLock(lock);
+    assert.ok(!existsSync(lock));
+  } finally {
+    lockHooks.judgedStale = null;
+  }
+});
 
-  // A live taker (this process stands in for it): the stale lock is left to it until it lets go.
-  writeFileSync(lock, deadOwner);
-  writeFileSync(guard, JSON.stringify({ pid: process.pid, host: hostname(), start: null }));
-  let stillStale = false;
+test('a lock directory left empty (its holder died letting go) is taken; a lock file of an older selfopt is taken over when its process is gone, and waited for while it runs', async () => {
+  const abs = fresh();
+  const lock = writerLockPath(abs);
+  plantWriterLock(abs, dead);
+  rmSync(`${lock}/${dead.pid}.planted`);
+  dropWriterLock(await takeWriterLock(abs));
+  assert.ok(!existsSync(lock));
+
+  writeFileSync(lock, JSON.stringify(dead));
+  dropWriterLock(await takeWriterLock(abs));
+  assert.ok(!existsSync(lock));
+
+  // A live owner (this process stands in for it): its lock is left to it until it lets go.
+  const live = JSON.stringify({ pid: process.pid, host: hostname(), start: null });
+  writeFileSync(lock, live);
+  let stillThere = false;
   const released = new Promise<void>((res) => setTimeout(() => {
-    stillStale = read(lock) === deadOwner;
-    rmSync(guard);
+    stillThere = existsSync(lock) && statSync(lock).isFile();
+    rmSync(lock);
     res();
   }, 50));
   const taken = await takeWriterLock(abs);
   await released;
-  assert.ok(stillStale, 'the stale lock was left alone while the guard was held');
-  assert.equal(JSON.parse(read(lock)).pid, process.pid);
+  assert.ok(stillThere, 'the live lock file was left alone');
+  assert.equal(holderPid(abs), process.pid);
   dropWriterLock(taken);
+  assert.deepEqual(readdirSync(dirname(abs)), [], 'nothing left beside the store');
 });
 
-test('a takeover guard held on another host cannot be judged: the store is busy, naming it', async () => {
+test('a writer lock held on another host cannot be judged: the store is busy, naming it', async () => {
   const abs = fresh();
-  const lock = writerLockPath(abs);
-  const guard = takeoverGuardPath(abs);
-  writeFileSync(lock, deadOwner);
-  writeFileSync(guard, JSON.stringify({ pid: 4242, host: `not-${hostname()}`, start: null }));
+  const other = { pid: 4242, host: `not-${hostname()}`, start: null, token: 'remote' };
+  plantWriterLock(abs, other);
   await assert.rejects(takeWriterLock(abs), (e: unknown) => {
     assert.ok(e instanceof StoreBusyError);
-    assert.match(e.message, /being taken over by another process \(PID 4242 on not-/);
-    assert.ok(e.expected.includes(`remove ${guard}`), e.expected);
+    assert.match(e.message, /in use by another process \(PID 4242 on not-/);
+    assert.ok(e.expected.includes(`remove ${writerLockPath(abs)}`), e.expected);
     return true;
   });
-  assert.equal(read(lock), deadOwner, 'the stale lock is left to the taker');
-  assert.ok(existsSync(guard));
+  assert.equal(writerLockHolder(abs), JSON.stringify(other), 'the lock is left to its holder');
 });
 
 test("closing leaves a writer lock that is no longer this process's (taken over, or removed by hand and retaken)", async () => {
   const abs = fresh();
   const path = await takeWriterLock(abs);
   // Another owner alike in PID, host and start (a lock retaken by this very process) differs in its token.
-  const other = JSON.stringify({ ...JSON.parse(read(path)), token: 'another-owner' });
-  rmSync(path);
-  writeFileSync(path, other);
+  const other = { ...JSON.parse(writerLockHolder(abs)!), token: 'another-owner' };
+  rmSync(path, { recursive: true });
+  plantWriterLock(abs, other);
   dropWriterLock(path);
-  assert.equal(existsSync(path) && read(path), other, "the other owner's lock stays");
-  rmSync(path);
+  assert.equal(writerLockHolder(abs), JSON.stringify(other), "the other owner's lock stays");
+  rmSync(path, { recursive: true });
 
-  // Its own lock, still as it wrote it, is removed.
+  // Its own lock is removed.
   dropWriterLock(await takeWriterLock(abs));
   assert.ok(!existsSync(path));
 });
@@ -107,19 +141,19 @@ test("closing leaves a writer lock that is no longer this process's (taken over,
 test("a process that exits without closing removes its writer lock, and leaves one that is no longer its own", () => {
   const abs = fresh();
   const own = fresh();
-  const path = writerLockPath(abs);
-  const other = JSON.stringify({ pid: process.pid, host: hostname(), start: null, token: 'another-owner' });
+  const other = { pid: process.pid, host: hostname(), start: null, token: 'another-owner' };
   // The child takes two locks, loses one to another owner, and exits with both stores still open.
   const leaseUrl = new URL('../../src/bench/store-lease.js', import.meta.url).href;
   const child = spawnSync(process.execPath, ['--input-type=module', '-e', `
-    import { rmSync, writeFileSync } from 'node:fs';
+    import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
     import { takeWriterLock } from '${leaseUrl}';
     const path = await takeWriterLock(process.env.STORE_PATH);
-    rmSync(path);
-    writeFileSync(path, process.env.OTHER);
+    rmSync(path, { recursive: true });
+    mkdirSync(path);
+    writeFileSync(path + '/1.another-owner', process.env.OTHER);
     await takeWriterLock(process.env.OWN_PATH);
-  `], { env: { ...process.env, STORE_PATH: abs, OWN_PATH: own, OTHER: other }, encoding: 'utf8' });
+  `], { env: { ...process.env, STORE_PATH: abs, OWN_PATH: own, OTHER: JSON.stringify(other) }, encoding: 'utf8' });
   assert.equal(child.status, 0, child.stderr);
-  assert.equal(existsSync(path) && read(path), other, "the other owner's lock stays");
+  assert.equal(writerLockHolder(abs), JSON.stringify(other), "the other owner's lock stays");
   assert.ok(!existsSync(writerLockPath(own)), 'its own lock is removed');
 });

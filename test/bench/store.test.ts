@@ -9,7 +9,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { ResultsStore, StoreBusyError, cellKey, newRunId, type ResultRow } from '../../src/bench/store.js';
 import { IDLE_RELEASE_MS } from '../../src/bench/store-lease.js';
 import { SelfoptError } from '../../src/core/errors.js';
-import { row } from './fixtures.js';
+import { plantWriterLock, row, writerLockHolder } from './fixtures.js';
 import { procStat } from '../../src/core/procfs.js';
 
 let dir: string;
@@ -390,23 +390,28 @@ describe('ResultsStore', () => {
       const start = procStat(pid)!.start;
       const path = fresh();
       mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(`${path}.writer`, JSON.stringify({ pid, host: hostname(), start }));
+      plantWriterLock(path, { pid, host: hostname(), start });
       // It waited BUSY_WAIT_MS, then said the store was in use by the zombie's PID.
       const store = await ResultsStore.open(path);
-      assert.equal(JSON.parse(readFileSync(`${path}.writer`, 'utf8')).pid, process.pid);
+      assert.equal(JSON.parse(writerLockHolder(path)!).pid, process.pid);
       await store.close();
     } finally {
       parent.kill();
     }
   });
 
-  test('a writer lock cut short (unparseable) or left by a dead process is taken over', async () => {
-    for (const body of ['{"pid": 12', JSON.stringify({ pid: 2 ** 31 - 2, host: hostname(), start: null })]) {
+  test('a writer lock left by a dead process, or a lock file of an older selfopt cut short (unparseable) or left by a dead process, is taken over', async () => {
+    const dead = { pid: 2 ** 31 - 2, host: hostname(), start: null };
+    for (const plant of [
+      (path: string) => plantWriterLock(path, dead),
+      (path: string) => writeFileSync(`${path}.writer`, '{"pid": 12'),
+      (path: string) => writeFileSync(`${path}.writer`, JSON.stringify(dead)),
+    ]) {
       const path = fresh();
       mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(`${path}.writer`, body);
+      plant(path);
       const store = await ResultsStore.open(path);
-      assert.equal(JSON.parse(readFileSync(`${path}.writer`, 'utf8')).pid, process.pid);
+      assert.equal(JSON.parse(writerLockHolder(path)!).pid, process.pid);
       await store.close();
       assert.ok(!existsSync(`${path}.writer`));
     }
