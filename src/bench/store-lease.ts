@@ -38,11 +38,17 @@
  *   whose poll (an open takes tens of ms on a loaded machine) missed that gap found it held
  *   again, until its BUSY_WAIT_MS ran out. So a reader that finds the file held leaves a notice
  *   beside the store (`<store>.reader.<pid>.<token>`, naming its process) until it has opened it,
- *   and a writer about to open the file waits for each notice it has not seen before, at most
- *   READER_TURN_MS, for that reader to get in; a writer that holds the file lets it go at its next
- *   statement when it sees such a notice, rather than after MAX_HOLD_MS. Once per notice: a reader
- *   that never comes (frozen) costs a writer READER_TURN_MS once, not at every reopen. A notice
- *   whose process is gone (killed while it waited) is removed by the writer that finds it.
+ *   and a writer about to open the file waits for the readers whose notices are there to get in,
+ *   at most READER_TURN_MS; a writer that holds the file lets it go at its next statement when it
+ *   sees a notice, rather than after MAX_HOLD_MS. One turn per notice: the writer then removes the
+ *   notices still there. A reader too slow to use its turn (its next attempt came after
+ *   READER_TURN_MS, as on a loaded machine) finds the file held and its notice gone, and leaves a
+ *   new one, so it gets another turn; with one turn in all it was shut out until its BUSY_WAIT_MS
+ *   ran out. A frozen reader leaves no new notice: it costs a writer READER_TURN_MS once, not at
+ *   every reopen. However slow a reader is, its turns cost a writer at most its own wait: a turn
+ *   waits only while one of its notices is there, and it keeps one only while it waits. A notice
+ *   whose process is gone (killed while it waited) is removed by the writer that finds it; its
+ *   name is its own (a random token), so that removes no other reader's.
  *
  * A statement is never cut short: the lease is only let go between statements (ResultsStore runs
  * them one at a time), and a committed cell is in DuckDB's write-ahead log whether the file is
@@ -100,7 +106,9 @@ export async function connectWaiting(abs: string, readOnly: boolean, waitMs: num
         return await connect(abs, readOnly);
       } catch (e) {
         if (!(e instanceof StoreBusyError) || Date.now() + POLL_MS > until) throw e;
-        if (readOnly && notice === null) notice = postReaderNotice(abs);
+        // A notice gone while the file is held again had its turn, which this reader was too slow
+        // to use (the writer removes a notice whose turn passed): a new one asks for another.
+        if (readOnly && (notice === null || !existsSync(notice))) notice = postReaderNotice(abs);
         await sleep(POLL_MS);
       }
     }
@@ -150,14 +158,14 @@ export class Lease {
   }
 
   /**
-   * Whether a reader has left a notice this process has not given a turn yet. The directory is
-   * read at most every POLL_MS: statements can come faster than a reader polls.
+   * Whether a reader has left a notice (each is there until its turn). The directory is read at
+   * most every POLL_MS: statements can come faster than a reader polls.
    */
   private readerWaiting(): boolean {
     const now = Date.now();
     if (now - this.lastLook < POLL_MS) return false;
     this.lastLook = now;
-    return freshNotices(this.abs).length > 0;
+    return readerNotices(this.abs).length > 0;
   }
 
   /** No statement is waiting: a writer lets the file go if none comes within IDLE_RELEASE_MS. */
@@ -389,28 +397,18 @@ function readerNotices(abs: string): string[] {
   return live;
 }
 
-/** Notices this process has waited for (paths, each with its reader's token): a turn is given once. */
-const turnsGiven = new Set<string>();
-
-/** The store's live reader notices this process has not given a turn yet; the turns of notices gone are forgotten. */
-function freshNotices(abs: string): string[] {
-  const notices = readerNotices(abs);
-  const prefix = readerNoticePrefix(abs);
-  for (const p of turnsGiven) if (p.startsWith(prefix) && !notices.includes(p)) turnsGiven.delete(p);
-  return notices.filter((p) => !turnsGiven.has(p));
-}
-
 /**
- * Before a writer opens the file: waits for the readers whose notices it has not seen before to
- * get in (their notices gone), at most READER_TURN_MS.
+ * Before a writer opens the file: waits for the readers that left a notice to get in (their
+ * notices gone), at most READER_TURN_MS, then removes the notices still there: their turn is
+ * used up. A reader still waiting then leaves a new one at its next attempt; a frozen one none.
  */
 async function letReadersIn(abs: string): Promise<void> {
-  const fresh = freshNotices(abs);
-  if (fresh.length === 0) return;
-  for (const p of fresh) turnsGiven.add(p);
-  await lockHooks.readersTurn?.(abs, fresh);
+  const waiting = readerNotices(abs);
+  if (waiting.length === 0) return;
+  await lockHooks.readersTurn?.(abs, waiting);
   const until = Date.now() + READER_TURN_MS;
-  while (fresh.some((p) => existsSync(p)) && Date.now() < until) await sleep(POLL_MS);
+  while (waiting.some((p) => existsSync(p)) && Date.now() < until) await sleep(POLL_MS);
+  for (const p of waiting) rmSync(p, { force: true });
 }
 
 /** This process as a lock's holder or a notice's reader, with a fresh token. */

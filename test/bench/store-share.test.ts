@@ -108,6 +108,59 @@ test("a writer holding the file for statements back to back lets in, at its next
   assert.equal(attempts, 2);
 });
 
+test('a reader too slow to use its turn leaves a new notice at its next attempt, and gets another turn (it was shut out until BUSY_WAIT_MS)', { timeout: 60_000 }, async () => {
+  const abs = fresh();
+  const writer = startWriter();
+  const order: string[] = [];
+  const turns: string[][] = [];
+  let afterTurn: string[] = [];
+  let attempts = 0;
+  try {
+    writer.send({ open: abs });
+    assert.equal(await writer.next(), 'held');
+    lockHooks.beforeOpen = async (_abs, readOnly) => {
+      if (!readOnly) return;
+      attempts++;
+      if (attempts === 1) return; // finds the file held, and leaves its notice
+      if (attempts <= 3) {
+        // The writer's next cell: it lets the file go, and gives the readers that left a notice a turn.
+        writer.send('reopen');
+        const e = await writer.next();
+        if (!isTurn(e)) return void order.push(`writer ${String(e)}`);
+        order.push('writer gives a turn');
+        turns.push(e.turn);
+        assert.deepEqual(e.turn, notices(abs), "the turn is for this reader's notice");
+        if (attempts === 2) {
+          // The reader is too slow to use it: the turn runs out (READER_TURN_MS) before its next attempt.
+          writer.send('go');
+          assert.equal(await writer.next(), 'held');
+          order.push('writer held');
+          afterTurn = notices(abs);
+        }
+        return;
+      }
+      order.push('reader still shut out');
+      writer.send('release');
+      assert.equal(await writer.next(), 'released');
+    };
+    const h = await connectWaiting(abs, true);
+    order.push('reader in');
+    assert.deepEqual(notices(abs), [], 'the reader took its notice away once in');
+    writer.send('go');
+    close(h.instance, h.conn);
+    if (order.at(-2) === 'writer gives a turn') order.push(`writer ${String(await writer.next())}`);
+    // On the old code: 'writer held' at the third attempt (its notice had had its turn), then 'reader still shut out'.
+    assert.deepEqual(order, ['writer gives a turn', 'writer held', 'writer gives a turn', 'reader in', 'writer held']);
+    assert.equal(attempts, 3);
+    assert.deepEqual(afterTurn, [], 'the turn used up, the writer removed the notice');
+    assert.notEqual(turns[1]![0], turns[0]![0], 'the second turn is for a new notice');
+  } finally {
+    lockHooks.beforeOpen = null;
+    writer.send('exit');
+    writer.proc.kill('SIGKILL');
+  }
+});
+
 test('a reader that finds the file held leaves a notice naming its process while it waits, and takes it away when it gives up', { timeout: 60_000 }, async () => {
   const abs = fresh();
   const writer = startWriter();
@@ -133,7 +186,7 @@ test('a reader that finds the file held leaves a notice naming its process while
   }
 });
 
-test("a writer removes a dead reader's notice, and waits for a live reader that never comes only once", { timeout: 60_000 }, async () => {
+test("a writer removes a dead reader's notice, and waits for a live reader that never comes only once (then removes its notice)", { timeout: 60_000 }, async () => {
   const abs = fresh();
   const turns: string[][] = [];
   lockHooks.readersTurn = (_abs, found) => void turns.push(found);
@@ -157,8 +210,8 @@ test("a writer removes a dead reader's notice, and waits for a live reader that 
     lease.release();
     await lease.conn();
     assert.deepEqual(turns, [[frozen]], 'one turn for the frozen reader, not one at each reopen');
-    assert.ok(existsSync(frozen), "a live reader's notice is its own to remove");
-    rmSync(frozen);
+    // A reader still waiting leaves a new notice at its next attempt; a frozen one makes none.
+    assert.ok(!existsSync(frozen), 'the turn used up, the writer removed the notice');
   } finally {
     lockHooks.readersTurn = null;
     lease.release();
