@@ -14,6 +14,8 @@
  * The key must name everything the value depends on but the code (one process runs one code).
  * compute() may ask for other keys (a sweep that starts from another's answer) while it holds its
  * lock, as long as no two keys ask for each other: two threads would then wait on each other.
+ * Within one thread such a cycle (a compute that asks for its own key, directly or through the
+ * keys it asks for) is an error at once: the thread would wait for ever on the lock it holds.
  * The value must survive structured cloning exactly (plain objects, arrays, numbers, NaN and
  * Infinity included): it crosses threads through v8.serialize.
  *
@@ -56,6 +58,8 @@ import { SelfoptError } from './errors.js';
 import { writeFileAtomic } from './files.js';
 
 const inThread = new Map<string, unknown>();
+/** The keys whose compute() runs in this thread now, outermost first. */
+const computing: string[] = [];
 let sharedDir: string | undefined;
 
 /** Shares this thread's memo through `dir` (a directory for one process's lifetime), or not (undefined). */
@@ -66,9 +70,19 @@ export function shareMemoIn(dir: string | undefined): void {
 /** compute()'s value for `key`, computed once per thread, or once per process with a shared directory. */
 export function sharedMemo<T>(key: string, compute: () => T): T {
   if (inThread.has(key)) return inThread.get(key) as T;
-  const value = sharedDir === undefined ? compute() : throughDir(sharedDir, key, compute);
-  inThread.set(key, value);
-  return value;
+  if (computing.includes(key)) {
+    const chain = [...computing.slice(computing.indexOf(key)), key].map((k) => JSON.stringify(k)).join(' -> ');
+    throw new SelfoptError(`re-entrant request for memo key ${JSON.stringify(key)}: asked for again while its own compute runs in this thread`,
+      `shared memo, keys in compute: ${chain}`, 'a compute that does not ask for its own key, directly or through the keys it asks for');
+  }
+  computing.push(key);
+  try {
+    const value = sharedDir === undefined ? compute() : throughDir(sharedDir, key, compute);
+    inThread.set(key, value);
+    return value;
+  } finally {
+    computing.pop();
+  }
 }
 
 /** Looks are cheap (a few stats); the first few come quickly for short computations, then 5 a second. */

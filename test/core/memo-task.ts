@@ -4,7 +4,8 @@
  * and returns values structured cloning keeps (NaN, -Infinity); in mode 'hold' it never returns, in
  * 'hold-first' the first thread to compute never returns (the log was empty) and the others do, and
  * in 'exit-first' the first ends its thread mid-compute (process.exit in a worker thread), as a
- * crashing cell does.
+ * crashing cell does. In 'reenter' the compute asks for its own key, in 'reenter-nested' through
+ * a memo call for another key; the thread posts the error it got as { error, name }.
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import { isMainThread, parentPort, threadId, workerData } from 'node:worker_threads';
@@ -14,7 +15,7 @@ export interface MemoTask {
   dir: string;
   log: string;
   key: string;
-  mode: 'compute' | 'hold' | 'hold-first' | 'exit-first';
+  mode: 'compute' | 'hold' | 'hold-first' | 'exit-first' | 'reenter' | 'reenter-nested';
   /** Int32Array[1] over a SharedArrayBuffer: the threads started so far. */
   started: Int32Array;
   threads: number;
@@ -31,6 +32,15 @@ function run(): void {
   Atomics.notify(task.started, 0);
   for (let n = Atomics.load(task.started, 0); n < task.threads; n = Atomics.load(task.started, 0)) Atomics.wait(task.started, 0, n);
   parentPort!.postMessage('asking');
+  if (task.mode === 'reenter' || task.mode === 'reenter-nested') {
+    const again = () => sharedMemo(task.key, () => 'computed twice');
+    try {
+      parentPort!.postMessage(sharedMemo(task.key, task.mode === 'reenter' ? again : () => sharedMemo(`${task.key} (inner)`, again)));
+    } catch (e) {
+      parentPort!.postMessage({ error: (e as Error).message, name: (e as Error).name });
+    }
+    return;
+  }
   const value = sharedMemo(task.key, () => {
     const first = readFileSync(task.log, 'utf8') === '';
     appendFileSync(task.log, `${threadId}\n`);

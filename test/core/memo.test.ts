@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { sharedMemo, shareMemoIn } from '../../src/core/memo.js';
+import { SelfoptError } from '../../src/core/errors.js';
 import { tempDir } from '../tmp.js';
 import type { MemoTask } from './memo-task.js';
 
@@ -91,3 +92,43 @@ for (const death of ['terminate', 'exit'] as const) {
     }
   });
 }
+
+/** The re-entrant request's error: what (the key, re-entrant), where (the chain of keys), what was expected. */
+function reentrantError(message: string, chain: string[]): void {
+  assert.match(message, /^re-entrant request for memo key "sweep": asked for again while its own compute runs in this thread \(at /);
+  assert.ok(message.includes(`(at shared memo, keys in compute: ${chain.map((k) => JSON.stringify(k)).join(' -> ')})`), message);
+  assert.match(message, /; expected a compute that does not ask for its own key, directly or through the keys it asks for$/);
+}
+
+for (const mode of ['reenter', 'reenter-nested'] as const) {
+  const how = mode === 'reenter' ? 'directly' : 'through a memo call for another key';
+  test(`a compute that asks for its own key (${how}) in a thread sharing a directory fails at once with one SelfoptError, not wait for ever on its own lock`, { timeout: 60_000 }, async () => {
+    const dir = tempDir('selfopt-memo-test-');
+    const { workers, each } = start({ dir, log: join(dir, 'computed.log'), key: 'sweep', mode }, 1);
+    try {
+      // A bound, not a timing: the old memo's thread waited for its own lock for ever.
+      let timer: NodeJS.Timeout | undefined;
+      const got = await Promise.race([each[0], new Promise((ok) => (timer = setTimeout(() => ok('still waiting after 20 s'), 20_000)))]);
+      clearTimeout(timer);
+      const { error, name } = got as { error: string; name: string };
+      assert.equal(name, 'SelfoptError', String(got));
+      reentrantError(error, mode === 'reenter' ? ['sweep', 'sweep'] : ['sweep', 'sweep (inner)', 'sweep']);
+      assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.lock') || f.endsWith('.v8')), [], 'its lock let go, no value written');
+    } finally {
+      await Promise.all(workers.map((w) => w.terminate()));
+    }
+  });
+}
+
+test('without a shared directory a compute that asks for its own key fails with the same error (it computed the key twice, the inner value lost), and the key can be asked for again', () => {
+  const err = (() => {
+    try {
+      sharedMemo('sweep', () => sharedMemo('sweep (inner)', () => sharedMemo('sweep', () => 1)));
+    } catch (e) {
+      return e;
+    }
+  })();
+  assert.ok(err instanceof SelfoptError, String(err));
+  reentrantError(err.message, ['sweep', 'sweep (inner)', 'sweep']);
+  assert.equal(sharedMemo('sweep', () => 2), 2);
+});
