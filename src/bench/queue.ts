@@ -208,7 +208,8 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcom
   // Looks at every pending job: catches results whose event was missed, jobs already finished
   // before this coordinator started (a --resume after the coordinator died), and jobs Redis lost
   // (restarted without persistence, flushed), which are put back: nothing else would run them.
-  // Redis answered last at `heard`; `requeued` counts the jobs it had lost, put back, in a sweep.
+  // Redis answered last at `heard`; `requeued` counts the jobs it had lost, put back, since
+  // they were last said (sayAfterSweeps).
   let heard = Date.now();
   let requeued = 0;
   const sweep = async () => {
@@ -239,14 +240,26 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcom
     process.stderr.write(`\nselfopt: warning: lost Redis at ${shownUrl(opts.url)} (${why}); the run waits for it: recorded cells stay recorded, cells running on workers go on and report once it is back (Ctrl-C stops, --resume continues)\n`);
   };
   const onRedisError = (e: Error) => lost(errorMessage(e));
-  const backAgain = () => {
-    if (outageSince === undefined) return;
-    const secs = Math.round((Date.now() - outageSince) / 1000);
-    // A Redis restarted without its data (no persistence) lost every job: the sweeps put them
-    // back (this one those it looked at after the outage; the next ones any it had looked at before).
-    const rerun = requeued > 0 ? '; it had lost jobs of this run (restarted without its data?): they are queued again, and their cells run again' : '';
-    process.stderr.write(`\nselfopt: note: Redis at ${shownUrl(opts.url)} answers again after ${secs} s; the run goes on${rerun}\n`);
-    outageSince = undefined;
+  // After the sweeps: says that Redis answers again (after an outage), and how many cells' jobs it
+  // had lost that the sweeps put back (a Redis restarted without its data, or flushed, lost every job).
+  const sayAfterSweeps = () => {
+    const url = shownUrl(opts.url);
+    const n = requeued;
+    requeued = 0;
+    const jobs = n === 1 ? 'the job of 1 cell of this run' : `the jobs of ${n} cells of this run`;
+    const rerun = n === 1 ? 'it is queued again, and that cell runs from the start' : `they are queued again, and those ${n} cells run from the start`;
+    if (outageSince !== undefined) {
+      const secs = Math.round((Date.now() - outageSince) / 1000);
+      const lostJobs = n > 0 ? `; it had lost ${jobs} (restarted without its data?): ${rerun}` : '';
+      process.stderr.write(`\nselfopt: note: Redis at ${url} answers again after ${secs} s; the run goes on${lostJobs}\n`);
+      outageSince = undefined;
+    } else if (n > 0) process.stderr.write(`\nselfopt: note: Redis at ${url} had lost ${jobs} (restarted without its data, or flushed?): ${rerun}\n`);
+  };
+  // A Redis that lost jobs lost them all at once, but a sweep finds lost only the jobs it looks at
+  // after that instant: one more sweep at once finds the others, so that the count said is all of them.
+  const sweepAll = async () => {
+    await sweep();
+    if (requeued > 0) await sweep();
   };
   queue.on('error', onRedisError);
   events.on('error', onRedisError);
@@ -266,7 +279,8 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcom
     // other code, a file since fixed) is gone. Failures from now on stop the run as usual.
     for (const job of await queue.getJobs(['failed'])) if (job?.id !== undefined && pending.has(job.id)) await job.remove().catch(() => undefined);
     await queue.addBulk([...pending].map(([jobId, cell]) => ({ name: 'cell', data: data(cell), opts: { ...jobOpts, jobId } })));
-    await sweep();
+    await sweepAll();
+    sayAfterSweeps();
   };
   try {
     // Every step of the set-up waits for Redis: with Redis gone or silent there (it was, under
@@ -295,13 +309,12 @@ export async function runQueued(opts: QueuedRunOptions): Promise<QueuedRunOutcom
       if (pending.size > 0 && !stopped() && Date.now() - lastSweep >= sweepMs) {
         // While Redis is away a sweep waits for it; a Ctrl-C does not wait for the sweep.
         heard = Date.now();
-        requeued = 0;
         const silence = setInterval(() => {
           if (Date.now() - heard >= REDIS_SILENT_MS) lost(`no answer for ${REDIS_SILENT_MS / 1000} s`, heard);
         }, 1000).unref();
-        const swept = sweep();
+        const swept = sweepAll();
         swept.catch(() => undefined);
-        await Promise.race([swept.then(backAgain), aborted]).finally(() => clearInterval(silence));
+        await Promise.race([swept.then(sayAfterSweeps), aborted]).finally(() => clearInterval(silence));
         lastSweep = Date.now();
       }
     }
