@@ -67,12 +67,16 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
   // The words of BullMQ's error for each job whose lost lock was said (the 'lockRenewalFailed' handler below).
   const renewalFailed = new Set<string>();
   const renewalWords = (id: string | undefined) => `could not renew lock for job ${id}`;
+  // The jobs whose cell has ended here, their result now being reported by BullMQ: the cell's
+  // label, or null once BullMQ's refusal of the result was said (the 'error' handler below).
+  const reporting = new Map<string, string | null>();
   const processor = async (job: Job<CellJob, CellJobResult>, token?: string): Promise<CellJobResult> => {
     running.enter();
     try {
       return await runJob(job, token);
     } finally {
       running.leave();
+      if (job.id !== undefined) reporting.set(job.id, cellLabel(job.data.cell));
     }
   };
   // A cell waiting for the gate has its lock renewed like a running one, and loses it the same
@@ -103,7 +107,9 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
     }
     let r: CellResult;
     try {
-      renewalFailed.delete(renewalWords(job.id)); // taken again: a new lock, whose loss is said again
+      // Taken again: a new lock, whose loss is said again, and a new result, whose refusal is.
+      renewalFailed.delete(renewalWords(job.id));
+      if (job.id !== undefined) reporting.delete(job.id);
       log(`start ${job.id} ${label}`);
       r = (await pool.run(cell)) as CellResult;
     } catch (e) {
@@ -123,7 +129,13 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
     maxStalledCount: MAX_STALLED,
     autorun: false,
   });
-  worker.on('failed', (job, err) => log(`failed ${job?.id ?? '?'} ${err.message}`));
+  worker.on('failed', (job, err) => {
+    if (job?.id !== undefined) reporting.delete(job.id);
+    log(`failed ${job?.id ?? '?'} ${err.message}`);
+  });
+  worker.on('completed', (job) => {
+    if (job.id !== undefined) reporting.delete(job.id);
+  });
   let outage: Outage | undefined;
   // A lock BullMQ could not renew (Redis did not answer in time, or the lock is gone) is reported
   // twice: the 'lockRenewalFailed' event with the job ids, said here with what it means for
@@ -142,10 +154,22 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
     if (renewalFailed.has(err.message)) return;
     // While Redis is away ioredis tries again and again, each try an error: the outage said it once.
     if (outage?.since !== undefined && typeof (err as NodeJS.ErrnoException).code === 'string') return;
-    // A result BullMQ could not report (the job's lock lapsed while Redis was away, or Redis came
-    // back without the job): said with what becomes of the cell.
-    if (noLongerHeld(err)) log(`error ${err.message}: the job is no longer this worker's, so its result is dropped; the cell runs again once the coordinator or BullMQ's stalled check puts it back`);
-    else log(`error ${err.message}`);
+    if (noLongerHeld(err)) {
+      // A result BullMQ refused (the job's lock lapsed, or Redis came back without the job): said
+      // once, with why and what becomes of the cell. BullMQ gives one refusal as two errors, its
+      // move to completed refused and then the move to failed it tries instead (5.81.5,
+      // dist/esm/classes/worker.js, processJob), in words that may differ ('Missing lock', then
+      // 'Missing key'); both name the job (Scripts.finishedErrors: `... for job ${id}. ${command}`).
+      const id = [...reporting.keys()].find((id) => err.message.includes(`for job ${id}. `));
+      const label = id === undefined ? undefined : reporting.get(id);
+      if (label === null) return;
+      if (id !== undefined && label !== undefined) {
+        reporting.set(id, null);
+        log(`dropped the result of ${id} ${label}: the job is no longer this worker's (${whyNotHeld(err)}), so BullMQ refused the result; the cell runs again, here or on another worker`);
+        return;
+      }
+      log(`error ${err.message}: the job is no longer this worker's (${whyNotHeld(err)}); the cell runs again, here or on another worker`);
+    } else log(`error ${err.message}`);
   });
   // BullMQ's main loop, started here rather than by the constructor for the promise: it settles
   // once the worker, stopping, holds no job (each one it took reported or went back to the queue).
@@ -202,6 +226,14 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
 export function noLongerHeld(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
   return code === ErrorCode.JobLockNotExist || code === ErrorCode.JobLockMismatch || code === ErrorCode.JobNotExist;
+}
+
+/** Why a job is no longer this worker's, in words, from BullMQ's error code (noLongerHeld). */
+function whyNotHeld(e: unknown): string {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (code === ErrorCode.JobLockMismatch) return 'another worker took it after its lock lapsed here';
+  if (code === ErrorCode.JobNotExist) return 'Redis lost it: restarted without its data?';
+  return 'its lock lapsed';
 }
 
 /**
