@@ -228,12 +228,15 @@ export function noLongerHeld(e: unknown): boolean {
   return code === ErrorCode.JobLockNotExist || code === ErrorCode.JobLockMismatch || code === ErrorCode.JobNotExist;
 }
 
-/** Why a job is no longer this worker's, in words, from BullMQ's error code (noLongerHeld). */
+/**
+ * Why a job is no longer this worker's, in words, from BullMQ's error code (noLongerHeld). A lock
+ * that is gone does not say why: it lapsed, or Redis lost the job and the coordinator put it back.
+ */
 function whyNotHeld(e: unknown): string {
   const code = (e as { code?: unknown } | null)?.code;
-  if (code === ErrorCode.JobLockMismatch) return 'another worker took it after its lock lapsed here';
-  if (code === ErrorCode.JobNotExist) return 'Redis lost it: restarted without its data?';
-  return 'its lock lapsed';
+  if (code === ErrorCode.JobLockMismatch) return 'another worker holds its lock now';
+  if (code === ErrorCode.JobNotExist) return 'Redis no longer has the job: restarted without its data?';
+  return 'its lock is gone: it lapsed, or Redis lost the job';
 }
 
 /**
