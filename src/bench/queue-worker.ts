@@ -8,6 +8,7 @@ import { rmSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { Piscina } from 'piscina';
 import { ErrorCode, WaitingError, Worker, type Job, type RedisClient } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { SelfoptError, errorMessage } from '../core/errors.js';
 import { makeTempDir } from '../core/files.js';
 import { memoSeesDeadHolders } from '../core/memo.js';
@@ -15,7 +16,7 @@ import { codeVersion, machineInfo } from '../core/version.js';
 import { getProblem } from '../problems/all.js';
 import { cellLabel, cellPoolOptions, crossable, type CellResult } from './cell.js';
 import type { CellPoolData } from './worker.js';
-import { DEFAULT_QUEUE_NAME, MAX_STALLED, STOP_GRACE_MS, checkRedis, redisOptions, shownUrl, within, type CellJob, type CellJobResult } from './queue.js';
+import { DEFAULT_QUEUE_NAME, MAX_STALLED, REDIS_SILENT_MS, STOP_GRACE_MS, checkRedis, redisOptions, shownUrl, within, type CellJob, type CellJobResult } from './queue.js';
 
 export interface WorkerOptions {
   url: string;
@@ -27,6 +28,8 @@ export interface WorkerOptions {
    * taken for dead and its job re-run. The stalled-job check runs at the same interval.
    */
   lockMs?: number;
+  /** A Redis that answers no question for this long is said to be away: REDIS_SILENT_MS (8 s) unless a test shortens it. */
+  silentMs?: number;
   /** One line per event (start, done, failed), for the operator and the tests. */
   log?: (line: string) => void;
 }
@@ -175,9 +178,10 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
   // once the worker, stopping, holds no job (each one it took reported or went back to the queue).
   const mainLoop = worker.run().catch((e: unknown) => log(`error ${errorMessage(e)}`)).then(() => true);
   const blocking = await worker.waitUntilReady();
-  outage = new Outage([blocking, await worker.client], (ms) => {
-    if (ms === undefined) log(`lost Redis at ${shownUrl(opts.url)}; waiting for it: running cells go on, and report once it is back`);
-    else log(`Redis at ${shownUrl(opts.url)} is back after ${Math.round(ms / 1000)} s`);
+  // BullMQ's client type has no PING; its clients are ioredis's, made from our options (redisOptions).
+  outage = new Outage(blocking, (await worker.client) as unknown as Redis, opts.silentMs ?? REDIS_SILENT_MS, {
+    gone: (why) => log(`lost Redis at ${shownUrl(opts.url)} (${why}); waiting for it: running cells go on and report once it is back, and no new cell is taken until then`),
+    back: (ms) => log(`Redis at ${shownUrl(opts.url)} is back after ${Math.round(ms / 1000)} s; the worker goes on`),
   });
   log(`worker ${me} ready: ${threads} threads on queue ${opts.queueName ?? DEFAULT_QUEUE_NAME} at ${shownUrl(opts.url)}`);
   return {
@@ -252,31 +256,49 @@ function endConnection(client: RedisClient): void {
 }
 
 /**
- * Says once when a worker's connections to Redis drop, `said(undefined)` (ioredis then tries
- * again for ever, BullMQ's options), and once when all of them are ready again, `said(ms)`. A
- * Redis that hangs without closing its connections is not seen here: the cells' reports then
- * wait, and a lock that lapsed meanwhile is said as its job's error.
+ * Says once when a worker loses Redis, `gone(why)`, and once when Redis is back, `back(ms)`.
+ * Lost: a connection drops (ioredis then tries again for ever, BullMQ's options), or Redis answers
+ * no PING on the main connection for `silentMs` (a Redis that hangs, or a network that drops
+ * packets, breaks no connection: BullMQ's commands just wait). Back: a PING answered or a
+ * connection made ready, with every connection ready; the time away counts from Redis's last answer.
  */
 class Outage {
   since: number | undefined;
-  private readonly down = () => {
+  /** When Redis last answered: a PING, or a connection made ready. */
+  private heard = Date.now();
+  private asking = false;
+  private readonly looks: NodeJS.Timeout;
+  private readonly clients: (RedisClient | Redis)[];
+  private readonly down = (why: string, since = Date.now()) => {
     if (this.since !== undefined) return;
-    this.since = Date.now();
-    this.said(undefined);
+    this.since = since;
+    this.said.gone(why);
   };
+  private readonly dropped = () => this.down('its connection dropped');
   private readonly up = () => {
+    this.heard = Date.now();
     if (this.since === undefined || this.clients.some((c) => c.status !== 'ready')) return;
     const ms = Date.now() - this.since;
     this.since = undefined;
-    this.said(ms);
+    this.said.back(ms);
   };
 
-  constructor(private readonly clients: RedisClient[], private readonly said: (ms: number | undefined) => void) {
-    for (const c of clients) c.on('reconnecting', this.down).on('ready', this.up);
+  constructor(blocking: RedisClient, private readonly main: Redis, silentMs: number, private readonly said: { gone: (why: string) => void; back: (ms: number) => void }) {
+    this.clients = [blocking, main];
+    for (const c of this.clients) c.on('reconnecting', this.dropped).on('ready', this.up);
+    // One PING at a time, a few looks per silentMs (one a second at 8 s).
+    this.looks = setInterval(() => {
+      if (!this.asking) {
+        this.asking = true;
+        this.main.ping().then(this.up, () => undefined).finally(() => (this.asking = false));
+      }
+      if (Date.now() - this.heard >= silentMs) this.down(`no answer for ${silentMs / 1000} s`, this.heard);
+    }, Math.min(1000, silentMs / 4)).unref();
   }
 
   stop(): void {
-    for (const c of this.clients) c.off('reconnecting', this.down).off('ready', this.up);
+    clearInterval(this.looks);
+    for (const c of this.clients) c.off('reconnecting', this.dropped).off('ready', this.up);
   }
 }
 
