@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { REDIS_SILENT_MS, cellJobId, redisOptions, runQueued } from '../../src/bench/queue.js';
-import { startWorker, type CellWorker } from '../../src/bench/queue-worker.js';
+import { startWorker, type CellWorker, type WorkerOptions } from '../../src/bench/queue-worker.js';
 import { planGrid } from '../../src/bench/runner.js';
 import type { Cell } from '../../src/bench/cell.js';
 import { benchOptions } from './fixtures.js';
@@ -34,6 +34,27 @@ async function withStderr<T>(body: (written: string[]) => Promise<T>): Promise<T
 
 /** Lines of `written` (log lines, or stderr writes holding several) that match `re`. */
 const count = (written: string[], re: RegExp) => written.flatMap((w) => w.split('\n')).filter((l) => re.test(l)).length;
+
+/**
+ * A worker (with `opts`) and a queued run of one cell that takes seconds (rgg_100k_k8, spectral),
+ * returned once the worker has started that cell: the moment the tests break something under it.
+ */
+async function longCellStarted(url: string, queueName: string, runId: string, opts: Pick<WorkerOptions, 'silentMs' | 'lockMs'>) {
+  const long = cell('rgg_100k_k8', 'spectral');
+  const longId = cellJobId(runId, long);
+  const lines: string[] = [];
+  const recorded: Cell[] = [];
+  let started!: () => void;
+  const start = new Promise<void>((ok) => (started = ok));
+  const worker = await startWorker({ url, queueName, concurrency: 1, ...opts, log: (l) => {
+    lines.push(l);
+    if (l.startsWith(`start ${longId} `)) started();
+  } });
+  const run = runQueued({ url, queueName, runId, cells: [long], sweepMs: 1000, record: async (c) => void recorded.push(c) });
+  run.catch(() => undefined);
+  await start;
+  return { worker, run, lines, recorded, longId };
+}
 
 test('Redis killed for more than 8 s and restarted without its data: coordinator and worker each say once that it is gone and once that it is back, the lost jobs are queued again (the coordinator says how many), the cell whose result was dropped runs again, every cell is recorded once', { skip, timeout: 180_000 }, async (t) => {
   const redis = await startRedis(t.signal);
@@ -124,22 +145,12 @@ test('Redis that hangs for more than 8 s (SIGSTOP: no connection drops) is said 
 test('a worker whose Redis hangs (SIGSTOP: no connection drops) says once that Redis is gone after its silentMs without an answer, with what it does meanwhile, and once that it is back; its running cell reports then and is recorded once', { skip, timeout: 120_000 }, async (t) => {
   const redis = await startRedis(t.signal);
   const queueName = `outage-worker-hang-${process.pid}`;
-  const long = cell('rgg_100k_k8', 'spectral'); // seconds: it runs through the hang
-  const longId = cellJobId('run-worker-hang', long);
   const silentMs = 1500; // REDIS_SILENT_MS for this worker, so that the test needs no 8 s hang
-  const lines: string[] = [];
-  const recorded: Cell[] = [];
   let worker: CellWorker | undefined;
   try {
-    let started!: () => void;
-    const start = new Promise<void>((ok) => (started = ok));
-    worker = await startWorker({ url: redis.url, queueName, concurrency: 1, silentMs, log: (l) => {
-      lines.push(l);
-      if (l.startsWith(`start ${longId} `)) started();
-    } });
-    const run = runQueued({ url: redis.url, queueName, runId: 'run-worker-hang', cells: [long], sweepMs: 1000, record: async (c) => void recorded.push(c) });
-    run.catch(() => undefined);
-    await start;
+    // Its cell takes seconds: it runs through the hang.
+    const { run, lines, recorded, longId, ...started } = await longCellStarted(redis.url, queueName, 'run-worker-hang', { silentMs });
+    worker = started.worker;
     redis.proc.kill('SIGSTOP');
     // A bound, not a timing: the old worker said nothing until Redis answered again.
     for (let i = 0; count(lines, /^lost Redis/) === 0; i++) {
@@ -170,22 +181,12 @@ test('a worker whose Redis hangs (SIGSTOP: no connection drops) says once that R
 test("a lock BullMQ could not renew (its key deleted while the cell runs) is said once, in words, not as BullMQ's error at every renewal; the cell's result, refused, is said once, in words; the cell runs again and is recorded once", { skip, timeout: 120_000 }, async (t) => {
   const redis = await startRedis(t.signal);
   const queueName = `outage-lock-${process.pid}`;
-  const long = cell('rgg_100k_k8', 'spectral'); // seconds: many renewals at --lock-seconds 1
-  const longId = cellJobId('run-lock', long);
   const admin = new Redis(redisOptions(redis.url));
-  const lines: string[] = [];
-  const recorded: Cell[] = [];
   let worker: CellWorker | undefined;
   try {
-    let started!: () => void;
-    const start = new Promise<void>((ok) => (started = ok));
-    worker = await startWorker({ url: redis.url, queueName, concurrency: 1, lockMs: 1000, log: (l) => {
-      lines.push(l);
-      if (l.startsWith(`start ${longId} `)) started();
-    } });
-    const run = runQueued({ url: redis.url, queueName, runId: 'run-lock', cells: [long], sweepMs: 1000, record: async (c) => void recorded.push(c) });
-    run.catch(() => undefined);
-    await start;
+    // Its cell takes seconds: many renewals at --lock-seconds 1.
+    const { run, lines, recorded, longId, ...started } = await longCellStarted(redis.url, queueName, 'run-lock', { lockMs: 1000 });
+    worker = started.worker;
     await admin.del(`bull:${queueName}:${longId}:lock`);
     await run;
     const all = lines.join('\n');
