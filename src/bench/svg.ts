@@ -304,10 +304,12 @@ export function niceTicks(lo: number, hi: number, count: number): number[] {
   const raw = span / Math.max(1, count);
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((k) => k * mag).find((s) => span / s <= count) ?? 10 * mag;
-  const start = Math.floor(lo / step) * step;
-  const end = Math.ceil(hi / step - 1e-9) * step;
+  // Each tick is a whole multiple of the step: summing steps left float residue where a tick
+  // should be 0 (-0.015 + 3 x 0.005 drew "1.73e-18" on the compiler's pgLoss chart).
+  const first = Math.floor(lo / step);
+  const last = Math.ceil(hi / step - 1e-9);
   const out: number[] = [];
-  for (let v = start; v <= end + step / 2; v += step) out.push(Number(v.toPrecision(12)));
+  for (let k = first; k <= last; k++) out.push(Number((k * step).toPrecision(12)));
   return out;
 }
 

@@ -72,6 +72,9 @@ describe('number formatting', () => {
   test('axis ticks', () => {
     assert.deepEqual(niceTicks(0, 617, 5), [0, 200, 400, 600, 800]);
     assert.deepEqual(niceTicks(0, 1, 5), [0, 0.2, 0.4, 0.6, 0.8, 1]);
+    // A range below zero: the tick at zero is 0, not the residue of adding steps.
+    assert.deepEqual(niceTicks(-0.01032, -0.00006041, 5), [-0.015, -0.01, -0.005, 0]);
+    assert.deepEqual(niceTicks(-0.015, 0.001, 5), [-0.015, -0.01, -0.005, 0, 0.005]);
     assert.deepEqual(logTicks(0.25, 1.2), [0.3, 0.5, 0.7, 1]);
     assert.deepEqual(logTicks(0.01, 100), [0.01, 0.1, 1, 10, 100]);
   });
