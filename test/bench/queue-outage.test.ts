@@ -15,22 +15,11 @@ import { startWorker, type CellWorker, type WorkerOptions } from '../../src/benc
 import { planGrid } from '../../src/bench/runner.js';
 import type { Cell } from '../../src/bench/cell.js';
 import { benchOptions } from './fixtures.js';
+import { withStderr } from './queue-helpers.js';
 import { skip, startRedis } from './redis-server.js';
 
 const cell = (instance: string, solver: string) => planGrid(benchOptions({ problems: ['partition'], instances: [instance], solvers: [solver], seeds: 1 }))[0]!.cells[0]!;
 const outage = REDIS_SILENT_MS + 1000;
-
-/** What this process writes to stderr while `body` runs (the coordinator's warnings and notes), as it goes. */
-async function withStderr<T>(body: (written: string[]) => Promise<T>): Promise<T> {
-  const written: string[] = [];
-  const write = process.stderr.write;
-  process.stderr.write = ((s: string | Uint8Array) => { written.push(String(s)); return true; }) as typeof process.stderr.write;
-  try {
-    return await body(written);
-  } finally {
-    process.stderr.write = write;
-  }
-}
 
 /** Lines of `written` (log lines, or stderr writes holding several) that match `re`. */
 const count = (written: string[], re: RegExp) => written.flatMap((w) => w.split('\n')).filter((l) => re.test(l)).length;

@@ -1,29 +1,32 @@
 /**
- * How a `selfopt worker` stops (CellWorker.close) when its Redis misbehaves: a worker holding no
- * cell stops cleanly whatever state its connections are in, and one that cannot put a cell back
- * on the queue says so. Runs in this process against a private redis-server; skips visibly when
- * redis-server is not installed.
+ * How a `selfopt worker` stops. In this process (CellWorker.close) when its Redis misbehaves: a
+ * worker holding no cell stops cleanly whatever state its connections are in, and one that cannot
+ * put a cell back on the queue says so. As a process, for its signal and exit code: SIGTERM with
+ * Redis gone ends it within a grace period; with Redis up it is a warm stop (its running cell
+ * finishes and is recorded, a cell fetched but not started goes back for another worker).
+ * Against a private redis-server; skips visibly when redis-server is not installed. Shared
+ * set-up: queue-helpers.ts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { cellJobId, redisOptions } from '../../src/bench/queue.js';
 import { startWorker, type CellWorker } from '../../src/bench/queue-worker.js';
-import { planGrid } from '../../src/bench/runner.js';
+import { planGrid, runBench } from '../../src/bench/runner.js';
+import { ResultsStore, cellKey } from '../../src/bench/store.js';
 import { codeVersion } from '../../src/core/version.js';
 import { benchOptions } from './fixtures.js';
-import { skip, startRedis } from './redis-server.js';
+import { CLI, queueBed, until, workerHere, workerProcess } from './queue-helpers.js';
+import { child, skip, startRedis } from './redis-server.js';
 
 /** Resolves once a worker waits for jobs on Redis at `url` (BullMQ blocks in BZPOPMIN): it holds none then. */
 async function waitingForJobs(url: string): Promise<void> {
   const admin = new Redis(redisOptions(url));
   try {
-    for (let i = 0; !/ cmd=bzpopmin /.test(String(await admin.client('LIST'))); i++) {
-      assert.ok(i < 400, 'the worker waits for jobs');
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await until(async () => / cmd=bzpopmin /.test(String(await admin.client('LIST'))), 'the worker waits for jobs', 400, 25);
   } finally {
     admin.disconnect();
   }
@@ -79,10 +82,8 @@ test("a stopping worker that cannot put back a cell waiting for a timed problem'
     // A short lock, as the other queue tests' workers: BullMQ's stalled check, which puts the
     // cell back below, runs once per lock period across all workers.
     const worker = await startWorker({ url: redis.url, queueName, concurrency: 2, lockMs: 1000, log });
-    for (let i = 0; !lines.some((l) => l.startsWith(`start ${longId} `)) || !(await queue.getActive()).some((j) => j.id === shortId); i++) {
-      assert.ok(i < 1200, `the long cell runs and the short one waits: ${lines.join('\n')}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await until(async () => lines.some((l) => l.startsWith(`start ${longId} `)) && (await queue.getActive()).some((j) => j.id === shortId),
+      () => `the long cell runs and the short one waits: ${lines.join('\n')}`, 1200, 25);
     // What a lapsed lock leaves: no lock key (the event loop or Redis stalled past the lock).
     assert.equal(await admin.del(`bull:${queueName}:${shortId}:lock`), 1);
     assert.equal(await worker.close(), 'closed', lines.join('\n'));
@@ -94,14 +95,123 @@ test("a stopping worker that cannot put back a cell waiting for a timed problem'
     assert.notEqual(await queue.getJobState(shortId), 'failed');
     // Not lost: another worker's stalled check puts it back on the queue, and that worker runs it.
     other = await startWorker({ url: redis.url, queueName, concurrency: 1, lockMs: 1000, log });
-    for (let i = 0; (await queue.getJobState(shortId)) !== 'completed'; i++) {
-      assert.ok(i < 1200, `another worker ran the short cell: ${lines.join('\n')}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await until(async () => (await queue.getJobState(shortId)) === 'completed', () => `another worker ran the short cell: ${lines.join('\n')}`, 1200, 25);
   } finally {
     await other?.close();
     await queue.close();
     admin.disconnect();
     redis.proc.kill('SIGKILL');
+  }
+});
+
+test('SIGTERM stops a worker whose Redis is gone, within a grace period, with one line and exit 143', { skip, timeout: 60_000 }, async (t) => {
+  const redis = await startRedis(t.signal);
+  const worker = child(t.signal, process.execPath, [CLI, 'worker', '--queue', redis.url, '--queue-name', `gone-worker-${process.pid}`, '--concurrency', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  worker.stdout!.on('data', (d) => (stdout += d));
+  worker.stderr!.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((ok) => worker.once('exit', ok));
+  await until(() => /ready/.test(stdout), () => `the worker started: ${stdout}${stderr}`);
+  redis.proc.kill('SIGKILL');
+  await new Promise((r) => setTimeout(r, 1000)); // the worker is retrying Redis now
+  const t0 = Date.now();
+  worker.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((ok) => (timer = setTimeout(() => ok('still running after 30 s'), 30_000)));
+  try {
+    assert.equal(await Promise.race([exited, late]), 143, stderr);
+    assert.ok(Date.now() - t0 < 15_000, `stopped in ${Date.now() - t0} ms`);
+    assert.equal(stderr.match(/stopping the worker \(SIGTERM\)/g)?.length, 1, stderr);
+  } finally {
+    clearTimeout(timer);
+    worker.kill('SIGKILL');
+  }
+});
+
+test('SIGTERM is a warm stop for a worker with Redis up: its running cell finishes and is recorded, not abandoned', { skip, timeout: 180_000 }, async (t) => {
+  const { dir, redis, queueName, close } = await queueBed(t.signal, 'warm');
+  const worker = workerProcess(t.signal, redis.url, queueName);
+  // The coordinator runs here; the worker is a process, for its SIGTERM.
+  const store = await ResultsStore.open(join(dir, 's.duckdb'));
+  const stop = new AbortController();
+  let run: Promise<unknown> | undefined;
+  try {
+    await worker.ready();
+    const workerExit = new Promise<number | null>((ok) => worker.proc.once('exit', ok));
+    // One cell that runs well past the stop's 5 s grace (spectral bisection of a 100k-vertex graph).
+    const running = runBench(benchOptions({ problems: ['partition'], instances: ['rgg_100k_k8'], solvers: ['spectral'], seeds: 1 }, { quick: false, queue: redis.url, queueName, signal: stop.signal }), store);
+    run = running.catch(() => undefined); // awaited below; a failure before then is reported there
+    worker.onLine((l) => {
+      if (l.startsWith('start ')) worker.proc.kill('SIGTERM');
+    });
+    // It hung once (a fresh clone on a loaded machine, the test's 180 s timeout): fail with what
+    // the worker and the coordinator said rather than a bare timeout.
+    let hung: NodeJS.Timeout | undefined;
+    const silent = new Promise<string>((ok) => (hung = setTimeout(() => ok(`no exit 120 s after the start; worker:\n${worker.lines.join('\n')}`), 120_000)));
+    const exit = await Promise.race([workerExit, silent]);
+    clearTimeout(hung);
+    assert.equal(exit, 143, worker.lines.join('\n'));
+    assert.equal(worker.lines.filter((l) => l.startsWith('start ')).length, 1, worker.lines.join('\n'));
+    assert.equal(worker.lines.filter((l) => l.startsWith('done ')).length, 1, `the running cell finished: ${worker.lines.join('\n')}`);
+    // The coordinator has no other worker: it ends only if the cell's result reached it.
+    const late = setTimeout(() => stop.abort(), 60_000);
+    const outcome = await running;
+    clearTimeout(late);
+    assert.ok(!outcome.interrupted, 'the result reached the coordinator within 60 s');
+    const runs = await store.runs();
+    const rows = await store.rows();
+    assert.ok(runs[0]!.finishedAt, 'the run is finished');
+    assert.deepEqual([...new Set(rows.map((r) => cellKey(r.problem, r.instance, r.solver, r.seed)))], [cellKey('partition', 'rgg_100k_k8', 'spectral', 1)]);
+  } finally {
+    // A coordinator still waiting (the test failed) stops, so that this file's process ends.
+    stop.abort();
+    await run;
+    await store.close();
+    worker.proc.kill('SIGKILL');
+    close();
+  }
+});
+
+test("a warm stop puts back a cell its worker fetched but had not started (a timed problem's turn); another worker runs it", { skip, timeout: 180_000 }, async (t) => {
+  const { dir, redis, queueName, close } = await queueBed(t.signal, 'gate');
+  // Two threads: both index cells are fetched at once, and the second waits for the first (index
+  // times code, so its cells run one at a time).
+  const first = workerProcess(t.signal, redis.url, queueName, 2);
+  const { proc, lines } = first;
+  first.onLine((l) => {
+    if (l.startsWith('start ') && lines.filter((x) => x.startsWith('start ')).length === 1) proc.kill('SIGTERM');
+  });
+  const exited = new Promise<number | null>((ok) => proc.once('exit', ok));
+  // The coordinator and the second worker run here; the first worker is a process, for its SIGTERM.
+  const store = await ResultsStore.open(join(dir, 's.duckdb'));
+  const stop = new AbortController();
+  let run: Promise<unknown> | undefined;
+  let second: Awaited<ReturnType<typeof workerHere>> | undefined;
+  try {
+    await first.ready();
+    const running = runBench(benchOptions({ problems: ['index'], instances: ['uniform_dense_1M_uint64'], solvers: ['binary-search'], seeds: 2 }, { queue: redis.url, queueName, signal: stop.signal }), store);
+    run = running.catch(() => undefined); // awaited below; a failure before then is reported there
+    assert.equal(await exited, 143, lines.join('\n'));
+    assert.deepEqual([lines.filter((l) => l.startsWith('start ')).length, lines.filter((l) => l.startsWith('done ')).length], [1, 1], lines.join('\n'));
+    const ran = lines.find((l) => l.startsWith('done '))!.split(' ')[1];
+    second = await workerHere(redis.url, queueName);
+    const late = setTimeout(() => stop.abort(), 90_000);
+    const outcome = await running;
+    clearTimeout(late);
+    assert.ok(!outcome.interrupted, "the second worker's result reached the coordinator within 90 s");
+    const other = second.lines.filter((l) => l.startsWith('done ')).map((l) => l.split(' ')[1]);
+    assert.equal(other.length, 1, second.lines.join('\n'));
+    assert.notEqual(other[0], ran);
+    const rows = await store.rows();
+    assert.deepEqual([...new Set(rows.map((r) => r.seed))].sort(), [1, 2]);
+  } finally {
+    // A coordinator still waiting (the test failed) stops, so that this file's process ends.
+    stop.abort();
+    await run;
+    await store.close();
+    await second?.worker.close();
+    proc.kill('SIGKILL');
+    close();
   }
 });

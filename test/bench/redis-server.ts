@@ -34,12 +34,16 @@ export function child(signal: AbortSignal, cmd: string, args: string[], opts: Sp
   return proc;
 }
 
-/** A redis-server on `port` (a free one by default; the same one again for a restart), once it answers. */
-export async function startRedis(signal: AbortSignal, port?: number): Promise<{ url: string; proc: ChildProcess }> {
+/**
+ * A redis-server on `port` (a free one by default; the same one again for a restart), once it
+ * answers; with `password`, one that wants it (its URL carries it).
+ */
+export async function startRedis(signal: AbortSignal, port?: number, password?: string): Promise<{ url: string; proc: ChildProcess }> {
   port ??= await freePort();
   const bin = existsSync(REDIS) ? REDIS : 'redis-server';
-  const proc = child(signal, bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const url = `redis://127.0.0.1:${port}`;
+  const auth = password === undefined ? [] : ['--requirepass', password];
+  const proc = child(signal, bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...auth], { stdio: 'ignore' });
+  const url = `redis://${password === undefined ? '' : `:${password}@`}127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {
       await checkRedis(url);
