@@ -1,48 +1,25 @@
 /**
  * The dashboard as an engineer reads a real run in a browser: filters changed while an answer is
  * on its way, a run still being written, the numbers `selfopt report` prints, and the layout at a
- * laptop's and a narrow window's width. A tiny bench fills a temp store; `serve` serves the built
- * app; Debian's headless Chromium (playwright-core) loads it. Skips visibly without
- * /usr/bin/chromium or the built app.
+ * laptop's and a narrow window's width. Tiny benches fill a temp store and `serve` serves the
+ * built app (dashboard-fixture.ts); Debian's headless Chromium (playwright-core) loads it. Skips
+ * visibly without /usr/bin/chromium or the built app.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataPath } from '../../src/core/data.js';
-import { runBench } from '../../src/bench/runner.js';
-import { ResultsStore } from '../../src/bench/store.js';
 import { formatRatio } from '../../src/bench/table.js';
 import { PROJECT_ROOT } from '../../src/core/version.js';
-import { serve, type RunningServer } from '../../src/server/server.js';
 import { inChromium, skipBrowser } from './chromium.js';
+import { servedDashboard } from './dashboard-fixture.js';
 
 /** The page's global, inside functions that playwright runs in the browser. */
 declare const document: { querySelectorAll(s: string): ArrayLike<unknown> };
 
-let dir: string;
-let server: RunningServer;
-let base: string;
-let partitionRun: string;
-let schedulingRun: string;
-
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'selfopt-dash-views-'));
-  const store = await ResultsStore.open(join(dir, 'results.duckdb'));
-  const data = new DataPath({ env: {}, cwd: dir });
-  const common = { quick: true, resume: false, data, options: {}, concurrency: 0, progress: false } as const;
-  partitionRun = (await runBench({ ...common, problems: ['partition'], instances: ['rgg_2k_k2', 'mesh_2k_k2'], solvers: ['random', 'graph-growing', 'multilevel'], seeds: 2, command: 'bench partition' }, store)).runId;
-  schedulingRun = (await runBench({ ...common, problems: ['scheduling'], instances: ['synthetic_batch6_10exec'], solvers: ['fifo', 'fair'], seeds: 1, command: 'bench scheduling' }, store)).runId;
-  await store.close();
-  server = await serve({ port: 0, log: () => {}, dashboard: { store: join(dir, 'results.duckdb'), trainDir: join(dir, 'train') } });
-  base = server.url.replace(/\/v1$/, '/');
-});
-
-after(async () => {
-  await server?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+// The repository's shipped checkpoints' curves are shown, as `selfopt serve` shows them (Decima's below).
+let base: string, partitionRun: string, schedulingRun: string;
+servedDashboard({ shippedCurves: true }, (d) => ({ base, runId: partitionRun, drawnRunId: schedulingRun } = d));
 
 test('in headless Chromium: an answer for a problem left while it was on its way is not drawn under the problem chosen since', { skip: skipBrowser, timeout: 120_000 }, async () => {
   await inChromium(1280, async (page, errors) => {
