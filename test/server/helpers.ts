@@ -1,6 +1,13 @@
-/** Protocol clients for the server tests: a WebSocket client with ordered replies, and one-shot HTTP POSTs. */
+/**
+ * Protocol clients for the server tests: a WebSocket client with ordered replies, and one-shot
+ * HTTP POSTs; and the protocol tests' (protocol*.test.ts) served server, their check of an error
+ * reply, and their check that the server still serves.
+ */
+import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
 import { request, Agent } from 'node:http';
 import { WebSocket } from 'ws';
+import { serve, type RunningServer } from '../../src/server/server.js';
 
 export interface Reply {
   v: number;
@@ -75,3 +82,36 @@ export function post(url: string, body: string | Buffer, headers: Record<string,
 export const msg = (op: string, fields: Record<string, unknown> = {}, id: number | string = 1) => JSON.stringify({ v: 1, id, op, ...fields });
 
 export const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+
+/**
+ * Registers the test file's hooks: before its tests, a protocol server on a free port and a
+ * WebSocket client connected to it, handed to `ready`; after them, both closed.
+ */
+export function servedProtocol(ready: (server: RunningServer, client: WsClient) => void): void {
+  let server: RunningServer | undefined;
+  let client: WsClient | undefined;
+  before(async () => {
+    server = await serve({ port: 0, log: () => {} });
+    client = await WsClient.open(server.url);
+    ready(server, client);
+  });
+  after(async () => {
+    await client?.close();
+    await server?.close();
+  });
+}
+
+/** The server at `url` still answers on connection `c` and on a new one. */
+export async function stillServes(url: string, c: WsClient): Promise<void> {
+  assert.equal((await c.ok('hello')).protocol, 1);
+  const fresh = await WsClient.open(url);
+  assert.equal((await fresh.ok('hello')).server, 'selfopt');
+  await fresh.close();
+}
+
+/** `r` is an error reply with `code`, and with `path` where one is given. */
+export function assertError(r: { ok: boolean; error?: { code: string; path: string | null } }, code: string, path?: string | null): void {
+  assert.equal(r.ok, false, `expected error ${code}, got ${JSON.stringify(r)}`);
+  assert.equal(r.error!.code, code, JSON.stringify(r.error));
+  if (path !== undefined) assert.equal(r.error!.path, path, JSON.stringify(r.error));
+}
