@@ -34,7 +34,27 @@ function aliveOptServer(pid: number): boolean {
   return stat !== null && stat.state !== 'Z' && isOptServer(pid);
 }
 
-/** Starts the CLI's ppo training on sieve in a process group of its own; resolves with it once an opt-server of it runs a search, and those servers' pids. */
+/**
+ * Whether the opt-server under `shell` (the shell it runs under, as optServersOf finds it) has
+ * answered a request: its answers on the response FIFO are all it writes, so it has once it has
+ * written a byte (/proc/<pid>/io's wchar counts every byte a process wrote).
+ */
+function answeredPass(shell: number): boolean {
+  return procPids().some((pid) => {
+    if (procStat(pid)?.ppid !== shell) return false;
+    try {
+      return Number(/^wchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? 0) > 0;
+    } catch {
+      return false; // gone
+    }
+  });
+}
+
+/**
+ * Starts the CLI's ppo training on sieve in a process group of its own; resolves with it once it
+ * is into its greedy demo search (an opt-server of it has answered a pass), and the pids of its
+ * opt-servers so far. The search then runs for seconds: every pass (~20 ms each) at each step.
+ */
 async function trainUntilSearching(stateDir: string): Promise<{ child: ChildProcess; exited: Promise<number | null>; stderr: () => string; servers: Set<number> }> {
   const args = [CLI, 'train', 'compiler', 'ppo', '--instances', 'own/sieve', '--steps', '64', '--state', stateDir, '--out', join(stateDir, 'out.ckpt'),
     '--opt', `demoSteps=${DEMO_STEPS}`, '--opt', 'bcEpochs=2', '--opt', 'daggerRounds=0', '--opt', 'workers=0', '--opt', 'hidden=8'];
@@ -44,15 +64,14 @@ async function trainUntilSearching(stateDir: string): Promise<{ child: ChildProc
   const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
   const servers = new Set<number>();
   const t0 = Date.now();
-  while (servers.size === 0) {
+  // It waited a fixed 300 ms after the first opt-server appeared: on a loaded machine the signal
+  // could come before the server had loaded LLVM and taken its first pass.
+  while (![...servers].some(answeredPass)) {
     if (child.exitCode !== null) throw new Error(`training ended before its search: ${err}`);
-    if (Date.now() - t0 > 120_000) throw new Error(`no opt-server after 120 s: ${err}`);
+    if (Date.now() - t0 > 120_000) throw new Error(`no opt-server answered a pass after 120 s: ${err}`);
     await new Promise((r) => setTimeout(r, 50));
     for (const p of optServersOf(child.pid!)) servers.add(p);
   }
-  // Into the search: greedy's first steps apply every pass (~20 ms each) to the program.
-  await new Promise((r) => setTimeout(r, 300));
-  for (const p of optServersOf(child.pid!)) servers.add(p);
   return { child, exited, stderr: () => err, servers };
 }
 
