@@ -127,18 +127,22 @@ test('Ctrl-C stops a queued coordinator whose Redis is gone, within a grace peri
   const redis = await startRedis(t.signal);
   const cells = planGrid(options({ instances: ['rgg_2k_k2'], solvers: ['random'] }))[0]!.cells;
   const stop = new AbortController();
-  // No worker: the coordinator enqueues and waits; Redis dies; then the Ctrl-C.
-  const run = runQueued({ url: redis.url, queueName: `gone-${process.pid}`, runId: 'run-gone', cells, sweepMs: 200, signal: stop.signal, record: async () => {} });
-  await until(async () => (await queueLeft(redis.url, `gone-${process.pid}`)) >= cells.length, 'the coordinator enqueued the grid');
-  redis.proc.kill('SIGKILL');
-  await new Promise((r) => setTimeout(r, 1000)); // a sweep is waiting on Redis now
-  const t0 = Date.now();
-  stop.abort();
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<string>((ok) => (timer = setTimeout(() => ok('still waiting after 30 s'), 30_000)));
-  assert.equal(await Promise.race([run.then(() => 'stopped'), late]), 'stopped');
-  clearTimeout(timer);
-  assert.ok(Date.now() - t0 < 15_000, `stopped in ${Date.now() - t0} ms`);
+  await withStderr(async (stderr) => {
+    // No worker: the coordinator enqueues and waits; Redis dies; then the Ctrl-C.
+    const run = runQueued({ url: redis.url, queueName: `gone-${process.pid}`, runId: 'run-gone', cells, sweepMs: 200, signal: stop.signal, record: async () => {} });
+    await until(async () => (await queueLeft(redis.url, `gone-${process.pid}`)) >= cells.length, 'the coordinator enqueued the grid');
+    redis.proc.kill('SIGKILL');
+    // The coordinator says Redis is gone at its first failed reconnect (BullMQ retries after 1 s):
+    // its sweeps, every 200 ms, wait on Redis by then. (It waited a fixed second.)
+    await until(() => stderr.join('').includes('lost Redis'), () => `the coordinator says Redis is gone: ${stderr.join('')}`);
+    const t0 = Date.now();
+    stop.abort();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<string>((ok) => (timer = setTimeout(() => ok('still waiting after 30 s'), 30_000)));
+    assert.equal(await Promise.race([run.then(() => 'stopped'), late]), 'stopped');
+    clearTimeout(timer);
+    assert.ok(Date.now() - t0 < 15_000, `stopped in ${Date.now() - t0} ms`);
+  });
 });
 
 /**
@@ -219,7 +223,16 @@ test('after Ctrl-C a queued run records nothing more: a result that comes in the
     if (started++ > 0) await cellHeld;
     return result;
   }, { connection: redisOptions(redis.url), concurrency: 2 });
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  // The events the coordinator hears (its QueueEvents, in this process): its handler for one has
+  // run when emit returns.
+  const { QueueEvents } = await import('bullmq');
+  const emit = QueueEvents.prototype.emit;
+  let completions = 0;
+  QueueEvents.prototype.emit = function (this: InstanceType<typeof QueueEvents>, event: string, ...args: unknown[]) {
+    const handled = (emit as (this: unknown, e: string, ...a: unknown[]) => boolean).call(this, event, ...args);
+    if (event === 'completed' && this.name === queueName) completions++;
+    return handled;
+  } as typeof emit;
   try {
     // The first result is being written when Ctrl-C comes, and the second cell is running.
     let writing = false;
@@ -240,7 +253,8 @@ test('after Ctrl-C a queued run records nothing more: a result that comes in the
     const q = new Queue(queueName, { connection: redisOptions(redis.url) });
     await until(async () => (await q.getJobCounts('completed')).completed >= 2, 'the held cell completed', 500, 20);
     await q.close();
-    await sleep(300); // its event reaches the coordinator, which used to record it after the stop
+    // Its event reaches the coordinator, which used to record it after the stop. (It waited a fixed 300 ms.)
+    await until(() => completions >= 2, 'the coordinator heard the held cell complete', 500, 20);
     releaseWrite();
     await run;
     assert.equal(recorded.length, 1, 'only the write in hand at Ctrl-C');
@@ -250,6 +264,7 @@ test('after Ctrl-C a queued run records nothing more: a result that comes in the
     assert.deepEqual(resumed, [left.seed], 'the --resume recorded the result left in Redis');
     assert.equal(started, 2, 'no cell ran twice');
   } finally {
+    QueueEvents.prototype.emit = emit;
     await worker.close();
     redis.proc.kill('SIGKILL');
   }

@@ -15,7 +15,7 @@ import { startWorker, type CellWorker, type WorkerOptions } from '../../src/benc
 import { planGrid } from '../../src/bench/runner.js';
 import type { Cell } from '../../src/bench/cell.js';
 import { benchOptions } from './fixtures.js';
-import { withStderr } from './queue-helpers.js';
+import { until, withStderr } from './queue-helpers.js';
 import { skip, startRedis } from './redis-server.js';
 
 const cell = (instance: string, solver: string) => planGrid(benchOptions({ problems: ['partition'], instances: [instance], solvers: [solver], seeds: 1 }))[0]!.cells[0]!;
@@ -106,7 +106,9 @@ test('Redis that hangs for more than 8 s (SIGSTOP: no connection drops) is said 
       // No worker yet: the coordinator sweeps its waiting cell every second, and one sweep meets the hang.
       const run = runQueued({ url: redis.url, queueName, runId: 'run-hang', cells: [cell('rgg_2k_k2', 'random')], sweepMs: 1000, record: async (c) => void recorded.push(c) });
       run.catch(() => undefined);
-      await new Promise((r) => setTimeout(r, 1500));
+      // The hang comes once its set-up is done (only its sweeps time Redis's silence), which it is
+      // when it says it has no worker: it counts them after the set-up. (It waited a fixed 1.5 s.)
+      await until(() => count(coordinator, /no worker is on queue/) > 0, () => `the coordinator set up its run: ${coordinator.join('')}`, 1200, 25);
       redis.proc.kill('SIGSTOP');
       for (let i = 0; count(coordinator, /lost Redis/) === 0; i++) {
         assert.ok(i < 1200, `the coordinator says Redis is gone: ${coordinator.join('')}`);

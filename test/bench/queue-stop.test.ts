@@ -114,7 +114,8 @@ test('SIGTERM stops a worker whose Redis is gone, within a grace period, with on
   const exited = new Promise<number | null>((ok) => worker.once('exit', ok));
   await until(() => /ready/.test(stdout), () => `the worker started: ${stdout}${stderr}`);
   redis.proc.kill('SIGKILL');
-  await new Promise((r) => setTimeout(r, 1000)); // the worker is retrying Redis now
+  // Its connections dropped: it says so, and is retrying Redis. (It waited a fixed second.)
+  await until(() => /^lost Redis .*\(its connection dropped\)/m.test(stdout), () => `the worker says Redis is gone: ${stdout}${stderr}`);
   const t0 = Date.now();
   worker.kill('SIGTERM');
   let timer: NodeJS.Timeout | undefined;
