@@ -346,7 +346,11 @@ describe('ResultsStore', () => {
     try {
       const runId = await store.startRun({ command: 'bench', gridHash: 'g' });
       await store.insertCell(cell(runId, 'pgm', 1));
-      await new Promise((r) => setTimeout(r, IDLE_RELEASE_MS + 200));
+      // Idle, it lets the file go (IDLE_RELEASE_MS); moved then. (It waited a fixed IDLE_RELEASE_MS + 200 ms.)
+      for (let i = 0; store.holdingFile; i++) {
+        assert.ok(i < 400, 'the idle writer let the file go');
+        await new Promise((r) => setTimeout(r, 25));
+      }
       renameSync(path, `${path}.moved`);
       await rejectsSelfopt(store.insertCell(cell(runId, 'pgm', 2)), /moved or replaced while this run was writing/);
       assert.ok(!existsSync(path), 'no empty store was created at the old path');

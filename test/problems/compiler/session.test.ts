@@ -17,6 +17,7 @@ import { compilerProblem } from '../../../src/problems/compiler/index.js';
 import { closeIdleServers, optServerBinary, optServerBuildError, serverStats } from '../../../src/problems/compiler/opt-server.js';
 import { skip, dir, tiny, own, STABLE, TINY } from './fixtures.js';
 import { requireTool } from '../../../src/problems/compiler/llvm.js';
+import { procPids, procStat } from '../../../src/core/procfs.js';
 
 test('state cache: a revisited (state, pass) starts no opt; an unknown pass is a recorded failure', { skip }, () => {
   const inst = tiny();
@@ -280,8 +281,13 @@ test('opt-server pool: a closed session hands its process to the next, which com
   s2.close();
   // The pooled server dies (its process group: the server and the shell it runs under).
   const [pid] = serverStats.idlePids();
+  const group = [pid!, ...procPids().filter((p) => procStat(p)?.ppid === pid)];
   process.kill(-pid!, 'SIGKILL');
-  await new Promise((r) => setTimeout(r, 200));
+  // Dead once each is gone or a zombie. (It waited a fixed 200 ms.)
+  for (let i = 0; group.some((p) => (procStat(p)?.state ?? 'Z') !== 'Z'); i++) {
+    assert.ok(i < 400, `the pooled server's processes (${group.join(', ')}) died`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
   const s3 = new OptSession({ backend: 'server' });
   const r3 = s3.apply(s3.addState(inst.ir).hash, 'mem2reg');
   assert.ok(r3.ok, 'a dead pooled process is replaced');
