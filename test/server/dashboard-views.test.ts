@@ -195,6 +195,54 @@ test('in headless Chromium: each key of a learning curve has a small chart of it
   });
 });
 
+test('in headless Chromium: a log in phases, each with its own counter, charts each phase\'s keys against that counter, a counter that starts over as one line a round, and no counter as a chart of its own (the compiler\'s PPO log, counted by no key in every point, was drawn against the point index: demoPrograms, bcEpoch and step charts of their own, PPO squeezed into the last tenth)', { skip: skipBrowser, timeout: 120_000 }, async () => {
+  // Two rounds of cloning counted by epoch (not a known counter: it is found counting up), each
+  // followed by a validation at step 0 with the examples cloned so far, then RL counted by step.
+  const cloning = (round: number) => [1, 2, 3, 4].map((epoch) => ({ epoch, cloneLoss: 2 / (round * epoch) }));
+  const points = [
+    ...cloning(1), { step: 0, score: 1.1, examples: 40 },
+    ...cloning(2), { step: 0, score: 1.12, examples: 90 },
+    ...[100, 200, 300, 400].map((step) => ({ step, meanReturn: step / 1000, entropy: 1 - step / 1000 })), { step: 400, score: 1.15 },
+  ].map((p, t) => ({ t, ...p }));
+  const fixture = { name: 'partition-gap-seed1', problem: 'partition', points, total: points.length };
+  /** Each small chart of a curve: its key, what its x axis says, its largest x tick, its legends and lines. */
+  const charts = (page: import('playwright-core').Page, name: string) => page.$$eval(`#curves figure[data-curve="${name}"] .multiple`, (ms) => ms.map((m) => {
+    const texts = [...m.querySelectorAll('svg text')];
+    const xTicks = texts.filter((t) => t.getAttribute('text-anchor') === 'middle' && !t.hasAttribute('transform')).map((t) => t.textContent!);
+    return {
+      key: m.getAttribute('data-key'),
+      x: xTicks[xTicks.length - 1],
+      xMax: Math.max(...xTicks.slice(0, -1).map(Number)),
+      legend: texts.filter((t) => t.previousElementSibling?.tagName === 'rect').map((t) => t.textContent),
+      lines: m.querySelectorAll('svg path').length,
+    };
+  }));
+  await inChromium(1400, async (page, errors) => {
+    await page.route('**/api/curves?problem=partition', (r) => r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ curves: [fixture], leftOut: [] }) }));
+    await page.goto(`${base}#problem=partition`);
+    await page.waitForSelector('#curves figure[data-curve="partition-gap-seed1"] .multiple svg');
+    assert.deepEqual(await charts(page, 'partition-gap-seed1'), [
+      { key: 'cloneLoss', x: 'epoch', xMax: 4, legend: ['cloneLoss round 1', 'round 2'], lines: 2 },
+      { key: 'score', x: 'step', xMax: 400, legend: ['score: 1.1 to 1.15'], lines: 1 },
+      { key: 'meanReturn', x: 'step', xMax: 400, legend: ['meanReturn: 0.1 to 0.4'], lines: 1 },
+      { key: 'entropy', x: 'step', xMax: 400, legend: ['entropy: 0.6 to 0.9'], lines: 1 },
+    ]);
+    // Logged at step 0 alone, the examples are no curve against step: they are said.
+    assert.equal(await page.textContent('#curves figure[data-curve="partition-gap-seed1"] .at-one-x'), 'at step 0 only: examples 40, 90');
+
+    // The compiler's PPO log as shipped: every chart against a counter, and no counter a chart.
+    await page.unrouteAll();
+    await page.goto(`${base}#problem=compiler`);
+    await page.waitForSelector('#curves figure[data-curve="compiler-ppo-seed1"] .multiple svg');
+    const compiler = await charts(page, 'compiler-ppo-seed1');
+    const counters = new Set(compiler.map((c) => c.x));
+    assert.deepEqual([...counters], ['demoPrograms', 'bcEpoch', 'step']);
+    assert.deepEqual(compiler.filter((c) => counters.has(c.key!)), [], 'no counter is a chart of its own');
+    assert.deepEqual(compiler.filter((c) => c.x === 'bcEpoch').map((c) => [c.key, c.legend]), [['bcPolicyLoss', ['bcPolicyLoss round 1', 'round 2']], ['bcValueLoss', ['bcValueLoss round 1', 'round 2']]]);
+    assert.deepEqual(errors, []);
+  });
+});
+
 /**
  * Partition's summary as a full run's: each of the tiny run's 2 instances 20 times (40, as the
  * test split has), each with a learned solver against the best heuristic (multilevel's ratios to
