@@ -386,11 +386,16 @@ describe('ResultsStore', () => {
   });
 
   test('a writer lock left by a killed bench its parent has not reaped (a zombie) is taken over', { skip: !existsSync('/proc/self/stat') && 'no /proc' }, async () => {
-    // sh starts a child that exits at once, then becomes `sleep`, which never waits for it.
-    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // perl forks a child that exits at once and never waits for it. (sh, with `sleep 0 & echo $!;
+    // exec sleep 30`, could reap the child itself when it exited before the exec, under load:
+    // the test then found no process at all.)
+    const parent = spawn('perl', ['-e', '$| = 1; my $child = fork(); exit 0 if $child == 0; print "$child\\n"; sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       const pid = Number(await new Promise<string>((res) => parent.stdout.once('data', (d) => res(String(d)))));
-      while (procStat(pid)!.state !== 'Z') await new Promise((r) => setTimeout(r, 10));
+      while (procStat(pid)?.state !== 'Z') {
+        assert.ok(procStat(pid) !== null, `the child ${pid} is gone: its parent reaped it`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
       const start = procStat(pid)!.start;
       const path = fresh();
       mkdirSync(dirname(path), { recursive: true });
