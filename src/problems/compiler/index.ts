@@ -51,7 +51,7 @@ export const compilerProblem: Problem<CompilerInstance, PassSequence> = {
     topP: "guided search: the first tier stops at this much of the policy's probability",
     widen: 'guided search: the second tier, up to this rank',
     polish: 'guided search: the last tier, up to this rank',
-    samples: 'guided search: sampled policy rollouts before the search',
+    samples: 'guided search: sampled policy rollouts before the search (default 2)',
     ...CHECKPOINT_OPTION,
   },
   trainOptions: prefixedOptions('', COMPILER_PPO_DEFAULTS, 'a PPO training setting (ppo.ts COMPILER_PPO_DEFAULTS)'),
