@@ -8,9 +8,9 @@
  * Rng it is given, in parameter order, so the same seed gives the same model bit for bit.
  */
 import type { Rng } from '../core/rng.js';
-import { Tensor, zeros, type DType } from './tensor.js';
-import { linear } from './ops/matmul.js';
-import { activate, type Activation } from './ops/elementwise.js';
+import { Tensor, zeros, isGradEnabled, type DType } from './tensor.js';
+import { linear, linearStack } from './ops/matmul.js';
+import { type Activation } from './ops/elementwise.js';
 import { opError, shapeStr } from './check.js';
 
 export abstract class Module {
@@ -91,11 +91,12 @@ export class Linear extends Module {
     this.bias = opts.bias === false ? null : zeros([outFeatures], { dtype, requiresGrad: true });
   }
 
-  forward(x: Tensor): Tensor {
+  /** x W + b, followed by `activation` (with `slope` for leaky ReLU) in the same op. */
+  forward(x: Tensor, activation: Activation = 'none', slope = 0.01): Tensor {
     if (x.rank !== 2 || x.shape[1] !== this.inFeatures) {
       throw opError(`Linear(${this.inFeatures}->${this.outFeatures})`, `input ${shapeStr(x.shape)}`, `an input of shape [n,${this.inFeatures}]`);
     }
-    return linear(x, this.weight, this.bias);
+    return linear(x, this.weight, this.bias, activation, slope);
   }
 
   namedParameters(): [string, Tensor][] {
@@ -122,6 +123,8 @@ export class MLP extends Module {
   readonly activation: Activation;
   readonly outputActivation: Activation;
   readonly slope: number;
+  /** Each layer's activation: `activation` after the hidden ones, `outputActivation` after the last. */
+  private readonly activations: Activation[];
 
   constructor(readonly sizes: readonly number[], opts: MlpOptions) {
     super();
@@ -131,11 +134,19 @@ export class MLP extends Module {
     this.slope = opts.slope ?? 0.01;
     this.layers = [];
     for (let i = 0; i + 1 < sizes.length; i++) this.layers.push(new Linear(sizes[i]!, sizes[i + 1]!, opts));
+    this.activations = this.layers.map((_, i) => (i < this.layers.length - 1 ? this.activation : this.outputActivation));
   }
 
+  /**
+   * One op per layer (its activation fused in) when a graph may be recorded; one op for the whole
+   * MLP when none is (acting, noGrad), its hidden layers in step buffers: the same numbers either way.
+   */
   forward(x: Tensor): Tensor {
-    const last = this.layers.length - 1;
-    for (let i = 0; i <= last; i++) x = activate(this.layers[i]!.forward(x), i < last ? this.activation : this.outputActivation, this.slope);
+    if (x.rank !== 2 || x.shape[1] !== this.sizes[0]) {
+      throw opError(`MLP(${this.sizes.join('->')})`, `input ${shapeStr(x.shape)}`, `an input of shape [n,${this.sizes[0]}]`);
+    }
+    if (!isGradEnabled()) return linearStack(x, this.layers, this.activations, this.slope);
+    for (let i = 0; i < this.layers.length; i++) x = this.layers[i]!.forward(x, this.activations[i]!, this.slope);
     return x;
   }
 

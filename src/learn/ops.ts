@@ -5,7 +5,7 @@
  * softmax, log-softmax, entropy), shape (concat, slice, reshape, transpose).
  */
 export { add, sub, mul, div, neg, relu, leakyRelu, tanh, sigmoid, exp, log, square, sqrt, activate, type Activation } from './ops/elementwise.js';
-export { matmul, linear, gemmAcc, gemmTNAcc, gemmNTAcc, gemmAccJs, gemmTNAccJs } from './ops/matmul.js';
+export { matmul, linear, linearStack, gemmAcc, gemmTNAcc, gemmNTAcc, gemmAccJs, gemmTNAccJs } from './ops/matmul.js';
 export { setSimdEnabled, simdAvailable } from './ops/simd.js';
 export { Csr, spmm, spmmAcc, spmmAccJs, gather, scatterAdd, segmentSum, segmentMean, segmentMax } from './ops/sparse.js';
 export { sum, mean, layerNorm } from './ops/reduce.js';

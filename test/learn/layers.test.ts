@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/core/rng.js';
 import { tensor, zeros, noGrad, type Tensor } from '../../src/learn/tensor.js';
+import { inference } from '../../src/learn/scratch.js';
 import * as ops from '../../src/learn/ops.js';
 import { Linear, MLP } from '../../src/learn/layers.js';
 import { GCNConv, SAGEConv, DagMessagePassing, DagSchedule, gcnAdjacency, meanAdjacency } from '../../src/learn/gnn.js';
@@ -64,6 +65,54 @@ test('MLP: composition of Linear layers and activations; gradients through every
   assert.deepEqual(y.shape, [7, 1]);
   assert.ok(y.toArray().every((v) => v > 0 && v < 1));
   assert.equal(m.parameterCount(), 2 * 3 + 3 + 3 + 1);
+});
+
+test('linear with an activation is linear then the activation in one op, to the bit, forward and backward', () => {
+  const rng = new Rng(24);
+  const acts = [['relu', 0.01], ['leakyRelu', 0.2], ['leakyRelu', 0], ['leakyRelu', -0.5], ['tanh', 0.01], ['sigmoid', 0.01], ['none', 0.01]] as const;
+  for (const dtype of ['float32', 'float64'] as const) {
+    for (const [act, slope] of acts) {
+      const make = (shape: number[], requiresGrad: boolean) => {
+        const t = zeros(shape, { dtype, requiresGrad });
+        for (let i = 0; i < t.size; i++) t.data[i] = rng.uniform(-1, 1);
+        return t;
+      };
+      const x = make([6, 5], true), w = make([5, 4], true), b = make([4], true), g = make([6, 4], false);
+      // Row 0 of x is zero and b[0] is 0, so output (0, 0) is exactly 0: the gradient at the kink.
+      x.data.fill(0, 0, 5);
+      b.data[0] = 0;
+      const run = (fused: boolean) => {
+        for (const p of [x, w, b]) p.zeroGrad();
+        const y = fused ? ops.linear(x, w, b, act, slope) : ops.activate(ops.linear(x, w, b), act, slope);
+        ops.sum(ops.mul(y, g)).backward();
+        return { y: Array.from(y.data), op: y.op, gx: Array.from(x.grad!), gw: Array.from(w.grad!), gb: Array.from(b.grad!) };
+      };
+      const fused = run(true), separate = run(false);
+      assert.deepEqual({ ...fused, op: '' }, { ...separate, op: '' }, `${dtype} ${act} ${slope}`);
+      // One op, except leaky ReLU with a negative slope (its gradient is not a function of the output).
+      assert.equal(fused.op, slope < 0 ? 'leakyRelu' : 'linear', `${act} ${slope}`);
+    }
+  }
+});
+
+test('an MLP that records no graph is one op, with the numbers of one op per layer', () => {
+  const rng = new Rng(25);
+  for (const activation of ['tanh', 'leakyRelu', 'sigmoid', 'relu'] as const) {
+    const mlp = new MLP([3, 6, 5, 2], { rng, activation, outputActivation: activation === 'tanh' ? 'none' : 'leakyRelu', slope: 0.2 });
+    for (const l of mlp.layers) for (let i = 0; i < l.bias!.size; i++) l.bias!.data[i] = rng.uniform(-0.3, 0.3);
+    const x = tensor(Array.from({ length: 12 }, () => rng.uniform(-2, 2)), [4, 3]);
+    const recorded = mlp.forward(x);
+    assert.equal(recorded.op, 'linear');
+    const plain = noGrad(() => mlp.forward(x));
+    assert.equal(plain.op, 'linearStack');
+    assert.equal(plain.requiresGrad, false);
+    assert.deepEqual(Array.from(plain.data), Array.from(recorded.data), activation);
+    const acting = inference(() => { const y = mlp.forward(x); return { op: y.op, data: Array.from(y.data) }; });
+    assert.deepEqual(acting, { op: 'linearStack', data: Array.from(recorded.data) });
+  }
+  const mlp = new MLP([3, 2], { rng });
+  assert.throws(() => ops.linearStack(zeros([1, 3]), mlp.layers, ['none'], 0.01), /linearStack: called with gradients on/);
+  assert.throws(() => mlp.forward(zeros([1, 4])), /MLP\(3->2\): input \[1,4\]/);
 });
 
 test('gcnAdjacency is D^-1/2 (A+I) D^-1/2; GCNConv matches the dense formula in both product orders', () => {

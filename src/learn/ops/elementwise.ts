@@ -225,7 +225,7 @@ export function div(a: Tensor | number, b: Tensor | number): Tensor {
 // ---------------------------------------------------------------------------------------------
 
 /** One activation: y = f(x), and gx += g f'(x) given x and y. Separate small functions, as above. */
-interface UnaryKernel {
+export interface UnaryKernel {
   name: string;
   forward(x: Storage, y: Storage, slope: number): void;
   backward(x: Storage, y: Storage, g: Storage, gx: Storage, slope: number): void;
@@ -346,6 +346,33 @@ export function sqrt(x: Tensor): Tensor {
 }
 
 export type Activation = 'relu' | 'leakyRelu' | 'tanh' | 'sigmoid' | 'none';
+
+/**
+ * The kernel of an activation, for an op that applies it to its own output in place (linear with
+ * an activation): null for 'none'. Its forward may run in place (y = x: each element is read
+ * before it is written). Its backward reads x only through the sign test x > 0 (relu, leaky ReLU)
+ * or not at all (tanh, sigmoid), so it may be given y for x wherever y > 0 exactly when x > 0:
+ * always, except leaky ReLU with a negative slope (see outputDetermines).
+ */
+export function activationKernel(act: Activation): UnaryKernel | null {
+  switch (act) {
+    case 'relu': return RELU;
+    case 'leakyRelu': return LEAKY;
+    case 'tanh': return TANH;
+    case 'sigmoid': return SIGMOID;
+    case 'none': return null;
+    default: throw opError('activate', `unknown activation '${String(act)}'`, "one of 'relu', 'leakyRelu', 'tanh', 'sigmoid', 'none'");
+  }
+}
+
+/**
+ * Whether the activation's gradient can be computed from its output alone (activationKernel's
+ * backward given y for x). Leaky ReLU's output (v + |v|) / 2 + s (v - |v|) / 2 is v > 0 for v > 0
+ * and s v <= 0 otherwise when s >= 0, so y > 0 exactly when x > 0; a negative slope breaks that.
+ */
+export function outputDetermines(act: Activation, slope: number): boolean {
+  return act !== 'leakyRelu' || slope >= 0;
+}
 
 /** Applies an activation by name (for layer configs that are plain data). */
 export function activate(x: Tensor, act: Activation, slope?: number): Tensor {

@@ -12,10 +12,12 @@
  * All kernels accumulate (C += ...): forward passes hand them fresh zeroed outputs, backward
  * passes hand them the gradient buffers, which saves a temporary per product.
  */
-import { Tensor, type Storage, fromOp, recordBackward, gradOf, commonDtype, matrixShape } from '../tensor.js';
-import { outBuffer } from '../scratch.js';
+import { Tensor, type Storage, fromOp, recordBackward, gradOf, commonDtype, matrixShape, isGradEnabled } from '../tensor.js';
+import { alloc, reuse, recycle } from '../storage.js';
+import { outBuffer, stepBuffer } from '../scratch.js';
 import { opError, shapeStr } from '../check.js';
 import { useSimd, simdGemm, simdGemmTN } from './simd.js';
+import { activate, activationKernel, outputDetermines, type Activation, type UnaryKernel } from './elementwise.js';
 
 const KB = 256; // rows of B per block: KB x JB floats = 512 KiB at most, within L2
 const JB = 512;
@@ -137,26 +139,47 @@ function matmulBackward(t: Tensor, a: Tensor, b: Tensor, m: number, k: number, n
 }
 
 /**
- * x[m,k] @ w[k,n] + b[n] in one op (PyTorch's addmm): the output starts as the bias rows and the
- * product accumulates onto it, which saves a full pass and an [m,n] buffer, in each direction,
- * over matmul followed by add.
+ * act(x[m,k] @ w[k,n] + b[n]) in one op (PyTorch's addmm, and the activation of a layer): the
+ * output starts as the bias rows, the product accumulates onto it, and the activation is applied
+ * in place. That saves a full pass and an [m,n] buffer, in each direction, over matmul then add,
+ * and a tensor per layer over linear then activate: an MLP's forward pass makes one tensor per
+ * layer. The numbers are those of the separate ops exactly (the same kernels in the same order).
+ * The backward pass computes the activation's gradient from the output, which is exact wherever
+ * the output determines it (outputDetermines: every activation here but leaky ReLU with a
+ * negative slope, which is done as two ops).
  */
-export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
+export function linear(x: Tensor, w: Tensor, b: Tensor | null, activation: Activation = 'none', slope = 0.01): Tensor {
+  if (!outputDetermines(activation, slope)) return activate(linear(x, w, b), activation, slope);
   if (x.rank !== 2 || w.rank !== 2 || x.shape[1] !== w.shape[0] || (b !== null && (b.rank !== 1 || b.shape[0] !== w.shape[1]))) {
     throw opError('linear', `x ${shapeStr(x.shape)}, w ${shapeStr(w.shape)}${b ? `, b ${shapeStr(b.shape)}` : ''}`, 'x [m,k], w [k,n] and b [n]');
   }
   const dtype = commonDtype('linear', x, w, b);
   const m = x.shape[0]!, k = x.shape[1]!, n = w.shape[1]!;
   const out = outBuffer(dtype, m * n);
-  if (b) for (let i = 0; i < m; i++) out.set(b.data, i * n);
-  gemmAcc(x.data, w.data, out, m, k, n);
+  const act = activationKernel(activation);
+  affine(x.data, w.data, b === null ? null : b.data, out, m, k, n, act, slope);
   const t = fromOp('linear', out, matrixShape(m, n), x, w, b);
-  return t.requiresGrad ? recordBackward(t, linearBackward(t, x, w, b, m, k, n)) : t;
+  return t.requiresGrad ? recordBackward(t, linearBackward(t, x, w, b, m, k, n, act, slope)) : t;
 }
 
-function linearBackward(t: Tensor, x: Tensor, w: Tensor, b: Tensor | null, m: number, k: number, n: number): () => void {
+/** out[m,n] (zeroed) = act(x w + b): the bias rows, the product accumulated onto them, the activation in place. */
+function affine(x: Storage, w: Storage, b: Storage | null, out: Storage, m: number, k: number, n: number, act: UnaryKernel | null, slope: number): void {
+  if (b !== null) for (let i = 0; i < m; i++) out.set(b, i * n);
+  gemmAcc(x, w, out, m, k, n);
+  if (act !== null) act.forward(out, out, slope);
+}
+
+function linearBackward(t: Tensor, x: Tensor, w: Tensor, b: Tensor | null, m: number, k: number, n: number, act: UnaryKernel | null, slope: number): () => void {
   return () => {
-    const g = t.grad!;
+    let g = t.grad!;
+    // The gradient at the pre-activation goes in a zeroed buffer of its own and is accumulated
+    // into, as the separate ops' graph had it (the gradient of linear's output), so that its
+    // numbers are that graph's to the bit; the buffer is done with when this closure is.
+    const pre = act === null ? null : (reuse(t.dtype, t.size) ?? alloc(t.dtype, t.size));
+    if (pre !== null) {
+      act!.backward(t.data, t.data, g, pre, slope);
+      g = pre;
+    }
     if (x.requiresGrad) gemmNTAcc(g, w.data, gradOf(x), m, n, k);
     if (w.requiresGrad) gemmTNAcc(x.data, g, gradOf(w), m, k, n);
     if (b?.requiresGrad) {
@@ -166,5 +189,36 @@ function linearBackward(t: Tensor, x: Tensor, w: Tensor, b: Tensor | null, m: nu
         for (let j = 0; j < n; j++) gb[j] += g[o + j]!;
       }
     }
+    if (pre !== null) recycle(pre);
   };
+}
+
+/**
+ * A stack of linear layers with their activations (an MLP), h <- act_i(h W_i + b_i), as one op
+ * that records no graph: for forward passes without gradients (inference(), noGrad), where each
+ * hidden layer's output is read by the next layer only. The hidden outputs are step buffers (from
+ * the inference scratch when acting), the last is the op's output: one tensor for the whole stack
+ * where linear per layer makes one per layer, and the same numbers (the same kernels in the same
+ * order). Throws when a graph would be recorded (gradients on and an input that needs them).
+ */
+export function linearStack(x: Tensor, layers: readonly { weight: Tensor; bias: Tensor | null }[], activations: readonly Activation[], slope: number): Tensor {
+  if (layers.length === 0 || activations.length !== layers.length) throw opError('linearStack', `${layers.length} layers and ${activations.length} activations`, 'at least one layer, and one activation per layer');
+  if (x.rank !== 2) throw opError('linearStack', `input ${shapeStr(x.shape)}`, 'an input of shape [m,k]');
+  const m = x.shape[0]!;
+  let h = x.data, k = x.shape[1]!;
+  for (let i = 0; i < layers.length; i++) {
+    const { weight: w, bias: b } = layers[i]!;
+    if (w.rank !== 2 || w.shape[0] !== k || (b !== null && (b.rank !== 1 || b.shape[0] !== w.shape[1]))) {
+      throw opError('linearStack', `layer ${i}: input width ${k}, w ${shapeStr(w.shape)}${b ? `, b ${shapeStr(b.shape)}` : ''}`, `w [${k},n] and b [n]`);
+    }
+    if (isGradEnabled() && (x.requiresGrad || w.requiresGrad || b?.requiresGrad === true)) {
+      throw opError('linearStack', 'called with gradients on and an input that needs them', 'noGrad() or inference() around it (linear per layer records the graph)');
+    }
+    const dtype = commonDtype('linearStack', x, w, b), n = w.shape[1]!;
+    const out = i === layers.length - 1 ? outBuffer(dtype, m * n) : stepBuffer(dtype, m * n);
+    affine(h, w.data, b === null ? null : b.data, out, m, k, n, activationKernel(activations[i]!), slope);
+    h = out;
+    k = n;
+  }
+  return fromOp('linearStack', h, matrixShape(m, k), x);
 }
