@@ -11,8 +11,9 @@
  * Activations between layers are the caller's (as in PyG), except inside Decima's f, g and h.
  */
 import type { Rng } from '../core/rng.js';
-import { Tensor, zeros, type DType } from './tensor.js';
-import { Csr, spmm, gather, scatterAdd } from './ops/sparse.js';
+import { Tensor, zeros, isGradEnabled, fromOp, matrixShape, type DType } from './tensor.js';
+import { outBuffer, stepBuffer } from './scratch.js';
+import { Csr, spmm, spmmAcc, gather, scatterAdd } from './ops/sparse.js';
 import { matmul, linear } from './ops/matmul.js';
 import { add, type Activation } from './ops/elementwise.js';
 import { concat } from './ops/shape.js';
@@ -279,6 +280,7 @@ export class DagMessagePassing extends Module {
     if (features.rank !== 2 || features.shape[0] !== n || features.shape[1] !== this.config.inFeatures) {
       throw opError('DagMessagePassing', `node features ${shapeStr(features.shape)} for a DAG of ${n} nodes`, `features of shape [${n},${this.config.inFeatures}]`);
     }
+    if (!isGradEnabled()) return this.forwardNoGraph(schedule, features);
     let e = this.prep.forward(features);
     for (const step of schedule.steps) {
       // Only the children are transformed and only the parents receive: the masking that
@@ -287,6 +289,35 @@ export class DagMessagePassing extends Module {
       e = add(e, scatterAdd(this.g.forward(messages), step.parents, n));
     }
     return e;
+  }
+
+  /**
+   * forward() when no graph is recorded (acting): one op, where forward() makes six per round
+   * (gather, f, spmm, g, scatterAdd, add) and those make a tensor each. The rounds work on plain
+   * storage, their intermediates in step buffers (the inference scratch when acting), and do the
+   * same arithmetic in the same order: the scatter into zeros, then e + it over every row.
+   */
+  private forwardNoGraph(schedule: DagSchedule, features: Tensor): Tensor {
+    const n = schedule.nodes, d = this.config.outFeatures, dtype = features.dtype;
+    const e = outBuffer(dtype, n * d);
+    this.prep.forwardRows(features.data, n, e);
+    for (const step of schedule.steps) {
+      const { parents, children } = step, c = children.length, p = parents.length;
+      const kids = stepBuffer(dtype, c * d);
+      for (let i = 0; i < c; i++) {
+        const from = children[i]! * d, to = i * d;
+        for (let j = 0; j < d; j++) kids[to + j] = e[from + j]!;
+      }
+      const messages = stepBuffer(dtype, p * d);
+      spmmAcc(step.msg, this.f.forwardRows(kids, c), messages, d);
+      const update = this.g.forwardRows(messages, p), scattered = stepBuffer(dtype, n * d);
+      for (let i = 0; i < p; i++) {
+        const to = parents[i]! * d, from = i * d;
+        for (let j = 0; j < d; j++) scattered[to + j] += update[from + j]!;
+      }
+      for (let i = 0; i < n * d; i++) e[i] += scattered[i]!;
+    }
+    return fromOp('dagMessagePassing', e, matrixShape(n, d), features);
   }
 
   namedParameters(): [string, Tensor][] {

@@ -8,8 +8,8 @@
  * Rng it is given, in parameter order, so the same seed gives the same model bit for bit.
  */
 import type { Rng } from '../core/rng.js';
-import { Tensor, zeros, isGradEnabled, type DType } from './tensor.js';
-import { linear, linearStack } from './ops/matmul.js';
+import { Tensor, zeros, isGradEnabled, type DType, type Storage } from './tensor.js';
+import { linear, linearStack, stackRows } from './ops/matmul.js';
 import { type Activation } from './ops/elementwise.js';
 import { opError, shapeStr } from './check.js';
 
@@ -148,6 +148,15 @@ export class MLP extends Module {
     if (!isGradEnabled()) return linearStack(x, this.layers, this.activations, this.slope);
     for (let i = 0; i < this.layers.length; i++) x = this.layers[i]!.forward(x, this.activations[i]!, this.slope);
     return x;
+  }
+
+  /**
+   * forward() on m rows of plain storage h [m, in], with no tensor and no graph: for a forward pass
+   * that records none and runs the MLP inside a step of its own (DagMessagePassing's rounds). Into
+   * `out` when given (zeroed, [m, out]), else a step buffer; the numbers of forward() exactly.
+   */
+  forwardRows(h: Storage, m: number, out: Storage | null = null): Storage {
+    return stackRows(h, m, this.layers, this.activations, this.slope, out);
   }
 
   namedParameters(): [string, Tensor][] {

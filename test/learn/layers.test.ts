@@ -199,3 +199,20 @@ test("DagMessagePassing computes Decima's e_v = g(sum over children f(e_w)) + h(
   assert.deepEqual(layer.namedParameters().map(([n]) => n).slice(0, 4), ['prep.layers.0.weight', 'prep.layers.0.bias', 'prep.layers.1.weight', 'prep.layers.1.bias']);
   assertGrad('DagMessagePassing', () => layer.forward(s, x), [x, ...layer.parameters()]);
 });
+
+test('DagMessagePassing that records no graph is one op, with the numbers of the op per round', () => {
+  const rng = new Rng(26);
+  for (const dtype of ['float32', 'float64'] as const) {
+    const layer = new DagMessagePassing({ inFeatures: 3, outFeatures: 4, hidden: [5, 6], rng, dtype });
+    for (const p of layer.parameters()) if (p.rank === 1) for (let i = 0; i < p.size; i++) p.data[i] = rng.uniform(-0.2, 0.2);
+    const s = new DagSchedule(testDag());
+    assert.ok(s.steps.length >= 2, 'a DAG of several rounds');
+    const x = tensor(Array.from({ length: 27 }, () => rng.uniform(-1, 1)), [9, 3], { dtype });
+    const recorded = layer.forward(s, x);
+    const plain = noGrad(() => layer.forward(s, x));
+    assert.equal(plain.op, 'dagMessagePassing');
+    assert.deepEqual(Array.from(plain.data), Array.from(recorded.data), dtype);
+    const acting = inference(() => { const y = layer.forward(s, x); return { op: y.op, data: Array.from(y.data) }; });
+    assert.deepEqual(acting, { op: 'dagMessagePassing', data: Array.from(recorded.data) });
+  }
+});

@@ -13,7 +13,7 @@
  * passes hand them the gradient buffers, which saves a temporary per product.
  */
 import { Tensor, type Storage, fromOp, recordBackward, gradOf, commonDtype, matrixShape, isGradEnabled } from '../tensor.js';
-import { alloc, reuse, recycle } from '../storage.js';
+import { alloc, dtypeOf, reuse, recycle } from '../storage.js';
 import { outBuffer, stepBuffer } from '../scratch.js';
 import { opError, shapeStr } from '../check.js';
 import { useSimd, simdGemm, simdGemmTN } from './simd.js';
@@ -193,6 +193,12 @@ function linearBackward(t: Tensor, x: Tensor, w: Tensor, b: Tensor | null, m: nu
   };
 }
 
+/** A layer of a stack: x W + b. */
+export interface AffineLayer {
+  weight: Tensor;
+  bias: Tensor | null;
+}
+
 /**
  * A stack of linear layers with their activations (an MLP), h <- act_i(h W_i + b_i), as one op
  * that records no graph: for forward passes without gradients (inference(), noGrad), where each
@@ -201,11 +207,10 @@ function linearBackward(t: Tensor, x: Tensor, w: Tensor, b: Tensor | null, m: nu
  * where linear per layer makes one per layer, and the same numbers (the same kernels in the same
  * order). Throws when a graph would be recorded (gradients on and an input that needs them).
  */
-export function linearStack(x: Tensor, layers: readonly { weight: Tensor; bias: Tensor | null }[], activations: readonly Activation[], slope: number): Tensor {
+export function linearStack(x: Tensor, layers: readonly AffineLayer[], activations: readonly Activation[], slope: number): Tensor {
   if (layers.length === 0 || activations.length !== layers.length) throw opError('linearStack', `${layers.length} layers and ${activations.length} activations`, 'at least one layer, and one activation per layer');
   if (x.rank !== 2) throw opError('linearStack', `input ${shapeStr(x.shape)}`, 'an input of shape [m,k]');
-  const m = x.shape[0]!;
-  let h = x.data, k = x.shape[1]!;
+  let k = x.shape[1]!;
   for (let i = 0; i < layers.length; i++) {
     const { weight: w, bias: b } = layers[i]!;
     if (w.rank !== 2 || w.shape[0] !== k || (b !== null && (b.rank !== 1 || b.shape[0] !== w.shape[1]))) {
@@ -214,11 +219,29 @@ export function linearStack(x: Tensor, layers: readonly { weight: Tensor; bias: 
     if (isGradEnabled() && (x.requiresGrad || w.requiresGrad || b?.requiresGrad === true)) {
       throw opError('linearStack', 'called with gradients on and an input that needs them', 'noGrad() or inference() around it (linear per layer records the graph)');
     }
-    const dtype = commonDtype('linearStack', x, w, b), n = w.shape[1]!;
-    const out = i === layers.length - 1 ? outBuffer(dtype, m * n) : stepBuffer(dtype, m * n);
-    affine(h, w.data, b === null ? null : b.data, out, m, k, n, activationKernel(activations[i]!), slope);
-    h = out;
-    k = n;
+    commonDtype('linearStack', x, w, b);
+    k = w.shape[1]!;
   }
-  return fromOp('linearStack', h, matrixShape(m, k), x);
+  const m = x.shape[0]!;
+  const out = outBuffer(x.dtype, m * k);
+  stackRows(x.data, m, layers, activations, slope, out);
+  return fromOp('linearStack', out, matrixShape(m, k), x);
+}
+
+/**
+ * linearStack's arithmetic on m rows of plain storage h [m, k], with no tensor and no checks: for
+ * a forward pass that records no graph and has checked its shapes (DagMessagePassing's rounds).
+ * The hidden outputs are step buffers; the last goes into `out` when given (zeroed, [m, n]), else
+ * into a step buffer. Returns the last output.
+ */
+export function stackRows(h: Storage, m: number, layers: readonly AffineLayer[], activations: readonly Activation[], slope: number, out: Storage | null): Storage {
+  const last = layers.length - 1;
+  for (let i = 0; i <= last; i++) {
+    const { weight: w, bias: b } = layers[i]!;
+    const k = w.shape[0]!, n = w.shape[1]!;
+    const o = i === last && out !== null ? out : stepBuffer(dtypeOf(h), m * n);
+    affine(h, w.data, b === null ? null : b.data, o, m, k, n, activationKernel(activations[i]!), slope);
+    h = o;
+  }
+  return h;
 }
