@@ -11,7 +11,7 @@
  * Activations between layers are the caller's (as in PyG), except inside Decima's f, g and h.
  */
 import type { Rng } from '../core/rng.js';
-import { Tensor, zeros, isGradEnabled, fromOp, matrixShape, type DType } from './tensor.js';
+import { Tensor, zeros, isGradEnabled, fromOp, matrixShape, commonDtype, type DType } from './tensor.js';
 import { outBuffer, stepBuffer } from './scratch.js';
 import { Csr, spmm, spmmAcc, gather, scatterAdd } from './ops/sparse.js';
 import { matmul, linear } from './ops/matmul.js';
@@ -298,7 +298,9 @@ export class DagMessagePassing extends Module {
    * same arithmetic in the same order: the scatter into zeros, then e + it over every row.
    */
   private forwardNoGraph(schedule: DagSchedule, features: Tensor): Tensor {
-    const n = schedule.nodes, d = this.config.outFeatures, dtype = features.dtype;
+    const n = schedule.nodes, d = this.config.outFeatures;
+    // The check each op of forward() makes: the rounds below would mix the two storages silently.
+    const dtype = commonDtype('DagMessagePassing', features, this.prep.layers[0]!.weight);
     const e = outBuffer(dtype, n * d);
     this.prep.forwardRows(features.data, n, e);
     for (const step of schedule.steps) {

@@ -215,4 +215,6 @@ test('DagMessagePassing that records no graph is one op, with the numbers of the
     const acting = inference(() => { const y = layer.forward(s, x); return { op: y.op, data: Array.from(y.data) }; });
     assert.deepEqual(acting, { op: 'dagMessagePassing', data: Array.from(recorded.data) });
   }
+  const layer = new DagMessagePassing({ inFeatures: 3, outFeatures: 4, hidden: [5], rng });
+  assert.throws(() => noGrad(() => layer.forward(new DagSchedule(testDag()), zeros([9, 3], { dtype: 'float64' }))), /DagMessagePassing: mixed dtypes float64, float32/);
 });
