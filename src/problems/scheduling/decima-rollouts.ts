@@ -17,7 +17,7 @@ import { WeightedFair, type JobOrder, type RankShape } from './weighted-fair.js'
 import { firstFitClass } from './heuristics.js';
 import { runImitationEpisode, type BufferedEpisode } from './decima-imitation.js';
 import { RolloutTeacher, ROLLOUT_TEACHER_DEFAULTS } from './decima-teacher.js';
-import type { EpisodeTask } from './decima-worker.js';
+import type { EpisodeTask, WorkerInit } from './decima-worker.js';
 import { snapshot, type DecimaNet, type Step } from './decima-net.js';
 import { decide, StructureCache } from './decima-policy.js';
 import type { DecimaConfig } from './decima-train.js';
@@ -126,7 +126,7 @@ export class Rollouts {
   static async create(net: DecimaNet, instances: SchedulingInstance[], cfg: DecimaConfig): Promise<Rollouts> {
     const workers: Worker[] = [];
     for (let w = 0; w < cfg.workers; w++) {
-      workers.push(new Worker(new URL('./decima-worker.js', import.meta.url), { workerData: { instances: instances.map((i) => i.id), net: net.opts } }));
+      workers.push(new Worker(new URL('./decima-worker.js', import.meta.url), { workerData: { instances, net: net.opts } satisfies WorkerInit }));
     }
     return new Rollouts(net, cfg, workers, instances);
   }

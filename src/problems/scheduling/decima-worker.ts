@@ -1,22 +1,24 @@
 /**
  * A rollout worker thread for Decima's training (started by decima-rollouts.ts when `workers` > 0). It
- * loads the training instances and builds a net of the same architecture, then answers one
+ * is handed the training instances themselves (their job templates included) and builds a net of the
+ * same architecture, then answers one
  * request at a time: take the weights, run the episodes asked for (each with its own seed,
  * sampling Rng and horizon, so the results do not depend on which thread ran them), send them
  * back. Errors go back as data.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Rng } from '../../core/rng.js';
-import { DataPath } from '../../core/data.js';
 import { setFlatWeights } from '../../learn/index.js';
 import { makeEnv } from './evaluate.js';
-import { instanceRef, loadInstance } from './instances.js';
+import type { SchedulingInstance } from './instances.js';
 import { DecimaNet, type DecimaNetOptions } from './decima-net.js';
 import { runDecimaEpisode, ImitationRunner, type DecimaEpisode, type ImitationExpert } from './decima-rollouts.js';
 import type { BufferedEpisode } from './decima-imitation.js';
 
 export interface WorkerInit {
-  instances: string[];
+  /** Sent whole, not by id: an id found again here, on this thread's default data path, missed
+   * `--data DIR` (the stream recipe failed to find its TPC-H profiles) and any pool not made from its id. */
+  instances: SchedulingInstance[];
   net: DecimaNetOptions;
 }
 
@@ -39,9 +41,7 @@ export interface EpisodeRequest {
 if (parentPort === null) throw new Error('decima-worker.js runs as a worker thread');
 const port = parentPort;
 const init = workerData as WorkerInit;
-// The default search path ($SELFOPT_DATA, ./data, ../shared/data), as the training process's own default.
-const data = new DataPath({});
-const insts = init.instances.map((id) => loadInstance(instanceRef(id, data)!));
+const insts = init.instances;
 const envs = insts.map((i) => makeEnv(i));
 const imitation = new ImitationRunner(insts);
 const net = new DecimaNet(init.net, new Rng(0));

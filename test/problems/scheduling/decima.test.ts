@@ -23,6 +23,7 @@ import { ResultsStore } from '../../../src/bench/store.js';
 import { benchOptions } from '../../bench/fixtures.js';
 import { tempDir } from '../../tmp.js';
 import { tpchInstance } from './fixtures.js';
+import { syntheticPool } from '../../../src/problems/scheduling/synthetic.js';
 import { shippedCheckpointPath } from '../../../src/core/train.js';
 import { floatArraysMadeBy, typedArraysMadeBy } from '../../typed-arrays.js';
 
@@ -373,6 +374,23 @@ test('training refuses evaluation-split instances', async () => {
 
 test('rollout workers give the same training as the training thread', async () => {
   const inst = synthetic('synthetic_batch4_5exec_train');
+  const nets = [];
+  for (const workers of ['0', '2']) {
+    const dir = mkdtempSync(join(tmpdir(), 'decima-'));
+    try {
+      nets.push(await trainDecima([inst], { steps: 2 }, trainCtx(dir, { 'decima.workers': workers, 'decima.episodesPerIteration': '3' })));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const [a, b] = nets.map((n) => n.parameters().flatMap((p) => Array.from(p.data)));
+  assert.deepEqual(b, a);
+});
+
+test('rollout workers run the instances they are given, not ones found again by id (a pool from --data, or made otherwise)', async () => {
+  // The same id with another pool of job templates: a worker that loads the id again on its own
+  // data path runs the default pool, and its training differs from the training thread's.
+  const inst = { ...synthetic('synthetic_batch4_5exec_train'), templates: syntheticPool(987) };
   const nets = [];
   for (const workers of ['0', '2']) {
     const dir = mkdtempSync(join(tmpdir(), 'decima-'));
