@@ -7,7 +7,7 @@
 import { rmSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { Piscina } from 'piscina';
-import { ErrorCode, WaitingError, Worker, type Job, type RedisClient } from 'bullmq';
+import { ErrorCode, WaitingError, Worker, type Job, type Processor, type RedisClient, type WorkerOptions as BullWorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { SelfoptError, errorMessage } from '../core/errors.js';
 import { makeTempDir } from '../core/files.js';
@@ -39,11 +39,11 @@ export interface CellWorker {
    * A warm stop: takes no new cell, lets the running cells finish and report their results, and
    * closes ('closed'); a cell fetched but not started (waiting for a timed problem's turn) goes
    * back to the queue. 'closed' means every cell this worker took was reported or handed back (or,
-   * its lock lapsed, logged as left for another worker); an idle worker says so at once, whatever
-   * state its Redis connections are in. If Redis stays silent for STOP_GRACE_MS while the worker
-   * still holds a cell, nothing could be reported: the connections are dropped ('dropped';
-   * BullMQ's close would wait for ever, even after Redis is back), and the cell is abandoned;
-   * another worker re-runs it once its lock expires.
+   * the job no longer this worker's, logged as left or as its result dropped, for another worker);
+   * an idle worker says so at once, whatever state its Redis connections are in. If Redis stays
+   * silent for STOP_GRACE_MS while the worker still holds a cell, nothing could be reported: the
+   * connections are dropped ('dropped'; BullMQ's close would wait for ever, even after Redis is
+   * back), and the cell is abandoned; another worker re-runs it once its lock expires.
    */
   close(): Promise<'closed' | 'dropped'>;
 }
@@ -71,8 +71,10 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
   const renewalFailed = new Set<string>();
   const renewalWords = (id: string | undefined) => `could not renew lock for job ${id}`;
   // The jobs whose cell has ended here, their result now being reported by BullMQ: the cell's
-  // label, or null once BullMQ's refusal of the result was said (the 'error' handler below).
+  // label, or null once BullMQ's refusal of the result was said (resultRefused below).
   const reporting = new Map<string, string | null>();
+  // BullMQ's errors already said by resultRefused, which its 'error' event then gives again.
+  const said = new WeakSet<object>();
   const processor = async (job: Job<CellJob, CellJobResult>, token?: string): Promise<CellJobResult> => {
     running.enter();
     try {
@@ -124,7 +126,22 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
     log(`done ${job.id} ${label}`);
     return { ...r, machine, codeVersion: version, worker: me };
   };
-  const worker = new Worker<CellJob, CellJobResult>(opts.queueName ?? DEFAULT_QUEUE_NAME, processor, {
+  // A cell's end that BullMQ could not record, as the job is no longer this worker's: said once
+  // (BullMQ gives one refusal as two errors, its move to completed refused and then the move to
+  // failed it tries instead, in words that may differ), with why and what becomes of the cell,
+  // whether the worker runs or stops warm. A job whose cell did not end here (BullMQ failing a job
+  // it stalled too often, as it fetches it) is left to the 'error' handler.
+  const resultRefused = (job: Job<CellJob, CellJobResult>, e: unknown) => {
+    if (!noLongerHeld(e) || job.id === undefined) return;
+    const label = reporting.get(job.id);
+    if (label === undefined) return;
+    said.add(e as object);
+    if (label === null) return;
+    reporting.set(job.id, null);
+    const again = stopping ? 'on another worker (this one is stopping)' : 'here or on another worker';
+    log(`dropped the result of ${job.id} ${label}: not recorded, as the job is no longer this worker's (${whyNotHeld(e)}) and BullMQ refused it; the cell runs again ${again}, or, if its run was stopped, with the same \`selfopt bench\` command and --resume`);
+  };
+  const worker = new CellBullWorker(opts.queueName ?? DEFAULT_QUEUE_NAME, processor, resultRefused, {
     connection,
     concurrency: threads,
     lockDuration: lockMs,
@@ -154,25 +171,11 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
     }
   });
   worker.on('error', (err) => {
-    if (renewalFailed.has(err.message)) return;
+    if (renewalFailed.has(err.message) || said.has(err)) return;
     // While Redis is away ioredis tries again and again, each try an error: the outage said it once.
     if (outage?.since !== undefined && typeof (err as NodeJS.ErrnoException).code === 'string') return;
-    if (noLongerHeld(err)) {
-      // A result BullMQ refused (the job's lock lapsed, or Redis came back without the job): said
-      // once, with why and what becomes of the cell. BullMQ gives one refusal as two errors, its
-      // move to completed refused and then the move to failed it tries instead (5.81.5,
-      // dist/esm/classes/worker.js, processJob), in words that may differ ('Missing lock', then
-      // 'Missing key'); both name the job (Scripts.finishedErrors: `... for job ${id}. ${command}`).
-      const id = [...reporting.keys()].find((id) => err.message.includes(`for job ${id}. `));
-      const label = id === undefined ? undefined : reporting.get(id);
-      if (label === null) return;
-      if (id !== undefined && label !== undefined) {
-        reporting.set(id, null);
-        log(`dropped the result of ${id} ${label}: the job is no longer this worker's (${whyNotHeld(err)}), so BullMQ refused the result; the cell runs again, here or on another worker`);
-        return;
-      }
-      log(`error ${err.message}: the job is no longer this worker's (${whyNotHeld(err)}); the cell runs again, here or on another worker`);
-    } else log(`error ${err.message}`);
+    if (noLongerHeld(err)) log(`error ${err.message}: the job is no longer this worker's (${whyNotHeld(err)}); the cell runs again, here or on another worker`);
+    else log(`error ${err.message}`);
   });
   // BullMQ's main loop, started here rather than by the constructor for the promise: it settles
   // once the worker, stopping, holds no job (each one it took reported or went back to the queue).
@@ -218,6 +221,38 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
       return held ? 'dropped' : 'closed';
     },
   };
+}
+
+/**
+ * BullMQ's Worker, telling `refused(job, e)` when BullMQ could not record the end of a job it ran:
+ * its move to completed or to failed threw. Its 'error' event gives such an error only while the
+ * worker runs, not while it closes (5.81.5, dist/esm/classes/worker.js, retryIfFailed: no 'error'
+ * once closing), so a result refused during a warm stop was lost without a word; nor does the
+ * event say which job, which only the message's words name. handleCompleted and handleFailed
+ * make those moves (processJob calls them, stopping or not) and have both the job and the error.
+ */
+class CellBullWorker extends Worker<CellJob, CellJobResult> {
+  constructor(name: string, processor: Processor<CellJob, CellJobResult>, private readonly refused: (job: Job<CellJob, CellJobResult>, e: unknown) => void, opts: BullWorkerOptions) {
+    super(name, processor, opts);
+  }
+
+  protected override async handleCompleted(...args: Parameters<Worker<CellJob, CellJobResult>['handleCompleted']>): Promise<Job<CellJob, CellJobResult>> {
+    try {
+      return await super.handleCompleted(...args);
+    } catch (e) {
+      this.refused(args[1], e);
+      throw e;
+    }
+  }
+
+  protected override async handleFailed(...args: Parameters<Worker<CellJob, CellJobResult>['handleFailed']>): Promise<Job<CellJob, CellJobResult>> {
+    try {
+      return await super.handleFailed(...args);
+    } catch (e) {
+      this.refused(args[1], e);
+      throw e;
+    }
+  }
 }
 
 /**

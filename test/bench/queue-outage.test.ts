@@ -39,10 +39,17 @@ async function longCellStarted(url: string, queueName: string, runId: string, op
     lines.push(l);
     if (l.startsWith(`start ${longId} `)) started();
   } });
-  const run = runQueued({ url, queueName, runId, cells: [long], sweepMs: 1000, record: async (c) => void recorded.push(c) });
+  // Stopped by the test's end (`stop`): a test that failed before the run ended would otherwise
+  // leave the coordinator waiting for its cell, and the test process with it.
+  const stopRun = new AbortController();
+  const run = runQueued({ url, queueName, runId, cells: [long], sweepMs: 1000, record: async (c) => void recorded.push(c), signal: stopRun.signal });
   run.catch(() => undefined);
   await start;
-  return { worker, run, lines, recorded, longId };
+  const stop = async () => {
+    stopRun.abort();
+    await run.catch(() => undefined);
+  };
+  return { worker, run, stop, lines, recorded, longId };
 }
 
 test('Redis killed for more than 8 s and restarted without its data: coordinator and worker each say once that it is gone and once that it is back, the lost jobs are queued again (the coordinator says how many), the cell whose result was dropped runs again, every cell is recorded once', { skip, timeout: 180_000 }, async (t) => {
@@ -84,7 +91,7 @@ test('Redis killed for more than 8 s and restarted without its data: coordinator
       // BullMQ refuses the result of the cell Redis lost once, and says it twice (the move to completed, then to failed).
       // Its job is gone, or already put back by the coordinator without this worker's lock: the words say which.
       const why = "(Redis no longer has the job: restarted without its data\\?|its lock is gone: it lapsed, or Redis lost the job)";
-      assert.equal(count(lines, new RegExp(`^dropped the result of ${longId} partition/rgg_100k_k8/spectral/seed 1: the job is no longer this worker's \\(${why}\\), so BullMQ refused the result; the cell runs again, here or on another worker$`)), 1, all);
+      assert.equal(count(lines, new RegExp(`^dropped the result of ${longId} partition/rgg_100k_k8/spectral/seed 1: not recorded, as the job is no longer this worker's \\(${why}\\) and BullMQ refused it; the cell runs again here or on another worker, or, if its run was stopped, with the same \`selfopt bench\` command and --resume$`)), 1, all);
       assert.equal(count(lines, /Missing (key|lock)/), 0, `BullMQ's own words are not printed: ${all}`);
       assert.equal(count(lines, new RegExp(`^start ${longId} `)), 2, `the long cell ran again: ${all}`);
       assert.deepEqual(recorded.map((c) => c.instance.id).sort(), ['rgg_100k_k8', 'rgg_2k_k2']);
@@ -138,10 +145,12 @@ test('a worker whose Redis hangs (SIGSTOP: no connection drops) says once that R
   const queueName = `outage-worker-hang-${process.pid}`;
   const silentMs = 1500; // REDIS_SILENT_MS for this worker, so that the test needs no 8 s hang
   let worker: CellWorker | undefined;
+  let stopRun: (() => Promise<void>) | undefined;
   try {
     // Its cell takes seconds: it runs through the hang.
     const { run, lines, recorded, longId, ...started } = await longCellStarted(redis.url, queueName, 'run-worker-hang', { silentMs });
     worker = started.worker;
+    stopRun = started.stop;
     redis.proc.kill('SIGSTOP');
     // A bound, not a timing: the old worker said nothing until Redis answered again.
     for (let i = 0; count(lines, /^lost Redis/) === 0; i++) {
@@ -163,6 +172,7 @@ test('a worker whose Redis hangs (SIGSTOP: no connection drops) says once that R
     assert.deepEqual(recorded.map((c) => c.instance.id), ['rgg_100k_k8'], all);
     assert.equal(count(lines, new RegExp(`^start ${longId} `)), 1, `the cell ran once, its result reported after the hang: ${all}`);
   } finally {
+    await stopRun?.();
     await worker?.close();
     redis.proc.kill('SIGCONT');
     redis.proc.kill('SIGKILL');
@@ -174,21 +184,56 @@ test("a lock BullMQ could not renew (its key deleted while the cell runs) is sai
   const queueName = `outage-lock-${process.pid}`;
   const admin = new Redis(redisOptions(redis.url));
   let worker: CellWorker | undefined;
+  let stopRun: (() => Promise<void>) | undefined;
   try {
     // Its cell takes seconds: many renewals at --lock-seconds 1.
     const { run, lines, recorded, longId, ...started } = await longCellStarted(redis.url, queueName, 'run-lock', { lockMs: 1000 });
     worker = started.worker;
+    stopRun = started.stop;
     await admin.del(`bull:${queueName}:${longId}:lock`);
     await run;
     const all = lines.join('\n');
     assert.equal(count(lines, new RegExp(`^lost the lock of ${longId} \\(BullMQ could not renew it; --lock-seconds 1\\): the cell goes on here`)), 1, all);
     assert.equal(count(lines, /could not renew lock/), 0, `BullMQ's own words, at every renewal, are not repeated: ${all}`);
     // BullMQ refuses the result once, and says it twice (the move to completed, then to failed): one line.
-    assert.equal(count(lines, new RegExp(`^dropped the result of ${longId} partition/rgg_100k_k8/spectral/seed 1: the job is no longer this worker's \\(its lock is gone: it lapsed, or Redis lost the job\\), so BullMQ refused the result; the cell runs again, here or on another worker$`)), 1, all);
+    assert.equal(count(lines, new RegExp(`^dropped the result of ${longId} partition/rgg_100k_k8/spectral/seed 1: not recorded, as the job is no longer this worker's \\(its lock is gone: it lapsed, or Redis lost the job\\) and BullMQ refused it; the cell runs again here or on another worker, or, if its run was stopped, with the same \`selfopt bench\` command and --resume$`)), 1, all);
     assert.equal(count(lines, /Missing (key|lock)/), 0, `BullMQ's own words are not printed: ${all}`);
     assert.deepEqual(recorded.map((c) => c.instance.id), ['rgg_100k_k8'], all);
   } finally {
+    await stopRun?.();
     await worker?.close();
+    admin.disconnect();
+    redis.proc.kill('SIGKILL');
+  }
+});
+
+test("a result refused while its worker stops warm (the cell's lock deleted after the stop began) is said once, as outside a stop: not recorded, and run again on another worker, where it is recorded once", { skip, timeout: 120_000 }, async (t) => {
+  const redis = await startRedis(t.signal);
+  const queueName = `outage-stop-lock-${process.pid}`;
+  const admin = new Redis(redisOptions(redis.url));
+  let worker: CellWorker | undefined;
+  let stopRun: (() => Promise<void>) | undefined;
+  let other: CellWorker | undefined;
+  try {
+    const { run, lines, recorded, longId, ...started } = await longCellStarted(redis.url, queueName, 'run-stop-lock', { lockMs: 1000 });
+    worker = started.worker;
+    stopRun = started.stop;
+    // The warm stop begins (BullMQ is closing from this call on), then the lock goes.
+    const stopped = worker.close();
+    await admin.del(`bull:${queueName}:${longId}:lock`);
+    assert.equal(await stopped, 'closed', lines.join('\n'));
+    const all = lines.join('\n');
+    assert.equal(count(lines, new RegExp(`^dropped the result of ${longId} partition/rgg_100k_k8/spectral/seed 1: not recorded, as the job is no longer this worker's \\(its lock is gone: it lapsed, or Redis lost the job\\) and BullMQ refused it; the cell runs again on another worker \\(this one is stopping\\), or, if its run was stopped, with the same \`selfopt bench\` command and --resume$`)), 1, all);
+    assert.equal(count(lines, /^dropped the result/), 1, all);
+    assert.equal(count(lines, /Missing (key|lock)/), 0, `BullMQ's own words are not printed: ${all}`);
+    // Another worker's stalled check puts the cell back, and it runs there.
+    other = await startWorker({ url: redis.url, queueName, concurrency: 1, lockMs: 1000 });
+    await run;
+    assert.deepEqual(recorded.map((c) => c.instance.id), ['rgg_100k_k8'], all);
+  } finally {
+    await stopRun?.();
+    await worker?.close();
+    await other?.close();
     admin.disconnect();
     redis.proc.kill('SIGKILL');
   }
