@@ -229,7 +229,10 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
  * worker runs, not while it closes (5.81.5, dist/esm/classes/worker.js, retryIfFailed: no 'error'
  * once closing), so a result refused during a warm stop was lost without a word; nor does the
  * event say which job, which only the message's words name. handleCompleted and handleFailed
- * make those moves (processJob calls them, stopping or not) and have both the job and the error.
+ * make those moves (processJob calls them, stopping or not) and have both the job and the error,
+ * whose ErrorCode (noLongerHeld) says why: no word of BullMQ's message is read. A BullMQ that
+ * renamed them fails to compile here (`override`); one that stopped calling them, or gave no code,
+ * fails queue-outage.test's refused-result tests, one of which words BullMQ's refusals otherwise.
  */
 class CellBullWorker extends Worker<CellJob, CellJobResult> {
   constructor(name: string, processor: Processor<CellJob, CellJobResult>, private readonly refused: (job: Job<CellJob, CellJobResult>, e: unknown) => void, opts: BullWorkerOptions) {

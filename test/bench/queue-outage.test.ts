@@ -9,6 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { Scripts } from 'bullmq';
 import { Redis } from 'ioredis';
 import { REDIS_SILENT_MS, cellJobId, redisOptions, runQueued } from '../../src/bench/queue.js';
 import { startWorker, type CellWorker, type WorkerOptions } from '../../src/bench/queue-worker.js';
@@ -234,6 +235,39 @@ test("a result refused while its worker stops warm (the cell's lock deleted afte
     await stopRun?.();
     await worker?.close();
     await other?.close();
+    admin.disconnect();
+    redis.proc.kill('SIGKILL');
+  }
+});
+
+test("a refused result is said from BullMQ's error code and the job it was refusing, not from its message's words: with BullMQ's refusals worded otherwise, the line is the same", { skip, timeout: 120_000 }, async (t) => {
+  // What a BullMQ release with other words would do: the same error codes (ErrorCode), other
+  // messages, none naming the job as 5.81.5's do (`Missing lock for job ID. moveToFinished`).
+  const finishedErrors = Scripts.prototype.finishedErrors;
+  Scripts.prototype.finishedErrors = function (this: Scripts, what: Parameters<Scripts['finishedErrors']>[0]) {
+    const e = finishedErrors.call(this, what);
+    e.message = `refused (${what.command})`;
+    return e;
+  };
+  const redis = await startRedis(t.signal);
+  const queueName = `outage-words-${process.pid}`;
+  const admin = new Redis(redisOptions(redis.url));
+  let worker: CellWorker | undefined;
+  let stopRun: (() => Promise<void>) | undefined;
+  try {
+    const { run, lines, recorded, longId, ...started } = await longCellStarted(redis.url, queueName, 'run-words', { lockMs: 1000 });
+    worker = started.worker;
+    stopRun = started.stop;
+    await admin.del(`bull:${queueName}:${longId}:lock`);
+    await run;
+    const all = lines.join('\n');
+    assert.equal(count(lines, new RegExp(`^dropped the result of ${longId} partition/rgg_100k_k8/spectral/seed 1: not recorded, as the job is no longer this worker's \\(its lock is gone: it lapsed, or Redis lost the job\\) and BullMQ refused it;`)), 1, all);
+    assert.equal(count(lines, /refused \(/), 0, `BullMQ's own words are not printed: ${all}`);
+    assert.deepEqual(recorded.map((c) => c.instance.id), ['rgg_100k_k8'], all);
+  } finally {
+    Scripts.prototype.finishedErrors = finishedErrors;
+    await stopRun?.();
+    await worker?.close();
     admin.disconnect();
     redis.proc.kill('SIGKILL');
   }
