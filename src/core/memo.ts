@@ -13,9 +13,11 @@
  *
  * The key must name everything the value depends on but the code (one process runs one code).
  * compute() may ask for other keys (a sweep that starts from another's answer) while it holds its
- * lock, as long as no two keys ask for each other: two threads would then wait on each other.
- * Within one thread such a cycle (a compute that asks for its own key, directly or through the
- * keys it asks for) is an error at once: the thread would wait for ever on the lock it holds.
+ * lock, as long as no two keys ask for each other. Such a cycle is an error (SelfoptError) as soon
+ * as it closes. Within one thread (a compute that asks for its own key, directly or through the
+ * keys it asks for) at once: the thread would wait for ever on the lock it holds. Across threads
+ * (A computes X and asks for Y while B computes Y and asks for X) once the waits close the cycle:
+ * every thread in it would wait for ever for another (see "Waits" below).
  * The value must survive structured cloning exactly (plain objects, arrays, numbers, NaN and
  * Infinity included): it crosses threads through v8.serialize.
  *
@@ -48,6 +50,23 @@
  * Where /proc is missing (not Linux) a holder's name is `<pid>.w<threadId>`, which no one can
  * check: a waiter then waits for it as long as it takes, and `selfopt worker` shares no directory
  * (`memoSeesDeadHolders`), each of its threads making its own sweeps.
+ *
+ * Waits. A thread that waits for a key writes the key to `waits.<holder>` (its own name, atomically)
+ * before it sleeps, and removes the file when the wait ends, before anything else (a compute). At
+ * each look it follows the chain: the key's holder, the key that holder waits for, that key's
+ * holder, ...; a chain that comes back to this thread is a cycle (one that ends, or loops without
+ * this thread, is not this thread's to report). The files and locks are read one at a time, while
+ * the others move, so a chain read once may never have existed whole (B let Y go and then waited
+ * for X, read as B holding Y and waiting for X). It is read again backwards, and only a chain
+ * confirmed that way is reported. Why that read cannot be wrong: this thread, waiting, holds its
+ * keys the whole time. A live thread that waits for a key held by a thread that cannot move cannot
+ * move either: the key gets no value and is not let go (only its holder writes it, or lets it go),
+ * so the waiter neither finishes nor takes it. Backwards, each step reads what the step before made
+ * fixed: H_n waits for K_n, which this thread holds (from then on H_n cannot move); then H_n holds
+ * K_{n-1} (a thread that cannot move holds that from then on); then H_{n-1} waits for K_{n-1}, and
+ * so on to H_1 holding the key this thread waits for. At the last read the whole cycle stands, none
+ * of its threads able to move. What can still end it: a thread of it that dies (a waiter would take
+ * its locks over), or one that sees the cycle first and throws; either way the cycle was there.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -90,29 +109,87 @@ const FIRST_LOOK_MS = 2;
 const LOOK_EVERY_MS = 200;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
+const keyName = (key: string) => createHash('sha256').update(key).digest('hex').slice(0, 32);
+const lockOf = (dir: string, key: string) => join(dir, `${keyName(key)}.lock`);
+const waitsOf = (dir: string, holder: string) => join(dir, `waits.${holder}`);
+
 function throughDir<T>(dir: string, key: string, compute: () => T): T {
-  const name = createHash('sha256').update(key).digest('hex').slice(0, 32);
+  const name = keyName(key);
   const entry = join(dir, `${name}.v8`), lock = join(dir, `${name}.lock`);
   const me = holderName();
-  for (let wait = FIRST_LOOK_MS; ; wait = Math.min(2 * wait, LOOK_EVERY_MS)) {
-    if (existsSync(entry)) return readEntry<T>(entry, key);
-    if (takeLock(lock, join(dir, `${name}.taking.${me}`), me)) {
-      try {
-        // The holder before may have written the value and let go between the look and the lock.
-        if (existsSync(entry)) return readEntry<T>(entry, key);
-        const value = compute();
-        writeFileAtomic(entry, serialize({ key, value }));
-        return value;
-      } finally {
-        letGo(lock, me);
+  const waits = waitsOf(dir, me);
+  let waiting = false;
+  const stopWaiting = () => {
+    if (waiting) rmSync(waits, { force: true });
+    waiting = false;
+  };
+  try {
+    for (let wait = FIRST_LOOK_MS; ; wait = Math.min(2 * wait, LOOK_EVERY_MS)) {
+      if (existsSync(entry)) return readEntry<T>(entry, key);
+      if (takeLock(lock, join(dir, `${name}.taking.${me}`), me)) {
+        stopWaiting();
+        try {
+          // The holder before may have written the value and let go between the look and the lock.
+          if (existsSync(entry)) return readEntry<T>(entry, key);
+          const value = compute();
+          writeFileAtomic(entry, serialize({ key, value }));
+          return value;
+        } finally {
+          letGo(lock, me);
+        }
       }
+      const holder = lockHolder(lock);
+      if (holder !== undefined && !holderAlive(holder)) {
+        letGo(lock, holder); // then take it at once, or find that another waiter did
+        continue;
+      }
+      if (!waiting) writeFileAtomic(waits, key);
+      waiting = true;
+      const cycle = holder === undefined ? undefined : waitCycle(dir, key, holder, me);
+      if (cycle !== undefined) {
+        const chain = cycle.map(({ key, holder }) => `${JSON.stringify(key)}, held by ${holder === me ? 'this thread' : `thread ${holder}`}`).join(', which waits for ');
+        throw new SelfoptError('memo keys that wait for each other across threads: each thread waits for ever for a key another one computes',
+          `shared memo, this thread waits for ${chain}`, "computes that do not ask for each other's keys, directly or through the keys they ask for");
+      }
+      Atomics.wait(sleeper, 0, 0, wait);
     }
-    const holder = lockHolder(lock);
-    if (holder !== undefined && !holderAlive(holder)) {
-      letGo(lock, holder); // then take it at once, or find that another waiter did
-      continue;
-    }
-    Atomics.wait(sleeper, 0, 0, wait);
+  } finally {
+    stopWaiting();
+  }
+}
+
+/**
+ * The cycle of waits through this thread (`me`, waiting for `key`, which `holder` holds), as the
+ * keys waited for, each with its holder, the last one held by this thread; undefined if there is
+ * none. Read forward, then confirmed backward ("Waits" in the header says why that is enough).
+ */
+function waitCycle(dir: string, key: string, holder: string, me: string): { key: string; holder: string }[] | undefined {
+  const links = [{ key, holder }];
+  const seen = new Set<string>();
+  for (let h = holder; h !== me; ) {
+    // A loop without this thread (its threads see it themselves), or a dead holder (a waiter takes its locks over).
+    if (seen.has(h) || !holderAlive(h)) return undefined;
+    seen.add(h);
+    const k = waitingFor(dir, h);
+    const next = k === undefined ? undefined : lockHolder(lockOf(dir, k));
+    if (k === undefined || next === undefined) return undefined;
+    links.push({ key: k, holder: next });
+    h = next;
+  }
+  for (let i = links.length - 1; i >= 1; i--) {
+    const waiter = links[i - 1]!.holder;
+    if (waitingFor(dir, waiter) !== links[i]!.key) return undefined;
+    if (lockHolder(lockOf(dir, links[i - 1]!.key)) !== waiter || !holderAlive(waiter)) return undefined;
+  }
+  return links;
+}
+
+/** The key `holder` waits for, if it waits. */
+function waitingFor(dir: string, holder: string): string | undefined {
+  try {
+    return readFileSync(waitsOf(dir, holder), 'utf8');
+  } catch {
+    return undefined;
   }
 }
 

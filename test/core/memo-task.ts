@@ -5,7 +5,9 @@
  * 'hold-first' the first thread to compute never returns (the log was empty) and the others do, and
  * in 'exit-first' the first ends its thread mid-compute (process.exit in a worker thread), as a
  * crashing cell does. In 'reenter' the compute asks for its own key, in 'reenter-nested' through
- * a memo call for another key; the thread posts the error it got as { error, name }.
+ * a memo call for another key; the thread posts the error it got as { error, name }. In 'cross'
+ * (two threads) thread i asks for `<key> <i>`, whose compute asks for the other thread's key once
+ * both threads hold their key's lock: a cycle across threads; it posts its error the same way.
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import { isMainThread, parentPort, threadId, workerData } from 'node:worker_threads';
@@ -15,8 +17,8 @@ export interface MemoTask {
   dir: string;
   log: string;
   key: string;
-  mode: 'compute' | 'hold' | 'hold-first' | 'exit-first' | 'reenter' | 'reenter-nested';
-  /** Int32Array[1] over a SharedArrayBuffer: the threads started so far. */
+  mode: 'compute' | 'hold' | 'hold-first' | 'exit-first' | 'reenter' | 'reenter-nested' | 'cross';
+  /** Int32Array[2] over a SharedArrayBuffer: the threads started so far; in 'cross', the threads holding their key. */
   started: Int32Array;
   threads: number;
 }
@@ -28,10 +30,25 @@ function run(): void {
   const task = workerData as MemoTask;
   const nap = new Int32Array(new SharedArrayBuffer(4));
   shareMemoIn(task.dir);
-  Atomics.add(task.started, 0, 1);
+  const i = Atomics.add(task.started, 0, 1);
   Atomics.notify(task.started, 0);
-  for (let n = Atomics.load(task.started, 0); n < task.threads; n = Atomics.load(task.started, 0)) Atomics.wait(task.started, 0, n);
+  waitFor(task.started, 0, task.threads);
   parentPort!.postMessage('asking');
+  if (task.mode === 'cross') {
+    // Key j's compute, the same in every thread: once two computes hold their keys, it asks for key 1 - j.
+    const value = (j: number): string => sharedMemo(`${task.key} ${j}`, () => {
+      Atomics.add(task.started, 1, 1);
+      Atomics.notify(task.started, 1);
+      waitFor(task.started, 1, 2);
+      return value(1 - j);
+    });
+    try {
+      parentPort!.postMessage(value(i));
+    } catch (e) {
+      parentPort!.postMessage({ error: (e as Error).message, name: (e as Error).name });
+    }
+    return;
+  }
   if (task.mode === 'reenter' || task.mode === 'reenter-nested') {
     const again = () => sharedMemo(task.key, () => 'computed twice');
     try {
@@ -50,4 +67,9 @@ function run(): void {
     return { by: threadId, nan: NaN, low: -Infinity };
   });
   parentPort!.postMessage(value);
+}
+
+/** Sleeps until `count[at]` is at least `n`. */
+function waitFor(count: Int32Array, at: number, n: number): void {
+  for (let k = Atomics.load(count, at); k < n; k = Atomics.load(count, at)) Atomics.wait(count, at, k);
 }
