@@ -29,7 +29,8 @@
  *     private name first and checking what came is no better: a fresh file taken away by mistake
  *     leaves the name free, and a third may take it before it is put back.
  *   A lock file left by an older selfopt is read as a holder; it is removed with unlink, which
- *   cannot remove a directory, so never a lock taken meanwhile.
+ *   cannot remove a directory, so never a lock taken meanwhile. A guard it left is removed by the
+ *   bench that takes the lock (removeOldTakeoverGuard says why that is safe).
  * - It holds DuckDB's lock only while it has statements to run. It lets the file go once no
  *   statement has come for IDLE_RELEASE_MS, and after MAX_HOLD_MS of statements without such a
  *   pause it lets go for YIELD_MS, so a reader polling every POLL_MS gets its turn.
@@ -263,6 +264,7 @@ export async function takeWriterLock(abs: string): Promise<string> {
     }
     await sleep(POLL_MS);
   }
+  removeOldTakeoverGuard(abs);
   heldLocks.set(lock, join(lock, name));
   if (!exitHook) {
     exitHook = true;
@@ -271,6 +273,24 @@ export async function takeWriterLock(abs: string): Promise<string> {
     });
   }
   return lock;
+}
+
+/**
+ * Removes `<store>.wtake`, which an older selfopt made while it took a stale lock file over and
+ * left when it died in between: nothing of this selfopt reads it, so it stayed for good. Called
+ * with the lock held, when it is safe: that guard did one thing, keep two older takers from both
+ * removing one stale lock file at `<store>.writer`, and that name is this process's directory now,
+ * which an older selfopt cannot remove (it reads the lock as a file, and fails on a directory) nor
+ * start a takeover of. An older taker that made its guard just before this lock was taken finds
+ * it gone at its end, and then removes nothing (it removes its guard only if it still holds its
+ * own text). unlink, not rm -r: a directory of that name is no guard of ours.
+ */
+function removeOldTakeoverGuard(abs: string): void {
+  try {
+    unlinkSync(`${abs}.wtake`);
+  } catch {
+    // none (nearly always), or not a file
+  }
 }
 
 /**

@@ -109,10 +109,21 @@ test('a lock directory left empty (its holder died letting go) is taken; a lock 
   assert.deepEqual(readdirSync(dirname(abs)), [], 'nothing left beside the store');
 });
 
+test("an older selfopt's takeover guard (<store>.wtake, left by a taker that died inside its takeover) is removed by the bench that takes the lock", async () => {
+  const abs = fresh();
+  // As an older selfopt wrote it: its taker's owner text, in a file.
+  writeFileSync(`${abs}.wtake`, JSON.stringify(dead));
+  const taken = await takeWriterLock(abs);
+  assert.ok(!existsSync(`${abs}.wtake`));
+  dropWriterLock(taken);
+  assert.deepEqual(readdirSync(dirname(abs)), [], 'nothing left beside the store');
+});
+
 test('a writer lock held on another host cannot be judged: the store is busy, naming it', async () => {
   const abs = fresh();
   const other = { pid: 4242, host: `not-${hostname()}`, start: null, token: 'remote' };
   plantWriterLock(abs, other);
+  writeFileSync(`${abs}.wtake`, JSON.stringify(dead));
   await assert.rejects(takeWriterLock(abs), (e: unknown) => {
     assert.ok(e instanceof StoreBusyError);
     assert.match(e.message, /in use by another process \(PID 4242 on not-/);
@@ -120,6 +131,7 @@ test('a writer lock held on another host cannot be judged: the store is busy, na
     return true;
   });
   assert.equal(writerLockHolder(abs), JSON.stringify(other), 'the lock is left to its holder');
+  assert.ok(existsSync(`${abs}.wtake`), "an older selfopt's takeover guard is left to the bench that takes the lock");
 });
 
 test("closing leaves a writer lock that is no longer this process's (taken over, or removed by hand and retaken)", async () => {
