@@ -239,20 +239,20 @@ class CellBullWorker extends Worker<CellJob, CellJobResult> {
     super(name, processor, opts);
   }
 
-  protected override async handleCompleted(...args: Parameters<Worker<CellJob, CellJobResult>['handleCompleted']>): Promise<Job<CellJob, CellJobResult>> {
-    try {
-      return await super.handleCompleted(...args);
-    } catch (e) {
-      this.refused(args[1], e);
-      throw e;
-    }
+  protected override handleCompleted(...args: Parameters<Worker<CellJob, CellJobResult>['handleCompleted']>): Promise<Job<CellJob, CellJobResult>> {
+    return this.telling(args[1], () => super.handleCompleted(...args));
   }
 
-  protected override async handleFailed(...args: Parameters<Worker<CellJob, CellJobResult>['handleFailed']>): Promise<Job<CellJob, CellJobResult>> {
+  protected override handleFailed(...args: Parameters<Worker<CellJob, CellJobResult>['handleFailed']>): Promise<Job<CellJob, CellJobResult>> {
+    return this.telling(args[1], () => super.handleFailed(...args));
+  }
+
+  /** `move()`'s result; an error it throws is told to `refused` with the job, then thrown on to BullMQ. */
+  private async telling<R>(job: Job<CellJob, CellJobResult>, move: () => Promise<R>): Promise<R> {
     try {
-      return await super.handleFailed(...args);
+      return await move();
     } catch (e) {
-      this.refused(args[1], e);
+      this.refused(job, e);
       throw e;
     }
   }

@@ -6,7 +6,7 @@
  * a private redis-server (no persistence, as the other queue tests'); skips visibly when
  * redis-server is not installed.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { Scripts } from 'bullmq';
@@ -26,32 +26,59 @@ const outage = REDIS_SILENT_MS + 1000;
 const count = (written: string[], re: RegExp) => written.flatMap((w) => w.split('\n')).filter((l) => re.test(l)).length;
 
 /**
- * A worker (with `opts`) and a queued run of one cell that takes seconds (rgg_100k_k8, spectral),
- * returned once the worker has started that cell: the moment the tests break something under it.
+ * Runs `body` once a worker (with `opts`) has started the one cell of a queued run, a cell that
+ * takes seconds (rgg_100k_k8, spectral): the moment the tests break something under it. Redis is a
+ * private one (`admin`: a connection to it). At the end, whatever happened, the run is stopped (a
+ * test that failed before it ended left the coordinator waiting for its cell, and the test process
+ * with it), then the worker and Redis.
  */
-async function longCellStarted(url: string, queueName: string, runId: string, opts: Pick<WorkerOptions, 'silentMs' | 'lockMs'>) {
-  const long = cell('rgg_100k_k8', 'spectral');
-  const longId = cellJobId(runId, long);
+async function underLongCell(t: TestContext, name: string, opts: Pick<WorkerOptions, 'silentMs' | 'lockMs'>, body: (s: LongCell) => Promise<void>): Promise<void> {
+  const redis = await startRedis(t.signal);
+  const queueName = `outage-${name}-${process.pid}`;
+  const admin = new Redis(redisOptions(redis.url));
+  const longId = cellJobId(`run-${name}`, cell('rgg_100k_k8', 'spectral'));
   const lines: string[] = [];
   const recorded: Cell[] = [];
-  let started!: () => void;
-  const start = new Promise<void>((ok) => (started = ok));
-  const worker = await startWorker({ url, queueName, concurrency: 1, ...opts, log: (l) => {
-    lines.push(l);
-    if (l.startsWith(`start ${longId} `)) started();
-  } });
-  // Stopped by the test's end (`stop`): a test that failed before the run ended would otherwise
-  // leave the coordinator waiting for its cell, and the test process with it.
   const stopRun = new AbortController();
-  const run = runQueued({ url, queueName, runId, cells: [long], sweepMs: 1000, record: async (c) => void recorded.push(c), signal: stopRun.signal });
-  run.catch(() => undefined);
-  await start;
-  const stop = async () => {
+  let worker: CellWorker | undefined;
+  let run: Promise<unknown> | undefined;
+  try {
+    let started!: () => void;
+    const start = new Promise<void>((ok) => (started = ok));
+    worker = await startWorker({ url: redis.url, queueName, concurrency: 1, ...opts, log: (l) => {
+      lines.push(l);
+      if (l.startsWith(`start ${longId} `)) started();
+    } });
+    run = runQueued({ url: redis.url, queueName, runId: `run-${name}`, cells: [cell('rgg_100k_k8', 'spectral')], sweepMs: 1000, record: async (c) => void recorded.push(c), signal: stopRun.signal });
+    run.catch(() => undefined);
+    await start;
+    await body({ redis, queueName, admin, worker, run, lines, recorded, longId });
+  } finally {
     stopRun.abort();
-    await run.catch(() => undefined);
-  };
-  return { worker, run, stop, lines, recorded, longId };
+    await run?.catch(() => undefined);
+    await worker?.close();
+    admin.disconnect();
+    redis.proc.kill('SIGCONT');
+    redis.proc.kill('SIGKILL');
+  }
 }
+
+interface LongCell {
+  redis: { url: string; proc: ChildProcess };
+  queueName: string;
+  admin: Redis;
+  worker: CellWorker;
+  run: Promise<unknown>;
+  /** The worker's log, and the cells the run recorded. */
+  lines: string[];
+  recorded: Cell[];
+  longId: string;
+}
+
+/** The worker's line for the long cell's refused result, with why (regex source) and where it runs again. */
+const dropped = (longId: string, why: string, again: string) => new RegExp(`^dropped the result of ${longId} partition/rgg_100k_k8/spectral/seed 1: not recorded, as the job is no longer this worker's \\(${why}\\) and BullMQ refused it; the cell runs again ${again}, or, if its run was stopped, with the same \`selfopt bench\` command and --resume$`);
+const LOCK_GONE = 'its lock is gone: it lapsed, or Redis lost the job';
+const HERE_OR_ELSEWHERE = 'here or on another worker';
 
 test('Redis killed for more than 8 s and restarted without its data: coordinator and worker each say once that it is gone and once that it is back, the lost jobs are queued again (the coordinator says how many), the cell whose result was dropped runs again, every cell is recorded once', { skip, timeout: 180_000 }, async (t) => {
   const redis = await startRedis(t.signal);
@@ -91,8 +118,8 @@ test('Redis killed for more than 8 s and restarted without its data: coordinator
       assert.equal(count(lines, /ECONNREFUSED/), 0, `each reconnect attempt is not an error line: ${all}`);
       // BullMQ refuses the result of the cell Redis lost once, and says it twice (the move to completed, then to failed).
       // Its job is gone, or already put back by the coordinator without this worker's lock: the words say which.
-      const why = "(Redis no longer has the job: restarted without its data\\?|its lock is gone: it lapsed, or Redis lost the job)";
-      assert.equal(count(lines, new RegExp(`^dropped the result of ${longId} partition/rgg_100k_k8/spectral/seed 1: not recorded, as the job is no longer this worker's \\(${why}\\) and BullMQ refused it; the cell runs again here or on another worker, or, if its run was stopped, with the same \`selfopt bench\` command and --resume$`)), 1, all);
+      const why = `(Redis no longer has the job: restarted without its data\\?|${LOCK_GONE})`;
+      assert.equal(count(lines, dropped(longId, why, HERE_OR_ELSEWHERE)), 1, all);
       assert.equal(count(lines, /Missing (key|lock)/), 0, `BullMQ's own words are not printed: ${all}`);
       assert.equal(count(lines, new RegExp(`^start ${longId} `)), 2, `the long cell ran again: ${all}`);
       assert.deepEqual(recorded.map((c) => c.instance.id).sort(), ['rgg_100k_k8', 'rgg_2k_k2']);
@@ -142,16 +169,9 @@ test('Redis that hangs for more than 8 s (SIGSTOP: no connection drops) is said 
 });
 
 test('a worker whose Redis hangs (SIGSTOP: no connection drops) says once that Redis is gone after its silentMs without an answer, with what it does meanwhile, and once that it is back; its running cell reports then and is recorded once', { skip, timeout: 120_000 }, async (t) => {
-  const redis = await startRedis(t.signal);
-  const queueName = `outage-worker-hang-${process.pid}`;
   const silentMs = 1500; // REDIS_SILENT_MS for this worker, so that the test needs no 8 s hang
-  let worker: CellWorker | undefined;
-  let stopRun: (() => Promise<void>) | undefined;
-  try {
-    // Its cell takes seconds: it runs through the hang.
-    const { run, lines, recorded, longId, ...started } = await longCellStarted(redis.url, queueName, 'run-worker-hang', { silentMs });
-    worker = started.worker;
-    stopRun = started.stop;
+  // Its cell takes seconds: it runs through the hang.
+  await underLongCell(t, 'worker-hang', { silentMs }, async ({ redis, run, lines, recorded, longId }) => {
     redis.proc.kill('SIGSTOP');
     // A bound, not a timing: the old worker said nothing until Redis answered again.
     for (let i = 0; count(lines, /^lost Redis/) === 0; i++) {
@@ -172,103 +192,54 @@ test('a worker whose Redis hangs (SIGSTOP: no connection drops) says once that R
     assert.ok(Number(/after (\d+) s/.exec(lines[back]!)![1]) >= Math.round(silentMs / 1000), all);
     assert.deepEqual(recorded.map((c) => c.instance.id), ['rgg_100k_k8'], all);
     assert.equal(count(lines, new RegExp(`^start ${longId} `)), 1, `the cell ran once, its result reported after the hang: ${all}`);
-  } finally {
-    await stopRun?.();
-    await worker?.close();
-    redis.proc.kill('SIGCONT');
-    redis.proc.kill('SIGKILL');
-  }
+  });
 });
 
-test("a lock BullMQ could not renew (its key deleted while the cell runs) is said once, in words, not as BullMQ's error at every renewal; the cell's result, refused, is said once, in words; the cell runs again and is recorded once", { skip, timeout: 120_000 }, async (t) => {
-  const redis = await startRedis(t.signal);
-  const queueName = `outage-lock-${process.pid}`;
-  const admin = new Redis(redisOptions(redis.url));
-  let worker: CellWorker | undefined;
-  let stopRun: (() => Promise<void>) | undefined;
-  try {
-    // Its cell takes seconds: many renewals at --lock-seconds 1.
-    const { run, lines, recorded, longId, ...started } = await longCellStarted(redis.url, queueName, 'run-lock', { lockMs: 1000 });
-    worker = started.worker;
-    stopRun = started.stop;
-    await admin.del(`bull:${queueName}:${longId}:lock`);
-    await run;
-    const all = lines.join('\n');
-    assert.equal(count(lines, new RegExp(`^lost the lock of ${longId} \\(BullMQ could not renew it; --lock-seconds 1\\): the cell goes on here`)), 1, all);
-    assert.equal(count(lines, /could not renew lock/), 0, `BullMQ's own words, at every renewal, are not repeated: ${all}`);
-    // BullMQ refuses the result once, and says it twice (the move to completed, then to failed): one line.
-    assert.equal(count(lines, new RegExp(`^dropped the result of ${longId} partition/rgg_100k_k8/spectral/seed 1: not recorded, as the job is no longer this worker's \\(its lock is gone: it lapsed, or Redis lost the job\\) and BullMQ refused it; the cell runs again here or on another worker, or, if its run was stopped, with the same \`selfopt bench\` command and --resume$`)), 1, all);
-    assert.equal(count(lines, /Missing (key|lock)/), 0, `BullMQ's own words are not printed: ${all}`);
-    assert.deepEqual(recorded.map((c) => c.instance.id), ['rgg_100k_k8'], all);
-  } finally {
-    await stopRun?.();
-    await worker?.close();
-    admin.disconnect();
-    redis.proc.kill('SIGKILL');
-  }
-});
-
-test("a result refused while its worker stops warm (the cell's lock deleted after the stop began) is said once, as outside a stop: not recorded, and run again on another worker, where it is recorded once", { skip, timeout: 120_000 }, async (t) => {
-  const redis = await startRedis(t.signal);
-  const queueName = `outage-stop-lock-${process.pid}`;
-  const admin = new Redis(redisOptions(redis.url));
-  let worker: CellWorker | undefined;
-  let stopRun: (() => Promise<void>) | undefined;
-  let other: CellWorker | undefined;
-  try {
-    const { run, lines, recorded, longId, ...started } = await longCellStarted(redis.url, queueName, 'run-stop-lock', { lockMs: 1000 });
-    worker = started.worker;
-    stopRun = started.stop;
-    // The warm stop begins (BullMQ is closing from this call on), then the lock goes.
-    const stopped = worker.close();
-    await admin.del(`bull:${queueName}:${longId}:lock`);
-    assert.equal(await stopped, 'closed', lines.join('\n'));
-    const all = lines.join('\n');
-    assert.equal(count(lines, new RegExp(`^dropped the result of ${longId} partition/rgg_100k_k8/spectral/seed 1: not recorded, as the job is no longer this worker's \\(its lock is gone: it lapsed, or Redis lost the job\\) and BullMQ refused it; the cell runs again on another worker \\(this one is stopping\\), or, if its run was stopped, with the same \`selfopt bench\` command and --resume$`)), 1, all);
-    assert.equal(count(lines, /^dropped the result/), 1, all);
-    assert.equal(count(lines, /Missing (key|lock)/), 0, `BullMQ's own words are not printed: ${all}`);
-    // Another worker's stalled check puts the cell back, and it runs there.
-    other = await startWorker({ url: redis.url, queueName, concurrency: 1, lockMs: 1000 });
-    await run;
-    assert.deepEqual(recorded.map((c) => c.instance.id), ['rgg_100k_k8'], all);
-  } finally {
-    await stopRun?.();
-    await worker?.close();
-    await other?.close();
-    admin.disconnect();
-    redis.proc.kill('SIGKILL');
-  }
-});
-
-test("a refused result is said from BullMQ's error code and the job it was refusing, not from its message's words: with BullMQ's refusals worded otherwise, the line is the same", { skip, timeout: 120_000 }, async (t) => {
-  // What a BullMQ release with other words would do: the same error codes (ErrorCode), other
-  // messages, none naming the job as 5.81.5's do (`Missing lock for job ID. moveToFinished`).
+test("a lock BullMQ could not renew (its key deleted while the cell runs) is said once, in words, not as BullMQ's error at every renewal; the cell's result, refused, is said once, in words, from BullMQ's error code and the job it refused, whatever its message's words; the cell runs again and is recorded once", { skip, timeout: 120_000 }, async (t) => {
+  // BullMQ's refusals worded otherwise, as a BullMQ release with other words would: the same error
+  // codes (ErrorCode), other messages, none naming the job as 5.81.5's do (`Missing lock for job
+  // ID. moveToFinished`). The 'Redis killed' test above meets BullMQ's own words.
   const finishedErrors = Scripts.prototype.finishedErrors;
   Scripts.prototype.finishedErrors = function (this: Scripts, what: Parameters<Scripts['finishedErrors']>[0]) {
     const e = finishedErrors.call(this, what);
     e.message = `refused (${what.command})`;
     return e;
   };
-  const redis = await startRedis(t.signal);
-  const queueName = `outage-words-${process.pid}`;
-  const admin = new Redis(redisOptions(redis.url));
-  let worker: CellWorker | undefined;
-  let stopRun: (() => Promise<void>) | undefined;
   try {
-    const { run, lines, recorded, longId, ...started } = await longCellStarted(redis.url, queueName, 'run-words', { lockMs: 1000 });
-    worker = started.worker;
-    stopRun = started.stop;
-    await admin.del(`bull:${queueName}:${longId}:lock`);
-    await run;
-    const all = lines.join('\n');
-    assert.equal(count(lines, new RegExp(`^dropped the result of ${longId} partition/rgg_100k_k8/spectral/seed 1: not recorded, as the job is no longer this worker's \\(its lock is gone: it lapsed, or Redis lost the job\\) and BullMQ refused it;`)), 1, all);
-    assert.equal(count(lines, /refused \(/), 0, `BullMQ's own words are not printed: ${all}`);
-    assert.deepEqual(recorded.map((c) => c.instance.id), ['rgg_100k_k8'], all);
+    // Its cell takes seconds: many renewals at --lock-seconds 1.
+    await underLongCell(t, 'lock', { lockMs: 1000 }, async ({ queueName, admin, run, lines, recorded, longId }) => {
+      await admin.del(`bull:${queueName}:${longId}:lock`);
+      await run;
+      const all = lines.join('\n');
+      assert.equal(count(lines, new RegExp(`^lost the lock of ${longId} \\(BullMQ could not renew it; --lock-seconds 1\\): the cell goes on here`)), 1, all);
+      assert.equal(count(lines, /could not renew lock/), 0, `BullMQ's own words, at every renewal, are not repeated: ${all}`);
+      // BullMQ refuses the result once, and says it twice (the move to completed, then to failed): one line.
+      assert.equal(count(lines, dropped(longId, LOCK_GONE, HERE_OR_ELSEWHERE)), 1, all);
+      assert.equal(count(lines, /refused \(/), 0, `BullMQ's own words are not printed: ${all}`);
+      assert.deepEqual(recorded.map((c) => c.instance.id), ['rgg_100k_k8'], all);
+    });
   } finally {
     Scripts.prototype.finishedErrors = finishedErrors;
-    await stopRun?.();
-    await worker?.close();
-    admin.disconnect();
-    redis.proc.kill('SIGKILL');
   }
+});
+
+test("a result refused while its worker stops warm (the cell's lock deleted after the stop began) is said once, as outside a stop: not recorded, and run again on another worker, where it is recorded once", { skip, timeout: 120_000 }, async (t) => {
+  await underLongCell(t, 'stop-lock', { lockMs: 1000 }, async ({ redis, queueName, admin, worker, run, lines, recorded, longId }) => {
+    // The warm stop begins (BullMQ is closing from this call on), then the lock goes.
+    const stopped = worker.close();
+    await admin.del(`bull:${queueName}:${longId}:lock`);
+    assert.equal(await stopped, 'closed', lines.join('\n'));
+    const all = lines.join('\n');
+    assert.equal(count(lines, dropped(longId, LOCK_GONE, 'on another worker \\(this one is stopping\\)')), 1, all);
+    assert.equal(count(lines, /^dropped the result/), 1, all);
+    assert.equal(count(lines, /Missing (key|lock)/), 0, `BullMQ's own words are not printed: ${all}`);
+    // Another worker's stalled check puts the cell back, and it runs there.
+    const other = await startWorker({ url: redis.url, queueName, concurrency: 1, lockMs: 1000 });
+    try {
+      await run;
+    } finally {
+      await other.close();
+    }
+    assert.deepEqual(recorded.map((c) => c.instance.id), ['rgg_100k_k8'], all);
+  });
 });
