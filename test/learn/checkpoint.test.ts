@@ -1,5 +1,5 @@
 /** Checkpoints: exact round trip, and bad files that must load nothing. */
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, readdirSync, truncateSync, statSync } from 'node:fs';
 import { join } from 'node:path';

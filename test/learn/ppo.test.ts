@@ -4,7 +4,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Rng } from '../../src/core/rng.js';
 import { SelfoptError } from '../../src/core/errors.js';
 import { rollout } from '../../src/core/env.js';
 import { Tensor, tensor } from '../../src/learn/tensor.js';

@@ -3,7 +3,7 @@
  * of a query key (first position with key >= query) fast. Classical searches and trees meet the
  * learned indexes of the literature (RMI, PGM-index, RadixSpline) on SOSD-style key sets.
  */
-import { existsSync, realpathSync, statSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { InstanceContext, InstanceRef, Problem } from '../../core/problem.js';
 import { SelfoptError, unknownName } from '../../core/errors.js';
