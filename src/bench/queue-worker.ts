@@ -94,7 +94,7 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
       await job.moveToWait(token);
     } catch (e) {
       if (!noLongerHeld(e)) throw e;
-      log(`left ${job.id} ${label}: no longer this worker's to put back (${errorMessage(e)}); another worker runs it once BullMQ's stalled check or the coordinator puts it back`);
+      log(`left ${job.id} ${label}: no longer this worker's to put back (${whyNotHeld(e)}); another worker runs it once BullMQ's stalled check or the coordinator puts it back`);
     }
   };
   const runJob = async (job: Job<CellJob, CellJobResult>, token?: string): Promise<CellJobResult> => {
