@@ -196,8 +196,14 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
   readonly idleAction: number;
   private readonly cfg: SchedulingEnvConfig;
   private readonly mask: Uint8Array;
-  private maskRows = new Int32Array(64);
-  private maskRowCount = 0;
+  /**
+   * The mask kept up to date in place, row by row: slot row * C + class holds the actions
+   * [slot * E + maskLo[slot], slot * E + E) set and the rest of its E actions clear (maskLo = E:
+   * none set). A step rewrites only the slots whose lowest allowed limit changed, not every row.
+   * maskSlots: the slots of the current rows (those that may hold set actions).
+   */
+  private maskLo = new Int32Array(0);
+  private maskSlots = 0;
   private prevArea = 0;
   private obs!: SchedulingObs;
   private structVersion = -1;
@@ -380,7 +386,13 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
   private buildObs(): void {
     const sim = this.sim;
     // Structure (rows, edges, static columns) changes only when a job arrives or leaves.
-    if (sim.structVersion !== this.structVersion) this.buildStructure();
+    if (sim.structVersion !== this.structVersion) {
+      // The rows are renumbered: clear the old rows' actions, then start every new slot empty.
+      for (let slot = 0; slot < this.maskSlots; slot++) this.setMaskSlot(slot, this.E);
+      this.buildStructure();
+      this.maskSlots = this.obs.numNodes * this.C;
+      if (this.maskLo.length < this.maskSlots) this.maskLo = new Int32Array(this.maskSlots).fill(this.E);
+    }
     const o = this.obs, E = this.E;
     const J = o.numJobs;
     const srcRow = this.rowOfJob(sim.sourceJob);
@@ -401,9 +413,7 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
       o.jobFeatures[k * JOB_FEATURES + 2] = sim.numSourceExec / 20;
     }
     // stage columns and the flat mask
-    const C = this.C, CE = C * E;
-    for (let i = 0; i < this.maskRowCount; i++) this.mask.fill(0, this.maskRows[i]! * CE, this.maskRows[i]! * CE + CE);
-    this.maskRowCount = 0;
+    const C = this.C;
     for (let k = 0; k < J; k++) {
       const j = o.jobId[k]!, base = sim.jobStageBase[j]!, row0 = o.jobPtr[k]!;
       let remaining = 0;
@@ -429,22 +439,28 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
           for (let c = 0; c < C; c++) {
             const fit = sim.numSourceByClass[c]! > 0 && sim.fits(s, c) ? 1 : 0;
             o.stageClassMask[r * C + c] = fit;
-            if (fit) {
-              ok = 1;
-              this.mask.fill(1, (r * C + c) * E + lmin - 1, (r * C + c) * E + E);
-            }
+            this.setMaskSlot(r * C + c, fit ? lmin - 1 : E);
+            if (fit) ok = 1;
           }
-        } else if (C > 1) o.stageClassMask.fill(0, r * C, r * C + C);
+        } else if (C > 1) {
+          o.stageClassMask.fill(0, r * C, r * C + C);
+          for (let c = 0; c < C; c++) this.setMaskSlot(r * C + c, E);
+        } else this.setMaskSlot(r, ok ? lmin - 1 : E);
         o.stageMask[r] = ok;
-        if (ok) {
-          if (C === 1) this.mask.fill(1, r * E + lmin - 1, r * E + E);
-          if (this.maskRowCount === this.maskRows.length) { const m = new Int32Array(this.maskRows.length * 2); m.set(this.maskRows); this.maskRows = m; }
-          this.maskRows[this.maskRowCount++] = r;
-        }
       }
       o.jobRemainingWorkMs[k] = remaining;
     }
     this.mask[this.idleAction] = 1;
+  }
+
+  /** Sets the actions of mask slot `slot` (row * C + class) with limits lo + 1 .. E, clears those below: writes only what changed. */
+  private setMaskSlot(slot: number, lo: number): void {
+    const old = this.maskLo[slot]!;
+    if (old === lo) return;
+    const base = slot * this.E, mask = this.mask;
+    if (lo < old) for (let a = base + lo; a < base + old; a++) mask[a] = 1;
+    else for (let a = base + old; a < base + lo; a++) mask[a] = 0;
+    this.maskLo[slot] = lo;
   }
 
   private rowOfJob(j: number): number {
