@@ -349,7 +349,10 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
     // A client's list as it sent it: as text, [1, 2] read "1,2" and [3] read "3", like a valid action.
     const shown = typeof a === 'number' ? String(a) : JSON.stringify(a);
     if (!(Number.isInteger(a) && a >= 0 && a < n)) throw new SelfoptError(`invalid action ${shown}: not an integer in [0, ${n})`, where, `row * ${this.E} + (limit - 1) for a stage row and a parallelism limit 1..${this.E}, or ${this.idleAction} (idle)`);
-    if (a === this.idleAction) return;
+    if (a === this.idleAction) {
+      if (this.sim.idleWouldStall) throw new SelfoptError(`invalid action ${a} (idle): every executor is idle, no task runs and no job is due, so the executors were handed back after the last idle; idling again would stall the episode`, where, 'a stage row with stageMask = 1 and a parallelism limit');
+      return;
+    }
     const { row, cls, limit } = this.decode(a), o = this.obs;
     if (row >= o.numNodes) throw new SelfoptError(`invalid action ${a}: stage row ${row} does not exist (the observation has ${o.numNodes} stage rows)`, where, `a row below ${o.numNodes} with stageMask = 1`);
     const k = o.stageJob[row]!;
@@ -450,7 +453,7 @@ export class SchedulingEnv extends Env<SchedulingObs, number> {
       }
       o.jobRemainingWorkMs[k] = remaining;
     }
-    this.mask[this.idleAction] = 1;
+    this.mask[this.idleAction] = sim.idleWouldStall ? 0 : 1;
   }
 
   /** Sets the actions of mask slot `slot` (row * C + class) with limits lo + 1 .. E, clears those below: writes only what changed. */

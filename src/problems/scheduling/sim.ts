@@ -108,6 +108,7 @@ export class Simulator extends SourceExecutors {
   recoveries = 0;
   private events = 0;
   private recoveredAt = -1;
+  private decisionsAtRecovery = -1;
   log: SimEvent[] = [];
 
   constructor(cfg: SimConfig) {
@@ -128,7 +129,7 @@ export class Simulator extends SourceExecutors {
     const J = this.J;
     this.heap.clear();
     this.time = 0; this.area = 0; this.done = false;
-    this.decisions = 0; this.taskEvents = 0; this.recoveries = 0; this.events = 0; this.recoveredAt = -1;
+    this.decisions = 0; this.taskEvents = 0; this.recoveries = 0; this.events = 0; this.recoveredAt = -1; this.decisionsAtRecovery = -1;
     this.log = [];
     for (let j = 0; j < J; j++) {
       if (j < numInitial) this.arrive(j);
@@ -207,7 +208,7 @@ export class Simulator extends SourceExecutors {
     this.durations.level = src.durations.level; this.durations.wave = src.durations.wave; this.durations.warm = src.durations.warm;
     this.time = src.time; this.area = src.area; this.done = src.done;
     this.decisions = src.decisions; this.taskEvents = src.taskEvents; this.recoveries = src.recoveries;
-    this.events = src.events; this.recoveredAt = src.recoveredAt;
+    this.events = src.events; this.recoveredAt = src.recoveredAt; this.decisionsAtRecovery = src.decisionsAtRecovery;
     this.log = src.log.slice();
   }
 
@@ -270,9 +271,20 @@ export class Simulator extends SourceExecutors {
     }
   }
 
+  /**
+   * Whether leaving the source executors idle now would stall the episode for good: they were
+   * just handed back (a recovery: every executor idle, no event left, jobs remaining), and
+   * nothing has been decided since, so no event can come. The env masks idle then: an agent
+   * that idled again (an exploring one, drawing from the mask) ended on an internal error.
+   */
+  get idleWouldStall(): boolean {
+    return this.recoveredAt === this.events && this.decisions === this.decisionsAtRecovery;
+  }
+
   private recover(): void {
     if (this.recoveredAt === this.events) throw new Error('internal: the simulation is stuck: no event, no decision, and jobs remain');
     this.recoveredAt = this.events;
+    this.decisionsAtRecovery = this.decisions;
     this.recoveries++;
     for (let k = 0; k < this.sysCount; k++) {
       const j = this.sysJobs[k]!;

@@ -132,6 +132,30 @@ function snapshot(env: SchedulingEnv): string {
   return JSON.stringify([s.time, s.area, s.numSourceExec, s.sourceJob, s.decisions, [...s.nextTask], [...s.commitsTo], [...s.movingTo], [...s.selected], [...s.exJob], [...s.exStage], [...s.pools.poolOf], s.log.length]);
 }
 
+test('an agent that idles whenever it may does not stall the episode: after a recovery idle is masked, and refused with its reason', () => {
+  // Idle at every decision where the mask allows it, else the first allowed action. On the old
+  // code the second idle after a recovery ended the episode on 'internal: the simulation is stuck'.
+  const env = syntheticEnv({ kind: 'batch', numJobs: 4 }, 10, { recordEvents: true });
+  let { info } = env.reset({ seed: 9 });
+  let refusals = 0;
+  for (;;) {
+    const mask = info.actionMask!;
+    if (!mask[env.idleAction]) {
+      const before = snapshot(env);
+      assert.throws(() => env.step(env.idleAction), (e: unknown) => e instanceof SelfoptError && /invalid action \d+ \(idle\): every executor is idle, no task runs and no job is due/.test(e.message));
+      assert.equal(snapshot(env), before, 'the refused idle changes nothing');
+      refusals++;
+    }
+    const r = env.step(mask[env.idleAction] ? env.idleAction : mask.indexOf(1));
+    if (r.terminated || r.truncated) {
+      assert.ok(r.terminated, 'the episode ends with every job done');
+      assert.ok(env.sim.recoveries > 0 && refusals === env.sim.recoveries, `one masked idle per recovery (${refusals} refused, ${env.sim.recoveries} recoveries)`);
+      break;
+    }
+    ({ info } = r);
+  }
+});
+
 test('an invalid action is rejected with its reason and changes nothing', () => {
   const env = syntheticEnv({ kind: 'batch', numJobs: 4 }, 10, { recordEvents: true });
   let { obs, info } = env.reset({ seed: 9 });
