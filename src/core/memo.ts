@@ -115,7 +115,7 @@ const waitsOf = (dir: string, holder: string) => join(dir, `waits.${holder}`);
 
 function throughDir<T>(dir: string, key: string, compute: () => T): T {
   const name = keyName(key);
-  const entry = join(dir, `${name}.v8`), lock = join(dir, `${name}.lock`);
+  const entry = join(dir, `${name}.v8`), lock = lockOf(dir, key);
   const me = holderName();
   const waits = waitsOf(dir, me);
   let waiting = false;

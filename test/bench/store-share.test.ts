@@ -26,7 +26,13 @@ function notices(abs: string): string[] {
 }
 
 /** The writing process, with its events in order; `next` waits for the next one. */
-function startWriter(): { proc: ChildProcess; send: (m: WriterCommand) => void; next: () => Promise<WriterEvent> } {
+interface Writer {
+  proc: ChildProcess;
+  send: (m: WriterCommand) => void;
+  next: () => Promise<WriterEvent>;
+}
+
+function startWriter(): Writer {
   const proc = fork(fileURLToPath(new URL('./store-writer.js', import.meta.url)), [], { env: { ...process.env, [WRITER_ENV]: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const events: WriterEvent[] = [];
   let wake: (() => void) | undefined;
@@ -50,45 +56,59 @@ function startWriter(): { proc: ChildProcess; send: (m: WriterCommand) => void; 
 const isTurn = (e: WriterEvent): e is { turn: string[] } => typeof e === 'object' && 'turn' in e;
 
 /**
- * The writer holds the file; the reader's first attempt finds it held and leaves its notice; before
- * its second attempt the writer takes `step`, a bench's next move. Should the writer then hold the
- * file again, the reader would poll until its BUSY_WAIT_MS ran out: the writer lets go, and the
- * order of events says so ('reader still shut out'). Returns that order and the reader's attempts.
+ * A reader waiting for `abs`, which `writer` holds: its first attempt finds the file held and leaves
+ * its notice; before each later attempt `turn(attempt)` makes the writer's moves, until it returns
+ * false: then the writer lets go ('reader still shut out': the reader would have polled until its
+ * BUSY_WAIT_MS ran out). Once in, the reader has taken its notice away, and the writer takes the
+ * file back when the reader is done (its event follows a last 'writer gives a turn'). Returns the
+ * reader's attempts; `order` gets the events.
+ */
+async function readerWaiting(abs: string, writer: Writer, order: string[], turn: (attempt: number) => Promise<boolean>): Promise<number> {
+  let attempts = 0;
+  lockHooks.beforeOpen = async (_abs, readOnly) => {
+    if (!readOnly) return;
+    attempts++;
+    if (attempts === 1 || await turn(attempts)) return;
+    order.push('reader still shut out');
+    writer.send('release');
+    assert.equal(await writer.next(), 'released');
+  };
+  try {
+    const h = await connectWaiting(abs, true);
+    order.push('reader in');
+    assert.deepEqual(notices(abs), [], 'the reader took its notice away once in');
+    writer.send('go');
+    close(h.instance, h.conn);
+    if (order.at(-2) === 'writer gives a turn') order.push(`writer ${String(await writer.next())}`);
+    return attempts;
+  } finally {
+    lockHooks.beforeOpen = null;
+  }
+}
+
+/**
+ * The writer holds the file; before the reader's second attempt the writer takes `step`, a bench's
+ * next move. Should the writer then hold the file again, the reader would be shut out. Returns the
+ * order of events and the reader's attempts.
  */
 async function readerBesideWriter(step: 'reopen' | 'statement'): Promise<{ order: string[]; attempts: number }> {
   const abs = fresh();
   const writer = startWriter();
   const order: string[] = [];
-  let attempts = 0;
   try {
     writer.send({ open: abs });
     assert.equal(await writer.next(), 'held');
-    lockHooks.beforeOpen = async (_abs, readOnly) => {
-      if (!readOnly) return;
-      attempts++;
-      if (attempts === 1) return;
-      if (attempts === 2) {
-        assert.equal(notices(abs).length, 1, "the reader's notice is there");
-        writer.send(step);
-        const e = await writer.next();
-        order.push(isTurn(e) ? 'writer gives a turn' : `writer ${e}`);
-        if (isTurn(e)) assert.deepEqual(e.turn, notices(abs), "the turn is for this reader's notice");
-        return;
-      }
-      order.push('reader still shut out');
-      writer.send('release');
-      assert.equal(await writer.next(), 'released');
-    };
-    const h = await connectWaiting(abs, true);
-    order.push('reader in');
-    assert.deepEqual(notices(abs), [], 'the reader took its notice away once in');
-    // The writer takes the file back once the reader is done with it.
-    writer.send('go');
-    close(h.instance, h.conn);
-    if (order.includes('writer gives a turn')) order.push(`writer ${String(await writer.next())}`);
+    const attempts = await readerWaiting(abs, writer, order, async (attempt) => {
+      if (attempt !== 2) return false;
+      assert.equal(notices(abs).length, 1, "the reader's notice is there");
+      writer.send(step);
+      const e = await writer.next();
+      order.push(isTurn(e) ? 'writer gives a turn' : `writer ${e}`);
+      if (isTurn(e)) assert.deepEqual(e.turn, notices(abs), "the turn is for this reader's notice");
+      return true;
+    });
     return { order, attempts };
   } finally {
-    lockHooks.beforeOpen = null;
     writer.send('exit');
     writer.proc.kill('SIGKILL');
   }
@@ -114,48 +134,36 @@ test('a reader too slow to use its turn leaves a new notice at its next attempt,
   const order: string[] = [];
   const turns: string[][] = [];
   let afterTurn: string[] = [];
-  let attempts = 0;
   try {
     writer.send({ open: abs });
     assert.equal(await writer.next(), 'held');
-    lockHooks.beforeOpen = async (_abs, readOnly) => {
-      if (!readOnly) return;
-      attempts++;
-      if (attempts === 1) return; // finds the file held, and leaves its notice
-      if (attempts <= 3) {
-        // The writer's next cell: it lets the file go, and gives the readers that left a notice a turn.
-        writer.send('reopen');
-        const e = await writer.next();
-        if (!isTurn(e)) return void order.push(`writer ${String(e)}`);
-        order.push('writer gives a turn');
-        turns.push(e.turn);
-        assert.deepEqual(e.turn, notices(abs), "the turn is for this reader's notice");
-        if (attempts === 2) {
-          // The reader is too slow to use it: the turn runs out (READER_TURN_MS) before its next attempt.
-          writer.send('go');
-          assert.equal(await writer.next(), 'held');
-          order.push('writer held');
-          afterTurn = notices(abs);
-        }
-        return;
+    const attempts = await readerWaiting(abs, writer, order, async (attempt) => {
+      if (attempt > 3) return false;
+      // The writer's next cell: it lets the file go, and gives the readers that left a notice a turn.
+      writer.send('reopen');
+      const e = await writer.next();
+      if (!isTurn(e)) {
+        order.push(`writer ${String(e)}`);
+        return true;
       }
-      order.push('reader still shut out');
-      writer.send('release');
-      assert.equal(await writer.next(), 'released');
-    };
-    const h = await connectWaiting(abs, true);
-    order.push('reader in');
-    assert.deepEqual(notices(abs), [], 'the reader took its notice away once in');
-    writer.send('go');
-    close(h.instance, h.conn);
-    if (order.at(-2) === 'writer gives a turn') order.push(`writer ${String(await writer.next())}`);
+      order.push('writer gives a turn');
+      turns.push(e.turn);
+      assert.deepEqual(e.turn, notices(abs), "the turn is for this reader's notice");
+      if (attempt === 2) {
+        // The reader is too slow to use it: the turn runs out (READER_TURN_MS) before its next attempt.
+        writer.send('go');
+        assert.equal(await writer.next(), 'held');
+        order.push('writer held');
+        afterTurn = notices(abs);
+      }
+      return true;
+    });
     // On the old code: 'writer held' at the third attempt (its notice had had its turn), then 'reader still shut out'.
     assert.deepEqual(order, ['writer gives a turn', 'writer held', 'writer gives a turn', 'reader in', 'writer held']);
     assert.equal(attempts, 3);
     assert.deepEqual(afterTurn, [], 'the turn used up, the writer removed the notice');
     assert.notEqual(turns[1]![0], turns[0]![0], 'the second turn is for a new notice');
   } finally {
-    lockHooks.beforeOpen = null;
     writer.send('exit');
     writer.proc.kill('SIGKILL');
   }
