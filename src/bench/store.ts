@@ -26,11 +26,12 @@ import { fileInTheWay } from '../core/files.js';
 import type { Better, SolverKind } from '../core/problem.js';
 import { codeVersion, machineInfo } from '../core/version.js';
 import { close, inspect, notOurs, RESULT_COLUMNS, SCHEMA, type SchemaState } from './store-file.js';
-import { connectWaiting, dropWriterLock, Lease, takeWriterLock } from './store-lease.js';
+import { connectWaiting, Lease } from './store-lease.js';
+import { dropWriterLock, takeWriterLock } from './store-lock.js';
 import { cellKey, DEFAULT_STORE_PATH, describeCell, inlineParams, nonEmpty, parseOptions, sqlString, validateCell, whereClause, type ResultRow, type RowFilter } from './store-rows.js';
 
 export { SCHEMA_VERSION, STORE_FORMAT, StoreBusyError, StoreUnreadableError } from './store-file.js';
-export { BUSY_WAIT_MS } from './store-lease.js';
+export { BUSY_WAIT_MS } from './store-lock.js';
 export { cellKey, DEFAULT_STORE_PATH } from './store-rows.js';
 
 export interface RunMeta {
@@ -134,7 +135,7 @@ export class ResultsStore {
     }
 
     // A writer first takes the writer lock: another bench writing this store is refused here,
-    // even while it has let DuckDB's lock go between cells (see store-lease.ts).
+    // even while it has let DuckDB's lock go between cells (see store-lock.ts, store-lease.ts).
     const lock = readOnly ? null : await takeWriterLock(real);
     try {
       return await ResultsStore.openFile(abs, exists, readOnly, lock, opts);

@@ -5,7 +5,7 @@ import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:f
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { StoreBusyError } from '../../src/bench/store-file.js';
-import { dropWriterLock, lockHooks, takeWriterLock, writerLockPath } from '../../src/bench/store-lease.js';
+import { dropWriterLock, lockHooks, takeWriterLock, writerLockPath } from '../../src/bench/store-lock.js';
 import { plantWriterLock, storePaths, writerLockHolder } from './fixtures.js';
 
 /** A store path in a directory of its own. */
@@ -155,10 +155,10 @@ test("a process that exits without closing removes its writer lock, and leaves o
   const own = fresh();
   const other = { pid: process.pid, host: hostname(), start: null, token: 'another-owner' };
   // The child takes two locks, loses one to another owner, and exits with both stores still open.
-  const leaseUrl = new URL('../../src/bench/store-lease.js', import.meta.url).href;
+  const lockUrl = new URL('../../src/bench/store-lock.js', import.meta.url).href;
   const child = spawnSync(process.execPath, ['--input-type=module', '-e', `
     import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-    import { takeWriterLock } from '${leaseUrl}';
+    import { takeWriterLock } from '${lockUrl}';
     const path = await takeWriterLock(process.env.STORE_PATH);
     rmSync(path, { recursive: true });
     mkdirSync(path);
