@@ -11,7 +11,7 @@
  * - A file that is not a selfopt store (random bytes, a text file, another program's DuckDB
  *   database) is never written to: an existing file is first inspected read-only, and opening
  *   fails with a SelfoptError saying what to do.
- * - One process writes a store at a time (its writer lock, `<store>.writer`); a second one waits
+ * - One process writes a store at a time (its writer lock, `<store>.wlock`); a second one waits
  *   up to BUSY_WAIT_MS, then gets a SelfoptError naming the holder. A writer holds DuckDB's own
  *   lock only while it has statements to run, so readers (the dashboard, `selfopt report`) can
  *   read a store a bench is writing (store-lease.ts). One ResultsStore per file per process,

@@ -109,19 +109,23 @@ export function storePaths(prefix: string): () => string {
   };
 }
 
-/** A store's writer lock held by `owner` (a killed bench's, another's), made as store-lease.ts makes it: a directory holding its holder's file. */
-export function plantWriterLock(abs: string, owner: { pid: number; host: string; start: string | null; token?: string }): void {
-  mkdirSync(`${abs}.writer`);
-  writeFileSync(join(`${abs}.writer`, `${owner.pid}.${owner.token ?? 'planted'}`), JSON.stringify(owner));
+/**
+ * A store's writer lock held by `owner` (a killed bench's, another's), made as store-lock.ts makes
+ * it: a directory holding its holder's file. `lock`: where, `<store>.wlock` unless given (the
+ * selfopt before it kept that directory at `<store>.writer`).
+ */
+export function plantWriterLock(abs: string, owner: { pid: number; host: string; start: string | null; token?: string }, lock = `${abs}.wlock`): void {
+  mkdirSync(lock);
+  writeFileSync(join(lock, `${owner.pid}.${owner.token ?? 'planted'}`), JSON.stringify(owner));
 }
 
 /** The text of the store's writer lock's holder (its owner as JSON); undefined when there is no lock or no holder. */
 export function writerLockHolder(abs: string): string | undefined {
   let names: string[];
   try {
-    names = readdirSync(`${abs}.writer`);
+    names = readdirSync(`${abs}.wlock`);
   } catch {
     return undefined;
   }
-  return names.length === 1 ? readFileSync(join(`${abs}.writer`, names[0]!), 'utf8') : undefined;
+  return names.length === 1 ? readFileSync(join(`${abs}.wlock`, names[0]!), 'utf8') : undefined;
 }

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { StoreBusyError } from '../../src/bench/store-file.js';
+import { SelfoptError } from '../../src/core/errors.js';
 import { dropWriterLock, lockHooks, takeWriterLock, writerLockPath } from '../../src/bench/store-lock.js';
 import { plantWriterLock, storePaths, writerLockHolder } from './fixtures.js';
 
@@ -168,4 +169,57 @@ test("a process that exits without closing removes its writer lock, and leaves o
   assert.equal(child.status, 0, child.stderr);
   assert.equal(writerLockHolder(abs), JSON.stringify(other), "the other owner's lock stays");
   assert.ok(!existsSync(writerLockPath(own)), 'its own lock is removed');
+});
+
+test('an older selfopt finds a held lock where it looks, <store>.writer, as a file naming the holder; it stopped on a raw EISDIR', async () => {
+  const abs = fresh();
+  const older = `${abs}.writer`;
+  const taken = await takeWriterLock(abs);
+  // What a selfopt before c6d551b does: link its lock file into place, and read the one there.
+  const mine = `${abs}.older-take`;
+  writeFileSync(mine, JSON.stringify(dead));
+  assert.throws(() => linkSync(mine, older), { code: 'EEXIST' });
+  rmSync(mine);
+  const owner = JSON.parse(readFileSync(older, 'utf8'));
+  assert.equal(owner.pid, process.pid, 'it names the holder, whom an older selfopt waits for');
+  assert.equal(owner.host, hostname());
+  dropWriterLock(taken);
+  assert.deepEqual(readdirSync(dirname(abs)), [], 'nothing left beside the store');
+});
+
+test('a lock the selfopt before this one holds (the directory <store>.writer) is waited for while its process runs, and taken over once it is gone', async () => {
+  const abs = fresh();
+  const older = `${abs}.writer`;
+  plantWriterLock(abs, dead, older);
+  dropWriterLock(await takeWriterLock(abs));
+  assert.deepEqual(readdirSync(dirname(abs)), [], 'nothing left beside the store');
+
+  plantWriterLock(abs, { pid: process.pid, host: hostname(), start: null }, older);
+  let stillThere = false;
+  const released = new Promise<void>((res) => setTimeout(() => {
+    stillThere = existsSync(older) && statSync(older).isDirectory();
+    rmSync(older, { recursive: true });
+    res();
+  }, 50));
+  const taken = await takeWriterLock(abs);
+  await released;
+  assert.ok(stillThere, 'the live lock was left alone');
+  assert.equal(holderPid(abs), process.pid);
+  assert.equal(JSON.parse(readFileSync(older, 'utf8')).pid, process.pid);
+  dropWriterLock(taken);
+  assert.deepEqual(readdirSync(dirname(abs)), [], 'nothing left beside the store');
+});
+
+test('a writer lock of a form no selfopt made (a directory inside it) is one clear error, not a raw EISDIR, and is left alone', async () => {
+  for (const lock of ['.wlock', '.writer']) {
+    const abs = fresh();
+    mkdirSync(`${abs}${lock}/not-a-holder`, { recursive: true });
+    await assert.rejects(takeWriterLock(abs), (e: unknown) => {
+      assert.ok(e instanceof SelfoptError && !(e instanceof StoreBusyError), String(e));
+      assert.match(e.message, /writer lock .* is not one selfopt made \(.*not-a-holder is not a file\)/);
+      assert.match(e.expected, /if no selfopt writes this store, remove .* with rm -r/);
+      return true;
+    });
+    assert.deepEqual(readdirSync(dirname(abs)), [basename(`${abs}${lock}`)], 'the odd lock is left, nothing else');
+  }
 });
