@@ -218,6 +218,51 @@ describe('ResultsStore', () => {
       assert.ok(!existsSync(`${path}.wal`), 'no write-ahead log was started');
     });
 
+    /** A store of ours, closed, then changed by `sql` as another program (or a newer selfopt) might. */
+    async function alteredStore(sql: string): Promise<string> {
+      const path = fresh();
+      const store = await ResultsStore.open(path);
+      await store.startRun({ command: 'bench', gridHash: 'g' });
+      await store.close();
+      const db = await DuckDBInstance.create(path);
+      const conn = await db.connect();
+      if (sql) await conn.run(sql);
+      conn.closeSync();
+      db.closeSync();
+      return path;
+    }
+
+    test('a store of a newer schema version, or one lacking columns, is one clear error on every open, and is not changed', async () => {
+      for (const [sql, pattern] of [
+        ["UPDATE selfopt_store SET value = '2' WHERE key = 'schema_version'", /schema version 2, written by a newer selfopt/],
+        ['ALTER TABLE results DROP COLUMN config_hash; ALTER TABLE runs DROP COLUMN options', /lacks columns runs\.options, results\.config_hash/],
+        ["UPDATE selfopt_store SET value = 'another-format' WHERE key = 'format'", /not a selfopt results store/],
+        ['DROP TABLE results', /not a selfopt results store/],
+      ] as const) {
+        const path = await alteredStore(sql);
+        const bytes = readFileSync(path);
+        for (const opts of [{}, { readOnly: true }]) {
+          const e = await rejectsSelfopt(ResultsStore.open(path, opts), pattern);
+          assert.equal(e.where, path);
+        }
+        assert.deepEqual(readFileSync(path), bytes, 'the file is unchanged');
+      }
+    });
+
+    test('a DuckDB database with no tables holds no results yet: refused when it must exist, given the schema otherwise', async () => {
+      const path = fresh();
+      mkdirSync(dirname(path), { recursive: true });
+      (await DuckDBInstance.create(path)).closeSync();
+      await rejectsSelfopt(ResultsStore.open(path, { readOnly: true }), /holds no results yet/);
+      await rejectsSelfopt(ResultsStore.open(path, { mustExist: true }), /holds no results yet/);
+      const store = await ResultsStore.open(path);
+      await store.startRun({ command: 'bench', gridHash: 'g' });
+      await store.close();
+      const reader = await ResultsStore.open(path, { readOnly: true });
+      assert.equal((await reader.runs()).length, 1);
+      await reader.close();
+    });
+
     test('a missing store with mustExist', async () => {
       const path = fresh();
       await rejectsSelfopt(ResultsStore.open(path, { mustExist: true }), /no results store/);
