@@ -18,67 +18,66 @@ const dead = { pid: 2 ** 31 - 2, host: hostname(), start: null };
 const settle = () => new Promise((r) => setTimeout(r, 0));
 const holderPid = (abs: string) => JSON.parse(writerLockHolder(abs)!).pid as number;
 
-test('two benches taking over one stale lock at the same instant: the second to act leaves the first its lock', async () => {
+/**
+ * A takeover race: a lock left by a dead holder, and bench A taking it. In the window after A
+ * judged the holder dead and before it lets it go, `othersMove` runs other takers. Returns, once
+ * A has run as far as it can, the lock's holder as the others left it, A's pending take, and
+ * whether A holds the lock yet.
+ */
+async function takeoverRace(othersMove: (abs: string) => Promise<void>) {
   const abs = fresh();
   const lock = writerLockPath(abs);
   plantWriterLock(abs, dead);
-  let second = '';
+  let othersLeft = '';
   lockHooks.judgedStale = async () => {
     lockHooks.judgedStale = null;
-    // A judged the lock stale; B, which judged it stale too, takes it over before A acts.
-    await takeWriterLock(abs);
-    second = writerLockHolder(abs)!;
+    await othersMove(abs);
+    othersLeft = writerLockHolder(abs)!;
   };
   try {
     const first = takeWriterLock(abs);
-    let firstHeld = false;
-    void first.then(() => (firstHeld = true), () => undefined);
+    let held = false;
+    void first.then(() => (held = true), () => undefined);
     await settle();
-    assert.notEqual(second, '', 'B took the lock over');
-    // A removed B's lock as the stale one and made its own: both went on writing the store.
-    assert.equal(firstHeld, false, 'A waits while B holds the lock (not two holders)');
-    assert.equal(writerLockHolder(abs), second, "B's lock is still B's");
-    dropWriterLock(lock);
-    await first;
-    assert.notEqual(writerLockHolder(abs), second, 'A holds the lock once B let it go');
-    assert.equal(holderPid(abs), process.pid);
-    dropWriterLock(lock);
+    return { abs, lock, othersLeft, first, firstHeld: () => held };
   } finally {
     lockHooks.judgedStale = null;
   }
+}
+
+test('two benches taking over one stale lock at the same instant: the second to act leaves the first its lock', async () => {
+  // A judged the lock stale; B, which judged it stale too, takes it over before A acts.
+  const { abs, lock, othersLeft: second, first, firstHeld } = await takeoverRace(async (abs) => {
+    await takeWriterLock(abs);
+  });
+  assert.notEqual(second, '', 'B took the lock over');
+  // A removed B's lock as the stale one and made its own: both went on writing the store.
+  assert.equal(firstHeld(), false, 'A waits while B holds the lock (not two holders)');
+  assert.equal(writerLockHolder(abs), second, "B's lock is still B's");
+  dropWriterLock(lock);
+  await first;
+  assert.notEqual(writerLockHolder(abs), second, 'A holds the lock once B let it go');
+  assert.equal(holderPid(abs), process.pid);
+  dropWriterLock(lock);
 });
 
 test('a bench that judged a dead holder acts after a second took the lock over and let go, and a third took it: it leaves the third its lock', async () => {
   // The takeover guard of the old lock file was removed by read-then-remove: a taker that read a
   // dead taker's guard removed, in this interleaving, the guard a third taker had just made.
-  const abs = fresh();
-  const lock = writerLockPath(abs);
-  plantWriterLock(abs, dead);
-  let third = '';
-  lockHooks.judgedStale = async () => {
-    lockHooks.judgedStale = null;
-    // A judged the holder dead; before it lets it go, B takes the lock over and closes, and C takes it.
+  // A judged the holder dead; before it lets it go, B takes the lock over and closes, and C takes it.
+  const { abs, lock, othersLeft: third, first, firstHeld } = await takeoverRace(async (abs) => {
     dropWriterLock(await takeWriterLock(abs));
     await takeWriterLock(abs);
-    third = writerLockHolder(abs)!;
-  };
-  try {
-    const first = takeWriterLock(abs);
-    let firstHeld = false;
-    void first.then(() => (firstHeld = true), () => undefined);
-    await settle();
-    assert.notEqual(third, '', 'C took the lock');
-    assert.equal(writerLockHolder(abs), third, "C's lock is still C's");
-    assert.equal(firstHeld, false, 'A waits while C holds the lock');
-    dropWriterLock(lock);
-    await first;
-    assert.equal(holderPid(abs), process.pid);
-    assert.notEqual(writerLockHolder(abs), third);
-    dropWriterLock(lock);
-    assert.ok(!existsSync(lock));
-  } finally {
-    lockHooks.judgedStale = null;
-  }
+  });
+  assert.notEqual(third, '', 'C took the lock');
+  assert.equal(writerLockHolder(abs), third, "C's lock is still C's");
+  assert.equal(firstHeld(), false, 'A waits while C holds the lock');
+  dropWriterLock(lock);
+  await first;
+  assert.equal(holderPid(abs), process.pid);
+  assert.notEqual(writerLockHolder(abs), third);
+  dropWriterLock(lock);
+  assert.ok(!existsSync(lock));
 });
 
 test('a lock directory left empty (its holder died letting go) is taken; a lock file of an older selfopt is taken over when its process is gone, and waited for while it runs', async () => {
