@@ -186,10 +186,14 @@ test('an older selfopt finds a held lock where it looks, <store>.writer, as a fi
   assert.deepEqual(readdirSync(dirname(abs)), [], 'nothing left beside the store');
 });
 
-test('a lock the selfopt before this one holds (the directory <store>.writer) is waited for while its process runs, and taken over once it is gone', async () => {
+test('a lock the selfopt before this one holds (the directory <store>.writer) is waited for while its process runs, and taken over once it is gone or left empty', async () => {
   const abs = fresh();
   const older = `${abs}.writer`;
   plantWriterLock(abs, dead, older);
+  dropWriterLock(await takeWriterLock(abs));
+  assert.deepEqual(readdirSync(dirname(abs)), [], 'nothing left beside the store');
+  // Its holder died letting go (the file unlinked, the directory not yet removed).
+  mkdirSync(older);
   dropWriterLock(await takeWriterLock(abs));
   assert.deepEqual(readdirSync(dirname(abs)), [], 'nothing left beside the store');
 
