@@ -56,6 +56,20 @@ test('empty duration lists are rejected, naming query, size, stage and level', (
   throwsSelfopt(() => template(rawJob(negative, [])), /stage 0: first_wave\[5\]\[0\] is -3/);
 });
 
+test('durations are whole ms within int32 (the samples are stored as Int32Array): a fraction or 2^31 is rejected, naming where', () => {
+  const fraction = three();
+  fraction[1]!.rest_wave['2'] = [50, 50.5];
+  throwsSelfopt(() => loadProfileFile(fileWith({ ...rawJob(fraction, []), name: 'tpch-80g-2', size: '80g', query: 2 })), /query 2/, /size 80g/, /stage 1: rest_wave\[2\]\[1\] is 50\.5/, /whole non-negative numbers of milliseconds/);
+  const huge = three();
+  huge[2]!.fresh_durations['5'] = [2 ** 31];
+  throwsSelfopt(() => template(rawJob(huge, [])), /stage 2: fresh_durations\[5\]\[0\] is 2147483648/, /at most 2147483647/);
+  const largest = three();
+  largest[0]!.rest_wave['5'] = [2 ** 31 - 1];
+  const t = template(rawJob(largest, []));
+  assert.ok(t.samples instanceof Int32Array);
+  assert.ok(t.samples.includes(2 ** 31 - 1), 'the largest int32 duration is kept exactly');
+});
+
 test("decima's pre-processing: fresh durations leave the first wave once each, empty levels take the lower level's list", () => {
   const st = {
     executor_keys: [2, 5, 10, 20],
