@@ -59,9 +59,33 @@ export class EventQueue {
     const top = P[0]!;
     const last = --this.n;
     if (last === 0) return top;
-    // The last entry goes to the root and sinks.
-    T[0] = T[last]!; S[0] = S[last]!; P[0] = P[last]!;
-    this.siftDown(0);
+    // Floyd's pop: the hole at the root moves down to a leaf along the smaller children, then the
+    // last entry, which mostly belongs near the bottom, rises from there (usually no step or one).
+    // Sinking it from the root would compare it with a child at every level too. The child is
+    // chosen without a branch (the comparisons add 0 or 1): which child is smaller is a coin toss
+    // the processor mispredicts half the time, and that branch was most of the scheduling
+    // simulator's time in the queue (a micro-benchmark of 50 and 250 entries: x0.87-0.80 the
+    // time of the old pop; Floyd's descent alone, with the branch, x1.0). The slot of the last entry, read first, holds a sentinel that
+    // is never the smaller child, so a left child at the end needs no bounds test.
+    const t = T[last]!, s = S[last]!, pl = P[last]!;
+    T[last] = Infinity; S[last] = Infinity;
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= last) break;
+      const tc = T[c]!, tr = T[c + 1]!;
+      c += +(tr < tc) | (+(tr === tc) & +(S[c + 1]! < S[c]!)); // (`cond ? 1 : 0` compiles to a branch)
+      T[i] = T[c]!; S[i] = S[c]!; P[i] = P[c]!;
+      i = c;
+    }
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const tp = T[p]!;
+      if (tp < t || (tp === t && S[p]! < s)) break;
+      T[i] = tp; S[i] = S[p]!; P[i] = P[p]!;
+      i = p;
+    }
+    T[i] = t; S[i] = s; P[i] = pl;
     return top;
   }
 
