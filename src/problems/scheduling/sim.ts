@@ -50,7 +50,7 @@ import { EventQueue } from '../../core/heap.js';
 import type { Rng } from '../../core/rng.js';
 import { EXECUTOR_LEVELS, NUM_LEVELS } from './profiles.js';
 import { DurationSampler, NEW_TO_JOB, OTHER_STAGE, SAME_STAGE } from './durations.js';
-import { GLOBAL_POOL as GLOBAL, NO_POOL } from './pools.js';
+import { GLOBAL_POOL as GLOBAL, NO_POOL, copyInto } from './pools.js';
 import type { EpisodeJob } from './cluster-state.js';
 import { SourceExecutors } from './source-executors.js';
 
@@ -84,7 +84,7 @@ export interface SimEvent {
   level?: number;
 }
 
-const EV_TASK = 0, EV_JOB = 1, EV_EXEC = 2;
+const EV_TASK = 0, EV_EXEC = 2;
 const WAVE_NAMES = ['first', 'rest', 'fresh'] as const;
 
 export class Simulator extends SourceExecutors {
@@ -92,6 +92,15 @@ export class Simulator extends SourceExecutors {
   private readonly durations: DurationSampler;
   private rng!: Rng;
   private readonly heap = new EventQueue(256);
+  /**
+   * The jobs that arrive after t = 0, in the order they arrive (by time, ties by job id), and the
+   * next one's index. They are not in the event queue: they are known at load, already in order,
+   * and in a stream most of them would sit in the queue all episode (200 of its ~250 entries),
+   * deepening every pop. At equal times an arrival comes before any other event, as it did when
+   * the arrivals were queued first at load.
+   */
+  private arrivals = new Int32Array(0);
+  private nextArrival = 0;
   /** Per executor, its running task's start time, sample list (index into the template's sampleOff) and warm-up; end time scratch. */
   private readonly exTaskStart: Float64Array;
   private readonly exTaskList: Int32Array;
@@ -131,10 +140,11 @@ export class Simulator extends SourceExecutors {
     this.time = 0; this.area = 0; this.done = false;
     this.decisions = 0; this.taskEvents = 0; this.recoveries = 0; this.events = 0; this.recoveredAt = -1; this.decisionsAtRecovery = -1;
     this.log = [];
-    for (let j = 0; j < J; j++) {
-      if (j < numInitial) this.arrive(j);
-      else this.heap.push(this.jobArrival[j]!, j * 4 + EV_JOB);
-    }
+    for (let j = 0; j < numInitial; j++) this.arrive(j);
+    const later = Array.from({ length: Math.max(0, J - numInitial) }, (_, k) => numInitial + k);
+    later.sort((a, b) => this.jobArrival[a]! - this.jobArrival[b]! || a - b);
+    this.arrivals = Int32Array.from(later);
+    this.nextArrival = 0;
     for (let e = 0; e < this.E; e++) {
       this.exJob[e] = -1; this.exStage[e] = -1; this.exTaskStage[e] = -1; this.exMoving[e] = -1;
       this.poolAdd(GLOBAL, e);
@@ -204,6 +214,8 @@ export class Simulator extends SourceExecutors {
     this.copySourcesFrom(src);
     this.rng = src.rng.clone();
     this.heap.copyFrom(src.heap);
+    this.arrivals = copyInto(this.arrivals, src.arrivals);
+    this.nextArrival = src.nextArrival;
     this.exTaskStart.set(src.exTaskStart); this.exTaskList.set(src.exTaskList); this.exTaskWarm.set(src.exTaskWarm);
     this.durations.level = src.durations.level; this.durations.wave = src.durations.wave; this.durations.warm = src.durations.warm;
     this.time = src.time; this.area = src.area; this.done = src.done;
@@ -341,15 +353,23 @@ export class Simulator extends SourceExecutors {
   }
 
   private runEvents(): void {
-    while (this.numSourceExec === 0 && this.heap.size > 0) {
-      const t = this.heap.peekTime();
-      const ev = this.heap.pop();
+    while (this.numSourceExec === 0) {
+      const arriving = this.nextArrival < this.arrivals.length;
+      if (!arriving && this.heap.size === 0) break;
+      const j = arriving ? this.arrivals[this.nextArrival]! : -1;
+      // An arrival goes first at equal times (see `arrivals`); peekTime() is Infinity on an empty queue.
+      const isArrival = arriving && this.jobArrival[j]! <= this.heap.peekTime();
+      const t = isArrival ? this.jobArrival[j]! : this.heap.peekTime();
       this.area += (t - this.time) * this.sysCount;
       this.time = t;
       this.events++;
-      const kind = ev & 3, id = ev >> 2;
-      if (kind === EV_TASK) this.taskFinished(id);
-      else if (kind === EV_JOB) this.jobArrived(id);
+      if (isArrival) {
+        this.nextArrival++;
+        this.jobArrived(j);
+        continue;
+      }
+      const ev = this.heap.pop(), id = ev >> 2;
+      if ((ev & 3) === EV_TASK) this.taskFinished(id);
       else this.executorArrived(id);
     }
   }
