@@ -43,7 +43,8 @@ export interface CellWorker {
    * an idle worker says so at once, whatever state its Redis connections are in. If Redis stays
    * silent for STOP_GRACE_MS while the worker still holds a cell, nothing could be reported: the
    * connections are dropped ('dropped'; BullMQ's close would wait for ever, even after Redis is
-   * back), and the cell is abandoned; another worker re-runs it once its lock expires.
+   * back), and the cell is abandoned; another worker re-runs it once its lock expires. Either way,
+   * once close() returns nothing of the worker runs on (no timer, no connection, no retry).
    */
   close(): Promise<'closed' | 'dropped'>;
 }
@@ -215,8 +216,11 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
       // Holding nothing, the worker owes Redis only a goodbye (QUIT); on a connection that is not
       // up it would go out after the next reconnect attempt, seconds later, or never: ended instead.
       if (!held && main && main.status !== 'ready') endConnection(main);
-      if (held || (await within(closing, STOP_GRACE_MS)) === undefined) for (const c of [main, blocking]) c?.disconnect();
+      if (held || (await within(closing, STOP_GRACE_MS)) === undefined) worker.drop(main, blocking);
       await pool.destroy();
+      // Dropped, BullMQ's close ends once the cells in hand have (pool.destroy ended them), and with
+      // it its lock renewals and stalled check: their timers kept a process alive after this close.
+      await within(closing, STOP_GRACE_MS);
       if (memoDir !== undefined) rmSync(memoDir, { recursive: true, force: true });
       return held ? 'dropped' : 'closed';
     },
@@ -245,6 +249,24 @@ class CellBullWorker extends Worker<CellJob, CellJobResult> {
 
   protected override handleFailed(...args: Parameters<Worker<CellJob, CellJobResult>['handleFailed']>): Promise<Job<CellJob, CellJobResult>> {
     return this.telling(args[1], () => super.handleFailed(...args));
+  }
+
+  /**
+   * Ends the connections of a worker whose close Redis's silence holds up (`main`: this worker's
+   * client, `blocking`: the one it fetches jobs on), so that BullMQ's close ends too. BullMQ is told,
+   * by closing its connection (RedisConnection.close(true) sets `closing` at once, before any command
+   * of the ended connections fails): it then skips the moves of the cells still in hand. Not told,
+   * it retried each one as its connection ended, at once and for ever, as nothing waits between
+   * tries once a worker closes (5.81.5, worker.js retryIfFailed): a loop that starved the event
+   * loop. Each connection is ended (endConnection), one between reconnect attempts too:
+   * disconnected only, its commands waited for ever, and with them BullMQ's close, its lock
+   * renewals going on, a timer that kept the process alive.
+   */
+  drop(main: RedisClient | undefined, blocking: RedisClient): void {
+    for (const c of [main, blocking]) if (c) endConnection(c);
+    this.connection.close(true).catch(() => undefined);
+    // As BullMQ's close does once it gets there: no renewal goes out on an ended connection meanwhile.
+    void this.lockManager.close();
   }
 
   /** `move()`'s result; an error it throws is told to `refused` with the job, then thrown on to BullMQ. */

@@ -1,11 +1,11 @@
 /**
  * How a `selfopt worker` stops. In this process (CellWorker.close) when its Redis misbehaves: a
- * worker holding no cell stops cleanly whatever state its connections are in, and one that cannot
- * put a cell back on the queue says so. As a process, for its signal and exit code: SIGTERM with
- * Redis gone ends it within a grace period; with Redis up it is a warm stop (its running cell
- * finishes and is recorded, a cell fetched but not started goes back for another worker).
- * Against a private redis-server; skips visibly when redis-server is not installed. Shared
- * set-up: queue-helpers.ts.
+ * worker holding no cell stops cleanly whatever state its connections are in, one that cannot
+ * put a cell back on the queue says so, and one that drops its cell leaves nothing running. As a
+ * process, for its signal and exit code: SIGTERM with Redis gone ends it within a grace period;
+ * with Redis up it is a warm stop (its running cell finishes and is recorded, a cell fetched but
+ * not started goes back for another worker). Against a private redis-server; skips visibly when
+ * redis-server is not installed. Shared set-up: queue-helpers.ts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -62,6 +62,42 @@ test('an idle worker whose Redis is gone stops cleanly: it holds no cell, so the
   } finally {
     redis.proc.kill('SIGKILL');
   }
+});
+
+/** What this process holds now (process.getActiveResourcesInfo: handles, requests, ref'd timers) that it did not hold at `before`. */
+function heldSince(before: string[]): string[] {
+  const now = process.getActiveResourcesInfo();
+  for (const r of before) {
+    const i = now.indexOf(r);
+    if (i >= 0) now.splice(i, 1);
+  }
+  return now;
+}
+
+test("a worker stopped with Redis gone while it runs a cell ('dropped') leaves nothing that keeps the process alive: BullMQ's lock renewals went on for ever, and a test that failed there hung its file", { skip, timeout: 120_000 }, async (t) => {
+  const before = process.getActiveResourcesInfo();
+  const redis = await startRedis(t.signal);
+  const queueName = `dropped-${process.pid}`;
+  // A cell that takes seconds (spectral bisection of a 100k-vertex graph): it runs when Redis goes.
+  const long = planGrid(benchOptions({ problems: ['partition'], instances: ['rgg_100k_k8'], solvers: ['spectral'], seeds: 1 }))[0]!.cells[0]!;
+  const longId = cellJobId('run-dropped', long);
+  const queue = new Queue(queueName, { connection: redisOptions(redis.url) });
+  await queue.add('cell', { runId: 'run-dropped', codeVersion: codeVersion(), cell: long }, { jobId: longId });
+  await queue.close();
+  const lines: string[] = [];
+  const worker = await startWorker({ url: redis.url, queueName, concurrency: 1, log: (l) => {
+    lines.push(l);
+    if (l.startsWith(`start ${longId} `)) redis.proc.kill('SIGKILL');
+  } });
+  // Closed once, here or (the test failed before) after it.
+  let closed: Promise<'closed' | 'dropped'> | undefined;
+  const close = () => (closed ??= worker.close());
+  t.after(close);
+  await new Promise((ok) => redis.proc.once('exit', ok));
+  // Its cell in hand and Redis silent past the grace period: nothing could be reported.
+  assert.equal(await close(), 'dropped', lines.join('\n'));
+  // Sockets and the server's process handle go as their 'close' events come.
+  await until(() => heldSince(before).length === 0, () => `the closed worker still holds ${JSON.stringify(heldSince(before))}: ${lines.join('\n')}`, 100, 50);
 });
 
 test("a stopping worker that cannot put back a cell waiting for a timed problem's turn (its lock lapsed) says so, and another worker runs the cell", { skip, timeout: 180_000 }, async (t) => {
