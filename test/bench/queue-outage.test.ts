@@ -25,12 +25,41 @@ const outage = REDIS_SILENT_MS + 1000;
 /** Lines of `written` (log lines, or stderr writes holding several) that match `re`. */
 const count = (written: string[], re: RegExp) => written.flatMap((w) => w.split('\n')).filter((l) => re.test(l)).length;
 
+/** What a test started, as it starts it: stopped after the test by stopAfter. */
+interface Started {
+  /** Aborts the coordinator's `run` (it waits for Redis for ever otherwise). */
+  stop: AbortController;
+  run?: Promise<unknown>;
+  worker?: CellWorker;
+  /** redis-servers, maybe SIGSTOPped. */
+  procs: (ChildProcess | undefined)[];
+  admin?: Redis;
+}
+
+/**
+ * Stops, after test `t`, what it started (`s`): the run, then the worker, then Redis. Also after a
+ * test that failed or timed out, whose body may still be waiting: left running, the coordinator (or
+ * a worker) kept the file's process alive after a timeout, a hang of the whole suite, which a
+ * finally after the body could not prevent, as a timed-out body runs on.
+ */
+function stopAfter(t: TestContext, s: Started): void {
+  t.after(async () => {
+    s.stop.abort();
+    await s.run?.catch(() => undefined);
+    await s.worker?.close();
+    for (const p of s.procs) {
+      p?.kill('SIGCONT');
+      p?.kill('SIGKILL');
+    }
+    s.admin?.disconnect();
+  });
+}
+
 /**
  * Runs `body` once a worker (with `opts`) has started the one cell of a queued run, a cell that
  * takes seconds (rgg_100k_k8, spectral): the moment the tests break something under it. Redis is a
- * private one (`admin`: a connection to it). At the end, whatever happened, the run is stopped (a
- * test that failed before it ended left the coordinator waiting for its cell, and the test process
- * with it), then the worker and Redis.
+ * private one (`admin`: a connection to it). After the test, whatever happened, the run is stopped,
+ * then the worker and Redis (stopAfter).
  */
 async function underLongCell(t: TestContext, name: string, opts: Pick<WorkerOptions, 'silentMs' | 'lockMs'>, body: (s: LongCell) => Promise<void>): Promise<void> {
   const redis = await startRedis(t.signal);
@@ -39,28 +68,18 @@ async function underLongCell(t: TestContext, name: string, opts: Pick<WorkerOpti
   const longId = cellJobId(`run-${name}`, cell('rgg_100k_k8', 'spectral'));
   const lines: string[] = [];
   const recorded: Cell[] = [];
-  const stopRun = new AbortController();
-  let worker: CellWorker | undefined;
-  let run: Promise<unknown> | undefined;
-  try {
-    let started!: () => void;
-    const start = new Promise<void>((ok) => (started = ok));
-    worker = await startWorker({ url: redis.url, queueName, concurrency: 1, ...opts, log: (l) => {
-      lines.push(l);
-      if (l.startsWith(`start ${longId} `)) started();
-    } });
-    run = runQueued({ url: redis.url, queueName, runId: `run-${name}`, cells: [cell('rgg_100k_k8', 'spectral')], sweepMs: 1000, record: async (c) => void recorded.push(c), signal: stopRun.signal });
-    run.catch(() => undefined);
-    await start;
-    await body({ redis, queueName, admin, worker, run, lines, recorded, longId });
-  } finally {
-    stopRun.abort();
-    await run?.catch(() => undefined);
-    await worker?.close();
-    admin.disconnect();
-    redis.proc.kill('SIGCONT');
-    redis.proc.kill('SIGKILL');
-  }
+  const started: Started = { stop: new AbortController(), procs: [redis.proc], admin };
+  stopAfter(t, started);
+  let startedLong!: () => void;
+  const start = new Promise<void>((ok) => (startedLong = ok));
+  const worker = (started.worker = await startWorker({ url: redis.url, queueName, concurrency: 1, ...opts, log: (l) => {
+    lines.push(l);
+    if (l.startsWith(`start ${longId} `)) startedLong();
+  } }));
+  const run = (started.run = runQueued({ url: redis.url, queueName, runId: `run-${name}`, cells: [cell('rgg_100k_k8', 'spectral')], sweepMs: 1000, record: async (c) => void recorded.push(c), signal: started.stop.signal }));
+  run.catch(() => undefined);
+  await start;
+  await body({ redis, queueName, admin, worker, run, lines, recorded, longId });
 }
 
 interface LongCell {
@@ -90,82 +109,73 @@ test('Redis killed for more than 8 s and restarted without its data: coordinator
   const longId = cellJobId('run-outage', long);
   const lines: string[] = [];
   const recorded: Cell[] = [];
-  let worker: CellWorker | undefined;
-  let again: ChildProcess | undefined;
-  try {
-    await withStderr(async (coordinator) => {
-      let killed!: () => void;
-      const gone = new Promise<void>((ok) => (killed = ok));
-      worker = await startWorker({ url: redis.url, queueName, concurrency: 1, log: (l) => {
-        lines.push(l);
-        if (l.startsWith(`start ${longId} `)) {
-          redis.proc.kill('SIGKILL');
-          killed();
-        }
-      } });
-      const run = runQueued({ url: redis.url, queueName, runId: 'run-outage', cells: [long, short], sweepMs: 1000, record: async (c) => void recorded.push(c) });
-      run.catch(() => undefined);
-      await gone;
-      await new Promise((ok) => redis.proc.once('exit', ok));
-      await new Promise((r) => setTimeout(r, outage));
-      again = (await startRedis(t.signal, port)).proc;
-      await run;
-      const all = `coordinator:\n${coordinator.join('')}\nworker:\n${lines.join('\n')}`;
-      assert.equal(count(coordinator, /^selfopt: warning: lost Redis at redis:\/\/127\.0\.0\.1:\d+ \(.+\); the run waits for it: recorded cells stay recorded, cells running on workers go on and report once it is back/), 1, all);
-      assert.equal(count(coordinator, /^selfopt: note: Redis at redis:\/\/127\.0\.0\.1:\d+ answers again after \d+ s; the run goes on; it had lost the jobs of 2 cells of this run \(restarted without its data\?\): they are queued again, and those 2 cells run from the start$/), 1, all);
-      assert.equal(count(lines, /^lost Redis at redis:\/\/127\.0\.0\.1:\d+ \(its connection dropped\); waiting for it: running cells go on and report once it is back, and no new cell is taken until then$/), 1, all);
-      assert.equal(count(lines, /^Redis at redis:\/\/127\.0\.0\.1:\d+ is back after \d+ s; the worker goes on$/), 1, all);
-      assert.equal(count(lines, /ECONNREFUSED/), 0, `each reconnect attempt is not an error line: ${all}`);
-      // BullMQ refuses the result of the cell Redis lost once, and says it twice (the move to completed, then to failed).
-      // Its job is gone, or already put back by the coordinator without this worker's lock: the words say which.
-      const why = `(Redis no longer has the job: restarted without its data\\?|${LOCK_GONE})`;
-      assert.equal(count(lines, dropped(longId, why, HERE_OR_ELSEWHERE)), 1, all);
-      assert.equal(count(lines, /Missing (key|lock)/), 0, `BullMQ's own words are not printed: ${all}`);
-      assert.equal(count(lines, new RegExp(`^start ${longId} `)), 2, `the long cell ran again: ${all}`);
-      assert.deepEqual(recorded.map((c) => c.instance.id).sort(), ['rgg_100k_k8', 'rgg_2k_k2']);
-    });
-  } finally {
-    await worker?.close();
-    redis.proc.kill('SIGKILL');
-    again?.kill('SIGKILL');
-  }
+  const started: Started = { stop: new AbortController(), procs: [redis.proc] };
+  stopAfter(t, started);
+  await withStderr(async (coordinator) => {
+    let killed!: () => void;
+    const gone = new Promise<void>((ok) => (killed = ok));
+    started.worker = await startWorker({ url: redis.url, queueName, concurrency: 1, log: (l) => {
+      lines.push(l);
+      if (l.startsWith(`start ${longId} `)) {
+        redis.proc.kill('SIGKILL');
+        killed();
+      }
+    } });
+    const run = runQueued({ url: redis.url, queueName, runId: 'run-outage', cells: [long, short], sweepMs: 1000, record: async (c) => void recorded.push(c), signal: started.stop.signal });
+    started.run = run;
+    run.catch(() => undefined);
+    await gone;
+    await new Promise((ok) => redis.proc.once('exit', ok));
+    await new Promise((r) => setTimeout(r, outage));
+    started.procs.push((await startRedis(t.signal, port)).proc);
+    await run;
+    const all = `coordinator:\n${coordinator.join('')}\nworker:\n${lines.join('\n')}`;
+    assert.equal(count(coordinator, /^selfopt: warning: lost Redis at redis:\/\/127\.0\.0\.1:\d+ \(.+\); the run waits for it: recorded cells stay recorded, cells running on workers go on and report once it is back/), 1, all);
+    assert.equal(count(coordinator, /^selfopt: note: Redis at redis:\/\/127\.0\.0\.1:\d+ answers again after \d+ s; the run goes on; it had lost the jobs of 2 cells of this run \(restarted without its data\?\): they are queued again, and those 2 cells run from the start$/), 1, all);
+    assert.equal(count(lines, /^lost Redis at redis:\/\/127\.0\.0\.1:\d+ \(its connection dropped\); waiting for it: running cells go on and report once it is back, and no new cell is taken until then$/), 1, all);
+    assert.equal(count(lines, /^Redis at redis:\/\/127\.0\.0\.1:\d+ is back after \d+ s; the worker goes on$/), 1, all);
+    assert.equal(count(lines, /ECONNREFUSED/), 0, `each reconnect attempt is not an error line: ${all}`);
+    // BullMQ refuses the result of the cell Redis lost once, and says it twice (the move to completed, then to failed).
+    // Its job is gone, or already put back by the coordinator without this worker's lock: the words say which.
+    const why = `(Redis no longer has the job: restarted without its data\\?|${LOCK_GONE})`;
+    assert.equal(count(lines, dropped(longId, why, HERE_OR_ELSEWHERE)), 1, all);
+    assert.equal(count(lines, /Missing (key|lock)/), 0, `BullMQ's own words are not printed: ${all}`);
+    assert.equal(count(lines, new RegExp(`^start ${longId} `)), 2, `the long cell ran again: ${all}`);
+    assert.deepEqual(recorded.map((c) => c.instance.id).sort(), ['rgg_100k_k8', 'rgg_2k_k2']);
+  });
 });
 
 test('Redis that hangs for more than 8 s (SIGSTOP: no connection drops) is said to be gone once a question goes unanswered for 8 s, and back once it answers; the run then ends as usual', { skip, timeout: 120_000 }, async (t) => {
   const redis = await startRedis(t.signal);
   const queueName = `outage-hang-${process.pid}`;
   const recorded: Cell[] = [];
-  let worker: CellWorker | undefined;
-  try {
-    await withStderr(async (coordinator) => {
-      // No worker yet: the coordinator sweeps its waiting cell every second, and one sweep meets the hang.
-      const run = runQueued({ url: redis.url, queueName, runId: 'run-hang', cells: [cell('rgg_2k_k2', 'random')], sweepMs: 1000, record: async (c) => void recorded.push(c) });
-      run.catch(() => undefined);
-      // The hang comes once its set-up is done (only its sweeps time Redis's silence), which it is
-      // when it says it has no worker: it counts them after the set-up. (It waited a fixed 1.5 s.)
-      await until(() => count(coordinator, /no worker is on queue/) > 0, () => `the coordinator set up its run: ${coordinator.join('')}`, 1200, 25);
-      redis.proc.kill('SIGSTOP');
-      for (let i = 0; count(coordinator, /lost Redis/) === 0; i++) {
-        assert.ok(i < 1200, `the coordinator says Redis is gone: ${coordinator.join('')}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      await new Promise((r) => setTimeout(r, outage - REDIS_SILENT_MS));
-      redis.proc.kill('SIGCONT');
-      worker = await startWorker({ url: redis.url, queueName, concurrency: 1 });
-      await run;
-      const said = coordinator.join('');
-      assert.equal(count(coordinator, /^selfopt: warning: lost Redis at redis:\/\/127\.0\.0\.1:\d+ \(no answer for 8 s\); the run waits for it/), 1, said);
-      const back = /^selfopt: note: Redis at redis:\/\/127\.0\.0\.1:\d+ answers again after (\d+) s; the run goes on$/m.exec(said);
-      assert.ok(back, said);
-      // Counted from its last answer, so at least the 8 s of silence that made it gone.
-      assert.ok(Number(back[1]) >= REDIS_SILENT_MS / 1000, said);
-      assert.equal(recorded.length, 1);
-    });
-  } finally {
-    await worker?.close();
+  const started: Started = { stop: new AbortController(), procs: [redis.proc] };
+  stopAfter(t, started);
+  await withStderr(async (coordinator) => {
+    // No worker yet: the coordinator sweeps its waiting cell every second, and one sweep meets the hang.
+    const run = runQueued({ url: redis.url, queueName, runId: 'run-hang', cells: [cell('rgg_2k_k2', 'random')], sweepMs: 1000, record: async (c) => void recorded.push(c), signal: started.stop.signal });
+    started.run = run;
+    run.catch(() => undefined);
+    // The hang comes once its set-up is done (only its sweeps time Redis's silence), which it is
+    // when it says it has no worker: it counts them after the set-up. (It waited a fixed 1.5 s.)
+    await until(() => count(coordinator, /no worker is on queue/) > 0, () => `the coordinator set up its run: ${coordinator.join('')}`, 1200, 25);
+    redis.proc.kill('SIGSTOP');
+    for (let i = 0; count(coordinator, /lost Redis/) === 0; i++) {
+      assert.ok(i < 1200, `the coordinator says Redis is gone: ${coordinator.join('')}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await new Promise((r) => setTimeout(r, outage - REDIS_SILENT_MS));
     redis.proc.kill('SIGCONT');
-    redis.proc.kill('SIGKILL');
-  }
+    started.worker = await startWorker({ url: redis.url, queueName, concurrency: 1 });
+    await run;
+    const said = coordinator.join('');
+    assert.equal(count(coordinator, /^selfopt: warning: lost Redis at redis:\/\/127\.0\.0\.1:\d+ \(no answer for 8 s\); the run waits for it/), 1, said);
+    const back = /^selfopt: note: Redis at redis:\/\/127\.0\.0\.1:\d+ answers again after (\d+) s; the run goes on$/m.exec(said);
+    assert.ok(back, said);
+    // Counted from its last answer, so at least the 8 s of silence that made it gone.
+    assert.ok(Number(back[1]) >= REDIS_SILENT_MS / 1000, said);
+    assert.equal(recorded.length, 1);
+  });
 });
 
 test('a worker whose Redis hangs (SIGSTOP: no connection drops) says once that Redis is gone after its silentMs without an answer, with what it does meanwhile, and once that it is back; its running cell reports then and is recorded once', { skip, timeout: 120_000 }, async (t) => {
