@@ -127,13 +127,29 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
     log(`done ${job.id} ${label}`);
     return { ...r, machine, codeVersion: version, worker: me };
   };
+  // The jobs (each take of one) whose failure, refused, was said by resultRefused.
+  const failRefused = new WeakSet<object>();
   // A cell's end that BullMQ could not record, as the job is no longer this worker's: said once
   // (BullMQ gives one refusal as two errors, its move to completed refused and then the move to
   // failed it tries instead, in words that may differ), with why and what becomes of the cell,
-  // whether the worker runs or stops warm. A job whose cell did not end here (BullMQ failing a job
-  // it stalled too often, as it fetches it) is left to the 'error' handler.
+  // whether the worker runs or stops warm. So is BullMQ's failure of a job its workers lost too
+  // often, which it makes as it takes the job, unrun: outside a stop it was BullMQ's message with
+  // 'the cell runs again' (it does not: it fails), during one nothing at all.
   const resultRefused = (job: Job<CellJob, CellJobResult>, e: unknown) => {
     if (!noLongerHeld(e) || job.id === undefined) return;
+    // The reason BullMQ's stalled check gives a job its workers lost more than maxStalledCount
+    // times (STALLED_TOO_OFTEN), for the next worker to fail it with; selfopt makes no flows,
+    // BullMQ's only other use of it. A field of the job, where no error code says it.
+    if (job.deferredFailure !== undefined) {
+      said.add(e as object);
+      if (failRefused.has(job)) return;
+      failRefused.add(job);
+      const then = (e as { code?: unknown }).code === ErrorCode.JobNotExist
+        ? 'the coordinator queues it again, and the cell runs from the start'
+        : "the next worker to take it fails it once BullMQ's stalled check puts it back, and the run stops with that cell's error";
+      log(`left ${job.id} ${cellLabel(job.data.cell)}: no longer this worker's to fail (${whyNotHeld(e)}), as BullMQ fails a job its workers lost too often (${job.deferredFailure}); ${then}`);
+      return;
+    }
     const label = reporting.get(job.id);
     if (label === undefined) return;
     said.add(e as object);
@@ -228,15 +244,16 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
 }
 
 /**
- * BullMQ's Worker, telling `refused(job, e)` when BullMQ could not record the end of a job it ran:
- * its move to completed or to failed threw. Its 'error' event gives such an error only while the
- * worker runs, not while it closes (5.81.5, dist/esm/classes/worker.js, retryIfFailed: no 'error'
- * once closing), so a result refused during a warm stop was lost without a word; nor does the
- * event say which job, which only the message's words name. handleCompleted and handleFailed
- * make those moves (processJob calls them, stopping or not) and have both the job and the error,
- * whose ErrorCode (noLongerHeld) says why: no word of BullMQ's message is read. A BullMQ that
- * renamed them fails to compile here (`override`); one that stopped calling them, or gave no code,
- * fails queue-outage.test's refused-result tests, one of which words BullMQ's refusals otherwise.
+ * BullMQ's Worker, telling `refused(job, e)` when BullMQ could not record the end of a job it ran,
+ * or its failure of one its workers lost too often: its move to completed or to failed threw. Its
+ * 'error' event gives such an error only while the worker runs, not while it closes (5.81.5,
+ * dist/esm/classes/worker.js, retryIfFailed: no 'error' once closing), so a result refused during
+ * a warm stop was lost without a word; nor does the event say which job, which only the message's
+ * words name. handleCompleted and handleFailed make those moves (processJob calls them, stopping
+ * or not) and have both the job and the error, whose ErrorCode (noLongerHeld) says why: no word of
+ * BullMQ's message is read. A BullMQ that renamed them fails to compile here (`override`); one
+ * that stopped calling them, or gave no code, fails queue-outage.test's refused-result tests, one
+ * of which words BullMQ's refusals otherwise, and queue-lost.test's lost-too-often one.
  */
 class CellBullWorker extends Worker<CellJob, CellJobResult> {
   constructor(name: string, processor: Processor<CellJob, CellJobResult>, private readonly refused: (job: Job<CellJob, CellJobResult>, e: unknown) => void, opts: BullWorkerOptions) {
