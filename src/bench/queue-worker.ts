@@ -178,7 +178,8 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
   // twice: the 'lockRenewalFailed' event with the job ids, said here with what it means for
   // the cell, then an 'error' per job in words that are not repeated (5.81.5,
   // dist/esm/classes/lock-manager.js: `could not renew lock for job ${id}`; a BullMQ with other
-  // words has its line printed as it is, and queue-outage.test fails).
+  // words has its line printed as it is, and queue-outage.test fails). Those errors carry no code
+  // and no job (5.81.5 has no ErrorCode for them): only their words tell them from others.
   worker.on('lockRenewalFailed', (ids) => {
     // BullMQ goes on trying (and failing) at every renewal: said once per time the job was taken.
     for (const id of ids) {

@@ -34,7 +34,9 @@ export const MAX_STALLED = 5;
  * only these words: 5.81.5 sets them as the job's deferred failure in its stalled-job check
  * (dist/esm/scripts/moveStalledJobsToWait-9.js, from src/commands/moveStalledJobsToWait-9.lua),
  * and the next worker to take the job fails it with them (dist/esm/classes/worker.js,
- * getUnrecoverableErrorMessage). queue-lost.test.ts makes BullMQ say them.
+ * getUnrecoverableErrorMessage). queue-lost.test.ts makes BullMQ say them. A worker knows such a
+ * job by that field (job.deferredFailure), but the failed job no longer has it: the coordinator,
+ * which sees only the failure (its reason), has these words alone.
  */
 export const STALLED_TOO_OFTEN = 'job stalled more than allowable limit';
 
