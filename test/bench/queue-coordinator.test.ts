@@ -260,7 +260,7 @@ test('after Ctrl-C a queued run records nothing more: a result that comes in the
     assert.equal(recorded.length, 1, 'only the write in hand at Ctrl-C');
     const [done, left] = cells[0]!.seed === recorded[0] ? [cells[0]!, cells[1]!] : [cells[1]!, cells[0]!];
     const resumed: number[] = [];
-    await runQueued({ url: redis.url, queueName, runId: 'run-late', cells: [left], recorded: [done], sweepMs: 200, record: async (cell) => void resumed.push(cell.seed) });
+    await runQueued({ url: redis.url, signal: t.signal, queueName, runId: 'run-late', cells: [left], recorded: [done], sweepMs: 200, record: async (cell) => void resumed.push(cell.seed) });
     assert.deepEqual(resumed, [left.seed], 'the --resume recorded the result left in Redis');
     assert.equal(started, 2, 'no cell ran twice');
   } finally {

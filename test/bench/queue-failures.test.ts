@@ -58,7 +58,7 @@ test('a worker on other code than the coordinator refuses its cell with one erro
     // queue comes after): one that failed the job first would have it put back afresh, as a
     // --resume puts back a failed cell.
     const { run } = await withStderr(async (stderr) => {
-      const running = runQueued({ url: redis.url, queueName, runId: 'run-version', cells, sweepMs: 200, record: async () => {} });
+      const running = runQueued({ url: redis.url, signal: t.signal, queueName, runId: 'run-version', cells, sweepMs: 200, record: async () => {} });
       running.catch(() => undefined); // awaited below
       await until(() => stderr.join('').includes('no worker'), () => `the coordinator said it has no worker: ${stderr.join('')}`);
       return { run: running };
@@ -97,7 +97,7 @@ test('--resume runs again a cell whose job failed after its coordinator stopped 
     await q.add('cell', { runId: 'run-refail', codeVersion: 'c', cell: cells[0]! }, { jobId: id });
     await until(async () => (await (await q.getJob(id))?.isFailed()) === true, 'the job failed');
     const recorded: string[] = [];
-    await runQueued({ url: redis.url, queueName, runId: 'run-refail', cells, sweepMs: 200,
+    await runQueued({ url: redis.url, signal: t.signal, queueName, runId: 'run-refail', cells, sweepMs: 200,
       record: async (cell) => void recorded.push(cellKey(cell.problem, cell.instance.id, cell.solver, cell.seed)) });
     assert.equal(attempts, 2, 'the resumed coordinator put the failed cell back on the queue');
     assert.deepEqual(recorded, [cellKey(cells[0]!.problem, cells[0]!.instance.id, cells[0]!.solver, cells[0]!.seed)]);
@@ -118,7 +118,7 @@ test('a cell its workers kept losing (BullMQ: stalled more than allowable limit)
     throw new Error('job stalled more than allowable limit');
   }, { connection: redisOptions(redis.url) });
   try {
-    const run = runQueued({ url: redis.url, queueName, runId: 'run-stalled', cells, sweepMs: 200, record: async () => {} });
+    const run = runQueued({ url: redis.url, signal: t.signal, queueName, runId: 'run-stalled', cells, sweepMs: 200, record: async () => {} });
     await assert.rejects(run, (e: Error) => {
       assert.ok(e instanceof SelfoptError, e.stack);
       assert.match(e.message, /^its workers lost it 6 times \(job stalled more than allowable limit\) \(at the workers, cell partition\/rgg_2k_k2\/random\/seed 1\); expected workers that stay up and renew its lock: a longer --lock-seconds for workers on loaded machines \(finished cells stay recorded, rerun with --resume\)$/);

@@ -73,7 +73,7 @@ test('a cell whose workers kept losing it fails with the words STALLED_TOO_OFTEN
   const admin = new Redis(connection);
   const queue = new Queue(queueName, { connection });
   try {
-    const run = runQueued({ url: redis.url, queueName, runId: 'run-stalled', cells: [cell], record: async () => assert.fail('nothing is recorded'), sweepMs: 1000 });
+    const run = runQueued({ url: redis.url, signal: t.signal, queueName, runId: 'run-stalled', cells: [cell], record: async () => assert.fail('nothing is recorded'), sweepMs: 1000 });
     run.catch(() => undefined);
     for (let i = 0; (await queue.getActive()).length === 0; i++) {
       assert.ok(i < 1200, 'the stuck worker takes the cell');
