@@ -130,9 +130,13 @@ test("a job its workers lost too often, which BullMQ fails as a stopping worker 
   });
   // What BullMQ's stalled check leaves on a job its workers lost too often (moveStalledJobsToWait:
   // HSET defa; the previous test has BullMQ do it): the next worker to take it fails it, unrun.
+  // The queue paused meanwhile: the waiting worker took the job before it was marked (once, in a
+  // full suite), and ran it.
+  await queue.pause();
   await queue.add('cell', { runId: 'run-too-often', codeVersion: codeVersion(), cell }, { jobId: id });
   await admin.hset(`bull:${queueName}:${id}`, 'defa', STALLED_TOO_OFTEN);
-  await until(() => stopped !== undefined, 'the worker takes the job and BullMQ fails it');
+  await queue.resume();
+  await until(() => stopped !== undefined, () => `the worker takes the job and BullMQ fails it: ${lines.join('\n')}`);
   assert.equal(await stopped, 'closed', lines.join('\n'));
   const all = lines.join('\n');
   const left = lines.filter((l) => l.startsWith(`left ${id} `));
