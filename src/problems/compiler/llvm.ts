@@ -78,6 +78,11 @@ export interface RunResult {
   stdout: Buffer;
   /** Why it failed, for an error message: stderr, after the reason when the process was stopped. */
   message: string;
+  /**
+   * opt-server only: the input module itself was refused (it does not parse, or does not verify),
+   * before any pass ran, so every pipeline fails on it with this message.
+   */
+  inputRefused?: boolean;
 }
 
 /** A process run to its end, or stopped: what a caller needs to tell a crash from a timeout. */

@@ -160,15 +160,15 @@ export class OptServer {
   }
 
   private request(pipeline: string, ir: string): RunResult {
-    const p = Buffer.from(pipeline), m = Buffer.from(ir);
+    const p = Buffer.byteLength(pipeline), m = Buffer.byteLength(ir);
     const proc = this.proc!;
-    writeAll(proc.reqFd, Buffer.from(`P ${p.length} ${m.length}\n`));
-    writeAll(proc.reqFd, p);
-    writeAll(proc.reqFd, m);
+    // One write for the whole request: each write wakes the server, which then waits for the next.
+    writeAll(proc.reqFd, Buffer.from(`P ${p} ${m}\n${pipeline}${ir}`));
     const line = this.readLine(proc.respFd);
     const [status, len] = line.split(' ').map(Number) as [number, number];
     const body = readExactly(proc.respFd, len);
-    return status === 0 ? { ok: true, stdout: body, message: '' } : { ok: false, stdout: Buffer.alloc(0), message: body.toString() };
+    if (status === 0) return { ok: true, stdout: body, message: '' };
+    return { ok: false, stdout: Buffer.alloc(0), message: body.toString(), ...(status === 2 ? { inputRefused: true } : {}) };
   }
 
   private readLine(fd: number): string {

@@ -58,6 +58,13 @@ interface StoredState extends State {
   parent?: { hash: string; pass: string };
   /** sha1 of the text without its use-list order, kept when the text is dropped (see irOf). */
   coreHash?: string;
+  /**
+   * Why opt-server refused this text as input (it does not parse or verify), when it did: every
+   * pass fails on it with that message, so later passes are answered without asking again. LLVM
+   * 14 prints some modules with a `uselistorder` directive its own parser rejects ("wrong number
+   * of indexes"): such a state is a dead end that guided search's widest tier tried 30-odd passes on.
+   */
+  refused?: string;
 }
 
 /** The IR with every local value and label name replaced by `%_` (for comparing up to names). */
@@ -190,6 +197,8 @@ export class OptSession {
       return s.ir;
     }
     if (!s.parent) throw new SelfoptError(`state ${hash} was dropped and has no parent`, 'OptSession.irOf', 'a root state added with addState');
+    // The rebuilt text may differ in its use-list order, so a refusal of the old one no longer holds.
+    s.refused = undefined;
     const r = this.runPass(this.irOf(s.parent.hash), s.parent.pass);
     if (!r.ok) throw new SelfoptError(`rebuilding state ${hash} failed: ${firstLines(r.message)}`, 'OptSession.irOf', 'a deterministic opt');
     const ir = r.stdout.toString();
@@ -208,7 +217,13 @@ export class OptSession {
     this.stats.lookups++;
     const t = this.transitions.get(key);
     if (t) { this.stats.hits++; return t; }
+    const refused = this.states.get(from)?.refused;
+    if (refused !== undefined) {
+      this.stats.hits++;
+      return this.record(key, from, pass, { ok: false, stdout: Buffer.alloc(0), message: refused });
+    }
     const r = this.runPass(this.irOf(from), pass);
+    if (r.inputRefused) this.states.get(from)!.refused = r.message;
     return this.record(key, from, pass, r);
   }
 

@@ -251,6 +251,33 @@ test('opt-server gives byte-identical modules to opt, and failures as opt does',
   viaServer.close();
 });
 
+test('a module opt-server refuses as input (it does not parse, or does not verify) costs one request: every later pass on it fails with the same reason, from the session', { skip }, (t) => {
+  if (!optServerBinary()) return t.skip(`opt-server cannot be built here: ${optServerBuildError()}`);
+  const s = new OptSession({ backend: 'server' });
+  // %a uses %b before its definition: it parses, and the verifier refuses it.
+  const broken = 'define i32 @f() {\n  %a = add i32 %b, 1\n  %b = add i32 %a, 1\n  ret i32 %a\n}\n';
+  const unparsable = 'define i32 @f() {\n  ret i32 %x\n}\n';
+  for (const [ir, reason] of [[broken, 'input module is broken'], [unparsable, "use of undefined value '%x'"]] as const) {
+    const state = s.addState(ir);
+    const first = s.apply(state.hash, 'instcombine');
+    assert.ok(!first.ok && first.error.includes(reason), JSON.stringify(first));
+    const calls = s.stats.optCalls;
+    for (const pass of ['gvn', 'no-such-pass', 'function(simplifycfg),invalidate<all>,function(sroa)']) {
+      const t2 = s.apply(state.hash, pass);
+      assert.ok(!t2.ok);
+      assert.equal(t2.error, first.error.replace('-passes=instcombine', `-passes=${pass}`));
+    }
+    assert.equal(s.stats.optCalls, calls, 'no request after the first');
+  }
+  assert.equal(s.stats.failures, 8);
+  // A module it accepts is asked about pass by pass, as before.
+  const root = s.addState(tiny().ir);
+  const calls = s.stats.optCalls;
+  assert.ok(s.apply(root.hash, 'mem2reg').ok && s.apply(root.hash, 'no-such-pass').ok === false && s.apply(root.hash, 'gvn').ok);
+  assert.equal(s.stats.optCalls, calls + 3);
+  s.close();
+});
+
 test('opt-server pool: a closed session hands its process to the next, which computes the same; a process that died idle is replaced, not a failure', { skip }, async (t) => {
   if (!optServerBinary()) return t.skip(`opt-server cannot be built here: ${optServerBuildError()}`);
   closeIdleServers();
