@@ -293,6 +293,27 @@ test('ppo: a save killed after its weights and before its progress JSON resumes 
   assert.equal(maxDiff(await weightsOf(join(root, 'k.ckpt')), await weightsOf(join(root, 'b.ckpt'))), 0);
 });
 
+test('guided search shows the policy each observation once: at a module a pass left unchanged, and at -O0 where every search starts, it reuses the answer', { skip }, async () => {
+  const { COMPILER_PPO_DEFAULTS, compilerPolicy, guidedSearch } = await import('../../../src/problems/compiler/ppo.js');
+  const { observationSize } = await import('../../../src/problems/compiler/env.js');
+  const cfg = { ...COMPILER_PPO_DEFAULTS, hidden: [8], episodeLength: 6 };
+  const net = compilerPolicy({ obsDim: observationSize(cfg.observation, cfg.actionHistory), numActions: ACTIONS.length, hidden: cfg.hidden }, new Rng(1));
+  const shown = new Map<string, number>();
+  const forward = net.forward.bind(net);
+  net.forward = ((obs: Float32Array[]) => {
+    for (const o of obs) { const k = Buffer.from(o.buffer, o.byteOffset, o.byteLength).toString('base64'); shown.set(k, (shown.get(k) ?? 0) + 1); }
+    return forward(obs);
+  }) as typeof net.forward;
+  const session = new OptSession();
+  const best = guidedSearch({ net, cfg, mask: ACTION_MASK }, own('sieve'), new Rng(2), { samples: 2, topK: 4, maxSteps: 6 }, session);
+  session.close();
+  assert.ok(best.seq.length > 0);
+  // A random policy's most likely passes often leave the module unchanged: rollouts look at it again.
+  assert.ok(session.stats.lookups > shown.size, `${session.stats.lookups} passes tried, ${shown.size} observations`);
+  const repeats = [...shown.values()].filter((n) => n > 1).length;
+  assert.equal(repeats, 0, `${repeats} of ${shown.size} observations were shown more than once`);
+});
+
 test('ppo acts in inference(): log-probabilities bit for bit as under noGrad, and a guided search made again reuses the scratch (shipped checkpoint)', { skip }, async () => {
   const { guidedSearch, passLogProbs, policyFromCheckpoint } = await import('../../../src/problems/compiler/ppo.js');
   const { shippedCheckpointPath } = await import('../../../src/core/train.js');
