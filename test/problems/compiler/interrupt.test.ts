@@ -35,6 +35,16 @@ function aliveOptServer(pid: number): boolean {
 }
 
 /**
+ * Waits until none of `servers` is a live opt-server, `ms` at most. A server its parent's exit
+ * handler SIGKILLed is gone once the kernel has torn it down: under heavy load (a load average of
+ * 15) one was seen still alive in the instant the parent's exit was reported.
+ */
+async function serversGone(servers: Iterable<number>, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while ([...servers].some(aliveOptServer) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+}
+
+/**
  * Whether the opt-server under `shell` (the shell it runs under, as optServersOf finds it) has
  * answered a request: its answers on the response FIFO are all it writes, so it has once it has
  * written a byte (/proc/<pid>/io's wchar counts every byte a process wrote).
@@ -101,6 +111,7 @@ test('Ctrl-C (SIGINT to the process group) while a session runs passes on opt-se
   assert.equal(report.signals, 1, 'the SIGINT reached the process during its passes');
   assert.ok(report.rounds >= 2, `${report.rounds} rounds: a whole round ran after the signal`);
   assert.deepEqual(report.failures, [], `${report.runs} runs`);
+  await serversGone(servers, 10_000);
   for (const p of servers) assert.ok(!aliveOptServer(p), `opt-server ${p} outlived the process`);
 });
 
@@ -120,6 +131,7 @@ test('Ctrl-C (SIGINT to the process group) during a greedy demo search saves no 
   const demosPath = join(stateDir, 'demos.json');
   const saved = existsSync(demosPath) ? (JSON.parse(readFileSync(demosPath, 'utf8')) as Record<string, unknown>) : {};
   if (saved['own/sieve'] !== undefined) assert.deepEqual(saved['own/sieve'], reference);
+  await serversGone(run.servers, 10_000);
   for (const p of run.servers) assert.ok(!aliveOptServer(p), `opt-server ${p} outlived the run`);
   // The same command resumes and makes sieve's demos as an uninterrupted run does.
   const again = spawn(process.execPath, [CLI, 'train', 'compiler', 'ppo', '--instances', 'own/sieve', '--steps', '64', '--state', stateDir, '--out', join(stateDir, 'out.ckpt'),
@@ -135,8 +147,7 @@ test('a SIGKILL of the process group during a search leaves no opt-server: it ex
   await run.exited;
   // The server is in a group of its own, so the kill did not reach it: the closed FIFO ends it,
   // or, for a server started just before the kill, its deadline for the client's opens (15 s).
-  const until = Date.now() + 40_000;
-  while ([...run.servers].some(aliveOptServer) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+  await serversGone(run.servers, 40_000);
   for (const p of run.servers) assert.ok(!aliveOptServer(p), `opt-server ${p} outlived its parent's SIGKILL`);
 });
 
