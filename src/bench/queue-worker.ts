@@ -45,6 +45,7 @@ export interface CellWorker {
    * connections are dropped ('dropped'; BullMQ's close would wait for ever, even after Redis is
    * back), and the cell is abandoned; another worker re-runs it once its lock expires. Either way,
    * once close() returns nothing of the worker runs on (no timer, no connection, no retry).
+   * A second call returns the first one's promise: the stop runs once.
    */
   close(): Promise<'closed' | 'dropped'>;
 }
@@ -205,43 +206,43 @@ export async function startWorker(opts: WorkerOptions): Promise<CellWorker> {
     back: (ms) => log(`Redis at ${shownUrl(opts.url)} is back after ${Math.round(ms / 1000)} s; the worker goes on`),
   });
   log(`worker ${me} ready: ${threads} threads on queue ${opts.queueName ?? DEFAULT_QUEUE_NAME} at ${shownUrl(opts.url)}`);
-  return {
-    async close() {
-      stopping = true;
-      // BullMQ's close takes no new job, waits for the ones in hand to report, then says goodbye
-      // to Redis. It ends the blocking connection (the one waiting for new jobs) and waits for
-      // that, but ioredis never ends one between reconnect attempts, as both connections are for
-      // a second after Redis restarts: an idle worker waited out the grace period, said 'dropped'.
-      const closing = worker.close().then(() => true);
-      const unstick = () => {
-        if (blocking.status === 'reconnecting') endConnection(blocking);
-      };
-      unstick();
-      blocking.on('reconnecting', unstick);
-      const quiet = new AbortController();
-      const held = await Promise.race([
-        mainLoop.then(() => false),
-        redisSilent(opts.url, STOP_GRACE_MS, quiet.signal).then(() => true),
-        // A main loop still running STOP_GRACE_MS after the last cell waits for a fetch (on a
-        // connection in a long reconnect backoff): whether it took a job is unknown, so it counts.
-        running.idle().then(() => within(mainLoop, STOP_GRACE_MS)).then((ended) => ended !== true),
-      ]);
-      quiet.abort();
-      blocking.off('reconnecting', unstick);
-      outage?.stop();
-      const main = await worker.client.catch(() => undefined);
-      // Holding nothing, the worker owes Redis only a goodbye (QUIT); on a connection that is not
-      // up it would go out after the next reconnect attempt, seconds later, or never: ended instead.
-      if (!held && main && main.status !== 'ready') endConnection(main);
-      if (held || (await within(closing, STOP_GRACE_MS)) === undefined) worker.drop(main, blocking);
-      await pool.destroy();
-      // Dropped, BullMQ's close ends once the cells in hand have (pool.destroy ended them), and with
-      // it its lock renewals and stalled check: their timers kept a process alive after this close.
-      await within(closing, STOP_GRACE_MS);
-      if (memoDir !== undefined) rmSync(memoDir, { recursive: true, force: true });
-      return held ? 'dropped' : 'closed';
-    },
+  let closed: Promise<'closed' | 'dropped'> | undefined;
+  const close = async (): Promise<'closed' | 'dropped'> => {
+    stopping = true;
+    // BullMQ's close takes no new job, waits for the ones in hand to report, then says goodbye
+    // to Redis. It ends the blocking connection (the one waiting for new jobs) and waits for
+    // that, but ioredis never ends one between reconnect attempts, as both connections are for
+    // a second after Redis restarts: an idle worker waited out the grace period, said 'dropped'.
+    const closing = worker.close().then(() => true);
+    const unstick = () => {
+      if (blocking.status === 'reconnecting') endConnection(blocking);
+    };
+    unstick();
+    blocking.on('reconnecting', unstick);
+    const quiet = new AbortController();
+    const held = await Promise.race([
+      mainLoop.then(() => false),
+      redisSilent(opts.url, STOP_GRACE_MS, quiet.signal).then(() => true),
+      // A main loop still running STOP_GRACE_MS after the last cell waits for a fetch (on a
+      // connection in a long reconnect backoff): whether it took a job is unknown, so it counts.
+      running.idle().then(() => within(mainLoop, STOP_GRACE_MS)).then((ended) => ended !== true),
+    ]);
+    quiet.abort();
+    blocking.off('reconnecting', unstick);
+    outage?.stop();
+    const main = await worker.client.catch(() => undefined);
+    // Holding nothing, the worker owes Redis only a goodbye (QUIT); on a connection that is not
+    // up it would go out after the next reconnect attempt, seconds later, or never: ended instead.
+    if (!held && main && main.status !== 'ready') endConnection(main);
+    if (held || (await within(closing, STOP_GRACE_MS)) === undefined) worker.drop(main, blocking);
+    await pool.destroy();
+    // Dropped, BullMQ's close ends once the cells in hand have (pool.destroy ended them), and with
+    // it its lock renewals and stalled check: their timers kept a process alive after this close.
+    await within(closing, STOP_GRACE_MS);
+    if (memoDir !== undefined) rmSync(memoDir, { recursive: true, force: true });
+    return held ? 'dropped' : 'closed';
   };
+  return { close: () => (closed ??= close()) };
 }
 
 /**
