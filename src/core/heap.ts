@@ -33,18 +33,23 @@ export class EventQueue {
 
   push(time: number, payload: number): void {
     if (this.n === this.time.length) this.grow();
-    const s = this.pushes++;
-    // Sift up: move parents down until the new entry's place is found, then write it once.
-    let i = this.n++;
+    this.rise(this.n++, time, this.pushes++, payload);
+  }
+
+  /**
+   * Sift up: puts the entry (t, s, pl) in the hole at `i`, moving parents down until its place is
+   * found, then writes it once.
+   */
+  private rise(i: number, t: number, s: number, pl: number): void {
     const T = this.time, S = this.seq, P = this.payload;
     while (i > 0) {
       const p = (i - 1) >> 1;
       const tp = T[p]!;
-      if (tp < time || (tp === time && S[p]! < s)) break;
+      if (tp < t || (tp === t && S[p]! < s)) break;
       T[i] = tp; S[i] = S[p]!; P[i] = P[p]!;
       i = p;
     }
-    T[i] = time; S[i] = s; P[i] = payload;
+    T[i] = t; S[i] = s; P[i] = pl;
   }
 
   /** Time of the earliest entry; Infinity when empty. */
@@ -78,14 +83,7 @@ export class EventQueue {
       T[i] = T[c]!; S[i] = S[c]!; P[i] = P[c]!;
       i = c;
     }
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      const tp = T[p]!;
-      if (tp < t || (tp === t && S[p]! < s)) break;
-      T[i] = tp; S[i] = S[p]!; P[i] = P[p]!;
-      i = p;
-    }
-    T[i] = t; S[i] = s; P[i] = pl;
+    this.rise(i, t, s, pl);
     return top;
   }
 
