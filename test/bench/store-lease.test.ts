@@ -45,6 +45,26 @@ async function takeoverRace(othersMove: (abs: string) => Promise<void>) {
   }
 }
 
+
+/**
+ * Takes the writer lock while `path` holds a live holder's lock in an older form (a file or a
+ * directory; this process stands in for its holder, which lets go 50 ms later): the take waits,
+ * leaves that lock alone meanwhile, then holds the store. Returns the lock taken.
+ */
+async function takeAfterLiveHolder(abs: string, path: string, form: 'file' | 'directory'): Promise<string> {
+  let stillThere = false;
+  const released = new Promise<void>((res) => setTimeout(() => {
+    stillThere = existsSync(path) && (form === 'file' ? statSync(path).isFile() : statSync(path).isDirectory());
+    rmSync(path, { recursive: true });
+    res();
+  }, 50));
+  const taken = await takeWriterLock(abs);
+  await released;
+  assert.ok(stillThere, `the live lock (a ${form}) was left alone`);
+  assert.equal(holderPid(abs), process.pid);
+  return taken;
+}
+
 test('two benches taking over one stale lock at the same instant: the second to act leaves the first its lock', async () => {
   // A judged the lock stale; B, which judged it stale too, takes it over before A acts.
   const { abs, lock, othersLeft: second, first, firstHeld } = await takeoverRace(async (abs) => {
@@ -95,17 +115,7 @@ test('a lock directory left empty (its holder died letting go) is taken; a lock 
   // A live owner (this process stands in for it): its lock is left to it until it lets go.
   const live = JSON.stringify({ pid: process.pid, host: hostname(), start: null });
   writeFileSync(lock, live);
-  let stillThere = false;
-  const released = new Promise<void>((res) => setTimeout(() => {
-    stillThere = existsSync(lock) && statSync(lock).isFile();
-    rmSync(lock);
-    res();
-  }, 50));
-  const taken = await takeWriterLock(abs);
-  await released;
-  assert.ok(stillThere, 'the live lock file was left alone');
-  assert.equal(holderPid(abs), process.pid);
-  dropWriterLock(taken);
+  dropWriterLock(await takeAfterLiveHolder(abs, lock, 'file'));
   assert.deepEqual(readdirSync(dirname(abs)), [], 'nothing left beside the store');
 });
 
@@ -198,16 +208,7 @@ test('a lock the selfopt before this one holds (the directory <store>.writer) is
   assert.deepEqual(readdirSync(dirname(abs)), [], 'nothing left beside the store');
 
   plantWriterLock(abs, { pid: process.pid, host: hostname(), start: null }, older);
-  let stillThere = false;
-  const released = new Promise<void>((res) => setTimeout(() => {
-    stillThere = existsSync(older) && statSync(older).isDirectory();
-    rmSync(older, { recursive: true });
-    res();
-  }, 50));
-  const taken = await takeWriterLock(abs);
-  await released;
-  assert.ok(stillThere, 'the live lock was left alone');
-  assert.equal(holderPid(abs), process.pid);
+  const taken = await takeAfterLiveHolder(abs, older, 'directory');
   assert.equal(JSON.parse(readFileSync(older, 'utf8')).pid, process.pid);
   dropWriterLock(taken);
   assert.deepEqual(readdirSync(dirname(abs)), [], 'nothing left beside the store');
