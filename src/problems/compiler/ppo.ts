@@ -169,9 +169,8 @@ type Scorer = (node: Node) => Float32Array;
  * where there were 1,840).
  */
 function policyScorer({ net, cfg, mask }: PassPolicy, inst: CompilerInstance, session: OptSession): Scorer {
-  let features = featureCache.get(session);
-  if (!features) { features = new Map(); featureCache.set(session, features); }
-  const byHash = features;
+  const byHash = featureCache.get(session) ?? new Map<string, Float32Array>();
+  featureCache.set(session, byHash);
   const obs = new Float32Array(observationSize(cfg.observation, cfg.actionHistory));
   const obsBytes = Buffer.from(obs.buffer, obs.byteOffset, obs.byteLength);
   const scored = new Map<string, Float32Array>();
