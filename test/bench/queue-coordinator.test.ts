@@ -15,118 +15,112 @@ import { join } from 'node:path';
 import { runBench, planGrid } from '../../src/bench/runner.js';
 import { ResultsStore, cellKey } from '../../src/bench/store.js';
 import { cellJobId, redisOptions, runQueued } from '../../src/bench/queue.js';
-import type { CellWorker } from '../../src/bench/queue-worker.js';
-import { CLI, options, queueBed, queueLeft, until, withStderr, workerHere } from './queue-helpers.js';
+import { CLI, options, queueBed, queueLeft, stopsAfter, until, withStderr, workerHere } from './queue-helpers.js';
 import { child, skip, startRedis } from './redis-server.js';
 
 test('--resume with --queue: a coordinator killed after enqueuing is continued, each cell once', { skip, timeout: 120_000 }, async (t) => {
+  const stopLater = stopsAfter(t);
   const { dir, redis, queueName, close } = await queueBed(t.signal, 'resume');
+  stopLater(close);
   const storePath = join(dir, 'queued.duckdb');
   const args = [CLI, 'bench', 'partition', '--quick', '--instances', 'rgg_2k_k2', '--solvers', 'random,graph-growing', '--seeds', '3', '--queue', redis.url, '--queue-name', queueName, '--store', storePath, '--no-html'];
-  let worker: Awaited<ReturnType<typeof workerHere>> | undefined;
-  try {
-    // No worker yet: the coordinator (a process, to be killed) enqueues every cell and waits; it is killed while waiting.
-    const first = child(t.signal, process.execPath, args, { stdio: 'ignore', cwd: dir });
-    await until(async () => (await queueLeft(redis.url, queueName)) >= 6, 'the first coordinator enqueued the grid');
-    first.kill('SIGKILL');
-    await new Promise((ok) => first.once('exit', ok));
-    // The worker and the resumed coordinator run here.
-    worker = await workerHere(redis.url, queueName);
-    const store = await ResultsStore.open(storePath);
-    await runBench(options({ instances: ['rgg_2k_k2'], solvers: ['random', 'graph-growing'], seeds: 3, resume: true, queue: redis.url, queueName, signal: t.signal }), store);
-    const runs = await store.runs();
-    const rows = await store.rows();
-    await store.close();
-    assert.equal(runs.length, 1, 'the resumed run is the same run');
-    assert.ok(runs[0]!.finishedAt);
-    const cells = rows.filter((r) => r.metric === 'edge_cut').map((r) => cellKey(r.problem, r.instance, r.solver, r.seed));
-    assert.equal(cells.length, 6);
-    assert.equal(new Set(cells).size, 6);
-    assert.equal(worker.lines.filter((l) => l.startsWith('done ')).length, 6, 'each job ran once: the resumed coordinator re-added the same job ids');
-    assert.equal(await queueLeft(redis.url, queueName), 0);
-  } finally {
-    await worker?.worker.close();
-    close();
-  }
+  // No worker yet: the coordinator (a process, to be killed) enqueues every cell and waits; it is killed while waiting.
+  const first = child(t.signal, process.execPath, args, { stdio: 'ignore', cwd: dir });
+  await until(async () => (await queueLeft(redis.url, queueName)) >= 6, 'the first coordinator enqueued the grid');
+  first.kill('SIGKILL');
+  await new Promise((ok) => first.once('exit', ok));
+  // The worker and the resumed coordinator run here.
+  const worker = await workerHere(redis.url, queueName);
+  stopLater(() => worker.worker.close());
+  const store = await ResultsStore.open(storePath);
+  stopLater(() => store.close());
+  await runBench(options({ instances: ['rgg_2k_k2'], solvers: ['random', 'graph-growing'], seeds: 3, resume: true, queue: redis.url, queueName, signal: t.signal }), store);
+  const runs = await store.runs();
+  const rows = await store.rows();
+  await store.close();
+  assert.equal(runs.length, 1, 'the resumed run is the same run');
+  assert.ok(runs[0]!.finishedAt);
+  const cells = rows.filter((r) => r.metric === 'edge_cut').map((r) => cellKey(r.problem, r.instance, r.solver, r.seed));
+  assert.equal(cells.length, 6);
+  assert.equal(new Set(cells).size, 6);
+  assert.equal(worker.lines.filter((l) => l.startsWith('done ')).length, 6, 'each job ran once: the resumed coordinator re-added the same job ids');
+  assert.equal(await queueLeft(redis.url, queueName), 0);
 });
 
 test('Ctrl-C stops a queued coordinator cleanly: its waiting jobs leave the queue, exit 130', { skip, timeout: 60_000 }, async (t) => {
+  const stopLater = stopsAfter(t);
   const { dir, redis, queueName, close } = await queueBed(t.signal, 'stop');
+  stopLater(close);
   const args = [CLI, 'bench', 'partition', '--quick', '--instances', 'rgg_2k_k2', '--solvers', 'random,graph-growing', '--seeds', '3', '--queue', redis.url, '--queue-name', queueName, '--store', join(dir, 'queued.duckdb'), '--no-html'];
-  try {
-    // No worker: the coordinator enqueues every cell and waits; Ctrl-C while it waits.
-    const coordinator = child(t.signal, process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
-    let stderr = '';
-    coordinator.stderr!.on('data', (d) => (stderr += d));
-    await until(async () => (await queueLeft(redis.url, queueName)) >= 6, 'the coordinator enqueued the grid');
-    coordinator.kill('SIGINT');
-    assert.equal(await new Promise((ok) => coordinator.once('exit', ok)), 130, stderr);
-    assert.match(stderr, /stopped: 0 of 6 cells recorded \(0 this time\); the same command with --resume runs the rest/);
-    assert.equal(await queueLeft(redis.url, queueName), 0, 'no job of the stopped run is left for a worker');
-  } finally {
-    close();
-  }
+  // No worker: the coordinator enqueues every cell and waits; Ctrl-C while it waits.
+  const coordinator = child(t.signal, process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
+  let stderr = '';
+  coordinator.stderr!.on('data', (d) => (stderr += d));
+  await until(async () => (await queueLeft(redis.url, queueName)) >= 6, 'the coordinator enqueued the grid');
+  coordinator.kill('SIGINT');
+  assert.equal(await new Promise((ok) => coordinator.once('exit', ok)), 130, stderr);
+  assert.match(stderr, /stopped: 0 of 6 cells recorded \(0 this time\); the same command with --resume runs the rest/);
+  assert.equal(await queueLeft(redis.url, queueName), 0, 'no job of the stopped run is left for a worker');
 });
 
 test('a resumed coordinator removes the jobs a previous one left in Redis for cells already recorded', { skip, timeout: 60_000 }, async (t) => {
+  const stopLater = stopsAfter(t);
   const redis = await startRedis(t.signal);
+  stopLater(() => redis.proc.kill('SIGKILL'));
   const queueName = `leftover-${process.pid}`;
   const { Queue } = await import('bullmq');
   const q = new Queue(queueName, { connection: redisOptions(redis.url) });
-  try {
-    const [recorded, other] = planGrid(options())[0]!.cells;
-    // Left behind: the previous coordinator wrote the result, then died before removing the job.
-    await q.add('cell', { cell: recorded }, { jobId: cellJobId('run-a', recorded!) });
-    // A job of another run is not this run's to remove.
-    await q.add('cell', { cell: other }, { jobId: cellJobId('run-b', other!) });
-    assert.equal(await queueLeft(redis.url, queueName), 2);
-    await runQueued({ url: redis.url, queueName, runId: 'run-a', cells: [], recorded: [recorded!], record: async () => {} });
-    assert.equal(await q.getJob(cellJobId('run-a', recorded!)), undefined);
-    assert.ok(await q.getJob(cellJobId('run-b', other!)));
-  } finally {
-    await q.close();
-    redis.proc.kill('SIGKILL');
-  }
+  stopLater(() => q.close());
+  const [recorded, other] = planGrid(options())[0]!.cells;
+  // Left behind: the previous coordinator wrote the result, then died before removing the job.
+  await q.add('cell', { cell: recorded }, { jobId: cellJobId('run-a', recorded!) });
+  // A job of another run is not this run's to remove.
+  await q.add('cell', { cell: other }, { jobId: cellJobId('run-b', other!) });
+  assert.equal(await queueLeft(redis.url, queueName), 2);
+  await runQueued({ url: redis.url, signal: t.signal, queueName, runId: 'run-a', cells: [], recorded: [recorded!], record: async () => {} });
+  assert.equal(await q.getJob(cellJobId('run-a', recorded!)), undefined);
+  assert.ok(await q.getJob(cellJobId('run-b', other!)));
 });
 
 test('a coordinator whose Redis lost the queued jobs (restarted without persistence) puts them back, says once how many, and each cell is recorded once', { skip, timeout: 120_000 }, async (t) => {
+  const stopLater = stopsAfter(t);
   const redis = await startRedis(t.signal);
+  stopLater(() => redis.proc.kill('SIGKILL'));
   const queueName = `lost-${process.pid}`;
   const cells = planGrid(options({ instances: ['rgg_2k_k2'], solvers: ['random'] }))[0]!.cells;
   const recorded: string[] = [];
   // Without the fix the run waited for ever: a timer stops it so the failure is reported.
   const stop = new AbortController();
   const timer = setTimeout(() => stop.abort(), 60_000);
-  let worker: CellWorker | undefined;
+  stopLater(() => (clearTimeout(timer), stop.abort()));
   const { Redis } = await import('ioredis');
   const admin = new Redis(redisOptions(redis.url));
-  try {
-    await withStderr(async (stderr) => {
-      const run = runQueued({ url: redis.url, queueName, runId: 'run-lost', cells, sweepMs: 200, signal: stop.signal,
-        record: async (cell) => void recorded.push(cellKey(cell.problem, cell.instance.id, cell.solver, cell.seed)) });
-      await until(async () => (await queueLeft(redis.url, queueName)) >= cells.length, 'the coordinator enqueued the grid');
-      await admin.flushall(); // what a restart of a redis-server without persistence leaves
-      worker = (await workerHere(redis.url, queueName)).worker;
-      await run;
-      assert.equal(stop.signal.aborted, false, 'the run finished before the timer stopped it');
-      // No outage was seen (no connection dropped): the note says it alone, once, with the count.
-      const said = stderr.join('').split('\n').filter((l) => l.includes('had lost'));
-      assert.deepEqual(said, [`selfopt: note: Redis at ${redis.url} had lost the jobs of 2 cells of this run (restarted without its data, or flushed?): they are queued again, and those 2 cells run from the start`]);
-      assert.deepEqual(recorded.sort(), cells.map((c) => cellKey(c.problem, c.instance.id, c.solver, c.seed)).sort());
-      assert.equal(await queueLeft(redis.url, queueName), 0);
-    });
-  } finally {
-    clearTimeout(timer);
-    admin.disconnect();
-    await worker?.close();
-    redis.proc.kill('SIGKILL');
-  }
+  stopLater(() => admin.disconnect());
+  await withStderr(async (stderr) => {
+    const run = runQueued({ url: redis.url, queueName, runId: 'run-lost', cells, sweepMs: 200, signal: stop.signal,
+      record: async (cell) => void recorded.push(cellKey(cell.problem, cell.instance.id, cell.solver, cell.seed)) });
+    await until(async () => (await queueLeft(redis.url, queueName)) >= cells.length, 'the coordinator enqueued the grid');
+    await admin.flushall(); // what a restart of a redis-server without persistence leaves
+    const { worker } = await workerHere(redis.url, queueName);
+    stopLater(() => worker.close());
+    await run;
+    assert.equal(stop.signal.aborted, false, 'the run finished before the timer stopped it');
+    // No outage was seen (no connection dropped): the note says it alone, once, with the count.
+    const said = stderr.join('').split('\n').filter((l) => l.includes('had lost'));
+    assert.deepEqual(said, [`selfopt: note: Redis at ${redis.url} had lost the jobs of 2 cells of this run (restarted without its data, or flushed?): they are queued again, and those 2 cells run from the start`]);
+    assert.deepEqual(recorded.sort(), cells.map((c) => cellKey(c.problem, c.instance.id, c.solver, c.seed)).sort());
+    assert.equal(await queueLeft(redis.url, queueName), 0);
+  });
 });
 
 test('Ctrl-C stops a queued coordinator whose Redis is gone, within a grace period, not never', { skip, timeout: 60_000 }, async (t) => {
+  const stopLater = stopsAfter(t);
   const redis = await startRedis(t.signal);
+  stopLater(() => redis.proc.kill('SIGKILL'));
   const cells = planGrid(options({ instances: ['rgg_2k_k2'], solvers: ['random'] }))[0]!.cells;
+  // The Ctrl-C; also after a test that failed before it: the coordinator waits for Redis for ever.
   const stop = new AbortController();
+  stopLater(() => stop.abort());
   await withStderr(async (stderr) => {
     // No worker: the coordinator enqueues and waits; Redis dies; then the Ctrl-C.
     const run = runQueued({ url: redis.url, queueName: `gone-${process.pid}`, runId: 'run-gone', cells, sweepMs: 200, signal: stop.signal, record: async () => {} });
@@ -138,6 +132,7 @@ test('Ctrl-C stops a queued coordinator whose Redis is gone, within a grace peri
     const t0 = Date.now();
     stop.abort();
     let timer: NodeJS.Timeout | undefined;
+    stopLater(() => clearTimeout(timer));
     const late = new Promise<string>((ok) => (timer = setTimeout(() => ok('still waiting after 30 s'), 30_000)));
     assert.equal(await Promise.race([run.then(() => 'stopped'), late]), 'stopped');
     clearTimeout(timer);
@@ -176,29 +171,28 @@ async function freezingProxy(redisUrl: string, command: RegExp): Promise<{ url: 
  * its grace periods rather than wait for Redis for ever.
  */
 async function ctrlCWithSilentRedis(t: TestContext, command: RegExp, name: string): Promise<void> {
+  const stopLater = stopsAfter(t);
   const redis = await startRedis(t.signal);
+  stopLater(() => redis.proc.kill('SIGKILL'));
   const proxy = await freezingProxy(redis.url, command);
+  stopLater(proxy.close);
   const dir = mkdtempSync(join(tmpdir(), `selfopt-queue-${name}-`));
+  stopLater(() => rmSync(dir, { recursive: true, force: true }));
   const bench = child(t.signal, process.execPath, [CLI, 'bench', 'partition', '--instances', 'rgg_2k_k2', '--solvers', 'random', '--seeds', '1',
     '--queue', proxy.url, '--queue-name', `${name}-${process.pid}`, '--store', join(dir, 's.duckdb'), '--no-html'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  stopLater(() => bench.kill('SIGKILL'));
   let stderr = '';
   bench.stderr!.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((ok) => bench.once('exit', ok));
-  try {
-    await until(() => proxy.frozen.size > 0, () => `the coordinator reached the frozen command: ${stderr}`, 800, 25);
-    const t0 = Date.now();
-    bench.kill('SIGINT');
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<string>((ok) => (timer = setTimeout(() => ok('still waiting after 30 s'), 30_000)));
-    assert.equal(await Promise.race([exited, late]), 130, stderr);
-    clearTimeout(timer);
-    assert.ok(Date.now() - t0 < 20_000, `stopped in ${Date.now() - t0} ms`);
-  } finally {
-    bench.kill('SIGKILL');
-    proxy.close();
-    redis.proc.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  }
+  await until(() => proxy.frozen.size > 0, () => `the coordinator reached the frozen command: ${stderr}`, 800, 25);
+  const t0 = Date.now();
+  bench.kill('SIGINT');
+  let timer: NodeJS.Timeout | undefined;
+  stopLater(() => clearTimeout(timer));
+  const late = new Promise<string>((ok) => (timer = setTimeout(() => ok('still waiting after 30 s'), 30_000)));
+  assert.equal(await Promise.race([exited, late]), 130, stderr);
+  clearTimeout(timer);
+  assert.ok(Date.now() - t0 < 20_000, `stopped in ${Date.now() - t0} ms`);
 }
 
 test('Ctrl-C stops a queued coordinator whose Redis went silent while it counted the workers (it waited for the count for ever)', { skip, timeout: 60_000 }, async (t) => {
@@ -210,7 +204,9 @@ test('Ctrl-C stops a queued coordinator whose Redis went silent in its first swe
 });
 
 test('after Ctrl-C a queued run records nothing more: a result that comes in then stays in Redis, and --resume records it without running the cell again', { skip, timeout: 60_000 }, async (t) => {
+  const stopLater = stopsAfter(t);
   const redis = await startRedis(t.signal);
+  stopLater(() => redis.proc.kill('SIGKILL'));
   const queueName = `late-${process.pid}`;
   const cells = planGrid(options({ instances: ['rgg_2k_k2'], solvers: ['random'], seeds: 2 }))[0]!.cells;
   const { Worker } = await import('bullmq');
@@ -223,6 +219,9 @@ test('after Ctrl-C a queued run records nothing more: a result that comes in the
     if (started++ > 0) await cellHeld;
     return result;
   }, { connection: redisOptions(redis.url), concurrency: 2 });
+  // Its close waits for the held cell: released first, if the test failed while it was held.
+  stopLater(() => worker.close());
+  stopLater(() => releaseCell());
   // The events the coordinator hears (its QueueEvents, in this process): its handler for one has
   // run when emit returns.
   const { QueueEvents } = await import('bullmq');
@@ -233,66 +232,63 @@ test('after Ctrl-C a queued run records nothing more: a result that comes in the
     if (event === 'completed' && this.name === queueName) completions++;
     return handled;
   } as typeof emit;
-  try {
-    // The first result is being written when Ctrl-C comes, and the second cell is running.
-    let writing = false;
-    let releaseWrite!: () => void;
-    const writeHeld = new Promise<void>((ok) => (releaseWrite = ok));
-    const recorded: number[] = [];
-    const stop = new AbortController();
-    const run = runQueued({ url: redis.url, queueName, runId: 'run-late', cells, sweepMs: 200, signal: stop.signal,
-      record: async (cell) => {
-        writing = true;
-        await writeHeld;
-        recorded.push(cell.seed);
-      } });
-    await until(() => writing && started >= 2, 'one result is being written and the other cell runs', 500, 20);
-    stop.abort();
-    releaseCell();
-    const { Queue } = await import('bullmq');
-    const q = new Queue(queueName, { connection: redisOptions(redis.url) });
-    await until(async () => (await q.getJobCounts('completed')).completed >= 2, 'the held cell completed', 500, 20);
-    await q.close();
-    // Its event reaches the coordinator, which used to record it after the stop. (It waited a fixed 300 ms.)
-    await until(() => completions >= 2, 'the coordinator heard the held cell complete', 500, 20);
-    releaseWrite();
-    await run;
-    assert.equal(recorded.length, 1, 'only the write in hand at Ctrl-C');
-    const [done, left] = cells[0]!.seed === recorded[0] ? [cells[0]!, cells[1]!] : [cells[1]!, cells[0]!];
-    const resumed: number[] = [];
-    await runQueued({ url: redis.url, signal: t.signal, queueName, runId: 'run-late', cells: [left], recorded: [done], sweepMs: 200, record: async (cell) => void resumed.push(cell.seed) });
-    assert.deepEqual(resumed, [left.seed], 'the --resume recorded the result left in Redis');
-    assert.equal(started, 2, 'no cell ran twice');
-  } finally {
-    QueueEvents.prototype.emit = emit;
-    await worker.close();
-    redis.proc.kill('SIGKILL');
-  }
+  stopLater(() => (QueueEvents.prototype.emit = emit));
+  // The first result is being written when Ctrl-C comes, and the second cell is running.
+  let writing = false;
+  let releaseWrite!: () => void;
+  const writeHeld = new Promise<void>((ok) => (releaseWrite = ok));
+  const recorded: number[] = [];
+  // The Ctrl-C; also after a test that failed before it: the coordinator waits for its cells for ever.
+  const stop = new AbortController();
+  stopLater(() => (stop.abort(), releaseWrite()));
+  const run = runQueued({ url: redis.url, queueName, runId: 'run-late', cells, sweepMs: 200, signal: stop.signal,
+    record: async (cell) => {
+      writing = true;
+      await writeHeld;
+      recorded.push(cell.seed);
+    } });
+  await until(() => writing && started >= 2, 'one result is being written and the other cell runs', 500, 20);
+  stop.abort();
+  releaseCell();
+  const { Queue } = await import('bullmq');
+  const q = new Queue(queueName, { connection: redisOptions(redis.url) });
+  stopLater(() => q.close());
+  await until(async () => (await q.getJobCounts('completed')).completed >= 2, 'the held cell completed', 500, 20);
+  await q.close();
+  // Its event reaches the coordinator, which used to record it after the stop. (It waited a fixed 300 ms.)
+  await until(() => completions >= 2, 'the coordinator heard the held cell complete', 500, 20);
+  releaseWrite();
+  await run;
+  assert.equal(recorded.length, 1, 'only the write in hand at Ctrl-C');
+  const [done, left] = cells[0]!.seed === recorded[0] ? [cells[0]!, cells[1]!] : [cells[1]!, cells[0]!];
+  const resumed: number[] = [];
+  await runQueued({ url: redis.url, signal: t.signal, queueName, runId: 'run-late', cells: [left], recorded: [done], sweepMs: 200, record: async (cell) => void resumed.push(cell.seed) });
+  assert.deepEqual(resumed, [left.seed], 'the --resume recorded the result left in Redis');
+  assert.equal(started, 2, 'no cell ran twice');
 });
 
 test('a queued run with no worker on its queue (a --queue-name typo, none started) says so, rather than wait in silence; with one, it does not', { skip, timeout: 60_000 }, async (t) => {
+  const stopLater = stopsAfter(t);
   const { dir, redis, queueName, close } = await queueBed(t.signal, 'noworker');
+  stopLater(close);
   const store = await ResultsStore.open(join(dir, 'queued.duckdb'));
+  stopLater(() => store.close());
   // The coordinators and the worker run here; the note is what the coordinator writes to stderr.
   const coordinate = (signal: AbortSignal) => runBench(options({ instances: ['rgg_2k_k2'], solvers: ['random'], seeds: 1, queue: redis.url, queueName, signal }), store);
-  let worker: CellWorker | undefined;
-  try {
-    await withStderr(async (stderr) => {
-      const stop = new AbortController();
-      const lone = coordinate(stop.signal);
-      await until(() => stderr.join('').includes('no worker'), () => `the coordinator said it has no worker: ${stderr.join('')}`);
-      assert.match(stderr.join(''), new RegExp(`selfopt: note: no worker is on queue ${queueName} at ${redis.url} yet; the cells wait for \`selfopt worker --queue ${redis.url} --queue-name ${queueName}\`\n`));
-      stop.abort();
-      assert.equal((await lone).interrupted, true);
-    });
-    worker = (await workerHere(redis.url, queueName)).worker;
-    await withStderr(async (stderr) => {
-      assert.ok(!(await coordinate(t.signal)).interrupted);
-      assert.doesNotMatch(stderr.join(''), /no worker/);
-    });
-  } finally {
-    await store.close();
-    await worker?.close();
-    close();
-  }
+  await withStderr(async (stderr) => {
+    // Stopped here; also after a test that failed before: with no worker it waits for ever.
+    const stop = new AbortController();
+    stopLater(() => stop.abort());
+    const lone = coordinate(stop.signal);
+    await until(() => stderr.join('').includes('no worker'), () => `the coordinator said it has no worker: ${stderr.join('')}`);
+    assert.match(stderr.join(''), new RegExp(`selfopt: note: no worker is on queue ${queueName} at ${redis.url} yet; the cells wait for \`selfopt worker --queue ${redis.url} --queue-name ${queueName}\`\n`));
+    stop.abort();
+    assert.equal((await lone).interrupted, true);
+  });
+  const { worker } = await workerHere(redis.url, queueName);
+  stopLater(() => worker.close());
+  await withStderr(async (stderr) => {
+    assert.ok(!(await coordinate(t.signal)).interrupted);
+    assert.doesNotMatch(stderr.join(''), /no worker/);
+  });
 });

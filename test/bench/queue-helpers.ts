@@ -2,7 +2,8 @@
  * The queue tests' shared set-up (queue*.test.ts): a test's temp dir, Redis and queue name, the
  * partition grid they queue, a worker as a process (for a signal, an exit code, a kill) or in this
  * process, what the coordinator writes to stderr, what is left on a queue, and the wait for
- * something a test sees happen. The private redis-server itself is redis-server.ts.
+ * something a test sees happen, and (from test/stops.ts) the stop after the test of what it
+ * started. The private redis-server itself is redis-server.ts.
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
@@ -17,6 +18,8 @@ import { startWorker, type CellWorker } from '../../src/bench/queue-worker.js';
 import type { BenchOptions } from '../../src/bench/runner.js';
 import { benchOptions } from './fixtures.js';
 import { child, startRedis } from './redis-server.js';
+
+export { stopsAfter } from '../stops.js';
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 export const INSTANCES = ['rgg_2k_k2', 'rgg_2k_k8', 'mesh_2k_k2', 'mesh_2k_k8'];
@@ -53,7 +56,8 @@ export function workerProcess(signal: AbortSignal, url: string, queueName: strin
   });
   const ready = async () => {
     while (!lines.some((l) => l.startsWith('worker ') && l.includes(' ready'))) {
-      assert.equal(proc.exitCode, null, 'a worker exited before it was ready');
+      // Killed (its test ended) is exited too: it looked for ever.
+      assert.ok(proc.exitCode === null && proc.signalCode === null, 'a worker exited before it was ready');
       await new Promise((r) => setTimeout(r, 50));
     }
   };
@@ -85,10 +89,14 @@ export async function withStderr<T>(body: (written: string[]) => Promise<T>): Pr
   }
 }
 
-/** How many jobs of queue `name` are in `states`. */
+/**
+ * How many jobs of queue `name` are in `states`. Fails once Redis is gone rather than wait for it
+ * (no reconnect): a test's Redis is killed as the test ends, and a count still asked for by a body
+ * that timed out waited for ever, its client reconnecting, and kept the file's process alive.
+ */
 export async function queueLeft(url: string, name: string, states = ['wait', 'active', 'completed', 'failed', 'delayed']): Promise<number> {
   const { Queue } = await import('bullmq');
-  const q = new Queue(name, { connection: redisOptions(url) });
+  const q = new Queue(name, { connection: { ...redisOptions(url), retryStrategy: () => null } });
   try {
     const c = await q.getJobCounts(...(states as JobType[]));
     return Object.values(c).reduce((a, b) => a + b, 0);

@@ -16,7 +16,7 @@ import { startWorker, type CellWorker, type WorkerOptions } from '../../src/benc
 import { planGrid } from '../../src/bench/runner.js';
 import type { Cell } from '../../src/bench/cell.js';
 import { benchOptions } from './fixtures.js';
-import { until, withStderr } from './queue-helpers.js';
+import { stopsAfter, until, withStderr } from './queue-helpers.js';
 import { skip, startRedis } from './redis-server.js';
 
 const cell = (instance: string, solver: string) => planGrid(benchOptions({ problems: ['partition'], instances: [instance], solvers: [solver], seeds: 1 }))[0]!.cells[0]!;
@@ -215,25 +215,27 @@ test("a lock BullMQ could not renew (its key deleted while the cell runs) is sai
     e.message = `refused (${what.command})`;
     return e;
   };
-  try {
-    // Its cell takes seconds: many renewals at --lock-seconds 1.
-    await underLongCell(t, 'lock', { lockMs: 1000 }, async ({ queueName, admin, run, lines, recorded, longId }) => {
-      await admin.del(`bull:${queueName}:${longId}:lock`);
-      await run;
-      const all = lines.join('\n');
-      assert.equal(count(lines, new RegExp(`^lost the lock of ${longId} \\(BullMQ could not renew it; --lock-seconds 1\\): the cell goes on here`)), 1, all);
-      assert.equal(count(lines, /could not renew lock/), 0, `BullMQ's own words, at every renewal, are not repeated: ${all}`);
-      // BullMQ refuses the result once, and says it twice (the move to completed, then to failed): one line.
-      assert.equal(count(lines, dropped(longId, LOCK_GONE, HERE_OR_ELSEWHERE)), 1, all);
-      assert.equal(count(lines, /refused \(/), 0, `BullMQ's own words are not printed: ${all}`);
-      assert.deepEqual(recorded.map((c) => c.instance.id), ['rgg_100k_k8'], all);
-    });
-  } finally {
-    Scripts.prototype.finishedErrors = finishedErrors;
-  }
+  // Put back after the test, also one that timed out (its body still running then), so that the
+  // next tests meet BullMQ's own words.
+  t.after(() => (Scripts.prototype.finishedErrors = finishedErrors));
+  // Its cell takes seconds: many renewals at --lock-seconds 1.
+  await underLongCell(t, 'lock', { lockMs: 1000 }, async ({ queueName, admin, run, lines, recorded, longId }) => {
+    await admin.del(`bull:${queueName}:${longId}:lock`);
+    await run;
+    const all = lines.join('\n');
+    assert.equal(count(lines, new RegExp(`^lost the lock of ${longId} \\(BullMQ could not renew it; --lock-seconds 1\\): the cell goes on here`)), 1, all);
+    assert.equal(count(lines, /could not renew lock/), 0, `BullMQ's own words, at every renewal, are not repeated: ${all}`);
+    // BullMQ refuses the result once, and says it twice (the move to completed, then to failed): one line.
+    assert.equal(count(lines, dropped(longId, LOCK_GONE, HERE_OR_ELSEWHERE)), 1, all);
+    assert.equal(count(lines, /refused \(/), 0, `BullMQ's own words are not printed: ${all}`);
+    assert.deepEqual(recorded.map((c) => c.instance.id), ['rgg_100k_k8'], all);
+  });
 });
 
 test("a result refused while its worker stops warm (the cell's lock deleted after the stop began) is said once, as outside a stop: not recorded, and run again on another worker, where it is recorded once", { skip, timeout: 120_000 }, async (t) => {
+  // The other worker, started late, is stopped first after the test (its stop registered before
+  // underLongCell's, and node:test runs a test's after hooks in order).
+  const stopLater = stopsAfter(t);
   await underLongCell(t, 'stop-lock', { lockMs: 1000 }, async ({ redis, queueName, admin, worker, run, lines, recorded, longId }) => {
     // The warm stop begins (BullMQ is closing from this call on), then the lock goes.
     const stopped = worker.close();
@@ -245,11 +247,9 @@ test("a result refused while its worker stops warm (the cell's lock deleted afte
     assert.equal(count(lines, /Missing (key|lock)/), 0, `BullMQ's own words are not printed: ${all}`);
     // Another worker's stalled check puts the cell back, and it runs there.
     const other = await startWorker({ url: redis.url, queueName, concurrency: 1, lockMs: 1000 });
-    try {
-      await run;
-    } finally {
-      await other.close();
-    }
+    stopLater(() => other.close());
+    await run;
+    await other.close();
     assert.deepEqual(recorded.map((c) => c.instance.id), ['rgg_100k_k8'], all);
   });
 });
