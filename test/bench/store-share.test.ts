@@ -32,8 +32,16 @@ interface Writer {
   next: () => Promise<WriterEvent>;
 }
 
-function startWriter(): Writer {
-  const proc = fork(fileURLToPath(new URL('./store-writer.js', import.meta.url)), [], { env: { ...process.env, [WRITER_ENV]: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/**
+ * Started with its test's `signal`, which node:test aborts when the test ends, also on a timeout
+ * (a finally after a timed-out body does not run): the writer is killed then. Left running, its
+ * IPC channel kept this file's process alive.
+ */
+function startWriter(signal: AbortSignal): Writer {
+  const proc = fork(fileURLToPath(new URL('./store-writer.js', import.meta.url)), [], { env: { ...process.env, [WRITER_ENV]: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], signal, killSignal: 'SIGKILL' });
+  proc.on('error', (e) => {
+    if (e.name !== 'AbortError') throw e;
+  });
   const events: WriterEvent[] = [];
   let wake: (() => void) | undefined;
   proc.on('message', (e: WriterEvent) => {
@@ -43,7 +51,8 @@ function startWriter(): Writer {
   proc.on('exit', () => wake?.());
   const next = async (): Promise<WriterEvent> => {
     while (events.length === 0) {
-      assert.equal(proc.exitCode, null, 'the writer exited');
+      // Killed (its test ended) is exited too: it waited for ever.
+      assert.ok(proc.exitCode === null && proc.signalCode === null, 'the writer exited');
       await new Promise<void>((r) => (wake = r));
     }
     const e = events.shift()!;
@@ -91,9 +100,9 @@ async function readerWaiting(abs: string, writer: Writer, order: string[], turn:
  * next move. Should the writer then hold the file again, the reader would be shut out. Returns the
  * order of events and the reader's attempts.
  */
-async function readerBesideWriter(step: 'reopen' | 'statement'): Promise<{ order: string[]; attempts: number }> {
+async function readerBesideWriter(step: 'reopen' | 'statement', signal: AbortSignal): Promise<{ order: string[]; attempts: number }> {
   const abs = fresh();
-  const writer = startWriter();
+  const writer = startWriter(signal);
   const order: string[] = [];
   try {
     writer.send({ open: abs });
@@ -114,23 +123,23 @@ async function readerBesideWriter(step: 'reopen' | 'statement'): Promise<{ order
   }
 }
 
-test('a writer that takes the file back at once lets in first the reader that was waiting for it', { timeout: 60_000 }, async () => {
+test('a writer that takes the file back at once lets in first the reader that was waiting for it', { timeout: 60_000 }, async (t) => {
   // The writer lets go and takes the file back with no gap at all (the reader's poll missed it, as
   // a loaded machine's does), unless it stops to give waiting readers their turn.
-  const { order, attempts } = await readerBesideWriter('reopen');
+  const { order, attempts } = await readerBesideWriter('reopen', t.signal);
   assert.deepEqual(order, ['writer gives a turn', 'reader in', 'writer held']);
   assert.equal(attempts, 2);
 });
 
-test("a writer holding the file for statements back to back lets in, at its next statement, the reader that left a notice (it held on until MAX_HOLD_MS)", { timeout: 60_000 }, async () => {
-  const { order, attempts } = await readerBesideWriter('statement');
+test("a writer holding the file for statements back to back lets in, at its next statement, the reader that left a notice (it held on until MAX_HOLD_MS)", { timeout: 60_000 }, async (t) => {
+  const { order, attempts } = await readerBesideWriter('statement', t.signal);
   assert.deepEqual(order, ['writer gives a turn', 'reader in', 'writer held']);
   assert.equal(attempts, 2);
 });
 
-test('a reader too slow to use its turn leaves a new notice at its next attempt, and gets another turn (it was shut out until BUSY_WAIT_MS)', { timeout: 60_000 }, async () => {
+test('a reader too slow to use its turn leaves a new notice at its next attempt, and gets another turn (it was shut out until BUSY_WAIT_MS)', { timeout: 60_000 }, async (t) => {
   const abs = fresh();
-  const writer = startWriter();
+  const writer = startWriter(t.signal);
   const order: string[] = [];
   const turns: string[][] = [];
   let afterTurn: string[] = [];
@@ -169,9 +178,9 @@ test('a reader too slow to use its turn leaves a new notice at its next attempt,
   }
 });
 
-test('a reader that finds the file held leaves a notice naming its process while it waits, and takes it away when it gives up', { timeout: 60_000 }, async () => {
+test('a reader that finds the file held leaves a notice naming its process while it waits, and takes it away when it gives up', { timeout: 60_000 }, async (t) => {
   const abs = fresh();
-  const writer = startWriter();
+  const writer = startWriter(t.signal);
   const seen: string[][] = [];
   try {
     writer.send({ open: abs });

@@ -133,28 +133,28 @@ test('without a shared directory a compute that asks for its own key fails with 
   assert.equal(sharedMemo('sweep', () => 2), 2);
 });
 
-test('two threads whose computes ask for each other\'s key (thread A computes X and asks for Y, thread B computes Y and asks for X) fail with SelfoptErrors naming the keys, not wait on each other for ever', { timeout: 60_000 }, async () => {
+test('two threads whose computes ask for each other\'s key (thread A computes X and asks for Y, thread B computes Y and asks for X) fail with SelfoptErrors naming the keys, not wait on each other for ever', { timeout: 60_000 }, async (t) => {
   const dir = tempDir('selfopt-memo-test-');
   const { workers, each } = start({ dir, log: join(dir, 'computed.log'), key: 'sweep', mode: 'cross' }, 2);
-  try {
-    // A bound, not a timing: the old memo's threads waited on each other for ever.
-    let timer: NodeJS.Timeout | undefined;
-    const got = await Promise.race([Promise.all(each), new Promise((ok) => (timer = setTimeout(() => ok('still waiting after 20 s'), 20_000)))]);
-    clearTimeout(timer);
-    assert.ok(Array.isArray(got), String(got));
-    const errors = (got as { error: string; name: string }[]).map(({ error, name }) => {
-      assert.equal(name, 'SelfoptError', error);
-      return error;
-    });
-    // One thread sees the cycle; the other, its key's lock let go, may take that key over and
-    // compute it, whose compute then asks for the key this thread computes: re-entrant.
-    const cycle = /^memo keys that wait for each other across threads: each thread waits for ever for a key another one computes \(at shared memo, this thread waits for "sweep ([01])", held by thread \d+\.\d+\.\d+, which waits for "sweep ([01])", held by this thread\); expected computes that do not ask for each other's keys, directly or through the keys they ask for$/;
-    const seen = errors.filter((e) => cycle.test(e));
-    assert.ok(seen.length >= 1, errors.join('\n'));
-    for (const e of seen) assert.notEqual(cycle.exec(e)![1], cycle.exec(e)![2], e);
-    for (const e of errors) assert.ok(cycle.test(e) || /^re-entrant request for memo key "sweep [01]"/.test(e), e);
-    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.lock') || f.endsWith('.v8') || f.startsWith('waits.')), [], 'the locks let go, no value written, no wait left');
-  } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
-  }
+  // Ended after the test, also one that timed out (a finally after its body would not run then):
+  // threads still waiting on each other kept this file's process alive.
+  t.after(() => Promise.all(workers.map((w) => w.terminate())));
+  // A bound, not a timing: the old memo's threads waited on each other for ever.
+  let timer: NodeJS.Timeout | undefined;
+  t.after(() => clearTimeout(timer));
+  const got = await Promise.race([Promise.all(each), new Promise((ok) => (timer = setTimeout(() => ok('still waiting after 20 s'), 20_000)))]);
+  clearTimeout(timer);
+  assert.ok(Array.isArray(got), String(got));
+  const errors = (got as { error: string; name: string }[]).map(({ error, name }) => {
+    assert.equal(name, 'SelfoptError', error);
+    return error;
+  });
+  // One thread sees the cycle; the other, its key's lock let go, may take that key over and
+  // compute it, whose compute then asks for the key this thread computes: re-entrant.
+  const cycle = /^memo keys that wait for each other across threads: each thread waits for ever for a key another one computes \(at shared memo, this thread waits for "sweep ([01])", held by thread \d+\.\d+\.\d+, which waits for "sweep ([01])", held by this thread\); expected computes that do not ask for each other's keys, directly or through the keys they ask for$/;
+  const seen = errors.filter((e) => cycle.test(e));
+  assert.ok(seen.length >= 1, errors.join('\n'));
+  for (const e of seen) assert.notEqual(cycle.exec(e)![1], cycle.exec(e)![2], e);
+  for (const e of errors) assert.ok(cycle.test(e) || /^re-entrant request for memo key "sweep [01]"/.test(e), e);
+  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.lock') || f.endsWith('.v8') || f.startsWith('waits.')), [], 'the locks let go, no value written, no wait left');
 });
