@@ -3,24 +3,32 @@
  * from text lengths, the charts are drawn in Debian's headless Chromium and the text measured
  * there; those tests skip visibly when /usr/bin/chromium is missing.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { barChart, ratioChart, pictureFigures, pictureHead } from '../../src/bench/svg.js';
 import { problems } from '../../src/problems/all.js';
+import { stopsAfter } from '../stops.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const skipBrowser = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed on this machine`;
 /** The page's global, inside functions that playwright runs in the browser. */
 declare const document: { querySelectorAll(s: string): Iterable<{ textContent: string | null; getBBox(): { x: number; width: number } }> };
 
-/** The left edge and width of every text of `selector` in `html`, as Chromium lays them out. */
-async function textBoxes(html: string, selector: string): Promise<{ text: string; x: number; width: number }[]> {
+/**
+ * The left edge and width of every text of `selector` in `html`, as Chromium lays them out, for
+ * test `t`: the browser is gone afterwards, and after the test if it timed out first (its body
+ * abandoned, a finally does not run; the browser kept the file's process alive).
+ */
+async function textBoxes(t: TestContext, html: string, selector: string): Promise<{ text: string; x: number; width: number }[]> {
+  const stopLater = stopsAfter(t);
   const { chromium } = await import('playwright-core');
   const profile = mkdtempSync(join(tmpdir(), 'selfopt-chromium-'));
+  stopLater(() => rmSync(profile, { recursive: true, force: true }));
   const browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+  stopLater(() => browser.close());
   try {
     const page = await browser.newPage();
     await page.setContent(`<!doctype html><body>${html}</body>`);
@@ -31,7 +39,7 @@ async function textBoxes(html: string, selector: string): Promise<{ text: string
   }
 }
 
-test('in headless Chromium: a bar chart\'s bold label (the best heuristic) fits inside the chart, for every solver name (it was laid out at the width of normal text and cut at the left edge)', { skip: skipBrowser, timeout: 60_000 }, async () => {
+test('in headless Chromium: a bar chart\'s bold label (the best heuristic) fits inside the chart, for every solver name (it was laid out at the width of normal text and cut at the left edge)', { skip: skipBrowser, timeout: 60_000 }, async (t) => {
   const names = [...new Set(problems.flatMap((p) => p.solvers.map((s) => s.info.name)))];
   // One chart per name, that name the emphasised one: the label column is as wide as it asks.
   const charts = names.map((label) => barChart({
@@ -40,7 +48,7 @@ test('in headless Chromium: a bar chart\'s bold label (the best heuristic) fits 
     tick: String,
     ariaLabel: label,
   }));
-  const boxes = await textBoxes(charts.join(''), 'text[font-weight="700"]');
+  const boxes = await textBoxes(t, charts.join(''), 'text[font-weight="700"]');
   assert.equal(boxes.length, names.length);
   for (const b of boxes) assert.ok(b.x >= 0, `'${b.text}' starts at x = ${b.x.toFixed(1)}, outside the chart (${b.width.toFixed(1)} px wide)`);
 });
@@ -73,20 +81,20 @@ test('a solver label longer than the label column is cut with … and keeps its 
   }
 });
 
-test('in headless Chromium: a long solver label, bold or not, starts inside the chart', { skip: skipBrowser, timeout: 60_000 }, async () => {
-  const boxes = await textBoxes(longLabelCharts().join(''), 'g > text[text-anchor="end"]');
+test('in headless Chromium: a long solver label, bold or not, starts inside the chart', { skip: skipBrowser, timeout: 60_000 }, async (t) => {
+  const boxes = await textBoxes(t, longLabelCharts().join(''), 'g > text[text-anchor="end"]');
   assert.equal(boxes.length, 2 * LONG_LABELS.length);
   for (const b of boxes) assert.ok(b.x >= 0, `'${b.text}' starts at x = ${b.x.toFixed(1)}, outside the chart (${b.width.toFixed(1)} px wide)`);
 });
 
-test('in headless Chromium: a label in capitals (W and M nearly twice an average glyph) starts inside the chart, whole or cut', { skip: skipBrowser, timeout: 60_000 }, async () => {
+test('in headless Chromium: a label in capitals (W and M nearly twice an average glyph) starts inside the chart, whole or cut', { skip: skipBrowser, timeout: 60_000 }, async (t) => {
   const labels = ['W'.repeat(44), 'MWMWMWMWMWMWMWMW', 'TUNED-RANK-WEIGHTED-FAIR', 'Decima-SIGCOMM-2019'];
   const bars = labels.map((label, i) => ({ label, kind: 'learned' as const, mean: 2 + i, lo: 1, hi: 4 + i, valueLabel: `${2 + i} s`, tooltip: label, emphasis: i === 1 }));
   const charts = [
     barChart({ data: bars, axisLabel: 'avg JCT (s)', tick: String, ariaLabel: 'capitals' }),
     ratioChart({ groups: [{ title: 'tpch_10', items: bars.map((b) => ({ ...b, ratio: 1.1, lo: 0.9, hi: 1.3, valueLabel: '1.1x' })) }], better: 'lower', axisLabel: 'ratio', ariaLabel: 'capitals' }),
   ];
-  const boxes = await textBoxes(charts.join(''), 'g > text[text-anchor="end"]');
+  const boxes = await textBoxes(t, charts.join(''), 'g > text[text-anchor="end"]');
   assert.equal(boxes.length, 2 * labels.length);
   for (const b of boxes) assert.ok(b.x >= 0, `'${b.text}' starts at x = ${b.x.toFixed(1)}, outside the chart (${b.width.toFixed(1)} px wide)`);
 });

@@ -4,9 +4,11 @@
  * collected. Tests skip visibly, with `skipBrowser` as the reason, without Chromium or the built app.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import type { TestContext } from 'node:test';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultWebDir } from '../../src/server/dashboard.js';
+import { stopsAfter } from '../stops.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 /** Whether the dashboard's web app is built (npm run build:web). */
@@ -15,17 +17,22 @@ export const skipBrowser: string | false = !existsSync(CHROMIUM) ? `${CHROMIUM} 
 
 /**
  * A page `width` px wide in a fresh headless Chromium profile (playwright passes it as
- * --user-data-dir); the browser and profile are gone afterwards.
+ * --user-data-dir), for test `t`; the browser and profile are gone afterwards, and after the test
+ * if it timed out first (node:test abandons a timed-out body, whose finally does not run then: the
+ * browser kept the file's process alive).
  */
-export async function inChromium(width: number, fn: (page: import('playwright-core').Page, errors: string[]) => Promise<void>): Promise<void> {
+export async function inChromium(t: TestContext, width: number, fn: (page: import('playwright-core').Page, errors: string[]) => Promise<void>): Promise<void> {
+  const stopLater = stopsAfter(t);
   const { chromium } = await import('playwright-core');
   const profile = mkdtempSync(join(tmpdir(), 'selfopt-chromium-'));
+  stopLater(() => rmSync(profile, { recursive: true, force: true }));
   const browser = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     viewport: { width, height: 1000 },
   });
+  stopLater(() => browser.close());
   try {
     const page = await browser.newPage();
     const errors: string[] = [];

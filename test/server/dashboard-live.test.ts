@@ -18,8 +18,8 @@ let base: string, runId: string;
 servedDashboard({}, (d) => ({ base, runId } = d));
 const getJson = (path: string) => getJsonAt(base, path);
 
-test('in headless Chromium: an unfinished run on screen is read again and redrawn when it gains cells or finishes; the latest view moves to a newer run', { skip: skipBrowser, timeout: 120_000 }, async () => {
-  await inChromium(1280, async (page, errors) => {
+test('in headless Chromium: an unfinished run on screen is read again and redrawn when it gains cells or finishes; the latest view moves to a newer run', { skip: skipBrowser, timeout: 120_000 }, async (t) => {
+  await inChromium(t, 1280, async (page, errors) => {
     // The partition run as a bench still writing it would show it: unfinished, fewer cells.
     const realRuns = (await getJson('api/runs')).body as any[];
     const real = (await getJson('api/summary?problem=partition')).body;
@@ -65,8 +65,8 @@ test('in headless Chromium: an unfinished run on screen is read again and redraw
   });
 });
 
-test('in headless Chromium: with no run of the problem yet, the page reads the runs again every 10 s, and a bench started later appears (it was never read again)', { skip: skipBrowser, timeout: 120_000 }, async () => {
-  await inChromium(1280, async (page, errors) => {
+test('in headless Chromium: with no run of the problem yet, the page reads the runs again every 10 s, and a bench started later appears (it was never read again)', { skip: skipBrowser, timeout: 120_000 }, async (t) => {
+  await inChromium(t, 1280, async (page, errors) => {
     const realRuns = (await getJson('api/runs')).body as any[];
     let benchStarted = false;
     let runsReads = 0;
@@ -95,8 +95,8 @@ test('in headless Chromium: with no run of the problem yet, the page reads the r
   });
 });
 
-test('in headless Chromium: a summary read of the unfinished run that fails is said, and the next tick reads it again (the page stopped reading)', { skip: skipBrowser, timeout: 120_000 }, async () => {
-  await inChromium(1280, async (page, errors) => {
+test('in headless Chromium: a summary read of the unfinished run that fails is said, and the next tick reads it again (the page stopped reading)', { skip: skipBrowser, timeout: 120_000 }, async (t) => {
+  await inChromium(t, 1280, async (page, errors) => {
     const realRuns = (await getJson('api/runs')).body as any[];
     const real = (await getJson('api/summary?problem=partition')).body;
     const full = real.run.cells as number;

@@ -22,8 +22,8 @@ let dir: string, base: string, runId: string, undrawnRunId: string;
 servedDashboard({}, (d) => ({ dir, base, runId, undrawnRunId } = d));
 const getJson = (path: string) => getJsonAt(base, path);
 
-test('in headless Chromium: the table shows the store, a filter narrows it, a chart is drawn', { skip: skipBrowser, timeout: 120_000 }, async () => {
-  await inChromium(1280, async (page, errors) => {
+test('in headless Chromium: the table shows the store, a filter narrows it, a chart is drawn', { skip: skipBrowser, timeout: 120_000 }, async (t) => {
+  await inChromium(t, 1280, async (page, errors) => {
     page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
     // The page opens on the first problem with results (scheduling here); the hash picks one.
     await page.goto(`${base}#problem=partition`);
@@ -90,8 +90,8 @@ test('in headless Chromium: the table shows the store, a filter narrows it, a ch
   });
 });
 
-test('in headless Chromium: the drawings are shown one instance at a time, each fetched when shown, below the learning curves (all of partition\'s 253 made the page 49,000 px tall, the curves under them)', { skip: skipBrowser, timeout: 120_000 }, async () => {
-  await inChromium(1280, async (page, errors) => {
+test('in headless Chromium: the drawings are shown one instance at a time, each fetched when shown, below the learning curves (all of partition\'s 253 made the page 49,000 px tall, the curves under them)', { skip: skipBrowser, timeout: 120_000 }, async (t) => {
+  await inChromium(t, 1280, async (page, errors) => {
     const asked: string[] = [];
     page.on('request', (r) => {
       const u = new URL(r.url());
@@ -129,8 +129,8 @@ test('in headless Chromium: the drawings are shown one instance at a time, each 
   });
 });
 
-test('in headless Chromium: a request that fails after the first view is said in the status line, not left as "loading…"', { skip: skipBrowser, timeout: 120_000 }, async () => {
-  await inChromium(1280, async (page, errors) => {
+test('in headless Chromium: a request that fails after the first view is said in the status line, not left as "loading…"', { skip: skipBrowser, timeout: 120_000 }, async (t) => {
+  await inChromium(t, 1280, async (page, errors) => {
     await page.goto(`${base}#problem=partition`);
     await page.waitForSelector('#results tbody tr[data-solver]');
     // What the API answers while a `selfopt bench` holds the store (dashboard.ts, withStore).
@@ -150,8 +150,8 @@ test('in headless Chromium: a request that fails after the first view is said in
   });
 });
 
-test('in headless Chromium: a link naming an unknown problem shows the first problem with results and says so', { skip: skipBrowser, timeout: 120_000 }, async () => {
-  await inChromium(1280, async (page, errors) => {
+test('in headless Chromium: a link naming an unknown problem shows the first problem with results and says so', { skip: skipBrowser, timeout: 120_000 }, async (t) => {
+  await inChromium(t, 1280, async (page, errors) => {
     await page.goto(`${base}#problem=partitoin&solver=multilevel`);
     await page.waitForSelector('#results tbody tr[data-solver]');
     const shown = await page.inputValue('#f-problem');
@@ -163,8 +163,8 @@ test('in headless Chromium: a link naming an unknown problem shows the first pro
   });
 });
 
-test('in headless Chromium: a link followed in a tab already on the dashboard shows what it names, not the filters the tab had', { skip: skipBrowser, timeout: 120_000 }, async () => {
-  await inChromium(1280, async (page, errors) => {
+test('in headless Chromium: a link followed in a tab already on the dashboard shows what it names, not the filters the tab had', { skip: skipBrowser, timeout: 120_000 }, async (t) => {
+  await inChromium(t, 1280, async (page, errors) => {
     await page.goto(`${base}#problem=partition&instance=mesh_2k_k2&solver=multilevel`);
     await page.waitForFunction(() => document.querySelectorAll('#results tbody tr[data-solver]').length === 1);
     // Only the hash changes: the page is not reloaded, the hashchange handler reads the link.
@@ -177,8 +177,8 @@ test('in headless Chromium: a link followed in a tab already on the dashboard sh
   });
 });
 
-test('in headless Chromium: the summary\'s warnings (why a ratio is missing) are shown, as the HTML report shows them', { skip: skipBrowser, timeout: 120_000 }, async () => {
-  await inChromium(1280, async (page, errors) => {
+test('in headless Chromium: the summary\'s warnings (why a ratio is missing) are shown, as the HTML report shows them', { skip: skipBrowser, timeout: 120_000 }, async (t) => {
+  await inChromium(t, 1280, async (page, errors) => {
     // The run's real summary, with the warning a run without the baseline solver gets (summary.ts).
     const real = (await getJson('api/summary?problem=partition')).body;
     const warning = "no rows for the baseline solver 'x': no ratios vs baseline";
@@ -191,13 +191,13 @@ test('in headless Chromium: the summary\'s warnings (why a ratio is missing) are
   });
 });
 
-test('in headless Chromium: a solver filter shows that solver\'s learning curves, not those of a solver whose name it begins', { skip: skipBrowser, timeout: 120_000 }, async () => {
+test('in headless Chromium: a solver filter shows that solver\'s learning curves, not those of a solver whose name it begins', { skip: skipBrowser, timeout: 120_000 }, async (t) => {
   // As compiler's ppo and ppo-guided-search: both train, into compiler-ppo-seed1 and compiler-ppo-guided-search-seed1.
   const other = join(dir, 'train', 'partition-multilevel-kway-seed1');
   mkdirSync(other);
   writeFileSync(join(other, 'curve.jsonl'), JSON.stringify({ t: 1, step: 1, return: -3 }) + '\n');
   try {
-    await inChromium(1280, async (page, errors) => {
+    await inChromium(t, 1280, async (page, errors) => {
       await page.goto(`${base}#problem=partition&solver=multilevel`);
       await page.waitForSelector('#curves figure');
       assert.deepEqual(await page.$$eval('#curves figure', (fs) => fs.map((f) => f.getAttribute('data-curve'))), ['partition-multilevel-seed1']);
@@ -210,10 +210,10 @@ test('in headless Chromium: a solver filter shows that solver\'s learning curves
   }
 });
 
-test('in headless Chromium: a training run that has logged no point yet says so under its name, not an empty frame with no y axis', { skip: skipBrowser, timeout: 120_000 }, async () => {
+test('in headless Chromium: a training run that has logged no point yet says so under its name, not an empty frame with no y axis', { skip: skipBrowser, timeout: 120_000 }, async (t) => {
   const curves = (await getJson('api/curves?problem=partition')).body as { curves: unknown[] };
   const started = { name: 'partition-gap-seed1', problem: 'partition', points: [], total: 0 };
-  await inChromium(1280, async (page, errors) => {
+  await inChromium(t, 1280, async (page, errors) => {
     await page.route('**/api/curves?problem=partition', (r) => r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ ...curves, curves: [started, ...curves.curves] }) }));
     await page.goto(`${base}#problem=partition`);
     await page.waitForSelector('#curves figure[data-curve="partition-multilevel-seed1"] svg');
@@ -224,8 +224,8 @@ test('in headless Chromium: a training run that has logged no point yet says so 
   });
 });
 
-test('in headless Chromium: a link naming a run the problem does not have shows the latest run and says so', { skip: skipBrowser, timeout: 120_000 }, async () => {
-  await inChromium(1280, async (page, errors) => {
+test('in headless Chromium: a link naming a run the problem does not have shows the latest run and says so', { skip: skipBrowser, timeout: 120_000 }, async (t) => {
+  await inChromium(t, 1280, async (page, errors) => {
     // The index run is not a partition run: a link carried over from another problem or store.
     await page.goto(`${base}#problem=partition&run=${undrawnRunId}`);
     await page.waitForSelector('#results tbody tr[data-solver]');

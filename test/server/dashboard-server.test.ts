@@ -155,27 +155,25 @@ test('with --token the API wants the bearer token', async () => {
   }
 });
 
-test('with no results store yet (no bench has run), the API answers no runs (it was 404), and the page lists the problems and draws their learning curves', { skip: skipBrowser, timeout: 120_000 }, async () => {
+test('with no results store yet (no bench has run), the API answers no runs (it was 404), and the page lists the problems and draws their learning curves', { skip: skipBrowser, timeout: 120_000 }, async (t) => {
   const other = await serve({ port: 0, log: () => {}, dashboard: { store: join(dir, 'no-such-store.duckdb'), trainDir: join(dir, 'train') } });
+  // Closed after the test, also one that timed out (its body abandoned, a finally would not run).
+  t.after(() => other.close());
   const otherBase = other.url.replace(/\/v1$/, '/');
-  try {
-    const runs = await fetch(new URL('api/runs', otherBase));
-    assert.equal(runs.status, 200);
-    assert.deepEqual(await runs.json(), []);
-    const problemCount = ((await getJson('api/problems')).body as unknown[]).length;
-    await inChromium(1280, async (page, errors) => {
-      await page.goto(`${otherBase}#problem=partition`);
-      await page.waitForSelector('#curves figure[data-curve="partition-multilevel-seed1"] svg');
-      assert.equal(await page.locator('#f-problem option').count(), problemCount);
-      assert.equal(await page.inputValue('#f-problem'), 'partition');
-      // Which store it read, and the bench that fills that one (it said only "no recorded runs").
-      const missing = join(dir, 'no-such-store.duckdb');
-      assert.equal(await page.textContent('#status'), `no recorded runs of partition: there is no results store at ${missing} yet; run \`npx selfopt bench partition --quick --store ${shellQuote(missing)}\``);
-      assert.deepEqual(errors, []);
-    });
-  } finally {
-    await other.close();
-  }
+  const runs = await fetch(new URL('api/runs', otherBase));
+  assert.equal(runs.status, 200);
+  assert.deepEqual(await runs.json(), []);
+  const problemCount = ((await getJson('api/problems')).body as unknown[]).length;
+  await inChromium(t, 1280, async (page, errors) => {
+    await page.goto(`${otherBase}#problem=partition`);
+    await page.waitForSelector('#curves figure[data-curve="partition-multilevel-seed1"] svg');
+    assert.equal(await page.locator('#f-problem option').count(), problemCount);
+    assert.equal(await page.inputValue('#f-problem'), 'partition');
+    // Which store it read, and the bench that fills that one (it said only "no recorded runs").
+    const missing = join(dir, 'no-such-store.duckdb');
+    assert.equal(await page.textContent('#status'), `no recorded runs of partition: there is no results store at ${missing} yet; run \`npx selfopt bench partition --quick --store ${shellQuote(missing)}\``);
+    assert.deepEqual(errors, []);
+  });
 });
 
 /**

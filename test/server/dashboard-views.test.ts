@@ -21,8 +21,8 @@ declare const document: { querySelectorAll(s: string): ArrayLike<unknown> };
 let base: string, partitionRun: string, schedulingRun: string;
 servedDashboard({ shippedCurves: true }, (d) => ({ base, runId: partitionRun, drawnRunId: schedulingRun } = d));
 
-test('in headless Chromium: an answer for a problem left while it was on its way is not drawn under the problem chosen since', { skip: skipBrowser, timeout: 120_000 }, async () => {
-  await inChromium(1280, async (page, errors) => {
+test('in headless Chromium: an answer for a problem left while it was on its way is not drawn under the problem chosen since', { skip: skipBrowser, timeout: 120_000 }, async (t) => {
+  await inChromium(t, 1280, async (page, errors) => {
     await page.goto(`${base}#problem=scheduling`);
     await page.waitForSelector('#results tbody tr[data-solver="fifo"]');
     // Partition's summary is slow (a big run's bootstrap takes seconds): held until released.
@@ -53,8 +53,8 @@ test('in headless Chromium: an answer for a problem left while it was on its way
   });
 });
 
-test('in headless Chromium: a problem that the unfinished run has yet to reach says so, and does not ask for another bench', { skip: skipBrowser, timeout: 120_000 }, async () => {
-  await inChromium(1280, async (page, errors) => {
+test('in headless Chromium: a problem that the unfinished run has yet to reach says so, and does not ask for another bench', { skip: skipBrowser, timeout: 120_000 }, async (t) => {
+  await inChromium(t, 1280, async (page, errors) => {
     // `npx selfopt bench` of every problem, still running: scheduling done, chip still to come.
     const realRuns = (await (await fetch(new URL('api/runs', base))).json()) as any[];
     const running = realRuns.map((r) => (r.runId === schedulingRun ? { ...r, command: 'bench', finishedAt: null, options: { ...r.options, problems: ['scheduling', 'chip'] } } : r));
@@ -71,11 +71,11 @@ test('in headless Chromium: a problem that the unfinished run has yet to reach s
   });
 });
 
-test('in headless Chromium: the run\'s geometric means across instances are shown, as `selfopt report` prints them', { skip: skipBrowser, timeout: 120_000 }, async () => {
+test('in headless Chromium: the run\'s geometric means across instances are shown, as `selfopt report` prints them', { skip: skipBrowser, timeout: 120_000 }, async (t) => {
   const { summary } = (await (await fetch(new URL('api/summary?problem=partition', base))).json()) as any;
   const vsRandom = summary.geomeans.filter((g: any) => g.vs === 'baseline');
   assert.deepEqual(vsRandom.map((g: any) => g.solver), ['graph-growing', 'multilevel']);
-  await inChromium(1280, async (page, errors) => {
+  await inChromium(t, 1280, async (page, errors) => {
     await page.goto(`${base}#problem=partition`);
     await page.waitForSelector('#results tbody tr[data-solver]');
     const lines = await page.$$eval('#geomeans li', (lis) => lis.map((li) => li.textContent));
@@ -100,8 +100,8 @@ async function withLongNames(page: import('playwright-core').Page): Promise<void
 /** How far the results table runs past its box (0 when it fits). */
 const tableOverflow = (page: import('playwright-core').Page) => page.$eval('.table-wrap', (w) => w.scrollWidth - w.clientWidth);
 
-test('in headless Chromium: at a laptop\'s width (1400 px) the table of a real run\'s names fits its box, with no scroll bar of its own', { skip: skipBrowser, timeout: 120_000 }, async () => {
-  await inChromium(1400, async (page, errors) => {
+test('in headless Chromium: at a laptop\'s width (1400 px) the table of a real run\'s names fits its box, with no scroll bar of its own', { skip: skipBrowser, timeout: 120_000 }, async (t) => {
+  await inChromium(t, 1400, async (page, errors) => {
     await withLongNames(page);
     await page.goto(`${base}#problem=partition`);
     await page.waitForSelector('#results tbody tr[data-solver="branchless-binary-search"]');
@@ -110,8 +110,8 @@ test('in headless Chromium: at a laptop\'s width (1400 px) the table of a real r
   });
 });
 
-test('in headless Chromium: at a narrow window (800 px) the table fits, and the page does not scroll sideways', { skip: skipBrowser, timeout: 120_000 }, async () => {
-  await inChromium(800, async (page, errors) => {
+test('in headless Chromium: at a narrow window (800 px) the table fits, and the page does not scroll sideways', { skip: skipBrowser, timeout: 120_000 }, async (t) => {
+  await inChromium(t, 800, async (page, errors) => {
     await withLongNames(page);
     await page.goto(`${base}#problem=partition`);
     await page.waitForSelector('#results tbody tr[data-solver="branchless-binary-search"]');
@@ -127,8 +127,8 @@ test('in headless Chromium: at a narrow window (800 px) the table fits, and the 
   });
 });
 
-test('in headless Chromium: at 1400 px the bar charts stand side by side, not one a row with half the page empty', { skip: skipBrowser, timeout: 120_000 }, async () => {
-  await inChromium(1400, async (page, errors) => {
+test('in headless Chromium: at 1400 px the bar charts stand side by side, not one a row with half the page empty', { skip: skipBrowser, timeout: 120_000 }, async (t) => {
+  await inChromium(t, 1400, async (page, errors) => {
     await page.goto(`${base}#problem=partition`);
     await page.waitForSelector('#charts figure svg');
     const boxes = await page.$$eval('#charts figure', (fs) => fs.map((f) => f.getBoundingClientRect()).map((b) => ({ top: b.top, left: b.left, right: b.right })));
@@ -139,10 +139,10 @@ test('in headless Chromium: at 1400 px the bar charts stand side by side, not on
   });
 });
 
-test('in headless Chromium: a run of several problems says how many of its cells are the problem\'s on screen (the run\'s count alone read as the problem\'s)', { skip: skipBrowser, timeout: 120_000 }, async () => {
+test('in headless Chromium: a run of several problems says how many of its cells are the problem\'s on screen (the run\'s count alone read as the problem\'s)', { skip: skipBrowser, timeout: 120_000 }, async (t) => {
   const runs = await (await fetch(new URL('api/runs', base))).json() as { runId: string; cells: number }[];
   const own = runs.find((r) => r.runId === partitionRun)!.cells;
-  await inChromium(1400, async (page, errors) => {
+  await inChromium(t, 1400, async (page, errors) => {
     // The partition run as the main job's would be: one of several problems, more cells in all.
     await page.route('**/api/summary?problem=partition*', async (r) => {
       const res = await r.fetch();
@@ -158,7 +158,7 @@ test('in headless Chromium: a run of several problems says how many of its cells
   });
 });
 
-test('in headless Chromium: each key of a learning curve has a small chart of its own y scale, sharing the x axis (Decima\'s label counts in the thousands, on one axis with its loss, flattened the loss)', { skip: skipBrowser, timeout: 120_000 }, async () => {
+test('in headless Chromium: each key of a learning curve has a small chart of its own y scale, sharing the x axis (Decima\'s label counts in the thousands, on one axis with its loss, flattened the loss)', { skip: skipBrowser, timeout: 120_000 }, async (t) => {
   // The shipped Decima checkpoint's curve, as the repository has it.
   const made = JSON.parse(readFileSync(join(PROJECT_ROOT, 'checkpoints', 'scheduling', 'decima.json'), 'utf8')) as { seed: number; curve: string };
   const points = readFileSync(join(PROJECT_ROOT, made.curve), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, number>);
@@ -170,7 +170,7 @@ test('in headless Chromium: each key of a learning curve has a small chart of it
   const [labelsLo, labelsHi] = range('labels');
   const [lossLo, lossHi] = range('loss');
   assert.ok(labelsLo > 1000 && lossHi < 10, 'the two scales this test is about');
-  await inChromium(1400, async (page, errors) => {
+  await inChromium(t, 1400, async (page, errors) => {
     await page.goto(`${base}#problem=scheduling`);
     const curve = `#curves figure[data-curve="scheduling-decima-seed${made.seed}"]`;
     await page.waitForSelector(`${curve} .multiple svg`);
@@ -195,7 +195,7 @@ test('in headless Chromium: each key of a learning curve has a small chart of it
   });
 });
 
-test('in headless Chromium: a log in phases, each with its own counter, charts each phase\'s keys against that counter, a counter that starts over as one line a round, and no counter as a chart of its own (the compiler\'s PPO log, counted by no key in every point, was drawn against the point index: demoPrograms, bcEpoch and step charts of their own, PPO squeezed into the last tenth)', { skip: skipBrowser, timeout: 120_000 }, async () => {
+test('in headless Chromium: a log in phases, each with its own counter, charts each phase\'s keys against that counter, a counter that starts over as one line a round, and no counter as a chart of its own (the compiler\'s PPO log, counted by no key in every point, was drawn against the point index: demoPrograms, bcEpoch and step charts of their own, PPO squeezed into the last tenth)', { skip: skipBrowser, timeout: 120_000 }, async (t) => {
   // Two rounds of cloning counted by epoch (not a known counter: it is found counting up), each
   // followed by a validation at step 0 with the examples cloned so far, then RL counted by step.
   const cloning = (round: number) => [1, 2, 3, 4].map((epoch) => ({ epoch, cloneLoss: 2 / (round * epoch) }));
@@ -217,7 +217,7 @@ test('in headless Chromium: a log in phases, each with its own counter, charts e
       lines: m.querySelectorAll('svg path').length,
     };
   }));
-  await inChromium(1400, async (page, errors) => {
+  await inChromium(t, 1400, async (page, errors) => {
     await page.route('**/api/curves?problem=partition', (r) => r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ curves: [fixture], leftOut: [] }) }));
     await page.goto(`${base}#problem=partition`);
     await page.waitForSelector('#curves figure[data-curve="partition-gap-seed1"] .multiple svg');
@@ -263,8 +263,8 @@ async function fortyInstances(page: import('playwright-core').Page): Promise<voi
   });
 }
 
-test('in headless Chromium: a run of 40 instances shows the first 6 of its table, bar charts and ratio chart, a line with the counts shows the rest, and each section is a jump from the bar on top that keeps the link (partition\'s page was 22,180 px tall at 1400 px, the curves and drawings 19,700 px down)', { skip: skipBrowser, timeout: 120_000 }, async () => {
-  await inChromium(1400, async (page, errors) => {
+test('in headless Chromium: a run of 40 instances shows the first 6 of its table, bar charts and ratio chart, a line with the counts shows the rest, and each section is a jump from the bar on top that keeps the link (partition\'s page was 22,180 px tall at 1400 px, the curves and drawings 19,700 px down)', { skip: skipBrowser, timeout: 120_000 }, async (t) => {
+  await inChromium(t, 1400, async (page, errors) => {
     await fortyInstances(page);
     await page.goto(`${base}#problem=partition`);
     await page.waitForSelector('#results tbody tr[data-solver]');

@@ -112,7 +112,7 @@ test('the curves of the shipped checkpoints are served beside the training runs\
   assert.deepEqual(real.map((c) => c.name).sort(), ['chip-rl-seed1', 'compiler-ppo-seed1', 'partition-gap-seed1', 'scheduling-decima-mr-seed23', 'scheduling-decima-seed22', 'scheduling-decima-stream-seed14', 'scheduling-decima-synthetic-seed22']);
 });
 
-test('a shipped checkpoint\'s record whose curve is not shown is named with why, by /api/curves and on the page (compiler/ppo.json and partition/gap.json name a curve on a machine that is gone, and were left out in silence)', { timeout: 120_000 }, async () => {
+test('a shipped checkpoint\'s record whose curve is not shown is named with why, by /api/curves and on the page (compiler/ppo.json and partition/gap.json name a curve on a machine that is gone, and were left out in silence)', { timeout: 120_000 }, async (t) => {
   const ckpts = join(dir, 'checkpoints-left-out');
   mkdirSync(join(ckpts, 'partition'), { recursive: true });
   const gone = '/work/wt-part/.selfopt/train/partition-gap-seed1/curve.jsonl';
@@ -125,22 +125,20 @@ test('a shipped checkpoint\'s record whose curve is not shown is named with why,
     { record: 'checkpoints/partition/other.json', reason: 'is a record of problem "chip", not of partition (its folder)' },
   ];
   const other = await serve({ port: 0, log: () => {}, dashboard: { store: join(dir, 'results.duckdb'), trainDir: join(dir, 'train'), checkpointsDir: ckpts } });
+  // Closed after the test, also one that timed out (its body abandoned, a finally would not run).
+  t.after(() => other.close());
   const otherBase = other.url.replace(/\/v1$/, '/');
-  try {
-    const body = await (await fetch(new URL('api/curves?problem=partition', otherBase))).json() as any;
-    assert.deepEqual(body.leftOut, leftOut);
-    assert.deepEqual(body.curves.map((c: { name: string }) => c.name), ['partition-multilevel-seed1'], 'the training run\'s curve is still served');
-    assert.deepEqual((await (await fetch(new URL('api/curves?problem=scheduling', otherBase))).json() as any).leftOut, [], 'another problem\'s records are not its');
-    if (!skipBrowser) {
-      await inChromium(1280, async (page, errors) => {
-        await page.goto(`${otherBase}#problem=partition`);
-        await page.waitForSelector('#curves-left-out li');
-        assert.deepEqual(await page.$$eval('#curves-left-out li', (lis) => lis.map((li) => li.textContent)), leftOut.map((l) => `${l.record} ${l.reason}: its curve is not shown`));
-        assert.deepEqual(errors, []);
-      });
-    }
-  } finally {
-    await other.close();
+  const body = await (await fetch(new URL('api/curves?problem=partition', otherBase))).json() as any;
+  assert.deepEqual(body.leftOut, leftOut);
+  assert.deepEqual(body.curves.map((c: { name: string }) => c.name), ['partition-multilevel-seed1'], 'the training run\'s curve is still served');
+  assert.deepEqual((await (await fetch(new URL('api/curves?problem=scheduling', otherBase))).json() as any).leftOut, [], 'another problem\'s records are not its');
+  if (!skipBrowser) {
+    await inChromium(t, 1280, async (page, errors) => {
+      await page.goto(`${otherBase}#problem=partition`);
+      await page.waitForSelector('#curves-left-out li');
+      assert.deepEqual(await page.$$eval('#curves-left-out li', (lis) => lis.map((li) => li.textContent)), leftOut.map((l) => `${l.record} ${l.reason}: its curve is not shown`));
+      assert.deepEqual(errors, []);
+    });
   }
   // The repository's own records: each is shown (every one names a curve that ships).
   const shipped = shippedCurves(join(PROJECT_ROOT, 'checkpoints'));
