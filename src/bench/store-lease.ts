@@ -33,7 +33,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SelfoptError } from '../core/errors.js';
 import { close, connect, StoreBusyError } from './store-file.js';
@@ -192,7 +192,12 @@ function postReaderNotice(abs: string): string | null {
   }
 }
 
-/** The store's reader notices whose process runs; those of gone processes are removed. */
+/**
+ * The store's reader notices whose process runs; those of gone processes are removed. Something
+ * else under a notice's name (a directory, a pipe) is no selfopt reader's: it is one SelfoptError
+ * and left alone (read as a notice it was a raw EISDIR, or a read that never returns), as a
+ * writer lock of a form no selfopt made is (store-lock.ts).
+ */
 function readerNotices(abs: string): string[] {
   const prefix = basename(readerNoticePrefix(abs));
   let names: string[];
@@ -204,6 +209,17 @@ function readerNotices(abs: string): string[] {
   const live: string[] = [];
   for (const n of names) {
     const path = join(dirname(abs), n);
+    let kind: Stats;
+    try {
+      kind = lstatSync(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // its reader got in meanwhile
+      throw e;
+    }
+    if (!kind.isFile()) {
+      throw new SelfoptError(`the reader notice ${n} beside the results store is ${kind.isDirectory() ? 'a directory' : 'not a file'}, which no selfopt reader makes`, path,
+        `reader notices as files, as selfopt readers leave them while they wait (${prefix}<pid>.<token>); if nothing else uses that name, remove ${path} with rm -r`);
+    }
     const owner = readOwner(path);
     if (owner === undefined) continue; // its reader got in meanwhile
     // A notice's name is its own (its token is random), so removing it removes no other.

@@ -8,10 +8,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SelfoptError } from '../../src/core/errors.js';
 import { close, StoreBusyError } from '../../src/bench/store-file.js';
 import { connectWaiting, Lease, lockHooks, readerNoticePrefix } from '../../src/bench/store-lease.js';
 import { storePaths } from './fixtures.js';
@@ -231,6 +232,29 @@ test("a writer removes a dead reader's notice, and waits for a live reader that 
     assert.ok(!existsSync(frozen), 'the turn used up, the writer removed the notice');
   } finally {
     lockHooks.readersTurn = null;
+    lease.release();
+  }
+});
+
+test('a directory under a reader notice\'s name (no selfopt reader makes one) is one clear error naming it, not a raw EISDIR, to a writer opening the store and to one holding it; it is left alone', async () => {
+  const abs = fresh();
+  // The writer holds the file first: no notice yet.
+  const lease = new Lease(abs, await connectWaiting(abs, false), true);
+  const foreign = `${readerNoticePrefix(abs)}${process.pid}.foreign`;
+  mkdirSync(join(foreign, 'inside'), { recursive: true });
+  const named = (e: unknown) => {
+    assert.ok(e instanceof SelfoptError, String(e));
+    assert.equal(e.message, `the reader notice ${basename(foreign)} beside the results store is a directory, which no selfopt reader makes (at ${foreign}); expected reader notices as files, as selfopt readers leave them while they wait (${basename(readerNoticePrefix(abs))}<pid>.<token>); if nothing else uses that name, remove ${foreign} with rm -r`);
+    return true;
+  };
+  try {
+    // Holding it, at its next statement (where it looks for readers waiting).
+    await assert.rejects(lease.conn(), named);
+    lease.release();
+    // Opening it (where it lets the readers that left a notice in first).
+    await assert.rejects(connectWaiting(abs, false), named);
+    assert.ok(statSync(join(foreign, 'inside')).isDirectory(), 'left alone');
+  } finally {
     lease.release();
   }
 });
