@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { basename, dirname } from 'node:path';
 import { StoreBusyError } from '../../src/bench/store-file.js';
 import { SelfoptError } from '../../src/core/errors.js';
-import { dropWriterLock, lockHooks, takeWriterLock, writerLockPath } from '../../src/bench/store-lock.js';
+import { dropWriterLock, lockHooks, olderLockPath, takeWriterLock, writerLockPath } from '../../src/bench/store-lock.js';
 import { plantWriterLock, storePaths, writerLockHolder } from './fixtures.js';
 
 /** A store path in a directory of its own. */
@@ -212,6 +212,29 @@ test('a lock the selfopt before this one holds (the directory <store>.writer) is
   assert.equal(JSON.parse(readFileSync(older, 'utf8')).pid, process.pid);
   dropWriterLock(taken);
   assert.deepEqual(readdirSync(dirname(abs)), [], 'nothing left beside the store');
+});
+
+test("a take waiting for an older selfopt's live lock (a file or a directory at <store>.writer) looks again at intervals doubling from POLL_MS up to OLDER_HOLDER_POLL_MAX_MS, not every POLL_MS: each look takes this version's lock and gives it back", async () => {
+  const live = { pid: process.pid, host: hostname(), start: null };
+  for (const form of ['file', 'directory'] as const) {
+    const abs = fresh();
+    const older = olderLockPath(abs);
+    if (form === 'file') writeFileSync(older, JSON.stringify(live));
+    else plantWriterLock(abs, live, older);
+    // The older bench lets go at the take's eighth look: counted in looks, not in time.
+    const intervals: number[] = [];
+    lockHooks.olderHolderWait = (_abs, ms) => {
+      intervals.push(ms);
+      if (intervals.length === 8) rmSync(older, { recursive: true });
+    };
+    try {
+      dropWriterLock(await takeWriterLock(abs));
+    } finally {
+      lockHooks.olderHolderWait = null;
+    }
+    assert.deepEqual(intervals, [10, 20, 40, 80, 160, 320, 320, 320], form);
+    assert.deepEqual(readdirSync(dirname(abs)), [], 'nothing left beside the store');
+  }
 });
 
 test('a writer lock of a form no selfopt made (a directory inside it) is one clear error, not a raw EISDIR, and is left alone', async () => {
