@@ -58,7 +58,7 @@ export const QUICK_PASSES = [
 export const SEARCH_NUMBERS: Readonly<Record<string, { min: number; int?: boolean }>> = {
   budget: { min: 0 }, seconds: { min: 0 }, patience: { min: 1 }, beamWidth: { min: 1, int: true }, maxSteps: { min: 0 },
   population: { min: 2, int: true }, length: { min: 2, int: true }, concurrency: { min: 0 },
-  topK: { min: 0 }, topP: { min: 0 }, widen: { min: 0 }, polish: { min: 0 }, samples: { min: 0 },
+  topK: { min: 0 }, topP: { min: 0 }, widen: { min: 0 }, polish: { min: 0 }, samples: { min: 0 }, sampleTopP: { min: 0 },
 };
 
 /** The search number `key` from --opt (checked against SEARCH_NUMBERS), or `fallback` when absent. */

@@ -191,12 +191,45 @@ function better(best: Best, n: Node): Best {
 }
 
 /**
- * One rollout of `episodeLength` steps from -O0: the most likely pass (or one sampled with `rng`)
- * among those not yet known to leave the current module unchanged or to fail on it (a no-op
- * would otherwise repeat forever: the module, hence the observation, does not change). Returns
- * the best prefix seen.
+ * A pass drawn from the policy among those `skip` leaves, restricted to the most likely ones that
+ * hold `topP` of their probability (nucleus sampling; at least one pass; 1: all of them, with the
+ * same draw as before the option). The unlikely passes a plain sample reaches are mostly no-ops,
+ * which cost an opt call each and move nothing.
  */
-function rolloutPolicy({ cfg, mask }: PassPolicy, inst: CompilerInstance, session: OptSession, score: Scorer, rng: Rng | null, best: Best, patience = Infinity): Best {
+export function samplePass(lp: Float32Array, skip: (j: number) => boolean, rng: Rng, topP: number): number {
+  const keep = new Uint8Array(lp.length);
+  let z = 0;
+  for (let j = 0; j < lp.length; j++) if (!skip(j)) { keep[j] = 1; z += Math.exp(lp[j]!); }
+  if (topP < 1) {
+    const ranked = Array.from(lp.keys()).filter((j) => keep[j]).sort((x, y) => lp[y]! - lp[x]!);
+    keep.fill(0);
+    let mass = 0;
+    for (const j of ranked) {
+      if (mass > 0 && mass >= topP * z) break;
+      keep[j] = 1;
+      mass += Math.exp(lp[j]!);
+    }
+    z = 0;
+    for (let j = 0; j < lp.length; j++) if (keep[j]) z += Math.exp(lp[j]!);
+  }
+  let a = -1;
+  let u = rng.next() * z;
+  for (let j = 0; j < lp.length; j++) {
+    if (!keep[j]) continue;
+    a = j;
+    u -= Math.exp(lp[j]!);
+    if (u <= 0) break;
+  }
+  return a;
+}
+
+/**
+ * One rollout of `episodeLength` steps from -O0: the most likely pass (or one sampled with `rng`,
+ * from the nucleus `sampleTopP`: samplePass) among those not yet known to leave the current module
+ * unchanged or to fail on it (a no-op would otherwise repeat forever: the module, hence the
+ * observation, does not change). Returns the best prefix seen.
+ */
+function rolloutPolicy({ cfg, mask }: PassPolicy, inst: CompilerInstance, session: OptSession, score: Scorer, rng: Rng | null, best: Best, patience = Infinity, sampleTopP = 1): Best {
   const root = session.addState(inst.ir);
   let cur: Node = { hash: root.hash, count: root.count, seq: [], taken: [] };
   // Masked passes are never tried, like the ones found useless here.
@@ -206,19 +239,8 @@ function rolloutPolicy({ cfg, mask }: PassPolicy, inst: CompilerInstance, sessio
   for (let step = 0; step < cfg.episodeLength && sinceBest < patience; step++) {
     const lp = score(cur);
     let a = -1;
-    if (rng) {
-      let z = 0;
-      for (let j = 0; j < lp.length; j++) if (!skip(j)) z += Math.exp(lp[j]!);
-      let u = rng.next() * z;
-      for (let j = 0; j < lp.length; j++) {
-        if (skip(j)) continue;
-        a = j;
-        u -= Math.exp(lp[j]!);
-        if (u <= 0) break;
-      }
-    } else {
-      for (let j = 0; j < lp.length; j++) if (!skip(j) && (a < 0 || lp[j]! > lp[a]!)) a = j;
-    }
+    if (rng) a = samplePass(lp, skip, rng, sampleTopP);
+    else for (let j = 0; j < lp.length; j++) if (!skip(j) && (a < 0 || lp[j]! > lp[a]!)) a = j;
     if (a < 0) break;
     const t = session.apply(cur.hash, ACTIONS[a]!.pass);
     if (!t.ok || t.state.hash === cur.hash) { useless.add(a); continue; }
@@ -277,15 +299,15 @@ function topKGreedy({ cfg, mask }: PassPolicy, session: OptSession, score: Score
 
 /**
  * PPO + guided search: the policy's own answer (its argmax rollout, plus `samples` sampled
- * rollouts), then a tiered greedy search (topKGreedy) from -O0 with the first two tiers, then one
+ * rollouts, each pass drawn from the nucleus `sampleTopP` of the policy's probability), then a tiered greedy search (topKGreedy) from -O0 with the first two tiers, then one
  * from the best module found so far with all three (the `polish` tier: where the policy is stuck
  * at the end, every useful pass is tried, as greedy's last step tries every pass); the best module
  * of all is the answer (so never worse than the policy alone).
  */
-export function guidedSearch(policy: PassPolicy, inst: CompilerInstance, rng: Rng, opts: { samples: number; topK: number; topP?: number; widen?: number; polish?: number; maxSteps: number; patience?: number }, session = new OptSession()): Best {
+export function guidedSearch(policy: PassPolicy, inst: CompilerInstance, rng: Rng, opts: { samples: number; sampleTopP?: number; topK: number; topP?: number; widen?: number; polish?: number; maxSteps: number; patience?: number }, session = new OptSession()): Best {
   const score = policyScorer(policy, inst, session);
   let best = policyAlone(policy, inst, session, opts.patience, score);
-  for (let k = 0; k < opts.samples; k++) best = rolloutPolicy(policy, inst, session, score, rng, best, opts.patience);
+  for (let k = 0; k < opts.samples; k++) best = rolloutPolicy(policy, inst, session, score, rng, best, opts.patience, opts.sampleTopP);
   const root = session.addState(inst.ir);
   best = topKGreedy(policy, session, score, { hash: root.hash, count: root.count, seq: [], taken: [] }, { ...opts, polish: 0 }, best);
   return topKGreedy(policy, session, score, best, opts, best);
@@ -518,7 +540,7 @@ export const ppoGuidedSolver: LearnedSolver<CompilerInstance, PassSequence> = {
     const session = new OptSession();
     // Two sampled rollouts: chosen on the validation programs for the checkpoint of 3 December
     // (README, Results; the wider first tiers gained nothing there).
-    const best = guidedSearch(policyFor(ctx), inst, ctx.rng, { samples: optionNumber(ctx, 'samples', 2), topK: optionNumber(ctx, 'topK', 4), topP: optionNumber(ctx, 'topP', 0.9), widen: optionNumber(ctx, 'widen', 0), polish: optionNumber(ctx, 'polish', ACTIONS.length), maxSteps: optionNumber(ctx, 'maxSteps', 30, 10), patience: optionNumber(ctx, 'patience', Infinity) }, session);
+    const best = guidedSearch(policyFor(ctx), inst, ctx.rng, { samples: optionNumber(ctx, 'samples', 2), sampleTopP: optionNumber(ctx, 'sampleTopP', 1), topK: optionNumber(ctx, 'topK', 4), topP: optionNumber(ctx, 'topP', 0.9), widen: optionNumber(ctx, 'widen', 0), polish: optionNumber(ctx, 'polish', ACTIONS.length), maxSteps: optionNumber(ctx, 'maxSteps', 30, 10), patience: optionNumber(ctx, 'patience', Infinity) }, session);
     return answer(best, session);
   },
   train: (_instances, _budget, ctx) => {

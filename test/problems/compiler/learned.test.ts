@@ -342,3 +342,39 @@ test('ppo acts in inference(): log-probabilities bit for bit as under noGrad, an
     assert.ok(bytes(passLogProbs(net, o, ACTION_MASK, out)).equals(bytes(ref)), `observation ${i}`);
   });
 });
+
+test('guided search: sampleTopP draws the sampled rollouts from the policy\'s most likely passes; at 0 they repeat the argmax rollout, at 1 they are the plain samples', { skip }, async () => {
+  const { COMPILER_PPO_DEFAULTS, compilerPolicy, guidedSearch, ppoGuidedSolver, samplePass } = await import('../../../src/problems/compiler/ppo.js');
+  const { observationSize } = await import('../../../src/problems/compiler/env.js');
+  const cfg = { ...COMPILER_PPO_DEFAULTS, hidden: [8], episodeLength: 6 };
+  // A random policy spreads its probability over all passes: a plain sample goes where the argmax rollout does not.
+  const net = compilerPolicy({ obsDim: observationSize(cfg.observation, cfg.actionHistory), numActions: ACTIONS.length, hidden: cfg.hidden }, new Rng(1));
+  const search = (opts: { samples: number; sampleTopP?: number }) => {
+    const session = new OptSession();
+    const best = guidedSearch({ net, cfg, mask: ACTION_MASK }, own('sieve'), new Rng(2), { topK: 4, maxSteps: 6, ...opts }, session);
+    session.close();
+    return { seq: best.seq, count: best.count, optCalls: session.stats.optCalls };
+  };
+  const none = search({ samples: 0 });
+  const plain = search({ samples: 3 });
+  assert.ok(plain.optCalls > none.optCalls, `plain samples ${plain.optCalls} opt calls, none ${none.optCalls}`);
+  assert.deepEqual(search({ samples: 3, sampleTopP: 1 }), plain);
+  // The nucleus of one pass is the most likely one: every sampled transition is one the argmax rollout made.
+  assert.deepEqual(search({ samples: 3, sampleTopP: 0 }), none);
+  // Between the two: only the most likely passes that hold sampleTopP of the probability of those not skipped, in proportion.
+  const lp = Float32Array.from([0.4, 0.3, 0.2, 0.1], Math.log);
+  const draws = (topP: number, skipped: number[]) => {
+    const rng = new Rng(3), n = [0, 0, 0, 0];
+    for (let i = 0; i < 4000; i++) n[samplePass(lp, (j) => skipped.includes(j), rng, topP)]!++;
+    return n;
+  };
+  const top2 = draws(0.6, []);
+  assert.ok(top2[2] === 0 && top2[3] === 0 && top2[0]! > 1.2 * top2[1]! && top2[0]! < 1.5 * top2[1]!, top2.join(' ')); // 4:3
+  const next2 = draws(0.6, [0]); // 0.6 of the 0.6 left: 0.3 + 0.2
+  assert.ok(next2[0] === 0 && next2[3] === 0 && next2[1]! > 1.3 * next2[2]! && next2[1]! < 1.7 * next2[2]!, next2.join(' ')); // 3:2
+  assert.ok(draws(1, []).every((k) => k > 0));
+  // The solver reads it from --opt (shipped checkpoint).
+  const solve = (options: Record<string, string>) => ppoGuidedSolver.solve(own('sieve'), { seed: 1, rng: new Rng(1).split('solve:ppo-guided-search'), quick: false, options });
+  const [s0, s3narrow] = [await solve({ samples: '0' }), await solve({ samples: '3', sampleTopP: '0' })];
+  assert.deepEqual([s3narrow.passes, s3narrow.count, s3narrow.stats?.optCalls], [s0.passes, s0.count, s0.stats?.optCalls]);
+});
