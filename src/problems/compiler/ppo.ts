@@ -193,8 +193,9 @@ function better(best: Best, n: Node): Best {
 /**
  * A pass drawn from the policy among those `skip` leaves, restricted to the most likely ones that
  * hold `topP` of their probability (nucleus sampling; at least one pass; 1: all of them, with the
- * same draw as before the option). The unlikely passes a plain sample reaches are mostly no-ops,
- * which cost an opt call each and move nothing.
+ * same draw as before the option). About half of a plain sample's opt calls leave the module
+ * unchanged (validation, 3 December); the nucleus skips most of those, but its rollouts then take
+ * passes that work, which cost more, so it raised the score there without saving time.
  */
 export function samplePass(lp: Float32Array, skip: (j: number) => boolean, rng: Rng, topP: number): number {
   const keep = new Uint8Array(lp.length);
