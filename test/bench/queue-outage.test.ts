@@ -25,33 +25,25 @@ const outage = REDIS_SILENT_MS + 1000;
 /** Lines of `written` (log lines, or stderr writes holding several) that match `re`. */
 const count = (written: string[], re: RegExp) => written.flatMap((w) => w.split('\n')).filter((l) => re.test(l)).length;
 
-/** What a test started, as it starts it: stopped after the test by stopAfter. */
-interface Started {
-  /** Aborts the coordinator's `run` (it waits for Redis for ever otherwise). */
-  stop: AbortController;
-  run?: Promise<unknown>;
-  worker?: CellWorker;
-  /** redis-servers, maybe SIGSTOPped. */
-  procs: (ChildProcess | undefined)[];
-  admin?: Redis;
+/**
+ * Kills the private redis-servers `procs` (maybe SIGSTOPped; the list may grow as the test starts
+ * another): registered first with stopsAfter, so that it runs last, after the run and the worker.
+ */
+function killRedis(procs: ChildProcess[]): () => void {
+  return () => {
+    for (const p of procs) {
+      p.kill('SIGCONT');
+      p.kill('SIGKILL');
+    }
+  };
 }
 
-/**
- * Stops, after test `t`, what it started (`s`): the run, then the worker, then Redis. Also after a
- * test that failed or timed out, whose body may still be waiting: left running, the coordinator (or
- * a worker) kept the file's process alive after a timeout, a hang of the whole suite, which a
- * finally after the body could not prevent, as a timed-out body runs on.
- */
-function stopAfter(t: TestContext, s: Started): void {
-  t.after(async () => {
-    s.stop.abort();
-    await s.run?.catch(() => undefined);
-    await s.worker?.close();
-    for (const p of s.procs) {
-      p?.kill('SIGCONT');
-      p?.kill('SIGKILL');
-    }
-    s.admin?.disconnect();
+/** Registers the stop of a coordinator's queued `run`: abort it (it waits for Redis for ever otherwise), then wait for it. */
+function stopRun(later: (stop: () => unknown) => void, stop: AbortController, run: Promise<unknown>): void {
+  run.catch(() => undefined);
+  later(() => {
+    stop.abort();
+    return run.catch(() => undefined);
   });
 }
 
@@ -59,7 +51,7 @@ function stopAfter(t: TestContext, s: Started): void {
  * Runs `body` once a worker (with `opts`) has started the one cell of a queued run, a cell that
  * takes seconds (rgg_100k_k8, spectral): the moment the tests break something under it. Redis is a
  * private one (`admin`: a connection to it). After the test, whatever happened, the run is stopped,
- * then the worker and Redis (stopAfter).
+ * then the worker and Redis, after what `body` starts and gives `later` (stopsAfter).
  */
 async function underLongCell(t: TestContext, name: string, opts: Pick<WorkerOptions, 'silentMs' | 'lockMs'>, body: (s: LongCell) => Promise<void>): Promise<void> {
   const redis = await startRedis(t.signal);
@@ -68,18 +60,21 @@ async function underLongCell(t: TestContext, name: string, opts: Pick<WorkerOpti
   const longId = cellJobId(`run-${name}`, cell('rgg_100k_k8', 'spectral'));
   const lines: string[] = [];
   const recorded: Cell[] = [];
-  const started: Started = { stop: new AbortController(), procs: [redis.proc], admin };
-  stopAfter(t, started);
+  const later = stopsAfter(t);
+  later(killRedis([redis.proc]));
+  later(() => admin.disconnect());
   let startedLong!: () => void;
   const start = new Promise<void>((ok) => (startedLong = ok));
-  const worker = (started.worker = await startWorker({ url: redis.url, queueName, concurrency: 1, ...opts, log: (l) => {
+  const worker = await startWorker({ url: redis.url, queueName, concurrency: 1, ...opts, log: (l) => {
     lines.push(l);
     if (l.startsWith(`start ${longId} `)) startedLong();
-  } }));
-  const run = (started.run = runQueued({ url: redis.url, queueName, runId: `run-${name}`, cells: [cell('rgg_100k_k8', 'spectral')], sweepMs: 1000, record: async (c) => void recorded.push(c), signal: started.stop.signal }));
-  run.catch(() => undefined);
+  } });
+  later(() => worker.close());
+  const stop = new AbortController();
+  const run = runQueued({ url: redis.url, queueName, runId: `run-${name}`, cells: [cell('rgg_100k_k8', 'spectral')], sweepMs: 1000, record: async (c) => void recorded.push(c), signal: stop.signal });
+  stopRun(later, stop, run);
   await start;
-  await body({ redis, queueName, admin, worker, run, lines, recorded, longId });
+  await body({ redis, queueName, admin, worker, run, lines, recorded, longId, later });
 }
 
 interface LongCell {
@@ -92,6 +87,8 @@ interface LongCell {
   lines: string[];
   recorded: Cell[];
   longId: string;
+  /** Stops what the body starts after the test, before the run, the worker and Redis (stopsAfter). */
+  later: (stop: () => unknown) => void;
 }
 
 /** The worker's line for the long cell's refused result, with why (regex source) and where it runs again. */
@@ -109,25 +106,27 @@ test('Redis killed for more than 8 s and restarted without its data: coordinator
   const longId = cellJobId('run-outage', long);
   const lines: string[] = [];
   const recorded: Cell[] = [];
-  const started: Started = { stop: new AbortController(), procs: [redis.proc] };
-  stopAfter(t, started);
+  const procs = [redis.proc];
+  const later = stopsAfter(t);
+  later(killRedis(procs));
   await withStderr(async (coordinator) => {
     let killed!: () => void;
     const gone = new Promise<void>((ok) => (killed = ok));
-    started.worker = await startWorker({ url: redis.url, queueName, concurrency: 1, log: (l) => {
+    const worker = await startWorker({ url: redis.url, queueName, concurrency: 1, log: (l) => {
       lines.push(l);
       if (l.startsWith(`start ${longId} `)) {
         redis.proc.kill('SIGKILL');
         killed();
       }
     } });
-    const run = runQueued({ url: redis.url, queueName, runId: 'run-outage', cells: [long, short], sweepMs: 1000, record: async (c) => void recorded.push(c), signal: started.stop.signal });
-    started.run = run;
-    run.catch(() => undefined);
+    later(() => worker.close());
+    const stop = new AbortController();
+    const run = runQueued({ url: redis.url, queueName, runId: 'run-outage', cells: [long, short], sweepMs: 1000, record: async (c) => void recorded.push(c), signal: stop.signal });
+    stopRun(later, stop, run);
     await gone;
     await new Promise((ok) => redis.proc.once('exit', ok));
     await new Promise((r) => setTimeout(r, outage));
-    started.procs.push((await startRedis(t.signal, port)).proc);
+    procs.push((await startRedis(t.signal, port)).proc);
     await run;
     const all = `coordinator:\n${coordinator.join('')}\nworker:\n${lines.join('\n')}`;
     assert.equal(count(coordinator, /^selfopt: warning: lost Redis at redis:\/\/127\.0\.0\.1:\d+ \(.+\); the run waits for it: recorded cells stay recorded, cells running on workers go on and report once it is back/), 1, all);
@@ -149,13 +148,13 @@ test('Redis that hangs for more than 8 s (SIGSTOP: no connection drops) is said 
   const redis = await startRedis(t.signal);
   const queueName = `outage-hang-${process.pid}`;
   const recorded: Cell[] = [];
-  const started: Started = { stop: new AbortController(), procs: [redis.proc] };
-  stopAfter(t, started);
+  const later = stopsAfter(t);
+  later(killRedis([redis.proc]));
   await withStderr(async (coordinator) => {
     // No worker yet: the coordinator sweeps its waiting cell every second, and one sweep meets the hang.
-    const run = runQueued({ url: redis.url, queueName, runId: 'run-hang', cells: [cell('rgg_2k_k2', 'random')], sweepMs: 1000, record: async (c) => void recorded.push(c), signal: started.stop.signal });
-    started.run = run;
-    run.catch(() => undefined);
+    const stop = new AbortController();
+    const run = runQueued({ url: redis.url, queueName, runId: 'run-hang', cells: [cell('rgg_2k_k2', 'random')], sweepMs: 1000, record: async (c) => void recorded.push(c), signal: stop.signal });
+    stopRun(later, stop, run);
     // The hang comes once its set-up is done (only its sweeps time Redis's silence), which it is
     // when it says it has no worker: it counts them after the set-up. (It waited a fixed 1.5 s.)
     await until(() => count(coordinator, /no worker is on queue/) > 0, () => `the coordinator set up its run: ${coordinator.join('')}`, 1200, 25);
@@ -166,7 +165,8 @@ test('Redis that hangs for more than 8 s (SIGSTOP: no connection drops) is said 
     }
     await new Promise((r) => setTimeout(r, outage - REDIS_SILENT_MS));
     redis.proc.kill('SIGCONT');
-    started.worker = await startWorker({ url: redis.url, queueName, concurrency: 1 });
+    const worker = await startWorker({ url: redis.url, queueName, concurrency: 1 });
+    later(() => worker.close());
     await run;
     const said = coordinator.join('');
     assert.equal(count(coordinator, /^selfopt: warning: lost Redis at redis:\/\/127\.0\.0\.1:\d+ \(no answer for 8 s\); the run waits for it/), 1, said);
@@ -233,10 +233,7 @@ test("a lock BullMQ could not renew (its key deleted while the cell runs) is sai
 });
 
 test("a result refused while its worker stops warm (the cell's lock deleted after the stop began) is said once, as outside a stop: not recorded, and run again on another worker, where it is recorded once", { skip, timeout: 120_000 }, async (t) => {
-  // The other worker, started late, is stopped first after the test (its stop registered before
-  // underLongCell's, and node:test runs a test's after hooks in order).
-  const stopLater = stopsAfter(t);
-  await underLongCell(t, 'stop-lock', { lockMs: 1000 }, async ({ redis, queueName, admin, worker, run, lines, recorded, longId }) => {
+  await underLongCell(t, 'stop-lock', { lockMs: 1000 }, async ({ redis, queueName, admin, worker, run, lines, recorded, longId, later }) => {
     // The warm stop begins (BullMQ is closing from this call on), then the lock goes.
     const stopped = worker.close();
     await admin.del(`bull:${queueName}:${longId}:lock`);
@@ -247,7 +244,7 @@ test("a result refused while its worker stops warm (the cell's lock deleted afte
     assert.equal(count(lines, /Missing (key|lock)/), 0, `BullMQ's own words are not printed: ${all}`);
     // Another worker's stalled check puts the cell back, and it runs there.
     const other = await startWorker({ url: redis.url, queueName, concurrency: 1, lockMs: 1000 });
-    stopLater(() => other.close());
+    later(() => other.close()); // stopped first: registered last
     await run;
     await other.close();
     assert.deepEqual(recorded.map((c) => c.instance.id), ['rgg_100k_k8'], all);
