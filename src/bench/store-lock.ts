@@ -32,7 +32,7 @@
  * `<store>.writer` (claimOlderName) before it writes the store, until it lets go: both kinds read
  * that as a live holder, and wait or say who holds the store. A lock an older selfopt holds there
  * (its file or its directory) is read as a holder too: this one gives `<store>.wlock` back and
- * waits, looking again at growing intervals (OLDER_HOLDER_POLL_MAX_MS), or lets it go if its
+ * waits (looking again at growing intervals, POLL_MAX_MS, as at any live holder), or lets it go if its
  * process is gone (a file with unlink, which cannot remove a directory lock taken meanwhile).
  * Only the holder of `<store>.wlock` touches `<store>.writer`, so selfopts of this version never
  * race there; an older one taking over a holder that died, at the same instant as this one, could,
@@ -58,13 +58,13 @@ export const POLL_MS = 10;
  */
 export const BUSY_WAIT_MS = 5_000;
 /**
- * How often, at most, a take looks again at a writer lock an older selfopt holds: from POLL_MS,
- * doubling up to this. Each look takes this version's lock, which other takers then see held, and
- * gives it back (a directory renamed into place, a link tried beside it, both removed): every
- * POLL_MS that was ~500 takes in a BUSY_WAIT_MS wait, now ~20. The price: the take comes up to
- * this long after the older bench lets go, which it does at the end of its run.
+ * How often, at most, a take looks again at a writer lock a live process holds: from POLL_MS,
+ * doubling up to this. Each look makes a directory and tries to rename it into place (at a lock an
+ * older selfopt holds, it takes this version's lock, which other takers then see held, and gives
+ * it back): every POLL_MS that was ~500 looks in a BUSY_WAIT_MS wait, now ~20. The price: the take
+ * comes up to this long after the holder lets go, which a bench does at the end of its run.
  */
-export const OLDER_HOLDER_POLL_MAX_MS = 320;
+export const POLL_MAX_MS = 320;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -104,14 +104,14 @@ export function olderLockPath(abs: string): string {
  *   a test can run other takers in that window (benches judging one lock at one instant);
  * - `beforeOpen` runs before each attempt to open the file (a writer's after letReadersIn);
  * - `readersTurn` runs when a writer has found reader notices, before it waits for them;
- * - `olderHolderWait` runs when a take has found an older selfopt's lock held, with the interval
- *   before it looks again, before it waits.
+ * - `holderWait` runs when a take has found the lock held by a live process (this version's lock,
+ *   or an older selfopt's), with the interval before it looks again, before it waits.
  */
 export const lockHooks = {
   judgedStale: null as null | ((lock: string) => void | Promise<void>),
   beforeOpen: null as null | ((abs: string, readOnly: boolean) => void | Promise<void>),
   readersTurn: null as null | ((abs: string, notices: string[]) => void | Promise<void>),
-  olderHolderWait: null as null | ((abs: string, intervalMs: number) => void | Promise<void>),
+  holderWait: null as null | ((abs: string, intervalMs: number) => void | Promise<void>),
 };
 
 /** A lock held by this process: its holder's file, and the store whose older-form name carries its text. */
@@ -126,9 +126,8 @@ const heldLocks = new Map<string, Held>();
 let exitHook = false;
 
 /**
- * Takes the store's writer lock, waiting up to BUSY_WAIT_MS for a live holder: looking again every
- * POLL_MS, or, at a lock an older selfopt holds, at intervals doubling up to
- * OLDER_HOLDER_POLL_MAX_MS. A lock whose process is gone (killed, crashed) is taken over. Throws
+ * Takes the store's writer lock, waiting up to BUSY_WAIT_MS for a live holder: looking again at
+ * intervals doubling from POLL_MS up to POLL_MAX_MS. A lock whose process is gone (killed, crashed) is taken over. Throws
  * StoreBusyError naming the holder.
  */
 export async function takeWriterLock(abs: string): Promise<string> {
@@ -137,10 +136,9 @@ export async function takeWriterLock(abs: string): Promise<string> {
   const name = `${me.pid}.${me.token}`;
   const text = JSON.stringify(me);
   const until = Date.now() + BUSY_WAIT_MS;
-  let olderInterval = POLL_MS;
+  let interval = POLL_MS;
   for (;;) {
     let holder: Holder | undefined;
-    let interval = POLL_MS;
     if (takeLock(lock, name, text)) {
       try {
         holder = claimOlderName(abs, name, text);
@@ -149,11 +147,8 @@ export async function takeWriterLock(abs: string): Promise<string> {
         throw e;
       }
       if (holder === undefined) break;
-      // An older selfopt holds the store: ours is given back while we wait for it, and each look
-      // takes it again, so the looks grow sparser (it was every POLL_MS).
+      // An older selfopt holds the store: ours is given back while we wait for it.
       letGo(lock, join(lock, name));
-      interval = olderInterval;
-      olderInterval = Math.min(2 * olderInterval, OLDER_HOLDER_POLL_MAX_MS);
     } else {
       holder = lockHolder(lock);
       if (holder === undefined) continue; // let go of between our take and the look: take it now
@@ -172,9 +167,10 @@ export async function takeWriterLock(abs: string): Promise<string> {
       const remove = holder.lock === lock ? `${lock} and ${olderLockPath(abs)}` : holder.lock;
       throw new StoreBusyError(`the results store is in use by another process (${where})`, abs, `one selfopt process writing a store at a time: wait for it to finish, or pass --store with another path (if no selfopt runs as ${where}, remove ${remove} with rm -r)`);
     }
-    if (holder.lock !== lock) await lockHooks.olderHolderWait?.(abs, interval);
+    await lockHooks.holderWait?.(abs, interval);
     // The last look comes at the end of the wait, not an interval past it.
     await sleep(Math.min(interval, left));
+    interval = Math.min(2 * interval, POLL_MAX_MS);
   }
   removeOldTakeoverGuard(abs);
   heldLocks.set(lock, { abs, file: join(lock, name), text });

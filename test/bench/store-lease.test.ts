@@ -214,23 +214,23 @@ test('a lock the selfopt before this one holds (the directory <store>.writer) is
   assert.deepEqual(readdirSync(dirname(abs)), [], 'nothing left beside the store');
 });
 
-test("a take waiting for an older selfopt's live lock (a file or a directory at <store>.writer) looks again at intervals doubling from POLL_MS up to OLDER_HOLDER_POLL_MAX_MS, not every POLL_MS: each look takes this version's lock and gives it back", async () => {
+test("a take waiting for a live holder (this version's lock, or an older selfopt's: a file or a directory at <store>.writer) looks again at intervals doubling from POLL_MS up to POLL_MAX_MS, not every POLL_MS", async () => {
   const live = { pid: process.pid, host: hostname(), start: null };
-  for (const form of ['file', 'directory'] as const) {
+  for (const form of ['this version', 'older file', 'older directory'] as const) {
     const abs = fresh();
-    const older = olderLockPath(abs);
-    if (form === 'file') writeFileSync(older, JSON.stringify(live));
-    else plantWriterLock(abs, live, older);
-    // The older bench lets go at the take's eighth look: counted in looks, not in time.
+    const held = form === 'this version' ? writerLockPath(abs) : olderLockPath(abs);
+    if (form === 'older file') writeFileSync(held, JSON.stringify(live));
+    else plantWriterLock(abs, live, held);
+    // The holder lets go at the take's eighth look: counted in looks, not in time.
     const intervals: number[] = [];
-    lockHooks.olderHolderWait = (_abs, ms) => {
+    lockHooks.holderWait = (_abs, ms) => {
       intervals.push(ms);
-      if (intervals.length === 8) rmSync(older, { recursive: true });
+      if (intervals.length === 8) rmSync(held, { recursive: true });
     };
     try {
       dropWriterLock(await takeWriterLock(abs));
     } finally {
-      lockHooks.olderHolderWait = null;
+      lockHooks.holderWait = null;
     }
     assert.deepEqual(intervals, [10, 20, 40, 80, 160, 320, 320, 320], form);
     assert.deepEqual(readdirSync(dirname(abs)), [], 'nothing left beside the store');
