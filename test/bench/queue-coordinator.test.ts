@@ -96,7 +96,7 @@ test('a coordinator whose Redis lost the queued jobs (restarted without persiste
   const { Redis } = await import('ioredis');
   const admin = new Redis(redisOptions(redis.url));
   stopLater(() => admin.disconnect());
-  await withStderr(async (stderr) => {
+  await withStderr(t, async (stderr) => {
     const run = runQueued({ url: redis.url, queueName, runId: 'run-lost', cells, sweepMs: 200, signal: stop.signal,
       record: async (cell) => void recorded.push(cellKey(cell.problem, cell.instance.id, cell.solver, cell.seed)) });
     await until(async () => (await queueLeft(redis.url, queueName)) >= cells.length, 'the coordinator enqueued the grid');
@@ -121,7 +121,7 @@ test('Ctrl-C stops a queued coordinator whose Redis is gone, within a grace peri
   // The Ctrl-C; also after a test that failed before it: the coordinator waits for Redis for ever.
   const stop = new AbortController();
   stopLater(() => stop.abort());
-  await withStderr(async (stderr) => {
+  await withStderr(t, async (stderr) => {
     // No worker: the coordinator enqueues and waits; Redis dies; then the Ctrl-C.
     const run = runQueued({ url: redis.url, queueName: `gone-${process.pid}`, runId: 'run-gone', cells, sweepMs: 200, signal: stop.signal, record: async () => {} });
     await until(async () => (await queueLeft(redis.url, `gone-${process.pid}`)) >= cells.length, 'the coordinator enqueued the grid');
@@ -275,7 +275,7 @@ test('a queued run with no worker on its queue (a --queue-name typo, none starte
   stopLater(() => store.close());
   // The coordinators and the worker run here; the note is what the coordinator writes to stderr.
   const coordinate = (signal: AbortSignal) => runBench(options({ instances: ['rgg_2k_k2'], solvers: ['random'], seeds: 1, queue: redis.url, queueName, signal }), store);
-  await withStderr(async (stderr) => {
+  await withStderr(t, async (stderr) => {
     // Stopped here; also after a test that failed before: with no worker it waits for ever.
     const stop = new AbortController();
     stopLater(() => stop.abort());
@@ -287,7 +287,7 @@ test('a queued run with no worker on its queue (a --queue-name typo, none starte
   });
   const { worker } = await workerHere(redis.url, queueName);
   stopLater(() => worker.close());
-  await withStderr(async (stderr) => {
+  await withStderr(t, async (stderr) => {
     assert.ok(!(await coordinate(t.signal)).interrupted);
     assert.doesNotMatch(stderr.join(''), /no worker/);
   });

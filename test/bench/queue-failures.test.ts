@@ -55,7 +55,7 @@ test('a worker on other code than the coordinator refuses its cell with one erro
   // The worker starts once the coordinator has put its jobs (its note that no worker is on the
   // queue comes after): one that failed the job first would have it put back afresh, as a
   // --resume puts back a failed cell.
-  const { run } = await withStderr(async (stderr) => {
+  const { run } = await withStderr(t, async (stderr) => {
     const running = runQueued({ url: redis.url, signal: t.signal, queueName, runId: 'run-version', cells, sweepMs: 200, record: async () => {} });
     running.catch(() => undefined); // awaited below
     await until(() => stderr.join('').includes('no worker'), () => `the coordinator said it has no worker: ${stderr.join('')}`);

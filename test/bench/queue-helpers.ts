@@ -6,6 +6,7 @@
  * started. The private redis-server itself is redis-server.ts.
  */
 import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,8 +19,9 @@ import { startWorker, type CellWorker } from '../../src/bench/queue-worker.js';
 import type { BenchOptions } from '../../src/bench/runner.js';
 import { benchOptions } from './fixtures.js';
 import { child, startRedis } from './redis-server.js';
+import { stopsAfter } from '../stops.js';
 
-export { stopsAfter } from '../stops.js';
+export { stopsAfter };
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 export const INSTANCES = ['rgg_2k_k2', 'rgg_2k_k8', 'mesh_2k_k2', 'mesh_2k_k8'];
@@ -76,16 +78,24 @@ export async function workerHere(url: string, queueName: string, lockMs = 30_000
 
 /**
  * What this process writes to stderr while `body` runs (the coordinator's warnings and notes), as
- * it goes: each write, which may hold several lines. Kept from the terminal.
+ * it goes: each write, which may hold several lines. Kept from the terminal. Given back when the
+ * body ends, or when test `t` ends (stopsAfter) if that is first: a body that timed out runs on,
+ * and stderr would have stayed taken for the file's later tests.
  */
-export async function withStderr<T>(body: (written: string[]) => Promise<T>): Promise<T> {
+export async function withStderr<T>(t: TestContext, body: (written: string[]) => Promise<T>): Promise<T> {
   const written: string[] = [];
   const write = process.stderr.write;
-  process.stderr.write = ((s: string | Uint8Array) => { written.push(typeof s === 'string' ? s : Buffer.from(s).toString()); return true; }) as typeof process.stderr.write;
+  const taken = ((s: string | Uint8Array) => { written.push(typeof s === 'string' ? s : Buffer.from(s).toString()); return true; }) as typeof process.stderr.write;
+  // Only our own taking is undone: a later test may have taken stderr in its turn.
+  const giveBack = () => {
+    if (process.stderr.write === taken) process.stderr.write = write;
+  };
+  stopsAfter(t)(giveBack);
+  process.stderr.write = taken;
   try {
     return await body(written);
   } finally {
-    process.stderr.write = write;
+    giveBack();
   }
 }
 

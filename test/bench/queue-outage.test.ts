@@ -109,7 +109,7 @@ test('Redis killed for more than 8 s and restarted without its data: coordinator
   const procs = [redis.proc];
   const later = stopsAfter(t);
   later(killRedis(procs));
-  await withStderr(async (coordinator) => {
+  await withStderr(t, async (coordinator) => {
     let killed!: () => void;
     const gone = new Promise<void>((ok) => (killed = ok));
     const worker = await startWorker({ url: redis.url, queueName, concurrency: 1, log: (l) => {
@@ -150,7 +150,7 @@ test('Redis that hangs for more than 8 s (SIGSTOP: no connection drops) is said 
   const recorded: Cell[] = [];
   const later = stopsAfter(t);
   later(killRedis([redis.proc]));
-  await withStderr(async (coordinator) => {
+  await withStderr(t, async (coordinator) => {
     // No worker yet: the coordinator sweeps its waiting cell every second, and one sweep meets the hang.
     const stop = new AbortController();
     const run = runQueued({ url: redis.url, queueName, runId: 'run-hang', cells: [cell('rgg_2k_k2', 'random')], sweepMs: 1000, record: async (c) => void recorded.push(c), signal: stop.signal });
