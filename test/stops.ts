@@ -35,3 +35,22 @@ export function stopsAfter(t: TestContext): (stop: () => unknown) => void {
     else void (async () => stop())().catch(() => undefined);
   };
 }
+
+/**
+ * `promise`'s value, or `late` if it has not come within `ms`: a bound on a wait that the code
+ * under test once made for ever (a stop that hung, a lock never let go), so that the test fails
+ * saying so rather than at its own timeout. A bound, not a timing. Its timer is cleared, and
+ * unref'd meanwhile: a body that timed out and still waits here keeps no process alive by it.
+ */
+export async function within<T>(promise: Promise<T>, ms: number, late = `still waiting after ${ms / 1000} s`): Promise<T | string> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<string>((ok) => {
+    timer = setTimeout(() => ok(late), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([promise, bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -16,6 +16,7 @@ import { runBench, planGrid } from '../../src/bench/runner.js';
 import { ResultsStore, cellKey } from '../../src/bench/store.js';
 import { cellJobId, redisOptions, runQueued } from '../../src/bench/queue.js';
 import { CLI, options, queueBed, queueLeft, stopsAfter, until, withStderr, workerHere } from './queue-helpers.js';
+import { within } from '../stops.js';
 import { child, skip, startRedis } from './redis-server.js';
 
 test('--resume with --queue: a coordinator killed after enqueuing is continued, each cell once', { skip, timeout: 120_000 }, async (t) => {
@@ -131,11 +132,7 @@ test('Ctrl-C stops a queued coordinator whose Redis is gone, within a grace peri
     await until(() => stderr.join('').includes('lost Redis'), () => `the coordinator says Redis is gone: ${stderr.join('')}`);
     const t0 = Date.now();
     stop.abort();
-    let timer: NodeJS.Timeout | undefined;
-    stopLater(() => clearTimeout(timer));
-    const late = new Promise<string>((ok) => (timer = setTimeout(() => ok('still waiting after 30 s'), 30_000)));
-    assert.equal(await Promise.race([run.then(() => 'stopped'), late]), 'stopped');
-    clearTimeout(timer);
+    assert.equal(await within(run.then(() => 'stopped'), 30_000), 'stopped');
     assert.ok(Date.now() - t0 < 15_000, `stopped in ${Date.now() - t0} ms`);
   });
 });
@@ -187,11 +184,7 @@ async function ctrlCWithSilentRedis(t: TestContext, command: RegExp, name: strin
   await until(() => proxy.frozen.size > 0, () => `the coordinator reached the frozen command: ${stderr}`, 800, 25);
   const t0 = Date.now();
   bench.kill('SIGINT');
-  let timer: NodeJS.Timeout | undefined;
-  stopLater(() => clearTimeout(timer));
-  const late = new Promise<string>((ok) => (timer = setTimeout(() => ok('still waiting after 30 s'), 30_000)));
-  assert.equal(await Promise.race([exited, late]), 130, stderr);
-  clearTimeout(timer);
+  assert.equal(await within(exited, 30_000), 130, stderr);
   assert.ok(Date.now() - t0 < 20_000, `stopped in ${Date.now() - t0} ms`);
 }
 

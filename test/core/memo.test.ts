@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { sharedMemo, shareMemoIn } from '../../src/core/memo.js';
 import { SelfoptError } from '../../src/core/errors.js';
 import { tempDir } from '../tmp.js';
+import { within } from '../stops.js';
 import type { MemoTask } from './memo-task.js';
 
 const TASK = new URL('./memo-task.js', import.meta.url);
@@ -81,9 +82,7 @@ for (const death of ['terminate', 'exit'] as const) {
       if (death === 'terminate') assert.equal(await workers[h]!.terminate(), 1);
       else assert.equal(await exits[h], 3);
       // A bound, not a timing (the waiter looks 5 times a second): the old memo's waiter waited for ever.
-      let timer: NodeJS.Timeout | undefined;
-      const value = await Promise.race([each[1 - h], new Promise((ok) => (timer = setTimeout(() => ok('still waiting after 30 s'), 30_000)))]);
-      clearTimeout(timer);
+      const value = await within(each[1 - h]!, 30_000);
       assert.deepEqual(value, { by: waiter, nan: NaN, low: -Infinity });
       assert.deepEqual(readFileSync(log, 'utf8').split('\n').filter(Boolean).map(Number), [holder, waiter]);
       assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.lock')), [], 'the dead holder\'s lock is gone with the waiter\'s');
@@ -107,9 +106,7 @@ for (const mode of ['reenter', 'reenter-nested'] as const) {
     const { workers, each } = start({ dir, log: join(dir, 'computed.log'), key: 'sweep', mode }, 1);
     try {
       // A bound, not a timing: the old memo's thread waited for its own lock for ever.
-      let timer: NodeJS.Timeout | undefined;
-      const got = await Promise.race([each[0], new Promise((ok) => (timer = setTimeout(() => ok('still waiting after 20 s'), 20_000)))]);
-      clearTimeout(timer);
+      const got = await within(each[0]!, 20_000);
       const { error, name } = got as { error: string; name: string };
       assert.equal(name, 'SelfoptError', String(got));
       reentrantError(error, mode === 'reenter' ? ['sweep', 'sweep'] : ['sweep', 'sweep (inner)', 'sweep']);
@@ -140,10 +137,7 @@ test('two threads whose computes ask for each other\'s key (thread A computes X 
   // threads still waiting on each other kept this file's process alive.
   t.after(() => Promise.all(workers.map((w) => w.terminate())));
   // A bound, not a timing: the old memo's threads waited on each other for ever.
-  let timer: NodeJS.Timeout | undefined;
-  t.after(() => clearTimeout(timer));
-  const got = await Promise.race([Promise.all(each), new Promise((ok) => (timer = setTimeout(() => ok('still waiting after 20 s'), 20_000)))]);
-  clearTimeout(timer);
+  const got = await within(Promise.all(each), 20_000);
   assert.ok(Array.isArray(got), String(got));
   const errors = (got as { error: string; name: string }[]).map(({ error, name }) => {
     assert.equal(name, 'SelfoptError', error);
