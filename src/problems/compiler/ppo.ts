@@ -6,7 +6,7 @@
  *
  * This file: the config, the env and policy factories, training, and the two solvers; what the
  * solvers run (the policy alone for `ppo`, the guided search for `ppo-guided-search`) is in
- * guided-search.ts.
+ * ppo-search.ts.
  *
  * Training (`selfopt train compiler ppo --seconds N`): greedy demonstrations, behaviour cloning,
  * `daggerRounds` of DAgger (imitation.ts), then PPO in chunks of `chunkSteps` env steps; after
@@ -39,7 +39,7 @@ import { loadProgram, type CompilerInstance, type ProgramSpec } from './instance
 import type { PassSequence } from './evaluate.js';
 import { optionNumber } from './heuristics.js';
 import { behaviourClone, greedyDemos, policyDemos, type Demo } from './imitation.js';
-import { guidedSearch, passLogProbs, policyAlone, type Best, type PassPolicy } from './guided-search.js';
+import { guidedSearch, passLogProbs, policyAlone, type Best, type PassPolicy } from './ppo-search.js';
 
 // ---------------------------------------------------------------------------------------------
 // Hyperparameters

@@ -107,7 +107,7 @@ test('ppo training under --opt unmask: demos follow the mask, the checkpoint rec
 
 test('a policy that prefers a masked pass above all never takes it, alone or in guided search', { skip }, async () => {
   const { COMPILER_PPO_DEFAULTS, compilerPolicy } = await import('../../../src/problems/compiler/ppo.js');
-  const { guidedSearch, policyAlone } = await import('../../../src/problems/compiler/guided-search.js');
+  const { guidedSearch, policyAlone } = await import('../../../src/problems/compiler/ppo-search.js');
   const { observationSize } = await import('../../../src/problems/compiler/env.js');
   const cfg = { ...COMPILER_PPO_DEFAULTS, hidden: [8], episodeLength: 6 };
   const net = compilerPolicy({ obsDim: observationSize(cfg.observation, cfg.actionHistory), numActions: ACTIONS.length, hidden: cfg.hidden }, new Rng(1));
@@ -131,7 +131,7 @@ test('a policy that prefers a masked pass above all never takes it, alone or in 
 
 test('guided search: the policy sees the action history it made, also where two actions run one pass (-simple-loop-unswitch is -loop-unswitch\'s pass)', { skip }, async () => {
   const { COMPILER_PPO_DEFAULTS, compilerPolicy } = await import('../../../src/problems/compiler/ppo.js');
-  const { guidedSearch } = await import('../../../src/problems/compiler/guided-search.js');
+  const { guidedSearch } = await import('../../../src/problems/compiler/ppo-search.js');
   const { featureSize, observationSize } = await import('../../../src/problems/compiler/env.js');
   const cfg = { ...COMPILER_PPO_DEFAULTS, hidden: [8], episodeLength: 6 };
   const net = compilerPolicy({ obsDim: observationSize(cfg.observation, cfg.actionHistory), numActions: ACTIONS.length, hidden: cfg.hidden }, new Rng(1));
@@ -297,7 +297,7 @@ test('ppo: a save killed after its weights and before its progress JSON resumes 
 
 test('guided search shows the policy each observation once: at a module a pass left unchanged, and at -O0 where every search starts, it reuses the answer', { skip }, async () => {
   const { COMPILER_PPO_DEFAULTS, compilerPolicy } = await import('../../../src/problems/compiler/ppo.js');
-  const { guidedSearch } = await import('../../../src/problems/compiler/guided-search.js');
+  const { guidedSearch } = await import('../../../src/problems/compiler/ppo-search.js');
   const { observationSize } = await import('../../../src/problems/compiler/env.js');
   const cfg = { ...COMPILER_PPO_DEFAULTS, hidden: [8], episodeLength: 6 };
   const net = compilerPolicy({ obsDim: observationSize(cfg.observation, cfg.actionHistory), numActions: ACTIONS.length, hidden: cfg.hidden }, new Rng(1));
@@ -319,7 +319,7 @@ test('guided search shows the policy each observation once: at a module a pass l
 
 test('ppo acts in inference(): log-probabilities bit for bit as under noGrad, and a guided search made again reuses the scratch (shipped checkpoint)', { skip }, async () => {
   const { policyFromCheckpoint } = await import('../../../src/problems/compiler/ppo.js');
-  const { guidedSearch, passLogProbs } = await import('../../../src/problems/compiler/guided-search.js');
+  const { guidedSearch, passLogProbs } = await import('../../../src/problems/compiler/ppo-search.js');
   const { shippedCheckpointPath } = await import('../../../src/core/train.js');
   const { noGrad } = await import('../../../src/learn/tensor.js');
   const { inferenceScratchBytes, releaseBufferPool } = await import('../../../src/learn/scratch.js');
@@ -349,7 +349,7 @@ test('ppo acts in inference(): log-probabilities bit for bit as under noGrad, an
 
 test('guided search: sampleTopP draws the sampled rollouts from the policy\'s most likely passes; at 0 they repeat the argmax rollout, at 1 they are the plain samples', { skip }, async () => {
   const { COMPILER_PPO_DEFAULTS, compilerPolicy, ppoGuidedSolver } = await import('../../../src/problems/compiler/ppo.js');
-  const { guidedSearch, samplePass } = await import('../../../src/problems/compiler/guided-search.js');
+  const { guidedSearch, samplePass } = await import('../../../src/problems/compiler/ppo-search.js');
   const { observationSize } = await import('../../../src/problems/compiler/env.js');
   const cfg = { ...COMPILER_PPO_DEFAULTS, hidden: [8], episodeLength: 6 };
   // A random policy spreads its probability over all passes: a plain sample goes where the argmax rollout does not.
