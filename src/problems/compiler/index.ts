@@ -38,7 +38,7 @@ export const compilerProblem: Problem<CompilerInstance, PassSequence> = {
   options: {
     budget: 'random search: pass applications at most (cache hits included); the genetic algorithm: sequences evaluated at most',
     seconds: "the searches' time budget in seconds",
-    patience: "random search: passes per episode; ppo-guided-search: its rollouts stop after this many passes without a new best",
+    patience: "random search: passes per episode; ppo-guided-search: its rollouts stop after this many passes without a new best module of the search (a sampled rollout counts from the best found before it, so this caps its length)",
     beamWidth: "beam search's width (default 3)",
     maxSteps: 'greedy, beam and guided search: passes at most',
     population: "the genetic algorithm's population",

@@ -121,7 +121,10 @@ export function samplePass(lp: Float32Array, skip: (j: number) => boolean, rng: 
  * One rollout of `episodeLength` steps from -O0: the most likely pass (or one sampled with `rng`,
  * from the nucleus `sampleTopP`: samplePass) among those not yet known to leave the current module
  * unchanged or to fail on it (a no-op would otherwise repeat forever: the module, hence the
- * observation, does not change). Returns the best prefix seen.
+ * observation, does not change). Returns the best prefix seen. `patience` counts passes since the
+ * last new best module of the whole search (`best`, which a sampled rollout inherits from the
+ * rollouts before it), not of this rollout: a sampled rollout from -O0 therefore ends after
+ * `patience` passes unless it beats that best by then, so on it the option acts as a length cap.
  */
 function rolloutPolicy({ cfg, mask }: PassPolicy, inst: CompilerInstance, session: OptSession, score: Scorer, rng: Rng | null, best: Best, patience = Infinity, sampleTopP = 1): Best {
   const root = session.addState(inst.ir);
