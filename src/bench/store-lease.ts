@@ -33,13 +33,11 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SelfoptError } from '../core/errors.js';
 import { close, connect, StoreBusyError } from './store-file.js';
-import { alive, BUSY_WAIT_MS, lockHooks, POLL_MS, readOwner, thisProcess } from './store-lock.js';
-
-export { BUSY_WAIT_MS, lockHooks, POLL_MS } from './store-lock.js';
+import { alive, BUSY_WAIT_MS, entryKind, lockHooks, POLL_MS, readOwner, thisProcess } from './store-lock.js';
 
 export const IDLE_RELEASE_MS = 250;
 export const MAX_HOLD_MS = 2_000;
@@ -209,15 +207,10 @@ function readerNotices(abs: string): string[] {
   const live: string[] = [];
   for (const n of names) {
     const path = join(dirname(abs), n);
-    let kind: Stats;
-    try {
-      kind = lstatSync(path);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // its reader got in meanwhile
-      throw e;
-    }
-    if (!kind.isFile()) {
-      throw new SelfoptError(`the reader notice ${n} beside the results store is ${kind.isDirectory() ? 'a directory' : 'not a file'}, which no selfopt reader makes`, path,
+    const kind = entryKind(path);
+    if (kind === undefined) continue; // its reader got in meanwhile
+    if (kind !== 'file') {
+      throw new SelfoptError(`the reader notice ${n} beside the results store is ${kind === 'directory' ? 'a directory' : 'not a file'}, which no selfopt reader makes`, path,
         `reader notices as files, as selfopt readers leave them while they wait (${prefix}<pid>.<token>); if nothing else uses that name, remove ${path} with rm -r`);
     }
     const owner = readOwner(path);

@@ -32,8 +32,8 @@
  * `<store>.writer` (claimOlderName) before it writes the store, until it lets go: both kinds read
  * that as a live holder, and wait or say who holds the store. A lock an older selfopt holds there
  * (its file or its directory) is read as a holder too: this one gives `<store>.wlock` back and
- * waits (looking again at growing intervals, POLL_MAX_MS, as at any live holder), or lets it go if its
- * process is gone (a file with unlink, which cannot remove a directory lock taken meanwhile).
+ * waits (looking again at growing intervals, as at any live holder), or lets it go if its process
+ * is gone (a file with unlink, which cannot remove a directory lock taken meanwhile).
  * Only the holder of `<store>.wlock` touches `<store>.writer`, so selfopts of this version never
  * race there; an older one taking over a holder that died, at the same instant as this one, could,
  * as older ones raced each other. A takeover guard `<store>.wtake` an older one left is removed by
@@ -127,8 +127,8 @@ let exitHook = false;
 
 /**
  * Takes the store's writer lock, waiting up to BUSY_WAIT_MS for a live holder: looking again at
- * intervals doubling from POLL_MS up to POLL_MAX_MS. A lock whose process is gone (killed, crashed) is taken over. Throws
- * StoreBusyError naming the holder.
+ * intervals doubling from POLL_MS up to POLL_MAX_MS. A lock whose process is gone (killed,
+ * crashed) is taken over. Throws StoreBusyError naming the holder.
  */
 export async function takeWriterLock(abs: string): Promise<string> {
   const lock = writerLockPath(abs);
@@ -316,14 +316,9 @@ function lockHolder(lock: string): Holder | undefined {
     // Not a directory: a lock file, as older selfopts made them; the file is its holder.
     if (code !== 'ENOTDIR') throw e;
   }
-  let regular: boolean;
-  try {
-    regular = lstatSync(file).isFile();
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-  if (!regular) {
+  const kind = entryKind(file);
+  if (kind === undefined) return undefined;
+  if (kind !== 'file') {
     throw new SelfoptError(`the store's writer lock ${lock} is not one selfopt made (${file} is not a file)`, lock, `a writer lock of a selfopt: the directory ${basename(lock)} holding its holder's file, or an older selfopt's lock file ${basename(lock)}; if no selfopt writes this store, remove ${lock} with rm -r`);
   }
   const owner = readOwner(file);
@@ -354,6 +349,21 @@ function letGo(lock: string, file: string): void {
 }
 
 // --- owners of a lock or a notice ----------------------------------------------------------------
+
+/**
+ * What is at `path`, not following a link: 'file', 'directory' or 'other' (a pipe, a link...);
+ * undefined when nothing is. A lock's holder and a reader's notice are files: read as one, a
+ * directory was a raw EISDIR, and a pipe a read that never returns.
+ */
+export function entryKind(path: string): 'file' | 'directory' | 'other' | undefined {
+  try {
+    const s = lstatSync(path);
+    return s.isFile() ? 'file' : s.isDirectory() ? 'directory' : 'other';
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
 
 /** This process as a lock's holder or a notice's reader, with a fresh token. */
 export function thisProcess(): LockOwner {

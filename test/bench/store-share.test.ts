@@ -14,7 +14,8 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SelfoptError } from '../../src/core/errors.js';
 import { close, StoreBusyError } from '../../src/bench/store-file.js';
-import { connectWaiting, Lease, lockHooks, readerNoticePrefix } from '../../src/bench/store-lease.js';
+import { connectWaiting, Lease, readerNoticePrefix } from '../../src/bench/store-lease.js';
+import { lockHooks } from '../../src/bench/store-lock.js';
 import { storePaths } from './fixtures.js';
 import { WRITER_ENV, type WriterCommand, type WriterEvent } from './store-writer.js';
 

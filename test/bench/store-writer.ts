@@ -10,7 +10,8 @@
  * 'release', 'exit'. Messages out: 'held' (the file is open here), { turn: notices } (about to wait
  * for the readers of these notices; waits for 'go' first), 'released', { error }.
  */
-import { connectWaiting, Lease, lockHooks } from '../../src/bench/store-lease.js';
+import { connectWaiting, Lease } from '../../src/bench/store-lease.js';
+import { lockHooks } from '../../src/bench/store-lock.js';
 
 export type WriterCommand = { open: string } | 'reopen' | 'statement' | 'go' | 'release' | 'exit';
 export type WriterEvent = 'held' | 'released' | { turn: string[] } | { error: string };
