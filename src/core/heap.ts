@@ -70,8 +70,9 @@ export class EventQueue {
     // chosen without a branch (the comparisons add 0 or 1): which child is smaller is a coin toss
     // the processor mispredicts half the time, and that branch was most of the scheduling
     // simulator's time in the queue (a micro-benchmark of 50 and 250 entries: x0.87-0.80 the
-    // time of the old pop; Floyd's descent alone, with the branch, x1.0). The slot of the last entry, read first, holds a sentinel that
-    // is never the smaller child, so a left child at the end needs no bounds test.
+    // time of the old pop; Floyd's descent alone, with the branch, x1.0). The slot of the last
+    // entry, read first, holds a sentinel that is never the smaller child, so a left child at the
+    // end needs no bounds test.
     const t = T[last]!, s = S[last]!, pl = P[last]!;
     T[last] = Infinity; S[last] = Infinity;
     let i = 0;

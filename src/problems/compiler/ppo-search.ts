@@ -8,7 +8,8 @@
  *   answer is the prefix with the fewest instructions (a prefix is free: its module was seen).
  * - `ppo-guided-search`: the policy's answer, then greedy searches that try the policy's most
  *   likely passes first and widen to every useful pass only where those remove nothing
- *   (guidedSearch). Its cost is a fraction of greedy's, which tries all 118 usable passes at every step.
+ *   (guidedSearch). Its cost is a fraction of greedy's, which tries all 118 usable passes at every
+ *   step.
  *
  * Training (ppo.ts) uses two of these too: the validation score is policyAlone's, and DAgger ranks
  * passes by passLogProbs.
@@ -196,10 +197,11 @@ function topKGreedy({ cfg, mask }: PassPolicy, session: OptSession, score: Score
 
 /**
  * PPO + guided search: the policy's own answer (its argmax rollout, plus `samples` sampled
- * rollouts, each pass drawn from the nucleus `sampleTopP` of the policy's probability), then a tiered greedy search (topKGreedy) from -O0 with the first two tiers, then one
- * from the best module found so far with all three (the `polish` tier: where the policy is stuck
- * at the end, every useful pass is tried, as greedy's last step tries every pass); the best module
- * of all is the answer (so never worse than the policy alone).
+ * rollouts, each pass drawn from the nucleus `sampleTopP` of the policy's probability), then a
+ * tiered greedy search (topKGreedy) from -O0 with the first two tiers, then one from the best
+ * module found so far with all three (the `polish` tier: where the policy is stuck at the end,
+ * every useful pass is tried, as greedy's last step tries every pass); the best module of all is
+ * the answer (so never worse than the policy alone).
  */
 export function guidedSearch(policy: PassPolicy, inst: CompilerInstance, rng: Rng, opts: { samples: number; sampleTopP?: number; topK: number; topP?: number; widen?: number; polish?: number; maxSteps: number; patience?: number }, session = new OptSession()): Best {
   const score = policyScorer(policy, inst, session);
