@@ -55,17 +55,18 @@ export const QUICK_PASSES = [
  * crossover point, an episode of 0 passes (the last three went on, doing nothing, until
  * `seconds` ran out).
  */
-export const SEARCH_NUMBERS: Readonly<Record<string, { min: number; int?: boolean }>> = {
+export const SEARCH_NUMBERS: Readonly<Record<string, { min: number; max?: number; int?: boolean }>> = {
   budget: { min: 0 }, seconds: { min: 0 }, patience: { min: 1 }, beamWidth: { min: 1, int: true }, maxSteps: { min: 0 },
   population: { min: 2, int: true }, length: { min: 2, int: true }, concurrency: { min: 0 },
-  topK: { min: 0 }, topP: { min: 0 }, widen: { min: 0 }, polish: { min: 0 }, samples: { min: 0 }, sampleTopP: { min: 0 },
+  // topP and sampleTopP are shares of the policy's probability: above 1 they meant 1, silently.
+  topK: { min: 0 }, topP: { min: 0, max: 1 }, widen: { min: 0 }, polish: { min: 0 }, samples: { min: 0 }, sampleTopP: { min: 0, max: 1 },
 };
 
 /** The search number `key` from --opt (checked against SEARCH_NUMBERS), or `fallback` when absent. */
 export function searchNumber(options: Readonly<Record<string, string>>, key: string, fallback: number): number {
   const rule = SEARCH_NUMBERS[key];
   if (!rule) throw new Error(`searchNumber('${key}'): add it to SEARCH_NUMBERS, so that its value is checked before any cell`);
-  return rule.int ? intOption(options, key, fallback, rule.min) : numberOption(options, key, fallback, rule.min);
+  return rule.int ? intOption(options, key, fallback, rule.min, rule.max) : numberOption(options, key, fallback, rule.min, rule.max);
 }
 
 /** A search number option, with its own default in quick mode. */

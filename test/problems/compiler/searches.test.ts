@@ -34,12 +34,14 @@ test('search options a search cannot run with are one clear error before any cel
     ['beamWidth=0', /option beamWidth=0 is out of range/], ['beamWidth=1.5', /option beamWidth=1\.5 is not an integer/],
     ['population=1', /option population=1 is out of range/], ['length=1', /option length=1 is out of range/],
     ['length=2.5', /option length=2\.5 is not an integer/], ['patience=0', /option patience=0 is out of range/],
+    // Shares of the policy's probability: above 1 they were read as 1, silently.
+    ['topP=1.5', /option topP=1\.5 is out of range .*expected a number in \[0, 1\]/], ['sampleTopP=5', /option sampleTopP=5 is out of range .*expected a number in \[0, 1\]/],
   ];
   for (const [kv, message] of refused) {
     const [k, v] = kv.split('=') as [string, string];
     assert.throws(() => compilerProblem.checkOptionValues!({ [k]: v }), (e: unknown) => e instanceof SelfoptError && message.test(e.message) && e.where === `--opt ${k}`, kv);
   }
-  for (const kv of ['beamWidth=1', 'population=2', 'length=2', 'patience=1', 'budget=0', 'seconds=0', 'maxSteps=0']) {
+  for (const kv of ['beamWidth=1', 'population=2', 'length=2', 'patience=1', 'budget=0', 'seconds=0', 'maxSteps=0', 'topP=1', 'sampleTopP=0.9']) {
     const [k, v] = kv.split('=') as [string, string];
     compilerProblem.checkOptionValues!({ [k]: v });
   }
